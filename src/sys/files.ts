@@ -1,0 +1,95 @@
+import { libc, lastErrno } from './libc.js';
+import { sysError } from './errno.js';
+
+const F_SETFL = 4, F_GETFL = 3, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
+const FIONREAD = 0x541b, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413;
+const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
+
+function check(rc: number, syscall: string, path?: string): number {
+  if (rc < 0) throw sysError(syscall, lastErrno(), path);
+  return rc;
+}
+
+/** Creates a FIFO at `path` with `mode` (less the umask). Throws `EEXIST` if anything is there. */
+export function mkfifo(path: string, mode = 0o600): void {
+  check(libc.mkfifo(path, mode), 'mkfifo', path);
+}
+
+/**
+ * Takes an exclusive `flock` on `fd` without waiting. Returns false when another open file
+ * description holds it (EWOULDBLOCK); other failures throw.
+ */
+export function tryLockExclusive(fd: number): boolean {
+  if (libc.flock(fd, LOCK_EX | LOCK_NB) === 0) return true;
+  const errno = lastErrno();
+  if (errno === 11 /* EWOULDBLOCK */) return false;
+  throw sysError('flock', errno);
+}
+
+/** Releases a `flock` held on `fd`. Closing the fd releases it too. */
+export function unlock(fd: number): void {
+  check(libc.flock(fd, LOCK_UN), 'flock');
+}
+
+/** Options for {@link pipe2}. */
+export interface PipeOptions {
+  /** Set `O_CLOEXEC` on both ends (default true: fds reach children only through `stdio`). */
+  cloexec?: boolean;
+  /** Set `O_NONBLOCK` on both ends (default false: runtimes expect blocking stdio). */
+  nonblock?: boolean;
+}
+
+/** Creates a real pipe (never a socketpair, which gVisor cannot use as `/dev/stdout`). */
+export function pipe2(opts: PipeOptions = {}): { read: number; write: number } {
+  const fds = new Int32Array(2);
+  const flags = (opts.cloexec === false ? 0 : O_CLOEXEC) | (opts.nonblock ? O_NONBLOCK : 0);
+  check(libc.pipe2(fds, flags), 'pipe2');
+  return { read: fds[0]!, write: fds[1]! };
+}
+
+/** The capacity of the pipe or FIFO behind `fd`, in bytes. */
+export function getPipeSize(fd: number): number {
+  return check(libc.fcntl(fd, F_GETPIPE_SZ), 'fcntl');
+}
+
+/** Sets the capacity of the pipe behind `fd`; the kernel rounds up. Returns the new size. */
+export function setPipeSize(fd: number, size: number): number {
+  return check(libc.fcntl(fd, F_SETPIPE_SZ, 'int', size), 'fcntl');
+}
+
+/** The file status flags (`O_NONBLOCK`, `O_APPEND`, …) of the open file description behind `fd`. */
+export function getFileFlags(fd: number): number {
+  return check(libc.fcntl(fd, F_GETFL), 'fcntl');
+}
+
+/** Replaces the file status flags of the open file description behind `fd`. */
+export function setFileFlags(fd: number, flags: number): void {
+  check(libc.fcntl(fd, F_SETFL, 'int', flags), 'fcntl');
+}
+
+/** Bytes waiting to be read in the pipe, FIFO, socket or tty behind `fd` (`FIONREAD`). */
+export function bytesReadable(fd: number): number {
+  const n = new Int32Array(1);
+  check(libc.ioctl(fd, FIONREAD, 'int *', n), 'ioctl');
+  return n[0]!;
+}
+
+/** A terminal window size, in character cells. */
+export interface WinSize {
+  cols: number;
+  rows: number;
+}
+
+/** Sets the window size of the terminal behind `fd` (`TIOCSWINSZ`); the process gets `SIGWINCH`. */
+export function setWinSize(fd: number, ws: WinSize): void {
+  const buf = new Uint16Array([ws.rows, ws.cols, 0, 0]);
+  check(libc.ioctl(fd, TIOCSWINSZ, 'uint16 *', buf), 'ioctl');
+}
+
+/** Reads the window size of the terminal behind `fd` (`TIOCGWINSZ`). */
+export function getWinSize(fd: number): WinSize {
+  const buf = new Uint16Array(4);
+  check(libc.ioctl(fd, TIOCGWINSZ, 'uint16 *', buf), 'ioctl');
+  return { rows: buf[0]!, cols: buf[1]! };
+}

@@ -1,0 +1,5 @@
+/** The only layer that calls libc (through koffi). Every wrapper throws Node-shaped errors. */
+export * from './errno.js';
+export * from './files.js';
+export * from './process.js';
+export * from './socket.js';
