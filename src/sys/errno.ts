@@ -1,4 +1,10 @@
-import { getSystemErrorMap } from 'node:util';
+import { constants } from 'node:os';
+import { libc } from './libc.js';
+
+// libuv's error map lacks some errnos (ECHILD, ESRCH on some builds): name them from os.constants.
+// Where two names share a number (EAGAIN, EWOULDBLOCK) the first, Node's choice, wins.
+const names = new Map<number, string>();
+for (const [name, n] of Object.entries(constants.errno)) if (!names.has(n)) names.set(n, name);
 
 /** An error from a system call, shaped like Node's own (`code`, `errno`, `syscall`, `path`). */
 export interface SysError extends Error {
@@ -13,7 +19,8 @@ export interface SysError extends Error {
  * `code` is the symbolic name, and the message reads `ENXIO: no such device or address, open '/x'`.
  */
 export function sysError(syscall: string, errno: number, path?: string): SysError {
-  const [code, text] = getSystemErrorMap().get(-errno) ?? [`E${errno}`, 'unknown error'];
+  const code = names.get(errno) ?? `E${errno}`;
+  const text = libc.strerror(errno).toLowerCase();
   const where = path === undefined ? syscall : `${syscall} '${path}'`;
   const err = new Error(`${code}: ${text}, ${where}`) as SysError;
   err.code = code;

@@ -29,6 +29,7 @@ export const libc = {
   waitid: lib.func('int waitid(int idtype, uint32 id, void *info, int options)'),
   waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
   recvmsg: lib.func('intptr_t recvmsg(int fd, _Inout_ taskio_msghdr *msg, int flags)'),
+  strerror: lib.func('const char *strerror(int errnum)'),
   syscall: lib.func('long syscall(long number, ...)'),
 };
 

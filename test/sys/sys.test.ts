@@ -15,7 +15,7 @@ t.test('mkfifo creates a FIFO and reports EEXIST like Node', async (t) => {
   t.equal(st.mode & 0o777, 0o600 & ~process.umask());
   const err = t.throws(() => sys.mkfifo(p)) as sys.SysError;
   t.match(err, { code: 'EEXIST', errno: -17, syscall: 'mkfifo', path: p });
-  t.match(err.message, /^EEXIST: file already exists, mkfifo '.*\/f'$/);
+  t.match(err.message, /^EEXIST: file exists, mkfifo '.*\/f'$/);
 });
 
 t.test('pipe2 makes a real pipe whose size can be raised', async (t) => {
