@@ -1,0 +1,19 @@
+/** An error raised by taskio itself, with a `code` like Node's own errors (`'ERR_INVALID_ID'`, `'EBUSY'` …). */
+export class TaskioError extends Error {
+  /** A stable, machine-readable code; the message is for people. */
+  readonly code: string;
+
+  constructor(code: string, message: string, options?: { cause?: unknown }) {
+    super(message, options);
+    this.name = 'TaskioError';
+    this.code = code;
+  }
+}
+
+/** Builds an `AbortError` like Node's own (`name === 'AbortError'`, `code === 'ABORT_ERR'`). */
+export function abortError(signal?: AbortSignal): Error {
+  const err = new Error('The operation was aborted', { cause: signal?.reason }) as Error & { code: string };
+  err.name = 'AbortError';
+  err.code = 'ABORT_ERR';
+  return err;
+}
