@@ -1,0 +1,37 @@
+import { TaskioError } from '../errors.js';
+import { FIFOSet, newFIFOSetInDir, validateId } from '../fifo/index.js';
+import { PipeIO, blankMissing } from './pipeIO.js';
+import { applyOpts, defaultFIFODir, type Attach, type Creator, type IO, type Opt } from './streams.js';
+
+/**
+ * Returns a {@link Creator}: for each task id it makes a fresh FIFO set in the FIFO directory and
+ * copies between it and the given streams. A stream not given gets a blank path; terminal mode has
+ * no stderr. If anything fails, nothing is left behind.
+ */
+export function newCreator(...opts: Opt[]): Creator {
+  const streams = applyOpts(opts);
+  return async (id: string): Promise<IO> => {
+    validateId(id);
+    const terminal = streams.terminal === true;
+    const made = await newFIFOSetInDir(streams.fifoDir ?? defaultFIFODir(), id, terminal);
+    try {
+      return new PipeIO(blankMissing(made, streams, terminal), streams);
+    } catch (err) {
+      await made.close();
+      throw err;
+    }
+  };
+}
+
+/**
+ * Returns an {@link Attach}: it reattaches the given streams to a task's existing FIFO set, for a
+ * client that restarted. Terminal mode comes from the set. A second attach to a set that is still
+ * attached fails with `EBUSY`.
+ */
+export function newAttach(...opts: Opt[]): Attach {
+  const streams = applyOpts(opts);
+  return async (set: FIFOSet): Promise<IO> => {
+    if (!(set instanceof FIFOSet)) throw new TaskioError('ERR_INVALID_ARG_TYPE', 'cannot attach: missing FIFO set');
+    return new PipeIO(blankMissing(set, streams, set.config.terminal), streams);
+  };
+}

@@ -1,0 +1,2 @@
+/** DirectIO: a FIFO set as Node streams. */
+export { DirectIO, newDirectIO } from './directIO.js';

@@ -1,0 +1,64 @@
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { isCode } from '../sys/index.js';
+import { type Config, validateId } from './config.js';
+import { lockPathFor } from './lock.js';
+
+/**
+ * A task's FIFO paths plus what removes them. `close()` runs the remover once, however often
+ * and concurrently it is called.
+ */
+export class FIFOSet {
+  readonly config: Config;
+  private readonly remover: (() => Promise<void>) | undefined;
+  private closing: Promise<void> | null = null;
+
+  constructor(config: Config, close?: () => Promise<void>) {
+    this.config = { ...config };
+    this.remover = close;
+  }
+
+  /** Removes what the set's creator made (nothing for a set built from bare paths); idempotent. */
+  close(): Promise<void> {
+    this.closing ??= this.remover ? this.remover() : Promise.resolve();
+    return this.closing;
+  }
+}
+
+/** Wraps existing paths (or URIs) as a FIFO set; `close` is what its `close()` runs, if anything. */
+export function newFIFOSet(config: Config, close?: () => Promise<void>): FIFOSet {
+  return new FIFOSet(config, close);
+}
+
+/**
+ * Makes a fresh 0700 directory inside `root` (created 0700 when missing) and names the task's FIFOs
+ * `<dir>/<id>-stdin|-stdout|-stderr` (no stderr for a terminal). The FIFOs themselves are made by
+ * whoever opens them first. `close()` removes those FIFOs and their lock files, then the directory
+ * if it is empty — never a tree taskio did not make.
+ * @throws TaskioError `ERR_INVALID_ID` for an id that could escape the directory.
+ */
+export async function newFIFOSetInDir(root: string, id: string, terminal: boolean): Promise<FIFOSet> {
+  validateId(id);
+  await fsp.mkdir(root, { recursive: true, mode: 0o700 });
+  const dir = await fsp.mkdtemp(path.join(root, `${id}-`));
+  const config: Config = {
+    terminal,
+    stdin: path.join(dir, `${id}-stdin`),
+    stdout: path.join(dir, `${id}-stdout`),
+    stderr: terminal ? '' : path.join(dir, `${id}-stderr`),
+  };
+  // Everything this set may have created, including a stderr made by a caller that ignored
+  // terminal mode; files taskio did not name stay, and then so does the directory.
+  const names = ['stdin', 'stdout', 'stderr'].map((s) => path.join(dir, `${id}-${s}`));
+  const created = names.flatMap((p) => [p, lockPathFor(p)]);
+  return new FIFOSet(config, async () => {
+    await Promise.all(created.map((p) => fsp.unlink(p).catch(ignoreMissing)));
+    await fsp.rmdir(dir).catch((err: unknown) => {
+      if (!isCode(err, 'ENOENT') && !isCode(err, 'ENOTEMPTY')) throw err;
+    });
+  });
+}
+
+function ignoreMissing(err: unknown): void {
+  if (!isCode(err, 'ENOENT')) throw err;
+}

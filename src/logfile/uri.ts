@@ -1,0 +1,52 @@
+import path from 'node:path';
+import { TaskioError } from '../errors.js';
+import { StaticIO, type Creator, type IO } from '../attach/index.js';
+
+/**
+ * Builds a log URI: `<scheme>:///abs/path?k=v` with the query keys sorted and escaped, as
+ * containerd's `LogURIGenerator` does. The task host reads it (`file://` appends to a file,
+ * `binary://` starts a logging driver with these arguments).
+ * @throws TaskioError `ERR_INVALID_LOG_PATH` when `path` is not absolute.
+ */
+export function logURIGenerator(scheme: string, filePath: string, args: Record<string, string> = {}): URL {
+  if (typeof filePath !== 'string' || !path.isAbsolute(filePath)) {
+    throw new TaskioError('ERR_INVALID_LOG_PATH', `log path ${JSON.stringify(filePath)} must be absolute`);
+  }
+  if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid log URI scheme ${JSON.stringify(scheme)}`);
+  }
+  const query = new URLSearchParams(Object.keys(args).sort().map((k) => [k, args[k]!])).toString();
+  const escaped = filePath.split('/').map(encodeURIComponent).join('/');
+  return new URL(`${scheme}://${escaped}${query ? `?${query}` : ''}`);
+}
+
+/** An IO whose stdout and stderr are one log URI (no stderr for a terminal); nothing to copy. */
+function uriIO(uri: URL, terminal: boolean): IO {
+  const s = uri.toString();
+  return new StaticIO({ terminal, stdin: '', stdout: s, stderr: terminal ? '' : s });
+}
+
+/** A {@link Creator} whose task writes to the log URI `uri` (containerd's `LogURI`). */
+export function logURI(uri: URL): Creator {
+  return async () => uriIO(uri, false);
+}
+
+/** Like {@link logURI}, in terminal mode (containerd's `TerminalLogURI`). */
+export function terminalLogURI(uri: URL): Creator {
+  return async () => uriIO(uri, true);
+}
+
+/** A {@link Creator} whose task output is appended to the file at the absolute `path` (`file://`). */
+export function logFile(filePath: string): Creator {
+  return async () => uriIO(logURIGenerator('file', filePath), false);
+}
+
+/** A {@link Creator} whose task output goes to the logging driver `bin`, started with `args` (`binary://`). */
+export function binaryIO(bin: string, args: Record<string, string> = {}): Creator {
+  return async () => uriIO(logURIGenerator('binary', bin, args), false);
+}
+
+/** Like {@link binaryIO}, in terminal mode (containerd's `TerminalBinaryIO`). */
+export function terminalBinaryIO(bin: string, args: Record<string, string> = {}): Creator {
+  return async () => uriIO(logURIGenerator('binary', bin, args), true);
+}
