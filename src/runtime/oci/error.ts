@@ -1,0 +1,40 @@
+import { TaskioError } from '../../errors.js';
+
+/**
+ * A runtime command that failed. `message` is the runtime's own words (the last `"level":"error"`
+ * entry it appended to its JSON log during the call, else its stderr), so callers can show it as is.
+ */
+export class RuntimeError extends TaskioError {
+  /** The runtime's exit code (runsc exits 128 on its own failures, runc 1); null when a signal ended it. */
+  readonly exitCode: number | null;
+  /** The binary that ran. */
+  readonly command: string;
+  /** Its full argument list, global flags included. */
+  readonly args: readonly string[];
+  /** The runtime's message alone (without the command prefix), or '' when it said nothing. */
+  readonly runtimeMessage: string;
+  /** What the runtime wrote to stderr, when it was captured (never for create/run/exec/restore). */
+  readonly stderr: string;
+
+  constructor(init: {
+    code?: string;
+    command: string;
+    args: readonly string[];
+    exitCode: number | null;
+    runtimeMessage: string;
+    stderr?: string;
+    signal?: string;
+    cause?: unknown;
+  }) {
+    const sub = init.args.find((a) => !a.startsWith('-')) ?? '';
+    const how = init.exitCode !== null ? `exit status ${init.exitCode}` : `signal ${init.signal ?? '?'}`;
+    const what = init.runtimeMessage || init.stderr?.trim() || 'no message';
+    super(init.code ?? 'ERR_RUNTIME', `${init.command} ${sub}: ${what} (${how})`, { cause: init.cause });
+    this.name = 'RuntimeError';
+    this.exitCode = init.exitCode;
+    this.command = init.command;
+    this.args = init.args;
+    this.runtimeMessage = init.runtimeMessage;
+    this.stderr = init.stderr ?? '';
+  }
+}

@@ -1,0 +1,321 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { TaskioError } from '../../errors.js';
+import { detectFeatures, type RuntimeFeatures } from './dialect.js';
+import { RuntimeError } from './error.js';
+import { signalNumber } from './signal.js';
+import { invoke, type Outcome } from './spawn.js';
+import { parseStats } from './stats.js';
+import type {
+  CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions,
+  KillOptions, LinuxResources, ProcessSpec, RestoreOptions, RunOptions, State, Stats, Stdio,
+} from './types.js';
+
+/** Options of {@link Runsc}. */
+export interface RunscOptions {
+  /** The runtime binary, a name looked up in `PATH` or a path. Default `'runsc'`. */
+  command?: string;
+  /** `--root`: the runtime's state directory. Default: the dialect's own (`/var/run/runsc`, `/run/runc`). */
+  root?: string;
+  /** The command-line language; detected from `<command> --version` when not given (cached per binary). */
+  dialect?: Dialect;
+  /** More global flags, passed on every call after the built-in ones (e.g. `--platform=ptrace`). */
+  globalFlags?: readonly string[];
+  /** `--log`: the JSON log errors are read from. Default `<root>/log.json` (both runtimes skip files there). */
+  logPath?: string;
+  /** runsc `--network`; default `'none'` (the default `sandbox` fails in the root network namespace). Ignored for runc. */
+  network?: string;
+  /** Where each command is logged at debug level. Default: silent. */
+  logger?: Logger;
+}
+
+const IGNORE: Stdio = ['ignore', 'ignore', 'ignore'];
+
+/**
+ * Drives an OCI runtime binary — runsc, or runc through the same methods in its dialect — the way
+ * gVisor's shim does: every call carries the same global flags (runsc remembers none of them), long
+ * flag names before positional arguments, an argument array, and failures that carry the runtime's
+ * own last logged error and exit code ({@link RuntimeError}).
+ *
+ * Calls that start container processes (`create`, `run`, `exec`, `restore`) hand the caller's fds
+ * to them as fds 0–2 and finish on the runtime command's exit, never on EOF of its output.
+ */
+export class Runsc {
+  /** The binary run. */
+  readonly command: string;
+  /** The JSON log every call appends to. */
+  readonly logPath: string;
+  readonly #options: RunscOptions;
+  #rootReady: Promise<void> | undefined;
+
+  constructor(options: RunscOptions = {}) {
+    this.#options = { ...options };
+    this.command = options.command ?? 'runsc';
+    this.logPath = options.logPath ?? path.join(options.root ?? defaultRoot(options.dialect ?? guessDialect(this.command)), 'log.json');
+  }
+
+  /** The `--root` state directory. */
+  get root(): string {
+    return this.#options.root ?? defaultRoot(this.#options.dialect ?? guessDialect(this.command));
+  }
+
+  /** What the binary is and which subcommands it has (probed once per binary). */
+  features(): Promise<RuntimeFeatures> {
+    return detectFeatures(this.command);
+  }
+
+  /** The dialect in use: the one given, else the one the binary reports. */
+  async dialect(): Promise<Dialect> {
+    return this.#options.dialect ?? (await this.features()).dialect;
+  }
+
+  /** The global flags every call starts with. */
+  async globalArgs(): Promise<string[]> {
+    const dialect = await this.dialect();
+    const args = ['--root', this.root, '--log', this.logPath, '--log-format=json'];
+    if (dialect === 'runsc' && !this.#options.globalFlags?.some((f) => /^--?network(=|$)/.test(f))) {
+      args.push(`--network=${this.#options.network ?? 'none'}`);
+    }
+    args.push(...(this.#options.globalFlags ?? []));
+    return args;
+  }
+
+  /** Creates the container from `bundle` without starting its process (`create`). */
+  async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
+    const dialect = await this.dialect();
+    await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), checkId(id)], opts, opts.stdio ?? IGNORE, opts.extraFiles);
+  }
+
+  /** Starts the process of a created container (`start`). */
+  async start(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#exec(['start', checkId(id)], opts);
+  }
+
+  /**
+   * Creates and starts in one step (`run`). Detached, it resolves once the container runs and
+   * returns 0; attached, it returns the container's exit status (a runtime failure still throws —
+   * told apart from a task exiting 128 by the error the runtime logged).
+   */
+  async run(id: string, bundle: string, opts: RunOptions = {}): Promise<number> {
+    const dialect = await this.dialect();
+    const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), checkId(id)];
+    return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+  }
+
+  /**
+   * Starts another process in a running container, detached (`exec --detach --process <spec>`).
+   * The pid file gets the host-side pid: runsc's `exec` helper, which exits with the process's
+   * status, or runc's process itself. `internalPidFile` (runsc) gets the pid `kill --pid` wants.
+   */
+  async exec(id: string, spec: ProcessSpec, opts: ExecOptions = {}): Promise<void> {
+    const dialect = await this.dialect();
+    if (spec.terminal && !opts.consoleSocket) {
+      throw new TaskioError('ERR_INVALID_ARG_VALUE', 'exec of a terminal process needs a consoleSocket');
+    }
+    const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'taskio-exec-'));
+    try {
+      const processFile = path.join(dir, 'process.json');
+      await fs.writeFile(processFile, JSON.stringify(spec), { mode: 0o600 });
+      const args = ['exec', '--detach', '--process', processFile];
+      if (opts.pidFile) args.push('--pid-file', opts.pidFile);
+      // runc has no container-internal pid: its pid file already names the process.
+      if (opts.internalPidFile && dialect === 'runsc') args.push('--internal-pid-file', opts.internalPidFile);
+      if (opts.consoleSocket) args.push('--console-socket', opts.consoleSocket);
+      args.push(checkId(id));
+      await this.#exec(args, opts, opts.stdio ?? IGNORE);
+    } finally {
+      await fs.rm(dir, { recursive: true, force: true });
+    }
+  }
+
+  /** Sends a signal (name like `'TERM'`/`'SIGTERM'` or number) to the init, all processes, or a pid (runsc). */
+  async kill(id: string, signal: number | string, opts: KillOptions = {}): Promise<void> {
+    const sig = signalNumber(signal);
+    const args = ['kill'];
+    if (opts.all) args.push('--all');
+    if (opts.pid !== undefined) {
+      if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'kill --pid');
+      args.push('--pid', String(opts.pid));
+    }
+    args.push(checkId(id), String(sig));
+    await this.#exec(args, opts);
+  }
+
+  /** Deletes the container's resources (`delete`); `force` kills a running one first. */
+  async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
+    await this.#exec(['delete', ...(opts.force ? ['--force'] : []), checkId(id)], opts);
+  }
+
+  /** The container's OCI state (`state`). */
+  async state(id: string, opts: CallOptions = {}): Promise<State> {
+    const { stdout } = await this.#exec(['state', checkId(id)], opts);
+    return parseJson<State>(stdout, this.command, 'state');
+  }
+
+  /** Every container under the root (`list --format json`). */
+  async list(opts: CallOptions = {}): Promise<ContainerInfo[]> {
+    const { stdout } = await this.#exec(['list', '--format', 'json'], opts);
+    // runc prints `null` for an empty root.
+    return parseJson<ContainerInfo[] | null>(stdout, this.command, 'list') ?? [];
+  }
+
+  /**
+   * The pids of the container's processes (`ps --format json`): runsc gives sandbox-internal pids,
+   * runc host pids.
+   */
+  async ps(id: string, opts: CallOptions = {}): Promise<number[]> {
+    const { stdout } = await this.#exec(['ps', '--format', 'json', checkId(id)], opts);
+    const list = parseJson<Array<number | { PID?: number; pid?: number }> | null>(stdout, this.command, 'ps') ?? [];
+    return list.map((p) => (typeof p === 'number' ? p : (p.PID ?? p.pid ?? -1))).filter((p) => p >= 0);
+  }
+
+  /** One sample of resource usage (`events --stats`). */
+  async stats(id: string, opts: CallOptions = {}): Promise<Stats> {
+    const { stdout } = await this.#exec(['events', '--stats', checkId(id)], opts);
+    try {
+      return parseStats(stdout);
+    } catch (cause) {
+      throw new TaskioError('ERR_RUNTIME_OUTPUT', `${this.command} events --stats printed no stats: ${stdout.slice(0, 200)}`, { cause });
+    }
+  }
+
+  /** Freezes every process of the container (`pause`). */
+  async pause(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#exec(['pause', checkId(id)], opts);
+  }
+
+  /** Thaws a paused container (`resume`). */
+  async resume(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#exec(['resume', checkId(id)], opts);
+  }
+
+  /** Saves the container's state to `imagePath` (`checkpoint`); it stops unless `leaveRunning`. */
+  async checkpoint(id: string, opts: CheckpointOptions): Promise<void> {
+    const args = ['checkpoint', '--image-path', opts.imagePath];
+    if (opts.leaveRunning) args.push('--leave-running');
+    if (opts.workPath) args.push('--work-path', opts.workPath);
+    args.push(checkId(id));
+    await this.#exec(args, opts);
+  }
+
+  /**
+   * Starts a container from a checkpoint image (`restore`). runsc restores as a new run: `id` must
+   * not exist (delete the checkpointed one first). Returns like {@link run}.
+   */
+  async restore(id: string, opts: RestoreOptions): Promise<number> {
+    const dialect = await this.dialect();
+    const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
+    if (opts.detach) args.push('--detach');
+    if (opts.workPath) args.push('--work-path', opts.workPath);
+    args.push(...this.#createFlags(dialect, opts), checkId(id));
+    return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+  }
+
+  /**
+   * Changes the container's resource limits (`update --resources -`), where the binary has an
+   * `update` subcommand (runc does, runsc 2022 does not: `ERR_NOT_SUPPORTED`).
+   */
+  async update(id: string, resources: LinuxResources, opts: CallOptions = {}): Promise<void> {
+    const f = await this.features();
+    if (!f.commands.has('update')) throw notSupported(this.command, 'update', f.version);
+    await this.#exec(['update', '--resources', '-', checkId(id)], opts, undefined, undefined, JSON.stringify(resources));
+  }
+
+  /** The flags create, run and restore share, in the binary's dialect. */
+  #createFlags(dialect: Dialect, opts: CreateOptions): string[] {
+    const args: string[] = [];
+    if (opts.pidFile) args.push('--pid-file', opts.pidFile);
+    if (opts.consoleSocket) args.push('--console-socket', opts.consoleSocket);
+    if (dialect === 'runc') {
+      if (opts.noPivot) args.push('--no-pivot');
+      if (opts.noNewKeyring) args.push('--no-new-keyring');
+      if (opts.extraFiles?.length) args.push('--preserve-fds', String(opts.extraFiles.length));
+    } else if (opts.extraFiles?.length) {
+      throw notSupported(this.command, 'extra files (--preserve-fds)');
+    }
+    return args;
+  }
+
+  /** Runs a command that may wait for the container: a task exit status is a result, not an error. */
+  async #attached(args: string[], opts: CallOptions, detach: boolean, stdio: Stdio, extraFiles?: readonly number[]): Promise<number> {
+    try {
+      await this.#exec(args, opts, stdio, extraFiles);
+      return 0;
+    } catch (err) {
+      // Attached, the runtime exits with the task's status; only a logged error means it failed itself.
+      if (!detach && err instanceof RuntimeError && err.runtimeMessage === '' && err.exitCode !== null) return err.exitCode;
+      throw err;
+    }
+  }
+
+  async #exec(sub: string[], opts: CallOptions, stdio?: Stdio, extraFiles?: readonly number[], input?: string): Promise<Outcome> {
+    const args = [...(await this.globalArgs()), ...sub];
+    await this.#ensureRoot();
+    const started = performance.now();
+    try {
+      return await invoke({
+        command: this.command, args, logPath: this.logPath,
+        ...(stdio ? { stdio } : {}), ...(extraFiles ? { extraFiles } : {}),
+        ...(input !== undefined ? { input } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+    } finally {
+      this.#options.logger?.debug({ command: this.command, args, ms: Math.round(performance.now() - started) }, 'runtime call');
+    }
+  }
+
+  /** The log's directory must exist before the runtime opens `--log` (runc fails otherwise). */
+  #ensureRoot(): Promise<void> {
+    this.#rootReady ??= (async () => {
+      await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
+      await fs.mkdir(path.dirname(this.logPath), { recursive: true, mode: 0o711 });
+    })();
+    const p = this.#rootReady;
+    p.catch(() => { this.#rootReady = undefined; });
+    return p;
+  }
+}
+
+/**
+ * A {@link Runsc} set up as gVisor's shim does: state under `<root>/<namespace>`, the log as
+ * `<path>/log.json` (`path` is the bundle), and every `config` entry as a global `--key=value`.
+ */
+export function newRunsc(root: string, bundlePath: string, namespace: string, runtime: string, config: Record<string, string> = {}): Runsc {
+  const globalFlags = Object.keys(config).sort().map((k) => `--${k}=${config[k]}`);
+  return new Runsc({
+    command: runtime || 'runsc',
+    root: path.join(root || '/run/containerd/runsc', namespace),
+    logPath: path.join(bundlePath, 'log.json'),
+    globalFlags,
+  });
+}
+
+function defaultRoot(dialect: Dialect): string {
+  return dialect === 'runsc' ? '/var/run/runsc' : '/run/runc';
+}
+
+function guessDialect(command: string): Dialect {
+  return path.basename(command).startsWith('runc') ? 'runc' : 'runsc';
+}
+
+/**
+ * An id is a positional argument after the flags: one that starts with `-` would be read as a flag.
+ * Anything else is left to the runtime, whose own message then explains what is wrong with it.
+ */
+function checkId(id: string): string {
+  if (id === '' || id.startsWith('-')) throw new TaskioError('ERR_INVALID_ID', `invalid container id: ${JSON.stringify(id)}`);
+  return id;
+}
+
+function notSupported(command: string, what: string, version?: string): TaskioError {
+  return new TaskioError('ERR_NOT_SUPPORTED', `${command}${version ? ` (${version})` : ''} does not support ${what}`);
+}
+
+function parseJson<T>(stdout: string, command: string, sub: string): T {
+  try {
+    return JSON.parse(stdout) as T;
+  } catch (cause) {
+    throw new TaskioError('ERR_RUNTIME_OUTPUT', `${command} ${sub} printed invalid JSON: ${stdout.slice(0, 200)}`, { cause });
+  }
+}

@@ -1,0 +1,4 @@
+import t from 'tap';
+import { ociSuite } from '../../fixtures/oci-suite.js';
+
+ociSuite(t, 'runsc');
