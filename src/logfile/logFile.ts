@@ -1,0 +1,292 @@
+import { EventEmitter } from 'node:events';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+
+const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(fs.fstat);
+const rename = promisify(fs.rename), unlink = promisify(fs.unlink), mkdir = promisify(fs.mkdir);
+const writev = promisify(fs.writev);
+
+/** Options of a {@link LogFile}. */
+export interface LogFileOptions {
+  /** Rotate before the file would grow past this many bytes; never when unset. */
+  maxSize?: number;
+  /** Files kept, the current one included. */
+  maxFiles: number;
+  /** File mode for files created. */
+  mode: number;
+  /**
+   * Where a write may be cut at a rotation: at a newline (CRI, so no entry is split across files)
+   * or anywhere (raw bytes have no entries).
+   */
+  cutAtNewline: boolean;
+}
+
+/** Called once the bytes handed to {@link LogFile.write} are in the file (or will never be). */
+export type WriteCallback = (err?: Error | null) => void;
+
+interface Pending {
+  bufs: Buffer[];
+  cb: WriteCallback;
+}
+
+// A writev takes at most IOV_MAX (1024) buffers; keep batches well under it and bounded in bytes.
+const maxBatchBuffers = 256;
+const maxBatchBytes = 4 << 20;
+const firstBackoffMs = 100, maxBackoffMs = 5000;
+
+/**
+ * One log file written by one owner, in order: writes from every stream of a task go through one
+ * queue, so entries never interleave mid-entry, and each write's callback fires only once its
+ * bytes are in the file — that is what gives the streams above it their backpressure.
+ *
+ * When a write fails (full disk, unwritable directory) the file **stalls**: it emits `'error'`
+ * once, keeps the unwritten bytes, stops calling callbacks (so producers back up into their pipes)
+ * and retries with a growing delay; when a retry succeeds it emits `'resume'` and goes on. Nothing is
+ * dropped unless {@link close} gives up on a stalled file, and then the callbacks get the error.
+ *
+ * Rotation (kubelet/docker style) renames `name.{i-1}` → `name.{i}` and `name` → `name.1` while the
+ * old file is still open, then opens a fresh `name` and closes the old one: nothing is written to a
+ * file after it was renamed, which is what lets a follower treat a renamed file as complete.
+ * Emits `'rotate'` after each rotation.
+ */
+export class LogFile extends EventEmitter {
+  private fd = -1;
+  private size = 0;
+  private readonly queue: (Pending | (() => Promise<void> | void))[] = [];
+  private running = false;
+  private closed = false;
+  private stallError: Error | null = null;
+  private wakeStall: (() => void) | null = null;
+  private stallTimer: NodeJS.Timeout | null = null;
+  private rotationFailed = false;
+  private closing: Promise<void> | null = null;
+
+  constructor(readonly path: string, private readonly opts: LogFileOptions) {
+    super();
+  }
+
+  /** The error the file is stalled on, or null while writes go through. */
+  get stalled(): Error | null {
+    return this.stallError;
+  }
+
+  /** Appends `bufs` (whole entries, for CRI) in order; `cb` fires when they are in the file. */
+  write(bufs: Buffer[], cb: WriteCallback): void {
+    if (this.closed) {
+      process.nextTick(cb, new Error(`log file ${this.path} is closed`));
+      return;
+    }
+    this.queue.push({ bufs, cb });
+    this.kick();
+  }
+
+  /** Closes the file after the writes queued so far and opens `path` again (after a logrotate). */
+  reopen(): Promise<void> {
+    return new Promise((resolve, reject) => {
+      this.queue.push(() => {
+        this.rotationFailed = false;
+        return this.closeFd().then(() => this.ensureOpen()).then(resolve, reject);
+      });
+      this.kick();
+    });
+  }
+
+  /**
+   * Writes what is queued and closes the file. A stalled file is given up on: its queued
+   * callbacks get the stall error and so does the returned promise.
+   */
+  close(): Promise<void> {
+    this.closing ??= this.doClose();
+    return this.closing;
+  }
+
+  private async doClose(): Promise<void> {
+    await new Promise<void>((resolve) => {
+      this.queue.push(() => resolve());
+      this.closed = true;
+      this.kick();
+      if (this.stallError) this.giveUp();
+    });
+    await this.closeFd();
+    if (this.stallError) throw this.stallError;
+  }
+
+  private giveUp(): void {
+    if (this.stallTimer) clearTimeout(this.stallTimer);
+    this.wakeStall?.();
+  }
+
+  private kick(): void {
+    if (this.running) return;
+    this.running = true;
+    void this.run();
+  }
+
+  private async run(): Promise<void> {
+    while (this.queue.length > 0) {
+      const head = this.queue[0]!;
+      if (typeof head === 'function') {
+        this.queue.shift();
+        await head();
+        continue;
+      }
+      // Gather consecutive writes into one writev: fewer syscalls when both streams are busy.
+      const batch: Pending[] = [];
+      const bufs: Buffer[] = [];
+      let bytes = 0;
+      while (this.queue.length > 0 && bufs.length < maxBatchBuffers && bytes < maxBatchBytes) {
+        const item = this.queue[0]!;
+        if (typeof item === 'function') break;
+        this.queue.shift();
+        batch.push(item);
+        for (const b of item.bufs) {
+          if (b.length > 0) { bufs.push(b); bytes += b.length; }
+        }
+      }
+      const err = await this.writeAll(bufs, bytes);
+      for (const item of batch) item.cb(err);
+    }
+    this.running = false;
+  }
+
+  /** Writes every byte of `bufs`, rotating where needed; returns an error only when given up. */
+  private async writeAll(bufs: Buffer[], bytes: number): Promise<Error | null> {
+    let left = bufs, leftBytes = bytes;
+    let backoff = firstBackoffMs;
+    while (leftBytes > 0) {
+      try {
+        await this.ensureOpen();
+        const [now, later] = this.cutForRotation(left, leftBytes);
+        let nowBytes = 0;
+        for (const b of now) nowBytes += b.length;
+        if (nowBytes === 0) {
+          await this.rotate();
+        } else {
+          const n = await this.writeSome(now, nowBytes);
+          // Only what was written leaves the queue: a short write (disk filling up) is retried.
+          left = n === nowBytes ? later : [...dropFront(now, n), ...later];
+          leftBytes -= n;
+          if (n === nowBytes && later.length > 0) await this.rotate();
+        }
+        if (this.stallError) {
+          this.stallError = null;
+          this.emit('resume');
+        }
+        backoff = firstBackoffMs;
+      } catch (e) {
+        const err = e as Error;
+        if (this.stallError === null) {
+          this.stallError = err;
+          this.emit('error', err);
+        } else {
+          this.stallError = err;
+        }
+        if (this.closed) return err;
+        await new Promise<void>((resolve) => {
+          this.wakeStall = resolve;
+          this.stallTimer = setTimeout(resolve, backoff);
+        });
+        this.wakeStall = null;
+        this.stallTimer = null;
+        if (this.closed) return this.stallError ?? err;
+        backoff = Math.min(backoff * 2, maxBackoffMs);
+        // A failed write may have left the fd unusable (EIO, a vanished file): start afresh.
+        if (err && (err as NodeJS.ErrnoException).code !== 'ENOSPC') await this.closeFd().catch(() => undefined);
+      }
+    }
+    return null;
+  }
+
+  /**
+   * Splits a write at the point where the file would pass `maxSize`. A CRI write is cut after the
+   * last whole entry that fits; when not even one fits into a non-empty file, nothing is written
+   * now (the caller rotates first); an entry larger than `maxSize` goes alone into a fresh file.
+   */
+  private cutForRotation(bufs: Buffer[], bytes: number): [Buffer[], Buffer[]] {
+    const max = this.opts.maxSize;
+    if (max === undefined || this.rotationFailed || this.size + bytes <= max) return [bufs, []];
+    let room = Math.max(0, max - this.size);
+    const now: Buffer[] = [];
+    for (let i = 0; i < bufs.length; i++) {
+      const b = bufs[i]!;
+      if (b.length <= room) {
+        now.push(b);
+        room -= b.length;
+        continue;
+      }
+      let cut = room;
+      if (this.opts.cutAtNewline) {
+        cut = room === 0 ? 0 : b.lastIndexOf(0x0a, room - 1) + 1;
+        if (cut === 0 && now.length === 0 && this.size === 0) cut = b.indexOf(0x0a) + 1 || b.length;
+      }
+      if (cut > 0) now.push(b.subarray(0, cut));
+      const later = cut < b.length ? [b.subarray(cut), ...bufs.slice(i + 1)] : bufs.slice(i + 1);
+      return [now, later];
+    }
+    return [now, []];
+  }
+
+  private async writeSome(bufs: Buffer[], bytes: number): Promise<number> {
+    const { bytesWritten } = await writev(this.fd, bufs);
+    this.size += bytesWritten;
+    if (bytesWritten === 0 && bytes > 0) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${this.path}'`), { code: 'ENOSPC' });
+    return bytesWritten;
+  }
+
+  private async ensureOpen(): Promise<void> {
+    if (this.fd >= 0) return;
+    await mkdir(path.dirname(this.path), { recursive: true, mode: 0o755 });
+    const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | 0o2000000 /* O_CLOEXEC */;
+    const fd = await open(this.path, flags, this.opts.mode);
+    this.size = (await fstat(fd)).size;
+    this.fd = fd;
+  }
+
+  private async closeFd(): Promise<void> {
+    if (this.fd < 0) return;
+    const fd = this.fd;
+    this.fd = -1;
+    await close(fd);
+  }
+
+  private async rotate(): Promise<void> {
+    const { maxFiles } = this.opts;
+    try {
+      if (maxFiles > 1) {
+        for (let i = maxFiles - 1; i >= 2; i--) {
+          await rename(`${this.path}.${i - 1}`, `${this.path}.${i}`).catch((e: NodeJS.ErrnoException) => {
+            if (e.code !== 'ENOENT') throw e;
+          });
+        }
+        await rename(this.path, `${this.path}.1`);
+      } else {
+        await unlink(this.path);
+      }
+    } catch (e) {
+      // A failed rotation must not stop the logging: keep writing to the current file (it grows
+      // past maxSize) and say so; the next reopen() tries rotating again.
+      this.rotationFailed = true;
+      this.emit('rotateError', e);
+      return;
+    }
+    const old = this.fd;
+    this.fd = -1;
+    try {
+      await this.ensureOpen();
+    } finally {
+      await close(old).catch(() => undefined);
+    }
+    this.emit('rotate');
+  }
+}
+
+function dropFront(bufs: Buffer[], n: number): Buffer[] {
+  const out: Buffer[] = [];
+  for (const b of bufs) {
+    if (n >= b.length) { n -= b.length; continue; }
+    out.push(n > 0 ? b.subarray(n) : b);
+    n = 0;
+  }
+  return out;
+}

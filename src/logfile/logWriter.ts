@@ -1,0 +1,226 @@
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { TaskioError, abortError } from '../errors.js';
+import { setPipeSize } from '../sys/index.js';
+import { CriEncoder } from './criEncoder.js';
+import { formatCriTime, nowNs } from './criTime.js';
+import { LogFile } from './logFile.js';
+import {
+  defaultMaxFiles, defaultMaxLineSize, validateLogWriterOptions,
+  type LogFormat, type LogStreamName, type LogWriterOptions,
+} from './options.js';
+
+/** Options of {@link LogWriter.copyFrom}. */
+export interface CopyFromOptions {
+  /** Stops copying (the fd is closed); the promise rejects with an `AbortError`. */
+  signal?: AbortSignal;
+}
+
+// The copy fast path reads into one reused buffer as large as the largest pipe (fact 8 in
+// DESIGN.md: allocation per chunk, not the syscall, is what costs in Node).
+const copyBufferSize = 1 << 20;
+const streamHighWaterMark = 64 * 1024;
+
+/**
+ * Writes a task's stdout and stderr into one log file, `raw` or in the CRI format, rotating by
+ * size. Create it with {@link openLogWriter}.
+ *
+ * Events: `'error'` (the file cannot be written — full disk, unwritable directory; the writer
+ * stalls, stops consuming so the producer backs up in its pipe, and retries), `'resume'` (a stalled
+ * writer got going again), `'rotate'` (a rotation finished), `'rotateError'` (renaming failed; the
+ * current file keeps growing). Without an `'error'` listener the error becomes a process warning
+ * instead of an exception, so a full disk never brings the task host down.
+ */
+export class LogWriter extends EventEmitter {
+  /** The absolute path of the current log file. */
+  readonly path: string;
+  /** The layout of the log. */
+  readonly format: LogFormat;
+  private readonly file: LogFile;
+  private readonly maxLineSize: number;
+  private readonly encoders = new Map<LogStreamName, CriEncoder>();
+  private readonly streams = new Map<LogStreamName, Writable>();
+  private readonly copies = new Set<net.Socket>();
+
+  /** Use {@link openLogWriter}. */
+  constructor(file: string, opts: LogWriterOptions = {}) {
+    super();
+    if (!path.isAbsolute(file)) {
+      throw new TaskioError('ERR_INVALID_LOG_PATH', `a log file path must be absolute, got ${JSON.stringify(file)}`);
+    }
+    validateLogWriterOptions(opts);
+    this.path = file;
+    this.format = opts.format ?? 'raw';
+    this.maxLineSize = opts.maxLineSize ?? defaultMaxLineSize;
+    this.file = new LogFile(file, {
+      ...(opts.maxSize !== undefined ? { maxSize: opts.maxSize } : {}),
+      maxFiles: opts.maxFiles ?? defaultMaxFiles,
+      mode: opts.mode ?? 0o640,
+      cutAtNewline: this.format === 'cri',
+    });
+    this.file.on('error', (err: Error) => {
+      if (this.listenerCount('error') > 0) this.emit('error', err);
+      else process.emitWarning(err);
+    });
+    this.file.on('resume', () => this.emit('resume'));
+    this.file.on('rotate', () => this.emit('rotate'));
+    this.file.on('rotateError', (err: Error) => this.emit('rotateError', err));
+  }
+
+  /** The error the writer is stalled on, or null while output goes through. */
+  get stalled(): Error | null {
+    return this.file.stalled;
+  }
+
+  /**
+   * The writable side for one stream (the same object on every call). Its write callbacks fire once
+   * the bytes are in the file, so `write()` returning false and `'drain'` carry the disk's pace back
+   * to the producer; it holds at most 64 KiB plus one CRI line. Ending it writes an unfinished last
+   * line as an `F` entry.
+   */
+  stream(name: LogStreamName): Writable {
+    checkStreamName(name);
+    let s = this.streams.get(name);
+    if (!s) {
+      s = new Writable({
+        highWaterMark: streamHighWaterMark,
+        write: (chunk: Buffer, _enc, cb) => this.push(name, [chunk], cb),
+        writev: (chunks, cb) => this.push(name, chunks.map((c) => c.chunk as Buffer), cb),
+        final: (cb) => this.endStream(name, cb),
+      });
+      this.streams.set(name, s);
+    }
+    return s;
+  }
+
+  /**
+   * The fast path: reads the pipe or FIFO `fd` (raised to a 1 MiB pipe where possible) into one
+   * reused 1 MiB buffer and writes each read straight into the log, reading again only once the
+   * write is done — no allocation per chunk, and the producer is held back by the disk's pace.
+   * Takes ownership of `fd` (it is closed at the end). Resolves with the bytes copied at EOF.
+   */
+  copyFrom(name: LogStreamName, fd: number, opts: CopyFromOptions = {}): Promise<number> {
+    checkStreamName(name);
+    const { signal } = opts;
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    try {
+      setPipeSize(fd, copyBufferSize);
+    } catch {
+      // Not a pipe, or above pipe-max-size: the copy works the same, in smaller reads.
+    }
+    const encoder = this.format === 'cri' ? this.encoder(name) : null;
+    return new Promise<number>((resolve, reject) => {
+      let total = 0;
+      let failed = false;
+      const fail = (err: Error): void => {
+        if (failed) return;
+        failed = true;
+        sock.destroy();
+        reject(err);
+      };
+      const sock = new net.Socket({
+        fd, readable: true, writable: false,
+        onread: {
+          buffer: Buffer.allocUnsafe(copyBufferSize),
+          callback: (n: number, buf: Uint8Array): boolean => {
+            total += n;
+            const data = buf.subarray(0, n);
+            const out = encoder ? encoder.encode(data, formatCriTime(nowNs())) : Buffer.from(data.buffer, data.byteOffset, n);
+            if (out === null) return true;
+            this.file.write([out], (err) => {
+              if (err) fail(err);
+              else if (!sock.destroyed) sock.resume();
+            });
+            return false;
+          },
+        },
+      } as net.SocketConstructorOpts);
+      this.copies.add(sock);
+      const onAbort = (): void => fail(abortError(signal));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      sock.on('error', fail);
+      sock.on('close', () => {
+        this.copies.delete(sock);
+        signal?.removeEventListener('abort', onAbort);
+      });
+      sock.on('end', () => {
+        const tail = encoder?.end(formatCriTime(nowNs()));
+        const done = (err?: Error | null): void => {
+          if (err) fail(err);
+          else if (!failed) resolve(total);
+        };
+        if (tail) this.file.write([tail], done);
+        else this.file.write([], done);
+      });
+    });
+  }
+
+  /** Closes the log file after what is queued and opens its path again (for an external logrotate). */
+  reopen(): Promise<void> {
+    return this.file.reopen();
+  }
+
+  /**
+   * Stops any {@link copyFrom}, writes unfinished CRI lines as `F` entries, flushes and closes the
+   * file. Rejects with the stall error when the writer was stalled (its pending output is lost, and
+   * that is reported, not hidden).
+   */
+  async close(): Promise<void> {
+    for (const sock of this.copies) sock.destroy();
+    const time = formatCriTime(nowNs());
+    for (const enc of this.encoders.values()) {
+      const tail = enc.end(time);
+      if (tail) this.file.write([tail], () => undefined);
+    }
+    await this.file.close();
+  }
+
+  private encoder(name: LogStreamName): CriEncoder {
+    let enc = this.encoders.get(name);
+    if (!enc) {
+      enc = new CriEncoder(name, this.maxLineSize);
+      this.encoders.set(name, enc);
+    }
+    return enc;
+  }
+
+  private push(name: LogStreamName, chunks: Buffer[], cb: (err?: Error | null) => void): void {
+    if (this.format === 'raw') {
+      this.file.write(chunks, cb);
+      return;
+    }
+    const enc = this.encoder(name);
+    const time = formatCriTime(nowNs());
+    const out: Buffer[] = [];
+    for (const c of chunks) {
+      const b = enc.encode(c, time);
+      if (b) out.push(b);
+    }
+    if (out.length === 0) cb();
+    else this.file.write(out, cb);
+  }
+
+  private endStream(name: LogStreamName, cb: (err?: Error | null) => void): void {
+    const tail = this.format === 'cri' ? this.encoder(name).end(formatCriTime(nowNs())) : null;
+    if (tail) this.file.write([tail], cb);
+    else cb();
+  }
+}
+
+function checkStreamName(name: string): asserts name is LogStreamName {
+  if (name !== 'stdout' && name !== 'stderr') {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a log stream is stdout or stderr, got ${JSON.stringify(name)}`);
+  }
+}
+
+/**
+ * Opens a log writer on the absolute `file` (its directory is created when missing). The file is
+ * opened on the first write; a failure then is an `'error'` event, not an exception, because the
+ * task must keep running while its output waits. A relative path throws `ERR_INVALID_LOG_PATH`, a
+ * bad option `ERR_INVALID_LOG_OPTION`.
+ */
+export function openLogWriter(file: string, opts: LogWriterOptions = {}): LogWriter {
+  return new LogWriter(file, opts);
+}

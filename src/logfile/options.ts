@@ -1,0 +1,125 @@
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { TaskioError } from '../errors.js';
+
+/** How a log file lays out task output: `raw` bytes (containerd's `file://`) or CRI entries (kubelet). */
+export type LogFormat = 'raw' | 'cri';
+
+/** The two output streams of a task, as CRI log entries name them. */
+export type LogStreamName = 'stdout' | 'stderr';
+
+/** The default longest line a CRI entry holds before it is cut into `P` entries (kubelet's 16 KiB). */
+export const defaultMaxLineSize = 16 * 1024;
+
+/** The default number of files kept when rotating (kubelet's `containerLogMaxFiles`). */
+export const defaultMaxFiles = 5;
+
+/** What a log writer does with the output it is given. */
+export interface LogWriterOptions {
+  /** `raw` (default, containerd's `file://`) or `cri`. */
+  format?: LogFormat;
+  /** Rotate when the current file would grow past this many bytes; no rotation when unset. */
+  maxSize?: number;
+  /** Files kept in all, the current one included (`name`, `name.1` … `name.<maxFiles-1>`); default 5. */
+  maxFiles?: number;
+  /** CRI only: the longest content one entry holds before the line is cut (default 16 KiB). */
+  maxLineSize?: number;
+  /** Mode of files the writer creates (default 0o640, as container runtimes create container logs). */
+  mode?: number;
+}
+
+/** A log URI taken apart: the absolute file path and the writer options from its query. */
+export interface ParsedLogOptions extends LogWriterOptions {
+  /** The absolute path of the log file. */
+  path: string;
+  format: LogFormat;
+}
+
+const units: Record<string, number> = {
+  '': 1, b: 1,
+  k: 1024, kb: 1024, ki: 1024, kib: 1024,
+  m: 1024 ** 2, mb: 1024 ** 2, mi: 1024 ** 2, mib: 1024 ** 2,
+  g: 1024 ** 3, gb: 1024 ** 3, gi: 1024 ** 3, gib: 1024 ** 3,
+};
+
+function invalid(name: string, value: string, why: string): TaskioError {
+  return new TaskioError('ERR_INVALID_LOG_OPTION', `invalid log option ${name}=${JSON.stringify(value)}: ${why}`);
+}
+
+/**
+ * Parses a size such as `10MB`, `512k`, `1Gi` or `4096` into bytes. Every unit is a power of 1024,
+ * as Docker reads `max-size` (so `10MB` and `10Mi` agree); throws `ERR_INVALID_LOG_OPTION` naming
+ * `name` when the text is not a positive whole size.
+ */
+export function parseSize(name: string, value: string): number {
+  const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(value.trim());
+  const unit = m ? units[m[2]!.toLowerCase()] : undefined;
+  if (!m || unit === undefined) throw invalid(name, value, 'expected a size like 4096, 512KB or 10MB');
+  const n = Number(m[1]) * unit;
+  if (!Number.isSafeInteger(n) || n < 1) throw invalid(name, value, 'expected a positive size');
+  return n;
+}
+
+function parseCount(name: string, value: string): number {
+  if (!/^\d+$/.test(value)) throw invalid(name, value, 'expected a whole number');
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n < 1) throw invalid(name, value, 'expected at least 1');
+  return n;
+}
+
+/**
+ * Checks writer options given in code the same way a URI's query is checked, so a bad value
+ * fails at once with `ERR_INVALID_LOG_OPTION` instead of misbehaving at the first rotation.
+ */
+export function validateLogWriterOptions(opts: LogWriterOptions): void {
+  if (opts.format !== undefined && opts.format !== 'raw' && opts.format !== 'cri') {
+    throw invalid('format', String(opts.format), 'expected raw or cri');
+  }
+  for (const key of ['maxSize', 'maxFiles', 'maxLineSize'] as const) {
+    const v = opts[key];
+    if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw invalid(key, String(v), 'expected a positive whole number');
+  }
+  // Docker refuses max-file without max-size: a file count means nothing if files never rotate.
+  if (opts.maxFiles !== undefined && opts.maxSize === undefined) {
+    throw invalid('maxFiles', String(opts.maxFiles), 'needs maxSize (files rotate only by size)');
+  }
+  if (opts.maxLineSize !== undefined && opts.format !== 'cri') {
+    throw invalid('maxLineSize', String(opts.maxLineSize), 'applies only to format=cri');
+  }
+}
+
+/**
+ * Reads the writer options from a `file://` log URI such as
+ * `file:///var/log/task.log?format=cri&maxSize=10MB&maxFiles=5&maxLineSize=16KB`.
+ * An unknown, repeated or empty option, or a bad value, throws `ERR_INVALID_LOG_OPTION` naming it;
+ * a URI that is not `file:` (or has a host) throws `ERR_INVALID_LOG_URI`.
+ */
+export function parseLogOptions(url: URL): ParsedLogOptions {
+  if (url.protocol !== 'file:' || (url.host !== '' && url.host !== 'localhost')) {
+    throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must be file:///absolute/path, got ${url.href}`);
+  }
+  const file = fileURLToPath(url);
+  if (!path.isAbsolute(file) || file.endsWith('/')) {
+    throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must name a file by absolute path, got ${url.href}`);
+  }
+  const out: ParsedLogOptions = { path: file, format: 'raw' };
+  const seen = new Set<string>();
+  for (const [key, value] of url.searchParams) {
+    if (seen.has(key)) throw invalid(key, value, 'given more than once');
+    seen.add(key);
+    switch (key) {
+      case 'format':
+        if (value !== 'raw' && value !== 'cri') throw invalid(key, value, 'expected raw or cri');
+        out.format = value;
+        break;
+      case 'maxSize': out.maxSize = parseSize(key, value); break;
+      case 'maxFiles': out.maxFiles = parseCount(key, value); break;
+      case 'maxLineSize': out.maxLineSize = parseSize(key, value); break;
+      default:
+        throw new TaskioError('ERR_INVALID_LOG_OPTION',
+          `unknown log option ${JSON.stringify(key)} (known: format, maxSize, maxFiles, maxLineSize)`);
+    }
+  }
+  validateLogWriterOptions(out);
+  return out;
+}

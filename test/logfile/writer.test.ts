@@ -1,0 +1,162 @@
+import t, { type Test } from 'tap';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { openLogWriter, type LogWriter } from '../../src/logfile/logWriter.js';
+import { pipe2 } from '../../src/sys/index.js';
+
+const criLine = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z) (stdout|stderr) ([PF]) /;
+
+function tmpDir(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-logw-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** Splits a CRI file into entries, checking every header; content stays bytes. */
+function entries(file: string): { stream: string; tag: string; content: Buffer }[] {
+  const data = fs.readFileSync(file);
+  const out: { stream: string; tag: string; content: Buffer }[] = [];
+  let pos = 0;
+  while (pos < data.length) {
+    const nl = data.indexOf(0x0a, pos);
+    if (nl < 0) throw new Error(`entry without newline at ${pos}`);
+    const line = data.subarray(pos, nl);
+    const m = criLine.exec(line.subarray(0, 50).toString('latin1'));
+    if (!m) throw new Error(`bad CRI entry: ${line.subarray(0, 80).toString('latin1')}`);
+    out.push({ stream: m[2]!, tag: m[3]!, content: line.subarray(m[0].length) });
+    pos = nl + 1;
+  }
+  return out;
+}
+
+async function writeAll(w: LogWriter, name: 'stdout' | 'stderr', chunks: (string | Buffer)[], end = true): Promise<void> {
+  const s = w.stream(name);
+  for (const c of chunks) {
+    if (!s.write(c)) await once(s, 'drain');
+  }
+  if (end) {
+    s.end();
+    await once(s, 'finish');
+  }
+}
+
+t.test('raw logs keep the bytes exactly, in order', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'sub', 'raw.log');
+  const w = openLogWriter(file);
+  const chunks: Buffer[] = [];
+  for (let i = 0; i < 200; i++) chunks.push(crypto.randomBytes(1 + Math.floor(Math.random() * 20000)));
+  await writeAll(w, 'stdout', chunks);
+  await w.close();
+  t.ok(fs.readFileSync(file).equals(Buffer.concat(chunks)), 'byte-exact');
+  t.equal(fs.statSync(file).mode & 0o777, 0o640);
+});
+
+t.test('CRI: short lines, cut only by maxLineSize, never by read boundaries', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'cri.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  // Lines split across writes at awkward places must come out whole.
+  await writeAll(w, 'stdout', ['hel', 'lo\nwor', 'ld\n', '\n', 'a\nb\nc', '\n']);
+  await w.close();
+  const e = entries(file);
+  t.same(e.map((x) => `${x.stream} ${x.tag} ${x.content.toString()}`),
+    ['stdout F hello', 'stdout F world', 'stdout F ', 'stdout F a', 'stdout F b', 'stdout F c']);
+});
+
+t.test('CRI: a 100 KiB line without newline becomes P entries and a final F', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'cri.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const line = crypto.randomBytes(100 * 1024).map((b) => (b === 0x0a ? 0x41 : b));
+  // Written in uneven pieces: the cuts must still fall every 16 KiB.
+  const pieces: Buffer[] = [];
+  for (let pos = 0; pos < line.length;) {
+    const n = Math.min(line.length - pos, 1000 + Math.floor(Math.random() * 9000));
+    pieces.push(Buffer.from(line.subarray(pos, pos + n)));
+    pos += n;
+  }
+  await writeAll(w, 'stderr', pieces);
+  await w.close();
+  const e = entries(file);
+  t.equal(e.length, Math.ceil(line.length / 16384));
+  t.same(e.map((x) => x.tag), [...Array(e.length - 1).fill('P'), 'F']);
+  t.ok(e.slice(0, -1).every((x) => x.content.length === 16384), 'P entries hold exactly maxLineSize');
+  t.ok(e.every((x) => x.stream === 'stderr'));
+  t.ok(Buffer.concat(e.map((x) => x.content)).equals(line), 'content byte-exact');
+});
+
+t.test('CRI: a line of exactly maxLineSize is one F entry; one byte more is P + F', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'cri.log');
+  const w = openLogWriter(file, { format: 'cri', maxLineSize: 8 });
+  await writeAll(w, 'stdout', ['12345678', '\n', '123456789\n', '1234567812345678']);
+  await w.close();
+  t.same(entries(file).map((x) => `${x.tag} ${x.content.toString()}`),
+    ['F 12345678', 'P 12345678', 'F 9', 'P 12345678', 'F 12345678']);
+});
+
+t.test('CRI: CRLF and invalid UTF-8 are kept as content bytes', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'cri.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const bad = Buffer.from([0xff, 0xfe, 0xc3, 0x28, 0x61, 0xe2, 0x82]);
+  await writeAll(w, 'stdout', ['dos line\r\n', Buffer.concat([bad, Buffer.from('\n')]), Buffer.from([0xe2]), Buffer.from([0x82, 0xac, 0x0a])]);
+  await w.close();
+  const e = entries(file);
+  t.same(e.map((x) => x.content), [Buffer.from('dos line\r'), bad, Buffer.from('€')]);
+});
+
+t.test('CRI: interleaved stdout and stderr keep each stream\'s lines whole', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'cri.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const out = w.stream('stdout'), err = w.stream('stderr');
+  const want: Record<string, string[]> = { stdout: [], stderr: [] };
+  for (let i = 0; i < 2000; i++) {
+    const o = `out-${i}-${'o'.repeat(i % 50)}`, e = `err-${i}-${'e'.repeat(i % 70)}`;
+    want.stdout!.push(o);
+    want.stderr!.push(e);
+    // Each line is written in two halves, alternating streams between the halves.
+    out.write(o.slice(0, 3));
+    err.write(e.slice(0, 4));
+    out.write(`${o.slice(3)}\n`);
+    err.write(`${e.slice(4)}\n`);
+  }
+  out.end();
+  err.end();
+  await Promise.all([once(out, 'finish'), once(err, 'finish')]);
+  await w.close();
+  const e = entries(file);
+  t.ok(e.every((x) => x.tag === 'F'));
+  t.same(e.filter((x) => x.stream === 'stdout').map((x) => x.content.toString()), want.stdout);
+  t.same(e.filter((x) => x.stream === 'stderr').map((x) => x.content.toString()), want.stderr);
+});
+
+t.test('copyFrom copies a real pipe, raw and CRI', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const format of ['raw', 'cri'] as const) {
+    const file = path.join(dir, `${format}.log`);
+    const w = openLogWriter(file, { format });
+    const p = pipe2();
+    const copied = w.copyFrom('stdout', p.read);
+    const payload = Buffer.from(Array.from({ length: 5000 }, (_, i) => `line ${i}\n`).join('') + 'last');
+    // Write from a child-like writer in pieces; the pipe is blocking, so write synchronously in a loop.
+    for (let pos = 0; pos < payload.length; pos += 7777) fs.writeSync(p.write, payload.subarray(pos, pos + 7777));
+    fs.closeSync(p.write);
+    t.equal(await copied, payload.length);
+    await w.close();
+    if (format === 'raw') t.ok(fs.readFileSync(file).equals(payload));
+    else {
+      const e = entries(file);
+      t.equal(e.length, 5001);
+      t.equal(e[5000]!.content.toString(), 'last');
+      t.equal(e[5000]!.tag, 'F');
+    }
+  }
+});
+
+t.test('relative paths and bad options fail with codes', async (t) => {
+  t.throws(() => openLogWriter('rel/x.log'), { code: 'ERR_INVALID_LOG_PATH', message: /rel\/x\.log/ });
+  t.throws(() => openLogWriter('/tmp/x.log', { maxFiles: 3 }), { code: 'ERR_INVALID_LOG_OPTION', message: /maxFiles/ });
+  t.throws(() => openLogWriter('/tmp/x.log', { format: 'json' as 'raw' }), { code: 'ERR_INVALID_LOG_OPTION', message: /format/ });
+  t.throws(() => openLogWriter('/tmp/x.log', { format: 'cri', maxLineSize: 0 }), { code: 'ERR_INVALID_LOG_OPTION', message: /maxLineSize/ });
+  t.throws(() => openLogWriter('/tmp/x.log').stream('stdin' as 'stdout'), { code: 'ERR_INVALID_ARG_VALUE' });
+});
