@@ -1,0 +1,165 @@
+import fs from 'node:fs/promises';
+import path from 'node:path';
+import { cgroupLayout, type CgroupLayout } from './hierarchy.js';
+
+/** The directory every job lives under, in each hierarchy: `<mount>/taskio/<name>`. */
+export const ParentName = 'taskio';
+
+/** Where one concern of a job is controlled: a directory and the cgroup version its files follow. */
+export interface Place {
+  version: 1 | 2;
+  dir: string;
+}
+
+/**
+ * The cgroup directories of one job across every hierarchy it joins, and which of them answers
+ * for each concern. A controller is used from cgroup2 when the cgroup2 root offers it, else from its
+ * v1 hierarchy; so a unified-only machine and this hybrid one run the same code with other places.
+ */
+export class CgroupSet {
+  /** Every directory a process of the job must be written into (one per joined hierarchy). */
+  readonly dirs: readonly string[];
+  /** CPU limits (`cpu.max`/`cpu.weight` or `cpu.cfs_*`/`cpu.shares`), if any hierarchy has them. */
+  readonly cpu?: Place;
+  /** CPU time (`cpu.stat` on cgroup2, always there; else v1 `cpuacct`). */
+  readonly cpuStat?: Place;
+  /** Memory limits and usage. */
+  readonly memory?: Place;
+  /** Block I/O limits and counters (`io.*` or `blkio.throttle.*`). */
+  readonly io?: Place;
+  /** Freezing (`cgroup.freeze` on cgroup2, else v1 `freezer.state`). */
+  readonly freezer?: Place;
+  /** The cgroup2 directory, which has `cgroup.kill` and `cgroup.events`. */
+  readonly unified?: string;
+  /** The directory whose `cgroup.procs` lists the job's processes. */
+  readonly listDir: string;
+
+  private readonly parents: string[] = [];
+  private readonly v2Enable: string[] = [];
+
+  constructor(
+    readonly name: string,
+    readonly layout: CgroupLayout = cgroupLayout(),
+  ) {
+    const dirs: string[] = [];
+    const join = (mount: string): string => {
+      const parent = path.join(mount, ParentName);
+      const dir = path.join(parent, name);
+      if (!dirs.includes(dir)) {
+        dirs.push(dir);
+        this.parents.push(parent);
+      }
+      return dir;
+    };
+    const v2has = (c: string): boolean => layout.v2 !== undefined && layout.v2Controllers.has(c);
+    const v1 = (c: string): Place | undefined => {
+      const mount = layout.v1.get(c);
+      return mount === undefined ? undefined : { version: 1, dir: join(mount) };
+    };
+    if (layout.v2 !== undefined) this.unified = join(layout.v2);
+    const v2place = (c: string): Place | undefined => {
+      if (!v2has(c) || this.unified === undefined) return undefined;
+      this.v2Enable.push(c);
+      return { version: 2, dir: this.unified };
+    };
+    this.cpu = v2place('cpu') ?? v1('cpu');
+    this.memory = v2place('memory') ?? v1('memory');
+    this.io = v2place('io') ?? v1('blkio');
+    this.cpuStat = this.unified !== undefined ? { version: 2, dir: this.unified } : v1('cpuacct');
+    this.freezer = this.unified !== undefined ? { version: 2, dir: this.unified } : v1('freezer');
+    const first = dirs[0];
+    if (first === undefined) throw new Error('no cgroup hierarchy is mounted');
+    this.dirs = dirs;
+    this.listDir = this.unified ?? first;
+  }
+
+  /** The `cgroup.procs` file of every joined hierarchy. */
+  procsFiles(): string[] {
+    return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
+  }
+
+  /** True when the job's directories exist (all of them, so a half-removed job is not "found"). */
+  async exists(): Promise<boolean> {
+    for (const d of this.dirs) {
+      try {
+        await fs.access(d);
+      } catch {
+        return false;
+      }
+    }
+    return true;
+  }
+
+  /**
+   * Makes the job's directories (existing ones are kept, so create of an existing name opens it, as
+   * Windows' CreateJobObject does), first enabling the cgroup2 controllers it needs for the children of
+   * the root and of the `taskio` parent.
+   */
+  async create(): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        for (const parent of this.parents) await fs.mkdir(parent, { recursive: true });
+        if (this.unified !== undefined && this.v2Enable.length > 0) {
+          const want = this.v2Enable.map((c) => `+${c}`).join(' ');
+          const root = this.layout.v2!;
+          await fs.writeFile(path.join(root, 'cgroup.subtree_control'), want);
+          await fs.writeFile(path.join(path.dirname(this.unified), 'cgroup.subtree_control'), want);
+        }
+        for (const d of this.dirs) await fs.mkdir(d, { recursive: true });
+        return;
+      } catch (err) {
+        // Another job's close may remove an empty `taskio` parent between our mkdirs: make it again.
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT' || attempt >= 5) throw err;
+      }
+    }
+  }
+
+  /**
+   * Removes the job's directories, then each `taskio` parent that became empty. `EBUSY` means
+   * processes are still inside; the caller decides whether to wait.
+   */
+  async remove(): Promise<void> {
+    for (const d of this.dirs) {
+      try {
+        await fs.rmdir(d);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    for (const p of this.parents) {
+      // Best effort: another job may live there (ENOTEMPTY/EBUSY) or another close got there first.
+      await fs.rmdir(p).catch(() => undefined);
+    }
+  }
+
+  /** The pids in the job (its `cgroup.procs`, in the cgroup2 directory when there is one). */
+  async pids(): Promise<number[]> {
+    const text = await fs.readFile(path.join(this.listDir, 'cgroup.procs'), 'utf8');
+    return text.split('\n').filter(Boolean).map(Number);
+  }
+
+  /** Moves `pid` into every joined hierarchy. */
+  async assign(pid: number): Promise<void> {
+    for (const f of this.procsFiles()) await fs.writeFile(f, `${pid}\n`);
+  }
+}
+
+/** Reads a cgroup file as text, or `undefined` when the kernel does not have it. */
+export async function readOptional(file: string): Promise<string | undefined> {
+  try {
+    return await fs.readFile(file, 'utf8');
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined;
+    throw err;
+  }
+}
+
+/** Parses `key value` lines (`cpu.stat`, `memory.stat`, `cgroup.events`) into a map. */
+export function parseKeyed(text: string): Map<string, number> {
+  const m = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const [k, v] = line.split(/\s+/);
+    if (k && v !== undefined) m.set(k, Number(v));
+  }
+  return m;
+}

@@ -1,0 +1,65 @@
+import fs from 'node:fs';
+
+/** The v1 controllers a job uses; each one it finds mounted on its own v1 hierarchy it joins. */
+export const v1Controllers = ['cpu', 'cpuacct', 'memory', 'blkio', 'freezer'] as const;
+/** A v1 controller name that taskio uses. */
+export type V1Controller = (typeof v1Controllers)[number];
+
+/**
+ * What cgroups look like on this machine, read from `/proc/mounts`: `'v1'` (legacy only), `'v2'`
+ * (unified only) or `'hybrid'` (v1 controllers plus a cgroup2 mount, which then has few or no controllers
+ * but still gives `cgroup.kill`, `cgroup.freeze`, `cgroup.events` and the basic `cpu.stat`).
+ */
+export interface CgroupLayout {
+  mode: 'v1' | 'v2' | 'hybrid';
+  /** Mount point of the cgroup2 hierarchy, if any. */
+  v2?: string;
+  /** Controllers the cgroup2 root offers (`cgroup.controllers`), e.g. `cpu memory io pids`. */
+  v2Controllers: ReadonlySet<string>;
+  /** Mount point of each v1 controller that is mounted (co-mounted ones share a path). */
+  v1: ReadonlyMap<string, string>;
+}
+
+/** Parses `/proc/mounts` text into a {@link CgroupLayout} (pure, so tests can feed other machines). */
+export function parseLayout(mounts: string, readControllers: (v2Root: string) => string): CgroupLayout {
+  let v2: string | undefined;
+  const v1 = new Map<string, string>();
+  for (const line of mounts.split('\n')) {
+    const [, mountPoint, type, options] = line.split(' ');
+    if (mountPoint === undefined || options === undefined) continue;
+    const where = unescapeMount(mountPoint);
+    if (type === 'cgroup2') v2 ??= where;
+    else if (type === 'cgroup') {
+      for (const opt of options.split(',')) {
+        // v1 mount options mix controllers with rw/relatime/name=…; only controller names matter here.
+        if (!opt.includes('=') && !v1.has(opt)) v1.set(opt, where);
+      }
+    }
+  }
+  const v2Controllers = new Set<string>();
+  if (v2 !== undefined) {
+    for (const c of readControllers(v2).split(/\s+/)) if (c) v2Controllers.add(c);
+  }
+  const hasV1 = v1Controllers.some((c) => v1.has(c));
+  const mode = v2 === undefined ? 'v1' : hasV1 ? 'hybrid' : 'v2';
+  return { mode, v2, v2Controllers, v1 };
+}
+
+// /proc/mounts escapes space, tab, newline and backslash as octal.
+function unescapeMount(s: string): string {
+  return s.replace(/\\([0-7]{3})/g, (_, o: string) => String.fromCharCode(parseInt(o, 8)));
+}
+
+let cached: CgroupLayout | undefined;
+
+/** Reads this machine's {@link CgroupLayout} once (mounts do not change under a running program). */
+export function cgroupLayout(): CgroupLayout {
+  cached ??= parseLayout(fs.readFileSync('/proc/mounts', 'utf8'), (root) => {
+    try {
+      return fs.readFileSync(`${root}/cgroup.controllers`, 'utf8');
+    } catch {
+      return '';
+    }
+  });
+  return cached;
+}

@@ -1,0 +1,134 @@
+import path from 'node:path';
+import { parseKeyed, readOptional, type Place } from './cgroup.js';
+
+/**
+ * Processor accounting of a job in Windows' `JOBOBJECT_BASIC_ACCOUNTING_INFORMATION` shape; times are
+ * in 100 ns units as on Windows.
+ *
+ * Linux differences: the times come from the cgroup (`cpu.stat` user/system, or v1 `cpuacct`), so they
+ * include every process that ever ran in the job, exited ones too, as on Windows. There is no "period"
+ * on Linux, so `ThisPeriodTotal*` equal `Total*`. cgroups count no forks, so `TotalProcesses` counts the
+ * processes this handle put in the job (spawn/assign) and at least `ActiveProcesses`;
+ * `TotalTerminatedProcesses` counts those that `terminate()` killed through this handle.
+ * `TotalPageFaultCount` is `pgfault` from `memory.stat` (0 without a memory controller).
+ */
+export interface JobProcessorStats {
+  TotalUserTime: number;
+  TotalKernelTime: number;
+  ThisPeriodTotalUserTime: number;
+  ThisPeriodTotalKernelTime: number;
+  TotalPageFaultCount: number;
+  TotalProcesses: number;
+  ActiveProcesses: number;
+  TotalTerminatedProcesses: number;
+}
+
+/**
+ * Memory use of a job in Windows' `JOBOBJECT_MEMORY_USAGE_INFORMATION` shape, in bytes.
+ *
+ * Linux difference: Windows counts committed private memory; a cgroup counts the pages charged to it,
+ * which includes the page cache its processes filled. `PeakJobMemoryUsed` is `memory.peak` (cgroup2,
+ * kernel ≥ 5.19) or `memory.max_usage_in_bytes` (v1); where neither exists it is the current use.
+ */
+export interface JobMemoryStats {
+  JobMemory: number;
+  PeakJobMemoryUsed: number;
+}
+
+/** One direction of {@link JobStorageStats}, Windows' `JOBOBJECT_IO_ATTRIBUTION_STATS`. */
+export interface JobIOAttributionStats {
+  /** Number of I/O operations that reached a block device. */
+  IoCount: number;
+  /** Not measured on Linux: always 0. */
+  TotalNonOverlappedQueueTime: number;
+  /** Not measured on Linux: always 0. */
+  TotalNonOverlappedServiceTime: number;
+  /** Bytes transferred. */
+  TotalSize: number;
+}
+
+/**
+ * Storage I/O of a job in Windows' `JOBOBJECT_IO_ATTRIBUTION_INFORMATION` shape (what hcsshim's
+ * `QueryStorageStats` returns), summed over all block devices.
+ *
+ * Linux difference: only I/O that reaches a block device is counted (`io.stat`, or v1
+ * `blkio.throttle.io_serviced`/`io_service_bytes`); reads served from the page cache count nothing, and on
+ * cgroup v1 buffered writes are written back by kernel threads and are not charged to the job — direct I/O
+ * and cache-missing reads are.
+ */
+export interface JobStorageStats {
+  ControlFlags: number;
+  ReadStats: JobIOAttributionStats;
+  WriteStats: JobIOAttributionStats;
+}
+
+const ticksPerMicro = 10; // 100 ns units
+const ticksPerNano = 0.01;
+
+/** Reads user and kernel CPU time (100 ns units) from `cpu.stat` or v1 `cpuacct`. */
+export async function readCPUTimes(place: Place): Promise<{ user: number; kernel: number }> {
+  if (place.version === 2) {
+    const s = parseKeyed((await readOptional(path.join(place.dir, 'cpu.stat'))) ?? '');
+    return { user: (s.get('user_usec') ?? 0) * ticksPerMicro, kernel: (s.get('system_usec') ?? 0) * ticksPerMicro };
+  }
+  const user = await readOptional(path.join(place.dir, 'cpuacct.usage_user'));
+  const sys = await readOptional(path.join(place.dir, 'cpuacct.usage_sys'));
+  if (user !== undefined && sys !== undefined) {
+    return { user: Math.round(Number(user) * ticksPerNano), kernel: Math.round(Number(sys) * ticksPerNano) };
+  }
+  // Older kernels: cpuacct.stat counts USER_HZ ticks (100 per second on every Linux ABI).
+  const s = parseKeyed((await readOptional(path.join(place.dir, 'cpuacct.stat'))) ?? '');
+  return { user: (s.get('user') ?? 0) * 100_000, kernel: (s.get('system') ?? 0) * 100_000 };
+}
+
+/** Reads the page-fault count from `memory.stat` (v1 has hierarchical `total_pgfault`). */
+export async function readPageFaults(place: Place | undefined): Promise<number> {
+  if (place === undefined) return 0;
+  const s = parseKeyed((await readOptional(path.join(place.dir, 'memory.stat'))) ?? '');
+  return s.get('total_pgfault') ?? s.get('pgfault') ?? 0;
+}
+
+/** Reads current and peak memory use from a memory place. */
+export async function readMemory(place: Place): Promise<JobMemoryStats> {
+  const [cur, peak] =
+    place.version === 2 ? ['memory.current', 'memory.peak'] : ['memory.usage_in_bytes', 'memory.max_usage_in_bytes'];
+  const JobMemory = Number((await readOptional(path.join(place.dir, cur))) ?? 0);
+  const p = await readOptional(path.join(place.dir, peak));
+  return { JobMemory, PeakJobMemoryUsed: p === undefined ? JobMemory : Number(p) };
+}
+
+function zeroIO(): JobIOAttributionStats {
+  return { IoCount: 0, TotalNonOverlappedQueueTime: 0, TotalNonOverlappedServiceTime: 0, TotalSize: 0 };
+}
+
+/** Reads storage counters from `io.stat` or v1 `blkio.throttle.*`, summed over devices. */
+export async function readStorage(place: Place | undefined): Promise<JobStorageStats> {
+  const r = zeroIO();
+  const w = zeroIO();
+  if (place !== undefined && place.version === 2) {
+    // "8:0 rbytes=1 wbytes=2 rios=3 wios=4 dbytes=0 dios=0" per device
+    for (const line of ((await readOptional(path.join(place.dir, 'io.stat'))) ?? '').split('\n')) {
+      for (const kv of line.split(' ').slice(1)) {
+        const [k, v] = kv.split('=');
+        const n = Number(v ?? 0);
+        if (k === 'rbytes') r.TotalSize += n;
+        else if (k === 'wbytes') w.TotalSize += n;
+        else if (k === 'rios') r.IoCount += n;
+        else if (k === 'wios') w.IoCount += n;
+      }
+    }
+  } else if (place !== undefined) {
+    // "8:0 Read 123" per device and direction, then a "Total" line that we skip.
+    const sum = async (file: string, key: 'IoCount' | 'TotalSize'): Promise<void> => {
+      for (const line of ((await readOptional(path.join(place.dir, file))) ?? '').split('\n')) {
+        const [dev, op, v] = line.split(' ');
+        if (dev === undefined || !dev.includes(':') || v === undefined) continue;
+        if (op === 'Read') r[key] += Number(v);
+        else if (op === 'Write') w[key] += Number(v);
+      }
+    };
+    await sum('blkio.throttle.io_serviced', 'IoCount');
+    await sum('blkio.throttle.io_service_bytes', 'TotalSize');
+  }
+  return { ControlFlags: 1, ReadStats: r, WriteStats: w };
+}
