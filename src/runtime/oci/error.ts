@@ -20,16 +20,18 @@ export class RuntimeError extends TaskioError {
     code?: string;
     command: string;
     args: readonly string[];
+    /** The subcommand (`create`, `kill` …), for the message. */
+    subcommand?: string;
     exitCode: number | null;
     runtimeMessage: string;
     stderr?: string;
     signal?: string;
     cause?: unknown;
   }) {
-    const sub = init.args.find((a) => !a.startsWith('-')) ?? '';
+    const sub = init.subcommand ?? '';
     const how = init.exitCode !== null ? `exit status ${init.exitCode}` : `signal ${init.signal ?? '?'}`;
     const what = init.runtimeMessage || init.stderr?.trim() || 'no message';
-    super(init.code ?? 'ERR_RUNTIME', `${init.command} ${sub}: ${what} (${how})`, { cause: init.cause });
+    super(init.code ?? 'ERR_RUNTIME', `${init.command}${sub ? ` ${sub}` : ''}: ${what} (${how})`, { cause: init.cause });
     this.name = 'RuntimeError';
     this.exitCode = init.exitCode;
     this.command = init.command;

@@ -85,6 +85,7 @@ export class Runsc {
   /** Creates the container from `bundle` without starting its process (`create`). */
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
     const dialect = await this.dialect();
+    await this.#refuseExisting(dialect, id);
     await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), checkId(id)], opts, opts.stdio ?? IGNORE, opts.extraFiles);
   }
 
@@ -100,6 +101,7 @@ export class Runsc {
    */
   async run(id: string, bundle: string, opts: RunOptions = {}): Promise<number> {
     const dialect = await this.dialect();
+    await this.#refuseExisting(dialect, id);
     const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), checkId(id)];
     return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
   }
@@ -206,6 +208,7 @@ export class Runsc {
    */
   async restore(id: string, opts: RestoreOptions): Promise<number> {
     const dialect = await this.dialect();
+    await this.#refuseExisting(dialect, id);
     const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
     if (opts.detach) args.push('--detach');
     if (opts.workPath) args.push('--work-path', opts.workPath);
@@ -221,6 +224,26 @@ export class Runsc {
     const f = await this.features();
     if (!f.commands.has('update')) throw notSupported(this.command, 'update', f.version);
     await this.#exec(['update', '--resources', '-', checkId(id)], opts, undefined, undefined, JSON.stringify(resources));
+  }
+
+  /**
+   * runsc (2022-12-19) handles `create`/`run`/`restore` of an id that exists badly: it fails with
+   * `container already exists`, then removes that container's state files, leaving its sandbox
+   * running with nothing to delete it by. So the id is checked first, from the state files runsc
+   * keeps in its root (`<sandbox>_sandbox:<id>.state`). runc refuses a duplicate cleanly on its own.
+   */
+  async #refuseExisting(dialect: Dialect, id: string): Promise<void> {
+    if (dialect !== 'runsc') return;
+    checkId(id);
+    let entries: string[];
+    try {
+      entries = await fs.readdir(this.root);
+    } catch {
+      return; // no root yet: nothing exists
+    }
+    if (entries.some((e) => e.endsWith(`_sandbox:${id}.state`))) {
+      throw new TaskioError('ERR_ALREADY_EXISTS', `container ${JSON.stringify(id)} already exists under ${this.root}`);
+    }
   }
 
   /** The flags create, run and restore share, in the binary's dialect. */
@@ -256,7 +279,7 @@ export class Runsc {
     const started = performance.now();
     try {
       return await invoke({
-        command: this.command, args, logPath: this.logPath,
+        command: this.command, args, logPath: this.logPath, ...(sub[0] ? { subcommand: sub[0] } : {}),
         ...(stdio ? { stdio } : {}), ...(extraFiles ? { extraFiles } : {}),
         ...(input !== undefined ? { input } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
       });

@@ -9,6 +9,8 @@ export interface Invocation {
   command: string;
   /** The full argument array: global flags, subcommand, its flags, positional arguments. */
   args: string[];
+  /** The subcommand within `args`, named in error messages. */
+  subcommand?: string;
   /** The JSON log the runtime appends to; its new error entries become the error message. */
   logPath?: string;
   /**
@@ -64,6 +66,7 @@ export async function invoke(inv: Invocation): Promise<Outcome> {
     throw new RuntimeError({
       command: inv.command,
       args: inv.args,
+      ...(inv.subcommand ? { subcommand: inv.subcommand } : {}),
       exitCode: r.exitCode ?? null,
       runtimeMessage: runtimeMessage || lastStderrLine(stderr),
       stderr,
