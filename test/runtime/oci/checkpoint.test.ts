@@ -83,3 +83,27 @@ t.test('restore from a missing image fails with the runtime message', { timeout:
   t.match(err, { code: 'ERR_RUNTIME', exitCode: 128, runtimeMessage: /./ });
   t.comment(String((err as Error).message));
 });
+
+t.test('runc checkpoint: resumes where CRIU works, else fails with CRIU\'s message', { timeout: 60_000 }, async (t) => {
+  // On this machine kind CRIU cannot read the vDSO ("criu failed: type DUMP"); CI kernels may differ.
+  const r = scratch('runc');
+  t.teardown(() => fs.rmSync(r.base, { recursive: true, force: true }));
+  const id = r.id('ckpt');
+  t.teardown(async () => {
+    await r.runtime.kill(id, 'KILL', { all: true }).catch(() => {});
+    await r.runtime.delete(id, { force: true }).catch(() => {});
+  });
+  const bundle = await r.bundle('ckpt', { args: ['sh', '-c', 'while :; do sleep 0.1; done'] });
+  await r.runtime.run(id, bundle, { detach: true });
+  const imagePath = path.join(r.base, 'image');
+  const err = await r.runtime.checkpoint(id, { imagePath, workPath: path.join(r.base, 'work') }).then(() => null, (e: unknown) => e);
+  if (err) {
+    t.match(err, { code: 'ERR_RUNTIME', exitCode: 1, runtimeMessage: /criu/i });
+    t.comment(`runc checkpoint unavailable here: ${(err as Error).message.split('\n')[0]}`);
+    return;
+  }
+  await waitStatus(r.runtime, id, 'stopped');
+  await r.runtime.delete(id);
+  t.equal(await r.runtime.restore(id, { bundle, imagePath, detach: true, workPath: path.join(r.base, 'work') }), 0);
+  t.equal((await r.runtime.state(id)).status, 'running');
+});
