@@ -12,7 +12,7 @@
  * - create/start/pause/resume answer `ErrVmcomputeOperationPending` at once and later deliver
  *   `SystemCreateCompleted` … (with the operation's HRESULT and result document) on the system's
  *   notification callback, buffered until that callback is registered;
- * - shutdown/terminate are fire-and-forget (as in hcsshim): their completion is `SystemExited`;
+ * - shutdown/terminate are submitted without waiting (as in hcsshim): their completion is `SystemExited`;
  * - the other calls resolve when their operation completes;
  * - computecore's `HCS_EVENT_TYPE` values are renumbered to hcsshim's notification types; a
  *   `SystemExited` whose `ExitType` is `UnexpectedExit` is reported with `ErrVmcomputeUnexpectedExit`.
@@ -205,6 +205,24 @@ export function computecoreTransport(): Transport {
     return done.then(() => collect());
   }
 
+  /**
+   * Hands a request to HCS without waiting for it (hcsshim's `submitOperation`): closing the operation
+   * while it runs is allowed, HCS finishes it and drops the result. Used for shutdown and terminate,
+   * whose completion is the `SystemExited` notification, so the call does not last as long as the stop.
+   */
+  function submit(call: (op: Ptr) => number): TransportResult {
+    const op = api.createOperation(0, null);
+    const hr = call(op);
+    const out: TransportResult = { hr };
+    if (hr < 0) {
+      const doc = [null as string | null];
+      api.getOperationResult(op, doc);
+      if (doc[0]) out.result = doc[0];
+    }
+    api.closeOperation(op);
+    return out;
+  }
+
   /** Starts an operation whose completion is reported later as `type` on the system's callback. */
   function runAsync(sys: SysHandle, type: NotificationType, call: (op: Ptr) => number): TransportResult {
     let submitted: number | undefined;
@@ -253,12 +271,10 @@ export function computecoreTransport(): Transport {
       return runAsync(sys, NotificationType.SystemStartCompleted, (op) => api.start(sys.raw, op, options) as number);
     },
     async shutdownComputeSystem(s, options) {
-      const r = await run((op) => api.shutdown((s as SysHandle).raw, op, options) as number);
-      return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return submit((op) => api.shutdown((s as SysHandle).raw, op, options) as number);
     },
     async terminateComputeSystem(s, options) {
-      const r = await run((op) => api.terminate((s as SysHandle).raw, op, options) as number);
-      return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return submit((op) => api.terminate((s as SysHandle).raw, op, options) as number);
     },
     async pauseComputeSystem(s, options) {
       const sys = s as SysHandle;
