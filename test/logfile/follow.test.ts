@@ -1,0 +1,170 @@
+import t, { type Test } from 'tap';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import { openLogWriter } from '../../src/logfile/logWriter.js';
+import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
+
+function tmpDir(t: Test): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-follow-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+function stamp(sec: number): string {
+  return `2026-03-01T10:00:${String(sec).padStart(2, '0')}.000000500Z`;
+}
+
+async function collect(it: AsyncIterable<LogEntry>): Promise<LogEntry[]> {
+  const out: LogEntry[] = [];
+  for await (const e of it) out.push(e);
+  return out;
+}
+
+/** Writes a rotated set by hand: file `name.2` (oldest) … `name` with entries at seconds 0..8. */
+function craftSet(dir: string): string {
+  const base = path.join(dir, 'c.log');
+  const lines = (from: number, to: number): string =>
+    Array.from({ length: to - from }, (_, i) => `${stamp(from + i)} ${i % 2 ? 'stderr' : 'stdout'} F line ${from + i}\n`).join('');
+  fs.writeFileSync(`${base}.2`, lines(0, 3));
+  fs.writeFileSync(`${base}.1`, lines(3, 6));
+  fs.writeFileSync(base, lines(6, 9));
+  return base;
+}
+
+t.test('reads every file of a rotated set, oldest first; tail and since pick the start', { timeout: 30000 }, async (t) => {
+  const base = craftSet(tmpDir(t));
+  const text = (es: LogEntry[]): string[] => es.map((e) => e.content.toString());
+  t.same(text(await collect(followLog(base, { format: 'cri' }))), Array.from({ length: 9 }, (_, i) => `line ${i}`));
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 2 }))), ['line 7', 'line 8']);
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 4 }))), ['line 5', 'line 6', 'line 7', 'line 8'], 'tail reaches into name.1');
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 100 }))).length, 9);
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 0 }))), []);
+  const since = await collect(followLog(base, { format: 'cri', since: new Date('2026-03-01T10:00:04Z') }));
+  t.same(text(since), ['line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+  t.equal(since[0]!.timestamp, stamp(4));
+  t.equal(since[0]!.time.toISOString(), '2026-03-01T10:00:04.000Z');
+  t.equal(since[0]!.stream, 'stderr');
+  t.equal(since[1]!.stream, 'stdout');
+  const both = await collect(followLog(base, { format: 'cri', since: new Date('2026-03-01T10:00:07Z'), tail: 5 }));
+  t.same(text(both), ['line 7', 'line 8'], 'since and tail together: the later start wins');
+});
+
+t.test('reassemble joins P entries with their F, per stream', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'p.log');
+  fs.writeFileSync(file, [
+    `${stamp(1)} stdout P ab`, `${stamp(1)} stderr P x`, `${stamp(2)} stdout P cd`,
+    `${stamp(2)} stderr F y`, `${stamp(3)} stdout F e`, `${stamp(4)} stdout F `, '',
+  ].join('\n'));
+  const es = await collect(followLog(file, { format: 'cri', reassemble: true }));
+  t.same(es.map((e) => [e.stream, e.partial, e.content.toString(), e.timestamp]), [
+    ['stderr', false, 'xy', stamp(1)], ['stdout', false, 'abcde', stamp(1)], ['stdout', false, '', stamp(4)],
+  ]);
+  const raw = await collect(followLog(file, { format: 'cri' }));
+  t.same(raw.map((e) => e.partial), [true, true, true, false, false, false]);
+});
+
+t.test('bad options and relative paths fail with codes', async (t) => {
+  const opts = [
+    [{ tail: -1 }, /tail/], [{ format: 'json' }, /format/], [{ since: new Date() }, /since/],
+    [{ format: 'cri', since: new Date('x') }, /since/], [{ reassemble: true }, /reassemble/],
+  ] as const;
+  for (const [o, re] of opts) {
+    await t.rejects(followLog('/tmp/x.log', o as object).next(), { code: 'ERR_INVALID_LOG_OPTION', message: re });
+  }
+  await t.rejects(followLog('x.log').next(), { code: 'ERR_INVALID_LOG_PATH' });
+});
+
+interface Tally { count: number; hash: crypto.Hash }
+
+function line(i: number): string {
+  return `entry ${i} ${'z'.repeat(i % 97)}`;
+}
+
+t.test('follows rotation under continuous writes: every entry once (count and checksum)', { timeout: 120000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'rot.log');
+  const total = 30000;
+  const w = openLogWriter(file, { format: 'cri', maxSize: 64 * 1024, maxFiles: 4 });
+  let rotations = 0;
+  w.on('rotate', () => rotations++);
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const got: Tally = { count: 0, hash: crypto.createHash('sha256') };
+  let readUpTo = 0;
+  const readerMoved: { wake: (() => void) | null } = { wake: null };
+  const reader = (async () => {
+    for await (const e of followLog(file, { format: 'cri', follow: true, signal: ac.signal })) {
+      got.count++;
+      got.hash.update(e.content).update('\n');
+      readUpTo = got.count;
+      readerMoved.wake?.();
+      if (got.count === total) return;
+    }
+  })();
+  const want = crypto.createHash('sha256');
+  const s = w.stream('stdout');
+  for (let i = 0; i < total; i++) {
+    const l = line(i);
+    want.update(l).update('\n');
+    if (!s.write(`${l}\n`)) await once(s, 'drain');
+    // Keep the writer at most ~2 files ahead of the reader: with maxFiles 4 nothing may rotate out.
+    while (i - readUpTo > 1500) await new Promise<void>((r) => { readerMoved.wake = r; });
+  }
+  s.end();
+  await once(s, 'finish');
+  await reader;
+  await w.close();
+  t.equal(got.count, total, 'count');
+  t.equal(got.hash.digest('hex'), want.digest('hex'), 'checksum: each entry once, in order');
+  t.ok(rotations >= 10, `rotated ${rotations} times while the reader followed`);
+});
+
+t.test('rotations faster than the reader lose and repeat nothing', { timeout: 60000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'fast.log');
+  const w = openLogWriter(file, { format: 'cri', maxSize: 4096, maxFiles: 6 });
+  let rotations = 0;
+  w.on('rotate', () => rotations++);
+  const s = w.stream('stderr');
+  const write = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i++) if (!s.write(`${line(i)}\n`)) await once(s, 'drain');
+    // Wait until it is in the file: a write callback fires only then.
+    await new Promise<void>((r) => s.write('', () => r()));
+  };
+  await write(0, 20);
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const it = followLog(file, { format: 'cri', follow: true, signal: ac.signal })[Symbol.asyncIterator]();
+  const seen: string[] = [];
+  const first = await it.next();
+  seen.push(first.value!.content.toString());
+  // The reader now holds the first file open mid-way; rotate it away four times over.
+  const before = rotations;
+  await write(20, 200);
+  t.ok(rotations - before >= 4, `${rotations - before} rotations while the reader waited`);
+  while (seen.length < 200) {
+    const r = await it.next();
+    if (r.done) break;
+    seen.push(r.value.content.toString());
+  }
+  ac.abort();
+  await t.rejects(it.next(), { name: 'AbortError' });
+  t.same(seen, Array.from({ length: 200 }, (_, i) => line(i)));
+  await w.close();
+});
+
+t.test('a raw log followed from its last line sees that line, then new chunks', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'raw.log');
+  fs.writeFileSync(file, 'older\nold\n');
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const it = followLog(file, { tail: 1, follow: true, signal: ac.signal })[Symbol.asyncIterator]();
+  t.teardown(async () => { await it.return(); });
+  t.equal((await it.next()).value?.content.toString(), 'old\n');
+  const next = it.next();
+  fs.appendFileSync(file, 'new bytes');
+  const r = await next;
+  t.equal(r.value?.content.toString(), 'new bytes');
+  t.equal(r.value?.stream, null);
+});
