@@ -1,4 +1,20 @@
-/** The OCI runtime driver: runsc and runc through one class, plus a busybox bundle builder for tests and demos. */
+/**
+ * The OCI runtime driver: runsc and runc through one class ({@link Runsc}), plus a busybox bundle
+ * builder for tests and demos.
+ *
+ * Decisions recorded here:
+ * - Container stdio is given as fds (`stdio: [fd | 'ignore' | 'inherit', …]`); create/run/exec/restore
+ *   never capture the runtime's output (the container holds it) and finish on the runtime's exit.
+ * - Errors: {@link RuntimeError} (`ERR_RUNTIME`) with the last error entry the call appended to the
+ *   JSON log, the exit code, the command and its args; a missing binary is `ENOENT` naming the path.
+ * - Attached `run`/`restore` return the task's exit status; only a logged error makes them throw.
+ * - runsc 2022 removes the state of an existing container when `create`/`run`/`restore` reuse its id
+ *   (and leaks its sandbox): those calls check the id first (`ERR_ALREADY_EXISTS`).
+ * - `update` only where the binary's help lists it (`ERR_NOT_SUPPORTED` otherwise); `kill --pid` and
+ *   `internalPidFile` are runsc-only (runc: `ERR_NOT_SUPPORTED` / ignored).
+ * - Without a child subreaper, runsc's sandbox and gofer go to pid 1, and `runsc delete` waits until
+ *   it reaps them (1–2 s on this machine kind): the host must be a subreaper that reaps promptly.
+ */
 export { Runsc, newRunsc, type RunscOptions } from './runsc.js';
 export { RuntimeError } from './error.js';
 export { detectFeatures, type RuntimeFeatures } from './dialect.js';
