@@ -1,0 +1,106 @@
+import dc from 'node:diagnostics_channel';
+import type { ChildProcess } from 'node:child_process';
+import { statusFromCodeSignal } from './exit.js';
+
+/** What Node publishes on the `child_process` diagnostics channel. */
+interface ChildProcessMessage {
+  process: ChildProcess;
+}
+
+/** The internals of a `ChildProcess` that tell "not spawned yet" from "spawn failed". */
+interface ChildProcessInternals {
+  spawnfile: string | null;
+  _handle: unknown;
+}
+
+/**
+ * The set of children this process reaps through someone else: libuv (every `child_process` /
+ * execa child) or an owner that says so (node-pty). The monitor must never `waitpid` these:
+ * libuv treats a stolen exit as "missed" and never emits `'exit'`, so the caller would hang.
+ *
+ * libuv's own list is not reachable from JavaScript, so the set is built from Node's
+ * `child_process` diagnostics channel. Node publishes there from the `ChildProcess` constructor,
+ * before the pid exists; the object is held as pending and its pid read on the next flush —
+ * after `spawn()` returned, which is always before any reap can run, since reaping only happens
+ * in later event-loop callbacks.
+ */
+export class OwnedChildren {
+  /** Pids of `ChildProcess`es; each removes itself on `'exit'`, when libuv has reaped it. */
+  readonly #pids = new Set<number>();
+  /** Pids declared by an owner or present at start; dropped by {@link prune} once gone. */
+  readonly #declared = new Set<number>();
+  readonly #pending = new Set<ChildProcess>();
+  readonly #onExit: (pid: number, status: number) => void;
+  readonly #onSpawn = (message: unknown): void => {
+    this.#pending.add((message as ChildProcessMessage).process);
+    queueMicrotask(() => this.flush());
+  };
+  #listening = false;
+
+  /** `onExit` is told of every exit libuv reaped for a tracked `ChildProcess`. */
+  constructor(onExit: (pid: number, status: number) => void) {
+    this.#onExit = onExit;
+  }
+
+  /** Starts following `child_process` spawns; `initial` are children that already exist. */
+  start(initial: Iterable<number>): void {
+    for (const pid of initial) this.#declared.add(pid);
+    if (!this.#listening) dc.subscribe('child_process', this.#onSpawn);
+    this.#listening = true;
+  }
+
+  /** Stops following spawns and forgets every pid. */
+  stop(): void {
+    if (this.#listening) dc.unsubscribe('child_process', this.#onSpawn);
+    this.#listening = false;
+    this.#pending.clear();
+    this.#pids.clear();
+    this.#declared.clear();
+  }
+
+  /** Moves spawned `ChildProcess`es from pending to the pid set. */
+  flush(): void {
+    for (const child of this.#pending) {
+      const pid = child.pid;
+      if (pid === undefined) {
+        const inner = child as unknown as ChildProcessInternals;
+        // Constructed but not spawned yet: keep waiting. Spawn failed (or never will): forget it.
+        if (inner.spawnfile === null && inner._handle !== null) continue;
+        this.#pending.delete(child);
+        continue;
+      }
+      this.#pending.delete(child);
+      this.#pids.add(pid);
+      child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
+        // libuv reaped it just now: the pid may be reused from here on, so stop protecting it.
+        this.#pids.delete(pid);
+        this.#onExit(pid, statusFromCodeSignal(code, signal));
+      });
+    }
+  }
+
+  /** Marks `pid` as reaped by its owner. */
+  add(pid: number): void {
+    this.#declared.add(pid);
+  }
+
+  /** Forgets a declared `pid` (its owner reaped it). */
+  delete(pid: number): boolean {
+    return this.#declared.delete(pid);
+  }
+
+  /** Tells whether `pid` belongs to another reaper. */
+  has(pid: number): boolean {
+    if (this.#pending.size > 0) this.flush();
+    return this.#pids.has(pid) || this.#declared.has(pid);
+  }
+
+  /**
+   * Drops declared pids that are no longer children (their owner reaped them without telling), so
+   * a later orphan that reuses the pid is reaped. `children` is a fresh listing; `isChild` checks
+   * one pid again, because a listing can miss a child while its thread exits and the kernel moves it.
+   */
+  prune(children: ReadonlySet<number>, isChild: (pid: number) => boolean): void {
+    for (const pid of this.#declared) if (!children.has(pid) && !isChild(pid)) this.#declared.delete(pid);
+  }
+}

@@ -1,0 +1,174 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { execa } from 'execa';
+import * as pty from 'node-pty';
+import { Monitor, defaultMonitor, listChildren, processState, type Exit } from '../../../src/runtime/reaper/index.js';
+import fs from 'node:fs';
+import { isChildSubreaper, pipe2 } from '../../../src/sys/index.js';
+import { forkOrphans, spawnOrphan, until } from './fixtures/orphans.js';
+
+const monitor = defaultMonitor;
+
+t.teardown(() => monitor.stop());
+
+/** Zombies among our children, after the monitor had its chance. */
+function zombies(): number[] {
+  monitor.reapNow();
+  return (listChildren() ?? []).filter((pid) => processState(pid) === 'Z');
+}
+
+t.test('an orphaned grandchild is reaped and its status reported', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  t.ok(isChildSubreaper(), 'the monitor made us a subreaper');
+  const orphan = await spawnOrphan('exit 42');
+  t.teardown(() => orphan.release());
+  t.equal(processState(orphan.pid), 'S', 'the orphan is alive and waiting');
+  const events: Exit[] = [];
+  sub.on('exit', (e) => events.push(e));
+  orphan.release();
+  const exit = await sub.wait(orphan.pid);
+  t.equal(exit.status, 42);
+  t.ok(exit.timestamp instanceof Date);
+  t.ok(events.some((e) => e.pid === orphan.pid && e.status === 42), 'also emitted as an event');
+  t.equal(processState(orphan.pid), null, 'reaped: no zombie left');
+});
+
+t.test('an orphan killed by SIGKILL reports 137', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const orphan = await spawnOrphan('exit 0');
+  t.teardown(() => orphan.release());
+  process.kill(orphan.pid, 'SIGKILL');
+  t.equal((await sub.wait(orphan.pid)).status, 137);
+});
+
+t.test('100 fast /bin/true orphans are all seen with status 0', { timeout: 20000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const pids = await forkOrphans(Array.from({ length: 100 }, () => 'true'));
+  t.equal(pids.length, 100);
+  const exits = await Promise.all(pids.map((pid) => sub.wait(pid)));
+  t.same(exits.map((e) => e.status), pids.map(() => 0));
+  t.same(zombies(), [], 'no zombies');
+});
+
+t.test('the async iterator yields exits in order, buffered from subscribe()', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  // The orphans exit before anyone iterates: the subscription must have kept them.
+  const pids = await forkOrphans(['exit 3', 'exit 4']);
+  await Promise.all(pids.map((pid) => sub.wait(pid)));
+  const got = new Map<number, number>();
+  for await (const e of sub) {
+    got.set(e.pid, e.status);
+    if (pids.every((p) => got.has(p))) break;
+  }
+  t.same(pids.map((p) => got.get(p)), [3, 4]);
+});
+
+t.test('child_process and execa children keep their own exit codes beside reaped orphans', { timeout: 30000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const orphans = await Promise.all(Array.from({ length: 10 }, (_, i) => spawnOrphan(`exit ${100 + i}`)));
+  t.teardown(() => orphans.forEach((o) => o.release()));
+  const direct = Array.from({ length: 20 }, (_, i) =>
+    new Promise<number | null>((resolve, reject) => {
+      const c = spawn('/bin/sh', ['-c', `exit ${i}`], { stdio: 'ignore' });
+      c.on('error', reject);
+      c.on('exit', (code) => resolve(code));
+      // Release an orphan while the children run, so reaping and libuv's exits interleave.
+      if (i < orphans.length) orphans[i]!.release();
+    }));
+  const viaExeca = Array.from({ length: 10 }, (_, i) => execa('/bin/sh', ['-c', `exit ${50 + i}`], { reject: false }).then((r) => r.exitCode));
+  const killed = spawn('/bin/sleep', ['1000'], { stdio: 'ignore' });
+  const killedExit = new Promise<NodeJS.Signals | null>((resolve) => killed.on('exit', (_code, sig) => resolve(sig)));
+  killed.kill('SIGKILL');
+  t.same(await Promise.all(direct), Array.from({ length: 20 }, (_, i) => i));
+  t.same(await Promise.all(viaExeca), Array.from({ length: 10 }, (_, i) => 50 + i));
+  t.equal(await killedExit, 'SIGKILL');
+  const orphanExits = await Promise.all(orphans.map((o) => sub.wait(o.pid)));
+  t.same(orphanExits.map((e) => e.status), orphans.map((_, i) => 100 + i));
+  // libuv's children are published too, with the same status convention.
+  t.equal((await sub.wait(killed.pid!)).status, 137);
+  t.same(zombies(), [], 'no zombies');
+});
+
+t.test('an exited libuv child that hides other exits from waitid(P_ALL) is left to libuv', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  // The libuv child is forked before the orphan is re-parented, so it comes first in our children
+  // list, and waitid(P_ALL, WNOWAIT) keeps naming it while libuv has not reaped it.
+  const gate = pipe2();
+  const child = spawn('/bin/sh', ['-c', 'read x; exit 3'], { stdio: [gate.read, 'ignore', 'inherit'] });
+  fs.closeSync(gate.read);
+  const childExit = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+  const orphan = await spawnOrphan('exit 5');
+  t.teardown(() => orphan.release());
+  // From here until reapNow() the event loop is blocked, so libuv cannot reap its child.
+  fs.writeSync(gate.write, '\n');
+  fs.closeSync(gate.write);
+  orphan.release();
+  const deadline = Date.now() + 5000;
+  while ((processState(child.pid!) !== 'Z' || processState(orphan.pid) !== 'Z') && Date.now() < deadline);
+  t.equal(processState(child.pid!), 'Z', 'the libuv child is an unreaped zombie');
+  const exits = monitor.reapNow();
+  t.same(exits.map((e) => [e.pid, e.status]), [[orphan.pid, 5]], 'the orphan behind it was reaped');
+  t.equal(processState(child.pid!), 'Z', 'the libuv child was not touched');
+  t.equal(await childExit, 3, 'libuv still reports its own child');
+});
+
+t.test('an orphan nobody subscribed to is still reaped', { timeout: 10000 }, async (t) => {
+  const orphan = await spawnOrphan('exit 9');
+  t.teardown(() => orphan.release());
+  orphan.release();
+  await until(() => processState(orphan.pid) === null);
+  t.pass('gone, not a zombie');
+});
+
+t.test('unsubscribe stops delivery and ends iteration', { timeout: 10000 }, async (t) => {
+  const kept = monitor.subscribe();
+  const dropped = monitor.subscribe();
+  t.teardown(() => { monitor.unsubscribe(kept); monitor.unsubscribe(dropped); });
+  let late = 0;
+  dropped.on('exit', () => late++);
+  const iterating = (async () => { const seen: Exit[] = []; for await (const e of dropped) seen.push(e); return seen; })();
+  const pending = dropped.wait(999999999);
+  monitor.unsubscribe(dropped);
+  t.ok(dropped.closed);
+  t.same(await iterating, [], 'the iterator ended');
+  await t.rejects(pending, { code: 'ERR_SUBSCRIPTION_CLOSED' });
+  const orphan = await spawnOrphan('exit 1');
+  t.teardown(() => orphan.release());
+  orphan.release();
+  t.equal((await kept.wait(orphan.pid)).status, 1);
+  t.equal(late, 0, 'no event after unsubscribe');
+  t.equal(dropped.exitOf(orphan.pid), undefined);
+});
+
+t.test('wait() can be aborted', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const ac = new AbortController();
+  const p = sub.wait(999999999, ac.signal);
+  ac.abort();
+  await t.rejects(p, { name: 'AbortError' });
+});
+
+t.test('a node-pty child declared with exclude() keeps its exit for node-pty', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const term = pty.spawn('/bin/sh', ['-c', 'exit 7'], {});
+  monitor.exclude(term.pid);
+  const code = await new Promise<number>((resolve) => term.onExit((e) => resolve(e.exitCode)));
+  t.equal(code, 7, 'node-pty reaped it itself');
+  monitor.notifyExit(term.pid, code);
+  t.equal((await sub.wait(term.pid)).status, 7, 'and the owner reported it to subscribers');
+});
+
+t.test('a second monitor cannot reap beside the first', { timeout: 5000 }, async (t) => {
+  monitor.start();
+  const other = new Monitor();
+  t.throws(() => other.start(), { code: 'ERR_MONITOR_RUNNING' });
+  t.equal(other.reapNow().length, 0, 'a stopped monitor reaps nothing');
+});
