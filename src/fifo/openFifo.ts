@@ -128,7 +128,8 @@ function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
 
 /**
  * The write side of a FIFO, usable at once: writes are buffered (with the usual backpressure)
- * until a reader opens the other side, then flow into a non-blocking `net.Socket`. `destroy()`
+ * until a reader opens the other side, then flow into a non-blocking `net.Socket`. The FIFO is
+ * made (with `create`) or checked at construction, which throws `ERR_NOT_FIFO`. `destroy()`
  * cancels a pending open and releases the fd at once; `EPIPE` means the reader left.
  */
 export class FifoWriter extends Writable {
@@ -139,6 +140,7 @@ export class FifoWriter extends Writable {
 
   constructor(readonly path: string, opts: OpenFifoOptions = {}) {
     super({ highWaterMark: 64 * 1024 });
+    prepare(path, opts);
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.abort.signal]) : this.abort.signal;
     this.opened = openFifoWriterFd(path, { ...opts, create: false, signal }).then((fd) => {
       if (this.destroyed) {
@@ -188,10 +190,7 @@ export function openFifo(path: string, mode: FifoMode, opts?: OpenFifoOptions): 
 export async function openFifo(path: string, mode: FifoMode, opts: OpenFifoOptions = {}): Promise<FifoStream> {
   if (!(mode in modeFlags)) throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid FIFO mode ${JSON.stringify(mode)}: use 'r', 'w' or 'rw'`);
   if (opts.signal?.aborted) throw abortError(opts.signal);
-  if (mode === 'w') {
-    prepare(path, opts);
-    return new FifoWriter(path, opts);
-  }
+  if (mode === 'w') return new FifoWriter(path, opts);
   const fd = openFifoFd(path, mode, opts);
   return new net.Socket({ fd, readable: true, writable: mode === 'rw' });
 }

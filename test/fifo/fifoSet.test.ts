@@ -1,0 +1,82 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { newFIFOSet, newFIFOSetInDir, validateId, openFifoFd } from '../../src/fifo/index.js';
+import { tmpDir } from '../helpers/common.js';
+
+t.setTimeout(30_000);
+
+t.test('newFIFOSetInDir makes a fresh 0700 directory and names the FIFOs', async (t) => {
+  const root = path.join(tmpDir(t), 'a', 'root');
+  const set = await newFIFOSetInDir(root, 'task-1', false);
+  t.equal(fs.statSync(root).mode & 0o777, 0o700, 'root made 0700');
+  const dir = path.dirname(set.config.stdin);
+  t.equal(path.dirname(dir), root);
+  t.equal(fs.statSync(dir).mode & 0o777, 0o700);
+  t.same(set.config, {
+    terminal: false,
+    stdin: path.join(dir, 'task-1-stdin'),
+    stdout: path.join(dir, 'task-1-stdout'),
+    stderr: path.join(dir, 'task-1-stderr'),
+  });
+  t.same(fs.readdirSync(dir), [], 'the openers make the FIFOs, not the set');
+  const other = await newFIFOSetInDir(root, 'task-1', false);
+  t.not(path.dirname(other.config.stdin), dir, 'each set gets its own directory');
+  await other.close();
+  await set.close();
+  t.same(fs.readdirSync(root), []);
+});
+
+t.test('terminal sets have no stderr', async (t) => {
+  const set = await newFIFOSetInDir(tmpDir(t), 'tty', true);
+  t.equal(set.config.terminal, true);
+  t.equal(set.config.stderr, '');
+  await set.close();
+});
+
+t.test('close removes the FIFOs and lock files it made, then the directory, and is idempotent', async (t) => {
+  const root = tmpDir(t);
+  const set = await newFIFOSetInDir(root, 'x', false);
+  for (const p of [set.config.stdin, set.config.stdout, set.config.stderr]) fs.closeSync(openFifoFd(p, 'rw', { create: true }));
+  fs.writeFileSync(`${set.config.stdout}.lock`, '');
+  await Promise.all([set.close(), set.close()]);
+  await set.close();
+  t.same(fs.readdirSync(root), []);
+});
+
+t.test('close never removes what it did not make', async (t) => {
+  const root = tmpDir(t);
+  const set = await newFIFOSetInDir(root, 'x', false);
+  const dir = path.dirname(set.config.stdout);
+  fs.writeFileSync(path.join(dir, 'not-ours'), 'keep me');
+  await set.close();
+  t.equal(fs.readFileSync(path.join(dir, 'not-ours'), 'utf8'), 'keep me');
+});
+
+t.test('newFIFOSet wraps paths and runs its close once', async (t) => {
+  let calls = 0;
+  const config = { terminal: false, stdin: '/a', stdout: '/b', stderr: '' };
+  const set = newFIFOSet(config, async () => { calls++; });
+  config.stdin = '/changed';
+  t.equal(set.config.stdin, '/a', 'the set keeps its own copy');
+  await Promise.all([set.close(), set.close()]);
+  t.equal(calls, 1);
+  await newFIFOSet(config).close();
+});
+
+t.test('bad ids are refused before anything is made', async (t) => {
+  const root = path.join(tmpDir(t), 'root');
+  for (const id of ['', '../x', 'a/b', '.hidden', '-dash', 'x'.repeat(77), 'sp ace', 'nul\0', '..']) {
+    await t.rejects(newFIFOSetInDir(root, id, false), { code: 'ERR_INVALID_ID', message: new RegExp(JSON.stringify(id).replace(/[.\\[\]/]/g, '\\$&')) }, JSON.stringify(id));
+  }
+  t.notOk(fs.existsSync(root), 'root not even created');
+  t.equal(validateId('A1_b.c-d'), 'A1_b.c-d');
+  t.equal(validateId('x'.repeat(76)), 'x'.repeat(76));
+  t.throws(() => validateId(42), { code: 'ERR_INVALID_ID' });
+});
+
+t.test('a root that is a file fails clearly', async (t) => {
+  const file = path.join(tmpDir(t), 'file');
+  fs.writeFileSync(file, '');
+  await t.rejects(newFIFOSetInDir(file, 'x', false), { code: 'EEXIST' });
+});

@@ -1,0 +1,205 @@
+import t from 'tap';
+import fs from 'node:fs';
+import fsp from 'node:fs/promises';
+import path from 'node:path';
+import { spawn, execFileSync } from 'node:child_process';
+import { once } from 'node:events';
+import { openFifo, isFifo, openFifoFd, FifoWriter, pipeSize } from '../../src/fifo/index.js';
+import { getPipeSize } from '../../src/sys/index.js';
+import { tmpDir, fdCount, fdsUnder, repoRoot } from '../helpers/common.js';
+
+t.setTimeout(60_000);
+
+async function readAll(s: NodeJS.ReadableStream): Promise<string> {
+  let out = '';
+  for await (const c of s) out += c;
+  return out;
+}
+
+t.test('reader opens at once and waits for a writer without a false EOF', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const r = await openFifo(p, 'r', { create: true });
+  t.ok(fs.lstatSync(p).isFIFO());
+  t.equal(fs.lstatSync(p).mode & 0o777, 0o600);
+  const got = readAll(r);
+  // The writer comes later, from another process, with a blocking open like a runtime would.
+  setTimeout(() => execFileSync('/bin/sh', ['-c', `printf 'hello' > ${p}`]), 50);
+  t.equal(await got, 'hello');
+});
+
+t.test('writer resolves before a reader exists and its writes arrive once one does', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const w = await openFifo(p, 'w', { create: true });
+  t.type(w, FifoWriter);
+  w.write('buffered ');
+  w.end('then flushed');
+  const r = await openFifo(p, 'r');
+  t.equal(await readAll(r), 'buffered then flushed');
+});
+
+t.test('reads and writes across the two sides, in both orders', async (t) => {
+  const dir = tmpDir(t);
+  for (const order of ['rw', 'wr']) {
+    const p = path.join(dir, `f-${order}`);
+    let r, w;
+    if (order === 'rw') { r = await openFifo(p, 'r', { create: true }); w = await openFifo(p, 'w'); }
+    else { w = await openFifo(p, 'w', { create: true }); r = await openFifo(p, 'r'); }
+    const got = readAll(r);
+    for (let i = 0; i < 100; i++) w.write(`${i},`);
+    w.end();
+    t.equal(await got, Array.from({ length: 100 }, (_, i) => `${i},`).join(''), order);
+  }
+});
+
+t.test('rw never blocks and holds data while nobody else reads', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  // The task host's keep-alive: an O_RDWR fd that is never read from.
+  const keep = openFifoFd(p, 'rw', { create: true });
+  t.teardown(() => fs.closeSync(keep));
+  fs.writeSync(keep, 'kept in the pipe');
+  const r = await openFifo(p, 'r');
+  const [chunk] = await once(r, 'data');
+  t.equal(String(chunk), 'kept in the pipe');
+  r.destroy();
+  // As a stream, 'rw' both writes and reads its own FIFO.
+  const rw = await openFifo(p, 'rw');
+  rw.write('echo');
+  const [own] = await once(rw, 'data');
+  t.equal(String(own), 'echo');
+  rw.destroy();
+});
+
+t.test('the pipe is raised to 1 MiB', async (t) => {
+  const dir = tmpDir(t);
+  const fd = openFifoFd(path.join(dir, 'f'), 'r', { create: true });
+  t.teardown(() => fs.closeSync(fd));
+  t.equal(getPipeSize(fd), pipeSize);
+  t.equal(pipeSize, 1 << 20);
+});
+
+t.test('aborting a pending writer open ends it with an AbortError and leaves no fd', async (t) => {
+  const dir = tmpDir(t);
+  const before = fdsUnder(dir).length;
+  const ac = new AbortController();
+  const w = await openFifo(path.join(dir, 'f'), 'w', { create: true, signal: ac.signal });
+  const failed = once(w, 'error');
+  setTimeout(() => ac.abort(), 20);
+  const [err] = await failed;
+  t.equal(err.name, 'AbortError');
+  t.equal(err.code, 'ABORT_ERR');
+  t.equal(fdsUnder(dir).length, before);
+  await t.rejects(openFifo(path.join(dir, 'f'), 'r', { signal: ac.signal }), { name: 'AbortError' }, 'an aborted signal fails at once');
+});
+
+t.test('destroy cancels a pending writer open at once', async (t) => {
+  const dir = tmpDir(t);
+  const w = await openFifo(path.join(dir, 'f'), 'w', { create: true });
+  w.write('never delivered');
+  w.destroy();
+  await once(w, 'close');
+  // A reader arriving afterwards sees no writer: EOF as soon as the test's own writer closes.
+  const r = await openFifo(path.join(dir, 'f'), 'r');
+  const w2 = await openFifo(path.join(dir, 'f'), 'w');
+  w2.end('only this');
+  t.equal(await readAll(r), 'only this');
+  t.same(fdsUnder(dir), []);
+});
+
+t.test('closing a reader while it reads ends it without hanging', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const r = await openFifo(p, 'r', { create: true });
+  const w = await openFifo(p, 'w');
+  w.write('x');
+  await once(r, 'data');
+  r.destroy();
+  await once(r, 'close');
+  const failed = once(w, 'error');
+  w.write('y'.repeat(1 << 16));
+  const [err] = await failed;
+  t.equal(err.code, 'EPIPE', 'the writer learns that the reader left');
+});
+
+t.test('the path can be removed while both sides are open', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const r = await openFifo(p, 'r', { create: true });
+  const w = await openFifo(p, 'w');
+  await w.opened;
+  fs.unlinkSync(p);
+  const got = readAll(r);
+  w.end('still flows');
+  t.equal(await got, 'still flows');
+});
+
+t.test('wrong-direction use fails clearly', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const r = await openFifo(p, 'r', { create: true });
+  t.teardown(() => r.destroy());
+  const w = await openFifo(p, 'w');
+  t.teardown(() => w.destroy());
+  const failed = once(r, 'error');
+  r.write('x');
+  const [err] = await failed;
+  t.equal(err.code, 'ERR_STREAM_WRITE_AFTER_END', 'a reader cannot be written');
+  t.equal((w as unknown as { read?: unknown }).read, undefined, 'a writer has no read side');
+  await t.rejects(openFifo(p, 'x' as 'r'), { code: 'ERR_INVALID_ARG_VALUE', message: /"x"/ });
+});
+
+t.test('non-FIFO paths, symlinks and missing paths', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'file'), sub = path.join(dir, 'sub'), fifo = path.join(dir, 'fifo'), link = path.join(dir, 'link');
+  fs.writeFileSync(file, 'x');
+  fs.mkdirSync(sub);
+  execFileSync('mkfifo', [fifo]);
+  fs.symlinkSync(fifo, link);
+  const before = fdCount();
+  for (const mode of ['r', 'w', 'rw'] as const) {
+    await t.rejects(openFifo(file, mode), { code: 'ERR_NOT_FIFO', message: new RegExp(`${file}.*regular file`) });
+    await t.rejects(openFifo(file, mode, { create: true }), { code: 'ERR_NOT_FIFO' });
+    await t.rejects(openFifo(sub, mode, { create: true }), { code: 'ERR_NOT_FIFO', message: /directory/ });
+    await t.rejects(openFifo(link, mode, { create: true }), { code: 'ERR_NOT_FIFO', message: /symbolic link/ });
+    await t.rejects(openFifo(path.join(dir, 'missing'), mode), { code: 'ENOENT', message: /missing/ });
+  }
+  t.equal(fdCount(), before, 'no fd left behind');
+  t.equal(fs.readFileSync(file, 'utf8'), 'x', 'the file is untouched');
+  t.same(fs.readdirSync(dir).sort(), ['fifo', 'file', 'link', 'sub']);
+  t.equal(await isFifo(fifo), true);
+  t.equal(await isFifo(file), false);
+  t.equal(await isFifo(link), false, 'a symlink is not followed');
+  t.equal(await isFifo(path.join(dir, 'missing')), false);
+  t.equal(await isFifo(path.join(file, 'below')), false);
+});
+
+t.test('200 pending opens leave the threadpool free', async (t) => {
+  const dir = tmpDir(t);
+  const writers: FifoWriter[] = [];
+  t.teardown(() => writers.forEach((w) => w.destroy()));
+  for (let i = 0; i < 200; i++) {
+    const w = await openFifo(path.join(dir, `f${i}`), 'w', { create: true });
+    w.on('error', () => {});
+    writers.push(w);
+  }
+  for (let i = 0; i < 5; i++) {
+    const t0 = performance.now();
+    await fsp.stat(dir);
+    t.ok(performance.now() - t0 < 50, `fs.stat answered in ${(performance.now() - t0).toFixed(1)} ms`);
+  }
+  // And a reader arriving now gets its writer's data.
+  const r = await openFifo(path.join(dir, 'f7'), 'r');
+  writers[7]!.end('seven');
+  t.equal(await readAll(r), 'seven');
+});
+
+t.test('a process with pending opens exits promptly', async (t) => {
+  const dir = tmpDir(t);
+  const child = spawn(process.execPath, [path.join(repoRoot, 'test/helpers/pendingOpens.mjs'), dir, '50'], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const t0 = performance.now();
+  const [code] = await once(child, 'exit');
+  t.equal(code, 0);
+  t.ok(performance.now() - t0 < 5000, 'exited');
+});

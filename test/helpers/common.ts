@@ -1,0 +1,88 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { createHash } from 'node:crypto';
+import { spawn } from 'node:child_process';
+
+interface Teardown { teardown(fn: () => unknown): void }
+
+/** A fresh temp directory removed when the test ends. */
+export function tmpDir(t: Teardown, prefix = 'taskio-test-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  return dir;
+}
+
+/** How many fds this process has open (from /proc/self/fd). */
+export function fdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The fds of this process that point at `prefix` (a path), for leak checks. */
+export function fdsUnder(prefix: string): string[] {
+  return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      return target.startsWith(prefix) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** A Writable that collects what it gets (copying, since it keeps the chunks). */
+export class Collector extends Writable {
+  chunks: Buffer[] = [];
+  bytes = 0;
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.chunks.push(Buffer.from(chunk));
+    this.bytes += chunk.length;
+    this.emit('bytes', this.bytes);
+    cb();
+  }
+  text(): string {
+    return Buffer.concat(this.chunks).toString();
+  }
+  buffer(): Buffer {
+    return Buffer.concat(this.chunks);
+  }
+}
+
+/** Resolves once `c` has received at least `n` bytes. */
+export function untilBytes(c: Collector, n: number): Promise<void> {
+  return new Promise((resolve) => {
+    if (c.bytes >= n) return resolve();
+    const on = (b: number) => { if (b >= n) { c.off('bytes', on); resolve(); } };
+    c.on('bytes', on);
+  });
+}
+
+/** sha256 of a buffer, hex. */
+export function sha256(b: Buffer): string {
+  return createHash('sha256').update(b).digest('hex');
+}
+
+/** Waits until `cond()` is true, checking every few ms, failing after `ms`. */
+export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000, what = 'condition'): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/** The repository root (for dist/ and ../shared). */
+export const repoRoot = path.resolve(new URL('.', import.meta.url).pathname, '../..');
+
+/** Runs `script` in /bin/sh as a separate process (a task writing to its FIFOs), args as $1…. */
+export function sh(script: string, ...args: string[]): import('node:child_process').ChildProcess {
+  return spawn('/bin/sh', ['-c', script, 'sh', ...args], { stdio: ['ignore', 'ignore', 'inherit'] });
+}
+
+/** Resolves with the exit status of `child`: its code, or 128 + the signal that ended it. */
+export function exitOf(child: import('node:child_process').ChildProcess): Promise<number> {
+  const status = () => child.exitCode ?? 128 + os.constants.signals[child.signalCode!];
+  if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(status());
+  return new Promise((resolve) => child.once('exit', () => resolve(status())));
+}
