@@ -128,3 +128,87 @@ export async function benchContainerdLogfile(opts: { bytes?: string; buf?: strin
   const { stdout } = await run(ciobenchPath, args, { maxBuffer: 1 << 20 });
   return JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as Record<string, unknown>;
 }
+
+/** What {@link benchConmonK8sFile} measured, or why it could not. */
+export interface ConmonBenchResult {
+  bench: 'conmon-k8s-file';
+  measured: boolean;
+  reason?: string;
+  lines?: number;
+  /** Entries conmon cut where a read ended (`P` entries for lines shorter than its buffer). */
+  split_entries?: number;
+  /** F entries beyond the lines sent (conmon writes an empty one at the end). */
+  extra_entries?: number;
+  wall_s?: number;
+  lines_s?: number;
+}
+
+async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  // Setup only, not timed: a short poll keeps this independent of inotify on odd filesystems.
+  while (!fs.existsSync(file)) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+/**
+ * conmon writing `k8s-file` logs for the same output: a runc container whose process is
+ * `ciobench produce --stdout /proc/self/fd/1 --lines N --size S`, under Debian's conmon. The clock
+ * runs from `runc start` until conmon writes the exit file (it drains the output first).
+ * Returns `measured: false` with the reason when conmon, runc or root is missing.
+ */
+export async function benchConmonK8sFile(opts: { lines?: number; size?: number; conmon?: string; runc?: string } = {}): Promise<ConmonBenchResult> {
+  const conmon = opts.conmon ?? '/usr/bin/conmon', runcBin = opts.runc ?? '/usr/sbin/runc';
+  const lines = opts.lines ?? 1_000_000, size = opts.size ?? 100;
+  for (const bin of [conmon, runcBin, ciobenchPath]) {
+    if (!fs.existsSync(bin)) return { bench: 'conmon-k8s-file', measured: false, reason: `${bin} is not installed` };
+  }
+  if (process.getuid?.() !== 0) return { bench: 'conmon-k8s-file', measured: false, reason: 'runc containers need root here' };
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-bench-conmon-'));
+  const id = `taskio-bench-${process.pid}-${Date.now()}`;
+  const runcRoot = path.join(root, 'runc');
+  try {
+    const bundle = path.join(root, 'bundle');
+    fs.mkdirSync(path.join(bundle, 'rootfs'), { recursive: true });
+    fs.copyFileSync(ciobenchPath, path.join(bundle, 'rootfs', 'ciobench'));
+    fs.chmodSync(path.join(bundle, 'rootfs', 'ciobench'), 0o755);
+    await run(runcBin, ['spec', '--bundle', bundle]);
+    const specFile = path.join(bundle, 'config.json');
+    const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as { process: { terminal: boolean; args: string[] }; root: { readonly: boolean } };
+    spec.process.terminal = false;
+    spec.process.args = ['/ciobench', 'produce', '--stdout', '/proc/self/fd/1', '--lines', String(lines), '--size', String(size)];
+    fs.writeFileSync(specFile, JSON.stringify(spec));
+    for (const d of ['exit', 'sock']) fs.mkdirSync(path.join(root, d));
+    const log = path.join(root, 'ctr.log');
+    const pidFile = path.join(root, 'pid');
+    const mon = spawn(conmon, [
+      '--api-version', '1', '-c', id, '-u', id, '-n', id, '-r', runcBin, '-b', bundle, '-p', pidFile,
+      '-l', `k8s-file:${log}`, '--exit-dir', path.join(root, 'exit'), '--socket-dir-path', path.join(root, 'sock'),
+      '--runtime-arg', `--root=${runcRoot}`, '--log-level', 'error', '--no-sync-log', '--sync',
+    ], { stdio: ['ignore', 'ignore', 'inherit'] });
+    const monExit = new Promise<void>((resolve) => mon.on('exit', () => resolve()));
+    await waitForFile(pidFile, 30_000);
+    const t0 = process.hrtime.bigint();
+    await run(runcBin, ['--root', runcRoot, 'start', id]);
+    await waitForFile(path.join(root, 'exit', id), 120_000);
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    await monExit;
+    let entries = 0, split = 0;
+    let carry = Buffer.alloc(0);
+    for await (const chunk of fs.createReadStream(log, { highWaterMark: 1 << 20 })) {
+      // Keep the last bytes of the previous chunk so a marker across the boundary is still seen.
+      const b = Buffer.concat([carry, chunk as Buffer]);
+      for (let i = b.indexOf(10, carry.length); i >= 0; i = b.indexOf(10, i + 1)) entries++;
+      for (let i = b.indexOf(' stdout P '); i >= 0; i = b.indexOf(' stdout P ', i + 1)) if (i + 10 > carry.length) split++;
+      carry = b.subarray(Math.max(0, b.length - 9));
+    }
+    const full = entries - split;
+    // conmon ends the log with one empty F entry of its own; anything less than N is a loss.
+    if (full < lines) throw new Error(`conmon's log has ${full} F entries, want ${lines}`);
+    return { bench: 'conmon-k8s-file', measured: true, lines, split_entries: split, extra_entries: full - lines, wall_s: +wall.toFixed(6), lines_s: Math.round(lines / wall) };
+  } finally {
+    await run(runcBin, ['--root', runcRoot, 'delete', '--force', id]).catch(() => undefined);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
+}
