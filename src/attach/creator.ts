@@ -1,6 +1,6 @@
 import { TaskioError } from '../errors.js';
 import { FIFOSet, newFIFOSetInDir, validateId } from '../fifo/index.js';
-import { PipeIO, blankMissing } from './pipeIO.js';
+import { copyIO } from './pipeIO.js';
 import { applyOpts, defaultFIFODir, type Attach, type Creator, type IO, type Opt } from './streams.js';
 
 /**
@@ -15,7 +15,7 @@ export function newCreator(...opts: Opt[]): Creator {
     const terminal = streams.terminal === true;
     const made = await newFIFOSetInDir(streams.fifoDir ?? defaultFIFODir(), id, terminal);
     try {
-      return new PipeIO(blankMissing(made, streams, terminal), streams);
+      return copyIO(made, streams, terminal);
     } catch (err) {
       await made.close();
       throw err;
@@ -32,6 +32,6 @@ export function newAttach(...opts: Opt[]): Attach {
   const streams = applyOpts(opts);
   return async (set: FIFOSet): Promise<IO> => {
     if (!(set instanceof FIFOSet)) throw new TaskioError('ERR_INVALID_ARG_TYPE', 'cannot attach: missing FIFO set');
-    return new PipeIO(blankMissing(set, streams, set.config.terminal), streams);
+    return copyIO(set, streams, set.config.terminal);
   };
 }

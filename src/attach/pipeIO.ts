@@ -15,12 +15,15 @@ export class PipeIO implements IO {
   private readonly abort = new AbortController();
   private readonly waiting: Promise<void>;
 
-  /** Opens every FIFO the set names (creating them when missing) and starts copying. */
-  constructor(private readonly set: FIFOSet, streams: Streams) {
+  /**
+   * Opens every FIFO the set names (creating them when missing) and starts copying. `lockPath`
+   * is the FIFO whose lock guards the whole set — chosen from the set before streams the caller
+   * left out were blanked, so a stderr-only reader and a stdout reader exclude each other.
+   */
+  constructor(private readonly set: FIFOSet, streams: Streams, lockPath: string) {
     const { stdin, stdout, stderr } = set.config;
     try {
-      const readerPath = stdout || stderr;
-      if (readerPath) this.lock = ReaderLock.acquire(readerPath);
+      if (stdout || stderr) this.lock = ReaderLock.acquire(lockPath);
       if (stdout && streams.stdout) this.pumps.push(new Pump(openFifoFd(stdout, 'r', { create: true }), streams.stdout));
       if (stderr && streams.stderr) this.pumps.push(new Pump(openFifoFd(stderr, 'r', { create: true }), streams.stderr));
       if (stdin && streams.stdin) this.feedStdin(stdin, streams.stdin);
@@ -65,8 +68,20 @@ export class PipeIO implements IO {
   }
 }
 
-/** Builds the set the copy uses: streams the caller did not give get a blank path. */
-export function blankMissing(set: FIFOSet, streams: Streams, terminal: boolean): FIFOSet {
+/** The FIFO whose sidecar lock guards a set's readers: stdout, or stderr when stdout is unused. */
+export function readerLockPath(config: Config): string {
+  return config.stdout || config.stderr;
+}
+
+/**
+ * Starts copying between `set` and the caller's streams; streams the caller did not give get a
+ * blank path in the IO's config.
+ */
+export function copyIO(set: FIFOSet, streams: Streams, terminal: boolean): PipeIO {
+  return new PipeIO(blankMissing(set, streams, terminal), streams, readerLockPath(set.config));
+}
+
+function blankMissing(set: FIFOSet, streams: Streams, terminal: boolean): FIFOSet {
   const c = set.config;
   return new FIFOSet({
     terminal,

@@ -1,6 +1,7 @@
 import { finished, type Readable, type Writable } from 'node:stream';
 import { abortError } from '../errors.js';
 import { FIFOSet, FifoWriter, ReaderLock, openFifo, type Config } from '../fifo/index.js';
+import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
 
 /**
@@ -35,8 +36,7 @@ export class DirectIO implements IO {
     const opened: { destroy(): void }[] = [];
     let lock: ReaderLock | null = null;
     try {
-      const readerPath = stdout || (terminal ? '' : stderr);
-      if (readerPath) lock = ReaderLock.acquire(readerPath);
+      if (stdout || (stderr && !terminal)) lock = ReaderLock.acquire(readerLockPath(set.config));
       const out = stdout ? await openFifo(stdout, 'r', { create: true }) : null;
       if (out) opened.push(out);
       const err = stderr && !terminal ? await openFifo(stderr, 'r', { create: true }) : null;
