@@ -154,6 +154,16 @@ export async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
+/** True when a cgroup file exists (some, like `cgroup.kill`, are write-only and cannot be read to check). */
+export async function fileExists(file: string): Promise<boolean> {
+  try {
+    await fs.access(file);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** Parses `key value` lines (`cpu.stat`, `memory.stat`, `cgroup.events`) into a map. */
 export function parseKeyed(text: string): Map<string, number> {
   const m = new Map<string, number>();

@@ -32,7 +32,7 @@ export function parseLayout(mounts: string, readControllers: (v2Root: string) =>
     else if (type === 'cgroup') {
       for (const opt of options.split(',')) {
         // v1 mount options mix controllers with rw/relatime/name=…; only controller names matter here.
-        if (!opt.includes('=') && !v1.has(opt)) v1.set(opt, where);
+        if (!opt.includes('=') && !mountOptions.has(opt) && !v1.has(opt)) v1.set(opt, where);
       }
     }
   }
@@ -44,6 +44,12 @@ export function parseLayout(mounts: string, readControllers: (v2Root: string) =>
   const mode = v2 === undefined ? 'v1' : hasV1 ? 'hybrid' : 'v2';
   return { mode, v2, v2Controllers, v1 };
 }
+
+// Generic and cgroup-v1 mount options that can appear beside controller names.
+const mountOptions = new Set([
+  'rw', 'ro', 'relatime', 'noatime', 'strictatime', 'nodiratime', 'lazytime', 'nosuid', 'nodev', 'noexec',
+  'sync', 'dirsync', 'noprefix', 'clone_children', 'xattr', 'cpuset_v2_mode', 'nsdelegate', 'none',
+]);
 
 // /proc/mounts escapes space, tab, newline and backslash as octal.
 function unescapeMount(s: string): string {

@@ -5,7 +5,7 @@ import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { TaskioError } from '../../errors.js';
-import { CgroupSet, parseKeyed, readOptional, type Place } from './cgroup.js';
+import { CgroupSet, fileExists, parseKeyed, readOptional, type Place } from './cgroup.js';
 import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
 import {
   CPURateControlType,
@@ -220,7 +220,7 @@ export class JobObject {
     void exitCode; // documented above: Linux has no way to choose the status of a killed process
     const victims = await this.cgroup.pids();
     const kill = this.cgroup.unified === undefined ? undefined : path.join(this.cgroup.unified, 'cgroup.kill');
-    if (kill !== undefined && (await readOptional(kill)) !== undefined) {
+    if (kill !== undefined && (await fileExists(kill))) {
       await fs.writeFile(kill, '1');
     } else {
       await this.freezeKillThaw();

@@ -1,0 +1,294 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import {
+  CPURateControlType,
+  JobObject,
+  MsgAllProcessesExited,
+  cgroupLayout,
+  type JobObjectOptions,
+} from '../../../src/runtime/jobobject/index.js';
+
+// Every job of this file carries this prefix, so the final check can tell ours from other suites'.
+const prefix = `tt-${process.pid}-`;
+let seq = 0;
+const jobName = (what: string): string => `${prefix}${what}-${seq++}`;
+const testTimeout = { timeout: 30_000 };
+
+/** Creates a job that kills whatever is left and removes itself in teardown. */
+async function newJob(t: Test, what: string, opts: JobObjectOptions = {}): Promise<JobObject> {
+  const job = await JobObject.create({ name: jobName(what), terminateOnLastHandleClose: true, ...opts });
+  t.teardown(() => job.close());
+  return job;
+}
+
+/** Spawns `sh` running `script` in the job, resolving once the script runs (so it is inside the job). */
+async function spawnReady(t: Test, job: JobObject, script: string): Promise<ChildProcess> {
+  const child = job.spawn('/bin/sh', ['-c', `echo in; ${script}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  const [chunk] = (await once(child.stdout!, 'data')) as [Buffer];
+  t.equal(chunk.toString(), 'in\n', 'the command runs');
+  return child;
+}
+
+t.test('the layout is read from /proc/mounts', async (t) => {
+  const l = cgroupLayout();
+  t.comment(`mode ${l.mode}, cgroup2 at ${l.v2 ?? '-'}, v1: ${[...l.v1.keys()].join(',')}`);
+  t.ok(l.v2 !== undefined || l.v1.size > 0, 'some cgroup hierarchy is mounted');
+});
+
+t.test('pids lists every process spawned into the job', testTimeout, async (t) => {
+  const job = await newJob(t, 'pids');
+  const n = 3;
+  const children: ChildProcess[] = [];
+  for (let i = 0; i < n; i++) children.push(await spawnReady(t, job, 'exec sleep 1000'));
+  const pids = await job.pids();
+  t.equal(pids.length, n);
+  t.same([...pids].sort(), children.map((c) => c.pid).sort(), 'the spawned pids themselves (exec kept the pid)');
+  // Born inside: the command's own /proc/self/cgroup names the job in every hierarchy it joined.
+  const cg = fs.readFileSync(`/proc/${children[0]!.pid}/cgroup`, 'utf8');
+  for (const dir of job.cgroupPaths) t.match(cg, `/taskio/${job.name}`, `joined ${dir}`);
+});
+
+t.test('assign moves a running process in', testTimeout, async (t) => {
+  const job = await newJob(t, 'assign');
+  const outside = await JobObject.create({ name: jobName('assign-src'), terminateOnLastHandleClose: true });
+  t.teardown(() => outside.close());
+  const child = await spawnReady(t, outside, 'exec sleep 1000');
+  await job.assign(child.pid!);
+  t.same(await job.pids(), [child.pid]);
+  t.same(await outside.pids(), []);
+  await t.rejects(job.assign(0), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
+t.test('MsgAllProcessesExited after the last process exits', testTimeout, async (t) => {
+  const job = await newJob(t, 'exits', { notifications: true });
+  const a = await spawnReady(t, job, 'read x; exit 0');
+  const b = await spawnReady(t, job, 'read x; exit 0');
+  let got = false;
+  const msg = job.pollNotification().then((m) => ((got = true), m));
+  a.stdin!.end();
+  await once(a, 'exit');
+  t.same(await job.pids(), [b.pid], 'one left');
+  t.notOk(got, 'no message while a process is left');
+  b.stdin!.end();
+  t.type(await msg, MsgAllProcessesExited);
+  t.equal(b.exitCode, 0);
+});
+
+t.test('MsgAllProcessesExited for a process that exits at once', testTimeout, async (t) => {
+  const job = await newJob(t, 'fast', { notifications: true });
+  job.spawn('/bin/true');
+  t.type(await job.pollNotification(), MsgAllProcessesExited);
+});
+
+t.test('MsgAllProcessesExited after terminate()', testTimeout, async (t) => {
+  const job = await newJob(t, 'terminate', { notifications: true });
+  const a = await spawnReady(t, job, 'exec sleep 1000');
+  const b = await spawnReady(t, job, 'sleep 1000 & wait'); // a grandchild too
+  const exits = [once(a, 'exit'), once(b, 'exit')];
+  await job.terminate(3);
+  t.type(await job.pollNotification(), MsgAllProcessesExited);
+  for (const e of await Promise.all(exits)) t.same(e, [null, 'SIGKILL'], 'killed by SIGKILL (Linux cannot impose the code)');
+  t.same(await job.pids(), []);
+  const stats = await job.queryProcessorStats();
+  t.ok(stats.TotalTerminatedProcesses >= 3, `terminated ${stats.TotalTerminatedProcesses}`);
+});
+
+t.test('MsgAllProcessesExited after a kill from outside', testTimeout, async (t) => {
+  const job = await newJob(t, 'outside', { notifications: true });
+  const a = await spawnReady(t, job, 'exec sleep 1000');
+  process.kill(a.pid!, 'SIGKILL');
+  t.type(await job.pollNotification(), MsgAllProcessesExited);
+});
+
+t.test('a job without notifications refuses pollNotification', async (t) => {
+  const job = await newJob(t, 'nonotify');
+  await t.rejects(job.pollNotification(), { code: 'ERR_NOT_REGISTERED' });
+});
+
+t.test('a CPU rate of 20 % holds a busy loop to 20 % of the machine', testTimeout, async (t) => {
+  const job = await newJob(t, 'cpu');
+  await job.setCPULimit(CPURateControlType.RateBased, 2000);
+  await spawnReady(t, job, 'while :; do :; done'); // one thread
+  const cpu = async (): Promise<number> => {
+    const s = await job.queryProcessorStats();
+    return s.TotalUserTime + s.TotalKernelTime; // 100 ns units
+  };
+  // Let the first CFS periods pass, then measure the job's own CPU time over wall time.
+  await new Promise((r) => setTimeout(r, 200));
+  const c0 = await cpu();
+  const w0 = process.hrtime.bigint();
+  await new Promise((r) => setTimeout(r, 1500)); // the measuring window itself
+  const c1 = await cpu();
+  const wallNs = Number(process.hrtime.bigint() - w0);
+  const pct = ((c1 - c0) * 100 * 100) / (wallNs * os.cpus().length);
+  t.comment(`measured ${pct.toFixed(1)} % of ${os.cpus().length} CPUs (limit 20 %)`);
+  t.ok(pct >= 15 && pct <= 25, `20 ± 5 %: ${pct.toFixed(1)}`);
+});
+
+t.test('a CPU weight is written as shares / cpu.weight', async (t) => {
+  const job = await newJob(t, 'weight');
+  await job.setCPULimit(CPURateControlType.WeightBased, 9);
+  const l = cgroupLayout();
+  const v2 = l.v2Controllers.has('cpu');
+  const dir = job.cgroupPaths.find((d) => d.startsWith((v2 ? l.v2 : l.v1.get('cpu'))! + '/'))!;
+  const file = v2 ? 'cpu.weight' : 'cpu.shares';
+  t.equal(fs.readFileSync(path.join(dir, file), 'utf8').trim(), v2 ? '180' : '1843');
+  const quota = v2 ? fs.readFileSync(path.join(dir, 'cpu.max'), 'utf8').split(' ')[0] : fs.readFileSync(path.join(dir, 'cpu.cfs_quota_us'), 'utf8').trim();
+  t.ok(quota === 'max' || quota === '-1', 'a weight lifts the rate cap');
+});
+
+t.test('a memory limit kills a process that exceeds it', testTimeout, async (t) => {
+  const job = await newJob(t, 'memory', { notifications: true });
+  const limit = 96 * 1024 * 1024;
+  await job.setMemoryLimit(BigInt(limit));
+  const child = job.spawn(process.execPath, ['-e', 'const a = []; for (;;) a.push(Buffer.alloc(1 << 20, 1))'], {
+    stdio: 'ignore',
+  });
+  const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
+  t.same([code, signal], [null, 'SIGKILL'], 'the OOM killer ended it (Windows would fail the allocation)');
+  t.type(await job.pollNotification(), MsgAllProcessesExited);
+  const mem = await job.queryMemoryStats();
+  t.ok(mem.PeakJobMemoryUsed > limit * 0.9 && mem.PeakJobMemoryUsed <= limit, `peak ${mem.PeakJobMemoryUsed} near the limit`);
+});
+
+t.test('stats move when work is done', testTimeout, async (t) => {
+  const job = await newJob(t, 'stats');
+  const before = { cpu: await job.queryProcessorStats(), io: await job.queryStorageStats() };
+  t.equal(before.cpu.TotalUserTime + before.cpu.TotalKernelTime, 0, 'a new job has used no CPU');
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-job-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const file = path.join(dir, 'data');
+  // CPU work, then 4 MiB written and read back with O_DIRECT, which reaches the disk on v1 and v2 alike.
+  const script = `i=0; while [ $i -lt 100000 ]; do i=$((i+1)); done;
+    dd if=/dev/zero of='${file}' bs=64k count=64 oflag=direct status=none &&
+    dd if='${file}' of=/dev/null bs=64k iflag=direct status=none`;
+  const child = job.spawn('/bin/sh', ['-c', script], { stdio: ['ignore', 'ignore', 'pipe'] });
+  let stderr = '';
+  child.stderr!.on('data', (d: Buffer) => (stderr += d.toString()));
+  const [code] = await once(child, 'exit');
+  const cpu = await job.queryProcessorStats();
+  t.ok(cpu.TotalUserTime + cpu.TotalKernelTime > 100_000, `CPU time ${cpu.TotalUserTime}+${cpu.TotalKernelTime} × 100 ns`);
+  t.ok(cpu.TotalProcesses >= 1);
+  t.equal(cpu.ActiveProcesses, 0);
+  const mem = await job.queryMemoryStats();
+  t.ok(mem.PeakJobMemoryUsed > 0, `peak memory ${mem.PeakJobMemoryUsed}`);
+  if (code !== 0) {
+    t.comment(`direct I/O unavailable in ${dir} (${stderr.trim()}): storage counters not checked`);
+    return;
+  }
+  const io = await job.queryStorageStats();
+  t.ok(io.WriteStats.TotalSize >= 4 << 20, `wrote ${io.WriteStats.TotalSize} bytes in ${io.WriteStats.IoCount} ops`);
+  t.ok(io.ReadStats.TotalSize >= 4 << 20, `read ${io.ReadStats.TotalSize} bytes in ${io.ReadStats.IoCount} ops`);
+  t.ok(io.WriteStats.IoCount > 0 && io.ReadStats.IoCount > 0);
+});
+
+t.test('an I/O limit is written for the disks that hold the given paths', async (t) => {
+  const job = await newJob(t, 'io', { ioDevices: [os.tmpdir()] }).catch((err: { code?: string }) => {
+    if (err.code === 'ERR_INVALID_ARG_VALUE') return undefined; // tmpdir on tmpfs: nothing to limit
+    throw err;
+  });
+  if (job === undefined) return t.pass(`skipped: ${os.tmpdir()} is on no block device`);
+  await job.setIOLimit(1 << 20, 100);
+  const l = cgroupLayout();
+  const v2 = l.v2Controllers.has('io');
+  const dir = job.cgroupPaths.find((d) => d.startsWith((v2 ? l.v2 : l.v1.get('blkio'))! + '/'))!;
+  if (v2) {
+    t.match(fs.readFileSync(path.join(dir, 'io.max'), 'utf8'), /\d+:\d+ rbps=1048576 wbps=1048576 riops=100 wiops=100/);
+  } else {
+    t.match(fs.readFileSync(path.join(dir, 'blkio.throttle.read_bps_device'), 'utf8'), /^\d+:\d+ 1048576$/m);
+    t.match(fs.readFileSync(path.join(dir, 'blkio.throttle.write_iops_device'), 'utf8'), /^\d+:\d+ 100$/m);
+  }
+  await job.setIOLimit(0, 50); // 0 keeps the bandwidth, as in hcsshim
+  if (!v2) t.match(fs.readFileSync(path.join(dir, 'blkio.throttle.read_bps_device'), 'utf8'), /^\d+:\d+ 1048576$/m);
+});
+
+t.test('open() finds the job by name from a second JobObject', testTimeout, async (t) => {
+  const name = jobName('open');
+  const a = await JobObject.create({ name, terminateOnLastHandleClose: true });
+  t.teardown(() => a.close());
+  const child = await spawnReady(t, a, 'exec sleep 1000');
+  const b = await JobObject.open(name, { notifications: true });
+  t.teardown(() => b.close());
+  t.same(await b.pids(), [child.pid]);
+  const msg = b.pollNotification();
+  await a.terminate();
+  t.type(await msg, MsgAllProcessesExited, 'the second handle is notified too');
+  await b.close();
+  t.ok(fs.existsSync(a.cgroupPaths[0]!), 'closing one of two handles keeps the job');
+  await a.close();
+  t.notOk(fs.existsSync(a.cgroupPaths[0]!), 'the last close removes it');
+  await t.rejects(JobObject.open(name), { code: 'ENOENT' });
+  await t.rejects(a.pids(), { code: 'ERR_ALREADY_CLOSED' });
+});
+
+t.test('close removes the cgroup in every hierarchy, or leaves a job that still runs', testTimeout, async (t) => {
+  const job = await JobObject.create({ name: jobName('close') });
+  const dirs = job.cgroupPaths;
+  for (const d of dirs) t.ok(fs.existsSync(d), `made ${d}`);
+  const child = await spawnReady(t, job, 'exec sleep 1000');
+  await job.close();
+  for (const d of dirs) t.ok(fs.existsSync(d), `kept ${d} while a process runs (no terminate-on-close)`);
+  const again = await JobObject.open(job.name);
+  t.same(await again.pids(), [child.pid]);
+  const exited = once(child, 'exit');
+  await again.terminate();
+  await exited;
+  await again.close();
+  for (const d of dirs) t.notOk(fs.existsSync(d), `removed ${d}`);
+  await t.resolves(again.close(), 'a second close is harmless');
+});
+
+t.test('terminateOnLastHandleClose kills what is left and removes the job', testTimeout, async (t) => {
+  const job = await JobObject.create({ name: jobName('killclose'), terminateOnLastHandleClose: true });
+  const child = await spawnReady(t, job, 'exec sleep 1000');
+  const exited = once(child, 'exit');
+  await job.close();
+  t.same(await exited, [null, 'SIGKILL']);
+  for (const d of job.cgroupPaths) t.notOk(fs.existsSync(d), `removed ${d}`);
+});
+
+t.test('values out of range fail with ERR_OUT_OF_RANGE and create nothing', async (t) => {
+  const bad: Array<[JobObjectOptions['limits'], RegExp]> = [
+    [{ cpuLimit: 10001 }, /processor rate of `10001`/],
+    [{ cpuLimit: 1.5 }, /processor rate of `1.5`/],
+    [{ cpuWeight: 10 }, /processor weight of `10`/],
+    [{ memoryLimitInBytes: -1 }, /memory limit of `-1`/],
+    [{ memoryLimitInBytes: 1n << 64n }, /memory limit of `18446744073709551616`/],
+    [{ maxIOPS: -5 }, /maxIOPS of `-5`/],
+    [{ maxBandwidth: -1, cpuLimit: 100 }, /maxBandwidth of `-1`/],
+  ];
+  for (const [limits, message] of bad) {
+    const name = jobName('bad');
+    await t.rejects(JobObject.create({ name, limits }), { code: 'ERR_OUT_OF_RANGE', message }, JSON.stringify(limits, (_, v) => (typeof v === 'bigint' ? `${v}n` : v)));
+    await t.rejects(JobObject.open(name), { code: 'ENOENT' }, 'nothing was created');
+  }
+  const job = await newJob(t, 'bad-set');
+  await t.rejects(job.setCPULimit(CPURateControlType.RateBased, 0), { code: 'ERR_OUT_OF_RANGE', message: /`0`/ });
+  await t.rejects(job.setCPULimit(CPURateControlType.WeightBased, 0), { code: 'ERR_OUT_OF_RANGE' });
+  await t.rejects(job.setMemoryLimit(0), { code: 'ERR_OUT_OF_RANGE' });
+  await t.rejects(job.setIOLimit(-1, 0), { code: 'ERR_OUT_OF_RANGE' });
+  // One bad field in setResourceLimits changes none of the others.
+  await t.rejects(job.setResourceLimits({ memoryLimitInBytes: 1 << 30, cpuLimit: 20000 }), { code: 'ERR_OUT_OF_RANGE' });
+  const mem = job.cgroupPaths.find((d) => /memory/.test(d));
+  if (mem !== undefined && fs.existsSync(path.join(mem, 'memory.limit_in_bytes'))) {
+    t.not(fs.readFileSync(path.join(mem, 'memory.limit_in_bytes'), 'utf8').trim(), String(1 << 30), 'memory limit untouched');
+  }
+  await t.rejects(JobObject.create({ name: '../escape' }), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
+t.test('nothing of ours is left under the cgroup roots', async (t) => {
+  const l = cgroupLayout();
+  const roots = [l.v2, ...l.v1.values()].filter((r): r is string => r !== undefined);
+  for (const root of new Set(roots)) {
+    const parent = path.join(root, 'taskio');
+    const left = fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(prefix)) : [];
+    t.same(left, [], `nothing under ${parent}`);
+  }
+});
