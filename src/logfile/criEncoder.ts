@@ -112,11 +112,11 @@ export class CriEncoder {
     for (let i = 0; i < h.length; i++) out[p++] = h[i]!;
     out[p++] = tag;
     out[p++] = SPACE;
-    if (end - start < 64) {
+    if (end - start < 32) {
       for (let i = start; i < end; i++) out[p++] = src[i]!;
     } else {
-      out.set(src.subarray(start, end), p);
-      p += end - start;
+      // Buffer#copy is native and allocates nothing (a subarray per line would feed the GC).
+      p += Buffer.prototype.copy.call(src, out, p, start, end);
     }
     out[p++] = NL;
     this.pos = p;

@@ -22,6 +22,8 @@ export interface CopyFromOptions {
 // DESIGN.md: allocation per chunk, not the syscall, is what costs in Node).
 const copyBufferSize = 1 << 20;
 const streamHighWaterMark = 64 * 1024;
+// CRI entries queued for the disk by one copy before it stops reading: bounds memory per stream.
+const maxCriInFlight = 4 << 20;
 
 /**
  * Writes a task's stdout and stderr into one log file, `raw` or in the CRI format, rotating by
@@ -112,8 +114,8 @@ export class LogWriter extends EventEmitter {
     }
     const encoder = this.format === 'cri' ? this.encoder(name) : null;
     return new Promise<number>((resolve, reject) => {
-      let total = 0;
-      let failed = false;
+      let total = 0, inFlight = 0;
+      let failed = false, paused = false;
       const fail = (err: Error): void => {
         if (failed) return;
         failed = true;
@@ -127,13 +129,29 @@ export class LogWriter extends EventEmitter {
           callback: (n: number, buf: Uint8Array): boolean => {
             total += n;
             const data = buf.subarray(0, n);
-            const out = encoder ? encoder.encode(data, formatCriTime(nowNs())) : Buffer.from(data.buffer, data.byteOffset, n);
+            if (!encoder) {
+              // Raw: the write points into the reused buffer, so read again only once it is done.
+              this.file.write([Buffer.from(data.buffer, data.byteOffset, n)], (err) => {
+                if (err) fail(err);
+                else if (!sock.destroyed) sock.resume();
+              });
+              return false;
+            }
+            // CRI: the entries are a fresh buffer, so keep reading while earlier writes are in
+            // flight (they gather into one writev) up to a bound, then wait for the disk.
+            const out = encoder.encode(data, formatCriTime(nowNs()));
             if (out === null) return true;
+            inFlight += out.length;
             this.file.write([out], (err) => {
+              inFlight -= out.length;
               if (err) fail(err);
-              else if (!sock.destroyed) sock.resume();
+              else if (paused && inFlight < maxCriInFlight && !sock.destroyed) {
+                paused = false;
+                sock.resume();
+              }
             });
-            return false;
+            paused = inFlight >= maxCriInFlight;
+            return !paused;
           },
         },
       } as net.SocketConstructorOpts);
