@@ -1,4 +1,4 @@
-import fsp from 'node:fs/promises';
+import fs from 'node:fs';
 import path from 'node:path';
 import { isCode } from '../sys/index.js';
 import { type Config, validateId } from './config.js';
@@ -39,8 +39,9 @@ export function newFIFOSet(config: Config, close?: () => Promise<void>): FIFOSet
  */
 export async function newFIFOSetInDir(root: string, id: string, terminal: boolean): Promise<FIFOSet> {
   validateId(id);
-  await fsp.mkdir(root, { recursive: true, mode: 0o700 });
-  const dir = await fsp.mkdtemp(path.join(root, `${id}-`));
+  // Synchronous on purpose: these are metadata calls on a local (usually tmpfs) directory that
+  // finish in microseconds, and a threadpool round trip each would cost more than the call.
+  const dir = makeTempDir(root, id);
   const config: Config = {
     terminal,
     stdin: path.join(dir, `${id}-stdin`),
@@ -52,13 +53,29 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   const names = ['stdin', 'stdout', 'stderr'].map((s) => path.join(dir, `${id}-${s}`));
   const created = names.flatMap((p) => [p, lockPathFor(p)]);
   return new FIFOSet(config, async () => {
-    await Promise.all(created.map((p) => fsp.unlink(p).catch(ignoreMissing)));
-    await fsp.rmdir(dir).catch((err: unknown) => {
+    for (const p of created) {
+      try {
+        fs.unlinkSync(p);
+      } catch (err) {
+        if (!isCode(err, 'ENOENT')) throw err;
+      }
+    }
+    try {
+      fs.rmdirSync(dir);
+    } catch (err) {
       if (!isCode(err, 'ENOENT') && !isCode(err, 'ENOTEMPTY')) throw err;
-    });
+    }
   });
 }
 
-function ignoreMissing(err: unknown): void {
-  if (!isCode(err, 'ENOENT')) throw err;
+/** mkdtemp inside `root`, making `root` (0700) only when it is missing. */
+function makeTempDir(root: string, id: string): string {
+  const prefix = path.join(root, `${id}-`);
+  try {
+    return fs.mkdtempSync(prefix);
+  } catch (err) {
+    if (!isCode(err, 'ENOENT')) throw err;
+  }
+  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
+  return fs.mkdtempSync(prefix);
 }

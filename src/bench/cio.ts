@@ -1,0 +1,136 @@
+import fs from 'node:fs';
+import net from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import { newCreator, nonRetaining, withFIFODir, withStreams } from '../index.js';
+import { openFifoFd, pipeSize } from '../fifo/index.js';
+import { setPipeSize } from '../sys/index.js';
+import { ciobench, ciobenchRun, run, timed, type Result } from './measure.js';
+
+/** A sink that counts bytes and, for line runs, newlines — what ciobench's counter does. */
+class Counter extends Writable {
+  bytes = 0;
+  lines = 0;
+  constructor(private readonly countLines: boolean) {
+    super({ highWaterMark: 1 << 20 });
+  }
+  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
+    this.bytes += chunk.length;
+    if (this.countLines) for (let i = chunk.indexOf(10); i >= 0; i = chunk.indexOf(10, i + 1)) this.lines++;
+    cb();
+  }
+}
+
+/** The shared producer: `ciobench produce`, a separate process writing the set's FIFOs. */
+function produce(stdout: string, stderr: string, load: string[]): Promise<string> {
+  if (ciobench) return run(ciobench, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]);
+  // Without the anchor, `head` is the producer (bytes only; its write size is its own).
+  const bytes = load[load.indexOf('--bytes') + 1] ?? String(Number(load[load.indexOf('--lines') + 1]) * 100);
+  return run('/bin/sh', ['-c', 'exec 3>"$2"; head -c "$3" /dev/zero > "$1"', 'sh', stdout, stderr, bytes]);
+}
+
+function fifoDir(): string {
+  return fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-bench-'));
+}
+
+/**
+ * taskio's consumer: `newCreator` with a counting sink, fed by the producer process. `lend`
+ * marks the sink non-retaining (zero-copy); without it every chunk is copied, which is what an
+ * unknown Writable gets.
+ */
+export async function taskioStream(kind: 'throughput' | 'lines', load: string[], lend: boolean): Promise<Result> {
+  const dir = fifoDir();
+  try {
+    const out = new Counter(kind === 'lines'), err = new Counter(false);
+    const sink = lend ? nonRetaining(out) : out;
+    const { wall, cpu } = await timed(async () => {
+      const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir))('bench');
+      const c = io.config();
+      await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
+      await io.close();
+    });
+    return result(`taskio-${lend ? 'lend' : 'copy'}`, kind, out, wall, cpu);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** The Node ceiling: one non-blocking FIFO read loop into one reused 1 MiB buffer, no streams. */
+export async function plainFifo(kind: 'throughput' | 'lines', load: string[]): Promise<Result> {
+  const dir = fifoDir();
+  try {
+    const out = new Counter(kind === 'lines');
+    const stdout = path.join(dir, 'out'), stderr = path.join(dir, 'err');
+    const { wall, cpu } = await timed(async () => {
+      const fd = openFifoFd(stdout, 'r', { create: true });
+      const efd = openFifoFd(stderr, 'r', { create: true });
+      setPipeSize(fd, pipeSize);
+      const buf = Buffer.allocUnsafeSlow(pipeSize);
+      const countLines = kind === 'lines';
+      const ended = new Promise<void>((resolve) => {
+        const options = { fd, readable: true, writable: false, onread: { buffer: buf, callback: (n: number) => {
+          out.bytes += n;
+          if (!countLines) return;
+          const view = n === buf.length ? buf : buf.subarray(0, n);
+          for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) out.lines++;
+        } } };
+        new net.Socket(options as net.SocketConstructorOpts).on('end', resolve);
+      });
+      await Promise.all([produce(stdout, stderr, load), ended]);
+      fs.closeSync(efd);
+    });
+    return result('plain-fifo', kind, out, wall, cpu);
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+function result(impl: string, kind: string, out: Counter, wall: number, cpu: number): Result {
+  const gib = out.bytes / 2 ** 30;
+  const r: Result = { bench: kind, impl, bytes: out.bytes, wall_s: round(wall), mb_s: round(out.bytes / wall / 1e6), cpu_s_per_gib: round(cpu / gib) };
+  if (kind === 'lines') Object.assign(r, { lines: out.lines, lines_s: Math.round(out.lines / wall) });
+  return r;
+}
+
+/** containerd's `cio` on the same producer (`ciobench throughput|lines`). */
+export async function containerdStream(kind: 'throughput' | 'lines', args: string[]): Promise<Result> {
+  const r = await ciobenchRun([kind, ...args]);
+  const bytes = Number(r.bytes ?? Number(r.lines) * 100);
+  return { bench: kind, impl: 'containerd-cio', bytes, wall_s: Number(r.wall_s), mb_s: Number(r.mb_s), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), ...(kind === 'lines' ? { lines_s: Number(r.lines_s) } : {}) };
+}
+
+/** FIFO sets per second: create, open, 1 byte, close, remove — as `ciobench sets` does. */
+export async function taskioSets(count: number, root: string): Promise<Result> {
+  fs.mkdirSync(root, { recursive: true });
+  const dir = fs.mkdtempSync(path.join(root, 'taskio-sets-'));
+  try {
+    const { wall, cpu } = await timed(async () => {
+      for (let i = 0; i < count; i++) {
+        const out = new Counter(false);
+        const io = await newCreator(withStreams(null, out, new Counter(false)), withFIFODir(dir))(`set${i}`);
+        const c = io.config();
+        const wo = openFifoFd(c.stdout, 'w'), we = openFifoFd(c.stderr, 'w');
+        fs.writeSync(wo, 'x');
+        fs.closeSync(wo);
+        fs.closeSync(we);
+        await io.wait();
+        if (out.bytes !== 1) throw new Error(`set ${i}: read ${out.bytes} bytes`);
+        await io.close();
+      }
+    });
+    return { bench: 'sets', impl: 'taskio', count, fifo_dir: root, wall_s: round(wall), sets_s: Math.round(count / wall), cpu_s: round(cpu) };
+  } finally {
+    fs.rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** `ciobench sets` on the same directory. */
+export async function containerdSets(count: number, root: string): Promise<Result> {
+  const r = await ciobenchRun(['sets', '--count', String(count), '--fifo-dir', root]);
+  return { bench: 'sets', impl: 'containerd-cio', count, fifo_dir: root, wall_s: Number(r.wall_s), sets_s: Number(r.sets_s), cpu_s: Number(r.cpu_self_s) };
+}
+
+function round(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}

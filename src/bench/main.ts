@@ -1,0 +1,79 @@
+/**
+ * `npm run bench`: taskio beside the plain-FIFO ceiling and containerd's `cio` (through
+ * `../shared/anchors/ciobench`), interleaved A B C … in one run, then medians. Prints JSON lines:
+ * one per run, then one `summary` per benchmark with the ratios.
+ *
+ * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
+ * BENCH_SETS (default 2000), BENCH_ONLY (comma list: throughput,lines,sets).
+ */
+import { ciobench, median, parseSize, type Result } from './measure.js';
+import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
+
+const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
+const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
+const sets = Number(process.env.BENCH_SETS ?? 2000);
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets').split(','));
+
+type Variant = [name: string, run: () => Promise<Result>];
+
+async function interleave(label: string, variants: Variant[], key: string, higherIsBetter = true): Promise<void> {
+  const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
+  for (let r = 0; r < rounds; r++) {
+    for (const [name, fn] of variants) {
+      const res = await fn();
+      got.get(name)!.push(res);
+      console.log(JSON.stringify({ ...res, round: r + 1, label }));
+    }
+  }
+  const med = (name: string, k: string) => median(got.get(name)!.map((x) => Number(x[k])));
+  const summary: Result = { summary: label, rounds, metric: key };
+  for (const [name] of variants) {
+    summary[`${name}_${key}`] = med(name, key);
+    if (got.get(name)![0]!.cpu_s_per_gib !== undefined) summary[`${name}_cpu_s_per_gib`] = med(name, 'cpu_s_per_gib');
+  }
+  const base = variants.find(([n]) => n === 'containerd-cio');
+  if (base) {
+    for (const [name] of variants) if (name !== 'containerd-cio') {
+      const ratio = med(name, key) / med('containerd-cio', key);
+      summary[`${name}_vs_containerd`] = Math.round((higherIsBetter ? ratio : 1 / ratio) * 1000) / 1000;
+    }
+  }
+  console.log(JSON.stringify(summary));
+}
+
+async function main(): Promise<void> {
+  console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', rounds, bytes, lines, sets }));
+  for (const chunk of ['32K', '4K']) {
+    if (!only.has('throughput')) break;
+    const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
+    const variants: Variant[] = [
+      ['taskio-lend', () => taskioStream('throughput', load, true)],
+      ['taskio-copy', () => taskioStream('throughput', load, false)],
+      ['plain-fifo', () => plainFifo('throughput', load)],
+    ];
+    if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
+    await interleave(`throughput-${chunk}`, variants, 'mb_s');
+  }
+  if (only.has('lines')) {
+    const load = ['--lines', String(lines), '--size', '100'];
+    const variants: Variant[] = [
+      ['taskio-lend', () => taskioStream('lines', load, true)],
+      ['plain-fifo', () => plainFifo('lines', load)],
+    ];
+    if (ciobench) variants.push(['containerd-cio', () => containerdStream('lines', ['--count', String(lines), '--size', '100'])]);
+    await interleave('lines-100B', variants, 'lines_s');
+  }
+  if (only.has('sets')) {
+    for (const root of ['/dev/shm/taskio-bench', '/tmp/taskio-bench']) {
+      const variants: Variant[] = [['taskio', () => taskioSets(sets, root)]];
+      if (ciobench) variants.push(['containerd-cio', () => containerdSets(sets, root)]);
+      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s');
+    }
+  }
+}
+
+main().catch((err) => {
+  console.error(err);
+  process.exitCode = 1;
+});
