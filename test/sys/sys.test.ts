@@ -3,6 +3,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
+import net from 'node:net';
 import * as sys from '../../src/sys/index.js';
 
 t.test('mkfifo creates a FIFO and reports EEXIST like Node', async (t) => {
@@ -89,7 +90,6 @@ t.test('winsize on a pty', async (t) => {
 
 t.test('recvFd receives an fd over a unix socket', async (t) => {
   // pauseOnConnect keeps libuv from reading the socket, so recvmsg sees the message first.
-  const net = await import('node:net');
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-sys-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sockPath = path.join(dir, 's');
