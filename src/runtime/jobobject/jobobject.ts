@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
-import { watch } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { TaskioError } from '../../errors.js';
-import { CgroupSet, fileExists, parseKeyed, readOptional, type Place } from './cgroup.js';
+import { CgroupSet, readOptional } from './cgroup.js';
+import { killAll, waitEmpty } from './terminate.js';
+import type { CgroupLayout } from './hierarchy.js';
 import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
 import {
   CPURateControlType,
@@ -52,6 +53,12 @@ export interface JobObjectOptions {
   ioDevices?: readonly string[];
   /** Limits applied at creation; they are all checked before anything is created. */
   limits?: JobLimits;
+  /**
+   * The cgroup hierarchies to use instead of those found in `/proc/mounts` — e.g. a layout without its
+   * cgroup2 mount to run the v1-only paths (polling, freezer) on a hybrid machine. Jobs of one name must
+   * always be opened with the same layout.
+   */
+  layout?: CgroupLayout;
 }
 
 /** Options of {@link JobObject.open}. */
@@ -60,6 +67,8 @@ export interface JobObjectOpenOptions {
   notifications?: boolean;
   /** As {@link JobObjectOptions.ioDevices}. */
   ioDevices?: readonly string[];
+  /** As {@link JobObjectOptions.layout}. */
+  layout?: CgroupLayout;
 }
 
 const namePattern = /^[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,199}$/;
@@ -121,7 +130,7 @@ export class JobObject {
     checkName(name);
     if (options.limits !== undefined) checkJobLimits(options.limits);
     if (options.ioDevices !== undefined) await devicesOf(options.ioDevices); // fail before creating
-    const cgroup = new CgroupSet(name);
+    const cgroup = new CgroupSet(name, options.layout);
     const existed = await cgroup.exists();
     await cgroup.create();
     let job: JobObject | undefined;
@@ -142,7 +151,7 @@ export class JobObject {
    */
   static async open(name: string, options: JobObjectOpenOptions = {}): Promise<JobObject> {
     checkName(name);
-    const cgroup = new CgroupSet(name);
+    const cgroup = new CgroupSet(name, options.layout);
     if (!(await cgroup.exists())) {
       throw new TaskioError('ENOENT', `job object \`${name}\` does not exist (no ${cgroup.listDir})`);
     }
@@ -218,31 +227,7 @@ export class JobObject {
   async terminate(exitCode = 1): Promise<void> {
     this.ensureOpen();
     void exitCode; // documented above: Linux has no way to choose the status of a killed process
-    const victims = await this.cgroup.pids();
-    const kill = this.cgroup.unified === undefined ? undefined : path.join(this.cgroup.unified, 'cgroup.kill');
-    if (kill !== undefined && (await fileExists(kill))) {
-      await fs.writeFile(kill, '1');
-    } else {
-      await this.freezeKillThaw();
-    }
-    this.totalTerminated += victims.length;
-  }
-
-  private async freezeKillThaw(): Promise<void> {
-    const f = this.cgroup.freezer;
-    if (f !== undefined) await setFrozen(f, true);
-    try {
-      for (const pid of await this.cgroup.pids()) {
-        try {
-          process.kill(pid, 'SIGKILL');
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-        }
-      }
-    } finally {
-      // A frozen task dies of SIGKILL only once it runs again (v1 freezer).
-      if (f !== undefined) await setFrozen(f, false);
-    }
+    this.totalTerminated += await killAll(this.cgroup);
   }
 
   /**
@@ -454,48 +439,5 @@ async function removeWhenReleased(cgroup: CgroupSet): Promise<void> {
       if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 50) throw err;
       await new Promise((r) => setTimeout(r, 20));
     }
-  }
-}
-
-/** Waits until the job has no process: on `cgroup.events` when there is one, else by polling. */
-async function waitEmpty(cgroup: CgroupSet, timeoutMs: number): Promise<void> {
-  const events = cgroup.unified === undefined ? undefined : path.join(cgroup.unified, 'cgroup.events');
-  const isEmpty = async (): Promise<boolean> =>
-    events !== undefined && (await readOptional(events)) !== undefined
-      ? parseKeyed((await readOptional(events)) ?? '').get('populated') !== 1
-      : (await cgroup.pids()).length === 0;
-  if (await isEmpty()) return;
-  await new Promise<void>((resolve, reject) => {
-    let done = false;
-    const finish = (err?: Error): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      clearInterval(poll);
-      w?.close();
-      err ? reject(err) : resolve();
-    };
-    const check = (): void => {
-      isEmpty().then((e) => e && finish(), () => finish());
-    };
-    const timer = setTimeout(() => finish(new TaskioError('ETIMEDOUT', `job ${cgroup.name} still has processes after ${timeoutMs} ms`)), timeoutMs);
-    const w = events !== undefined ? watch(events, check) : undefined;
-    const poll = setInterval(check, 100);
-    check();
-  });
-}
-
-async function setFrozen(p: Place, frozen: boolean): Promise<void> {
-  const file = path.join(p.dir, p.version === 2 ? 'cgroup.freeze' : 'freezer.state');
-  await fs.writeFile(file, p.version === 2 ? (frozen ? '1' : '0') : frozen ? 'FROZEN' : 'THAWED');
-  if (!frozen) return;
-  // Freezing is asynchronous; tasks may fork until it completes, so wait for the kernel to confirm.
-  for (let i = 0; i < 500; i++) {
-    const done =
-      p.version === 2
-        ? parseKeyed((await readOptional(path.join(p.dir, 'cgroup.events'))) ?? '').get('frozen') === 1
-        : ((await readOptional(file)) ?? '').trim() === 'FROZEN';
-    if (done) return;
-    await new Promise((r) => setTimeout(r, 2));
   }
 }

@@ -1,0 +1,69 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import { once } from 'node:events';
+import type { ChildProcess } from 'node:child_process';
+import { JobObject, MsgAllProcessesExited, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
+import { CgroupSet } from '../../../src/runtime/jobobject/cgroup.js';
+import { killAll } from '../../../src/runtime/jobobject/terminate.js';
+
+// The same machine seen without its cgroup2 mount: every concern then goes through the v1 paths
+// (cgroup.procs polling for notifications, the v1 freezer for terminate, cpuacct for CPU time).
+const real = cgroupLayout();
+const v1only: CgroupLayout = { mode: 'v1', v2: undefined, v2Controllers: new Set(), v1: real.v1 };
+const prefix = `tv1-${process.pid}-`;
+let seq = 0;
+const testTimeout = { timeout: 30_000 };
+
+async function spawnReady(t: Test, job: JobObject, script: string): Promise<ChildProcess> {
+  const child = job.spawn('/bin/sh', ['-c', `echo in; ${script}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  t.teardown(() => {
+    if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
+  });
+  await once(child.stdout!, 'data');
+  return child;
+}
+
+const hasV1 = ['cpu', 'cpuacct', 'memory', 'freezer'].every((c) => real.v1.has(c));
+
+t.test('v1 hierarchies alone: pids, polling notifications, freezer terminate, cpuacct', { ...testTimeout, skip: hasV1 ? false : 'no v1 cpu/cpuacct/memory/freezer hierarchies on this machine' }, async (t) => {
+  const job = await JobObject.create({ name: `${prefix}${seq++}`, notifications: true, layout: v1only, terminateOnLastHandleClose: true });
+  t.teardown(() => job.close());
+  t.notOk(job.cgroupPaths.some((d) => d.startsWith(`${real.v2 ?? '/nonexistent'}/`)), 'no cgroup2 directory');
+  t.ok(job.cgroupPaths.some((d) => d.startsWith(`${real.v1.get('freezer')}/`)), 'joined the v1 freezer');
+
+  const a = await spawnReady(t, job, 'i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; exec sleep 1000');
+  const b = await spawnReady(t, job, 'exec sleep 1000');
+  t.same((await job.pids()).sort(), [a.pid, b.pid].sort());
+
+  process.kill(b.pid!, 'SIGKILL');
+  await once(b, 'exit');
+  const exits = once(a, 'exit');
+  await job.terminate(); // no cgroup.kill in this layout: freeze, SIGKILL, thaw
+  t.same(await exits, [null, 'SIGKILL']);
+  t.type(await job.pollNotification(), MsgAllProcessesExited, 'seen by polling cgroup.procs');
+
+  const cpu = await job.queryProcessorStats();
+  t.ok(cpu.TotalUserTime + cpu.TotalKernelTime > 0, `cpuacct: ${cpu.TotalUserTime}+${cpu.TotalKernelTime} × 100 ns`);
+  const dirs = job.cgroupPaths;
+  await job.close();
+  for (const d of dirs) t.notOk(fs.existsSync(d), `removed ${d}`);
+});
+
+t.test('the freezer fallback also works on cgroup2 (cgroup.freeze)', { ...testTimeout, skip: real.v2 === undefined ? 'no cgroup2 mount' : false }, async (t) => {
+  const job = await JobObject.create({ name: `${prefix}${seq++}`, terminateOnLastHandleClose: true });
+  t.teardown(() => job.close());
+  const a = await spawnReady(t, job, 'sleep 1000 & exec sleep 1000');
+  const exits = once(a, 'exit');
+  t.ok((await killAll(new CgroupSet(job.name), 'freeze')) >= 2, 'the shell and its child');
+  t.same(await exits, [null, 'SIGKILL']);
+  t.same(await job.pids(), []);
+});
+
+t.test('nothing of ours is left under the cgroup roots', async (t) => {
+  const roots = new Set([real.v2, ...real.v1.values()].filter((r): r is string => r !== undefined));
+  for (const root of roots) {
+    const parent = `${root}/taskio`;
+    const left = fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(prefix)) : [];
+    t.same(left, [], `nothing under ${parent}`);
+  }
+});
