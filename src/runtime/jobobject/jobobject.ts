@@ -84,6 +84,16 @@ function checkName(name: string): void {
   }
 }
 
+// Only the cgroup backend exists; the kernel32 binding (windows/) is declared but not wired or verified.
+function checkPlatform(): void {
+  if (process.platform !== 'linux') {
+    throw new TaskioError(
+      'ERR_PLATFORM_NOT_SUPPORTED',
+      `job objects on ${process.platform}: only the Linux cgroup backend exists (the kernel32 binding is not verified on Windows)`,
+    );
+  }
+}
+
 function notSupported(what: string): TaskioError {
   return new TaskioError('ERR_NOT_SUPPORTED', `${what}: no cgroup hierarchy on this machine offers it`);
 }
@@ -126,6 +136,7 @@ export class JobObject {
    * range rejects with `ERR_OUT_OF_RANGE` and leaves no cgroup behind.
    */
   static async create(options: JobObjectOptions = {}): Promise<JobObject> {
+    checkPlatform();
     const name = options.name ?? `job-${process.pid}-${randomBytes(6).toString('hex')}`;
     checkName(name);
     if (options.limits !== undefined) checkJobLimits(options.limits);
@@ -150,6 +161,7 @@ export class JobObject {
    * Rejects with `ENOENT` when no such job exists.
    */
   static async open(name: string, options: JobObjectOpenOptions = {}): Promise<JobObject> {
+    checkPlatform();
     checkName(name);
     const cgroup = new CgroupSet(name, options.layout);
     if (!(await cgroup.exists())) {

@@ -1,6 +1,7 @@
 import t from 'tap';
 import koffi from 'koffi';
 import * as w from '../../../src/runtime/jobobject/windows/structs.js';
+import { kernel32 } from '../../../src/runtime/jobobject/windows/kernel32.js';
 
 // Sizes and offsets from the Windows SDK headers for x64 (LLP64). koffi lays the structs out for the
 // OS it runs on, and they use only fixed-width types, so a 64-bit Linux gives the same numbers.
@@ -43,4 +44,8 @@ t.test('a struct round-trips through memory as kernel32 would fill it', async (t
   const v = koffi.decode(buf, w.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION) as { TotalUserTime: number | bigint; ActiveProcesses: number };
   t.equal(Number(v.TotalUserTime), 123);
   t.equal(v.ActiveProcesses, 7);
+});
+
+t.test('kernel32 binds only on Windows', { skip: process.platform === 'win32' ? 'this checks the refusal elsewhere' : false }, async (t) => {
+  t.throws(() => kernel32(), { code: 'ERR_PLATFORM_NOT_SUPPORTED', message: new RegExp(process.platform) });
 });
