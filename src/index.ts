@@ -15,4 +15,16 @@ export {
   withFIFODir, withStdio, withStreams, withTerminal,
 } from './attach/index.js';
 export { DirectIO, newDirectIO } from './direct/index.js';
-export { binaryIO, logFile, logURI, logURIGenerator, terminalBinaryIO, terminalLogURI } from './logfile/uri.js';
+export {
+  type CopyFromOptions, type FollowLogOptions, type LogEntry, type LogFormat, type LoggingDriverConfig,
+  type LoggingDriverFn, type LogStreamName, type LogWriterOptions, type ParsedLogOptions,
+  LogWriter, binaryIO, followLog, logFile, logURI, logURIGenerator, loggingDriverFds, openLogWriter,
+  parseLogOptions, runLoggingDriver, terminalBinaryIO, terminalLogURI,
+} from './logfile/index.js';
+export {
+  type CreateOptions as OciCreateOptions, type ExecOptions as OciExecOptions, type ProcessSpec,
+  type RunscOptions, type RuntimeFeatures, type State as OciState, type Stats as OciStats,
+  Runsc, RuntimeError, createBusyboxBundle, newRunsc,
+} from './runtime/oci/index.js';
+/** HCS compute systems (hcsshim's `hcs` package); the Windows binding is not verified on Windows. */
+export * as hcs from './runtime/hcs/index.js';

@@ -18,6 +18,7 @@ import { TaskioError } from '../errors.js';
 import { runLoggingDriver } from './loggingDriver.js';
 import { openLogWriter } from './logWriter.js';
 import { parseLogOptions, type ParsedLogOptions } from './options.js';
+import { requireAbsolutePath } from './absolutePath.js';
 
 /**
  * Reads the logger's arguments into log options, checked exactly as a `file://` URI's query is
@@ -33,8 +34,7 @@ export function parseCriLoggerArgs(args: string[]): ParsedLogOptions {
   }
   const file = pairs.find(([k]) => k === 'path')?.[1];
   if (!file) throw new TaskioError('ERR_INVALID_LOG_OPTION', 'the logger needs a path argument (path /abs/file.log)');
-  const url = pathToFileURL(file);
-  if (!file.startsWith('/')) throw new TaskioError('ERR_INVALID_LOG_PATH', `a log file path must be absolute, got ${JSON.stringify(file)}`);
+  const url = pathToFileURL(requireAbsolutePath(file));
   url.searchParams.set('format', 'cri');
   for (const [k, v] of pairs) if (k !== 'path') url.searchParams.set(k, v);
   return parseLogOptions(url);

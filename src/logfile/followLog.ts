@@ -5,6 +5,7 @@ import { TaskioError, abortError } from '../errors.js';
 import { parseCriEntry } from './criParse.js';
 import { indexIn, openExpected, snapshotLogFiles, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
 import type { LogFormat, LogStreamName } from './options.js';
+import { requireAbsolutePath } from './absolutePath.js';
 
 const read = promisify(fs.read), close = promisify(fs.close);
 
@@ -102,9 +103,7 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
   const format = opts.format ?? 'raw';
   const bad = (name: string, value: unknown, why: string): TaskioError =>
     new TaskioError('ERR_INVALID_LOG_OPTION', `invalid log option ${name}=${String(value)}: ${why}`);
-  if (!path.isAbsolute(file)) {
-    throw new TaskioError('ERR_INVALID_LOG_PATH', `a log file path must be absolute, got ${JSON.stringify(file)}`);
-  }
+  requireAbsolutePath(file);
   if (format !== 'raw' && format !== 'cri') throw bad('format', format, 'expected raw or cri');
   if (opts.tail !== undefined && (!Number.isSafeInteger(opts.tail) || opts.tail < 0)) {
     throw bad('tail', opts.tail, 'expected a whole number ≥ 0');

@@ -1,12 +1,12 @@
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
-import path from 'node:path';
 import { Writable } from 'node:stream';
 import { TaskioError, abortError } from '../errors.js';
 import { setPipeSize } from '../sys/index.js';
 import { CriEncoder } from './criEncoder.js';
 import { formatCriTime, nowNs } from './criTime.js';
 import { LogFile } from './logFile.js';
+import { requireAbsolutePath } from './absolutePath.js';
 import {
   defaultMaxFiles, defaultMaxLineSize, validateLogWriterOptions,
   type LogFormat, type LogStreamName, type LogWriterOptions,
@@ -49,9 +49,7 @@ export class LogWriter extends EventEmitter {
   /** Use {@link openLogWriter}. */
   constructor(file: string, opts: LogWriterOptions = {}) {
     super();
-    if (!path.isAbsolute(file)) {
-      throw new TaskioError('ERR_INVALID_LOG_PATH', `a log file path must be absolute, got ${JSON.stringify(file)}`);
-    }
+    requireAbsolutePath(file);
     validateLogWriterOptions(opts);
     this.path = file;
     this.format = opts.format ?? 'raw';

@@ -1,6 +1,6 @@
-import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { StaticIO, type Creator, type IO } from '../attach/index.js';
+import { requireAbsolutePath } from './absolutePath.js';
 
 /**
  * Builds a log URI: `<scheme>:///abs/path?k=v` with the query keys sorted and escaped, as
@@ -9,9 +9,7 @@ import { StaticIO, type Creator, type IO } from '../attach/index.js';
  * @throws TaskioError `ERR_INVALID_LOG_PATH` when `path` is not absolute.
  */
 export function logURIGenerator(scheme: string, filePath: string, args: Record<string, string> = {}): URL {
-  if (typeof filePath !== 'string' || !path.isAbsolute(filePath)) {
-    throw new TaskioError('ERR_INVALID_LOG_PATH', `log path ${JSON.stringify(filePath)} must be absolute`);
-  }
+  requireAbsolutePath(filePath);
   if (!/^[a-z][a-z0-9+.-]*$/i.test(scheme)) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid log URI scheme ${JSON.stringify(scheme)}`);
   }
