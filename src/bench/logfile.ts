@@ -9,13 +9,14 @@ import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
 import { mkfifo } from '../sys/index.js';
+import { ciobench } from './measure.js';
 import { openLogWriter } from '../logfile/logWriter.js';
 import type { LogFormat } from '../logfile/options.js';
 
 const run = promisify(execFile);
 
-/** Where ciobench lives (override with `CIOBENCH`). */
-export const ciobenchPath = process.env.CIOBENCH ?? '/work/shared/anchors/ciobench';
+/** Where ciobench lives: `CIOBENCH`, else `../shared/anchors/ciobench` beside the repository. */
+const ciobenchPath = process.env.CIOBENCH ?? ciobench ?? '../shared/anchors/ciobench';
 
 /** One measured run of a taskio log writer. */
 export interface LogWriterBenchResult {

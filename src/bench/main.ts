@@ -4,20 +4,21 @@
  * one per run, then one `summary` per benchmark with the ratios.
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
- * BENCH_SETS (default 2000), BENCH_ONLY (comma list: throughput,lines,sets).
+ * BENCH_SETS (default 2000), BENCH_ONLY (comma list: throughput,lines,sets,logs).
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
 import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
+import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs').split(','));
 
 type Variant = [name: string, run: () => Promise<Result>];
 
-async function interleave(label: string, variants: Variant[], key: string, higherIsBetter = true): Promise<void> {
+async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio'): Promise<void> {
   const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
   for (let r = 0; r < rounds; r++) {
     for (const [name, fn] of variants) {
@@ -32,11 +33,9 @@ async function interleave(label: string, variants: Variant[], key: string, highe
     summary[`${name}_${key}`] = med(name, key);
     if (got.get(name)![0]!.cpu_s_per_gib !== undefined) summary[`${name}_cpu_s_per_gib`] = med(name, 'cpu_s_per_gib');
   }
-  const base = variants.find(([n]) => n === 'containerd-cio');
-  if (base) {
-    for (const [name] of variants) if (name !== 'containerd-cio') {
-      const ratio = med(name, key) / med('containerd-cio', key);
-      summary[`${name}_vs_containerd`] = Math.round((higherIsBetter ? ratio : 1 / ratio) * 1000) / 1000;
+  if (variants.some(([n]) => n === baseline)) {
+    for (const [name] of variants) if (name !== baseline) {
+      summary[`${name}_vs_${baseline}`] = Math.round((med(name, key) / med(baseline, key)) * 1000) / 1000;
     }
   }
   console.log(JSON.stringify(summary));
@@ -69,6 +68,24 @@ async function main(): Promise<void> {
       const variants: Variant[] = [['taskio', () => taskioSets(sets, root)]];
       if (ciobench) variants.push(['containerd-cio', () => containerdSets(sets, root)]);
       await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s');
+    }
+  }
+  if (only.has('logs')) {
+    // CRI lines/s into a log file, beside conmon writing k8s-file logs of the same producer.
+    const cri: Variant[] = [['taskio-cri', async () => ({ ...(await benchCriLines({ lines })) })]];
+    const probe = await benchConmonK8sFile({ lines: 1000 });
+    if (probe.measured) cri.push(['conmon', async () => ({ ...(await benchConmonK8sFile({ lines })) })]);
+    else console.log(JSON.stringify({ bench: 'conmon-k8s-file', measured: false, reason: probe.reason ?? null }));
+    await interleave('logs-cri-lines', cri, 'lines_s', 'conmon');
+    if (ciobench) {
+      const raw: Variant[] = [
+        ['taskio-raw', async () => ({ ...(await benchRawLog({ bytes })) })],
+        ['containerd-shim-copy', async () => {
+          const r = await benchContainerdLogfile({ bytes: String(bytes), buf: '4K' });
+          return { bench: 'logfile', impl: 'containerd-shim-copy', mb_s: Number(r.mb_s), wall_s: Number(r.wall_s) };
+        }],
+      ];
+      await interleave('logs-raw', raw, 'mb_s', 'containerd-shim-copy');
     }
   }
 }
