@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import { openLogWriter, type LogWriter } from '../../logfile/logWriter.js';
+import { parseLogOptions, type ParsedLogOptions } from '../../logfile/options.js';
+import { pipe2 } from '../../sys/index.js';
+import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
+
+/**
+ * `file://` output: stdout and stderr appended to one file (its directories created).
+ *
+ * A plain raw log (no query) gives the runtime an `O_APPEND` fd: the task writes the file itself,
+ * nothing is copied, and runsc — which writes a regular file from its own offset — cannot
+ * overwrite what is there. Any option (`?format=cri`, `maxSize` …) needs taskio to see the bytes:
+ * the task then writes real pipes that the log writer of `src/logfile` copies into the file.
+ */
+export class FileSink implements OutputSink {
+  readonly options: ParsedLogOptions;
+  #appendFd: number | null = null;
+  #writer: LogWriter | null = null;
+  readonly #pipeWriteEnds: number[] = [];
+  readonly #copies: Promise<unknown>[] = [];
+  #drained: Promise<void> | null = null;
+
+  constructor(url: URL) {
+    this.options = parseLogOptions(new URL(url.href));
+    fs.mkdirSync(path.dirname(this.options.path), { recursive: true, mode: 0o755 });
+  }
+
+  get #plain(): boolean {
+    const o = this.options;
+    return o.format === 'raw' && o.maxSize === undefined;
+  }
+
+  childFd(name: OutputName): number {
+    if (this.#plain) {
+      this.#appendFd ??= fs.openSync(this.options.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, this.options.mode ?? 0o640);
+      return this.#appendFd;
+    }
+    const p = pipe2();
+    this.#pipeWriteEnds.push(p.write);
+    // copyFrom takes the read end and reads it until every writer (the task, our copy) closed it.
+    this.#copies.push(this.#logWriter().copyFrom(name, p.read).catch(() => 0));
+    return p.write;
+  }
+
+  writable(): Writable {
+    return this.#logWriter().stream('stdout');
+  }
+
+  closeChildFds(): void {
+    closeQuietly(this.#appendFd);
+    this.#appendFd = null;
+    for (const fd of this.#pipeWriteEnds.splice(0)) closeQuietly(fd);
+  }
+
+  drain(): Promise<void> {
+    this.#drained ??= (async () => {
+      this.closeChildFds();
+      const w = this.#writer;
+      if (w === null) return;
+      const s = w.stream('stdout');
+      if (!s.writableEnded) await new Promise<void>((resolve) => s.end(() => resolve()));
+      await Promise.all(this.#copies);
+      await w.close().catch(() => undefined);
+    })();
+    return this.#drained;
+  }
+
+  async close(): Promise<void> {
+    this.closeChildFds();
+    await this.#writer?.close().catch(() => undefined);
+  }
+
+  #logWriter(): LogWriter {
+    if (this.#writer === null) {
+      const { path: file, ...opts } = this.options;
+      this.#writer = openLogWriter(file, opts);
+      // A full disk stalls the writer (the task backs up in its pipe); it must not crash the host.
+      this.#writer.on('error', () => undefined);
+    }
+    return this.#writer;
+  }
+}

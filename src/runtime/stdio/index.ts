@@ -1,0 +1,19 @@
+/**
+ * Process-side stdio (containerd's shim `processIO`): what a runtime gives a task as fds 0–2, and
+ * what keeps the task's output and input working while clients come and go.
+ *
+ * Decisions recorded here:
+ * - Output FIFOs are written by the task directly (no copy in Node, full pipe speed): its fd is an
+ *   `O_RDWR` open of its own, so it never gets `EPIPE` with no client. taskio keeps one more `O_RDWR`
+ *   keep-alive so output still unread when the task exits survives until a client reads it;
+ *   `drain()` closes it once the FIFO is empty (that close is the client's EOF).
+ * - stdin is copied in Node from the FIFO (read through `O_RDWR`, so a detaching client never ends
+ *   it) into a real pipe; EOF only from `closeStdin()`. `stdin()` writes into the same pipe.
+ * - `file://` without options: an `O_APPEND` fd to the runtime (runsc writes regular files from its
+ *   own offset and chowns its stdio to 65534 — the file's owner changes under runsc). With options
+ *   (`format=cri`, `maxSize` …): real pipes copied by `src/logfile`'s log writer.
+ * - `binary://`: the logger's own stderr is kept (last 4 KiB) to explain "did not call ready".
+ *   Close: our pipe ends closed, SIGTERM, SIGKILL after the grace period.
+ */
+export { createIO, ProcessIO, type CreateIOOptions } from './processIO.js';
+export { parseTarget, type Target } from './target.js';

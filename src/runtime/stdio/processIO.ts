@@ -1,0 +1,177 @@
+import { Writable, type Readable } from 'node:stream';
+import { TaskioError } from '../../errors.js';
+import type { Config } from '../../fifo/index.js';
+import type { Stdio, StdioFd } from '../oci/index.js';
+import { BinarySink } from './binarySink.js';
+import { FileSink } from './fileSink.js';
+import { InputFifo } from './inputFifo.js';
+import { OutputFifo } from './outputFifo.js';
+import type { OutputSink } from './sink.js';
+import { parseTarget } from './target.js';
+
+/** Options of {@link createIO}. */
+export interface CreateIOOptions {
+  /** The task id: `CONTAINER_ID` of a `binary://` logger. */
+  id: string;
+  /** `CONTAINER_NAMESPACE` of a `binary://` logger. Default `'default'`. */
+  namespace?: string;
+  /** How long a `binary://` logger may take to signal ready, in ms. Default 10000. */
+  readyTimeout?: number;
+  /** How long a `binary://` logger has between SIGTERM and SIGKILL on close, in ms. Default 5000. */
+  loggerGrace?: number;
+}
+
+/**
+ * The process side of a task's stdio (containerd's shim `processIO`): the fds a runtime gives the
+ * task, and what keeps them working while clients come and go. Made by {@link createIO}.
+ *
+ * Lifecycle: pass {@link stdio} to the runtime (`create`/`exec`/`restore`), then
+ * {@link closeChildFds} once it started the task; {@link drain} after the task exited (output
+ * delivered, FIFO readers get EOF), {@link close} to release everything.
+ */
+export class ProcessIO {
+  /** The configuration this IO was made from. */
+  readonly config: Config;
+  readonly #stdin: InputFifo | null;
+  readonly #sinks: OutputSink[];
+  readonly #stdio: Stdio;
+  readonly #terminalOut: Writable | null;
+  #drained: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
+
+  /** @internal Use {@link createIO}. */
+  constructor(config: Config, stdin: InputFifo | null, sinks: OutputSink[], stdio: Stdio, terminalOut: Writable | null) {
+    this.config = config;
+    this.#stdin = stdin;
+    this.#sinks = sinks;
+    this.#stdio = stdio;
+    this.#terminalOut = terminalOut;
+  }
+
+  /**
+   * The task's fds 0–2 for the runtime: real pipes, FIFO fds or files, each a file description of
+   * its own (never one a Node stream here uses), or `'ignore'`. All `'ignore'` in terminal mode,
+   * where the process's stdio is its pty.
+   */
+  get stdio(): Stdio {
+    return this.#stdio;
+  }
+
+  /** Terminal mode: where the console's output is copied to (the stdout FIFO, log or logger). */
+  terminalOutput(): Writable | null {
+    return this.#terminalOut;
+  }
+
+  /** Terminal mode: what is copied into the console (the stdin FIFO), or null without stdin. */
+  terminalInput(): Readable | null {
+    return this.config.terminal ? (this.#stdin?.readable() ?? null) : null;
+  }
+
+  /** The task's stdin as a stream (written in order with the stdin FIFO), or null. Ending it is {@link closeStdin}. */
+  stdin(): Writable | null {
+    return this.#stdin?.writable() ?? null;
+  }
+
+  /** Sends the task EOF on stdin (after what was already copied) and stops reading the stdin FIFO. */
+  async closeStdin(): Promise<void> {
+    await this.#stdin?.closeStdin();
+  }
+
+  /** Closes this process's copies of the fds in {@link stdio}; call once the runtime holds them. */
+  closeChildFds(): void {
+    this.#stdin?.closeChildFds();
+    for (const s of this.#sinks) s.closeChildFds();
+  }
+
+  /**
+   * After the task exited: resolves once its output is delivered — an output FIFO once a client
+   * read all of it (then its keep-alive closes: the client's EOF), a log once written, a logger
+   * once it exited. Unbounded by itself: bound it with a timeout and then {@link close}.
+   */
+  drain(): Promise<void> {
+    this.#drained ??= (async () => {
+      this.closeChildFds();
+      await Promise.all(this.#sinks.map((s) => s.drain()));
+    })();
+    return this.#drained;
+  }
+
+  /** Releases everything now: fds, keep-alives, loggers (SIGTERM, then SIGKILL). Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      await this.#stdin?.close();
+      await Promise.all(this.#sinks.map((s) => s.close()));
+    })();
+    return this.#closed;
+  }
+}
+
+/** Discards what is written: a terminal whose output has nowhere to go. */
+function discard(): Writable {
+  return new Writable({ write: (_c, _e, cb) => cb() });
+}
+
+/**
+ * Opens the process side of `config` (containerd's shim `createIO`): FIFO paths (plain or
+ * `fifo://`), `file://` and `binary://`/`binary-v2://` URIs for output, `''` for `/dev/null`.
+ * stdout's URI covers stderr too (stderr must then be the same URI or empty); stdin can only be a
+ * FIFO or empty. A `binary://` logger is started and ready when this resolves.
+ *
+ * Throws `ERR_UNKNOWN_STDIO_SCHEME` for any other scheme, `ERR_NOT_FIFO`/`ENOENT` for a FIFO path
+ * that is not one, `ERR_LOGGER_NOT_READY` for a logger that fails, and releases whatever it opened.
+ */
+export async function createIO(config: Config, opts: CreateIOOptions): Promise<ProcessIO> {
+  const inT = parseTarget(config.stdin);
+  const outT = parseTarget(config.stdout);
+  const errT = config.terminal ? ({ kind: 'null' } as const) : parseTarget(config.stderr);
+  if (inT.kind !== 'null' && inT.kind !== 'fifo') {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `stdin must be a FIFO path or empty, got ${JSON.stringify(config.stdin)}`);
+  }
+  const shared = outT.kind === 'file' || outT.kind === 'binary';
+  if (shared && config.stderr !== '' && config.stderr !== config.stdout) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `stderr must be empty or the same as stdout (${config.stdout}) for a ${outT.kind} URI, got ${JSON.stringify(config.stderr)}`);
+  }
+  if (!shared && (errT.kind === 'file' || errT.kind === 'binary')) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${errT.kind} URI for stderr needs the same URI for stdout, got ${JSON.stringify(config.stdout)}`);
+  }
+
+  let stdin: InputFifo | null = null;
+  const sinks: OutputSink[] = [];
+  try {
+    if (inT.kind === 'fifo') stdin = new InputFifo(inT.path, config.terminal);
+    const fds: StdioFd[] = [stdin?.childFd() ?? 'ignore', 'ignore', 'ignore'];
+    let terminalOut: Writable | null = null;
+    if (shared) {
+      const sink = outT.kind === 'file'
+        ? new FileSink(outT.url)
+        : await BinarySink.start(outT.path, outT.args, outT.requireReady, {
+          id: opts.id, namespace: opts.namespace ?? 'default', readyTimeout: opts.readyTimeout ?? 10_000, grace: opts.loggerGrace ?? 5000,
+        });
+      sinks.push(sink);
+      if (config.terminal) terminalOut = sink.writable();
+      else {
+        fds[1] = sink.childFd('stdout');
+        if (config.stderr !== '') fds[2] = sink.childFd('stderr');
+      }
+    } else {
+      if (outT.kind === 'fifo') {
+        const sink = new OutputFifo(outT.path);
+        sinks.push(sink);
+        if (config.terminal) terminalOut = sink.writable();
+        else fds[1] = sink.childFd();
+      }
+      if (errT.kind === 'fifo') {
+        const sink = new OutputFifo(errT.path);
+        sinks.push(sink);
+        fds[2] = sink.childFd();
+      }
+      if (config.terminal && terminalOut === null) terminalOut = discard();
+    }
+    if (config.terminal) fds[0] = fds[1] = fds[2] = 'ignore';
+    return new ProcessIO({ ...config }, stdin, sinks, [fds[0]!, fds[1]!, fds[2]!], terminalOut);
+  } catch (err) {
+    await stdin?.close();
+    await Promise.all(sinks.map((s) => s.close()));
+    throw err;
+  }
+}
