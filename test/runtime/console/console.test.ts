@@ -1,0 +1,158 @@
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough, Writable } from 'node:stream';
+import { fileURLToPath } from 'node:url';
+import { Console, copyConsole, newConsoleSocket } from '../../../src/runtime/console/index.js';
+
+const FAKE_RUNTIME = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ptyRuntime.py');
+
+/** Starts the fake runtime: it connects to `socketPath`, sends a pty master, runs `script` on the slave. */
+function fakeRuntime(socketPath: string, script: string, mode = ''): { child: ChildProcess; exited: Promise<number | string> } {
+  const child = spawn('python3', [FAKE_RUNTIME, socketPath, script, ...(mode ? [mode] : [])], { stdio: ['ignore', 'ignore', 'inherit'] });
+  const exited = new Promise<number | string>((resolve, reject) => {
+    child.on('error', reject);
+    child.on('exit', (code, sig) => resolve(code ?? `${sig}`));
+  });
+  return { child, exited };
+}
+
+/** Reads a console's output until `re` matches what was read so far. */
+function readUntil(c: Console, re: RegExp): Promise<string> {
+  return new Promise((resolve, reject) => {
+    let text = '';
+    const onData = (chunk: Buffer): void => {
+      text += chunk.toString();
+      if (re.test(text)) {
+        c.output.off('data', onData);
+        c.output.pause();
+        resolve(text);
+      }
+    };
+    c.output.on('data', onData);
+    c.output.resume(); // a 'data' listener alone does not restart a stream paused on purpose
+    c.output.once('error', reject);
+    c.output.once('end', () => reject(new Error(`output ended before ${re}: ${JSON.stringify(text)}`)));
+  });
+}
+
+function openFds(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+t.test('the pty master arrives, the size set before start is what the process sees, EIO ends output', { timeout: 15000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-console-test-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const sock = await newConsoleSocket(dir);
+  t.teardown(() => sock.close());
+  t.ok(fs.statSync(sock.path).isSocket(), 'listening at a socket path');
+  t.equal(fs.statSync(path.dirname(sock.path)).mode & 0o777, 0o700, 'in a private directory');
+  // The process waits for a line before asking its size, standing in for `runsc start`.
+  const rt = fakeRuntime(sock.path, 'read go; stty size; exit 3');
+  const con = new Console(await sock.receiveMaster());
+  t.teardown(() => con.close());
+  con.resize({ cols: 123, rows: 45 });
+  t.same(con.size(), { cols: 123, rows: 45 });
+  const chunks: Buffer[] = [];
+  con.output.on('data', (c: Buffer) => chunks.push(c));
+  const ended = new Promise<void>((resolve, reject) => { con.output.on('end', resolve); con.output.on('error', reject); });
+  await con.write('go\n');
+  await ended;
+  t.match(Buffer.concat(chunks).toString(), /^go\r\n45 123\r\n$/, 'echo, then stty size');
+  t.equal(await rt.exited, 3);
+  t.notOk(con.closed, 'the master stays open after the end of output');
+  con.resize({ cols: 80, rows: 24 });
+  con.close();
+  t.ok(con.closed);
+  t.throws(() => con.resize({ cols: 1, rows: 1 }), { code: 'ERR_CONSOLE_CLOSED' });
+  await t.rejects(con.write('x'), { code: /ERR_CONSOLE_CLOSED|ERR_STREAM_DESTROYED/ });
+});
+
+t.test('copyConsole copies stdin to the terminal and the terminal to stdout', { timeout: 15000 }, async (t) => {
+  const sock = await newConsoleSocket();
+  t.teardown(() => sock.close());
+  const rt = fakeRuntime(sock.path, 'stty -echo; echo ready; exec cat');
+  const con = new Console(await sock.receiveMaster());
+  t.teardown(() => con.close());
+  await readUntil(con, /ready\r\n/);
+  const stdin = new PassThrough();
+  const got: Buffer[] = [];
+  const stdout = new Writable({ write(c: Buffer, _e, cb) { got.push(c); cb(); } });
+  const copy = copyConsole(con, { stdin, stdout });
+  stdin.end('hello\nworld\n');
+  await copy.input;
+  t.notOk(con.closed, 'the end of stdin does not close the terminal');
+  await con.write('\x04'); // EOF for cat in canonical mode
+  await copy.output;
+  t.equal(Buffer.concat(got).toString(), 'hello\r\nworld\r\n');
+  t.ok(stdout.writableEnded, 'stdout ended with the output');
+  t.equal(await rt.exited, 0);
+});
+
+t.test('a large input is written through EAGAIN while the process reads slowly', { timeout: 20000 }, async (t) => {
+  const sock = await newConsoleSocket();
+  t.teardown(() => sock.close());
+  // Raw mode, no echo: bytes go through untouched; wc counts them once the input is complete.
+  const size = 256 * 1024;
+  const rt = fakeRuntime(sock.path, `stty raw -echo; echo ready; head -c ${size} | wc -c`);
+  const con = new Console(await sock.receiveMaster());
+  t.teardown(() => con.close());
+  await readUntil(con, /ready/);
+  // Far more than the pty's input buffer (4 KiB in canonical mode, a few pages raw): writes hit EAGAIN.
+  const text = readUntil(con, new RegExp(`${size}\\s`));
+  await con.write(Buffer.alloc(size, 'x'));
+  t.match(await text, new RegExp(`${size}`));
+  t.equal(await rt.exited, 0);
+});
+
+t.test('a runtime that hangs up without an fd is a clear error', { timeout: 10000 }, async (t) => {
+  const sock = await newConsoleSocket();
+  t.teardown(() => sock.close());
+  const rt = fakeRuntime(sock.path, '', 'nofd');
+  await t.rejects(sock.receiveMaster(), { code: 'ERR_CONSOLE_SOCKET', message: /without sending the pty master/ });
+  await rt.exited;
+});
+
+t.test('receiveMaster is cancellable and close() rejects waiters and removes its directory', { timeout: 10000 }, async (t) => {
+  const sock = await newConsoleSocket();
+  t.teardown(() => sock.close());
+  const ac = new AbortController();
+  const waiting = sock.receiveMaster(ac.signal);
+  ac.abort();
+  await t.rejects(waiting, { name: 'AbortError' });
+  const pending = t.rejects(sock.receiveMaster(), { code: 'ERR_CONSOLE_SOCKET_CLOSED' });
+  await sock.close();
+  await sock.close();
+  await pending;
+  t.notOk(fs.existsSync(path.dirname(sock.path)), 'socket directory removed');
+  await t.rejects(sock.receiveMaster(), { code: 'ERR_CONSOLE_SOCKET_CLOSED' });
+});
+
+t.test('no fd is left open after close', { timeout: 15000 }, async (t) => {
+  // Warm up: the first spawn and socket make libuv open its own fds for good.
+  {
+    const sock = await newConsoleSocket();
+    const rt = fakeRuntime(sock.path, 'exit 0');
+    const con = new Console(await sock.receiveMaster());
+    con.output.resume();
+    await new Promise((r) => con.output.on('end', r));
+    con.close();
+    await sock.close();
+    await rt.exited;
+  }
+  const before = openFds();
+  const sock = await newConsoleSocket();
+  const rt = fakeRuntime(sock.path, 'echo ready; exec cat');
+  const con = new Console(await sock.receiveMaster());
+  await readUntil(con, /ready/);
+  t.ok(openFds() > before, 'the master is open');
+  con.close();
+  con.close();
+  t.ok(con.closed);
+  await sock.close();
+  t.equal(await rt.exited, 'SIGHUP', 'closing the master hangs up the terminal');
+  await new Promise((r) => setImmediate(r));
+  t.equal(openFds(), before, 'back to the fds open before');
+});
