@@ -11,6 +11,7 @@ export type V1Controller = (typeof v1Controllers)[number];
  * but still gives `cgroup.kill`, `cgroup.freeze`, `cgroup.events` and the basic `cpu.stat`).
  */
 export interface CgroupLayout {
+  /** Which of the three kinds this machine is. */
   mode: 'v1' | 'v2' | 'hybrid';
   /** Mount point of the cgroup2 hierarchy, if any. */
   v2?: string;

@@ -1,7 +1,21 @@
-/** Job objects (hcsshim's `jobobject` API) on Linux cgroups. */
-export * from './limits.js';
+/** Job objects (hcsshim's `jobobject` API in camelCase) on Linux cgroups v1, v2 and hybrid. */
+export {
+  CPULimitMin,
+  CPULimitMax,
+  CPUWeightMin,
+  CPUWeightMax,
+  CPURateControlType,
+  CFSPeriodMicros,
+  MemoryLimitMax,
+  rateToCFS,
+  weightToShares,
+  weightToCgroupWeight,
+  type JobLimits,
+  type CFSBandwidth,
+} from './limits.js';
 export { JobObject, type JobObjectOptions, type JobObjectOpenOptions } from './jobobject.js';
-export { MsgAllProcessesExited, MsgUnimplemented, type JobNotification } from './notifications.js';
+export { MsgAllProcessesExited, MsgUnimplemented, PollIntervalMs, type JobNotification } from './notifications.js';
 export { EnterJobFailedExitCode, type JobSpawnOptions } from './spawn.js';
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';
 export { cgroupLayout, parseLayout, type CgroupLayout } from './hierarchy.js';
+export { ParentName } from './cgroup.js';

@@ -27,7 +27,9 @@ async function newJob(t: Test, what: string, opts: JobObjectOptions = {}): Promi
 
 /** Spawns `sh` running `script` in the job, resolving once the script runs (so it is inside the job). */
 async function spawnReady(t: Test, job: JobObject, script: string): Promise<ChildProcess> {
-  const child = job.spawn('/bin/sh', ['-c', `echo in; ${script}`], { stdio: ['pipe', 'pipe', 'inherit'] });
+  // A script that says `echo in` itself decides when it is ready (e.g. after forking).
+  const full = script.includes('echo in') ? script : `echo in; ${script}`;
+  const child = job.spawn('/bin/sh', ['-c', full], { stdio: ['pipe', 'pipe', 'inherit'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -90,7 +92,7 @@ t.test('MsgAllProcessesExited for a process that exits at once', testTimeout, as
 t.test('MsgAllProcessesExited after terminate()', testTimeout, async (t) => {
   const job = await newJob(t, 'terminate', { notifications: true });
   const a = await spawnReady(t, job, 'exec sleep 1000');
-  const b = await spawnReady(t, job, 'sleep 1000 & wait'); // a grandchild too
+  const b = await spawnReady(t, job, 'sleep 1000 & echo in; wait'); // a grandchild too
   const exits = [once(a, 'exit'), once(b, 'exit')];
   await job.terminate(3);
   t.type(await job.pollNotification(), MsgAllProcessesExited);

@@ -15,7 +15,9 @@ let seq = 0;
 const testTimeout = { timeout: 30_000 };
 
 async function spawnReady(t: Test, job: JobObject, script: string): Promise<ChildProcess> {
-  const child = job.spawn('/bin/sh', ['-c', `echo in; ${script}`], { stdio: ['ignore', 'pipe', 'inherit'] });
+  // A script that says `echo in` itself decides when it is ready (e.g. after forking).
+  const full = script.includes('echo in') ? script : `echo in; ${script}`;
+  const child = job.spawn('/bin/sh', ['-c', full], { stdio: ['ignore', 'pipe', 'inherit'] });
   t.teardown(() => {
     if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL');
   });
@@ -52,7 +54,7 @@ t.test('v1 hierarchies alone: pids, polling notifications, freezer terminate, cp
 t.test('the freezer fallback also works on cgroup2 (cgroup.freeze)', { ...testTimeout, skip: real.v2 === undefined ? 'no cgroup2 mount' : false }, async (t) => {
   const job = await JobObject.create({ name: `${prefix}${seq++}`, terminateOnLastHandleClose: true });
   t.teardown(() => job.close());
-  const a = await spawnReady(t, job, 'sleep 1000 & exec sleep 1000');
+  const a = await spawnReady(t, job, 'sleep 1000 & echo in; exec sleep 1000');
   const exits = once(a, 'exit');
   t.ok((await killAll(new CgroupSet(job.name), 'freeze')) >= 2, 'the shell and its child');
   t.same(await exits, [null, 'SIGKILL']);
