@@ -43,7 +43,9 @@ export interface JobObjectOptions {
   notifications?: boolean;
   /**
    * Windows' `JOB_OBJECT_LIMIT_KILL_ON_JOB_CLOSE`: when the last handle in this Node process closes, kill
-   * what is left in the job and remove it. Off by default, as in hcsshim.
+   * what is left in the job and remove it. Off by default, as in hcsshim. Linux difference: a cgroup is
+   * not tied to a handle, so if Node dies without `close()` the job and its processes stay (bounded
+   * cleanup is the caller's: `open(name)` then `terminate()` and `close()`).
    */
   terminateOnLastHandleClose?: boolean;
   /**

@@ -48,7 +48,7 @@ t.test('pids lists every process spawned into the job', testTimeout, async (t) =
   const job = await newJob(t, 'pids');
   const n = 3;
   const children: ChildProcess[] = [];
-  for (let i = 0; i < n; i++) children.push(await spawnReady(t, job, 'exec sleep 1000'));
+  for (let i = 0; i < n; i++) children.push(await spawnReady(t, job, 'exec sleep 120'));
   const pids = await job.pids();
   t.equal(pids.length, n);
   t.same([...pids].sort(), children.map((c) => c.pid).sort(), 'the spawned pids themselves (exec kept the pid)');
@@ -61,7 +61,7 @@ t.test('assign moves a running process in', testTimeout, async (t) => {
   const job = await newJob(t, 'assign');
   const outside = await JobObject.create({ name: jobName('assign-src'), terminateOnLastHandleClose: true });
   t.teardown(() => outside.close());
-  const child = await spawnReady(t, outside, 'exec sleep 1000');
+  const child = await spawnReady(t, outside, 'exec sleep 120');
   await job.assign(child.pid!);
   t.same(await job.pids(), [child.pid]);
   t.same(await outside.pids(), []);
@@ -91,8 +91,8 @@ t.test('MsgAllProcessesExited for a process that exits at once', testTimeout, as
 
 t.test('MsgAllProcessesExited after terminate()', testTimeout, async (t) => {
   const job = await newJob(t, 'terminate', { notifications: true });
-  const a = await spawnReady(t, job, 'exec sleep 1000');
-  const b = await spawnReady(t, job, 'sleep 1000 & echo in; wait'); // a grandchild too
+  const a = await spawnReady(t, job, 'exec sleep 120');
+  const b = await spawnReady(t, job, 'sleep 120 & echo in; wait'); // a grandchild too
   const exits = [once(a, 'exit'), once(b, 'exit')];
   await job.terminate(3);
   t.type(await job.pollNotification(), MsgAllProcessesExited);
@@ -104,7 +104,7 @@ t.test('MsgAllProcessesExited after terminate()', testTimeout, async (t) => {
 
 t.test('MsgAllProcessesExited after a kill from outside', testTimeout, async (t) => {
   const job = await newJob(t, 'outside', { notifications: true });
-  const a = await spawnReady(t, job, 'exec sleep 1000');
+  const a = await spawnReady(t, job, 'exec sleep 120');
   process.kill(a.pid!, 'SIGKILL');
   t.type(await job.pollNotification(), MsgAllProcessesExited);
 });
@@ -215,7 +215,7 @@ t.test('open() finds the job by name from a second JobObject', testTimeout, asyn
   const name = jobName('open');
   const a = await JobObject.create({ name, terminateOnLastHandleClose: true });
   t.teardown(() => a.close());
-  const child = await spawnReady(t, a, 'exec sleep 1000');
+  const child = await spawnReady(t, a, 'exec sleep 120');
   const b = await JobObject.open(name, { notifications: true });
   t.teardown(() => b.close());
   t.same(await b.pids(), [child.pid]);
@@ -234,7 +234,7 @@ t.test('close removes the cgroup in every hierarchy, or leaves a job that still 
   const job = await JobObject.create({ name: jobName('close') });
   const dirs = job.cgroupPaths;
   for (const d of dirs) t.ok(fs.existsSync(d), `made ${d}`);
-  const child = await spawnReady(t, job, 'exec sleep 1000');
+  const child = await spawnReady(t, job, 'exec sleep 120');
   await job.close();
   for (const d of dirs) t.ok(fs.existsSync(d), `kept ${d} while a process runs (no terminate-on-close)`);
   const again = await JobObject.open(job.name);
@@ -249,7 +249,7 @@ t.test('close removes the cgroup in every hierarchy, or leaves a job that still 
 
 t.test('terminateOnLastHandleClose kills what is left and removes the job', testTimeout, async (t) => {
   const job = await JobObject.create({ name: jobName('killclose'), terminateOnLastHandleClose: true });
-  const child = await spawnReady(t, job, 'exec sleep 1000');
+  const child = await spawnReady(t, job, 'exec sleep 120');
   const exited = once(child, 'exit');
   await job.close();
   t.same(await exited, [null, 'SIGKILL']);

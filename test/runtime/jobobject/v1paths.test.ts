@@ -33,8 +33,8 @@ t.test('v1 hierarchies alone: pids, polling notifications, freezer terminate, cp
   t.notOk(job.cgroupPaths.some((d) => d.startsWith(`${real.v2 ?? '/nonexistent'}/`)), 'no cgroup2 directory');
   t.ok(job.cgroupPaths.some((d) => d.startsWith(`${real.v1.get('freezer')}/`)), 'joined the v1 freezer');
 
-  const a = await spawnReady(t, job, 'i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; exec sleep 1000');
-  const b = await spawnReady(t, job, 'exec sleep 1000');
+  const a = await spawnReady(t, job, 'i=0; while [ $i -lt 50000 ]; do i=$((i+1)); done; exec sleep 120');
+  const b = await spawnReady(t, job, 'exec sleep 120');
   t.same((await job.pids()).sort(), [a.pid, b.pid].sort());
 
   process.kill(b.pid!, 'SIGKILL');
@@ -54,7 +54,7 @@ t.test('v1 hierarchies alone: pids, polling notifications, freezer terminate, cp
 t.test('the freezer fallback also works on cgroup2 (cgroup.freeze)', { ...testTimeout, skip: real.v2 === undefined ? 'no cgroup2 mount' : false }, async (t) => {
   const job = await JobObject.create({ name: `${prefix}${seq++}`, terminateOnLastHandleClose: true });
   t.teardown(() => job.close());
-  const a = await spawnReady(t, job, 'sleep 1000 & echo in; exec sleep 1000');
+  const a = await spawnReady(t, job, 'sleep 120 & echo in; exec sleep 120');
   const exits = once(a, 'exit');
   t.ok((await killAll(new CgroupSet(job.name), 'freeze')) >= 2, 'the shell and its child');
   t.same(await exits, [null, 'SIGKILL']);
