@@ -28,3 +28,5 @@ export {
 } from './runtime/oci/index.js';
 /** HCS compute systems (hcsshim's `hcs` package); the Windows binding is not verified on Windows. */
 export * as hcs from './runtime/hcs/index.js';
+/** Job objects (hcsshim's `jobobject` API) on Linux cgroups v1, v2 and hybrid. */
+export * from './runtime/jobobject/index.js';

@@ -203,3 +203,43 @@ t.test('a process with pending opens exits promptly', async (t) => {
   t.equal(code, 0);
   t.ok(performance.now() - t0 < 5000, 'exited');
 });
+
+t.test('closing a reader that waits for a writer ends it at once, without data or error', async (t) => {
+  const dir = tmpDir(t);
+  const r = await openFifo(path.join(dir, 'f'), 'r', { create: true });
+  let data = 0;
+  r.on('data', () => data++);
+  r.on('error', (err) => t.fail(String(err)));
+  const closed = once(r, 'close');
+  r.destroy();
+  await closed;
+  t.equal(data, 0);
+  t.same(fdsUnder(dir), []);
+});
+
+t.test('an rw end feeds other readers and their EOF comes when it closes', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const rwFd = openFifoFd(p, 'rw', { create: true });
+  const r1 = await openFifo(p, 'r');
+  fs.writeSync(rwFd, 'barbar');
+  t.equal(String((await once(r1, 'data'))[0]), 'barbar');
+  r1.destroy();
+  fs.writeSync(rwFd, 'bar456');
+  const r2 = await openFifo(p, 'r');
+  const rest = readAll(r2);
+  fs.closeSync(rwFd);
+  t.equal(await rest, 'bar456', 'data written with no reader waited in the pipe; EOF followed the close');
+});
+
+t.test('using a stream after close fails clearly', async (t) => {
+  const dir = tmpDir(t);
+  const p = path.join(dir, 'f');
+  const w = await openFifo(p, 'w', { create: true });
+  w.destroy();
+  const err = await new Promise<NodeJS.ErrnoException | null | undefined>((resolve) => w.write('hello world!', resolve));
+  t.equal(err?.code, 'ERR_STREAM_DESTROYED');
+  const r = await openFifo(p, 'r');
+  r.destroy();
+  t.equal(r.read(), null, 'a closed reader yields nothing');
+});
