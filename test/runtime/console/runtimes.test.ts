@@ -7,13 +7,14 @@ import { Console, newConsoleSocket } from '../../../src/runtime/console/index.js
 import { defaultMonitor } from '../../../src/runtime/reaper/index.js';
 
 const RUNC = ['/usr/sbin/runc', '/usr/bin/runc'].find((p) => fs.existsSync(p));
+const RUNSC = ['/usr/bin/runsc', '/usr/sbin/runsc', '/usr/local/bin/runsc'].find((p) => fs.existsSync(p));
 const BUSYBOX = ['/usr/bin/busybox', '/bin/busybox'].find((p) => fs.existsSync(p));
 const root = process.getuid?.() === 0;
 
-/** Runs runc with `args`; resolves with its exit code and stderr. Never reads its stdout to EOF. */
-function runc(args: string[]): Promise<{ code: number | null; stderr: string }> {
+/** Runs `bin` with `args`; resolves with its exit code and stderr. Never reads its stdout to EOF. */
+function run(bin: string, args: string[]): Promise<{ code: number | null; stderr: string }> {
   return new Promise((resolve, reject) => {
-    const c = spawn(RUNC!, args, { stdio: ['ignore', 'ignore', 'pipe'] });
+    const c = spawn(bin, args, { stdio: ['ignore', 'ignore', 'pipe'] });
     let stderr = '';
     c.stderr!.on('data', (d: Buffer) => (stderr += d));
     c.on('error', reject);
@@ -22,19 +23,20 @@ function runc(args: string[]): Promise<{ code: number | null; stderr: string }> 
   });
 }
 
-t.test('runc hands its pty master over the console socket; size and exit status come through',
-  { timeout: 30000, skip: !RUNC || !BUSYBOX || !root ? 'needs runc, busybox and root' : false }, async (t) => {
+for (const [name, bin, globals] of [['runc', RUNC, []], ['runsc', RUNSC, ['--network=none']]] as const) {
+  t.test(`${name} hands its pty master over the console socket; size and exit status come through`,
+    { timeout: 30000, skip: !bin || !BUSYBOX || !root ? `needs ${name}, busybox and root` : false }, async (t) => {
     const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-runc-console-'));
     t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
-    const bundle = path.join(dir, 'bundle'), state = path.join(dir, 'state'), id = `taskio-console-${process.pid}`;
+    const bundle = path.join(dir, 'bundle'), state = path.join(dir, 'state'), id = `taskio-console-${name}-${process.pid}`;
     fs.mkdirSync(path.join(bundle, 'rootfs', 'bin'), { recursive: true });
     fs.copyFileSync(BUSYBOX!, path.join(bundle, 'rootfs', 'bin', 'busybox'));
     fs.chmodSync(path.join(bundle, 'rootfs', 'bin', 'busybox'), 0o755);
     for (const name of ['sh', 'stty']) fs.symlinkSync('busybox', path.join(bundle, 'rootfs', 'bin', name));
     await new Promise<void>((resolve, reject) => {
-      const c = spawn(RUNC!, ['spec'], { cwd: bundle, stdio: 'ignore' });
+      const c = spawn(bin!, ['spec'], { cwd: bundle, stdio: 'ignore' });
       c.on('error', reject);
-      c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`runc spec exited ${code}`))));
+      c.on('exit', (code) => (code === 0 ? resolve() : reject(new Error(`${name} spec exited ${code}`))));
     });
     const config = JSON.parse(fs.readFileSync(path.join(bundle, 'config.json'), 'utf8')) as { process: { args: string[]; terminal: boolean } };
     config.process.args = ['/bin/sh', '-c', 'read go; stty size; exit 7'];
@@ -45,17 +47,17 @@ t.test('runc hands its pty master over the console socket; size and exit status 
     t.teardown(() => defaultMonitor.unsubscribe(sub));
     const sock = await newConsoleSocket(dir);
     t.teardown(() => sock.close());
-    t.teardown(() => runc(['--root', state, 'delete', '--force', id]));
+    t.teardown(() => run(bin!, ['--root', state, ...globals, 'delete', '--force', id]));
     const master = sock.receiveMaster();
     const pidFile = path.join(dir, 'init.pid');
-    const created = await runc(['--root', state, 'create', '--bundle', bundle, '--console-socket', sock.path, '--pid-file', pidFile, id]);
+    const created = await run(bin!, ['--root', state, ...globals, 'create', '--bundle', bundle, '--console-socket', sock.path, '--pid-file', pidFile, id]);
     t.equal(created.code, 0, created.stderr);
     const con = new Console(await master);
     t.teardown(() => con.close());
     con.resize({ cols: 77, rows: 33 });
     const pid = Number(fs.readFileSync(pidFile, 'utf8'));
     t.ok(pid > 0, 'init pid from the pid file');
-    const started = await runc(['--root', state, 'start', id]);
+    const started = await run(bin!, ['--root', state, ...globals, 'start', id]);
     t.equal(started.code, 0, started.stderr);
     let text = '';
     con.output.on('data', (d: Buffer) => (text += d));
@@ -64,9 +66,10 @@ t.test('runc hands its pty master over the console socket; size and exit status 
     await ended;
     t.match(text, /33 77\r\n/, 'stty size inside sees the size set before start');
     const exit = await sub.wait(pid);
-    t.equal(exit.status, 7, 'the reaped init carries the exit status');
-    const deleted = await runc(['--root', state, 'delete', id]);
+    t.equal(exit.status, 7, name === 'runc' ? 'the reaped init carries the exit status' : 'the reaped sandbox carries the exit status');
+    const deleted = await run(bin!, ['--root', state, ...globals, 'delete', id]);
     t.equal(deleted.code, 0, deleted.stderr);
   });
+}
 
 t.teardown(() => defaultMonitor.stop());
