@@ -31,6 +31,10 @@ const done = Promise.resolve();
  *
  * The end of stdin does not close the terminal: a terminal has no half-close, and a client that
  * detaches must not hang up the task. Send `\x04` (EOF in canonical mode) to end input explicitly.
+ *
+ * An abort or a stream error destroys the streams of that copy (`stream.pipeline`): the console's
+ * `output` stops reading and its `input` refuses writes, but the master stays open (resize still
+ * works) until {@link Console.close}.
  */
 export function copyConsole(console: Console, opts: CopyConsoleOptions): ConsoleCopy {
   const signal = opts.signal;
