@@ -1,7 +1,7 @@
 import { libc, lastErrno } from './libc.js';
 import { sysError } from './errno.js';
 
-const F_SETFL = 4, F_GETFL = 3, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+const F_SETFL = 4, F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
 const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 const FIONREAD = 0x541b, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413;
 const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
@@ -46,6 +46,14 @@ export function pipe2(opts: PipeOptions = {}): { read: number; write: number } {
   const flags = (opts.cloexec === false ? 0 : O_CLOEXEC) | (opts.nonblock ? O_NONBLOCK : 0);
   check(libc.pipe2(fds, flags), 'pipe2');
   return { read: fds[0]!, write: fds[1]! };
+}
+
+/**
+ * Duplicates `fd` (`fcntl(F_DUPFD_CLOEXEC)`): a second fd, close-on-exec, on the same open file
+ * description — for a reader that Node may close while the original must stay open.
+ */
+export function dupFd(fd: number): number {
+  return check(libc.fcntl(fd, F_DUPFD_CLOEXEC, 'int', 3), 'fcntl');
 }
 
 /** The capacity of the pipe or FIFO behind `fd`, in bytes. */

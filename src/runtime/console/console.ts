@@ -3,7 +3,7 @@ import tty from 'node:tty';
 import { Readable, Writable } from 'node:stream';
 import { getFileFlags, getWinSize, isCode, setFileFlags, setWinSize, type WinSize } from '../../sys/index.js';
 import { TaskioError } from '../../errors.js';
-import { dupFd } from './dup.js';
+import { dupFd } from '../../sys/index.js';
 
 /** The first and the longest wait before writing again after `EAGAIN`, in ms. */
 const FIRST_BACKOFF = 1, MAX_BACKOFF = 50;

@@ -138,6 +138,25 @@ export function computecoreTransport(): Transport {
     emit(l, n);
   }, koffi.pointer(eventProto));
 
+  type SetCallback = (raw: Ptr, options: number, ctx: number, cb: unknown) => unknown;
+
+  /** Routes a handle's events to `callback`, delivering those that came before it was set. */
+  function register<H extends SysHandle | ProcHandle>(h: H, set: SetCallback, callback: NotificationCallback): TransportResult<H> {
+    listeners.set(h.ctx, h.listener);
+    const hr = set(h.raw, 0, h.ctx, eventCb) as number;
+    if (hr < 0) return { hr };
+    h.listener.callback = callback;
+    for (const n of h.listener.buffered.splice(0)) callback(n);
+    return { hr, value: h };
+  }
+
+  function unregister(h: SysHandle | ProcHandle, set: SetCallback): TransportResult<undefined> {
+    const hr = set(h.raw, 0, 0, null) as number;
+    listeners.delete(h.ctx);
+    delete h.listener.callback;
+    return { hr };
+  }
+
   const pipes: PipeApi = {
     available(h) {
       const avail = [0];
@@ -292,20 +311,10 @@ export function computecoreTransport(): Transport {
       return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
     },
     async registerComputeSystemCallback(s, callback) {
-      const sys = s as SysHandle;
-      listeners.set(sys.ctx, sys.listener);
-      const hr = api.setSystemCallback(sys.raw, 0, sys.ctx, eventCb) as number;
-      if (hr < 0) return { hr };
-      sys.listener.callback = callback;
-      for (const n of sys.listener.buffered.splice(0)) callback(n);
-      return { hr, value: sys };
+      return register(s as SysHandle, api.setSystemCallback, callback);
     },
     async unregisterComputeSystemCallback(cb) {
-      const sys = cb as SysHandle;
-      const hr = api.setSystemCallback(sys.raw, 0, 0, null) as number;
-      listeners.delete(sys.ctx);
-      delete sys.listener.callback;
-      return { hr };
+      return unregister(cb as SysHandle, api.setSystemCallback);
     },
     async createProcess(s, parameters) {
       const out = [null as Ptr];
@@ -342,20 +351,10 @@ export function computecoreTransport(): Transport {
       return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
     },
     async registerProcessCallback(p, callback) {
-      const proc = p as ProcHandle;
-      listeners.set(proc.ctx, proc.listener);
-      const hr = api.setProcessCallback(proc.raw, 0, proc.ctx, eventCb) as number;
-      if (hr < 0) return { hr };
-      proc.listener.callback = callback;
-      for (const n of proc.listener.buffered.splice(0)) callback(n);
-      return { hr, value: proc };
+      return register(p as ProcHandle, api.setProcessCallback, callback);
     },
     async unregisterProcessCallback(cb) {
-      const proc = cb as ProcHandle;
-      const hr = api.setProcessCallback(proc.raw, 0, 0, null) as number;
-      listeners.delete(proc.ctx);
-      delete proc.listener.callback;
-      return { hr };
+      return unregister(cb as ProcHandle, api.setProcessCallback);
     },
   };
   return t;

@@ -223,16 +223,20 @@ export class System {
     return this.#query<PropertiesV2>('hcs::System::PropertiesV2', types);
   }
 
+  /** Serialises a request document; a value that cannot be serialised is this call's error. */
+  #document(op: string, config: unknown): string {
+    try {
+      return toJSON(config);
+    } catch (e) {
+      throw makeSystemError(this.#id, op, e);
+    }
+  }
+
   /** Sends a modify request (a schema2 `ModifyRequest` document, or a JSON string). */
   async modify(config: unknown): Promise<void> {
     const op = 'hcs::System::Modify';
     const h = this.#live(op);
-    let doc: string;
-    try {
-      doc = toJSON(config);
-    } catch (e) {
-      throw makeSystemError(this.#id, op, e);
-    }
+    const doc = this.#document(op, config);
     const r = await callHcs(() => this.#transport.modifyComputeSystem(h, doc));
     if (r.err) throw makeSystemError(this.#id, op, r.err, r.events);
   }
@@ -244,12 +248,7 @@ export class System {
   async createProcess(config: unknown): Promise<Process> {
     let op = 'hcs::System::CreateProcess';
     const h = this.#live(op);
-    let doc: string;
-    try {
-      doc = toJSON(config);
-    } catch (e) {
-      throw makeSystemError(this.#id, op, e);
-    }
+    const doc = this.#document(op, config);
     const r = await callHcs(() => this.#transport.createProcess(h, doc));
     if (r.err || !r.value) {
       const cmd = (config as { CommandLine?: unknown } | null)?.CommandLine;
