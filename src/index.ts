@@ -30,3 +30,8 @@ export {
 export * as hcs from './runtime/hcs/index.js';
 /** Job objects (hcsshim's `jobobject` API) on Linux cgroups v1, v2 and hybrid. */
 export * from './runtime/jobobject/index.js';
+export {
+  type Exit, type MonitorOptions, type ProcessMonitor,
+  ExitSubscription, Monitor, defaultMonitor, statusFromCodeSignal,
+} from './runtime/reaper/index.js';
+export { type ConsoleCopy, type ConsoleSocket, type CopyConsoleOptions, Console, copyConsole, newConsoleSocket } from './runtime/console/index.js';
