@@ -1,0 +1,204 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Writable } from 'node:stream';
+import type { ExitSubscription } from '../reaper/index.js';
+import { invalidState, isStopSignal } from './errors.js';
+import { readPidFile } from './pidFile.js';
+import { Plumbing } from './plumbing.js';
+import type { Runtime, WinSize } from './runtime.js';
+import type { ExecConfig, ProcessStatus, Stdio } from './types.js';
+
+/** What an exec'd {@link Process} gets from its {@link Init}. @internal */
+export interface ProcessContext {
+  runtime: Runtime;
+  /** The Init's exit subscription (made before the container, so no exec exit can be missed). */
+  subscription(): ExitSubscription | null;
+  namespace: string;
+  drainTimeout: number;
+  consoleTimeout: number;
+  /** Removes the process from its Init once deleted. */
+  forget(): void;
+}
+
+/** Structural view of an Init, to avoid an import cycle. */
+interface Parent {
+  id(): string;
+}
+
+/**
+ * A process exec'd in a container (gVisor shim's `execProcess`): created by {@link Init.exec},
+ * run by {@link start}, then running → stopped → deleted, with gVisor's messages
+ * (`cannot start a running process` …, code `ERR_INVALID_STATE`).
+ *
+ * Its exit status is that of the host pid the runtime wrote: runsc's `runsc exec` helper (which
+ * exits with the process's status), runc's or the host's process itself. Signals go through
+ * `kill --pid <sandbox pid>` for runsc, straight to the host pid otherwise.
+ */
+export class Process {
+  readonly #parent: Parent;
+  readonly #config: ExecConfig;
+  readonly #dir: string;
+  readonly #ctx: ProcessContext;
+  #state: ProcessStatus = 'created';
+  #plumbing: Plumbing | null = null;
+  #pid = 0;
+  #internalPid = 0;
+  #status = -1;
+  #exitedAt: Date | null = null;
+  readonly #exited: Promise<void>;
+  #resolveExited!: () => void;
+  #size: WinSize | null = null;
+
+  /** Made by {@link Init.exec}. @internal */
+  constructor(parent: Parent, config: ExecConfig, dir: string, ctx: ProcessContext) {
+    this.#parent = parent;
+    this.#config = { ...config };
+    this.#dir = dir;
+    this.#ctx = ctx;
+    this.#exited = new Promise((resolve) => { this.#resolveExited = resolve; });
+  }
+
+  /** The exec id. */
+  id(): string {
+    return this.#config.id;
+  }
+
+  /** The host pid whose exit is this process's (runsc: its `exec` helper); 0 before start. */
+  pid(): number {
+    return this.#pid;
+  }
+
+  /** The stdio paths/URIs. */
+  stdio(): Stdio {
+    const c = this.#config;
+    return { stdin: c.stdin, stdout: c.stdout, stderr: c.stderr, terminal: c.terminal };
+  }
+
+  /** Its stdin as a stream, or null. */
+  stdin(): Writable | null {
+    return this.#plumbing?.io.stdin() ?? null;
+  }
+
+  /** Sends EOF on stdin. */
+  async closeStdin(): Promise<void> {
+    await this.#plumbing?.io.closeStdin();
+  }
+
+  /** created, running, stopped or deleted. */
+  async status(): Promise<string> {
+    return this.#state;
+  }
+
+  /** The exit status (code, or 128 + signal); -1 until it exited. */
+  exitStatus(): number {
+    return this.#status;
+  }
+
+  /** When it exited, or null. */
+  exitedAt(): Date | null {
+    return this.#exitedAt;
+  }
+
+  /** Resolves once it exited. */
+  wait(): Promise<void> {
+    return this.#exited;
+  }
+
+  /** Records the exit; the first status wins. */
+  setExited(status: number): void {
+    if (this.#state !== 'created' && this.#state !== 'running') return;
+    this.#state = 'stopped';
+    this.#status = status;
+    this.#exitedAt = new Date();
+    void this.#plumbing?.finishOutput();
+    this.#resolveExited();
+  }
+
+  /** Runs the process (`exec --detach`) with its own stdio. */
+  async start(): Promise<void> {
+    if (this.#state !== 'created') throw invalidState(`cannot start a ${this.#state} process`);
+    const sub = this.#ctx.subscription();
+    if (sub === null) throw invalidState('cannot start a process in a deleted container');
+    fs.mkdirSync(this.#dir, { recursive: true, mode: 0o711 });
+    const pidFile = this.#pidFile(), internalPidFile = this.#pidFile('internal');
+    fs.rmSync(pidFile, { force: true });
+    fs.rmSync(internalPidFile, { force: true });
+    const plumbing = await Plumbing.open(this.stdio(), this.#ctx.runtime, { id: this.#parent.id(), namespace: this.#ctx.namespace });
+    this.#plumbing = plumbing;
+    if (this.#size) plumbing.resize(this.#size);
+    try {
+      const spec = { ...this.#config.spec, terminal: this.#config.terminal };
+      await this.#ctx.runtime.exec(this.#parent.id(), spec, { ...plumbing.runtimeOptions(), pidFile, internalPidFile });
+      await plumbing.attached(this.#ctx.consoleTimeout);
+    } catch (err) {
+      this.#plumbing = null;
+      await plumbing.close();
+      throw err;
+    }
+    this.#pid = readPidFile(pidFile);
+    this.#internalPid = readPidFile(internalPidFile);
+    if (this.#state === 'created') this.#state = 'running';
+    if (this.#pid > 0) sub.wait(this.#pid).then((e) => this.setExited(e.status), () => undefined);
+  }
+
+  /**
+   * Signals the process. Before start it fails; once stopped or deleted SIGTERM/SIGKILL are a
+   * no-op and other signals fail with `process not found`.
+   */
+  async kill(signal: number | string): Promise<void> {
+    if (this.#state === 'created') throw invalidState('process not created');
+    if (this.#state !== 'running') {
+      if (isStopSignal(signal)) return;
+      throw invalidState('process not found');
+    }
+    if (this.#internalPid > 0) {
+      await this.#ctx.runtime.kill(this.#parent.id(), signal, { pid: this.#internalPid });
+    } else {
+      // runc and the host: the pid file names the process itself; it is ours until reaped.
+      process.kill(this.#pid, signal);
+    }
+  }
+
+  /** Sets the terminal's window size (no-op without one). */
+  async resize(ws: WinSize): Promise<void> {
+    this.#size = ws;
+    this.#plumbing?.resize(ws);
+  }
+
+  /** Deletes a created or stopped process: its output delivered (bounded), its stdio released. */
+  async delete(): Promise<void> {
+    if (this.#state === 'running') throw invalidState('cannot delete a running process');
+    if (this.#state === 'deleted') throw invalidState('cannot delete a deleted process');
+    if (this.#state === 'stopped') await this.#plumbing?.finishOutputWithin(this.#ctx.drainTimeout);
+    this.#state = 'deleted';
+    await this.release();
+    this.#ctx.forget();
+  }
+
+  /** True while started and not exited. @internal */
+  running(): boolean {
+    return this.#state === 'running';
+  }
+
+  /** True until deleted. @internal */
+  live(): boolean {
+    return this.#state !== 'deleted';
+  }
+
+  /** Releases stdio and pid files (the container is being deleted). @internal */
+  async release(): Promise<void> {
+    if (this.#state !== 'deleted' && this.#status < 0) {
+      this.#status = 128 + 9;
+      this.#exitedAt = new Date();
+      this.#resolveExited();
+    }
+    this.#state = 'deleted';
+    await this.#plumbing?.close();
+    fs.rmSync(this.#pidFile(), { force: true });
+    fs.rmSync(this.#pidFile('internal'), { force: true });
+  }
+
+  #pidFile(kind = ''): string {
+    return path.join(this.#dir, `${this.#config.id}${kind ? `-${kind}` : ''}.pid`);
+  }
+}

@@ -1,0 +1,127 @@
+import { pipeline } from 'node:stream/promises';
+import { TaskioError } from '../../errors.js';
+import { Console, newConsoleSocket, type ConsoleSocket } from '../console/index.js';
+import { createIO, type ProcessIO } from '../stdio/index.js';
+import type { Runtime, Terminal, WinSize } from './runtime.js';
+import type { Stdio } from './types.js';
+
+/** What the runtime call needs from {@link Plumbing}. */
+export interface PlumbingRuntimeOptions {
+  stdio: ProcessIO['stdio'];
+  consoleSocket?: string;
+  terminal?: Terminal;
+}
+
+/**
+ * Everything between one process and its clients: the process-side stdio and, in terminal mode,
+ * the console (received over a console socket, or made by the runtime itself) with its copies.
+ * Shared by {@link Init} and exec'd {@link Process}es.
+ * @internal
+ */
+export class Plumbing {
+  readonly io: ProcessIO;
+  #terminal: Terminal | null = null;
+  #socket: ConsoleSocket | null = null;
+  #master: Promise<number> | null = null;
+  readonly #abort = new AbortController();
+  #size: WinSize | null = null;
+  #outputCopy: Promise<void> | null = null;
+  #finished: Promise<void> | null = null;
+  #closed: Promise<void> | null = null;
+
+  private constructor(io: ProcessIO) {
+    this.io = io;
+  }
+
+  /** Opens the stdio of `stdio` and, for a terminal, a console socket or the runtime's own terminal. */
+  static async open(stdio: Stdio, runtime: Runtime, opts: { id: string; namespace: string }): Promise<Plumbing> {
+    const io = await createIO({ terminal: stdio.terminal, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr }, opts);
+    const p = new Plumbing(io);
+    if (!stdio.terminal) return p;
+    try {
+      if (runtime.newTerminal) {
+        p.#terminal = runtime.newTerminal();
+      } else {
+        p.#socket = await newConsoleSocket();
+        p.#master = p.#socket.receiveMaster(p.#abort.signal);
+        p.#master.catch(() => undefined); // awaited in attached(); a failed create never asks
+      }
+    } catch (err) {
+      await p.close();
+      throw err;
+    }
+    return p;
+  }
+
+  /** The stdio, console socket or terminal to hand the runtime. */
+  runtimeOptions(): PlumbingRuntimeOptions {
+    return {
+      stdio: this.io.stdio,
+      ...(this.#socket ? { consoleSocket: this.#socket.path } : {}),
+      ...(this.#terminal && this.#socket === null ? { terminal: this.#terminal } : {}),
+    };
+  }
+
+  /**
+   * After the runtime call returned: takes the pty master (waiting at most `timeout` ms), applies
+   * a size set before, and starts copying between the console and the stdio.
+   */
+  async attached(timeout: number): Promise<void> {
+    if (this.#master !== null && this.#terminal === null) {
+      let timer: NodeJS.Timeout | undefined;
+      const fd = await Promise.race([
+        this.#master,
+        new Promise<never>((_, reject) => {
+          timer = setTimeout(() => reject(new TaskioError('ERR_CONSOLE_SOCKET', `the runtime sent no pty master within ${timeout} ms`)), timeout);
+        }),
+      ]).finally(() => clearTimeout(timer));
+      this.#terminal = new Console(fd);
+      await this.#socket?.close();
+      this.#socket = null;
+    }
+    const term = this.#terminal;
+    if (term === null || this.#outputCopy !== null) return;
+    if (this.#size) term.resize(this.#size);
+    const out = this.io.terminalOutput();
+    this.#outputCopy = out ? pipeline(term.output, out, { end: false, signal: this.#abort.signal }).catch(() => undefined) : Promise.resolve();
+    const input = this.io.terminalInput();
+    if (input) pipeline(input, term.input, { end: false, signal: this.#abort.signal }).catch(() => undefined);
+  }
+
+  /** Sets the window size now, or as soon as the console exists (before the process first asks). */
+  resize(ws: WinSize): void {
+    this.#size = { cols: ws.cols, rows: ws.rows };
+    this.#terminal?.resize(this.#size);
+  }
+
+  /**
+   * Once the process exited: the console's output copied to its end, then the stdio drained.
+   * Unbounded; memoized.
+   */
+  finishOutput(): Promise<void> {
+    this.#finished ??= (async () => {
+      this.io.closeChildFds();
+      await this.#outputCopy;
+      await this.io.drain();
+    })();
+    return this.#finished;
+  }
+
+  /** Waits for {@link finishOutput} at most `ms`. */
+  async finishOutputWithin(ms: number): Promise<void> {
+    let timer: NodeJS.Timeout | undefined;
+    await Promise.race([this.finishOutput(), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+    clearTimeout(timer);
+  }
+
+  /** Releases everything: copies, console, socket, stdio. Idempotent. */
+  close(): Promise<void> {
+    this.#closed ??= (async () => {
+      this.#abort.abort();
+      this.#terminal?.close();
+      await this.#socket?.close();
+      await this.io.close();
+    })();
+    return this.#closed;
+  }
+}

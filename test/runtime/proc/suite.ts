@@ -1,0 +1,349 @@
+/**
+ * The Init/Process suite every runtime passes: runsc and runc (real binaries, busybox bundles) and
+ * the host backend where it applies. Each test file runs it for one runtime with its own scratch.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { PassThrough, type Readable } from 'node:stream';
+import type { Test } from 'tap';
+import { newAttach, newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
+import { FIFOSet } from '../../../src/fifo/index.js';
+import { Init, type Process, type Runtime } from '../../../src/runtime/proc/index.js';
+import { Collector, fdsUnder, sha256, untilBytes } from '../../helpers/common.js';
+import { processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
+
+/** What a runtime under test provides. */
+export interface Subject {
+  name: 'runsc' | 'runc' | 'host';
+  runtime: Runtime;
+  /** Removed at the end; nothing of the tests may be left in it, nor a process naming it. */
+  base: string;
+  /** The runtime's state root (empty at the end), if it has one. */
+  root?: string;
+  /** A bundle of `args` (busybox rootfs; the host runs `args` on the host). */
+  bundle(name: string, opts: { args: string[]; terminal?: boolean }): Promise<string>;
+  id(name: string): string;
+  /** Skips what the runtime cannot do, with the reason. */
+  skip?: Partial<Record<'checkpoint' | 'bigfile', string>>;
+}
+
+const opts = { timeout: 60_000 };
+const untilText = (c: Collector, re: RegExp, what: string) => waitFor(what, () => re.test(c.text()), 15_000, 5);
+
+export function procSuite(t: Test, s: Subject): void {
+  const fifoDir = path.join(s.base, 'fifo');
+  fs.mkdirSync(fifoDir, { recursive: true });
+
+  t.teardown(async () => {
+    const left = {
+      state: s.root ? stateEntries(s.root) : [],
+      processes: processesMentioning(s.base),
+      fds: fdsUnder(s.base),
+    };
+    fs.rmSync(s.base, { recursive: true, force: true });
+    if (left.state.length || left.processes.length || left.fds.length) throw new Error(`left behind: ${JSON.stringify(left)}`);
+  });
+
+  /** A client for a new task: a FIFO set with these streams, closed with the test. */
+  const client = async (t: Test, id: string, streams: { stdin?: Readable; stdout?: Collector; stderr?: Collector; terminal?: boolean }): Promise<IO> => {
+    const io = await newCreator(withFIFODir(fifoDir), withStreams(streams.stdin, streams.stdout, streams.stderr), ...(streams.terminal ? [withTerminal] : []))(id);
+    t.teardown(() => io.close());
+    return io;
+  };
+
+  /** An Init cleaned up with the test, whatever happened. */
+  const makeInit = (t: Test, id: string, io: IO | null, terminal = false): Init => {
+    const cfg = io?.config() ?? { stdin: '', stdout: '', stderr: '', terminal };
+    const init = new Init(id, s.runtime, { ...cfg, terminal: cfg.terminal }, { drainTimeout: 1000 });
+    t.teardown(async () => {
+      await init.killAll();
+      if ((await init.status()) === 'running') await Promise.race([init.wait(), new Promise((r) => setTimeout(r, 3000))]);
+      await init.delete().catch(() => undefined);
+      await s.runtime.delete(id, { force: true }).catch(() => undefined);
+    });
+    return init;
+  };
+
+  const createConfig = (id: string, bundle: string, io: IO | null, terminal = false) => {
+    const cfg = io?.config() ?? { stdin: '', stdout: '', stderr: '', terminal };
+    return { id, bundle, terminal: cfg.terminal, stdin: cfg.stdin, stdout: cfg.stdout, stderr: cfg.stderr };
+  };
+
+  /** Runs `args` to its end with a stdout client; returns the status and the output. */
+  const runToEnd = async (t: Test, name: string, args: string[]) => {
+    const id = s.id(name);
+    const out = new Collector();
+    const io = await client(t, id, { stdout: out, stderr: new Collector() });
+    const init = makeInit(t, id, io);
+    await init.create(createConfig(id, await s.bundle(name, { args }), io));
+    await init.start();
+    await init.wait();
+    await init.delete();
+    await io.wait();
+    return { status: init.exitStatus(), out: out.text(), init };
+  };
+
+  t.test('/bin/true exits 0 every time, however fast', opts, async (t) => {
+    for (let i = 0; i < 10; i++) {
+      const r = await runToEnd(t, 'true', ['/bin/true']);
+      t.equal(r.status, 0, `run ${i}`);
+      t.equal(await r.init.status(), 'deleted');
+      t.ok(r.init.exitedAt() instanceof Date);
+    }
+  });
+
+  t.test('exit 42 and output', opts, async (t) => {
+    const r = await runToEnd(t, 'exit42', ['sh', '-c', 'echo bye; exit 42']);
+    t.equal(r.status, 42);
+    t.equal(r.out, 'bye\n');
+  });
+
+  t.test('killed → 137', opts, async (t) => {
+    const id = s.id('kill');
+    const init = makeInit(t, id, null);
+    await init.create(createConfig(id, await s.bundle('kill', { args: ['sleep', '1000'] }), null));
+    await init.start();
+    t.ok(init.pid() > 0, 'has a pid');
+    await init.kill('KILL');
+    await init.wait();
+    t.equal(init.exitStatus(), 137);
+    await init.delete();
+  });
+
+  t.test('8 MiB of random bytes through stdout, byte-exact', { ...opts, skip: s.skip?.bigfile ?? false }, async (t) => {
+    const id = s.id('big');
+    const data = crypto.randomBytes(8 << 20);
+    const bundle = await s.bundle('big', { args: ['cat', '/data'] });
+    const dataPath = s.name === 'host' ? path.join(bundle, 'data') : path.join(bundle, 'rootfs', 'data');
+    fs.writeFileSync(dataPath, data);
+    const out = new Collector();
+    const io = await client(t, id, { stdout: out, stderr: new Collector() });
+    const init = makeInit(t, id, io);
+    await init.create(createConfig(id, s.name === 'host' ? await s.bundle('big', { args: ['cat', dataPath] }) : bundle, io));
+    await init.start();
+    await init.wait();
+    await io.wait();
+    t.equal(init.exitStatus(), 0);
+    t.equal(out.bytes, data.length);
+    t.equal(sha256(out.buffer()), sha256(data));
+    await init.delete();
+  });
+
+  t.test('stdin round trip, ended by closeStdin()', opts, async (t) => {
+    const id = s.id('stdin');
+    const out = new Collector();
+    const input = new PassThrough();
+    const io = await client(t, id, { stdin: input, stdout: out, stderr: new Collector() });
+    const init = makeInit(t, id, io);
+    await init.create(createConfig(id, await s.bundle('stdin', { args: ['sh', '-c', 'cat; echo done'] }), io));
+    await init.start();
+    input.write('hello\n');
+    await untilText(out, /hello\n/, 'the echo');
+    input.end(); // the client's stdin ends: the task must not see EOF from that
+    init.stdin()!.write('from host\n');
+    await untilText(out, /from host\n/, 'the host line');
+    t.equal(await init.status(), 'running', 'still reading after the client closed its stdin');
+    await init.closeStdin();
+    await init.wait();
+    t.equal(init.exitStatus(), 0);
+    await init.delete();
+    await io.wait();
+    t.equal(out.text(), 'hello\nfrom host\ndone\n');
+  });
+
+  t.test('a client detaches and reattaches mid-stream without loss', opts, async (t) => {
+    const id = s.id('reattach');
+    const first = new Collector();
+    const io = await client(t, id, { stdout: first });
+    const init = makeInit(t, id, io);
+    await init.create(createConfig(id, await s.bundle('reattach', { args: ['seq', '1', '300000'] }), io));
+    await init.start();
+    await untilBytes(first, 100_000);
+    io.cancel(); // detached; the task keeps writing into the FIFO until it is full
+    const set = new FIFOSet(io.config());
+    const second = new Collector();
+    const again = await newAttach(withStreams(null, second, null))(set);
+    t.teardown(() => again.cancel());
+    await init.wait();
+    await again.wait();
+    t.equal(init.exitStatus(), 0);
+    const expected = Array.from({ length: 300000 }, (_, i) => `${i + 1}\n`).join('');
+    const got = first.text() + second.text();
+    t.equal(got.length, expected.length, 'every byte once');
+    t.ok(got === expected, 'in order');
+    await init.delete();
+  });
+
+  t.test('exec with its own stdio and exit code; killAll stops exec\'d processes', opts, async (t) => {
+    const id = s.id('exec');
+    const init = makeInit(t, id, null);
+    const bundle = await s.bundle('exec', { args: ['sleep', '1000'] });
+    await init.create(createConfig(id, bundle, null));
+    await init.start();
+    const out = new Collector();
+    const eio = await client(t, `${id}-e1`, { stdout: out, stderr: new Collector() });
+    const c = eio.config();
+    const spec = { args: ['sh', '-c', 'echo from exec; exit 7'], cwd: '/', env: ['PATH=/bin:/usr/bin'] };
+    const p: Process = await init.exec(path.join(s.base, 'exec', id), { id: 'e1', terminal: false, stdin: '', stdout: c.stdout, stderr: c.stderr, spec });
+    t.equal(await p.status(), 'created');
+    await p.start();
+    await p.wait();
+    t.equal(p.exitStatus(), 7, 'the exec\'s own exit code');
+    await p.delete();
+    await eio.wait();
+    t.equal(out.text(), 'from exec\n');
+
+    const sleeper = await init.exec(path.join(s.base, 'exec', id), { id: 'e2', terminal: false, stdin: '', stdout: '', stderr: '', spec: { ...spec, args: ['sleep', '1000'] } });
+    await sleeper.start();
+    await t.rejects(sleeper.start(), { code: 'ERR_INVALID_STATE', message: 'cannot start a running process' });
+    await t.rejects(sleeper.delete(), { code: 'ERR_INVALID_STATE', message: 'cannot delete a running process' });
+    await init.killAll();
+    await sleeper.wait();
+    await init.wait();
+    t.equal(sleeper.exitStatus(), 137, 'exec killed');
+    t.equal(init.exitStatus(), 137, 'init killed');
+    await init.delete();
+    t.equal(await sleeper.status(), 'deleted');
+  });
+
+  t.test('every forbidden transition fails with gVisor\'s words', opts, async (t) => {
+    const id = s.id('states');
+    const init = makeInit(t, id, null);
+    const bad = (p: Promise<unknown>, message: string) => t.rejects(p, { code: 'ERR_INVALID_STATE', message }, message);
+    await bad(init.start(), 'cannot start a container that was not created');
+    await init.create(createConfig(id, await s.bundle('states', { args: ['sleep', '1000'] }), null));
+    t.equal(await init.status(), 'created');
+    await t.rejects(init.create(createConfig(id, '/nonexistent', null)), { code: 'ERR_INVALID_STATE' });
+    const st = await init.stats();
+    t.type(st.cpu.usageTotal, 'number');
+    await init.start();
+    t.equal(await init.status(), 'running');
+    await bad(init.start(), 'cannot start a running container');
+    await bad(init.delete(), 'cannot delete a running container');
+    await init.kill('KILL');
+    await init.wait();
+    t.equal(await init.status(), 'stopped');
+    await bad(init.start(), 'cannot start a stopped container');
+    await bad(init.exec(s.base, { id: 'x', terminal: false, stdin: '', stdout: '', stderr: '', spec: { args: ['true'], cwd: '/' } }), 'cannot exec in a stopped state');
+    await bad(init.stats(), 'cannot stat a stopped container');
+    await init.kill('TERM');
+    await init.kill(9);
+    await bad(init.kill('HUP'), 'process not found');
+    init.setExited(5);
+    t.equal(init.exitStatus(), 137, 'the first status wins');
+    await init.delete();
+    t.equal(await init.status(), 'deleted');
+    await bad(init.delete(), 'cannot delete a deleted container');
+    await bad(init.start(), 'cannot start a deleted container');
+    await bad(init.exec(s.base, { id: 'x', terminal: false, stdin: '', stdout: '', stderr: '', spec: { args: ['true'], cwd: '/' } }), 'cannot exec in a deleted state');
+    await bad(init.stats(), 'cannot stat a deleted container');
+    await init.kill('KILL');
+    await bad(init.kill('USR1'), 'process not found');
+    init.setExited(1);
+    t.equal(init.exitStatus(), 137);
+
+    // A created container can be deleted without running.
+    const id2 = s.id('created');
+    const init2 = makeInit(t, id2, null);
+    await init2.create(createConfig(id2, await s.bundle('created', { args: ['sleep', '1000'] }), null));
+    await init2.delete();
+    t.equal(await init2.status(), 'deleted');
+  });
+
+  t.test('terminal: stty size shows the size set by resize()', opts, async (t) => {
+    const id = s.id('tty');
+    const out = new Collector();
+    const input = new PassThrough();
+    const io = await client(t, id, { stdin: input, stdout: out, terminal: true });
+    const init = makeInit(t, id, io);
+    const bundle = await s.bundle('tty', { args: ['sh', '-c', 'stty size; read x; stty size; echo got $x'], terminal: true });
+    await init.create(createConfig(id, bundle, io));
+    await init.resize({ cols: 123, rows: 45 });
+    await init.start();
+    await untilText(out, /45 123/, 'the first size');
+    await init.resize({ cols: 100, rows: 50 });
+    input.write('line\r');
+    await untilText(out, /50 100[\s\S]*got line/, 'the second size');
+    await init.wait();
+    t.equal(init.exitStatus(), 0);
+    await init.delete();
+    await io.wait();
+  });
+
+  t.test('stats() has cpu, memory and pids', opts, async (t) => {
+    const id = s.id('stats');
+    const init = makeInit(t, id, null);
+    await init.create(createConfig(id, await s.bundle('stats', { args: ['sleep', '1000'] }), null));
+    await init.start();
+    const st = await init.stats();
+    t.ok(st.cpu.usageTotal >= 0, `cpu ${st.cpu.usageTotal}`);
+    t.ok(st.memory.usage > 0, `memory ${st.memory.usage}`);
+    t.ok(st.pids.current >= 1, `pids ${st.pids.current}`);
+    await init.killAll();
+    await init.wait();
+    await init.delete();
+  });
+
+  t.test('checkpoint → restore resumes a counter', { ...opts, skip: s.skip?.checkpoint ?? false }, async (t) => {
+    const id = s.id('ckpt');
+    const numbers = (c: Collector) => c.text().split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    const before = new Collector();
+    const io1 = await client(t, `${id}-1`, { stdout: before });
+    const init = makeInit(t, id, io1);
+    const bundle = await s.bundle('ckpt', { args: ['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.05; done'] });
+    await init.create(createConfig(id, bundle, io1));
+    await init.start();
+    await waitFor('the counter to reach 5', () => numbers(before).length >= 5);
+    const imagePath = path.join(s.base, `image-${id}`);
+    await init.checkpoint({ imagePath });
+    await init.wait();
+    await init.delete();
+    await io1.wait();
+    const last = numbers(before).at(-1)!;
+    const after = new Collector();
+    const io2 = await client(t, `${id}-2`, { stdout: after });
+    const restored = makeInit(t, id, io2);
+    await restored.restore({ ...createConfig(id, bundle, io2), imagePath });
+    t.equal(await restored.status(), 'running');
+    await waitFor('the restored counter', () => numbers(after).length >= 2);
+    const resumed = numbers(after)[0]!;
+    t.ok(resumed > 0 && resumed <= last + 2, `resumed at ${resumed} after ${last}, not from 0`);
+    await restored.kill('KILL');
+    await restored.wait();
+    t.equal(restored.exitStatus(), 137);
+    await restored.delete();
+  });
+
+  t.test('bad inputs: clear errors, nothing left behind', opts, async (t) => {
+    const id = s.id('bad');
+    await t.rejects(new Init(id, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false })
+      .create({ id, bundle: path.join(s.base, 'no-such-bundle'), terminal: false, stdin: '', stdout: '', stderr: '' }),
+    { code: 'ERR_INVALID_BUNDLE', message: /no-such-bundle has no config.json/ });
+    const bundle = await s.bundle('bad', { args: ['true'] });
+    for (const badId of ['../escape', 'a/b', '-flag', '']) {
+      await t.rejects(new Init(badId, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false })
+        .create({ id: badId, bundle, terminal: false, stdin: '', stdout: '', stderr: '' }), { code: 'ERR_INVALID_ID' }, `id ${JSON.stringify(badId)}`);
+    }
+    // A spec whose process cannot start: the runtime's own words, and no state or process left.
+    const id2 = s.id('nostart');
+    const out = new Collector();
+    const io = await client(t, id2, { stdout: out, stderr: new Collector() });
+    const init = makeInit(t, id2, io);
+    const failing = createConfig(id2, await s.bundle('nostart', { args: ['/no/such/binary'] }), io);
+    let failed: unknown = null;
+    try {
+      await init.create(failing);
+      await init.start();
+      await init.wait(); // runsc reports a missing binary as an exit, not a start failure
+      failed = init.exitStatus() !== 0 ? `exit ${init.exitStatus()}` : null;
+      await init.delete();
+    } catch (err) {
+      failed = err;
+    }
+    t.ok(failed, `failed: ${String(failed)}`);
+    t.ok(['unknown', 'deleted'].includes(await init.status()) || (await init.status()) === 'created', `state ${await init.status()}`);
+    if ((await init.status()) === 'created') await init.delete();
+    await waitFor('no runtime state left', () => !s.root || stateEntries(s.root).length === 0, 10_000);
+  });
+}
