@@ -7,7 +7,8 @@ import type { IO } from '../attach/index.js';
 /**
  * A FIFO set as plain Node streams, for callers that copy themselves (containerd's `DirectIO`):
  * write the task's input to `stdin`, read its output from `stdout` and `stderr`. It holds the set's
- * reader lock until closed. `cancel()` aborts a pending stdin open and destroys the streams;
+ * reader lock until cancelled or closed. `cancel()` aborts a pending stdin open, destroys the streams
+ * and releases the lock;
  * `wait()` resolves once `stdout` and `stderr` have ended or been destroyed.
  */
 export class DirectIO implements IO {
@@ -63,6 +64,7 @@ export class DirectIO implements IO {
     this.stdin?.destroy();
     this.stdout?.destroy();
     this.stderr?.destroy();
+    this.lock?.release();
   }
 
   wait(): Promise<void> {
@@ -71,7 +73,6 @@ export class DirectIO implements IO {
 
   async close(): Promise<void> {
     this.cancel();
-    this.lock?.release();
     await this.set.close();
   }
 

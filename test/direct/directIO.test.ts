@@ -79,3 +79,15 @@ t.test('a non-FIFO in place of a FIFO fails with ERR_NOT_FIFO and releases the l
   t.pass('the lock was released');
   await io.close();
 });
+
+t.test('cancel releases the reader lock, so another client can attach', async (t) => {
+  const root = tmpDir(t);
+  const set = await newFIFOSetInDir(root, 'l', false);
+  const io = await newDirectIO(set);
+  await t.rejects(newDirectIO(set), { code: 'EBUSY' });
+  io.cancel();
+  const again = await newDirectIO(set);
+  await again.close();
+  await io.close();
+  t.same(fs.readdirSync(root), []);
+});
