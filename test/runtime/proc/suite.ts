@@ -59,6 +59,9 @@ export function procSuite(t: Test, s: Subject): void {
     t.teardown(async () => {
       await init.killAll();
       if ((await init.status()) === 'running') await Promise.race([init.wait(), new Promise((r) => setTimeout(r, 3000))]);
+      const status = await init.status();
+      // Deleted (or never created): nothing to clean, and a runtime call for a missing id is slow on runsc.
+      if (status === 'deleted' || status === 'unknown') return;
       await init.delete().catch(() => undefined);
       await s.runtime.delete(id, { force: true }).catch(() => undefined);
     });
@@ -215,8 +218,6 @@ export function procSuite(t: Test, s: Subject): void {
     await init.create(createConfig(id, await s.bundle('states', { args: ['sleep', '1000'] }), null));
     t.equal(await init.status(), 'created');
     await t.rejects(init.create(createConfig(id, '/nonexistent', null)), { code: 'ERR_INVALID_STATE' });
-    const st = await init.stats();
-    t.type(st.cpu.usageTotal, 'number');
     await init.start();
     t.equal(await init.status(), 'running');
     await bad(init.start(), 'cannot start a running container');
