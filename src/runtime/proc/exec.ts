@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { signalNumber } from '../oci/index.js';
 import type { ExitSubscription } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { readPidFile } from './pidFile.js';
@@ -155,7 +156,7 @@ export class Process {
       await this.#ctx.runtime.kill(this.#parent.id(), signal, { pid: this.#internalPid });
     } else {
       // runc and the host: the pid file names the process itself; it is ours until reaped.
-      process.kill(this.#pid, signal);
+      process.kill(this.#pid, signalNumber(signal));
     }
   }
 

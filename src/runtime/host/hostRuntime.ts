@@ -1,0 +1,226 @@
+import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import * as pty from 'node-pty';
+import { TaskioError } from '../../errors.js';
+import { signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
+import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
+import { defaultMonitor, type Monitor } from '../reaper/index.js';
+import { groupStats } from './stats.js';
+import { HostTerminal } from './terminal.js';
+
+/** Options of a {@link HostRuntime}. */
+export interface HostRuntimeOptions {
+  /** The reaper that node-pty's children are declared to (it reaps them itself). Default: `defaultMonitor`. */
+  monitor?: Monitor;
+}
+
+/** One host process the runtime started (the init or an exec). */
+interface HostProcess {
+  pid: number;
+  exited: boolean;
+}
+
+/** A task (container) of the host runtime. */
+interface HostTask {
+  id: string;
+  bundle: string;
+  spec: ProcessSpec;
+  opts: RuntimeCreateOptions;
+  status: 'created' | 'running' | 'paused' | 'stopped';
+  init: HostProcess | null;
+  execs: Set<HostProcess>;
+  created: Date;
+}
+
+/**
+ * The host backend: the {@link Runtime} API for plain host processes, so an `Init` runs the
+ * bundle's `config.json` `process` (args, env, cwd, terminal) on the host, without a container.
+ * It is the embedded default where runsc/runc are missing or the caller is not root.
+ *
+ * - Each process leads its own process group, so `kill --all` reaches what it started.
+ * - stdio are the fds `src/runtime/stdio` made (never Node's `'pipe'`); a terminal is node-pty
+ *   (`newTerminal()`), which reaps its own child: the pid is declared to the reaper and its exit
+ *   passed on, so an `Init` sees every exit the same way.
+ * - The pid file is written at start (the process exists only then); `checkpoint`/`restore`
+ *   fail with `ERR_NOT_SUPPORTED`.
+ */
+export class HostRuntime implements Runtime {
+  readonly #tasks = new Map<string, HostTask>();
+  readonly #monitor: Monitor;
+
+  constructor(opts: HostRuntimeOptions = {}) {
+    this.#monitor = opts.monitor ?? defaultMonitor;
+  }
+
+  newTerminal(): Terminal {
+    return new HostTerminal();
+  }
+
+  /** Reads the bundle's `process`; nothing runs until {@link start}. */
+  async create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void> {
+    if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
+    const spec = readProcess(bundle);
+    this.#tasks.set(id, { id, bundle, spec, opts, status: 'created', init: null, execs: new Set(), created: new Date() });
+  }
+
+  /** Spawns the init process and writes its pid file. */
+  async start(id: string): Promise<void> {
+    const task = this.#task(id);
+    if (task.status !== 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot start a ${task.status} task`);
+    const proc = await this.#spawn(task.spec, task.opts.stdio, task.opts.terminal, path.resolve(task.bundle));
+    task.init = proc;
+    task.status = 'running';
+    if (task.opts.pidFile) fs.writeFileSync(task.opts.pidFile, String(proc.pid));
+  }
+
+  /** Spawns another process of the task now (there is no created exec state on the host). */
+  async exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void> {
+    const task = this.#task(id);
+    if (task.status !== 'running' && task.status !== 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot exec in a ${task.status} task`);
+    const proc = await this.#spawn(spec, opts.stdio, spec.terminal ? opts.terminal : undefined, path.resolve(task.bundle));
+    task.execs.add(proc);
+    if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(proc.pid));
+  }
+
+  /** Signals the init, one pid (`opts.pid`, a host pid) or, with `all`, every process group the task started. */
+  async kill(id: string, signal: number | string, opts: KillOptions = {}): Promise<void> {
+    const task = this.#task(id);
+    const sig = signalNumber(signal);
+    if (opts.pid !== undefined) return void process.kill(opts.pid, sig);
+    if (task.status === 'created') throw new TaskioError('ERR_INVALID_STATE', 'cannot signal a created task: it has no process yet');
+    const targets = opts.all ? [task.init, ...task.execs] : [task.init];
+    let sent = 0;
+    for (const p of targets) {
+      if (!p || p.exited) continue;
+      try {
+        // The whole group with `all` (what the process forked too); the process alone otherwise.
+        process.kill(opts.all ? -p.pid : p.pid, sig);
+        sent++;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
+      }
+    }
+    if (sent === 0) throw new TaskioError('ERR_NOT_FOUND', `task ${id}: process not found`);
+  }
+
+  /** Forgets the task; `force` kills what still runs. */
+  async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
+    const task = this.#task(id);
+    const live = [task.init, ...task.execs].filter((p): p is HostProcess => p !== null && !p.exited);
+    if (live.length > 0 && !opts.force) throw new TaskioError('ERR_INVALID_STATE', `cannot delete a running task ${id}`);
+    for (const p of live) {
+      try {
+        process.kill(-p.pid, 'SIGKILL');
+      } catch {
+        // Already gone.
+      }
+    }
+    this.#tasks.delete(id);
+  }
+
+  async state(id: string): Promise<State> {
+    const task = this.#task(id);
+    return {
+      ociVersion: '1.0.2', id, pid: task.init && !task.init.exited ? task.init.pid : 0,
+      status: task.status, bundle: task.bundle, created: task.created.toISOString(),
+    };
+  }
+
+  /** CPU, memory and pids of the task's process groups, from `/proc`. */
+  async stats(id: string): Promise<Stats> {
+    const task = this.#task(id);
+    const leaders = [task.init, ...task.execs].filter((p): p is HostProcess => p !== null && !p.exited).map((p) => p.pid);
+    return groupStats(leaders);
+  }
+
+  async pause(id: string): Promise<void> {
+    await this.kill(id, 'STOP', { all: true });
+    this.#task(id).status = 'paused';
+  }
+
+  async resume(id: string): Promise<void> {
+    await this.kill(id, 'CONT', { all: true });
+    const task = this.#task(id);
+    if (task.status === 'paused') task.status = 'running';
+  }
+
+  async checkpoint(_id: string, _opts: CheckpointOptions): Promise<void> {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'the host runtime cannot checkpoint a process');
+  }
+
+  async restore(_id: string, _opts: RuntimeRestoreOptions): Promise<number> {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'the host runtime cannot restore a process');
+  }
+
+  #task(id: string): HostTask {
+    const task = this.#tasks.get(id);
+    if (!task) throw new TaskioError('ERR_NOT_FOUND', `task ${JSON.stringify(id)} does not exist`);
+    return task;
+  }
+
+  /** Spawns `spec` with the given stdio (or on a node-pty), resolving once it runs. */
+  async #spawn(spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, bundle: string): Promise<HostProcess> {
+    const [file, ...args] = spec.args;
+    if (!file) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'the process has no args');
+    const env = envObject(spec.env ?? []);
+    const cwd = spec.cwd || bundle;
+    if (spec.terminal) {
+      if (!(terminal instanceof HostTerminal)) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'a terminal process needs the terminal from newTerminal()');
+      const size = terminal.size();
+      let p: pty.IPty;
+      try {
+        p = pty.spawn(file, args, { name: env.TERM ?? 'xterm', cols: size.cols, rows: size.rows, cwd, env, encoding: null });
+      } catch (cause) {
+        throw new TaskioError('ERR_RUNTIME', `cannot start ${file} on a terminal: ${(cause as Error).message}`, { cause });
+      }
+      // node-pty reaps its child itself: the monitor must not, and learns the exit from node-pty.
+      this.#monitor.exclude(p.pid);
+      const proc: HostProcess = { pid: p.pid, exited: false };
+      p.onExit(({ exitCode, signal }) => {
+        proc.exited = true;
+        this.#monitor.notifyExit(p.pid, signal ? 128 + signal : exitCode);
+      });
+      terminal.attach(p);
+      return proc;
+    }
+    const child: ChildProcess = spawnChild(file, args, {
+      cwd, env, detached: true,
+      stdio: [...(stdio ?? ['ignore', 'ignore', 'ignore'])],
+    });
+    await new Promise<void>((resolve, reject) => {
+      child.once('spawn', resolve);
+      child.once('error', (err) => reject(Object.assign(err, { message: `cannot start ${file}: ${err.message}` })));
+    });
+    const proc: HostProcess = { pid: child.pid!, exited: false };
+    // The monitor publishes the exit (libuv reaps it); this only marks it for kill and stats.
+    child.once('exit', () => { proc.exited = true; });
+    return proc;
+  }
+}
+
+/** The bundle's `config.json` `process`, checked enough to run. */
+function readProcess(bundle: string): ProcessSpec {
+  const file = path.join(bundle, 'config.json');
+  let spec: { process?: ProcessSpec };
+  try {
+    spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { process?: ProcessSpec };
+  } catch (cause) {
+    throw new TaskioError('ERR_INVALID_BUNDLE', `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+  const p = spec.process;
+  if (!p || !Array.isArray(p.args) || p.args.length === 0) {
+    throw new TaskioError('ERR_INVALID_BUNDLE', `${file} has no process.args to run`);
+  }
+  return p;
+}
+
+/** `KEY=value` entries as an environment object (the first `=` splits). */
+function envObject(entries: string[]): Record<string, string> {
+  const env: Record<string, string> = {};
+  for (const e of entries) {
+    const i = e.indexOf('=');
+    if (i > 0) env[e.slice(0, i)] = e.slice(i + 1);
+  }
+  return env;
+}

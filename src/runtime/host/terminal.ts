@@ -1,0 +1,69 @@
+import { Readable, Writable } from 'node:stream';
+import type { IPty } from 'node-pty';
+import type { Terminal, WinSize } from '../proc/index.js';
+
+/** The size a pty starts with when nobody set one (a classic terminal's). */
+const DEFAULT_SIZE: WinSize = { cols: 80, rows: 24 };
+
+/**
+ * A host process's terminal, made before the process exists (so {@link resize} before start sets
+ * the size it starts with) and bound to a node-pty when {@link HostRuntime} spawns the process.
+ * node-pty owns the pty master; output flows with backpressure (`pause`/`resume` of the pty).
+ */
+export class HostTerminal implements Terminal {
+  readonly output: Readable;
+  readonly input: Writable;
+  #pty: IPty | null = null;
+  #size: WinSize = { ...DEFAULT_SIZE };
+  #closed = false;
+  readonly #pendingInput: Array<{ data: Buffer; cb: (err?: Error | null) => void }> = [];
+
+  constructor() {
+    this.output = new Readable({
+      highWaterMark: 64 * 1024,
+      read: () => this.#pty?.resume(),
+    });
+    this.input = new Writable({
+      highWaterMark: 64 * 1024,
+      write: (chunk: Buffer, _enc, cb) => {
+        if (this.#pty) {
+          this.#pty.write(chunk);
+          cb();
+        } else this.#pendingInput.push({ data: chunk, cb });
+      },
+    });
+  }
+
+  /** The size the process starts with, or has now. */
+  size(): WinSize {
+    return { ...this.#size };
+  }
+
+  resize(ws: WinSize): void {
+    this.#size = { cols: ws.cols, rows: ws.rows };
+    if (this.#pty && !this.#closed) this.#pty.resize(ws.cols, ws.rows);
+  }
+
+  /** Binds the spawned pty. @internal */
+  attach(pty: IPty): void {
+    this.#pty = pty;
+    pty.onData((d: string | Buffer) => {
+      const buf = typeof d === 'string' ? Buffer.from(d) : d; // Buffers with encoding: null
+      if (!this.output.push(buf)) pty.pause();
+    });
+    // node-pty reports the exit once the pty is drained: the output has ended.
+    pty.onExit(() => setImmediate(() => { if (!this.output.destroyed) this.output.push(null); }));
+    for (const { data, cb } of this.#pendingInput.splice(0)) {
+      pty.write(data);
+      cb();
+    }
+  }
+
+  close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    this.input.destroy();
+    if (!this.output.destroyed) this.output.push(null);
+    for (const { cb } of this.#pendingInput.splice(0)) cb(new Error('the terminal was closed'));
+  }
+}
