@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
-import { openLogWriter, type LogWriter } from '../../logfile/logWriter.js';
-import { parseLogOptions, type ParsedLogOptions } from '../../logfile/options.js';
+import { openLogWriter, parseLogOptions, type LogWriter, type ParsedLogOptions } from '../../logfile/index.js';
 import { pipe2 } from '../../sys/index.js';
 import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
 

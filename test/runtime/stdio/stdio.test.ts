@@ -112,7 +112,7 @@ t.test('binary:// starts the logger with fds 3, 4, 5 and only its two variables'
   const dir = tmpDir(t);
   const logger = path.join(dir, 'logger.sh');
   fs.writeFileSync(logger, `#!/bin/sh
-tr '\\0' '\\n' < /proc/$$/environ > "$2"
+/bin/cat /proc/$$/environ > "$2"
 echo "$@" > "$2.args"
 printf r >&5
 exec 5>&-
@@ -128,7 +128,7 @@ wait
   await io.drain();
   await io.close();
   // tap's process-info hook adds its own variables to every child of a test; they are not ours.
-  const env = fs.readFileSync(out, 'utf8').trim().split('\n').filter((l) => !/^(_TAPJS_|NODE_OPTIONS=)/.test(l));
+  const env = fs.readFileSync(out, 'utf8').split('\0').filter((l) => l !== '').filter((l) => !/^(_TAPJS_|NODE_OPTIONS=)/.test(l));
   t.same(env.sort(), ['CONTAINER_ID=task-1', 'CONTAINER_NAMESPACE=ns1']);
   t.equal(fs.readFileSync(`${out}.args`, 'utf8'), `path ${out}\n`, 'the query as key value arguments');
   t.equal(fs.readFileSync(`${out}.out`, 'utf8'), 'out\n');
