@@ -1,0 +1,213 @@
+/**
+ * The Container suite every backend passes: runsc and runc (real binaries, busybox bundles) and the
+ * host backend (processes in a job object). Each test file runs it for one backend with its own
+ * scratch; the suite's teardown fails when a state entry, a process, an fd or a cgroup is left.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Test } from 'tap';
+import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
+import { createContainer, ErrorCode, type Container, type ContainerBackend } from '../../../src/runtime/container/index.js';
+import { Collector, fdsUnder } from '../../helpers/common.js';
+import { processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
+
+/** What a backend under test provides. */
+export interface Subject {
+  name: 'runsc' | 'runc' | 'host';
+  backend: ContainerBackend;
+  /** Removed at the end; nothing of the tests may be left in it, nor a process naming it. */
+  base: string;
+  /** The runtime's state root (empty at the end), if it has one. */
+  root?: string;
+  /** A bundle running `args` (busybox rootfs; the host runs `args` on the host). */
+  bundle(name: string, opts: { args: string[] }): Promise<string>;
+  id(name: string): string;
+  /** More leftovers to report (the host's cgroups), checked once every test ended. */
+  leftovers?(): string[];
+  /** Runs after the leftover check (closing what the subject itself holds). */
+  close?(): Promise<void>;
+}
+
+const opts = { timeout: 60_000 };
+
+export function containerSuite(t: Test, s: Subject): void {
+  const fifoDir = path.join(s.base, 'fifo');
+  fs.mkdirSync(fifoDir, { recursive: true });
+
+  t.teardown(async () => {
+    const left = {
+      state: s.root ? stateEntries(s.root) : [],
+      processes: processesMentioning(s.base),
+      fds: fdsUnder(s.base),
+      stateDirs: fs.existsSync(path.join(s.base, 'state')) ? fs.readdirSync(path.join(s.base, 'state')) : [],
+      other: s.leftovers?.() ?? [],
+    };
+    await s.close?.();
+    fs.rmSync(s.base, { recursive: true, force: true });
+    if (Object.values(left).some((v) => v.length > 0)) throw new Error(`left behind: ${JSON.stringify(left)}`);
+  });
+
+  /** A client for a new task: a FIFO set with these streams, closed with the test. */
+  const client = async (t: Test, id: string, streams: { stdout?: Collector; stderr?: Collector }): Promise<IO> => {
+    const io = await newCreator(withFIFODir(fifoDir), withStreams(undefined, streams.stdout, streams.stderr ?? new Collector()))(id);
+    t.teardown(() => io.close());
+    return io;
+  };
+
+  /** A running container destroyed with the test, whatever happened. */
+  const start = async (t: Test, name: string, args: string[], io?: IO): Promise<Container> => {
+    const id = s.id(name);
+    const c = await createContainer({
+      id, bundle: await s.bundle(name, { args }), backend: s.backend, stateDir: path.join(s.base, 'state', id),
+      init: { drainTimeout: 1000 }, ...(io ? { stdio: io.config() } : {}),
+    });
+    t.teardown(async () => {
+      await c.destroy().catch(() => undefined);
+      await s.backend.runtime.delete(id, { force: true }).catch(() => undefined);
+    });
+    return c;
+  };
+
+  const code = (name: keyof typeof ErrorCode) => ({ code: ErrorCode[name] });
+
+  t.test('lifecycle: running → stopped → destroyed, with libcontainer\'s errors', opts, async (t) => {
+    const c = await start(t, 'life', ['sleep', '1000']);
+    t.equal(c.backend(), s.name);
+    t.equal(await c.runState(), 'running');
+    t.equal(c.config().id, c.id());
+    t.same(c.config().spec.process.args, ['sleep', '1000']);
+    t.ok(Object.isFrozen(c.config().spec.process), 'config is read-only');
+    t.ok(c.initPid() > 0);
+    t.ok((await c.processes()).includes(c.initPid()), `processes ${JSON.stringify(await c.processes())} list the init ${c.initPid()}`);
+    const st = await c.stats();
+    t.ok(st.pids.current >= 1, `pids ${st.pids.current}`);
+    t.ok(st.memory.usage > 0, `memory ${st.memory.usage}`);
+    t.ok(st.cpu.usageTotal >= 0, `cpu ${st.cpu.usageTotal}`);
+
+    const waited = c.wait();
+    await c.signal(c.initPid(), 'KILL');
+    t.equal(await waited, 137);
+    t.equal(await c.waitProcess(c.initPid()), 137);
+    t.equal(await c.runState(), 'stopped');
+    await t.rejects(c.stats(), code('ContainerNotRunning'));
+    await t.rejects(c.pause(), code('ContainerNotRunning'));
+    await t.rejects(c.startProcess({ args: ['true'] }), code('ContainerNotRunning'));
+    await c.signal(c.initPid(), 'TERM'); // a stop signal to a stopped process is a no-op
+    await t.rejects(c.signal(c.initPid(), 'HUP'), { code: 'ESRCH' });
+    t.same(await c.processes(), []);
+
+    await c.destroy();
+    t.equal(await c.runState(), 'destroyed');
+    await c.destroy(); // no error once destroyed
+    for (const [what, p] of [
+      ['processes', c.processes()], ['stats', c.stats()], ['pause', c.pause()], ['resume', c.resume()],
+      ['startProcess', c.startProcess({ args: ['true'] })], ['signal', c.signal(1, 'KILL')], ['wait', c.wait()], ['waitProcess', c.waitProcess(1)],
+    ] as Array<[string, Promise<unknown>]>) await t.rejects(p, code('ContainerDestroyed'), what);
+  });
+
+  t.test('the init\'s exit code and output', opts, async (t) => {
+    const id = s.id('exit3');
+    const out = new Collector();
+    const io = await client(t, id, { stdout: out });
+    const c = await start(t, 'exit3', ['sh', '-c', 'echo hi; exit 3'], io);
+    t.equal(await c.wait(), 3);
+    await c.destroy();
+    await io.wait();
+    t.equal(out.text(), 'hi\n');
+  });
+
+  t.test('startProcess: own stdio and exit status, signal and waitProcess by pid', opts, async (t) => {
+    const c = await start(t, 'exec', ['sleep', '1000']);
+    const out = new Collector();
+    const io = await client(t, `${c.id()}-e`, { stdout: out });
+    const cfg = io.config();
+    const pid = await c.startProcess({ args: ['sh', '-c', 'echo from exec; exit 7'], stdout: cfg.stdout, stderr: cfg.stderr });
+    t.ok(pid > 0 && pid !== c.initPid(), `pid ${pid}`);
+    t.equal(await c.waitProcess(pid), 7);
+    await waitFor('the exec\'s output', () => out.text() === 'from exec\n');
+
+    const sleeper = await c.startProcess({ args: ['sleep', '1000'] });
+    t.ok((await c.processes()).includes(sleeper), 'processes() lists it');
+    const status = c.waitProcess(sleeper);
+    await c.signal(sleeper, 'TERM');
+    t.equal(await status, 143);
+    t.equal(await c.runState(), 'running', 'the init is untouched');
+
+    await t.rejects(c.signal(999_999, 'KILL'), { code: 'ESRCH' }, 'a pid that is not the container\'s');
+    await t.rejects(c.waitProcess(999_999), { code: 'ECHILD' });
+    await t.rejects(c.signal(c.initPid(), 'NOPE'), { code: 'ERR_INVALID_SIGNAL' });
+    await t.rejects(c.startProcess({ args: [] }), code('ConfigInvalid'));
+    await t.rejects(c.startProcess({ args: ['true'], cwd: 'relative' }), code('ConfigInvalid'));
+    await t.rejects(c.startProcess({ args: ['true'], env: ['NOEQUALS'] }), code('ConfigInvalid'));
+    await c.destroy();
+  });
+
+  t.test('signal reaches a process the init started itself', opts, async (t) => {
+    const c = await start(t, 'child', ['sh', '-c', 'sleep 1000 & wait $!; exit $?']);
+    const child = await waitFor('the init\'s child', async () => (await c.processes()).find((p) => p !== c.initPid()));
+    await c.signal(child, 'KILL');
+    t.equal(await c.wait(), 137, 'the init reports its child\'s SIGKILL');
+    await c.destroy();
+  });
+
+  t.test('pause and resume: frozen output, paused errors, idempotent calls', opts, async (t) => {
+    const id = s.id('pause');
+    const out = new Collector();
+    const io = await client(t, id, { stdout: out });
+    const c = await start(t, 'pause', ['sh', '-c', 'while :; do echo x; sleep 0.01; done'], io);
+    await waitFor('output', () => out.bytes > 0);
+    const pausing = c.pause();
+    t.ok(['pausing', 'paused'].includes(await c.runState()));
+    await pausing;
+    t.equal(await c.runState(), 'paused');
+    await c.pause();
+    t.ok((await c.processes()).includes(c.initPid()), 'processes() works while paused');
+    const st = await c.stats();
+    t.ok(st.pids.current >= 1, 'stats() works while paused');
+    await t.rejects(c.startProcess({ args: ['true'] }), code('ContainerPaused'));
+    await t.rejects(c.signal(c.initPid(), 'KILL'), code('ContainerPaused'));
+    // Anything written before the freeze has arrived by now; nothing more may come while frozen.
+    await new Promise((r) => setTimeout(r, 100));
+    const frozenAt = out.bytes;
+    await new Promise((r) => setTimeout(r, 200));
+    t.equal(out.bytes, frozenAt, 'no output while paused');
+    await c.resume();
+    t.equal(await c.runState(), 'running');
+    await c.resume();
+    await waitFor('output after resume', () => out.bytes > frozenAt);
+    await c.destroy();
+  });
+
+  t.test('destroy of a paused container with running processes leaves nothing', opts, async (t) => {
+    const c = await start(t, 'destroy', ['sleep', '1000']);
+    const pid = await c.startProcess({ args: ['sleep', '1000'] });
+    await c.pause();
+    const init = c.wait(), exec = c.waitProcess(pid);
+    await c.destroy();
+    t.equal(await init, 137, 'pending wait() resolves with the kill');
+    t.equal(await exec, 137, 'pending waitProcess() too');
+    t.equal(await c.runState(), 'destroyed');
+    if (s.root) t.same(stateEntries(s.root).filter((e) => e.includes(c.id())), [], 'no runtime state');
+    t.notOk(fs.existsSync(path.join(s.base, 'state', c.id())), 'no pid-file dir');
+  });
+
+  t.test('factory errors: IdInUse, InvalidIdFormat, ConfigInvalid; a failure leaves nothing', opts, async (t) => {
+    const c = await start(t, 'dup', ['sleep', '1000']);
+    const bundle = c.config().bundle;
+    await t.rejects(createContainer({ id: c.id(), bundle, backend: s.backend, stateDir: path.join(s.base, 'state', 'dup2') }), code('IdInUse'));
+    t.equal(await c.runState(), 'running', 'the live container is untouched');
+    for (const bad of ['a/b', '../up', '-flag', '']) {
+      await t.rejects(createContainer({ id: bad, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', 'bad') }), code('InvalidIdFormat'), JSON.stringify(bad));
+    }
+    await t.rejects(createContainer({ id: s.id('nobundle'), bundle: path.join(s.base, 'no-such-bundle'), backend: s.backend }), code('ConfigInvalid'));
+    const noArgs = await s.bundle('noargs', { args: ['true'] });
+    const spec = JSON.parse(fs.readFileSync(path.join(noArgs, 'config.json'), 'utf8')) as { process: { args: string[] } };
+    spec.process.args = [];
+    fs.writeFileSync(path.join(noArgs, 'config.json'), JSON.stringify(spec));
+    await t.rejects(createContainer({ id: s.id('noargs'), bundle: noArgs, backend: s.backend }), code('ConfigInvalid'));
+    const badIo = s.id('badio');
+    await t.rejects(createContainer({ id: badIo, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', badIo), stdio: { stdout: 'relative/log' } }), { code: /^ERR_(CONFIG_INVALID|SYSTEM_ERROR)$/ });
+    if (s.root) await waitFor('no state of the failed creates', () => stateEntries(s.root!).every((e) => !e.includes(badIo)) || undefined);
+    await c.destroy();
+  });
+}
