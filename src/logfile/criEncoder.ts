@@ -1,32 +1,65 @@
 import type { LogStreamName } from './options.js';
 
 const NL = 0x0a, SPACE = 0x20, TAG_P = 0x50, TAG_F = 0x46;
+// `2006-01-02T15:04:05.000000000Z stdout ` is 38 bytes; room to spare for the header slot.
+const headerSlot = 64;
 
 /**
- * Turns one stream's bytes into CRI log entries: `<time> <stream> <P|F> <content>\n`.
+ * Turns one source's bytes into CRI log entries: `<time> <stream> <P|F> <content>\n`.
  *
  * An entry is cut only where a line grows past `maxLineSize` (`P` pieces, then a final `F`),
  * never where a read happened to end: the unfinished tail of a chunk waits here (at most
  * `maxLineSize` bytes) until its newline arrives. Bytes are copied as they are — no decoding — so
  * invalid UTF-8 and a `\r` before the newline survive untouched. A line of exactly `maxLineSize`
- * bytes is one `F` entry: the writer waits for the next byte before deciding it was partial.
+ * bytes is one `F` entry: the encoder waits for the next byte before deciding it was partial.
+ *
+ * Speed is the point of the layout: the header slot, the held line, the input area and the output
+ * area are views of **one** ArrayBuffer, so every per-entry copy is a `copyWithin` — a native
+ * memmove that allocates nothing. (`Buffer#copy` and `set(subarray())` allocate a view per call,
+ * which at a million lines a second is what the garbage collector then spends its time on.) The
+ * header (time and stream) is formatted once per chunk, not once per line, and a whole chunk's
+ * entries land in one output buffer that the caller writes with one call.
+ *
+ * Usage: put bytes into {@link input} (a read lands there directly, or {@link load} copies them),
+ * call {@link encode}, then {@link takeOutput} and write what it returns. The output buffers point
+ * into this encoder's memory: do not call `encode` again until they have been written.
  *
  * split2 is not used here: it decodes to strings (losing invalid UTF-8) and treats an over-long
  * line as an error, where CRI needs byte-exact cutting into `P` entries.
  */
 export class CriEncoder {
-  private readonly pending: Buffer;
+  /** Where the bytes to encode go: a read buffer (`onread`) or the target of {@link load}. */
+  readonly input: Buffer;
+  private readonly mem: Uint8Array;
+  private readonly headerView: Buffer;
+  private readonly pendingAt = headerSlot;
   private pendingLen = 0;
-  private header: Buffer = Buffer.alloc(0);
-  private out: Buffer = Buffer.alloc(0);
-  private pos = 0;
+  private readonly inputAt: number;
+  private readonly outAt: number;
+  private readonly outCap: number;
+  private outLen = 0;
+  private headerLen = 0;
+  private time = '';
+  // Entries that did not fit into the output area (lines much shorter than the header): rare.
+  private spilled: Buffer[] = [];
+  private spill: Buffer | null = null;
+  private spillLen = 0;
 
   /**
    * @param stream the stream named in every entry.
    * @param maxLineSize the longest content one entry holds.
+   * @param inputSize the size of {@link input} (a copy uses its read size).
    */
-  constructor(readonly stream: LogStreamName, readonly maxLineSize: number) {
-    this.pending = Buffer.allocUnsafe(maxLineSize);
+  constructor(readonly stream: LogStreamName, readonly maxLineSize: number, inputSize = 64 * 1024) {
+    // Twice the input holds a chunk of 100-byte lines with its headers in one piece; it must hold
+    // at least one entry of the longest content.
+    this.outCap = Math.max(2 * inputSize, 2 * (maxLineSize + headerSlot + 3));
+    this.inputAt = headerSlot + maxLineSize;
+    this.outAt = this.inputAt + inputSize;
+    const ab = new ArrayBuffer(this.outAt + this.outCap);
+    this.mem = new Uint8Array(ab);
+    this.headerView = Buffer.from(ab, 0, headerSlot);
+    this.input = Buffer.from(ab, this.inputAt, inputSize);
   }
 
   /** Bytes of an unfinished line held until its newline (or the end of the stream) arrives. */
@@ -34,98 +67,142 @@ export class CriEncoder {
     return this.pendingLen;
   }
 
+  /** Copies up to `input.length` bytes of `src` from `from` into {@link input}; returns how many. */
+  load(src: Uint8Array, from = 0): number {
+    const n = Math.min(src.length - from, this.input.length);
+    this.input.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), 0);
+    return n;
+  }
+
   /**
-   * Encodes `chunk` into whole entries stamped with `time` (a formatted CRI timestamp). Returns
-   * null when the chunk only extended an unfinished line.
+   * Encodes the first `n` bytes of {@link input} into entries stamped with `time` (a formatted CRI
+   * timestamp), appended to the output that {@link takeOutput} hands over. The input may be
+   * overwritten afterwards: what must wait for more bytes has been copied aside.
    */
-  encode(chunk: Uint8Array, time: string): Buffer | null {
-    this.begin(time, chunk.length + (chunk.length >> 1) + 256);
-    const max = this.maxLineSize;
+  encode(n: number, time: string): void {
+    this.setTime(time);
+    const max = this.maxLineSize, base = this.inputAt;
+    const src = n === this.input.length ? this.input : this.input.subarray(0, n);
     let pos = 0;
     if (this.pendingLen > 0) {
-      const nl = chunk.indexOf(NL);
-      const segEnd = nl < 0 ? chunk.length : nl;
+      const nl = src.indexOf(NL);
+      const segEnd = nl < 0 ? n : nl;
       const take = Math.min(segEnd, max - this.pendingLen);
-      this.pending.set(chunk.subarray(0, take), this.pendingLen);
+      this.mem.copyWithin(this.pendingAt + this.pendingLen, base, base + take);
       this.pendingLen += take;
       pos = take;
       if (pos === segEnd && nl >= 0) {
-        this.entry(TAG_F, this.pending, 0, this.pendingLen);
+        this.entry(TAG_F, this.pendingAt, this.pendingLen);
         this.pendingLen = 0;
         pos = nl + 1;
       } else if (pos === segEnd) {
-        return this.finish();
+        return;
       } else {
         // The held line is full and more of it follows: now we know it is partial.
-        this.entry(TAG_P, this.pending, 0, this.pendingLen);
+        this.entry(TAG_P, this.pendingAt, this.pendingLen);
         this.pendingLen = 0;
       }
     }
-    const n = chunk.length;
     while (pos < n) {
-      const nl = chunk.indexOf(NL, pos);
-      if (nl < 0) {
-        while (n - pos > max) {
-          this.entry(TAG_P, chunk, pos, pos + max);
-          pos += max;
-        }
-        this.pending.set(chunk.subarray(pos, n), 0);
-        this.pendingLen = n - pos;
-        break;
-      }
-      while (nl - pos > max) {
-        this.entry(TAG_P, chunk, pos, pos + max);
+      const nl = src.indexOf(NL, pos);
+      const segEnd = nl < 0 ? n : nl;
+      while (segEnd - pos > max) {
+        this.entry(TAG_P, base + pos, max);
         pos += max;
       }
-      this.entry(TAG_F, chunk, pos, nl);
+      if (nl < 0) {
+        this.mem.copyWithin(this.pendingAt, base + pos, base + n);
+        this.pendingLen = n - pos;
+        return;
+      }
+      this.entry(TAG_F, base + pos, nl - pos);
       pos = nl + 1;
     }
-    return this.finish();
   }
 
-  /** Ends the stream: an unfinished last line becomes an `F` entry. Returns null when none. */
+  /**
+   * Hands over the entries encoded since the last call (usually one buffer; more when short lines
+   * outgrew the output area), or null when there are none. The first buffer is a view of this
+   * encoder's memory: write it before the next {@link encode}.
+   */
+  takeOutput(): Buffer[] | null {
+    if (this.outLen === 0) return null;
+    const out = [Buffer.from(this.mem.buffer, this.outAt, this.outLen)];
+    this.outLen = 0;
+    if (this.spill) {
+      this.spilled.push(this.spill.subarray(0, this.spillLen));
+      this.spill = null;
+    }
+    if (this.spilled.length > 0) {
+      out.push(...this.spilled);
+      this.spilled = [];
+    }
+    return out;
+  }
+
+  /**
+   * Ends the stream: an unfinished last line becomes an `F` entry, returned in a fresh buffer (so
+   * it may be written while an earlier output is still in flight). Null when there is none.
+   */
   end(time: string): Buffer | null {
     if (this.pendingLen === 0) return null;
-    this.begin(time, this.pendingLen + 64);
-    this.entry(TAG_F, this.pending, 0, this.pendingLen);
+    this.setTime(time);
+    const h = this.headerLen, len = this.pendingLen;
+    const b = Buffer.allocUnsafe(h + 3 + len);
+    b.set(this.mem.subarray(0, h), 0);
+    b[h] = TAG_F;
+    b[h + 1] = SPACE;
+    b.set(this.mem.subarray(this.pendingAt, this.pendingAt + len), h + 2);
+    b[h + 2 + len] = NL;
     this.pendingLen = 0;
-    return this.finish();
-  }
-
-  private begin(time: string, estimate: number): void {
-    this.header = Buffer.from(`${time} ${this.stream} `, 'latin1');
-    this.out = Buffer.allocUnsafe(estimate);
-    this.pos = 0;
-  }
-
-  private entry(tag: number, src: Uint8Array, start: number, end: number): void {
-    const h = this.header;
-    const need = h.length + 3 + (end - start);
-    if (this.pos + need > this.out.length) {
-      const bigger = Buffer.allocUnsafe(Math.max(this.out.length * 2, this.pos + need + 4096));
-      this.out.copy(bigger, 0, 0, this.pos);
-      this.out = bigger;
-    }
-    const out = this.out;
-    let p = this.pos;
-    // A JS loop beats a native copy call for a 38-byte header repeated on every line.
-    for (let i = 0; i < h.length; i++) out[p++] = h[i]!;
-    out[p++] = tag;
-    out[p++] = SPACE;
-    if (end - start < 32) {
-      for (let i = start; i < end; i++) out[p++] = src[i]!;
-    } else {
-      // Buffer#copy is native and allocates nothing (a subarray per line would feed the GC).
-      p += Buffer.prototype.copy.call(src, out, p, start, end);
-    }
-    out[p++] = NL;
-    this.pos = p;
-  }
-
-  private finish(): Buffer | null {
-    if (this.pos === 0) return null;
-    const b = this.out.subarray(0, this.pos);
-    this.out = Buffer.alloc(0);
     return b;
+  }
+
+  private setTime(time: string): void {
+    if (time === this.time) return;
+    this.time = time;
+    // latin1: the header is ASCII, and this writes into the slot without allocating.
+    this.headerLen = this.headerView.write(`${time} ${this.stream} `, 0, 'latin1');
+  }
+
+  /** Appends one entry whose content is `len` bytes of this encoder's memory at `at`. */
+  private entry(tag: number, at: number, len: number): void {
+    const h = this.headerLen;
+    const need = h + 3 + len;
+    // Once spilling, keep spilling until the output is taken: a shorter entry that would still fit
+    // the output area must not overtake the spilled ones.
+    if (this.spill !== null || this.outLen + need > this.outCap) {
+      this.spillEntry(tag, at, len, need);
+      return;
+    }
+    const m = this.mem;
+    let p = this.outAt + this.outLen;
+    m.copyWithin(p, 0, h);
+    p += h;
+    m[p++] = tag;
+    m[p++] = SPACE;
+    m.copyWithin(p, at, at + len);
+    p += len;
+    m[p++] = NL;
+    this.outLen = p - this.outAt;
+  }
+
+  /** The slow path for an output area that is full: entries go into separate buffers. */
+  private spillEntry(tag: number, at: number, len: number, need: number): void {
+    if (!this.spill || this.spillLen + need > this.spill.length) {
+      if (this.spill) this.spilled.push(this.spill.subarray(0, this.spillLen));
+      this.spill = Buffer.allocUnsafe(Math.max(this.outCap, need));
+      this.spillLen = 0;
+    }
+    const s = this.spill, m = this.mem, h = this.headerLen;
+    let p = this.spillLen;
+    s.set(m.subarray(0, h), p);
+    p += h;
+    s[p++] = tag;
+    s[p++] = SPACE;
+    s.set(m.subarray(at, at + len), p);
+    p += len;
+    s[p++] = NL;
+    this.spillLen = p;
   }
 }

@@ -22,8 +22,6 @@ export interface CopyFromOptions {
 // DESIGN.md: allocation per chunk, not the syscall, is what costs in Node).
 const copyBufferSize = 1 << 20;
 const streamHighWaterMark = 64 * 1024;
-// CRI entries queued for the disk by one copy before it stops reading: bounds memory per stream.
-const maxCriInFlight = 4 << 20;
 
 /**
  * Writes a task's stdout and stderr into one log file, `raw` or in the CRI format, rotating by
@@ -42,7 +40,9 @@ export class LogWriter extends EventEmitter {
   readonly format: LogFormat;
   private readonly file: LogFile;
   private readonly maxLineSize: number;
-  private readonly encoders = new Map<LogStreamName, CriEncoder>();
+  private readonly streamEncoders = new Map<LogStreamName, CriEncoder>();
+  // Encoders that may hold an unfinished line: close() writes those lines as F entries.
+  private readonly live = new Set<CriEncoder>();
   private readonly streams = new Map<LogStreamName, Writable>();
   private readonly copies = new Set<net.Socket>();
 
@@ -97,9 +97,14 @@ export class LogWriter extends EventEmitter {
 
   /**
    * The fast path: reads the pipe or FIFO `fd` (raised to a 1 MiB pipe where possible) into one
-   * reused 1 MiB buffer and writes each read straight into the log, reading again only once the
-   * write is done — no allocation per chunk, and the producer is held back by the disk's pace.
-   * Takes ownership of `fd` (it is closed at the end). Resolves with the bytes copied at EOF.
+   * reused 1 MiB buffer and writes each read into the log with one write, reading again only once
+   * that write is done — no allocation per chunk, and the producer is held back by the disk's pace.
+   * The wait also batches: while a write is in flight the pipe fills, so the next read takes many
+   * lines at once (a fast producer gets few, large reads instead of one wake-up per line).
+   * In CRI format a chunk's entries are encoded in one pass into one reused output buffer
+   * ({@link CriEncoder}); each copy has its own encoder, so two sources never mix unfinished lines.
+   * Takes ownership of `fd` (it is closed at the end). Resolves with the bytes copied at EOF, or
+   * when {@link close} stopped the copy.
    */
   copyFrom(name: LogStreamName, fd: number, opts: CopyFromOptions = {}): Promise<number> {
     checkStreamName(name);
@@ -110,46 +115,46 @@ export class LogWriter extends EventEmitter {
     } catch {
       // Not a pipe, or above pipe-max-size: the copy works the same, in smaller reads.
     }
-    const encoder = this.format === 'cri' ? this.encoder(name) : null;
+    const encoder = this.format === 'cri' ? new CriEncoder(name, this.maxLineSize, copyBufferSize) : null;
+    if (encoder) this.live.add(encoder);
     return new Promise<number>((resolve, reject) => {
-      let total = 0, inFlight = 0;
-      let failed = false, paused = false;
+      let total = 0;
+      let settled = false, ended = false;
+      const finishEncoder = (): void => {
+        if (!encoder || !this.live.delete(encoder)) return;
+        const tail = encoder.end(formatCriTime(nowNs()));
+        if (tail) this.file.write([tail], () => undefined);
+      };
       const fail = (err: Error): void => {
-        if (failed) return;
-        failed = true;
+        if (settled) return;
+        settled = true;
         sock.destroy();
+        // What was read is still logged: the unfinished last line goes in as an F entry.
+        finishEncoder();
         reject(err);
+      };
+      // Both paths hand the file memory that the next read or encode reuses: read again only
+      // once the write is done.
+      const written = (err?: Error | null): void => {
+        if (err) fail(err);
+        else if (!sock.destroyed) sock.resume();
       };
       const sock = new net.Socket({
         fd, readable: true, writable: false,
         onread: {
-          buffer: Buffer.allocUnsafe(copyBufferSize),
+          buffer: encoder ? encoder.input : Buffer.allocUnsafe(copyBufferSize),
           callback: (n: number, buf: Uint8Array): boolean => {
             total += n;
-            const data = buf.subarray(0, n);
             if (!encoder) {
-              // Raw: the write points into the reused buffer, so read again only once it is done.
-              this.file.write([Buffer.from(data.buffer, data.byteOffset, n)], (err) => {
-                if (err) fail(err);
-                else if (!sock.destroyed) sock.resume();
-              });
+              this.file.write([Buffer.from(buf.buffer, buf.byteOffset, n)], written);
               return false;
             }
-            // CRI: the entries are a fresh buffer, so keep reading while earlier writes are in
-            // flight (they gather into one writev) up to a bound, then wait for the disk.
-            const out = encoder.encode(data, formatCriTime(nowNs()));
+            encoder.encode(n, formatCriTime(nowNs()));
+            const out = encoder.takeOutput();
+            // Only an unfinished line grew (it was copied aside): keep reading.
             if (out === null) return true;
-            inFlight += out.length;
-            this.file.write([out], (err) => {
-              inFlight -= out.length;
-              if (err) fail(err);
-              else if (paused && inFlight < maxCriInFlight && !sock.destroyed) {
-                paused = false;
-                sock.resume();
-              }
-            });
-            paused = inFlight >= maxCriInFlight;
-            return !paused;
+            this.file.write(out, written);
+            return false;
           },
         },
       } as net.SocketConstructorOpts);
@@ -160,15 +165,23 @@ export class LogWriter extends EventEmitter {
       sock.on('close', () => {
         this.copies.delete(sock);
         signal?.removeEventListener('abort', onAbort);
+        // Stopped by close(), which writes this copy's unfinished line itself.
+        if (!ended && !settled) {
+          settled = true;
+          resolve(total);
+        }
       });
       sock.on('end', () => {
-        const tail = encoder?.end(formatCriTime(nowNs()));
-        const done = (err?: Error | null): void => {
+        ended = true;
+        finishEncoder();
+        // An empty write: its callback fires once everything queued before it is in the file.
+        this.file.write([], (err) => {
           if (err) fail(err);
-          else if (!failed) resolve(total);
-        };
-        if (tail) this.file.write([tail], done);
-        else this.file.write([], done);
+          else if (!settled) {
+            settled = true;
+            resolve(total);
+          }
+        });
       });
     });
   }
@@ -186,18 +199,21 @@ export class LogWriter extends EventEmitter {
   async close(): Promise<void> {
     for (const sock of this.copies) sock.destroy();
     const time = formatCriTime(nowNs());
-    for (const enc of this.encoders.values()) {
+    // end() gives fresh buffers, so this is safe while a copy's last output is still queued.
+    for (const enc of this.live) {
       const tail = enc.end(time);
       if (tail) this.file.write([tail], () => undefined);
     }
+    this.live.clear();
     await this.file.close();
   }
 
-  private encoder(name: LogStreamName): CriEncoder {
-    let enc = this.encoders.get(name);
+  private streamEncoder(name: LogStreamName): CriEncoder {
+    let enc = this.streamEncoders.get(name);
     if (!enc) {
-      enc = new CriEncoder(name, this.maxLineSize);
-      this.encoders.set(name, enc);
+      enc = new CriEncoder(name, this.maxLineSize, streamHighWaterMark);
+      this.streamEncoders.set(name, enc);
+      this.live.add(enc);
     }
     return enc;
   }
@@ -207,19 +223,24 @@ export class LogWriter extends EventEmitter {
       this.file.write(chunks, cb);
       return;
     }
-    const enc = this.encoder(name);
+    // The Writable calls again only after cb, i.e. once the encoder's output is in the file.
+    const enc = this.streamEncoder(name);
     const time = formatCriTime(nowNs());
-    const out: Buffer[] = [];
     for (const c of chunks) {
-      const b = enc.encode(c, time);
-      if (b) out.push(b);
+      for (let from = 0; from < c.length;) {
+        const n = enc.load(c, from);
+        enc.encode(n, time);
+        from += n;
+      }
     }
-    if (out.length === 0) cb();
+    const out = enc.takeOutput();
+    if (out === null) cb();
     else this.file.write(out, cb);
   }
 
   private endStream(name: LogStreamName, cb: (err?: Error | null) => void): void {
-    const tail = this.format === 'cri' ? this.encoder(name).end(formatCriTime(nowNs())) : null;
+    const enc = this.format === 'cri' ? this.streamEncoder(name) : null;
+    const tail = enc && this.live.delete(enc) ? enc.end(formatCriTime(nowNs())) : null;
     if (tail) this.file.write([tail], cb);
     else cb();
   }
