@@ -4,17 +4,23 @@
  * one per run, then one `summary` per benchmark with the ratios.
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
- * BENCH_SETS (default 2000), BENCH_ONLY (comma list: throughput,lines,sets,logs).
+ * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
+ * throughput,lines,sets,logs,runtime). The runtime benchmarks need root and runsc/runc.
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
 import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
+import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
+import { createBusyboxBundle } from '../runtime/oci/index.js';
+import fs from 'node:fs';
+import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime').split(','));
+const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
 
@@ -90,7 +96,36 @@ async function main(): Promise<void> {
   }
 }
 
-main().catch((err) => {
+/** Lifecycle of /bin/true (Init vs the shell) and dd in a container, per installed runtime. */
+async function runtimeBenches(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log(JSON.stringify({ bench: 'runtime', skipped: 'needs root' }));
+    return;
+  }
+  for (const dialect of ['runsc', 'runc'] as const) {
+    if (!fs.existsSync(runtimeBinaries[dialect])) {
+      console.log(JSON.stringify({ bench: 'runtime', dialect, skipped: `${runtimeBinaries[dialect]} is not installed` }));
+      continue;
+    }
+    const s = runtimeScratch(dialect);
+    try {
+      const bundle = path.join(s.base, 'true');
+      await createBusyboxBundle(bundle, { args: ['/bin/true'] });
+      const ms = (xs: number[]): Result => ({ bench: 'lifecycle', runs: xs.length, median_ms: Math.round(median(xs) * 10) / 10 });
+      await interleave(`lifecycle-${dialect}`, [
+        ['taskio-init', async () => ({ ...ms(await initLifecycle(s, bundle, lifecycles)), impl: 'taskio-init' })],
+        ['shell-cli', async () => ({ ...ms(await shellLifecycle(s, bundle, lifecycles)), impl: 'shell-cli' })],
+      ], 'median_ms', 'shell-cli');
+      const dd: Variant[] = [['taskio-container-dd', () => containerDd(s, dialect, bytes)]];
+      if (ciobench) dd.push(['taskio-host-produce', () => hostProduce(s, bytes)]);
+      await interleave(`container-dd-${dialect}`, dd, 'mb_s', 'taskio-host-produce');
+    } finally {
+      s.cleanup();
+    }
+  }
+}
+
+main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => process.exit()).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
