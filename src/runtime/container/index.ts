@@ -20,3 +20,5 @@ export type { RunState } from './runState.js';
 export type { ProcessConfig } from './processConfig.js';
 export type { ContainerBackend } from './backend.js';
 export { ociBackend } from './ociBackend.js';
+export { hostBackend, type HostBackendOptions } from './hostBackend.js';
+export { JobRuntime, type JobRuntimeOptions } from './jobRuntime.js';
