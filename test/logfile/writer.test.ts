@@ -160,3 +160,33 @@ t.test('relative paths and bad options fail with codes', async (t) => {
   t.throws(() => openLogWriter('/tmp/x.log', { format: 'cri', maxLineSize: 0 }), { code: 'ERR_INVALID_LOG_OPTION', message: /maxLineSize/ });
   t.throws(() => openLogWriter('/tmp/x.log').stream('stdin' as 'stdout'), { code: 'ERR_INVALID_ARG_VALUE' });
 });
+
+t.test('CRI copyFrom: the pause after a small read delays output by milliseconds, never splits a line', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'slow.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const p = pipe2();
+  const copied = w.copyFrom('stdout', p.read);
+  const waitFor = async (n: number): Promise<number> => {
+    const t0 = Date.now();
+    while (!fs.existsSync(file) || entries(file).length < n) {
+      if (Date.now() - t0 > 5000) throw new Error(`no entry ${n} after 5 s`);
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    return Date.now() - t0;
+  };
+  const delays: number[] = [];
+  for (let i = 0; i < 20; i++) {
+    // Half a line, a pause longer than the copy's coalescing pause, then the rest.
+    fs.writeSync(p.write, `line ${i} `);
+    await new Promise((r) => setTimeout(r, 3));
+    fs.writeSync(p.write, `end\n`);
+    delays.push(await waitFor(i + 1));
+  }
+  fs.closeSync(p.write);
+  await copied;
+  await w.close();
+  t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), Array.from({ length: 20 }, (_, i) => `F line ${i} end`));
+  delays.sort((a, b) => a - b);
+  // Generous for a loaded CI machine: the pause is 1 ms, the median must be far below a poll interval.
+  t.ok(delays[10]! < 100, `median delay ${delays[10]} ms`);
+});
