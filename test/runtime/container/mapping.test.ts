@@ -1,0 +1,55 @@
+/** The facade's pure parts: error mapping, state mapping, process config checks and inheritance. */
+import t from 'tap';
+import { TaskioError } from '../../../src/errors.js';
+import { ContainerError, ErrorCode } from '../../../src/runtime/container/index.js';
+import { toContainerError } from '../../../src/runtime/container/errors.js';
+import { runStateOf } from '../../../src/runtime/container/runState.js';
+import { processSpecOf } from '../../../src/runtime/container/processConfig.js';
+import type { OciSpec } from '../../../src/runtime/oci/index.js';
+
+t.test('errors of the layer below map to libcontainer codes, with the cause kept', async (t) => {
+  const cases: Array<[string, string]> = [
+    ['ERR_ALREADY_EXISTS', ErrorCode.IdInUse], ['ERR_INVALID_ID', ErrorCode.InvalidIdFormat],
+    ['ERR_INVALID_BUNDLE', ErrorCode.ConfigInvalid], ['ERR_INVALID_ARG_VALUE', ErrorCode.ConfigInvalid],
+    ['ERR_RUNTIME', ErrorCode.SystemError], ['ERR_INVALID_STATE', ErrorCode.SystemError], ['EACCES', ErrorCode.SystemError],
+  ];
+  for (const [from, to] of cases) {
+    const cause = new TaskioError(from, 'below');
+    const err = toContainerError(cause, 'do it');
+    t.ok(err instanceof ContainerError, from);
+    t.match(err, { code: to, message: 'do it: below', cause }, `${from} → ${to}`);
+  }
+  t.match(toContainerError('text', 'x'), { code: ErrorCode.SystemError, message: 'x: text' });
+  const mine = new ContainerError(ErrorCode.ContainerPaused, 'paused');
+  t.equal(toContainerError(mine, 'x'), mine, 'a facade error passes through');
+  const esrch = Object.assign(new Error('gone'), { code: 'ESRCH' });
+  t.equal(toContainerError(esrch, 'x'), esrch, 'ESRCH passes through');
+  t.equal(new Set(Object.values(ErrorCode)).size, Object.keys(ErrorCode).length, 'codes are distinct');
+});
+
+t.test('run states from the Init status', async (t) => {
+  t.equal(runStateOf('running', false), 'running');
+  t.equal(runStateOf('created', false), 'running');
+  t.equal(runStateOf('running', true), 'pausing');
+  t.equal(runStateOf('paused', true), 'paused');
+  t.equal(runStateOf('stopped', true), 'stopped', 'an exit beats a pause in flight');
+  t.equal(runStateOf('deleted', false), 'destroyed');
+});
+
+t.test('process configs: checked, and what is unset comes from the container', async (t) => {
+  const container = {
+    process: { args: ['init'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: { uid: 1, gid: 2 }, capabilities: { bounding: ['CAP_KILL'] }, terminal: true },
+  } as unknown as OciSpec;
+  const spec = processSpecOf({ args: ['sh', '-c', 'x'] }, container);
+  t.same(spec, { args: ['sh', '-c', 'x'], env: ['PATH=/bin', 'A=1'], cwd: '/work', user: { uid: 1, gid: 2 }, capabilities: { bounding: ['CAP_KILL'] }, terminal: false });
+  const own = processSpecOf({ args: ['ls'], env: ['B=2'], cwd: '/', user: { uid: 0, gid: 0 }, terminal: true }, container);
+  t.match(own, { env: ['B=2'], cwd: '/', user: { uid: 0, gid: 0 }, terminal: true });
+  spec.env!.push('C=3');
+  t.same(container.process.env, ['PATH=/bin', 'A=1'], 'the container spec is not shared');
+  for (const bad of [
+    { args: [] }, { args: [''] }, { args: [1] }, { args: ['x'], env: ['NOEQ'] }, { args: ['x'], cwd: 'rel' },
+    { args: ['x'], user: { uid: -1, gid: 0 } }, { args: ['x'], stdout: 3 }, null,
+  ]) {
+    t.throws(() => processSpecOf(bad as never, container), { code: ErrorCode.ConfigInvalid }, JSON.stringify(bad));
+  }
+});
