@@ -9,7 +9,7 @@ import type { Test } from 'tap';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
 import { createContainer, ErrorCode, type Container, type ContainerBackend } from '../../../src/runtime/container/index.js';
 import { Collector, fdsUnder } from '../../helpers/common.js';
-import { processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { isGone, processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
 
 /** What a backend under test provides. */
 export interface Subject {
@@ -148,6 +148,29 @@ export function containerSuite(t: Test, s: Subject): void {
     await c.signal(child, 'KILL');
     t.equal(await c.wait(), 137, 'the init reports its child\'s SIGKILL');
     await c.destroy();
+  });
+
+  t.test('the init\'s orphans: gone with it in a container, kept in the job on the host until destroy', opts, async (t) => {
+    const c = await start(t, 'orphan', ['sh', '-c', 'sleep 1000 & sleep 1000 & wait']);
+    const orphans = await waitFor('both children', async () => {
+      const kids = (await c.processes()).filter((p) => p !== c.initPid());
+      return kids.length === 2 ? kids : undefined;
+    });
+    await c.signal(c.initPid(), 'KILL');
+    t.equal(await c.wait(), 137);
+    if (s.name === 'host') {
+      // A job outlives its first process, as a Windows job does: its orphans stay listed and signalable.
+      const left = (await c.processes()).sort();
+      t.same(left, [...orphans].sort(), 'the orphans are still in the job');
+      await c.signal(orphans[0]!, 'KILL');
+      await waitFor('the signalled orphan to leave the job', async () => !(await c.processes()).includes(orphans[0]!));
+      await c.destroy();
+      t.ok(isGone(orphans[1]!), 'destroy killed the other');
+    } else {
+      // The pid namespace dies with its init: nothing is left to list.
+      await waitFor('an empty container', async () => (await c.processes()).length === 0);
+      await c.destroy();
+    }
   });
 
   t.test('pause and resume: frozen output, paused errors, idempotent calls', opts, async (t) => {
