@@ -6,7 +6,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Test } from 'tap';
-import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
+import { newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { createContainer, ErrorCode, type Container, type ContainerBackend } from '../../../src/runtime/container/index.js';
 import { Collector, fdsUnder } from '../../helpers/common.js';
 import { isGone, processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
@@ -139,6 +139,18 @@ export function containerSuite(t: Test, s: Subject): void {
     await t.rejects(c.startProcess({ args: [] }), code('ConfigInvalid'));
     await t.rejects(c.startProcess({ args: ['true'], cwd: 'relative' }), code('ConfigInvalid'));
     await t.rejects(c.startProcess({ args: ['true'], env: ['NOEQUALS'] }), code('ConfigInvalid'));
+    await c.destroy();
+  });
+
+  t.test('startProcess with a terminal', opts, async (t) => {
+    const c = await start(t, 'ttyexec', ['sleep', '1000']);
+    const out = new Collector();
+    const io = await newCreator(withFIFODir(fifoDir), withStreams(undefined, out, undefined), withTerminal)(`${c.id()}-tty`);
+    t.teardown(() => io.close());
+    const cfg = io.config();
+    const pid = await c.startProcess({ args: ['sh', '-c', 'test -t 1 && echo on a tty'], terminal: true, stdout: cfg.stdout });
+    t.equal(await c.waitProcess(pid), 0);
+    await waitFor('the terminal\'s output', () => /on a tty/.test(out.text()));
     await c.destroy();
   });
 
