@@ -11,7 +11,7 @@ import { newAttach, newCreator, withFIFODir, withStreams, withTerminal, type IO 
 import { FIFOSet } from '../../../src/fifo/index.js';
 import { Init, type Process, type Runtime } from '../../../src/runtime/proc/index.js';
 import { Collector, fdsUnder, sha256, untilBytes } from '../../helpers/common.js';
-import { processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { mountsUnder, processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
 
 /** What a runtime under test provides. */
 export interface Subject {
@@ -40,9 +40,10 @@ export function procSuite(t: Test, s: Subject): void {
       state: s.root ? stateEntries(s.root) : [],
       processes: processesMentioning(s.base),
       fds: fdsUnder(s.base),
+      mounts: mountsUnder(s.base),
     };
     fs.rmSync(s.base, { recursive: true, force: true });
-    if (left.state.length || left.processes.length || left.fds.length) throw new Error(`left behind: ${JSON.stringify(left)}`);
+    if (left.state.length || left.processes.length || left.fds.length || left.mounts.length) throw new Error(`left behind: ${JSON.stringify(left)}`);
   });
 
   /** A client for a new task: a FIFO set with these streams, closed with the test. */
