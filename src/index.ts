@@ -42,3 +42,9 @@ export {
   type Stdio, type Terminal, type WinSize, Init, Process, invalidState,
 } from './runtime/proc/index.js';
 export { type HostRuntimeOptions, HostRuntime, HostTerminal, groupStats } from './runtime/host/index.js';
+/** libcontainer's `Container` over the runsc, runc and host backends. */
+export {
+  type ContainerBackend, type ContainerConfig, type ContainerErrorCode, type ContainerStats, type CreateContainerOptions,
+  type HostBackendOptions, type JobRuntimeOptions, type ProcessConfig, type RunState,
+  Container, ContainerError, ErrorCode, JobRuntime, createContainer, hostBackend, ociBackend,
+} from './runtime/container/index.js';
