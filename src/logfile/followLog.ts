@@ -165,13 +165,21 @@ async function findEnd(snap: (LogFileInfo | null)[], format: LogFormat): Promise
   return file ? { file, offset: file.size } : null;
 }
 
+/** Whether a file newer than the one at `k` (-1: gone from the set, so all are newer) holds data. */
+function newerHasData(snap: (LogFileInfo | null)[], k: number): boolean {
+  const newer = k < 0 ? snap : snap.slice(0, k);
+  return newer.some((x) => x !== null && x.size > 0);
+}
+
 /**
  * Reads a log file set (`name`, `name.1`, … as the writers rotate it) as an async iterator of
  * entries, oldest first. Starts at the last `tail` entries, or at `since`, or at the start of the
  * oldest file; with `follow`, keeps reading what is appended and goes on across rotations —
  * including several rotations that happen while the consumer is slow — yielding each entry exactly
  * once. Rotations are followed by file identity: the file being read stays open after it is renamed,
- * is read to its end, and the next newer file is found by inode. A reader that falls behind by more
+ * is read to its end, and the next newer file is found by inode. A renamed file is left only once a
+ * newer file holds data: an external logrotate renames the live file and the writer appends to the
+ * renamed one until its `reopen()`, and those entries are read too. A reader that falls behind by more
  * than the set's file count loses the files deleted meanwhile (as kubelet's and docker's readers do).
  *
  * Throws `ERR_INVALID_LOG_PATH` for a relative path, `ERR_INVALID_LOG_OPTION` for a bad option.
@@ -279,12 +287,15 @@ export async function* followLog(file: string, opts: FollowLogOptions = {}): Asy
       yield* readToEnd();
       const snap = await snapshotLogFiles(file);
       const k = indexIn(snap, cur.file);
-      if (k === 0) {
+      // Renamed by an external logrotate, the file still takes the writer's output until the
+      // writer's reopen(); once a newer file holds data the writer has moved on (it writes in
+      // order), so only then is the renamed file complete. Until then it is the one to follow.
+      if (k === 0 || (follow && !newerHasData(snap, k))) {
         if (!(await waitForChange())) return;
         continue;
       }
-      // Renamed (or deleted): the writer writes nothing more to it. Read what came after our last
-      // read, finish a dangling entry, then go on with the next newer file.
+      // Renamed (or deleted) and the writer writes to a newer file: read what came after our
+      // last read, finish a dangling entry, then go on with the next newer file.
       yield* readToEnd();
       yield* entriesOf(rest, true);
       rest = Buffer.alloc(0);

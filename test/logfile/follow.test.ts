@@ -168,3 +168,45 @@ t.test('a raw log followed from its last line sees that line, then new chunks', 
   t.equal(r.value?.content.toString(), 'new bytes');
   t.equal(r.value?.stream, null);
 });
+
+t.test('external logrotate: entries written between the rename and reopen() are read, each once', { timeout: 60000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'ext.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const s = w.stream('stdout');
+  const write = async (from: number, to: number): Promise<void> => {
+    for (let i = from; i < to; i++) if (!s.write(`${line(i)}\n`)) await once(s, 'drain');
+    // The write callback fires once the bytes are in the file.
+    await new Promise<void>((r) => s.write('', () => r()));
+  };
+  await write(0, 10);
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const seen: string[] = [];
+  // The follower pulls all the time, as `kubectl logs -f` does: it sees the rename as it happens.
+  const reader = (async () => {
+    for await (const e of followLog(file, { format: 'cri', follow: true, signal: ac.signal })) seen.push(e.content.toString());
+  })().catch((e: Error) => { if (e.name !== 'AbortError') throw e; });
+  const readUntil = async (n: number): Promise<void> => {
+    const t0 = Date.now();
+    while (seen.length < n && Date.now() - t0 < 10000) await new Promise((r) => setTimeout(r, 10));
+  };
+  await readUntil(10);
+  // logrotate with `create`: rename, create the new empty file; the writer still holds the old one.
+  fs.renameSync(file, `${file}.1`);
+  fs.writeFileSync(file, '', { mode: 0o640 });
+  await write(10, 20);
+  // Long enough for the follower to see the rename and the new file (it polls at least every second).
+  await new Promise((r) => setTimeout(r, 1500));
+  await write(20, 30);
+  await w.reopen(); // logrotate's postrotate: the writer now appends to the new file
+  await write(30, 40);
+  await readUntil(40);
+  // Nothing more comes: each entry once.
+  await new Promise((r) => setTimeout(r, 300));
+  t.same(seen, Array.from({ length: 40 }, (_, i) => line(i)), 'old file read to its end before the new one, each entry once');
+  t.equal(fs.readFileSync(`${file}.1`, 'latin1').split('\n').length - 1, 30, 'entries 10–29 went to the renamed file');
+  s.end();
+  await w.close();
+  ac.abort();
+  await reader;
+});
