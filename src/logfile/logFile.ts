@@ -47,7 +47,8 @@ const firstBackoffMs = 100, maxBackoffMs = 5000;
  *
  * Rotation (kubelet/docker style) renames `name.{i-1}` → `name.{i}` and `name` → `name.1` while the
  * old file is still open, then opens a fresh `name` and closes the old one: nothing is written to a
- * file after it was renamed, which is what lets a follower treat a renamed file as complete.
+ * file after it was renamed. (An external logrotate is different — the old file takes writes until
+ * {@link reopen} — which is why a follower leaves a renamed file only once a newer one holds data.)
  * Emits `'rotate'` after each rotation.
  */
 export class LogFile extends EventEmitter {
