@@ -23,7 +23,7 @@ export interface ContainerBackend {
    * The pid of a started exec'd process as {@link processes} lists it; `dir` is the pid-file
    * directory given to {@link Init.exec}.
    */
-  execPid(p: Process, dir: string): number;
+  execPid(p: Process): number;
   /** Signals a pid of container `id` that the facade did not start itself (a child of the init). */
   signalPid(id: string, pid: number, signal: number | string): Promise<void>;
 }

@@ -147,7 +147,7 @@ export class Container {
       if (p !== null && (await p.status()) === 'created') await p.delete().catch(() => undefined);
       throw toContainerError(err, `start a process in container ${this.id()}`);
     }
-    const pid = this.#backend.execPid(p, this.#parts.stateDir);
+    const pid = this.#backend.execPid(p);
     if (pid <= 0) {
       await p.kill('KILL').catch(() => undefined);
       throw new ContainerError(ErrorCode.SystemError, `start a process in container ${this.id()}: the runtime reported no pid for it`);

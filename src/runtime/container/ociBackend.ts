@@ -1,7 +1,5 @@
-import path from 'node:path';
 import { signalNumber, type Dialect, type Runsc } from '../oci/index.js';
 import type { Init, Process } from '../proc/index.js';
-import { readPidFile } from './pidFile.js';
 import type { ContainerBackend } from './backend.js';
 
 /**
@@ -21,11 +19,8 @@ export async function ociBackend(runtime: Runsc): Promise<ContainerBackend> {
     processes: (id) => runtime.ps(id),
     // gVisor starts a root container's init as pid 1 of the sandbox; Init.pid() is the sandbox's host pid.
     initPid: (init: Init) => (sandboxed ? 1 : init.pid()),
-    execPid(p: Process, dir: string): number {
-      if (!sandboxed) return p.pid();
-      // The Init's Process keeps the internal pid private; runsc wrote it next to the host-side one
-      // (`<dir>/<exec id>-internal.pid`) when the exec started.
-      return readPidFile(path.join(dir, `${p.id()}-internal.pid`));
+    execPid(p: Process): number {
+      return sandboxed ? p.internalPid() : p.pid();
     },
     async signalPid(id, pid, signal) {
       if (sandboxed) await runtime.kill(id, signal, { pid });

@@ -69,6 +69,15 @@ export class Process {
     return this.#pid;
   }
 
+  /**
+   * The pid inside the sandbox that runsc reported for this process (what `ps` and `kill --pid`
+   * use under gVisor, where the process has no host pid of its own); 0 before start and on runtimes
+   * without one (runc, host).
+   */
+  internalPid(): number {
+    return this.#internalPid;
+  }
+
   /** The stdio paths/URIs. */
   stdio(): Stdio {
     const c = this.#config;
