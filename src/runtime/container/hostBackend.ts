@@ -17,7 +17,8 @@ export interface HostBackendOptions extends JobRuntimeOptions {
  * a container's cgroup under runc. Pids are host pids.
  */
 export function hostBackend(options: HostBackendOptions = {}): ContainerBackend & { readonly runtime: JobRuntime } {
-  const runtime = new JobRuntime(options.runtime ?? new HostRuntime(), options);
+  // The host runtime asks the JobRuntime for each task's job, so its processes are born inside it.
+  const runtime: JobRuntime = new JobRuntime(options.runtime ?? new HostRuntime({ jobFor: (id) => runtime.jobOf(id) }), options);
   return {
     name: 'host',
     runtime,

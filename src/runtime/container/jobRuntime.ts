@@ -35,16 +35,18 @@ interface TaskJob {
  * - `kill(id, sig, { all })` signals every process in the job (SIGKILL: `terminate()`, which
  *   `cgroup.kill` makes race-free); `delete` removes the job after killing what is left.
  *
- * Caveat: the inner runtime spawns its processes itself, so each is moved into the job right after
- * it started (`assign`), with the descendants it forked in between. Memory a process charged before
- * the move stays charged outside (a Linux cgroup never moves charges); a process that double-forked
- * away in that gap stays outside. Only spawning inside the job closes that gap, which needs a hook
- * in the host runtime (see the container index).
+ * The host runtime made by {@link hostBackend} spawns each process inside the job from its first
+ * instruction (its `jobFor` hook asks {@link jobOf}). Any other inner runtime's processes are moved
+ * in right after they started (`assign`), with the descendants forked in between — memory charged
+ * before such a move stays charged outside (a Linux cgroup never moves charges), and a process that
+ * double-forked away in that gap stays outside.
  */
 export class JobRuntime implements Runtime {
   readonly #inner: Runtime;
   readonly #options: JobRuntimeOptions;
   readonly #tasks = new Map<string, TaskJob>();
+  /** Jobs of tasks whose inner create is under way (an OCI-style runtime spawns there). */
+  readonly #creating = new Map<string, JobObject>();
   /** Present when the inner runtime makes its own terminals (the host's node-pty). */
   readonly newTerminal?: () => Terminal;
 
@@ -61,6 +63,11 @@ export class JobRuntime implements Runtime {
     return name.length <= 200 ? name : `${prefix}${crypto.createHash('sha256').update(id).digest('hex')}`;
   }
 
+  /** Task `id`'s job object, from create to delete (the host runtime's `jobFor` hook). */
+  jobOf(id: string): JobObject | undefined {
+    return this.#tasks.get(id)?.job ?? this.#creating.get(id);
+  }
+
   /** The pids of every process in task `id`'s job. */
   async pids(id: string): Promise<number[]> {
     return this.#task(id).job.pids();
@@ -71,11 +78,14 @@ export class JobRuntime implements Runtime {
     // The inner runtime checks the id too, but the job name is built from it first.
     if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) throw new TaskioError('ERR_INVALID_ID', `invalid task id ${JSON.stringify(id)}`);
     const job = await JobObject.create({ ...this.#options.job, name: this.jobName(id), terminateOnLastHandleClose: true });
+    this.#creating.set(id, job);
     try {
       await this.#inner.create(id, bundle, opts);
     } catch (err) {
       await job.close().catch(() => undefined);
       throw err;
+    } finally {
+      this.#creating.delete(id);
     }
     const task: TaskJob = { job, pidFile: opts.pidFile, freezer: null, paused: false };
     this.#tasks.set(id, task);

@@ -1,4 +1,5 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
+import type { JobObject } from '../jobobject/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from 'node-pty';
@@ -13,6 +14,12 @@ import { HostTerminal } from './terminal.js';
 export interface HostRuntimeOptions {
   /** The reaper that node-pty's children are declared to (it reaps them itself). Default: `defaultMonitor`. */
   monitor?: Monitor;
+  /**
+   * The job object task `id`'s processes are born in, if any: they join its cgroups before their
+   * first instruction, so every page they touch is charged there (a process moved in later keeps
+   * what it charged elsewhere). The container facade's host backend sets it.
+   */
+  jobFor?: (id: string) => JobObject | undefined;
 }
 
 /** One host process the runtime started (the init or an exec). */
@@ -48,9 +55,11 @@ interface HostTask {
 export class HostRuntime implements Runtime {
   readonly #tasks = new Map<string, HostTask>();
   readonly #monitor: Monitor;
+  readonly #jobFor: HostRuntimeOptions['jobFor'];
 
   constructor(opts: HostRuntimeOptions = {}) {
     this.#monitor = opts.monitor ?? defaultMonitor;
+    this.#jobFor = opts.jobFor;
   }
 
   newTerminal(): Terminal {
@@ -68,7 +77,7 @@ export class HostRuntime implements Runtime {
   async start(id: string): Promise<void> {
     const task = this.#task(id);
     if (task.status !== 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot start a ${task.status} task`);
-    const proc = await this.#spawn(task.spec, task.opts.stdio, task.opts.terminal, path.resolve(task.bundle));
+    const proc = await this.#spawn(id, task.spec, task.opts.stdio, task.opts.terminal, path.resolve(task.bundle));
     task.init = proc;
     task.status = 'running';
     if (task.opts.pidFile) fs.writeFileSync(task.opts.pidFile, String(proc.pid));
@@ -78,7 +87,7 @@ export class HostRuntime implements Runtime {
   async exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void> {
     const task = this.#task(id);
     if (task.status !== 'running' && task.status !== 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot exec in a ${task.status} task`);
-    const proc = await this.#spawn(spec, opts.stdio, spec.terminal ? opts.terminal : undefined, path.resolve(task.bundle));
+    const proc = await this.#spawn(id, spec, opts.stdio, spec.terminal ? opts.terminal : undefined, path.resolve(task.bundle));
     task.execs.add(proc);
     if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(proc.pid));
   }
@@ -159,12 +168,22 @@ export class HostRuntime implements Runtime {
     return task;
   }
 
-  /** Spawns `spec` with the given stdio (or on a node-pty), resolving once it runs. */
-  async #spawn(spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, bundle: string): Promise<HostProcess> {
-    const [file, ...args] = spec.args;
-    if (!file) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'the process has no args');
+  /**
+   * Spawns `spec` with the given stdio (or on a node-pty), resolving once it runs; inside task
+   * `id`'s job object when there is one.
+   */
+  async #spawn(id: string, spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, bundle: string): Promise<HostProcess> {
+    const [command, ...commandArgs] = spec.args;
+    if (!command) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'the process has no args');
+    let file = command, args = commandArgs;
     const env = envObject(spec.env ?? []);
     const cwd = spec.cwd || bundle;
+    const job = this.#jobFor?.(id);
+    if (job) {
+      // The job's wrapper shell would turn a missing command into exit 127: fail as spawn does.
+      findCommand(file, env.PATH, cwd);
+      ({ file, args } = job.commandLine(file, args));
+    }
     if (spec.terminal) {
       if (!(terminal instanceof HostTerminal)) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'a terminal process needs the terminal from newTerminal()');
       const size = terminal.size();
@@ -172,7 +191,7 @@ export class HostRuntime implements Runtime {
       try {
         p = pty.spawn(file, args, { name: env.TERM ?? 'xterm', cols: size.cols, rows: size.rows, cwd, env, encoding: null });
       } catch (cause) {
-        throw new TaskioError('ERR_RUNTIME', `cannot start ${file} on a terminal: ${(cause as Error).message}`, { cause });
+        throw new TaskioError('ERR_RUNTIME', `cannot start ${command} on a terminal: ${(cause as Error).message}`, { cause });
       }
       // node-pty reaps its child itself: the monitor must not, and learns the exit from node-pty.
       this.#monitor.exclude(p.pid);
@@ -190,13 +209,29 @@ export class HostRuntime implements Runtime {
     });
     await new Promise<void>((resolve, reject) => {
       child.once('spawn', resolve);
-      child.once('error', (err) => reject(Object.assign(err, { message: `cannot start ${file}: ${err.message}` })));
+      child.once('error', (err) => reject(Object.assign(err, { message: `cannot start ${command}: ${err.message}` })));
     });
     const proc: HostProcess = { pid: child.pid!, exited: false };
     // The monitor publishes the exit (libuv reaps it); this only marks it for kill and stats.
     child.once('exit', () => { proc.exited = true; });
     return proc;
   }
+}
+
+const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Finds `file` as `execvp` would; throws Node's spawn `ENOENT` error when it is not there. */
+function findCommand(file: string, searchPath: string | undefined, cwd: string): string {
+  const candidates = file.includes('/') ? [path.resolve(cwd, file)] : (searchPath ?? defaultPath).split(':').map((d) => path.join(d || '.', file));
+  for (const c of candidates) {
+    try {
+      fs.accessSync(c, fs.constants.X_OK);
+      if (fs.statSync(c).isFile()) return c;
+    } catch {
+      // Not here; try the next directory.
+    }
+  }
+  throw Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT', errno: -2, syscall: `spawn ${file}`, path: file });
 }
 
 /** The bundle's `config.json` `process`, checked enough to run. */

@@ -15,7 +15,7 @@ export {
 } from './limits.js';
 export { JobObject, type JobObjectOptions, type JobObjectOpenOptions } from './jobobject.js';
 export { MsgAllProcessesExited, MsgUnimplemented, PollIntervalMs, type JobNotification } from './notifications.js';
-export { EnterJobFailedExitCode, type JobSpawnOptions } from './spawn.js';
+export { EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions } from './spawn.js';
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';
 export { cgroupLayout, parseLayout, type CgroupLayout } from './hierarchy.js';
 export { ParentName } from './cgroup.js';

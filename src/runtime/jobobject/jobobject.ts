@@ -20,7 +20,7 @@ import {
   type JobLimits,
 } from './limits.js';
 import { ExitNotifier, alreadyClosed, notRegistered, type JobNotification } from './notifications.js';
-import { spawnInto, type JobSpawnOptions } from './spawn.js';
+import { enteringCommand, spawnInto, type JobCommand, type JobSpawnOptions } from './spawn.js';
 import {
   readCPUTimes,
   readMemory,
@@ -222,6 +222,17 @@ export class JobObject {
     this.totalProcesses++;
     this.notifier?.track(child);
     return child;
+  }
+
+  /**
+   * The command line that starts `cmd args` inside this job from its first instruction, for
+   * spawners that cannot use {@link spawn} (node-pty): run `file` with `args` instead of the command.
+   * The command then has the wrapper's pid, and a missing command exits 127.
+   */
+  commandLine(cmd: string, args: readonly string[] = []): JobCommand {
+    this.ensureOpen();
+    this.totalProcesses++;
+    return enteringCommand(this.cgroup.procsFiles(), cmd, args);
   }
 
   /** The pids of every process in the job (hcsshim `Pids`), in no particular order. */

@@ -25,7 +25,22 @@ function quote(s: string): string {
  * entered the shell prints why and exits {@link EnterJobFailedExitCode} without running the command.
  */
 export function spawnInto(procsFiles: readonly string[], cmd: string, args: readonly string[], options: JobSpawnOptions): ChildProcess {
+  const line = enteringCommand(procsFiles, cmd, args);
+  return spawn(line.file, line.args, { ...options, shell: false });
+}
+
+/** A command line that runs `cmd args` once it has entered the cgroups: see {@link spawnInto}. */
+export interface JobCommand {
+  file: string;
+  args: string[];
+}
+
+/**
+ * The command line {@link spawnInto} runs, for spawners other than `child_process` (node-pty):
+ * `/bin/sh` joins the cgroups, then `exec`s the command with the same pid.
+ */
+export function enteringCommand(procsFiles: readonly string[], cmd: string, args: readonly string[]): JobCommand {
   const enter = procsFiles.map((f) => `echo $$ > ${quote(f)}`).join(' && ');
   const script = `{ ${enter}; } || exit ${EnterJobFailedExitCode}; exec "$@"`;
-  return spawn('/bin/sh', ['-c', script, 'sh', cmd, ...args], { ...options, shell: false });
+  return { file: '/bin/sh', args: ['-c', script, 'sh', cmd, ...args] };
 }
