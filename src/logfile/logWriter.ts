@@ -110,11 +110,15 @@ export class LogWriter extends EventEmitter {
    * reused 1 MiB buffer and writes each read into the log with one write, reading again only once
    * that write is done — no allocation per chunk, and the producer is held back by the disk's pace.
    * The wait also batches: while a write is in flight the pipe fills, so the next read takes many
-   * lines at once. In CRI format a read that found the pipe nearly empty is followed by a 1 ms pause
+   * lines at once.
+   *
+   * In CRI format a chunk's entries are encoded in one pass into one reused output buffer
+   * ({@link CriEncoder}), and a read that found the pipe nearly empty is followed by a 1 ms pause
    * before the next read (only with a pipe of 256 KiB or more), so a stream of short lines costs a
    * few hundred read/write cycles per second instead of one per line; the entries' times are those
-   * of the read, as conmon's are. In CRI format a chunk's entries are encoded in one pass into one reused output buffer
-   * ({@link CriEncoder}); each copy has its own encoder, so two sources never mix unfinished lines.
+   * of the read, as conmon's are. Each copy has its own encoder, so two sources of one stream (two
+   * copies, or a copy and {@link stream}) never mix their unfinished lines.
+   *
    * Takes ownership of `fd` (it is closed at the end). Resolves with the bytes copied at EOF, or
    * when {@link close} stopped the copy.
    */

@@ -190,3 +190,17 @@ t.test('CRI copyFrom: the pause after a small read delays output by milliseconds
   // Generous for a loaded CI machine: the pause is 1 ms, the median must be far below a poll interval.
   t.ok(delays[10]! < 100, `median delay ${delays[10]} ms`);
 });
+
+t.test('close() stops a CRI copy: the copy resolves and its unfinished line is an F entry', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'stop.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const p = pipe2();
+  t.teardown(() => fs.closeSync(p.write));
+  const copied = w.copyFrom('stderr', p.read);
+  fs.writeSync(p.write, 'whole\nunfinished');
+  // Wait until the whole line is in the file: the copy has read both parts by then.
+  for (let i = 0; i < 500 && !(fs.existsSync(file) && fs.statSync(file).size > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  await w.close();
+  t.equal(await copied, 16, 'resolves with the bytes read');
+  t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stderr F whole', 'stderr F unfinished']);
+});
