@@ -165,16 +165,28 @@ export class LogWriter extends EventEmitter {
         else if (encoder && lastRead < coalesceBelow) timer = setTimeout(resume, coalesceMs);
         else sock.resume();
       };
+      // Raw copies read into one buffer while the other is being written (the file's writes finish
+      // in order, so the buffer read into next is always the older one); they wait only when both
+      // are in the file's queue.
+      const rawBuffers = encoder ? [] : [Buffer.allocUnsafe(copyBufferSize), Buffer.allocUnsafe(copyBufferSize)];
+      let rawNext = 0, rawInFlight = 0;
+      const rawWritten = (err?: Error | null): void => {
+        rawInFlight--;
+        if (err) fail(err);
+        else if (rawInFlight === 1 && !sock.destroyed) sock.resume();
+      };
       const sock = new net.Socket({
         fd, readable: true, writable: false,
         onread: {
-          buffer: encoder ? encoder.input : Buffer.allocUnsafe(copyBufferSize),
+          buffer: encoder ? encoder.input : () => rawBuffers[rawNext]!,
           callback: (n: number, buf: Uint8Array): boolean => {
             total += n;
             lastRead = n;
             if (!encoder) {
-              this.file.write([Buffer.from(buf.buffer, buf.byteOffset, n)], written);
-              return false;
+              rawInFlight++;
+              rawNext ^= 1;
+              this.file.write([Buffer.from(buf.buffer, buf.byteOffset, n)], rawWritten);
+              return rawInFlight < 2;
             }
             encoder.encode(n, formatCriTime(nowNs()));
             const out = encoder.takeOutput();

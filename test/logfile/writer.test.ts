@@ -1,4 +1,5 @@
 import t, { type Test } from 'tap';
+import { spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -203,4 +204,24 @@ t.test('close() stops a CRI copy: the copy resolves and its unfinished line is a
   await w.close();
   t.equal(await copied, 16, 'resolves with the bytes read');
   t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stderr F whole', 'stderr F unfinished']);
+});
+
+t.test('raw copyFrom keeps 32 MiB of random bytes exact while reading and writing overlap', { timeout: 60000 }, async (t) => {
+  const dir = tmpDir(t);
+  const data = crypto.randomBytes(32 << 20);
+  const src = path.join(dir, 'src.bin');
+  fs.writeFileSync(src, data);
+  const file = path.join(dir, 'raw.log');
+  const w = openLogWriter(file, { format: 'raw' });
+  const p = pipe2();
+  const copied = w.copyFrom('stdout', p.read);
+  // A separate producer writing as fast as it can: reads fill the buffers while writes are queued.
+  const producer = spawn('cat', [src], { stdio: ['ignore', p.write, 'inherit'] });
+  fs.closeSync(p.write);
+  await new Promise((resolve) => producer.on('exit', resolve));
+  t.equal(await copied, data.length);
+  await w.close();
+  const got = fs.readFileSync(file);
+  t.equal(got.length, data.length);
+  t.ok(got.equals(data), 'byte-exact, in order');
 });
