@@ -21,7 +21,8 @@ export class FileSink implements OutputSink {
   readonly #copies: Promise<unknown>[] = [];
   #drained: Promise<void> | null = null;
 
-  constructor(url: URL) {
+  /** `onError` hears a stalled writer (full disk, unwritable directory); `onResume` its recovery. */
+  constructor(url: URL, private readonly onError: (err: Error) => void = () => undefined, private readonly onResume: () => void = () => undefined) {
     this.options = parseLogOptions(new URL(url.href));
     fs.mkdirSync(path.dirname(this.options.path), { recursive: true, mode: 0o755 });
   }
@@ -75,8 +76,10 @@ export class FileSink implements OutputSink {
     if (this.#writer === null) {
       const { path: file, ...opts } = this.options;
       this.#writer = openLogWriter(file, opts);
-      // A full disk stalls the writer (the task backs up in its pipe); it must not crash the host.
-      this.#writer.on('error', () => undefined);
+      // A full disk stalls the writer (the task backs up in its pipe, nothing is dropped); the host
+      // hears of it and of the recovery, and is never crashed by it.
+      this.#writer.on('error', this.onError);
+      this.#writer.on('resume', this.onResume);
     }
     return this.#writer;
   }

@@ -15,5 +15,5 @@
  * - `binary://`: the logger's own stderr is kept (last 4 KiB) to explain "did not call ready".
  *   Close: our pipe ends closed, SIGTERM, SIGKILL after the grace period.
  */
-export { createIO, ProcessIO, type CreateIOOptions } from './processIO.js';
+export { createIO, ProcessIO, type CreateIOOptions, type ProcessIOEvents } from './processIO.js';
 export { parseTarget, type Target } from './target.js';

@@ -1,4 +1,6 @@
+import { EventEmitter } from 'node:events';
 import { Writable, type Readable } from 'node:stream';
+import { silentLogger, type Logger } from '../../log.js';
 import { TaskioError } from '../../errors.js';
 import type { Config } from '../../fifo/index.js';
 import type { Stdio, StdioFd } from '../oci/index.js';
@@ -19,6 +21,19 @@ export interface CreateIOOptions {
   readyTimeout?: number;
   /** How long a `binary://` logger has between SIGTERM and SIGKILL on close, in ms. Default 5000. */
   loggerGrace?: number;
+  /** The task host's log (pino); log writer trouble is reported there. Default: silent. */
+  logger?: Logger;
+}
+
+/**
+ * Events of a {@link ProcessIO}: `'logError'` when a `file://` log cannot be written (full disk,
+ * unwritable directory — the task keeps running, its output waits in the pipe, the writer retries)
+ * and `'logResume'` when writing goes on again. Not `'error'`: a full disk must not crash a host
+ * that did not listen.
+ */
+export interface ProcessIOEvents {
+  logError: [err: Error];
+  logResume: [];
 }
 
 /**
@@ -29,7 +44,7 @@ export interface CreateIOOptions {
  * {@link closeChildFds} once it started the task; {@link drain} after the task exited (output
  * delivered, FIFO readers get EOF), {@link close} to release everything.
  */
-export class ProcessIO {
+export class ProcessIO extends EventEmitter<ProcessIOEvents> {
   /** The configuration this IO was made from. */
   readonly config: Config;
   readonly #stdin: InputFifo | null;
@@ -41,6 +56,7 @@ export class ProcessIO {
 
   /** @internal Use {@link createIO}. */
   constructor(config: Config, stdin: InputFifo | null, sinks: OutputSink[], stdio: Stdio, terminalOut: Writable | null) {
+    super();
     this.config = config;
     this.#stdin = stdin;
     this.#sinks = sinks;
@@ -137,13 +153,24 @@ export async function createIO(config: Config, opts: CreateIOOptions): Promise<P
 
   let stdin: InputFifo | null = null;
   const sinks: OutputSink[] = [];
+  // A log writer reports trouble after the IO exists (it opens its file on the first write).
+  let made: ProcessIO | null = null;
+  const logger = opts.logger ?? silentLogger;
+  const onLogError = (err: Error): void => {
+    logger.error({ err, id: opts.id, stdout: config.stdout }, 'task log cannot be written; output waits in the pipe');
+    made?.emit('logError', err);
+  };
+  const onLogResume = (): void => {
+    logger.info({ id: opts.id, stdout: config.stdout }, 'task log writable again');
+    made?.emit('logResume');
+  };
   try {
     if (inT.kind === 'fifo') stdin = new InputFifo(inT.path, config.terminal);
     const fds: StdioFd[] = [stdin?.childFd() ?? 'ignore', 'ignore', 'ignore'];
     let terminalOut: Writable | null = null;
     if (shared) {
       const sink = outT.kind === 'file'
-        ? new FileSink(outT.url)
+        ? new FileSink(outT.url, onLogError, onLogResume)
         : await BinarySink.start(outT.path, outT.args, outT.requireReady, {
           id: opts.id, namespace: opts.namespace ?? 'default', readyTimeout: opts.readyTimeout ?? 10_000, grace: opts.loggerGrace ?? 5000,
         });
@@ -168,7 +195,8 @@ export async function createIO(config: Config, opts: CreateIOOptions): Promise<P
       if (config.terminal && terminalOut === null) terminalOut = discard();
     }
     if (config.terminal) fds[0] = fds[1] = fds[2] = 'ignore';
-    return new ProcessIO({ ...config }, stdin, sinks, [fds[0]!, fds[1]!, fds[2]!], terminalOut);
+    made = new ProcessIO({ ...config }, stdin, sinks, [fds[0]!, fds[1]!, fds[2]!], terminalOut);
+    return made;
   } catch (err) {
     await stdin?.close();
     await Promise.all(sinks.map((s) => s.close()));
