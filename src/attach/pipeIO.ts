@@ -1,26 +1,25 @@
 import type { Readable } from 'node:stream';
 import { FIFOSet, FifoWriter, ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
 import { Pump } from './pump.js';
-import type { IO, Streams } from './streams.js';
+import { FifoIO } from './fifoIO.js';
+import type { Streams } from './streams.js';
 
 /**
  * An IO that copies between a FIFO set and the caller's streams. It holds the set's reader lock
  * from the moment it opens stdout/stderr until it is cancelled or closed.
  */
-export class PipeIO implements IO {
+export class PipeIO extends FifoIO {
   private readonly pumps: Pump[] = [];
   private stdinWriter: FifoWriter | null = null;
   private stdinSource: Readable | null = null;
-  private lock: ReaderLock | null = null;
-  private readonly abort = new AbortController();
-  private readonly waiting: Promise<void>;
 
   /**
    * Opens every FIFO the set names (creating them when missing) and starts copying. `lockPath`
    * is the FIFO whose lock guards the whole set — chosen from the set before streams the caller
    * left out were blanked, so a stderr-only reader and a stdout reader exclude each other.
    */
-  constructor(private readonly set: FIFOSet, streams: Streams, lockPath: string) {
+  constructor(set: FIFOSet, streams: Streams, lockPath: string) {
+    super(set);
     const { stdin, stdout, stderr } = set.config;
     try {
       if (stdout || stderr) this.lock = ReaderLock.acquire(lockPath);
@@ -44,27 +43,12 @@ export class PipeIO implements IO {
     this.stdinSource = source;
   }
 
-  config(): Config {
-    return { ...this.set.config };
-  }
-
-  cancel(): void {
-    this.abort.abort();
+  protected stopStreams(): void {
     for (const p of this.pumps) p.stop();
     if (this.stdinWriter) {
       this.stdinSource?.unpipe(this.stdinWriter);
       this.stdinWriter.destroy();
     }
-    this.lock?.release();
-  }
-
-  wait(): Promise<void> {
-    return this.waiting;
-  }
-
-  async close(): Promise<void> {
-    this.cancel();
-    await this.set.close();
   }
 }
 

@@ -1,8 +1,9 @@
 import { finished, type Readable, type Writable } from 'node:stream';
 import { abortError } from '../errors.js';
-import { FIFOSet, FifoWriter, ReaderLock, openFifo, type Config } from '../fifo/index.js';
+import { FIFOSet, FifoWriter, ReaderLock, openFifo } from '../fifo/index.js';
 import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
+import { FifoIO } from '../attach/fifoIO.js';
 
 /**
  * A FIFO set as plain Node streams, for callers that copy themselves (containerd's `DirectIO`):
@@ -11,13 +12,10 @@ import type { IO } from '../attach/index.js';
  * and releases the lock;
  * `wait()` resolves once `stdout` and `stderr` have ended or been destroyed.
  */
-export class DirectIO implements IO {
-  private readonly abort = new AbortController();
-  private readonly waiting: Promise<void>;
-
+export class DirectIO extends FifoIO {
   private constructor(
-    private readonly set: FIFOSet,
-    private readonly lock: ReaderLock | null,
+    set: FIFOSet,
+    lock: ReaderLock | null,
     /** Writes to the task's stdin; `null` when the set has no stdin. */
     public stdin: Writable | null,
     /** Reads the task's stdout; `null` when the set has no stdout. */
@@ -25,6 +23,8 @@ export class DirectIO implements IO {
     /** Reads the task's stderr; `null` in terminal mode or when the set has no stderr. */
     public stderr: Readable | null,
   ) {
+    super(set);
+    this.lock = lock;
     const ends = [stdout, stderr].filter((s): s is Readable => s !== null)
       .map((s) => new Promise<void>((resolve) => finished(s, () => resolve())));
     this.waiting = Promise.all(ends).then(() => undefined);
@@ -55,25 +55,10 @@ export class DirectIO implements IO {
     }
   }
 
-  config(): Config {
-    return { ...this.set.config };
-  }
-
-  cancel(): void {
-    this.abort.abort();
+  protected stopStreams(): void {
     this.stdin?.destroy();
     this.stdout?.destroy();
     this.stderr?.destroy();
-    this.lock?.release();
-  }
-
-  wait(): Promise<void> {
-    return this.waiting;
-  }
-
-  async close(): Promise<void> {
-    this.cancel();
-    await this.set.close();
   }
 
   /** Returns this IO for any id: the FIFOs are already open (containerd's `IOCreate`). */

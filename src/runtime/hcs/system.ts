@@ -257,6 +257,11 @@ export class System {
     }
     const { process: handle, info } = r.value;
     const p = new Process(handle, info.processId, this, info);
+    return this.#followed(p, op);
+  }
+
+  /** Starts following a new Process's notifications; if that fails the process handle is closed. */
+  async #followed(p: Process, op: string): Promise<Process> {
     try {
       await p.watch();
     } catch (e) {
@@ -273,13 +278,7 @@ export class System {
     const r = await callHcs(() => this.#transport.openProcess(h, pid));
     if (r.err || r.value === undefined) throw makeSystemError(this.#id, op, r.err ?? ErrUnexpectedValue, r.events);
     const p = new Process(r.value, pid, this);
-    try {
-      await p.watch();
-    } catch (e) {
-      await p.close().catch(() => undefined);
-      throw makeSystemError(this.#id, op, e);
-    }
-    return p;
+    return this.#followed(p, op);
   }
 
   /**
