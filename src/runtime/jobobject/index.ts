@@ -1,4 +1,7 @@
-/** Job objects (hcsshim's `jobobject` API in camelCase) on Linux cgroups v1, v2 and hybrid. */
+/**
+ * Job objects (hcsshim's `jobobject` API in camelCase) on Linux cgroups v1, v2 and hybrid, and on Windows
+ * kernel32 job objects through koffi (loaded only on Windows; not verified on Windows).
+ */
 export {
   CPULimitMin,
   CPULimitMax,
@@ -19,3 +22,5 @@ export { EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions } from '.
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';
 export { cgroupLayout, parseLayout, type CgroupLayout } from './hierarchy.js';
 export { ParentName } from './cgroup.js';
+export { Win32Error } from './windows/errors.js';
+export type { JobBackend } from './backend.js';

@@ -11,9 +11,9 @@ export class MsgAllProcessesExited {
 }
 
 /**
- * hcsshim's message for a notification that is known but not implemented. Windows sends it for new or
- * exited processes, limits hit and so on; Linux cgroups give none of those through this API, so taskio
- * never produces it — the type exists so callers written for hcsshim compile and switch the same way.
+ * hcsshim's message for a notification that is known but not implemented. The Windows backend produces
+ * it for every job message other than ACTIVE_PROCESS_ZERO (new or exited processes, limits hit and so
+ * on); Linux cgroups give none of those, so the cgroup backend never produces it.
  */
 export class MsgUnimplemented {
   /** A tag for `switch`. */

@@ -1,0 +1,303 @@
+import fs from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import type { ChildProcess } from 'node:child_process';
+import { TaskioError } from '../../errors.js';
+import type { JobBackend } from './backend.js';
+import { CgroupSet, readOptional } from './cgroup.js';
+import { killAll, waitEmpty } from './terminate.js';
+import type { CgroupLayout } from './hierarchy.js';
+import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
+import { CPURateControlType, rateToCFS, weightToCgroupWeight, weightToShares } from './limits.js';
+import { ExitNotifier, notRegistered, type JobNotification } from './notifications.js';
+import { enteringCommand, spawnInto, type JobCommand, type JobSpawnOptions } from './spawn.js';
+import {
+  readCPUTimes,
+  readMemory,
+  readPageFaults,
+  readStorage,
+  type JobMemoryStats,
+  type JobProcessorStats,
+  type JobStorageStats,
+} from './stats.js';
+
+/** What the cgroup backend is told at create/open (the Linux-only parts of the public options). */
+export interface CgroupJobOptions {
+  notifications?: boolean;
+  terminateOnLastHandleClose?: boolean;
+  ioDevices?: readonly string[];
+  layout?: CgroupLayout;
+}
+
+const namePattern = /^[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,199}$/;
+// Handles open in this Node process per job name, for terminate-on-last-handle-close and removal.
+const openHandles = new Map<string, number>();
+
+function checkName(name: string): void {
+  if (typeof name !== 'string' || !namePattern.test(name)) {
+    throw new TaskioError(
+      'ERR_INVALID_ARG_VALUE',
+      `job object name \`${String(name)}\` is invalid: use 1..200 characters of [A-Za-z0-9_.@:-], not starting with '.'`,
+    );
+  }
+}
+
+function notSupported(what: string): TaskioError {
+  return new TaskioError('ERR_NOT_SUPPORTED', `${what}: no cgroup hierarchy on this machine offers it`);
+}
+
+/**
+ * The Linux backend of {@link JobObject}: a job is the cgroup `<mount>/taskio/<name>` in each hierarchy
+ * it uses (v1, v2 or hybrid, found at run time). Arguments arrive checked by the facade; the Linux
+ * differences from Windows are documented on the facade's methods.
+ */
+export class CgroupJob implements JobBackend {
+  private totalProcesses = 0;
+  private totalTerminated = 0;
+
+  private constructor(
+    readonly name: string,
+    private readonly cgroup: CgroupSet,
+    private readonly notifier: ExitNotifier | undefined,
+    private readonly opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] },
+  ) {
+    openHandles.set(name, (openHandles.get(name) ?? 0) + 1);
+  }
+
+  /**
+   * Creates (or, like CreateJobObject, opens) the job's cgroups; `afterCreate` (the creation limits) runs
+   * on the new backend, and if it fails the job is closed and a cgroup made here is removed.
+   */
+  static async create(
+    name: string | undefined,
+    options: CgroupJobOptions,
+    afterCreate: (job: CgroupJob) => Promise<void>,
+  ): Promise<CgroupJob> {
+    const n = name ?? `job-${process.pid}-${randomBytes(6).toString('hex')}`;
+    checkName(n);
+    if (options.ioDevices !== undefined) await devicesOf(options.ioDevices); // fail before creating
+    const cgroup = new CgroupSet(n, options.layout);
+    const existed = await cgroup.exists();
+    await cgroup.create();
+    let job: CgroupJob | undefined;
+    try {
+      job = await CgroupJob.make(n, cgroup, options);
+      await afterCreate(job);
+      return job;
+    } catch (err) {
+      if (job !== undefined) await job.close().catch(() => undefined);
+      else if (!existed) await cgroup.remove().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  /** Opens an existing job's cgroups; `ENOENT` when there is none. */
+  static async open(name: string, options: CgroupJobOptions): Promise<CgroupJob> {
+    checkName(name);
+    const cgroup = new CgroupSet(name, options.layout);
+    if (!(await cgroup.exists())) {
+      throw new TaskioError('ENOENT', `job object \`${name}\` does not exist (no ${cgroup.listDir})`);
+    }
+    return CgroupJob.make(name, cgroup, options);
+  }
+
+  private static async make(name: string, cgroup: CgroupSet, options: CgroupJobOptions): Promise<CgroupJob> {
+    const notifier = options.notifications ? new ExitNotifier(cgroup) : undefined;
+    const job = new CgroupJob(name, cgroup, notifier, {
+      terminateOnLastHandleClose: options.terminateOnLastHandleClose ?? false,
+      ioDevices: options.ioDevices,
+    });
+    await notifier?.start();
+    return job;
+  }
+
+  /** The cgroup directories of this job, one per hierarchy it joined. */
+  get cgroupPaths(): readonly string[] {
+    return this.cgroup.dirs;
+  }
+
+  /** Writes the pid into every `cgroup.procs`; memory charged before stays where it was. */
+  async assign(pid: number): Promise<void> {
+    await this.cgroup.assign(pid);
+    this.totalProcesses++;
+    this.notifier?.arm();
+  }
+
+  /** Spawns through the `/bin/sh` wrapper that enters the cgroups and then `exec`s the command. */
+  spawn(cmd: string, args: readonly string[], options: JobSpawnOptions): ChildProcess {
+    const child = spawnInto(this.cgroup.procsFiles(), cmd, args, options);
+    this.totalProcesses++;
+    this.notifier?.track(child);
+    return child;
+  }
+
+  /** The wrapper's command line (see {@link enteringCommand}). */
+  commandLine(cmd: string, args: readonly string[]): JobCommand {
+    this.totalProcesses++;
+    return enteringCommand(this.cgroup.procsFiles(), cmd, args);
+  }
+
+  /** Reads `cgroup.procs`. */
+  async pids(): Promise<number[]> {
+    return this.cgroup.pids();
+  }
+
+  /** `cgroup.kill`, or freeze + SIGKILL + thaw; `exitCode` cannot be imposed on Linux. */
+  async terminate(exitCode: number): Promise<void> {
+    void exitCode; // Linux has no way to choose the status of a killed process
+    this.totalTerminated += await killAll(this.cgroup);
+  }
+
+  /** CFS bandwidth for a rate, `cpu.weight`/`cpu.shares` for a weight; the last call decides the mode. */
+  async setCPULimit(type: CPURateControlType, value: number): Promise<void> {
+    const p = this.cgroup.cpu;
+    if (p === undefined) throw notSupported('a CPU limit');
+    const j = (f: string): string => path.join(p.dir, f);
+    if (type === CPURateControlType.RateBased) {
+      const { quotaMicros, periodMicros } = rateToCFS(value, os.cpus().length);
+      if (p.version === 2) {
+        await fs.writeFile(j('cpu.max'), `${quotaMicros} ${periodMicros}`);
+        await fs.writeFile(j('cpu.weight'), '100');
+      } else {
+        // Lift the quota first: the kernel checks each write against the other value.
+        await fs.writeFile(j('cpu.cfs_quota_us'), '-1');
+        await fs.writeFile(j('cpu.cfs_period_us'), String(periodMicros));
+        await fs.writeFile(j('cpu.cfs_quota_us'), String(quotaMicros));
+        await fs.writeFile(j('cpu.shares'), '1024');
+      }
+    } else if (p.version === 2) {
+      await fs.writeFile(j('cpu.max'), 'max');
+      await fs.writeFile(j('cpu.weight'), String(weightToCgroupWeight(value)));
+    } else {
+      await fs.writeFile(j('cpu.cfs_quota_us'), '-1');
+      await fs.writeFile(j('cpu.shares'), String(weightToShares(value)));
+    }
+  }
+
+  /** `memory.max` / `memory.limit_in_bytes`, swap held to the same total. */
+  async setMemoryLimit(bytes: bigint): Promise<void> {
+    const limit = bytes;
+    const p = this.cgroup.memory;
+    if (p === undefined) throw notSupported('a memory limit');
+    const j = (f: string): string => path.join(p.dir, f);
+    if (p.version === 2) {
+      await fs.writeFile(j('memory.max'), String(limit));
+      if ((await readOptional(j('memory.swap.max'))) !== undefined) await fs.writeFile(j('memory.swap.max'), '0');
+      return;
+    }
+    const memsw = j('memory.memsw.limit_in_bytes');
+    const hasMemsw = (await readOptional(memsw)) !== undefined;
+    const current = BigInt((await fs.readFile(j('memory.limit_in_bytes'), 'utf8')).trim());
+    // memsw must never be below the memory limit, so the order of the two writes depends on the direction.
+    if (hasMemsw && limit > current) await fs.writeFile(memsw, String(limit));
+    await fs.writeFile(j('memory.limit_in_bytes'), String(limit));
+    if (hasMemsw && limit <= current) await fs.writeFile(memsw, String(limit));
+  }
+
+  /**
+   * Limits block I/O (hcsshim `SetIOLimit`): `maxBandwidth` bytes/s and `maxIOPS` operations/s; 0 leaves
+   * that one as it is (as in hcsshim). Written as `io.max` (`rbps/wbps/riops/wiops`) on cgroup2 or
+   * `blkio.throttle.{read,write}_{bps,iops}_device` on v1 for each disk of {@link JobObjectOptions.ioDevices}
+   * (default: every mounted disk).
+   *
+   * Linux differences: Windows limits the job's I/O as a whole (per volume if asked); Linux limits each
+   * disk separately and reads and writes separately, so reads and writes may each reach the limit. On v1,
+   * buffered writes are flushed by kernel threads outside the job and are not throttled.
+   */
+  async setIOLimit(maxBandwidth: number, maxIOPS: number): Promise<void> {
+    const p = this.cgroup.io;
+    if (p === undefined) throw notSupported('an I/O limit');
+    const devices = await this.ioDevices();
+    for (const dev of devices) {
+      if (p.version === 2) {
+        const parts: string[] = [];
+        if (maxBandwidth !== 0) parts.push(`rbps=${maxBandwidth}`, `wbps=${maxBandwidth}`);
+        if (maxIOPS !== 0) parts.push(`riops=${maxIOPS}`, `wiops=${maxIOPS}`);
+        if (parts.length > 0) await fs.writeFile(path.join(p.dir, 'io.max'), `${dev} ${parts.join(' ')}`);
+      } else {
+        const set = async (file: string, v: number): Promise<void> => {
+          if (v !== 0) await fs.writeFile(path.join(p.dir, file), `${dev} ${v}`);
+        };
+        await set('blkio.throttle.read_bps_device', maxBandwidth);
+        await set('blkio.throttle.write_bps_device', maxBandwidth);
+        await set('blkio.throttle.read_iops_device', maxIOPS);
+        await set('blkio.throttle.write_iops_device', maxIOPS);
+      }
+    }
+  }
+
+  private async ioDevices(): Promise<DeviceNumber[]> {
+    return this.opts.ioDevices === undefined ? mountedDisks() : devicesOf(this.opts.ioDevices);
+  }
+
+  /** Memory use of the job (hcsshim `QueryMemoryStats`); see {@link JobMemoryStats} for what Linux counts. */
+  async queryMemoryStats(): Promise<JobMemoryStats> {
+    if (this.cgroup.memory === undefined) throw notSupported('memory accounting');
+    return readMemory(this.cgroup.memory);
+  }
+
+  /** CPU accounting of the job in 100 ns units (hcsshim `QueryProcessorStats`); see {@link JobProcessorStats}. */
+  async queryProcessorStats(): Promise<JobProcessorStats> {
+    if (this.cgroup.cpuStat === undefined) throw notSupported('CPU accounting');
+    const { user, kernel } = await readCPUTimes(this.cgroup.cpuStat);
+    const active = (await this.cgroup.pids()).length;
+    return {
+      TotalUserTime: user,
+      TotalKernelTime: kernel,
+      ThisPeriodTotalUserTime: user,
+      ThisPeriodTotalKernelTime: kernel,
+      TotalPageFaultCount: await readPageFaults(this.cgroup.memory),
+      TotalProcesses: Math.max(this.totalProcesses, active),
+      ActiveProcesses: active,
+      TotalTerminatedProcesses: this.totalTerminated,
+    };
+  }
+
+  /** Block I/O of the job (hcsshim `QueryStorageStats`); see {@link JobStorageStats} for what Linux counts. */
+  async queryStorageStats(): Promise<JobStorageStats> {
+    return readStorage(this.cgroup.io);
+  }
+
+  /**
+   * Waits for the next notification (hcsshim `PollNotification`); messages are queued, none is lost. On
+   * Linux the only one is {@link MsgAllProcessesExited}: sent when the job becomes empty after it held a
+   * process, whatever emptied it (exits, `terminate()`, a kill from outside). Rejects `ERR_NOT_REGISTERED`
+   * when the job was made without `notifications`, `ERR_ALREADY_CLOSED` once closed (pending calls too).
+   */
+  async pollNotification(): Promise<JobNotification> {
+    if (this.notifier === undefined) throw notRegistered();
+    return this.notifier.next();
+  }
+
+  /** Stops watching; the last handle in this Node process removes an empty job (killing first if asked). */
+  async close(): Promise<void> {
+    this.notifier?.close();
+    const left = (openHandles.get(this.name) ?? 1) - 1;
+    if (left > 0) {
+      openHandles.set(this.name, left);
+      return;
+    }
+    openHandles.delete(this.name);
+    if (!(await this.cgroup.exists())) return;
+    if (this.opts.terminateOnLastHandleClose && (await this.cgroup.pids()).length > 0) {
+      await this.terminate(1);
+      await waitEmpty(this.cgroup, 5000);
+    }
+    if ((await this.cgroup.pids()).length > 0) return;
+    await removeWhenReleased(this.cgroup);
+  }
+}
+
+// rmdir can race the kernel's bookkeeping of a process that has just exited (EBUSY); retry a little.
+async function removeWhenReleased(cgroup: CgroupSet): Promise<void> {
+  for (let i = 0; ; i++) {
+    try {
+      await cgroup.remove();
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 50) throw err;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+}
