@@ -5,7 +5,7 @@ import { CPURateControlType, JobObject, MsgAllProcessesExited, MsgUnimplemented,
 import { useBackends } from '../../../src/runtime/jobobject/platform.js';
 import { windowsBackends } from '../../../src/runtime/jobobject/windows/windowsJob.js';
 import * as s from '../../../src/runtime/jobobject/windows/structs.js';
-import { ScriptedKernel32, addr, fails, handle, message } from './scriptedKernel32.js';
+import { ScriptedKernel32, addr, fails, handle, message } from './fixtures/scriptedKernel32.js';
 
 // The Windows backend driven through the public JobObject over a scripted kernel32: Windows does not
 // exist on Linux, so these check the calls, their order and the struct bytes, not a Windows run.
