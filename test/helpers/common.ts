@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -85,4 +85,15 @@ export function exitOf(child: import('node:child_process').ChildProcess): Promis
   const status = () => child.exitCode ?? 128 + os.constants.signals[child.signalCode!];
   if (child.exitCode !== null || child.signalCode !== null) return Promise.resolve(status());
   return new Promise((resolve) => child.once('exit', () => resolve(status())));
+}
+
+/** Mounts a small tmpfs (`size=64k` and any extra options) on a fresh directory, unmounted with the test. */
+export function mountTmpfs(t: Teardown, options = 'size=64k', prefix = 'taskio-tmpfs-'): string {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
+  execFileSync('mount', ['-t', 'tmpfs', '-o', options, 'tmpfs', dir]);
+  t.teardown(() => {
+    try { execFileSync('umount', [dir]); } catch { execFileSync('umount', ['-l', dir]); }
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  return dir;
 }

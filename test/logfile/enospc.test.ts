@@ -1,18 +1,12 @@
 import t from 'tap';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
-import { execFileSync } from 'node:child_process';
 import { once } from 'node:events';
 import { openLogWriter } from '../../src/logfile/logWriter.js';
+import { mountTmpfs } from '../helpers/common.js';
 
 t.test('a full disk is an error event; the writer stops consuming and resumes when space returns', { timeout: 60000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-enospc-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
-  t.teardown(() => {
-    try { execFileSync('umount', [dir]); } catch { execFileSync('umount', ['-l', dir]); }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = mountTmpfs(t, 'size=64k', 'taskio-enospc-');
   const file = path.join(dir, 'task.log');
   const w = openLogWriter(file, { format: 'cri' });
   const [err] = await (async () => {
@@ -46,12 +40,7 @@ t.test('a full disk is an error event; the writer stops consuming and resumes wh
 
 t.test('an unwritable directory is an error event, not an exception', { timeout: 30000 }, async (t) => {
   // Root ignores permission bits, so make the directory truly unwritable: a read-only mount.
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-unwritable-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'ro,size=64k', 'tmpfs', dir]);
-  t.teardown(() => {
-    try { execFileSync('umount', [dir]); } catch { execFileSync('umount', ['-l', dir]); }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = mountTmpfs(t, 'ro,size=64k', 'taskio-unwritable-');
   const w = openLogWriter(path.join(dir, 'task.log'));
   const s = w.stream('stderr');
   const called: unknown[] = [];

@@ -8,8 +8,8 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { createContainer, ErrorCode, type Container, type ContainerBackend } from '../../../src/runtime/container/index.js';
-import { Collector, fdsUnder } from '../../helpers/common.js';
-import { isGone, processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { Collector } from '../../helpers/common.js';
+import { isGone, leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
 
 /** What a backend under test provides. */
 export interface Subject {
@@ -36,9 +36,7 @@ export function containerSuite(t: Test, s: Subject): void {
 
   t.teardown(async () => {
     const left = {
-      state: s.root ? stateEntries(s.root) : [],
-      processes: processesMentioning(s.base),
-      fds: fdsUnder(s.base),
+      ...leftoversUnder(s.base, s.root),
       stateDirs: fs.existsSync(path.join(s.base, 'state')) ? fs.readdirSync(path.join(s.base, 'state')) : [],
       other: s.leftovers?.() ?? [],
     };

@@ -10,8 +10,8 @@ import type { Test } from 'tap';
 import { newAttach, newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { FIFOSet } from '../../../src/fifo/index.js';
 import { Init, type Process, type Runtime } from '../../../src/runtime/proc/index.js';
-import { Collector, fdsUnder, sha256, untilBytes } from '../../helpers/common.js';
-import { mountsUnder, processesMentioning, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { Collector, sha256, untilBytes } from '../../helpers/common.js';
+import { leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
 
 /** What a runtime under test provides. */
 export interface Subject {
@@ -36,14 +36,9 @@ export function procSuite(t: Test, s: Subject): void {
   fs.mkdirSync(fifoDir, { recursive: true });
 
   t.teardown(async () => {
-    const left = {
-      state: s.root ? stateEntries(s.root) : [],
-      processes: processesMentioning(s.base),
-      fds: fdsUnder(s.base),
-      mounts: mountsUnder(s.base),
-    };
+    const left = leftoversUnder(s.base, s.root);
     fs.rmSync(s.base, { recursive: true, force: true });
-    if (left.state.length || left.processes.length || left.fds.length || left.mounts.length) throw new Error(`left behind: ${JSON.stringify(left)}`);
+    if (Object.values(left).some((v) => v.length > 0)) throw new Error(`left behind: ${JSON.stringify(left)}`);
   });
 
   /** A client for a new task: a FIFO set with these streams, closed with the test. */

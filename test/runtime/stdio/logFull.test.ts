@@ -1,21 +1,15 @@
 import t from 'tap';
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import { createIO } from '../../../src/runtime/stdio/index.js';
-import { exitOf } from '../../helpers/common.js';
+import { exitOf, mountTmpfs } from '../../helpers/common.js';
 
 t.test('a full disk under a file:// CRI log: logError on the IO and in the host log; the task waits, nothing is dropped', { timeout: 60_000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-logfull-'));
-  execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64k', 'tmpfs', dir]);
-  t.teardown(() => {
-    try { execFileSync('umount', [dir]); } catch { execFileSync('umount', ['-l', dir]); }
-    fs.rmSync(dir, { recursive: true, force: true });
-  });
+  const dir = mountTmpfs(t, 'size=64k', 'taskio-logfull-');
   const hostLog: string[] = [];
   const logger = pino({ level: 'info' }, new Writable({ write(c, _e, cb) { hostLog.push(String(c)); cb(); } }));
   const file = path.join(dir, 'task.log');
