@@ -8,7 +8,7 @@ import { NotificationType, notificationName, systemNotifications, type Notificat
 import { resolveOptions, type ResolvedOptions, type SystemOptions } from './options.js';
 import { Process } from './process.js';
 import type { ComputeSystemQuery, ContainerProperties, PropertiesV2 } from './schema.js';
-import type { CallbackHandle, SystemHandle, Transport } from './transport.js';
+import type { CallbackHandle, SystemHandle, Transport, TransportResult } from './transport.js';
 import { NotificationWatcher } from './watcher.js';
 
 /** Serialises a document for HCS; a string is taken as JSON already. */
@@ -169,13 +169,17 @@ export class System {
     return this.#opts;
   }
 
+  /** Runs a state change whose pending answer completes with `done`, within `timeout` ms. */
+  async #transition(op: string, call: (h: SystemHandle) => Promise<TransportResult>, done: NotificationType, timeout: number): Promise<void> {
+    const h = this.#live(op);
+    const r = await callHcs(() => call(h));
+    const res = await completeAsync(r, this.#watcher, done, timeout);
+    if (res.err) throw makeSystemError(this.#id, op, res.err, res.events);
+  }
+
   /** Starts the system, waiting for `SystemStartCompleted` when HCS answers pending. */
   async start(): Promise<void> {
-    const op = 'hcs::System::Start';
-    const h = this.#live(op);
-    const r = await callHcs(() => this.#transport.startComputeSystem(h, ''));
-    const res = await completeAsync(r, this.#watcher, NotificationType.SystemStartCompleted, this.#opts.timeouts.systemStart);
-    if (res.err) throw makeSystemError(this.#id, op, res.err, res.events);
+    await this.#transition('hcs::System::Start', (h) => this.#transport.startComputeSystem(h, ''), NotificationType.SystemStartCompleted, this.#opts.timeouts.systemStart);
     this.#startTime = new Date();
   }
 
@@ -194,20 +198,12 @@ export class System {
 
   /** Pauses, waiting for `SystemPauseCompleted` when HCS answers pending. */
   async pause(): Promise<void> {
-    const op = 'hcs::System::Pause';
-    const h = this.#live(op);
-    const r = await callHcs(() => this.#transport.pauseComputeSystem(h, ''));
-    const res = await completeAsync(r, this.#watcher, NotificationType.SystemPauseCompleted, this.#opts.timeouts.systemPause);
-    if (res.err) throw makeSystemError(this.#id, op, res.err, res.events);
+    await this.#transition('hcs::System::Pause', (h) => this.#transport.pauseComputeSystem(h, ''), NotificationType.SystemPauseCompleted, this.#opts.timeouts.systemPause);
   }
 
   /** Resumes, waiting for `SystemResumeCompleted` when HCS answers pending. */
   async resume(): Promise<void> {
-    const op = 'hcs::System::Resume';
-    const h = this.#live(op);
-    const r = await callHcs(() => this.#transport.resumeComputeSystem(h, ''));
-    const res = await completeAsync(r, this.#watcher, NotificationType.SystemResumeCompleted, this.#opts.timeouts.systemResume);
-    if (res.err) throw makeSystemError(this.#id, op, res.err, res.events);
+    await this.#transition('hcs::System::Resume', (h) => this.#transport.resumeComputeSystem(h, ''), NotificationType.SystemResumeCompleted, this.#opts.timeouts.systemResume);
   }
 
   /** Schema1 properties (`PropertyTypes` such as `'Statistics'`, `'ProcessList'`). */
