@@ -1,5 +1,3 @@
-import { TaskioError } from '../errors.js';
-
 /**
  * The stdio of a task as paths: FIFO paths for a FIFO set, or log URIs (`file://`, `binary://`).
  * An empty string means the stream is not used (containerd's blank path).
@@ -12,16 +10,5 @@ export interface Config {
   stderr: string;
 }
 
-const validId = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/;
-
-/**
- * Checks a task id before it becomes part of a path. The id names files inside the FIFO
- * directory, so anything that could escape it (`../x`, `a/b`) or is empty is refused.
- * @throws TaskioError `ERR_INVALID_ID`
- */
-export function validateId(id: unknown): string {
-  if (typeof id !== 'string' || !validId.test(id)) {
-    throw new TaskioError('ERR_INVALID_ID', `invalid task id ${JSON.stringify(id)}: it must match ${validId.source}`);
-  }
-  return id;
-}
+/** The id rule lives in one place for all of taskio. */
+export { validateId } from '../ids.js';

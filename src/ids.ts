@@ -1,0 +1,23 @@
+import { TaskioError } from './errors.js';
+
+/**
+ * The one id rule of taskio, containerd's: 1–76 characters of `[A-Za-z0-9_.-]`, starting with a
+ * letter or digit. An id becomes a path component (FIFO names, state and log directories, cgroup
+ * names) and a positional argument of runsc/runc, so it can never be `.`, `..`, contain `/`, a NUL
+ * or a newline, start with `-` (a flag), or be long enough to overflow a unix socket path.
+ */
+const validId = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/;
+
+/**
+ * Checks an id before any path or command line is built from it — at every API boundary that
+ * takes one (task, container, exec). Returns the id.
+ * @param what - what the id names, for the message (`task`, `container`, `exec` …).
+ * @throws TaskioError `ERR_INVALID_ID`, naming the value and the rule.
+ */
+export function validateId(id: unknown, what = 'task'): string {
+  if (typeof id !== 'string' || !validId.test(id)) {
+    const shown = typeof id === 'string' && id.length > 80 ? `${JSON.stringify(id.slice(0, 80))}… (${id.length} characters)` : JSON.stringify(id) ?? String(id);
+    throw new TaskioError('ERR_INVALID_ID', `invalid ${what} id ${shown}: it must match ${validId.source}`);
+  }
+  return id;
+}
