@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import {
   MsgAllProcessesExited,
   MsgUnimplemented,

@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi, type IKoffiCType, type TypeSpec } from './koffi.js';
 import { TaskioError } from '../../../errors.js';
 
 /**
@@ -41,8 +41,8 @@ export function kernel32(): Kernel32 {
   const lib = koffi.load('kernel32.dll');
   // Anonymous types only: a named koffi type is process-wide and could clash with another binding (HCS).
   const HANDLE = koffi.pointer(koffi.opaque());
-  const out = (t: string): koffi.IKoffiCType => koffi.out(koffi.pointer(t));
-  const f = (name: string, ret: koffi.TypeSpec, args: koffi.TypeSpec[]): unknown => lib.func('__stdcall', name, ret, args);
+  const out = (t: string): IKoffiCType => koffi.out(koffi.pointer(t));
+  const f = (name: string, ret: TypeSpec, args: TypeSpec[]): unknown => lib.func('__stdcall', name, ret, args);
   bound = {
     CreateJobObjectW: f('CreateJobObjectW', HANDLE, ['void *', 'const char16_t *']),
     OpenJobObjectW: f('OpenJobObjectW', HANDLE, ['uint32_t', 'bool', 'const char16_t *']),

@@ -1,5 +1,5 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import koffi from 'koffi';
+import { koffi, type IKoffiCType } from './koffi.js';
 import { TaskioError } from '../../../errors.js';
 import type { JobBackend } from '../backend.js';
 import { CPURateControlType } from '../limits.js';
@@ -230,7 +230,7 @@ export class WindowsJob implements JobBackend {
     if (!this.k.SetInformationJobObject(this.handle, cls, buf, buf.length)) this.fail('SetInformationJobObject');
   }
 
-  private query<T>(cls: number, type: koffi.IKoffiCType, init?: Record<string, unknown>): T {
+  private query<T>(cls: number, type: IKoffiCType, init?: Record<string, unknown>): T {
     const buf = Buffer.alloc(koffi.sizeof(type));
     if (init !== undefined) koffi.encode(buf, 0, type, init);
     if (!this.k.QueryInformationJobObject(this.handle, cls, buf, buf.length, null)) this.fail('QueryInformationJobObject');
