@@ -1,5 +1,5 @@
 import { koffi, type IKoffiCType, type TypeSpec } from './koffi.js';
-import { TaskioError } from '../../../errors.js';
+import { requirePlatform } from '../../../sys/index.js';
 
 /**
  * The kernel32 job object functions hcsshim calls, bound through koffi. Loaded only on Windows, on first
@@ -34,9 +34,7 @@ let bound: Kernel32 | undefined;
 
 /** Binds kernel32 on Windows (once); throws `ERR_PLATFORM_NOT_SUPPORTED` on any other OS. */
 export function kernel32(): Kernel32 {
-  if (process.platform !== 'win32') {
-    throw new TaskioError('ERR_PLATFORM_NOT_SUPPORTED', `kernel32 job objects exist only on Windows, not on ${process.platform}`);
-  }
+  requirePlatform('kernel32 job objects', 'win32');
   if (bound !== undefined) return bound;
   const lib = koffi.load('kernel32.dll');
   // Anonymous types only: a named koffi type is process-wide and could clash with another binding (HCS).
