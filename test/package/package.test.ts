@@ -204,6 +204,10 @@ export async function internals(sub: ExitSubscription, sys: System, proc: HcsPro
   exec.live;
   // @ts-expect-error HostTerminal.attach is @internal
   term.attach;
+  // @ts-expect-error an hcs Process is made by its System only
+  new HcsProcess();
+  // @ts-expect-error Process.fromHandle is @internal
+  HcsProcess.fromHandle;
 }
 `);
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
