@@ -8,7 +8,8 @@ import { repoRoot, tmpDir } from '../helpers/common.js';
 // The package as a consumer gets it: installed under node_modules/taskio, imported by name, in a
 // process of its own (no tap loader: NODE_OPTIONS is dropped), typed through the published .d.ts.
 
-t.setTimeout(120_000);
+t.setTimeout(290_000);
+const opts = { timeout: 150_000 };
 
 const run = promisify(execFile);
 const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as {
@@ -30,12 +31,12 @@ interface Install {
  * imports resolve only in this `node_modules`, which holds its dependencies except those in `missing`
  * and, for those in `broken`, a package whose loading throws that message (a binary that does not load).
  */
-function install(t: Test, opts: { linked?: boolean; missing?: string[]; broken?: Record<string, string> } = {}): Install {
+function install(t: Test, how: { linked?: boolean; missing?: string[]; broken?: Record<string, string> } = {}): Install {
   const app = tmpDir(t, 'taskio-pkg-');
   const nm = path.join(app, 'node_modules');
   fs.mkdirSync(nm);
   fs.symlinkSync(path.join(repoRoot, 'node_modules', '@types'), path.join(nm, '@types'));
-  if (opts.linked) {
+  if (how.linked) {
     fs.symlinkSync(repoRoot, path.join(nm, 'taskio'));
     return { app };
   }
@@ -44,8 +45,8 @@ function install(t: Test, opts: { linked?: boolean; missing?: string[]; broken?:
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(own, 'package.json'));
   fs.cpSync(path.join(repoRoot, 'dist'), path.join(own, 'dist'), { recursive: true });
   for (const dep of Object.keys(pkg.dependencies)) {
-    if (opts.missing?.includes(dep)) continue;
-    const reason = opts.broken?.[dep];
+    if (how.missing?.includes(dep)) continue;
+    const reason = how.broken?.[dep];
     if (reason !== undefined) {
       fs.mkdirSync(path.join(nm, dep));
       fs.writeFileSync(path.join(nm, dep, 'package.json'), JSON.stringify({ name: dep, version: '0.0.0', main: 'index.js' }));
@@ -61,7 +62,7 @@ function install(t: Test, opts: { linked?: boolean; missing?: string[]; broken?:
 async function node<T>(app: string, script: string, flags: string[] = []): Promise<T> {
   const file = path.join(app, `main-${Math.random().toString(36).slice(2)}.mjs`);
   fs.writeFileSync(file, script);
-  const { stdout } = await run(process.execPath, [...flags, file], { cwd: app, env, timeout: 60_000 });
+  const { stdout } = await run(process.execPath, [...flags, file], { cwd: app, env, timeout: 100_000 });
   return JSON.parse(stdout) as T;
 }
 
@@ -71,7 +72,7 @@ const failure = async (fn) => {
   try { await fn(); return 'no error'; } catch (e) { return { name: e.name, code: e.code, message: e.message, taskio: e instanceof TaskioError }; }
 };`;
 
-t.test('import "taskio" without koffi and node-pty: the pure parts work, native calls throw ERR_NATIVE_MODULE', async (t) => {
+t.test('import "taskio" without koffi and node-pty: the pure parts work, native calls throw ERR_NATIVE_MODULE', opts, async (t) => {
   const { app } = install(t, { missing: ['node-pty'], broken: { koffi: 'no prebuilt koffi binary for linux-x64-musl' } });
   const log = path.join(app, 'task.log');
   fs.writeFileSync(log, '2026-03-01T10:00:00.000000001Z stdout F hello\n2026-03-01T10:00:01.000000001Z stderr F world\n');
@@ -105,7 +106,7 @@ console.log(JSON.stringify({
   t.notOk(fs.existsSync(fifo), 'the failed call left nothing behind');
 });
 
-t.test('with process.platform reported as darwin every entry point imports and a libc call throws ERR_PLATFORM_NOT_SUPPORTED', async (t) => {
+t.test('with process.platform reported as darwin every entry point imports and a libc call throws ERR_PLATFORM_NOT_SUPPORTED', opts, async (t) => {
   const { app } = install(t);
   const darwin = `data:text/javascript,${encodeURIComponent("Object.defineProperty(process, 'platform', { value: 'darwin' });")}`;
   const fifo = path.join(app, 'f');
@@ -129,7 +130,7 @@ console.log(JSON.stringify({
   t.notOk(fs.existsSync(fifo), 'the failed call left nothing behind');
 });
 
-t.test('every subpath imports by package name and gives its part; dist is not reachable around "exports"', async (t) => {
+t.test('every subpath imports by package name and gives its part; dist is not reachable around "exports"', opts, async (t) => {
   const { app } = install(t, { linked: true });
   const out = await node<Record<string, Record<string, string> | string>>(app, `
 const kinds = async (spec, names) => {
@@ -157,7 +158,7 @@ console.log(JSON.stringify({
   t.equal(out.deep, 'ERR_PACKAGE_PATH_NOT_EXPORTED');
 });
 
-t.test('the published .d.ts type-check for a consumer and hide every @internal member', async (t) => {
+t.test('the published .d.ts type-check for a consumer and hide every @internal member', opts, async (t) => {
   const { app } = install(t, { linked: true });
   fs.writeFileSync(path.join(app, 'tsconfig.json'), JSON.stringify({
     compilerOptions: {
@@ -211,12 +212,14 @@ export async function internals(sub: ExitSubscription, sys: System, proc: HcsPro
 }
 `);
   const tsc = path.join(repoRoot, 'node_modules', 'typescript', 'bin', 'tsc');
-  const r = await run(process.execPath, [tsc, '-p', app], { cwd: app, env, timeout: 90_000 }).catch((e: { stdout: string; code: number }) => e);
+  const r = await run(process.execPath, [tsc, '-p', app], { cwd: app, env, timeout: 140_000 })
+    .then(({ stdout }) => ({ stdout, code: 0 as number | null }), (e: { stdout: string; code: number | null }) => e);
   t.equal(r.stdout.trim(), '', 'tsc found nothing wrong');
+  t.equal(r.code, 0, 'tsc ran to the end and passed');
 });
 
-t.test('npm pack publishes dist and src without bench, demo or tests, and every exported file is in it', async (t) => {
-  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, env, timeout: 60_000 });
+t.test('npm pack publishes dist and src without bench, demo or tests, and every exported file is in it', opts, async (t) => {
+  const { stdout } = await run('npm', ['pack', '--dry-run', '--json', '--ignore-scripts'], { cwd: repoRoot, env, timeout: 100_000 });
   const [packed] = JSON.parse(stdout) as Array<{ files: Array<{ path: string }> }>;
   const files = new Set(packed!.files.map((f) => f.path));
   const unwanted = [...files].filter((f) => /^(dist|src)\/(bench|demo)\//.test(f) || /^(test|\.ci|scripts|node_modules)\//.test(f) || f.startsWith('.'));
