@@ -49,7 +49,7 @@ async function measure(name: string, spec: ProduceSpec, dir?: string): Promise<L
     const fifo = path.join(root, 'task-stdout');
     const log = path.join(root, 'task.log');
     mkfifo(fifo, 0o600);
-    // A non-blocking read open never waits (DESIGN fact 2) and lets the producer's blocking open go through.
+    // A non-blocking read open of a FIFO never waits for a writer and lets the producer's blocking open go through.
     const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
     const writer = openLogWriter(log, { format: spec.format });
     const cpu0 = process.cpuUsage();

@@ -18,8 +18,8 @@ export interface CopyFromOptions {
   signal?: AbortSignal;
 }
 
-// The copy fast path reads into one reused buffer as large as the largest pipe (fact 8 in
-// DESIGN.md: allocation per chunk, not the syscall, is what costs in Node).
+// The copy fast path reads into one reused buffer as large as the largest pipe (in Node the
+// allocation per chunk, not the syscall, is what costs).
 const copyBufferSize = 1 << 20;
 const streamHighWaterMark = 64 * 1024;
 // CRI read coalescing: a read that found the pipe less than 1/8 full means the copy keeps up with

@@ -1,39 +1,74 @@
-import koffi from 'koffi';
+import type * as Koffi from 'koffi';
+import { loadNative, nativeError, requirePlatform } from './native.js';
 
 /**
- * The raw libc functions taskio needs, bound once through koffi. Nothing outside `src/sys`
- * declares a libc function; the typed wrappers beside this file are the only callers.
- * Every function here is called in a non-blocking way (WNOHANG, LOCK_NB, MSG_DONTWAIT), so
- * none of them ever stalls the event loop.
+ * The raw libc functions taskio needs, bound through koffi. Nothing outside `src/sys` declares a libc
+ * function; the typed wrappers beside this file are the only callers. Every function here is called in
+ * a non-blocking way (WNOHANG, LOCK_NB, MSG_DONTWAIT), so none of them ever stalls the event loop.
+ *
+ * Nothing native loads at import. Each entry of {@link libc} starts as a stub; the first call of any of
+ * them checks the platform (`ERR_PLATFORM_NOT_SUPPORTED` off Linux), loads koffi and libc
+ * (`ERR_NATIVE_MODULE` when either cannot be loaded) and replaces every stub with the bound koffi
+ * function, so later calls go straight to koffi with no check on the way.
  */
-const lib = koffi.load('libc.so.6');
+const signatures = {
+  mkfifo: 'int mkfifo(const char *path, uint32 mode)',
+  flock: 'int flock(int fd, int op)',
+  pipe2: 'int pipe2(_Out_ int *fds, int flags)',
+  fcntl: 'int fcntl(int fd, int cmd, ...)',
+  ioctl: 'int ioctl(int fd, unsigned long req, ...)',
+  prctl: 'int prctl(int option, ...)',
+  waitid: 'int waitid(int idtype, uint32 id, void *info, int options)',
+  waitpid: 'int waitpid(int pid, _Out_ int *status, int options)',
+  recvmsg: 'intptr_t recvmsg(int fd, _Inout_ taskio_msghdr *msg, int flags)',
+  strerror: 'const char *strerror(int errnum)',
+  syscall: 'long syscall(long number, ...)',
+} as const;
 
-export const iovec = koffi.struct('taskio_iovec', { base: 'void *', len: 'size_t' });
-export const msghdr = koffi.struct('taskio_msghdr', {
-  name: 'void *',
-  namelen: 'uint32',
-  iov: 'taskio_iovec *',
-  iovlen: 'size_t',
-  control: 'void *',
-  controllen: 'size_t',
-  flags: 'int',
-});
+type Libc = Record<keyof typeof signatures, Koffi.KoffiFunction>;
 
-export const libc = {
-  mkfifo: lib.func('int mkfifo(const char *path, uint32 mode)'),
-  flock: lib.func('int flock(int fd, int op)'),
-  pipe2: lib.func('int pipe2(_Out_ int *fds, int flags)'),
-  fcntl: lib.func('int fcntl(int fd, int cmd, ...)'),
-  ioctl: lib.func('int ioctl(int fd, unsigned long req, ...)'),
-  prctl: lib.func('int prctl(int option, ...)'),
-  waitid: lib.func('int waitid(int idtype, uint32 id, void *info, int options)'),
-  waitpid: lib.func('int waitpid(int pid, _Out_ int *status, int options)'),
-  recvmsg: lib.func('intptr_t recvmsg(int fd, _Inout_ taskio_msghdr *msg, int flags)'),
-  strerror: lib.func('const char *strerror(int errnum)'),
-  syscall: lib.func('long syscall(long number, ...)'),
-};
+/** The glibc soname; musl and other libcs are not supported (their error says so through `ERR_NATIVE_MODULE`). */
+const LIBC = 'libc.so.6';
+
+let koffi: typeof Koffi | undefined;
+
+/** The libc functions, bound on the first call of any of them. */
+export const libc = {} as Libc;
+for (const name of Object.keys(signatures) as (keyof Libc)[]) {
+  libc[name] = ((...args: unknown[]) => {
+    bind(`libc ${name}()`);
+    return libc[name](...args);
+  }) as Koffi.KoffiFunction;
+}
+
+function bind(call: string): void {
+  requirePlatform(call);
+  const k = loadNative<typeof Koffi>('koffi', call);
+  let lib: Koffi.IKoffiLib;
+  try {
+    lib = k.load(LIBC);
+  } catch (cause) {
+    throw nativeError(LIBC, call, cause);
+  }
+  if (koffi === undefined) {
+    // koffi's type names are process-wide: declare them once, even if a binding below failed before.
+    k.struct('taskio_iovec', { base: 'void *', len: 'size_t' });
+    k.struct('taskio_msghdr', {
+      name: 'void *',
+      namelen: 'uint32',
+      iov: 'taskio_iovec *',
+      iovlen: 'size_t',
+      control: 'void *',
+      controllen: 'size_t',
+      flags: 'int',
+    });
+    koffi = k;
+  }
+  for (const name of Object.keys(signatures) as (keyof Libc)[]) libc[name] = lib.func(signatures[name]);
+}
 
 /** The errno of the last libc call made through koffi on this thread. */
 export function lastErrno(): number {
-  return koffi.errno();
+  // Only read after a libc call failed, so koffi is loaded by then.
+  return koffi!.errno();
 }

@@ -14,14 +14,11 @@
  *   (later libcontainer), so its status and output stay available.
  * - Exec'd processes keep their stdio until destroy, so `waitProcess(pid)` works at any time and a
  *   late client still reads their output.
- * - Host backend: `HostRuntime` spawns its processes itself, so {@link JobRuntime} moves each into
- *   the container's job right after it started, with the descendants it forked meanwhile. Memory
- *   charged before the move stays outside the job (stats add the processes' resident sets for
- *   that reason) and a process that double-forked away in that gap escapes. The hook that would
- *   close the gap: a `HostRuntimeOptions.spawner?: (id: string) => JobObject | undefined` (or a
- *   `RuntimeCreateOptions.job`), with which `HostRuntime` starts plain processes through
- *   `job.spawn(file, args, { cwd, env, detached: true, stdio })` and pty processes through the same
- *   join-then-exec wrapper, so every process is born inside the job.
+ * - Host backend: {@link hostBackend} gives its `HostRuntime` a `jobFor` hook that asks the
+ *   {@link JobRuntime} for the container's job, so every process (plain or on a pty) is born inside
+ *   it through the job's join-then-exec wrapper and charged there from its first page. An inner
+ *   runtime without that hook gets its processes moved in right after they started: memory charged
+ *   before the move stays outside the job, and a process that double-forked away in that gap escapes.
  */
 export { Container, type ContainerConfig, type ContainerStats } from './container.js';
 export { createContainer, type CreateContainerOptions } from './create.js';

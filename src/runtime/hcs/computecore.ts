@@ -21,7 +21,8 @@
  * thread meanwhile; `HcsCloseComputeSystem`/`HcsCloseProcess` wait for running callbacks, so they
  * are called with `.async` to keep the main thread free to run them.
  */
-import koffi from 'koffi';
+import type * as Koffi from 'koffi';
+import { loadNative } from '../../sys/index.js';
 import { ErrVmcomputeOperationPending, ErrVmcomputeUnexpectedExit } from './errors.js';
 import { NotificationType, type Notification } from './notification.js';
 import type { NotificationCallback, ProcessInformation, Transport, TransportResult } from './transport.js';
@@ -54,13 +55,25 @@ interface Listener {
 interface SysHandle { raw: Ptr; listener: Listener; ctx: number }
 interface ProcHandle { raw: Ptr; listener: Listener; ctx: number }
 
+/**
+ * The part of an operation's answer that every call returns: the HRESULT, and the result document only
+ * when HCS wrote one (so a success carries no `result: null`).
+ */
+function outcome<T = undefined>(r: { hr: number; result?: string | null | undefined }): TransportResult<T> {
+  return r.result ? { hr: r.hr, result: r.result } : { hr: r.hr };
+}
+
 function emit(l: Listener, n: Notification): void {
   if (l.callback) l.callback(n);
   else l.buffered.push(n);
 }
 
-/** Binds computecore.dll and returns the transport. Throws if the DLL or an entry point is missing. */
+/**
+ * Binds computecore.dll and returns the transport. Throws `ERR_NATIVE_MODULE` when koffi cannot be
+ * loaded, and koffi's error when the DLL or an entry point is missing.
+ */
 export function computecoreTransport(): Transport {
+  const koffi = loadNative<typeof Koffi>('koffi', 'the HCS transport');
   const kernel32 = koffi.load('kernel32.dll');
   const cc = koffi.load('computecore.dll');
 
@@ -208,11 +221,8 @@ export function computecoreTransport(): Transport {
         hr = api.getOperationResult(op, doc) as number;
       }
       api.closeOperation(op);
-      const out: TransportResult<string> & { info?: ProcessInformation } = { hr: submitHr ?? hr };
-      if (doc[0]) {
-        out.result = doc[0];
-        out.value = doc[0];
-      }
+      const out: TransportResult<string> & { info?: ProcessInformation } = outcome({ hr: submitHr ?? hr, result: doc[0] });
+      if (doc[0]) out.value = doc[0];
       if (info) out.info = info;
       return out;
     };
@@ -232,14 +242,10 @@ export function computecoreTransport(): Transport {
   function submit(call: (op: Ptr) => number): TransportResult {
     const op = api.createOperation(0, null);
     const hr = call(op);
-    const out: TransportResult = { hr };
-    if (hr < 0) {
-      const doc = [null as string | null];
-      api.getOperationResult(op, doc);
-      if (doc[0]) out.result = doc[0];
-    }
+    const doc = [null as string | null];
+    if (hr < 0) api.getOperationResult(op, doc);
     api.closeOperation(op);
-    return out;
+    return outcome({ hr, result: doc[0] });
   }
 
   /** Starts an operation whose completion is reported later as `type` on the system's callback. */
@@ -308,7 +314,7 @@ export function computecoreTransport(): Transport {
     },
     async modifyComputeSystem(s, configuration) {
       const r = await run((op) => api.modify((s as SysHandle).raw, op, configuration, null) as number);
-      return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return outcome(r);
     },
     async registerComputeSystemCallback(s, callback) {
       return register(s as SysHandle, api.setSystemCallback, callback);
@@ -319,7 +325,7 @@ export function computecoreTransport(): Transport {
     async createProcess(s, parameters) {
       const out = [null as Ptr];
       const r = await run((op) => api.createProcess((s as SysHandle).raw, parameters, op, null, out) as number, true);
-      if (r.hr < 0 || !r.info) return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      if (r.hr < 0 || !r.info) return outcome(r);
       const proc: ProcHandle = { raw: out[0], listener: { buffered: [] }, ctx: nextId++ };
       return { hr: r.hr, value: { process: proc, info: r.info } };
     },
@@ -333,22 +339,22 @@ export function computecoreTransport(): Transport {
     },
     async terminateProcess(p) {
       const r = await run((op) => api.terminateProcess((p as ProcHandle).raw, op, null) as number);
-      return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return outcome(r);
     },
     async signalProcess(p, options) {
       const r = await run((op) => api.signalProcess((p as ProcHandle).raw, op, options) as number);
-      return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return outcome(r);
     },
     async getProcessInfo(p) {
       const r = await run((op) => api.getProcessInfo((p as ProcHandle).raw, op) as number, true);
-      return r.info ? { hr: r.hr, value: r.info } : { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return r.info ? { hr: r.hr, value: r.info } : outcome(r);
     },
     async getProcessProperties(p) {
       return run((op) => api.getProcessProperties((p as ProcHandle).raw, op, null) as number);
     },
     async modifyProcess(p, settings) {
       const r = await run((op) => api.modifyProcess((p as ProcHandle).raw, op, settings) as number);
-      return { hr: r.hr, ...(r.result ? { result: r.result } : {}) };
+      return outcome(r);
     },
     async registerProcessCallback(p, callback) {
       return register(p as ProcHandle, api.setProcessCallback, callback);

@@ -1,8 +1,12 @@
 /**
  * HCS (Windows Host Compute Service) compute systems and processes — hcsshim's `internal/hcs` API in
- * camelCase. The System/Process state machine, its errors and classifiers are pure TypeScript and run
- * anywhere over a `Transport`; the computecore.dll binding loads only on Windows and is
- * **not verified on Windows**; elsewhere every call fails with `ErrPlatformNotSupported`.
+ * camelCase, published as `taskio/hcs` (and as the `hcs` namespace of the root). The System/Process
+ * state machine, its errors and classifiers are pure TypeScript and run anywhere over a `Transport`;
+ * the computecore.dll binding loads only on Windows and is **not verified on Windows**; elsewhere every
+ * call fails with `ErrPlatformNotSupported`.
+ *
+ * The notification watcher and the helpers that turn HRESULTs into errors are the state machine's
+ * own parts and stay inside (`watcher.ts`, `errors.ts`).
  */
 export { System } from './system.js';
 export { Process, type ProcessStdio } from './process.js';
@@ -16,10 +20,9 @@ export {
   ErrInvalidHandle, ErrOperationTimeout,
   isNotExist, isAlreadyStopped, isAlreadyClosed, isPending, isTimeout, isNotSupported, isOperationInvalidState,
   isErrorInvalidHandle, isAccessIsDenied, isPlatformNotSupported, isHcsError,
-  errnoFromHresult, win32FromHresult, failedHresult, processHcsResult, formatErrorEvent, makeSystemError, makeProcessError,
+  errnoFromHresult, win32FromHresult, failedHresult,
 } from './errors.js';
-export { NotificationType, notificationName, systemNotifications, processNotifications, type Notification } from './notification.js';
-export { NotificationWatcher, outcomeOf, type WaitOutcome } from './watcher.js';
+export { NotificationType, notificationName, type Notification } from './notification.js';
 export {
   transportMethods, type Transport, type TransportResult, type ProcessInformation, type NotificationCallback,
   type SystemHandle, type ProcessHandle, type CallbackHandle,

@@ -64,8 +64,12 @@ export class Process {
   readonly #done: Promise<void>;
   #lostExitTimer: unknown;
 
-  /** @internal use `System.createProcess` or `System.openProcess`. */
-  constructor(handle: ProcessHandle, pid: number, system: System, info?: ProcessInformation) {
+  /**
+   * Made by `System.createProcess` or `System.openProcess` (through `fromHandle`). Private, so the
+   * published declarations refuse `new Process()`: a constructor marked internal would vanish from them
+   * and leave TypeScript's implicit public one.
+   */
+  private constructor(handle: ProcessHandle, pid: number, system: System, info?: ProcessInformation) {
     this.#handle = handle;
     this.#pid = pid;
     this.#system = system;
@@ -78,6 +82,11 @@ export class Process {
       this.#stdout = info.stdout;
       this.#stderr = info.stderr;
     }
+  }
+
+  /** @internal the process of `system` behind an HCS process handle. */
+  static fromHandle(handle: ProcessHandle, pid: number, system: System, info?: ProcessInformation): Process {
+    return new Process(handle, pid, system, info);
   }
 
   /** @internal registers the notification callback and starts following the exit. */

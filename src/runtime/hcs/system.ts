@@ -252,7 +252,7 @@ export class System {
       throw makeSystemError(this.#id, op, r.err ?? ErrUnexpectedValue, r.events);
     }
     const { process: handle, info } = r.value;
-    const p = new Process(handle, info.processId, this, info);
+    const p = Process.fromHandle(handle, info.processId, this, info);
     return this.#followed(p, op);
   }
 
@@ -273,7 +273,7 @@ export class System {
     const h = this.#live(op);
     const r = await callHcs(() => this.#transport.openProcess(h, pid));
     if (r.err || r.value === undefined) throw makeSystemError(this.#id, op, r.err ?? ErrUnexpectedValue, r.events);
-    const p = new Process(r.value, pid, this);
+    const p = Process.fromHandle(r.value, pid, this);
     return this.#followed(p, op);
   }
 

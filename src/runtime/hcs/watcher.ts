@@ -41,54 +41,58 @@ export function outcomeOf(n: Notification): WaitOutcome {
  * - X is not a type this handle delivers → `ErrInvalidNotificationType`.
  */
 export class NotificationWatcher {
-  private readonly queues = new Map<NotificationType, Notification[]>();
-  private waiters: Waiter[] = [];
-  private exit: Notification | undefined;
-  private disconnected = false;
-  private closed = false;
+  readonly #queues = new Map<NotificationType, Notification[]>();
+  readonly #waiters: Waiter[] = [];
+  readonly #exitType: NotificationType;
+  readonly #clock: Clock;
+  #exit: Notification | undefined;
+  #disconnected = false;
+  #closed = false;
 
   /**
    * @param types the notification types that can be waited for (see `systemNotifications`).
    * @param exitType the terminal notification of this handle (`SystemExited` or `ProcessExited`).
    * @param clock the timers for timeouts.
    */
-  constructor(types: readonly NotificationType[], private readonly exitType: NotificationType, private readonly clock: Clock) {
-    for (const t of types) this.queues.set(t, []);
+  constructor(types: readonly NotificationType[], exitType: NotificationType, clock: Clock) {
+    this.#exitType = exitType;
+    this.#clock = clock;
+    for (const t of types) this.#queues.set(t, []);
   }
 
   /** True once the terminal notification arrived. */
   get exited(): boolean {
-    return this.exit !== undefined;
+    return this.#exit !== undefined;
   }
 
   /** The data document of the terminal notification, once it arrived. */
   get exitData(): string | undefined {
-    return this.exit?.data;
+    return this.#exit?.data;
   }
 
   /** True once `close()` ran. */
   get isClosed(): boolean {
-    return this.closed;
+    return this.#closed;
   }
 
   /** Feeds one notification in (the transport callback). Returns false when it was dropped as unknown or late. */
   deliver(n: Notification): boolean {
-    if (this.closed || !this.queues.has(n.type)) return false;
+    if (this.#closed || !this.#queues.has(n.type)) return false;
     if (n.type === NotificationType.ServiceDisconnect) {
-      if (this.disconnected) return true;
-      this.disconnected = true;
-      this.settleWhere(() => true, () => ({ err: ErrUnexpectedProcessAbort, events: [] }));
+      if (this.#disconnected) return true;
+      this.#disconnected = true;
+      this.#settleWhere(() => true, () => ({ err: ErrUnexpectedProcessAbort, events: [] }));
       return true;
     }
-    if (n.type === this.exitType) {
-      if (this.exit) return true; // the first exit wins
-      this.exit = n;
-      this.settleWhere(() => true, (w) => (w.expected === this.exitType ? outcomeOf(n) : { err: ErrUnexpectedContainerExit, events: [] }));
+    if (n.type === this.#exitType) {
+      if (this.#exit) return true; // the first exit wins
+      this.#exit = n;
+      this.#settleWhere(() => true, (w) => (w.expected === this.#exitType ? outcomeOf(n) : { err: ErrUnexpectedContainerExit, events: [] }));
       return true;
     }
-    const waiter = this.waiters.find((w) => w.expected === n.type);
-    if (waiter) this.settle(waiter, outcomeOf(n));
-    else this.queues.get(n.type)!.push(n);
+    const waiter = this.#waiters.find((w) => w.expected === n.type);
+    if (waiter) this.#settle(waiter, outcomeOf(n));
+    else this.#queues.get(n.type)!.push(n);
     return true;
   }
 
@@ -97,41 +101,41 @@ export class NotificationWatcher {
    * @param timeoutMs no timeout when undefined.
    */
   wait(expected: NotificationType, timeoutMs?: number): Promise<WaitOutcome> {
-    if (this.closed) return Promise.resolve({ err: ErrHandleClose, events: [] });
-    const queue = this.queues.get(expected);
+    if (this.#closed) return Promise.resolve({ err: ErrHandleClose, events: [] });
+    const queue = this.#queues.get(expected);
     if (!queue) return Promise.resolve({ err: ErrInvalidNotificationType, events: [] });
     // A completion that arrived before the exit (or before we asked) still counts.
     const early = queue.shift();
     if (early) return Promise.resolve(outcomeOf(early));
-    if (this.disconnected) return Promise.resolve({ err: ErrUnexpectedProcessAbort, events: [] });
-    if (this.exit) {
-      return Promise.resolve(expected === this.exitType ? outcomeOf(this.exit) : { err: ErrUnexpectedContainerExit, events: [] });
+    if (this.#disconnected) return Promise.resolve({ err: ErrUnexpectedProcessAbort, events: [] });
+    if (this.#exit) {
+      return Promise.resolve(expected === this.#exitType ? outcomeOf(this.#exit) : { err: ErrUnexpectedContainerExit, events: [] });
     }
     return new Promise((resolve) => {
       const waiter: Waiter = { expected, resolve };
       if (timeoutMs !== undefined) {
-        waiter.timer = this.clock.setTimeout(() => this.settle(waiter, { err: ErrTimeout, events: [] }), timeoutMs);
+        waiter.timer = this.#clock.setTimeout(() => this.#settle(waiter, { err: ErrTimeout, events: [] }), timeoutMs);
       }
-      this.waiters.push(waiter);
+      this.#waiters.push(waiter);
     });
   }
 
   /** Fails every waiter with `ErrHandleClose` and refuses later waits and notifications. Idempotent. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.settleWhere(() => true, () => ({ err: ErrHandleClose, events: [] }));
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#settleWhere(() => true, () => ({ err: ErrHandleClose, events: [] }));
   }
 
-  private settle(w: Waiter, o: WaitOutcome): void {
-    const i = this.waiters.indexOf(w);
+  #settle(w: Waiter, o: WaitOutcome): void {
+    const i = this.#waiters.indexOf(w);
     if (i < 0) return;
-    this.waiters.splice(i, 1);
-    if (w.timer !== undefined) this.clock.clearTimeout(w.timer);
+    this.#waiters.splice(i, 1);
+    if (w.timer !== undefined) this.#clock.clearTimeout(w.timer);
     w.resolve(o);
   }
 
-  private settleWhere(pred: (w: Waiter) => boolean, outcome: (w: Waiter) => WaitOutcome): void {
-    for (const w of this.waiters.filter(pred)) this.settle(w, outcome(w));
+  #settleWhere(pred: (w: Waiter) => boolean, outcome: (w: Waiter) => WaitOutcome): void {
+    for (const w of this.#waiters.filter(pred)) this.#settle(w, outcome(w));
   }
 }

@@ -17,8 +17,9 @@ export interface PipeApi {
  *
  * Why not `net.Socket({ fd })`: Node links its C runtime statically, so a descriptor made with
  * `_open_osfhandle` in another CRT is not one libuv knows. Why not a blocking `ReadFile` on a worker:
- * each idle reader would hold a libuv threadpool thread (see DESIGN.md, fact 1). So this polls
- * `PeekNamedPipe` on a timer with backoff (1 ms doubling to 50 ms) and reads only what is waiting.
+ * each idle reader would hold one of libuv's four threadpool threads, and four of them stall every
+ * `fs` call of the process. So this polls `PeekNamedPipe` on a timer with backoff (1 ms doubling to
+ * 50 ms) and reads only what is waiting.
  */
 export function pipeReader(api: PipeApi, handle: unknown): Readable {
   let delay = 1;

@@ -2,7 +2,7 @@ import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import type { JobObject } from '../jobobject/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import * as pty from 'node-pty';
+import * as pty from './pty.js';
 import { TaskioError } from '../../errors.js';
 import { signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';

@@ -4,7 +4,8 @@
  *
  * Decisions recorded here:
  * - Processes run directly on the host, each leading its own process group (`kill --all` signals
- *   the groups); not yet inside a `src/runtime/jobobject` cgroup.
+ *   the groups). With a `jobFor` hook (the container facade's `hostBackend` sets one) they are
+ *   started inside the task's job object (`src/runtime/jobobject`, a cgroup on Linux).
  * - Terminals are node-pty; its pid is declared to the reaper (`exclude`) and its exit passed on
  *   (`notifyExit`), since node-pty reaps it itself.
  * - `stats()` reads `/proc` (CPU time, RSS, process count of the groups).

@@ -1,5 +1,5 @@
 import { Readable, Writable } from 'node:stream';
-import type { IPty } from 'node-pty';
+import { loadPty, type IPty } from './pty.js';
 import type { Terminal, WinSize } from '../proc/index.js';
 
 /** The size a pty starts with when nobody set one (a classic terminal's). */
@@ -8,7 +8,8 @@ const DEFAULT_SIZE: WinSize = { cols: 80, rows: 24 };
 /**
  * A host process's terminal, made before the process exists (so {@link resize} before start sets
  * the size it starts with) and bound to a node-pty when {@link HostRuntime} spawns the process.
- * node-pty owns the pty master; output flows with backpressure (`pause`/`resume` of the pty).
+ * node-pty owns the pty master; output flows with backpressure (`pause`/`resume` of the pty). node-pty
+ * is loaded by the first terminal made, not when taskio is imported.
  */
 export class HostTerminal implements Terminal {
   readonly output: Readable;
@@ -18,7 +19,9 @@ export class HostTerminal implements Terminal {
   #closed = false;
   readonly #pendingInput: Array<{ data: Buffer; cb: (err?: Error | null) => void }> = [];
 
+  /** Throws `ERR_NATIVE_MODULE` when node-pty cannot be loaded, before any process is started. */
   constructor() {
+    loadPty();
     this.output = new Readable({
       highWaterMark: 64 * 1024,
       read: () => this.#pty?.resume(),

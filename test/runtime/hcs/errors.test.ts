@@ -1,5 +1,6 @@
 import t from 'tap';
 import * as hcs from '../../../src/runtime/hcs/index.js';
+import { makeProcessError, makeSystemError, processHcsResult } from '../../../src/runtime/hcs/errors.js';
 import { TaskioError } from '../../../src/errors.js';
 
 const opts = { timeout: 5000 };
@@ -70,7 +71,7 @@ t.test('classifiers answer as hcsshim does, through every wrapper', opts, async 
 });
 
 t.test('wrappers format like hcsshim, carry op/id/pid/events and the cause code, and never double-wrap', opts, async (t) => {
-  const events = hcs.processHcsResult(JSON.stringify({ Error: -1, ErrorEvents: [{ Message: 'bad layer', Provider: 'p', EventId: 12, Source: 's' }] }));
+  const events = processHcsResult(JSON.stringify({ Error: -1, ErrorEvents: [{ Message: 'bad layer', Provider: 'p', EventId: 12, Source: 's' }] }));
   t.same(events, [{ message: 'bad layer', provider: 'p', eventId: 12, source: 's' }]);
   const se = new hcs.SystemError('c1', 'hcs::System::Start', hcs.ErrVmcomputeOperationInvalidState, events);
   t.equal(se.message, `hcs::System::Start c1: ${hcs.ErrVmcomputeOperationInvalidState.message}\n[Event Detail: bad layer Provider: p EventID: 12 Source: s]`);
@@ -79,8 +80,8 @@ t.test('wrappers format like hcsshim, carry op/id/pid/events and the cause code,
   const pe = new hcs.ProcessError('c1', 7, 'hcs::Process::Kill', hcs.ErrTimeout);
   t.equal(pe.message, 'hcs::Process::Kill c1:7: hcs: timeout waiting for notification');
   t.match(pe, { systemId: 'c1', pid: 7, code: 'ERR_HCS_TIMEOUT' });
-  t.equal(hcs.makeSystemError('c2', 'other', se), se, 'a SystemError is not wrapped again');
-  t.equal(hcs.makeProcessError('c2', 1, 'other', new Error('x', { cause: pe })), pe);
-  t.same(hcs.processHcsResult('not json'), []);
-  t.same(hcs.processHcsResult(undefined), []);
+  t.equal(makeSystemError('c2', 'other', se), se, 'a SystemError is not wrapped again');
+  t.equal(makeProcessError('c2', 1, 'other', new Error('x', { cause: pe })), pe);
+  t.same(processHcsResult('not json'), []);
+  t.same(processHcsResult(undefined), []);
 });

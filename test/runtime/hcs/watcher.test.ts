@@ -1,10 +1,12 @@
 import t from 'tap';
 import * as hcs from '../../../src/runtime/hcs/index.js';
+import { systemNotifications } from '../../../src/runtime/hcs/notification.js';
+import { NotificationWatcher } from '../../../src/runtime/hcs/watcher.js';
 import { ManualClock } from './fixtures/scripted-transport.js';
 
 const opts = { timeout: 5000 };
 const N = hcs.NotificationType;
-const make = (clock = new ManualClock()) => new hcs.NotificationWatcher(hcs.systemNotifications, N.SystemExited, clock);
+const make = (clock = new ManualClock()) => new NotificationWatcher(systemNotifications, N.SystemExited, clock);
 
 t.test('scripted notifications (HCS does not exist on Linux): a completion before the wait is kept for it', opts, async (t) => {
   const w = make();

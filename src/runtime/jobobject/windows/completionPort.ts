@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 import {
   MsgAllProcessesExited,
   MsgUnimplemented,
@@ -24,18 +24,19 @@ export const INVALID_HANDLE_VALUE = -1;
  * then needs no lookup, and closing the job closes its port. NOT VERIFIED ON WINDOWS.
  */
 export class CompletionPortNotifier {
-  private readonly queue: JobNotification[] = [];
-  private readonly waiters: Array<{ resolve: (m: JobNotification) => void; reject: (e: Error) => void }> = [];
-  private failure: Error | undefined;
-  private closed = false;
-  private readonly timer: NodeJS.Timeout;
+  readonly #queue: JobNotification[] = [];
+  readonly #waiters: Array<{ resolve: (m: JobNotification) => void; reject: (e: Error) => void }> = [];
+  readonly #k: Kernel32;
+  readonly #port: unknown;
+  readonly #timer: NodeJS.Timeout;
+  #failure: Error | undefined;
+  #closed = false;
 
-  private constructor(
-    private readonly k: Kernel32,
-    private readonly port: unknown,
-  ) {
-    this.timer = setInterval(() => this.drain(), PollIntervalMs);
-    this.timer.unref(); // a job nobody waits on must not keep Node alive
+  private constructor(k: Kernel32, port: unknown) {
+    this.#k = k;
+    this.#port = port;
+    this.#timer = setInterval(() => this.#drain(), PollIntervalMs);
+    this.#timer.unref(); // a job nobody waits on must not keep Node alive
   }
 
   /**
@@ -58,50 +59,50 @@ export class CompletionPortNotifier {
 
   /** The next message, queued ones first (hcsshim's `PollNotification`). */
   next(): Promise<JobNotification> {
-    if (this.closed) return Promise.reject(alreadyClosed());
-    this.drain();
-    const m = this.queue.shift();
+    if (this.#closed) return Promise.reject(alreadyClosed());
+    this.#drain();
+    const m = this.#queue.shift();
     if (m !== undefined) return Promise.resolve(m);
-    if (this.failure !== undefined) return Promise.reject(this.failure);
+    if (this.#failure !== undefined) return Promise.reject(this.#failure);
     return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.timer.ref();
+      this.#waiters.push({ resolve, reject });
+      this.#timer.ref();
     });
   }
 
   /** Stops polling and closes the port; pending waits fail with `ERR_ALREADY_CLOSED`. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    clearInterval(this.timer);
-    this.k.CloseHandle(this.port);
-    for (const w of this.waiters.splice(0)) w.reject(alreadyClosed());
+    if (this.#closed) return;
+    this.#closed = true;
+    clearInterval(this.#timer);
+    this.#k.CloseHandle(this.#port);
+    for (const w of this.#waiters.splice(0)) w.reject(alreadyClosed());
   }
 
   // Reads until the port is empty (WAIT_TIMEOUT). Any other failure ends polling: it is reported to the
   // waiters and to later calls, as hcsshim's poller stops on an error.
-  private drain(): void {
-    while (!this.closed && this.failure === undefined) {
+  #drain(): void {
+    while (!this.#closed && this.#failure === undefined) {
       const bytes = [0];
       const key: unknown[] = [0];
       const overlapped: unknown[] = [null];
-      if (!this.k.GetQueuedCompletionStatus(this.port, bytes, key, overlapped, 0)) {
-        const errno = this.k.GetLastError();
+      if (!this.#k.GetQueuedCompletionStatus(this.#port, bytes, key, overlapped, 0)) {
+        const errno = this.#k.GetLastError();
         if (errno === WAIT_TIMEOUT) return;
-        this.failure = new Win32Error('GetQueuedCompletionStatus', errno);
-        clearInterval(this.timer);
-        for (const w of this.waiters.splice(0)) w.reject(this.failure);
+        this.#failure = new Win32Error('GetQueuedCompletionStatus', errno);
+        clearInterval(this.#timer);
+        for (const w of this.#waiters.splice(0)) w.reject(this.#failure);
         return;
       }
       // For job messages the "bytes transferred" field carries the JOB_OBJECT_MSG_* code.
-      this.deliver(bytes[0] === JOB_OBJECT_MSG.ACTIVE_PROCESS_ZERO ? new MsgAllProcessesExited() : new MsgUnimplemented());
+      this.#deliver(bytes[0] === JOB_OBJECT_MSG.ACTIVE_PROCESS_ZERO ? new MsgAllProcessesExited() : new MsgUnimplemented());
     }
   }
 
-  private deliver(m: JobNotification): void {
-    const w = this.waiters.shift();
+  #deliver(m: JobNotification): void {
+    const w = this.#waiters.shift();
     if (w !== undefined) w.resolve(m);
-    else this.queue.push(m);
-    if (this.waiters.length === 0) this.timer.unref();
+    else this.#queue.push(m);
+    if (this.#waiters.length === 0) this.#timer.unref();
   }
 }

@@ -1,5 +1,5 @@
-import koffi from 'koffi';
-import { TaskioError } from '../../../errors.js';
+import { koffi, type IKoffiCType, type TypeSpec } from './koffi.js';
+import { requirePlatform } from '../../../sys/index.js';
 
 /**
  * The kernel32 job object functions hcsshim calls, bound through koffi. Loaded only on Windows, on first
@@ -34,15 +34,13 @@ let bound: Kernel32 | undefined;
 
 /** Binds kernel32 on Windows (once); throws `ERR_PLATFORM_NOT_SUPPORTED` on any other OS. */
 export function kernel32(): Kernel32 {
-  if (process.platform !== 'win32') {
-    throw new TaskioError('ERR_PLATFORM_NOT_SUPPORTED', `kernel32 job objects exist only on Windows, not on ${process.platform}`);
-  }
+  requirePlatform('kernel32 job objects', 'win32');
   if (bound !== undefined) return bound;
   const lib = koffi.load('kernel32.dll');
   // Anonymous types only: a named koffi type is process-wide and could clash with another binding (HCS).
   const HANDLE = koffi.pointer(koffi.opaque());
-  const out = (t: string): koffi.IKoffiCType => koffi.out(koffi.pointer(t));
-  const f = (name: string, ret: koffi.TypeSpec, args: koffi.TypeSpec[]): unknown => lib.func('__stdcall', name, ret, args);
+  const out = (t: string): IKoffiCType => koffi.out(koffi.pointer(t));
+  const f = (name: string, ret: TypeSpec, args: TypeSpec[]): unknown => lib.func('__stdcall', name, ret, args);
   bound = {
     CreateJobObjectW: f('CreateJobObjectW', HANDLE, ['void *', 'const char16_t *']),
     OpenJobObjectW: f('OpenJobObjectW', HANDLE, ['uint32_t', 'bool', 'const char16_t *']),

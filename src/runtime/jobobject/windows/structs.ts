@@ -1,4 +1,4 @@
-import koffi from 'koffi';
+import { koffi } from './koffi.js';
 
 /*
  * kernel32's job object structures, declared with koffi so that the Windows binding and the tests share

@@ -1,5 +1,5 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import koffi from 'koffi';
+import { koffi, type IKoffiCType } from './koffi.js';
 import { TaskioError } from '../../../errors.js';
 import type { JobBackend } from '../backend.js';
 import { CPURateControlType } from '../limits.js';
@@ -65,14 +65,18 @@ export class WindowsJob implements JobBackend {
   readonly cgroupPaths: readonly string[] = [];
   // SetIoRateControlInformationJobObject sets both values at once; to keep hcsshim's "0 leaves it as
   // it is", the values last set through this handle are sent again.
-  private ioLimits = { maxBandwidth: 0, maxIOPS: 0 };
+  #ioLimits = { maxBandwidth: 0, maxIOPS: 0 };
+  readonly name: string;
+  readonly #k: Kernel32;
+  readonly #handle: unknown;
+  readonly #notifier: CompletionPortNotifier | undefined;
 
-  private constructor(
-    readonly name: string,
-    private readonly k: Kernel32,
-    private readonly handle: unknown,
-    private readonly notifier: CompletionPortNotifier | undefined,
-  ) {}
+  private constructor(name: string, k: Kernel32, handle: unknown, notifier: CompletionPortNotifier | undefined) {
+    this.name = name;
+    this.#k = k;
+    this.#handle = handle;
+    this.#notifier = notifier;
+  }
 
   /**
    * CreateJobObjectW (an unnamed job without `name`; with one, an existing job of that name is opened, as
@@ -88,7 +92,7 @@ export class WindowsJob implements JobBackend {
     if (name !== undefined) checkName(name);
     const handle = k.CreateJobObjectW(null, name ?? null);
     if (isNullHandle(handle)) throw new Win32Error('CreateJobObjectW', k.GetLastError());
-    return WindowsJob.finish(k, name ?? '', handle, options, afterCreate);
+    return WindowsJob.#finish(k, name ?? '', handle, options, afterCreate);
   }
 
   /** OpenJobObjectW with `JOB_OBJECT_ALL_ACCESS` (a missing job fails `ERROR_FILE_NOT_FOUND`). */
@@ -96,10 +100,10 @@ export class WindowsJob implements JobBackend {
     checkName(name);
     const handle = k.OpenJobObjectW(JOB_OBJECT_ALL_ACCESS, false, name);
     if (isNullHandle(handle)) throw new Win32Error('OpenJobObjectW', k.GetLastError());
-    return WindowsJob.finish(k, name, handle, { notifications: options.notifications }, async () => undefined);
+    return WindowsJob.#finish(k, name, handle, { notifications: options.notifications }, async () => undefined);
   }
 
-  private static async finish(
+  static async #finish(
     k: Kernel32,
     name: string,
     handle: unknown,
@@ -108,7 +112,7 @@ export class WindowsJob implements JobBackend {
   ): Promise<WindowsJob> {
     let notifier: CompletionPortNotifier | undefined;
     try {
-      if (options.terminateOnLastHandleClose) WindowsJob.addLimitFlags(k, handle, JOB_OBJECT_LIMIT.KILL_ON_JOB_CLOSE);
+      if (options.terminateOnLastHandleClose) WindowsJob.#addLimitFlags(k, handle, JOB_OBJECT_LIMIT.KILL_ON_JOB_CLOSE);
       if (options.notifications) notifier = CompletionPortNotifier.attach(k, handle);
       const job = new WindowsJob(name, k, handle, notifier);
       await afterCreate(job);
@@ -121,7 +125,7 @@ export class WindowsJob implements JobBackend {
   }
 
   // Read-modify-write of JOBOBJECT_EXTENDED_LIMIT_INFORMATION, as hcsshim does, so other limits stay.
-  private static updateExtendedLimits(k: Kernel32, handle: unknown, edit: (info: Record<string, unknown> & { BasicLimitInformation: Record<string, unknown> }) => void): void {
+  static #updateExtendedLimits(k: Kernel32, handle: unknown, edit: (info: Record<string, unknown> & { BasicLimitInformation: Record<string, unknown> }) => void): void {
     const cls = JobObjectInfoClass.JobObjectExtendedLimitInformation;
     const buf = Buffer.alloc(koffi.sizeof(JOBOBJECT_EXTENDED_LIMIT_INFORMATION));
     if (!k.QueryInformationJobObject(handle, cls, buf, buf.length, null)) {
@@ -137,14 +141,14 @@ export class WindowsJob implements JobBackend {
     }
   }
 
-  private static addLimitFlags(k: Kernel32, handle: unknown, flags: number): void {
-    WindowsJob.updateExtendedLimits(k, handle, (info) => {
+  static #addLimitFlags(k: Kernel32, handle: unknown, flags: number): void {
+    WindowsJob.#updateExtendedLimits(k, handle, (info) => {
       info.BasicLimitInformation.LimitFlags = (num(info.BasicLimitInformation.LimitFlags) | flags) >>> 0;
     });
   }
 
-  private fail(syscall: string): never {
-    throw new Win32Error(syscall, this.k.GetLastError());
+  #fail(syscall: string): never {
+    throw new Win32Error(syscall, this.#k.GetLastError());
   }
 
   /**
@@ -153,11 +157,11 @@ export class WindowsJob implements JobBackend {
    * {@link spawn} can assign before returning.
    */
   assignNow(pid: number): void {
-    const proc = this.k.OpenProcess(PROCESS_SET_QUOTA_AND_TERMINATE, false, pid);
-    if (isNullHandle(proc)) this.fail('OpenProcess');
-    const ok = this.k.AssignProcessToJobObject(this.handle, proc);
-    const errno = ok ? 0 : this.k.GetLastError(); // before CloseHandle, which may overwrite it
-    this.k.CloseHandle(proc);
+    const proc = this.#k.OpenProcess(PROCESS_SET_QUOTA_AND_TERMINATE, false, pid);
+    if (isNullHandle(proc)) this.#fail('OpenProcess');
+    const ok = this.#k.AssignProcessToJobObject(this.#handle, proc);
+    const errno = ok ? 0 : this.#k.GetLastError(); // before CloseHandle, which may overwrite it
+    this.#k.CloseHandle(proc);
     if (!ok) throw new Win32Error('AssignProcessToJobObject', errno);
   }
 
@@ -204,7 +208,7 @@ export class WindowsJob implements JobBackend {
     let size = koffi.sizeof(JOBOBJECT_BASIC_PROCESS_ID_LIST);
     for (let attempt = 0; attempt < 16; attempt++) {
       const buf = Buffer.alloc(size);
-      if (this.k.QueryInformationJobObject(this.handle, cls, buf, size, null)) {
+      if (this.#k.QueryInformationJobObject(this.#handle, cls, buf, size, null)) {
         const n = buf.readUInt32LE(4);
         const pids: number[] = [];
         for (let i = 0; i < n; i++) {
@@ -213,7 +217,7 @@ export class WindowsJob implements JobBackend {
         }
         return pids;
       }
-      const errno = this.k.GetLastError();
+      const errno = this.#k.GetLastError();
       if (errno !== ERROR_MORE_DATA) throw new Win32Error('QueryInformationJobObject', errno);
       const needed = header + entry * buf.readUInt32LE(0);
       size = needed > size ? needed : size * 2;
@@ -223,17 +227,17 @@ export class WindowsJob implements JobBackend {
 
   /** TerminateJobObject: every process ends with `exitCode`, as on Windows. */
   async terminate(exitCode: number): Promise<void> {
-    if (!this.k.TerminateJobObject(this.handle, exitCode >>> 0)) this.fail('TerminateJobObject');
+    if (!this.#k.TerminateJobObject(this.#handle, exitCode >>> 0)) this.#fail('TerminateJobObject');
   }
 
-  private setInfo(cls: number, buf: Buffer): void {
-    if (!this.k.SetInformationJobObject(this.handle, cls, buf, buf.length)) this.fail('SetInformationJobObject');
+  #setInfo(cls: number, buf: Buffer): void {
+    if (!this.#k.SetInformationJobObject(this.#handle, cls, buf, buf.length)) this.#fail('SetInformationJobObject');
   }
 
-  private query<T>(cls: number, type: koffi.IKoffiCType, init?: Record<string, unknown>): T {
+  #query<T>(cls: number, type: IKoffiCType, init?: Record<string, unknown>): T {
     const buf = Buffer.alloc(koffi.sizeof(type));
     if (init !== undefined) koffi.encode(buf, 0, type, init);
-    if (!this.k.QueryInformationJobObject(this.handle, cls, buf, buf.length, null)) this.fail('QueryInformationJobObject');
+    if (!this.#k.QueryInformationJobObject(this.#handle, cls, buf, buf.length, null)) this.#fail('QueryInformationJobObject');
     return koffi.decode(buf, type) as T;
   }
 
@@ -242,12 +246,12 @@ export class WindowsJob implements JobBackend {
     const mode = type === CPURateControlType.RateBased ? JOB_OBJECT_CPU_RATE_CONTROL.HARD_CAP : JOB_OBJECT_CPU_RATE_CONTROL.WEIGHT_BASED;
     const buf = Buffer.alloc(koffi.sizeof(JOBOBJECT_CPU_RATE_CONTROL_INFORMATION));
     koffi.encode(buf, 0, JOBOBJECT_CPU_RATE_CONTROL_INFORMATION, { ControlFlags: JOB_OBJECT_CPU_RATE_CONTROL.ENABLE | mode, Value: value });
-    this.setInfo(JobObjectInfoClass.JobObjectCpuRateControlInformation, buf);
+    this.#setInfo(JobObjectInfoClass.JobObjectCpuRateControlInformation, buf);
   }
 
   /** `JobMemoryLimit` with `JOB_OBJECT_LIMIT_JOB_MEMORY`, other limits kept: allocations beyond it fail. */
   async setMemoryLimit(bytes: bigint): Promise<void> {
-    WindowsJob.updateExtendedLimits(this.k, this.handle, (info) => {
+    WindowsJob.#updateExtendedLimits(this.#k, this.#handle, (info) => {
       info.BasicLimitInformation.LimitFlags = (num(info.BasicLimitInformation.LimitFlags) | JOB_OBJECT_LIMIT.JOB_MEMORY) >>> 0;
       info.JobMemoryLimit = bytes;
     });
@@ -260,8 +264,8 @@ export class WindowsJob implements JobBackend {
    */
   async setIOLimit(maxBandwidth: number, maxIOPS: number): Promise<void> {
     const next = {
-      maxBandwidth: maxBandwidth !== 0 ? maxBandwidth : this.ioLimits.maxBandwidth,
-      maxIOPS: maxIOPS !== 0 ? maxIOPS : this.ioLimits.maxIOPS,
+      maxBandwidth: maxBandwidth !== 0 ? maxBandwidth : this.#ioLimits.maxBandwidth,
+      maxIOPS: maxIOPS !== 0 ? maxIOPS : this.#ioLimits.maxIOPS,
     };
     const buf = Buffer.alloc(koffi.sizeof(JOBOBJECT_IO_RATE_CONTROL_INFORMATION));
     koffi.encode(buf, 0, JOBOBJECT_IO_RATE_CONTROL_INFORMATION, {
@@ -272,19 +276,19 @@ export class WindowsJob implements JobBackend {
       BaseIoSize: 0,
       ControlFlags: IO_CONTROL_ENABLE,
     });
-    if (this.k.SetIoRateControlInformationJobObject(this.handle, buf) === 0) this.fail('SetIoRateControlInformationJobObject');
-    this.ioLimits = next;
+    if (this.#k.SetIoRateControlInformationJobObject(this.#handle, buf) === 0) this.#fail('SetIoRateControlInformationJobObject');
+    this.#ioLimits = next;
   }
 
   /** `JobObjectMemoryUsageInformation`: committed job memory and its peak. */
   async queryMemoryStats(): Promise<JobMemoryStats> {
-    const v = this.query<Record<string, unknown>>(JobObjectInfoClass.JobObjectMemoryUsageInformation, JOBOBJECT_MEMORY_USAGE_INFORMATION);
+    const v = this.#query<Record<string, unknown>>(JobObjectInfoClass.JobObjectMemoryUsageInformation, JOBOBJECT_MEMORY_USAGE_INFORMATION);
     return { JobMemory: num(v.JobMemory), PeakJobMemoryUsed: num(v.PeakJobMemoryUsed) };
   }
 
   /** `JobObjectBasicAccountingInformation`, times in 100 ns units. */
   async queryProcessorStats(): Promise<JobProcessorStats> {
-    const v = this.query<Record<string, unknown>>(JobObjectInfoClass.JobObjectBasicAccountingInformation, JOBOBJECT_BASIC_ACCOUNTING_INFORMATION);
+    const v = this.#query<Record<string, unknown>>(JobObjectInfoClass.JobObjectBasicAccountingInformation, JOBOBJECT_BASIC_ACCOUNTING_INFORMATION);
     return {
       TotalUserTime: num(v.TotalUserTime),
       TotalKernelTime: num(v.TotalKernelTime),
@@ -300,7 +304,7 @@ export class WindowsJob implements JobBackend {
   /** `JobObjectIoAttribution`, queried with `ControlFlags` = enable as hcsshim does. */
   async queryStorageStats(): Promise<JobStorageStats> {
     type Stats = Record<'IoCount' | 'TotalNonOverlappedQueueTime' | 'TotalNonOverlappedServiceTime' | 'TotalSize', unknown>;
-    const v = this.query<{ ControlFlags: unknown; ReadStats: Stats; WriteStats: Stats }>(
+    const v = this.#query<{ ControlFlags: unknown; ReadStats: Stats; WriteStats: Stats }>(
       JobObjectInfoClass.JobObjectIoAttribution,
       JOBOBJECT_IO_ATTRIBUTION_INFORMATION,
       { ControlFlags: IO_CONTROL_ENABLE },
@@ -316,8 +320,8 @@ export class WindowsJob implements JobBackend {
 
   /** The next message from the job's completion port; `ERR_NOT_REGISTERED` without notifications. */
   async pollNotification(): Promise<JobNotification> {
-    if (this.notifier === undefined) throw notRegistered();
-    return this.notifier.next();
+    if (this.#notifier === undefined) throw notRegistered();
+    return this.#notifier.next();
   }
 
   /**
@@ -325,8 +329,8 @@ export class WindowsJob implements JobBackend {
    * holds it; with `KILL_ON_JOB_CLOSE` the last handle (in any process) kills what is left.
    */
   async close(): Promise<void> {
-    this.notifier?.close();
-    if (!this.k.CloseHandle(this.handle)) this.fail('CloseHandle');
+    this.#notifier?.close();
+    if (!this.#k.CloseHandle(this.#handle)) this.#fail('CloseHandle');
   }
 }
 
