@@ -48,7 +48,8 @@ const endingSignals: NodeJS.Signals[] = ['SIGHUP', 'SIGINT', 'SIGTERM', 'SIGQUIT
  * window size followed through `SIGWINCH`, and the terminal mode restored on every way out:
  * {@link restore} (normal exit, detach, a caught error), the process `'exit'` (`process.exit`, an
  * uncaught exception), and `SIGHUP`/`SIGINT`/`SIGTERM`/`SIGQUIT` sent to the command — after which
- * the signal is raised again so the command still dies of it, unless someone else listens for it.
+ * the signal is raised again, so the command still dies of it (another listener of that signal is
+ * called a second time).
  * Only `SIGKILL` leaves the terminal raw (`stty sane` or `reset` repairs it).
  *
  * Raw mode is Node's (libuv's `UV_TTY_MODE_RAW`), which keeps output post-processing on (`\n`
@@ -65,8 +66,10 @@ export class TerminalSession {
   readonly #onExit = (): void => this.restore();
   readonly #onSignal = (signal: NodeJS.Signals): void => {
     this.restore();
-    // With our listener gone and no other, the default action applies again: die of the signal.
-    if (process.listenerCount(signal) === 0) process.kill(process.pid, signal);
+    // Raise it again with our listener gone: with no other listener the default action applies
+    // (the command dies of the signal); a listener that acts only when it is the last one (the
+    // signal-exit package, which execa loads) now acts.
+    process.kill(process.pid, signal);
   };
 
   /** Use {@link openTerminal}. */

@@ -113,7 +113,8 @@ export function parseLog(value: string): string {
   } catch {
     url = undefined;
   }
-  if (!url || (url.protocol !== 'file:' && url.protocol !== 'binary:') || url.host !== '' || !url.pathname.startsWith('/') || url.pathname === '/') {
+  // The text itself must say file:/// or binary:///: the URL parser would make `file:x` absolute.
+  if (!url || !/^(file|binary):\/\/\/./.test(value) || url.host !== '' || url.pathname === '/') {
     throw invalid('expected none, file:///absolute/path or binary:///absolute/path');
   }
   return url.href;

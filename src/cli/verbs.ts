@@ -28,6 +28,7 @@ const detachKeys: FlagSpec = {
 const signal = (def: string | undefined, description: string): FlagSpec =>
   ({ name: 'signal', short: 's', kind: 'string', description, default: def, parse: signalNumber });
 const noTrunc: FlagSpec = { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" };
+const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' };
 const format: FlagSpec = { name: 'format', kind: 'string', description: 'Format output using "table" or "json"', default: 'table', parse: parseFormat };
 
 /** The command line of every verb. */
@@ -92,7 +93,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'List tasks',
     operands: { min: 0, max: 0 },
     flags: [
-      { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' },
+      all,
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
       format, noTrunc,
     ],
@@ -107,7 +108,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Display a live stream of task(s) resource usage statistics',
     operands: { min: 0 },
     flags: [
-      { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' },
+      all,
       { name: 'no-stream', kind: 'bool', description: 'Disable streaming stats and only pull the first result' },
       format, noTrunc,
     ],
