@@ -113,3 +113,15 @@ t.test('version prints the client part of docker version', async (t) => {
   t.equal(r.code, 0);
   t.match(r.stdout, new RegExp(`^Client:\\n Version: {11}${version.replace(/\./g, '\\.')}\\n Node\\.js version: {3}v\\d+`));
 });
+
+t.test('an error that escapes every verb still ends the command with one line and 125', { timeout: 60_000 }, async (t) => {
+  const run = (escape: string) => spawnSync(process.execPath, ['--input-type=module', '-e',
+    `import { installFatalHandlers } from ${JSON.stringify(`${repoRoot}/dist/cli/command.js`)}; installFatalHandlers(); ${escape}`,
+  ], { encoding: 'utf8', env: { ...process.env, TASKIO_DEBUG: '' } });
+  const thrown = run("setImmediate(() => { throw new Error('escaped\\nacross lines'); });");
+  t.equal(thrown.status, 125);
+  t.equal(thrown.stderr, 'taskio: escaped across lines\n');
+  const rejected = run("Promise.reject(new Error('nobody awaited'));");
+  t.equal(rejected.status, 125);
+  t.equal(rejected.stderr, 'taskio: nobody awaited\n');
+});
