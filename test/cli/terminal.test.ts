@@ -6,7 +6,7 @@ import { repoRoot } from '../helpers/common.js';
 
 // The helper runs in a real pty between two `stty -g` of its shell: the terminal mode before the
 // command and after it, whichever way the command left.
-const helper = path.join(repoRoot, 'test/cli/helpers/terminal.mjs');
+const helper = path.join(repoRoot, 'test/cli/fixtures/terminal.mjs');
 
 interface Session {
   term: pty.IPty;
