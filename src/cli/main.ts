@@ -1,23 +1,7 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
+import { installFatalHandlers, main } from './command.js';
+import { verbs } from './verbs.js';
 
-/** The `taskio` command: for now it prints its version and help; later issues add subcommands. */
-const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string };
-
-const help = `taskio ${pkg.version} — stdio for long-running tasks
-
-usage: taskio <command>
-
-  version     print the version
-  help        print this help
-`;
-
-const cmd = process.argv[2] ?? 'help';
-if (cmd === 'version' || cmd === '--version' || cmd === '-v') {
-  process.stdout.write(`${pkg.version}\n`);
-} else if (cmd === 'help' || cmd === '--help' || cmd === '-h') {
-  process.stdout.write(help);
-} else {
-  process.stderr.write(`taskio: unknown command ${JSON.stringify(cmd)}\n\n${help}`);
-  process.exitCode = 2;
-}
+/** The `taskio` command: docker/podman verbs over the taskio daemon (see `verbs.ts` for the table). */
+installFatalHandlers();
+process.exitCode = await main(process.argv.slice(2), verbs);

@@ -2,20 +2,126 @@ import t from 'tap';
 import path from 'node:path';
 import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
-import { repoRoot } from '../helpers/common.js';
+import { Collector, repoRoot } from '../helpers/common.js';
+import { main, type CommandIO } from '../../src/cli/command.js';
+import { specs, verbs } from '../../src/cli/verbs.js';
 
 // The built command (npm test builds first), run as a user would: through its shebang.
 const cli = path.join(repoRoot, 'dist/cli/main.js');
 const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
+const taskio = (...args: string[]) => spawnSync(cli, args, { encoding: 'utf8', env: { ...process.env, TASKIO_DEBUG: '' } });
 
-t.test('taskio prints its version and help; an unknown command exits 2', { timeout: 30_000 }, async (t) => {
-  const v = spawnSync(cli, ['--version'], { encoding: 'utf8' });
+/** Runs the command in this process with collected stdout and stderr. */
+async function inProcess(argv: string[], env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
+  const stdout = new Collector();
+  const stderr = new Collector();
+  const io = { stdin: process.stdin, stdout, stderr, env } as unknown as CommandIO;
+  const code = await main(argv, verbs, io);
+  return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+t.test('the installed command: version, help, an unknown verb exits 125 with one line', { timeout: 60_000 }, async (t) => {
+  const v = taskio('--version');
   t.equal(v.status, 0);
   t.equal(v.stdout, `${version}\n`);
-  const h = spawnSync(cli, ['help'], { encoding: 'utf8' });
+  t.equal(taskio('-v').stdout, `${version}\n`);
+  const h = taskio('help');
   t.equal(h.status, 0);
-  t.match(h.stdout, /usage: taskio <command>/);
-  const bad = spawnSync(cli, ['bogus'], { encoding: 'utf8' });
-  t.equal(bad.status, 2);
-  t.match(bad.stderr, /unknown command "bogus"/);
+  t.match(h.stdout, /^\nUsage: {2}taskio \[OPTIONS\] COMMAND\n/);
+  for (const s of specs) t.match(h.stdout, new RegExp(`\\n  ${s.name} +${s.summary.replace(/[()]/g, '\\$&')}\\n`), `lists ${s.name}`);
+  t.equal(taskio().stdout, h.stdout, 'no verb prints the help');
+  const bad = taskio('bogus');
+  t.equal(bad.status, 125);
+  t.equal(bad.stdout, '');
+  t.equal(bad.stderr, "taskio: 'bogus' is not a taskio command. See 'taskio --help'.\n");
+  const flag = taskio('--bogus');
+  t.equal(flag.status, 125);
+  t.equal(flag.stderr, "taskio: unknown flag: --bogus. See 'taskio --help'.\n");
+});
+
+t.test('a verb that needs the daemon parses its command line, then says it is not available yet', { timeout: 60_000 }, async (t) => {
+  const r = taskio('run', '--rm', 'busybox', 'sh', '-c', 'ls -l');
+  t.equal(r.status, 125);
+  t.equal(r.stderr, 'taskio run: not available yet\n', 'one line, no stack trace');
+  const usage = taskio('run');
+  t.equal(usage.status, 125);
+  t.equal(usage.stderr, `taskio run: "taskio run" requires at least 1 argument. See 'taskio run --help'.\n`);
+  const debug = spawnSync(cli, ['kill', 'x'], { encoding: 'utf8', env: { ...process.env, TASKIO_DEBUG: '1' } });
+  t.equal(debug.status, 125);
+  t.match(debug.stderr, /^taskio kill: not available yet\n/);
+  t.match(debug.stderr, /\n {4}at /, 'TASKIO_DEBUG=1 adds the stack');
+  t.match(debug.stderr, /code: 'ERR_NOT_AVAILABLE'/);
+});
+
+t.test('every verb has --help and help VERB, in docker\'s layout', async (t) => {
+  for (const s of specs) {
+    const a = await inProcess([s.name, '--help']);
+    t.equal(a.code, 0, `${s.name} --help`);
+    t.equal(a.stderr, '');
+    t.ok(a.stdout.startsWith(`\nUsage:  taskio ${s.name}`), `${s.name}: usage line`);
+    t.match(a.stdout, `\n\n${s.summary}\n`);
+    for (const f of s.flags) t.match(a.stdout, `--${f.name}`, `${s.name}: documents --${f.name}`);
+    const b = await inProcess(['help', s.name]);
+    t.equal(b.code, 0);
+    t.equal(b.stdout, a.stdout, `help ${s.name} is ${s.name} --help`);
+  }
+  const unknown = await inProcess(['help', 'bogus']);
+  t.equal(unknown.code, 125);
+  t.equal(unknown.stderr, "taskio help: unknown help topic: bogus. See 'taskio help --help'.\n");
+});
+
+t.test('run --help shows the flags aligned as pflag does', async (t) => {
+  const { stdout } = await inProcess(['kill', '--help']);
+  t.equal(stdout, '\nUsage:  taskio kill [OPTIONS] TASK [TASK...]\n\nKill one or more running tasks\n\nOptions:\n'
+    + '  -s, --signal string   Signal to send to the task (default "KILL")\n');
+  const stop = await inProcess(['stop', '-h']);
+  t.match(stop.stdout, '  -t, --time int        Seconds to wait before killing the task (default 10)\n');
+});
+
+t.test('every verb not written yet dispatches to the one stub, after its own checks', async (t) => {
+  const valid: Record<string, string[]> = {
+    run: ['sh'], attach: ['t'], logs: ['t'], exec: ['t', 'ls'], ps: [], inspect: ['t'], top: ['t'], stats: [], kill: ['t'],
+    stop: ['t'], wait: ['t'], rm: ['t'], pause: ['t'], unpause: ['t'], daemon: [],
+  };
+  for (const [verb, args] of Object.entries(valid)) {
+    const r = await inProcess([verb, ...args]);
+    t.equal(r.code, 125, verb);
+    t.equal(r.stderr, `taskio ${verb}: not available yet\n`);
+  }
+  t.same(Object.keys(verbs).sort(), [...Object.keys(valid), 'version', 'help'].sort(), 'the table has exactly the verbs of issue 10');
+});
+
+t.test('usage errors: one line naming the value, exit 125', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['run', '--bogus', 'x'], "taskio run: unknown flag: --bogus. See 'taskio run --help'.\n"],
+    [['run', '-e'], "taskio run: flag needs an argument: 'e' in -e. See 'taskio run --help'.\n"],
+    [['run', '-m', '1q', 'x'], `taskio run: invalid argument "1q" for "-m, --memory" flag: invalid size: '1q'. See 'taskio run --help'.\n`],
+    [['kill', '-s', 'NOPE', 't'], `taskio kill: invalid argument "NOPE" for "-s, --signal" flag: invalid signal: NOPE. See 'taskio kill --help'.\n`],
+    [['ps', 'x'], `taskio ps: "taskio ps" accepts no arguments. See 'taskio ps --help'.\n`],
+    [['attach'], `taskio attach: "taskio attach" requires exactly 1 argument. See 'taskio attach --help'.\n`],
+  ];
+  for (const [argv, line] of cases) {
+    const r = await inProcess(argv);
+    t.equal(r.code, 125, argv.join(' '));
+    t.equal(r.stderr, line);
+    t.equal(r.stdout, '');
+  }
+});
+
+t.test('version prints the client part of docker version', async (t) => {
+  const r = await inProcess(['version']);
+  t.equal(r.code, 0);
+  t.match(r.stdout, new RegExp(`^Client:\\n Version: {11}${version.replace(/\./g, '\\.')}\\n Node\\.js version: {3}v\\d+`));
+});
+
+t.test('an error that escapes every verb still ends the command with one line and 125', { timeout: 60_000 }, async (t) => {
+  const run = (escape: string) => spawnSync(process.execPath, ['--input-type=module', '-e',
+    `import { installFatalHandlers } from ${JSON.stringify(`${repoRoot}/dist/cli/command.js`)}; installFatalHandlers(); ${escape}`,
+  ], { encoding: 'utf8', env: { ...process.env, TASKIO_DEBUG: '' } });
+  const thrown = run("setImmediate(() => { throw new Error('escaped\\nacross lines'); });");
+  t.equal(thrown.status, 125);
+  t.equal(thrown.stderr, 'taskio: escaped across lines\n');
+  const rejected = run("Promise.reject(new Error('nobody awaited'));");
+  t.equal(rejected.status, 125);
+  t.equal(rejected.stderr, 'taskio: nobody awaited\n');
 });

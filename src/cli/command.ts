@@ -1,0 +1,99 @@
+import { inspect } from 'node:util';
+import { exitCodeOf, exitOwnError } from './exitCode.js';
+import { parseFlags, UsageError, type VerbSpec } from './flags.js';
+import { commandHelp, verbHelp } from './help.js';
+import type { VerbContext, VerbTable } from './verb.js';
+import { packageVersion } from './version.js';
+
+/** The streams and environment the command runs with (the process's own, or a test's). */
+export interface CommandIO {
+  stdin: NodeJS.ReadStream;
+  stdout: NodeJS.WriteStream;
+  stderr: NodeJS.WriteStream;
+  env: NodeJS.ProcessEnv;
+}
+
+const summary = 'The stdio of long-running tasks: run them in a sandbox, leave, reattach, read their logs';
+
+/** The top level: `taskio [--help|--version] VERB …`; flags stop at the verb. */
+const topSpec: VerbSpec = {
+  name: '',
+  usage: '',
+  summary,
+  interspersed: false,
+  operands: { min: 0 },
+  flags: [{ name: 'version', short: 'v', kind: 'bool', description: 'Print version information and quit' }],
+};
+
+/**
+ * The one line the command prints for an error: `taskio run: <message>` (the verb that failed),
+ * newlines folded, and for a usage error docker's pointer `See 'taskio run --help'.`. Never a stack
+ * trace, unless `TASKIO_DEBUG=1`, which adds the whole error (stack, code, cause) below.
+ */
+export function errorLine(err: unknown, command: string, env: NodeJS.ProcessEnv = process.env): string {
+  const message = (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, ' ').trim();
+  let line = `${err instanceof UsageError ? err.command : command}: ${message}`;
+  if (err instanceof UsageError) line += `${/[.!?]$/.test(message) ? '' : '.'} See '${err.command} --help'.`;
+  if (env['TASKIO_DEBUG'] === '1') line += `\n${inspect(err)}`;
+  return `${line}\n`;
+}
+
+/** `taskio help [VERB]`: the top-level help, or a verb's (as `taskio VERB --help`). */
+export function help(ctx: VerbContext): void {
+  const [topic] = ctx.args.operands;
+  if (topic === undefined) {
+    ctx.stdout.write(commandHelp(summary, Object.values(ctx.verbs).map((v) => v.spec)));
+    return;
+  }
+  const verb = ctx.verbs[topic];
+  if (!verb) throw new UsageError(ctx.command, `unknown help topic: ${topic}`);
+  ctx.stdout.write(verbHelp(verb.spec));
+}
+
+/**
+ * Runs one `taskio` command line: finds the verb in `verbs`, parses its flags, prints its help or
+ * runs it, and returns the exit code by docker's rules ({@link exitCodeOf}). Every error is one line
+ * on stderr ({@link errorLine}).
+ */
+export async function main(argv: readonly string[], verbs: VerbTable, io: CommandIO = process): Promise<number> {
+  let command = 'taskio';
+  try {
+    const top = parseFlags(topSpec, argv, command);
+    const [name, ...rest] = top.operands;
+    if (top.bool('version')) {
+      io.stdout.write(`${packageVersion()}\n`);
+      return 0;
+    }
+    if (name === undefined || top.help) {
+      io.stdout.write(commandHelp(summary, Object.values(verbs).map((v) => v.spec)));
+      return 0;
+    }
+    const verb = Object.hasOwn(verbs, name) ? verbs[name] : undefined;
+    if (!verb) throw new UsageError(command, `'${name}' is not a taskio command.`);
+    command = `taskio ${name}`;
+    const args = parseFlags(verb.spec, rest, command);
+    if (args.help) {
+      io.stdout.write(verbHelp(verb.spec));
+      return 0;
+    }
+    const run = await verb.load();
+    return exitCodeOf((await run({ command, args, ...io, verbs })) ?? 0);
+  } catch (err) {
+    io.stderr.write(errorLine(err, command, io.env));
+    return exitCodeOf(err);
+  }
+}
+
+/**
+ * For the executable only: an error that escapes every verb (a throw in a stream callback, a
+ * rejection nobody awaited) still ends the command with one line and 125, not Node's stack trace.
+ * Exiting runs the `'exit'` handlers, so a raw terminal is restored.
+ */
+export function installFatalHandlers(io: Pick<CommandIO, 'stderr' | 'env'> = process): void {
+  const fatal = (err: unknown): void => {
+    io.stderr.write(errorLine(err, 'taskio', io.env));
+    process.exit(exitOwnError);
+  };
+  process.on('uncaughtException', fatal);
+  process.on('unhandledRejection', fatal);
+}

@@ -1,0 +1,127 @@
+import path from 'node:path';
+import { TaskioError } from '../errors.js';
+import { validateId } from '../ids.js';
+
+/**
+ * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
+ * keys `parseDetachKeys`). Each takes the text of one flag value and returns what
+ * the verb uses, or throws a {@link TaskioError} whose message says what is wrong with it; the flag
+ * parser prefixes which flag and value (`invalid argument "x" for "--cpus" flag: …`).
+ */
+
+function invalid(message: string): TaskioError {
+  return new TaskioError('ERR_INVALID_ARG_VALUE', message);
+}
+
+/**
+ * `--cpus`: a decimal number of CPUs above 0 (`0.5`, `2`, `1.25`), returned in nano-CPUs as
+ * docker's API carries it; finer than a nano-CPU is refused, as docker does.
+ */
+export function parseCpus(value: string): number {
+  const m = /^(\d+)(?:\.(\d+))?$|^\.(\d+)$/.exec(value);
+  if (!m) throw invalid(`failed to parse ${value} as a rational number`);
+  const frac = (m[2] ?? m[3] ?? '').replace(/0+$/, '');
+  if (frac.length > 9) throw invalid('value is too precise');
+  const nano = BigInt(m[1] ?? '0') * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
+  if (nano <= 0n) throw invalid('the number of CPUs must be above 0');
+  if (nano > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${value} CPUs is out of range`);
+  return Number(nano);
+}
+
+/** A whole number (Go's `strconv.ParseInt` in base 10, within the safe integers). */
+export function parseInteger(value: string): number {
+  const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
+  if (!Number.isSafeInteger(n)) throw invalid(`strconv.ParseInt: parsing ${JSON.stringify(value)}: invalid syntax`);
+  return n;
+}
+
+/** `--pids-limit`: a positive number of processes, or `undefined` for no limit (0 or -1, as docker). */
+export function parsePidsLimit(value: string): number | undefined {
+  const n = parseInteger(value);
+  if (n < -1) throw invalid('the pids limit must be positive, or -1 for unlimited');
+  return n > 0 ? n : undefined;
+}
+
+/** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */
+export function parseStopTimeout(value: string): number {
+  const n = parseInteger(value);
+  if (n < -1) throw invalid('the timeout must be 0 or more seconds, or -1 to wait for ever');
+  return n;
+}
+
+/** `logs --tail`: how many lines from the end, or `all`. */
+export function parseTail(value: string): number | 'all' {
+  if (value === 'all') return 'all';
+  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw invalid('expected a number of lines or "all"');
+  return Number(value);
+}
+
+/**
+ * `-e K=V`: one environment variable. `-e K` takes `K`'s value from this process's environment,
+ * as docker does; when `K` is not set there the variable is left out (docker then removes it from
+ * the image's environment — a taskio task has no image environment to remove it from).
+ * @returns `K=V`, or `undefined` when the variable is left out.
+ */
+export function parseEnv(value: string, env: NodeJS.ProcessEnv = process.env): string | undefined {
+  const eq = value.indexOf('=');
+  const key = eq < 0 ? value : value.slice(0, eq);
+  if (key === '') throw invalid(`invalid environment variable: ${value}`);
+  if (value.includes('\0')) throw invalid(`invalid environment variable: ${JSON.stringify(value)} contains a NUL byte`);
+  if (eq >= 0) return value;
+  const own = env[key];
+  return own === undefined ? undefined : `${key}=${own}`;
+}
+
+/** `--name`: a task id, by taskio's one id rule. */
+export function parseTaskId(value: string): string {
+  return validateId(value, 'task');
+}
+
+const runtimes = ['runsc', 'runc', 'host'] as const;
+/** A runtime taskio runs tasks on. */
+export type RuntimeName = (typeof runtimes)[number];
+
+/** `--runtime`: `runsc`, `runc` or `host`. */
+export function parseRuntime(value: string): RuntimeName {
+  if (!(runtimes as readonly string[]).includes(value)) throw invalid(`unknown runtime (expected ${runtimes.join(', ')})`);
+  return value as RuntimeName;
+}
+
+/**
+ * `--rootfs`, `--bundle`: a directory on this machine, made absolute against the current
+ * directory here, because the daemon that uses it runs elsewhere.
+ */
+export function parseHostDir(value: string): string {
+  if (value === '' || value.includes('\0')) throw invalid('expected a directory path');
+  return path.resolve(value);
+}
+
+/** `-w`/`--workdir`: an absolute path inside the task, as docker requires. */
+export function parseWorkdir(value: string): string {
+  if (!path.posix.isAbsolute(value) || value.includes('\0')) {
+    throw invalid(`the working directory '${value}' is invalid, it needs to be an absolute path`);
+  }
+  return value;
+}
+
+/** `--log`: `none` (FIFO mode), or a log URI with an absolute path: `file:///…` or `binary:///…`. */
+export function parseLog(value: string): string {
+  if (value === 'none') return value;
+  let url: URL | undefined;
+  try {
+    url = new URL(value);
+  } catch {
+    url = undefined;
+  }
+  // The text itself must say file:/// or binary:///: the URL parser would make `file:x` absolute.
+  if (!url || !/^(file|binary):\/\/\/./.test(value) || url.host !== '' || url.pathname === '/') {
+    throw invalid('expected none, file:///absolute/path or binary:///absolute/path');
+  }
+  return url.href;
+}
+
+/** `--format` of `ps` and `stats`: `table` (the default) or `json`. */
+export function parseFormat(value: string): 'table' | 'json' {
+  if (value !== 'table' && value !== 'json') throw invalid('expected table or json');
+  return value;
+}

@@ -1,0 +1,161 @@
+import { signalNumber } from '../runtime/oci/signal.js';
+import { parseDetachKeys } from './detachKeys.js';
+import type { FlagSpec, VerbSpec } from './flags.js';
+import { notAvailableYet } from './notAvailableYet.js';
+import { parseSince } from './since.js';
+import { ramInBytes } from './units.js';
+import {
+  parseCpus, parseEnv, parseFormat, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
+  parseTaskId, parseWorkdir,
+} from './values.js';
+import type { Verb, VerbTable } from './verb.js';
+
+/**
+ * The verbs of `taskio` — docker's and podman's names, flags and help wording, adapted to tasks —
+ * and the dispatch table that plugs each verb's code in. A verb's code is imported only when it
+ * runs. Verbs that need the daemon dispatch to {@link notAvailableYet} until they are written.
+ */
+
+// Flags that several verbs share, defined once.
+const detach: FlagSpec = { name: 'detach', short: 'd', kind: 'bool', description: 'Run in the background and print the task ID' };
+const interactive: FlagSpec = { name: 'interactive', short: 'i', kind: 'bool', description: 'Keep STDIN open even if not attached' };
+const tty: FlagSpec = { name: 'tty', short: 't', kind: 'bool', description: 'Allocate a pseudo-TTY' };
+const env: FlagSpec = { name: 'env', short: 'e', kind: 'list', description: 'Set environment variables', parse: parseEnv };
+const workdir: FlagSpec = { name: 'workdir', short: 'w', kind: 'string', description: 'Working directory inside the task', parse: parseWorkdir };
+const detachKeys: FlagSpec = {
+  name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching a task (default "ctrl-p,ctrl-q")', parse: parseDetachKeys,
+};
+const signal = (def: string | undefined, description: string): FlagSpec =>
+  ({ name: 'signal', short: 's', kind: 'string', description, default: def, parse: signalNumber });
+const noTrunc: FlagSpec = { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" };
+const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' };
+const format: FlagSpec = { name: 'format', kind: 'string', description: 'Format output using "table" or "json"', default: 'table', parse: parseFormat };
+
+/** The command line of every verb. */
+export const specs: readonly VerbSpec[] = [
+  {
+    name: 'run',
+    usage: '[OPTIONS] [--] COMMAND [ARG...]',
+    summary: 'Create and run a new task from a command',
+    interspersed: false,
+    operands: { min: 1 },
+    conflicts: [['rootfs', 'bundle']],
+    flags: [
+      detach, interactive, tty, env, workdir, detachKeys,
+      { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
+      { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
+      { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
+      { name: 'rootfs', kind: 'string', description: 'Root filesystem directory (default: the embedded busybox)', parse: parseHostDir },
+      { name: 'bundle', kind: 'string', description: 'OCI bundle directory to run instead of a root filesystem', parse: parseHostDir },
+      { name: 'log', kind: 'string', description: 'Log URI (file:///path?…, binary:///path?…) or "none" for FIFO mode', parse: parseLog },
+      { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', description: 'Memory limit', parse: ramInBytes },
+      { name: 'cpus', kind: 'string', valueName: 'decimal', description: 'Number of CPUs', parse: parseCpus },
+      { name: 'pids-limit', kind: 'string', valueName: 'int', description: 'Tune task pids limit (set -1 for unlimited)', parse: parsePidsLimit },
+    ],
+  },
+  {
+    name: 'attach',
+    usage: '[OPTIONS] TASK',
+    summary: 'Attach local standard input, output, and error streams to a running task',
+    operands: { min: 1, max: 1 },
+    flags: [
+      detachKeys,
+      { name: 'no-stdin', kind: 'bool', description: 'Do not attach STDIN' },
+      { name: 'logs', kind: 'bool', description: 'Replay the log before the live output (log-mode tasks)' },
+    ],
+  },
+  {
+    name: 'logs',
+    usage: '[OPTIONS] TASK',
+    summary: 'Fetch the logs of a task',
+    operands: { min: 1, max: 1 },
+    flags: [
+      { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output' },
+      {
+        name: 'since', kind: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+        parse: (v) => parseSince(v),
+      },
+      { name: 'tail', short: 'n', kind: 'string', description: 'Number of lines to show from the end of the logs', default: 'all', parse: parseTail },
+      { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps' },
+    ],
+  },
+  {
+    name: 'exec',
+    usage: '[OPTIONS] TASK COMMAND [ARG...]',
+    summary: 'Execute a command in a running task',
+    interspersed: false,
+    operands: { min: 2 },
+    flags: [detach, interactive, tty, env, workdir, detachKeys],
+  },
+  {
+    name: 'ps',
+    usage: '[OPTIONS]',
+    summary: 'List tasks',
+    operands: { min: 0, max: 0 },
+    flags: [
+      all,
+      { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
+      format, noTrunc,
+    ],
+  },
+  { name: 'inspect', usage: 'TASK [TASK...]', summary: 'Return low-level information on tasks', operands: { min: 1 }, flags: [] },
+  {
+    name: 'top', usage: 'TASK [ps OPTIONS]', summary: 'Display the running processes of a task', interspersed: false, operands: { min: 1 }, flags: [],
+  },
+  {
+    name: 'stats',
+    usage: '[OPTIONS] [TASK...]',
+    summary: 'Display a live stream of task(s) resource usage statistics',
+    operands: { min: 0 },
+    flags: [
+      all,
+      { name: 'no-stream', kind: 'bool', description: 'Disable streaming stats and only pull the first result' },
+      format, noTrunc,
+    ],
+  },
+  {
+    name: 'kill',
+    usage: '[OPTIONS] TASK [TASK...]',
+    summary: 'Kill one or more running tasks',
+    operands: { min: 1 },
+    flags: [signal('KILL', 'Signal to send to the task')],
+  },
+  {
+    name: 'stop',
+    usage: '[OPTIONS] TASK [TASK...]',
+    summary: 'Stop one or more running tasks',
+    operands: { min: 1 },
+    flags: [
+      signal(undefined, 'Signal to send to the task (default "TERM")'),
+      { name: 'time', short: 't', kind: 'string', valueName: 'int', description: 'Seconds to wait before killing the task', default: '10', parse: parseStopTimeout },
+    ],
+  },
+  { name: 'wait', usage: 'TASK [TASK...]', summary: 'Block until one or more tasks stop, then print their exit codes', operands: { min: 1 }, flags: [] },
+  {
+    name: 'rm',
+    usage: '[OPTIONS] TASK [TASK...]',
+    summary: 'Remove one or more tasks',
+    operands: { min: 1 },
+    flags: [{ name: 'force', short: 'f', kind: 'bool', description: 'Force the removal of a running task (uses SIGKILL)' }],
+  },
+  { name: 'pause', usage: 'TASK [TASK...]', summary: 'Pause all processes within one or more tasks', operands: { min: 1 }, flags: [] },
+  { name: 'unpause', usage: 'TASK [TASK...]', summary: 'Unpause all processes within one or more tasks', operands: { min: 1 }, flags: [] },
+  {
+    name: 'daemon',
+    usage: '[OPTIONS]',
+    summary: 'Run the taskio daemon in the foreground',
+    operands: { min: 0, max: 0 },
+    flags: [{ name: 'root', kind: 'string', description: 'State root (default /run/taskio, or $XDG_RUNTIME_DIR/taskio when not root)', parse: parseHostDir }],
+  },
+  { name: 'version', usage: '', summary: 'Show the taskio version information', operands: { min: 0, max: 0 }, flags: [] },
+  { name: 'help', usage: '[COMMAND]', summary: 'Help about the command', operands: { min: 0, max: 1 }, flags: [] },
+];
+
+/** Where each verb's code is: the plug-in point of the dispatch table (one line per verb). */
+const code: Record<string, Verb['load']> = {
+  version: async () => (await import('./version.js')).version,
+  help: async () => (await import('./command.js')).help,
+};
+
+/** The dispatch table: every verb of {@link specs} with its code (or, for now, {@link notAvailableYet}). */
+export const verbs: VerbTable = Object.fromEntries(specs.map((spec) => [spec.name, { spec, load: code[spec.name] ?? notAvailableYet }]));
