@@ -45,11 +45,14 @@ export function writeCriLoggerLauncher(file: string = defaultCriLoggerLauncher, 
   if (!path.isAbsolute(node)) throw badArg('node', node, 'must be an absolute path');
   if (/\s/.test(node)) throw badArg('node', node, 'cannot stand in a #! line (it holds whitespace)');
   if (Buffer.byteLength(node) + 2 > maxShebang) throw badArg('node', node, `is longer than a #! line allows (${maxShebang} bytes)`);
+  let executable = false;
   try {
     fs.accessSync(node, fs.constants.X_OK);
+    executable = fs.statSync(node).isFile();
   } catch {
-    throw badArg('node', node, 'is not an executable file');
+    // Missing or not executable: said below.
   }
+  if (!executable) throw badArg('node', node, 'is not an executable file');
   const specifier = path.dirname(file) === path.dirname(loggerModule) ? './criLogger.js' : pathToFileURL(loggerModule).href;
   const text = [
     `#!${node}`,

@@ -76,10 +76,31 @@ t.test(`SIGTERM after the shim closed the pipes: ${runs} runs of ${lines} lines,
     });
     const what = `run ${run + 1}, SIGTERM ${termDelayMs} ms after the close`;
     t.equal(r.taskStatus, 0, `${what}: the task ran`);
-    t.same([r.code, r.signal, r.killed], [0, null, false], `${what}: the logger exited 0 on its own${r.stderr ? `: ${r.stderr}` : ''}`);
+    t.same([r.code, r.signal, r.killed], [0, null, false], `${what}: the logger exited 0 on its own`);
+    t.equal(r.stderr, '', `${what}: no warning`);
     const diff = checkLog(log, lines);
     t.equal(diff, null, `${what}: ${diff ?? 'every line, in order'}`);
     fs.rmSync(log);
     if (diff !== null || r.code !== 0) break;
   }
+});
+
+t.test('input that never ends after SIGTERM: the logger stops at its bound, warns, logs the cut line as P, exits 0', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t, 'taskio-shimstop-');
+  const log = path.join(dir, 'task.log');
+  const drainMs = 300;
+  const r = await runLikeShim({
+    logger: process.execPath,
+    args: [path.join(repoRoot, 'test/logfile/fixtures/shortDrainLogger.mjs'), String(drainMs), 'path', log],
+    task: ['/bin/sh', '-c', 'echo from the task; echo oops >&2'],
+    termDelayMs: 0,
+    // A process that outlived the task holds stdout open, mid-line.
+    lingeringStdout: 'a whole line\na line cut by the st',
+  });
+  t.same([r.code, r.signal, r.killed], [0, null, false], 'exit 0 on its own, long before the shim would kill it');
+  const warning = r.stderr.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.match(warning, [{ level: 40, drainTimeoutMs: drainMs, id: 'shim-task-1', namespace: 'taskio-test', msg: /did not end within 300 ms after SIGTERM/ }], 'one pino warning');
+  const entries = fs.readFileSync(log, 'utf8').split('\n').filter(Boolean).map((l) => l.split(' ').slice(1).join(' '));
+  t.same(entries.filter((e) => e.startsWith('stdout')), ['stdout F from the task', 'stdout F a whole line', 'stdout P a line cut by the st']);
+  t.same(entries.filter((e) => e.startsWith('stderr')), ['stderr F oops']);
 });
