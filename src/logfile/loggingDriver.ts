@@ -80,6 +80,8 @@ function checkFd(fd: number, what: string): void {
  * aborts `config.stopping`, and the driver goes on until its input reaches EOF. Only when `fn` has
  * not returned `drainTimeoutMs` (10 s) later does `config.signal` abort, with a warning on the
  * logger. A driver that copies with `signal` therefore logs every line the task wrote and exits 0.
+ * Once `fn` has settled, SIGTERM and SIGINT exit the process at once with the exit code set so far
+ * (a signal landing while the logger exits must not make a clean exit look like a kill).
  *
  * Throws `ERR_NOT_LOGGING_DRIVER` when fds 3–5 are not open, and whatever `fn` throws.
  */
@@ -138,12 +140,30 @@ export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverO
     clearTimeout(drainTimer);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    exitOnStopFromNowOn();
     // Never leave the runtime waiting on fd 5: EOF without a byte says "did not call ready".
     if (!readyDone) {
       readyDone = true;
       fs.closeSync(readyFd);
     }
   }
+}
+
+let exitsOnStop = false;
+
+/**
+ * Once the driver is done, its output is flushed and the program is on its way out: a SIGTERM that
+ * lands now (the shim signals 50–90 ms after closing the pipes, often just as the logger exits)
+ * must not turn that clean exit into death by a signal. From now on SIGTERM and SIGINT end the
+ * process at once with the exit code set so far (0 unless the program set one). Signal listeners
+ * do not keep the event loop alive, so the program still exits on its own.
+ */
+function exitOnStopFromNowOn(): void {
+  if (exitsOnStop) return;
+  exitsOnStop = true;
+  const exit = (): void => process.exit();
+  process.on('SIGTERM', exit);
+  process.on('SIGINT', exit);
 }
 
 /** pino on stderr, written synchronously so a warning is out before the logger exits. */

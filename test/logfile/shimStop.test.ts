@@ -104,3 +104,14 @@ t.test('input that never ends after SIGTERM: the logger stops at its bound, warn
   t.same(entries.filter((e) => e.startsWith('stdout')), ['stdout F from the task', 'stdout F a whole line', 'stdout P a line cut by the st']);
   t.same(entries.filter((e) => e.startsWith('stderr')), ['stderr F oops']);
 });
+
+t.test('SIGTERM that lands after the driver returned (the logger on its way out): exit 0, not death by signal', { timeout: 60_000 }, async (t) => {
+  const r = await runLikeShim({
+    logger: process.execPath,
+    args: [path.join(repoRoot, 'test/logfile/fixtures/lingeringDriver.mjs')],
+    task: ['/bin/echo', 'hello'],
+    termDelayMs: 0,
+    termAfterStderr: 'driver returned\n',
+  });
+  t.same([r.code, r.signal, r.killed], [0, null, false]);
+});
