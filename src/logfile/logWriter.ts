@@ -121,7 +121,7 @@ export class LogWriter extends EventEmitter {
    * unfinished last line is then an `F` entry: the stream ended there), or when {@link close}
    * stopped the copy (the unfinished line is a `P` entry: it was cut). Rejects with an `AbortError`
    * on `signal`, with the file's error when it was given up on, and with `ERR_LOG_CLOSED` after
-   * {@link close}. The states of a copy are those of {@link LogCopy}.
+   * {@link close}. The states of a copy are those of `LogCopy` (logCopy.ts).
    */
   copyFrom(name: LogStreamName, fd: number, opts: CopyFromOptions = {}): Promise<number> {
     checkStreamName(name);
