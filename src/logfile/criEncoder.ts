@@ -141,16 +141,18 @@ export class CriEncoder {
   }
 
   /**
-   * Ends the stream: an unfinished last line becomes an `F` entry, returned in a fresh buffer (so
-   * it may be written while an earlier output is still in flight). Null when there is none.
+   * Hands over the unfinished last line as one entry in a fresh buffer (so it may be written while
+   * an earlier output is still in flight), or null when there is none. It is an `F` entry when the
+   * stream ended (EOF: the line is complete as it is), a `P` entry with `cut` when the copy was
+   * stopped before its input ended (what follows, if ever, belongs to the same line).
    */
-  end(time: string): Buffer | null {
+  end(time: string, cut = false): Buffer | null {
     if (this.pendingLen === 0) return null;
     this.setTime(time);
     const h = this.headerLen, len = this.pendingLen;
     const b = Buffer.allocUnsafe(h + 3 + len);
     b.set(this.mem.subarray(0, h), 0);
-    b[h] = TAG_F;
+    b[h] = cut ? TAG_P : TAG_F;
     b[h + 1] = SPACE;
     b.set(this.mem.subarray(this.pendingAt, this.pendingAt + len), h + 2);
     b[h + 2 + len] = NL;

@@ -2,23 +2,25 @@
 /**
  * An example `binary://` logging driver that writes a task's output as a CRI log.
  *
- * After `npm run build` it is `dist/logfile/criLogger.js`; point a log URI at it:
+ * After `npm run build` it is `dist/logfile/criLogger.js`, and `dist/logfile/cri-logger` is its
+ * launcher: the same logger started by the absolute path of the node that built it, so it runs
+ * without a `PATH` (containerd starts loggers with none). Point a log URI at the launcher:
  *
  * ```
- * binary:///abs/path/dist/logfile/criLogger.js?path=/var/log/task.log&maxSize=10MB&maxFiles=5
+ * binary:///abs/path/dist/logfile/cri-logger?path=/var/log/task.log&maxSize=10MB&maxFiles=5
  * ```
  *
  * The runtime passes the query as arguments the way containerd's shim does (`key value` pairs,
  * here `maxFiles 5 maxSize 10MB path /var/log/task.log`); `--key value` and `--key=value` work too.
  * Keys: `path` (required, absolute), `format` (default `cri`), `maxSize`, `maxFiles`, `maxLineSize`.
  */
-import fs from 'node:fs';
 import { pathToFileURL } from 'node:url';
 import { TaskioError } from '../errors.js';
-import { runLoggingDriver } from './loggingDriver.js';
+import { runLoggingDriver, type LoggingDriverOptions } from './loggingDriver.js';
 import { openLogWriter } from './logWriter.js';
 import { parseLogOptions, type ParsedLogOptions } from './options.js';
 import { requireAbsolutePath } from './absolutePath.js';
+import { isMainModule } from './isMain.js';
 
 /**
  * Reads the logger's arguments into log options, checked exactly as a `file://` URI's query is
@@ -40,11 +42,17 @@ export function parseCriLoggerArgs(args: string[]): ParsedLogOptions {
   return parseLogOptions(url);
 }
 
-/** Runs the example logger with `args` (the process arguments after the script). */
-export async function criLoggerMain(args: string[]): Promise<void> {
-  const { path: file, ...opts } = parseCriLoggerArgs(args);
+/**
+ * Runs the example logger with `args` (the process arguments after the script). SIGTERM does not
+ * cut the log short: both copies read to EOF (the runtime closed its ends before signalling), the
+ * log is flushed, and the logger exits 0. Only when the input has not ended `drainTimeoutMs` after
+ * SIGTERM (default 10 s) do the copies stop, with a warning on stderr; a line cut there is a `P`
+ * entry. See {@link runLoggingDriver}.
+ */
+export async function criLoggerMain(args: string[], opts: LoggingDriverOptions = {}): Promise<void> {
+  const { path: file, ...logOpts } = parseCriLoggerArgs(args);
   await runLoggingDriver(async (config, ready) => {
-    const writer = openLogWriter(file, opts);
+    const writer = openLogWriter(file, logOpts);
     // The logger's own stderr is the runtime's log: a full disk is reported there, output waits.
     writer.on('error', (err: Error) => console.error(`cri-logger ${config.namespace}/${config.id}: ${err.message}`));
     const copies = Promise.all([
@@ -55,18 +63,25 @@ export async function criLoggerMain(args: string[]): Promise<void> {
     try {
       await copies;
     } catch (err) {
+      // Gave up waiting for EOF (warned already): what was read is logged, exit 0.
       if (!config.signal.aborted) throw err;
     } finally {
       await writer.close();
     }
-  });
+  }, opts);
 }
 
-// Run only as a program, not when imported (tests and the bench import the functions above).
-const self = process.argv[1];
-if (self !== undefined && import.meta.url === pathToFileURL(fs.realpathSync(self)).href) {
-  criLoggerMain(process.argv.slice(2)).catch((err: unknown) => {
+/**
+ * The logger as a program: arguments from `process.argv`, a failure reported on stderr with exit
+ * code 1. `dist/logfile/criLogger.js` runs it when started directly, and so does the launcher
+ * that `npm run build` writes (`dist/logfile/cri-logger`, see `writeCriLoggerLauncher`).
+ */
+export function runCriLogger(): Promise<void> {
+  return criLoggerMain(process.argv.slice(2)).catch((err: unknown) => {
     console.error(`cri-logger: ${err instanceof Error ? err.message : String(err)}`);
     process.exitCode = 1;
   });
 }
+
+// Run only as a program, not when imported (tests, the bench and the launcher import it).
+if (isMainModule(import.meta.url)) void runCriLogger();

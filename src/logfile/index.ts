@@ -7,5 +7,9 @@ export {
 } from './options.js';
 export { type CopyFromOptions, LogWriter, openLogWriter } from './logWriter.js';
 export { type FollowLogOptions, type LogEntry, followLog } from './followLog.js';
-export { type LoggingDriverConfig, type LoggingDriverFn, loggingDriverFds, runLoggingDriver } from './loggingDriver.js';
-export { criLoggerMain, parseCriLoggerArgs } from './criLogger.js';
+export {
+  type LoggingDriverConfig, type LoggingDriverFn, type LoggingDriverOptions,
+  defaultDrainTimeoutMs, loggingDriverFds, runLoggingDriver,
+} from './loggingDriver.js';
+export { criLoggerMain, parseCriLoggerArgs, runCriLogger } from './criLogger.js';
+export { defaultCriLoggerLauncher, writeCriLoggerLauncher } from './criLoggerLauncher.js';

@@ -2,8 +2,10 @@ import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { TaskioError } from '../errors.js';
+import { openRegularFile } from './regularFile.js';
 
-const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(fs.fstat);
+const close = promisify(fs.close);
 const rename = promisify(fs.rename), unlink = promisify(fs.unlink), mkdir = promisify(fs.mkdir);
 const writev = promisify(fs.writev);
 
@@ -52,44 +54,46 @@ const firstBackoffMs = 100, maxBackoffMs = 5000;
  * Emits `'rotate'` after each rotation.
  */
 export class LogFile extends EventEmitter {
-  private fd = -1;
-  private size = 0;
-  private readonly queue: (Pending | (() => Promise<void> | void))[] = [];
-  private running = false;
-  private closed = false;
-  private stallError: Error | null = null;
-  private wakeStall: (() => void) | null = null;
-  private stallTimer: NodeJS.Timeout | null = null;
-  private rotationFailed = false;
-  private closing: Promise<void> | null = null;
+  #fd = -1;
+  #size = 0;
+  readonly #queue: (Pending | (() => Promise<void> | void))[] = [];
+  #running = false;
+  #closed = false;
+  #stallError: Error | null = null;
+  #wakeStall: (() => void) | null = null;
+  #stallTimer: NodeJS.Timeout | null = null;
+  #rotationFailed = false;
+  #closing: Promise<void> | null = null;
+  readonly #opts: LogFileOptions;
 
-  constructor(readonly path: string, private readonly opts: LogFileOptions) {
+  constructor(readonly path: string, opts: LogFileOptions) {
     super();
+    this.#opts = opts;
   }
 
   /** The error the file is stalled on, or null while writes go through. */
   get stalled(): Error | null {
-    return this.stallError;
+    return this.#stallError;
   }
 
   /** Appends `bufs` (whole entries, for CRI) in order; `cb` fires when they are in the file. */
   write(bufs: Buffer[], cb: WriteCallback): void {
-    if (this.closed) {
-      process.nextTick(cb, new Error(`log file ${this.path} is closed`));
+    if (this.#closed) {
+      process.nextTick(cb, logClosedError(this.path));
       return;
     }
-    this.queue.push({ bufs, cb });
-    this.kick();
+    this.#queue.push({ bufs, cb });
+    this.#kick();
   }
 
   /** Closes the file after the writes queued so far and opens `path` again (after a logrotate). */
   reopen(): Promise<void> {
     return new Promise((resolve, reject) => {
-      this.queue.push(() => {
-        this.rotationFailed = false;
-        return this.closeFd().then(() => this.ensureOpen()).then(resolve, reject);
+      this.#queue.push(() => {
+        this.#rotationFailed = false;
+        return this.#closeFd().then(() => this.#ensureOpen()).then(resolve, reject);
       });
-      this.kick();
+      this.#kick();
     });
   }
 
@@ -98,37 +102,37 @@ export class LogFile extends EventEmitter {
    * callbacks get the stall error and so does the returned promise.
    */
   close(): Promise<void> {
-    this.closing ??= this.doClose();
-    return this.closing;
+    this.#closing ??= this.#doClose();
+    return this.#closing;
   }
 
-  private async doClose(): Promise<void> {
+  async #doClose(): Promise<void> {
     await new Promise<void>((resolve) => {
-      this.queue.push(() => resolve());
-      this.closed = true;
-      this.kick();
-      if (this.stallError) this.giveUp();
+      this.#queue.push(() => resolve());
+      this.#closed = true;
+      this.#kick();
+      if (this.#stallError) this.#giveUp();
     });
-    await this.closeFd();
-    if (this.stallError) throw this.stallError;
+    await this.#closeFd();
+    if (this.#stallError) throw this.#stallError;
   }
 
-  private giveUp(): void {
-    if (this.stallTimer) clearTimeout(this.stallTimer);
-    this.wakeStall?.();
+  #giveUp(): void {
+    if (this.#stallTimer) clearTimeout(this.#stallTimer);
+    this.#wakeStall?.();
   }
 
-  private kick(): void {
-    if (this.running) return;
-    this.running = true;
-    void this.run();
+  #kick(): void {
+    if (this.#running) return;
+    this.#running = true;
+    void this.#run();
   }
 
-  private async run(): Promise<void> {
-    while (this.queue.length > 0) {
-      const head = this.queue[0]!;
+  async #run(): Promise<void> {
+    while (this.#queue.length > 0) {
+      const head = this.#queue[0]!;
       if (typeof head === 'function') {
-        this.queue.shift();
+        this.#queue.shift();
         await head();
         continue;
       }
@@ -136,64 +140,64 @@ export class LogFile extends EventEmitter {
       const batch: Pending[] = [];
       const bufs: Buffer[] = [];
       let bytes = 0;
-      while (this.queue.length > 0 && bufs.length < maxBatchBuffers && bytes < maxBatchBytes) {
-        const item = this.queue[0]!;
+      while (this.#queue.length > 0 && bufs.length < maxBatchBuffers && bytes < maxBatchBytes) {
+        const item = this.#queue[0]!;
         if (typeof item === 'function') break;
-        this.queue.shift();
+        this.#queue.shift();
         batch.push(item);
         for (const b of item.bufs) {
           if (b.length > 0) { bufs.push(b); bytes += b.length; }
         }
       }
-      const err = await this.writeAll(bufs, bytes);
+      const err = await this.#writeAll(bufs, bytes);
       for (const item of batch) item.cb(err);
     }
-    this.running = false;
+    this.#running = false;
   }
 
   /** Writes every byte of `bufs`, rotating where needed; returns an error only when given up. */
-  private async writeAll(bufs: Buffer[], bytes: number): Promise<Error | null> {
+  async #writeAll(bufs: Buffer[], bytes: number): Promise<Error | null> {
     let left = bufs, leftBytes = bytes;
     let backoff = firstBackoffMs;
     while (leftBytes > 0) {
       try {
-        await this.ensureOpen();
-        const [now, later] = this.cutForRotation(left, leftBytes);
+        await this.#ensureOpen();
+        const [now, later] = this.#cutForRotation(left, leftBytes);
         let nowBytes = 0;
         for (const b of now) nowBytes += b.length;
         if (nowBytes === 0) {
-          await this.rotate();
+          await this.#rotate();
         } else {
-          const n = await this.writeSome(now, nowBytes);
+          const n = await this.#writeSome(now, nowBytes);
           // Only what was written leaves the queue: a short write (disk filling up) is retried.
           left = n === nowBytes ? later : [...dropFront(now, n), ...later];
           leftBytes -= n;
-          if (n === nowBytes && later.length > 0) await this.rotate();
+          if (n === nowBytes && later.length > 0) await this.#rotate();
         }
-        if (this.stallError) {
-          this.stallError = null;
+        if (this.#stallError) {
+          this.#stallError = null;
           this.emit('resume');
         }
         backoff = firstBackoffMs;
       } catch (e) {
         const err = e as Error;
-        if (this.stallError === null) {
-          this.stallError = err;
+        if (this.#stallError === null) {
+          this.#stallError = err;
           this.emit('error', err);
         } else {
-          this.stallError = err;
+          this.#stallError = err;
         }
-        if (this.closed) return err;
+        if (this.#closed) return err;
         await new Promise<void>((resolve) => {
-          this.wakeStall = resolve;
-          this.stallTimer = setTimeout(resolve, backoff);
+          this.#wakeStall = resolve;
+          this.#stallTimer = setTimeout(resolve, backoff);
         });
-        this.wakeStall = null;
-        this.stallTimer = null;
-        if (this.closed) return this.stallError ?? err;
+        this.#wakeStall = null;
+        this.#stallTimer = null;
+        if (this.#closed) return this.#stallError ?? err;
         backoff = Math.min(backoff * 2, maxBackoffMs);
         // A failed write may have left the fd unusable (EIO, a vanished file): start afresh.
-        if (err && (err as NodeJS.ErrnoException).code !== 'ENOSPC') await this.closeFd().catch(() => undefined);
+        if (err && (err as NodeJS.ErrnoException).code !== 'ENOSPC') await this.#closeFd().catch(() => undefined);
       }
     }
     return null;
@@ -204,10 +208,10 @@ export class LogFile extends EventEmitter {
    * last whole entry that fits; when not even one fits into a non-empty file, nothing is written
    * now (the caller rotates first); an entry larger than `maxSize` goes alone into a fresh file.
    */
-  private cutForRotation(bufs: Buffer[], bytes: number): [Buffer[], Buffer[]] {
-    const max = this.opts.maxSize;
-    if (max === undefined || this.rotationFailed || this.size + bytes <= max) return [bufs, []];
-    let room = Math.max(0, max - this.size);
+  #cutForRotation(bufs: Buffer[], bytes: number): [Buffer[], Buffer[]] {
+    const max = this.#opts.maxSize;
+    if (max === undefined || this.#rotationFailed || this.#size + bytes <= max) return [bufs, []];
+    let room = Math.max(0, max - this.#size);
     const now: Buffer[] = [];
     for (let i = 0; i < bufs.length; i++) {
       const b = bufs[i]!;
@@ -217,9 +221,9 @@ export class LogFile extends EventEmitter {
         continue;
       }
       let cut = room;
-      if (this.opts.cutAtNewline) {
+      if (this.#opts.cutAtNewline) {
         cut = room === 0 ? 0 : b.lastIndexOf(0x0a, room - 1) + 1;
-        if (cut === 0 && now.length === 0 && this.size === 0) cut = b.indexOf(0x0a) + 1 || b.length;
+        if (cut === 0 && now.length === 0 && this.#size === 0) cut = b.indexOf(0x0a) + 1 || b.length;
       }
       if (cut > 0) now.push(b.subarray(0, cut));
       const later = cut < b.length ? [b.subarray(cut), ...bufs.slice(i + 1)] : bufs.slice(i + 1);
@@ -228,31 +232,32 @@ export class LogFile extends EventEmitter {
     return [now, []];
   }
 
-  private async writeSome(bufs: Buffer[], bytes: number): Promise<number> {
-    const { bytesWritten } = await writev(this.fd, bufs);
-    this.size += bytesWritten;
+  async #writeSome(bufs: Buffer[], bytes: number): Promise<number> {
+    const { bytesWritten } = await writev(this.#fd, bufs);
+    this.#size += bytesWritten;
     if (bytesWritten === 0 && bytes > 0) throw Object.assign(new Error(`ENOSPC: no space left on device, write '${this.path}'`), { code: 'ENOSPC' });
     return bytesWritten;
   }
 
-  private async ensureOpen(): Promise<void> {
-    if (this.fd >= 0) return;
+  async #ensureOpen(): Promise<void> {
+    if (this.#fd >= 0) return;
     await mkdir(path.dirname(this.path), { recursive: true, mode: 0o755 });
-    const flags = fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | 0o2000000 /* O_CLOEXEC */;
-    const fd = await open(this.path, flags, this.opts.mode);
-    this.size = (await fstat(fd)).size;
-    this.fd = fd;
+    // A symlink or FIFO planted at the path is refused (ERR_NOT_REGULAR_FILE): the file stalls on
+    // that error, and it retries, as for a full disk, until someone removes what is there.
+    const { fd, stat } = await openRegularFile(this.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, this.#opts.mode);
+    this.#size = stat.size;
+    this.#fd = fd;
   }
 
-  private async closeFd(): Promise<void> {
-    if (this.fd < 0) return;
-    const fd = this.fd;
-    this.fd = -1;
+  async #closeFd(): Promise<void> {
+    if (this.#fd < 0) return;
+    const fd = this.#fd;
+    this.#fd = -1;
     await close(fd);
   }
 
-  private async rotate(): Promise<void> {
-    const { maxFiles } = this.opts;
+  async #rotate(): Promise<void> {
+    const { maxFiles } = this.#opts;
     try {
       if (maxFiles > 1) {
         for (let i = maxFiles - 1; i >= 2; i--) {
@@ -267,19 +272,24 @@ export class LogFile extends EventEmitter {
     } catch (e) {
       // A failed rotation must not stop the logging: keep writing to the current file (it grows
       // past maxSize) and say so; the next reopen() tries rotating again.
-      this.rotationFailed = true;
+      this.#rotationFailed = true;
       this.emit('rotateError', e);
       return;
     }
-    const old = this.fd;
-    this.fd = -1;
+    const old = this.#fd;
+    this.#fd = -1;
     try {
-      await this.ensureOpen();
+      await this.#ensureOpen();
     } finally {
       await close(old).catch(() => undefined);
     }
     this.emit('rotate');
   }
+}
+
+/** The error of a write after the log was closed. */
+export function logClosedError(file: string): TaskioError {
+  return new TaskioError('ERR_LOG_CLOSED', `log file ${JSON.stringify(file)} is closed`);
 }
 
 function dropFront(bufs: Buffer[], n: number): Buffer[] {

@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
+import { notRegularFile, openRegularFile } from './regularFile.js';
 
-const stat = promisify(fs.stat), open = promisify(fs.open), fstat = promisify(fs.fstat);
+const lstat = promisify(fs.lstat), close = promisify(fs.close);
 
 /** One file of a rotated log set as seen at one moment: `index` 0 is `name`, 1 is `name.1`, … */
 export interface LogFileInfo {
@@ -27,7 +28,9 @@ async function sweep(base: string): Promise<(LogFileInfo | null)[]> {
   for (let i = 0, missing = 0; missing <= gapLookahead; i++) {
     const p = rotatedPath(base, i);
     try {
-      const st = await stat(p);
+      // lstat: a symlink in the set is refused, never followed to a file outside it.
+      const st = await lstat(p);
+      if (!st.isFile()) throw notRegularFile(p, st);
       out.push({ index: i, path: p, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
       missing = 0;
     } catch (e) {
@@ -49,9 +52,10 @@ function same(a: (LogFileInfo | null)[], b: (LogFileInfo | null)[]): boolean {
 }
 
 /**
- * A consistent view of the rotation set of `base` (`base`, `base.1`, …): two sweeps of `stat`
+ * A consistent view of the rotation set of `base` (`base`, `base.1`, …): two sweeps of `lstat`
  * that agree, so a rotation running meanwhile cannot make one file appear at two indexes or
- * hide another. Entry `i` is null where no file is (for a moment during a rotation).
+ * hide another. Entry `i` is null where no file is (for a moment during a rotation). Anything but a
+ * regular file in the set (a symlink, a FIFO) throws `ERR_NOT_REGULAR_FILE` naming it.
  */
 export async function snapshotLogFiles(base: string): Promise<(LogFileInfo | null)[]> {
   let prev = await sweep(base);
@@ -74,20 +78,21 @@ export interface OpenLogFile {
 }
 
 /**
- * Opens the file that `info` describes and checks that it still is that file (same inode) —
- * a rotation may have moved another file to that name. Returns null when it is not.
+ * Opens the file that `info` describes (never following a symlink, never blocking on a FIFO) and
+ * checks that it still is that file (same inode) — a rotation may have moved another file to that
+ * name. Returns null when it is not.
  */
 export async function openExpected(info: LogFileInfo): Promise<OpenLogFile | null> {
-  let fd: number;
+  let opened: Awaited<ReturnType<typeof openRegularFile>>;
   try {
-    fd = await open(info.path, fs.constants.O_RDONLY | 0o2000000 /* O_CLOEXEC */);
+    opened = await openRegularFile(info.path, fs.constants.O_RDONLY);
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const st = await fstat(fd);
+  const { fd, stat: st } = opened;
   if (st.ino !== info.ino || st.dev !== info.dev) {
-    fs.close(fd, () => undefined);
+    await close(fd);
     return null;
   }
   return { fd, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
+import { pino, type Logger } from 'pino';
 import { TaskioError } from '../errors.js';
 
 /** The file descriptors a `binary://` logger is started with (containerd's shim convention). */
@@ -19,7 +20,18 @@ export interface LoggingDriverConfig {
   stdoutFd: number;
   /** fd 4 itself. */
   stderrFd: number;
-  /** Aborted when the logger is asked to stop (SIGTERM or SIGINT). */
+  /**
+   * Aborted when the runtime stops the logger (SIGTERM; SIGINT too, for a logger run by hand). It
+   * means **the input is ending**: the runtime has closed its ends of the pipes, and what is still
+   * in them arrives before EOF. Keep reading to EOF; use this only to stop other work (a retry loop,
+   * a timer).
+   */
+  stopping: AbortSignal;
+  /**
+   * Aborted when the logger must give up on its input: `drainTimeoutMs` after {@link stopping}
+   * while `fn` still runs (a process that outlived the task may hold a pipe open, so EOF never
+   * comes). Pass this to copies (`copyFrom(…, { signal })`): they read to EOF and stop only then.
+   */
   signal: AbortSignal;
 }
 
@@ -28,6 +40,22 @@ export interface LoggingDriverConfig {
  * up (the runtime waits for it before it starts the task), and resolve when the output has ended.
  */
 export type LoggingDriverFn = (config: LoggingDriverConfig, ready: () => void) => Promise<void> | void;
+
+/** Options of {@link runLoggingDriver}. */
+export interface LoggingDriverOptions {
+  /**
+   * How long after SIGTERM the driver may go on reading before {@link LoggingDriverConfig.signal}
+   * aborts (default 10 s). containerd's shim SIGKILLs a logger 12 s after SIGTERM; 10 s leaves the
+   * logger 2 s to flush and exit on its own, so its last entry is never cut by SIGKILL. taskio's own
+   * runtime core waits `loggerGrace` instead.
+   */
+  drainTimeoutMs?: number;
+  /** Where the driver reports trouble (a drain that hit its bound): default pino at `warn` on stderr, the runtime's log. */
+  logger?: Logger;
+}
+
+/** See {@link LoggingDriverOptions.drainTimeoutMs}. */
+export const defaultDrainTimeoutMs = 10_000;
 
 function checkFd(fd: number, what: string): void {
   try {
@@ -45,17 +73,42 @@ function checkFd(fd: number, what: string): void {
  * `ready()` writes one byte to fd 5 and closes it (a `binary://` runtime accepts the close alone,
  * `binary-v2` requires the byte). When `fn` fails before calling `ready()`, fd 5 is closed without
  * a byte, so the runtime reports that the logger did not call ready instead of waiting forever.
- * SIGTERM and SIGINT abort `config.signal` instead of killing the logger mid-write.
+ *
+ * **What SIGTERM means.** containerd's shim stops a logger by closing its ends of the pipes and
+ * sending SIGTERM 50–90 ms later; it then waits 12 s before SIGKILL. The output still in the pipes
+ * is the end of the task's output, so SIGTERM (and SIGINT) is not a reason to stop reading: it
+ * aborts `config.stopping`, and the driver goes on until its input reaches EOF. Only when `fn` has
+ * not returned `drainTimeoutMs` (10 s) later does `config.signal` abort, with a warning on the
+ * logger. A driver that copies with `signal` therefore logs every line the task wrote and exits 0.
+ * Once `fn` has settled, SIGTERM and SIGINT exit the process at once with the exit code set so far
+ * (a signal landing while the logger exits must not make a clean exit look like a kill).
  *
  * Throws `ERR_NOT_LOGGING_DRIVER` when fds 3–5 are not open, and whatever `fn` throws.
  */
-export async function runLoggingDriver(fn: LoggingDriverFn): Promise<void> {
+export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverOptions = {}): Promise<void> {
   const { stdout: outFd, stderr: errFd, ready: readyFd } = loggingDriverFds;
+  const drainTimeoutMs = opts.drainTimeoutMs ?? defaultDrainTimeoutMs;
+  if (!Number.isSafeInteger(drainTimeoutMs) || drainTimeoutMs < 0) {
+    throw new TaskioError('ERR_OUT_OF_RANGE', `drainTimeoutMs must be a whole number of ms ≥ 0, got ${String(drainTimeoutMs)}`);
+  }
   checkFd(outFd, 'task stdout');
   checkFd(errFd, 'task stderr');
   checkFd(readyFd, 'ready pipe');
-  const ac = new AbortController();
-  const onSignal = (): void => ac.abort(new TaskioError('ERR_LOGGER_STOPPED', 'the logging driver was asked to stop'));
+  const id = process.env.CONTAINER_ID ?? '';
+  const namespace = process.env.CONTAINER_NAMESPACE ?? '';
+  const stopping = new AbortController();
+  const giveUp = new AbortController();
+  let drainTimer: NodeJS.Timeout | undefined;
+  const onSignal = (sig: NodeJS.Signals): void => {
+    if (stopping.signal.aborted) return;
+    stopping.abort(new TaskioError('ERR_LOGGER_STOPPING', `the logging driver got ${sig}: its input is ending`));
+    drainTimer = setTimeout(() => {
+      const log = opts.logger ?? stderrLogger();
+      log.warn({ id, namespace, signal: sig, drainTimeoutMs },
+        `logging driver: input did not end within ${drainTimeoutMs} ms after ${sig}; stopping, output still in the pipes is not logged`);
+      giveUp.abort(new TaskioError('ERR_LOGGER_STOPPED', `the logging driver stopped waiting for the end of its input ${drainTimeoutMs} ms after ${sig}`));
+    }, drainTimeoutMs);
+  };
   process.on('SIGTERM', onSignal);
   process.on('SIGINT', onSignal);
   let readyDone = false;
@@ -72,23 +125,48 @@ export async function runLoggingDriver(fn: LoggingDriverFn): Promise<void> {
   const socket = (name: 'stdout' | 'stderr', fd: number): net.Socket =>
     (sockets[name] ??= new net.Socket({ fd, readable: true, writable: false }));
   const config: LoggingDriverConfig = {
-    id: process.env.CONTAINER_ID ?? '',
-    namespace: process.env.CONTAINER_NAMESPACE ?? '',
+    id,
+    namespace,
     get stdout() { return socket('stdout', outFd); },
     get stderr() { return socket('stderr', errFd); },
     stdoutFd: outFd,
     stderrFd: errFd,
-    signal: ac.signal,
+    stopping: stopping.signal,
+    signal: giveUp.signal,
   };
   try {
     await fn(config, ready);
   } finally {
+    clearTimeout(drainTimer);
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
+    exitOnStopFromNowOn();
     // Never leave the runtime waiting on fd 5: EOF without a byte says "did not call ready".
     if (!readyDone) {
       readyDone = true;
       fs.closeSync(readyFd);
     }
   }
+}
+
+let exitsOnStop = false;
+
+/**
+ * Once the driver is done, its output is flushed and the program is on its way out: a SIGTERM that
+ * lands now (the shim signals 50–90 ms after closing the pipes, often just as the logger exits)
+ * must not turn that clean exit into death by a signal. From now on SIGTERM and SIGINT end the
+ * process at once with the exit code set so far (0 unless the program set one). Signal listeners
+ * do not keep the event loop alive, so the program still exits on its own.
+ */
+function exitOnStopFromNowOn(): void {
+  if (exitsOnStop) return;
+  exitsOnStop = true;
+  const exit = (): void => process.exit();
+  process.on('SIGTERM', exit);
+  process.on('SIGINT', exit);
+}
+
+/** pino on stderr, written synchronously so a warning is out before the logger exits. */
+function stderrLogger(): Logger {
+  return pino({ name: 'taskio-logging-driver', level: 'warn' }, pino.destination({ fd: 2, sync: true }));
 }

@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
+import { createHook } from 'node:async_hooks';
 import { openLogWriter } from '../../src/logfile/logWriter.js';
 import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
 
@@ -209,4 +210,66 @@ t.test('external logrotate: entries written between the rename and reopen() are 
   await w.close();
   ac.abort();
   await reader;
+});
+
+/** Counts the fs requests this process starts while `during` runs (async_hooks: counting, not timing). */
+async function fsRequestsDuring(during: () => Promise<void>): Promise<number> {
+  let n = 0;
+  const hook = createHook({ init(_id, type) { if (type.startsWith('FSREQ')) n++; } }).enable();
+  try {
+    await during();
+  } finally {
+    hook.disable();
+  }
+  return n;
+}
+
+/** `n` fs requests one after the other: a window measured in threadpool round trips, not time. */
+async function roundTrips(n: number, dir: string): Promise<void> {
+  for (let i = 0; i < n; i++) await fs.promises.stat(dir);
+}
+
+t.test('while name is missing and name.1 exists, a follower waits instead of looking again and again', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'gap.log');
+  // A writer renamed the live file and has not made a new one yet (or died there).
+  fs.writeFileSync(`${file}.1`, 'old output\n');
+  const ac = new AbortController();
+  t.teardown(() => ac.abort());
+  const it = followLog(file, { tail: 0, follow: true, signal: ac.signal })[Symbol.asyncIterator]();
+  const first = it.next();
+  // While this test makes 300 fs requests in a row, a waiting follower makes none (its 1 s poll
+  // may add one look: about a dozen); one that looks for its start again and again keeps pace.
+  // The first window lets the follower find its start (about 25 requests); the second one counts.
+  const window = 300;
+  await roundTrips(window, dir);
+  const n = (await fsRequestsDuring(() => roundTrips(window, dir))) - window;
+  t.ok(n < 30, `the follower made ${n} fs requests while the test made ${window}`);
+  fs.appendFileSync(`${file}.1`, 'appended to name.1 after the start\n');
+  fs.writeFileSync(file, 'new file\n');
+  const got: string[] = [];
+  for (let r = await first; !r.done; r = await it.next()) {
+    got.push(r.value.content.toString());
+    if (got.join('').endsWith('new file\n')) break;
+  }
+  t.same(got.join(''), 'appended to name.1 after the start\nnew file\n', 'starts at the end of the newest file there is');
+  await it.return(undefined);
+});
+
+t.test('without follow, a set with only name.1 ends at once (tail 0: nothing new)', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'gap.log');
+  fs.writeFileSync(`${file}.1`, 'old output\n');
+  t.same(await collect(followLog(file, { tail: 0 })), []);
+  t.same((await collect(followLog(file, { tail: 1 }))).map((e) => e.content.toString()), ['old output\n']);
+  t.same((await collect(followLog(file, { format: 'cri', tail: 0 }))), []);
+});
+
+t.test('reassemble: a line cut by a stop (P at the end of the log) is handed out as partial, not dropped', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'cut.log');
+  fs.writeFileSync(file, [`${stamp(1)} stdout F whole`, `${stamp(2)} stdout P cut sh`, `${stamp(2)} stdout P ort`, ''].join('\n'));
+  const es = await collect(followLog(file, { format: 'cri', reassemble: true }));
+  t.same(es.map((e) => [e.stream, e.partial, e.content.toString(), e.timestamp]), [
+    ['stdout', false, 'whole', stamp(1)], ['stdout', true, 'cut short', stamp(2)],
+  ]);
 });

@@ -192,7 +192,7 @@ t.test('CRI copyFrom: the pause after a small read delays output by milliseconds
   t.ok(delays[10]! < 100, `median delay ${delays[10]} ms`);
 });
 
-t.test('close() stops a CRI copy: the copy resolves and its unfinished line is an F entry', { timeout: 30000 }, async (t) => {
+t.test('close() stops a CRI copy: the copy resolves and its unfinished line is a P entry (cut, not ended)', { timeout: 30000 }, async (t) => {
   const file = path.join(tmpDir(t), 'stop.log');
   const w = openLogWriter(file, { format: 'cri' });
   const p = pipe2();
@@ -203,7 +203,7 @@ t.test('close() stops a CRI copy: the copy resolves and its unfinished line is a
   for (let i = 0; i < 500 && !(fs.existsSync(file) && fs.statSync(file).size > 0); i++) await new Promise((r) => setTimeout(r, 10));
   await w.close();
   t.equal(await copied, 16, 'resolves with the bytes read');
-  t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stderr F whole', 'stderr F unfinished']);
+  t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stderr F whole', 'stderr P unfinished']);
 });
 
 t.test('raw copyFrom keeps 32 MiB of random bytes exact while reading and writing overlap', { timeout: 60000 }, async (t) => {
@@ -224,4 +224,30 @@ t.test('raw copyFrom keeps 32 MiB of random bytes exact while reading and writin
   const got = fs.readFileSync(file);
   t.equal(got.length, data.length);
   t.ok(got.equals(data), 'byte-exact, in order');
+});
+
+t.test('a copy stopped by its signal: rejects with AbortError, its unfinished line is a P entry', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'abort.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const p = pipe2();
+  t.teardown(() => fs.closeSync(p.write));
+  const ac = new AbortController();
+  const copied = w.copyFrom('stdout', p.read, { signal: ac.signal });
+  fs.writeSync(p.write, 'whole\ncut sho');
+  for (let i = 0; i < 500 && !(fs.existsSync(file) && fs.statSync(file).size > 0); i++) await new Promise((r) => setTimeout(r, 10));
+  ac.abort();
+  await t.rejects(copied, { name: 'AbortError' });
+  await w.close();
+  t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), ['F whole', 'P cut sho']);
+});
+
+t.test('close() with a stream not ended: its unfinished line is a P entry; an ended one is F', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'streams.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  await writeAll(w, 'stdout', ['out line\nout unfinished'], false);
+  await writeAll(w, 'stderr', ['err line\nerr ended without newline'], true);
+  await w.close();
+  t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`).sort(), [
+    'stderr F err ended without newline', 'stderr F err line', 'stdout F out line', 'stdout P out unfinished',
+  ]);
 });

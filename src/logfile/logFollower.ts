@@ -1,0 +1,196 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { abortError } from '../errors.js';
+import { ChangeWaiter } from './changeWaiter.js';
+import { EntryDecoder } from './entryDecoder.js';
+import type { FollowLogOptions, LogEntry } from './followLog.js';
+import { indexIn, openExpected, snapshotLogFiles, type OpenLogFile } from './logFileSet.js';
+import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
+import type { LogFormat } from './options.js';
+
+const read = promisify(fs.read), close = promisify(fs.close);
+
+const readSize = 256 * 1024;
+
+/** The states of a {@link LogFollower}; see its rules. */
+export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'opening' | 'waiting' | 'done';
+
+/**
+ * Reads one log file set (`name`, `name.1`, … as the writers rotate it) as batches of entries,
+ * following it across rotations by file identity: the file being read stays open after it is
+ * renamed, is read to its end, and the next newer file is found by inode. The engine of
+ * {@link followLog}.
+ *
+ * States:
+ * - `locating`: finding where to start (the last `tail` entries, `since`, the end, or the start);
+ * - `reading`: reading the current file from the offset reached;
+ * - `atEnd`: the current file is read to its end; deciding whether more can come into it;
+ * - `finishing`: the current file is complete: its last bytes and a dangling last line are read;
+ * - `opening`: opening the next newer file of the set;
+ * - `waiting`: waiting for a change in the directory (following only), then back to `after`;
+ * - `done`: the iteration ended.
+ *
+ * Rules, one per branch:
+ * 1. `locating`, a start found → `reading`;
+ * 2. `locating`, no file at all → wait, then `locating` (following) or `done`;
+ * 3. `locating`, files but no start: a rotation moved the file between the look and the open →
+ *    `locating` again (each time follows a real rotation, so this is no busy loop);
+ * 4. `reading`, bytes read → their entries are handed out, `reading`;
+ * 5. `reading`, nothing more → `atEnd`;
+ * 6. `atEnd`, the file is `name` → wait, then `reading` (following) or `done`;
+ * 7. `atEnd`, the file was renamed and no newer file holds data yet → wait, then `reading`
+ *    (following: an external logrotate renames the live file and the writer appends to it until its
+ *    `reopen()`, so those entries are read too), or `finishing` (not following);
+ * 8. `atEnd`, renamed and a newer file holds data (the writer writes in order, so it moved on) →
+ *    `finishing`;
+ * 9. `finishing` → what came after the last read and a dangling last line are handed out, `opening`;
+ * 10. `opening`, the next newer file opened → `reading` it from its start;
+ * 11. `opening`, no newer file (yet) → wait, then `opening` (following) or `done`;
+ * 12. `waiting`, a change (or the 1 s poll) → the state it waited in;
+ * 13. the signal aborted, in any state → the iteration rejects with an `AbortError`;
+ * 14. `done` → lines still being joined (reassembly) are handed out as partial, then nothing.
+ */
+export class LogFollower {
+  #state: FollowState = 'locating';
+  #after: FollowState = 'locating';
+  #cur: LogStart | null = null;
+  readonly #file: string;
+  readonly #format: LogFormat;
+  readonly #opts: FollowLogOptions;
+  readonly #decoder: EntryDecoder;
+  readonly #waiter: ChangeWaiter | null;
+  readonly #buf = Buffer.allocUnsafe(readSize);
+  readonly #onAbort = (): void => this.#waiter?.close();
+
+  /** `opts` are checked already (see followLog). */
+  constructor(file: string, format: LogFormat, opts: FollowLogOptions) {
+    this.#file = file;
+    this.#format = format;
+    this.#opts = opts;
+    this.#decoder = new EntryDecoder(format, opts.since?.getTime(), opts.reassemble ?? false);
+    this.#waiter = opts.follow ? new ChangeWaiter(path.dirname(file), path.basename(file)) : null;
+    // An abort while the consumer is not pulling still releases the watch at once.
+    opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+  }
+
+  /** Where the follower is (for tests and diagnostics). */
+  get state(): FollowState {
+    return this.#state;
+  }
+
+  /** The next entries (a non-empty batch), or null once the iteration is done. */
+  async next(): Promise<LogEntry[] | null> {
+    const { signal } = this.#opts;
+    for (;;) {
+      if (signal?.aborted) throw abortError(signal); // rule 13
+      let out: LogEntry[] = [];
+      switch (this.#state) {
+        case 'locating': await this.#locate(); break;
+        case 'reading': out = await this.#reading(); break;
+        case 'atEnd': await this.#atEnd(); break;
+        case 'finishing': out = await this.#finish(); break;
+        case 'opening': await this.#openNext(); break;
+        case 'waiting':
+          await this.#waiter!.wait(signal);
+          this.#state = this.#after; // rule 12
+          break;
+        case 'done':
+          out = this.#decoder.end(); // rule 14
+          if (out.length === 0) return null;
+          break;
+      }
+      if (out.length > 0) return out;
+    }
+  }
+
+  /** Releases the watch and the open file. Idempotent. */
+  async close(): Promise<void> {
+    this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.#waiter?.close();
+    const cur = this.#cur;
+    this.#cur = null;
+    if (cur) await close(cur.file.fd).catch(() => undefined);
+  }
+
+  /** Waits for a change and goes on in `after` when following; ends otherwise. */
+  #waitOr(after: FollowState): void {
+    if (this.#waiter) {
+      this.#state = 'waiting';
+      this.#after = after;
+    } else {
+      this.#state = 'done';
+    }
+  }
+
+  async #locate(): Promise<void> {
+    const { tail, since } = this.#opts;
+    const snap = await snapshotLogFiles(this.#file);
+    if (tail === 0) this.#cur = await findEnd(snap, this.#format);
+    else if (tail !== undefined) this.#cur = await findTail(snap, tail);
+    else this.#cur = await findStart(snap, since);
+    if (this.#cur) this.#state = 'reading'; // rule 1
+    else if (snap.every((x) => x === null)) this.#waitOr('locating'); // rule 2
+    // else rule 3: stay `locating`.
+  }
+
+  async #reading(): Promise<LogEntry[]> {
+    const got = await this.#readChunk();
+    if (got === null) this.#state = 'atEnd'; // rule 5
+    return got ?? []; // rule 4
+  }
+
+  /** The entries of the next chunk of the current file; null at its end. */
+  async #readChunk(): Promise<LogEntry[] | null> {
+    const cur = this.#cur!;
+    const { bytesRead } = await read(cur.file.fd, this.#buf, 0, this.#buf.length, cur.offset);
+    if (bytesRead === 0) return null;
+    cur.offset += bytesRead;
+    return this.#decoder.push(this.#buf.subarray(0, bytesRead));
+  }
+
+  async #atEnd(): Promise<void> {
+    const snap = await snapshotLogFiles(this.#file);
+    const k = indexIn(snap, this.#cur!.file);
+    if (k === 0) this.#waitOr('reading'); // rule 6
+    else if (!newerHasData(snap, k)) {
+      if (this.#waiter) this.#waitOr('reading'); // rule 7
+      else this.#state = 'finishing';
+    } else {
+      this.#state = 'finishing'; // rule 8
+    }
+  }
+
+  async #finish(): Promise<LogEntry[]> {
+    const out: LogEntry[] = [];
+    for (let got = await this.#readChunk(); got !== null; got = await this.#readChunk()) out.push(...got);
+    out.push(...this.#decoder.endOfFile());
+    this.#state = 'opening'; // rule 9
+    return out;
+  }
+
+  async #openNext(): Promise<void> {
+    const next = await this.#nextNewer(this.#cur!.file);
+    if (next === null) {
+      this.#waitOr('opening'); // rule 11
+      return;
+    }
+    await close(this.#cur!.file.fd);
+    this.#cur = { file: next, offset: 0 };
+    this.#state = 'reading'; // rule 10
+  }
+
+  /** The file after `from` in the set, opened; null when there is none. */
+  async #nextNewer(from: OpenLogFile): Promise<OpenLogFile | null> {
+    for (;;) {
+      const snap = await snapshotLogFiles(this.#file);
+      const k = indexIn(snap, from);
+      // Gone from the set: it rotated out while read, so every file still there is newer.
+      const target = k < 0 ? [...snap].reverse().find((x) => x !== null) : snap[k - 1];
+      if (!target) return null;
+      const next = await openExpected(target);
+      // Null: a rotation moved it between the look and the open; look again.
+      if (next) return next;
+    }
+  }
+}

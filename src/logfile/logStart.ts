@@ -1,0 +1,72 @@
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { openExpected, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
+import type { LogFormat } from './options.js';
+
+const read = promisify(fs.read), close = promisify(fs.close);
+
+/** Where reading starts: a file of the set and a byte offset in it. */
+export interface LogStart {
+  file: OpenLogFile;
+  offset: number;
+}
+
+/**
+ * Counts entries back from the end of the set (newest file first) and opens the file where the last
+ * `tail` of them begin. An entry is a line: the last newline ends the last entry, and bytes after it
+ * are an entry still being written, not counted. Null when a rotation moved a file meanwhile (the
+ * caller looks again) or the set is empty.
+ */
+export async function findTail(snap: (LogFileInfo | null)[], tail: number): Promise<LogStart | null> {
+  const buf = Buffer.allocUnsafe(64 * 1024);
+  let need = tail + 1; // newlines to pass: the one ending the last entry, then one before each entry
+  let oldest: OpenLogFile | null = null;
+  for (const info of snap) {
+    if (info === null) continue;
+    const file = await openExpected(info);
+    if (oldest) await close(oldest.fd);
+    if (file === null) return null;
+    oldest = file;
+    let end = file.size;
+    // Entries do not cross files, so the last byte of an older file ends its last entry.
+    while (end > 0) {
+      const n = Math.min(buf.length, end);
+      const { bytesRead } = await read(file.fd, buf, 0, n, end - n);
+      for (let i = bytesRead - 1; i >= 0; i--) {
+        if (buf[i] === 0x0a && --need === 0) return { file, offset: end - n + i + 1 };
+      }
+      end -= n;
+    }
+    // Every entry of this file is wanted; `need` is now one more than the entries still wanted,
+    // which is right for the older file: its last newline ends its last entry.
+  }
+  return oldest ? { file: oldest, offset: 0 } : null;
+}
+
+/** Opens the oldest file of the set that may hold entries at or after `since` (by mtime). */
+export async function findStart(snap: (LogFileInfo | null)[], since: Date | undefined): Promise<LogStart | null> {
+  const files = snap.filter((x): x is LogFileInfo => x !== null).reverse();
+  // A file last modified before `since` holds only older entries: each entry is stamped before it is written.
+  const first = files.find((f) => since === undefined || f.mtimeMs >= since.getTime()) ?? files[files.length - 1];
+  if (!first) return null;
+  const file = await openExpected(first);
+  return file ? { file, offset: 0 } : null;
+}
+
+/**
+ * Opens the newest file of the set at its end (only new output). That is `name` — or, while a
+ * rotation has renamed it and no new `name` exists yet, the newest file there is.
+ */
+export async function findEnd(snap: (LogFileInfo | null)[], format: LogFormat): Promise<LogStart | null> {
+  // CRI: begin after the last whole entry, so an entry being written now counts as new output.
+  if (format === 'cri') return findTail(snap, 0);
+  const newest = snap.find((x) => x !== null);
+  const file = newest ? await openExpected(newest) : null;
+  return file ? { file, offset: file.size } : null;
+}
+
+/** Whether a file newer than the one at `k` (-1: gone from the set, so all are newer) holds data. */
+export function newerHasData(snap: (LogFileInfo | null)[], k: number): boolean {
+  const newer = k < 0 ? snap : snap.slice(0, k);
+  return newer.some((x) => x !== null && x.size > 0);
+}

@@ -1,0 +1,51 @@
+import fs from 'node:fs';
+import { promisify } from 'node:util';
+import { TaskioError } from '../errors.js';
+
+const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(fs.fstat), lstat = promisify(fs.lstat);
+
+// O_NOFOLLOW: a symlink planted at a log path must not redirect a root writer (or reader) to
+// another file. O_NONBLOCK: an open of a FIFO planted there must not wait for the other side on a
+// threadpool thread (DESIGN.md, facts about FIFOs); it has no effect on a regular file's writes.
+const safeFlags = fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */;
+
+function what(st: fs.Stats | null): string {
+  if (st === null) return 'gone';
+  if (st.isSymbolicLink()) return 'a symbolic link';
+  if (st.isFIFO()) return 'a FIFO';
+  if (st.isDirectory()) return 'a directory';
+  if (st.isSocket()) return 'a socket';
+  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
+  return 'not a regular file';
+}
+
+/** The error for a log path that holds something other than a regular file. */
+export function notRegularFile(path: string, st: fs.Stats | null): TaskioError {
+  return new TaskioError('ERR_NOT_REGULAR_FILE', `log file ${JSON.stringify(path)} is not a regular file (it is ${what(st)})`);
+}
+
+/**
+ * Opens a log file by `path` with `flags` (and `mode` when it creates one), never following a
+ * symlink and never blocking, and checks that what it opened is a regular file. A symlink, FIFO,
+ * socket, device or directory at `path` throws `ERR_NOT_REGULAR_FILE` naming the path (and what is
+ * there), with nothing left open. Returns the fd and its stat.
+ */
+export async function openRegularFile(path: string, flags: number, mode?: number): Promise<{ fd: number; stat: fs.Stats }> {
+  let fd: number;
+  try {
+    fd = await open(path, flags | safeFlags, mode);
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    // ELOOP: a symlink under O_NOFOLLOW; ENXIO: a FIFO without a reader (or a socket) under O_NONBLOCK.
+    if (code === 'ELOOP' || code === 'ENXIO') throw notRegularFile(path, await lstat(path).catch(() => null));
+    throw e;
+  }
+  try {
+    const stat = await fstat(fd);
+    if (!stat.isFile()) throw notRegularFile(path, stat);
+    return { fd, stat };
+  } catch (e) {
+    await close(fd).catch(() => undefined);
+    throw e;
+  }
+}
