@@ -1,8 +1,11 @@
 import net from 'node:net';
 import { Readable } from 'node:stream';
 
-/** The most one read takes from the pipe: all a reader ever holds that its consumer did not take. */
-const CHUNK = 64 * 1024;
+/**
+ * The most one read takes from the pipe: all a reader ever holds that its consumer did not take
+ * (containerd copies with 32 KiB buffers; the copy engine starts at 16 KiB too).
+ */
+const CHUNK = 16 * 1024;
 
 /**
  * A task's output FIFO as a `Readable` that never loses what it took from the pipe.
@@ -11,7 +14,7 @@ const CHUNK = 64 * 1024;
  * detach would drop up to 64 KiB that no reader will ever see again. This reader takes bytes from
  * the pipe only into its own stream buffer (the socket is read with `onread`, which hands each read
  * over synchronously and buffers nothing), and only when its consumer wants data and nothing is
- * buffered (`highWaterMark: 0`): it holds at most one read (64 KiB) its consumer has not taken. So
+ * buffered (`highWaterMark: 0`): it holds at most one read (16 KiB) its consumer has not taken. So
  * {@link detach} can stop the reads at once and still deliver every byte already taken: after a
  * detach the stream gives what it holds and then ends. What stays in the pipe is the next reader's.
  *
