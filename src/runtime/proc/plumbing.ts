@@ -102,7 +102,12 @@ export class Plumbing {
       closeQuietly(fd);
       throw new TaskioError('ERR_CONSOLE_SOCKET', 'the pty master arrived after the console was given up');
     }
-    this.#terminal = new Console(fd);
+    try {
+      this.#terminal = new Console(fd);
+    } catch (err) {
+      closeQuietly(fd);
+      throw err;
+    }
   }
 
   async #stopListening(): Promise<void> {

@@ -22,7 +22,7 @@ import { closeQuietly } from './sink.js';
 export class InputFifo {
   readonly path: string;
   readonly #fifo: net.Socket;
-  #keepAlive: number | null;
+  #keepAlive: number | null = null;
   #childFd: number | null = null;
   #pipe: net.Socket | null = null;
   readonly #stop = new AbortController();
@@ -30,33 +30,32 @@ export class InputFifo {
   constructor(path: string, terminal: boolean) {
     this.path = path;
     const readFd = openFifoFd(path, 'r', { create: true });
+    const made = [readFd];
+    let taskPipe: { read: number; write: number } | null = null;
     try {
       // Never ENXIO: our own reader is there.
       this.#keepAlive = openFifoFd(path, 'w');
+      made.push(this.#keepAlive);
+      if (!terminal) {
+        taskPipe = pipe2();
+        made.push(taskPipe.read, taskPipe.write);
+        try {
+          setPipeSize(taskPipe.write, pipeSize);
+        } catch {
+          // Above pipe-max-size for non-root: the default 64 KiB works the same, in smaller steps.
+        }
+        // The read end stays blocking for the task; only taskio's write end is non-blocking.
+        setFileFlags(taskPipe.write, getFileFlags(taskPipe.write) | fs.constants.O_NONBLOCK);
+      }
     } catch (err) {
-      closeQuietly(readFd);
+      for (const fd of made) closeQuietly(fd);
       throw err;
     }
     this.#fifo = new net.Socket({ fd: readFd, readable: true, writable: false });
     this.#fifo.on('error', () => { /* destroyed by close() */ });
-    if (terminal) return;
-    let p: { read: number; write: number };
-    try {
-      p = pipe2();
-    } catch (err) {
-      this.#fifo.destroy();
-      this.#closeKeepAlive();
-      throw err;
-    }
-    try {
-      setPipeSize(p.write, pipeSize);
-    } catch {
-      // Above pipe-max-size for non-root: the default 64 KiB works the same, in smaller steps.
-    }
-    // The read end stays blocking for the task; only taskio's write end is non-blocking.
-    setFileFlags(p.write, getFileFlags(p.write) | fs.constants.O_NONBLOCK);
-    this.#childFd = p.read;
-    const pipe = new net.Socket({ fd: p.write, readable: false, writable: true });
+    if (taskPipe === null) return;
+    this.#childFd = taskPipe.read;
+    const pipe = new net.Socket({ fd: taskPipe.write, readable: false, writable: true });
     this.#pipe = pipe;
     pipe.on('error', () => { /* EPIPE once the task is gone: nothing reads stdin any more */ });
     // EOF of the FIFO (every writer closed, the keep-alive included) is the end of the task's stdin:

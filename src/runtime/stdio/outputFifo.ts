@@ -35,8 +35,8 @@ export class OutputFifo implements OutputSink {
     // Its own file description: libuv makes a child's fds 0–2 blocking, which must never touch
     // the keep-alive's (non-blocking) description.
     const fd = openFifoFd(this.path, 'rw');
+    this.#childFds.push(fd); // closed with the others, whatever happens next
     setFileFlags(fd, getFileFlags(fd) & ~fs.constants.O_NONBLOCK);
-    this.#childFds.push(fd);
     return fd;
   }
 
