@@ -21,7 +21,7 @@ export {
 export {
   type Attach, type Creator, type IO, type Opt, type Streams,
   defaultFIFODir, kNonRetaining, load, newAttach, newCreator, nonRetaining, nullIO,
-  withFIFODir, withStdio, withStreams, withTerminal,
+  withFIFODir, withStdinClose, withStdio, withStreams, withTerminal,
 } from './attach/index.js';
 export { DirectIO, newDirectIO } from './direct/index.js';
 export * from './logs.js';

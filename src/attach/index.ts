@@ -6,5 +6,5 @@ export { PipeIO } from './pipeIO.js';
 export { Pump } from './pump.js';
 export {
   type Attach, type Creator, type IO, type Opt, type Streams,
-  defaultFIFODir, withFIFODir, withStdio, withStreams, withTerminal,
+  defaultFIFODir, withFIFODir, withStdinClose, withStdio, withStreams, withTerminal,
 } from './streams.js';

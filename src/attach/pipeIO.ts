@@ -1,17 +1,20 @@
-import type { Readable } from 'node:stream';
-import { FIFOSet, FifoWriter, ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
+import { FIFOSet, ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
 import { Pump } from './pump.js';
 import { FifoIO } from './fifoIO.js';
+import { StdinCopy } from './stdinCopy.js';
 import type { Streams } from './streams.js';
 
 /**
  * An IO that copies between a FIFO set and the caller's streams. It holds the set's reader lock
  * from the moment it opens stdout/stderr until it is cancelled or closed.
+ *
+ * A detach (`cancel()`) loses nothing: the output copies hand each chunk to the caller's sink in
+ * the read that took it from the pipe, and the stdin copy gives back to the caller's stdin what
+ * did not reach the FIFO (see {@link StdinCopy}).
  */
 export class PipeIO extends FifoIO {
-  private readonly pumps: Pump[] = [];
-  private stdinWriter: FifoWriter | null = null;
-  private stdinSource: Readable | null = null;
+  readonly #pumps: Pump[] = [];
+  #stdin: StdinCopy | null = null;
 
   /**
    * Opens every FIFO the set names (creating them when missing) and starts copying. `lockPath`
@@ -23,36 +26,30 @@ export class PipeIO extends FifoIO {
     const { stdin, stdout, stderr } = set.config;
     try {
       if (stdout || stderr) this.lock = ReaderLock.acquire(lockPath);
-      if (stdout && streams.stdout) this.pumps.push(new Pump(openFifoFd(stdout, 'r', { create: true }), streams.stdout));
-      if (stderr && streams.stderr) this.pumps.push(new Pump(openFifoFd(stderr, 'r', { create: true }), streams.stderr));
-      if (stdin && streams.stdin) this.feedStdin(stdin, streams.stdin);
+      if (stdout && streams.stdout) this.#pumps.push(new Pump(openFifoFd(stdout, 'r', { create: true }), streams.stdout));
+      if (stderr && streams.stderr) this.#pumps.push(new Pump(openFifoFd(stderr, 'r', { create: true }), streams.stderr));
+      // Closing our FIFO writer when the caller's stdin ends is not EOF for the task: its task host
+      // (containerd's shim, taskio's process side) holds a writer of its own until asked to close
+      // the task's stdin — which the caller does from the stdin-close hook (withStdinClose).
+      if (stdin && streams.stdin) this.#stdin = new StdinCopy(stdin, streams.stdin, this.abort.signal, streams.stdinClose);
     } catch (err) {
       this.cancel();
       throw err;
     }
-    this.waiting = Promise.all(this.pumps.map((p) => p.done)).then(() => undefined);
-  }
-
-  private feedStdin(path: string, source: Readable): void {
-    const writer = new FifoWriter(path, { create: true, signal: this.abort.signal });
-    // A reader that leaves (EPIPE) or a cancelled open ends the copy, never the process.
-    writer.on('error', () => source.unpipe(writer));
-    // pipe() ends the FIFO when the caller's stdin ends: the task sees EOF, as with containerd.
-    source.pipe(writer);
-    this.stdinWriter = writer;
-    this.stdinSource = source;
+    const outputs = Promise.all(this.#pumps.map((p) => p.done)).then(() => undefined);
+    // A failed stdin-close hook rejects wait(): without the task's EOF its output may never end.
+    const hookFailed = this.#stdin ? this.#stdin.closed.then(() => new Promise<never>(() => undefined)) : null;
+    this.waiting = hookFailed ? Promise.race([outputs, hookFailed]) : outputs;
+    this.waiting.catch(() => undefined); // reported through wait(); not an unhandled rejection
   }
 
   protected stopStreams(): void {
-    for (const p of this.pumps) p.stop();
-    if (this.stdinWriter) {
-      this.stdinSource?.unpipe(this.stdinWriter);
-      this.stdinWriter.destroy();
-    }
+    for (const p of this.#pumps) p.stop();
+    this.#stdin?.stop();
   }
 }
 
-/** The FIFO whose sidecar lock guards a set's readers: stdout, or stderr when stdout is unused. */
+/** The FIFO whose lock guards a set's readers: stdout, or stderr when stdout is unused. */
 export function readerLockPath(config: Config): string {
   return config.stdout || config.stderr;
 }

@@ -11,6 +11,8 @@ export interface Streams {
   terminal?: boolean;
   /** Where FIFO sets are made (default {@link defaultFIFODir}). */
   fifoDir?: string;
+  /** Runs once `stdin` was written whole into the FIFO and the FIFO writer closed ({@link withStdinClose}). */
+  stdinClose?: () => unknown;
 }
 
 /** An option of {@link newCreator} / {@link newAttach}: it edits the {@link Streams}. */
@@ -68,6 +70,31 @@ export function withStreams(stdin?: Readable | null, stdout?: Writable | null, s
 export function withFIFODir(dir: string): Opt {
   return (s) => {
     s.fifoDir = dir;
+  };
+}
+
+/**
+ * Runs `fn` once the caller's stdin has ended, every byte of it is in the task's stdin FIFO, and
+ * the client's FIFO writer is closed — the moment to tell the task host to close the task's stdin.
+ *
+ * Closing the client's end of the FIFO is not EOF for the task: the task host keeps a writer of its
+ * own open so that a client that detaches does not end the task's input, exactly as containerd's
+ * shim does. EOF comes only when the task host is asked to close stdin, so pass its call here:
+ *
+ * - containerd: `task.CloseIO(ctx, containerd.WithStdinCloser)` (the `CloseIO` task API with
+ *   `stdin: true`; `ctr` makes the same call when its stdin ends);
+ * - taskio's own process side: `() => init.closeStdin()` (or `process.closeStdin()` for an exec,
+ *   `closeStdin()` of a bare `ProcessIO` from `createIO`);
+ * - the taskio daemon: its close-stdin route.
+ *
+ * `fn` never runs after a detach (`cancel()`/`close()` before stdin was fully written), nor when
+ * the FIFO's reader left (`EPIPE`), nor for an IO without stdin. If it throws or its promise
+ * rejects, `wait()` rejects with that error: a task whose stdin was never closed may never end its
+ * output, and waiting for that would hang.
+ */
+export function withStdinClose(fn: () => unknown): Opt {
+  return (s) => {
+    s.stdinClose = fn;
   };
 }
 

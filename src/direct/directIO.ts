@@ -1,23 +1,35 @@
-import { finished, type Readable, type Writable } from 'node:stream';
+import { finished, type Readable } from 'node:stream';
 import { abortError } from '../errors.js';
-import { FIFOSet, FifoWriter, ReaderLock, openFifo } from '../fifo/index.js';
+import { FIFOSet, FifoWriter, ReaderLock, openFifoFd } from '../fifo/index.js';
 import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
 import { FifoIO } from '../attach/fifoIO.js';
+import { OutputReader } from './outputReader.js';
 
 /**
  * A FIFO set as plain Node streams, for callers that copy themselves (containerd's `DirectIO`):
  * write the task's input to `stdin`, read its output from `stdout` and `stderr`. It holds the set's
- * reader lock until cancelled or closed. `cancel()` aborts a pending stdin open, destroys the streams
- * and releases the lock;
- * `wait()` resolves once `stdout` and `stderr` have ended or been destroyed.
+ * reader lock until cancelled or closed.
+ *
+ * **A detach loses nothing.** `cancel()` aborts a pending stdin open, stops the output reads at once
+ * and releases the lock, and then:
+ * - `stdout` / `stderr` still give every byte they took from the pipe, then end (`'end'`, so
+ *   `pipe()` ends its destination, and `for await` leaves its loop); what is still in the pipe is
+ *   the next reader's. Read them to their end to have everything of this attachment — exactly once
+ *   across detach and reattach, as in containerd, where a reader holds no read-ahead.
+ * - `stdin` is destroyed; `stdin.unwritten()` gives exactly the bytes written to it that did not
+ *   reach the FIFO, to send again after a reattach.
+ *
+ * `wait()` resolves once `stdout` and `stderr` have ended or been destroyed, or at `cancel()`.
  */
 export class DirectIO extends FifoIO {
+  #cancelled!: () => void;
+
   private constructor(
     set: FIFOSet,
     lock: ReaderLock | null,
     /** Writes to the task's stdin; `null` when the set has no stdin. */
-    public stdin: Writable | null,
+    public stdin: FifoWriter | null,
     /** Reads the task's stdout; `null` when the set has no stdout. */
     public stdout: Readable | null,
     /** Reads the task's stderr; `null` in terminal mode or when the set has no stderr. */
@@ -27,20 +39,21 @@ export class DirectIO extends FifoIO {
     this.lock = lock;
     const ends = [stdout, stderr].filter((s): s is Readable => s !== null)
       .map((s) => new Promise<void>((resolve) => finished(s, () => resolve())));
-    this.waiting = Promise.all(ends).then(() => undefined);
+    const cancelled = new Promise<void>((resolve) => { this.#cancelled = resolve; });
+    this.waiting = Promise.race([Promise.all(ends).then(() => undefined), cancelled]);
   }
 
   /** Opens the set's FIFOs (creating them when missing) without waiting for the task side. */
   static async open(set: FIFOSet, opts: { signal?: AbortSignal } = {}): Promise<DirectIO> {
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const { stdin, stdout, stderr, terminal } = set.config;
-    const opened: { destroy(): void }[] = [];
+    const opened: OutputReader[] = [];
     let lock: ReaderLock | null = null;
     try {
       if (stdout || (stderr && !terminal)) lock = ReaderLock.acquire(readerLockPath(set.config));
-      const out = stdout ? await openFifo(stdout, 'r', { create: true }) : null;
+      const out = stdout ? new OutputReader(openFifoFd(stdout, 'r', { create: true })) : null;
       if (out) opened.push(out);
-      const err = stderr && !terminal ? await openFifo(stderr, 'r', { create: true }) : null;
+      const err = stderr && !terminal ? new OutputReader(openFifoFd(stderr, 'r', { create: true })) : null;
       if (err) opened.push(err);
       const io = new DirectIO(set, lock, null, out, err);
       if (stdin) {
@@ -57,8 +70,11 @@ export class DirectIO extends FifoIO {
 
   protected stopStreams(): void {
     this.stdin?.destroy();
-    this.stdout?.destroy();
-    this.stderr?.destroy();
+    for (const s of [this.stdout, this.stderr]) {
+      if (s instanceof OutputReader) s.detach();
+      else s?.destroy();
+    }
+    this.#cancelled();
   }
 
   /** Returns this IO for any id: the FIFOs are already open (containerd's `IOCreate`). */

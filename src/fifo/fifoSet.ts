@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isCode } from '../sys/index.js';
 import { type Config, validateId } from './config.js';
-import { lockPathFor } from './lock.js';
 
 /**
  * A task's FIFO paths plus what removes them. `close()` runs the remover once, however often
@@ -33,8 +32,8 @@ export function newFIFOSet(config: Config, close?: () => Promise<void>): FIFOSet
 /**
  * Makes a fresh 0700 directory inside `root` (created 0700 when missing) and names the task's FIFOs
  * `<dir>/<id>-stdin|-stdout|-stderr` (no stderr for a terminal). The FIFOs themselves are made by
- * whoever opens them first. `close()` removes those FIFOs and their lock files, then the directory
- * if it is empty — never a tree taskio did not make.
+ * whoever opens them first. `close()` removes those FIFOs, then the directory if it is empty —
+ * never a tree taskio did not make.
  * @throws TaskioError `ERR_INVALID_ID` for an id that could escape the directory.
  */
 export async function newFIFOSetInDir(root: string, id: string, terminal: boolean): Promise<FIFOSet> {
@@ -50,8 +49,7 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   };
   // Everything this set may have created, including a stderr made by a caller that ignored
   // terminal mode; files taskio did not name stay, and then so does the directory.
-  const names = ['stdin', 'stdout', 'stderr'].map((s) => path.join(dir, `${id}-${s}`));
-  const created = names.flatMap((p) => [p, lockPathFor(p)]);
+  const created = ['stdin', 'stdout', 'stderr'].map((s) => path.join(dir, `${id}-${s}`));
   return new FIFOSet(config, async () => {
     for (const p of created) {
       try {

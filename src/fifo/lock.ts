@@ -1,50 +1,86 @@
 import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
 import { tryLockExclusive } from '../sys/index.js';
-
-// libuv opens every fd with O_CLOEXEC, so none leaks into a spawned task.
-const { O_RDWR, O_CREAT, O_NOFOLLOW } = fs.constants;
-
-/** The sidecar lock file that guards the reader side of a FIFO set. */
-export function lockPathFor(fifoPath: string): string {
-  return `${fifoPath}.lock`;
-}
+import { openFifoFd } from './openFifo.js';
 
 /**
- * The single-reader lock of a FIFO set: an exclusive `flock` on `<fifo>.lock`. Because flock
- * belongs to the open file description, the kernel drops it when the holder closes the fd or
- * dies, so a crashed client never wedges the set.
+ * The single-reader lock of a FIFO set: an exclusive `flock` on the guarding FIFO itself (stdout,
+ * or stderr when there is no stdout), taken through an `O_RDONLY|O_NONBLOCK` open of its own — no
+ * file is made beside the FIFOs, so a directory that containerd (or anyone) owns is left exactly as
+ * it was, and its owner's "remove the FIFOs, then the empty directory" works.
+ *
+ * flock belongs to the open file description, so the kernel drops the lock when the holder closes
+ * the fd or dies (a crashed client never wedges the set), and a second open — in this process or
+ * another — cannot take it. The lock fd counts as one more reader of the FIFO while held; that
+ * changes nothing for a writer, whose reader is the client holding the lock anyway.
  */
 export class ReaderLock {
-  private fd: number;
+  #fd: number;
 
-  private constructor(readonly path: string, fd: number) {
-    this.fd = fd;
+  private constructor(
+    /** The FIFO the lock is held on. */
+    readonly path: string,
+    fd: number,
+  ) {
+    this.#fd = fd;
   }
 
   /**
-   * Takes the lock without waiting.
-   * @throws TaskioError `EBUSY` when another reader, in this or another process, holds it.
+   * Takes the lock without waiting, making the FIFO when it is missing (as its reader would).
+   * @throws TaskioError `EBUSY` when another reader, in this or another process, holds it; the
+   *   message names the FIFO and, when `/proc/locks` shows it, the holder's pid.
+   * @throws TaskioError `ERR_NOT_FIFO` when the path holds anything but a FIFO.
    */
   static acquire(fifoPath: string): ReaderLock {
-    const path = lockPathFor(fifoPath);
-    const fd = fs.openSync(path, O_RDWR | O_CREAT | O_NOFOLLOW, 0o600);
-    let locked = false;
+    const fd = openFifoFd(fifoPath, 'r', { create: true });
+    let holder: string;
     try {
-      locked = tryLockExclusive(fd);
-    } finally {
-      if (!locked) fs.closeSync(fd);
+      if (tryLockExclusive(fd)) return new ReaderLock(fifoPath, fd);
+      holder = describeHolder(fd);
+    } catch (err) {
+      fs.closeSync(fd);
+      throw err;
     }
-    if (!locked) {
-      throw new TaskioError('EBUSY', `FIFO set ${JSON.stringify(fifoPath)} is already attached: another reader holds ${path}`);
-    }
-    return new ReaderLock(path, fd);
+    fs.closeSync(fd);
+    throw new TaskioError('EBUSY', `FIFO set ${JSON.stringify(fifoPath)} is already attached: ${holder} holds the reader lock on it`);
   }
 
-  /** Releases the lock; idempotent. The lock file stays: the FIFO set's close removes it. */
+  /** Releases the lock; idempotent. */
   release(): void {
-    if (this.fd < 0) return;
-    fs.closeSync(this.fd);
-    this.fd = -1;
+    if (this.#fd < 0) return;
+    fs.closeSync(this.#fd);
+    this.#fd = -1;
   }
+}
+
+/** Who holds the `flock` on the file behind `fd`, from `/proc/locks`; "another reader" when unknown. */
+function describeHolder(fd: number): string {
+  const pid = flockHolder(fd);
+  if (pid === null) return 'another reader';
+  return pid === process.pid ? `another reader in this process (pid ${pid})` : `another reader (pid ${pid})`;
+}
+
+/**
+ * The pid `/proc/locks` gives for the `FLOCK` on the inode of `fd` (lines look like
+ * `1: FLOCK  ADVISORY  WRITE 4242 fe:00:2147861 0 EOF`, the device as hex major:minor). Null when
+ * there is none, when the holder is in another pid namespace, or when `/proc` is not there.
+ */
+function flockHolder(fd: number): number | null {
+  let text: string;
+  try {
+    text = fs.readFileSync('/proc/locks', 'utf8');
+  } catch {
+    return null;
+  }
+  const st = fs.fstatSync(fd, { bigint: true });
+  const major = Number(((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn));
+  const minor = Number((st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn));
+  for (const line of text.split('\n')) {
+    // `->` marks a waiter, not a holder.
+    const m = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
+    if (!m || parseInt(m[2]!, 16) !== major || parseInt(m[3]!, 16) !== minor || BigInt(m[4]!) !== st.ino) continue;
+    const pid = Number(m[1]);
+    return pid > 0 ? pid : null;
+  }
+  return null;
 }

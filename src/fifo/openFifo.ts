@@ -30,12 +30,16 @@ function notFifo(path: string, what: string): TaskioError {
   return new TaskioError('ERR_NOT_FIFO', `${JSON.stringify(path)} is not a FIFO (it is ${what})`);
 }
 
-function describe(st: fs.Stats): string {
+/** What kind of file `st` describes, for error messages: `'a symbolic link'`, `'a FIFO'` … */
+export function describeFileType(st: fs.Stats): string {
   if (st.isSymbolicLink()) return 'a symbolic link';
   if (st.isDirectory()) return 'a directory';
   if (st.isFile()) return 'a regular file';
+  if (st.isFIFO()) return 'a FIFO';
   if (st.isSocket()) return 'a socket';
-  return 'not a FIFO';
+  if (st.isCharacterDevice()) return 'a character device';
+  if (st.isBlockDevice()) return 'a block device';
+  return 'of an unknown type';
 }
 
 /** Tells whether `path` is a FIFO, without following a symlink. A missing path is `false`. */
@@ -65,7 +69,7 @@ function prepare(path: string, opts: OpenFifoOptions): void {
     if (isCode(err, 'ENOENT')) throw Object.assign(err as Error, { message: `no FIFO at ${JSON.stringify(path)}: ${(err as Error).message}` });
     throw err;
   }
-  if (!st.isFIFO()) throw notFifo(path, describe(st));
+  if (!st.isFIFO()) throw notFifo(path, describeFileType(st));
 }
 
 /**
@@ -84,7 +88,7 @@ export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions =
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFIFO()) throw notFifo(path, describe(st));
+    if (!st.isFIFO()) throw notFifo(path, describeFileType(st));
     try {
       setPipeSize(fd, pipeSize);
     } catch {
@@ -99,11 +103,20 @@ export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions =
 
 const retryMin = 1, retryMax = 100;
 
+/** The largest write a pipe takes whole or not at all (`PIPE_BUF` on Linux). */
+const PIPE_BUF = 4096;
+
 /**
  * Opens the write side of a FIFO once a reader exists: `ENXIO` (no reader yet) is retried with a
- * backoff from 1 ms doubling to 100 ms, on timers, so no libuv threadpool thread ever waits.
+ * backoff from 1 ms doubling to 100 ms, on timers, so no libuv threadpool thread ever waits. The
+ * timers keep the process alive, as any awaited operation does.
  */
-export async function openFifoWriterFd(path: string, opts: OpenFifoOptions = {}): Promise<number> {
+export function openFifoWriterFd(path: string, opts: OpenFifoOptions = {}): Promise<number> {
+  return retryOpenWriter(path, opts, () => undefined);
+}
+
+/** {@link openFifoWriterFd}, telling `onTimer` of each retry timer so the caller can unref it. */
+async function retryOpenWriter(path: string, opts: OpenFifoOptions, onTimer: (timer: NodeJS.Timeout) => void): Promise<number> {
   let delay = retryMin;
   for (;;) {
     if (opts.signal?.aborted) throw abortError(opts.signal);
@@ -112,66 +125,157 @@ export async function openFifoWriterFd(path: string, opts: OpenFifoOptions = {})
     } catch (err) {
       if (!isCode(err, 'ENXIO')) throw err;
     }
-    await abortableDelay(delay, opts.signal);
+    await abortableDelay(delay, opts.signal, onTimer);
     delay = Math.min(delay * 2, retryMax);
   }
 }
 
-function abortableDelay(ms: number, signal?: AbortSignal): Promise<void> {
+function abortableDelay(ms: number, signal: AbortSignal | undefined, onTimer: (timer: NodeJS.Timeout) => void): Promise<void> {
   return new Promise((resolve, reject) => {
     if (signal?.aborted) return reject(abortError(signal));
     const onAbort = () => { clearTimeout(timer); reject(abortError(signal)); };
     const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve(); }, ms);
     signal?.addEventListener('abort', onAbort, { once: true });
+    onTimer(timer);
   });
+}
+
+/** The chunk a {@link FifoWriter} is writing: the bytes before `offset` are in the pipe. */
+interface Pending {
+  chunk: Buffer;
+  offset: number;
+  cb: (err?: Error | null) => void;
 }
 
 /**
  * The write side of a FIFO, usable at once: writes are buffered (with the usual backpressure)
- * until a reader opens the other side, then flow into a non-blocking `net.Socket`. The FIFO is
- * made (with `create`) or checked at construction, which throws `ERR_NOT_FIFO`. `destroy()`
- * cancels a pending open and releases the fd at once; `EPIPE` means the reader left.
+ * until a reader opens the other side, then go into the pipe. The FIFO is made (with `create`) or
+ * checked at construction, which throws `ERR_NOT_FIFO`. `destroy()` cancels a pending open and
+ * releases the fd at once; `EPIPE` means the reader left.
+ *
+ * **Exactly once.** The writer always knows which bytes are in the pipe: it writes with
+ * non-blocking `write(2)` calls that report how much went in, and while the pipe is full it waits
+ * with a write of at most `PIPE_BUF` bytes, which a pipe takes whole or not at all. So after a
+ * `destroy()` (a detach), {@link unwritten} is exactly what was written to this stream and never
+ * reached the FIFO, for the caller to send again elsewhere.
+ *
+ * **Event loop.** While it waits for a reader with nothing to write, the writer does not keep the
+ * process alive; with data pending it does, as a connecting socket does.
+ *
+ * `'close'` comes after the fd is closed: after `end()`, that is the reader's EOF.
  */
 export class FifoWriter extends Writable {
   /** Resolves with the socket once the FIFO is open for writing. */
   readonly opened: Promise<net.Socket>;
-  private socket: net.Socket | null = null;
-  private readonly abort = new AbortController();
+  #socket: net.Socket | null = null;
+  #fd = -1;
+  readonly #abort = new AbortController();
+  #retry: NodeJS.Timeout | null = null;
+  #pending: Pending | null = null;
+  #unwritten: Buffer[] | null = null;
 
   constructor(readonly path: string, opts: OpenFifoOptions = {}) {
     super({ highWaterMark: 64 * 1024 });
     prepare(path, opts);
-    const signal = opts.signal ? AbortSignal.any([opts.signal, this.abort.signal]) : this.abort.signal;
-    this.opened = openFifoWriterFd(path, { ...opts, create: false, signal }).then((fd) => {
+    const signal = opts.signal ? AbortSignal.any([opts.signal, this.#abort.signal]) : this.#abort.signal;
+    const onTimer = (timer: NodeJS.Timeout): void => {
+      this.#retry = timer;
+      if (this.#pending === null) timer.unref();
+    };
+    this.opened = retryOpenWriter(path, { ...opts, create: false, signal }, onTimer).then((fd) => {
+      this.#retry = null;
       if (this.destroyed) {
         fs.closeSync(fd);
         throw abortError();
       }
       const socket = new net.Socket({ fd, readable: false, writable: true });
       socket.on('error', (err) => this.destroy(err));
-      this.socket = socket;
+      this.#socket = socket;
+      this.#fd = fd;
+      if (this.#pending) this.#flush(this.#pending);
       return socket;
     });
     this.opened.catch((err: unknown) => { if (!this.destroyed) this.destroy(err as Error); });
   }
 
+  /**
+   * What was written to this stream and is not in the FIFO, in order: the rest of the chunk being
+   * written and the chunks queued behind it. After `destroy()` it is fixed: the bytes a detach held
+   * back. Empty once everything went out.
+   */
+  unwritten(): Buffer {
+    return Buffer.concat(this.#unwritten ?? this.#collectUnwritten());
+  }
+
+  #collectUnwritten(): Buffer[] {
+    const rest: Buffer[] = [];
+    const p = this.#pending;
+    if (p && p.offset < p.chunk.length) rest.push(p.chunk.subarray(p.offset));
+    const queued = (this as unknown as { writableBuffer: { chunk: Buffer | string }[] }).writableBuffer;
+    for (const { chunk } of queued) rest.push(Buffer.isBuffer(chunk) ? chunk : Buffer.from(chunk));
+    return rest;
+  }
+
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
-    if (this.socket) this.socket.write(chunk, cb);
-    else this.opened.then((s) => s.write(chunk, cb), cb);
+    const pending: Pending = { chunk, offset: 0, cb };
+    this.#pending = pending;
+    if (this.#socket) this.#flush(pending);
+    else this.#retry?.ref(); // data waits for a reader now: keep the process alive for it
   }
 
   override _writev(chunks: { chunk: Buffer }[], cb: (err?: Error | null) => void): void {
-    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'utf8', cb);
+    this._write(Buffer.concat(chunks.map((c) => c.chunk)), 'buffer' as BufferEncoding, cb);
+  }
+
+  /** Writes what the pipe takes now; when it is full, waits for room with an all-or-nothing write. */
+  #flush(p: Pending): void {
+    while (p.offset < p.chunk.length) {
+      if (this.destroyed || this.#pending !== p) return;
+      try {
+        p.offset += fs.writeSync(this.#fd, p.chunk, p.offset, p.chunk.length - p.offset);
+      } catch (err) {
+        if (isCode(err, 'EAGAIN')) return this.#waitForRoom(p);
+        this.#pending = null;
+        return p.cb(err as Error);
+      }
+    }
+    this.#pending = null;
+    p.cb();
+  }
+
+  #waitForRoom(p: Pending): void {
+    const socket = this.#socket!;
+    const n = Math.min(PIPE_BUF, p.chunk.length - p.offset);
+    let settled = false;
+    const done = (err?: Error | null): void => {
+      if (settled) return;
+      settled = true;
+      // After destroy() Node runs this callback whether or not the bytes went out: the account
+      // taken at destroy time (not written until this callback runs) is the one that holds.
+      if (this.destroyed || this.#pending !== p) return;
+      if (err) {
+        this.#pending = null;
+        return p.cb(err);
+      }
+      p.offset += n;
+      this.#flush(p);
+    };
+    socket.write(p.chunk.subarray(p.offset, p.offset + n), done);
+    // Written at once after all (the reader made room meanwhile): Node only defers the callback.
+    if (socket.writableLength === 0) done();
   }
 
   override _final(cb: (err?: Error | null) => void): void {
-    this.opened.then((s) => s.end(cb), cb);
+    this.opened.then(() => cb(), cb);
   }
 
   override _destroy(err: Error | null, cb: (err?: Error | null) => void): void {
-    this.abort.abort();
-    this.socket?.destroy();
-    cb(err);
+    this.#unwritten ??= this.#collectUnwritten();
+    this.#abort.abort();
+    const socket = this.#socket;
+    if (socket === null || socket.closed) return cb(err);
+    socket.once('close', () => cb(err));
+    socket.destroy();
   }
 }
 

@@ -1,10 +1,13 @@
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
+import { PassThrough } from 'node:stream';
 import { once } from 'node:events';
 import { newAttach, newCreator, newDirectIO, newFIFOSet, withFIFODir, withStreams } from '../../src/index.js';
-import { Collector, tmpDir, exitOf, repoRoot } from '../helpers/common.js';
+import { openFifoFd } from '../../src/fifo/index.js';
+import { Collector, tmpDir, exitOf, repoRoot, untilBytes } from '../helpers/common.js';
 
 t.setTimeout(60_000);
 
@@ -49,7 +52,9 @@ t.test('a second attach from another process fails with EBUSY, and succeeds afte
   const second = await otherClient(t, config);
   t.equal(second.said, 'EBUSY');
   t.equal(await exitOf(second.child), 0);
-  await t.rejects(newAttach(withStreams(null, new Collector(), null))(newFIFOSet(config)), { code: 'EBUSY' }, 'and from this process');
+  await t.rejects(newAttach(withStreams(null, new Collector(), null))(newFIFOSet(config)),
+    { code: 'EBUSY', message: new RegExp(`${config.stdout.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')}.*pid ${first.child.pid}`) },
+    'and from this process, naming the FIFO and the holder\'s pid');
   first.child.kill('SIGKILL');
   await exitOf(first.child);
   const third = await otherClient(t, config);
@@ -57,5 +62,57 @@ t.test('a second attach from another process fails with EBUSY, and succeeds afte
   third.child.kill('SIGKILL');
   await exitOf(third.child);
   await io.close();
-  t.same(fs.readdirSync(root), [], 'close removed the FIFOs, the lock files and the directory');
+  t.same(fs.readdirSync(root), [], 'close removed the FIFOs and the directory');
+});
+
+t.test('a second reader in this process is told the lock is held here', async (t) => {
+  const io = await newCreator(withStreams(null, new Collector(), null), withFIFODir(tmpDir(t)))('here');
+  t.teardown(() => io.close());
+  await t.rejects(newDirectIO(newFIFOSet(io.config())), { code: 'EBUSY', message: new RegExp(`in this process \\(pid ${process.pid}\\)`) });
+});
+
+/** Makes a FIFO set the way containerd does: its own directory, its own FIFOs. */
+function containerdSet(t: { teardown(fn: () => unknown): void }, id: string) {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-ctrd-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const config = { terminal: false, stdin: path.join(dir, `${id}-stdin`), stdout: path.join(dir, `${id}-stdout`), stderr: path.join(dir, `${id}-stderr`) };
+  for (const p of [config.stdin, config.stdout, config.stderr]) execFileSync('mkfifo', ['-m', '0600', p]);
+  return { dir, config };
+}
+
+/** What containerd does when the task is gone: unlink its FIFOs, then remove the directory (it must be empty). */
+function removeAsContainerd(dir: string, config: { stdin: string; stdout: string; stderr: string }): void {
+  for (const p of [config.stdin, config.stdout, config.stderr]) fs.unlinkSync(p);
+  fs.rmdirSync(dir);
+}
+
+t.test('attach, detach: taskio leaves nothing in a FIFO directory it did not make', async (t) => {
+  const { dir, config } = containerdSet(t, 'ctr');
+  // The task side: a writer on stdout and stderr, as containerd's shim holds them.
+  const keep = [openFifoFd(config.stdout, 'rw'), openFifoFd(config.stderr, 'rw')];
+  t.teardown(() => keep.forEach((fd) => fs.closeSync(fd)));
+  fs.writeSync(keep[0]!, 'out\n');
+  const out = new Collector();
+  const io = await newAttach(withStreams(new PassThrough(), out, new Collector()))(newFIFOSet(config));
+  await untilBytes(out, 4);
+  io.cancel();
+  await io.close(); // a set of bare paths: closing it removes nothing
+  const direct = await newDirectIO(newFIFOSet(config));
+  direct.cancel();
+  await direct.close();
+  t.same(fs.readdirSync(dir).sort(), ['ctr-stderr', 'ctr-stdin', 'ctr-stdout'], 'only containerd\'s FIFOs');
+  removeAsContainerd(dir, config);
+  t.notOk(fs.existsSync(dir), 'containerd\'s rmdir succeeded: the directory was empty');
+});
+
+t.test('the lock dies with its holder: a killed client\'s set is attachable and removable at once', async (t) => {
+  const { dir, config } = containerdSet(t, 'gone');
+  const first = await otherClient(t, config);
+  t.equal(first.said, 'attached');
+  first.child.kill('SIGKILL');
+  await exitOf(first.child);
+  const io = await newAttach(withStreams(null, new Collector(), new Collector()))(newFIFOSet(config));
+  io.cancel();
+  removeAsContainerd(dir, config);
+  t.notOk(fs.existsSync(dir));
 });

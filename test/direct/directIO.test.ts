@@ -46,8 +46,9 @@ t.test('cancel aborts a pending stdin open and ends the output streams; nothing 
   const closed = once(io.stdin!, 'close');
   io.cancel();
   await closed;
-  t.ok(io.stdin!.destroyed && io.stdout!.destroyed && io.stderr!.destroyed);
+  t.ok(io.stdin!.destroyed, 'stdin is destroyed');
   await io.wait();
+  t.same([await text(io.stdout!), await text(io.stderr!)], ['', ''], 'the outputs end, holding nothing');
   await io.close();
   t.equal(fdCount(), before);
   t.same(fs.readdirSync(root), []);

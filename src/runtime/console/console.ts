@@ -66,7 +66,8 @@ export class Console {
   resize(ws: WinSize): void {
     this.#checkOpen();
     if (!(Number.isInteger(ws.cols) && Number.isInteger(ws.rows) && ws.cols >= 0 && ws.rows >= 0 && ws.cols <= 0xffff && ws.rows <= 0xffff)) {
-      throw new RangeError(`window size must be two integers 0..65535, got ${ws.cols}x${ws.rows}`);
+      // A RangeError with Node's own code, as Node's range checks throw.
+      throw Object.assign(new RangeError(`window size must be two integers 0..65535, got ${ws.cols}x${ws.rows}`), { code: 'ERR_OUT_OF_RANGE' });
     }
     setWinSize(this.fd, ws);
   }

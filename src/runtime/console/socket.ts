@@ -83,6 +83,13 @@ class ListeningConsoleSocket implements ConsoleSocket {
       if (taker !== undefined) taker.take(c);
       else this.#connections.push(c);
     });
+    // A listening server reports a failed accept as 'error' (and goes on listening). The runtime's
+    // connection is lost with it, so whoever waits for a master learns of it now instead of at the
+    // console timeout — and an 'error' with no listener would crash the host.
+    server.on('error', (err) => {
+      const failure = new TaskioError('ERR_CONSOLE_SOCKET', `the console socket ${this.path} failed to accept the runtime's connection: ${err.message}`, { cause: err });
+      for (const taker of [...this.#takers]) taker.fail(failure);
+    });
   }
 
   async receiveMaster(signal?: AbortSignal): Promise<number> {

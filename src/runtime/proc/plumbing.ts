@@ -2,6 +2,7 @@ import { pipeline } from 'node:stream/promises';
 import { TaskioError } from '../../errors.js';
 import { Console, newConsoleSocket, type ConsoleSocket } from '../console/index.js';
 import { createIO, type ProcessIO } from '../stdio/index.js';
+import { closeQuietly } from '../stdio/sink.js';
 import type { Runtime, Terminal, WinSize } from './runtime.js';
 import type { Stdio } from './types.js';
 
@@ -22,7 +23,10 @@ export class Plumbing {
   readonly io: ProcessIO;
   #terminal: Terminal | null = null;
   #socket: ConsoleSocket | null = null;
-  #master: Promise<number> | null = null;
+  /** Settles once the runtime's pty master arrived over the socket and became the console. */
+  #master: Promise<void> | null = null;
+  /** Set once nobody will take a master any more (console timeout, close): one that comes is closed. */
+  #refuseMaster = false;
   readonly #abort = new AbortController();
   #size: WinSize | null = null;
   #outputCopy: Promise<void> | null = null;
@@ -43,7 +47,7 @@ export class Plumbing {
         p.#terminal = runtime.newTerminal();
       } else {
         p.#socket = await newConsoleSocket();
-        p.#master = p.#socket.receiveMaster(p.#abort.signal);
+        p.#master = p.#socket.receiveMaster(p.#abort.signal).then((fd) => p.#adopt(fd));
         p.#master.catch(() => undefined); // awaited in attached(); a failed create never asks
       }
     } catch (err) {
@@ -67,17 +71,21 @@ export class Plumbing {
    * a size set before, and starts copying between the console and the stdio.
    */
   async attached(timeout: number): Promise<void> {
-    if (this.#master !== null && this.#terminal === null) {
+    if (this.#master !== null && this.#socket !== null) {
       let timer: NodeJS.Timeout | undefined;
-      const fd = await Promise.race([
-        this.#master,
-        new Promise<never>((_, reject) => {
-          timer = setTimeout(() => reject(new TaskioError('ERR_CONSOLE_SOCKET', `the runtime sent no pty master within ${timeout} ms`)), timeout);
-        }),
-      ]).finally(() => clearTimeout(timer));
-      this.#terminal = new Console(fd);
-      await this.#socket?.close();
-      this.#socket = null;
+      try {
+        await Promise.race([
+          this.#master,
+          new Promise<never>((_, reject) => {
+            timer = setTimeout(() => reject(new TaskioError('ERR_CONSOLE_SOCKET', `the runtime sent no pty master within ${timeout} ms`)), timeout);
+          }),
+        ]);
+      } finally {
+        clearTimeout(timer);
+        // Taken or timed out, the socket is done: a runtime that still connects is refused, and a
+        // master still in flight is closed (#adopt), never left open in this process.
+        await this.#stopListening();
+      }
     }
     const term = this.#terminal;
     if (term === null || this.#outputCopy !== null) return;
@@ -86,6 +94,27 @@ export class Plumbing {
     this.#outputCopy = out ? pipeline(term.output, out, { end: false, signal: this.#abort.signal }).catch(() => undefined) : Promise.resolve();
     const input = this.io.terminalInput();
     if (input) pipeline(input, term.input, { end: false, signal: this.#abort.signal }).catch(() => undefined);
+  }
+
+  /** Makes a received pty master the console, or closes it when nobody will take it any more. */
+  #adopt(fd: number): void {
+    if (this.#refuseMaster || this.#terminal !== null) {
+      closeQuietly(fd);
+      throw new TaskioError('ERR_CONSOLE_SOCKET', 'the pty master arrived after the console was given up');
+    }
+    try {
+      this.#terminal = new Console(fd);
+    } catch (err) {
+      closeQuietly(fd);
+      throw err;
+    }
+  }
+
+  async #stopListening(): Promise<void> {
+    this.#refuseMaster = true;
+    const socket = this.#socket;
+    this.#socket = null;
+    await socket?.close();
   }
 
   /** Sets the window size now, or as soon as the console exists (before the process first asks). */
@@ -118,8 +147,9 @@ export class Plumbing {
   close(): Promise<void> {
     this.#closed ??= (async () => {
       this.#abort.abort();
+      this.#refuseMaster = true;
       this.#terminal?.close();
-      await this.#socket?.close();
+      await this.#stopListening();
       await this.io.close();
     })();
     return this.#closed;

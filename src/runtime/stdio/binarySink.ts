@@ -46,56 +46,67 @@ export class BinarySink implements OutputSink {
     this.#grace = grace;
   }
 
-  /** Starts the logger at `bin` with `args` and waits for it to be ready. */
+  /**
+   * Starts the logger at `bin` with `args` and waits for it to be ready. Every fd it made is closed
+   * again when anything fails, the spawn included.
+   */
   static async start(bin: string, args: string[], requireReady: boolean, opts: BinarySinkOptions): Promise<BinarySink> {
-    const out = pipe2(), err = pipe2();
-    let ready: { read: number; write: number };
-    try {
-      ready = pipe2();
-    } catch (e) {
-      for (const fd of [out.read, out.write, err.read, err.write]) closeQuietly(fd);
-      throw e;
-    }
+    const made: number[] = [];
+    const pipe = (): { read: number; write: number } => {
+      const p = pipe2();
+      made.push(p.read, p.write);
+      return p;
+    };
+    let out: { read: number; write: number }, err: typeof out, ready: typeof out;
     let child: ChildProcess;
     try {
+      out = pipe();
+      err = pipe();
+      ready = pipe();
       // The logger's own stderr is kept (last bytes) to explain a failure; it is a host process,
       // so Node's socketpair is fine there.
       child = spawn(bin, args, {
         stdio: ['ignore', 'ignore', 'pipe', out.read, err.read, ready.write],
         env: { CONTAINER_ID: opts.id, CONTAINER_NAMESPACE: opts.namespace },
       });
-    } finally {
-      // The logger has its own copies now (or failed to start).
-      closeQuietly(out.read);
-      closeQuietly(err.read);
-      closeQuietly(ready.write);
+    } catch (e) {
+      for (const fd of made) closeQuietly(fd);
+      throw e;
     }
+    // The logger has its own copies now (or never started: 'error' says so below).
+    for (const fd of [out.read, err.read, ready.write]) closeQuietly(fd);
     let stderr = '';
     child.stderr?.on('data', (d: Buffer) => { stderr = (stderr + d.toString()).slice(-STDERR_TAIL); });
     // Set from callbacks; an object so the compiler does not narrow them to their initial null.
-    const seen: { exitStatus: string | null; spawnError: Error | null } = { exitStatus: null, spawnError: null };
+    const seen: { exitStatus: string | null } = { exitStatus: null };
     const exited = new Promise<void>((resolve) => {
-      child.once('error', (e) => { seen.spawnError = e; resolve(); });
+      child.once('error', () => resolve());
       child.once('exit', (code, signal) => { seen.exitStatus = code !== null ? `exit status ${code}` : `signal ${signal}`; resolve(); });
     });
+    // 'close' also waits for the logger's stderr to end: its last words, for the error message.
+    const closed = new Promise<void>((resolve) => { child.once('close', () => resolve()); child.once('error', () => resolve()); });
     const sink = new BinarySink(child, exited, out.write, err.write, opts.grace);
     try {
+      // Node reports a failed spawn (missing binary, not executable) as 'error', a started one as 'spawn'.
+      const spawnError = await new Promise<Error | null>((resolve) => {
+        child.once('spawn', () => resolve(null));
+        child.once('error', resolve);
+      });
+      if (spawnError !== null) {
+        closeQuietly(ready.read);
+        throw new TaskioError('ERR_LOGGER_NOT_READY', `cannot start logging binary ${bin}: ${spawnError.message}`, { cause: spawnError });
+      }
       const got = await waitReady(ready.read, opts.readyTimeout);
-      // A missing binary also closes fd 5 at once: Node reports the spawn error just after.
-      if (got === 'eof') await Promise.race([exited, new Promise((r) => setTimeout(r, 100))]);
-      if (seen.spawnError !== null) {
-        throw new TaskioError('ERR_LOGGER_NOT_READY', `cannot start logging binary ${bin}: ${seen.spawnError.message}`, { cause: seen.spawnError });
-      }
-      if (got !== 'byte' && (requireReady || got === 'timeout')) {
-        const how = got === 'timeout' ? ` within ${opts.readyTimeout} ms` : seen.exitStatus ? ` (it exited: ${seen.exitStatus})` : ' (it closed the ready pipe, fd 5)';
-        const said = stderr.trim() ? `: ${stderr.trim()}` : '';
-        throw new TaskioError('ERR_LOGGER_NOT_READY', `logging binary ${bin} did not call ready${how}${said}`);
-      }
+      if (got === 'byte' || (got === 'eof' && !requireReady)) return sink;
+      // binary-v2 closed fd 5 without the byte: usually a logger on its way out; say how it ended.
+      if (got === 'eof') await settleWithin(closed, opts.readyTimeout);
+      const how = got === 'timeout' ? ` within ${opts.readyTimeout} ms` : seen.exitStatus ? ` (it exited: ${seen.exitStatus})` : ' (it closed the ready pipe, fd 5)';
+      const said = stderr.trim() ? `: ${stderr.trim()}` : '';
+      throw new TaskioError('ERR_LOGGER_NOT_READY', `logging binary ${bin} did not call ready${how}${said}`);
     } catch (e) {
       await sink.close();
       throw e;
     }
-    return sink;
   }
 
   /** The logger's pid. */
@@ -158,6 +169,13 @@ export class BinarySink implements OutputSink {
     })();
     return this.#closed;
   }
+}
+
+/** Resolves when `p` settles or after `ms`, whichever comes first. */
+async function settleWithin(p: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([p, new Promise<void>((resolve) => { timer = setTimeout(resolve, ms); })]);
+  clearTimeout(timer);
 }
 
 /** Reads the ready pipe (taking ownership of `fd`): a byte, EOF, or nothing before `timeout`. */

@@ -2,8 +2,12 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { openLogWriter, parseLogOptions, type LogWriter, type ParsedLogOptions } from '../../logfile/index.js';
-import { pipe2 } from '../../sys/index.js';
+import { TaskioError } from '../../errors.js';
+import { describeFileType } from '../../fifo/index.js';
+import { getFileFlags, isCode, pipe2, setFileFlags } from '../../sys/index.js';
 import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
+
+const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
 /**
  * `file://` output: stdout and stderr appended to one file (its directories created).
@@ -34,7 +38,7 @@ export class FileSink implements OutputSink {
 
   childFd(name: OutputName): number {
     if (this.#plain) {
-      this.#appendFd ??= fs.openSync(this.options.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, this.options.mode ?? 0o640);
+      this.#appendFd ??= openAppendOnly(this.options.path, this.options.mode ?? 0o640);
       return this.#appendFd;
     }
     const p = pipe2();
@@ -82,5 +86,36 @@ export class FileSink implements OutputSink {
       this.#writer.on('resume', this.onResume);
     }
     return this.#writer;
+  }
+}
+
+function notRegular(file: string, what: string): TaskioError {
+  return new TaskioError('ERR_NOT_REGULAR_FILE', `log file ${JSON.stringify(file)} is not a regular file (it is ${what})`);
+}
+
+/**
+ * Opens (or creates) a log file for appending, refusing anything but a regular file: a symlink
+ * planted there would redirect root's writes (`O_NOFOLLOW`), and a FIFO would block the open until
+ * someone reads it (`O_NONBLOCK`: the open fails with `ENXIO` or returns at once, and `fstat`
+ * tells). `O_NONBLOCK` is cleared again before the task gets the fd.
+ * @throws TaskioError `ERR_NOT_REGULAR_FILE` naming the path and what is there.
+ */
+function openAppendOnly(file: string, mode: number): number {
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode);
+  } catch (err) {
+    if (isCode(err, 'ELOOP')) throw notRegular(file, 'a symbolic link');
+    if (isCode(err, 'ENXIO')) throw notRegular(file, describeFileType(fs.lstatSync(file)));
+    throw err;
+  }
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw notRegular(file, describeFileType(st));
+    setFileFlags(fd, getFileFlags(fd) & ~O_NONBLOCK);
+    return fd;
+  } catch (err) {
+    closeQuietly(fd);
+    throw err;
   }
 }

@@ -7,8 +7,9 @@
  *   `O_RDWR` open of its own, so it never gets `EPIPE` with no client. taskio keeps one more `O_RDWR`
  *   keep-alive so output still unread when the task exits survives until a client reads it;
  *   `drain()` closes it once the FIFO is empty (that close is the client's EOF).
- * - stdin is copied in Node from the FIFO (read through `O_RDWR`, so a detaching client never ends
- *   it) into a real pipe; EOF only from `closeStdin()`. `stdin()` writes into the same pipe.
+ * - stdin is copied in Node from the FIFO into a real pipe; taskio holds a keep-alive writer of the
+ *   FIFO, so a detaching client never ends it. `closeStdin()` closes only that writer (containerd's
+ *   `CloseIO`): the FIFO drains to EOF, then the pipe ends. `stdin()` writes into the same pipe.
  * - `file://` without options: an `O_APPEND` fd to the runtime (runsc writes regular files from its
  *   own offset and chowns its stdio to 65534 — the file's owner changes under runsc). With options
  *   (`format=cri`, `maxSize` …): real pipes copied by `src/logfile`'s log writer.

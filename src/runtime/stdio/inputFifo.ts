@@ -7,47 +7,61 @@ import { getFileFlags, pipe2, setFileFlags, setPipeSize } from '../../sys/index.
 import { closeQuietly } from './sink.js';
 
 /**
- * The task's stdin from a FIFO. taskio reads the FIFO through an `O_RDWR` fd — it is its own
- * writer, so a client that detaches (closes its write end) never sends the task EOF — and copies
- * into a real pipe whose read end is the task's fd 0. EOF reaches the task only through
- * {@link closeStdin}, which ends the pipe (containerd's `CloseIO`).
+ * The task's stdin from a FIFO, as containerd's shim has it: taskio reads the FIFO through an
+ * `O_RDONLY` fd and holds a keep-alive writer (`O_WRONLY`) of its own, so a client that detaches
+ * (closes its write end) never sends the task EOF. The reader copies into a real pipe whose read end
+ * is the task's fd 0.
+ *
+ * {@link closeStdin} is containerd's `CloseIO`: it closes only the keep-alive writer. The reader then
+ * drains the FIFO — what a client already wrote, and what a client still attached writes until it
+ * closes its end — to EOF, and only then ends the pipe: the task reads every byte, then EOF.
  *
  * In terminal mode there is no pipe: the FIFO is read as {@link readable} and copied into the
- * console by the caller.
+ * console by the caller (a terminal has no EOF to send; its copy just ends).
  */
 export class InputFifo {
   readonly path: string;
   readonly #fifo: net.Socket;
+  #keepAlive: number | null = null;
   #childFd: number | null = null;
   #pipe: net.Socket | null = null;
-  #copy: Promise<void> | null = null;
   readonly #stop = new AbortController();
-  #closed: Promise<void> | null = null;
 
   constructor(path: string, terminal: boolean) {
     this.path = path;
-    const fd = openFifoFd(path, 'rw', { create: true });
-    this.#fifo = new net.Socket({ fd, readable: true, writable: false });
-    this.#fifo.on('error', () => { /* destroyed by closeStdin/close */ });
-    if (terminal) return;
-    let p: { read: number; write: number };
+    const readFd = openFifoFd(path, 'r', { create: true });
+    const made = [readFd];
+    let taskPipe: { read: number; write: number } | null = null;
     try {
-      p = pipe2();
+      // Never ENXIO: our own reader is there.
+      this.#keepAlive = openFifoFd(path, 'w');
+      made.push(this.#keepAlive);
+      if (!terminal) {
+        taskPipe = pipe2();
+        made.push(taskPipe.read, taskPipe.write);
+        try {
+          setPipeSize(taskPipe.write, pipeSize);
+        } catch {
+          // Above pipe-max-size for non-root: the default 64 KiB works the same, in smaller steps.
+        }
+        // The read end stays blocking for the task; only taskio's write end is non-blocking.
+        setFileFlags(taskPipe.write, getFileFlags(taskPipe.write) | fs.constants.O_NONBLOCK);
+      }
     } catch (err) {
-      this.#fifo.destroy();
+      for (const fd of made) closeQuietly(fd);
       throw err;
     }
-    try {
-      setPipeSize(p.write, pipeSize);
-    } catch {
-      // Above pipe-max-size for non-root: the default 64 KiB works the same, in smaller steps.
-    }
-    // The read end stays blocking for the task; only taskio's write end is non-blocking.
-    setFileFlags(p.write, getFileFlags(p.write) | fs.constants.O_NONBLOCK);
-    this.#childFd = p.read;
-    this.#pipe = new net.Socket({ fd: p.write, readable: false, writable: true });
-    this.#pipe.on('error', () => { /* EPIPE once the task is gone: nothing reads stdin any more */ });
-    this.#copy = pipeline(this.#fifo, this.#pipe, { end: false, signal: this.#stop.signal }).catch(() => undefined);
+    this.#fifo = new net.Socket({ fd: readFd, readable: true, writable: false });
+    this.#fifo.on('error', () => { /* destroyed by close() */ });
+    if (taskPipe === null) return;
+    this.#childFd = taskPipe.read;
+    const pipe = new net.Socket({ fd: taskPipe.write, readable: false, writable: true });
+    this.#pipe = pipe;
+    pipe.on('error', () => { /* EPIPE once the task is gone: nothing reads stdin any more */ });
+    // EOF of the FIFO (every writer closed, the keep-alive included) is the end of the task's stdin:
+    // end() sends it after what is still queued for the pipe.
+    pipeline(this.#fifo, pipe, { end: false, signal: this.#stop.signal })
+      .then(() => { if (!pipe.destroyed) pipe.end(); }, () => undefined);
   }
 
   /** The fd the runtime gives the task as fd 0 (non-terminal). */
@@ -72,33 +86,25 @@ export class InputFifo {
   }
 
   /**
-   * Stops reading the FIFO and ends the pipe: the task reads what was already copied, then EOF.
-   * Resolves once the pipe end is closed. Idempotent.
+   * Closes the keep-alive writer (containerd's `CloseIO`): once every client writer has closed too
+   * and the FIFO is drained, the task reads EOF. Returns at once, without waiting for that (a client
+   * may keep writing); idempotent.
    */
-  closeStdin(): Promise<void> {
-    this.#closed ??= (async () => {
-      this.#stop.abort();
-      this.#fifo.destroy();
-      await this.#copy;
-      const pipe = this.#pipe;
-      if (pipe && !pipe.destroyed) {
-        await new Promise<void>((resolve) => {
-          pipe.once('close', () => resolve());
-          pipe.end();
-          // A task that never reads would hold end() back behind a full pipe forever.
-          setTimeout(() => pipe.destroy(), 5000).unref();
-        });
-      }
-    })();
-    return this.#closed;
+  async closeStdin(): Promise<void> {
+    this.#closeKeepAlive();
   }
 
-  /** Releases everything at once. */
+  /** Releases everything at once; what was not copied yet is dropped. */
   async close(): Promise<void> {
     this.closeChildFds();
     this.#stop.abort();
+    this.#closeKeepAlive();
     this.#fifo.destroy();
     this.#pipe?.destroy();
-    await this.closeStdin();
+  }
+
+  #closeKeepAlive(): void {
+    closeQuietly(this.#keepAlive);
+    this.#keepAlive = null;
   }
 }

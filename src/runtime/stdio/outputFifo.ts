@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import net from 'node:net';
 import type { Writable } from 'node:stream';
+import { TaskioError } from '../../errors.js';
 import { openFifoFd } from '../../fifo/index.js';
 import { bytesReadable, getFileFlags, setFileFlags } from '../../sys/index.js';
 import { pollUntil } from './drain.js';
@@ -34,16 +35,18 @@ export class OutputFifo implements OutputSink {
     // Its own file description: libuv makes a child's fds 0–2 blocking, which must never touch
     // the keep-alive's (non-blocking) description.
     const fd = openFifoFd(this.path, 'rw');
+    this.#childFds.push(fd); // closed with the others, whatever happens next
     setFileFlags(fd, getFileFlags(fd) & ~fs.constants.O_NONBLOCK);
-    this.#childFds.push(fd);
     return fd;
   }
 
   writable(): Writable {
-    if (this.#keepAlive === null) throw new Error(`output FIFO ${this.path} is closed`);
+    if (this.#keepAlive === null) throw new TaskioError('ERR_STDIO_CLOSED', `output FIFO ${JSON.stringify(this.path)} is closed`);
     // Written through the keep-alive: being a reader too, it never gets EPIPE.
-    this.#socket ??= new net.Socket({ fd: this.#keepAlive, readable: false, writable: true });
-    this.#socket.on('error', () => { /* the fd was closed under a pending write: output dropped on close */ });
+    if (this.#socket === null) {
+      this.#socket = new net.Socket({ fd: this.#keepAlive, readable: false, writable: true });
+      this.#socket.on('error', () => { /* the fd was closed under a pending write: output dropped on close */ });
+    }
     return this.#socket;
   }
 

@@ -88,7 +88,12 @@ export class ProcessIO extends EventEmitter<ProcessIOEvents> {
     return this.#stdin?.writable() ?? null;
   }
 
-  /** Sends the task EOF on stdin (after what was already copied) and stops reading the stdin FIFO. */
+  /**
+   * Closes the task's stdin the way containerd's `CloseIO` does: taskio's keep-alive writer of the
+   * stdin FIFO closes, the FIFO is read on until every client writer has closed too and all it holds
+   * reached the task, and then the task reads EOF. Nothing a client wrote is dropped. Resolves at
+   * once (a client still attached may keep writing); idempotent.
+   */
   async closeStdin(): Promise<void> {
     await this.#stdin?.closeStdin();
   }

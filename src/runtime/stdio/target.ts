@@ -37,6 +37,10 @@ export function parseTarget(value: string): Target {
       if (!path.startsWith('/')) {
         throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI must name the logger by absolute path, got ${JSON.stringify(value)}`);
       }
+      // exec(2) takes C strings: a NUL would cut an argument short (Node refuses it at spawn).
+      if ([path, ...args].some((a) => a.includes('\0'))) {
+        throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI must not hold a NUL byte, got ${JSON.stringify(value)}`);
+      }
       return { kind: 'binary', url, path, args, requireReady: scheme === 'binary-v2' };
     }
     default:

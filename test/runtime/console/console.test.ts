@@ -1,5 +1,6 @@
 import t from 'tap';
 import fs from 'node:fs';
+import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -64,6 +65,7 @@ t.test('the pty master arrives, the size set before start is what the process se
   t.equal(await rt.exited, 3);
   t.notOk(con.closed, 'the master stays open after the end of output');
   con.resize({ cols: 80, rows: 24 });
+  t.throws(() => con.resize({ cols: -1, rows: 24 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /-1x24/ });
   con.close();
   t.ok(con.closed);
   t.throws(() => con.resize({ cols: 1, rows: 1 }), { code: 'ERR_CONSOLE_CLOSED' });
@@ -155,4 +157,23 @@ t.test('no fd is left open after close', { timeout: 15000 }, async (t) => {
   t.equal(await rt.exited, 'SIGHUP', 'closing the master hangs up the terminal');
   await new Promise((r) => setImmediate(r));
   t.equal(openFds(), before, 'back to the fds open before');
+});
+
+t.test('an accept error after listen fails the waiting receive and never crashes the host', { timeout: 10000 }, async (t) => {
+  const sock = await newConsoleSocket();
+  t.teardown(() => sock.close());
+  // libuv reports a failed accept(2) as the server's 'error' (EMFILE is absorbed by its reserve fd,
+  // so no real accept failure can be forced here): emit what it would.
+  const server = (process as unknown as { _getActiveHandles(): unknown[] })._getActiveHandles()
+    .find((h): h is net.Server => h instanceof net.Server && h.address() === sock.path);
+  t.ok(server, 'the listening server');
+  const waiting = sock.receiveMaster();
+  const accept = Object.assign(new Error('accept ENFILE'), { code: 'ENFILE', syscall: 'accept' });
+  t.doesNotThrow(() => server!.emit('error', accept), 'the error has a listener');
+  await t.rejects(waiting, { code: 'ERR_CONSOLE_SOCKET', message: /failed to accept.*ENFILE/, cause: accept });
+  // The socket goes on listening: the next runtime is served.
+  const rt = fakeRuntime(sock.path, 'exit 0');
+  const con = new Console(await sock.receiveMaster());
+  con.close();
+  await rt.exited;
 });

@@ -1,0 +1,120 @@
+/**
+ * The process side never leaks an fd, never blocks on a planted file, never follows a planted
+ * symlink, and every error it raises has a code.
+ */
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync, spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { openFifoFd } from '../../../src/fifo/index.js';
+import { createIO } from '../../../src/runtime/stdio/index.js';
+import { BinarySink } from '../../../src/runtime/stdio/binarySink.js';
+import { OutputFifo } from '../../../src/runtime/stdio/outputFifo.js';
+import { fdCount, repoRoot, tmpDir } from '../../helpers/common.js';
+
+const opts = { timeout: 30_000 };
+const sinkOptions = { id: 'x', namespace: 'default', readyTimeout: 10_000, grace: 1000 };
+
+t.test('binary://: an argument with a NUL is refused before anything opens', opts, async (t) => {
+  const before = fdCount();
+  await t.rejects(createIO({ terminal: false, stdin: '', stdout: 'binary:///bin/cat?a=%00b', stderr: '' }, { id: 'x' }),
+    { code: 'ERR_INVALID_ARG_VALUE', message: /NUL/ });
+  // Below the URI check, a spawn that throws at once (Node refuses the NUL) closes every pipe made for it.
+  await t.rejects(BinarySink.start('/bin/cat', ['a\0b'], false, sinkOptions), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.equal(fdCount(), before, 'no fd left');
+});
+
+t.test('binary://: pipe2 failing half-way (EMFILE) leaves no fd', opts, async (t) => {
+  // In a child with a low fd limit, filled up to two free fds: one pipe fits, the second fails.
+  const script = `
+    import fs from 'node:fs';
+    import { BinarySink } from ${JSON.stringify(path.join(repoRoot, 'dist/runtime/stdio/binarySink.js'))};
+    const held = [];
+    for (;;) { try { held.push(fs.openSync('/dev/null', 'r')); } catch { break; } }
+    fs.closeSync(held.pop()); fs.closeSync(held.pop());
+    let code = null;
+    try { await BinarySink.start('/bin/cat', [], false, { id: 'x', namespace: 'n', readyTimeout: 1000, grace: 100 }); } catch (e) { code = e.code; }
+    let free = 0;
+    for (let i = 0; i < 2; i++) { try { held.push(fs.openSync('/dev/null', 'r')); free++; } catch { break; } }
+    process.stdout.write(JSON.stringify({ code, free }));
+  `;
+  const child = spawn('prlimit', ['--nofile=128', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let said = '';
+  child.stdout!.on('data', (d: Buffer) => { said += d; });
+  await once(child, 'close');
+  t.same(JSON.parse(said), { code: 'EMFILE', free: 2 }, 'the first pipe was closed again');
+});
+
+t.test('binary://: start is driven by the spawn and ready events, never by a timer', opts, async (t) => {
+  const dir = tmpDir(t);
+  // Ready by closing fd 5 without a byte (binary:// v1 accepts that), then a real logger's work.
+  const logger = path.join(dir, 'logger.sh');
+  fs.writeFileSync(logger, '#!/bin/sh\nexec 5>&-\ncat <&3 >/dev/null & cat <&4 >/dev/null\nwait\n', { mode: 0o755 });
+  const realSetTimeout = globalThis.setTimeout;
+  // Every timer armed from here on never fires: what start() waits for must be an event.
+  globalThis.setTimeout = ((..._args: unknown[]) => realSetTimeout(() => undefined, 2 ** 31 - 1).unref()) as unknown as typeof setTimeout;
+  let bound: NodeJS.Timeout | undefined;
+  const stuck = new Promise<'stuck'>((resolve) => { bound = realSetTimeout(() => resolve('stuck'), 15_000); });
+  try {
+    const missing = await Promise.race([BinarySink.start(path.join(dir, 'no-such-logger'), [], false, sinkOptions).then(() => 'started', (e: { code?: string }) => e.code), stuck]);
+    t.equal(missing, 'ERR_LOGGER_NOT_READY', 'a missing binary: the spawn error');
+    const sink = await Promise.race([BinarySink.start(logger, [], false, sinkOptions), stuck]);
+    t.not(sink, 'stuck', 'a logger that closed fd 5: ready at once');
+    if (sink !== 'stuck') {
+      globalThis.setTimeout = realSetTimeout;
+      await sink.close();
+    }
+  } finally {
+    globalThis.setTimeout = realSetTimeout;
+    clearTimeout(bound);
+  }
+});
+
+t.test('file://: a planted symlink, FIFO or directory is refused, never followed or blocked on', opts, async (t) => {
+  const dir = tmpDir(t);
+  const before = fdCount();
+  const uri = (p: string) => ({ terminal: false, stdin: '', stdout: `file://${p}`, stderr: `file://${p}` });
+
+  const target = path.join(dir, 'elsewhere');
+  fs.writeFileSync(target, 'precious\n');
+  const link = path.join(dir, 'link.log');
+  fs.symlinkSync(target, link);
+  await t.rejects(createIO(uri(link), { id: 'x' }), { code: 'ERR_NOT_REGULAR_FILE', message: /link\.log.*a symbolic link/ });
+  t.equal(fs.readFileSync(target, 'utf8'), 'precious\n', 'the symlink was not followed');
+
+  // A FIFO with a reader: a plain open would succeed and hand the task a pipe to someone else.
+  const read = path.join(dir, 'read.log');
+  execFileSync('mkfifo', [read]);
+  const reader = openFifoFd(read, 'r');
+  await t.rejects(createIO(uri(read), { id: 'x' }), { code: 'ERR_NOT_REGULAR_FILE', message: /read\.log.*a FIFO/ });
+  fs.closeSync(reader);
+
+  // A FIFO without a reader: a plain open would block this thread until someone reads it.
+  const lonely = path.join(dir, 'lonely.log');
+  execFileSync('mkfifo', [lonely]);
+  await t.rejects(createIO(uri(lonely), { id: 'x' }), { code: 'ERR_NOT_REGULAR_FILE', message: /lonely\.log.*a FIFO/ });
+
+  const sub = path.join(dir, 'dir.log');
+  fs.mkdirSync(sub);
+  await t.rejects(createIO(uri(sub), { id: 'x' }), { code: 'EISDIR' });
+  t.equal(fdCount(), before, 'no fd left');
+});
+
+t.test('file://: a regular file gets a blocking append fd, as before', opts, async (t) => {
+  const file = path.join(tmpDir(t), 'task.log');
+  const io = await createIO({ terminal: false, stdin: '', stdout: `file://${file}`, stderr: '' }, { id: 'x' });
+  t.teardown(() => io.close());
+  const fd = io.stdio[1] as number;
+  // /proc prints the open flags in octal.
+  const octal = parseInt(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8').match(/flags:\s+([0-7]+)/)![1]!, 8);
+  t.equal(octal & fs.constants.O_NONBLOCK, 0, 'O_NONBLOCK cleared before the task gets it');
+  t.equal(octal & fs.constants.O_APPEND, fs.constants.O_APPEND, 'O_APPEND');
+});
+
+t.test('an output FIFO used after close fails with a code', opts, async (t) => {
+  const p = path.join(tmpDir(t), 'out');
+  const sink = new OutputFifo(p);
+  await sink.close();
+  t.throws(() => sink.writable(), { code: 'ERR_STDIO_CLOSED', message: /is closed/ });
+});
