@@ -37,7 +37,7 @@ export {
 export { type ConsoleCopy, type ConsoleSocket, type CopyConsoleOptions, Console, copyConsole, newConsoleSocket } from './runtime/console/index.js';
 export { type CreateIOOptions, type Target, ProcessIO, createIO, parseTarget } from './runtime/stdio/index.js';
 export {
-  type CheckpointConfig, type CreateConfig, type ExecConfig, type InitOptions, type Mount, type ProcessStatus,
+  type CheckpointConfig, type CreateConfig, type ExecConfig, type ExecStatus, type InitOptions, type InitStatus, type Mount, type ProcessStatus,
   type RestoreConfig, type Runtime, type RuntimeCreateOptions, type RuntimeExecOptions, type RuntimeRestoreOptions,
   type Stdio, type Terminal, type WinSize, Init, Process, invalidState,
 } from './runtime/proc/index.js';

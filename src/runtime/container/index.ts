@@ -14,14 +14,16 @@
  *   (later libcontainer), so its status and output stay available.
  * - Exec'd processes keep their stdio until destroy, so `waitProcess(pid)` works at any time and a
  *   late client still reads their output.
- * - Host backend: `HostRuntime` spawns its processes itself, so {@link JobRuntime} moves each into
- *   the container's job right after it started, with the descendants it forked meanwhile. Memory
- *   charged before the move stays outside the job (stats add the processes' resident sets for
- *   that reason) and a process that double-forked away in that gap escapes. The hook that would
- *   close the gap: a `HostRuntimeOptions.spawner?: (id: string) => JobObject | undefined` (or a
- *   `RuntimeCreateOptions.job`), with which `HostRuntime` starts plain processes through
- *   `job.spawn(file, args, { cwd, env, detached: true, stdio })` and pty processes through the same
- *   join-then-exec wrapper, so every process is born inside the job.
+ * - Host backend: `HostRuntime` starts each process inside the container's job from its first
+ *   instruction (its `jobFor` hook asks the {@link JobRuntime}); processes of any other inner
+ *   runtime are moved in right after they started, with the descendants forked meanwhile (memory
+ *   charged before the move stays outside; a process that double-forked away in that gap escapes).
+ * - Ids are checked with the one id rule before any path is built from them. The state directory
+ *   (`stateDir`) is made by the factory and must not exist (containerd refuses an existing bundle
+ *   directory the same way); its parent is made 0700 and must be private. Nothing is ever removed
+ *   recursively: destroy removes the pid files and then the empty directory.
+ * - Every container is a `Lifecycle` (`src/lifecycle.ts`: transition table + operation queue): calls run one at
+ *   a time and a duplicate id is refused by the runtime (`IdInUse`), never by a per-process list.
  */
 export { Container, type ContainerConfig, type ContainerStats } from './container.js';
 export { createContainer, type CreateContainerOptions } from './create.js';

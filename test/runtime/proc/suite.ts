@@ -10,6 +10,7 @@ import type { Test } from 'tap';
 import { newAttach, newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { FIFOSet } from '../../../src/fifo/index.js';
 import { Init, type Process, type Runtime } from '../../../src/runtime/proc/index.js';
+import { recordExit } from '../../../src/runtime/proc/init.js';
 import { Collector, sha256, untilBytes } from '../../helpers/common.js';
 import { leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
 
@@ -227,7 +228,7 @@ export function procSuite(t: Test, s: Subject): void {
     await init.kill('TERM');
     await init.kill(9);
     await bad(init.kill('HUP'), 'process not found');
-    init.setExited(5);
+    recordExit(init, 5); // as the reaper would deliver a second exit
     t.equal(init.exitStatus(), 137, 'the first status wins');
     await init.delete();
     t.equal(await init.status(), 'deleted');
@@ -237,7 +238,7 @@ export function procSuite(t: Test, s: Subject): void {
     await bad(init.stats(), 'cannot stat a deleted container');
     await init.kill('KILL');
     await bad(init.kill('USR1'), 'process not found');
-    init.setExited(1);
+    recordExit(init, 1);
     t.equal(init.exitStatus(), 137);
 
     // A created container can be deleted without running.
@@ -319,9 +320,10 @@ export function procSuite(t: Test, s: Subject): void {
     { code: 'ERR_INVALID_BUNDLE', message: /no-such-bundle has no config.json/ });
     const bundle = await s.bundle('bad', { args: ['true'] });
     for (const badId of ['../escape', 'a/b', '-flag', '']) {
-      await t.rejects(new Init(badId, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false })
-        .create({ id: badId, bundle, terminal: false, stdin: '', stdout: '', stderr: '' }), { code: 'ERR_INVALID_ID' }, `id ${JSON.stringify(badId)}`);
+      t.throws(() => new Init(badId, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false }), { code: 'ERR_INVALID_ID' }, `id ${JSON.stringify(badId)}`);
     }
+    const init0 = new Init(id, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false });
+    await t.rejects(init0.create({ id: 'other', bundle, terminal: false, stdin: '', stdout: '', stderr: '' }), { code: 'ERR_INVALID_ARG_VALUE' }, 'a config for another id');
     // A spec whose process cannot start: the runtime's own words, and no state or process left.
     const id2 = s.id('nostart');
     const out = new Collector();
