@@ -6,6 +6,7 @@ import { signalNumber } from '../oci/index.js';
 import type { ExitSubscription } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { readPidFile } from './pidFile.js';
+import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
 import type { ExecConfig, ExecStatus, Stdio } from './types.js';
@@ -61,10 +62,7 @@ export class Process {
   #plumbing: Plumbing | null = null;
   #pid = 0;
   #internalPid = 0;
-  #status = -1;
-  #exitedAt: Date | null = null;
-  readonly #exited: Promise<void>;
-  #resolveExited!: () => void;
+  readonly #exit = new ExitRecord();
   #size: WinSize | null = null;
 
   /** Made by {@link Init.exec}. @internal */
@@ -73,7 +71,6 @@ export class Process {
     this.#config = { ...config };
     this.#dir = dir;
     this.#ctx = ctx;
-    this.#exited = new Promise((resolve) => { this.#resolveExited = resolve; });
   }
 
   /** The exec id. */
@@ -118,17 +115,17 @@ export class Process {
 
   /** The exit status (code, or 128 + signal); -1 until it exited. */
   exitStatus(): number {
-    return this.#status;
+    return this.#exit.status;
   }
 
   /** When it exited, or null. */
   exitedAt(): Date | null {
-    return this.#exitedAt;
+    return this.#exit.at;
   }
 
   /** Resolves once it exited. */
   wait(): Promise<void> {
-    return this.#exited;
+    return this.#exit.done;
   }
 
   /** Runs the process (`exec --detach`) with its own stdio. */
@@ -210,19 +207,12 @@ export class Process {
   /** Records the exit; the first status wins. */
   #setExited(status: number): void {
     if (!this.#lifecycle.apply('exit')) return;
-    this.#status = status;
-    this.#exitedAt = new Date();
+    this.#exit.record(status);
     void this.#plumbing?.finishOutput();
-    this.#resolveExited();
   }
 
   async #releaseResources(): Promise<void> {
-    if (this.#status < 0) {
-      // Never exited on its own: the container's delete (or this one, before start) is its end.
-      this.#status = 128 + 9;
-      this.#exitedAt = new Date();
-      this.#resolveExited();
-    }
+    this.#exit.record(128 + 9); // never exited on its own: the container's delete (or this one, before start) is its end
     await this.#plumbing?.close();
     fs.rmSync(this.#pidFile(), { force: true });
     fs.rmSync(this.#pidFile('internal'), { force: true });

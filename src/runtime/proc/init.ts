@@ -9,6 +9,7 @@ import { defaultMonitor, type ExitSubscription, type ProcessMonitor } from '../r
 import { invalidState, isStopSignal } from './errors.js';
 import { Process } from './exec.js';
 import { readPidFile } from './pidFile.js';
+import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
 import type { CheckpointConfig, CreateConfig, ExecConfig, InitOptions, InitStatus, ProcessStatus, RestoreConfig, Stdio } from './types.js';
@@ -85,10 +86,7 @@ export class Init {
   #pid = 0;
   #sub: ExitSubscription | null = null;
   #plumbing: Plumbing | null = null;
-  #status = -1;
-  #exitedAt: Date | null = null;
-  readonly #exited: Promise<void>;
-  #resolveExited!: () => void;
+  readonly #exit = new ExitRecord();
   readonly #execs = new Map<string, Process>();
   #pendingSize: WinSize | null = null;
 
@@ -106,7 +104,6 @@ export class Init {
       drainTimeout: options.drainTimeout ?? 2000,
       consoleTimeout: options.consoleTimeout ?? 10_000,
     };
-    this.#exited = new Promise((resolve) => { this.#resolveExited = resolve; });
   }
 
   /** The container id. */
@@ -131,12 +128,12 @@ export class Init {
 
   /** The exit status (code, or 128 + signal); -1 while it has not exited. */
   exitStatus(): number {
-    return this.#status;
+    return this.#exit.status;
   }
 
   /** When it exited, or null. */
   exitedAt(): Date | null {
-    return this.#exitedAt;
+    return this.#exit.at;
   }
 
   /** The state: `unknown` before create, then created, running, paused, stopped or deleted. */
@@ -157,7 +154,7 @@ export class Init {
 
   /** Resolves once the container exited. */
   wait(): Promise<void> {
-    return this.#exited;
+    return this.#exit.done;
   }
 
   /** Creates the container (`create`) with its stdio; it runs nothing until {@link start}. */
@@ -222,12 +219,7 @@ export class Init {
       await this.#runtime.delete(this.#id, { force: true });
       await Promise.all([...this.#execs.values()].map((p) => p.release()));
       await this.#release();
-      if (this.#status < 0) {
-        // A created container never ran: deleting it is its end.
-        this.#status = 128 + 9;
-        this.#exitedAt = new Date();
-        this.#resolveExited();
-      }
+      this.#exit.record(128 + 9); // a created container never ran: deleting it is its end
     });
   }
 
@@ -302,10 +294,8 @@ export class Init {
    */
   #setExited(status: number): void {
     if (!this.#lifecycle.apply('exit')) return;
-    this.#status = status;
-    this.#exitedAt = new Date();
+    this.#exit.record(status);
     void this.#plumbing?.finishOutput();
-    this.#resolveExited();
   }
 
   async #killAll(): Promise<void> {
@@ -368,14 +358,13 @@ export class Init {
 
   /** True once the init is known to have exited, waiting up to `ms` for the reaper when the pid is already dead. */
   async #diedWithin(ms: number): Promise<boolean> {
-    if (this.#exitedAt !== null) return true;
+    if (this.#exit.at !== null) return true;
     if (this.#pid <= 0 || isAlive(this.#pid)) return false;
     let timer: NodeJS.Timeout | undefined;
-    const exited = await Promise.race([
-      this.#exited.then(() => true),
+    return Promise.race([
+      this.#exit.done.then(() => true),
       new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); }),
     ]).finally(() => clearTimeout(timer));
-    return exited && this.#exitedAt !== null;
   }
 
   async #release(): Promise<void> {

@@ -244,6 +244,21 @@ export function containerSuite(t: Test, s: Subject): void {
     await c.destroy();
   });
 
+  t.test('calls fired at once run one at a time in call order, each checked against the state the one before left', opts, async (t) => {
+    const c = await start(t, 'queue', ['sleep', '1000']);
+    const [exec, pause, signal, destroy, stats, pauseAgain] = await Promise.allSettled([
+      c.startProcess({ args: ['sleep', '1000'] }), c.pause(), c.signal(c.initPid(), 'KILL'), c.destroy(), c.stats(), c.pause(),
+    ]);
+    t.equal(exec.status, 'fulfilled', 'startProcess ran first');
+    t.equal(pause.status, 'fulfilled');
+    t.match(signal, { status: 'rejected', reason: { code: ErrorCode.ContainerPaused } }, 'signal saw the pause');
+    t.equal(destroy.status, 'fulfilled', 'destroy thawed and killed');
+    t.match(stats, { status: 'rejected', reason: { code: ErrorCode.ContainerDestroyed } }, 'stats saw the destroy');
+    t.match(pauseAgain, { status: 'rejected', reason: { code: ErrorCode.ContainerDestroyed } });
+    t.equal(await c.runState(), 'destroyed');
+    if (exec.status === 'fulfilled') await t.rejects(c.waitProcess(exec.value), { code: ErrorCode.ContainerDestroyed });
+  });
+
   t.test('IdInUse never touches what exists: the live container, its output, a state directory found there', opts, async (t) => {
     const id = s.id('web-1');
     const out = new Collector();

@@ -361,8 +361,7 @@ export function procSuite(t: Test, s: Subject): void {
     t.equal(await first.status(), 'running');
     t.notOk(isGone(first.pid()), 'the first container\'s process is alive');
     const seen = out.bytes;
-    await untilBytes(out, seen + 20);
-    t.pass('its output still flows');
+    await waitFor('the first container\'s output to keep flowing', () => out.bytes >= seen + 20);
 
     // Two Inits create one id at the same moment: exactly one wins, and it runs.
     const id2 = s.id('web-2');
@@ -379,7 +378,7 @@ export function procSuite(t: Test, s: Subject): void {
     t.equal(await loser.status(), 'unknown');
     await winner.start();
     t.equal(await winner.status(), 'running');
-    if (winner === a) await untilBytes(out2, 20);
+    if (winner === a) await waitFor('the winner\'s output', () => out2.bytes >= 20);
     t.notOk(isGone(winner.pid()), 'the winner runs');
     await Promise.all([first, winner].map(async (init) => {
       await init.kill('KILL');
@@ -413,15 +412,17 @@ export function procSuite(t: Test, s: Subject): void {
       const end = await init.status();
       if (state === 'deleted') t.equal(end, 'deleted', `${name}: deleted`);
       else t.ok(['created', 'running', 'stopped'].includes(end), `${name}: ends ${end}`);
+      // Bounded, so a wrong state machine fails here instead of hanging the file.
+      const exited = (what: string) => waitFor(`${name}: ${what}`, () => init.exitedAt() !== null, 15_000);
       if (dying && end !== 'deleted') {
-        await init.wait();
+        await exited('the exit of the kill');
         t.equal(init.exitStatus(), 137, `${name}: killed`);
       }
       // Clean up as a supervisor would, then nothing of it may be left.
       const pid = init.pid();
       if ((await init.status()) === 'running') {
         await init.killAll();
-        await init.wait();
+        await exited('the exit of killAll');
       }
       if ((await init.status()) !== 'deleted') await init.delete();
       await io.close();
