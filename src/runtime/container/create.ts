@@ -38,8 +38,8 @@ export interface CreateContainerOptions {
  * — never what it found — and the call rejects with `InvalidIdFormat` (checked before any path is
  * built from the id), `IdInUse` (the runtime has the id, or its state directory exists: containerd
  * refuses an existing bundle directory the same way), `ConfigInvalid` (no or a broken
- * `config.json`, a bad stdio URI) or `SystemError` (the runtime failed, or the state root is not
- * private: `cause` says why).
+ * `config.json`, a bad stdio URI, a state directory whose parent another user could control:
+ * `ERR_UNSAFE_DIR` as the cause) or `SystemError` (the runtime failed; `cause` says why).
  */
 export async function createContainer(opts: CreateContainerOptions): Promise<Container> {
   const what = `create container ${JSON.stringify(opts?.id)}`;

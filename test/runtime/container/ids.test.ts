@@ -40,6 +40,30 @@ t.test('createContainer: InvalidIdFormat (cause ERR_INVALID_ID) before the state
   t.same(fdsUnder(base), []);
 });
 
+t.test('createContainer refuses a state root another user could control (ConfigInvalid, cause ERR_UNSAFE_DIR naming it) and makes nothing', async (t) => {
+  const base = tmpDir(t);
+  const bundle = hostBundle(path.join(base, 'bundle'));
+  const backend = hostBackend({ jobPrefix: `ids-${crypto.randomBytes(3).toString('hex')}-` });
+  const foreign = path.join(base, 'foreign');
+  fs.mkdirSync(foreign, { mode: 0o700 });
+  fs.chownSync(foreign, NOBODY, NOBODY);
+  const groupWritable = path.join(base, 'group-writable');
+  fs.mkdirSync(groupWritable);
+  fs.chmodSync(groupWritable, 0o770);
+  const target = path.join(base, 'target');
+  fs.mkdirSync(target, { mode: 0o700 });
+  const link = path.join(base, 'link');
+  fs.symlinkSync(target, link);
+  for (const [root, why] of [[foreign, /owned by uid 65534/], [groupWritable, /writable by its group/], [link, /symlink/]] as const) {
+    const id = `c-${crypto.randomBytes(3).toString('hex')}`;
+    const err = await createContainer({ id, bundle, backend, stateDir: path.join(root, id) }).then(() => null, (e: unknown) => e);
+    t.match(err, { code: ErrorCode.ConfigInvalid, cause: { code: 'ERR_UNSAFE_DIR', message: why } }, root);
+    t.match((err as Error).message, root, 'the message names the directory');
+    t.same(fs.readdirSync(root), [], 'nothing made in it');
+  }
+  t.same(fs.readdirSync(target), []);
+});
+
 t.test('JobRuntime and HostRuntime: every method that takes an id refuses a bad one with ERR_INVALID_ID', async (t) => {
   const base = tmpDir(t);
   const bundle = hostBundle(path.join(base, 'bundle'));

@@ -11,7 +11,7 @@ import type { OciSpec } from '../../../src/runtime/oci/index.js';
 t.test('errors of the layer below map to libcontainer codes, with the cause kept', async (t) => {
   const cases: Array<[string, string]> = [
     ['ERR_ALREADY_EXISTS', ErrorCode.IdInUse], ['ERR_INVALID_ID', ErrorCode.InvalidIdFormat],
-    ['ERR_INVALID_BUNDLE', ErrorCode.ConfigInvalid], ['ERR_INVALID_ARG_VALUE', ErrorCode.ConfigInvalid],
+    ['ERR_INVALID_BUNDLE', ErrorCode.ConfigInvalid], ['ERR_INVALID_ARG_VALUE', ErrorCode.ConfigInvalid], ['ERR_UNSAFE_DIR', ErrorCode.ConfigInvalid],
     ['ERR_RUNTIME', ErrorCode.SystemError], ['ERR_INVALID_STATE', ErrorCode.SystemError], ['EACCES', ErrorCode.SystemError],
   ];
   for (const [from, to] of cases) {
