@@ -42,7 +42,8 @@ const taskTable: Transitions<TaskStatus, TaskOp> = {
   kill: { created: refuse('cannot signal a created task: it has no process yet'), running: null, paused: null, stopped: null },
   pause: { running: 'paused', paused: null },
   resume: { paused: 'running', running: null },
-  exit: { running: 'stopped', paused: 'stopped' },
+  // From created too: an init that exits before its start finished leaves the task stopped.
+  exit: { created: 'stopped', running: 'stopped', paused: 'stopped' },
 };
 
 /** A task (container) of the host runtime. */
