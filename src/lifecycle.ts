@@ -1,9 +1,10 @@
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { TaskioError } from './errors.js';
 
-/** A refusal: the operation fails in this state with `ERR_INVALID_STATE` and this message. */
+/** A refusal: the operation fails in this state with this message and `code` (default `ERR_INVALID_STATE`). */
 export interface Refusal {
   readonly refuse: string;
+  readonly code?: string;
 }
 
 /**
@@ -18,9 +19,18 @@ export type Rule<S extends string> = S | null | Refusal;
  */
 export type Transitions<S extends string, Op extends string> = Record<Op, Partial<Record<S, Rule<S>>>>;
 
-/** Builds a {@link Refusal}. */
-export function refuse(message: string): Refusal {
-  return { refuse: message };
+/** Builds a {@link Refusal}; `code` defaults to `ERR_INVALID_STATE`. */
+export function refuse(message: string, code?: string): Refusal {
+  return code === undefined ? { refuse: message } : { refuse: message, code };
+}
+
+/** Options of a {@link Lifecycle}. */
+export interface LifecycleOptions {
+  /**
+   * Makes the error of a refusal (a facade with its own error class, such as the container's).
+   * Default: a `TaskioError` with the refusal's code and message.
+   */
+  error?: (code: string, message: string) => Error;
 }
 
 interface Running {
@@ -41,8 +51,10 @@ const inside = new AsyncLocalStorage<readonly Running[]>();
  *    not stop the next.
  * 2. An operation is checked against the table when its turn comes, not when it is called, so a
  *    `start` queued behind a `delete` sees `deleted` and is refused.
- * 3. An operation that succeeds moves to its rule's state, unless an event moved the object while
- *    it ran (an exit during `start` leaves it `stopped`, not `running`).
+ * 3. An operation that succeeds moves to its rule's state. When an event moved the object while it
+ *    ran, the rule is taken again from the state the event left: a refusal or `null` there keeps
+ *    that state (an exit during `start` leaves it `stopped`, not `running`), a target state still
+ *    applies (an exit during `delete` of a created container still ends `deleted`).
  * 4. An operation that throws leaves the state as it was.
  * 5. Events ({@link apply}: an exit reaped, a process gone) are not queued: they change the state
  *    at once, so an operation that waits for an exit cannot wait for itself.
@@ -52,14 +64,16 @@ const inside = new AsyncLocalStorage<readonly Running[]>();
 export class Lifecycle<S extends string, Op extends string> {
   readonly #table: Transitions<S, Op>;
   readonly #noun: string;
+  readonly #error: (code: string, message: string) => Error;
   #state: S;
   #tail: Promise<unknown> = Promise.resolve();
 
   /** @param noun - what the object is called in messages (`container`, `process`, `task`). */
-  constructor(initial: S, table: Transitions<S, Op>, noun: string) {
+  constructor(initial: S, table: Transitions<S, Op>, noun: string, options: LifecycleOptions = {}) {
     this.#state = initial;
     this.#table = table;
     this.#noun = noun;
+    this.#error = options.error ?? ((code, message) => new TaskioError(code, message));
   }
 
   /** The current state. */
@@ -76,7 +90,8 @@ export class Lifecycle<S extends string, Op extends string> {
   /**
    * Queues operation `op`; when its turn comes, checks it against the table and runs `fn` with the
    * state it starts from.
-   * @throws TaskioError `ERR_INVALID_STATE` with the table's message; whatever `fn` throws.
+   * @throws the refusal's error (`ERR_INVALID_STATE` with the table's message unless the table
+   * gives another code); whatever `fn` throws.
    */
   run<T>(op: Op, fn: (from: S) => Promise<T> | T): Promise<T> {
     const chain = inside.getStore();
@@ -86,12 +101,16 @@ export class Lifecycle<S extends string, Op extends string> {
     const turn = this.#tail.then(() => {
       const from = this.#state;
       const rule = this.#rule(op, from);
-      if (rule !== null && typeof rule !== 'string') throw new TaskioError('ERR_INVALID_STATE', rule.refuse);
+      if (rule !== null && typeof rule !== 'string') throw this.#refusal(rule);
       const me: Running = { owner: this, done: false };
       return inside.run([...(chain ?? []), me], async () => {
         try {
           const result = await fn(from);
-          if (rule !== null && this.#state === from) this.#state = rule;
+          if (rule !== null) {
+            // An event moved the object meanwhile: the rule of where it is now decides.
+            const now = this.#state === from ? rule : this.#rule(op, this.#state);
+            if (typeof now === 'string') this.#state = now;
+          }
           return result;
         } finally {
           me.done = true;
@@ -116,11 +135,15 @@ export class Lifecycle<S extends string, Op extends string> {
 
   /**
    * Checks `op` against the current state without running anything.
-   * @throws TaskioError `ERR_INVALID_STATE` when the table refuses it.
+   * @throws the refusal's error (`ERR_INVALID_STATE` unless the table says otherwise).
    */
   check(op: Op): void {
     const rule = this.#rule(op, this.#state);
-    if (rule !== null && typeof rule !== 'string') throw new TaskioError('ERR_INVALID_STATE', rule.refuse);
+    if (rule !== null && typeof rule !== 'string') throw this.#refusal(rule);
+  }
+
+  #refusal(r: Refusal): Error {
+    return this.#error(r.code ?? 'ERR_INVALID_STATE', r.refuse);
   }
 
   #rule(op: Op, state: S): Rule<S> {

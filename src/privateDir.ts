@@ -1,11 +1,18 @@
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { TaskioError } from './errors.js';
 
-/** What {@link ensurePrivateDir} does when the directory is missing. */
+/** What {@link ensurePrivateDir} does. */
 export interface PrivateDirOptions {
   /** Create it (and missing parents) with mode 0700. Default true. */
   create?: boolean;
+  /**
+   * An ancestor of the directory from which every directory down to it is checked too, not only
+   * the last one: a private directory inside a parent another user controls can be renamed away
+   * and replaced after the check. Default: the directory alone.
+   */
+  from?: string;
 }
 
 /**
@@ -15,25 +22,65 @@ export interface PrivateDirOptions {
  * trusts what it finds under such a directory (FIFO sets, state roots, the daemon's socket);
  * anywhere else another user could plant a FIFO, a symlink or a whole tree.
  * @returns the absolute path.
- * @throws TaskioError `ERR_UNSAFE_DIR` naming the directory and the reason; system errors of mkdir.
+ * @throws TaskioError `ERR_UNSAFE_DIR` naming the directory and the reason; `ERR_INVALID_ARG_VALUE`
+ * when `from` is not an ancestor of `dir`; system errors of mkdir.
  */
 export function ensurePrivateDir(dir: string, opts: PrivateDirOptions = {}): string {
   const abs = path.resolve(dir);
-  if (opts.create !== false) {
+  const from = path.resolve(opts.from ?? abs);
+  const rel = path.relative(from, abs);
+  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `${from} is not an ancestor of ${abs}`);
+  }
+  let step = from;
+  checkDir(step, opts.create !== false, true);
+  for (const part of rel === '' ? [] : rel.split(path.sep)) {
+    step = path.join(step, part);
+    checkDir(step, opts.create !== false, false);
+  }
+  return abs;
+}
+
+/**
+ * taskio's directory for this user's runtime files (FIFO sets, container state, the daemon):
+ * `/run/taskio` for root, `$XDG_RUNTIME_DIR/taskio` for another user, else `<tmpdir>/taskio-<uid>`
+ * — tmux's `/tmp/tmux-<uid>`: a name per uid in the shared temp directory, which the sticky bit
+ * keeps others from renaming, made 0700 and checked before every use.
+ */
+export function runtimeDir(): string {
+  const uid = process.geteuid?.();
+  if (uid === 0) return '/run/taskio';
+  const xdg = process.env.XDG_RUNTIME_DIR;
+  if (xdg && path.isAbsolute(xdg)) return path.join(xdg, 'taskio');
+  return path.join(os.tmpdir(), `taskio-${uid ?? 'user'}`);
+}
+
+/**
+ * {@link ensurePrivateDir} for a root taskio keeps its files in: when `dir` lies under
+ * {@link runtimeDir} (the defaults do), every directory from that base down to `dir` is checked.
+ */
+export function ensureRuntimeRoot(dir: string): string {
+  const base = runtimeDir();
+  const rel = path.relative(base, path.resolve(dir));
+  const inside = rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
+  return ensurePrivateDir(dir, inside ? { from: base } : {});
+}
+
+function checkDir(dir: string, create: boolean, parents: boolean): void {
+  if (create) {
     try {
-      fs.mkdirSync(abs, { recursive: true, mode: 0o700 });
+      fs.mkdirSync(dir, { recursive: parents, mode: 0o700 });
     } catch (err) {
       // Something else is there: the checks below say what.
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  const st = fs.lstatSync(abs);
+  const st = fs.lstatSync(dir);
   const uid = process.geteuid?.() ?? st.uid;
   let why = '';
   if (st.isSymbolicLink()) why = 'it is a symlink';
   else if (!st.isDirectory()) why = 'it is not a directory';
   else if (st.uid !== uid) why = `it is owned by uid ${st.uid}, not ${uid}`;
   else if ((st.mode & 0o022) !== 0) why = `it is writable by ${st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
-  if (why) throw new TaskioError('ERR_UNSAFE_DIR', `refusing directory ${abs}: ${why}`);
-  return abs;
+  if (why) throw new TaskioError('ERR_UNSAFE_DIR', `refusing directory ${dir}: ${why}`);
 }

@@ -29,7 +29,7 @@ export {
 } from './runtime/console/index.js';
 export { type CreateIOOptions, type ProcessIOEvents, type Target, ProcessIO, createIO, parseTarget } from './runtime/stdio/index.js';
 export {
-  type CheckpointConfig, type CreateConfig, type ExecConfig, type InitOptions, type Mount, type ProcessStatus,
+  type CheckpointConfig, type CreateConfig, type ExecConfig, type ExecStatus, type InitOptions, type InitStatus, type Mount, type ProcessStatus,
   type RestoreConfig, type Runtime, type RuntimeCreateOptions, type RuntimeExecOptions, type RuntimeRestoreOptions,
   type Stdio, type Terminal, type WinSize, Init, Process,
 } from './runtime/proc/index.js';

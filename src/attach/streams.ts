@@ -1,7 +1,7 @@
-import os from 'node:os';
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
 import type { Config } from '../fifo/index.js';
+import { runtimeDir } from '../privateDir.js';
 
 /** The caller's side of a task's stdio: what to feed its stdin and where its output goes. */
 export interface Streams {
@@ -36,13 +36,13 @@ export type Creator = (id: string) => Promise<IO>;
 export type Attach = (set: import('../fifo/index.js').FIFOSet) => Promise<IO>;
 
 /**
- * The default FIFO directory: `/run/taskio/fifo` for root, else `$XDG_RUNTIME_DIR/taskio/fifo`
- * (or a per-user directory under the OS temp dir when that variable is unset).
+ * The default FIFO directory: `/run/taskio/fifo` for root, else `$XDG_RUNTIME_DIR/taskio/fifo`, or
+ * without that variable `<tmpdir>/taskio-<uid>/fifo` (tmux's `/tmp/tmux-<uid>`). It is created 0700
+ * on first use and checked, with every directory from `taskio`/`taskio-<uid>` down, before a FIFO
+ * set is made in it (`ERR_UNSAFE_DIR` when another user could control one of them).
  */
 export function defaultFIFODir(): string {
-  if (process.getuid?.() === 0) return '/run/taskio/fifo';
-  const base = process.env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `taskio-${process.getuid?.() ?? 'user'}`);
-  return path.join(base, 'taskio', 'fifo');
+  return path.join(runtimeDir(), 'fifo');
 }
 
 /** Uses this process's own stdin, stdout and stderr. */

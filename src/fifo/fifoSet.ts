@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { ensureRuntimeRoot } from '../privateDir.js';
 import { isCode } from '../sys/index.js';
 import { type Config, validateId } from './config.js';
 
@@ -9,18 +10,18 @@ import { type Config, validateId } from './config.js';
  */
 export class FIFOSet {
   readonly config: Config;
-  private readonly remover: (() => Promise<void>) | undefined;
-  private closing: Promise<void> | null = null;
+  readonly #remover: (() => Promise<void>) | undefined;
+  #closing: Promise<void> | null = null;
 
   constructor(config: Config, close?: () => Promise<void>) {
     this.config = { ...config };
-    this.remover = close;
+    this.#remover = close;
   }
 
   /** Removes what the set's creator made (nothing for a set built from bare paths); idempotent. */
   close(): Promise<void> {
-    this.closing ??= this.remover ? this.remover() : Promise.resolve();
-    return this.closing;
+    this.#closing ??= this.#remover ? this.#remover() : Promise.resolve();
+    return this.#closing;
   }
 }
 
@@ -30,17 +31,21 @@ export function newFIFOSet(config: Config, close?: () => Promise<void>): FIFOSet
 }
 
 /**
- * Makes a fresh 0700 directory inside `root` (created 0700 when missing) and names the task's FIFOs
- * `<dir>/<id>-stdin|-stdout|-stderr` (no stderr for a terminal). The FIFOs themselves are made by
- * whoever opens them first. `close()` removes those FIFOs, then the directory if it is empty —
- * never a tree taskio did not make.
- * @throws TaskioError `ERR_INVALID_ID` for an id that could escape the directory.
+ * Makes a fresh 0700 directory inside `root` and names the task's FIFOs
+ * `<dir>/<id>-stdin|-stdout|-stderr` (no stderr for a terminal). `root` is created 0700 when
+ * missing and must be private: a real directory of this user that group and others cannot write
+ * (under taskio's runtime directory, every directory from that base down to it), or another user
+ * could plant FIFOs or symlinks where the task's stdio goes. The FIFOs themselves are made by
+ * whoever opens them first. `close()` removes those FIFOs, then the directory if it is
+ * empty — never a tree taskio did not make.
+ * @throws TaskioError `ERR_INVALID_ID` for an id that could escape the directory (checked before
+ * anything is made); `ERR_UNSAFE_DIR` naming a root another user could control.
  */
 export async function newFIFOSetInDir(root: string, id: string, terminal: boolean): Promise<FIFOSet> {
   validateId(id);
   // Synchronous on purpose: these are metadata calls on a local (usually tmpfs) directory that
   // finish in microseconds, and a threadpool round trip each would cost more than the call.
-  const dir = makeTempDir(root, id);
+  const dir = fs.mkdtempSync(path.join(ensureRuntimeRoot(root), `${id}-`));
   const config: Config = {
     terminal,
     stdin: path.join(dir, `${id}-stdin`),
@@ -64,16 +69,4 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
       if (!isCode(err, 'ENOENT') && !isCode(err, 'ENOTEMPTY')) throw err;
     }
   });
-}
-
-/** mkdtemp inside `root`, making `root` (0700) only when it is missing. */
-function makeTempDir(root: string, id: string): string {
-  const prefix = path.join(root, `${id}-`);
-  try {
-    return fs.mkdtempSync(prefix);
-  } catch (err) {
-    if (!isCode(err, 'ENOENT')) throw err;
-  }
-  fs.mkdirSync(root, { recursive: true, mode: 0o700 });
-  return fs.mkdtempSync(prefix);
 }

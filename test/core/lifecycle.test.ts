@@ -90,3 +90,28 @@ t.test('an operation calling its own object fails instead of waiting forever', a
   });
   t.equal(await later, 'after');
 });
+
+t.test('an event during an operation: the rule of the state it left decides', async (t) => {
+  const lc = new Lifecycle<S, Op>('created', table, 'container');
+  const gate = deferred();
+  const del = lc.run('delete', () => gate.promise);
+  await Promise.resolve();
+  await Promise.resolve();
+  t.equal(lc.apply('exit'), true);
+  t.equal(lc.state, 'stopped');
+  gate.resolve();
+  await del;
+  t.equal(lc.state, 'deleted', 'delete is allowed from stopped too, so it still ends deleted');
+});
+
+t.test('a refusal may carry its own code and error class', async (t) => {
+  class FacadeError extends Error {
+    constructor(readonly code: string, message: string) { super(message); }
+  }
+  const custom: Transitions<S, Op> = { ...table, stats: { running: null, stopped: refuse('cannot stat: it is stopped', 'ERR_NOT_RUNNING') } };
+  const lc = new Lifecycle<S, Op>('stopped', custom, 'container', { error: (code, message) => new FacadeError(code, message) });
+  const err = await lc.run('stats', () => 1).catch((e: unknown) => e);
+  t.ok(err instanceof FacadeError);
+  t.match(err, { code: 'ERR_NOT_RUNNING', message: 'cannot stat: it is stopped' });
+  t.throws(() => lc.check('start'), { code: 'ERR_INVALID_STATE', message: 'cannot start a stopped container' });
+});

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensurePrivateDir } from '../../src/privateDir.js';
+import { ensurePrivateDir, ensureRuntimeRoot, runtimeDir } from '../../src/privateDir.js';
 import { removeInside } from '../../src/removeInside.js';
 import { tmpDir } from '../helpers/common.js';
 
@@ -28,6 +28,29 @@ t.test('ensurePrivateDir creates 0700 and refuses what another user could contro
   t.throws(() => ensurePrivateDir(file), { code: 'ERR_UNSAFE_DIR', message: /not a directory/ });
   t.throws(() => ensurePrivateDir(path.join(base, 'missing'), { create: false }), { code: 'ENOENT' });
   t.equal(fs.existsSync(path.join(base, 'missing')), false);
+});
+
+t.test('ensurePrivateDir with from checks every directory on the way down', async (t) => {
+  const base = tmpDir(t);
+  const top = path.join(base, 'top');
+  const deep = path.join(top, 'a', 'b');
+  t.equal(ensurePrivateDir(deep, { from: top }), deep);
+  for (const d of [top, path.join(top, 'a'), deep]) t.equal(fs.statSync(d).mode & 0o777, 0o700, `${d} made 0700`);
+  fs.chownSync(path.join(top, 'a'), 65534, 65534);
+  t.throws(() => ensurePrivateDir(deep, { from: top }), { code: 'ERR_UNSAFE_DIR', message: new RegExp(`${top}/a: it is owned by uid 65534`) });
+  t.equal(ensurePrivateDir(deep), deep, 'without from only the last one is checked');
+  fs.chownSync(path.join(top, 'a'), 0, 0);
+  fs.chmodSync(top, 0o777);
+  t.throws(() => ensurePrivateDir(deep, { from: top }), { code: 'ERR_UNSAFE_DIR', message: new RegExp(`${top}: it is writable by its group`) });
+  t.throws(() => ensurePrivateDir(base, { from: top }), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
+t.test('runtimeDir: /run/taskio for root, $XDG_RUNTIME_DIR/taskio, else <tmpdir>/taskio-<uid>', async (t) => {
+  t.equal(runtimeDir(), '/run/taskio', 'this test runs as root');
+  const base = tmpDir(t);
+  // ensureRuntimeRoot on a directory outside the runtime dir checks that directory only.
+  fs.chmodSync(base, 0o777);
+  t.equal(ensureRuntimeRoot(path.join(base, 'x')), path.join(base, 'x'));
 });
 
 t.test('removeInside removes only strictly inside the root, resolving symlinks first', async (t) => {

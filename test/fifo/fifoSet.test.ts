@@ -77,5 +77,5 @@ t.test('bad ids are refused before anything is made', async (t) => {
 t.test('a root that is a file fails clearly', async (t) => {
   const file = path.join(tmpDir(t), 'file');
   fs.writeFileSync(file, '');
-  await t.rejects(newFIFOSetInDir(file, 'x', false), { code: 'ENOTDIR', message: /file/ });
+  await t.rejects(newFIFOSetInDir(file, 'x', false), { code: 'ERR_UNSAFE_DIR', message: new RegExp(`${file}: it is not a directory`) });
 });

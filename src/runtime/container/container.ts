@@ -1,11 +1,12 @@
 import fs from 'node:fs';
 import { TaskioError } from '../../errors.js';
+import { Lifecycle } from '../../lifecycle.js';
 import { signalNumber, type OciSpec, type Stats } from '../oci/index.js';
 import type { Init, Process, Stdio } from '../proc/index.js';
 import type { ContainerBackend } from './backend.js';
-import { ContainerError, ErrorCode, toContainerError } from './errors.js';
+import { ContainerError, ErrorCode, toContainerError, type ContainerErrorCode } from './errors.js';
 import { processSpecOf, type ProcessConfig } from './processConfig.js';
-import { runStateOf, type RunState } from './runState.js';
+import { containerTable, type ContainerOp, type ContainerState, type RunState } from './runState.js';
 
 /** Resource usage of a container: `events --stats` for runsc/runc, the job's cgroup for the host. */
 export type ContainerStats = Stats;
@@ -26,12 +27,10 @@ export interface ContainerParts {
   init: Init;
   backend: ContainerBackend;
   config: ContainerConfig;
-  /** Directory of the exec'd processes' pid files; removed by destroy. */
+  /** Directory of the exec'd processes' pid files, made by the factory; removed by destroy once empty. */
   stateDir: string;
   /** How long destroy waits for the killed init's exit before giving up, ms. */
   killTimeout: number;
-  /** Called once the container is destroyed (the factory forgets its id). */
-  onDestroyed(): void;
 }
 
 /**
@@ -45,6 +44,10 @@ export interface ContainerParts {
  * fail with `ContainerNotRunning`. A pid that is not the container's fails `signal` with `ESRCH`
  * and `waitProcess` with `ECHILD`, as `kill(2)`/`waitpid(2)` would.
  *
+ * Its calls run one at a time in call order, each checked against the state the one before left
+ * (a `signal` made while a `pause` runs fails `ContainerPaused`; anything made while `destroy`
+ * runs fails `ContainerDestroyed`); {@link wait} and {@link waitProcess} only watch and never queue.
+ *
  * Pids are in the backend's namespace (see {@link ContainerBackend}): host pids for runc and the
  * host, sandbox pids for runsc.
  */
@@ -53,12 +56,12 @@ export class Container {
   readonly #backend: ContainerBackend;
   readonly #config: ContainerConfig;
   readonly #parts: ContainerParts;
+  readonly #lifecycle: Lifecycle<ContainerState, ContainerOp>;
   /** Exec'd processes by pid (in the backend's namespace), kept until destroy for waitProcess. */
   readonly #execs = new Map<number, Process>();
   #execSeq = 0;
-  #pausing: Promise<void> | null = null;
-  #destroying: Promise<void> | null = null;
-  #destroyed = false;
+  /** Pause calls not finished yet: the run state is `pausing` meanwhile. */
+  #pausing = 0;
 
   /** Made by {@link createContainer} once the init runs. @internal */
   constructor(parts: ContainerParts) {
@@ -66,6 +69,10 @@ export class Container {
     this.#backend = parts.backend;
     this.#config = parts.config;
     this.#parts = parts;
+    this.#lifecycle = new Lifecycle<ContainerState, ContainerOp>(parts.init.exitedAt() ? 'stopped' : 'running', containerTable(parts.config.id), 'container', {
+      error: (code, message) => new ContainerError(code as ContainerErrorCode, message),
+    });
+    void parts.init.wait().then(() => this.#lifecycle.apply('exit'));
   }
 
   /** The container id. */
@@ -88,8 +95,8 @@ export class Container {
 
   /** The run state (see {@link RunState}); `destroyed` once {@link destroy} finished, never an error. */
   async runState(): Promise<RunState> {
-    if (this.#destroyed) return 'destroyed';
-    return runStateOf(await this.#init.status(), this.#pausing !== null);
+    const state = this.#lifecycle.state;
+    return state === 'running' && this.#pausing > 0 ? 'pausing' : state;
   }
 
   /** The container's definition (a frozen copy: changing the bundle afterwards changes nothing here). */
@@ -103,26 +110,19 @@ export class Container {
    * is paused. Once the init exited runsc and runc have nothing to list (their pid namespace died
    * with it) and the result is empty; the host backend lists what is left in the job.
    */
-  async processes(): Promise<number[]> {
-    await this.#live();
-    const stopped = (await this.#init.status()) === 'stopped';
-    try {
-      return await this.#backend.processes(this.id());
-    } catch (err) {
-      if (stopped) return [];
-      throw toContainerError(err, `processes of container ${this.id()}`);
-    }
+  processes(): Promise<number[]> {
+    return this.#lifecycle.run('processes', (from) => this.#processes(from === 'stopped'));
   }
 
   /** One sample of resource usage (libcontainer's `Stats`): CPU time, memory, number of processes. */
-  async stats(): Promise<ContainerStats> {
-    await this.#live();
-    await this.#needInit('stat');
-    try {
-      return await this.#init.stats();
-    } catch (err) {
-      throw toContainerError(err, `stats of container ${this.id()}`);
-    }
+  stats(): Promise<ContainerStats> {
+    return this.#lifecycle.run('stats', async () => {
+      try {
+        return await this.#init.stats();
+      } catch (err) {
+        throw this.#initError(err, 'stat', `stats of container ${this.id()}`);
+      }
+    });
   }
 
   /**
@@ -130,30 +130,28 @@ export class Container {
    * its pid, which {@link waitProcess} and {@link signal} take. Its stdio is released by
    * {@link destroy}.
    */
-  async startProcess(cfg: ProcessConfig): Promise<number> {
-    await this.#live();
-    if (await this.#paused()) throw this.#pausedError('start a process in');
-    await this.#needInit('start a process in');
-    const spec = processSpecOf(cfg, this.#config.spec);
-    fs.mkdirSync(this.#parts.stateDir, { recursive: true, mode: 0o711 });
-    let p: Process | null = null;
-    try {
-      p = await this.#init.exec(this.#parts.stateDir, {
-        id: `exec-${++this.#execSeq}`, terminal: spec.terminal === true, spec,
-        stdin: cfg.stdin ?? '', stdout: cfg.stdout ?? '', stderr: cfg.stderr ?? '',
-      });
-      await p.start();
-    } catch (err) {
-      if (p !== null && (await p.status()) === 'created') await p.delete().catch(() => undefined);
-      throw toContainerError(err, `start a process in container ${this.id()}`);
-    }
-    const pid = this.#backend.execPid(p);
-    if (pid <= 0) {
-      await p.kill('KILL').catch(() => undefined);
-      throw new ContainerError(ErrorCode.SystemError, `start a process in container ${this.id()}: the runtime reported no pid for it`);
-    }
-    this.#execs.set(pid, p);
-    return pid;
+  startProcess(cfg: ProcessConfig): Promise<number> {
+    return this.#lifecycle.run('startProcess', async () => {
+      const spec = processSpecOf(cfg, this.#config.spec);
+      let p: Process | null = null;
+      try {
+        p = await this.#init.exec(this.#parts.stateDir, {
+          id: `exec-${++this.#execSeq}`, terminal: spec.terminal === true, spec,
+          stdin: cfg.stdin ?? '', stdout: cfg.stdout ?? '', stderr: cfg.stderr ?? '',
+        });
+        await p.start();
+      } catch (err) {
+        if (p !== null && (await p.status()) === 'created') await p.delete().catch(() => undefined);
+        throw this.#initError(err, 'start a process in', `start a process in container ${this.id()}`);
+      }
+      const pid = this.#backend.execPid(p);
+      if (pid <= 0) {
+        await p.kill('KILL').catch(() => undefined);
+        throw new ContainerError(ErrorCode.SystemError, `start a process in container ${this.id()}: the runtime reported no pid for it`);
+      }
+      this.#execs.set(pid, p);
+      return pid;
+    });
   }
 
   /**
@@ -161,27 +159,27 @@ export class Container {
    * (libcontainer's `Signal(pid, signal)`). Once the target exited, SIGTERM/SIGKILL are a no-op
    * (the process is already what they ask for) and other signals fail with `ESRCH`.
    */
-  async signal(pid: number, signal: number | string): Promise<void> {
-    await this.#live();
-    if (await this.#paused()) throw this.#pausedError('signal a process of');
-    signalNumber(signal); // an unknown signal fails here (ERR_INVALID_SIGNAL), before any process is touched
-    const target = pid === this.initPid() ? this.#init : this.#execs.get(pid);
-    try {
-      if (target !== undefined) {
-        await target.kill(signal);
-        return;
+  signal(pid: number, signal: number | string): Promise<void> {
+    return this.#lifecycle.run('signal', async (from) => {
+      signalNumber(signal); // an unknown signal fails here (ERR_INVALID_SIGNAL), before any process is touched
+      const target = pid === this.initPid() ? this.#init : this.#execs.get(pid);
+      try {
+        if (target !== undefined) {
+          await target.kill(signal);
+          return;
+        }
+      } catch (err) {
+        if ((err as { code?: string }).code === 'ERR_INVALID_STATE') throw esrch(pid, this.id(), err);
+        throw toContainerError(err, `signal ${String(signal)} to ${pid} in container ${this.id()}`);
       }
-    } catch (err) {
-      if ((err as { code?: string }).code === 'ERR_INVALID_STATE') throw esrch(pid, this.id(), err);
-      throw toContainerError(err, `signal ${String(signal)} to ${pid} in container ${this.id()}`);
-    }
-    // Not one of ours: only a pid the container lists may be signalled (never an unrelated host process).
-    if (!Number.isInteger(pid) || pid <= 0 || !(await this.processes()).includes(pid)) throw esrch(pid, this.id());
-    try {
-      await this.#backend.signalPid(this.id(), pid, signal);
-    } catch (err) {
-      throw toContainerError(err, `signal ${String(signal)} to ${pid} in container ${this.id()}`);
-    }
+      // Not one of ours: only a pid the container lists may be signalled (never an unrelated host process).
+      if (!Number.isInteger(pid) || pid <= 0 || !(await this.#processes(from === 'stopped')).includes(pid)) throw esrch(pid, this.id());
+      try {
+        await this.#backend.signalPid(this.id(), pid, signal);
+      } catch (err) {
+        throw toContainerError(err, `signal ${String(signal)} to ${pid} in container ${this.id()}`);
+      }
+    });
   }
 
   /**
@@ -190,40 +188,33 @@ export class Container {
    * container does nothing.
    */
   pause(): Promise<void> {
-    // Set before the first await, so runState() says `pausing` from the moment pause() is called.
-    this.#pausing ??= this.#pause().finally(() => { this.#pausing = null; });
-    return this.#pausing;
-  }
-
-  async #pause(): Promise<void> {
-    await this.#live();
-    const status = await this.#init.status();
-    if (status === 'paused') return;
-    if (status !== 'running' && status !== 'created') throw this.#notRunning('pause', status);
-    try {
-      await this.#init.pause();
-    } catch (err) {
-      throw toContainerError(err, `pause container ${this.id()}`);
-    }
+    // Counted before the call queues, so runState() says `pausing` from the moment pause() is called.
+    this.#pausing++;
+    return this.#lifecycle.run('pause', async (from) => {
+      if (from === 'paused') return;
+      try {
+        await this.#init.pause();
+      } catch (err) {
+        throw this.#initError(err, 'pause', `pause container ${this.id()}`);
+      }
+    }).finally(() => { this.#pausing--; });
   }
 
   /** Thaws a paused container (libcontainer's `Resume`); resuming a running one does nothing. */
-  async resume(): Promise<void> {
-    await this.#live();
-    if (this.#pausing) await this.#pausing.catch(() => undefined);
-    const status = await this.#init.status();
-    if (status === 'running' || status === 'created') return;
-    if (status !== 'paused') throw this.#notRunning('resume', status);
-    try {
-      await this.#init.resume();
-    } catch (err) {
-      throw toContainerError(err, `resume container ${this.id()}`);
-    }
+  resume(): Promise<void> {
+    return this.#lifecycle.run('resume', async (from) => {
+      if (from === 'running') return;
+      try {
+        await this.#init.resume();
+      } catch (err) {
+        throw this.#initError(err, 'resume', `resume container ${this.id()}`);
+      }
+    });
   }
 
   /** Waits for the init to exit and returns its status: the exit code, or 128 + signal. */
   async wait(): Promise<number> {
-    if (this.#destroyed) throw this.#destroyedError('wait for');
+    if (this.#lifecycle.state === 'destroyed') throw this.#destroyedError('wait for');
     await this.#init.wait();
     return this.#init.exitStatus();
   }
@@ -234,7 +225,7 @@ export class Container {
    * for a process that is not one's child.
    */
   async waitProcess(pid: number): Promise<number> {
-    if (this.#destroyed) throw this.#destroyedError('wait for a process of');
+    if (this.#lifecycle.state === 'destroyed') throw this.#destroyedError('wait for a process of');
     if (pid === this.initPid()) return this.wait();
     const p = this.#execs.get(pid);
     if (p === undefined) {
@@ -248,20 +239,21 @@ export class Container {
    * Destroys the container (libcontainer's `Destroy`): a paused one is thawed, every process is
    * killed, the init's exit awaited, its output delivered (bounded by the Init's `drainTimeout`),
    * then the runtime's state, the job, the stdio and the pid files are removed. Destroying a
-   * destroyed container does nothing; concurrent calls share one destroy. Pending {@link wait}s
+   * destroyed container does nothing; a failed destroy can be tried again. Pending {@link wait}s
    * resolve with the killed init's status (137).
    */
   destroy(): Promise<void> {
-    if (this.#destroyed) return Promise.resolve();
-    this.#destroying ??= this.#destroy().then(
-      () => { this.#destroyed = true; this.#parts.onDestroyed(); },
-      (err: unknown) => { this.#destroying = null; throw toContainerError(err, `destroy container ${this.id()}`); },
-    );
-    return this.#destroying;
+    return this.#lifecycle.run('destroy', async (from) => {
+      if (from === 'destroyed') return;
+      try {
+        await this.#destroy();
+      } catch (err) {
+        throw toContainerError(err, `destroy container ${this.id()}`);
+      }
+    });
   }
 
   async #destroy(): Promise<void> {
-    await this.#pausing?.catch(() => undefined);
     // runsc cannot kill a paused sandbox and a frozen task dies only once thawed: thaw first.
     if ((await this.#init.status()) === 'paused') await this.#init.resume().catch(() => undefined);
     const status = await this.#init.status();
@@ -278,34 +270,46 @@ export class Container {
     }
     if ((await this.#init.status()) !== 'deleted') await this.#init.delete();
     this.#execs.clear();
-    fs.rmSync(this.#parts.stateDir, { recursive: true, force: true });
+    removeStateDir(this.#parts.stateDir);
   }
 
-  /** Fails with `ContainerDestroyed` once destroy started. */
-  async #live(): Promise<void> {
-    if (this.#destroyed || this.#destroying !== null) throw this.#destroyedError('use');
+  /** The backend's process list; once the init exited, a list the runtime cannot give is empty. */
+  async #processes(stopped: boolean): Promise<number[]> {
+    try {
+      return await this.#backend.processes(this.id());
+    } catch (err) {
+      if (stopped) return [];
+      throw toContainerError(err, `processes of container ${this.id()}`);
+    }
   }
 
-  async #paused(): Promise<boolean> {
-    return this.#pausing !== null || (await this.#init.status()) === 'paused';
-  }
-
-  /** Fails with `ContainerNotRunning` unless the init is still there. */
-  async #needInit(what: string): Promise<void> {
-    const status = await this.#init.status();
-    if (status !== 'running' && status !== 'created' && status !== 'paused') throw this.#notRunning(what, status);
+  /**
+   * An Init that refuses a call for its state has exited (its exit reaches this container's
+   * lifecycle a moment later): `ContainerNotRunning`, not a system error.
+   */
+  #initError(err: unknown, what: string, context: string): Error {
+    if ((err as { code?: string } | null)?.code === 'ERR_INVALID_STATE') {
+      return new ContainerError(ErrorCode.ContainerNotRunning, `cannot ${what} container ${this.id()}: its init has exited`, { cause: err });
+    }
+    return toContainerError(err, context);
   }
 
   #destroyedError(what: string): ContainerError {
     return new ContainerError(ErrorCode.ContainerDestroyed, `cannot ${what} container ${this.id()}: it is destroyed`);
   }
+}
 
-  #pausedError(what: string): ContainerError {
-    return new ContainerError(ErrorCode.ContainerPaused, `cannot ${what} container ${this.id()}: it is paused`);
-  }
-
-  #notRunning(what: string, status: string): ContainerError {
-    return new ContainerError(ErrorCode.ContainerNotRunning, `cannot ${what} container ${this.id()}: it is ${status}`);
+/**
+ * Removes the pid-file directory the factory made, once the processes' own files are gone (each
+ * Process removes its own). Never recursive: a file taskio did not write there keeps the directory.
+ * @internal
+ */
+export function removeStateDir(dir: string): void {
+  try {
+    fs.rmdirSync(dir);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code !== 'ENOENT' && code !== 'ENOTEMPTY') throw err;
   }
 }
 

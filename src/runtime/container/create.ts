@@ -1,15 +1,17 @@
 import fs from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
+import { TaskioError } from '../../errors.js';
+import { validateId } from '../../ids.js';
+import { ensureRuntimeRoot, runtimeDir } from '../../privateDir.js';
 import type { OciSpec } from '../oci/index.js';
-import { Init, type InitOptions, type Runtime, type Stdio } from '../proc/index.js';
+import { Init, type InitOptions, type Stdio } from '../proc/index.js';
 import type { ContainerBackend } from './backend.js';
-import { Container, type ContainerConfig } from './container.js';
+import { Container, removeStateDir, type ContainerConfig } from './container.js';
 import { ContainerError, ErrorCode, toContainerError } from './errors.js';
 
 /** What {@link createContainer} takes. */
 export interface CreateContainerOptions {
-  /** The container id: 1–1024 of `[A-Za-z0-9_.-]`, starting with a letter or digit. */
+  /** The container id: containerd's rule, 1–76 of `[A-Za-z0-9_.-]` starting with a letter or digit. */
   id: string;
   /** The OCI bundle (a directory with `config.json`; for the host backend its `process` is run on the host). */
   bundle: string;
@@ -18,8 +20,10 @@ export interface CreateContainerOptions {
   /** The init's stdio as paths or URIs (a client's `io.config()`); default: none. */
   stdio?: Partial<Stdio>;
   /**
-   * Directory for the exec'd processes' pid files, removed by destroy. Default
-   * `/run/taskio/container/<id>` (`$XDG_RUNTIME_DIR/taskio/container/<id>` when not root).
+   * Directory for the exec'd processes' pid files: made by the factory (it must not exist; its
+   * parent is made 0700 when missing and must be private), removed by destroy. Default
+   * `/run/taskio/container/<id>` for root, else `$XDG_RUNTIME_DIR/taskio/container/<id>` or
+   * `<tmpdir>/taskio-<uid>/container/<id>`.
    */
   stateDir?: string;
   /** Options of the container's {@link Init} (monitor, namespace, drain and console timeouts). */
@@ -28,46 +32,60 @@ export interface CreateContainerOptions {
   killTimeout?: number;
 }
 
-// Ids of live containers per runtime object: a second create with a live id fails IdInUse even on
-// runtimes (the host's) that keep no state of their own to refuse it.
-const liveIds = new WeakMap<Runtime, Set<string>>();
-
 /**
  * Creates a container and starts its init (libcontainer's `Factory.Create`): on success the
- * container is `running`. Atomic as libcontainer's: on any failure what was made is removed and
- * the call rejects with `IdInUse` (the id is live), `InvalidIdFormat`, `ConfigInvalid` (no or a
- * broken `config.json`, a bad stdio URI) or `SystemError` (the runtime failed; `cause` says why).
+ * container is `running`. Atomic as libcontainer's: on any failure what this call made is removed
+ * — never what it found — and the call rejects with `InvalidIdFormat` (checked before any path is
+ * built from the id), `IdInUse` (the runtime has the id, or its state directory exists: containerd
+ * refuses an existing bundle directory the same way), `ConfigInvalid` (no or a broken
+ * `config.json`, a bad stdio URI, a state directory whose parent another user could control:
+ * `ERR_UNSAFE_DIR` as the cause) or `SystemError` (the runtime failed; `cause` says why).
  */
 export async function createContainer(opts: CreateContainerOptions): Promise<Container> {
+  const what = `create container ${JSON.stringify(opts?.id)}`;
+  try {
+    validateId(opts?.id, 'container');
+  } catch (err) {
+    throw toContainerError(err, what);
+  }
   const { id, backend } = opts;
   const bundle = path.resolve(opts.bundle);
   const spec = readSpec(bundle);
   const stdio: Stdio = { stdin: opts.stdio?.stdin ?? '', stdout: opts.stdio?.stdout ?? '', stderr: opts.stdio?.stderr ?? '', terminal: opts.stdio?.terminal ?? spec.process.terminal === true };
-  const ids = liveIds.get(backend.runtime) ?? new Set<string>();
-  liveIds.set(backend.runtime, ids);
-  if (ids.has(id)) throw new ContainerError(ErrorCode.IdInUse, `container id ${JSON.stringify(id)} is already in use`);
-  const stateDir = opts.stateDir ?? path.join(defaultStateRoot(), String(id));
-  const init = new Init(id, backend.runtime, stdio, opts.init);
-  ids.add(id);
+  const stateDir = path.resolve(opts.stateDir ?? path.join(runtimeDir(), 'container', id));
+  let init: Init;
+  try {
+    init = new Init(id, backend.runtime, stdio, opts.init);
+    ensureRuntimeRoot(path.dirname(stateDir));
+    makeStateDir(stateDir, id);
+  } catch (err) {
+    throw toContainerError(err, what);
+  }
   let created = false;
   try {
     await init.create({ id, bundle, terminal: stdio.terminal, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr });
     created = true;
     await init.start();
   } catch (err) {
-    ids.delete(id);
     if (created) {
       await init.killAll();
       await init.delete().catch(() => undefined);
     }
-    fs.rmSync(stateDir, { recursive: true, force: true });
-    throw toContainerError(err, `create container ${JSON.stringify(id)}`);
+    removeStateDir(stateDir); // made above
+    throw toContainerError(err, what);
   }
   const config: ContainerConfig = deepFreeze({ id, bundle, spec, stdio });
-  return new Container({
-    init, backend, config, stateDir, killTimeout: opts.killTimeout ?? 10_000,
-    onDestroyed: () => ids.delete(id),
-  });
+  return new Container({ init, backend, config, stateDir, killTimeout: opts.killTimeout ?? 10_000 });
+}
+
+/** Makes the container's own state directory; one that exists belongs to a container with that id (`ERR_ALREADY_EXISTS`). */
+function makeStateDir(dir: string, id: string): void {
+  try {
+    fs.mkdirSync(dir, { mode: 0o700 });
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+    throw new TaskioError('ERR_ALREADY_EXISTS', `container ${JSON.stringify(id)}: its state directory ${dir} already exists`, { cause: err });
+  }
 }
 
 /** Reads and checks `config.json`: a missing or broken one is `ConfigInvalid` before any runtime call. */
@@ -84,12 +102,6 @@ function readSpec(bundle: string): OciSpec {
     throw new ContainerError(ErrorCode.ConfigInvalid, `bundle ${bundle}: config.json has no process.args`);
   }
   return spec;
-}
-
-/** `/run/taskio/container` for root, as the FIFO default is `/run/taskio/fifo`; a per-user runtime dir otherwise. */
-function defaultStateRoot(): string {
-  if (process.getuid?.() === 0) return '/run/taskio/container';
-  return path.join(process.env.XDG_RUNTIME_DIR ?? os.tmpdir(), 'taskio', 'container');
 }
 
 function deepFreeze<T>(v: T): T {

@@ -38,7 +38,8 @@ export class ContainerError extends TaskioError {
 
 /**
  * Maps an error of the Init/runtime layer to the facade's vocabulary: id and bundle problems keep
- * their meaning (`IdInUse`, `InvalidIdFormat`, `ConfigInvalid`), everything else is a `SystemError`
+ * their meaning (`IdInUse`, `InvalidIdFormat`, `ConfigInvalid` — a state directory in a place
+ * another user controls is a bad configuration too), everything else is a `SystemError`
  * whose message names the operation and whose `cause` is the original. A {@link ContainerError} or
  * an errno-style error the facade chose on purpose (`ESRCH`, `ECHILD`) passes through unchanged.
  */
@@ -50,7 +51,7 @@ export function toContainerError(err: unknown, what: string): Error {
   switch (code) {
     case 'ERR_ALREADY_EXISTS': return new ContainerError(ErrorCode.IdInUse, `${what}: ${message}`, { cause: err });
     case 'ERR_INVALID_ID': return new ContainerError(ErrorCode.InvalidIdFormat, `${what}: ${message}`, { cause: err });
-    case 'ERR_INVALID_BUNDLE': case 'ERR_INVALID_ARG_VALUE':
+    case 'ERR_INVALID_BUNDLE': case 'ERR_INVALID_ARG_VALUE': case 'ERR_UNSAFE_DIR':
       return new ContainerError(ErrorCode.ConfigInvalid, `${what}: ${message}`, { cause: err });
     default: return new ContainerError(ErrorCode.SystemError, `${what}: ${message}`, { cause: err });
   }

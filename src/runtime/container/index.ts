@@ -14,11 +14,16 @@
  *   (later libcontainer), so its status and output stay available.
  * - Exec'd processes keep their stdio until destroy, so `waitProcess(pid)` works at any time and a
  *   late client still reads their output.
- * - Host backend: {@link hostBackend} gives its `HostRuntime` a `jobFor` hook that asks the
- *   {@link JobRuntime} for the container's job, so every process (plain or on a pty) is born inside
- *   it through the job's join-then-exec wrapper and charged there from its first page. An inner
- *   runtime without that hook gets its processes moved in right after they started: memory charged
- *   before the move stays outside the job, and a process that double-forked away in that gap escapes.
+ * - Host backend: `HostRuntime` starts each process inside the container's job from its first
+ *   instruction (its `jobFor` hook asks the {@link JobRuntime}); processes of any other inner
+ *   runtime are moved in right after they started, with the descendants forked meanwhile (memory
+ *   charged before the move stays outside; a process that double-forked away in that gap escapes).
+ * - Ids are checked with the one id rule before any path is built from them. The state directory
+ *   (`stateDir`) is made by the factory and must not exist (containerd refuses an existing bundle
+ *   directory the same way); its parent is made 0700 and must be private. Nothing is ever removed
+ *   recursively: destroy removes the pid files and then the empty directory.
+ * - Every container is a `Lifecycle` (`src/lifecycle.ts`: transition table + operation queue): calls run one at
+ *   a time and a duplicate id is refused by the runtime (`IdInUse`), never by a per-process list.
  */
 export { Container, type ContainerConfig, type ContainerStats } from './container.js';
 export { createContainer, type CreateContainerOptions } from './create.js';

@@ -1,7 +1,9 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../../errors.js';
-import { JobObject, type JobObjectOptions } from '../jobobject/index.js';
+import { validateId } from '../../ids.js';
+import { JobObject, ParentName, cgroupLayout, type CgroupLayout, type JobObjectOptions } from '../jobobject/index.js';
 import { signalNumber, type CallOptions, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { Freezer } from './freezer.js';
@@ -45,8 +47,8 @@ export class JobRuntime implements Runtime {
   readonly #inner: Runtime;
   readonly #options: JobRuntimeOptions;
   readonly #tasks = new Map<string, TaskJob>();
-  /** Jobs of tasks whose inner create is under way (an OCI-style runtime spawns there). */
-  readonly #creating = new Map<string, JobObject>();
+  /** Tasks being created, with their job once it is made (an OCI-style runtime spawns during create). */
+  readonly #creating = new Map<string, JobObject | null>();
   /** Present when the inner runtime makes its own terminals (the host's node-pty). */
   readonly newTerminal?: () => Terminal;
 
@@ -56,8 +58,9 @@ export class JobRuntime implements Runtime {
     if (inner.newTerminal) this.newTerminal = () => inner.newTerminal!();
   }
 
-  /** The job name of task `id`. */
+  /** The job name of task `id`. @throws TaskioError `ERR_INVALID_ID`. */
   jobName(id: string): string {
+    validateId(id, 'task');
     const prefix = this.#options.jobPrefix ?? 'container-';
     const name = `${prefix}${id}`;
     return name.length <= 200 ? name : `${prefix}${crypto.createHash('sha256').update(id).digest('hex')}`;
@@ -65,7 +68,7 @@ export class JobRuntime implements Runtime {
 
   /** Task `id`'s job object, from create to delete (the host runtime's `jobFor` hook). */
   jobOf(id: string): JobObject | undefined {
-    return this.#tasks.get(id)?.job ?? this.#creating.get(id);
+    return this.#tasks.get(id)?.job ?? this.#creating.get(id) ?? undefined;
   }
 
   /** The pids of every process in task `id`'s job. */
@@ -73,16 +76,25 @@ export class JobRuntime implements Runtime {
     return this.#task(id).job.pids();
   }
 
+  /**
+   * Makes the task's job, then creates the task in the inner runtime with its processes born in
+   * the job. An id this runtime has (or is creating), or whose job already exists — another
+   * runtime's task of that id, which the job would be shared with — fails `ERR_ALREADY_EXISTS`
+   * before anything is made.
+   */
   async create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void> {
-    if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
-    // The inner runtime checks the id too, but the job name is built from it first.
-    if (!/^[A-Za-z0-9][A-Za-z0-9_.-]*$/.test(id)) throw new TaskioError('ERR_INVALID_ID', `invalid task id ${JSON.stringify(id)}`);
-    const job = await JobObject.create({ ...this.#options.job, name: this.jobName(id), terminateOnLastHandleClose: true });
-    this.#creating.set(id, job);
+    const name = this.jobName(id);
+    if (this.#tasks.has(id) || this.#creating.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
+    // Claimed before the first await; the job is filled in once made.
+    this.#creating.set(id, null);
+    let job: JobObject | null = null;
     try {
+      if (jobExists(name, this.#options.job?.layout)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)}: job ${name} already exists`);
+      job = await JobObject.create({ ...this.#options.job, name, terminateOnLastHandleClose: true });
+      this.#creating.set(id, job);
       await this.#inner.create(id, bundle, opts);
     } catch (err) {
-      await job.close().catch(() => undefined);
+      await job?.close().catch(() => undefined);
       throw err;
     } finally {
       this.#creating.delete(id);
@@ -174,7 +186,7 @@ export class JobRuntime implements Runtime {
   }
 
   #task(id: string): TaskJob {
-    const task = this.#tasks.get(id);
+    const task = this.#tasks.get(validateId(id, 'task'));
     if (!task) throw new TaskioError('ERR_NOT_FOUND', `task ${JSON.stringify(id)} does not exist`);
     return task;
   }
@@ -201,6 +213,19 @@ export class JobRuntime implements Runtime {
       wanted = descendantsOf(inJob).filter((p) => !inJob.has(p));
     }
   }
+}
+
+/**
+ * Whether a job of that name exists on this host — another runtime object's or another process's,
+ * whose processes a shared job would mix with this task's (and `kill --all` kill): on Linux a
+ * cgroup directory `<mount>/taskio/<name>` in any hierarchy. Opening the job to find out would
+ * remove an empty one on close. Windows: not checked.
+ */
+function jobExists(name: string, layout: CgroupLayout | undefined): boolean {
+  if (process.platform !== 'linux') return false;
+  const l = layout ?? cgroupLayout();
+  const mounts = new Set([...(l.v2 !== undefined ? [l.v2] : []), ...l.v1.values()]);
+  return [...mounts].some((m) => fs.existsSync(path.join(m, ParentName, name)));
 }
 
 /** Live processes whose parent is in `parents` (one level; the caller repeats), from `/proc`. */

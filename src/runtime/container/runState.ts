@@ -1,3 +1,6 @@
+import { refuse, type Transitions } from '../../lifecycle.js';
+import { ErrorCode } from './errors.js';
+
 /**
  * The run state of a container, libcontainer's `RunState`/`Status` in lower case:
  *
@@ -11,17 +14,31 @@
  */
 export type RunState = 'running' | 'pausing' | 'paused' | 'stopped' | 'destroyed';
 
+/** The states a container's lifecycle holds: `pausing` is a pause in flight, not a state of its own. */
+export type ContainerState = Exclude<RunState, 'pausing'>;
+
+/** The container's operations, and `exit`: the event of its init's exit. */
+export type ContainerOp = 'processes' | 'stats' | 'startProcess' | 'signal' | 'pause' | 'resume' | 'destroy' | 'exit';
+
 /**
- * The facade's state from the Init's status (`created`, `running`, `paused`, `stopped`, `deleted`)
- * and whether a pause is in flight. A `created` Init counts as `running`: the factory starts the
- * init before it hands the container out, so only a failed start could leave one — and then the
- * factory destroys it.
+ * The container's transition table, with libcontainer's error codes: `ContainerDestroyed` for any
+ * call once destroyed, `ContainerPaused` for starting or signalling a process of a paused
+ * container, `ContainerNotRunning` for what needs a live init once it exited. Pausing a paused
+ * container, resuming a running one and destroying a destroyed one do nothing.
  */
-export function runStateOf(initStatus: string, pausing: boolean): RunState {
-  switch (initStatus) {
-    case 'created': case 'running': return pausing ? 'pausing' : 'running';
-    case 'paused': return 'paused';
-    case 'stopped': return 'stopped';
-    default: return 'destroyed';
-  }
+export function containerTable(id: string): Transitions<ContainerState, ContainerOp> {
+  const destroyed = refuse(`cannot use container ${id}: it is destroyed`, ErrorCode.ContainerDestroyed);
+  const paused = (what: string) => refuse(`cannot ${what} container ${id}: it is paused`, ErrorCode.ContainerPaused);
+  const stopped = (what: string) => refuse(`cannot ${what} container ${id}: it is stopped`, ErrorCode.ContainerNotRunning);
+  return {
+    processes: { running: null, paused: null, stopped: null, destroyed },
+    stats: { running: null, paused: null, stopped: stopped('stat'), destroyed },
+    startProcess: { running: null, paused: paused('start a process in'), stopped: stopped('start a process in'), destroyed },
+    // Stopped: a stop signal to the exited init is a no-op, anything else ESRCH (decided by the call).
+    signal: { running: null, stopped: null, paused: paused('signal a process of'), destroyed },
+    pause: { running: 'paused', paused: null, stopped: stopped('pause'), destroyed },
+    resume: { paused: 'running', running: null, stopped: stopped('resume'), destroyed },
+    destroy: { running: 'destroyed', paused: 'destroyed', stopped: 'destroyed', destroyed: null },
+    exit: { running: 'stopped', paused: 'stopped' },
+  };
 }

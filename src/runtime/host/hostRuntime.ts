@@ -4,6 +4,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from './pty.js';
 import { TaskioError } from '../../errors.js';
+import { validateId } from '../../ids.js';
+import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { defaultMonitor, type Monitor } from '../reaper/index.js';
@@ -26,7 +28,23 @@ export interface HostRuntimeOptions {
 interface HostProcess {
   pid: number;
   exited: boolean;
+  /** Called once it exited. */
+  onExit?: () => void;
 }
+
+type TaskStatus = 'created' | 'running' | 'paused' | 'stopped';
+type TaskOp = 'start' | 'exec' | 'kill' | 'pause' | 'resume' | 'exit';
+
+/** A host task's states; an unlisted state refuses with `cannot <op> a <state> task`. `exit` is its init's. */
+const taskTable: Transitions<TaskStatus, TaskOp> = {
+  start: { created: 'running' },
+  exec: { created: null, running: null, paused: refuse('cannot exec in a paused task'), stopped: refuse('cannot exec in a stopped task') },
+  kill: { created: refuse('cannot signal a created task: it has no process yet'), running: null, paused: null, stopped: null },
+  pause: { running: 'paused', paused: null },
+  resume: { paused: 'running', running: null },
+  // From created too: an init that exits before its start finished leaves the task stopped.
+  exit: { created: 'stopped', running: 'stopped', paused: 'stopped' },
+};
 
 /** A task (container) of the host runtime. */
 interface HostTask {
@@ -34,7 +52,7 @@ interface HostTask {
   bundle: string;
   spec: ProcessSpec;
   opts: RuntimeCreateOptions;
-  status: 'created' | 'running' | 'paused' | 'stopped';
+  lifecycle: Lifecycle<TaskStatus, TaskOp>;
   init: HostProcess | null;
   execs: Set<HostProcess>;
   created: Date;
@@ -68,25 +86,28 @@ export class HostRuntime implements Runtime {
 
   /** Reads the bundle's `process`; nothing runs until {@link start}. */
   async create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void> {
+    validateId(id, 'task');
     if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
     const spec = readProcess(bundle);
-    this.#tasks.set(id, { id, bundle, spec, opts, status: 'created', init: null, execs: new Set(), created: new Date() });
+    const lifecycle = new Lifecycle<TaskStatus, TaskOp>('created', taskTable, 'task');
+    this.#tasks.set(id, { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date() });
   }
 
   /** Spawns the init process and writes its pid file. */
   async start(id: string): Promise<void> {
     const task = this.#task(id);
-    if (task.status !== 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot start a ${task.status} task`);
-    const proc = await this.#spawn(id, task.spec, task.opts.stdio, task.opts.terminal, path.resolve(task.bundle));
-    task.init = proc;
-    task.status = 'running';
-    if (task.opts.pidFile) fs.writeFileSync(task.opts.pidFile, String(proc.pid));
+    await task.lifecycle.run('start', async () => {
+      const proc = await this.#spawn(id, task.spec, task.opts.stdio, task.opts.terminal, path.resolve(task.bundle));
+      task.init = proc;
+      proc.onExit = () => task.lifecycle.apply('exit');
+      if (task.opts.pidFile) fs.writeFileSync(task.opts.pidFile, String(proc.pid));
+    });
   }
 
   /** Spawns another process of the task now (there is no created exec state on the host). */
   async exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void> {
     const task = this.#task(id);
-    if (task.status !== 'running' && task.status !== 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot exec in a ${task.status} task`);
+    task.lifecycle.check('exec');
     const proc = await this.#spawn(id, spec, opts.stdio, spec.terminal ? opts.terminal : undefined, path.resolve(task.bundle));
     task.execs.add(proc);
     if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(proc.pid));
@@ -97,7 +118,7 @@ export class HostRuntime implements Runtime {
     const task = this.#task(id);
     const sig = signalNumber(signal);
     if (opts.pid !== undefined) return void process.kill(opts.pid, sig);
-    if (task.status === 'created') throw new TaskioError('ERR_INVALID_STATE', 'cannot signal a created task: it has no process yet');
+    task.lifecycle.check('kill');
     const targets = opts.all ? [task.init, ...task.execs] : [task.init];
     let sent = 0;
     for (const p of targets) {
@@ -132,7 +153,7 @@ export class HostRuntime implements Runtime {
     const task = this.#task(id);
     return {
       ociVersion: '1.0.2', id, pid: task.init && !task.init.exited ? task.init.pid : 0,
-      status: task.status, bundle: task.bundle, created: task.created.toISOString(),
+      status: task.lifecycle.state, bundle: task.bundle, created: task.created.toISOString(),
     };
   }
 
@@ -144,14 +165,11 @@ export class HostRuntime implements Runtime {
   }
 
   async pause(id: string): Promise<void> {
-    await this.kill(id, 'STOP', { all: true });
-    this.#task(id).status = 'paused';
+    await this.#task(id).lifecycle.run('pause', () => this.kill(id, 'STOP', { all: true }));
   }
 
   async resume(id: string): Promise<void> {
-    await this.kill(id, 'CONT', { all: true });
-    const task = this.#task(id);
-    if (task.status === 'paused') task.status = 'running';
+    await this.#task(id).lifecycle.run('resume', () => this.kill(id, 'CONT', { all: true }));
   }
 
   async checkpoint(_id: string, _opts: CheckpointOptions): Promise<void> {
@@ -163,7 +181,7 @@ export class HostRuntime implements Runtime {
   }
 
   #task(id: string): HostTask {
-    const task = this.#tasks.get(id);
+    const task = this.#tasks.get(validateId(id, 'task'));
     if (!task) throw new TaskioError('ERR_NOT_FOUND', `task ${JSON.stringify(id)} does not exist`);
     return task;
   }
@@ -198,6 +216,7 @@ export class HostRuntime implements Runtime {
       const proc: HostProcess = { pid: p.pid, exited: false };
       p.onExit(({ exitCode, signal }) => {
         proc.exited = true;
+        proc.onExit?.();
         this.#monitor.notifyExit(p.pid, signal ? 128 + signal : exitCode);
       });
       terminal.attach(p);
@@ -213,7 +232,7 @@ export class HostRuntime implements Runtime {
     });
     const proc: HostProcess = { pid: child.pid!, exited: false };
     // The monitor publishes the exit (libuv reaps it); this only marks it for kill and stats.
-    child.once('exit', () => { proc.exited = true; });
+    child.once('exit', () => { proc.exited = true; proc.onExit?.(); });
     return proc;
   }
 }

@@ -30,6 +30,12 @@ export interface CgroupJobOptions {
   layout?: CgroupLayout;
 }
 
+/**
+ * Job object names are not task ids (`validateId`): they are kernel object names on Windows, and
+ * callers build them from a prefix and an id (`container-<id>`), so they get a rule of their own —
+ * longer (200) and with `@` and `:` — that is just as safe as a cgroup path component: one segment,
+ * never `.` or `..` (no leading dot), no `/`, NUL or newline.
+ */
 const namePattern = /^[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,199}$/;
 // Handles open in this Node process per job name, for terminate-on-last-handle-close and removal.
 const openHandles = new Map<string, number>();
@@ -38,7 +44,7 @@ function checkName(name: string): void {
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new TaskioError(
       'ERR_INVALID_ARG_VALUE',
-      `job object name \`${String(name)}\` is invalid: use 1..200 characters of [A-Za-z0-9_.@:-], not starting with '.'`,
+      `job object name ${typeof name === 'string' ? JSON.stringify(name) : String(name)} is invalid: use 1..200 characters of [A-Za-z0-9_.@:-], not starting with '.'`,
     );
   }
 }

@@ -8,8 +8,13 @@
  * - Errors: {@link RuntimeError} (`ERR_RUNTIME`) with the last error entry the call appended to the
  *   JSON log, the exit code, the command and its args; a missing binary is `ENOENT` naming the path.
  * - Attached `run`/`restore` return the task's exit status; only a logged error makes them throw.
- * - runsc 2022 removes the state of an existing container when `create`/`run`/`restore` reuse its id
- *   (and leaks its sandbox): those calls check the id first (`ERR_ALREADY_EXISTS`).
+ * - Every method that takes a container id checks it with the one id rule (`validateId`,
+ *   `ERR_INVALID_ID`) before any argument is built.
+ * - A duplicate id is refused before the runtime runs, in both dialects (`ERR_ALREADY_EXISTS`):
+ *   runsc 2022 removes the state of an existing container when `create`/`run`/`restore` reuse its
+ *   id (and leaks its sandbox), and runc's refusal is a generic error after which a cleaning caller
+ *   would delete the live container. `create`/`run`/`restore` check the root's state and claim the
+ *   id for the call in this process; the runtime's own duplicate refusal maps to the same code.
  * - `update` only where the binary's help lists it (`ERR_NOT_SUPPORTED` otherwise); `kill --pid` and
  *   `internalPidFile` are runsc-only (runc: `ERR_NOT_SUPPORTED` / ignored).
  * - Without a child subreaper, runsc's sandbox and gofer go to pid 1, and `runsc delete` waits until

@@ -3,6 +3,8 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
+import { validateId } from '../../ids.js';
+import { removeInside } from '../../removeInside.js';
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
 import { signalNumber } from './signal.js';
@@ -82,16 +84,21 @@ export class Runsc {
     return args;
   }
 
-  /** Creates the container from `bundle` without starting its process (`create`). */
+  /**
+   * Creates the container from `bundle` without starting its process (`create`). An id that
+   * exists under the root, or that another call of this process is creating, fails with
+   * `ERR_ALREADY_EXISTS` before the runtime runs.
+   */
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
-    const dialect = await this.dialect();
-    await this.#refuseExisting(dialect, id);
-    await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), checkId(id)], opts, opts.stdio ?? IGNORE, opts.extraFiles);
+    validateId(id, 'container');
+    await this.#creating(id, async (dialect) => {
+      await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), id], opts, opts.stdio ?? IGNORE, opts.extraFiles);
+    });
   }
 
   /** Starts the process of a created container (`start`). */
   async start(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['start', checkId(id)], opts);
+    await this.#exec(['start', validateId(id, 'container')], opts);
   }
 
   /**
@@ -100,10 +107,11 @@ export class Runsc {
    * told apart from a task exiting 128 by the error the runtime logged).
    */
   async run(id: string, bundle: string, opts: RunOptions = {}): Promise<number> {
-    const dialect = await this.dialect();
-    await this.#refuseExisting(dialect, id);
-    const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), checkId(id)];
-    return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+    validateId(id, 'container');
+    return this.#creating(id, (dialect) => {
+      const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
+      return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+    });
   }
 
   /**
@@ -112,6 +120,7 @@ export class Runsc {
    * status, or runc's process itself. `internalPidFile` (runsc) gets the pid `kill --pid` wants.
    */
   async exec(id: string, spec: ProcessSpec, opts: ExecOptions = {}): Promise<void> {
+    validateId(id, 'container');
     const dialect = await this.dialect();
     if (spec.terminal && !opts.consoleSocket) {
       throw new TaskioError('ERR_INVALID_ARG_VALUE', 'exec of a terminal process needs a consoleSocket');
@@ -125,15 +134,16 @@ export class Runsc {
       // runc has no container-internal pid: its pid file already names the process.
       if (opts.internalPidFile && dialect === 'runsc') args.push('--internal-pid-file', opts.internalPidFile);
       if (opts.consoleSocket) args.push('--console-socket', opts.consoleSocket);
-      args.push(checkId(id));
+      args.push(id);
       await this.#exec(args, opts, opts.stdio ?? IGNORE);
     } finally {
-      await fs.rm(dir, { recursive: true, force: true });
+      removeInside(os.tmpdir(), dir); // made above, in this call
     }
   }
 
   /** Sends a signal (name like `'TERM'`/`'SIGTERM'` or number) to the init, all processes, or a pid (runsc). */
   async kill(id: string, signal: number | string, opts: KillOptions = {}): Promise<void> {
+    validateId(id, 'container');
     const sig = signalNumber(signal);
     const args = ['kill'];
     if (opts.all) args.push('--all');
@@ -141,18 +151,18 @@ export class Runsc {
       if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'kill --pid');
       args.push('--pid', String(opts.pid));
     }
-    args.push(checkId(id), String(sig));
+    args.push(id, String(sig));
     await this.#exec(args, opts);
   }
 
   /** Deletes the container's resources (`delete`); `force` kills a running one first. */
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
-    await this.#exec(['delete', ...(opts.force ? ['--force'] : []), checkId(id)], opts);
+    await this.#exec(['delete', ...(opts.force ? ['--force'] : []), validateId(id, 'container')], opts);
   }
 
   /** The container's OCI state (`state`). */
   async state(id: string, opts: CallOptions = {}): Promise<State> {
-    const { stdout } = await this.#exec(['state', checkId(id)], opts);
+    const { stdout } = await this.#exec(['state', validateId(id, 'container')], opts);
     return parseJson<State>(stdout, this.command, 'state');
   }
 
@@ -168,14 +178,14 @@ export class Runsc {
    * runc host pids.
    */
   async ps(id: string, opts: CallOptions = {}): Promise<number[]> {
-    const { stdout } = await this.#exec(['ps', '--format', 'json', checkId(id)], opts);
+    const { stdout } = await this.#exec(['ps', '--format', 'json', validateId(id, 'container')], opts);
     const list = parseJson<Array<number | { PID?: number; pid?: number }> | null>(stdout, this.command, 'ps') ?? [];
     return list.map((p) => (typeof p === 'number' ? p : (p.PID ?? p.pid ?? -1))).filter((p) => p >= 0);
   }
 
   /** One sample of resource usage (`events --stats`). */
   async stats(id: string, opts: CallOptions = {}): Promise<Stats> {
-    const { stdout } = await this.#exec(['events', '--stats', checkId(id)], opts);
+    const { stdout } = await this.#exec(['events', '--stats', validateId(id, 'container')], opts);
     try {
       return parseStats(stdout);
     } catch (cause) {
@@ -185,20 +195,21 @@ export class Runsc {
 
   /** Freezes every process of the container (`pause`). */
   async pause(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['pause', checkId(id)], opts);
+    await this.#exec(['pause', validateId(id, 'container')], opts);
   }
 
   /** Thaws a paused container (`resume`). */
   async resume(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['resume', checkId(id)], opts);
+    await this.#exec(['resume', validateId(id, 'container')], opts);
   }
 
   /** Saves the container's state to `imagePath` (`checkpoint`); it stops unless `leaveRunning`. */
   async checkpoint(id: string, opts: CheckpointOptions): Promise<void> {
+    validateId(id, 'container');
     const args = ['checkpoint', '--image-path', opts.imagePath];
     if (opts.leaveRunning) args.push('--leave-running');
     if (opts.workPath) args.push('--work-path', opts.workPath);
-    args.push(checkId(id));
+    args.push(id);
     await this.#exec(args, opts);
   }
 
@@ -207,13 +218,14 @@ export class Runsc {
    * not exist (delete the checkpointed one first). Returns like {@link run}.
    */
   async restore(id: string, opts: RestoreOptions): Promise<number> {
-    const dialect = await this.dialect();
-    await this.#refuseExisting(dialect, id);
-    const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
-    if (opts.detach) args.push('--detach');
-    if (opts.workPath) args.push('--work-path', opts.workPath);
-    args.push(...this.#createFlags(dialect, opts), checkId(id));
-    return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+    validateId(id, 'container');
+    return this.#creating(id, (dialect) => {
+      const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
+      if (opts.detach) args.push('--detach');
+      if (opts.workPath) args.push('--work-path', opts.workPath);
+      args.push(...this.#createFlags(dialect, opts), id);
+      return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+    });
   }
 
   /**
@@ -221,29 +233,43 @@ export class Runsc {
    * `update` subcommand (runc does, runsc 2022 does not: `ERR_NOT_SUPPORTED`).
    */
   async update(id: string, resources: LinuxResources, opts: CallOptions = {}): Promise<void> {
+    validateId(id, 'container');
     const f = await this.features();
     if (!f.commands.has('update')) throw notSupported(this.command, 'update', f.version);
-    await this.#exec(['update', '--resources', '-', checkId(id)], opts, undefined, undefined, JSON.stringify(resources));
+    await this.#exec(['update', '--resources', '-', validateId(id, 'container')], opts, undefined, undefined, JSON.stringify(resources));
   }
 
   /**
-   * runsc (2022-12-19) handles `create`/`run`/`restore` of an id that exists badly: it fails with
-   * `container already exists`, then removes that container's state files, leaving its sandbox
-   * running with nothing to delete it by. So the id is checked first, from the state files runsc
-   * keeps in its root (`<sandbox>_sandbox:<id>.state`). runc refuses a duplicate cleanly on its own.
+   * Runs a call that makes container `id` (`create`, `run`, `restore`) only when the id is free:
+   * not being made by another call of this process on the same root, and without state under the
+   * root. Both runtimes handle a duplicate badly for a supervisor: runsc 2022-12-19 fails with
+   * `container already exists`, then removes that container's state files (its sandbox runs on
+   * with nothing to delete it by); runc refuses with a generic `ERR_RUNTIME`, and a caller that
+   * cleans up after a failed create then deletes the live container. Both refusals are
+   * `ERR_ALREADY_EXISTS`, the runtime's own (another process won a race) included.
    */
-  async #refuseExisting(dialect: Dialect, id: string): Promise<void> {
-    if (dialect !== 'runsc') return;
-    checkId(id);
-    let entries: string[];
+  async #creating<T>(id: string, call: (dialect: Dialect) => Promise<T>): Promise<T> {
+    const root = path.resolve(this.root);
+    const ids = creatingIds.get(root) ?? new Set<string>();
+    // Claimed before the first await: a second call in this process sees it at once.
+    if (ids.has(id)) throw this.#exists(id);
+    ids.add(id);
+    creatingIds.set(root, ids);
     try {
-      entries = await fs.readdir(this.root);
-    } catch {
-      return; // no root yet: nothing exists
+      const dialect = await this.dialect();
+      if (await hasState(dialect, root, id)) throw this.#exists(id);
+      return await call(dialect);
+    } catch (err) {
+      if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
+      throw err;
+    } finally {
+      ids.delete(id);
+      if (ids.size === 0) creatingIds.delete(root);
     }
-    if (entries.some((e) => e.endsWith(`_sandbox:${id}.state`))) {
-      throw new TaskioError('ERR_ALREADY_EXISTS', `container ${JSON.stringify(id)} already exists under ${this.root}`);
-    }
+  }
+
+  #exists(id: string, cause?: unknown): TaskioError {
+    return new TaskioError('ERR_ALREADY_EXISTS', `container ${JSON.stringify(id)} already exists under ${this.root}`, { cause });
   }
 
   /** The flags create, run and restore share, in the binary's dialect. */
@@ -303,8 +329,10 @@ export class Runsc {
 /**
  * A {@link Runsc} set up as gVisor's shim does: state under `<root>/<namespace>`, the log as
  * `<path>/log.json` (`path` is the bundle), and every `config` entry as a global `--key=value`.
+ * @throws TaskioError `ERR_INVALID_ID` for a namespace that is not one path component (the id rule).
  */
 export function newRunsc(root: string, bundlePath: string, namespace: string, runtime: string, config: Record<string, string> = {}): Runsc {
+  validateId(namespace, 'namespace');
   const globalFlags = Object.keys(config).sort().map((k) => `--${k}=${config[k]}`);
   return new Runsc({
     command: runtime || 'runsc',
@@ -322,13 +350,28 @@ function guessDialect(command: string): Dialect {
   return path.basename(command).startsWith('runc') ? 'runc' : 'runsc';
 }
 
+/** Ids a call of this process is creating, per runtime root (two `Runsc` objects may share one). */
+const creatingIds = new Map<string, Set<string>>();
+
 /**
- * An id is a positional argument after the flags: one that starts with `-` would be read as a flag.
- * Anything else is left to the runtime, whose own message then explains what is wrong with it.
+ * Whether the runtime keeps state for `id` under `root`: runc a directory `<root>/<id>`, runsc
+ * `<sandbox>_sandbox:<id>.state` files.
  */
-function checkId(id: string): string {
-  if (id === '' || id.startsWith('-')) throw new TaskioError('ERR_INVALID_ID', `invalid container id: ${JSON.stringify(id)}`);
-  return id;
+async function hasState(dialect: Dialect, root: string, id: string): Promise<boolean> {
+  if (dialect === 'runc') {
+    return fs.lstat(path.join(root, id)).then(() => true, (err: NodeJS.ErrnoException) => {
+      if (err.code === 'ENOENT') return false;
+      throw err;
+    });
+  }
+  let entries: string[];
+  try {
+    entries = await fs.readdir(root);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // no root yet: nothing exists
+    throw err;
+  }
+  return entries.some((e) => e.endsWith(`_sandbox:${id}.state`));
 }
 
 function notSupported(command: string, what: string, version?: string): TaskioError {

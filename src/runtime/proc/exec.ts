@@ -1,13 +1,30 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
+import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { signalNumber } from '../oci/index.js';
 import type { ExitSubscription } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { readPidFile } from './pidFile.js';
+import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
-import type { ExecConfig, ProcessStatus, Stdio } from './types.js';
+import type { ExecConfig, ExecStatus, Stdio } from './types.js';
+
+type ExecOp = 'start' | 'kill' | 'delete' | 'release' | 'exit';
+
+/**
+ * gVisor shim's exec states as one table; an unlisted state refuses with `cannot <op> a <state>
+ * process`. `exit` is the reaper's event, `release` the end a container's delete gives its processes.
+ */
+const table: Transitions<ExecStatus, ExecOp> = {
+  start: { created: 'running' },
+  // Stopped and deleted: a stop signal is a no-op, another one `process not found` (decided by the call).
+  kill: { created: refuse('process not created'), running: null, stopped: null, deleted: null },
+  delete: { created: 'deleted', stopped: 'deleted' },
+  release: { created: 'deleted', running: 'deleted', stopped: 'deleted', deleted: null },
+  exit: { created: 'stopped', running: 'stopped' },
+};
 
 /** What an exec'd {@link Process} gets from its {@link Init}. @internal */
 export interface ProcessContext {
@@ -29,7 +46,8 @@ interface Parent {
 /**
  * A process exec'd in a container (gVisor shim's `execProcess`): created by {@link Init.exec},
  * run by {@link start}, then running → stopped → deleted, with gVisor's messages
- * (`cannot start a running process` …, code `ERR_INVALID_STATE`).
+ * (`cannot start a running process` …, code `ERR_INVALID_STATE`). Its calls run one at a time in
+ * call order, as the {@link Init}'s do.
  *
  * Its exit status is that of the host pid the runtime wrote: runsc's `runsc exec` helper (which
  * exits with the process's status), runc's or the host's process itself. Signals go through
@@ -40,14 +58,11 @@ export class Process {
   readonly #config: ExecConfig;
   readonly #dir: string;
   readonly #ctx: ProcessContext;
-  #state: ProcessStatus = 'created';
+  readonly #lifecycle = new Lifecycle<ExecStatus, ExecOp>('created', table, 'process');
   #plumbing: Plumbing | null = null;
   #pid = 0;
   #internalPid = 0;
-  #status = -1;
-  #exitedAt: Date | null = null;
-  readonly #exited: Promise<void>;
-  #resolveExited!: () => void;
+  readonly #exit = new ExitRecord();
   #size: WinSize | null = null;
 
   /** Made by {@link Init.exec}. @internal */
@@ -56,7 +71,6 @@ export class Process {
     this.#config = { ...config };
     this.#dir = dir;
     this.#ctx = ctx;
-    this.#exited = new Promise((resolve) => { this.#resolveExited = resolve; });
   }
 
   /** The exec id. */
@@ -95,78 +109,69 @@ export class Process {
   }
 
   /** created, running, stopped or deleted. */
-  async status(): Promise<string> {
-    return this.#state;
+  async status(): Promise<ExecStatus> {
+    return this.#lifecycle.state;
   }
 
   /** The exit status (code, or 128 + signal); -1 until it exited. */
   exitStatus(): number {
-    return this.#status;
+    return this.#exit.status;
   }
 
   /** When it exited, or null. */
   exitedAt(): Date | null {
-    return this.#exitedAt;
+    return this.#exit.at;
   }
 
   /** Resolves once it exited. */
   wait(): Promise<void> {
-    return this.#exited;
-  }
-
-  /** Records the exit; the first status wins. */
-  setExited(status: number): void {
-    if (this.#state !== 'created' && this.#state !== 'running') return;
-    this.#state = 'stopped';
-    this.#status = status;
-    this.#exitedAt = new Date();
-    void this.#plumbing?.finishOutput();
-    this.#resolveExited();
+    return this.#exit.done;
   }
 
   /** Runs the process (`exec --detach`) with its own stdio. */
-  async start(): Promise<void> {
-    if (this.#state !== 'created') throw invalidState(`cannot start a ${this.#state} process`);
-    const sub = this.#ctx.subscription();
-    if (sub === null) throw invalidState('cannot start a process in a deleted container');
-    fs.mkdirSync(this.#dir, { recursive: true, mode: 0o711 });
-    const pidFile = this.#pidFile(), internalPidFile = this.#pidFile('internal');
-    fs.rmSync(pidFile, { force: true });
-    fs.rmSync(internalPidFile, { force: true });
-    const plumbing = await Plumbing.open(this.stdio(), this.#ctx.runtime, { id: this.#parent.id(), namespace: this.#ctx.namespace });
-    this.#plumbing = plumbing;
-    if (this.#size) plumbing.resize(this.#size);
-    try {
-      const spec = { ...this.#config.spec, terminal: this.#config.terminal };
-      await this.#ctx.runtime.exec(this.#parent.id(), spec, { ...plumbing.runtimeOptions(), pidFile, internalPidFile });
-      await plumbing.attached(this.#ctx.consoleTimeout);
-    } catch (err) {
-      this.#plumbing = null;
-      await plumbing.close();
-      throw err;
-    }
-    this.#pid = readPidFile(pidFile);
-    this.#internalPid = readPidFile(internalPidFile);
-    if (this.#state === 'created') this.#state = 'running';
-    if (this.#pid > 0) sub.wait(this.#pid).then((e) => this.setExited(e.status), () => undefined);
+  start(): Promise<void> {
+    return this.#lifecycle.run('start', async () => {
+      const sub = this.#ctx.subscription();
+      if (sub === null) throw invalidState('cannot start a process in a deleted container');
+      fs.mkdirSync(this.#dir, { recursive: true, mode: 0o711 });
+      const pidFile = this.#pidFile(), internalPidFile = this.#pidFile('internal');
+      fs.rmSync(pidFile, { force: true });
+      fs.rmSync(internalPidFile, { force: true });
+      const plumbing = await Plumbing.open(this.stdio(), this.#ctx.runtime, { id: this.#parent.id(), namespace: this.#ctx.namespace });
+      this.#plumbing = plumbing;
+      if (this.#size) plumbing.resize(this.#size);
+      try {
+        const spec = { ...this.#config.spec, terminal: this.#config.terminal };
+        await this.#ctx.runtime.exec(this.#parent.id(), spec, { ...plumbing.runtimeOptions(), pidFile, internalPidFile });
+        await plumbing.attached(this.#ctx.consoleTimeout);
+      } catch (err) {
+        this.#plumbing = null;
+        await plumbing.close();
+        throw err;
+      }
+      this.#pid = readPidFile(pidFile);
+      this.#internalPid = readPidFile(internalPidFile);
+      if (this.#pid > 0) sub.wait(this.#pid).then((e) => this.#setExited(e.status), () => undefined);
+    });
   }
 
   /**
    * Signals the process. Before start it fails; once stopped or deleted SIGTERM/SIGKILL are a
    * no-op and other signals fail with `process not found`.
    */
-  async kill(signal: number | string): Promise<void> {
-    if (this.#state === 'created') throw invalidState('process not created');
-    if (this.#state !== 'running') {
-      if (isStopSignal(signal)) return;
-      throw invalidState('process not found');
-    }
-    if (this.#internalPid > 0) {
-      await this.#ctx.runtime.kill(this.#parent.id(), signal, { pid: this.#internalPid });
-    } else {
-      // runc and the host: the pid file names the process itself; it is ours until reaped.
-      process.kill(this.#pid, signalNumber(signal));
-    }
+  kill(signal: number | string): Promise<void> {
+    return this.#lifecycle.run('kill', async (from) => {
+      if (from !== 'running') {
+        if (isStopSignal(signal)) return;
+        throw invalidState('process not found');
+      }
+      if (this.#internalPid > 0) {
+        await this.#ctx.runtime.kill(this.#parent.id(), signal, { pid: this.#internalPid });
+      } else {
+        // runc and the host: the pid file names the process itself; it is ours until reaped.
+        process.kill(this.#pid, signalNumber(signal));
+      }
+    });
   }
 
   /** Sets the terminal's window size (no-op without one). */
@@ -176,33 +181,38 @@ export class Process {
   }
 
   /** Deletes a created or stopped process: its output delivered (bounded), its stdio released. */
-  async delete(): Promise<void> {
-    if (this.#state === 'running') throw invalidState('cannot delete a running process');
-    if (this.#state === 'deleted') throw invalidState('cannot delete a deleted process');
-    if (this.#state === 'stopped') await this.#plumbing?.finishOutputWithin(this.#ctx.drainTimeout);
-    this.#state = 'deleted';
-    await this.release();
-    this.#ctx.forget();
+  delete(): Promise<void> {
+    return this.#lifecycle.run('delete', async (from) => {
+      if (from === 'stopped') await this.#plumbing?.finishOutputWithin(this.#ctx.drainTimeout);
+      await this.#releaseResources();
+      this.#ctx.forget();
+    });
   }
 
   /** True while started and not exited. @internal */
   running(): boolean {
-    return this.#state === 'running';
+    return this.#lifecycle.state === 'running';
   }
 
   /** True until deleted. @internal */
   live(): boolean {
-    return this.#state !== 'deleted';
+    return this.#lifecycle.state !== 'deleted';
   }
 
   /** Releases stdio and pid files (the container is being deleted). @internal */
-  async release(): Promise<void> {
-    if (this.#state !== 'deleted' && this.#status < 0) {
-      this.#status = 128 + 9;
-      this.#exitedAt = new Date();
-      this.#resolveExited();
-    }
-    this.#state = 'deleted';
+  release(): Promise<void> {
+    return this.#lifecycle.run('release', (from) => (from === 'deleted' ? undefined : this.#releaseResources()));
+  }
+
+  /** Records the exit; the first status wins. */
+  #setExited(status: number): void {
+    if (!this.#lifecycle.apply('exit')) return;
+    this.#exit.record(status);
+    void this.#plumbing?.finishOutput();
+  }
+
+  async #releaseResources(): Promise<void> {
+    this.#exit.record(128 + 9); // never exited on its own: the container's delete (or this one, before start) is its end
     await this.#plumbing?.close();
     fs.rmSync(this.#pidFile(), { force: true });
     fs.rmSync(this.#pidFile('internal'), { force: true });

@@ -2,24 +2,69 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { TaskioError } from '../../errors.js';
-import type { Stats } from '../oci/index.js';
+import { validateId } from '../../ids.js';
+import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
+import { RuntimeError, type Stats } from '../oci/index.js';
 import { defaultMonitor, type ExitSubscription, type ProcessMonitor } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { Process } from './exec.js';
 import { readPidFile } from './pidFile.js';
+import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
-import type { CheckpointConfig, CreateConfig, ExecConfig, InitOptions, ProcessStatus, RestoreConfig, Stdio } from './types.js';
-
-/** Ids a runtime takes as one path component and one positional argument. */
-const validId = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,1023}$/;
+import type { CheckpointConfig, CreateConfig, ExecConfig, InitOptions, InitStatus, ProcessStatus, RestoreConfig, Stdio } from './types.js';
 
 type InitState = 'new' | ProcessStatus;
+type InitOp = 'create' | 'restore' | 'start' | 'delete' | 'kill' | 'killAll' | 'pause' | 'resume' | 'checkpoint' | 'stats' | 'exec' | 'exit' | 'reset';
+
+const any = <R>(rule: R) => ({ new: rule, created: rule, running: rule, paused: rule, stopped: rule, deleted: rule });
+
+/**
+ * gVisor shim's Init states as one table (DESIGN.md "Init states"). A state an operation does not
+ * list refuses it with `cannot <op> a <state> container`; the rest of gVisor's words are here.
+ * `exit` is the reaper's event, `reset` the step back to `new` of a restore in place of start.
+ */
+const table: Transitions<InitState, InitOp> = {
+  create: { new: 'created' },
+  start: { new: refuse('cannot start a container that was not created'), created: 'running' },
+  restore: {
+    new: 'running', created: 'running', running: refuse('cannot start a running container'), paused: refuse('cannot start a paused container'),
+    stopped: refuse('cannot start a stopped container'), deleted: refuse('cannot start a deleted container'),
+  },
+  delete: { new: refuse('cannot delete a container that was not created'), created: 'deleted', stopped: 'deleted' },
+  // Stopped and deleted: a stop signal is a no-op, another one `process not found` (decided by the call).
+  kill: { ...any(null), new: refuse('process not found') },
+  killAll: any(null),
+  pause: { new: refuse('cannot pause a not created container'), running: 'paused' },
+  resume: { new: refuse('cannot resume a not created container'), paused: 'running' },
+  checkpoint: { new: refuse('cannot checkpoint a not created container'), running: null },
+  stats: {
+    new: refuse('cannot stat a container that was not created'), created: null, running: null, paused: null,
+    stopped: refuse('cannot stat a stopped container'), deleted: refuse('cannot stat a deleted container'),
+  },
+  exec: {
+    new: refuse('cannot exec in a container that was not created'), created: null, running: null,
+    paused: refuse('cannot exec in a paused state'), stopped: refuse('cannot exec in a stopped state'), deleted: refuse('cannot exec in a deleted state'),
+  },
+  exit: { new: 'stopped', created: 'stopped', running: 'stopped', paused: 'stopped' },
+  reset: { created: 'new' },
+};
+
+/** How long a failed `start` waits for the reaper to report an init the runtime already saw dead. */
+const EXIT_GRACE_MS = 2000;
+
+/**
+ * The internal way to feed an exit status to an Init, as its reaper subscription does: for tests of
+ * the first-status-wins rule. Not exported from the package.
+ * @internal
+ */
+export let recordExit: (init: Init, status: number) => void;
 
 /**
  * A container's init process, gVisor shim's `proc.Init` in camelCase: created → running →
  * (paused) → stopped → deleted, each call a state forbids failing with gVisor's words and code
- * `ERR_INVALID_STATE`.
+ * `ERR_INVALID_STATE`. Calls run one at a time in call order (gVisor's `p.mu`): one made while
+ * another runs waits for it, then is checked against the state that one left.
  *
  * The exit status comes from the reaper, never from `runsc wait` (which loses fast exits): the
  * Init subscribes before the runtime creates anything, reads the pid the runtime wrote to
@@ -27,25 +72,30 @@ type InitState = 'new' | ProcessStatus;
  * backend — and takes that pid's exit. The first status wins.
  */
 export class Init {
+  static {
+    recordExit = (init, status) => init.#setExited(status);
+  }
+
   readonly #id: string;
   readonly #runtime: Runtime;
   readonly #stdio: Stdio;
   readonly #monitor: ProcessMonitor;
   readonly #options: Required<Omit<InitOptions, 'monitor'>>;
-  #state: InitState = 'new';
+  readonly #lifecycle = new Lifecycle<InitState, InitOp>('new', table, 'container');
   #bundle = '';
   #pid = 0;
   #sub: ExitSubscription | null = null;
   #plumbing: Plumbing | null = null;
-  #status = -1;
-  #exitedAt: Date | null = null;
-  readonly #exited: Promise<void>;
-  #resolveExited!: () => void;
+  readonly #exit = new ExitRecord();
   readonly #execs = new Map<string, Process>();
   #pendingSize: WinSize | null = null;
 
+  /**
+   * @param id - the container id, checked here (`ERR_INVALID_ID`) before any path or command is built from it.
+   * @throws TaskioError `ERR_INVALID_ID`.
+   */
   constructor(id: string, runtime: Runtime, stdio: Stdio, options: InitOptions = {}) {
-    this.#id = id;
+    this.#id = validateId(id, 'container');
     this.#runtime = runtime;
     this.#stdio = { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, terminal: stdio.terminal };
     this.#monitor = options.monitor ?? defaultMonitor;
@@ -54,7 +104,6 @@ export class Init {
       drainTimeout: options.drainTimeout ?? 2000,
       consoleTimeout: options.consoleTimeout ?? 10_000,
     };
-    this.#exited = new Promise((resolve) => { this.#resolveExited = resolve; });
   }
 
   /** The container id. */
@@ -79,17 +128,18 @@ export class Init {
 
   /** The exit status (code, or 128 + signal); -1 while it has not exited. */
   exitStatus(): number {
-    return this.#status;
+    return this.#exit.status;
   }
 
   /** When it exited, or null. */
   exitedAt(): Date | null {
-    return this.#exitedAt;
+    return this.#exit.at;
   }
 
-  /** The state: created, running, paused, stopped or deleted. */
-  async status(): Promise<string> {
-    return this.#state === 'new' ? 'unknown' : this.#state;
+  /** The state: `unknown` before create, then created, running, paused, stopped or deleted. */
+  async status(): Promise<InitStatus> {
+    const state = this.#lifecycle.state;
+    return state === 'new' ? 'unknown' : state;
   }
 
   /** The task's stdin as a stream (null without stdin or in terminal mode). */
@@ -104,131 +154,102 @@ export class Init {
 
   /** Resolves once the container exited. */
   wait(): Promise<void> {
-    return this.#exited;
-  }
-
-  /**
-   * Records the exit: the first status wins, later ones (and any after delete) are ignored. Then
-   * the output is finished in the background (FIFO readers get EOF once they read it all).
-   */
-  setExited(status: number): void {
-    if (this.#state !== 'new' && this.#state !== 'created' && this.#state !== 'running' && this.#state !== 'paused') return;
-    this.#state = 'stopped';
-    this.#status = status;
-    this.#exitedAt = new Date();
-    void this.#plumbing?.finishOutput();
-    this.#resolveExited();
+    return this.#exit.done;
   }
 
   /** Creates the container (`create`) with its stdio; it runs nothing until {@link start}. */
-  async create(c: CreateConfig): Promise<void> {
-    if (this.#state !== 'new') throw invalidState(`container ${this.#id} is already created`);
-    await this.#launch(c, async (opts) => {
+  create(c: CreateConfig): Promise<void> {
+    return this.#lifecycle.run('create', () => this.#launch(c, async (opts) => {
       await this.#runtime.create(this.#id, c.bundle, { ...opts, pidFile: this.#pidFile(c.bundle) });
-    });
-    this.#state = 'created';
+    }));
   }
 
   /** Starts the created container. */
-  async start(): Promise<void> {
-    switch (this.#state) {
-      case 'created': break;
-      case 'new': throw invalidState('cannot start a container that was not created');
-      default: throw invalidState(`cannot start a ${this.#state} container`);
-    }
-    await this.#runtime.start(this.#id);
-    if (this.#pid === 0) this.#watch(readPidFile(this.#pidFile(this.#bundle)));
-    // An exit seen during the call already made it stopped.
-    if (this.#state === 'created') this.#state = 'running';
+  start(): Promise<void> {
+    return this.#lifecycle.run('start', async () => {
+      try {
+        await this.#runtime.start(this.#id);
+      } catch (err) {
+        // The init died after create (a kill of the created container): the reaper has its exit or
+        // is about to; the call is then refused as the table refuses a stopped container.
+        if (await this.#diedWithin(EXIT_GRACE_MS)) throw invalidState('cannot start a stopped container');
+        throw err;
+      }
+      if (this.#pid === 0) this.#watch(readPidFile(this.#pidFile(this.#bundle)));
+    });
   }
 
   /**
    * Starts the container from a checkpoint image (`restore --detach`), as a new run: before
    * {@link create}, or in place of {@link start} (the created container is removed first).
    */
-  async restore(c: RestoreConfig): Promise<void> {
-    if (this.#state === 'created') {
-      await this.#runtime.delete(this.#id, { force: true });
-      await this.#plumbing?.close();
-      this.#plumbing = null;
-      this.#pid = 0;
-      this.#state = 'new';
-    } else if (this.#state !== 'new') {
-      throw invalidState(`cannot start a ${this.#state} container`);
-    }
-    await this.#launch(c, async (opts) => {
-      await this.#runtime.restore(this.#id, {
-        ...opts, bundle: c.bundle, imagePath: c.imagePath, detach: true, pidFile: this.#pidFile(c.bundle),
-        ...(c.workPath ? { workPath: c.workPath } : {}),
+  restore(c: RestoreConfig): Promise<void> {
+    return this.#lifecycle.run('restore', async (from) => {
+      if (from === 'created') {
+        this.#pid = 0; // the removed container's exit is not this run's
+        await this.#runtime.delete(this.#id, { force: true });
+        await this.#plumbing?.close();
+        this.#plumbing = null;
+        this.#lifecycle.apply('reset');
+      }
+      await this.#launch(c, async (opts) => {
+        await this.#runtime.restore(this.#id, {
+          ...opts, bundle: c.bundle, imagePath: c.imagePath, detach: true, pidFile: this.#pidFile(c.bundle),
+          ...(c.workPath ? { workPath: c.workPath } : {}),
+        });
       });
     });
-    if (this.#state === 'new') this.#state = 'running';
   }
 
   /** Saves the running container to `c.imagePath`; it stops (its exit follows) unless `leaveRunning`. */
-  async checkpoint(c: CheckpointConfig): Promise<void> {
-    if (this.#state !== 'running') throw invalidState(`cannot checkpoint a ${this.#state === 'new' ? 'not created' : this.#state} container`);
-    await this.#runtime.checkpoint(this.#id, { imagePath: c.imagePath, ...(c.leaveRunning ? { leaveRunning: true } : {}), ...(c.workPath ? { workPath: c.workPath } : {}) });
+  checkpoint(c: CheckpointConfig): Promise<void> {
+    return this.#lifecycle.run('checkpoint', async () => {
+      await this.#runtime.checkpoint(this.#id, { imagePath: c.imagePath, ...(c.leaveRunning ? { leaveRunning: true } : {}), ...(c.workPath ? { workPath: c.workPath } : {}) });
+    });
   }
 
   /**
    * Deletes the container: what is left is killed, its output delivered (bounded by
    * `drainTimeout`), then the runtime's `delete`. Allowed when created or stopped.
    */
-  async delete(): Promise<void> {
-    switch (this.#state) {
-      case 'created': case 'stopped': break;
-      case 'new': throw invalidState('cannot delete a container that was not created');
-      default: throw invalidState(`cannot delete a ${this.#state} container`);
-    }
-    const wasCreated = this.#state === 'created';
-    if ([...this.#execs.values()].some((p) => p.running())) await this.killAll();
-    if (!wasCreated) await this.#plumbing?.finishOutputWithin(this.#options.drainTimeout);
-    await this.#runtime.delete(this.#id, { force: true });
-    this.#state = 'deleted';
-    await Promise.all([...this.#execs.values()].map((p) => p.release()));
-    await this.#release();
-    if (this.#status < 0) {
-      // A created container never ran: deleting it is its end.
-      this.#status = 128 + 9;
-      this.#exitedAt = new Date();
-      this.#resolveExited();
-    }
+  delete(): Promise<void> {
+    return this.#lifecycle.run('delete', async (from) => {
+      if ([...this.#execs.values()].some((p) => p.running())) await this.#killAll();
+      if (from === 'stopped') await this.#plumbing?.finishOutputWithin(this.#options.drainTimeout);
+      await this.#runtime.delete(this.#id, { force: true });
+      await Promise.all([...this.#execs.values()].map((p) => p.release()));
+      await this.#release();
+      this.#exit.record(128 + 9); // a created container never ran: deleting it is its end
+    });
   }
 
   /**
    * Signals the init (or, with `all`, every process of the container). On a stopped or deleted
    * container SIGTERM/SIGKILL are a no-op and other signals fail with `process not found`.
    */
-  async kill(signal: number | string, all = false): Promise<void> {
-    switch (this.#state) {
-      case 'created': case 'running': case 'paused': break;
-      case 'new': throw invalidState('process not found');
-      default:
+  kill(signal: number | string, all = false): Promise<void> {
+    return this.#lifecycle.run('kill', async (from) => {
+      if (from === 'stopped' || from === 'deleted') {
         if (isStopSignal(signal)) return;
         throw invalidState('process not found');
-    }
-    await this.#runtime.kill(this.#id, signal, { all });
+      }
+      await this.#runtime.kill(this.#id, signal, { all });
+    });
   }
 
-  /** `kill --all <id> KILL`, errors ignored (a stopped container refuses it). */
-  async killAll(): Promise<void> {
-    if (this.#state === 'new' || this.#state === 'deleted') return;
-    await this.#runtime.kill(this.#id, 'KILL', { all: true }).catch(() => undefined);
+  /** `kill --all <id> KILL`, errors ignored (a stopped container refuses it); nothing before create or once deleted. */
+  killAll(): Promise<void> {
+    return this.#lifecycle.run('killAll', (from) => (from === 'new' || from === 'deleted' ? undefined : this.#killAll()));
   }
 
   /** Freezes every process (`pause`). */
-  async pause(): Promise<void> {
-    if (this.#state !== 'running') throw invalidState(`cannot pause a ${this.#state === 'new' ? 'not created' : this.#state} container`);
-    await this.#runtime.pause(this.#id);
-    if (this.#state === 'running') this.#state = 'paused';
+  pause(): Promise<void> {
+    return this.#lifecycle.run('pause', () => this.#runtime.pause(this.#id));
   }
 
   /** Thaws a paused container (`resume`). */
-  async resume(): Promise<void> {
-    if (this.#state !== 'paused') throw invalidState(`cannot resume a ${this.#state === 'new' ? 'not created' : this.#state} container`);
-    await this.#runtime.resume(this.#id);
-    if (this.#state === 'paused') this.#state = 'running';
+  resume(): Promise<void> {
+    return this.#lifecycle.run('resume', () => this.#runtime.resume(this.#id));
   }
 
   /** Sets the terminal's window size (no-op without a terminal); before start it is the size the process starts with. */
@@ -238,39 +259,47 @@ export class Init {
   }
 
   /** One sample of resource usage (cpu, memory, pids). */
-  async stats(): Promise<Stats> {
-    switch (this.#state) {
-      case 'created': case 'running': case 'paused': break;
-      case 'new': throw invalidState('cannot stat a container that was not created');
-      default: throw invalidState(`cannot stat a ${this.#state} container`);
-    }
-    return this.#runtime.stats(this.#id);
+  stats(): Promise<Stats> {
+    return this.#lifecycle.run('stats', () => this.#runtime.stats(this.#id));
   }
 
   /**
    * Makes an exec'd process in the container (state created); {@link Process.start} runs it.
    * `dir` holds its pid files (created when missing).
+   * @throws TaskioError `ERR_INVALID_ID` for a bad exec id (before anything else),
+   * `ERR_ALREADY_EXISTS` for the id of a process not yet deleted, `ERR_INVALID_STATE`.
    */
   async exec(dir: string, c: ExecConfig): Promise<Process> {
-    switch (this.#state) {
-      case 'created': case 'running': break;
-      case 'new': throw invalidState('cannot exec in a container that was not created');
-      default: throw invalidState(`cannot exec in a ${this.#state} state`);
-    }
-    if (this.#execs.get(c.id)?.live()) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${JSON.stringify(c.id)} already exists in container ${this.#id}`);
-    if (!validId.test(c.id)) throw new TaskioError('ERR_INVALID_ID', `invalid exec id ${JSON.stringify(c.id)}`);
-    const p = new Process(this, c, dir, {
-      runtime: this.#runtime, subscription: () => this.#sub, namespace: this.#options.namespace,
-      drainTimeout: this.#options.drainTimeout, consoleTimeout: this.#options.consoleTimeout,
-      forget: () => this.#execs.delete(c.id),
+    const id = validateId(c?.id, 'exec');
+    return this.#lifecycle.run('exec', () => {
+      if (this.#execs.get(id)?.live()) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${JSON.stringify(id)} already exists in container ${this.#id}`);
+      const p = new Process(this, c, dir, {
+        runtime: this.#runtime, subscription: () => this.#sub, namespace: this.#options.namespace,
+        drainTimeout: this.#options.drainTimeout, consoleTimeout: this.#options.consoleTimeout,
+        forget: () => this.#execs.delete(id),
+      });
+      this.#execs.set(id, p);
+      return p;
     });
-    this.#execs.set(c.id, p);
-    return p;
   }
 
   /** Every exec'd process not yet deleted. */
   processes(): Process[] {
     return [...this.#execs.values()];
+  }
+
+  /**
+   * Records the exit: the first status wins, later ones (and any after delete) are ignored. Then
+   * the output is finished in the background (FIFO readers get EOF once they read it all).
+   */
+  #setExited(status: number): void {
+    if (!this.#lifecycle.apply('exit')) return;
+    this.#exit.record(status);
+    void this.#plumbing?.finishOutput();
+  }
+
+  async #killAll(): Promise<void> {
+    await this.#runtime.kill(this.#id, 'KILL', { all: true }).catch(() => undefined);
   }
 
   #pidFile(bundle: string): string {
@@ -279,12 +308,12 @@ export class Init {
 
   /**
    * Subscribes to exits, opens the stdio and console, runs the runtime call, then reads the pid and
-   * hands the console over. On failure everything it made is released, the runtime's leftovers
-   * deleted, and the state stays `new`.
+   * hands the console over. On failure everything it made is released and the state stays `new`;
+   * the runtime's leftovers are deleted only when this call made them (the runtime call returned,
+   * or the runtime itself failed part-way) — never an id the runtime refused as existing.
    */
   async #launch(c: CreateConfig, call: (opts: ReturnType<Plumbing['runtimeOptions']>) => Promise<void>): Promise<void> {
-    if (!validId.test(this.#id)) throw new TaskioError('ERR_INVALID_ID', `invalid container id ${JSON.stringify(this.#id)}: it must match ${validId.source}`);
-    if (c.id !== this.#id) throw new TaskioError('ERR_INVALID_ARG_VALUE', `create config is for ${JSON.stringify(c.id)}, this is ${JSON.stringify(this.#id)}`);
+    if (c?.id !== this.#id) throw new TaskioError('ERR_INVALID_ARG_VALUE', `create config is for ${JSON.stringify(c?.id)}, this is ${JSON.stringify(this.#id)}`);
     const bundle = path.resolve(c.bundle);
     if (!fs.existsSync(path.join(bundle, 'config.json'))) {
       throw new TaskioError('ERR_INVALID_BUNDLE', `bundle ${bundle} has no config.json`);
@@ -294,22 +323,23 @@ export class Init {
     // Before anything starts: no exit can be missed, however fast.
     this.#sub ??= this.#monitor.subscribe();
     let plumbing: Plumbing | null = null;
-    let called = false;
+    let made = false;
     try {
       plumbing = await Plumbing.open({ ...this.#stdio, terminal: c.terminal || this.#stdio.terminal }, this.#runtime, { id: this.#id, namespace: this.#options.namespace });
       this.#plumbing = plumbing;
       if (this.#pendingSize) plumbing.resize(this.#pendingSize);
-      called = true;
-      await call(plumbing.runtimeOptions());
+      try {
+        await call(plumbing.runtimeOptions());
+      } catch (err) {
+        made = err instanceof RuntimeError && err.code !== 'ERR_ALREADY_EXISTS';
+        throw err;
+      }
+      made = true;
       await plumbing.attached(this.#options.consoleTimeout);
       const pid = readPidFile(this.#pidFile(bundle));
       if (pid > 0) this.#watch(pid);
     } catch (err) {
-      // The runtime may have made state or a sandbox before failing; never touch another's id.
-      const code = (err as { code?: string }).code;
-      if (called && code !== 'ERR_ALREADY_EXISTS' && code !== 'ERR_INVALID_ID' && code !== 'ENOENT') {
-        await this.#runtime.delete(this.#id, { force: true }).catch(() => undefined);
-      }
+      if (made) await this.#runtime.delete(this.#id, { force: true }).catch(() => undefined);
       this.#plumbing = null;
       await plumbing?.close();
       this.#pid = 0;
@@ -322,7 +352,19 @@ export class Init {
   #watch(pid: number): void {
     if (pid <= 0 || this.#sub === null) return;
     this.#pid = pid;
-    this.#sub.wait(pid).then((e) => this.setExited(e.status), () => undefined);
+    // An exit of a pid this Init no longer watches (a created container a restore replaced) is not its own.
+    this.#sub.wait(pid).then((e) => { if (this.#pid === pid) this.#setExited(e.status); }, () => undefined);
+  }
+
+  /** True once the init is known to have exited, waiting up to `ms` for the reaper when the pid is already dead. */
+  async #diedWithin(ms: number): Promise<boolean> {
+    if (this.#exit.at !== null) return true;
+    if (this.#pid <= 0 || isAlive(this.#pid)) return false;
+    let timer: NodeJS.Timeout | undefined;
+    return Promise.race([
+      this.#exit.done.then(() => true),
+      new Promise<boolean>((resolve) => { timer = setTimeout(() => resolve(false), ms); }),
+    ]).finally(() => clearTimeout(timer));
   }
 
   async #release(): Promise<void> {
@@ -333,3 +375,13 @@ export class Init {
   }
 }
 
+/** Whether `pid` runs (a zombie has exited: only its reaper has not collected it yet). */
+function isAlive(pid: number): boolean {
+  let stat: string;
+  try {
+    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+  } catch {
+    return false;
+  }
+  return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
+}

@@ -1,13 +1,35 @@
 import fs from 'node:fs';
+import { TaskioError } from '../../errors.js';
 
-/** Reads the pid a runtime wrote; 0 when the file is missing or empty. */
+/**
+ * Reads the pid a runtime wrote; 0 when the file is missing or empty. The file is opened
+ * `O_NOFOLLOW | O_NONBLOCK`: a symlink planted there cannot redirect the read, and a FIFO cannot
+ * block one of libuv's threadpool threads (or this one) waiting for a writer.
+ * @throws TaskioError `ERR_NOT_REGULAR_FILE` naming a symlink, FIFO or anything else that is not a
+ * regular file; system errors other than `ENOENT`.
+ */
 export function readPidFile(file: string): number {
-  let text: string;
+  let fd: number;
   try {
-    text = fs.readFileSync(file, 'utf8');
-  } catch {
-    return 0;
+    fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === 'ENOENT') return 0;
+    if (code === 'ELOOP') throw notRegular(file, 'a symlink', err);
+    throw err;
   }
-  const pid = Number.parseInt(text.trim(), 10);
-  return Number.isInteger(pid) && pid > 0 ? pid : 0;
+  try {
+    const st = fs.fstatSync(fd);
+    if (!st.isFile()) throw notRegular(file, st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'no regular file');
+    const buf = Buffer.alloc(32);
+    const n = fs.readSync(fd, buf, 0, buf.length, 0);
+    const pid = Number.parseInt(buf.subarray(0, n).toString('utf8').trim(), 10);
+    return Number.isInteger(pid) && pid > 0 ? pid : 0;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+function notRegular(file: string, what: string, cause?: unknown): TaskioError {
+  return new TaskioError('ERR_NOT_REGULAR_FILE', `refusing pid file ${file}: it is ${what}`, { cause });
 }

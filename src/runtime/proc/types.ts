@@ -76,3 +76,9 @@ export interface InitOptions {
 
 /** The states of a process, as `status()` reports them. */
 export type ProcessStatus = 'created' | 'running' | 'paused' | 'stopped' | 'deleted';
+
+/** What {@link Init.status} returns: a {@link ProcessStatus}, or `unknown` before create. */
+export type InitStatus = ProcessStatus | 'unknown';
+
+/** What an exec'd process's `status()` returns (it cannot be paused on its own). */
+export type ExecStatus = Exclude<ProcessStatus, 'paused'>;

@@ -3,14 +3,15 @@ import t from 'tap';
 import { TaskioError } from '../../../src/errors.js';
 import { ContainerError, ErrorCode } from '../../../src/runtime/container/index.js';
 import { toContainerError } from '../../../src/runtime/container/errors.js';
-import { runStateOf } from '../../../src/runtime/container/runState.js';
+import { containerTable, type ContainerOp, type ContainerState } from '../../../src/runtime/container/runState.js';
+import { Lifecycle } from '../../../src/lifecycle.js';
 import { processSpecOf } from '../../../src/runtime/container/processConfig.js';
 import type { OciSpec } from '../../../src/runtime/oci/index.js';
 
 t.test('errors of the layer below map to libcontainer codes, with the cause kept', async (t) => {
   const cases: Array<[string, string]> = [
     ['ERR_ALREADY_EXISTS', ErrorCode.IdInUse], ['ERR_INVALID_ID', ErrorCode.InvalidIdFormat],
-    ['ERR_INVALID_BUNDLE', ErrorCode.ConfigInvalid], ['ERR_INVALID_ARG_VALUE', ErrorCode.ConfigInvalid],
+    ['ERR_INVALID_BUNDLE', ErrorCode.ConfigInvalid], ['ERR_INVALID_ARG_VALUE', ErrorCode.ConfigInvalid], ['ERR_UNSAFE_DIR', ErrorCode.ConfigInvalid],
     ['ERR_RUNTIME', ErrorCode.SystemError], ['ERR_INVALID_STATE', ErrorCode.SystemError], ['EACCES', ErrorCode.SystemError],
   ];
   for (const [from, to] of cases) {
@@ -27,13 +28,25 @@ t.test('errors of the layer below map to libcontainer codes, with the cause kept
   t.equal(new Set(Object.values(ErrorCode)).size, Object.keys(ErrorCode).length, 'codes are distinct');
 });
 
-t.test('run states from the Init status', async (t) => {
-  t.equal(runStateOf('running', false), 'running');
-  t.equal(runStateOf('created', false), 'running');
-  t.equal(runStateOf('running', true), 'pausing');
-  t.equal(runStateOf('paused', true), 'paused');
-  t.equal(runStateOf('stopped', true), 'stopped', 'an exit beats a pause in flight');
-  t.equal(runStateOf('deleted', false), 'destroyed');
+t.test('the container\'s transition table: libcontainer\'s codes, idempotent pause/resume/destroy', async (t) => {
+  const make = (state: ContainerState) => new Lifecycle<ContainerState, ContainerOp>(state, containerTable('c1'), 'container', {
+    error: (code, message) => new ContainerError(code as never, message),
+  });
+  const refused = (state: ContainerState, op: ContainerOp, code: string) => {
+    t.throws(() => make(state).check(op), { code, name: 'ContainerError', message: /container c1: it is/ }, `${op} in ${state} → ${code}`);
+  };
+  for (const op of ['processes', 'stats', 'startProcess', 'signal', 'pause', 'resume'] as const) refused('destroyed', op, ErrorCode.ContainerDestroyed);
+  for (const op of ['stats', 'startProcess', 'pause', 'resume'] as const) refused('stopped', op, ErrorCode.ContainerNotRunning);
+  for (const op of ['startProcess', 'signal'] as const) refused('paused', op, ErrorCode.ContainerPaused);
+  for (const [state, op] of [['paused', 'pause'], ['running', 'resume'], ['destroyed', 'destroy'], ['stopped', 'signal'], ['stopped', 'processes']] as const) {
+    t.doesNotThrow(() => make(state).check(op), `${op} in ${state} is allowed`);
+  }
+  const lc = make('paused');
+  t.equal(lc.apply('exit'), true);
+  t.equal(lc.state, 'stopped', 'the init\'s exit stops a paused container');
+  t.equal(lc.apply('exit'), false, 'a second exit changes nothing');
+  await lc.run('destroy', () => undefined);
+  t.equal(lc.state, 'destroyed');
 });
 
 t.test('process configs: checked, and what is unset comes from the container', async (t) => {

@@ -243,4 +243,49 @@ export function containerSuite(t: Test, s: Subject): void {
     if (s.root) await waitFor('no state of the failed creates', () => stateEntries(s.root!).every((e) => !e.includes(badIo)) || undefined);
     await c.destroy();
   });
+
+  t.test('calls fired at once run one at a time in call order, each checked against the state the one before left', opts, async (t) => {
+    const c = await start(t, 'queue', ['sleep', '1000']);
+    const [exec, pause, signal, destroy, stats, pauseAgain] = await Promise.allSettled([
+      c.startProcess({ args: ['sleep', '1000'] }), c.pause(), c.signal(c.initPid(), 'KILL'), c.destroy(), c.stats(), c.pause(),
+    ]);
+    t.equal(exec.status, 'fulfilled', 'startProcess ran first');
+    t.equal(pause.status, 'fulfilled');
+    t.match(signal, { status: 'rejected', reason: { code: ErrorCode.ContainerPaused } }, 'signal saw the pause');
+    t.equal(destroy.status, 'fulfilled', 'destroy thawed and killed');
+    t.match(stats, { status: 'rejected', reason: { code: ErrorCode.ContainerDestroyed } }, 'stats saw the destroy');
+    t.match(pauseAgain, { status: 'rejected', reason: { code: ErrorCode.ContainerDestroyed } });
+    t.equal(await c.runState(), 'destroyed');
+    if (exec.status === 'fulfilled') await t.rejects(c.waitProcess(exec.value), { code: ErrorCode.ContainerDestroyed });
+  });
+
+  t.test('IdInUse never touches what exists: the live container, its output, a state directory found there', opts, async (t) => {
+    const id = s.id('web-1');
+    const out = new Collector();
+    const io = await client(t, id, { stdout: out });
+    const c = await createContainer({
+      id, bundle: await s.bundle('web', { args: ['sh', '-c', 'while :; do echo x; sleep 0.02; done'] }), backend: s.backend,
+      stateDir: path.join(s.base, 'state', id), init: { drainTimeout: 1000 }, stdio: io.config(),
+    });
+    t.teardown(() => c.destroy().catch(() => undefined));
+    await waitFor('output', () => out.bytes > 0);
+    const bundle = c.config().bundle;
+    // Concurrent creates of the live id, through other state directories: all refused by the runtime.
+    const again = await Promise.allSettled([1, 2, 3].map((n) => createContainer({ id, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', `${id}-again-${n}`) })));
+    for (const r of again) t.match(r, { status: 'rejected', reason: { code: ErrorCode.IdInUse } });
+    t.same(fs.readdirSync(path.join(s.base, 'state')).filter((e) => e.startsWith(`${id}-again`)), [], 'their state directories removed');
+    // A state directory that exists (another container's, or a leftover) is refused and kept as it is.
+    const found = path.join(s.base, 'state', s.id('found'));
+    fs.mkdirSync(found);
+    fs.writeFileSync(path.join(found, 'keep'), 'x');
+    await t.rejects(createContainer({ id: path.basename(found), bundle, backend: s.backend, stateDir: found }), { code: ErrorCode.IdInUse, message: /state directory .* already exists/ });
+    t.equal(fs.readFileSync(path.join(found, 'keep'), 'utf8'), 'x', 'kept');
+    fs.rmSync(found, { recursive: true });
+    t.equal(await c.runState(), 'running');
+    t.ok((await c.processes()).includes(c.initPid()), 'the init is still there');
+    const seen = out.bytes;
+    await waitFor('more output', () => out.bytes > seen);
+    await c.destroy();
+    t.notOk(fs.existsSync(path.join(s.base, 'state', id)), 'destroy removed its state directory');
+  });
 }

@@ -53,3 +53,26 @@ t.test('host: a missing command fails at start with ENOENT naming it', { timeout
   await init.delete();
   t.equal(await init.status(), 'deleted');
 });
+
+t.test('host: state() follows the task through one transition table: created, running, paused, stopped', { timeout: 20_000 }, async (t) => {
+  const dir = path.join(base, 'states');
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args: ['sleep', '1000'], env: ['PATH=/bin:/usr/bin'], cwd: '/' } }));
+  const id = `states-${crypto.randomBytes(3).toString('hex')}`;
+  const init = new Init(id, runtime, { stdin: '', stdout: '', stderr: '', terminal: false });
+  await init.create({ id, bundle: dir, terminal: false, stdin: '', stdout: '', stderr: '' });
+  t.equal((await runtime.state(id)).status, 'created');
+  await t.rejects(runtime.exec(id, { args: ['true'], cwd: '/' }, {}).then(() => runtime.pause(id)), { code: 'ERR_INVALID_STATE', message: 'cannot pause a created task' });
+  await init.start();
+  t.equal((await runtime.state(id)).status, 'running');
+  await init.pause();
+  t.equal((await runtime.state(id)).status, 'paused');
+  await t.rejects(runtime.exec(id, { args: ['true'], cwd: '/' }, {}), { code: 'ERR_INVALID_STATE', message: 'cannot exec in a paused task' });
+  await init.resume();
+  await init.kill('KILL');
+  await init.wait();
+  t.equal((await runtime.state(id)).status, 'stopped', 'the init\'s exit stops the task');
+  await t.rejects(runtime.start(id), { code: 'ERR_INVALID_STATE', message: 'cannot start a stopped task' });
+  await init.delete();
+  await t.rejects(runtime.state(id), { code: 'ERR_NOT_FOUND' });
+});

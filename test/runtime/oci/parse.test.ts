@@ -61,4 +61,7 @@ t.test('newRunsc: a root per namespace, the log in the bundle, config as global 
   t.same(await r.globalArgs(), ['--root', '/run/x/k8s.io', '--log', '/b/ndl/log.json', '--log-format=json', '--network=none', '--debug-log=/tmp/d/', '--platform=ptrace']);
   const n = newRunsc('/run/x', '/b', 'default', 'runsc', { network: 'host' });
   t.notOk((await n.globalArgs()).includes('--network=none'), 'a configured network replaces the default');
+  for (const ns of ['..', '../etc', 'a/b', '', '/abs']) {
+    t.throws(() => newRunsc('/run/x', '/b', ns, 'runsc'), { code: 'ERR_INVALID_ID', message: /^invalid namespace id/ }, `namespace ${JSON.stringify(ns)}`);
+  }
 });

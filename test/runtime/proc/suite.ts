@@ -10,8 +10,10 @@ import type { Test } from 'tap';
 import { newAttach, newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { FIFOSet } from '../../../src/fifo/index.js';
 import { Init, type Process, type Runtime } from '../../../src/runtime/proc/index.js';
+import { recordExit } from '../../../src/runtime/proc/init.js';
 import { Collector, sha256, untilBytes } from '../../helpers/common.js';
-import { leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { isGone, leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { badIds } from '../../fixtures/badIds.js';
 
 /** What a runtime under test provides. */
 export interface Subject {
@@ -25,7 +27,39 @@ export interface Subject {
   bundle(name: string, opts: { args: string[]; terminal?: boolean }): Promise<string>;
   id(name: string): string;
   /** Skips what the runtime cannot do, with the reason. */
-  skip?: Partial<Record<'checkpoint' | 'bigfile', string>>;
+  skip?: Partial<Record<'checkpoint' | 'bigfile' | 'orders', string>>;
+}
+
+type Op = 'create' | 'start' | 'kill' | 'delete';
+type InitState = 'new' | 'created' | 'running' | 'stopped' | 'deleted';
+
+/** Every order of `items`. */
+function permutations<T>(items: readonly T[]): T[][] {
+  if (items.length <= 1) return [[...items]];
+  return items.flatMap((x, i) => permutations([...items.slice(0, i), ...items.slice(i + 1)]).map((rest) => [x, ...rest]));
+}
+
+/**
+ * What the Init table says of `op` (a SIGKILL for kill) from `state`, given what the runtime does
+ * with a kill of a created container (runc kills it; the host has no process to signal yet):
+ * `ok`/`refused` and the next state, or `either` where the exit of an earlier kill may or may not
+ * have been reaped yet (delete after killing a running container).
+ */
+function expect(op: Op, state: InitState, dying: boolean, runtime: Subject['name']): { outcome: 'ok' | 'refused' | 'either'; next: InitState; dying: boolean } {
+  switch (op) {
+    case 'create': return state === 'new' ? { outcome: 'ok', next: 'created', dying } : { outcome: 'refused', next: state, dying };
+    case 'start':
+      // A created container killed before start is stopped, whether or not its exit was reaped yet.
+      return state === 'created' && !dying ? { outcome: 'ok', next: 'running', dying } : { outcome: 'refused', next: state, dying };
+    case 'kill':
+      if (state === 'new') return { outcome: 'refused', next: state, dying };
+      if (state === 'created' && runtime === 'host') return { outcome: 'refused', next: state, dying };
+      return { outcome: 'ok', next: state, dying: dying || state === 'created' || state === 'running' };
+    case 'delete':
+      if (state === 'created' || state === 'stopped') return { outcome: 'ok', next: 'deleted', dying };
+      if (state === 'running') return { outcome: dying ? 'either' : 'refused', next: 'running', dying };
+      return { outcome: 'refused', next: state, dying };
+  }
 }
 
 const opts = { timeout: 60_000 };
@@ -227,7 +261,7 @@ export function procSuite(t: Test, s: Subject): void {
     await init.kill('TERM');
     await init.kill(9);
     await bad(init.kill('HUP'), 'process not found');
-    init.setExited(5);
+    recordExit(init, 5); // as the reaper would deliver a second exit
     t.equal(init.exitStatus(), 137, 'the first status wins');
     await init.delete();
     t.equal(await init.status(), 'deleted');
@@ -237,7 +271,7 @@ export function procSuite(t: Test, s: Subject): void {
     await bad(init.stats(), 'cannot stat a deleted container');
     await init.kill('KILL');
     await bad(init.kill('USR1'), 'process not found');
-    init.setExited(1);
+    recordExit(init, 1);
     t.equal(init.exitStatus(), 137);
 
     // A created container can be deleted without running.
@@ -312,6 +346,108 @@ export function procSuite(t: Test, s: Subject): void {
     await restored.delete();
   });
 
+  t.test('a duplicate id is refused; the live container keeps running, untouched, also under concurrent creates', opts, async (t) => {
+    const loop = ['sh', '-c', 'i=0; while :; do echo $i; i=$((i+1)); sleep 0.02; done'];
+    const id = s.id('web-1');
+    const out = new Collector();
+    const io = await client(t, id, { stdout: out, stderr: new Collector() });
+    const first = makeInit(t, id, io);
+    await first.create(createConfig(id, await s.bundle('web', { args: loop }), io));
+    await first.start();
+    await untilText(out, /\n/, 'the first output');
+    const second = makeInit(t, id, null);
+    await t.rejects(second.create(createConfig(id, await s.bundle('web-again', { args: loop }), null)), { code: 'ERR_ALREADY_EXISTS', message: new RegExp(id) });
+    t.equal(await second.status(), 'unknown', 'the second Init made nothing');
+    t.equal(await first.status(), 'running');
+    t.notOk(isGone(first.pid()), 'the first container\'s process is alive');
+    const seen = out.bytes;
+    await waitFor('the first container\'s output to keep flowing', () => out.bytes >= seen + 20);
+
+    // Two Inits create one id at the same moment: exactly one wins, and it runs.
+    const id2 = s.id('web-2');
+    const out2 = new Collector();
+    const io2 = await client(t, id2, { stdout: out2, stderr: new Collector() });
+    const a = makeInit(t, id2, io2), b = makeInit(t, id2, null);
+    const [bundleA, bundleB] = [await s.bundle('web-a', { args: loop }), await s.bundle('web-b', { args: loop })];
+    const results = await Promise.allSettled([a.create(createConfig(id2, bundleA, io2)), b.create(createConfig(id2, bundleB, null))]);
+    t.equal(results.filter((r) => r.status === 'fulfilled').length, 1, 'one create won');
+    const winner = results[0].status === 'fulfilled' ? a : b;
+    const loser = winner === a ? b : a;
+    const lost = results.find((r) => r.status === 'rejected') as PromiseRejectedResult;
+    t.match(lost.reason, { code: 'ERR_ALREADY_EXISTS' });
+    t.equal(await loser.status(), 'unknown');
+    await winner.start();
+    t.equal(await winner.status(), 'running');
+    if (winner === a) await waitFor('the winner\'s output', () => out2.bytes >= 20);
+    t.notOk(isGone(winner.pid()), 'the winner runs');
+    await Promise.all([first, winner].map(async (init) => {
+      await init.kill('KILL');
+      await init.wait();
+      await init.delete();
+    }));
+  });
+
+  t.test('create, start, kill and delete fired at once in all 24 orders: a legal end, only ERR_INVALID_STATE refusals, nothing left', { ...opts, timeout: 240_000, skip: s.skip?.orders ?? false }, async (t) => {
+    const bundle = await s.bundle('orders', { args: ['sleep', '1000'] });
+    for (const order of permutations<Op>(['create', 'start', 'kill', 'delete'])) {
+      const name = order.join(',');
+      const id = s.id('order');
+      const io = await client(t, id, { stdout: new Collector(), stderr: new Collector() });
+      const init = makeInit(t, id, io);
+      const cfg = createConfig(id, bundle, io);
+      const call: Record<Op, () => Promise<void>> = {
+        create: () => init.create(cfg), start: () => init.start(), kill: () => init.kill('KILL'), delete: () => init.delete(),
+      };
+      const results = await Promise.allSettled(order.map((op) => call[op]()));
+      let state = 'new' as InitState, dying = false;
+      order.forEach((op, i) => {
+        const r = results[i]!;
+        const e = expect(op, state, dying, s.name);
+        if (r.status === 'rejected') t.match(r.reason, { code: 'ERR_INVALID_STATE' }, `${name}: ${op} refused with ERR_INVALID_STATE (${String(r.reason)})`);
+        if (e.outcome !== 'either') t.equal(r.status, e.outcome === 'ok' ? 'fulfilled' : 'rejected', `${name}: ${op} from ${state}`);
+        state = e.next;
+        dying = e.dying;
+        if (op === 'delete' && r.status === 'fulfilled') state = 'deleted';
+      });
+      const end = await init.status();
+      if (state === 'deleted') t.equal(end, 'deleted', `${name}: deleted`);
+      else t.ok(['created', 'running', 'stopped'].includes(end), `${name}: ends ${end}`);
+      // Bounded, so a wrong state machine fails here instead of hanging the file.
+      const exited = (what: string) => waitFor(`${name}: ${what}`, () => init.exitedAt() !== null, 15_000);
+      if (dying && end !== 'deleted') {
+        await exited('the exit of the kill');
+        t.equal(init.exitStatus(), 137, `${name}: killed`);
+      }
+      // Clean up as a supervisor would, then nothing of it may be left.
+      const pid = init.pid();
+      if ((await init.status()) === 'running') {
+        await init.killAll();
+        await exited('the exit of killAll');
+      }
+      if ((await init.status()) !== 'deleted') await init.delete();
+      await io.close();
+      if (pid > 0) await waitFor(`${name}: process ${pid} gone`, () => isGone(pid));
+      t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, `${name}: nothing left`);
+    }
+  });
+
+  t.test('every id entry point refuses a bad id before anything is built', opts, async (t) => {
+    const stdio = { stdin: '', stdout: '', stderr: '', terminal: false };
+    for (const id of badIds) {
+      t.throws(() => new Init(id, s.runtime, stdio), { code: 'ERR_INVALID_ID' }, `new Init(${JSON.stringify(id).slice(0, 30)})`);
+    }
+    const id = s.id('execids');
+    const init = makeInit(t, id, null);
+    await init.create(createConfig(id, await s.bundle('execids', { args: ['sleep', '1000'] }), null));
+    const dir = path.join(s.base, 'exec', id);
+    for (const execId of badIds) {
+      await t.rejects(init.exec(dir, { id: execId, terminal: false, stdin: '', stdout: '', stderr: '', spec: { args: ['true'], cwd: '/' } }), { code: 'ERR_INVALID_ID', message: /^invalid exec id/ }, `exec id ${JSON.stringify(execId).slice(0, 30)}`);
+    }
+    t.notOk(fs.existsSync(dir), 'no pid-file directory made');
+    t.equal(init.processes().length, 0);
+    await init.delete();
+  });
+
   t.test('bad inputs: clear errors, nothing left behind', opts, async (t) => {
     const id = s.id('bad');
     await t.rejects(new Init(id, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false })
@@ -319,9 +455,10 @@ export function procSuite(t: Test, s: Subject): void {
     { code: 'ERR_INVALID_BUNDLE', message: /no-such-bundle has no config.json/ });
     const bundle = await s.bundle('bad', { args: ['true'] });
     for (const badId of ['../escape', 'a/b', '-flag', '']) {
-      await t.rejects(new Init(badId, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false })
-        .create({ id: badId, bundle, terminal: false, stdin: '', stdout: '', stderr: '' }), { code: 'ERR_INVALID_ID' }, `id ${JSON.stringify(badId)}`);
+      t.throws(() => new Init(badId, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false }), { code: 'ERR_INVALID_ID' }, `id ${JSON.stringify(badId)}`);
     }
+    const init0 = new Init(id, s.runtime, { stdin: '', stdout: '', stderr: '', terminal: false });
+    await t.rejects(init0.create({ id: 'other', bundle, terminal: false, stdin: '', stdout: '', stderr: '' }), { code: 'ERR_INVALID_ARG_VALUE' }, 'a config for another id');
     // A spec whose process cannot start: the runtime's own words, and no state or process left.
     const id2 = s.id('nostart');
     const out = new Collector();

@@ -1,0 +1,107 @@
+/**
+ * FIFO roots another user could control are refused (issue 8 §6), with real ownership: as root,
+ * roots owned by uid 65534, group-writable or a symlink; and a child process running as uid 65534
+ * with the defaults gets a private directory of its own, and refuses one planted for it.
+ */
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFile } from 'node:child_process';
+import { newCreator, newFIFOSetInDir, withFIFODir, withStreams } from '../../src/index.js';
+import { Collector, fdsUnder, repoRoot, tmpDir } from '../helpers/common.js';
+
+t.setTimeout(60_000);
+
+const NOBODY = 65534;
+
+/** Every way a root can be unsafe, each made fresh under `base`; the value is the reason's words. */
+function unsafeRoots(base: string): Array<[string, string, RegExp]> {
+  const foreign = path.join(base, 'foreign');
+  fs.mkdirSync(foreign, { mode: 0o700 });
+  fs.chownSync(foreign, NOBODY, NOBODY);
+  const groupWritable = path.join(base, 'group-writable');
+  fs.mkdirSync(groupWritable);
+  fs.chmodSync(groupWritable, 0o770);
+  const target = path.join(base, 'target');
+  fs.mkdirSync(target, { mode: 0o700 });
+  const link = path.join(base, 'link');
+  fs.symlinkSync(target, link);
+  return [
+    ['a root owned by uid 65534', foreign, /owned by uid 65534/],
+    ['a group-writable root', groupWritable, /writable by its group/],
+    ['a symlink', link, /symlink/],
+  ];
+}
+
+t.test('newFIFOSetInDir and withFIFODir refuse a root another user could control, naming it, and make nothing', async (t) => {
+  const base = tmpDir(t);
+  for (const [what, root, why] of unsafeRoots(base)) {
+    const before = fs.readdirSync(root);
+    await t.rejects(newFIFOSetInDir(root, 'task', false), { code: 'ERR_UNSAFE_DIR', message: new RegExp(`${root}: .*`) }, `${what}: newFIFOSetInDir`);
+    await t.rejects(newCreator(withStreams(null, new Collector()), withFIFODir(root))('task'), { code: 'ERR_UNSAFE_DIR', message: why }, `${what}: newCreator`);
+    t.same(fs.readdirSync(root), before, `${what}: nothing made inside`);
+  }
+  t.same(fs.readdirSync(path.join(base, 'target')), [], 'nothing made through the symlink');
+  t.same(fdsUnder(base), [], 'no fd left open');
+});
+
+/** Runs `script` (an ES module body with `m`, the built package) as uid/gid 65534 with `env`; resolves with its stdout. */
+function asNobody(script: string, env: NodeJS.ProcessEnv): Promise<{ code: number; stdout: string; stderr: string }> {
+  const body = `const m = await import(${JSON.stringify(path.join(repoRoot, 'dist', 'index.js'))});\n${script}`;
+  return new Promise((resolve) => {
+    execFile(process.execPath, ['--input-type=module', '-e', body], { uid: NOBODY, gid: NOBODY, env, timeout: 30_000 }, (err, stdout, stderr) => {
+      resolve({ code: err ? Number((err as { code?: unknown }).code ?? 1) : 0, stdout, stderr });
+    });
+  });
+}
+
+const makeSets = `
+const set = await m.newFIFOSetInDir(m.defaultFIFODir(), 'mine', false);
+const io = await m.newCreator(m.withStreams(null, process.stderr))('mine2');
+console.log(JSON.stringify({ fifoDir: m.defaultFIFODir(), set: set.config.stdout, io: io.config().stdout }));
+io.cancel();
+await io.close();
+await set.close();
+`;
+
+t.test('as uid 65534 without XDG_RUNTIME_DIR: <tmpdir>/taskio-65534/fifo, made 0700 and its own', async (t) => {
+  const tmp = tmpDir(t);
+  fs.chmodSync(tmp, 0o1777); // a shared temp dir, as /tmp is
+  const env = { PATH: process.env.PATH, TMPDIR: tmp };
+  const base = path.join(tmp, `taskio-${NOBODY}`);
+
+  // Someone else made the per-user directory first: refused, naming it, before anything is made in it.
+  fs.mkdirSync(path.join(base, 'fifo'), { recursive: true, mode: 0o700 });
+  fs.chmodSync(base, 0o755);
+  const planted = await asNobody(makeSets, env);
+  t.not(planted.code, 0, 'refused');
+  t.match(planted.stderr, `refusing directory ${base}: it is owned by uid 0, not ${NOBODY}`);
+  t.same(fs.readdirSync(path.join(base, 'fifo')), [], 'nothing made in the planted directory');
+  fs.rmSync(base, { recursive: true });
+
+  const r = await asNobody(makeSets, env);
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { fifoDir: string; set: string; io: string };
+  t.equal(out.fifoDir, path.join(base, 'fifo'));
+  t.equal(path.dirname(path.dirname(out.set)), out.fifoDir);
+  t.equal(path.dirname(path.dirname(out.io)), out.fifoDir);
+  for (const d of [base, out.fifoDir]) {
+    const st = fs.lstatSync(d);
+    t.equal(st.uid, NOBODY, `${d} owned by 65534`);
+    t.equal(st.mode & 0o777, 0o700, `${d} is 0700`);
+  }
+  t.same(fs.readdirSync(out.fifoDir), [], 'the sets removed what they made');
+});
+
+t.test('as uid 65534 with XDG_RUNTIME_DIR: $XDG_RUNTIME_DIR/taskio/fifo', async (t) => {
+  const xdg = path.join(tmpDir(t), 'run-user');
+  fs.mkdirSync(xdg, { mode: 0o700 });
+  fs.chownSync(xdg, NOBODY, NOBODY);
+  fs.chmodSync(path.dirname(xdg), 0o755);
+  const r = await asNobody(makeSets, { PATH: process.env.PATH, XDG_RUNTIME_DIR: xdg });
+  t.equal(r.code, 0, r.stderr);
+  const out = JSON.parse(r.stdout) as { fifoDir: string };
+  t.equal(out.fifoDir, path.join(xdg, 'taskio', 'fifo'));
+  t.equal(fs.lstatSync(path.join(xdg, 'taskio')).uid, NOBODY);
+  t.equal(fs.lstatSync(out.fifoDir).mode & 0o777, 0o700);
+});

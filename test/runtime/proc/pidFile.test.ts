@@ -1,0 +1,33 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { readPidFile } from '../../../src/runtime/proc/pidFile.js';
+import { mkfifo } from '../../../src/sys/index.js';
+import { fdsUnder, tmpDir } from '../../helpers/common.js';
+
+t.setTimeout(10_000);
+
+t.test('readPidFile: the pid, 0 when missing or empty, and never through a symlink or a FIFO', async (t) => {
+  const dir = tmpDir(t);
+  const file = path.join(dir, 'init.pid');
+  t.equal(readPidFile(file), 0, 'missing');
+  fs.writeFileSync(file, '');
+  t.equal(readPidFile(file), 0, 'empty');
+  fs.writeFileSync(file, '4242\n');
+  t.equal(readPidFile(file), 4242);
+  fs.writeFileSync(file, 'junk');
+  t.equal(readPidFile(file), 0, 'not a number');
+
+  const secret = path.join(dir, 'secret');
+  fs.writeFileSync(secret, '1');
+  const link = path.join(dir, 'link.pid');
+  fs.symlinkSync(secret, link);
+  t.throws(() => readPidFile(link), { code: 'ERR_NOT_REGULAR_FILE', message: `refusing pid file ${link}: it is a symlink` });
+
+  // A FIFO with no writer: a blocking open would hang here forever.
+  const fifo = path.join(dir, 'fifo.pid');
+  mkfifo(fifo, 0o600);
+  t.throws(() => readPidFile(fifo), { code: 'ERR_NOT_REGULAR_FILE', message: /it is a FIFO/ });
+  t.throws(() => readPidFile(dir), { code: 'ERR_NOT_REGULAR_FILE', message: /it is a directory/ });
+  t.same(fdsUnder(dir), [], 'no fd left open');
+});
