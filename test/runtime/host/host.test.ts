@@ -1,5 +1,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
@@ -156,4 +158,20 @@ t.test('host: kill --all and delete reach what an exec left behind, double-forke
   await init.delete();
   await io.close();
   t.equal(fdCount(), fds, 'no fd left');
+});
+
+t.test('host as a user who cannot make cgroups: the sessions fallback still takes the init\'s background job', { timeout: 30_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-nobody-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chownSync(dir, 65534, 65534);
+  const fixture = new URL('./fixtures/unprivileged.mjs', import.meta.url).pathname;
+  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  for await (const chunk of child.stdout!) out += chunk;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  t.equal(code, 0, 'the fixture ran');
+  const r = JSON.parse(out) as { uid: number; status: number; bg: number; bgGone: boolean };
+  t.equal(r.uid, 65534, 'as nobody');
+  t.equal(r.status, 3, 'the init\'s status');
+  t.ok(r.bgGone, `its background job ${r.bg} was killed with it`);
 });
