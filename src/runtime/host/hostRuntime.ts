@@ -115,10 +115,18 @@ export class HostRuntime implements Runtime {
     validateId(id, 'task');
     if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
     const spec = readProcess(bundle);
-    const lent = this.#jobFor?.(id) ?? null;
-    const job = lent ?? (await this.#newJob());
     const lifecycle = new Lifecycle<TaskStatus, TaskOp>('created', taskTable, 'task');
-    this.#tasks.set(id, { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date(), job, ownsJob: lent === null && job !== null });
+    // The id is taken before the first await, so a concurrent create of it is refused above.
+    const task: HostTask = { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date(), job: null, ownsJob: false };
+    this.#tasks.set(id, task);
+    try {
+      const lent = this.#jobFor?.(id) ?? null;
+      task.job = lent ?? (await this.#newJob());
+      task.ownsJob = lent === null && task.job !== null;
+    } catch (err) {
+      this.#tasks.delete(id);
+      throw err;
+    }
   }
 
   /** Spawns the init process and writes its pid file. */
