@@ -48,3 +48,10 @@ export {
   type HostBackendOptions, type JobRuntimeOptions, type ProcessConfig, type RunState,
   Container, ContainerError, ErrorCode, JobRuntime, createContainer, hostBackend, ociBackend,
 } from './runtime/container/index.js';
+/** The taskio daemon and its client (also the `taskio/daemon` subpath). */
+export {
+  type AttachEnd, type AttachOptions as DaemonAttachOptions, type Attachment, type ConnectOptions, type CreateTaskRequest,
+  type DaemonVersion, type ExecHandle, type ExitRecord, type LogsOptions, type TaskEvent, type TaskLimits, type TaskStats,
+  type TaskState, type TaskView,
+  Daemon, DaemonClient, connectDaemon, defaultDaemonRoot,
+} from './daemon/index.js';

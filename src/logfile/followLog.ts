@@ -36,6 +36,11 @@ export interface FollowLogOptions {
   /** Ends the iteration: the iterator rejects with an `AbortError`. */
   signal?: AbortSignal;
   /**
+   * With `follow`: the writer is done once this settles (the task exited and its output is all in
+   * the log); the reader then reads to the end of the log and stops instead of waiting for more.
+   */
+  until?: Promise<unknown>;
+  /**
    * CRI only: join `P` entries with their final `F` into one entry per line (the time is the first
    * piece's). A line longer than 1 MiB is still handed out in pieces so memory stays bounded.
    */
@@ -198,9 +203,13 @@ export async function* followLog(file: string, opts: FollowLogOptions = {}): Asy
   let rest: Buffer = Buffer.alloc(0);
   const joining = new Map<LogStreamName, { first: LogEntry; parts: Buffer[]; bytes: number }>();
 
+  // `until`: once it settled, one more pass reads what the writer wrote last, then the end is final.
+  let writerDone = false, lastPass = false;
+  opts.until?.then(() => { writerDone = true; }, () => { writerDone = true; });
   const waitForChange = async (): Promise<boolean> => {
-    if (!waiter) return false;
-    await waiter.wait(signal);
+    if (!waiter || lastPass) return false;
+    if (writerDone) return (lastPass = true);
+    await Promise.race([waiter.wait(signal), opts.until?.catch(() => undefined)].filter(Boolean));
     return true;
   };
 

@@ -1,5 +1,6 @@
 /** The only layer that calls libc (through koffi). Every wrapper throws Node-shaped errors. */
 export * from './errno.js';
 export * from './files.js';
+export * from './poll.js';
 export * from './process.js';
 export * from './socket.js';
