@@ -162,7 +162,8 @@ async function errorOf(res: RawResponse): Promise<TaskioError> {
 export class DaemonClient {
   readonly root: string;
   readonly layout: DaemonLayout;
-  readonly #agent = new http.Agent({ keepAlive: true });
+  // Idle connections are closed by the client well before the daemon would (65 s).
+  readonly #agent = new http.Agent({ keepAlive: true, timeout: 30_000 });
   readonly #opts: ConnectOptions;
   #starting: Promise<void> | null = null;
 
@@ -177,7 +178,7 @@ export class DaemonClient {
     return this.layout.socket;
   }
 
-  #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}): Promise<RawResponse> {
+  #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}, retried = false): Promise<RawResponse> {
     return new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request({
@@ -186,7 +187,11 @@ export class DaemonClient {
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
       req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
-      req.once('error', reject);
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        // An idle kept-alive connection the daemon closed as it was reused: Node's advice is to send again.
+        if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(this.#send(method, p, body, opts, headers, true));
+        else reject(err);
+      });
       req.end(text);
     });
   }
@@ -320,7 +325,8 @@ export class DaemonClient {
         }
       }
     } catch (err) {
-      if ((err as Error).name !== 'AbortError') throw err;
+      // Aborting the signal is how a caller ends the stream.
+      if (!opts.signal?.aborted) throw err;
     }
   }
 

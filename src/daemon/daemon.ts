@@ -71,7 +71,7 @@ export class Daemon {
       const tasks = new TaskManager({ layout, events, logger }, runtimes);
       await tasks.adoptAll();
       const router = apiRouter({ version: packageVersion(), layout, runtimes, tasks, events, logger });
-      const server = http.createServer({ requestTimeout: 0 });
+      const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 });
       const daemon = new Daemon(layout, server, lock, tasks, logger);
       server.on('request', router.onRequest);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {

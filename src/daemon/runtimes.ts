@@ -35,9 +35,23 @@ export interface Runtimes {
   default: RuntimeName;
 }
 
-/** Looks for runsc and runc and picks the default runtime. */
+/** `$TASKIO_RUNSC` / `$TASKIO_RUNC` name the binary to use (empty: none), else it is looked up. */
+function runtimeBinary(name: 'runsc' | 'runc'): string | null {
+  const override = process.env[`TASKIO_${name.toUpperCase()}`];
+  if (override === undefined) return findBinary(name);
+  if (override === '') return null;
+  const p = path.resolve(override);
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return p;
+  } catch {
+    return null;
+  }
+}
+
+/** Looks for runsc and runc (`$TASKIO_RUNSC`, `$TASKIO_RUNC` override) and picks the default runtime. */
 export function findRuntimes(): Runtimes {
-  const runsc = findBinary('runsc'), runc = findBinary('runc');
+  const runsc = runtimeBinary('runsc'), runc = runtimeBinary('runc');
   const root = process.getuid?.() === 0;
   return { runsc, runc, default: root && runsc ? 'runsc' : root && runc ? 'runc' : 'host' };
 }

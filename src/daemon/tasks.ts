@@ -277,10 +277,12 @@ export function classifyStartError(err: unknown, command: string | undefined): u
   const code = (err as { code?: string }).code;
   const msg = err.message;
   const cmd = command ?? 'the command';
-  if (code === 'ENOENT' || /executable file not found|no such file or directory/i.test(msg)) {
+  // host: spawn's own codes; runc: `exec: "x": executable file not found`, `exec: "/x": stat /x: no
+  // such file`; runsc: `error finding executable "x"`, `failed to load /x: no such file`.
+  if (code === 'ENOENT' || /executable file not found|error finding executable|exec: "[^"]*": stat [^\n]*no such file|failed to load [^:]*: no such file/i.test(msg)) {
     return new TaskioError('ERR_COMMAND_NOT_FOUND', `${cmd}: command not found (${msg})`, { cause: err });
   }
-  if (code === 'EACCES' || /permission denied/i.test(msg)) {
+  if (code === 'EACCES' || /exec: "[^"]*": permission denied|failed to load [^:]*: permission denied/i.test(msg)) {
     return new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', `${cmd}: permission denied (${msg})`, { cause: err });
   }
   return err;
