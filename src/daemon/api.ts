@@ -12,7 +12,7 @@ import { checkCreateRequest } from './createRequest.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { EventBus } from './events.js';
 import type { DaemonLayout } from './layout.js';
-import { streamLog } from './logStream.js';
+import { openLog } from './logStream.js';
 import type { Runtimes } from './runtimes.js';
 import { Router, type RouteContext } from './server.js';
 import { multiplexedType, rawType } from './stdcopy.js';
@@ -175,13 +175,14 @@ export function apiRouter(api: ApiContext): Router {
     }
     const since = q.since !== undefined ? parseSince(String(q.since)) : undefined;
     if (since && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: since needs format=cri`);
+    const log = await openLog(t, {
+      follow: q.follow === true, ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}),
+      timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
+    });
     res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });
     res.flushHeaders();
     try {
-      await streamLog(t, res, {
-        follow: q.follow === true, ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}),
-        timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
-      });
+      await log.pump(res);
     } catch (err) {
       if ((err as Error).name !== 'AbortError') api.logger.error({ err, id: t.id }, 'log stream failed');
     }

@@ -5,7 +5,7 @@ import { newAttach, withStreams, type IO } from '../attach/index.js';
 import { FifoWriter, lockPathFor, newFIFOSet } from '../fifo/index.js';
 import { DetachScanner } from './detachKeys.js';
 import { lockHolders } from './lockHolder.js';
-import { streamLog } from './logStream.js';
+import { openLog, type OpenedLog } from './logStream.js';
 import { StreamType, framedSink } from './stdcopy.js';
 import type { DaemonTask } from './task.js';
 
@@ -96,6 +96,13 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
     };
   }
 
+  // The attach moment: the log's end now, fixed before the client is answered.
+  let log: OpenedLog | null = null;
+  if (opts.stdout || opts.stderr) {
+    log = await openLog(task, {
+      follow: true, ...(opts.logs ? {} : { tail: 0 }), timestamps: false, stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal,
+    });
+  }
   return {
     async run() {
       let stdin: FifoWriter | null = null;
@@ -111,11 +118,8 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         }
       }
       try {
-        if (opts.stdout || opts.stderr) {
-          await streamLog(task, conn.output, {
-            follow: true, ...(opts.logs ? {} : { tail: 0 }), timestamps: false,
-            stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal,
-          });
+        if (log) {
+          await log.pump(conn.output);
         } else {
           await Promise.race([task.exited, once(stop.signal, 'abort')]);
         }

@@ -492,13 +492,28 @@ export class DaemonClient {
  * non-terminal task, as is for a terminal. Resolves when the stream ends.
  */
 export function copyOutput(src: Readable, raw: boolean, stdout: Writable | null, stderr: Writable | null, head?: Buffer): Promise<void> {
-  const sink: Writable = raw ? (stdout ?? new PassThrough().resume()) : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr });
+  const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr });
+  const sink: Writable = demux ?? stdout ?? new PassThrough().resume();
   return new Promise((resolve) => {
+    let ended = false;
+    // Resolves once everything received is written out: the demultiplexer finished, or (raw) the
+    // caller's stream acknowledged what came before an empty write.
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      if (demux) {
+        demux.once('finish', () => resolve());
+        demux.once('error', () => resolve());
+        demux.end();
+      } else {
+        sink.write(Buffer.alloc(0), () => resolve());
+      }
+    };
     if (head && head.length > 0) sink.write(head);
     src.on('data', (c: Buffer) => { if (!sink.write(c)) { src.pause(); sink.once('drain', () => src.resume()); } });
-    src.once('end', () => resolve());
-    src.once('close', () => resolve());
-    src.once('error', () => resolve());
+    src.once('end', finish);
+    src.once('close', finish);
+    src.once('error', finish);
   });
 }
 

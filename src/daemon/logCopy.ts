@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import type { Logger } from 'pino';
 import { ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
 import { openLogWriter, type LogWriter, type LogWriterOptions } from '../logfile/index.js';
@@ -50,6 +51,15 @@ export class LogCopy {
       this.#keepAlive?.close();
       this.#lock.release();
       throw err;
+    }
+    // lower-layer defect: followLog with tail 0 on a log that does not exist yet starts after the
+    // entries of the file once it appears (the writer makes it on its first write), so an attach
+    // made before the first output would miss that output. The file is made here, empty.
+    try {
+      fs.mkdirSync(path.dirname(logPath), { recursive: true, mode: 0o700 });
+      fs.closeSync(fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, opts.mode ?? 0o640));
+    } catch (err) {
+      logger.warn({ err, log: logPath }, 'cannot make the task log yet');
     }
     this.#writer = openLogWriter(logPath, opts);
     this.#writer.on('error', (err: Error) => logger.error({ err, log: logPath }, 'task log cannot be written; output waits in the pipe'));

@@ -38,6 +38,9 @@ const transitions: Transitions<TaskState, TaskOp> = {
   exit: { created: 'exited', running: 'exited', paused: 'exited' },
 };
 
+/** How long after an exit a wait or a remove waits for the output to be complete. */
+export const outputGraceMs = 2000;
+
 /** An exec'd process of a task, as the daemon tracks it. */
 export interface DaemonExec {
   id: string;
@@ -232,14 +235,21 @@ export class DaemonTask {
     this.execs.delete(execId);
   }
 
-  /** Resolves with the exit (long poll); rejects with an `AbortError` when `signal` aborts first. */
+  /**
+   * Resolves with the exit once the task exited and its output is complete (in the log, bounded
+   * by {@link outputGraceMs}, as docker waits for its log copy), so what `logs` shows after a wait is
+   * all of it. Rejects with an `AbortError` when `signal` aborts first (a long poll whose client left).
+   */
   wait(signal?: AbortSignal): Promise<ExitRecord> {
-    if (this.#exit) return Promise.resolve(this.#exit);
     if (signal?.aborted) return Promise.reject(abortError(signal));
+    const settled = this.exited.then(async (e) => {
+      await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
+      return e;
+    });
     return new Promise((resolve, reject) => {
       const onAbort = (): void => reject(abortError(signal));
       signal?.addEventListener('abort', onAbort, { once: true });
-      void this.exited.then((e) => {
+      void settled.then((e) => {
         signal?.removeEventListener('abort', onAbort);
         resolve(e);
       });
@@ -262,7 +272,7 @@ export class DaemonTask {
         if (!force) throw err;
         this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
       }
-      await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, 2000).unref())]);
+      await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
       await this.#logCopy?.close();
       this.#keepAlive?.close();
       for (const e of this.execs.values()) await e.process.release().catch(() => undefined);

@@ -41,6 +41,12 @@ export interface FollowLogOptions {
    */
   until?: Promise<unknown>;
   /**
+   * Called once the reader knows where it starts (`tail`, `since`, or the start): everything
+   * written to the log after this call is read. An attach answers its client only then, so the
+   * output that follows what the client sends is never taken for older output.
+   */
+  onStart?: () => void;
+  /**
    * CRI only: join `P` entries with their final `F` into one entry per line (the time is the first
    * piece's). A line longer than 1 MiB is still handed out in pieces so memory stays bounded.
    */
@@ -292,6 +298,7 @@ export async function* followLog(file: string, opts: FollowLogOptions = {}): Asy
       if (cur) break;
       if (snap.every((x) => x === null) && !(await waitForChange())) return;
     }
+    opts.onStart?.();
     for (;;) {
       yield* readToEnd();
       const snap = await snapshotLogFiles(file);

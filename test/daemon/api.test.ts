@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import http from 'node:http';
 import net from 'node:net';
@@ -34,7 +34,7 @@ function request(method: string, p: string, body?: string | Buffer, headers: htt
 const post = (p: string, body: unknown) => request('POST', p, JSON.stringify(body), { 'Content-Type': 'application/json' });
 
 /** Nothing left of failed creates: no task directory, no process of this root. */
-function checkNothingLeft(t: { same(a: unknown, b: unknown, m?: string): void }): void {
+function checkNothingLeft(t: Test): void {
   t.same(fs.existsSync(tasksDir) ? fs.readdirSync(tasksDir) : [], [], 'no task directory left');
   t.same(fs.readdirSync(path.join(root)).filter((e) => !['daemon.lock', 'daemon.log', 'taskio.sock', 'tasks', 'runtime', 'rootfs', 'fifo'].includes(e)), [], 'nothing else in the root');
 }
