@@ -1,10 +1,10 @@
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
-import { newAttach, withStreams, type IO } from '../attach/index.js';
-import { FifoWriter, lockPathFor, newFIFOSet } from '../fifo/index.js';
+import type { IO } from '../attach/index.js';
+import { FifoWriter } from '../fifo/index.js';
+import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
 import { DetachScanner } from './detachKeys.js';
-import { lockHolders } from './lockHolder.js';
 import { openLog, type OpenedLog } from './logStream.js';
 import { StreamType, framedSink } from './stdcopy.js';
 import type { DaemonTask } from './task.js';
@@ -33,14 +33,6 @@ export interface AttachConnection {
 export interface AttachSession {
   /** Copies until the output is complete, the client detaches or goes away. */
   run(): Promise<void>;
-}
-
-/** The single-reader error of a FIFO set, naming who holds it. */
-export function attachedBy(task: DaemonTask, cause?: unknown): TaskioError {
-  const { stdout, stderr } = task.record.stdio;
-  const fifo = stdout || stderr;
-  const pid = lockHolders([lockPathFor(fifo), fifo])[0];
-  return new TaskioError('EBUSY', `task ${task.id} is already attached${pid ? ` by pid ${pid}` : ''}: a FIFO-mode task has one reader at a time`, { cause });
 }
 
 /**
@@ -73,14 +65,11 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   if (record.log === 'none') {
     let io: IO;
     try {
-      io = await newAttach(withStreams(
-        wantsStdin ? scanner : null,
+      io = await attachFifoSet(task.view(), wantsStdin ? scanner : null,
         opts.stdout ? framedSink(conn.output, StreamType.Stdout, raw) : null,
-        opts.stderr && !raw ? framedSink(conn.output, StreamType.Stderr, raw) : null,
-      ))(newFIFOSet(record.stdio));
+        opts.stderr && !raw ? framedSink(conn.output, StreamType.Stderr, raw) : null);
     } catch (err) {
       finish();
-      if ((err as { code?: string }).code === 'EBUSY') throw attachedBy(task, err);
       throw err;
     }
     return {
@@ -88,7 +77,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         if (scanner) conn.input!.pipe(scanner);
         if (scanner && !wantsStdin) scanner.resume(); // dropped, but detach keys still work
         if (wantsStdin && opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
-        const outputs = opts.stdout || opts.stderr ? io.wait() : task.exited.then(() => undefined);
+        const outputs = opts.stdout || opts.stderr ? fifoOutputEnd(task.view(), io) : task.exited.then(() => undefined);
         await Promise.race([outputs, once(stop.signal, 'abort')]);
         io.cancel();
         finish();

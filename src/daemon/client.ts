@@ -3,16 +3,14 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
-import { newAttach, newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../attach/index.js';
-import { newFIFOSet } from '../fifo/index.js';
-import { lockPathFor } from '../fifo/index.js';
+import { newCreator, withFIFODir, withStreams, withTerminal } from '../attach/index.js';
 import type { WinSize } from '../runtime/proc/index.js';
 import type { CreateTaskRequest } from './createRequest.js';
 import { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { TaskEvent } from './events.js';
 import type { ErrorBody } from './httpError.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
-import { lockHolders } from './lockHolder.js';
+import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
 import type { ExitRecord } from './records.js';
 import { spawnDaemon } from './startDaemon.js';
 import { Demultiplexer, StreamType } from './stdcopy.js';
@@ -389,17 +387,7 @@ export class DaemonClient {
   async #attachFifo(task: TaskView, opts: AttachOptions): Promise<Attachment> {
     const keys = parseDetachKeys(opts.detachKeys ?? defaultDetachKeys);
     const scanner = opts.stdin ? new DetachScanner(keys) : null;
-    let io: IO;
-    try {
-      io = await newAttach(withStreams(scanner && task.stdinOpen ? scanner : null, opts.stdout ?? null, task.terminal ? null : (opts.stderr ?? null)))(newFIFOSet(task.stdio));
-    } catch (err) {
-      if ((err as { code?: string }).code === 'EBUSY') {
-        const fifo = task.stdio.stdout || task.stdio.stderr;
-        const pid = lockHolders([lockPathFor(fifo), fifo])[0];
-        throw new TaskioError('EBUSY', `task ${task.id} is already attached${pid ? ` by pid ${pid}` : ''}: a FIFO-mode task has one reader at a time`, { cause: err });
-      }
-      throw err;
-    }
+    const io = await attachFifoSet(task, scanner && task.stdinOpen ? scanner : null, opts.stdout ?? null, opts.stderr ?? null);
     let end: AttachEnd = 'exited';
     let stop!: () => void;
     const stopped = new Promise<void>((resolve) => { stop = resolve; });
@@ -411,7 +399,7 @@ export class DaemonClient {
     }
     const onAbort = (): void => { end = 'aborted'; stop(); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const output = task.stdio.stdout || task.stdio.stderr ? io.wait() : this.wait(task.id, opts).then(() => undefined, () => undefined);
+    const output = task.stdio.stdout || task.stdio.stderr ? fifoOutputEnd(task, io) : this.wait(task.id, opts).then(() => undefined, () => undefined);
     const done = Promise.race([output, stopped]).then(() => {
       io.cancel();
       if (scanner) opts.stdin?.unpipe(scanner);
