@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import fsp from 'node:fs/promises';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
@@ -9,33 +10,33 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fs.cons
  * Writes `value` as JSON to `file` so that a reader (or a daemon started after a crash) sees either
  * the old content or the new, never a torn one: a temp file beside it (`O_EXCL|O_NOFOLLOW`, 0600),
  * fsync, rename over `file`, fsync of the directory so the rename itself survives a power loss.
- * Synchronous on purpose: it is a few hundred bytes on a local disk, and the state must be on disk
- * before the daemon answers.
+ * The fsyncs run on the threadpool (regular files, never a FIFO), so concurrent creates overlap
+ * instead of each stalling the event loop for a disk flush.
  */
-export function writeJsonAtomic(file: string, value: unknown): void {
+export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
+  const fh = await fsp.open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
-    fs.writeFileSync(fd, `${JSON.stringify(value, null, 2)}\n`);
-    fs.fsyncSync(fd);
+    await fh.writeFile(`${JSON.stringify(value, null, 2)}\n`);
+    await fh.sync();
   } catch (err) {
-    fs.closeSync(fd);
-    fs.rmSync(tmp, { force: true });
+    await fh.close();
+    await fsp.rm(tmp, { force: true });
     throw err;
   }
-  fs.closeSync(fd);
+  await fh.close();
   try {
-    fs.renameSync(tmp, file);
+    await fsp.rename(tmp, file);
   } catch (err) {
-    fs.rmSync(tmp, { force: true });
+    await fsp.rm(tmp, { force: true });
     throw err;
   }
-  const dfd = fs.openSync(dir, O_RDONLY | O_DIRECTORY);
+  const dh = await fsp.open(dir, O_RDONLY | O_DIRECTORY);
   try {
-    fs.fsyncSync(dfd);
+    await dh.sync();
   } finally {
-    fs.closeSync(dfd);
+    await dh.close();
   }
 }
 

@@ -27,7 +27,7 @@ export interface ConnectOptions extends CallOptions {
   start?: boolean;
   /** argv that starts the daemon, without `--root` (default: this Node running this package's CLI). */
   daemonCommand?: string[];
-  /** How long a started daemon may take to answer, ms (default 15000). */
+  /** How long a started daemon may take to answer, ms (default 30000). */
   startTimeout?: number;
 }
 

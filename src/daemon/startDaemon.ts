@@ -19,7 +19,7 @@ export function defaultDaemonCommand(): string[] {
 export interface SpawnDaemonOptions {
   /** argv of the daemon, without `--root` (default {@link defaultDaemonCommand}). */
   command?: string[];
-  /** How long to wait for its socket to answer, ms (default 15000). */
+  /** How long to wait for its socket to answer, ms (default 30000: a loaded machine starts Node slowly). */
   timeout?: number;
   signal?: AbortSignal;
 }
@@ -43,7 +43,7 @@ export async function spawnDaemon(root: string, ping: () => Promise<boolean>, op
   } finally {
     fs.closeSync(log);
   }
-  const deadline = Date.now() + (opts.timeout ?? 15_000);
+  const deadline = Date.now() + (opts.timeout ?? 30_000);
   let delay = 5;
   for (;;) {
     if (opts.signal?.aborted) throw abortError(opts.signal);

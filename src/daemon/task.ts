@@ -140,16 +140,16 @@ export class DaemonTask {
     return this.#exit;
   }
 
-  /** Records the exit: on disk first (so a daemon that dies now still knows it), then in memory. */
-  #onExit(exit: ExitRecord): ExitRecord {
+  /** Records the exit: in memory at once, on disk (atomically) before it is reported. */
+  async #onExit(exit: ExitRecord): Promise<ExitRecord> {
     if (this.#exit) return this.#exit;
     this.#exit = exit;
+    this.lifecycle.apply('exit');
     try {
-      writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
+      await writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
     } catch (err) {
       this.#ctx.logger.error({ err, id: this.id }, 'cannot write the exit file');
     }
-    this.lifecycle.apply('exit');
     this.#logCopy?.taskExited();
     // FIFO mode after a restart: what the task wrote last stays readable until a client reads it or rm.
     void this.#keepAlive?.closeWhenDrained();
@@ -266,6 +266,8 @@ export class DaemonTask {
       await this.exited;
     }
     await this.lifecycle.run('delete', async () => {
+      // The exit file may still be on its way to disk.
+      if (this.#exit) await this.exited;
       try {
         await this.#control?.delete();
       } catch (err) {

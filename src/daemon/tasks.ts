@@ -114,7 +114,7 @@ export class TaskManager {
         job: runtimeName === 'host' && req.limits ? `${jobPrefix(layout.root)}${id}` : null,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
       };
-      writeJsonAtomic(layout.taskFile(id), record);
+      await writeJsonAtomic(layout.taskFile(id), record);
       const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus);
       // binary:// loggers get the task's output straight from the runtime; every other mode goes
       // through the FIFO set (log mode: the daemon reads it).
@@ -133,7 +133,7 @@ export class TaskManager {
       record.pidStartTime = processStartTime(record.pid);
       record.started = new Date().toISOString();
       record.status = 'started';
-      writeJsonAtomic(layout.taskFile(id), record);
+      await writeJsonAtomic(layout.taskFile(id), record);
       const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false });
       this.#tasks.set(id, task);
       events.publish({ type: 'create', id });
@@ -216,11 +216,11 @@ export class TaskManager {
       if (record.status === 'creating') {
         exit = unknownExit('the daemon stopped while the task was being created');
       } else if (isSameLiveProcess(record.pid, record.pidStartTime)) {
-        state = (await isPaused(record, layout.runtimeLog(id))) ? 'paused' : 'running';
+        state = 'running';
       } else {
         exit = unknownExit('the task exited while no daemon was running', null);
       }
-      if (exit !== null) writeJsonAtomic(layout.exitFile(id), exit);
+      if (exit !== null) await writeJsonAtomic(layout.exitFile(id), exit);
     }
     const running = exit === null;
     const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null);
@@ -236,7 +236,10 @@ export class TaskManager {
       keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
     }
     logger.info({ id, state, pid: record.pid }, 'task adopted');
-    return new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true });
+    const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true });
+    // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
+    if (running) void isPaused(record, layout.runtimeLog(id)).then((paused) => { if (paused) task.lifecycle.apply('pause'); });
+    return task;
   }
 
   /** Daemon shutdown: every task keeps running; log copies stop (what is unread stays in the pipes). */
