@@ -298,34 +298,44 @@ export class DaemonClient {
     return this.#json('GET', this.#task(id, '/stats'), undefined, opts);
   }
 
-  /** `GET /tasks/:id/stats?stream=1`: a sample a second until the task exits or `signal` aborts. */
-  async *statsStream(id: string, opts: CallOptions = {}): AsyncGenerator<TaskStats> {
-    yield* this.#ndjson<TaskStats>(this.#task(id, '/stats?stream=1'), opts);
+  /**
+   * `GET /tasks/:id/stats?stream=1`: a sample a second until the task exits or `signal` aborts.
+   * Resolves once the stream is open.
+   */
+  statsStream(id: string, opts: CallOptions = {}): Promise<AsyncGenerator<TaskStats>> {
+    return this.#ndjson<TaskStats>(this.#task(id, '/stats?stream=1'), opts);
   }
 
-  /** `GET /events`: create/start/exit/delete/… as they happen, until `signal` aborts. */
-  async *events(opts: CallOptions & { id?: string } = {}): AsyncGenerator<TaskEvent> {
-    yield* this.#ndjson<TaskEvent>(`/events${opts.id ? `?id=${encodeURIComponent(opts.id)}` : ''}`, opts);
+  /**
+   * `GET /events`: create/start/exit/delete/… as they happen, until `signal` aborts. Resolves once
+   * the daemon is delivering, so no event of an action taken after that is missed.
+   */
+  events(opts: CallOptions & { id?: string } = {}): Promise<AsyncGenerator<TaskEvent>> {
+    return this.#ndjson<TaskEvent>(`/events${opts.id ? `?id=${encodeURIComponent(opts.id)}` : ''}`, opts);
   }
 
-  async *#ndjson<T>(p: string, opts: CallOptions): AsyncGenerator<T> {
+  async #ndjson<T>(p: string, opts: CallOptions): Promise<AsyncGenerator<T>> {
     const res = await this.#request('GET', p, undefined, opts);
     if (res.status >= 300) throw await errorOf(res);
-    let rest = '';
-    try {
-      for await (const chunk of res.body) {
-        rest += (chunk as Buffer).toString('utf8');
-        let nl: number;
-        while ((nl = rest.indexOf('\n')) >= 0) {
-          const line = rest.slice(0, nl);
-          rest = rest.slice(nl + 1);
-          if (line.trim() !== '') yield JSON.parse(line) as T;
+    return (async function* lines(): AsyncGenerator<T> {
+      let rest = '';
+      try {
+        for await (const chunk of res.body) {
+          rest += (chunk as Buffer).toString('utf8');
+          let nl: number;
+          while ((nl = rest.indexOf('\n')) >= 0) {
+            const line = rest.slice(0, nl);
+            rest = rest.slice(nl + 1);
+            if (line.trim() !== '') yield JSON.parse(line) as T;
+          }
         }
+      } catch (err) {
+        // Aborting the signal is how a caller ends the stream.
+        if (!opts.signal?.aborted) throw err;
+      } finally {
+        res.body.destroy();
       }
-    } catch (err) {
-      // Aborting the signal is how a caller ends the stream.
-      if (!opts.signal?.aborted) throw err;
-    }
+    })();
   }
 
   /**

@@ -13,6 +13,7 @@ import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
 import type { ProcessInfo } from './procStat.js';
+import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 
 /** The states of a daemon task. */
@@ -105,6 +106,7 @@ export class DaemonTask {
   readonly #logCopy: LogCopy | null;
   readonly #keepAlive: OutputKeepAlive | null;
   #exit: ExitRecord | null;
+  #oom: OomCounter | null = null;
 
   constructor(ctx: TaskContext, init: {
     record: TaskRecord; state: TaskState; control: TaskControl | null; logCopy: LogCopy | null;
@@ -126,6 +128,8 @@ export class DaemonTask {
       this.exited = new Promise(() => undefined);
     }
     this.outputDone = this.#logCopy ? this.#logCopy.done : this.exited.then(() => undefined);
+    // Docker's `oom` event: only a task with a memory limit has a counter of its own to read.
+    if (this.#exit === null && init.record.limits?.memory !== undefined) this.#oom = OomCounter.of(init.record.pid);
   }
 
   get id(): string {
@@ -153,6 +157,10 @@ export class DaemonTask {
     this.#logCopy?.taskExited();
     // FIFO mode after a restart: what the task wrote last stays readable until a client reads it or rm.
     void this.#keepAlive?.closeWhenDrained();
+    if (this.#oom && this.#oom.kills() > 0) {
+      this.#ctx.logger.warn({ id: this.id }, 'task killed for lack of memory (OOM)');
+      this.#ctx.events.publish({ type: 'oom', id: this.id });
+    }
     this.#ctx.logger.info({ id: this.id, exitCode: exit.exitCode, reason: exit.reason }, 'task exited');
     this.#ctx.events.publish({ type: 'exit', id: this.id, exitCode: exit.exitCode });
     return exit;

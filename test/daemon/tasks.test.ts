@@ -129,6 +129,21 @@ t.test('limits: a memory limit is the task\'s (runc cgroup; host job object)', {
   t.equal(s.memory.limit, limit, 'runc reports the memory limit');
   t.equal(s.pids.limit, 20, 'and the pids limit');
   await c.remove('lim-runc', { force: true });
+  // Over its limit, the task is OOM-killed: docker's oom event comes before the exit.
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const hogEvents = await c.events({ id: 'hog', signal: ac.signal });
+  const reading = (async () => {
+    for await (const e of hogEvents) {
+      seen.push(e.type);
+      if (e.type === 'exit') ac.abort();
+    }
+  })();
+  await c.createTask({ id: 'hog', runtime: 'runc', args: ['sh', '-c', 'a=$(head -c 200000000 /dev/zero | tr "\\0" x); echo survived'], limits: { memory: 16 * 1024 * 1024 } });
+  t.equal((await c.wait('hog')).exitCode, 137, 'killed');
+  await reading;
+  t.same(seen.filter((e) => e !== 'create' && e !== 'start'), ['oom', 'exit']);
+  await c.remove('hog');
   const host = await c.createTask({ id: 'lim-host', runtime: 'host', args: ['sleep', '1000'], limits: { memory: limit, cpus: 1 } });
   const cg = fs.readFileSync(`/proc/${host.pid}/cgroup`, 'utf8');
   t.match(cg, /memory:\/taskio\/taskio-[0-9a-f]{8}-lim-host/, 'the host task was born in its job object');
@@ -162,14 +177,13 @@ t.test('log URIs: a raw log elsewhere, CRI with rotation; FIFO mode has no log',
 t.test('events: create, start, exit, delete as ndjson', { timeout: 60_000 }, async (t) => {
   const ac = new AbortController();
   const seen: string[] = [];
+  const evtEvents = await c.events({ id: 'evt', signal: ac.signal });
   const reading = (async () => {
-    for await (const e of c.events({ id: 'evt', signal: ac.signal })) {
+    for await (const e of evtEvents) {
       seen.push(`${e.type}${e.exitCode !== undefined ? `:${e.exitCode}` : ''}`);
       if (e.type === 'delete') ac.abort();
     }
   })();
-  await eventually(async () => true, 'subscription');
-  await new Promise((r) => setTimeout(r, 0));
   await c.createTask({ id: 'evt', runtime: 'host', args: ['sh', '-c', 'exit 4'] });
   await c.wait('evt');
   await c.remove('evt');
