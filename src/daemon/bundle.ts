@@ -61,6 +61,7 @@ export interface SpecEdits {
   rootPath: string;
   readonly: boolean;
   limits: TaskLimits | null;
+  /** Set when the spec has a UTS namespace (docker: the container id). */
   hostname: string;
 }
 
@@ -82,7 +83,9 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   if (e.cwd) proc.cwd = e.cwd;
   proc.terminal = e.terminal;
   spec.root = { path: e.rootPath, readonly: e.readonly };
-  spec.hostname = e.hostname;
+  // A hostname needs a UTS namespace of its own (runc refuses one without).
+  const namespaces = (spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? [];
+  if (namespaces.some((n) => n.type === 'uts')) spec.hostname = e.hostname;
   if (e.limits) {
     const linux = (spec.linux ??= {}) as { resources?: Record<string, unknown> };
     const res = (linux.resources ??= {});

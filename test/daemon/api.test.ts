@@ -113,6 +113,20 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
     t.equal(k.body.code, 'ERR_INVALID_SIGNAL');
     t.match(k.body.message, String(signal));
   }
+  // exec: FIFOs the client made, nothing else; a good exec id.
+  const notFifo = await post('/tasks/used/exec', { args: ['true'], stdout: '/etc/passwd' });
+  t.equal(notFifo.status, 400);
+  t.equal(notFifo.body.code, 'ERR_NOT_FIFO');
+  t.match(notFifo.body.message, '/etc/passwd');
+  const missingFifo = await post('/tasks/used/exec', { args: ['true'], stdout: path.join(root, 'nope') });
+  t.equal(missingFifo.body.code, 'ERR_NOT_FIFO');
+  const ttyErr = await post('/tasks/used/exec', { args: ['true'], terminal: true, stderr: '/tmp/x' });
+  t.equal(ttyErr.body.code, 'ERR_INVALID_FIELD');
+  const badExecId = await post('/tasks/used/exec', { id: '../e', args: ['true'] });
+  t.equal(badExecId.body.code, 'ERR_INVALID_ID');
+  t.match(badExecId.body.message, 'invalid exec id "../e"');
+  t.equal((await post('/tasks/used/exec/nosuch/wait', {})).status, 404);
+  t.equal((await post('/tasks/used/resize', { cols: 0, rows: 10 })).body.code, 'ERR_INVALID_FIELD');
   const del = await request('DELETE', '/tasks/used');
   t.equal(del.status, 409, 'a running task is not removed without force');
   t.match(del.body.message, 'cannot delete a running task');

@@ -103,7 +103,7 @@ for (const mode of ['log', 'fifo'] as const) {
   t.test(`${mode} mode: a task started by one client process, attached by another, with stdin and exit code`, { timeout: 90_000 }, async (t) => {
     const id = `chat-${mode}`;
     const create = spawn(process.execPath, [fixture('create.mjs'), root, JSON.stringify({
-      id, runtime: 'runc', stdin: true, ...(mode === 'fifo' ? { log: 'none' } : {}),
+      id, runtime: 'host', stdin: true, ...(mode === 'fifo' ? { log: 'none' } : {}),
       args: ['sh', '-c', 'while read l; do echo "got:$l"; [ "$l" = quit ] && exit 5; done'],
     })], { stdio: ['ignore', 'pipe', 'inherit'] });
     t.equal(await exitOf(create), 0, 'the creating client exited');
