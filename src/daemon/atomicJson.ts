@@ -4,14 +4,15 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY, O_DIRECTORY } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = fs.constants;
 
 /**
  * Writes `value` as JSON to `file` so that a reader (or a daemon started after a crash) sees either
  * the old content or the new, never a torn one: a temp file beside it (`O_EXCL|O_NOFOLLOW`, 0600),
- * fsync, rename over `file`, fsync of the directory so the rename itself survives a power loss.
- * The fsyncs run on the threadpool (regular files, never a FIFO), so concurrent creates overlap
- * instead of each stalling the event loop for a disk flush.
+ * fsync, rename over `file`. The directory is not fsynced: a rename is atomic for every process at
+ * once, which is what a daemon crash needs, and the state root is a runtime directory (`/run`,
+ * tmpfs) whose tasks do not survive a power loss anyway. The fsync runs on the threadpool (a
+ * regular file, never a FIFO), so concurrent creates overlap instead of stalling the event loop.
  */
 export async function writeJsonAtomic(file: string, value: unknown): Promise<void> {
   const dir = path.dirname(file);
@@ -31,12 +32,6 @@ export async function writeJsonAtomic(file: string, value: unknown): Promise<voi
   } catch (err) {
     await fsp.rm(tmp, { force: true });
     throw err;
-  }
-  const dh = await fsp.open(dir, O_RDONLY | O_DIRECTORY);
-  try {
-    await dh.sync();
-  } finally {
-    await dh.close();
   }
 }
 

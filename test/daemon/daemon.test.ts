@@ -131,3 +131,16 @@ t.test('net: the socket speaks plain HTTP/1.1 (curl-compatible)', { timeout: 60_
   t.match(raw, /^HTTP\/1\.1 200 OK\r\n/);
   t.match(raw, /"apiVersion":1/);
 });
+
+t.test('a runtime that is not installed is refused; the default falls back', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  // As on a machine without runsc: the default is runc, and asking for runsc names what is missing.
+  await foregroundDaemon(root, { ...process.env, TASKIO_RUNSC: '' });
+  const c = new DaemonClient(root, { start: false });
+  t.teardown(() => c.close());
+  const v = await c.version();
+  t.equal(v.runtimes.runsc, null);
+  t.equal(v.runtimes.default, 'runc');
+  await t.rejects(c.createTask({ runtime: 'runsc', args: ['true'] }), { code: 'ERR_RUNTIME_UNAVAILABLE', status: 400, message: /runtime runsc is not installed/ });
+  t.same(fs.existsSync(path.join(root, 'tasks')) ? fs.readdirSync(path.join(root, 'tasks')) : [], [], 'nothing left');
+});

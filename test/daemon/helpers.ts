@@ -103,8 +103,8 @@ export function client(root: string, opts: ConnectOptions = {}): Promise<DaemonC
 }
 
 /** Starts `taskio daemon --root <root>` as a child process and waits for its socket to answer. */
-export async function foregroundDaemon(root: string): Promise<{ child: ChildProcess; stderr: () => string }> {
-  const child = spawn(process.execPath, [cliMain, 'daemon', '--root', root], { stdio: ['ignore', 'ignore', 'pipe'] });
+export async function foregroundDaemon(root: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [cliMain, 'daemon', '--root', root], { stdio: ['ignore', 'ignore', 'pipe'], env });
   let err = '';
   child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
   const c = new DaemonClient(root, { start: false });
