@@ -157,8 +157,9 @@ export function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
     const onData = (c: Buffer): void => {
       size += c.length;
       if (size > maxBodyBytes) {
+        // Refused at once; what still comes is read and dropped until the connection closes.
         req.off('data', onData);
-        req.pause();
+        req.resume();
         reject(tooLarge());
         return;
       }
