@@ -164,6 +164,7 @@ export class DaemonClient {
   readonly #agent = new http.Agent({ keepAlive: true, timeout: 30_000 });
   readonly #opts: ConnectOptions;
   #starting: Promise<void> | null = null;
+  #closed = false;
 
   constructor(root: string, opts: ConnectOptions = {}) {
     this.root = path.resolve(root);
@@ -177,6 +178,7 @@ export class DaemonClient {
   }
 
   #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}, retried = false): Promise<RawResponse> {
+    if (this.#closed) return Promise.reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
     return new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request({
@@ -422,6 +424,7 @@ export class DaemonClient {
   /** Sends an HTTP upgrade (Docker's attach handshake) and hands back the raw connection. */
   #upgrade(p: string, opts: CallOptions): Promise<{ socket: Socket; head: Buffer; contentType: string }> {
     const attempt = (): Promise<{ socket: Socket; head: Buffer; contentType: string }> => new Promise((resolve, reject) => {
+      if (this.#closed) return reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
       const req = http.request({
         socketPath: this.socketPath, path: p, method: 'POST', agent: false,
         headers: { Connection: 'Upgrade', Upgrade: 'tcp' }, ...(opts.signal ? { signal: opts.signal } : {}),
@@ -479,8 +482,9 @@ export class DaemonClient {
     };
   }
 
-  /** Closes idle connections to the daemon. */
+  /** Closes the connections to the daemon; later calls fail with `ERR_CLIENT_CLOSED` (and start no daemon). */
   close(): void {
+    this.#closed = true;
     this.#agent.destroy();
   }
 }

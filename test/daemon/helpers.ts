@@ -68,6 +68,12 @@ export async function cleanRoot(root: string): Promise<void> {
     }
     await waitGone(pid).catch(() => undefined);
   }
+  // A test body still running (it timed out) may have started another one on demand.
+  const late = daemonPid(root);
+  if (late > 0 && late !== pid) {
+    try { process.kill(late, 'SIGKILL'); } catch { /* gone */ }
+    await waitGone(late).catch(() => undefined);
+  }
   sweepTasks(root);
   fs.rmSync(root, { recursive: true, force: true });
 }
