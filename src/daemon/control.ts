@@ -3,6 +3,7 @@ import { groupStats } from '../runtime/host/index.js';
 import type { JobRuntime } from '../runtime/container/index.js';
 import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
+import { runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
@@ -116,7 +117,7 @@ export class AdoptedControl implements TaskControl {
   /** @param watch - watches the task's pid; null for a task known to have exited already. */
   constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null) {
     this.#record = record;
-    this.#runsc = record.runtime === 'host' ? null : new Runsc({ command: record.runtimeCommand!, root: record.runtimeRoot!, logPath: runtimeLog, dialect: record.runtime });
+    this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
     this.exited = watch === null
       ? new Promise(() => undefined)
       : watch.watch(record.pid).then(() => unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon'));

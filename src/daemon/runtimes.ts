@@ -7,6 +7,7 @@ import { HostRuntime } from '../runtime/host/index.js';
 import { JobRuntime } from '../runtime/container/index.js';
 import { CPULimitMax, type JobLimits } from '../runtime/jobobject/index.js';
 import type { Runtime } from '../runtime/proc/index.js';
+import type { Logger } from '../log.js';
 import type { DaemonLayout } from './layout.js';
 import type { RuntimeName, TaskLimits, TaskRecord } from './records.js';
 
@@ -81,18 +82,18 @@ export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
   return out;
 }
 
+/** The `Runsc` driving a runsc/runc task's record: the daemon's private `--root`, the task's own JSON log. */
+export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): Runsc {
+  return new Runsc({ command: record.runtimeCommand!, root: record.runtimeRoot!, logPath, dialect: record.runtime as 'runsc' | 'runc', ...(logger ? { logger } : {}) });
+}
+
 /**
  * The {@link Runtime} a task runs on: a `Runsc` for runsc/runc with the daemon's private `--root`
  * and a JSON log of the task's own (so concurrent failures never mix their messages), or the host
  * backend — inside a job object (cgroup) when the task has limits, its processes born in it.
  */
-export function taskRuntime(layout: DaemonLayout, record: TaskRecord, cpus: number): { runtime: Runtime; jobRuntime: JobRuntime | null } {
-  if (record.runtime !== 'host') {
-    return {
-      runtime: new Runsc({ command: record.runtimeCommand!, root: record.runtimeRoot!, logPath: layout.runtimeLog(record.id), dialect: record.runtime }),
-      jobRuntime: null,
-    };
-  }
+export function taskRuntime(layout: DaemonLayout, record: TaskRecord, cpus: number, logger: Logger): { runtime: Runtime; jobRuntime: JobRuntime | null } {
+  if (record.runtime !== 'host') return { runtime: runscFor(record, layout.runtimeLog(record.id), logger), jobRuntime: null };
   if (record.limits === null) return { runtime: new HostRuntime(), jobRuntime: null };
   const jr: JobRuntime = new JobRuntime(new HostRuntime({ jobFor: (id) => jr.jobOf(id) }), {
     jobPrefix: jobPrefix(layout.root), job: { limits: jobLimits(record.limits, cpus) },

@@ -6,7 +6,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
 import { removeInside } from '../removeInside.js';
-import { Runsc, type OciSpec } from '../runtime/oci/index.js';
+import type { OciSpec } from '../runtime/oci/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
@@ -18,7 +18,7 @@ import { LogCopy, outputPaths } from './logCopy.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
-import { jobPrefix, requireRuntime, taskRuntime, type Runtimes } from './runtimes.js';
+import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { DaemonTask, type TaskContext, type TaskState } from './task.js';
 
 /** The spec a host task starts from: it runs on the host, so there is no rootfs to build. */
@@ -115,7 +115,7 @@ export class TaskManager {
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
       };
       await writeJsonAtomic(layout.taskFile(id), record);
-      const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus);
+      const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
       // binary:// loggers get the task's output straight from the runtime; every other mode goes
       // through the FIFO set (log mode: the daemon reads it).
       const out = plan.mode === 'binary' ? plan.uri : stdio.stdout;
@@ -258,8 +258,7 @@ function logOptions(record: TaskRecord): LogWriterOptions {
 /** Whether an adopted task is paused: runsc/runc say so; a host task is stopped (SIGSTOP). */
 async function isPaused(record: TaskRecord, runtimeLog: string): Promise<boolean> {
   if (record.runtime !== 'host') {
-    const rt = new Runsc({ command: record.runtimeCommand!, root: record.runtimeRoot!, logPath: runtimeLog, dialect: record.runtime });
-    return (await rt.state(record.id).catch(() => null))?.status === 'paused';
+    return (await runscFor(record, runtimeLog).state(record.id).catch(() => null))?.status === 'paused';
   }
   const pid = record.pid;
   try {
