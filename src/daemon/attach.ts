@@ -95,13 +95,16 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   return {
     async run() {
       let stdin: FifoWriter | null = null;
+      let unregister = (): void => undefined;
       if (scanner) {
         conn.input!.pipe(scanner);
         if (wantsStdin) {
           stdin = new FifoWriter(record.stdio.stdin, { signal: stop.signal });
+          unregister = task.addStdinWriter(stdin);
           stdin.on('error', () => scanner.unpipe(stdin!));
           scanner.pipe(stdin, { end: false });
-          if (opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
+          // Once the scanner handed on the client's last byte, closeStdin ends this writer too.
+          if (opts.stdinOnce) scanner.once('end', () => void task.closeStdin().catch(() => undefined));
         } else {
           scanner.resume(); // read and drop: the task has no stdin, but detach keys still work
         }
@@ -116,6 +119,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         if ((err as Error).name !== 'AbortError') throw err;
       } finally {
         if (stdin) {
+          unregister();
           scanner?.unpipe(stdin);
           // What was typed before the detach still goes in; then the writer lets go of the FIFO.
           stdin.end();

@@ -1,4 +1,5 @@
 import path from 'node:path';
+import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskioError, abortError } from '../errors.js';
 import { Lifecycle, refuse, type Transitions } from '../lifecycle.js';
@@ -103,6 +104,7 @@ export class DaemonTask {
   readonly outputDone: Promise<void>;
   readonly #ctx: TaskContext;
   readonly #control: TaskControl | null;
+  readonly #stdinWriters = new Set<Writable>();
   readonly #logCopy: LogCopy | null;
   readonly #keepAlive: OutputKeepAlive | null;
   #exit: ExitRecord | null;
@@ -203,9 +205,29 @@ export class DaemonTask {
     return this.lifecycle.run('io', () => this.#needControl().resize(ws));
   }
 
-  /** Sends EOF to the task's stdin once it read what was written (containerd's `CloseIO`). */
+  /**
+   * Sends EOF to the task's stdin once it read what was written (containerd's `CloseIO`). The
+   * daemon's own writers into the stdin FIFO (log-mode attaches forwarding their client's input)
+   * are ended first, after what they were given: with one of them still open, the FIFO would have
+   * a writer left and the task would never see the EOF it was promised.
+   */
   closeStdin(): Promise<void> {
-    return this.lifecycle.run('io', () => this.#needControl().closeStdin());
+    return this.lifecycle.run('io', async () => {
+      const control = this.#needControl();
+      await Promise.all([...this.#stdinWriters].map(async (w) => {
+        if (!w.closed) await new Promise<void>((resolve) => w.once('close', () => resolve()).end());
+      }));
+      await control.closeStdin();
+    });
+  }
+
+  /**
+   * Registers a writer of the daemon into the task's stdin FIFO (an attach's input), so that
+   * {@link closeStdin} ends it; returns the function that unregisters it.
+   */
+  addStdinWriter(w: Writable): () => void {
+    this.#stdinWriters.add(w);
+    return () => this.#stdinWriters.delete(w);
   }
 
   /**
