@@ -1,107 +1,107 @@
 /**
- * `npm run demo`: a task under taskio's runtime core — a busybox container under runsc when runsc is
- * installed and this is root, else a plain host process (the host backend). The task counts lines
- * slowly, then asks for a name on stdin and exits 3. The demo streams its output through a FIFO
- * set, detaches (the task keeps running; its output waits in the pipe), reattaches as a restarted
- * client would, sends stdin, and checks that every line arrived exactly once.
+ * `npm run demo`: the main job of taskio as a person meets it — a short scripted session of the real
+ * `taskio` command, each command run in a real pty and shown with what it printed: a busybox task
+ * printing a line a second is started detached, its logs read, attached to (a few lines, then the
+ * detach keys ctrl-p ctrl-q), exec'd into, listed, stopped and removed.
+ *
+ * The session uses a daemon of its own (state root in a fresh temporary directory, `TASKIO_ROOT`),
+ * stopped at the end, so it neither needs nor disturbs a daemon already running on this machine.
+ * `TASKIO_DEMO_RUNTIME=host` runs the task on the host backend (no root or runsc needed).
  */
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { PassThrough, Writable } from 'node:stream';
-import { newAttach, newCreator, withFIFODir, withStreams } from '../attach/index.js';
-import { newFIFOSet } from '../fifo/index.js';
-import { Init, type Runtime } from '../runtime/proc/index.js';
-import { HostRuntime } from '../runtime/host/index.js';
-import { Runsc, createBusyboxBundle } from '../runtime/oci/index.js';
-import { defaultMonitor } from '../runtime/reaper/index.js';
+import { TypedCommand, typeCommand } from './session.js';
 
-const lines = 40;
-const script = `i=1; while [ $i -le ${lines} ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done; ` +
-  'echo "what is your name?"; read name; echo "hello, $name"; exit 3';
+const id = 'demo';
+const counter = 'i=0; while true; do i=$((i+1)); echo "line $i"; sleep 1; done';
 
-function say(msg: string): void {
-  process.stdout.write(`taskio demo: ${msg}\n`);
-}
-
-/** A client sink that shows what arrives, prefixed with the session, and keeps the text. */
-class Screen extends Writable {
-  text = '';
-  constructor(private readonly session: string, private readonly onText: (all: string) => void) {
-    super();
-  }
-  override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
-    this.text += chunk.toString();
-    for (const l of chunk.toString().split('\n').filter(Boolean)) process.stdout.write(`  [${this.session}] ${l}\n`);
-    this.onText(this.text);
-    cb();
-  }
-}
-
-/** runsc when it can run here, else the host backend; `TASKIO_DEMO_RUNTIME=host` forces the host. */
-function pickRuntime(base: string): { name: string; runtime: Runtime } {
-  if (process.env.TASKIO_DEMO_RUNTIME !== 'host' && process.getuid?.() === 0 && fs.existsSync('/usr/bin/runsc')) {
-    return { name: 'runsc (gVisor) container', runtime: new Runsc({ command: '/usr/bin/runsc', root: path.join(base, 'runsc'), logPath: path.join(base, 'runsc.log') }) };
-  }
-  return { name: 'host process (host backend)', runtime: new HostRuntime() };
-}
-
-async function main(): Promise<void> {
-  const base = fs.mkdtempSync(path.join(process.getuid?.() === 0 ? '/run' : os.tmpdir(), 'taskio-demo-'));
-  defaultMonitor.start();
-  const { name, runtime } = pickRuntime(base);
-  const id = `demo-${process.pid}`;
-  const bundle = path.join(base, 'bundle');
-  await createBusyboxBundle(bundle, { args: ['sh', '-c', script] });
-  say(`running a ${name}: ${script}`);
-
-  // First client: a fresh FIFO set with all three streams (a stream left out would have no FIFO
-  // for later clients either); it leaves after a few lines without sending anything.
-  let detach!: () => void;
-  const enough = new Promise<void>((resolve) => { detach = resolve; });
-  const first = new Screen('client 1', (all) => { if (all.includes('line 8\n')) detach(); });
-  const io1 = await newCreator(withStreams(new PassThrough(), first, first), withFIFODir(path.join(base, 'fifo')))(id);
-  const config = io1.config();
-  const init = new Init(id, runtime, config);
+async function main(): Promise<number> {
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-demo-'));
+  fs.chmodSync(root, 0o700);
+  const env = { ...process.env, TASKIO_ROOT: root };
+  const runtime = process.env.TASKIO_DEMO_RUNTIME;
+  const failures: string[] = [];
+  let removed = false;
+  const expect = (ok: boolean, what: string): void => {
+    if (!ok) failures.push(what);
+  };
+  process.stdout.write(`taskio demo: a session of the taskio command (daemon state root ${root})\n`);
   try {
-    await init.create({ id, bundle, ...config });
-    await init.start();
-    say(`task started, pid ${init.pid()}, FIFO set ${path.dirname(config.stdout)}`);
-    await enough;
-    io1.cancel();
-    say('client 1 detached; the task keeps running, its output waits in the pipe, its stdin stays open');
-    await new Promise((r) => setTimeout(r, 600));
+    const run = await typeCommand(['run', '-d', '--name', id, ...(runtime ? ['--runtime', runtime] : []), '--', 'sh', '-c', counter], env);
+    expect(run.code === 0 && run.text.includes(id), 'run -d prints the task id');
 
-    // Second client: reattaches to the same set, answers the question on stdin.
-    const stdin = new PassThrough();
-    let asked!: () => void;
-    const question = new Promise<void>((resolve) => { asked = resolve; });
-    const second = new Screen('client 2', (all) => { if (all.includes('what is your name?')) asked(); });
-    const io2 = await newAttach(withStreams(stdin, second, second))(newFIFOSet(config));
-    say('client 2 reattached');
-    await question;
-    stdin.write('taskio\n');
-    say('client 2 sent "taskio" on stdin');
-    await init.wait();
-    await io2.wait();
-    say(`task exited with status ${init.exitStatus()}`);
+    // Follow the log until the task has printed three lines, then ^C, as a person would.
+    const follow = new TypedCommand(['logs', '-f', id], env);
+    await follow.waitFor('line 3');
+    follow.type('\x03');
+    await follow.exited;
 
-    const all = first.text + second.text;
-    const counted = Array.from({ length: lines }, (_, i) => all.split('\n').filter((l) => l === `line ${i + 1}`).length);
-    const once = counted.every((n) => n === 1);
-    say(`lines 1..${lines}: ${once ? 'each arrived exactly once across the two clients' : `MISMATCH ${JSON.stringify(counted)}`}`);
-    say(`client 1 saw ${first.text.split('\n').filter(Boolean).length} lines, client 2 saw ${second.text.split('\n').filter(Boolean).length}`);
-    await io2.close();
-    if (!once || init.exitStatus() !== 3 || !second.text.includes('hello, taskio')) process.exitCode = 1;
+    // Attach: two more lines live, then the detach keys; the task keeps running.
+    const attach = new TypedCommand(['attach', id], env);
+    const seen = Number(/line (\d+)\s*$/.exec(follow.text.trim())?.[1] ?? 3);
+    await attach.waitFor(`line ${seen + 2}`);
+    attach.type('\x10\x11');
+    expect((await attach.exited) === 0, 'attach detaches with ctrl-p ctrl-q and exits 0');
+
+    const exec = await typeCommand(['exec', id, 'sh', '-c', 'echo "hello from inside $(hostname)"; exit 3'], env);
+    expect(exec.code === 3 && exec.text.includes('hello from inside'), 'exec prints and returns the exit code 3');
+
+    const ps = await typeCommand(['ps'], env);
+    expect(ps.text.includes(id) && /Up /.test(ps.text), 'ps lists the running task');
+
+    const logs = await typeCommand(['logs', '--tail', '2', id], env);
+    expect(/line \d+/.test(logs.text), 'logs --tail 2 prints the last lines');
+
+    const stop = await typeCommand(['stop', '-t', '1', id], env);
+    expect(stop.code === 0, 'stop stops the task');
+
+    const psAll = await typeCommand(['ps', '-a'], env);
+    expect(/Exited \(\d+\)/.test(psAll.text), 'ps -a shows it exited');
+
+    const rm = await typeCommand(['rm', id], env);
+    removed = rm.code === 0;
+    expect(removed, 'rm removes it');
   } finally {
-    await init.delete().catch(() => undefined);
-    await io1.close();
-    fs.rmSync(base, { recursive: true, force: true });
-    defaultMonitor.stop();
+    // After a failure the task may still run: remove it before the daemon goes (quietly).
+    if (!removed) await new TypedCommand(['rm', '-f', id], env).exited;
+    await stopDaemon(root);
+  }
+  process.stdout.write('\n');
+  if (failures.length > 0) {
+    process.stdout.write(`taskio demo: FAILED: ${failures.join('; ')}\n`);
+    return 1;
+  }
+  process.stdout.write('taskio demo: ok — every command did what it says\n');
+  return 0;
+}
+
+/** Stops the demo's daemon (SIGTERM, as systemd would) and removes its state root once it is gone. */
+async function stopDaemon(root: string): Promise<void> {
+  let pid = 0;
+  try {
+    pid = Number(fs.readFileSync(path.join(root, 'daemon.lock'), 'utf8').trim());
+  } catch {
+    // No daemon was started.
+  }
+  if (pid > 0) {
+    try {
+      process.kill(pid, 'SIGTERM');
+      while (isAlive(pid)) await new Promise((r) => setTimeout(r, 20));
+    } catch {
+      // Gone already.
+    }
+  }
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
   }
 }
 
-main().catch((err) => {
-  console.error(err);
-  process.exitCode = 1;
-});
+process.exitCode = await main();
