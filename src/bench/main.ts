@@ -5,7 +5,9 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime,daemon). The runtime benchmarks need root and runsc/runc.
+ * throughput,lines,sets,logs,runtime,runsc-io,daemon), BENCH_DD_SECONDS (default 1.5),
+ * BENCH_IO_SINKS and BENCH_IO_CONFIGS (comma lists narrowing runsc-io). The runtime benchmarks
+ * need root and runsc/runc.
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
 import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
@@ -15,12 +17,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
 import { daemonBenches } from './daemon.js';
+import { ioConfigs, runscIoBenches, type DdSink } from './runscIo.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,daemon').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,runsc-io,daemon').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -145,7 +148,18 @@ function benchDaemon(): Promise<void> {
   }).finally(() => { for (const s of scratches) s.cleanup(); });
 }
 
-main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined)).then(() => process.exit()).catch((err) => {
+/** dd to each sink of a task, host / runc / runsc flags side by side (`src/bench/runscIo.ts`). */
+function benchRunscIo(): Promise<void> {
+  const list = (name: string): string[] | undefined => process.env[name]?.split(',').filter(Boolean);
+  const configs = list('BENCH_IO_CONFIGS');
+  return runscIoBenches({
+    interleave, seconds: Number(process.env.BENCH_DD_SECONDS ?? 1.5),
+    ...(list('BENCH_IO_SINKS') ? { sinks: list('BENCH_IO_SINKS') as DdSink[] } : {}),
+    ...(configs ? { configs: ioConfigs.filter((c) => configs.includes(c.name)) } : {}),
+  });
+}
+
+main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('runsc-io') ? benchRunscIo() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined)).then(() => process.exit()).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -77,7 +77,7 @@ export async function shellLifecycle(s: RuntimeScratch, bundle: string, n: numbe
 }
 
 /** A counting client sink that never keeps chunks. */
-function counter(): Writable & { bytes: number } {
+export function counter(): Writable & { bytes: number } {
   const w = nonRetaining(new Writable({ highWaterMark: 1 << 20, write(c: Buffer, _e, cb) { w.bytes += c.length; cb(); } })) as Writable & { bytes: number };
   w.bytes = 0;
   return w;

@@ -73,7 +73,19 @@ export class Runsc {
     return this.#options.dialect ?? (await this.features()).dialect;
   }
 
-  /** The global flags every call starts with. */
+  /**
+   * The global flags every call starts with.
+   *
+   * No `--platform`, `--file-access*`, `--overlay2` or `--buffer-pooling`: runsc's own defaults
+   * were the fastest correct choice measured here (`BENCH_ONLY=runsc-io npm run bench`, runsc
+   * 2022-12-19, README "runsc write path"). The time of a write in runsc goes to the ptrace
+   * platform's syscall trap (≈ 100 µs a syscall on this loaded VM: `dd bs=4K` to `/dev/null` at
+   * 19 MB/s against 382 on the host), and kvm needs `/dev/kvm`, which a VM rarely has; a runsc
+   * new enough to have systrap makes it its default, so naming a platform would only pin an older
+   * one. `--overlay2=root:memory` was slower (new sandbox memory pages cost more than the gofer's
+   * host file) and keeps rootfs writes out of the bundle; `--file-access-mounts=exclusive` gave no
+   * steady win and is wrong for a volume that the host or another task also writes.
+   */
   async globalArgs(): Promise<string[]> {
     const dialect = await this.dialect();
     const args = ['--root', this.root, '--log', this.logPath, '--log-format=json'];
