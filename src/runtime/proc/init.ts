@@ -21,7 +21,7 @@ type InitOp = 'create' | 'restore' | 'start' | 'delete' | 'kill' | 'killAll' | '
 const any = <R>(rule: R) => ({ new: rule, created: rule, running: rule, paused: rule, stopped: rule, deleted: rule });
 
 /**
- * gVisor shim's Init states as one table (DESIGN.md "Init states"). A state an operation does not
+ * gVisor shim's Init states (its `init_state.go`) as one table. A state an operation does not
  * list refuses it with `cannot <op> a <state> container`; the rest of gVisor's words are here.
  * `exit` is the reaper's event, `reset` the step back to `new` of a restore in place of start.
  */

@@ -56,7 +56,7 @@ function expect(op: Op, state: InitState, dying: boolean, runtime: Subject['name
     case 'kill':
       if (state === 'new') return refused;
       if (state === 'created' && runtime === 'host') return refused;
-      // runsc refuses to signal a created container (DESIGN.md); Init passes its error on as it is.
+      // runsc refuses to signal a created container (runc allows it); Init passes runsc's error on as it is.
       if (state === 'created' && runtime === 'runsc') return { ...refused, code: 'ERR_RUNTIME' };
       return { outcome: 'ok', next: state, dying: dying || state === 'created' || state === 'running', code: '' };
     case 'delete':
