@@ -18,5 +18,6 @@ export function signalNumber(signal: number | string): number {
     }
   }
   if (n !== undefined && Number.isInteger(n) && n > 0 && n < 65) return n;
-  throw new TaskioError('ERR_INVALID_SIGNAL', `invalid signal: ${showValue(signal)}`);
+  // A string as given, in docker's words (`invalid signal: NOPE`), which the CLI repeats.
+  throw new TaskioError('ERR_INVALID_SIGNAL', `invalid signal: ${typeof signal === 'string' ? signal : showValue(signal)}`);
 }
