@@ -17,3 +17,19 @@ export function abortError(signal?: AbortSignal): Error {
   err.code = 'ABORT_ERR';
   return err;
 }
+
+/**
+ * A value as an error message names it: a string quoted as JSON, anything else as `String()` shows
+ * it — without ever throwing, whatever a careless caller passed (a BigInt, a Symbol, an object
+ * without a prototype), so a check always ends in its own typed error.
+ */
+export function showValue(v: unknown): string {
+  switch (typeof v) {
+    case 'string': return JSON.stringify(v);
+    case 'bigint': return `${v}n`;
+    case 'symbol': return v.toString();
+    case 'function': return `[function ${v.name || 'anonymous'}]`;
+    case 'object': return v === null ? 'null' : Object.prototype.toString.call(v);
+    default: return String(v);
+  }
+}

@@ -1,4 +1,4 @@
-import { TaskioError } from './errors.js';
+import { TaskioError, showValue } from './errors.js';
 
 /**
  * The one id rule of taskio, containerd's: 1–76 characters of `[A-Za-z0-9_.-]`, starting with a
@@ -16,8 +16,21 @@ const validId = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$/;
  */
 export function validateId(id: unknown, what = 'task'): string {
   if (typeof id !== 'string' || !validId.test(id)) {
-    const shown = typeof id === 'string' && id.length > 80 ? `${JSON.stringify(id.slice(0, 80))}… (${id.length} characters)` : JSON.stringify(id) ?? String(id);
+    const shown = typeof id === 'string' && id.length > 80 ? `${JSON.stringify(id.slice(0, 80))}… (${id.length} characters)` : showValue(id);
     throw new TaskioError('ERR_INVALID_ID', `invalid ${what} id ${shown}: it must match ${validId.source}`);
   }
   return id;
+}
+
+/**
+ * Checks a process id given to a call that signals, reaps or moves a process: a positive integer
+ * up to `max` (Linux's `pid_t`; Windows pids are 32-bit unsigned). Never `0` or a negative number,
+ * which `kill(2)` and `waitpid(2)` read as "my process group" or "every process". Returns the pid.
+ * @throws TaskioError `ERR_INVALID_ARG_VALUE` naming the value.
+ */
+export function validatePid(pid: unknown, max = 0x7fffffff): number {
+  if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || pid > max) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid pid: ${showValue(pid)}`);
+  }
+  return pid;
 }

@@ -13,6 +13,7 @@
  * @packageDocumentation
  */
 export { TaskioError, abortError } from './errors.js';
+export { type PrivateDirOptions, ensurePrivateDir, runtimeDir } from './privateDir.js';
 export type { SysError } from './sys/index.js';
 export {
   type Config, type FifoMode, type FifoStream, type OpenFifoOptions,

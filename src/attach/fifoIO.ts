@@ -3,26 +3,34 @@ import type { IO } from './streams.js';
 
 /**
  * What every IO over a FIFO set shares: the set, its reader lock, an abort signal for pending opens,
- * and the cancel/wait/close contract — `cancel()` stops the streams and releases the lock, `close()`
- * also closes the set (removing what its creator made). Each is idempotent and never throws.
+ * and the cancel/wait/close contract — `cancel()` stops the owner's streams and releases the lock,
+ * `close()` also closes the set (removing what its creator made). Each is idempotent and never
+ * throws. `PipeIO` and `DirectIO` hold one (rather than extend it), so the published `DirectIO`
+ * names no internal type.
  */
-export abstract class FifoIO implements IO {
-  protected readonly abort = new AbortController();
-  protected lock: ReaderLock | null = null;
-  protected waiting: Promise<void> = Promise.resolve();
+export class FifoIO implements IO {
+  /** Aborts pending opens (a stdin writer waiting for the task side) at `cancel()`. */
+  readonly abort = new AbortController();
+  /** The set's reader lock, once the owner took it. */
+  lock: ReaderLock | null = null;
+  /** What `wait()` returns; the owner sets it once its streams exist. */
+  waiting: Promise<void> = Promise.resolve();
+  readonly #set: FIFOSet;
+  readonly #stopStreams: () => void;
 
-  constructor(protected readonly set: FIFOSet) {}
-
-  config(): Config {
-    return { ...this.set.config };
+  /** `stopStreams` stops the owner's own streams; `cancel()` calls it, possibly more than once. */
+  constructor(set: FIFOSet, stopStreams: () => void) {
+    this.#set = set;
+    this.#stopStreams = stopStreams;
   }
 
-  /** Stops this IO's own streams; called by {@link cancel}, possibly more than once. */
-  protected abstract stopStreams(): void;
+  config(): Config {
+    return { ...this.#set.config };
+  }
 
   cancel(): void {
     this.abort.abort();
-    this.stopStreams();
+    this.#stopStreams();
     this.lock?.release();
   }
 
@@ -32,6 +40,6 @@ export abstract class FifoIO implements IO {
 
   async close(): Promise<void> {
     this.cancel();
-    await this.set.close();
+    await this.#set.close();
   }
 }

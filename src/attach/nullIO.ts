@@ -3,12 +3,17 @@ import type { IO } from './streams.js';
 
 /** An IO that does nothing itself; `close()` runs `onClose` once. */
 export class StaticIO implements IO {
-  private closing: Promise<void> | null = null;
+  #closing: Promise<void> | null = null;
+  readonly #config: Config;
+  readonly #onClose: (() => Promise<void>) | undefined;
 
-  constructor(private readonly cfg: Config, private readonly onClose?: () => Promise<void>) {}
+  constructor(config: Config, onClose?: () => Promise<void>) {
+    this.#config = config;
+    this.#onClose = onClose;
+  }
 
   config(): Config {
-    return { ...this.cfg };
+    return { ...this.#config };
   }
 
   cancel(): void {}
@@ -18,8 +23,8 @@ export class StaticIO implements IO {
   }
 
   close(): Promise<void> {
-    this.closing ??= this.onClose ? this.onClose() : Promise.resolve();
-    return this.closing;
+    this.#closing ??= this.#onClose ? this.#onClose() : Promise.resolve();
+    return this.#closing;
   }
 }
 

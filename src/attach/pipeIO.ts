@@ -2,7 +2,7 @@ import { FIFOSet, ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
 import { Pump } from './pump.js';
 import { FifoIO } from './fifoIO.js';
 import { StdinCopy } from './stdinCopy.js';
-import type { Streams } from './streams.js';
+import type { IO, Streams } from './streams.js';
 
 /**
  * An IO that copies between a FIFO set and the caller's streams. It holds the set's reader lock
@@ -12,7 +12,8 @@ import type { Streams } from './streams.js';
  * the read that took it from the pipe, and the stdin copy gives back to the caller's stdin what
  * did not reach the FIFO (see {@link StdinCopy}).
  */
-export class PipeIO extends FifoIO {
+export class PipeIO implements IO {
+  readonly #io: FifoIO;
   readonly #pumps: Pump[] = [];
   #stdin: StdinCopy | null = null;
 
@@ -22,16 +23,17 @@ export class PipeIO extends FifoIO {
    * left out were blanked, so a stderr-only reader and a stdout reader exclude each other.
    */
   constructor(set: FIFOSet, streams: Streams, lockPath: string) {
-    super(set);
+    const io = new FifoIO(set, () => this.#stopStreams());
+    this.#io = io;
     const { stdin, stdout, stderr } = set.config;
     try {
-      if (stdout || stderr) this.lock = ReaderLock.acquire(lockPath);
+      if (stdout || stderr) io.lock = ReaderLock.acquire(lockPath);
       if (stdout && streams.stdout) this.#pumps.push(new Pump(openFifoFd(stdout, 'r', { create: true }), streams.stdout));
       if (stderr && streams.stderr) this.#pumps.push(new Pump(openFifoFd(stderr, 'r', { create: true }), streams.stderr));
       // Closing our FIFO writer when the caller's stdin ends is not EOF for the task: its task host
       // (containerd's shim, taskio's process side) holds a writer of its own until asked to close
       // the task's stdin — which the caller does from the stdin-close hook (withStdinClose).
-      if (stdin && streams.stdin) this.#stdin = new StdinCopy(stdin, streams.stdin, this.abort.signal, streams.stdinClose);
+      if (stdin && streams.stdin) this.#stdin = new StdinCopy(stdin, streams.stdin, io.abort.signal, streams.stdinClose);
     } catch (err) {
       this.cancel();
       throw err;
@@ -39,11 +41,27 @@ export class PipeIO extends FifoIO {
     const outputs = Promise.all(this.#pumps.map((p) => p.done)).then(() => undefined);
     // A failed stdin-close hook rejects wait(): without the task's EOF its output may never end.
     const hookFailed = this.#stdin ? this.#stdin.closed.then(() => new Promise<never>(() => undefined)) : null;
-    this.waiting = hookFailed ? Promise.race([outputs, hookFailed]) : outputs;
-    this.waiting.catch(() => undefined); // reported through wait(); not an unhandled rejection
+    io.waiting = hookFailed ? Promise.race([outputs, hookFailed]) : outputs;
+    io.waiting.catch(() => undefined); // reported through wait(); not an unhandled rejection
   }
 
-  protected stopStreams(): void {
+  config(): Config {
+    return this.#io.config();
+  }
+
+  cancel(): void {
+    this.#io.cancel();
+  }
+
+  wait(): Promise<void> {
+    return this.#io.wait();
+  }
+
+  close(): Promise<void> {
+    return this.#io.close();
+  }
+
+  #stopStreams(): void {
     for (const p of this.#pumps) p.stop();
     this.#stdin?.stop();
   }

@@ -15,6 +15,7 @@ import { Init, type Runtime } from '../runtime/proc/index.js';
 import { HostRuntime } from '../runtime/host/index.js';
 import { Runsc, createBusyboxBundle } from '../runtime/oci/index.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
+import { removeInside } from '../removeInside.js';
 
 const lines = 40;
 const script = `i=1; while [ $i -le ${lines} ]; do echo "line $i"; i=$((i+1)); sleep 0.05; done; ` +
@@ -27,13 +28,17 @@ function say(msg: string): void {
 /** A client sink that shows what arrives, prefixed with the session, and keeps the text. */
 class Screen extends Writable {
   text = '';
-  constructor(private readonly session: string, private readonly onText: (all: string) => void) {
+  readonly #session: string;
+  readonly #onText: (all: string) => void;
+  constructor(session: string, onText: (all: string) => void) {
     super();
+    this.#session = session;
+    this.#onText = onText;
   }
   override _write(chunk: Buffer, _e: BufferEncoding, cb: () => void): void {
     this.text += chunk.toString();
-    for (const l of chunk.toString().split('\n').filter(Boolean)) process.stdout.write(`  [${this.session}] ${l}\n`);
-    this.onText(this.text);
+    for (const l of chunk.toString().split('\n').filter(Boolean)) process.stdout.write(`  [${this.#session}] ${l}\n`);
+    this.#onText(this.text);
     cb();
   }
 }
@@ -47,7 +52,8 @@ function pickRuntime(base: string): { name: string; runtime: Runtime } {
 }
 
 async function main(): Promise<void> {
-  const base = fs.mkdtempSync(path.join(process.getuid?.() === 0 ? '/run' : os.tmpdir(), 'taskio-demo-'));
+  const parent = process.getuid?.() === 0 ? '/run' : os.tmpdir();
+  const base = fs.mkdtempSync(path.join(parent, 'taskio-demo-'));
   defaultMonitor.start();
   const { name, runtime } = pickRuntime(base);
   const id = `demo-${process.pid}`;
@@ -96,7 +102,7 @@ async function main(): Promise<void> {
   } finally {
     await init.delete().catch(() => undefined);
     await io1.close();
-    fs.rmSync(base, { recursive: true, force: true });
+    removeInside(parent, base); // made above, by this run
     defaultMonitor.stop();
   }
 }

@@ -11,14 +11,14 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { removeInside } from '../removeInside.js';
 import { TypedCommand, typeCommand } from './session.js';
 
 const id = 'demo';
 const counter = 'i=0; while true; do i=$((i+1)); echo "line $i"; sleep 1; done';
 
 async function main(): Promise<number> {
-  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-demo-'));
-  fs.chmodSync(root, 0o700);
+  const root = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-demo-')); // 0700 by mkdtemp
   const env = { ...process.env, TASKIO_ROOT: root };
   const runtime = process.env.TASKIO_DEMO_RUNTIME;
   const failures: string[] = [];
@@ -92,7 +92,7 @@ async function stopDaemon(root: string): Promise<void> {
       // Gone already.
     }
   }
-  fs.rmSync(root, { recursive: true, force: true });
+  removeInside(os.tmpdir(), root); // made by this run
 }
 
 function isAlive(pid: number): boolean {

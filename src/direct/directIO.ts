@@ -3,6 +3,7 @@ import { abortError } from '../errors.js';
 import { FIFOSet, FifoWriter, ReaderLock, openFifoFd } from '../fifo/index.js';
 import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
+import type { Config } from '../fifo/index.js';
 import { FifoIO } from '../attach/fifoIO.js';
 import { OutputReader } from './outputReader.js';
 
@@ -22,25 +23,25 @@ import { OutputReader } from './outputReader.js';
  *
  * `wait()` resolves once `stdout` and `stderr` have ended or been destroyed, or at `cancel()`.
  */
-export class DirectIO extends FifoIO {
+export class DirectIO implements IO {
+  /** Writes to the task's stdin; `null` when the set has no stdin. */
+  stdin: FifoWriter | null = null;
+  /** Reads the task's stdout; `null` when the set has no stdout. */
+  readonly stdout: Readable | null;
+  /** Reads the task's stderr; `null` in terminal mode or when the set has no stderr. */
+  readonly stderr: Readable | null;
+  readonly #io: FifoIO;
   #cancelled!: () => void;
 
-  private constructor(
-    set: FIFOSet,
-    lock: ReaderLock | null,
-    /** Writes to the task's stdin; `null` when the set has no stdin. */
-    public stdin: FifoWriter | null,
-    /** Reads the task's stdout; `null` when the set has no stdout. */
-    public stdout: Readable | null,
-    /** Reads the task's stderr; `null` in terminal mode or when the set has no stderr. */
-    public stderr: Readable | null,
-  ) {
-    super(set);
-    this.lock = lock;
+  private constructor(set: FIFOSet, lock: ReaderLock | null, stdout: Readable | null, stderr: Readable | null) {
+    this.stdout = stdout;
+    this.stderr = stderr;
+    this.#io = new FifoIO(set, () => this.#stopStreams());
+    this.#io.lock = lock;
     const ends = [stdout, stderr].filter((s): s is Readable => s !== null)
       .map((s) => new Promise<void>((resolve) => finished(s, () => resolve())));
     const cancelled = new Promise<void>((resolve) => { this.#cancelled = resolve; });
-    this.waiting = Promise.race([Promise.all(ends).then(() => undefined), cancelled]);
+    this.#io.waiting = Promise.race([Promise.all(ends).then(() => undefined), cancelled]);
   }
 
   /** Opens the set's FIFOs (creating them when missing) without waiting for the task side. */
@@ -55,9 +56,9 @@ export class DirectIO extends FifoIO {
       if (out) opened.push(out);
       const err = stderr && !terminal ? new OutputReader(openFifoFd(stderr, 'r', { create: true })) : null;
       if (err) opened.push(err);
-      const io = new DirectIO(set, lock, null, out, err);
+      const io = new DirectIO(set, lock, out, err);
       if (stdin) {
-        const signal = opts.signal ? AbortSignal.any([opts.signal, io.abort.signal]) : io.abort.signal;
+        const signal = opts.signal ? AbortSignal.any([opts.signal, io.#io.abort.signal]) : io.#io.abort.signal;
         io.stdin = new FifoWriter(stdin, { create: true, signal });
       }
       return io;
@@ -68,7 +69,30 @@ export class DirectIO extends FifoIO {
     }
   }
 
-  protected stopStreams(): void {
+  /** The paths (or URIs) of the set. */
+  config(): Config {
+    return this.#io.config();
+  }
+
+  /**
+   * Detaches: aborts a pending stdin open, stops the output reads, releases the reader lock (see
+   * above for what the streams still give). Idempotent, never throws.
+   */
+  cancel(): void {
+    this.#io.cancel();
+  }
+
+  /** Resolves once `stdout` and `stderr` have ended or been destroyed, or at `cancel()`. */
+  wait(): Promise<void> {
+    return this.#io.wait();
+  }
+
+  /** Cancels, then closes the set (removing what its creator made). Idempotent. */
+  close(): Promise<void> {
+    return this.#io.close();
+  }
+
+  #stopStreams(): void {
     this.stdin?.destroy();
     for (const s of [this.stdout, this.stderr]) {
       if (s instanceof OutputReader) s.detach();

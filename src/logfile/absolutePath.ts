@@ -1,5 +1,5 @@
 import path from 'node:path';
-import { TaskioError } from '../errors.js';
+import { TaskioError, showValue } from '../errors.js';
 
 /**
  * Checks that a log path (a file, or a logging driver binary) is absolute: the task host may run
@@ -8,7 +8,7 @@ import { TaskioError } from '../errors.js';
  */
 export function requireAbsolutePath(p: unknown): string {
   if (typeof p !== 'string' || !path.isAbsolute(p)) {
-    throw new TaskioError('ERR_INVALID_LOG_PATH', `log path ${JSON.stringify(p)} must be absolute`);
+    throw new TaskioError('ERR_INVALID_LOG_PATH', `log path ${showValue(p)} must be absolute`);
   }
   return p;
 }

@@ -30,20 +30,20 @@ const headerSlot = 64;
 export class CriEncoder {
   /** Where the bytes to encode go: a read buffer (`onread`) or the target of {@link load}. */
   readonly input: Buffer;
-  private readonly mem: Uint8Array;
-  private readonly headerView: Buffer;
-  private readonly pendingAt = headerSlot;
-  private pendingLen = 0;
-  private readonly inputAt: number;
-  private readonly outAt: number;
-  private readonly outCap: number;
-  private outLen = 0;
-  private headerLen = 0;
-  private time = '';
+  readonly #mem: Uint8Array;
+  readonly #headerView: Buffer;
+  readonly #pendingAt = headerSlot;
+  #pendingLen = 0;
+  readonly #inputAt: number;
+  readonly #outAt: number;
+  readonly #outCap: number;
+  #outLen = 0;
+  #headerLen = 0;
+  #time = '';
   // Entries that did not fit into the output area (lines much shorter than the header): rare.
-  private spilled: Buffer[] = [];
-  private spill: Buffer | null = null;
-  private spillLen = 0;
+  #spilled: Buffer[] = [];
+  #spill: Buffer | null = null;
+  #spillLen = 0;
 
   /**
    * @param stream the stream named in every entry.
@@ -53,18 +53,18 @@ export class CriEncoder {
   constructor(readonly stream: LogStreamName, readonly maxLineSize: number, inputSize = 64 * 1024) {
     // Twice the input holds a chunk of 100-byte lines with its headers in one piece; it must hold
     // at least one entry of the longest content.
-    this.outCap = Math.max(2 * inputSize, 2 * (maxLineSize + headerSlot + 3));
-    this.inputAt = headerSlot + maxLineSize;
-    this.outAt = this.inputAt + inputSize;
-    const ab = new ArrayBuffer(this.outAt + this.outCap);
-    this.mem = new Uint8Array(ab);
-    this.headerView = Buffer.from(ab, 0, headerSlot);
-    this.input = Buffer.from(ab, this.inputAt, inputSize);
+    this.#outCap = Math.max(2 * inputSize, 2 * (maxLineSize + headerSlot + 3));
+    this.#inputAt = headerSlot + maxLineSize;
+    this.#outAt = this.#inputAt + inputSize;
+    const ab = new ArrayBuffer(this.#outAt + this.#outCap);
+    this.#mem = new Uint8Array(ab);
+    this.#headerView = Buffer.from(ab, 0, headerSlot);
+    this.input = Buffer.from(ab, this.#inputAt, inputSize);
   }
 
   /** Bytes of an unfinished line held until its newline (or the end of the stream) arrives. */
   get pendingBytes(): number {
-    return this.pendingLen;
+    return this.#pendingLen;
   }
 
   /** Copies up to `input.length` bytes of `src` from `from` into {@link input}; returns how many. */
@@ -80,42 +80,42 @@ export class CriEncoder {
    * overwritten afterwards: what must wait for more bytes has been copied aside.
    */
   encode(n: number, time: string): void {
-    this.setTime(time);
-    const max = this.maxLineSize, base = this.inputAt;
+    this.#setTime(time);
+    const max = this.maxLineSize, base = this.#inputAt;
     const src = n === this.input.length ? this.input : this.input.subarray(0, n);
     let pos = 0;
-    if (this.pendingLen > 0) {
+    if (this.#pendingLen > 0) {
       const nl = src.indexOf(NL);
       const segEnd = nl < 0 ? n : nl;
-      const take = Math.min(segEnd, max - this.pendingLen);
-      this.mem.copyWithin(this.pendingAt + this.pendingLen, base, base + take);
-      this.pendingLen += take;
+      const take = Math.min(segEnd, max - this.#pendingLen);
+      this.#mem.copyWithin(this.#pendingAt + this.#pendingLen, base, base + take);
+      this.#pendingLen += take;
       pos = take;
       if (pos === segEnd && nl >= 0) {
-        this.entry(TAG_F, this.pendingAt, this.pendingLen);
-        this.pendingLen = 0;
+        this.#entry(TAG_F, this.#pendingAt, this.#pendingLen);
+        this.#pendingLen = 0;
         pos = nl + 1;
       } else if (pos === segEnd) {
         return;
       } else {
         // The held line is full and more of it follows: now we know it is partial.
-        this.entry(TAG_P, this.pendingAt, this.pendingLen);
-        this.pendingLen = 0;
+        this.#entry(TAG_P, this.#pendingAt, this.#pendingLen);
+        this.#pendingLen = 0;
       }
     }
     while (pos < n) {
       const nl = src.indexOf(NL, pos);
       const segEnd = nl < 0 ? n : nl;
       while (segEnd - pos > max) {
-        this.entry(TAG_P, base + pos, max);
+        this.#entry(TAG_P, base + pos, max);
         pos += max;
       }
       if (nl < 0) {
-        this.mem.copyWithin(this.pendingAt, base + pos, base + n);
-        this.pendingLen = n - pos;
+        this.#mem.copyWithin(this.#pendingAt, base + pos, base + n);
+        this.#pendingLen = n - pos;
         return;
       }
-      this.entry(TAG_F, base + pos, nl - pos);
+      this.#entry(TAG_F, base + pos, nl - pos);
       pos = nl + 1;
     }
   }
@@ -126,16 +126,16 @@ export class CriEncoder {
    * encoder's memory: write it before the next {@link encode}.
    */
   takeOutput(): Buffer[] | null {
-    if (this.outLen === 0) return null;
-    const out = [Buffer.from(this.mem.buffer, this.outAt, this.outLen)];
-    this.outLen = 0;
-    if (this.spill) {
-      this.spilled.push(this.spill.subarray(0, this.spillLen));
-      this.spill = null;
+    if (this.#outLen === 0) return null;
+    const out = [Buffer.from(this.#mem.buffer, this.#outAt, this.#outLen)];
+    this.#outLen = 0;
+    if (this.#spill) {
+      this.#spilled.push(this.#spill.subarray(0, this.#spillLen));
+      this.#spill = null;
     }
-    if (this.spilled.length > 0) {
-      out.push(...this.spilled);
-      this.spilled = [];
+    if (this.#spilled.length > 0) {
+      out.push(...this.#spilled);
+      this.#spilled = [];
     }
     return out;
   }
@@ -147,38 +147,38 @@ export class CriEncoder {
    * stopped before its input ended (what follows, if ever, belongs to the same line).
    */
   end(time: string, cut = false): Buffer | null {
-    if (this.pendingLen === 0) return null;
-    this.setTime(time);
-    const h = this.headerLen, len = this.pendingLen;
+    if (this.#pendingLen === 0) return null;
+    this.#setTime(time);
+    const h = this.#headerLen, len = this.#pendingLen;
     const b = Buffer.allocUnsafe(h + 3 + len);
-    b.set(this.mem.subarray(0, h), 0);
+    b.set(this.#mem.subarray(0, h), 0);
     b[h] = cut ? TAG_P : TAG_F;
     b[h + 1] = SPACE;
-    b.set(this.mem.subarray(this.pendingAt, this.pendingAt + len), h + 2);
+    b.set(this.#mem.subarray(this.#pendingAt, this.#pendingAt + len), h + 2);
     b[h + 2 + len] = NL;
-    this.pendingLen = 0;
+    this.#pendingLen = 0;
     return b;
   }
 
-  private setTime(time: string): void {
-    if (time === this.time) return;
-    this.time = time;
+  #setTime(time: string): void {
+    if (time === this.#time) return;
+    this.#time = time;
     // latin1: the header is ASCII, and this writes into the slot without allocating.
-    this.headerLen = this.headerView.write(`${time} ${this.stream} `, 0, 'latin1');
+    this.#headerLen = this.#headerView.write(`${time} ${this.stream} `, 0, 'latin1');
   }
 
   /** Appends one entry whose content is `len` bytes of this encoder's memory at `at`. */
-  private entry(tag: number, at: number, len: number): void {
-    const h = this.headerLen;
+  #entry(tag: number, at: number, len: number): void {
+    const h = this.#headerLen;
     const need = h + 3 + len;
     // Once spilling, keep spilling until the output is taken: a shorter entry that would still fit
     // the output area must not overtake the spilled ones.
-    if (this.spill !== null || this.outLen + need > this.outCap) {
-      this.spillEntry(tag, at, len, need);
+    if (this.#spill !== null || this.#outLen + need > this.#outCap) {
+      this.#spillEntry(tag, at, len, need);
       return;
     }
-    const m = this.mem;
-    let p = this.outAt + this.outLen;
+    const m = this.#mem;
+    let p = this.#outAt + this.#outLen;
     m.copyWithin(p, 0, h);
     p += h;
     m[p++] = tag;
@@ -186,18 +186,18 @@ export class CriEncoder {
     m.copyWithin(p, at, at + len);
     p += len;
     m[p++] = NL;
-    this.outLen = p - this.outAt;
+    this.#outLen = p - this.#outAt;
   }
 
   /** The slow path for an output area that is full: entries go into separate buffers. */
-  private spillEntry(tag: number, at: number, len: number, need: number): void {
-    if (!this.spill || this.spillLen + need > this.spill.length) {
-      if (this.spill) this.spilled.push(this.spill.subarray(0, this.spillLen));
-      this.spill = Buffer.allocUnsafe(Math.max(this.outCap, need));
-      this.spillLen = 0;
+  #spillEntry(tag: number, at: number, len: number, need: number): void {
+    if (!this.#spill || this.#spillLen + need > this.#spill.length) {
+      if (this.#spill) this.#spilled.push(this.#spill.subarray(0, this.#spillLen));
+      this.#spill = Buffer.allocUnsafe(Math.max(this.#outCap, need));
+      this.#spillLen = 0;
     }
-    const s = this.spill, m = this.mem, h = this.headerLen;
-    let p = this.spillLen;
+    const s = this.#spill, m = this.#mem, h = this.#headerLen;
+    let p = this.#spillLen;
     s.set(m.subarray(0, h), p);
     p += h;
     s[p++] = tag;
@@ -205,6 +205,6 @@ export class CriEncoder {
     s.set(m.subarray(at, at + len), p);
     p += len;
     s[p++] = NL;
-    this.spillLen = p;
+    this.#spillLen = p;
   }
 }

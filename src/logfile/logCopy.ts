@@ -14,8 +14,9 @@ const gatherMs = 1;
  * One copy of a pipe or FIFO into a log file: the engine of `LogWriter.copyFrom`.
  *
  * The pipe is read through `onread` into memory that is reused — the CRI encoder's input, or two
- * raw buffers taken in turn — so nothing is allocated per chunk (DESIGN.md fact 8). Memory handed
- * to the file may be overwritten only once that write is done, which is what the states track.
+ * raw buffers taken in turn — so nothing is allocated per chunk (in Node the allocation per chunk,
+ * not the read, is what costs). Memory handed to the file may be overwritten only once that write
+ * is done, which is what the states track.
  *
  * States:
  * - `reading`: the socket flows;

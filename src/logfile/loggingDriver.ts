@@ -47,7 +47,7 @@ export interface LoggingDriverOptions {
    * How long after SIGTERM the driver may go on reading before {@link LoggingDriverConfig.signal}
    * aborts (default 10 s). containerd's shim SIGKILLs a logger 12 s after SIGTERM; 10 s leaves the
    * logger 2 s to flush and exit on its own, so its last entry is never cut by SIGKILL. taskio's own
-   * runtime core waits `loggerGrace` instead.
+   * runtime core (`createIO`'s `loggerGrace`) waits 12 s too.
    */
   drainTimeoutMs?: number;
   /** Where the driver reports trouble (a drain that hit its bound): default pino at `warn` on stderr, the runtime's log. */

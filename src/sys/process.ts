@@ -1,5 +1,6 @@
 import { libc, lastErrno } from './libc.js';
 import { sysError } from './errno.js';
+import { validatePid } from '../ids.js';
 
 const PR_SET_CHILD_SUBREAPER = 36, PR_GET_CHILD_SUBREAPER = 37;
 const P_ALL = 0, P_PID = 1;
@@ -58,9 +59,11 @@ export function decodeWaitStatus(raw: number): number {
 /**
  * Reaps one child by pid without waiting (`waitpid(pid, WNOHANG)`). Returns its status (code or
  * 128 + signal), or null when it has not exited. Never call it for a pid that libuv spawned.
+ * @throws TaskioError `ERR_INVALID_ARG_VALUE` for anything but a positive pid (never `-1` or `0`).
  */
 export function reap(pid: number): number | null {
-  if (!Number.isInteger(pid) || pid <= 0) throw new RangeError(`reap needs a positive pid, got ${pid}`);
+  // waitpid(-1) or (0) would reap any child, stealing libuv's exits: only one positive pid.
+  validatePid(pid);
   const status = new Int32Array(1);
   const rc = libc.waitpid(pid, status, WNOHANG);
   if (rc < 0) throw sysError('waitpid', lastErrno());

@@ -63,7 +63,9 @@ t.test('subreaper peeks and reaps an orphaned grandchild', async (t) => {
   t.same(sys.peekExited(pid), seen, 'peeking does not reap');
   t.equal(sys.reap(pid), 128 + 15);
   t.throws(() => sys.reap(pid), { code: 'ECHILD' });
-  t.throws(() => sys.reap(0), RangeError);
+  for (const bad of [0, -1, 1.5, NaN, 2 ** 31, '7' as unknown as number]) {
+    t.throws(() => sys.reap(bad), { name: 'TaskioError', code: 'ERR_INVALID_ARG_VALUE' }, `reap(${String(bad)}) is refused with a code`);
+  }
 });
 
 t.test('decodeWaitStatus', async (t) => {

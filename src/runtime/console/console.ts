@@ -1,7 +1,8 @@
 import fs from 'node:fs';
 import tty from 'node:tty';
 import { Readable, Writable } from 'node:stream';
-import { getFileFlags, getWinSize, isCode, setFileFlags, setWinSize, type WinSize } from '../../sys/index.js';
+import { getFileFlags, getWinSize, isCode, setFileFlags, setWinSize } from '../../sys/index.js';
+import { checkWinSize, type WinSize } from './winSize.js';
 import { TaskioError } from '../../errors.js';
 import { dupFd } from '../../sys/index.js';
 
@@ -62,14 +63,12 @@ export class Console {
   /**
    * Sets the terminal's window size (`TIOCSWINSZ`); the process gets `SIGWINCH`. A size set before
    * the process first asks (before `start`) is the size it starts with.
+   * @throws TaskioError `ERR_OUT_OF_RANGE` unless both are integers in 1..65535.
    */
   resize(ws: WinSize): void {
+    const size = checkWinSize(ws);
     this.#checkOpen();
-    if (!(Number.isInteger(ws.cols) && Number.isInteger(ws.rows) && ws.cols >= 0 && ws.rows >= 0 && ws.cols <= 0xffff && ws.rows <= 0xffff)) {
-      // A RangeError with Node's own code, as Node's range checks throw.
-      throw Object.assign(new RangeError(`window size must be two integers 0..65535, got ${ws.cols}x${ws.rows}`), { code: 'ERR_OUT_OF_RANGE' });
-    }
-    setWinSize(this.fd, ws);
+    setWinSize(this.fd, size);
   }
 
   /** The terminal's window size (`TIOCGWINSZ`). */

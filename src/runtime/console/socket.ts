@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { isCode, recvFd } from '../../sys/index.js';
 import { TaskioError, abortError } from '../../errors.js';
+import { removeInside } from '../../removeInside.js';
 
 /**
  * A listening console socket, what `runc`/`runsc --console-socket <path>` connect to in order to
@@ -29,6 +30,8 @@ const FIRST_BACKOFF = 1, MAX_BACKOFF = 25;
 /** The longest unix socket path Linux takes (`sun_path` is 108 bytes with the terminating NUL). */
 const MAX_SOCKET_PATH = 107;
 
+const dirPrefix = 'taskio-console-', socketName = 'pty.sock';
+
 /**
  * Creates a console socket in a fresh 0700 directory inside `dir` (default: the OS temp dir; created
  * if missing) and starts listening.
@@ -39,13 +42,15 @@ const MAX_SOCKET_PATH = 107;
  * backoff until the runtime sends it.
  */
 export async function newConsoleSocket(dir: string = os.tmpdir()): Promise<ConsoleSocket> {
-  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
-  const own = await fs.promises.mkdtemp(path.join(path.resolve(dir), 'taskio-console-'));
-  const socketPath = path.join(own, 'pty.sock');
-  if (Buffer.byteLength(socketPath) > MAX_SOCKET_PATH) {
-    await fs.promises.rmdir(own);
-    throw new TaskioError('ERR_CONSOLE_SOCKET', `console socket path is longer than ${MAX_SOCKET_PATH} bytes: ${socketPath}`);
+  const base = path.resolve(dir);
+  // mkdtemp adds six characters: the length is known before anything is made.
+  const planned = path.join(base, `${dirPrefix}XXXXXX`, socketName);
+  if (Buffer.byteLength(planned) > MAX_SOCKET_PATH) {
+    throw new TaskioError('ERR_CONSOLE_SOCKET', `console socket path is longer than ${MAX_SOCKET_PATH} bytes: ${planned}`);
   }
+  await fs.promises.mkdir(base, { recursive: true, mode: 0o700 });
+  const own = await fs.promises.mkdtemp(path.join(base, dirPrefix));
+  const socketPath = path.join(own, socketName);
   const server = net.createServer({ pauseOnConnect: true });
   try {
     await new Promise<void>((resolve, reject) => {
@@ -57,7 +62,7 @@ export async function newConsoleSocket(dir: string = os.tmpdir()): Promise<Conso
     });
   } catch (err) {
     server.close();
-    await fs.promises.rm(own, { recursive: true, force: true });
+    removeInside(base, own); // made above, in this call
     throw err;
   }
   return new ListeningConsoleSocket(server, socketPath, own);

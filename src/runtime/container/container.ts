@@ -63,8 +63,11 @@ export class Container {
   /** Pause calls not finished yet: the run state is `pausing` meanwhile. */
   #pausing = 0;
 
-  /** Made by {@link createContainer} once the init runs. @internal */
-  constructor(parts: ContainerParts) {
+  /**
+   * Made by {@link createContainer} once the init runs (through `fromParts`). Private, so the published declarations refuse `new Container()`: a
+   * constructor marked internal would vanish from them and leave TypeScript's implicit public one.
+   */
+  private constructor(parts: ContainerParts) {
     this.#init = parts.init;
     this.#backend = parts.backend;
     this.#config = parts.config;
@@ -74,6 +77,12 @@ export class Container {
     });
     void parts.init.wait().then(() => this.#lifecycle.apply('exit'));
   }
+
+  /** @internal the container of an init that runs. */
+  static fromParts(parts: ContainerParts): Container {
+    return new Container(parts);
+  }
+
 
   /** The container id. */
   id(): string {

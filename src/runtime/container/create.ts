@@ -75,7 +75,7 @@ export async function createContainer(opts: CreateContainerOptions): Promise<Con
     throw toContainerError(err, what);
   }
   const config: ContainerConfig = deepFreeze({ id, bundle, spec, stdio });
-  return new Container({ init, backend, config, stateDir, killTimeout: opts.killTimeout ?? 10_000 });
+  return Container.fromParts({ init, backend, config, stateDir, killTimeout: opts.killTimeout ?? 10_000 });
 }
 
 /** Makes the container's own state directory; one that exists belongs to a container with that id (`ERR_ALREADY_EXISTS`). */

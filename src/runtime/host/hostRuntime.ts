@@ -5,13 +5,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from './pty.js';
 import { TaskioError } from '../../errors.js';
-import { validateId } from '../../ids.js';
+import { validateId, validatePid } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
-import { signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
+import { readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { defaultMonitor, type Monitor } from '../reaper/index.js';
 import { startTimeOf } from '../reaper/children.js';
-import { signalEach, signalSessions } from './sessions.js';
+import { sessionProcesses, signalEach, signalSessions } from './sessions.js';
 import { groupStats } from './stats.js';
 import { HostTerminal } from './terminal.js';
 
@@ -153,11 +153,21 @@ export class HostRuntime implements Runtime {
     if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(proc.pid));
   }
 
-  /** Signals the init, one pid (`opts.pid`, a host pid) or, with `all`, every process of the task. */
+  /**
+   * Signals the init, one process of the task (`opts.pid`, a host pid) or, with `all`, every process
+   * of the task. A pid that is not one of the task's is `ESRCH`, as `kill(2)` says of a pid it does
+   * not find: the host runtime never signals a process it does not own.
+   */
   async kill(id: string, signal: number | string, opts: KillOptions = {}): Promise<void> {
     const task = this.#task(id);
     const sig = signalNumber(signal);
-    if (opts.pid !== undefined) return void process.kill(opts.pid, sig);
+    if (opts.pid !== undefined) {
+      const pid = validatePid(opts.pid);
+      if (!(await this.#processes(task)).includes(pid)) {
+        throw Object.assign(new TaskioError('ESRCH', `task ${id}: no process ${pid}`), { errno: -3, syscall: 'kill' });
+      }
+      return void process.kill(pid, sig);
+    }
     task.lifecycle.check('kill');
     const init = task.init && !task.init.exited ? [task.init.pid] : [];
     const sent = opts.all ? await this.#signalAll(task, sig) : signalEach(init, sig);
@@ -213,6 +223,12 @@ export class HostRuntime implements Runtime {
     const task = this.#tasks.get(validateId(id, 'task'));
     if (!task) throw new TaskioError('ERR_NOT_FOUND', `task ${JSON.stringify(id)} does not exist`);
     return task;
+  }
+
+  /** The live processes of the task: its job's, or its sessions' (see `sessionProcesses`). */
+  async #processes(task: HostTask): Promise<number[]> {
+    if (task.job !== null) return task.job.pids();
+    return sessionProcesses([task.init, ...task.execs].filter((p): p is HostProcess => p !== null));
   }
 
   /**
@@ -314,14 +330,8 @@ function findCommand(file: string, searchPath: string | undefined, cwd: string):
 
 /** The bundle's `config.json` `process`, checked enough to run. */
 function readProcess(bundle: string): ProcessSpec {
-  const file = path.join(bundle, 'config.json');
-  let spec: { process?: ProcessSpec };
-  try {
-    spec = JSON.parse(fs.readFileSync(file, 'utf8')) as { process?: ProcessSpec };
-  } catch (cause) {
-    throw new TaskioError('ERR_INVALID_BUNDLE', `cannot read ${file}: ${(cause as Error).message}`, { cause });
-  }
-  const p = spec.process;
+  const file = path.join(path.resolve(bundle), 'config.json');
+  const p = (readBundleConfig(bundle) as { process?: ProcessSpec } | null)?.process;
   if (!p || !Array.isArray(p.args) || p.args.length === 0) {
     throw new TaskioError('ERR_INVALID_BUNDLE', `${file} has no process.args to run`);
   }

@@ -1,6 +1,8 @@
 import { Readable, Writable } from 'node:stream';
+import { TaskioError } from '../../errors.js';
 import { loadPty, type IPty } from './pty.js';
 import type { Terminal, WinSize } from '../proc/index.js';
+import { checkWinSize } from '../console/index.js';
 
 /** The size a pty starts with when nobody set one (a classic terminal's). */
 const DEFAULT_SIZE: WinSize = { cols: 80, rows: 24 };
@@ -42,8 +44,9 @@ export class HostTerminal implements Terminal {
     return { ...this.#size };
   }
 
+  /** @throws TaskioError `ERR_OUT_OF_RANGE` unless both are integers in 1..65535. */
   resize(ws: WinSize): void {
-    this.#size = { cols: ws.cols, rows: ws.rows };
+    this.#size = checkWinSize(ws);
     if (this.#pty && !this.#closed) this.#pty.resize(ws.cols, ws.rows);
   }
 
@@ -67,6 +70,6 @@ export class HostTerminal implements Terminal {
     this.#closed = true;
     this.input.destroy();
     if (!this.output.destroyed) this.output.push(null);
-    for (const { cb } of this.#pendingInput.splice(0)) cb(new Error('the terminal was closed'));
+    for (const { cb } of this.#pendingInput.splice(0)) cb(new TaskioError('ERR_CONSOLE_CLOSED', 'the terminal was closed'));
   }
 }

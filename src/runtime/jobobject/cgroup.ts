@@ -35,8 +35,8 @@ export class CgroupSet {
   /** The directory whose `cgroup.procs` lists the job's processes. */
   readonly listDir: string;
 
-  private readonly parents: string[] = [];
-  private readonly v2Enable: string[] = [];
+  readonly #parents: string[] = [];
+  readonly #v2Enable: string[] = [];
 
   constructor(
     readonly name: string,
@@ -48,7 +48,7 @@ export class CgroupSet {
       const dir = path.join(parent, name);
       if (!dirs.includes(dir)) {
         dirs.push(dir);
-        this.parents.push(parent);
+        this.#parents.push(parent);
       }
       return dir;
     };
@@ -60,7 +60,7 @@ export class CgroupSet {
     if (layout.v2 !== undefined) this.unified = join(layout.v2);
     const v2place = (c: string): Place | undefined => {
       if (!v2has(c) || this.unified === undefined) return undefined;
-      this.v2Enable.push(c);
+      this.#v2Enable.push(c);
       return { version: 2, dir: this.unified };
     };
     this.cpu = v2place('cpu') ?? v1('cpu');
@@ -101,9 +101,9 @@ export class CgroupSet {
   async create(): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
-        for (const parent of this.parents) await fs.mkdir(parent, { recursive: true });
-        if (this.unified !== undefined && this.v2Enable.length > 0) {
-          const want = this.v2Enable.map((c) => `+${c}`).join(' ');
+        for (const parent of this.#parents) await fs.mkdir(parent, { recursive: true });
+        if (this.unified !== undefined && this.#v2Enable.length > 0) {
+          const want = this.#v2Enable.map((c) => `+${c}`).join(' ');
           const root = this.layout.v2!;
           await fs.writeFile(path.join(root, 'cgroup.subtree_control'), want);
           await fs.writeFile(path.join(path.dirname(this.unified), 'cgroup.subtree_control'), want);
@@ -129,7 +129,7 @@ export class CgroupSet {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
       }
     }
-    for (const p of this.parents) {
+    for (const p of this.#parents) {
       // Best effort: another job may live there (ENOTEMPTY/EBUSY) or another close got there first.
       await fs.rmdir(p).catch(() => undefined);
     }

@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
-import { TaskioError } from '../../errors.js';
+import { TaskioError, showValue } from '../../errors.js';
 import type { JobBackend } from './backend.js';
 import { CgroupSet, readOptional } from './cgroup.js';
 import { killAll, waitEmpty } from './terminate.js';
@@ -45,7 +45,7 @@ function checkName(name: string): void {
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new TaskioError(
       'ERR_INVALID_ARG_VALUE',
-      `job object name ${typeof name === 'string' ? JSON.stringify(name) : String(name)} is invalid: use 1..200 characters of [A-Za-z0-9_.@:-], not starting with '.'`,
+      `job object name ${showValue(name)} is invalid: use 1..200 characters of [A-Za-z0-9_.@:-], not starting with '.'`,
     );
   }
 }
@@ -60,15 +60,23 @@ function notSupported(what: string): TaskioError {
  * differences from Windows are documented on the facade's methods.
  */
 export class CgroupJob implements JobBackend {
-  private totalProcesses = 0;
-  private totalTerminated = 0;
+  readonly name: string;
+  #totalProcesses = 0;
+  #totalTerminated = 0;
+  readonly #cgroup: CgroupSet;
+  readonly #notifier: ExitNotifier | undefined;
+  readonly #opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] };
 
   private constructor(
-    readonly name: string,
-    private readonly cgroup: CgroupSet,
-    private readonly notifier: ExitNotifier | undefined,
-    private readonly opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] },
+    name: string,
+    cgroup: CgroupSet,
+    notifier: ExitNotifier | undefined,
+    opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] },
   ) {
+    this.name = name;
+    this.#cgroup = cgroup;
+    this.#notifier = notifier;
+    this.#opts = opts;
     openHandles.set(name, (openHandles.get(name) ?? 0) + 1);
   }
 
@@ -89,7 +97,7 @@ export class CgroupJob implements JobBackend {
     await cgroup.create();
     let job: CgroupJob | undefined;
     try {
-      job = await CgroupJob.make(n, cgroup, options);
+      job = await CgroupJob.#make(n, cgroup, options);
       // Before the creation limits: the rule it writes on a v1 hierarchy is "no limit".
       if (!existed) await startStorageAccounting(cgroup.io, await job.ioDevices());
       await afterCreate(job);
@@ -108,10 +116,10 @@ export class CgroupJob implements JobBackend {
     if (!(await cgroup.exists())) {
       throw new TaskioError('ENOENT', `job object \`${name}\` does not exist (no ${cgroup.listDir})`);
     }
-    return CgroupJob.make(name, cgroup, options);
+    return CgroupJob.#make(name, cgroup, options);
   }
 
-  private static async make(name: string, cgroup: CgroupSet, options: CgroupJobOptions): Promise<CgroupJob> {
+  static async #make(name: string, cgroup: CgroupSet, options: CgroupJobOptions): Promise<CgroupJob> {
     const notifier = options.notifications ? new ExitNotifier(cgroup) : undefined;
     const job = new CgroupJob(name, cgroup, notifier, {
       terminateOnLastHandleClose: options.terminateOnLastHandleClose ?? false,
@@ -123,44 +131,44 @@ export class CgroupJob implements JobBackend {
 
   /** The cgroup directories of this job, one per hierarchy it joined. */
   get cgroupPaths(): readonly string[] {
-    return this.cgroup.dirs;
+    return this.#cgroup.dirs;
   }
 
   /** Writes the pid into every `cgroup.procs`; memory charged before stays where it was. */
   async assign(pid: number): Promise<void> {
-    await this.cgroup.assign(pid);
-    this.totalProcesses++;
-    this.notifier?.arm();
+    await this.#cgroup.assign(pid);
+    this.#totalProcesses++;
+    this.#notifier?.arm();
   }
 
   /** Spawns through the `/bin/sh` wrapper that enters the cgroups and then `exec`s the command. */
   spawn(cmd: string, args: readonly string[], options: JobSpawnOptions): ChildProcess {
-    const child = spawnInto(this.cgroup.procsFiles(), cmd, args, options);
-    this.totalProcesses++;
-    this.notifier?.track(child);
+    const child = spawnInto(this.#cgroup.procsFiles(), cmd, args, options);
+    this.#totalProcesses++;
+    this.#notifier?.track(child);
     return child;
   }
 
   /** The wrapper's command line (see {@link enteringCommand}). */
   commandLine(cmd: string, args: readonly string[]): JobCommand {
-    this.totalProcesses++;
-    return enteringCommand(this.cgroup.procsFiles(), cmd, args);
+    this.#totalProcesses++;
+    return enteringCommand(this.#cgroup.procsFiles(), cmd, args);
   }
 
   /** Reads `cgroup.procs`. */
   async pids(): Promise<number[]> {
-    return this.cgroup.pids();
+    return this.#cgroup.pids();
   }
 
   /** `cgroup.kill`, or freeze + SIGKILL + thaw; `exitCode` cannot be imposed on Linux. */
   async terminate(exitCode: number): Promise<void> {
     void exitCode; // Linux has no way to choose the status of a killed process
-    this.totalTerminated += await killAll(this.cgroup);
+    this.#totalTerminated += await killAll(this.#cgroup);
   }
 
   /** CFS bandwidth for a rate, `cpu.weight`/`cpu.shares` for a weight; the last call decides the mode. */
   async setCPULimit(type: CPURateControlType, value: number): Promise<void> {
-    const p = this.cgroup.cpu;
+    const p = this.#cgroup.cpu;
     if (p === undefined) throw notSupported('a CPU limit');
     const j = (f: string): string => path.join(p.dir, f);
     if (type === CPURateControlType.RateBased) {
@@ -187,7 +195,7 @@ export class CgroupJob implements JobBackend {
   /** `memory.max` / `memory.limit_in_bytes`, swap held to the same total. */
   async setMemoryLimit(bytes: bigint): Promise<void> {
     const limit = bytes;
-    const p = this.cgroup.memory;
+    const p = this.#cgroup.memory;
     if (p === undefined) throw notSupported('a memory limit');
     const j = (f: string): string => path.join(p.dir, f);
     if (p.version === 2) {
@@ -215,7 +223,7 @@ export class CgroupJob implements JobBackend {
    * buffered writes are flushed by kernel threads outside the job and are not throttled.
    */
   async setIOLimit(maxBandwidth: number, maxIOPS: number): Promise<void> {
-    const p = this.cgroup.io;
+    const p = this.#cgroup.io;
     if (p === undefined) throw notSupported('an I/O limit');
     const devices = await this.ioDevices();
     for (const dev of devices) {
@@ -238,35 +246,35 @@ export class CgroupJob implements JobBackend {
 
   /** The disks of {@link JobObjectOptions.ioDevices}, or every mounted disk. */
   async ioDevices(): Promise<DeviceNumber[]> {
-    return this.opts.ioDevices === undefined ? mountedDisks() : devicesOf(this.opts.ioDevices);
+    return this.#opts.ioDevices === undefined ? mountedDisks() : devicesOf(this.#opts.ioDevices);
   }
 
   /** Memory use of the job (hcsshim `QueryMemoryStats`); see {@link JobMemoryStats} for what Linux counts. */
   async queryMemoryStats(): Promise<JobMemoryStats> {
-    if (this.cgroup.memory === undefined) throw notSupported('memory accounting');
-    return readMemory(this.cgroup.memory);
+    if (this.#cgroup.memory === undefined) throw notSupported('memory accounting');
+    return readMemory(this.#cgroup.memory);
   }
 
   /** CPU accounting of the job in 100 ns units (hcsshim `QueryProcessorStats`); see {@link JobProcessorStats}. */
   async queryProcessorStats(): Promise<JobProcessorStats> {
-    if (this.cgroup.cpuStat === undefined) throw notSupported('CPU accounting');
-    const { user, kernel } = await readCPUTimes(this.cgroup.cpuStat);
-    const active = (await this.cgroup.pids()).length;
+    if (this.#cgroup.cpuStat === undefined) throw notSupported('CPU accounting');
+    const { user, kernel } = await readCPUTimes(this.#cgroup.cpuStat);
+    const active = (await this.#cgroup.pids()).length;
     return {
       TotalUserTime: user,
       TotalKernelTime: kernel,
       ThisPeriodTotalUserTime: user,
       ThisPeriodTotalKernelTime: kernel,
-      TotalPageFaultCount: await readPageFaults(this.cgroup.memory),
-      TotalProcesses: Math.max(this.totalProcesses, active),
+      TotalPageFaultCount: await readPageFaults(this.#cgroup.memory),
+      TotalProcesses: Math.max(this.#totalProcesses, active),
       ActiveProcesses: active,
-      TotalTerminatedProcesses: this.totalTerminated,
+      TotalTerminatedProcesses: this.#totalTerminated,
     };
   }
 
   /** Block I/O of the job (hcsshim `QueryStorageStats`); see {@link JobStorageStats} for what Linux counts. */
   async queryStorageStats(): Promise<JobStorageStats> {
-    return readStorage(this.cgroup.io);
+    return readStorage(this.#cgroup.io);
   }
 
   /**
@@ -276,26 +284,26 @@ export class CgroupJob implements JobBackend {
    * when the job was made without `notifications`, `ERR_ALREADY_CLOSED` once closed (pending calls too).
    */
   async pollNotification(): Promise<JobNotification> {
-    if (this.notifier === undefined) throw notRegistered();
-    return this.notifier.next();
+    if (this.#notifier === undefined) throw notRegistered();
+    return this.#notifier.next();
   }
 
   /** Stops watching; the last handle in this Node process removes an empty job (killing first if asked). */
   async close(): Promise<void> {
-    this.notifier?.close();
+    this.#notifier?.close();
     const left = (openHandles.get(this.name) ?? 1) - 1;
     if (left > 0) {
       openHandles.set(this.name, left);
       return;
     }
     openHandles.delete(this.name);
-    if (!(await this.cgroup.exists())) return;
-    if (this.opts.terminateOnLastHandleClose && (await this.cgroup.pids()).length > 0) {
+    if (!(await this.#cgroup.exists())) return;
+    if (this.#opts.terminateOnLastHandleClose && (await this.#cgroup.pids()).length > 0) {
       await this.terminate(1);
-      await waitEmpty(this.cgroup, 5000);
+      await waitEmpty(this.#cgroup, 5000);
     }
-    if ((await this.cgroup.pids()).length > 0) return;
-    await removeWhenReleased(this.cgroup);
+    if ((await this.#cgroup.pids()).length > 0) return;
+    await removeWhenReleased(this.#cgroup);
   }
 }
 

@@ -1,5 +1,6 @@
 import type { ChildProcess } from 'node:child_process';
 import { TaskioError } from '../../errors.js';
+import { validatePid } from '../../ids.js';
 import type { JobBackend } from './backend.js';
 import type { CgroupLayout } from './hierarchy.js';
 import {
@@ -61,12 +62,6 @@ export interface JobObjectOpenOptions {
   layout?: CgroupLayout;
 }
 
-function checkPid(pid: number): void {
-  if (!Number.isSafeInteger(pid) || pid <= 0 || pid > 0xffffffff) {
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid pid: ${String(pid)}`);
-  }
-}
-
 function checkExitCode(exitCode: number): void {
   if (!Number.isSafeInteger(exitCode) || exitCode < 0 || exitCode > 0xffffffff) {
     throw new TaskioError('ERR_OUT_OF_RANGE', `exit code of \`${String(exitCode)}\` is invalid: must be an integer in 0..4294967295`);
@@ -98,9 +93,12 @@ function checkExitCode(exitCode: number): void {
  * - handle counting (`terminateOnLastHandleClose`, removal at `close`) is per Node process.
  */
 export class JobObject {
-  private closed = false;
+  #closed = false;
+  readonly #backend: JobBackend;
 
-  private constructor(private readonly backend: JobBackend) {}
+  private constructor(backend: JobBackend) {
+    this.#backend = backend;
+  }
 
   /**
    * Creates a job (hcsshim `Create`). As with Windows' CreateJobObject, an existing job of that name is
@@ -131,16 +129,16 @@ export class JobObject {
 
   /** The job's name: its cgroup directory under `taskio/` on Linux, the kernel object name on Windows ('' if unnamed). */
   get name(): string {
-    return this.backend.name;
+    return this.#backend.name;
   }
 
   /** The cgroup directories of this job, one per hierarchy it joined (for diagnostics and tests); empty on Windows. */
   get cgroupPaths(): readonly string[] {
-    return this.backend.cgroupPaths;
+    return this.#backend.cgroupPaths;
   }
 
-  private ensureOpen(): void {
-    if (this.closed) throw alreadyClosed();
+  #ensureOpen(): void {
+    if (this.#closed) throw alreadyClosed();
   }
 
   /**
@@ -150,9 +148,9 @@ export class JobObject {
    * before the move stay outside (on both). Prefer {@link spawn}.
    */
   async assign(pid: number): Promise<void> {
-    this.ensureOpen();
-    checkPid(pid);
-    await this.backend.assign(pid);
+    this.#ensureOpen();
+    validatePid(pid, 0xffffffff); // a Windows pid is a DWORD
+    await this.#backend.assign(pid);
   }
 
   /**
@@ -168,8 +166,8 @@ export class JobObject {
    * starts in that moment stays outside. If the assign fails the child is killed and emits `'error'`.
    */
   spawn(cmd: string, args: readonly string[] = [], options: JobSpawnOptions = {}): ChildProcess {
-    this.ensureOpen();
-    return this.backend.spawn(cmd, args, options);
+    this.#ensureOpen();
+    return this.#backend.spawn(cmd, args, options);
   }
 
   /**
@@ -179,14 +177,14 @@ export class JobObject {
    * throws `ERR_NOT_SUPPORTED` (spawn, then {@link assign}).
    */
   commandLine(cmd: string, args: readonly string[] = []): JobCommand {
-    this.ensureOpen();
-    return this.backend.commandLine(cmd, args);
+    this.#ensureOpen();
+    return this.#backend.commandLine(cmd, args);
   }
 
   /** The pids of every process in the job (hcsshim `Pids`), in no particular order. */
   async pids(): Promise<number[]> {
-    this.ensureOpen();
-    return this.backend.pids();
+    this.#ensureOpen();
+    return this.#backend.pids();
   }
 
   /**
@@ -199,9 +197,9 @@ export class JobObject {
    * issued; the job is empty shortly after, which `MsgAllProcessesExited` reports.
    */
   async terminate(exitCode = 1): Promise<void> {
-    this.ensureOpen();
+    this.#ensureOpen();
     checkExitCode(exitCode);
-    await this.backend.terminate(exitCode);
+    await this.#backend.terminate(exitCode);
   }
 
   /**
@@ -220,9 +218,9 @@ export class JobObject {
    * A value out of range rejects with `ERR_OUT_OF_RANGE` and changes nothing.
    */
   async setCPULimit(type: CPURateControlType, value: number): Promise<void> {
-    this.ensureOpen();
+    this.#ensureOpen();
     checkCPULimit(type, value);
-    await this.backend.setCPULimit(type, value);
+    await this.#backend.setCPULimit(type, value);
   }
 
   /**
@@ -236,9 +234,9 @@ export class JobObject {
    * A value that is not an integer in 1..2^63−1 rejects with `ERR_OUT_OF_RANGE`.
    */
   async setMemoryLimit(bytes: bigint | number): Promise<void> {
-    this.ensureOpen();
+    this.#ensureOpen();
     const limit = checkMemoryLimit(bytes);
-    await this.backend.setMemoryLimit(limit);
+    await this.#backend.setMemoryLimit(limit);
   }
 
   /**
@@ -253,10 +251,10 @@ export class JobObject {
    * limit. On v1, buffered writes are flushed by kernel threads outside the job and are not throttled.
    */
   async setIOLimit(maxBandwidth: number, maxIOPS: number): Promise<void> {
-    this.ensureOpen();
+    this.#ensureOpen();
     checkIOLimit('maxBandwidth', maxBandwidth);
     checkIOLimit('maxIOPS', maxIOPS);
-    await this.backend.setIOLimit(maxBandwidth, maxIOPS);
+    await this.#backend.setIOLimit(maxBandwidth, maxIOPS);
   }
 
   /**
@@ -265,7 +263,7 @@ export class JobObject {
    * range rejects with `ERR_OUT_OF_RANGE` and nothing is changed.
    */
   async setResourceLimits(limits: JobLimits): Promise<void> {
-    this.ensureOpen();
+    this.#ensureOpen();
     checkJobLimits(limits);
     const mem = limits.memoryLimitInBytes;
     if (mem !== undefined && mem !== 0 && mem !== 0n) await this.setMemoryLimit(mem);
@@ -276,20 +274,20 @@ export class JobObject {
 
   /** Memory use of the job (hcsshim `QueryMemoryStats`); see {@link JobMemoryStats} for what Linux counts. */
   async queryMemoryStats(): Promise<JobMemoryStats> {
-    this.ensureOpen();
-    return this.backend.queryMemoryStats();
+    this.#ensureOpen();
+    return this.#backend.queryMemoryStats();
   }
 
   /** CPU accounting of the job in 100 ns units (hcsshim `QueryProcessorStats`); see {@link JobProcessorStats}. */
   async queryProcessorStats(): Promise<JobProcessorStats> {
-    this.ensureOpen();
-    return this.backend.queryProcessorStats();
+    this.#ensureOpen();
+    return this.#backend.queryProcessorStats();
   }
 
   /** Storage I/O of the job (hcsshim `QueryStorageStats`); see {@link JobStorageStats} for what Linux counts. */
   async queryStorageStats(): Promise<JobStorageStats> {
-    this.ensureOpen();
-    return this.backend.queryStorageStats();
+    this.#ensureOpen();
+    return this.#backend.queryStorageStats();
   }
 
   /**
@@ -301,8 +299,8 @@ export class JobObject {
    * closed (pending calls too).
    */
   async pollNotification(): Promise<JobNotification> {
-    this.ensureOpen();
-    return this.backend.pollNotification();
+    this.#ensureOpen();
+    return this.#backend.pollNotification();
   }
 
   /**
@@ -319,8 +317,8 @@ export class JobObject {
    * Unlike hcsshim, a second `close()` resolves instead of failing, so teardown code may always call it.
    */
   async close(): Promise<void> {
-    if (this.closed) return;
-    this.closed = true;
-    await this.backend.close();
+    if (this.#closed) return;
+    this.#closed = true;
+    await this.#backend.close();
   }
 }

@@ -1,4 +1,4 @@
-import { TaskioError } from '../../errors.js';
+import { TaskioError, showValue } from '../../errors.js';
 
 /** The smallest CPU rate a job accepts: 1 = 0.01 % of the whole machine (hcsshim's `cpuLimitMin`). */
 export const CPULimitMin = 1;
@@ -43,7 +43,7 @@ const cfsPeriodMaxMicros = 1_000_000; // ... and a period above 1 s
 export const MemoryLimitMax = (1n << 63n) - 1n;
 
 function outOfRange(what: string, value: unknown, range: string): TaskioError {
-  return new TaskioError('ERR_OUT_OF_RANGE', `${what} of \`${String(value)}\` is invalid: must be ${range}`);
+  return new TaskioError('ERR_OUT_OF_RANGE', `${what} of \`${typeof value === 'number' || typeof value === 'bigint' ? String(value) : showValue(value)}\` is invalid: must be ${range}`);
 }
 
 function isInt(v: number): boolean {

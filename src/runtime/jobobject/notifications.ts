@@ -34,39 +34,42 @@ export const PollIntervalMs = 100;
  * handle spawned — so a process that comes and goes between two reads still yields exactly one message.
  */
 export class ExitNotifier {
-  private readonly queue: JobNotification[] = [];
-  private readonly waiters: Array<{ resolve: (m: JobNotification) => void; reject: (e: Error) => void }> = [];
-  private armed = false;
-  private readonly inFlight = new Set<ChildProcess>();
-  private closed = false;
-  private watcher?: fs.FSWatcher;
-  private timer?: NodeJS.Timeout;
-  private chain: Promise<void> = Promise.resolve();
+  readonly #queue: JobNotification[] = [];
+  readonly #waiters: Array<{ resolve: (m: JobNotification) => void; reject: (e: Error) => void }> = [];
+  #armed = false;
+  readonly #inFlight = new Set<ChildProcess>();
+  #closed = false;
+  #watcher?: fs.FSWatcher;
+  #timer?: NodeJS.Timeout;
+  #chain: Promise<void> = Promise.resolve();
+  readonly #cgroup: CgroupSet;
 
-  constructor(private readonly cgroup: CgroupSet) {}
+  constructor(cgroup: CgroupSet) {
+    this.#cgroup = cgroup;
+  }
 
   /** Starts watching and takes the job's current state as the starting point. */
   async start(): Promise<void> {
-    const events = this.cgroup.unified === undefined ? undefined : path.join(this.cgroup.unified, 'cgroup.events');
+    const events = this.#cgroup.unified === undefined ? undefined : path.join(this.#cgroup.unified, 'cgroup.events');
     if (events !== undefined && (await readOptional(events)) !== undefined) {
       try {
-        this.watcher = fs.watch(events, { persistent: true }, () => this.check());
-        this.watcher.on('error', () => this.fallBackToPolling());
+        this.#watcher = fs.watch(events, { persistent: true }, () => this.#check());
+        this.#watcher.on('error', () => this.#fallBackToPolling());
       } catch {
-        this.fallBackToPolling();
+        this.#fallBackToPolling();
       }
     } else {
-      this.fallBackToPolling();
+      this.#fallBackToPolling();
     }
-    this.updateRef();
-    this.check();
-    await this.chain;
+    this.#updateRef();
+    this.#check();
+    await this.#chain;
   }
 
   /** Notes that a process was just moved in (it is inside now), so its exit is reported even if never seen. */
   arm(): void {
-    this.armed = true;
-    this.check();
+    this.#armed = true;
+    this.#check();
   }
 
   /**
@@ -75,79 +78,79 @@ export class ExitNotifier {
    * (the kernel empties the cgroup before the parent learns of the exit, so the order is safe).
    */
   track(child: ChildProcess): void {
-    this.inFlight.add(child);
+    this.#inFlight.add(child);
     child.once('exit', () => {
-      this.inFlight.delete(child);
+      this.#inFlight.delete(child);
       this.arm();
     });
   }
 
   /** Waits for the next message (queued ones first), like hcsshim's `PollNotification`. */
   next(): Promise<JobNotification> {
-    if (this.closed) return Promise.reject(alreadyClosed());
-    const m = this.queue.shift();
+    if (this.#closed) return Promise.reject(alreadyClosed());
+    const m = this.#queue.shift();
     if (m !== undefined) return Promise.resolve(m);
     return new Promise((resolve, reject) => {
-      this.waiters.push({ resolve, reject });
-      this.updateRef();
+      this.#waiters.push({ resolve, reject });
+      this.#updateRef();
     });
   }
 
   /** Stops watching; pending waits fail with `ERR_ALREADY_CLOSED`. */
   close(): void {
-    if (this.closed) return;
-    this.closed = true;
-    this.watcher?.close();
-    if (this.timer !== undefined) clearInterval(this.timer);
-    for (const w of this.waiters.splice(0)) w.reject(alreadyClosed());
+    if (this.#closed) return;
+    this.#closed = true;
+    this.#watcher?.close();
+    if (this.#timer !== undefined) clearInterval(this.#timer);
+    for (const w of this.#waiters.splice(0)) w.reject(alreadyClosed());
   }
 
-  private fallBackToPolling(): void {
-    this.watcher?.close();
-    this.watcher = undefined;
-    if (this.closed || this.timer !== undefined) return;
-    this.timer = setInterval(() => this.check(), PollIntervalMs);
-    this.updateRef();
+  #fallBackToPolling(): void {
+    this.#watcher?.close();
+    this.#watcher = undefined;
+    if (this.#closed || this.#timer !== undefined) return;
+    this.#timer = setInterval(() => this.#check(), PollIntervalMs);
+    this.#updateRef();
   }
 
   // A job object nobody waits on must not keep Node alive; one with a pending poll must.
-  private updateRef(): void {
-    const want = this.waiters.length > 0;
-    if (this.watcher !== undefined) want ? this.watcher.ref() : this.watcher.unref();
-    if (this.timer !== undefined) want ? this.timer.ref() : this.timer.unref();
+  #updateRef(): void {
+    const want = this.#waiters.length > 0;
+    if (this.#watcher !== undefined) want ? this.#watcher.ref() : this.#watcher.unref();
+    if (this.#timer !== undefined) want ? this.#timer.ref() : this.#timer.unref();
   }
 
   // Reads are chained so that their results are applied in the order the kernel produced them.
-  private check(): void {
-    this.chain = this.chain.then(async () => {
-      if (this.closed) return;
+  #check(): void {
+    this.#chain = this.#chain.then(async () => {
+      if (this.#closed) return;
       let populated: boolean;
       try {
-        populated = await this.populated();
+        populated = await this.#populated();
       } catch {
         return; // the cgroup is being removed; nothing more to report
       }
-      if (populated) this.armed = true;
-      else if (this.armed && this.inFlight.size === 0) {
-        this.armed = false;
-        this.deliver(new MsgAllProcessesExited());
+      if (populated) this.#armed = true;
+      else if (this.#armed && this.#inFlight.size === 0) {
+        this.#armed = false;
+        this.#deliver(new MsgAllProcessesExited());
       }
     });
   }
 
-  private async populated(): Promise<boolean> {
-    if (this.watcher !== undefined && this.cgroup.unified !== undefined) {
-      const text = await fs.promises.readFile(path.join(this.cgroup.unified, 'cgroup.events'), 'utf8');
+  async #populated(): Promise<boolean> {
+    if (this.#watcher !== undefined && this.#cgroup.unified !== undefined) {
+      const text = await fs.promises.readFile(path.join(this.#cgroup.unified, 'cgroup.events'), 'utf8');
       return parseKeyed(text).get('populated') === 1;
     }
-    return (await this.cgroup.pids()).length > 0;
+    return (await this.#cgroup.pids()).length > 0;
   }
 
-  private deliver(m: JobNotification): void {
-    const w = this.waiters.shift();
+  #deliver(m: JobNotification): void {
+    const w = this.#waiters.shift();
     if (w !== undefined) w.resolve(m);
-    else this.queue.push(m);
-    this.updateRef();
+    else this.#queue.push(m);
+    this.#updateRef();
   }
 }
 

@@ -26,6 +26,7 @@ export { detectFeatures, type RuntimeFeatures } from './dialect.js';
 export { parseStats } from './stats.js';
 export { signalNumber } from './signal.js';
 export { lastLogError, parseLogEntries } from './log.js';
+export { checkBundle, readBundleConfig } from './bundleConfig.js';
 export { createBusyboxBundle, type BusyboxBundle, type BusyboxBundleOptions, type OciSpec } from './bundle.js';
 export type {
   CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions, KillOptions,

@@ -3,10 +3,11 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
-import { validateId } from '../../ids.js';
+import { validateId, validatePid } from '../../ids.js';
 import { removeInside } from '../../removeInside.js';
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
+import { checkBundle } from './bundleConfig.js';
 import { signalNumber } from './signal.js';
 import { invoke, type Outcome } from './spawn.js';
 import { parseStats } from './stats.js';
@@ -103,6 +104,7 @@ export class Runsc {
    */
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
     validateId(id, 'container');
+    checkBundle(bundle);
     await this.#creating(id, async (dialect) => {
       await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), id], opts, opts.stdio ?? IGNORE, opts.extraFiles);
     });
@@ -120,6 +122,7 @@ export class Runsc {
    */
   async run(id: string, bundle: string, opts: RunOptions = {}): Promise<number> {
     validateId(id, 'container');
+    checkBundle(bundle);
     return this.#creating(id, (dialect) => {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
       return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
@@ -160,6 +163,7 @@ export class Runsc {
     const args = ['kill'];
     if (opts.all) args.push('--all');
     if (opts.pid !== undefined) {
+      validatePid(opts.pid);
       if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'kill --pid');
       args.push('--pid', String(opts.pid));
     }
@@ -231,6 +235,7 @@ export class Runsc {
    */
   async restore(id: string, opts: RestoreOptions): Promise<number> {
     validateId(id, 'container');
+    checkBundle(opts.bundle);
     return this.#creating(id, (dialect) => {
       const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
       if (opts.detach) args.push('--detach');

@@ -1,19 +1,23 @@
 import os from 'node:os';
-import { TaskioError } from '../../errors.js';
+import { TaskioError, showValue } from '../../errors.js';
 
 /**
- * Turns `'TERM'`, `'SIGTERM'`, `'sigterm'`, `15` or `'15'` into a signal number. Both runtimes
- * accept numbers, so a name is resolved here once and an unknown one fails before any command runs.
+ * Turns `'TERM'`, `'SIGTERM'`, `'sigterm'`, `15` or `'15'` into a signal number (1..64). Both
+ * runtimes accept numbers, so a name is resolved here once and an unknown one — or anything that is
+ * not a name or a number — fails before any command runs or any process is touched.
+ * @throws TaskioError `ERR_INVALID_SIGNAL` naming the value.
  */
 export function signalNumber(signal: number | string): number {
-  if (typeof signal === 'number' || /^\d+$/.test(signal)) {
-    const n = Number(signal);
-    if (Number.isInteger(n) && n > 0 && n < 65) return n;
-  } else {
-    const name = signal.toUpperCase();
-    const signals = os.constants.signals as Record<string, number>;
-    const n = signals[name.startsWith('SIG') ? name : `SIG${name}`];
-    if (n !== undefined) return n;
+  let n: number | undefined;
+  if (typeof signal === 'number') n = signal;
+  else if (typeof signal === 'string') {
+    if (/^\d+$/.test(signal)) n = Number(signal);
+    else {
+      const name = signal.toUpperCase();
+      n = (os.constants.signals as Record<string, number | undefined>)[name.startsWith('SIG') ? name : `SIG${name}`];
+    }
   }
-  throw new TaskioError('ERR_INVALID_SIGNAL', `invalid signal: ${String(signal)}`);
+  if (n !== undefined && Number.isInteger(n) && n > 0 && n < 65) return n;
+  // A string as given, in docker's words (`invalid signal: NOPE`), which the CLI repeats.
+  throw new TaskioError('ERR_INVALID_SIGNAL', `invalid signal: ${typeof signal === 'string' ? signal : showValue(signal)}`);
 }

@@ -1,4 +1,5 @@
 import { TaskioError } from '../../errors.js';
+import { signalNumber } from '../oci/index.js';
 
 /**
  * The error of a call the process's state forbids, with gVisor shim's words (`cannot start a
@@ -8,8 +9,11 @@ export function invalidState(message: string): TaskioError {
   return new TaskioError('ERR_INVALID_STATE', message);
 }
 
-/** Signals that end a process: sent to one already gone, they are a no-op (gVisor's shim). */
+/**
+ * Signals that end a process: sent to one already gone, they are a no-op (gVisor's shim).
+ * @throws TaskioError `ERR_INVALID_SIGNAL` for anything that is no signal.
+ */
 export function isStopSignal(signal: number | string): boolean {
-  const s = typeof signal === 'string' ? signal.toUpperCase().replace(/^SIG/, '') : signal;
-  return s === 'TERM' || s === 'KILL' || s === 15 || s === 9 || s === '15' || s === '9';
+  const n = signalNumber(signal);
+  return n === 9 || n === 15;
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { signalNumber } from '../oci/index.js';
+import { checkWinSize } from '../console/index.js';
 import type { ExitSubscription } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { readPidFile } from './pidFile.js';
@@ -65,12 +66,20 @@ export class Process {
   readonly #exit = new ExitRecord();
   #size: WinSize | null = null;
 
-  /** Made by {@link Init.exec}. @internal */
-  constructor(parent: Parent, config: ExecConfig, dir: string, ctx: ProcessContext) {
+  /**
+   * Made by {@link Init.exec} (through `forExec`). Private, so the published declarations refuse `new Process()`: a
+   * constructor marked internal would vanish from them and leave TypeScript's implicit public one.
+   */
+  private constructor(parent: Parent, config: ExecConfig, dir: string, ctx: ProcessContext) {
     this.#parent = parent;
     this.#config = { ...config };
     this.#dir = dir;
     this.#ctx = ctx;
+  }
+
+  /** @internal the exec `config` of `parent`, its pid files in `dir`. */
+  static forExec(parent: Parent, config: ExecConfig, dir: string, ctx: ProcessContext): Process {
+    return new Process(parent, config, dir, ctx);
   }
 
   /** The exec id. */
@@ -158,8 +167,10 @@ export class Process {
   /**
    * Signals the process. Before start it fails; once stopped or deleted SIGTERM/SIGKILL are a
    * no-op and other signals fail with `process not found`.
+   * @throws TaskioError `ERR_INVALID_SIGNAL` for a value that is no signal, in any state.
    */
-  kill(signal: number | string): Promise<void> {
+  async kill(signal: number | string): Promise<void> {
+    signalNumber(signal); // a bad signal is refused as such, whatever the state
     return this.#lifecycle.run('kill', async (from) => {
       if (from !== 'running') {
         if (isStopSignal(signal)) return;
@@ -176,8 +187,9 @@ export class Process {
 
   /** Sets the terminal's window size (no-op without one). */
   async resize(ws: WinSize): Promise<void> {
-    this.#size = ws;
-    this.#plumbing?.resize(ws);
+    const size = checkWinSize(ws);
+    this.#size = size;
+    this.#plumbing?.resize(size);
   }
 
   /** Deletes a created or stopped process: its output delivered (bounded), its stdio released. */

@@ -4,7 +4,8 @@ import type { Writable } from 'node:stream';
 import { TaskioError } from '../../errors.js';
 import { validateId } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
-import { RuntimeError, type Stats } from '../oci/index.js';
+import { RuntimeError, checkBundle, signalNumber, type Stats } from '../oci/index.js';
+import { checkWinSize } from '../console/index.js';
 import { defaultMonitor, type ExitSubscription, type ProcessMonitor } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { Process } from './exec.js';
@@ -20,7 +21,7 @@ type InitOp = 'create' | 'restore' | 'start' | 'delete' | 'kill' | 'killAll' | '
 const any = <R>(rule: R) => ({ new: rule, created: rule, running: rule, paused: rule, stopped: rule, deleted: rule });
 
 /**
- * gVisor shim's Init states as one table (DESIGN.md "Init states"). A state an operation does not
+ * gVisor shim's Init states (its `init_state.go`) as one table. A state an operation does not
  * list refuses it with `cannot <op> a <state> container`; the rest of gVisor's words are here.
  * `exit` is the reaper's event, `reset` the step back to `new` of a restore in place of start.
  */
@@ -226,8 +227,10 @@ export class Init {
   /**
    * Signals the init (or, with `all`, every process of the container). On a stopped or deleted
    * container SIGTERM/SIGKILL are a no-op and other signals fail with `process not found`.
+   * @throws TaskioError `ERR_INVALID_SIGNAL` for a value that is no signal, in any state.
    */
-  kill(signal: number | string, all = false): Promise<void> {
+  async kill(signal: number | string, all = false): Promise<void> {
+    signalNumber(signal); // a bad signal is refused as such, whatever the state
     return this.#lifecycle.run('kill', async (from) => {
       if (from === 'stopped' || from === 'deleted') {
         if (isStopSignal(signal)) return;
@@ -254,8 +257,9 @@ export class Init {
 
   /** Sets the terminal's window size (no-op without a terminal); before start it is the size the process starts with. */
   async resize(ws: WinSize): Promise<void> {
-    this.#pendingSize = ws;
-    this.#plumbing?.resize(ws);
+    const size = checkWinSize(ws);
+    this.#pendingSize = size;
+    this.#plumbing?.resize(size);
   }
 
   /** One sample of resource usage (cpu, memory, pids). */
@@ -273,7 +277,7 @@ export class Init {
     const id = validateId(c?.id, 'exec');
     return this.#lifecycle.run('exec', () => {
       if (this.#execs.get(id)?.live()) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${JSON.stringify(id)} already exists in container ${this.#id}`);
-      const p = new Process(this, c, dir, {
+      const p = Process.forExec(this, c, dir, {
         runtime: this.#runtime, subscription: () => this.#sub, namespace: this.#options.namespace,
         drainTimeout: this.#options.drainTimeout, consoleTimeout: this.#options.consoleTimeout,
         forget: () => this.#execs.delete(id),
@@ -314,10 +318,7 @@ export class Init {
    */
   async #launch(c: CreateConfig, call: (opts: ReturnType<Plumbing['runtimeOptions']>) => Promise<void>): Promise<void> {
     if (c?.id !== this.#id) throw new TaskioError('ERR_INVALID_ARG_VALUE', `create config is for ${JSON.stringify(c?.id)}, this is ${JSON.stringify(this.#id)}`);
-    const bundle = path.resolve(c.bundle);
-    if (!fs.existsSync(path.join(bundle, 'config.json'))) {
-      throw new TaskioError('ERR_INVALID_BUNDLE', `bundle ${bundle} has no config.json`);
-    }
+    const bundle = checkBundle(c.bundle);
     this.#bundle = bundle;
     fs.rmSync(this.#pidFile(bundle), { force: true });
     // Before anything starts: no exit can be missed, however fast.

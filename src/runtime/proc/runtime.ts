@@ -4,11 +4,9 @@ import type {
   RestoreOptions, State, Stats,
 } from '../oci/index.js';
 
-/** A terminal window size in character cells. */
-export interface WinSize {
-  cols: number;
-  rows: number;
-}
+import type { WinSize } from '../console/index.js';
+
+export type { WinSize };
 
 /**
  * A process's terminal as taskio sees it: the pty master's output and input, and its size.

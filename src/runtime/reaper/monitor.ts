@@ -116,7 +116,7 @@ export class Monitor implements ProcessMonitor {
   /** {@inheritDoc ProcessMonitor.subscribe} */
   subscribe(): ExitSubscription {
     this.start();
-    const s = new ExitSubscription(this.#source);
+    const s = ExitSubscription.fromSource(this.#source);
     this.#subscriptions.add(s);
     return s;
   }

@@ -63,11 +63,19 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
   readonly #waiters = new Map<number, Set<Waiter>>();
   #closed = false;
 
-  /** Made by a monitor's `subscribe()`. @internal */
-  constructor(source: ExitSource) {
+  /**
+   * Made by a monitor's `subscribe()` (through `fromSource`). Private, so the published declarations refuse `new ExitSubscription()`: a
+   * constructor marked internal would vanish from them and leave TypeScript's implicit public one.
+   */
+  private constructor(source: ExitSource) {
     super();
     this.#source = source;
     this.#from = this.#cursor = source.log.next;
+  }
+
+  /** @internal a subscription to the exits `source` publishes from now on. */
+  static fromSource(source: ExitSource): ExitSubscription {
+    return new ExitSubscription(source);
   }
 
   /** True once unsubscribed: no more exits arrive. */

@@ -20,6 +20,11 @@ export interface BinarySinkOptions {
 
 /** The last bytes of the logger's stderr kept for error messages. */
 const STDERR_TAIL = 4096;
+/**
+ * How long the logger's stderr may stay open after it exited (Go's `Cmd.WaitDelay`): long enough to
+ * read what it wrote last, bounded because a process it left behind may hold the pipe forever.
+ */
+const STDERR_LINGER_MS = 1000;
 
 /**
  * `binary://` and `binary-v2://` output: a logging driver process started with the task's stdout
@@ -30,6 +35,7 @@ const STDERR_TAIL = 4096;
  */
 export class BinarySink implements OutputSink {
   readonly #child: ChildProcess;
+  /** Resolves once the logger exited and our end of its stderr pipe is closed. */
   readonly #exited: Promise<void>;
   /** Our copies of the write ends, given to the runtime; null once closed. */
   #out: number | null;
@@ -82,7 +88,7 @@ export class BinarySink implements OutputSink {
     const exited = new Promise<void>((resolve) => {
       child.once('error', () => resolve());
       child.once('exit', (code, signal) => { seen.exitStatus = code !== null ? `exit status ${code}` : `signal ${signal}`; resolve(); });
-    });
+    }).then(() => releaseStderr(child));
     // 'close' also waits for the logger's stderr to end: its last words, for the error message.
     const closed = new Promise<void>((resolve) => { child.once('close', () => resolve()); child.once('error', () => resolve()); });
     const sink = new BinarySink(child, exited, out.write, err.write, opts.grace);
@@ -169,6 +175,24 @@ export class BinarySink implements OutputSink {
     })();
     return this.#closed;
   }
+}
+
+/**
+ * Resolves once our end of the exited logger's stderr pipe is closed, so a stop never resolves with
+ * that fd still open. The pipe ends when its last writer is gone, which normally follows the exit at
+ * once and leaves the logger's last words readable; a process the logger left running may hold it
+ * forever, so after {@link STDERR_LINGER_MS} it is closed from here.
+ */
+function releaseStderr(child: ChildProcess): Promise<void> {
+  const s = child.stderr;
+  if (s === null || s.closed) return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => s.destroy(), STDERR_LINGER_MS);
+    s.once('close', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
 }
 
 /** Resolves when `p` settles or after `ms`, whichever comes first. */

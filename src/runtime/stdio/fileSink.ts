@@ -24,9 +24,13 @@ export class FileSink implements OutputSink {
   readonly #pipeWriteEnds: number[] = [];
   readonly #copies: Promise<unknown>[] = [];
   #drained: Promise<void> | null = null;
+  readonly #onError: (err: Error) => void;
+  readonly #onResume: () => void;
 
   /** `onError` hears a stalled writer (full disk, unwritable directory); `onResume` its recovery. */
-  constructor(url: URL, private readonly onError: (err: Error) => void = () => undefined, private readonly onResume: () => void = () => undefined) {
+  constructor(url: URL, onError: (err: Error) => void = () => undefined, onResume: () => void = () => undefined) {
+    this.#onError = onError;
+    this.#onResume = onResume;
     this.options = parseLogOptions(new URL(url.href));
     fs.mkdirSync(path.dirname(this.options.path), { recursive: true, mode: 0o755 });
   }
@@ -82,8 +86,8 @@ export class FileSink implements OutputSink {
       this.#writer = openLogWriter(file, opts);
       // A full disk stalls the writer (the task backs up in its pipe, nothing is dropped); the host
       // hears of it and of the recovery, and is never crashed by it.
-      this.#writer.on('error', this.onError);
-      this.#writer.on('resume', this.onResume);
+      this.#writer.on('error', this.#onError);
+      this.#writer.on('resume', this.#onResume);
     }
     return this.#writer;
   }

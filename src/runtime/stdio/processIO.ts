@@ -2,6 +2,7 @@ import { EventEmitter } from 'node:events';
 import { Writable, type Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../log.js';
 import { TaskioError } from '../../errors.js';
+import { defaultDrainTimeoutMs } from '../../logfile/index.js';
 import type { Config } from '../../fifo/index.js';
 import type { Stdio, StdioFd } from '../oci/index.js';
 import { BinarySink } from './binarySink.js';
@@ -11,6 +12,12 @@ import { OutputFifo } from './outputFifo.js';
 import type { OutputSink } from './sink.js';
 import { parseTarget } from './target.js';
 
+/**
+ * The default `loggerGrace`, 12 s as in containerd's shim: longer than the drain bound of a logger
+ * on `runLoggingDriver`, so the SIGKILL never lands while it still writes.
+ */
+const defaultLoggerGrace = defaultDrainTimeoutMs + 2000;
+
 /** Options of {@link createIO}. */
 export interface CreateIOOptions {
   /** The task id: `CONTAINER_ID` of a `binary://` logger. */
@@ -19,7 +26,11 @@ export interface CreateIOOptions {
   namespace?: string;
   /** How long a `binary://` logger may take to signal ready, in ms. Default 10000. */
   readyTimeout?: number;
-  /** How long a `binary://` logger has between SIGTERM and SIGKILL on close, in ms. Default 5000. */
+  /**
+   * How long a `binary://` logger has between SIGTERM and SIGKILL on close, in ms. Default 12000,
+   * containerd's shim's: more than the 10 s a logger built on `runLoggingDriver` takes at most to
+   * drain its input after SIGTERM, so it is never killed while it still writes.
+   */
   loggerGrace?: number;
   /** The task host's log (pino); log writer trouble is reported there. Default: silent. */
   logger?: Logger;
@@ -54,8 +65,11 @@ export class ProcessIO extends EventEmitter<ProcessIOEvents> {
   #drained: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
-  /** @internal Use {@link createIO}. */
-  constructor(config: Config, stdin: InputFifo | null, sinks: OutputSink[], stdio: Stdio, terminalOut: Writable | null) {
+  /**
+   * Made by {@link createIO} (through `fromParts`). Private, so the published declarations refuse `new ProcessIO()`: a
+   * constructor marked internal would vanish from them and leave TypeScript's implicit public one.
+   */
+  private constructor(config: Config, stdin: InputFifo | null, sinks: OutputSink[], stdio: Stdio, terminalOut: Writable | null) {
     super();
     this.config = config;
     this.#stdin = stdin;
@@ -63,6 +77,12 @@ export class ProcessIO extends EventEmitter<ProcessIOEvents> {
     this.#stdio = stdio;
     this.#terminalOut = terminalOut;
   }
+
+  /** @internal the IO over what {@link createIO} opened. */
+  static fromParts(config: Config, stdin: InputFifo | null, sinks: OutputSink[], stdio: Stdio, terminalOut: Writable | null): ProcessIO {
+    return new ProcessIO(config, stdin, sinks, stdio, terminalOut);
+  }
+
 
   /**
    * The task's fds 0–2 for the runtime: real pipes, FIFO fds or files, each a file description of
@@ -177,7 +197,7 @@ export async function createIO(config: Config, opts: CreateIOOptions): Promise<P
       const sink = outT.kind === 'file'
         ? new FileSink(outT.url, onLogError, onLogResume)
         : await BinarySink.start(outT.path, outT.args, outT.requireReady, {
-          id: opts.id, namespace: opts.namespace ?? 'default', readyTimeout: opts.readyTimeout ?? 10_000, grace: opts.loggerGrace ?? 5000,
+          id: opts.id, namespace: opts.namespace ?? 'default', readyTimeout: opts.readyTimeout ?? 10_000, grace: opts.loggerGrace ?? defaultLoggerGrace,
         });
       sinks.push(sink);
       if (config.terminal) terminalOut = sink.writable();
@@ -200,7 +220,7 @@ export async function createIO(config: Config, opts: CreateIOOptions): Promise<P
       if (config.terminal && terminalOut === null) terminalOut = discard();
     }
     if (config.terminal) fds[0] = fds[1] = fds[2] = 'ignore';
-    made = new ProcessIO({ ...config }, stdin, sinks, [fds[0]!, fds[1]!, fds[2]!], terminalOut);
+    made = ProcessIO.fromParts({ ...config }, stdin, sinks, [fds[0]!, fds[1]!, fds[2]!], terminalOut);
     return made;
   } catch (err) {
     await stdin?.close();

@@ -1,4 +1,5 @@
 import { TaskioError } from '../../errors.js';
+import { parseLogOptions } from '../../logfile/index.js';
 
 /** Where one stdio stream of a task goes, as {@link parseTarget} reads a path or URI. */
 export type Target =
@@ -7,33 +8,53 @@ export type Target =
   | { kind: 'file'; url: URL }
   | { kind: 'binary'; url: URL; path: string; args: string[]; requireReady: boolean };
 
+const schemes = ['fifo', 'file', 'binary', 'binary-v2'] as const;
+
 /**
- * Reads one stdio entry of a {@link Config}: `''` is `/dev/null`, a plain path (or `fifo://path`)
- * a FIFO, `file://` a log file, `binary://` / `binary-v2://` a logging driver. Any other scheme
- * throws `ERR_UNKNOWN_STDIO_SCHEME`, as containerd's shim refuses it, instead of guessing.
+ * Reads one stdio entry of a {@link Config}: `''` is `/dev/null`, an absolute path (or
+ * `fifo:///path`) a FIFO, `file://` a log file, `binary://` / `binary-v2://` a logging driver. Any
+ * other scheme throws `ERR_UNKNOWN_STDIO_SCHEME`, as containerd's shim refuses it, instead of guessing.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` for a non-string, `ERR_INVALID_ARG_VALUE` naming the
+ * value for a relative path, a NUL, a host, a bad escape or a URI that does not parse;
+ * `ERR_INVALID_LOG_URI` / `ERR_INVALID_LOG_OPTION` for a `file://` URI that `parseLogOptions` refuses.
  */
 export function parseTarget(value: string): Target {
+  if (typeof value !== 'string') {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `a stdio path or URI must be a string, got ${value === null ? 'null' : typeof value}`);
+  }
   if (value === '') return { kind: 'null' };
   // A URI has a scheme; an absolute or relative path never starts with `<letters>:`.
   const scheme = /^([a-zA-Z][a-zA-Z0-9+.-]*):/.exec(value)?.[1]?.toLowerCase();
-  if (scheme === undefined) return { kind: 'fifo', path: value };
+  if (scheme === undefined) return { kind: 'fifo', path: fifoPath(value, value) };
+  if (!(schemes as readonly string[]).includes(scheme)) {
+    throw new TaskioError('ERR_UNKNOWN_STDIO_SCHEME', `unknown stdio scheme ${JSON.stringify(scheme)} in ${JSON.stringify(value)} (known: ${schemes.join(', ')})`);
+  }
+  // `file:relative` would parse as `file:///relative`: a URI here always has its `//`.
+  if (!value.startsWith('//', scheme.length + 1)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a stdio URI is ${scheme}:///abs/path, got ${JSON.stringify(value)}`);
+  }
   let url: URL;
   try {
     url = new URL(value);
   } catch (cause) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid stdio URI ${JSON.stringify(value)}`, { cause });
   }
-  switch (scheme) {
+  // `binary://usr/bin/logger` (a slash short) would otherwise run `/bin/logger` on host `usr`.
+  if (url.host !== '' && (scheme === 'fifo' || scheme === 'binary' || scheme === 'binary-v2')) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI names a local path (${scheme}:///abs/path), got host ${JSON.stringify(url.host)} in ${JSON.stringify(value)}`);
+  }
+  switch (scheme as (typeof schemes)[number]) {
     case 'fifo':
-      return { kind: 'fifo', path: decodeURIComponent(url.pathname) };
+      return { kind: 'fifo', path: fifoPath(decodePath(url, value), value) };
     case 'file':
+      parseLogOptions(url); // a bad path or option is refused here, before anything opens
       return { kind: 'file', url };
     case 'binary':
     case 'binary-v2': {
       // containerd passes the query as `key value` argument pairs, in the order given.
       const args: string[] = [];
       for (const [k, v] of url.searchParams) args.push(k, ...(v === '' ? [] : [v]));
-      const path = decodeURIComponent(url.pathname);
+      const path = decodePath(url, value);
       if (!path.startsWith('/')) {
         throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI must name the logger by absolute path, got ${JSON.stringify(value)}`);
       }
@@ -43,8 +64,26 @@ export function parseTarget(value: string): Target {
       }
       return { kind: 'binary', url, path, args, requireReady: scheme === 'binary-v2' };
     }
-    default:
-      throw new TaskioError('ERR_UNKNOWN_STDIO_SCHEME', `unknown stdio scheme ${JSON.stringify(scheme)} in ${JSON.stringify(value)} (known: fifo, file, binary, binary-v2)`);
   }
 }
 
+/**
+ * A FIFO path as given: absolute, since the task host may run in another directory than the
+ * client that made the set (containerd's sets are always absolute), and free of NUL, which would
+ * cut the path short at `open(2)`.
+ */
+function fifoPath(p: string, value: string): string {
+  if (!p.startsWith('/') || p.includes('\0')) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a FIFO must be named by an absolute path without NUL, got ${JSON.stringify(value)}`);
+  }
+  return p;
+}
+
+/** The percent-decoded path of `url`; a bad escape (`%ff`, `%zz`) is the caller's error, not a URIError. */
+function decodePath(url: URL, value: string): string {
+  try {
+    return decodeURIComponent(url.pathname);
+  } catch (cause) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid percent-encoding in stdio URI ${JSON.stringify(value)}`, { cause });
+  }
+}

@@ -65,7 +65,7 @@ t.test('the pty master arrives, the size set before start is what the process se
   t.equal(await rt.exited, 3);
   t.notOk(con.closed, 'the master stays open after the end of output');
   con.resize({ cols: 80, rows: 24 });
-  t.throws(() => con.resize({ cols: -1, rows: 24 }), { name: 'RangeError', code: 'ERR_OUT_OF_RANGE', message: /-1x24/ });
+  t.throws(() => con.resize({ cols: -1, rows: 24 }), { name: 'TaskioError', code: 'ERR_OUT_OF_RANGE', message: /-1x24/ });
   con.close();
   t.ok(con.closed);
   t.throws(() => con.resize({ cols: 1, rows: 1 }), { code: 'ERR_CONSOLE_CLOSED' });

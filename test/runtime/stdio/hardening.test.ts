@@ -118,3 +118,27 @@ t.test('an output FIFO used after close fails with a code', opts, async (t) => {
   await sink.close();
   t.throws(() => sink.writable(), { code: 'ERR_STDIO_CLOSED', message: /is closed/ });
 });
+
+t.test('binary://: a stop waits for the logger\'s last words, and is not held by a process it left with its stderr', opts, async (t) => {
+  const dir = tmpDir(t);
+  const before = fdCount();
+  // Last words on stderr, then an exit without ready: the message must carry them.
+  const quiet = path.join(dir, 'quiet.sh');
+  fs.writeFileSync(quiet, `#!/bin/sh\nprintf '%0512d' 0 >&2\necho " last words" >&2\nexec 5>&-\nexit 7\n`, { mode: 0o755 });
+  for (let i = 0; i < 20; i++) {
+    await t.rejects(BinarySink.start(quiet, [], true, sinkOptions), { code: 'ERR_LOGGER_NOT_READY', message: /exit status 7.*last words/s }, `run ${i}`);
+  }
+  // A logger that leaves a child holding its stderr: the stop ends anyway, with the fd closed.
+  const pidFile = path.join(dir, 'orphan.pid');
+  const leaver = path.join(dir, 'leaver.sh');
+  fs.writeFileSync(leaver, `#!/bin/sh\nprintf r >&5\nexec 5>&- 3<&- 4<&-\nsleep 1000 </dev/null >/dev/null &\necho $! > ${JSON.stringify(pidFile)}\nexit 0\n`, { mode: 0o755 });
+  const sink = await BinarySink.start(leaver, [], true, sinkOptions);
+  t.teardown(() => {
+    try { process.kill(Number(fs.readFileSync(pidFile, 'utf8')), 'SIGKILL'); } catch { /* gone */ }
+  });
+  await sink.drain();
+  await sink.close();
+  t.equal(fdCount(), before, 'no fd left open');
+  const orphan = Number(fs.readFileSync(pidFile, 'utf8'));
+  t.doesNotThrow(() => process.kill(orphan, 0), 'the stop returned while the process holding the stderr pipe still runs');
+});
