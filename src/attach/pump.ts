@@ -1,13 +1,15 @@
 import net from 'node:net';
 import type { Writable } from 'node:stream';
-import { acquireBuffer, releaseBuffer, sizeClasses } from './bufferPool.js';
+import { SlabCutter, acquireBuffer, nextClass, releaseBuffer } from './bufferPool.js';
 import { borrowsSafely } from './nonRetaining.js';
 
 /**
- * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
- * `onread` into pooled buffers (no allocation per chunk, which is what costs in Node), lends each
- * chunk to the sink when the sink is known not to keep it and copies it otherwise, and stops
- * reading while the sink pushes back, so a slow consumer slows the task and memory stays bounded.
+ * The copy engine: moves one FIFO's bytes into a user `Writable` without copying them. It reads
+ * with `net.Socket`'s `onread` straight into the memory it hands the sink: for a sink known not to
+ * keep chunks, pooled buffers lent until the write callback (no allocation per chunk, which is
+ * what costs in Node); for any other sink, consecutive pieces of a slab that is never written
+ * again ({@link SlabCutter}). It stops reading while the sink pushes back, so a slow consumer
+ * slows the task and memory stays bounded.
  * The sink is never ended or destroyed: it belongs to the caller.
  */
 export class Pump {
@@ -16,9 +18,10 @@ export class Pump {
   /** The first error of the source or the sink, if any; the copy stopped there. */
   error: Error | null = null;
   private readonly socket: net.Socket;
-  private readonly lend: boolean;
+  /** Set for a sink that may keep chunks; else buffers are lent from the pool. */
+  private readonly slabs: SlabCutter | null;
   private cls = 0;
-  private current: Buffer;
+  private current: Buffer | null = null;
   private pending = 0;
   private ended = false;
   private stopped = false;
@@ -28,8 +31,7 @@ export class Pump {
   /** Takes ownership of `fd` (an open, non-blocking FIFO read fd). */
   constructor(fd: number, private readonly sink: Writable) {
     this.done = new Promise((resolve) => { this.finish = resolve; });
-    this.lend = borrowsSafely(sink);
-    this.current = acquireBuffer(this.cls);
+    this.slabs = borrowsSafely(sink) ? null : new SlabCutter();
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,
@@ -43,28 +45,27 @@ export class Pump {
 
   private readonly onSinkError = (err: Error): void => this.fail(err);
 
+  /** Node asks for the next read's buffer right after each read (and once at the start). */
   private nextBuffer(): Buffer {
+    if (this.slabs) return this.slabs.next();
+    this.current ??= acquireBuffer(this.cls);
     return this.current;
   }
 
   private onRead(n: number, buf: Buffer): boolean {
     if (this.stopped) return false;
-    // Grow after a read that filled the buffer; shrink after one that used under a quarter.
-    const cls = n === buf.length ? Math.min(this.cls + 1, sizeClasses.length - 1) : n < buf.length / 4 ? Math.max(this.cls - 1, 0) : this.cls;
     let chunk: Buffer;
-    if (this.lend) {
-      chunk = buf.subarray(0, n);
-      this.current = acquireBuffer(cls);
+    if (this.slabs) {
+      chunk = this.slabs.take(n, buf);
     } else {
-      chunk = Buffer.allocUnsafe(n);
-      buf.copy(chunk, 0, 0, n);
-      if (cls !== this.cls) { releaseBuffer(buf); this.current = acquireBuffer(cls); }
+      chunk = buf.subarray(0, n);
+      this.cls = nextClass(this.cls, n, buf.length);
+      this.current = null; // lent until the sink's callback; the next read takes another
     }
-    this.cls = cls;
     this.pending++;
     let sync = true;
     const ok = this.sink.write(chunk, (err) => {
-      if (this.lend) releaseBuffer(buf);
+      if (!this.slabs) releaseBuffer(buf);
       this.pending--;
       if (err) this.fail(err);
       else if (!sync) this.settle();

@@ -8,7 +8,7 @@
  * throughput,lines,sets,logs,runtime). The runtime benchmarks need root and runsc/runc.
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
-import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
+import { containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
 import fs from 'node:fs';
@@ -53,8 +53,12 @@ async function main(): Promise<void> {
     if (!only.has('throughput')) break;
     const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
     const variants: Variant[] = [
-      ['taskio-lend', () => taskioStream('throughput', load, true)],
-      ['taskio-copy', () => taskioStream('throughput', load, false)],
+      ['taskio-lend', () => taskioStream('throughput', load, 'lend')],
+      ['taskio-writable', () => taskioStream('throughput', load, 'writable')],
+      ['taskio-passthrough', () => taskioStream('throughput', load, 'passthrough')],
+      ['taskio-array', () => taskioStream('throughput', load, 'array')],
+      ['taskio-pipeline', () => taskioStream('throughput', load, 'pipeline')],
+      ['node-pipe', () => nodePipe('throughput', load)],
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
@@ -63,7 +67,7 @@ async function main(): Promise<void> {
   if (only.has('lines')) {
     const load = ['--lines', String(lines), '--size', '100'];
     const variants: Variant[] = [
-      ['taskio-lend', () => taskioStream('lines', load, true)],
+      ['taskio-lend', () => taskioStream('lines', load, 'lend')],
       ['plain-fifo', () => plainFifo('lines', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('lines', ['--count', String(lines), '--size', '100'])]);
