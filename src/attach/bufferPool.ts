@@ -28,8 +28,9 @@ export function releaseBuffer(buf: Buffer): void {
 }
 
 /**
- * Read buffers for a sink that may keep its chunks: reads go straight into a slab, each chunk is
- * the slab's next `n` bytes, and a slab is never written again once a chunk of it was handed out.
+ * Read buffers for a sink that may keep its chunks: reads go straight into a slab (from the pool,
+ * which only ever holds memory no sink can see), each chunk is the slab's next `n` bytes, and a
+ * slab is never written again once a chunk of it was handed out.
  * So nothing is copied and nothing a sink keeps ever changes under it; memory is reclaimed by the
  * GC when the sink drops its last chunk of a slab. Like Node's own `Buffer` pool, what a kept chunk
  * can pin beyond its own bytes is bounded by one slab (at most 1 MiB), and the tail of a slab too
@@ -37,14 +38,14 @@ export function releaseBuffer(buf: Buffer): void {
  */
 export class SlabCutter {
   #cls = 0;
-  #slab = Buffer.allocUnsafeSlow(sizeClasses[0]);
+  #slab = acquireBuffer(0);
   #offset = 0;
 
   /** The buffer the next read fills: the unused rest of the slab, or a fresh slab. */
   next(): Buffer {
     const rest = this.#slab.length - this.#offset;
     if (rest < this.#slab.length / 8) {
-      this.#slab = Buffer.allocUnsafeSlow(sizeClasses[this.#cls]!);
+      this.#slab = acquireBuffer(this.#cls);
       this.#offset = 0;
     }
     return this.#slab.subarray(this.#offset);
@@ -55,5 +56,13 @@ export class SlabCutter {
     this.#offset += n;
     this.#cls = nextClass(this.#cls, n, buf.length);
     return buf.subarray(0, n);
+  }
+
+  /**
+   * Called once no read can happen any more: a slab nothing was cut from (an idle stream's) goes
+   * back to the pool; one that gave chunks away never does.
+   */
+  release(): void {
+    if (this.#offset === 0) releaseBuffer(this.#slab);
   }
 }

@@ -25,6 +25,7 @@ export class Pump {
   private pending = 0;
   private ended = false;
   private stopped = false;
+  private closed = false;
   private finish!: () => void;
   private waitingDrain = false;
 
@@ -104,9 +105,15 @@ export class Pump {
   }
 
   private close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    if (!this.socket.destroyed) this.socket.destroy();
+    // The socket is closed: no read fills a buffer any more, so the ones no sink saw go back.
+    this.slabs?.release();
+    if (this.current) releaseBuffer(this.current);
+    this.current = null;
     if (this.waitingDrain) this.sink.removeListener('drain', this.onDrain);
     this.sink.removeListener('error', this.onSinkError);
-    if (!this.socket.destroyed) this.socket.destroy();
     this.finish();
   }
 }

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
-import { SlabCutter, sizeClasses } from '../../src/attach/bufferPool.js';
+import { SlabCutter, acquireBuffer, releaseBuffer, sizeClasses } from '../../src/attach/bufferPool.js';
 import { exitOf, tmpDir } from '../helpers/common.js';
 
 t.setTimeout(240_000);
@@ -128,4 +128,22 @@ t.test('SlabCutter: an idle stream holds a 16 KiB slab and grows only on full re
     cutter.take(buf.length, buf);
   }
   t.equal(cutter.next().buffer.byteLength, 1 << 20, 'full reads grow it to 1 MiB');
+});
+
+t.test('SlabCutter.release: an untouched slab goes back to the pool, one that gave chunks away never does', async (t) => {
+  const idle = new SlabCutter();
+  const slab = idle.next().buffer;
+  idle.release();
+  const pooled = acquireBuffer(0);
+  t.equal(pooled.buffer, slab, 'the idle slab is the next one the pool hands out');
+  releaseBuffer(pooled);
+
+  const used = new SlabCutter();
+  const buf = used.next();
+  const chunk = used.take(10, buf);
+  used.release();
+  const next = acquireBuffer(0);
+  t.not(next.buffer, chunk.buffer, 'a slab a chunk was cut from is not handed out again');
+  t.equal(next.buffer, slab, 'the pool still hands out only the idle one');
+  releaseBuffer(next);
 });
