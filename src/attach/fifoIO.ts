@@ -7,7 +7,8 @@ import type { IO } from './streams.js';
  * also closes the set (removing what its creator made). Each is idempotent and never throws.
  */
 export abstract class FifoIO implements IO {
-  protected readonly abort = new AbortController();
+  #abort: AbortController | null = null;
+  #cancelled = false;
   protected lock: ReaderLock | null = null;
   protected waiting: Promise<void> = Promise.resolve();
 
@@ -20,8 +21,21 @@ export abstract class FifoIO implements IO {
   /** Stops this IO's own streams; called by {@link cancel}, possibly more than once. */
   protected abstract stopStreams(): void;
 
+  /**
+   * Aborted by {@link cancel}, for pending opens. Made on first use: aborting costs an error object
+   * with a stack, which an IO without pending opens (most of them) need not pay for.
+   */
+  protected get abort(): AbortController {
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#cancelled) this.#abort.abort();
+    }
+    return this.#abort;
+  }
+
   cancel(): void {
-    this.abort.abort();
+    this.#cancelled = true;
+    this.#abort?.abort();
     this.stopStreams();
     this.lock?.release();
   }
