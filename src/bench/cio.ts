@@ -150,6 +150,8 @@ export async function containerdStream(kind: 'throughput' | 'lines', args: strin
   return { bench: kind, impl: 'containerd-cio', bytes, wall_s: Number(r.wall_s), mb_s: Number(r.mb_s), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), ...(kind === 'lines' ? { lines_s: Number(r.lines_s) } : {}) };
 }
 
+const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;
+
 /** FIFO sets per second: create, open, 1 byte, close, remove — as `ciobench sets` does. */
 export async function taskioSets(count: number, root: string): Promise<Result> {
   fs.mkdirSync(root, { recursive: true });
@@ -160,7 +162,8 @@ export async function taskioSets(count: number, root: string): Promise<Result> {
         const out = new Counter(false);
         const io = await newCreator(withStreams(null, out, new Counter(false)), withFIFODir(dir))(`set${i}`);
         const c = io.config();
-        const wo = openFifoFd(c.stdout, 'w'), we = openFifoFd(c.stderr, 'w');
+        // The shim side opens as ciobench's does (os.OpenFile): one open each, the reader exists.
+        const wo = fs.openSync(c.stdout, wronly), we = fs.openSync(c.stderr, wronly);
         fs.writeSync(wo, 'x');
         fs.closeSync(wo);
         fs.closeSync(we);
