@@ -1,5 +1,6 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
-import type { JobObject } from '../jobobject/index.js';
+import { randomBytes } from 'node:crypto';
+import { JobObject } from '../jobobject/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from './pty.js';
@@ -9,6 +10,8 @@ import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { defaultMonitor, type Monitor } from '../reaper/index.js';
+import { startTimeOf } from '../reaper/children.js';
+import { signalEach, signalSessions } from './sessions.js';
 import { groupStats } from './stats.js';
 import { HostTerminal } from './terminal.js';
 
@@ -22,14 +25,20 @@ export interface HostRuntimeOptions {
    * what it charged elsewhere). The container facade's host backend sets it.
    */
   jobFor?: (id: string) => JobObject | undefined;
+  /**
+   * Whether a task that `jobFor` gives no job gets a job object (cgroup) of its own, made at
+   * `create` and removed at `delete` (default true). Where none can be made (not root, no
+   * delegated cgroup) the runtime falls back to the task's sessions; see {@link HostRuntime}.
+   */
+  jobs?: boolean;
 }
 
 /** One host process the runtime started (the init or an exec). */
 interface HostProcess {
   pid: number;
+  /** Its start time, read right after spawn: with the pid, its identity (see `sessionProcesses`). */
+  startTime: number | undefined;
   exited: boolean;
-  /** Called once it exited. */
-  onExit?: () => void;
 }
 
 type TaskStatus = 'created' | 'running' | 'paused' | 'stopped';
@@ -56,6 +65,10 @@ interface HostTask {
   init: HostProcess | null;
   execs: Set<HostProcess>;
   created: Date;
+  /** The job every process of the task is born in, or null (the session fallback). */
+  job: JobObject | null;
+  /** True when the runtime made the job (and removes it at delete); false when `jobFor` lent it. */
+  ownsJob: boolean;
 }
 
 /**
@@ -63,7 +76,17 @@ interface HostTask {
  * bundle's `config.json` `process` (args, env, cwd, terminal) on the host, without a container.
  * It is the embedded default where runsc/runc are missing or the caller is not root.
  *
- * - Each process leads its own process group, so `kill --all` reaches what it started.
+ * - The task owns every process its processes start, as a container does: when the init exits,
+ *   everything the task still runs is killed (a pid namespace dies with its init under runc and
+ *   runsc), so a background job holding the output cannot keep it open; `kill --all` and `delete`
+ *   reach every process of the task, the init's and the execs' descendants included.
+ * - What the task owns is its job object (a cgroup): lent by `jobFor`, else one of its own
+ *   (`jobs`). A cgroup is inherited across fork, cannot be left without write access to another
+ *   cgroup, and `cgroup.kill` (or freeze + kill) stops it whole, so `setsid`, double forks and
+ *   forks racing the kill cannot escape. Where no cgroup can be made (not root) the fallback is the
+ *   task's sessions (each process is spawned with `setsid`): that finds background jobs and
+ *   double-forked children, but not a process that called `setsid` and lost its parent before the
+ *   sweep — see `sessionProcesses`.
  * - stdio are the fds `src/runtime/stdio` made (never Node's `'pipe'`); a terminal is node-pty
  *   (`newTerminal()`), which reaps its own child: the pid is declared to the reaper and its exit
  *   passed on, so an `Init` sees every exit the same way.
@@ -74,10 +97,13 @@ export class HostRuntime implements Runtime {
   readonly #tasks = new Map<string, HostTask>();
   readonly #monitor: Monitor;
   readonly #jobFor: HostRuntimeOptions['jobFor'];
+  /** False once a job could not be made for lack of cgroups or rights: it will not work next time either. */
+  #jobs: boolean;
 
   constructor(opts: HostRuntimeOptions = {}) {
     this.#monitor = opts.monitor ?? defaultMonitor;
     this.#jobFor = opts.jobFor;
+    this.#jobs = opts.jobs ?? true;
   }
 
   newTerminal(): Terminal {
@@ -90,16 +116,30 @@ export class HostRuntime implements Runtime {
     if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
     const spec = readProcess(bundle);
     const lifecycle = new Lifecycle<TaskStatus, TaskOp>('created', taskTable, 'task');
-    this.#tasks.set(id, { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date() });
+    // The id is taken before the first await, so a concurrent create of it is refused above.
+    const task: HostTask = { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date(), job: null, ownsJob: false };
+    this.#tasks.set(id, task);
+    try {
+      const lent = this.#jobFor?.(id) ?? null;
+      task.job = lent ?? (await this.#newJob());
+      task.ownsJob = lent === null && task.job !== null;
+    } catch (err) {
+      this.#tasks.delete(id);
+      throw err;
+    }
   }
 
   /** Spawns the init process and writes its pid file. */
   async start(id: string): Promise<void> {
     const task = this.#task(id);
     await task.lifecycle.run('start', async () => {
-      const proc = await this.#spawn(id, task.spec, task.opts.stdio, task.opts.terminal, path.resolve(task.bundle));
+      // The init's exit ends the task: what it leaves behind is killed, as a pid namespace's init
+      // takes its namespace with it.
+      const proc = await this.#spawn(task, task.spec, task.opts.stdio, task.opts.terminal, () => {
+        task.lifecycle.apply('exit');
+        void this.#signalAll(task, 9).catch(() => undefined);
+      });
       task.init = proc;
-      proc.onExit = () => task.lifecycle.apply('exit');
       if (task.opts.pidFile) fs.writeFileSync(task.opts.pidFile, String(proc.pid));
     });
   }
@@ -108,44 +148,33 @@ export class HostRuntime implements Runtime {
   async exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void> {
     const task = this.#task(id);
     task.lifecycle.check('exec');
-    const proc = await this.#spawn(id, spec, opts.stdio, spec.terminal ? opts.terminal : undefined, path.resolve(task.bundle));
+    const proc = await this.#spawn(task, spec, opts.stdio, spec.terminal ? opts.terminal : undefined);
     task.execs.add(proc);
     if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(proc.pid));
   }
 
-  /** Signals the init, one pid (`opts.pid`, a host pid) or, with `all`, every process group the task started. */
+  /** Signals the init, one pid (`opts.pid`, a host pid) or, with `all`, every process of the task. */
   async kill(id: string, signal: number | string, opts: KillOptions = {}): Promise<void> {
     const task = this.#task(id);
     const sig = signalNumber(signal);
     if (opts.pid !== undefined) return void process.kill(opts.pid, sig);
     task.lifecycle.check('kill');
-    const targets = opts.all ? [task.init, ...task.execs] : [task.init];
-    let sent = 0;
-    for (const p of targets) {
-      if (!p || p.exited) continue;
-      try {
-        // The whole group with `all` (what the process forked too); the process alone otherwise.
-        process.kill(opts.all ? -p.pid : p.pid, sig);
-        sent++;
-      } catch (err) {
-        if ((err as NodeJS.ErrnoException).code !== 'ESRCH') throw err;
-      }
-    }
+    const init = task.init && !task.init.exited ? [task.init.pid] : [];
+    const sent = opts.all ? await this.#signalAll(task, sig) : signalEach(init, sig);
     if (sent === 0) throw new TaskioError('ERR_NOT_FOUND', `task ${id}: process not found`);
   }
 
-  /** Forgets the task; `force` kills what still runs. */
+  /**
+   * Forgets the task once nothing of it runs: what is left (descendants, and with `force` the init
+   * and execs themselves) is killed, and the job the runtime made is removed.
+   */
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
     const task = this.#task(id);
-    const live = [task.init, ...task.execs].filter((p): p is HostProcess => p !== null && !p.exited);
-    if (live.length > 0 && !opts.force) throw new TaskioError('ERR_INVALID_STATE', `cannot delete a running task ${id}`);
-    for (const p of live) {
-      try {
-        process.kill(-p.pid, 'SIGKILL');
-      } catch {
-        // Already gone.
-      }
-    }
+    const live = [task.init, ...task.execs].some((p) => p !== null && !p.exited);
+    if (live && !opts.force) throw new TaskioError('ERR_INVALID_STATE', `cannot delete a running task ${id}`);
+    await this.#signalAll(task, 9);
+    // Closing the last handle kills what a race left, waits for the job to empty and removes it.
+    if (task.ownsJob) await task.job!.close();
     this.#tasks.delete(id);
   }
 
@@ -187,16 +216,40 @@ export class HostRuntime implements Runtime {
   }
 
   /**
-   * Spawns `spec` with the given stdio (or on a node-pty), resolving once it runs; inside task
-   * `id`'s job object when there is one.
+   * Sends `signal` to every process of the task (its job's, or its sessions'); returns how many got
+   * it. SIGKILL through a job is `terminate()`, which no fork can outrun.
    */
-  async #spawn(id: string, spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, bundle: string): Promise<HostProcess> {
+  async #signalAll(task: HostTask, signal: number): Promise<number> {
+    if (task.job === null) return signalSessions([task.init, ...task.execs].filter((p): p is HostProcess => p !== null), signal);
+    const pids = await task.job.pids();
+    if (signal !== 9) return signalEach(pids, signal);
+    if (pids.length > 0) await task.job.terminate();
+    return pids.length;
+  }
+
+  /** A job object of the runtime's own for a task, or null where this machine cannot make one. */
+  async #newJob(): Promise<JobObject | null> {
+    if (!this.#jobs) return null;
+    try {
+      return await JobObject.create({ name: `host-${process.pid}-${randomBytes(6).toString('hex')}`, terminateOnLastHandleClose: true });
+    } catch (err) {
+      if (!jobsUnavailable.has((err as { code?: string }).code ?? '')) throw err;
+      this.#jobs = false;
+      return null;
+    }
+  }
+
+  /**
+   * Spawns `spec` with the given stdio (or on a node-pty), resolving once it runs; inside the
+   * task's job object when there is one. `onExit` runs when the process has exited.
+   */
+  async #spawn(task: HostTask, spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, onExit?: () => void): Promise<HostProcess> {
     const [command, ...commandArgs] = spec.args;
     if (!command) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'the process has no args');
     let file = command, args = commandArgs;
     const env = envObject(spec.env ?? []);
-    const cwd = spec.cwd || bundle;
-    const job = this.#jobFor?.(id);
+    const cwd = spec.cwd || path.resolve(task.bundle);
+    const job = task.job;
     if (job) {
       // The job's wrapper shell would turn a missing command into exit 127: fail as spawn does.
       findCommand(file, env.PATH, cwd);
@@ -213,11 +266,11 @@ export class HostRuntime implements Runtime {
       }
       // node-pty reaps its child itself: the monitor must not, and learns the exit from node-pty.
       this.#monitor.exclude(p.pid);
-      const proc: HostProcess = { pid: p.pid, exited: false };
+      const proc: HostProcess = { pid: p.pid, startTime: startTimeOf(p.pid) ?? undefined, exited: false };
       p.onExit(({ exitCode, signal }) => {
         proc.exited = true;
-        proc.onExit?.();
         this.#monitor.notifyExit(p.pid, signal ? 128 + signal : exitCode);
+        onExit?.();
       });
       terminal.attach(p);
       return proc;
@@ -230,14 +283,20 @@ export class HostRuntime implements Runtime {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(Object.assign(err, { message: `cannot start ${command}: ${err.message}` })));
     });
-    const proc: HostProcess = { pid: child.pid!, exited: false };
-    // The monitor publishes the exit (libuv reaps it); this only marks it for kill and stats.
-    child.once('exit', () => { proc.exited = true; proc.onExit?.(); });
+    const proc: HostProcess = { pid: child.pid!, startTime: startTimeOf(child.pid!) ?? undefined, exited: false };
+    // The monitor publishes the exit (libuv reaps it); this marks it for kill and stats.
+    child.once('exit', () => {
+      proc.exited = true;
+      onExit?.();
+    });
     return proc;
   }
 }
 
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+/** Codes of a job object that cannot be made here (no cgroups, no rights to them), as opposed to a failure. */
+const jobsUnavailable = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ERR_NOT_SUPPORTED', 'ERR_PLATFORM_NOT_SUPPORTED']);
 
 /** Finds `file` as `execvp` would; throws Node's spawn `ENOENT` error when it is not there. */
 function findCommand(file: string, searchPath: string | undefined, cwd: string): string {

@@ -3,9 +3,11 @@
  * from the bundle's `config.json` `process`. Use it as `new Init(id, new HostRuntime(), stdio)`.
  *
  * Decisions recorded here:
- * - Processes run directly on the host, each leading its own process group (`kill --all` signals
- *   the groups). With a `jobFor` hook (the container facade's `hostBackend` sets one) they are
- *   started inside the task's job object (`src/runtime/jobobject`, a cgroup on Linux).
+ * - Processes run directly on the host, born inside the task's job object (a cgroup, lent by
+ *   `jobFor` or made per task); where no cgroup can be made, each leads a session of its own and
+ *   the task is found through those sessions (weaker: see `HostRuntime`).
+ * - The task owns all its descendants: the init's exit kills whatever the task still runs, as a
+ *   pid namespace dies with its init under runc and runsc; `kill --all` and `delete` reach them too.
  * - Terminals are node-pty; its pid is declared to the reaper (`exclude`) and its exit passed on
  *   (`notifyExit`), since node-pty reaps it itself.
  * - `stats()` reads `/proc` (CPU time, RSS, process count of the groups).

@@ -1,5 +1,6 @@
 import fs from 'node:fs/promises';
 import path from 'node:path';
+import { TaskioError } from '../../errors.js';
 import { cgroupLayout, type CgroupLayout } from './hierarchy.js';
 
 /** The directory every job lives under, in each hierarchy: `<mount>/taskio/<name>`. */
@@ -68,7 +69,9 @@ export class CgroupSet {
     this.cpuStat = this.unified !== undefined ? { version: 2, dir: this.unified } : v1('cpuacct');
     this.freezer = this.unified !== undefined ? { version: 2, dir: this.unified } : v1('freezer');
     const first = dirs[0];
-    if (first === undefined) throw new Error('no cgroup hierarchy is mounted');
+    if (first === undefined) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', `job object ${JSON.stringify(name)}: no cgroup hierarchy (v1 or v2) is mounted`);
+    }
     this.dirs = dirs;
     this.listDir = this.unified ?? first;
   }

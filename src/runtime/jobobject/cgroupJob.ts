@@ -17,6 +17,7 @@ import {
   readMemory,
   readPageFaults,
   readStorage,
+  startStorageAccounting,
   type JobMemoryStats,
   type JobProcessorStats,
   type JobStorageStats,
@@ -89,6 +90,8 @@ export class CgroupJob implements JobBackend {
     let job: CgroupJob | undefined;
     try {
       job = await CgroupJob.make(n, cgroup, options);
+      // Before the creation limits: the rule it writes on a v1 hierarchy is "no limit".
+      if (!existed) await startStorageAccounting(cgroup.io, await job.ioDevices());
       await afterCreate(job);
       return job;
     } catch (err) {
@@ -233,7 +236,8 @@ export class CgroupJob implements JobBackend {
     }
   }
 
-  private async ioDevices(): Promise<DeviceNumber[]> {
+  /** The disks of {@link JobObjectOptions.ioDevices}, or every mounted disk. */
+  async ioDevices(): Promise<DeviceNumber[]> {
     return this.opts.ioDevices === undefined ? mountedDisks() : devicesOf(this.opts.ioDevices);
   }
 

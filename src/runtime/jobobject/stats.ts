@@ -1,5 +1,7 @@
+import fs from 'node:fs/promises';
 import path from 'node:path';
 import { parseKeyed, readOptional, type Place } from './cgroup.js';
+import type { DeviceNumber } from './devices.js';
 
 /**
  * Processor accounting of a job in Windows' `JOBOBJECT_BASIC_ACCOUNTING_INFORMATION` shape; times are
@@ -54,7 +56,10 @@ export interface JobIOAttributionStats {
  * Linux difference: only I/O that reaches a block device is counted (`io.stat`, or v1
  * `blkio.throttle.io_serviced`/`io_service_bytes`); reads served from the page cache count nothing, and on
  * cgroup v1 buffered writes are written back by kernel threads and are not charged to the job — direct I/O
- * and cache-missing reads are.
+ * and cache-missing reads are. On cgroup v1, recent kernels (seen on 6.18) count a disk's I/O only once
+ * throttling is active on that disk (some cgroup ever had a throttle rule for it); a job created by taskio
+ * activates it for its `ioDevices` (default: every mounted disk) with a "no limit" rule, so its counters
+ * move from the start — on a disk that is not among them they may stay 0.
  */
 export interface JobStorageStats {
   ControlFlags: number;
@@ -99,6 +104,20 @@ export async function readMemory(place: Place): Promise<JobMemoryStats> {
 
 function zeroIO(): JobIOAttributionStats {
   return { IoCount: 0, TotalNonOverlappedQueueTime: 0, TotalNonOverlappedServiceTime: 0, TotalSize: 0 };
+}
+
+/**
+ * Makes the kernel count the I/O of a new job on `devices` (cgroup v1 only; cgroup2's `io.stat` always
+ * counts). Recent kernels set blk-throttle up on a disk only when a throttle rule is first written for
+ * it, and until then the v1 counters (`blkio.throttle.io_service_bytes`/`io_serviced`) stay 0 for
+ * every cgroup — measured here: O_DIRECT writes to a fresh loop device counted nothing until a rule was
+ * written. Writing "no limit" (`<dev> 0`) sets it up and leaves no rule. Best effort per disk: a device
+ * the throttle does not take is left uncounted rather than failing the job.
+ */
+export async function startStorageAccounting(place: Place | undefined, devices: readonly DeviceNumber[]): Promise<void> {
+  if (place?.version !== 1) return;
+  const file = path.join(place.dir, 'blkio.throttle.read_bps_device');
+  for (const dev of devices) await fs.writeFile(file, `${dev} 0`).catch(() => undefined);
 }
 
 /** Reads storage counters from `io.stat` or v1 `blkio.throttle.*`, summed over devices. */

@@ -1,5 +1,5 @@
 import fs from 'node:fs/promises';
-import { watch } from 'node:fs';
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../../errors.js';
 import { fileExists, parseKeyed, readOptional, type CgroupSet, type Place } from './cgroup.js';
@@ -48,29 +48,45 @@ export async function killAll(cgroup: CgroupSet, how: 'auto' | 'freeze' = 'auto'
  */
 export async function waitEmpty(cgroup: CgroupSet, timeoutMs: number): Promise<void> {
   const events = cgroup.unified === undefined ? undefined : path.join(cgroup.unified, 'cgroup.events');
-  const isEmpty = async (): Promise<boolean> =>
-    events !== undefined && (await readOptional(events)) !== undefined
-      ? parseKeyed((await readOptional(events)) ?? '').get('populated') !== 1
-      : (await cgroup.pids()).length === 0;
+  const isEmpty = async (): Promise<boolean> => {
+    const text = events === undefined ? undefined : await readOptional(events);
+    return text !== undefined ? parseKeyed(text).get('populated') !== 1 : (await cgroup.pids()).length === 0;
+  };
   if (await isEmpty()) return;
   await new Promise<void>((resolve, reject) => {
     let done = false;
-    const finish = (err?: Error): void => {
-      if (done) return;
-      done = true;
-      clearTimeout(timer);
-      clearInterval(poll);
-      w?.close();
-      err ? reject(err) : resolve();
-    };
     const check = (): void => {
       isEmpty().then((e) => e && finish(), () => finish());
     };
     const timer = setTimeout(() => finish(new TaskioError('ETIMEDOUT', `job ${cgroup.name} still has processes after ${timeoutMs} ms`)), timeoutMs);
-    const w = events !== undefined ? watch(events, check) : undefined;
     const poll = setInterval(check, 100);
+    const watcher = events === undefined ? undefined : watchQuietly(events, check);
+    // Only ever called below this line or later (a timer, an event): what it clears exists by then.
+    function finish(err?: Error): void {
+      if (done) return;
+      done = true;
+      clearTimeout(timer);
+      clearInterval(poll);
+      watcher?.close();
+      err ? reject(err) : resolve();
+    }
     check();
   });
+}
+
+/**
+ * `fs.watch` that never throws nor emits an unhandled `'error'`: when the watch cannot be made (inotify
+ * limits, a file that is gone) or fails later, it is dropped and the caller's poll notices the change.
+ */
+function watchQuietly(file: string, onChange: () => void): FSWatcher | undefined {
+  let w: FSWatcher;
+  try {
+    w = watch(file, onChange);
+  } catch {
+    return undefined;
+  }
+  w.on('error', () => w.close());
+  return w;
 }
 
 /** Freezes or thaws a job (`cgroup.freeze` or v1 `freezer.state`), waiting until a freeze has taken hold. */

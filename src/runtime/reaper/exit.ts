@@ -4,10 +4,16 @@ import { constants } from 'node:os';
 export interface Exit {
   /** When the exit was reaped (or, for a process another owner reaps, reported). */
   timestamp: Date;
-  /** The pid that exited. Pids are reused: match it only against processes started after subscribing. */
+  /** The pid that exited. Pids are reused: the pid alone does not name one process, see {@link startTime}. */
   pid: number;
   /** The exit code, or 128 + the signal number when a signal ended the process (SIGKILL → 137). */
   status: number;
+  /**
+   * When the process started, in clock ticks after boot (`/proc/<pid>/stat` field 22): with the pid,
+   * the identity of the process, which tells its exit from that of an older process with the same
+   * pid. Absent when it could not be read (the process was gone before anyone looked).
+   */
+  startTime?: number;
 }
 
 /**

@@ -1,9 +1,10 @@
 import { isCode, peekExited, reap, setChildSubreaper } from '../../sys/index.js';
 import { TaskioError } from '../../errors.js';
-import { listChildren, parentPid } from './children.js';
+import { listChildren, parentPid, startTimeOf } from './children.js';
 import type { Exit } from './exit.js';
+import { ExitLog } from './exitLog.js';
 import { OwnedChildren } from './owned.js';
-import { ExitSubscription } from './subscription.js';
+import { ExitSubscription, type ExitSource } from './subscription.js';
 
 /** containerd's `ProcessMonitor`: hands out subscriptions to the exits it sees. */
 export interface ProcessMonitor {
@@ -20,6 +21,12 @@ export interface MonitorOptions {
    * signal lost while the monitor was busy, so it can be slow.
    */
   pollInterval?: number;
+  /**
+   * How many exits are kept for subscriptions (default 4096), in one log shared by all of them: a
+   * process whose pid is learnt late (from a runtime's pid file) is found there if fewer than this
+   * many exits happened in the process meanwhile; an iterator that falls this far behind skips exits.
+   */
+  retain?: number;
 }
 
 /** Only one monitor may reap in a process: two would steal each other's exits. */
@@ -43,7 +50,9 @@ let running: Monitor | null = null;
  */
 export class Monitor implements ProcessMonitor {
   readonly #subscriptions = new Set<ExitSubscription>();
-  readonly #owned = new OwnedChildren((pid, status) => this.#publish([{ timestamp: new Date(), pid, status }]));
+  readonly #owned = new OwnedChildren((pid, status, startTime) => this.#publish([exitOf(pid, status, startTime)]));
+  readonly #log: ExitLog;
+  readonly #source: ExitSource;
   readonly #pollInterval: number;
   #timer: NodeJS.Timeout | null = null;
   #scheduled = false;
@@ -53,6 +62,18 @@ export class Monitor implements ProcessMonitor {
   /** Makes a monitor; most code should use {@link defaultMonitor}. */
   constructor(opts: MonitorOptions = {}) {
     this.#pollInterval = opts.pollInterval ?? 1000;
+    this.#log = new ExitLog(opts.retain ?? 4096);
+    this.#source = {
+      log: this.#log,
+      identify: (pid) => {
+        // A child another reaper owns is live until that reaper reports its exit, even once /proc
+        // no longer knows the pid (libuv reaped it and has not emitted 'exit' yet).
+        if (this.#owned.has(pid)) return { live: true, startTime: this.#owned.startTimeOf(pid) };
+        const startTime = startTimeOf(pid);
+        return startTime === null ? { live: false } : { live: true, startTime };
+      },
+      holding: (delta) => this.#hold(delta),
+    };
   }
 
   /** True between {@link start} and {@link stop}. */
@@ -95,7 +116,7 @@ export class Monitor implements ProcessMonitor {
   /** {@inheritDoc ProcessMonitor.subscribe} */
   subscribe(): ExitSubscription {
     this.start();
-    const s = new ExitSubscription({ holding: (delta) => this.#hold(delta) });
+    const s = new ExitSubscription(this.#source);
     this.#subscriptions.add(s);
     return s;
   }
@@ -120,8 +141,7 @@ export class Monitor implements ProcessMonitor {
    * other exit, and the pid is no longer protected (it may be reused).
    */
   notifyExit(pid: number, status: number): void {
-    this.#owned.delete(pid);
-    this.#publish([{ timestamp: new Date(), pid, status }]);
+    this.#publish([exitOf(pid, status, this.#owned.delete(pid))]);
   }
 
   /**
@@ -141,20 +161,24 @@ export class Monitor implements ProcessMonitor {
         hidden = true; // libuv has not reaped it yet, and it hides any other exited child
         break;
       }
+      // Identified while still a zombie: once reaped, the pid names nobody.
+      const startTime = startTimeOf(seen.pid) ?? undefined;
       const status = this.#reap(seen.pid);
       if (status === null) {
         hidden = true; // cannot happen for our own zombie; fall back to the full listing
         break;
       }
-      exits.push({ timestamp: new Date(), pid: seen.pid, status });
+      exits.push(exitOf(seen.pid, status, startTime));
     }
     if (hidden) {
       const children = listChildren();
       if (children !== null) {
         for (const pid of children) {
           if (this.#owned.has(pid)) continue;
+          if (peekExited(pid) === null) continue; // running: its SIGCHLD will come
+          const startTime = startTimeOf(pid) ?? undefined;
           const status = this.#reap(pid);
-          if (status !== null) exits.push({ timestamp: new Date(), pid, status });
+          if (status !== null) exits.push(exitOf(pid, status, startTime));
         }
         this.#owned.prune(new Set(children), (pid) => parentPid(pid) === process.pid);
       }
@@ -193,6 +217,7 @@ export class Monitor implements ProcessMonitor {
   #publish(exits: Exit[]): void {
     let thrown: unknown;
     for (const exit of exits) {
+      this.#log.append(exit);
       for (const s of this.#subscriptions) {
         const err = s.deliver(exit);
         if (err !== undefined && thrown === undefined) thrown = err;
@@ -202,6 +227,10 @@ export class Monitor implements ProcessMonitor {
     // delivery to other subscribers or leave later exits unpublished.
     if (thrown !== undefined) process.nextTick(() => { throw thrown; });
   }
+}
+
+function exitOf(pid: number, status: number, startTime: number | undefined): Exit {
+  return startTime === undefined ? { timestamp: new Date(), pid, status } : { timestamp: new Date(), pid, status, startTime };
 }
 
 /** The process-wide monitor (containerd's `reaper.Default`). Started by its first `subscribe()`. */

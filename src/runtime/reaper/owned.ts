@@ -1,5 +1,6 @@
 import dc from 'node:diagnostics_channel';
 import type { ChildProcess } from 'node:child_process';
+import { startTimeOf } from './children.js';
 import { statusFromCodeSignal } from './exit.js';
 
 /** What Node publishes on the `child_process` diagnostics channel. */
@@ -25,12 +26,15 @@ interface ChildProcessInternals {
  * in later event-loop callbacks.
  */
 export class OwnedChildren {
-  /** Pids of `ChildProcess`es; each removes itself on `'exit'`, when libuv has reaped it. */
-  readonly #pids = new Set<number>();
-  /** Pids declared by an owner or present at start; dropped by {@link prune} once gone. */
-  readonly #declared = new Set<number>();
+  /**
+   * Pids of `ChildProcess`es, each with its start time read right after spawn (it is ours until libuv
+   * reaps it, so nobody else can have the pid then); each removes itself on `'exit'`.
+   */
+  readonly #pids = new Map<number, number | undefined>();
+  /** Pids declared by an owner or present at start, with their start times; dropped by {@link prune} once gone. */
+  readonly #declared = new Map<number, number | undefined>();
   readonly #pending = new Set<ChildProcess>();
-  readonly #onExit: (pid: number, status: number) => void;
+  readonly #onExit: (pid: number, status: number, startTime: number | undefined) => void;
   readonly #onSpawn = (message: unknown): void => {
     this.#pending.add((message as ChildProcessMessage).process);
     queueMicrotask(() => this.flush());
@@ -38,13 +42,13 @@ export class OwnedChildren {
   #listening = false;
 
   /** `onExit` is told of every exit libuv reaped for a tracked `ChildProcess`. */
-  constructor(onExit: (pid: number, status: number) => void) {
+  constructor(onExit: (pid: number, status: number, startTime: number | undefined) => void) {
     this.#onExit = onExit;
   }
 
   /** Starts following `child_process` spawns; `initial` are children that already exist. */
   start(initial: Iterable<number>): void {
-    for (const pid of initial) this.#declared.add(pid);
+    for (const pid of initial) this.add(pid);
     if (!this.#listening) dc.subscribe('child_process', this.#onSpawn);
     this.#listening = true;
   }
@@ -70,23 +74,32 @@ export class OwnedChildren {
         continue;
       }
       this.#pending.delete(child);
-      this.#pids.add(pid);
+      const startTime = startTimeOf(pid) ?? undefined;
+      this.#pids.set(pid, startTime);
       child.once('exit', (code: number | null, signal: NodeJS.Signals | null) => {
         // libuv reaped it just now: the pid may be reused from here on, so stop protecting it.
         this.#pids.delete(pid);
-        this.#onExit(pid, statusFromCodeSignal(code, signal));
+        this.#onExit(pid, statusFromCodeSignal(code, signal), startTime);
       });
     }
   }
 
-  /** Marks `pid` as reaped by its owner. */
+  /** Marks `pid` as reaped by its owner (it must still exist, as a zombie at least, to be identified). */
   add(pid: number): void {
-    this.#declared.add(pid);
+    this.#declared.set(pid, startTimeOf(pid) ?? undefined);
   }
 
-  /** Forgets a declared `pid` (its owner reaped it). */
-  delete(pid: number): boolean {
-    return this.#declared.delete(pid);
+  /** Forgets a declared `pid` (its owner reaped it); returns its start time if it was declared. */
+  delete(pid: number): number | undefined {
+    const startTime = this.#declared.get(pid);
+    this.#declared.delete(pid);
+    return startTime;
+  }
+
+  /** The start time recorded for a child that another reaper owns, if `pid` is one. */
+  startTimeOf(pid: number): number | undefined {
+    if (this.#pending.size > 0) this.flush();
+    return this.#pids.get(pid) ?? this.#declared.get(pid);
   }
 
   /** Tells whether `pid` belongs to another reaper. */
@@ -101,6 +114,6 @@ export class OwnedChildren {
    * one pid again, because a listing can miss a child while its thread exits and the kernel moves it.
    */
   prune(children: ReadonlySet<number>, isChild: (pid: number) => boolean): void {
-    for (const pid of this.#declared) if (!children.has(pid) && !isChild(pid)) this.#declared.delete(pid);
+    for (const pid of this.#declared.keys()) if (!children.has(pid) && !isChild(pid)) this.#declared.delete(pid);
   }
 }

@@ -1,6 +1,7 @@
 import { EventEmitter } from 'node:events';
 import { TaskioError, abortError } from '../../errors.js';
 import type { Exit } from './exit.js';
+import type { ExitLog } from './exitLog.js';
 
 /** The events of an {@link ExitSubscription}. */
 export interface ExitSubscriptionEvents {
@@ -10,44 +11,63 @@ export interface ExitSubscriptionEvents {
   close: [];
 }
 
-/** A pending {@link ExitSubscription.wait}. */
+/** A pending {@link ExitSubscription.wait}: the process it waits for, and how to settle it. */
 interface Waiter {
+  /** The start time of the awaited process, when it was known at `wait()`. */
+  startTime: number | undefined;
   settle(exit: Exit): void;
   fail(err: Error): void;
 }
 
-/** How many exits a subscription keeps for its iterator and for {@link ExitSubscription.wait}. */
-const RETAINED = 1 << 16;
+/** Whether a pid names a process whose exit is still to come, and which process. @internal */
+export interface PidIdentity {
+  /** True while the pid names a process whose exit has not been published (running, or not reaped yet). */
+  live: boolean;
+  /** The start time of that process, when it could be read. */
+  startTime?: number;
+}
 
-/** What the monitor gives a subscription so pending waits can keep the process alive. */
-export interface SubscriptionHooks {
-  /** Called with +1 when a `wait()` starts and -1 when it settles. */
+/** What a subscription reads from its monitor. @internal */
+export interface ExitSource {
+  /** The exits the monitor published, shared by its subscriptions. */
+  readonly log: ExitLog;
+  /** What `pid` names now. */
+  identify(pid: number): PidIdentity;
+  /** Called with +1 when a `wait()` starts and -1 when it settles, so pending waits keep the process alive. */
   holding(delta: number): void;
 }
 
 /**
  * The exits a monitor reaped after {@link ProcessMonitor.subscribe} returned, delivered three ways:
- * as `'exit'` events, as an async iterator (`for await (const e of sub)`), and by pid through
- * {@link wait}. Exits are buffered from the moment of subscribing, so a process started after
- * subscribing cannot exit unseen, however fast it exits and however late the caller learns its pid
- * (the runtime's pid file is read after `create` returns). The buffers are bounded: past 65536
- * unconsumed exits the oldest are dropped.
+ * as `'exit'` events, as an async iterator (`for await (const e of sub)`), and by process through
+ * {@link wait}.
+ *
+ * A process started after subscribing cannot exit unseen, however fast it exits and however late the
+ * caller learns its pid (the runtime's pid file is read after `create` returns): `wait(pid)` also
+ * looks at the exits published since subscribing. Pids are reused, though, and a long-lived
+ * subscription sees many exits (every runtime CLI call is one), so `wait(pid)` first asks what the
+ * pid names now: a process whose exit is still to come (running, or a zombie not reaped yet) is
+ * waited for, and no earlier exit of that pid — another process's — is ever taken for it; only a pid
+ * that names nobody any more is looked up among the exits since subscribing (its newest). Exits
+ * are kept once, in the monitor's bounded log ({@link MonitorOptions.retain}); a subscription holds
+ * no exits of its own.
  */
 export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> implements AsyncIterable<Exit> {
-  /** Exits not yet taken by the iterator. */
-  readonly #queue: Exit[] = [];
-  /** The iterator's pending `next()` calls when the queue is empty. */
+  readonly #source: ExitSource;
+  /** The first log entry that is this subscription's: what was published before it is not. */
+  readonly #from: number;
+  /** The next log entry the iterator yields. */
+  #cursor: number;
+  /** The iterator's pending `next()` calls, waiting for the next exit. */
   readonly #takers: Array<(r: IteratorResult<Exit>) => void> = [];
-  /** Every exit seen, by pid (the newest per pid), for `wait(pid)`. */
-  readonly #byPid = new Map<number, Exit>();
   readonly #waiters = new Map<number, Set<Waiter>>();
-  readonly #hooks: SubscriptionHooks | undefined;
   #closed = false;
 
-  /** Made by a monitor's `subscribe()`; `hooks` lets pending waits hold the event loop. */
-  constructor(hooks?: SubscriptionHooks) {
+  /** Made by a monitor's `subscribe()`. @internal */
+  constructor(source: ExitSource) {
     super();
-    this.#hooks = hooks;
+    this.#source = source;
+    this.#from = this.#cursor = source.log.next;
   }
 
   /** True once unsubscribed: no more exits arrive. */
@@ -56,12 +76,14 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
   }
 
   /**
-   * Resolves with the exit of `pid`: at once if it was already seen since subscribing, else when
-   * it arrives. Rejects with an `AbortError` on `signal`, and with `ERR_SUBSCRIPTION_CLOSED` when
-   * the subscription ends first.
+   * Resolves with the exit of the process that has `pid` now, when it exits; if no process has
+   * `pid` any more, with the newest exit of `pid` since subscribing (at once) or, when there is
+   * none yet, the next one. Rejects with an `AbortError` on `signal`, and with
+   * `ERR_SUBSCRIPTION_CLOSED` when the subscription ends first.
    */
   wait(pid: number, signal?: AbortSignal): Promise<Exit> {
-    const seen = this.#byPid.get(pid);
+    const now = this.#source.identify(pid);
+    const seen = this.#closed || now.live ? undefined : this.#source.log.newest(pid, this.#from);
     if (seen !== undefined) return Promise.resolve(seen);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#closed) return Promise.reject(closedError());
@@ -69,6 +91,7 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
       let set = this.#waiters.get(pid);
       if (set === undefined) this.#waiters.set(pid, (set = new Set()));
       const waiter: Waiter = {
+        startTime: now.startTime,
         settle: (e) => {
           done();
           resolve(e);
@@ -83,37 +106,37 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
         set.delete(waiter);
         if (set.size === 0 && this.#waiters.get(pid) === set) this.#waiters.delete(pid);
         signal?.removeEventListener('abort', onAbort);
-        this.#hooks?.holding(-1);
+        this.#source.holding(-1);
       };
       set.add(waiter);
       signal?.addEventListener('abort', onAbort, { once: true });
-      this.#hooks?.holding(+1);
+      this.#source.holding(+1);
     });
   }
 
-  /** The exit of `pid` if it was seen since subscribing, else undefined. */
+  /** The exit of the process that had `pid`, if no process has it now and it exited since subscribing. */
   exitOf(pid: number): Exit | undefined {
-    return this.#byPid.get(pid);
+    if (this.#closed || this.#source.identify(pid).live) return undefined;
+    return this.#source.log.newest(pid, this.#from);
   }
 
   /**
-   * Hands one exit to this subscription. Called by the monitor; returns the error a listener threw,
-   * so one bad listener does not stop delivery to the other subscriptions.
+   * Hands the exit the monitor has just appended to its log to this subscription. Returns the error
+   * a listener threw, so one bad listener does not stop delivery to the other subscriptions.
    * @internal
    */
   deliver(exit: Exit): unknown {
     if (this.#closed) return undefined;
-    this.#byPid.delete(exit.pid);
-    this.#byPid.set(exit.pid, exit);
-    if (this.#byPid.size > RETAINED) this.#byPid.delete(this.#byPid.keys().next().value!);
-    const taker = this.#takers.shift();
-    if (taker !== undefined) taker({ value: exit, done: false });
-    else {
-      this.#queue.push(exit);
-      if (this.#queue.length > RETAINED) this.#queue.shift();
-    }
+    this.#feedTakers();
     const waiters = this.#waiters.get(exit.pid);
-    if (waiters !== undefined) for (const w of [...waiters]) w.settle(exit);
+    if (waiters !== undefined) {
+      for (const w of [...waiters]) {
+        // The awaited process had the pid when wait() was called and a pid is not reused before
+        // its owner's exit, so the next exit of the pid is its own; the start times (where both
+        // are known) only guard against an exit published late for an older process.
+        if (w.startTime === undefined || exit.startTime === undefined || exit.startTime === w.startTime) w.settle(exit);
+      }
+    }
     try {
       this.emit('exit', exit);
     } catch (err) {
@@ -131,27 +154,43 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
     if (this.#closed) return;
     this.#closed = true;
     for (const taker of this.#takers.splice(0)) taker({ value: undefined, done: true });
-    this.#queue.length = 0;
-    this.#byPid.clear();
     for (const set of [...this.#waiters.values()]) for (const w of [...set]) w.fail(closedError());
     this.emit('close');
   }
 
   /**
-   * Iterates the exits in the order they were reaped, starting with those buffered since
-   * subscribing. Ends when the subscription is closed. Leaving the loop early (`break`) does not
+   * Iterates the exits in the order they were reaped, starting with those published since
+   * subscribing (an iterator that falls more than the monitor's `retain` exits behind skips the
+   * oldest). Ends when the subscription is closed. Leaving the loop early (`break`) does not
    * unsubscribe: the subscription belongs to whoever called `subscribe()`.
    */
   [Symbol.asyncIterator](): AsyncIterator<Exit> {
     return {
       next: (): Promise<IteratorResult<Exit>> => {
-        const exit = this.#queue.shift();
+        const exit = this.#closed ? undefined : this.#take();
         if (exit !== undefined) return Promise.resolve({ value: exit, done: false });
         if (this.#closed) return Promise.resolve({ value: undefined, done: true });
         return new Promise((resolve) => this.#takers.push(resolve));
       },
       return: (): Promise<IteratorResult<Exit>> => Promise.resolve({ value: undefined, done: true }),
     };
+  }
+
+  /** The next exit for the iterator, if one is in the log. */
+  #take(): Exit | undefined {
+    const log = this.#source.log;
+    this.#cursor = Math.max(this.#cursor, log.first);
+    const exit = log.at(this.#cursor);
+    if (exit !== undefined) this.#cursor++;
+    return exit;
+  }
+
+  #feedTakers(): void {
+    while (this.#takers.length > 0) {
+      const exit = this.#take();
+      if (exit === undefined) return;
+      this.#takers.shift()!({ value: exit, done: false });
+    }
   }
 }
 

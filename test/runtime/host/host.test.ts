@@ -1,11 +1,17 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { HostRuntime } from '../../../src/runtime/host/index.js';
 import { Init } from '../../../src/runtime/proc/index.js';
 import { procSuite } from '../proc/suite.js';
+import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
+import { processState } from '../../../src/runtime/reaper/index.js';
+import { Collector, fdCount } from '../../helpers/common.js';
+import { waitFor } from '../../fixtures/oci.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-test-'));
 const runtime = new HostRuntime();
@@ -75,4 +81,120 @@ t.test('host: state() follows the task through one transition table: created, ru
   await t.rejects(runtime.start(id), { code: 'ERR_INVALID_STATE', message: 'cannot start a stopped task' });
   await init.delete();
   await t.rejects(runtime.state(id), { code: 'ERR_NOT_FOUND' });
+});
+
+/** A client for `id` whose stdout is collected, closed with the test. */
+async function outputClient(t: Test, id: string): Promise<{ io: IO; out: Collector }> {
+  const out = new Collector();
+  const io = await newCreator(withFIFODir(path.join(base, 'fifo')), withStreams(undefined, out, new Collector()))(id);
+  t.teardown(() => io.close());
+  return { io, out };
+}
+
+/** A bundle that runs `args` on the host. */
+function hostBundle(name: string, args: string[]): string {
+  const dir = path.join(base, 'bundles', `${name}-${n++}`);
+  fs.mkdirSync(dir, { recursive: true });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args, env: ['PATH=/usr/local/bin:/usr/bin:/bin:/usr/sbin:/sbin'], cwd: dir } }));
+  return dir;
+}
+
+/** The pids a task printed, one per line, once `count` of them have arrived; each killed in teardown if the test left it. */
+async function printedPids(t: Test, out: Collector, count: number): Promise<number[]> {
+  const pids = await waitFor(`${count} pids on stdout`, () => {
+    const found = out.text().split('\n').filter((l) => /^\d+$/.test(l)).map(Number);
+    return found.length >= count ? found : undefined;
+  });
+  t.teardown(() => {
+    for (const pid of pids) {
+      // Only if it is still our sleep: a pid that was reused belongs to someone else.
+      if (fs.existsSync(`/proc/${pid}/cmdline`) && fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').startsWith('sleep')) process.kill(pid, 'SIGKILL');
+    }
+  });
+  return pids;
+}
+
+const gone = (pid: number): true | undefined => processState(pid) === null || undefined;
+
+// A background job that keeps the output open; the same, detached from the session by a double fork
+// through setsid with its stdio on /dev/null (a daemon: it holds no output, it must still go).
+const leftBehind = {
+  'a background job': ['sh', '-c', 'sleep 1000000 & echo $!; exit 3'],
+  'a setsid double fork': ['sh', '-c', 'setsid sh -c "sleep 1000000 </dev/null >/dev/null 2>&1 & echo \\$!" & wait; exit 3'],
+};
+
+for (const [mode, make] of [
+  ['a job object', () => new HostRuntime()],
+  ['its sessions (no job object)', () => new HostRuntime({ jobs: false })],
+] as const) {
+  for (const [what, args] of Object.entries(leftBehind)) {
+    // Without a cgroup, nothing ties a process that left the session and lost its parent to the task.
+    if (mode !== 'a job object' && what === 'a setsid double fork') continue;
+    t.test(`host, owned through ${mode}: the init's exit takes ${what} with it, the output ends, nothing is left`, { timeout: 30_000 }, async (t) => {
+      const fds = fdCount();
+      const rt = make();
+      const id = `orphan-${n++}-${crypto.randomBytes(3).toString('hex')}`;
+      const { io, out } = await outputClient(t, id);
+      const init = new Init(id, rt, io.config(), { drainTimeout: 1000 });
+      t.teardown(() => init.delete().catch(() => undefined));
+      const c = io.config();
+      await init.create({ id, bundle: hostBundle('orphan', args), terminal: false, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr });
+      await init.start();
+      const [bg] = await printedPids(t, out, 1);
+      await init.wait();
+      t.equal(init.exitStatus(), 3, 'the init\'s own status');
+      await io.wait();
+      t.pass('the output ended: nothing holds the FIFO');
+      await waitFor(`${what} to be killed and reaped`, () => gone(bg!));
+      await init.delete();
+      await io.close();
+      t.equal(fdCount(), fds, 'no fd left');
+    });
+  }
+}
+
+t.test('host: kill --all and delete reach what an exec left behind, double-forked out of its session included', { timeout: 30_000 }, async (t) => {
+  const fds = fdCount();
+  const rt = new HostRuntime();
+  const id = `execs-${n++}-${crypto.randomBytes(3).toString('hex')}`;
+  const init = new Init(id, rt, { stdin: '', stdout: '', stderr: '', terminal: false }, { drainTimeout: 1000 });
+  t.teardown(() => init.delete().catch(() => undefined));
+  await init.create({ id, bundle: hostBundle('execs', ['sleep', '1000000']), terminal: false, stdin: '', stdout: '', stderr: '' });
+  await init.start();
+  const { io, out } = await outputClient(t, `${id}-e`);
+  const c = io.config();
+  const p = await init.exec(path.join(base, 'exec', id), {
+    id: 'e', terminal: false, stdin: '', stdout: c.stdout, stderr: c.stderr,
+    spec: { args: ['sh', '-c', 'sleep 1000000 & echo $!; setsid sh -c "sleep 1000000 </dev/null >/dev/null 2>&1 & echo \\$!" & wait $!; exit 0'], cwd: '/', env: ['PATH=/usr/bin:/bin'] },
+  });
+  await p.start();
+  const pids = await printedPids(t, out, 2);
+  await p.wait();
+  t.equal(p.exitStatus(), 0, 'the exec exited, its children still run');
+  t.ok(pids.every((pid) => processState(pid) !== null), 'both still run after the exec exited');
+  await init.killAll();
+  await init.wait();
+  t.equal(init.exitStatus(), 137);
+  for (const pid of pids) await waitFor(`pid ${pid} to be killed and reaped`, () => gone(pid));
+  await io.wait();
+  await p.delete();
+  await init.delete();
+  await io.close();
+  t.equal(fdCount(), fds, 'no fd left');
+});
+
+t.test('host as a user who cannot make cgroups: the sessions fallback still takes the init\'s background job', { timeout: 30_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-nobody-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.chownSync(dir, 65534, 65534);
+  const fixture = new URL('./fixtures/unprivileged.mjs', import.meta.url).pathname;
+  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  for await (const chunk of child.stdout!) out += chunk;
+  const [code] = (await once(child, 'exit')) as [number | null];
+  t.equal(code, 0, 'the fixture ran');
+  const r = JSON.parse(out) as { uid: number; status: number; bg: number; bgGone: boolean };
+  t.equal(r.uid, 65534, 'as nobody');
+  t.equal(r.status, 3, 'the init\'s status');
+  t.ok(r.bgGone, `its background job ${r.bg} was killed with it`);
 });

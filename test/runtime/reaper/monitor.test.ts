@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import * as pty from 'node-pty';
 import { Monitor, defaultMonitor, listChildren, processState, type Exit } from '../../../src/runtime/reaper/index.js';
+import { startTimeOf } from '../../../src/runtime/reaper/children.js';
 import fs from 'node:fs';
 import { isChildSubreaper, pipe2 } from '../../../src/sys/index.js';
 import { forkOrphans, spawnOrphan, until } from './fixtures/orphans.js';
@@ -171,4 +172,41 @@ t.test('a second monitor cannot reap beside the first', { timeout: 5000 }, async
   const other = new Monitor();
   t.throws(() => other.start(), { code: 'ERR_MONITOR_RUNNING' });
   t.equal(other.reapNow().length, 0, 'a stopped monitor reaps nothing');
+});
+
+t.test('a reused pid: wait(pid) reports the exit of the process that has the pid now, not an older one', { timeout: 30000 }, async (t) => {
+  // In a pid namespace of its own the fixture is the only process that forks, so it can hand the pid
+  // of an exit it already saw (a runtime CLI call's) to a new process (an exec) deterministically.
+  const fixture = new URL('./fixtures/pidReuse.mjs', import.meta.url).pathname;
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  for await (const chunk of child.stdout!) out += chunk;
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+  t.equal(code, 0, 'the fixture ran');
+  const cases = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; oldPid: number; pid: number; early: number | null; status: number });
+  t.same(cases.map((c) => c.name), ['libuv child', 'orphan', 'gone before wait']);
+  for (const c of cases) t.equal(c.pid, c.oldPid, `${c.name}: the new process got the old pid`);
+  const [libuv, orphan, gone] = cases;
+  t.equal(libuv!.early, null, 'a libuv child: nothing reported while it runs');
+  t.equal(libuv!.status, 7, 'a libuv child: its own exit');
+  t.equal(orphan!.early, null, 'an orphan: nothing reported while it runs');
+  t.equal(orphan!.status, 9, 'an orphan: its own exit');
+  t.equal(gone!.status, 5, 'a process gone before wait(): the newest exit of its pid');
+});
+
+t.test('an exit carries the start time that identifies its process', { timeout: 10000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const orphan = await spawnOrphan('exit 3');
+  t.teardown(() => orphan.release());
+  const started = startTimeOf(orphan.pid);
+  t.type(started, 'number');
+  orphan.release();
+  const exit = await sub.wait(orphan.pid);
+  t.equal(exit.startTime, started, 'an orphan reaped here');
+  const child = spawn('/bin/true', [], { stdio: 'ignore' });
+  const childStart = startTimeOf(child.pid!);
+  const childExit = await sub.wait(child.pid!);
+  t.equal(childExit.startTime, childStart, 'a libuv child');
+  t.equal(sub.exitOf(child.pid!), childExit, 'exitOf finds the exit of a pid that names nobody now');
 });
