@@ -5,7 +5,9 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime,daemon). The runtime benchmarks need root and runsc/runc.
+ * throughput,lines,sets,logs,runtime,daemon,scale; or the same names as arguments:
+ * `npm run bench -- scale`). The runtime benchmarks need root and runsc/runc. The scale benchmark:
+ * SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
 import { containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
@@ -15,12 +17,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
 import { daemonBenches } from './daemon.js';
+import { scaleBenches } from './scale.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,daemon').split(','));
+const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,daemon,scale').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -149,7 +152,9 @@ function benchDaemon(): Promise<void> {
   }).finally(() => { for (const s of scratches) s.cleanup(); });
 }
 
-main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined)).then(() => process.exit()).catch((err) => {
+main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined))
+  .then(() => (only.has('scale') ? scaleBenches((process.env.SCALE_TASKS ?? '10,100,1000').split(',').map(Number), Number(process.env.SCALE_SECONDS ?? 10)) : undefined))
+  .then(() => process.exit()).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
