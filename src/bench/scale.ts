@@ -18,7 +18,7 @@ import { monitorEventLoopDelay } from 'node:perf_hooks';
 import { PassThrough, Writable } from 'node:stream';
 import { newCreator, withFIFODir, withStreams, type IO } from '../index.js';
 import { HostRuntime, Init } from '../runtime.js';
-import type { Result } from './measure.js';
+import { run, type Result } from './measure.js';
 
 /** Counts the lines a task printed. */
 class LineCounter extends Writable {
@@ -65,6 +65,17 @@ const round = (x: number, d = 3): number => Math.round(x * 10 ** d) / 10 ** d;
 const loopResolutionMs = 10;
 const loopDelay = (ns: number): number => round(Math.max(0, ns / 1e6 - loopResolutionMs));
 
+/**
+ * The same event-loop measure in an idle Node process over the same window: what the machine's
+ * load alone costs a loop (this 2-core machine is shared), to read the tasks' figure against.
+ */
+async function idleLoopDelay(seconds: number): Promise<{ p50: number; p99: number }> {
+  const script = `const h = require('node:perf_hooks').monitorEventLoopDelay({ resolution: ${loopResolutionMs} }); h.enable();
+setTimeout(() => { h.disable(); console.log(JSON.stringify([h.percentile(50), h.percentile(99)])); }, ${seconds * 1000});`;
+  const [p50, p99] = JSON.parse(await run(process.execPath, ['-e', script])) as [number, number];
+  return { p50: loopDelay(p50), p99: loopDelay(p99) };
+}
+
 /** Runs `fn` over `items` with at most `limit` at a time. */
 async function pool<T>(items: T[], limit: number, fn: (item: T) => Promise<void>): Promise<void> {
   let next = 0;
@@ -105,6 +116,7 @@ export async function scalePoint(count: number, seconds: number, base: string): 
   // Let every task print its first lines, then measure a steady window.
   await new Promise((r) => setTimeout(r, 2000));
   const linesAt = tasks.reduce((s, t) => s + t.out.lines, 0);
+  const control = idleLoopDelay(seconds);
   const loop = monitorEventLoopDelay({ resolution: loopResolutionMs });
   loop.enable();
   const stats: number[] = [];
@@ -118,6 +130,7 @@ export async function scalePoint(count: number, seconds: number, base: string): 
     await new Promise((r) => setTimeout(r, 20));
   }
   loop.disable();
+  const idle = await control;
   const windowS = Number(process.hrtime.bigint() - w0) / 1e9;
   const lines = tasks.reduce((s, t) => s + t.out.lines, 0) - linesAt;
   const during = footprint();
@@ -146,6 +159,8 @@ export async function scalePoint(count: number, seconds: number, base: string): 
     loop_p50_ms: loopDelay(loop.percentile(50)),
     loop_p99_ms: loopDelay(loop.percentile(99)),
     loop_max_ms: loopDelay(loop.max),
+    idle_process_loop_p50_ms: idle.p50,
+    idle_process_loop_p99_ms: idle.p99,
     stat_p50_ms: round(percentile(stats, 50)),
     stat_p99_ms: round(percentile(stats, 99)),
     stats: stats.length,
@@ -162,6 +177,9 @@ export async function scaleBenches(counts: number[], seconds: number): Promise<R
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-bench-scale-'));
   const results: Result[] = [];
   try {
+    // Loads and warms up what the first task uses (koffi, the reaper, JIT), so the first point's
+    // per-task figures do not carry the process's own start-up.
+    await scalePoint(2, 1, path.join(base, 'warm-up'));
     for (const n of counts) {
       const r = await scalePoint(n, seconds, path.join(base, String(n)));
       console.log(JSON.stringify(r));
