@@ -75,12 +75,19 @@ function checkDir(dir: string, create: boolean, parents: boolean): void {
       if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
     }
   }
-  const st = fs.lstatSync(dir);
-  const uid = process.geteuid?.() ?? st.uid;
-  let why = '';
-  if (st.isSymbolicLink()) why = 'it is a symlink';
-  else if (!st.isDirectory()) why = 'it is not a directory';
-  else if (st.uid !== uid) why = `it is owned by uid ${st.uid}, not ${uid}`;
-  else if ((st.mode & 0o022) !== 0) why = `it is writable by ${st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  const why = notPrivate(fs.lstatSync(dir));
   if (why) throw new TaskioError('ERR_UNSAFE_DIR', `refusing directory ${dir}: ${why}`);
+}
+
+/**
+ * Why a directory with this `lstat` result is not one only this user controls (a symlink, not a
+ * directory, another owner, group- or other-writable), or `''` when it is.
+ */
+export function notPrivate(st: fs.Stats): string {
+  const uid = process.geteuid?.() ?? st.uid;
+  if (st.isSymbolicLink()) return 'it is a symlink';
+  if (!st.isDirectory()) return 'it is not a directory';
+  if (st.uid !== uid) return `it is owned by uid ${st.uid}, not ${uid}`;
+  if ((st.mode & 0o022) !== 0) return `it is writable by ${st.mode & 0o020 ? 'its group' : 'others'} (mode ${(st.mode & 0o7777).toString(8).padStart(4, '0')})`;
+  return '';
 }

@@ -9,14 +9,14 @@ import type { IO } from './streams.js';
  * names no internal type.
  */
 export class FifoIO implements IO {
-  /** Aborts pending opens (a stdin writer waiting for the task side) at `cancel()`. */
-  readonly abort = new AbortController();
   /** The set's reader lock, once the owner took it. */
   lock: ReaderLock | null = null;
   /** What `wait()` returns; the owner sets it once its streams exist. */
   waiting: Promise<void> = Promise.resolve();
   readonly #set: FIFOSet;
   readonly #stopStreams: () => void;
+  #abort: AbortController | null = null;
+  #cancelled = false;
 
   /** `stopStreams` stops the owner's own streams; `cancel()` calls it, possibly more than once. */
   constructor(set: FIFOSet, stopStreams: () => void) {
@@ -28,8 +28,22 @@ export class FifoIO implements IO {
     return { ...this.#set.config };
   }
 
+  /**
+   * Aborted by {@link cancel}, for pending opens (a stdin writer waiting for the task side). Made on
+   * first use: aborting costs an error object with a stack, which an IO without pending opens (most
+   * of them) need not pay for.
+   */
+  get abort(): AbortController {
+    if (this.#abort === null) {
+      this.#abort = new AbortController();
+      if (this.#cancelled) this.#abort.abort();
+    }
+    return this.#abort;
+  }
+
   cancel(): void {
-    this.abort.abort();
+    this.#cancelled = true;
+    this.#abort?.abort();
     this.#stopStreams();
     this.lock?.release();
   }

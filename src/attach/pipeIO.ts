@@ -28,7 +28,8 @@ export class PipeIO implements IO {
     const { stdin, stdout, stderr } = set.config;
     try {
       if (stdout || stderr) io.lock = ReaderLock.acquire(lockPath);
-      if (stdout && streams.stdout) this.#pumps.push(new Pump(openFifoFd(stdout, 'r', { create: true }), streams.stdout));
+      // The lock made and checked its FIFO already: making it again would only fail with EEXIST.
+      if (stdout && streams.stdout) this.#pumps.push(new Pump(openFifoFd(stdout, 'r', { create: stdout !== lockPath }), streams.stdout));
       if (stderr && streams.stderr) this.#pumps.push(new Pump(openFifoFd(stderr, 'r', { create: true }), streams.stderr));
       // Closing our FIFO writer when the caller's stdin ends is not EOF for the task: its task host
       // (containerd's shim, taskio's process side) holds a writer of its own until asked to close

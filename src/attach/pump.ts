@@ -1,13 +1,15 @@
 import net from 'node:net';
 import type { Writable } from 'node:stream';
-import { acquireBuffer, releaseBuffer, sizeClasses } from './bufferPool.js';
+import { SlabCutter, acquireBuffer, nextClass, releaseBuffer } from './bufferPool.js';
 import { borrowsSafely } from './nonRetaining.js';
 
 /**
- * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
- * `onread` into pooled buffers (no allocation per chunk, which is what costs in Node), lends each
- * chunk to the sink when the sink is known not to keep it and copies it otherwise, and stops
- * reading while the sink pushes back, so a slow consumer slows the task and memory stays bounded.
+ * The copy engine: moves one FIFO's bytes into a user `Writable` without copying them. It reads
+ * with `net.Socket`'s `onread` straight into the memory it hands the sink: for a sink known not to
+ * keep chunks, pooled buffers lent until the write callback (no allocation per chunk, which is
+ * what costs in Node); for any other sink, consecutive pieces of a slab that is never written
+ * again ({@link SlabCutter}). It stops reading while the sink pushes back, so a slow consumer
+ * slows the task and memory stays bounded.
  * The sink is never ended or destroyed: it belongs to the caller.
  */
 export class Pump {
@@ -15,23 +17,24 @@ export class Pump {
   readonly done: Promise<void>;
   /** The first error of the source or the sink, if any; the copy stopped there. */
   error: Error | null = null;
+  readonly #sink: Writable;
   readonly #socket: net.Socket;
-  readonly #lend: boolean;
+  /** Set for a sink that may keep chunks; else buffers are lent from the pool. */
+  readonly #slabs: SlabCutter | null;
   #cls = 0;
-  #current: Buffer;
+  #current: Buffer | null = null;
   #pending = 0;
   #ended = false;
   #stopped = false;
+  #closed = false;
   #finish!: () => void;
-  readonly #sink: Writable;
   #waitingDrain = false;
 
   /** Takes ownership of `fd` (an open, non-blocking FIFO read fd). */
   constructor(fd: number, sink: Writable) {
     this.#sink = sink;
     this.done = new Promise((resolve) => { this.#finish = resolve; });
-    this.#lend = borrowsSafely(sink);
-    this.#current = acquireBuffer(this.#cls);
+    this.#slabs = borrowsSafely(sink) ? null : new SlabCutter();
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,
@@ -45,28 +48,27 @@ export class Pump {
 
   readonly #onSinkError = (err: Error): void => this.#fail(err);
 
+  /** Node asks for the next read's buffer right after each read (and once at the start). */
   #nextBuffer(): Buffer {
+    if (this.#slabs) return this.#slabs.next();
+    this.#current ??= acquireBuffer(this.#cls);
     return this.#current;
   }
 
   #onRead(n: number, buf: Buffer): boolean {
     if (this.#stopped) return false;
-    // Grow after a read that filled the buffer; shrink after one that used under a quarter.
-    const cls = n === buf.length ? Math.min(this.#cls + 1, sizeClasses.length - 1) : n < buf.length / 4 ? Math.max(this.#cls - 1, 0) : this.#cls;
     let chunk: Buffer;
-    if (this.#lend) {
-      chunk = buf.subarray(0, n);
-      this.#current = acquireBuffer(cls);
+    if (this.#slabs) {
+      chunk = this.#slabs.take(n, buf);
     } else {
-      chunk = Buffer.allocUnsafe(n);
-      buf.copy(chunk, 0, 0, n);
-      if (cls !== this.#cls) { releaseBuffer(buf); this.#current = acquireBuffer(cls); }
+      chunk = buf.subarray(0, n);
+      this.#cls = nextClass(this.#cls, n, buf.length);
+      this.#current = null; // lent until the sink's callback; the next read takes another
     }
-    this.#cls = cls;
     this.#pending++;
     let sync = true;
     const ok = this.#sink.write(chunk, (err) => {
-      if (this.#lend) releaseBuffer(buf);
+      if (!this.#slabs) releaseBuffer(buf);
       this.#pending--;
       if (err) this.#fail(err);
       else if (!sync) this.#settle();
@@ -105,9 +107,15 @@ export class Pump {
   }
 
   #close(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    if (!this.#socket.destroyed) this.#socket.destroy();
+    // The socket is closed: no read fills a buffer any more, so the ones no sink saw go back.
+    this.#slabs?.release();
+    if (this.#current) releaseBuffer(this.#current);
+    this.#current = null;
     if (this.#waitingDrain) this.#sink.removeListener('drain', this.#onDrain);
     this.#sink.removeListener('error', this.#onSinkError);
-    if (!this.#socket.destroyed) this.#socket.destroy();
     this.#finish();
   }
 }

@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { Writable } from 'node:stream';
+import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
 import { newCreator, nonRetaining, withFIFODir, withStreams } from '../index.js';
 import { openFifoFd, pipeSize } from '../fifo/index.js';
 import { setPipeSize } from '../sys/index.js';
@@ -35,29 +35,67 @@ function fifoDir(): string {
 }
 
 /**
- * taskio's consumer: `newCreator` with a counting sink, fed by the producer process. `lend`
- * marks the sink non-retaining (zero-copy); without it every chunk is copied, which is what an
- * unknown Writable gets.
+ * The sinks a caller passes, each ending in a byte counter: `lend` a counter marked
+ * {@link nonRetaining} (buffers lent, never copied); `writable` the same counter unmarked (what any
+ * Writable gets); `passthrough` a `PassThrough` read by a `'data'` listener; `array` a collector that
+ * keeps every chunk in an array (dropped every 64 MiB, as a batching uploader would);
+ * `pipeline` a `PassThrough` piped through an identity `Transform` into the counter.
  */
-export async function taskioStream(kind: 'throughput' | 'lines', load: string[], lend: boolean): Promise<Result> {
+export type SinkKind = 'lend' | 'writable' | 'passthrough' | 'array' | 'pipeline';
+
+/**
+ * A sink of `kind` ending in `out`. `counted` settles once everything written to the sink reached
+ * `out`, after `end()` for the sinks that forward (taskio never ends a caller's sink; its owner does).
+ */
+function sinkFor(kind: SinkKind, out: Counter): { sink: Writable; forwards: boolean; counted: Promise<void> } {
+  if (kind === 'lend' || kind === 'writable') return { sink: kind === 'lend' ? nonRetaining(out) : out, forwards: false, counted: Promise.resolve() };
+  if (kind === 'array') {
+    let kept: Buffer[] = [], size = 0;
+    const sink = new Writable({ highWaterMark: 1 << 20, write(c: Buffer, _e, cb) {
+      kept.push(c);
+      out.bytes += c.length;
+      if ((size += c.length) >= 64 << 20) { kept = []; size = 0; }
+      cb();
+    } });
+    return { sink, forwards: false, counted: Promise.resolve() };
+  }
+  const pt = new PassThrough();
+  if (kind === 'passthrough') {
+    pt.on('data', (c: Buffer) => { out.bytes += c.length; });
+    return { sink: pt, forwards: true, counted: new Promise((resolve) => pt.on('end', resolve)) };
+  }
+  const identity = new Transform({ transform(c: Buffer, _e, cb) { cb(null, c); } });
+  return { sink: pt, forwards: true, counted: new Promise((resolve, reject) => pipeline(pt, identity, out, (err) => (err ? reject(err) : resolve()))) };
+}
+
+/**
+ * taskio's consumer: `newCreator` with a sink of `kind` (see {@link SinkKind}), fed by the producer
+ * process.
+ */
+export async function taskioStream(kind: 'throughput' | 'lines', load: string[], sinkKind: SinkKind): Promise<Result> {
   const dir = fifoDir();
   try {
     const out = new Counter(kind === 'lines'), err = new Counter(false);
-    const sink = lend ? nonRetaining(out) : out;
+    const { sink, forwards, counted } = sinkFor(sinkKind, out);
     const { wall, cpu } = await timed(async () => {
       const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir))('bench');
       const c = io.config();
       await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
+      if (forwards) sink.end();
+      await counted;
       await io.close();
     });
-    return result(`taskio-${lend ? 'lend' : 'copy'}`, kind, out, wall, cpu);
+    return result(`taskio-${sinkKind}`, kind, out, wall, cpu);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
 }
 
-/** The Node ceiling: one non-blocking FIFO read loop into one reused 1 MiB buffer, no streams. */
-export async function plainFifo(kind: 'throughput' | 'lines', load: string[]): Promise<Result> {
+/**
+ * A consumer without taskio on the same producer: `consume` gets the stdout FIFO's read fd (1 MiB
+ * pipe) and the counter, and resolves when it saw EOF; the stderr FIFO is opened and left idle.
+ */
+async function bareConsumer(impl: string, kind: 'throughput' | 'lines', load: string[], consume: (fd: number, out: Counter) => Promise<void>): Promise<Result> {
   const dir = fifoDir();
   try {
     const out = new Counter(kind === 'lines');
@@ -65,25 +103,37 @@ export async function plainFifo(kind: 'throughput' | 'lines', load: string[]): P
     const { wall, cpu } = await timed(async () => {
       const fd = openFifoFd(stdout, 'r', { create: true });
       const efd = openFifoFd(stderr, 'r', { create: true });
-      setPipeSize(fd, pipeSize);
-      const buf = Buffer.allocUnsafeSlow(pipeSize);
-      const countLines = kind === 'lines';
-      const ended = new Promise<void>((resolve) => {
-        const options = { fd, readable: true, writable: false, onread: { buffer: buf, callback: (n: number) => {
-          out.bytes += n;
-          if (!countLines) return;
-          const view = n === buf.length ? buf : buf.subarray(0, n);
-          for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) out.lines++;
-        } } };
-        new net.Socket(options as net.SocketConstructorOpts).on('end', resolve);
-      });
-      await Promise.all([produce(stdout, stderr, load), ended]);
+      await Promise.all([produce(stdout, stderr, load), consume(fd, out)]);
       fs.closeSync(efd);
     });
-    return result('plain-fifo', kind, out, wall, cpu);
+    return result(impl, kind, out, wall, cpu);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/** Node's own copy for reference: the FIFO as a `net.Socket` (`'data'` events), `socket.pipe(counter)`. */
+export function nodePipe(kind: 'throughput' | 'lines', load: string[]): Promise<Result> {
+  return bareConsumer('node-pipe', kind, load, (fd, out) => new Promise((resolve, reject) => {
+    out.on('finish', resolve).on('error', reject);
+    new net.Socket({ fd, readable: true, writable: false }).pipe(out);
+  }));
+}
+
+/** The Node ceiling: one non-blocking FIFO read loop into one reused 1 MiB buffer, no streams. */
+export function plainFifo(kind: 'throughput' | 'lines', load: string[]): Promise<Result> {
+  return bareConsumer('plain-fifo', kind, load, (fd, out) => new Promise((resolve) => {
+    setPipeSize(fd, pipeSize);
+    const buf = Buffer.allocUnsafeSlow(pipeSize);
+    const countLines = kind === 'lines';
+    const options = { fd, readable: true, writable: false, onread: { buffer: buf, callback: (n: number) => {
+      out.bytes += n;
+      if (!countLines) return;
+      const view = n === buf.length ? buf : buf.subarray(0, n);
+      for (let i = view.indexOf(10); i >= 0; i = view.indexOf(10, i + 1)) out.lines++;
+    } } };
+    new net.Socket(options as net.SocketConstructorOpts).on('end', resolve);
+  }));
 }
 
 function result(impl: string, kind: string, out: Counter, wall: number, cpu: number): Result {
@@ -100,6 +150,8 @@ export async function containerdStream(kind: 'throughput' | 'lines', args: strin
   return { bench: kind, impl: 'containerd-cio', bytes, wall_s: Number(r.wall_s), mb_s: Number(r.mb_s), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), ...(kind === 'lines' ? { lines_s: Number(r.lines_s) } : {}) };
 }
 
+const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;
+
 /** FIFO sets per second: create, open, 1 byte, close, remove — as `ciobench sets` does. */
 export async function taskioSets(count: number, root: string): Promise<Result> {
   fs.mkdirSync(root, { recursive: true });
@@ -110,7 +162,8 @@ export async function taskioSets(count: number, root: string): Promise<Result> {
         const out = new Counter(false);
         const io = await newCreator(withStreams(null, out, new Counter(false)), withFIFODir(dir))(`set${i}`);
         const c = io.config();
-        const wo = openFifoFd(c.stdout, 'w'), we = openFifoFd(c.stderr, 'w');
+        // The shim side opens as ciobench's does (os.OpenFile): one open each, the reader exists.
+        const wo = fs.openSync(c.stdout, wronly), we = fs.openSync(c.stderr, wronly);
         fs.writeSync(wo, 'x');
         fs.closeSync(wo);
         fs.closeSync(we);

@@ -5,12 +5,13 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime,runsc-io,daemon), BENCH_DD_SECONDS (default 1.5),
- * BENCH_IO_SINKS and BENCH_IO_CONFIGS (comma lists narrowing runsc-io). The runtime benchmarks
- * need root and runsc/runc.
+ * throughput,lines,sets,logs,runtime,runsc-io,daemon,scale; or the same names as arguments:
+ * `npm run bench -- scale`), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
+ * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
+ * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
-import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
+import { containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
 import fs from 'node:fs';
@@ -18,12 +19,13 @@ import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
 import { daemonBenches } from './daemon.js';
 import { ioConfigs, runscIoBenches, type DdSink } from './runscIo.js';
+import { scaleBenches } from './scale.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,runsc-io,daemon').split(','));
+const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,runsc-io,daemon,scale').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -57,8 +59,12 @@ async function main(): Promise<void> {
     if (!only.has('throughput')) break;
     const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
     const variants: Variant[] = [
-      ['taskio-lend', () => taskioStream('throughput', load, true)],
-      ['taskio-copy', () => taskioStream('throughput', load, false)],
+      ['taskio-lend', () => taskioStream('throughput', load, 'lend')],
+      ['taskio-writable', () => taskioStream('throughput', load, 'writable')],
+      ['taskio-passthrough', () => taskioStream('throughput', load, 'passthrough')],
+      ['taskio-array', () => taskioStream('throughput', load, 'array')],
+      ['taskio-pipeline', () => taskioStream('throughput', load, 'pipeline')],
+      ['node-pipe', () => nodePipe('throughput', load)],
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
@@ -67,7 +73,7 @@ async function main(): Promise<void> {
   if (only.has('lines')) {
     const load = ['--lines', String(lines), '--size', '100'];
     const variants: Variant[] = [
-      ['taskio-lend', () => taskioStream('lines', load, true)],
+      ['taskio-lend', () => taskioStream('lines', load, 'lend')],
       ['plain-fifo', () => plainFifo('lines', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('lines', ['--count', String(lines), '--size', '100'])]);
@@ -159,7 +165,11 @@ function benchRunscIo(): Promise<void> {
   });
 }
 
-main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('runsc-io') ? benchRunscIo() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined)).then(() => process.exit()).catch((err) => {
+main().then(() => (only.has('runtime') ? runtimeBenches() : undefined))
+  .then(() => (only.has('runsc-io') ? benchRunscIo() : undefined))
+  .then(() => (only.has('daemon') ? benchDaemon() : undefined))
+  .then(() => (only.has('scale') ? scaleBenches((process.env.SCALE_TASKS ?? '10,100,1000').split(',').map(Number), Number(process.env.SCALE_SECONDS ?? 10)) : undefined))
+  .then(() => process.exit()).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { ensureRuntimeRoot } from '../privateDir.js';
+import { ensureRuntimeRoot, notPrivate } from '../privateDir.js';
 import { isCode } from '../sys/index.js';
 import { type Config, validateId } from './config.js';
 
@@ -45,7 +45,7 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   validateId(id);
   // Synchronous on purpose: these are metadata calls on a local (usually tmpfs) directory that
   // finish in microseconds, and a threadpool round trip each would cost more than the call.
-  const dir = fs.mkdtempSync(path.join(ensureRuntimeRoot(root), `${id}-`));
+  const dir = fs.mkdtempSync(path.join(privateRoot(root), `${id}-`));
   const config: Config = {
     terminal,
     stdin: path.join(dir, `${id}-stdin`),
@@ -70,3 +70,34 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
     }
   });
 }
+
+/** Roots that passed {@link ensureRuntimeRoot} in this process, by absolute path, with the identity they had. */
+const checkedRoots = new Map<string, { dev: number; ino: number }>();
+const maxCheckedRoots = 64;
+
+/**
+ * {@link ensureRuntimeRoot} once per root and process, then one `lstat` per set: the root must still
+ * be the very directory that passed (same device and inode), a real directory owned by this user
+ * that group and others cannot write. That is as strict as checking the whole chain again: every
+ * directory of the chain was private when it was checked, so no other user can rename or replace
+ * anything in it, and a root put in place by anyone (or recreated after a cleanup) has another
+ * identity and is checked in full again. A root that changed to a symlink, another owner or a
+ * looser mode fails the lstat test and then the full check, naming the reason.
+ */
+function privateRoot(root: string): string {
+  const abs = path.resolve(root);
+  const known = checkedRoots.get(abs);
+  if (known) {
+    const st = fs.lstatSync(abs, { throwIfNoEntry: false });
+    if (st && !notPrivate(st) && st.dev === known.dev && st.ino === known.ino) return abs;
+    checkedRoots.delete(abs);
+  }
+  ensureRuntimeRoot(abs);
+  const st = fs.lstatSync(abs);
+  if (!notPrivate(st)) {
+    if (checkedRoots.size >= maxCheckedRoots) checkedRoots.clear();
+    checkedRoots.set(abs, { dev: st.dev, ino: st.ino });
+  }
+  return abs;
+}
+

@@ -166,12 +166,12 @@ t.test('a slow consumer stops the producer; memory stays bounded', async (t) => 
   t.equal(total, 64 << 20, 'everything arrives once the consumer resumes');
 });
 
-t.test('lent buffers (non-retaining sinks) and copied chunks both arrive intact', async (t) => {
+t.test('lent buffers (non-retaining sinks) and slab chunks (any other sink) both arrive intact', async (t) => {
   const dir = tmpDir(t);
   const data = randomBytes(8 << 20);
   const src = path.join(dir, 'src.bin');
   fs.writeFileSync(src, data);
-  // A file stream is known not to keep chunks: it borrows buffers; the Collector gets copies.
+  // A file stream is known not to keep chunks: it borrows buffers; the Collector gets slab pieces.
   const file = path.join(dir, 'out.bin');
   const fileSink = fs.createWriteStream(file);
   const hashes: string[] = [];

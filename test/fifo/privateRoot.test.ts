@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { newCreator, newFIFOSetInDir, withFIFODir, withStreams } from '../../src/index.js';
+import { runtimeDir } from '../../src/privateDir.js';
 import { Collector, fdsUnder, repoRoot, tmpDir } from '../helpers/common.js';
 
 t.setTimeout(60_000);
@@ -43,6 +44,38 @@ t.test('newFIFOSetInDir and withFIFODir refuse a root another user could control
   }
   t.same(fs.readdirSync(path.join(base, 'target')), [], 'nothing made through the symlink');
   t.same(fdsUnder(base), [], 'no fd left open');
+});
+
+t.test('a root that passed once is checked again when it changed: mode, owner, symlink, a parent replaced', async (t) => {
+  const base = tmpDir(t);
+  const root = path.join(base, 'root');
+  const made = async (): Promise<void> => { await (await newFIFOSetInDir(root, 'task', false)).close(); };
+  await made();
+  fs.chmodSync(root, 0o770);
+  await t.rejects(newFIFOSetInDir(root, 'task', false), { code: 'ERR_UNSAFE_DIR', message: /writable by its group/ }, 'made group-writable after use');
+  fs.chmodSync(root, 0o700);
+  await made();
+  fs.chownSync(root, NOBODY, NOBODY);
+  await t.rejects(newFIFOSetInDir(root, 'task', false), { code: 'ERR_UNSAFE_DIR', message: /owned by uid 65534/ }, 'given to another user after use');
+  fs.chownSync(root, 0, 0);
+  await made();
+  fs.renameSync(root, path.join(base, 'moved'));
+  fs.symlinkSync(path.join(base, 'moved'), root);
+  await t.rejects(newFIFOSetInDir(root, 'task', false), { code: 'ERR_UNSAFE_DIR', message: /symlink/ }, 'replaced by a symlink to the very directory that passed');
+  t.same(fs.readdirSync(path.join(base, 'moved')), [], 'nothing made through the symlink');
+
+  // Under the runtime directory the whole chain counts: a parent replaced by one others can write,
+  // holding a private root of this user, is refused although the root itself looks private.
+  const run = fs.mkdtempSync(path.join(runtimeDir(), 'taskio-test-perf-'));
+  t.teardown(() => fs.rmSync(run, { recursive: true, force: true }));
+  const chained = path.join(run, 'parent', 'fifo');
+  await (await newFIFOSetInDir(chained, 'task', false)).close();
+  fs.renameSync(path.join(run, 'parent'), path.join(run, 'old'));
+  fs.mkdirSync(path.join(run, 'parent'));
+  fs.chmodSync(path.join(run, 'parent'), 0o757);
+  fs.mkdirSync(chained, { mode: 0o700 });
+  await t.rejects(newFIFOSetInDir(chained, 'task', false), { code: 'ERR_UNSAFE_DIR', message: new RegExp(`${path.join(run, 'parent')}: it is writable by others`) });
+  t.same(fs.readdirSync(chained), [], 'nothing made in the new root');
 });
 
 /** Runs `script` (an ES module body with `m`, the built package) as uid/gid 65534 with `env`; resolves with its stdout. */

@@ -158,6 +158,7 @@ export class Process {
         await plumbing.close();
         throw err;
       }
+      plumbing.io.closeChildFds(); // the process runs with copies of its own
       this.#pid = readPidFile(pidFile);
       this.#internalPid = readPidFile(internalPidFile);
       if (this.#pid > 0) sub.wait(this.#pid).then((e) => this.#setExited(e.status), () => undefined);

@@ -176,6 +176,8 @@ export class Init {
         if (await this.#diedWithin(EXIT_GRACE_MS)) throw invalidState('cannot start a stopped container');
         throw err;
       }
+      // The process has its own copies now: ours would only hold a pipe end and two FIFO fds per task.
+      this.#plumbing?.io.closeChildFds();
       if (this.#pid === 0) this.#watch(readPidFile(this.#pidFile(this.#bundle)));
     });
   }
@@ -199,6 +201,7 @@ export class Init {
           ...(c.workPath ? { workPath: c.workPath } : {}),
         });
       });
+      this.#plumbing?.io.closeChildFds(); // restored and running: as after start
     });
   }
 

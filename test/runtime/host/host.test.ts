@@ -5,12 +5,13 @@ import { once } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { PassThrough } from 'node:stream';
 import { HostRuntime } from '../../../src/runtime/host/index.js';
 import { Init } from '../../../src/runtime/proc/index.js';
 import { procSuite } from '../proc/suite.js';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
 import { processState } from '../../../src/runtime/reaper/index.js';
-import { Collector, fdCount } from '../../helpers/common.js';
+import { Collector, fdCount, fdsUnder, untilBytes } from '../../helpers/common.js';
 import { waitFor } from '../../fixtures/oci.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-test-'));
@@ -181,6 +182,42 @@ t.test('host: kill --all and delete reach what an exec left behind, double-forke
   await init.delete();
   await io.close();
   t.equal(fdCount(), fds, 'no fd left');
+});
+
+t.test('host: once started, the task host keeps no copy of the task\'s stdio fds; stdin and stdout still work, exec too', { timeout: 30_000 }, async (t) => {
+  const id = `childfds-${n++}-${crypto.randomBytes(3).toString('hex')}`;
+  const stdin = new PassThrough(), out = new Collector();
+  const io = await newCreator(withFIFODir(path.join(base, 'fifo')), withStreams(stdin, out, new Collector()))(id);
+  t.teardown(() => io.close());
+  const init = new Init(id, runtime, io.config(), { drainTimeout: 1000 });
+  t.teardown(() => init.delete().catch(() => undefined));
+  const c = io.config();
+  const setDir = path.dirname(c.stdout);
+  await init.create({ id, bundle: hostBundle('childfds', ['cat']), terminal: false, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr });
+  // Created: the task host holds what it will give the process (stdout and stderr opened again).
+  t.equal(fdsUnder(setDir).length, 10, 'before start: client 4 (lock, stdout, stderr, stdin), task host 6');
+  await init.start();
+  // Client: the lock and the stdout copy, the stderr copy, the stdin writer. Task host: the stdout
+  // and stderr keep-alives, the stdin reader and its keep-alive writer.
+  t.equal(fdsUnder(setDir).length, 8, 'after start: client 4, task host 4');
+  stdin.write('through stdin\n');
+  await untilBytes(out, 'through stdin\n'.length);
+  t.equal(out.text(), 'through stdin\n', 'stdin reaches the task and its output comes back');
+
+  const ex = await outputClient(t, `${id}-e`);
+  const ec = ex.io.config();
+  const p = await init.exec(path.join(base, 'exec', id), { id: 'e', terminal: false, stdin: '', stdout: ec.stdout, stderr: ec.stderr, spec: { args: ['sh', '-c', 'echo exec; exec sleep 1000'], cwd: '/', env: ['PATH=/usr/bin:/bin'] } });
+  await p.start();
+  await untilBytes(ex.out, 'exec\n'.length);
+  t.equal(fdsUnder(path.dirname(ec.stdout)).length, 5, 'an exec running: client 3 (lock, stdout, stderr), task host 2 (keep-alives)');
+  await p.kill('KILL');
+  await p.wait();
+  await ex.io.wait();
+  t.equal(ex.out.text(), 'exec\n');
+  await p.delete();
+  await init.kill('KILL');
+  await init.wait();
+  await init.delete();
 });
 
 t.test('host as a user who cannot make cgroups: the sessions fallback still takes the init\'s background job', { timeout: 30_000 }, async (t) => {
