@@ -17,14 +17,17 @@ type RowState = TaskStats | 'exited' | 'pending';
 const percent = (n: number): string => `${n.toFixed(2)}%`;
 
 /**
- * A row of the table, as `docker stats` writes it. Memory without a limit of its own (or one above
- * this machine's memory) is shown against the machine's memory, as docker does.
+ * A row of the table, as `docker stats` writes it. Memory is shown against the limit the sample
+ * reports, else the task's own (a host task's sample has none), else — no limit, or one above this
+ * machine's memory — the machine's memory, as docker does.
  */
-function cells(id: string, s: RowState): string[] {
+function cells(t: TaskView, s: RowState): string[] {
+  const id = t.id;
   if (s === 'pending') return [id, '--', '-- / --', '--', '--'];
   if (s === 'exited') return [id, percent(0), '0B / 0B', percent(0), '0'];
   const total = os.totalmem();
-  const limit = s.memory.limit !== undefined && s.memory.limit > 0 && s.memory.limit < total ? s.memory.limit : total;
+  const own = s.memory.limit ?? t.limits?.memory;
+  const limit = own !== undefined && own > 0 && own < total ? own : total;
   return [
     id, s.cpuPercent === null ? '--' : percent(s.cpuPercent), `${bytesSize(s.memory.usage)} / ${bytesSize(limit)}`,
     percent((s.memory.usage / limit) * 100), String(s.pids.current),
@@ -64,7 +67,7 @@ export async function stats(ctx: VerbContext): Promise<number> {
       const tasks = await tasksOf(c, ctx);
       const samples = await Promise.all(tasks.map((t) => sampleOf(c, t)));
       if (json) ctx.stdout.write(samples.flatMap((s) => (typeof s === 'object' ? [`${JSON.stringify(s)}\n`] : [])).join(''));
-      else ctx.stdout.write(formatTable(header, tasks.map((t, i) => cells(t.id, samples[i]!))));
+      else ctx.stdout.write(formatTable(header, tasks.map((t, i) => cells(t, samples[i]!))));
       return 0;
     }
     return untilInterrupted(ctx, (signal) => streamStats(c, ctx, json, signal));
@@ -75,10 +78,11 @@ export async function stats(ctx: VerbContext): Promise<number> {
 async function streamStats(c: DaemonClient, ctx: VerbContext, json: boolean, signal: AbortSignal): Promise<void> {
   const named = ctx.args.operands.length > 0;
   const rows = new Map<string, RowState>();
+  const views = new Map<string, TaskView>();
   const table = new LiveTable(ctx.stdout);
   let done = false;
   const draw = (): void => {
-    if (!json && !done && !signal.aborted) table.draw(formatTable(header, [...rows].map(([id, s]) => cells(id, s))));
+    if (!json && !done && !signal.aborted) table.draw(formatTable(header, [...rows].map(([id, s]) => cells(views.get(id)!, s))));
   };
   let scheduled = false;
   const redraw = (): void => {
@@ -93,6 +97,7 @@ async function streamStats(c: DaemonClient, ctx: VerbContext, json: boolean, sig
   /** Streams one task's samples into its row until it exits. */
   const follow = async (t: TaskView): Promise<void> => {
     if (rows.has(t.id)) return;
+    views.set(t.id, t);
     rows.set(t.id, isLive(t) ? 'pending' : 'exited');
     if (!isLive(t)) return;
     try {
