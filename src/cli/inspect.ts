@@ -12,7 +12,7 @@ import type { VerbContext } from './verb.js';
  */
 export async function inspect(ctx: VerbContext): Promise<number> {
   return withDaemon(ctx, async (c) => {
-    const results = await Promise.allSettled(ctx.args.operands.map((id) => c.getTask(validateId(id))));
+    const results = await Promise.allSettled(ctx.args.operands.map(async (id) => c.getTask(validateId(id))));
     const found = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) satisfies TaskView[];
     ctx.stdout.write(`${JSON.stringify(found, null, 4)}\n`);
     for (const r of results) if (r.status === 'rejected') ctx.stderr.write(errorLine(r.reason, ctx.command, ctx.env));

@@ -44,8 +44,13 @@ t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an 
 t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that heeds it just exits', { timeout: 60_000 }, async (t) => {
   await readyTask('stop-deaf', 'trap "" TERM');
   await readyTask('stop-ok', 'trap \'kill $!; exit 0\' TERM');
-  const r = await taskio(t, root, 'stop', '-t', '1', 'stop-deaf', 'stop-ok');
+  await readyTask('stop-paused', 'trap \'kill $!; exit 5\' TERM');
+  await c.pause('stop-paused');
+  const [r, p] = await Promise.all([taskio(t, root, 'stop', '-t', '1', 'stop-deaf', 'stop-ok'), taskio(t, root, 'stop', '-t', '60', 'stop-paused')]);
   t.same([r.code, r.stdout, r.stderr], [0, 'stop-deaf\nstop-ok\n', ''], 'each id once stopped, in the order given');
+  t.same([p.code, p.stdout, p.stderr], [0, 'stop-paused\n', '']);
+  const paused = await c.getTask('stop-paused');
+  t.same([paused.status, paused.exit?.exitCode], ['exited', 5], 'a paused task is resumed after the signal, and acts on it');
   const deaf = await c.getTask('stop-deaf');
   t.same([deaf.status, deaf.exit?.exitCode, deaf.exit?.signal], ['exited', 137, 'SIGKILL'], 'killed after the timeout');
   const ok = await c.getTask('stop-ok');
@@ -83,7 +88,7 @@ t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sand
   await until(async () => (await logOf(id)) !== '', 30_000, 'output');
   const [top, stats] = await Promise.all([taskio(t, root, 'top', id), taskio(t, root, 'stats', '--no-stream', id)]);
   t.equal(top.code, 0);
-  t.match(top.stdout, /^PID +PPID +COMMAND\n1 /, 'the sandbox\'s own pids, the init first');
+  t.match(top.stdout, /^PID +PPID +COMMAND\n1 +0 +sh\n/, 'the sandbox\'s own pids from runsc\'s table, the init (sh) first');
   t.equal(stats.code, 0);
   t.match(stats.stdout, new RegExp(`\\n${id} +\\d+\\.\\d\\d% +[\\d.]+(B|KiB|MiB|GiB) / [\\d.]+(MiB|GiB) +\\d+\\.\\d\\d% +[1-9]\\d*\\n$`));
 

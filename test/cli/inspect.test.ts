@@ -27,9 +27,13 @@ t.test('inspect: a JSON array of the tasks as the daemon shows them, even for on
 t.test('inspect: an unknown task is an error line and 125; the ones found are still printed', { timeout: 60_000 }, async (t) => {
   await c.createTask({ id: 'insp-c', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
   const before = fs.readdirSync(path.join(root, 'tasks')).sort();
-  const [mixed, none, bad] = await Promise.all([
+  const [mixed, none, bad, badId] = await Promise.all([
     taskio(t, root, 'inspect', 'nope', 'insp-c'), taskio(t, root, 'inspect', 'nope'), taskio(t, root, 'inspect', '-x'),
+    taskio(t, root, 'inspect', 'insp-c', 'a b'),
   ]);
+  t.equal(badId.code, 125);
+  t.same((JSON.parse(badId.stdout) as TaskView[]).map((v) => v.id), ['insp-c'], 'a bad id does not hide the good one');
+  t.equal(badId.stderr, 'taskio inspect: invalid task id "a b": it must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$\n');
   t.equal(mixed.code, 125);
   t.same((JSON.parse(mixed.stdout) as TaskView[]).map((v) => v.id), ['insp-c']);
   t.equal(mixed.stderr, 'taskio inspect: no such task: nope\n');

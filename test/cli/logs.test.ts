@@ -81,18 +81,18 @@ t.test('logs -f follows across rotations without loss and ends once the task exi
   // ~2000 CRI entries of ~50 bytes over 8 KiB files: a dozen rotations.
   await c.createTask({
     id, runtime: 'host', log: `file://${log}?format=cri&maxSize=8KB&maxFiles=40`,
-    args: ['sh', '-c', `while [ ! -e ${go} ]; do sleep 0.02; done; i=1; while [ $i -le 2000 ]; do echo "line $i"; i=$((i+1)); done`],
+    args: ['sh', '-c', `echo start; while [ ! -e ${go} ]; do sleep 0.02; done; i=1; while [ $i -le 2000 ]; do echo "line $i"; i=$((i+1)); done`],
   });
   const follower = startTaskio(t, root, ['logs', '-f', id]);
-  // The follower is reading (the log is empty, so nothing shows): the task may start writing.
-  await until(async () => (await c.getTask(id)).status === 'running', 5000, 'the task');
+  // Once the follower shows the first line it is following the live log: the rotations happen under it.
+  await until(() => follower.output() === 'start\n', 30_000, 'the follower to show the first line');
   fs.writeFileSync(go, '');
   const r = await follower.result;
   t.equal(r.code, 0, 'logs -f ended by itself');
   t.equal(r.stderr, '');
-  t.equal(r.stdout, numbered(1, 2000, 'line '), 'every line once, in order');
+  t.equal(r.stdout, `start\n${numbered(1, 2000, 'line ')}`, 'every line once, in order');
   t.ok(fs.readdirSync(dir).filter((f) => f.startsWith('r.log.')).length >= 5, 'the log rotated');
-  t.equal((await taskio(t, root, 'logs', id)).stdout, numbered(1, 2000, 'line '), 'and logs reads all of it afterwards');
+  t.equal((await taskio(t, root, 'logs', id)).stdout, `start\n${numbered(1, 2000, 'line ')}`, 'and logs reads all of it afterwards');
 });
 
 t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends at once', { timeout: 60_000 }, async (t) => {
