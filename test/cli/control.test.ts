@@ -25,7 +25,7 @@ async function readyTask(id: string, script: string): Promise<number> {
   return view.pid;
 }
 
-t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an exited task is refused', { timeout: 60_000 }, async (t) => {
+t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an exited task is refused', { timeout: 120_000 }, async (t) => {
   await readyTask('kill-usr1', 'trap \'kill $!; echo got USR1; exit 9\' USR1');
   await readyTask('kill-def', 'true');
   const [usr1, def] = await Promise.all([taskio(t, root, 'kill', '-s', 'USR1', 'kill-usr1'), taskio(t, root, 'kill', 'kill-def')]);
@@ -41,7 +41,7 @@ t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an 
   t.equal(again.stderr, 'taskio kill: task kill-def: cannot kill an exited task: it is not running\n');
 });
 
-t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that heeds it just exits', { timeout: 60_000 }, async (t) => {
+t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that heeds it just exits', { timeout: 120_000 }, async (t) => {
   await readyTask('stop-deaf', 'trap "" TERM');
   await readyTask('stop-ok', 'trap \'kill $!; exit 0\' TERM');
   await readyTask('stop-paused', 'trap \'kill $!; exit 5\' TERM');
@@ -59,7 +59,7 @@ t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that hee
   t.same([again.code, again.stdout], [0, 'stop-ok\n'], 'stopping an exited task succeeds, as docker');
 });
 
-t.test('rm: a running task is refused, naming it; -f kills and removes everything; errors do not stop the others', { timeout: 60_000 }, async (t) => {
+t.test('rm: a running task is refused, naming it; -f kills and removes everything; errors do not stop the others', { timeout: 120_000 }, async (t) => {
   const pid = await readyTask('rm-run', 'true');
   await c.createTask({ id: 'rm-done', runtime: 'host', args: ['true'] });
   await c.wait('rm-done');
@@ -81,7 +81,7 @@ t.test('rm: a running task is refused, naming it; -f kills and removes everythin
   t.same((await c.listTasks({ all: true })).map((v) => v.id).filter((id) => id.startsWith('rm-')), [], 'both removed');
 });
 
-t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sandbox', { timeout: 120_000 }, async (t) => {
+t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sandbox', { timeout: 240_000 }, async (t) => {
   const id = 'ctl-runsc';
   await c.createTask({ id, runtime: 'runsc', args: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done'] });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
@@ -109,7 +109,7 @@ t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sand
   t.equal(notPaused.stderr, `taskio unpause: task ${id}: cannot resume a running task: it is not paused\n`);
 });
 
-t.test('bad input: unknown flag, missing argument, bad value, unknown id → one line naming it, 125, nothing changed', { timeout: 60_000 }, async (t) => {
+t.test('bad input: unknown flag, missing argument, bad value, unknown id → one line naming it, 125, nothing changed', { timeout: 120_000 }, async (t) => {
   const before = fs.readdirSync(path.join(root, 'tasks')).sort();
   const cases: Array<[string[], string]> = [
     [['kill', '--bogus', 'a'], "taskio kill: unknown flag: --bogus. See 'taskio kill --help'.\n"],

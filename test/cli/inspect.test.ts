@@ -9,7 +9,7 @@ const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
 t.teardown(() => c.close());
 
-t.test('inspect: a JSON array of the tasks as the daemon shows them, even for one', { timeout: 60_000 }, async (t) => {
+t.test('inspect: a JSON array of the tasks as the daemon shows them, even for one', { timeout: 120_000 }, async (t) => {
   await c.createTask({ id: 'insp-a', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
   await c.createTask({ id: 'insp-b', runtime: 'host', args: ['sh', '-c', 'exit 4'] });
   await c.wait('insp-b');
@@ -24,7 +24,7 @@ t.test('inspect: a JSON array of the tasks as the daemon shows them, even for on
   t.same(both.map((v) => [v.id, v.status, v.exit?.exitCode ?? null]), [['insp-b', 'exited', 4], ['insp-a', 'running', null]], 'in the order given');
 });
 
-t.test('inspect: an unknown task is an error line and 125; the ones found are still printed', { timeout: 60_000 }, async (t) => {
+t.test('inspect: an unknown task is an error line and 125; the ones found are still printed', { timeout: 120_000 }, async (t) => {
   await c.createTask({ id: 'insp-c', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
   const before = fs.readdirSync(path.join(root, 'tasks')).sort();
   const [mixed, none, bad, badId] = await Promise.all([

@@ -14,7 +14,7 @@ t.teardown(() => c.close());
 const numbered = (from: number, to: number, prefix = ''): string => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${from + i}\n`).join('');
 const stamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z /;
 
-t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t', { timeout: 60_000 }, async (t) => {
+t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t', { timeout: 120_000 }, async (t) => {
   const id = 'logs-basic';
   const out = 'logs-out';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'i=1; while [ $i -le 20 ]; do echo $i; echo "e$i" >&2; i=$((i+1)); done; printf "no newline"'] });
@@ -43,7 +43,7 @@ t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t
   t.match(stamped.stderr, new RegExp(`^(${stamp.source.slice(1)}e\\d+\n){20}$`), 'stderr stamped too');
 });
 
-t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what came within it', { timeout: 60_000 }, async (t) => {
+t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what came within it', { timeout: 120_000 }, async (t) => {
   const dir = tmpDir(t, 'taskio-ctl-since-');
   const go = path.join(dir, 'go');
   const id = 'logs-since';
@@ -73,7 +73,7 @@ t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what
   t.equal(future.stdout, '', 'a Unix time in the future: nothing');
 });
 
-t.test('logs -f follows across rotations without loss and ends once the task exited', { timeout: 60_000 }, async (t) => {
+t.test('logs -f follows across rotations without loss and ends once the task exited', { timeout: 120_000 }, async (t) => {
   const dir = tmpDir(t, 'taskio-ctl-rot-');
   const log = path.join(dir, 'r.log');
   const go = path.join(dir, 'go');
@@ -95,7 +95,7 @@ t.test('logs -f follows across rotations without loss and ends once the task exi
   t.equal((await taskio(t, root, 'logs', id)).stdout, `start\n${numbered(1, 2000, 'line ')}`, 'and logs reads all of it afterwards');
 });
 
-t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends at once', { timeout: 60_000 }, async (t) => {
+t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends at once', { timeout: 120_000 }, async (t) => {
   const id = 'logs-int';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo hello; exec sleep 1000'] });
   const follower = startTaskio(t, root, ['logs', '-f', id]);
@@ -111,7 +111,7 @@ t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends a
   t.equal(done.stdout, 'hello\n');
 });
 
-t.test('logs: bad input is one line naming it, exit 125', { timeout: 60_000 }, async (t) => {
+t.test('logs: bad input is one line naming it, exit 125', { timeout: 120_000 }, async (t) => {
   const cases: Array<[string[], string]> = [
     [['logs', 'no-such-task'], 'taskio logs: no such task: no-such-task\n'],
     [['logs', 'bad/id'], 'taskio logs: invalid task id "bad/id": it must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$\n'],

@@ -17,7 +17,7 @@ function columns(header: string, line: string): string[] {
   return starts.map((s, i) => line.slice(s, starts[i + 1]).trim());
 }
 
-t.test('ps: the running tasks newest first, -a adds exited ones, -q, --no-trunc, --format json', { timeout: 60_000 }, async (t) => {
+t.test('ps: the running tasks newest first, -a adds exited ones, -q, --no-trunc, --format json', { timeout: 120_000 }, async (t) => {
   const run = await c.createTask({ id: 'ps-run', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
   await c.createTask({ id: 'ps-exit', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
   await c.wait('ps-exit');
@@ -54,7 +54,7 @@ t.test('ps: the running tasks newest first, -a adds exited ones, -q, --no-trunc,
   t.same(views[0]!.args, ['sh', '-c', 'exec sleep 1000']);
 });
 
-t.test('top: the processes of the task; ps options are refused, naming them', { timeout: 60_000 }, async (t) => {
+t.test('top: the processes of the task; ps options are refused, naming them', { timeout: 120_000 }, async (t) => {
   const id = 'top-host';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'] });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
@@ -71,7 +71,7 @@ t.test('top: the processes of the task; ps options are refused, naming them', { 
   t.equal(unknown.stderr, 'taskio top: no such task: nope\n');
 });
 
-t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an unknown task is 125', { timeout: 60_000 }, async (t) => {
+t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an unknown task is 125', { timeout: 120_000 }, async (t) => {
   const id = 'stats-host';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'], limits: { memory: 64 * 1024 * 1024 } });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
@@ -98,7 +98,7 @@ t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an u
   t.equal(unknown.stderr, 'taskio stats: no such task: nope\n');
 });
 
-t.test('stats in a terminal: a live table that redraws in place until ctrl-C', { timeout: 60_000 }, async (t) => {
+t.test('stats in a terminal: a live table that redraws in place until ctrl-C', { timeout: 120_000 }, async (t) => {
   const id = 'stats-live';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
@@ -116,7 +116,7 @@ t.test('stats in a terminal: a live table that redraws in place until ctrl-C', {
   t.equal(await exited, 130, 'ctrl-C ends it with 130');
 });
 
-t.test('stats of tasks named, on a pipe: plain frames, and it ends once they have exited', { timeout: 60_000 }, async (t) => {
+t.test('stats of tasks named, on a pipe: plain frames, and it ends once they have exited', { timeout: 120_000 }, async (t) => {
   const id = 'stats-end';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
