@@ -156,6 +156,16 @@ const code: Record<string, Verb['load']> = {
   version: async () => (await import('./version.js')).version,
   help: async () => (await import('./command.js')).help,
   daemon: async () => (await import('./daemonVerb.js')).daemon,
+  logs: async () => (await import('./logs.js')).logs,
+  ps: async () => (await import('./ps.js')).ps,
+  inspect: async () => (await import('./inspect.js')).inspect,
+  top: async () => (await import('./top.js')).top,
+  stats: async () => (await import('./stats.js')).stats,
+  kill: async () => (await import('./control.js')).kill,
+  stop: async () => (await import('./control.js')).stop,
+  rm: async () => (await import('./control.js')).rm,
+  pause: async () => (await import('./control.js')).pause,
+  unpause: async () => (await import('./control.js')).unpause,
 };
 
 /** The dispatch table: every verb of {@link specs} with its code (or, for now, {@link notAvailableYet}). */

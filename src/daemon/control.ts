@@ -34,11 +34,9 @@ export interface TaskControl {
 
 /** The processes of a task: the runtime's list (runc: host pids; runsc: sandbox pids), or the host task's group/job. */
 async function listProcesses(record: TaskRecord, runsc: Runsc | null, jobPids: (() => Promise<number[]>) | null): Promise<ProcessInfo[]> {
-  if (runsc) {
-    const pids = await runsc.ps(record.id);
-    // runsc's pids are the sandbox's own: there is no host process to describe.
-    return record.runtime === 'runsc' ? pids.map((pid) => ({ pid, ppid: null, command: '' })) : pids.map(describeProcess);
-  }
+  // runsc's pids are the sandbox's own: there is no host process to describe, runsc's table has them.
+  if (runsc && record.runtime === 'runsc') return runsc.processTable(record.id);
+  if (runsc) return (await runsc.ps(record.id)).map(describeProcess);
   const pids = jobPids ? await jobPids() : groupMembers(record.pid);
   return pids.map(describeProcess);
 }

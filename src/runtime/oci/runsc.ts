@@ -199,6 +199,25 @@ export class Runsc {
     return list.map((p) => (typeof p === 'number' ? p : (p.PID ?? p.pid ?? -1))).filter((p) => p >= 0);
   }
 
+  /**
+   * The processes of a runsc container as `runsc ps` lists them (`UID PID PPID C TTY STIME TIME CMD`):
+   * the sandbox's own pids, their parents and command names — what `top` shows, since there is no
+   * host process to read them from. (runc's table is the host's `ps`: use {@link ps} and `/proc`.)
+   */
+  async processTable(id: string, opts: CallOptions = {}): Promise<Array<{ pid: number; ppid: number; command: string }>> {
+    const { stdout } = await this.#exec(['ps', validateId(id, 'container')], opts);
+    const [header = '', ...rows] = stdout.split('\n').filter((l) => l.trim() !== '');
+    const titles = header.trim().split(/\s+/);
+    const pid = titles.indexOf('PID'), ppid = titles.indexOf('PPID'), cmd = titles.indexOf('CMD');
+    if (pid < 0 || ppid < 0 || cmd !== titles.length - 1) {
+      throw new TaskioError('ERR_RUNTIME_OUTPUT', `${this.command} ps printed no process table: ${stdout.slice(0, 200)}`);
+    }
+    return rows.map((row) => {
+      const f = row.trim().split(/\s+/);
+      return { pid: Number(f[pid]), ppid: Number(f[ppid]), command: f.slice(cmd).join(' ') };
+    });
+  }
+
   /** One sample of resource usage (`events --stats`). */
   async stats(id: string, opts: CallOptions = {}): Promise<Stats> {
     const { stdout } = await this.#exec(['events', '--stats', validateId(id, 'container')], opts);

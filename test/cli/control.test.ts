@@ -1,0 +1,129 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { Collector, until } from '../helpers/common.js';
+import { isGone, processesMentioning } from '../fixtures/oci.js';
+import { client, daemonRoot, waitGone } from '../daemon/helpers.js';
+import { taskio } from './taskioCommand.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+/** The task's log so far (stdout). */
+async function logOf(id: string): Promise<string> {
+  const out = new Collector();
+  await c.logs(id, { stdout: out });
+  return out.text();
+}
+
+/** Creates a host task and waits until it printed `ready` (its traps are set). */
+async function readyTask(id: string, script: string): Promise<number> {
+  const view = await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `${script}; echo ready; sleep 1000 & wait`] });
+  await until(async () => (await logOf(id)).includes('ready\n'), 20_000, `${id} to be ready`);
+  return view.pid;
+}
+
+t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an exited task is refused', { timeout: 120_000 }, async (t) => {
+  await readyTask('kill-usr1', 'trap \'kill $!; echo got USR1; exit 9\' USR1');
+  await readyTask('kill-def', 'true');
+  const [usr1, def] = await Promise.all([taskio(t, root, 'kill', '-s', 'USR1', 'kill-usr1'), taskio(t, root, 'kill', 'kill-def')]);
+  t.same([usr1.code, usr1.stdout, usr1.stderr], [0, 'kill-usr1\n', '']);
+  t.same([def.code, def.stdout, def.stderr], [0, 'kill-def\n', '']);
+  t.equal((await c.wait('kill-usr1')).exitCode, 9, 'the trap ran');
+  t.match(await logOf('kill-usr1'), 'got USR1\n');
+  const killed = await c.wait('kill-def');
+  t.same([killed.exitCode, killed.signal], [137, 'SIGKILL']);
+  const again = await taskio(t, root, 'kill', 'kill-def');
+  t.equal(again.code, 125);
+  t.equal(again.stdout, '');
+  t.equal(again.stderr, 'taskio kill: task kill-def: cannot kill an exited task: it is not running\n');
+});
+
+t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that heeds it just exits', { timeout: 120_000 }, async (t) => {
+  await readyTask('stop-deaf', 'trap "" TERM');
+  await readyTask('stop-ok', 'trap \'kill $!; exit 0\' TERM');
+  await readyTask('stop-paused', 'trap \'kill $!; exit 5\' TERM');
+  await c.pause('stop-paused');
+  const [r, p] = await Promise.all([taskio(t, root, 'stop', '-t', '1', 'stop-deaf', 'stop-ok'), taskio(t, root, 'stop', '-t', '60', 'stop-paused')]);
+  t.same([r.code, r.stdout, r.stderr], [0, 'stop-deaf\nstop-ok\n', ''], 'each id once stopped, in the order given');
+  t.same([p.code, p.stdout, p.stderr], [0, 'stop-paused\n', '']);
+  const paused = await c.getTask('stop-paused');
+  t.same([paused.status, paused.exit?.exitCode], ['exited', 5], 'a paused task is resumed after the signal, and acts on it');
+  const deaf = await c.getTask('stop-deaf');
+  t.same([deaf.status, deaf.exit?.exitCode, deaf.exit?.signal], ['exited', 137, 'SIGKILL'], 'killed after the timeout');
+  const ok = await c.getTask('stop-ok');
+  t.same([ok.status, ok.exit?.exitCode], ['exited', 0], 'stopped by TERM');
+  const again = await taskio(t, root, 'stop', 'stop-ok');
+  t.same([again.code, again.stdout], [0, 'stop-ok\n'], 'stopping an exited task succeeds, as docker');
+});
+
+t.test('rm: a running task is refused, naming it; -f kills and removes everything; errors do not stop the others', { timeout: 120_000 }, async (t) => {
+  const pid = await readyTask('rm-run', 'true');
+  await c.createTask({ id: 'rm-done', runtime: 'host', args: ['true'] });
+  await c.wait('rm-done');
+  const refused = await taskio(t, root, 'rm', 'rm-run');
+  t.equal(refused.code, 125);
+  t.equal(refused.stdout, '');
+  t.equal(refused.stderr, 'taskio rm: cannot remove running task rm-run: stop it first, or force the removal with rm -f\n');
+  t.equal((await c.getTask('rm-run')).status, 'running', 'still there');
+  const mixed = await taskio(t, root, 'rm', 'nope', 'rm-done');
+  t.equal(mixed.code, 125);
+  t.equal(mixed.stdout, 'rm-done\n', 'the one found is removed');
+  t.equal(mixed.stderr, 'taskio rm: no such task: nope\n');
+  const forced = await taskio(t, root, 'rm', '-f', 'rm-run');
+  t.same([forced.code, forced.stdout, forced.stderr], [0, 'rm-run\n', '']);
+  await waitGone(pid);
+  t.ok(isGone(pid), 'its process is gone');
+  t.notOk(fs.existsSync(path.join(root, 'tasks', 'rm-run')), 'its directory is gone');
+  t.same(processesMentioning(path.join(root, 'tasks', 'rm-run')), []);
+  t.same((await c.listTasks({ all: true })).map((v) => v.id).filter((id) => id.startsWith('rm-')), [], 'both removed');
+});
+
+t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sandbox', { timeout: 240_000 }, async (t) => {
+  const id = 'ctl-runsc';
+  await c.createTask({ id, runtime: 'runsc', args: ['sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.05; done'] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  await until(async () => (await logOf(id)) !== '', 30_000, 'output');
+  const [top, stats] = await Promise.all([taskio(t, root, 'top', id), taskio(t, root, 'stats', '--no-stream', id)]);
+  t.equal(top.code, 0);
+  t.match(top.stdout, /^PID +PPID +COMMAND\n1 +0 +sh\n/, 'the sandbox\'s own pids from runsc\'s table, the init (sh) first');
+  t.equal(stats.code, 0);
+  t.match(stats.stdout, new RegExp(`\\n${id} +\\d+\\.\\d\\d% +[\\d.]+(B|KiB|MiB|GiB) / [\\d.]+(MiB|GiB) +\\d+\\.\\d\\d% +[1-9]\\d*\\n$`));
+
+  const paused = await taskio(t, root, 'pause', id);
+  t.same([paused.code, paused.stdout, paused.stderr], [0, `${id}\n`, '']);
+  const [ps, twice] = await Promise.all([taskio(t, root, 'ps'), taskio(t, root, 'pause', id)]);
+  t.match(ps.stdout, new RegExp(`\\n${id} .* Up [^\\n]* \\(Paused\\) `), 'ps shows it paused');
+  t.equal(twice.code, 125);
+  t.equal(twice.stderr, `taskio pause: task ${id}: cannot pause a paused task\n`);
+
+  const resumed = await taskio(t, root, 'unpause', id);
+  t.same([resumed.code, resumed.stdout, resumed.stderr], [0, `${id}\n`, '']);
+  t.equal((await c.getTask(id)).status, 'running');
+  const lines = (await logOf(id)).split('\n').length;
+  await until(async () => (await logOf(id)).split('\n').length > lines + 2, 30_000, 'the counter to go on after unpause');
+  const notPaused = await taskio(t, root, 'unpause', id);
+  t.equal(notPaused.code, 125);
+  t.equal(notPaused.stderr, `taskio unpause: task ${id}: cannot resume a running task: it is not paused\n`);
+});
+
+t.test('bad input: unknown flag, missing argument, bad value, unknown id → one line naming it, 125, nothing changed', { timeout: 120_000 }, async (t) => {
+  const before = fs.readdirSync(path.join(root, 'tasks')).sort();
+  const cases: Array<[string[], string]> = [
+    [['kill', '--bogus', 'a'], "taskio kill: unknown flag: --bogus. See 'taskio kill --help'.\n"],
+    [['stop'], `taskio stop: "taskio stop" requires at least 1 argument. See 'taskio stop --help'.\n`],
+    [['stop', '-t', 'soon', 'a'], `taskio stop: invalid argument "soon" for "-t, --time" flag: strconv.ParseInt: parsing "soon": invalid syntax. See 'taskio stop --help'.\n`],
+    [['kill', '-s', 'NOPE', 'a'], `taskio kill: invalid argument "NOPE" for "-s, --signal" flag: invalid signal: NOPE. See 'taskio kill --help'.\n`],
+    [['pause', 'no-such'], 'taskio pause: no such task: no-such\n'],
+    [['stop', '../etc'], 'taskio stop: invalid task id "../etc": it must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$\n'],
+  ];
+  const results = await Promise.all(cases.map(([argv]) => taskio(t, root, ...argv)));
+  for (const [i, [argv, line]] of cases.entries()) {
+    t.equal(results[i]!.code, 125, argv.join(' '));
+    t.equal(results[i]!.stderr, line);
+    t.equal(results[i]!.stdout, '');
+  }
+  t.same(fs.readdirSync(path.join(root, 'tasks')).sort(), before, 'no task made or removed');
+});

@@ -1,0 +1,132 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { Collector, tmpDir, until } from '../helpers/common.js';
+import { client, daemonRoot } from '../daemon/helpers.js';
+import { startTaskio, taskio } from './taskioCommand.js';
+
+// One daemon on a private root for the whole file; host tasks (fast), each with its own id.
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+const numbered = (from: number, to: number, prefix = ''): string => Array.from({ length: to - from + 1 }, (_, i) => `${prefix}${from + i}\n`).join('');
+const stamp = /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{1,9}Z /;
+
+t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t', { timeout: 120_000 }, async (t) => {
+  const id = 'logs-basic';
+  const out = 'logs-out';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'i=1; while [ $i -le 20 ]; do echo $i; echo "e$i" >&2; i=$((i+1)); done; printf "no newline"'] });
+  await c.createTask({ id: out, runtime: 'host', args: ['sh', '-c', 'i=1; while [ $i -le 20 ]; do echo $i; i=$((i+1)); done'] });
+  await Promise.all([c.wait(id), c.wait(out)]);
+  const [all, tail, none, stamped] = await Promise.all([
+    taskio(t, root, 'logs', id),
+    taskio(t, root, 'logs', '--tail', '5', out),
+    taskio(t, root, 'logs', '-n', '0', out),
+    taskio(t, root, 'logs', '-t', '--tail', 'all', id),
+  ]);
+  t.equal(all.code, 0);
+  t.equal(all.stdout, `${numbered(1, 20)}no newline\n`, 'stdout as written (an unfinished last line ends with the log)');
+  t.equal(all.stderr, numbered(1, 20, 'e'), 'stderr on stderr');
+
+  t.equal(tail.code, 0);
+  t.equal(tail.stdout, numbered(16, 20), '--tail 5: the last 5 lines');
+  t.equal(none.code, 0);
+  t.equal(none.stdout, '', '--tail 0 shows nothing');
+
+  t.equal(stamped.code, 0);
+  const lines = stamped.stdout.split('\n').slice(0, -1);
+  t.equal(lines.length, 21);
+  t.ok(lines.every((l) => stamp.test(l)), 'each line starts with its time');
+  t.same(lines.map((l) => l.replace(stamp, '')), [...numbered(1, 20).split('\n').slice(0, -1), 'no newline'], 'then the line as written');
+  t.match(stamped.stderr, new RegExp(`^(${stamp.source.slice(1)}e\\d+\n){20}$`), 'stderr stamped too');
+});
+
+t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what came within it', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir(t, 'taskio-ctl-since-');
+  const go = path.join(dir, 'go');
+  const id = 'logs-since';
+  // The task writes one line, waits for the test's file, writes another.
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo before; while [ ! -e ${go} ]; do sleep 0.02; done; echo after`] });
+  let first = '';
+  await until(async () => {
+    const out = new Collector();
+    await c.logs(id, { stdout: out }, { timestamps: true });
+    first = out.text();
+    return first.includes('before');
+  }, 20_000, 'the first line in the log');
+  const beforeAt = Date.parse(first.slice(0, first.indexOf(' ')));
+  // A moment after the first line, and the second line written only once the clock passed it.
+  const since = new Date(beforeAt + 5);
+  await until(() => Date.now() > since.getTime() + 1, 1000, 'the clock to pass the --since time');
+  fs.writeFileSync(go, '');
+  await c.wait(id);
+  const after = await taskio(t, root, 'logs', '--since', since.toISOString(), id);
+  t.equal(after.code, 0);
+  t.equal(after.stdout, 'after\n');
+  const [hour, future] = await Promise.all([
+    taskio(t, root, 'logs', '--since', '1h', id),
+    taskio(t, root, 'logs', '--since', String(Math.floor(Date.now() / 1000) + 60), id),
+  ]);
+  t.equal(hour.stdout, 'before\nafter\n', 'within the last hour: both');
+  t.equal(future.stdout, '', 'a Unix time in the future: nothing');
+});
+
+t.test('logs -f follows across rotations without loss and ends once the task exited', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir(t, 'taskio-ctl-rot-');
+  const log = path.join(dir, 'r.log');
+  const go = path.join(dir, 'go');
+  const id = 'logs-rotate';
+  // ~2000 CRI entries of ~50 bytes over 8 KiB files: a dozen rotations.
+  await c.createTask({
+    id, runtime: 'host', log: `file://${log}?format=cri&maxSize=8KB&maxFiles=40`,
+    args: ['sh', '-c', `echo start; while [ ! -e ${go} ]; do sleep 0.02; done; i=1; while [ $i -le 2000 ]; do echo "line $i"; i=$((i+1)); done`],
+  });
+  const follower = startTaskio(t, root, ['logs', '-f', id]);
+  // Once the follower shows the first line it is following the live log: the rotations happen under it.
+  await until(() => follower.output() === 'start\n', 30_000, 'the follower to show the first line');
+  fs.writeFileSync(go, '');
+  const r = await follower.result;
+  t.equal(r.code, 0, 'logs -f ended by itself');
+  t.equal(r.stderr, '');
+  t.equal(r.stdout, `start\n${numbered(1, 2000, 'line ')}`, 'every line once, in order');
+  t.ok(fs.readdirSync(dir).filter((f) => f.startsWith('r.log.')).length >= 5, 'the log rotated');
+  t.equal((await taskio(t, root, 'logs', id)).stdout, `start\n${numbered(1, 2000, 'line ')}`, 'and logs reads all of it afterwards');
+});
+
+t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends at once', { timeout: 120_000 }, async (t) => {
+  const id = 'logs-int';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo hello; exec sleep 1000'] });
+  const follower = startTaskio(t, root, ['logs', '-f', id]);
+  await until(() => follower.output() === 'hello\n', 20_000, 'the line');
+  follower.kill('SIGINT');
+  const r = await follower.result;
+  t.equal(r.code, 130);
+  t.equal(r.stderr, '');
+  await c.kill(id);
+  await c.wait(id);
+  const done = await taskio(t, root, 'logs', '-f', id);
+  t.equal(done.code, 0);
+  t.equal(done.stdout, 'hello\n');
+});
+
+t.test('logs: bad input is one line naming it, exit 125', { timeout: 120_000 }, async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['logs', 'no-such-task'], 'taskio logs: no such task: no-such-task\n'],
+    [['logs', 'bad/id'], 'taskio logs: invalid task id "bad/id": it must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$\n'],
+    [['logs', '--tail', 'x', 'a'], `taskio logs: invalid argument "x" for "-n, --tail" flag: expected a number of lines or "all". See 'taskio logs --help'.\n`],
+    [['logs', '--since', 'yesterday', 'a'], `taskio logs: invalid argument "yesterday" for "--since" flag: failed to parse value as time or duration: "yesterday". See 'taskio logs --help'.\n`],
+    [['logs', '--bogus', 'a'], "taskio logs: unknown flag: --bogus. See 'taskio logs --help'.\n"],
+    [['logs'], `taskio logs: "taskio logs" requires exactly 1 argument. See 'taskio logs --help'.\n`],
+  ];
+  const before = fs.readdirSync(path.join(root, 'tasks')).sort();
+  const results = await Promise.all(cases.map(([argv]) => taskio(t, root, ...argv)));
+  for (const [i, [argv, line]] of cases.entries()) {
+    const r = results[i]!;
+    t.equal(r.code, 125, argv.join(' '));
+    t.equal(r.stderr, line);
+    t.equal(r.stdout, '');
+  }
+  t.same(fs.readdirSync(path.join(root, 'tasks')).sort(), before, 'no task made or removed');
+});

@@ -1,0 +1,133 @@
+import t from 'tap';
+import * as pty from 'node-pty';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { clearScreen } from '../../src/cli/liveTable.js';
+import { until } from '../helpers/common.js';
+import { cliMain, client, daemonRoot } from '../daemon/helpers.js';
+import { startTaskio, taskio, taskioEnv } from './taskioCommand.js';
+
+// One daemon on a private root for the whole file; host tasks (fast), each with its own id.
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+/** The cells of a table line, by the columns of its header (docker's left-aligned layout). */
+function columns(header: string, line: string): string[] {
+  const starts = [...header.matchAll(/\S+(?: \S+)*/g)].map((m) => m.index);
+  return starts.map((s, i) => line.slice(s, starts[i + 1]).trim());
+}
+
+t.test('ps: the running tasks newest first, -a adds exited ones, -q, --no-trunc, --format json', { timeout: 120_000 }, async (t) => {
+  const run = await c.createTask({ id: 'ps-run', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  await c.createTask({ id: 'ps-exit', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
+  await c.wait('ps-exit');
+  t.teardown(() => Promise.all(['ps-run', 'ps-exit'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  const [ps, psA, q, qa, noTrunc, json] = await Promise.all([
+    taskio(t, root, 'ps'), taskio(t, root, 'ps', '-a'), taskio(t, root, 'ps', '-q'), taskio(t, root, 'ps', '-aq'),
+    taskio(t, root, 'ps', '--no-trunc'), taskio(t, root, 'ps', '--format', 'json'),
+  ]);
+  for (const r of [ps, psA, q, qa, noTrunc, json]) {
+    t.equal(r.code, 0);
+    t.equal(r.stderr, '');
+  }
+  const [header, ...rows] = ps.stdout.split('\n').slice(0, -1);
+  t.match(header, /^ID {8}RUNTIME {3}COMMAND {18}CREATED +STATUS +PID$/, 'docker\'s header, aligned');
+  t.equal(rows.length, 1, 'only the running task');
+  const [id, runtime, command, created, status, pid] = columns(header!, rows[0]!);
+  t.equal(id, 'ps-run');
+  t.equal(runtime, 'host');
+  t.equal(command, '"sh -c exec sleep 10…"', 'the command quoted and cut at 20 columns');
+  t.match(created, /^(Less than a second|\d+ seconds?) ago$/);
+  t.match(status, /^Up (Less than a second|\d+ seconds?)$/);
+  t.equal(pid, String(run.pid));
+
+  const [headerA, ...rowsA] = psA.stdout.split('\n').slice(0, -1);
+  t.same(rowsA.map((l) => columns(headerA!, l)[0]), ['ps-exit', 'ps-run'], '-a: exited ones too, newest first');
+  const exited = columns(headerA!, rowsA[0]!);
+  t.match(exited[4], /^Exited \(3\) (Less than a second|\d+ seconds?) ago$/);
+  t.equal(exited[5], '', 'no pid for an exited task');
+  t.equal(q.stdout, 'ps-run\n');
+  t.equal(qa.stdout, 'ps-exit\nps-run\n');
+  t.match(noTrunc.stdout, '"sh -c exec sleep 1000"', '--no-trunc: the whole command');
+  const views = json.stdout.split('\n').slice(0, -1).map((l) => JSON.parse(l) as { id: string; status: string; pid: number; args: string[] });
+  t.same(views.map((v) => [v.id, v.status, v.pid]), [['ps-run', 'running', run.pid]], 'one JSON object a line');
+  t.same(views[0]!.args, ['sh', '-c', 'exec sleep 1000']);
+});
+
+t.test('top: the processes of the task; ps options are refused, naming them', { timeout: 120_000 }, async (t) => {
+  const id = 'top-host';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const [top, opts, unknown] = await Promise.all([taskio(t, root, 'top', id), taskio(t, root, 'top', id, 'aux'), taskio(t, root, 'top', 'nope')]);
+  t.equal(top.code, 0);
+  const [header, ...rows] = top.stdout.split('\n').slice(0, -1);
+  t.match(header, /^PID +PPID +COMMAND$/);
+  t.same(rows.map((l) => columns(header!, l)[2]).sort(), ['sleep 1000', 'sleep 1001']);
+  const pids = rows.map((l) => columns(header!, l)[0]);
+  t.ok(pids.includes(String((await c.getTask(id)).pid)), 'the init is one of them');
+  t.equal(opts.code, 125);
+  t.equal(opts.stderr, "taskio top: ps options are not supported: aux. See 'taskio top --help'.\n");
+  t.equal(unknown.code, 125);
+  t.equal(unknown.stderr, 'taskio top: no such task: nope\n');
+});
+
+t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an unknown task is 125', { timeout: 120_000 }, async (t) => {
+  const id = 'stats-host';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'], limits: { memory: 64 * 1024 * 1024 } });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const [table, json, unknown] = await Promise.all([
+    taskio(t, root, 'stats', '--no-stream', id), taskio(t, root, 'stats', '--no-stream', '--format', 'json', id), taskio(t, root, 'stats', '--no-stream', id, 'nope'),
+  ]);
+  t.equal(table.code, 0);
+  t.equal(table.stderr, '');
+  const [header, ...rows] = table.stdout.split('\n').slice(0, -1);
+  t.match(header, /^ID +CPU % +MEM USAGE \/ LIMIT +MEM % +PIDS$/);
+  t.equal(rows.length, 1);
+  const [rid, cpu, mem, memPct, pids] = columns(header!, rows[0]!);
+  t.equal(rid, id);
+  t.match(cpu, /^\d+\.\d\d%$/);
+  t.match(mem, /^[\d.]+(B|KiB|MiB) \/ 64MiB$/, 'usage against the task\'s own limit');
+  t.match(memPct, /^\d+\.\d\d%$/);
+  t.equal(pids, '2');
+  const sample = JSON.parse(json.stdout) as { id: string; pids: { current: number }; cpuPercent: number };
+  t.equal(sample.id, id);
+  t.equal(sample.pids.current, 2);
+  t.type(sample.cpuPercent, 'number');
+  t.equal(unknown.code, 125);
+  t.equal(unknown.stdout, '', 'nothing printed when a task named is unknown');
+  t.equal(unknown.stderr, 'taskio stats: no such task: nope\n');
+});
+
+t.test('stats in a terminal: a live table that redraws in place until ctrl-C', { timeout: 120_000 }, async (t) => {
+  const id = 'stats-live';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const term = pty.spawn(cliMain, ['stats', id], { cols: 100, rows: 20, env: taskioEnv(root) as Record<string, string> });
+  let out = '';
+  term.onData((d) => { out += d; });
+  const exited = new Promise<number>((resolve) => term.onExit(({ exitCode }) => resolve(exitCode)));
+  t.teardown(() => { try { term.kill('SIGKILL'); } catch { /* gone */ } });
+  const frames = (): string[] => out.split(clearScreen).slice(1);
+  // A frame with a CPU % needs two samples: that is a redraw after the first frames.
+  await until(() => frames().some((f) => new RegExp(`\\n${id} +\\d+\\.\\d\\d% `).test(f.replace(/\r/g, ''))), 30_000, 'a frame with a CPU %');
+  t.ok(frames().length >= 2, 'the table was drawn again, each time from the top-left');
+  for (const f of frames()) t.match(f.replace(/\r/g, ''), /^ID +CPU % +MEM USAGE \/ LIMIT +MEM % +PIDS\n/, 'every frame starts with the header');
+  term.write('\x03');
+  t.equal(await exited, 130, 'ctrl-C ends it with 130');
+});
+
+t.test('stats of tasks named, on a pipe: plain frames, and it ends once they have exited', { timeout: 120_000 }, async (t) => {
+  const id = 'stats-end';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const stats = startTaskio(t, root, ['stats', id]);
+  await until(() => new RegExp(`\\n${id} +\\d+\\.\\d\\d% `).test(stats.output()), 30_000, 'a sample');
+  await c.kill(id);
+  const r = await stats.result;
+  t.equal(r.code, 0);
+  t.equal(r.stderr, '');
+  t.notMatch(r.stdout, '\x1b', 'no escape codes on a pipe');
+  const frames = r.stdout.split(/(?=^ID )/m);
+  t.ok(frames.length >= 2, 'frame after frame');
+  t.match(frames.at(-1), new RegExp(`\\n${id} +0\\.00% +0B / 0B +0\\.00% +0\\n$`), 'the last frame shows the exited task at zero');
+});
