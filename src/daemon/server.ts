@@ -1,3 +1,4 @@
+import type net from 'node:net';
 import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
@@ -125,7 +126,10 @@ export class Router {
       return;
     }
     // A body we did not read (too large) would be read into nothing: close the connection instead.
-    if (!req.complete) res.setHeader('Connection', 'close');
+    if (!req.complete) {
+      res.setHeader('Connection', 'close');
+      lingerOnClose(req.socket);
+    }
     sendJson(res, status, body);
   }
 
@@ -134,6 +138,26 @@ export class Router {
     if (status >= 500) this.logger.error({ ...entry, err }, 'request failed');
     else this.logger.info(entry, 'request refused');
   }
+}
+
+/** How long a connection refused mid-body may go on sending before it is cut. */
+const lingerMs = 2000;
+
+/**
+ * A lingering close (as web servers do it): once the answer is written, only our side is shut, and
+ * what the client still sends is read and dropped until it closes (at most {@link lingerMs}).
+ * Closing at once would make the client's next write fail with `EPIPE`, and Node, like most
+ * clients, then throws away the answer it had not read yet.
+ */
+function lingerOnClose(socket: net.Socket): void {
+  socket.destroySoon = function lingeringEnd(this: net.Socket): void {
+    this.end();
+    this.resume();
+    const cut = setTimeout(() => this.destroy(), lingerMs);
+    cut.unref();
+    this.once('close', () => clearTimeout(cut));
+    this.once('end', () => this.destroy());
+  };
 }
 
 /** Answers with `body` as JSON. */
