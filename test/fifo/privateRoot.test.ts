@@ -11,7 +11,7 @@ import { newCreator, newFIFOSetInDir, withFIFODir, withStreams } from '../../src
 import { runtimeDir } from '../../src/privateDir.js';
 import { Collector, fdsUnder, repoRoot, tmpDir } from '../helpers/common.js';
 
-t.setTimeout(60_000);
+t.setTimeout(120_000);
 
 const NOBODY = 65534;
 
