@@ -156,6 +156,10 @@ const code: Record<string, Verb['load']> = {
   version: async () => (await import('./version.js')).version,
   help: async () => (await import('./command.js')).help,
   daemon: async () => (await import('./daemonVerb.js')).daemon,
+  run: async () => (await import('./run.js')).run,
+  attach: async () => (await import('./attach.js')).attach,
+  exec: async () => (await import('./exec.js')).exec,
+  wait: async () => (await import('./wait.js')).wait,
 };
 
 /** The dispatch table: every verb of {@link specs} with its code (or, for now, {@link notAvailableYet}). */

@@ -48,6 +48,8 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   }
   const raw = record.terminal;
   const scanner = conn.input && opts.stdin ? new DetachScanner(opts.detachKeys) : null;
+  let detachedByKeys = false;
+  scanner?.once('detach', () => { detachedByKeys = true; });
   const detached = scanner ? once(scanner, 'detach').then(() => undefined) : new Promise<void>(() => undefined);
   // Detaching, or the client leaving, ends the attach and nothing else: the task's stdin stays open.
   const stop = new AbortController();
@@ -101,7 +103,13 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
           stdin = new FifoWriter(record.stdio.stdin, { signal: stop.signal });
           stdin.on('error', () => scanner.unpipe(stdin!));
           scanner.pipe(stdin, { end: false });
-          if (opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
+          // StdinOnce: the client's input ended (not a detach), so this writer lets go of the FIFO
+          // once all of it is in, and the task reads EOF after the last byte.
+          if (opts.stdinOnce) {
+            scanner.once('end', () => {
+              if (!detachedByKeys) stdin?.end(() => void task.closeStdin().catch(() => undefined));
+            });
+          }
         } else {
           scanner.resume(); // read and drop: the task has no stdin, but detach keys still work
         }

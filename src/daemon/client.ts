@@ -121,6 +121,11 @@ export interface ExecHandle {
   kill(signal?: string | number, opts?: CallOptions): Promise<void>;
   resize(ws: WinSize, opts?: CallOptions): Promise<void>;
   closeStdin(opts?: CallOptions): Promise<void>;
+  /**
+   * Stops copying and removes this client's FIFO set; the process keeps running (docker's detach
+   * from an exec). Its output then waits in the pipes, which are gone once it exits.
+   */
+  detach(): Promise<void>;
 }
 
 interface RawResponse {
@@ -465,6 +470,8 @@ export class DaemonClient {
       throw err;
     }
     const execPath = (rest = ''): string => this.#task(id, `/exec/${encodeURIComponent(view.id)}${rest}`);
+    // Nothing to copy (`exec -d`): the set holds no FIFO the process uses.
+    if (!opts.stdin && !opts.stdout && !opts.stderr) await io.close();
     if (opts.stdin) opts.stdin.once('end', () => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined));
     return {
       id: view.id,
@@ -479,6 +486,10 @@ export class DaemonClient {
       kill: async (signal = 'KILL', o: CallOptions = {}) => { await this.#json('POST', execPath('/kill'), { signal }, o); },
       resize: async (ws, o: CallOptions = {}) => { await this.#json('POST', execPath('/resize'), { cols: ws.cols, rows: ws.rows }, o); },
       closeStdin: async (o: CallOptions = {}) => { await this.#json('POST', execPath('/close-stdin'), undefined, o); },
+      detach: async () => {
+        io.cancel();
+        await io.close();
+      },
     };
   }
 
