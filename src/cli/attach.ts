@@ -11,10 +11,11 @@ export interface AttachTaskOptions {
   /** Send this process's stdin to the task (when the task has one). */
   stdin: boolean;
   /**
-   * When this process's stdin ends, the task's stdin ends (docker's `StdinOnce`, which `run -i`
-   * sets and `run -di` does not): only for the attach of `run`.
+   * When this process's stdin ends, the task's stdin is closed (the close-stdin call, as ctr's
+   * `CloseIO`): for the attach of `run -i`, as docker's `StdinOnce`. A detach or a client that
+   * dies never closes it.
    */
-  stdinOnce: boolean;
+  closeStdin: boolean;
   /** Log mode: replay the log from its start first. */
   logs: boolean;
   detachKeys: Buffer | undefined;
@@ -31,8 +32,9 @@ export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskVie
     tty: task.terminal,
     detachKeys: opts.detachKeys,
     resize: (size) => client.resize(task.id, size),
+    closeStdin: opts.closeStdin ? () => client.closeStdin(task.id) : undefined,
     connect: ({ stdin, stdout, stderr }) => client.attach(task.id, {
-      ...(stdin ? { stdin, stdinOnce: opts.stdinOnce } : {}), stdout, stderr, logs: opts.logs, detachKeys: '',
+      ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '',
     }),
   });
 }
@@ -50,7 +52,7 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
     if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it has exited`);
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, ctx.stdin);
-    const end = await attachTask(ctx, client, task, { stdin, stdinOnce: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys') });
+    const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys') });
     if (end === 'detached') return 0;
     return client.wait(id);
   });

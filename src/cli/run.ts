@@ -60,7 +60,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
       return 0;
     }
     try {
-      const end = await attachTask(ctx, client, task, { stdin: req.stdin === true, stdinOnce: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') });
+      const end = await attachTask(ctx, client, task, { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') });
       if (end === 'detached') return 0;
       const exit = await client.wait(task.id);
       if (rm) await client.remove(task.id);

@@ -15,6 +15,8 @@ export interface SessionOptions {
   tty: boolean;
   /** `--detach-keys`, parsed; default `ctrl-p,ctrl-q`. */
   detachKeys?: Buffer | undefined;
+  /** Called once this process's stdin ended (not a detach) and all of it was handed on: close the task's stdin. */
+  closeStdin?: (() => Promise<void>) | undefined;
   /** Posts a window size to the task's terminal (called at once and on every `SIGWINCH`). */
   resize(size: WinSize): Promise<void>;
   /**
@@ -87,6 +89,12 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
     }
     const conn = await opts.connect({ stdin: input, stdout: ctx.stdout, stderr: opts.tty ? ctx.stdout : ctx.stderr });
     detach = conn.detach;
+    // Once the attach took all of the input (the daemon's writer holds the task's stdin FIFO open
+    // until it wrote the last byte, so the close never cuts what was sent); a detach never ends it.
+    if (input && opts.closeStdin) {
+      const close = opts.closeStdin;
+      input.once('end', () => void close().catch(() => undefined));
+    }
     connected = true;
     if (pendingSize) resizeQuietly(pendingSize);
     if (detached) conn.detach();

@@ -103,13 +103,13 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
           stdin = new FifoWriter(record.stdio.stdin, { signal: stop.signal });
           stdin.on('error', () => scanner.unpipe(stdin!));
           scanner.pipe(stdin, { end: false });
-          // StdinOnce: the client's input ended (not a detach), so this writer lets go of the FIFO
-          // once all of it is in, and the task reads EOF after the last byte.
-          if (opts.stdinOnce) {
-            scanner.once('end', () => {
-              if (!detachedByKeys) stdin?.end(() => void task.closeStdin().catch(() => undefined));
-            });
-          }
+          // The connection's input is over (the client half-closed it, detached or went away): this
+          // writer lets go of the FIFO once all of it is in, so that once stdin is closed (here for
+          // StdinOnce, unless the keys detached; else by a close-stdin call) the task reads EOF
+          // after the last byte instead of waiting for this attach to end.
+          scanner.once('end', () => {
+            stdin?.end(() => { if (opts.stdinOnce && !detachedByKeys) void task.closeStdin().catch(() => undefined); });
+          });
         } else {
           scanner.resume(); // read and drop: the task has no stdin, but detach keys still work
         }

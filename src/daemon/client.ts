@@ -381,7 +381,9 @@ export class DaemonClient {
     const demux = copyOutput(socket, contentType !== 'application/vnd.docker.multiplexed-stream', opts.stdout ?? null, opts.stderr ?? null, head);
     if (opts.stdin) {
       opts.stdin.pipe(socket, { end: false });
-      if (opts.stdinOnce) opts.stdin.once('end', () => { socket.end(); });
+      // The input is over for this connection: half-closing it lets the daemon release the task's
+      // stdin FIFO (and, with stdinOnce, close the task's stdin); the output still comes.
+      opts.stdin.once('end', () => { socket.end(); });
     }
     const onAbort = (): void => { socket.destroy(); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
