@@ -100,6 +100,9 @@ export function ptyTaskio(t: Teardown, root: string, args: string[], size = { co
   const wake = (): void => { for (const w of waiters.splice(0)) w(); };
   term.onData((d) => {
     out += d;
+    // Answer the cursor position query as a terminal does (busybox's line editor asks at each
+    // prompt and takes what is typed meanwhile for the answer).
+    if (d.includes('\x1b[6n')) term.write('\x1b[1;1R');
     wake();
   });
   const exit = new Promise<void>((resolve) => term.onExit(() => { exited = true; resolve(); wake(); }));

@@ -16,7 +16,7 @@ export async function runTtyScenario(t: Test, runtime: 'host' | 'runsc'): Promis
   const run = ptyTaskio(t, root, ['run', '-it', '--name', id, '--runtime', runtime, '--', 'sh'], { cols: 90, rows: 30 });
   await run.started;
   // The shell's prompt: the command has the terminal raw and the task reads what is typed.
-  await run.waitFor(/# $/m);
+  await run.waitFor(/# /);
   t.equal(await shellCommand(run, 'stty size', 100), '30 90', 'the task\'s terminal has the pty\'s size');
 
   run.term.resize(101, 41);
@@ -27,6 +27,8 @@ export async function runTtyScenario(t: Test, runtime: 'host' | 'runsc'): Promis
 
   const from = run.output().length;
   run.term.write('cat\r');
+  // Typed only once the shell took the command line: busybox's line editor reads ahead.
+  await run.waitFor(/cat\r*\n/, from);
   run.term.write('hello-from-the-pty\r');
   // The task's terminal echoes the line, then cat writes it back.
   await run.waitFor(/hello-from-the-pty\r*\n[^]*?hello-from-the-pty/, from);
