@@ -474,7 +474,12 @@ export class DaemonClient {
     const execPath = (rest = ''): string => this.#task(id, `/exec/${encodeURIComponent(view.id)}${rest}`);
     // Nothing to copy (`exec -d`): the set holds no FIFO the process uses.
     if (!opts.stdin && !opts.stdout && !opts.stderr) await io.close();
-    if (opts.stdin) opts.stdin.once('end', () => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined));
+    if (opts.stdin) {
+      // The copy into the FIFO starts with the set, so a short input may have ended already.
+      const close = (): void => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined);
+      if (opts.stdin.readableEnded) close();
+      else opts.stdin.once('end', close);
+    }
     return {
       id: view.id,
       pid: view.pid,
