@@ -1,19 +1,9 @@
 import type { ExecHandle } from '../daemon/client.js';
 import type { ExitRecord } from '../daemon/records.js';
-import { exitCodeOf, exitNotFound, exitCannotInvoke } from './exitCode.js';
 import { withDaemon } from './connect.js';
 import { attachedSession } from './session.js';
 import { checkTty } from './terminal.js';
 import type { VerbContext } from './verb.js';
-import { TaskioError } from '../errors.js';
-
-/** An exec that could not start, as the error `exitCodeOf` reads as 126/127 (docker's reading). */
-function startError(err: unknown): unknown {
-  const code = exitCodeOf(err, { starting: true });
-  if (code === exitNotFound) return new TaskioError('ERR_COMMAND_NOT_FOUND', (err as Error).message, { cause: err });
-  if (code === exitCannotInvoke) return new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', (err as Error).message, { cause: err });
-  return err;
-}
 
 /**
  * `taskio exec [-i] [-t] [-d] [-e K=V]… [-w DIR] TASK COMMAND [ARG...]`: runs another process in a
@@ -32,7 +22,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
   const base = { args, terminal: tty, ...(env.length > 0 ? { env } : {}), ...(a.value('workdir') ? { cwd: a.value<string>('workdir')! } : {}) };
   return withDaemon(ctx, async (client) => {
     if (detach) {
-      await client.exec(id, base).catch((err: unknown) => { throw startError(err); });
+      await client.exec(id, base);
       return 0;
     }
     let handle: ExecHandle | null = null;
@@ -43,8 +33,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
       detachKeys: a.value<Buffer>('detach-keys'),
       resize: (size) => handle!.resize(size),
       connect: async ({ stdin, stdout, stderr }) => {
-        const h = await client.exec(id, { ...base, ...(stdin ? { stdin } : {}), stdout, ...(tty ? {} : { stderr }) })
-          .catch((err: unknown) => { throw startError(err); });
+        const h = await client.exec(id, { ...base, ...(stdin ? { stdin } : {}), stdout, ...(tty ? {} : { stderr }) });
         handle = h;
         // A detach leaves the process running: stop waiting for it, so this command can exit.
         const stop = new AbortController();
