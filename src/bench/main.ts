@@ -5,7 +5,7 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime,daemon). The runtime benchmarks need root and runsc/runc.
+ * throughput,lines,sets,logs,runtime,daemon,cli). The runtime benchmarks need root and runsc/runc.
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
 import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
@@ -15,12 +15,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
 import { daemonBenches } from './daemon.js';
+import { cliRunVariants } from './cliRun.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,daemon').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,daemon,cli').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -145,7 +146,25 @@ function benchDaemon(): Promise<void> {
   }).finally(() => { for (const s of scratches) s.cleanup(); });
 }
 
-main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined)).then(() => process.exit()).catch((err) => {
+/** `taskio run --rm -- /bin/true` end to end vs the runtime's own `run` of the same bundle. */
+async function benchCliRun(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log(JSON.stringify({ bench: 'cli-run', skipped: 'needs root' }));
+    return;
+  }
+  for (const dialect of ['runsc', 'runc'] as const) {
+    if (!fs.existsSync(runtimeBinaries[dialect])) continue;
+    const { variants, cleanup } = await cliRunVariants(dialect, lifecycles);
+    try {
+      await interleave(`cli-run-${dialect}`, variants, 'median_ms', `${dialect}-run`);
+    } finally {
+      await cleanup();
+    }
+  }
+}
+
+main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined))
+  .then(() => (only.has('cli') ? benchCliRun() : undefined)).then(() => process.exit()).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });
