@@ -5,7 +5,7 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime,runsc-io,daemon,scale; or the same names as arguments:
+ * throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli; or the same names as arguments:
  * `npm run bench -- scale`), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
@@ -20,12 +20,13 @@ import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog 
 import { daemonBenches } from './daemon.js';
 import { ioConfigs, runscIoBenches, type DdSink } from './runscIo.js';
 import { scaleBenches } from './scale.js';
+import { cliRunVariants } from './cliRun.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,runsc-io,daemon,scale').split(','));
+const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -165,9 +166,27 @@ function benchRunscIo(): Promise<void> {
   });
 }
 
+/** `taskio run --rm -- /bin/true` end to end vs the runtime's own `run` of the same bundle. */
+async function benchCliRun(): Promise<void> {
+  if (process.getuid?.() !== 0) {
+    console.log(JSON.stringify({ bench: 'cli-run', skipped: 'needs root' }));
+    return;
+  }
+  for (const dialect of ['runsc', 'runc'] as const) {
+    if (!fs.existsSync(runtimeBinaries[dialect])) continue;
+    const { variants, cleanup } = await cliRunVariants(dialect, lifecycles);
+    try {
+      await interleave(`cli-run-${dialect}`, variants, 'median_ms', `${dialect}-run`);
+    } finally {
+      await cleanup();
+    }
+  }
+}
+
 main().then(() => (only.has('runtime') ? runtimeBenches() : undefined))
   .then(() => (only.has('runsc-io') ? benchRunscIo() : undefined))
   .then(() => (only.has('daemon') ? benchDaemon() : undefined))
+  .then(() => (only.has('cli') ? benchCliRun() : undefined))
   .then(() => (only.has('scale') ? scaleBenches((process.env.SCALE_TASKS ?? '10,100,1000').split(',').map(Number), Number(process.env.SCALE_SECONDS ?? 10)) : undefined))
   .then(() => process.exit()).catch((err) => {
   console.error(err);

@@ -17,7 +17,7 @@ import type { Runtimes } from './runtimes.js';
 import { Router, type RouteContext } from './server.js';
 import { multiplexedType, rawType } from './stdcopy.js';
 import type { DaemonExec, DaemonTask } from './task.js';
-import type { TaskManager } from './tasks.js';
+import { classifyStartError, type TaskManager } from './tasks.js';
 import type { Logger } from 'pino';
 
 /** What the API serves from. */
@@ -239,7 +239,7 @@ export function apiRouter(api: ApiContext): Router {
     const env = new Map<string, string>();
     for (const kv of [...(base.env ?? []), ...(b.env ?? [])]) env.set(kv.slice(0, kv.indexOf('=')), kv);
     const spec = { ...base, args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
-    const e = await t.exec({ id: execId, terminal, ...stdio, spec });
+    const e = await t.exec({ id: execId, terminal, ...stdio, spec }).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
     return { status: 201, body: execView(e) };
   });
 

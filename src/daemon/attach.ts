@@ -48,6 +48,8 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   }
   const raw = record.terminal;
   const scanner = conn.input && opts.stdin ? new DetachScanner(opts.detachKeys) : null;
+  let detachedByKeys = false;
+  scanner?.once('detach', () => { detachedByKeys = true; });
   const detached = scanner ? once(scanner, 'detach').then(() => undefined) : new Promise<void>(() => undefined);
   // Detaching, or the client leaving, ends the attach and nothing else: the task's stdin stays open.
   const stop = new AbortController();
@@ -103,8 +105,13 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
           unregister = task.addStdinWriter(stdin);
           stdin.on('error', () => scanner.unpipe(stdin!));
           scanner.pipe(stdin, { end: false });
-          // Once the scanner handed on the client's last byte, closeStdin ends this writer too.
-          if (opts.stdinOnce) scanner.once('end', () => void task.closeStdin().catch(() => undefined));
+          // The connection's input is over (the client half-closed it, detached or went away): this
+          // writer lets go of the FIFO once all of it is in, so that once stdin is closed (here for
+          // StdinOnce, unless the keys detached; else by a close-stdin call) the task reads EOF
+          // after the last byte instead of waiting for this attach to end.
+          scanner.once('end', () => {
+            stdin?.end(() => { if (opts.stdinOnce && !detachedByKeys) void task.closeStdin().catch(() => undefined); });
+          });
         } else {
           scanner.resume(); // read and drop: the task has no stdin, but detach keys still work
         }

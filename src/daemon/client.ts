@@ -121,6 +121,11 @@ export interface ExecHandle {
   kill(signal?: string | number, opts?: CallOptions): Promise<void>;
   resize(ws: WinSize, opts?: CallOptions): Promise<void>;
   closeStdin(opts?: CallOptions): Promise<void>;
+  /**
+   * Stops copying and removes this client's FIFO set; the process keeps running (docker's detach
+   * from an exec). Its output then waits in the pipes, which are gone once it exits.
+   */
+  detach(): Promise<void>;
 }
 
 interface RawResponse {
@@ -376,7 +381,9 @@ export class DaemonClient {
     const demux = copyOutput(socket, contentType !== 'application/vnd.docker.multiplexed-stream', opts.stdout ?? null, opts.stderr ?? null, head);
     if (opts.stdin) {
       opts.stdin.pipe(socket, { end: false });
-      if (opts.stdinOnce) opts.stdin.once('end', () => { socket.end(); });
+      // The input is over for this connection: half-closing it lets the daemon release the task's
+      // stdin FIFO (and, with stdinOnce, close the task's stdin); the output still comes.
+      opts.stdin.once('end', () => { socket.end(); });
     }
     const onAbort = (): void => { socket.destroy(); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
@@ -465,7 +472,14 @@ export class DaemonClient {
       throw err;
     }
     const execPath = (rest = ''): string => this.#task(id, `/exec/${encodeURIComponent(view.id)}${rest}`);
-    if (opts.stdin) opts.stdin.once('end', () => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined));
+    // Nothing to copy (`exec -d`): the set holds no FIFO the process uses.
+    if (!opts.stdin && !opts.stdout && !opts.stderr) await io.close();
+    if (opts.stdin) {
+      // The copy into the FIFO starts with the set, so a short input may have ended already.
+      const close = (): void => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined);
+      if (opts.stdin.readableEnded) close();
+      else opts.stdin.once('end', close);
+    }
     return {
       id: view.id,
       pid: view.pid,
@@ -479,6 +493,10 @@ export class DaemonClient {
       kill: async (signal = 'KILL', o: CallOptions = {}) => { await this.#json('POST', execPath('/kill'), { signal }, o); },
       resize: async (ws, o: CallOptions = {}) => { await this.#json('POST', execPath('/resize'), { cols: ws.cols, rows: ws.rows }, o); },
       closeStdin: async (o: CallOptions = {}) => { await this.#json('POST', execPath('/close-stdin'), undefined, o); },
+      detach: async () => {
+        io.cancel();
+        await io.close();
+      },
     };
   }
 

@@ -104,12 +104,15 @@ export class TaskManager {
       const stdio = layout.fifos(id, terminal, req.stdin === true);
       const plan = req.logPlan;
       const logPath = plan.mode === 'default' ? layout.log(id) : plan.mode === 'file' ? plan.path : null;
-      const logFormat = plan.mode === 'default' ? 'cri' : plan.mode === 'file' ? plan.format : null;
+      // A terminal's default log is raw: a CRI entry waits for its newline, so a prompt or the echo of
+      // a key would reach an attached person only with the next newline.
+      const defaultFormat = terminal ? 'raw' : 'cri';
+      const logFormat = plan.mode === 'default' ? defaultFormat : plan.mode === 'file' ? plan.format : null;
       const record: TaskRecord = {
         version: 1, id, runtime: runtimeName, runtimeCommand,
         runtimeRoot: runtimeCommand ? layout.runtimeRoot(runtimeName) : null,
         bundle, args: spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
-        log: plan.mode === 'default' ? `file://${logPath}?format=cri` : plan.mode === 'none' ? 'none' : plan.uri,
+        log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
         job: runtimeName === 'host' && req.limits ? `${jobPrefix(layout.root)}${id}` : null,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
@@ -122,7 +125,7 @@ export class TaskManager {
       const taskStdio = { terminal, stdin: stdio.stdin, stdout: out, stderr: terminal ? '' : plan.mode === 'binary' ? plan.uri : stdio.stderr };
       init = new Init(id, runtime, taskStdio, { drainTimeout: plan.mode === 'none' ? 0 : 2000, namespace: 'taskio' });
       await init.create({ id, bundle, ...taskStdio });
-      if (logPath !== null) logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: 'cri' }, false, logger);
+      if (logPath !== null) logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: defaultFormat }, false, logger);
       try {
         await init.start();
       } catch (err) {

@@ -1,0 +1,55 @@
+/**
+ * `taskio run --rm -- /bin/true` end to end — Node's start-up, the daemon round trips, the
+ * runtime, the removal — beside the runtime's own `run` of the same bundle (`runsc run`,
+ * `runc run`: create, start, wait and delete in one CLI call). The daemon runs already (it is
+ * started once, as a user's would be); each command is a fresh process, as a person types it.
+ */
+import crypto from 'node:crypto';
+import { spawn } from 'node:child_process';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { createBusyboxBundle } from '../runtime/oci/index.js';
+import { startBenchDaemon } from './daemon.js';
+import { median, run, type Result } from './measure.js';
+import { runtimeScratch, type RuntimeScratch } from './runtime.js';
+
+type Dialect = 'runsc' | 'runc';
+
+async function times(n: number, once: () => Promise<unknown>): Promise<number[]> {
+  const xs: number[] = [];
+  for (let i = 0; i < n; i++) {
+    const t0 = performance.now();
+    await once();
+    xs.push(performance.now() - t0);
+  }
+  return xs;
+}
+
+const summary = (impl: string, xs: number[]): Result => ({ bench: 'cli-run', impl, runs: xs.length, median_ms: Math.round(median(xs) * 10) / 10 });
+
+/** `taskio run --rm` vs `<runtime> run` of one `/bin/true` bundle, `n` runs each per round. */
+export async function cliRunVariants(dialect: Dialect, n: number): Promise<{ variants: Array<[string, () => Promise<Result>]>; cleanup(): Promise<void> }> {
+  const s: RuntimeScratch = runtimeScratch(dialect);
+  const bundle = path.join(s.base, 'true');
+  await createBusyboxBundle(bundle, { args: ['/bin/true'] });
+  const daemon = await startBenchDaemon();
+  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
+  const env = { ...process.env, TASKIO_ROOT: daemon.root };
+  const global = await s.runtime.globalArgs();
+  const taskio = (): Promise<unknown> => new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, [main, 'run', '--rm', '--runtime', dialect, '--bundle', bundle, '--', '/bin/true'], { env, stdio: 'ignore' });
+    child.once('error', reject);
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`taskio run exited ${code}`))));
+  });
+  const own = (): Promise<unknown> => run(s.runtime.command, [...global, 'run', '--bundle', bundle, `own-${crypto.randomBytes(4).toString('hex')}`]);
+  return {
+    variants: [
+      ['taskio-run', async () => summary('taskio-run', await times(n, taskio))],
+      [`${dialect}-run`, async () => summary(`${dialect}-run`, await times(n, own))],
+    ],
+    async cleanup() {
+      await daemon.stop();
+      s.cleanup();
+    },
+  };
+}

@@ -1,0 +1,59 @@
+import { TaskioError } from '../errors.js';
+import type { DaemonClient } from '../daemon/client.js';
+import type { TaskView } from '../daemon/task.js';
+import { withDaemon } from './daemonClient.js';
+import { attachedSession, type SessionEnd } from './session.js';
+import { checkTty } from './terminal.js';
+import type { VerbContext } from './verb.js';
+
+/** What an attach to a task takes from the command line. */
+export interface AttachTaskOptions {
+  /** Send this process's stdin to the task (when the task has one). */
+  stdin: boolean;
+  /**
+   * When this process's stdin ends, the task's stdin is closed (the close-stdin call, as ctr's
+   * `CloseIO`): for the attach of `run -i`, as docker's `StdinOnce`. A detach or a client that
+   * dies never closes it.
+   */
+  closeStdin: boolean;
+  /** Log mode: replay the log from its start first. */
+  logs: boolean;
+  detachKeys: Buffer | undefined;
+}
+
+/**
+ * Attaches this process's stdio to `task` through the daemon (log mode: the log followed; FIFO
+ * mode: the cio attach, one reader at a time) until the task's output ends or the detach keys are
+ * typed. The detach keys are watched here, so the daemon is asked to watch none.
+ */
+export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskView, opts: AttachTaskOptions): Promise<SessionEnd> {
+  return attachedSession(ctx, {
+    stdin: opts.stdin,
+    tty: task.terminal,
+    detachKeys: opts.detachKeys,
+    resize: (size) => client.resize(task.id, size),
+    closeStdin: opts.closeStdin ? () => client.closeStdin(task.id) : undefined,
+    connect: ({ stdin, stdout, stderr }) => client.attach(task.id, {
+      ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '',
+    }),
+  });
+}
+
+/**
+ * `taskio attach [--no-stdin] [--detach-keys KEYS] [--logs] TASK`: this process's stdio on a
+ * running task until it exits (the command exits with its code) or the detach keys are typed
+ * (exit 0; the task keeps running), as `docker attach`.
+ */
+export async function attach(ctx: VerbContext): Promise<unknown> {
+  const a = ctx.args;
+  const id = a.operands[0]!;
+  return withDaemon(ctx, async (client) => {
+    const task = await client.getTask(id);
+    if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it has exited`);
+    const stdin = !a.bool('no-stdin') && task.stdin;
+    checkTty(stdin, task.terminal, ctx.stdin);
+    const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys') });
+    if (end === 'detached') return 0;
+    return client.wait(id);
+  });
+}

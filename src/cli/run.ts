@@ -1,0 +1,78 @@
+import { TaskioError } from '../errors.js';
+import type { DaemonClient } from '../daemon/client.js';
+import type { CreateTaskRequest } from '../daemon/createRequest.js';
+import type { TaskLimits } from '../daemon/records.js';
+import { withDaemon } from './daemonClient.js';
+import { attachTask } from './attach.js';
+import { checkTty } from './terminal.js';
+import type { ParsedArgs } from './flags.js';
+import type { VerbContext } from './verb.js';
+
+/** The `POST /tasks` body of a `run` command line. */
+function createRequest(a: ParsedArgs): CreateTaskRequest {
+  const limits: TaskLimits = {};
+  const memory = a.value<number>('memory');
+  const nanoCpus = a.value<number>('cpus');
+  const pids = a.value<number>('pids-limit');
+  if (memory !== undefined) limits.memory = memory;
+  if (nanoCpus !== undefined) limits.cpus = nanoCpus / 1e9;
+  if (pids !== undefined) limits.pids = pids;
+  const env = a.list<string | undefined>('env').filter((e): e is string => e !== undefined);
+  const opt = <K extends keyof CreateTaskRequest>(key: K, value: CreateTaskRequest[K] | undefined) => (value === undefined ? {} : { [key]: value });
+  return {
+    args: a.operands,
+    ...opt('id', a.value('name')),
+    ...opt('runtime', a.value<CreateTaskRequest['runtime']>('runtime')),
+    ...opt('rootfs', a.value('rootfs')),
+    ...opt('bundle', a.value('bundle')),
+    ...opt('log', a.value('log')),
+    ...opt('cwd', a.value('workdir')),
+    ...(env.length > 0 ? { env } : {}),
+    terminal: a.bool('tty'),
+    stdin: a.bool('interactive'),
+    ...(Object.keys(limits).length > 0 ? { limits } : {}),
+  };
+}
+
+/**
+ * `taskio run [OPTIONS] [--] COMMAND [ARG...]`: creates and starts a task, then, as `docker run`,
+ * either prints its id (`-d`) or attaches to it — the output from its very start (the log is
+ * replayed), stdin with `-i` (its end closes the task's stdin), the terminal with `-t` — and exits
+ * with the task's exit code. `--rm` removes the task once it exited (done by this command, so a
+ * detached or killed `run` leaves it).
+ */
+export async function run(ctx: VerbContext): Promise<unknown> {
+  const a = ctx.args;
+  const detach = a.bool('detach');
+  const rm = a.bool('rm');
+  if (detach && rm) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --rm and --detach (the removal is done by the attached command)');
+  }
+  if (detach && a.given('detach-keys')) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
+  }
+  if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), ctx.stdin);
+  const req = createRequest(a);
+  return withDaemon(ctx, async (client) => {
+    const task = await client.createTask(req);
+    if (detach) {
+      ctx.stdout.write(`${task.id}\n`);
+      return 0;
+    }
+    try {
+      const end = await attachTask(ctx, client, task, { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') });
+      if (end === 'detached') return 0;
+      const exit = await client.wait(task.id);
+      if (rm) await client.remove(task.id);
+      return exit;
+    } catch (err) {
+      if (rm) await removeQuietly(client, task.id);
+      throw err;
+    }
+  });
+}
+
+/** `--rm` after a failed attach: the task goes anyway (killed first), and the first error is the one reported. */
+async function removeQuietly(client: DaemonClient, id: string): Promise<void> {
+  await client.remove(id, { force: true }).catch(() => undefined);
+}

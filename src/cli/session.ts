@@ -1,0 +1,107 @@
+import { PassThrough, type Writable } from 'node:stream';
+import type { WinSize } from '../sys/index.js';
+import { DetachScanner, parseDetachKeys } from './detachKeys.js';
+import { openTerminal, type TerminalSession } from './terminal.js';
+import type { VerbContext } from './verb.js';
+
+/** How an attached session ended: the task's output is complete, or the user typed the detach keys. */
+export type SessionEnd = 'exited' | 'detached';
+
+/** What {@link attachedSession} needs to know. */
+export interface SessionOptions {
+  /** Send this process's stdin to the task (`-i`, `attach` without `--no-stdin`). */
+  stdin: boolean;
+  /** The task (or exec) has a terminal: raw mode here, the window size followed (`-t`). */
+  tty: boolean;
+  /** `--detach-keys`, parsed; default `ctrl-p,ctrl-q`. */
+  detachKeys?: Buffer | undefined;
+  /** Called once this process's stdin ended (not a detach) and all of it was handed on: close the task's stdin. */
+  closeStdin?: (() => Promise<void>) | undefined;
+  /** Posts a window size to the task's terminal (called at once and on every `SIGWINCH`). */
+  resize(size: WinSize): Promise<void>;
+  /**
+   * Starts the copy: `stdin` (already filtered of the detach keys; `null` when stdin is not
+   * attached) into the task, the task's output into `stdout`/`stderr`. Resolves with a function
+   * that stops it (a detach) and a promise of the end of the output.
+   */
+  connect(streams: { stdin: PassThrough | null; stdout: Writable; stderr: Writable }): Promise<{ done: Promise<unknown>; detach(): void }>;
+}
+
+/**
+ * The attached part of `run`, `attach` and `exec`, as docker's CLI does it: this process's
+ * terminal in raw mode while a task's terminal is attached, its window size followed, the
+ * detach keys watched for here (so a detach is told apart from an exit for certain, and the
+ * keys never reach the task), and the terminal restored on every way out.
+ */
+export async function attachedSession(ctx: VerbContext, opts: SessionOptions): Promise<SessionEnd> {
+  let term: TerminalSession | null = null;
+  const input = opts.stdin ? new PassThrough() : null;
+  let scanner: DetachScanner | null = null;
+  let detach: (() => void) | null = null;
+  let detached = false;
+  let onDetached!: () => void;
+  const detachedNow = new Promise<void>((resolve) => { onDetached = resolve; });
+  let stopped = false;
+  // Sizes seen before the copy is connected (an exec's process does not exist yet): the last one
+  // is posted once it is.
+  let connected = false;
+  let pendingSize: WinSize | null = null;
+  const resizeQuietly = (size: WinSize): void => {
+    if (!connected) {
+      pendingSize = size;
+      return;
+    }
+    // A resize that arrives as the task exits fails: nothing to tell the user.
+    void opts.resize(size).catch(() => undefined);
+  };
+  const onData = (chunk: Buffer): void => {
+    const r = scanner!.scan(chunk);
+    // Backpressure: a task that reads slowly slows the reading of stdin, never grows memory.
+    if (r.data.length > 0 && !input!.write(r.data)) {
+      ctx.stdin.pause();
+      input!.once('drain', () => { if (!stopped) ctx.stdin.resume(); });
+    }
+    if (r.detached) {
+      detached = true;
+      stopInput();
+      onDetached();
+      detach?.();
+    }
+  };
+  const onEnd = (): void => {
+    const held = scanner!.flush();
+    if (held.length > 0) input!.write(held);
+    input!.end();
+  };
+  const stopInput = (): void => {
+    stopped = true;
+    ctx.stdin.off('data', onData);
+    ctx.stdin.off('end', onEnd);
+    ctx.stdin.pause();
+  };
+  try {
+    if (opts.tty) term = openTerminal({ stdin: ctx.stdin, stdout: ctx.stdout, raw: opts.stdin, onResize: resizeQuietly });
+    if (input) {
+      // As docker: the detach keys are read only from a terminal; piped input is data, all of it.
+      scanner = new DetachScanner(opts.tty ? (opts.detachKeys ?? parseDetachKeys('')) : Buffer.alloc(0));
+      ctx.stdin.on('data', onData);
+      ctx.stdin.once('end', onEnd);
+    }
+    const conn = await opts.connect({ stdin: input, stdout: ctx.stdout, stderr: opts.tty ? ctx.stdout : ctx.stderr });
+    detach = conn.detach;
+    // Once the attach took all of the input (the daemon's writer holds the task's stdin FIFO open
+    // until it wrote the last byte, so the close never cuts what was sent); a detach never ends it.
+    if (input && opts.closeStdin) {
+      const close = opts.closeStdin;
+      input.once('end', () => void close().catch(() => undefined));
+    }
+    connected = true;
+    if (pendingSize) resizeQuietly(pendingSize);
+    if (detached) conn.detach();
+    await Promise.race([conn.done, detachedNow]);
+    return detached ? 'detached' : 'exited';
+  } finally {
+    if (input) stopInput();
+    term?.restore();
+  }
+}

@@ -1,0 +1,50 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { daemonRoot, eventually } from '../daemon/helpers.js';
+import { ptyTaskio, shellCommand, taskio } from './runSession.js';
+
+t.test('exec: exit code, stdin, -e, -w, -d, a missing command; no FIFO set left', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const run = await taskio(root, ['run', '-d', '-i', '--name', 'box', '--runtime', 'host', '--', 'cat']);
+  t.equal(run.status, 0);
+  const code = await taskio(root, ['exec', 'box', 'sh', '-c', 'echo out; echo err >&2; exit 4']);
+  t.equal(code.status, 4, 'the exec\'d process\'s exit code');
+  t.equal(code.stdout, 'out\n');
+  t.equal(code.stderr, 'err\n');
+  const cat = await taskio(root, ['exec', '-i', 'box', 'cat'], 'x\ny\n');
+  t.equal(cat.status, 0, 'the end of stdin ends the exec\'s stdin');
+  t.equal(cat.stdout, 'x\ny\n');
+  const env = await taskio(root, ['exec', '-e', 'GREETING=hi', '-w', '/tmp', 'box', 'sh', '-c', 'echo $GREETING; pwd']);
+  t.equal(env.stdout, 'hi\n/tmp\n', '-e and -w');
+  const marker = path.join(root, 'exec-d-ran');
+  const d = await taskio(root, ['exec', '-d', 'box', 'sh', '-c', `echo > ${marker}`]);
+  t.equal(d.status, 0);
+  t.equal(d.stdout, '', 'exec -d prints nothing');
+  await eventually(() => fs.existsSync(marker), 'the detached exec ran');
+  const missing = await taskio(root, ['exec', 'box', 'taskio-no-such-command']);
+  t.equal(missing.status, 127, 'a missing command');
+  t.match(missing.stderr, /^taskio exec: [^\n]*taskio-no-such-command[^\n]*\n$/);
+  const unknown = await taskio(root, ['exec', 'nosuch', 'true']);
+  t.equal(unknown.status, 125);
+  t.equal(unknown.stderr, 'taskio exec: no such task: nosuch\n');
+  const noTty = await taskio(root, ['exec', '-it', 'box', 'sh'], '');
+  t.equal(noTty.status, 125);
+  t.equal(noTty.stderr, 'taskio exec: the input device is not a TTY\n');
+  const fifo = path.join(root, 'fifo');
+  t.same(fs.existsSync(fifo) ? fs.readdirSync(fifo) : [], [], 'every exec\'s FIFO set was removed');
+});
+
+t.test('exec -it in a real pty: the pty\'s size, exit 6', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  await taskio(root, ['run', '-d', '-i', '--name', 'box', '--runtime', 'host', '--', 'cat']);
+  const s = ptyTaskio(t, root, ['exec', '-it', 'box', 'sh'], { cols: 77, rows: 22 });
+  await s.started;
+  let seen = '';
+  await eventually(async () => (seen = await shellCommand(s, 'stty size', 500)) === '22 77', 'the exec\'s terminal size', 40_000);
+  t.equal(seen, '22 77');
+  s.term.write('exit 6\r');
+  const r = await s.done;
+  t.equal(r.status, 6);
+  t.equal(r.after, r.before, 'the terminal mode is restored');
+});
