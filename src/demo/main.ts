@@ -8,13 +8,15 @@
  * stopped at the end, so it neither needs nor disturbs a daemon already running on this machine.
  * `TASKIO_DEMO_RUNTIME=host` runs the task on the host backend (no root or runsc needed).
  */
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { removeInside } from '../removeInside.js';
 import { TypedCommand, typeCommand } from './session.js';
 
-const id = 'demo';
+// A fresh name each run: runsc names a sandbox's control socket after the container id, machine-wide.
+const id = `demo-${crypto.randomBytes(2).toString('hex')}`;
 const counter = 'i=0; while true; do i=$((i+1)); echo "line $i"; sleep 1; done';
 
 async function main(): Promise<number> {
@@ -28,19 +30,20 @@ async function main(): Promise<number> {
   };
   process.stdout.write(`taskio demo: a session of the taskio command (daemon state root ${root})\n`);
   try {
-    const run = await typeCommand(['run', '-d', '--name', id, ...(runtime ? ['--runtime', runtime] : []), '--', 'sh', '-c', counter], env);
+    // -it: a terminal task, so that an attach can detach with ctrl-p ctrl-q (docker's rule too).
+    const run = await typeCommand(['run', '-d', '-it', '--name', id, ...(runtime ? ['--runtime', runtime] : []), '--', 'sh', '-c', counter], env);
     expect(run.code === 0 && run.text.includes(id), 'run -d prints the task id');
 
     // Follow the log until the task has printed three lines, then ^C, as a person would.
     const follow = new TypedCommand(['logs', '-f', id], env);
-    await follow.waitFor('line 3');
+    await follow.waitFor('line 3\n');
     follow.type('\x03');
     await follow.exited;
 
     // Attach: two more lines live, then the detach keys; the task keeps running.
     const attach = new TypedCommand(['attach', id], env);
-    const seen = Number(/line (\d+)\s*$/.exec(follow.text.trim())?.[1] ?? 3);
-    await attach.waitFor(`line ${seen + 2}`);
+    const seen = Math.max(...[...follow.text.matchAll(/line (\d+)\n/g)].map((m) => Number(m[1])));
+    await attach.waitFor(`line ${seen + 2}\n`);
     attach.type('\x10\x11');
     expect((await attach.exited) === 0, 'attach detaches with ctrl-p ctrl-q and exits 0');
 

@@ -21,9 +21,9 @@ export class TypedCommand {
     this.#pty = spawn(process.execPath, [cli, ...args], { name: 'xterm', cols: 100, rows: 30, env: env as Record<string, string> });
     let atLineStart = true;
     this.#pty.onData((d) => {
-      this.#text += d;
-      // Indented, and without the pty's carriage returns, so the session reads as a transcript.
+      // Without carriage returns (the pty's, and a terminal task's own): a transcript, and text to wait for.
       const shown = d.replace(/\r/g, '');
+      this.#text += shown;
       let out = '';
       for (const ch of shown) {
         if (atLineStart && ch !== '\n') out += '  ';
@@ -36,7 +36,7 @@ export class TypedCommand {
     this.exited = new Promise((resolve) => this.#pty.onExit(({ exitCode, signal }) => resolve(signal ? 128 + signal : exitCode)));
   }
 
-  /** All the command printed so far. */
+  /** All the command printed so far (newlines without carriage returns). */
   get text(): string {
     return this.#text;
   }
