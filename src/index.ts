@@ -29,3 +29,10 @@ export * from './runtime.js';
 export * from './jobobject.js';
 /** HCS compute systems (hcsshim's `hcs` package), also published as `taskio/hcs`; the Windows binding is not verified on Windows. */
 export * as hcs from './hcs.js';
+/** The taskio daemon and its client (also the `taskio/daemon` subpath). */
+export {
+  type AttachEnd, type AttachOptions as DaemonAttachOptions, type Attachment, type ConnectOptions, type CreateTaskRequest,
+  type DaemonVersion, type ExecHandle, type ExitRecord, type LogsOptions, type TaskEvent, type TaskLimits, type TaskStats,
+  type TaskState, type TaskView,
+  Daemon, DaemonClient, connectDaemon, defaultDaemonRoot,
+} from './daemon/index.js';

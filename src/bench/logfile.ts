@@ -142,6 +142,19 @@ export interface ConmonBenchResult {
   extra_entries?: number;
   wall_s?: number;
   lines_s?: number;
+  /** conmon's own CPU seconds (user + system) from `runc start` to its exit file. */
+  cpu_s?: number;
+}
+
+/** A process's CPU seconds so far (user + system, from `/proc/<pid>/stat`); 0 once it is gone. */
+export function processCpuSeconds(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(f[11]) + Number(f[12])) / 100;
+  } catch {
+    return 0;
+  }
 }
 
 async function waitForFile(file: string, timeoutMs: number): Promise<void> {
@@ -191,9 +204,13 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     const monExit = new Promise<void>((resolve) => mon.on('exit', () => resolve()));
     await waitForFile(pidFile, 30_000);
     const t0 = process.hrtime.bigint();
+    const cpu0 = processCpuSeconds(mon.pid!);
     await run(runcBin, ['--root', runcRoot, 'start', id]);
     await waitForFile(path.join(root, 'exit', id), 120_000);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    // conmon may be gone by now (it exits right after the exit file): then its CPU is unknown.
+    const cpuEnd = processCpuSeconds(mon.pid!);
+    const cpu = cpuEnd > 0 ? cpuEnd - cpu0 : null;
     await monExit;
     let entries = 0, split = 0;
     let carry = Buffer.alloc(0);
@@ -207,7 +224,7 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     const full = entries - split;
     // conmon ends the log with one empty F entry of its own; anything less than N is a loss.
     if (full < lines) throw new Error(`conmon's log has ${full} F entries, want ${lines}`);
-    return { bench: 'conmon-k8s-file', measured: true, lines, split_entries: split, extra_entries: full - lines, wall_s: +wall.toFixed(6), lines_s: Math.round(lines / wall) };
+    return { bench: 'conmon-k8s-file', measured: true, lines, split_entries: split, extra_entries: full - lines, wall_s: +wall.toFixed(6), lines_s: Math.round(lines / wall), ...(cpu !== null ? { cpu_s: +cpu.toFixed(2) } : {}) };
   } finally {
     await run(runcBin, ['--root', runcRoot, 'delete', '--force', id]).catch(() => undefined);
     fs.rmSync(root, { recursive: true, force: true });

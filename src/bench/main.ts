@@ -5,7 +5,7 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime). The runtime benchmarks need root and runsc/runc.
+ * throughput,lines,sets,logs,runtime,daemon). The runtime benchmarks need root and runsc/runc.
  */
 import { ciobench, median, parseSize, type Result } from './measure.js';
 import { containerdSets, containerdStream, plainFifo, taskioSets, taskioStream } from './cio.js';
@@ -14,12 +14,13 @@ import { createBusyboxBundle } from '../runtime/oci/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
+import { daemonBenches } from './daemon.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime').split(','));
+const only = new Set((process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,daemon').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -125,7 +126,26 @@ async function runtimeBenches(): Promise<void> {
   }
 }
 
-main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => process.exit()).catch((err) => {
+/** The daemon's benchmarks; the CLI sequence of runtimeBenches is their baseline. */
+function benchDaemon(): Promise<void> {
+  const scratches: { cleanup(): void }[] = [];
+  return daemonBenches({
+    interleave, lifecycles, lines, bytes,
+    async lifecycleShell(dialect) {
+      if (!fs.existsSync(runtimeBinaries[dialect])) return null;
+      const s = runtimeScratch(dialect);
+      scratches.push(s);
+      const bundle = path.join(s.base, 'true');
+      await createBusyboxBundle(bundle, { args: ['/bin/true'] });
+      return ['shell-cli', async () => {
+        const xs = await shellLifecycle(s, bundle, lifecycles);
+        return { bench: 'daemon-lifecycle', impl: 'shell-cli', runs: xs.length, median_ms: Math.round(median(xs) * 10) / 10 };
+      }];
+    },
+  }).finally(() => { for (const s of scratches) s.cleanup(); });
+}
+
+main().then(() => (only.has('runtime') ? runtimeBenches() : undefined)).then(() => (only.has('daemon') ? benchDaemon() : undefined)).then(() => process.exit()).catch((err) => {
   console.error(err);
   process.exitCode = 1;
 });

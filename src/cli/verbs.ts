@@ -155,6 +155,7 @@ export const specs: readonly VerbSpec[] = [
 const code: Record<string, Verb['load']> = {
   version: async () => (await import('./version.js')).version,
   help: async () => (await import('./command.js')).help,
+  daemon: async () => (await import('./daemonVerb.js')).daemon,
 };
 
 /** The dispatch table: every verb of {@link specs} with its code (or, for now, {@link notAvailableYet}). */

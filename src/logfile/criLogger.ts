@@ -77,9 +77,15 @@ export async function criLoggerMain(args: string[], opts: LoggingDriverOptions =
  * that `npm run build` writes (`dist/logfile/cri-logger`, see `writeCriLoggerLauncher`).
  */
 export function runCriLogger(): Promise<void> {
-  return criLoggerMain(process.argv.slice(2)).catch((err: unknown) => {
+  return criLoggerMain(process.argv.slice(2)).then(() => {
+    // Exit now rather than when the event loop drains: Node's teardown closes its signal watchers,
+    // which puts back the default action for SIGTERM, and the shim's SIGTERM often lands just then
+    // (it follows the close of the pipes by 50–90 ms); that would turn a clean exit into a kill.
+    // Everything is written: the log is closed and stderr is synchronous.
+    process.exit();
+  }, (err: unknown) => {
     console.error(`cri-logger: ${err instanceof Error ? err.message : String(err)}`);
-    process.exitCode = 1;
+    process.exit(1);
   });
 }
 

@@ -30,6 +30,17 @@ export interface FollowLogOptions {
   /** Ends the iteration: the iterator rejects with an `AbortError`. */
   signal?: AbortSignal;
   /**
+   * With `follow`: the writer is done once this settles (the task exited and its output is all in
+   * the log); the reader then reads to the end of the log and stops instead of waiting for more.
+   */
+  until?: Promise<unknown>;
+  /**
+   * Called once the reader knows where it starts (`tail`, `since`, or the start): everything
+   * written to the log after this call is read. An attach answers its client only then, so the
+   * output that follows what the client sends is never taken for older output.
+   */
+  onStart?: () => void;
+  /**
    * CRI only: join `P` entries with their final `F` into one entry per line (the time is the first
    * piece's). A line longer than 1 MiB is still handed out in pieces so memory stays bounded.
    */

@@ -49,7 +49,11 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * 11. `opening`, no newer file (yet) → wait, then `opening` (following) or `done`;
  * 12. `waiting`, a change (or the 1 s poll) → the state it waited in;
  * 13. the signal aborted, in any state → the iteration rejects with an `AbortError`;
- * 14. `done` → lines still being joined (reassembly) are handed out as partial, then nothing.
+ * 14. `done` → lines still being joined (reassembly) are handed out as partial, then nothing;
+ * 15. a wait once `until` settled (the writer is done) → one more pass without waiting, and the
+ *     wait after that pass → `done`; a wait in progress when `until` settles ends at once.
+ *
+ * `onStart` is called once, with rule 1.
  */
 export class LogFollower {
   #state: FollowState = 'locating';
@@ -62,6 +66,8 @@ export class LogFollower {
   readonly #waiter: ChangeWaiter | null;
   readonly #buf = Buffer.allocUnsafe(readSize);
   readonly #onAbort = (): void => this.#waiter?.close();
+  #writerDone = false;
+  #lastPass = false;
 
   /** `opts` are checked already (see followLog). */
   constructor(file: string, format: LogFormat, opts: FollowLogOptions) {
@@ -72,6 +78,8 @@ export class LogFollower {
     this.#waiter = opts.follow ? new ChangeWaiter(path.dirname(file), path.basename(file)) : null;
     // An abort while the consumer is not pulling still releases the watch at once.
     opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
+    const done = (): void => { this.#writerDone = true; };
+    opts.until?.then(done, done);
   }
 
   /** Where the follower is (for tests and diagnostics). */
@@ -92,8 +100,8 @@ export class LogFollower {
         case 'finishing': out = await this.#finish(); break;
         case 'opening': await this.#openNext(); break;
         case 'waiting':
-          await this.#waiter!.wait(signal);
-          this.#state = this.#after; // rule 12
+          await (this.#opts.until ? Promise.race([this.#waiter!.wait(signal), this.#opts.until.catch(() => undefined)]) : this.#waiter!.wait(signal));
+          this.#state = this.#after; // rule 12 (or 15)
           break;
         case 'done':
           out = this.#decoder.end(); // rule 14
@@ -115,7 +123,12 @@ export class LogFollower {
 
   /** Waits for a change and goes on in `after` when following; ends otherwise. */
   #waitOr(after: FollowState): void {
-    if (this.#waiter) {
+    if (this.#waiter && !this.#lastPass) {
+      if (this.#writerDone) {
+        this.#lastPass = true; // rule 15
+        this.#state = after;
+        return;
+      }
       this.#state = 'waiting';
       this.#after = after;
     } else {
@@ -129,7 +142,10 @@ export class LogFollower {
     if (tail === 0) this.#cur = await findEnd(snap, this.#format);
     else if (tail !== undefined) this.#cur = await findTail(snap, tail);
     else this.#cur = await findStart(snap, since);
-    if (this.#cur) this.#state = 'reading'; // rule 1
+    if (this.#cur) {
+      this.#state = 'reading'; // rule 1
+      this.#opts.onStart?.();
+    }
     else if (snap.every((x) => x === null)) this.#waitOr('locating'); // rule 2
     // else rule 3: stay `locating`.
   }

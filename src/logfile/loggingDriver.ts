@@ -138,9 +138,11 @@ export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverO
     await fn(config, ready);
   } finally {
     clearTimeout(drainTimer);
+    // The exit listeners go on before the driver's come off: with no listener at all for a moment,
+    // Node puts back the default action and a SIGTERM landing then would kill the logger.
+    exitOnStopFromNowOn();
     process.off('SIGTERM', onSignal);
     process.off('SIGINT', onSignal);
-    exitOnStopFromNowOn();
     // Never leave the runtime waiting on fd 5: EOF without a byte says "did not call ready".
     if (!readyDone) {
       readyDone = true;

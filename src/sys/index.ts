@@ -2,5 +2,6 @@
 export * from './errno.js';
 export * from './files.js';
 export * from './native.js';
+export * from './poll.js';
 export * from './process.js';
 export * from './socket.js';

@@ -1,0 +1,304 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import type http from 'node:http';
+import type { Duplex } from 'node:stream';
+import { TaskioError } from '../errors.js';
+import { validateId } from '../ids.js';
+import { signalNumber, type Stats } from '../runtime/oci/index.js';
+import { prepareAttach, type AttachConnection } from './attach.js';
+import { readSpec } from './bundle.js';
+import { absolutePath, checkEnv, checkFields, checkQuery } from './check.js';
+import { checkCreateRequest } from './createRequest.js';
+import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
+import type { EventBus } from './events.js';
+import type { DaemonLayout } from './layout.js';
+import { openLog } from './logStream.js';
+import type { Runtimes } from './runtimes.js';
+import { Router, type RouteContext } from './server.js';
+import { multiplexedType, rawType } from './stdcopy.js';
+import type { DaemonExec, DaemonTask } from './task.js';
+import type { TaskManager } from './tasks.js';
+import type { Logger } from 'pino';
+
+/** What the API serves from. */
+export interface ApiContext {
+  version: string;
+  layout: DaemonLayout;
+  runtimes: Runtimes;
+  tasks: TaskManager;
+  events: EventBus;
+  logger: Logger;
+}
+
+/** The API version in `GET /version`; it changes only with an incompatible change. */
+export const apiVersion = 1;
+
+const noBody = {} as const;
+
+/** `since` as docker takes it: RFC 3339 or Unix seconds (with a fraction). */
+function parseSince(raw: string): Date {
+  const d = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
+  if (raw === '' || Number.isNaN(d.getTime())) throw new TaskioError('ERR_INVALID_FIELD', `query parameter since must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(raw)}`);
+  return d;
+}
+
+function statsView(id: string, s: Stats, cpuPercent: number | null): Record<string, unknown> {
+  return { id, read: new Date().toISOString(), cpu: s.cpu, cpuPercent, memory: s.memory, pids: s.pids };
+}
+
+function execView(e: DaemonExec): Record<string, unknown> {
+  return { id: e.id, pid: e.process.pid(), args: e.args, terminal: e.terminal, running: e.exit === null, exit: e.exit };
+}
+
+/** Streams newline-delimited JSON into `res` until the client leaves; `next` pushes one value. */
+function ndjson(res: http.ServerResponse): (value: unknown) => void {
+  res.writeHead(200, { 'Content-Type': 'application/x-ndjson', 'Cache-Control': 'no-cache' });
+  res.flushHeaders();
+  return (value) => { if (!res.destroyed) res.write(`${JSON.stringify(value)}\n`); };
+}
+
+/** Builds the daemon's route table. */
+export function apiRouter(api: ApiContext): Router {
+  const { tasks, events } = api;
+  const r = new Router(api.logger);
+  const task = (ctx: RouteContext): DaemonTask => tasks.get(ctx.params.id!);
+
+  r.add('GET', '/version', async (ctx) => {
+    checkQuery(ctx.query, {});
+    return {
+      body: {
+        version: api.version, apiVersion, pid: process.pid, root: api.layout.root, node: process.version,
+        runtimes: { runsc: api.runtimes.runsc, runc: api.runtimes.runc, host: true, default: api.runtimes.default },
+      },
+    };
+  });
+
+  r.add('POST', '/tasks', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const t = await tasks.create(checkCreateRequest(await ctx.body()));
+    return { status: 201, body: t.view() };
+  });
+
+  r.add('GET', '/tasks', async (ctx) => {
+    const q = checkQuery(ctx.query, { all: 'boolean' });
+    return { body: tasks.list(q.all === true).map((t) => t.view()) };
+  });
+
+  r.add('GET', '/tasks/:id', async (ctx) => {
+    checkQuery(ctx.query, {});
+    return { body: task(ctx).view() };
+  });
+
+  r.add('DELETE', '/tasks/:id', async (ctx) => {
+    const q = checkQuery(ctx.query, { force: 'boolean' });
+    checkFields(await ctx.body(), noBody);
+    await tasks.remove(ctx.params.id!, q.force === true);
+  });
+
+  r.add('POST', '/tasks/:id/kill', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const b = checkFields<{ signal?: string | number; all?: boolean }>(await ctx.body(), { signal: 'signal', all: 'boolean' });
+    const t = task(ctx);
+    await t.kill(signalNumber(b.signal ?? 'KILL'), b.all === true);
+  });
+
+  r.add('POST', '/tasks/:id/wait', async (ctx) => {
+    checkQuery(ctx.query, {});
+    checkFields(await ctx.body(), noBody);
+    return { body: await task(ctx).wait(ctx.signal) };
+  });
+
+  for (const op of ['pause', 'resume'] as const) {
+    r.add('POST', `/tasks/:id/${op}`, async (ctx) => {
+      checkQuery(ctx.query, {});
+      checkFields(await ctx.body(), noBody);
+      await task(ctx)[op]();
+    });
+  }
+
+  r.add('POST', '/tasks/:id/resize', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const ws = checkWinSize(await ctx.body());
+    await task(ctx).resize(ws);
+  });
+
+  r.add('POST', '/tasks/:id/close-stdin', async (ctx) => {
+    checkQuery(ctx.query, {});
+    checkFields(await ctx.body(), noBody);
+    const t = task(ctx);
+    if (t.record.stdio.stdin === '') throw new TaskioError('ERR_INVALID_STATE', `task ${t.id} has no stdin`);
+    await t.closeStdin();
+  });
+
+  r.add('GET', '/tasks/:id/top', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const list = await task(ctx).processes();
+    return { body: { titles: ['PID', 'PPID', 'COMMAND'], processes: list.map((p) => [String(p.pid), p.ppid === null ? '' : String(p.ppid), p.command]) } };
+  });
+
+  r.add('GET', '/tasks/:id/stats', async (ctx, res) => {
+    const q = checkQuery(ctx.query, { stream: 'boolean' });
+    const t = task(ctx);
+    const sample = async (prev: { s: Stats; at: number } | null): Promise<{ s: Stats; at: number; pct: number | null }> => {
+      const s = await t.stats();
+      const at = performance.now();
+      const pct = prev ? ((s.cpu.usageTotal - prev.s.cpu.usageTotal) / 1e6 / (at - prev.at)) * 100 : null;
+      return { s, at, pct: pct === null ? null : Math.max(0, Math.round(pct * 100) / 100) };
+    };
+    // CPU % needs two samples: a one-shot answer takes them 250 ms apart.
+    let prev = await sample(null);
+    if (!q.stream) {
+      await new Promise((resolve) => setTimeout(resolve, 250));
+      const now = await sample(prev);
+      return { body: statsView(t.id, now.s, now.pct) };
+    }
+    const push = ndjson(res);
+    push(statsView(t.id, prev.s, null));
+    while (!ctx.signal.aborted && (t.state === 'running' || t.state === 'paused')) {
+      await new Promise((resolve) => setTimeout(resolve, 1000));
+      if (ctx.signal.aborted) break;
+      try {
+        prev = await sample(prev);
+      } catch {
+        break; // exited meanwhile
+      }
+      push(statsView(t.id, prev.s, prev.pct));
+    }
+    res.end();
+  });
+
+  r.add('GET', '/tasks/:id/logs', async (ctx, res) => {
+    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'integer', since: 'string', timestamps: 'boolean', stdout: 'boolean', stderr: 'boolean' });
+    const t = task(ctx);
+    if (t.record.logPath === null) {
+      throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
+    }
+    const since = q.since !== undefined ? parseSince(String(q.since)) : undefined;
+    if (since && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: since needs format=cri`);
+    const log = await openLog(t, {
+      follow: q.follow === true, ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}),
+      timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
+    });
+    res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });
+    res.flushHeaders();
+    try {
+      await log.pump(res);
+    } catch (err) {
+      if ((err as Error).name !== 'AbortError') api.logger.error({ err, id: t.id }, 'log stream failed');
+    }
+    res.end();
+  });
+
+  const attachQuery = { stdin: 'boolean', stdout: 'boolean', stderr: 'boolean', logs: 'boolean', detachKeys: 'string', stdinOnce: 'boolean' } as const;
+  const attachOptions = (ctx: RouteContext) => {
+    const q = checkQuery(ctx.query, attachQuery);
+    return {
+      stdin: q.stdin === true, stdout: q.stdout !== false, stderr: q.stderr !== false, logs: q.logs === true,
+      detachKeys: parseDetachKeys(q.detachKeys === undefined ? defaultDetachKeys : String(q.detachKeys)), stdinOnce: q.stdinOnce === true,
+    };
+  };
+  r.add('POST', '/tasks/:id/attach', async (ctx, res) => {
+    // Without an upgrade there is no way to send input: the output alone, streamed.
+    const opts = { ...attachOptions(ctx), stdin: false };
+    const t = task(ctx);
+    const conn: AttachConnection = { output: res, input: null, signal: ctx.signal };
+    const session = await prepareAttach(t, opts, conn);
+    res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });
+    res.flushHeaders();
+    await session.run();
+  }, async (ctx, socket: Duplex, head) => {
+    const opts = attachOptions(ctx);
+    const t = task(ctx);
+    const session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });
+    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    if (head.length > 0) socket.unshift(head);
+    await session.run();
+  });
+
+  r.add('POST', '/tasks/:id/exec', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; stdin?: string; stdout?: string; stderr?: string }>(
+      await ctx.body(),
+      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string' },
+    );
+    const execId = b.id === undefined ? crypto.randomBytes(6).toString('hex') : validateId(b.id, 'exec');
+    if (b.args.length === 0 || b.args[0] === '') throw new TaskioError('ERR_INVALID_FIELD', 'field "args" must be a non-empty command');
+    if (b.env) checkEnv(b.env);
+    if (b.cwd !== undefined) absolutePath('cwd', b.cwd);
+    const terminal = b.terminal === true;
+    if (terminal && b.stderr) throw new TaskioError('ERR_INVALID_FIELD', 'a terminal exec has no stderr: leave "stderr" out');
+    const stdio = { stdin: b.stdin ?? '', stdout: b.stdout ?? '', stderr: b.stderr ?? '' };
+    for (const [name, p] of Object.entries(stdio)) {
+      if (p === '') continue;
+      absolutePath(name, p);
+      const st = fs.lstatSync(p, { throwIfNoEntry: false });
+      if (!st?.isFIFO()) throw new TaskioError('ERR_NOT_FIFO', `field "${name}" must name a FIFO the client made, got ${JSON.stringify(p)} (${st ? 'not a FIFO' : 'missing'})`);
+    }
+    const t = task(ctx);
+    const base = readSpec(t.record.bundle).process;
+    const env = new Map<string, string>();
+    for (const kv of [...(base.env ?? []), ...(b.env ?? [])]) env.set(kv.slice(0, kv.indexOf('=')), kv);
+    const spec = { ...base, args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
+    const e = await t.exec({ id: execId, terminal, ...stdio, spec });
+    return { status: 201, body: execView(e) };
+  });
+
+  const exec = (ctx: RouteContext): DaemonExec => task(ctx).getExec(validateId(ctx.params.exec!, 'exec'));
+  r.add('GET', '/tasks/:id/exec/:exec', async (ctx) => {
+    checkQuery(ctx.query, {});
+    return { body: execView(exec(ctx)) };
+  });
+  r.add('POST', '/tasks/:id/exec/:exec/wait', async (ctx) => {
+    checkQuery(ctx.query, {});
+    checkFields(await ctx.body(), noBody);
+    const e = exec(ctx);
+    return { body: await abortable(e.exited, ctx.signal) };
+  });
+  r.add('POST', '/tasks/:id/exec/:exec/kill', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const b = checkFields<{ signal?: string | number }>(await ctx.body(), { signal: 'signal' });
+    await exec(ctx).process.kill(signalNumber(b.signal ?? 'KILL'));
+  });
+  r.add('POST', '/tasks/:id/exec/:exec/resize', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const ws = checkWinSize(await ctx.body());
+    await exec(ctx).process.resize(ws);
+  });
+  r.add('POST', '/tasks/:id/exec/:exec/close-stdin', async (ctx) => {
+    checkQuery(ctx.query, {});
+    checkFields(await ctx.body(), noBody);
+    await exec(ctx).process.closeStdin();
+  });
+  r.add('DELETE', '/tasks/:id/exec/:exec', async (ctx) => {
+    checkQuery(ctx.query, {});
+    checkFields(await ctx.body(), noBody);
+    await task(ctx).deleteExec(validateId(ctx.params.exec!, 'exec'));
+  });
+
+  r.add('GET', '/events', async (ctx, res) => {
+    const q = checkQuery(ctx.query, { id: 'string' });
+    if (q.id !== undefined) validateId(q.id);
+    const push = ndjson(res);
+    const off = events.subscribe((e) => { if (q.id === undefined || e.id === q.id) push(e); });
+    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+    off();
+  });
+
+  return r;
+}
+
+function checkWinSize(body: unknown): { cols: number; rows: number } {
+  const ws = checkFields<{ cols: number; rows: number }>(body, { cols: 'integer!', rows: 'integer!' });
+  for (const k of ['cols', 'rows'] as const) {
+    if (ws[k] < 1 || ws[k] > 65535) throw new TaskioError('ERR_INVALID_FIELD', `field "${k}" must be 1 to 65535, got ${ws[k]}`);
+  }
+  return ws;
+}
+
+function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
+  return new Promise((resolve, reject) => {
+    const onAbort = (): void => reject(new TaskioError('ABORT_ERR', 'the client went away'));
+    signal.addEventListener('abort', onAbort, { once: true });
+    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, reject);
+  });
+}

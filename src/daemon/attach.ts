@@ -1,0 +1,127 @@
+import { once } from 'node:events';
+import type { Readable, Writable } from 'node:stream';
+import { TaskioError } from '../errors.js';
+import type { IO } from '../attach/index.js';
+import { FifoWriter } from '../fifo/index.js';
+import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
+import { DetachScanner } from './detachKeys.js';
+import { openLog, type OpenedLog } from './logStream.js';
+import { StreamType, framedSink } from './stdcopy.js';
+import type { DaemonTask } from './task.js';
+
+/** What an attach asks for (the query of `POST /tasks/:id/attach`). */
+export interface AttachOptions {
+  stdin: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  /** Log mode: replay the whole log first, then follow. */
+  logs: boolean;
+  /** The detach sequence (empty: none). */
+  detachKeys: Buffer;
+  /** When the client's input ends, the task's stdin ends (docker's `StdinOnce`). */
+  stdinOnce: boolean;
+}
+
+/** The client's side of an attach: where output goes, and its input when it can send any. */
+export interface AttachConnection {
+  output: Writable;
+  input: Readable | null;
+  signal: AbortSignal;
+}
+
+/** An attach ready to run (checks done, FIFO set locked): the caller answers the request, then runs it. */
+export interface AttachSession {
+  /** Copies until the output is complete, the client detaches or goes away. */
+  run(): Promise<void>;
+}
+
+/**
+ * Prepares an attach. Log mode: stdin into the task's stdin FIFO, and the log followed from now
+ * (any number of viewers, none slows the task). FIFO mode (`log: none`): the cio attach on the
+ * task's FIFO set, relayed — one reader at a time (`EBUSY` names the holder).
+ * @throws TaskioError before anything is sent: `EBUSY`, `ERR_NOT_ATTACHABLE`.
+ */
+export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn: AttachConnection): Promise<AttachSession> {
+  const { record } = task;
+  if (record.log !== 'none' && record.logPath === null) {
+    throw new TaskioError('ERR_NOT_ATTACHABLE', `task ${task.id} logs to a logging driver (${record.log}): its output cannot be attached to`);
+  }
+  const raw = record.terminal;
+  const scanner = conn.input && opts.stdin ? new DetachScanner(opts.detachKeys) : null;
+  const detached = scanner ? once(scanner, 'detach').then(() => undefined) : new Promise<void>(() => undefined);
+  // Detaching, or the client leaving, ends the attach and nothing else: the task's stdin stays open.
+  const stop = new AbortController();
+  const onAbort = (): void => stop.abort();
+  conn.signal.addEventListener('abort', onAbort, { once: true });
+  void detached.then(() => stop.abort());
+  const finish = (): void => {
+    conn.signal.removeEventListener('abort', onAbort);
+    if (scanner) conn.input?.unpipe(scanner);
+    scanner?.destroy();
+    if (!conn.output.destroyed) conn.output.end();
+  };
+  const wantsStdin = scanner !== null && record.stdio.stdin !== '' && task.view().stdinOpen;
+
+  if (record.log === 'none') {
+    let io: IO;
+    try {
+      io = await attachFifoSet(task.view(), wantsStdin ? scanner : null,
+        opts.stdout ? framedSink(conn.output, StreamType.Stdout, raw) : null,
+        opts.stderr && !raw ? framedSink(conn.output, StreamType.Stderr, raw) : null);
+    } catch (err) {
+      finish();
+      throw err;
+    }
+    return {
+      async run() {
+        if (scanner) conn.input!.pipe(scanner);
+        if (scanner && !wantsStdin) scanner.resume(); // dropped, but detach keys still work
+        if (wantsStdin && opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
+        const outputs = opts.stdout || opts.stderr ? fifoOutputEnd(task.view(), io) : task.exited.then(() => undefined);
+        await Promise.race([outputs, once(stop.signal, 'abort')]);
+        io.cancel();
+        finish();
+      },
+    };
+  }
+
+  // The attach moment: the log's end now, fixed before the client is answered.
+  let log: OpenedLog | null = null;
+  if (opts.stdout || opts.stderr) {
+    log = await openLog(task, {
+      follow: true, ...(opts.logs ? {} : { tail: 0 }), timestamps: false, stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal,
+    });
+  }
+  return {
+    async run() {
+      let stdin: FifoWriter | null = null;
+      if (scanner) {
+        conn.input!.pipe(scanner);
+        if (wantsStdin) {
+          stdin = new FifoWriter(record.stdio.stdin, { signal: stop.signal });
+          stdin.on('error', () => scanner.unpipe(stdin!));
+          scanner.pipe(stdin, { end: false });
+          if (opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
+        } else {
+          scanner.resume(); // read and drop: the task has no stdin, but detach keys still work
+        }
+      }
+      try {
+        if (log) {
+          await log.pump(conn.output);
+        } else {
+          await Promise.race([task.exited, once(stop.signal, 'abort')]);
+        }
+      } catch (err) {
+        if ((err as Error).name !== 'AbortError') throw err;
+      } finally {
+        if (stdin) {
+          scanner?.unpipe(stdin);
+          // What was typed before the detach still goes in; then the writer lets go of the FIFO.
+          stdin.end();
+        }
+        finish();
+      }
+    },
+  };
+}

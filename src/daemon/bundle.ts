@@ -1,0 +1,103 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { TaskioError } from '../errors.js';
+import { removeInside } from '../removeInside.js';
+import { createBusyboxBundle, type OciSpec } from '../runtime/oci/index.js';
+import type { DaemonLayout } from './layout.js';
+import type { TaskLimits } from './records.js';
+
+const busyboxBinary = '/usr/bin/busybox';
+
+/**
+ * The embedded default bundle, `<root>/rootfs/busybox` (config.json + rootfs/ with busybox-static),
+ * built once: into a fresh temp directory, then renamed into place, so a daemon killed midway never
+ * leaves a half-built rootfs where the next one would use it.
+ * @throws TaskioError `ERR_NO_DEFAULT_ROOTFS` when busybox-static is not installed.
+ */
+export async function ensureDefaultBundle(layout: DaemonLayout): Promise<string> {
+  const dir = layout.busyboxBundle;
+  if (fs.existsSync(path.join(dir, 'config.json'))) return dir;
+  if (!fs.existsSync(busyboxBinary)) {
+    throw new TaskioError('ERR_NO_DEFAULT_ROOTFS', `no default rootfs: ${busyboxBinary} is missing (install busybox-static), or give "rootfs" or "bundle"`);
+  }
+  fs.mkdirSync(layout.rootfs, { recursive: true, mode: 0o700 });
+  const tmp = path.join(layout.rootfs, `.busybox-${crypto.randomBytes(4).toString('hex')}`);
+  try {
+    await createBusyboxBundle(tmp, { args: ['sh'], busybox: busyboxBinary });
+    fs.renameSync(tmp, dir);
+  } catch (err) {
+    removeInside(layout.rootfs, tmp);
+    // Another build won the rename: use it.
+    if (fs.existsSync(path.join(dir, 'config.json'))) return dir;
+    throw err;
+  }
+  return dir;
+}
+
+/** Reads and checks a bundle's config.json. */
+export function readSpec(bundle: string): OciSpec {
+  const file = path.join(bundle, 'config.json');
+  let spec: OciSpec;
+  try {
+    spec = JSON.parse(fs.readFileSync(file, 'utf8')) as OciSpec;
+  } catch (cause) {
+    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
+    throw new TaskioError('ERR_INVALID_BUNDLE', missing ? `bundle ${bundle} has no config.json` : `cannot read ${file}: ${(cause as Error).message}`, { cause });
+  }
+  if (typeof spec !== 'object' || spec === null || typeof spec.process !== 'object' || spec.process === null || typeof spec.root?.path !== 'string') {
+    throw new TaskioError('ERR_INVALID_BUNDLE', `${file} has no process or root.path`);
+  }
+  return spec;
+}
+
+/** What a task changes in its base spec. */
+export interface SpecEdits {
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  terminal: boolean;
+  /** The rootfs (absolute) and whether the task sees it read-only. */
+  rootPath: string;
+  readonly: boolean;
+  limits: TaskLimits | null;
+  /** Set when the spec has a UTS namespace (docker: the container id). */
+  hostname: string;
+}
+
+/**
+ * The task's OCI spec: `base` (the default bundle's, a rootfs's, or the user's bundle's) with the
+ * task's process, an absolute rootfs (the bundle lives in the task directory, not beside it) and
+ * its limits as `linux.resources` (runsc and runc put the task in a cgroup of their own).
+ */
+export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
+  const spec = structuredClone(base);
+  const proc = spec.process;
+  if (e.args) proc.args = e.args;
+  if (!Array.isArray(proc.args) || proc.args.length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'the task has no command: give "args"');
+  const env = new Map<string, string>();
+  for (const kv of [...(proc.env ?? []), ...(e.terminal && !(proc.env ?? []).some((x) => x.startsWith('TERM=')) ? ['TERM=xterm'] : []), ...(e.env ?? [])]) {
+    env.set(kv.slice(0, kv.indexOf('=')), kv);
+  }
+  proc.env = [...env.values()];
+  if (e.cwd) proc.cwd = e.cwd;
+  proc.terminal = e.terminal;
+  spec.root = { path: e.rootPath, readonly: e.readonly };
+  // A hostname needs a UTS namespace of its own (runc refuses one without).
+  const namespaces = (spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? [];
+  if (namespaces.some((n) => n.type === 'uts')) spec.hostname = e.hostname;
+  if (e.limits) {
+    const linux = (spec.linux ??= {}) as { resources?: Record<string, unknown> };
+    const res = (linux.resources ??= {});
+    if (e.limits.memory !== undefined) res.memory = { ...(res.memory as object | undefined), limit: e.limits.memory };
+    if (e.limits.cpus !== undefined) res.cpu = { ...(res.cpu as object | undefined), quota: Math.round(e.limits.cpus * 100_000), period: 100_000 };
+    if (e.limits.pids !== undefined) res.pids = { limit: e.limits.pids };
+  }
+  return spec;
+}
+
+/** Writes `spec` as `<dir>/config.json` (dir created 0700). */
+export function writeBundle(dir: string, spec: OciSpec): void {
+  fs.mkdirSync(dir, { mode: 0o700 });
+  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
+}

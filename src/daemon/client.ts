@@ -1,0 +1,531 @@
+import http from 'node:http';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { TaskioError } from '../errors.js';
+import { newCreator, withFIFODir, withStreams, withTerminal } from '../attach/index.js';
+import type { WinSize } from '../runtime/proc/index.js';
+import type { CreateTaskRequest } from './createRequest.js';
+import { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
+import type { TaskEvent } from './events.js';
+import type { ErrorBody } from './httpError.js';
+import { DaemonLayout, defaultDaemonRoot } from './layout.js';
+import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
+import type { ExitRecord } from './records.js';
+import { spawnDaemon } from './startDaemon.js';
+import { Demultiplexer, StreamType } from './stdcopy.js';
+import type { TaskView } from './task.js';
+
+/** Every call takes a signal: aborting it abandons the request (and closes a stream). */
+export interface CallOptions {
+  signal?: AbortSignal;
+}
+
+/** Options of {@link connectDaemon}. */
+export interface ConnectOptions extends CallOptions {
+  /** Start a daemon when none answers (default true). */
+  start?: boolean;
+  /** argv that starts the daemon, without `--root` (default: this Node running this package's CLI). */
+  daemonCommand?: string[];
+  /** How long a started daemon may take to answer, ms (default 30000). */
+  startTimeout?: number;
+}
+
+/** What `GET /version` tells. */
+export interface DaemonVersion {
+  version: string;
+  apiVersion: number;
+  pid: number;
+  root: string;
+  node: string;
+  runtimes: { runsc: string | null; runc: string | null; host: true; default: string };
+}
+
+/** One sample of `GET /tasks/:id/stats`. */
+export interface TaskStats {
+  id: string;
+  read: string;
+  cpu: { usageTotal: number; usageKernel?: number; usageUser?: number };
+  /** CPU use since the previous sample, % of one CPU; null for a first sample. */
+  cpuPercent: number | null;
+  memory: { usage: number; limit?: number; max?: number };
+  pids: { current: number; limit?: number };
+}
+
+/** An exec'd process as the daemon shows it. */
+export interface ExecView {
+  id: string;
+  pid: number;
+  args: string[];
+  terminal: boolean;
+  running: boolean;
+  exit: ExitRecord | null;
+}
+
+/** Options of {@link DaemonClient.logs}. */
+export interface LogsOptions extends CallOptions {
+  follow?: boolean;
+  tail?: number;
+  /** Entries written at or after this time. */
+  since?: Date;
+  timestamps?: boolean;
+  stdout?: boolean;
+  stderr?: boolean;
+}
+
+/** Options of {@link DaemonClient.attach}. */
+export interface AttachOptions extends CallOptions {
+  /** What is typed into the task (needs a task made with `stdin: true`). */
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+  /** Log mode: replay the log from its start first. */
+  logs?: boolean;
+  /** Docker's format (default `ctrl-p,ctrl-q`; `''` for none). */
+  detachKeys?: string;
+  /** When `stdin` ends, the task's stdin ends too (docker's StdinOnce). */
+  stdinOnce?: boolean;
+  /** FIFO mode: relay through the daemon instead of reading the FIFO set here (default: here). */
+  relay?: boolean;
+}
+
+/** How an attach ended. */
+export type AttachEnd = 'exited' | 'detached' | 'aborted';
+
+/** A running attach. */
+export interface Attachment {
+  /** Resolves once it ended: the task's output is complete, the detach keys were typed, or it was aborted. */
+  readonly done: Promise<AttachEnd>;
+  /** Detaches now; the task keeps running. */
+  detach(): void;
+}
+
+/** Options of {@link DaemonClient.exec}. */
+export interface ExecOptions extends CallOptions {
+  args: string[];
+  id?: string;
+  env?: string[];
+  cwd?: string;
+  terminal?: boolean;
+  stdin?: Readable;
+  stdout?: Writable;
+  stderr?: Writable;
+}
+
+/** An exec'd process started by {@link DaemonClient.exec}. */
+export interface ExecHandle {
+  readonly id: string;
+  readonly pid: number;
+  /** Resolves with the exit once the process exited and its output was copied; releases its FIFO set. */
+  wait(opts?: CallOptions): Promise<ExitRecord>;
+  kill(signal?: string | number, opts?: CallOptions): Promise<void>;
+  resize(ws: WinSize, opts?: CallOptions): Promise<void>;
+  closeStdin(opts?: CallOptions): Promise<void>;
+}
+
+interface RawResponse {
+  status: number;
+  headers: http.IncomingHttpHeaders;
+  body: http.IncomingMessage;
+}
+
+function isConnectError(err: unknown): boolean {
+  const code = (err as { code?: string }).code;
+  return code === 'ECONNREFUSED' || code === 'ENOENT';
+}
+
+async function readAll(s: Readable): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const c of s) chunks.push(c as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** The error of a non-2xx answer: a TaskioError with the server's code and message. */
+async function errorOf(res: RawResponse): Promise<TaskioError> {
+  const text = await readAll(res.body).catch(() => '');
+  try {
+    const b = JSON.parse(text) as ErrorBody;
+    return Object.assign(new TaskioError(b.code, b.message), { status: res.status });
+  } catch {
+    return Object.assign(new TaskioError('ERR_DAEMON_RESPONSE', `the daemon answered ${res.status}: ${text.slice(0, 200)}`), { status: res.status });
+  }
+}
+
+/**
+ * The typed client of a taskio daemon (HTTP on its unix socket): one method per route, streams
+ * for logs, attach and events, an `AbortSignal` on every call, and errors as {@link TaskioError}
+ * with the daemon's code. A request that finds no daemon (the socket refuses) starts one and is
+ * sent again, unless the client was made with `start: false`.
+ */
+export class DaemonClient {
+  readonly root: string;
+  readonly layout: DaemonLayout;
+  // Idle connections are closed by the client well before the daemon would (65 s).
+  readonly #agent = new http.Agent({ keepAlive: true, timeout: 30_000 });
+  readonly #opts: ConnectOptions;
+  #starting: Promise<void> | null = null;
+  #closed = false;
+
+  constructor(root: string, opts: ConnectOptions = {}) {
+    this.root = path.resolve(root);
+    this.layout = new DaemonLayout(this.root);
+    this.#opts = opts;
+  }
+
+  /** The unix socket path. */
+  get socketPath(): string {
+    return this.layout.socket;
+  }
+
+  #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}, retried = false): Promise<RawResponse> {
+    if (this.#closed) return Promise.reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
+    return new Promise((resolve, reject) => {
+      const text = body === undefined ? undefined : JSON.stringify(body);
+      const req = http.request({
+        socketPath: this.socketPath, path: p, method, agent: this.#agent,
+        headers: { ...(text !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {}), ...headers },
+        ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
+      req.once('error', (err: NodeJS.ErrnoException) => {
+        // An idle kept-alive connection the daemon closed as it was reused: Node's advice is to send again.
+        if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(this.#send(method, p, body, opts, headers, true));
+        else reject(err);
+      });
+      req.end(text);
+    });
+  }
+
+  async #ensureDaemon(signal?: AbortSignal): Promise<void> {
+    this.#starting ??= spawnDaemon(this.root, () => this.#ping(), {
+      ...(this.#opts.daemonCommand ? { command: this.#opts.daemonCommand } : {}),
+      ...(this.#opts.startTimeout ? { timeout: this.#opts.startTimeout } : {}),
+      ...(signal ? { signal } : {}),
+    }).finally(() => { this.#starting = null; });
+    return this.#starting;
+  }
+
+  async #ping(): Promise<boolean> {
+    try {
+      const res = await this.#send('GET', '/version', undefined, { signal: AbortSignal.timeout(2000) });
+      res.body.resume();
+      return res.status === 200;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Sends a request; a daemon that is not there is started (once) and the request sent again. */
+  async #request(method: string, p: string, body: unknown, opts: CallOptions, headers?: http.OutgoingHttpHeaders): Promise<RawResponse> {
+    try {
+      return await this.#send(method, p, body, opts, headers);
+    } catch (err) {
+      if (!isConnectError(err) || this.#opts.start === false) throw err;
+    }
+    await this.#ensureDaemon(opts.signal);
+    return this.#send(method, p, body, opts, headers);
+  }
+
+  async #json<T>(method: string, p: string, body: unknown, opts: CallOptions = {}): Promise<T> {
+    const res = await this.#request(method, p, body, opts);
+    if (res.status >= 300) throw await errorOf(res);
+    const text = await readAll(res.body);
+    return (text === '' ? undefined : JSON.parse(text)) as T;
+  }
+
+  #task(id: string, rest = ''): string {
+    return `/tasks/${encodeURIComponent(id)}${rest}`;
+  }
+
+  /** Makes sure a daemon answers (starting one when allowed); resolves with its version. */
+  version(opts: CallOptions = {}): Promise<DaemonVersion> {
+    return this.#json('GET', '/version', undefined, opts);
+  }
+
+  /** `POST /tasks`: creates and starts a task. */
+  createTask(req: CreateTaskRequest, opts: CallOptions = {}): Promise<TaskView> {
+    return this.#json('POST', '/tasks', req, opts);
+  }
+
+  /** `GET /tasks` (`all`: exited ones too). */
+  listTasks(opts: CallOptions & { all?: boolean } = {}): Promise<TaskView[]> {
+    return this.#json('GET', `/tasks${opts.all ? '?all=1' : ''}`, undefined, opts);
+  }
+
+  /** `GET /tasks/:id`. */
+  getTask(id: string, opts: CallOptions = {}): Promise<TaskView> {
+    return this.#json('GET', this.#task(id), undefined, opts);
+  }
+
+  /** `POST /tasks/:id/kill`: `signal` (default SIGKILL, as `docker kill`) to the init, or with `all` to every process. */
+  async kill(id: string, signal: string | number = 'KILL', opts: CallOptions & { all?: boolean } = {}): Promise<void> {
+    await this.#json('POST', this.#task(id, '/kill'), { signal, ...(opts.all ? { all: true } : {}) }, opts);
+  }
+
+  /** `POST /tasks/:id/wait`: resolves with the exit once the task exited. */
+  wait(id: string, opts: CallOptions = {}): Promise<ExitRecord> {
+    return this.#json('POST', this.#task(id, '/wait'), undefined, opts);
+  }
+
+  /** `DELETE /tasks/:id` (`force`: kill it first). */
+  async remove(id: string, opts: CallOptions & { force?: boolean } = {}): Promise<void> {
+    await this.#json('DELETE', this.#task(id, opts.force ? '?force=1' : ''), undefined, opts);
+  }
+
+  async pause(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#json('POST', this.#task(id, '/pause'), undefined, opts);
+  }
+
+  async resume(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#json('POST', this.#task(id, '/resume'), undefined, opts);
+  }
+
+  /** `POST /tasks/:id/resize`: the task's terminal size. */
+  async resize(id: string, ws: WinSize, opts: CallOptions = {}): Promise<void> {
+    await this.#json('POST', this.#task(id, '/resize'), { cols: ws.cols, rows: ws.rows }, opts);
+  }
+
+  /** `POST /tasks/:id/close-stdin` (containerd's CloseIO). */
+  async closeStdin(id: string, opts: CallOptions = {}): Promise<void> {
+    await this.#json('POST', this.#task(id, '/close-stdin'), undefined, opts);
+  }
+
+  /** `GET /tasks/:id/top`. */
+  top(id: string, opts: CallOptions = {}): Promise<{ titles: string[]; processes: string[][] }> {
+    return this.#json('GET', this.#task(id, '/top'), undefined, opts);
+  }
+
+  /** `GET /tasks/:id/stats`: one sample (CPU % over 250 ms). */
+  stats(id: string, opts: CallOptions = {}): Promise<TaskStats> {
+    return this.#json('GET', this.#task(id, '/stats'), undefined, opts);
+  }
+
+  /**
+   * `GET /tasks/:id/stats?stream=1`: a sample a second until the task exits or `signal` aborts.
+   * Resolves once the stream is open.
+   */
+  statsStream(id: string, opts: CallOptions = {}): Promise<AsyncGenerator<TaskStats>> {
+    return this.#ndjson<TaskStats>(this.#task(id, '/stats?stream=1'), opts);
+  }
+
+  /**
+   * `GET /events`: create/start/exit/delete/… as they happen, until `signal` aborts. Resolves once
+   * the daemon is delivering, so no event of an action taken after that is missed.
+   */
+  events(opts: CallOptions & { id?: string } = {}): Promise<AsyncGenerator<TaskEvent>> {
+    return this.#ndjson<TaskEvent>(`/events${opts.id ? `?id=${encodeURIComponent(opts.id)}` : ''}`, opts);
+  }
+
+  async #ndjson<T>(p: string, opts: CallOptions): Promise<AsyncGenerator<T>> {
+    const res = await this.#request('GET', p, undefined, opts);
+    if (res.status >= 300) throw await errorOf(res);
+    return (async function* lines(): AsyncGenerator<T> {
+      let rest = '';
+      try {
+        for await (const chunk of res.body) {
+          rest += (chunk as Buffer).toString('utf8');
+          let nl: number;
+          while ((nl = rest.indexOf('\n')) >= 0) {
+            const line = rest.slice(0, nl);
+            rest = rest.slice(nl + 1);
+            if (line.trim() !== '') yield JSON.parse(line) as T;
+          }
+        }
+      } catch (err) {
+        // Aborting the signal is how a caller ends the stream.
+        if (!opts.signal?.aborted) throw err;
+      } finally {
+        res.body.destroy();
+      }
+    })();
+  }
+
+  /**
+   * `GET /tasks/:id/logs`: the task's log as the bytes it wrote, stdout into `stdout` and stderr
+   * into `stderr` (a terminal task has one stream). Resolves at the end of the log — with
+   * `follow`, once the task exited and its output is all there — or when `signal` aborts.
+   */
+  async logs(id: string, out: { stdout?: Writable | null; stderr?: Writable | null }, opts: LogsOptions = {}): Promise<void> {
+    const q = new URLSearchParams();
+    if (opts.follow) q.set('follow', '1');
+    if (opts.tail !== undefined) q.set('tail', String(opts.tail));
+    if (opts.since) q.set('since', opts.since.toISOString());
+    if (opts.timestamps) q.set('timestamps', '1');
+    if (opts.stdout === false) q.set('stdout', '0');
+    if (opts.stderr === false) q.set('stderr', '0');
+    const res = await this.#request('GET', this.#task(id, `/logs${q.size ? `?${q}` : ''}`), undefined, opts);
+    if (res.status >= 300) throw await errorOf(res);
+    await copyOutput(res.body, res.headers['content-type'] !== 'application/vnd.docker.multiplexed-stream', out.stdout ?? null, out.stderr ?? null);
+  }
+
+  /**
+   * Attaches to a running task. Log mode: `stdin` goes into the task's stdin, its output is
+   * streamed from the log from now on (any number of attaches at once). FIFO mode (`log: none`):
+   * the cio attach on the task's FIFO set, done here (one reader at a time: `EBUSY` names the
+   * holder's pid). Detach keys (`ctrl-p,ctrl-q` by default) in `stdin` end the attach only.
+   */
+  async attach(id: string, opts: AttachOptions = {}): Promise<Attachment> {
+    const task = await this.getTask(id, opts);
+    if (task.log === 'none' && !opts.relay) return this.#attachFifo(task, opts);
+    const q = new URLSearchParams({ stdin: opts.stdin ? '1' : '0', stdout: opts.stdout ? '1' : '0', stderr: opts.stderr ? '1' : '0' });
+    if (opts.logs) q.set('logs', '1');
+    if (opts.detachKeys !== undefined) q.set('detachKeys', opts.detachKeys);
+    if (opts.stdinOnce) q.set('stdinOnce', '1');
+    const { socket, head, contentType } = await this.#upgrade(this.#task(id, `/attach?${q}`), opts);
+    let detached = false;
+    const demux = copyOutput(socket, contentType !== 'application/vnd.docker.multiplexed-stream', opts.stdout ?? null, opts.stderr ?? null, head);
+    if (opts.stdin) {
+      opts.stdin.pipe(socket, { end: false });
+      if (opts.stdinOnce) opts.stdin.once('end', () => { socket.end(); });
+    }
+    const onAbort = (): void => { socket.destroy(); };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const done = demux.then(() => undefined, () => undefined).then((): AttachEnd => {
+      opts.stdin?.unpipe(socket);
+      opts.signal?.removeEventListener('abort', onAbort);
+      socket.destroy();
+      if (opts.signal?.aborted) return 'aborted';
+      return detached ? 'detached' : 'exited';
+    });
+    return {
+      done,
+      detach: () => {
+        detached = true;
+        socket.destroy();
+      },
+    };
+  }
+
+  async #attachFifo(task: TaskView, opts: AttachOptions): Promise<Attachment> {
+    const keys = parseDetachKeys(opts.detachKeys ?? defaultDetachKeys);
+    const scanner = opts.stdin ? new DetachScanner(keys) : null;
+    const io = await attachFifoSet(task, scanner && task.stdinOpen ? scanner : null, opts.stdout ?? null, opts.stderr ?? null);
+    let end: AttachEnd = 'exited';
+    let stop!: () => void;
+    const stopped = new Promise<void>((resolve) => { stop = resolve; });
+    if (scanner) {
+      opts.stdin!.pipe(scanner);
+      if (!task.stdinOpen) scanner.resume();
+      scanner.once('detach', () => { end = 'detached'; stop(); });
+      if (opts.stdinOnce) opts.stdin!.once('end', () => void this.closeStdin(task.id).catch(() => undefined));
+    }
+    const onAbort = (): void => { end = 'aborted'; stop(); };
+    opts.signal?.addEventListener('abort', onAbort, { once: true });
+    const output = task.stdio.stdout || task.stdio.stderr ? fifoOutputEnd(task, io) : this.wait(task.id, opts).then(() => undefined, () => undefined);
+    const done = Promise.race([output, stopped]).then(() => {
+      io.cancel();
+      if (scanner) opts.stdin?.unpipe(scanner);
+      opts.signal?.removeEventListener('abort', onAbort);
+      return end;
+    });
+    return { done, detach: () => { end = 'detached'; stop(); } };
+  }
+
+  /** Sends an HTTP upgrade (Docker's attach handshake) and hands back the raw connection. */
+  #upgrade(p: string, opts: CallOptions): Promise<{ socket: Socket; head: Buffer; contentType: string }> {
+    const attempt = (): Promise<{ socket: Socket; head: Buffer; contentType: string }> => new Promise((resolve, reject) => {
+      if (this.#closed) return reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
+      const req = http.request({
+        socketPath: this.socketPath, path: p, method: 'POST', agent: false,
+        headers: { Connection: 'Upgrade', Upgrade: 'tcp' }, ...(opts.signal ? { signal: opts.signal } : {}),
+      });
+      req.once('upgrade', (res, socket, head) => resolve({ socket: socket as Socket, head, contentType: String(res.headers['content-type'] ?? '') }));
+      req.once('response', (res) => void errorOf({ status: res.statusCode ?? 0, headers: res.headers, body: res }).then(reject));
+      req.once('error', reject);
+      req.end();
+    });
+    return attempt().catch(async (err: unknown) => {
+      if (!isConnectError(err) || this.#opts.start === false) throw err;
+      await this.#ensureDaemon(opts.signal);
+      return attempt();
+    });
+  }
+
+  /**
+   * Runs another process in a task (`POST /tasks/:id/exec`): the FIFO set is made here (cio's
+   * Creator, under `<root>/fifo`) and copied to/from the given streams. When `stdin` ends, the
+   * process's stdin is closed.
+   */
+  async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
+    const terminal = opts.terminal === true;
+    const creator = newCreator(
+      withStreams(opts.stdin ?? null, opts.stdout ?? null, terminal ? null : (opts.stderr ?? null)),
+      withFIFODir(path.join(this.root, 'fifo')), ...(terminal ? [withTerminal] : []),
+    );
+    const io = await creator(opts.id ?? `exec-${Date.now().toString(36)}`);
+    let view: ExecView;
+    try {
+      const c = io.config();
+      view = await this.#json<ExecView>('POST', this.#task(id, '/exec'), {
+        ...(opts.id ? { id: opts.id } : {}), args: opts.args, ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}),
+        terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
+      }, opts);
+    } catch (err) {
+      await io.close();
+      throw err;
+    }
+    const execPath = (rest = ''): string => this.#task(id, `/exec/${encodeURIComponent(view.id)}${rest}`);
+    if (opts.stdin) opts.stdin.once('end', () => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined));
+    return {
+      id: view.id,
+      pid: view.pid,
+      wait: async (o: CallOptions = {}) => {
+        const exit = await this.#json<ExitRecord>('POST', execPath('/wait'), undefined, o);
+        await io.wait();
+        await io.close();
+        await this.#json('DELETE', execPath(), undefined, o).catch(() => undefined);
+        return exit;
+      },
+      kill: async (signal = 'KILL', o: CallOptions = {}) => { await this.#json('POST', execPath('/kill'), { signal }, o); },
+      resize: async (ws, o: CallOptions = {}) => { await this.#json('POST', execPath('/resize'), { cols: ws.cols, rows: ws.rows }, o); },
+      closeStdin: async (o: CallOptions = {}) => { await this.#json('POST', execPath('/close-stdin'), undefined, o); },
+    };
+  }
+
+  /** Closes the connections to the daemon; later calls fail with `ERR_CLIENT_CLOSED` (and start no daemon). */
+  close(): void {
+    this.#closed = true;
+    this.#agent.destroy();
+  }
+}
+
+/**
+ * Copies an attach/logs stream into `stdout`/`stderr`: demultiplexed (Docker's frames) for a
+ * non-terminal task, as is for a terminal. Resolves when the stream ends.
+ */
+export function copyOutput(src: Readable, raw: boolean, stdout: Writable | null, stderr: Writable | null, head?: Buffer): Promise<void> {
+  const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr });
+  const sink: Writable = demux ?? stdout ?? new PassThrough().resume();
+  return new Promise((resolve) => {
+    let ended = false;
+    // Resolves once everything received is written out: the demultiplexer finished, or (raw) the
+    // caller's stream acknowledged what came before an empty write.
+    const finish = (): void => {
+      if (ended) return;
+      ended = true;
+      if (demux) {
+        demux.once('finish', () => resolve());
+        demux.once('error', () => resolve());
+        demux.end();
+      } else {
+        sink.write(Buffer.alloc(0), () => resolve());
+      }
+    };
+    if (head && head.length > 0) sink.write(head);
+    src.on('data', (c: Buffer) => { if (!sink.write(c)) { src.pause(); sink.once('drain', () => src.resume()); } });
+    src.once('end', finish);
+    src.once('close', finish);
+    src.once('error', finish);
+  });
+}
+
+/**
+ * Connects to the daemon of `root` (default: `$TASKIO_ROOT`, `/run/taskio` as root, else
+ * `$XDG_RUNTIME_DIR/taskio`), starting it when none answers (unless `start: false`).
+ * @throws TaskioError `ERR_DAEMON_START` when no daemon can be started; `ECONNREFUSED`/`ENOENT` with `start: false`.
+ */
+export async function connectDaemon(root?: string, opts: ConnectOptions = {}): Promise<DaemonClient> {
+  const client = new DaemonClient(root ?? defaultDaemonRoot(), opts);
+  await client.version(opts);
+  return client;
+}

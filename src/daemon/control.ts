@@ -1,0 +1,198 @@
+import { TaskioError } from '../errors.js';
+import { groupStats } from '../runtime/host/index.js';
+import type { JobRuntime } from '../runtime/container/index.js';
+import { JobObject } from '../runtime/jobobject/index.js';
+import { Runsc, type Stats } from '../runtime/oci/index.js';
+import { runscFor } from './runtimes.js';
+import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
+import { exitFromStatus, unknownExit } from './exitStatus.js';
+import type { PidWatch } from './pidWatch.js';
+import { describeProcess, groupMembers, type ProcessInfo } from './procStat.js';
+import type { ExitRecord, TaskRecord } from './records.js';
+
+/**
+ * What a daemon task is driven through: an {@link Init} for a task this daemon started, or the
+ * runtime's command line and a pidfd for one it adopted after a restart ({@link AdoptedControl}).
+ */
+export interface TaskControl {
+  /** True while the task's stdin can still be written (it is fed by a pipe of the daemon that started it). */
+  readonly stdinOpen: boolean;
+  /** Resolves with the exit once it is known. */
+  readonly exited: Promise<ExitRecord>;
+  kill(signal: number, all: boolean): Promise<void>;
+  pause(): Promise<void>;
+  resume(): Promise<void>;
+  stats(): Promise<Stats>;
+  processes(): Promise<ProcessInfo[]>;
+  resize(ws: WinSize): Promise<void>;
+  closeStdin(): Promise<void>;
+  /** After the exit: removes what the runtime keeps for the task (runtime state, job). */
+  delete(): Promise<void>;
+  /** Starts another process in the task (its stdio: FIFO paths its client made). */
+  exec(dir: string, config: ExecConfig): Promise<Process>;
+}
+
+/** The processes of a task: the runtime's list (runc: host pids; runsc: sandbox pids), or the host task's group/job. */
+async function listProcesses(record: TaskRecord, runsc: Runsc | null, jobPids: (() => Promise<number[]>) | null): Promise<ProcessInfo[]> {
+  if (runsc) {
+    const pids = await runsc.ps(record.id);
+    // runsc's pids are the sandbox's own: there is no host process to describe.
+    return record.runtime === 'runsc' ? pids.map((pid) => ({ pid, ppid: null, command: '' })) : pids.map(describeProcess);
+  }
+  const pids = jobPids ? await jobPids() : groupMembers(record.pid);
+  return pids.map(describeProcess);
+}
+
+/** A task this daemon started: everything goes through its {@link Init}. */
+export class InitControl implements TaskControl {
+  readonly exited: Promise<ExitRecord>;
+
+  constructor(private readonly init: Init, private readonly record: TaskRecord, private readonly jobRuntime: JobRuntime | null) {
+    this.exited = init.wait().then(() => exitFromStatus(init.exitStatus(), init.exitedAt()));
+  }
+
+  get stdinOpen(): boolean {
+    return this.record.stdio.stdin !== '';
+  }
+
+  kill(signal: number, all: boolean): Promise<void> {
+    return this.init.kill(signal, all);
+  }
+
+  pause(): Promise<void> {
+    return this.init.pause();
+  }
+
+  resume(): Promise<void> {
+    return this.init.resume();
+  }
+
+  stats(): Promise<Stats> {
+    return this.init.stats();
+  }
+
+  processes(): Promise<ProcessInfo[]> {
+    const rt = this.init.runtime();
+    return listProcesses(this.record, rt instanceof Runsc ? rt : null, this.jobRuntime ? () => this.jobRuntime!.pids(this.record.id) : null);
+  }
+
+  resize(ws: WinSize): Promise<void> {
+    return this.init.resize(ws);
+  }
+
+  closeStdin(): Promise<void> {
+    return this.init.closeStdin();
+  }
+
+  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed. */
+  delete(): Promise<void> {
+    return this.init.delete();
+  }
+
+  async exec(dir: string, config: ExecConfig): Promise<Process> {
+    const p = await this.init.exec(dir, config);
+    try {
+      await p.start();
+    } catch (err) {
+      await p.delete().catch(() => undefined);
+      throw err;
+    }
+    return p;
+  }
+}
+
+/**
+ * A task adopted from an earlier daemon: it is not this daemon's child any more (it was
+ * re-parented when that daemon died), so its exit is seen through a pidfd but its status is not —
+ * the exit is reported with `exitCode: null` and the reason. Signals, pause and delete go through
+ * the runtime's command line (runsc/runc, by id) or to the host task's process group / job.
+ */
+export class AdoptedControl implements TaskControl {
+  readonly exited: Promise<ExitRecord>;
+  readonly stdinOpen = false;
+  readonly #runsc: Runsc | null;
+  readonly #record: TaskRecord;
+  #job: Promise<JobObject> | null = null;
+
+  /** @param watch - watches the task's pid; null for a task known to have exited already. */
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null) {
+    this.#record = record;
+    this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
+    this.exited = watch === null
+      ? new Promise(() => undefined)
+      : watch.watch(record.pid).then(() => unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon'));
+  }
+
+  #jobObject(): Promise<JobObject> | null {
+    if (this.#record.job === null) return null;
+    this.#job ??= JobObject.open(this.#record.job);
+    return this.#job;
+  }
+
+  async kill(signal: number, all: boolean): Promise<void> {
+    if (this.#runsc) return this.#runsc.kill(this.#record.id, signal, { all });
+    const job = this.#jobObject();
+    if (all && job && signal === 9) return (await job).terminate();
+    try {
+      process.kill(all ? -this.#record.pid : this.#record.pid, signal);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new TaskioError('ERR_NOT_FOUND', `task ${this.#record.id}: process not found`);
+      throw err;
+    }
+  }
+
+  async pause(): Promise<void> {
+    if (this.#runsc) return this.#runsc.pause(this.#record.id);
+    return this.kill(19 /* SIGSTOP */, true);
+  }
+
+  async resume(): Promise<void> {
+    if (this.#runsc) return this.#runsc.resume(this.#record.id);
+    return this.kill(18 /* SIGCONT */, true);
+  }
+
+  async stats(): Promise<Stats> {
+    if (this.#runsc) return this.#runsc.stats(this.#record.id);
+    return groupStats([this.#record.pid]);
+  }
+
+  processes(): Promise<ProcessInfo[]> {
+    const job = this.#jobObject();
+    return listProcesses(this.#record, this.#runsc, job ? async () => (await job).pids() : null);
+  }
+
+  async resize(): Promise<void> {
+    throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: its terminal went with the daemon that started it`);
+  }
+
+  async exec(): Promise<Process> {
+    throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: exec needs the daemon that started it`);
+  }
+
+  async closeStdin(): Promise<void> {
+    // Its stdin pipe was fed by the daemon that started it, and ended when that daemon died.
+  }
+
+  async delete(): Promise<void> {
+    if (this.#runsc) {
+      await this.#runsc.delete(this.#record.id, { force: true }).catch((err: unknown) => {
+        // Already gone from the runtime (it cleaned up after the exit): nothing to delete.
+        if (!/does not exist|not exist|no such/i.test((err as Error).message)) throw err;
+      });
+      return;
+    }
+    try {
+      process.kill(-this.#record.pid, 'SIGKILL');
+    } catch {
+      // the group is gone
+    }
+    const job = this.#jobObject();
+    if (job) {
+      const j = await job.catch(() => null);
+      if (j) {
+        await j.terminate().catch(() => undefined);
+        await j.close().catch(() => undefined);
+      }
+    }
+  }
+}

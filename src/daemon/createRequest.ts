@@ -1,0 +1,100 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import { TaskioError } from '../errors.js';
+import { validateId } from '../ids.js';
+import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
+import { parseTarget } from '../runtime/stdio/index.js';
+import { absolutePath, checkEnv, checkFields } from './check.js';
+import type { RuntimeName, TaskLimits } from './records.js';
+
+/** The body of `POST /tasks`. */
+export interface CreateTaskRequest {
+  /** The task id (containerd's rule); generated when left out. */
+  id?: string;
+  /** `runsc`, `runc` or `host`; default: runsc when installed and root, else runc, else host. */
+  runtime?: RuntimeName;
+  /** An OCI bundle directory (its config.json); `args`, `env`, `cwd`, `terminal` override its process. */
+  bundle?: string;
+  /** A root filesystem directory to run `args` in (instead of the embedded busybox rootfs). */
+  rootfs?: string;
+  args?: string[];
+  env?: string[];
+  cwd?: string;
+  terminal?: boolean;
+  /** Give the task a stdin (a FIFO clients write; EOF only through close-stdin). Default false. */
+  stdin?: boolean;
+  /** Log URI (`file:///…?format=cri&maxSize=…`, `binary:///…`) or `none` (FIFO mode). Default: CRI log in the task directory. */
+  log?: string;
+  limits?: TaskLimits;
+}
+
+const schema = {
+  id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
+  cwd: 'string', terminal: 'boolean', stdin: 'boolean', log: 'string', limits: 'object',
+} as const;
+
+/** How a task's output is kept, from its `log` field. */
+export type LogPlan =
+  | { mode: 'none' }
+  | { mode: 'file'; uri: string; path: string; options: LogWriterOptions; format: 'cri' | 'raw' }
+  | { mode: 'binary'; uri: string }
+  | { mode: 'default' };
+
+/** A checked `POST /tasks` body. */
+export interface CheckedCreate extends CreateTaskRequest {
+  logPlan: LogPlan;
+}
+
+/**
+ * Checks a `POST /tasks` body completely before anything is made: shape and unknown fields, the id,
+ * runtime name, paths (absolute, existing), environment, log URI and options, limits.
+ * @throws TaskioError with a 4xx code naming the bad value.
+ */
+export function checkCreateRequest(body: unknown): CheckedCreate {
+  const req = checkFields<CreateTaskRequest>(body, schema);
+  if (req.id !== undefined) validateId(req.id);
+  if (req.runtime !== undefined && !['runsc', 'runc', 'host'].includes(req.runtime)) {
+    throw new TaskioError('ERR_INVALID_FIELD', `unknown runtime ${JSON.stringify(req.runtime)} (known: runsc, runc, host)`);
+  }
+  if (req.bundle !== undefined && req.rootfs !== undefined) throw new TaskioError('ERR_INVALID_FIELD', 'give "bundle" or "rootfs", not both');
+  if (req.bundle !== undefined) {
+    req.bundle = absolutePath('bundle', req.bundle);
+    if (!fs.existsSync(`${req.bundle}/config.json`)) throw new TaskioError('ERR_INVALID_BUNDLE', `bundle ${req.bundle} does not exist or has no config.json`);
+  }
+  if (req.rootfs !== undefined) {
+    req.rootfs = absolutePath('rootfs', req.rootfs);
+    if (!fs.statSync(req.rootfs, { throwIfNoEntry: false })?.isDirectory()) throw new TaskioError('ERR_INVALID_ROOTFS', `rootfs ${req.rootfs} is not a directory`);
+  }
+  if (req.args !== undefined && (req.args.length === 0 || req.args.some((a) => a.includes('\0')) || req.args[0] === '')) {
+    throw new TaskioError('ERR_INVALID_FIELD', `field "args" must be a non-empty command, got ${JSON.stringify(req.args)}`);
+  }
+  if (req.args === undefined && req.bundle === undefined) throw new TaskioError('ERR_INVALID_FIELD', 'missing field "args": the command to run (or a "bundle")');
+  if (req.env) checkEnv(req.env);
+  if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
+  if (req.limits !== undefined) checkLimits(req.limits);
+  return { ...req, logPlan: logPlan(req.log) };
+}
+
+function logPlan(log: string | undefined): LogPlan {
+  if (log === undefined) return { mode: 'default' };
+  if (log === 'none') return { mode: 'none' };
+  const target = parseTarget(log);
+  if (target.kind === 'file') {
+    const parsed = parseLogOptions(target.url);
+    const { path, format, ...options } = parsed;
+    return { mode: 'file', uri: log, path, format, options: { ...options, format } };
+  }
+  if (target.kind === 'binary') return { mode: 'binary', uri: log };
+  throw new TaskioError('ERR_INVALID_LOG_URI', `field "log" must be a file:// or binary:// URI, or none; got ${JSON.stringify(log)}`);
+}
+
+/** Checks `limits`: memory ≥ 4 MiB, 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1. */
+export function checkLimits(limits: unknown): TaskLimits {
+  const l = checkFields<TaskLimits>(limits, { memory: 'integer', cpus: 'number', pids: 'integer' }, 'limits');
+  const cpus = os.availableParallelism();
+  const bad = (what: string, v: unknown, range: string) => new TaskioError('ERR_INVALID_LIMIT', `invalid limit ${what}=${JSON.stringify(v)}: ${range}`);
+  if (l.memory !== undefined && (l.memory < 4 * 1024 * 1024 || l.memory > Number.MAX_SAFE_INTEGER)) throw bad('memory', l.memory, 'expected bytes, at least 4 MiB');
+  if (l.cpus !== undefined && !(l.cpus >= 0.01 && l.cpus <= cpus)) throw bad('cpus', l.cpus, `expected 0.01 to ${cpus} (the CPUs of this machine)`);
+  if (l.pids !== undefined && (l.pids < 1 || l.pids > 4_194_304)) throw bad('pids', l.pids, 'expected 1 to 4194304');
+  return l;
+}

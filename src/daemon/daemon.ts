@@ -1,0 +1,150 @@
+import fs from 'node:fs';
+import http from 'node:http';
+import path from 'node:path';
+import type { Socket } from 'node:net';
+import type { Duplex } from 'node:stream';
+import { pino, type Logger } from 'pino';
+import { TaskioError } from '../errors.js';
+import { ensurePrivateDir } from '../privateDir.js';
+import { defaultMonitor } from '../runtime/reaper/index.js';
+import { apiRouter } from './api.js';
+import { DaemonLock } from './daemonLock.js';
+import { EventBus } from './events.js';
+import { DaemonLayout, defaultDaemonRoot } from './layout.js';
+import { findRuntimes } from './runtimes.js';
+import { TaskManager } from './tasks.js';
+
+/** Options of {@link startDaemon}. */
+export interface DaemonOptions {
+  /** The state root (default: {@link defaultDaemonRoot}). */
+  root?: string;
+  /** Where the daemon logs (default: pino JSON on stderr, level `$TASKIO_LOG_LEVEL` or info). */
+  logger?: Logger;
+}
+
+/** The package version, for `GET /version`. */
+function packageVersion(): string {
+  try {
+    return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
+  } catch {
+    return '0.0.0';
+  }
+}
+
+/**
+ * A running taskio daemon: the task host as a process of its own, one per state root. It holds
+ * `<root>/daemon.lock`, is the child subreaper of its tasks, took over the tasks an earlier daemon
+ * left, and serves the HTTP API on `<root>/taskio.sock`.
+ */
+export class Daemon {
+  readonly layout: DaemonLayout;
+  readonly #server: http.Server;
+  readonly #lock: DaemonLock;
+  readonly #tasks: TaskManager;
+  readonly #logger: Logger;
+  readonly #upgraded = new Set<Duplex>();
+  #closing: Promise<void> | null = null;
+
+  private constructor(layout: DaemonLayout, server: http.Server, lock: DaemonLock, tasks: TaskManager, logger: Logger) {
+    this.layout = layout;
+    this.#server = server;
+    this.#lock = lock;
+    this.#tasks = tasks;
+    this.#logger = logger;
+  }
+
+  /**
+   * Starts a daemon on `opts.root`: checks the root (ours, not group/other writable), takes the
+   * lock, becomes the subreaper, adopts the tasks found, then listens.
+   * @throws TaskioError `ERR_UNSAFE_DIR` (a root that is not ours), `ERR_DAEMON_RUNNING` (naming its pid).
+   */
+  static async start(opts: DaemonOptions = {}): Promise<Daemon> {
+    const logger = opts.logger ?? pino({ level: process.env.TASKIO_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+    const root = ensurePrivateDir(opts.root ?? defaultDaemonRoot());
+    const layout = new DaemonLayout(root);
+    const lock = DaemonLock.acquire(layout.lock);
+    try {
+      // Orphans of the tasks (runsc's sandbox, runc's init) are re-parented here from now on.
+      defaultMonitor.start();
+      const runtimes = findRuntimes();
+      const events = new EventBus();
+      const tasks = new TaskManager({ layout, events, logger }, runtimes);
+      await tasks.adoptAll();
+      const router = apiRouter({ version: packageVersion(), layout, runtimes, tasks, events, logger });
+      const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 });
+      const daemon = new Daemon(layout, server, lock, tasks, logger);
+      server.on('request', router.onRequest);
+      server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
+        daemon.#upgraded.add(socket);
+        socket.once('close', () => daemon.#upgraded.delete(socket));
+        router.onUpgrade(req, socket, head);
+      });
+      server.on('clientError', (err, socket: Socket) => {
+        if (!socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+        logger.debug({ err }, 'bad request');
+      });
+      await daemon.#listen();
+      logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes }, 'taskio daemon ready');
+      return daemon;
+    } catch (err) {
+      lock.release();
+      throw err;
+    }
+  }
+
+  async #listen(): Promise<void> {
+    const sock = this.layout.socket;
+    // We hold the lock: a socket left there is a dead daemon's. Anything else is not ours to remove.
+    const st = fs.lstatSync(sock, { throwIfNoEntry: false });
+    if (st?.isSocket()) fs.unlinkSync(sock);
+    else if (st) throw new TaskioError('ERR_UNSAFE_DIR', `${sock} exists and is not a socket: refusing to replace it`);
+    // 0600 from its first moment (the root is 0700 anyway).
+    const old = process.umask(0o177);
+    try {
+      await new Promise<void>((resolve, reject) => {
+        this.#server.once('error', reject);
+        this.#server.listen(sock, () => {
+          this.#server.off('error', reject);
+          resolve();
+        });
+      });
+    } finally {
+      process.umask(old);
+    }
+    fs.chmodSync(sock, 0o600);
+  }
+
+  /**
+   * Stops the daemon and leaves every task running (containerd's live restore): the API closes,
+   * log copies stop (unread output waits in the pipes for the next daemon), the lock is released.
+   */
+  close(): Promise<void> {
+    this.#closing ??= (async () => {
+      this.#logger.info('taskio daemon stopping; tasks keep running');
+      const closed = new Promise<void>((resolve) => this.#server.close(() => resolve()));
+      this.#server.closeAllConnections();
+      for (const s of this.#upgraded) s.destroy();
+      await closed;
+      await this.#tasks.shutdown();
+      fs.rmSync(this.layout.socket, { force: true });
+      this.#lock.release();
+    })();
+    return this.#closing;
+  }
+}
+
+/** `taskio daemon`: runs a daemon in the foreground until SIGTERM/SIGINT. */
+export async function runDaemonMain(root: string | undefined): Promise<void> {
+  let daemon: Daemon;
+  try {
+    daemon = await Daemon.start(root !== undefined ? { root: path.resolve(root) } : {});
+  } catch (err) {
+    process.stderr.write(`taskio daemon: ${(err as Error).message}\n`);
+    process.exit((err as { code?: string }).code === 'ERR_DAEMON_RUNNING' ? 3 : 1);
+  }
+  const stop = (): void => {
+    void daemon.close().finally(() => process.exit(0));
+  };
+  process.once('SIGTERM', stop);
+  process.once('SIGINT', stop);
+}

@@ -1,0 +1,34 @@
+import { TaskioError } from '../errors.js';
+
+/** HTTP status per error code; anything not listed is the daemon's or the runtime's failure (500). */
+const statusOf: Record<string, number> = {
+  ERR_UNKNOWN_ROUTE: 404, ERR_NOT_FOUND: 404,
+  ERR_METHOD_NOT_ALLOWED: 405,
+  ERR_BODY_TOO_LARGE: 413,
+  ERR_UNSUPPORTED_MEDIA_TYPE: 415,
+  ERR_INVALID_STATE: 409, ERR_ALREADY_EXISTS: 409, EBUSY: 409, ERR_NO_LOG: 409, ERR_NOT_ATTACHABLE: 409,
+  ERR_BAD_JSON: 400, ERR_INVALID_BODY: 400, ERR_UNKNOWN_FIELD: 400, ERR_INVALID_FIELD: 400, ERR_INVALID_ID: 400,
+  ERR_INVALID_SIGNAL: 400, ERR_INVALID_LIMIT: 400, ERR_OUT_OF_RANGE: 400, ERR_INVALID_ARG_VALUE: 400,
+  ERR_INVALID_LOG_OPTION: 400, ERR_INVALID_LOG_URI: 400, ERR_INVALID_LOG_PATH: 400, ERR_UNKNOWN_STDIO_SCHEME: 400,
+  ERR_NOT_FIFO: 400, ERR_INVALID_BUNDLE: 400, ERR_INVALID_ROOTFS: 400, ERR_INVALID_DETACH_KEYS: 400,
+  ERR_COMMAND_NOT_FOUND: 400, ERR_COMMAND_NOT_EXECUTABLE: 400, ERR_RUNTIME_UNAVAILABLE: 400, ERR_NOT_SUPPORTED: 400,
+  ERR_UPGRADE_REQUIRED: 400,
+};
+
+/** The body of every error response: `{"code": "...", "message": "..."}`. */
+export interface ErrorBody {
+  code: string;
+  message: string;
+}
+
+/** The status and body an error is answered with. */
+export function httpError(err: unknown): { status: number; body: ErrorBody } {
+  const code = typeof (err as { code?: unknown })?.code === 'string' ? (err as { code: string }).code : 'ERR_INTERNAL';
+  const message = err instanceof Error ? err.message : String(err);
+  return { status: statusOf[code] ?? 500, body: { code, message } };
+}
+
+/** A 404 for a path no route has. */
+export function unknownRoute(method: string, path: string): TaskioError {
+  return new TaskioError('ERR_UNKNOWN_ROUTE', `no route for ${method} ${path}`);
+}

@@ -1,0 +1,36 @@
+/**
+ * The taskio daemon: one process per state root that owns tasks (through `src/runtime`), keeps
+ * their state on disk, writes their logs, serves an HTTP API on a unix socket and re-adopts tasks
+ * after a restart — and its typed client, {@link connectDaemon}.
+ *
+ * Decisions recorded here:
+ * - Root: `--root` / `$TASKIO_ROOT`, else `/run/taskio` (root) or `$XDG_RUNTIME_DIR/taskio`;
+ *   refused unless owned by the uid and not group/other writable. `daemon.lock` (flock) keeps one
+ *   daemon per root; a client that finds no daemon starts one (`taskio daemon`, detached, stdio
+ *   to `daemon.log`).
+ * - A task is a directory `tasks/<id>/`: `task.json` and `exit` (atomic writes), its own bundle,
+ *   its FIFO set, its default CRI log. Runtimes: runsc/runc with `--root <root>/runtime/<name>`,
+ *   or the host backend (in a job object when it has limits).
+ * - Log mode (default): the daemon reads the FIFO set and writes the log; attach follows the log.
+ *   FIFO mode (`log: none`): attach is the cio attach on the FIFO set, one reader at a time.
+ * - After a restart: running tasks are watched through pidfds; an exit the daemon could not see
+ *   (no daemon ran, or the task was re-parented away from it) has `exitCode: null` and a reason.
+ *   An adopted task's stdin (a pipe of the daemon that started it) and terminal are gone.
+ * - Attach and logs streams are Docker's: multiplexed frames for non-terminal tasks, raw for
+ *   terminals; attach is an HTTP upgrade.
+ */
+export { Daemon, type DaemonOptions, runDaemonMain } from './daemon.js';
+export {
+  type AttachEnd, type AttachOptions, type Attachment, type CallOptions, type ConnectOptions, type DaemonVersion,
+  type ExecHandle, type ExecOptions, type ExecView, type LogsOptions, type TaskStats,
+  DaemonClient, connectDaemon, copyOutput,
+} from './client.js';
+export type { CreateTaskRequest } from './createRequest.js';
+export type { TaskEvent, TaskEventType } from './events.js';
+export type { ErrorBody } from './httpError.js';
+export { DaemonLayout, defaultDaemonRoot } from './layout.js';
+export type { ExitRecord, RuntimeName, TaskLimits, TaskRecord } from './records.js';
+export { defaultDaemonCommand, spawnDaemon, type SpawnDaemonOptions } from './startDaemon.js';
+export { Demultiplexer, StreamType, framedSink } from './stdcopy.js';
+export { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
+export type { TaskState, TaskView } from './task.js';

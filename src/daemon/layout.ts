@@ -1,0 +1,67 @@
+import os from 'node:os';
+import path from 'node:path';
+import { validateId } from '../ids.js';
+
+/**
+ * The default state root of the daemon: `$TASKIO_ROOT`, else `/run/taskio` for root, else
+ * `$XDG_RUNTIME_DIR/taskio` (or a per-user directory under the OS temp dir without it).
+ */
+export function defaultDaemonRoot(): string {
+  if (process.env.TASKIO_ROOT) return path.resolve(process.env.TASKIO_ROOT);
+  if (process.getuid?.() === 0) return '/run/taskio';
+  const base = process.env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `taskio-${process.getuid?.() ?? 'user'}`);
+  return path.join(base, 'taskio');
+}
+
+/**
+ * Where everything of one daemon lives under its state root. Every path built from a task id goes
+ * through {@link validateId} first, so no id can name anything outside `tasks/`.
+ *
+ * ```
+ * <root>/daemon.lock          flock: one daemon per root (holds the daemon's pid)
+ * <root>/taskio.sock          the HTTP API (0600)
+ * <root>/daemon.log           stdio of a daemon started on demand
+ * <root>/rootfs/busybox/      the embedded default bundle (rootfs/ read-only for tasks)
+ * <root>/runtime/<name>/      runsc's / runc's --root
+ * <root>/tasks/<id>/          task.json, exit, bundle/, <id>-stdin|-stdout|-stderr, <id>.log
+ * ```
+ */
+export class DaemonLayout {
+  constructor(readonly root: string) {}
+
+  get socket(): string { return path.join(this.root, 'taskio.sock'); }
+  get lock(): string { return path.join(this.root, 'daemon.lock'); }
+  get daemonLog(): string { return path.join(this.root, 'daemon.log'); }
+  get tasks(): string { return path.join(this.root, 'tasks'); }
+  get rootfs(): string { return path.join(this.root, 'rootfs'); }
+  get busyboxBundle(): string { return path.join(this.rootfs, 'busybox'); }
+
+  /** runsc's or runc's state directory (`--root`), private to this daemon. */
+  runtimeRoot(name: string): string {
+    return path.join(this.root, 'runtime', name);
+  }
+
+  /** `<root>/tasks/<id>`; throws `ERR_INVALID_ID` before building anything from a bad id. */
+  taskDir(id: string): string {
+    return path.join(this.tasks, validateId(id));
+  }
+
+  taskFile(id: string): string { return path.join(this.taskDir(id), 'task.json'); }
+  exitFile(id: string): string { return path.join(this.taskDir(id), 'exit'); }
+  bundle(id: string): string { return path.join(this.taskDir(id), 'bundle'); }
+  /** The default CRI log of a task. */
+  log(id: string): string { return path.join(this.taskDir(id), `${id}.log`); }
+  /** The runtime's JSON log for this task's calls (one per task, so errors never mix). */
+  runtimeLog(id: string): string { return path.join(this.taskDir(id), 'runtime.json'); }
+
+  /** A task's FIFO paths: `<dir>/<id>-stdin|-stdout|-stderr`; blank where the stream is not used. */
+  fifos(id: string, terminal: boolean, stdin: boolean): { terminal: boolean; stdin: string; stdout: string; stderr: string } {
+    const dir = this.taskDir(id);
+    return {
+      terminal,
+      stdin: stdin ? path.join(dir, `${id}-stdin`) : '',
+      stdout: path.join(dir, `${id}-stdout`),
+      stderr: terminal ? '' : path.join(dir, `${id}-stderr`),
+    };
+  }
+}

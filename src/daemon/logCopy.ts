@@ -1,0 +1,117 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
+import { openLogWriter, type LogWriter, type LogWriterOptions } from '../logfile/index.js';
+import { OutputKeepAlive } from './keepAlive.js';
+
+// lower-layer defect: a host task's orphans keep the output FIFO open after the init exited, so
+// the copy may never see EOF; this long after the pipes drained, the log is taken as complete and
+// the copy stopped.
+const orphanGraceMs = 2000;
+
+/** The output FIFOs of a FIFO set (stdout, and stderr unless it is a terminal). */
+export function outputPaths(config: Config): string[] {
+  return [config.stdout, config.terminal ? '' : config.stderr].filter((p) => p !== '');
+}
+
+/**
+ * Log mode: the daemon is the FIFO set's single reader (it holds the set's reader lock) and writes
+ * what the task prints into its log — `src/logfile`'s writer, CRI or raw, with rotation — reading
+ * each FIFO into one reused buffer. The task writes its FIFOs through an fd of its own, so a daemon
+ * that dies loses at most the read it held; the next one opens the set again and appends.
+ *
+ * After the task exited ({@link taskExited}): once the pipes are empty (read by the copy), the
+ * daemon's own fd on each FIFO closes, and the copy's EOF ends the log ({@link done}).
+ */
+export class LogCopy {
+  /** Resolves once every stream reached EOF and its last bytes are in the log (the log is complete). */
+  readonly done: Promise<void>;
+  readonly #writer: LogWriter;
+  readonly #lock: ReaderLock;
+  readonly #paths: string[];
+  // Opened at once when adopting a task that may already be gone (a read would wait for a writer
+  // forever), else at the exit: it keeps the copy from an early EOF and tells when the pipes drained.
+  #keepAlive: OutputKeepAlive | null = null;
+  #exited = false;
+  #closed = false;
+  #finished = false;
+  readonly #logger: Logger;
+
+  private constructor(config: Config, logPath: string, opts: LogWriterOptions, adopted: boolean, logger: Logger) {
+    this.#logger = logger;
+    this.#paths = outputPaths(config);
+    this.#lock = ReaderLock.acquire(config.stdout || config.stderr);
+    const fds: number[] = [];
+    try {
+      if (adopted) this.#keepAlive = OutputKeepAlive.open(this.#paths);
+      for (const p of this.#paths) fds.push(openFifoFd(p, 'r', { create: true }));
+    } catch (err) {
+      for (const fd of fds) fs.closeSync(fd);
+      this.#keepAlive?.close();
+      this.#lock.release();
+      throw err;
+    }
+    // lower-layer defect: followLog with tail 0 on a log that does not exist yet starts after the
+    // entries of the file once it appears (the writer makes it on its first write), so an attach
+    // made before the first output would miss that output. The file is made here, empty.
+    try {
+      fs.mkdirSync(path.dirname(logPath), { recursive: true, mode: 0o700 });
+      fs.closeSync(fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, opts.mode ?? 0o640));
+    } catch (err) {
+      logger.warn({ err, log: logPath }, 'cannot make the task log yet');
+    }
+    this.#writer = openLogWriter(logPath, opts);
+    this.#writer.on('error', (err: Error) => logger.error({ err, log: logPath }, 'task log cannot be written; output waits in the pipe'));
+    this.#writer.on('resume', () => logger.info({ log: logPath }, 'task log writable again'));
+    const names = config.terminal ? ['stdout'] as const : ['stdout', 'stderr'] as const;
+    const copies = fds.map((fd, i) => this.#writer.copyFrom(names[i]!, fd));
+    this.done = Promise.allSettled(copies).then(async () => {
+      this.#finished = true;
+      this.#keepAlive?.close();
+      await this.#writer.close().catch((err: unknown) => logger.error({ err, log: logPath }, 'task log lost output on close'));
+      this.#lock.release();
+    });
+  }
+
+  /**
+   * Starts copying `config`'s output FIFOs into the log at `logPath`.
+   * @param adopted - the task was started by an earlier daemon and may already have exited.
+   * @throws TaskioError `EBUSY` when another reader holds the set; errors of opening the FIFOs.
+   */
+  static start(config: Config, logPath: string, opts: LogWriterOptions, adopted: boolean, logger: Logger): LogCopy {
+    return new LogCopy(config, logPath, opts, adopted, logger);
+  }
+
+  /** The task exited: end the log once what it wrote has been read. Idempotent. */
+  taskExited(): void {
+    if (this.#exited || this.#closed) return;
+    this.#exited = true;
+    try {
+      this.#keepAlive ??= OutputKeepAlive.open(this.#paths);
+    } catch (err) {
+      this.#logger.warn({ err, fifos: this.#paths }, 'cannot watch the output FIFOs drain');
+      return;
+    }
+    void this.#keepAlive.closeWhenDrained().then(() => {
+      setTimeout(() => {
+        if (this.#closed || this.#finished) return;
+        this.#logger.warn({ fifos: this.#paths }, 'output FIFO still open after the task exited (orphaned processes): log closed');
+        void this.close();
+      }, orphanGraceMs).unref();
+    });
+  }
+
+  /**
+   * Stops copying now (daemon shutdown, task removal): what was read is written, an unfinished
+   * CRI line as an `F` entry; what is still in the pipes stays there for the next reader.
+   */
+  async close(): Promise<void> {
+    if (!this.#closed) {
+      this.#closed = true;
+      this.#keepAlive?.close();
+      await this.#writer.close().catch(() => undefined);
+    }
+    await this.done;
+  }
+}

@@ -1,0 +1,68 @@
+import { once } from 'node:events';
+import type { Writable } from 'node:stream';
+import { followLog, type LogEntry } from '../logfile/index.js';
+import { StreamType, frameHeader } from './stdcopy.js';
+import type { DaemonTask } from './task.js';
+
+/** What of a task's log to stream, and how. */
+export interface LogStreamOptions {
+  follow: boolean;
+  /** Last N entries (lines); undefined: the whole log; 0: only what comes next (attach). */
+  tail?: number;
+  since?: Date;
+  timestamps: boolean;
+  stdout: boolean;
+  stderr: boolean;
+  signal: AbortSignal;
+}
+
+/** A task's log opened for streaming: where it starts is fixed; {@link pump} sends it. */
+export interface OpenedLog {
+  /** Sends the entries into `out` until the end (with `follow`: until the task's output is complete). */
+  pump(out: Writable): Promise<void>;
+}
+
+/**
+ * Opens a task's log for streaming and resolves once the reader knows where it starts (for
+ * `tail: 0`, the end of the log now), so output that follows this call is never missed.
+ *
+ * The bytes streamed are those the task wrote (CRI entries decoded back: a `P` entry adds no
+ * newline), framed per stream for a non-terminal task (Docker's multiplexed format) or raw for a
+ * terminal. A slow `out` slows only this stream: the log is a file.
+ */
+export async function openLog(task: DaemonTask, opts: LogStreamOptions): Promise<OpenedLog> {
+  const { logPath, logFormat, terminal } = task.record;
+  if (logPath === null || logFormat === null) return { pump: async () => undefined };
+  let onStart!: () => void;
+  const started = new Promise<void>((resolve) => { onStart = resolve; });
+  const entries = followLog(logPath, {
+    format: logFormat, follow: opts.follow, signal: opts.signal, until: task.outputDone, onStart,
+    ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.since ? { since: opts.since } : {}),
+    // Timestamps are per line, as docker prints them.
+    ...(opts.timestamps && logFormat === 'cri' ? { reassemble: true } : {}),
+  });
+  const first = entries.next();
+  // A log that ends (or fails) before it started still settles here.
+  await Promise.race([started, first.then(() => undefined, () => undefined)]);
+  return {
+    async pump(out) {
+      for (let r = await first; !r.done; r = await entries.next()) {
+        const e = r.value;
+        const stream = e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout;
+        if (stream === StreamType.Stdout ? !opts.stdout : !opts.stderr) continue;
+        const payload = encodeEntry(e, opts.timestamps);
+        if (!terminal) out.write(frameHeader(stream, payload.length));
+        if (!out.write(payload)) await once(out, 'drain', { signal: opts.signal });
+      }
+    },
+  };
+}
+function encodeEntry(e: LogEntry, timestamps: boolean): Buffer {
+  const parts: Buffer[] = [];
+  if (timestamps && e.timestamp !== '') parts.push(Buffer.from(`${e.timestamp} `));
+  parts.push(e.content);
+  if (!e.partial && e.stream !== null) parts.push(newline);
+  return parts.length === 1 ? parts[0]! : Buffer.concat(parts);
+}
+
+const newline = Buffer.from('\n');

@@ -1,0 +1,57 @@
+import fs from 'node:fs';
+
+/** Fields of `/proc/<pid>/stat` after the command name (state is [0]), or null when it is gone. */
+function statFields(pid: number): string[] | null {
+  try {
+    const text = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return text.slice(text.lastIndexOf(')') + 2).split(' ');
+  } catch {
+    return null;
+  }
+}
+
+/** A process's start time in clock ticks since boot (field 22), or null when it is gone. */
+export function processStartTime(pid: number): string | null {
+  return statFields(pid)?.[19] ?? null;
+}
+
+/**
+ * Whether `pid` is still the process that started at `startTime` and has not exited (a zombie has
+ * exited: its status waits for a parent that is not this daemon).
+ */
+export function isSameLiveProcess(pid: number, startTime: string | null): boolean {
+  if (pid <= 0) return false;
+  const f = statFields(pid);
+  if (f === null || f[0] === 'Z' || f[0] === 'X') return false;
+  return startTime === null || f[19] === startTime;
+}
+
+/** A process as `top` shows it. */
+export interface ProcessInfo {
+  pid: number;
+  ppid: number | null;
+  command: string;
+}
+
+/** `pid`'s parent and command line from `/proc` (the command empty when it is gone). */
+export function describeProcess(pid: number): ProcessInfo {
+  const f = statFields(pid);
+  let command = '';
+  try {
+    command = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0').filter(Boolean).join(' ');
+  } catch {
+    // gone
+  }
+  return { pid, ppid: f ? Number(f[1]) : null, command };
+}
+
+/** The live processes of the process group led by `leader` (a host task and what it forked). */
+export function groupMembers(leader: number): number[] {
+  const out: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const f = statFields(Number(entry));
+    if (f !== null && f[0] !== 'Z' && Number(f[2]) === leader) out.push(Number(entry));
+  }
+  return out;
+}

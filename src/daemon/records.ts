@@ -1,0 +1,68 @@
+import type { Config } from '../fifo/index.js';
+
+/** The runtimes a daemon task can run on. */
+export type RuntimeName = 'runsc' | 'runc' | 'host';
+
+/** Resource limits of a task (the API's `limits`). */
+export interface TaskLimits {
+  /** Memory limit in bytes. */
+  memory?: number;
+  /** CPUs, e.g. 0.5 (half of one CPU) — docker's `--cpus`. */
+  cpus?: number;
+  /** Most processes (threads) at once — docker's `--pids-limit` (runsc and runc only). */
+  pids?: number;
+}
+
+/**
+ * `<root>/tasks/<id>/task.json`: everything the daemon knows about a task, so a daemon started
+ * later can take it over. Written atomically before the runtime is called (`status: 'creating'`)
+ * and again once the task runs (`status: 'started'`, with its pid).
+ */
+export interface TaskRecord {
+  version: 1;
+  id: string;
+  runtime: RuntimeName;
+  /** runsc/runc: the binary and its `--root`. */
+  runtimeCommand: string | null;
+  runtimeRoot: string | null;
+  /** The task's own bundle (`<dir>/bundle`, its config.json written by the daemon). */
+  bundle: string;
+  /** The process, for people (`ps`): argv, env, working directory. */
+  args: string[];
+  env: string[];
+  cwd: string;
+  /** Where the rootfs came from: `default` (the embedded busybox), a rootfs path or a bundle path. */
+  image: string;
+  terminal: boolean;
+  /** The task's FIFO set (paths in its directory). */
+  stdio: Config;
+  /** The log URI (`file://…`, `binary://…`) or `none` (FIFO mode). */
+  log: string;
+  /** The file the daemon writes the log into, and its format; null when it does not (none, binary://). */
+  logPath: string | null;
+  logFormat: 'cri' | 'raw' | null;
+  limits: TaskLimits | null;
+  /** The job object (cgroup) name of a host task with limits. */
+  job: string | null;
+  /** The host pid whose exit is the task's (runsc: the sandbox; runc: the init; host: the process). */
+  pid: number;
+  /** Its start time (`/proc/<pid>/stat` field 22), to tell it from a later process with the same pid. */
+  pidStartTime: string | null;
+  created: string;
+  started: string | null;
+  status: 'creating' | 'started';
+}
+
+/**
+ * `<root>/tasks/<id>/exit`, written atomically the moment the exit is known — conmon's exit file.
+ * `exitCode` is null when nobody could see it (the exit happened while no daemon ran, or after a
+ * restart, when the task was no longer this daemon's child); `reason` says why.
+ */
+export interface ExitRecord {
+  /** The code, or 128 + n for signal n (as docker and shells report it); null when unknown. */
+  exitCode: number | null;
+  /** The signal's name when `exitCode` > 128 (the shell convention), else null. */
+  signal: string | null;
+  exitedAt: string | null;
+  reason?: string;
+}

@@ -1,0 +1,102 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { TaskioError } from '../errors.js';
+import { Runsc } from '../runtime/oci/index.js';
+import { HostRuntime } from '../runtime/host/index.js';
+import { JobRuntime } from '../runtime/container/index.js';
+import { CPULimitMax, type JobLimits } from '../runtime/jobobject/index.js';
+import type { Runtime } from '../runtime/proc/index.js';
+import type { Logger } from '../log.js';
+import type { DaemonLayout } from './layout.js';
+import type { RuntimeName, TaskLimits, TaskRecord } from './records.js';
+
+const searchPath = (): string[] => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
+
+/** The absolute path of `name` found in `PATH` (and the sbin directories), or null. */
+export function findBinary(name: string): string | null {
+  for (const dir of searchPath()) {
+    if (!dir) continue;
+    const p = path.join(dir, name);
+    try {
+      fs.accessSync(p, fs.constants.X_OK);
+      if (fs.statSync(p).isFile()) return p;
+    } catch {
+      // not here
+    }
+  }
+  return null;
+}
+
+/** The container runtimes installed here (their paths), found once per daemon. */
+export interface Runtimes {
+  runsc: string | null;
+  runc: string | null;
+  /** runsc when installed and root, else runc (root), else the host backend. */
+  default: RuntimeName;
+}
+
+/** `$TASKIO_RUNSC` / `$TASKIO_RUNC` name the binary to use (empty: none), else it is looked up. */
+function runtimeBinary(name: 'runsc' | 'runc'): string | null {
+  const override = process.env[`TASKIO_${name.toUpperCase()}`];
+  if (override === undefined) return findBinary(name);
+  if (override === '') return null;
+  const p = path.resolve(override);
+  try {
+    fs.accessSync(p, fs.constants.X_OK);
+    return p;
+  } catch {
+    return null;
+  }
+}
+
+/** Looks for runsc and runc (`$TASKIO_RUNSC`, `$TASKIO_RUNC` override) and picks the default runtime. */
+export function findRuntimes(): Runtimes {
+  const runsc = runtimeBinary('runsc'), runc = runtimeBinary('runc');
+  const root = process.getuid?.() === 0;
+  return { runsc, runc, default: root && runsc ? 'runsc' : root && runc ? 'runc' : 'host' };
+}
+
+/**
+ * Checks that runtime `name` can run here.
+ * @throws TaskioError `ERR_RUNTIME_UNAVAILABLE` naming what is missing.
+ */
+export function requireRuntime(runtimes: Runtimes, name: RuntimeName): string | null {
+  if (name === 'host') return null;
+  const bin = runtimes[name];
+  if (bin === null) throw new TaskioError('ERR_RUNTIME_UNAVAILABLE', `runtime ${name} is not installed (not found in PATH)`);
+  if (process.getuid?.() !== 0) throw new TaskioError('ERR_RUNTIME_UNAVAILABLE', `runtime ${name} needs root; use runtime "host"`);
+  return bin;
+}
+
+/** The job name prefix of one daemon root: job (cgroup) names are host-wide, roots are not. */
+export function jobPrefix(root: string): string {
+  return `taskio-${crypto.createHash('sha256').update(root).digest('hex').slice(0, 8)}-`;
+}
+
+/** The job object limits for a host task (memory and CPU; a job object has no process-count limit). */
+export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
+  const out: JobLimits = {};
+  if (limits.memory !== undefined) out.memoryLimitInBytes = limits.memory;
+  if (limits.cpus !== undefined) out.cpuLimit = Math.max(1, Math.min(CPULimitMax, Math.round((limits.cpus / cpus) * CPULimitMax)));
+  return out;
+}
+
+/** The `Runsc` driving a runsc/runc task's record: the daemon's private `--root`, the task's own JSON log. */
+export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): Runsc {
+  return new Runsc({ command: record.runtimeCommand!, root: record.runtimeRoot!, logPath, dialect: record.runtime as 'runsc' | 'runc', ...(logger ? { logger } : {}) });
+}
+
+/**
+ * The {@link Runtime} a task runs on: a `Runsc` for runsc/runc with the daemon's private `--root`
+ * and a JSON log of the task's own (so concurrent failures never mix their messages), or the host
+ * backend — inside a job object (cgroup) when the task has limits, its processes born in it.
+ */
+export function taskRuntime(layout: DaemonLayout, record: TaskRecord, cpus: number, logger: Logger): { runtime: Runtime; jobRuntime: JobRuntime | null } {
+  if (record.runtime !== 'host') return { runtime: runscFor(record, layout.runtimeLog(record.id), logger), jobRuntime: null };
+  if (record.limits === null) return { runtime: new HostRuntime(), jobRuntime: null };
+  const jr: JobRuntime = new JobRuntime(new HostRuntime({ jobFor: (id) => jr.jobOf(id) }), {
+    jobPrefix: jobPrefix(layout.root), job: { limits: jobLimits(record.limits, cpus) },
+  });
+  return { runtime: jr, jobRuntime: jr };
+}

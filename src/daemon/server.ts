@@ -1,0 +1,181 @@
+import http from 'node:http';
+import type { Duplex } from 'node:stream';
+import type { Logger } from 'pino';
+import { TaskioError } from '../errors.js';
+import { httpError, unknownRoute } from './httpError.js';
+
+/** Request bodies are capped: the API takes small JSON documents only. */
+export const maxBodyBytes = 1 << 20;
+
+/** What a route handler gets. */
+export interface RouteContext {
+  req: http.IncomingMessage;
+  params: Record<string, string>;
+  query: URLSearchParams;
+  /** Aborts when the client goes away before the answer is complete. */
+  signal: AbortSignal;
+  /** The JSON body (`{}` when empty), read with the 1 MiB cap. */
+  body(): Promise<unknown>;
+}
+
+/** A normal route: answers with JSON (or 204), or streams into `res` itself and returns nothing. */
+export type Handler = (ctx: RouteContext, res: http.ServerResponse) => Promise<{ status?: number; body?: unknown } | void>;
+
+/** An upgrade route: gets the raw connection after the request head (`head` is what followed it). */
+export type UpgradeHandler = (ctx: RouteContext, socket: Duplex, head: Buffer) => Promise<void>;
+
+interface Route {
+  method: string;
+  pattern: RegExp;
+  handler: Handler;
+  upgrade?: UpgradeHandler;
+}
+
+/**
+ * The daemon's HTTP/1.1 plumbing on `node:http`: a route table with `:param` segments, JSON bodies
+ * capped at 1 MiB, errors as `{"code","message"}` with a fitting status, a signal that aborts when
+ * the client disconnects, and routes that take over the connection (`Upgrade`, as Docker's attach).
+ */
+export class Router {
+  readonly #routes: Route[] = [];
+
+  constructor(private readonly logger: Logger) {}
+
+  /** Adds a route; `path` segments starting with `:` are parameters (one path segment each). */
+  add(method: string, path: string, handler: Handler, upgrade?: UpgradeHandler): this {
+    const names: string[] = [];
+    const source = path.split('/').map((seg) => {
+      if (!seg.startsWith(':')) return seg.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+      names.push(seg.slice(1));
+      return `(?<${seg.slice(1)}>[^/]+)`;
+    }).join('/');
+    this.#routes.push({ method, pattern: new RegExp(`^${source}$`), handler, ...(upgrade ? { upgrade } : {}) });
+    return this;
+  }
+
+  #match(method: string, path: string): { route: Route; params: Record<string, string> } {
+    let pathMatched = false;
+    for (const route of this.#routes) {
+      const m = route.pattern.exec(path);
+      if (!m) continue;
+      pathMatched = true;
+      if (route.method !== method) continue;
+      const params: Record<string, string> = {};
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      return { route, params };
+    }
+    if (pathMatched) throw new TaskioError('ERR_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${path}`);
+    throw unknownRoute(method, path);
+  }
+
+  #context(req: http.IncomingMessage, params: Record<string, string>, url: URL, signal: AbortSignal): RouteContext {
+    let body: Promise<unknown> | null = null;
+    return { req, params, query: url.searchParams, signal, body: () => (body ??= readJsonBody(req)) };
+  }
+
+  /** The `'request'` listener. */
+  readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    const abort = new AbortController();
+    res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://taskio');
+        const { route, params } = this.#match(req.method ?? 'GET', url.pathname);
+        const out = await route.handler(this.#context(req, params, url, abort.signal), res);
+        if (res.headersSent) return;
+        if (out?.body === undefined) {
+          res.writeHead(out?.status ?? 204).end();
+        } else {
+          sendJson(res, out.status ?? 200, out.body);
+        }
+      } catch (err) {
+        this.#fail(req, res, err);
+      }
+    })();
+  };
+
+  /** The `'upgrade'` listener: routes with an upgrade handler, else an HTTP error on the raw socket. */
+  readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
+    const abort = new AbortController();
+    socket.on('close', () => abort.abort());
+    socket.on('error', () => undefined);
+    void (async () => {
+      try {
+        const url = new URL(req.url ?? '/', 'http://taskio');
+        const { route, params } = this.#match(req.method ?? 'GET', url.pathname);
+        if (!route.upgrade) throw new TaskioError('ERR_UNKNOWN_ROUTE', `${req.method} ${url.pathname} does not upgrade`);
+        await route.upgrade(this.#context(req, params, url, abort.signal), socket, head);
+      } catch (err) {
+        const { status, body } = httpError(err);
+        this.#log(req, status, err);
+        if (!socket.destroyed) {
+          const text = JSON.stringify(body);
+          socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
+        }
+      }
+    })();
+  };
+
+  #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+    const { status, body } = httpError(err);
+    this.#log(req, status, err);
+    if (res.headersSent) {
+      // Mid-stream: nothing to say but to end the stream.
+      res.destroy();
+      return;
+    }
+    // A body we did not read (too large) would be read into nothing: close the connection instead.
+    if (!req.complete) res.setHeader('Connection', 'close');
+    sendJson(res, status, body);
+  }
+
+  #log(req: http.IncomingMessage, status: number, err: unknown): void {
+    const entry = { method: req.method, url: req.url, status, code: (err as { code?: string })?.code };
+    if (status >= 500) this.logger.error({ ...entry, err }, 'request failed');
+    else this.logger.info(entry, 'request refused');
+  }
+}
+
+/** Answers with `body` as JSON. */
+export function sendJson(res: http.ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/**
+ * Reads a request's JSON body, at most {@link maxBodyBytes}; an empty body is `{}`.
+ * @throws TaskioError `ERR_BODY_TOO_LARGE` (413), `ERR_BAD_JSON` (400).
+ */
+export function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
+  const tooLarge = (): TaskioError => new TaskioError('ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`);
+  const declared = Number(req.headers['content-length'] ?? 0);
+  if (declared > maxBodyBytes) return Promise.reject(tooLarge());
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (c: Buffer): void => {
+      size += c.length;
+      if (size > maxBodyBytes) {
+        // Refused at once; what still comes is read and dropped until the connection closes.
+        req.off('data', onData);
+        req.resume();
+        reject(tooLarge());
+        return;
+      }
+      chunks.push(c);
+    };
+    req.on('data', onData);
+    req.on('error', reject);
+    req.on('end', () => {
+      if (size > maxBodyBytes) return;
+      const text = Buffer.concat(chunks).toString('utf8');
+      if (text.trim() === '') return resolve({});
+      try {
+        resolve(JSON.parse(text));
+      } catch (cause) {
+        reject(new TaskioError('ERR_BAD_JSON', `the request body is not valid JSON: ${(cause as Error).message}`));
+      }
+    });
+  });
+}

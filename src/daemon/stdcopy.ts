@@ -1,0 +1,81 @@
+import { Writable } from 'node:stream';
+import { nonRetaining } from '../attach/index.js';
+
+/** The stream a frame of a multiplexed attach/logs stream carries (Docker's `stdcopy` numbering). */
+export const enum StreamType {
+  Stdin = 0,
+  Stdout = 1,
+  Stderr = 2,
+}
+
+/** The content type of a multiplexed stream (non-terminal tasks) and of a raw one (terminals). */
+export const multiplexedType = 'application/vnd.docker.multiplexed-stream';
+export const rawType = 'application/vnd.docker.raw-stream';
+
+const headerSize = 8;
+
+/** The 8-byte frame header: stream, three zero bytes, payload length (big-endian). */
+export function frameHeader(stream: StreamType, length: number): Buffer {
+  const h = Buffer.alloc(headerSize);
+  h[0] = stream;
+  h.writeUInt32BE(length, 4);
+  return h;
+}
+
+/**
+ * A sink that frames each chunk for one stream into `out` (Docker's multiplexed format, which its
+ * clients and `docker attach` decode), or writes it as is for a terminal (`raw`). Its write
+ * callback fires once `out` is done with the chunk, so the copy engine may lend it pooled buffers.
+ */
+export function framedSink(out: Writable, stream: StreamType, raw: boolean): Writable {
+  const sink = new Writable({
+    write(chunk: Buffer, _enc, cb) {
+      if (out.destroyed || out.writableEnded) return cb(new Error('the attach stream is closed'));
+      if (!raw) out.write(frameHeader(stream, chunk.length));
+      out.write(chunk, (err) => cb(err ?? null));
+    },
+  });
+  return nonRetaining(sink);
+}
+
+/**
+ * Splits a multiplexed stream back into its streams (the client side of {@link framedSink}),
+ * writing each payload to `sinks[stream]` (a stream with no sink is dropped). A chunk is
+ * acknowledged once its payloads are written, so a slow sink slows the socket, not memory.
+ */
+export class Demultiplexer extends Writable {
+  #pending: Buffer = Buffer.alloc(0);
+  #stream: StreamType = StreamType.Stdout;
+  #left = 0;
+
+  constructor(private readonly sinks: Partial<Record<StreamType, Writable | null>>) {
+    super();
+  }
+
+  override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
+    let data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
+    this.#pending = Buffer.alloc(0);
+    let last: Promise<void> = Promise.resolve();
+    while (data.length > 0) {
+      if (this.#left === 0) {
+        if (data.length < headerSize) {
+          this.#pending = Buffer.from(data);
+          break;
+        }
+        this.#stream = data[0] as StreamType;
+        this.#left = data.readUInt32BE(4);
+        data = data.subarray(headerSize);
+        continue;
+      }
+      const n = Math.min(this.#left, data.length);
+      const sink = this.sinks[this.#stream];
+      if (sink) {
+        const payload = data.subarray(0, n);
+        last = new Promise((resolve) => sink.write(payload, () => resolve()));
+      }
+      this.#left -= n;
+      data = data.subarray(n);
+    }
+    last.then(() => cb(), cb);
+  }
+}

@@ -1,0 +1,310 @@
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { TaskioError, abortError } from '../errors.js';
+import { Lifecycle, refuse, type Transitions } from '../lifecycle.js';
+import { removeInside } from '../removeInside.js';
+import type { Stats } from '../runtime/oci/index.js';
+import type { ExecConfig, Process, WinSize } from '../runtime/proc/index.js';
+import { writeJsonAtomic } from './atomicJson.js';
+import type { TaskControl } from './control.js';
+import type { EventBus } from './events.js';
+import { exitFromStatus } from './exitStatus.js';
+import type { OutputKeepAlive } from './keepAlive.js';
+import type { DaemonLayout } from './layout.js';
+import type { LogCopy } from './logCopy.js';
+import type { ProcessInfo } from './procStat.js';
+import { OomCounter } from './oom.js';
+import type { ExitRecord, TaskRecord } from './records.js';
+
+/** The states of a daemon task. */
+export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
+type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'delete' | 'exit';
+
+const notRunning = (op: string) => refuse(`cannot ${op} an exited task`);
+
+/** What each operation does in each state (gVisor shim's table, with the daemon's words). */
+const transitions: Transitions<TaskState, TaskOp> = {
+  start: { created: 'running' },
+  kill: { created: null, running: null, paused: null, exited: refuse('cannot kill an exited task: it is not running') },
+  pause: { running: 'paused', paused: refuse('cannot pause a paused task'), exited: notRunning('pause') },
+  resume: { paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: notRunning('resume') },
+  exec: { running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task') },
+  io: { created: null, running: null, paused: null, exited: refuse('the task has exited') },
+  stats: { running: null, paused: null, exited: refuse('cannot stat an exited task') },
+  delete: {
+    created: 'deleted', exited: 'deleted',
+    running: refuse('cannot delete a running task: kill it first, or use force=1'),
+    paused: refuse('cannot delete a paused task: kill it first, or use force=1'),
+  },
+  exit: { created: 'exited', running: 'exited', paused: 'exited' },
+};
+
+/** How long after an exit a wait or a remove waits for the output to be complete. */
+export const outputGraceMs = 2000;
+
+/** An exec'd process of a task, as the daemon tracks it. */
+export interface DaemonExec {
+  id: string;
+  process: Process;
+  args: string[];
+  terminal: boolean;
+  exit: ExitRecord | null;
+  exited: Promise<ExitRecord>;
+}
+
+/** What `GET /tasks/:id` shows. */
+export interface TaskView {
+  id: string;
+  status: TaskState;
+  runtime: TaskRecord['runtime'];
+  image: string;
+  args: string[];
+  cwd: string;
+  terminal: boolean;
+  /** The task was given a stdin, and it can still be written. */
+  stdin: boolean;
+  stdinOpen: boolean;
+  /** `none` (FIFO mode) or the log URI. */
+  log: string;
+  logPath: string | null;
+  logFormat: TaskRecord['logFormat'];
+  /** The task's FIFO set (FIFO mode clients attach to it). */
+  stdio: TaskRecord['stdio'];
+  limits: TaskRecord['limits'];
+  pid: number;
+  created: string;
+  started: string | null;
+  /** Taken over from an earlier daemon (no exit status, no stdin, no terminal). */
+  adopted: boolean;
+  exit: ExitRecord | null;
+  execs: string[];
+}
+
+/** Everything a {@link DaemonTask} needs from its daemon. */
+export interface TaskContext {
+  layout: DaemonLayout;
+  events: EventBus;
+  logger: Logger;
+}
+
+/**
+ * One task of the daemon: its record on disk, its state machine and operation queue
+ * ({@link Lifecycle}: concurrent requests never interleave), the control it runs through, and in
+ * log mode the copy that writes its log. The exit is written to `<dir>/exit` the moment it is known.
+ */
+export class DaemonTask {
+  readonly record: TaskRecord;
+  readonly lifecycle: Lifecycle<TaskState, TaskOp>;
+  readonly adopted: boolean;
+  readonly execs = new Map<string, DaemonExec>();
+  /** Resolves with the exit once it is on disk. */
+  readonly exited: Promise<ExitRecord>;
+  /** Resolves once the task's output is complete (log mode: all in the log; else at the exit). */
+  readonly outputDone: Promise<void>;
+  readonly #ctx: TaskContext;
+  readonly #control: TaskControl | null;
+  readonly #logCopy: LogCopy | null;
+  readonly #keepAlive: OutputKeepAlive | null;
+  #exit: ExitRecord | null;
+  #oom: OomCounter | null = null;
+
+  constructor(ctx: TaskContext, init: {
+    record: TaskRecord; state: TaskState; control: TaskControl | null; logCopy: LogCopy | null;
+    keepAlive?: OutputKeepAlive | null; exit?: ExitRecord | null; adopted: boolean;
+  }) {
+    this.#ctx = ctx;
+    this.record = init.record;
+    this.adopted = init.adopted;
+    this.lifecycle = new Lifecycle<TaskState, TaskOp>(init.state, transitions, 'task');
+    this.#control = init.control;
+    this.#logCopy = init.logCopy;
+    this.#keepAlive = init.keepAlive ?? null;
+    this.#exit = init.exit ?? null;
+    if (this.#exit) {
+      this.exited = Promise.resolve(this.#exit);
+    } else if (init.control) {
+      this.exited = init.control.exited.then((e) => this.#onExit(e));
+    } else {
+      this.exited = new Promise(() => undefined);
+    }
+    this.outputDone = this.#logCopy ? this.#logCopy.done : this.exited.then(() => undefined);
+    // Docker's `oom` event: only a task with a memory limit has a counter of its own to read.
+    if (this.#exit === null && init.record.limits?.memory !== undefined) this.#oom = OomCounter.of(init.record.pid);
+  }
+
+  get id(): string {
+    return this.record.id;
+  }
+
+  get state(): TaskState {
+    return this.lifecycle.state;
+  }
+
+  get exit(): ExitRecord | null {
+    return this.#exit;
+  }
+
+  /** Records the exit: in memory at once, on disk (atomically) before it is reported. */
+  async #onExit(exit: ExitRecord): Promise<ExitRecord> {
+    if (this.#exit) return this.#exit;
+    this.#exit = exit;
+    this.lifecycle.apply('exit');
+    try {
+      await writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
+    } catch (err) {
+      this.#ctx.logger.error({ err, id: this.id }, 'cannot write the exit file');
+    }
+    this.#logCopy?.taskExited();
+    // FIFO mode after a restart: what the task wrote last stays readable until a client reads it or rm.
+    void this.#keepAlive?.closeWhenDrained();
+    if (this.#oom && this.#oom.kills() > 0) {
+      this.#ctx.logger.warn({ id: this.id }, 'task killed for lack of memory (OOM)');
+      this.#ctx.events.publish({ type: 'oom', id: this.id });
+    }
+    this.#ctx.logger.info({ id: this.id, exitCode: exit.exitCode, reason: exit.reason }, 'task exited');
+    this.#ctx.events.publish({ type: 'exit', id: this.id, exitCode: exit.exitCode });
+    return exit;
+  }
+
+  #needControl(): TaskControl {
+    if (!this.#control) throw new TaskioError('ERR_INVALID_STATE', `task ${this.id} has no process`);
+    return this.#control;
+  }
+
+  /** Sends `signal` to the init, or with `all` to every process of the task. */
+  kill(signal: number, all: boolean): Promise<void> {
+    return this.lifecycle.run('kill', () => this.#needControl().kill(signal, all));
+  }
+
+  pause(): Promise<void> {
+    return this.lifecycle.run('pause', async () => {
+      await this.#needControl().pause();
+      this.#ctx.events.publish({ type: 'pause', id: this.id });
+    });
+  }
+
+  resume(): Promise<void> {
+    return this.lifecycle.run('resume', async () => {
+      await this.#needControl().resume();
+      this.#ctx.events.publish({ type: 'resume', id: this.id });
+    });
+  }
+
+  stats(): Promise<Stats> {
+    return this.lifecycle.run('stats', () => this.#needControl().stats());
+  }
+
+  processes(): Promise<ProcessInfo[]> {
+    return this.lifecycle.run('stats', () => this.#needControl().processes());
+  }
+
+  resize(ws: WinSize): Promise<void> {
+    if (!this.record.terminal) return Promise.reject(new TaskioError('ERR_INVALID_STATE', `task ${this.id} has no terminal to resize`));
+    return this.lifecycle.run('io', () => this.#needControl().resize(ws));
+  }
+
+  /** Sends EOF to the task's stdin once it read what was written (containerd's `CloseIO`). */
+  closeStdin(): Promise<void> {
+    return this.lifecycle.run('io', () => this.#needControl().closeStdin());
+  }
+
+  /**
+   * Starts an exec'd process (through the queue, so it never interleaves with a delete); its stdio
+   * is the FIFO set its client made.
+   */
+  exec(config: ExecConfig): Promise<DaemonExec> {
+    return this.lifecycle.run('exec', async () => {
+      if (this.execs.has(config.id)) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${config.id} already exists in task ${this.id}`);
+      const process = await this.#needControl().exec(path.join(this.#ctx.layout.taskDir(this.id), 'execs'), config);
+      const e: DaemonExec = { id: config.id, process, args: config.spec.args, terminal: config.terminal, exit: null, exited: Promise.resolve(null as never) };
+      this.execs.set(e.id, e);
+      this.#ctx.events.publish({ type: 'exec-start', id: this.id, execId: e.id });
+      e.exited = e.process.wait().then(() => {
+        e.exit = exitFromStatus(e.process.exitStatus(), e.process.exitedAt());
+        this.#ctx.events.publish({ type: 'exec-exit', id: this.id, execId: e.id, exitCode: e.exit.exitCode });
+        return e.exit;
+      });
+      return e;
+    });
+  }
+
+  /** The exec `execId`, or `ERR_NOT_FOUND`. */
+  getExec(execId: string): DaemonExec {
+    const e = this.execs.get(execId);
+    if (!e) throw new TaskioError('ERR_NOT_FOUND', `task ${this.id} has no exec ${JSON.stringify(execId)}`);
+    return e;
+  }
+
+  /** Removes a finished exec (its stdio released). */
+  async deleteExec(execId: string): Promise<void> {
+    const e = this.getExec(execId);
+    if (e.exit === null) throw new TaskioError('ERR_INVALID_STATE', `cannot delete exec ${execId}: it is running`);
+    await e.process.delete();
+    this.execs.delete(execId);
+  }
+
+  /**
+   * Resolves with the exit once the task exited and its output is complete (in the log, bounded
+   * by {@link outputGraceMs}, as docker waits for its log copy), so what `logs` shows after a wait is
+   * all of it. Rejects with an `AbortError` when `signal` aborts first (a long poll whose client left).
+   */
+  wait(signal?: AbortSignal): Promise<ExitRecord> {
+    if (signal?.aborted) return Promise.reject(abortError(signal));
+    const settled = this.exited.then(async (e) => {
+      await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
+      return e;
+    });
+    return new Promise((resolve, reject) => {
+      const onAbort = (): void => reject(abortError(signal));
+      signal?.addEventListener('abort', onAbort, { once: true });
+      void settled.then((e) => {
+        signal?.removeEventListener('abort', onAbort);
+        resolve(e);
+      });
+    });
+  }
+
+  /**
+   * Removes the task: with `force` a running one is killed first. The runtime forgets it, the log
+   * is finished (bounded), and `<root>/tasks/<id>` is removed — a log the user put elsewhere stays.
+   */
+  async remove(force: boolean): Promise<void> {
+    if (force && this.#exit === null && this.#control) {
+      await this.#control.kill(9, true).catch((err: unknown) => this.#ctx.logger.warn({ err, id: this.id }, 'kill before rm failed'));
+      await this.exited;
+    }
+    await this.lifecycle.run('delete', async () => {
+      // The exit file may still be on its way to disk.
+      if (this.#exit) await this.exited;
+      try {
+        await this.#control?.delete();
+      } catch (err) {
+        if (!force) throw err;
+        this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
+      }
+      await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
+      await this.#logCopy?.close();
+      this.#keepAlive?.close();
+      for (const e of this.execs.values()) await e.process.release().catch(() => undefined);
+      this.execs.clear();
+      removeInside(this.#ctx.layout.tasks, this.#ctx.layout.taskDir(this.id));
+    });
+    this.#ctx.events.publish({ type: 'delete', id: this.id });
+  }
+
+  /** Daemon shutdown: stops copying (the rest stays in the pipes) and leaves the task running. */
+  async release(): Promise<void> {
+    await this.#logCopy?.close();
+    this.#keepAlive?.close();
+  }
+
+  view(): TaskView {
+    const r = this.record;
+    return {
+      id: r.id, status: this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
+      stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, pid: r.pid,
+      created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],
+    };
+  }
+}

@@ -1,0 +1,291 @@
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { TaskioError } from '../errors.js';
+import { validateId } from '../ids.js';
+import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
+import { removeInside } from '../removeInside.js';
+import type { OciSpec } from '../runtime/oci/index.js';
+import { Init } from '../runtime/proc/index.js';
+import { readJson, writeJsonAtomic } from './atomicJson.js';
+import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
+import { AdoptedControl, InitControl } from './control.js';
+import type { CheckedCreate } from './createRequest.js';
+import { unknownExit } from './exitStatus.js';
+import { OutputKeepAlive } from './keepAlive.js';
+import { LogCopy, outputPaths } from './logCopy.js';
+import { PidWatch } from './pidWatch.js';
+import { isSameLiveProcess, processStartTime } from './procStat.js';
+import type { ExitRecord, TaskRecord } from './records.js';
+import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
+import { DaemonTask, type TaskContext, type TaskState } from './task.js';
+
+/** The spec a host task starts from: it runs on the host, so there is no rootfs to build. */
+const hostBase: OciSpec = {
+  ociVersion: '1.0.2-dev',
+  process: { terminal: false, args: [], env: ['PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin'], cwd: '/' },
+  root: { path: '/', readonly: false },
+  hostname: 'taskio',
+  mounts: [],
+  linux: {},
+};
+
+/**
+ * The daemon's tasks: creation (`POST /tasks`), lookup, removal, and at start-up the adoption of
+ * every task an earlier daemon left under `<root>/tasks`.
+ */
+export class TaskManager {
+  readonly #tasks = new Map<string, DaemonTask>();
+  /** Ids whose creation is under way: a second create of one is refused at once. */
+  readonly #reserved = new Set<string>();
+  readonly #ctx: TaskContext;
+  readonly #runtimes: Runtimes;
+  readonly #watch = new PidWatch();
+  readonly #cpus = os.availableParallelism();
+
+  constructor(ctx: TaskContext, runtimes: Runtimes) {
+    this.#ctx = ctx;
+    this.#runtimes = runtimes;
+  }
+
+  /** Task `id`; `ERR_INVALID_ID` for a bad id, `ERR_NOT_FOUND` for an unknown one. */
+  get(id: string): DaemonTask {
+    const task = this.#tasks.get(validateId(id));
+    if (!task) throw new TaskioError('ERR_NOT_FOUND', `no such task: ${id}`);
+    return task;
+  }
+
+  /** The tasks, oldest first; exited ones only with `all`. */
+  list(all: boolean): DaemonTask[] {
+    return [...this.#tasks.values()].filter((t) => all || (t.state !== 'exited' && t.state !== 'deleted'));
+  }
+
+  get size(): number {
+    return this.#tasks.size;
+  }
+
+  /**
+   * Creates and starts a task. Every step that made something is undone when a later one fails:
+   * nothing of a failed create stays (task directory, FIFOs, runtime state, job, process).
+   */
+  async create(req: CheckedCreate): Promise<DaemonTask> {
+    const { layout, logger, events } = this.#ctx;
+    const id = req.id ?? crypto.randomBytes(8).toString('hex');
+    if (this.#tasks.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
+    const runtimeName = req.runtime ?? this.#runtimes.default;
+    const runtimeCommand = requireRuntime(this.#runtimes, runtimeName);
+    if (runtimeName === 'host' && req.limits?.pids !== undefined) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
+    }
+    this.#reserved.add(id);
+    const dir = layout.taskDir(id);
+    let made = false;
+    let init: Init | null = null;
+    let logCopy: LogCopy | null = null;
+    try {
+      fs.mkdirSync(layout.tasks, { recursive: true, mode: 0o700 });
+      try {
+        fs.mkdirSync(dir, { mode: 0o700 });
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code === 'EEXIST') throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists (${dir})`);
+        throw err;
+      }
+      made = true;
+      const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
+      const spec = taskSpec(base, {
+        ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
+        terminal: req.terminal ?? base.process.terminal === true, rootPath, readonly,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63),
+      });
+      const terminal = spec.process.terminal === true;
+      const bundle = layout.bundle(id);
+      writeBundle(bundle, spec);
+      const stdio = layout.fifos(id, terminal, req.stdin === true);
+      const plan = req.logPlan;
+      const logPath = plan.mode === 'default' ? layout.log(id) : plan.mode === 'file' ? plan.path : null;
+      const logFormat = plan.mode === 'default' ? 'cri' : plan.mode === 'file' ? plan.format : null;
+      const record: TaskRecord = {
+        version: 1, id, runtime: runtimeName, runtimeCommand,
+        runtimeRoot: runtimeCommand ? layout.runtimeRoot(runtimeName) : null,
+        bundle, args: spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
+        log: plan.mode === 'default' ? `file://${logPath}?format=cri` : plan.mode === 'none' ? 'none' : plan.uri,
+        logPath, logFormat, limits: req.limits ?? null,
+        job: runtimeName === 'host' && req.limits ? `${jobPrefix(layout.root)}${id}` : null,
+        pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
+      };
+      await writeJsonAtomic(layout.taskFile(id), record);
+      const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
+      // binary:// loggers get the task's output straight from the runtime; every other mode goes
+      // through the FIFO set (log mode: the daemon reads it).
+      const out = plan.mode === 'binary' ? plan.uri : stdio.stdout;
+      const taskStdio = { terminal, stdin: stdio.stdin, stdout: out, stderr: terminal ? '' : plan.mode === 'binary' ? plan.uri : stdio.stderr };
+      init = new Init(id, runtime, taskStdio, { drainTimeout: plan.mode === 'none' ? 0 : 2000, namespace: 'taskio' });
+      await init.create({ id, bundle, ...taskStdio });
+      if (logPath !== null) logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: 'cri' }, false, logger);
+      try {
+        await init.start();
+      } catch (err) {
+        await init.delete().catch(() => undefined);
+        throw err;
+      }
+      record.pid = init.pid();
+      record.pidStartTime = processStartTime(record.pid);
+      record.started = new Date().toISOString();
+      record.status = 'started';
+      await writeJsonAtomic(layout.taskFile(id), record);
+      const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false });
+      this.#tasks.set(id, task);
+      events.publish({ type: 'create', id });
+      events.publish({ type: 'start', id });
+      logger.info({ id, runtime: runtimeName, pid: record.pid }, 'task started');
+      return task;
+    } catch (err) {
+      await logCopy?.close().catch(() => undefined);
+      if (made) removeInside(layout.tasks, dir);
+      throw classifyStartError(err, req.args?.[0]);
+    } finally {
+      this.#reserved.delete(id);
+    }
+  }
+
+  async #baseSpec(req: CheckedCreate, runtime: string): Promise<{ base: OciSpec; rootPath: string; readonly: boolean; image: string }> {
+    if (req.bundle !== undefined) {
+      const base = readSpec(req.bundle);
+      return { base, rootPath: path.resolve(req.bundle, base.root.path), readonly: base.root.readonly === true, image: req.bundle };
+    }
+    if (runtime === 'host') return { base: hostBase, rootPath: '/', readonly: false, image: 'host' };
+    const tpl = readSpec(await this.#defaultBundle());
+    if (req.rootfs !== undefined) return { base: tpl, rootPath: req.rootfs, readonly: false, image: req.rootfs };
+    return { base: tpl, rootPath: path.join(this.#ctx.layout.busyboxBundle, 'rootfs'), readonly: true, image: 'busybox' };
+  }
+
+  #building: Promise<string> | null = null;
+
+  #defaultBundle(): Promise<string> {
+    this.#building ??= ensureDefaultBundle(this.#ctx.layout).finally(() => { this.#building = null; });
+    return this.#building;
+  }
+
+  /** Removes task `id` (`force`: kill it first when it runs). */
+  async remove(id: string, force: boolean): Promise<void> {
+    const task = this.get(id);
+    await task.remove(force);
+    this.#tasks.delete(id);
+  }
+
+  /**
+   * Takes over every task under `<root>/tasks` (a daemon start): running ones are watched through
+   * a pidfd and their log copy resumes; one that exited while no daemon ran gets an exit record
+   * with `exitCode: null` and the reason.
+   */
+  async adoptAll(): Promise<void> {
+    const { layout, logger } = this.#ctx;
+    let entries: string[];
+    try {
+      entries = fs.readdirSync(layout.tasks);
+    } catch {
+      return;
+    }
+    for (const name of entries) {
+      try {
+        validateId(name);
+      } catch {
+        logger.warn({ entry: path.join(layout.tasks, name) }, 'not a task directory: left alone');
+        continue;
+      }
+      try {
+        const task = await this.#adopt(name);
+        if (task) this.#tasks.set(name, task);
+      } catch (err) {
+        logger.error({ err, id: name }, 'cannot adopt task');
+      }
+    }
+  }
+
+  async #adopt(id: string): Promise<DaemonTask | null> {
+    const { layout, logger } = this.#ctx;
+    const record = readJson<TaskRecord>(layout.taskFile(id));
+    if (record === null || record.id !== id) {
+      logger.warn({ id }, 'task directory without a task.json: left alone');
+      return null;
+    }
+    let exit = readJson<ExitRecord>(layout.exitFile(id));
+    let state: TaskState = 'exited';
+    if (exit === null) {
+      if (record.status === 'creating') {
+        exit = unknownExit('the daemon stopped while the task was being created');
+      } else if (isSameLiveProcess(record.pid, record.pidStartTime)) {
+        state = 'running';
+      } else {
+        exit = unknownExit('the task exited while no daemon was running', null);
+      }
+      if (exit !== null) await writeJsonAtomic(layout.exitFile(id), exit);
+    }
+    const running = exit === null;
+    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null);
+    let logCopy: LogCopy | null = null;
+    let keepAlive: OutputKeepAlive | null = null;
+    if (running && record.logPath !== null && record.logFormat !== null) {
+      try {
+        logCopy = LogCopy.start(record.stdio, record.logPath, logOptions(record), true, logger);
+      } catch (err) {
+        logger.error({ err, id }, 'cannot reopen the task\'s FIFO set: its log does not continue');
+      }
+    } else if (running && record.log === 'none') {
+      keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
+    }
+    logger.info({ id, state, pid: record.pid }, 'task adopted');
+    const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true });
+    // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
+    if (running) void isPaused(record, layout.runtimeLog(id)).then((paused) => { if (paused) task.lifecycle.apply('pause'); });
+    return task;
+  }
+
+  /** Daemon shutdown: every task keeps running; log copies stop (what is unread stays in the pipes). */
+  async shutdown(): Promise<void> {
+    this.#watch.close();
+    await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
+  }
+}
+
+/** The log writer options of a task's record: its `file://` URI's query (the default log is one too). */
+function logOptions(record: TaskRecord): LogWriterOptions {
+  const { path: _path, ...opts } = parseLogOptions(new URL(record.log));
+  return opts;
+}
+
+/** Whether an adopted task is paused: runsc/runc say so; a host task is stopped (SIGSTOP). */
+async function isPaused(record: TaskRecord, runtimeLog: string): Promise<boolean> {
+  if (record.runtime !== 'host') {
+    return (await runscFor(record, runtimeLog).state(record.id).catch(() => null))?.status === 'paused';
+  }
+  const pid = record.pid;
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    return state === 'T' || state === 't';
+  } catch {
+    return false;
+  }
+}
+
+/**
+ * A runtime's failure to start the command, as the error a person can act on: a command that does
+ * not exist (`ERR_COMMAND_NOT_FOUND`, docker's 127) or cannot be run (`ERR_COMMAND_NOT_EXECUTABLE`, 126).
+ */
+export function classifyStartError(err: unknown, command: string | undefined): unknown {
+  if (!(err instanceof Error)) return err;
+  const code = (err as { code?: string }).code;
+  const msg = err.message;
+  const cmd = command ?? 'the command';
+  // host: spawn's own codes; runc: `exec: "x": executable file not found`, `exec: "/x": stat /x: no
+  // such file`; runsc: `error finding executable "x"`, `failed to load /x: no such file`.
+  if (code === 'ENOENT' || /executable file not found|error finding executable|exec: "[^"]*": stat [^\n]*no such file|failed to load [^:]*: no such file/i.test(msg)) {
+    return new TaskioError('ERR_COMMAND_NOT_FOUND', `${cmd}: command not found (${msg})`, { cause: err });
+  }
+  if (code === 'EACCES' || /exec: "[^"]*": permission denied|failed to load [^:]*: permission denied/i.test(msg)) {
+    return new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', `${cmd}: permission denied (${msg})`, { cause: err });
+  }
+  return err;
+}

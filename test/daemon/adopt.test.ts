@@ -1,0 +1,88 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import * as sys from '../../src/sys/index.js';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { isGone } from '../fixtures/oci.js';
+import { client, daemonPid, daemonRoot, eventually, waitGone } from './helpers.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+const counter = 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.002; done';
+const runtimes = ['runsc', 'runc', 'host'] as const;
+
+async function numbers(id: string): Promise<number[]> {
+  let text = '';
+  await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
+  return text.split('\n').filter(Boolean).map(Number);
+}
+
+t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next request adopts them', { timeout: 180_000 }, async (t) => {
+  for (const rt of runtimes) await c.createTask({ id: `count-${rt}`, runtime: rt, args: ['sh', '-c', counter] });
+  const doomed = await c.createTask({ id: 'doomed', runtime: 'host', args: ['sleep', '1000'] });
+  for (const rt of runtimes) await eventually(async () => (await numbers(`count-${rt}`)).length >= 50, `${rt}: output`, 60_000);
+
+  const first = daemonPid(root);
+  process.kill(first, 'SIGKILL');
+  await waitGone(first);
+  // While no daemon runs: one task dies, the others go on writing into their FIFOs.
+  process.kill(doomed.pid, 'SIGKILL');
+  await eventually(() => isGone(doomed.pid), 'the doomed task to die');
+  for (const rt of runtimes) {
+    const fifo = path.join(root, 'tasks', `count-${rt}`, `count-${rt}-stdout`);
+    const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+    try {
+      await eventually(() => sys.bytesReadable(fd) >= 200, `${rt}: output waiting in the pipe`, 30_000);
+    } finally {
+      fs.closeSync(fd);
+    }
+  }
+
+  // The next request finds no daemon, starts one, which adopts everything.
+  const tasks = await c.listTasks({ all: true });
+  const second = daemonPid(root);
+  t.not(second, first, 'a new daemon');
+  const byId = new Map(tasks.map((x) => [x.id, x]));
+  for (const rt of runtimes) {
+    const v = byId.get(`count-${rt}`)!;
+    t.equal(v.status, 'running', `${rt}: running`);
+    t.equal(v.adopted, true, `${rt}: adopted`);
+  }
+  const d = byId.get('doomed')!;
+  t.equal(d.status, 'exited', 'the task that died meanwhile is exited');
+  t.equal(d.exit?.exitCode, null, '... with no made-up code');
+  t.match(d.exit?.reason, /exited while no daemon was running/);
+  await c.remove('doomed');
+
+  const marks = new Map<string, number>();
+  for (const rt of runtimes) marks.set(rt, (await numbers(`count-${rt}`)).length);
+  for (const rt of runtimes) await eventually(async () => (await numbers(`count-${rt}`)).length >= marks.get(rt)! + 50, `${rt}: the log continues`, 60_000);
+  for (const rt of runtimes) {
+    const id = `count-${rt}`;
+    await c.kill(id, 'KILL', { all: true });
+    const exit = await c.wait(id);
+    t.equal(exit.exitCode, null, `${rt}: an adopted task's status went to its new parent`);
+    t.match(exit.reason, /after a daemon restart/);
+    const nums = await numbers(id);
+    let missingBytes = 0, dup = 0;
+    for (let i = 1; i < nums.length; i++) {
+      const step = nums[i]! - nums[i - 1]!;
+      if (step <= 0) dup++;
+      for (let n = nums[i - 1]! + 1; n < nums[i]!; n++) missingBytes += String(n).length + 1;
+    }
+    t.equal(nums[0], 1, `${rt}: the log starts at the first line`);
+    t.equal(dup, 0, `${rt}: nothing duplicated`);
+    t.ok(missingBytes <= 1 << 20, `${rt}: at most one read missing across the SIGKILL`);
+    t.comment(`${rt}: ${nums.length} lines logged, ${missingBytes} bytes missing across the daemon SIGKILL`);
+    await c.remove(id);
+    t.notOk(fs.existsSync(path.join(root, 'tasks', id)), `${rt}: removed`);
+    if (rt !== 'host') {
+      const list = spawnSync(rt, ['--root', path.join(root, 'runtime', rt), 'list', '--format', 'json'], { encoding: 'utf8' });
+      t.same((JSON.parse(list.stdout || 'null') ?? []).map((x: { id: string }) => x.id), [], `${rt}: no runtime state left`);
+    }
+  }
+});

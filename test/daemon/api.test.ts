@@ -1,0 +1,222 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import http from 'node:http';
+import net from 'node:net';
+import path from 'node:path';
+import { spawnSync } from 'node:child_process';
+import { DaemonClient } from '../../src/daemon/index.js';
+import { isGone } from '../fixtures/oci.js';
+import { client, daemonRoot, eventually, fdsOf } from './helpers.js';
+
+// One daemon for the whole file: every bad input must leave it serving.
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+const daemon = (await c.version()).pid;
+const sock = path.join(root, 'taskio.sock');
+const tasksDir = path.join(root, 'tasks');
+
+interface Answer { status: number; body: { code?: string; message?: string } & Record<string, unknown> }
+
+/** One request with any method, path, body and headers, answered as JSON. */
+function request(method: string, p: string, body?: string | Buffer, headers: http.OutgoingHttpHeaders = {}): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: sock, method, path: p, headers: { ...(body !== undefined ? { 'Content-Length': Buffer.byteLength(body) } : {}), ...headers }, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode!, body: text ? JSON.parse(text) : {} }));
+    });
+    req.on('error', reject);
+    req.end(body);
+  });
+}
+
+const post = (p: string, body: unknown) => request('POST', p, JSON.stringify(body), { 'Content-Type': 'application/json' });
+
+/** Nothing left of failed creates: no task directory, no process of this root. */
+function checkNothingLeft(t: Test): void {
+  t.same(fs.existsSync(tasksDir) ? fs.readdirSync(tasksDir) : [], [], 'no task directory left');
+  t.same(fs.readdirSync(path.join(root)).filter((e) => !['daemon.lock', 'daemon.log', 'taskio.sock', 'tasks', 'runtime', 'rootfs', 'fifo'].includes(e)), [], 'nothing else in the root');
+}
+
+t.test('unknown route, method, query; bodies that are not JSON, too large, or have unknown fields', { timeout: 60_000 }, async (t) => {
+  const cases: Array<[string, Promise<Answer>, number, string, RegExp]> = [
+    ['unknown route', request('GET', '/nope'), 404, 'ERR_UNKNOWN_ROUTE', /no route for GET \/nope/],
+    ['unknown method', request('PUT', '/tasks'), 405, 'ERR_METHOD_NOT_ALLOWED', /method PUT is not allowed on \/tasks/],
+    ['unknown query', request('GET', '/tasks?bogus=1'), 400, 'ERR_UNKNOWN_FIELD', /unknown query parameter "bogus"/],
+    ['bad boolean', request('GET', '/tasks?all=yes'), 400, 'ERR_INVALID_FIELD', /all must be 1 or 0, got "yes"/],
+    ['not JSON', request('POST', '/tasks', '{"args": [', { 'Content-Type': 'application/json' }), 400, 'ERR_BAD_JSON', /not valid JSON/],
+    ['not an object', post('/tasks', [1, 2]), 400, 'ERR_INVALID_BODY', /must be a JSON object, got \[1,2\]/],
+    ['unknown field', post('/tasks', { args: ['true'], runtime: 'host', colour: 'red' }), 400, 'ERR_UNKNOWN_FIELD', /unknown field "colour"/],
+    ['wrong type', post('/tasks', { args: 'true', runtime: 'host' }), 400, 'ERR_INVALID_FIELD', /field "args" must be an array of strings, got "true"/],
+    ['no command', post('/tasks', { runtime: 'host' }), 400, 'ERR_INVALID_FIELD', /missing field "args"/],
+    ['unknown runtime', post('/tasks', { args: ['true'], runtime: 'kata' }), 400, 'ERR_INVALID_FIELD', /unknown runtime "kata"/],
+    ['relative cwd', post('/tasks', { args: ['true'], runtime: 'host', cwd: 'tmp' }), 400, 'ERR_INVALID_FIELD', /"cwd" must be an absolute path, got "tmp"/],
+    ['bad env', post('/tasks', { args: ['true'], runtime: 'host', env: ['NOEQUALS'] }), 400, 'ERR_INVALID_FIELD', /environment entry "NOEQUALS"/],
+    ['bad log URI', post('/tasks', { args: ['true'], runtime: 'host', log: 'http://x/y' }), 400, 'ERR_UNKNOWN_STDIO_SCHEME', /unknown stdio scheme "http"/],
+    ['bad log option', post('/tasks', { args: ['true'], runtime: 'host', log: 'file:///tmp/x.log?maxSize=huge' }), 400, 'ERR_INVALID_LOG_OPTION', /maxSize="huge"/],
+  ];
+  for (const [name, answer, status, code, message] of cases) {
+    const a = await answer;
+    t.equal(a.status, status, `${name}: status`);
+    t.equal(a.body.code, code, `${name}: code`);
+    t.match(a.body.message, message, `${name}: message`);
+  }
+  // The daemon answers as soon as it knows and closes. The client stops sending once it got the
+  // answer (Node drops a socket's unread input when a write fails).
+  const oversized = (head: string, chunks: Buffer[]): Promise<Answer> => new Promise((resolve, reject) => {
+    let got = '';
+    const s = net.connect(sock, () => {
+      s.write(head);
+      const next = (): void => {
+        const ch = chunks.shift();
+        if (ch && got === '' && !s.destroyed) s.write(ch, next);
+      };
+      next();
+    });
+    s.on('data', (d: Buffer) => { got += d.toString(); });
+    s.on('error', reject);
+    s.on('close', () => {
+      const [status, ...rest] = got.split('\r\n');
+      resolve({ status: Number(status?.split(' ')[1]), body: JSON.parse(rest.join('\r\n').split('\r\n\r\n')[1] ?? '{}') });
+    });
+  });
+  // Declared too large: refused on the headers alone.
+  const big = await oversized(`POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${(1 << 20) + 1}\r\n\r\n`, []);
+  t.equal(big.status, 413);
+  t.equal(big.body.code, 'ERR_BODY_TOO_LARGE');
+  // Streamed without a length, over the cap.
+  const chunk = Buffer.concat([Buffer.from('10000\r\n'), Buffer.alloc(0x10000, 0x20), Buffer.from('\r\n')]);
+  const chunked = await oversized('POST /tasks HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked\r\n\r\n', Array.from({ length: 20 }, () => chunk));
+  t.equal(chunked.status, 413);
+  checkNothingLeft(t);
+  t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
+});
+
+t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', { timeout: 90_000 }, async (t) => {
+  for (const id of ['../x', 'a/b', '', 'x'.repeat(300), '-flag', '.hidden']) {
+    const a = await post('/tasks', { id, args: ['true'], runtime: 'host' });
+    t.equal(a.status, 400, `id ${JSON.stringify(id.slice(0, 20))}`);
+    t.equal(a.body.code, 'ERR_INVALID_ID');
+    t.match(a.body.message, id.length > 80 ? /\(300 characters\)/ : JSON.stringify(id));
+  }
+  // In a path: a bad id is refused before anything is looked up.
+  const dotdot = await request('GET', '/tasks/..%2F..%2Fetc');
+  t.equal(dotdot.status, 400);
+  t.equal(dotdot.body.code, 'ERR_INVALID_ID');
+  t.equal((await request('GET', '/tasks/nosuch')).status, 404);
+  t.equal((await request('GET', '/tasks/nosuch')).body.code, 'ERR_NOT_FOUND');
+
+  await c.createTask({ id: 'used', runtime: 'host', args: ['sleep', '1000'] });
+  const again = await post('/tasks', { id: 'used', args: ['true'], runtime: 'host' });
+  t.equal(again.status, 409);
+  t.equal(again.body.code, 'ERR_ALREADY_EXISTS');
+  t.match(again.body.message, 'task used already exists');
+  for (const signal of ['SIGNOPE', 0, 99, -1]) {
+    const k = await post('/tasks/used/kill', { signal });
+    t.equal(k.status, 400, `signal ${signal}`);
+    t.equal(k.body.code, 'ERR_INVALID_SIGNAL');
+    t.match(k.body.message, String(signal));
+  }
+  // exec: FIFOs the client made, nothing else; a good exec id.
+  const notFifo = await post('/tasks/used/exec', { args: ['true'], stdout: '/etc/passwd' });
+  t.equal(notFifo.status, 400);
+  t.equal(notFifo.body.code, 'ERR_NOT_FIFO');
+  t.match(notFifo.body.message, '/etc/passwd');
+  const missingFifo = await post('/tasks/used/exec', { args: ['true'], stdout: path.join(root, 'nope') });
+  t.equal(missingFifo.body.code, 'ERR_NOT_FIFO');
+  const ttyErr = await post('/tasks/used/exec', { args: ['true'], terminal: true, stderr: '/tmp/x' });
+  t.equal(ttyErr.body.code, 'ERR_INVALID_FIELD');
+  const badExecId = await post('/tasks/used/exec', { id: '../e', args: ['true'] });
+  t.equal(badExecId.body.code, 'ERR_INVALID_ID');
+  t.match(badExecId.body.message, 'invalid exec id "../e"');
+  t.equal((await post('/tasks/used/exec/nosuch/wait', {})).status, 404);
+  t.equal((await post('/tasks/used/resize', { cols: 0, rows: 10 })).body.code, 'ERR_INVALID_FIELD');
+  const del = await request('DELETE', '/tasks/used');
+  t.equal(del.status, 409, 'a running task is not removed without force');
+  t.match(del.body.message, 'cannot delete a running task');
+  await c.remove('used', { force: true });
+
+  const limits: Array<[unknown, RegExp]> = [
+    [{ memory: 1 }, /memory=1: expected bytes, at least 4 MiB/],
+    [{ cpus: 0 }, /cpus=0/], [{ cpus: 1000 }, /cpus=1000/], [{ pids: 0 }, /pids=0/], [{ memory: 'lots' }, /"memory" must be a whole number/],
+    [{ swap: 1 }, /unknown field "swap" in the limits/],
+  ];
+  for (const [l, message] of limits) {
+    const a = await post('/tasks', { args: ['true'], runtime: 'host', limits: l });
+    t.equal(a.status, 400, `limits ${JSON.stringify(l)}`);
+    t.match(a.body.message, message);
+  }
+  const hostPids = await post('/tasks', { args: ['true'], runtime: 'host', limits: { pids: 10 } });
+  t.equal(hostPids.body.code, 'ERR_NOT_SUPPORTED');
+  const noBundle = await post('/tasks', { bundle: '/nonexistent/bundle', runtime: 'runc' });
+  t.equal(noBundle.status, 400);
+  t.equal(noBundle.body.code, 'ERR_INVALID_BUNDLE');
+  t.match(noBundle.body.message, '/nonexistent/bundle');
+  const noRootfs = await post('/tasks', { rootfs: '/nonexistent/rootfs', args: ['true'], runtime: 'runc' });
+  t.equal(noRootfs.body.code, 'ERR_INVALID_ROOTFS');
+  t.match(noRootfs.body.message, '/nonexistent/rootfs');
+  const missingCmd = await post('/tasks', { args: ['/no/such/command'], runtime: 'host' });
+  t.equal(missingCmd.status, 400);
+  t.equal(missingCmd.body.code, 'ERR_COMMAND_NOT_FOUND');
+  t.match(missingCmd.body.message, '/no/such/command');
+  // A runtime that fails: runc given a bundle whose rootfs does not exist.
+  const bad = path.join(root, 'badbundle');
+  fs.mkdirSync(bad);
+  fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: '/nonexistent-rootfs' } }));
+  t.teardown(() => fs.rmSync(bad, { recursive: true, force: true }));
+  const failing = await post('/tasks', { id: 'failing', bundle: bad, runtime: 'runc' });
+  t.equal(failing.status, 500);
+  t.equal(failing.body.code, 'ERR_RUNTIME');
+  t.match(failing.body.message, /runc create/);
+  t.same(JSON.parse(spawnSync('runc', ['--root', path.join(root, 'runtime/runc'), 'list', '--format', 'json'], { encoding: 'utf8' }).stdout) ?? [], [], 'runc has no state left');
+  fs.rmSync(bad, { recursive: true, force: true });
+  checkNothingLeft(t);
+  t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
+});
+
+t.test('a client that disconnects mid-request or mid-stream', { timeout: 60_000 }, async (t) => {
+  const fdsBefore = fdsOf(daemon).length;
+  // Half a body, then gone.
+  await new Promise<void>((resolve) => {
+    const s = net.connect(sock, () => {
+      s.write('POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100\r\n\r\n{"args": ["tr');
+      setImmediate(() => { s.destroy(); resolve(); });
+    });
+  });
+  // A long poll and a followed log, then gone.
+  await c.createTask({ id: 'streamer', runtime: 'host', args: ['sh', '-c', 'while :; do echo tick; sleep 0.05; done'] });
+  const ac = new AbortController();
+  const wait = c.wait('streamer', { signal: ac.signal });
+  let got = 0;
+  const follow = c.logs('streamer', { stdout: new (await import('node:stream')).Writable({ write(ch, _e, cb) { got += ch.length; cb(); } }) }, { follow: true, signal: ac.signal });
+  await eventually(() => got > 20, 'followed output');
+  ac.abort();
+  await t.rejects(wait, { name: 'AbortError' });
+  await follow.catch(() => undefined);
+  const evAbort = new AbortController();
+  const events = await c.events({ signal: evAbort.signal });
+  evAbort.abort();
+  for await (const _ of events) break;
+  await c.remove('streamer', { force: true });
+  t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
+  await eventually(() => fdsOf(daemon).length <= fdsBefore, `the daemon's fds back to ${fdsBefore}`, 10_000).catch(() => undefined);
+  t.ok(fdsOf(daemon).length <= fdsBefore + 1, `no fd leaked (${fdsOf(daemon).length} vs ${fdsBefore})`);
+  checkNothingLeft(t);
+});
+
+t.test('50 concurrent creates on the host backend succeed; 2 with one id: one 409', { timeout: 120_000 }, async (t) => {
+  const created = await Promise.allSettled(Array.from({ length: 50 }, (_, i) => c.createTask({ id: `many-${i}`, runtime: 'host', args: ['sleep', '1000'] })));
+  t.same(created.filter((r) => r.status === 'rejected').map((r) => String((r as PromiseRejectedResult).reason)), [], 'all 50 started');
+  t.equal((await c.listTasks()).length, 50);
+  const [a, b] = await Promise.allSettled([
+    c.createTask({ id: 'twice', runtime: 'host', args: ['sleep', '1000'] }),
+    c.createTask({ id: 'twice', runtime: 'host', args: ['sleep', '1000'] }),
+  ]);
+  const statuses = [a, b].map((r) => (r.status === 'fulfilled' ? 201 : (r.reason as { status: number }).status)).sort();
+  t.same(statuses, [201, 409]);
+  const pids = (await c.listTasks()).map((x) => x.pid);
+  await Promise.all((await c.listTasks()).map((x) => c.remove(x.id, { force: true })));
+  await eventually(() => pids.every(isGone), 'every task process gone');
+  checkNothingLeft(t);
+});

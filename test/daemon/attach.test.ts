@@ -1,0 +1,162 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, type ChildProcess } from 'node:child_process';
+import { PassThrough, Writable } from 'node:stream';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { exitOf, sha256 } from '../helpers/common.js';
+import { client, daemonRoot, eventually } from './helpers.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', name);
+
+/** 64 MiB of deterministic bytes (xorshift32), written once for the file. */
+const dataFile = path.join(root, 'data.bin');
+const data = (() => {
+  const words = new Uint32Array(16 * 1024 * 1024);
+  let x = 2463534242;
+  for (let i = 0; i < words.length; i++) {
+    x ^= x << 13; x >>>= 0; x ^= x >>> 17; x ^= x << 5; x >>>= 0;
+    words[i] = x;
+  }
+  return Buffer.from(words.buffer);
+})();
+fs.writeFileSync(dataFile, data);
+
+/** A client process (fixtures/attach.mjs) whose output goes to `out`. */
+function attacher(id: string, out: string, ...flags: string[]): { p: ChildProcess; exit: Promise<number>; stderr: () => string; size: () => number } {
+  const fd = fs.openSync(out, 'w');
+  const p = spawn(process.execPath, [fixture('attach.mjs'), root, id, ...flags], { stdio: ['pipe', fd, 'pipe'] });
+  fs.closeSync(fd);
+  let err = '';
+  p.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  return { p, exit: exitOf(p), stderr: () => err, size: () => fs.statSync(out).size };
+}
+
+t.test('FIFO mode: 64 MiB exactly once across detach keys, SIGINT and SIGTERM detaches', { timeout: 180_000 }, async (t) => {
+  await c.createTask({ id: 'big', runtime: 'host', log: 'none', args: ['cat', dataFile] });
+  const parts: string[] = [];
+  for (const how of ['keys', 'SIGINT', 'SIGTERM']) {
+    const out = path.join(root, `part-${how}`);
+    parts.push(out);
+    const a = attacher('big', out, '--pause-after', String(8 << 20), ...(how === 'keys' ? ['--stdin'] : []));
+    await eventually(() => a.stderr().includes('attached') && a.size() >= 8 << 20, `${how}: 8 MiB received`, 60_000);
+    if (how === 'keys') a.p.stdin!.write('\x10\x11');
+    else a.p.kill(how as NodeJS.Signals);
+    t.equal(await a.exit, 0, `${how}: the client exits`);
+    t.match(a.stderr(), /detached/, `${how}: it detached`);
+  }
+  const last = path.join(root, 'part-last');
+  parts.push(last);
+  const d = attacher('big', last);
+  t.equal(await d.exit, 0, 'the last client gets the exit code (cat: 0)');
+  t.match(d.stderr(), /exit=0/);
+  const got = Buffer.concat(parts.map((p) => fs.readFileSync(p)));
+  t.equal(got.length, data.length, '64 MiB in all');
+  t.equal(sha256(got), sha256(data), 'each byte exactly once, in order');
+  t.comment(`parts: ${parts.map((p) => fs.statSync(p).size).join(', ')} bytes`);
+  await c.remove('big');
+});
+
+t.test('FIFO mode: a client SIGKILLed mid-stream loses at most the read it held, duplicates nothing', { timeout: 120_000 }, async (t) => {
+  await c.createTask({ id: 'killed', runtime: 'host', log: 'none', args: ['cat', dataFile] });
+  const e = attacher('killed', path.join(root, 'e'), '--pause-after', String(8 << 20));
+  await eventually(() => e.stderr().includes('attached') && e.size() >= 8 << 20, '8 MiB received', 60_000);
+  // A second reader is refused while the first holds the set, naming it.
+  await t.rejects(c.attach('killed', { stdout: new PassThrough() }), { code: 'EBUSY', message: new RegExp(`task killed is already attached by pid ${e.p.pid}`) });
+  e.p.kill('SIGKILL');
+  await e.exit;
+  const f = attacher('killed', path.join(root, 'f'));
+  t.equal(await f.exit, 0);
+  const first = fs.readFileSync(path.join(root, 'e')), second = fs.readFileSync(path.join(root, 'f'));
+  const missing = data.length - first.length - second.length;
+  t.ok(first.equals(data.subarray(0, first.length)), 'the killed client got a prefix');
+  t.ok(second.equals(data.subarray(data.length - second.length)), 'the next one the rest, from where it stands');
+  t.ok(missing >= 0, 'nothing duplicated');
+  t.ok(missing <= 1 << 20, `at most one read (1 MiB) missing: ${missing} bytes`);
+  t.comment(`bytes missing after a client SIGKILL: ${missing}`);
+  await c.remove('killed');
+});
+
+t.test('FIFO mode: the last output of a task that exited while detached is read once', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'gone', runtime: 'host', log: 'none', args: ['sh', '-c', 'echo last words; exit 3'] });
+  t.equal((await c.wait('gone')).exitCode, 3);
+  const read = async (): Promise<string> => {
+    let s = '';
+    const att = await c.attach('gone', { stdout: new Writable({ write(ch, _e, cb) { s += ch; cb(); } }) });
+    t.equal(await att.done, 'exited');
+    return s;
+  };
+  t.equal(await read(), 'last words\n', 'the first attach gets it');
+  t.equal(await read(), '', 'the next one nothing: exactly once');
+  // Through the daemon's relay too.
+  let relayed = '';
+  const r = await c.attach('gone', { relay: true, stdout: new Writable({ write(ch, _e, cb) { relayed += ch; cb(); } }) });
+  t.equal(await r.done, 'exited');
+  t.equal(relayed, '');
+  await c.remove('gone');
+});
+
+for (const mode of ['log', 'fifo'] as const) {
+  t.test(`${mode} mode: a task started by one client process, attached by another, with stdin and exit code`, { timeout: 90_000 }, async (t) => {
+    const id = `chat-${mode}`;
+    const create = spawn(process.execPath, [fixture('create.mjs'), root, JSON.stringify({
+      id, runtime: 'host', stdin: true, ...(mode === 'fifo' ? { log: 'none' } : {}),
+      args: ['sh', '-c', 'while read l; do echo "got:$l"; [ "$l" = quit ] && exit 5; done'],
+    })], { stdio: ['ignore', 'pipe', 'inherit'] });
+    t.equal(await exitOf(create), 0, 'the creating client exited');
+    const out = path.join(root, `chat-${mode}.out`);
+    const a = attacher(id, out, '--stdin');
+    await eventually(() => a.stderr().includes('attached'), 'attached');
+    a.p.stdin!.write('hello\n');
+    await eventually(() => fs.readFileSync(out, 'utf8').includes('got:hello\n'), 'live output of what was typed');
+    a.p.stdin!.write('quit\n');
+    t.equal(await a.exit, 5, 'the attached client exits with the task\'s code');
+    t.equal(fs.readFileSync(out, 'utf8'), 'got:hello\ngot:quit\n');
+    t.match(a.stderr(), /exit=5/);
+    await c.remove(id);
+  });
+}
+
+t.test('log mode: 200,000 lines while attached and detached in turns', { timeout: 120_000 }, async (t) => {
+  // A producer that paces itself (bursts of 1000 lines), so attaches and detaches fall mid-run.
+  const producer = `let n = 0; const burst = () => { let s = ''; for (let i = 0; i < 1000 && n < 200000; i++) s += String(++n).padStart(6, '0') + '\\n'; process.stdout.write(s, () => n < 200000 ? setTimeout(burst, 30) : undefined); }; burst();`;
+  const task = await c.createTask({ id: 'lines', runtime: 'host', args: [process.execPath, '-e', producer] });
+  // Every entry has the same length: `<30-character time> stdout F <6 digits>\n`.
+  const logLines = (): number => Math.floor(fs.statSync(task.logPath!).size / 47);
+  const seen: number[][] = [];
+  let turn = 0;
+  for (;;) {
+    const before = logLines();
+    let text = '';
+    const att = await c.attach('lines', { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
+    // Stay for a few bursts (or to the end), then detach.
+    await Promise.race([eventually(() => text.split('\n').length > 3000, 'attached output', 60_000), att.done]);
+    att.detach();
+    const end = await att.done;
+    const nums = text.split('\n').filter((l) => l.length === 6).map(Number);
+    t.ok(nums.length > 0 || end === 'exited', `turn ${turn}: output`);
+    if (nums.length > 0) {
+      t.ok(nums[0]! > before, `turn ${turn}: nothing from before the attach (first ${nums[0]}, log had ${before})`);
+      t.ok(nums.every((n, i) => i === 0 || n === nums[i - 1]! + 1), `turn ${turn}: contiguous`);
+      if (end === 'exited') t.equal(nums[nums.length - 1], 200_000, `turn ${turn}: an attach to the end gets all of it`);
+      seen.push(nums);
+    }
+    turn++;
+    if (end === 'exited' || (await c.getTask('lines')).status === 'exited') break;
+    // Detached for a while: the log goes on without us.
+    const mark = logLines();
+    await eventually(() => logLines() > mark + 2000 || logLines() === 200_000, 'output while detached');
+  }
+  t.ok(turn >= 2, `several turns (${turn})`);
+  t.equal((await c.wait('lines')).exitCode, 0);
+  // The log: every line exactly once, in order.
+  let logged = '';
+  await c.logs('lines', { stdout: new Writable({ write(ch, _e, cb) { logged += ch; cb(); } }) });
+  const all = logged.split('\n').filter(Boolean).map(Number);
+  t.equal(all.length, 200_000, '200,000 lines');
+  t.ok(all.every((n, i) => n === i + 1), 'each exactly once, in order');
+  await c.remove('lines');
+});

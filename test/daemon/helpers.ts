@@ -1,0 +1,151 @@
+/**
+ * Helpers for the daemon tests: a private state root per test (under /run, unique prefix), real
+ * daemon processes from dist/, and a teardown that removes every task, stops the daemons and
+ * checks that nothing is left (processes, runtime state, cgroups).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import crypto from 'node:crypto';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { DaemonClient, connectDaemon, type ConnectOptions } from '../../src/daemon/index.js';
+import { repoRoot } from '../helpers/common.js';
+import { isGone } from '../fixtures/oci.js';
+
+interface Teardown { teardown(fn: () => unknown): void }
+
+export const cliMain = path.join(repoRoot, 'dist/cli/main.js');
+export const daemonCommand = [process.execPath, cliMain, 'daemon'];
+
+/** A fresh state root `/run/taskio-dtest-<random>` (0700), cleaned up with the test. */
+export function daemonRoot(t: Teardown): string {
+  const root = `/run/taskio-dtest-${crypto.randomBytes(5).toString('hex')}`;
+  fs.mkdirSync(root, { mode: 0o700 });
+  t.teardown(() => cleanRoot(root));
+  return root;
+}
+
+/** The pid in `<root>/daemon.lock` while a daemon holds it, else 0. */
+export function daemonPid(root: string): number {
+  try {
+    const pid = Number.parseInt(fs.readFileSync(path.join(root, 'daemon.lock'), 'utf8'), 10);
+    return pid > 0 && !isGone(pid) ? pid : 0;
+  } catch {
+    return 0;
+  }
+}
+
+/** Waits for `pid` to be gone (reaped or a zombie), checking every few ms. */
+export async function waitGone(pid: number, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!isGone(pid)) {
+    if (Date.now() > end) throw new Error(`pid ${pid} still runs`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}
+
+/**
+ * Everything of a test root goes: tasks removed through the daemon when one runs (force), the
+ * daemon stopped, then whatever is still there killed by pid and deleted from the runtimes'
+ * state (a test that failed half-way), and the directory removed.
+ */
+export async function cleanRoot(root: string): Promise<void> {
+  const pid = daemonPid(root);
+  if (pid > 0) {
+    const c = new DaemonClient(root, { start: false });
+    try {
+      for (const task of await c.listTasks({ all: true, signal: AbortSignal.timeout(10_000) })) {
+        await c.remove(task.id, { force: true, signal: AbortSignal.timeout(20_000) }).catch(() => undefined);
+      }
+    } catch {
+      // daemon not answering: the sweep below does it
+    } finally {
+      c.close();
+    }
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // gone
+    }
+    await waitGone(pid).catch(() => undefined);
+  }
+  // A test body still running (it timed out) may have started another one on demand.
+  const late = daemonPid(root);
+  if (late > 0 && late !== pid) {
+    try { process.kill(late, 'SIGKILL'); } catch { /* gone */ }
+    await waitGone(late).catch(() => undefined);
+  }
+  sweepTasks(root);
+  fs.rmSync(root, { recursive: true, force: true });
+}
+
+/** Kills and deletes, from their records, tasks a test left behind. */
+export function sweepTasks(root: string): void {
+  const tasks = path.join(root, 'tasks');
+  let ids: string[] = [];
+  try {
+    ids = fs.readdirSync(tasks);
+  } catch {
+    return;
+  }
+  for (const id of ids) {
+    let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number } | null = null;
+    try {
+      rec = JSON.parse(fs.readFileSync(path.join(tasks, id, 'task.json'), 'utf8'));
+    } catch {
+      continue;
+    }
+    if (!rec) continue;
+    if (rec.runtime === 'host' && rec.pid > 0) {
+      try { process.kill(-rec.pid, 'SIGKILL'); } catch { /* gone */ }
+    } else if (rec.runtimeCommand && rec.runtimeRoot) {
+      spawnSync(rec.runtimeCommand, ['--root', rec.runtimeRoot, ...(rec.runtime === 'runsc' ? ['--network=none'] : []), 'delete', '--force', id], { stdio: 'ignore' });
+    }
+  }
+}
+
+/** Connects to (and starts on demand) the daemon of `root`. */
+export function client(root: string, opts: ConnectOptions = {}): Promise<DaemonClient> {
+  return connectDaemon(root, { daemonCommand, ...opts });
+}
+
+/** Starts `taskio daemon --root <root>` as a child process and waits for its socket to answer. */
+export async function foregroundDaemon(root: string, env: NodeJS.ProcessEnv = process.env): Promise<{ child: ChildProcess; stderr: () => string }> {
+  const child = spawn(process.execPath, [cliMain, 'daemon', '--root', root], { stdio: ['ignore', 'ignore', 'pipe'], env });
+  let err = '';
+  child.stderr!.on('data', (d: Buffer) => { err += d.toString(); });
+  const c = new DaemonClient(root, { start: false });
+  try {
+    for (;;) {
+      if (child.exitCode !== null) throw new Error(`daemon exited ${child.exitCode}: ${err}`);
+      try {
+        await c.version({ signal: AbortSignal.timeout(2000) });
+        break;
+      } catch {
+        await new Promise((r) => setTimeout(r, 10));
+      }
+    }
+  } finally {
+    c.close();
+  }
+  return { child, stderr: () => err };
+}
+
+/** The fds of process `pid` (a daemon), for leak checks. */
+export function fdsOf(pid: number): string[] {
+  return fs.readdirSync(`/proc/${pid}/fd`).map((fd) => {
+    try {
+      return fs.readlinkSync(`/proc/${pid}/fd/${fd}`);
+    } catch {
+      return '?';
+    }
+  });
+}
+
+/** Waits until `cond()` holds (polling every 10 ms), failing after `ms`. */
+export async function eventually(cond: () => boolean | Promise<boolean>, what: string, ms = 20_000): Promise<void> {
+  const end = Date.now() + ms;
+  while (!(await cond())) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 10));
+  }
+}

@@ -1,0 +1,192 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { PassThrough, Writable } from 'node:stream';
+import { spawnSync } from 'node:child_process';
+import type { DaemonClient, RuntimeName } from '../../src/daemon/index.js';
+import { isGone, processesMentioning } from '../fixtures/oci.js';
+import { client, daemonRoot, eventually } from './helpers.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+/** A Writable that keeps what it gets. */
+function collector(): Writable & { text(): string } {
+  const chunks: Buffer[] = [];
+  const w = new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } });
+  return Object.assign(w, { text: () => Buffer.concat(chunks).toString() });
+}
+
+async function logsOf(id: string, opts: { timestamps?: boolean; tail?: number } = {}): Promise<{ out: string; err: string }> {
+  const out = collector(), err = collector();
+  await c.logs(id, { stdout: out, stderr: err }, opts);
+  return { out: out.text(), err: err.text() };
+}
+
+/** Nothing of task `id` is left: directory, runtime state, processes. */
+function gone(t: Test, id: string, runtime: RuntimeName): void {
+  t.notOk(fs.existsSync(path.join(root, 'tasks', id)), `${id}: directory removed`);
+  if (runtime !== 'host') {
+    const list = spawnSync(runtime, ['--root', path.join(root, 'runtime', runtime), 'list', '--format', 'json'], { encoding: 'utf8' });
+    const ids = (JSON.parse(list.stdout || 'null') as { id: string }[] | null ?? []).map((x) => x.id);
+    t.notOk(ids.includes(id), `${id}: no ${runtime} state`);
+  }
+  t.same(processesMentioning(path.join(root, 'tasks', id)), [], `${id}: no process`);
+}
+
+for (const runtime of ['runsc', 'runc', 'host'] as const) {
+  t.test(`${runtime}: run, logs, exit code, rm leaves nothing`, { timeout: 120_000 }, async (t) => {
+    const id = `basic-${runtime}`;
+    const task = await c.createTask({ id, runtime, args: ['sh', '-c', 'echo out; echo err >&2; printf partial; exit 7'] });
+    t.equal(task.status, 'running');
+    t.equal(task.runtime, runtime);
+    const exit = await c.wait(id);
+    t.equal(exit.exitCode, 7);
+    t.equal(exit.signal, null);
+    t.match(exit.exitedAt, /^\d{4}-/);
+    const view = await c.getTask(id);
+    t.equal(view.status, 'exited');
+    t.same(view.exit, exit);
+    t.same(JSON.parse(fs.readFileSync(path.join(root, 'tasks', id, 'exit'), 'utf8')), exit, 'the exit file holds it');
+    const logs = await logsOf(id);
+    // CRI ends an unfinished last line with an F entry: it reads back with a newline.
+    t.equal(logs.out, 'out\npartial\n', 'stdout as written');
+    t.equal(logs.err, 'err\n');
+    const stamped = await logsOf(id, { timestamps: true, tail: 1 });
+    t.match(stamped.out, /^\d{4}-\d\d-\d\dT[\d:.]+Z partial\n$/, 'tail 1 with a timestamp');
+    t.same((await c.listTasks()).map((x) => x.id), [], 'ps hides exited tasks');
+    t.same((await c.listTasks({ all: true })).map((x) => x.id), [id], 'ps -a shows them');
+    await c.remove(id);
+    gone(t, id, runtime);
+    await t.rejects(c.getTask(id), { code: 'ERR_NOT_FOUND', status: 404 });
+  });
+
+  t.test(`${runtime}: stdin, close-stdin, exec, top, stats, pause, kill`, { timeout: 120_000 }, async (t) => {
+    const id = `ops-${runtime}`;
+    await c.createTask({ id, runtime, stdin: true, args: ['sh', '-c', 'cat; echo "cat done"; exec sleep 1000'] });
+    // Input through an attach (log mode), then EOF through close-stdin.
+    const out = collector();
+    const input = new PassThrough();
+    const att = await c.attach(id, { stdin: input, stdout: out, detachKeys: '' });
+    input.write('hello\n');
+    await eventually(() => out.text().includes('hello\n'), 'the echo of stdin');
+    await c.closeStdin(id);
+    await eventually(() => out.text().includes('cat done\n'), 'cat to see EOF');
+    att.detach();
+    t.equal(await att.done, 'detached');
+    // exec: a FIFO set made by this client, the exit code through the API.
+    const eout = collector(), eerr = collector();
+    const ex = await c.exec(id, { args: ['sh', '-c', 'echo in-exec; echo e >&2; exit 5'], stdout: eout, stderr: eerr });
+    const eexit = await ex.wait();
+    t.equal(eexit.exitCode, 5, 'exec exit code');
+    t.equal(eout.text(), 'in-exec\n');
+    t.equal(eerr.text(), 'e\n');
+    t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'the exec FIFO set is removed');
+    const top = await c.top(id);
+    t.same(top.titles, ['PID', 'PPID', 'COMMAND']);
+    t.ok(top.processes.length >= 1, 'top lists the task');
+    if (runtime !== 'runsc') t.ok(top.processes.some((p) => p[2]!.includes('sleep')), 'and names its command');
+    const stats = await c.stats(id);
+    t.ok(stats.memory.usage > 0, 'stats: memory');
+    t.ok(stats.pids.current >= 1, 'stats: pids');
+    t.type(stats.cpuPercent, 'number');
+    await c.pause(id);
+    t.equal((await c.getTask(id)).status, 'paused');
+    await t.rejects(c.pause(id), { code: 'ERR_INVALID_STATE', status: 409 });
+    await c.resume(id);
+    t.equal((await c.getTask(id)).status, 'running');
+    // The task is its container's pid 1, which ignores TERM without a handler: KILL (docker kill's default).
+    await c.kill(id);
+    const exit = await c.wait(id);
+    t.equal(exit.exitCode, 128 + 9);
+    t.equal(exit.signal, 'SIGKILL');
+    await t.rejects(c.kill(id, 'TERM'), { code: 'ERR_INVALID_STATE', message: /cannot kill an exited task/ });
+    await c.remove(id);
+    gone(t, id, runtime);
+  });
+}
+
+t.test('terminal: the size set through resize reaches the task', { timeout: 60_000 }, async (t) => {
+  const id = 'tty';
+  await c.createTask({ id, runtime: 'runc', terminal: true, stdin: true, args: ['sh', '-c', 'read x; stty size; exit 0'] });
+  await c.resize(id, { cols: 123, rows: 45 });
+  const out = collector();
+  const input = new PassThrough();
+  const att = await c.attach(id, { stdin: input, stdout: out });
+  input.write('go\r');
+  t.equal(await att.done, 'exited');
+  t.match(out.text(), /45 123/);
+  t.equal((await c.wait(id)).exitCode, 0);
+  await t.rejects(c.resize('basic-none', { cols: 1, rows: 1 }), { code: 'ERR_NOT_FOUND' });
+  await c.remove(id);
+});
+
+t.test('limits: a memory limit is the task\'s (runc cgroup; host job object)', { timeout: 90_000 }, async (t) => {
+  const limit = 64 * 1024 * 1024;
+  await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });
+  const s = await c.stats('lim-runc');
+  t.equal(s.memory.limit, limit, 'runc reports the memory limit');
+  t.equal(s.pids.limit, 20, 'and the pids limit');
+  await c.remove('lim-runc', { force: true });
+  // Over its limit, the task is OOM-killed: docker's oom event comes before the exit.
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const hogEvents = await c.events({ id: 'hog', signal: ac.signal });
+  const reading = (async () => {
+    for await (const e of hogEvents) {
+      seen.push(e.type);
+      if (e.type === 'exit') ac.abort();
+    }
+  })();
+  await c.createTask({ id: 'hog', runtime: 'runc', args: ['sh', '-c', 'a=$(head -c 200000000 /dev/zero | tr "\\0" x); echo survived'], limits: { memory: 16 * 1024 * 1024 } });
+  t.equal((await c.wait('hog')).exitCode, 137, 'killed');
+  await reading;
+  t.same(seen.filter((e) => e !== 'create' && e !== 'start'), ['oom', 'exit']);
+  await c.remove('hog');
+  const host = await c.createTask({ id: 'lim-host', runtime: 'host', args: ['sleep', '1000'], limits: { memory: limit, cpus: 1 } });
+  const cg = fs.readFileSync(`/proc/${host.pid}/cgroup`, 'utf8');
+  t.match(cg, /memory:\/taskio\/taskio-[0-9a-f]{8}-lim-host/, 'the host task was born in its job object');
+  await c.remove('lim-host', { force: true });
+  await eventually(() => isGone(host.pid), 'the host task to be gone');
+  t.notOk(cg.split('\n').some((l) => {
+    const p = l.split(':')[2];
+    return p && l.startsWith('4:') && fs.existsSync(`/sys/fs/cgroup/memory${p}`);
+  }), 'its cgroup is removed');
+});
+
+t.test('log URIs: a raw log elsewhere, CRI with rotation; FIFO mode has no log', { timeout: 60_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(root, 'logs-'));
+  const raw = path.join(dir, 'raw.log');
+  await c.createTask({ id: 'rawlog', runtime: 'host', log: `file://${raw}`, args: ['sh', '-c', 'echo one; echo two >&2'] });
+  await c.wait('rawlog');
+  await eventually(async () => fs.existsSync(raw) && fs.readFileSync(raw, 'utf8').length === 8, 'the raw log');
+  t.same(fs.readFileSync(raw, 'utf8').split('\n').sort(), ['', 'one', 'two']);
+  const cri = path.join(dir, 'cri.log');
+  await c.createTask({ id: 'rotated', runtime: 'host', log: `file://${cri}?format=cri&maxSize=4KB&maxFiles=3`, args: ['sh', '-c', 'i=0; while [ $i -lt 300 ]; do i=$((i+1)); echo line-$i; done'] });
+  await c.wait('rotated');
+  t.ok(fs.existsSync(`${cri}.1`), 'the log rotated');
+  const tail = await logsOf('rotated', { tail: 2 });
+  t.equal(tail.out, 'line-299\nline-300\n');
+  await c.createTask({ id: 'fifo-only', runtime: 'host', log: 'none', args: ['true'] });
+  await t.rejects(c.logs('fifo-only', {}), { code: 'ERR_NO_LOG', status: 409 });
+  for (const id of ['rawlog', 'rotated', 'fifo-only']) await c.remove(id, { force: true });
+  t.ok(fs.existsSync(raw), 'a log the user put elsewhere stays');
+});
+
+t.test('events: create, start, exit, delete as ndjson', { timeout: 60_000 }, async (t) => {
+  const ac = new AbortController();
+  const seen: string[] = [];
+  const evtEvents = await c.events({ id: 'evt', signal: ac.signal });
+  const reading = (async () => {
+    for await (const e of evtEvents) {
+      seen.push(`${e.type}${e.exitCode !== undefined ? `:${e.exitCode}` : ''}`);
+      if (e.type === 'delete') ac.abort();
+    }
+  })();
+  await c.createTask({ id: 'evt', runtime: 'host', args: ['sh', '-c', 'exit 4'] });
+  await c.wait('evt');
+  await c.remove('evt');
+  await reading;
+  t.same(seen, ['create', 'start', 'exit:4', 'delete']);
+});
