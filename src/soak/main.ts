@@ -41,7 +41,7 @@ if (only.has('reattach')) {
   for (const backend of ['host', 'runc'] as const) {
     const r = await reattachSoak({ backend, cycles, seed, progress: (done) => print({ progress: 'reattach', backend, done }) });
     print({ ...r, jumps: r.jumps.slice(0, 20) });
-    ok &&= r.lostOnDetach === 0 && r.duplicated === 0 && r.corrupt === 0 && r.lostOnKill.max <= r.maxReadBytes && r.clean;
+    ok &&= r.lostOnDetach === 0 && r.duplicated === 0 && r.corrupt === 0 && r.sha256.equal && r.lostOnKill.max <= r.maxReadBytes && r.clean;
   }
 }
 if (only.has('leaks')) {

@@ -20,7 +20,7 @@ import { newDirectIO } from '../direct/index.js';
 import { newFIFOSet, newFIFOSetInDir, pipeSize, type FIFOSet } from '../fifo/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { awkCommand, isClean, newScratch, type Backend, type Leftovers } from './scratch.js';
-import { StreamCheck, prng, streamAwkArgs, type Jump } from './stream.js';
+import { StreamCheck, expectedSha256, prng, streamAwkArgs, type Jump } from './stream.js';
 
 /** Options of {@link reattachSoak}. */
 export interface ReattachOptions {
@@ -60,6 +60,11 @@ export interface ReattachResult {
   maxReadBytes: number;
   corrupt: number;
   unanchored: number;
+  /**
+   * sha256 of all bytes clients received, and of the stream up to where they reached less the
+   * kill losses: equal exactly when nothing else was lost and nothing repeated.
+   */
+  sha256: { received: string; expected: string; equal: boolean };
   /** Each place bytes were lost or repeated, with the client kind that was leaving there. */
   jumps: Array<Jump & { after: ClientKind | null }>;
   exitStatus: number;
@@ -172,7 +177,8 @@ class ClientProcess {
     await this.#until('ready');
     this.#child.stdin.end(`go ${limit}\n`);
     await this.#until('limit');
-    await new Promise((r) => setTimeout(r, process.env.SOAK_KILL_DELAY ? Number(process.env.SOAK_KILL_DELAY) : random() * 3));
+    // The kill lands at a seeded random moment of the client's reading, not at a synchronisation point.
+    await new Promise((r) => setTimeout(r, random() * 3));
     this.#child.kill('SIGKILL');
     await this.#exited;
     const data = fs.readFileSync(this.#file);
@@ -260,7 +266,7 @@ export async function reattachSoak(opts: ReattachOptions): Promise<ReattachResul
   });
   const killLoss = jumps.filter((j) => j.after === 'killed' && j.bytes > 0);
   const lostOnKill = killLoss.reduce((n, j) => n + j.bytes, 0);
-  if (process.env.SOAK_DEBUG) console.error(JSON.stringify([...unwritten]), JSON.stringify(killLoss.map((j) => [j.session, j.bytes])));
+  const sha = expectedSha256(check.expected, r.reached, killLoss);
   const inFlight = killLoss.filter((j) => unwritten.get(j.session - 1) === j.bytes).length;
   return {
     soak: 'reattach', backend: opts.backend, cycles: opts.cycles, seed: opts.seed, sessions,
@@ -268,7 +274,9 @@ export async function reattachSoak(opts: ReattachOptions): Promise<ReattachResul
     lostOnDetach: r.lost - lostOnKill, duplicated: r.duplicated,
     lostOnKill: { kills: sessions.killed, withLoss: killLoss.length, bytes: lostOnKill, max: Math.max(0, ...killLoss.map((j) => j.bytes)), inFlight },
     maxReadBytes: pipeSize,
-    corrupt: r.corrupt, unanchored: r.unanchored, jumps, exitStatus, leftovers, clean: isClean(leftovers),
+    corrupt: r.corrupt, unanchored: r.unanchored,
+    sha256: { received: r.sha256, expected: sha, equal: sha === r.sha256 },
+    jumps, exitStatus, leftovers, clean: isClean(leftovers),
     ms: Math.round(performance.now() - started),
   };
 }

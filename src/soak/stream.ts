@@ -8,6 +8,8 @@
  * doubles: 48271·2³¹ < 2⁵³), this file with numbers; both produce the same bytes.
  */
 
+import { createHash } from 'node:crypto';
+
 const modulus = 2147483647;
 const multiplier = 48271;
 const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZ';
@@ -127,6 +129,24 @@ export class ExpectedStream {
   }
 }
 
+/**
+ * sha256 (hex) of the expected stream's bytes [0, `to`) without the `gaps` (each `[at, at + bytes)`):
+ * what a client side that loses exactly those bytes must have received.
+ */
+export function expectedSha256(expected: ExpectedStream, to: number, gaps: ReadonlyArray<{ at: number; bytes: number }>): string {
+  const h = createHash('sha256');
+  const add = (from: number, end: number): void => {
+    for (let p = from; p < end; p += 1 << 20) h.update(expected.bytes(p, Math.min(end, p + (1 << 20))));
+  };
+  let pos = 0;
+  for (const g of [...gaps].sort((a, b) => a.at - b.at)) {
+    add(pos, g.at);
+    pos = g.at + g.bytes;
+  }
+  add(pos, to);
+  return h.digest('hex');
+}
+
 /** A place where the received stream left the expected one. */
 export interface Jump {
   /** Where in the expected stream the received bytes were when they jumped. */
@@ -152,6 +172,8 @@ export interface StreamCheckResult {
   /** Bytes after the last place the check could anchor (an unfinished line at the very end, if any). */
   unanchored: number;
   jumps: Jump[];
+  /** sha256 (hex) of every received byte, in order. */
+  sha256: string;
 }
 
 /** Longest common prefix of two buffers. */
@@ -199,6 +221,7 @@ export class StreamCheck {
   #pendingAtStart = false;
   #corrupt = 0;
   readonly #jumps: Jump[] = [];
+  readonly #hash = createHash('sha256');
 
   constructor(seed: number) {
     this.#expected = new ExpectedStream(seed);
@@ -224,6 +247,7 @@ export class StreamCheck {
   /** Feeds bytes a client received, in order. */
   feed(chunk: Uint8Array): void {
     this.#received += chunk.byteLength;
+    this.#hash.update(chunk);
     let data = Buffer.from(chunk.buffer, chunk.byteOffset, chunk.byteLength);
     while (data.length > 0) {
       if (this.#pending) {
@@ -290,6 +314,9 @@ export class StreamCheck {
     const unanchored = this.#pending?.length ?? 0;
     const lost = this.#jumps.reduce((s, j) => s + Math.max(0, j.bytes), 0);
     const duplicated = this.#jumps.reduce((s, j) => s + Math.max(0, -j.bytes), 0);
-    return { received: this.#received, reached: this.#cursor, lost, duplicated, corrupt: this.#corrupt, unanchored, jumps: [...this.#jumps] };
+    return {
+      received: this.#received, reached: this.#cursor, lost, duplicated, corrupt: this.#corrupt, unanchored,
+      jumps: [...this.#jumps], sha256: this.#hash.copy().digest('hex'),
+    };
   }
 }
