@@ -14,6 +14,11 @@ export interface LeakOptions {
   backend: Backend;
   cycles: number;
   seed: number;
+  /**
+   * Cycles run side by side (default 1). More lanes make a short run quicker; every cycle is
+   * still a whole create → delete, and samples are taken with every lane between cycles.
+   */
+  lanes?: number;
   /** Called after each sample. */
   progress?: (sample: LeakSample) => void;
 }
@@ -49,6 +54,7 @@ export interface LeakResult {
   slopes: { fds: number; children: number; heapBytes: number; rssBytes: number };
   /** Last sample minus the first after warm-up. */
   growth: { fds: number; children: number; heapBytes: number };
+  lanes: number;
   leftovers: Leftovers;
   clean: boolean;
   msPerCycle: number;
@@ -73,17 +79,28 @@ export async function leakSoak(opts: LeakOptions): Promise<LeakResult> {
   };
   let leftovers: Leftovers;
   try {
-    const bundle = await s.bundle('leak', awkCommand(opts.backend, streamAwkArgs(opts.seed, linesPerTask)));
+    const every = Math.max(1, Math.floor(opts.cycles / 10));
+    const lanes = Math.max(1, Math.min(opts.lanes ?? 1, every));
+    // A bundle per lane: the runtime writes the init's pid file into it.
+    const bundles: string[] = [];
+    for (let l = 0; l < lanes; l++) bundles.push(await s.bundle(`leak-${l}`, awkCommand(opts.backend, streamAwkArgs(opts.seed, linesPerTask))));
     // Warm-up: the first cycle loads modules and fills pools; the baseline is taken after it.
-    const warm = await taskCycle(s, bundle, s.id('warm'));
+    const warm = await taskCycle(s, bundles[0]!, s.id('warm'));
     rotations += warm.rotations;
     sample(0);
-    const every = Math.max(1, Math.floor(opts.cycles / 10));
-    for (let i = 1; i <= opts.cycles; i++) {
-      const r = await taskCycle(s, bundle, s.id('leak'));
-      rotations += r.rotations;
-      if (r.exitStatus !== 0) failedExits++;
-      if (i % every === 0 || i === opts.cycles) sample(i);
+    for (let done = 0; done < opts.cycles;) {
+      // Up to the next sample point, `lanes` cycles at a time.
+      const stop = Math.min(opts.cycles, (Math.floor(done / every) + 1) * every);
+      while (done < stop) {
+        const batch = Math.min(lanes, stop - done);
+        const results = await Promise.all(bundles.slice(0, batch).map((b) => taskCycle(s, b, s.id('leak'))));
+        for (const r of results) {
+          rotations += r.rotations;
+          if (r.exitStatus !== 0) failedExits++;
+        }
+        done += batch;
+      }
+      sample(done);
     }
   } finally {
     leftovers = s.leftovers();
@@ -96,7 +113,7 @@ export async function leakSoak(opts: LeakOptions): Promise<LeakResult> {
     soak: 'leaks', backend: opts.backend, cycles: opts.cycles, seed: opts.seed, linesPerTask, rotations, failedExits, samples,
     slopes: { fds: fit('fds'), children: fit('children'), heapBytes: fit('heapBytes'), rssBytes: fit('rssBytes') },
     growth: { fds: last.fds - first.fds, children: last.children - first.children, heapBytes: last.heapBytes - first.heapBytes },
-    leftovers, clean: isClean(leftovers),
+    lanes: opts.lanes ?? 1, leftovers, clean: isClean(leftovers),
     msPerCycle: Math.round((performance.now() - started) / (opts.cycles + 1)),
   };
 }

@@ -14,12 +14,11 @@ import { once } from 'node:events';
 import fs from 'node:fs';
 import path from 'node:path';
 import { finished, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
 import { newAttach, withStreams } from '../attach/index.js';
 import { newDirectIO } from '../direct/index.js';
 import { newFIFOSet, newFIFOSetInDir, pipeSize, type FIFOSet } from '../fifo/index.js';
 import { Init } from '../runtime/proc/index.js';
-import { awkCommand, isClean, newScratch, type Backend, type Leftovers } from './scratch.js';
+import { awkCommand, builtFile, isClean, newScratch, type Backend, type Leftovers } from './scratch.js';
 import { StreamCheck, expectedSha256, prng, streamAwkArgs, type Jump } from './stream.js';
 
 /** Options of {@link reattachSoak}. */
@@ -74,7 +73,7 @@ export interface ReattachResult {
 }
 
 /** The separate-process client (built next to this file). */
-const clientScript = path.join(path.dirname(fileURLToPath(import.meta.url)), 'client.js');
+const clientScript = builtFile('soak/client.js');
 
 /** A sink that hands every chunk to the check; every few chunks it calls back late (pushback). */
 function checkSink(check: StreamCheck, random: () => number, onBytes: (total: number) => void): Writable {

@@ -7,6 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { HostRuntime } from '../runtime/host/index.js';
 import { Runsc, createBusyboxBundle } from '../runtime/oci/index.js';
 import type { Runtime } from '../runtime/proc/index.js';
@@ -97,4 +98,12 @@ export function newScratch(backend: Backend, name: string): Scratch {
 /** The stream task's command: busybox awk in a container, or the host's busybox on the host. */
 export function awkCommand(backend: Backend, args: string[]): string[] {
   return backend === 'host' ? ['/usr/bin/busybox', 'awk', ...args] : ['awk', ...args];
+}
+
+/**
+ * A file of the built package (`dist/<rel>`), found from this module whether it runs from `dist/`
+ * or, in tests, from `src/`: the soaks start separate processes from built JavaScript.
+ */
+export function builtFile(rel: string): string {
+  return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', rel);
 }
