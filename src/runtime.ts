@@ -15,6 +15,7 @@ export {
   type CreateOptions as OciCreateOptions, type DeleteOptions as OciDeleteOptions, type Dialect,
   type ExecOptions as OciExecOptions, type KillOptions as OciKillOptions, type LinuxResources, type ProcessSpec,
   type RestoreOptions as OciRestoreOptions, type RunOptions as OciRunOptions, type RunscOptions, type RuntimeFeatures,
+  type RuntimeCommand, type RuntimeTimeouts, defaultTimeouts,
   type State as OciState, type Stats as OciStats, type Stdio as OciStdio, type StdioFd,
   type BusyboxBundle, type BusyboxBundleOptions, type OciSpec,
   Runsc, RuntimeError, createBusyboxBundle, newRunsc,

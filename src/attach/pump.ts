@@ -67,12 +67,25 @@ export class Pump {
     }
     this.#pending++;
     let sync = true;
-    const ok = this.#sink.write(chunk, (err) => {
-      if (!this.#slabs) releaseBuffer(buf);
+    let ok: boolean;
+    try {
+      ok = this.#sink.write(chunk, (err) => {
+        if (!this.#slabs) releaseBuffer(buf);
+        this.#pending--;
+        if (err) this.#fail(err);
+        else if (!sync) this.#settle();
+      });
+    } catch (err) {
+      // A `_write` that throws escapes `write()` (Node catches only a callback's error), and from
+      // here it would reach libuv's read callback and bring the whole process down. Treated as
+      // Node treats a callback error: the sink is destroyed with it (its 'error' event) and this
+      // copy stops; what is still in the pipe stays there for the next reader. A lent buffer is
+      // not given back: the sink may hold it.
       this.#pending--;
-      if (err) this.#fail(err);
-      else if (!sync) this.#settle();
-    });
+      this.#fail(err as Error);
+      this.#sink.destroy(err as Error);
+      return false;
+    }
     sync = false;
     if (this.#pending === 0) this.#settle();
     if (!ok && !this.#stopped) {

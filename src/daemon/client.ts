@@ -134,6 +134,9 @@ interface RawResponse {
   body: http.IncomingMessage;
 }
 
+/** How many broken kept-alive connections one request may run into before it fails. */
+const maxStaleRetries = 16;
+
 function isConnectError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'ECONNREFUSED' || code === 'ENOENT';
@@ -182,7 +185,7 @@ export class DaemonClient {
     return this.layout.socket;
   }
 
-  #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}, retried = false): Promise<RawResponse> {
+  #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}, retries = 0): Promise<RawResponse> {
     if (this.#closed) return Promise.reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
     return new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
@@ -193,9 +196,14 @@ export class DaemonClient {
       });
       req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
       req.once('error', (err: NodeJS.ErrnoException) => {
-        // An idle kept-alive connection the daemon closed as it was reused: Node's advice is to send again.
-        if (req.reusedSocket && err.code === 'ECONNRESET' && !retried) resolve(this.#send(method, p, body, opts, headers, true));
-        else reject(err);
+        // An idle kept-alive connection the daemon closed as it was reused: Node's advice is to send
+        // again. A daemon that died (SIGKILL) leaves every idle connection broken (EPIPE on the write):
+        // each failed one leaves the pool, so the retries end on a fresh connection.
+        if (req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && retries < maxStaleRetries) {
+          resolve(this.#send(method, p, body, opts, headers, retries + 1));
+        } else {
+          reject(err);
+        }
       });
       req.end(text);
     });

@@ -3,6 +3,8 @@ import { TaskioError } from '../../errors.js';
 /**
  * A runtime command that failed. `message` is the runtime's own words (the last `"level":"error"`
  * entry it appended to its JSON log during the call, else its stderr), so callers can show it as is.
+ * Code `ERR_RUNTIME` for a command that failed, `ERR_RUNTIME_TIMEOUT` for one killed at its time
+ * limit ({@link timeout}; the message names the command and the limit).
  */
 export class RuntimeError extends TaskioError {
   /** The runtime's exit code (runsc exits 128 on its own failures, runc 1); null when a signal ended it. */
@@ -15,6 +17,8 @@ export class RuntimeError extends TaskioError {
   readonly runtimeMessage: string;
   /** What the runtime wrote to stderr, when it was captured (never for create/run/exec/restore). */
   readonly stderr: string;
+  /** For `ERR_RUNTIME_TIMEOUT`: the limit in ms the command outlived (it was then killed); else null. */
+  readonly timeout: number | null;
 
   constructor(init: {
     code?: string;
@@ -26,11 +30,16 @@ export class RuntimeError extends TaskioError {
     runtimeMessage: string;
     stderr?: string;
     signal?: string;
+    /** Set when the command was killed for outliving this many ms. */
+    timeout?: number;
     cause?: unknown;
   }) {
     const sub = init.subcommand ?? '';
     const how = init.exitCode !== null ? `exit status ${init.exitCode}` : `signal ${init.signal ?? '?'}`;
-    const what = init.runtimeMessage || init.stderr?.trim() || 'no message';
+    const said = init.runtimeMessage || init.stderr?.trim() || '';
+    const what = init.timeout !== undefined
+      ? `timed out after ${init.timeout} ms and was killed${said ? `; it had logged: ${said}` : ''}`
+      : said || 'no message';
     super(init.code ?? 'ERR_RUNTIME', `${init.command}${sub ? ` ${sub}` : ''}: ${what} (${how})`, { cause: init.cause });
     this.name = 'RuntimeError';
     this.exitCode = init.exitCode;
@@ -38,5 +47,6 @@ export class RuntimeError extends TaskioError {
     this.args = init.args;
     this.runtimeMessage = init.runtimeMessage;
     this.stderr = init.stderr ?? '';
+    this.timeout = init.timeout ?? null;
   }
 }

@@ -17,6 +17,11 @@
  *   id for the call in this process; the runtime's own duplicate refusal maps to the same code.
  * - `update` only where the binary's help lists it (`ERR_NOT_SUPPORTED` otherwise); `kill --pid` and
  *   `internalPidFile` are runsc-only (runc: `ERR_NOT_SUPPORTED` / ignored).
+ * - Every command has a time limit ({@link defaultTimeouts}: 60 s create/run, 5 min
+ *   checkpoint/restore, 30 s start/exec/delete, 10 s for the rest and the `--version` probe; an
+ *   attached run/restore has none), set per runtime (`timeouts`) or per call (`timeout`). A command
+ *   that outlives it is SIGKILLed with its process group (each command runs in a group of its own)
+ *   and the call fails with `ERR_RUNTIME_TIMEOUT` naming the command and the limit.
  * - Without a child subreaper, runsc's sandbox and gofer go to pid 1, and `runsc delete` waits until
  *   it reaps them (1–2 s on this machine kind): the host must be a subreaper that reaps promptly.
  */
@@ -25,6 +30,7 @@ export { RuntimeError } from './error.js';
 export { detectFeatures, type RuntimeFeatures } from './dialect.js';
 export { parseStats } from './stats.js';
 export { signalNumber } from './signal.js';
+export { defaultTimeouts, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
 export { lastLogError, parseLogEntries } from './log.js';
 export { checkBundle, readBundleConfig } from './bundleConfig.js';
 export { createBusyboxBundle, type BusyboxBundle, type BusyboxBundleOptions, type OciSpec } from './bundle.js';

@@ -11,6 +11,7 @@ import { checkBundle } from './bundleConfig.js';
 import { signalNumber } from './signal.js';
 import { invoke, type Outcome } from './spawn.js';
 import { parseStats } from './stats.js';
+import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
 import type {
   CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions,
   KillOptions, LinuxResources, ProcessSpec, RestoreOptions, RunOptions, State, Stats, Stdio,
@@ -32,6 +33,12 @@ export interface RunscOptions {
   network?: string;
   /** Where each command is logged at debug level. Default: silent. */
   logger?: Logger;
+  /**
+   * Time limits in ms per command (0 = none), over {@link defaultTimeouts}: a command still running
+   * then is killed with its process group and the call fails with `ERR_RUNTIME_TIMEOUT`. A call's
+   * own `timeout` option wins over both.
+   */
+  timeouts?: RuntimeTimeouts;
 }
 
 const IGNORE: Stdio = ['ignore', 'ignore', 'ignore'];
@@ -44,6 +51,10 @@ const IGNORE: Stdio = ['ignore', 'ignore', 'ignore'];
  *
  * Calls that start container processes (`create`, `run`, `exec`, `restore`) hand the caller's fds
  * to them as fds 0–2 and finish on the runtime command's exit, never on EOF of its output.
+ *
+ * Every command has a time limit ({@link defaultTimeouts}, `timeouts`, or a call's `timeout`): a
+ * runtime that hangs is killed (SIGKILL to its process group) and the call fails with a
+ * {@link RuntimeError} of code `ERR_RUNTIME_TIMEOUT` naming the command and the limit.
  */
 export class Runsc {
   /** The binary run. */
@@ -53,8 +64,13 @@ export class Runsc {
   readonly #options: RunscOptions;
   #rootReady: Promise<void> | undefined;
 
+  /**
+   * @throws TaskioError `ERR_INVALID_ARG_VALUE` / `ERR_INVALID_ARG_TYPE` for a `timeouts` entry that
+   * names no command or is not a number of ms ≥ 0.
+   */
   constructor(options: RunscOptions = {}) {
-    this.#options = { ...options };
+    const timeouts = checkTimeouts(options.timeouts);
+    this.#options = { ...options, ...(timeouts ? { timeouts } : {}) };
     this.command = options.command ?? 'runsc';
     this.logPath = options.logPath ?? path.join(options.root ?? defaultRoot(options.dialect ?? guessDialect(this.command)), 'log.json');
   }
@@ -66,7 +82,7 @@ export class Runsc {
 
   /** What the binary is and which subcommands it has (probed once per binary). */
   features(): Promise<RuntimeFeatures> {
-    return detectFeatures(this.command);
+    return detectFeatures(this.command, { timeout: timeoutFor('version', undefined, this.#options.timeouts) });
   }
 
   /** The dialect in use: the one given, else the one the binary reports. */
@@ -125,7 +141,7 @@ export class Runsc {
     checkBundle(bundle);
     return this.#creating(id, (dialect) => {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
-      return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+      return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
 
@@ -260,7 +276,7 @@ export class Runsc {
       if (opts.detach) args.push('--detach');
       if (opts.workPath) args.push('--work-path', opts.workPath);
       args.push(...this.#createFlags(dialect, opts), id);
-      return this.#attached(args, opts, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+      return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
 
@@ -336,6 +352,8 @@ export class Runsc {
   }
 
   async #exec(sub: string[], opts: CallOptions, stdio?: Stdio, extraFiles?: readonly number[], input?: string): Promise<Outcome> {
+    // Checked before anything runs: a bad limit is the caller's error, not the runtime's.
+    const timeout = timeoutFor(sub[0] as RuntimeCommand, opts.timeout, this.#options.timeouts);
     const args = [...(await this.globalArgs()), ...sub];
     await this.#ensureRoot();
     const started = performance.now();
@@ -343,7 +361,7 @@ export class Runsc {
       return await invoke({
         command: this.command, args, logPath: this.logPath, ...(sub[0] ? { subcommand: sub[0] } : {}),
         ...(stdio ? { stdio } : {}), ...(extraFiles ? { extraFiles } : {}),
-        ...(input !== undefined ? { input } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+        ...(input !== undefined ? { input } : {}), ...(opts.signal ? { signal: opts.signal } : {}), timeout,
       });
     } finally {
       this.#options.logger?.debug({ command: this.command, args, ms: Math.round(performance.now() - started) }, 'runtime call');
@@ -376,6 +394,14 @@ export function newRunsc(root: string, bundlePath: string, namespace: string, ru
     logPath: path.join(bundlePath, 'log.json'),
     globalFlags,
   });
+}
+
+/**
+ * An attached `run`/`restore` lasts as long as its task: no default limit (a caller's own
+ * `timeout` still applies). Detached, it is bounded like `create`.
+ */
+function untilExit<T extends CallOptions & { detach?: boolean }>(opts: T): T {
+  return opts.detach || opts.timeout !== undefined ? opts : { ...opts, timeout: 0 };
 }
 
 function defaultRoot(dialect: Dialect): string {

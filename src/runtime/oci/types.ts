@@ -18,8 +18,15 @@ export type Stdio = readonly [StdioFd, StdioFd, StdioFd];
 
 /** What every call accepts. */
 export interface CallOptions {
-  /** Aborts the runtime command (it is sent SIGKILL); the call rejects with an AbortError. */
+  /** Aborts the runtime command (SIGKILL to its process group); the call rejects with an AbortError. */
   signal?: AbortSignal;
+  /**
+   * This call's time limit in ms (0 = none), over `RunscOptions.timeouts` and `defaultTimeouts`:
+   * the command is then killed (SIGKILL to its process group) and the call rejects with a
+   * `RuntimeError` of code `ERR_RUNTIME_TIMEOUT`. `ERR_INVALID_ARG_VALUE` for a value that is not
+   * a number ≥ 0.
+   */
+  timeout?: number;
 }
 
 /** Options of `create` (and the shared part of `run` and `restore`). */

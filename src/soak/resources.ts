@@ -1,0 +1,133 @@
+/**
+ * What a soak counts to tell a leak: this process's fds and children, mounts, cgroups and entries
+ * of directories, and the heap after a full GC — each counted only where this process's own tasks
+ * leave things (other programs on the machine come and go beside it).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
+
+/** How many fds this process has open. */
+export function fdCount(): number {
+  return fs.readdirSync('/proc/self/fd').length;
+}
+
+/** The fds of this process whose target mentions `text` (a path prefix, an id prefix). */
+export function fdsMentioning(text: string): string[] {
+  return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
+    try {
+      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
+      return target.includes(text) ? [target] : [];
+    } catch {
+      return [];
+    }
+  });
+}
+
+/** This process's children, live or zombie (a zombie is a leak too: nobody reaped it). */
+export function childPids(): number[] {
+  const out: number[] = [];
+  for (const tid of fs.readdirSync('/proc/self/task')) {
+    try {
+      for (const w of fs.readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ')) if (w) out.push(Number(w));
+    } catch {
+      // The thread ended while we looked.
+    }
+  }
+  return out;
+}
+
+/** Live processes (not zombies) other than this one whose command line mentions `text`. */
+export function processesMentioning(text: string): number[] {
+  const out: number[] = [];
+  for (const e of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
+    try {
+      if (!fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)) continue;
+      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
+      if (!stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) out.push(Number(e));
+    } catch {
+      // It exited while we looked.
+    }
+  }
+  return out;
+}
+
+/** Mount points in this mount namespace whose path mentions `text`. */
+export function mountsMentioning(text: string): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
+    .map((l) => l.split(' ')[4] ?? '')
+    .filter((m) => m.includes(text));
+}
+
+/**
+ * cgroup directories whose name starts with one of `prefixes`, in every hierarchy under
+ * `/sys/fs/cgroup`, at the top or one level down (runc puts a container at `/<id>`, taskio's job
+ * objects at `/taskio/<name>`).
+ */
+export function cgroupsNamed(prefixes: readonly string[], root = '/sys/fs/cgroup'): string[] {
+  const out: string[] = [];
+  const named = (n: string) => prefixes.some((p) => n.startsWith(p));
+  const dirs = (d: string) => {
+    try {
+      return fs.readdirSync(d, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch {
+      return [];
+    }
+  };
+  // A v1 + v2 hybrid has a hierarchy per controller and `unified`; a pure v2 host has one at the root.
+  const hierarchies = fs.existsSync(path.join(root, 'cgroup.procs')) ? [root] : dirs(root).map((h) => path.join(root, h));
+  for (const h of hierarchies) {
+    for (const top of dirs(h)) {
+      if (named(top)) out.push(path.join(h, top));
+      else for (const sub of dirs(path.join(h, top))) if (named(sub)) out.push(path.join(h, top, sub));
+    }
+  }
+  return out;
+}
+
+/** Entries of a directory (0 when it does not exist). */
+export function entriesOf(dir: string): string[] {
+  try {
+    return fs.readdirSync(dir);
+  } catch {
+    return [];
+  }
+}
+
+let gc: (() => void) | null = null;
+
+/**
+ * Bytes of the V8 heap in use after full collections. Works without `--expose-gc`: the flag is
+ * turned on at run time and `gc` taken from a fresh context, as V8's own tests do.
+ */
+export function heapAfterGc(): number {
+  if (gc === null) {
+    const own = (globalThis as { gc?: () => void }).gc;
+    if (own) gc = own;
+    else {
+      v8.setFlagsFromString('--expose-gc');
+      gc = vm.runInNewContext('gc') as () => void;
+    }
+  }
+  // Twice: the first collection's finalizers free more for the second.
+  gc();
+  gc();
+  return process.memoryUsage().heapUsed;
+}
+
+/** The least-squares slope of `ys` over `xs` (0 for fewer than two points). */
+export function slope(xs: readonly number[], ys: readonly number[]): number {
+  const n = Math.min(xs.length, ys.length);
+  if (n < 2) return 0;
+  let sx = 0, sy = 0;
+  for (let i = 0; i < n; i++) { sx += xs[i]!; sy += ys[i]!; }
+  const mx = sx / n, my = sy / n;
+  let num = 0, den = 0;
+  for (let i = 0; i < n; i++) {
+    num += (xs[i]! - mx) * (ys[i]! - my);
+    den += (xs[i]! - mx) ** 2;
+  }
+  return den === 0 ? 0 : num / den;
+}
