@@ -45,50 +45,57 @@ async function listProcesses(record: TaskRecord, runsc: Runsc | null, jobPids: (
 export class InitControl implements TaskControl {
   readonly exited: Promise<ExitRecord>;
 
-  constructor(private readonly init: Init, private readonly record: TaskRecord, private readonly jobRuntime: JobRuntime | null) {
+  readonly #init: Init;
+  readonly #record: TaskRecord;
+  readonly #jobRuntime: JobRuntime | null;
+
+  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null) {
+    this.#init = init;
+    this.#record = record;
+    this.#jobRuntime = jobRuntime;
     this.exited = init.wait().then(() => exitFromStatus(init.exitStatus(), init.exitedAt()));
   }
 
   get stdinOpen(): boolean {
-    return this.record.stdio.stdin !== '';
+    return this.#record.stdio.stdin !== '';
   }
 
   kill(signal: number, all: boolean): Promise<void> {
-    return this.init.kill(signal, all);
+    return this.#init.kill(signal, all);
   }
 
   pause(): Promise<void> {
-    return this.init.pause();
+    return this.#init.pause();
   }
 
   resume(): Promise<void> {
-    return this.init.resume();
+    return this.#init.resume();
   }
 
   stats(): Promise<Stats> {
-    return this.init.stats();
+    return this.#init.stats();
   }
 
   processes(): Promise<ProcessInfo[]> {
-    const rt = this.init.runtime();
-    return listProcesses(this.record, rt instanceof Runsc ? rt : null, this.jobRuntime ? () => this.jobRuntime!.pids(this.record.id) : null);
+    const rt = this.#init.runtime();
+    return listProcesses(this.#record, rt instanceof Runsc ? rt : null, this.#jobRuntime ? () => this.#jobRuntime!.pids(this.#record.id) : null);
   }
 
   resize(ws: WinSize): Promise<void> {
-    return this.init.resize(ws);
+    return this.#init.resize(ws);
   }
 
   closeStdin(): Promise<void> {
-    return this.init.closeStdin();
+    return this.#init.closeStdin();
   }
 
   /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed. */
   delete(): Promise<void> {
-    return this.init.delete();
+    return this.#init.delete();
   }
 
   async exec(dir: string, config: ExecConfig): Promise<Process> {
-    const p = await this.init.exec(dir, config);
+    const p = await this.#init.exec(dir, config);
     try {
       await p.start();
     } catch (err) {

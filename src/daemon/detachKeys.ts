@@ -39,27 +39,30 @@ export class DetachScanner extends Transform {
   #matched = 0;
   #detached = false;
 
-  constructor(private readonly keys: Buffer) {
+  readonly #keys: Buffer;
+
+  constructor(keys: Buffer) {
     super();
+    this.#keys = keys;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, cb: TransformCallback): void {
     if (this.#detached) return cb();
-    if (this.keys.length === 0) return cb(null, chunk);
+    if (this.#keys.length === 0) return cb(null, chunk);
     const out: Buffer[] = [];
     let start = 0;
     for (let i = 0; i < chunk.length; i++) {
-      if (chunk[i] !== this.keys[this.#matched]) {
+      if (chunk[i] !== this.#keys[this.#matched]) {
         if (this.#matched === 0) continue;
         // Not the sequence after all: what was held back goes on, and this byte may start it anew.
-        out.push(this.keys.subarray(0, this.#matched));
+        out.push(this.#keys.subarray(0, this.#matched));
         this.#matched = 0;
         start = i;
-        if (chunk[i] !== this.keys[0]) continue;
+        if (chunk[i] !== this.#keys[0]) continue;
       }
       if (i > start) out.push(chunk.subarray(start, i));
       start = i + 1;
-      if (++this.#matched === this.keys.length) {
+      if (++this.#matched === this.#keys.length) {
         this.#detached = true;
         if (out.length > 0) this.push(Buffer.concat(out));
         this.emit('detach');

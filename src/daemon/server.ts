@@ -40,7 +40,11 @@ interface Route {
 export class Router {
   readonly #routes: Route[] = [];
 
-  constructor(private readonly logger: Logger) {}
+  readonly #logger: Logger;
+
+  constructor(logger: Logger) {
+    this.#logger = logger;
+  }
 
   /** Adds a route; `path` segments starting with `:` are parameters (one path segment each). */
   add(method: string, path: string, handler: Handler, upgrade?: UpgradeHandler): this {
@@ -135,8 +139,8 @@ export class Router {
 
   #log(req: http.IncomingMessage, status: number, err: unknown): void {
     const entry = { method: req.method, url: req.url, status, code: (err as { code?: string })?.code };
-    if (status >= 500) this.logger.error({ ...entry, err }, 'request failed');
-    else this.logger.info(entry, 'request refused');
+    if (status >= 500) this.#logger.error({ ...entry, err }, 'request failed');
+    else this.#logger.info(entry, 'request refused');
   }
 }
 

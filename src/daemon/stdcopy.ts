@@ -48,8 +48,11 @@ export class Demultiplexer extends Writable {
   #stream: StreamType = StreamType.Stdout;
   #left = 0;
 
-  constructor(private readonly sinks: Partial<Record<StreamType, Writable | null>>) {
+  readonly #sinks: Partial<Record<StreamType, Writable | null>>;
+
+  constructor(sinks: Partial<Record<StreamType, Writable | null>>) {
     super();
+    this.#sinks = sinks;
   }
 
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
@@ -68,7 +71,7 @@ export class Demultiplexer extends Writable {
         continue;
       }
       const n = Math.min(this.#left, data.length);
-      const sink = this.sinks[this.#stream];
+      const sink = this.#sinks[this.#stream];
       if (sink) {
         const payload = data.subarray(0, n);
         last = new Promise((resolve) => sink.write(payload, () => resolve()));

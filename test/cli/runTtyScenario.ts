@@ -27,8 +27,10 @@ export async function runTtyScenario(t: Test, runtime: 'host' | 'runsc'): Promis
 
   const from = run.output().length;
   run.term.write('cat\r');
-  // Typed only once the shell took the command line: busybox's line editor reads ahead.
+  // Typed only once cat runs: busybox's line editor reads ahead, and the terminal's own echo of
+  // "cat" can come before the shell took the line, so the echo is no sign that cat reads.
   await run.waitFor(/cat\r*\n/, from);
+  await eventually(async () => (await c.top(id)).processes.some((p) => /(^|\/)cat( |$)/.test(p[2] ?? '')), 'cat running in the task', 40_000);
   run.term.write('hello-from-the-pty\r');
   // The task's terminal echoes the line, then cat writes it back.
   await run.waitFor(/hello-from-the-pty\r*\n[^]*?hello-from-the-pty/, from);

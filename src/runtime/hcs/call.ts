@@ -1,3 +1,4 @@
+import { TaskioError } from '../../errors.js';
 import { errnoFromHresult, isPending, processHcsResult, type ErrorEvent } from './errors.js';
 import type { TransportResult } from './transport.js';
 import type { NotificationType } from './notification.js';
@@ -21,7 +22,7 @@ export async function callHcs<T>(fn: () => Promise<TransportResult<T>>): Promise
     const err = errnoFromHresult(r.hr);
     return { err, value: r.value, events: processHcsResult(r.result), pending: isPending(err) };
   } catch (e) {
-    return { err: e instanceof Error ? e : new Error(String(e)), value: undefined, events: [] as ErrorEvent[], pending: false };
+    return { err: e instanceof Error ? e : new TaskioError('ERR_HCS_CALL', `the HCS call threw ${String(e)}`), value: undefined, events: [] as ErrorEvent[], pending: false };
   }
 }
 

@@ -23,6 +23,7 @@
  */
 import type * as Koffi from 'koffi';
 import { loadNative } from '../../sys/index.js';
+import { TaskioError } from '../../errors.js';
 import { ErrVmcomputeOperationPending, ErrVmcomputeUnexpectedExit } from './errors.js';
 import { NotificationType, type Notification } from './notification.js';
 import type { NotificationCallback, ProcessInformation, Transport, TransportResult } from './transport.js';
@@ -186,7 +187,7 @@ export function computecoreTransport(): Transport {
       return new Promise((resolve, reject) => {
         k32.writeFile.async(h, data, data.length, [0], null, (err: unknown, ok: unknown) => {
           if (err) reject(err as Error);
-          else if (!ok) reject(new Error(`WriteFile failed with ${String(k32.getLastError())}`));
+          else if (!ok) reject(new TaskioError('ERR_HCS_WRITE', `WriteFile failed with ${String(k32.getLastError())}`));
           else resolve();
         });
       });

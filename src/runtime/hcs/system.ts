@@ -1,3 +1,4 @@
+import { TaskioError } from '../../errors.js';
 import { callHcs, completeAsync } from './call.js';
 import { defaultTransport } from './default-transport.js';
 import {
@@ -294,7 +295,7 @@ export class System {
    * exited while it runs.
    */
   exitError(): Error | null {
-    if (!this.#stopped) return makeSystemError(this.#id, 'hcs::System::ExitError', new Error('container not exited'));
+    if (!this.#stopped) return makeSystemError(this.#id, 'hcs::System::ExitError', new TaskioError('ERR_INVALID_STATE', 'container not exited'));
     return this.#waitError ?? this.#exitError;
   }
 
