@@ -38,13 +38,21 @@ function alive(pid: number): boolean {
 /** Resolves once every process the fake runtime started is gone (SIGKILL lands asynchronously). */
 const allGone = (fake: { pids: () => number[] }) => until(() => fake.pids().every((p) => !alive(p)), 10_000, 'the fake runtime\'s processes to die');
 
+/** A bundle that passes taskio's own check (a regular config.json): the fake runtime is what hangs. */
+function fakeBundle(dir: string): string {
+  const bundle = path.join(dir, 'bundle');
+  fs.mkdirSync(bundle);
+  fs.writeFileSync(path.join(bundle, 'config.json'), '{}');
+  return bundle;
+}
+
 t.test('a fake runtime binary that hangs: every call times out with ERR_RUNTIME_TIMEOUT, its process group is killed, nothing leaks', opts, async (t) => {
   const dir = tmpDir(t, 'taskio-hang-');
   const fake = hangingRuntime(dir);
   const ms = 400;
   const all = Object.fromEntries(Object.keys(defaultTimeouts).map((k) => [k, ms]));
   const rt = new Runsc({ command: fake.command, dialect: 'runc', root: path.join(dir, 'root'), logPath: path.join(dir, 'log.json'), timeouts: all });
-  const bundle = path.join(dir, 'bundle');
+  const bundle = fakeBundle(dir);
   // exec's temp dir (its process.json) goes to a directory only this test uses, to be counted.
   const tmp = path.join(dir, 'tmp');
   fs.mkdirSync(tmp);
@@ -104,7 +112,7 @@ t.test('a call\'s own timeout wins over the runtime\'s; an aborted attached run 
   const ac = new AbortController();
   await allGone(fake);
   const before = fake.pids().length;
-  const run = rt.run('hang-attached', path.join(dir, 'bundle'), { signal: ac.signal });
+  const run = rt.run('hang-attached', fakeBundle(dir), { signal: ac.signal });
   await until(() => fake.pids().length >= before + 2, 10_000, 'the attached run to start');
   ac.abort();
   await t.rejects(run, { name: 'AbortError' });
