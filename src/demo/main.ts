@@ -12,6 +12,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { isAlive } from '../pidAlive.js';
 import { removeInside } from '../removeInside.js';
 import { TypedCommand, typeCommand } from './session.js';
 
@@ -96,15 +97,6 @@ async function stopDaemon(root: string): Promise<void> {
     }
   }
   removeInside(os.tmpdir(), root); // made by this run
-}
-
-function isAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
 }
 
 process.exitCode = await main();

@@ -19,6 +19,7 @@ import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import { once } from 'node:events';
 import fs from 'node:fs';
+import { isAlive } from '../pidAlive.js';
 import path from 'node:path';
 import { Writable } from 'node:stream';
 import { newAttach, withStreams } from '../attach/index.js';
@@ -69,15 +70,6 @@ async function fault(name: string, backend: Scratch['backend'], body: (s: Scratc
   return { soak: 'faults', fault: name, ok: r.ok && clean, outcome: r.outcome, leftovers, clean, ms: Math.round(performance.now() - started) };
 }
 
-/** Whether `pid` runs (a zombie has ended). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
 
 /** Resolves once `cond()` holds, looking again on each event-loop turn after a 5 ms timer. */
 async function until(cond: () => boolean, ms: number, what: string): Promise<void> {
@@ -141,7 +133,7 @@ export function runtimeHang(): Promise<FaultResult> {
     const status = await init.status();
     await set.close();
     const ran = fs.readFileSync(pids, 'utf8').split('\n').filter(Boolean).map(Number);
-    await until(() => ran.every((p) => !alive(p)), 10_000, 'the hung runtime to be killed');
+    await until(() => ran.every((p) => !isAlive(p)), 10_000, 'the hung runtime to be killed');
     return {
       ok: error?.code === 'ERR_RUNTIME_TIMEOUT' && error.timeout === limit && status === 'unknown',
       outcome: { code: error?.code, message: error?.message, status, runtimeProcesses: ran.length },
@@ -328,8 +320,8 @@ export function daemonKilled(): Promise<FaultResult> {
       const attachEnd = await attachment.done;
       // Until the killed daemon is gone its socket may still take a connection that then breaks
       // (EPIPE): the client restarts a daemon only on a refused connection.
-      await until(() => !alive(daemons[0]!), 20_000, 'the killed daemon to be gone');
-      const taskAliveWithoutDaemon = alive(taskPid);
+      await until(() => !isAlive(daemons[0]!), 20_000, 'the killed daemon to be gone');
+      const taskAliveWithoutDaemon = isAlive(taskPid);
       // The next request starts a daemon, which adopts the task.
       stage = 'getTask after kill';
       // The first request after the kill: recorded when it fails (a defect of the client seen
@@ -371,11 +363,11 @@ export function daemonKilled(): Promise<FaultResult> {
     } finally {
       c.close();
       // The daemon has no stop verb: a task-less daemon is ended by signal, as a supervisor would.
-      for (const pid of daemons) if (alive(pid)) process.kill(pid, 'SIGKILL');
+      for (const pid of daemons) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
       // Gone from /proc, not just dead: reaped by whoever is their parent (this process's libuv).
       await until(() => daemons.every((p) => !fs.existsSync(`/proc/${p}`)), 20_000, 'the daemons to be reaped');
-      left = { processes: [...processesMentioning(root), ...(alive(taskPid) ? [taskPid] : [])], fds: fdsMentioning(root), state: entriesOf(path.join(root, 'tasks')) };
-      if (taskPid && alive(taskPid)) process.kill(taskPid, 'SIGKILL');
+      left = { processes: [...processesMentioning(root), ...(isAlive(taskPid) ? [taskPid] : [])], fds: fdsMentioning(root), state: entriesOf(path.join(root, 'tasks')) };
+      if (taskPid && isAlive(taskPid)) process.kill(taskPid, 'SIGKILL');
       removeInside(s.base, root);
     }
   });

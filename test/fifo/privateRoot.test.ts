@@ -9,30 +9,12 @@ import path from 'node:path';
 import { execFile } from 'node:child_process';
 import { newCreator, newFIFOSetInDir, withFIFODir, withStreams } from '../../src/index.js';
 import { runtimeDir } from '../../src/privateDir.js';
-import { Collector, fdsUnder, repoRoot, tmpDir } from '../helpers/common.js';
+import { Collector, fdsUnder, repoRoot, tmpDir, unsafeRoots } from '../helpers/common.js';
 
 t.setTimeout(120_000);
 
 const NOBODY = 65534;
 
-/** Every way a root can be unsafe, each made fresh under `base`; the value is the reason's words. */
-function unsafeRoots(base: string): Array<[string, string, RegExp]> {
-  const foreign = path.join(base, 'foreign');
-  fs.mkdirSync(foreign, { mode: 0o700 });
-  fs.chownSync(foreign, NOBODY, NOBODY);
-  const groupWritable = path.join(base, 'group-writable');
-  fs.mkdirSync(groupWritable);
-  fs.chmodSync(groupWritable, 0o770);
-  const target = path.join(base, 'target');
-  fs.mkdirSync(target, { mode: 0o700 });
-  const link = path.join(base, 'link');
-  fs.symlinkSync(target, link);
-  return [
-    ['a root owned by uid 65534', foreign, /owned by uid 65534/],
-    ['a group-writable root', groupWritable, /writable by its group/],
-    ['a symlink', link, /symlink/],
-  ];
-}
 
 t.test('newFIFOSetInDir and withFIFODir refuse a root another user could control, naming it, and make nothing', async (t) => {
   const base = tmpDir(t);

@@ -97,3 +97,22 @@ export function mountTmpfs(t: Teardown, options = 'size=64k', prefix = 'taskio-t
   });
   return dir;
 }
+
+/** Every way a root can be unsafe, each made fresh under `base`; the value is the reason's words. */
+export function unsafeRoots(base: string): Array<[string, string, RegExp]> {
+  const foreign = path.join(base, 'foreign');
+  fs.mkdirSync(foreign, { mode: 0o700 });
+  fs.chownSync(foreign, 65534, 65534); // nobody
+  const groupWritable = path.join(base, 'group-writable');
+  fs.mkdirSync(groupWritable);
+  fs.chmodSync(groupWritable, 0o770);
+  const target = path.join(base, 'target');
+  fs.mkdirSync(target, { mode: 0o700 });
+  const link = path.join(base, 'link');
+  fs.symlinkSync(target, link);
+  return [
+    ['a root owned by uid 65534', foreign, /owned by uid 65534/],
+    ['a group-writable root', groupWritable, /writable by its group/],
+    ['a symlink', link, /symlink/],
+  ];
+}

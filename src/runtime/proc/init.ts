@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isAlive } from '../../pidAlive.js';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { TaskioError } from '../../errors.js';
@@ -379,13 +380,3 @@ export class Init {
   }
 }
 
-/** Whether `pid` runs (a zombie has exited: only its reaper has not collected it yet). */
-function isAlive(pid: number): boolean {
-  let stat: string;
-  try {
-    stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-}

@@ -11,7 +11,7 @@ import crypto from 'node:crypto';
 import { execFile } from 'node:child_process';
 import { createContainer, ErrorCode, hostBackend, JobRuntime } from '../../../src/runtime/container/index.js';
 import { HostRuntime } from '../../../src/runtime/host/index.js';
-import { fdsUnder, repoRoot, tmpDir } from '../../helpers/common.js';
+import { fdsUnder, repoRoot, tmpDir, unsafeRoots } from '../../helpers/common.js';
 import { badIds } from '../../fixtures/badIds.js';
 
 t.setTimeout(60_000);
@@ -44,24 +44,14 @@ t.test('createContainer refuses a state root another user could control (ConfigI
   const base = tmpDir(t);
   const bundle = hostBundle(path.join(base, 'bundle'));
   const backend = hostBackend({ jobPrefix: `ids-${crypto.randomBytes(3).toString('hex')}-` });
-  const foreign = path.join(base, 'foreign');
-  fs.mkdirSync(foreign, { mode: 0o700 });
-  fs.chownSync(foreign, NOBODY, NOBODY);
-  const groupWritable = path.join(base, 'group-writable');
-  fs.mkdirSync(groupWritable);
-  fs.chmodSync(groupWritable, 0o770);
-  const target = path.join(base, 'target');
-  fs.mkdirSync(target, { mode: 0o700 });
-  const link = path.join(base, 'link');
-  fs.symlinkSync(target, link);
-  for (const [root, why] of [[foreign, /owned by uid 65534/], [groupWritable, /writable by its group/], [link, /symlink/]] as const) {
+  for (const [, root, why] of unsafeRoots(base)) {
     const id = `c-${crypto.randomBytes(3).toString('hex')}`;
     const err = await createContainer({ id, bundle, backend, stateDir: path.join(root, id) }).then(() => null, (e: unknown) => e);
     t.match(err, { code: ErrorCode.ConfigInvalid, cause: { code: 'ERR_UNSAFE_DIR', message: why } }, root);
     t.match((err as Error).message, root, 'the message names the directory');
     t.same(fs.readdirSync(root), [], 'nothing made in it');
   }
-  t.same(fs.readdirSync(target), []);
+  t.same(fs.readdirSync(path.join(base, 'target')), [], 'nothing made through the symlink');
 });
 
 t.test('JobRuntime and HostRuntime: every method that takes an id refuses a bad one with ERR_INVALID_ID', async (t) => {

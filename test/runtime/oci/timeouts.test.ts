@@ -3,6 +3,7 @@
  * disk): a real runc cannot be made to hang on demand, so the test name says it is a fake.
  */
 import fs from 'node:fs';
+import { isAlive } from '../../../src/pidAlive.js';
 import os from 'node:os';
 import path from 'node:path';
 import t from 'tap';
@@ -25,18 +26,9 @@ function hangingRuntime(dir: string): { command: string; pids: () => number[] } 
   };
 }
 
-/** Whether `pid` still runs (a zombie does not: it only waits for its reaper). */
-function alive(pid: number): boolean {
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    return !stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z');
-  } catch {
-    return false;
-  }
-}
 
 /** Resolves once every process the fake runtime started is gone (SIGKILL lands asynchronously). */
-const allGone = (fake: { pids: () => number[] }) => until(() => fake.pids().every((p) => !alive(p)), 10_000, 'the fake runtime\'s processes to die');
+const allGone = (fake: { pids: () => number[] }) => until(() => fake.pids().every((p) => !isAlive(p)), 10_000, 'the fake runtime\'s processes to die');
 
 /** A bundle that passes taskio's own check (a regular config.json): the fake runtime is what hangs. */
 function fakeBundle(dir: string): string {
