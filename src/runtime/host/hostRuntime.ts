@@ -196,11 +196,36 @@ export class HostRuntime implements Runtime {
     };
   }
 
-  /** CPU, memory and pids of the task's process groups, from `/proc`. */
+  /**
+   * CPU, memory and pids of the task: its job's counters (cgroup), as `runc events --stats` reads
+   * a container's; without a job, the sum over its processes' groups from `/proc` (a process in
+   * the middle of an `exec` has no resident pages there for a moment, a cgroup keeps its charge).
+   */
   async stats(id: string): Promise<Stats> {
     const task = this.#task(id);
-    const leaders = [task.init, ...task.execs].filter((p): p is HostProcess => p !== null && !p.exited).map((p) => p.pid);
-    return groupStats(leaders);
+    const job = task.job;
+    if (job === null) return groupStats(this.#leaders(task));
+    let cpu, memory, pids;
+    try {
+      [cpu, memory, pids] = await Promise.all([job.queryProcessorStats(), job.queryMemoryStats(), job.pids()]);
+    } catch (err) {
+      // A job without the cpuacct or memory controller here: count from /proc instead.
+      if ((err as { code?: string }).code === 'ERR_NOT_SUPPORTED') return groupStats(this.#leaders(task));
+      throw err;
+    }
+    // The job counts CPU time in 100 ns units, as Windows does.
+    const ns = (units: number): number => units * 100;
+    return {
+      cpu: { usageTotal: ns(cpu.TotalUserTime + cpu.TotalKernelTime), usageUser: ns(cpu.TotalUserTime), usageKernel: ns(cpu.TotalKernelTime) },
+      memory: { usage: memory.JobMemory, max: memory.PeakJobMemoryUsed },
+      pids: { current: pids.length },
+      raw: { source: 'cgroup', job: job.name },
+    };
+  }
+
+  /** The pids of the task's live init and execs (each leads a process group of its own). */
+  #leaders(task: HostTask): number[] {
+    return [task.init, ...task.execs].filter((p): p is HostProcess => p !== null && !p.exited).map((p) => p.pid);
   }
 
   async pause(id: string): Promise<void> {
@@ -289,7 +314,7 @@ export class HostRuntime implements Runtime {
         onExit?.();
       });
       terminal.attach(p);
-      return proc;
+      return this.#entered(job, proc);
     }
     const child: ChildProcess = spawnChild(file, args, {
       cwd, env, detached: true,
@@ -305,6 +330,19 @@ export class HostRuntime implements Runtime {
       proc.exited = true;
       onExit?.();
     });
+    return this.#entered(job, proc);
+  }
+
+  /**
+   * Resolves with `proc` once its wrapper shell has joined the job (it is listed there, and the
+   * wrapper joins that hierarchy last), or has exited: until then a `kill --all`, a pause or a
+   * `delete` would read a job without it and miss it, and the command would run on unsupervised.
+   */
+  async #entered(job: JobObject | null, proc: HostProcess): Promise<HostProcess> {
+    for (let delay = 1; job !== null && !proc.exited; delay = Math.min(delay * 2, 20)) {
+      if ((await job.pids()).includes(proc.pid)) break;
+      await new Promise((r) => setTimeout(r, delay));
+    }
     return proc;
   }
 }

@@ -76,9 +76,12 @@ export class CgroupSet {
     this.listDir = this.unified ?? first;
   }
 
-  /** The `cgroup.procs` file of every joined hierarchy. */
+  /**
+   * The `cgroup.procs` file of every joined hierarchy, the one {@link pids} reads last: a process
+   * that writes itself into them in this order is in every hierarchy once `pids` lists it.
+   */
   procsFiles(): string[] {
-    return this.dirs.map((d) => path.join(d, 'cgroup.procs'));
+    return [...this.dirs.filter((d) => d !== this.listDir), this.listDir].map((d) => path.join(d, 'cgroup.procs'));
   }
 
   /** True when the job's directories exist (all of them, so a half-removed job is not "found"). */

@@ -220,6 +220,26 @@ t.test('host: once started, the task host keeps no copy of the task\'s stdio fds
   await init.delete();
 });
 
+t.test('host: start resolves only once the init is in its job, so a kill --all right after start always stops it', { timeout: 60_000 }, async (t) => {
+  // The wrapper shell joins the job after the spawn; a start that resolved before that let a
+  // kill --all read an empty job, and the command then ran on unsupervised.
+  const rt = new HostRuntime();
+  for (let i = 0; i < 20; i++) {
+    const id = `entered-${n++}-${crypto.randomBytes(3).toString('hex')}`;
+    const init = new Init(id, rt, { stdin: '', stdout: '', stderr: '', terminal: false }, { drainTimeout: 1000 });
+    t.teardown(() => init.delete().catch(() => undefined));
+    await init.create({ id, bundle: hostBundle('entered', ['sleep', '1000000']), terminal: false, stdin: '', stdout: '', stderr: '' });
+    await init.start();
+    const cgroups = fs.readFileSync(`/proc/${init.pid()}/cgroup`, 'utf8').trim().split('\n');
+    t.ok(cgroups.filter((l) => !l.endsWith(':/')).every((l) => l.includes('/taskio/host-')), `start ${i}: every hierarchy it joins is the job's`);
+    t.ok(cgroups.some((l) => l.startsWith('0::') && l.includes('/taskio/host-')), `start ${i}: in the job's cgroup2 directory`);
+    await init.killAll();
+    await init.wait();
+    t.equal(init.exitStatus(), 137, `start ${i}: killed by kill --all`);
+    await init.delete();
+  }
+});
+
 t.test('host as a user who cannot make cgroups: the sessions fallback still takes the init\'s background job', { timeout: 30_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-nobody-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));

@@ -192,9 +192,12 @@ export function procSuite(t: Test, s: Subject): void {
   t.test('a client detaches and reattaches mid-stream without loss', opts, async (t) => {
     const id = s.id('reattach');
     const first = new Collector();
-    const io = await client(t, id, { stdout: first });
+    const io = await client(t, id, { stdin: new PassThrough(), stdout: first });
     const init = makeInit(t, id, io);
-    await init.create(createConfig(id, await s.bundle('reattach', { args: ['seq', '1', '300000'] }), io));
+    // It waits for a line on stdin half-way, so the detach comes while it still has output to write
+    // (without it, a fast task could finish before the first client read its 100 kB).
+    const args = ['sh', '-c', 'seq 1 100000; read go; seq 100001 300000'];
+    await init.create(createConfig(id, await s.bundle('reattach', { args }), io));
     await init.start();
     await untilBytes(first, 100_000);
     io.cancel(); // detached; the task keeps writing into the FIFO until it is full
@@ -202,6 +205,7 @@ export function procSuite(t: Test, s: Subject): void {
     const second = new Collector();
     const again = await newAttach(withStreams(null, second, null))(set);
     t.teardown(() => again.cancel());
+    init.stdin()!.write('go\n');
     await init.wait();
     await again.wait();
     t.equal(init.exitStatus(), 0);
