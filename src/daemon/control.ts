@@ -7,7 +7,7 @@ import { runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
-import { describeProcess, groupMembers, type ProcessInfo } from './procStat.js';
+import { describeProcess, groupMembers, signalTask, type ProcessInfo } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 
 /**
@@ -139,7 +139,7 @@ export class AdoptedControl implements TaskControl {
     const job = this.#jobObject();
     if (all && job && signal === 9) return (await job).terminate();
     try {
-      process.kill(all ? -this.#record.pid : this.#record.pid, signal);
+      signalTask(this.#record.pid, this.#record.pidStartTime, signal, all);
     } catch (err) {
       if ((err as NodeJS.ErrnoException).code === 'ESRCH') throw new TaskioError('ERR_NOT_FOUND', `task ${this.#record.id}: process not found`);
       throw err;
@@ -187,9 +187,9 @@ export class AdoptedControl implements TaskControl {
       return;
     }
     try {
-      process.kill(-this.#record.pid, 'SIGKILL');
+      signalTask(this.#record.pid, this.#record.pidStartTime, 'SIGKILL', true);
     } catch {
-      // the group is gone
+      // the group is gone (or its id is someone else's now)
     }
     const job = this.#jobObject();
     if (job) {

@@ -26,6 +26,19 @@ export function isSameLiveProcess(pid: number, startTime: string | null): boolea
   return startTime === null || f[19] === startTime;
 }
 
+/**
+ * Sends `signal` to the task whose init is `pid` (started at `startTime`): to that process, or with
+ * `group` to its process group. Refused with `ESRCH` when `pid` names another process now: pids are
+ * reused, and a group id is reserved only while a member is left — so while a process with the
+ * leader's pid and another start time runs, the group of that id is someone else's.
+ */
+export function signalTask(pid: number, startTime: string | null, signal: number | NodeJS.Signals, group: boolean): void {
+  const f = statFields(pid);
+  const reused = f !== null && startTime !== null && f[19] !== startTime;
+  if (reused || (!group && f === null)) throw Object.assign(new Error(`kill ESRCH: no process ${pid}`), { code: 'ESRCH', errno: -3, syscall: 'kill' });
+  process.kill(group ? -pid : pid, signal);
+}
+
 /** A process as `top` shows it. */
 export interface ProcessInfo {
   pid: number;

@@ -9,6 +9,7 @@ import crypto from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { DaemonClient, connectDaemon, type ConnectOptions } from '../../src/daemon/index.js';
 import { repoRoot } from '../helpers/common.js';
+import { signalTask } from '../../src/daemon/procStat.js';
 import { isGone } from '../fixtures/oci.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -88,7 +89,7 @@ export function sweepTasks(root: string): void {
     return;
   }
   for (const id of ids) {
-    let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number } | null = null;
+    let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null } | null = null;
     try {
       rec = JSON.parse(fs.readFileSync(path.join(tasks, id, 'task.json'), 'utf8'));
     } catch {
@@ -96,7 +97,8 @@ export function sweepTasks(root: string): void {
     }
     if (!rec) continue;
     if (rec.runtime === 'host' && rec.pid > 0) {
-      try { process.kill(-rec.pid, 'SIGKILL'); } catch { /* gone */ }
+      // Only the task's own group: its pid may be another test's process by now.
+      try { signalTask(rec.pid, rec.pidStartTime, 'SIGKILL', true); } catch { /* gone */ }
     } else if (rec.runtimeCommand && rec.runtimeRoot) {
       spawnSync(rec.runtimeCommand, ['--root', rec.runtimeRoot, ...(rec.runtime === 'runsc' ? ['--network=none'] : []), 'delete', '--force', id], { stdio: 'ignore' });
     }

@@ -1,0 +1,24 @@
+import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { processStartTime, signalTask } from '../../src/daemon/procStat.js';
+
+t.test('signalTask signals the task\'s own process or group, never a process that took its pid since', { timeout: 20_000 }, async (t) => {
+  // A group leader (detached), as a host task's init is.
+  const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
+  await once(child, 'spawn');
+  const pid = child.pid!;
+  t.teardown(() => { try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ } });
+  const start = processStartTime(pid);
+  t.ok(start, 'its start time');
+  const other = String(Number(start) + 1);
+  // Another start time: the pid is someone else's now, for the process and for its group alike.
+  t.throws(() => signalTask(pid, other, 0, false), { code: 'ESRCH', message: new RegExp(`${pid}`) });
+  t.throws(() => signalTask(pid, other, 'SIGKILL', true), { code: 'ESRCH' });
+  t.equal(child.exitCode ?? child.signalCode, null, 'still running after both refusals');
+  const exit = once(child, 'exit');
+  signalTask(pid, start, 'SIGKILL', true);
+  const [, signal] = (await exit) as [number | null, string | null];
+  t.equal(signal, 'SIGKILL', 'its own group was killed');
+  t.throws(() => signalTask(pid, start, 0, false), { code: 'ESRCH' }, 'gone: refused');
+});
