@@ -1,0 +1,2 @@
+import '../src/index.js';
+import t from 'tap'; t.pass('x');
