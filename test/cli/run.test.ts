@@ -25,6 +25,11 @@ t.test('run: a missing command exits 127, a non-executable one 126, with one lin
   const notExec = await taskio(root, ['run', '--rm', '--runtime', 'runc', '--', '/etc/passwd']);
   t.equal(notExec.status, 126, 'runc: a file that is not executable is 126');
   t.match(notExec.stderr, /^taskio run: \/etc\/passwd: permission denied[^\n]*\n$/);
+  for (const cmd of ['/etc/passwd', '/tmp']) {
+    const hostNotExec = await taskio(root, ['run', '--rm', ...host, '--', cmd]);
+    t.equal(hostNotExec.status, 126, `host: ${cmd}, which cannot be run, is 126`);
+    t.match(hostNotExec.stderr, new RegExp(`^taskio run: ${cmd.replace(/\//g, '\\/')}: permission denied[^\n]*\n$`));
+  }
   t.same(taskDirs(root), [], 'a failed start leaves no task');
 });
 

@@ -132,8 +132,11 @@ t.test('log mode: 200,000 lines while attached and detached in turns', { timeout
     const before = logLines();
     let text = '';
     const att = await c.attach('lines', { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
-    // Stay for a few bursts (or to the end), then detach.
-    await Promise.race([eventually(() => text.split('\n').length > 3000, 'attached output', 60_000), att.done]);
+    // Stay for a few bursts (or to the end), then detach. (Not a race with att.done: the losing
+    // wait would poll on for a minute and hold the file open after its last test.)
+    let ended = false;
+    void att.done.then(() => { ended = true; });
+    await eventually(() => ended || text.split('\n').length > 3000, 'attached output', 60_000);
     att.detach();
     const end = await att.done;
     const nums = text.split('\n').filter((l) => l.length === 6).map(Number);

@@ -352,18 +352,32 @@ const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bi
 /** Codes of a job object that cannot be made here (no cgroups, no rights to them), as opposed to a failure. */
 const jobsUnavailable = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ERR_NOT_SUPPORTED', 'ERR_PLATFORM_NOT_SUPPORTED']);
 
-/** Finds `file` as `execvp` would; throws Node's spawn `ENOENT` error when it is not there. */
+/**
+ * Finds `file` as `execvp` would, and fails as spawn would have without the job's wrapper shell:
+ * `ENOENT` when no candidate exists, `EACCES` when one exists but cannot be run (not executable, a
+ * directory) and none further along the search path can — so a non-executable command is docker's
+ * 126, not a missing one's 127.
+ */
 function findCommand(file: string, searchPath: string | undefined, cwd: string): string {
   const candidates = file.includes('/') ? [path.resolve(cwd, file)] : (searchPath ?? defaultPath).split(':').map((d) => path.join(d || '.', file));
+  let denied = false;
   for (const c of candidates) {
+    let st: fs.Stats;
+    try {
+      st = fs.statSync(c);
+    } catch {
+      continue; // Not here; try the next directory.
+    }
     try {
       fs.accessSync(c, fs.constants.X_OK);
-      if (fs.statSync(c).isFile()) return c;
+      if (st.isFile()) return c;
     } catch {
-      // Not here; try the next directory.
+      // Exists, cannot be run.
     }
+    denied = true;
   }
-  throw Object.assign(new Error(`spawn ${file} ENOENT`), { code: 'ENOENT', errno: -2, syscall: `spawn ${file}`, path: file });
+  const code = denied ? 'EACCES' : 'ENOENT';
+  throw Object.assign(new Error(`spawn ${file} ${code}`), { code, errno: denied ? -13 : -2, syscall: `spawn ${file}`, path: file });
 }
 
 /** The bundle's `config.json` `process`, checked enough to run. */

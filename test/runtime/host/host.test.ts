@@ -61,6 +61,18 @@ t.test('host: a missing command fails at start with ENOENT naming it', { timeout
   t.equal(await init.status(), 'deleted');
 });
 
+t.test('host: a command that exists but cannot be run fails at start with EACCES naming it', { timeout: 20_000 }, async (t) => {
+  for (const [name, args, env] of [['not-executable', ['/etc/passwd'], []], ['directory-on-path', ['bin'], ['PATH=/nowhere:/']]] as const) {
+    const dir = path.join(base, name);
+    fs.mkdirSync(dir, { recursive: true });
+    fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args, env, cwd: '/' } }));
+    const init = new Init(name, runtime, { stdin: '', stdout: '', stderr: '', terminal: false });
+    await init.create({ id: name, bundle: dir, terminal: false, stdin: '', stdout: '', stderr: '' });
+    await t.rejects(init.start(), { code: 'EACCES', message: new RegExp(args[0]) }, `${args[0]}: EACCES`);
+    await init.delete();
+  }
+});
+
 t.test('host: state() follows the task through one transition table: created, running, paused, stopped', { timeout: 20_000 }, async (t) => {
   const dir = path.join(base, 'states');
   fs.mkdirSync(dir, { recursive: true });
