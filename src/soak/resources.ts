@@ -25,29 +25,17 @@ export function fdsMentioning(text: string): string[] {
   });
 }
 
-/**
- * This process's children, live or zombie (a zombie is a leak too: nobody reaped it) — but not the
- * esbuild service a TypeScript loader (tsx, under the tests) keeps for the whole process.
- */
+/** This process's children, live or zombie (a zombie is a leak too: nobody reaped it). */
 export function childPids(): number[] {
   const out: number[] = [];
   for (const tid of fs.readdirSync('/proc/self/task')) {
     try {
-      for (const w of fs.readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ')) if (w && !isLoaderService(Number(w))) out.push(Number(w));
+      for (const w of fs.readFileSync(`/proc/self/task/${tid}/children`, 'utf8').split(' ')) if (w) out.push(Number(w));
     } catch {
       // The thread ended while we looked.
     }
   }
   return out;
-}
-
-function isLoaderService(pid: number): boolean {
-  try {
-    const argv = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0');
-    return path.basename(argv[0] ?? '') === 'esbuild' && argv.some((a) => a.startsWith('--service='));
-  } catch {
-    return false;
-  }
 }
 
 /** Live processes (not zombies) other than this one whose command line mentions `text`. */

@@ -11,8 +11,8 @@ import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
 import { parseCriLoggerArgs } from '../../src/logfile/criLogger.js';
 
 const loggerSrc = fileURLToPath(new URL('../../src/logfile/criLogger.ts', import.meta.url));
-// The child runs the TypeScript source with the same loader tap gave this test (package.json: tap.node-arg).
-const loaderArgs = process.execArgv.filter((a) => a === '--import=tsx');
+// The child runs the TypeScript source with the same loader tap gave this test.
+const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
 
 function tmpDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-driver-'));
