@@ -13,16 +13,20 @@ export function fdCount(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-/** The fds of this process whose target mentions `text` (a path prefix, an id prefix). */
-export function fdsMentioning(text: string): string[] {
+/** What each fd of this process points at (`/proc/self/fd`), for leak checks. */
+export function fdTargets(): string[] {
   return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
     try {
-      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      return target.includes(text) ? [target] : [];
+      return [fs.readlinkSync(`/proc/self/fd/${fd}`)];
     } catch {
-      return [];
+      return []; // closed while we looked (the directory's own fd among them)
     }
   });
+}
+
+/** The fds of this process whose target mentions `text` (a path prefix, an id prefix). */
+export function fdsMentioning(text: string): string[] {
+  return fdTargets().filter((target) => target.includes(text));
 }
 
 /** This process's children, live or zombie (a zombie is a leak too: nobody reaped it). */
@@ -54,11 +58,14 @@ export function processesMentioning(text: string): number[] {
   return out;
 }
 
+/** The mount points of this mount namespace (`/proc/self/mountinfo`). */
+export function mountPoints(): string[] {
+  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').map((l) => l.split(' ')[4] ?? '');
+}
+
 /** Mount points in this mount namespace whose path mentions `text`. */
 export function mountsMentioning(text: string): string[] {
-  return fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n')
-    .map((l) => l.split(' ')[4] ?? '')
-    .filter((m) => m.includes(text));
+  return mountPoints().filter((m) => m.includes(text));
 }
 
 /**

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
+import { fdTargets } from '../../src/soak/resources.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -14,21 +15,11 @@ export function tmpDir(t: Teardown, prefix = 'taskio-test-'): string {
   return dir;
 }
 
-/** How many fds this process has open (from /proc/self/fd). */
-export function fdCount(): number {
-  return fs.readdirSync('/proc/self/fd').length;
-}
+export { fdCount } from '../../src/soak/resources.js';
 
 /** The fds of this process that point at `prefix` (a path), for leak checks. */
 export function fdsUnder(prefix: string): string[] {
-  return fs.readdirSync('/proc/self/fd').flatMap((fd) => {
-    try {
-      const target = fs.readlinkSync(`/proc/self/fd/${fd}`);
-      return target.startsWith(prefix) ? [target] : [];
-    } catch {
-      return [];
-    }
-  });
+  return fdTargets().filter((target) => target.startsWith(prefix));
 }
 
 /** A Writable that collects what it gets (copying, since it keeps the chunks). */
