@@ -3,7 +3,7 @@ import { exitCodeOf, exitOwnError } from './exitCode.js';
 import { parseFlags, UsageError, type VerbSpec } from './flags.js';
 import { commandHelp, verbHelp } from './help.js';
 import type { VerbContext, VerbTable } from './verb.js';
-import { packageVersion } from './version.js';
+import { packageVersion } from '../packageFiles.js';
 
 /** The streams and environment the command runs with (the process's own, or a test's). */
 export interface CommandIO {

@@ -1,10 +1,5 @@
-import { readFileSync } from 'node:fs';
+import { packageVersion } from '../packageFiles.js';
 import type { VerbContext } from './verb.js';
-
-/** The version of the installed taskio package. */
-export function packageVersion(): string {
-  return (JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-}
 
 /** Go's names for Node's architectures, as docker prints `OS/Arch`. */
 const goArch: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64' };

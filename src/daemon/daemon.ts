@@ -5,6 +5,7 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { pino, type Logger } from 'pino';
 import { TaskioError } from '../errors.js';
+import { packageVersion } from '../packageFiles.js';
 import { ensurePrivateDir } from '../privateDir.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
 import { apiRouter } from './api.js';
@@ -22,14 +23,6 @@ export interface DaemonOptions {
   logger?: Logger;
 }
 
-/** The package version, for `GET /version`. */
-function packageVersion(): string {
-  try {
-    return (JSON.parse(fs.readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }).version;
-  } catch {
-    return '0.0.0';
-  }
-}
 
 /**
  * A running taskio daemon: the task host as a process of its own, one per state root. It holds

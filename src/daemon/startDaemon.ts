@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { TaskioError, abortError } from '../errors.js';
+import { builtFile } from '../packageFiles.js';
 import { ensurePrivateDir } from '../privateDir.js';
 import { DaemonLayout } from './layout.js';
 
@@ -9,10 +9,7 @@ const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
 
 /** The command that runs `taskio daemon` from this package: this Node, the built CLI. */
 export function defaultDaemonCommand(): string[] {
-  let main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  // Loaded from the TypeScript sources (tests): the built CLI is the one that runs.
-  if (!fs.existsSync(main)) main = main.replace(/\/src\/cli\/main\.js$/, '/dist/cli/main.js');
-  return [process.execPath, main, 'daemon'];
+  return [process.execPath, builtFile('cli/main.js'), 'daemon'];
 }
 
 /** Options of {@link spawnDaemon}. */

@@ -31,7 +31,8 @@ import { Runsc, RuntimeError, defaultTimeouts } from '../runtime/oci/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { removeInside } from '../removeInside.js';
 import { entriesOf, fdsMentioning, mountsMentioning, processesMentioning } from './resources.js';
-import { awkCommand, builtFile, isClean, newScratch, type Leftovers, type Scratch } from './scratch.js';
+import { builtFile } from '../packageFiles.js';
+import { awkCommand, isClean, newScratch, type Leftovers, type Scratch } from './scratch.js';
 import { StreamCheck, streamAwkArgs } from './stream.js';
 
 /** What one fault ended in. */

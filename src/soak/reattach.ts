@@ -18,7 +18,8 @@ import { newAttach, withStreams } from '../attach/index.js';
 import { newDirectIO } from '../direct/index.js';
 import { newFIFOSet, newFIFOSetInDir, pipeSize, type FIFOSet } from '../fifo/index.js';
 import { Init } from '../runtime/proc/index.js';
-import { awkCommand, builtFile, isClean, newScratch, type Backend, type Leftovers } from './scratch.js';
+import { builtFile } from '../packageFiles.js';
+import { awkCommand, isClean, newScratch, type Backend, type Leftovers } from './scratch.js';
 import { StreamCheck, expectedSha256, prng, streamAwkArgs, type Jump } from './stream.js';
 
 /** Options of {@link reattachSoak}. */

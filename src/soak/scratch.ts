@@ -7,7 +7,6 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { HostRuntime } from '../runtime/host/index.js';
 import { Runsc, createBusyboxBundle } from '../runtime/oci/index.js';
 import type { Runtime } from '../runtime/proc/index.js';
@@ -100,10 +99,3 @@ export function awkCommand(backend: Backend, args: string[]): string[] {
   return backend === 'host' ? ['/usr/bin/busybox', 'awk', ...args] : ['awk', ...args];
 }
 
-/**
- * A file of the built package (`dist/<rel>`), found from this module whether it runs from `dist/`
- * or, in tests, from `src/`: the soaks start separate processes from built JavaScript.
- */
-export function builtFile(rel: string): string {
-  return path.join(path.dirname(fileURLToPath(import.meta.url)), '..', '..', 'dist', rel);
-}

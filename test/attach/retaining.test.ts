@@ -5,11 +5,11 @@ import { createHash, randomInt } from 'node:crypto';
 import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
 import { SlabCutter, acquireBuffer, releaseBuffer, sizeClasses } from '../../src/attach/bufferPool.js';
-import { exitOf, tmpDir } from '../helpers/common.js';
+import { exitOf, testFile, tmpDir } from '../helpers/common.js';
 
 t.setTimeout(240_000);
 
-const writer = path.resolve(new URL('.', import.meta.url).pathname, '../helpers/randomWriter.mjs');
+const writer = testFile('helpers/randomWriter.mjs');
 
 /** Runs the random writer (a separate process) into `fifo`; resolves with the sha256 it reports. */
 async function produce(fifo: string, bytes: number, seed: number): Promise<string> {

@@ -4,13 +4,13 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { exitOf, sha256 } from '../helpers/common.js';
+import { exitOf, sha256, testFile } from '../helpers/common.js';
 import { client, daemonRoot, eventually } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
 t.teardown(() => c.close());
-const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', name);
+const fixture = (name: string) => testFile(`daemon/fixtures/${name}`);
 
 /** 64 MiB of deterministic bytes (xorshift32), written once for the file. */
 const dataFile = path.join(root, 'data.bin');

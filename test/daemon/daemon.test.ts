@@ -4,11 +4,11 @@ import path from 'node:path';
 import net from 'node:net';
 import { spawn, spawnSync } from 'node:child_process';
 import { DaemonClient } from '../../src/daemon/index.js';
-import { exitOf } from '../helpers/common.js';
+import { exitOf, testFile } from '../helpers/common.js';
 import { isGone } from '../fixtures/oci.js';
 import { cliMain, client, daemonPid, daemonRoot, eventually, foregroundDaemon } from './helpers.js';
 
-const fixture = (name: string) => path.join(import.meta.dirname, 'fixtures', name);
+const fixture = (name: string) => testFile(`daemon/fixtures/${name}`);
 
 t.test('a client starts the daemon on demand: root 0700, socket 0600, one lock', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);

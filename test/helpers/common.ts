@@ -4,6 +4,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
 import { fdTargets } from '../../src/soak/resources.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -63,8 +64,20 @@ export async function until(cond: () => boolean | Promise<boolean>, ms = 10_000,
   }
 }
 
-/** The repository root (for dist/ and ../shared). */
-export const repoRoot = path.resolve(new URL('.', import.meta.url).pathname, '../..');
+/**
+ * The repository root (for dist/, test fixtures that are not TypeScript, and ../shared). Tests run
+ * compiled, from dist-test/test/…, so the root is above dist-test; the sources' own path is kept
+ * for an editor or ts-node running a test file in place.
+ */
+export const repoRoot = ((): string => {
+  const above = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+  return path.basename(above) === 'dist-test' ? path.dirname(above) : above;
+})();
+
+/** A file of the test tree that is run, not compiled (`.mjs` and `.py` fixtures): its path in the sources. */
+export function testFile(relative: string): string {
+  return path.join(repoRoot, 'test', relative);
+}
 
 /** Runs `script` in /bin/sh as a separate process (a task writing to its FIFOs), args as $1…. */
 export function sh(script: string, ...args: string[]): import('node:child_process').ChildProcess {

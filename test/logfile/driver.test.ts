@@ -10,9 +10,8 @@ import { pipe2 } from '../../src/sys/index.js';
 import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
 import { parseCriLoggerArgs } from '../../src/logfile/criLogger.js';
 
-const loggerSrc = fileURLToPath(new URL('../../src/logfile/criLogger.ts', import.meta.url));
-// The child runs the TypeScript source with the same loader tap gave this test.
-const loaderArgs = process.execArgv.filter((a) => a.includes('@tapjs/typescript'));
+// The logger compiled beside this test, from the same sources the test imports.
+const loggerSrc = fileURLToPath(new URL('../../src/logfile/criLogger.js', import.meta.url));
 
 function tmpDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-driver-'));
@@ -36,7 +35,7 @@ interface Started {
  */
 function startLogger(t: Test, args: string[]): Started {
   const out = pipe2(), err = pipe2(), ready = pipe2();
-  const child = spawn(process.execPath, [...loaderArgs, loggerSrc, ...args], {
+  const child = spawn(process.execPath, [loggerSrc, ...args], {
     stdio: ['ignore', 'ignore', 'inherit', out.read, err.read, ready.write],
     env: { CONTAINER_ID: 'task-1', CONTAINER_NAMESPACE: 'tests' },
   });

@@ -5,10 +5,10 @@ import os from 'node:os';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, Writable } from 'node:stream';
-import { fileURLToPath } from 'node:url';
+import { testFile } from '../../helpers/common.js';
 import { Console, copyConsole, newConsoleSocket } from '../../../src/runtime/console/index.js';
 
-const FAKE_RUNTIME = path.join(path.dirname(fileURLToPath(import.meta.url)), 'fixtures', 'ptyRuntime.py');
+const FAKE_RUNTIME = testFile('runtime/console/fixtures/ptyRuntime.py');
 
 /** Starts the fake runtime: it connects to `socketPath`, sends a pty master, runs `script` on the slave. */
 function fakeRuntime(socketPath: string, script: string, mode = ''): { child: ChildProcess; exited: Promise<number | string> } {

@@ -11,7 +11,7 @@ import { Init } from '../../../src/runtime/proc/index.js';
 import { procSuite } from '../proc/suite.js';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
 import { processState } from '../../../src/runtime/reaper/index.js';
-import { Collector, fdCount, fdsUnder, untilBytes } from '../../helpers/common.js';
+import { Collector, fdCount, fdsUnder, testFile, untilBytes } from '../../helpers/common.js';
 import { waitFor } from '../../fixtures/oci.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-test-'));
@@ -256,7 +256,7 @@ t.test('host as a user who cannot make cgroups: the sessions fallback still take
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-nobody-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   fs.chownSync(dir, 65534, 65534);
-  const fixture = new URL('./fixtures/unprivileged.mjs', import.meta.url).pathname;
+  const fixture = testFile('runtime/host/fixtures/unprivileged.mjs');
   const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, fixture, dir], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   for await (const chunk of child.stdout!) out += chunk;

@@ -8,12 +8,11 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
-import { fileURLToPath } from 'node:url';
 import { Runsc } from '../../../src/runtime/oci/index.js';
 import { Plumbing } from '../../../src/runtime/proc/plumbing.js';
-import { until } from '../../helpers/common.js';
+import { testFile, until } from '../../helpers/common.js';
 
-const FAKE_RUNTIME = path.join(path.dirname(fileURLToPath(import.meta.url)), '..', 'console', 'fixtures', 'ptyRuntime.py');
+const FAKE_RUNTIME = testFile('runtime/console/fixtures/ptyRuntime.py');
 const runtime = new Runsc({ command: '/usr/sbin/runc' }); // never called: only its lack of newTerminal matters
 const terminalStdio = { terminal: true, stdin: '', stdout: '', stderr: '' };
 

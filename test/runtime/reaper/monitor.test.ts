@@ -7,6 +7,7 @@ import { startTimeOf } from '../../../src/runtime/reaper/children.js';
 import fs from 'node:fs';
 import { isChildSubreaper, pipe2 } from '../../../src/sys/index.js';
 import { forkOrphans, spawnOrphan, until } from './fixtures/orphans.js';
+import { testFile } from '../../helpers/common.js';
 
 const monitor = defaultMonitor;
 
@@ -177,7 +178,7 @@ t.test('a second monitor cannot reap beside the first', { timeout: 5000 }, async
 t.test('a reused pid: wait(pid) reports the exit of the process that has the pid now, not an older one', { timeout: 30000 }, async (t) => {
   // In a pid namespace of its own the fixture is the only process that forks, so it can hand the pid
   // of an exit it already saw (a runtime CLI call's) to a new process (an exec) deterministically.
-  const fixture = new URL('./fixtures/pidReuse.mjs', import.meta.url).pathname;
+  const fixture = testFile('runtime/reaper/fixtures/pidReuse.mjs');
   const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   for await (const chunk of child.stdout!) out += chunk;
