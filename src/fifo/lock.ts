@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
 import { tryLockExclusive } from '../sys/index.js';
+import { flockHolders } from '../sys/procLocks.js';
 import { openFifoFd } from './openFifo.js';
 
 /**
@@ -55,32 +56,7 @@ export class ReaderLock {
 
 /** Who holds the `flock` on the file behind `fd`, from `/proc/locks`; "another reader" when unknown. */
 function describeHolder(fd: number): string {
-  const pid = flockHolder(fd);
-  if (pid === null) return 'another reader';
+  const pid = flockHolders(fs.fstatSync(fd, { bigint: true }))[0];
+  if (pid === undefined) return 'another reader';
   return pid === process.pid ? `another reader in this process (pid ${pid})` : `another reader (pid ${pid})`;
-}
-
-/**
- * The pid `/proc/locks` gives for the `FLOCK` on the inode of `fd` (lines look like
- * `1: FLOCK  ADVISORY  WRITE 4242 fe:00:2147861 0 EOF`, the device as hex major:minor). Null when
- * there is none, when the holder is in another pid namespace, or when `/proc` is not there.
- */
-function flockHolder(fd: number): number | null {
-  let text: string;
-  try {
-    text = fs.readFileSync('/proc/locks', 'utf8');
-  } catch {
-    return null;
-  }
-  const st = fs.fstatSync(fd, { bigint: true });
-  const major = Number(((st.dev >> 8n) & 0xfffn) | ((st.dev >> 32n) & ~0xfffn));
-  const minor = Number((st.dev & 0xffn) | ((st.dev >> 12n) & ~0xffn));
-  for (const line of text.split('\n')) {
-    // `->` marks a waiter, not a holder.
-    const m = /^\d+:\s+FLOCK\s+\S+\s+WRITE\s+(-?\d+)\s+([0-9a-f]+):([0-9a-f]+):(\d+)\s/.exec(line);
-    if (!m || parseInt(m[2]!, 16) !== major || parseInt(m[3]!, 16) !== minor || BigInt(m[4]!) !== st.ino) continue;
-    const pid = Number(m[1]);
-    return pid > 0 ? pid : null;
-  }
-  return null;
 }

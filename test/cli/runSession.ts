@@ -6,10 +6,10 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { spawn } from 'node:child_process';
 import * as pty from 'node-pty';
 import { DaemonClient } from '../../src/daemon/index.js';
 import { cliMain, daemonPid } from '../daemon/helpers.js';
+import { spawnTaskio, taskioEnv } from './taskioCommand.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -22,25 +22,12 @@ export interface Finished {
 }
 
 /** The environment of a command on state root `root` (no debug stack in its messages). */
-export function cliEnv(root: string): NodeJS.ProcessEnv {
-  return { ...process.env, TASKIO_ROOT: root, TASKIO_DEBUG: '' };
-}
+export const cliEnv = taskioEnv;
 
 /** Runs `taskio ARGS…` on `root`, `input` on its stdin (or none: /dev/null), and collects what it printed. */
-export function taskio(root: string, args: string[], input?: Buffer | string): Promise<Finished> {
-  const child = spawn(process.execPath, [cliMain, ...args], { env: cliEnv(root), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  if (input !== undefined) {
-    child.stdin!.on('error', () => undefined); // the task may exit before it read all of it
-    child.stdin!.end(input);
-  }
-  return new Promise((resolve, reject) => {
-    child.once('error', reject);
-    child.once('close', (status, signal) => resolve({ status, signal, stdout, stderr }));
-  });
+export async function taskio(root: string, args: string[], input?: Buffer | string): Promise<Finished> {
+  const { code, ...printed } = await spawnTaskio(root, args, input).result;
+  return { status: code, ...printed };
 }
 
 /** A client of the daemon the commands started on `root` (never starts one itself). */

@@ -3,7 +3,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { processStartTime, signalTask } from '../../src/daemon/procStat.js';
 
-t.test('signalTask signals the task\'s own process or group, never a process that took its pid since', { timeout: 20_000 }, async (t) => {
+t.test('signalTask signals the task\'s own process or group, never a process that took its pid since', { timeout: 60_000 }, async (t) => {
   // A group leader (detached), as a host task's init is.
   const child = spawn('sleep', ['1000'], { detached: true, stdio: 'ignore' });
   await once(child, 'spawn');

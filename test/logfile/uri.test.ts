@@ -1,7 +1,7 @@
 import t from 'tap';
 import { binaryIO, logFile, logURI, logURIGenerator, terminalBinaryIO, terminalLogURI } from '../../src/index.js';
 
-t.setTimeout(10_000);
+t.setTimeout(60_000);
 
 t.test('logURIGenerator builds scheme:///abs/path?sorted=query', async (t) => {
   t.equal(logURIGenerator('binary', '/full/path/bin', { id: 'testing', a: 'b c', z: '1&2' }).toString(), 'binary:///full/path/bin?a=b+c&id=testing&z=1%262');

@@ -43,7 +43,7 @@ function openFds(): number {
   return fs.readdirSync('/proc/self/fd').length;
 }
 
-t.test('the pty master arrives, the size set before start is what the process sees, EIO ends output', { timeout: 15000 }, async (t) => {
+t.test('the pty master arrives, the size set before start is what the process sees, EIO ends output', { timeout: 60_000 }, async (t) => {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-console-test-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sock = await newConsoleSocket(dir);
@@ -72,7 +72,7 @@ t.test('the pty master arrives, the size set before start is what the process se
   await t.rejects(con.write('x'), { code: /ERR_CONSOLE_CLOSED|ERR_STREAM_DESTROYED/ });
 });
 
-t.test('copyConsole copies stdin to the terminal and the terminal to stdout', { timeout: 15000 }, async (t) => {
+t.test('copyConsole copies stdin to the terminal and the terminal to stdout', { timeout: 60_000 }, async (t) => {
   const sock = await newConsoleSocket();
   t.teardown(() => sock.close());
   const rt = fakeRuntime(sock.path, 'stty -echo; echo ready; exec cat');
@@ -93,7 +93,7 @@ t.test('copyConsole copies stdin to the terminal and the terminal to stdout', { 
   t.equal(await rt.exited, 0);
 });
 
-t.test('a large input is written through EAGAIN while the process reads slowly', { timeout: 20000 }, async (t) => {
+t.test('a large input is written through EAGAIN while the process reads slowly', { timeout: 60_000 }, async (t) => {
   const sock = await newConsoleSocket();
   t.teardown(() => sock.close());
   // Raw mode, no echo: bytes go through untouched; wc counts them once the input is complete.
@@ -109,7 +109,7 @@ t.test('a large input is written through EAGAIN while the process reads slowly',
   t.equal(await rt.exited, 0);
 });
 
-t.test('a runtime that hangs up without an fd is a clear error', { timeout: 10000 }, async (t) => {
+t.test('a runtime that hangs up without an fd is a clear error', { timeout: 60_000 }, async (t) => {
   const sock = await newConsoleSocket();
   t.teardown(() => sock.close());
   const rt = fakeRuntime(sock.path, '', 'nofd');
@@ -117,7 +117,7 @@ t.test('a runtime that hangs up without an fd is a clear error', { timeout: 1000
   await rt.exited;
 });
 
-t.test('receiveMaster is cancellable and close() rejects waiters and removes its directory', { timeout: 10000 }, async (t) => {
+t.test('receiveMaster is cancellable and close() rejects waiters and removes its directory', { timeout: 60_000 }, async (t) => {
   const sock = await newConsoleSocket();
   t.teardown(() => sock.close());
   const ac = new AbortController();
@@ -132,7 +132,7 @@ t.test('receiveMaster is cancellable and close() rejects waiters and removes its
   await t.rejects(sock.receiveMaster(), { code: 'ERR_CONSOLE_SOCKET_CLOSED' });
 });
 
-t.test('no fd is left open after close', { timeout: 15000 }, async (t) => {
+t.test('no fd is left open after close', { timeout: 60_000 }, async (t) => {
   // Warm up: the first spawn and socket make libuv open its own fds for good.
   {
     const sock = await newConsoleSocket();
@@ -159,7 +159,7 @@ t.test('no fd is left open after close', { timeout: 15000 }, async (t) => {
   t.equal(openFds(), before, 'back to the fds open before');
 });
 
-t.test('an accept error after listen fails the waiting receive and never crashes the host', { timeout: 10000 }, async (t) => {
+t.test('an accept error after listen fails the waiting receive and never crashes the host', { timeout: 60_000 }, async (t) => {
   const sock = await newConsoleSocket();
   t.teardown(() => sock.close());
   // libuv reports a failed accept(2) as the server's 'error' (EMFILE is absorbed by its reserve fd,

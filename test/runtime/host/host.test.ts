@@ -32,7 +32,7 @@ procSuite(t, {
   id: (name) => `${name}-${n++}-${crypto.randomBytes(3).toString('hex')}`,
 });
 
-t.test('host: checkpoint and restore are not supported, kill of a created task is refused', { timeout: 20_000 }, async (t) => {
+t.test('host: checkpoint and restore are not supported, kill of a created task is refused', { timeout: 60_000 }, async (t) => {
   const dir = path.join(base, 'unsupported');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args: ['sleep', '1000'], env: ['PATH=/bin:/usr/bin'], cwd: '/' } }));
@@ -50,7 +50,7 @@ t.test('host: checkpoint and restore are not supported, kill of a created task i
   await init.delete();
 });
 
-t.test('host: a missing command fails at start with ENOENT naming it', { timeout: 20_000 }, async (t) => {
+t.test('host: a missing command fails at start with ENOENT naming it', { timeout: 60_000 }, async (t) => {
   const dir = path.join(base, 'missing');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args: ['/no/such/command'], env: [], cwd: '/' } }));
@@ -61,7 +61,7 @@ t.test('host: a missing command fails at start with ENOENT naming it', { timeout
   t.equal(await init.status(), 'deleted');
 });
 
-t.test('host: a command that exists but cannot be run fails at start with EACCES naming it', { timeout: 20_000 }, async (t) => {
+t.test('host: a command that exists but cannot be run fails at start with EACCES naming it', { timeout: 60_000 }, async (t) => {
   for (const [name, args, env] of [['not-executable', ['/etc/passwd'], []], ['directory-on-path', ['bin'], ['PATH=/nowhere:/']]] as const) {
     const dir = path.join(base, name);
     fs.mkdirSync(dir, { recursive: true });
@@ -73,7 +73,7 @@ t.test('host: a command that exists but cannot be run fails at start with EACCES
   }
 });
 
-t.test('host: state() follows the task through one transition table: created, running, paused, stopped', { timeout: 20_000 }, async (t) => {
+t.test('host: state() follows the task through one transition table: created, running, paused, stopped', { timeout: 60_000 }, async (t) => {
   const dir = path.join(base, 'states');
   fs.mkdirSync(dir, { recursive: true });
   fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify({ process: { args: ['sleep', '1000'], env: ['PATH=/bin:/usr/bin'], cwd: '/' } }));

@@ -21,7 +21,7 @@ function plainDirJob(t: Parameters<typeof tmpDir>[0]): { cgroup: CgroupSet; proc
   return { cgroup, procs };
 }
 
-t.test('waitEmpty with a failing fs.watch (fake cgroup2 directory of plain files): polls, times out with a code, leaves no timer', { timeout: 10_000 }, async (t) => {
+t.test('waitEmpty with a failing fs.watch (fake cgroup2 directory of plain files): polls, times out with a code, leaves no timer', { timeout: 60_000 }, async (t) => {
   // A wait that settled must leave no timer behind: one that fires later would run in nobody's hands.
   const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
   const before = timers();
@@ -38,7 +38,7 @@ t.test('waitEmpty with a failing fs.watch (fake cgroup2 directory of plain files
   t.equal(timers(), before, 'no timer left after it resolved');
 });
 
-t.test('a job object with no cgroup hierarchy mounted: ERR_NOT_SUPPORTED, nothing made', { timeout: 10_000 }, async (t) => {
+t.test('a job object with no cgroup hierarchy mounted: ERR_NOT_SUPPORTED, nothing made', { timeout: 60_000 }, async (t) => {
   const none: CgroupLayout = { mode: 'v1', v2Controllers: new Set(), v1: new Map() };
   await t.rejects(JobObject.create({ name: `nomount-${process.pid}`, layout: none }), { code: 'ERR_NOT_SUPPORTED', message: /no cgroup hierarchy/ });
   await t.rejects(JobObject.open(`nomount-${process.pid}`, { layout: none }), { code: 'ERR_NOT_SUPPORTED' });

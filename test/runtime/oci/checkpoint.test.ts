@@ -5,10 +5,12 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { startTestReaper } from '../../fixtures/reap.js';
+import { defaultMonitor } from '../../../src/runtime/reaper/index.js';
 import { outputPipe, processesMentioning, scratch, stateEntries, waitFor, waitStatus } from '../../fixtures/oci.js';
 
-t.teardown(startTestReaper());
+// The runtime core's reaper takes the sandbox and gofer this process inherits (see oci-suite).
+defaultMonitor.start();
+t.teardown(() => defaultMonitor.stop());
 const s = scratch('runsc');
 const rt = s.runtime;
 t.teardown(() => {

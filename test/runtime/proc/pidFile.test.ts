@@ -5,7 +5,7 @@ import { readPidFile } from '../../../src/runtime/proc/pidFile.js';
 import { mkfifo } from '../../../src/sys/index.js';
 import { fdsUnder, tmpDir } from '../../helpers/common.js';
 
-t.setTimeout(10_000);
+t.setTimeout(60_000);
 
 t.test('readPidFile: the pid, 0 when missing or empty, and never through a symlink or a FIFO', async (t) => {
   const dir = tmpDir(t);

@@ -38,7 +38,7 @@ function ptyMasters(): string[] {
   });
 }
 
-t.test('console timeout: the socket stops listening at once, a late runtime is refused, no master leaks', { timeout: 20_000 }, async (t) => {
+t.test('console timeout: the socket stops listening at once, a late runtime is refused, no master leaks', { timeout: 60_000 }, async (t) => {
   const p = await Plumbing.open(terminalStdio, runtime, { id: 'late', namespace: 'default' });
   t.teardown(() => p.close());
   const socketPath = p.runtimeOptions().consoleSocket!;
@@ -50,7 +50,7 @@ t.test('console timeout: the socket stops listening at once, a late runtime is r
   await p.close();
 });
 
-t.test('a master received but never taken is closed with the plumbing', { timeout: 20_000 }, async (t) => {
+t.test('a master received but never taken is closed with the plumbing', { timeout: 60_000 }, async (t) => {
   const p = await Plumbing.open(terminalStdio, runtime, { id: 'untaken', namespace: 'default' });
   t.teardown(() => p.close());
   // The runtime hands over its master and then fails (attached() never runs: a failed create).

@@ -19,7 +19,7 @@ function zombies(): number[] {
   return (listChildren() ?? []).filter((pid) => processState(pid) === 'Z');
 }
 
-t.test('an orphaned grandchild is reaped and its status reported', { timeout: 10000 }, async (t) => {
+t.test('an orphaned grandchild is reaped and its status reported', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   t.ok(isChildSubreaper(), 'the monitor made us a subreaper');
@@ -36,7 +36,7 @@ t.test('an orphaned grandchild is reaped and its status reported', { timeout: 10
   t.equal(processState(orphan.pid), null, 'reaped: no zombie left');
 });
 
-t.test('an orphan killed by SIGKILL reports 137', { timeout: 10000 }, async (t) => {
+t.test('an orphan killed by SIGKILL reports 137', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   const orphan = await spawnOrphan('exit 0');
@@ -45,7 +45,7 @@ t.test('an orphan killed by SIGKILL reports 137', { timeout: 10000 }, async (t) 
   t.equal((await sub.wait(orphan.pid)).status, 137);
 });
 
-t.test('100 fast /bin/true orphans are all seen with status 0', { timeout: 20000 }, async (t) => {
+t.test('100 fast /bin/true orphans are all seen with status 0', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   const pids = await forkOrphans(Array.from({ length: 100 }, () => 'true'));
@@ -55,7 +55,7 @@ t.test('100 fast /bin/true orphans are all seen with status 0', { timeout: 20000
   t.same(zombies(), [], 'no zombies');
 });
 
-t.test('the async iterator yields exits in order, buffered from subscribe()', { timeout: 10000 }, async (t) => {
+t.test('the async iterator yields exits in order, buffered from subscribe()', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   // The orphans exit before anyone iterates: the subscription must have kept them.
@@ -96,7 +96,7 @@ t.test('child_process and execa children keep their own exit codes beside reaped
   t.same(zombies(), [], 'no zombies');
 });
 
-t.test('an exited libuv child that hides other exits from waitid(P_ALL) is left to libuv', { timeout: 10000 }, async (t) => {
+t.test('an exited libuv child that hides other exits from waitid(P_ALL) is left to libuv', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   // The libuv child is forked before the orphan is re-parented, so it comes first in our children
@@ -120,7 +120,7 @@ t.test('an exited libuv child that hides other exits from waitid(P_ALL) is left 
   t.equal(await childExit, 3, 'libuv still reports its own child');
 });
 
-t.test('an orphan nobody subscribed to is still reaped', { timeout: 10000 }, async (t) => {
+t.test('an orphan nobody subscribed to is still reaped', { timeout: 60_000 }, async (t) => {
   const orphan = await spawnOrphan('exit 9');
   t.teardown(() => orphan.release());
   orphan.release();
@@ -128,7 +128,7 @@ t.test('an orphan nobody subscribed to is still reaped', { timeout: 10000 }, asy
   t.pass('gone, not a zombie');
 });
 
-t.test('unsubscribe stops delivery and ends iteration', { timeout: 10000 }, async (t) => {
+t.test('unsubscribe stops delivery and ends iteration', { timeout: 60_000 }, async (t) => {
   const kept = monitor.subscribe();
   const dropped = monitor.subscribe();
   t.teardown(() => { monitor.unsubscribe(kept); monitor.unsubscribe(dropped); });
@@ -148,7 +148,7 @@ t.test('unsubscribe stops delivery and ends iteration', { timeout: 10000 }, asyn
   t.equal(dropped.exitOf(orphan.pid), undefined);
 });
 
-t.test('wait() can be aborted', { timeout: 10000 }, async (t) => {
+t.test('wait() can be aborted', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   const ac = new AbortController();
@@ -157,7 +157,7 @@ t.test('wait() can be aborted', { timeout: 10000 }, async (t) => {
   await t.rejects(p, { name: 'AbortError' });
 });
 
-t.test('a node-pty child declared with exclude() keeps its exit for node-pty', { timeout: 10000 }, async (t) => {
+t.test('a node-pty child declared with exclude() keeps its exit for node-pty', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   const term = pty.spawn('/bin/sh', ['-c', 'exit 7'], {});
@@ -168,7 +168,7 @@ t.test('a node-pty child declared with exclude() keeps its exit for node-pty', {
   t.equal((await sub.wait(term.pid)).status, 7, 'and the owner reported it to subscribers');
 });
 
-t.test('a second monitor cannot reap beside the first', { timeout: 5000 }, async (t) => {
+t.test('a second monitor cannot reap beside the first', { timeout: 60_000 }, async (t) => {
   monitor.start();
   const other = new Monitor();
   t.throws(() => other.start(), { code: 'ERR_MONITOR_RUNNING' });
@@ -195,7 +195,7 @@ t.test('a reused pid: wait(pid) reports the exit of the process that has the pid
   t.equal(gone!.status, 5, 'a process gone before wait(): the newest exit of its pid');
 });
 
-t.test('an exit carries the start time that identifies its process', { timeout: 10000 }, async (t) => {
+t.test('an exit carries the start time that identifies its process', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
   const orphan = await spawnOrphan('exit 3');
