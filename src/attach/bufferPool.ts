@@ -38,13 +38,17 @@ export function releaseBuffer(buf: Buffer): void {
  */
 export const keptSlabSize = 64 << 10;
 
+/** Below this, `Buffer.allocUnsafe` cuts from Node's shared pool instead of allocating. */
+const smallCopy = Buffer.poolSize >>> 1;
+
 /**
  * Chunks for a sink that may keep them: a read goes into a reused read buffer (hot in the cache,
  * its pages already mapped), then its bytes are copied into consecutive pieces of a slab of at most
  * {@link keptSlabSize}, and no byte of a slab is ever written again once a piece of it was handed
  * out. So nothing a sink keeps ever changes under it; the GC frees a slab once the sink dropped
  * its last piece of it. A read larger than what is left of the slab continues in a fresh one (two
- * chunks); a tail too short to be worth a chunk (under a sixteenth of a slab) is left unused.
+ * chunks); a tail too short to be worth a chunk (under a sixteenth of a slab) is left unused, and a
+ * few bytes that do not fit come from Node's `Buffer` pool.
  * What one kept chunk can pin beyond its own bytes is bounded by one slab, as with Node's own
  * `Buffer` pool.
  */
@@ -61,6 +65,13 @@ export class SlabCopier {
   copy(src: Buffer, start: number, end: number, slabSize: number): Buffer {
     let rest = this.#slab === null ? 0 : this.#slab.length - this.#offset;
     const want = end - start;
+    if (rest < want && want < smallCopy) {
+      // Node's own pool is the cheaper slab for a few bytes (a line, a prompt): no slab of ours
+      // is made for a stream that only ever says that much.
+      const chunk = Buffer.allocUnsafe(want);
+      src.copy(chunk, 0, start, end);
+      return chunk;
+    }
     if (rest < want && rest < slabSize / 16) {
       this.#slab = Buffer.allocUnsafeSlow(Math.min(slabSize, keptSlabSize));
       this.#offset = 0;
