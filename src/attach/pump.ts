@@ -2,6 +2,7 @@ import net from 'node:net';
 import type { Writable } from 'node:stream';
 import { SlabCopier, acquireBuffer, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
 import { borrowsSafely } from './nonRetaining.js';
+import { keepFreedMemory } from '../sys/index.js';
 
 /**
  * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
@@ -36,6 +37,7 @@ export class Pump {
     this.#sink = sink;
     this.done = new Promise((resolve) => { this.#finish = resolve; });
     this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
+    if (this.#copier) keepFreedMemory(); // see there: copies are fresh memory, freed by the GC
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,
