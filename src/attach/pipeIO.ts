@@ -27,10 +27,12 @@ export class PipeIO implements IO {
     this.#io = io;
     const { stdin, stdout, stderr } = set.config;
     try {
-      if (stdout || stderr) io.lock = ReaderLock.acquire(lockPath);
-      // The lock made and checked its FIFO already: making it again would only fail with EEXIST.
-      if (stdout && streams.stdout) this.#pumps.push(new Pump(openFifoFd(stdout, 'r', { create: stdout !== lockPath }), streams.stdout));
-      if (stderr && streams.stderr) this.#pumps.push(new Pump(openFifoFd(stderr, 'r', { create: true }), streams.stderr));
+      const lock = stdout || stderr ? ReaderLock.acquire(lockPath) : null;
+      io.lock = lock;
+      // The lock made, opened and checked its FIFO already: its reader shares that open.
+      const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : openFifoFd(p, 'r', { create: true }));
+      if (stdout && streams.stdout) this.#pumps.push(new Pump(reader(stdout), streams.stdout));
+      if (stderr && streams.stderr) this.#pumps.push(new Pump(reader(stderr), streams.stderr));
       // Closing our FIFO writer when the caller's stdin ends is not EOF for the task: its task host
       // (containerd's shim, taskio's process side) holds a writer of its own until asked to close
       // the task's stdin — which the caller does from the stdin-close hook (withStdinClose).

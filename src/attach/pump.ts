@@ -1,15 +1,15 @@
 import net from 'node:net';
 import type { Writable } from 'node:stream';
-import { SlabCutter, acquireBuffer, nextClass, releaseBuffer } from './bufferPool.js';
+import { SlabCopier, acquireBuffer, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
 import { borrowsSafely } from './nonRetaining.js';
+import { keepFreedMemory } from '../sys/index.js';
 
 /**
- * The copy engine: moves one FIFO's bytes into a user `Writable` without copying them. It reads
- * with `net.Socket`'s `onread` straight into the memory it hands the sink: for a sink known not to
- * keep chunks, pooled buffers lent until the write callback (no allocation per chunk, which is
- * what costs in Node); for any other sink, consecutive pieces of a slab that is never written
- * again ({@link SlabCutter}). It stops reading while the sink pushes back, so a slow consumer
- * slows the task and memory stays bounded.
+ * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
+ * `onread` into pooled buffers (no allocation per read, which is what costs in Node). A sink known
+ * not to keep chunks borrows those buffers until its write callback; any other sink gets copies in
+ * slab memory that is never written again ({@link SlabCopier}). It stops reading while the sink
+ * pushes back, so a slow consumer slows the task and memory stays bounded.
  * The sink is never ended or destroyed: it belongs to the caller.
  */
 export class Pump {
@@ -19,11 +19,13 @@ export class Pump {
   error: Error | null = null;
   readonly #sink: Writable;
   readonly #socket: net.Socket;
-  /** Set for a sink that may keep chunks; else buffers are lent from the pool. */
-  readonly #slabs: SlabCutter | null;
+  /** Set for a sink that may keep chunks; else the read buffers are lent to the sink. */
+  readonly #copier: SlabCopier | null;
   #cls = 0;
+  /** The buffer the next read fills: lent away after each read, or (copying) kept for the next. */
   #current: Buffer | null = null;
   #pending = 0;
+  #inRead = false;
   #ended = false;
   #stopped = false;
   #closed = false;
@@ -34,7 +36,8 @@ export class Pump {
   constructor(fd: number, sink: Writable) {
     this.#sink = sink;
     this.done = new Promise((resolve) => { this.#finish = resolve; });
-    this.#slabs = borrowsSafely(sink) ? null : new SlabCutter();
+    this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
+    if (this.#copier) keepFreedMemory(); // see there: copies are fresh memory, freed by the GC
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,
@@ -50,30 +53,52 @@ export class Pump {
 
   /** Node asks for the next read's buffer right after each read (and once at the start). */
   #nextBuffer(): Buffer {
-    if (this.#slabs) return this.#slabs.next();
+    if (this.#current !== null && this.#current.length !== sizeClasses[this.#cls]) {
+      releaseBuffer(this.#current); // a copying pump's buffer, from before its size class changed
+      this.#current = null;
+    }
     this.#current ??= acquireBuffer(this.#cls);
     return this.#current;
   }
 
   #onRead(n: number, buf: Buffer): boolean {
     if (this.#stopped) return false;
-    let chunk: Buffer;
-    if (this.#slabs) {
-      chunk = this.#slabs.take(n, buf);
-    } else {
-      chunk = buf.subarray(0, n);
-      this.#cls = nextClass(this.#cls, n, buf.length);
+    this.#cls = nextClass(this.#cls, n, buf.length);
+    this.#inRead = true;
+    let ok = true;
+    if (this.#copier === null) {
       this.#current = null; // lent until the sink's callback; the next read takes another
+      ok = this.#write(buf.subarray(0, n), buf);
+    } else {
+      // Every byte read goes to the sink, pushback or not: the pipe cannot take it back.
+      for (let at = 0; at < n && !this.#stopped;) {
+        const chunk = this.#copier.copy(buf, at, n, sizeClasses[this.#cls]!);
+        at += chunk.length;
+        ok = this.#write(chunk, null) && ok;
+      }
     }
+    this.#inRead = false;
+    if (this.#stopped) return false;
+    if (this.#pending === 0) this.#settle();
+    // A sink whose high-water mark is below a read (a PassThrough's 16 KiB) says "wait" even when
+    // it took everything at once; only bytes it still holds are a reason to stop reading.
+    if (!ok && this.#sink.writableLength > 0) {
+      this.#waitingDrain = true;
+      this.#sink.once('drain', this.#onDrain);
+      return false;
+    }
+    return true;
+  }
+
+  /** Hands `chunk` to the sink; `lent` is the pool buffer it borrows until its callback. */
+  #write(chunk: Buffer, lent: Buffer | null): boolean {
     this.#pending++;
-    let sync = true;
-    let ok: boolean;
     try {
-      ok = this.#sink.write(chunk, (err) => {
-        if (!this.#slabs) releaseBuffer(buf);
+      return this.#sink.write(chunk, (err) => {
+        if (lent !== null) releaseBuffer(lent);
         this.#pending--;
         if (err) this.#fail(err);
-        else if (!sync) this.#settle();
+        else if (!this.#inRead) this.#settle();
       });
     } catch (err) {
       // A `_write` that throws escapes `write()` (Node catches only a callback's error), and from
@@ -86,14 +111,6 @@ export class Pump {
       this.#sink.destroy(err as Error);
       return false;
     }
-    sync = false;
-    if (this.#pending === 0) this.#settle();
-    if (!ok && !this.#stopped) {
-      this.#waitingDrain = true;
-      this.#sink.once('drain', this.#onDrain);
-      return false;
-    }
-    return true;
   }
 
   readonly #onDrain = (): void => {
@@ -123,8 +140,7 @@ export class Pump {
     if (this.#closed) return;
     this.#closed = true;
     if (!this.#socket.destroyed) this.#socket.destroy();
-    // The socket is closed: no read fills a buffer any more, so the ones no sink saw go back.
-    this.#slabs?.release();
+    // The socket is closed: no read fills a buffer any more, so one no sink saw goes back.
     if (this.#current) releaseBuffer(this.#current);
     this.#current = null;
     if (this.#waitingDrain) this.#sink.removeListener('drain', this.#onDrain);

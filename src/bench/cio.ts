@@ -112,11 +112,22 @@ async function bareConsumer(impl: string, kind: 'throughput' | 'lines', load: st
   }
 }
 
-/** Node's own copy for reference: the FIFO as a `net.Socket` (`'data'` events), `socket.pipe(counter)`. */
-export function nodePipe(kind: 'throughput' | 'lines', load: string[]): Promise<Result> {
-  return bareConsumer('node-pipe', kind, load, (fd, out) => new Promise((resolve, reject) => {
-    out.on('finish', resolve).on('error', reject);
-    new net.Socket({ fd, readable: true, writable: false }).pipe(out);
+/**
+ * Node's own copy for reference: the FIFO as a `net.Socket` (`'data'` events, a fresh buffer per
+ * read), `socket.pipe(counter)`; with `through`, `socket.pipe(passThrough)` read by a `'data'`
+ * listener — what taskio's `passthrough` sink does, without taskio.
+ */
+export function nodePipe(kind: 'throughput' | 'lines', load: string[], through = false): Promise<Result> {
+  return bareConsumer(through ? 'node-pipe-passthrough' : 'node-pipe', kind, load, (fd, out) => new Promise((resolve, reject) => {
+    const socket = new net.Socket({ fd, readable: true, writable: false });
+    if (!through) {
+      out.on('finish', resolve).on('error', reject);
+      socket.pipe(out);
+      return;
+    }
+    const pt = new PassThrough();
+    pt.on('data', (c: Buffer) => { out.bytes += c.length; }).on('end', resolve).on('error', reject);
+    socket.pipe(pt);
   }));
 }
 

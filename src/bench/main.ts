@@ -66,6 +66,7 @@ async function main(): Promise<void> {
       ['taskio-array', () => taskioStream('throughput', load, 'array')],
       ['taskio-pipeline', () => taskioStream('throughput', load, 'pipeline')],
       ['node-pipe', () => nodePipe('throughput', load)],
+      ['node-pipe-passthrough', () => nodePipe('throughput', load, true)],
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);

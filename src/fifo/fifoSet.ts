@@ -54,11 +54,21 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   };
   // Everything this set may have created, including a stderr made by a caller that ignored
   // terminal mode; files taskio did not name stay, and then so does the directory.
-  const created = ['stdin', 'stdout', 'stderr'].map((s) => path.join(dir, `${id}-${s}`));
+  const created = new Set(['stdin', 'stdout', 'stderr'].map((s) => `${id}-${s}`));
   return new FIFOSet(config, async () => {
-    for (const p of created) {
+    // One listing instead of an unlink per name: a FIFO nobody opened (often stdin) was never
+    // made, and a failed unlink costs an exception.
+    let names: string[];
+    try {
+      names = fs.readdirSync(dir);
+    } catch (err) {
+      if (isCode(err, 'ENOENT')) return;
+      throw err;
+    }
+    for (const name of names) {
+      if (!created.has(name)) continue;
       try {
-        fs.unlinkSync(p);
+        fs.unlinkSync(path.join(dir, name));
       } catch (err) {
         if (!isCode(err, 'ENOENT')) throw err;
       }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
-import { tryLockExclusive } from '../sys/index.js';
+import { dupFd, tryLockExclusive } from '../sys/index.js';
 import { flockHolders } from '../sys/procLocks.js';
 import { openFifoFd } from './openFifo.js';
 
@@ -44,6 +44,16 @@ export class ReaderLock {
     }
     fs.closeSync(fd);
     throw new TaskioError('EBUSY', `FIFO set ${JSON.stringify(fifoPath)} is already attached: ${holder} holds the reader lock on it`);
+  }
+
+  /**
+   * A new fd on the locked FIFO (the same open file description, read side, non-blocking): what a
+   * reader of that FIFO uses instead of opening it again. Closing it keeps the lock, which belongs
+   * to the description until every fd on it is closed.
+   */
+  dupFd(): number {
+    if (this.#fd < 0) throw new TaskioError('ERR_INVALID_STATE', `the reader lock on ${JSON.stringify(this.path)} was released`);
+    return dupFd(this.#fd);
   }
 
   /** Releases the lock; idempotent. */

@@ -73,9 +73,9 @@ function prepare(path: string, opts: OpenFifoOptions): void {
 }
 
 /**
- * Opens a FIFO without ever blocking: `O_NONBLOCK | O_NOFOLLOW`, then checks with
- * `fstat` that the fd is a FIFO (a swap after {@link prepare} is caught here) and raises the pipe
- * to {@link pipeSize} where allowed. A writer gets `ENXIO` while there is no reader.
+ * Opens a FIFO without ever blocking: `O_NONBLOCK | O_NOFOLLOW`, then checks that the fd is a FIFO
+ * (a swap after {@link prepare} is caught here) and raises the pipe to {@link pipeSize} where
+ * allowed. A writer gets `ENXIO` while there is no reader.
  */
 export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions = {}): number {
   prepare(path, opts);
@@ -87,13 +87,17 @@ export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions =
     throw err;
   }
   try {
-    const st = fs.fstatSync(fd);
-    if (!st.isFIFO()) throw notFifo(path, describeFileType(st));
+    // F_SETPIPE_SZ works on pipes only (any other file fails with EBADF), and O_NOFOLLOW rules out
+    // /proc's links to anonymous pipes: when it succeeds, the fd is a FIFO and fstat can be spared.
     try {
       setPipeSize(fd, pipeSize);
+      return fd;
     } catch {
-      // EPERM above pipe-max-size for non-root, EBUSY when the pipe holds more: keep the default.
+      // Not a pipe — or EPERM above pipe-max-size for non-root, EBUSY when the pipe holds more
+      // (then the default size stays): fstat tells which.
     }
+    const st = fs.fstatSync(fd);
+    if (!st.isFIFO()) throw notFifo(path, describeFileType(st));
     return fd;
   } catch (err) {
     fs.closeSync(fd);

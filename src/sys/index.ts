@@ -1,6 +1,7 @@
 /** The only layer that calls libc (through koffi). Every wrapper throws Node-shaped errors. */
 export * from './errno.js';
 export * from './files.js';
+export * from './malloc.js';
 export * from './native.js';
 export * from './poll.js';
 export * from './process.js';

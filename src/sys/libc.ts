@@ -23,6 +23,7 @@ const signatures = {
   recvmsg: 'intptr_t recvmsg(int fd, _Inout_ taskio_msghdr *msg, int flags)',
   strerror: 'const char *strerror(int errnum)',
   syscall: 'long syscall(long number, ...)',
+  mallopt: 'int mallopt(int param, int value)',
 } as const;
 
 type Libc = Record<keyof typeof signatures, Koffi.KoffiFunction>;

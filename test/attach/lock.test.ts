@@ -32,6 +32,22 @@ t.test('a second reader in this process fails with EBUSY; after cancel it succee
   await again.close();
 });
 
+t.test('the lock outlives the stdout copy that shares its open: after EOF a second reader still gets EBUSY', async (t) => {
+  const out = new Collector();
+  const io = await newCreator(withStreams(null, out, null), withFIFODir(tmpDir(t)))('eof');
+  t.teardown(() => io.close());
+  const w = openFifoFd(io.config().stdout, 'w');
+  fs.writeSync(w, 'bye');
+  fs.closeSync(w);
+  await io.wait(); // the copy saw EOF and closed its fd
+  t.equal(out.buffer().toString(), 'bye');
+  const set = newFIFOSet(io.config());
+  await t.rejects(newAttach(withStreams(null, new Collector(), null))(set), { code: 'EBUSY' }, 'still attached until cancel');
+  io.cancel();
+  const again = await newAttach(withStreams(null, new Collector(), null))(set);
+  await again.close();
+});
+
 t.test('a writer-only attach (stdin alone) takes no lock', async (t) => {
   const io = await newCreator(withStreams(null, new Collector(), null), withFIFODir(tmpDir(t)))('w');
   t.teardown(() => io.close());

@@ -4,7 +4,7 @@ import { spawn } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
-import { SlabCutter, acquireBuffer, releaseBuffer, sizeClasses } from '../../src/attach/bufferPool.js';
+import { SlabCopier, keptSlabSize, sizeClasses } from '../../src/attach/bufferPool.js';
 import { exitOf, testFile, tmpDir } from '../helpers/common.js';
 
 t.setTimeout(240_000);
@@ -93,57 +93,47 @@ t.test('pipeline(PassThrough, Transform, sink) keeping every chunk', async (t) =
   t.equal(keeper.keptHash(), written);
 });
 
-t.test('SlabCutter: a read into the next buffer never touches a chunk handed out before', async (t) => {
-  const cutter = new SlabCutter();
+t.test('SlabCopier: reusing the read buffer never touches a chunk handed out before', async (t) => {
+  const copier = new SlabCopier();
+  const read = Buffer.allocUnsafe(1 << 20);
   const kept: [Buffer, number][] = [];
-  let slabs = 0, empty = 0, last: ArrayBufferLike | null = null;
-  for (let i = 0; i < 20_000; i++) {
-    const buf = cutter.next();
-    if (buf.buffer !== last) { slabs++; last = buf.buffer; }
-    if (buf.length === 0) empty++;
-    // A read may write anywhere in the buffer it is given before it reports how much it read.
-    buf.fill(0xee);
-    // Mostly full reads early (the stream grows), then a mix of sizes.
-    const n = i < 50 ? buf.length : 1 + randomInt(Math.min(buf.length, 300_000));
-    buf.fill(i & 0xff, 0, n);
-    kept.push([cutter.take(n, buf), i & 0xff]);
+  const slabs = new Set<ArrayBufferLike>();
+  let empty = 0;
+  for (let i = 0; i < 5_000; i++) {
+    // Reads of every size, each into the same buffer, as the copy engine does.
+    const n = 1 + randomInt(i % 3 === 0 ? read.length : 5000);
+    read.fill(i & 0xff, 0, n);
+    for (let at = 0; at < n;) {
+      const chunk = copier.copy(read, at, n, sizeClasses[randomInt(sizeClasses.length)]!);
+      if (chunk.length === 0) empty++;
+      at += chunk.length;
+      slabs.add(chunk.buffer);
+      kept.push([chunk, i & 0xff]);
+    }
+    read.fill(0xee); // the next read may write anywhere in the buffer
   }
-  t.equal(empty, 0, 'never an empty buffer');
+  t.equal(empty, 0, 'never an empty chunk');
   const bad = kept.findIndex(([c, v]) => c.some((b) => b !== v));
-  t.equal(bad, -1, 'every chunk still holds exactly what was read into it');
-  t.ok(slabs > 10, `${slabs} slabs were used, none written twice`);
-  t.ok(kept.every(([c]) => c.buffer.byteLength <= sizeClasses[sizeClasses.length - 1]!), 'no slab over 1 MiB');
+  t.equal(bad, -1, 'every chunk still holds exactly what was copied into it');
+  t.ok([...slabs].every((b) => b.byteLength <= keptSlabSize), `${slabs.size} slabs, none over ${keptSlabSize} bytes`);
+  t.ok(kept.every(([c]) => c.buffer !== read.buffer), 'no chunk is a view of the read buffer');
 });
 
-t.test('SlabCutter: an idle stream holds a 16 KiB slab and grows only on full reads', async (t) => {
-  const cutter = new SlabCutter();
-  t.equal(cutter.next().length, 16 << 10);
-  for (let i = 0; i < 100; i++) {
-    const buf = cutter.next();
-    cutter.take(2, buf); // a line a second
+t.test('SlabCopier: a stream with small reads holds a small slab, a busy one 64 KiB slabs', async (t) => {
+  const copier = new SlabCopier();
+  const read = Buffer.alloc(1 << 20, 1);
+  const first = copier.copy(read, 0, 100, sizeClasses[0]);
+  t.ok(first.buffer.byteLength <= Buffer.poolSize, 'a few bytes with no slab yet come from Node\'s pool: no slab is made');
+  const block = copier.copy(read, 0, 5000, sizeClasses[0]);
+  t.equal(block.buffer.byteLength, 16 << 10, 'a larger read at the smallest class makes a 16 KiB slab');
+  for (let i = 0; i < 100; i++) t.equal(copier.copy(read, 0, 100, sizeClasses[0]).buffer, block.buffer, `line ${i} shares it`);
+  const pieces: Buffer[] = [];
+  for (let at = 0; at < read.length;) {
+    const c = copier.copy(read, at, read.length, sizeClasses[3]);
+    pieces.push(c);
+    at += c.length;
   }
-  t.equal(cutter.next().buffer.byteLength, 16 << 10, 'small reads keep the small slab size');
-  for (let i = 0; i < 10; i++) {
-    const buf = cutter.next();
-    cutter.take(buf.length, buf);
-  }
-  t.equal(cutter.next().buffer.byteLength, 1 << 20, 'full reads grow it to 1 MiB');
-});
-
-t.test('SlabCutter.release: an untouched slab goes back to the pool, one that gave chunks away never does', async (t) => {
-  const idle = new SlabCutter();
-  const slab = idle.next().buffer;
-  idle.release();
-  const pooled = acquireBuffer(0);
-  t.equal(pooled.buffer, slab, 'the idle slab is the next one the pool hands out');
-  releaseBuffer(pooled);
-
-  const used = new SlabCutter(); // takes that same slab from the pool
-  const buf = used.next();
-  const chunk = used.take(10, buf);
-  used.release();
-  // Everything the pool holds of that class (it keeps 8), and one fresh buffer past it.
-  const handed = Array.from({ length: 9 }, () => acquireBuffer(0));
-  t.notOk(handed.some((b) => b.buffer === chunk.buffer), 'a slab a chunk was cut from is never handed out again');
-  for (const b of handed) releaseBuffer(b);
+  t.equal(pieces.reduce((n, c) => n + c.length, 0), read.length, 'a 1 MiB read is copied whole');
+  t.ok(pieces.slice(1).every((c) => c.buffer.byteLength === keptSlabSize), 'in 64 KiB slabs after the small one');
+  t.ok(pieces.length <= 18, `${pieces.length} chunks`);
 });
