@@ -136,6 +136,13 @@ interface RawResponse {
   body: http.IncomingMessage;
 }
 
+/**
+ * Given to every request: an agent asks `net.isIP(host)` to name the TLS server unless a name is
+ * given, and Node 20's IPv6 regular expression costs 15–60 ms at a process's first request here
+ * (a few ms at the next ones) — a third of a short command's own work. A unix socket has no TLS.
+ */
+const noServerName = { servername: '' } as http.RequestOptions;
+
 /** How many broken kept-alive connections one request may run into before it fails. */
 const maxStaleRetries = 16;
 
@@ -192,7 +199,7 @@ export class DaemonClient {
     return new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request({
-        socketPath: this.socketPath, path: p, method, agent: this.#agent,
+        ...noServerName, socketPath: this.socketPath, path: p, method, agent: this.#agent,
         headers: { ...(text !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {}), ...headers },
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
@@ -450,7 +457,7 @@ export class DaemonClient {
     const attempt = (): Promise<{ socket: Socket; head: Buffer; contentType: string }> => new Promise((resolve, reject) => {
       if (this.#closed) return reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
       const req = http.request({
-        socketPath: this.socketPath, path: p, method: 'POST', agent: false,
+        ...noServerName, socketPath: this.socketPath, path: p, method: 'POST', agent: false,
         headers: { Connection: 'Upgrade', Upgrade: 'tcp' }, ...(opts.signal ? { signal: opts.signal } : {}),
       });
       req.once('upgrade', (res, socket, head) => resolve({ socket: socket as Socket, head, contentType: String(res.headers['content-type'] ?? '') }));
