@@ -9,11 +9,11 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = fs.constants;
  * Writes `value` as JSON to `file` so that a reader (or a daemon started after a crash) sees either
  * the old content or the new, never a torn one: a temp file beside it (`O_EXCL|O_NOFOLLOW`, 0600),
  * renamed over `file`. A rename is atomic for every process at once, which is what a daemon crash
- * needs. There is no fsync, as runc has none for its `state.json` and conmon none for its exit
- * files: the state root is runtime state (the OCI runtime spec wants it on a temporary file system),
- * and no task it describes outlives the power loss an fsync would guard against. An fsync cost
- * 1–14 ms per write here (ext4 under load), three writes per task — the largest part of what the
- * daemon added to a runtime's own create, start and delete. Without it the write is a few syscalls
+ * needs. There is no fsync, as runc has none for its own `state.json` (temp file, close, rename):
+ * the state root is runtime state (the OCI runtime spec wants it on a temporary file system), and
+ * no task it describes outlives the power loss an fsync would guard against. An fsync cost
+ * 1–14 ms per write here (ext4 under load), three writes per task — much of what the daemon added
+ * to a runtime's own create, start and delete. Without it the write is a few syscalls
  * into the page cache, done synchronously: a threadpool round trip per syscall cost more.
  */
 export function writeJsonAtomic(file: string, value: unknown): void {
