@@ -1,7 +1,8 @@
 /**
  * `taskio run --rm -- /bin/true` end to end — Node's start-up, the daemon round trips, the
  * runtime, the removal — beside the runtime's own `run` of the same bundle (`runsc run`,
- * `runc run`: create, start, wait and delete in one CLI call). The daemon runs already (it is
+ * `runc run`: create, start, wait and delete in one CLI call), and beside Node starting to run
+ * nothing (what any Node command pays before its first line). The daemon runs already (it is
  * started once, as a user's would be); each command is a fresh process, as a person types it.
  */
 import crypto from 'node:crypto';
@@ -36,16 +37,21 @@ export async function cliRunVariants(dialect: Dialect, n: number): Promise<{ var
   const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
   const env = { ...process.env, TASKIO_ROOT: daemon.root };
   const global = await s.runtime.globalArgs();
-  const taskio = (): Promise<unknown> => new Promise<void>((resolve, reject) => {
-    const child = spawn(process.execPath, [main, 'run', '--rm', '--runtime', dialect, '--bundle', bundle, '--', '/bin/true'], { env, stdio: 'ignore' });
+  const nodeCommand = (args: string[]) => (): Promise<unknown> => new Promise<void>((resolve, reject) => {
+    const child = spawn(process.execPath, args, { env, stdio: 'ignore' });
     child.once('error', reject);
-    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`taskio run exited ${code}`))));
+    child.once('exit', (code) => (code === 0 ? resolve() : reject(new Error(`node ${args.join(' ')} exited ${code}`))));
   });
+  const taskio = nodeCommand([main, 'run', '--rm', '--runtime', dialect, '--bundle', bundle, '--', '/bin/true']);
   const own = (): Promise<unknown> => run(s.runtime.command, [...global, 'run', '--bundle', bundle, `own-${crypto.randomBytes(4).toString('hex')}`]);
+  // The floor under any Node command: this Node started with the same environment, running nothing
+  // (e.g. NODE_EXTRA_CA_CERTS makes Node 20 read a CA bundle at start-up, before any of taskio runs).
+  const node = nodeCommand(['-e', '0']);
   return {
     variants: [
       ['taskio-run', async () => summary('taskio-run', await times(n, taskio))],
       [`${dialect}-run`, async () => summary(`${dialect}-run`, await times(n, own))],
+      ['node-start', async () => summary('node-start', await times(n, node))],
     ],
     async cleanup() {
       await daemon.stop();

@@ -49,6 +49,8 @@ async function interleave(label: string, variants: Variant[], key: string, basel
   if (variants.some(([n]) => n === baseline)) {
     for (const [name] of variants) if (name !== baseline) {
       summary[`${name}_vs_${baseline}`] = Math.round((med(name, key) / med(baseline, key)) * 1000) / 1000;
+      // A latency's target may be a difference (`taskio run` adds ≤ 60 ms), not only a ratio.
+      if (key === 'median_ms') summary[`${name}_minus_${baseline}_ms`] = Math.round((med(name, key) - med(baseline, key)) * 10) / 10;
     }
   }
   console.log(JSON.stringify(summary));

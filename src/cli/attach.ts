@@ -34,7 +34,7 @@ export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskVie
     resize: (size) => client.resize(task.id, size),
     closeStdin: opts.closeStdin ? () => client.closeStdin(task.id) : undefined,
     connect: ({ stdin, stdout, stderr }) => client.attach(task.id, {
-      ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '',
+      ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '', view: task,
     }),
   });
 }

@@ -1,9 +1,7 @@
 import { inspect } from 'node:util';
 import { exitCodeOf, exitOwnError } from './exitCode.js';
 import { parseFlags, UsageError, type VerbSpec } from './flags.js';
-import { commandHelp, verbHelp } from './help.js';
 import type { VerbContext, VerbTable } from './verb.js';
-import { packageVersion } from '../packageFiles.js';
 
 /** The streams and environment the command runs with (the process's own, or a test's). */
 export interface CommandIO {
@@ -39,7 +37,8 @@ export function errorLine(err: unknown, command: string, env: NodeJS.ProcessEnv 
 }
 
 /** `taskio help [VERB]`: the top-level help, or a verb's (as `taskio VERB --help`). */
-export function help(ctx: VerbContext): void {
+export async function help(ctx: VerbContext): Promise<void> {
+  const { commandHelp, verbHelp } = await import('./help.js');
   const [topic] = ctx.args.operands;
   if (topic === undefined) {
     ctx.stdout.write(commandHelp(summary, Object.values(ctx.verbs).map((v) => v.spec)));
@@ -60,12 +59,13 @@ export async function main(argv: readonly string[], verbs: VerbTable, io: Comman
   try {
     const top = parseFlags(topSpec, argv, command);
     const [name, ...rest] = top.operands;
+    // The help and the version are imported only to be printed: a verb's run loads neither.
     if (top.bool('version')) {
-      io.stdout.write(`${packageVersion()}\n`);
+      io.stdout.write(`${(await import('../packageFiles.js')).packageVersion()}\n`);
       return 0;
     }
     if (name === undefined || top.help) {
-      io.stdout.write(commandHelp(summary, Object.values(verbs).map((v) => v.spec)));
+      io.stdout.write((await import('./help.js')).commandHelp(summary, Object.values(verbs).map((v) => v.spec)));
       return 0;
     }
     const verb = Object.hasOwn(verbs, name) ? verbs[name] : undefined;
@@ -73,7 +73,7 @@ export async function main(argv: readonly string[], verbs: VerbTable, io: Comman
     command = `taskio ${name}`;
     const args = parseFlags(verb.spec, rest, command);
     if (args.help) {
-      io.stdout.write(verbHelp(verb.spec));
+      io.stdout.write((await import('./help.js')).verbHelp(verb.spec));
       return 0;
     }
     const run = await verb.load();

@@ -1,20 +1,21 @@
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
-import { connectDaemon, type DaemonClient } from '../daemon/client.js';
+import { DaemonClient } from '../daemon/client.js';
 import { defaultDaemonRoot } from '../daemon/layout.js';
 import { errorLine } from './command.js';
 import { exitOwnError } from './exitCode.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * Connects to the daemon of the command's state root (`$TASKIO_ROOT` of the command's
- * environment, else the default root), starting it when none answers, runs `fn` and closes the
- * client — its kept-alive connections would otherwise hold the command open.
+ * Runs `fn` with a client of the daemon of the command's state root (`$TASKIO_ROOT` of the
+ * command's environment, else the default root) and closes the client — its kept-alive
+ * connections would otherwise hold the command open. A daemon that does not answer is started by
+ * the first request (the client does that), so a command costs no round trip of its own to check.
  */
 export async function withDaemon<T>(ctx: Pick<VerbContext, 'env'>, fn: (client: DaemonClient) => Promise<T>): Promise<T> {
   const root = ctx.env['TASKIO_ROOT'] ? path.resolve(ctx.env['TASKIO_ROOT']) : defaultDaemonRoot();
-  const client = await connectDaemon(root);
+  const client = new DaemonClient(root);
   try {
     return await fn(client);
   } finally {

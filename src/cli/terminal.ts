@@ -1,5 +1,5 @@
 import { TaskioError } from '../errors.js';
-import { getWinSize, type WinSize } from '../sys/index.js';
+import { getWinSize, type WinSize } from '../sys/files.js';
 
 /** The streams a terminal session uses; `isTTY` and `fd` say whether each is a terminal. */
 interface TerminalStream {

@@ -3,16 +3,13 @@ import path from 'node:path';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
-import { newCreator, withFIFODir, withStreams, withTerminal } from '../attach/index.js';
 import type { WinSize } from '../runtime/proc/index.js';
 import type { CreateTaskRequest } from './createRequest.js';
 import { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { TaskEvent } from './events.js';
 import type { ErrorBody } from './httpError.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
-import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
 import type { ExitRecord } from './records.js';
-import { spawnDaemon } from './startDaemon.js';
 import { Demultiplexer, StreamType } from './stdcopy.js';
 import type { TaskView } from './task.js';
 
@@ -87,6 +84,11 @@ export interface AttachOptions extends CallOptions {
   stdinOnce?: boolean;
   /** FIFO mode: relay through the daemon instead of reading the FIFO set here (default: here). */
   relay?: boolean;
+  /**
+   * The task as the caller already has it (from {@link DaemonClient.createTask} or
+   * {@link DaemonClient.getTask}): it saves the round trip that asks which mode the task is in.
+   */
+  view?: TaskView;
 }
 
 /** How an attach ended. */
@@ -133,6 +135,13 @@ interface RawResponse {
   headers: http.IncomingHttpHeaders;
   body: http.IncomingMessage;
 }
+
+/**
+ * Given to every request: an agent asks `net.isIP(host)` to name the TLS server unless a name is
+ * given, and Node 20's IPv6 regular expression costs 15–60 ms at a process's first request here
+ * (a few ms at the next ones) — a third of a short command's own work. A unix socket has no TLS.
+ */
+const noServerName = { servername: '' } as http.RequestOptions;
 
 /** How many broken kept-alive connections one request may run into before it fails. */
 const maxStaleRetries = 16;
@@ -190,7 +199,7 @@ export class DaemonClient {
     return new Promise((resolve, reject) => {
       const text = body === undefined ? undefined : JSON.stringify(body);
       const req = http.request({
-        socketPath: this.socketPath, path: p, method, agent: this.#agent,
+        ...noServerName, socketPath: this.socketPath, path: p, method, agent: this.#agent,
         headers: { ...(text !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {}), ...headers },
         ...(opts.signal ? { signal: opts.signal } : {}),
       });
@@ -210,12 +219,18 @@ export class DaemonClient {
   }
 
   async #ensureDaemon(signal?: AbortSignal): Promise<void> {
-    this.#starting ??= spawnDaemon(this.root, () => this.#ping(), {
-      ...(this.#opts.daemonCommand ? { command: this.#opts.daemonCommand } : {}),
-      ...(this.#opts.startTimeout ? { timeout: this.#opts.startTimeout } : {}),
-      ...(signal ? { signal } : {}),
-    }).finally(() => { this.#starting = null; });
-    return this.#starting;
+    // Imported here, as the FIFO attach and exec below: a command that finds its daemon running
+    // (nearly every one) does not load what starts one — module loading is most of a short command.
+    let starting = this.#starting;
+    if (starting === null) {
+      const { spawnDaemon } = await import('./startDaemon.js');
+      starting = this.#starting ??= spawnDaemon(this.root, () => this.#ping(), {
+        ...(this.#opts.daemonCommand ? { command: this.#opts.daemonCommand } : {}),
+        ...(this.#opts.startTimeout ? { timeout: this.#opts.startTimeout } : {}),
+        ...(signal ? { signal } : {}),
+      }).finally(() => { this.#starting = null; });
+    }
+    return starting;
   }
 
   async #ping(): Promise<boolean> {
@@ -378,7 +393,7 @@ export class DaemonClient {
    * holder's pid). Detach keys (`ctrl-p,ctrl-q` by default) in `stdin` end the attach only.
    */
   async attach(id: string, opts: AttachOptions = {}): Promise<Attachment> {
-    const task = await this.getTask(id, opts);
+    const task = opts.view?.id === id ? opts.view : await this.getTask(id, opts);
     if (task.log === 'none' && !opts.relay) return this.#attachFifo(task, opts);
     const q = new URLSearchParams({ stdin: opts.stdin ? '1' : '0', stdout: opts.stdout ? '1' : '0', stderr: opts.stderr ? '1' : '0' });
     if (opts.logs) q.set('logs', '1');
@@ -414,6 +429,7 @@ export class DaemonClient {
   async #attachFifo(task: TaskView, opts: AttachOptions): Promise<Attachment> {
     const keys = parseDetachKeys(opts.detachKeys ?? defaultDetachKeys);
     const scanner = opts.stdin ? new DetachScanner(keys) : null;
+    const { attachFifoSet, fifoOutputEnd } = await import('./fifoAttach.js');
     const io = await attachFifoSet(task, scanner && task.stdinOpen ? scanner : null, opts.stdout ?? null, opts.stderr ?? null);
     let end: AttachEnd = 'exited';
     let stop!: () => void;
@@ -441,7 +457,7 @@ export class DaemonClient {
     const attempt = (): Promise<{ socket: Socket; head: Buffer; contentType: string }> => new Promise((resolve, reject) => {
       if (this.#closed) return reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
       const req = http.request({
-        socketPath: this.socketPath, path: p, method: 'POST', agent: false,
+        ...noServerName, socketPath: this.socketPath, path: p, method: 'POST', agent: false,
         headers: { Connection: 'Upgrade', Upgrade: 'tcp' }, ...(opts.signal ? { signal: opts.signal } : {}),
       });
       req.once('upgrade', (res, socket, head) => resolve({ socket: socket as Socket, head, contentType: String(res.headers['content-type'] ?? '') }));
@@ -463,6 +479,7 @@ export class DaemonClient {
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
     const terminal = opts.terminal === true;
+    const { newCreator, withFIFODir, withStreams, withTerminal } = await import('../attach/index.js');
     const creator = newCreator(
       withStreams(opts.stdin ?? null, opts.stdout ?? null, terminal ? null : (opts.stderr ?? null)),
       withFIFODir(path.join(this.root, 'fifo')), ...(terminal ? [withTerminal] : []),

@@ -1,8 +1,7 @@
 import fs from 'node:fs';
 import { openFifoFd } from '../fifo/index.js';
+import { pollUntil } from '../runtime/stdio/drain.js';
 import { bytesReadable } from '../sys/index.js';
-
-const drainPollMs = 10;
 
 /**
  * The daemon's own `O_RDWR` fd on each of a task's output FIFOs. While it is open, what the task
@@ -13,6 +12,7 @@ const drainPollMs = 10;
 export class OutputKeepAlive {
   #fds: number[];
   #closed = false;
+  readonly #stop = new AbortController();
 
   private constructor(fds: number[]) {
     this.#fds = fds;
@@ -31,25 +31,18 @@ export class OutputKeepAlive {
   }
 
   /** Resolves once every pipe is empty and the fds are closed (or {@link close} was called). */
-  closeWhenDrained(): Promise<void> {
-    return new Promise((resolve) => {
-      const poll = (): void => {
-        if (this.#closed) return resolve();
-        if (this.#fds.some((fd) => bytesReadable(fd) > 0)) {
-          setTimeout(poll, drainPollMs);
-          return;
-        }
-        this.close();
-        resolve();
-      };
-      poll();
-    });
+  async closeWhenDrained(): Promise<void> {
+    // A backoff from 2 ms, not a fixed period: the last output of a task that just exited is read
+    // within a millisecond or two, and the wait for it is on the path of every `wait` and `rm`.
+    await pollUntil(() => this.#fds.every((fd) => bytesReadable(fd) === 0), this.#stop.signal);
+    this.close();
   }
 
   /** Closes the fds now (what is still in the pipes goes once every other fd is gone). Idempotent. */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#stop.abort();
     for (const fd of this.#fds.splice(0)) {
       try {
         fs.closeSync(fd);

@@ -1,5 +1,5 @@
 import { Writable } from 'node:stream';
-import { nonRetaining } from '../attach/index.js';
+import { nonRetaining } from '../attach/nonRetaining.js';
 
 /** The stream a frame of a multiplexed attach/logs stream carries (Docker's `stdcopy` numbering). */
 export const enum StreamType {

@@ -152,7 +152,7 @@ export class DaemonTask {
     this.#exit = exit;
     this.lifecycle.apply('exit');
     try {
-      await writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
+      writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
     } catch (err) {
       this.#ctx.logger.error({ err, id: this.id }, 'cannot write the exit file');
     }

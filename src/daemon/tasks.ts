@@ -117,26 +117,33 @@ export class TaskManager {
         job: runtimeName === 'host' && req.limits ? `${jobPrefix(layout.root)}${id}` : null,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
       };
-      await writeJsonAtomic(layout.taskFile(id), record);
+      writeJsonAtomic(layout.taskFile(id), record);
       const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
       // binary:// loggers get the task's output straight from the runtime; every other mode goes
       // through the FIFO set (log mode: the daemon reads it).
       const out = plan.mode === 'binary' ? plan.uri : stdio.stdout;
       const taskStdio = { terminal, stdin: stdio.stdin, stdout: out, stderr: terminal ? '' : plan.mode === 'binary' ? plan.uri : stdio.stderr };
       init = new Init(id, runtime, taskStdio, { drainTimeout: plan.mode === 'none' ? 0 : 2000, namespace: 'taskio' });
-      await init.create({ id, bundle, ...taskStdio });
+      // Reading before the task runs: what it prints first waits in the pipe either way, but a
+      // copy that cannot start then fails the create before anything runs.
       if (logPath !== null) logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: defaultFormat }, false, logger);
-      try {
-        await init.start();
-      } catch (err) {
-        await init.delete().catch(() => undefined);
-        throw err;
+      if (init.canRun()) {
+        // runsc/runc: `run --detach`, one runtime process where create + start take two.
+        await init.run({ id, bundle, ...taskStdio });
+      } else {
+        await init.create({ id, bundle, ...taskStdio });
+        try {
+          await init.start();
+        } catch (err) {
+          await init.delete().catch(() => undefined);
+          throw err;
+        }
       }
       record.pid = init.pid();
       record.pidStartTime = processStartTime(record.pid);
       record.started = new Date().toISOString();
       record.status = 'started';
-      await writeJsonAtomic(layout.taskFile(id), record);
+      writeJsonAtomic(layout.taskFile(id), record);
       const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false });
       this.#tasks.set(id, task);
       events.publish({ type: 'create', id });
@@ -223,7 +230,7 @@ export class TaskManager {
       } else {
         exit = unknownExit('the task exited while no daemon was running', null);
       }
-      if (exit !== null) await writeJsonAtomic(layout.exitFile(id), exit);
+      if (exit !== null) writeJsonAtomic(layout.exitFile(id), exit);
     }
     const running = exit === null;
     const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null);

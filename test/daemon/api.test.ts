@@ -168,7 +168,7 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   const failing = await post('/tasks', { id: 'failing', bundle: bad, runtime: 'runc' });
   t.equal(failing.status, 500);
   t.equal(failing.body.code, 'ERR_RUNTIME');
-  t.match(failing.body.message, /runc create/);
+  t.match(failing.body.message, /runc run/, "names the runtime call that failed (create and start in one: run --detach)");
   t.same(JSON.parse(spawnSync('runc', ['--root', path.join(root, 'runtime/runc'), 'list', '--format', 'json'], { encoding: 'utf8' }).stdout) ?? [], [], 'runc has no state left');
   fs.rmSync(bad, { recursive: true, force: true });
   checkNothingLeft(t);

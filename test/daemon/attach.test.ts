@@ -163,3 +163,27 @@ t.test('log mode: 200,000 lines while attached and detached in turns', { timeout
   t.ok(all.every((n, i) => n === i + 1), 'each exactly once, in order');
   await c.remove('lines');
 });
+
+t.test('attach given the view the caller has (createTask\'s): the output in both modes; a view of another id or of a removed task is not trusted', { timeout: 60_000 }, async (t) => {
+  const text = (): Writable & { text: string } => {
+    const w = new Writable({ write(ch, _e, cb) { w.text += ch; cb(); } }) as Writable & { text: string };
+    w.text = '';
+    return w;
+  };
+  const logView = await c.createTask({ id: 'viewlog', runtime: 'host', args: ['sh', '-c', 'echo out; echo err >&2'] });
+  const out = text(), err = text();
+  const a = await c.attach('viewlog', { view: logView, stdout: out, stderr: err, logs: true });
+  t.equal(await a.done, 'exited');
+  t.equal(out.text, 'out\n', 'log mode: stdout replayed');
+  t.equal(err.text, 'err\n', 'log mode: stderr replayed');
+  const fifoView = await c.createTask({ id: 'viewfifo', runtime: 'host', log: 'none', args: ['sh', '-c', 'echo fifo'] });
+  const fifoOut = text();
+  const f = await c.attach('viewfifo', { view: fifoView, stdout: fifoOut });
+  t.equal(await f.done, 'exited');
+  t.equal(fifoOut.text, 'fifo\n', 'FIFO mode: the cio attach on the set the view names');
+  // The view is the task's only when the ids match: another id is looked up (and not found).
+  await t.rejects(c.attach('nosuchtask', { view: logView, stdout: text() }), { code: 'ERR_NOT_FOUND' });
+  await c.remove('viewlog');
+  await t.rejects(c.attach('viewlog', { view: logView, stdout: text() }), { code: 'ERR_NOT_FOUND' }, 'a stale view: the daemon refuses the attach');
+  await c.remove('viewfifo');
+});

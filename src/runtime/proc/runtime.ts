@@ -52,6 +52,11 @@ export interface RuntimeRestoreOptions extends RestoreOptions {
 export interface Runtime {
   create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void>;
   start(id: string, opts?: CallOptions): Promise<void>;
+  /**
+   * Present on runtimes that create and start in one call (`runsc`/`runc run --detach`): one
+   * runtime process instead of two. Resolves once the container runs.
+   */
+  run?(id: string, bundle: string, opts: RuntimeCreateOptions & { detach: true }): Promise<number>;
   exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void>;
   kill(id: string, signal: number | string, opts?: KillOptions): Promise<void>;
   delete(id: string, opts?: DeleteOptions): Promise<void>;

@@ -137,6 +137,39 @@ export function procSuite(t: Test, s: Subject): void {
     t.equal(r.out, 'bye\n');
   });
 
+  t.test('run: create and start in one runtime call where the runtime has one', opts, async (t) => {
+    const id = s.id('run');
+    const init = makeInit(t, id, null);
+    const cfg = createConfig(id, await s.bundle('run', { args: ['sleep', '1000'] }), null);
+    if (s.name === 'host') {
+      t.notOk(init.canRun(), 'the host backend creates and starts in two steps');
+      await t.rejects(init.run(cfg), { code: 'ERR_NOT_SUPPORTED' });
+      t.equal(await init.status(), 'unknown', 'nothing was made');
+      return;
+    }
+    t.ok(init.canRun());
+    await init.run(cfg);
+    t.equal(await init.status(), 'running');
+    t.ok(init.pid() > 0, 'has a pid');
+    await t.rejects(init.run(cfg), { code: 'ERR_INVALID_STATE', message: 'cannot run a running container' });
+    await t.rejects(init.start(), { code: 'ERR_INVALID_STATE', message: 'cannot start a running container' });
+    await init.kill('KILL');
+    await init.wait();
+    t.equal(init.exitStatus(), 137);
+    await init.delete();
+    // A fast exit with output: the status and every byte, as through create and start.
+    const id2 = s.id('runout');
+    const out = new Collector();
+    const io = await client(t, id2, { stdout: out, stderr: new Collector() });
+    const init2 = makeInit(t, id2, io);
+    await init2.run(createConfig(id2, await s.bundle('runout', { args: ['sh', '-c', 'echo hi; exit 7'] }), io));
+    await init2.wait();
+    await init2.delete();
+    await io.wait();
+    t.equal(init2.exitStatus(), 7);
+    t.equal(out.text(), 'hi\n');
+  });
+
   t.test('killed → 137', opts, async (t) => {
     const id = s.id('kill');
     const init = makeInit(t, id, null);
