@@ -67,7 +67,12 @@ function expect(op: Op, state: InitState, dying: boolean, runtime: Subject['name
 }
 
 const opts = { timeout: 60_000 };
-const untilText = (c: Collector, re: RegExp, what: string) => waitFor(what, () => re.test(c.text()), 15_000, 5);
+// 45 s: a runsc task under the ptrace platform on a loaded 2-core machine takes seconds per exec.
+// A timeout says what the task had printed.
+const untilText = (c: Collector, re: RegExp, what: string) => waitFor(what, () => {
+  if (re.test(c.text())) return true;
+  throw new Error(`output so far ${JSON.stringify(c.text().slice(-200))}`);
+}, 45_000, 5);
 
 export function procSuite(t: Test, s: Subject): void {
   const fifoDir = path.join(s.base, 'fifo');
