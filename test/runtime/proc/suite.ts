@@ -386,7 +386,10 @@ export function procSuite(t: Test, s: Subject): void {
     t.equal(await restored.status(), 'running');
     await waitFor('the restored counter', () => numbers(after).length >= 2);
     const resumed = numbers(after)[0]!;
-    t.ok(resumed > 0 && resumed <= last + 2, `resumed at ${resumed} after ${last}, not from 0`);
+    // Resumed, not restarted: it goes on from where the image was taken, at or after the last line
+    // this client read. (Under heavy load a CI run saw 4 read and 9 resumed: the lines printed just
+    // before the checkpoint did not reach the first client; a known gap, not what this test is about.)
+    t.ok(resumed > 0 && resumed >= last, `resumed at ${resumed} after ${last}, not from 0; before ${JSON.stringify(numbers(before))}`);
     await restored.kill('KILL');
     await restored.wait();
     t.equal(restored.exitStatus(), 137);
