@@ -5,7 +5,10 @@ import * as pty from 'node-pty';
 import { repoRoot } from '../helpers/common.js';
 
 // The helper runs in a real pty between two `stty -g` of its shell: the terminal mode before the
-// command and after it, whichever way the command left.
+// command and after it, whichever way the command left. The shell then prints an end marker and
+// waits: Linux may drop what a pty's last process wrote just before it closed the terminal (a
+// loaded run lost the second `stty -g`), so the session is over when the marker arrives, and the
+// teardown ends the shell.
 const helper = path.join(repoRoot, 'test/cli/fixtures/terminal.mjs');
 
 interface Session {
@@ -15,12 +18,12 @@ interface Session {
   waitFor(re: RegExp): Promise<RegExpMatchArray>;
   /** The helper's pid, once it is ready. */
   pid: Promise<number>;
-  /** Resolves when the shell ended: the mode before, the helper's status, the mode after. */
+  /** Resolves when the shell printed its end marker: the mode before, the helper's status, the mode after. */
   done: Promise<{ before: string; status: number; after: string; raw: string; atexit: string | undefined }>;
 }
 
 function session(t: Test, env: Record<string, string> = {}): Session {
-  const term = pty.spawn('/bin/sh', ['-c', `stty -g; ${process.execPath} ${helper}; echo "status=$?"; stty -g`], {
+  const term = pty.spawn('/bin/sh', ['-c', `stty -g; ${process.execPath} ${helper}; echo "status=$?"; stty -g; echo end-of-session; read x`], {
     cols: 90, rows: 30, env: { ...process.env, ...env } as Record<string, string>,
   });
   let out = '';
@@ -30,7 +33,7 @@ function session(t: Test, env: Record<string, string> = {}): Session {
     for (const w of waiters.splice(0)) w();
   });
   let exited = false;
-  const exit = new Promise<void>((resolve) => term.onExit(() => { exited = true; resolve(); for (const w of waiters.splice(0)) w(); }));
+  term.onExit(() => { exited = true; for (const w of waiters.splice(0)) w(); });
   t.teardown(() => { if (!exited) term.kill('SIGKILL'); });
   const waitFor = (re: RegExp): Promise<RegExpMatchArray> => new Promise((resolve, reject) => {
     const check = () => {
@@ -47,7 +50,7 @@ function session(t: Test, env: Record<string, string> = {}): Session {
     output: () => out,
     waitFor,
     pid: waitFor(/ready (\d+)/).then((m) => Number(m[1])),
-    done: exit.then(() => {
+    done: waitFor(/end-of-session/).then(() => {
       const l = lines();
       const status = l.findIndex((x) => x.startsWith('status='));
       const field = (name: string) => out.match(new RegExp(`${name} (\\S+)`))?.[1];
