@@ -11,7 +11,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/index.js';
 import type { RuntimeName } from '../daemon/records.js';
-import { processCpuSeconds } from './logfile.js';
+import { logEntrySpan, processCpuSeconds } from './logfile.js';
 import { ciobench, type Result } from './measure.js';
 
 /** A daemon started for a benchmark, and what stops it and removes its root. */
@@ -92,7 +92,8 @@ function producerRootfs(d: BenchDaemon): string {
 /**
  * Log mode: `ciobench produce` in a runc container writes `args` to its stdout; the daemon reads the
  * FIFO and writes its CRI log. Timed from `POST /tasks` until the wait answers (the log is complete
- * then), with the daemon's CPU seconds over the same span.
+ * then), with the daemon's CPU seconds over the same span, and by the log's own timestamps
+ * ({@link logEntrySpan}: first to last line, as conmon's is measured).
  */
 export async function daemonLogMode(d: BenchDaemon, label: string, args: string[]): Promise<Result> {
   const id = `log-${crypto.randomBytes(3).toString('hex')}`;
@@ -105,8 +106,9 @@ export async function daemonLogMode(d: BenchDaemon, label: string, args: string[
   const cpu = processCpuSeconds(d.pid) - cpu0;
   if (exit.exitCode !== 0) throw new Error(`the producer exited ${exit.exitCode}`);
   const size = fs.statSync(task.logPath!).size;
+  const span = logEntrySpan(task.logPath!);
   await d.client.remove(id);
-  return { bench: 'daemon-log-mode', label, wall_s: +wall.toFixed(3), daemon_cpu_s: +cpu.toFixed(2), log_bytes: size };
+  return { bench: 'daemon-log-mode', label, wall_s: +wall.toFixed(3), log_span_s: +span.toFixed(6), daemon_cpu_s: +cpu.toFixed(2), log_bytes: size };
 }
 
 /** The daemon's resident memory (KiB) and open fds. */
@@ -147,7 +149,7 @@ export async function daemonTaskCost(d: BenchDaemon, counts: number[]): Promise<
 }
 
 type Variant = [name: string, run: () => Promise<Result>];
-type Interleave = (label: string, variants: Variant[], key: string, baseline?: string) => Promise<void>;
+type Interleave = (label: string, variants: Variant[], key: string, baseline?: string, alsoKeys?: string[]) => Promise<void>;
 
 /** Every daemon benchmark, printed through `interleave` (rounds, medians, ratios) as JSON lines. */
 export async function daemonBenches(o: { interleave: Interleave; lifecycles: number; lines: number; bytes: number; lifecycleShell: (dialect: 'runsc' | 'runc') => Promise<Variant | null> }): Promise<void> {
@@ -174,7 +176,7 @@ export async function daemonBenches(o: { interleave: Interleave; lifecycles: num
       await o.interleave(`daemon-start-rate-${rt}`, [['daemon', () => daemonStartRate(d, rt, 100)]], 'tasks_s');
     }
     if (ciobench) {
-      const lines = (r: Result): Result => ({ ...r, lines_s: Math.round(o.lines / Number(r.wall_s)), daemon_cpu_s_per_m_lines: +((Number(r.daemon_cpu_s) / o.lines) * 1e6).toFixed(2) });
+      const lines = (r: Result): Result => ({ ...r, lines_s: Math.round(o.lines / Number(r.log_span_s)), wall_lines_s: Math.round(o.lines / Number(r.wall_s)), daemon_cpu_s_per_m_lines: +((Number(r.daemon_cpu_s) / o.lines) * 1e6).toFixed(2) });
       await o.interleave('daemon-log-lines', [
         ['daemon', async () => lines(await daemonLogMode(d, `${o.lines} lines of 100 B`, ['--lines', String(o.lines), '--size', '100']))],
         ['conmon', async () => {
@@ -182,7 +184,7 @@ export async function daemonBenches(o: { interleave: Interleave; lifecycles: num
           const r = await benchConmonK8sFile({ lines: o.lines });
           return { ...(r as unknown as Result), conmon_cpu_s_per_m_lines: r.cpu_s !== undefined ? +((r.cpu_s / o.lines) * 1e6).toFixed(2) : null };
         }],
-      ], 'lines_s', 'conmon');
+      ], 'lines_s', 'conmon', ['wall_lines_s']);
       await o.interleave('daemon-log-bytes', [
         ['daemon', async () => {
           const r = await daemonLogMode(d, `${o.bytes} bytes`, ['--bytes', String(o.bytes), '--chunk', '32768']);

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { mkfifo } from '../sys/index.js';
 import { ciobench } from './measure.js';
 import { openLogWriter } from '../logfile/logWriter.js';
+import { parseCriTime } from '../logfile/criTime.js';
 import type { LogFormat } from '../logfile/options.js';
 
 const run = promisify(execFile);
@@ -140,9 +141,15 @@ export interface ConmonBenchResult {
   split_entries?: number;
   /** F entries beyond the lines sent (conmon writes an empty one at the end). */
   extra_entries?: number;
+  /** From spawning conmon (it creates the container) until its exit file: creation included, as the daemon's. */
   wall_s?: number;
+  /** First to last log entry, by the log's own timestamps ({@link logEntrySpan}). */
+  log_span_s?: number;
+  /** Lines per second over the log span. */
   lines_s?: number;
-  /** conmon's own CPU seconds (user + system) from `runc start` to its exit file. */
+  /** Lines per second over the whole wall span. */
+  wall_lines_s?: number;
+  /** conmon's own CPU seconds (user + system) from `runc start` to its exit file (sampled every 5 ms). */
   cpu_s?: number;
 }
 
@@ -157,19 +164,51 @@ export function processCpuSeconds(pid: number): number {
   }
 }
 
-async function waitForFile(file: string, timeoutMs: number): Promise<void> {
+/**
+ * Seconds from a CRI / k8s-file log's first entry to its last entry with content (conmon ends its
+ * log with an empty entry written at exit): the span the lines took through the logger, read off
+ * the timestamps the logger itself wrote, so container creation and exit handling are out of it
+ * for every logger alike.
+ */
+export function logEntrySpan(file: string): number {
+  const fd = fs.openSync(file, 'r');
+  try {
+    const size = fs.fstatSync(fd).size;
+    const head = Buffer.alloc(Math.min(size, 4096));
+    fs.readSync(fd, head, 0, head.length, 0);
+    const tail = Buffer.alloc(Math.min(size, 64 * 1024));
+    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
+    const stamp = (line: string): bigint => {
+      const t = parseCriTime(line.slice(0, line.indexOf(' ')));
+      if (!t) throw new Error(`${file}: not a CRI entry: ${JSON.stringify(line.slice(0, 80))}`);
+      return t.ns;
+    };
+    const first = stamp(head.toString('latin1'));
+    // An entry with content: `TIME STREAM TAG CONTENT`, CONTENT not empty.
+    const last = tail.toString('latin1').split('\n').reverse().find((l) => l.split(' ', 4).length === 4 && l.split(' ').slice(3).join(' ') !== '');
+    if (last === undefined) throw new Error(`${file}: no entry with content at its end`);
+    return Number(stamp(last) - first) / 1e9;
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+async function waitForFile(file: string, timeoutMs: number, onPoll?: () => void): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   // Setup only, not timed: a short poll keeps this independent of inotify on odd filesystems.
   while (!fs.existsSync(file)) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${file}`);
+    onPoll?.();
     await new Promise((r) => setTimeout(r, 5));
   }
 }
 
 /**
  * conmon writing `k8s-file` logs for the same output: a runc container whose process is
- * `ciobench produce --stdout /proc/self/fd/1 --lines N --size S`, under Debian's conmon. The clock
- * runs from `runc start` until conmon writes the exit file (it drains the output first).
+ * `ciobench produce --stdout /proc/self/fd/1 --lines N --size S`, under Debian's conmon. The wall
+ * clock runs from spawning conmon (which creates the container) until conmon writes the exit file
+ * (it drains the output first): the same span as the daemon's, from its create request to its
+ * wait answer. Lines/s are also read off the log's own timestamps ({@link logEntrySpan}).
  * Returns `measured: false` with the reason when conmon, runc or root is missing.
  */
 export async function benchConmonK8sFile(opts: { lines?: number; size?: number; conmon?: string; runc?: string } = {}): Promise<ConmonBenchResult> {
@@ -196,6 +235,7 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     for (const d of ['exit', 'sock']) fs.mkdirSync(path.join(root, d));
     const log = path.join(root, 'ctr.log');
     const pidFile = path.join(root, 'pid');
+    const t0 = process.hrtime.bigint();
     const mon = spawn(conmon, [
       '--api-version', '1', '-c', id, '-u', id, '-n', id, '-r', runcBin, '-b', bundle, '-p', pidFile,
       '-l', `k8s-file:${log}`, '--exit-dir', path.join(root, 'exit'), '--socket-dir-path', path.join(root, 'sock'),
@@ -203,14 +243,16 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     ], { stdio: ['ignore', 'ignore', 'inherit'] });
     const monExit = new Promise<void>((resolve) => mon.on('exit', () => resolve()));
     await waitForFile(pidFile, 30_000);
-    const t0 = process.hrtime.bigint();
     const cpu0 = processCpuSeconds(mon.pid!);
     await run(runcBin, ['--root', runcRoot, 'start', id]);
-    await waitForFile(path.join(root, 'exit', id), 120_000);
+    // conmon exits right after its exit file, often before this process sees the file: its CPU is
+    // sampled at every poll (5 ms) and the last sample counts, so at most one poll's worth is missed.
+    let cpuEnd = cpu0;
+    const sample = (): void => { cpuEnd = Math.max(cpuEnd, processCpuSeconds(mon.pid!)); };
+    await waitForFile(path.join(root, 'exit', id), 120_000, sample);
     const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-    // conmon may be gone by now (it exits right after the exit file): then its CPU is unknown.
-    const cpuEnd = processCpuSeconds(mon.pid!);
-    const cpu = cpuEnd > 0 ? cpuEnd - cpu0 : null;
+    sample();
+    const cpu = cpuEnd - cpu0;
     await monExit;
     let entries = 0, split = 0;
     let carry = Buffer.alloc(0);
@@ -224,7 +266,12 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     const full = entries - split;
     // conmon ends the log with one empty F entry of its own; anything less than N is a loss.
     if (full < lines) throw new Error(`conmon's log has ${full} F entries, want ${lines}`);
-    return { bench: 'conmon-k8s-file', measured: true, lines, split_entries: split, extra_entries: full - lines, wall_s: +wall.toFixed(6), lines_s: Math.round(lines / wall), ...(cpu !== null ? { cpu_s: +cpu.toFixed(2) } : {}) };
+    const span = logEntrySpan(log);
+    return {
+      bench: 'conmon-k8s-file', measured: true, lines, split_entries: split, extra_entries: full - lines,
+      wall_s: +wall.toFixed(6), log_span_s: +span.toFixed(6), lines_s: Math.round(lines / span), wall_lines_s: Math.round(lines / wall),
+      cpu_s: +cpu.toFixed(2),
+    };
   } finally {
     await run(runcBin, ['--root', runcRoot, 'delete', '--force', id]).catch(() => undefined);
     fs.rmSync(root, { recursive: true, force: true });
