@@ -190,7 +190,11 @@ export async function daemonBenches(o: { interleave: Interleave; lifecycles: num
           const r = await daemonLogMode(d, `${o.bytes} bytes`, ['--bytes', String(o.bytes), '--chunk', '32768']);
           return { ...r, mb_s: Math.round(o.bytes / 1e6 / Number(r.wall_s)) };
         }],
-      ], 'mb_s');
+        ['conmon', async () => {
+          const { benchConmonK8sFile } = await import('./logfile.js');
+          return { ...(await benchConmonK8sFile({ bytes: o.bytes })) } as unknown as Result;
+        }],
+      ], 'mb_s', 'conmon');
     }
   } finally {
     await d.stop();

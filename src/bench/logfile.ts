@@ -137,6 +137,10 @@ export interface ConmonBenchResult {
   measured: boolean;
   reason?: string;
   lines?: number;
+  /** With `bytes`: what was produced, the log's size and MB/s over the wall span. */
+  bytes?: number;
+  log_bytes?: number;
+  mb_s?: number;
   /** Entries conmon cut where a read ended (`P` entries for lines shorter than its buffer). */
   split_entries?: number;
   /** F entries beyond the lines sent (conmon writes an empty one at the end). */
@@ -211,9 +215,11 @@ async function waitForFile(file: string, timeoutMs: number, onPoll?: () => void)
  * wait answer. Lines/s are also read off the log's own timestamps ({@link logEntrySpan}).
  * Returns `measured: false` with the reason when conmon, runc or root is missing.
  */
-export async function benchConmonK8sFile(opts: { lines?: number; size?: number; conmon?: string; runc?: string } = {}): Promise<ConmonBenchResult> {
+export async function benchConmonK8sFile(opts: { lines?: number; size?: number; bytes?: number; conmon?: string; runc?: string } = {}): Promise<ConmonBenchResult> {
   const conmon = opts.conmon ?? '/usr/bin/conmon', runcBin = opts.runc ?? '/usr/sbin/runc';
   const lines = opts.lines ?? 1_000_000, size = opts.size ?? 100;
+  // `bytes`: that many bytes in 32 KiB writes instead of lines (MB/s; no entry count to check).
+  const produce = opts.bytes !== undefined ? ['--bytes', String(opts.bytes), '--chunk', '32768'] : ['--lines', String(lines), '--size', String(size)];
   for (const bin of [conmon, runcBin, ciobenchPath]) {
     if (!fs.existsSync(bin)) return { bench: 'conmon-k8s-file', measured: false, reason: `${bin} is not installed` };
   }
@@ -230,7 +236,7 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     const specFile = path.join(bundle, 'config.json');
     const spec = JSON.parse(fs.readFileSync(specFile, 'utf8')) as { process: { terminal: boolean; args: string[] }; root: { readonly: boolean } };
     spec.process.terminal = false;
-    spec.process.args = ['/ciobench', 'produce', '--stdout', '/proc/self/fd/1', '--lines', String(lines), '--size', String(size)];
+    spec.process.args = ['/ciobench', 'produce', '--stdout', '/proc/self/fd/1', ...produce];
     fs.writeFileSync(specFile, JSON.stringify(spec));
     for (const d of ['exit', 'sock']) fs.mkdirSync(path.join(root, d));
     const log = path.join(root, 'ctr.log');
@@ -254,6 +260,9 @@ export async function benchConmonK8sFile(opts: { lines?: number; size?: number; 
     sample();
     const cpu = cpuEnd - cpu0;
     await monExit;
+    if (opts.bytes !== undefined) {
+      return { bench: 'conmon-k8s-file', measured: true, bytes: opts.bytes, log_bytes: fs.statSync(log).size, wall_s: +wall.toFixed(6), mb_s: Math.round(opts.bytes / 1e6 / wall), cpu_s: +cpu.toFixed(2) };
+    }
     let entries = 0, split = 0;
     let carry = Buffer.alloc(0);
     for await (const chunk of fs.createReadStream(log, { highWaterMark: 1 << 20 })) {
