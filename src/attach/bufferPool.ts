@@ -76,8 +76,9 @@ export class SlabCopier {
       src.copy(chunk, 0, start, end);
       return chunk;
     }
-    if (rest < want && rest < slabSize / 16) {
-      this.#slab = Buffer.allocUnsafeSlow(Math.min(slabSize, keptSlabSize));
+    const size = Math.min(slabSize, keptSlabSize);
+    if (rest < want && rest < size / 16) {
+      this.#slab = Buffer.allocUnsafeSlow(size);
       this.#offset = 0;
       rest = this.#slab.length;
     }

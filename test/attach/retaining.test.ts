@@ -137,3 +137,16 @@ t.test('SlabCopier: a stream with small reads holds a small slab, a busy one 64 
   t.ok(pieces.slice(1).every((c) => c.buffer.byteLength === keptSlabSize), 'in 64 KiB slabs after the small one');
   t.ok(pieces.length <= 18, `${pieces.length} chunks`);
 });
+
+t.test('SlabCopier: at the largest read class, the rest of a slab is used before a fresh one is cut', async (t) => {
+  const copier = new SlabCopier();
+  const read = Buffer.alloc(1 << 20, 2);
+  const first = copier.copy(read, 0, 32 << 10, sizeClasses[3]);
+  t.equal(first.buffer.byteLength, keptSlabSize, 'a 64 KiB slab, whatever the read class');
+  const next = copier.copy(read, 0, 48 << 10, sizeClasses[3]);
+  t.equal(next.buffer, first.buffer, 'the 32 KiB left (over a sixteenth of the slab) take the next read\'s first bytes');
+  t.equal(next.length, 32 << 10);
+  const rest = copier.copy(read, next.length, 48 << 10, sizeClasses[3]);
+  t.not(rest.buffer, first.buffer, 'the remainder goes into a fresh slab');
+  t.equal(rest.length, 16 << 10);
+});
