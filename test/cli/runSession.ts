@@ -68,7 +68,7 @@ export interface PtySession {
   waitFor(re: RegExp, from?: number): Promise<RegExpMatchArray>;
   /** Resolves once the shell printed the mode before the command (the command is starting). */
   started: Promise<unknown>;
-  /** Resolves once the shell ended: the terminal mode before, the command's status, the mode after. */
+  /** Resolves once the shell printed its end marker: the terminal mode before, the command's status, the mode after. */
   done: Promise<{ before: string; status: number; after: string }>;
 }
 
@@ -78,7 +78,9 @@ const sttyLine = /^[0-9a-f]+(?::[0-9a-f]+)+$/;
 /** Starts `taskio ARGS…` on `root` in a pty of `cols`×`rows`. Killed in teardown if still running. */
 export function ptyTaskio(t: Teardown, root: string, args: string[], size = { cols: 90, rows: 30 }): PtySession {
   const quoted = [process.execPath, cliMain, ...args].map((a) => `'${a.replace(/'/g, `'\\''`)}'`).join(' ');
-  const term = pty.spawn('/bin/sh', ['-c', `stty -g; ${quoted}; echo "status=$?"; stty -g`], {
+  // The shell stays (`read`) until the teardown: Linux may drop what a pty's last process wrote
+  // just before it closed the terminal, so the end is the marker's text, not the exit.
+  const term = pty.spawn('/bin/sh', ['-c', `stty -g; ${quoted}; echo "status=$?"; stty -g; echo end-of-session; read x`], {
     ...size, env: cliEnv(root) as Record<string, string>,
   });
   let out = '';
@@ -92,7 +94,7 @@ export function ptyTaskio(t: Teardown, root: string, args: string[], size = { co
     if (d.includes('\x1b[6n')) term.write('\x1b[1;1R');
     wake();
   });
-  const exit = new Promise<void>((resolve) => term.onExit(() => { exited = true; resolve(); wake(); }));
+  term.onExit(() => { exited = true; wake(); });
   t.teardown(() => { if (!exited) term.kill('SIGKILL'); });
   const waitFor = (re: RegExp, from = 0): Promise<RegExpMatchArray> => new Promise((resolve, reject) => {
     const check = (): void => {
@@ -108,7 +110,7 @@ export function ptyTaskio(t: Teardown, root: string, args: string[], size = { co
     output: () => out,
     waitFor,
     started: waitFor(/^[0-9a-f]+(?::[0-9a-f]+)+\r?\n/),
-    done: exit.then(() => {
+    done: waitFor(/end-of-session/).then(() => {
       const lines = out.split(/\r?\n/).map((l) => l.trim());
       // After a detach the task's prompt may still be on the line the status is printed on.
       const i = lines.findIndex((l) => /status=\d+$/.test(l));
