@@ -9,7 +9,7 @@
 export {
   CPULimitMin, CPULimitMax, CPUWeightMin, CPUWeightMax, CPURateControlType, CFSPeriodMicros, MemoryLimitMax,
   rateToCFS, weightToShares, weightToCgroupWeight, type JobLimits, type CFSBandwidth,
-  JobObject, type JobObjectOptions, type JobObjectOpenOptions,
+  JobObject, isJobUnavailable, type JobObjectOptions, type JobObjectOpenOptions,
   MsgAllProcessesExited, MsgUnimplemented, PollIntervalMs, type JobNotification,
   EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions,
   type JobMemoryStats, type JobProcessorStats, type JobStorageStats, type JobIOAttributionStats,

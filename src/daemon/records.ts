@@ -42,7 +42,7 @@ export interface TaskRecord {
   logPath: string | null;
   logFormat: 'cri' | 'raw' | null;
   limits: TaskLimits | null;
-  /** The job object (cgroup) name of a host task with limits. */
+  /** The job object (cgroup) a host task runs in, named after the root and the id; null for runsc/runc, or where no job can be made. */
   job: string | null;
   /** The host pid whose exit is the task's (runsc: the sandbox; runc: the init; host: the process). */
   pid: number;

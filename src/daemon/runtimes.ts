@@ -90,13 +90,15 @@ export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): 
 /**
  * The {@link Runtime} a task runs on: a `Runsc` for runsc/runc with the daemon's private `--root`
  * and a JSON log of the task's own (so concurrent failures never mix their messages), or the host
- * backend — inside a job object (cgroup) when the task has limits, its processes born in it.
+ * backend — inside the job object (cgroup) its record names, its processes born in it, with the
+ * task's limits if it has any. A host task without a job (none can be made here) leads a session
+ * of its own.
  */
 export function taskRuntime(layout: DaemonLayout, record: TaskRecord, cpus: number, logger: Logger): { runtime: Runtime; jobRuntime: JobRuntime | null } {
   if (record.runtime !== 'host') return { runtime: runscFor(record, layout.runtimeLog(record.id), logger), jobRuntime: null };
-  if (record.limits === null) return { runtime: new HostRuntime(), jobRuntime: null };
+  if (record.job === null) return { runtime: new HostRuntime({ jobs: false }), jobRuntime: null };
   const jr: JobRuntime = new JobRuntime(new HostRuntime({ jobFor: (id) => jr.jobOf(id) }), {
-    jobPrefix: jobPrefix(layout.root), job: { limits: jobLimits(record.limits, cpus) },
+    jobPrefix: jobPrefix(layout.root), job: record.limits ? { limits: jobLimits(record.limits, cpus) } : {},
   });
   return { runtime: jr, jobRuntime: jr };
 }

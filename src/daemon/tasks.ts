@@ -7,6 +7,7 @@ import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
 import { removeInside } from '../removeInside.js';
 import type { OciSpec } from '../runtime/oci/index.js';
+import { JobObject, isJobUnavailable } from '../runtime/jobobject/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
@@ -114,7 +115,9 @@ export class TaskManager {
         bundle, args: spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
         log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
-        job: runtimeName === 'host' && req.limits ? `${jobPrefix(layout.root)}${id}` : null,
+        // Named after the root and the id, and recorded, so a later daemon that adopts the task
+        // removes it too (a job named after this daemon's pid would outlive a SIGKILL, nameless).
+        job: runtimeName === 'host' && (req.limits !== undefined || await this.#jobsUsable()) ? `${jobPrefix(layout.root)}${id}` : null,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
       };
       writeJsonAtomic(layout.taskFile(id), record);
@@ -171,6 +174,21 @@ export class TaskManager {
   }
 
   #building: Promise<string> | null = null;
+
+  #canMakeJobs: Promise<boolean> | null = null;
+
+  /**
+   * Whether job objects (cgroups) can be made here, found out once by making one: a host task with
+   * no limits runs without one where they cannot (a user without cgroup rights).
+   */
+  #jobsUsable(): Promise<boolean> {
+    this.#canMakeJobs ??= JobObject.create({ name: `${jobPrefix(this.#ctx.layout.root)}probe-${process.pid}`, terminateOnLastHandleClose: true })
+      .then(async (job) => { await job.close(); return true; }, (err: unknown) => {
+        if (!isJobUnavailable(err)) this.#ctx.logger.warn({ err }, 'cannot make a job object: host tasks run without one');
+        return false;
+      });
+    return this.#canMakeJobs;
+  }
 
   #defaultBundle(): Promise<string> {
     this.#building ??= ensureDefaultBundle(this.#ctx.layout).finally(() => { this.#building = null; });

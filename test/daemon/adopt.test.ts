@@ -15,6 +15,14 @@ t.teardown(() => c.close());
 const counter = 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.002; done';
 const runtimes = ['runsc', 'runc', 'host'] as const;
 
+/** The memory cgroup directory of process `pid`, when it is a taskio job's. */
+function memoryCgroups(pid: number): string[] {
+  return fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n')
+    .map((l) => l.split(':'))
+    .filter((f) => f[1] === 'memory' && f[2]?.startsWith('/taskio/'))
+    .map((f) => `/sys/fs/cgroup/memory${f[2]}`);
+}
+
 async function numbers(id: string): Promise<number[]> {
   let text = '';
   await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
@@ -25,6 +33,9 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
   for (const rt of runtimes) await c.createTask({ id: `count-${rt}`, runtime: rt, args: ['sh', '-c', counter] });
   const doomed = await c.createTask({ id: 'doomed', runtime: 'host', args: ['sleep', '1000'] });
   for (const rt of runtimes) await eventually(async () => (await numbers(`count-${rt}`)).length >= 50, `${rt}: output`, 60_000);
+  // The host tasks' job objects (cgroups): a later daemon must remove them at rm, though it did not make them.
+  const hostCgroups = [...memoryCgroups((await c.getTask('count-host')).pid), ...memoryCgroups(doomed.pid)];
+  t.equal(hostCgroups.length, 2, `each host task in a job of its own: ${hostCgroups.join(', ')}`);
 
   const first = daemonPid(root);
   process.kill(first, 'SIGKILL');
@@ -80,6 +91,7 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
     t.comment(`${rt}: ${nums.length} lines logged, ${missingBytes} bytes missing across the daemon SIGKILL`);
     await c.remove(id);
     t.notOk(fs.existsSync(path.join(root, 'tasks', id)), `${rt}: removed`);
+    if (rt === 'host') t.same(hostCgroups.filter((cg) => fs.existsSync(cg)), [], 'host: the job objects of the adopted and of the exited task are removed');
     if (rt !== 'host') {
       const list = spawnSync(rt, ['--root', path.join(root, 'runtime', rt), 'list', '--format', 'json'], { encoding: 'utf8' });
       t.same((JSON.parse(list.stdout || 'null') ?? []).map((x: { id: string }) => x.id), [], `${rt}: no runtime state left`);

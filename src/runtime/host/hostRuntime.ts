@@ -1,6 +1,6 @@
 import { spawn as spawnChild, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { JobObject } from '../jobobject/index.js';
+import { JobObject, isJobUnavailable } from '../jobobject/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from './pty.js';
@@ -274,7 +274,7 @@ export class HostRuntime implements Runtime {
     try {
       return await JobObject.create({ name: `host-${process.pid}-${randomBytes(6).toString('hex')}`, terminateOnLastHandleClose: true });
     } catch (err) {
-      if (!jobsUnavailable.has((err as { code?: string }).code ?? '')) throw err;
+      if (!isJobUnavailable(err)) throw err;
       this.#jobs = false;
       return null;
     }
@@ -348,9 +348,6 @@ export class HostRuntime implements Runtime {
 }
 
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
-
-/** Codes of a job object that cannot be made here (no cgroups, no rights to them), as opposed to a failure. */
-const jobsUnavailable = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ERR_NOT_SUPPORTED', 'ERR_PLATFORM_NOT_SUPPORTED']);
 
 /**
  * Finds `file` as `execvp` would, and fails as spawn would have without the job's wrapper shell:

@@ -16,7 +16,7 @@ export {
   type JobLimits,
   type CFSBandwidth,
 } from './limits.js';
-export { JobObject, type JobObjectOptions, type JobObjectOpenOptions } from './jobobject.js';
+export { JobObject, isJobUnavailable, type JobObjectOptions, type JobObjectOpenOptions } from './jobobject.js';
 export { MsgAllProcessesExited, MsgUnimplemented, PollIntervalMs, type JobNotification } from './notifications.js';
 export { EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions } from './spawn.js';
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';

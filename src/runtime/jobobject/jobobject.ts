@@ -322,3 +322,15 @@ export class JobObject {
     await this.#backend.close();
   }
 }
+
+/** Codes of a job object that cannot be made here (no cgroups, no rights to them), as opposed to a failure. */
+const unavailableCodes = new Set(['EACCES', 'EPERM', 'EROFS', 'ENOENT', 'ERR_NOT_SUPPORTED', 'ERR_PLATFORM_NOT_SUPPORTED']);
+
+/**
+ * Whether `err`, thrown by {@link JobObject.create}, means this machine cannot make job objects for
+ * this user (no cgroup hierarchy, no rights to it) rather than that this one job failed: a caller
+ * that can run without one (a task with no limits) goes on without it.
+ */
+export function isJobUnavailable(err: unknown): boolean {
+  return unavailableCodes.has((err as { code?: string } | null)?.code ?? '');
+}
