@@ -12,6 +12,7 @@ import { mkfifo } from '../sys/index.js';
 import { ciobench } from './measure.js';
 import { openLogWriter } from '../logfile/logWriter.js';
 import { parseCriTime } from '../logfile/criTime.js';
+import { parseCriEntry, type CriEntry } from '../logfile/criParse.js';
 import type { LogFormat } from '../logfile/options.js';
 
 const run = promisify(execFile);
@@ -178,20 +179,17 @@ export function logEntrySpan(file: string): number {
   const fd = fs.openSync(file, 'r');
   try {
     const size = fs.fstatSync(fd).size;
-    const head = Buffer.alloc(Math.min(size, 4096));
-    fs.readSync(fd, head, 0, head.length, 0);
-    const tail = Buffer.alloc(Math.min(size, 64 * 1024));
-    fs.readSync(fd, tail, 0, tail.length, size - tail.length);
-    const stamp = (line: string): bigint => {
-      const t = parseCriTime(line.slice(0, line.indexOf(' ')));
-      if (!t) throw new Error(`${file}: not a CRI entry: ${JSON.stringify(line.slice(0, 80))}`);
-      return t.ns;
+    const read = (length: number, position: number): CriEntry[] => {
+      const buf = Buffer.alloc(Math.min(size, length));
+      fs.readSync(fd, buf, 0, buf.length, position);
+      return buf.toString('latin1').split('\n').map((l) => parseCriEntry(Buffer.from(l, 'latin1'))).filter((e): e is CriEntry => e !== null);
     };
-    const first = stamp(head.toString('latin1'));
-    // An entry with content: `TIME STREAM TAG CONTENT`, CONTENT not empty.
-    const last = tail.toString('latin1').split('\n').reverse().find((l) => l.split(' ', 4).length === 4 && l.split(' ').slice(3).join(' ') !== '');
-    if (last === undefined) throw new Error(`${file}: no entry with content at its end`);
-    return Number(stamp(last) - first) / 1e9;
+    const first = read(4096, 0)[0];
+    // The tail's first line may be cut in the middle: entries are taken from its end.
+    const last = read(64 * 1024, Math.max(0, size - 64 * 1024)).reverse().find((e) => e.content.length > 0);
+    if (first === undefined || last === undefined) throw new Error(`${file}: no CRI entry with content at its start and its end`);
+    const ns = (e: CriEntry): bigint => parseCriTime(e.timestamp)!.ns;
+    return Number(ns(last) - ns(first)) / 1e9;
   } finally {
     fs.closeSync(fd);
   }

@@ -42,11 +42,11 @@ async function interleave(label: string, variants: Variant[], key: string, basel
   }
   const med = (name: string, k: string) => median(got.get(name)!.map((x) => Number(x[k])));
   const summary: Result = { summary: label, rounds, metric: key };
+  for (const [name] of variants) {
+    if (got.get(name)![0]!.cpu_s_per_gib !== undefined) summary[`${name}_cpu_s_per_gib`] = med(name, 'cpu_s_per_gib');
+  }
   for (const k of [key, ...alsoKeys]) {
-    for (const [name] of variants) {
-      summary[`${name}_${k}`] = med(name, k);
-      if (got.get(name)![0]!.cpu_s_per_gib !== undefined) summary[`${name}_cpu_s_per_gib`] = med(name, 'cpu_s_per_gib');
-    }
+    for (const [name] of variants) summary[`${name}_${k}`] = med(name, k);
     if (!variants.some(([n]) => n === baseline)) continue;
     for (const [name] of variants) if (name !== baseline) {
       // The first key's ratio keeps its historical name; the others name their key.

@@ -23,7 +23,6 @@ export interface DaemonOptions {
   logger?: Logger;
 }
 
-
 /**
  * A running taskio daemon: the task host as a process of its own, one per state root. It holds
  * `<root>/daemon.lock`, is the child subreaper of its tasks, took over the tasks an earlier daemon

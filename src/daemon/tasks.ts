@@ -109,15 +109,16 @@ export class TaskManager {
       // a key would reach an attached person only with the next newline.
       const defaultFormat = terminal ? 'raw' : 'cri';
       const logFormat = plan.mode === 'default' ? defaultFormat : plan.mode === 'file' ? plan.format : null;
+      // Named after the root and the id, and recorded, so a later daemon that adopts the task
+      // removes it too (a job named after this daemon's pid would outlive a SIGKILL, nameless).
+      const job = runtimeName === 'host' && (req.limits !== undefined || await this.#jobsUsable()) ? `${jobPrefix(layout.root)}${id}` : null;
       const record: TaskRecord = {
         version: 1, id, runtime: runtimeName, runtimeCommand,
         runtimeRoot: runtimeCommand ? layout.runtimeRoot(runtimeName) : null,
         bundle, args: spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
         log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
-        // Named after the root and the id, and recorded, so a later daemon that adopts the task
-        // removes it too (a job named after this daemon's pid would outlive a SIGKILL, nameless).
-        job: runtimeName === 'host' && (req.limits !== undefined || await this.#jobsUsable()) ? `${jobPrefix(layout.root)}${id}` : null,
+        job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
       };
       writeJsonAtomic(layout.taskFile(id), record);
