@@ -10,7 +10,7 @@
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
-import { ciobench, median, parseSize, type Result } from './measure.js';
+import { ciobench, median, parseSize, useSpawner, type Result } from './measure.js';
 import { containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
@@ -59,6 +59,7 @@ async function interleave(label: string, variants: Variant[], key: string, basel
 }
 
 async function main(): Promise<void> {
+  useSpawner(); // before anything is allocated: see Spawner for why this process must not fork
   console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', rounds, bytes, lines, sets }));
   for (const chunk of ['32K', '4K']) {
     if (!only.has('throughput')) break;

@@ -1,6 +1,6 @@
-import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Spawner, runCollected } from './spawner.js';
 
 /** One benchmark result: printed as one JSON line. */
 export type Result = Record<string, string | number | boolean | null>;
@@ -18,16 +18,22 @@ export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: 
   return { value, wall, cpu: (c.user + c.system) / 1e6 };
 }
 
+let spawner: Spawner | null = null;
+
+/**
+ * From now on {@link run} starts its commands in a {@link Spawner}, so this process never forks
+ * again; call it first, while the process is small (the one fork it takes then costs little).
+ */
+export function useSpawner(): void {
+  spawner ??= new Spawner();
+}
+
 /** Runs a command to completion; rejects on a non-zero exit with its stderr. Resolves with stdout. */
-export function run(cmd: string, args: string[]): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
-    let out = '', err = '';
-    child.stdout.on('data', (d) => { out += d; });
-    child.stderr.on('data', (d) => { err += d; });
-    child.on('error', reject);
-    child.on('close', (code) => (code === 0 ? resolve(out) : reject(new Error(`${cmd} ${args.join(' ')} exited ${code}: ${err}`))));
-  });
+export async function run(cmd: string, args: string[]): Promise<string> {
+  const r = await (spawner ? spawner.run(cmd, args) : runCollected(cmd, args));
+  if (r.error !== undefined) throw new Error(`${cmd}: ${r.error}`);
+  if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr}`);
+  return r.stdout;
 }
 
 /** Runs a ciobench subcommand and parses its JSON line. */
