@@ -2,7 +2,7 @@ import net from 'node:net';
 import type { Writable } from 'node:stream';
 import { SlabCopier, acquireBuffer, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
 import { borrowsSafely } from './nonRetaining.js';
-import { keepFreedMemory } from '../sys/index.js';
+import { copiesFlowing, keepFreedMemory } from '../sys/index.js';
 
 /**
  * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
@@ -70,6 +70,7 @@ export class Pump {
       this.#current = null; // lent until the sink's callback; the next read takes another
       ok = this.#write(buf.subarray(0, n), buf);
     } else {
+      copiesFlowing();
       // Every byte read goes to the sink, pushback or not: the pipe cannot take it back.
       for (let at = 0; at < n && !this.#stopped;) {
         const chunk = this.#copier.copy(buf, at, n, sizeClasses[this.#cls]!);

@@ -24,6 +24,7 @@ const signatures = {
   strerror: 'const char *strerror(int errnum)',
   syscall: 'long syscall(long number, ...)',
   mallopt: 'int mallopt(int param, int value)',
+  malloc_trim: 'int malloc_trim(size_t pad)',
 } as const;
 
 type Libc = Record<keyof typeof signatures, Koffi.KoffiFunction>;
