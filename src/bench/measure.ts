@@ -28,9 +28,12 @@ export function useSpawner(): void {
   spawner ??= new Spawner();
 }
 
-/** Runs a command to completion; rejects on a non-zero exit with its stderr. Resolves with stdout. */
-export async function run(cmd: string, args: string[]): Promise<string> {
-  const r = await (spawner ? spawner.run(cmd, args) : runCollected(cmd, args));
+/**
+ * Runs a command to completion (with `env`, else this process's environment); rejects on a
+ * non-zero exit with its stderr. Resolves with stdout.
+ */
+export async function run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<string> {
+  const r = await (spawner ? spawner.run(cmd, args, env) : runCollected(cmd, args, env));
   if (r.error !== undefined) throw new Error(`${cmd}: ${r.error}`);
   if (r.code !== 0) throw new Error(`${cmd} ${args.join(' ')} exited ${r.code ?? r.signal}: ${r.stderr}`);
   return r.stdout;

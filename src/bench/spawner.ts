@@ -12,10 +12,10 @@ export interface SpawnResult {
   error?: string;
 }
 
-/** Runs `cmd` with `args` in this process and collects how it ended. */
-export function runCollected(cmd: string, args: string[]): Promise<SpawnResult> {
+/** Runs `cmd` with `args` (and `env`, else this process's) here and collects how it ended. */
+export function runCollected(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<SpawnResult> {
   return new Promise((resolve) => {
-    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(cmd, args, { stdio: ['ignore', 'pipe', 'pipe'], ...(env ? { env } : {}) });
     let stdout = '', stderr = '', error: string | undefined;
     child.stdout.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
     child.stderr.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
@@ -54,11 +54,11 @@ export class Spawner {
     this.#idle();
   }
 
-  /** Runs `cmd` with `args` in the spawner; resolves with how it ended. */
-  run(cmd: string, args: string[]): Promise<SpawnResult> {
+  /** Runs `cmd` with `args` (and `env`, else the spawner's, which is this process's) in the spawner. */
+  run(cmd: string, args: string[], env?: NodeJS.ProcessEnv): Promise<SpawnResult> {
     const id = this.#nextId++;
     if (this.#waiting.size === 0) this.#busy();
-    this.#child.stdin!.write(`${JSON.stringify({ id, cmd, args })}\n`);
+    this.#child.stdin!.write(`${JSON.stringify({ id, cmd, args, env })}\n`);
     return new Promise((resolve) => this.#waiting.set(id, resolve));
   }
 
