@@ -38,21 +38,19 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
  * `taskio run [OPTIONS] [--] COMMAND [ARG...]`: creates and starts a task, then, as `docker run`,
  * either prints its id (`-d`) or attaches to it — the output from its very start (the log is
  * replayed), stdin with `-i` (its end closes the task's stdin), the terminal with `-t` — and exits
- * with the task's exit code. `--rm` removes the task once it exited (done by this command, so a
- * detached or killed `run` leaves it).
+ * with the task's exit code. `--rm` is docker's AutoRemove: the daemon removes the task once it
+ * exited, also after a detach, with `-d`, or when this command was killed; attached, the command
+ * returns once the task is gone.
  */
 export async function run(ctx: VerbContext): Promise<unknown> {
   const a = ctx.args;
   const detach = a.bool('detach');
   const rm = a.bool('rm');
-  if (detach && rm) {
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --rm and --detach (the removal is done by the attached command)');
-  }
   if (detach && a.given('detach-keys')) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), ctx.stdin);
-  const req = createRequest(a);
+  const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
   return withDaemon(ctx, async (client) => {
     const task = await client.createTask(req);
     if (detach) {
@@ -62,9 +60,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
     try {
       const end = await attachTask(ctx, client, task, { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') });
       if (end === 'detached') return 0;
-      const exit = await client.wait(task.id);
-      if (rm) await client.remove(task.id);
-      return exit;
+      return await client.wait(task.id, rm ? { condition: 'removed' } : {});
     } catch (err) {
       if (rm) await removeQuietly(client, task.id);
       throw err;

@@ -1,6 +1,7 @@
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import type http from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
@@ -58,6 +59,17 @@ function ndjson(res: http.ServerResponse): (value: unknown) => void {
 }
 
 /** Builds the daemon's route table. */
+/** One promise per connection (a keep-alive one carries many creates): resolves once it closed. */
+const closedConnections = new WeakMap<Socket, Promise<void>>();
+function connectionClosed(socket: Socket): Promise<void> {
+  let closed = closedConnections.get(socket);
+  if (!closed) {
+    closed = socket.destroyed ? Promise.resolve() : new Promise((resolve) => socket.once('close', () => resolve()));
+    closedConnections.set(socket, closed);
+  }
+  return closed;
+}
+
 export function apiRouter(api: ApiContext): Router {
   const { tasks, events } = api;
   const r = new Router(api.logger);
@@ -75,7 +87,7 @@ export function apiRouter(api: ApiContext): Router {
 
   r.add('POST', '/tasks', async (ctx) => {
     checkQuery(ctx.query, {});
-    const t = await tasks.create(checkCreateRequest(await ctx.body()));
+    const t = await tasks.create(checkCreateRequest(await ctx.body()), connectionClosed(ctx.req.socket));
     return { status: 201, body: t.view() };
   });
 
@@ -103,9 +115,12 @@ export function apiRouter(api: ApiContext): Router {
   });
 
   r.add('POST', '/tasks/:id/wait', async (ctx) => {
-    checkQuery(ctx.query, {});
+    const { condition = 'not-running' } = checkQuery(ctx.query, { condition: 'string' });
     checkFields(await ctx.body(), noBody);
-    return { body: await task(ctx).wait(ctx.signal) };
+    if (condition !== 'not-running' && condition !== 'removed') {
+      throw new TaskioError('ERR_INVALID_FIELD', `query parameter condition must be not-running or removed, got ${JSON.stringify(condition)}`);
+    }
+    return { body: await tasks.wait(ctx.params.id!, condition, ctx.signal) };
   });
 
   for (const op of ['pause', 'resume'] as const) {

@@ -290,9 +290,12 @@ export class DaemonClient {
     await this.#json('POST', this.#task(id, '/kill'), { signal, ...(opts.all ? { all: true } : {}) }, opts);
   }
 
-  /** `POST /tasks/:id/wait`: resolves with the exit once the task exited. */
-  wait(id: string, opts: CallOptions = {}): Promise<ExitRecord> {
-    return this.#json('POST', this.#task(id, '/wait'), undefined, opts);
+  /**
+   * `POST /tasks/:id/wait`: resolves with the exit once the task exited, or with `condition:
+   * 'removed'` once it was also removed (an `autoRemove` task: by the daemon).
+   */
+  wait(id: string, opts: CallOptions & { condition?: 'not-running' | 'removed' } = {}): Promise<ExitRecord> {
+    return this.#json('POST', this.#task(id, opts.condition === 'removed' ? '/wait?condition=removed' : '/wait'), undefined, opts);
   }
 
   /** `DELETE /tasks/:id` (`force`: kill it first). */

@@ -26,11 +26,17 @@ export interface CreateTaskRequest {
   /** Log URI (`file:///…?format=cri&maxSize=…`, `binary:///…`) or `none` (FIFO mode). Default: CRI log in the task directory. */
   log?: string;
   limits?: TaskLimits;
+  /**
+   * Remove the task once it exited and its output is complete (docker's `AutoRemove`, what
+   * `run --rm` asks for): done by the daemon, so it happens too when no client is there any more;
+   * the client that created it may still attach first (see `TaskManager`'s removal rule).
+   */
+  autoRemove?: boolean;
 }
 
 const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
-  cwd: 'string', terminal: 'boolean', stdin: 'boolean', log: 'string', limits: 'object',
+  cwd: 'string', terminal: 'boolean', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */

@@ -51,6 +51,8 @@ export interface TaskRecord {
   created: string;
   started: string | null;
   status: 'creating' | 'started';
+  /** Remove the task once it exited (a daemon that adopts it does it too). Absent: false. */
+  autoRemove?: boolean;
 }
 
 /**

@@ -72,6 +72,8 @@ export interface TaskView {
   /** The task's FIFO set (FIFO mode clients attach to it). */
   stdio: TaskRecord['stdio'];
   limits: TaskRecord['limits'];
+  /** Removed by the daemon once it exited (`run --rm`). */
+  autoRemove: boolean;
   pid: number;
   created: string;
   started: string | null;
@@ -325,7 +327,7 @@ export class DaemonTask {
     return {
       id: r.id, status: this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, pid: r.pid,
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, autoRemove: r.autoRemove === true, pid: r.pid,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],
     };
   }

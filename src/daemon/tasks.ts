@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import crypto from 'node:crypto';
+import { setTimeout as delay } from 'node:timers/promises';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
@@ -17,10 +18,14 @@ import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive } from './keepAlive.js';
 import { LogCopy, outputPaths } from './logCopy.js';
 import { PidWatch } from './pidWatch.js';
+import { Removals } from './removals.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { DaemonTask, type TaskContext, type TaskState } from './task.js';
+
+/** How long after its exit an `autoRemove` task waits at most for its creator to let go. */
+const creatorHoldMs = 30_000;
 
 /** The spec a host task starts from: it runs on the host, so there is no rootfs to build. */
 const hostBase: OciSpec = {
@@ -43,6 +48,7 @@ export class TaskManager {
   readonly #ctx: TaskContext;
   readonly #runtimes: Runtimes;
   readonly #watch = new PidWatch();
+  readonly #removals = new Removals();
   readonly #cpus = os.availableParallelism();
 
   constructor(ctx: TaskContext, runtimes: Runtimes) {
@@ -70,7 +76,11 @@ export class TaskManager {
    * Creates and starts a task. Every step that made something is undone when a later one fails:
    * nothing of a failed create stays (task directory, FIFOs, runtime state, job, process).
    */
-  async create(req: CheckedCreate): Promise<DaemonTask> {
+  /**
+   * `creatorLeft` settles when the client that asked for the task has gone (its connection closed):
+   * an `autoRemove` task waits for that, or for a removal wait, before it goes (see {@link #removeOnExit}).
+   */
+  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve()): Promise<DaemonTask> {
     const { layout, logger, events } = this.#ctx;
     const id = req.id ?? crypto.randomBytes(8).toString('hex');
     if (this.#tasks.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
@@ -120,6 +130,7 @@ export class TaskManager {
         logPath, logFormat, limits: req.limits ?? null,
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
+        ...(req.autoRemove === true ? { autoRemove: true } : {}),
       };
       writeJsonAtomic(layout.taskFile(id), record);
       const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
@@ -150,6 +161,8 @@ export class TaskManager {
       writeJsonAtomic(layout.taskFile(id), record);
       const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false });
       this.#tasks.set(id, task);
+      this.#removals.forget(id);
+      this.#removeOnExit(task, creatorLeft);
       events.publish({ type: 'create', id });
       events.publish({ type: 'start', id });
       logger.info({ id, runtime: runtimeName, pid: record.pid }, 'task started');
@@ -198,9 +211,55 @@ export class TaskManager {
 
   /** Removes task `id` (`force`: kill it first when it runs). */
   async remove(id: string, force: boolean): Promise<void> {
-    const task = this.get(id);
+    await this.#remove(this.get(id), force, null);
+  }
+
+  async #remove(task: DaemonTask, force: boolean, keptExit: ExitRecord | null): Promise<void> {
     await task.remove(force);
-    this.#tasks.delete(id);
+    this.#tasks.delete(task.id);
+    this.#removals.removed(task.id, keptExit);
+  }
+
+  /**
+   * `autoRemove` (docker's AutoRemove, `run --rm`): the daemon removes the task once it exited and
+   * its output is complete, and once its creator let go of it — its connection closed (it exited,
+   * was killed, or `run -d` returned) or it asked with `wait?condition=removed`. That second
+   * condition is docker's order (attach, then start): a task that exits at once is still there
+   * for the attach of the `run --rm` that made it. A creator that keeps its connection busy holds
+   * the task {@link creatorHoldMs} after the exit at most. Its exit stays readable by `wait` for a
+   * while. A removal that fails leaves the task listed, with a warning.
+   */
+  #removeOnExit(task: DaemonTask, creatorLeft: Promise<void>): void {
+    if (task.record.autoRemove !== true) return;
+    const exited = task.wait();
+    const held = exited.then(() => delay(creatorHoldMs, undefined, { ref: false }));
+    const letGo = Promise.race([creatorLeft, this.#removals.asked(task.id), held]);
+    void Promise.all([exited, letGo]).then(async ([exit]) => {
+      if (this.#tasks.get(task.id) !== task) return; // removed meanwhile by a client
+      try {
+        await this.#remove(task, false, exit);
+      } catch (err) {
+        if (this.#tasks.get(task.id) === task) this.#ctx.logger.warn({ err, id: task.id }, 'auto-remove failed: the task stays');
+      }
+    });
+  }
+
+  /**
+   * `POST /tasks/:id/wait`: the exit once task `id` exited (`not-running`), or once it was also
+   * removed (`removed`, docker's condition). A task the daemon removed by itself (`autoRemove`)
+   * answers with its kept exit.
+   */
+  async wait(id: string, condition: 'not-running' | 'removed', signal?: AbortSignal): Promise<ExitRecord> {
+    const kept = this.#tasks.has(validateId(id)) ? undefined : this.#removals.exitOf(id);
+    if (kept) return kept;
+    const task = this.get(id);
+    // Registered before the exit can be seen, so no removal slips in between.
+    const removed = condition === 'removed' ? this.#removals.whenRemoved(id, signal) : null;
+    if (removed) this.#removals.ask(id);
+    removed?.catch(() => undefined); // awaited below; an abort while the exit is awaited is that error
+    const exit = await task.wait(signal);
+    await removed;
+    return exit;
   }
 
   /**
@@ -225,7 +284,10 @@ export class TaskManager {
       }
       try {
         const task = await this.#adopt(name);
-        if (task) this.#tasks.set(name, task);
+        if (task) {
+          this.#tasks.set(name, task);
+          this.#removeOnExit(task, Promise.resolve()); // no creator any more: one that exited goes now
+        }
       } catch (err) {
         logger.error({ err, id: name }, 'cannot adopt task');
       }

@@ -1,7 +1,9 @@
 import t from 'tap';
 import crypto from 'node:crypto';
-import { daemonRoot } from '../daemon/helpers.js';
-import { daemonPid, processesWith, taskDirs, taskio } from './runSession.js';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
+import { cliMain, daemonRoot } from '../daemon/helpers.js';
+import { cliEnv, daemonClient, daemonPid, processesWith, taskDirs, taskio } from './runSession.js';
 
 const opts = { timeout: 60_000 };
 const host = ['--runtime', 'host'];
@@ -41,9 +43,6 @@ t.test('bad input: one line naming it, exit 125, nothing left behind', opts, asy
   const noTty = await taskio(root, ['run', '-it', '--rm', ...host, '--', 'sh'], '');
   t.equal(noTty.status, 125, '-it without a terminal on stdin');
   t.equal(noTty.stderr, 'taskio run: the input device is not a TTY\n');
-  const rmD = await taskio(root, ['run', '-d', '--rm', ...host, '--', 'true']);
-  t.equal(rmD.status, 125);
-  t.match(rmD.stderr, /^taskio run: conflicting options: --rm and --detach[^\n]*\n$/);
   t.same(taskDirs(root), [], 'no task was made so far');
   t.equal(daemonPid(root), 0, 'a bad command line does not even start a daemon');
 
@@ -55,4 +54,40 @@ t.test('bad input: one line naming it, exit 125, nothing left behind', opts, asy
   t.equal(dup.stderr, 'taskio run: task dup already exists\n');
   t.same(taskDirs(root), ['dup'], 'only the first task is there');
   t.same(processesWith(`${marker}-2`), [], 'no process of the second');
+});
+
+t.test('--rm is the daemon\'s AutoRemove: with -d, or after the command was SIGKILLed, the task goes once it exited', opts, async (t) => {
+  const root = daemonRoot(t);
+  const c = daemonClient(t, root);
+  const d = await taskio(root, ['run', '-d', '--rm', '-i', '--name', 'auto', ...host, '--', 'sh', '-c', 'read x; exit 3']);
+  t.equal(d.status, 0, 'run -d --rm, as docker allows since its daemon removes');
+  t.equal(d.stdout, 'auto\n');
+  t.equal((await c.getTask('auto')).status, 'running');
+  await c.closeStdin('auto');
+  t.equal((await c.wait('auto', { condition: 'removed' })).exitCode, 3);
+  t.same(taskDirs(root), [], 'removed once it exited');
+  const w = await taskio(root, ['wait', 'auto']);
+  t.equal(w.stdout, '3\n', 'taskio wait after the removal still prints the code');
+
+  // An attached run --rm whose command is SIGKILLed: the task runs on, and goes when it exits.
+  const child = spawn(process.execPath, [cliMain, 'run', '--rm', '--name', 'orphan', ...host, '--', 'sh', '-c', 'echo ready; exec sleep 600'], { env: cliEnv(root), stdio: ['ignore', 'pipe', 'ignore'] });
+  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
+  let out = '';
+  child.stdout!.setEncoding('utf8');
+  await new Promise<void>((resolve, reject) => {
+    const check = (d = ''): void => {
+      out += d;
+      if (out.includes('ready\n')) resolve();
+      else if (child.exitCode !== null) reject(new Error(`run exited before the task printed: ${out}`));
+      else child.stdout!.once('data', check);
+    };
+    check();
+  });
+  child.kill('SIGKILL');
+  await once(child, 'exit');
+  t.equal((await c.getTask('orphan')).status, 'running', 'the task outlives its command');
+  const removed = c.wait('orphan', { condition: 'removed' });
+  await c.kill('orphan', 'TERM');
+  t.equal((await removed).exitCode, 128 + 15, 'gone once it exited, with its code');
+  t.same(taskDirs(root), []);
 });

@@ -54,6 +54,8 @@ t.test('unknown route, method, query; bodies that are not JSON, too large, or ha
     ['relative cwd', post('/tasks', { args: ['true'], runtime: 'host', cwd: 'tmp' }), 400, 'ERR_INVALID_FIELD', /"cwd" must be an absolute path, got "tmp"/],
     ['bad env', post('/tasks', { args: ['true'], runtime: 'host', env: ['NOEQUALS'] }), 400, 'ERR_INVALID_FIELD', /environment entry "NOEQUALS"/],
     ['bad log URI', post('/tasks', { args: ['true'], runtime: 'host', log: 'http://x/y' }), 400, 'ERR_UNKNOWN_STDIO_SCHEME', /unknown stdio scheme "http"/],
+    ['bad wait condition', request('POST', '/tasks/nosuch/wait?condition=next-exit'), 400, 'ERR_INVALID_FIELD', /condition must be not-running or removed, got "next-exit"/],
+    ['bad autoRemove', post('/tasks', { args: ['true'], runtime: 'host', autoRemove: 'yes' }), 400, 'ERR_INVALID_FIELD', /field "autoRemove" must be [^,]*, got "yes"/],
     ['bad log option', post('/tasks', { args: ['true'], runtime: 'host', log: 'file:///tmp/x.log?maxSize=huge' }), 400, 'ERR_INVALID_LOG_OPTION', /maxSize="huge"/],
   ];
   for (const [name, answer, status, code, message] of cases) {

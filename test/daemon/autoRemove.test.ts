@@ -1,0 +1,71 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { isGone } from '../fixtures/oci.js';
+import { client, daemonPid, daemonRoot, eventually, waitGone } from './helpers.js';
+
+const opts = { timeout: 90_000 };
+
+/** The task directories under `root`. */
+const taskDirs = (root: string): string[] => fs.readdirSync(path.join(root, 'tasks'));
+
+async function connect(t: Test): Promise<{ root: string; c: DaemonClient }> {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  return { root, c };
+}
+
+t.test('autoRemove: the daemon removes the task once it exited; wait?condition=removed and a later wait get its code', opts, async (t) => {
+  const { root, c } = await connect(t);
+  const created = await c.createTask({ id: 'gone', runtime: 'host', args: ['sh', '-c', 'read x; exit 3'], stdin: true, autoRemove: true });
+  t.equal(created.autoRemove, true, 'shown in the task');
+  const removed = c.wait('gone', { condition: 'removed' });
+  await c.closeStdin('gone');
+  t.equal((await removed).exitCode, 3, 'the exit, once the task is gone');
+  await t.rejects(c.getTask('gone'), { code: 'ERR_NOT_FOUND' }, 'no such task any more');
+  t.same(taskDirs(root), [], 'its directory is gone');
+  t.same((await c.listTasks({ all: true })).map((x) => x.id), []);
+  t.equal((await c.wait('gone')).exitCode, 3, 'a wait after the removal still gets the code');
+  // Its creator still connected and not asking: the task stays (for its attach), until asked.
+  await c.createTask({ id: 'held', runtime: 'host', args: ['sh', '-c', 'exit 6'], autoRemove: true });
+  t.equal((await c.wait('held')).exitCode, 6);
+  t.equal((await c.getTask('held')).status, 'exited', 'exited, still there while its creator is connected');
+  t.equal((await c.wait('held', { condition: 'removed' })).exitCode, 6, 'asked: removed');
+  t.same(taskDirs(root), []);
+  t.equal((await c.wait('gone', { condition: 'removed' })).exitCode, 3);
+  // A new task with the id is not the old one: its own exit, not the kept one.
+  await c.createTask({ id: 'gone', runtime: 'host', args: ['sh', '-c', 'exit 4'] });
+  t.equal((await c.wait('gone')).exitCode, 4, 'the id taken again: the new task\'s code');
+  await c.remove('gone');
+  await t.rejects(c.wait('gone'), { code: 'ERR_NOT_FOUND' }, 'a task a client removed leaves no code behind');
+});
+
+t.test('wait?condition=removed on a task without autoRemove resolves at its DELETE', opts, async (t) => {
+  const { c } = await connect(t);
+  await c.createTask({ id: 'kept', runtime: 'host', args: ['sh', '-c', 'exit 5'] });
+  let removedYet = false;
+  const removed = c.wait('kept', { condition: 'removed' }).then((e) => { removedYet = true; return e; });
+  t.equal((await c.wait('kept')).exitCode, 5, 'exited');
+  t.equal((await c.getTask('kept')).status, 'exited', 'and kept: no autoRemove');
+  t.equal(removedYet, false, 'the removed wait still waits');
+  await c.remove('kept');
+  t.equal((await removed).exitCode, 5, 'answered at the removal');
+});
+
+t.test('autoRemove kept across a daemon SIGKILL: a task that exited while no daemon ran is removed by the next one', opts, async (t) => {
+  const { root, c } = await connect(t);
+  const task = await c.createTask({ id: 'orphan', runtime: 'host', args: ['sleep', '1000'], autoRemove: true });
+  const first = daemonPid(root);
+  process.kill(first, 'SIGKILL');
+  await waitGone(first);
+  process.kill(task.pid, 'SIGKILL');
+  await eventually(() => isGone(task.pid), 'the task to die');
+  // The next request starts a daemon; it adopts the exited task and removes it.
+  const exit = await c.wait('orphan', { condition: 'removed' });
+  t.not(daemonPid(root), first, 'a new daemon');
+  t.equal(exit.exitCode, null, 'no made-up code');
+  t.match(exit.reason, /exited while no daemon was running/);
+  t.same(taskDirs(root), [], 'removed');
+});
