@@ -75,10 +75,8 @@ export class TaskManager {
   /**
    * Creates and starts a task. Every step that made something is undone when a later one fails:
    * nothing of a failed create stays (task directory, FIFOs, runtime state, job, process).
-   */
-  /**
    * `creatorLeft` settles when the client that asked for the task has gone (its connection closed):
-   * an `autoRemove` task waits for that, or for a removal wait, before it goes (see {@link #removeOnExit}).
+   * an `autoRemove` task waits for that, or for a removal wait, before it goes (see `#removeOnExit`).
    */
   async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve()): Promise<DaemonTask> {
     const { layout, logger, events } = this.#ctx;
