@@ -13,6 +13,7 @@ import {
 } from '../../../src/runtime/jobobject/index.js';
 import { parseKeyed } from '../../../src/runtime/jobobject/cgroup.js';
 import { until } from '../../helpers/common.js';
+import { checkNoJobsLeft } from './leftovers.js';
 
 // Every job of this file carries this prefix, so the final check can tell ours from other suites'.
 const prefix = `tt-${process.pid}-`;
@@ -342,11 +343,5 @@ t.test('values out of range fail with ERR_OUT_OF_RANGE and create nothing', asyn
 });
 
 t.test('nothing of ours is left under the cgroup roots', async (t) => {
-  const l = cgroupLayout();
-  const roots = [l.v2, ...l.v1.values()].filter((r): r is string => r !== undefined);
-  for (const root of new Set(roots)) {
-    const parent = path.join(root, 'taskio');
-    const left = fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(prefix)) : [];
-    t.same(left, [], `nothing under ${parent}`);
-  }
+  checkNoJobsLeft(t, cgroupLayout(), prefix);
 });

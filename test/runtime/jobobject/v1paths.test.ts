@@ -5,6 +5,7 @@ import type { ChildProcess } from 'node:child_process';
 import { JobObject, MsgAllProcessesExited, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
 import { CgroupSet } from '../../../src/runtime/jobobject/cgroup.js';
 import { killAll } from '../../../src/runtime/jobobject/terminate.js';
+import { checkNoJobsLeft } from './leftovers.js';
 
 // The same machine seen without its cgroup2 mount: every concern then goes through the v1 paths
 // (cgroup.procs polling for notifications, the v1 freezer for terminate, cpuacct for CPU time).
@@ -62,10 +63,5 @@ t.test('the freezer fallback also works on cgroup2 (cgroup.freeze)', { ...testTi
 });
 
 t.test('nothing of ours is left under the cgroup roots', async (t) => {
-  const roots = new Set([real.v2, ...real.v1.values()].filter((r): r is string => r !== undefined));
-  for (const root of roots) {
-    const parent = `${root}/taskio`;
-    const left = fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(prefix)) : [];
-    t.same(left, [], `nothing under ${parent}`);
-  }
+  checkNoJobsLeft(t, real, prefix);
 });
