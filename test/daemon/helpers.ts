@@ -35,10 +35,25 @@ export function daemonPid(root: string): number {
   }
 }
 
-/** Waits for `pid` to be gone (reaped or a zombie), checking every few ms. */
+/**
+ * Whether all of process `pid` is gone: reaped, or a zombie whose every thread exited too. A
+ * SIGKILLed Node process can show its main thread as a zombie while its other threads still exit,
+ * and until the last one has, its fds — a daemon's listening socket — are still open: a client
+ * connecting then is taken into the backlog and reset.
+ */
+function threadGroupGone(pid: number): boolean {
+  if (!isGone(pid)) return false;
+  try {
+    return fs.readdirSync(`/proc/${pid}/task`).every((tid) => Number(tid) === pid);
+  } catch {
+    return true; // reaped
+  }
+}
+
+/** Waits for `pid` to be gone (reaped, or a zombie with no thread left), checking every few ms. */
 export async function waitGone(pid: number, ms = 20_000): Promise<void> {
   const end = Date.now() + ms;
-  while (!isGone(pid)) {
+  while (!threadGroupGone(pid)) {
     if (Date.now() > end) throw new Error(`pid ${pid} still runs`);
     await new Promise((r) => setTimeout(r, 10));
   }
