@@ -58,7 +58,6 @@ function ndjson(res: http.ServerResponse): (value: unknown) => void {
   return (value) => { if (!res.destroyed) res.write(`${JSON.stringify(value)}\n`); };
 }
 
-/** Builds the daemon's route table. */
 /** One promise per connection (a keep-alive one carries many creates): resolves once it closed. */
 const closedConnections = new WeakMap<Socket, Promise<void>>();
 function connectionClosed(socket: Socket): Promise<void> {
@@ -70,6 +69,7 @@ function connectionClosed(socket: Socket): Promise<void> {
   return closed;
 }
 
+/** Builds the daemon's route table. */
 export function apiRouter(api: ApiContext): Router {
   const { tasks, events } = api;
   const r = new Router(api.logger);

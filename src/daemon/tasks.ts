@@ -18,9 +18,9 @@ import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive } from './keepAlive.js';
 import { LogCopy, outputPaths } from './logCopy.js';
 import { PidWatch } from './pidWatch.js';
-import { Removals } from './removals.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
+import { Removals } from './removals.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { DaemonTask, type TaskContext, type TaskState } from './task.js';
 

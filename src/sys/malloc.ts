@@ -47,18 +47,15 @@ let idleWaiters: (() => void)[] = [];
  * sink that keeps chunks in batches (an uploader holding 64 MiB, then dropping them) lets one GC
  * free more than 64 MiB at once, glibc gave it back to the kernel, and the next copies
  * page-faulted it in again (35,000–45,000 faults per GiB, measured). Ten seconds after the last
- * copied read (a burst's heap is kept across short pauses) the 64 MiB threshold is back and `malloc_trim` returns what is free, so a process
- * whose copies went quiet does not keep its peak. Costs a clock read per call and, while copies
- * flow, one timer every ten seconds. Does nothing where {@link keepFreedMemory} did not set the thresholds.
+ * copied read (a burst's heap is kept across short pauses) the 64 MiB threshold is back and
+ * `malloc_trim` returns what is free, so a process whose copies went quiet does not keep its peak.
+ * Costs a clock read per call and, while copies flow, one timer every ten seconds. Does nothing
+ * where {@link keepFreedMemory} did not set the thresholds (so libc is bound when it acts).
  */
 export function copiesFlowing(): void {
   lastFlow = Date.now();
   if (holding || !ours) return;
-  try {
-    if (libc.mallopt(M_TRIM_THRESHOLD, flowTrimThreshold) !== 1) return;
-  } catch {
-    return;
-  }
+  if (libc.mallopt(M_TRIM_THRESHOLD, flowTrimThreshold) !== 1) return;
   holding = true;
   armIdleCheck(flowIdleMs);
 }

@@ -5,10 +5,9 @@
  * between two `stty -g` of its shell.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import * as pty from 'node-pty';
 import { DaemonClient } from '../../src/daemon/index.js';
-import { cliMain, daemonPid } from '../daemon/helpers.js';
+import { cliMain, daemonPid, taskDirs } from '../daemon/helpers.js';
 import { spawnTaskio, taskioEnv } from './taskioCommand.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -35,15 +34,6 @@ export function daemonClient(t: Teardown, root: string): DaemonClient {
   const c = new DaemonClient(root, { start: false });
   t.teardown(() => c.close());
   return c;
-}
-
-/** The task directories under `root` (a failed command must leave none). */
-export function taskDirs(root: string): string[] {
-  try {
-    return fs.readdirSync(path.join(root, 'tasks'));
-  } catch {
-    return [];
-  }
 }
 
 /** The pids of the processes whose command line mentions `text` (a task's marker). */
@@ -133,4 +123,4 @@ export async function shellCommand(s: PtySession, command: string, tag: number):
 }
 
 /** The daemon's pid on `root` (0 when none), to check a command started one. */
-export { daemonPid };
+export { daemonPid, taskDirs };

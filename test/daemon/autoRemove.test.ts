@@ -1,14 +1,9 @@
 import t, { type Test } from 'tap';
-import fs from 'node:fs';
-import path from 'node:path';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, taskDirs, waitGone } from './helpers.js';
 
 const opts = { timeout: 90_000 };
-
-/** The task directories under `root`. */
-const taskDirs = (root: string): string[] => fs.readdirSync(path.join(root, 'tasks'));
 
 async function connect(t: Test): Promise<{ root: string; c: DaemonClient }> {
   const root = daemonRoot(t);

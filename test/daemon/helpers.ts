@@ -25,6 +25,15 @@ export function daemonRoot(t: Teardown): string {
   return root;
 }
 
+/** The task directories under `root` (a failed command must leave none). */
+export function taskDirs(root: string): string[] {
+  try {
+    return fs.readdirSync(path.join(root, 'tasks'));
+  } catch {
+    return [];
+  }
+}
+
 /** The pid in `<root>/daemon.lock` while a daemon holds it, else 0. */
 export function daemonPid(root: string): number {
   try {

@@ -5,11 +5,13 @@ import { repoRoot } from '../helpers/common.js';
 
 t.setTimeout(60_000);
 
+/** This environment without malloc tuning of its own (which keepFreedMemory would respect). */
+const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GLIBC_TUNABLES' && !/^MALLOC_\w+_$/.test(k)));
+
 /** Runs keepFreedMemory() twice in a fresh process (it changes process-wide malloc settings). */
 function twice(env: NodeJS.ProcessEnv): [boolean, boolean] {
   const mod = path.join(repoRoot, 'dist/sys/index.js');
   const script = `import(${JSON.stringify(mod)}).then((m) => console.log(JSON.stringify([m.keepFreedMemory(), m.keepFreedMemory()])))`;
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GLIBC_TUNABLES' && !/^MALLOC_\w+_$/.test(k)));
   return JSON.parse(execFileSync(process.execPath, ['-e', script], { env: { ...clean, ...env }, encoding: 'utf8' })) as [boolean, boolean];
 }
 
@@ -53,7 +55,6 @@ console.log(JSON.stringify({ thresholds, trimmed: before - rss() }));
 t.test('copiesFlowing keeps freed heap while copies flow and gives it back once they stop', async (t) => {
   t.setTimeout(60_000);
   const mod = path.join(repoRoot, 'dist/sys/index.js');
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'GLIBC_TUNABLES' && !/^MALLOC_\w+_$/.test(k)));
   const out = execFileSync(process.execPath, ['--input-type=module', '-e', burstScript(mod)], { env: clean, encoding: 'utf8', cwd: repoRoot });
   const { thresholds, trimmed } = JSON.parse(out) as { thresholds: number[]; trimmed: number };
   const mib = 1 << 20;
