@@ -33,21 +33,25 @@ export async function cliRunVariants(dialect: Dialect, n: number): Promise<{ var
   const bundle = path.join(s.base, 'true');
   await createBusyboxBundle(bundle, { args: ['/bin/true'] });
   const daemon = await startBenchDaemon();
-  const main = fileURLToPath(new URL('../cli/main.js', import.meta.url));
-  const env = { ...process.env, TASKIO_ROOT: daemon.root };
+  // The command as npm installs it: the bin/taskio launcher, with the first node on the PATH.
+  const command = fileURLToPath(new URL('../../bin/taskio', import.meta.url));
+  const env = { ...process.env, TASKIO_ROOT: daemon.root, PATH: `${path.dirname(process.execPath)}:${process.env['PATH'] ?? ''}` };
+  const bareEnv = Object.fromEntries(Object.entries(env).filter(([k]) => k !== 'NODE_EXTRA_CA_CERTS'));
   const global = await s.runtime.globalArgs();
-  // All three start the same way (the bench's spawner), so none pays for forking a bigger process.
-  const nodeCommand = (args: string[]) => (): Promise<unknown> => run(process.execPath, args, env);
-  const taskio = nodeCommand([main, 'run', '--rm', '--runtime', dialect, '--bundle', bundle, '--', '/bin/true']);
+  // All of them start the same way (the bench's spawner), so none pays for forking a bigger process.
+  const taskio = (): Promise<unknown> => run(command, ['run', '--rm', '--runtime', dialect, '--bundle', bundle, '--', '/bin/true'], env);
   const own = (): Promise<unknown> => run(s.runtime.command, [...global, 'run', '--bundle', bundle, `own-${crypto.randomBytes(4).toString('hex')}`]);
   // The floor under any Node command: this Node started with the same environment, running nothing
-  // (e.g. NODE_EXTRA_CA_CERTS makes Node 20 read a CA bundle at start-up, before any of taskio runs).
-  const node = nodeCommand(['-e', '0']);
+  // (NODE_EXTRA_CA_CERTS, when set, makes Node 20 load a CA bundle at start-up), and without
+  // NODE_EXTRA_CA_CERTS, as the launcher starts it.
+  const node = (): Promise<unknown> => run(process.execPath, ['-e', '0'], env);
+  const bareNode = (): Promise<unknown> => run(process.execPath, ['-e', '0'], bareEnv);
   return {
     variants: [
       ['taskio-run', async () => summary('taskio-run', await times(n, taskio))],
       [`${dialect}-run`, async () => summary(`${dialect}-run`, await times(n, own))],
       ['node-start', async () => summary('node-start', await times(n, node))],
+      ['node-start-bare', async () => summary('node-start-bare', await times(n, bareNode))],
     ],
     async cleanup() {
       await daemon.stop();

@@ -16,6 +16,7 @@ const pkg = JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf
   exports: Record<string, string | { types: string; default: string }>;
   dependencies: Record<string, string>;
   bin: Record<string, string>;
+  version: string;
 };
 const subpaths = ['taskio', 'taskio/runtime', 'taskio/logs', 'taskio/jobobject', 'taskio/hcs'];
 const env = Object.fromEntries(Object.entries(process.env).filter(([k]) => k !== 'NODE_OPTIONS'));
@@ -44,6 +45,7 @@ function install(t: Test, how: { linked?: boolean; missing?: string[]; broken?: 
   fs.mkdirSync(own);
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(own, 'package.json'));
   fs.cpSync(path.join(repoRoot, 'dist'), path.join(own, 'dist'), { recursive: true });
+  fs.cpSync(path.join(repoRoot, 'bin'), path.join(own, 'bin'), { recursive: true });
   for (const dep of Object.keys(pkg.dependencies)) {
     if (how.missing?.includes(dep)) continue;
     const reason = how.broken?.[dep];
@@ -232,4 +234,23 @@ t.test('npm pack publishes dist and src without bench, demo or tests, and every 
   t.ok(files.has('dist/logfile/criLogger.js'), 'the example binary:// logger the README names is packed');
   t.ok(files.has('src/index.ts'), 'sources are packed, so the source maps resolve');
   t.ok(files.has('README.md') && files.has('package.json'));
+});
+
+t.test('the installed taskio command runs the CLI through npm\'s .bin link, without the NODE_EXTRA_CA_CERTS start-up load', opts, async (t) => {
+  const { app } = install(t);
+  const binDir = path.join(app, 'node_modules', '.bin');
+  fs.mkdirSync(binDir);
+  fs.symlinkSync(path.join('..', 'taskio', pkg.bin['taskio']!), path.join(binDir, 'taskio'));
+  // Node warns at start-up about a CA file it cannot load: the warning shows whether it was loaded.
+  const caEnv = { ...env, NODE_EXTRA_CA_CERTS: path.join(app, 'no-such-ca.pem'), PATH: `${path.dirname(process.execPath)}:${env['PATH'] ?? ''}` };
+  const direct = await run(process.execPath, [path.join(app, 'node_modules/taskio/dist/cli/main.js'), '--version'], { env: caEnv, timeout: 100_000 });
+  t.match(direct.stderr, /extra certs/i, 'run directly, Node loads the CA file at start (the check below can fail)');
+  const viaBin = await run(path.join(binDir, 'taskio'), ['--version'], { cwd: app, env: caEnv, timeout: 100_000 });
+  t.equal(viaBin.stdout, `${pkg.version}\n`);
+  t.equal(viaBin.stderr, '', 'no CA load, no warning');
+  const bad = await run(path.join(binDir, 'taskio'), ['run', '--memory', 'a lot', '--', 'true'], { cwd: app, env: caEnv, timeout: 100_000 })
+    .then(() => null, (err: { code: number; stderr: string }) => err);
+  t.equal(bad?.code, 125, "taskio's own error keeps its exit code through the launcher");
+  t.match(bad?.stderr, /^taskio run: .*"a lot"/, 'an argument with a space arrives as one argument');
+  t.equal(bad?.stderr.split('\n').filter(Boolean).length, 1, 'one line');
 });
