@@ -301,7 +301,7 @@ export class DaemonTask {
       // The exit file may still be on its way to disk.
       if (this.#exit) await this.exited;
       try {
-        await this.#control?.delete();
+        await (this.#runtimeDeleted ?? this.#control?.delete());
       } catch (err) {
         if (!force) throw err;
         this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
@@ -314,6 +314,22 @@ export class DaemonTask {
       removeInside(this.#ctx.layout.tasks, this.#ctx.layout.taskDir(this.id));
     });
     this.#ctx.events.publish({ type: 'delete', id: this.id });
+  }
+
+  #runtimeDeleted: Promise<void> | null = null;
+
+  /**
+   * After the exit, removes what the runtime keeps for the task (its state, cgroups, job) and
+   * leaves the task itself — record, log, exit — in place; {@link remove} then only finishes.
+   * For a task that will be removed anyway (`autoRemove`): the runtime's `delete` runs while its
+   * client still reads the output. A delete that fails is tried again by `remove`.
+   */
+  deleteRuntime(): Promise<void> {
+    if (this.#exit === null || !this.#control) return Promise.resolve();
+    const deleting = this.#control.delete();
+    this.#runtimeDeleted = deleting;
+    deleting.catch(() => { if (this.#runtimeDeleted === deleting) this.#runtimeDeleted = null; });
+    return deleting;
   }
 
   /** Daemon shutdown: stops copying (the rest stays in the pipes) and leaves the task running. */

@@ -230,6 +230,8 @@ export class TaskManager {
   #removeOnExit(task: DaemonTask, creatorLeft: Promise<void>): void {
     if (task.record.autoRemove !== true) return;
     const exited = task.wait();
+    // The runtime's part goes at once, while the creator still reads: it is most of a removal's time.
+    void exited.then(() => task.deleteRuntime()).catch(() => undefined);
     const held = exited.then(() => delay(creatorHoldMs, undefined, { ref: false }));
     const letGo = Promise.race([creatorLeft, this.#removals.asked(task.id), held]);
     void Promise.all([exited, letGo]).then(async ([exit]) => {

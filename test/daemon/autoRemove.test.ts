@@ -1,4 +1,6 @@
 import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { isGone } from '../fixtures/oci.js';
 import { client, daemonPid, daemonRoot, eventually, taskDirs, waitGone } from './helpers.js';
@@ -35,6 +37,21 @@ t.test('autoRemove: the daemon removes the task once it exited; wait?condition=r
   t.equal((await c.wait('gone')).exitCode, 4, 'the id taken again: the new task\'s code');
   await c.remove('gone');
   await t.rejects(c.wait('gone'), { code: 'ERR_NOT_FOUND' }, 'a task a client removed leaves no code behind');
+});
+
+t.test('autoRemove on runc: the runtime state goes at the exit, the task (its log, its exit) when its creator lets go', opts, async (t) => {
+  const { root, c } = await connect(t);
+  await c.createTask({ id: 'early', runtime: 'runc', args: ['sh', '-c', 'echo bye; exit 2'], autoRemove: true });
+  t.equal((await c.wait('early')).exitCode, 2);
+  // runc keeps a container's state in a directory named after it until its delete.
+  const runcState = path.join(root, 'runtime', 'runc', 'early');
+  await eventually(() => !fs.existsSync(runcState), "runc's state of the exited task to go");
+  const task = await c.getTask('early');
+  t.equal(task.status, 'exited', 'the task is still listed while its creator is connected');
+  t.match(fs.readFileSync(task.logPath!, 'utf8'), /stdout F bye\n/, 'with its log');
+  t.equal((await c.wait('early', { condition: 'removed' })).exitCode, 2, 'asked: removed, with its code');
+  t.same(taskDirs(root), []);
+  await t.rejects(c.getTask('early'), { code: 'ERR_NOT_FOUND' });
 });
 
 t.test('wait?condition=removed on a task without autoRemove resolves at its DELETE', opts, async (t) => {
