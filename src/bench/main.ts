@@ -3,7 +3,11 @@
  * `../shared/anchors/ciobench`), interleaved A B C … in one run, then medians. Prints JSON lines:
  * one per run, then one `summary` per benchmark with the ratios.
  *
- * Environment: BENCH_ROUNDS (default 3), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
+ * Every benchmark first runs each variant once unrecorded (`"warmup": true` in its line): the first
+ * GiB a Node process copies pays its JIT and the growth of its heap, which a supervisor pays once
+ * in its life, not per GiB; Go's `cio` has no such start. BENCH_WARMUP=0 records that round too.
+ *
+ * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1 round), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
  * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
  * throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli; or the same names as arguments:
  * `npm run bench -- scale`), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
@@ -23,6 +27,7 @@ import { scaleBenches } from './scale.js';
 import { cliRunVariants } from './cliRun.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
+const warmups = Number(process.env.BENCH_WARMUP ?? 1);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
@@ -33,6 +38,9 @@ type Variant = [name: string, run: () => Promise<Result>];
 
 async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio', alsoKeys: string[] = []): Promise<void> {
   const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
+  for (let r = 0; r < warmups; r++) {
+    for (const [, fn] of variants) console.log(JSON.stringify({ ...(await fn()), warmup: true, label }));
+  }
   for (let r = 0; r < rounds; r++) {
     for (const [name, fn] of variants) {
       const res = await fn();
@@ -41,7 +49,7 @@ async function interleave(label: string, variants: Variant[], key: string, basel
     }
   }
   const med = (name: string, k: string) => median(got.get(name)!.map((x) => Number(x[k])));
-  const summary: Result = { summary: label, rounds, metric: key };
+  const summary: Result = { summary: label, rounds, warmups, metric: key };
   for (const [name] of variants) {
     if (got.get(name)![0]!.cpu_s_per_gib !== undefined) summary[`${name}_cpu_s_per_gib`] = med(name, 'cpu_s_per_gib');
   }
@@ -60,7 +68,7 @@ async function interleave(label: string, variants: Variant[], key: string, basel
 
 async function main(): Promise<void> {
   useSpawner(); // before anything is allocated: see Spawner for why this process must not fork
-  console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', rounds, bytes, lines, sets }));
+  console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', rounds, warmups, bytes, lines, sets }));
   for (const chunk of ['32K', '4K']) {
     if (!only.has('throughput')) break;
     const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
