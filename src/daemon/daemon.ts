@@ -7,6 +7,7 @@ import { pino, type Logger } from 'pino';
 import { TaskioError } from '../errors.js';
 import { packageVersion } from '../packageFiles.js';
 import { ensurePrivateDir } from '../privateDir.js';
+import { closeInheritedFds } from '../sys/index.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
 import { apiRouter } from './api.js';
 import { DaemonLock } from './daemonLock.js';
@@ -21,6 +22,13 @@ export interface DaemonOptions {
   root?: string;
   /** Where the daemon logs (default: pino JSON on stderr, level `$TASKIO_LOG_LEVEL` or info). */
   logger?: Logger;
+  /**
+   * Closes the fds this process inherited (not close-on-exec, above 2) before anything starts —
+   * what `taskio daemon` does: whatever started it (a client, a CI step, an ssh session) may have
+   * left pipes that would otherwise stay open as long as the daemon and its tasks live. Not for a
+   * daemon inside a process that opened such fds itself (default false).
+   */
+  closeInheritedFds?: boolean;
 }
 
 /**
@@ -51,6 +59,7 @@ export class Daemon {
    * @throws TaskioError `ERR_UNSAFE_DIR` (a root that is not ours), `ERR_DAEMON_RUNNING` (naming its pid).
    */
   static async start(opts: DaemonOptions = {}): Promise<Daemon> {
+    const inherited = opts.closeInheritedFds === true ? closeInheritedFds() : [];
     const logger = opts.logger ?? pino({ level: process.env.TASKIO_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
     const root = ensurePrivateDir(opts.root ?? defaultDaemonRoot());
     const layout = new DaemonLayout(root);
@@ -76,7 +85,7 @@ export class Daemon {
         logger.debug({ err }, 'bad request');
       });
       await daemon.#listen();
-      logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes }, 'taskio daemon ready');
+      logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes, ...(inherited.length > 0 ? { closedInheritedFds: inherited } : {}) }, 'taskio daemon ready');
       return daemon;
     } catch (err) {
       lock.release();
@@ -129,7 +138,7 @@ export class Daemon {
 export async function runDaemonMain(root: string | undefined): Promise<void> {
   let daemon: Daemon;
   try {
-    daemon = await Daemon.start(root !== undefined ? { root: path.resolve(root) } : {});
+    daemon = await Daemon.start({ ...(root !== undefined ? { root: path.resolve(root) } : {}), closeInheritedFds: true });
   } catch (err) {
     process.stderr.write(`taskio daemon: ${(err as Error).message}\n`);
     process.exit((err as { code?: string }).code === 'ERR_DAEMON_RUNNING' ? 3 : 1);

@@ -1,7 +1,8 @@
+import fs from 'node:fs';
 import { libc, lastErrno } from './libc.js';
 import { sysError } from './errno.js';
 
-const F_SETFL = 4, F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
+const F_GETFD = 1, FD_CLOEXEC = 1, F_SETFL = 4, F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
 const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
 const FIONREAD = 0x541b, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413;
 const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
@@ -9,6 +10,26 @@ const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
 function check(rc: number, syscall: string, path?: string): number {
   if (rc < 0) throw sysError(syscall, lastErrno(), path);
   return rc;
+}
+
+/**
+ * Closes every fd above 2 that is not close-on-exec and returns them: what this process inherited
+ * from the one that started it (Node, libuv and taskio open everything `O_CLOEXEC`). For a daemon:
+ * it holds what it has for as long as it runs and passes it on to every process it spawns, so a
+ * pipe inherited from the command that started it — a CI step's, an ssh session's — would never see
+ * its end, as long as the daemon or any of its tasks lives.
+ */
+export function closeInheritedFds(): number[] {
+  const closed: number[] = [];
+  for (const name of fs.readdirSync('/proc/self/fd')) {
+    const fd = Number(name);
+    if (!(fd > 2)) continue;
+    const flags = libc.fcntl(fd, F_GETFD) as number;
+    if (flags < 0 || (flags & FD_CLOEXEC) !== 0) continue; // gone (readdir's own fd) or ours
+    fs.closeSync(fd);
+    closed.push(fd);
+  }
+  return closed;
 }
 
 /** Creates a FIFO at `path` with `mode` (less the umask). Throws `EEXIST` if anything is there. */

@@ -28,6 +28,28 @@ t.test('a client starts the daemon on demand: root 0700, socket 0600, one lock',
   t.equal((await c.version()).pid, v.pid, 'the first one still serves');
 });
 
+t.test('a daemon started by a command keeps none of the fds that command inherited, nor do its tasks', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  // fd 20 of the command: a pipe of this test, as a CI runner's or an ssh session's would be. Node
+  // makes its inherited fds 0-15 close-on-exec at start, not the ones above.
+  const cmd = spawn(process.execPath, [cliMain, 'run', '-d', '--name', 'fds', '--runtime', 'host', '--', 'sleep', '1000'], {
+    env: { ...process.env, TASKIO_ROOT: root }, stdio: ['ignore', 'pipe', 'inherit', ...Array<'ignore'>(17).fill('ignore'), 'pipe'],
+  });
+  const extra = (cmd.stdio as unknown as net.Socket[])[20]!;
+  const ended = new Promise<void>((resolve) => { extra.on('end', resolve).on('close', resolve).resume(); });
+  t.equal(await exitOf(cmd), 0);
+  const pid = daemonPid(root);
+  const cloexec = (p: number, fd: string) => (Number.parseInt(/^flags:\s+(\d+)/m.exec(fs.readFileSync(`/proc/${p}/fdinfo/${fd}`, 'utf8'))![1]!, 8) & 0o2000000) !== 0;
+  const open = (p: number) => fs.readdirSync(`/proc/${p}/fd`).filter((fd) => Number(fd) > 2);
+  t.same(open(pid).filter((fd) => { try { return !cloexec(pid, fd); } catch { return false; } }), [], 'every fd of the daemon above 2 is close-on-exec');
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const task = await c.getTask('fds');
+  t.same(open(task.pid), [], 'the task has its stdio and nothing else');
+  await ended; // so nobody holds the command's fd 20 any more
+  t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"closedInheritedFds":\[[^\]]*\b20\b/, 'and the daemon says what it closed');
+});
+
 t.test('two client processes racing to start the daemon end with one daemon', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
   const run = () => {
