@@ -12,6 +12,7 @@ import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreO
 import { defaultMonitor, type Monitor } from '../reaper/index.js';
 import { startTimeOf } from '../reaper/children.js';
 import { sessionProcesses, signalEach, signalSessions } from './sessions.js';
+import { sweepStaleHostJobs } from './staleJobs.js';
 import { groupStats } from './stats.js';
 import { HostTerminal } from './terminal.js';
 
@@ -271,6 +272,7 @@ export class HostRuntime implements Runtime {
   /** A job object of the runtime's own for a task, or null where this machine cannot make one. */
   async #newJob(): Promise<JobObject | null> {
     if (!this.#jobs) return null;
+    await sweepStaleHostJobs();
     try {
       return await JobObject.create({ name: `host-${process.pid}-${randomBytes(6).toString('hex')}`, terminateOnLastHandleClose: true });
     } catch (err) {

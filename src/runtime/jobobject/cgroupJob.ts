@@ -110,6 +110,17 @@ export class CgroupJob implements JobBackend {
   }
 
   /** Opens an existing job's cgroups; `ENOENT` when there is none. */
+  /** The jobs that exist: the directories under `taskio/` of the hierarchy that lists processes. */
+  static async names(layout?: CgroupLayout): Promise<string[]> {
+    const parent = path.dirname(new CgroupSet('probe', layout).listDir);
+    try {
+      return (await fs.readdir(parent, { withFileTypes: true })).filter((e) => e.isDirectory()).map((e) => e.name);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []; // no job was ever made here
+      throw err;
+    }
+  }
+
   static async open(name: string, options: CgroupJobOptions): Promise<CgroupJob> {
     checkName(name);
     const cgroup = new CgroupSet(name, options.layout);

@@ -127,6 +127,14 @@ export class JobObject {
     return new JobObject(await backends.open(name, options));
   }
 
+  /**
+   * The names of the jobs that exist now, of every process on the host (Linux: the directories
+   * under `taskio/`). Windows cannot list named job objects: there it is empty.
+   */
+  static async names(): Promise<string[]> {
+    return (await (await platformBackends()).names?.()) ?? [];
+  }
+
   /** The job's name: its cgroup directory under `taskio/` on Linux, the kernel object name on Windows ('' if unnamed). */
   get name(): string {
     return this.#backend.name;

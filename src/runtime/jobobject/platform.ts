@@ -9,6 +9,8 @@ export interface BackendFactory {
   create(options: JobObjectOptions, afterCreate: (backend: JobBackend) => Promise<void>): Promise<JobBackend>;
   /** Opens an existing job by name. */
   open(name: string, options: JobObjectOpenOptions): Promise<JobBackend>;
+  /** The names of the jobs that exist, where the platform can list them (Windows cannot). */
+  names?(): Promise<string[]>;
 }
 
 /** The cgroup backend (Linux). */
@@ -16,6 +18,7 @@ export const cgroupBackends: BackendFactory = {
   create: (o, after) =>
     CgroupJob.create(o.name, { notifications: o.notifications, terminateOnLastHandleClose: o.terminateOnLastHandleClose, ioDevices: o.ioDevices, layout: o.layout }, after),
   open: (name, o) => CgroupJob.open(name, o),
+  names: () => CgroupJob.names(),
 };
 
 let replaced: BackendFactory | undefined;

@@ -13,6 +13,8 @@ import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/atta
 import { processState } from '../../../src/runtime/reaper/index.js';
 import { Collector, fdCount, fdsUnder, testFile, untilBytes } from '../../helpers/common.js';
 import { waitFor } from '../../fixtures/oci.js';
+import { JobObject } from '../../../src/runtime/jobobject/index.js';
+import { isAlive } from '../../../src/pidAlive.js';
 
 const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-test-'));
 const runtime = new HostRuntime();
@@ -266,4 +268,37 @@ t.test('host as a user who cannot make cgroups: the sessions fallback still take
   t.equal(r.uid, 65534, 'as nobody');
   t.equal(r.status, 3, 'the init\'s status');
   t.ok(r.bgGone, `its background job ${r.bg} was killed with it`);
+});
+
+t.test('host: the jobs a dead supervisor left are removed by the next one once their processes are gone, not before', { timeout: 60_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-host-orphans-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const left: Array<{ pid: number; job: string }> = [];
+  t.teardown(async () => {
+    for (const { pid } of left) try { process.kill(pid, 'SIGKILL'); } catch { /* gone */ }
+    for (const { pid, job } of left) {
+      await waitFor(`task ${pid} to die`, () => !isAlive(pid));
+      await JobObject.open(job).then((j) => j.close(), () => undefined);
+    }
+  });
+  const supervisor = async (): Promise<{ pid: number; job: string }> => {
+    const child = spawn(process.execPath, [testFile('runtime/host/fixtures/orphaned.mjs'), dir], { stdio: ['ignore', 'pipe', 'inherit'] });
+    let out = '';
+    for await (const chunk of child.stdout!) out += chunk;
+    const r = JSON.parse(out) as { pid: number; job: string };
+    left.push(r);
+    return r;
+  };
+  const ended = await supervisor();
+  const running = await supervisor();
+  t.match(ended.job, /^host-\d+-[0-9a-f]{12}$/, 'each task got a job of its own');
+  process.kill(ended.pid, 'SIGKILL');
+  await waitFor('the first task to die', () => !isAlive(ended.pid));
+  const before = await JobObject.names();
+  t.ok(before.includes(ended.job) && before.includes(running.job), 'both dead supervisors left their job');
+  const next = await supervisor(); // a new supervisor: its first task sweeps
+  const after = await JobObject.names();
+  t.notOk(after.includes(ended.job), 'the empty one is removed');
+  t.ok(after.includes(running.job), 'the one whose task still runs stays (the task may outlive its supervisor)');
+  t.ok(after.includes(next.job), "and the new supervisor's own is there");
 });
