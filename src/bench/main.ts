@@ -7,10 +7,10 @@
  * GiB a Node process copies pays its JIT and the growth of its heap, which a supervisor pays once
  * in its life, not per GiB; Go's `cio` has no such start. BENCH_WARMUP=0 records that round too.
  *
- * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1 round), BENCH_BYTES (default 1G), BENCH_LINES (default 1000000),
- * BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per round), BENCH_ONLY (comma list:
- * throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli; or the same names as arguments:
- * `npm run bench -- scale`), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
+ * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1), BENCH_BYTES (default 1G),
+ * BENCH_LINES (default 1000000), BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per
+ * round), BENCH_ONLY (comma list: throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
+ * or the same names as arguments: `npm run bench -- scale`), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */

@@ -109,7 +109,6 @@ export class CgroupJob implements JobBackend {
     }
   }
 
-  /** Opens an existing job's cgroups; `ENOENT` when there is none. */
   /** The jobs that exist: the directories under `taskio/` of the hierarchy that lists processes. */
   static async names(layout?: CgroupLayout): Promise<string[]> {
     const parent = path.dirname(new CgroupSet('probe', layout).listDir);
@@ -121,6 +120,7 @@ export class CgroupJob implements JobBackend {
     }
   }
 
+  /** Opens an existing job's cgroups; `ENOENT` when there is none. */
   static async open(name: string, options: CgroupJobOptions): Promise<CgroupJob> {
     checkName(name);
     const cgroup = new CgroupSet(name, options.layout);
