@@ -6,3 +6,4 @@ export * from './native.js';
 export * from './poll.js';
 export * from './process.js';
 export * from './socket.js';
+export * from './spawn.js';

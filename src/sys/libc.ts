@@ -25,6 +25,18 @@ const signatures = {
   syscall: 'long syscall(long number, ...)',
   mallopt: 'int mallopt(int param, int value)',
   malloc_trim: 'int malloc_trim(size_t pad)',
+  posix_spawnp: 'int posix_spawnp(_Out_ int *pid, const char *file, void *actions, void *attr, const char **argv, const char **envp)',
+  posix_spawn_file_actions_init: 'int posix_spawn_file_actions_init(void *actions)',
+  posix_spawn_file_actions_destroy: 'int posix_spawn_file_actions_destroy(void *actions)',
+  posix_spawn_file_actions_adddup2: 'int posix_spawn_file_actions_adddup2(void *actions, int fd, int newfd)',
+  posix_spawn_file_actions_addopen: 'int posix_spawn_file_actions_addopen(void *actions, int fd, const char *path, int oflag, uint32 mode)',
+  posix_spawnattr_init: 'int posix_spawnattr_init(void *attr)',
+  posix_spawnattr_destroy: 'int posix_spawnattr_destroy(void *attr)',
+  posix_spawnattr_setflags: 'int posix_spawnattr_setflags(void *attr, short flags)',
+  posix_spawnattr_setsigdefault: 'int posix_spawnattr_setsigdefault(void *attr, void *set)',
+  posix_spawnattr_setsigmask: 'int posix_spawnattr_setsigmask(void *attr, void *set)',
+  sigfillset: 'int sigfillset(void *set)',
+  sigemptyset: 'int sigemptyset(void *set)',
 } as const;
 
 type Libc = Record<keyof typeof signatures, Koffi.KoffiFunction>;

@@ -1,7 +1,10 @@
 import { execa, type Options, type Result } from 'execa';
 import { TaskioError, abortError } from '../../errors.js';
 import { RuntimeError } from './error.js';
+import { runningMonitor } from '../reaper/monitor.js';
+import { limitCommand, type CommandBounds, type Cut } from './limits.js';
 import { lastLogError, logOffset } from './log.js';
+import { runMonitored, type Ran } from './monitoredRun.js';
 import type { Stdio } from './types.js';
 
 /** One runtime command to run. */
@@ -40,51 +43,19 @@ export function missingBinaryError(command: string, code: string, cause?: unknow
   return new TaskioError(code, `${code}: OCI runtime binary ${why}: ${command}`, { cause });
 }
 
-/** How a {@link runBounded} command ended when it did not end by itself. */
-export type Cut = 'timeout' | 'abort' | null;
-
 /**
- * Runs `command` (never through a shell) in a process group of its own, and SIGKILLs that group
- * when `timeout` ms pass or `signal` aborts: the runtime CLI and whatever it started that is still
- * in its group (a wrapper script's children, a half-made container's helpers). The runtime's
- * children that should outlive a call — runsc's sandbox and gofer, runc's init — are only touched
- * when the call that starts them is cut off, and then the container is not usable anyway.
- * A group of its own also keeps a terminal's Ctrl-C, meant for the supervisor, away from the
- * runtime in the middle of a call.
+ * Runs `command` (never through a shell) with execa, in a session of its own, within `bounds`
+ * ({@link limitCommand}). A session of its own also keeps a terminal's Ctrl-C, meant for the
+ * supervisor, away from the runtime in the middle of a call.
  */
-export async function runBounded(command: string, args: readonly string[], options: Options, bounds: { timeout?: number; signal?: AbortSignal }): Promise<{ result: Result; cut: Cut }> {
+export async function runBounded(command: string, args: readonly string[], options: Options, bounds: CommandBounds): Promise<{ result: Result; cut: Cut }> {
   if (bounds.signal?.aborted) throw abortError(bounds.signal);
   const sub = execa(command, args, { ...options, reject: false, shell: false, detached: true, cleanup: false });
-  let cut: Cut = null;
-  const kill = (why: Exclude<Cut, null>): void => {
-    if (cut !== null || sub.pid === undefined) return;
-    cut = why;
-    killGroup(sub.pid);
-  };
-  const timer = bounds.timeout ? setTimeout(() => kill('timeout'), bounds.timeout) : undefined;
-  const onAbort = (): void => kill('abort');
-  bounds.signal?.addEventListener('abort', onAbort, { once: true });
+  const limit = limitCommand(sub.pid, bounds);
   try {
-    return { result: await sub, cut };
+    return { result: await sub, cut: limit.cut() };
   } finally {
-    clearTimeout(timer);
-    bounds.signal?.removeEventListener('abort', onAbort);
-  }
-}
-
-/**
- * SIGKILL to the process group led by `pid` (the command is not reaped yet, so the id is still
- * its own), or to the process alone if it has not made its group yet.
- */
-function killGroup(pid: number): void {
-  try {
-    process.kill(-pid, 'SIGKILL');
-  } catch {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Gone already: it ended as the limit came.
-    }
+    limit.done();
   }
 }
 
@@ -104,33 +75,52 @@ export function timeoutError(inv: { command: string; args: readonly string[]; su
  */
 export async function invoke(inv: Invocation): Promise<Outcome> {
   const offset = inv.logPath ? await logOffset(inv.logPath) : 0;
-  const handsOff = inv.stdio !== undefined || (inv.extraFiles?.length ?? 0) > 0;
-  const std = inv.stdio ?? (['ignore', 'ignore', 'ignore'] as const);
-  const stdio = handsOff ? [...std, ...(inv.extraFiles ?? [])] : ([inv.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const);
-  const { result: r, cut } = await runBounded(inv.command, inv.args, {
-    stdio: stdio as never,
-    ...(inv.input !== undefined && !handsOff ? { input: inv.input } : {}),
-    stripFinalNewline: false,
-  }, { ...(inv.timeout ? { timeout: inv.timeout } : {}), ...(inv.signal ? { signal: inv.signal } : {}) });
-  if (r.code === 'ENOENT' || r.code === 'EACCES') throw missingBinaryError(inv.command, r.code, r);
-  if (cut === 'abort') throw abortError(inv.signal);
-  if (cut === 'timeout') throw timeoutError(inv, inv.timeout!, r, inv.logPath ? await lastLogError(inv.logPath, offset) : '');
-  const stdout = typeof r.stdout === 'string' ? r.stdout : '';
-  const stderr = typeof r.stderr === 'string' ? r.stderr : '';
+  const r = await start(inv);
+  if (r.spawnError !== undefined) throw missingBinaryError(inv.command, r.spawnError, r);
+  if (r.cut === 'abort') throw abortError(inv.signal);
+  if (r.cut === 'timeout') throw timeoutError(inv, inv.timeout!, r, inv.logPath ? await lastLogError(inv.logPath, offset) : '');
   if (r.failed) {
     const runtimeMessage = inv.logPath ? await lastLogError(inv.logPath, offset) : '';
     throw new RuntimeError({
       command: inv.command,
       args: inv.args,
       ...(inv.subcommand ? { subcommand: inv.subcommand } : {}),
-      exitCode: r.exitCode ?? null,
-      runtimeMessage: runtimeMessage || lastStderrLine(stderr),
-      stderr,
+      exitCode: r.exitCode,
+      runtimeMessage: runtimeMessage || lastStderrLine(r.stderr),
+      stderr: r.stderr,
       ...(r.signal ? { signal: r.signal } : {}),
       cause: r,
     });
   }
-  return { stdout, stderr };
+  return { stdout: r.stdout, stderr: r.stderr };
+}
+
+/**
+ * Starts the command of `inv`. Where an exit monitor reaps in this process (a supervisor: the
+ * daemon, a shim), through `posix_spawn` and that monitor ({@link runMonitored}), which spares the
+ * fork of the whole process that libuv makes for every command; elsewhere through execa.
+ */
+async function start(inv: Invocation): Promise<Ran> {
+  const handsOff = inv.stdio !== undefined || (inv.extraFiles?.length ?? 0) > 0;
+  const std = inv.stdio ?? (['ignore', 'ignore', 'ignore'] as const);
+  const bounds = { ...(inv.timeout ? { timeout: inv.timeout } : {}), ...(inv.signal ? { signal: inv.signal } : {}) };
+  const monitor = runningMonitor();
+  if (monitor !== null) {
+    const fds = [...std.map((fd, i) => (fd === 'inherit' ? i : fd)), ...(inv.extraFiles ?? [])];
+    return runMonitored(monitor, inv.command, inv.args, handsOff ? { fds } : inv.input === undefined ? {} : { input: inv.input }, bounds);
+  }
+  const stdio = handsOff ? [...std, ...(inv.extraFiles ?? [])] : ([inv.input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] as const);
+  const { result: r, cut } = await runBounded(inv.command, inv.args, {
+    stdio: stdio as never,
+    ...(inv.input !== undefined && !handsOff ? { input: inv.input } : {}),
+    stripFinalNewline: false,
+  }, bounds);
+  return {
+    exitCode: r.exitCode ?? null, signal: r.signal ?? null,
+    stdout: typeof r.stdout === 'string' ? r.stdout : '', stderr: typeof r.stderr === 'string' ? r.stderr : '',
+    failed: r.failed, cut,
+    ...(r.code === 'ENOENT' || r.code === 'EACCES' ? { spawnError: r.code } : {}),
+  };
 }
 
 /** The last non-empty stderr line: where both runtimes repeat their error when no log has it. */

@@ -233,5 +233,13 @@ function exitOf(pid: number, status: number, startTime: number | undefined): Exi
   return startTime === undefined ? { timestamp: new Date(), pid, status } : { timestamp: new Date(), pid, status, startTime };
 }
 
+/**
+ * The monitor that reaps in this process now, if one runs: children spawned outside libuv
+ * (`posixSpawn`) get their exit from it.
+ */
+export function runningMonitor(): Monitor | null {
+  return running;
+}
+
 /** The process-wide monitor (containerd's `reaper.Default`). Started by its first `subscribe()`. */
 export const defaultMonitor = new Monitor();
