@@ -25,22 +25,33 @@ const maxSweeps = 100;
 
 async function sweep(base: string): Promise<(LogFileInfo | null)[]> {
   const out: (LogFileInfo | null)[] = [];
-  for (let i = 0, missing = 0; missing <= gapLookahead; i++) {
-    const p = rotatedPath(base, i);
-    try {
-      // lstat: a symlink in the set is refused, never followed to a file outside it.
-      const st = await lstat(p);
-      if (!st.isFile()) throw notRegularFile(p, st);
-      out.push({ index: i, path: p, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs });
-      missing = 0;
-    } catch (e) {
-      if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
-      out.push(null);
-      missing++;
+  // The indexes are looked at a window at a time, concurrently: one round trip to the thread pool
+  // for a set that was never rotated (`base` and the four missing after it), not five in a row.
+  // The window reaches the end when the next file exists and the ones after it do not.
+  for (let missing = 0; missing <= gapLookahead;) {
+    const window = Array.from({ length: gapLookahead + 2 - missing }, (_, k) => out.length + k);
+    for (const info of await Promise.all(window.map((i) => lookAt(base, i)))) {
+      if (missing > gapLookahead) break; // past the end: what lies beyond the gap is not in the set
+      out.push(info);
+      missing = info === null ? missing + 1 : 0;
     }
   }
   while (out.length > 0 && out[out.length - 1] === null) out.pop();
   return out;
+}
+
+/** The file at `index` of the set, or null when there is none. */
+async function lookAt(base: string, index: number): Promise<LogFileInfo | null> {
+  const p = rotatedPath(base, index);
+  try {
+    // lstat: a symlink in the set is refused, never followed to a file outside it.
+    const st = await lstat(p);
+    if (!st.isFile()) throw notRegularFile(p, st);
+    return { index, path: p, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
+    return null;
+  }
 }
 
 function same(a: (LogFileInfo | null)[], b: (LogFileInfo | null)[]): boolean {
