@@ -3,7 +3,7 @@ import type { DaemonClient } from '../daemon/client.js';
 import type { TaskView } from '../daemon/task.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, type SessionEnd } from './session.js';
-import { checkTty } from './terminal.js';
+import { checkTty } from './checkTty.js';
 import type { VerbContext } from './verb.js';
 
 /** What an attach to a task takes from the command line. */

@@ -2,7 +2,7 @@ import type { ExecHandle } from '../daemon/client.js';
 import type { ExitRecord } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession } from './session.js';
-import { checkTty } from './terminal.js';
+import { checkTty } from './checkTty.js';
 import type { VerbContext } from './verb.js';
 
 /**

@@ -4,7 +4,7 @@ import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskLimits } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask } from './attach.js';
-import { checkTty } from './terminal.js';
+import { checkTty } from './checkTty.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
 

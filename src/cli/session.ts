@@ -1,7 +1,7 @@
 import { PassThrough, type Writable } from 'node:stream';
 import type { WinSize } from '../sys/index.js';
 import { DetachScanner, parseDetachKeys } from './detachKeys.js';
-import { openTerminal, type TerminalSession } from './terminal.js';
+import type { TerminalSession } from './terminal.js';
 import type { VerbContext } from './verb.js';
 
 /** How an attached session ended: the task's output is complete, or the user typed the detach keys. */
@@ -80,7 +80,8 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
     ctx.stdin.pause();
   };
   try {
-    if (opts.tty) term = openTerminal({ stdin: ctx.stdin, stdout: ctx.stdout, raw: opts.stdin, onResize: resizeQuietly });
+    // Loaded for `-t` only: the terminal code loads the native binding (the window size).
+    if (opts.tty) term = (await import('./terminal.js')).openTerminal({ stdin: ctx.stdin, stdout: ctx.stdout, raw: opts.stdin, onResize: resizeQuietly });
     if (input) {
       // As docker: the detach keys are read only from a terminal; piped input is data, all of it.
       scanner = new DetachScanner(opts.tty ? (opts.detachKeys ?? parseDetachKeys('')) : Buffer.alloc(0));

@@ -1,27 +1,11 @@
-import { TaskioError } from '../errors.js';
 import { getWinSize, type WinSize } from '../sys/files.js';
+import type { TerminalStream } from './checkTty.js';
 
-/** The streams a terminal session uses; `isTTY` and `fd` say whether each is a terminal. */
-interface TerminalStream {
-  isTTY?: boolean;
-  fd?: number;
-}
+export { checkTty } from './checkTty.js';
 
 /** The input side: a terminal has `setRawMode` (Node's `tty.ReadStream`). */
 export interface TerminalInput extends TerminalStream {
   setRawMode?(mode: boolean): unknown;
-}
-
-/**
- * docker's `CheckTty`: attaching the task's terminal to this process's stdin needs a terminal on
- * stdin — piping or redirecting it is incompatible with `-it`. (`-t` alone, with stdin not
- * attached, is fine, as in docker: `taskio run -dt …` from a script.)
- * @throws TaskioError `ERR_NOT_A_TTY`: `the input device is not a TTY`.
- */
-export function checkTty(attachStdin: boolean, tty: boolean, stdin: TerminalStream = process.stdin): void {
-  if (tty && attachStdin && stdin.isTTY !== true) {
-    throw new TaskioError('ERR_NOT_A_TTY', 'the input device is not a TTY');
-  }
 }
 
 /** Options of {@link openTerminal}. */

@@ -1,0 +1,24 @@
+import { TaskioError } from '../errors.js';
+
+/*
+ * Apart from the terminal session (terminal.ts), which loads the native binding for the window
+ * size: every attaching verb checks its flags, but only a `-t` session needs the terminal itself.
+ */
+
+/** The streams a terminal session uses; `isTTY` and `fd` say whether each is a terminal. */
+export interface TerminalStream {
+  isTTY?: boolean;
+  fd?: number;
+}
+
+/**
+ * docker's `CheckTty`: attaching the task's terminal to this process's stdin needs a terminal on
+ * stdin — piping or redirecting it is incompatible with `-it`. (`-t` alone, with stdin not
+ * attached, is fine, as in docker: `taskio run -dt …` from a script.)
+ * @throws TaskioError `ERR_NOT_A_TTY`: `the input device is not a TTY`.
+ */
+export function checkTty(attachStdin: boolean, tty: boolean, stdin: TerminalStream = process.stdin): void {
+  if (tty && attachStdin && stdin.isTTY !== true) {
+    throw new TaskioError('ERR_NOT_A_TTY', 'the input device is not a TTY');
+  }
+}
