@@ -1,8 +1,8 @@
 import { TaskioError } from '../errors.js';
 
 /*
- * Apart from the terminal session (terminal.ts), which loads the native binding for the window
- * size: every attaching verb checks its flags, but only a `-t` session needs the terminal itself.
+ * Kept out of terminal.ts: every attaching verb checks its flags here, but only a `-t` session
+ * needs the terminal code, which loads the native binding (for the window size).
  */
 
 /** The streams a terminal session uses; `isTTY` and `fd` say whether each is a terminal. */

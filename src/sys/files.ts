@@ -71,10 +71,11 @@ export function pipe2(opts: PipeOptions = {}): { read: number; write: number } {
 
 /**
  * Duplicates `fd` (`fcntl(F_DUPFD_CLOEXEC)`): a second fd, close-on-exec, on the same open file
- * description — for a reader that Node may close while the original must stay open.
+ * description, numbered `min` or above — for a reader that Node may close while the original must
+ * stay open, or a copy clear of the fd numbers a child is about to receive.
  */
-export function dupFd(fd: number): number {
-  return check(libc.fcntl(fd, F_DUPFD_CLOEXEC, 'int', 3), 'fcntl');
+export function dupFd(fd: number, min = 3): number {
+  return check(libc.fcntl(fd, F_DUPFD_CLOEXEC, 'int', min), 'fcntl');
 }
 
 /** The capacity of the pipe or FIFO behind `fd`, in bytes. */

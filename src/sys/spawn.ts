@@ -1,8 +1,9 @@
 import fs from 'node:fs';
-import { libc, lastErrno } from './libc.js';
+import { libc } from './libc.js';
 import { sysError } from './errno.js';
+import { dupFd } from './files.js';
 
-const F_DUPFD_CLOEXEC = 1030, O_RDWR = 2;
+const O_RDWR = 2;
 const POSIX_SPAWN_SETSIGDEF = 0x04, POSIX_SPAWN_SETSIGMASK = 0x08, POSIX_SPAWN_SETSID = 0x80;
 // glibc's opaque types are 80 (file actions), 336 (attributes) and 128 (sigset_t) bytes on every
 // 64-bit Linux it supports; the buffers are larger so a bigger layout can never be overrun.
@@ -49,8 +50,7 @@ export function posixSpawn(file: string, args: readonly string[], opts: PosixSpa
         check(libc.posix_spawn_file_actions_addopen(actions, target, '/dev/null', O_RDWR, 0), 'posix_spawn_file_actions_addopen');
         return;
       }
-      const copy = libc.fcntl(fd, F_DUPFD_CLOEXEC, 'int', opts.fds.length) as number;
-      if (copy < 0) throw sysError('fcntl', lastErrno());
+      const copy = dupFd(fd, opts.fds.length);
       copies.push(copy);
       check(libc.posix_spawn_file_actions_adddup2(actions, copy, target), 'posix_spawn_file_actions_adddup2');
     });

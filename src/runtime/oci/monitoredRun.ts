@@ -5,6 +5,13 @@ import { isCode, pipe2, posixSpawn, type SpawnFd } from '../../sys/index.js';
 import type { Monitor } from '../reaper/monitor.js';
 import { limitCommand, type CommandBounds, type Cut } from './limits.js';
 
+/**
+ * The failures of the exec that mean the binary cannot be run at all, the same whichever way the
+ * command starts. (`ENOEXEC` is not one: libuv's execvp then runs the file with `/bin/sh`, glibc's
+ * posix_spawnp does not and fails with a system error naming the file.)
+ */
+export const cannotRunCodes: readonly string[] = ['ENOENT', 'EACCES'];
+
 /** How a runtime command ended, whichever way it was started. */
 export interface Ran {
   /** Its exit status (128 + n after a signal, as a shell reports it); null when taskio killed it. */
@@ -14,7 +21,7 @@ export interface Ran {
   stderr: string;
   /** Ended otherwise than with status 0, or could not be started. */
   failed: boolean;
-  /** `ENOENT`, `EACCES`, `ENOEXEC` or `EPERM` when the binary could not be run at all. */
+  /** One of {@link cannotRunCodes} when the binary could not be run at all. */
   spawnError?: string;
   cut: Cut;
 }
@@ -41,10 +48,11 @@ export async function runMonitored(monitor: Monitor, command: string, args: read
   try {
     let fds: SpawnFd[];
     let out: number | null = null, err: number | null = null, inp: number | null = null;
+    const input = 'input' in stdio ? stdio.input : undefined;
     if ('fds' in stdio) {
       fds = [...stdio.fds];
     } else {
-      const o = pipe(), e = pipe(), i = stdio.input !== undefined ? pipe() : null;
+      const o = pipe(), e = pipe(), i = input !== undefined ? pipe() : null;
       fds = [i?.read ?? 'ignore', o.write, e.write];
       [out, err, inp] = [o.read, e.read, i?.write ?? null];
     }
@@ -52,7 +60,7 @@ export async function runMonitored(monitor: Monitor, command: string, args: read
     try {
       pid = posixSpawn(command, args, { fds, setsid: true });
     } catch (cause) {
-      if (['ENOENT', 'EACCES', 'ENOEXEC', 'EPERM'].some((code) => isCode(cause, code))) {
+      if (cannotRunCodes.some((code) => isCode(cause, code))) {
         return { exitCode: null, signal: null, stdout: '', stderr: '', failed: true, spawnError: (cause as { code: string }).code, cut: null };
       }
       throw cause;
@@ -64,7 +72,7 @@ export async function runMonitored(monitor: Monitor, command: string, args: read
     try {
       const outputs = Promise.all([collect(out, open), collect(err, open)]);
       outputs.catch(() => undefined); // awaited below, after the exit
-      if (inp !== null) feed(inp, open, (stdio as { input: string }).input);
+      if (inp !== null) feed(inp, open, input!);
       const exit = await exits.wait(pid);
       const [stdout, stderr] = await outputs;
       const cut = limit.cut();

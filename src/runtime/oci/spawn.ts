@@ -4,7 +4,7 @@ import { RuntimeError } from './error.js';
 import { runningMonitor } from '../reaper/monitor.js';
 import { limitCommand, type CommandBounds, type Cut } from './limits.js';
 import { lastLogError, logOffset } from './log.js';
-import { runMonitored, type Ran } from './monitoredRun.js';
+import { cannotRunCodes, runMonitored, type Ran } from './monitoredRun.js';
 import type { Stdio } from './types.js';
 
 /** One runtime command to run. */
@@ -119,7 +119,7 @@ async function start(inv: Invocation): Promise<Ran> {
     exitCode: r.exitCode ?? null, signal: r.signal ?? null,
     stdout: typeof r.stdout === 'string' ? r.stdout : '', stderr: typeof r.stderr === 'string' ? r.stderr : '',
     failed: r.failed, cut,
-    ...(r.code === 'ENOENT' || r.code === 'EACCES' ? { spawnError: r.code } : {}),
+    ...(r.code !== undefined && cannotRunCodes.includes(r.code) ? { spawnError: r.code } : {}),
   };
 }
 
