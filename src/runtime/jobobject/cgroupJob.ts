@@ -1,11 +1,12 @@
 import fs from 'node:fs/promises';
+import { readFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { TaskioError, showValue } from '../../errors.js';
 import type { JobBackend } from './backend.js';
-import { CgroupSet, readOptional } from './cgroup.js';
+import { CgroupSet, ParentName, readOptional } from './cgroup.js';
 import { killAll, waitEmpty } from './terminate.js';
 import type { CgroupLayout } from './hierarchy.js';
 import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
@@ -66,6 +67,12 @@ export class CgroupJob implements JobBackend {
   readonly #cgroup: CgroupSet;
   readonly #notifier: ExitNotifier | undefined;
   readonly #opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] };
+  /**
+   * Children of {@link spawn} whose wrapper shell may not have joined the cgroups yet: it does so a
+   * moment after the fork, and until then a listing of the job misses it. They count as in the job
+   * (the facade promises a child born inside it) until a listing shows them or they exit.
+   */
+  readonly #entering = new Map<ChildProcess, string>();
 
   private constructor(
     name: string,
@@ -157,7 +164,36 @@ export class CgroupJob implements JobBackend {
     const child = spawnInto(this.#cgroup.procsFiles(), cmd, args, options);
     this.#totalProcesses++;
     this.#notifier?.track(child);
+    if (child.pid !== undefined) {
+      this.#entering.set(child, readFileSync('/proc/self/cgroup', 'utf8'));
+      // Node clears the child's handle when it reaps it, before 'exit': kill() can never hit a reused pid.
+      child.once('exit', () => this.#entering.delete(child));
+    }
     return child;
+  }
+
+  /**
+   * The children of {@link spawn} not in `listed` that are still on their way in (see `#entering`);
+   * the others are forgotten.
+   */
+  async #stillEntering(listed: readonly number[]): Promise<ChildProcess[]> {
+    const entering: ChildProcess[] = [];
+    for (const [child, spawner] of this.#entering) {
+      const alive = child.exitCode === null && child.signalCode === null;
+      if (alive && !listed.includes(child.pid!) && this.#onItsWayIn(await readOptional(`/proc/${child.pid}/cgroup`), spawner)) entering.push(child);
+      else this.#entering.delete(child);
+    }
+    return entering;
+  }
+
+  /**
+   * Whether a process whose `/proc/<pid>/cgroup` reads `own` is between the fork and its last join:
+   * in every hierarchy it is still where its spawner was, or already in this job (the wrapper joins
+   * one hierarchy after the other).
+   */
+  #onItsWayIn(own: string | undefined, spawner: string): boolean {
+    const was = spawner.split('\n'), jobPath = `/${ParentName}/${this.name}`;
+    return own !== undefined && own.split('\n').every((line, i) => line === was[i] || line.endsWith(jobPath));
   }
 
   /** The wrapper's command line (see {@link enteringCommand}). */
@@ -166,15 +202,23 @@ export class CgroupJob implements JobBackend {
     return enteringCommand(this.#cgroup.procsFiles(), cmd, args);
   }
 
-  /** Reads `cgroup.procs`. */
+  /** Reads `cgroup.procs`, plus the children of {@link spawn} that have not joined yet. */
   async pids(): Promise<number[]> {
-    return this.#cgroup.pids();
+    const listed = await this.#cgroup.pids();
+    return [...listed, ...(await this.#stillEntering(listed)).map((c) => c.pid!)];
   }
 
-  /** `cgroup.kill`, or freeze + SIGKILL + thaw; `exitCode` cannot be imposed on Linux. */
+  /**
+   * `cgroup.kill`, or freeze + SIGKILL + thaw; `exitCode` cannot be imposed on Linux. A child of
+   * {@link spawn} still on its way in is killed by pid first: the kill of the cgroup would miss it,
+   * and its command would run on. Its pid is the command's (the wrapper `exec`s), so whichever of
+   * the two runs dies.
+   */
   async terminate(exitCode: number): Promise<void> {
     void exitCode; // Linux has no way to choose the status of a killed process
-    this.#totalTerminated += await killAll(this.#cgroup);
+    let early = 0;
+    for (const child of await this.#stillEntering(await this.#cgroup.pids())) if (child.kill('SIGKILL')) early++;
+    this.#totalTerminated += (await killAll(this.#cgroup)) + early;
   }
 
   /** CFS bandwidth for a rate, `cpu.weight`/`cpu.shares` for a weight; the last call decides the mode. */

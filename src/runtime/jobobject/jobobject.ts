@@ -167,7 +167,9 @@ export class JobObject {
    * Linux: the process is born inside the job (what Windows does with `PROC_THREAD_ATTRIBUTE_JOB_LIST`):
    * a `/bin/sh` wrapper joins the cgroups and then `exec`s `cmd`, so the returned child's pid is the
    * command's. A missing command exits 127 rather than emitting `'error'`; a job that cannot be entered
-   * exits 125 without running the command.
+   * exits 125 without running the command. The wrapper joins a moment after this returns; until then
+   * {@link pids} of this handle lists the child all the same and {@link terminate} kills it by pid, so
+   * a terminate right after a spawn cannot miss it.
    *
    * Windows: Node cannot start a process suspended or with a job attribute, so the child is spawned
    * normally and assigned before this returns; it runs outside the job for that moment, and anything it

@@ -105,6 +105,21 @@ t.test('MsgAllProcessesExited after terminate()', testTimeout, async (t) => {
   t.ok(stats.TotalTerminatedProcesses >= 3, `terminated ${stats.TotalTerminatedProcesses}`);
 });
 
+t.test('terminate() right after spawn() kills children whose wrapper has not joined the job yet', testTimeout, async (t) => {
+  // spawn() returns before the wrapper shell wrote itself into cgroup.procs: a kill of the cgroup
+  // alone would miss those still on their way in, and their commands would run on unsupervised.
+  const job = await newJob(t, 'early', { notifications: true });
+  const children = Array.from({ length: 8 }, () => job.spawn('/bin/sh', ['-c', 'exec sleep 120']));
+  const exits = children.map((c) => once(c, 'exit'));
+  t.same((await job.pids()).sort(), children.map((c) => c.pid).sort(), 'pids() lists them all, joined or not');
+  await job.terminate();
+  for (const e of await Promise.all(exits)) t.same(e, [null, 'SIGKILL'], 'killed');
+  t.type(await job.pollNotification(), MsgAllProcessesExited);
+  t.same(await job.pids(), [], 'nothing left, and no exited child is listed');
+  const stats = await job.queryProcessorStats();
+  t.ok(stats.TotalTerminatedProcesses >= 8, `terminated ${stats.TotalTerminatedProcesses}`);
+});
+
 t.test('MsgAllProcessesExited after a kill from outside', testTimeout, async (t) => {
   const job = await newJob(t, 'outside', { notifications: true });
   const a = await spawnReady(t, job, 'exec sleep 120');
