@@ -9,6 +9,7 @@ import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
 import { checkBundle } from './bundleConfig.js';
 import { signalNumber } from './signal.js';
+import { cleanKilledCreate } from './strays.js';
 import { invoke, type Outcome } from './spawn.js';
 import { parseStats } from './stats.js';
 import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
@@ -307,12 +308,16 @@ export class Runsc {
     if (ids.has(id)) throw this.#exists(id);
     ids.add(id);
     creatingIds.set(root, ids);
+    let dialect: Dialect | undefined;
     try {
-      const dialect = await this.dialect();
+      dialect = await this.dialect();
       if (await hasState(dialect, root, id)) throw this.#exists(id);
       return await call(dialect);
     } catch (err) {
       if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
+      // runsc cleans up after its own failures, but not when it is killed: the id was free under
+      // this root and claimed by this call, so what runs for it there is this call's leftover.
+      if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, id);
       throw err;
     } finally {
       ids.delete(id);
@@ -446,4 +451,10 @@ function parseJson<T>(stdout: string, command: string, sub: string): T {
   } catch (cause) {
     throw new TaskioError('ERR_RUNTIME_OUTPUT', `${command} ${sub} printed invalid JSON: ${stdout.slice(0, 200)}`, { cause });
   }
+}
+
+/** Whether a runtime call failed because the runtime was killed (time limit, abort, a signal) rather than by its own error. */
+function killedMidway(err: unknown): boolean {
+  const code = (err as { code?: unknown })?.code;
+  return code === 'ERR_RUNTIME_TIMEOUT' || code === 'ABORT_ERR' || (err instanceof RuntimeError && err.exitCode === null);
 }

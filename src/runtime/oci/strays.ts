@@ -1,0 +1,66 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { isAlive } from '../../pidAlive.js';
+
+/** The names runsc gives the processes it starts for a sandbox (its `argv[0]`). */
+const runscHelpers = new Set(['runsc-sandbox', 'runsc-gofer']);
+
+/**
+ * The pids of runsc's own processes for container `id` under `root` (the sandbox, and its gofer
+ * while it lives), found by their command line: runsc starts them as `runsc-sandbox` /
+ * `runsc-gofer` with the global flags of the call, `--root=<root>` among them, and the container
+ * id as the last argument.
+ *
+ * Why: a `runsc create` (or `run`, `restore`) killed before it wrote the container's state —
+ * cut off at its time limit, aborted, or killed from outside — leaves a sandbox that no runsc
+ * command can name any more: `delete --force` answers "does not exist". Measured here with
+ * `--platform=kvm`, whose sandbox spins at 100 % of a core forever, and whose control socket,
+ * named after the id, makes every later create of that id fail with "address already in use".
+ */
+export function runscStrays(root: string, id: string): number[] {
+  return processesByArgv((argv) => runscHelpers.has(argv[0]!) && argv.at(-1) === id && argv.includes(`--root=${root}`));
+}
+
+/** The pids of the processes whose arguments (`/proc/<pid>/cmdline`, split) satisfy `match`. */
+export function processesByArgv(match: (argv: string[]) => boolean): number[] {
+  const found: number[] = [];
+  for (const entry of fs.readdirSync('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    let argv: string[];
+    try {
+      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
+    } catch {
+      continue; // exited while we looked, or not ours to read
+    }
+    if (argv.at(-1) === '') argv.pop();
+    if (match(argv)) found.push(Number(entry));
+  }
+  return found;
+}
+
+/**
+ * Cleans up after a `runsc create` (or `run`, `restore`) of `id` under `root` that was killed:
+ * kills what {@link runscStrays} finds and waits until none of it runs (a zombie waits only for
+ * its reaper), at most `withinMs`; then removes the sandbox's lock file, `<id>_sandbox:<id>.lock`,
+ * when no state file came with it (runsc writes both; only its delete removes them, and a delete
+ * cannot find a container without state). Resolves with the pids it killed.
+ * Only for an id whose making the caller owned: the match is by root and id, nothing more.
+ */
+export async function cleanKilledCreate(root: string, id: string, withinMs = 2000): Promise<number[]> {
+  const pids = runscStrays(root, id);
+  for (const pid of pids) {
+    try {
+      process.kill(pid, 'SIGKILL');
+    } catch {
+      // Gone already.
+    }
+  }
+  // SIGKILL takes effect when the kernel next schedules the process: a few ms at most.
+  const until = Date.now() + withinMs;
+  for (let delay = 1; pids.some(isAlive) && Date.now() < until; delay = Math.min(delay * 2, 50)) {
+    await new Promise((r) => setTimeout(r, delay));
+  }
+  const sandbox = path.join(root, `${id}_sandbox:${id}`);
+  if (!fs.existsSync(`${sandbox}.state`)) fs.rmSync(`${sandbox}.lock`, { force: true });
+  return pids;
+}

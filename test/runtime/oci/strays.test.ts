@@ -1,0 +1,92 @@
+/**
+ * A runsc create that is killed leaves a sandbox no runsc command can name: taskio finds it by
+ * root and id and kills it. Real runsc throughout.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import t from 'tap';
+import { Runsc } from '../../../src/runtime/oci/index.js';
+import { cleanKilledCreate, processesByArgv, runscStrays } from '../../../src/runtime/oci/strays.js';
+import { defaultMonitor } from '../../../src/runtime/reaper/index.js';
+import { binaries, isGone, leftoversUnder, scratch, stateEntries, waitFor } from '../../fixtures/oci.js';
+
+const opts = { timeout: 60_000 };
+defaultMonitor.start();
+t.teardown(() => defaultMonitor.stop());
+
+/** Processes of `pids` still running. */
+const running = (pids: number[]): number[] => pids.filter((p) => !isGone(p));
+
+t.test('a sandbox without state (its create killed before it saved the container): found by root and id, killed, its lock removed', opts, async (t) => {
+  const s = scratch('runsc');
+  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  const bundle = await s.bundle('lost', { args: ['sleep', '1000'] });
+  const id = s.id('lost'), other = s.id('other');
+  await s.runtime.create(id, bundle);
+  await s.runtime.create(other, bundle);
+  t.teardown(async () => {
+    await s.runtime.delete(other, { force: true }).catch(() => undefined);
+    for (const pid of [...runscStrays(s.root, id), ...runscStrays(s.root, other)]) process.kill(pid, 'SIGKILL');
+  });
+  // What a killed create leaves: the sandbox runs, runsc has no state to find it by.
+  fs.rmSync(path.join(s.root, `${id}_sandbox:${id}.state`));
+  const strays = runscStrays(s.root, id);
+  t.ok(strays.length >= 1, `found ${strays.length}`);
+  await s.runtime.delete(id, { force: true });
+  t.same(running(strays), strays, 'runsc\'s forced delete "succeeds" and leaves it running: it has nothing to find it by');
+  for (const pid of strays) t.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^runsc-(sandbox|gofer)\0/);
+  t.same(runscStrays(`${s.root}-elsewhere`, id), [], 'the same id under another root is not it');
+  const others = runscStrays(s.root, other);
+  t.ok(others.length >= 1, 'the other container of the root is found under its own id');
+  t.notOk(others.some((p) => strays.includes(p)), 'and only there');
+
+  t.same((await cleanKilledCreate(s.root, id)).sort(), strays.sort(), 'killed what it found');
+  t.same(running(strays), [], 'none of it runs');
+  t.same(running(others), others, 'the other container runs on');
+  t.same(stateEntries(s.root).filter((e) => e.includes(id)), [], 'its lock file is gone');
+  t.ok(stateEntries(s.root).some((e) => e === `${other}_sandbox:${other}.state`), 'the other container keeps its state');
+  await s.runtime.delete(other, { force: true });
+  t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
+});
+
+t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR and nothing of the id is left', opts, async (t) => {
+  const s = scratch('runsc');
+  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  const bundle = await s.bundle('abort', { args: ['true'] });
+  const id = s.id('abort');
+  // The create's own process group is stopped as soon as its sandbox runs, so it can go no
+  // further (state or not, depending on how far it got): the abort then kills it mid-way.
+  const ac = new AbortController();
+  const creating = s.runtime.create(id, bundle, { signal: ac.signal });
+  const stopped = await waitFor('the sandbox to run', () => {
+    if (runscStrays(s.root, id).length === 0) return false;
+    const create = createProcess(s.root, id);
+    if (create === undefined) return false;
+    process.kill(-create, 'SIGSTOP');
+    return create;
+  }, 30_000, 1);
+  t.ok(stopped > 0);
+  ac.abort();
+  const err = await creating.then(() => null, (e: NodeJS.ErrnoException) => e);
+  t.equal(err?.code, 'ABORT_ERR', String(err));
+  t.same(running(runscStrays(s.root, id)), [], 'no sandbox or gofer of the id runs');
+  // What state got saved is runsc's to remove: with it, a forced delete finds nothing running.
+  await s.runtime.delete(id, { force: true }).catch((err: Error) => t.match(err.message, /does not exist/));
+  t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
+});
+
+t.test('a create that fails by itself is runsc\'s to clean up: no sweep, no leftovers (real runsc, missing rootfs)', opts, async (t) => {
+  const s = scratch('runsc');
+  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  const bundle = await s.bundle('broken', { args: ['true'] });
+  fs.rmSync(path.join(bundle, 'rootfs'), { recursive: true });
+  const rt = new Runsc({ command: binaries.runsc, root: s.root });
+  const err = await rt.create(s.id('broken'), bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
+  t.equal(err?.code, 'ERR_RUNTIME', String(err));
+  t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
+});
+
+/** The pid of the `runsc create` of `id` under `root` (the runtime call's own process). */
+function createProcess(root: string, id: string): number | undefined {
+  return processesByArgv((argv) => argv[0] === binaries.runsc && argv.includes('create') && argv.includes(root) && argv.includes(id))[0];
+}
