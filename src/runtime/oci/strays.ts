@@ -13,7 +13,7 @@ const runscHelpers = new Set(['runsc-sandbox', 'runsc-gofer']);
  *
  * Why: a `runsc create` (or `run`, `restore`) killed before it wrote the container's state —
  * cut off at its time limit, aborted, or killed from outside — leaves a sandbox that no runsc
- * command can name any more: `delete --force` answers "does not exist". Measured here with
+ * command can name any more: `delete --force` of the id exits 0 and leaves it. Measured here with
  * `--platform=kvm`, whose sandbox spins at 100 % of a core forever, and whose control socket,
  * named after the id, makes every later create of that id fail with "address already in use".
  */
@@ -39,14 +39,16 @@ export function processesByArgv(match: (argv: string[]) => boolean): number[] {
 }
 
 /**
- * Cleans up after a `runsc create` (or `run`, `restore`) of `id` under `root` that was killed:
- * kills what {@link runscStrays} finds and waits until none of it runs (a zombie waits only for
- * its reaper), at most `withinMs`; then removes the sandbox's lock file, `<id>_sandbox:<id>.lock`,
- * when no state file came with it (runsc writes both; only its delete removes them, and a delete
- * cannot find a container without state). Resolves with the pids it killed.
+ * Cleans up after a `runsc create` (or `run`, `restore`) of `id` under `root` that was killed
+ * before it saved the container's state: kills what {@link runscStrays} finds, waits until none of
+ * it runs (a zombie waits only for its reaper) for at most `withinMs`, and removes the lock file
+ * runsc left, `<id>_sandbox:<id>.lock`. Where the state was saved it does nothing: runsc can find
+ * that container, and its (forced) delete is the caller's to run. Resolves with the pids it killed.
  * Only for an id whose making the caller owned: the match is by root and id, nothing more.
  */
 export async function cleanKilledCreate(root: string, id: string, withinMs = 2000): Promise<number[]> {
+  const sandbox = path.join(root, `${id}_sandbox:${id}`);
+  if (fs.existsSync(`${sandbox}.state`)) return [];
   const pids = runscStrays(root, id);
   for (const pid of pids) {
     try {
@@ -60,7 +62,6 @@ export async function cleanKilledCreate(root: string, id: string, withinMs = 200
   for (let delay = 1; pids.some(isAlive) && Date.now() < until; delay = Math.min(delay * 2, 50)) {
     await new Promise((r) => setTimeout(r, delay));
   }
-  const sandbox = path.join(root, `${id}_sandbox:${id}`);
-  if (!fs.existsSync(`${sandbox}.state`)) fs.rmSync(`${sandbox}.lock`, { force: true });
+  fs.rmSync(`${sandbox}.lock`, { force: true });
   return pids;
 }
