@@ -7,6 +7,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import v8 from 'node:v8';
 import vm from 'node:vm';
+import { isAlive } from '../pidAlive.js';
+import { processesByArgv } from '../procArgv.js';
 
 /** How many fds this process has open. */
 export function fdCount(): number {
@@ -44,18 +46,7 @@ export function childPids(): number[] {
 
 /** Live processes (not zombies) other than this one whose command line mentions `text`. */
 export function processesMentioning(text: string): number[] {
-  const out: number[] = [];
-  for (const e of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(e) || Number(e) === process.pid) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').includes(text)) continue;
-      const stat = fs.readFileSync(`/proc/${e}/stat`, 'utf8');
-      if (!stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) out.push(Number(e));
-    } catch {
-      // It exited while we looked.
-    }
-  }
-  return out;
+  return processesByArgv((argv) => argv.join('\0').includes(text)).filter((pid) => pid !== process.pid && isAlive(pid));
 }
 
 /** The mount points of this mount namespace (`/proc/self/mountinfo`). */

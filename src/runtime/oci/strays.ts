@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../../pidAlive.js';
+import { processesByArgv } from '../../procArgv.js';
 
 /** The names runsc gives the processes it starts for a sandbox (its `argv[0]`). */
 const runscHelpers = new Set(['runsc-sandbox', 'runsc-gofer']);
@@ -19,23 +20,6 @@ const runscHelpers = new Set(['runsc-sandbox', 'runsc-gofer']);
  */
 export function runscStrays(root: string, id: string): number[] {
   return processesByArgv((argv) => runscHelpers.has(argv[0]!) && argv.at(-1) === id && argv.includes(`--root=${root}`));
-}
-
-/** The pids of the processes whose arguments (`/proc/<pid>/cmdline`, split) satisfy `match`. */
-export function processesByArgv(match: (argv: string[]) => boolean): number[] {
-  const found: number[] = [];
-  for (const entry of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    let argv: string[];
-    try {
-      argv = fs.readFileSync(`/proc/${entry}/cmdline`, 'utf8').split('\0');
-    } catch {
-      continue; // exited while we looked, or not ours to read
-    }
-    if (argv.at(-1) === '') argv.pop();
-    if (match(argv)) found.push(Number(entry));
-  }
-  return found;
 }
 
 /**

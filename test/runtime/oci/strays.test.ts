@@ -4,22 +4,28 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import t from 'tap';
-import { Runsc } from '../../../src/runtime/oci/index.js';
-import { cleanKilledCreate, processesByArgv, runscStrays } from '../../../src/runtime/oci/strays.js';
+import t, { type Test } from 'tap';
+import { cleanKilledCreate, runscStrays } from '../../../src/runtime/oci/strays.js';
+import { processesByArgv } from '../../../src/procArgv.js';
 import { defaultMonitor } from '../../../src/runtime/reaper/index.js';
-import { binaries, isGone, leftoversUnder, scratch, stateEntries, waitFor } from '../../fixtures/oci.js';
+import { binaries, isGone, leftoversUnder, scratch, stateEntries, waitFor, type Scratch } from '../../fixtures/oci.js';
 
 const opts = { timeout: 60_000 };
 defaultMonitor.start();
 t.teardown(() => defaultMonitor.stop());
 
+/** A runsc scratch area for one test, removed in its teardown. */
+function runscScratch(t: Test): Scratch {
+  const s = scratch('runsc');
+  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  return s;
+}
+
 /** Processes of `pids` still running. */
 const running = (pids: number[]): number[] => pids.filter((p) => !isGone(p));
 
 t.test('a sandbox without state (its create killed before it saved the container): found by root and id, killed, its lock removed', opts, async (t) => {
-  const s = scratch('runsc');
-  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  const s = runscScratch(t);
   const bundle = await s.bundle('lost', { args: ['sleep', '1000'] });
   const id = s.id('lost'), other = s.id('other');
   await s.runtime.create(id, bundle);
@@ -50,8 +56,7 @@ t.test('a sandbox without state (its create killed before it saved the container
 });
 
 t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR and nothing of the id is left', opts, async (t) => {
-  const s = scratch('runsc');
-  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  const s = runscScratch(t);
   const bundle = await s.bundle('abort', { args: ['true'] });
   const id = s.id('abort');
   // The create's own process group is stopped as soon as its sandbox runs, so it can go no
@@ -79,12 +84,10 @@ t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR a
 });
 
 t.test('a create that fails by itself is runsc\'s to clean up: no sweep, no leftovers (real runsc, missing rootfs)', opts, async (t) => {
-  const s = scratch('runsc');
-  t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+  const s = runscScratch(t);
   const bundle = await s.bundle('broken', { args: ['true'] });
   fs.rmSync(path.join(bundle, 'rootfs'), { recursive: true });
-  const rt = new Runsc({ command: binaries.runsc, root: s.root });
-  const err = await rt.create(s.id('broken'), bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
+  const err = await s.runtime.create(s.id('broken'), bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
   t.equal(err?.code, 'ERR_RUNTIME', String(err));
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
 });
