@@ -2,9 +2,8 @@ import type { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { newAttach, withStreams, type IO } from '../attach/index.js';
 import { newFIFOSet, type Config } from '../fifo/index.js';
-import { OutputKeepAlive } from './keepAlive.js';
+import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { lockHolders } from './lockHolder.js';
-import { outputPaths } from './logCopy.js';
 
 /** What a FIFO-mode attach needs to know of its task. */
 export interface FifoTask {

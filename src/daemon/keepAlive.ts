@@ -1,7 +1,12 @@
 import fs from 'node:fs';
-import { openFifoFd } from '../fifo/index.js';
+import { openFifoFd, type Config } from '../fifo/index.js';
 import { pollUntil } from '../runtime/stdio/drain.js';
 import { bytesReadable } from '../sys/index.js';
+
+/** The output FIFOs of a FIFO set (stdout, and stderr unless it is a terminal). */
+export function outputPaths(config: Config): string[] {
+  return [config.stdout, config.terminal ? '' : config.stderr].filter((p) => p !== '');
+}
 
 /**
  * The daemon's own `O_RDWR` fd on each of a task's output FIFOs. While it is open, what the task

@@ -3,17 +3,12 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
 import { openLogWriter, type LogWriter, type LogWriterOptions } from '../logfile/index.js';
-import { OutputKeepAlive } from './keepAlive.js';
+import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 
 // lower-layer defect: a host task's orphans keep the output FIFO open after the init exited, so
 // the copy may never see EOF; this long after the pipes drained, the log is taken as complete and
 // the copy stopped.
 const orphanGraceMs = 2000;
-
-/** The output FIFOs of a FIFO set (stdout, and stderr unless it is a terminal). */
-export function outputPaths(config: Config): string[] {
-  return [config.stdout, config.terminal ? '' : config.stderr].filter((p) => p !== '');
-}
 
 /**
  * Log mode: the daemon is the FIFO set's single reader (it holds the set's reader lock) and writes

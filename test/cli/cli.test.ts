@@ -9,7 +9,7 @@ import { specs, verbs } from '../../src/cli/verbs.js';
 import { notAvailableYet } from '../../src/cli/notAvailableYet.js';
 
 // The built command (npm test builds first), run as a user would: through its shebang.
-const cli = path.join(repoRoot, 'dist/cli/main.js');
+const cli = path.join(repoRoot, 'dist/cli/taskio.cjs');
 const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 const taskio = (...args: string[]) => spawnSync(cli, args, { encoding: 'utf8', env: { ...process.env, TASKIO_DEBUG: '' } });
 

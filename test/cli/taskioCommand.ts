@@ -1,6 +1,7 @@
 /**
- * Runs the built `taskio` command (dist/cli/main.js, with this Node) against a test's own state
- * root, for the end-to-end tests of the verbs. (`cli.test.ts` runs it through its shebang.)
+ * Runs the built `taskio` command (its bundle, dist/cli/taskio.cjs, as bin/taskio does, with this
+ * Node) against a test's own state root, for the end-to-end tests of the verbs. (`cli.test.ts`
+ * runs it through its shebang.)
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Test } from 'tap';

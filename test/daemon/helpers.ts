@@ -14,7 +14,8 @@ import { isGone } from '../fixtures/oci.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
-export const cliMain = path.join(repoRoot, 'dist/cli/main.js');
+/** The built command as bin/taskio runs it: the bundle of dist/cli/main.js (scripts/bundleCli.mjs). */
+export const cliMain = path.join(repoRoot, 'dist/cli/taskio.cjs');
 export const daemonCommand = [process.execPath, cliMain, 'daemon'];
 
 /** A fresh state root `/run/taskio-dtest-<random>` (0700), cleaned up with the test. */

@@ -232,6 +232,7 @@ t.test('npm pack publishes dist and src without bench, demo or tests, and every 
   }
   for (const bin of Object.values(pkg.bin)) t.ok(files.has(bin.replace(/^\.\//, '')), `bin ${bin} is packed`);
   t.ok(files.has('dist/logfile/criLogger.js'), 'the example binary:// logger the README names is packed');
+  t.ok(files.has('dist/cli/taskio.cjs'), 'the bundle bin/taskio runs is packed');
   t.ok(files.has('src/index.ts'), 'sources are packed, so the source maps resolve');
   t.ok(files.has('README.md') && files.has('package.json'));
 });
