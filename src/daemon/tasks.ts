@@ -15,8 +15,8 @@ import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.j
 import { AdoptedControl, InitControl } from './control.js';
 import type { CheckedCreate } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
-import { OutputKeepAlive } from './keepAlive.js';
-import { LogCopy, outputPaths } from './logCopy.js';
+import { OutputKeepAlive, outputPaths } from './keepAlive.js';
+import { LogCopy } from './logCopy.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
@@ -140,7 +140,9 @@ export class TaskManager {
       // Reading before the task runs: what it prints first waits in the pipe either way, but a
       // copy that cannot start then fails the create before anything runs.
       if (logPath !== null) logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: defaultFormat }, false, logger);
-      if (init.canRun()) {
+      if (attachedRun(runtimeName, record)) {
+        await init.runAttached({ id, bundle, ...taskStdio });
+      } else if (init.canRun()) {
         // runsc/runc: `run --detach`, one runtime process where create + start take two.
         await init.run({ id, bundle, ...taskStdio });
       } else {
@@ -379,4 +381,15 @@ export function classifyStartError(err: unknown, command: string | undefined): u
     return new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', `${cmd}: permission denied (${msg})`, { cause: err });
   }
   return err;
+}
+
+/**
+ * Whether a task runs under an attached `runc run` ({@link Init.runAttached}) instead of
+ * `run --detach`: runc tasks that go at their exit (`--rm`), without a terminal (runc would make its
+ * own) and without a memory limit (runc removes the cgroup at the exit, before the daemon could read
+ * its OOM count). runc then removes the container itself as the init exits, so `taskio run --rm`
+ * waits for no second runtime call; the price is a runc process for the task's life.
+ */
+function attachedRun(runtime: string, record: TaskRecord): boolean {
+  return runtime === 'runc' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
 }

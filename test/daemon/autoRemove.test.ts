@@ -2,6 +2,8 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DaemonClient } from '../../src/daemon/index.js';
+import { processesByArgv } from '../../src/procArgv.js';
+import { Collector } from '../helpers/common.js';
 import { isGone } from '../fixtures/oci.js';
 import { client, daemonPid, daemonRoot, eventually, taskDirs, waitGone } from './helpers.js';
 
@@ -52,6 +54,32 @@ t.test('autoRemove on runc: the runtime state goes at the exit, the task (its lo
   t.equal((await c.wait('early', { condition: 'removed' })).exitCode, 2, 'asked: removed, with its code');
   t.same(taskDirs(root), []);
   await t.rejects(c.getTask('early'), { code: 'ERR_NOT_FOUND' });
+});
+
+t.test('autoRemove on runc: an attached `runc run` beside the task; exec, pause, kill as for any task; nothing left', opts, async (t) => {
+  const { root, c } = await connect(t);
+  const runtimeRoot = path.join(root, 'runtime', 'runc');
+  const runcs = (detached: boolean): number[] => processesByArgv((a) => a.includes(runtimeRoot) && a.includes('run') && a.includes('--detach') === detached);
+  await c.createTask({ id: 'fg', runtime: 'runc', args: ['sleep', '1000'], autoRemove: true });
+  t.equal(runcs(false).length, 1, 'runc run without --detach runs beside the task');
+  const out = new Collector();
+  const exec = await c.exec('fg', { args: ['sh', '-c', 'echo inside'], stdout: out });
+  t.equal((await exec.wait()).exitCode, 0);
+  t.equal(out.text(), 'inside\n', 'exec works in it');
+  await c.pause('fg');
+  t.equal((await c.getTask('fg')).status, 'paused');
+  await c.resume('fg');
+  await c.kill('fg', 'KILL');
+  t.equal((await c.wait('fg', { condition: 'removed' })).exitCode, 137, 'the status runc exited with');
+  await eventually(() => runcs(false).length === 0, 'the attached runc to end');
+  t.same(fs.readdirSync(runtimeRoot), [], 'runc removed its state itself');
+  t.same(taskDirs(root), []);
+  // With a memory limit (the OOM count is read from the cgroup after the exit) runc detaches as for any task.
+  await c.createTask({ id: 'limited', runtime: 'runc', args: ['sleep', '1000'], autoRemove: true, limits: { memory: 64 << 20 } });
+  t.same(runcs(false), [], 'no attached runc for a task with a memory limit');
+  await c.kill('limited', 'KILL');
+  t.equal((await c.wait('limited', { condition: 'removed' })).exitCode, 137);
+  t.same(fs.readdirSync(runtimeRoot), []);
 });
 
 t.test('wait?condition=removed on a task without autoRemove resolves at its DELETE', opts, async (t) => {

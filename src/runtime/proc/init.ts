@@ -10,7 +10,7 @@ import { checkWinSize } from '../console/index.js';
 import { defaultMonitor, type ExitSubscription, type ProcessMonitor } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { Process } from './exec.js';
-import { readPidFile } from './pidFile.js';
+import { pidFileWritten, readPidFile } from './pidFile.js';
 import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
@@ -92,6 +92,8 @@ export class Init {
   readonly #exit = new ExitRecord();
   readonly #execs = new Map<string, Process>();
   #pendingSize: WinSize | null = null;
+  /** The runtime removed the container itself: an attached run returned its exit status. */
+  #runtimeRemoved = false;
 
   /**
    * @param id - the container id, checked here (`ERR_INVALID_ID`) before any path or command is built from it.
@@ -184,6 +186,64 @@ export class Init {
     });
   }
 
+  /**
+   * Creates and starts the container in one runtime call that stays attached (`run` without
+   * `--detach`), as `runc run` typed in a shell: the runtime process stays beside the container,
+   * waits for its init, and removes the container itself when the init exits. For a container that
+   * goes at its exit (docker's `--rm`): the exit then needs no runtime `delete` — one runtime
+   * start-up instead of two, and none between the exit and the removal — at the price of a runtime
+   * process for the container's life (as conmon beside a podman container).
+   *
+   * Resolves once the container runs: when the runtime wrote the pid file, which runc does once the
+   * process runs (runsc already at create: this call is for runc). The exit status is then the
+   * runtime's (runc exits with the init's, 128 + n after a signal), and {@link delete} only releases
+   * what taskio holds. Should the runtime itself die first, the container stays: the init's own
+   * exit counts, as after {@link run}, and delete runs the runtime's.
+   * @throws TaskioError `ERR_NOT_SUPPORTED` for a runtime without `run`, `ERR_INVALID_ARG_VALUE` for
+   * a terminal (an attached runtime would make its own); the runtime's errors as {@link run}.
+   */
+  runAttached(c: CreateConfig): Promise<void> {
+    const runtime = this.#runtime;
+    if (!runtime.run) return Promise.reject(new TaskioError('ERR_NOT_SUPPORTED', `the runtime of container ${this.#id} cannot create and start in one call`));
+    if (c?.terminal || this.#stdio.terminal) {
+      return Promise.reject(new TaskioError('ERR_INVALID_ARG_VALUE', `container ${this.#id} has a terminal: an attached run has none`));
+    }
+    return this.#lifecycle.run('run', async () => {
+      await this.#launch(c, async (opts) => {
+        const pidFile = this.#pidFile(c.bundle);
+        const stop = new AbortController();
+        const written = pidFileWritten(pidFile, stop.signal);
+        written.catch(() => undefined); // raced below; an abort after the race is no error
+        const ran = runtime.run!(this.#id, c.bundle, { ...opts, detach: false, pidFile });
+        try {
+          const status = await Promise.race([written.then(() => null), ran]);
+          if (status !== null && readPidFile(pidFile) === 0) {
+            throw new TaskioError('ERR_RUNTIME_EXITED', `the runtime exited with status ${status} before container ${this.#id} ran`);
+          }
+        } catch (err) {
+          if (!(err instanceof RuntimeError)) {
+            // Not the runtime's failure (#launch deletes after those): a forced delete also ends
+            // an attached runtime that still runs the container.
+            await runtime.delete(this.#id, { force: true }).catch(() => undefined);
+            await ran.catch(() => undefined);
+          }
+          throw err;
+        } finally {
+          stop.abort();
+        }
+        ran.then((status) => {
+          // runc exits with the init's status once it reaped the init and removed the container. A
+          // runtime killed by a signal "exits" 128 + n as well, but leaves its container in place
+          // and the init running, re-parented here (a subreaper): that exit comes from the reaper.
+          if (isAlive(this.#pid)) return;
+          this.#runtimeRemoved = true;
+          this.#setExited(status);
+        }, () => undefined); // the runtime failed after the start: the init's exit comes from the reaper
+      });
+      this.#plumbing?.io.closeChildFds(); // running: as after start
+    });
+  }
+
   /** Whether {@link run} is available: the runtime creates and starts in one call. */
   canRun(): boolean {
     return this.#runtime.run !== undefined;
@@ -244,7 +304,8 @@ export class Init {
     return this.#lifecycle.run('delete', async (from) => {
       if ([...this.#execs.values()].some((p) => p.running())) await this.#killAll();
       if (from === 'stopped') await this.#plumbing?.finishOutputWithin(this.#options.drainTimeout);
-      await this.#runtime.delete(this.#id, { force: true });
+      // After an attached run the runtime removed the container itself (runAttached).
+      if (!this.#runtimeRemoved) await this.#runtime.delete(this.#id, { force: true });
       await Promise.all([...this.#execs.values()].map((p) => p.release()));
       await this.#release();
       this.#exit.record(128 + 9); // a created container never ran: deleting it is its end

@@ -53,10 +53,11 @@ export interface Runtime {
   create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void>;
   start(id: string, opts?: CallOptions): Promise<void>;
   /**
-   * Present on runtimes that create and start in one call (`runsc`/`runc run --detach`): one
-   * runtime process instead of two. Resolves once the container runs.
+   * Present on runtimes that create and start in one call (`runsc`/`runc run`): one runtime
+   * process instead of two. With `detach` (`--detach`) it resolves with 0 once the container runs;
+   * without, once the container exited and the runtime removed it, with its exit status.
    */
-  run?(id: string, bundle: string, opts: RuntimeCreateOptions & { detach: true }): Promise<number>;
+  run?(id: string, bundle: string, opts: RuntimeCreateOptions & { detach: boolean }): Promise<number>;
   exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void>;
   kill(id: string, signal: number | string, opts?: KillOptions): Promise<void>;
   delete(id: string, opts?: DeleteOptions): Promise<void>;
