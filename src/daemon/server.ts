@@ -90,6 +90,7 @@ export class Router {
         if (res.headersSent) return;
         if (out?.body === undefined) {
           res.writeHead(out?.status ?? 204).end();
+          flush(res);
         } else {
           sendJson(res, out.status ?? 200, out.body);
         }
@@ -169,6 +170,16 @@ export function sendJson(res: http.ServerResponse, status: number, body: unknown
   const text = JSON.stringify(body);
   res.writeHead(status, { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) });
   res.end(text);
+  flush(res);
+}
+
+/**
+ * Sends a finished answer now. Node's http corks the socket until a `nextTick`, and a tick queued
+ * from a promise continuation runs only once every pending continuation has: a daemon settling a
+ * task's exit as it answers (a short `run --rm`) sent its answer 2–4 ms later.
+ */
+function flush(res: http.ServerResponse): void {
+  res.socket?.uncork();
 }
 
 /**

@@ -384,12 +384,13 @@ export function classifyStartError(err: unknown, command: string | undefined): u
 }
 
 /**
- * Whether a task runs under an attached `runc run` ({@link Init.runAttached}) instead of
- * `run --detach`: runc tasks that go at their exit (`--rm`), without a terminal (runc would make its
- * own) and without a memory limit (runc removes the cgroup at the exit, before the daemon could read
- * its OOM count). runc then removes the container itself as the init exits, so `taskio run --rm`
- * waits for no second runtime call; the price is a runc process for the task's life.
+ * Whether a task runs under an attached `run` ({@link Init.runAttached}) instead of `run --detach`:
+ * runsc and runc tasks that go at their exit (`--rm`), without a terminal (the runtime would make
+ * its own) and without a memory limit (the runtime removes the cgroup at the exit, before the
+ * daemon could read its OOM count). The runtime then removes the container itself as the init
+ * exits, so `taskio run --rm` waits for no second runtime call (runc delete ~9 ms, runsc delete
+ * ~25 ms here); the price is a runtime process for the task's life.
  */
 function attachedRun(runtime: string, record: TaskRecord): boolean {
-  return runtime === 'runc' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
+  return runtime !== 'host' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
 }

@@ -56,31 +56,33 @@ t.test('autoRemove on runc: the runtime state goes at the exit, the task (its lo
   await t.rejects(c.getTask('early'), { code: 'ERR_NOT_FOUND' });
 });
 
-t.test('autoRemove on runc: an attached `runc run` beside the task; exec, pause, kill as for any task; nothing left', opts, async (t) => {
-  const { root, c } = await connect(t);
-  const runtimeRoot = path.join(root, 'runtime', 'runc');
-  const runcs = (detached: boolean): number[] => processesByArgv((a) => a.includes(runtimeRoot) && a.includes('run') && a.includes('--detach') === detached);
-  await c.createTask({ id: 'fg', runtime: 'runc', args: ['sleep', '1000'], autoRemove: true });
-  t.equal(runcs(false).length, 1, 'runc run without --detach runs beside the task');
-  const out = new Collector();
-  const exec = await c.exec('fg', { args: ['sh', '-c', 'echo inside'], stdout: out });
-  t.equal((await exec.wait()).exitCode, 0);
-  t.equal(out.text(), 'inside\n', 'exec works in it');
-  await c.pause('fg');
-  t.equal((await c.getTask('fg')).status, 'paused');
-  await c.resume('fg');
-  await c.kill('fg', 'KILL');
-  t.equal((await c.wait('fg', { condition: 'removed' })).exitCode, 137, 'the status runc exited with');
-  await eventually(() => runcs(false).length === 0, 'the attached runc to end');
-  t.same(fs.readdirSync(runtimeRoot), [], 'runc removed its state itself');
-  t.same(taskDirs(root), []);
-  // With a memory limit (the OOM count is read from the cgroup after the exit) runc detaches as for any task.
-  await c.createTask({ id: 'limited', runtime: 'runc', args: ['sleep', '1000'], autoRemove: true, limits: { memory: 64 << 20 } });
-  t.same(runcs(false), [], 'no attached runc for a task with a memory limit');
-  await c.kill('limited', 'KILL');
-  t.equal((await c.wait('limited', { condition: 'removed' })).exitCode, 137);
-  t.same(fs.readdirSync(runtimeRoot), []);
-});
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`autoRemove on ${runtime}: an attached \`${runtime} run\` beside the task; exec, pause, kill as for any task; nothing left`, opts, async (t) => {
+    const { root, c } = await connect(t);
+    const runtimeRoot = path.join(root, 'runtime', runtime);
+    const runs = (detached: boolean): number[] => processesByArgv((a) => a.includes(runtimeRoot) && a.includes('run') && a.includes('--detach') === detached);
+    await c.createTask({ id: 'fg', runtime, args: ['sleep', '1000'], autoRemove: true });
+    t.equal(runs(false).length, 1, 'run without --detach runs beside the task');
+    const out = new Collector();
+    const exec = await c.exec('fg', { args: ['sh', '-c', 'echo inside'], stdout: out });
+    t.equal((await exec.wait()).exitCode, 0);
+    t.equal(out.text(), 'inside\n', 'exec works in it');
+    await c.pause('fg');
+    t.equal((await c.getTask('fg')).status, 'paused');
+    await c.resume('fg');
+    await c.kill('fg', 'KILL');
+    t.equal((await c.wait('fg', { condition: 'removed' })).exitCode, 137, 'the status the runtime exited with');
+    await eventually(() => runs(false).length === 0, 'the attached run to end');
+    t.same(fs.readdirSync(runtimeRoot).filter((e) => e.includes('fg')), [], 'the runtime removed its state itself');
+    t.same(taskDirs(root), []);
+    // With a memory limit (the OOM count is read from the cgroup after the exit) it detaches as for any task.
+    await c.createTask({ id: 'limited', runtime, args: ['sleep', '1000'], autoRemove: true, limits: { memory: 64 << 20 } });
+    t.same(runs(false), [], 'no attached run for a task with a memory limit');
+    await c.kill('limited', 'KILL');
+    t.equal((await c.wait('limited', { condition: 'removed' })).exitCode, 137);
+    t.same(fs.readdirSync(runtimeRoot).filter((e) => e.includes('limited')), []);
+  });
+}
 
 t.test('wait?condition=removed on a task without autoRemove resolves at its DELETE', opts, async (t) => {
   const { c } = await connect(t);

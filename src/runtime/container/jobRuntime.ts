@@ -8,7 +8,7 @@ import { signalNumber, type CallOptions, type CheckpointOptions, type DeleteOpti
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { Freezer } from './freezer.js';
 import { jobStats } from './jobStats.js';
-import { readPidFile } from '../proc/pidFile.js';
+import { readPidFile } from '../oci/pidFile.js';
 
 /** Options of a {@link JobRuntime}. */
 export interface JobRuntimeOptions {

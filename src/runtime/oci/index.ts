@@ -8,6 +8,7 @@
  * - Errors: {@link RuntimeError} (`ERR_RUNTIME`) with the last error entry the call appended to the
  *   JSON log, the exit code, the command and its args; a missing binary is `ENOENT` naming the path.
  * - Attached `run`/`restore` return the task's exit status; only a logged error makes them throw.
+ *   `runAttached` also says when the container started (runc's pid file, runsc's state file).
  * - Every method that takes a container id checks it with the one id rule (`validateId`,
  *   `ERR_INVALID_ID`) before any argument is built.
  * - A duplicate id is refused before the runtime runs, in both dialects (`ERR_ALREADY_EXISTS`):
@@ -35,6 +36,6 @@ export { lastLogError, parseLogEntries } from './log.js';
 export { checkBundle, readBundleConfig } from './bundleConfig.js';
 export { createBusyboxBundle, type BusyboxBundle, type BusyboxBundleOptions, type OciSpec } from './bundle.js';
 export type {
-  CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions, KillOptions,
+  AttachedRun, CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions, KillOptions,
   LinuxResources, ProcessSpec, RestoreOptions, RunOptions, State, Stats, Stdio, StdioFd,
 } from './types.js';

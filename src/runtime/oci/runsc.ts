@@ -10,11 +10,12 @@ import { RuntimeError } from './error.js';
 import { checkBundle } from './bundleConfig.js';
 import { signalNumber } from './signal.js';
 import { cleanKilledCreate } from './strays.js';
-import { invoke, type Outcome } from './spawn.js';
+import { invoke, timeoutError, type Outcome } from './spawn.js';
+import { containerStarted } from './started.js';
 import { parseStats } from './stats.js';
 import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
 import type {
-  CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions,
+  AttachedRun, CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions,
   KillOptions, LinuxResources, ProcessSpec, RestoreOptions, RunOptions, State, Stats, Stdio,
 } from './types.js';
 
@@ -144,6 +145,56 @@ export class Runsc {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
       return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
+  }
+
+  /**
+   * Creates and starts in one call that stays attached (`run` without `--detach`), as `runc run` or
+   * `runsc run` typed in a shell: the runtime waits for the container's init, removes the container
+   * when it exits and exits with its status. `started` resolves once the process runs (see
+   * {@link containerStarted}), within the `run` time limit (`ERR_RUNTIME_TIMEOUT`, the runtime
+   * killed), and rejects with the runtime's error when it failed before. `exited` resolves with the
+   * status (128 + n after a signal) once the runtime removed the container, and rejects with the
+   * runtime's error, or `ERR_RUNTIME_EXITED` when the runtime was killed before it removed it.
+   */
+  runAttached(id: string, bundle: string, opts: CreateOptions & { pidFile: string }): AttachedRun {
+    const stop = new AbortController(); // ends the watch
+    const cut = new AbortController(); // kills the runtime: only before the start, at the time limit
+    // The root made first: runsc's state file is watched there.
+    const setup = Promise.all([this.dialect(), this.#ensureRoot()]).then(([dialect]) => {
+      const limit = timeoutFor('run', opts.timeout, this.#options.timeouts);
+      // Watching before the runtime starts: nothing it writes can be missed.
+      const running = containerStarted(dialect, { root: this.root, id, pidFile: opts.pidFile }, stop.signal);
+      running.catch(() => undefined); // raced below
+      const exited = this.run(id, bundle, { ...opts, detach: false, timeout: 0, signal: cut.signal });
+      return { dialect, limit, running, exited };
+    });
+    const exited = setup.then(async (s) => {
+      const status = await s.exited;
+      // Ending by itself, the runtime removed the container first. Killed by a signal, it "exits"
+      // 128 + n as well, and leaves the container (runsc: the dead sandbox's state) to a delete.
+      if (await hasState(s.dialect, path.resolve(this.root), id)) {
+        throw new TaskioError('ERR_RUNTIME_EXITED', `${this.command} run ended (status ${status}) without removing container ${id}: it was killed`);
+      }
+      return status;
+    });
+    const started = setup.then(async ({ limit, running, exited }) => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<never>((_, reject) => {
+        if (limit > 0) timer = setTimeout(() => {
+          cut.abort();
+          reject(timeoutError({ command: this.command, args: ['run', '--bundle', bundle, id], subcommand: 'run' }, limit, null));
+        }, limit);
+      });
+      try {
+        // A status before the start was seen is a container that ran and exited already: a runtime
+        // that failed before the start rejects instead (with its logged error).
+        await Promise.race([running, exited.then(() => undefined), late]);
+      } finally {
+        clearTimeout(timer);
+        stop.abort();
+      }
+    });
+    return { started, exited };
   }
 
   /**

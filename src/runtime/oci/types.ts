@@ -51,6 +51,14 @@ export interface RunOptions extends CreateOptions {
   detach?: boolean;
 }
 
+/** An attached `run` ({@link Runsc.runAttached}): the container's start, then its end. */
+export interface AttachedRun {
+  /** Resolves once the container's process runs; rejects when the runtime failed before. */
+  started: Promise<void>;
+  /** Resolves with the exit status once the runtime removed the container. */
+  exited: Promise<number>;
+}
+
 /**
  * An OCI `process` object (the part of `config.json` that `exec` takes as `--process`). Only the
  * fields taskio uses are typed; the rest passes through unchanged.

@@ -6,7 +6,7 @@ import { signalNumber } from '../oci/index.js';
 import { checkWinSize } from '../console/index.js';
 import type { ExitSubscription } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
-import { readPidFile } from './pidFile.js';
+import { readPidFile } from '../oci/pidFile.js';
 import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';

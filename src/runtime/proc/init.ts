@@ -10,7 +10,7 @@ import { checkWinSize } from '../console/index.js';
 import { defaultMonitor, type ExitSubscription, type ProcessMonitor } from '../reaper/index.js';
 import { invalidState, isStopSignal } from './errors.js';
 import { Process } from './exec.js';
-import { pidFileWritten, readPidFile } from './pidFile.js';
+import { readPidFile } from '../oci/pidFile.js';
 import { ExitRecord } from './exitRecord.js';
 import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
@@ -194,51 +194,43 @@ export class Init {
    * start-up instead of two, and none between the exit and the removal — at the price of a runtime
    * process for the container's life (as conmon beside a podman container).
    *
-   * Resolves once the container runs: when the runtime wrote the pid file, which runc does once the
-   * process runs (runsc already at create: this call is for runc). The exit status is then the
-   * runtime's (runc exits with the init's, 128 + n after a signal), and {@link delete} only releases
-   * what taskio holds. Should the runtime itself die first, the container stays: the init's own
-   * exit counts, as after {@link run}, and delete runs the runtime's.
-   * @throws TaskioError `ERR_NOT_SUPPORTED` for a runtime without `run`, `ERR_INVALID_ARG_VALUE` for
-   * a terminal (an attached runtime would make its own); the runtime's errors as {@link run}.
+   * Resolves once the container runs (runc: its pid file; runsc: its state says running). The exit
+   * status is then the runtime's (the init's, 128 + n after a signal), and {@link delete} only
+   * releases what taskio holds. Should the runtime itself die first, the container stays: the
+   * init's own exit counts, as after {@link run} (runsc's sandbox dies with its runtime), and
+   * delete runs the runtime's.
+   * @throws TaskioError `ERR_NOT_SUPPORTED` for a runtime without an attached run,
+   * `ERR_INVALID_ARG_VALUE` for a terminal (an attached runtime would make its own); the runtime's
+   * errors as {@link run}.
    */
   runAttached(c: CreateConfig): Promise<void> {
     const runtime = this.#runtime;
-    if (!runtime.run) return Promise.reject(new TaskioError('ERR_NOT_SUPPORTED', `the runtime of container ${this.#id} cannot create and start in one call`));
+    if (!runtime.runAttached) return Promise.reject(new TaskioError('ERR_NOT_SUPPORTED', `the runtime of container ${this.#id} has no attached run`));
     if (c?.terminal || this.#stdio.terminal) {
       return Promise.reject(new TaskioError('ERR_INVALID_ARG_VALUE', `container ${this.#id} has a terminal: an attached run has none`));
     }
     return this.#lifecycle.run('run', async () => {
       await this.#launch(c, async (opts) => {
-        const pidFile = this.#pidFile(c.bundle);
-        const stop = new AbortController();
-        const written = pidFileWritten(pidFile, stop.signal);
-        written.catch(() => undefined); // raced below; an abort after the race is no error
-        const ran = runtime.run!(this.#id, c.bundle, { ...opts, detach: false, pidFile });
+        const { started, exited } = runtime.runAttached!(this.#id, c.bundle, { ...opts, pidFile: this.#pidFile(c.bundle) });
+        exited.catch(() => undefined); // settled below
         try {
-          const status = await Promise.race([written.then(() => null), ran]);
-          if (status !== null && readPidFile(pidFile) === 0) {
-            throw new TaskioError('ERR_RUNTIME_EXITED', `the runtime exited with status ${status} before container ${this.#id} ran`);
-          }
+          await started;
         } catch (err) {
-          if (!(err instanceof RuntimeError)) {
-            // Not the runtime's failure (#launch deletes after those): a forced delete also ends
-            // an attached runtime that still runs the container.
-            await runtime.delete(this.#id, { force: true }).catch(() => undefined);
-            await ran.catch(() => undefined);
-          }
+          // Not the runtime's own failure (#launch deletes after those): a forced delete also ends
+          // an attached runtime that still runs the container.
+          if (!(err instanceof RuntimeError)) await runtime.delete(this.#id, { force: true }).catch(() => undefined);
+          await exited.catch(() => undefined);
           throw err;
-        } finally {
-          stop.abort();
         }
-        ran.then((status) => {
-          // runc exits with the init's status once it reaped the init and removed the container. A
-          // runtime killed by a signal "exits" 128 + n as well, but leaves its container in place
-          // and the init running, re-parented here (a subreaper): that exit comes from the reaper.
-          if (isAlive(this.#pid)) return;
+        exited.then((status) => {
           this.#runtimeRemoved = true;
           this.#setExited(status);
-        }, () => undefined); // the runtime failed after the start: the init's exit comes from the reaper
+        }, async () => {
+          // The runtime died, or failed, after the start: the container stays for delete, and the
+          // init, re-parented here (a subreaper), has its exit from the reaper. One the runtime
+          // reaped itself before failing left no status anywhere: unknown, 255 as containerd says.
+          if (!(await this.#diedWithin(EXIT_GRACE_MS)) && this.#pid > 0 && !isAlive(this.#pid)) this.#setExited(255);
+        });
       });
       this.#plumbing?.io.closeChildFds(); // running: as after start
     });

@@ -1,6 +1,6 @@
 import type { Readable, Writable } from 'node:stream';
 import type {
-  CallOptions, CheckpointOptions, CreateOptions, DeleteOptions, ExecOptions, KillOptions, ProcessSpec,
+  AttachedRun, CallOptions, CheckpointOptions, CreateOptions, DeleteOptions, ExecOptions, KillOptions, ProcessSpec,
   RestoreOptions, State, Stats,
 } from '../oci/index.js';
 
@@ -53,11 +53,15 @@ export interface Runtime {
   create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void>;
   start(id: string, opts?: CallOptions): Promise<void>;
   /**
-   * Present on runtimes that create and start in one call (`runsc`/`runc run`): one runtime
-   * process instead of two. With `detach` (`--detach`) it resolves with 0 once the container runs;
-   * without, once the container exited and the runtime removed it, with its exit status.
+   * Present on runtimes that create and start in one call (`runsc`/`runc run --detach`): one
+   * runtime process instead of two. Resolves once the container runs.
    */
-  run?(id: string, bundle: string, opts: RuntimeCreateOptions & { detach: boolean }): Promise<number>;
+  run?(id: string, bundle: string, opts: RuntimeCreateOptions & { detach: true }): Promise<number>;
+  /**
+   * Present on runtimes that can create and start in one call that stays attached to the container
+   * and removes it at the exit (`runc`/`runsc run` without `--detach`, {@link Runsc.runAttached}).
+   */
+  runAttached?(id: string, bundle: string, opts: RuntimeCreateOptions & { pidFile: string }): AttachedRun;
   exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void>;
   kill(id: string, signal: number | string, opts?: KillOptions): Promise<void>;
   delete(id: string, opts?: DeleteOptions): Promise<void>;

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { readPidFile } from '../../../src/runtime/proc/pidFile.js';
+import { readPidFile } from '../../../src/runtime/oci/pidFile.js';
 import { mkfifo } from '../../../src/sys/index.js';
 import { fdsUnder, tmpDir } from '../../helpers/common.js';
 

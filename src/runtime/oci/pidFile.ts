@@ -1,6 +1,5 @@
 import fs from 'node:fs';
-import path from 'node:path';
-import { TaskioError, abortError } from '../../errors.js';
+import { TaskioError } from '../../errors.js';
 
 /**
  * Reads the pid a runtime wrote; 0 when the file is missing or empty. The file is opened
@@ -35,34 +34,3 @@ function notRegular(file: string, what: string, cause?: unknown): TaskioError {
   return new TaskioError('ERR_NOT_REGULAR_FILE', `refusing pid file ${file}: it is ${what}`, { cause });
 }
 
-/**
- * Resolves once a runtime wrote a pid into `file` (runc writes a temporary file beside it and
- * renames it into place once the process runs): an inotify watch on its directory, made before the
- * runtime starts, so there is no polling and nothing to miss. Rejects with {@link readPidFile}'s
- * error for something planted there, or with `signal`'s `AbortError` once the caller no longer
- * waits; either way the watch is gone.
- */
-export function pidFileWritten(file: string, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal.aborted) return reject(abortError(signal));
-    const name = path.basename(file);
-    const watcher = fs.watch(path.dirname(file), { persistent: false });
-    const settle = (err?: unknown): void => {
-      watcher.close();
-      signal.removeEventListener('abort', onAbort);
-      if (err === undefined) resolve();
-      else reject(err);
-    };
-    const onAbort = (): void => settle(abortError(signal));
-    signal.addEventListener('abort', onAbort, { once: true });
-    watcher.on('error', settle);
-    watcher.on('change', (_event, changed) => {
-      if (changed !== name) return;
-      try {
-        if (readPidFile(file) > 0) settle();
-      } catch (err) {
-        settle(err);
-      }
-    });
-  });
-}
