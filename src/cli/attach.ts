@@ -1,5 +1,7 @@
 import { TaskioError } from '../errors.js';
-import type { DaemonClient } from '../daemon/client.js';
+import type { Readable, Writable } from 'node:stream';
+import type { Attachment, DaemonClient } from '../daemon/client.js';
+import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskView } from '../daemon/task.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, type SessionEnd } from './session.js';
@@ -27,15 +29,34 @@ export interface AttachTaskOptions {
  * typed. The detach keys are watched here, so the daemon is asked to watch none.
  */
 export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskView, opts: AttachTaskOptions): Promise<SessionEnd> {
+  return attachSession(ctx, client, () => task.id, task.terminal, opts, (streams) => client.attach(task.id, { ...streams, view: task }));
+}
+
+/**
+ * Creates and starts the task of `req` and attaches this process's stdio to it in one round trip
+ * (the daemon's create-and-attach), as {@link attachTask} does for a task that exists. `onCreated`
+ * gets the task's id as soon as the daemon made it.
+ */
+export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: CreateTaskRequest, opts: AttachTaskOptions, onCreated: (id: string) => void): Promise<SessionEnd> {
+  let id = '';
+  return attachSession(ctx, client, () => id, req.terminal === true, opts, async (streams) => {
+    const attached = await client.createAttached(req, streams);
+    id = attached.id;
+    onCreated(id);
+    return attached;
+  });
+}
+
+type Connect = (streams: { stdin?: Readable; stdout: Writable; stderr: Writable; logs: boolean; detachKeys: string }) => Promise<Attachment>;
+
+function attachSession(ctx: VerbContext, client: DaemonClient, id: () => string, tty: boolean, opts: AttachTaskOptions, connect: Connect): Promise<SessionEnd> {
   return attachedSession(ctx, {
     stdin: opts.stdin,
-    tty: task.terminal,
+    tty,
     detachKeys: opts.detachKeys,
-    resize: (size) => client.resize(task.id, size),
-    closeStdin: opts.closeStdin ? () => client.closeStdin(task.id) : undefined,
-    connect: ({ stdin, stdout, stderr }) => client.attach(task.id, {
-      ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '', view: task,
-    }),
+    resize: (size) => client.resize(id(), size),
+    closeStdin: opts.closeStdin ? () => client.closeStdin(id()) : undefined,
+    connect: ({ stdin, stdout, stderr }) => connect({ ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '' }),
   });
 }
 

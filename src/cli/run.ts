@@ -3,7 +3,7 @@ import type { DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskLimits } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
-import { attachTask } from './attach.js';
+import { attachTask, createAndAttach } from './attach.js';
 import { checkTty } from './checkTty.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
@@ -51,18 +51,26 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   }
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), ctx.stdin);
   const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
+  const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') };
   return withDaemon(ctx, async (client) => {
-    const task = await client.createTask(req);
-    if (detach) {
-      ctx.stdout.write(`${task.id}\n`);
-      return 0;
-    }
+    let id: string | null = null;
     try {
-      const end = await attachTask(ctx, client, task, { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') });
-      if (end === 'detached') return 0;
-      return await client.wait(task.id, rm ? { condition: 'removed' } : {});
+      if (detach || req.log === 'none') {
+        const task = await client.createTask(req);
+        id = task.id;
+        if (detach) {
+          ctx.stdout.write(`${task.id}\n`);
+          return 0;
+        }
+        // FIFO mode: the cio attach is this process's own, on the task's FIFO set.
+        if ((await attachTask(ctx, client, task, attach)) === 'detached') return 0;
+      } else if ((await createAndAttach(ctx, client, req, attach, (made) => { id = made; })) === 'detached') {
+        // Log mode: created, started and attached in one round trip.
+        return 0;
+      }
+      return await client.wait(id!, rm ? { condition: 'removed' } : {});
     } catch (err) {
-      if (rm) await removeQuietly(client, task.id);
+      if (rm && id !== null) await removeQuietly(client, id);
       throw err;
     }
   });

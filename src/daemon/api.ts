@@ -6,7 +6,7 @@ import type { Duplex } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type Stats } from '../runtime/oci/index.js';
-import { prepareAttach, type AttachConnection } from './attach.js';
+import { prepareAttach, type AttachConnection, type AttachSession } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
@@ -15,8 +15,8 @@ import type { EventBus } from './events.js';
 import type { DaemonLayout } from './layout.js';
 import { openLog } from './logStream.js';
 import type { Runtimes } from './runtimes.js';
-import { Router, type RouteContext } from './server.js';
-import { multiplexedType, rawType } from './stdcopy.js';
+import { Router, readUpgradeBody, type RouteContext } from './server.js';
+import { multiplexedType, rawType, taskHeader } from './stdcopy.js';
 import type { DaemonExec, DaemonTask } from './task.js';
 import { classifyStartError, type TaskManager } from './tasks.js';
 import type { Logger } from 'pino';
@@ -89,6 +89,23 @@ export function apiRouter(api: ApiContext): Router {
     checkQuery(ctx.query, {});
     const t = await tasks.create(checkCreateRequest(await ctx.body()), connectionClosed(ctx.req.socket));
     return { status: 201, body: t.view() };
+  }, async (ctx, socket: Duplex, head) => {
+    // `run` attached in one round trip (docker's create, attach, start): the task is created and
+    // started, then this connection is its attach, as `POST /tasks/:id/attach` with the same query.
+    const opts = attachOptions(ctx);
+    const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
+    const t = await tasks.create(checkCreateRequest(body), connectionClosed(socket as Socket));
+    let session: AttachSession;
+    try {
+      session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });
+    } catch (err) {
+      // No one will see this task's output: a --rm task goes (as docker's run when its attach fails).
+      if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
+      throw err;
+    }
+    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\n${taskHeader}: ${t.id}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+    if (rest.length > 0) socket.unshift(rest);
+    await session.run();
   });
 
   r.add('GET', '/tasks', async (ctx) => {

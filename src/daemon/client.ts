@@ -10,7 +10,7 @@ import type { TaskEvent } from './events.js';
 import type { ErrorBody } from './httpError.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
 import type { ExitRecord } from './records.js';
-import { Demultiplexer, StreamType } from './stdcopy.js';
+import { Demultiplexer, StreamType, multiplexedType, taskHeader } from './stdcopy.js';
 import type { TaskView } from './task.js';
 
 /** Every call takes a signal: aborting it abandons the request (and closes a stream). */
@@ -149,6 +149,52 @@ const maxStaleRetries = 16;
 function isConnectError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'ECONNREFUSED' || code === 'ENOENT';
+}
+
+/** An upgraded connection: the raw socket, what came after the 101, and its headers of interest. */
+interface Upgraded {
+  socket: Socket;
+  head: Buffer;
+  contentType: string;
+  /** The task a `POST /tasks` upgrade made. */
+  taskId: string | null;
+}
+
+/** The query of an attach (`POST /tasks/:id/attach`, and `POST /tasks` upgraded). */
+function attachQuery(opts: AttachOptions): URLSearchParams {
+  const q = new URLSearchParams({ stdin: opts.stdin ? '1' : '0', stdout: opts.stdout ? '1' : '0', stderr: opts.stderr ? '1' : '0' });
+  if (opts.logs) q.set('logs', '1');
+  if (opts.detachKeys !== undefined) q.set('detachKeys', opts.detachKeys);
+  if (opts.stdinOnce) q.set('stdinOnce', '1');
+  return q;
+}
+
+/** Runs an attach on an upgraded connection: output demultiplexed into the caller's streams, `stdin` in. */
+function attachOn({ socket, head, contentType }: Upgraded, opts: AttachOptions): Attachment {
+  let detached = false;
+  const demux = copyOutput(socket, contentType !== multiplexedType, opts.stdout ?? null, opts.stderr ?? null, head);
+  if (opts.stdin) {
+    opts.stdin.pipe(socket, { end: false });
+    // The input is over for this connection: half-closing it lets the daemon release the task's
+    // stdin FIFO (and, with stdinOnce, close the task's stdin); the output still comes.
+    opts.stdin.once('end', () => { socket.end(); });
+  }
+  const onAbort = (): void => { socket.destroy(); };
+  opts.signal?.addEventListener('abort', onAbort, { once: true });
+  const done = demux.then(() => undefined, () => undefined).then((): AttachEnd => {
+    opts.stdin?.unpipe(socket);
+    opts.signal?.removeEventListener('abort', onAbort);
+    socket.destroy();
+    if (opts.signal?.aborted) return 'aborted';
+    return detached ? 'detached' : 'exited';
+  });
+  return {
+    done,
+    detach: () => {
+      detached = true;
+      socket.destroy();
+    },
+  };
 }
 
 function readAll(s: Readable): Promise<string> {
@@ -403,35 +449,25 @@ export class DaemonClient {
   async attach(id: string, opts: AttachOptions = {}): Promise<Attachment> {
     const task = opts.view?.id === id ? opts.view : await this.getTask(id, opts);
     if (task.log === 'none' && !opts.relay) return this.#attachFifo(task, opts);
-    const q = new URLSearchParams({ stdin: opts.stdin ? '1' : '0', stdout: opts.stdout ? '1' : '0', stderr: opts.stderr ? '1' : '0' });
-    if (opts.logs) q.set('logs', '1');
-    if (opts.detachKeys !== undefined) q.set('detachKeys', opts.detachKeys);
-    if (opts.stdinOnce) q.set('stdinOnce', '1');
-    const { socket, head, contentType } = await this.#upgrade(this.#task(id, `/attach?${q}`), opts);
-    let detached = false;
-    const demux = copyOutput(socket, contentType !== 'application/vnd.docker.multiplexed-stream', opts.stdout ?? null, opts.stderr ?? null, head);
-    if (opts.stdin) {
-      opts.stdin.pipe(socket, { end: false });
-      // The input is over for this connection: half-closing it lets the daemon release the task's
-      // stdin FIFO (and, with stdinOnce, close the task's stdin); the output still comes.
-      opts.stdin.once('end', () => { socket.end(); });
+    const upgraded = await this.#upgrade(this.#task(id, `/attach?${attachQuery(opts)}`), opts);
+    return attachOn(upgraded, opts);
+  }
+
+  /**
+   * Creates and starts a task and attaches to it in one round trip (`POST /tasks` upgraded, what
+   * `taskio run` does attached; {@link createTask} then {@link attach} take two). The attach is the
+   * daemon's (log mode; a FIFO-mode task's set is read by the daemon and relayed). A task with
+   * `autoRemove` whose attach cannot be made is removed by the daemon.
+   * @throws TaskioError as {@link createTask} when the task cannot be made, and as {@link attach}.
+   */
+  async createAttached(req: CreateTaskRequest, opts: Omit<AttachOptions, 'view' | 'relay'> = {}): Promise<Attachment & { id: string }> {
+    const upgraded = await this.#upgrade(`/tasks?${attachQuery(opts)}`, opts, req);
+    const id = upgraded.taskId;
+    if (id === null) {
+      upgraded.socket.destroy();
+      throw new TaskioError('ERR_DAEMON_RESPONSE', `the daemon's 101 to POST /tasks names no task (no ${taskHeader} header)`);
     }
-    const onAbort = (): void => { socket.destroy(); };
-    opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const done = demux.then(() => undefined, () => undefined).then((): AttachEnd => {
-      opts.stdin?.unpipe(socket);
-      opts.signal?.removeEventListener('abort', onAbort);
-      socket.destroy();
-      if (opts.signal?.aborted) return 'aborted';
-      return detached ? 'detached' : 'exited';
-    });
-    return {
-      done,
-      detach: () => {
-        detached = true;
-        socket.destroy();
-      },
-    };
+    return { id, ...attachOn(upgraded, opts) };
   }
 
   async #attachFifo(task: TaskView, opts: AttachOptions): Promise<Attachment> {
@@ -460,18 +496,29 @@ export class DaemonClient {
     return { done, detach: () => { end = 'detached'; stop(); } };
   }
 
-  /** Sends an HTTP upgrade (Docker's attach handshake) and hands back the raw connection. */
-  #upgrade(p: string, opts: CallOptions): Promise<{ socket: Socket; head: Buffer; contentType: string }> {
-    const attempt = (): Promise<{ socket: Socket; head: Buffer; contentType: string }> => new Promise((resolve, reject) => {
+  /**
+   * Sends an HTTP upgrade (Docker's attach handshake), with `body` as JSON when given, and hands
+   * back the raw connection.
+   */
+  #upgrade(p: string, opts: CallOptions, body?: unknown): Promise<Upgraded> {
+    const text = body === undefined ? null : JSON.stringify(body);
+    const attempt = (): Promise<Upgraded> => new Promise((resolve, reject) => {
       if (this.#closed) return reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
       const req = http.request({
         ...noServerName, socketPath: this.socketPath, path: p, method: 'POST', agent: false,
-        headers: { Connection: 'Upgrade', Upgrade: 'tcp' }, ...(opts.signal ? { signal: opts.signal } : {}),
+        headers: {
+          Connection: 'Upgrade', Upgrade: 'tcp',
+          ...(text === null ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }),
+        },
+        ...(opts.signal ? { signal: opts.signal } : {}),
       });
-      req.once('upgrade', (res, socket, head) => resolve({ socket: socket as Socket, head, contentType: String(res.headers['content-type'] ?? '') }));
+      req.once('upgrade', (res, socket, head) => resolve({
+        socket: socket as Socket, head, contentType: String(res.headers['content-type'] ?? ''),
+        taskId: typeof res.headers[taskHeader.toLowerCase()] === 'string' ? String(res.headers[taskHeader.toLowerCase()]) : null,
+      }));
       req.once('response', (res) => void errorOf({ status: res.statusCode ?? 0, headers: res.headers, body: res }).then(reject));
       req.once('error', reject);
-      req.end();
+      req.end(text ?? undefined);
     });
     return attempt().catch(async (err: unknown) => {
       if (!isConnectError(err) || this.#opts.start === false) throw err;

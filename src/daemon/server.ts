@@ -208,13 +208,60 @@ export function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
     req.on('error', reject);
     req.on('end', () => {
       if (size > maxBodyBytes) return;
-      const text = Buffer.concat(chunks).toString('utf8');
-      if (text.trim() === '') return resolve({});
       try {
-        resolve(JSON.parse(text));
-      } catch (cause) {
-        reject(new TaskioError('ERR_BAD_JSON', `the request body is not valid JSON: ${(cause as Error).message}`));
+        resolve(parseJsonBody(Buffer.concat(chunks)));
+      } catch (err) {
+        reject(err);
       }
     });
+  });
+}
+
+/** A body's JSON; an empty one is `{}`. @throws TaskioError `ERR_BAD_JSON`. */
+function parseJsonBody(bytes: Buffer): unknown {
+  const text = bytes.toString('utf8');
+  if (text.trim() === '') return {};
+  try {
+    return JSON.parse(text);
+  } catch (cause) {
+    throw new TaskioError('ERR_BAD_JSON', `the request body is not valid JSON: ${(cause as Error).message}`);
+  }
+}
+
+/**
+ * Reads the JSON body of an upgrade request from its raw connection (Node's parser hands the
+ * connection over after the head): `Content-Length` bytes of `head` and what follows it, at most
+ * {@link maxBodyBytes}. What came after the body is handed back (`rest`): it is the upgraded
+ * protocol's.
+ * @throws TaskioError `ERR_LENGTH_REQUIRED` (411) for a chunked body, `ERR_BODY_TOO_LARGE` (413),
+ * `ERR_BAD_JSON` (400); `ERR_CONNECTION_CLOSED` when the client left before it sent all of it.
+ */
+export function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head: Buffer): Promise<{ body: unknown; rest: Buffer }> {
+  if (req.headers['transfer-encoding'] !== undefined) {
+    return Promise.reject(new TaskioError('ERR_LENGTH_REQUIRED', 'an upgrade request needs a Content-Length body, not a chunked one'));
+  }
+  const length = Number(req.headers['content-length'] ?? 0);
+  if (!Number.isSafeInteger(length) || length < 0) return Promise.reject(new TaskioError('ERR_LENGTH_REQUIRED', `bad Content-Length ${req.headers['content-length']}`));
+  if (length > maxBodyBytes) return Promise.reject(new TaskioError('ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`));
+  return new Promise((resolve, reject) => {
+    let got = head;
+    const done = (): void => {
+      socket.off('data', onData);
+      socket.off('close', onClose);
+      socket.pause();
+      try {
+        resolve({ body: parseJsonBody(got.subarray(0, length)), rest: got.subarray(length) });
+      } catch (err) {
+        reject(err);
+      }
+    };
+    const onData = (c: Buffer): void => {
+      got = Buffer.concat([got, c]);
+      if (got.length >= length) done();
+    };
+    const onClose = (): void => reject(new TaskioError('ERR_CONNECTION_CLOSED', 'the client closed the connection before it sent the request body'));
+    if (got.length >= length) return done();
+    socket.on('data', onData);
+    socket.once('close', onClose);
   });
 }

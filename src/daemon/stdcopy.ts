@@ -12,6 +12,9 @@ export const enum StreamType {
 export const multiplexedType = 'application/vnd.docker.multiplexed-stream';
 export const rawType = 'application/vnd.docker.raw-stream';
 
+/** The header of the `101` to a `POST /tasks` upgrade (create and attach) that names the task made. */
+export const taskHeader = 'Taskio-Task-Id';
+
 const headerSize = 8;
 
 /** The 8-byte frame header: stream, three zero bytes, payload length (big-endian). */

@@ -1,11 +1,12 @@
 import t from 'tap';
 import fs from 'node:fs';
+import http from 'node:http';
 import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { exitOf, sha256, testFile } from '../helpers/common.js';
-import { client, daemonRoot, eventually } from './helpers.js';
+import { Collector, exitOf, sha256, testFile } from '../helpers/common.js';
+import { client, daemonRoot, eventually, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -189,4 +190,38 @@ t.test('attach given the view the caller has (createTask\'s): the output in both
   await c.remove('viewlog');
   await t.rejects(c.attach('viewlog', { view: logView, stdout: text() }), { code: 'ERR_NOT_FOUND' }, 'a stale view: the daemon refuses the attach');
   await c.remove('viewfifo');
+});
+
+t.test('POST /tasks upgraded: created, started and attached in one round trip; its refusals as a create\'s; nothing left of a refused one', { timeout: 60_000 }, async (t) => {
+  const out = new Collector(), err = new Collector();
+  const input = new PassThrough();
+  const a = await c.createAttached({ id: 'oneTrip', runtime: 'host', args: ['sh', '-c', 'echo out; echo err >&2; read x; echo "got $x"; exit 4'], stdin: true }, {
+    stdin: input, stdout: out, stderr: err, logs: true, stdinOnce: true,
+  });
+  t.equal(a.id, 'oneTrip', 'the 101 names the task');
+  input.end('typed\n');
+  t.equal(await a.done, 'exited');
+  t.equal(out.text(), 'out\ngot typed\n', 'output from the start, stdin in');
+  t.equal(err.text(), 'err\n');
+  t.equal((await c.wait('oneTrip')).exitCode, 4);
+  await c.remove('oneTrip');
+  // A name chosen by the daemon.
+  const anon = await c.createAttached({ runtime: 'host', args: ['true'], autoRemove: true }, { stdout: new Collector() });
+  t.match(anon.id, /^[0-9a-f]{16}$/);
+  t.equal(await anon.done, 'exited');
+  t.equal((await c.wait(anon.id, { condition: 'removed' })).exitCode, 0);
+  // Refused as POST /tasks refuses: the code, and no task, no directory.
+  await t.rejects(c.createAttached({ id: 'nocmd', runtime: 'host', args: ['no-such-command'], autoRemove: true }, { stdout: new Collector() }), { code: 'ERR_COMMAND_NOT_FOUND' });
+  await t.rejects(c.createAttached({ id: 'bad/id', runtime: 'host', args: ['true'] }, { stdout: new Collector() }), { code: 'ERR_INVALID_ID' });
+  await t.rejects(c.getTask('nocmd'), { code: 'ERR_NOT_FOUND' });
+  t.same(taskDirs(root).filter((d) => d === 'nocmd'), [], 'no directory left');
+  // A chunked body cannot be read off an upgraded connection: 411.
+  const chunked = await new Promise<number>((resolve, reject) => {
+    const req = http.request({ socketPath: path.join(root, 'taskio.sock'), path: '/tasks', method: 'POST', headers: { Connection: 'Upgrade', Upgrade: 'tcp', 'Transfer-Encoding': 'chunked' } });
+    req.once('response', (res) => { res.resume(); resolve(res.statusCode ?? 0); });
+    req.once('upgrade', () => reject(new Error('upgraded')));
+    req.once('error', reject);
+    req.end('{}');
+  });
+  t.equal(chunked, 411);
 });
