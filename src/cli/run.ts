@@ -1,7 +1,7 @@
 import { TaskioError } from '../errors.js';
 import type { DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
-import type { TaskLimits } from '../daemon/records.js';
+import type { ExitRecord, TaskLimits } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { checkTty } from './checkTty.js';
@@ -64,9 +64,22 @@ export async function run(ctx: VerbContext): Promise<unknown> {
         }
         // FIFO mode: the cio attach is this process's own, on the task's FIFO set.
         if ((await attachTask(ctx, client, task, attach)) === 'detached') return 0;
-      } else if ((await createAndAttach(ctx, client, req, attach, (made) => { id = made; })) === 'detached') {
-        // Log mode: created, started and attached in one round trip.
-        return 0;
+      } else {
+        // Log mode: created, started and attached in one round trip, and the wait asked at once (the
+        // daemon removes a --rm task only once this attach ended): its answer is there as the output ends.
+        const waiting = new AbortController();
+        let exit: Promise<ExitRecord> | null = null;
+        try {
+          const end = await createAndAttach(ctx, client, req, attach, (made) => {
+            id = made;
+            exit = client.wait(made, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal });
+            exit.catch(() => undefined); // awaited below, unless detached
+          });
+          if (end === 'detached' || exit === null) return 0;
+          return await exit;
+        } finally {
+          waiting.abort();
+        }
       }
       return await client.wait(id!, rm ? { condition: 'removed' } : {});
     } catch (err) {

@@ -94,7 +94,7 @@ export function apiRouter(api: ApiContext): Router {
     // started, then this connection is its attach, as `POST /tasks/:id/attach` with the same query.
     const opts = attachOptions(ctx);
     const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
-    const t = await tasks.create(checkCreateRequest(body), connectionClosed(socket as Socket));
+    const t = await tasks.create(checkCreateRequest(body), connectionClosed(socket as Socket), true);
     let session: AttachSession;
     try {
       session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });

@@ -76,9 +76,10 @@ export class TaskManager {
    * Creates and starts a task. Every step that made something is undone when a later one fails:
    * nothing of a failed create stays (task directory, FIFOs, runtime state, job, process).
    * `creatorLeft` settles when the client that asked for the task has gone (its connection closed):
-   * an `autoRemove` task waits for that, or for a removal wait, before it goes (see `#removeOnExit`).
+   * an `autoRemove` task waits for that, or for a removal wait, before it goes (see `#removeOnExit`);
+   * `creatorAttached`: that connection is the task's attach (only its end lets go).
    */
-  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve()): Promise<DaemonTask> {
+  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve(), creatorAttached = false): Promise<DaemonTask> {
     const { layout, logger, events } = this.#ctx;
     const id = req.id ?? crypto.randomBytes(8).toString('hex');
     if (this.#tasks.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
@@ -162,7 +163,7 @@ export class TaskManager {
       const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false });
       this.#tasks.set(id, task);
       this.#removals.forget(id);
-      this.#removeOnExit(task, creatorLeft);
+      this.#removeOnExit(task, creatorLeft, creatorAttached);
       events.publish({ type: 'create', id });
       events.publish({ type: 'start', id });
       logger.info({ id, runtime: runtimeName, pid: record.pid }, 'task started');
@@ -225,17 +226,20 @@ export class TaskManager {
    * its output is complete, and once its creator let go of it — its connection closed (it exited,
    * was killed, or `run -d` returned) or it asked with `wait?condition=removed`. That second
    * condition is docker's order (attach, then start): a task that exits at once is still there
-   * for the attach of the `run --rm` that made it. A creator that keeps its connection busy holds
+   * for the attach of the `run --rm` that made it (a creator attached by its create lets go when
+   * that attach ends, asked or not). A creator that keeps its connection busy holds
    * the task {@link creatorHoldMs} after the exit at most. Its exit stays readable by `wait` for a
    * while. A removal that fails leaves the task listed, with a warning.
    */
-  #removeOnExit(task: DaemonTask, creatorLeft: Promise<void>): void {
+  #removeOnExit(task: DaemonTask, creatorLeft: Promise<void>, creatorAttached: boolean): void {
     if (task.record.autoRemove !== true) return;
     const exited = task.wait();
     // The runtime's part goes at once, while the creator still reads: it is most of a removal's time.
     void exited.then(() => task.deleteRuntime()).catch(() => undefined);
     const held = exited.then(() => delay(creatorHoldMs, undefined, { ref: false }));
-    const letGo = Promise.race([creatorLeft, this.#removals.asked(task.id), held]);
+    // A creator attached by its create (`POST /tasks` upgraded) lets go when that attach ends: it
+    // may ask for the removal while it still reads (a wait sent at once, not after the output).
+    const letGo = creatorAttached ? Promise.race([creatorLeft, held]) : Promise.race([creatorLeft, this.#removals.asked(task.id), held]);
     void Promise.all([exited, letGo]).then(async ([exit]) => {
       if (this.#tasks.get(task.id) !== task) return; // removed meanwhile by a client
       try {
@@ -288,7 +292,7 @@ export class TaskManager {
         const task = await this.#adopt(name);
         if (task) {
           this.#tasks.set(name, task);
-          this.#removeOnExit(task, Promise.resolve()); // no creator any more: one that exited goes now
+          this.#removeOnExit(task, Promise.resolve(), false); // no creator any more: one that exited goes now
         }
       } catch (err) {
         logger.error({ err, id: name }, 'cannot adopt task');
