@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../../errors.js';
 import { loadPty, type IPty } from './pty.js';
@@ -53,10 +54,12 @@ export class HostTerminal implements Terminal {
   /** Binds the spawned pty. @internal */
   attach(pty: IPty): void {
     this.#pty = pty;
-    pty.onData((d: string | Buffer) => {
+    const onData = (d: string | Buffer): void => {
       const buf = typeof d === 'string' ? Buffer.from(d) : d; // Buffers with encoding: null
       if (!this.output.push(buf)) pty.pause();
-    });
+    };
+    pty.onData(onData);
+    keepLastOutput(pty, onData);
     // node-pty reports the exit once the pty is drained: the output has ended.
     pty.onExit(() => setImmediate(() => { if (!this.output.destroyed) this.output.push(null); }));
     for (const { data, cb } of this.#pendingInput.splice(0)) {
@@ -71,5 +74,55 @@ export class HostTerminal implements Terminal {
     this.input.destroy();
     if (!this.output.destroyed) this.output.push(null);
     for (const { cb } of this.#pendingInput.splice(0)) cb(new TaskioError('ERR_CONSOLE_CLOSED', 'the terminal was closed'));
+  }
+}
+
+/** `O_NONBLOCK` in the octal `flags` of `/proc/self/fdinfo/<fd>`. */
+const O_NONBLOCK = 0o4000;
+
+/**
+ * node-pty gives a pty whose process exited 200 ms to reach EOF, then destroys its socket: output
+ * still in the socket's buffer (read while the pty was paused for backpressure) or in the kernel
+ * was lost — a paused `printf hello; exit` lost its "hello" every time, and a host terminal's last
+ * line went missing under load. Before that destroy, what the socket holds is handed to the data
+ * listeners (`read()` emits it) and what the kernel holds is read (the master is non-blocking,
+ * checked first: a blocking read could wait for an orphan that keeps the terminal open). This
+ * reaches into node-pty 1.x's UnixTerminal (`_socket`, `_fd`); another build is left as it is.
+ * Exported for its test only (not from the package).
+ * @internal
+ */
+export function keepLastOutput(pty: IPty, deliver: (b: Buffer) => void): void {
+  const inner = pty as unknown as { _socket?: Readable; _fd?: unknown };
+  const socket = inner._socket;
+  const fd = inner._fd;
+  if (!socket || typeof socket.read !== 'function' || typeof socket.destroy !== 'function' || typeof fd !== 'number') return;
+  const destroy = socket.destroy.bind(socket);
+  socket.destroy = (err?: Error): Readable => {
+    if (!socket.destroyed) {
+      while (socket.read() !== null); // each read emits 'data': node-pty passes it on
+      if (nonBlocking(fd)) {
+        const buf = Buffer.allocUnsafe(64 * 1024);
+        for (;;) {
+          let n = 0;
+          try {
+            n = fs.readSync(fd, buf, 0, buf.length, null);
+          } catch {
+            break; // EAGAIN: nothing left; EIO: the terminal's other side is gone and read empty
+          }
+          if (n <= 0) break;
+          deliver(Buffer.from(buf.subarray(0, n)));
+        }
+      }
+    }
+    return destroy(err);
+  };
+}
+
+function nonBlocking(fd: number): boolean {
+  try {
+    const flags = /^flags:\s*([0-7]+)$/m.exec(fs.readFileSync(`/proc/self/fdinfo/${fd}`, 'utf8'))?.[1];
+    return flags !== undefined && (Number.parseInt(flags, 8) & O_NONBLOCK) !== 0;
+  } catch {
+    return false;
   }
 }
