@@ -2,8 +2,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { spawn, type IPty } from '../runtime/host/pty.js';
 
-/** The built `taskio` command (dist/cli/main.js), run by the node running the demo. */
-const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../cli/main.js');
+/** The built `taskio` command as bin/taskio runs it (its bundle, dist/cli/taskio.cjs), run by the node running the demo. */
+const cli = path.join(path.dirname(fileURLToPath(import.meta.url)), '../cli/taskio.cjs');
 
 /**
  * One `taskio …` command run in a real pty, as a person would type it: what it prints is shown
