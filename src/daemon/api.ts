@@ -94,7 +94,11 @@ export function apiRouter(api: ApiContext): Router {
     // started, then this connection is its attach, as `POST /tasks/:id/attach` with the same query.
     const opts = attachOptions(ctx);
     const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
-    const t = await tasks.create(checkCreateRequest(body), connectionClosed(socket as Socket), true);
+    // The creator lets go once its attach is over — all of the output is in the connection, the
+    // client reads the rest from there — or once the connection closed, whichever comes first.
+    let attachOver!: () => void;
+    const over = new Promise<void>((resolve) => { attachOver = resolve; });
+    const t = await tasks.create(checkCreateRequest(body), Promise.race([connectionClosed(socket as Socket), over]), true);
     let session: AttachSession;
     try {
       session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });
@@ -105,7 +109,11 @@ export function apiRouter(api: ApiContext): Router {
     }
     socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\n${taskHeader}: ${t.id}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
     if (rest.length > 0) socket.unshift(rest);
-    await session.run();
+    try {
+      await session.run();
+    } finally {
+      attachOver();
+    }
   });
 
   r.add('GET', '/tasks', async (ctx) => {

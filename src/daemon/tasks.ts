@@ -237,8 +237,8 @@ export class TaskManager {
     // The runtime's part goes at once, while the creator still reads: it is most of a removal's time.
     void exited.then(() => task.deleteRuntime()).catch(() => undefined);
     const held = exited.then(() => delay(creatorHoldMs, undefined, { ref: false }));
-    // A creator attached by its create (`POST /tasks` upgraded) lets go when that attach ends: it
-    // may ask for the removal while it still reads (a wait sent at once, not after the output).
+    // A creator attached by its create (`POST /tasks` upgraded) lets go when that attach ended
+    // (`creatorLeft`): it may ask for the removal while it still reads (a wait sent at once).
     const letGo = creatorAttached ? Promise.race([creatorLeft, held]) : Promise.race([creatorLeft, this.#removals.asked(task.id), held]);
     void Promise.all([exited, letGo]).then(async ([exit]) => {
       if (this.#tasks.get(task.id) !== task) return; // removed meanwhile by a client

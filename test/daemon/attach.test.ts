@@ -226,20 +226,21 @@ t.test('POST /tasks upgraded: created, started and attached in one round trip; i
   t.equal(chunked, 411);
 });
 
-t.test('POST /tasks upgraded with autoRemove: a removal wait sent at once is answered only once the creator\'s attach ended', { timeout: 60_000 }, async (t) => {
+t.test('POST /tasks upgraded with autoRemove: a removal wait sent at once is answered only once the creator\'s attach is over', { timeout: 60_000 }, async (t) => {
   let release!: () => void;
   const held = new Promise<void>((resolve) => { release = resolve; });
-  let got = '';
-  // A sink that takes nothing until released: the client's attach cannot end before that.
-  const sink = new Writable({ write(chunk, _e, cb) { got += String(chunk); void held.then(() => cb()); } });
-  const a = await c.createAttached({ runtime: 'host', args: ['sh', '-c', 'echo one; echo two'], autoRemove: true }, { stdout: sink, logs: true });
+  let got = 0;
+  // A sink that takes nothing until released, and more output than the connection buffers: the
+  // daemon cannot hand all of it over before that.
+  const sink = new Writable({ write(chunk: Buffer, _e, cb) { got += chunk.length; void held.then(() => cb()); } });
+  const a = await c.createAttached({ runtime: 'host', args: ['sh', '-c', 'yes 0123456789abcde | head -c 4194304'], autoRemove: true }, { stdout: sink, logs: true });
   let removed = false;
   const waiting = c.wait(a.id, { condition: 'removed' }).then((e) => { removed = true; return e; });
   await eventually(async () => (await c.getTask(a.id)).status === 'exited', 'the task to exit');
-  t.equal(removed, false, 'not removed while the attach that made it still reads');
+  t.equal(removed, false, 'not removed while the attach that made it still has output to hand over');
   release();
   t.equal(await a.done, 'exited');
   t.equal((await waiting).exitCode, 0, 'then removed, with its code');
-  t.equal(got, 'one\ntwo\n', 'all of the output first');
+  t.equal(got, 4194304, 'all of the output first');
   await t.rejects(c.getTask(a.id), { code: 'ERR_NOT_FOUND' });
 });
