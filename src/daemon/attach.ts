@@ -79,7 +79,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         if (scanner) conn.input!.pipe(scanner);
         if (scanner && !wantsStdin) scanner.resume(); // dropped, but detach keys still work
         if (wantsStdin && opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
-        const outputs = opts.stdout || opts.stderr ? fifoOutputEnd(task.view(), io) : task.exited.then(() => undefined);
+        const outputs = opts.stdout || opts.stderr ? fifoOutputEnd(task.view(), io, task.exited) : task.exited.then(() => undefined);
         await Promise.race([outputs, once(stop.signal, 'abort')]);
         io.cancel();
         finish();

@@ -486,8 +486,14 @@ export class DaemonClient {
     }
     const onAbort = (): void => { end = 'aborted'; stop(); };
     opts.signal?.addEventListener('abort', onAbort, { once: true });
-    const output = task.stdio.stdout || task.stdio.stderr ? fifoOutputEnd(task, io) : this.wait(task.id, opts).then(() => undefined, () => undefined);
+    // The exit, asked for beside the copy (a task that exits as the set opens sends no EOF), and
+    // no longer once the attach is over.
+    const waiting = new AbortController();
+    const exited = this.wait(task.id, { signal: opts.signal ? AbortSignal.any([opts.signal, waiting.signal]) : waiting.signal });
+    exited.catch(() => undefined);
+    const output = task.stdio.stdout || task.stdio.stderr ? fifoOutputEnd(task, io, exited) : exited.then(() => undefined, () => undefined);
     const done = Promise.race([output, stopped]).then(() => {
+      waiting.abort();
       io.cancel();
       if (scanner) opts.stdin?.unpipe(scanner);
       opts.signal?.removeEventListener('abort', onAbort);

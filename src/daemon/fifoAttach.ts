@@ -30,10 +30,16 @@ export async function attachFifoSet(task: FifoTask, stdin: Readable | null, stdo
 /**
  * When a FIFO-mode attach has read everything: at EOF (the task exited while attached), or — for a
  * task that had exited already, whose FIFOs may have no writer left to send EOF — once the pipes
- * are empty.
+ * are empty. A task that exits as the attach opens (the view said running) may also have left no
+ * writer that closes after this reader opened, and then no EOF comes either: once `exited`
+ * settles, the pipes are drained the same way.
  */
-export function fifoOutputEnd(task: FifoTask, io: IO): Promise<void> {
-  if (task.status !== 'exited') return io.wait();
-  const probe = OutputKeepAlive.open(outputPaths(task.stdio));
-  return Promise.race([io.wait(), probe.closeWhenDrained()]).finally(() => probe.close());
+export function fifoOutputEnd(task: FifoTask, io: IO, exited?: Promise<unknown>): Promise<void> {
+  const drained = (): Promise<void> => {
+    const probe = OutputKeepAlive.open(outputPaths(task.stdio));
+    return probe.closeWhenDrained().finally(() => probe.close());
+  };
+  if (task.status === 'exited') return Promise.race([io.wait(), drained()]);
+  if (!exited) return io.wait();
+  return Promise.race([io.wait(), exited.then(drained, () => new Promise<void>(() => undefined))]);
 }

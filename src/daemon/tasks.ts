@@ -235,7 +235,9 @@ export class TaskManager {
     if (task.record.autoRemove !== true) return;
     const exited = task.wait();
     // The runtime's part goes at once, while the creator still reads: it is most of a removal's time.
-    void exited.then(() => task.deleteRuntime()).catch(() => undefined);
+    // Not in FIFO mode: the output is only in the pipes, which the runtime's delete would close
+    // (freeing what nobody read yet) before the creator's attach opened them.
+    if (task.record.log !== 'none') void exited.then(() => task.deleteRuntime()).catch(() => undefined);
     const held = exited.then(() => delay(creatorHoldMs, undefined, { ref: false }));
     // A creator attached by its create (`POST /tasks` upgraded) lets go when that attach ended
     // (`creatorLeft`): it may ask for the removal while it still reads (a wait sent at once).

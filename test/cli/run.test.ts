@@ -19,6 +19,22 @@ t.test('run --rm: the task\'s exit code is the command\'s, output streamed, noth
   t.equal(sig.status, 128 + 15, 'a signal death is 128 + n');
 });
 
+t.test('run --log none (FIFO mode) of a task that exits at once: its output, its code, and with --rm nothing left', opts, async (t) => {
+  const root = daemonRoot(t);
+  for (const runtime of ['host', 'runc']) {
+    // The task may be gone before the command opens its FIFOs: the output waits in the pipes, and
+    // the attach ends once they are drained (no writer is left to send EOF).
+    const rm = await taskio(root, ['run', '--log', 'none', '--rm', '--runtime', runtime, '--', 'sh', '-c', 'echo fifo; echo err >&2; exit 3']);
+    t.equal(rm.status, 3, `${runtime}: exit 3`);
+    t.equal(rm.stdout, 'fifo\n', `${runtime}: stdout`);
+    t.equal(rm.stderr, 'err\n', `${runtime}: stderr`);
+    t.same(taskDirs(root), [], `${runtime}: --rm removed it`);
+  }
+  const kept = await taskio(root, ['run', '--log', 'none', ...host, '--', 'sh', '-c', 'echo kept; exit 4']);
+  t.equal(kept.status, 4);
+  t.equal(kept.stdout, 'kept\n');
+});
+
 t.test('run: a missing command exits 127, a non-executable one 126, with one line naming it', opts, async (t) => {
   const root = daemonRoot(t);
   const missing = await taskio(root, ['run', '--rm', ...host, '--', 'taskio-no-such-command']);
