@@ -69,6 +69,16 @@ function connectionClosed(socket: Socket): Promise<void> {
   return closed;
 }
 
+/**
+ * Answers an upgraded attach with docker's `101` (`headers`: more lines, each ending in CRLF) and
+ * runs the prepared attach on the connection; `head` is what the client sent after its request.
+ */
+async function runUpgradedAttach(socket: Duplex, t: DaemonTask, session: AttachSession, head: Buffer, headers = ''): Promise<void> {
+  socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\n${headers}Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
+  if (head.length > 0) socket.unshift(head);
+  await session.run();
+}
+
 /** Builds the daemon's route table. */
 export function apiRouter(api: ApiContext): Router {
   const { tasks, events } = api;
@@ -107,10 +117,8 @@ export function apiRouter(api: ApiContext): Router {
       if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
       throw err;
     }
-    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\n${taskHeader}: ${t.id}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-    if (rest.length > 0) socket.unshift(rest);
     try {
-      await session.run();
+      await runUpgradedAttach(socket, t, session, rest, `${taskHeader}: ${t.id}\r\n`);
     } finally {
       attachOver();
     }
@@ -250,9 +258,7 @@ export function apiRouter(api: ApiContext): Router {
     const opts = attachOptions(ctx);
     const t = task(ctx);
     const session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });
-    socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
-    if (head.length > 0) socket.unshift(head);
-    await session.run();
+    await runUpgradedAttach(socket, t, session, head);
   });
 
   r.add('POST', '/tasks/:id/exec', async (ctx) => {

@@ -33,4 +33,3 @@ export function readPidFile(file: string): number {
 function notRegular(file: string, what: string, cause?: unknown): TaskioError {
   return new TaskioError('ERR_NOT_REGULAR_FILE', `refusing pid file ${file}: it is ${what}`, { cause });
 }
-

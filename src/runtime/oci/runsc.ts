@@ -12,6 +12,7 @@ import { signalNumber } from './signal.js';
 import { cleanKilledCreate } from './strays.js';
 import { invoke, timeoutError, type Outcome } from './spawn.js';
 import { containerStarted } from './started.js';
+import { isRunscStateOf } from './runscState.js';
 import { parseStats } from './stats.js';
 import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
 import type {
@@ -489,7 +490,7 @@ async function hasState(dialect: Dialect, root: string, id: string): Promise<boo
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return false; // no root yet: nothing exists
     throw err;
   }
-  return entries.some((e) => e.endsWith(`_sandbox:${id}.state`));
+  return entries.some((e) => isRunscStateOf(e, id));
 }
 
 function notSupported(command: string, what: string, version?: string): TaskioError {

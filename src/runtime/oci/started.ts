@@ -3,6 +3,7 @@ import path from 'node:path';
 import { abortError } from '../../errors.js';
 import type { Dialect } from './types.js';
 import { readPidFile } from './pidFile.js';
+import { isRunscStateOf } from './runscState.js';
 
 /**
  * Resolves once the process of container `id`, created and started by an attached `run` (no
@@ -21,8 +22,7 @@ export function containerStarted(dialect: Dialect, where: { root: string; id: st
     const name = path.basename(where.pidFile);
     return changedUntil(path.dirname(where.pidFile), (changed) => changed === name && readPidFile(where.pidFile) > 0, signal);
   }
-  const prefix = `${where.id}_sandbox:`;
-  return changedUntil(where.root, (changed) => changed.startsWith(prefix) && changed.endsWith('.state') && runscStatus(path.join(where.root, changed)) === 'running', signal);
+  return changedUntil(where.root, (changed) => isRunscStateOf(changed, where.id) && runscStatus(path.join(where.root, changed)) === 'running', signal);
 }
 
 /** The status in a runsc state file; null while it is missing or half written (its next change follows). */

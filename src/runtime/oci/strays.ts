@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { isAlive } from '../../pidAlive.js';
 import { processesByArgv } from '../../procArgv.js';
+import { runscStateName } from './runscState.js';
 
 /** The names runsc gives the processes it starts for a sandbox (its `argv[0]`). */
 const runscHelpers = new Set(['runsc-sandbox', 'runsc-gofer']);
@@ -31,8 +32,7 @@ export function runscStrays(root: string, id: string): number[] {
  * Only for an id whose making the caller owned: the match is by root and id, nothing more.
  */
 export async function cleanKilledCreate(root: string, id: string, withinMs = 2000): Promise<number[]> {
-  const sandbox = path.join(root, `${id}_sandbox:${id}`);
-  if (fs.existsSync(`${sandbox}.state`)) return [];
+  if (fs.existsSync(path.join(root, runscStateName(id, 'state')))) return [];
   const pids = runscStrays(root, id);
   for (const pid of pids) {
     try {
@@ -46,6 +46,6 @@ export async function cleanKilledCreate(root: string, id: string, withinMs = 200
   for (let delay = 1; pids.some(isAlive) && Date.now() < until; delay = Math.min(delay * 2, 50)) {
     await new Promise((r) => setTimeout(r, delay));
   }
-  fs.rmSync(`${sandbox}.lock`, { force: true });
+  fs.rmSync(path.join(root, runscStateName(id, 'lock')), { force: true });
   return pids;
 }
