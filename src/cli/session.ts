@@ -22,9 +22,10 @@ export interface SessionOptions {
   /**
    * Starts the copy: `stdin` (already filtered of the detach keys; `null` when stdin is not
    * attached) into the task, the task's output into `stdout`/`stderr`. Resolves with a function
-   * that stops it (a detach) and a promise of the end of the output.
+   * that stops it (a detach), a promise of the end of the output, and one of the moment all of
+   * `stdin` was handed on (default: once `stdin` ended).
    */
-  connect(streams: { stdin: PassThrough | null; stdout: Writable; stderr: Writable }): Promise<{ done: Promise<unknown>; detach(): void }>;
+  connect(streams: { stdin: PassThrough | null; stdout: Writable; stderr: Writable }): Promise<{ done: Promise<unknown>; detach(): void; inputSent?: Promise<void> }>;
 }
 
 /**
@@ -90,11 +91,13 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
     }
     const conn = await opts.connect({ stdin: input, stdout: ctx.stdout, stderr: opts.tty ? ctx.stdout : ctx.stderr });
     detach = conn.detach;
-    // Once the attach took all of the input (the daemon's writer holds the task's stdin FIFO open
-    // until it wrote the last byte, so the close never cuts what was sent); a detach never ends it.
+    // Once the attach handed on all of the input (through the daemon, once the connection is
+    // half-closed: the daemon's writer then holds the task's stdin FIFO until it wrote the last
+    // byte, so the close never cuts what was sent); a detach never ends it.
     if (input && opts.closeStdin) {
       const close = opts.closeStdin;
-      input.once('end', () => void close().catch(() => undefined));
+      const sent = conn.inputSent ?? new Promise<void>((resolve) => input.once('end', resolve));
+      void sent.then(() => close()).catch(() => undefined);
     }
     connected = true;
     if (pendingSize) resizeQuietly(pendingSize);

@@ -6,6 +6,7 @@ import type { Duplex } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type Stats } from '../runtime/oci/index.js';
+import { peerShutWrite } from '../sys/index.js';
 import { prepareAttach, type AttachConnection, type AttachSession } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkEnv, checkFields, checkQuery } from './check.js';
@@ -79,6 +80,19 @@ async function runUpgradedAttach(socket: Duplex, t: DaemonTask, session: AttachS
   await session.run();
 }
 
+/**
+ * An upgraded connection as an attach's client side. Its input is shut once the client half-closed
+ * it, which the kernel knows before Node has read up to the EOF (`POLLRDHUP` on the socket).
+ */
+function upgradedConnection(socket: Duplex, signal: AbortSignal): AttachConnection {
+  const inputShut = (): boolean => {
+    if (socket.readableEnded || socket.destroyed) return true;
+    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    return typeof fd === 'number' && fd >= 0 && peerShutWrite(fd);
+  };
+  return { output: socket, input: socket, inputShut, signal };
+}
+
 /** Builds the daemon's route table. */
 export function apiRouter(api: ApiContext): Router {
   const { tasks, events } = api;
@@ -111,7 +125,7 @@ export function apiRouter(api: ApiContext): Router {
     const t = await tasks.create(checkCreateRequest(body), Promise.race([connectionClosed(socket as Socket), over]), true);
     let session: AttachSession;
     try {
-      session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });
+      session = await prepareAttach(t, opts, upgradedConnection(socket, ctx.signal));
     } catch (err) {
       // No one will see this task's output: a --rm task goes (as docker's run when its attach fails).
       if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
@@ -257,7 +271,7 @@ export function apiRouter(api: ApiContext): Router {
   }, async (ctx, socket: Duplex, head) => {
     const opts = attachOptions(ctx);
     const t = task(ctx);
-    const session = await prepareAttach(t, opts, { output: socket, input: socket, signal: ctx.signal });
+    const session = await prepareAttach(t, opts, upgradedConnection(socket, ctx.signal));
     await runUpgradedAttach(socket, t, session, head);
   });
 

@@ -26,6 +26,11 @@ export interface AttachOptions {
 export interface AttachConnection {
   output: Writable;
   input: Readable | null;
+  /**
+   * Whether the client has ended its input, though not all of it may have been read yet (a
+   * half-closed connection). Default: once `input` ended.
+   */
+  inputShut?: () => boolean;
   signal: AbortSignal;
 }
 
@@ -102,7 +107,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         conn.input!.pipe(scanner);
         if (wantsStdin) {
           stdin = new FifoWriter(record.stdio.stdin, { signal: stop.signal });
-          unregister = task.addStdinWriter(stdin);
+          unregister = task.addStdinWriter(stdin, conn.inputShut ?? (() => conn.input!.readableEnded));
           stdin.on('error', () => scanner.unpipe(stdin!));
           scanner.pipe(stdin, { end: false });
           // The connection's input is over (the client half-closed it, detached or went away): this

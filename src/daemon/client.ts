@@ -100,6 +100,12 @@ export interface Attachment {
   readonly done: Promise<AttachEnd>;
   /** Detaches now; the task keeps running. */
   detach(): void;
+  /**
+   * Resolves once all of `stdin` has been handed on and its end sent (for an attach through the
+   * daemon: the connection half-closed, so the daemon has the input up to its end); never when
+   * the attach ends first, nor without `stdin`.
+   */
+  readonly inputSent: Promise<void>;
 }
 
 /** Options of {@link DaemonClient.exec}. */
@@ -173,7 +179,10 @@ function attachQuery(opts: AttachOptions): URLSearchParams {
 function attachOn({ socket, head, contentType }: Upgraded, opts: AttachOptions): Attachment {
   let detached = false;
   const demux = copyOutput(socket, contentType !== multiplexedType, opts.stdout ?? null, opts.stderr ?? null, head);
+  let inputSent = never;
   if (opts.stdin) {
+    // 'finish' comes after the shutdown(2) of the write side, which the daemon sees at once.
+    inputSent = new Promise<void>((resolve) => socket.once('finish', resolve));
     opts.stdin.pipe(socket, { end: false });
     // The input is over for this connection: half-closing it lets the daemon release the task's
     // stdin FIFO (and, with stdinOnce, close the task's stdin); the output still comes.
@@ -190,12 +199,16 @@ function attachOn({ socket, head, contentType }: Upgraded, opts: AttachOptions):
   });
   return {
     done,
+    inputSent,
     detach: () => {
       detached = true;
       socket.destroy();
     },
   };
 }
+
+/** A promise that never settles (an attach without input never sent it). */
+const never = new Promise<void>(() => undefined);
 
 function readAll(s: Readable): Promise<string> {
   // Events, not `for await`: a stream's async iterator loads and compiles a few ms of Node's stream
@@ -499,7 +512,9 @@ export class DaemonClient {
       opts.signal?.removeEventListener('abort', onAbort);
       return end;
     });
-    return { done, detach: () => { end = 'detached'; stop(); } };
+    // The set's writer holds the stdin FIFO until it wrote the last byte: the end of the input is enough.
+    const inputSent = opts.stdin ? new Promise<void>((resolve) => opts.stdin!.once('end', resolve)) : never;
+    return { done, inputSent, detach: () => { end = 'detached'; stop(); } };
   }
 
   /**

@@ -106,7 +106,7 @@ export class DaemonTask {
   readonly outputDone: Promise<void>;
   readonly #ctx: TaskContext;
   readonly #control: TaskControl | null;
-  readonly #stdinWriters = new Set<Writable>();
+  readonly #stdinWriters = new Map<Writable, () => boolean>();
   readonly #logCopy: LogCopy | null;
   readonly #keepAlive: OutputKeepAlive | null;
   #exit: ExitRecord | null;
@@ -208,27 +208,30 @@ export class DaemonTask {
   }
 
   /**
-   * Sends EOF to the task's stdin once it read what was written (containerd's `CloseIO`). The
-   * daemon's own writers into the stdin FIFO (log-mode attaches forwarding their client's input)
-   * are ended first, after what they were given: with one of them still open, the FIFO would have
-   * a writer left and the task would never see the EOF it was promised.
+   * Sends EOF to the task's stdin once it read what was written (containerd's `CloseIO`): the
+   * keep-alive writer is closed, and the daemon's own writers into the stdin FIFO (log-mode
+   * attaches forwarding their client's input) let go too, else the FIFO would keep a writer and the
+   * task would never see the EOF it was promised. An attach whose client has already ended its
+   * input (half-closed: the rest of it is in the connection) writes all of it first and then lets
+   * go by itself — `run -i` ends its attach and asks for this on another connection, which may
+   * arrive before the input does; one whose client still sends is cut here, after what it gave.
+   * Returns without waiting for the task to read.
    */
   closeStdin(): Promise<void> {
     return this.lifecycle.run('io', async () => {
       const control = this.#needControl();
-      await Promise.all([...this.#stdinWriters].map(async (w) => {
-        if (!w.closed) await new Promise<void>((resolve) => w.once('close', () => resolve()).end());
-      }));
+      for (const [w, inputShut] of this.#stdinWriters) if (!w.writableEnded && !inputShut()) w.end();
       await control.closeStdin();
     });
   }
 
   /**
    * Registers a writer of the daemon into the task's stdin FIFO (an attach's input), so that
-   * {@link closeStdin} ends it; returns the function that unregisters it.
+   * {@link closeStdin} ends it unless `inputShut()` says its client has already ended the input;
+   * returns the function that unregisters it.
    */
-  addStdinWriter(w: Writable): () => void {
-    this.#stdinWriters.add(w);
+  addStdinWriter(w: Writable, inputShut: () => boolean): () => void {
+    this.#stdinWriters.set(w, inputShut);
     return () => this.#stdinWriters.delete(w);
   }
 

@@ -3,20 +3,15 @@ import { sysError } from './errno.js';
 
 // ppoll(2): `poll` does not exist on arm64. Numbers from the kernel's syscall tables.
 const SYS_ppoll: Partial<Record<string, number>> = { x64: 271, arm64: 73 };
-const POLLIN = 0x1, POLLHUP = 0x10, POLLNVAL = 0x20;
+const POLLIN = 0x1, POLLHUP = 0x10, POLLNVAL = 0x20, POLLRDHUP = 0x2000;
 
-/**
- * Which of `fds` are readable right now (`ppoll(2)` with a zero timeout, so it never blocks): for a
- * pidfd, readable means the process has exited. One call covers any number of fds.
- * @throws a Node-shaped `SysError` when poll fails; `EBADF` when an fd is not open.
- */
-export function pollReadable(fds: readonly number[]): boolean[] {
-  if (fds.length === 0) return [];
+/** `ppoll(2)` with a zero timeout (it never blocks): the `revents` of each of `fds` for `events`. */
+function pollNow(fds: readonly number[], events: number): number[] {
   // struct pollfd { int fd; short events; short revents; }
   const buf = Buffer.alloc(8 * fds.length);
   fds.forEach((fd, i) => {
     buf.writeInt32LE(fd, i * 8);
-    buf.writeInt16LE(POLLIN, i * 8 + 4);
+    buf.writeInt16LE(events, i * 8 + 4);
   });
   const nr = SYS_ppoll[process.arch];
   if (nr === undefined) throw sysError('ppoll', 38 /* ENOSYS */);
@@ -26,6 +21,26 @@ export function pollReadable(fds: readonly number[]): boolean[] {
   return fds.map((_, i) => {
     const revents = buf.readInt16LE(i * 8 + 6);
     if (revents & POLLNVAL) throw sysError('poll', 9 /* EBADF */);
-    return (revents & (POLLIN | POLLHUP)) !== 0;
+    return revents;
   });
+}
+
+/**
+ * Which of `fds` are readable right now: for a pidfd, readable means the process has exited. One
+ * call covers any number of fds.
+ * @throws a Node-shaped `SysError` when poll fails; `EBADF` when an fd is not open.
+ */
+export function pollReadable(fds: readonly number[]): boolean[] {
+  if (fds.length === 0) return [];
+  return pollNow(fds, POLLIN).map((revents) => (revents & (POLLIN | POLLHUP)) !== 0);
+}
+
+/**
+ * Whether the peer of the stream socket `fd` has shut down its writing (`shutdown(SHUT_WR)`, or
+ * closed): everything it sent is then already in this end's receive queue, up to the EOF
+ * (`POLLRDHUP`; unread data does not hide it).
+ * @throws a Node-shaped `SysError` as {@link pollReadable}.
+ */
+export function peerShutWrite(fd: number): boolean {
+  return (pollNow([fd], POLLRDHUP)[0]! & (POLLRDHUP | POLLHUP)) !== 0;
 }

@@ -1,7 +1,10 @@
 import t from 'tap';
 import crypto from 'node:crypto';
-import { daemonRoot } from '../daemon/helpers.js';
-import { taskDirs, taskio } from './runSession.js';
+import fs from 'node:fs';
+import path from 'node:path';
+import { bytesReadable, getPipeSize, mkfifo } from '../../src/sys/index.js';
+import { daemonRoot, eventually } from '../daemon/helpers.js';
+import { processesWith, taskDirs, taskio } from './runSession.js';
 
 t.test('run -i: the end of the command\'s stdin ends the task\'s (close-stdin): cat, 1 MiB through sha256sum', { timeout: 90_000 }, async (t) => {
   const root = daemonRoot(t);
@@ -20,4 +23,30 @@ t.test('run -i: the end of the command\'s stdin ends the task\'s (close-stdin): 
     t.equal(sum.stdout, want, `${runtime}: 1 MiB through sha256sum`);
   }
   t.same(taskDirs(root), [], '--rm removed every task');
+});
+
+t.test('run -i: the task\'s stdin is closed only once all of the input is with the daemon, though the task reads none of it yet', { timeout: 90_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const gate = path.join(root, 'gate');
+  mkfifo(gate);
+  // Twice what the task's stdin pipe and FIFO hold: when the command's stdin ends, the end of it is
+  // still on its way to the daemon (in this process's socket, the kernel, the daemon's buffers).
+  const input = Buffer.alloc(4 << 20, 'b');
+  const script = `read g < ${gate}; tr -cd b | wc -c`;
+  const run = taskio(root, ['run', '-i', '--rm', '--runtime', 'host', '--', 'sh', '-c', script], input);
+  let pid = 0;
+  await eventually(() => {
+    pid = processesWith(script).find((p) => fs.readFileSync(`/proc/${p}/comm`, 'utf8') === 'sh\n') ?? 0;
+    return pid > 0;
+  }, 'the task');
+  const fullPipe = (): boolean => {
+    const fd = fs.openSync(`/proc/${pid}/fd/0`, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try { return bytesReadable(fd) > getPipeSize(fd) - (64 << 10); } finally { fs.closeSync(fd); }
+  };
+  await eventually(fullPipe, 'the task\'s stdin pipe to fill');
+  await fs.promises.writeFile(gate, 'go\n');
+  const r = await run;
+  t.equal(r.stderr, '');
+  t.equal(r.status, 0);
+  t.equal(r.stdout.trim(), String(input.length), 'every byte, then EOF');
 });

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { spawn, type ChildProcess } from 'node:child_process';
 import { PassThrough, Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
+import { bytesReadable, getPipeSize, mkfifo } from '../../src/sys/index.js';
 import { Collector, exitOf, sha256, testFile } from '../helpers/common.js';
 import { client, daemonRoot, eventually, taskDirs } from './helpers.js';
 
@@ -243,4 +244,39 @@ t.test('POST /tasks upgraded with autoRemove: a removal wait sent at once is ans
   t.equal((await waiting).exitCode, 0, 'then removed, with its code');
   t.equal(got, 4194304, 'all of the output first');
   await t.rejects(c.getTask(a.id), { code: 'ERR_NOT_FOUND' });
+});
+
+t.test('close-stdin: an attach whose client already ended its input writes all of it first; one still sending is cut', { timeout: 60_000 }, async (t) => {
+  // The task reads nothing until the gate opens, so its stdin pipe and FIFO fill up and a second
+  // client's input stays in its connection, unread by the daemon, when close-stdin comes in (the
+  // order `run -i` gives: input ended, connection half-closed, then close-stdin on another
+  // connection, which the daemon may serve first).
+  const gate = path.join(root, 'gate');
+  mkfifo(gate);
+  t.teardown(() => fs.rmSync(gate, { force: true }));
+  const id = 'closeAfterInput';
+  const view = await c.createTask({ id, runtime: 'host', stdin: true, args: ['sh', '-c', `read g < ${gate}; tr -cd b | wc -c`] });
+  const first = new PassThrough();
+  const still = await c.attach(id, { stdin: first, detachKeys: '' });
+  first.write(Buffer.alloc(8 << 20, 'a')); // more than the pipe, the FIFO and the connection hold; never ended
+  const full = (p: string): boolean => {
+    const fd = fs.openSync(p, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    // Full by its pages: a page partly written holds less than its size.
+    try { return bytesReadable(fd) > getPipeSize(fd) - (64 << 10); } finally { fs.closeSync(fd); }
+  };
+  await eventually(() => full(`/proc/${view.pid}/fd/0`) && full(view.stdio.stdin), 'the task\'s stdin pipe and FIFO to be full');
+  // More than a writer queues in one go, little enough for the connection to take all of it.
+  const sent = 192 << 10;
+  const out = new Collector();
+  const second = new PassThrough();
+  const ended = await c.attach(id, { stdin: second, stdout: out, detachKeys: '' });
+  second.end(Buffer.alloc(sent, 'b'));
+  await ended.inputSent;
+  await c.closeStdin(id);
+  await fs.promises.writeFile(gate, 'go\n');
+  t.equal((await c.wait(id)).exitCode, 0, 'the task read to EOF');
+  t.equal(await ended.done, 'exited');
+  t.equal(out.text().trim(), String(sent), 'every byte of the ended input reached the task');
+  t.equal(await still.done, 'exited', 'the attach still sending was cut, and ends with the task');
+  await c.remove(id);
 });
