@@ -54,6 +54,8 @@ export function readSpec(bundle: string): OciSpec {
 /** What a task changes in its base spec. */
 export interface SpecEdits {
   args?: string[];
+  /** `linux.cgroupsPath` unless the base spec has one. */
+  cgroupsPath?: string;
   env?: string[];
   cwd?: string;
   terminal: boolean;
@@ -86,6 +88,10 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   // A hostname needs a UTS namespace of its own (runc refuses one without).
   const namespaces = (spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? [];
   if (namespaces.some((n) => n.type === 'uts')) spec.hostname = e.hostname;
+  if (e.cgroupsPath !== undefined) {
+    const linux = (spec.linux ??= {}) as { cgroupsPath?: string };
+    linux.cgroupsPath ??= e.cgroupsPath;
+  }
   if (e.limits) {
     const linux = (spec.linux ??= {}) as { resources?: Record<string, unknown> };
     const res = (linux.resources ??= {});

@@ -3,15 +3,25 @@ import path from 'node:path';
 import { cgroupLayout } from '../runtime/jobobject/index.js';
 
 /**
- * Counts the OOM kills in a task's memory cgroup, to publish docker's `oom` event: the cgroup of
- * the task's pid (runc's, the job object's of a host task, runsc's sandbox), its `oom_kill`
- * counter (cgroup v1 `memory.oom_control`, v2 `memory.events`) read when the task starts and when
- * it exits.
+ * Counts the OOM kills in a task's memory cgroup, to publish docker's `oom` event: its `oom_kill`
+ * counter (cgroup v1 `memory.oom_control`, v2 `memory.events`) read before the task runs, or when
+ * a daemon adopts it, and again when it exits.
  */
 export class OomCounter {
   private constructor(private readonly file: string, private readonly base: number) {}
 
-  /** For the task whose watched pid is `pid`; null when it has no memory cgroup of its own. */
+  /**
+   * For the cgroup `cgroupPath` (from the hierarchy's root, as a spec's `linux.cgroupsPath` or a
+   * job's), taken before the task runs: a task killed at once is still counted, which a counter
+   * found through the task's pid cannot promise (the pid may be reaped before it is read). A
+   * cgroup not made yet counts from 0. Null when there is no memory hierarchy.
+   */
+  static at(cgroupPath: string): OomCounter | null {
+    const file = counterFile(cgroupPath);
+    return file === null ? null : new OomCounter(file, readOomKills(file) ?? 0);
+  }
+
+  /** For the running task whose watched pid is `pid` (an adopted one); null when it has no memory cgroup of its own. */
   static of(pid: number): OomCounter | null {
     let lines: string[];
     try {
@@ -19,22 +29,28 @@ export class OomCounter {
     } catch {
       return null;
     }
-    const layout = cgroupLayout();
-    const v1 = layout.v1.get('memory');
+    const v1 = cgroupLayout().v1.has('memory');
     const entry = lines.find((l) => v1 ? l.split(':')[1]?.split(',').includes('memory') : l.startsWith('0::'));
     const rel = entry?.split(':').slice(2).join(':');
-    const mount = v1 ?? layout.v2;
     // The root cgroup's counter is the whole machine's.
-    if (!rel || rel === '/' || !mount) return null;
-    const file = path.join(mount, rel, v1 ? 'memory.oom_control' : 'memory.events');
-    const base = readOomKills(file);
-    return base === null ? null : new OomCounter(file, base);
+    if (!rel || rel === '/') return null;
+    const file = counterFile(rel);
+    const base = file === null ? null : readOomKills(file);
+    return base === null ? null : new OomCounter(file!, base);
   }
 
-  /** OOM kills since {@link of} (0 when the cgroup is gone). */
+  /** OOM kills since the counter was taken (0 when the cgroup is gone). */
   kills(): number {
     return Math.max(0, (readOomKills(this.file) ?? this.base) - this.base);
   }
+}
+
+/** The file holding the OOM kill count of the memory cgroup `rel`, or null without a memory hierarchy. */
+function counterFile(rel: string): string | null {
+  const layout = cgroupLayout();
+  const v1 = layout.v1.get('memory');
+  const mount = v1 ?? layout.v2;
+  return mount ? path.join(mount, rel, v1 ? 'memory.oom_control' : 'memory.events') : null;
 }
 
 function readOomKills(file: string): number | null {

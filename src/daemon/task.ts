@@ -115,6 +115,8 @@ export class DaemonTask {
   constructor(ctx: TaskContext, init: {
     record: TaskRecord; state: TaskState; control: TaskControl | null; logCopy: LogCopy | null;
     keepAlive?: OutputKeepAlive | null; exit?: ExitRecord | null; adopted: boolean;
+    /** Its OOM counter, taken before it ran; without one, found through its pid now. */
+    oom?: OomCounter | null;
   }) {
     this.#ctx = ctx;
     this.record = init.record;
@@ -133,7 +135,7 @@ export class DaemonTask {
     }
     this.outputDone = this.#logCopy ? this.#logCopy.done : this.exited.then(() => undefined);
     // Docker's `oom` event: only a task with a memory limit has a counter of its own to read.
-    if (this.#exit === null && init.record.limits?.memory !== undefined) this.#oom = OomCounter.of(init.record.pid);
+    if (this.#exit === null && init.record.limits?.memory !== undefined) this.#oom = init.oom !== undefined ? init.oom : OomCounter.of(init.record.pid);
   }
 
   get id(): string {

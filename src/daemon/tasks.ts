@@ -8,7 +8,7 @@ import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
 import { removeInside } from '../removeInside.js';
 import type { OciSpec } from '../runtime/oci/index.js';
-import { JobObject, isJobUnavailable } from '../runtime/jobobject/index.js';
+import { JobObject, ParentName, isJobUnavailable } from '../runtime/jobobject/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
@@ -17,6 +17,7 @@ import type { CheckedCreate } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
+import { OomCounter } from './oom.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
@@ -103,7 +104,10 @@ export class TaskManager {
       }
       made = true;
       const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
+      // runc: a cgroup named after the root and the id (docker's /docker/<id>), not runc's default
+      // (<the daemon's cgroup>/<id>: the same one for the same id in two roots), known before it runs.
       const spec = taskSpec(base, {
+        ...(runtimeName === 'runc' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, rootPath, readonly,
         limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63),
@@ -132,6 +136,7 @@ export class TaskManager {
         ...(req.autoRemove === true ? { autoRemove: true } : {}),
       };
       writeJsonAtomic(layout.taskFile(id), record);
+      const oom = oomCounter(record, spec);
       const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
       // binary:// loggers get the task's output straight from the runtime; every other mode goes
       // through the FIFO set (log mode: the daemon reads it).
@@ -160,7 +165,7 @@ export class TaskManager {
       record.started = new Date().toISOString();
       record.status = 'started';
       writeJsonAtomic(layout.taskFile(id), record);
-      const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false });
+      const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false, ...(oom ? { oom } : {}) });
       this.#tasks.set(id, task);
       this.#removals.forget(id);
       this.#removeOnExit(task, creatorLeft, creatorAttached);
@@ -399,4 +404,20 @@ export function classifyStartError(err: unknown, command: string | undefined): u
  */
 function attachedRun(runtime: string, record: TaskRecord): boolean {
   return runtime !== 'host' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
+}
+
+/** The cgroup parent of runc tasks, beside the job objects' (`taskio/`, which lists jobs only). */
+export const containerCgroupParent = 'taskio-containers';
+
+/**
+ * The OOM counter of a new task with a memory limit, taken before it runs: its job's cgroup (host)
+ * or its spec's absolute `linux.cgroupsPath` (runc). Undefined otherwise (runsc, a relative
+ * path): the task's pid finds it once it runs.
+ */
+function oomCounter(record: TaskRecord, spec: OciSpec): OomCounter | undefined {
+  if (record.limits?.memory === undefined) return undefined;
+  const cgroupsPath = (spec.linux as { cgroupsPath?: unknown } | undefined)?.cgroupsPath;
+  const path = record.runtime === 'host' ? (record.job === null ? null : `/${ParentName}/${record.job}`)
+    : record.runtime === 'runc' && typeof cgroupsPath === 'string' && cgroupsPath.startsWith('/') ? cgroupsPath : null;
+  return path === null ? undefined : OomCounter.at(path) ?? undefined;
 }

@@ -124,26 +124,34 @@ t.test('terminal: the size set through resize reaches the task', { timeout: 60_0
 
 t.test('limits: a memory limit is the task\'s (runc cgroup; host job object)', { timeout: 90_000 }, async (t) => {
   const limit = 64 * 1024 * 1024;
-  await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });
+  const runc = await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });
+  t.match(fs.readFileSync(`/proc/${runc.pid}/cgroup`, 'utf8'), /memory:\/taskio-containers\/taskio-[0-9a-f]{8}-lim-runc\n/,
+    'the runc task\'s cgroup is named after the root and the id');
   const s = await c.stats('lim-runc');
   t.equal(s.memory.limit, limit, 'runc reports the memory limit');
   t.equal(s.pids.limit, 20, 'and the pids limit');
   await c.remove('lim-runc', { force: true });
-  // Over its limit, the task is OOM-killed: docker's oom event comes before the exit.
-  const ac = new AbortController();
-  const seen: string[] = [];
-  const hogEvents = await c.events({ id: 'hog', signal: ac.signal });
-  const reading = (async () => {
-    for await (const e of hogEvents) {
-      seen.push(e.type);
-      if (e.type === 'exit') ac.abort();
-    }
-  })();
-  await c.createTask({ id: 'hog', runtime: 'runc', args: ['sh', '-c', 'a=$(head -c 200000000 /dev/zero | tr "\\0" x); echo survived'], limits: { memory: 16 * 1024 * 1024 } });
-  t.equal((await c.wait('hog')).exitCode, 137, 'killed');
-  await reading;
-  t.same(seen.filter((e) => e !== 'create' && e !== 'start'), ['oom', 'exit']);
-  await c.remove('hog');
+  const cgroupDir = (id: string): string => `/sys/fs/cgroup/memory/taskio-containers/${fs.readdirSync('/sys/fs/cgroup/memory/taskio-containers').find((d) => d.endsWith(`-${id}`)) ?? `none-${id}`}`;
+  t.notOk(fs.existsSync(cgroupDir('lim-runc')), 'rm removed its cgroup');
+  // Over its limit, the task is OOM-killed: docker's oom event comes before the exit, also when the
+  // task is killed before its start is even answered (the counter is taken before it runs).
+  for (const runtime of ['runc', 'host'] as const) {
+    const id = `hog-${runtime}`;
+    const ac = new AbortController();
+    const seen: string[] = [];
+    const hogEvents = await c.events({ id, signal: ac.signal });
+    const reading = (async () => {
+      for await (const e of hogEvents) {
+        seen.push(e.type);
+        if (e.type === 'exit') ac.abort();
+      }
+    })();
+    await c.createTask({ id, runtime, args: ['sh', '-c', 'a=$(head -c 200000000 /dev/zero | tr "\\0" x); echo survived'], limits: { memory: 16 * 1024 * 1024 } });
+    t.equal((await c.wait(id)).exitCode, 137, `${runtime}: killed`);
+    await reading;
+    t.same(seen.filter((e) => e !== 'create' && e !== 'start'), ['oom', 'exit'], `${runtime}: oom, then exit`);
+    await c.remove(id);
+  }
   const host = await c.createTask({ id: 'lim-host', runtime: 'host', args: ['sleep', '1000'], limits: { memory: limit, cpus: 1 } });
   const cg = fs.readFileSync(`/proc/${host.pid}/cgroup`, 'utf8');
   t.match(cg, /memory:\/taskio\/taskio-[0-9a-f]{8}-lim-host/, 'the host task was born in its job object');
