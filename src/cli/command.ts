@@ -77,7 +77,10 @@ export async function main(argv: readonly string[], verbs: VerbTable, io: Comman
       return 0;
     }
     const run = await verb.load();
-    return exitCodeOf((await run({ command, args, ...io, verbs })) ?? 0);
+    // Not `...io`: spreading `process` would read every getter it has, and making `process.stdin`
+    // costs a stream (and its module) that most verbs never touch.
+    const ctx: VerbContext = { command, args, get stdin() { return io.stdin; }, stdout: io.stdout, stderr: io.stderr, env: io.env, verbs };
+    return exitCodeOf((await run(ctx)) ?? 0);
   } catch (err) {
     io.stderr.write(errorLine(err, command, io.env));
     return exitCodeOf(err);

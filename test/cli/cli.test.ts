@@ -122,3 +122,14 @@ t.test('an error that escapes every verb still ends the command with one line an
   t.equal(rejected.status, 125);
   t.equal(rejected.stderr, 'taskio: nobody awaited\n');
 });
+
+t.test('a verb that does not read stdin never makes the stream (process.stdin costs a stream and its module)', async (t) => {
+  let made = 0;
+  const stdout = new Collector(), stderr = new Collector();
+  const io = { get stdin() { made++; return process.stdin; }, stdout, stderr, env: {} } as unknown as CommandIO;
+  // Refused by the verb itself (after its context is made), before any daemon is asked.
+  const code = await main(['run', '-d', '--detach-keys', 'ctrl-x', '--', 'true'], verbs, io);
+  t.equal(code, 125);
+  t.match(stderr.text(), /^taskio run: conflicting options: --detach-keys and --detach/);
+  t.equal(made, 0, 'stdin not read');
+});
