@@ -88,7 +88,11 @@ function upgradedConnection(socket: Duplex, signal: AbortSignal): AttachConnecti
   const inputShut = (): boolean => {
     if (socket.readableEnded || socket.destroyed) return true;
     const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    return typeof fd === 'number' && fd >= 0 && peerShutWrite(fd);
+    try {
+      return typeof fd === 'number' && fd >= 0 && peerShutWrite(fd);
+    } catch {
+      return false; // not known: treated as still sending (cut at close-stdin, as before)
+    }
   };
   return { output: socket, input: socket, inputShut, signal };
 }
