@@ -9,7 +9,7 @@ import { indexIn, openExpected, snapshotLogFiles, type OpenLogFile } from './log
 import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
 import type { LogFormat } from './options.js';
 
-const read = promisify(fs.read), close = promisify(fs.close);
+const read = promisify(fs.read), close = promisify(fs.close), lstat = promisify(fs.lstat);
 
 const readSize = 256 * 1024;
 
@@ -166,6 +166,13 @@ export class LogFollower {
   }
 
   async #atEnd(): Promise<void> {
+    // Rule 6 in one look, the usual case (no rotation since the file was opened): `name` is the
+    // file being read right now. One lstat sees one moment, as a snapshot does; the two sweeps of
+    // a snapshot are for placing renamed files, which only rules 7 and 8 need.
+    if (await this.#stillNamed()) {
+      this.#waitOr('reading');
+      return;
+    }
     const snap = await snapshotLogFiles(this.#file);
     const k = indexIn(snap, this.#cur!.file);
     if (k === 0) this.#waitOr('reading'); // rule 6
@@ -174,6 +181,16 @@ export class LogFollower {
       else this.#state = 'finishing';
     } else {
       this.#state = 'finishing'; // rule 8
+    }
+  }
+
+  /** Whether `name` is the file being read (a missing or other file: no, the snapshot decides). */
+  async #stillNamed(): Promise<boolean> {
+    try {
+      const st = await lstat(this.#file);
+      return st.isFile() && st.ino === this.#cur!.file.ino && st.dev === this.#cur!.file.dev;
+    } catch {
+      return false;
     }
   }
 
