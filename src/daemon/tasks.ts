@@ -104,10 +104,11 @@ export class TaskManager {
       }
       made = true;
       const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
-      // runc: a cgroup named after the root and the id (docker's /docker/<id>), not runc's default
-      // (<the daemon's cgroup>/<id>: the same one for the same id in two roots), known before it runs.
+      // runsc/runc: a cgroup named after the root and the id (docker's /docker/<id>), not the
+      // runtime's default (runc: <the daemon's cgroup>/<id>, runsc: /<id> — the same one for the same
+      // id in two roots), and known before the task runs.
       const spec = taskSpec(base, {
-        ...(runtimeName === 'runc' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
+        ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, rootPath, readonly,
         limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63),
@@ -406,18 +407,18 @@ function attachedRun(runtime: string, record: TaskRecord): boolean {
   return runtime !== 'host' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
 }
 
-/** The cgroup parent of runc tasks, beside the job objects' (`taskio/`, which lists jobs only). */
+/** The cgroup parent of runsc and runc tasks, beside the job objects' (`taskio/`, which lists jobs only). */
 export const containerCgroupParent = 'taskio-containers';
 
 /**
  * The OOM counter of a new task with a memory limit, taken before it runs: its job's cgroup (host)
- * or its spec's absolute `linux.cgroupsPath` (runc). Undefined otherwise (runsc, a relative
- * path): the task's pid finds it once it runs.
+ * or its spec's absolute `linux.cgroupsPath` (runsc, runc). Undefined otherwise (a bundle's
+ * relative path): the task's pid finds it once it runs.
  */
 function oomCounter(record: TaskRecord, spec: OciSpec): OomCounter | undefined {
   if (record.limits?.memory === undefined) return undefined;
   const cgroupsPath = (spec.linux as { cgroupsPath?: unknown } | undefined)?.cgroupsPath;
   const path = record.runtime === 'host' ? (record.job === null ? null : `/${ParentName}/${record.job}`)
-    : record.runtime === 'runc' && typeof cgroupsPath === 'string' && cgroupsPath.startsWith('/') ? cgroupsPath : null;
+    : typeof cgroupsPath === 'string' && cgroupsPath.startsWith('/') ? cgroupsPath : null;
   return path === null ? undefined : OomCounter.at(path) ?? undefined;
 }

@@ -122,7 +122,7 @@ t.test('terminal: the size set through resize reaches the task', { timeout: 60_0
   await c.remove(id);
 });
 
-t.test('limits: a memory limit is the task\'s (runc cgroup; host job object)', { timeout: 90_000 }, async (t) => {
+t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job object)', { timeout: 90_000 }, async (t) => {
   const limit = 64 * 1024 * 1024;
   const runc = await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });
   t.match(fs.readFileSync(`/proc/${runc.pid}/cgroup`, 'utf8'), /memory:\/taskio-containers\/taskio-[0-9a-f]{8}-lim-runc\n/,
@@ -133,9 +133,16 @@ t.test('limits: a memory limit is the task\'s (runc cgroup; host job object)', {
   await c.remove('lim-runc', { force: true });
   const cgroupDir = (id: string): string => `/sys/fs/cgroup/memory/taskio-containers/${fs.readdirSync('/sys/fs/cgroup/memory/taskio-containers').find((d) => d.endsWith(`-${id}`)) ?? `none-${id}`}`;
   t.notOk(fs.existsSync(cgroupDir('lim-runc')), 'rm removed its cgroup');
+  // runsc: the sandbox's cgroup, named the same way, holds the limit.
+  const runsc = await c.createTask({ id: 'lim-runsc', runtime: 'runsc', args: ['sleep', '1000'], limits: { memory: limit } });
+  t.match(fs.readFileSync(`/proc/${runsc.pid}/cgroup`, 'utf8'), /memory:\/taskio-containers\/taskio-[0-9a-f]{8}-lim-runsc\n/,
+    'the runsc sandbox\'s cgroup is named after the root and the id');
+  t.equal(fs.readFileSync(path.join(cgroupDir('lim-runsc'), 'memory.limit_in_bytes'), 'utf8').trim(), String(limit), 'and holds the limit');
+  await c.remove('lim-runsc', { force: true });
+  t.notOk(fs.existsSync(cgroupDir('lim-runsc')), 'rm removed the runsc cgroup');
   // Over its limit, the task is OOM-killed: docker's oom event comes before the exit, also when the
   // task is killed before its start is even answered (the counter is taken before it runs).
-  for (const runtime of ['runc', 'host'] as const) {
+  for (const runtime of ['runc', 'runsc', 'host'] as const) {
     const id = `hog-${runtime}`;
     const ac = new AbortController();
     const seen: string[] = [];
@@ -151,6 +158,7 @@ t.test('limits: a memory limit is the task\'s (runc cgroup; host job object)', {
     await reading;
     t.same(seen.filter((e) => e !== 'create' && e !== 'start'), ['oom', 'exit'], `${runtime}: oom, then exit`);
     await c.remove(id);
+    if (runtime !== 'host') t.notOk(fs.existsSync(cgroupDir(id)), `${runtime}: rm removed its cgroup`);
   }
   const host = await c.createTask({ id: 'lim-host', runtime: 'host', args: ['sleep', '1000'], limits: { memory: limit, cpus: 1 } });
   const cg = fs.readFileSync(`/proc/${host.pid}/cgroup`, 'utf8');
