@@ -196,8 +196,17 @@ export class DaemonTask {
     });
   }
 
+  /**
+   * A sample of the task's usage. Its memory limit is the task's own when the sample has none or a
+   * larger one: runsc reports 0 (the sandbox's view), though its cgroup holds the task's limit.
+   */
   stats(): Promise<Stats> {
-    return this.lifecycle.run('stats', () => this.#needControl().stats());
+    return this.lifecycle.run('stats', async () => {
+      const s = await this.#needControl().stats();
+      const own = this.record.limits?.memory;
+      if (own !== undefined && !(s.memory.limit !== undefined && s.memory.limit > 0 && s.memory.limit <= own)) s.memory.limit = own;
+      return s;
+    });
   }
 
   processes(): Promise<ProcessInfo[]> {

@@ -138,6 +138,7 @@ t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job 
   t.match(fs.readFileSync(`/proc/${runsc.pid}/cgroup`, 'utf8'), /memory:\/taskio-containers\/taskio-[0-9a-f]{8}-lim-runsc\n/,
     'the runsc sandbox\'s cgroup is named after the root and the id');
   t.equal(fs.readFileSync(path.join(cgroupDir('lim-runsc'), 'memory.limit_in_bytes'), 'utf8').trim(), String(limit), 'and holds the limit');
+  t.equal((await c.stats('lim-runsc')).memory.limit, limit, 'which stats report (runsc itself says 0)');
   await c.remove('lim-runsc', { force: true });
   t.notOk(fs.existsSync(cgroupDir('lim-runsc')), 'rm removed the runsc cgroup');
   // Over its limit, the task is OOM-killed: docker's oom event comes before the exit, also when the
