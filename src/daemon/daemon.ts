@@ -8,6 +8,7 @@ import { TaskioError } from '../errors.js';
 import { packageVersion } from '../packageFiles.js';
 import { ensurePrivateDir } from '../privateDir.js';
 import { closeInheritedFds } from '../sys/index.js';
+import { enableCgroupWarmup } from '../runtime/jobobject/index.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
 import { apiRouter } from './api.js';
 import { DaemonLock } from './daemonLock.js';
@@ -137,6 +138,9 @@ export class Daemon {
 /** `taskio daemon`: runs a daemon in the foreground until SIGTERM/SIGINT. */
 export async function runDaemonMain(root: string | undefined): Promise<void> {
   let daemon: Daemon;
+  // This process never moves itself between cgroups: runtime starts may warm the kernel's cgroup
+  // migration lock with its own pid.
+  enableCgroupWarmup();
   try {
     daemon = await Daemon.start({ ...(root !== undefined ? { root: path.resolve(root) } : {}), closeInheritedFds: true });
   } catch (err) {

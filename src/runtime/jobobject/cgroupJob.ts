@@ -13,6 +13,7 @@ import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
 import { CPURateControlType, rateToCFS, weightToCgroupWeight, weightToShares } from './limits.js';
 import { ExitNotifier, notRegistered, type JobNotification } from './notifications.js';
 import { enteringCommand, spawnInto, type JobCommand, type JobSpawnOptions } from './spawn.js';
+import { warmCgroupMigration } from './migrationWarmup.js';
 import {
   readCPUTimes,
   readMemory,
@@ -161,6 +162,7 @@ export class CgroupJob implements JobBackend {
 
   /** Spawns through the `/bin/sh` wrapper that enters the cgroups and then `exec`s the command. */
   spawn(cmd: string, args: readonly string[], options: JobSpawnOptions): ChildProcess {
+    void warmCgroupMigration(); // the wrapper joins the cgroups as soon as it runs
     const child = spawnInto(this.#cgroup.procsFiles(), cmd, args, options);
     this.#totalProcesses++;
     this.#notifier?.track(child);
@@ -198,6 +200,7 @@ export class CgroupJob implements JobBackend {
 
   /** The wrapper's command line (see {@link enteringCommand}). */
   commandLine(cmd: string, args: readonly string[]): JobCommand {
+    void warmCgroupMigration(); // the caller spawns the wrapper next
     this.#totalProcesses++;
     return enteringCommand(this.#cgroup.procsFiles(), cmd, args);
   }

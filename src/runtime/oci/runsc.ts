@@ -5,6 +5,7 @@ import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
 import { validateId, validatePid } from '../../ids.js';
 import { removeInside } from '../../removeInside.js';
+import { warmCgroupMigration } from '../jobobject/migrationWarmup.js';
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
 import { checkBundle } from './bundleConfig.js';
@@ -360,6 +361,8 @@ export class Runsc {
     if (ids.has(id)) throw this.#exists(id);
     ids.add(id);
     creatingIds.set(root, ids);
+    // The container joins its cgroups soon after the runtime starts: the kernel's wait for that, begun now.
+    void warmCgroupMigration();
     let dialect: Dialect | undefined;
     try {
       dialect = await this.dialect();

@@ -1,0 +1,79 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { cgroupLayout } from './hierarchy.js';
+
+let enabled = false;
+let refused = false;
+let inFlight: Promise<boolean> | null = null;
+
+/**
+ * Lets {@link warmCgroupMigration} write, for a process that never moves itself between cgroups
+ * (the daemon): the write names this process's cgroup as read just before, so a move of its own
+ * made meanwhile could be undone by it. Off by default in the library.
+ */
+export function enableCgroupWarmup(): void {
+  enabled = true;
+}
+
+/**
+ * Starts the kernel's wait for cgroup migrations now, so that a process about to join a cgroup (a
+ * runtime's container, a job's wrapper shell) does not wait for all of it.
+ *
+ * Every move into a cgroup (a write to a `cgroup.procs`, in any hierarchy) takes one global lock of
+ * the kernel's for writing; the first taker after a quiet spell waits for an RCU grace period
+ * (5–18 ms measured on this machine kind), takers meanwhile or shortly after wait for none. A
+ * runtime puts its container into its cgroups right after it starts, so on an otherwise idle
+ * machine that first move paid the whole period. Writing this process's own pid into the cgroup it
+ * is in moves nothing (the kernel skips a move to the same place; a pid that does not exist takes
+ * no lock) but starts the period beside the runtime's own start: `runc run` of /bin/true, 150 ms
+ * apart, 34–38 → 20–24 ms.
+ *
+ * Never fails; resolves with whether the write was made: not unless {@link enableCgroupWarmup}
+ * was called, at most one in flight (it holds a thread-pool thread for the period), and none any
+ * more once one was refused (not root, a read-only cgroupfs).
+ */
+export function warmCgroupMigration(): Promise<boolean> {
+  if (!enabled || refused) return Promise.resolve(false);
+  inFlight ??= writeOwnPid().finally(() => { inFlight = null; });
+  return inFlight;
+}
+
+async function writeOwnPid(): Promise<boolean> {
+  const file = ownProcsFile();
+  if (file === null) {
+    refused = true;
+    return false;
+  }
+  try {
+    const fh = await fs.promises.open(file, fs.constants.O_WRONLY | fs.constants.O_NOFOLLOW);
+    try {
+      await fh.write(String(process.pid));
+    } finally {
+      await fh.close();
+    }
+    return true;
+  } catch {
+    refused = true;
+    return false;
+  }
+}
+
+/** This process's `cgroup.procs` now, in the cgroup2 hierarchy, else in a v1 one; null when none is known. */
+function ownProcsFile(): string | null {
+  if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
+  let lines: string[];
+  try {
+    lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const layout = cgroupLayout();
+  const [controller, mount] = [...layout.v1][0] ?? [];
+  const line = layout.v2 !== undefined
+    ? lines.find((l) => l.startsWith('0::'))
+    : lines.find((l) => controller !== undefined && l.split(':')[1]?.split(',').includes(controller));
+  const rel = line?.split(':').slice(2).join(':');
+  const root = layout.v2 ?? mount;
+  if (root === undefined || rel === undefined || !rel.startsWith('/') || rel.split('/').includes('..')) return null;
+  return path.join(root, rel, 'cgroup.procs');
+}
