@@ -25,27 +25,33 @@ export function runscStrays(root: string, id: string): number[] {
 
 /**
  * Cleans up after a `runsc create` (or `run`, `restore`) of `id` under `root` that was killed
- * before it saved the container's state: kills what {@link runscStrays} finds, waits until none of
- * it runs (a zombie waits only for its reaper) for at most `withinMs`, and removes the lock file
+ * before it saved the container's state: kills what {@link runscStrays} finds and looks again
+ * until none of it runs (a zombie waits only for its reaper), for at most `withinMs`, and removes the lock file
  * runsc left, `<id>_sandbox:<id>.lock`. Where the state was saved it does nothing: runsc can find
  * that container, and its (forced) delete is the caller's to run. Resolves with the pids it killed.
  * Only for an id whose making the caller owned: the match is by root and id, nothing more.
  */
 export async function cleanKilledCreate(root: string, id: string, withinMs = 2000): Promise<number[]> {
   if (fs.existsSync(path.join(root, runscStateName(id, 'state')))) return [];
-  const pids = runscStrays(root, id);
-  for (const pid of pids) {
-    try {
-      process.kill(pid, 'SIGKILL');
-    } catch {
-      // Gone already.
-    }
-  }
-  // SIGKILL takes effect when the kernel next schedules the process: a few ms at most.
+  const killed = new Set<number>();
+  // Looked for again after each kill, until a look finds none alive: a helper the killed create
+  // had forked could still be in its exec (its command line not runsc's yet) at the first look,
+  // and it runs on in a session of its own. SIGKILL takes effect when the kernel next schedules a
+  // process: a few ms at most.
   const until = Date.now() + withinMs;
-  for (let delay = 1; pids.some(isAlive) && Date.now() < until; delay = Math.min(delay * 2, 50)) {
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    const live = runscStrays(root, id).filter(isAlive);
+    if (live.length === 0 || Date.now() >= until) break;
+    for (const pid of live) {
+      killed.add(pid);
+      try {
+        process.kill(pid, 'SIGKILL');
+      } catch {
+        // Gone already.
+      }
+    }
     await new Promise((r) => setTimeout(r, delay));
   }
   fs.rmSync(path.join(root, runscStateName(id, 'lock')), { force: true });
-  return pids;
+  return [...killed];
 }
