@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { cgroupLayout } from '../runtime/jobobject/index.js';
+import { cgroupLayout, processCgroup } from '../runtime/jobobject/index.js';
 
 /**
  * Counts the OOM kills in a task's memory cgroup, to publish docker's `oom` event: its `oom_kill`
@@ -23,18 +23,10 @@ export class OomCounter {
 
   /** For the running task whose watched pid is `pid` (an adopted one); null when it has no memory cgroup of its own. */
   static of(pid: number): OomCounter | null {
-    let lines: string[];
-    try {
-      lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
-    } catch {
-      return null;
-    }
-    const v1 = cgroupLayout().v1.has('memory');
-    const entry = lines.find((l) => v1 ? l.split(':')[1]?.split(',').includes('memory') : l.startsWith('0::'));
-    const rel = entry?.split(':').slice(2).join(':');
+    const where = processCgroup(pid, 'memory');
     // The root cgroup's counter is the whole machine's.
-    if (!rel || rel === '/') return null;
-    const file = counterFile(rel);
+    if (where === null || where.path === '/') return null;
+    const file = counterFile(where.path);
     const base = file === null ? null : readOomKills(file);
     return base === null ? null : new OomCounter(file!, base);
   }

@@ -203,8 +203,8 @@ export class DaemonTask {
   stats(): Promise<Stats> {
     return this.lifecycle.run('stats', async () => {
       const s = await this.#needControl().stats();
-      const own = this.record.limits?.memory;
-      if (own !== undefined && !(s.memory.limit !== undefined && s.memory.limit > 0 && s.memory.limit <= own)) s.memory.limit = own;
+      const own = this.record.limits?.memory, reported = s.memory.limit ?? 0;
+      if (own !== undefined && (reported <= 0 || reported > own)) s.memory.limit = own;
       return s;
     });
   }

@@ -8,7 +8,7 @@ import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
 import { removeInside } from '../removeInside.js';
 import type { OciSpec } from '../runtime/oci/index.js';
-import { JobObject, ParentName, isJobUnavailable } from '../runtime/jobobject/index.js';
+import { JobObject, isJobUnavailable, jobCgroupPath } from '../runtime/jobobject/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
@@ -418,7 +418,7 @@ export const containerCgroupParent = 'taskio-containers';
 function oomCounter(record: TaskRecord, spec: OciSpec): OomCounter | undefined {
   if (record.limits?.memory === undefined) return undefined;
   const cgroupsPath = (spec.linux as { cgroupsPath?: unknown } | undefined)?.cgroupsPath;
-  const path = record.runtime === 'host' ? (record.job === null ? null : `/${ParentName}/${record.job}`)
+  const path = record.runtime === 'host' ? (record.job === null ? null : jobCgroupPath(record.job))
     : typeof cgroupsPath === 'string' && cgroupsPath.startsWith('/') ? cgroupsPath : null;
   return path === null ? undefined : OomCounter.at(path) ?? undefined;
 }

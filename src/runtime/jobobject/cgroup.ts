@@ -6,6 +6,11 @@ import { cgroupLayout, type CgroupLayout } from './hierarchy.js';
 /** The directory every job lives under, in each hierarchy: `<mount>/taskio/<name>`. */
 export const ParentName = 'taskio';
 
+/** A job's cgroup as a path from a hierarchy's root: `/taskio/<name>`. */
+export function jobCgroupPath(name: string): string {
+  return `/${ParentName}/${name}`;
+}
+
 /** Where one concern of a job is controlled: a directory and the cgroup version its files follow. */
 export interface Place {
   version: 1 | 2;

@@ -6,7 +6,7 @@ import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
 import { TaskioError, showValue } from '../../errors.js';
 import type { JobBackend } from './backend.js';
-import { CgroupSet, ParentName, readOptional } from './cgroup.js';
+import { CgroupSet, jobCgroupPath, readOptional } from './cgroup.js';
 import { killAll, waitEmpty } from './terminate.js';
 import type { CgroupLayout } from './hierarchy.js';
 import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
@@ -194,7 +194,7 @@ export class CgroupJob implements JobBackend {
    * one hierarchy after the other).
    */
   #onItsWayIn(own: string | undefined, spawner: string): boolean {
-    const was = spawner.split('\n'), jobPath = `/${ParentName}/${this.name}`;
+    const was = spawner.split('\n'), jobPath = jobCgroupPath(this.name);
     return own !== undefined && own.split('\n').every((line, i) => line === was[i] || line.endsWith(jobPath));
   }
 

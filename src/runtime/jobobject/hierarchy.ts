@@ -70,3 +70,34 @@ export function cgroupLayout(): CgroupLayout {
   });
   return cached;
 }
+
+/** Where a process is in one hierarchy: its mount point and the cgroup's path from the hierarchy's root. */
+export interface ProcessCgroup {
+  mount: string;
+  path: string;
+}
+
+/**
+ * The cgroup of process `pid` (`self`: this one) in one hierarchy, from `/proc/<pid>/cgroup`: the
+ * v1 hierarchy of `controller` when it is mounted, else the cgroup2 one; without a controller, the
+ * cgroup2 one, else the first v1 hierarchy. Null when the file cannot be read, names no such
+ * hierarchy, or gives a path that is not absolute or climbs (`..`).
+ */
+export function processCgroup(pid: number | 'self', controller?: string): ProcessCgroup | null {
+  let lines: string[];
+  try {
+    lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+  } catch {
+    return null;
+  }
+  const layout = cgroupLayout();
+  const wanted = controller ?? (layout.v2 === undefined ? [...layout.v1.keys()][0] : undefined);
+  const v1Mount = wanted === undefined ? undefined : layout.v1.get(wanted);
+  const mount = v1Mount ?? layout.v2;
+  const line = v1Mount !== undefined
+    ? lines.find((l) => l.split(':')[1]?.split(',').includes(wanted!))
+    : lines.find((l) => l.startsWith('0::'));
+  const rel = line?.split(':').slice(2).join(':');
+  if (mount === undefined || rel === undefined || !rel.startsWith('/') || rel.split('/').includes('..')) return null;
+  return { mount, path: rel };
+}

@@ -20,8 +20,8 @@ export { JobObject, isJobUnavailable, type JobObjectOptions, type JobObjectOpenO
 export { MsgAllProcessesExited, MsgUnimplemented, PollIntervalMs, type JobNotification } from './notifications.js';
 export { EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions } from './spawn.js';
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';
-export { cgroupLayout, parseLayout, type CgroupLayout } from './hierarchy.js';
-export { ParentName } from './cgroup.js';
+export { cgroupLayout, parseLayout, processCgroup, type CgroupLayout, type ProcessCgroup } from './hierarchy.js';
+export { ParentName, jobCgroupPath } from './cgroup.js';
 export { enableCgroupWarmup, warmCgroupMigration } from './migrationWarmup.js';
 export { Win32Error } from './windows/errors.js';
 export type { JobBackend } from './backend.js';

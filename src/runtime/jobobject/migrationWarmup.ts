@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { cgroupLayout } from './hierarchy.js';
+import { processCgroup } from './hierarchy.js';
 
 let enabled = false;
 let refused = false;
@@ -61,19 +61,6 @@ async function writeOwnPid(): Promise<boolean> {
 /** This process's `cgroup.procs` now, in the cgroup2 hierarchy, else in a v1 one; null when none is known. */
 function ownProcsFile(): string | null {
   if (process.platform !== 'linux' || process.getuid?.() !== 0) return null;
-  let lines: string[];
-  try {
-    lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
-  } catch {
-    return null;
-  }
-  const layout = cgroupLayout();
-  const [controller, mount] = [...layout.v1][0] ?? [];
-  const line = layout.v2 !== undefined
-    ? lines.find((l) => l.startsWith('0::'))
-    : lines.find((l) => controller !== undefined && l.split(':')[1]?.split(',').includes(controller));
-  const rel = line?.split(':').slice(2).join(':');
-  const root = layout.v2 ?? mount;
-  if (root === undefined || rel === undefined || !rel.startsWith('/') || rel.split('/').includes('..')) return null;
-  return path.join(root, rel, 'cgroup.procs');
+  const own = processCgroup('self');
+  return own === null ? null : path.join(own.mount, own.path, 'cgroup.procs');
 }

@@ -1,11 +1,14 @@
 import t from 'tap';
+import fs from 'node:fs';
 import {
   CPULimitMax,
   CPULimitMin,
   CPURateControlType,
   CPUWeightMax,
   CPUWeightMin,
+  cgroupLayout,
   parseLayout,
+  processCgroup,
   rateToCFS,
   weightToCgroupWeight,
   weightToShares,
@@ -89,4 +92,18 @@ t.test('the range constants are hcsshim\'s and bounds are inclusive', async (t) 
   t.doesNotThrow(() => checkCPULimit(CPURateControlType.RateBased, 10000));
   t.throws(() => checkCPULimit(CPURateControlType.WeightBased, 10), { code: 'ERR_OUT_OF_RANGE', message: /processor weight of `10`/ });
   t.throws(() => checkCPULimit(7 as CPURateControlType, 1), { code: 'ERR_INVALID_ARG_VALUE' });
+});
+
+t.test('processCgroup: where a process is, in the hierarchy of a controller or the cgroup2 one, read from /proc', async (t) => {
+  const lines = fs.readFileSync('/proc/self/cgroup', 'utf8').split('\n');
+  const layout = cgroupLayout();
+  const memory = processCgroup('self', 'memory');
+  const memoryMount = layout.v1.get('memory');
+  if (memoryMount !== undefined) {
+    t.same(memory, { mount: memoryMount, path: lines.find((l) => l.split(':')[1]?.split(',').includes('memory'))!.split(':')[2] }, 'the v1 memory hierarchy');
+  }
+  if (layout.v2 !== undefined) {
+    t.same(processCgroup(process.pid), { mount: layout.v2, path: lines.find((l) => l.startsWith('0::'))!.slice(3) }, 'no controller: the cgroup2 hierarchy');
+  }
+  t.equal(processCgroup(2 ** 22 + 1), null, 'a process that does not exist');
 });
