@@ -3,6 +3,8 @@ import type { LogStreamName } from './options.js';
 const NL = 0x0a, SPACE = 0x20, TAG_P = 0x50, TAG_F = 0x46;
 // `2006-01-02T15:04:05.000000000Z stdout ` is 38 bytes; room to spare for the header slot.
 const headerSlot = 64;
+/** The input an encoder starts with: a pipe's default capacity. */
+export const initialInputSize = 64 * 1024;
 
 /**
  * Turns one source's bytes into CRI log entries: `<time> <stream> <P|F> <content>\n`.
@@ -28,16 +30,18 @@ const headerSlot = 64;
  * line as an error, where CRI needs byte-exact cutting into `P` entries.
  */
 export class CriEncoder {
-  /** Where the bytes to encode go: a read buffer (`onread`) or the target of {@link load}. */
-  readonly input: Buffer;
-  readonly #mem: Uint8Array;
-  readonly #headerView: Buffer;
+  #input!: Buffer;
+  #mem!: Uint8Array;
+  #headerView!: Buffer;
   readonly #pendingAt = headerSlot;
   #pendingLen = 0;
   readonly #inputAt: number;
-  readonly #outAt: number;
-  readonly #outCap: number;
+  #outAt = 0;
+  #outCap = 0;
   #outLen = 0;
+  /** The input size asked for; the memory starts smaller and grows to it once a chunk fills the input. */
+  readonly #fullInput: number;
+  #grow = false;
   #headerLen = 0;
   #time = '';
   // Entries that did not fit into the output area (lines much shorter than the header): rare.
@@ -48,21 +52,49 @@ export class CriEncoder {
   /**
    * @param stream the stream named in every entry.
    * @param maxLineSize the longest content one entry holds.
-   * @param inputSize the size of {@link input} (a copy uses its read size).
+   * @param inputSize the most {@link input} grows to (a copy uses its read size). It starts at
+   *   {@link initialInputSize} at most and grows once a chunk filled it: a task that writes little
+   *   (most of them) never has megabytes set aside for it. Those counted against the daemon's heap
+   *   as external memory, 6.6 MB a task with two 1 MiB reads, and V8 ran a full garbage collection
+   *   every few short tasks for them.
    */
   constructor(readonly stream: LogStreamName, readonly maxLineSize: number, inputSize = 64 * 1024) {
+    this.#fullInput = inputSize;
+    this.#inputAt = headerSlot + maxLineSize;
+    this.#layout(Math.min(inputSize, initialInputSize));
+  }
+
+  /** Where the bytes to encode go: a read buffer (`onread`, asked for before each read) or the target of {@link load}. */
+  get input(): Buffer {
+    if (this.#grow) {
+      this.#grow = false;
+      this.#layout(this.#fullInput);
+    }
+    return this.#input;
+  }
+
+  /**
+   * Lays the memory out for an input of `inputSize`, keeping the header, the held line and the
+   * output not yet taken. Output already taken stays valid: it is a view of the memory it was in.
+   */
+  #layout(inputSize: number): void {
+    const old = this.#mem as Uint8Array | undefined;
+    const oldOutAt = this.#outAt;
     // Twice the input holds a chunk of 100-byte lines with its headers in one piece; it must hold
     // at least one entry of the longest content.
-    this.#outCap = Math.max(2 * inputSize, 2 * (maxLineSize + headerSlot + 3));
-    this.#inputAt = headerSlot + maxLineSize;
+    this.#outCap = Math.max(2 * inputSize, 2 * (this.maxLineSize + headerSlot + 3));
     this.#outAt = this.#inputAt + inputSize;
     // Not zeroed (`new ArrayBuffer` is): every byte handed out is one written here first, and
     // zeroing 3 MiB per stream at each task's start cost the daemon more than the task's start
     // once glibc served it from freed heap memory — and made every page resident.
     const ab = Buffer.allocUnsafeSlow(this.#outAt + this.#outCap).buffer;
     this.#mem = new Uint8Array(ab);
+    if (old) {
+      this.#mem.set(old.subarray(0, this.#pendingAt + this.#pendingLen), 0);
+      this.#mem.set(old.subarray(oldOutAt, oldOutAt + this.#outLen), this.#outAt);
+    }
     this.#headerView = Buffer.from(ab, 0, headerSlot);
-    this.input = Buffer.from(ab, this.#inputAt, inputSize);
+    this.#input = Buffer.from(ab, this.#inputAt, inputSize);
   }
 
   /** Bytes of an unfinished line held until its newline (or the end of the stream) arrives. */
@@ -72,8 +104,9 @@ export class CriEncoder {
 
   /** Copies up to `input.length` bytes of `src` from `from` into {@link input}; returns how many. */
   load(src: Uint8Array, from = 0): number {
-    const n = Math.min(src.length - from, this.input.length);
-    this.input.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), 0);
+    const input = this.input;
+    const n = Math.min(src.length - from, input.length);
+    input.set(from === 0 && n === src.length ? src : src.subarray(from, from + n), 0);
     return n;
   }
 
@@ -85,7 +118,9 @@ export class CriEncoder {
   encode(n: number, time: string): void {
     this.#setTime(time);
     const max = this.maxLineSize, base = this.#inputAt;
-    const src = n === this.input.length ? this.input : this.input.subarray(0, n);
+    // A chunk that filled the input: more is coming than it holds, the next input is the full one.
+    if (n === this.#input.length && n < this.#fullInput) this.#grow = true;
+    const src = n === this.#input.length ? this.#input : this.#input.subarray(0, n);
     let pos = 0;
     if (this.#pendingLen > 0) {
       const nl = src.indexOf(NL);

@@ -1,6 +1,6 @@
 import net from 'node:net';
 import { abortError } from '../errors.js';
-import type { CriEncoder } from './criEncoder.js';
+import { initialInputSize, type CriEncoder } from './criEncoder.js';
 import { formatCriTime, nowNs } from './criTime.js';
 import type { LogFile, WriteCallback } from './logFile.js';
 
@@ -56,7 +56,8 @@ export class LogCopy {
   readonly #encoder: CriEncoder | null;
   readonly #gatherBelow: number;
   readonly #signal: AbortSignal | undefined;
-  readonly #raw: Buffer[];
+  #raw: Buffer[];
+  readonly #readSize: number;
   #rawNext = 0;
   #rawQueued = 0;
   readonly #sock: net.Socket;
@@ -67,14 +68,18 @@ export class LogCopy {
    * Starts copying `fd` (owned from now on) into `file`.
    * @param encoder CRI format: the encoder of this copy (its input is the read buffer); null: raw.
    * @param gatherBelow CRI: a read smaller than this is followed by a 1 ms pause; 0: never.
-   * @param readSize raw: the size of each of the two read buffers.
+   * @param readSize raw: the size each of the two read buffers grows to once a read filled one
+   *   (they start at the encoder's initial input size: a task that writes little has no
+   *   megabytes set aside, as with the CRI encoder).
    */
   constructor(fd: number, file: LogFile, encoder: CriEncoder | null, gatherBelow: number, readSize: number, signal?: AbortSignal) {
     this.#file = file;
     this.#encoder = encoder;
     this.#gatherBelow = gatherBelow;
     this.#signal = signal;
-    this.#raw = encoder ? [] : [Buffer.allocUnsafe(readSize), Buffer.allocUnsafe(readSize)];
+    this.#readSize = readSize;
+    const start = Math.min(readSize, initialInputSize);
+    this.#raw = encoder ? [] : [Buffer.allocUnsafe(start), Buffer.allocUnsafe(start)];
     this.done = new Promise<number>((resolve, reject) => {
       this.#resolve = resolve;
       this.#reject = reject;
@@ -82,7 +87,8 @@ export class LogCopy {
     this.#sock = new net.Socket({
       fd, readable: true, writable: false,
       onread: {
-        buffer: encoder ? encoder.input : () => this.#raw[this.#rawNext]!,
+        // Asked for before each read: the buffers grow.
+        buffer: encoder ? () => encoder.input : () => this.#raw[this.#rawNext]!,
         callback: (n: number, buf: Uint8Array): boolean => (encoder ? this.#criRead(encoder, n) : this.#rawRead(n, buf)),
       },
     } as net.SocketConstructorOpts);
@@ -145,6 +151,8 @@ export class LogCopy {
     this.#bytes += n;
     this.#rawQueued++;
     this.#rawNext ^= 1;
+    // A full read: both buffers grow (the one being written stays alive through its write).
+    if (n === buf.length && n < this.#readSize) this.#raw = [Buffer.allocUnsafe(this.#readSize), Buffer.allocUnsafe(this.#readSize)];
     this.#file.write([Buffer.from(buf.buffer, buf.byteOffset, n)], this.#rawWritten);
     if (this.#rawQueued < 2) return true; // rule 3
     this.#state = 'writing';

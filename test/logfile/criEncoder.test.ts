@@ -1,6 +1,6 @@
 import t from 'tap';
 import crypto from 'node:crypto';
-import { CriEncoder } from '../../src/logfile/criEncoder.js';
+import { CriEncoder, initialInputSize } from '../../src/logfile/criEncoder.js';
 
 const time = '2026-03-01T10:00:00.000000001Z';
 
@@ -38,7 +38,8 @@ function sample(max: number): Buffer {
 }
 
 t.test('any chunking gives the same entries as the plain rule, byte for byte', async (t) => {
-  for (const [max, inputSize] of [[8, 16], [16, 64], [100, 4096], [16384, 65536]] as const) {
+  // The last two start below their input size and grow (with output not yet taken, in some rounds).
+  for (const [max, inputSize] of [[8, 16], [16, 64], [100, 4096], [16384, 65536], [100, 1 << 17], [16384, 1 << 20]] as const) {
     const data = sample(max);
     const want = reference(data, max, 'stderr');
     for (let round = 0; round < 20; round++) {
@@ -68,6 +69,28 @@ t.test('any chunking gives the same entries as the plain rule, byte for byte', a
     }
     t.pass(`max ${max}, input ${inputSize}: 20 random chunkings match`);
   }
+});
+
+t.test('the input starts small and grows once a chunk filled it, keeping the held line and the output not yet taken', async (t) => {
+  const enc = new CriEncoder('stdout', 16, 1 << 20);
+  t.equal(enc.input.length, initialInputSize, 'a task that writes little has 64 KiB set aside, not 1 MiB');
+  const first = enc.input;
+  // A chunk that fills the input: short lines, and the start of a line that goes on.
+  const lines = Buffer.alloc(initialInputSize - 4, 'x\n');
+  first.set(lines, 0);
+  first.write('abcd', initialInputSize - 4, 'latin1');
+  enc.encode(initialInputSize, time);
+  t.equal(enc.pendingBytes, 4);
+  const grown = enc.input;
+  t.equal(grown.length, 1 << 20, 'the next read may bring 1 MiB');
+  t.not(grown.buffer, first.buffer, 'new memory: the old one stays as it is for a write in flight');
+  enc.encode(grown.write('def\n', 0, 'latin1'), time);
+  const out = Buffer.concat(enc.takeOutput() ?? []).toString('latin1');
+  const entries = out.split('\n').filter(Boolean);
+  t.equal(entries.length, (initialInputSize - 4) / 2 + 1, 'every line, in order');
+  t.equal(entries.at(-2), `${time} stdout F x`);
+  t.equal(entries.at(-1), `${time} stdout F abcddef`, 'the line held across the growth is whole');
+  t.equal(enc.input.length, 1 << 20, 'it stays grown');
 });
 
 t.test('a read landing in input directly is encoded the same as a loaded one', async (t) => {
