@@ -1,4 +1,3 @@
-import http from 'node:http';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { PassThrough, type Readable, type Writable } from 'node:stream';
@@ -11,6 +10,7 @@ import type { ErrorBody } from './httpError.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
 import type { ExitRecord } from './records.js';
 import { Demultiplexer, StreamType, multiplexedType, taskHeader } from './stdcopy.js';
+import { UnixHttpClient, type HttpAnswer } from './unixHttp.js';
 import type { TaskView } from './task.js';
 
 /** Every call takes a signal: aborting it abandons the request (and closes a stream). */
@@ -136,22 +136,6 @@ export interface ExecHandle {
   detach(): Promise<void>;
 }
 
-interface RawResponse {
-  status: number;
-  headers: http.IncomingHttpHeaders;
-  body: http.IncomingMessage;
-}
-
-/**
- * Given to every request: an agent asks `net.isIP(host)` to name the TLS server unless a name is
- * given, and Node 20's IPv6 regular expression costs 15–60 ms at a process's first request here
- * (a few ms at the next ones) — a third of a short command's own work. A unix socket has no TLS.
- */
-const noServerName = { servername: '' } as http.RequestOptions;
-
-/** How many broken kept-alive connections one request may run into before it fails. */
-const maxStaleRetries = 16;
-
 function isConnectError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'ECONNREFUSED' || code === 'ENOENT';
@@ -222,7 +206,7 @@ function readAll(s: Readable): Promise<string> {
 }
 
 /** The error of a non-2xx answer: a TaskioError with the server's code and message. */
-async function errorOf(res: RawResponse): Promise<TaskioError> {
+async function errorOf(res: HttpAnswer): Promise<TaskioError> {
   const text = await readAll(res.body).catch(() => '');
   try {
     const b = JSON.parse(text) as ErrorBody;
@@ -241,8 +225,7 @@ async function errorOf(res: RawResponse): Promise<TaskioError> {
 export class DaemonClient {
   readonly root: string;
   readonly layout: DaemonLayout;
-  // Idle connections are closed by the client well before the daemon would (65 s).
-  readonly #agent = new http.Agent({ keepAlive: true, timeout: 30_000 });
+  readonly #http: UnixHttpClient;
   readonly #opts: ConnectOptions;
   #starting: Promise<void> | null = null;
   #closed = false;
@@ -250,6 +233,8 @@ export class DaemonClient {
   constructor(root: string, opts: ConnectOptions = {}) {
     this.root = path.resolve(root);
     this.layout = new DaemonLayout(this.root);
+    // Idle connections are closed by the client well before the daemon would (65 s).
+    this.#http = new UnixHttpClient(this.layout.socket, { idleMs: 30_000 });
     this.#opts = opts;
   }
 
@@ -258,27 +243,10 @@ export class DaemonClient {
     return this.layout.socket;
   }
 
-  #send(method: string, p: string, body: unknown, opts: CallOptions, headers: http.OutgoingHttpHeaders = {}, retries = 0): Promise<RawResponse> {
+  #send(method: string, p: string, body: unknown, opts: CallOptions, upgrade = false): Promise<HttpAnswer> {
     if (this.#closed) return Promise.reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
-    return new Promise((resolve, reject) => {
-      const text = body === undefined ? undefined : JSON.stringify(body);
-      const req = http.request({
-        ...noServerName, socketPath: this.socketPath, path: p, method, agent: this.#agent,
-        headers: { ...(text !== undefined ? { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) } : {}), ...headers },
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      req.once('response', (res) => resolve({ status: res.statusCode ?? 0, headers: res.headers, body: res }));
-      req.once('error', (err: NodeJS.ErrnoException) => {
-        // An idle kept-alive connection the daemon closed as it was reused: Node's advice is to send
-        // again. A daemon that died (SIGKILL) leaves every idle connection broken (EPIPE on the write):
-        // each failed one leaves the pool, so the retries end on a fresh connection.
-        if (req.reusedSocket && (err.code === 'ECONNRESET' || err.code === 'EPIPE') && retries < maxStaleRetries) {
-          resolve(this.#send(method, p, body, opts, headers, retries + 1));
-        } else {
-          reject(err);
-        }
-      });
-      req.end(text);
+    return this.#http.call({
+      method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(upgrade ? { upgrade } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
 
@@ -308,14 +276,14 @@ export class DaemonClient {
   }
 
   /** Sends a request; a daemon that is not there is started (once) and the request sent again. */
-  async #request(method: string, p: string, body: unknown, opts: CallOptions, headers?: http.OutgoingHttpHeaders): Promise<RawResponse> {
+  async #request(method: string, p: string, body: unknown, opts: CallOptions): Promise<HttpAnswer> {
     try {
-      return await this.#send(method, p, body, opts, headers);
+      return await this.#send(method, p, body, opts);
     } catch (err) {
       if (!isConnectError(err) || this.#opts.start === false) throw err;
     }
     await this.#ensureDaemon(opts.signal);
-    return this.#send(method, p, body, opts, headers);
+    return this.#send(method, p, body, opts);
   }
 
   async #json<T>(method: string, p: string, body: unknown, opts: CallOptions = {}): Promise<T> {
@@ -522,25 +490,12 @@ export class DaemonClient {
    * back the raw connection.
    */
   #upgrade(p: string, opts: CallOptions, body?: unknown): Promise<Upgraded> {
-    const text = body === undefined ? null : JSON.stringify(body);
-    const attempt = (): Promise<Upgraded> => new Promise((resolve, reject) => {
-      if (this.#closed) return reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
-      const req = http.request({
-        ...noServerName, socketPath: this.socketPath, path: p, method: 'POST', agent: false,
-        headers: {
-          Connection: 'Upgrade', Upgrade: 'tcp',
-          ...(text === null ? {} : { 'Content-Type': 'application/json', 'Content-Length': Buffer.byteLength(text) }),
-        },
-        ...(opts.signal ? { signal: opts.signal } : {}),
-      });
-      req.once('upgrade', (res, socket, head) => resolve({
-        socket: socket as Socket, head, contentType: String(res.headers['content-type'] ?? ''),
-        taskId: typeof res.headers[taskHeader.toLowerCase()] === 'string' ? String(res.headers[taskHeader.toLowerCase()]) : null,
-      }));
-      req.once('response', (res) => void errorOf({ status: res.statusCode ?? 0, headers: res.headers, body: res }).then(reject));
-      req.once('error', reject);
-      req.end(text ?? undefined);
-    });
+    const attempt = async (): Promise<Upgraded> => {
+      const res = await this.#send('POST', p, body, opts, true);
+      if (!res.upgraded) throw await errorOf(res);
+      const taskId = res.headers[taskHeader.toLowerCase()];
+      return { ...res.upgraded, contentType: res.headers['content-type'] ?? '', taskId: taskId ?? null };
+    };
     return attempt().catch(async (err: unknown) => {
       if (!isConnectError(err) || this.#opts.start === false) throw err;
       await this.#ensureDaemon(opts.signal);
@@ -604,7 +559,7 @@ export class DaemonClient {
   /** Closes the connections to the daemon; later calls fail with `ERR_CLIENT_CLOSED` (and start no daemon). */
   close(): void {
     this.#closed = true;
-    this.#agent.destroy();
+    this.#http.close();
   }
 }
 
