@@ -72,7 +72,7 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
     const task = await client.getTask(id);
     if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it has exited`);
     const stdin = !a.bool('no-stdin') && task.stdin;
-    checkTty(stdin, task.terminal, ctx.stdin);
+    checkTty(stdin, task.terminal, () => ctx.stdin);
     const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys') });
     if (end === 'detached') return 0;
     return client.wait(id);

@@ -17,7 +17,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
   const detach = a.bool('detach');
   const interactive = a.bool('interactive') && !detach;
   const tty = a.bool('tty');
-  if (!detach) checkTty(interactive, tty, ctx.stdin);
+  if (!detach) checkTty(interactive, tty, () => ctx.stdin);
   const env = a.list<string | undefined>('env').filter((e): e is string => e !== undefined);
   const base = { args, terminal: tty, ...(env.length > 0 ? { env } : {}), ...(a.value('workdir') ? { cwd: a.value<string>('workdir')! } : {}) };
   return withDaemon(ctx, async (client) => {

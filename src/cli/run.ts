@@ -49,7 +49,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   if (detach && a.given('detach-keys')) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
-  if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), ctx.stdin);
+  if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
   const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') };
   return withDaemon(ctx, async (client) => {

@@ -7,7 +7,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
-import { prepareAttach, type AttachConnection, type AttachSession } from './attach.js';
+import { openEarlyLog, prepareAttach, type AttachConnection, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
@@ -126,11 +126,20 @@ export function apiRouter(api: ApiContext): Router {
     // client reads the rest from there — or once the connection closed, whichever comes first.
     let attachOver!: () => void;
     const over = new Promise<void>((resolve) => { attachOver = resolve; });
-    const t = await tasks.create(checkCreateRequest(body), Promise.race([connectionClosed(socket as Socket), over]), true);
+    // The log is opened while the runtime starts the task: the answer follows the start at once.
+    let early = null as EarlyLog | null;
+    let t: DaemonTask;
+    try {
+      t = await tasks.create(checkCreateRequest(body), Promise.race([connectionClosed(socket as Socket), over]), true, (log) => { early = openEarlyLog(log, opts); });
+    } catch (err) {
+      early?.cancel();
+      throw err;
+    }
     let session: AttachSession;
     try {
-      session = await prepareAttach(t, opts, upgradedConnection(socket, ctx.signal));
+      session = await prepareAttach(t, opts, upgradedConnection(socket, ctx.signal), early);
     } catch (err) {
+      early?.cancel();
       // No one will see this task's output: a --rm task goes (as docker's run when its attach fails).
       if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
       throw err;

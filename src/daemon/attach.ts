@@ -5,7 +5,7 @@ import type { IO } from '../attach/index.js';
 import { FifoWriter } from '../fifo/index.js';
 import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
 import { DetachScanner } from './detachKeys.js';
-import { openLog, type OpenedLog } from './logStream.js';
+import { openLog, type LogSource, type OpenedLog } from './logStream.js';
 import { StreamType, framedSink } from './stdcopy.js';
 import type { DaemonTask } from './task.js';
 
@@ -41,12 +41,40 @@ export interface AttachSession {
 }
 
 /**
+ * The log of an attach opened before its task starts (create-and-attach: the task's output from its
+ * very start is what the client wants), so that finding where the log starts overlaps the
+ * runtime's start instead of delaying the client's answer after it. Handed to {@link prepareAttach},
+ * or cancelled when the create fails.
+ */
+export interface EarlyLog {
+  readonly opened: Promise<OpenedLog>;
+  /** Stops the reader and lets go of the file (also once it is being pumped: that ends the pump). */
+  cancel(): void;
+}
+
+/** Opens `source`'s log for the attach `opts` asks for, from its start; null when no output is asked. */
+export function openEarlyLog(source: LogSource, opts: AttachOptions): EarlyLog | null {
+  if (!opts.stdout && !opts.stderr) return null;
+  const stop = new AbortController();
+  const opened = openLog(source, { follow: true, timestamps: false, stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal });
+  opened.catch(() => undefined); // awaited by prepareAttach, or cancelled
+  return {
+    opened,
+    cancel: () => {
+      stop.abort();
+      void opened.then((log) => log.close(), () => undefined);
+    },
+  };
+}
+
+/**
  * Prepares an attach. Log mode: stdin into the task's stdin FIFO, and the log followed from now
  * (any number of viewers, none slows the task). FIFO mode (`log: none`): the cio attach on the
  * task's FIFO set, relayed — one reader at a time (`EBUSY` names the holder).
+ * `early`: the log, opened before the task started ({@link openEarlyLog}); the session owns it from here.
  * @throws TaskioError before anything is sent: `EBUSY`, `ERR_NOT_ATTACHABLE`.
  */
-export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn: AttachConnection): Promise<AttachSession> {
+export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn: AttachConnection, early: EarlyLog | null = null): Promise<AttachSession> {
   const { record } = task;
   if (record.log !== 'none' && record.logPath === null) {
     throw new TaskioError('ERR_NOT_ATTACHABLE', `task ${task.id} logs to a logging driver (${record.log}): its output cannot be attached to`);
@@ -92,9 +120,12 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
     };
   }
 
-  // The attach moment: the log's end now, fixed before the client is answered.
+  // The attach moment: the log's end now (or the task's start, opened early), fixed before the client is answered.
   let log: OpenedLog | null = null;
-  if (opts.stdout || opts.stderr) {
+  if (early) {
+    stop.signal.addEventListener('abort', () => early.cancel(), { once: true });
+    log = await early.opened;
+  } else if (opts.stdout || opts.stderr) {
     log = await openLog(task, {
       follow: true, ...(opts.logs ? {} : { tail: 0 }), timestamps: false, stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal,
     });

@@ -1,8 +1,8 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { followLog, type LogEntry } from '../logfile/index.js';
+import type { TaskRecord } from './records.js';
 import { StreamType, frameHeader } from './stdcopy.js';
-import type { DaemonTask } from './task.js';
 
 /** What of a task's log to stream, and how. */
 export interface LogStreamOptions {
@@ -16,10 +16,18 @@ export interface LogStreamOptions {
   signal: AbortSignal;
 }
 
+/** What {@link openLog} reads: a task's log, and when the task's output is complete (a `DaemonTask` is one). */
+export interface LogSource {
+  readonly record: Pick<TaskRecord, 'logPath' | 'logFormat' | 'terminal'>;
+  readonly outputDone: Promise<void>;
+}
+
 /** A task's log opened for streaming: where it starts is fixed; {@link pump} sends it. */
 export interface OpenedLog {
   /** Sends the entries into `out` until the end (with `follow`: until the task's output is complete). */
   pump(out: Writable): Promise<void>;
+  /** Lets go of the log file of a stream that will not be pumped (or no longer): its reader is closed. */
+  close(): Promise<void>;
 }
 
 /**
@@ -30,9 +38,9 @@ export interface OpenedLog {
  * newline), framed per stream for a non-terminal task (Docker's multiplexed format) or raw for a
  * terminal. A slow `out` slows only this stream: the log is a file.
  */
-export async function openLog(task: DaemonTask, opts: LogStreamOptions): Promise<OpenedLog> {
+export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<OpenedLog> {
   const { logPath, logFormat, terminal } = task.record;
-  if (logPath === null || logFormat === null) return { pump: async () => undefined };
+  if (logPath === null || logFormat === null) return { pump: async () => undefined, close: async () => undefined };
   let onStart!: () => void;
   const started = new Promise<void>((resolve) => { onStart = resolve; });
   const entries = followLog(logPath, {
@@ -54,6 +62,11 @@ export async function openLog(task: DaemonTask, opts: LogStreamOptions): Promise
         if (!terminal) out.write(frameHeader(stream, payload.length));
         if (!out.write(payload)) await once(out, 'drain', { signal: opts.signal });
       }
+    },
+    // An aborted signal ends a reader that is being pumped; one that waits at its first entry,
+    // never pulled again, keeps its file until its generator is returned.
+    async close() {
+      await entries.return(undefined).catch(() => undefined);
     },
   };
 }

@@ -17,6 +17,7 @@ import type { CheckedCreate } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
+import type { LogSource } from './logStream.js';
 import { OomCounter } from './oom.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
@@ -79,8 +80,10 @@ export class TaskManager {
    * `creatorLeft` settles when the client that asked for the task has gone (its connection closed):
    * an `autoRemove` task waits for that, or for a removal wait, before it goes (see `#removeOnExit`);
    * `creatorAttached`: that connection is the task's attach (only its end lets go).
+   * `logReady` is called once the task's log is being written (log mode), before the runtime
+   * starts the task: the log can be opened meanwhile.
    */
-  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve(), creatorAttached = false): Promise<DaemonTask> {
+  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve(), creatorAttached = false, logReady?: (log: LogSource) => void): Promise<DaemonTask> {
     const { layout, logger, events } = this.#ctx;
     const id = req.id ?? crypto.randomBytes(8).toString('hex');
     if (this.#tasks.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
@@ -146,7 +149,10 @@ export class TaskManager {
       init = new Init(id, runtime, taskStdio, { drainTimeout: plan.mode === 'none' ? 0 : 2000, namespace: 'taskio' });
       // Reading before the task runs: what it prints first waits in the pipe either way, but a
       // copy that cannot start then fails the create before anything runs.
-      if (logPath !== null) logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: defaultFormat }, false, logger);
+      if (logPath !== null) {
+        logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: defaultFormat }, false, logger);
+        logReady?.({ record, outputDone: logCopy.done });
+      }
       if (attachedRun(runtimeName, record)) {
         await init.runAttached({ id, bundle, ...taskStdio });
       } else if (init.canRun()) {
