@@ -7,7 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { bytesReadable, getPipeSize, mkfifo } from '../../src/sys/index.js';
 import { Collector, exitOf, sha256, testFile } from '../helpers/common.js';
-import { client, daemonRoot, eventually, taskDirs } from './helpers.js';
+import { client, daemonRoot, eventually, fdsOf, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -211,8 +211,14 @@ t.test('POST /tasks upgraded: created, started and attached in one round trip; i
   t.match(anon.id, /^[0-9a-f]{16}$/);
   t.equal(await anon.done, 'exited');
   t.equal((await c.wait(anon.id, { condition: 'removed' })).exitCode, 0);
-  // Refused as POST /tasks refuses: the code, and no task, no directory.
-  await t.rejects(c.createAttached({ id: 'nocmd', runtime: 'host', args: ['no-such-command'], autoRemove: true }, { stdout: new Collector() }), { code: 'ERR_COMMAND_NOT_FOUND' });
+  // Refused as POST /tasks refuses: the code, and no task, no directory, no fd (the log, opened
+  // while the runtime started, is let go of with the failed start).
+  const daemonPid = (await c.version()).pid;
+  const fdsBefore = fdsOf(daemonPid).length;
+  for (let i = 0; i < 5; i++) {
+    await t.rejects(c.createAttached({ id: 'nocmd', runtime: 'host', args: ['no-such-command'], autoRemove: true }, { stdout: new Collector() }), { code: 'ERR_COMMAND_NOT_FOUND' });
+  }
+  await eventually(() => fdsOf(daemonPid).length <= fdsBefore, `the daemon's fds back to ${fdsBefore} after 5 refused creates`);
   await t.rejects(c.createAttached({ id: 'bad/id', runtime: 'host', args: ['true'] }, { stdout: new Collector() }), { code: 'ERR_INVALID_ID' });
   await t.rejects(c.getTask('nocmd'), { code: 'ERR_NOT_FOUND' });
   t.same(taskDirs(root).filter((d) => d === 'nocmd'), [], 'no directory left');
