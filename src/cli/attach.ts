@@ -1,6 +1,6 @@
 import { TaskioError } from '../errors.js';
 import type { Readable, Writable } from 'node:stream';
-import type { Attachment, DaemonClient } from '../daemon/client.js';
+import type { Attachment, CreatedAttachment, DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskView } from '../daemon/task.js';
 import { withDaemon } from './daemonClient.js';
@@ -34,15 +34,16 @@ export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskVie
 
 /**
  * Creates and starts the task of `req` and attaches this process's stdio to it in one round trip
- * (the daemon's create-and-attach), as {@link attachTask} does for a task that exists. `onCreated`
- * gets the task's id as soon as the daemon made it.
+ * (the daemon's create-and-attach), as {@link attachTask} does for a task that exists, with the
+ * task's exit sent after its output (not for a terminal: its stream is raw). `onCreated` gets the
+ * attachment as soon as the daemon made the task.
  */
-export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: CreateTaskRequest, opts: AttachTaskOptions, onCreated: (id: string) => void): Promise<SessionEnd> {
+export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: CreateTaskRequest, opts: AttachTaskOptions, onCreated: (made: CreatedAttachment) => void): Promise<SessionEnd> {
   let id = '';
   return attachSession(ctx, client, () => id, req.terminal === true, opts, async (streams) => {
-    const attached = await client.createAttached(req, streams);
+    const attached = await client.createAttached(req, { ...streams, exit: req.terminal !== true });
     id = attached.id;
-    onCreated(id);
+    onCreated(attached);
     return attached;
   });
 }

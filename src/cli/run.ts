@@ -65,21 +65,25 @@ export async function run(ctx: VerbContext): Promise<unknown> {
         // FIFO mode: the cio attach is this process's own, on the task's FIFO set.
         if ((await attachTask(ctx, client, task, attach)) === 'detached') return 0;
       } else {
-        // Log mode: created, started and attached in one round trip, and the wait asked at once (the
-        // daemon removes a --rm task only once this attach ended): its answer is there as the output ends.
+        // Log mode: created, started and attached in one round trip. The exit comes after the
+        // output in the same stream (once the task is removed, with --rm). A terminal's stream is
+        // raw: there the wait is asked at once on another connection, its answer there as the
+        // output ends (the daemon removes a --rm task only once this attach ended).
         const waiting = new AbortController();
-        let exit: Promise<ExitRecord> | null = null;
+        let exit: Promise<ExitRecord | null> | null = null;
         try {
           const end = await createAndAttach(ctx, client, req, attach, (made) => {
-            id = made;
-            exit = client.wait(made, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal });
+            id = made.id;
+            exit = req.terminal ? client.wait(made.id, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal }) : made.exit;
             exit.catch(() => undefined); // awaited below, unless detached
           });
           if (end === 'detached' || exit === null) return 0;
-          return await exit;
+          const record = await exit;
+          if (record !== null) return record;
         } finally {
           waiting.abort();
         }
+        // No exit in the stream (a daemon that could not send it): asked as for FIFO mode.
       }
       return await client.wait(id!, rm ? { condition: 'removed' } : {});
     } catch (err) {

@@ -7,7 +7,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
-import { openEarlyLog, prepareAttach, type AttachConnection, type AttachSession, type EarlyLog } from './attach.js';
+import { openEarlyLog, prepareAttach, type AttachConnection, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
@@ -17,9 +17,10 @@ import type { DaemonLayout } from './layout.js';
 import { openLog } from './logStream.js';
 import type { Runtimes } from './runtimes.js';
 import { Router, readUpgradeBody, type RouteContext } from './server.js';
-import { multiplexedType, rawType, taskHeader } from './stdcopy.js';
+import { StreamType, frameHeader, multiplexedType, rawType, taskHeader } from './stdcopy.js';
 import type { DaemonExec, DaemonTask } from './task.js';
 import { classifyStartError, type TaskManager } from './tasks.js';
+import type { ExitRecord } from './records.js';
 import type { Logger } from 'pino';
 
 /** What the API serves from. */
@@ -74,10 +75,28 @@ function connectionClosed(socket: Socket): Promise<void> {
  * Answers an upgraded attach with docker's `101` (`headers`: more lines, each ending in CRLF) and
  * runs the prepared attach on the connection; `head` is what the client sent after its request.
  */
-async function runUpgradedAttach(socket: Duplex, t: DaemonTask, session: AttachSession, head: Buffer, headers = ''): Promise<void> {
+async function runUpgradedAttach(socket: Duplex, t: DaemonTask, session: AttachSession, head: Buffer, headers = ''): Promise<AttachOutcome> {
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\n${headers}Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   if (head.length > 0) socket.unshift(head);
-  await session.run();
+  return session.run();
+}
+
+/**
+ * Ends a create-and-attach stream that asked for the exit (`exit=1`) with the task's exit record
+ * in a frame of its own, once there is one, then closes it. Nothing but the end when the output
+ * was not all sent (a detach) or the exit cannot be had: the client then asks `wait`.
+ */
+async function endWithExit(socket: Duplex, exit: Promise<ExitRecord> | null): Promise<void> {
+  try {
+    if (exit !== null) {
+      const payload = Buffer.from(JSON.stringify(await exit));
+      if (!socket.destroyed) socket.write(Buffer.concat([frameHeader(StreamType.Exit, payload.length), payload]));
+    }
+  } catch {
+    // No exit frame: the client falls back to a wait, which reports why.
+  } finally {
+    if (!socket.destroyed) socket.end();
+  }
 }
 
 /**
@@ -119,8 +138,9 @@ export function apiRouter(api: ApiContext): Router {
     return { status: 201, body: t.view() };
   }, async (ctx, socket: Duplex, head) => {
     // `run` attached in one round trip (docker's create, attach, start): the task is created and
-    // started, then this connection is its attach, as `POST /tasks/:id/attach` with the same query.
-    const opts = attachOptions(ctx);
+    // started, then this connection is its attach, as `POST /tasks/:id/attach` with the same query,
+    // and `exit=1` adds the exit after the output (the removal's, with autoRemove), as a wait would.
+    const opts = attachOptions(ctx, true);
     const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
     // The creator lets go once its attach is over — all of the output is in the connection, the
     // client reads the rest from there — or once the connection closed, whichever comes first.
@@ -135,19 +155,26 @@ export function apiRouter(api: ApiContext): Router {
       early?.cancel();
       throw err;
     }
+    // A frame of its own: a multiplexed stream only (a terminal's is raw; its client asks wait).
+    const exitInBand = opts.exit && !t.record.terminal;
     let session: AttachSession;
     try {
-      session = await prepareAttach(t, opts, upgradedConnection(socket, ctx.signal), early);
+      session = await prepareAttach(t, opts, { ...upgradedConnection(socket, ctx.signal), leaveOpen: exitInBand }, early);
     } catch (err) {
       early?.cancel();
       // No one will see this task's output: a --rm task goes (as docker's run when its attach fails).
       if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
       throw err;
     }
+    let outcome: AttachOutcome = 'stopped';
     try {
-      await runUpgradedAttach(socket, t, session, rest, `${taskHeader}: ${t.id}\r\n`);
+      outcome = await runUpgradedAttach(socket, t, session, rest, `${taskHeader}: ${t.id}\r\n`);
     } finally {
       attachOver();
+      if (exitInBand) {
+        const exit = outcome === 'complete' ? tasks.wait(t.id, t.record.autoRemove === true ? 'removed' : 'not-running', ctx.signal) : null;
+        void endWithExit(socket, exit);
+      }
     }
   });
 
@@ -265,11 +292,13 @@ export function apiRouter(api: ApiContext): Router {
   });
 
   const attachQuery = { stdin: 'boolean', stdout: 'boolean', stderr: 'boolean', logs: 'boolean', detachKeys: 'string', stdinOnce: 'boolean' } as const;
-  const attachOptions = (ctx: RouteContext) => {
-    const q = checkQuery(ctx.query, attachQuery);
+  /** The attach query; `withExit`: create-and-attach's, which may ask for the exit after the output. */
+  const attachOptions = (ctx: RouteContext, withExit = false) => {
+    const q = checkQuery(ctx.query, withExit ? { ...attachQuery, exit: 'boolean' } as const : attachQuery);
     return {
       stdin: q.stdin === true, stdout: q.stdout !== false, stderr: q.stderr !== false, logs: q.logs === true,
       detachKeys: parseDetachKeys(q.detachKeys === undefined ? defaultDetachKeys : String(q.detachKeys)), stdinOnce: q.stdinOnce === true,
+      exit: q['exit'] === true,
     };
   };
   r.add('POST', '/tasks/:id/attach', async (ctx, res) => {

@@ -32,12 +32,17 @@ export interface AttachConnection {
    */
   inputShut?: () => boolean;
   signal: AbortSignal;
+  /** `output` is left open once the session is over: the caller sends more, then ends it. */
+  leaveOpen?: boolean;
 }
+
+/** How an attach session ended: all of the output was sent, or it was stopped first (a detach, the client gone). */
+export type AttachOutcome = 'complete' | 'stopped';
 
 /** An attach ready to run (checks done, FIFO set locked): the caller answers the request, then runs it. */
 export interface AttachSession {
   /** Copies until the output is complete, the client detaches or goes away. */
-  run(): Promise<void>;
+  run(): Promise<AttachOutcome>;
 }
 
 /**
@@ -93,8 +98,9 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
     conn.signal.removeEventListener('abort', onAbort);
     if (scanner) conn.input?.unpipe(scanner);
     scanner?.destroy();
-    if (!conn.output.destroyed) conn.output.end();
+    if (!conn.leaveOpen && !conn.output.destroyed) conn.output.end();
   };
+  const outcome = (): AttachOutcome => (stop.signal.aborted ? 'stopped' : 'complete');
   const wantsStdin = scanner !== null && record.stdio.stdin !== '' && task.view().stdinOpen;
 
   if (record.log === 'none') {
@@ -116,6 +122,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         await Promise.race([outputs, once(stop.signal, 'abort')]);
         io.cancel();
         finish();
+        return outcome();
       },
     };
   }
@@ -169,6 +176,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         }
         finish();
       }
+      return outcome();
     },
   };
 }

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import type { Socket } from 'node:net';
-import { PassThrough, type Readable, type Writable } from 'node:stream';
+import { PassThrough, Writable, type Readable } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import type { WinSize } from '../runtime/proc/index.js';
 import type { CreateTaskRequest } from './createRequest.js';
@@ -91,6 +91,16 @@ export interface AttachOptions extends CallOptions {
   view?: TaskView;
 }
 
+/** Options of {@link DaemonClient.createAttached}. */
+export interface CreateAttachOptions extends Omit<AttachOptions, 'view' | 'relay'> {
+  /**
+   * Have the task's exit sent after its output, in the same stream (with `autoRemove`: once the
+   * task is removed), instead of asking `wait` on another connection: {@link CreatedAttachment.exit}.
+   * A terminal task's stream is raw and has no room for it: `exit` is null there.
+   */
+  exit?: boolean;
+}
+
 /** How an attach ended. */
 export type AttachEnd = 'exited' | 'detached' | 'aborted';
 
@@ -106,6 +116,17 @@ export interface Attachment {
    * the attach ends first, nor without `stdin`.
    */
   readonly inputSent: Promise<void>;
+}
+
+/** The attach of a task made by {@link DaemonClient.createAttached}. */
+export interface CreatedAttachment extends Attachment {
+  readonly id: string;
+  /**
+   * With the `exit` option, the task's exit once the attach ended, sent by the daemon after the
+   * output; null when none came (not asked, a terminal task, a detach, or a daemon without it):
+   * ask {@link DaemonClient.wait} then.
+   */
+  readonly exit: Promise<ExitRecord | null>;
 }
 
 /** Options of {@link DaemonClient.exec}. */
@@ -151,18 +172,22 @@ interface Upgraded {
 }
 
 /** The query of an attach (`POST /tasks/:id/attach`, and `POST /tasks` upgraded). */
-function attachQuery(opts: AttachOptions): URLSearchParams {
+function attachQuery(opts: CreateAttachOptions): URLSearchParams {
   const q = new URLSearchParams({ stdin: opts.stdin ? '1' : '0', stdout: opts.stdout ? '1' : '0', stderr: opts.stderr ? '1' : '0' });
   if (opts.logs) q.set('logs', '1');
   if (opts.detachKeys !== undefined) q.set('detachKeys', opts.detachKeys);
   if (opts.stdinOnce) q.set('stdinOnce', '1');
+  if (opts.exit) q.set('exit', '1');
   return q;
 }
 
 /** Runs an attach on an upgraded connection: output demultiplexed into the caller's streams, `stdin` in. */
-function attachOn({ socket, head, contentType }: Upgraded, opts: AttachOptions): Attachment {
+function attachOn({ socket, head, contentType }: Upgraded, opts: CreateAttachOptions): Attachment & { exit: Promise<ExitRecord | null> } {
   let detached = false;
-  const demux = copyOutput(socket, contentType !== multiplexedType, opts.stdout ?? null, opts.stderr ?? null, head);
+  const raw = contentType !== multiplexedType;
+  const exitFrame: Buffer[] = [];
+  const exitSink = opts.exit && !raw ? new Writable({ write(c: Buffer, _enc, cb) { exitFrame.push(c); cb(); } }) : null;
+  const demux = copyOutput(socket, raw, opts.stdout ?? null, opts.stderr ?? null, head, exitSink);
   let inputSent = never;
   if (opts.stdin) {
     // 'finish' comes after the shutdown(2) of the write side, which the daemon sees at once.
@@ -184,11 +209,22 @@ function attachOn({ socket, head, contentType }: Upgraded, opts: AttachOptions):
   return {
     done,
     inputSent,
+    exit: done.then(() => parseExit(exitFrame)),
     detach: () => {
       detached = true;
       socket.destroy();
     },
   };
+}
+
+/** The exit frame's record; null for none (or one cut short). */
+function parseExit(frame: Buffer[]): ExitRecord | null {
+  if (frame.length === 0) return null;
+  try {
+    return JSON.parse(Buffer.concat(frame).toString('utf8')) as ExitRecord;
+  } catch {
+    return null;
+  }
 }
 
 /** A promise that never settles (an attach without input never sent it). */
@@ -441,7 +477,7 @@ export class DaemonClient {
    * `autoRemove` whose attach cannot be made is removed by the daemon.
    * @throws TaskioError as {@link createTask} when the task cannot be made, and as {@link attach}.
    */
-  async createAttached(req: CreateTaskRequest, opts: Omit<AttachOptions, 'view' | 'relay'> = {}): Promise<Attachment & { id: string }> {
+  async createAttached(req: CreateTaskRequest, opts: CreateAttachOptions = {}): Promise<CreatedAttachment> {
     const upgraded = await this.#upgrade(`/tasks?${attachQuery(opts)}`, opts, req);
     const id = upgraded.taskId;
     if (id === null) {
@@ -565,10 +601,11 @@ export class DaemonClient {
 
 /**
  * Copies an attach/logs stream into `stdout`/`stderr`: demultiplexed (Docker's frames) for a
- * non-terminal task, as is for a terminal. Resolves when the stream ends.
+ * non-terminal task, as is for a terminal (`exit` gets a create-and-attach's exit frame). Resolves
+ * when the stream ends.
  */
-export function copyOutput(src: Readable, raw: boolean, stdout: Writable | null, stderr: Writable | null, head?: Buffer): Promise<void> {
-  const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr });
+export function copyOutput(src: Readable, raw: boolean, stdout: Writable | null, stderr: Writable | null, head?: Buffer, exit: Writable | null = null): Promise<void> {
+  const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr, [StreamType.Exit]: exit });
   const sink: Writable = demux ?? stdout ?? new PassThrough().resume();
   return new Promise((resolve) => {
     let ended = false;

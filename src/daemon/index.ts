@@ -21,7 +21,7 @@
  */
 export { Daemon, type DaemonOptions, runDaemonMain } from './daemon.js';
 export {
-  type AttachEnd, type AttachOptions, type Attachment, type CallOptions, type ConnectOptions, type DaemonVersion,
+  type AttachEnd, type AttachOptions, type Attachment, type CallOptions, type ConnectOptions, type CreateAttachOptions, type CreatedAttachment, type DaemonVersion,
   type ExecHandle, type ExecOptions, type ExecView, type LogsOptions, type TaskStats,
   DaemonClient, connectDaemon, copyOutput,
 } from './client.js';

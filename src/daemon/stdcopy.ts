@@ -6,6 +6,12 @@ export const enum StreamType {
   Stdin = 0,
   Stdout = 1,
   Stderr = 2,
+  // 3 is Docker's `systemerr`, which taskio does not send.
+  /**
+   * taskio's own: the task's exit record (JSON) after its output, sent only to a create-and-attach
+   * that asked for it (`exit=1`), so no Docker client ever meets it.
+   */
+  Exit = 4,
 }
 
 /** The content type of a multiplexed stream (non-terminal tasks) and of a raw one (terminals). */

@@ -151,7 +151,7 @@ export class UnixHttpClient {
           // The caller reads the connection from here, as node:http hands over an upgraded socket.
           socket.pause();
           (socket as { readableFlowing: boolean | null }).readableFlowing = null;
-          return resolve({ ...parsed, body: Readable.from([]), upgraded: { socket, head: rest } });
+          return resolve({ ...parsed, body: emptyBody(), upgraded: { socket, head: rest } });
         }
         body = new BodyReader(bodyFraming, socket, rest, (reusable) => done(reusable && parsed.headers['connection']?.toLowerCase() !== 'close'));
         resolve({ ...parsed, body: body.stream });
@@ -171,6 +171,13 @@ export class UnixHttpClient {
       socket.write(requestText(c));
     });
   }
+}
+
+/** A body with nothing in it (`Readable.from([])` loads a module of its own at its first use). */
+function emptyBody(): Readable {
+  const r = new Readable({ read: () => undefined });
+  r.push(null);
+  return r;
 }
 
 /** A reused connection that failed before any byte of an answer: the call may be sent again. */

@@ -7,6 +7,7 @@ import { PassThrough, Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { bytesReadable, getPipeSize, mkfifo } from '../../src/sys/index.js';
 import { Collector, exitOf, sha256, testFile } from '../helpers/common.js';
+import { UnixHttpClient } from '../../src/daemon/unixHttp.js';
 import { client, daemonRoot, eventually, fdsOf, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
@@ -250,6 +251,40 @@ t.test('POST /tasks upgraded with autoRemove: a removal wait sent at once is ans
   t.equal((await waiting).exitCode, 0, 'then removed, with its code');
   t.equal(got, 4194304, 'all of the output first');
   await t.rejects(c.getTask(a.id), { code: 'ERR_NOT_FOUND' });
+});
+
+t.test('POST /tasks upgraded with exit=1: the exit after the output in the same stream, the removal\'s with autoRemove; none for a terminal or a detach', { timeout: 60_000 }, async (t) => {
+  const out = new Collector();
+  const a = await c.createAttached({ runtime: 'host', args: ['sh', '-c', 'echo last words; exit 3'] }, { stdout: out, logs: true, exit: true });
+  t.equal(await a.done, 'exited');
+  t.match(await a.exit, { exitCode: 3 }, 'the exit record, from the stream');
+  t.equal(out.text(), 'last words\n', 'and all of the output before it');
+  t.equal((await c.getTask(a.id)).status, 'exited', 'without autoRemove the task stays');
+  await c.remove(a.id);
+  // autoRemove: the record comes once the task is gone, as wait?condition=removed answers.
+  const rm = await c.createAttached({ runtime: 'host', args: ['sh', '-c', 'exit 5'], autoRemove: true }, { stdout: new Collector(), logs: true, exit: true });
+  t.match(await rm.exit, { exitCode: 5 });
+  await t.rejects(c.getTask(rm.id), { code: 'ERR_NOT_FOUND' }, 'removed before the exit was sent');
+  // A terminal's stream is raw: no exit in it.
+  const tty = await c.createAttached({ runtime: 'host', args: ['sh', '-c', 'exit 6'], terminal: true }, { stdout: new Collector(), logs: true, exit: true });
+  t.equal(await tty.done, 'exited');
+  t.equal(await tty.exit, null, 'a terminal task: ask wait');
+  t.equal((await c.wait(tty.id)).exitCode, 6);
+  await c.remove(tty.id);
+  // Detached before the output ended: nothing more is sent.
+  const long = await c.createAttached({ runtime: 'host', args: ['sh', '-c', 'echo started; exec sleep 1000'] }, { stdout: new Collector(), logs: true, exit: true });
+  long.detach();
+  t.equal(await long.done, 'detached');
+  t.equal(await long.exit, null);
+  await c.remove(long.id, { force: true });
+  // Only create-and-attach takes it: an attach to a task refuses the parameter.
+  const h = new UnixHttpClient(path.join(root, 'taskio.sock'));
+  t.teardown(() => h.close());
+  const refused = await h.call({ method: 'POST', path: `/tasks/${a.id}/attach?exit=1` });
+  t.equal(refused.status, 400);
+  const chunks: Buffer[] = [];
+  for await (const chunk of refused.body) chunks.push(chunk as Buffer);
+  t.match(JSON.parse(Buffer.concat(chunks).toString()), { code: 'ERR_UNKNOWN_FIELD', message: /"exit"/ });
 });
 
 t.test('close-stdin: an attach whose client already ended its input writes all of it first; one still sending is cut', { timeout: 60_000 }, async (t) => {
