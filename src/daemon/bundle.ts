@@ -40,8 +40,9 @@ export function readSpec(bundle: string): OciSpec {
   const file = path.join(bundle, 'config.json');
   let spec: OciSpec;
   try {
-    spec = JSON.parse(fs.readFileSync(file, 'utf8')) as OciSpec;
+    spec = JSON.parse(readRegularFile(file)) as OciSpec;
   } catch (cause) {
+    if (cause instanceof TaskioError) throw cause;
     const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
     throw new TaskioError('ERR_INVALID_BUNDLE', missing ? `bundle ${bundle} has no config.json` : `cannot read ${file}: ${(cause as Error).message}`, { cause });
   }
@@ -49,6 +50,22 @@ export function readSpec(bundle: string): OciSpec {
     throw new TaskioError('ERR_INVALID_BUNDLE', `${file} has no process or root.path`);
   }
   return spec;
+}
+
+/**
+ * A bundle's `config.json`, named by the client: opened without following a symlink and without
+ * blocking (a FIFO planted there would hold the daemon's only thread in `open(2)`), and read only
+ * once it is known to be a regular file.
+ */
+function readRegularFile(file: string): string {
+  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
+  try {
+    if (!fs.fstatSync(fd).isFile()) throw new TaskioError('ERR_INVALID_BUNDLE', `${file} is not a regular file`);
+    return fs.readFileSync(fd, 'utf8');
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** What a task changes in its base spec. */

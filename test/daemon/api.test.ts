@@ -5,6 +5,7 @@ import net from 'node:net';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import { DaemonClient } from '../../src/daemon/index.js';
+import { mkfifo } from '../../src/sys/index.js';
 import { isGone } from '../fixtures/oci.js';
 import { client, daemonRoot, eventually, fdsOf } from './helpers.js';
 
@@ -155,6 +156,22 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   t.equal(noBundle.status, 400);
   t.equal(noBundle.body.code, 'ERR_INVALID_BUNDLE');
   t.match(noBundle.body.message, '/nonexistent/bundle');
+  // A config.json that is a FIFO (nothing ever writes it) or a symlink: refused at once, never waited on.
+  const planted = path.join(root, 'plantedbundle');
+  fs.mkdirSync(planted);
+  t.teardown(() => fs.rmSync(planted, { recursive: true, force: true }));
+  mkfifo(path.join(planted, 'config.json'));
+  const fifoSpec = await post('/tasks', { bundle: planted, runtime: 'runc' });
+  t.equal(fifoSpec.status, 400);
+  t.equal(fifoSpec.body.code, 'ERR_INVALID_BUNDLE');
+  t.match(fifoSpec.body.message, `${planted}/config.json is not a regular file`);
+  fs.rmSync(path.join(planted, 'config.json'));
+  fs.writeFileSync(path.join(planted, 'real.json'), '{}');
+  fs.symlinkSync('real.json', path.join(planted, 'config.json'));
+  const linkSpec = await post('/tasks', { bundle: planted, runtime: 'runc' });
+  t.equal(linkSpec.body.code, 'ERR_INVALID_BUNDLE');
+  t.match(linkSpec.body.message, /config\.json/);
+  fs.rmSync(planted, { recursive: true, force: true });
   const noRootfs = await post('/tasks', { rootfs: '/nonexistent/rootfs', args: ['true'], runtime: 'runc' });
   t.equal(noRootfs.body.code, 'ERR_INVALID_ROOTFS');
   t.match(noRootfs.body.message, '/nonexistent/rootfs');
