@@ -478,7 +478,15 @@ export class DaemonClient {
    * @throws TaskioError as {@link createTask} when the task cannot be made, and as {@link attach}.
    */
   async createAttached(req: CreateTaskRequest, opts: CreateAttachOptions = {}): Promise<CreatedAttachment> {
-    const upgraded = await this.#upgrade(`/tasks?${attachQuery(opts)}`, opts, req);
+    let upgraded: Upgraded;
+    try {
+      upgraded = await this.#upgrade(`/tasks?${attachQuery(opts)}`, opts, req);
+    } catch (err) {
+      // A daemon from before the exit frame (still running across an upgrade of the package)
+      // refuses the parameter before it makes anything: asked again without it, `exit` is then null.
+      if (!opts.exit || (err as { code?: unknown }).code !== 'ERR_UNKNOWN_FIELD' || !(err as Error).message.includes('"exit"')) throw err;
+      upgraded = await this.#upgrade(`/tasks?${attachQuery({ ...opts, exit: false })}`, opts, req);
+    }
     const id = upgraded.taskId;
     if (id === null) {
       upgraded.socket.destroy();
