@@ -3,6 +3,7 @@ import type { Readable, Writable } from 'node:stream';
 import type { Attachment, CreatedAttachment, DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskView } from '../daemon/task.js';
+import type { WinSize } from '../sys/index.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, type SessionEnd } from './session.js';
 import { checkTty } from './checkTty.js';
@@ -29,7 +30,7 @@ export interface AttachTaskOptions {
  * typed. The detach keys are watched here, so the daemon is asked to watch none.
  */
 export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskView, opts: AttachTaskOptions): Promise<SessionEnd> {
-  return attachSession(ctx, client, () => task.id, task.terminal, opts, (streams) => client.attach(task.id, { ...streams, view: task }));
+  return attachSession(ctx, client, () => task.id, task.terminal, opts, ({ stdin, stdout, stderr, logs, detachKeys }) => client.attach(task.id, { ...(stdin ? { stdin } : {}), stdout, stderr, logs, detachKeys, view: task }));
 }
 
 /**
@@ -40,15 +41,18 @@ export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskVie
  */
 export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: CreateTaskRequest, opts: AttachTaskOptions, onCreated: (made: CreatedAttachment) => void): Promise<SessionEnd> {
   let id = '';
-  return attachSession(ctx, client, () => id, req.terminal === true, opts, async (streams) => {
-    const attached = await client.createAttached(req, { ...streams, exit: req.terminal !== true });
+  return attachSession(ctx, client, () => id, req.terminal === true, opts, async ({ size, ...streams }) => {
+    // The task's terminal starts with this one's size (docker's ConsoleSize): what it runs first
+    // sees the right size, not 80x24 until the resize after the attach comes in.
+    const consoleSize = req.terminal && size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
+    const attached = await client.createAttached({ ...req, ...consoleSize }, { ...streams, exit: req.terminal !== true });
     id = attached.id;
     onCreated(attached);
     return attached;
   });
 }
 
-type Connect = (streams: { stdin?: Readable; stdout: Writable; stderr: Writable; logs: boolean; detachKeys: string }) => Promise<Attachment>;
+type Connect = (streams: { stdin?: Readable; stdout: Writable; stderr: Writable; logs: boolean; detachKeys: string; size: WinSize | null }) => Promise<Attachment>;
 
 function attachSession(ctx: VerbContext, client: DaemonClient, id: () => string, tty: boolean, opts: AttachTaskOptions, connect: Connect): Promise<SessionEnd> {
   return attachedSession(ctx, {
@@ -57,7 +61,7 @@ function attachSession(ctx: VerbContext, client: DaemonClient, id: () => string,
     detachKeys: opts.detachKeys,
     resize: (size) => client.resize(id(), size),
     closeStdin: opts.closeStdin ? () => client.closeStdin(id()) : undefined,
-    connect: ({ stdin, stdout, stderr }) => connect({ ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '' }),
+    connect: ({ stdin, stdout, stderr, size }) => connect({ ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '', size }),
   });
 }
 

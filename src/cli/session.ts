@@ -23,9 +23,10 @@ export interface SessionOptions {
    * Starts the copy: `stdin` (already filtered of the detach keys; `null` when stdin is not
    * attached) into the task, the task's output into `stdout`/`stderr`. Resolves with a function
    * that stops it (a detach), a promise of the end of the output, and one of the moment all of
-   * `stdin` was handed on (default: once `stdin` ended).
+   * `stdin` was handed on (default: once `stdin` ended). `size`: this terminal's window size so far
+   * (a task made by the call can start with it; it is posted once connected as well).
    */
-  connect(streams: { stdin: PassThrough | null; stdout: Writable; stderr: Writable }): Promise<{ done: Promise<unknown>; detach(): void; inputSent?: Promise<void> }>;
+  connect(streams: { stdin: PassThrough | null; stdout: Writable; stderr: Writable; size: WinSize | null }): Promise<{ done: Promise<unknown>; detach(): void; inputSent?: Promise<void> }>;
 }
 
 /**
@@ -89,7 +90,7 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
       ctx.stdin.on('data', onData);
       ctx.stdin.once('end', onEnd);
     }
-    const conn = await opts.connect({ stdin: input, stdout: ctx.stdout, stderr: opts.tty ? ctx.stdout : ctx.stderr });
+    const conn = await opts.connect({ stdin: input, stdout: ctx.stdout, stderr: opts.tty ? ctx.stdout : ctx.stderr, size: pendingSize });
     detach = conn.detach;
     // Once the attach handed on all of the input (through the daemon, once the connection is
     // half-closed: the daemon's writer then holds the task's stdin FIFO until it wrote the last

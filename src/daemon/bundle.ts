@@ -5,6 +5,7 @@ import { TaskioError } from '../errors.js';
 import { removeInside } from '../removeInside.js';
 import { createBusyboxBundle, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
+import type { ConsoleSize } from './createRequest.js';
 import type { TaskLimits } from './records.js';
 
 const busyboxBinary = '/usr/bin/busybox';
@@ -76,6 +77,8 @@ export interface SpecEdits {
   env?: string[];
   cwd?: string;
   terminal: boolean;
+  /** The terminal's size at the start (with `terminal`). */
+  consoleSize?: ConsoleSize | undefined;
   /** The rootfs (absolute) and whether the task sees it read-only. */
   rootPath: string;
   readonly: boolean;
@@ -101,6 +104,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   proc.env = [...env.values()];
   if (e.cwd) proc.cwd = e.cwd;
   proc.terminal = e.terminal;
+  if (e.terminal && e.consoleSize) proc.consoleSize = { height: e.consoleSize.height, width: e.consoleSize.width };
   spec.root = { path: e.rootPath, readonly: e.readonly };
   // A hostname needs a UTS namespace of its own (runc refuses one without).
   const namespaces = (spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? [];

@@ -21,6 +21,11 @@ export interface CreateTaskRequest {
   env?: string[];
   cwd?: string;
   terminal?: boolean;
+  /**
+   * The terminal's size from the start (docker's `ConsoleSize`, OCI's `process.consoleSize`), so
+   * what runs first already sees it; a resize changes it later. Ignored for a task without one.
+   */
+  consoleSize?: ConsoleSize;
   /** Give the task a stdin (a FIFO clients write; EOF only through close-stdin). Default false. */
   stdin?: boolean;
   /** Log URI (`file:///…?format=cri&maxSize=…`, `binary:///…`) or `none` (FIFO mode). Default: CRI log in the task directory. */
@@ -34,9 +39,15 @@ export interface CreateTaskRequest {
   autoRemove?: boolean;
 }
 
+/** A terminal's size in character cells, as OCI's `process.consoleSize` names it. */
+export interface ConsoleSize {
+  height: number;
+  width: number;
+}
+
 const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
-  cwd: 'string', terminal: 'boolean', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
+  cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -78,7 +89,16 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.env) checkEnv(req.env);
   if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
+  if (req.consoleSize !== undefined) checkConsoleSize(req.consoleSize);
   return { ...req, logPlan: logPlan(req.log) };
+}
+
+/** Checks `consoleSize`: both dimensions, 1 to 65535 cells (a `winsize` holds 16 bits). */
+function checkConsoleSize(size: unknown): void {
+  const s = checkFields<ConsoleSize>(size, { height: 'integer!', width: 'integer!' }, 'consoleSize');
+  for (const key of ['height', 'width'] as const) {
+    if (s[key] < 1 || s[key] > 65535) throw new TaskioError('ERR_INVALID_FIELD', `field "consoleSize.${key}" must be 1 to 65535, got ${s[key]}`);
+  }
 }
 
 function logPlan(log: string | undefined): LogPlan {

@@ -113,7 +113,7 @@ export class TaskManager {
       const spec = taskSpec(base, {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
-        terminal: req.terminal ?? base.process.terminal === true, rootPath, readonly,
+        terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly,
         limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63),
       });
       const terminal = spec.process.terminal === true;
@@ -147,6 +147,10 @@ export class TaskManager {
       const out = plan.mode === 'binary' ? plan.uri : stdio.stdout;
       const taskStdio = { terminal, stdin: stdio.stdin, stdout: out, stderr: terminal ? '' : plan.mode === 'binary' ? plan.uri : stdio.stderr };
       init = new Init(id, runtime, taskStdio, { drainTimeout: plan.mode === 'none' ? 0 : 2000, namespace: 'taskio' });
+      // Set before the start: a host task's terminal has it before the process exists; runsc and
+      // runc also have it in the spec (`process.consoleSize`) for the pty they make.
+      const size = spec.process.consoleSize;
+      if (terminal && size) await init.resize({ cols: size.width, rows: size.height });
       // Reading before the task runs: what it prints first waits in the pipe either way, but a
       // copy that cannot start then fails the create before anything runs.
       if (logPath !== null) {

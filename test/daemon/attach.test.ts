@@ -287,6 +287,28 @@ t.test('POST /tasks upgraded with exit=1: the exit after the output in the same 
   t.match(JSON.parse(Buffer.concat(chunks).toString()), { code: 'ERR_UNKNOWN_FIELD', message: /"exit"/ });
 });
 
+t.test('consoleSize: a terminal task starts with the size asked, before anything it runs asks (host, runc); a bad one is refused', { timeout: 120_000 }, async (t) => {
+  // Not runsc: runsc 2022-12-19 does not size its terminal from process.consoleSize, and a process
+  // it starts at once may even find the terminal not set up yet ("stty: standard input"); the
+  // daemon sizes it as soon as it has the pty's master, which runTty's runsc scenario covers.
+  for (const runtime of ['host', 'runc'] as const) {
+    const out = new Collector();
+    const a = await c.createAttached({ runtime, args: ['sh', '-c', 'stty size'], terminal: true, consoleSize: { height: 33, width: 97 }, autoRemove: true }, { stdout: out, logs: true });
+    t.equal(await a.done, 'exited');
+    t.equal(out.text().trim(), '33 97', `${runtime}: the first command in the terminal sees it`);
+  }
+  const bad: Array<[unknown, RegExp]> = [
+    [{ height: 0, width: 80 }, /"consoleSize.height" must be 1 to 65535, got 0/],
+    [{ height: 24, width: 65536 }, /"consoleSize.width" must be 1 to 65535, got 65536/],
+    [{ height: 24 }, /missing field "width" in the consoleSize/],
+    [{ height: 24, width: 80, depth: 1 }, /unknown field "depth" in the consoleSize/],
+    [[24, 80], /field "consoleSize" must be/],
+  ];
+  for (const [consoleSize, message] of bad) {
+    await t.rejects(c.createTask({ runtime: 'host', args: ['true'], terminal: true, consoleSize } as never), { code: /^ERR_INVALID_(FIELD|BODY)$|^ERR_UNKNOWN_FIELD$/, message });
+  }
+});
+
 t.test('close-stdin: an attach whose client already ended its input writes all of it first; one still sending is cut', { timeout: 60_000 }, async (t) => {
   // The task reads nothing until the gate opens, so its stdin pipe and FIFO fill up and a second
   // client's input stays in its connection, unread by the daemon, when close-stdin comes in (the

@@ -65,6 +65,8 @@ export interface AttachedRun {
  */
 export interface ProcessSpec {
   terminal?: boolean;
+  /** The terminal's size when the process starts. */
+  consoleSize?: { height: number; width: number };
   user?: { uid: number; gid: number; additionalGids?: number[] };
   args: string[];
   env?: string[];
