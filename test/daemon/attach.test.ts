@@ -288,9 +288,10 @@ t.test('POST /tasks upgraded with exit=1: the exit after the output in the same 
 });
 
 t.test('consoleSize: a terminal task starts with the size asked, before anything it runs asks (host, runc); a bad one is refused', { timeout: 120_000 }, async (t) => {
-  // Not runsc: runsc 2022-12-19 does not size its terminal from process.consoleSize, and a process
-  // it starts at once may even find the terminal not set up yet ("stty: standard input"); the
-  // daemon sizes it as soon as it has the pty's master, which runTty's runsc scenario covers.
+  // Not runsc: runsc 2022-12-19 does not size its terminal from process.consoleSize. The daemon
+  // sizes the pty's master as it arrives, which is before runsc starts the process only because
+  // runsc sends the master first and then boots the sandbox: an order of runsc's, not a promise
+  // this test could rely on (runTty's runsc scenario checks the size once the shell runs).
   for (const runtime of ['host', 'runc'] as const) {
     const out = new Collector();
     const a = await c.createAttached({ runtime, args: ['sh', '-c', 'stty size'], terminal: true, consoleSize: { height: 33, width: 97 }, autoRemove: true }, { stdout: out, logs: true });

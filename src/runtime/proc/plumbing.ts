@@ -104,6 +104,8 @@ export class Plumbing {
     }
     try {
       this.#terminal = new Console(fd);
+      // Sized as it arrives, not once the runtime call returned: by then the process may run.
+      if (this.#size) this.#terminal.resize(this.#size);
     } catch (err) {
       closeQuietly(fd);
       throw err;
