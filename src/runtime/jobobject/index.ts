@@ -22,6 +22,6 @@ export { EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions } from '.
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';
 export { cgroupLayout, parseLayout, processCgroup, type CgroupLayout, type ProcessCgroup } from './hierarchy.js';
 export { ParentName, jobCgroupPath } from './cgroup.js';
-export { enableCgroupWarmup, warmCgroupMigration } from './migrationWarmup.js';
+export { cgroupWarmupWrites, enableCgroupWarmup, holdCgroupWarmup, warmCgroupMigration } from './migrationWarmup.js';
 export { Win32Error } from './windows/errors.js';
 export type { JobBackend } from './backend.js';

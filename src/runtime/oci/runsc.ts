@@ -5,7 +5,7 @@ import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
 import { validateId, validatePid } from '../../ids.js';
 import { removeInside } from '../../removeInside.js';
-import { warmCgroupMigration } from '../jobobject/migrationWarmup.js';
+import { holdCgroupWarmup, warmCgroupMigration } from '../jobobject/migrationWarmup.js';
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
 import { checkBundle } from './bundleConfig.js';
@@ -125,7 +125,7 @@ export class Runsc {
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
     validateId(id, 'container');
     checkBundle(bundle);
-    await this.#creating(id, async (dialect) => {
+    await this.#creating(id, null, async (dialect) => {
       await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), id], opts, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
@@ -141,9 +141,14 @@ export class Runsc {
    * told apart from a task exiting 128 by the error the runtime logged).
    */
   async run(id: string, bundle: string, opts: RunOptions = {}): Promise<number> {
+    return this.#run(id, bundle, opts, null);
+  }
+
+  /** {@link run}; `started` (an attached run's) ends runsc's cgroup warm-up before the call returns at the exit. */
+  async #run(id: string, bundle: string, opts: RunOptions, started: Promise<unknown> | null): Promise<number> {
     validateId(id, 'container');
     checkBundle(bundle);
-    return this.#creating(id, (dialect) => {
+    return this.#creating(id, started, (dialect) => {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
       return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
@@ -167,7 +172,7 @@ export class Runsc {
       // Watching before the runtime starts: nothing it writes can be missed.
       const running = containerStarted(dialect, { root: this.root, id, pidFile: opts.pidFile }, stop.signal);
       running.catch(() => undefined); // raced below
-      const exited = this.run(id, bundle, { ...opts, detach: false, timeout: 0, signal: cut.signal });
+      const exited = this.#run(id, bundle, { ...opts, detach: false, timeout: 0, signal: cut.signal }, running);
       return { dialect, limit, running, exited };
     });
     const exited = setup.then(async (s) => {
@@ -325,7 +330,7 @@ export class Runsc {
   async restore(id: string, opts: RestoreOptions): Promise<number> {
     validateId(id, 'container');
     checkBundle(opts.bundle);
-    return this.#creating(id, (dialect) => {
+    return this.#creating(id, null, (dialect) => {
       const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
       if (opts.detach) args.push('--detach');
       if (opts.workPath) args.push('--work-path', opts.workPath);
@@ -354,7 +359,7 @@ export class Runsc {
    * cleans up after a failed create then deletes the live container. Both refusals are
    * `ERR_ALREADY_EXISTS`, the runtime's own (another process won a race) included.
    */
-  async #creating<T>(id: string, call: (dialect: Dialect) => Promise<T>): Promise<T> {
+  async #creating<T>(id: string, started: Promise<unknown> | null, call: (dialect: Dialect) => Promise<T>): Promise<T> {
     const root = path.resolve(this.root);
     const ids = creatingIds.get(root) ?? new Set<string>();
     // Claimed before the first await: a second call in this process sees it at once.
@@ -364,8 +369,14 @@ export class Runsc {
     // The container joins its cgroups soon after the runtime starts: the kernel's wait for that, begun now.
     void warmCgroupMigration();
     let dialect: Dialect | undefined;
+    let stopWarmup = (): void => undefined;
     try {
       dialect = await this.dialect();
+      // runsc moves processes into cgroups twice in its start, ~100 ms apart: warm until it started.
+      if (dialect === 'runsc') {
+        stopWarmup = holdCgroupWarmup();
+        started?.then(stopWarmup, stopWarmup);
+      }
       if (await hasState(dialect, root, id)) throw this.#exists(id);
       return await call(dialect);
     } catch (err) {
@@ -375,6 +386,7 @@ export class Runsc {
       if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, id);
       throw err;
     } finally {
+      stopWarmup();
       ids.delete(id);
       if (ids.size === 0) creatingIds.delete(root);
     }
