@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import t, { type Test } from 'tap';
-import { daemonKilled, logDiskFull, runtimeHang, sandboxKilled, sinkFails, sinkThrows, type FaultResult } from '../../src/soak/faults.js';
+import { daemonKilled, logDiskFull, lossBounded, runtimeHang, sandboxKilled, sinkFails, sinkThrows, type FaultResult } from '../../src/soak/faults.js';
 import { childPids, fdCount } from '../../src/soak/resources.js';
 
 const opts = { timeout: 90_000 };
@@ -42,17 +42,19 @@ t.test('the log filesystem fills up and frees again: ENOSPC error event, then re
   t.ok(o.sha256Equal, 'the decoded log is the stream, byte for byte');
 });
 
-t.test('the client\'s sink throws: the sink\'s error event, the task runs on, the next client loses only the failed chunk', opts, async (t) => {
+t.test('the client\'s sink throws: the sink\'s error event, the task runs on, the next client loses only the failed chunk and the rest of its read', opts, async (t) => {
   const o = await run(t, () => sinkThrows(9));
   t.equal(o.taskAfterFailure, 'running');
-  t.equal(o.lostBytes, o.failedChunkBytes);
+  // The read the failed chunk came from is cut into slab copies: those after it were taken from the pipe already.
+  t.ok(lossBounded(Number(o.lostBytes), Number(o.failedChunkBytes)), `lost ${String(o.lostBytes)} bytes: the failed chunk (${String(o.failedChunkBytes)}) and at most the rest of its read`);
   t.equal(o.duplicated, 0);
 });
 
 t.test('the client\'s sink calls back with an error: the same', opts, async (t) => {
   const o = await run(t, () => sinkFails(10));
   t.equal(o.taskAfterFailure, 'running');
-  t.equal(o.lostBytes, o.failedChunkBytes);
+  t.ok(lossBounded(Number(o.lostBytes), Number(o.failedChunkBytes)), `lost ${String(o.lostBytes)} bytes: the failed chunk (${String(o.failedChunkBytes)}) and at most the rest of its read`);
+  t.equal(o.duplicated, 0);
 });
 
 t.test('the daemon SIGKILLed while a client is attached: the attach ends, the task runs on and is adopted, its log repeats nothing', opts, async (t) => {
