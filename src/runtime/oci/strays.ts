@@ -37,11 +37,14 @@ export async function cleanKilledCreate(root: string, id: string, withinMs = 200
   // Looked for again after each kill, until a look finds none alive: a helper the killed create
   // had forked could still be in its exec (its command line not runsc's yet) at the first look,
   // and it runs on in a session of its own. SIGKILL takes effect when the kernel next schedules a
-  // process: a few ms at most.
+  // process: a few ms at most. A killed one in the middle of its exit has no command line any more
+  // (its memory went first) but is not dead yet: waited for by pid, never signalled again (the pid
+  // could be another process's by then).
   const until = Date.now() + withinMs;
   for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
     const live = runscStrays(root, id).filter(isAlive);
-    if (live.length === 0 || Date.now() >= until) break;
+    const exiting = [...killed].filter((pid) => !live.includes(pid) && isAlive(pid));
+    if ((live.length === 0 && exiting.length === 0) || Date.now() >= until) break;
     for (const pid of live) {
       killed.add(pid);
       try {
