@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
+import { readRegularFileSync } from '../readRegularFile.js';
 import { removeInside } from '../removeInside.js';
 import { createBusyboxBundle, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
@@ -53,20 +54,11 @@ export function readSpec(bundle: string): OciSpec {
   return spec;
 }
 
-/**
- * A bundle's `config.json`, named by the client: opened without following a symlink and without
- * blocking (a FIFO planted there would hold the daemon's only thread in `open(2)`), and read only
- * once it is known to be a regular file.
- */
+/** A bundle's `config.json`, named by the client: never through a symlink, never a FIFO's blocking open. */
 function readRegularFile(file: string): string {
-  const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-  const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW | O_NONBLOCK);
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new TaskioError('ERR_INVALID_BUNDLE', `${file} is not a regular file`);
-    return fs.readFileSync(fd, 'utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
+  const text = readRegularFileSync(file);
+  if (text === null) throw new TaskioError('ERR_INVALID_BUNDLE', `${file} is not a regular file`);
+  return text;
 }
 
 /** What a task changes in its base spec. */

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { abortError } from '../../errors.js';
+import { readRegularFileSync } from '../../readRegularFile.js';
 import type { Dialect } from './types.js';
 import { readPidFile } from './pidFile.js';
 import { isRunscStateOf } from './runscState.js';
@@ -28,14 +29,10 @@ export function containerStarted(dialect: Dialect, where: { root: string; id: st
 /** The status in a runsc state file; null while it is missing or half written (its next change follows). */
 function runscStatus(file: string): string | null {
   try {
-    const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
-    try {
-      if (!fs.fstatSync(fd).isFile()) return null;
-      const state = JSON.parse(fs.readFileSync(fd, 'utf8')) as { status?: unknown };
-      return typeof state.status === 'string' ? state.status : null;
-    } finally {
-      fs.closeSync(fd);
-    }
+    const text = readRegularFileSync(file);
+    if (text === null) return null;
+    const state = JSON.parse(text) as { status?: unknown };
+    return typeof state.status === 'string' ? state.status : null;
   } catch {
     return null;
   }
