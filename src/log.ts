@@ -1,6 +1,15 @@
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 
-/** The package's own structured log: silent unless a caller passes a logger in the options. */
-export const silentLogger: Logger = pino({ level: 'silent' });
+/** What taskio's own code logs with: the four levels it uses. A pino `Logger` is one. */
+export type LogSink = Pick<Logger, 'debug' | 'info' | 'warn' | 'error'>;
+
+const discard = (): void => {};
+
+/**
+ * The package's own structured log when a caller passes no logger: it drops everything, as pino
+ * at level `silent` does, without loading pino — a program that imports taskio and never logs
+ * should not carry a logging library in its heap (see README, "Copied sinks are slower…").
+ */
+export const silentLogger: LogSink = { debug: discard, info: discard, warn: discard, error: discard };
 
 export type { Logger };

@@ -3,6 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
+import { finished } from 'node:stream/promises';
 import { newCreator, nonRetaining, withFIFODir, withStreams } from '../index.js';
 import { openFifoFd, pipeSize } from '../fifo/index.js';
 import { setPipeSize } from '../sys/index.js';
@@ -114,21 +115,16 @@ async function bareConsumer(impl: string, kind: 'throughput' | 'lines', load: st
 
 /**
  * Node's own copy for reference: the FIFO as a `net.Socket` (`'data'` events, a fresh buffer per
- * read), `socket.pipe(counter)`; with `through`, `socket.pipe(passThrough)` read by a `'data'`
- * listener — what taskio's `passthrough` sink does, without taskio.
+ * read) piped into the same sink as taskio's variant of `sinkKind` (a counter, a `PassThrough`
+ * read by a `'data'` listener, the array collector) — what that sink costs without taskio.
  */
-export function nodePipe(kind: 'throughput' | 'lines', load: string[], through = false): Promise<Result> {
-  return bareConsumer(through ? 'node-pipe-passthrough' : 'node-pipe', kind, load, (fd, out) => new Promise((resolve, reject) => {
+export function nodePipe(kind: 'throughput' | 'lines', load: string[], sinkKind: 'writable' | 'passthrough' | 'array' = 'writable'): Promise<Result> {
+  return bareConsumer(sinkKind === 'writable' ? 'node-pipe' : `node-pipe-${sinkKind}`, kind, load, async (fd, out) => {
     const socket = new net.Socket({ fd, readable: true, writable: false });
-    if (!through) {
-      out.on('finish', resolve).on('error', reject);
-      socket.pipe(out);
-      return;
-    }
-    const pt = new PassThrough();
-    pt.on('data', (c: Buffer) => { out.bytes += c.length; }).on('end', resolve).on('error', reject);
-    socket.pipe(pt);
-  }));
+    const { sink, forwards, counted } = sinkFor(sinkKind, out);
+    socket.pipe(sink);
+    await (forwards ? counted : finished(sink));
+  });
 }
 
 /** The Node ceiling: one non-blocking FIFO read loop into one reused 1 MiB buffer, no streams. */

@@ -79,7 +79,8 @@ async function main(): Promise<void> {
       ['taskio-array', () => taskioStream('throughput', load, 'array')],
       ['taskio-pipeline', () => taskioStream('throughput', load, 'pipeline')],
       ['node-pipe', () => nodePipe('throughput', load)],
-      ['node-pipe-passthrough', () => nodePipe('throughput', load, true)],
+      ['node-pipe-passthrough', () => nodePipe('throughput', load, 'passthrough')],
+      ['node-pipe-array', () => nodePipe('throughput', load, 'array')],
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);

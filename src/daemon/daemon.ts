@@ -3,7 +3,7 @@ import http from 'node:http';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { TaskioError } from '../errors.js';
 import { packageVersion } from '../packageFiles.js';
 import { ensurePrivateDir } from '../privateDir.js';
@@ -61,7 +61,7 @@ export class Daemon {
    */
   static async start(opts: DaemonOptions = {}): Promise<Daemon> {
     const inherited = opts.closeInheritedFds === true ? closeInheritedFds() : [];
-    const logger = opts.logger ?? pino({ level: process.env.TASKIO_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
+    const logger = opts.logger ?? await defaultLogger();
     const root = ensurePrivateDir(opts.root ?? defaultDaemonRoot());
     const layout = new DaemonLayout(root);
     const lock = DaemonLock.acquire(layout.lock);
@@ -152,4 +152,14 @@ export async function runDaemonMain(root: string | undefined): Promise<void> {
   };
   process.once('SIGTERM', stop);
   process.once('SIGINT', stop);
+}
+
+/**
+ * The daemon's log when it is given none: pino JSON on stderr, written synchronously, at
+ * `$TASKIO_LOG_LEVEL` or info. pino is loaded here, not with the module: importing taskio does
+ * not start a daemon.
+ */
+async function defaultLogger(): Promise<Logger> {
+  const { pino } = await import('pino');
+  return pino({ level: process.env.TASKIO_LOG_LEVEL ?? 'info', base: { pid: process.pid } }, pino.destination({ dest: 2, sync: true }));
 }

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import net from 'node:net';
-import { pino, type Logger } from 'pino';
+import type { Logger } from 'pino';
 import { TaskioError } from '../errors.js';
 
 /** The file descriptors a `binary://` logger is started with (containerd's shim convention). */
@@ -96,6 +96,8 @@ export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverO
   checkFd(readyFd, 'ready pipe');
   const id = process.env.CONTAINER_ID ?? '';
   const namespace = process.env.CONTAINER_NAMESPACE ?? '';
+  // Made now: the warning below is written from a timer, synchronously, just before giving up.
+  const log = opts.logger ?? await stderrLogger();
   const stopping = new AbortController();
   const giveUp = new AbortController();
   let drainTimer: NodeJS.Timeout | undefined;
@@ -103,7 +105,6 @@ export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverO
     if (stopping.signal.aborted) return;
     stopping.abort(new TaskioError('ERR_LOGGER_STOPPING', `the logging driver got ${sig}: its input is ending`));
     drainTimer = setTimeout(() => {
-      const log = opts.logger ?? stderrLogger();
       log.warn({ id, namespace, signal: sig, drainTimeoutMs },
         `logging driver: input did not end within ${drainTimeoutMs} ms after ${sig}; stopping, output still in the pipes is not logged`);
       giveUp.abort(new TaskioError('ERR_LOGGER_STOPPED', `the logging driver stopped waiting for the end of its input ${drainTimeoutMs} ms after ${sig}`));
@@ -168,7 +169,11 @@ function exitOnStopFromNowOn(): void {
   process.on('SIGINT', exit);
 }
 
-/** pino on stderr, written synchronously so a warning is out before the logger exits. */
-function stderrLogger(): Logger {
+/**
+ * pino on stderr, written synchronously so a warning is out before the logger exits. Loaded here,
+ * in the driver's own process, not with the module.
+ */
+async function stderrLogger(): Promise<Logger> {
+  const { pino } = await import('pino');
   return pino({ name: 'taskio-logging-driver', level: 'warn' }, pino.destination({ fd: 2, sync: true }));
 }

@@ -108,6 +108,34 @@ console.log(JSON.stringify({
   t.notOk(fs.existsSync(fifo), 'the failed call left nothing behind');
 });
 
+t.test('importing taskio loads neither execa nor pino: every entry point imports and a copy into a keeping sink works with both broken', opts, async (t) => {
+  // They are loaded by what needs them (a runtime command run without a reaping monitor, a daemon or
+  // a logging driver given no logger): a program that imports taskio to copy output carries neither
+  // in its heap (README, "Copied sinks are slower…").
+  const { app } = install(t, { broken: { execa: 'execa loaded at import', pino: 'pino loaded at import' } });
+  const dir = path.join(app, 'fifos');
+  const out = await node<Record<string, unknown>>(app, `
+import fs from 'node:fs';
+import { PassThrough } from 'node:stream';
+import { newCreator, withStreams, withFIFODir, Daemon } from 'taskio';
+for (const spec of ['taskio/runtime', 'taskio/logs', 'taskio/jobobject', 'taskio/hcs', 'taskio/daemon']) await import(spec);
+const sink = new PassThrough();
+const chunks = [];
+sink.on('data', (c) => chunks.push(c));
+const io = await newCreator(withStreams(null, sink, null), withFIFODir(${JSON.stringify(dir)}))('t');
+const fd = fs.openSync(io.config().stdout, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+for (let i = 0; i < 100; i++) fs.writeSync(fd, 'line ' + i + '\\n');
+fs.closeSync(fd);
+await io.wait();
+await io.close();
+let daemon;
+try { await Daemon.start({ root: ${JSON.stringify(path.join(app, 'daemon'))} }); daemon = 'started'; } catch (e) { daemon = e.message; }
+console.log(JSON.stringify({ text: Buffer.concat(chunks).toString(), daemon }));
+`);
+  t.equal(out.text, Array.from({ length: 100 }, (_, i) => `line ${i}\n`).join(''), 'every byte reached the sink');
+  t.match(out.daemon, /pino loaded at import/, 'a daemon given no logger is what loads pino');
+});
+
 t.test('with process.platform reported as darwin every entry point imports and a libc call throws ERR_PLATFORM_NOT_SUPPORTED', opts, async (t) => {
   const { app } = install(t);
   const darwin = `data:text/javascript,${encodeURIComponent("Object.defineProperty(process, 'platform', { value: 'darwin' });")}`;

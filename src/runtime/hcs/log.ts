@@ -1,1 +1,1 @@
-export { silentLogger } from '../../log.js';
+export { silentLogger, type LogSink } from '../../log.js';

@@ -1,6 +1,6 @@
 import type { Logger } from 'pino';
 import { systemClock, type Clock } from './clock.js';
-import { silentLogger } from './log.js';
+import { silentLogger, type LogSink } from './log.js';
 import { defaultLostExitDelayMs, defaultTimeouts, type HcsTimeouts } from './timeouts.js';
 
 /** Options of a `System` (and inherited by its processes). */
@@ -24,7 +24,7 @@ export interface ResolvedOptions {
   /** See `SystemOptions.clock`. */
   clock: Clock;
   /** See `SystemOptions.logger`. */
-  logger: Logger;
+  logger: LogSink;
 }
 
 /** Applies the defaults. */
