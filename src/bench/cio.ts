@@ -78,7 +78,7 @@ export async function taskioStream(kind: 'throughput' | 'lines', load: string[],
   try {
     const out = new Counter(kind === 'lines'), err = new Counter(false);
     const { sink, forwards, counted } = sinkFor(sinkKind, out);
-    const { wall, cpu } = await timed(async () => {
+    const { wall, cpu, markCompacts } = await timed(async () => {
       const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir))('bench');
       const c = io.config();
       await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
@@ -86,7 +86,7 @@ export async function taskioStream(kind: 'throughput' | 'lines', load: string[],
       await counted;
       await io.close();
     });
-    return result(`taskio-${sinkKind}`, kind, out, wall, cpu);
+    return result(`taskio-${sinkKind}`, kind, out, wall, cpu, markCompacts);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -101,13 +101,13 @@ async function bareConsumer(impl: string, kind: 'throughput' | 'lines', load: st
   try {
     const out = new Counter(kind === 'lines');
     const stdout = path.join(dir, 'out'), stderr = path.join(dir, 'err');
-    const { wall, cpu } = await timed(async () => {
+    const { wall, cpu, markCompacts } = await timed(async () => {
       const fd = openFifoFd(stdout, 'r', { create: true });
       const efd = openFifoFd(stderr, 'r', { create: true });
       await Promise.all([produce(stdout, stderr, load), consume(fd, out)]);
       fs.closeSync(efd);
     });
-    return result(impl, kind, out, wall, cpu);
+    return result(impl, kind, out, wall, cpu, markCompacts);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -143,9 +143,9 @@ export function plainFifo(kind: 'throughput' | 'lines', load: string[]): Promise
   }));
 }
 
-function result(impl: string, kind: string, out: Counter, wall: number, cpu: number): Result {
+function result(impl: string, kind: string, out: Counter, wall: number, cpu: number, markCompacts: number): Result {
   const gib = out.bytes / 2 ** 30;
-  const r: Result = { bench: kind, impl, bytes: out.bytes, wall_s: round(wall), mb_s: round(out.bytes / wall / 1e6), cpu_s_per_gib: round(cpu / gib) };
+  const r: Result = { bench: kind, impl, bytes: out.bytes, wall_s: round(wall), mb_s: round(out.bytes / wall / 1e6), cpu_s_per_gib: round(cpu / gib), mark_compacts: markCompacts };
   if (kind === 'lines') Object.assign(r, { lines: out.lines, lines_s: Math.round(out.lines / wall) });
   return r;
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import { PerformanceObserver, constants as perf, type PerformanceEntry } from 'node:perf_hooks';
 import { Spawner, runCollected } from './spawner.js';
 
 /** One benchmark result: printed as one JSON line. */
@@ -9,13 +10,29 @@ export type Result = Record<string, string | number | boolean | null>;
 export const ciobench = [path.resolve(new URL('../../..', import.meta.url).pathname, 'shared/anchors/ciobench')]
   .find((p) => fs.existsSync(p)) ?? null;
 
-/** Wall seconds and this process's CPU seconds spent in `fn`. */
-export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number }> {
+/**
+ * Wall seconds and this process's CPU seconds spent in `fn`, and the mark-compacts (V8's full
+ * collections) that ran meanwhile: what a copy into a sink that may keep chunks costs beyond the
+ * copy depends on them (README, "Copied sinks…").
+ */
+export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number; markCompacts: number }> {
+  let markCompacts = 0;
+  const count = (entries: readonly PerformanceEntry[]): void => {
+    // A 'gc' entry's kind is in its `detail` (Node ≥ 16), which @types/node leaves out.
+    for (const e of entries as (PerformanceEntry & { detail?: { kind?: number } })[]) if (e.detail?.kind === perf.NODE_PERFORMANCE_GC_MAJOR) markCompacts++;
+  };
+  const gcs = new PerformanceObserver((list) => count(list.getEntries()));
+  gcs.observe({ entryTypes: ['gc'] });
   const c0 = process.cpuUsage(), t0 = process.hrtime.bigint();
-  const value = await fn();
-  const wall = Number(process.hrtime.bigint() - t0) / 1e9;
-  const c = process.cpuUsage(c0);
-  return { value, wall, cpu: (c.user + c.system) / 1e6 };
+  try {
+    const value = await fn();
+    const wall = Number(process.hrtime.bigint() - t0) / 1e9;
+    const c = process.cpuUsage(c0);
+    count(gcs.takeRecords());
+    return { value, wall, cpu: (c.user + c.system) / 1e6, markCompacts };
+  } finally {
+    gcs.disconnect();
+  }
 }
 
 let spawner: Spawner | null = null;
