@@ -13,7 +13,7 @@ export const ciobench = [path.resolve(new URL('../../..', import.meta.url).pathn
 /**
  * Wall seconds and this process's CPU seconds spent in `fn`, and the mark-compacts (V8's full
  * collections) that ran meanwhile: what a copy into a sink that may keep chunks costs beyond the
- * copy depends on them (README, "Copied sinks…").
+ * copy depends on them (README, "Copied sinks and V8's garbage collector").
  */
 export async function timed<T>(fn: () => Promise<T>): Promise<{ value: T; wall: number; cpu: number; markCompacts: number }> {
   let markCompacts = 0;

@@ -111,7 +111,7 @@ console.log(JSON.stringify({
 t.test('importing taskio loads neither execa nor pino: every entry point imports and a copy into a keeping sink works with both broken', opts, async (t) => {
   // They are loaded by what needs them (a runtime command run without a reaping monitor, a daemon or
   // a logging driver given no logger): a program that imports taskio to copy output carries neither
-  // in its heap (README, "Copied sinks are slower…").
+  // in its heap (README, "Copied sinks and V8's garbage collector").
   const { app } = install(t, { broken: { execa: 'execa loaded at import', pino: 'pino loaded at import' } });
   const dir = path.join(app, 'fifos');
   const out = await node<Record<string, unknown>>(app, `
