@@ -96,8 +96,10 @@ export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverO
   checkFd(readyFd, 'ready pipe');
   const id = process.env.CONTAINER_ID ?? '';
   const namespace = process.env.CONTAINER_NAMESPACE ?? '';
-  // Made now: the warning below is written from a timer, synchronously, just before giving up.
-  const log = opts.logger ?? await stderrLogger();
+  // Loaded from the start (the signal handlers below go on first, with no await before them), and
+  // ready long before the drain bound: the warning is written just before giving up.
+  const log = opts.logger !== undefined ? Promise.resolve(opts.logger) : stderrLogger();
+  log.catch(() => {}); // a pino that cannot load costs the warning, not the driver
   const stopping = new AbortController();
   const giveUp = new AbortController();
   let drainTimer: NodeJS.Timeout | undefined;
@@ -105,9 +107,11 @@ export async function runLoggingDriver(fn: LoggingDriverFn, opts: LoggingDriverO
     if (stopping.signal.aborted) return;
     stopping.abort(new TaskioError('ERR_LOGGER_STOPPING', `the logging driver got ${sig}: its input is ending`));
     drainTimer = setTimeout(() => {
-      log.warn({ id, namespace, signal: sig, drainTimeoutMs },
+      const warn = (l: Logger): void => l.warn({ id, namespace, signal: sig, drainTimeoutMs },
         `logging driver: input did not end within ${drainTimeoutMs} ms after ${sig}; stopping, output still in the pipes is not logged`);
-      giveUp.abort(new TaskioError('ERR_LOGGER_STOPPED', `the logging driver stopped waiting for the end of its input ${drainTimeoutMs} ms after ${sig}`));
+      void log.then(warn).catch(() => {}).then(() => {
+        giveUp.abort(new TaskioError('ERR_LOGGER_STOPPED', `the logging driver stopped waiting for the end of its input ${drainTimeoutMs} ms after ${sig}`));
+      });
     }, drainTimeoutMs);
   };
   process.on('SIGTERM', onSignal);
