@@ -9,7 +9,7 @@ import { signalNumber, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
 import { openEarlyLog, prepareAttach, type AttachConnection, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
-import { absolutePath, checkEnv, checkFields, checkQuery } from './check.js';
+import { absolutePath, checkCells, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { EventBus } from './events.js';
@@ -390,11 +390,7 @@ export function apiRouter(api: ApiContext): Router {
 }
 
 function checkWinSize(body: unknown): { cols: number; rows: number } {
-  const ws = checkFields<{ cols: number; rows: number }>(body, { cols: 'integer!', rows: 'integer!' });
-  for (const k of ['cols', 'rows'] as const) {
-    if (ws[k] < 1 || ws[k] > 65535) throw new TaskioError('ERR_INVALID_FIELD', `field "${k}" must be 1 to 65535, got ${ws[k]}`);
-  }
-  return ws;
+  return checkCells(body, ['cols', 'rows']);
 }
 
 function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {

@@ -4,9 +4,8 @@ import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
 import { readRegularFileSync } from '../readRegularFile.js';
 import { removeInside } from '../removeInside.js';
-import { createBusyboxBundle, type OciSpec } from '../runtime/oci/index.js';
+import { createBusyboxBundle, type ConsoleSize, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
-import type { ConsoleSize } from './createRequest.js';
 import type { TaskLimits } from './records.js';
 
 const busyboxBinary = '/usr/bin/busybox';

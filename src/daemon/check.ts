@@ -57,6 +57,23 @@ export function checkFields<T>(value: unknown, schema: Schema, where = 'body'): 
   return value as T;
 }
 
+/** The most character cells one dimension of a terminal holds: a `winsize` field is 16 bits. */
+const maxCells = 65535;
+
+/**
+ * Checks a terminal size in a request: `fields` are required whole numbers of character cells, 1
+ * to 65535 each (`TIOCSWINSZ` would cut a larger one, and 0 is no terminal). `where` names the
+ * object as in {@link checkFields}, `prefix` its fields in a range error (`consoleSize.`).
+ * @throws TaskioError as {@link checkFields}, and `ERR_INVALID_FIELD` for a size out of range.
+ */
+export function checkCells<K extends string>(value: unknown, fields: readonly K[], where = 'body', prefix = ''): Record<K, number> {
+  const size = checkFields<Record<K, number>>(value, Object.fromEntries(fields.map((f) => [f, 'integer!'])) as Schema, where);
+  for (const k of fields) {
+    if (size[k] < 1 || size[k] > maxCells) throw new TaskioError('ERR_INVALID_FIELD', `field "${prefix}${k}" must be 1 to ${maxCells}, got ${size[k]}`);
+  }
+  return size;
+}
+
 /** The type of one query parameter. */
 export type QueryType = 'boolean' | 'integer' | 'string';
 

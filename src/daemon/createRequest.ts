@@ -3,8 +3,9 @@ import os from 'node:os';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
+import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
-import { absolutePath, checkEnv, checkFields } from './check.js';
+import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
 import type { RuntimeName, TaskLimits } from './records.js';
 
 /** The body of `POST /tasks`. */
@@ -37,12 +38,6 @@ export interface CreateTaskRequest {
    * the client that created it may still attach first (see `TaskManager`'s removal rule).
    */
   autoRemove?: boolean;
-}
-
-/** A terminal's size in character cells, as OCI's `process.consoleSize` names it. */
-export interface ConsoleSize {
-  height: number;
-  width: number;
 }
 
 const schema = {
@@ -89,17 +84,10 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.env) checkEnv(req.env);
   if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
-  if (req.consoleSize !== undefined) checkConsoleSize(req.consoleSize);
+  if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
   return { ...req, logPlan: logPlan(req.log) };
 }
 
-/** Checks `consoleSize`: both dimensions, 1 to 65535 cells (a `winsize` holds 16 bits). */
-function checkConsoleSize(size: unknown): void {
-  const s = checkFields<ConsoleSize>(size, { height: 'integer!', width: 'integer!' }, 'consoleSize');
-  for (const key of ['height', 'width'] as const) {
-    if (s[key] < 1 || s[key] > 65535) throw new TaskioError('ERR_INVALID_FIELD', `field "consoleSize.${key}" must be 1 to 65535, got ${s[key]}`);
-  }
-}
 
 function logPlan(log: string | undefined): LogPlan {
   if (log === undefined) return { mode: 'default' };

@@ -36,6 +36,6 @@ export { lastLogError, parseLogEntries } from './log.js';
 export { checkBundle, readBundleConfig } from './bundleConfig.js';
 export { createBusyboxBundle, type BusyboxBundle, type BusyboxBundleOptions, type OciSpec } from './bundle.js';
 export type {
-  AttachedRun, CallOptions, CheckpointOptions, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions, KillOptions,
+  AttachedRun, CallOptions, CheckpointOptions, ConsoleSize, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions, KillOptions,
   LinuxResources, ProcessSpec, RestoreOptions, RunOptions, State, Stats, Stdio, StdioFd,
 } from './types.js';

@@ -59,6 +59,12 @@ export interface AttachedRun {
   exited: Promise<number>;
 }
 
+/** A terminal's size in character cells, as OCI's `process.consoleSize` names it. */
+export interface ConsoleSize {
+  height: number;
+  width: number;
+}
+
 /**
  * An OCI `process` object (the part of `config.json` that `exec` takes as `--process`). Only the
  * fields taskio uses are typed; the rest passes through unchanged.
@@ -66,7 +72,7 @@ export interface AttachedRun {
 export interface ProcessSpec {
   terminal?: boolean;
   /** The terminal's size when the process starts. */
-  consoleSize?: { height: number; width: number };
+  consoleSize?: ConsoleSize;
   user?: { uid: number; gid: number; additionalGids?: number[] };
   args: string[];
   env?: string[];
