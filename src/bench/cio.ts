@@ -7,7 +7,7 @@ import { finished } from 'node:stream/promises';
 import { newCreator, nonRetaining, withFIFODir, withStreams } from '../index.js';
 import { openFifoFd, pipeSize } from '../fifo/index.js';
 import { setPipeSize } from '../sys/index.js';
-import { ciobench, ciobenchRun, run, timed, type Result } from './measure.js';
+import { ciobench, ciobenchRun, ciokeep, run, timed, type Result } from './measure.js';
 
 /** A sink that counts bytes and, for line runs, newlines — what ciobench's counter does. */
 class Counter extends Writable {
@@ -155,6 +155,18 @@ export async function containerdStream(kind: 'throughput' | 'lines', args: strin
   const r = await ciobenchRun([kind, ...args]);
   const bytes = Number(r.bytes ?? Number(r.lines) * 100);
   return { bench: kind, impl: 'containerd-cio', bytes, wall_s: Number(r.wall_s), mb_s: Number(r.mb_s), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), ...(kind === 'lines' ? { lines_s: Number(r.lines_s) } : {}) };
+}
+
+/**
+ * containerd's `cio` into a collector that keeps what it is given and lets go of it every 64 MiB,
+ * as the `array` sink does (`scripts/anchors/ciokeep`, producer `ciobench produce`). A Go sink may not
+ * keep the slice `cio` lends it, so it keeps a copy: the same bytes kept as long as taskio's.
+ */
+export async function containerdArray(load: string[]): Promise<Result> {
+  if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
+  const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', String(64 << 20), ...load])).trim()) as Result;
+  const bytes = Number(r.bytes);
+  return { bench: 'throughput', impl: 'containerd-cio-array', bytes, wall_s: Number(r.wall_s), mb_s: round(Number(r.mb_s)), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), gcs: Number(r.gcs) };
 }
 
 const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;

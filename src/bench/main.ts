@@ -14,8 +14,8 @@
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
-import { ciobench, median, parseSize, useSpawner, type Result } from './measure.js';
-import { containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
+import { ciobench, ciokeep, median, parseSize, useSpawner, type Result } from './measure.js';
+import { containerdArray, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
 import fs from 'node:fs';
@@ -36,7 +36,12 @@ const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
 
-async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio', alsoKeys: string[] = [], times = rounds): Promise<void> {
+/**
+ * Runs `variants` interleaved and prints a summary with each one's median `key` (and `alsoKeys`)
+ * and its ratio to `baseline`'s; `pairs` adds `a_vs_b` of `key` for variants whose peer is not the
+ * baseline (a sink that keeps chunks beside containerd's `cio` into the same kind of sink).
+ */
+async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio', alsoKeys: string[] = [], times = rounds, pairs: [string, string][] = []): Promise<void> {
   const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
   for (let r = 0; r < warmups; r++) {
     for (const [, fn] of variants) console.log(JSON.stringify({ ...(await fn()), warmup: true, label }));
@@ -63,12 +68,13 @@ async function interleave(label: string, variants: Variant[], key: string, basel
       if (k === 'median_ms') summary[`${name}_minus_${baseline}_ms`] = Math.round((med(name, k) - med(baseline, k)) * 10) / 10;
     }
   }
+  for (const [a, b] of pairs) if (got.has(a) && got.has(b)) summary[`${a}_vs_${b}`] = Math.round((med(a, key) / med(b, key)) * 1000) / 1000;
   console.log(JSON.stringify(summary));
 }
 
 async function main(): Promise<void> {
   useSpawner(); // before anything is allocated: see Spawner for why this process must not fork
-  console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', rounds, warmups, bytes, lines, sets }));
+  console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', ciokeep: ciokeep ?? 'missing (scripts/anchors/build.sh)', rounds, warmups, bytes, lines, sets }));
   for (const chunk of ['32K', '4K']) {
     if (!only.has('throughput')) break;
     const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
@@ -84,7 +90,9 @@ async function main(): Promise<void> {
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
     if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
-    await interleave(`throughput-${chunk}`, variants, 'mb_s');
+    // The array collector keeps 64 MiB at a time; so does containerd's side of this pair.
+    if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
+    await interleave(`throughput-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']]);
   }
   if (only.has('lines')) {
     const load = ['--lines', String(lines), '--size', '100'];

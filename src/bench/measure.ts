@@ -11,6 +11,13 @@ export const ciobench = [path.resolve(new URL('../../..', import.meta.url).pathn
   .find((p) => fs.existsSync(p)) ?? null;
 
 /**
+ * `scripts/anchors/ciokeep` when `scripts/anchors/build.sh` could build it: containerd's `cio` into
+ * a sink that keeps a copy of what it is given, the Go side of the array collector's line.
+ */
+export const ciokeep = [path.resolve(new URL('../..', import.meta.url).pathname, 'scripts/anchors/ciokeep')]
+  .find((p) => fs.existsSync(p)) ?? null;
+
+/**
  * Wall seconds and this process's CPU seconds spent in `fn`, and the mark-compacts (V8's full
  * collections) that ran meanwhile: what a copy into a sink that may keep chunks costs beyond the
  * copy depends on them (README, "Copied sinks and V8's garbage collector").

@@ -1,0 +1,141 @@
+// ciokeep: containerd's cio copying into a sink that keeps what it is given — the Go counterpart
+// of taskio's array collector in `npm run bench`. ciobench's own throughput sink counts and
+// discards; a Go collector cannot keep the slice cio hands it (io.Writer forbids retaining p), so
+// it copies each write into memory of its own and keeps that, dropping all of it every --keep
+// bytes as a batching uploader would. The producer is ciobench's own (`ciobench produce`), so the
+// bytes, write sizes and FIFO handling are the same as in every other throughput line.
+//
+//	ciokeep --ciobench PATH [--bytes 1G] [--chunk 32K] [--keep 64M] [--fifo-dir D]
+//
+// Prints one JSON line: mb_s, wall_s, cpu_self_s (this process), cpu_children_s (producer), gcs.
+package main
+
+import (
+	"encoding/json"
+	"flag"
+	"fmt"
+	"os"
+	"os/exec"
+	"runtime"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/containerd/containerd/cio"
+)
+
+// keeper keeps a copy of every write until it holds at least limit bytes, then lets go of all.
+// limit 0 keeps nothing (ciobench's counting sink, to check this anchor against ciobench's).
+type keeper struct {
+	kept        [][]byte
+	size, limit int64
+	bytes       int64
+}
+
+func (k *keeper) Write(p []byte) (int, error) {
+	k.bytes += int64(len(p))
+	if k.limit == 0 {
+		return len(p), nil
+	}
+	k.kept = append(k.kept, append([]byte(nil), p...))
+	if k.size += int64(len(p)); k.size >= k.limit {
+		k.kept, k.size = nil, 0
+	}
+	return len(p), nil
+}
+
+func size(s string) int64 {
+	if s == "" {
+		fail("empty size")
+	}
+	mult := int64(1)
+	switch strings.ToUpper(s[len(s)-1:]) {
+	case "K":
+		mult = 1 << 10
+	case "M":
+		mult = 1 << 20
+	case "G":
+		mult = 1 << 30
+	}
+	if mult > 1 {
+		s = s[:len(s)-1]
+	}
+	v, err := strconv.ParseInt(s, 10, 64)
+	if err != nil || v < 0 {
+		fail("bad size %q", s)
+	}
+	return v * mult
+}
+
+func fail(format string, a ...interface{}) {
+	fmt.Fprintf(os.Stderr, "ciokeep: "+format+"\n", a...)
+	os.Exit(1)
+}
+
+func seconds(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
+
+func main() {
+	bench := flag.String("ciobench", "", "path of ciobench (its `produce` is the producer)")
+	bytesFlag := flag.String("bytes", "1G", "bytes to copy")
+	chunk := flag.String("chunk", "32K", "producer bytes per write(2)")
+	keep := flag.String("keep", "64M", "bytes kept before the sink lets go of them all (0: keep nothing)")
+	dirFlag := flag.String("fifo-dir", "", "parent of the FIFO directory (default $TMPDIR or /tmp)")
+	flag.Parse()
+	if *bench == "" {
+		fail("--ciobench is required")
+	}
+	want := size(*bytesFlag)
+	dir, err := os.MkdirTemp(*dirFlag, "ciokeep-")
+	if err != nil {
+		fail("%v", err)
+	}
+	defer os.RemoveAll(dir)
+
+	out, errw := &keeper{limit: size(*keep)}, &keeper{}
+	gc0 := new(runtime.MemStats)
+	runtime.ReadMemStats(gc0)
+	t0 := time.Now()
+	io, err := cio.NewCreator(cio.WithStreams(nil, out, errw), cio.WithFIFODir(dir))("bench")
+	if err != nil {
+		fail("creator: %v", err)
+	}
+	cfg := io.Config()
+	producer := exec.Command(*bench, "produce", "--stdout", cfg.Stdout, "--stderr", cfg.Stderr, "--bytes", *bytesFlag, "--chunk", *chunk)
+	producer.Stderr = os.Stderr
+	if err := producer.Start(); err != nil {
+		fail("producer: %v", err)
+	}
+	io.Wait()
+	wall := time.Since(t0).Seconds()
+	if err := producer.Wait(); err != nil {
+		fail("producer: %v", err)
+	}
+	io.Cancel()
+	if err := io.Close(); err != nil {
+		fail("close: %v", err)
+	}
+	if out.bytes != want {
+		fail("received %d bytes, want %d", out.bytes, want)
+	}
+	gc1 := new(runtime.MemStats)
+	runtime.ReadMemStats(gc1)
+	var self, children syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	_ = syscall.Getrusage(syscall.RUSAGE_CHILDREN, &children)
+	line, _ := json.Marshal(map[string]interface{}{
+		"bench":          "throughput",
+		"sink":           "keep",
+		"keep":           out.limit,
+		"bytes":          out.bytes,
+		"chunk":          size(*chunk),
+		"wall_s":         wall,
+		"mb_s":           float64(out.bytes) / wall / 1e6,
+		"cpu_self_s":     seconds(self.Utime) + seconds(self.Stime),
+		"cpu_children_s": seconds(children.Utime) + seconds(children.Stime),
+		"gcs":            gc1.NumGC - gc0.NumGC,
+		"peak_rss_kib":   self.Maxrss,
+		"go":             runtime.Version(),
+	})
+	fmt.Println(string(line))
+}
