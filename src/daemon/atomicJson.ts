@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
+import { readRegularFileSync } from '../readRegularFile.js';
 
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_RDONLY } = fs.constants;
+const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
 
 /**
  * Writes `value` as JSON to `file` so that a reader (or a daemon started after a crash) sees either
@@ -34,23 +35,21 @@ export function writeJsonAtomic(file: string, value: unknown): void {
 }
 
 /**
- * Reads a JSON file written by {@link writeJsonAtomic} (`O_NOFOLLOW`: a symlink planted there is
- * refused). Returns null when the file does not exist.
- * @throws TaskioError `ERR_CORRUPT_STATE` naming the file when it is not valid JSON.
+ * Reads a JSON file written by {@link writeJsonAtomic}, with {@link readRegularFileSync}: a symlink
+ * planted there is refused (`ELOOP`), and so is a FIFO, without waiting in `open` for a writer (a
+ * daemon adopting its tasks at start would hang there). Returns null when the file does not exist.
+ * @throws TaskioError `ERR_CORRUPT_STATE` naming the file when it is not a regular file or not
+ *   valid JSON.
  */
 export function readJson<T>(file: string): T | null {
-  let text: string;
+  let text: string | null;
   try {
-    const fd = fs.openSync(file, O_RDONLY | O_NOFOLLOW);
-    try {
-      text = fs.readFileSync(fd, 'utf8');
-    } finally {
-      fs.closeSync(fd);
-    }
+    text = readRegularFileSync(file);
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
+  if (text === null) throw new TaskioError('ERR_CORRUPT_STATE', `${file} is not a regular file`);
   try {
     return JSON.parse(text) as T;
   } catch (cause) {

@@ -3,6 +3,7 @@ import os from 'node:os';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
+import { notRegularFile } from '../logfile/regularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
@@ -96,6 +97,10 @@ function logPlan(log: string | undefined): LogPlan {
   if (target.kind === 'file') {
     const parsed = parseLogOptions(target.url);
     const { path, format, ...options } = parsed;
+    // Refused before anything is made: the log writer would refuse it too, but only once the task
+    // ran, with its output waiting in the pipe for a log that can never be written.
+    const st = fs.lstatSync(path, { throwIfNoEntry: false });
+    if (st !== undefined && !st.isFile()) throw new TaskioError('ERR_INVALID_LOG_PATH', notRegularFile(path, st).message);
     return { mode: 'file', uri: log, path, format, options: { ...options, format } };
   }
   if (target.kind === 'binary') return { mode: 'binary', uri: log };

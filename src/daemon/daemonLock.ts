@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
 import { tryLockExclusive } from '../sys/index.js';
 import { lockHolders } from './lockHolder.js';
+import { readRegularFileSync } from '../readRegularFile.js';
 
 const { O_RDWR, O_CREAT, O_NOFOLLOW } = fs.constants;
 
@@ -48,7 +49,7 @@ export class DaemonLock {
 
 function readPid(file: string): number {
   try {
-    return Number.parseInt(fs.readFileSync(file, 'utf8'), 10) || 0;
+    return Number.parseInt(readRegularFileSync(file) ?? '', 10) || 0;
   } catch {
     return 0;
   }

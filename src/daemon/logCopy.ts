@@ -52,7 +52,8 @@ export class LogCopy {
     // made before the first output would miss that output. The file is made here, empty.
     try {
       fs.mkdirSync(path.dirname(logPath), { recursive: true, mode: 0o700 });
-      fs.closeSync(fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW, opts.mode ?? 0o640));
+      // O_NONBLOCK: a FIFO at the log path (refused by the writer next) must not hold the daemon here.
+      fs.closeSync(fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, opts.mode ?? 0o640));
     } catch (err) {
       logger.warn({ err, log: logPath }, 'cannot make the task log yet');
     }

@@ -3,6 +3,7 @@ import { spawn } from 'node:child_process';
 import { TaskioError, abortError } from '../errors.js';
 import { builtFile } from '../packageFiles.js';
 import { ensurePrivateDir } from '../privateDir.js';
+import { readRegularFileSync } from '../readRegularFile.js';
 import { DaemonLayout } from './layout.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
@@ -56,7 +57,8 @@ export async function spawnDaemon(root: string, ping: () => Promise<boolean>, op
 
 function tail(file: string): string {
   try {
-    const text = fs.readFileSync(file, 'utf8').trimEnd();
+    const text = readRegularFileSync(file)?.trimEnd();
+    if (text === undefined) return '(not a regular file)';
     return JSON.stringify(text.slice(-500));
   } catch {
     return '(nothing)';

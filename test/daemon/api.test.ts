@@ -171,6 +171,16 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   const linkSpec = await post('/tasks', { bundle: planted, runtime: 'runc' });
   t.equal(linkSpec.body.code, 'ERR_INVALID_BUNDLE');
   t.match(linkSpec.body.message, /config\.json/);
+  // A log path that holds a FIFO (nothing reads it) or a directory: refused before anything is made.
+  const fifoLog = path.join(planted, 'task.log');
+  mkfifo(fifoLog);
+  const fifoLogAnswer = await post('/tasks', { args: ['true'], runtime: 'host', log: `file://${fifoLog}?format=raw` });
+  t.equal(fifoLogAnswer.status, 400);
+  t.equal(fifoLogAnswer.body.code, 'ERR_INVALID_LOG_PATH');
+  t.match(fifoLogAnswer.body.message, `log file ${JSON.stringify(fifoLog)} is not a regular file (it is a FIFO)`);
+  const dirLog = await post('/tasks', { args: ['true'], runtime: 'host', log: `file://${planted}?format=cri` });
+  t.equal(dirLog.body.code, 'ERR_INVALID_LOG_PATH');
+  t.match(dirLog.body.message, 'is not a regular file (it is a directory)');
   fs.rmSync(planted, { recursive: true, force: true });
   const noRootfs = await post('/tasks', { rootfs: '/nonexistent/rootfs', args: ['true'], runtime: 'runc' });
   t.equal(noRootfs.body.code, 'ERR_INVALID_ROOTFS');

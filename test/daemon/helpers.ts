@@ -10,6 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { DaemonClient, connectDaemon, type ConnectOptions } from '../../src/daemon/index.js';
 import { repoRoot } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
+import { readJson } from '../../src/daemon/atomicJson.js';
 import { isGone } from '../fixtures/oci.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
@@ -116,7 +117,7 @@ export function sweepTasks(root: string): void {
   for (const id of ids) {
     let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null } | null = null;
     try {
-      rec = JSON.parse(fs.readFileSync(path.join(tasks, id, 'task.json'), 'utf8'));
+      rec = readJson(path.join(tasks, id, 'task.json')); // not a blocking open: a test may plant a FIFO there
     } catch {
       continue;
     }

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../../errors.js';
 import { validateId } from '../../ids.js';
+import { readRegularFileSync } from '../../readRegularFile.js';
 import { ensureRuntimeRoot, runtimeDir } from '../../privateDir.js';
 import type { OciSpec } from '../oci/index.js';
 import { Init, type InitOptions, type Stdio } from '../proc/index.js';
@@ -93,7 +94,10 @@ function readSpec(bundle: string): OciSpec {
   const file = path.join(bundle, 'config.json');
   let spec: OciSpec;
   try {
-    spec = JSON.parse(fs.readFileSync(file, 'utf8')) as OciSpec;
+    // Not a blocking read: a FIFO planted as config.json would hold the thread in open(2).
+    const text = readRegularFileSync(file);
+    if (text === null) throw new Error('not a regular file');
+    spec = JSON.parse(text) as OciSpec;
   } catch (cause) {
     throw new ContainerError(ErrorCode.ConfigInvalid, `bundle ${bundle}: cannot read config.json: ${(cause as Error).message}`, { cause });
   }

@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { constants as fsConstants } from 'node:fs';
 
 /**
  * Reading the runtime's `--log-format=json` log. Both runtimes append one JSON object per entry;
@@ -52,7 +53,7 @@ export function parseLogEntries(text: string): Array<Record<string, unknown>> {
 export async function lastLogError(path: string, offset: number): Promise<string> {
   let fh: fs.FileHandle | undefined;
   try {
-    fh = await fs.open(path, 'r');
+    fh = await fs.open(path, fsConstants.O_RDONLY | fsConstants.O_NOFOLLOW | fsConstants.O_NONBLOCK);
     const { size } = await fh.stat();
     // A log truncated or rotated behind our back: read it whole rather than nothing.
     const from = size >= offset ? offset : 0;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { createContainer, ErrorCode, type Container, type ContainerBackend } from '../../../src/runtime/container/index.js';
+import { mkfifo } from '../../../src/sys/index.js';
 import { Collector } from '../../helpers/common.js';
 import { isGone, leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
 
@@ -229,6 +230,12 @@ export function containerSuite(t: Test, s: Subject): void {
     spec.process.args = [];
     fs.writeFileSync(path.join(noArgs, 'config.json'), JSON.stringify(spec));
     await t.rejects(createContainer({ id: s.id('noargs'), bundle: noArgs, backend: s.backend }), code('ConfigInvalid'));
+    // A FIFO planted as config.json: refused at once, not waited on in open(2) for a writer.
+    const fifoBundle = path.join(s.base, 'fifo-bundle');
+    fs.mkdirSync(fifoBundle, { recursive: true });
+    mkfifo(path.join(fifoBundle, 'config.json'));
+    await t.rejects(createContainer({ id: s.id('fifobundle'), bundle: fifoBundle, backend: s.backend }), { code: ErrorCode.ConfigInvalid, message: /config\.json: not a regular file/ });
+    fs.rmSync(fifoBundle, { recursive: true });
     const badIo = s.id('badio');
     await t.rejects(createContainer({ id: badIo, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', badIo), stdio: { stdout: 'relative/log' } }), { code: /^ERR_(CONFIG_INVALID|SYSTEM_ERROR)$/ });
     if (s.root) await waitFor('no state of the failed creates', () => stateEntries(s.root!).every((e) => !e.includes(badIo)) || undefined);
