@@ -150,11 +150,16 @@ function result(impl: string, kind: string, out: Counter, wall: number, cpu: num
   return r;
 }
 
+/** A line of a Go anchor's copy (`ciobench`, `ciokeep`: `wall_s`, `mb_s`, `cpu_self_s`) as the bench's result. */
+function anchorCopy(kind: string, impl: string, r: Result, bytes: number): Result {
+  return { bench: kind, impl, bytes, wall_s: Number(r.wall_s), mb_s: round(Number(r.mb_s)), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)) };
+}
+
 /** containerd's `cio` on the same producer (`ciobench throughput|lines`). */
 export async function containerdStream(kind: 'throughput' | 'lines', args: string[]): Promise<Result> {
   const r = await ciobenchRun([kind, ...args]);
   const bytes = Number(r.bytes ?? Number(r.lines) * 100);
-  return { bench: kind, impl: 'containerd-cio', bytes, wall_s: Number(r.wall_s), mb_s: Number(r.mb_s), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), ...(kind === 'lines' ? { lines_s: Number(r.lines_s) } : {}) };
+  return { ...anchorCopy(kind, 'containerd-cio', r, bytes), ...(kind === 'lines' ? { lines_s: Number(r.lines_s) } : {}) };
 }
 
 /**
@@ -165,8 +170,7 @@ export async function containerdStream(kind: 'throughput' | 'lines', args: strin
 export async function containerdArray(load: string[]): Promise<Result> {
   if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
   const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', String(64 << 20), ...load])).trim()) as Result;
-  const bytes = Number(r.bytes);
-  return { bench: 'throughput', impl: 'containerd-cio-array', bytes, wall_s: Number(r.wall_s), mb_s: round(Number(r.mb_s)), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)), gcs: Number(r.gcs) };
+  return { ...anchorCopy('throughput', 'containerd-cio-array', r, Number(r.bytes)), gcs: Number(r.gcs) };
 }
 
 const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;

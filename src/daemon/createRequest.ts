@@ -89,7 +89,6 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   return { ...req, logPlan: logPlan(req.log) };
 }
 
-
 function logPlan(log: string | undefined): LogPlan {
   if (log === undefined) return { mode: 'default' };
   if (log === 'none') return { mode: 'none' };
@@ -100,7 +99,7 @@ function logPlan(log: string | undefined): LogPlan {
     // Refused before anything is made: the log writer would refuse it too, but only once the task
     // ran, with its output waiting in the pipe for a log that can never be written.
     const st = fs.lstatSync(path, { throwIfNoEntry: false });
-    if (st !== undefined && !st.isFile()) throw new TaskioError('ERR_INVALID_LOG_PATH', notRegularFile(path, st).message);
+    if (st !== undefined && !st.isFile()) throw notRegularFile(path, st, 'ERR_INVALID_LOG_PATH');
     return { mode: 'file', uri: log, path, format, options: { ...options, format } };
   }
   if (target.kind === 'binary') return { mode: 'binary', uri: log };

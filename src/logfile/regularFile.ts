@@ -19,9 +19,12 @@ function what(st: fs.Stats | null): string {
   return 'not a regular file';
 }
 
-/** The error for a log path that holds something other than a regular file. */
-export function notRegularFile(path: string, st: fs.Stats | null): TaskioError {
-  return new TaskioError('ERR_NOT_REGULAR_FILE', `log file ${JSON.stringify(path)} is not a regular file (it is ${what(st)})`);
+/**
+ * The error for a log path that holds something other than a regular file: `ERR_NOT_REGULAR_FILE`,
+ * or `code` where the path came in a request (the daemon's `ERR_INVALID_LOG_PATH`).
+ */
+export function notRegularFile(path: string, st: fs.Stats | null, code = 'ERR_NOT_REGULAR_FILE'): TaskioError {
+  return new TaskioError(code, `log file ${JSON.stringify(path)} is not a regular file (it is ${what(st)})`);
 }
 
 /**

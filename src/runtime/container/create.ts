@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../../errors.js';
 import { validateId } from '../../ids.js';
-import { readRegularFileSync } from '../../readRegularFile.js';
 import { ensureRuntimeRoot, runtimeDir } from '../../privateDir.js';
-import type { OciSpec } from '../oci/index.js';
+import { readBundleConfig, type OciSpec } from '../oci/index.js';
 import { Init, type InitOptions, type Stdio } from '../proc/index.js';
 import type { ContainerBackend } from './backend.js';
 import { Container, removeStateDir, type ContainerConfig } from './container.js';
@@ -51,7 +50,7 @@ export async function createContainer(opts: CreateContainerOptions): Promise<Con
   }
   const { id, backend } = opts;
   const bundle = path.resolve(opts.bundle);
-  const spec = readSpec(bundle);
+  const spec = readSpec(bundle, what);
   const stdio: Stdio = { stdin: opts.stdio?.stdin ?? '', stdout: opts.stdio?.stdout ?? '', stderr: opts.stdio?.stderr ?? '', terminal: opts.stdio?.terminal ?? spec.process.terminal === true };
   const stateDir = path.resolve(opts.stateDir ?? path.join(runtimeDir(), 'container', id));
   let init: Init;
@@ -89,17 +88,16 @@ function makeStateDir(dir: string, id: string): void {
   }
 }
 
-/** Reads and checks `config.json`: a missing or broken one is `ConfigInvalid` before any runtime call. */
-function readSpec(bundle: string): OciSpec {
-  const file = path.join(bundle, 'config.json');
+/**
+ * Reads and checks `config.json` with the runtimes' own reader (never a blocking open, only a
+ * regular file): a missing or broken one is `ConfigInvalid` before any runtime call.
+ */
+function readSpec(bundle: string, what: string): OciSpec {
   let spec: OciSpec;
   try {
-    // Not a blocking read: a FIFO planted as config.json would hold the thread in open(2).
-    const text = readRegularFileSync(file);
-    if (text === null) throw new Error('not a regular file');
-    spec = JSON.parse(text) as OciSpec;
-  } catch (cause) {
-    throw new ContainerError(ErrorCode.ConfigInvalid, `bundle ${bundle}: cannot read config.json: ${(cause as Error).message}`, { cause });
+    spec = readBundleConfig(bundle) as OciSpec;
+  } catch (err) {
+    throw toContainerError(err, what);
   }
   const args = (spec as { process?: { args?: unknown } } | null)?.process?.args;
   if (!Array.isArray(args) || args.length === 0 || !args.every((a) => typeof a === 'string')) {

@@ -234,7 +234,7 @@ export function containerSuite(t: Test, s: Subject): void {
     const fifoBundle = path.join(s.base, 'fifo-bundle');
     fs.mkdirSync(fifoBundle, { recursive: true });
     mkfifo(path.join(fifoBundle, 'config.json'));
-    await t.rejects(createContainer({ id: s.id('fifobundle'), bundle: fifoBundle, backend: s.backend }), { code: ErrorCode.ConfigInvalid, message: /config\.json: not a regular file/ });
+    await t.rejects(createContainer({ id: s.id('fifobundle'), bundle: fifoBundle, backend: s.backend }), { code: ErrorCode.ConfigInvalid, message: /has a config\.json that is not a regular file/ });
     fs.rmSync(fifoBundle, { recursive: true });
     const badIo = s.id('badio');
     await t.rejects(createContainer({ id: badIo, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', badIo), stdio: { stdout: 'relative/log' } }), { code: /^ERR_(CONFIG_INVALID|SYSTEM_ERROR)$/ });
