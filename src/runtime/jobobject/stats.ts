@@ -70,20 +70,38 @@ export interface JobStorageStats {
 const ticksPerMicro = 10; // 100 ns units
 const ticksPerNano = 0.01;
 
-/** Reads user and kernel CPU time (100 ns units) from `cpu.stat` or v1 `cpuacct`. */
+/**
+ * Reads user and kernel CPU time (100 ns units) from `cpu.stat` or v1 `cpuacct`.
+ *
+ * v1: `cpuacct.usage` is the exact run time (ns, charged at every switch), but its user/system split
+ * (`cpuacct.usage_user`/`usage_sys`, or `cpuacct.stat` in USER_HZ ticks) is sampled at the timer
+ * tick, so a job that ran 2 ms between two ticks shows 0 + 0 there (seen here: usage 2,069,627 ns,
+ * user 0, sys 0). The total comes from `cpuacct.usage` and is split in the sampled proportion, as the
+ * kernel itself scales cgroup2's `user_usec`/`system_usec` to the exact run time; with no sample yet
+ * it all counts as user time, as the kernel does.
+ */
 export async function readCPUTimes(place: Place): Promise<{ user: number; kernel: number }> {
   if (place.version === 2) {
     const s = parseKeyed((await readOptional(path.join(place.dir, 'cpu.stat'))) ?? '');
     return { user: (s.get('user_usec') ?? 0) * ticksPerMicro, kernel: (s.get('system_usec') ?? 0) * ticksPerMicro };
   }
-  const user = await readOptional(path.join(place.dir, 'cpuacct.usage_user'));
-  const sys = await readOptional(path.join(place.dir, 'cpuacct.usage_sys'));
+  const read = async (name: string): Promise<number | undefined> => {
+    const text = await readOptional(path.join(place.dir, name));
+    return text === undefined ? undefined : Number(text);
+  };
+  const [total, user, sys] = await Promise.all([read('cpuacct.usage'), read('cpuacct.usage_user'), read('cpuacct.usage_sys')]);
+  let sampled: { user: number; sys: number };
   if (user !== undefined && sys !== undefined) {
-    return { user: Math.round(Number(user) * ticksPerNano), kernel: Math.round(Number(sys) * ticksPerNano) };
+    sampled = { user, sys };
+  } else {
+    // Older kernels: only cpuacct.stat, in USER_HZ ticks (100 per second on every Linux ABI).
+    const s = parseKeyed((await readOptional(path.join(place.dir, 'cpuacct.stat'))) ?? '');
+    sampled = { user: (s.get('user') ?? 0) * 10_000_000, sys: (s.get('system') ?? 0) * 10_000_000 };
   }
-  // Older kernels: cpuacct.stat counts USER_HZ ticks (100 per second on every Linux ABI).
-  const s = parseKeyed((await readOptional(path.join(place.dir, 'cpuacct.stat'))) ?? '');
-  return { user: (s.get('user') ?? 0) * 100_000, kernel: (s.get('system') ?? 0) * 100_000 };
+  const sampledTotal = sampled.user + sampled.sys;
+  const ns = total ?? sampledTotal;
+  const userNs = sampledTotal === 0 ? ns : ns * (sampled.user / sampledTotal);
+  return { user: Math.round(userNs * ticksPerNano), kernel: Math.round((ns - userNs) * ticksPerNano) };
 }
 
 /** Reads the page-fault count from `memory.stat` (v1 has hierarchical `total_pgfault`). */

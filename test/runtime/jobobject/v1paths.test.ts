@@ -5,6 +5,9 @@ import type { ChildProcess } from 'node:child_process';
 import { JobObject, MsgAllProcessesExited, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
 import { CgroupSet } from '../../../src/runtime/jobobject/cgroup.js';
 import { killAll, waitEmpty } from '../../../src/runtime/jobobject/terminate.js';
+import { readCPUTimes } from '../../../src/runtime/jobobject/stats.js';
+import os from 'node:os';
+import path from 'node:path';
 import { checkNoJobsLeft } from './leftovers.js';
 
 // The same machine seen without its cgroup2 mount: every concern then goes through the v1 paths
@@ -50,6 +53,37 @@ t.test('v1 hierarchies alone: pids, polling notifications, freezer terminate, cp
   const dirs = job.cgroupPaths;
   await job.close();
   for (const d of dirs) t.notOk(fs.existsSync(d), `removed ${d}`);
+});
+
+t.test('v1 cpuacct: a process that ran less than a timer tick still counts (usage_user/usage_sys are sampled at the tick)', { ...testTimeout, skip: hasV1 ? false : 'no v1 cpuacct hierarchy on this machine' }, async (t) => {
+  // Before: user and sys came from the tick-sampled files alone, 0 + 0 for such a job (a CI run).
+  for (let i = 0; i < 5; i++) {
+    const job = await JobObject.create({ name: `${prefix}${seq++}`, layout: v1only });
+    t.teardown(() => job.close());
+    const child = job.spawn('/bin/true', [], { stdio: 'ignore' });
+    t.same(await once(child, 'exit'), [0, null]);
+    const cpu = await job.queryProcessorStats();
+    t.ok(cpu.TotalUserTime + cpu.TotalKernelTime > 0, `run ${i}: ${cpu.TotalUserTime}+${cpu.TotalKernelTime} × 100 ns`);
+    await job.close();
+  }
+});
+
+t.test('v1 cpuacct: the exact total split in the sampled proportion (files laid out as the kernel writes them)', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-cpuacct-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const lay = (files: Record<string, string>): void => {
+    for (const f of fs.readdirSync(dir)) fs.rmSync(path.join(dir, f));
+    for (const [name, text] of Object.entries(files)) fs.writeFileSync(path.join(dir, name), text);
+  };
+  const place = { version: 1 as const, dir };
+  lay({ 'cpuacct.usage': '2069627\n', 'cpuacct.usage_user': '0\n', 'cpuacct.usage_sys': '0\n' });
+  t.same(await readCPUTimes(place), { user: 20696, kernel: 0 }, 'no sample yet: all user time, as the kernel counts it');
+  lay({ 'cpuacct.usage': '400000000\n', 'cpuacct.usage_user': '30000000\n', 'cpuacct.usage_sys': '10000000\n' });
+  t.same(await readCPUTimes(place), { user: 3_000_000, kernel: 1_000_000 }, '3 : 1 of the exact 400 ms');
+  lay({ 'cpuacct.usage': '400000000\n', 'cpuacct.stat': 'user 1\nsystem 3\n' });
+  t.same(await readCPUTimes(place), { user: 1_000_000, kernel: 3_000_000 }, 'older kernels: the proportion of cpuacct.stat ticks');
+  lay({ 'cpuacct.stat': 'user 2\nsystem 1\n' });
+  t.same(await readCPUTimes(place), { user: 200_000, kernel: 100_000 }, 'ticks alone when there is no cpuacct.usage');
 });
 
 t.test('the freezer fallback also works on cgroup2 (cgroup.freeze)', { ...testTimeout, skip: real.v2 === undefined ? 'no cgroup2 mount' : false }, async (t) => {
