@@ -71,6 +71,21 @@ export function cgroupLayout(): CgroupLayout {
   return cached;
 }
 
+let mounts: readonly string[] | undefined;
+
+/**
+ * The mount point of every cgroup hierarchy here, read once from `/proc/mounts`: each v1 hierarchy
+ * (named ones such as `name=systemd` too, which {@link CgroupLayout} leaves out because no controller
+ * lives there) and the cgroup2 one. A runtime makes a container's cgroup in all of them.
+ */
+export function hierarchyMounts(): readonly string[] {
+  mounts ??= [...new Set(fs.readFileSync('/proc/mounts', 'utf8').split('\n').flatMap((line) => {
+    const [, mountPoint, type] = line.split(' ');
+    return mountPoint !== undefined && (type === 'cgroup' || type === 'cgroup2') ? [unescapeMount(mountPoint)] : [];
+  }))];
+  return mounts;
+}
+
 /** Where a process is in one hierarchy: its mount point and the cgroup's path from the hierarchy's root. */
 export interface ProcessCgroup {
   mount: string;

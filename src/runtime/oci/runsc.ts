@@ -8,9 +8,10 @@ import { removeInside } from '../../removeInside.js';
 import { holdCgroupWarmup, warmCgroupMigration } from '../jobobject/migrationWarmup.js';
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
-import { checkBundle } from './bundleConfig.js';
+import { checkBundle, readBundleConfig } from './bundleConfig.js';
 import { signalNumber } from './signal.js';
 import { cleanKilledCreate } from './strays.js';
+import { cgroupDirs, containerCgroupPath, removeNewCgroups } from './containerCgroups.js';
 import { invoke, timeoutError, type Outcome } from './spawn.js';
 import { containerStarted } from './started.js';
 import { isRunscStateOf } from './runscState.js';
@@ -125,7 +126,7 @@ export class Runsc {
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
     validateId(id, 'container');
     checkBundle(bundle);
-    await this.#creating(id, null, async (dialect) => {
+    await this.#creating(id, bundle, null, async (dialect) => {
       await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), id], opts, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
@@ -148,7 +149,7 @@ export class Runsc {
   async #run(id: string, bundle: string, opts: RunOptions, started: Promise<unknown> | null): Promise<number> {
     validateId(id, 'container');
     checkBundle(bundle);
-    return this.#creating(id, started, (dialect) => {
+    return this.#creating(id, bundle, started, (dialect) => {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
       return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
@@ -330,7 +331,7 @@ export class Runsc {
   async restore(id: string, opts: RestoreOptions): Promise<number> {
     validateId(id, 'container');
     checkBundle(opts.bundle);
-    return this.#creating(id, null, (dialect) => {
+    return this.#creating(id, opts.bundle, null, (dialect) => {
       const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
       if (opts.detach) args.push('--detach');
       if (opts.workPath) args.push('--work-path', opts.workPath);
@@ -358,8 +359,13 @@ export class Runsc {
    * with nothing to delete it by); runc refuses with a generic `ERR_RUNTIME`, and a caller that
    * cleans up after a failed create then deletes the live container. Both refusals are
    * `ERR_ALREADY_EXISTS`, the runtime's own (another process won a race) included.
+   *
+   * A runsc call that fails before it saved the container's state leaves what no runsc command
+   * can find again: its sandbox when it was killed, and, killed or not, the container's cgroups.
+   * Both are taken back here (see {@link cleanKilledCreate} and {@link removeNewCgroups}); with
+   * state saved, they are the caller's forced delete's, as with any container.
    */
-  async #creating<T>(id: string, started: Promise<unknown> | null, call: (dialect: Dialect) => Promise<T>): Promise<T> {
+  async #creating<T>(id: string, bundle: string, started: Promise<unknown> | null, call: (dialect: Dialect) => Promise<T>): Promise<T> {
     const root = path.resolve(this.root);
     const ids = creatingIds.get(root) ?? new Set<string>();
     // Claimed before the first await: a second call in this process sees it at once.
@@ -369,6 +375,7 @@ export class Runsc {
     // The container joins its cgroups soon after the runtime starts: the kernel's wait for that, begun now.
     void warmCgroupMigration();
     let dialect: Dialect | undefined;
+    let cgroups: { path: string; before: ReadonlySet<string> } | undefined;
     let stopWarmup = (): void => undefined;
     try {
       dialect = await this.dialect();
@@ -378,12 +385,16 @@ export class Runsc {
         started?.then(stopWarmup, stopWarmup);
       }
       if (await hasState(dialect, root, id)) throw this.#exists(id);
+      if (dialect === 'runsc') cgroups = cgroupsBefore(bundle, id);
       return await call(dialect);
     } catch (err) {
       if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
-      // runsc cleans up after its own failures, but not when it is killed: the id was free under
-      // this root and claimed by this call, so what runs for it there is this call's leftover.
-      if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, id);
+      // The id was free under this root and claimed by this call, so what is left for it there
+      // without state is this call's leftover.
+      if (dialect === 'runsc' && !(await hasState(dialect, root, id))) {
+        if (killedMidway(err)) await cleanKilledCreate(this.root, id);
+        if (cgroups !== undefined) removeNewCgroups(cgroups.path, cgroups.before);
+      }
       throw err;
     } finally {
       stopWarmup();
@@ -524,4 +535,16 @@ function parseJson<T>(stdout: string, command: string, sub: string): T {
 function killedMidway(err: unknown): boolean {
   const code = (err as { code?: unknown })?.code;
   return code === 'ERR_RUNTIME_TIMEOUT' || code === 'ABORT_ERR' || (err instanceof RuntimeError && err.exitCode === null);
+}
+
+/** The container's cgroup path and which of its directories exist before a create (see {@link removeNewCgroups}). */
+function cgroupsBefore(bundle: string, id: string): { path: string; before: ReadonlySet<string> } | undefined {
+  let spec: unknown;
+  try {
+    spec = readBundleConfig(bundle);
+  } catch {
+    return undefined; // The runtime reports a bad config.json in its own words.
+  }
+  const cgroupPath = containerCgroupPath(spec, id);
+  return cgroupPath === undefined ? undefined : { path: cgroupPath, before: new Set(cgroupDirs(cgroupPath)) };
 }

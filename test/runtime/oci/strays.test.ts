@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import t, { type Test } from 'tap';
 import { cleanKilledCreate, runscStrays } from '../../../src/runtime/oci/strays.js';
+import { cgroupDirs, removeNewCgroups } from '../../../src/runtime/oci/containerCgroups.js';
 import { processesByArgv } from '../../../src/procArgv.js';
 import { defaultMonitor } from '../../../src/runtime/reaper/index.js';
 import { binaries, isGone, leftoversUnder, scratch, stateEntries, waitFor, type Scratch } from '../../fixtures/oci.js';
@@ -20,6 +21,9 @@ function runscScratch(t: Test): Scratch {
   t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
   return s;
 }
+
+/** The cgroup directories runsc made for container `id` (its default path, `/<id>`), in every hierarchy. */
+const cgroupsOf = (id: string): string[] => cgroupDirs(`/${id}`);
 
 /** Processes of `pids` still running. */
 const running = (pids: number[]): number[] => pids.filter((p) => !isGone(p));
@@ -50,9 +54,20 @@ t.test('a sandbox without state (its create killed before it saved the container
   t.same(running(strays), [], 'none of it runs');
   t.same(running(others), others, 'the other container runs on');
   t.same(stateEntries(s.root).filter((e) => e.includes(id)), [], 'its lock file is gone');
+  // Its create made these and, killed before it saved state, would have taken them back; here the
+  // state was removed behind runsc's back, so the test takes them back as the create would.
+  const made = cgroupsOf(id);
+  t.ok(made.length > 0, `runsc made its cgroups (${made.length})`);
+  t.same(removeNewCgroups(`/${id}`, new Set()).sort(), made.sort(), 'each removed');
+  t.same(cgroupsOf(id), [], 'none of its cgroups is left');
+  const inUse = cgroupsOf(other);
+  t.ok(inUse.length > 0, 'the other container has its cgroups');
+  t.same(removeNewCgroups(`/${other}`, new Set()), [], 'a cgroup in use is not removed');
+  t.same(cgroupsOf(other), inUse, 'the other container keeps them');
   t.ok(stateEntries(s.root).some((e) => e === `${other}_sandbox:${other}.state`), 'the other container keeps its state');
   await s.runtime.delete(other, { force: true });
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
+  t.same(cgroupsOf(other), [], 'runsc\'s delete took back the other container\'s cgroups');
 });
 
 t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR and nothing of the id is left', opts, async (t) => {
@@ -81,15 +96,19 @@ t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR a
   if (!saved) t.same(running(runscStrays(s.root, id)), [], 'no sandbox or gofer of the id runs');
   await s.runtime.delete(id, { force: true });
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left after the caller\'s forced delete');
+  t.same(cgroupsOf(id), [], 'no cgroup of the id');
 });
 
-t.test('a create that fails by itself is runsc\'s to clean up: no sweep, no leftovers (real runsc, missing rootfs)', opts, async (t) => {
+t.test('a create that fails by itself: runsc removes its state and processes, taskio the cgroups runsc leaves (real runsc, missing rootfs)', opts, async (t) => {
   const s = runscScratch(t);
   const bundle = await s.bundle('broken', { args: ['true'] });
   fs.rmSync(path.join(bundle, 'rootfs'), { recursive: true });
-  const err = await s.runtime.create(s.id('broken'), bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
+  const id = s.id('broken');
+  const err = await s.runtime.create(id, bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
   t.equal(err?.code, 'ERR_RUNTIME', String(err));
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
+  // runsc made them and left them (nine empty directories per failed create before taskio took them back).
+  t.same(cgroupsOf(id), [], 'no cgroup of the id');
 });
 
 /** The pid of the `runsc create` of `id` under `root` (the runtime call's own process). */
