@@ -5,6 +5,7 @@ import { getFileFlags, getWinSize, isCode, setFileFlags, setWinSize } from '../.
 import { checkWinSize, type WinSize } from './winSize.js';
 import { TaskioError } from '../../errors.js';
 import { dupFd } from '../../sys/index.js';
+import { readRest } from './readRest.js';
 
 /** The first and the longest wait before writing again after `EAGAIN`, in ms. */
 const FIRST_BACKOFF = 1, MAX_BACKOFF = 50;
@@ -123,7 +124,13 @@ export class Console {
     src.on('data', (chunk: Buffer) => {
       if (!out.push(chunk)) src.pause();
     });
-    src.on('end', () => out.push(null));
+    // libuv's end is not the terminal's (see readRest): a process that wrote its last line just
+    // before exiting lost it 1 to 3 times in 300 runs under load (runsc and runc alike), and 16 KB
+    // written before anyone read came out as 8 KB. The master is non-blocking (constructor).
+    src.on('end', () => {
+      if (this.#fdOpen) readRest(this.fd, (chunk) => out.push(chunk));
+      out.push(null);
+    });
     src.on('error', (err) => {
       if (isCode(err, 'EIO')) out.push(null);
       else out.destroy(err);

@@ -4,6 +4,7 @@ import { TaskioError } from '../../errors.js';
 import { loadPty, type IPty } from './pty.js';
 import type { Terminal, WinSize } from '../proc/index.js';
 import { checkWinSize } from '../console/index.js';
+import { readRest } from '../console/readRest.js';
 
 /** The size a pty starts with when nobody set one (a classic terminal's). */
 const DEFAULT_SIZE: WinSize = { cols: 80, rows: 24 };
@@ -100,19 +101,7 @@ export function keepLastOutput(pty: IPty, deliver: (b: Buffer) => void): void {
   socket.destroy = (err?: Error): Readable => {
     if (!socket.destroyed) {
       while (socket.read() !== null); // each read emits 'data': node-pty passes it on
-      if (nonBlocking(fd)) {
-        const buf = Buffer.allocUnsafe(64 * 1024);
-        for (;;) {
-          let n = 0;
-          try {
-            n = fs.readSync(fd, buf, 0, buf.length, null);
-          } catch {
-            break; // EAGAIN: nothing left; EIO: the terminal's other side is gone and read empty
-          }
-          if (n <= 0) break;
-          deliver(Buffer.from(buf.subarray(0, n)));
-        }
-      }
+      if (nonBlocking(fd)) readRest(fd, deliver);
     }
     return destroy(err);
   };
