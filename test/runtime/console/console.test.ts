@@ -74,23 +74,25 @@ t.test('the pty master arrives, the size set before start is what the process se
 
 t.test('output the process wrote before it exited is read to the last byte, although libuv reports EOF at the hangup', { timeout: 60_000 }, async (t) => {
   // libuv ends a stream at POLLHUP when its last read was short. A pty master's read returns at most
-  // what the line discipline holds (4 KiB), while the rest still waits in the pty's buffers: with the
-  // slave closed, every read is short and POLLHUP is set, so libuv said EOF after 4 KiB of these 16,000
-  // bytes (and, in a live task, lost the last line when the process wrote it just before exiting).
+  // what the line discipline holds (4 KiB) while the rest waits in the pty's buffers: with the slave
+  // closed before the Console took the master, libuv said EOF after 4,095 of these 8,011 bytes (in a
+  // live task, it lost the last line when the process wrote it just before exiting). 8,000 bytes: a
+  // pty takes 11 to 20 KB before its writer blocks, and this process must finish unread.
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-console-test-'));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   const sock = await newConsoleSocket(dir);
   t.teardown(() => sock.close());
-  const rt = fakeRuntime(sock.path, 'stty raw -echo; head -c 16000 /dev/zero | tr "\\0" x; echo; echo last line');
-  const con = new Console(await sock.receiveMaster());
-  t.teardown(() => con.close());
+  const rt = fakeRuntime(sock.path, 'stty raw -echo; head -c 8000 /dev/zero | tr "\\0" x; echo; echo last line');
+  const master = await sock.receiveMaster();
   t.equal(await rt.exited, 0, 'the process wrote everything and exited before a byte was read');
+  const con = new Console(master);
+  t.teardown(() => con.close());
   const chunks: Buffer[] = [];
   con.output.on('data', (c: Buffer) => chunks.push(c));
   await new Promise<void>((resolve, reject) => { con.output.on('end', resolve); con.output.on('error', reject); });
   const text = Buffer.concat(chunks).toString();
-  t.equal(text.length, 16000 + '\nlast line\n'.length, `all of it (${text.length} bytes)`);
-  t.match(text, /^x{16000}\nlast line\n$/);
+  t.equal(text.length, 8000 + '\nlast line\n'.length, `all of it (${text.length} bytes)`);
+  t.match(text, /^x{8000}\nlast line\n$/);
 });
 
 t.test('copyConsole copies stdin to the terminal and the terminal to stdout', { timeout: 60_000 }, async (t) => {
