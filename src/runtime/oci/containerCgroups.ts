@@ -48,18 +48,27 @@ export function cgroupDirs(cgroupPath: string): string[] {
  * Removes the cgroup directories of `cgroupPath` (and its ancestors) that were not there before the
  * call (`before`, from {@link cgroupDirs}): the ones the runtime made in it. `rmdir` of a cgroup
  * removes only an empty one — no process, no child cgroup — so a cgroup in use (another root's
- * container of the same id) stays. Returns what it removed.
+ * container of the same id) stays. One still busy is tried again for up to `withinMs`: the
+ * processes of a killed runtime call (its own, runsc's sandbox and the ptrace stubs under it) and
+ * their zombies leave their cgroups some milliseconds after the call failed. Resolves with what it
+ * removed.
  */
-export function removeNewCgroups(cgroupPath: string, before: ReadonlySet<string>): string[] {
+export async function removeNewCgroups(cgroupPath: string, before: ReadonlySet<string>, withinMs = 2000): Promise<string[]> {
   const removed: string[] = [];
-  for (const dir of cgroupDirs(cgroupPath)) {
-    if (before.has(dir)) continue;
-    try {
-      fs.rmdirSync(dir);
-      removed.push(dir);
-    } catch {
-      // In use, or gone already: not this call's to take back.
+  const until = Date.now() + withinMs;
+  for (let delay = 1; ; delay = Math.min(delay * 2, 50)) {
+    let busy = false;
+    // Deepest first in each hierarchy (cgroupDirs' order), so a parent the call made goes after its child.
+    for (const dir of cgroupDirs(cgroupPath)) {
+      if (before.has(dir)) continue;
+      try {
+        fs.rmdirSync(dir);
+        removed.push(dir);
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') busy = true;
+      }
     }
+    if (!busy || Date.now() >= until) return removed;
+    await new Promise((r) => setTimeout(r, delay));
   }
-  return removed;
 }

@@ -360,10 +360,11 @@ export class Runsc {
    * cleans up after a failed create then deletes the live container. Both refusals are
    * `ERR_ALREADY_EXISTS`, the runtime's own (another process won a race) included.
    *
-   * A runsc call that fails before it saved the container's state leaves what no runsc command
-   * can find again: its sandbox when it was killed, and, killed or not, the container's cgroups.
-   * Both are taken back here (see {@link cleanKilledCreate} and {@link removeNewCgroups}); with
-   * state saved, they are the caller's forced delete's, as with any container.
+   * A call that fails before the runtime saved the container's state leaves what no runtime
+   * command can find again: runsc's sandbox when the call was killed, and the container's cgroups
+   * (runsc's whenever it fails, runc's when it is killed mid-way). Both are taken back here (see
+   * {@link cleanKilledCreate} and {@link removeNewCgroups}); with state saved, they are the
+   * caller's forced delete's, as with any container.
    */
   async #creating<T>(id: string, bundle: string, started: Promise<unknown> | null, call: (dialect: Dialect) => Promise<T>): Promise<T> {
     const root = path.resolve(this.root);
@@ -385,15 +386,15 @@ export class Runsc {
         started?.then(stopWarmup, stopWarmup);
       }
       if (await hasState(dialect, root, id)) throw this.#exists(id);
-      if (dialect === 'runsc') cgroups = cgroupsBefore(bundle, id);
+      cgroups = cgroupsBefore(bundle, id);
       return await call(dialect);
     } catch (err) {
       if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
       // The id was free under this root and claimed by this call, so what is left for it there
       // without state is this call's leftover.
-      if (dialect === 'runsc' && !(await hasState(dialect, root, id))) {
-        if (killedMidway(err)) await cleanKilledCreate(this.root, id);
-        if (cgroups !== undefined) removeNewCgroups(cgroups.path, cgroups.before);
+      if (dialect !== undefined && !(await savedState(dialect, root, id))) {
+        if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, id);
+        if (cgroups !== undefined) await removeNewCgroups(cgroups.path, cgroups.before);
       }
       throw err;
     } finally {
@@ -502,6 +503,16 @@ const creatingIds = new Map<string, Set<string>>();
  * Whether the runtime keeps state for `id` under `root`: runc a directory `<root>/<id>`, runsc
  * `<sandbox>_sandbox:<id>.state` files.
  */
+/**
+ * Whether the runtime saved enough of container `id` to find it again, so that its forced delete
+ * ends and removes it: runc's `state.json` (runc makes the directory first, and its delete of a
+ * directory without the file removes the directory alone), runsc's state file.
+ */
+async function savedState(dialect: Dialect, root: string, id: string): Promise<boolean> {
+  if (dialect === 'runsc') return hasState(dialect, root, id);
+  return fs.lstat(path.join(root, id, 'state.json')).then(() => true, () => false);
+}
+
 async function hasState(dialect: Dialect, root: string, id: string): Promise<boolean> {
   if (dialect === 'runc') {
     return fs.lstat(path.join(root, id)).then(() => true, (err: NodeJS.ErrnoException) => {

@@ -8,7 +8,8 @@ import crypto from 'node:crypto';
 import t from 'tap';
 import { cgroupDirs, containerCgroupPath } from '../../../src/runtime/oci/containerCgroups.js';
 import { hierarchyMounts } from '../../../src/runtime/jobobject/hierarchy.js';
-import { leftoversUnder, scratch } from '../../fixtures/oci.js';
+import { binaries, leftoversUnder, scratch, waitFor } from '../../fixtures/oci.js';
+import { processesByArgv } from '../../../src/procArgv.js';
 
 const opts = { timeout: 60_000 };
 
@@ -63,3 +64,29 @@ t.test('a failed runsc create with its own cgroupsPath: the cgroup and the paren
   t.same(cgroupDirs(`/${kept}`).sort(), [...keptDirs].sort(), 'the parent that was there stays, and only it');
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing else left');
 });
+
+for (const dialect of ['runc', 'runsc'] as const) {
+  t.test(`a ${dialect} create aborted once its cgroups exist: ABORT_ERR, and no cgroup of the id is left after the caller's forced delete`, opts, async (t) => {
+    const s = scratch(dialect);
+    t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
+    const id = s.id('abort');
+    const bundle = await s.bundle(id, { args: ['sleep', '1000'] });
+    // The runtime's process group is stopped as soon as the first cgroup of the id shows, so the
+    // abort kills it there (its state saved or not, by how far it got).
+    const ac = new AbortController();
+    const creating = s.runtime.create(id, bundle, { signal: ac.signal });
+    await waitFor('the first cgroup of the id', () => {
+      if (cgroupDirs(`/${id}`).length === 0) return false;
+      const create = processesByArgv((argv) => argv[0] === binaries[dialect] && argv.includes('create') && argv.includes(id))[0];
+      if (create === undefined) return false;
+      process.kill(-create, 'SIGSTOP');
+      return true;
+    }, 30_000, 1);
+    ac.abort();
+    const err = await creating.then(() => null, (e: NodeJS.ErrnoException) => e);
+    t.equal(err?.code, 'ABORT_ERR', String(err));
+    await s.runtime.delete(id, { force: true }).catch(() => undefined);
+    t.same(cgroupDirs(`/${id}`), [], 'no cgroup of the id');
+    t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing else left');
+  });
+}
