@@ -5,11 +5,12 @@ import { hierarchyMounts } from '../jobobject/hierarchy.js';
 /**
  * The cgroups an OCI runtime makes for a container, and taking back those a failed create left.
  *
- * Why: runsc (2022-12-19) makes the container's cgroup in every hierarchy (nine directories on this
- * machine kind, `name=systemd` among them) early in `create`, and removes them in `delete`. A create
- * that fails by itself (a bundle without its rootfs) or is killed before it saved the container's
- * state leaves them for good: no runsc command can name that container any more. A supervisor that
- * retries leaves nine empty directories per failure.
+ * Why: runsc (2022-12-19) and runc (1.1) make the container's cgroup in every hierarchy (nine
+ * directories on this machine kind, `name=systemd` among them) early in `create`, and remove them in
+ * `delete`. A runsc create that fails by itself (a bundle without its rootfs), and a create of
+ * either that is killed before it saved the container's state, leave them for good: no runtime
+ * command can name that container any more. A supervisor that retries leaves nine empty
+ * directories per failure.
  */
 
 /**
