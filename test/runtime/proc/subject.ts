@@ -14,6 +14,7 @@ export function ociSubject(dialect: Dialect, skip: Subject['skip'] = {}): Subjec
     name: dialect, runtime: s.runtime, base: s.base, root: s.root, skip,
     bundle: (name, opts) => s.bundle(name, opts),
     id: (name) => s.id(name),
+    cgroupsLeft: () => s.cgroupsLeft(),
   };
 }
 

@@ -26,6 +26,8 @@ export interface Subject {
   /** A bundle of `args` (busybox rootfs; the host runs `args` on the host). */
   bundle(name: string, opts: { args: string[]; terminal?: boolean }): Promise<string>;
   id(name: string): string;
+  /** The cgroups of its containers still there (runsc, runc); the end of the suite wants none. */
+  cgroupsLeft?(): string[];
   /** Skips what the runtime cannot do, with the reason. */
   skip?: Partial<Record<'checkpoint' | 'bigfile', string>>;
 }
@@ -79,7 +81,7 @@ export function procSuite(t: Test, s: Subject): void {
   fs.mkdirSync(fifoDir, { recursive: true });
 
   t.teardown(async () => {
-    const left = leftoversUnder(s.base, s.root);
+    const left = { ...leftoversUnder(s.base, s.root), cgroups: s.cgroupsLeft?.() ?? [] };
     fs.rmSync(s.base, { recursive: true, force: true });
     if (Object.values(left).some((v) => v.length > 0)) throw new Error(`left behind: ${JSON.stringify(left)}`);
   });
