@@ -129,7 +129,8 @@ export class Console {
     // bytes written before the Console took the master came out as 4,095. The master is non-blocking
     // (constructor).
     src.on('end', () => {
-      if (this.#fdOpen) readRest(this.fd, (chunk) => out.push(chunk));
+      // After close() the output has ended already (a push would fail it): nothing more is read.
+      if (!this.#closed && this.#fdOpen) readRest(this.fd, (chunk) => out.push(chunk));
       out.push(null);
     });
     src.on('error', (err) => {
