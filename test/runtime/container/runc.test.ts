@@ -6,5 +6,5 @@ import { containerSuite } from './suite.js';
 const s = scratch('runc');
 containerSuite(t, {
   name: 'runc', backend: await ociBackend(s.runtime), base: s.base, root: s.root,
-  bundle: (name, opts) => s.bundle(name, opts), id: (name) => s.id(name),
+  bundle: (name, opts) => s.bundle(name, opts), id: (name) => s.id(name), leftovers: () => s.cgroupsLeft(),
 });
