@@ -130,7 +130,7 @@ export class Console {
     // (constructor).
     src.on('end', () => {
       // After close() the output has ended already (a push would fail it): nothing more is read.
-      if (!this.#closed && this.#fdOpen) readRest(this.fd, (chunk) => out.push(chunk));
+      if (!this.#closed) readRest(this.fd, (chunk) => out.push(chunk));
       out.push(null);
     });
     src.on('error', (err) => {
