@@ -2,9 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
-import { readRegularFileSync } from '../readRegularFile.js';
 import { removeInside } from '../removeInside.js';
-import { createBusyboxBundle, type ConsoleSize, type OciSpec } from '../runtime/oci/index.js';
+import { createBusyboxBundle, readBundleConfig, type ConsoleSize, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
 import type { TaskLimits } from './records.js';
 
@@ -36,28 +35,16 @@ export async function ensureDefaultBundle(layout: DaemonLayout): Promise<string>
   return dir;
 }
 
-/** Reads and checks a bundle's config.json. */
+/**
+ * Reads and checks a bundle's config.json, named by a client: with {@link readBundleConfig}, so never
+ * through a symlink and never a FIFO's blocking open.
+ */
 export function readSpec(bundle: string): OciSpec {
-  const file = path.join(bundle, 'config.json');
-  let spec: OciSpec;
-  try {
-    spec = JSON.parse(readRegularFile(file)) as OciSpec;
-  } catch (cause) {
-    if (cause instanceof TaskioError) throw cause;
-    const missing = (cause as NodeJS.ErrnoException).code === 'ENOENT';
-    throw new TaskioError('ERR_INVALID_BUNDLE', missing ? `bundle ${bundle} has no config.json` : `cannot read ${file}: ${(cause as Error).message}`, { cause });
-  }
+  const spec = readBundleConfig(bundle) as OciSpec | null;
   if (typeof spec !== 'object' || spec === null || typeof spec.process !== 'object' || spec.process === null || typeof spec.root?.path !== 'string') {
-    throw new TaskioError('ERR_INVALID_BUNDLE', `${file} has no process or root.path`);
+    throw new TaskioError('ERR_INVALID_BUNDLE', `${path.join(path.resolve(bundle), 'config.json')} has no process or root.path`);
   }
   return spec;
-}
-
-/** A bundle's `config.json`, named by the client: never through a symlink, never a FIFO's blocking open. */
-function readRegularFile(file: string): string {
-  const text = readRegularFileSync(file);
-  if (text === null) throw new TaskioError('ERR_INVALID_BUNDLE', `${file} is not a regular file`);
-  return text;
 }
 
 /** What a task changes in its base spec. */

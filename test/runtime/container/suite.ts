@@ -235,6 +235,10 @@ export function containerSuite(t: Test, s: Subject): void {
     fs.mkdirSync(fifoBundle, { recursive: true });
     mkfifo(path.join(fifoBundle, 'config.json'));
     await t.rejects(createContainer({ id: s.id('fifobundle'), bundle: fifoBundle, backend: s.backend }), { code: ErrorCode.ConfigInvalid, message: /has a config\.json that is not a regular file/ });
+    fs.rmSync(path.join(fifoBundle, 'config.json'));
+    // A symlink planted as config.json, pointing at a real spec: refused, never followed.
+    fs.symlinkSync(path.join(bundle, 'config.json'), path.join(fifoBundle, 'config.json'));
+    await t.rejects(createContainer({ id: s.id('linkbundle'), bundle: fifoBundle, backend: s.backend }), { code: ErrorCode.ConfigInvalid, message: /has a config\.json that is a symlink/ });
     fs.rmSync(fifoBundle, { recursive: true });
     const badIo = s.id('badio');
     await t.rejects(createContainer({ id: badIo, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', badIo), stdio: { stdout: 'relative/log' } }), { code: /^ERR_(CONFIG_INVALID|SYSTEM_ERROR)$/ });
