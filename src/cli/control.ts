@@ -54,6 +54,8 @@ export function stop(ctx: VerbContext): Promise<number> {
 /**
  * `taskio rm [-f] TASK…`: removes each task and everything it left (state, FIFOs, its log in the
  * task directory). A task that runs is refused, naming it, unless `-f`, which kills it first.
+ * With `-f` a task that does not exist (or was removed meanwhile) is no error and prints nothing,
+ * as `rm -f` of a missing file and docker's `rm -f` (docker/cli 20.10): cleanup scripts stay simple.
  */
 export function rm(ctx: VerbContext): Promise<number> {
   const force = ctx.args.bool('force');
@@ -61,6 +63,7 @@ export function rm(ctx: VerbContext): Promise<number> {
     try {
       await c.remove(id, { force });
     } catch (err) {
+      if (force && (err as { code?: unknown }).code === 'ERR_NOT_FOUND') return false;
       const state = /cannot delete a (running|paused) task/.exec((err as Error).message)?.[1];
       if (force || state === undefined) throw err;
       throw new TaskioError('ERR_INVALID_STATE', `cannot remove ${state} task ${id}: stop it first, or force the removal with rm -f`, { cause: err });

@@ -39,16 +39,17 @@ export function namingTask(err: unknown, id: string): unknown {
  * The loop of the verbs that act on each task named (`kill`, `stop`, `rm`, `pause`, `unpause`), as
  * docker's: the tasks are done at once (a `stop` of three tasks takes one timeout, not three), then
  * in the order given each one done prints its id on stdout and each one that failed one error line
- * on stderr; a failure does not stop the others. Exits 0 when all were done, else 125.
+ * on stderr; a failure does not stop the others. Exits 0 when all were done, else 125. An `op`
+ * that resolves `false` had nothing to do and succeeded silently (`rm -f` of a task that is gone).
  */
-export async function eachTask(ctx: VerbContext, op: (client: DaemonClient, id: string) => Promise<void>): Promise<number> {
+export async function eachTask(ctx: VerbContext, op: (client: DaemonClient, id: string) => Promise<void | false>): Promise<number> {
   return withDaemon(ctx, async (client) => {
     const results = await Promise.allSettled(ctx.args.operands.map(async (id) => op(client, validateId(id))));
     let failed = false;
     results.forEach((r, i) => {
       const id = ctx.args.operands[i]!;
       if (r.status === 'fulfilled') {
-        ctx.stdout.write(`${id}\n`);
+        if (r.value !== false) ctx.stdout.write(`${id}\n`);
       } else {
         failed = true;
         ctx.stderr.write(errorLine(namingTask(r.reason, id), ctx.command, ctx.env));

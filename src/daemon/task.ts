@@ -22,20 +22,26 @@ export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
 type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'delete' | 'exit';
 
 const notRunning = (op: string) => refuse(`cannot ${op} an exited task`);
+/**
+ * A request that waited in the task's queue behind its removal finds no task, as one sent a moment
+ * later does: 404, so a client's "delete unless gone" (containerd's `IsNotFound`) holds.
+ */
+const removed = refuse('no such task: it was removed', 'ERR_NOT_FOUND');
 
 /** What each operation does in each state (gVisor shim's table, with the daemon's words). */
 const transitions: Transitions<TaskState, TaskOp> = {
-  start: { created: 'running' },
-  kill: { created: null, running: null, paused: null, exited: refuse('cannot kill an exited task: it is not running') },
-  pause: { running: 'paused', paused: refuse('cannot pause a paused task'), exited: notRunning('pause') },
-  resume: { paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: notRunning('resume') },
-  exec: { running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task') },
-  io: { created: null, running: null, paused: null, exited: refuse('the task has exited') },
-  stats: { running: null, paused: null, exited: refuse('cannot stat an exited task') },
+  start: { created: 'running', deleted: removed },
+  kill: { created: null, running: null, paused: null, exited: refuse('cannot kill an exited task: it is not running'), deleted: removed },
+  pause: { running: 'paused', paused: refuse('cannot pause a paused task'), exited: notRunning('pause'), deleted: removed },
+  resume: { paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: notRunning('resume'), deleted: removed },
+  exec: { running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task'), deleted: removed },
+  io: { created: null, running: null, paused: null, exited: refuse('the task has exited'), deleted: removed },
+  stats: { running: null, paused: null, exited: refuse('cannot stat an exited task'), deleted: removed },
   delete: {
     created: 'deleted', exited: 'deleted',
     running: refuse('cannot delete a running task: kill it first, or use force=1'),
     paused: refuse('cannot delete a paused task: kill it first, or use force=1'),
+    deleted: removed,
   },
   exit: { created: 'exited', running: 'exited', paused: 'exited' },
 };

@@ -72,8 +72,8 @@ t.test('rm: a running task is refused, naming it; -f kills and removes everythin
   t.equal(mixed.code, 125);
   t.equal(mixed.stdout, 'rm-done\n', 'the one found is removed');
   t.equal(mixed.stderr, 'taskio rm: no such task: nope\n');
-  const forced = await taskio(t, root, 'rm', '-f', 'rm-run');
-  t.same([forced.code, forced.stdout, forced.stderr], [0, 'rm-run\n', '']);
+  const forced = await taskio(t, root, 'rm', '-f', 'nope', 'rm-run', 'rm-run');
+  t.same([forced.code, forced.stdout, forced.stderr], [0, 'rm-run\n', ''], 'with -f, a task that is not there (or no longer) is no error and prints nothing, as docker rm -f');
   await waitGone(pid);
   t.ok(isGone(pid), 'its process is gone');
   t.notOk(fs.existsSync(path.join(root, 'tasks', 'rm-run')), 'its directory is gone');

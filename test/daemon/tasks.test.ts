@@ -107,6 +107,18 @@ for (const runtime of ['runsc', 'runc', 'host'] as const) {
   });
 }
 
+t.test('a removal queued behind another finds no task (404), as docker answers after a rm', { timeout: 60_000 }, async (t) => {
+  const id = 'removed-twice';
+  await c.createTask({ id, runtime: 'host', args: ['sleep', '1000'] });
+  // Sent together: the task's queue runs one removal (which kills it), then the other finds it gone.
+  const both = await Promise.allSettled([c.remove(id, { force: true }), c.remove(id, { force: true })]);
+  t.equal(both.filter((r) => r.status === 'fulfilled').length, 1, 'one removal did it');
+  const refused = both.find((r): r is PromiseRejectedResult => r.status === 'rejected');
+  t.match(refused?.reason, { code: 'ERR_NOT_FOUND', status: 404 }, 'the other found no task');
+  await t.rejects(c.kill(id), { code: 'ERR_NOT_FOUND', status: 404, message: `no such task: ${id}` }, 'nor does a kill after it');
+  gone(t, id, 'host');
+});
+
 t.test('terminal: the size set through resize reaches the task', { timeout: 60_000 }, async (t) => {
   const id = 'tty';
   await c.createTask({ id, runtime: 'runc', terminal: true, stdin: true, args: ['sh', '-c', 'read x; stty size; exit 0'] });
