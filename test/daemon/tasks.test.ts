@@ -134,6 +134,28 @@ t.test('terminal: the size set through resize reaches the task', { timeout: 60_0
   await c.remove(id);
 });
 
+t.test('a task sees its limits as in docker: runc under /sys/fs/cgroup (read-only), runsc in /proc/meminfo', { timeout: 90_000 }, async (t) => {
+  const limit = 48 * 1024 * 1024;
+  // cgroup v1 hierarchies here; cgroup2's files where the machine has only that.
+  const script = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; ' +
+    'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; touch /sys/fs/cgroup/x 2>/dev/null || echo ro; ' +
+    'grep MemTotal /proc/meminfo; mount | grep -c " /dev/mqueue type mqueue " || true';
+  const seen = async (runtime: 'runc' | 'runsc'): Promise<string[]> => {
+    const id = `sees-${runtime}`;
+    // No pids limit on runsc: the sandbox's own threads (sentry, gofer) count against it on the host.
+    await c.createTask({ id, runtime, args: ['sh', '-c', script], limits: runtime === 'runc' ? { memory: limit, pids: 33 } : { memory: limit } });
+    t.equal((await c.wait(id)).exitCode, 0, `${runtime}: ran`);
+    const { out } = await logsOf(id);
+    await c.remove(id);
+    return out.trim().split('\n');
+  };
+  const runc = await seen('runc');
+  t.same(runc.slice(0, 3), [String(limit), '33', 'ro'], 'runc: the memory and pids limits, on a read-only mount');
+  t.equal(runc[4], '1', 'runc: /dev/mqueue is mounted');
+  const runsc = await seen('runsc');
+  t.match(runsc.find((l) => l.startsWith('MemTotal')), new RegExp(`^MemTotal: +${limit / 1024} kB$`), 'runsc: the memory limit as the sandbox\'s total memory');
+});
+
 t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job object)', { timeout: 90_000 }, async (t) => {
   const limit = 64 * 1024 * 1024;
   const runc = await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });

@@ -94,6 +94,12 @@ export async function createBusyboxBundle(dir: string, opts: BusyboxBundleOption
       { destination: '/dev/shm', type: 'tmpfs', source: 'shm', options: ['nosuid', 'noexec', 'nodev', 'mode=1777', 'size=65536k'] },
       { destination: '/sys', type: 'sysfs', source: 'sysfs', options: ['nosuid', 'noexec', 'nodev', 'ro'] },
       { destination: '/tmp', type: 'tmpfs', source: 'tmpfs', options: ['nosuid', 'nodev', 'mode=1777'] },
+      // As in docker's and `runc spec`'s defaults: a task sees its own limits where JVMs, Go's
+      // automaxprocs and libuv look for them (runc mounts the container's own cgroups here,
+      // read-only), and POSIX message queues work. runsc (2022-12) skips both without an error; its
+      // tasks see their memory limit as /proc/meminfo's MemTotal instead.
+      { destination: '/sys/fs/cgroup', type: 'cgroup', source: 'cgroup', options: ['nosuid', 'noexec', 'nodev', 'relatime', 'ro'] },
+      { destination: '/dev/mqueue', type: 'mqueue', source: 'mqueue', options: ['nosuid', 'noexec', 'nodev'] },
     ],
     linux: {
       resources: { devices: [{ allow: false, access: 'rwm' }] },
