@@ -4,25 +4,27 @@ import { untilInterrupted } from './interrupt.js';
 import type { VerbContext } from './verb.js';
 
 /** `<seconds>.<nanoseconds>` (what `parseSince` gives) as a `Date`, to the millisecond below. */
-function sinceDate(since: string): Date {
-  const [seconds = '0', nanos = '0'] = since.split('.');
+function logDate(moment: string): Date {
+  const [seconds = '0', nanos = '0'] = moment.split('.');
   return new Date(Number(seconds) * 1000 + Math.floor(Number(nanos) / 1e6));
 }
 
 /**
- * `taskio logs [-f] [--tail N] [--since T] [-t] TASK`: the task's log across rotations, as the
- * bytes the task wrote (CRI entries decoded), stdout to stdout and stderr to stderr; `-t` puts the
- * entry's time (RFC 3339, nanoseconds) before each line. `-f` follows until the task has exited
- * and all of its output is shown, or ctrl-C.
+ * `taskio logs [-f] [--tail N] [--since T] [--until T] [-t] TASK`: the task's log across rotations,
+ * as the bytes the task wrote (CRI entries decoded), stdout to stdout and stderr to stderr; `-t`
+ * puts the entry's time (RFC 3339, nanoseconds) before each line. `-f` follows until the task has
+ * exited and all of its output is shown, the clock passed `--until`, or ctrl-C.
  */
 export async function logs(ctx: VerbContext): Promise<number> {
   const id = validateId(ctx.args.operands[0]);
   const tail = ctx.args.value<number | 'all'>('tail');
   const since = ctx.args.value<string>('since');
+  const until = ctx.args.value<string>('until');
   return withDaemon(ctx, (c) => untilInterrupted(ctx, (signal) => c.logs(id, { stdout: ctx.stdout, stderr: ctx.stderr }, {
     follow: ctx.args.bool('follow'),
     ...(typeof tail === 'number' ? { tail } : {}),
-    ...(since !== undefined ? { since: sinceDate(since) } : {}),
+    ...(since !== undefined ? { since: logDate(since) } : {}),
+    ...(until !== undefined ? { until: logDate(until) } : {}),
     timestamps: ctx.args.bool('timestamps'),
     signal,
   })));

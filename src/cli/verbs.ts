@@ -77,6 +77,10 @@ export const specs: readonly VerbSpec[] = [
       },
       { name: 'tail', short: 'n', kind: 'string', description: 'Number of lines to show from the end of the logs', default: 'all', parse: parseTail },
       { name: 'timestamps', short: 't', kind: 'bool', description: 'Show timestamps' },
+      {
+        name: 'until', kind: 'string', description: 'Show logs before a timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',
+        parse: (v) => parseSince(v),
+      },
     ],
   },
   {

@@ -38,10 +38,10 @@ export const apiVersion = 1;
 
 const noBody = {} as const;
 
-/** `since` as docker takes it: RFC 3339 or Unix seconds (with a fraction). */
-function parseSince(raw: string): Date {
+/** `since` or `until` as docker takes them: RFC 3339 or Unix seconds (with a fraction). */
+function parseLogTime(name: 'since' | 'until', raw: string): Date {
   const d = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
-  if (raw === '' || Number.isNaN(d.getTime())) throw new TaskioError('ERR_INVALID_FIELD', `query parameter since must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(raw)}`);
+  if (raw === '' || Number.isNaN(d.getTime())) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${name} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(raw)}`);
   return d;
 }
 
@@ -270,15 +270,18 @@ export function apiRouter(api: ApiContext): Router {
   });
 
   r.add('GET', '/tasks/:id/logs', async (ctx, res) => {
-    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'integer', since: 'string', timestamps: 'boolean', stdout: 'boolean', stderr: 'boolean' });
+    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'integer', since: 'string', until: 'string', timestamps: 'boolean', stdout: 'boolean', stderr: 'boolean' });
     const t = task(ctx);
     if (t.record.logPath === null) {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
     }
-    const since = q.since !== undefined ? parseSince(String(q.since)) : undefined;
-    if (since && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: since needs format=cri`);
+    const since = q.since !== undefined ? parseLogTime('since', String(q.since)) : undefined;
+    const until = q.until !== undefined ? parseLogTime('until', String(q.until)) : undefined;
+    for (const [name, value] of [['since', since], ['until', until]] as const) {
+      if (value && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
+    }
     const log = await openLog(t, {
-      follow: q.follow === true, ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}),
+      follow: q.follow === true, ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
       timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
     });
     res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });

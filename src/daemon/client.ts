@@ -65,6 +65,8 @@ export interface LogsOptions extends CallOptions {
   tail?: number;
   /** Entries written at or after this time. */
   since?: Date;
+  /** Entries written at or before this time (docker's `until`); with `follow`, the follow ends there. */
+  until?: Date;
   timestamps?: boolean;
   stdout?: boolean;
   stderr?: boolean;
@@ -449,6 +451,7 @@ export class DaemonClient {
     if (opts.follow) q.set('follow', '1');
     if (opts.tail !== undefined) q.set('tail', String(opts.tail));
     if (opts.since) q.set('since', opts.since.toISOString());
+    if (opts.until) q.set('until', opts.until.toISOString());
     if (opts.timestamps) q.set('timestamps', '1');
     if (opts.stdout === false) q.set('stdout', '0');
     if (opts.stderr === false) q.set('stderr', '0');

@@ -10,6 +10,11 @@ export interface LogStreamOptions {
   /** Last N entries (lines); undefined: the whole log; 0: only what comes next (attach). */
   tail?: number;
   since?: Date;
+  /**
+   * CRI only: entries written at or before this time (docker's `until`, to the millisecond). The
+   * stream ends at the first later entry; a follow also ends once the clock has passed it.
+   */
+  until?: Date;
   timestamps: boolean;
   stdout: boolean;
   stderr: boolean;
@@ -43,8 +48,12 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   if (logPath === null || logFormat === null) return { pump: async () => undefined, close: async () => undefined };
   let onStart!: () => void;
   const started = new Promise<void>((resolve) => { onStart = resolve; });
+  const upTo = opts.until?.getTime();
+  const passed = upTo === undefined ? null : clockPasses(upTo);
   const entries = followLog(logPath, {
-    format: logFormat, follow: opts.follow, signal: opts.signal, until: task.outputDone, onStart,
+    format: logFormat, follow: opts.follow, signal: opts.signal, onStart,
+    // Past `until` nothing more can come: the reader reads to the end of the log and stops.
+    until: passed ? Promise.race([task.outputDone, passed.reached]) : task.outputDone,
     ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.since ? { since: opts.since } : {}),
     // Timestamps are per line, as docker prints them.
     ...(opts.timestamps && logFormat === 'cri' ? { reassemble: true } : {}),
@@ -54,22 +63,51 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   await Promise.race([started, first.then(() => undefined, () => undefined)]);
   return {
     async pump(out) {
-      for (let r = await first; !r.done; r = await entries.next()) {
-        const e = r.value;
-        const stream = e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout;
-        if (stream === StreamType.Stdout ? !opts.stdout : !opts.stderr) continue;
-        const payload = encodeEntry(e, opts.timestamps);
-        if (!terminal) out.write(frameHeader(stream, payload.length));
-        if (!out.write(payload)) await once(out, 'drain', { signal: opts.signal });
+      try {
+        await send(out);
+      } finally {
+        passed?.cancel();
       }
     },
     // An aborted signal ends a reader that is being pumped; one that waits at its first entry,
     // never pulled again, keeps its file until its generator is returned.
     async close() {
+      passed?.cancel();
       await entries.return(undefined).catch(() => undefined);
     },
   };
+
+  async function send(out: Writable): Promise<void> {
+    for (let r = await first; !r.done; r = await entries.next()) {
+      const e = r.value;
+      if (upTo !== undefined && e.time.getTime() > upTo) {
+        // Entries come in the order they were written: none after this one is older.
+        await entries.return(undefined);
+        return;
+      }
+      const stream = e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout;
+      if (stream === StreamType.Stdout ? !opts.stdout : !opts.stderr) continue;
+      const payload = encodeEntry(e, opts.timestamps);
+      if (!terminal) out.write(frameHeader(stream, payload.length));
+      if (!out.write(payload)) await once(out, 'drain', { signal: opts.signal });
+    }
+  }
 }
+
+/** The longest delay a Node timer takes; a later moment is never reached by a follow here. */
+const maxTimerMs = 2 ** 31 - 1;
+
+/** Settles `reached` once the clock passes `ms` (epoch milliseconds); `cancel` lets go of the timer. */
+function clockPasses(ms: number): { reached: Promise<void>; cancel: () => void } {
+  let timer: NodeJS.Timeout | undefined;
+  const reached = new Promise<void>((resolve) => {
+    const wait = ms - Date.now() + 1;
+    if (wait <= 0) resolve();
+    else if (wait <= maxTimerMs) timer = setTimeout(resolve, wait);
+  });
+  return { reached, cancel: () => clearTimeout(timer) };
+}
+
 function encodeEntry(e: LogEntry, timestamps: boolean): Buffer {
   const parts: Buffer[] = [];
   if (timestamps && e.timestamp !== '') parts.push(Buffer.from(`${e.timestamp} `));

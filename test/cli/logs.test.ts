@@ -43,12 +43,8 @@ t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t
   t.match(stamped.stderr, new RegExp(`^(${stamp.source.slice(1)}e\\d+\n){20}$`), 'stderr stamped too');
 });
 
-t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what came within it', { timeout: 120_000 }, async (t) => {
-  const dir = tmpDir(t, 'taskio-ctl-since-');
-  const go = path.join(dir, 'go');
-  const id = 'logs-since';
-  // The task writes one line, waits for the test's file, writes another.
-  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo before; while [ ! -e ${go} ]; do sleep 0.02; done; echo after`] });
+/** Waits for task `id`'s first line, `before`, in its log; returns the time it was logged (epoch ms). */
+async function firstLineTime(id: string): Promise<number> {
   let first = '';
   await until(async () => {
     const out = new Collector();
@@ -56,7 +52,16 @@ t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what
     first = out.text();
     return first.includes('before');
   }, 20_000, 'the first line in the log');
-  const beforeAt = Date.parse(first.slice(0, first.indexOf(' ')));
+  return Date.parse(first.slice(0, first.indexOf(' ')));
+}
+
+t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what came within it', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir(t, 'taskio-ctl-since-');
+  const go = path.join(dir, 'go');
+  const id = 'logs-since';
+  // The task writes one line, waits for the test's file, writes another.
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo before; while [ ! -e ${go} ]; do sleep 0.02; done; echo after`] });
+  const beforeAt = await firstLineTime(id);
   // A moment after the first line, and the second line written only once the clock passed it.
   const since = new Date(beforeAt + 5);
   await until(() => Date.now() > since.getTime() + 1, 1000, 'the clock to pass the --since time');
@@ -71,6 +76,32 @@ t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what
   ]);
   t.equal(hour.stdout, 'before\nafter\n', 'within the last hour: both');
   t.equal(future.stdout, '', 'a Unix time in the future: nothing');
+});
+
+t.test('logs --until: a time keeps what came up to it, a duration what came before it; -f ends once the clock passes it', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir(t, 'taskio-ctl-until-');
+  const go = path.join(dir, 'go');
+  const id = 'logs-until';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo before; while [ ! -e ${go} ]; do sleep 0.02; done; echo after; exec sleep 1000`] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  // A moment after the first line; the second line is written only once the clock passed it.
+  const cut = new Date((await firstLineTime(id)) + 5);
+  await until(() => Date.now() > cut.getTime() + 1, 1000, 'the clock to pass the --until time');
+  fs.writeFileSync(go, '');
+  await until(async () => (await taskio(t, root, 'logs', id)).stdout === 'before\nafter\n', 20_000, 'the second line');
+  const [upTo, hourAgo, followed] = await Promise.all([
+    taskio(t, root, 'logs', '--until', cut.toISOString(), id),
+    taskio(t, root, 'logs', '--until', '1h', id),
+    // The task runs on and writes nothing more: only the --until time ends this follow.
+    taskio(t, root, 'logs', '-f', '--until', cut.toISOString(), id),
+  ]);
+  t.same([upTo.code, upTo.stdout, upTo.stderr], [0, 'before\n', ''], 'up to the time: the first line');
+  t.same([hourAgo.code, hourAgo.stdout], [0, ''], 'until an hour ago: nothing');
+  t.same([followed.code, followed.stdout], [0, 'before\n'], '-f with a past --until: what came up to it, then the end');
+  const soon = new Date(Date.now() + 300);
+  const live = await taskio(t, root, 'logs', '-f', '--since', cut.toISOString(), '--until', soon.toISOString(), id);
+  t.same([live.code, live.stdout], [0, 'after\n'], '-f with --until ahead: follows, then ends by itself');
+  t.ok(Date.now() >= soon.getTime(), 'not before the --until time');
 });
 
 t.test('logs -f follows across rotations without loss and ends once the task exited', { timeout: 120_000 }, async (t) => {
@@ -117,6 +148,7 @@ t.test('logs: bad input is one line naming it, exit 125', { timeout: 120_000 }, 
     [['logs', 'bad/id'], 'taskio logs: invalid task id "bad/id": it must match ^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}$\n'],
     [['logs', '--tail', 'x', 'a'], `taskio logs: invalid argument "x" for "-n, --tail" flag: expected a number of lines or "all". See 'taskio logs --help'.\n`],
     [['logs', '--since', 'yesterday', 'a'], `taskio logs: invalid argument "yesterday" for "--since" flag: failed to parse value as time or duration: "yesterday". See 'taskio logs --help'.\n`],
+    [['logs', '--until', 'tomorrow', 'a'], `taskio logs: invalid argument "tomorrow" for "--until" flag: failed to parse value as time or duration: "tomorrow". See 'taskio logs --help'.\n`],
     [['logs', '--bogus', 'a'], "taskio logs: unknown flag: --bogus. See 'taskio logs --help'.\n"],
     [['logs'], `taskio logs: "taskio logs" requires exactly 1 argument. See 'taskio logs --help'.\n`],
   ];

@@ -204,6 +204,30 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
 });
 
+t.test('logs: since and until are checked, named, and need a CRI log (raw logs carry no times)', { timeout: 60_000 }, async (t) => {
+  const rawLog = path.join(root, 'raw-times.log');
+  await c.createTask({ id: 'times-raw', runtime: 'host', args: ['true'], log: `file://${rawLog}?format=raw` });
+  await c.createTask({ id: 'times-cri', runtime: 'host', args: ['true'] });
+  t.teardown(async () => {
+    for (const id of ['times-raw', 'times-cri']) await c.remove(id, { force: true }).catch(() => undefined);
+    fs.rmSync(rawLog, { force: true });
+  });
+  const cases: Array<[string, number, string, RegExp]> = [
+    ['/tasks/times-raw/logs?until=1700000000', 400, 'ERR_INVALID_FIELD', /task times-raw has a raw log: until needs format=cri/],
+    ['/tasks/times-raw/logs?since=1700000000', 400, 'ERR_INVALID_FIELD', /task times-raw has a raw log: since needs format=cri/],
+    ['/tasks/times-cri/logs?until=soon', 400, 'ERR_INVALID_FIELD', /query parameter until must be an RFC 3339 time or Unix seconds, got "soon"/],
+    ['/tasks/times-cri/logs?until=', 400, 'ERR_INVALID_FIELD', /query parameter until must be/],
+  ];
+  for (const [p, status, code, message] of cases) {
+    const a = await request('GET', p);
+    t.same([a.status, a.body.code], [status, code], p);
+    t.match(a.body.message, message, p);
+  }
+  await c.wait('times-cri');
+  const ok = await request('GET', `/tasks/times-cri/logs?until=${encodeURIComponent(new Date().toISOString())}`);
+  t.equal(ok.status, 200, 'a good until');
+});
+
 t.test('a client that disconnects mid-request or mid-stream', { timeout: 60_000 }, async (t) => {
   const fdsBefore = fdsOf(daemon).length;
   // Half a body, then gone.
