@@ -1,5 +1,6 @@
 import type { TaskView } from '../daemon/task.js';
 import { withDaemon } from './daemonClient.js';
+import { filtersShowAll, passesFilters, type PsFilter } from './psFilter.js';
 import { createdText, statusText } from './status.js';
 import { ellipsis, formatTable } from './table.js';
 import type { VerbContext } from './verb.js';
@@ -23,12 +24,16 @@ function row(t: TaskView, now: Date, trunc: boolean): string[] {
 }
 
 /**
- * `taskio ps [-a] [-q] [--no-trunc] [--format table|json]`: the running tasks (`-a`: all), newest
- * first, as docker's table (ID, RUNTIME, COMMAND, CREATED, STATUS, PID); `-q` only their ids;
- * `--format json` one task per line, as the daemon shows it (`GET /tasks/:id`), for scripts.
+ * `taskio ps [-a] [-f KEY=VALUE]… [-q] [--no-trunc] [--format table|json]`: the running tasks
+ * (`-a`: all), newest first, as docker's table (ID, RUNTIME, COMMAND, CREATED, STATUS, PID); `-f`
+ * keeps those that pass docker's filters (see {@link parsePsFilter}; `status` and `exited` look at
+ * stopped tasks too); `-q` only their ids; `--format json` one task per line, as the daemon shows it
+ * (`GET /tasks/:id`), for scripts.
  */
 export async function ps(ctx: VerbContext): Promise<void> {
-  const tasks = await withDaemon(ctx, (c) => c.listTasks({ all: ctx.args.bool('all') }));
+  const filters = ctx.args.list<PsFilter>('filter');
+  const all = ctx.args.bool('all') || filtersShowAll(filters);
+  const tasks = (await withDaemon(ctx, (c) => c.listTasks({ all }))).filter((t) => passesFilters(t, filters));
   tasks.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
   if (ctx.args.bool('quiet')) {
     ctx.stdout.write(tasks.map((t) => `${t.id}\n`).join(''));

@@ -2,6 +2,7 @@ import { signalNumber } from '../runtime/oci/signal.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { notAvailableYet } from './notAvailableYet.js';
+import { parsePsFilter } from './psFilter.js';
 import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
@@ -98,6 +99,7 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 0, max: 0 },
     flags: [
       all,
+      { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
       format, noTrunc,
     ],

@@ -54,6 +54,42 @@ t.test('ps: the running tasks newest first, -a adds exited ones, -q, --no-trunc,
   t.same(views[0]!.args, ['sh', '-c', 'exec sleep 1000']);
 });
 
+t.test('ps --filter: docker\'s keys (same key: any value; different keys: all), status/exited look at stopped tasks; bad filters are 125', { timeout: 120_000 }, async (t) => {
+  const ids = ['flt-run', 'flt-three', 'flt-zero'];
+  await c.createTask({ id: 'flt-run', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  await c.createTask({ id: 'flt-three', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
+  await c.createTask({ id: 'flt-zero', runtime: 'host', args: ['true'] });
+  await Promise.all([c.wait('flt-three'), c.wait('flt-zero')]);
+  t.teardown(() => Promise.all(ids.map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  const cases: Array<[string[], string[], string]> = [
+    [['-f', 'status=exited'], ['flt-zero', 'flt-three'], 'status=exited shows stopped tasks without -a'],
+    [['-f', 'status=running', '-f', 'status=exited'], ids.slice().reverse(), 'two values of a key: either'],
+    [['-f', 'exited=3'], ['flt-three'], 'an exit code'],
+    [['-f', 'exited=3', '-f', 'name=zero'], [], 'two keys: both'],
+    [['-a', '-f', 'name=^flt-(run|zero)$'], ['flt-zero', 'flt-run'], 'name is a regular expression'],
+    [['-f', 'id=flt'], ['flt-run'], 'without -a, running tasks only'],
+    [['-a', '-f', 'runtime=host', '-f', 'id=three'], ['flt-three'], 'runtime (taskio\'s own key)'],
+    [['-a', '-f', 'runtime=runc', '-f', 'id=flt'], [], 'no runc task here'],
+    [['-f', 'status=dead'], [], 'a docker state taskio never has: nothing, not an error'],
+  ];
+  const answers = await Promise.all(cases.map(([args]) => taskio(t, root, 'ps', '-q', ...args)));
+  for (const [i, [args, want, what]] of cases.entries()) {
+    const got = answers[i]!.stdout.split('\n').filter((l) => l.startsWith('flt-'));
+    t.same([answers[i]!.code, got], [0, want], `${args.join(' ')}: ${what}`);
+  }
+  const bad: Array<[string, string]> = [
+    ['bogus=1', "invalid filter 'bogus' (id, name, status, exited, runtime)"],
+    ['status=zombie', "invalid filter 'status=zombie': expected one of created, running, paused, exited, restarting, removing, dead"],
+    ['exited=x', "invalid filter 'exited=x': expected an exit code, 0 to 255"],
+    ['name=(', "invalid filter 'name=(': not a regular expression (Invalid regular expression: /(/: Unterminated group)"],
+    ['noequals', 'bad format of filter (expected name=value)'],
+  ];
+  const refusals = await Promise.all(bad.map(([f]) => taskio(t, root, 'ps', '-f', f)));
+  for (const [i, [f, why]] of bad.entries()) {
+    t.same([refusals[i]!.code, refusals[i]!.stdout, refusals[i]!.stderr], [125, '', `taskio ps: invalid argument "${f}" for "-f, --filter" flag: ${why}. See 'taskio ps --help'.\n`], f);
+  }
+});
+
 t.test('top: the processes of the task; ps options are refused, naming them', { timeout: 120_000 }, async (t) => {
   const id = 'top-host';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'] });
