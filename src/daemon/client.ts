@@ -10,6 +10,7 @@ import type { ErrorBody } from './httpError.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
 import type { ExitRecord } from './records.js';
 import { Demultiplexer, StreamType, multiplexedType, taskHeader } from './stdcopy.js';
+import { StartGate } from './startGate.js';
 import { UnixHttpClient, type HttpAnswer } from './unixHttp.js';
 import type { TaskView } from './task.js';
 
@@ -558,8 +559,11 @@ export class DaemonClient {
   async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
     const terminal = opts.terminal === true;
     const { newCreator, withFIFODir, withStreams, withTerminal } = await import('../attach/index.js');
+    // Output waits until the process runs: a runtime that fails to start it writes its own error there.
+    const gate = (w: Writable | null | undefined): StartGate | null => (w ? new StartGate(w) : null);
+    const gates = [gate(opts.stdout), terminal ? null : gate(opts.stderr)] as const;
     const creator = newCreator(
-      withStreams(opts.stdin ?? null, opts.stdout ?? null, terminal ? null : (opts.stderr ?? null)),
+      withStreams(opts.stdin ?? null, gates[0], gates[1]),
       withFIFODir(path.join(this.root, 'fifo')), ...(terminal ? [withTerminal] : []),
     );
     const io = await creator(opts.id ?? `exec-${Date.now().toString(36)}`);
@@ -571,9 +575,11 @@ export class DaemonClient {
         terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
       }, opts);
     } catch (err) {
+      for (const g of gates) g?.drop();
       await io.close();
       throw err;
     }
+    for (const g of gates) g?.open();
     const execPath = (rest = ''): string => this.#task(id, `/exec/${encodeURIComponent(view.id)}${rest}`);
     // Nothing to copy (`exec -d`): the set holds no FIFO the process uses.
     if (!opts.stdin && !opts.stdout && !opts.stderr) await io.close();

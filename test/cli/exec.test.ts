@@ -35,6 +35,31 @@ t.test('exec: exit code, stdin, -e, -w, -d, a missing command; no FIFO set left'
   t.same(fs.existsSync(fifo) ? fs.readdirSync(fifo) : [], [], 'every exec\'s FIFO set was removed');
 });
 
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`${runtime}: an exec that cannot start is one line (the runtime's own error text is not also printed); one that starts keeps its first output`, { timeout: 120_000 }, async (t) => {
+    const root = daemonRoot(t);
+    const run = await taskio(root, ['run', '-d', '--name', 'box', '--runtime', runtime, '--', 'sleep', '1000']);
+    t.equal(run.status, 0);
+    const [missing, denied, quick] = await Promise.all([
+      taskio(root, ['exec', 'box', '/taskio-no-such-command']),
+      taskio(root, ['exec', 'box', '/etc/passwd']),
+      taskio(root, ['exec', 'box', 'sh', '-c', 'echo err >&2; echo out; exit 3']),
+    ]);
+    t.equal(missing.status, 127);
+    t.match(missing.stderr, /^taskio exec: \/taskio-no-such-command: command not found \([^\n]*\)\n$/, 'one line');
+    t.equal(missing.stdout, '');
+    if (runtime === 'runc') {
+      t.equal(denied.status, 126);
+      t.match(denied.stderr, /^taskio exec: \/etc\/passwd: permission denied \([^\n]*\)\n$/, 'one line');
+    } else {
+      t.not(denied.status, 0, 'runsc refuses it too');
+      t.equal(denied.stderr.split('\n').length, 2, 'one line');
+    }
+    t.same([quick.status, quick.stdout, quick.stderr], [3, 'out\n', 'err\n'], 'output written at once is kept');
+    await taskio(root, ['rm', '-f', 'box']);
+  });
+}
+
 t.test('exec -it in a real pty: the pty\'s size, exit 6', { timeout: 120_000 }, async (t) => {
   const root = daemonRoot(t);
   await taskio(root, ['run', '-d', '-i', '--name', 'box', '--runtime', 'host', '--', 'cat']);
