@@ -1,18 +1,51 @@
+import path from 'node:path';
+import { TaskioError } from '../errors.js';
+import { DaemonClient, type DaemonVersion } from '../daemon/client.js';
+import { defaultDaemonRoot } from '../daemon/layout.js';
 import { packageVersion } from '../packageFiles.js';
 import type { VerbContext } from './verb.js';
 
 /** Go's names for Node's architectures, as docker prints `OS/Arch`. */
 const goArch: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', arm64: 'arm64' };
 
+function section(title: string, rows: Array<[string, string]>): string {
+  return `${title}:\n${rows.map(([k, v]) => ` ${`${k}:`.padEnd(19)}${v}\n`).join('')}`;
+}
+
+function runtimesText(r: DaemonVersion['runtimes']): string {
+  const names = (['runsc', 'runc', 'host'] as const).filter((n) => n === 'host' || r[n] !== null);
+  return names.map((n) => (n === r.default ? `${n} (default)` : n)).join(', ');
+}
+
 /**
- * `taskio version`: the client's part of `docker version` (the daemon's part comes with the
- * daemon's client).
+ * `taskio version`: docker's two parts, the client's, then the daemon's (`GET /version`) when one
+ * answers on the state root. Asking never starts a daemon, as `docker version` starts none; without
+ * one the client's part is printed and the command fails with one line, as docker's does.
  */
-export function version(ctx: VerbContext): void {
-  const rows: Array<[string, string]> = [
+export async function version(ctx: VerbContext): Promise<void> {
+  ctx.stdout.write(section('Client', [
     ['Version', packageVersion()],
     ['Node.js version', process.version],
     ['OS/Arch', `${process.platform}/${goArch[process.arch] ?? process.arch}`],
-  ];
-  ctx.stdout.write(`Client:\n${rows.map(([k, v]) => ` ${`${k}:`.padEnd(19)}${v}\n`).join('')}`);
+  ]));
+  const root = ctx.env['TASKIO_ROOT'] ? path.resolve(ctx.env['TASKIO_ROOT']) : defaultDaemonRoot();
+  const client = new DaemonClient(root, { start: false });
+  let v: DaemonVersion;
+  try {
+    v = await client.version();
+  } catch (err) {
+    const code = (err as { code?: string }).code;
+    if (code !== 'ECONNREFUSED' && code !== 'ENOENT') throw err;
+    throw new TaskioError('ERR_NO_DAEMON', `cannot connect to the taskio daemon at ${path.join(root, 'taskio.sock')}: is it running? (taskio daemon, or any other command, starts it)`, { cause: err });
+  } finally {
+    client.close();
+  }
+  ctx.stdout.write(`\n${section('Server', [
+    ['Version', v.version],
+    ['API version', String(v.apiVersion)],
+    ['Node.js version', v.node],
+    ['Root', v.root],
+    ['Pid', String(v.pid)],
+    ['Runtimes', runtimesText(v.runtimes)],
+  ])}`);
 }

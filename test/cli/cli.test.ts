@@ -7,6 +7,7 @@ import { main, type CommandIO } from '../../src/cli/command.js';
 import type { VerbTable } from '../../src/cli/verb.js';
 import { specs, verbs } from '../../src/cli/verbs.js';
 import { notAvailableYet } from '../../src/cli/notAvailableYet.js';
+import { client, daemonRoot } from '../daemon/helpers.js';
 
 // The built command (npm test builds first), run as a user would: through its shebang.
 const cli = path.join(repoRoot, 'dist/cli/taskio.cjs');
@@ -105,10 +106,23 @@ t.test('usage errors: one line naming the value, exit 125', async (t) => {
   }
 });
 
-t.test('version prints the client part of docker version', async (t) => {
-  const r = await inProcess(['version']);
-  t.equal(r.code, 0);
-  t.match(r.stdout, new RegExp(`^Client:\\n Version: {11}${version.replace(/\./g, '\\.')}\\n Node\\.js version: {3}v\\d+`));
+t.test('version: the client part, then the daemon\'s; without a daemon, the client part and one line, 125, and none started', { timeout: 60_000 }, async (t) => {
+  const clientPart = new RegExp(`^Client:\\n Version: {11}${version.replace(/\./g, '\\.')}\\n Node\\.js version: {3}v\\d+[^\\n]*\\n OS/Arch: {11}linux/\\w+\\n`);
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const v = await c.version();
+  const up = await inProcess(['version'], verbs, { TASKIO_ROOT: root });
+  t.equal(up.code, 0);
+  t.match(up.stdout, clientPart);
+  t.match(up.stdout, new RegExp(`\\n\\nServer:\\n Version: {11}${version.replace(/\./g, '\\.')}\\n API version: {7}1\\n Node\\.js version: {3}v\\d+[^\\n]*\\n Root: {14}${root}\\n Pid: {15}${v.pid}\\n Runtimes: {10}[^\\n]*host\\n$`));
+  const none = path.join(root, 'no-daemon-here');
+  const down = await inProcess(['version'], verbs, { TASKIO_ROOT: none });
+  t.equal(down.code, 125);
+  t.match(down.stdout, clientPart);
+  t.equal(down.stdout.includes('Server:'), false);
+  t.equal(down.stderr, `taskio version: cannot connect to the taskio daemon at ${none}/taskio.sock: is it running? (taskio daemon, or any other command, starts it)\n`);
+  t.notOk(fs.existsSync(none), 'asking started no daemon');
 });
 
 t.test('an error that escapes every verb still ends the command with one line and 125', { timeout: 60_000 }, async (t) => {
