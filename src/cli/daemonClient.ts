@@ -7,6 +7,11 @@ import { errorLine } from './command.js';
 import { exitOwnError } from './exitCode.js';
 import type { VerbContext } from './verb.js';
 
+/** The state root the command talks to: `$TASKIO_ROOT`, else the default one. */
+export function daemonRootOf(ctx: Pick<VerbContext, 'env'>): string {
+  return ctx.env['TASKIO_ROOT'] ? path.resolve(ctx.env['TASKIO_ROOT']) : defaultDaemonRoot();
+}
+
 /**
  * Runs `fn` with a client of the daemon of the command's state root (`$TASKIO_ROOT` of the
  * command's environment, else the default root) and closes the client — its kept-alive
@@ -14,8 +19,7 @@ import type { VerbContext } from './verb.js';
  * the first request (the client does that), so a command costs no round trip of its own to check.
  */
 export async function withDaemon<T>(ctx: Pick<VerbContext, 'env'>, fn: (client: DaemonClient) => Promise<T>): Promise<T> {
-  const root = ctx.env['TASKIO_ROOT'] ? path.resolve(ctx.env['TASKIO_ROOT']) : defaultDaemonRoot();
-  const client = new DaemonClient(root);
+  const client = new DaemonClient(daemonRootOf(ctx));
   try {
     return await fn(client);
   } finally {

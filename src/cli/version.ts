@@ -1,8 +1,8 @@
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
-import { DaemonClient, type DaemonVersion } from '../daemon/client.js';
-import { defaultDaemonRoot } from '../daemon/layout.js';
+import { DaemonClient, isConnectError, type DaemonVersion } from '../daemon/client.js';
 import { packageVersion } from '../packageFiles.js';
+import { daemonRootOf } from './daemonClient.js';
 import type { VerbContext } from './verb.js';
 
 /** Go's names for Node's architectures, as docker prints `OS/Arch`. */
@@ -28,14 +28,13 @@ export async function version(ctx: VerbContext): Promise<void> {
     ['Node.js version', process.version],
     ['OS/Arch', `${process.platform}/${goArch[process.arch] ?? process.arch}`],
   ]));
-  const root = ctx.env['TASKIO_ROOT'] ? path.resolve(ctx.env['TASKIO_ROOT']) : defaultDaemonRoot();
+  const root = daemonRootOf(ctx);
   const client = new DaemonClient(root, { start: false });
   let v: DaemonVersion;
   try {
     v = await client.version();
   } catch (err) {
-    const code = (err as { code?: string }).code;
-    if (code !== 'ECONNREFUSED' && code !== 'ENOENT') throw err;
+    if (!isConnectError(err)) throw err;
     throw new TaskioError('ERR_NO_DAEMON', `cannot connect to the taskio daemon at ${path.join(root, 'taskio.sock')}: is it running? (taskio daemon, or any other command, starts it)`, { cause: err });
   } finally {
     client.close();

@@ -160,7 +160,8 @@ export interface ExecHandle {
   detach(): Promise<void>;
 }
 
-function isConnectError(err: unknown): boolean {
+/** Whether a request failed because no daemon listens on the root (no socket, or a stale one). */
+export function isConnectError(err: unknown): boolean {
   const code = (err as { code?: string }).code;
   return code === 'ECONNREFUSED' || code === 'ENOENT';
 }
