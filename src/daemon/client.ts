@@ -555,7 +555,9 @@ export class DaemonClient {
   /**
    * Runs another process in a task (`POST /tasks/:id/exec`): the FIFO set is made here (cio's
    * Creator, under `<root>/fifo`) and copied to/from the given streams. When `stdin` ends, the
-   * process's stdin is closed.
+   * process's stdin is closed. Output reaches `stdout`/`stderr` once the daemon said the process
+   * started; when it did not, the call rejects and what the runtime wrote there (its own error) is
+   * dropped.
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
     const terminal = opts.terminal === true;
