@@ -7,6 +7,8 @@ import type { WinSize } from '../sys/index.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, type SessionEnd } from './session.js';
 import { checkTty } from './checkTty.js';
+import { interruptedCode } from './interrupt.js';
+import { proxySignals } from './sigProxy.js';
 import type { VerbContext } from './verb.js';
 
 /** What an attach to a task takes from the command line. */
@@ -22,6 +24,8 @@ export interface AttachTaskOptions {
   /** Log mode: replay the log from its start first. */
   logs: boolean;
   detachKeys: Buffer | undefined;
+  /** docker's `--sig-proxy`: without a terminal, the signals this process gets go to the task. */
+  sigProxy: boolean;
 }
 
 /**
@@ -30,7 +34,7 @@ export interface AttachTaskOptions {
  * typed. The detach keys are watched here, so the daemon is asked to watch none.
  */
 export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskView, opts: AttachTaskOptions): Promise<SessionEnd> {
-  return attachSession(ctx, client, () => task.id, task.terminal, opts, ({ stdin, stdout, stderr, logs, detachKeys }) => client.attach(task.id, { ...(stdin ? { stdin } : {}), stdout, stderr, logs, detachKeys, view: task }));
+  return attachSession(ctx, client, () => task.id, Promise.resolve(task.id), task.terminal, opts, ({ stdin, stdout, stderr, logs, detachKeys }) => client.attach(task.id, { ...(stdin ? { stdin } : {}), stdout, stderr, logs, detachKeys, view: task }));
 }
 
 /**
@@ -41,12 +45,15 @@ export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskVie
  */
 export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: CreateTaskRequest, opts: AttachTaskOptions, onCreated: (made: CreatedAttachment) => void): Promise<SessionEnd> {
   let id = '';
-  return attachSession(ctx, client, () => id, req.terminal === true, opts, async ({ size, ...streams }) => {
+  let made!: (id: string) => void;
+  const known = new Promise<string>((resolve) => { made = resolve; });
+  return attachSession(ctx, client, () => id, known, req.terminal === true, opts, async ({ size, ...streams }) => {
     // The task's terminal starts with this one's size (docker's ConsoleSize): what it runs first
     // sees the right size, not 80x24 until the resize after the attach comes in.
     const consoleSize = req.terminal && size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
     const attached = await client.createAttached({ ...req, ...consoleSize }, { ...streams, exit: req.terminal !== true });
     id = attached.id;
+    made(id);
     onCreated(attached);
     return attached;
   });
@@ -54,15 +61,31 @@ export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: Cre
 
 type Connect = (streams: { stdin?: Readable; stdout: Writable; stderr: Writable; logs: boolean; detachKeys: string; size: WinSize | null }) => Promise<Attachment>;
 
-function attachSession(ctx: VerbContext, client: DaemonClient, id: () => string, tty: boolean, opts: AttachTaskOptions, connect: Connect): Promise<SessionEnd> {
-  return attachedSession(ctx, {
-    stdin: opts.stdin,
-    tty,
-    detachKeys: opts.detachKeys,
-    resize: (size) => client.resize(id(), size),
-    closeStdin: opts.closeStdin ? () => client.closeStdin(id()) : undefined,
-    connect: ({ stdin, stdout, stderr, size }) => connect({ ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '', size }),
-  });
+/** `id()` is the task's id once known (`known` settles then: a signal that came before waits for it). */
+async function attachSession(ctx: VerbContext, client: DaemonClient, id: () => string, known: Promise<string>, tty: boolean, opts: AttachTaskOptions, connect: Connect): Promise<SessionEnd> {
+  let giveUp!: () => void;
+  const interrupted = new Promise<void>((resolve) => { giveUp = resolve; });
+  // As docker: a terminal turns ctrl-C into a byte for the task; without one, signals are handed on.
+  const stopProxy = opts.sigProxy && !tty
+    ? proxySignals(async (signal) => client.kill(await known, signal), giveUp)
+    : null;
+  try {
+    const end = await attachedSession(ctx, {
+      stdin: opts.stdin,
+      tty,
+      detachKeys: opts.detachKeys,
+      resize: (size) => client.resize(id(), size),
+      closeStdin: opts.closeStdin ? () => client.closeStdin(id()) : undefined,
+      interrupted,
+      connect: ({ stdin, stdout, stderr, size }) => connect({ ...(stdin ? { stdin } : {}), stdout, stderr, logs: opts.logs, detachKeys: '', size }),
+    });
+    if (end === 'interrupted') {
+      ctx.stderr.write(`${ctx.command}: left task ${id()} running: it did not end on the interrupts handed on to it (taskio stop ${id()} ends it)\n`);
+    }
+    return end;
+  } finally {
+    stopProxy?.();
+  }
 }
 
 /**
@@ -78,7 +101,8 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
     if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it has exited`);
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);
-    const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys') });
+    const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') });
+    if (end === 'interrupted') return interruptedCode;
     if (end === 'detached') return 0;
     return client.wait(id);
   });

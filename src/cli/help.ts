@@ -6,8 +6,9 @@ function optionLine(flag: FlagSpec): [string, string] {
   if (flag.kind !== 'bool') left += ` ${flag.valueName ?? (flag.kind === 'list' ? 'list' : 'string')}`;
   let text = flag.description;
   if (flag.default !== undefined && flag.default !== '') {
-    // pflag quotes the default of a string flag and shows other kinds bare: (default "KILL"), (default 10).
-    text += (flag.valueName ?? 'string') === 'string' ? ` (default ${JSON.stringify(flag.default)})` : ` (default ${flag.default})`;
+    // pflag quotes the default of a string flag and shows other kinds bare: (default "KILL"), (default 10), (default true).
+    const quoted = flag.kind !== 'bool' && (flag.valueName ?? 'string') === 'string';
+    text += quoted ? ` (default ${JSON.stringify(flag.default)})` : ` (default ${flag.default})`;
   }
   return [left, text];
 }

@@ -1,7 +1,7 @@
 import type { VerbContext } from './verb.js';
 
 /** The exit codes of a command ended by ctrl-C (128 + SIGINT) or by a reader that went away (128 + SIGPIPE). */
-const interrupted = 130;
+export const interruptedCode = 130;
 const brokenPipe = 141;
 
 /**
@@ -16,7 +16,7 @@ export async function untilInterrupted(ctx: Pick<VerbContext, 'stdout'>, fn: (si
   let code = 0;
   let failure: Error | null = null;
   const onSigint = (): void => {
-    code = interrupted;
+    code = interruptedCode;
     ac.abort();
   };
   const onError = (err: NodeJS.ErrnoException): void => {

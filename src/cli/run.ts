@@ -5,6 +5,7 @@ import type { ExitRecord, TaskLimits } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { checkTty } from './checkTty.js';
+import { interruptedCode } from './interrupt.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
 
@@ -51,7 +52,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   }
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
-  const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys') };
+  const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') };
   return withDaemon(ctx, async (client) => {
     let id: string | null = null;
     try {
@@ -63,7 +64,9 @@ export async function run(ctx: VerbContext): Promise<unknown> {
           return 0;
         }
         // FIFO mode: the cio attach is this process's own, on the task's FIFO set.
-        if ((await attachTask(ctx, client, task, attach)) === 'detached') return 0;
+        const end = await attachTask(ctx, client, task, attach);
+        if (end === 'interrupted') return interruptedCode;
+        if (end === 'detached') return 0;
       } else {
         // Log mode: created, started and attached in one round trip. The exit comes after the
         // output in the same stream (once the task is removed, with --rm). A terminal's stream is
@@ -77,6 +80,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
             exit = req.terminal ? client.wait(made.id, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal }) : made.exit;
             exit.catch(() => undefined); // awaited below, unless detached
           });
+          if (end === 'interrupted') return interruptedCode;
           if (end === 'detached' || exit === null) return 0;
           const record = await exit;
           if (record !== null) return record;

@@ -4,8 +4,11 @@ import { DetachScanner, parseDetachKeys } from './detachKeys.js';
 import type { TerminalSession } from './terminal.js';
 import type { VerbContext } from './verb.js';
 
-/** How an attached session ended: the task's output is complete, or the user typed the detach keys. */
-export type SessionEnd = 'exited' | 'detached';
+/**
+ * How an attached session ended: the task's output is complete, the user typed the detach keys, or
+ * the user gave up on a task that ctrl-C did not end (see `proxySignals`); the last two leave it running.
+ */
+export type SessionEnd = 'exited' | 'detached' | 'interrupted';
 
 /** What {@link attachedSession} needs to know. */
 export interface SessionOptions {
@@ -19,6 +22,8 @@ export interface SessionOptions {
   closeStdin?: (() => Promise<void>) | undefined;
   /** Posts a window size to the task's terminal (called at once and on every `SIGWINCH`). */
   resize(size: WinSize): Promise<void>;
+  /** Settles when the user gives up waiting: the session lets go of the task as a detach does. */
+  interrupted?: Promise<void> | undefined;
   /**
    * Starts the copy: `stdin` (already filtered of the detach keys; `null` when stdin is not
    * attached) into the task, the task's output into `stdout`/`stderr`. Resolves with a function
@@ -41,6 +46,7 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
   let scanner: DetachScanner | null = null;
   let detach: (() => void) | null = null;
   let detached = false;
+  let interrupted = false;
   let onDetached!: () => void;
   const detachedNow = new Promise<void>((resolve) => { onDetached = resolve; });
   let stopped = false;
@@ -81,6 +87,12 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
     ctx.stdin.off('end', onEnd);
     ctx.stdin.pause();
   };
+  void opts.interrupted?.then(() => {
+    interrupted = detached = true;
+    if (input) stopInput();
+    onDetached();
+    detach?.();
+  });
   try {
     // Loaded for `-t` only: the terminal code loads the native binding (the window size).
     if (opts.tty) term = (await import('./terminal.js')).openTerminal({ stdin: ctx.stdin, stdout: ctx.stdout, raw: opts.stdin, onResize: resizeQuietly });
@@ -104,7 +116,7 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
     if (pendingSize) resizeQuietly(pendingSize);
     if (detached) conn.detach();
     await Promise.race([conn.done, detachedNow]);
-    return detached ? 'detached' : 'exited';
+    return interrupted ? 'interrupted' : detached ? 'detached' : 'exited';
   } finally {
     if (input) stopInput();
     term?.restore();

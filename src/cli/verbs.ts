@@ -23,6 +23,8 @@ const interactive: FlagSpec = { name: 'interactive', short: 'i', kind: 'bool', d
 const tty: FlagSpec = { name: 'tty', short: 't', kind: 'bool', description: 'Allocate a pseudo-TTY' };
 const env: FlagSpec = { name: 'env', short: 'e', kind: 'list', description: 'Set environment variables', parse: parseEnv };
 const workdir: FlagSpec = { name: 'workdir', short: 'w', kind: 'string', description: 'Working directory inside the task', parse: parseWorkdir };
+/** docker's `--sig-proxy` (run, attach): signals go to the task rather than ending this command. */
+const sigProxy: FlagSpec = { name: 'sig-proxy', kind: 'bool', description: 'Proxy received signals to the process (non-TTY mode only)', default: 'true' };
 const detachKeys: FlagSpec = {
   name: 'detach-keys', kind: 'string', description: 'Override the key sequence for detaching a task (default "ctrl-p,ctrl-q")', parse: parseDetachKeys,
 };
@@ -42,7 +44,7 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 1 },
     conflicts: [['rootfs', 'bundle']],
     flags: [
-      detach, interactive, tty, env, workdir, detachKeys,
+      detach, interactive, tty, env, workdir, detachKeys, sigProxy,
       { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
       { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
       { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
@@ -60,7 +62,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Attach local standard input, output, and error streams to a running task',
     operands: { min: 1, max: 1 },
     flags: [
-      detachKeys,
+      detachKeys, sigProxy,
       { name: 'no-stdin', kind: 'bool', description: 'Do not attach STDIN' },
       { name: 'logs', kind: 'bool', description: 'Replay the log before the live output (log-mode tasks)' },
     ],
