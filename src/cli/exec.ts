@@ -3,6 +3,7 @@ import type { ExitRecord } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession } from './session.js';
 import { checkTty } from './checkTty.js';
+import { commandEnv } from './envFile.js';
 import type { VerbContext } from './verb.js';
 
 /**
@@ -18,7 +19,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
   const interactive = a.bool('interactive') && !detach;
   const tty = a.bool('tty');
   if (!detach) checkTty(interactive, tty, () => ctx.stdin);
-  const env = a.list<string | undefined>('env').filter((e): e is string => e !== undefined);
+  const env = commandEnv(a);
   const base = { args, terminal: tty, ...(env.length > 0 ? { env } : {}), ...(a.value('workdir') ? { cwd: a.value<string>('workdir')! } : {}) };
   return withDaemon(ctx, async (client) => {
     if (detach) {

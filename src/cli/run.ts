@@ -5,6 +5,7 @@ import type { ExitRecord, TaskLimits } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { checkTty } from './checkTty.js';
+import { commandEnv } from './envFile.js';
 import { interruptedCode } from './interrupt.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
@@ -18,7 +19,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
   if (memory !== undefined) limits.memory = memory;
   if (nanoCpus !== undefined) limits.cpus = nanoCpus / 1e9;
   if (pids !== undefined) limits.pids = pids;
-  const env = a.list<string | undefined>('env').filter((e): e is string => e !== undefined);
+  const env = commandEnv(a);
   const opt = <K extends keyof CreateTaskRequest>(key: K, value: CreateTaskRequest[K] | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     args: a.operands,

@@ -1,6 +1,7 @@
 import { signalNumber } from '../runtime/oci/signal.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
+import { readEnvFile } from './envFile.js';
 import { notAvailableYet } from './notAvailableYet.js';
 import { parsePsFilter } from './psFilter.js';
 import { parseSince } from './since.js';
@@ -22,6 +23,7 @@ const detach: FlagSpec = { name: 'detach', short: 'd', kind: 'bool', description
 const interactive: FlagSpec = { name: 'interactive', short: 'i', kind: 'bool', description: 'Keep STDIN open even if not attached' };
 const tty: FlagSpec = { name: 'tty', short: 't', kind: 'bool', description: 'Allocate a pseudo-TTY' };
 const env: FlagSpec = { name: 'env', short: 'e', kind: 'list', description: 'Set environment variables', parse: parseEnv };
+const envFile: FlagSpec = { name: 'env-file', kind: 'list', description: 'Read in a file of environment variables', parse: (file) => readEnvFile(file) };
 const workdir: FlagSpec = { name: 'workdir', short: 'w', kind: 'string', description: 'Working directory inside the task', parse: parseWorkdir };
 /** docker's `--sig-proxy` (run, attach): signals go to the task rather than ending this command. */
 const sigProxy: FlagSpec = { name: 'sig-proxy', kind: 'bool', description: 'Proxy received signals to the process (non-TTY mode only)', default: 'true' };
@@ -44,7 +46,7 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 1 },
     conflicts: [['rootfs', 'bundle']],
     flags: [
-      detach, interactive, tty, env, workdir, detachKeys, sigProxy,
+      detach, interactive, tty, env, envFile, workdir, detachKeys, sigProxy,
       { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
       { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
       { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
@@ -92,7 +94,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Execute a command in a running task',
     interspersed: false,
     operands: { min: 2 },
-    flags: [detach, interactive, tty, env, workdir, detachKeys],
+    flags: [detach, interactive, tty, env, envFile, workdir, detachKeys],
   },
   {
     name: 'ps',

@@ -25,7 +25,8 @@ export function taskioEnv(root: string): NodeJS.ProcessEnv {
 
 /** Spawns `taskio ARGS…` on state root `root`, `input` on its stdin (none: /dev/null), collecting what it prints. */
 export function spawnTaskio(root: string, args: string[], input?: Buffer | string): TaskioChild {
-  const child = spawn(process.execPath, [cliMain, ...args], { env: taskioEnv(root), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  // `--` as bin/taskio passes it: Node 20 would take a `--env-file` after the script as its own.
+  const child = spawn(process.execPath, ['--', cliMain, ...args], { env: taskioEnv(root), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });

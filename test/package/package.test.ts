@@ -282,4 +282,10 @@ t.test('the installed taskio command runs the CLI through npm\'s .bin link, with
   t.equal(bad?.code, 125, "taskio's own error keeps its exit code through the launcher");
   t.match(bad?.stderr, /^taskio run: .*"a lot"/, 'an argument with a space arrives as one argument');
   t.equal(bad?.stderr.split('\n').filter(Boolean).length, 1, 'one line');
+  // Node 20 takes a `--env-file` anywhere in its arguments as its own (exit 9, "node: …: not found").
+  const missing = path.join(app, 'no-such.env');
+  const envFile = await run(path.join(binDir, 'taskio'), ['run', '--env-file', missing, '--', 'true'], { cwd: app, env: caEnv, timeout: 100_000 })
+    .then(() => null, (err: { code: number; stderr: string }) => err);
+  t.equal(envFile?.code, 125, '--env-file is the command\'s flag, not Node\'s');
+  t.match(envFile?.stderr, new RegExp(`^taskio run: invalid argument "${missing}" for "--env-file" flag: ENOENT`));
 });
