@@ -5,9 +5,11 @@ import fs from 'node:fs';
  * symlink (`ELOOP`) and without blocking (a FIFO there would hold the thread in `open(2)`), and
  * read only once fstat says it is a regular file. Null for anything else at `path`; an open that
  * fails throws its errno error. Synchronous: for small files (specs, state files).
+ * `followLinks`: for a file the user named on a command line (an `--env-file`), which may be a link.
  */
-export function readRegularFileSync(path: string): string | null {
-  const fd = fs.openSync(path, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
+export function readRegularFileSync(path: string, opts: { followLinks?: boolean } = {}): string | null {
+  const flags = fs.constants.O_RDONLY | fs.constants.O_NONBLOCK | (opts.followLinks ? 0 : fs.constants.O_NOFOLLOW);
+  const fd = fs.openSync(path, flags);
   try {
     return fs.fstatSync(fd).isFile() ? fs.readFileSync(fd, 'utf8') : null;
   } finally {

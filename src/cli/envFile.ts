@@ -1,5 +1,5 @@
-import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
+import { readRegularFileSync } from '../readRegularFile.js';
 import type { ParsedArgs } from './flags.js';
 import { parseEnv } from './values.js';
 
@@ -13,14 +13,8 @@ import { parseEnv } from './values.js';
  * or a NUL byte, an empty name; the open's own error for a file that cannot be read.
  */
 export function readEnvFile(file: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-  let text: string;
-  try {
-    if (!fs.fstatSync(fd).isFile()) throw new TaskioError('ERR_INVALID_ARG_VALUE', `${file} is not a regular file`);
-    text = fs.readFileSync(fd, 'utf8');
-  } finally {
-    fs.closeSync(fd);
-  }
+  const text = readRegularFileSync(file, { followLinks: true });
+  if (text === null) throw new TaskioError('ERR_INVALID_ARG_VALUE', `${file} is not a regular file`);
   const out: string[] = [];
   for (const [i, raw] of text.replace(/^\uFEFF/, '').split(/\r?\n/).entries()) {
     const line = raw.trimStart();

@@ -500,10 +500,6 @@ function guessDialect(command: string): Dialect {
 const creatingIds = new Map<string, Set<string>>();
 
 /**
- * Whether the runtime keeps state for `id` under `root`: runc a directory `<root>/<id>`, runsc
- * `<sandbox>_sandbox:<id>.state` files.
- */
-/**
  * Whether the runtime saved enough of container `id` to find it again, so that its forced delete
  * ends and removes it: runc's `state.json` (runc makes the directory first, and its delete of a
  * directory without the file removes the directory alone), runsc's state file.
@@ -513,6 +509,10 @@ async function savedState(dialect: Dialect, root: string, id: string): Promise<b
   return fs.lstat(path.join(root, id, 'state.json')).then(() => true, () => false);
 }
 
+/**
+ * Whether the runtime keeps state for `id` under `root`: runc a directory `<root>/<id>`, runsc
+ * `<sandbox>_sandbox:<id>.state` files.
+ */
 async function hasState(dialect: Dialect, root: string, id: string): Promise<boolean> {
   if (dialect === 'runc') {
     return fs.lstat(path.join(root, id)).then(() => true, (err: NodeJS.ErrnoException) => {
