@@ -7,7 +7,7 @@ import { commandEnv } from './envFile.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * `taskio exec [-i] [-t] [-d] [-e K=V]… [-w DIR] TASK COMMAND [ARG...]`: runs another process in a
+ * `taskio exec [-i] [-t] [-d] [-e K=V]… [-w DIR] [-u USER] TASK COMMAND [ARG...]`: runs another process in a
  * running task, as `docker exec`: attached, the command exits with the process's exit code (stdin
  * with `-i`, whose end closes the process's stdin; a terminal with `-t`; the detach keys leave it
  * running); with `-d` it returns once the process started.
@@ -20,7 +20,8 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
   const tty = a.bool('tty');
   if (!detach) checkTty(interactive, tty, () => ctx.stdin);
   const env = commandEnv(a);
-  const base = { args, terminal: tty, ...(env.length > 0 ? { env } : {}), ...(a.value('workdir') ? { cwd: a.value<string>('workdir')! } : {}) };
+  const base = { args, terminal: tty, ...(env.length > 0 ? { env } : {}), ...(a.value('workdir') ? { cwd: a.value<string>('workdir')! } : {}),
+    ...(a.given('user') ? { user: a.value<string>('user')! } : {}) };
   return withDaemon(ctx, async (client) => {
     if (detach) {
       await client.exec(id, base);

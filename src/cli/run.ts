@@ -1,6 +1,7 @@
 import { TaskioError } from '../errors.js';
 import type { DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
+import type { TaskMount } from '../daemon/mounts.js';
 import type { ExitRecord, TaskLimits } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
@@ -20,6 +21,8 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
   if (nanoCpus !== undefined) limits.cpus = nanoCpus / 1e9;
   if (pids !== undefined) limits.pids = pids;
   const env = commandEnv(a);
+  // docker's order: -v, then --tmpfs, then --mount; the daemon refuses two at one place.
+  const mounts = [...a.list<TaskMount>('volume'), ...a.list<TaskMount>('tmpfs'), ...a.list<TaskMount>('mount')];
   const opt = <K extends keyof CreateTaskRequest>(key: K, value: CreateTaskRequest[K] | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     args: a.operands,
@@ -29,6 +32,9 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...opt('bundle', a.value('bundle')),
     ...opt('log', a.value('log')),
     ...opt('cwd', a.value('workdir')),
+    ...opt('user', a.value('user')),
+    ...(mounts.length > 0 ? { mounts } : {}),
+    ...(a.bool('read-only') ? { readonlyRootfs: true } : {}),
     ...(env.length > 0 ? { env } : {}),
     terminal: a.bool('tty'),
     stdin: a.bool('interactive'),

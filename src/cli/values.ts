@@ -125,3 +125,12 @@ export function parseFormat(value: string): 'table' | 'json' {
   if (value !== 'table' && value !== 'json') throw invalid('expected table or json');
   return value;
 }
+
+/**
+ * `-u`/`--user`: `name|uid[:group|gid]`, checked for its shape only: the names are the task's,
+ * looked up by the daemon in the task's rootfs.
+ */
+export function parseUser(value: string): string {
+  if (!/^[^:\s\0]+(?::[^:\s\0]+)?$/.test(value)) throw invalid('expected <name|uid>[:<group|gid>]');
+  return value;
+}

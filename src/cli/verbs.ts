@@ -8,8 +8,9 @@ import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
   parseCpus, parseEnv, parseFormat, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
-  parseTaskId, parseWorkdir,
+  parseTaskId, parseUser, parseWorkdir,
 } from './values.js';
+import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
 import type { Verb, VerbTable } from './verb.js';
 
 /**
@@ -25,6 +26,7 @@ const tty: FlagSpec = { name: 'tty', short: 't', kind: 'bool', description: 'All
 const env: FlagSpec = { name: 'env', short: 'e', kind: 'list', description: 'Set environment variables', parse: parseEnv };
 const envFile: FlagSpec = { name: 'env-file', kind: 'list', description: 'Read in a file of environment variables', parse: (file) => readEnvFile(file) };
 const workdir: FlagSpec = { name: 'workdir', short: 'w', kind: 'string', description: 'Working directory inside the task', parse: parseWorkdir };
+const user: FlagSpec = { name: 'user', short: 'u', kind: 'string', description: 'Username or UID (format: <name|uid>[:<group|gid>])', parse: parseUser };
 /** docker's `--sig-proxy` (run, attach): signals go to the task rather than ending this command. */
 const sigProxy: FlagSpec = { name: 'sig-proxy', kind: 'bool', description: 'Proxy received signals to the process (non-TTY mode only)', default: 'true' };
 const detachKeys: FlagSpec = {
@@ -46,7 +48,11 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 1 },
     conflicts: [['rootfs', 'bundle']],
     flags: [
-      detach, interactive, tty, env, envFile, workdir, detachKeys, sigProxy,
+      detach, interactive, tty, env, envFile, workdir, user, detachKeys, sigProxy,
+      { name: 'volume', short: 'v', kind: 'list', description: 'Bind mount a host path (HOST-PATH:TASK-PATH[:ro])', parse: parseVolume },
+      { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
+      { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
+      { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
       { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
       { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
       { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
@@ -94,7 +100,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Execute a command in a running task',
     interspersed: false,
     operands: { min: 2 },
-    flags: [detach, interactive, tty, env, envFile, workdir, detachKeys],
+    flags: [detach, interactive, tty, env, envFile, workdir, user, detachKeys],
   },
   {
     name: 'ps',

@@ -11,6 +11,7 @@ import { openEarlyLog, prepareAttach, type AttachConnection, type AttachOutcome,
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
+import { ociUser, resolveUser } from './taskUser.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { EventBus } from './events.js';
 import type { DaemonLayout } from './layout.js';
@@ -322,9 +323,9 @@ export function apiRouter(api: ApiContext): Router {
 
   r.add('POST', '/tasks/:id/exec', async (ctx) => {
     checkQuery(ctx.query, {});
-    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; stdin?: string; stdout?: string; stderr?: string }>(
+    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; stdin?: string; stdout?: string; stderr?: string; user?: string }>(
       await ctx.body(),
-      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string' },
+      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string', user: 'string' },
     );
     const execId = b.id === undefined ? crypto.randomBytes(6).toString('hex') : validateId(b.id, 'exec');
     if (b.args.length === 0 || b.args[0] === '') throw new TaskioError('ERR_INVALID_FIELD', 'field "args" must be a non-empty command');
@@ -340,10 +341,13 @@ export function apiRouter(api: ApiContext): Router {
       if (!st?.isFIFO()) throw new TaskioError('ERR_NOT_FIFO', `field "${name}" must name a FIFO the client made, got ${JSON.stringify(p)} (${st ? 'not a FIFO' : 'missing'})`);
     }
     const t = task(ctx);
-    const base = readSpec(t.record.bundle).process;
+    const taskSpec = readSpec(t.record.bundle);
+    const base = taskSpec.process;
+    // docker exec -u: the names are the task's (its rootfs's passwd), and HOME the user's.
+    const user = b.user === undefined ? null : resolveUser(b.user, taskSpec.root.path);
     const env = new Map<string, string>();
-    for (const kv of [...(base.env ?? []), ...(b.env ?? [])]) env.set(kv.slice(0, kv.indexOf('=')), kv);
-    const spec = { ...base, args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
+    for (const kv of [...(base.env ?? []), ...(user?.home !== undefined ? [`HOME=${user.home}`] : []), ...(b.env ?? [])]) env.set(kv.slice(0, kv.indexOf('=')), kv);
+    const spec = { ...base, ...(user ? { user: ociUser(user) } : {}), args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
     const e = await t.exec({ id: execId, terminal, ...stdio, spec }).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
     return { status: 201, body: execView(e) };
   });

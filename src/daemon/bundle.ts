@@ -5,7 +5,9 @@ import { TaskioError } from '../errors.js';
 import { removeInside } from '../removeInside.js';
 import { createBusyboxBundle, readBundleConfig, type ConsoleSize, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
+import { withTaskMounts, type TaskMount } from './mounts.js';
 import type { TaskLimits } from './records.js';
+import { ociUser, type TaskUser } from './taskUser.js';
 
 const busyboxBinary = '/usr/bin/busybox';
 
@@ -63,6 +65,10 @@ export interface SpecEdits {
   limits: TaskLimits | null;
   /** Set when the spec has a UTS namespace (docker: the container id). */
   hostname: string;
+  /** Mounts added to (or replacing those at the same place in) the spec's. */
+  mounts?: readonly TaskMount[];
+  /** The process's user (docker's `--user`, resolved); its home becomes `HOME` unless the env sets one. */
+  user?: TaskUser | undefined;
 }
 
 /**
@@ -79,11 +85,16 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   for (const kv of [...(proc.env ?? []), ...(e.terminal && !(proc.env ?? []).some((x) => x.startsWith('TERM=')) ? ['TERM=xterm'] : []), ...(e.env ?? [])]) {
     env.set(kv.slice(0, kv.indexOf('=')), kv);
   }
+  if (e.user) {
+    proc.user = ociUser(e.user);
+    if (e.user.home !== undefined && !env.has('HOME')) env.set('HOME', `HOME=${e.user.home}`);
+  }
   proc.env = [...env.values()];
   if (e.cwd) proc.cwd = e.cwd;
   proc.terminal = e.terminal;
   if (e.terminal && e.consoleSize) proc.consoleSize = { height: e.consoleSize.height, width: e.consoleSize.width };
   spec.root = { path: e.rootPath, readonly: e.readonly };
+  if (e.mounts?.length) spec.mounts = withTaskMounts(spec.mounts ?? [], e.mounts);
   // A hostname needs a UTS namespace of its own (runc refuses one without).
   const namespaces = (spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? [];
   if (namespaces.some((n) => n.type === 'uts')) spec.hostname = e.hostname;

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { TaskioError } from '../errors.js';
 
 /** The JSON types a field of a request may have. */
-export type FieldType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'object' | 'signal';
+export type FieldType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'object' | 'object[]' | 'signal';
 
 /** A request body's shape: each known field and its type; `!` after the type marks it required. */
 export type Schema = Record<string, `${FieldType}${'' | '!'}`>;
@@ -20,13 +20,14 @@ function matches(type: FieldType, v: unknown): boolean {
     case 'number': return typeof v === 'number' && Number.isFinite(v);
     case 'string[]': return Array.isArray(v) && v.every((x) => typeof x === 'string');
     case 'object': return typeof v === 'object' && v !== null && !Array.isArray(v);
+    case 'object[]': return Array.isArray(v) && v.every((x) => matches('object', x));
     case 'signal': return typeof v === 'string' || (typeof v === 'number' && Number.isSafeInteger(v));
   }
 }
 
 const typeNames: Record<FieldType, string> = {
   string: 'a string', boolean: 'true or false', integer: 'a whole number', number: 'a number',
-  'string[]': 'an array of strings', object: 'an object', signal: 'a signal name or number',
+  'string[]': 'an array of strings', object: 'an object', 'object[]': 'an array of objects', signal: 'a signal name or number',
 };
 
 /**

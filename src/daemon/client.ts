@@ -139,6 +139,8 @@ export interface ExecOptions extends CallOptions {
   env?: string[];
   cwd?: string;
   terminal?: boolean;
+  /** docker's `exec --user`: `user[:group]`, names from the task's rootfs. Default: the task's user. */
+  user?: string;
   stdin?: Readable;
   stdout?: Writable;
   stderr?: Writable;
@@ -575,7 +577,7 @@ export class DaemonClient {
       const c = io.config();
       view = await this.#json<ExecView>('POST', this.#task(id, '/exec'), {
         ...(opts.id ? { id: opts.id } : {}), args: opts.args, ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}),
-        terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
+        ...(opts.user !== undefined ? { user: opts.user } : {}), terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
       }, opts);
     } catch (err) {
       for (const g of gates) g?.drop();

@@ -7,6 +7,7 @@ import { notRegularFile } from '../logfile/regularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
+import { checkMounts, type TaskMount } from './mounts.js';
 import type { RuntimeName, TaskLimits } from './records.js';
 
 /** The body of `POST /tasks`. */
@@ -33,6 +34,16 @@ export interface CreateTaskRequest {
   /** Log URI (`file:///…?format=cri&maxSize=…`, `binary:///…`) or `none` (FIFO mode). Default: CRI log in the task directory. */
   log?: string;
   limits?: TaskLimits;
+  /** Host paths and memory filesystems mounted into the task (runsc, runc). */
+  mounts?: TaskMount[];
+  /** Mount the task's root filesystem read-only (docker's `ReadonlyRootfs`; the embedded busybox always is). runsc, runc. */
+  readonlyRootfs?: boolean;
+  /**
+   * The user the process runs as, docker's `--user`: `user[:group]`, names or numbers, names
+   * looked up in the task's rootfs (`/etc/passwd`, `/etc/group`; the host's for a host task).
+   * Default: the bundle's, else root.
+   */
+  user?: string;
   /**
    * Remove the task once it exited and its output is complete (docker's `AutoRemove`, what
    * `run --rm` asks for): done by the daemon, so it happens too when no client is there any more;
@@ -44,6 +55,7 @@ export interface CreateTaskRequest {
 const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
+  mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -85,6 +97,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.env) checkEnv(req.env);
   if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
+  if (req.mounts !== undefined) req.mounts = checkMounts(req.mounts);
   if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
   return { ...req, logPlan: logPlan(req.log) };
 }

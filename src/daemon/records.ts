@@ -1,4 +1,5 @@
 import type { Config } from '../fifo/index.js';
+import type { TaskMount } from './mounts.js';
 
 /** The runtimes a daemon task can run on. */
 export type RuntimeName = 'runsc' | 'runc' | 'host';
@@ -42,6 +43,10 @@ export interface TaskRecord {
   logPath: string | null;
   logFormat: 'cri' | 'raw' | null;
   limits: TaskLimits | null;
+  /** Its mounts as asked (sources resolved). Absent: none. */
+  mounts?: TaskMount[];
+  /** The user its process runs as (`--user` resolved, else the bundle's). Absent: the daemon's own (a host task without `--user`). */
+  user?: { uid: number; gid: number; additionalGids?: number[] };
   /** The job object (cgroup) a host task runs in, named after the root and the id; null for runsc/runc, or where no job can be made. */
   job: string | null;
   /** The host pid whose exit is the task's (runsc: the sandbox; runc: the init; host: the process). */

@@ -13,6 +13,7 @@ import { exitFromStatus } from './exitStatus.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
+import type { TaskMount } from './mounts.js';
 import type { ProcessInfo } from './procStat.js';
 import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
@@ -78,6 +79,10 @@ export interface TaskView {
   /** The task's FIFO set (FIFO mode clients attach to it). */
   stdio: TaskRecord['stdio'];
   limits: TaskRecord['limits'];
+  /** Host paths and memory filesystems mounted into it (`run -v`, `--mount`, `--tmpfs`). */
+  mounts: TaskMount[];
+  /** The user its process runs as (`run --user`, else the bundle's); null: the daemon's own (a host task without `--user`). */
+  user: TaskRecord['user'] | null;
   /** Removed by the daemon once it exited (`run --rm`). */
   autoRemove: boolean;
   pid: number;
@@ -363,7 +368,7 @@ export class DaemonTask {
     return {
       id: r.id, status: this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, autoRemove: r.autoRemove === true, pid: r.pid,
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],
     };
   }

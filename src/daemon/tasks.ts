@@ -12,6 +12,7 @@ import { JobObject, isJobUnavailable, jobCgroupPath } from '../runtime/jobobject
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
+import { resolveUser } from './taskUser.js';
 import { AdoptedControl, InitControl } from './control.js';
 import type { CheckedCreate } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
@@ -92,6 +93,9 @@ export class TaskManager {
     if (runtimeName === 'host' && req.limits?.pids !== undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
     }
+    if (runtimeName === 'host' && (req.mounts?.length || req.readonlyRootfs)) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', `${req.mounts?.length ? 'mounts need' : 'a read-only rootfs needs'} runtime runsc or runc: a host task sees the host's files as they are`);
+    }
     this.#reserved.add(id);
     const dir = layout.taskDir(id);
     let made = false;
@@ -107,14 +111,15 @@ export class TaskManager {
       }
       made = true;
       const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
+      const user = req.user === undefined ? undefined : resolveUser(req.user, rootPath);
       // runsc/runc: a cgroup named after the root and the id (docker's /docker/<id>), not the
       // runtime's default (runc: <the daemon's cgroup>/<id>, runsc: /<id> — the same one for the same
       // id in two roots), and known before the task runs.
       const spec = taskSpec(base, {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
-        terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly,
-        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63),
+        terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63), mounts: req.mounts ?? [], user,
       });
       const terminal = spec.process.terminal === true;
       const bundle = layout.bundle(id);
@@ -135,6 +140,7 @@ export class TaskManager {
         bundle, args: spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
         log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
+        ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
         ...(req.autoRemove === true ? { autoRemove: true } : {}),

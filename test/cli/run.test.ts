@@ -1,5 +1,8 @@
 import t from 'tap';
 import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cliMain, daemonRoot } from '../daemon/helpers.js';
@@ -106,4 +109,37 @@ t.test('--rm is the daemon\'s AutoRemove: with -d, or after the command was SIGK
   await c.kill('orphan', 'TERM');
   t.equal((await removed).exitCode, 128 + 15, 'gone once it exited, with its code');
   t.same(taskDirs(root), []);
+});
+
+t.test('run -v, --mount, --tmpfs, --read-only and -u as docker\'s; exec -u; bad values one line, exit 125, nothing left', { timeout: 90_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-run-v-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  fs.writeFileSync(path.join(dir, 'in'), 'host file\n');
+  fs.chmodSync(dir, 0o777); // the task's user (nobody) writes there
+  const script = 'cat /src/in; echo out > /out/result; touch /src/x 2>/dev/null || echo src-ro; touch /t/x && echo tmpfs-rw; id -u; id -g';
+  const r = await taskio(root, [
+    'run', '--rm', '--runtime', 'runc', '-v', `${dir}:/src:ro`, '--mount', `type=bind,src=${dir},dst=/out`, '--tmpfs', '/t:size=1m',
+    '-u', 'nobody:root', '--', 'sh', '-c', script,
+  ]);
+  t.equal(r.status, 0, r.stderr);
+  t.equal(r.stdout, 'host file\nsrc-ro\ntmpfs-rw\n65534\n0\n');
+  t.equal(fs.readFileSync(path.join(dir, 'result'), 'utf8'), 'out\n', 'written through the --mount');
+  const id = (await taskio(root, ['run', '-d', '--runtime', 'runc', '-u', '1234', '--', 'sleep', '1000'])).stdout.trim();
+  t.equal((await taskio(root, ['exec', id, 'id'])).stdout, 'uid=1234 gid=0(root)\n', 'an exec runs as the task\'s user');
+  t.equal((await taskio(root, ['exec', '-u', 'root', id, 'id', '-u'])).stdout, '0\n', 'exec -u');
+  await taskio(root, ['rm', '-f', id]);
+  const bad: [string[], string][] = [
+    [['-v', 'cache:/cache'], 'taskio run: invalid argument "cache:/cache" for "-v, --volume" flag: "cache" is not a host path: taskio has no named volumes (give an absolute path, or one starting with "."). See \'taskio run --help\'.\n'],
+    [['-v', `${dir}/missing:/m`], `taskio run: mounts[0] (bind at "/m"): source ${dir}/missing does not exist\n`],
+    [['-u', 'ghost'], /^taskio run: invalid user "ghost": unable to find user ghost: no matching entries in .*\/etc\/passwd\n$/.source],
+    [['--runtime', 'host', '--tmpfs', '/t'], 'taskio run: mounts need runtime runsc or runc: a host task sees the host\'s files as they are\n'],
+  ];
+  for (const [flags, line] of bad) {
+    const b = await taskio(root, ['run', '--rm', ...(flags.includes('--runtime') ? [] : ['--runtime', 'runc']), ...flags, 'true']);
+    t.equal(b.status, 125, flags.join(' '));
+    if (line.startsWith('^')) t.match(b.stderr, new RegExp(line));
+    else t.equal(b.stderr, line);
+  }
+  t.same(taskDirs(root), [], 'nothing left');
 });

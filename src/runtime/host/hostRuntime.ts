@@ -293,11 +293,10 @@ export class HostRuntime implements Runtime {
     const env = envObject(spec.env ?? []);
     const cwd = spec.cwd || path.resolve(task.bundle);
     const job = task.job;
-    if (job) {
-      // The job's wrapper shell would turn a missing command into exit 127: fail as spawn does.
-      findCommand(file, env.PATH, cwd);
-      ({ file, args } = job.commandLine(file, args));
-    }
+    // The job's wrapper shell (and setpriv) would turn a missing command into exit 127: fail as spawn does.
+    if (job || spec.user) findCommand(file, env.PATH, cwd);
+    if (spec.user) ({ file, args } = asUser(spec.user, file, args));
+    if (job) ({ file, args } = job.commandLine(file, args));
     if (spec.terminal) {
       if (!(terminal instanceof HostTerminal)) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'a terminal process needs the terminal from newTerminal()');
       const size = terminal.size();
@@ -350,6 +349,21 @@ export class HostRuntime implements Runtime {
 }
 
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
+
+const setpriv = '/usr/bin/setpriv';
+
+/**
+ * `file args` run as `user` (OCI's `process.user`): through util-linux's `setpriv`, which sets the
+ * groups, gid and uid and then execs the command, so the job's wrapper before it still joins the
+ * job's cgroup as root. Its own user is left as it is.
+ */
+function asUser(user: NonNullable<ProcessSpec['user']>, file: string, args: string[]): { file: string; args: string[] } {
+  const groups = user.additionalGids ?? [];
+  if (user.uid === process.getuid?.() && user.gid === process.getgid?.() && groups.length === 0) return { file, args };
+  if (!fs.existsSync(setpriv)) throw new TaskioError('ERR_NOT_SUPPORTED', `a host process as uid ${user.uid} needs ${setpriv} (util-linux)`);
+  const groupsArg = groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups';
+  return { file: setpriv, args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, groupsArg, '--', file, ...args] };
+}
 
 /**
  * Finds `file` as `execvp` would, and fails as spawn would have without the job's wrapper shell:

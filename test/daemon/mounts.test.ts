@@ -1,0 +1,109 @@
+import t from 'tap';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { Writable } from 'node:stream';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { createBusyboxBundle } from '../../src/runtime/oci/index.js';
+import { client, daemonRoot, taskDirs } from './helpers.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+/** A host directory for the tasks to see, removed with the tests. */
+const host = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-mounts-'));
+t.teardown(() => fs.rmSync(host, { recursive: true, force: true }));
+fs.writeFileSync(path.join(host, 'in.txt'), 'from the host\n');
+
+/** Runs `script` in a task made from `req` to its end: its exit code and its output. */
+async function runTask(req: Parameters<DaemonClient['createTask']>[0]): Promise<{ code: number | null; out: string }> {
+  const task = await c.createTask(req);
+  const exit = await c.wait(task.id);
+  const chunks: Buffer[] = [];
+  const sink = new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } });
+  await c.logs(task.id, { stdout: sink, stderr: sink });
+  await c.remove(task.id);
+  return { code: exit.exitCode, out: Buffer.concat(chunks).toString() };
+}
+
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`${runtime}: -v binds a host directory (rw) and file (ro), --tmpfs a memory filesystem`, { timeout: 90_000 }, async (t) => {
+    const script = 'cat /data/in.txt; echo written > /data/out-' + runtime + '; cat /etc/motd; echo x 2>/dev/null > /etc/motd || echo ro-file; ' +
+      'touch /scratch/f && echo tmpfs-ok; stat -c %a /scratch; df -k /scratch | tail -1 | tr -s " " | cut -d" " -f2; echo x > /tmp/shadowed; ls /tmp';
+    const r = await runTask({
+      id: `mounts-${runtime}`, runtime, args: ['sh', '-c', script],
+      mounts: [
+        { type: 'bind', source: host, target: '/data' },
+        { type: 'bind', source: path.join(host, 'in.txt'), target: '/etc/motd', readonly: true },
+        { type: 'tmpfs', target: '/scratch', size: 1024 * 1024, mode: 0o750 },
+        // Replaces the default bundle's /tmp tmpfs, as docker's -v over an image's mount.
+        { type: 'bind', source: host, target: '/tmp' },
+      ],
+    });
+    t.equal(r.code, 0, r.out);
+    t.same(r.out.split('\n').slice(0, 6), ['from the host', 'from the host', 'ro-file', 'tmpfs-ok', '750', '1024'], 'what the task saw');
+    t.match(r.out, /in\.txt/, '/tmp is the host directory, not the default tmpfs');
+    t.equal(fs.readFileSync(path.join(host, `out-${runtime}`), 'utf8'), 'written\n', 'the task wrote into the host directory');
+    t.equal(fs.readFileSync(path.join(host, 'shadowed'), 'utf8'), 'x\n');
+  });
+
+  t.test(`${runtime}: --user runs the process as that user (names from the task's rootfs), exec -u too`, { timeout: 90_000 }, async (t) => {
+    t.equal((await runTask({ runtime, args: ['sh', '-c', 'id; echo $HOME'], user: 'nobody' })).out, 'uid=65534(nobody) gid=65534(nogroup)\n/\n');
+    t.equal((await runTask({ runtime, args: ['id'], user: '1234:5678' })).out, 'uid=1234 gid=5678\n');
+    const id = `user-exec-${runtime}`;
+    await c.createTask({ id, runtime, args: ['sleep', '1000'], user: 'nobody' });
+    t.same((await c.getTask(id)).user, { uid: 65534, gid: 65534 }, 'inspect shows the user');
+    const out = async (user?: string): Promise<string> => {
+      const chunks: Buffer[] = [];
+      const stdout = new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } });
+      const h = await c.exec(id, { args: ['id'], stdout, ...(user ? { user } : {}) });
+      t.equal((await h.wait()).exitCode, 0);
+      return Buffer.concat(chunks).toString();
+    };
+    t.equal(await out(), 'uid=65534(nobody) gid=65534(nogroup)\n', 'an exec runs as the task\'s user');
+    t.equal(await out('root'), 'uid=0(root) gid=0(root)\n', 'exec -u root');
+    t.equal(await out('0:nogroup'), 'uid=0(root) gid=65534(nogroup)\n', 'exec -u uid:group');
+    await t.rejects(c.exec(id, { args: ['id'], user: 'ghost' }), { code: 'ERR_INVALID_USER', status: 400, message: /unable to find user ghost/ });
+    await c.remove(id, { force: true });
+  });
+}
+
+t.test('runc: --read-only makes a writable rootfs read-only; mounts on it stay writable', { timeout: 90_000 }, async (t) => {
+  const bundle = await createBusyboxBundle(fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-rofs-')), { args: ['true'] });
+  t.teardown(() => fs.rmSync(bundle.dir, { recursive: true, force: true }));
+  const script = 'touch /x 2>/dev/null && echo root-rw || echo root-ro; touch /w/x && echo mount-rw';
+  const mounts = [{ type: 'tmpfs' as const, target: '/w' }];
+  t.equal((await runTask({ runtime: 'runc', rootfs: bundle.rootfs, args: ['sh', '-c', script], mounts })).out, 'root-rw\nmount-rw\n', 'without it');
+  t.equal((await runTask({ runtime: 'runc', rootfs: bundle.rootfs, args: ['sh', '-c', script], mounts, readonlyRootfs: true })).out, 'root-ro\nmount-rw\n', 'with it');
+});
+
+t.test('host: --user through setpriv, names from the host; mounts and --read-only refused', { timeout: 60_000 }, async (t) => {
+  t.equal((await runTask({ runtime: 'host', args: ['id'], user: '1234:5678' })).out, 'uid=1234 gid=5678 groups=5678\n');
+  t.match((await runTask({ runtime: 'host', args: ['id', '-un'], user: 'nobody' })).out, /^nobody\n$/);
+  await t.rejects(c.createTask({ runtime: 'host', args: ['true'], mounts: [{ type: 'tmpfs', target: '/x' }] }), { code: 'ERR_NOT_SUPPORTED', status: 400, message: /mounts need runtime runsc or runc/ });
+  await t.rejects(c.createTask({ runtime: 'host', args: ['true'], readonlyRootfs: true }), { code: 'ERR_NOT_SUPPORTED', message: /read-only rootfs needs runtime runsc or runc/ });
+});
+
+t.test('bad mounts and users are refused before anything is made', { timeout: 60_000 }, async (t) => {
+  const refused: [unknown, { code: string; message: RegExp }][] = [
+    [[{ type: 'bind', source: path.join(host, 'missing'), target: '/m' }], { code: 'ERR_INVALID_MOUNT', message: /mounts\[0\] \(bind at "\/m"\): source .*missing does not exist/ }],
+    [[{ type: 'bind', source: 'rel', target: '/m' }], { code: 'ERR_INVALID_FIELD', message: /"mounts\[0\]\.source" must be an absolute path/ }],
+    [[{ type: 'tmpfs', target: 'm' }], { code: 'ERR_INVALID_FIELD', message: /"mounts\[0\]\.target" must be an absolute path/ }],
+    [[{ type: 'tmpfs', target: '/' }], { code: 'ERR_INVALID_MOUNT', message: /the target cannot be "\/"/ }],
+    [[{ type: 'tmpfs', target: '/a' }, { type: 'bind', source: host, target: '/a/' }], { code: 'ERR_INVALID_MOUNT', message: /mounts\[1\].*duplicate mount point \/a/ }],
+    [[{ type: 'volume', target: '/a' }], { code: 'ERR_INVALID_MOUNT', message: /unknown type "volume"/ }],
+    [[{ type: 'tmpfs', target: '/a', source: host }], { code: 'ERR_INVALID_MOUNT', message: /"source" is an option of bind mounts/ }],
+    [[{ type: 'bind', source: host, target: '/a', size: 1 }], { code: 'ERR_INVALID_MOUNT', message: /"size" is an option of tmpfs mounts/ }],
+    [[{ type: 'bind', source: host, target: '/a', propagation: 'up' }], { code: 'ERR_INVALID_MOUNT', message: /unknown propagation "up"/ }],
+    [[{ type: 'tmpfs', target: '/a', mode: 0o10000 }], { code: 'ERR_INVALID_MOUNT', message: /not a file mode/ }],
+    [[{ type: 'tmpfs', target: '/a', color: 'red' }], { code: 'ERR_UNKNOWN_FIELD', message: /unknown field "color" in the mounts\[0\]/ }],
+    [{ type: 'tmpfs', target: '/a' }, { code: 'ERR_INVALID_FIELD', message: /field "mounts" must be an array of objects/ }],
+  ];
+  for (const [mounts, err] of refused) {
+    await t.rejects(c.createTask({ runtime: 'runc', args: ['true'], mounts } as never), { ...err, status: 400 }, JSON.stringify(mounts));
+  }
+  await t.rejects(c.createTask({ id: 'ghost-user', runtime: 'runc', args: ['true'], user: 'ghost' }), { code: 'ERR_INVALID_USER', status: 400, message: /unable to find user ghost/ });
+  t.same(taskDirs(root), [], 'no task directory is left');
+  t.same(await c.listTasks({ all: true }), [], 'no task');
+});
