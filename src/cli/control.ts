@@ -1,6 +1,6 @@
 import { TaskioError } from '../errors.js';
 import type { DaemonClient } from '../daemon/client.js';
-import { eachTask, hasExited } from './daemonClient.js';
+import { eachTask } from './daemonClient.js';
 import type { VerbContext } from './verb.js';
 
 /**
@@ -15,40 +15,25 @@ export function kill(ctx: VerbContext): Promise<number> {
 }
 
 /**
- * Stops one task as `docker stop` does: `signal`, then up to `seconds` for it to exit (-1: for
- * ever), then KILL to all of its processes, and returns once it has exited. A task that has
- * exited already is stopped; a paused one is resumed after the signal, so that it can act on it.
+ * `taskio stop [-s SIG] [-t SECS] TASK…`: as `docker stop`, done by the daemon — the task's stop
+ * signal (`run --stop-signal`, TERM by default, or `-s`), then KILL after SECS (the task's
+ * `--stop-timeout`, 10 by default; -1 waits for ever); a task stopped so is not restarted by its policy.
  */
-async function stopTask(c: DaemonClient, id: string, signal: number | string, seconds: number): Promise<void> {
-  const task = await c.getTask(id);
-  if (task.status === 'exited') return;
-  try {
-    await c.kill(id, signal);
-    if (task.status === 'paused') await c.resume(id);
-  } catch (err) {
-    if (!(await hasExited(c, id))) throw err;
-    return;
-  }
-  if (seconds >= 0) {
-    const timeout = AbortSignal.timeout(seconds * 1000);
-    try {
-      await c.wait(id, { signal: timeout });
-      return;
-    } catch (err) {
-      if (!timeout.aborted) throw err;
-    }
-    await c.kill(id, 'KILL', { all: true }).catch(async (err: unknown) => {
-      if (!(await hasExited(c, id))) throw err;
-    });
-  }
-  await c.wait(id);
+export function stop(ctx: VerbContext): Promise<number> {
+  const signal = ctx.args.value<number>('signal');
+  const timeout = ctx.args.value<number>('time');
+  return eachTask(ctx, (c, id) => c.stop(id, { ...(signal !== undefined ? { stopSignal: signal } : {}), ...(timeout !== undefined ? { timeout } : {}) }));
 }
 
-/** `taskio stop [-s SIG] [-t SECS] TASK…`: TERM (or `-s`), then KILL after SECS (default 10). */
-export function stop(ctx: VerbContext): Promise<number> {
-  const signal = ctx.args.value<number>('signal') ?? 'TERM';
-  const seconds = ctx.args.value<number>('time')!;
-  return eachTask(ctx, (c, id) => stopTask(c, id, signal, seconds));
+/** `taskio start TASK…`: runs each exited task again, in place (same id; its log goes on), as `docker start`. */
+export function start(ctx: VerbContext): Promise<number> {
+  return eachTask(ctx, async (c, id) => { await c.start(id); });
+}
+
+/** `taskio restart [-t SECS] TASK…`: stop (as {@link stop}), then start, as `docker restart`. */
+export function restart(ctx: VerbContext): Promise<number> {
+  const timeout = ctx.args.value<number>('time');
+  return eachTask(ctx, async (c, id) => { await c.restart(id, timeout !== undefined ? { timeout } : {}); });
 }
 
 /**

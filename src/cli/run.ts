@@ -3,6 +3,7 @@ import type { DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskMount } from '../daemon/mounts.js';
 import type { ExitRecord, TaskLimits } from '../daemon/records.js';
+import type { RestartPolicy } from '../daemon/restartPolicy.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { checkTty } from './checkTty.js';
@@ -35,6 +36,9 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...opt('user', a.value('user')),
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(a.bool('read-only') ? { readonlyRootfs: true } : {}),
+    ...(a.value<RestartPolicy>('restart')!.name !== 'no' ? { restartPolicy: a.value<RestartPolicy>('restart')! } : {}),
+    ...opt('stopSignal', a.value('stop-signal')),
+    ...opt('stopTimeout', a.value('stop-timeout')),
     ...(env.length > 0 ? { env } : {}),
     terminal: a.bool('tty'),
     stdin: a.bool('interactive'),
@@ -57,6 +61,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   if (detach && a.given('detach-keys')) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
+  if (rm && a.value<RestartPolicy>('restart')!.name !== 'no') throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
   const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') };

@@ -30,6 +30,10 @@ export function statusText(task: TaskStatusInfo, now: Date = new Date()): string
       const up = `Up ${humanDuration(started === undefined ? 0 : now.getTime() - started)}`;
       return task.state === 'paused' ? `${up} (Paused)` : up;
     }
+    case 'restarting': {
+      const code = task.exitCode === null || task.exitCode === undefined ? 'unknown' : String(task.exitCode);
+      return `Restarting (${code})${ago(ms(task.exitedAt))}`;
+    }
     case 'exited':
     case 'stopped': {
       if (started === undefined) return 'Created'; // never started: docker says Created too

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
+import { restartPolicyNames, type RestartPolicy } from '../daemon/restartPolicy.js';
 
 /**
  * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
@@ -133,4 +134,19 @@ export function parseFormat(value: string): 'table' | 'json' {
 export function parseUser(value: string): string {
   if (!/^[^:\s\0]+(?::[^:\s\0]+)?$/.test(value)) throw invalid('expected <name|uid>[:<group|gid>]');
   return value;
+}
+
+/**
+ * `--restart`: docker's `no`, `on-failure[:max-retries]`, `always`, `unless-stopped`, as the API's
+ * restart policy.
+ */
+export function parseRestartPolicy(value: string): RestartPolicy {
+  const [name = '', count, extra] = value.split(':');
+  if (extra !== undefined || !(restartPolicyNames as readonly string[]).includes(name)) {
+    throw invalid(`invalid restart policy format: expected one of ${restartPolicyNames.join(', ')}, with :max-retries after on-failure`);
+  }
+  if (count === undefined) return { name: name as RestartPolicy['name'] };
+  if (name !== 'on-failure') throw invalid(`maximum retry count cannot be used with restart policy '${name}'`);
+  if (!/^\d{1,9}$/.test(count)) throw invalid(`maximum retry count must be a number of 0 or more, got ${JSON.stringify(count)}`);
+  return { name, maximumRetryCount: Number(count) };
 }

@@ -1,14 +1,13 @@
-import { signalNumber } from '../runtime/oci/signal.js';
+import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { readEnvFile } from './envFile.js';
-import { notAvailableYet } from './notAvailableYet.js';
 import { parsePsFilter } from './psFilter.js';
 import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
   parseCpus, parseEnv, parseFormat, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
-  parseTaskId, parseUser, parseWorkdir,
+  parseRestartPolicy, parseTaskId, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
 import type { Verb, VerbTable } from './verb.js';
@@ -16,7 +15,7 @@ import type { Verb, VerbTable } from './verb.js';
 /**
  * The verbs of `taskio` — docker's and podman's names, flags and help wording, adapted to tasks —
  * and the dispatch table that plugs each verb's code in. A verb's code is imported only when it
- * runs. Verbs that need the daemon dispatch to {@link notAvailableYet} until they are written.
+ * runs.
  */
 
 // Flags that several verbs share, defined once.
@@ -36,6 +35,9 @@ const signal = (def: string | undefined, description: string): FlagSpec =>
   ({ name: 'signal', short: 's', kind: 'string', description, default: def, parse: signalNumber });
 const noTrunc: FlagSpec = { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" };
 const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' };
+const stopTime: FlagSpec = {
+  name: 'time', short: 't', kind: 'string', valueName: 'int', description: 'Seconds to wait before killing the task (default: its --stop-timeout, else 10)', parse: parseStopTimeout,
+};
 const format: FlagSpec = { name: 'format', kind: 'string', description: 'Format output using "table" or "json"', default: 'table', parse: parseFormat };
 
 /** The command line of every verb. */
@@ -53,6 +55,9 @@ export const specs: readonly VerbSpec[] = [
       { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
       { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
       { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
+      { name: 'restart', kind: 'string', description: 'Restart policy to apply when a task exits (no, on-failure[:max-retries], always, unless-stopped)', default: 'no', parse: parseRestartPolicy },
+      { name: 'stop-signal', kind: 'string', description: 'Signal to stop the task (default "SIGTERM")', parse: (v) => signalName(signalNumber(v)) },
+      { name: 'stop-timeout', kind: 'string', valueName: 'int', description: 'Timeout (in seconds) to stop a task (default 10)', parse: parseStopTimeout },
       { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
       { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
       { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
@@ -142,10 +147,12 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Stop one or more running tasks',
     operands: { min: 1 },
     flags: [
-      signal(undefined, 'Signal to send to the task (default "TERM")'),
-      { name: 'time', short: 't', kind: 'string', valueName: 'int', description: 'Seconds to wait before killing the task', default: '10', parse: parseStopTimeout },
+      signal(undefined, 'Signal to send to the task (default: its --stop-signal, else "TERM")'),
+      stopTime,
     ],
   },
+  { name: 'start', usage: 'TASK [TASK...]', summary: 'Start one or more stopped tasks', operands: { min: 1 }, flags: [] },
+  { name: 'restart', usage: '[OPTIONS] TASK [TASK...]', summary: 'Restart one or more tasks', operands: { min: 1 }, flags: [stopTime] },
   { name: 'wait', usage: 'TASK [TASK...]', summary: 'Block until one or more tasks stop, then print their exit codes', operands: { min: 1 }, flags: [] },
   {
     name: 'rm',
@@ -185,8 +192,14 @@ const code: Record<string, Verb['load']> = {
   stop: async () => (await import('./control.js')).stop,
   rm: async () => (await import('./control.js')).rm,
   pause: async () => (await import('./control.js')).pause,
+  start: async () => (await import('./control.js')).start,
+  restart: async () => (await import('./control.js')).restart,
   unpause: async () => (await import('./control.js')).unpause,
 };
 
-/** The dispatch table: every verb of {@link specs} with its code (or, for now, {@link notAvailableYet}). */
-export const verbs: VerbTable = Object.fromEntries(specs.map((spec) => [spec.name, { spec, load: code[spec.name] ?? notAvailableYet }]));
+/** The dispatch table: every verb of {@link specs} with its code. */
+export const verbs: VerbTable = Object.fromEntries(specs.map((spec) => {
+  const load = code[spec.name];
+  if (!load) throw new Error(`verb ${spec.name} has no code`); // a programming error, found by any test that loads the table
+  return [spec.name, { spec, load }];
+}));

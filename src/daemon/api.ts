@@ -198,8 +198,25 @@ export function apiRouter(api: ApiContext): Router {
   r.add('POST', '/tasks/:id/kill', async (ctx) => {
     checkQuery(ctx.query, {});
     const b = checkFields<{ signal?: string | number; all?: boolean }>(await ctx.body(), { signal: 'signal', all: 'boolean' });
-    const t = task(ctx);
-    await t.kill(signalNumber(b.signal ?? 'KILL'), b.all === true);
+    await tasks.kill(ctx.params.id!, signalNumber(b.signal ?? 'KILL'), b.all === true);
+  });
+
+  // docker's stop, start and restart: the daemon's, so that a restart policy knows a stop was asked.
+  r.add('POST', '/tasks/:id/stop', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const b = checkFields<{ signal?: string | number; timeout?: number }>(await ctx.body(), { signal: 'signal', timeout: 'integer' });
+    await tasks.stop(ctx.params.id!, { ...(b.signal !== undefined ? { signal: signalNumber(b.signal) } : {}), ...stopTimeout(b.timeout) });
+  });
+  r.add('POST', '/tasks/:id/start', async (ctx) => {
+    checkQuery(ctx.query, {});
+    checkFields(await ctx.body(), noBody);
+    return { body: (await tasks.start(ctx.params.id!)).view() };
+  });
+  r.add('POST', '/tasks/:id/restart', async (ctx) => {
+    checkQuery(ctx.query, {});
+    const b = checkFields<{ timeout?: number }>(await ctx.body(), { timeout: 'integer' });
+    await tasks.stop(ctx.params.id!, stopTimeout(b.timeout));
+    return { body: (await tasks.start(ctx.params.id!)).view() };
   });
 
   r.add('POST', '/tasks/:id/wait', async (ctx) => {
@@ -406,4 +423,11 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
     signal.addEventListener('abort', onAbort, { once: true });
     p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, reject);
   });
+}
+
+/** A request's stop `timeout` (seconds; -1: for ever), checked. */
+function stopTimeout(timeout: number | undefined): { timeout?: number } {
+  if (timeout === undefined) return {};
+  if (timeout < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "timeout" must be 0 or more seconds, or -1 to wait for ever; got ${timeout}`);
+  return { timeout };
 }

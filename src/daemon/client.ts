@@ -373,6 +373,25 @@ export class DaemonClient {
   }
 
   /** `DELETE /tasks/:id` (`force`: kill it first). */
+  /**
+   * `POST /tasks/:id/stop` (docker's stop): the task's stop signal (or `stopSignal`), then KILL after
+   * `timeout` seconds (the task's stop timeout by default; -1: never); resolves once it exited.
+   * Its restart policy does not start it again.
+   */
+  async stop(id: string, opts: CallOptions & { stopSignal?: string | number; timeout?: number } = {}): Promise<void> {
+    await this.#json('POST', this.#task(id, '/stop'), { ...(opts.stopSignal !== undefined ? { signal: opts.stopSignal } : {}), ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) }, opts);
+  }
+
+  /** `POST /tasks/:id/start` (docker's start): runs an exited task again (same id, log appended to); a running one is left as it is. */
+  start(id: string, opts: CallOptions = {}): Promise<TaskView> {
+    return this.#json<TaskView>('POST', this.#task(id, '/start'), undefined, opts);
+  }
+
+  /** `POST /tasks/:id/restart` (docker's restart): {@link stop}, then {@link start}. */
+  restart(id: string, opts: CallOptions & { timeout?: number } = {}): Promise<TaskView> {
+    return this.#json<TaskView>('POST', this.#task(id, '/restart'), opts.timeout !== undefined ? { timeout: opts.timeout } : undefined, opts);
+  }
+
   async remove(id: string, opts: CallOptions & { force?: boolean } = {}): Promise<void> {
     await this.#json('DELETE', this.#task(id, opts.force ? '?force=1' : ''), undefined, opts);
   }

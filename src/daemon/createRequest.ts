@@ -8,6 +8,8 @@ import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
 import { checkMounts, type TaskMount } from './mounts.js';
+import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
+import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import type { RuntimeName, TaskLimits } from './records.js';
 
 /** The body of `POST /tasks`. */
@@ -44,6 +46,12 @@ export interface CreateTaskRequest {
    * Default: the bundle's, else root.
    */
   user?: string;
+  /** Start the task again after it exited (docker's `RestartPolicy`); not with `autoRemove`. Default `no`. */
+  restartPolicy?: RestartPolicy;
+  /** What `stop` sends first (docker's `StopSignal`): a name or number. Default SIGTERM. */
+  stopSignal?: string | number;
+  /** Seconds `stop` waits after it before KILL (docker's `StopTimeout`); -1: for ever. Default 10. */
+  stopTimeout?: number;
   /**
    * Remove the task once it exited and its output is complete (docker's `AutoRemove`, what
    * `run --rm` asks for): done by the daemon, so it happens too when no client is there any more;
@@ -55,7 +63,7 @@ export interface CreateTaskRequest {
 const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
-  mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string',
+  mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -98,6 +106,12 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
   if (req.mounts !== undefined) req.mounts = checkMounts(req.mounts);
+  if (req.restartPolicy !== undefined) {
+    checkRestartPolicy(req.restartPolicy);
+    if (req.restartPolicy.name !== 'no' && req.autoRemove === true) throw new TaskioError('ERR_INVALID_FIELD', 'conflicting options: a restart policy and autoRemove');
+  }
+  if (req.stopSignal !== undefined) req.stopSignal = signalName(signalNumber(req.stopSignal));
+  if (req.stopTimeout !== undefined && req.stopTimeout < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "stopTimeout" must be 0 or more seconds, or -1 to wait for ever; got ${req.stopTimeout}`);
   if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
   return { ...req, logPlan: logPlan(req.log) };
 }

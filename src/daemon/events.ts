@@ -1,7 +1,7 @@
 import { EventEmitter } from 'node:events';
 
 /** The kinds of task events the daemon publishes (Docker's names). */
-export type TaskEventType = 'create' | 'start' | 'exit' | 'delete' | 'oom' | 'pause' | 'resume' | 'exec-start' | 'exec-exit';
+export type TaskEventType = 'create' | 'start' | 'restart' | 'exit' | 'delete' | 'oom' | 'pause' | 'resume' | 'exec-start' | 'exec-exit';
 
 /** One event, as a line of `GET /events`. */
 export interface TaskEvent {

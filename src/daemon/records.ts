@@ -1,5 +1,6 @@
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
+import type { RestartPolicy } from './restartPolicy.js';
 
 /** The runtimes a daemon task can run on. */
 export type RuntimeName = 'runsc' | 'runc' | 'host';
@@ -58,6 +59,13 @@ export interface TaskRecord {
   status: 'creating' | 'started';
   /** Remove the task once it exited (a daemon that adopts it does it too). Absent: false. */
   autoRemove?: boolean;
+  /** Start it again after an exit (absent: never), how often that happened, and whether a client stopped or killed it since it was last started by hand. */
+  restartPolicy?: RestartPolicy;
+  restartCount?: number;
+  manuallyStopped?: boolean;
+  /** `stop`'s first signal (a name, `SIGTERM` when absent) and its wait in seconds before KILL (10; -1: for ever). */
+  stopSignal?: string;
+  stopTimeout?: number;
 }
 
 /**

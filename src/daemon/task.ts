@@ -15,12 +15,13 @@ import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
 import type { TaskMount } from './mounts.js';
 import type { ProcessInfo } from './procStat.js';
+import type { RestartPolicy } from './restartPolicy.js';
 import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 
 /** The states of a daemon task. */
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
-type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'delete' | 'exit';
+type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'delete' | 'exit' | 'retire';
 
 const notRunning = (op: string) => refuse(`cannot ${op} an exited task`);
 /**
@@ -45,7 +46,14 @@ const transitions: Transitions<TaskState, TaskOp> = {
     deleted: removed,
   },
   exit: { created: 'exited', running: 'exited', paused: 'exited' },
+  retire: {
+    exited: null, deleted: removed,
+    created: refuse('cannot start a task again before it exited'), running: refuse('cannot start a running task again'), paused: refuse('cannot start a paused task again'),
+  },
 };
+
+/** Seconds `stop` waits after its signal before it kills, unless the task says otherwise (docker's 10). */
+export const defaultStopTimeout = 10;
 
 /** How long after an exit a wait or a remove waits for the output to be complete. */
 export const outputGraceMs = 2000;
@@ -63,7 +71,8 @@ export interface DaemonExec {
 /** What `GET /tasks/:id` shows. */
 export interface TaskView {
   id: string;
-  status: TaskState;
+  /** Its state; `restarting` while it waits to be started again by its restart policy. */
+  status: TaskState | 'restarting';
   runtime: TaskRecord['runtime'];
   image: string;
   args: string[];
@@ -85,6 +94,12 @@ export interface TaskView {
   user: TaskRecord['user'] | null;
   /** Removed by the daemon once it exited (`run --rm`). */
   autoRemove: boolean;
+  /** When the daemon starts it again after an exit (`run --restart`), and how often it did. */
+  restartPolicy: RestartPolicy;
+  restartCount: number;
+  /** What `stop` sends first, and how long it waits before KILL (`run --stop-signal`, `--stop-timeout`). */
+  stopSignal: string;
+  stopTimeout: number;
   pid: number;
   created: string;
   started: string | null;
@@ -122,6 +137,8 @@ export class DaemonTask {
   readonly #keepAlive: OutputKeepAlive | null;
   #exit: ExitRecord | null;
   #oom: OomCounter | null = null;
+  /** Exited, and its restart policy starts it again after a wait (docker's `restarting`). Set by its manager. */
+  restarting = false;
 
   constructor(ctx: TaskContext, init: {
     record: TaskRecord; state: TaskState; control: TaskControl | null; logCopy: LogCopy | null;
@@ -323,22 +340,36 @@ export class DaemonTask {
       await this.exited;
     }
     await this.lifecycle.run('delete', async () => {
-      // The exit file may still be on its way to disk.
-      if (this.#exit) await this.exited;
-      try {
-        await (this.#runtimeDeleted ?? this.#control?.delete());
-      } catch (err) {
-        if (!force) throw err;
-        this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
-      }
-      await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
-      await this.#logCopy?.close();
-      this.#keepAlive?.close();
-      for (const e of this.execs.values()) await e.process.release().catch(() => undefined);
-      this.execs.clear();
+      await this.#letGo(force);
       removeInside(this.#ctx.layout.tasks, this.#ctx.layout.taskDir(this.id));
     });
     this.#ctx.events.publish({ type: 'delete', id: this.id });
+  }
+
+  /**
+   * Before the task runs again (a restart): what its ended run holds goes — runtime state, log
+   * copy (once the log is complete, bounded), exec'd processes — and its directory, record and log
+   * stay for the next run. The task stays `exited` until the next run replaces it.
+   */
+  retire(): Promise<void> {
+    return this.lifecycle.run('retire', () => this.#letGo(false));
+  }
+
+  /** After the exit: runtime state deleted (`force`: a failure is only logged), output complete (bounded), copies and execs released. */
+  async #letGo(force: boolean): Promise<void> {
+    // The exit file may still be on its way to disk.
+    if (this.#exit) await this.exited;
+    try {
+      await (this.#runtimeDeleted ?? this.#control?.delete());
+    } catch (err) {
+      if (!force) throw err;
+      this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
+    }
+    await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
+    await this.#logCopy?.close();
+    this.#keepAlive?.close();
+    for (const e of this.execs.values()) await e.process.release().catch(() => undefined);
+    this.execs.clear();
   }
 
   #runtimeDeleted: Promise<void> | null = null;
@@ -366,9 +397,11 @@ export class DaemonTask {
   view(): TaskView {
     const r = this.record;
     return {
-      id: r.id, status: this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
+      id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
       log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
+      restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
+      stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],
     };
   }

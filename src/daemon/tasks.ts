@@ -8,11 +8,11 @@ import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
 import { removeInside } from '../removeInside.js';
 import type { OciSpec } from '../runtime/oci/index.js';
+import { signalNumber } from '../runtime/oci/signal.js';
 import { JobObject, isJobUnavailable, jobCgroupPath } from '../runtime/jobobject/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
-import { resolveUser } from './taskUser.js';
 import { AdoptedControl, InitControl } from './control.js';
 import type { CheckedCreate } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
@@ -24,8 +24,10 @@ import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 import { Removals } from './removals.js';
+import { resolveUser } from './taskUser.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
-import { DaemonTask, type TaskContext, type TaskState } from './task.js';
+import { restartDelay } from './restartPolicy.js';
+import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState } from './task.js';
 
 /** How long after its exit an `autoRemove` task waits at most for its creator to let go. */
 const creatorHoldMs = 30_000;
@@ -99,8 +101,6 @@ export class TaskManager {
     this.#reserved.add(id);
     const dir = layout.taskDir(id);
     let made = false;
-    let init: Init | null = null;
-    let logCopy: LogCopy | null = null;
     try {
       fs.mkdirSync(layout.tasks, { recursive: true, mode: 0o700 });
       try {
@@ -144,15 +144,46 @@ export class TaskManager {
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
         ...(req.autoRemove === true ? { autoRemove: true } : {}),
+        ...(req.restartPolicy && req.restartPolicy.name !== 'no' ? { restartPolicy: req.restartPolicy, restartCount: 0 } : {}),
+        ...(req.stopSignal !== undefined ? { stopSignal: String(req.stopSignal) } : {}), ...(req.stopTimeout !== undefined ? { stopTimeout: req.stopTimeout } : {}),
       };
+      const task = (await this.#launch(record, spec, logReady))();
+      this.#tasks.set(id, task);
+      this.#removals.forget(id);
+      this.#removeOnExit(task, creatorLeft, creatorAttached);
+      this.#restartOnExit(task, false);
+      events.publish({ type: 'create', id });
+      events.publish({ type: 'start', id });
+      logger.info({ id, runtime: runtimeName, pid: record.pid }, 'task started');
+      return task;
+    } catch (err) {
+      if (made) removeInside(layout.tasks, dir);
+      throw classifyStartError(err, req.args?.[0]);
+    } finally {
+      this.#reserved.delete(id);
+    }
+  }
+
+  /**
+   * Runs the task of `record` (its bundle written, its directory made): the log copy from its
+   * FIFO set (log mode), the runtime's create and start, then the record with the pid. Used for
+   * the first run and for each restart (the FIFO set and the log go on; the log is appended to).
+   * Returns the maker of the task's object; on failure what it made is undone (log copy, runtime
+   * state) and the error thrown.
+   */
+  async #launch(record: TaskRecord, spec: OciSpec, logReady?: (log: LogSource) => void): Promise<() => DaemonTask> {
+    const { layout, logger } = this.#ctx;
+    const { id, bundle, stdio, terminal, logPath } = record;
+    let logCopy: LogCopy | null = null;
+    try {
       writeJsonAtomic(layout.taskFile(id), record);
       const oom = oomCounter(record, spec);
       const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
       // binary:// loggers get the task's output straight from the runtime; every other mode goes
       // through the FIFO set (log mode: the daemon reads it).
-      const out = plan.mode === 'binary' ? plan.uri : stdio.stdout;
-      const taskStdio = { terminal, stdin: stdio.stdin, stdout: out, stderr: terminal ? '' : plan.mode === 'binary' ? plan.uri : stdio.stderr };
-      init = new Init(id, runtime, taskStdio, { drainTimeout: plan.mode === 'none' ? 0 : 2000, namespace: 'taskio' });
+      const binary = record.log.startsWith('binary:') ? record.log : null;
+      const taskStdio = { terminal, stdin: stdio.stdin, stdout: binary ?? stdio.stdout, stderr: terminal ? '' : binary ?? stdio.stderr };
+      const init = new Init(id, runtime, taskStdio, { drainTimeout: record.log === 'none' ? 0 : 2000, namespace: 'taskio' });
       // Set before the start: a host task's terminal has it before the process exists; runsc and
       // runc also have it in the spec (`process.consoleSize`) for the pty they make.
       const size = spec.process.consoleSize;
@@ -160,10 +191,10 @@ export class TaskManager {
       // Reading before the task runs: what it prints first waits in the pipe either way, but a
       // copy that cannot start then fails the create before anything runs.
       if (logPath !== null) {
-        logCopy = LogCopy.start(stdio, logPath, plan.mode === 'file' ? plan.options : { format: defaultFormat }, false, logger);
+        logCopy = LogCopy.start(stdio, logPath, logOptions(record), false, logger);
         logReady?.({ record, outputDone: logCopy.done });
       }
-      if (attachedRun(runtimeName, record)) {
+      if (attachedRun(record.runtime, record)) {
         await init.runAttached({ id, bundle, ...taskStdio });
       } else if (init.canRun()) {
         // runsc/runc: `run --detach`, one runtime process where create + start take two.
@@ -182,20 +213,12 @@ export class TaskManager {
       record.started = new Date().toISOString();
       record.status = 'started';
       writeJsonAtomic(layout.taskFile(id), record);
-      const task = new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false, ...(oom ? { oom } : {}) });
-      this.#tasks.set(id, task);
-      this.#removals.forget(id);
-      this.#removeOnExit(task, creatorLeft, creatorAttached);
-      events.publish({ type: 'create', id });
-      events.publish({ type: 'start', id });
-      logger.info({ id, runtime: runtimeName, pid: record.pid }, 'task started');
-      return task;
+      // The task object is made by the caller, in the same turn as it answers: a task that exits at
+      // once is still reported running by its create (its exit is seen from the next turn on).
+      return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false, ...(oom ? { oom } : {}) });
     } catch (err) {
       await logCopy?.close().catch(() => undefined);
-      if (made) removeInside(layout.tasks, dir);
-      throw classifyStartError(err, req.args?.[0]);
-    } finally {
-      this.#reserved.delete(id);
+      throw err;
     }
   }
 
@@ -232,10 +255,155 @@ export class TaskManager {
     return this.#building;
   }
 
-  /** Removes task `id` (`force`: kill it first when it runs). */
+  /** Removes task `id` (`force`: kill it first when it runs); a restart that was due does not happen. */
   async remove(id: string, force: boolean): Promise<void> {
+    await this.#settleRestart(id);
     await this.#remove(this.get(id), force, null);
   }
+
+  /**
+   * Sends `signal` to task `id` (`all`: to each of its processes). As in docker, a task a client
+   * signalled counts as stopped by hand: its restart policy no longer starts it again.
+   */
+  async kill(id: string, signal: number, all: boolean): Promise<void> {
+    const task = this.get(id);
+    this.#stoppedByHand(task);
+    await task.kill(signal, all);
+  }
+
+  /**
+   * `docker stop`: the task's stop signal (or `signal`), then up to `timeout` seconds (the task's
+   * stop timeout by default; -1: for ever) for it to exit, then KILL to all of its processes; resolves
+   * once it exited. A paused task is resumed after the signal, so that it can act on it. It is not
+   * restarted by its policy (a restart that was due is called off). One that exited already: nothing to do.
+   */
+  async stop(id: string, opts: { signal?: number; timeout?: number } = {}): Promise<void> {
+    await this.#settleRestart(id);
+    const task = this.get(id);
+    this.#stoppedByHand(task);
+    if (task.exit !== null) return;
+    const signal = opts.signal ?? signalNumber(task.record.stopSignal ?? 'SIGTERM');
+    const timeout = opts.timeout ?? task.record.stopTimeout ?? defaultStopTimeout;
+    const paused = task.state === 'paused';
+    try {
+      await task.kill(signal, false);
+      if (paused) await task.resume();
+    } catch (err) {
+      if (task.exit === null) throw err;
+    }
+    if (timeout >= 0 && await Promise.race([task.exited.then(() => true), delay(timeout * 1000, false, { ref: false })]) === false) {
+      await task.kill(9, true).catch((err: unknown) => { if (task.exit === null) throw err; });
+    }
+    await task.exited;
+  }
+
+  /**
+   * `docker start` of a task that exited: runs it again in place — same id, bundle, FIFO set and
+   * log (appended to) — now, and its restart policy applies again. A running task is left as it is.
+   */
+  async start(id: string): Promise<DaemonTask> {
+    await this.#settleRestart(id);
+    const task = this.get(id);
+    if (task.exit === null) return task;
+    delete task.record.manuallyStopped;
+    return this.#relaunch(task, false);
+  }
+
+  /** A client stopped or killed the task: recorded (a later daemon honours it too), and a due restart is called off. */
+  #stoppedByHand(task: DaemonTask): void {
+    if (task.record.restartPolicy === undefined) return;
+    this.#cancelRestart(task);
+    if (task.record.manuallyStopped === true) return;
+    task.record.manuallyStopped = true;
+    writeJsonAtomic(this.#ctx.layout.taskFile(task.id), task.record);
+  }
+
+  /** Restarts due, by task id (docker's `restarting` state): the timer that starts the next run. */
+  readonly #due = new Map<string, NodeJS.Timeout>();
+  /** Runs being started again: a request that changes the task waits for the new run first. */
+  readonly #relaunching = new Map<string, Promise<unknown>>();
+  /** The wait before each task's last restart, which the next one doubles (docker's back-off). */
+  readonly #lastDelay = new Map<string, number>();
+
+  /** Calls off a restart that was due for `id`, and waits for one under way. */
+  async #settleRestart(id: string): Promise<void> {
+    const task = this.#tasks.get(validateId(id));
+    if (task) this.#cancelRestart(task);
+    await this.#relaunching.get(id);
+  }
+
+  #cancelRestart(task: DaemonTask): void {
+    clearTimeout(this.#due.get(task.id));
+    this.#due.delete(task.id);
+    task.restarting = false;
+  }
+
+  /**
+   * A task with a restart policy: once it exited, {@link restartDelay} decides whether and after
+   * how long it runs again. `daemonStart`: the exit was found as this daemon started.
+   */
+  #restartOnExit(task: DaemonTask, daemonStart: boolean): void {
+    const policy = task.record.restartPolicy;
+    if (policy === undefined || policy.name === 'no') return;
+    const atStart = daemonStart && task.exit !== null;
+    void task.exited.then((exit) => {
+      if (this.#tasks.get(task.id) !== task || this.#shuttingDown) return; // removed or replaced meanwhile
+      const r = task.record;
+      const ranMs = Date.parse(exit.exitedAt ?? '') - Date.parse(r.started ?? '');
+      const wait = restartDelay(policy, {
+        exitCode: exit.exitCode, manuallyStopped: r.manuallyStopped === true, restartCount: r.restartCount ?? 0,
+        ranMs: Number.isFinite(ranMs) ? ranMs : 0, lastDelayMs: this.#lastDelay.get(task.id) ?? 0, daemonStart: atStart,
+      });
+      if (wait === null) return;
+      this.#lastDelay.set(task.id, wait);
+      task.restarting = true;
+      this.#ctx.logger.info({ id: task.id, exitCode: exit.exitCode, restartCount: r.restartCount ?? 0, waitMs: wait }, 'task restarts (restart policy)');
+      this.#due.set(task.id, setTimeout(() => {
+        this.#due.delete(task.id);
+        this.#relaunch(task, true).catch(() => undefined); // logged there
+      }, wait));
+    });
+  }
+
+  /**
+   * Runs exited task `old` again in place ({@link DaemonTask.retire}, then {@link #launch} on its
+   * record) and puts the new run in the table. `byPolicy`: counted in `restartCount`. When the new
+   * run cannot start, the task stays exited as it was (its exit and record written back) and the
+   * error is logged and thrown.
+   */
+  #relaunch(old: DaemonTask, byPolicy: boolean): Promise<DaemonTask> {
+    const { layout, logger, events } = this.#ctx;
+    const id = old.id;
+    const relaunching = (async () => {
+      await old.retire();
+      const record: TaskRecord = {
+        ...old.record, pid: 0, pidStartTime: null, started: null, status: 'creating',
+        ...(byPolicy ? { restartCount: (old.record.restartCount ?? 0) + 1 } : {}),
+      };
+      fs.rmSync(layout.exitFile(id), { force: true });
+      let task: DaemonTask;
+      try {
+        task = (await this.#launch(record, readSpec(record.bundle)))();
+      } catch (err) {
+        old.restarting = false;
+        writeJsonAtomic(layout.taskFile(id), old.record);
+        if (old.exit) writeJsonAtomic(layout.exitFile(id), old.exit);
+        logger.error({ err, id }, 'the task could not be started again: it stays exited');
+        throw classifyStartError(err, record.args[0]);
+      }
+      this.#tasks.set(id, task);
+      this.#restartOnExit(task, false);
+      events.publish({ type: byPolicy ? 'restart' : 'start', id });
+      logger.info({ id, pid: record.pid, restartCount: record.restartCount ?? 0 }, byPolicy ? 'task restarted' : 'task started again');
+      return task;
+    })();
+    const settled = relaunching.catch(() => undefined);
+    this.#relaunching.set(id, settled);
+    void settled.then(() => { if (this.#relaunching.get(id) === settled) this.#relaunching.delete(id); });
+    return relaunching;
+  }
+
+  #shuttingDown = false;
 
   async #remove(task: DaemonTask, force: boolean, keptExit: ExitRecord | null): Promise<void> {
     await task.remove(force);
@@ -317,6 +485,7 @@ export class TaskManager {
         if (task) {
           this.#tasks.set(name, task);
           this.#removeOnExit(task, Promise.resolve(), false); // no creator any more: one that exited goes now
+          this.#restartOnExit(task, true);
         }
       } catch (err) {
         logger.error({ err, id: name }, 'cannot adopt task');
@@ -365,6 +534,9 @@ export class TaskManager {
 
   /** Daemon shutdown: every task keeps running; log copies stop (what is unread stays in the pipes). */
   async shutdown(): Promise<void> {
+    this.#shuttingDown = true;
+    for (const timer of this.#due.values()) clearTimeout(timer); // the next daemon restarts them as it adopts them
+    this.#due.clear();
     this.#watch.close();
     await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
   }

@@ -59,6 +59,42 @@ t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that hee
   t.same([again.code, again.stdout], [0, 'stop-ok\n'], 'stopping an exited task succeeds, as docker');
 });
 
+t.test('run --restart, --stop-signal, --stop-timeout; start and restart as docker\'s', { timeout: 120_000 }, async (t) => {
+  const gate = path.join(root, 'cli-gate');
+  fs.mkdirSync(gate);
+  // Fails until the gate file exists: on-failure restarts it until then.
+  const script = `echo run; test -e ${gate}/open || exit 3; trap 'echo bye; exit 0' USR2; echo ready; sleep 1000 & wait`;
+  const r = await taskio(t, root, 'run', '-d', '--name', 'policy', '--runtime', 'host', '--restart', 'on-failure', '--stop-signal', 'USR2', '--stop-timeout', '30', '--', 'sh', '-c', script);
+  t.same([r.code, r.stdout, r.stderr], [0, 'policy\n', '']);
+  await until(async () => (await c.getTask('policy')).restartCount >= 1, 20_000, 'a restart');
+  fs.writeFileSync(path.join(gate, 'open'), '');
+  await until(async () => (await logOf('policy')).includes('ready\n'), 60_000, 'a run that stays up');
+  const view = await c.getTask('policy');
+  t.same([view.restartPolicy, view.stopSignal, view.stopTimeout], [{ name: 'on-failure' }, 'SIGUSR2', 30]);
+  const ps = await taskio(t, root, 'ps');
+  t.match(ps.stdout, /policy +host .* Up /, 'ps shows it up');
+  const stop = await taskio(t, root, 'stop', 'policy');
+  t.same([stop.code, stop.stdout], [0, 'policy\n']);
+  t.equal((await c.getTask('policy')).exit?.exitCode, 0, 'stopped by its stop signal (the trap ran)');
+  const start = await taskio(t, root, 'start', 'policy', 'nosuch');
+  t.same([start.code, start.stdout, start.stderr], [125, 'policy\n', 'taskio start: no such task: nosuch\n'], 'started again; the unknown one named');
+  t.equal((await c.getTask('policy')).status, 'running');
+  const before = (await c.getTask('policy')).pid;
+  const restart = await taskio(t, root, 'restart', '-t', '5', 'policy');
+  t.same([restart.code, restart.stdout], [0, 'policy\n']);
+  t.not((await c.getTask('policy')).pid, before, 'a new process');
+  await c.remove('policy', { force: true });
+  const bad: [string[], string][] = [
+    [['--restart', 'always', '--rm'], 'taskio run: conflicting options: --restart and --rm\n'],
+    [['--restart', 'always:2'], `taskio run: invalid argument "always:2" for "--restart" flag: maximum retry count cannot be used with restart policy 'always'. See 'taskio run --help'.\n`],
+    [['--stop-signal', 'NOPE'], `taskio run: invalid argument "NOPE" for "--stop-signal" flag: invalid signal: NOPE. See 'taskio run --help'.\n`],
+  ];
+  for (const [flags, line] of bad) {
+    const b = await taskio(t, root, 'run', '--runtime', 'host', ...flags, 'true');
+    t.same([b.code, b.stderr], [125, line], flags.join(' '));
+  }
+});
+
 t.test('rm: a running task is refused, naming it; -f kills and removes everything; errors do not stop the others', { timeout: 120_000 }, async (t) => {
   const pid = await readyTask('rm-run', 'true');
   await c.createTask({ id: 'rm-done', runtime: 'host', args: ['true'] });

@@ -21,3 +21,9 @@ export function signalNumber(signal: number | string): number {
   // A string as given, in docker's words (`invalid signal: NOPE`), which the CLI repeats.
   throw new TaskioError('ERR_INVALID_SIGNAL', `invalid signal: ${typeof signal === 'string' ? signal : showValue(signal)}`);
 }
+
+/** The name of signal `n` (`SIGTERM`), or its number as text for one without a name (real-time signals). */
+export function signalName(n: number): string {
+  const named = Object.entries(os.constants.signals).find(([, v]) => v === n);
+  return named ? named[0] : String(n);
+}

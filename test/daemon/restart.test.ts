@@ -1,0 +1,137 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { execFileSync } from 'node:child_process';
+import { Writable } from 'node:stream';
+import type { DaemonClient, TaskEvent } from '../../src/daemon/index.js';
+import { client, daemonPid, daemonRoot, taskDirs, waitGone } from './helpers.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+/** The task's log so far, stdout and stderr together. */
+async function logOf(id: string): Promise<string> {
+  let text = '';
+  await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
+  return text;
+}
+
+/** Collects task `id`'s events from now until `until` says stop (it sees each one as it comes). */
+async function watch(id: string, until: (e: TaskEvent, seen: TaskEvent[]) => boolean): Promise<{ done: Promise<TaskEvent[]> }> {
+  const ac = new AbortController();
+  const events = await c.events({ id, signal: ac.signal });
+  const done = (async () => {
+    const seen: TaskEvent[] = [];
+    for await (const e of events) {
+      seen.push(e);
+      if (until(e, seen)) ac.abort();
+    }
+    return seen;
+  })();
+  return { done };
+}
+
+t.test('on-failure:2 (runc): a failing task runs three times, then stays exited; each run appends to the log', { timeout: 90_000 }, async (t) => {
+  const id = 'fails';
+  const w = await watch(id, (_e, seen) => seen.filter((x) => x.type === 'exit').length === 3);
+  await c.createTask({ id, runtime: 'runc', args: ['sh', '-c', 'echo run; exit 3'], restartPolicy: { name: 'on-failure', maximumRetryCount: 2 } });
+  const seen = await w.done;
+  t.same(seen.map((e) => e.type).filter((x) => x === 'exit' || x === 'restart'), ['exit', 'restart', 'exit', 'restart', 'exit'], 'exit, restart, twice, then the last exit');
+  const view = await c.getTask(id);
+  t.equal(view.status, 'exited', 'not restarting any more');
+  t.equal(view.restartCount, 2);
+  t.same(view.exit?.exitCode, 3);
+  await c.wait(id);
+  t.equal(await logOf(id), 'run\nrun\nrun\n', 'the output of every run');
+  await c.remove(id);
+  t.same(taskDirs(root), [], 'rm leaves nothing');
+});
+
+t.test('on-failure does not restart a clean exit; "restarting" shows while a restart waits', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'clean', runtime: 'host', args: ['true'], restartPolicy: { name: 'on-failure' } });
+  await c.wait('clean');
+  const clean = await c.getTask('clean');
+  t.equal(clean.status, 'exited');
+  t.equal(clean.restartCount, 0);
+  // always: each exit is followed by a restart, the waits growing (100, 200, 400 ms …).
+  const w = await watch('loop', (e) => e.type === 'exit');
+  await c.createTask({ id: 'loop', runtime: 'host', args: ['sh', '-c', 'exit 5'], restartPolicy: { name: 'always' } });
+  await w.done;
+  const view = await c.getTask('loop');
+  t.equal(view.status, 'restarting', 'waiting to run again');
+  t.equal(view.exit?.exitCode, 5);
+  await c.stop('loop');
+  t.equal((await c.getTask('loop')).status, 'exited', 'a stop calls the restart off');
+  t.equal(JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'loop', 'task.json'), 'utf8')).manuallyStopped, true, 'and is recorded for a later daemon');
+  await c.remove('loop');
+  await c.remove('clean');
+});
+
+t.test('always (host): restarts after a clean exit; stop ends it for good; start runs it again', { timeout: 60_000 }, async (t) => {
+  const id = 'always';
+  const gate = path.join(root, 'gate');
+  execFileSync('mkfifo', [gate]);
+  // Each run prints, then waits for a line on the gate, then exits 0.
+  const w = await watch(id, (e) => e.type === 'restart');
+  const first = await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo run; read x < ${gate}; exit 0`], restartPolicy: { name: 'always' } });
+  fs.writeFileSync(gate, 'go\n');
+  await w.done;
+  const second = await c.getTask(id);
+  t.equal(second.status, 'running', 'running again');
+  t.not(second.pid, first.pid, 'a new process');
+  t.equal(second.restartCount, 1);
+  await c.stop(id, { timeout: 5 });
+  const stopped = await c.getTask(id);
+  t.equal(stopped.status, 'exited', 'stopped by hand: not restarted');
+  t.equal(stopped.exit?.exitCode, 143, 'by the stop signal (TERM)');
+  const again = await c.start(id);
+  t.equal(again.status, 'running', 'start runs it again');
+  t.equal(again.restartCount, 1, 'a start by hand is not counted');
+  const restarted = await c.restart(id, { timeout: 5 });
+  t.not(restarted.pid, again.pid, 'restart: a new process');
+  await c.kill(id, 'KILL');
+  await c.wait(id);
+  t.equal((await c.getTask(id)).status, 'exited', 'killed by hand: not restarted');
+  t.equal((await logOf(id)).split('\n').filter((l) => l === 'run').length, 4, 'four runs in one log');
+  await c.remove(id);
+});
+
+t.test('stop sends the task\'s stop signal and waits its stop timeout, then kills', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'usr1', runtime: 'runc', args: ['sh', '-c', 'trap "echo bye; exit 0" USR1; echo ready; while :; do sleep 0.1; done'], stopSignal: 'usr1' });
+  t.equal((await c.getTask('usr1')).stopSignal, 'SIGUSR1', 'named as the kernel names it');
+  const w = await watch('usr1', (e) => e.type === 'exit');
+  await c.stop('usr1');
+  t.equal((await w.done).at(-1)?.exitCode, 0, 'the trap ran: exit 0');
+  await c.createTask({ id: 'stubborn', runtime: 'host', args: ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 0.1; done'], stopTimeout: 1 });
+  t.equal((await c.getTask('stubborn')).stopTimeout, 1);
+  await c.stop('stubborn');
+  t.equal((await c.getTask('stubborn')).exit?.exitCode, 137, 'killed once its stop timeout passed');
+  await t.rejects(c.stop('stubborn', { timeout: -2 }), { code: 'ERR_INVALID_FIELD', status: 400 });
+  await t.rejects(c.createTask({ runtime: 'host', args: ['true'], stopSignal: 'NOPE' }), { code: 'ERR_INVALID_SIGNAL', status: 400 });
+  await t.rejects(c.createTask({ runtime: 'host', args: ['true'], restartPolicy: { name: 'always' }, autoRemove: true }), { code: 'ERR_INVALID_FIELD', message: /a restart policy and autoRemove/ });
+  await t.rejects(c.start('nosuch'), { code: 'ERR_NOT_FOUND', status: 404 });
+  await c.remove('usr1');
+  await c.remove('stubborn');
+});
+
+t.test('unless-stopped: a task that exited while no daemon ran is started again by the next daemon', { timeout: 90_000 }, async (t) => {
+  const id = 'survivor';
+  const gate = path.join(root, 'gate2');
+  execFileSync('mkfifo', [gate]);
+  const task = await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo run; read x < ${gate}; exit 1`], restartPolicy: { name: 'unless-stopped' } });
+  const first = daemonPid(root);
+  process.kill(first, 'SIGKILL');
+  await waitGone(first);
+  fs.writeFileSync(gate, 'go\n'); // the task reads it and exits while no daemon runs
+  await waitGone(task.pid);
+  // The next request starts a daemon, which adopts the exited task and starts it again.
+  const w = await watch(id, (e) => e.type === 'restart');
+  const adopted = await c.getTask(id);
+  t.ok(adopted.status === 'restarting' || adopted.status === 'running', `restarted, or about to be (${adopted.status})`);
+  if (adopted.status !== 'running') await w.done;
+  const view = await c.getTask(id);
+  t.equal(view.status, 'running');
+  t.equal(view.restartCount, 1);
+  await c.remove(id, { force: true });
+});
