@@ -2,8 +2,10 @@ import { signalNumber } from '../runtime/oci/signal.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { readEnvFile } from './envFile.js';
+import { parseInspectFormat } from './format.js';
 import { notAvailableYet } from './notAvailableYet.js';
 import { parsePsFilter } from './psFilter.js';
+import { parsePsFormat } from './psFormat.js';
 import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
@@ -35,6 +37,8 @@ const signal = (def: string | undefined, description: string): FlagSpec =>
 const noTrunc: FlagSpec = { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" };
 const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' };
 const format: FlagSpec = { name: 'format', kind: 'string', description: 'Format output using "table" or "json"', default: 'table', parse: parseFormat };
+/** docker's `ps --format`: a Go template too (`table {{.ID}}\t{{.Status}}`), checked when the command line is read. */
+const psFormat: FlagSpec = { ...format, description: 'Format output using "table", "json", "table TEMPLATE" or a Go template', parse: parsePsFormat };
 
 /** The command line of every verb. */
 export const specs: readonly VerbSpec[] = [
@@ -105,10 +109,16 @@ export const specs: readonly VerbSpec[] = [
       all,
       { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
-      format, noTrunc,
+      psFormat, noTrunc,
     ],
   },
-  { name: 'inspect', usage: 'TASK [TASK...]', summary: 'Return low-level information on tasks', operands: { min: 1 }, flags: [] },
+  {
+    name: 'inspect',
+    usage: '[OPTIONS] TASK [TASK...]',
+    summary: 'Return low-level information on tasks',
+    operands: { min: 1 },
+    flags: [{ name: 'format', short: 'f', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat }],
+  },
   {
     name: 'top', usage: 'TASK [ps OPTIONS]', summary: 'Display the running processes of a task', interspersed: false, operands: { min: 1 }, flags: [],
   },
