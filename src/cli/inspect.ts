@@ -18,21 +18,23 @@ export async function inspect(ctx: VerbContext): Promise<number> {
   const format = ctx.args.value<'json' | Template>('format');
   return withDaemon(ctx, async (c) => {
     const results = await Promise.allSettled(ctx.args.operands.map(async (id) => c.getTask(validateId(id))));
-    const found = results.flatMap((r) => (r.status === 'fulfilled' ? [r.value] : [])) satisfies TaskView[];
-    const errors = results.flatMap((r) => (r.status === 'rejected' ? [r.reason] : []));
-    if (format === undefined || format === 'json') {
-      ctx.stdout.write(`${format === 'json' ? JSON.stringify(found) : JSON.stringify(found, null, 4)}\n`);
-    } else {
-      const lines = found.flatMap((t) => {
+    const found: TaskView[] = [];
+    const lines: string[] = [];
+    const errors: unknown[] = []; // in the order of the operands, as docker's
+    for (const r of results) {
+      if (r.status === 'rejected') errors.push(r.reason);
+      else if (format === undefined || format === 'json') found.push(r.value);
+      else {
         try {
-          return [`${format.execute(t as unknown as Json)}\n`]; // a TaskView is the daemon's JSON
+          lines.push(`${format.execute(r.value as unknown as Json)}\n`); // a TaskView is the daemon's JSON
         } catch (err) {
-          errors.push(new TaskioError((err as TaskioError).code, `${t.id}: ${(err as Error).message}`, { cause: err }));
-          return [];
+          errors.push(new TaskioError((err as TaskioError).code, `${r.value.id}: ${(err as Error).message}`, { cause: err }));
         }
-      });
-      ctx.stdout.write(lines.join(''));
+      }
     }
+    if (format === undefined) lines.push(`${JSON.stringify(found, null, 4)}\n`);
+    else if (format === 'json') lines.push(`${JSON.stringify(found)}\n`);
+    ctx.stdout.write(lines.join(''));
     for (const err of errors) ctx.stderr.write(errorLine(err, ctx.command, ctx.env));
     return errors.length === 0 ? 0 : exitOwnError;
   });
