@@ -119,9 +119,3 @@ export function parseLog(value: string): string {
   }
   return url.href;
 }
-
-/** `stats --format`: `table` (the default) or `json`. (`ps` and `inspect` take Go templates too: `parsePsFormat`, `parseInspectFormat`.) */
-export function parseFormat(value: string): 'table' | 'json' {
-  if (value !== 'table' && value !== 'json') throw invalid('expected table or json');
-  return value;
-}

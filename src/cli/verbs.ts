@@ -6,10 +6,11 @@ import { parseInspectFormat } from './format.js';
 import { notAvailableYet } from './notAvailableYet.js';
 import { parsePsFilter } from './psFilter.js';
 import { parsePsFormat } from './psFormat.js';
+import { parseStatsFormat } from './statsFormat.js';
 import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
-  parseCpus, parseEnv, parseFormat, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
+  parseCpus, parseEnv, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
   parseTaskId, parseWorkdir,
 } from './values.js';
 import type { Verb, VerbTable } from './verb.js';
@@ -36,9 +37,10 @@ const signal = (def: string | undefined, description: string): FlagSpec =>
   ({ name: 'signal', short: 's', kind: 'string', description, default: def, parse: signalNumber });
 const noTrunc: FlagSpec = { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" };
 const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' };
-const format: FlagSpec = { name: 'format', kind: 'string', description: 'Format output using "table" or "json"', default: 'table', parse: parseFormat };
-/** docker's `ps --format`: a Go template too (`table {{.ID}}\t{{.Status}}`), checked when the command line is read. */
-const psFormat: FlagSpec = { ...format, description: 'Format output using "table", "json", "table TEMPLATE" or a Go template', parse: parsePsFormat };
+/** docker's `--format` of `ps` and `stats`: a Go template too (`table {{.ID}}\t{{.Status}}`), checked when the command line is read. */
+const format = (parse: (value: string) => unknown): FlagSpec => ({
+  name: 'format', kind: 'string', description: 'Format output using "table", "json", "table TEMPLATE" or a Go template', default: 'table', parse,
+});
 
 /** The command line of every verb. */
 export const specs: readonly VerbSpec[] = [
@@ -109,7 +111,7 @@ export const specs: readonly VerbSpec[] = [
       all,
       { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
-      psFormat, noTrunc,
+      format(parsePsFormat), noTrunc,
     ],
   },
   {
@@ -130,7 +132,7 @@ export const specs: readonly VerbSpec[] = [
     flags: [
       all,
       { name: 'no-stream', kind: 'bool', description: 'Disable streaming stats and only pull the first result' },
-      format, noTrunc,
+      format(parseStatsFormat), noTrunc,
     ],
   },
   {

@@ -111,9 +111,17 @@ t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an u
   const id = 'stats-host';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'], limits: { memory: 64 * 1024 * 1024 } });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
-  const [table, json, unknown] = await Promise.all([
+  const [table, json, unknown, tpl, tplTable, badTpl] = await Promise.all([
     taskio(t, root, 'stats', '--no-stream', id), taskio(t, root, 'stats', '--no-stream', '--format', 'json', id), taskio(t, root, 'stats', '--no-stream', id, 'nope'),
+    taskio(t, root, 'stats', '--no-stream', '--format', '{{.Name}}:{{.PIDs}}:{{.MemUsage}}', id),
+    taskio(t, root, 'stats', '--no-stream', '--format', 'table {{.ID}}\\t{{.PIDs}}', id),
+    taskio(t, root, 'stats', '--no-stream', '--format', '{{.NetIO}}', id),
   ]);
+  t.same([tpl.code, tpl.stderr], [0, '']);
+  t.match(tpl.stdout, new RegExp(`^${id}:2:[\\d.]+(B|KiB|MiB) / 64MiB\\n$`), 'a template: docker\'s field names');
+  t.equal(tplTable.stdout, `ID           PIDS\n${id}   2\n`, 'table TEMPLATE: its header, aligned');
+  t.same([badTpl.code, badTpl.stdout], [125, '']);
+  t.match(badTpl.stderr, /^taskio stats: invalid argument "\{\{\.NetIO\}\}" for "--format" flag: .*map has no entry for key "NetIO" \(the fields are \.ID \.Name \.CPUPerc \.MemUsage \.MemPerc \.PIDs\)/);
   t.equal(table.code, 0);
   t.equal(table.stderr, '');
   const [header, ...rows] = table.stdout.split('\n').slice(0, -1);
