@@ -5,11 +5,10 @@ import { validateId } from '../ids.js';
 import { hasExited, withDaemon } from './daemonClient.js';
 import { untilInterrupted } from './interrupt.js';
 import { LiveTable } from './liveTable.js';
-import { formatTable } from './table.js';
+import { formatList, type ListFormat } from './format.js';
+import { statsColumns } from './statsFormat.js';
 import { bytesSize } from './units.js';
 import type { VerbContext } from './verb.js';
-
-const header = ['ID', 'CPU %', 'MEM USAGE / LIMIT', 'MEM %', 'PIDS'];
 
 /** What a row shows: a sample, `exited` (docker's zeros), or `pending` until the first sample. */
 type RowState = TaskStats | 'exited' | 'pending';
@@ -17,21 +16,21 @@ type RowState = TaskStats | 'exited' | 'pending';
 const percent = (n: number): string => `${n.toFixed(2)}%`;
 
 /**
- * A row of the table, as `docker stats` writes it. Memory is shown against the limit the sample
- * reports, else the task's own (a host task's sample has none), else — no limit, or one above this
- * machine's memory — the machine's memory, as docker does.
+ * A row of the table, as `docker stats` writes it: what a template sees. Memory is shown against
+ * the limit the sample reports, else the task's own (a host task's sample has none), else — no
+ * limit, or one above this machine's memory — the machine's memory, as docker does.
  */
-function cells(t: TaskView, s: RowState): string[] {
-  const id = t.id;
-  if (s === 'pending') return [id, '--', '-- / --', '--', '--'];
-  if (s === 'exited') return [id, percent(0), '0B / 0B', percent(0), '0'];
+function cells(t: TaskView, s: RowState): Record<keyof typeof statsColumns, string> {
+  const row = (CPUPerc: string, MemUsage: string, MemPerc: string, PIDs: string) => ({ ID: t.id, Name: t.id, CPUPerc, MemUsage, MemPerc, PIDs });
+  if (s === 'pending') return row('--', '-- / --', '--', '--');
+  if (s === 'exited') return row(percent(0), '0B / 0B', percent(0), '0');
   const total = os.totalmem();
   const own = s.memory.limit ?? t.limits?.memory;
   const limit = own !== undefined && own > 0 && own < total ? own : total;
-  return [
-    id, s.cpuPercent === null ? '--' : percent(s.cpuPercent), `${bytesSize(s.memory.usage)} / ${bytesSize(limit)}`,
+  return row(
+    s.cpuPercent === null ? '--' : percent(s.cpuPercent), `${bytesSize(s.memory.usage)} / ${bytesSize(limit)}`,
     percent((s.memory.usage / limit) * 100), String(s.pids.current),
-  ];
+  );
 }
 
 const isLive = (t: TaskView): boolean => t.status === 'running' || t.status === 'paused';
@@ -54,35 +53,36 @@ async function sampleOf(c: DaemonClient, t: TaskView): Promise<RowState> {
 }
 
 /**
- * `taskio stats [-a] [--no-stream] [--format table|json] [TASK…]`: CPU % (of one CPU), memory use
+ * `taskio stats [-a] [--no-stream] [--format table|json|TEMPLATE] [TASK…]`: CPU % (of one CPU), memory use
  * and limit, memory %, and pids of the tasks named, or of the running ones (`-a`: all). A live
  * table that redraws as samples come (a sample a second) until ctrl-C — or, for tasks named, until
  * all of them have exited; without names, tasks that start are added and those that exit leave.
- * `--no-stream` prints one table; `--format json` prints the samples, one JSON object a line.
+ * `--no-stream` prints one table; `--format json` prints the samples, one JSON object a line; a Go
+ * template (`table {{.Name}}\t{{.CPUPerc}}`) sees the row's cells by docker's names ({@link statsColumns}).
  */
 export async function stats(ctx: VerbContext): Promise<number> {
-  const json = ctx.args.value('format') === 'json';
+  const format = ctx.args.value<ListFormat>('format')!;
   return withDaemon(ctx, async (c) => {
     if (ctx.args.bool('no-stream')) {
       const tasks = await tasksOf(c, ctx);
       const samples = await Promise.all(tasks.map((t) => sampleOf(c, t)));
-      if (json) ctx.stdout.write(samples.flatMap((s) => (typeof s === 'object' ? [`${JSON.stringify(s)}\n`] : [])).join(''));
-      else ctx.stdout.write(formatTable(header, tasks.map((t, i) => cells(t, samples[i]!))));
+      if (format === 'json') ctx.stdout.write(samples.flatMap((s) => (typeof s === 'object' ? [`${JSON.stringify(s)}\n`] : [])).join(''));
+      else ctx.stdout.write(formatList(format, statsColumns, tasks.map((t, i) => cells(t, samples[i]!))));
       return 0;
     }
-    return untilInterrupted(ctx, (signal) => streamStats(c, ctx, json, signal));
+    return untilInterrupted(ctx, (signal) => streamStats(c, ctx, format, signal));
   });
 }
 
 /** The live table (or JSON lines): one stats stream per task, redrawn whenever a sample comes. */
-async function streamStats(c: DaemonClient, ctx: VerbContext, json: boolean, signal: AbortSignal): Promise<void> {
+async function streamStats(c: DaemonClient, ctx: VerbContext, format: ListFormat, signal: AbortSignal): Promise<void> {
   const named = ctx.args.operands.length > 0;
   const rows = new Map<string, RowState>();
   const views = new Map<string, TaskView>();
   const table = new LiveTable(ctx.stdout);
   let done = false;
   const draw = (): void => {
-    if (!json && !done && !signal.aborted) table.draw(formatTable(header, [...rows].map(([id, s]) => cells(views.get(id)!, s))));
+    if (format !== 'json' && !done && !signal.aborted) table.draw(formatList(format, statsColumns, [...rows].map(([id, s]) => cells(views.get(id)!, s))));
   };
   let scheduled = false;
   const redraw = (): void => {
@@ -103,7 +103,7 @@ async function streamStats(c: DaemonClient, ctx: VerbContext, json: boolean, sig
     try {
       for await (const s of await c.statsStream(t.id, { signal })) {
         rows.set(t.id, s);
-        if (json) ctx.stdout.write(`${JSON.stringify(s)}\n`);
+        if (format === 'json') ctx.stdout.write(`${JSON.stringify(s)}\n`);
         redraw();
       }
     } catch (err) {

@@ -121,12 +121,6 @@ export function parseLog(value: string): string {
   return url.href;
 }
 
-/** `--format` of `ps` and `stats`: `table` (the default) or `json`. */
-export function parseFormat(value: string): 'table' | 'json' {
-  if (value !== 'table' && value !== 'json') throw invalid('expected table or json');
-  return value;
-}
-
 /**
  * `-u`/`--user`: `name|uid[:group|gid]`, checked for its shape only: the names are the task's,
  * looked up by the daemon in the task's rootfs.

@@ -2,11 +2,14 @@ import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { readEnvFile } from './envFile.js';
+import { parseInspectFormat } from './format.js';
 import { parsePsFilter } from './psFilter.js';
+import { parsePsFormat } from './psFormat.js';
+import { parseStatsFormat } from './statsFormat.js';
 import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
-  parseCpus, parseEnv, parseFormat, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
+  parseCpus, parseEnv, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
   parseRestartPolicy, parseTaskId, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
@@ -38,7 +41,10 @@ const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Sho
 const stopTime: FlagSpec = {
   name: 'time', short: 't', kind: 'string', valueName: 'int', description: 'Seconds to wait before killing the task (default: its --stop-timeout, else 10)', parse: parseStopTimeout,
 };
-const format: FlagSpec = { name: 'format', kind: 'string', description: 'Format output using "table" or "json"', default: 'table', parse: parseFormat };
+/** docker's `--format` of `ps` and `stats`: a Go template too (`table {{.ID}}\t{{.Status}}`), checked when the command line is read. */
+const format = (parse: (value: string) => unknown): FlagSpec => ({
+  name: 'format', kind: 'string', description: 'Format output using "table", "json", "table TEMPLATE" or a Go template', default: 'table', parse,
+});
 
 /** The command line of every verb. */
 export const specs: readonly VerbSpec[] = [
@@ -116,10 +122,16 @@ export const specs: readonly VerbSpec[] = [
       all,
       { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
-      format, noTrunc,
+      format(parsePsFormat), noTrunc,
     ],
   },
-  { name: 'inspect', usage: 'TASK [TASK...]', summary: 'Return low-level information on tasks', operands: { min: 1 }, flags: [] },
+  {
+    name: 'inspect',
+    usage: '[OPTIONS] TASK [TASK...]',
+    summary: 'Return low-level information on tasks',
+    operands: { min: 1 },
+    flags: [{ name: 'format', short: 'f', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat }],
+  },
   {
     name: 'top', usage: 'TASK [ps OPTIONS]', summary: 'Display the running processes of a task', interspersed: false, operands: { min: 1 }, flags: [],
   },
@@ -131,7 +143,7 @@ export const specs: readonly VerbSpec[] = [
     flags: [
       all,
       { name: 'no-stream', kind: 'bool', description: 'Disable streaming stats and only pull the first result' },
-      format, noTrunc,
+      format(parseStatsFormat), noTrunc,
     ],
   },
   {

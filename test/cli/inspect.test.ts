@@ -45,3 +45,39 @@ t.test('inspect: an unknown task is an error line and 125; the ones found are st
   t.equal(bad.stderr, "taskio inspect: unknown shorthand flag: 'x' in -x. See 'taskio inspect --help'.\n");
   t.same(fs.readdirSync(path.join(root, 'tasks')).sort(), before, 'nothing made or removed');
 });
+
+t.test('inspect -f: a Go template per task, each on its line; --format json: the array on one line', { timeout: 120_000 }, async (t) => {
+  const a = await c.createTask({ id: 'insp-fa', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  await c.createTask({ id: 'insp-fb', runtime: 'host', args: ['sh', '-c', 'exit 4'] });
+  await c.wait('insp-fb');
+  t.teardown(() => Promise.all(['insp-fa', 'insp-fb'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  const state = '{{.id}} {{.status}} {{if .exit}}exit {{.exit.exitCode}}{{else}}pid {{.pid}}{{end}} {{json .args}} {{join .args " "}}';
+  const [tpl, long, json] = await Promise.all([
+    taskio(t, root, 'inspect', '-f', state, 'insp-fa', 'insp-fb'), taskio(t, root, 'inspect', '--format={{.runtime}}', 'insp-fa'),
+    taskio(t, root, 'inspect', '--format', 'json', 'insp-fb', 'insp-fa'),
+  ]);
+  t.same([tpl.code, tpl.stderr], [0, '']);
+  t.equal(tpl.stdout, `insp-fa running pid ${a.pid} ["sh","-c","exec sleep 1000"] sh -c exec sleep 1000\ninsp-fb exited exit 4 ["sh","-c","exit 4"] sh -c exit 4\n`);
+  t.same([long.code, long.stdout], [0, 'host\n']);
+  t.same([json.code, json.stderr], [0, '']);
+  t.match(json.stdout, /^\[\{"id":"insp-fb",[^\n]*\]\n$/, 'one line');
+  t.same(JSON.parse(json.stdout), [await c.getTask('insp-fb'), await c.getTask('insp-fa')], 'the daemon\'s views, in the order given');
+});
+
+t.test('inspect -f: a task the template fails on, or not found, is an error line naming it, in order; a bad template is a usage error', { timeout: 120_000 }, async (t) => {
+  await c.createTask({ id: 'insp-fc', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  await c.createTask({ id: 'insp-fd', runtime: 'host', args: ['sh', '-c', 'exit 2'] });
+  await c.wait('insp-fd');
+  t.teardown(() => Promise.all(['insp-fc', 'insp-fd'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  const [mixed, missing, bad, unknownFn] = await Promise.all([
+    taskio(t, root, 'inspect', '-f', '{{.exit.exitCode}}', 'insp-fc', 'nope', 'insp-fd'), taskio(t, root, 'inspect', '-f', '{{.Pid}}', 'insp-fd'),
+    taskio(t, root, 'inspect', '-f', '{{.id', 'insp-fc'), taskio(t, root, 'inspect', '-f', '{{bogus .id}}', 'insp-fc'),
+  ]);
+  t.equal(mixed.code, 125);
+  t.equal(mixed.stdout, '2\n', 'the task the template works on is printed');
+  t.equal(mixed.stderr, 'taskio inspect: insp-fc: template "{{.exit.exitCode}}": 1:3: at <.exit.exitCode>: nil pointer evaluating .exit.exitCode: .exit is null\n'
+    + 'taskio inspect: no such task: nope\n');
+  t.same([missing.code, missing.stdout, missing.stderr], [125, '', 'taskio inspect: insp-fd: template "{{.Pid}}": 1:3: at <.Pid>: map has no entry for key "Pid"\n'], 'a missing field is an error, as docker\'s');
+  t.same([bad.code, bad.stdout, bad.stderr], [125, '', 'taskio inspect: invalid argument "{{.id" for "-f, --format" flag: template "{{.id": 1:1: unclosed action. See \'taskio inspect --help\'.\n']);
+  t.same([unknownFn.code, unknownFn.stderr], [125, 'taskio inspect: invalid argument "{{bogus .id}}" for "-f, --format" flag: template "{{bogus .id}}": 1:3: function "bogus" not defined. See \'taskio inspect --help\'.\n']);
+});

@@ -111,9 +111,17 @@ t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an u
   const id = 'stats-host';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'], limits: { memory: 64 * 1024 * 1024 } });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
-  const [table, json, unknown] = await Promise.all([
+  const [table, json, unknown, tpl, tplTable, badTpl] = await Promise.all([
     taskio(t, root, 'stats', '--no-stream', id), taskio(t, root, 'stats', '--no-stream', '--format', 'json', id), taskio(t, root, 'stats', '--no-stream', id, 'nope'),
+    taskio(t, root, 'stats', '--no-stream', '--format', '{{.Name}}:{{.PIDs}}:{{.MemUsage}}', id),
+    taskio(t, root, 'stats', '--no-stream', '--format', 'table {{.ID}}\\t{{.PIDs}}', id),
+    taskio(t, root, 'stats', '--no-stream', '--format', '{{.NetIO}}', id),
   ]);
+  t.same([tpl.code, tpl.stderr], [0, '']);
+  t.match(tpl.stdout, new RegExp(`^${id}:2:[\\d.]+(B|KiB|MiB) / 64MiB\\n$`), 'a template: docker\'s field names');
+  t.equal(tplTable.stdout, `ID           PIDS\n${id}   2\n`, 'table TEMPLATE: its header, aligned');
+  t.same([badTpl.code, badTpl.stdout], [125, '']);
+  t.match(badTpl.stderr, /^taskio stats: invalid argument "\{\{\.NetIO\}\}" for "--format" flag: .*map has no entry for key "NetIO" \(the fields are \.ID \.Name \.CPUPerc \.MemUsage \.MemPerc \.PIDs\)/);
   t.equal(table.code, 0);
   t.equal(table.stderr, '');
   const [header, ...rows] = table.stdout.split('\n').slice(0, -1);
@@ -166,4 +174,42 @@ t.test('stats of tasks named, on a pipe: plain frames, and it ends once they hav
   const frames = r.stdout.split(/(?=^ID )/m);
   t.ok(frames.length >= 2, 'frame after frame');
   t.match(frames.at(-1), new RegExp(`\\n${id} +0\\.00% +0B / 0B +0\\.00% +0\\n$`), 'the last frame shows the exited task at zero');
+});
+
+t.test('ps --format: a Go template per task, `table TEMPLATE` under docker-style headers, checked before listing; -q wins with docker\'s warning', { timeout: 120_000 }, async (t) => {
+  const run = await c.createTask({ id: 'pf-run', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  await c.createTask({ id: 'pf-exit', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
+  await c.wait('pf-exit');
+  t.teardown(() => Promise.all(['pf-run', 'pf-exit'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  const ps = (...args: string[]) => taskio(t, root, 'ps', '-a', '-f', 'name=^pf-', ...args);
+  const [lines, table, noTrunc, times, json, quiet, bad, badField] = await Promise.all([
+    ps('--format', '{{.ID}}\\t{{.State}}\\t{{.Pid}}|{{.Names}} {{.Image}} {{.Runtime}}'),
+    ps('--format', 'table {{.Names}}\\t{{.Command}}\\t{{.Status}}\\t{{.Pid}}'),
+    ps('--no-trunc', '--format', '{{.Command}}'),
+    ps('--format', '{{.CreatedAt}}|{{.RunningFor}}|{{.Status}}'),
+    ps('--format', '{{json .}}'),
+    ps('-q', '--format', '{{.Pid}}'),
+    ps('--format', 'table {{.ID'),
+    ps('--format', '{{.Foo}}'),
+  ]);
+  for (const r of [lines, table, noTrunc, times, json]) t.same([r.code, r.stderr], [0, '']);
+  t.equal(lines.stdout, `pf-exit\texited\t|pf-exit host host\npf-run\trunning\t${run.pid}|pf-run host host\n`, 'one line a task, newest first, a typed \\t a tab, no header');
+
+  const [header, ...rows] = table.stdout.split('\n').slice(0, -1);
+  t.match(header, /^NAMES {5}COMMAND {18}STATUS +PID$/, 'the column names, aligned as the default table');
+  const cells = rows.map((l) => columns(header!, l));
+  t.same(cells.map(([name, command, , pid]) => [name, command, pid]), [['pf-exit', '"sh -c exit 3"', ''], ['pf-run', '"sh -c exec sleep 10…"', String(run.pid)]]);
+  t.match(cells.map((c) => c[2]), [/^Exited \(3\) (Less than a second|\d+ seconds?) ago$/, /^Up (Less than a second|\d+ seconds?)$/]);
+  t.equal(noTrunc.stdout, '"sh -c exit 3"\n"sh -c exec sleep 1000"\n', '--no-trunc: the whole command, quoted');
+  for (const line of times.stdout.split('\n').slice(0, -1)) {
+    t.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \S+\|(Less than a second|\d+ seconds?) ago\|(Up|Exited \(3\)) /, 'docker\'s CreatedAt, RunningFor and Status');
+  }
+  const objects = json.stdout.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, string>);
+  t.same(objects.map((o) => Object.keys(o)), Array(2).fill(['ID', 'Names', 'Image', 'Runtime', 'Command', 'CreatedAt', 'RunningFor', 'Status', 'State', 'Pid']), '{{json .}}: every field');
+  t.same(objects.map((o) => [o['ID'], o['State'], o['Pid']]), [['pf-exit', 'exited', ''], ['pf-run', 'running', String(run.pid)]]);
+  t.same([quiet.code, quiet.stdout, quiet.stderr], [0, 'pf-exit\npf-run\n', 'WARNING: Ignoring custom format, because both --format and --quiet are set.\n']);
+  t.same([bad.code, bad.stdout, bad.stderr], [125, '', 'taskio ps: invalid argument "table {{.ID" for "--format" flag: template "{{.ID": 1:1: unclosed action. See \'taskio ps --help\'.\n']);
+  t.same([badField.code, badField.stdout], [125, '']);
+  t.equal(badField.stderr, 'taskio ps: invalid argument "{{.Foo}}" for "--format" flag: template "{{.Foo}}": 1:3: at <.Foo>: map has no entry for key "Foo" '
+    + '(the fields are .ID .Names .Image .Runtime .Command .CreatedAt .RunningFor .Status .State .Pid). See \'taskio ps --help\'.\n');
 });
