@@ -1,4 +1,5 @@
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
+import { capabilityName } from '../daemon/capabilities.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { readEnvFile } from './envFile.js';
@@ -60,6 +61,8 @@ export const specs: readonly VerbSpec[] = [
       { name: 'volume', short: 'v', kind: 'list', description: 'Bind mount a host path (HOST-PATH:TASK-PATH[:ro])', parse: parseVolume },
       { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
       { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
+      { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
+      { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
       { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
       { name: 'restart', kind: 'string', description: 'Restart policy to apply when a task exits (no, on-failure[:max-retries], always, unless-stopped)', default: 'no', parse: parseRestartPolicy },
       { name: 'stop-signal', kind: 'string', description: 'Signal to stop the task (default "SIGTERM")', parse: (v) => signalName(signalNumber(v)) },

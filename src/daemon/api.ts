@@ -12,6 +12,7 @@ import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
 import { ociUser, resolveUser } from './taskUser.js';
+import { processCapabilities } from './capabilities.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { EventBus } from './events.js';
 import type { DaemonLayout } from './layout.js';
@@ -364,7 +365,10 @@ export function apiRouter(api: ApiContext): Router {
     const user = b.user === undefined ? null : resolveUser(b.user, taskSpec.root.path);
     const env = new Map<string, string>();
     for (const kv of [...(base.env ?? []), ...(user?.home !== undefined ? [`HOME=${user.home}`] : []), ...(b.env ?? [])]) env.set(kv.slice(0, kv.indexOf('=')), kv);
-    const spec = { ...base, ...(user ? { user: ociUser(user) } : {}), args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
+    // Another user holds the task's capabilities as root does, or none (see taskCapabilities).
+    const bounding = base.capabilities?.bounding;
+    const asUser = user ? { user: ociUser(user), ...(bounding ? { capabilities: processCapabilities(bounding, user.uid === 0) } : {}) } : {};
+    const spec = { ...base, ...asUser, args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
     const e = await t.exec({ id: execId, terminal, ...stdio, spec }).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
     return { status: 201, body: execView(e) };
   });

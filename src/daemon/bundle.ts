@@ -69,6 +69,8 @@ export interface SpecEdits {
   mounts?: readonly TaskMount[];
   /** The process's user (docker's `--user`, resolved); its home becomes `HOME` unless the env sets one. */
   user?: TaskUser | undefined;
+  /** The process's capabilities, replacing the spec's (`process.capabilities`). */
+  capabilities?: Record<string, string[]> | undefined;
 }
 
 /**
@@ -85,6 +87,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   for (const kv of [...(proc.env ?? []), ...(e.terminal && !(proc.env ?? []).some((x) => x.startsWith('TERM=')) ? ['TERM=xterm'] : []), ...(e.env ?? [])]) {
     env.set(kv.slice(0, kv.indexOf('=')), kv);
   }
+  if (e.capabilities) proc.capabilities = e.capabilities;
   if (e.user) {
     proc.user = ociUser(e.user);
     if (e.user.home !== undefined && !env.has('HOME')) env.set('HOME', `HOME=${e.user.home}`);

@@ -7,6 +7,7 @@ import { notRegularFile } from '../logfile/regularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
+import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
 import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
@@ -46,6 +47,9 @@ export interface CreateTaskRequest {
    * Default: the bundle's, else root.
    */
   user?: string;
+  /** Capabilities added to and dropped from the default set (docker's; a bundle's own set for a bundle): names with or without `CAP_`, or `ALL`. runsc, runc. */
+  capAdd?: string[];
+  capDrop?: string[];
   /** Start the task again after it exited (docker's `RestartPolicy`); not with `autoRemove`. Default `no`. */
   restartPolicy?: RestartPolicy;
   /** What `stop` sends first (docker's `StopSignal`): a name or number. Default SIGTERM. */
@@ -64,6 +68,7 @@ const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
+  capAdd: 'string[]', capDrop: 'string[]',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -106,6 +111,8 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
   if (req.mounts !== undefined) req.mounts = checkMounts(req.mounts);
+  if (req.capAdd) req.capAdd = req.capAdd.map(capabilityName);
+  if (req.capDrop) req.capDrop = req.capDrop.map(capabilityName);
   if (req.restartPolicy !== undefined) {
     checkRestartPolicy(req.restartPolicy);
     if (req.restartPolicy.name !== 'no' && req.autoRemove === true) throw new TaskioError('ERR_INVALID_FIELD', 'conflicting options: a restart policy and autoRemove');

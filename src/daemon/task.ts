@@ -92,6 +92,8 @@ export interface TaskView {
   mounts: TaskMount[];
   /** The user its process runs as (`run --user`, else the bundle's); null: the daemon's own (a host task without `--user`). */
   user: TaskRecord['user'] | null;
+  /** The capabilities its process may hold (`--cap-add`, `--cap-drop` on docker's default set); null for a host task. */
+  capabilities: string[] | null;
   /** Removed by the daemon once it exited (`run --rm`). */
   autoRemove: boolean;
   /** When the daemon starts it again after an exit (`run --restart`), and how often it did. */
@@ -399,7 +401,7 @@ export class DaemonTask {
     return {
       id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],

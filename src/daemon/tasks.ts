@@ -22,9 +22,10 @@ import type { LogSource } from './logStream.js';
 import { OomCounter } from './oom.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
-import type { ExitRecord, TaskRecord } from './records.js';
+import type { ExitRecord, RuntimeName, TaskRecord } from './records.js';
 import { Removals } from './removals.js';
-import { resolveUser } from './taskUser.js';
+import { resolveUser, type TaskUser } from './taskUser.js';
+import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState } from './task.js';
@@ -95,6 +96,9 @@ export class TaskManager {
     if (runtimeName === 'host' && req.limits?.pids !== undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
     }
+    if (runtimeName === 'host' && (req.capAdd?.length || req.capDrop?.length)) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', 'capabilities need runtime runsc or runc: a host task runs with the daemon\'s');
+    }
     if (runtimeName === 'host' && (req.mounts?.length || req.readonlyRootfs)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', `${req.mounts?.length ? 'mounts need' : 'a read-only rootfs needs'} runtime runsc or runc: a host task sees the host's files as they are`);
     }
@@ -112,6 +116,7 @@ export class TaskManager {
       made = true;
       const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
       const user = req.user === undefined ? undefined : resolveUser(req.user, rootPath);
+      const capabilities = runtimeName === 'host' ? undefined : taskCapabilities(req, runtimeName, base, user);
       // runsc/runc: a cgroup named after the root and the id (docker's /docker/<id>), not the
       // runtime's default (runc: <the daemon's cgroup>/<id>, runsc: /<id> — the same one for the same
       // id in two roots), and known before the task runs.
@@ -119,7 +124,7 @@ export class TaskManager {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
-        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63), mounts: req.mounts ?? [], user,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63), mounts: req.mounts ?? [], user, capabilities,
       });
       const terminal = spec.process.terminal === true;
       const bundle = layout.bundle(id);
@@ -141,6 +146,7 @@ export class TaskManager {
         log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
         ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
+        ...(spec.process.capabilities?.bounding ? { capabilities: spec.process.capabilities.bounding } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
         ...(req.autoRemove === true ? { autoRemove: true } : {}),
@@ -540,6 +546,26 @@ export class TaskManager {
     this.#watch.close();
     await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
   }
+}
+
+/**
+ * The capabilities of a runsc or runc task, as docker gives them: its default set (a bundle: the
+ * bundle's own bounding set) with `capDrop` and `capAdd` applied; held (effective, permitted) by a
+ * root process only — runsc would otherwise hand them to any user, where runc's exec drops them.
+ * Undefined: a bundle's own, untouched.
+ */
+function taskCapabilities(req: CheckedCreate, runtime: RuntimeName, base: OciSpec, user: TaskUser | undefined): Record<string, string[]> | undefined {
+  const uid = user?.uid ?? base.process.user?.uid ?? 0;
+  const changed = Boolean(req.capAdd?.length || req.capDrop?.length);
+  if (req.bundle !== undefined && !changed && uid === 0) return undefined;
+  let own = ownCapabilities();
+  if (runtime === 'runsc') {
+    const unknown = req.capAdd?.find((c) => unknownToRunsc.includes(c));
+    if (unknown) throw new TaskioError('ERR_NOT_SUPPORTED', `cannot add ${unknown} on runsc: this runsc does not know it (its sandbox would not start)`);
+    own = own.filter((c) => !unknownToRunsc.includes(c));
+  }
+  const set = req.bundle !== undefined ? base.process.capabilities?.bounding ?? [] : defaultCapabilities;
+  return processCapabilities(applyCapabilityChanges(set, req.capAdd ?? [], req.capDrop ?? [], own), uid === 0);
 }
 
 /** The log writer options of a task's record: its `file://` URI's query (the default log is one too). */

@@ -138,7 +138,9 @@ t.test('a task sees its limits as in docker: runc under /sys/fs/cgroup (read-onl
   const limit = 48 * 1024 * 1024;
   // cgroup v1 hierarchies here; cgroup2's files where the machine has only that.
   const script = 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes 2>/dev/null || cat /sys/fs/cgroup/memory.max; ' +
-    'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; touch /sys/fs/cgroup/x 2>/dev/null || echo ro; ' +
+    'cat /sys/fs/cgroup/pids/pids.max 2>/dev/null || cat /sys/fs/cgroup/pids.max; ' +
+    // The hierarchy itself: on v1 runc 1.1 leaves the tmpfs that holds the hierarchies writable by root.
+    'd=/sys/fs/cgroup/memory; [ -d $d ] || d=/sys/fs/cgroup; touch $d/x 2>/dev/null || echo ro; ' +
     'grep MemTotal /proc/meminfo; mount | grep -c " /dev/mqueue type mqueue " || true';
   const seen = async (runtime: 'runc' | 'runsc'): Promise<string[]> => {
     const id = `sees-${runtime}`;
