@@ -4,13 +4,15 @@ import type { TaskView } from '../daemon/task.js';
 /**
  * One `ps --filter key=value`, as docker reads it: `id` and `name` (a task's id is its name) match
  * the id as an unanchored regular expression, `status` is a state, `exited` an exit code, and
- * `runtime` (taskio's own) the runtime's name.
+ * `runtime` (taskio's own) the runtime's name, `label` a label's key (`label=KEY`) or key and value
+ * (`label=KEY=VALUE`).
  */
 export type PsFilter =
   | { key: 'id' | 'name'; match: RegExp }
   | { key: 'status'; status: string }
   | { key: 'exited'; code: number }
-  | { key: 'runtime'; runtime: string };
+  | { key: 'runtime'; runtime: string }
+  | { key: 'label'; label: string; value?: string };
 
 /** The states docker's `status` filter takes; taskio's tasks are only ever in the first four. */
 const statuses = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
@@ -47,8 +49,13 @@ export function parsePsFilter(value: string): PsFilter {
     case 'runtime':
       if (!runtimes.includes(v)) throw bad(`expected one of ${runtimes.join(', ')}`);
       return { key, runtime: v };
+    case 'label': {
+      const at = v.indexOf('=');
+      if (v === '' || at === 0) throw bad('expected label=KEY or label=KEY=VALUE');
+      return at < 0 ? { key, label: v } : { key, label: v.slice(0, at), value: v.slice(at + 1) };
+    }
     default:
-      throw invalid(`invalid filter '${key}' (id, name, status, exited, runtime)`);
+      throw invalid(`invalid filter '${key}' (id, name, label, status, exited, runtime)`);
   }
 }
 
@@ -63,12 +70,18 @@ function matches(t: TaskView, f: PsFilter): boolean {
       return t.status === 'exited' && t.exit?.exitCode === f.code;
     case 'runtime':
       return t.runtime === f.runtime;
+    case 'label':
+      return Object.hasOwn(t.labels ?? {}, f.label) && (f.value === undefined || t.labels[f.label] === f.value);
   }
 }
 
-/** Whether `t` passes `filters`: any value of a key may match, and every key given must (docker's rule). */
+/**
+ * Whether `t` passes `filters`, docker's rule: any value of a key may match, and every key given
+ * must — except labels, which must all match (`label=a --filter label=b`: tasks with both).
+ */
 export function passesFilters(t: TaskView, filters: readonly PsFilter[]): boolean {
-  const keys = new Set(filters.map((f) => f.key));
+  if (!filters.every((f) => f.key !== 'label' || matches(t, f))) return false;
+  const keys = new Set(filters.map((f) => f.key).filter((k) => k !== 'label'));
   return [...keys].every((k) => filters.some((f) => f.key === k && matches(t, f)));
 }
 

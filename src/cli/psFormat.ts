@@ -10,7 +10,7 @@ import { ellipsis } from './table.js';
  */
 export const psColumns = {
   ID: 'ID', Names: 'NAMES', Image: 'IMAGE', Runtime: 'RUNTIME', Command: 'COMMAND', CreatedAt: 'CREATED AT', RunningFor: 'CREATED',
-  Status: 'STATUS', State: 'STATE', Pid: 'PID',
+  Status: 'STATUS', State: 'STATE', Pid: 'PID', Labels: 'LABELS',
 } as const;
 
 /** taskio's `ps` table: the template `--format table` stands for (docker's default is a template too). */
@@ -56,5 +56,7 @@ export function psFields(t: TaskView, now: Date, trunc: boolean): Record<keyof t
     Status: statusText({ state: t.status, startedAt: t.started, exitedAt: t.exit?.exitedAt ?? null, exitCode: t.exit?.exitCode ?? null }, now),
     State: t.status,
     Pid: live && t.pid > 0 ? String(t.pid) : '',
+    // docker's: key=value pairs joined by commas, keys sorted.
+    Labels: Object.entries(t.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(','),
   };
 }

@@ -144,3 +144,17 @@ export function parseRestartPolicy(value: string): RestartPolicy {
   if (!/^\d{1,9}$/.test(count)) throw invalid(`maximum retry count must be a number of 0 or more, got ${JSON.stringify(count)}`);
   return { name, maximumRetryCount: Number(count) };
 }
+
+/** `-h`/`--hostname`: checked by the daemon (it names the rule); here only that it is one word. */
+export function parseHostname(value: string): string {
+  if (value === '' || /[\s\0]/.test(value)) throw invalid('expected a host name');
+  return value;
+}
+
+/** `-l`/`--label KEY[=VALUE]`: a label, docker's way (no `=`: an empty value). */
+export function parseLabel(value: string): [string, string] {
+  const eq = value.indexOf('=');
+  const key = eq < 0 ? value : value.slice(0, eq);
+  if (key === '') throw invalid('expected KEY[=VALUE]');
+  return [key, eq < 0 ? '' : value.slice(eq + 1)];
+}

@@ -11,7 +11,7 @@ import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
   parseCpus, parseEnv, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
-  parseRestartPolicy, parseTaskId, parseUser, parseWorkdir,
+  parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
 import type { Verb, VerbTable } from './verb.js';
@@ -61,6 +61,8 @@ export const specs: readonly VerbSpec[] = [
       { name: 'volume', short: 'v', kind: 'list', description: 'Bind mount a host path (HOST-PATH:TASK-PATH[:ro])', parse: parseVolume },
       { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
       { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
+      { name: 'hostname', short: 'h', kind: 'string', description: 'Task host name', parse: parseHostname },
+      { name: 'label', short: 'l', kind: 'list', description: 'Set meta data on a task', parse: parseLabel },
       { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
       { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
       { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
@@ -123,7 +125,7 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 0, max: 0 },
     flags: [
       all,
-      { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
+      { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, label, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
       format(parsePsFormat), noTrunc,
     ],

@@ -47,6 +47,10 @@ export interface CreateTaskRequest {
    * Default: the bundle's, else root.
    */
   user?: string;
+  /** The task's hostname (docker's `Hostname`; default: its id, cut at 63). runsc, runc. */
+  hostname?: string;
+  /** Key-value metadata for people and tools (docker's `Labels`): `ps --filter label=…` selects on it. */
+  labels?: Record<string, string>;
   /** Capabilities added to and dropped from the default set (docker's; a bundle's own set for a bundle): names with or without `CAP_`, or `ALL`. runsc, runc. */
   capAdd?: string[];
   capDrop?: string[];
@@ -68,7 +72,7 @@ const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
-  capAdd: 'string[]', capDrop: 'string[]',
+  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -111,6 +115,10 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
   if (req.mounts !== undefined) req.mounts = checkMounts(req.mounts);
+  if (req.hostname !== undefined && !/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(req.hostname)) {
+    throw new TaskioError('ERR_INVALID_FIELD', `invalid hostname ${JSON.stringify(req.hostname)}: 1 to 63 letters, digits, dots and hyphens, not starting or ending with a dot or hyphen`);
+  }
+  if (req.labels !== undefined) checkLabels(req.labels);
   if (req.capAdd) req.capAdd = req.capAdd.map(capabilityName);
   if (req.capDrop) req.capDrop = req.capDrop.map(capabilityName);
   if (req.restartPolicy !== undefined) {
@@ -149,4 +157,12 @@ export function checkLimits(limits: unknown): TaskLimits {
   if (l.cpus !== undefined && !(l.cpus >= 0.01 && l.cpus <= cpus)) throw bad('cpus', l.cpus, `expected 0.01 to ${cpus} (the CPUs of this machine)`);
   if (l.pids !== undefined && (l.pids < 1 || l.pids > 4_194_304)) throw bad('pids', l.pids, 'expected 1 to 4194304');
   return l;
+}
+
+/** Checks `labels`: string values, keys neither empty nor holding `=` or NUL (a key must read back from `label=KEY=VALUE`). */
+function checkLabels(labels: Record<string, unknown>): void {
+  for (const [k, v] of Object.entries(labels)) {
+    if (k === '' || /[=\0]/.test(k)) throw new TaskioError('ERR_INVALID_FIELD', `invalid label key ${JSON.stringify(k)}: not empty, without "=" or NUL`);
+    if (typeof v !== 'string' || v.includes('\0')) throw new TaskioError('ERR_INVALID_FIELD', `label ${JSON.stringify(k)} must have a string value, got ${JSON.stringify(v)}`);
+  }
 }

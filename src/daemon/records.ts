@@ -48,6 +48,10 @@ export interface TaskRecord {
   mounts?: TaskMount[];
   /** The user its process runs as (`--user` resolved, else the bundle's). Absent: the daemon's own (a host task without `--user`). */
   user?: { uid: number; gid: number; additionalGids?: number[] };
+  /** runsc, runc: its hostname (in its own UTS namespace). */
+  hostname?: string;
+  /** Its labels (docker's). Absent: none. */
+  labels?: Record<string, string>;
   /** runsc, runc: the capabilities its process may hold (the bounding set). Absent: a host task's (the daemon's). */
   capabilities?: string[];
   /** The job object (cgroup) a host task runs in, named after the root and the id; null for runsc/runc, or where no job can be made. */

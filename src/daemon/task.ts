@@ -92,6 +92,10 @@ export interface TaskView {
   mounts: TaskMount[];
   /** The user its process runs as (`run --user`, else the bundle's); null: the daemon's own (a host task without `--user`). */
   user: TaskRecord['user'] | null;
+  /** Its labels (`run --label`). */
+  labels: Record<string, string>;
+  /** Its hostname (runsc, runc; null for a host task, which has the host's, or a bundle without a UTS namespace). */
+  hostname: string | null;
   /** The capabilities its process may hold (`--cap-add`, `--cap-drop` on docker's default set); null for a host task. */
   capabilities: string[] | null;
   /** Removed by the daemon once it exited (`run --rm`). */
@@ -401,7 +405,8 @@ export class DaemonTask {
     return {
       id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, labels: r.labels ?? {},
+      hostname: r.hostname ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],

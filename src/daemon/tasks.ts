@@ -96,6 +96,9 @@ export class TaskManager {
     if (runtimeName === 'host' && req.limits?.pids !== undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
     }
+    if (runtimeName === 'host' && req.hostname !== undefined) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', 'a hostname needs runtime runsc or runc: a host task has the host\'s');
+    }
     if (runtimeName === 'host' && (req.capAdd?.length || req.capDrop?.length)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'capabilities need runtime runsc or runc: a host task runs with the daemon\'s');
     }
@@ -124,8 +127,11 @@ export class TaskManager {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
-        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: id.slice(0, 63), mounts: req.mounts ?? [], user, capabilities,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: req.mounts ?? [], user, capabilities,
       });
+      if (req.hostname !== undefined && spec.hostname !== req.hostname) {
+        throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
+      }
       const terminal = spec.process.terminal === true;
       const bundle = layout.bundle(id);
       writeBundle(bundle, spec);
@@ -147,6 +153,8 @@ export class TaskManager {
         logPath, logFormat, limits: req.limits ?? null,
         ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
         ...(spec.process.capabilities?.bounding ? { capabilities: spec.process.capabilities.bounding } : {}),
+        ...(req.labels && Object.keys(req.labels).length > 0 ? { labels: req.labels } : {}),
+        ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
         ...(req.autoRemove === true ? { autoRemove: true } : {}),

@@ -78,7 +78,7 @@ t.test('ps --filter: docker\'s keys (same key: any value; different keys: all), 
     t.same([answers[i]!.code, got], [0, want], `${args.join(' ')}: ${what}`);
   }
   const bad: Array<[string, string]> = [
-    ['bogus=1', "invalid filter 'bogus' (id, name, status, exited, runtime)"],
+    ['bogus=1', "invalid filter 'bogus' (id, name, label, status, exited, runtime)"],
     ['status=zombie', "invalid filter 'status=zombie': expected one of created, running, paused, exited, restarting, removing, dead"],
     ['exited=x', "invalid filter 'exited=x': expected an exit code, 0 to 255"],
     ['name=(', "invalid filter 'name=(': not a regular expression (Invalid regular expression: /(/: Unterminated group)"],
@@ -205,11 +205,31 @@ t.test('ps --format: a Go template per task, `table TEMPLATE` under docker-style
     t.match(line, /^\d{4}-\d\d-\d\d \d\d:\d\d:\d\d [+-]\d{4} \S+\|(Less than a second|\d+ seconds?) ago\|(Up|Exited \(3\)) /, 'docker\'s CreatedAt, RunningFor and Status');
   }
   const objects = json.stdout.split('\n').slice(0, -1).map((l) => JSON.parse(l) as Record<string, string>);
-  t.same(objects.map((o) => Object.keys(o)), Array(2).fill(['ID', 'Names', 'Image', 'Runtime', 'Command', 'CreatedAt', 'RunningFor', 'Status', 'State', 'Pid']), '{{json .}}: every field');
+  t.same(objects.map((o) => Object.keys(o)), Array(2).fill(['ID', 'Names', 'Image', 'Runtime', 'Command', 'CreatedAt', 'RunningFor', 'Status', 'State', 'Pid', 'Labels']), '{{json .}}: every field');
   t.same(objects.map((o) => [o['ID'], o['State'], o['Pid']]), [['pf-exit', 'exited', ''], ['pf-run', 'running', String(run.pid)]]);
   t.same([quiet.code, quiet.stdout, quiet.stderr], [0, 'pf-exit\npf-run\n', 'WARNING: Ignoring custom format, because both --format and --quiet are set.\n']);
   t.same([bad.code, bad.stdout, bad.stderr], [125, '', 'taskio ps: invalid argument "table {{.ID" for "--format" flag: template "{{.ID": 1:1: unclosed action. See \'taskio ps --help\'.\n']);
   t.same([badField.code, badField.stdout], [125, '']);
   t.equal(badField.stderr, 'taskio ps: invalid argument "{{.Foo}}" for "--format" flag: template "{{.Foo}}": 1:3: at <.Foo>: map has no entry for key "Foo" '
-    + '(the fields are .ID .Names .Image .Runtime .Command .CreatedAt .RunningFor .Status .State .Pid). See \'taskio ps --help\'.\n');
+    + '(the fields are .ID .Names .Image .Runtime .Command .CreatedAt .RunningFor .Status .State .Pid .Labels). See \'taskio ps --help\'.\n');
+});
+
+t.test('run -l and ps --filter label: a key, a key and value; several label filters must all hold; .Labels in a template', { timeout: 120_000 }, async (t) => {
+  // One after the other: ps lists the newest first.
+  const made = [
+    await taskio(t, root, 'run', '-d', '--name', 'lab-a', '--runtime', 'host', '-l', 'job=7', '-l', 'team=ci', '--', 'sleep', '1000'),
+    await taskio(t, root, 'run', '-d', '--name', 'lab-b', '--runtime', 'host', '--label', 'job=8', '-l', 'flag', '--', 'sleep', '1000'),
+  ];
+  t.teardown(() => Promise.all(['lab-a', 'lab-b'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  t.same(made.map((r) => r.code), [0, 0], made.map((r) => r.stderr).join(''));
+  t.same((await c.getTask('lab-b')).labels, { job: '8', flag: '' }, 'a label without a value has an empty one');
+  const ids = async (...filters: string[]): Promise<string> => (await taskio(t, root, 'ps', '-q', ...filters.flatMap((f) => ['-f', f]))).stdout;
+  t.equal(await ids('label=job'), 'lab-b\nlab-a\n', 'a key');
+  t.equal(await ids('label=job=7'), 'lab-a\n', 'a key and value');
+  t.equal(await ids('label=job', 'label=flag'), 'lab-b\n', 'both labels');
+  t.equal(await ids('label=job=7', 'label=flag'), '', 'no task has both');
+  t.equal(await ids('label=flag=', 'name=lab'), 'lab-b\n', 'an empty value, and another key');
+  t.equal((await taskio(t, root, 'ps', '-f', 'label=job=7', '--format', '{{.ID}} {{.Labels}}')).stdout, 'lab-a job=7,team=ci\n', 'docker\'s .Labels: sorted, comma-joined');
+  const bad = await taskio(t, root, 'ps', '-f', 'label==x');
+  t.same([bad.code, bad.stderr], [125, 'taskio ps: invalid argument "label==x" for "-f, --filter" flag: invalid filter \'label==x\': expected label=KEY or label=KEY=VALUE. See \'taskio ps --help\'.\n']);
 });

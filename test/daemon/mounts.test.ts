@@ -107,3 +107,24 @@ t.test('bad mounts and users are refused before anything is made', { timeout: 60
   t.same(taskDirs(root), [], 'no task directory is left');
   t.same(await c.listTasks({ all: true }), [], 'no task');
 });
+
+t.test('hostname and labels: the task\'s own, shown by inspect; refused where they cannot be', { timeout: 60_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc'] as const) {
+    const id = `named-${runtime}`;
+    const r = await runTask({ id, runtime, args: ['hostname'], hostname: 'build-7.ci', labels: { job: '7' } });
+    t.equal(r.out, 'build-7.ci\n', `${runtime}: the hostname`);
+  }
+  await c.createTask({ id: 'labelled', runtime: 'host', args: ['sleep', '1000'], labels: { job: '7', empty: '' } });
+  const view = await c.getTask('labelled');
+  t.same([view.labels, view.hostname], [{ job: '7', empty: '' }, null], 'a host task has labels, and the host\'s name');
+  await c.remove('labelled', { force: true });
+  const refused: [Record<string, unknown>, { code: string; message: RegExp }][] = [
+    [{ runtime: 'runc', hostname: '-bad' }, { code: 'ERR_INVALID_FIELD', message: /invalid hostname "-bad"/ }],
+    [{ runtime: 'runc', hostname: 'x'.repeat(64) }, { code: 'ERR_INVALID_FIELD', message: /invalid hostname/ }],
+    [{ runtime: 'host', hostname: 'h' }, { code: 'ERR_NOT_SUPPORTED', message: /a hostname needs runtime runsc or runc/ }],
+    [{ runtime: 'host', labels: { 'a=b': 'c' } }, { code: 'ERR_INVALID_FIELD', message: /invalid label key "a=b"/ }],
+    [{ runtime: 'host', labels: { a: 1 } }, { code: 'ERR_INVALID_FIELD', message: /label "a" must have a string value/ }],
+  ];
+  for (const [req, err] of refused) await t.rejects(c.createTask({ args: ['true'], ...req } as never), { ...err, status: 400 }, JSON.stringify(req));
+  t.same(taskDirs(root), [], 'nothing left');
+});
