@@ -1,13 +1,8 @@
 import { validateId } from '../ids.js';
 import { withDaemon } from './daemonClient.js';
 import { untilInterrupted } from './interrupt.js';
+import { sinceDate } from './since.js';
 import type { VerbContext } from './verb.js';
-
-/** `<seconds>.<nanoseconds>` (what `parseSince` gives) as a `Date`, to the millisecond below. */
-function logDate(moment: string): Date {
-  const [seconds = '0', nanos = '0'] = moment.split('.');
-  return new Date(Number(seconds) * 1000 + Math.floor(Number(nanos) / 1e6));
-}
 
 /**
  * `taskio logs [-f] [--tail N] [--since T] [--until T] [-t] TASK`: the task's log across rotations,
@@ -23,8 +18,8 @@ export async function logs(ctx: VerbContext): Promise<number> {
   return withDaemon(ctx, (c) => untilInterrupted(ctx, (signal) => c.logs(id, { stdout: ctx.stdout, stderr: ctx.stderr }, {
     follow: ctx.args.bool('follow'),
     ...(typeof tail === 'number' ? { tail } : {}),
-    ...(since !== undefined ? { since: logDate(since) } : {}),
-    ...(until !== undefined ? { until: logDate(until) } : {}),
+    ...(since !== undefined ? { since: sinceDate(since) } : {}),
+    ...(until !== undefined ? { until: sinceDate(until) } : {}),
     timestamps: ctx.args.bool('timestamps'),
     signal,
   })));

@@ -78,3 +78,9 @@ export function parseSince(value: string, now: Date = new Date()): string {
   if (unix) return `${BigInt(unix[1]!)}.${(unix[2] ?? '').padEnd(9, '0')}`;
   throw new TaskioError('ERR_INVALID_TIME', `failed to parse value as time or duration: ${JSON.stringify(value)}`);
 }
+
+/** `<seconds>.<nanoseconds>` (what {@link parseSince} gives) as a `Date`, to the millisecond below. */
+export function sinceDate(moment: string): Date {
+  const [seconds = '0', nanos = '0'] = moment.split('.');
+  return new Date(Number(seconds) * 1000 + Math.floor(Number(nanos) / 1e6));
+}

@@ -3,6 +3,7 @@ import { capabilityName } from '../daemon/capabilities.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { readEnvFile } from './envFile.js';
+import { parseEventFilter } from './eventFilter.js';
 import { parseInspectFormat } from './format.js';
 import { parsePsFilter } from './psFilter.js';
 import { parsePsFormat } from './psFormat.js';
@@ -170,6 +171,18 @@ export const specs: readonly VerbSpec[] = [
   },
   { name: 'start', usage: 'TASK [TASK...]', summary: 'Start one or more stopped tasks', operands: { min: 1 }, flags: [] },
   { name: 'restart', usage: '[OPTIONS] TASK [TASK...]', summary: 'Restart one or more tasks', operands: { min: 1 }, flags: [stopTime] },
+  {
+    name: 'events',
+    usage: '[OPTIONS]',
+    summary: 'Get real time events from the daemon',
+    operands: { min: 0, max: 0 },
+    flags: [
+      { name: 'filter', short: 'f', kind: 'list', valueName: 'filter', description: 'Filter output based on conditions provided (task, container, event)', parse: parseEventFilter },
+      { name: 'format', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat },
+      { name: 'since', kind: 'string', description: 'Show all events created since timestamp (the daemon keeps the last 256)', parse: (v) => parseSince(v) },
+      { name: 'until', kind: 'string', description: 'Stream events until this timestamp', parse: (v) => parseSince(v) },
+    ],
+  },
   { name: 'wait', usage: 'TASK [TASK...]', summary: 'Block until one or more tasks stop, then print their exit codes', operands: { min: 1 }, flags: [] },
   {
     name: 'rm',
@@ -210,6 +223,7 @@ const code: Record<string, Verb['load']> = {
   rm: async () => (await import('./control.js')).rm,
   pause: async () => (await import('./control.js')).pause,
   start: async () => (await import('./control.js')).start,
+  events: async () => (await import('./events.js')).events,
   restart: async () => (await import('./control.js')).restart,
   unpause: async () => (await import('./control.js')).unpause,
 };

@@ -11,6 +11,7 @@ import { openEarlyLog, prepareAttach, type AttachConnection, type AttachOutcome,
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
+import type { TaskEvent } from './events.js';
 import { ociUser, resolveUser } from './taskUser.js';
 import { processCapabilities } from './capabilities.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
@@ -405,13 +406,28 @@ export function apiRouter(api: ApiContext): Router {
     await task(ctx).deleteExec(validateId(ctx.params.exec!, 'exec'));
   });
 
+  // docker's events: the kept ones since `since` first, then live ones (the same turn: none is
+  // missed or repeated) until the clock passes `until` or the client leaves.
   r.add('GET', '/events', async (ctx, res) => {
-    const q = checkQuery(ctx.query, { id: 'string' });
-    if (q.id !== undefined) validateId(q.id);
+    const q = checkQuery(ctx.query, { id: 'string', since: 'string', until: 'string' });
+    if (q.id !== undefined) validateId(q.id as string);
+    const since = queryTime(q, 'since'), until = queryTime(q, 'until');
+    const wanted = (e: TaskEvent): boolean => (q.id === undefined || e.id === q.id) && (until === null || e.time <= until.toISOString());
     const push = ndjson(res);
-    const off = events.subscribe((e) => { if (q.id === undefined || e.id === q.id) push(e); });
-    await new Promise<void>((resolve) => ctx.signal.addEventListener('abort', () => resolve(), { once: true }));
+    if (since !== null) for (const e of events.since(since)) if (wanted(e)) push(e);
+    if (until !== null && until.getTime() <= Date.now()) {
+      res.end();
+      return;
+    }
+    const off = events.subscribe((e) => { if (wanted(e)) push(e); });
+    let timer: NodeJS.Timeout | undefined;
+    await new Promise<void>((resolve) => {
+      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
+      if (until !== null) timer = setTimeout(resolve, until.getTime() - Date.now());
+    });
+    clearTimeout(timer);
     off();
+    res.end();
   });
 
   return r;
@@ -434,4 +450,14 @@ function stopTimeout(timeout: number | undefined): { timeout?: number } {
   if (timeout === undefined) return {};
   if (timeout < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "timeout" must be 0 or more seconds, or -1 to wait for ever; got ${timeout}`);
   return { timeout };
+}
+
+/** A time in a query (`since`, `until`): an RFC 3339 timestamp (what the client sends). */
+function queryTime(q: Record<string, string | number | boolean>, key: string): Date | null {
+  if (q[key] === undefined) return null;
+  const d = new Date(String(q[key]));
+  if (Number.isNaN(d.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(String(q[key]))) {
+    throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${key} must be an RFC 3339 time, got ${JSON.stringify(q[key])}`);
+  }
+  return d;
 }

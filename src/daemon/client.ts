@@ -433,11 +433,16 @@ export class DaemonClient {
   }
 
   /**
-   * `GET /events`: create/start/exit/delete/… as they happen, until `signal` aborts. Resolves once
-   * the daemon is delivering, so no event of an action taken after that is missed.
+   * `GET /events`: create/start/exit/delete/… as they happen, until `signal` aborts (or the clock
+   * passes `until`); with `since`, the daemon's kept events from then first (the last 256). Resolves
+   * once the daemon is delivering, so no event of an action taken after that is missed.
    */
-  events(opts: CallOptions & { id?: string } = {}): Promise<AsyncGenerator<TaskEvent>> {
-    return this.#ndjson<TaskEvent>(`/events${opts.id ? `?id=${encodeURIComponent(opts.id)}` : ''}`, opts);
+  events(opts: CallOptions & { id?: string; since?: Date; until?: Date } = {}): Promise<AsyncGenerator<TaskEvent>> {
+    const q = new URLSearchParams();
+    if (opts.id) q.set('id', opts.id);
+    if (opts.since) q.set('since', opts.since.toISOString());
+    if (opts.until) q.set('until', opts.until.toISOString());
+    return this.#ndjson<TaskEvent>(`/events${q.size > 0 ? `?${q}` : ''}`, opts);
   }
 
   async #ndjson<T>(p: string, opts: CallOptions): Promise<AsyncGenerator<T>> {

@@ -14,16 +14,32 @@ export interface TaskEvent {
   execId?: string;
 }
 
-/** The daemon's event bus: every subscriber gets every event from the moment it subscribed. */
+/** How many past events the daemon keeps for `events --since` (docker keeps 256 too). */
+export const eventHistory = 256;
+
+/**
+ * The daemon's event bus: every subscriber gets every event from the moment it subscribed, and the
+ * last {@link eventHistory} are kept for a replay (`GET /events?since=`).
+ */
 export class EventBus {
   readonly #emitter = new EventEmitter<{ event: [TaskEvent] }>();
+  readonly #past: TaskEvent[] = [];
 
   constructor() {
     this.#emitter.setMaxListeners(0);
   }
 
   publish(e: Omit<TaskEvent, 'time'>): void {
-    this.#emitter.emit('event', { ...e, time: new Date().toISOString() });
+    const event = { ...e, time: new Date().toISOString() };
+    this.#past.push(event);
+    if (this.#past.length > eventHistory) this.#past.shift();
+    this.#emitter.emit('event', event);
+  }
+
+  /** The kept events at or after `since`, oldest first. */
+  since(since: Date): TaskEvent[] {
+    const t = since.toISOString();
+    return this.#past.filter((e) => e.time >= t);
   }
 
   /** Calls `fn` for each event until the returned function is called. */

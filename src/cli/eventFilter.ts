@@ -1,0 +1,30 @@
+import type { TaskEvent, TaskEventType } from '../daemon/events.js';
+import { TaskioError } from '../errors.js';
+
+/** The event names a filter takes (the daemon's, docker's words). */
+const eventTypes: readonly TaskEventType[] = ['create', 'start', 'restart', 'exit', 'delete', 'oom', 'pause', 'resume', 'exec-start', 'exec-exit'];
+
+/** One `events --filter`: docker's `container=` (or taskio's `task=`) and `event=`. */
+export type EventFilter = { key: 'task'; id: string } | { key: 'event'; type: TaskEventType };
+
+/**
+ * Reads one `events --filter` value.
+ * @throws TaskioError `ERR_INVALID_ARG_VALUE` naming an unknown key or event.
+ */
+export function parseEventFilter(value: string): EventFilter {
+  const eq = value.indexOf('=');
+  const key = value.slice(0, eq), v = value.slice(eq + 1);
+  if (eq <= 0 || v === '') throw new TaskioError('ERR_INVALID_ARG_VALUE', 'bad format of filter (expected name=value)');
+  if (key === 'task' || key === 'container') return { key: 'task', id: v };
+  if (key === 'event') {
+    if (!(eventTypes as readonly string[]).includes(v)) throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid filter 'event=${v}': expected one of ${eventTypes.join(', ')}`);
+    return { key, type: v as TaskEventType };
+  }
+  throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid filter '${key}' (task, container, event)`);
+}
+
+/** docker's rule: any value of a key may match, every key given must. */
+export function passesEventFilters(e: TaskEvent, filters: readonly EventFilter[]): boolean {
+  const match = (f: EventFilter): boolean => (f.key === 'task' ? e.id === f.id : e.type === f.type);
+  return ['task', 'event'].every((k) => !filters.some((f) => f.key === k) || filters.some((f) => f.key === k && match(f)));
+}
