@@ -2,6 +2,7 @@ import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { restartPolicyNames, type RestartPolicy } from '../daemon/restartPolicy.js';
+import { ulimitNames, type TaskUlimit } from '../daemon/ulimits.js';
 
 /**
  * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
@@ -157,4 +158,13 @@ export function parseLabel(value: string): [string, string] {
   const key = eq < 0 ? value : value.slice(0, eq);
   if (key === '') throw invalid('expected KEY[=VALUE]');
   return [key, eq < 0 ? '' : value.slice(eq + 1)];
+}
+
+/** `--ulimit NAME=SOFT[:HARD]`, docker's: one number sets both, -1 is unlimited; checked by the daemon too. */
+export function parseUlimit(value: string): TaskUlimit {
+  const m = /^([a-z]+)=(-1|\d{1,18})(?::(-1|\d{1,18}))?$/.exec(value);
+  if (!m) throw invalid('expected NAME=SOFT[:HARD], e.g. nofile=1024:2048 (-1: unlimited)');
+  if (!ulimitNames.includes(m[1]!)) throw invalid(`unknown ulimit ${m[1]} (known: ${ulimitNames.join(', ')})`);
+  const soft = Number(m[2]);
+  return { name: m[1]!, soft, hard: m[3] === undefined ? soft : Number(m[3]) };
 }

@@ -12,7 +12,7 @@ import { parseSince } from './since.js';
 import { ramInBytes } from './units.js';
 import {
   parseCpus, parseEnv, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
-  parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUser, parseWorkdir,
+  parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
 import type { Verb, VerbTable } from './verb.js';
@@ -64,6 +64,7 @@ export const specs: readonly VerbSpec[] = [
       { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
       { name: 'hostname', short: 'h', kind: 'string', description: 'Task host name', parse: parseHostname },
       { name: 'label', short: 'l', kind: 'list', description: 'Set meta data on a task', parse: parseLabel },
+      { name: 'ulimit', kind: 'list', valueName: 'ulimit', description: 'Ulimit options (NAME=SOFT[:HARD], -1: unlimited)', parse: parseUlimit },
       { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
       { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
       { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },

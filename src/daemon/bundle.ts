@@ -3,7 +3,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
 import { removeInside } from '../removeInside.js';
-import { createBusyboxBundle, readBundleConfig, type ConsoleSize, type OciSpec } from '../runtime/oci/index.js';
+import { createBusyboxBundle, ociJson, readBundleConfig, type ConsoleSize, type OciRlimit, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
 import { withTaskMounts, type TaskMount } from './mounts.js';
 import type { TaskLimits } from './records.js';
@@ -71,6 +71,8 @@ export interface SpecEdits {
   user?: TaskUser | undefined;
   /** The process's capabilities, replacing the spec's (`process.capabilities`). */
   capabilities?: Record<string, string[]> | undefined;
+  /** The process's resource limits, replacing the spec's (`process.rlimits`). */
+  rlimits?: OciRlimit[] | undefined;
 }
 
 /**
@@ -88,6 +90,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
     env.set(kv.slice(0, kv.indexOf('=')), kv);
   }
   if (e.capabilities) proc.capabilities = e.capabilities;
+  if (e.rlimits) proc.rlimits = e.rlimits;
   if (e.user) {
     proc.user = ociUser(e.user);
     if (e.user.home !== undefined && !env.has('HOME')) env.set('HOME', `HOME=${e.user.home}`);
@@ -118,5 +121,5 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
 /** Writes `spec` as `<dir>/config.json` (dir created 0700). */
 export function writeBundle(dir: string, spec: OciSpec): void {
   fs.mkdirSync(dir, { mode: 0o700 });
-  fs.writeFileSync(path.join(dir, 'config.json'), JSON.stringify(spec, null, 2), { mode: 0o600 });
+  fs.writeFileSync(path.join(dir, 'config.json'), ociJson(spec, 2), { mode: 0o600 });
 }

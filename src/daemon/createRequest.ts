@@ -9,6 +9,7 @@ import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
 import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
+import { checkUlimits, type TaskUlimit } from './ulimits.js';
 import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import type { RuntimeName, TaskLimits } from './records.js';
@@ -51,6 +52,8 @@ export interface CreateTaskRequest {
   hostname?: string;
   /** Key-value metadata for people and tools (docker's `Labels`): `ps --filter label=…` selects on it. */
   labels?: Record<string, string>;
+  /** Resource limits of the process (docker's `Ulimits`: `{name: "nofile", soft, hard}`, -1 unlimited); each replaces the spec's. */
+  ulimits?: TaskUlimit[];
   /** Capabilities added to and dropped from the default set (docker's; a bundle's own set for a bundle): names with or without `CAP_`, or `ALL`. runsc, runc. */
   capAdd?: string[];
   capDrop?: string[];
@@ -72,7 +75,7 @@ const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
-  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object',
+  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -119,6 +122,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
     throw new TaskioError('ERR_INVALID_FIELD', `invalid hostname ${JSON.stringify(req.hostname)}: 1 to 63 letters, digits, dots and hyphens, not starting or ending with a dot or hyphen`);
   }
   if (req.labels !== undefined) checkLabels(req.labels);
+  if (req.ulimits !== undefined) checkUlimits(req.ulimits);
   if (req.capAdd) req.capAdd = req.capAdd.map(capabilityName);
   if (req.capDrop) req.capDrop = req.capDrop.map(capabilityName);
   if (req.restartPolicy !== undefined) {

@@ -1,6 +1,7 @@
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
 import type { RestartPolicy } from './restartPolicy.js';
+import type { TaskUlimit } from './ulimits.js';
 
 /** The runtimes a daemon task can run on. */
 export type RuntimeName = 'runsc' | 'runc' | 'host';
@@ -50,6 +51,8 @@ export interface TaskRecord {
   user?: { uid: number; gid: number; additionalGids?: number[] };
   /** runsc, runc: its hostname (in its own UTS namespace). */
   hostname?: string;
+  /** Its resource limits as asked (`--ulimit`). Absent: the spec's. */
+  ulimits?: TaskUlimit[];
   /** Its labels (docker's). Absent: none. */
   labels?: Record<string, string>;
   /** runsc, runc: the capabilities its process may hold (the bounding set). Absent: a host task's (the daemon's). */

@@ -25,6 +25,7 @@ import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, RuntimeName, TaskRecord } from './records.js';
 import { Removals } from './removals.js';
 import { resolveUser, type TaskUser } from './taskUser.js';
+import { withUlimits } from './ulimits.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
@@ -120,6 +121,11 @@ export class TaskManager {
       const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
       const user = req.user === undefined ? undefined : resolveUser(req.user, rootPath);
       const capabilities = runtimeName === 'host' ? undefined : taskCapabilities(req, runtimeName, base, user);
+      // runsc keeps a task's limits in its sentry: any may be given. runc and the host backend set
+      // them on host processes, which a daemon without CAP_SYS_RESOURCE cannot raise past its own.
+      const rlimits = req.ulimits?.length
+        ? withUlimits(base.process.rlimits ?? [], req.ulimits, runtimeName === 'runsc' || ownCapabilities().includes('CAP_SYS_RESOURCE'))
+        : undefined;
       // runsc/runc: a cgroup named after the root and the id (docker's /docker/<id>), not the
       // runtime's default (runc: <the daemon's cgroup>/<id>, runsc: /<id> — the same one for the same
       // id in two roots), and known before the task runs.
@@ -127,7 +133,7 @@ export class TaskManager {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
-        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: req.mounts ?? [], user, capabilities,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: req.mounts ?? [], user, capabilities, rlimits,
       });
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
@@ -154,6 +160,7 @@ export class TaskManager {
         ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
         ...(spec.process.capabilities?.bounding ? { capabilities: spec.process.capabilities.bounding } : {}),
         ...(req.labels && Object.keys(req.labels).length > 0 ? { labels: req.labels } : {}),
+        ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
         ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',

@@ -7,7 +7,7 @@ import * as pty from './pty.js';
 import { TaskioError } from '../../errors.js';
 import { validateId, validatePid } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
-import { readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
+import { RLIM_INFINITY, readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { defaultMonitor, type Monitor } from '../reaper/index.js';
 import { startTimeOf } from '../reaper/children.js';
@@ -294,8 +294,10 @@ export class HostRuntime implements Runtime {
     const cwd = spec.cwd || path.resolve(task.bundle);
     const job = task.job;
     // The job's wrapper shell (and setpriv) would turn a missing command into exit 127: fail as spawn does.
-    if (job || spec.user) findCommand(file, env.PATH, cwd);
+    if (job || spec.user || spec.rlimits?.length) findCommand(file, env.PATH, cwd);
     if (spec.user) ({ file, args } = asUser(spec.user, file, args));
+    // Before the user changes: a lower hard limit is set as root, then kept by the user.
+    if (spec.rlimits?.length) ({ file, args } = withRlimits(spec.rlimits, file, args));
     if (job) ({ file, args } = job.commandLine(file, args));
     if (spec.terminal) {
       if (!(terminal instanceof HostTerminal)) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'a terminal process needs the terminal from newTerminal()');
@@ -363,6 +365,19 @@ function asUser(user: NonNullable<ProcessSpec['user']>, file: string, args: stri
   if (!fs.existsSync(setpriv)) throw new TaskioError('ERR_NOT_SUPPORTED', `a host process as uid ${user.uid} needs ${setpriv} (util-linux)`);
   const groupsArg = groups.length > 0 ? `--groups=${groups.join(',')}` : '--clear-groups';
   return { file: setpriv, args: [`--reuid=${user.uid}`, `--regid=${user.gid}`, groupsArg, '--', file, ...args] };
+}
+
+const prlimit = '/usr/bin/prlimit';
+
+/**
+ * `file args` with OCI's `process.rlimits` (a runtime sets them for its tasks): through util-linux's
+ * `prlimit`, which sets them on itself and then execs the command.
+ */
+function withRlimits(rlimits: NonNullable<ProcessSpec['rlimits']>, file: string, args: string[]): { file: string; args: string[] } {
+  if (!fs.existsSync(prlimit)) throw new TaskioError('ERR_NOT_SUPPORTED', `resource limits on a host process need ${prlimit} (util-linux)`);
+  const value = (n: number): string => (n === RLIM_INFINITY || n >= 2 ** 63 ? 'unlimited' : String(n));
+  const options = rlimits.map((r) => `--${r.type.replace(/^RLIMIT_/, '').toLowerCase()}=${value(r.soft)}:${value(r.hard)}`);
+  return { file: prlimit, args: [...options, '--', file, ...args] };
 }
 
 /**

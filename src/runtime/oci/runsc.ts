@@ -9,6 +9,7 @@ import { holdCgroupWarmup, warmCgroupMigration } from '../jobobject/migrationWar
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
 import { RuntimeError } from './error.js';
 import { checkBundle, readBundleConfig } from './bundleConfig.js';
+import { ociJson } from './ociJson.js';
 import { signalNumber } from './signal.js';
 import { cleanKilledCreate } from './strays.js';
 import { cgroupDirs, containerCgroupPath, removeNewCgroups } from './containerCgroups.js';
@@ -219,7 +220,7 @@ export class Runsc {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'taskio-exec-'));
     try {
       const processFile = path.join(dir, 'process.json');
-      await fs.writeFile(processFile, JSON.stringify(spec), { mode: 0o600 });
+      await fs.writeFile(processFile, ociJson(spec), { mode: 0o600 });
       const args = ['exec', '--detach', '--process', processFile];
       if (opts.pidFile) args.push('--pid-file', opts.pidFile);
       // runc has no container-internal pid: its pid file already names the process.
