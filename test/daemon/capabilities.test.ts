@@ -2,7 +2,7 @@ import t from 'tap';
 import { Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { allCapabilities, applyCapabilityChanges, capabilityName, defaultCapabilities, ownCapabilities, processCapabilities } from '../../src/daemon/capabilities.js';
-import { client, daemonRoot, taskDirs } from './helpers.js';
+import { client, daemonRoot, runToEnd, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -27,15 +27,7 @@ t.test('names, docker\'s --cap-add/--cap-drop rules, the daemon\'s own set', { t
 });
 
 /** Runs a task from `req` to its end; its output. */
-async function output(req: Parameters<DaemonClient['createTask']>[0]): Promise<string> {
-  const task = await c.createTask(req);
-  await c.wait(task.id);
-  let text = '';
-  const sink = new Writable({ write(ch, _e, cb) { text += ch; cb(); } });
-  await c.logs(task.id, { stdout: sink, stderr: sink });
-  await c.remove(task.id);
-  return text;
-}
+const output = async (req: Parameters<DaemonClient['createTask']>[0]): Promise<string> => (await runToEnd(c, req)).out;
 
 /** The capability names of a `CapEff` line. */
 const held = (out: string): string[] => ownCapabilities(out.replace('CapEff', 'CapBnd'));

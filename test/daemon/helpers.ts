@@ -7,6 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { Writable } from 'node:stream';
 import { DaemonClient, connectDaemon, type ConnectOptions } from '../../src/daemon/index.js';
 import { repoRoot } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
@@ -176,4 +177,15 @@ export async function eventually(cond: () => boolean | Promise<boolean>, what: s
     if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 10));
   }
+}
+
+/** Runs a task made from `req` to its end and removes it: its exit code and its output (stdout and stderr together). */
+export async function runToEnd(c: DaemonClient, req: Parameters<DaemonClient['createTask']>[0]): Promise<{ code: number | null; out: string }> {
+  const task = await c.createTask(req);
+  const exit = await c.wait(task.id);
+  const chunks: Buffer[] = [];
+  const sink = new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } });
+  await c.logs(task.id, { stdout: sink, stderr: sink });
+  await c.remove(task.id);
+  return { code: exit.exitCode, out: Buffer.concat(chunks).toString() };
 }

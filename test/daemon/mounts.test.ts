@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { createBusyboxBundle } from '../../src/runtime/oci/index.js';
-import { client, daemonRoot, taskDirs } from './helpers.js';
+import { client, daemonRoot, runToEnd, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -16,16 +16,7 @@ const host = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-mounts-'));
 t.teardown(() => fs.rmSync(host, { recursive: true, force: true }));
 fs.writeFileSync(path.join(host, 'in.txt'), 'from the host\n');
 
-/** Runs `script` in a task made from `req` to its end: its exit code and its output. */
-async function runTask(req: Parameters<DaemonClient['createTask']>[0]): Promise<{ code: number | null; out: string }> {
-  const task = await c.createTask(req);
-  const exit = await c.wait(task.id);
-  const chunks: Buffer[] = [];
-  const sink = new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } });
-  await c.logs(task.id, { stdout: sink, stderr: sink });
-  await c.remove(task.id);
-  return { code: exit.exitCode, out: Buffer.concat(chunks).toString() };
-}
+const runTask = (req: Parameters<DaemonClient['createTask']>[0]) => runToEnd(c, req);
 
 for (const runtime of ['runc', 'runsc'] as const) {
   t.test(`${runtime}: -v binds a host directory (rw) and file (ro), --tmpfs a memory filesystem`, { timeout: 90_000 }, async (t) => {

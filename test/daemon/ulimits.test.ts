@@ -5,7 +5,7 @@ import { ownCapabilities } from '../../src/daemon/capabilities.js';
 import { checkUlimits, ownHardLimit, withUlimits } from '../../src/daemon/ulimits.js';
 import { RLIM_INFINITY, ociJson } from '../../src/runtime/oci/index.js';
 import { parseUlimit } from '../../src/cli/values.js';
-import { client, daemonRoot, taskDirs } from './helpers.js';
+import { client, daemonRoot, runToEnd, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -38,16 +38,8 @@ t.test('unlimited is written as 2^64-1 exactly, also when read back; checks; the
   }
 });
 
-/** Runs `script` as a task from `req`; its output. */
-async function output(req: Parameters<DaemonClient['createTask']>[0]): Promise<string> {
-  const task = await c.createTask(req);
-  await c.wait(task.id);
-  let text = '';
-  const sink = new Writable({ write(ch, _e, cb) { text += ch; cb(); } });
-  await c.logs(task.id, { stdout: sink, stderr: sink });
-  await c.remove(task.id);
-  return text;
-}
+/** Runs a task from `req` to its end; its output. */
+const output = async (req: Parameters<DaemonClient['createTask']>[0]): Promise<string> => (await runToEnd(c, req)).out;
 
 const ulimits = [{ name: 'nofile', soft: 512, hard: 4096 }, { name: 'core', soft: -1, hard: -1 }];
 for (const runtime of ['runc', 'runsc', 'host'] as const) {
