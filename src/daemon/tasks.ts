@@ -70,9 +70,9 @@ export class TaskManager {
     return task;
   }
 
-  /** The tasks, oldest first; exited ones only with `all`. */
+  /** The tasks, oldest first; exited ones only with `all` (one its restart policy starts again is listed, as docker's `restarting`). */
   list(all: boolean): DaemonTask[] {
-    return [...this.#tasks.values()].filter((t) => all || (t.state !== 'exited' && t.state !== 'deleted'));
+    return [...this.#tasks.values()].filter((t) => all || t.restarting || (t.state !== 'exited' && t.state !== 'deleted'));
   }
 
   get size(): number {
@@ -326,6 +326,7 @@ export class TaskManager {
     await this.#settleRestart(id);
     const task = this.get(id);
     if (task.exit === null) return task;
+    if (task.record.autoRemove === true) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${id} again: it is removed once it exited (run --rm)`);
     delete task.record.manuallyStopped;
     return this.#relaunch(task, false);
   }

@@ -60,6 +60,7 @@ t.test('on-failure does not restart a clean exit; "restarting" shows while a res
   await w.done;
   const view = await c.getTask('loop');
   t.equal(view.status, 'restarting', 'waiting to run again');
+  t.ok((await c.listTasks()).some((x) => x.id === 'loop'), 'listed without all, as docker\'s ps lists a restarting container');
   t.equal(view.exit?.exitCode, 5);
   await c.stop('loop');
   t.equal((await c.getTask('loop')).status, 'exited', 'a stop calls the restart off');
@@ -111,6 +112,11 @@ t.test('stop sends the task\'s stop signal and waits its stop timeout, then kill
   await t.rejects(c.createTask({ runtime: 'host', args: ['true'], stopSignal: 'NOPE' }), { code: 'ERR_INVALID_SIGNAL', status: 400 });
   await t.rejects(c.createTask({ runtime: 'host', args: ['true'], restartPolicy: { name: 'always' }, autoRemove: true }), { code: 'ERR_INVALID_FIELD', message: /a restart policy and autoRemove/ });
   await t.rejects(c.start('nosuch'), { code: 'ERR_NOT_FOUND', status: 404 });
+  await c.createTask({ id: 'gone-soon', runtime: 'host', args: ['sleep', '1000'], autoRemove: true });
+  await c.kill('gone-soon', 'KILL');
+  await c.wait('gone-soon');
+  const settled = await c.start('gone-soon').then(() => null, (err: unknown) => err);
+  t.match(settled, { code: /^ERR_(INVALID_STATE|NOT_FOUND)$/ }, 'an auto-removed task is not started again (refused, or already gone)');
   await c.remove('usr1');
   await c.remove('stubborn');
 });
