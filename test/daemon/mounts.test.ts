@@ -72,6 +72,12 @@ t.test('runc: --read-only makes a writable rootfs read-only; mounts on it stay w
 t.test('host: --user through setpriv, names from the host; mounts and --read-only refused', { timeout: 60_000 }, async (t) => {
   t.equal((await runTask({ runtime: 'host', args: ['id'], user: '1234:5678' })).out, 'uid=1234 gid=5678 groups=5678\n');
   t.match((await runTask({ runtime: 'host', args: ['id', '-un'], user: 'nobody' })).out, /^nobody\n$/);
+  await c.createTask({ id: 'host-exec-user', runtime: 'host', args: ['sleep', '1000'] });
+  const chunks: Buffer[] = [];
+  const h = await c.exec('host-exec-user', { args: ['id', '-u'], user: 'nobody', stdout: new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } }) });
+  t.equal((await h.wait()).exitCode, 0);
+  t.equal(Buffer.concat(chunks).toString(), '65534\n', 'exec -u on a host task');
+  await c.remove('host-exec-user', { force: true });
   await t.rejects(c.createTask({ runtime: 'host', args: ['true'], mounts: [{ type: 'tmpfs', target: '/x' }] }), { code: 'ERR_NOT_SUPPORTED', status: 400, message: /mounts need runtime runsc or runc/ });
   await t.rejects(c.createTask({ runtime: 'host', args: ['true'], readonlyRootfs: true }), { code: 'ERR_NOT_SUPPORTED', message: /read-only rootfs needs runtime runsc or runc/ });
 });
