@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs what taskio's tests, bench and demo need on a fresh Debian 12 machine (as root):
 # the real runtimes (runsc, runc), a static busybox for container rootfs, conmon for the log
-# bench, and the npm packages from the lockfile. Safe to run again: it skips what is there.
+# bench, tini's static build (`run --init`), and the npm packages from the lockfile. Safe to run
+# again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(runsc runc busybox-static conmon)
+debs=(runsc runc busybox-static conmon tini)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -37,6 +37,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(a.bool('read-only') ? { readonlyRootfs: true } : {}),
     ...opt('hostname', a.value('hostname')),
+    ...(a.bool('init') ? { init: true } : {}),
     ...(a.list('ulimit').length > 0 ? { ulimits: a.list('ulimit') } : {}),
     ...(a.list('label').length > 0 ? { labels: Object.fromEntries(a.list<[string, string]>('label')) } : {}),
     ...(a.list('cap-add').length > 0 ? { capAdd: a.list('cap-add') } : {}),

@@ -64,6 +64,7 @@ export const specs: readonly VerbSpec[] = [
       { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
       { name: 'hostname', short: 'h', kind: 'string', description: 'Task host name', parse: parseHostname },
       { name: 'label', short: 'l', kind: 'list', description: 'Set meta data on a task', parse: parseLabel },
+      { name: 'init', kind: 'bool', description: 'Run an init inside the task that forwards signals and reaps processes' },
       { name: 'ulimit', kind: 'list', valueName: 'ulimit', description: 'Ulimit options (NAME=SOFT[:HARD], -1: unlimited)', parse: parseUlimit },
       { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
       { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },

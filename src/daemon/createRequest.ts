@@ -52,6 +52,8 @@ export interface CreateTaskRequest {
   hostname?: string;
   /** Key-value metadata for people and tools (docker's `Labels`): `ps --filter label=…` selects on it. */
   labels?: Record<string, string>;
+  /** Run the command under a small init that hands on signals and reaps zombies (docker's `Init`, tini). runsc, runc. */
+  init?: boolean;
   /** Resource limits of the process (docker's `Ulimits`: `{name: "nofile", soft, hard}`, -1 unlimited); each replaces the spec's. */
   ulimits?: TaskUlimit[];
   /** Capabilities added to and dropped from the default set (docker's; a bundle's own set for a bundle): names with or without `CAP_`, or `ALL`. runsc, runc. */
@@ -75,7 +77,7 @@ const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
-  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]',
+  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */

@@ -51,6 +51,8 @@ export interface TaskRecord {
   user?: { uid: number; gid: number; additionalGids?: number[] };
   /** runsc, runc: its hostname (in its own UTS namespace). */
   hostname?: string;
+  /** Its command runs under taskio's init (`--init`: `args` begins with it). Absent: false. */
+  init?: boolean;
   /** Its resource limits as asked (`--ulimit`). Absent: the spec's. */
   ulimits?: TaskUlimit[];
   /** Its labels (docker's). Absent: none. */

@@ -95,6 +95,8 @@ export interface TaskView {
   user: TaskRecord['user'] | null;
   /** Its labels (`run --label`). */
   labels: Record<string, string>;
+  /** Its command runs under a small init as pid 1 (`run --init`; `args` then begins with it). */
+  init: boolean;
   /** The resource limits asked for it (`run --ulimit`; -1 unlimited). */
   ulimits: TaskUlimit[];
   /** Its hostname (runsc, runc; null for a host task, which has the host's, or a bundle without a UTS namespace). */
@@ -408,7 +410,7 @@ export class DaemonTask {
     return {
       id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, labels: r.labels ?? {}, ulimits: r.ulimits ?? [],
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
       hostname: r.hostname ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,

@@ -26,6 +26,7 @@ import type { ExitRecord, RuntimeName, TaskRecord } from './records.js';
 import { Removals } from './removals.js';
 import { resolveUser, type TaskUser } from './taskUser.js';
 import { withUlimits } from './ulimits.js';
+import { withInit } from './taskInit.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
@@ -97,6 +98,9 @@ export class TaskManager {
     if (runtimeName === 'host' && req.limits?.pids !== undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
     }
+    if (runtimeName === 'host' && req.init === true) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', '--init needs runtime runsc or runc: a host task is not a pid 1');
+    }
     if (runtimeName === 'host' && req.hostname !== undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'a hostname needs runtime runsc or runc: a host task has the host\'s');
     }
@@ -129,11 +133,16 @@ export class TaskManager {
       // runsc/runc: a cgroup named after the root and the id (docker's /docker/<id>), not the
       // runtime's default (runc: <the daemon's cgroup>/<id>, runsc: /<id> — the same one for the same
       // id in two roots), and known before the task runs.
+      // --init: tini runs the command (the bundle's when none is given) as pid 1.
+      const init = req.init === true ? withInit(req.args ?? base.process.args) : null;
+      if (init && req.mounts?.some((m) => m.target === init.mount.target)) {
+        throw new TaskioError('ERR_INVALID_MOUNT', `${init.mount.target} is where --init's process is: mount something else there without --init`);
+      }
       const spec = taskSpec(base, {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
-        ...(req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
+        ...(init ? { args: init.args } : req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
-        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: req.mounts ?? [], user, capabilities, rlimits,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: [...(req.mounts ?? []), ...(init ? [init.mount] : [])], user, capabilities, rlimits,
       });
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
@@ -154,7 +163,8 @@ export class TaskManager {
       const record: TaskRecord = {
         version: 1, id, runtime: runtimeName, runtimeCommand,
         runtimeRoot: runtimeCommand ? layout.runtimeRoot(runtimeName) : null,
-        bundle, args: spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
+        // The command as given (`ps` shows it as docker does): the bundle's begins with the init.
+        bundle, args: init ? (req.args ?? base.process.args) : spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
         log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
         ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
@@ -162,6 +172,7 @@ export class TaskManager {
         ...(req.labels && Object.keys(req.labels).length > 0 ? { labels: req.labels } : {}),
         ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
         ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
+        ...(init ? { init: true } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
         ...(req.autoRemove === true ? { autoRemove: true } : {}),

@@ -125,3 +125,23 @@ t.test('hostname and labels: the task\'s own, shown by inspect; refused where th
   for (const [req, err] of refused) await t.rejects(c.createTask({ args: ['true'], ...req } as never), { ...err, status: 400 }, JSON.stringify(req));
   t.same(taskDirs(root), [], 'nothing left');
 });
+
+t.test('--init: tini is pid 1, hands a TERM on to the command (a shell as pid 1 ignores it) and gives its exit code', { timeout: 90_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc'] as const) {
+    const id = `init-${runtime}`;
+    await c.createTask({ id, runtime, args: ['sh', '-c', 'sleep 1000'], init: true });
+    const view = await c.getTask(id);
+    t.same([view.init, view.args], [true, ['sh', '-c', 'sleep 1000']], `${runtime}: the command as given`);
+    const chunks: Buffer[] = [];
+    const h = await c.exec(id, { args: ['cat', '/proc/1/cmdline'], stdout: new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } }) });
+    await h.wait();
+    t.equal(Buffer.concat(chunks).toString().split('\0')[0], '/sbin/taskio-init', `${runtime}: pid 1 is the init`);
+    await c.kill(id, 'TERM');
+    t.equal((await c.wait(id)).exitCode, 143, `${runtime}: TERM reached the shell`);
+    await c.remove(id);
+  }
+  t.equal((await runTask({ runtime: 'runc', args: ['sh', '-c', 'exit 7'], init: true })).code, 7, 'the command\'s exit code');
+  await t.rejects(c.createTask({ runtime: 'host', args: ['true'], init: true }), { code: 'ERR_NOT_SUPPORTED', message: /--init needs runtime runsc or runc/ });
+  await t.rejects(c.createTask({ runtime: 'runc', args: ['true'], init: true, mounts: [{ type: 'tmpfs', target: '/sbin/taskio-init' }] }), { code: 'ERR_INVALID_MOUNT', status: 400 });
+  t.same(taskDirs(root), [], 'nothing left');
+});
