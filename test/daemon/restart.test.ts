@@ -4,6 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { DaemonClient, TaskEvent } from '../../src/daemon/index.js';
+import { until } from '../helpers/common.js';
 import { client, daemonPid, daemonRoot, taskDirs, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
@@ -73,7 +74,9 @@ t.test('always (host): restarts after a clean exit; stop ends it for good; start
   const id = 'always';
   const gate = path.join(root, 'gate');
   execFileSync('mkfifo', [gate]);
-  // Each run prints, then waits for a line on the gate, then exits 0.
+  // Each run prints, then waits for a line on the gate, then exits 0. A run is stopped only once it
+  // printed (a TERM before the echo would leave its line out).
+  const runs = async (n: number): Promise<void> => until(async () => (await logOf(id)).split('\n').filter((l) => l === 'run').length >= n, 20_000, `run ${n}`);
   const w = await watch(id, (e) => e.type === 'restart');
   const first = await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo run; read x < ${gate}; exit 0`], restartPolicy: { name: 'always' } });
   fs.writeFileSync(gate, 'go\n');
@@ -82,6 +85,7 @@ t.test('always (host): restarts after a clean exit; stop ends it for good; start
   t.equal(second.status, 'running', 'running again');
   t.not(second.pid, first.pid, 'a new process');
   t.equal(second.restartCount, 1);
+  await runs(2);
   await c.stop(id, { timeout: 5 });
   const stopped = await c.getTask(id);
   t.equal(stopped.status, 'exited', 'stopped by hand: not restarted');
@@ -89,8 +93,10 @@ t.test('always (host): restarts after a clean exit; stop ends it for good; start
   const again = await c.start(id);
   t.equal(again.status, 'running', 'start runs it again');
   t.equal(again.restartCount, 1, 'a start by hand is not counted');
+  await runs(3);
   const restarted = await c.restart(id, { timeout: 5 });
   t.not(restarted.pid, again.pid, 'restart: a new process');
+  await runs(4);
   await c.kill(id, 'KILL');
   await c.wait(id);
   t.equal((await c.getTask(id)).status, 'exited', 'killed by hand: not restarted');
@@ -101,11 +107,15 @@ t.test('always (host): restarts after a clean exit; stop ends it for good; start
 t.test('stop sends the task\'s stop signal and waits its stop timeout, then kills', { timeout: 60_000 }, async (t) => {
   await c.createTask({ id: 'usr1', runtime: 'runc', args: ['sh', '-c', 'trap "echo bye; exit 0" USR1; echo ready; while :; do sleep 0.1; done'], stopSignal: 'usr1' });
   t.equal((await c.getTask('usr1')).stopSignal, 'SIGUSR1', 'named as the kernel names it');
+  // Stopped once its trap is set (a signal before that would end it by the shell's default action).
+  const ready = (id: string): Promise<void> => until(async () => (await logOf(id)).includes('ready\n'), 20_000, `${id} ready`);
+  await ready('usr1');
   const w = await watch('usr1', (e) => e.type === 'exit');
   await c.stop('usr1');
   t.equal((await w.done).at(-1)?.exitCode, 0, 'the trap ran: exit 0');
   await c.createTask({ id: 'stubborn', runtime: 'host', args: ['sh', '-c', 'trap "" TERM; echo ready; while :; do sleep 0.1; done'], stopTimeout: 1 });
   t.equal((await c.getTask('stubborn')).stopTimeout, 1);
+  await ready('stubborn');
   await c.stop('stubborn');
   t.equal((await c.getTask('stubborn')).exit?.exitCode, 137, 'killed once its stop timeout passed');
   await t.rejects(c.stop('stubborn', { timeout: -2 }), { code: 'ERR_INVALID_FIELD', status: 400 });
