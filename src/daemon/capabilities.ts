@@ -39,12 +39,16 @@ export function capabilityName(name: string): string {
   return full;
 }
 
+let ownSet: readonly string[] | undefined;
+
 /**
  * The capabilities this process may pass on: its bounding set (`CapBnd`). A task cannot hold one
  * outside it — the runtime would fail to apply it — and a host may withhold some (a container host,
- * a machine kind like this one without CAP_SYS_RESOURCE).
+ * a machine kind like this one without CAP_SYS_RESOURCE). `status`: a `/proc/<pid>/status` text to read instead.
  */
-export function ownCapabilities(status = fs.readFileSync('/proc/self/status', 'utf8')): string[] {
+export function ownCapabilities(status?: string): readonly string[] {
+  // This process's set, read once: a bounding set never grows, and the daemon never drops from it.
+  if (status === undefined) return (ownSet ??= ownCapabilities(fs.readFileSync('/proc/self/status', 'utf8')));
   const bits = BigInt(`0x${/^CapBnd:\s*([0-9a-f]+)$/m.exec(status)?.[1] ?? '0'}`);
   return allCapabilities.filter((_, i) => (bits >> BigInt(i)) & 1n);
 }

@@ -441,6 +441,8 @@ export class TaskManager {
   async #remove(task: DaemonTask, force: boolean, keptExit: ExitRecord | null): Promise<void> {
     await task.remove(force);
     this.#tasks.delete(task.id);
+    // A later task with this id starts its restart back-off afresh.
+    this.#lastDelay.delete(task.id);
     this.#removals.removed(task.id, keptExit);
   }
 

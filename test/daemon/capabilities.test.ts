@@ -30,7 +30,7 @@ t.test('names, docker\'s --cap-add/--cap-drop rules, the daemon\'s own set', { t
 const output = async (req: Parameters<DaemonClient['createTask']>[0]): Promise<string> => (await runToEnd(c, req)).out;
 
 /** The capability names of a `CapEff` line. */
-const held = (out: string): string[] => ownCapabilities(out.replace('CapEff', 'CapBnd'));
+const held = (out: string): readonly string[] => ownCapabilities(out.replace('CapEff', 'CapBnd'));
 
 for (const runtime of ['runc', 'runsc'] as const) {
   t.test(`${runtime}: docker's default set for root, none for another user, --cap-add and --cap-drop`, { timeout: 90_000 }, async (t) => {
