@@ -1,4 +1,5 @@
 import { TaskioError } from '../errors.js';
+import { mergeEnv } from '../mergeEnv.js';
 import { readRegularFileSync } from '../readRegularFile.js';
 import type { ParsedArgs } from './flags.js';
 import { parseEnv } from './values.js';
@@ -37,9 +38,5 @@ export function readEnvFile(file: string, env: NodeJS.ProcessEnv = process.env):
  * then the `-e`s; a variable given twice keeps its first place and its last value.
  */
 export function commandEnv(a: ParsedArgs): string[] {
-  const byName = new Map<string, string>();
-  for (const entry of [...a.list<string[]>('env-file').flat(), ...a.list<string | undefined>('env')]) {
-    if (entry !== undefined) byName.set(entry.slice(0, entry.indexOf('=')), entry);
-  }
-  return [...byName.values()];
+  return mergeEnv([...a.list<string[]>('env-file').flat(), ...a.list<string | undefined>('env')].filter((e): e is string => e !== undefined));
 }

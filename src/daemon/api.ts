@@ -9,8 +9,9 @@ import { signalNumber, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
 import { openEarlyLog, prepareAttach, type AttachConnection, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
-import { absolutePath, checkCells, checkEnv, checkFields, checkQuery } from './check.js';
+import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
+import { mergeEnv } from '../mergeEnv.js';
 import type { TaskEvent } from './events.js';
 import { ociUser, resolveUser } from './taskUser.js';
 import { processCapabilities } from './capabilities.js';
@@ -364,12 +365,11 @@ export function apiRouter(api: ApiContext): Router {
     const base = taskSpec.process;
     // docker exec -u: the names are the task's (its rootfs's passwd), and HOME the user's.
     const user = b.user === undefined ? null : resolveUser(b.user, taskSpec.root.path);
-    const env = new Map<string, string>();
-    for (const kv of [...(base.env ?? []), ...(user?.home !== undefined ? [`HOME=${user.home}`] : []), ...(b.env ?? [])]) env.set(kv.slice(0, kv.indexOf('=')), kv);
+    const env = mergeEnv([...(base.env ?? []), ...(user?.home !== undefined ? [`HOME=${user.home}`] : []), ...(b.env ?? [])]);
     // Another user holds the task's capabilities as root does, or none (see taskCapabilities).
     const bounding = base.capabilities?.bounding;
     const asUser = user ? { user: ociUser(user), ...(bounding ? { capabilities: processCapabilities(bounding, user.uid === 0) } : {}) } : {};
-    const spec = { ...base, ...asUser, args: b.args, env: [...env.values()], cwd: b.cwd ?? base.cwd, terminal };
+    const spec = { ...base, ...asUser, args: b.args, env, cwd: b.cwd ?? base.cwd, terminal };
     const e = await t.exec({ id: execId, terminal, ...stdio, spec }).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
     return { status: 201, body: execView(e) };
   });
@@ -447,9 +447,7 @@ function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
 
 /** A request's stop `timeout` (seconds; -1: for ever), checked. */
 function stopTimeout(timeout: number | undefined): { timeout?: number } {
-  if (timeout === undefined) return {};
-  if (timeout < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "timeout" must be 0 or more seconds, or -1 to wait for ever; got ${timeout}`);
-  return { timeout };
+  return timeout === undefined ? {} : { timeout: checkStopTimeout('timeout', timeout) };
 }
 
 /** A time in a query (`since`, `until`): an RFC 3339 timestamp (what the client sends). */

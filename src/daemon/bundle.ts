@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
+import { mergeEnv } from '../mergeEnv.js';
 import { removeInside } from '../removeInside.js';
 import { createBusyboxBundle, ociJson, readBundleConfig, type ConsoleSize, type OciRlimit, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
@@ -85,17 +86,14 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   const proc = spec.process;
   if (e.args) proc.args = e.args;
   if (!Array.isArray(proc.args) || proc.args.length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'the task has no command: give "args"');
-  const env = new Map<string, string>();
-  for (const kv of [...(proc.env ?? []), ...(e.terminal && !(proc.env ?? []).some((x) => x.startsWith('TERM=')) ? ['TERM=xterm'] : []), ...(e.env ?? [])]) {
-    env.set(kv.slice(0, kv.indexOf('=')), kv);
-  }
+  const env = mergeEnv([...(proc.env ?? []), ...(e.terminal && !(proc.env ?? []).some((x) => x.startsWith('TERM=')) ? ['TERM=xterm'] : []), ...(e.env ?? [])]);
   if (e.capabilities) proc.capabilities = e.capabilities;
   if (e.rlimits) proc.rlimits = e.rlimits;
   if (e.user) {
     proc.user = ociUser(e.user);
-    if (e.user.home !== undefined && !env.has('HOME')) env.set('HOME', `HOME=${e.user.home}`);
+    if (e.user.home !== undefined && !env.some((kv) => kv.startsWith('HOME='))) env.push(`HOME=${e.user.home}`);
   }
-  proc.env = [...env.values()];
+  proc.env = env;
   if (e.cwd) proc.cwd = e.cwd;
   proc.terminal = e.terminal;
   if (e.terminal && e.consoleSize) proc.consoleSize = { height: e.consoleSize.height, width: e.consoleSize.width };

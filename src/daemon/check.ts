@@ -120,3 +120,9 @@ export function checkEnv(env: readonly string[]): void {
     }
   }
 }
+
+/** Checks a stop timeout in a request (`stopTimeout`, stop's `timeout`): seconds, or -1 to wait for ever. */
+export function checkStopTimeout(field: string, seconds: number): number {
+  if (seconds < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "${field}" must be 0 or more seconds, or -1 to wait for ever; got ${seconds}`);
+  return seconds;
+}

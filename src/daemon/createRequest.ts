@@ -6,7 +6,7 @@ import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
 import { notRegularFile } from '../logfile/regularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
-import { absolutePath, checkCells, checkEnv, checkFields } from './check.js';
+import { absolutePath, checkCells, checkEnv, checkFields, checkStopTimeout } from './check.js';
 import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
 import { checkUlimits, type TaskUlimit } from './ulimits.js';
@@ -132,7 +132,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
     if (req.restartPolicy.name !== 'no' && req.autoRemove === true) throw new TaskioError('ERR_INVALID_FIELD', 'conflicting options: a restart policy and autoRemove');
   }
   if (req.stopSignal !== undefined) req.stopSignal = signalName(signalNumber(req.stopSignal));
-  if (req.stopTimeout !== undefined && req.stopTimeout < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "stopTimeout" must be 0 or more seconds, or -1 to wait for ever; got ${req.stopTimeout}`);
+  if (req.stopTimeout !== undefined) checkStopTimeout('stopTimeout', req.stopTimeout);
   if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
   return { ...req, logPlan: logPlan(req.log) };
 }
