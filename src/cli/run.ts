@@ -24,6 +24,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
   const env = commandEnv(a);
   // docker's order: -v, then --tmpfs, then --mount; the daemon refuses two at one place.
   const mounts = [...a.list<TaskMount>('volume'), ...a.list<TaskMount>('tmpfs'), ...a.list<TaskMount>('mount')];
+  const restart = a.value<RestartPolicy>('restart')!;
   const opt = <K extends keyof CreateTaskRequest>(key: K, value: CreateTaskRequest[K] | undefined) => (value === undefined ? {} : { [key]: value });
   return {
     args: a.operands,
@@ -42,7 +43,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...(a.list('label').length > 0 ? { labels: Object.fromEntries(a.list<[string, string]>('label')) } : {}),
     ...(a.list('cap-add').length > 0 ? { capAdd: a.list('cap-add') } : {}),
     ...(a.list('cap-drop').length > 0 ? { capDrop: a.list('cap-drop') } : {}),
-    ...(a.value<RestartPolicy>('restart')!.name !== 'no' ? { restartPolicy: a.value<RestartPolicy>('restart')! } : {}),
+    ...(restart.name !== 'no' ? { restartPolicy: restart } : {}),
     ...opt('stopSignal', a.value('stop-signal')),
     ...opt('stopTimeout', a.value('stop-timeout')),
     ...(env.length > 0 ? { env } : {}),
@@ -67,9 +68,9 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   if (detach && a.given('detach-keys')) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
-  if (rm && a.value<RestartPolicy>('restart')!.name !== 'no') throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
-  if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
+  if (rm && req.restartPolicy) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
+  if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') };
   return withDaemon(ctx, async (client) => {
     let id: string | null = null;
