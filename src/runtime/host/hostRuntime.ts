@@ -7,7 +7,7 @@ import * as pty from './pty.js';
 import { TaskioError } from '../../errors.js';
 import { validateId, validatePid } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
-import { RLIM_INFINITY, readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
+import { isUnlimited, readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { defaultMonitor, type Monitor } from '../reaper/index.js';
 import { startTimeOf } from '../reaper/children.js';
@@ -375,7 +375,7 @@ const prlimit = '/usr/bin/prlimit';
  */
 function withRlimits(rlimits: NonNullable<ProcessSpec['rlimits']>, file: string, args: string[]): { file: string; args: string[] } {
   if (!fs.existsSync(prlimit)) throw new TaskioError('ERR_NOT_SUPPORTED', `resource limits on a host process need ${prlimit} (util-linux)`);
-  const value = (n: number): string => (n === RLIM_INFINITY || n >= 2 ** 63 ? 'unlimited' : String(n));
+  const value = (n: number): string => (isUnlimited(n) ? 'unlimited' : String(n));
   const options = rlimits.map((r) => `--${r.type.replace(/^RLIMIT_/, '').toLowerCase()}=${value(r.soft)}:${value(r.hard)}`);
   return { file: prlimit, args: [...options, '--', file, ...args] };
 }

@@ -39,4 +39,4 @@ export type {
   AttachedRun, CallOptions, CheckpointOptions, ConsoleSize, ContainerInfo, CreateOptions, DeleteOptions, Dialect, ExecOptions, KillOptions,
   LinuxResources, ProcessSpec, RestoreOptions, RunOptions, State, Stats, Stdio, StdioFd,
 } from './types.js';
-export { RLIM_INFINITY, ociJson, type OciRlimit } from './ociJson.js';
+export { RLIM_INFINITY, isUnlimited, ociJson, type OciRlimit } from './ociJson.js';

@@ -9,6 +9,11 @@ export interface OciRlimit {
 export const RLIM_INFINITY = -1;
 const infinityText = '18446744073709551615';
 
+/** Whether a limit is unlimited: {@link RLIM_INFINITY}, or 2⁶⁴−1 as a config.json read back holds it (about 1.8e19). */
+export function isUnlimited(limit: number): boolean {
+  return limit === RLIM_INFINITY || limit >= 2 ** 63;
+}
+
 /**
  * JSON of an OCI spec or process for runsc and runc: a limit that is unlimited (-1, or read back from
  * a config.json as 2⁶⁴−1, which a JS number holds only approximately) is written as 2⁶⁴−1 exactly,
@@ -18,7 +23,7 @@ export function ociJson(value: unknown, indent?: number): string {
   const marker = '\u0000rlim-infinity';
   const text = JSON.stringify(value, function (this: Record<string, unknown>, key, v: unknown) {
     const inRlimit = (key === 'soft' || key === 'hard') && typeof this['type'] === 'string' && this['type'].startsWith('RLIMIT_');
-    return inRlimit && typeof v === 'number' && (v === RLIM_INFINITY || v >= 2 ** 63) ? marker : v;
+    return inRlimit && typeof v === 'number' && isUnlimited(v) ? marker : v;
   }, indent);
   return text.replaceAll(JSON.stringify(marker), infinityText);
 }
