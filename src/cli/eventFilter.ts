@@ -1,11 +1,12 @@
 import type { TaskEvent, TaskEventType } from '../daemon/events.js';
 import { TaskioError } from '../errors.js';
+import { hasLabel, parseLabelFilter, type LabelFilter } from './labelFilter.js';
 
 /** The event names a filter takes (the daemon's, docker's words). */
 const eventTypes: readonly TaskEventType[] = ['create', 'start', 'restart', 'exit', 'delete', 'oom', 'pause', 'resume', 'exec-start', 'exec-exit'];
 
-/** One `events --filter`: docker's `container=` (or taskio's `task=`) and `event=`. */
-export type EventFilter = { key: 'task'; id: string } | { key: 'event'; type: TaskEventType };
+/** One `events --filter`: docker's `container=` (or taskio's `task=`), `event=` and `label=`. */
+export type EventFilter = { key: 'task'; id: string } | { key: 'event'; type: TaskEventType } | LabelFilter;
 
 /**
  * Reads one `events --filter` value.
@@ -20,11 +21,16 @@ export function parseEventFilter(value: string): EventFilter {
     if (!(eventTypes as readonly string[]).includes(v)) throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid filter 'event=${v}': expected one of ${eventTypes.join(', ')}`);
     return { key, type: v as TaskEventType };
   }
-  throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid filter '${key}' (task, container, event)`);
+  if (key === 'label') return parseLabelFilter(v, (why) => new TaskioError('ERR_INVALID_ARG_VALUE', `invalid filter '${value}': ${why}`));
+  throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid filter '${key}' (task, container, event, label)`);
 }
 
-/** docker's rule: any value of a key may match, every key given must. */
+/**
+ * docker's rule: any value of a key may match, every key given must — except labels, which must all
+ * match (the task's labels ride on each of its events).
+ */
 export function passesEventFilters(e: TaskEvent, filters: readonly EventFilter[]): boolean {
-  const match = (f: EventFilter): boolean => (f.key === 'task' ? e.id === f.id : e.type === f.type);
+  const match = (f: EventFilter): boolean => (f.key === 'task' ? e.id === f.id : f.key === 'event' ? e.type === f.type : hasLabel(e.labels, f));
+  if (!filters.every((f) => f.key !== 'label' || match(f))) return false;
   return ['task', 'event'].every((k) => !filters.some((f) => f.key === k) || filters.some((f) => f.key === k && match(f)));
 }

@@ -6,13 +6,18 @@ import { sinceDate } from './since.js';
 import type { Json, Template } from './template.js';
 import type { VerbContext } from './verb.js';
 
-/** An event as docker's `events` prints one: time (nanoseconds), `task`, what happened, the id, its attributes. */
+/**
+ * An event as docker's `events` prints one: time (nanoseconds), `task`, what happened, the id, its
+ * attributes (the exit code, the exec's id, the task's labels) sorted by name as docker sorts them.
+ */
 export function eventLine(e: TaskEvent): string {
-  const attrs = [
-    ...(e.exitCode !== undefined ? [`exitCode=${e.exitCode ?? 'unknown'}`] : []),
-    ...(e.execId !== undefined ? [`execID=${e.execId}`] : []),
-  ];
-  return `${e.time.replace(/\.(\d{3})Z$/, '.$1000000Z')} task ${e.type} ${e.id}${attrs.length > 0 ? ` (${attrs.join(', ')})` : ''}\n`;
+  const attrs: Record<string, string> = {
+    ...e.labels,
+    ...(e.exitCode !== undefined ? { exitCode: String(e.exitCode ?? 'unknown') } : {}),
+    ...(e.execId !== undefined ? { execID: e.execId } : {}),
+  };
+  const list = Object.keys(attrs).sort().map((k) => `${k}=${attrs[k]}`);
+  return `${e.time.replace(/\.(\d{3})Z$/, '.$1000000Z')} task ${e.type} ${e.id}${list.length > 0 ? ` (${list.join(', ')})` : ''}\n`;
 }
 
 /**

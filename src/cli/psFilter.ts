@@ -1,5 +1,6 @@
 import { TaskioError } from '../errors.js';
 import type { TaskView } from '../daemon/task.js';
+import { hasLabel, parseLabelFilter, type LabelFilter } from './labelFilter.js';
 
 /**
  * One `ps --filter key=value`, as docker reads it: `id` and `name` (a task's id is its name) match
@@ -12,7 +13,7 @@ export type PsFilter =
   | { key: 'status'; status: string }
   | { key: 'exited'; code: number }
   | { key: 'runtime'; runtime: string }
-  | { key: 'label'; label: string; value?: string };
+  | LabelFilter;
 
 /** The states docker's `status` filter takes; taskio's tasks are only ever in the first four. */
 const statuses = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
@@ -49,11 +50,8 @@ export function parsePsFilter(value: string): PsFilter {
     case 'runtime':
       if (!runtimes.includes(v)) throw bad(`expected one of ${runtimes.join(', ')}`);
       return { key, runtime: v };
-    case 'label': {
-      const at = v.indexOf('=');
-      if (v === '' || at === 0) throw bad('expected label=KEY or label=KEY=VALUE');
-      return at < 0 ? { key, label: v } : { key, label: v.slice(0, at), value: v.slice(at + 1) };
-    }
+    case 'label':
+      return parseLabelFilter(v, bad);
     default:
       throw invalid(`invalid filter '${key}' (id, name, label, status, exited, runtime)`);
   }
@@ -71,7 +69,7 @@ function matches(t: TaskView, f: PsFilter): boolean {
     case 'runtime':
       return t.runtime === f.runtime;
     case 'label':
-      return Object.hasOwn(t.labels ?? {}, f.label) && (f.value === undefined || t.labels[f.label] === f.value);
+      return hasLabel(t.labels, f);
   }
 }
 

@@ -179,7 +179,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Get real time events from the daemon',
     operands: { min: 0, max: 0 },
     flags: [
-      { name: 'filter', short: 'f', kind: 'list', valueName: 'filter', description: 'Filter output based on conditions provided (task, container, event)', parse: parseEventFilter },
+      { name: 'filter', short: 'f', kind: 'list', valueName: 'filter', description: 'Filter output based on conditions provided (task, container, event, label)', parse: parseEventFilter },
       { name: 'format', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat },
       { name: 'since', kind: 'string', description: 'Show all events created since timestamp (the daemon keeps the last 256)', parse: (v) => parseSince(v) },
       { name: 'until', kind: 'string', description: 'Stream events until this timestamp', parse: (v) => parseSince(v) },

@@ -12,6 +12,8 @@ export interface TaskEvent {
   exitCode?: number | null;
   /** exec-start / exec-exit: the exec's id. */
   execId?: string;
+  /** The task's labels (`run --label`), when it has any: docker's events carry them. */
+  labels?: Record<string, string>;
 }
 
 /** How many past events the daemon keeps for `events --since` (docker keeps 256 too). */

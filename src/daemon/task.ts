@@ -8,7 +8,7 @@ import type { Stats } from '../runtime/oci/index.js';
 import type { ExecConfig, Process, WinSize } from '../runtime/proc/index.js';
 import { writeJsonAtomic } from './atomicJson.js';
 import type { TaskControl } from './control.js';
-import type { EventBus } from './events.js';
+import type { EventBus, TaskEvent } from './events.js';
 import { exitFromStatus } from './exitStatus.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
@@ -181,6 +181,12 @@ export class DaemonTask {
     return this.record.id;
   }
 
+  /** Publishes an event of this task; its labels go with it, as in docker's events. */
+  publish(e: Omit<TaskEvent, 'id' | 'time' | 'labels'>): void {
+    const labels = this.record.labels;
+    this.#ctx.events.publish({ ...e, id: this.id, ...(labels && Object.keys(labels).length > 0 ? { labels } : {}) });
+  }
+
   get state(): TaskState {
     return this.lifecycle.state;
   }
@@ -204,10 +210,10 @@ export class DaemonTask {
     void this.#keepAlive?.closeWhenDrained();
     if (this.#oom && this.#oom.kills() > 0) {
       this.#ctx.logger.warn({ id: this.id }, 'task killed for lack of memory (OOM)');
-      this.#ctx.events.publish({ type: 'oom', id: this.id });
+      this.publish({ type: 'oom' });
     }
     this.#ctx.logger.info({ id: this.id, exitCode: exit.exitCode, reason: exit.reason }, 'task exited');
-    this.#ctx.events.publish({ type: 'exit', id: this.id, exitCode: exit.exitCode });
+    this.publish({ type: 'exit', exitCode: exit.exitCode });
     return exit;
   }
 
@@ -224,14 +230,14 @@ export class DaemonTask {
   pause(): Promise<void> {
     return this.lifecycle.run('pause', async () => {
       await this.#needControl().pause();
-      this.#ctx.events.publish({ type: 'pause', id: this.id });
+      this.publish({ type: 'pause' });
     });
   }
 
   resume(): Promise<void> {
     return this.lifecycle.run('resume', async () => {
       await this.#needControl().resume();
-      this.#ctx.events.publish({ type: 'resume', id: this.id });
+      this.publish({ type: 'resume' });
     });
   }
 
@@ -295,10 +301,10 @@ export class DaemonTask {
       const process = await this.#needControl().exec(path.join(this.#ctx.layout.taskDir(this.id), 'execs'), config);
       const e: DaemonExec = { id: config.id, process, args: config.spec.args, terminal: config.terminal, exit: null, exited: Promise.resolve(null as never) };
       this.execs.set(e.id, e);
-      this.#ctx.events.publish({ type: 'exec-start', id: this.id, execId: e.id });
+      this.publish({ type: 'exec-start', execId: e.id });
       e.exited = e.process.wait().then(() => {
         e.exit = exitFromStatus(e.process.exitStatus(), e.process.exitedAt());
-        this.#ctx.events.publish({ type: 'exec-exit', id: this.id, execId: e.id, exitCode: e.exit.exitCode });
+        this.publish({ type: 'exec-exit', execId: e.id, exitCode: e.exit.exitCode });
         return e.exit;
       });
       return e;
@@ -354,7 +360,7 @@ export class DaemonTask {
       await this.#letGo(force);
       removeInside(this.#ctx.layout.tasks, this.#ctx.layout.taskDir(this.id));
     });
-    this.#ctx.events.publish({ type: 'delete', id: this.id });
+    this.publish({ type: 'delete' });
   }
 
   /**

@@ -184,8 +184,8 @@ export class TaskManager {
       this.#removals.forget(id);
       this.#removeOnExit(task, creatorLeft, creatorAttached);
       this.#restartOnExit(task, false);
-      events.publish({ type: 'create', id });
-      events.publish({ type: 'start', id });
+      task.publish({ type: 'create' });
+      task.publish({ type: 'start' });
       logger.info({ id, runtime: runtimeName, pid: record.pid }, 'task started');
       return task;
     } catch (err) {
@@ -426,7 +426,7 @@ export class TaskManager {
       }
       this.#tasks.set(id, task);
       this.#restartOnExit(task, false);
-      events.publish({ type: byPolicy ? 'restart' : 'start', id });
+      task.publish({ type: byPolicy ? 'restart' : 'start' });
       logger.info({ id, pid: record.pid, restartCount: record.restartCount ?? 0 }, byPolicy ? 'task restarted' : 'task started again');
       return task;
     })();

@@ -20,7 +20,15 @@ t.test('a line as docker\'s events prints one; filters', { timeout: 10_000 }, as
   t.notOk(passesEventFilters(e, f('task=a', 'event=exit')), 'every key');
   t.ok(passesEventFilters(e, f('event=exit', 'event=start')));
   t.throws(() => parseEventFilter('event=boom'), { code: 'ERR_INVALID_ARG_VALUE', message: /invalid filter 'event=boom'/ });
-  t.throws(() => parseEventFilter('image=x'), { message: "invalid filter 'image' (task, container, event)" });
+  t.throws(() => parseEventFilter('image=x'), { message: "invalid filter 'image' (task, container, event, label)" });
+  t.throws(() => parseEventFilter('label==x'), { code: 'ERR_INVALID_ARG_VALUE', message: "invalid filter 'label==x': expected label=KEY or label=KEY=VALUE" });
+  // The task's labels are attributes, sorted by name with the others, as docker prints them.
+  const labelled = { type: 'exec-exit' as const, id: 'a', time: '2026-12-03T23:58:08.339Z', execId: 'e1', exitCode: 0, labels: { tier: 'web', app: 'x' } };
+  t.equal(eventLine(labelled), '2026-12-03T23:58:08.339000000Z task exec-exit a (app=x, execID=e1, exitCode=0, tier=web)\n');
+  t.ok(passesEventFilters(labelled, f('label=tier', 'label=app=x')), 'every label filter holds');
+  t.notOk(passesEventFilters(labelled, f('label=tier', 'label=app=y')), 'labels must all match');
+  t.notOk(passesEventFilters(e, f('label=tier')), 'an event of a task without labels');
+  t.ok(passesEventFilters(labelled, f('label=tier=web', 'event=start', 'event=exec-exit')), 'labels and any value of event');
   t.throws(() => parseEventFilter('task='), { message: /expected name=value/ });
 });
 
@@ -39,6 +47,19 @@ t.test('events --since replays the kept events, --until ends the stream; filters
   const json = await taskio(t, root, 'events', '--since', since, '--until', now, '-f', 'task=ev-a', '-f', 'event=delete', '--format', 'json');
   t.match(JSON.parse(json.stdout), { type: 'delete', id: 'ev-a' });
   t.equal((await taskio(t, root, 'events', '--since', since, '--until', now, '-f', 'task=none')).stdout, '', 'another task: nothing');
+});
+
+t.test('events -f label=: the events of the tasks with those labels, labels among the attributes', { timeout: 60_000 }, async (t) => {
+  const since = new Date(Date.now() - 1000).toISOString();
+  await c.createTask({ id: 'ev-web', runtime: 'host', args: ['true'], labels: { tier: 'web' } });
+  await c.createTask({ id: 'ev-db', runtime: 'host', args: ['true'], labels: { tier: 'db' } });
+  await Promise.all([c.wait('ev-web'), c.wait('ev-db')]);
+  await Promise.all([c.remove('ev-web'), c.remove('ev-db')]);
+  const r = await taskio(t, root, 'events', '--since', since, '--until', new Date().toISOString(), '-f', 'label=tier=web');
+  t.equal(r.code, 0, r.stderr);
+  t.match(r.stdout, /^\S+Z task create ev-web \(tier=web\)\n\S+Z task start ev-web \(tier=web\)\n\S+Z task exit ev-web \(exitCode=0, tier=web\)\n\S+Z task delete ev-web \(tier=web\)\n$/);
+  const tmpl = await taskio(t, root, 'events', '--since', since, '--until', new Date().toISOString(), '-f', 'label=tier', '-f', 'event=delete', '--format', '{{.id}} {{.labels.tier}}');
+  t.same(tmpl.stdout.split('\n').filter(Boolean).sort(), ['ev-db db', 'ev-web web'], 'label=KEY: both, in a template');
 });
 
 t.test('events live: follows until ctrl-C (130); the kept events come first, so none is missed', { timeout: 60_000 }, async (t) => {
