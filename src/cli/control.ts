@@ -1,6 +1,8 @@
 import { TaskioError } from '../errors.js';
 import type { DaemonClient } from '../daemon/client.js';
+import type { RestartPolicy } from '../daemon/restartPolicy.js';
 import { eachTask } from './daemonClient.js';
+import { commandLimits } from './limits.js';
 import type { VerbContext } from './verb.js';
 
 /**
@@ -28,6 +30,21 @@ export function stop(ctx: VerbContext): Promise<number> {
 /** `taskio start TASK…`: runs each exited task again, in place (same id; its log goes on), as `docker start`. */
 export function start(ctx: VerbContext): Promise<number> {
   return eachTask(ctx, async (c, id) => { await c.start(id); });
+}
+
+/**
+ * `taskio update [--memory B] [--cpus N] [--pids-limit N] [--restart POLICY] TASK…`: as `docker
+ * update` — new limits, at once where a task runs (runc and host tasks; runsc has no update) and for
+ * its later runs, and a new restart policy. `--pids-limit -1` takes the pids limit away.
+ */
+export function update(ctx: VerbContext): Promise<number> {
+  const limits = commandLimits(ctx.args);
+  const restartPolicy = ctx.args.value<RestartPolicy>('restart');
+  if (Object.keys(limits).length === 0 && restartPolicy === undefined) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', 'you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --restart)');
+  }
+  const change = { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(restartPolicy !== undefined ? { restartPolicy } : {}) };
+  return eachTask(ctx, async (c, id) => { await c.update(id, change); });
 }
 
 /** `taskio restart [-t SECS] TASK…`: stop (as {@link stop}), then start, as `docker restart`. */

@@ -2,25 +2,20 @@ import { TaskioError } from '../errors.js';
 import type { DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskMount } from '../daemon/mounts.js';
-import type { ExitRecord, TaskLimits } from '../daemon/records.js';
+import type { ExitRecord } from '../daemon/records.js';
 import type { RestartPolicy } from '../daemon/restartPolicy.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
 import { interruptedCode } from './interrupt.js';
+import { commandLimits } from './limits.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
 
 /** The `POST /tasks` body of a `run` command line. */
 function createRequest(a: ParsedArgs): CreateTaskRequest {
-  const limits: TaskLimits = {};
-  const memory = a.value<number>('memory');
-  const nanoCpus = a.value<number>('cpus');
-  const pids = a.value<number>('pids-limit');
-  if (memory !== undefined) limits.memory = memory;
-  if (nanoCpus !== undefined) limits.cpus = nanoCpus / 1e9;
-  if (pids !== undefined) limits.pids = pids;
+  const limits = commandLimits(a);
   const env = commandEnv(a);
   // docker's order: -v, then --tmpfs, then --mount; the daemon refuses two at one place.
   const mounts = [...a.list<TaskMount>('volume'), ...a.list<TaskMount>('tmpfs'), ...a.list<TaskMount>('mount')];

@@ -9,9 +9,9 @@ import { parsePsFilter } from './psFilter.js';
 import { parsePsFormat } from './psFormat.js';
 import { parseStatsFormat } from './statsFormat.js';
 import { parseSince } from './since.js';
-import { ramInBytes } from './units.js';
+import { limitChangeFlags, limitFlags } from './limits.js';
 import {
-  parseCpus, parseEnv, parseHostDir, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
+  parseEnv, parseHostDir, parseLog, parseRuntime, parseStopTimeout, parseTail,
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
@@ -40,6 +40,10 @@ const signal = (def: string | undefined, description: string): FlagSpec =>
   ({ name: 'signal', short: 's', kind: 'string', description, default: def, parse: signalNumber });
 const noTrunc: FlagSpec = { name: 'no-trunc', kind: 'bool', description: "Don't truncate output" };
 const all: FlagSpec = { name: 'all', short: 'a', kind: 'bool', description: 'Show all tasks (default shows just running)' };
+const restartPolicyFlag: FlagSpec = {
+  name: 'restart', kind: 'string', description: 'Restart policy to apply when a task exits (no, on-failure[:max-retries], always, unless-stopped)', parse: parseRestartPolicy,
+};
+
 const stopTime: FlagSpec = {
   name: 'time', short: 't', kind: 'string', valueName: 'int', description: 'Seconds to wait before killing the task (default: its --stop-timeout, else 10)', parse: parseStopTimeout,
 };
@@ -69,7 +73,7 @@ export const specs: readonly VerbSpec[] = [
       { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
       { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
       { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
-      { name: 'restart', kind: 'string', description: 'Restart policy to apply when a task exits (no, on-failure[:max-retries], always, unless-stopped)', default: 'no', parse: parseRestartPolicy },
+      { ...restartPolicyFlag, default: 'no' },
       { name: 'stop-signal', kind: 'string', description: 'Signal to stop the task (default "SIGTERM")', parse: (v) => signalName(signalNumber(v)) },
       { name: 'stop-timeout', kind: 'string', valueName: 'int', description: 'Timeout (in seconds) to stop a task (default 10)', parse: parseStopTimeout },
       { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
@@ -78,9 +82,7 @@ export const specs: readonly VerbSpec[] = [
       { name: 'rootfs', kind: 'string', description: 'Root filesystem directory (default: the embedded busybox)', parse: parseHostDir },
       { name: 'bundle', kind: 'string', description: 'OCI bundle directory to run instead of a root filesystem', parse: parseHostDir },
       { name: 'log', kind: 'string', description: 'Log URI (file:///path?…, binary:///path?…) or "none" for FIFO mode', parse: parseLog },
-      { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', description: 'Memory limit', parse: ramInBytes },
-      { name: 'cpus', kind: 'string', valueName: 'decimal', description: 'Number of CPUs', parse: parseCpus },
-      { name: 'pids-limit', kind: 'string', valueName: 'int', description: 'Tune task pids limit (set -1 for unlimited)', parse: parsePidsLimit },
+      ...limitFlags,
     ],
   },
   {
@@ -173,6 +175,7 @@ export const specs: readonly VerbSpec[] = [
   },
   { name: 'start', usage: 'TASK [TASK...]', summary: 'Start one or more stopped tasks', operands: { min: 1 }, flags: [] },
   { name: 'restart', usage: '[OPTIONS] TASK [TASK...]', summary: 'Restart one or more tasks', operands: { min: 1 }, flags: [stopTime] },
+  { name: 'update', usage: '[OPTIONS] TASK [TASK...]', summary: 'Update configuration of one or more tasks', operands: { min: 1 }, flags: [...limitChangeFlags, restartPolicyFlag] },
   {
     name: 'events',
     usage: '[OPTIONS]',
@@ -227,6 +230,7 @@ const code: Record<string, Verb['load']> = {
   start: async () => (await import('./control.js')).start,
   events: async () => (await import('./events.js')).events,
   restart: async () => (await import('./control.js')).restart,
+  update: async () => (await import('./control.js')).update,
   unpause: async () => (await import('./control.js')).unpause,
 };
 

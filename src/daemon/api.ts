@@ -25,6 +25,7 @@ import { StreamType, frameHeader, multiplexedType, rawType, taskHeader } from '.
 import type { DaemonExec, DaemonTask } from './task.js';
 import { classifyStartError, type TaskManager } from './tasks.js';
 import type { ExitRecord } from './records.js';
+import { checkTaskUpdate } from './taskUpdate.js';
 import type { Logger } from 'pino';
 
 /** What the API serves from. */
@@ -220,6 +221,12 @@ export function apiRouter(api: ApiContext): Router {
     const b = checkFields<{ timeout?: number }>(await ctx.body(), { timeout: 'integer' });
     await tasks.stop(ctx.params.id!, stopTimeout(b.timeout));
     return { body: (await tasks.start(ctx.params.id!)).view() };
+  });
+
+  // docker's update: limits (at once where the task runs, and for every later run) and the restart policy.
+  r.add('POST', '/tasks/:id/update', async (ctx) => {
+    checkQuery(ctx.query, {});
+    return { body: (await tasks.update(ctx.params.id!, checkTaskUpdate(await ctx.body()))).view() };
   });
 
   r.add('POST', '/tasks/:id/wait', async (ctx) => {

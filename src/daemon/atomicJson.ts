@@ -18,12 +18,17 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
  * into the page cache, done synchronously: a threadpool round trip per syscall cost more.
  */
 export function writeJsonAtomic(file: string, value: unknown): void {
+  writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
+}
+
+/** Writes `text` to `file` as {@link writeJsonAtomic} writes its JSON: a temp file beside it, renamed over it. */
+export function writeFileAtomic(file: string, text: string): void {
   const dir = path.dirname(file);
   const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.tmp`);
   const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
   try {
     try {
-      fs.writeFileSync(fd, `${JSON.stringify(value, null, 2)}\n`);
+      fs.writeFileSync(fd, text);
     } finally {
       fs.closeSync(fd);
     }

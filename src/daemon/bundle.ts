@@ -106,14 +106,27 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
     const linux = (spec.linux ??= {}) as { cgroupsPath?: string };
     linux.cgroupsPath ??= e.cgroupsPath;
   }
-  if (e.limits) {
-    const linux = (spec.linux ??= {}) as { resources?: Record<string, unknown> };
-    const res = (linux.resources ??= {});
-    if (e.limits.memory !== undefined) res.memory = { ...(res.memory as object | undefined), limit: e.limits.memory };
-    if (e.limits.cpus !== undefined) res.cpu = { ...(res.cpu as object | undefined), quota: Math.round(e.limits.cpus * 100_000), period: 100_000 };
-    if (e.limits.pids !== undefined) res.pids = { limit: e.limits.pids };
-  }
+  if (e.limits) setLimits(spec, e.limits);
   return spec;
+}
+
+/**
+ * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory in bytes,
+ * CPUs as a CFS quota per 100 ms period, pids (-1: no limit, as runc writes `max`).
+ */
+export function ociResources(limits: TaskLimits): Record<string, { [k: string]: number }> {
+  return {
+    ...(limits.memory !== undefined ? { memory: { limit: limits.memory } } : {}),
+    ...(limits.cpus !== undefined ? { cpu: { quota: Math.round(limits.cpus * 100_000), period: 100_000 } } : {}),
+    ...(limits.pids !== undefined ? { pids: { limit: limits.pids } } : {}),
+  };
+}
+
+/** Puts `limits` into `spec`'s `linux.resources`, over what the spec had for each (runsc and runc put the task in a cgroup of its own). */
+export function setLimits(spec: OciSpec, limits: TaskLimits): void {
+  const linux = (spec.linux ??= {}) as { resources?: Record<string, unknown> };
+  const res = (linux.resources ??= {});
+  for (const [key, value] of Object.entries(ociResources(limits))) res[key] = { ...(res[key] as object | undefined), ...value };
 }
 
 /** Writes `spec` as `<dir>/config.json` (dir created 0700). */

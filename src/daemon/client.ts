@@ -13,6 +13,7 @@ import { Demultiplexer, StreamType, multiplexedType, taskHeader } from './stdcop
 import { StartGate } from './startGate.js';
 import { UnixHttpClient, type HttpAnswer } from './unixHttp.js';
 import type { TaskView } from './task.js';
+import type { TaskUpdate } from './taskUpdate.js';
 
 /** Every call takes a signal: aborting it abandons the request (and closes a stream). */
 export interface CallOptions {
@@ -380,6 +381,15 @@ export class DaemonClient {
    */
   async stop(id: string, opts: CallOptions & { stopSignal?: string | number; timeout?: number } = {}): Promise<void> {
     await this.#json('POST', this.#task(id, '/stop'), { ...(opts.stopSignal !== undefined ? { signal: opts.stopSignal } : {}), ...(opts.timeout !== undefined ? { timeout: opts.timeout } : {}) }, opts);
+  }
+
+  /**
+   * `POST /tasks/:id/update` (docker's update): new limits — at once where the task runs (runc, host;
+   * runsc refuses), and for every later run — and a new restart policy. `limits.pids: -1` removes
+   * the pids limit. Resolves with the task as it is now.
+   */
+  update(id: string, change: TaskUpdate, opts: CallOptions = {}): Promise<TaskView> {
+    return this.#json<TaskView>('POST', this.#task(id, '/update'), change, opts);
   }
 
   /** `POST /tasks/:id/start` (docker's start): runs an exited task again (same id, log appended to); a running one is left as it is. */

@@ -34,3 +34,4 @@ export { defaultDaemonCommand, spawnDaemon, type SpawnDaemonOptions } from './st
 export { Demultiplexer, StreamType, framedSink } from './stdcopy.js';
 export { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 export type { TaskState, TaskView } from './task.js';
+export type { TaskUpdate } from './taskUpdate.js';

@@ -22,7 +22,7 @@ import type { ExitRecord, TaskRecord } from './records.js';
 
 /** The states of a daemon task. */
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
-type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'delete' | 'exit' | 'retire';
+type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
 
 const notRunning = (op: string) => refuse(`cannot ${op} an exited task`);
 /**
@@ -40,6 +40,7 @@ const transitions: Transitions<TaskState, TaskOp> = {
   exec: { running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task'), deleted: removed },
   io: { created: null, running: null, paused: null, exited: refuse('the task has exited'), deleted: removed },
   stats: { running: null, paused: null, exited: refuse('cannot stat an exited task'), deleted: removed },
+  update: { created: null, running: null, paused: null, exited: null, deleted: removed },
   delete: {
     created: 'deleted', exited: 'deleted',
     running: refuse('cannot delete a running task: kill it first, or use force=1'),

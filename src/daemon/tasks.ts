@@ -27,6 +27,7 @@ import { Removals } from './removals.js';
 import { resolveUser, type TaskUser } from './taskUser.js';
 import { withUlimits } from './ulimits.js';
 import { withInit } from './taskInit.js';
+import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, type TaskUpdate } from './taskUpdate.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
@@ -342,9 +343,39 @@ export class TaskManager {
     return this.#relaunch(task, false);
   }
 
+  /**
+   * docker's update: new limits and a new restart policy for task `id`. A running or paused task
+   * gets the limits at once ({@link changeLiveLimits}: runc, host; runsc has no update and refuses),
+   * and they go into its record and bundle, so every later run has them (an exited task: from its
+   * next start). The policy counts from the next exit on; `no` also calls off a restart that was
+   * due. Every value is checked, and the live change made, before anything is written.
+   */
+  async update(id: string, change: TaskUpdate): Promise<DaemonTask> {
+    await this.#relaunching.get(validateId(id));
+    const task = this.get(id);
+    const r = task.record;
+    if (change.restartPolicy !== undefined && change.restartPolicy.name !== 'no' && r.autoRemove === true) {
+      throw new TaskioError('ERR_INVALID_STATE', `cannot set restart policy ${change.restartPolicy.name} on task ${id}: it is removed once it exited (run --rm)`);
+    }
+    await task.lifecycle.run('update', async () => {
+      if (change.limits !== undefined) {
+        checkLimitsChange(r, change.limits);
+        if (task.exit === null) await changeLiveLimits(r, change.limits, this.#cpus, this.#ctx.layout.runtimeLog(id));
+        r.limits = updatedLimits(r.limits, change.limits);
+        if (r.runtime !== 'host') writeBundleLimits(r.bundle, r.limits, change.limits.pids === -1);
+      }
+      if (change.restartPolicy !== undefined) {
+        r.restartPolicy = change.restartPolicy;
+        if (change.restartPolicy.name === 'no') this.#cancelRestart(task);
+      }
+      writeJsonAtomic(this.#ctx.layout.taskFile(id), r);
+    });
+    return task;
+  }
+
   /** A client stopped or killed the task: recorded (a later daemon honours it too), and a due restart is called off. */
   #stoppedByHand(task: DaemonTask): void {
-    if (task.record.restartPolicy === undefined) return;
+    // Recorded without a policy too: `update --restart` may give the task one later.
     this.#cancelRestart(task);
     if (task.record.manuallyStopped === true) return;
     task.record.manuallyStopped = true;
@@ -376,12 +407,12 @@ export class TaskManager {
    * how long it runs again. `daemonStart`: the exit was found as this daemon started.
    */
   #restartOnExit(task: DaemonTask, daemonStart: boolean): void {
-    const policy = task.record.restartPolicy;
-    if (policy === undefined || policy.name === 'no') return;
     const atStart = daemonStart && task.exit !== null;
     void task.exited.then((exit) => {
       if (this.#tasks.get(task.id) !== task || this.#shuttingDown) return; // removed or replaced meanwhile
-      const r = task.record;
+      // The policy at the exit: `update` may have changed it while the task ran.
+      const r = task.record, policy = r.restartPolicy;
+      if (policy === undefined || policy.name === 'no') return;
       const ranMs = Date.parse(exit.exitedAt ?? '') - Date.parse(r.started ?? '');
       const wait = restartDelay(policy, {
         exitCode: exit.exitCode, manuallyStopped: r.manuallyStopped === true, restartCount: r.restartCount ?? 0,

@@ -1,0 +1,26 @@
+import type { TaskLimits } from '../daemon/records.js';
+import type { FlagSpec, ParsedArgs } from './flags.js';
+import { ramInBytes } from './units.js';
+import { parseCpus, parsePidsLimit } from './values.js';
+
+/** `--memory`, `--cpus` (as docker: nano-CPUs), `--pids-limit` of `run`. */
+export const limitFlags: FlagSpec[] = [
+  { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', description: 'Memory limit', parse: ramInBytes },
+  { name: 'cpus', kind: 'string', valueName: 'decimal', description: 'Number of CPUs', parse: parseCpus },
+  { name: 'pids-limit', kind: 'string', valueName: 'int', description: 'Tune task pids limit (set -1 for unlimited)', parse: parsePidsLimit },
+];
+
+/** The same flags for `update`, where `--pids-limit -1` (or 0) takes a pids limit away: -1. */
+export const limitChangeFlags: FlagSpec[] = limitFlags.map((f) => (f.name === 'pids-limit' ? { ...f, parse: (v: string) => parsePidsLimit(v) ?? -1 } : f));
+
+/** The API's `limits` of a command line's limit flags (empty when none was given). */
+export function commandLimits(a: ParsedArgs): TaskLimits {
+  const limits: TaskLimits = {};
+  const memory = a.value<number>('memory');
+  const nanoCpus = a.value<number>('cpus');
+  const pids = a.value<number>('pids-limit');
+  if (memory !== undefined) limits.memory = memory;
+  if (nanoCpus !== undefined) limits.cpus = nanoCpus / 1e9;
+  if (pids !== undefined) limits.pids = pids;
+  return limits;
+}

@@ -1,0 +1,111 @@
+/**
+ * `taskio update` (docker's update) against a real daemon: limits changed live in a runc task's and
+ * a host task's cgroups, kept for the next run, refused where the runtime cannot take them (runsc,
+ * a host pids limit) with the task left as it was; the restart policy changed and applied.
+ */
+import t from 'tap';
+import fs from 'node:fs';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { until } from '../helpers/common.js';
+import { client, daemonRoot } from '../daemon/helpers.js';
+import { taskio } from './taskioCommand.js';
+
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+const MiB = 1024 * 1024;
+
+/** A limit file of the v1 cgroup `controller` process `pid` is in (this machine kind: v1 controllers). */
+function cgroupFile(pid: number, controller: string, file: string): string {
+  const line = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').find((l) => l.split(':')[1]!.split(',').includes(controller));
+  if (line === undefined) throw new Error(`pid ${pid} has no ${controller} cgroup`);
+  const mount = fs.readdirSync('/sys/fs/cgroup').find((d) => d.split(',').includes(controller))!;
+  return fs.readFileSync(`/sys/fs/cgroup/${mount}${line.slice(line.indexOf(':', line.indexOf(':') + 1) + 1)}/${file}`, 'utf8').trim();
+}
+
+t.test('runc: memory, cpus and pids change at once, in the record and in the bundle; -1 takes the pids limit away', { timeout: 90_000 }, async (t) => {
+  const v = await c.createTask({ id: 'up-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: 64 * MiB, pids: 50 } });
+  t.teardown(() => c.remove('up-runc', { force: true }).catch(() => undefined));
+  const r = await taskio(t, root, 'update', '--memory', '128m', '--cpus', '0.5', '--pids-limit', '-1', 'up-runc');
+  t.same([r.code, r.stdout, r.stderr], [0, 'up-runc\n', '']);
+  t.equal(cgroupFile(v.pid, 'memory', 'memory.limit_in_bytes'), String(128 * MiB), 'the memory limit, live');
+  t.equal(cgroupFile(v.pid, 'cpu', 'cpu.cfs_quota_us'), '50000', 'half a CPU');
+  t.equal(cgroupFile(v.pid, 'pids', 'pids.max'), 'max', 'no pids limit any more');
+  t.same((await c.getTask('up-runc')).limits, { memory: 128 * MiB, cpus: 0.5 }, 'the record');
+  const spec = JSON.parse(fs.readFileSync(`${root}/tasks/up-runc/bundle/config.json`, 'utf8')) as { linux: { resources: Record<string, unknown> } };
+  t.match(spec.linux.resources, { memory: { limit: 128 * MiB }, cpu: { quota: 50000, period: 100000 } }, 'the bundle, for the next run');
+  t.notOk('pids' in spec.linux.resources);
+});
+
+t.test('an exited task gets the limits and the policy for its next run; start runs it with them', { timeout: 90_000 }, async (t) => {
+  await c.createTask({ id: 'up-next', runtime: 'runc', args: ['sh', '-c', 'cat /sys/fs/cgroup/memory/memory.limit_in_bytes'] });
+  t.teardown(() => c.remove('up-next', { force: true }).catch(() => undefined));
+  await c.wait('up-next');
+  const r = await taskio(t, root, 'update', '-m', '40m', '--restart', 'on-failure:2', 'up-next');
+  t.same([r.code, r.stderr], [0, '']);
+  t.match(await c.getTask('up-next'), { status: 'exited', limits: { memory: 40 * MiB }, restartPolicy: { name: 'on-failure', maximumRetryCount: 2 } });
+  await c.start('up-next');
+  await c.wait('up-next');
+  const logs = await taskio(t, root, 'logs', 'up-next');
+  t.match(logs.stdout, new RegExp(`\\n${40 * MiB}\\n$`), 'the second run saw the new limit');
+});
+
+t.test('host: memory and cpus through the job object; a pids limit is refused and nothing changes', { timeout: 60_000 }, async (t) => {
+  const v = await c.createTask({ id: 'up-host', runtime: 'host', args: ['sleep', '1000'], limits: { memory: 64 * MiB } });
+  t.teardown(() => c.remove('up-host', { force: true }).catch(() => undefined));
+  const r = await taskio(t, root, 'update', '--memory', '100m', '--cpus', '1', 'up-host');
+  t.same([r.code, r.stderr], [0, '']);
+  t.equal(cgroupFile(v.pid, 'memory', 'memory.limit_in_bytes'), String(100 * MiB));
+  t.equal(cgroupFile(v.pid, 'cpu', 'cpu.cfs_quota_us'), '100000', 'one CPU');
+  const pids = await taskio(t, root, 'update', '--pids-limit', '10', '--memory', '80m', 'up-host');
+  t.same([pids.code, pids.stdout, pids.stderr], [125, '', 'taskio update: task up-host: limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit\n']);
+  t.equal(cgroupFile(v.pid, 'memory', 'memory.limit_in_bytes'), String(100 * MiB), 'the memory limit asked beside it was not applied');
+  t.same((await c.getTask('up-host')).limits, { memory: 100 * MiB, cpus: 1 });
+});
+
+t.test('runsc has no update: a running task\'s limits are refused, naming it, and stay as they were; its policy can change', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'up-runsc', runtime: 'runsc', args: ['sleep', '1000'], limits: { memory: 64 * MiB } });
+  t.teardown(() => c.remove('up-runsc', { force: true }).catch(() => undefined));
+  const r = await taskio(t, root, 'update', '--memory', '100m', 'up-runsc');
+  t.equal(r.code, 125);
+  t.match(r.stderr, /^taskio update: cannot change the limits of running task up-runsc: \S*runsc .* has no update command\n$/);
+  t.same((await c.getTask('up-runsc')).limits, { memory: 64 * MiB }, 'unchanged');
+  const p = await taskio(t, root, 'update', '--restart', 'unless-stopped', 'up-runsc');
+  t.same([p.code, p.stderr], [0, '']);
+  t.same((await c.getTask('up-runsc')).restartPolicy, { name: 'unless-stopped' });
+});
+
+t.test('a policy set by update restarts the task at its next exit', { timeout: 60_000 }, async (t) => {
+  const flag = `${root}/up-policy-go`;
+  await c.createTask({ id: 'up-policy', runtime: 'host', args: ['sh', '-c', `echo run; while [ ! -e ${flag} ]; do sleep 0.05; done; rm -f ${flag}; exit 3`] });
+  t.teardown(() => c.remove('up-policy', { force: true }).catch(() => undefined));
+  t.equal((await taskio(t, root, 'update', '--restart', 'on-failure:1', 'up-policy')).code, 0);
+  const events = await c.events({ id: 'up-policy' });
+  const seen: string[] = [];
+  const reading = (async () => { for await (const e of events) { seen.push(e.type); if (e.type === 'restart') break; } })();
+  fs.writeFileSync(flag, '');
+  await reading;
+  t.same(seen, ['exit', 'restart'], 'exited with 3, restarted by the policy update set');
+  await until(async () => (await c.getTask('up-policy')).restartCount === 1, 10_000, 'restartCount 1');
+  fs.writeFileSync(flag, '');
+  t.equal((await c.wait('up-policy')).exitCode, 3);
+  await until(async () => (await c.getTask('up-policy')).status === 'exited', 10_000, 'no second restart (on-failure:1)');
+});
+
+t.test('bad input: one line, 125, nothing changed', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'up-rm', runtime: 'host', args: ['sleep', '1000'], autoRemove: true });
+  t.teardown(() => c.remove('up-rm', { force: true }).catch(() => undefined));
+  const none = await taskio(t, root, 'update', 'up-rm');
+  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --restart)\n']);
+  const rm = await taskio(t, root, 'update', '--restart', 'always', 'up-rm');
+  t.same([rm.code, rm.stderr], [125, 'taskio update: cannot set restart policy always on task up-rm: it is removed once it exited (run --rm)\n']);
+  t.same((await c.getTask('up-rm')).restartPolicy, { name: 'no' });
+  const small = await taskio(t, root, 'update', '--memory', '1k', 'up-rm');
+  t.same([small.code, small.stderr], [125, 'taskio update: task up-rm: invalid limit memory=1024: expected bytes, at least 4 MiB\n']);
+  const missing = await taskio(t, root, 'update', '--cpus', '1', 'up-none');
+  t.same([missing.code, missing.stderr], [125, 'taskio update: no such task: up-none\n']);
+  await t.rejects(c.update('up-rm', {}), { code: 'ERR_INVALID_FIELD', message: /nothing to change/ });
+  await t.rejects(c.update('up-rm', { limits: {} }), { code: 'ERR_INVALID_FIELD', message: /names no limit/ });
+  await t.rejects(c.update('up-rm', { limits: { memory: 8 * MiB, swap: 1 } as never }), { code: 'ERR_UNKNOWN_FIELD', message: /unknown field "swap" in the limits/ });
+});
