@@ -78,9 +78,9 @@ t.test('run --help shows the flags aligned as pflag does', async (t) => {
   t.match(stop.stdout, '  -t, --time int        Seconds to wait before killing the task (default: its --stop-timeout, else 10)\n');
 });
 
-t.test('every verb of issue 10 is in the table, with docker\'s start, restart and events', async (t) => {
+t.test('every verb of issue 10 is in the table, with docker\'s start, restart, events and update', async (t) => {
   const issue10 = ['run', 'attach', 'logs', 'exec', 'ps', 'inspect', 'top', 'stats', 'kill', 'stop', 'wait', 'rm', 'pause', 'unpause', 'daemon', 'version', 'help'];
-  t.same(Object.keys(verbs).sort(), [...issue10, 'start', 'restart', 'events'].sort());
+  t.same(Object.keys(verbs).sort(), [...issue10, 'start', 'restart', 'events', 'update'].sort());
 });
 
 t.test('usage errors: one line naming the value, exit 125', async (t) => {
