@@ -99,6 +99,7 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
   return withDaemon(ctx, async (client) => {
     const task = await client.getTask(id);
     if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it has exited`);
+    if (task.status === 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it was never started (start it first)`);
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);
     const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') });

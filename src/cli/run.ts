@@ -48,6 +48,26 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
   };
 }
 
+/** The request of `run` or `create`, `--rm` as `autoRemove`; refused: `--restart` with `--rm`. */
+function checkedRequest(a: ParsedArgs): CreateTaskRequest {
+  const req = { ...createRequest(a), ...(a.bool('rm') ? { autoRemove: true } : {}) };
+  if (req.autoRemove && req.restartPolicy) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
+  return req;
+}
+
+/**
+ * `taskio create [OPTIONS] [--] COMMAND [ARG...]`: as `docker create`, makes the task with `run`'s
+ * flags without starting it, and prints its id; `taskio start` runs it. It is `created` until then
+ * (`ps -a`), its limits and policy can still change (`update`), and a `wait` waits for its first run.
+ */
+export function create(ctx: VerbContext): Promise<number> {
+  const req = { ...checkedRequest(ctx.args), start: false };
+  return withDaemon(ctx, async (client) => {
+    ctx.stdout.write(`${(await client.createTask(req)).id}\n`);
+    return 0;
+  });
+}
+
 /**
  * `taskio run [OPTIONS] [--] COMMAND [ARG...]`: creates and starts a task, then, as `docker run`,
  * either prints its id (`-d`) or attaches to it — the output from its very start (the log is
@@ -59,12 +79,11 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
 export async function run(ctx: VerbContext): Promise<unknown> {
   const a = ctx.args;
   const detach = a.bool('detach');
-  const rm = a.bool('rm');
   if (detach && a.given('detach-keys')) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
-  const req = { ...createRequest(a), ...(rm ? { autoRemove: true } : {}) };
-  if (rm && req.restartPolicy) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
+  const req = checkedRequest(a);
+  const rm = req.autoRemove === true;
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') };
   return withDaemon(ctx, async (client) => {

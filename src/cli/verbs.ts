@@ -52,6 +52,31 @@ const format = (parse: (value: string) => unknown): FlagSpec => ({
   name: 'format', kind: 'string', description: 'Format output using "table", "json", "table TEMPLATE" or a Go template', default: 'table', parse,
 });
 
+/** The flags `run` and `create` share: what the task is (docker's container flags). */
+const taskFlags: FlagSpec[] = [
+  interactive, tty, env, envFile, workdir, user,
+  { name: 'volume', short: 'v', kind: 'list', description: 'Bind mount a host path (HOST-PATH:TASK-PATH[:ro])', parse: parseVolume },
+  { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
+  { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
+  { name: 'hostname', short: 'h', kind: 'string', description: 'Task host name', parse: parseHostname },
+  { name: 'label', short: 'l', kind: 'list', description: 'Set meta data on a task', parse: parseLabel },
+  { name: 'init', kind: 'bool', description: 'Run an init inside the task that forwards signals and reaps processes' },
+  { name: 'ulimit', kind: 'list', valueName: 'ulimit', description: 'Ulimit options (NAME=SOFT[:HARD], -1: unlimited)', parse: parseUlimit },
+  { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
+  { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
+  { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
+  { ...restartPolicyFlag, default: 'no' },
+  { name: 'stop-signal', kind: 'string', description: 'Signal to stop the task (default "SIGTERM")', parse: (v) => signalName(signalNumber(v)) },
+  { name: 'stop-timeout', kind: 'string', valueName: 'int', description: 'Timeout (in seconds) to stop a task (default 10)', parse: parseStopTimeout },
+  { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
+  { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
+  { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
+  { name: 'rootfs', kind: 'string', description: 'Root filesystem directory (default: the embedded busybox)', parse: parseHostDir },
+  { name: 'bundle', kind: 'string', description: 'OCI bundle directory to run instead of a root filesystem', parse: parseHostDir },
+  { name: 'log', kind: 'string', description: 'Log URI (file:///path?…, binary:///path?…) or "none" for FIFO mode', parse: parseLog },
+  ...limitFlags,
+];
+
 /** The command line of every verb. */
 export const specs: readonly VerbSpec[] = [
   {
@@ -61,29 +86,16 @@ export const specs: readonly VerbSpec[] = [
     interspersed: false,
     operands: { min: 1 },
     conflicts: [['rootfs', 'bundle']],
-    flags: [
-      detach, interactive, tty, env, envFile, workdir, user, detachKeys, sigProxy,
-      { name: 'volume', short: 'v', kind: 'list', description: 'Bind mount a host path (HOST-PATH:TASK-PATH[:ro])', parse: parseVolume },
-      { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
-      { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
-      { name: 'hostname', short: 'h', kind: 'string', description: 'Task host name', parse: parseHostname },
-      { name: 'label', short: 'l', kind: 'list', description: 'Set meta data on a task', parse: parseLabel },
-      { name: 'init', kind: 'bool', description: 'Run an init inside the task that forwards signals and reaps processes' },
-      { name: 'ulimit', kind: 'list', valueName: 'ulimit', description: 'Ulimit options (NAME=SOFT[:HARD], -1: unlimited)', parse: parseUlimit },
-      { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
-      { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
-      { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
-      { ...restartPolicyFlag, default: 'no' },
-      { name: 'stop-signal', kind: 'string', description: 'Signal to stop the task (default "SIGTERM")', parse: (v) => signalName(signalNumber(v)) },
-      { name: 'stop-timeout', kind: 'string', valueName: 'int', description: 'Timeout (in seconds) to stop a task (default 10)', parse: parseStopTimeout },
-      { name: 'rm', kind: 'bool', description: 'Automatically remove the task when it exits' },
-      { name: 'name', kind: 'string', description: 'Assign a name (the task ID) to the task', parse: parseTaskId },
-      { name: 'runtime', kind: 'string', description: 'Runtime to use for this task: runsc, runc or host', parse: parseRuntime },
-      { name: 'rootfs', kind: 'string', description: 'Root filesystem directory (default: the embedded busybox)', parse: parseHostDir },
-      { name: 'bundle', kind: 'string', description: 'OCI bundle directory to run instead of a root filesystem', parse: parseHostDir },
-      { name: 'log', kind: 'string', description: 'Log URI (file:///path?…, binary:///path?…) or "none" for FIFO mode', parse: parseLog },
-      ...limitFlags,
-    ],
+    flags: [detach, ...taskFlags, detachKeys, sigProxy],
+  },
+  {
+    name: 'create',
+    usage: '[OPTIONS] [--] COMMAND [ARG...]',
+    summary: 'Create a new task (start runs it)',
+    interspersed: false,
+    operands: { min: 1 },
+    conflicts: [['rootfs', 'bundle']],
+    flags: taskFlags,
   },
   {
     name: 'attach',
@@ -231,6 +243,7 @@ const code: Record<string, Verb['load']> = {
   events: async () => (await import('./events.js')).events,
   restart: async () => (await import('./control.js')).restart,
   update: async () => (await import('./control.js')).update,
+  create: async () => (await import('./run.js')).create,
   unpause: async () => (await import('./control.js')).unpause,
 };
 

@@ -77,10 +77,11 @@ export function openEarlyLog(source: LogSource, opts: AttachOptions): EarlyLog |
  * (any number of viewers, none slows the task). FIFO mode (`log: none`): the cio attach on the
  * task's FIFO set, relayed — one reader at a time (`EBUSY` names the holder).
  * `early`: the log, opened before the task started ({@link openEarlyLog}); the session owns it from here.
- * @throws TaskioError before anything is sent: `EBUSY`, `ERR_NOT_ATTACHABLE`.
+ * @throws TaskioError before anything is sent: `EBUSY`, `ERR_NOT_ATTACHABLE`, `ERR_INVALID_STATE` (a created task).
  */
 export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn: AttachConnection, early: EarlyLog | null = null): Promise<AttachSession> {
   const { record } = task;
+  if (task.state === 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${task.id}: it was never started (start it first)`);
   if (record.log !== 'none' && record.logPath === null) {
     throw new TaskioError('ERR_NOT_ATTACHABLE', `task ${task.id} logs to a logging driver (${record.log}): its output cannot be attached to`);
   }

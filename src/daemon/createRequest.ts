@@ -71,13 +71,18 @@ export interface CreateTaskRequest {
    * the client that created it may still attach first (see `TaskManager`'s removal rule).
    */
   autoRemove?: boolean;
+  /**
+   * `false`: the task is made — bundle, FIFO set, record — but not started (docker's create); it
+   * is `created` until `POST /tasks/:id/start`. Not with an attached create. Default true.
+   */
+  start?: boolean;
 }
 
 const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
-  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean',
+  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */

@@ -19,7 +19,8 @@ export interface TaskLimits {
 /**
  * `<root>/tasks/<id>/task.json`: everything the daemon knows about a task, so a daemon started
  * later can take it over. Written atomically before the runtime is called (`status: 'creating'`)
- * and again once the task runs (`status: 'started'`, with its pid).
+ * and again once the task runs (`status: 'started'`, with its pid); a task made but not started
+ * (docker's create) is `created`.
  */
 export interface TaskRecord {
   version: 1;
@@ -67,7 +68,7 @@ export interface TaskRecord {
   pidStartTime: string | null;
   created: string;
   started: string | null;
-  status: 'creating' | 'started';
+  status: 'creating' | 'created' | 'started';
   /** Remove the task once it exited (a daemon that adopts it does it too). Absent: false. */
   autoRemove?: boolean;
   /** Start it again after an exit (absent: never), how often that happened, and whether a client stopped or killed it since it was last started by hand. */

@@ -9,7 +9,7 @@ import type { ExecConfig, Process, WinSize } from '../runtime/proc/index.js';
 import { writeJsonAtomic } from './atomicJson.js';
 import type { TaskControl } from './control.js';
 import type { EventBus, TaskEvent } from './events.js';
-import { exitFromStatus } from './exitStatus.js';
+import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
@@ -25,6 +25,7 @@ export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
 type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
 
 const notRunning = (op: string) => refuse(`cannot ${op} an exited task`);
+const notStarted = (what: string) => refuse(`cannot ${what} a created task: it was never started (start it first)`);
 /**
  * A request that waited in the task's queue behind its removal finds no task, as one sent a moment
  * later does: 404, so a client's "delete unless gone" (containerd's `IsNotFound`) holds.
@@ -34,12 +35,12 @@ const removed = refuse('no such task: it was removed', 'ERR_NOT_FOUND');
 /** What each operation does in each state (gVisor shim's table, with the daemon's words). */
 const transitions: Transitions<TaskState, TaskOp> = {
   start: { created: 'running', deleted: removed },
-  kill: { created: null, running: null, paused: null, exited: refuse('cannot kill an exited task: it is not running'), deleted: removed },
-  pause: { running: 'paused', paused: refuse('cannot pause a paused task'), exited: notRunning('pause'), deleted: removed },
-  resume: { paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: notRunning('resume'), deleted: removed },
-  exec: { running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task'), deleted: removed },
-  io: { created: null, running: null, paused: null, exited: refuse('the task has exited'), deleted: removed },
-  stats: { running: null, paused: null, exited: refuse('cannot stat an exited task'), deleted: removed },
+  kill: { created: notStarted('kill'), running: null, paused: null, exited: refuse('cannot kill an exited task: it is not running'), deleted: removed },
+  pause: { created: notStarted('pause'), running: 'paused', paused: refuse('cannot pause a paused task'), exited: notRunning('pause'), deleted: removed },
+  resume: { created: notStarted('resume'), paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: notRunning('resume'), deleted: removed },
+  exec: { created: notStarted('exec in'), running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task'), deleted: removed },
+  io: { created: notStarted('attach to'), running: null, paused: null, exited: refuse('the task has exited'), deleted: removed },
+  stats: { created: notStarted('stat'), running: null, paused: null, exited: refuse('cannot stat an exited task'), deleted: removed },
   update: { created: null, running: null, paused: null, exited: null, deleted: removed },
   delete: {
     created: 'deleted', exited: 'deleted',
@@ -49,8 +50,8 @@ const transitions: Transitions<TaskState, TaskOp> = {
   },
   exit: { created: 'exited', running: 'exited', paused: 'exited' },
   retire: {
-    exited: null, deleted: removed,
-    created: refuse('cannot start a task again before it exited'), running: refuse('cannot start a running task again'), paused: refuse('cannot start a paused task again'),
+    exited: null, deleted: removed, created: null,
+    running: refuse('cannot start a running task again'), paused: refuse('cannot start a paused task again'),
   },
 };
 
@@ -149,6 +150,8 @@ export class DaemonTask {
   readonly #keepAlive: OutputKeepAlive | null;
   #exit: ExitRecord | null;
   #oom: OomCounter | null = null;
+  /** A created task: settles what it is waited for with its first run (null: removed before). */
+  #ran: ((run: DaemonTask | null) => void) | null = null;
   /** Exited, and its restart policy starts it again after a wait (docker's `restarting`). Set by its manager. */
   restarting = false;
 
@@ -170,6 +173,15 @@ export class DaemonTask {
       this.exited = Promise.resolve(this.#exit);
     } else if (init.control) {
       this.exited = init.control.exited.then((e) => this.#onExit(e));
+    } else if (init.state === 'created') {
+      // Never started: what it is waited for is its first run, or its removal before that (and
+      // there is no process whose OOM kills to count).
+      let ran!: (run: DaemonTask | null) => void;
+      const firstRun = new Promise<DaemonTask | null>((resolve) => { ran = resolve; });
+      this.#ran = ran;
+      this.exited = firstRun.then((run) => run?.exited ?? unknownExit('the task was removed before it was started'));
+      this.outputDone = firstRun.then((run) => run?.outputDone);
+      return;
     } else {
       this.exited = new Promise(() => undefined);
     }
@@ -361,6 +373,7 @@ export class DaemonTask {
       await this.#letGo(force);
       removeInside(this.#ctx.layout.tasks, this.#ctx.layout.taskDir(this.id));
     });
+    this.#ran?.(null);
     this.publish({ type: 'delete' });
   }
 
@@ -373,8 +386,17 @@ export class DaemonTask {
     return this.lifecycle.run('retire', () => this.#letGo(false));
   }
 
+  /**
+   * A created task was started: `run` is its first run, which its waiters now wait for (the
+   * manager's table holds `run` from now on).
+   */
+  startedAs(run: DaemonTask): void {
+    this.#ran?.(run);
+  }
+
   /** After the exit: runtime state deleted (`force`: a failure is only logged), output complete (bounded), copies and execs released. */
   async #letGo(force: boolean): Promise<void> {
+    if (this.state === 'created') return; // nothing ran: no runtime state, no output
     // The exit file may still be on its way to disk.
     if (this.#exit) await this.exited;
     try {

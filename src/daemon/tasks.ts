@@ -72,9 +72,12 @@ export class TaskManager {
     return task;
   }
 
-  /** The tasks, oldest first; exited ones only with `all` (one its restart policy starts again is listed, as docker's `restarting`). */
+  /**
+   * The tasks, oldest first; exited and created ones only with `all`, as docker's `ps` (one its
+   * restart policy starts again is listed, as docker's `restarting`).
+   */
   list(all: boolean): DaemonTask[] {
-    return [...this.#tasks.values()].filter((t) => all || t.restarting || (t.state !== 'exited' && t.state !== 'deleted'));
+    return [...this.#tasks.values()].filter((t) => all || t.restarting || t.state === 'running' || t.state === 'paused');
   }
 
   get size(): number {
@@ -107,6 +110,9 @@ export class TaskManager {
     }
     if (runtimeName === 'host' && (req.capAdd?.length || req.capDrop?.length)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'capabilities need runtime runsc or runc: a host task runs with the daemon\'s');
+    }
+    if (req.start === false && creatorAttached) {
+      throw new TaskioError('ERR_INVALID_FIELD', 'an attached create starts its task: create it with start false in a plain POST /tasks, then attach after the start');
     }
     if (runtimeName === 'host' && (req.mounts?.length || req.readonlyRootfs)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', `${req.mounts?.length ? 'mounts need' : 'a read-only rootfs needs'} runtime runsc or runc: a host task sees the host's files as they are`);
@@ -180,6 +186,17 @@ export class TaskManager {
         ...(req.restartPolicy && req.restartPolicy.name !== 'no' ? { restartPolicy: req.restartPolicy, restartCount: 0 } : {}),
         ...(req.stopSignal !== undefined ? { stopSignal: String(req.stopSignal) } : {}), ...(req.stopTimeout !== undefined ? { stopTimeout: req.stopTimeout } : {}),
       };
+      if (req.start === false) {
+        // docker's create: everything is made but the runtime's part; `start` runs it.
+        record.status = 'created';
+        writeJsonAtomic(layout.taskFile(id), record);
+        const task = new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });
+        this.#tasks.set(id, task);
+        this.#removals.forget(id);
+        task.publish({ type: 'create' });
+        logger.info({ id, runtime: runtimeName }, 'task created');
+        return task;
+      }
       const task = (await this.#launch(record, spec, logReady))();
       this.#tasks.set(id, task);
       this.#removals.forget(id);
@@ -314,7 +331,7 @@ export class TaskManager {
     await this.#settleRestart(id);
     const task = this.get(id);
     this.#stoppedByHand(task);
-    if (task.exit !== null) return;
+    if (task.exit !== null || task.state === 'created') return;
     const signal = opts.signal ?? signalNumber(task.record.stopSignal ?? 'SIGTERM');
     const timeout = opts.timeout ?? task.record.stopTimeout ?? defaultStopTimeout;
     const paused = task.state === 'paused';
@@ -331,12 +348,14 @@ export class TaskManager {
   }
 
   /**
-   * `docker start` of a task that exited: runs it again in place — same id, bundle, FIFO set and
-   * log (appended to) — now, and its restart policy applies again. A running task is left as it is.
+   * `docker start`: runs a created task for the first time, or one that exited again in place —
+   * same id, bundle, FIFO set and log (appended to) — now, and its restart policy applies again. A
+   * running task is left as it is.
    */
   async start(id: string): Promise<DaemonTask> {
     await this.#settleRestart(id);
     const task = this.get(id);
+    if (task.state === 'created') return this.#relaunch(task, false);
     if (task.exit === null) return task;
     if (task.record.autoRemove === true) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${id} again: it is removed once it exited (run --rm)`);
     delete task.record.manuallyStopped;
@@ -360,7 +379,7 @@ export class TaskManager {
     await task.lifecycle.run('update', async () => {
       if (change.limits !== undefined) {
         checkLimitsChange(r, change.limits);
-        if (task.exit === null) await changeLiveLimits(r, change.limits, this.#cpus, this.#ctx.layout.runtimeLog(id));
+        if (task.state === 'running' || task.state === 'paused') await changeLiveLimits(r, change.limits, this.#cpus, this.#ctx.layout.runtimeLog(id));
         r.limits = updatedLimits(r.limits, change.limits);
         if (r.runtime !== 'host') writeBundleLimits(r.bundle, r.limits, change.limits.pids === -1);
       }
@@ -430,14 +449,15 @@ export class TaskManager {
   }
 
   /**
-   * Runs exited task `old` again in place ({@link DaemonTask.retire}, then {@link #launch} on its
-   * record) and puts the new run in the table. `byPolicy`: counted in `restartCount`. When the new
-   * run cannot start, the task stays exited as it was (its exit and record written back) and the
-   * error is logged and thrown.
+   * Runs task `old` — exited, or created and never run — in place ({@link DaemonTask.retire}, then
+   * {@link #launch} on its record) and puts the new run in the table. `byPolicy`: counted in
+   * `restartCount`. When the new run cannot start, the task stays as it was (its exit and record
+   * written back) and the error is logged and thrown.
    */
   #relaunch(old: DaemonTask, byPolicy: boolean): Promise<DaemonTask> {
-    const { layout, logger, events } = this.#ctx;
+    const { layout, logger } = this.#ctx;
     const id = old.id;
+    const first = old.state === 'created';
     const relaunching = (async () => {
       await old.retire();
       const record: TaskRecord = {
@@ -452,13 +472,17 @@ export class TaskManager {
         old.restarting = false;
         writeJsonAtomic(layout.taskFile(id), old.record);
         if (old.exit) writeJsonAtomic(layout.exitFile(id), old.exit);
-        logger.error({ err, id }, 'the task could not be started again: it stays exited');
+        logger.error({ err, id }, `the task could not be started: it stays ${first ? 'created' : 'exited'}`);
         throw classifyStartError(err, record.args[0]);
       }
       this.#tasks.set(id, task);
+      if (first) {
+        old.startedAs(task);
+        this.#removeOnExit(task, Promise.resolve(), false); // created with autoRemove: goes once this run exited
+      }
       this.#restartOnExit(task, false);
       task.publish({ type: byPolicy ? 'restart' : 'start' });
-      logger.info({ id, pid: record.pid, restartCount: record.restartCount ?? 0 }, byPolicy ? 'task restarted' : 'task started again');
+      logger.info({ id, pid: record.pid, restartCount: record.restartCount ?? 0 }, byPolicy ? 'task restarted' : first ? 'task started' : 'task started again');
       return task;
     })();
     const settled = relaunching.catch(() => undefined);
@@ -565,6 +589,10 @@ export class TaskManager {
     if (record === null || record.id !== id) {
       logger.warn({ id }, 'task directory without a task.json: left alone');
       return null;
+    }
+    if (record.status === 'created') {
+      // Made but never started (docker's create): it waits for its start as it did.
+      return new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });
     }
     let exit = readJson<ExitRecord>(layout.exitFile(id));
     let state: TaskState = 'exited';
