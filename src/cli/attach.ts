@@ -1,6 +1,7 @@
 import { TaskioError } from '../errors.js';
 import type { Readable, Writable } from 'node:stream';
 import type { Attachment, CreatedAttachment, DaemonClient } from '../daemon/client.js';
+import type { ExitRecord } from '../daemon/records.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskView } from '../daemon/task.js';
 import type { WinSize } from '../sys/index.js';
@@ -56,6 +57,34 @@ export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: Cre
     made(id);
     onCreated(attached);
     return attached;
+  });
+}
+
+/**
+ * `taskio start -a [-i] [--detach-keys KEYS] TASK` (docker's `start -a`): starts the task and
+ * attaches this process's stdio to it in one round trip — the run's output from its very start,
+ * stdin with `-i` (its end closes the task's stdin, as for `run -i`) — and exits with the task's
+ * code, or 0 when the detach keys were typed. A running task is attached to as it is.
+ */
+export async function startAttached(ctx: VerbContext): Promise<unknown> {
+  const a = ctx.args;
+  if (a.operands.length > 1) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'you cannot start and attach multiple tasks at once');
+  const id = a.operands[0]!;
+  return withDaemon(ctx, async (client) => {
+    const task = await client.getTask(id);
+    const stdin = a.bool('interactive') && task.stdin;
+    checkTty(stdin, task.terminal, () => ctx.stdin);
+    const opts = { stdin, closeStdin: true, logs: false, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: true };
+    let exit: Promise<ExitRecord | null> = Promise.resolve(null);
+    const end = await attachSession(ctx, client, () => id, Promise.resolve(id), task.terminal, opts, async (streams) => {
+      const attached = await client.startAttached(id, { ...streams, exit: !task.terminal });
+      exit = attached.exit;
+      return attached;
+    });
+    if (end === 'interrupted') return interruptedCode;
+    if (end === 'detached') return 0;
+    // No exit in the stream (a terminal's is raw): asked, once the --rm task went for one.
+    return (await exit) ?? client.wait(id, task.autoRemove ? { condition: 'removed' } : {});
   });
 }
 

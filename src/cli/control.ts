@@ -27,8 +27,12 @@ export function stop(ctx: VerbContext): Promise<number> {
   return eachTask(ctx, (c, id) => c.stop(id, { ...(signal !== undefined ? { stopSignal: signal } : {}), ...(timeout !== undefined ? { timeout } : {}) }));
 }
 
-/** `taskio start TASK…`: runs each exited task again, in place (same id; its log goes on), as `docker start`. */
-export function start(ctx: VerbContext): Promise<number> {
+/**
+ * `taskio start [-a] [-i] TASK…`: runs each created task, or exited one again in place (same id;
+ * its log goes on), as `docker start`; `-a`/`-i` attach to the one task (see {@link startAttached}).
+ */
+export async function start(ctx: VerbContext): Promise<unknown> {
+  if (ctx.args.bool('attach') || ctx.args.bool('interactive')) return (await import('./attach.js')).startAttached(ctx);
   return eachTask(ctx, async (c, id) => { await c.start(id); });
 }
 

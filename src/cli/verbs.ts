@@ -185,7 +185,14 @@ export const specs: readonly VerbSpec[] = [
       stopTime,
     ],
   },
-  { name: 'start', usage: 'TASK [TASK...]', summary: 'Start one or more stopped tasks', operands: { min: 1 }, flags: [] },
+  {
+    name: 'start', usage: '[OPTIONS] TASK [TASK...]', summary: 'Start one or more stopped tasks', operands: { min: 1 },
+    flags: [
+      { name: 'attach', short: 'a', kind: 'bool', description: "Attach STDOUT/STDERR and forward signals" },
+      { name: 'interactive', short: 'i', kind: 'bool', description: "Attach task's STDIN" },
+      detachKeys,
+    ],
+  },
   { name: 'restart', usage: '[OPTIONS] TASK [TASK...]', summary: 'Restart one or more tasks', operands: { min: 1 }, flags: [stopTime] },
   { name: 'update', usage: '[OPTIONS] TASK [TASK...]', summary: 'Update configuration of one or more tasks', operands: { min: 1 }, flags: [...limitChangeFlags, restartPolicyFlag] },
   {

@@ -7,7 +7,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
-import { openEarlyLog, prepareAttach, type AttachConnection, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
+import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
@@ -105,6 +105,35 @@ async function endWithExit(socket: Duplex, exit: Promise<ExitRecord> | null): Pr
 }
 
 /**
+ * Makes this connection the attach of task `t` it just created or started (create-and-attach,
+ * `start -a`): prepared on the log opened `early`, answered with `101`, run; `exit=1` (a
+ * multiplexed stream only: a terminal's is raw, its client asks wait) ends it with the exit — the
+ * removal's, with autoRemove. `over` is called once the attach ended. When the attach cannot be
+ * made no one will see the task's output: a `--rm` task goes (as docker's run when its attach fails).
+ */
+async function attachStarted(tasks: TaskManager, ctx: RouteContext, socket: Duplex, rest: Buffer, t: DaemonTask, opts: AttachOptions & { exit: boolean }, early: EarlyLog | null, over: () => void): Promise<void> {
+  const exitInBand = opts.exit && !t.record.terminal;
+  let session: AttachSession;
+  try {
+    session = await prepareAttach(t, opts, { ...upgradedConnection(socket, ctx.signal), leaveOpen: exitInBand }, early);
+  } catch (err) {
+    early?.cancel();
+    if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
+    throw err;
+  }
+  let outcome: AttachOutcome = 'stopped';
+  try {
+    outcome = await runUpgradedAttach(socket, t, session, rest, `${taskHeader}: ${t.id}\r\n`);
+  } finally {
+    over();
+    if (exitInBand) {
+      const exit = outcome === 'complete' ? tasks.wait(t.id, t.record.autoRemove === true ? 'removed' : 'not-running', ctx.signal) : null;
+      void endWithExit(socket, exit);
+    }
+  }
+}
+
+/**
  * An upgraded connection as an attach's client side. Its input is shut once the client half-closed
  * it, which the kernel knows before Node has read up to the EOF (`POLLRDHUP` on the socket).
  */
@@ -160,27 +189,7 @@ export function apiRouter(api: ApiContext): Router {
       early?.cancel();
       throw err;
     }
-    // A frame of its own: a multiplexed stream only (a terminal's is raw; its client asks wait).
-    const exitInBand = opts.exit && !t.record.terminal;
-    let session: AttachSession;
-    try {
-      session = await prepareAttach(t, opts, { ...upgradedConnection(socket, ctx.signal), leaveOpen: exitInBand }, early);
-    } catch (err) {
-      early?.cancel();
-      // No one will see this task's output: a --rm task goes (as docker's run when its attach fails).
-      if (t.record.autoRemove === true) await tasks.remove(t.id, true).catch(() => undefined);
-      throw err;
-    }
-    let outcome: AttachOutcome = 'stopped';
-    try {
-      outcome = await runUpgradedAttach(socket, t, session, rest, `${taskHeader}: ${t.id}\r\n`);
-    } finally {
-      attachOver();
-      if (exitInBand) {
-        const exit = outcome === 'complete' ? tasks.wait(t.id, t.record.autoRemove === true ? 'removed' : 'not-running', ctx.signal) : null;
-        void endWithExit(socket, exit);
-      }
-    }
+    await attachStarted(tasks, ctx, socket, rest, t, opts, early, attachOver);
   });
 
   r.add('GET', '/tasks', async (ctx) => {
@@ -215,6 +224,30 @@ export function apiRouter(api: ApiContext): Router {
     checkQuery(ctx.query, {});
     checkFields(await ctx.body(), noBody);
     return { body: (await tasks.start(ctx.params.id!)).view() };
+  }, async (ctx, socket: Duplex, head) => {
+    // docker's `start -a`: the task started with this connection as its attach (the query and the
+    // exit frame of create-and-attach), which reads the run's output from its very start.
+    const opts = attachOptions(ctx, true);
+    const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
+    checkFields(body, noBody);
+    let attachOver!: () => void;
+    const over = new Promise<void>((resolve) => { attachOver = resolve; });
+    let early = null as EarlyLog | null;
+    let t: DaemonTask;
+    try {
+      t = await tasks.start(ctx.params.id!, {
+        left: Promise.race([connectionClosed(socket as Socket), over]),
+        logReady: (log) => {
+          const run = openRunLog(log, opts);
+          early = run.early;
+          return run.ready;
+        },
+      });
+    } catch (err) {
+      early?.cancel();
+      throw err;
+    }
+    await attachStarted(tasks, ctx, socket, rest, t, opts, early, attachOver);
   });
   r.add('POST', '/tasks/:id/restart', async (ctx) => {
     checkQuery(ctx.query, {});

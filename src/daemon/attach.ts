@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
@@ -57,11 +58,14 @@ export interface EarlyLog {
   cancel(): void;
 }
 
-/** Opens `source`'s log for the attach `opts` asks for, from its start; null when no output is asked. */
-export function openEarlyLog(source: LogSource, opts: AttachOptions): EarlyLog | null {
+/**
+ * Opens `source`'s log for the attach `opts` asks for, from its start (`fromEnd`: from its end as
+ * the reader finds it); null when no output is asked.
+ */
+export function openEarlyLog(source: LogSource, opts: AttachOptions, fromEnd = false): EarlyLog | null {
   if (!opts.stdout && !opts.stderr) return null;
   const stop = new AbortController();
-  const opened = openLog(source, { follow: true, timestamps: false, stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal });
+  const opened = openLog(source, { follow: true, ...(fromEnd ? { tail: 0 } : {}), timestamps: false, stdout: opts.stdout, stderr: opts.stderr, signal: stop.signal });
   opened.catch(() => undefined); // awaited by prepareAttach, or cancelled
   return {
     opened,
@@ -70,6 +74,17 @@ export function openEarlyLog(source: LogSource, opts: AttachOptions): EarlyLog |
       void opened.then((log) => log.close(), () => undefined);
     },
   };
+}
+
+/**
+ * The log of a task's run about to start (`start -a`), opened where that run's output begins: at
+ * the log's end when earlier runs wrote one — the start waits for `ready`, so none of this run's
+ * output is in it yet — else at its start (all of it is this run's).
+ */
+export function openRunLog(source: LogSource, opts: AttachOptions): { early: EarlyLog | null; ready: Promise<void> } {
+  const earlier = source.record.logPath !== null && fs.existsSync(source.record.logPath);
+  const early = openEarlyLog(source, opts, earlier);
+  return { early, ready: earlier && early ? early.opened.then(() => undefined, () => undefined) : Promise.resolve() };
 }
 
 /**

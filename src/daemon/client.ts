@@ -392,9 +392,22 @@ export class DaemonClient {
     return this.#json<TaskView>('POST', this.#task(id, '/update'), change, opts);
   }
 
-  /** `POST /tasks/:id/start` (docker's start): runs an exited task again (same id, log appended to); a running one is left as it is. */
+  /**
+   * `POST /tasks/:id/start` (docker's start): runs a created task, or an exited one again (same
+   * id, log appended to); a running one is left as it is.
+   */
   start(id: string, opts: CallOptions = {}): Promise<TaskView> {
     return this.#json<TaskView>('POST', this.#task(id, '/start'), undefined, opts);
+  }
+
+  /**
+   * Starts task `id` as {@link start} does and attaches to it in one round trip (`POST
+   * /tasks/:id/start` upgraded: docker's `start -a`): the output of this run from its very start,
+   * the exit after it with the `exit` option. The attach is the daemon's (a FIFO-mode task's set is
+   * read by the daemon and relayed). A task already running is attached to from now on.
+   */
+  async startAttached(id: string, opts: CreateAttachOptions = {}): Promise<Attachment & { exit: Promise<ExitRecord | null> }> {
+    return attachOn(await this.#upgrade(this.#task(id, `/start?${attachQuery(opts)}`), opts), opts);
   }
 
   /** `POST /tasks/:id/restart` (docker's restart): {@link stop}, then {@link start}. */

@@ -36,6 +36,20 @@ import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState } from
 /** How long after its exit an `autoRemove` task waits at most for its creator to let go. */
 const creatorHoldMs = 30_000;
 
+/**
+ * Called once a run's log is being written (log mode), before the runtime starts the run; the
+ * start waits for what it returns (an attach fixing where in the log it reads from).
+ */
+export type LogReady = (log: LogSource) => Promise<void> | void;
+
+/** A client attaching to a task as it starts it (`start -a`: docker's attach, then start). */
+export interface StartAttach {
+  /** Gets the run's log before the run starts (log mode). */
+  logReady: LogReady;
+  /** Settles once the attach ended: a created `autoRemove` task is removed only after that. */
+  left: Promise<void>;
+}
+
 /** The spec a host task starts from: it runs on the host, so there is no rootfs to build. */
 const hostBase: OciSpec = {
   ociVersion: '1.0.2-dev',
@@ -93,7 +107,7 @@ export class TaskManager {
    * `logReady` is called once the task's log is being written (log mode), before the runtime
    * starts the task: the log can be opened meanwhile.
    */
-  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve(), creatorAttached = false, logReady?: (log: LogSource) => void): Promise<DaemonTask> {
+  async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve(), creatorAttached = false, logReady?: LogReady): Promise<DaemonTask> {
     const { layout, logger, events } = this.#ctx;
     const id = req.id ?? crypto.randomBytes(8).toString('hex');
     if (this.#tasks.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
@@ -221,7 +235,7 @@ export class TaskManager {
    * Returns the maker of the task's object; on failure what it made is undone (log copy, runtime
    * state) and the error thrown.
    */
-  async #launch(record: TaskRecord, spec: OciSpec, logReady?: (log: LogSource) => void): Promise<() => DaemonTask> {
+  async #launch(record: TaskRecord, spec: OciSpec, logReady?: LogReady): Promise<() => DaemonTask> {
     const { layout, logger } = this.#ctx;
     const { id, bundle, stdio, terminal, logPath } = record;
     let logCopy: LogCopy | null = null;
@@ -242,7 +256,7 @@ export class TaskManager {
       // copy that cannot start then fails the create before anything runs.
       if (logPath !== null) {
         logCopy = LogCopy.start(stdio, logPath, logOptions(record), false, logger);
-        logReady?.({ record, outputDone: logCopy.done });
+        await logReady?.({ record, outputDone: logCopy.done });
       }
       if (attachedRun(record.runtime, record)) {
         await init.runAttached({ id, bundle, ...taskStdio });
@@ -350,16 +364,17 @@ export class TaskManager {
   /**
    * `docker start`: runs a created task for the first time, or one that exited again in place —
    * same id, bundle, FIFO set and log (appended to) — now, and its restart policy applies again. A
-   * running task is left as it is.
+   * running task is left as it is. `attach`: the client attaches as it starts (`start -a`), see
+   * {@link StartAttach}.
    */
-  async start(id: string): Promise<DaemonTask> {
+  async start(id: string, attach?: StartAttach): Promise<DaemonTask> {
     await this.#settleRestart(id);
     const task = this.get(id);
-    if (task.state === 'created') return this.#relaunch(task, false);
+    if (task.state === 'created') return this.#relaunch(task, false, attach);
     if (task.exit === null) return task;
     if (task.record.autoRemove === true) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${id} again: it is removed once it exited (run --rm)`);
     delete task.record.manuallyStopped;
-    return this.#relaunch(task, false);
+    return this.#relaunch(task, false, attach);
   }
 
   /**
@@ -452,9 +467,9 @@ export class TaskManager {
    * Runs task `old` — exited, or created and never run — in place ({@link DaemonTask.retire}, then
    * {@link #launch} on its record) and puts the new run in the table. `byPolicy`: counted in
    * `restartCount`. When the new run cannot start, the task stays as it was (its exit and record
-   * written back) and the error is logged and thrown.
+   * written back) and the error is logged and thrown. `attach`: a client's `start -a`.
    */
-  #relaunch(old: DaemonTask, byPolicy: boolean): Promise<DaemonTask> {
+  #relaunch(old: DaemonTask, byPolicy: boolean, attach?: StartAttach): Promise<DaemonTask> {
     const { layout, logger } = this.#ctx;
     const id = old.id;
     const first = old.state === 'created';
@@ -467,7 +482,7 @@ export class TaskManager {
       fs.rmSync(layout.exitFile(id), { force: true });
       let task: DaemonTask;
       try {
-        task = (await this.#launch(record, readSpec(record.bundle)))();
+        task = (await this.#launch(record, readSpec(record.bundle), attach?.logReady))();
       } catch (err) {
         old.restarting = false;
         writeJsonAtomic(layout.taskFile(id), old.record);
@@ -478,7 +493,8 @@ export class TaskManager {
       this.#tasks.set(id, task);
       if (first) {
         old.startedAs(task);
-        this.#removeOnExit(task, Promise.resolve(), false); // created with autoRemove: goes once this run exited
+        // Created with autoRemove: goes once this run exited, and the attach of its start ended.
+        this.#removeOnExit(task, attach?.left ?? Promise.resolve(), attach !== undefined);
       }
       this.#restartOnExit(task, false);
       task.publish({ type: byPolicy ? 'restart' : 'start' });

@@ -6,8 +6,10 @@
  */
 import t from 'tap';
 import type { DaemonClient } from '../../src/daemon/index.js';
+import { Collector } from '../helpers/common.js';
 import { client, daemonPid, daemonRoot, eventually, taskDirs, waitGone } from '../daemon/helpers.js';
-import { taskio } from './taskioCommand.js';
+import { ptyTaskio } from './runSession.js';
+import { spawnTaskio, taskio } from './taskioCommand.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -90,4 +92,57 @@ t.test('daemon SIGKILLed while a runsc task waits created: the next daemon keeps
   t.equal((await taskio(t, root, 'start', 'cr-adopt')).code, 0);
   t.match(await c.wait('cr-adopt'), { exitCode: 6 });
   t.equal((await taskio(t, root, 'logs', 'cr-adopt')).stdout, 'adopted\n');
+});
+
+t.test('start -a: the run\'s output from its very start, stdout and stderr apart, and its exit code; a second start -a shows only its own run', { timeout: 60_000 }, async (t) => {
+  await taskio(t, root, 'create', '--name', 'sa-host', '--runtime', 'host', 'sh', '-c', 'echo out; echo err >&2; exit 4');
+  t.teardown(() => c.remove('sa-host', { force: true }).catch(() => undefined));
+  const first = await taskio(t, root, 'start', '-a', 'sa-host');
+  t.same([first.code, first.stdout, first.stderr], [4, 'out\n', 'err\n']);
+  const second = await taskio(t, root, 'start', '-a', 'sa-host');
+  t.same([second.code, second.stdout, second.stderr], [4, 'out\n', 'err\n'], 'not the first run\'s output again');
+  t.equal((await taskio(t, root, 'logs', 'sa-host')).stdout, 'out\nout\n', 'the log has both runs');
+  const many = await taskio(t, root, 'start', '-a', 'sa-host', 'cr-other');
+  t.same([many.code, many.stderr], [125, 'taskio start: you cannot start and attach multiple tasks at once\n']);
+});
+
+t.test('start -ai: stdin into the task, its end closes the task\'s stdin (runc); FIFO mode and --rm as well', { timeout: 90_000 }, async (t) => {
+  await taskio(t, root, 'create', '-i', '--name', 'sa-runc', '--runtime', 'runc', 'sh', '-c', 'cat; echo done');
+  t.teardown(() => c.remove('sa-runc', { force: true }).catch(() => undefined));
+  const typed = await spawnTaskio(root, ['start', '-ai', 'sa-runc'], 'typed\n').result;
+  t.same([typed.code, typed.stdout, typed.stderr], [0, 'typed\ndone\n', '']);
+
+  await taskio(t, root, 'create', '--log', 'none', '--name', 'sa-fifo', '--runtime', 'host', 'sh', '-c', 'echo fifo; exit 2');
+  t.teardown(() => c.remove('sa-fifo', { force: true }).catch(() => undefined));
+  const fifo = await taskio(t, root, 'start', '-a', 'sa-fifo');
+  t.same([fifo.code, fifo.stdout, fifo.stderr], [2, 'fifo\n', ''], 'FIFO mode: the daemon relays the set');
+
+  await taskio(t, root, 'create', '--rm', '--name', 'sa-rm', '--runtime', 'host', 'sh', '-c', 'echo once; exit 1');
+  const rm = await taskio(t, root, 'start', '-a', 'sa-rm');
+  t.same([rm.code, rm.stdout, rm.stderr], [1, 'once\n', '']);
+  await eventually(() => !taskDirs(root).includes('sa-rm'), 'the --rm task to go after its attach');
+});
+
+t.test('startAttached (POST /tasks/:id/start upgraded): the output and the exit in one stream', { timeout: 30_000 }, async (t) => {
+  await c.createTask({ id: 'sa-api', runtime: 'host', args: ['sh', '-c', 'echo api; exit 9'], start: false });
+  t.teardown(() => c.remove('sa-api', { force: true }).catch(() => undefined));
+  const out = new Collector();
+  const attached = await c.startAttached('sa-api', { stdout: out, stderr: out, exit: true });
+  t.equal(await attached.done, 'exited');
+  t.match(await attached.exit, { exitCode: 9 });
+  t.equal(out.text(), 'api\n');
+  await t.rejects(c.startAttached('sa-api', { stdout: out, stderr: out, detachKeys: 'nonsense' }), { code: 'ERR_INVALID_DETACH_KEYS' }, 'a bad query: refused before anything started');
+  t.match(await c.getTask('sa-api'), { status: 'exited', exit: { exitCode: 9 } });
+});
+
+t.test('start -ai of a created -it task in a real pty: its prompt, what is typed, its exit code', { timeout: 60_000 }, async (t) => {
+  await taskio(t, root, 'create', '-it', '--name', 'sa-tty', '--runtime', 'host', 'sh', '-c', 'echo ready; read x; echo "got $x"; exit 7');
+  t.teardown(() => c.remove('sa-tty', { force: true }).catch(() => undefined));
+  const s = ptyTaskio(t, root, ['start', '-ai', 'sa-tty']);
+  await s.waitFor(/ready\r*\n/);
+  s.term.write('hello\r');
+  await s.waitFor(/got hello\r*\n/);
+  const end = await s.done;
+  t.equal(end.status, 7);
+  t.equal(end.after, end.before, 'the terminal mode is put back');
 });
