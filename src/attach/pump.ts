@@ -91,15 +91,20 @@ export class Pump {
     return true;
   }
 
+  /** A write's callback: one function for every copy (no closure per chunk at 4 KiB reads). */
+  readonly #written = (err?: Error | null): void => {
+    this.#pending--;
+    if (err) this.#fail(err);
+    else if (!this.#inRead) this.#settle();
+  };
+
   /** Hands `chunk` to the sink; `lent` is the pool buffer it borrows until its callback. */
   #write(chunk: Buffer, lent: Buffer | null): boolean {
     this.#pending++;
     try {
-      return this.#sink.write(chunk, (err) => {
-        if (lent !== null) releaseBuffer(lent);
-        this.#pending--;
-        if (err) this.#fail(err);
-        else if (!this.#inRead) this.#settle();
+      return this.#sink.write(chunk, lent === null ? this.#written : (err) => {
+        releaseBuffer(lent);
+        this.#written(err);
       });
     } catch (err) {
       // A `_write` that throws escapes `write()` (Node catches only a callback's error), and from
