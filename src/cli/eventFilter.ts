@@ -1,6 +1,6 @@
 import type { TaskEvent, TaskEventType } from '../daemon/events.js';
 import { TaskioError } from '../errors.js';
-import { hasLabel, parseLabelFilter, type LabelFilter } from './labelFilter.js';
+import { hasLabel, parseLabelFilter, type LabelFilter } from '../labelFilter.js';
 
 /** The event names a filter takes (the daemon's, docker's words). */
 const eventTypes: readonly TaskEventType[] = ['create', 'start', 'restart', 'exit', 'delete', 'oom', 'pause', 'resume', 'exec-start', 'exec-exit'];

@@ -1,6 +1,6 @@
 import { TaskioError } from '../errors.js';
 import type { TaskView } from '../daemon/task.js';
-import { hasLabel, parseLabelFilter, type LabelFilter } from './labelFilter.js';
+import { hasLabel, parseLabelFilter, type LabelFilter } from '../labelFilter.js';
 
 /**
  * One `ps --filter key=value`, as docker reads it: `id` and `name` (a task's id is its name) match

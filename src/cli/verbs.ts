@@ -6,6 +6,7 @@ import { readEnvFile } from './envFile.js';
 import { parseEventFilter } from './eventFilter.js';
 import { parseInspectFormat } from './format.js';
 import { parsePsFilter } from './psFilter.js';
+import { parsePruneFilter } from './pruneFilter.js';
 import { parsePsFormat } from './psFormat.js';
 import { parseStatsFormat } from './statsFormat.js';
 import { parseSince } from './since.js';
@@ -215,6 +216,16 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 1 },
     flags: [{ name: 'force', short: 'f', kind: 'bool', description: 'Force the removal of a running task (uses SIGKILL)' }],
   },
+  {
+    name: 'prune',
+    usage: '[OPTIONS]',
+    summary: 'Remove all stopped tasks',
+    operands: { min: 0, max: 0 },
+    flags: [
+      { name: 'filter', kind: 'list', valueName: 'filter', description: 'Provide filter values (e.g. "until=<timestamp>", "label=KEY")', parse: parsePruneFilter },
+      { name: 'force', short: 'f', kind: 'bool', description: 'Do not prompt for confirmation' },
+    ],
+  },
   { name: 'pause', usage: 'TASK [TASK...]', summary: 'Pause all processes within one or more tasks', operands: { min: 1 }, flags: [] },
   { name: 'unpause', usage: 'TASK [TASK...]', summary: 'Unpause all processes within one or more tasks', operands: { min: 1 }, flags: [] },
   {
@@ -251,6 +262,7 @@ const code: Record<string, Verb['load']> = {
   restart: async () => (await import('./control.js')).restart,
   update: async () => (await import('./control.js')).update,
   create: async () => (await import('./run.js')).create,
+  prune: async () => (await import('./prune.js')).prune,
   unpause: async () => (await import('./control.js')).unpause,
 };
 

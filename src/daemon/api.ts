@@ -26,6 +26,7 @@ import type { DaemonExec, DaemonTask } from './task.js';
 import { classifyStartError, type TaskManager } from './tasks.js';
 import type { ExitRecord } from './records.js';
 import { checkTaskUpdate } from './taskUpdate.js';
+import { pruneSelector } from './prune.js';
 import type { Logger } from 'pino';
 
 /** What the API serves from. */
@@ -190,6 +191,11 @@ export function apiRouter(api: ApiContext): Router {
       throw err;
     }
     await attachStarted(tasks, ctx, socket, rest, t, opts, early, attachOver);
+  });
+
+  r.add('POST', '/tasks/prune', async (ctx) => {
+    checkQuery(ctx.query, {});
+    return { body: await tasks.prune(pruneSelector(await ctx.body())) };
   });
 
   r.add('GET', '/tasks', async (ctx) => {

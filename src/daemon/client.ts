@@ -14,6 +14,7 @@ import { StartGate } from './startGate.js';
 import { UnixHttpClient, type HttpAnswer } from './unixHttp.js';
 import type { TaskView } from './task.js';
 import type { TaskUpdate } from './taskUpdate.js';
+import type { PruneFilters, PruneReport } from './prune.js';
 
 /** Every call takes a signal: aborting it abandons the request (and closes a stream). */
 export interface CallOptions {
@@ -390,6 +391,14 @@ export class DaemonClient {
    */
   update(id: string, change: TaskUpdate, opts: CallOptions = {}): Promise<TaskView> {
     return this.#json<TaskView>('POST', this.#task(id, '/update'), change, opts);
+  }
+
+  /**
+   * `POST /tasks/prune` (docker's container prune): removes every task that does not run (exited,
+   * or created) and that `filters` select; resolves with their ids and the bytes they held.
+   */
+  prune(filters: PruneFilters = {}, opts: CallOptions = {}): Promise<PruneReport> {
+    return this.#json<PruneReport>('POST', '/tasks/prune', filters, opts);
   }
 
   /**

@@ -35,3 +35,4 @@ export { Demultiplexer, StreamType, framedSink } from './stdcopy.js';
 export { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 export type { TaskState, TaskView } from './task.js';
 export type { TaskUpdate } from './taskUpdate.js';
+export type { PruneFilters, PruneReport } from './prune.js';

@@ -20,6 +20,7 @@ import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
 import type { LogSource } from './logStream.js';
 import { OomCounter } from './oom.js';
+import { diskUsage, type PruneReport } from './prune.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, RuntimeName, TaskRecord } from './records.js';
@@ -323,6 +324,30 @@ export class TaskManager {
   async remove(id: string, force: boolean): Promise<void> {
     await this.#settleRestart(id);
     await this.#remove(this.get(id), force, null);
+  }
+
+  /**
+   * docker's container prune: removes each task that does not run — exited and not due for a
+   * restart, or created — and that `select` takes. One that started or went meanwhile, or whose
+   * removal fails (logged), is left out of the report.
+   */
+  async prune(select: (t: DaemonTask) => boolean): Promise<PruneReport> {
+    const report: PruneReport = { tasksDeleted: [], spaceReclaimed: 0 };
+    for (const task of this.list(true)) {
+      if (task.restarting || (task.state !== 'exited' && task.state !== 'created') || !select(task)) continue;
+      const size = diskUsage(this.#ctx.layout.taskDir(task.id));
+      try {
+        await this.#settleRestart(task.id);
+        if (this.#tasks.get(task.id) !== task || task.restarting) continue;
+        await this.#remove(task, false, null);
+      } catch (err) {
+        if ((err as TaskioError).code !== 'ERR_NOT_FOUND') this.#ctx.logger.warn({ err, id: task.id }, 'prune: the task could not be removed');
+        continue;
+      }
+      report.tasksDeleted.push(task.id);
+      report.spaceReclaimed += size;
+    }
+    return report;
   }
 
   /**

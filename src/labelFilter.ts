@@ -1,4 +1,4 @@
-/** A `label` filter of `ps` or `events`: a label's key (`label=KEY`), or key and value (`label=KEY=VALUE`). */
+/** A `label` filter of `ps`, `events` and `prune`: a label's key (`label=KEY`), or key and value (`label=KEY=VALUE`). */
 export interface LabelFilter {
   key: 'label';
   label: string;
