@@ -25,6 +25,8 @@ t.test('an orphaned grandchild is reaped and its status reported', { timeout: 60
   t.ok(isChildSubreaper(), 'the monitor made us a subreaper');
   const orphan = await spawnOrphan('exit 42');
   t.teardown(() => orphan.release());
+  // Just forked, it may still be running (or paging in) on its way to the read it then sleeps in.
+  await until(() => !['R', 'D'].includes(processState(orphan.pid) ?? ''));
   t.equal(processState(orphan.pid), 'S', 'the orphan is alive and waiting');
   const events: Exit[] = [];
   sub.on('exit', (e) => events.push(e));
