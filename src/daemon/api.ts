@@ -106,13 +106,29 @@ async function endWithExit(socket: Duplex, exit: Promise<ExitRecord> | null): Pr
 }
 
 /**
- * Makes this connection the attach of task `t` it just created or started (create-and-attach,
- * `start -a`): prepared on the log opened `early`, answered with `101`, run; `exit=1` (a
- * multiplexed stream only: a terminal's is raw, its client asks wait) ends it with the exit — the
- * removal's, with autoRemove. `over` is called once the attach ended. When the attach cannot be
- * made no one will see the task's output: a `--rm` task goes (as docker's run when its attach fails).
+ * Makes this connection the attach of the task `launch` creates or starts (create-and-attach,
+ * `start -a`). `launch` gets `left`, which settles once the attach is over — all of the output is
+ * in the connection, the client reads the rest from there — or the connection closed, whichever
+ * comes first (an autoRemove task waits for it), and `keepLog` for the log it opened before the
+ * task ran. The attach is prepared on that log, answered with `101`, run; `exit=1` (a multiplexed
+ * stream only: a terminal's is raw, its client asks wait) ends it with the exit — the removal's,
+ * with autoRemove. When the attach cannot be made no one will see the task's output: a `--rm`
+ * task goes (as docker's run when its attach fails).
  */
-async function attachStarted(tasks: TaskManager, ctx: RouteContext, socket: Duplex, rest: Buffer, t: DaemonTask, opts: AttachOptions & { exit: boolean }, early: EarlyLog | null, over: () => void): Promise<void> {
+async function attachLaunched(
+  tasks: TaskManager, ctx: RouteContext, socket: Duplex, rest: Buffer, opts: AttachOptions & { exit: boolean },
+  launch: (left: Promise<void>, keepLog: (early: EarlyLog | null) => void) => Promise<DaemonTask>,
+): Promise<void> {
+  let over!: () => void;
+  const attachEnded = new Promise<void>((resolve) => { over = resolve; });
+  let early = null as EarlyLog | null;
+  let t: DaemonTask;
+  try {
+    t = await launch(Promise.race([connectionClosed(socket as Socket), attachEnded]), (log) => { early = log; });
+  } catch (err) {
+    early?.cancel();
+    throw err;
+  }
   const exitInBand = opts.exit && !t.record.terminal;
   let session: AttachSession;
   try {
@@ -177,20 +193,9 @@ export function apiRouter(api: ApiContext): Router {
     // and `exit=1` adds the exit after the output (the removal's, with autoRemove), as a wait would.
     const opts = attachOptions(ctx, true);
     const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
-    // The creator lets go once its attach is over — all of the output is in the connection, the
-    // client reads the rest from there — or once the connection closed, whichever comes first.
-    let attachOver!: () => void;
-    const over = new Promise<void>((resolve) => { attachOver = resolve; });
     // The log is opened while the runtime starts the task: the answer follows the start at once.
-    let early = null as EarlyLog | null;
-    let t: DaemonTask;
-    try {
-      t = await tasks.create(checkCreateRequest(body), Promise.race([connectionClosed(socket as Socket), over]), true, (log) => { early = openEarlyLog(log, opts); });
-    } catch (err) {
-      early?.cancel();
-      throw err;
-    }
-    await attachStarted(tasks, ctx, socket, rest, t, opts, early, attachOver);
+    await attachLaunched(tasks, ctx, socket, rest, opts, (left, keepLog) =>
+      tasks.create(checkCreateRequest(body), left, true, (log) => keepLog(openEarlyLog(log, opts))));
   });
 
   r.add('POST', '/tasks/prune', async (ctx) => {
@@ -236,24 +241,14 @@ export function apiRouter(api: ApiContext): Router {
     const opts = attachOptions(ctx, true);
     const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
     checkFields(body, noBody);
-    let attachOver!: () => void;
-    const over = new Promise<void>((resolve) => { attachOver = resolve; });
-    let early = null as EarlyLog | null;
-    let t: DaemonTask;
-    try {
-      t = await tasks.start(ctx.params.id!, {
-        left: Promise.race([connectionClosed(socket as Socket), over]),
-        logReady: (log) => {
-          const run = openRunLog(log, opts);
-          early = run.early;
-          return run.ready;
-        },
-      });
-    } catch (err) {
-      early?.cancel();
-      throw err;
-    }
-    await attachStarted(tasks, ctx, socket, rest, t, opts, early, attachOver);
+    await attachLaunched(tasks, ctx, socket, rest, opts, (left, keepLog) => tasks.start(ctx.params.id!, {
+      left,
+      logReady: (log) => {
+        const run = openRunLog(log, opts);
+        keepLog(run.early);
+        return run.ready;
+      },
+    }));
   });
   r.add('POST', '/tasks/:id/restart', async (ctx) => {
     checkQuery(ctx.query, {});

@@ -72,7 +72,7 @@ export interface CreateTaskRequest {
    */
   autoRemove?: boolean;
   /**
-   * `false`: the task is made — bundle, FIFO set, record — but not started (docker's create); it
+   * `false`: the task is made — bundle and record — but not started (docker's create); it
    * is `created` until `POST /tasks/:id/start`. Not with an attached create. Default true.
    */
   start?: boolean;

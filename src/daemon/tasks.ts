@@ -338,7 +338,7 @@ export class TaskManager {
       const size = diskUsage(this.#ctx.layout.taskDir(task.id));
       try {
         await this.#settleRestart(task.id);
-        if (this.#tasks.get(task.id) !== task || task.restarting) continue;
+        if (this.#tasks.get(task.id) !== task) continue; // started again meanwhile
         await this.#remove(task, false, null);
       } catch (err) {
         if ((err as TaskioError).code !== 'ERR_NOT_FOUND') this.#ctx.logger.warn({ err, id: task.id }, 'prune: the task could not be removed');
