@@ -619,13 +619,21 @@ export class DaemonClient {
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
     const terminal = opts.terminal === true;
-    const { newCreator, withFIFODir, withStreams, withTerminal } = await import('../attach/index.js');
+    const { newCreator, withFIFODir, withStdinClose, withStreams, withTerminal } = await import('../attach/index.js');
     // Output waits until the process runs: a runtime that fails to start it writes its own error there.
     const gate = (w: Writable | null | undefined): StartGate | null => (w ? new StartGate(w) : null);
     const gates = [gate(opts.stdout), terminal ? null : gate(opts.stderr)] as const;
+    // The process's stdin is closed once all of the input is in its FIFO and our writer closed — not
+    // at the end of `opts.stdin`: the writer opens only once the daemon made the process's reader,
+    // and a close asked before would end the FIFO with nothing in it (the exec reads EOF at once).
+    // The writer can finish before the daemon's answer is read here, hence the wait for the id.
+    let started!: (path: string) => void;
+    const execStarted = new Promise<string>((resolve) => { started = resolve; });
+    const closeStdin = (): Promise<unknown> => execStarted.then((p) => this.#json('POST', p, undefined)).catch(() => undefined);
     const creator = newCreator(
       withStreams(opts.stdin ?? null, gates[0], gates[1]),
       withFIFODir(path.join(this.root, 'fifo')), ...(terminal ? [withTerminal] : []),
+      ...(opts.stdin ? [withStdinClose(closeStdin)] : []),
     );
     const io = await creator(opts.id ?? `exec-${Date.now().toString(36)}`);
     let view: ExecView;
@@ -644,12 +652,7 @@ export class DaemonClient {
     const execPath = (rest = ''): string => this.#task(id, `/exec/${encodeURIComponent(view.id)}${rest}`);
     // Nothing to copy (`exec -d`): the set holds no FIFO the process uses.
     if (!opts.stdin && !opts.stdout && !opts.stderr) await io.close();
-    if (opts.stdin) {
-      // The copy into the FIFO starts with the set, so a short input may have ended already.
-      const close = (): void => void this.#json('POST', execPath('/close-stdin'), undefined).catch(() => undefined);
-      if (opts.stdin.readableEnded) close();
-      else opts.stdin.once('end', close);
-    }
+    started(execPath('/close-stdin'));
     return {
       id: view.id,
       pid: view.pid,

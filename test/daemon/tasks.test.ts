@@ -83,6 +83,16 @@ for (const runtime of ['runsc', 'runc', 'host'] as const) {
     t.equal(eout.text(), 'in-exec\n');
     t.equal(eerr.text(), 'e\n');
     t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'the exec FIFO set is removed');
+    // An input that ended before the process exists (a short pipe): all of it arrives, then EOF.
+    // The stdin close must wait for the client's FIFO writer, which opens only after the daemon
+    // made the process's reader; closed at the end of the input, cat read EOF with nothing.
+    for (let i = 0; i < 3; i++) {
+      const iout = collector(), input = new PassThrough();
+      input.end('x\ny\n');
+      const cat = await c.exec(id, { args: ['cat'], stdin: input, stdout: iout });
+      t.equal((await cat.wait()).exitCode, 0, 'the end of the input ends cat');
+      t.equal(iout.text(), 'x\ny\n', `an ended input reaches the exec whole (${i + 1})`);
+    }
     const top = await c.top(id);
     t.same(top.titles, ['PID', 'PPID', 'COMMAND']);
     t.ok(top.processes.length >= 1, 'top lists the task');

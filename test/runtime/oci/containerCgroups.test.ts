@@ -8,8 +8,8 @@ import crypto from 'node:crypto';
 import t from 'tap';
 import { cgroupDirs, containerCgroupPath } from '../../../src/runtime/oci/containerCgroups.js';
 import { hierarchyMounts } from '../../../src/runtime/jobobject/hierarchy.js';
-import { binaries, leftoversUnder, scratch, waitFor } from '../../fixtures/oci.js';
-import { processesByArgv } from '../../../src/procArgv.js';
+import { leftoversUnder, scratch, waitFor } from '../../fixtures/oci.js';
+import { mkfifo } from '../../../src/sys/index.js';
 
 const opts = { timeout: 60_000 };
 
@@ -71,17 +71,20 @@ for (const dialect of ['runc', 'runsc'] as const) {
     t.teardown(() => fs.rmSync(s.base, { recursive: true, force: true }));
     const id = s.id('abort');
     const bundle = await s.bundle(id, { args: ['sleep', '1000'] });
-    // The runtime's process group is stopped as soon as the first cgroup of the id shows, so the
-    // abort kills it there (its state saved or not, by how far it got).
+    // A prestart hook holds the runtime inside create once the cgroups of the id exist (both run
+    // it after making them): it says so in a file, then blocks opening a FIFO nobody writes. The
+    // abort kills the runtime's process group there, the hook with it (its argv names the scratch
+    // directory, so one left behind shows as a leftover process).
+    const held = path.join(s.base, 'hook-held'), ran = path.join(s.base, 'hook-ran');
+    mkfifo(held);
+    const config = path.join(bundle, 'config.json');
+    const spec = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
+    spec.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', ': > "$0/hook-ran"; read x < "$0/hook-held"', s.base] }] };
+    fs.writeFileSync(config, JSON.stringify(spec));
     const ac = new AbortController();
     const creating = s.runtime.create(id, bundle, { signal: ac.signal });
-    await waitFor('the first cgroup of the id', () => {
-      if (cgroupDirs(`/${id}`).length === 0) return false;
-      const create = processesByArgv((argv) => argv[0] === binaries[dialect] && argv.includes('create') && argv.includes(id))[0];
-      if (create === undefined) return false;
-      process.kill(-create, 'SIGSTOP');
-      return true;
-    }, 30_000, 1);
+    await waitFor('the runtime to run the prestart hook', () => fs.existsSync(ran), 30_000, 5);
+    t.not(cgroupDirs(`/${id}`).length, 0, 'the cgroups of the id exist when the hook runs');
     ac.abort();
     const err = await creating.then(() => null, (e: NodeJS.ErrnoException) => e);
     t.equal(err?.code, 'ABORT_ERR', String(err));
