@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
+import { refuseUnstarted } from './unstarted.js';
 import type { IO } from '../attach/index.js';
 import { FifoWriter } from '../fifo/index.js';
 import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
@@ -96,7 +97,7 @@ export function openRunLog(source: LogSource, opts: AttachOptions): { early: Ear
  */
 export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn: AttachConnection, early: EarlyLog | null = null): Promise<AttachSession> {
   const { record } = task;
-  if (task.state === 'created') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${task.id}: it was never started (start it first)`);
+  refuseUnstarted({ id: task.id, status: task.state });
   if (record.log !== 'none' && record.logPath === null) {
     throw new TaskioError('ERR_NOT_ATTACHABLE', `task ${task.id} logs to a logging driver (${record.log}): its output cannot be attached to`);
   }

@@ -15,6 +15,7 @@ import { UnixHttpClient, type HttpAnswer } from './unixHttp.js';
 import type { TaskView } from './task.js';
 import type { TaskUpdate } from './taskUpdate.js';
 import type { PruneFilters, PruneReport } from './prune.js';
+import { refuseUnstarted } from './unstarted.js';
 
 /** Every call takes a signal: aborting it abandons the request (and closes a stream). */
 export interface CallOptions {
@@ -528,6 +529,8 @@ export class DaemonClient {
    */
   async attach(id: string, opts: AttachOptions = {}): Promise<Attachment> {
     const task = opts.view?.id === id ? opts.view : await this.getTask(id, opts);
+    // The daemon refuses it too, but a FIFO-mode attach is made here without asking it.
+    refuseUnstarted(task);
     if (task.log === 'none' && !opts.relay) return this.#attachFifo(task, opts);
     const upgraded = await this.#upgrade(this.#task(id, `/attach?${attachQuery(opts)}`), opts);
     return attachOn(upgraded, opts);

@@ -54,6 +54,17 @@ t.test('a created task refuses kill, pause, exec and attach, naming it; stop lea
   t.equal((await taskio(t, root, 'logs', 'cr-runc')).stdout, `${40 * MiB}\n`, 'the first run had the limit update gave');
 });
 
+t.test('DaemonClient.attach to a created FIFO-mode task (attached by the client itself, not the daemon): refused, and the set is left free for the attach after its start', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'cr-fifo', runtime: 'host', log: 'none', start: false, args: ['sh', '-c', 'echo from-fifo'] });
+  t.teardown(() => c.remove('cr-fifo', { force: true }).catch(() => undefined));
+  await t.rejects(c.attach('cr-fifo', { stdout: new Collector() }), { code: 'ERR_INVALID_STATE', message: 'cannot attach to task cr-fifo: it was never started (start it first)' });
+  const out = new Collector();
+  await c.start('cr-fifo');
+  const att = await c.attach('cr-fifo', { stdout: out });
+  t.equal(await att.done, 'exited');
+  t.equal(Buffer.concat(out.chunks).toString(), 'from-fifo\n', 'the output of its run, through the set the refused attach never opened');
+});
+
 t.test('rm of a created task leaves nothing and answers its waiters; create --rm goes once its first run exited', { timeout: 60_000 }, async (t) => {
   await taskio(t, root, 'create', '--name', 'cr-gone', '--runtime', 'runc', 'true');
   t.ok(taskDirs(root).includes('cr-gone'));
