@@ -146,6 +146,9 @@ export function plainFifo(kind: 'throughput' | 'lines', load: string[]): Promise
 function result(impl: string, kind: string, out: Counter, wall: number, cpu: number, markCompacts: number): Result {
   const gib = out.bytes / 2 ** 30;
   const r: Result = { bench: kind, impl, bytes: out.bytes, wall_s: round(wall), mb_s: round(out.bytes / wall / 1e6), cpu_s_per_gib: round(cpu / gib), mark_compacts: markCompacts };
+  // Said on every line, not only in the info line: a copy of this code run from elsewhere (an A/B
+  // of two builds) finds no anchor beside it, and its figures are then not comparable.
+  if (!ciobench) r.producer = 'head (no ciobench: write sizes are head\'s own)';
   if (kind === 'lines') Object.assign(r, { lines: out.lines, lines_s: Math.round(out.lines / wall) });
   return r;
 }
