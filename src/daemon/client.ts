@@ -615,8 +615,9 @@ export class DaemonClient {
 
   /**
    * Runs another process in a task (`POST /tasks/:id/exec`): the FIFO set is made here (cio's
-   * Creator, under `<root>/fifo`) and copied to/from the given streams. When `stdin` ends, the
-   * process's stdin is closed. Output reaches `stdout`/`stderr` once the daemon said the process
+   * Creator, under `<root>/fifo`) and copied to/from the given streams. Once `stdin` has ended and
+   * all of it is in the process's stdin FIFO, the process's stdin is closed (it reads every byte,
+   * then EOF). Output reaches `stdout`/`stderr` once the daemon said the process
    * started; when it did not, the call rejects and what the runtime wrote there (its own error) is
    * dropped.
    */
