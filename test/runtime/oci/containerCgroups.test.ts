@@ -13,6 +13,14 @@ import { mkfifo } from '../../../src/sys/index.js';
 
 const opts = { timeout: 60_000 };
 
+/** Changes a bundle's `config.json` in place. */
+function editSpec(bundle: string, edit: (spec: Record<string, unknown>) => void): void {
+  const config = path.join(bundle, 'config.json');
+  const spec = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
+  edit(spec);
+  fs.writeFileSync(config, JSON.stringify(spec));
+}
+
 t.test('the cgroup path of a container: the spec\'s absolute cgroupsPath, else /<id>; nothing guessed', async (t) => {
   t.equal(containerCgroupPath({}, 'c1'), '/c1', 'no linux section');
   t.equal(containerCgroupPath({ linux: {} }, 'c1'), '/c1');
@@ -50,10 +58,7 @@ t.test('a failed runsc create with its own cgroupsPath: the cgroup and the paren
   });
   for (const [parent, id] of [[made, s.id('new-parent')], [kept, s.id('old-parent')]] as const) {
     const bundle = await s.bundle(id, { args: ['true'] });
-    const config = path.join(bundle, 'config.json');
-    const spec = JSON.parse(fs.readFileSync(config, 'utf8')) as { linux: Record<string, unknown> };
-    spec.linux.cgroupsPath = `/${parent}/${id}`;
-    fs.writeFileSync(config, JSON.stringify(spec));
+    editSpec(bundle, (spec) => { (spec.linux as Record<string, unknown>).cgroupsPath = `/${parent}/${id}`; });
     fs.rmSync(path.join(bundle, 'rootfs'), { recursive: true });
     const err = await s.runtime.create(id, bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
     t.equal(err?.code, 'ERR_RUNTIME', String(err));
@@ -77,10 +82,7 @@ for (const dialect of ['runc', 'runsc'] as const) {
     // directory, so one left behind shows as a leftover process).
     const held = path.join(s.base, 'hook-held'), ran = path.join(s.base, 'hook-ran');
     mkfifo(held);
-    const config = path.join(bundle, 'config.json');
-    const spec = JSON.parse(fs.readFileSync(config, 'utf8')) as Record<string, unknown>;
-    spec.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', ': > "$0/hook-ran"; read x < "$0/hook-held"', s.base] }] };
-    fs.writeFileSync(config, JSON.stringify(spec));
+    editSpec(bundle, (spec) => { spec.hooks = { prestart: [{ path: '/bin/sh', args: ['sh', '-c', ': > "$0/hook-ran"; read x < "$0/hook-held"', s.base] }] }; });
     const ac = new AbortController();
     const creating = s.runtime.create(id, bundle, { signal: ac.signal });
     await waitFor('the runtime to run the prestart hook', () => fs.existsSync(ran), 30_000, 5);
