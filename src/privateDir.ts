@@ -81,10 +81,10 @@ function checkDir(dir: string, create: boolean, parents: boolean): void {
 
 /**
  * Why a directory with this `lstat` result is not one only this user controls (a symlink, not a
- * directory, another owner, group- or other-writable), or `''` when it is.
+ * directory, another owner, group- or other-writable), or `''` when it is. `uid` is the owner it must
+ * have: this process's effective uid unless given.
  */
-export function notPrivate(st: fs.Stats): string {
-  const uid = process.geteuid?.() ?? st.uid;
+export function notPrivate(st: fs.Stats, uid: number = process.geteuid?.() ?? st.uid): string {
   if (st.isSymbolicLink()) return 'it is a symlink';
   if (!st.isDirectory()) return 'it is not a directory';
   if (st.uid !== uid) return `it is owned by uid ${st.uid}, not ${uid}`;

@@ -98,9 +98,9 @@ export function withStdinClose(fn: () => unknown): Opt {
   };
 }
 
-/** Applies options over the defaults. */
+/** Applies options over the defaults; the FIFO directory's default is left to its user, which asks for it only when none was given. */
 export function applyOpts(opts: Opt[]): Streams {
-  const s: Streams = { fifoDir: defaultFIFODir() };
+  const s: Streams = {};
   for (const opt of opts) opt(s);
   return s;
 }

@@ -1,7 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureRuntimeRoot, notPrivate } from '../privateDir.js';
-import { isCode } from '../sys/index.js';
+import { isCode, unlinkIfPresent } from '../sys/index.js';
 import { type Config, validateId } from './config.js';
 
 /**
@@ -54,25 +54,11 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   };
   // Everything this set may have created, including a stderr made by a caller that ignored
   // terminal mode; files taskio did not name stay, and then so does the directory.
-  const created = new Set(['stdin', 'stdout', 'stderr'].map((s) => `${id}-${s}`));
+  const created = ['stdin', 'stdout', 'stderr'].map((s) => path.join(dir, `${id}-${s}`));
   return new FIFOSet(config, async () => {
-    // One listing instead of an unlink per name: a FIFO nobody opened (often stdin) was never
-    // made, and a failed unlink costs an exception.
-    let names: string[];
-    try {
-      names = fs.readdirSync(dir);
-    } catch (err) {
-      if (isCode(err, 'ENOENT')) return;
-      throw err;
-    }
-    for (const name of names) {
-      if (!created.has(name)) continue;
-      try {
-        fs.unlinkSync(path.join(dir, name));
-      } catch (err) {
-        if (!isCode(err, 'ENOENT')) throw err;
-      }
-    }
+    // One unlink per name, a missing one (a FIFO nobody opened, often stdin) costing one failed
+    // call and no exception: three calls, where listing the directory first costs five.
+    for (const name of created) unlinkIfPresent(name);
     try {
       fs.rmdirSync(dir);
     } catch (err) {
@@ -81,33 +67,34 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   });
 }
 
-/** Roots that passed {@link ensureRuntimeRoot} in this process, by absolute path, with the identity they had. */
-const checkedRoots = new Map<string, { dev: number; ino: number }>();
+/** Roots that passed {@link ensureRuntimeRoot} in this process, by absolute path, with the identity and owner they had. */
+const checkedRoots = new Map<string, { dev: number; ino: number; uid: number }>();
 const maxCheckedRoots = 64;
 
 /**
  * {@link ensureRuntimeRoot} once per root and process, then one `lstat` per set: the root must still
- * be the very directory that passed (same device and inode), a real directory owned by this user
- * that group and others cannot write. That is as strict as checking the whole chain again: every
- * directory of the chain was private when it was checked, so no other user can rename or replace
- * anything in it, and a root put in place by anyone (or recreated after a cleanup) has another
- * identity and is checked in full again. A root that changed to a symlink, another owner or a
- * looser mode fails the lstat test and then the full check, naming the reason.
+ * be the very directory that passed (same device and inode), a real directory owned by the user it
+ * passed for, that group and others cannot write. That is as strict as checking the whole chain
+ * again: every directory of the chain was private when it was checked, so no other user can rename
+ * or replace anything in it, and a root put in place by anyone (or recreated after a cleanup) has
+ * another identity and is checked in full again. A root that changed to a symlink, another owner or
+ * a looser mode fails the lstat test and then the full check, naming the reason. The owner is
+ * compared with the one recorded, not with a fresh `geteuid()`: a system call per set saved, and a
+ * process that later changes its effective uid keeps trusting only roots it made private itself.
  */
 function privateRoot(root: string): string {
   const abs = path.resolve(root);
   const known = checkedRoots.get(abs);
   if (known) {
     const st = fs.lstatSync(abs, { throwIfNoEntry: false });
-    if (st && !notPrivate(st) && st.dev === known.dev && st.ino === known.ino) return abs;
+    if (st && !notPrivate(st, known.uid) && st.dev === known.dev && st.ino === known.ino) return abs;
     checkedRoots.delete(abs);
   }
   ensureRuntimeRoot(abs);
   const st = fs.lstatSync(abs);
   if (!notPrivate(st)) {
     if (checkedRoots.size >= maxCheckedRoots) checkedRoots.clear();
-    checkedRoots.set(abs, { dev: st.dev, ino: st.ino });
+    checkedRoots.set(abs, { dev: st.dev, ino: st.ino, uid: st.uid });
   }
   return abs;
 }
-

@@ -38,6 +38,18 @@ export function mkfifo(path: string, mode = 0o600): void {
 }
 
 /**
+ * Removes the name `path` (never a directory). Returns false when nothing was there (`ENOENT`) —
+ * without the exception `fs.unlinkSync` would build, for callers that remove names which often do
+ * not exist; other failures throw.
+ */
+export function unlinkIfPresent(path: string): boolean {
+  if (libc.unlink(path) === 0) return true;
+  const errno = lastErrno();
+  if (errno === 2 /* ENOENT */) return false;
+  throw sysError('unlink', errno, path);
+}
+
+/**
  * Takes an exclusive `flock` on `fd` without waiting. Returns false when another open file
  * description holds it (EWOULDBLOCK); other failures throw.
  */

@@ -13,6 +13,7 @@ import { loadNative, nativeError, requirePlatform } from './native.js';
  */
 const signatures = {
   mkfifo: 'int mkfifo(const char *path, uint32 mode)',
+  unlink: 'int unlink(const char *path)',
   flock: 'int flock(int fd, int op)',
   pipe2: 'int pipe2(_Out_ int *fds, int flags)',
   fcntl: 'int fcntl(int fd, int cmd, ...)',

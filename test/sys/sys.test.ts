@@ -19,6 +19,20 @@ t.test('mkfifo creates a FIFO and reports EEXIST like Node', async (t) => {
   t.match(err.message, /^EEXIST: file exists, mkfifo '.*\/f'$/);
 });
 
+t.test('unlinkIfPresent removes a name, tells a missing one, and throws like Node otherwise', async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-sys-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const p = path.join(dir, 'f');
+  sys.mkfifo(p);
+  t.equal(sys.unlinkIfPresent(p), true);
+  t.notOk(fs.existsSync(p));
+  t.equal(sys.unlinkIfPresent(p), false);
+  fs.mkdirSync(p);
+  const err = t.throws(() => sys.unlinkIfPresent(p)) as sys.SysError;
+  t.match(err, { code: 'EISDIR', syscall: 'unlink', path: p });
+  t.ok(fs.statSync(p).isDirectory(), 'a directory is never removed');
+});
+
 t.test('pipe2 makes a real pipe whose size can be raised', async (t) => {
   const p = sys.pipe2();
   t.teardown(() => { fs.closeSync(p.read); fs.closeSync(p.write); });
