@@ -183,7 +183,7 @@ export async function taskioSets(count: number, root: string): Promise<Result> {
   fs.mkdirSync(root, { recursive: true });
   const dir = fs.mkdtempSync(path.join(root, 'taskio-sets-'));
   try {
-    const { wall, cpu } = await timed(async () => {
+    const { wall, cpu, markCompacts } = await timed(async () => {
       for (let i = 0; i < count; i++) {
         const out = new Counter(false);
         const io = await newCreator(withStreams(null, out, new Counter(false)), withFIFODir(dir))(`set${i}`);
@@ -198,7 +198,7 @@ export async function taskioSets(count: number, root: string): Promise<Result> {
         await io.close();
       }
     });
-    return { bench: 'sets', impl: 'taskio', count, fifo_dir: root, wall_s: round(wall), sets_s: Math.round(count / wall), cpu_s: round(cpu) };
+    return { bench: 'sets', impl: 'taskio', count, fifo_dir: root, wall_s: round(wall), sets_s: Math.round(count / wall), cpu_s: round(cpu), mark_compacts: markCompacts };
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
