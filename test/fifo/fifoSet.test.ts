@@ -43,6 +43,18 @@ t.test('close removes the FIFOs it made, then the directory, and is idempotent',
   t.same(fs.readdirSync(root), []);
 });
 
+t.test('close removes whichever of its names were made: none, stdout only, or a stderr a terminal set does not name', async (t) => {
+  const root = tmpDir(t);
+  const none = await newFIFOSetInDir(root, 'none', false);
+  const out = await newFIFOSetInDir(root, 'out', false);
+  fs.closeSync(openFifoFd(out.config.stdout, 'rw', { create: true }));
+  const tty = await newFIFOSetInDir(root, 'tty', true);
+  // A caller that ignored terminal mode and made a stderr beside the named FIFOs.
+  fs.closeSync(openFifoFd(path.join(path.dirname(tty.config.stdout), 'tty-stderr'), 'rw', { create: true }));
+  await Promise.all([none.close(), out.close(), tty.close()]);
+  t.same(fs.readdirSync(root), []);
+});
+
 t.test('close never removes what it did not make', async (t) => {
   const root = tmpDir(t);
   const set = await newFIFOSetInDir(root, 'x', false);
