@@ -10,7 +10,8 @@
  * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1), BENCH_BYTES (default 1G),
  * BENCH_LINES (default 1000000), BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per
  * round), BENCH_ONLY (comma list: throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
- * or the same names as arguments: `npm run bench -- scale`), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
+ * or the same names as arguments: `npm run bench -- scale`; `copy-heap`, only when named, runs the
+ * copy path in fresh processes holding 0 to 64 MB of their own: COPY_HEAP_MB, default 0,1,2,4,16,64), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
@@ -25,6 +26,7 @@ import { daemonBenches } from './daemon.js';
 import { ioConfigs, runscIoBenches, type DdSink } from './runscIo.js';
 import { scaleBenches } from './scale.js';
 import { cliRunVariants } from './cliRun.js';
+import { copyAtHeap } from './copyHeap.js';
 
 const rounds = Number(process.env.BENCH_ROUNDS ?? 3);
 const warmups = Number(process.env.BENCH_WARMUP ?? 1);
@@ -41,9 +43,9 @@ type Variant = [name: string, run: () => Promise<Result>];
  * and its ratio to `baseline`'s; `pairs` adds `a_vs_b` of `key` for variants whose peer is not the
  * baseline (a sink that keeps chunks beside containerd's `cio` into the same kind of sink).
  */
-async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio', alsoKeys: string[] = [], times = rounds, pairs: [string, string][] = []): Promise<void> {
+async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio', alsoKeys: string[] = [], times = rounds, pairs: [string, string][] = [], warm = warmups): Promise<void> {
   const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
-  for (let r = 0; r < warmups; r++) {
+  for (let r = 0; r < warm; r++) {
     for (const [, fn] of variants) console.log(JSON.stringify({ ...(await fn()), warmup: true, label }));
   }
   for (let r = 0; r < times; r++) {
@@ -54,7 +56,7 @@ async function interleave(label: string, variants: Variant[], key: string, basel
     }
   }
   const med = (name: string, k: string) => median(got.get(name)!.map((x) => Number(x[k])));
-  const summary: Result = { summary: label, rounds: times, warmups, metric: key };
+  const summary: Result = { summary: label, rounds: times, warmups: warm, metric: key };
   for (const [name] of variants) {
     if (got.get(name)![0]!.cpu_s_per_gib !== undefined) summary[`${name}_cpu_s_per_gib`] = med(name, 'cpu_s_per_gib');
   }
@@ -94,6 +96,7 @@ async function main(): Promise<void> {
     if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
     await interleave(`throughput-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']]);
   }
+  if (only.has('copy-heap')) await benchCopyHeap();
   if (only.has('lines')) {
     const load = ['--lines', String(lines), '--size', '100'];
     const variants: Variant[] = [
@@ -127,6 +130,23 @@ async function main(): Promise<void> {
       ];
       await interleave('logs-raw', raw, 'mb_s', 'containerd-shim-copy');
     }
+  }
+}
+
+/**
+ * The copied sinks at several sizes of the copying process's own live heap (see `copyHeap.ts`),
+ * beside containerd's `cio`. Each run is a fresh process that warms itself up, so no extra round.
+ */
+async function benchCopyHeap(): Promise<void> {
+  const points = (process.env.COPY_HEAP_MB ?? '0,1,2,4,16,64').split(',').map(Number);
+  for (const chunk of ['32K', '4K']) {
+    const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
+    const variants: Variant[] = [];
+    for (const mb of points) {
+      for (const sink of ['writable', 'array'] as const) variants.push([`taskio-${sink}+${mb}MB`, () => copyAtHeap(mb, sink, load)]);
+    }
+    if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
+    await interleave(`copy-heap-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [], 0);
   }
 }
 
