@@ -74,12 +74,22 @@ async function interleave(label: string, variants: Variant[], key: string, basel
   console.log(JSON.stringify(summary));
 }
 
+/** The producer's arguments for a copy of `bytes` in writes of `chunk` (`32K`, `4K`). */
+function copyLoad(chunk: string): string[] {
+  return ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
+}
+
+/** containerd's `cio` copying `bytes` in writes of `chunk` into its discarding counter: the copy lines' baseline. */
+function cioCopy(chunk: string): Variant {
+  return ['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])];
+}
+
 async function main(): Promise<void> {
   useSpawner(); // before anything is allocated: see Spawner for why this process must not fork
   console.log(JSON.stringify({ bench: 'info', node: process.version, ciobench: ciobench ?? 'missing', ciokeep: ciokeep ?? 'missing (scripts/anchors/build.sh)', rounds, warmups, bytes, lines, sets }));
   for (const chunk of ['32K', '4K']) {
     if (!only.has('throughput')) break;
-    const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
+    const load = copyLoad(chunk);
     const variants: Variant[] = [
       ['taskio-lend', () => taskioStream('throughput', load, 'lend')],
       ['taskio-writable', () => taskioStream('throughput', load, 'writable')],
@@ -91,7 +101,7 @@ async function main(): Promise<void> {
       ['node-pipe-array', () => nodePipe('throughput', load, 'array')],
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
-    if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
+    if (ciobench) variants.push(cioCopy(chunk));
     // The array collector keeps 64 MiB at a time; so does containerd's side of this pair.
     if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
     await interleave(`throughput-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']]);
@@ -140,12 +150,12 @@ async function main(): Promise<void> {
 async function benchCopyHeap(): Promise<void> {
   const points = (process.env.COPY_HEAP_MB ?? '0,1,2,4,16,64').split(',').map(Number);
   for (const chunk of ['32K', '4K']) {
-    const load = ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
+    const load = copyLoad(chunk);
     const variants: Variant[] = [];
     for (const mb of points) {
       for (const sink of ['writable', 'array'] as const) variants.push([`taskio-${sink}+${mb}MB`, () => copyAtHeap(mb, sink, load)]);
     }
-    if (ciobench) variants.push(['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])]);
+    if (ciobench) variants.push(cioCopy(chunk));
     await interleave(`copy-heap-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [], 0);
   }
 }
