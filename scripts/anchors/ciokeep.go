@@ -5,9 +5,18 @@
 // bytes as a batching uploader would. The producer is ciobench's own (`ciobench produce`), so the
 // bytes, write sizes and FIFO handling are the same as in every other throughput line.
 //
-//	ciokeep --ciobench PATH [--bytes 1G] [--chunk 32K] [--keep 64M] [--fifo-dir D]
+//	ciokeep --ciobench PATH [--bytes 1G] [--chunk 32K] [--keep 64M] [--fifo-dir D] [--rate MB/s]
 //
 // Prints one JSON line: mb_s, wall_s, cpu_self_s (this process), cpu_children_s (producer), gcs.
+//
+// With --rate the producer is ciokeep's own paced one instead (ciobench's writes flat out):
+//
+//	ciokeep produce --stdout P --stderr P --bytes N --chunk N --rate MB/s
+//
+// It writes --chunk bytes per write(2) and sleeps whenever it is more than 100 µs ahead of
+// --rate (10^6 bytes per second), so its writes come evenly spaced, as a busy task's do, rather
+// than in one burst per timer tick. After falling behind (its reader was slow) it catches up
+// flat out, as a task whose writes were blocked does.
 package main
 
 import (
@@ -75,12 +84,67 @@ func fail(format string, a ...interface{}) {
 
 func seconds(t syscall.Timeval) float64 { return float64(t.Sec) + float64(t.Usec)/1e6 }
 
+// produce is the paced producer (see the package comment).
+func produce(args []string) {
+	fs := flag.NewFlagSet("produce", flag.ExitOnError)
+	stdout := fs.String("stdout", "", "stdout fifo path")
+	stderr := fs.String("stderr", "", "stderr fifo path (opened, held, closed)")
+	bytesFlag := fs.String("bytes", "1G", "bytes to write")
+	chunkFlag := fs.String("chunk", "4K", "bytes per write(2)")
+	rate := fs.Float64("rate", 100, "MB/s (10^6 bytes per second)")
+	_ = fs.Parse(args)
+	out, err := os.OpenFile(*stdout, os.O_WRONLY, 0)
+	if err != nil {
+		fail("%v", err)
+	}
+	errf, err := os.OpenFile(*stderr, os.O_WRONLY, 0)
+	if err != nil {
+		fail("%v", err)
+	}
+	total, chunk := size(*bytesFlag), size(*chunkFlag)
+	if chunk <= 0 || *rate <= 0 {
+		fail("--chunk and --rate must be positive")
+	}
+	buf := make([]byte, chunk)
+	for i := range buf {
+		buf[i] = 'x'
+	}
+	fd := int(out.Fd())
+	t0 := time.Now()
+	for sent := int64(0); sent < total; {
+		n := chunk
+		if total-sent < n {
+			n = total - sent
+		}
+		w, err := syscall.Write(fd, buf[:n])
+		if err == syscall.EINTR || err == syscall.EAGAIN {
+			continue
+		}
+		if err != nil {
+			fail("write: %v", err)
+		}
+		sent += int64(w)
+		// Raw nanosleep: Go's timers may round a short sleep up to the scheduler's tick.
+		if ahead := time.Duration(float64(sent)/(*rate*1e6)*1e9) - time.Since(t0); ahead > 100*time.Microsecond {
+			ts := syscall.NsecToTimespec(int64(ahead))
+			_ = syscall.Nanosleep(&ts, nil)
+		}
+	}
+	out.Close()
+	errf.Close()
+}
+
 func main() {
+	if len(os.Args) > 1 && os.Args[1] == "produce" {
+		produce(os.Args[2:])
+		return
+	}
 	bench := flag.String("ciobench", "", "path of ciobench (its `produce` is the producer)")
 	bytesFlag := flag.String("bytes", "1G", "bytes to copy")
 	chunk := flag.String("chunk", "32K", "producer bytes per write(2)")
 	keep := flag.String("keep", "64M", "bytes kept before the sink lets go of them all (0: keep nothing)")
 	dirFlag := flag.String("fifo-dir", "", "parent of the FIFO directory (default $TMPDIR or /tmp)")
+	rate := flag.String("rate", "", "MB/s: ciokeep's own paced producer instead of ciobench's")
 	flag.Parse()
 	if *bench == "" {
 		fail("--ciobench is required")
@@ -102,6 +166,13 @@ func main() {
 	}
 	cfg := io.Config()
 	producer := exec.Command(*bench, "produce", "--stdout", cfg.Stdout, "--stderr", cfg.Stderr, "--bytes", *bytesFlag, "--chunk", *chunk)
+	if *rate != "" {
+		self, err := os.Executable()
+		if err != nil {
+			fail("%v", err)
+		}
+		producer = exec.Command(self, "produce", "--stdout", cfg.Stdout, "--stderr", cfg.Stderr, "--bytes", *bytesFlag, "--chunk", *chunk, "--rate", *rate)
+	}
 	producer.Stderr = os.Stderr
 	if err := producer.Start(); err != nil {
 		fail("producer: %v", err)

@@ -1,15 +1,18 @@
 import net from 'node:net';
 import type { Writable } from 'node:stream';
+import { performance } from 'node:perf_hooks';
 import { SlabCopier, acquireBuffer, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
+import { Coalescer } from './coalescer.js';
 import { borrowsSafely } from './nonRetaining.js';
-import { copiesFlowing, keepFreedMemory } from '../sys/index.js';
+import { copiesFlowing, getPipeSize, keepFreedMemory } from '../sys/index.js';
 
 /**
  * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
  * `onread` into pooled buffers (no allocation per read, which is what costs in Node). A sink known
  * not to keep chunks borrows those buffers until its write callback; any other sink gets copies in
  * slab memory that is never written again ({@link SlabCopier}). It stops reading while the sink
- * pushes back, so a slow consumer slows the task and memory stays bounded.
+ * pushes back, so a slow consumer slows the task and memory stays bounded, and waits a moment
+ * after each burst of bulk output ({@link Coalescer}), so a busy stream wakes it less often.
  * The sink is never ended or destroyed: it belongs to the caller.
  */
 export class Pump {
@@ -31,6 +34,9 @@ export class Pump {
   #closed = false;
   #finish!: () => void;
   #waitingDrain = false;
+  readonly #coalescer: Coalescer;
+  /** The pending wait of the {@link Coalescer}, made once and re-armed. */
+  #coalesceTimer: NodeJS.Timeout | null = null;
 
   /** Takes ownership of `fd` (an open, non-blocking FIFO read fd). */
   constructor(fd: number, sink: Writable) {
@@ -38,6 +44,7 @@ export class Pump {
     this.done = new Promise((resolve) => { this.#finish = resolve; });
     this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
     if (this.#copier) keepFreedMemory(); // see there: copies are fresh memory, freed by the GC
+    this.#coalescer = new Coalescer(pipeBytes(fd), () => performance.now());
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,
@@ -88,8 +95,17 @@ export class Pump {
       this.#sink.once('drain', this.#onDrain);
       return false;
     }
-    return true;
+    const wait = this.#coalescer.afterRead(n, buf.length);
+    if (wait === 0) return true;
+    // The timer is ref'd: a paused socket does not keep the process alive, the copy must.
+    if (this.#coalesceTimer === null) this.#coalesceTimer = setTimeout(this.#onCoalesced, wait);
+    else this.#coalesceTimer.refresh();
+    return false;
   }
+
+  readonly #onCoalesced = (): void => {
+    if (!this.#stopped) this.#socket.resume();
+  };
 
   /** A write's callback: one function for every copy (no closure per chunk at 4 KiB reads). */
   readonly #written = (err?: Error | null): void => {
@@ -150,7 +166,17 @@ export class Pump {
     if (this.#current) releaseBuffer(this.#current);
     this.#current = null;
     if (this.#waitingDrain) this.#sink.removeListener('drain', this.#onDrain);
+    if (this.#coalesceTimer !== null) clearTimeout(this.#coalesceTimer);
     this.#sink.removeListener('error', this.#onSinkError);
     this.#finish();
+  }
+}
+
+/** The capacity of the pipe behind `fd`, 0 when it is none (the {@link Coalescer} then never waits). */
+function pipeBytes(fd: number): number {
+  try {
+    return getPipeSize(fd);
+  } catch {
+    return 0;
   }
 }

@@ -23,8 +23,15 @@ class Counter extends Writable {
   }
 }
 
-/** The shared producer: `ciobench produce`, a separate process writing the set's FIFOs. */
+/**
+ * The shared producer: `ciobench produce`, a separate process writing the set's FIFOs; a `load`
+ * with `--rate` (MB/s) is `ciokeep produce` instead, which paces its writes.
+ */
 function produce(stdout: string, stderr: string, load: string[]): Promise<string> {
+  if (load.includes('--rate')) {
+    if (!ciokeep) throw new Error('a paced load needs ciokeep (scripts/anchors/build.sh)');
+    return run(ciokeep, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]);
+  }
   if (ciobench) return run(ciobench, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]);
   // Without the anchor, `head` is the producer (bytes only; its write size is its own).
   const bytes = load[load.indexOf('--bytes') + 1] ?? String(Number(load[load.indexOf('--lines') + 1]) * 100);
@@ -174,6 +181,13 @@ export async function containerdArray(load: string[]): Promise<Result> {
   if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
   const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', String(64 << 20), ...load])).trim()) as Result;
   return { ...anchorCopy('throughput', 'containerd-cio-array', r, Number(r.bytes)), gcs: Number(r.gcs) };
+}
+
+/** containerd's `cio` into its discarding counter, fed by `ciokeep produce` at the `--rate` in `load`. */
+export async function containerdPaced(load: string[]): Promise<Result> {
+  if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
+  const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', '0', ...load])).trim()) as Result;
+  return anchorCopy('throughput', 'containerd-cio', r, Number(r.bytes));
 }
 
 const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;

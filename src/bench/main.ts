@@ -9,14 +9,15 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1), BENCH_BYTES (default 1G),
  * BENCH_LINES (default 1000000), BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per
- * round), BENCH_ONLY (comma list: throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
+ * round), BENCH_PACED_MBPS (default 100,300), BENCH_ONLY (comma list:
+ * throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
  * or the same names as arguments: `npm run bench -- scale`; `copy-heap`, only when named, runs the
  * copy path in fresh processes holding 0 to 64 MB of their own: COPY_HEAP_MB, default 0,1,2,4,16,64), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
 import { ciobench, ciokeep, median, parseSize, useSpawner, type Result } from './measure.js';
-import { containerdArray, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
+import { containerdArray, containerdPaced, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
 import fs from 'node:fs';
@@ -33,7 +34,7 @@ const warmups = Number(process.env.BENCH_WARMUP ?? 1);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
-const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,lines,sets,logs,runtime,runsc-io,daemon,scale,cli').split(','));
+const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
 type Variant = [name: string, run: () => Promise<Result>];
@@ -106,6 +107,7 @@ async function main(): Promise<void> {
     if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
     await interleave(`throughput-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']]);
   }
+  if (only.has('paced')) await benchPaced();
   if (only.has('copy-heap')) await benchCopyHeap();
   if (only.has('lines')) {
     const load = ['--lines', String(lines), '--size', '100'];
@@ -140,6 +142,28 @@ async function main(): Promise<void> {
       ];
       await interleave('logs-raw', raw, 'mb_s', 'containerd-shim-copy');
     }
+  }
+}
+
+/**
+ * The copy of a task that writes 4 KiB at a time at a steady rate below the copy's ceiling (most
+ * busy tasks): here the wakeups per write, not the copying, cost CPU, which taskio's coalescing
+ * (`src/attach/coalescer.ts`) lowers. Three seconds of output per run at each rate; containerd's
+ * `cio` on the same paced producer (`ciokeep produce`).
+ */
+async function benchPaced(): Promise<void> {
+  if (!ciobench || !ciokeep) {
+    console.log(JSON.stringify({ bench: 'paced', skipped: 'needs ciobench and ciokeep (scripts/anchors/build.sh)' }));
+    return;
+  }
+  for (const mbps of (process.env.BENCH_PACED_MBPS ?? '100,300').split(',').map(Number)) {
+    const load = ['--bytes', String(mbps * 3_000_000), '--chunk', String(4 << 10), '--rate', String(mbps)];
+    await interleave(`paced-${mbps}MBps-4K`, [
+      ['taskio-lend', () => taskioStream('throughput', load, 'lend')],
+      ['taskio-writable', () => taskioStream('throughput', load, 'writable')],
+      ['plain-fifo', () => plainFifo('throughput', load)],
+      ['containerd-cio', () => containerdPaced(load)],
+    ], 'cpu_s_per_gib');
   }
 }
 

@@ -1,0 +1,114 @@
+import t from 'tap';
+import fs from 'node:fs';
+import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
+import { Coalescer, backoffMs, bulkBurst, coalesceMs } from '../../src/attach/coalescer.js';
+import { openFifoFd, pipeSize } from '../../src/fifo/index.js';
+import { Collector, tmpDir, untilBytes } from '../helpers/common.js';
+
+t.setTimeout(60_000);
+
+const pipe = 1 << 20;
+
+interface Teardown { teardown(fn: () => unknown): void }
+
+/** A coalescer on a 1 MiB pipe with a clock the test moves. */
+function coalescer(pipeBytes = pipe): { c: Coalescer; clock: { now: number } } {
+  const clock = { now: 1000 };
+  return { c: new Coalescer(pipeBytes, () => clock.now), clock };
+}
+
+t.test('Coalescer rules (injected clock)', async (t) => {
+  t.test('a burst under 16 KiB reads on at once', async (t) => {
+    const { c } = coalescer();
+    t.equal(c.afterRead(100, 16 << 10), 0, 'a line');
+    t.equal(c.afterRead(bulkBurst - 1, 64 << 10), 0, 'just under the bulk size');
+  });
+  t.test('a read that filled its buffer is followed by the next at once; the burst is the sum up to the read that emptied the pipe', async (t) => {
+    const { c } = coalescer();
+    t.equal(c.afterRead(8 << 10, 8 << 10), 0, 'filled: more is waiting');
+    t.equal(c.afterRead(10 << 10, 64 << 10), coalesceMs, '8 + 10 KiB is bulk: wait before the next read');
+  });
+  t.test('bulk output waits before every next burst while the pipe stays under half full', async (t) => {
+    const { c } = coalescer();
+    for (let i = 0; i < 5; i++) t.equal(c.afterRead(300 << 10, 1 << 20), coalesceMs, `burst ${i}`);
+  });
+  t.test('a pipe of unknown size is never paused', async (t) => {
+    const { c } = coalescer(0);
+    t.equal(c.afterRead(512 << 10, 1 << 20), 0);
+  });
+  t.test('one pause that found the pipe half full does not stop pausing (a late timer)', async (t) => {
+    const { c } = coalescer();
+    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
+    t.equal(c.afterRead(600 << 10, 1 << 20), coalesceMs, 'one half-full pause');
+    t.equal(c.afterRead(100 << 10, 1 << 20), coalesceMs, 'the next came back small');
+    t.equal(c.afterRead(600 << 10, 1 << 20), coalesceMs, 'a half-full pause again, not in a row');
+  });
+  t.test('two pauses in a row that found the pipe half full: no pauses for the back-off, then again', async (t) => {
+    const { c, clock } = coalescer();
+    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
+    t.equal(c.afterRead(512 << 10, 1 << 20), coalesceMs, 'half full once');
+    t.equal(c.afterRead(256 << 10, 256 << 10) + c.afterRead(400 << 10, 1 << 20), 0, 'half full twice (over two reads): back off');
+    clock.now += backoffMs - 1;
+    t.equal(c.afterRead(64 << 10, 1 << 20), 0, 'within the back-off');
+    t.equal(c.afterRead(900 << 10, 1 << 20), 0, 'within the back-off, however large');
+    clock.now += 1;
+    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs, 'the back-off is over');
+    t.equal(c.afterRead(600 << 10, 1 << 20), coalesceMs, 'one half-full pause after it');
+  });
+  t.test('a large burst that did not follow a pause never backs off', async (t) => {
+    const { c } = coalescer();
+    t.equal(c.afterRead(1 << 20, 1 << 20) + c.afterRead(1, 16 << 10), coalesceMs, 'a copy that started behind');
+  });
+});
+
+/** A FIFO set whose stdout goes to a collector, and this process as the task writing it (non-blocking). */
+async function bulkCopy(t: Teardown): Promise<{ io: IO; out: Collector; fd: number; close: () => void }> {
+  const out = new Collector();
+  const io = await newCreator(withStreams(null, out, null), withFIFODir(tmpDir(t)))('bulk');
+  t.teardown(() => io.close());
+  const fd = openFifoFd(io.config().stdout, 'w');
+  let open = true;
+  t.teardown(() => { if (open) fs.closeSync(fd); });
+  return { io, out, fd, close: () => { open = false; fs.closeSync(fd); } };
+}
+
+/** Timers of this process that are alive now (the copy's pause is one while it waits). */
+const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
+
+t.test('a real copy through a pause (256 KiB at once into the 1 MiB pipe, then more)', async (t) => {
+  t.equal(pipeSize, pipe);
+  const { io, out, fd, close } = await bulkCopy(t);
+  const before = timers();
+  const bulk = Buffer.alloc(256 << 10, 'b');
+  t.equal(fs.writeSync(fd, bulk), bulk.length, 'one write, all of it in the pipe before the copy wakes');
+  await untilBytes(out, bulk.length);
+  await new Promise(setImmediate);
+  t.equal(timers(), before + 1, 'the copy waits before its next read');
+  fs.writeSync(fd, 'tail\n');
+  await untilBytes(out, bulk.length + 5);
+  close();
+  await io.wait();
+  t.equal(out.text(), bulk.toString() + 'tail\n', 'every byte, in order, and EOF after the pause');
+  t.equal(timers(), before, 'no timer left');
+});
+
+t.test('EOF while the copy waits, and cancel while it waits: nothing left behind', async (t) => {
+  t.test('EOF', async (t) => {
+    const { io, out, fd, close } = await bulkCopy(t);
+    fs.writeSync(fd, Buffer.alloc(64 << 10, 'e'));
+    close();
+    await io.wait();
+    t.equal(out.bytes, 64 << 10);
+  });
+  t.test('cancel', async (t) => {
+    const { io, out, fd } = await bulkCopy(t);
+    const before = timers();
+    fs.writeSync(fd, Buffer.alloc(64 << 10, 'c'));
+    await untilBytes(out, 64 << 10);
+    await new Promise(setImmediate);
+    t.equal(timers(), before + 1, 'waiting');
+    io.cancel();
+    await io.wait();
+    t.equal(timers(), before, 'cancel cleared the wait');
+  });
+});
