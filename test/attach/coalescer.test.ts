@@ -18,10 +18,20 @@ function coalescer(pipeBytes = pipe): { c: Coalescer; clock: { now: number } } {
 }
 
 t.test('Coalescer rules (injected clock)', async (t) => {
-  t.test('a burst under 16 KiB reads on at once', async (t) => {
-    const { c } = coalescer();
-    t.equal(c.afterRead(100, 16 << 10), 0, 'a line');
-    t.equal(c.afterRead(bulkBurst - 1, 64 << 10), 0, 'just under the bulk size');
+  t.test('under 16 KiB within a millisecond reads on at once, however often', async (t) => {
+    const { c, clock } = coalescer();
+    for (let i = 0; i < 50; i++) {
+      t.equal(c.afterRead(bulkBurst - 1, 64 << 10), 0, `burst ${i}`);
+      clock.now += coalesceMs;
+    }
+  });
+  t.test('small bursts that add up to 16 KiB within a millisecond: a busy stream, the next read waits', async (t) => {
+    const { c, clock } = coalescer();
+    for (let i = 0; i < 3; i++) {
+      t.equal(c.afterRead(4 << 10, 16 << 10), 0, `4 KiB write ${i}`);
+      clock.now += 0.1;
+    }
+    t.equal(c.afterRead(4 << 10, 16 << 10), coalesceMs, 'the fourth in the same millisecond');
   });
   t.test('a read that filled its buffer is followed by the next at once; the burst is the sum up to the read that emptied the pipe', async (t) => {
     const { c } = coalescer();
@@ -29,35 +39,49 @@ t.test('Coalescer rules (injected clock)', async (t) => {
     t.equal(c.afterRead(10 << 10, 64 << 10), coalesceMs, '8 + 10 KiB is bulk: wait before the next read');
   });
   t.test('bulk output waits before every next burst while the pipe stays under half full', async (t) => {
-    const { c } = coalescer();
-    for (let i = 0; i < 5; i++) t.equal(c.afterRead(300 << 10, 1 << 20), coalesceMs, `burst ${i}`);
+    const { c, clock } = coalescer();
+    for (let i = 0; i < 5; i++) {
+      t.equal(c.afterRead(300 << 10, 1 << 20), coalesceMs, `burst ${i}`);
+      clock.now += coalesceMs;
+    }
+  });
+  t.test('a stream that slowed down during a pause reads on at once again', async (t) => {
+    const { c, clock } = coalescer();
+    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
+    clock.now += coalesceMs;
+    t.equal(c.afterRead(100, 16 << 10), 0, 'a line came during the pause');
+    clock.now += 0.2;
+    t.equal(c.afterRead(100, 16 << 10), 0, 'and the next at once');
   });
   t.test('a pipe of unknown size is never paused', async (t) => {
     const { c } = coalescer(0);
     t.equal(c.afterRead(512 << 10, 1 << 20), 0);
   });
   t.test('one pause that found the pipe half full does not stop pausing (a late timer)', async (t) => {
-    const { c } = coalescer();
-    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
-    t.equal(c.afterRead(600 << 10, 1 << 20), coalesceMs, 'one half-full pause');
-    t.equal(c.afterRead(100 << 10, 1 << 20), coalesceMs, 'the next came back small');
-    t.equal(c.afterRead(600 << 10, 1 << 20), coalesceMs, 'a half-full pause again, not in a row');
+    const { c, clock } = coalescer();
+    const pauses = [64, 600, 100, 600].map((kib) => { const w = c.afterRead(kib << 10, 1 << 20); clock.now += coalesceMs; return w; });
+    t.same(pauses, [coalesceMs, coalesceMs, coalesceMs, coalesceMs], 'half full once, small, half full once again');
   });
   t.test('two pauses in a row that found the pipe half full: no pauses for the back-off, then again', async (t) => {
     const { c, clock } = coalescer();
     t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
+    clock.now += coalesceMs;
     t.equal(c.afterRead(512 << 10, 1 << 20), coalesceMs, 'half full once');
+    clock.now += coalesceMs;
     t.equal(c.afterRead(256 << 10, 256 << 10) + c.afterRead(400 << 10, 1 << 20), 0, 'half full twice (over two reads): back off');
     clock.now += backoffMs - 1;
     t.equal(c.afterRead(64 << 10, 1 << 20), 0, 'within the back-off');
     t.equal(c.afterRead(900 << 10, 1 << 20), 0, 'within the back-off, however large');
     clock.now += 1;
     t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs, 'the back-off is over');
+    clock.now += coalesceMs;
     t.equal(c.afterRead(600 << 10, 1 << 20), coalesceMs, 'one half-full pause after it');
   });
   t.test('a large burst that did not follow a pause never backs off', async (t) => {
-    const { c } = coalescer();
+    const { c, clock } = coalescer();
     t.equal(c.afterRead(1 << 20, 1 << 20) + c.afterRead(1, 16 << 10), coalesceMs, 'a copy that started behind');
+    clock.now += coalesceMs;
+    t.equal(c.afterRead(1 << 20, 1 << 20) + c.afterRead(1, 16 << 10), coalesceMs, 'the first half-full pause');
   });
 });
 
