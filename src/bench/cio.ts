@@ -177,17 +177,20 @@ export async function containerdStream(kind: 'throughput' | 'lines', args: strin
  * as the `array` sink does (`scripts/anchors/ciokeep`, producer `ciobench produce`). A Go sink may not
  * keep the slice `cio` lends it, so it keeps a copy: the same bytes kept as long as taskio's.
  */
-export async function containerdArray(load: string[]): Promise<Result> {
-  if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
-  const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', String(64 << 20), ...load])).trim()) as Result;
-  return { ...anchorCopy('throughput', 'containerd-cio-array', r, Number(r.bytes)), gcs: Number(r.gcs) };
+export function containerdArray(load: string[]): Promise<Result> {
+  return ciokeepCopy('containerd-cio-array', 64 << 20, load);
 }
 
 /** containerd's `cio` into its discarding counter, fed by `ciokeep produce` at the `--rate` in `load`. */
-export async function containerdPaced(load: string[]): Promise<Result> {
+export function containerdPaced(load: string[]): Promise<Result> {
+  return ciokeepCopy('containerd-cio', 0, load);
+}
+
+/** A `ciokeep` run on `load`, its sink keeping `keep` bytes at a time (0: it only counts). */
+async function ciokeepCopy(impl: string, keep: number, load: string[]): Promise<Result> {
   if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
-  const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', '0', ...load])).trim()) as Result;
-  return anchorCopy('throughput', 'containerd-cio', r, Number(r.bytes));
+  const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', String(keep), ...load])).trim()) as Result;
+  return { ...anchorCopy('throughput', impl, r, Number(r.bytes)), gcs: Number(r.gcs) };
 }
 
 const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;
