@@ -2,8 +2,11 @@
 export const bulkBurst = 16 << 10;
 /** How long a busy stream's next read waits (Node's shortest timer). */
 export const coalesceMs = 1;
-/** How long pauses stay off once they would have blocked the task on a full pipe. */
-export const backoffMs = 100;
+/**
+ * How long pauses stay off once they would have blocked the task on a full pipe. The two tries that
+ * find it so may each block the task for up to a millisecond, so they come at most once a second.
+ */
+export const backoffMs = 1000;
 /** Pauses in a row that found the pipe half full or more before they stop for {@link backoffMs}. */
 export const fullPausesToBackOff = 2;
 
