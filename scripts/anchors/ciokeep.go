@@ -165,14 +165,14 @@ func main() {
 		fail("creator: %v", err)
 	}
 	cfg := io.Config()
-	producer := exec.Command(*bench, "produce", "--stdout", cfg.Stdout, "--stderr", cfg.Stderr, "--bytes", *bytesFlag, "--chunk", *chunk)
+	producerBin, producerArgs := *bench, []string{"produce", "--stdout", cfg.Stdout, "--stderr", cfg.Stderr, "--bytes", *bytesFlag, "--chunk", *chunk}
 	if *rate != "" {
-		self, err := os.Executable()
-		if err != nil {
+		if producerBin, err = os.Executable(); err != nil {
 			fail("%v", err)
 		}
-		producer = exec.Command(self, "produce", "--stdout", cfg.Stdout, "--stderr", cfg.Stderr, "--bytes", *bytesFlag, "--chunk", *chunk, "--rate", *rate)
+		producerArgs = append(producerArgs, "--rate", *rate)
 	}
+	producer := exec.Command(producerBin, producerArgs...)
 	producer.Stderr = os.Stderr
 	if err := producer.Start(); err != nil {
 		fail("producer: %v", err)

@@ -36,7 +36,8 @@ export const fullPausesToBackOff = 2;
  * whose size is unknown (0) is never paused.
  */
 export class Coalescer {
-  readonly #pipeBytes: number;
+  readonly #pipeBytesOf: () => number;
+  #pipeBytes: number | null = null;
   readonly #now: () => number;
   #burst = 0;
   #windowStart = -Infinity;
@@ -46,18 +47,19 @@ export class Coalescer {
   #backoffUntil = -Infinity;
 
   /**
-   * @param pipeBytes the pipe's capacity (`F_GETPIPE_SZ`), 0 when it is not known.
+   * @param pipeBytes the pipe's capacity (`F_GETPIPE_SZ`), 0 when it is not known. Asked once, when
+   *   a stream first brings bulk output: most streams never do, and each ask is a system call.
    * @param now the clock in milliseconds (`performance.now`; tests pass their own).
    */
-  constructor(pipeBytes: number, now: () => number) {
-    this.#pipeBytes = pipeBytes;
+  constructor(pipeBytes: () => number, now: () => number) {
+    this.#pipeBytesOf = pipeBytes;
     this.#now = now;
   }
 
   /** Called after every read of `n` bytes into `offered`; returns the ms to wait before the next read (0: none). */
   afterRead(n: number, offered: number): number {
     this.#burst += n;
-    if (n === offered || this.#pipeBytes === 0) return 0;
+    if (n === offered) return 0;
     const burst = this.#burst, afterPause = this.#afterPause;
     this.#burst = 0;
     this.#afterPause = false;
@@ -68,7 +70,8 @@ export class Coalescer {
     }
     this.#windowBytes += burst;
     if (this.#windowBytes < bulkBurst) return 0;
-    if (now < this.#backoffUntil) return 0;
+    this.#pipeBytes ??= this.#pipeBytesOf();
+    if (this.#pipeBytes === 0 || now < this.#backoffUntil) return 0;
     this.#fullPauses = afterPause && burst >= this.#pipeBytes / 2 ? this.#fullPauses + 1 : 0;
     if (this.#fullPauses >= fullPausesToBackOff) {
       this.#fullPauses = 0;

@@ -44,7 +44,7 @@ export class Pump {
     this.done = new Promise((resolve) => { this.#finish = resolve; });
     this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
     if (this.#copier) keepFreedMemory(); // see there: copies are fresh memory, freed by the GC
-    this.#coalescer = new Coalescer(pipeBytes(fd), () => performance.now());
+    this.#coalescer = new Coalescer(() => pipeBytes(fd), () => performance.now());
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,

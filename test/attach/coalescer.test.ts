@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
 import { Coalescer, backoffMs, bulkBurst, coalesceMs } from '../../src/attach/coalescer.js';
@@ -7,14 +7,10 @@ import { Collector, tmpDir, untilBytes } from '../helpers/common.js';
 
 t.setTimeout(60_000);
 
-const pipe = 1 << 20;
-
-interface Teardown { teardown(fn: () => unknown): void }
-
-/** A coalescer on a 1 MiB pipe with a clock the test moves. */
-function coalescer(pipeBytes = pipe): { c: Coalescer; clock: { now: number } } {
+/** A coalescer on a pipe of taskio's size (1 MiB) with a clock the test moves. */
+function coalescer(pipeBytes = pipeSize): { c: Coalescer; clock: { now: number } } {
   const clock = { now: 1000 };
-  return { c: new Coalescer(pipeBytes, () => clock.now), clock };
+  return { c: new Coalescer(() => pipeBytes, () => clock.now), clock };
 }
 
 t.test('Coalescer rules (injected clock)', async (t) => {
@@ -53,6 +49,20 @@ t.test('Coalescer rules (injected clock)', async (t) => {
     clock.now += 0.2;
     t.equal(c.afterRead(100, 16 << 10), 0, 'and the next at once');
   });
+  t.test('the pipe size is asked once, and only once a stream brought bulk output', async (t) => {
+    let asked = 0;
+    const clock = { now: 1000 };
+    const c = new Coalescer(() => { asked++; return pipeSize; }, () => clock.now);
+    for (let i = 0; i < 10; i++) {
+      c.afterRead(100, 16 << 10);
+      clock.now += coalesceMs;
+    }
+    t.equal(asked, 0, 'lines now and then');
+    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
+    clock.now += coalesceMs;
+    t.equal(c.afterRead(64 << 10, 1 << 20), coalesceMs);
+    t.equal(asked, 1, 'asked at the first bulk output, not again');
+  });
   t.test('a pipe of unknown size is never paused', async (t) => {
     const { c } = coalescer(0);
     t.equal(c.afterRead(512 << 10, 1 << 20), 0);
@@ -86,7 +96,7 @@ t.test('Coalescer rules (injected clock)', async (t) => {
 });
 
 /** A FIFO set whose stdout goes to a collector, and this process as the task writing it (non-blocking). */
-async function bulkCopy(t: Teardown): Promise<{ io: IO; out: Collector; fd: number; close: () => void }> {
+async function bulkCopy(t: Test): Promise<{ io: IO; out: Collector; fd: number; close: () => void }> {
   const out = new Collector();
   const io = await newCreator(withStreams(null, out, null), withFIFODir(tmpDir(t)))('bulk');
   t.teardown(() => io.close());
@@ -100,7 +110,7 @@ async function bulkCopy(t: Teardown): Promise<{ io: IO; out: Collector; fd: numb
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
 t.test('a real copy through a pause (256 KiB at once into the 1 MiB pipe, then more)', async (t) => {
-  t.equal(pipeSize, pipe);
+  t.equal(pipeSize, 1 << 20, "taskio's pipes are 1 MiB, as the rules above assume");
   const { io, out, fd, close } = await bulkCopy(t);
   const before = timers();
   const bulk = Buffer.alloc(256 << 10, 'b');
