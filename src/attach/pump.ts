@@ -4,7 +4,7 @@ import { performance } from 'node:perf_hooks';
 import { SlabCopier, acquireBuffer, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
 import { Coalescer } from './coalescer.js';
 import { borrowsSafely } from './nonRetaining.js';
-import { copiesFlowing, getPipeSize, keepFreedMemory } from '../sys/index.js';
+import { copiesFlowing, getPipeSize, keepFreedMemory, sweepArrayBuffersInline } from '../sys/index.js';
 
 /**
  * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
@@ -43,7 +43,11 @@ export class Pump {
     this.#sink = sink;
     this.done = new Promise((resolve) => { this.#finish = resolve; });
     this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
-    if (this.#copier) keepFreedMemory(); // see there: copies are fresh memory, freed by the GC
+    if (this.#copier) {
+      // See there: copies are fresh memory, freed by the GC, and both keep that cheap.
+      keepFreedMemory();
+      sweepArrayBuffersInline();
+    }
     this.#coalescer = new Coalescer(() => pipeBytes(fd), () => performance.now());
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {

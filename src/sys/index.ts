@@ -1,4 +1,5 @@
-/** The only layer that calls libc (through koffi). Every wrapper throws Node-shaped errors. */
+/** The only layer that calls libc (through koffi) or tunes the process. Every wrapper throws Node-shaped errors. */
+export * from './arrayBufferSweeping.js';
 export * from './errno.js';
 export * from './files.js';
 export * from './malloc.js';
