@@ -13,7 +13,8 @@
 //
 //	ciokeep produce --stdout P --stderr P --bytes N --chunk N --rate MB/s
 //
-// It writes --chunk bytes per write(2) and sleeps whenever it is more than 100 µs ahead of
+// It prints one JSON line: producer_s (open to close), cpu_s (its own CPU seconds). It writes
+// --chunk bytes per write(2) and sleeps whenever it is more than 100 µs ahead of
 // --rate (10^6 bytes per second), so its writes come evenly spaced, as a busy task's do, rather
 // than in one burst per timer tick. After falling behind (its reader was slow) it catches up
 // flat out, as a task whose writes were blocked does.
@@ -132,6 +133,15 @@ func produce(args []string) {
 	}
 	out.Close()
 	errf.Close()
+	// Its own CPU, so a bench can weigh what the task pays for how its reader reads beside what
+	// the reader pays: a reader that lets the pipe fill changes the cost of every write.
+	var self syscall.Rusage
+	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &self)
+	line, _ := json.Marshal(map[string]interface{}{
+		"producer_s": time.Since(t0).Seconds(),
+		"cpu_s":      seconds(self.Utime) + seconds(self.Stime),
+	})
+	fmt.Println(string(line))
 }
 
 func main() {

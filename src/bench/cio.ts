@@ -85,15 +85,16 @@ export async function taskioStream(kind: 'throughput' | 'lines', load: string[],
   try {
     const out = new Counter(kind === 'lines'), err = new Counter(false);
     const { sink, forwards, counted } = sinkFor(sinkKind, out);
-    const { wall, cpu, markCompacts } = await timed(async () => {
+    const { value: produced, wall, cpu, markCompacts } = await timed(async () => {
       const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir))('bench');
       const c = io.config();
-      await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
+      const [said] = await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
       if (forwards) sink.end();
       await counted;
       await io.close();
+      return said;
     });
-    return result(`taskio-${sinkKind}`, kind, out, wall, cpu, markCompacts);
+    return result(`taskio-${sinkKind}`, kind, out, wall, cpu, markCompacts, producerCpu(produced));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -108,13 +109,14 @@ async function bareConsumer(impl: string, kind: 'throughput' | 'lines', load: st
   try {
     const out = new Counter(kind === 'lines');
     const stdout = path.join(dir, 'out'), stderr = path.join(dir, 'err');
-    const { wall, cpu, markCompacts } = await timed(async () => {
+    const { value: produced, wall, cpu, markCompacts } = await timed(async () => {
       const fd = openFifoFd(stdout, 'r', { create: true });
       const efd = openFifoFd(stderr, 'r', { create: true });
-      await Promise.all([produce(stdout, stderr, load), consume(fd, out)]);
+      const [said] = await Promise.all([produce(stdout, stderr, load), consume(fd, out)]);
       fs.closeSync(efd);
+      return said;
     });
-    return result(impl, kind, out, wall, cpu, markCompacts);
+    return result(impl, kind, out, wall, cpu, markCompacts, producerCpu(produced));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -150,9 +152,9 @@ export function plainFifo(kind: 'throughput' | 'lines', load: string[]): Promise
   }));
 }
 
-function result(impl: string, kind: string, out: Counter, wall: number, cpu: number, markCompacts: number): Result {
+function result(impl: string, kind: string, out: Counter, wall: number, cpu: number, markCompacts: number, taskCpu: number | null): Result {
   const gib = out.bytes / 2 ** 30;
-  const r: Result = { bench: kind, impl, bytes: out.bytes, wall_s: round(wall), mb_s: round(out.bytes / wall / 1e6), cpu_s_per_gib: round(cpu / gib), mark_compacts: markCompacts };
+  const r: Result = { bench: kind, impl, bytes: out.bytes, wall_s: round(wall), mb_s: round(out.bytes / wall / 1e6), cpu_s_per_gib: round(cpu / gib), mark_compacts: markCompacts, ...taskCost(cpu, taskCpu, gib) };
   // Said on every line, not only in the info line: a copy of this code run from elsewhere (an A/B
   // of two builds) finds no anchor beside it, and its figures are then not comparable.
   if (!ciobench) r.producer = 'head (no ciobench: write sizes are head\'s own)';
@@ -163,6 +165,25 @@ function result(impl: string, kind: string, out: Counter, wall: number, cpu: num
 /** A line of a Go anchor's copy (`ciobench`, `ciokeep`: `wall_s`, `mb_s`, `cpu_self_s`) as the bench's result. */
 function anchorCopy(kind: string, impl: string, r: Result, bytes: number): Result {
   return { bench: kind, impl, bytes, wall_s: Number(r.wall_s), mb_s: round(Number(r.mb_s)), cpu_s_per_gib: round(Number(r.cpu_self_s) / (bytes / 2 ** 30)) };
+}
+
+/**
+ * The CPU seconds the producer (the task) reported for itself, or null when it reports none: the
+ * paced producer (`ciokeep produce`) does, `ciobench produce` does not. How a reader reads changes
+ * what each write costs the task — a write that finds the pipe empty wakes the reader, one that
+ * finds it holding data takes a fresh page — so a reader that saves its own CPU could be handing
+ * the bill to the task; these lines show both.
+ */
+function producerCpu(said: string): number | null {
+  const line = said.trim().split('\n').at(-1);
+  if (!line?.startsWith('{')) return null;
+  const cpu = (JSON.parse(line) as Result).cpu_s;
+  return typeof cpu === 'number' ? cpu : null;
+}
+
+/** `task_cpu_s_per_gib` and `total_cpu_s_per_gib` (copy and task) when the task's CPU is known. */
+function taskCost(copyCpu: number, taskCpu: number | null, gib: number): Result {
+  return taskCpu === null ? {} : { task_cpu_s_per_gib: round(taskCpu / gib), total_cpu_s_per_gib: round((copyCpu + taskCpu) / gib) };
 }
 
 /** containerd's `cio` on the same producer (`ciobench throughput|lines`). */
@@ -190,7 +211,10 @@ export function containerdPaced(load: string[]): Promise<Result> {
 async function ciokeepCopy(impl: string, keep: number, load: string[]): Promise<Result> {
   if (!ciokeep || !ciobench) throw new Error('ciokeep is not there');
   const r = JSON.parse((await run(ciokeep, ['--ciobench', ciobench, '--keep', String(keep), ...load])).trim()) as Result;
-  return { ...anchorCopy('throughput', impl, r, Number(r.bytes)), gcs: Number(r.gcs) };
+  const bytes = Number(r.bytes);
+  // Its producer is its child; only the paced one is weighed, as only it reports on taskio's side.
+  const task = load.includes('--rate') ? taskCost(Number(r.cpu_self_s), Number(r.cpu_children_s), bytes / 2 ** 30) : {};
+  return { ...anchorCopy('throughput', impl, r, bytes), gcs: Number(r.gcs), ...task };
 }
 
 const wronly = fs.constants.O_WRONLY | fs.constants.O_NONBLOCK;
