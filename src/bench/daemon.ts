@@ -12,7 +12,7 @@ import { fileURLToPath } from 'node:url';
 import { DaemonClient } from '../daemon/index.js';
 import type { RuntimeName } from '../daemon/records.js';
 import { logEntrySpan, processCpuSeconds } from './logfile.js';
-import { ciobench, type Result } from './measure.js';
+import { ciobench, type Interleave, type Result, type Variant } from './measure.js';
 
 /** A daemon started for a benchmark, and what stops it and removes its root. */
 export interface BenchDaemon {
@@ -148,8 +148,6 @@ export async function daemonTaskCost(d: BenchDaemon, counts: number[]): Promise<
   return out;
 }
 
-type Variant = [name: string, run: () => Promise<Result>];
-type Interleave = (label: string, variants: Variant[], key: string, baseline?: string, alsoKeys?: string[]) => Promise<void>;
 
 /** Every daemon benchmark, printed through `interleave` (rounds, medians, ratios) as JSON lines. */
 export async function daemonBenches(o: { interleave: Interleave; lifecycles: number; lines: number; bytes: number; lifecycleShell: (dialect: 'runsc' | 'runc') => Promise<Variant | null> }): Promise<void> {
@@ -170,7 +168,7 @@ export async function daemonBenches(o: { interleave: Interleave; lifecycles: num
         ['daemon-log-mode', async () => ({ bench: 'daemon-lifecycle', impl: 'daemon-log-mode', ...ms(await daemonLifecycle(d, rt, o.lifecycles)) })],
         ['daemon-fifo-mode', async () => ({ bench: 'daemon-lifecycle', impl: 'daemon-fifo-mode', ...ms(await daemonLifecycle(d, rt, o.lifecycles, 'none')) })],
         shell,
-      ], 'median_ms', 'shell-cli');
+      ], 'median_ms', { baseline: 'shell-cli' });
     }
     for (const rt of ['host', 'runc'] as const) {
       await o.interleave(`daemon-start-rate-${rt}`, [['daemon', () => daemonStartRate(d, rt, 100)]], 'tasks_s');
@@ -184,7 +182,7 @@ export async function daemonBenches(o: { interleave: Interleave; lifecycles: num
           const r = await benchConmonK8sFile({ lines: o.lines });
           return { ...(r as unknown as Result), conmon_cpu_s_per_m_lines: r.cpu_s !== undefined ? +((r.cpu_s / o.lines) * 1e6).toFixed(2) : null };
         }],
-      ], 'lines_s', 'conmon', ['wall_lines_s']);
+      ], 'lines_s', { baseline: 'conmon', alsoKeys: ['wall_lines_s'] });
       await o.interleave('daemon-log-bytes', [
         ['daemon', async () => {
           const r = await daemonLogMode(d, `${o.bytes} bytes`, ['--bytes', String(o.bytes), '--chunk', '32768']);
@@ -194,7 +192,7 @@ export async function daemonBenches(o: { interleave: Interleave; lifecycles: num
           const { benchConmonK8sFile } = await import('./logfile.js');
           return { ...(await benchConmonK8sFile({ bytes: o.bytes })) } as unknown as Result;
         }],
-      ], 'mb_s', 'conmon');
+      ], 'mb_s', { baseline: 'conmon' });
     }
   } finally {
     await d.stop();

@@ -8,7 +8,8 @@
  * in its life, not per GiB; Go's `cio` has no such start. BENCH_WARMUP=0 records that round too.
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1), BENCH_BYTES (default 1G),
- * BENCH_LINES (default 1000000), BENCH_SETS (default 2000), BENCH_LIFECYCLES (default 10 per
+ * BENCH_LINES (default 1000000), BENCH_SETS (default 2000), BENCH_SETS_WARMUP (sets made unrecorded
+ * first, in whole rounds, at least BENCH_WARMUP rounds; default 6000), BENCH_LIFECYCLES (default 10 per
  * round), BENCH_PACED_MBPS (default 100,300), BENCH_ONLY (comma list:
  * throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
  * or the same names as arguments: `npm run bench -- scale`; `copy-heap`, only when named, runs the
@@ -16,7 +17,7 @@
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
-import { ciobench, ciokeep, median, parseSize, useSpawner, type Result } from './measure.js';
+import { ciobench, ciokeep, median, parseSize, useSpawner, type InterleaveOptions, type Result, type Variant } from './measure.js';
 import { containerdArray, containerdPaced, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
@@ -34,20 +35,24 @@ const warmups = Number(process.env.BENCH_WARMUP ?? 1);
 const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
+const setsWarmup = Number(process.env.BENCH_SETS_WARMUP ?? 6000);
 const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
-type Variant = [name: string, run: () => Promise<Result>];
-
 /**
- * Runs `variants` interleaved and prints a summary with each one's median `key` (and `alsoKeys`)
- * and its ratio to `baseline`'s; `pairs` adds `a_vs_b` of `key` for variants whose peer is not the
- * baseline (a sink that keeps chunks beside containerd's `cio` into the same kind of sink).
+ * Runs `variants` interleaved (after `warmups` unrecorded rounds) and prints a summary with each
+ * one's median `key` (and `alsoKeys`) and its ratio to the baseline's (see {@link InterleaveOptions}).
  */
-async function interleave(label: string, variants: Variant[], key: string, baseline = 'containerd-cio', alsoKeys: string[] = [], times = rounds, pairs: [string, string][] = [], warm = warmups): Promise<void> {
+async function interleave(label: string, variants: Variant[], key: string, opts: InterleaveOptions = {}): Promise<void> {
+  const { baseline = 'containerd-cio', alsoKeys = [], rounds: times = rounds, pairs = [], warmups: warm = warmups } = opts;
   const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
+  const cold = new Map<string, Result>();
   for (let r = 0; r < warm; r++) {
-    for (const [, fn] of variants) console.log(JSON.stringify({ ...(await fn()), warmup: true, label }));
+    for (const [name, fn] of variants) {
+      const res = await fn();
+      if (r === 0) cold.set(name, res);
+      console.log(JSON.stringify({ ...res, warmup: true, label }));
+    }
   }
   for (let r = 0; r < times; r++) {
     for (const [name, fn] of variants) {
@@ -72,6 +77,7 @@ async function interleave(label: string, variants: Variant[], key: string, basel
     }
   }
   for (const [a, b] of pairs) if (got.has(a) && got.has(b)) summary[`${a}_vs_${b}`] = Math.round((med(a, key) / med(b, key)) * 1000) / 1000;
+  if (opts.reportCold) for (const [name, res] of cold) summary[`${name}_cold_${key}`] = res[key] ?? null;
   console.log(JSON.stringify(summary));
 }
 
@@ -105,7 +111,7 @@ async function main(): Promise<void> {
     if (ciobench) variants.push(cioCopy(chunk));
     // The array collector keeps 64 MiB at a time; so does containerd's side of this pair.
     if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
-    await interleave(`throughput-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']]);
+    await interleave(`throughput-${chunk}`, variants, 'mb_s', { pairs: [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']] });
   }
   if (only.has('paced')) await benchPaced();
   if (only.has('copy-heap')) await benchCopyHeap();
@@ -122,7 +128,11 @@ async function main(): Promise<void> {
     for (const root of ['/dev/shm/taskio-bench', '/tmp/taskio-bench']) {
       const variants: Variant[] = [['taskio', () => taskioSets(sets, root)]];
       if (ciobench) variants.push(['containerd-cio', () => containerdSets(sets, root)]);
-      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s');
+      // V8 optimizes the per-set code only after a few thousand sets (TurboFan; 400 µs of CPU per
+      // set before, 200 after): the medians are a supervisor's steady state, the cold figure a
+      // fresh process's first BENCH_SETS sets.
+      const warm = warmups === 0 ? 0 : Math.max(warmups, Math.ceil(setsWarmup / sets));
+      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s', { warmups: warm, reportCold: true });
     }
   }
   if (only.has('logs')) {
@@ -131,7 +141,7 @@ async function main(): Promise<void> {
     const probe = await benchConmonK8sFile({ lines: 1000 });
     if (probe.measured) cri.push(['conmon', async () => ({ ...(await benchConmonK8sFile({ lines })) })]);
     else console.log(JSON.stringify({ bench: 'conmon-k8s-file', measured: false, reason: probe.reason ?? null }));
-    await interleave('logs-cri-lines', cri, 'lines_s', 'conmon');
+    await interleave('logs-cri-lines', cri, 'lines_s', { baseline: 'conmon' });
     if (ciobench) {
       const raw: Variant[] = [
         ['taskio-raw', async () => ({ ...(await benchRawLog({ bytes })) })],
@@ -140,7 +150,7 @@ async function main(): Promise<void> {
           return { bench: 'logfile', impl: 'containerd-shim-copy', mb_s: Number(r.mb_s), wall_s: Number(r.wall_s) };
         }],
       ];
-      await interleave('logs-raw', raw, 'mb_s', 'containerd-shim-copy');
+      await interleave('logs-raw', raw, 'mb_s', { baseline: 'containerd-shim-copy' });
     }
   }
 }
@@ -165,7 +175,7 @@ async function benchPaced(): Promise<void> {
       ['taskio-writable', () => taskioStream('throughput', load, 'writable')],
       ['plain-fifo', () => plainFifo('throughput', load)],
       ['containerd-cio', () => containerdPaced(load)],
-    ], 'cpu_s_per_gib', 'containerd-cio', ['task_cpu_s_per_gib', 'total_cpu_s_per_gib']);
+    ], 'cpu_s_per_gib', { alsoKeys: ['task_cpu_s_per_gib', 'total_cpu_s_per_gib'] });
   }
 }
 
@@ -182,7 +192,7 @@ async function benchCopyHeap(): Promise<void> {
       for (const sink of ['writable', 'array'] as const) variants.push([`taskio-${sink}+${mb}MB`, () => copyAtHeap(mb, sink, load)]);
     }
     if (ciobench) variants.push(cioCopy(chunk));
-    await interleave(`copy-heap-${chunk}`, variants, 'mb_s', 'containerd-cio', [], rounds, [], 0);
+    await interleave(`copy-heap-${chunk}`, variants, 'mb_s', { warmups: 0 });
   }
 }
 
@@ -205,10 +215,10 @@ async function runtimeBenches(): Promise<void> {
       await interleave(`lifecycle-${dialect}`, [
         ['taskio-init', async () => ({ ...ms(await initLifecycle(s, bundle, lifecycles)), impl: 'taskio-init' })],
         ['shell-cli', async () => ({ ...ms(await shellLifecycle(s, bundle, lifecycles)), impl: 'shell-cli' })],
-      ], 'median_ms', 'shell-cli');
+      ], 'median_ms', { baseline: 'shell-cli' });
       const dd: Variant[] = [['taskio-container-dd', () => containerDd(s, dialect, bytes)]];
       if (ciobench) dd.push(['taskio-host-produce', () => hostProduce(s, bytes)]);
-      await interleave(`container-dd-${dialect}`, dd, 'mb_s', 'taskio-host-produce');
+      await interleave(`container-dd-${dialect}`, dd, 'mb_s', { baseline: 'taskio-host-produce' });
     } finally {
       s.cleanup();
     }
@@ -257,7 +267,7 @@ async function benchCliRun(): Promise<void> {
     // run, so a machine that slows down or speeds up over the minutes weighs on all of them alike.
     const { variants, cleanup } = await cliRunVariants(dialect, 1);
     try {
-      await interleave(`cli-run-${dialect}`, variants, 'median_ms', `${dialect}-run`, [], rounds * lifecycles);
+      await interleave(`cli-run-${dialect}`, variants, 'median_ms', { baseline: `${dialect}-run`, rounds: rounds * lifecycles });
     } finally {
       await cleanup();
     }

@@ -6,6 +6,31 @@ import { Spawner, runCollected } from './spawner.js';
 /** One benchmark result: printed as one JSON line. */
 export type Result = Record<string, string | number | boolean | null>;
 
+/** One contender of a benchmark: its name in the summary and what runs it once. */
+export type Variant = [name: string, run: () => Promise<Result>];
+
+/** How `interleave` (in `main.ts`) runs a benchmark and sums it up; each field has a default. */
+export interface InterleaveOptions {
+  /** The variant every ratio is taken against (default `containerd-cio`). */
+  baseline?: string;
+  /** More keys to give medians and ratios of, beside the first. */
+  alsoKeys?: string[];
+  /** Recorded rounds (default BENCH_ROUNDS). */
+  rounds?: number;
+  /** Pairs `[a, b]` whose peer is not the baseline: adds `a_vs_b` of the first key. */
+  pairs?: [string, string][];
+  /** Unrecorded rounds before them (default BENCH_WARMUP). */
+  warmups?: number;
+  /**
+   * Also give each variant's first warm-up run (`<name>_cold_<key>`): what a fresh process gets,
+   * where the warm-up is long enough that the medians show the steady state.
+   */
+  reportCold?: boolean;
+}
+
+/** Runs `variants` interleaved and prints a summary line with medians and ratios. */
+export type Interleave = (label: string, variants: Variant[], key: string, opts?: InterleaveOptions) => Promise<void>;
+
 /** `../shared/anchors/ciobench` beside the repository, when it is there (containerd's `cio`). */
 export const ciobench = [path.resolve(new URL('../../..', import.meta.url).pathname, 'shared/anchors/ciobench')]
   .find((p) => fs.existsSync(p)) ?? null;

@@ -22,7 +22,7 @@ import { HostRuntime } from '../runtime/host/index.js';
 import { Runsc, createBusyboxBundle, type BusyboxBundle } from '../runtime/oci/index.js';
 import { Init, type Runtime } from '../runtime/proc/index.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
-import type { Result } from './measure.js';
+import type { Interleave, Result, Variant } from './measure.js';
 import { counter, runtimeBinaries } from './runtime.js';
 
 /** Where `dd` writes. */
@@ -66,11 +66,9 @@ export const ddBlockSizes = [1 << 20, 4096];
 const fileCap = 512 << 20;
 const busybox = '/usr/bin/busybox';
 
-type Variant = [name: string, run: () => Promise<Result>];
-
 /** What {@link runscIoBenches} needs from the bench driver. */
 export interface RunscIoDeps {
-  interleave(label: string, variants: Variant[], key: string, baseline?: string): Promise<void>;
+  interleave: Interleave;
   /** Seconds one run should take. */
   seconds: number;
   /** Only these sinks and configurations (default: all). */
@@ -128,7 +126,7 @@ export async function runscIoBenches(deps: RunscIoDeps): Promise<void> {
             return ddRun(s, c, runtimes.get(c.name)!, sink, bs, count);
           }];
         });
-        await deps.interleave(`runsc-io-${sink}-${bs >= 1 << 20 ? `${bs >> 20}M` : `${bs >> 10}K`}`, variants, 'mb_s', 'host');
+        await deps.interleave(`runsc-io-${sink}-${bs >= 1 << 20 ? `${bs >> 20}M` : `${bs >> 10}K`}`, variants, 'mb_s', { baseline: 'host' });
       }
     }
   } finally {
