@@ -22,7 +22,7 @@ export {
 export {
   type Attach, type Creator, type IO, type Opt, type Streams,
   defaultFIFODir, kNonRetaining, load, newAttach, newCreator, nonRetaining, nullIO,
-  withFIFODir, withStdinClose, withStdio, withStreams, withTerminal,
+  withCoalescing, withFIFODir, withStdinClose, withStdio, withStreams, withTerminal,
 } from './attach/index.js';
 export { DirectIO, newDirectIO } from './direct/index.js';
 export * from './logs.js';

@@ -3,8 +3,8 @@ export { newAttach, newCreator } from './creator.js';
 export { load, nullIO, StaticIO } from './nullIO.js';
 export { kNonRetaining, nonRetaining } from './nonRetaining.js';
 export { PipeIO } from './pipeIO.js';
-export { Pump } from './pump.js';
+export { Pump, type PumpOptions } from './pump.js';
 export {
   type Attach, type Creator, type IO, type Opt, type Streams,
-  defaultFIFODir, withFIFODir, withStdinClose, withStdio, withStreams, withTerminal,
+  defaultFIFODir, withCoalescing, withFIFODir, withStdinClose, withStdio, withStreams, withTerminal,
 } from './streams.js';

@@ -31,8 +31,9 @@ export class PipeIO implements IO {
       io.lock = lock;
       // The lock made, opened and checked its FIFO already: its reader shares that open.
       const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : openFifoFd(p, 'r', { create: true }));
-      if (stdout && streams.stdout) this.#pumps.push(new Pump(reader(stdout), streams.stdout));
-      if (stderr && streams.stderr) this.#pumps.push(new Pump(reader(stderr), streams.stderr));
+      const pumpOpts = { coalesce: streams.coalesce !== false };
+      if (stdout && streams.stdout) this.#pumps.push(new Pump(reader(stdout), streams.stdout, pumpOpts));
+      if (stderr && streams.stderr) this.#pumps.push(new Pump(reader(stderr), streams.stderr, pumpOpts));
       // Closing our FIFO writer when the caller's stdin ends is not EOF for the task: its task host
       // (containerd's shim, taskio's process side) holds a writer of its own until asked to close
       // the task's stdin — which the caller does from the stdin-close hook (withStdinClose).

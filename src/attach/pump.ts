@@ -11,10 +11,17 @@ import { copiesFlowing, getPipeSize, keepFreedMemory, sweepArrayBuffersInline } 
  * `onread` into pooled buffers (no allocation per read, which is what costs in Node). A sink known
  * not to keep chunks borrows those buffers until its write callback; any other sink gets copies in
  * slab memory that is never written again ({@link SlabCopier}). It stops reading while the sink
- * pushes back, so a slow consumer slows the task and memory stays bounded, and waits a moment
- * after each burst of bulk output ({@link Coalescer}), so a busy stream wakes it less often.
+ * pushes back, so a slow consumer slows the task and memory stays bounded, and (unless told not to)
+ * waits a moment after each burst of bulk output ({@link Coalescer}), so a busy stream wakes it less
+ * often.
  * The sink is never ended or destroyed: it belongs to the caller.
  */
+/** Options of a {@link Pump}. */
+export interface PumpOptions {
+  /** Read a busy stream in bursts ({@link Coalescer}; default true). */
+  coalesce?: boolean;
+}
+
 export class Pump {
   /** Resolves when the source reached EOF and every chunk was written, or the pump was stopped. */
   readonly done: Promise<void>;
@@ -34,12 +41,13 @@ export class Pump {
   #closed = false;
   #finish!: () => void;
   #waitingDrain = false;
-  readonly #coalescer: Coalescer;
+  /** Null when the caller turned coalescing off: every read follows the data at once. */
+  readonly #coalescer: Coalescer | null;
   /** The pending wait of the {@link Coalescer}, made once and re-armed. */
   #coalesceTimer: NodeJS.Timeout | null = null;
 
   /** Takes ownership of `fd` (an open, non-blocking FIFO read fd). */
-  constructor(fd: number, sink: Writable) {
+  constructor(fd: number, sink: Writable, opts: PumpOptions = {}) {
     this.#sink = sink;
     this.done = new Promise((resolve) => { this.#finish = resolve; });
     this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
@@ -48,7 +56,7 @@ export class Pump {
       keepFreedMemory();
       sweepArrayBuffersInline();
     }
-    this.#coalescer = new Coalescer(() => pipeBytes(fd), clock);
+    this.#coalescer = opts.coalesce === false ? null : new Coalescer(() => pipeBytes(fd), clock);
     // `onread` is a documented constructor option that @types/node only declares for connect().
     const options = {
       fd, readable: true, writable: false,
@@ -99,7 +107,7 @@ export class Pump {
       this.#sink.once('drain', this.#onDrain);
       return false;
     }
-    const wait = this.#coalescer.afterRead(n, buf.length);
+    const wait = this.#coalescer === null ? 0 : this.#coalescer.afterRead(n, buf.length);
     if (wait === 0) return true;
     // The timer is ref'd: a paused socket does not keep the process alive, the copy must.
     if (this.#coalesceTimer === null) this.#coalesceTimer = setTimeout(this.#onCoalesced, wait);

@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
 import { finished } from 'node:stream/promises';
-import { newCreator, nonRetaining, withFIFODir, withStreams } from '../index.js';
+import { newCreator, nonRetaining, withFIFODir, withStreams, type Opt } from '../index.js';
 import { openFifoFd, pipeSize } from '../fifo/index.js';
 import { setPipeSize } from '../sys/index.js';
 import { ciobench, ciobenchRun, ciokeep, run, timed, type Result } from './measure.js';
@@ -77,16 +77,16 @@ function sinkFor(kind: SinkKind, out: Counter): { sink: Writable; forwards: bool
 }
 
 /**
- * taskio's consumer: `newCreator` with a sink of `kind` (see {@link SinkKind}), fed by the producer
- * process.
+ * taskio's consumer: `newCreator` with a sink of `kind` (see {@link SinkKind}) and `opts`, fed by
+ * the producer process; its line is named `impl`.
  */
-export async function taskioStream(kind: 'throughput' | 'lines', load: string[], sinkKind: SinkKind): Promise<Result> {
+export async function taskioStream(kind: 'throughput' | 'lines', load: string[], sinkKind: SinkKind, opts: Opt[] = [], impl = `taskio-${sinkKind}`): Promise<Result> {
   const dir = fifoDir();
   try {
     const out = new Counter(kind === 'lines'), err = new Counter(false);
     const { sink, forwards, counted } = sinkFor(sinkKind, out);
     const { value: produced, wall, cpu, markCompacts } = await timed(async () => {
-      const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir))('bench');
+      const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir), ...opts)('bench');
       const c = io.config();
       const [said] = await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
       if (forwards) sink.end();
@@ -94,7 +94,7 @@ export async function taskioStream(kind: 'throughput' | 'lines', load: string[],
       await io.close();
       return said;
     });
-    return result(`taskio-${sinkKind}`, kind, out, wall, cpu, markCompacts, producerCpu(produced));
+    return result(impl, kind, out, wall, cpu, markCompacts, producerCpu(produced));
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }

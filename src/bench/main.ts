@@ -21,6 +21,7 @@ import { ciobench, ciokeep, median, parseSize, useSpawner, type InterleaveOption
 import { containerdArray, containerdPaced, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
+import { withCoalescing } from '../index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
@@ -158,7 +159,8 @@ async function main(): Promise<void> {
 /**
  * The copy of a task that writes 4 KiB at a time at a steady rate below the copy's ceiling (most
  * busy tasks): here the wakeups per write, not the copying, cost CPU, which taskio's coalescing
- * (`src/attach/coalescer.ts`) lowers. Three seconds of output per run at each rate; containerd's
+ * (`src/attach/coalescer.ts`) lowers; `taskio-lend-uncoalesced` is the lent copy with it turned off
+ * (`withCoalescing(false)`). Three seconds of output per run at each rate; containerd's
  * `cio` on the same paced producer (`ciokeep produce`). Each line also gives the producer's own CPU
  * (`task_cpu_s_per_gib`) and the sum (`total_cpu_s_per_gib`): a pause lets the pipe fill, which
  * changes what the task's writes cost, so the copy's saving is only real if the sum falls too.
@@ -173,6 +175,7 @@ async function benchPaced(): Promise<void> {
     await interleave(`paced-${mbps}MBps-4K`, [
       ['taskio-lend', () => taskioStream('throughput', load, 'lend')],
       ['taskio-writable', () => taskioStream('throughput', load, 'writable')],
+      ['taskio-lend-uncoalesced', () => taskioStream('throughput', load, 'lend', [withCoalescing(false)], 'taskio-lend-uncoalesced')],
       ['plain-fifo', () => plainFifo('throughput', load)],
       ['containerd-cio', () => containerdPaced(load)],
     ], 'cpu_s_per_gib', { alsoKeys: ['task_cpu_s_per_gib', 'total_cpu_s_per_gib'] });

@@ -1,6 +1,6 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
-import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
+import { newCreator, withCoalescing, withFIFODir, withStreams, type IO, type Opt } from '../../src/index.js';
 import { Coalescer, backoffMs, bulkBurst, coalesceMs } from '../../src/attach/coalescer.js';
 import { openFifoFd, pipeSize } from '../../src/fifo/index.js';
 import { Collector, tmpDir, untilBytes } from '../helpers/common.js';
@@ -96,9 +96,9 @@ t.test('Coalescer rules (injected clock)', async (t) => {
 });
 
 /** A FIFO set whose stdout goes to a collector, and this process as the task writing it (non-blocking). */
-async function bulkCopy(t: Test): Promise<{ io: IO; out: Collector; fd: number; close: () => void }> {
+async function bulkCopy(t: Test, ...opts: Opt[]): Promise<{ io: IO; out: Collector; fd: number; close: () => void }> {
   const out = new Collector();
-  const io = await newCreator(withStreams(null, out, null), withFIFODir(tmpDir(t)))('bulk');
+  const io = await newCreator(withStreams(null, out, null), withFIFODir(tmpDir(t)), ...opts)('bulk');
   t.teardown(() => io.close());
   const fd = openFifoFd(io.config().stdout, 'w');
   let open = true;
@@ -109,21 +109,41 @@ async function bulkCopy(t: Test): Promise<{ io: IO; out: Collector; fd: number; 
 /** Timers of this process that are alive now (the copy's pause is one while it waits). */
 const timers = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Timeout').length;
 
-t.test('a real copy through a pause (256 KiB at once into the 1 MiB pipe, then more)', async (t) => {
-  t.equal(pipeSize, 1 << 20, "taskio's pipes are 1 MiB, as the rules above assume");
-  const { io, out, fd, close } = await bulkCopy(t);
-  const before = timers();
-  const bulk = Buffer.alloc(256 << 10, 'b');
-  t.equal(fs.writeSync(fd, bulk), bulk.length, 'one write, all of it in the pipe before the copy wakes');
-  await untilBytes(out, bulk.length);
+/**
+ * Writes `size` bytes of `fill` in one write (all of it in the pipe before the copy wakes), waits
+ * until the sink has them, and returns how many more timers are alive than before: 1 while the
+ * copy waits before its next read, 0 when it reads on at once.
+ */
+async function burst(t: Test, fd: number, out: Collector, size: number, fill: string): Promise<number> {
+  const before = timers(), had = out.bytes;
+  t.equal(fs.writeSync(fd, Buffer.alloc(size, fill)), size, 'one write, all of it in the pipe before the copy wakes');
+  await untilBytes(out, had + size);
   await new Promise(setImmediate);
-  t.equal(timers(), before + 1, 'the copy waits before its next read');
-  fs.writeSync(fd, 'tail\n');
-  await untilBytes(out, bulk.length + 5);
-  close();
+  return timers() - before;
+}
+
+for (const coalesce of [true, false]) {
+  t.test(`a real copy ${coalesce ? 'through a pause' : 'with withCoalescing(false), without one'} (256 KiB at once into the 1 MiB pipe, then more)`, async (t) => {
+    t.equal(pipeSize, 1 << 20, "taskio's pipes are 1 MiB, as the rules above assume");
+    const { io, out, fd, close } = await bulkCopy(t, ...(coalesce ? [] : [withCoalescing(false)]));
+    const before = timers();
+    t.equal(await burst(t, fd, out, 256 << 10, 'b'), coalesce ? 1 : 0, coalesce ? 'the copy waits before its next read' : 'it reads on at once');
+    fs.writeSync(fd, 'tail\n');
+    await untilBytes(out, (256 << 10) + 5);
+    close();
+    await io.wait();
+    t.equal(out.text(), 'b'.repeat(256 << 10) + 'tail\n', 'every byte, in order, and EOF');
+    t.equal(timers(), before, 'no timer left');
+  });
+}
+
+t.test('the last withCoalescing given wins', async (t) => {
+  const { io, out, fd } = await bulkCopy(t, withCoalescing(false), withCoalescing(true));
+  const before = timers();
+  t.equal(await burst(t, fd, out, 256 << 10, 'y'), 1, 'the copy waits before its next read');
+  io.cancel();
   await io.wait();
-  t.equal(out.text(), bulk.toString() + 'tail\n', 'every byte, in order, and EOF after the pause');
-  t.equal(timers(), before, 'no timer left');
+  t.equal(timers(), before, 'cancel cleared the wait');
 });
 
 t.test('EOF while the copy waits, and cancel while it waits: nothing left behind', async (t) => {
@@ -137,10 +157,7 @@ t.test('EOF while the copy waits, and cancel while it waits: nothing left behind
   t.test('cancel', async (t) => {
     const { io, out, fd } = await bulkCopy(t);
     const before = timers();
-    fs.writeSync(fd, Buffer.alloc(64 << 10, 'c'));
-    await untilBytes(out, 64 << 10);
-    await new Promise(setImmediate);
-    t.equal(timers(), before + 1, 'waiting');
+    t.equal(await burst(t, fd, out, 64 << 10, 'c'), 1, 'waiting');
     io.cancel();
     await io.wait();
     t.equal(timers(), before, 'cancel cleared the wait');
