@@ -6,6 +6,12 @@ import { Coalescer } from './coalescer.js';
 import { borrowsSafely } from './nonRetaining.js';
 import { copiesFlowing, getPipeSize, keepFreedMemory, sweepArrayBuffersInline } from '../sys/index.js';
 
+/** Options of a {@link Pump}. */
+export interface PumpOptions {
+  /** Read a busy stream in bursts ({@link Coalescer}; default true). */
+  coalesce?: boolean;
+}
+
 /**
  * The copy engine: moves one FIFO's bytes into a user `Writable`. It reads with `net.Socket`'s
  * `onread` into pooled buffers (no allocation per read, which is what costs in Node). A sink known
@@ -16,12 +22,6 @@ import { copiesFlowing, getPipeSize, keepFreedMemory, sweepArrayBuffersInline } 
  * often.
  * The sink is never ended or destroyed: it belongs to the caller.
  */
-/** Options of a {@link Pump}. */
-export interface PumpOptions {
-  /** Read a busy stream in bursts ({@link Coalescer}; default true). */
-  coalesce?: boolean;
-}
-
 export class Pump {
   /** Resolves when the source reached EOF and every chunk was written, or the pump was stopped. */
   readonly done: Promise<void>;

@@ -148,7 +148,6 @@ export async function daemonTaskCost(d: BenchDaemon, counts: number[]): Promise<
   return out;
 }
 
-
 /** Every daemon benchmark, printed through `interleave` (rounds, medians, ratios) as JSON lines. */
 export async function daemonBenches(o: { interleave: Interleave; lifecycles: number; lines: number; bytes: number; lifecycleShell: (dialect: 'runsc' | 'runc') => Promise<Variant | null> }): Promise<void> {
   if (process.getuid?.() !== 0) {
