@@ -25,17 +25,18 @@ class Counter extends Writable {
 
 /**
  * The shared producer: `ciobench produce`, a separate process writing the set's FIFOs; a `load`
- * with `--rate` (MB/s) is `ciokeep produce` instead, which paces its writes.
+ * with `--rate` (MB/s) is `ciokeep produce` instead, which paces its writes. Resolves with the
+ * producer's own CPU seconds when it reports them ({@link producerCpu}).
  */
-function produce(stdout: string, stderr: string, load: string[]): Promise<string> {
+function produce(stdout: string, stderr: string, load: string[]): Promise<number | null> {
   if (load.includes('--rate')) {
     if (!ciokeep) throw new Error('a paced load needs ciokeep (scripts/anchors/build.sh)');
-    return run(ciokeep, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]);
+    return run(ciokeep, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]).then(producerCpu);
   }
-  if (ciobench) return run(ciobench, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]);
+  if (ciobench) return run(ciobench, ['produce', '--stdout', stdout, '--stderr', stderr, ...load]).then(producerCpu);
   // Without the anchor, `head` is the producer (bytes only; its write size is its own).
   const bytes = load[load.indexOf('--bytes') + 1] ?? String(Number(load[load.indexOf('--lines') + 1]) * 100);
-  return run('/bin/sh', ['-c', 'exec 3>"$2"; head -c "$3" /dev/zero > "$1"', 'sh', stdout, stderr, bytes]);
+  return run('/bin/sh', ['-c', 'exec 3>"$2"; head -c "$3" /dev/zero > "$1"', 'sh', stdout, stderr, bytes]).then(() => null);
 }
 
 function fifoDir(): string {
@@ -85,16 +86,16 @@ export async function taskioStream(kind: 'throughput' | 'lines', load: string[],
   try {
     const out = new Counter(kind === 'lines'), err = new Counter(false);
     const { sink, forwards, counted } = sinkFor(sinkKind, out);
-    const { value: produced, wall, cpu, markCompacts } = await timed(async () => {
+    const { value: taskCpu, wall, cpu, markCompacts } = await timed(async () => {
       const io = await newCreator(withStreams(null, sink, err), withFIFODir(dir), ...opts)('bench');
       const c = io.config();
-      const [said] = await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
+      const [producerCpuS] = await Promise.all([produce(c.stdout, c.stderr, load), io.wait()]);
       if (forwards) sink.end();
       await counted;
       await io.close();
-      return said;
+      return producerCpuS;
     });
-    return result(impl, kind, out, wall, cpu, markCompacts, producerCpu(produced));
+    return result(impl, kind, out, wall, cpu, markCompacts, taskCpu);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
@@ -109,14 +110,14 @@ async function bareConsumer(impl: string, kind: 'throughput' | 'lines', load: st
   try {
     const out = new Counter(kind === 'lines');
     const stdout = path.join(dir, 'out'), stderr = path.join(dir, 'err');
-    const { value: produced, wall, cpu, markCompacts } = await timed(async () => {
+    const { value: taskCpu, wall, cpu, markCompacts } = await timed(async () => {
       const fd = openFifoFd(stdout, 'r', { create: true });
       const efd = openFifoFd(stderr, 'r', { create: true });
-      const [said] = await Promise.all([produce(stdout, stderr, load), consume(fd, out)]);
+      const [producerCpuS] = await Promise.all([produce(stdout, stderr, load), consume(fd, out)]);
       fs.closeSync(efd);
-      return said;
+      return producerCpuS;
     });
-    return result(impl, kind, out, wall, cpu, markCompacts, producerCpu(produced));
+    return result(impl, kind, out, wall, cpu, markCompacts, taskCpu);
   } finally {
     fs.rmSync(dir, { recursive: true, force: true });
   }
