@@ -31,7 +31,7 @@ export class PipeIO implements IO {
       io.lock = lock;
       // The lock made, opened and checked its FIFO already: its reader shares that open.
       const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : openFifoFd(p, 'r', { create: true }));
-      const pumpOpts = { coalesce: streams.coalesce !== false };
+      const pumpOpts = { coalesce: streams.coalesce }; // Pump decides the default
       if (stdout && streams.stdout) this.#pumps.push(new Pump(reader(stdout), streams.stdout, pumpOpts));
       if (stderr && streams.stderr) this.#pumps.push(new Pump(reader(stderr), streams.stderr, pumpOpts));
       // Closing our FIFO writer when the caller's stdin ends is not EOF for the task: its task host
