@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { validateId } from '../ids.js';
@@ -53,6 +54,24 @@ export class DaemonLayout {
   log(id: string): string { return path.join(this.taskDir(id), `${id}.log`); }
   /** The runtime's JSON log for this task's calls (one per task, so errors never mix). */
   runtimeLog(id: string): string { return path.join(this.taskDir(id), 'runtime.json'); }
+
+  /**
+   * Whether `file` lies inside this root once the symlinks of its existing part are resolved. A
+   * path a client names (a task's `file://` log) must not: it could overwrite the lock, another
+   * task's record or FIFOs, or make a directory that later blocks an id.
+   */
+  holds(file: string): boolean {
+    const real = (p: string): string => {
+      try {
+        return fs.realpathSync(p);
+      } catch {
+        const parent = path.dirname(p);
+        return parent === p ? p : path.join(real(parent), path.basename(p));
+      }
+    };
+    const rel = path.relative(real(this.root), real(path.resolve(file)));
+    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+  }
 
   /** A task's FIFO paths: `<dir>/<id>-stdin|-stdout|-stderr`; blank where the stream is not used. */
   fifos(id: string, terminal: boolean, stdin: boolean): { terminal: boolean; stdin: string; stdout: string; stderr: string } {

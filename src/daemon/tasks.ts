@@ -132,6 +132,9 @@ export class TaskManager {
     if (runtimeName === 'host' && (req.mounts?.length || req.readonlyRootfs)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', `${req.mounts?.length ? 'mounts need' : 'a read-only rootfs needs'} runtime runsc or runc: a host task sees the host's files as they are`);
     }
+    if (req.logPlan.mode === 'file' && layout.holds(req.logPlan.path)) {
+      throw new TaskioError('ERR_INVALID_LOG_PATH', `log ${req.logPlan.path} lies inside the daemon's state root ${layout.root}: name a file outside it (without "log", a task's log is kept there)`);
+    }
     this.#reserved.add(id);
     const dir = layout.taskDir(id);
     let made = false;

@@ -6,6 +6,7 @@ import { spawnSync } from 'node:child_process';
 import type { DaemonClient, RuntimeName } from '../../src/daemon/index.js';
 import { isGone, processesMentioning } from '../fixtures/oci.js';
 import { client, daemonRoot, eventually } from './helpers.js';
+import { tmpDir } from '../helpers/common.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -219,7 +220,8 @@ t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job 
 });
 
 t.test('log URIs: a raw log elsewhere, CRI with rotation; FIFO mode has no log', { timeout: 60_000 }, async (t) => {
-  const dir = fs.mkdtempSync(path.join(root, 'logs-'));
+  // Outside the daemon's root: a log a client names may not lie in it.
+  const dir = tmpDir(t, 'taskio-tasks-logs-');
   const raw = path.join(dir, 'raw.log');
   await c.createTask({ id: 'rawlog', runtime: 'host', log: `file://${raw}`, args: ['sh', '-c', 'echo one; echo two >&2'] });
   await c.wait('rawlog');
