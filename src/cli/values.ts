@@ -3,6 +3,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { restartPolicyNames, type RestartPolicy } from '../daemon/restartPolicy.js';
 import { ulimitNames, type TaskUlimit } from '../daemon/ulimits.js';
+import { maxStopSeconds } from '../daemon/check.js';
 
 /**
  * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
@@ -47,7 +48,7 @@ export function parsePidsLimit(value: string): number | undefined {
 /** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */
 export function parseStopTimeout(value: string): number {
   const n = parseInteger(value);
-  if (n < -1) throw invalid('the timeout must be 0 or more seconds, or -1 to wait for ever');
+  if (n < -1 || n > maxStopSeconds) throw invalid(`the timeout must be 0 to ${maxStopSeconds} seconds (24.8 days), or -1 to wait for ever`);
   return n;
 }
 

@@ -1,4 +1,5 @@
 import crypto from 'node:crypto';
+import { once } from 'node:events';
 import fs from 'node:fs';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
@@ -11,6 +12,7 @@ import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type At
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
+import { clockPasses } from './clockPasses.js';
 import { mergeEnv } from '../mergeEnv.js';
 import type { TaskEvent } from './events.js';
 import { ociUser, resolveUser } from './taskUser.js';
@@ -461,12 +463,9 @@ export function apiRouter(api: ApiContext): Router {
       return;
     }
     const off = events.subscribe((e) => { if (wanted(e)) push(e); });
-    let timer: NodeJS.Timeout | undefined;
-    await new Promise<void>((resolve) => {
-      ctx.signal.addEventListener('abort', () => resolve(), { once: true });
-      if (until !== null) timer = setTimeout(resolve, until.getTime() - Date.now());
-    });
-    clearTimeout(timer);
+    const passed = until === null ? null : clockPasses(until.getTime());
+    await Promise.race([once(ctx.signal, 'abort'), ...(passed ? [passed.reached] : [])]);
+    passed?.cancel();
     off();
     res.end();
   });

@@ -110,6 +110,8 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   const stop = new AbortController();
   const onAbort = (): void => stop.abort();
   conn.signal.addEventListener('abort', onAbort, { once: true });
+  // A client gone before this (it closed while its task was made) fires no 'abort' any more.
+  if (conn.signal.aborted) stop.abort();
   void detached.then(() => stop.abort());
   const finish = (): void => {
     conn.signal.removeEventListener('abort', onAbort);
@@ -147,7 +149,8 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   // The attach moment: the log's end now (or the task's start, opened early), fixed before the client is answered.
   let log: OpenedLog | null = null;
   if (early) {
-    stop.signal.addEventListener('abort', () => early.cancel(), { once: true });
+    if (stop.signal.aborted) early.cancel();
+    else stop.signal.addEventListener('abort', () => early.cancel(), { once: true });
     log = await early.opened;
   } else if (opts.stdout || opts.stderr) {
     log = await openLog(task, {
@@ -185,6 +188,9 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
       } catch (err) {
         if ((err as Error).name !== 'AbortError') throw err;
       } finally {
+        // However the pump ended (a client gone mid-write fails it with EPIPE, not an abort), the
+        // reader lets go of the log file: a generator left suspended would hold it for ever.
+        void log?.close();
         if (stdin) {
           unregister();
           scanner?.unpipe(stdin);

@@ -1,5 +1,6 @@
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
+import { maxTimerMs } from './clockPasses.js';
 
 /** The JSON types a field of a request may have. */
 export type FieldType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'object' | 'object[]' | 'signal';
@@ -121,8 +122,14 @@ export function checkEnv(env: readonly string[]): void {
   }
 }
 
+/** The longest stop timeout: what one Node timer can wait, in whole seconds. */
+export const maxStopSeconds = Math.floor(maxTimerMs / 1000);
+
 /** Checks a stop timeout in a request (`stopTimeout`, stop's `timeout`): seconds, or -1 to wait for ever. */
 export function checkStopTimeout(field: string, seconds: number): number {
-  if (seconds < -1) throw new TaskioError('ERR_INVALID_FIELD', `field "${field}" must be 0 or more seconds, or -1 to wait for ever; got ${seconds}`);
+  // Beyond Node's longest timer the wait would end at once, killing the task without its grace.
+  if (seconds < -1 || seconds > maxStopSeconds) {
+    throw new TaskioError('ERR_INVALID_FIELD', `field "${field}" must be 0 to ${maxStopSeconds} seconds (24.8 days), or -1 to wait for ever; got ${seconds}`);
+  }
   return seconds;
 }

@@ -155,8 +155,26 @@ function logPlan(log: string | undefined): LogPlan {
     if (st !== undefined && !st.isFile()) throw notRegularFile(path, st, 'ERR_INVALID_LOG_PATH');
     return { mode: 'file', uri: log, path, format, options: { ...options, format } };
   }
-  if (target.kind === 'binary') return { mode: 'binary', uri: log };
+  if (target.kind === 'binary') {
+    checkLogger(target.path);
+    return { mode: 'binary', uri: log };
+  }
   throw new TaskioError('ERR_INVALID_LOG_URI', `field "log" must be a file:// or binary:// URI, or none; got ${JSON.stringify(log)}`);
+}
+
+/**
+ * A binary logger that cannot run is the request's fault, said before the task is made: the
+ * logger would fail only once started, and the task with it (`ERR_LOGGER_NOT_READY`, a 500).
+ */
+function checkLogger(file: string): void {
+  const st = fs.statSync(file, { throwIfNoEntry: false });
+  if (st === undefined) throw new TaskioError('ERR_COMMAND_NOT_FOUND', `logger ${file} does not exist`);
+  if (!st.isFile()) throw new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', `logger ${file} is not a regular file`);
+  try {
+    fs.accessSync(file, fs.constants.X_OK);
+  } catch {
+    throw new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', `logger ${file} is not executable`);
+  }
 }
 
 /** Checks `limits`: memory ≥ 4 MiB, 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1. */

@@ -12,6 +12,7 @@ import { enableCgroupWarmup } from '../runtime/jobobject/index.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
 import { apiRouter } from './api.js';
 import { DaemonLock } from './daemonLock.js';
+import { clientErrorResponse } from './httpError.js';
 import { EventBus } from './events.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
 import { findRuntimes } from './runtimes.js';
@@ -73,7 +74,10 @@ export class Daemon {
       const tasks = new TaskManager({ layout, events, logger }, runtimes);
       await tasks.adoptAll();
       const router = apiRouter({ version: packageVersion(), layout, runtimes, tasks, events, logger });
-      const server = http.createServer({ requestTimeout: 0, keepAliveTimeout: 65_000 });
+      // A request must be read within a minute (its head within 30 s): the largest body is 1 MiB on a
+      // local socket, and a client that stalls mid-request would otherwise hold its connection for
+      // ever. Only reading the request is timed: an answer may stream for as long as it lasts.
+      const server = http.createServer({ headersTimeout: 30_000, requestTimeout: 60_000, keepAliveTimeout: 65_000 });
       const daemon = new Daemon(layout, server, lock, tasks, logger);
       server.on('request', router.onRequest);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
@@ -81,9 +85,11 @@ export class Daemon {
         socket.once('close', () => daemon.#upgraded.delete(socket));
         router.onUpgrade(req, socket, head);
       });
-      server.on('clientError', (err, socket: Socket) => {
-        if (!socket.destroyed) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+      server.on('connect', router.onConnect);
+      server.on('clientError', (err: NodeJS.ErrnoException, socket: Socket) => {
         logger.debug({ err }, 'bad request');
+        if (err.code === 'ECONNRESET' || !socket.writable) socket.destroy();
+        else socket.end(clientErrorResponse(err));
       });
       await daemon.#listen();
       logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes, ...(inherited.length > 0 ? { closedInheritedFds: inherited } : {}) }, 'taskio daemon ready');

@@ -2,6 +2,7 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { followLog, type LogEntry } from '../logfile/index.js';
 import type { TaskRecord } from './records.js';
+import { clockPasses } from './clockPasses.js';
 import { StreamType, frameHeader } from './stdcopy.js';
 
 /** What of a task's log to stream, and how. */
@@ -92,20 +93,6 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
       if (!out.write(payload)) await once(out, 'drain', { signal: opts.signal });
     }
   }
-}
-
-/** The longest delay a Node timer takes; a later moment is never reached by a follow here. */
-const maxTimerMs = 2 ** 31 - 1;
-
-/** Settles `reached` once the clock passes `ms` (epoch milliseconds); `cancel` lets go of the timer. */
-function clockPasses(ms: number): { reached: Promise<void>; cancel: () => void } {
-  let timer: NodeJS.Timeout | undefined;
-  const reached = new Promise<void>((resolve) => {
-    const wait = ms - Date.now() + 1;
-    if (wait <= 0) resolve();
-    else if (wait <= maxTimerMs) timer = setTimeout(resolve, wait);
-  });
-  return { reached, cancel: () => clearTimeout(timer) };
 }
 
 function encodeEntry(e: LogEntry, timestamps: boolean): Buffer {

@@ -3,7 +3,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskioError } from '../errors.js';
-import { httpError, unknownRoute } from './httpError.js';
+import { httpError, rawErrorResponse, unknownRoute } from './httpError.js';
 
 /** Request bodies are capped: the API takes small JSON documents only. */
 export const maxBodyBytes = 1 << 20;
@@ -66,7 +66,7 @@ export class Router {
       pathMatched = true;
       if (route.method !== method) continue;
       const params: Record<string, string> = {};
-      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodeURIComponent(v);
+      for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodePathSegment(v);
       return { route, params };
     }
     if (pathMatched) throw new TaskioError('ERR_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${path}`);
@@ -114,12 +114,17 @@ export class Router {
       } catch (err) {
         const { status, body } = httpError(err);
         this.#log(req, status, err);
-        if (!socket.destroyed) {
-          const text = JSON.stringify(body);
-          socket.end(`HTTP/1.1 ${status} ${http.STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(text)}\r\nConnection: close\r\n\r\n${text}`);
-        }
+        if (!socket.destroyed) socket.end(rawErrorResponse(status, body));
       }
     })();
+  };
+
+  /** The `'connect'` listener: no route tunnels, so a CONNECT gets a 405 (without one, Node drops the connection unanswered). */
+  readonly onConnect = (req: http.IncomingMessage, socket: Duplex): void => {
+    socket.on('error', () => undefined);
+    const err = new TaskioError('ERR_METHOD_NOT_ALLOWED', `method CONNECT is not allowed on ${req.url ?? ''}`);
+    this.#log(req, 405, err);
+    if (!socket.destroyed) socket.end(rawErrorResponse(405, httpError(err).body));
   };
 
   #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
@@ -217,16 +222,50 @@ export function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
   });
 }
 
+/**
+ * How deep a body's arrays and objects may nest. No request of the API goes past 4; a body nested
+ * thousands deep parses, but every recursive walk of it afterwards (checks, messages that quote it,
+ * `JSON.stringify`) overflows the stack.
+ */
+const maxBodyDepth = 32;
+
 /** A body's JSON; an empty one is `{}`. @throws TaskioError `ERR_BAD_JSON`. */
 function parseJsonBody(bytes: Buffer): unknown {
   const text = bytes.toString('utf8');
   if (text.trim() === '') return {};
+  let body: unknown;
   try {
-    return JSON.parse(text);
+    body = JSON.parse(text);
   } catch (cause) {
     throw new TaskioError('ERR_BAD_JSON', `the request body is not valid JSON: ${(cause as Error).message}`);
   }
+  if (nestsDeeperThan(body, maxBodyDepth)) throw new TaskioError('ERR_BAD_JSON', `the request body nests arrays and objects deeper than ${maxBodyDepth} levels`);
+  return body;
 }
+
+/** Whether `value` nests deeper than `limit`; walked with a stack of its own, not by recursion. */
+function nestsDeeperThan(value: unknown, limit: number): boolean {
+  const todo: [unknown, number][] = [[value, 0]];
+  for (let next = todo.pop(); next !== undefined; next = todo.pop()) {
+    const [v, depth] = next;
+    if (typeof v !== 'object' || v === null) continue;
+    if (depth >= limit) return true;
+    for (const child of Object.values(v)) todo.push([child, depth + 1]);
+  }
+  return false;
+}
+
+/** A path parameter as sent, `%XX` escapes decoded; a malformed escape is the client's error. */
+function decodePathSegment(segment: string): string {
+  try {
+    return decodeURIComponent(segment);
+  } catch {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `malformed percent-escape in path segment ${JSON.stringify(segment)}`);
+  }
+}
+
+/** How long an upgrade request's body may take to arrive, as Node's `requestTimeout` for the others. */
+const upgradeBodyMs = 60_000;
 
 /**
  * Reads the JSON body of an upgrade request from its raw connection (Node's parser hands the
@@ -245,9 +284,15 @@ export function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head:
   if (length > maxBodyBytes) return Promise.reject(new TaskioError('ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`));
   return new Promise((resolve, reject) => {
     let got = head;
-    const done = (): void => {
+    let late: NodeJS.Timeout | undefined;
+    const cleanup = (): void => {
+      clearTimeout(late);
       socket.off('data', onData);
+      socket.off('end', onClose);
       socket.off('close', onClose);
+    };
+    const done = (): void => {
+      cleanup();
       socket.pause();
       try {
         resolve({ body: parseJsonBody(got.subarray(0, length)), rest: got.subarray(length) });
@@ -259,9 +304,20 @@ export function readUpgradeBody(req: http.IncomingMessage, socket: Duplex, head:
       got = Buffer.concat([got, c]);
       if (got.length >= length) done();
     };
-    const onClose = (): void => reject(new TaskioError('ERR_CONNECTION_CLOSED', 'the client closed the connection before it sent the request body'));
+    const onClose = (): void => {
+      cleanup();
+      reject(new TaskioError('ERR_CONNECTION_CLOSED', 'the client closed the connection before it sent the request body'));
+    };
     if (got.length >= length) return done();
+    if (socket.readableEnded || socket.destroyed) return onClose();
+    // Node times the head only (`headersTimeout`): the body of an upgrade is read here, so timed here.
+    late = setTimeout(() => {
+      cleanup();
+      reject(new TaskioError('ERR_REQUEST_TIMEOUT', `the request body did not arrive within ${upgradeBodyMs / 1000} s`));
+    }, upgradeBodyMs);
     socket.on('data', onData);
+    // A half-close ('end' without 'close': the HTTP server allows half-open sockets) ends the body too.
+    socket.once('end', onClose);
     socket.once('close', onClose);
   });
 }

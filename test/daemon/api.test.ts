@@ -8,6 +8,7 @@ import { DaemonClient } from '../../src/daemon/index.js';
 import { mkfifo } from '../../src/sys/index.js';
 import { isGone } from '../fixtures/oci.js';
 import { client, daemonRoot, eventually, fdsOf } from './helpers.js';
+import { tmpDir } from '../helpers/common.js';
 
 // One daemon for the whole file: every bad input must leave it serving.
 const root = daemonRoot(t);
@@ -205,7 +206,8 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
 });
 
 t.test('logs: since and until are checked, named, and need a CRI log (raw logs carry no times)', { timeout: 60_000 }, async (t) => {
-  const rawLog = path.join(root, 'raw-times.log');
+  // A log a client names lies outside the daemon's root (the root is the daemon's alone).
+  const rawLog = path.join(tmpDir(t, 'taskio-api-log-'), 'raw-times.log');
   await c.createTask({ id: 'times-raw', runtime: 'host', args: ['true'], log: `file://${rawLog}?format=raw` });
   await c.createTask({ id: 'times-cri', runtime: 'host', args: ['true'] });
   t.teardown(async () => {
@@ -271,5 +273,108 @@ t.test('50 concurrent creates on the host backend succeed; 2 with one id: one 40
   const pids = (await c.listTasks()).map((x) => x.pid);
   await Promise.all((await c.listTasks()).map((x) => c.remove(x.id, { force: true })));
   await eventually(() => pids.every(isGone), 'every task process gone');
+  checkNothingLeft(t);
+});
+
+/** Sends `bytes` on a raw connection, then `end` (half-close) or nothing, and reads the answer: status and JSON body. */
+function raw(bytes: string, end = false): Promise<Answer> {
+  return new Promise((resolve, reject) => {
+    let got = '';
+    const s = net.connect(sock, () => {
+      s.write(bytes);
+      if (end) s.end();
+    });
+    s.on('data', (d: Buffer) => { got += d.toString(); });
+    s.on('error', reject);
+    s.on('close', () => {
+      const [line = '', rest = ''] = got.split(/\r\n\r\n/, 2).length === 2 ? [got.split('\r\n')[0], got.slice(got.indexOf('\r\n\r\n') + 4)] : [got, ''];
+      resolve({ status: Number(line.split(' ')[1]), body: rest ? JSON.parse(rest) : {} });
+    });
+  });
+}
+
+t.test('hostile requests: bad escapes, deep JSON, parser errors, CONNECT, overflowing timeouts, loggers, logs in the root', { timeout: 60_000 }, async (t) => {
+  const lock = fs.readFileSync(path.join(root, 'daemon.lock'), 'utf8');
+  const cases: Array<[string, Promise<Answer>, number, string, RegExp]> = [
+    ['bad escape', request('GET', '/tasks/%E0%A4%A'), 400, 'ERR_INVALID_ARG_VALUE', /malformed percent-escape in path segment "%E0%A4%A"/],
+    ['bad escape, upgrade', raw('POST /tasks/%E0/attach HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\n\r\n'), 400, 'ERR_INVALID_ARG_VALUE', /"%E0"/],
+    ['deep JSON', request('POST', '/tasks', `{"labels":${'['.repeat(5000)}${']'.repeat(5000)}}`), 400, 'ERR_BAD_JSON', /deeper than 32 levels/],
+    ['unknown method', raw('FOO /version HTTP/1.1\r\nHost: x\r\n\r\n'), 400, 'HPE_INVALID_METHOD', /could not be read/],
+    ['bad length', raw('POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Length: abc\r\n\r\n'), 400, 'HPE_INVALID_CONTENT_LENGTH', /could not be read/],
+    ['head too large', raw(`GET /version HTTP/1.1\r\nHost: x\r\nX-Big: ${'a'.repeat(20_000)}\r\n\r\n`), 431, 'HPE_HEADER_OVERFLOW', /could not be read/],
+    ['CONNECT', raw('CONNECT taskio:80 HTTP/1.1\r\nHost: taskio:80\r\n\r\n'), 405, 'ERR_METHOD_NOT_ALLOWED', /method CONNECT is not allowed/],
+    ['upgrade body cut by a half-close', raw('POST /tasks HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Length: 100\r\n\r\n{"args":', true), 400, 'ERR_CONNECTION_CLOSED', /before it sent the request body/],
+    ['stopTimeout past a timer', post('/tasks', { args: ['true'], runtime: 'host', stopTimeout: 3_000_000 }), 400, 'ERR_INVALID_FIELD', /"stopTimeout" must be 0 to 2147483 seconds/],
+    ['log on the lock', post('/tasks', { args: ['true'], runtime: 'host', log: `file://${root}/daemon.lock` }), 400, 'ERR_INVALID_LOG_PATH', /lies inside the daemon's state root/],
+    ['log in a task directory', post('/tasks', { args: ['true'], runtime: 'host', log: `file://${root}/tasks/ghost/ghost.log` }), 400, 'ERR_INVALID_LOG_PATH', /inside the daemon's state root/],
+    ['log through a symlink into the root', post('/tasks', { args: ['true'], runtime: 'host', log: `file://${linkToRoot()}/x.log` }), 400, 'ERR_INVALID_LOG_PATH', /inside the daemon's state root/],
+    ['missing logger', post('/tasks', { args: ['true'], runtime: 'host', log: 'binary:///nonexistent/logger' }), 400, 'ERR_COMMAND_NOT_FOUND', /logger \/nonexistent\/logger does not exist/],
+    ['logger not executable', post('/tasks', { args: ['true'], runtime: 'host', log: 'binary:///etc/passwd' }), 400, 'ERR_COMMAND_NOT_EXECUTABLE', /logger \/etc\/passwd is not executable/],
+    ['logger a directory', post('/tasks', { args: ['true'], runtime: 'host', log: 'binary:///tmp' }), 400, 'ERR_COMMAND_NOT_EXECUTABLE', /logger \/tmp is not a regular file/],
+  ];
+  for (const [name, answer, status, code, message] of cases) {
+    const a = await answer;
+    t.equal(a.status, status, `${name}: status`);
+    t.equal(a.body.code, code, `${name}: code`);
+    t.match(a.body.message, message, `${name}: message`);
+  }
+  t.equal(fs.readFileSync(path.join(root, 'daemon.lock'), 'utf8'), lock, 'the lock file is untouched');
+  // A stop longer than a Node timer can wait used to fire at once: the task was KILLed at once.
+  await c.createTask({ id: 'patient', runtime: 'host', args: ['sleep', '1000'] });
+  const stop = await post('/tasks/patient/stop', { timeout: 3_000_000 });
+  t.equal(stop.status, 400);
+  t.match(stop.body.message, /"timeout" must be 0 to 2147483 seconds/);
+  t.equal((await c.getTask('patient')).status, 'running', 'the task was not stopped');
+  await c.remove('patient', { force: true });
+  checkNothingLeft(t);
+  t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
+});
+
+/** A symlink (removed with the test file) to this test's root, from outside it. */
+function linkToRoot(): string {
+  const link = `${root}-link`;
+  fs.symlinkSync(root, link);
+  t.teardown(() => fs.rmSync(link, { force: true }));
+  return link;
+}
+
+t.test('an events stream with until past a Node timer stays open', { timeout: 30_000 }, async (t) => {
+  const ac = new AbortController();
+  const events = await c.events({ until: new Date('2100-01-01T00:00:00Z'), signal: ac.signal });
+  const it = events[Symbol.asyncIterator]();
+  const first = it.next();
+  await c.createTask({ id: 'later', runtime: 'host', args: ['true'] });
+  const e = await first;
+  t.equal(e.done, false, 'an event came: the stream did not end at once');
+  ac.abort();
+  await it.return(undefined);
+  await c.wait('later');
+  await c.remove('later');
+  checkNothingLeft(t);
+});
+
+t.test('a create-and-attach or start -a whose client left before the 101 holds no log open', { timeout: 60_000 }, async (t) => {
+  const fdsBefore = fdsOf(daemon).length;
+  const upgrade = (p: string, body: string): Promise<void> => new Promise((resolve, reject) => {
+    const s = net.connect(sock, () => {
+      s.write(`POST ${p} HTTP/1.1\r\nHost: x\r\nConnection: Upgrade\r\nUpgrade: tcp\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`, () => {
+        s.destroy();
+        resolve();
+      });
+    });
+    s.on('error', reject);
+  });
+  await upgrade('/tasks?stdout=1&stderr=1&exit=1', JSON.stringify({ id: 'gone1', runtime: 'host', args: ['sh', '-c', 'echo hi'] }));
+  await eventually(async () => (await c.listTasks({ all: true })).some((x) => x.id === 'gone1' && x.status === 'exited'), 'gone1 made and exited');
+  await c.createTask({ id: 'gone2', runtime: 'host', args: ['sh', '-c', 'echo hi'], start: false });
+  await upgrade('/tasks/gone2/start?stdout=1&stderr=1&exit=1', '');
+  await eventually(async () => (await c.getTask('gone2')).status === 'exited', 'gone2 started and exited');
+  await c.remove('gone1');
+  await c.remove('gone2');
+  const held = (): string[] => fdsOf(daemon).filter((l) => l.includes(path.join(root, 'tasks')));
+  await eventually(() => held().length === 0, 'no fd into a task directory', 10_000).catch(() => undefined);
+  t.same(held(), [], 'no log of a removed task held open');
+  await eventually(() => fdsOf(daemon).length <= fdsBefore, `the daemon's fds back to ${fdsBefore}`, 10_000).catch(() => undefined);
+  t.ok(fdsOf(daemon).length <= fdsBefore, `no fd leaked (${fdsOf(daemon).length} vs ${fdsBefore})`);
   checkNothingLeft(t);
 });
