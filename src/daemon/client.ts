@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import { PassThrough, Writable, type Readable } from 'node:stream';
@@ -16,6 +17,7 @@ import type { TaskView } from './task.js';
 import type { TaskUpdate } from './taskUpdate.js';
 import type { PruneFilters, PruneReport } from './prune.js';
 import { refuseUnstarted } from './unstarted.js';
+import { notPrivate } from '../privateDir.js';
 
 /** Every call takes a signal: aborting it abandons the request (and closes a stream). */
 export interface CallOptions {
@@ -274,6 +276,7 @@ export class DaemonClient {
   readonly #opts: ConnectOptions;
   #starting: Promise<void> | null = null;
   #closed = false;
+  #rootTrusted = false;
 
   constructor(root: string, opts: ConnectOptions = {}) {
     this.root = path.resolve(root);
@@ -283,6 +286,20 @@ export class DaemonClient {
     this.#opts = opts;
   }
 
+  /**
+   * Why the state root is not one only this user controls ({@link notPrivate}), or `''`: the
+   * socket found there is trusted with every request, so it must be the daemon's own, as the daemon
+   * refuses such a root for itself. Checked until it passed once; a root not made yet passes (the
+   * daemon started for it makes it private).
+   */
+  #rootUnsafe(): string {
+    const st = fs.lstatSync(this.root, { throwIfNoEntry: false });
+    if (st === undefined) return '';
+    const why = notPrivate(st);
+    this.#rootTrusted = why === '';
+    return why;
+  }
+
   /** The unix socket path. */
   get socketPath(): string {
     return this.layout.socket;
@@ -290,6 +307,8 @@ export class DaemonClient {
 
   #send(method: string, p: string, body: unknown, opts: CallOptions, upgrade = false): Promise<HttpAnswer> {
     if (this.#closed) return Promise.reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
+    const unsafe = this.#rootTrusted ? '' : this.#rootUnsafe();
+    if (unsafe) return Promise.reject(new TaskioError('ERR_UNSAFE_DIR', `refusing daemon root ${this.root}: ${unsafe}`));
     return this.#http.call({
       method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(upgrade ? { upgrade } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
     });
@@ -335,7 +354,12 @@ export class DaemonClient {
     const res = await this.#request(method, p, body, opts);
     if (res.status >= 300) throw await errorOf(res);
     const text = await readAll(res.body);
-    return (text === '' ? undefined : JSON.parse(text)) as T;
+    if (text === '') return undefined as T;
+    try {
+      return JSON.parse(text) as T;
+    } catch (cause) {
+      throw new TaskioError('ERR_DAEMON_RESPONSE', `the daemon's answer to ${method} ${p} is not JSON: ${JSON.stringify(text.slice(0, 200))}`, { cause });
+    }
   }
 
   #task(id: string, rest = ''): string {

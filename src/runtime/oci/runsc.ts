@@ -4,6 +4,7 @@ import path from 'node:path';
 import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
 import { validateId, validatePid } from '../../ids.js';
+import { notPrivate } from '../../privateDir.js';
 import { removeInside } from '../../removeInside.js';
 import { holdCgroupWarmup, warmCgroupMigration } from '../jobobject/migrationWarmup.js';
 import { detectFeatures, type RuntimeFeatures } from './dialect.js';
@@ -457,6 +458,10 @@ export class Runsc {
   #ensureRoot(): Promise<void> {
     this.#rootReady ??= (async () => {
       await fs.mkdir(this.root, { recursive: true, mode: 0o711 });
+      // The runtime trusts its state there (a planted state file names a pid it signals): as
+      // runc's and runsc's own roots, ours only, not writable by anyone else, not a symlink.
+      const why = notPrivate(await fs.lstat(this.root));
+      if (why) throw new TaskioError('ERR_UNSAFE_DIR', `refusing runtime root ${this.root}: ${why}`);
       await fs.mkdir(path.dirname(this.logPath), { recursive: true, mode: 0o711 });
     })();
     const p = this.#rootReady;
