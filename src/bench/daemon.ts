@@ -46,6 +46,7 @@ export async function startBenchDaemon(): Promise<BenchDaemon> {
       child.kill('SIGKILL');
       await new Promise((r) => child.once('exit', r));
       fs.rmSync(root, { recursive: true, force: true });
+      fs.rmSync(producerRootfsOf(root), { recursive: true, force: true });
     },
   };
 }
@@ -78,9 +79,12 @@ export async function daemonStartRate(d: BenchDaemon, runtime: RuntimeName, n: n
   return { bench: 'daemon-start-rate', runtime, tasks: n, wall_s: +wall.toFixed(3), tasks_s: Math.round(n / wall) };
 }
 
+/** Beside the daemon's root, not in it: the daemon refuses a rootfs inside its root. */
+const producerRootfsOf = (root: string): string => `${root}-producer-rootfs`;
+
 /** A rootfs holding only `ciobench` (the producer conmon's benchmark runs too). */
 function producerRootfs(d: BenchDaemon): string {
-  const rootfs = path.join(d.root, 'producer-rootfs');
+  const rootfs = producerRootfsOf(d.root);
   if (!fs.existsSync(path.join(rootfs, 'ciobench'))) {
     fs.mkdirSync(rootfs, { recursive: true });
     fs.copyFileSync(ciobench!, path.join(rootfs, 'ciobench'));

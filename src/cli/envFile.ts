@@ -5,16 +5,23 @@ import type { ParsedArgs } from './flags.js';
 import { parseEnv } from './values.js';
 
 /**
+ * The largest `--env-file`: Linux takes at most 2 MiB of arguments and environment for a whole
+ * command (`ARG_MAX` with the default 8 MiB stack), so a larger file cannot be one.
+ */
+const maxEnvFileBytes = 1 << 20;
+
+/**
  * `--env-file FILE`, in docker's format: one variable a line, leading white space ignored, blank
  * lines and lines starting with `#` skipped; `K=V` is taken as written (quotes are part of the
  * value, as in docker), a bare `K` takes `K`'s value from this process's environment and is left
  * out when it is not set there. The file is opened without blocking and read only when it is a
  * regular file (a FIFO named here would otherwise hold the command).
  * @throws TaskioError `ERR_INVALID_ARG_VALUE` naming the file and line: a name with white space
- * or a NUL byte, an empty name; the open's own error for a file that cannot be read.
+ * or a NUL byte, an empty name; `ERR_FS_FILE_TOO_LARGE` above 1 MiB; the open's own error for a
+ * file that cannot be read.
  */
 export function readEnvFile(file: string, env: NodeJS.ProcessEnv = process.env): string[] {
-  const text = readRegularFileSync(file, { followLinks: true });
+  const text = readRegularFileSync(file, { followLinks: true, maxBytes: maxEnvFileBytes });
   if (text === null) throw new TaskioError('ERR_INVALID_ARG_VALUE', `${file} is not a regular file`);
   const out: string[] = [];
   for (const [i, raw] of text.replace(/^\uFEFF/, '').split(/\r?\n/).entries()) {

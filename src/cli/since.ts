@@ -65,18 +65,31 @@ function timestampSeconds(value: string): { seconds: bigint; nanos: string } | u
  * @throws TaskioError `ERR_INVALID_TIME` naming the value.
  */
 export function parseSince(value: string, now: Date = new Date()): string {
+  const moment = parseMoment(value, now);
+  if (moment === undefined) throw new TaskioError('ERR_INVALID_TIME', `failed to parse value as time or duration: ${JSON.stringify(value)}`);
+  // A moment a `Date` cannot hold (±275,000 years) would fail later with "Invalid time value", unnamed.
+  if (moment.seconds < -maxDateSeconds || moment.seconds > maxDateSeconds) {
+    throw new TaskioError('ERR_INVALID_TIME', `time ${JSON.stringify(value)} is out of range (more than 275,000 years from 1970)`);
+  }
+  return `${moment.seconds}.${moment.nanos}`;
+}
+
+/** The furthest second from the epoch a `Date` holds. */
+const maxDateSeconds = 8_640_000_000_000n;
+
+function parseMoment(value: string, now: Date): { seconds: bigint; nanos: string } | undefined {
   const d = value === '0' ? undefined : parseGoDuration(value);
   if (d !== undefined) {
     const ns = BigInt(now.getTime()) * 1_000_000n - d;
     // Floor division, so a moment before 1970 still rounds towards the past as Go's Unix() does.
     const seconds = ns >= 0n ? ns / 1_000_000_000n : -((-ns + 999_999_999n) / 1_000_000_000n);
-    return `${seconds}.000000000`;
+    return { seconds, nanos: '000000000' };
   }
   const t = timestampSeconds(value);
-  if (t) return `${t.seconds}.${t.nanos}`;
+  if (t) return t;
   const unix = /^(\d+)(?:\.(\d{1,9}))?$/.exec(value);
-  if (unix) return `${BigInt(unix[1]!)}.${(unix[2] ?? '').padEnd(9, '0')}`;
-  throw new TaskioError('ERR_INVALID_TIME', `failed to parse value as time or duration: ${JSON.stringify(value)}`);
+  if (unix) return { seconds: BigInt(unix[1]!), nanos: (unix[2] ?? '').padEnd(9, '0') };
+  return undefined;
 }
 
 /** `<seconds>.<nanoseconds>` (what {@link parseSince} gives) as a `Date`, to the millisecond below. */

@@ -12,6 +12,7 @@ import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type At
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
+import { refuseLoggingDriver } from './attachable.js';
 import { clockPasses } from './clockPasses.js';
 import { mergeEnv } from '../mergeEnv.js';
 import type { TaskEvent } from './events.js';
@@ -243,6 +244,8 @@ export function apiRouter(api: ApiContext): Router {
     const opts = attachOptions(ctx, true);
     const { body, rest } = await readUpgradeBody(ctx.req, socket, head);
     checkFields(body, noBody);
+    const { record } = task(ctx);
+    refuseLoggingDriver(ctx.params.id!, record.log, record.logPath);
     await attachLaunched(tasks, ctx, socket, rest, opts, (left, keepLog) => tasks.start(ctx.params.id!, {
       left,
       logReady: (log) => {

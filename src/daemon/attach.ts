@@ -3,6 +3,7 @@ import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { refuseUnstarted } from './unstarted.js';
+import { refuseLoggingDriver } from './attachable.js';
 import type { IO } from '../attach/index.js';
 import { FifoWriter } from '../fifo/index.js';
 import { attachFifoSet, fifoOutputEnd } from './fifoAttach.js';
@@ -98,9 +99,7 @@ export function openRunLog(source: LogSource, opts: AttachOptions): { early: Ear
 export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn: AttachConnection, early: EarlyLog | null = null): Promise<AttachSession> {
   const { record } = task;
   refuseUnstarted({ id: task.id, status: task.state });
-  if (record.log !== 'none' && record.logPath === null) {
-    throw new TaskioError('ERR_NOT_ATTACHABLE', `task ${task.id} logs to a logging driver (${record.log}): its output cannot be attached to`);
-  }
+  refuseLoggingDriver(task.id, record.log, record.logPath);
   const raw = record.terminal;
   const scanner = conn.input && opts.stdin ? new DetachScanner(opts.detachKeys) : null;
   let detachedByKeys = false;

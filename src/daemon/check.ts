@@ -119,8 +119,15 @@ export function checkEnv(env: readonly string[]): void {
     if (!/^[^=\0]+=/.test(e) || e.includes('\0')) {
       throw new TaskioError('ERR_INVALID_FIELD', `environment entry ${describe(e)} must look like KEY=value`);
     }
+    // exec(2) fails with a bare E2BIG for one string longer than that: said here, with its name.
+    if (Buffer.byteLength(e) >= maxArgStrlen) {
+      throw new TaskioError('ERR_INVALID_FIELD', `environment variable ${e.slice(0, e.indexOf('='))} is too long: ${Buffer.byteLength(e)} bytes, Linux takes less than ${maxArgStrlen} (MAX_ARG_STRLEN)`);
+    }
   }
 }
+
+/** Linux's limit on one argument or environment string, its NUL included (32 pages). */
+const maxArgStrlen = 128 * 1024;
 
 /** The longest stop timeout: what one Node timer can wait, in whole seconds. */
 export const maxStopSeconds = Math.floor(maxTimerMs / 1000);

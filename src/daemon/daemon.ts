@@ -63,8 +63,8 @@ export class Daemon {
   static async start(opts: DaemonOptions = {}): Promise<Daemon> {
     const inherited = opts.closeInheritedFds === true ? closeInheritedFds() : [];
     const logger = opts.logger ?? await defaultLogger();
-    const root = ensurePrivateDir(opts.root ?? defaultDaemonRoot());
-    const layout = new DaemonLayout(root);
+    const layout = new DaemonLayout(path.resolve(opts.root ?? defaultDaemonRoot())); // a root too long is refused before it is made
+    const root = ensurePrivateDir(layout.root);
     const lock = DaemonLock.acquire(layout.lock);
     try {
       // Orphans of the tasks (runsc's sandbox, runc's init) are re-parented here from now on.

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 
 /**
@@ -13,6 +14,9 @@ export function defaultDaemonRoot(): string {
   const base = process.env.XDG_RUNTIME_DIR || path.join(os.tmpdir(), `taskio-${process.getuid?.() ?? 'user'}`);
   return path.join(base, 'taskio');
 }
+
+/** `sun_path` holds 108 bytes on Linux, its NUL included. */
+const maxSocketPathBytes = 107;
 
 /**
  * Where everything of one daemon lives under its state root. Every path built from a task id goes
@@ -28,7 +32,16 @@ export function defaultDaemonRoot(): string {
  * ```
  */
 export class DaemonLayout {
-  constructor(readonly root: string) {}
+  /**
+   * @throws TaskioError `ERR_INVALID_ARG_VALUE` for a root whose socket path does not fit a unix
+   * socket address (107 bytes): Node would bind and connect to the path cut short, outside the root.
+   */
+  constructor(readonly root: string) {
+    const bytes = Buffer.byteLength(this.socket);
+    if (bytes > maxSocketPathBytes) {
+      throw new TaskioError('ERR_INVALID_ARG_VALUE', `state root ${root} is too long: its socket ${this.socket} would be ${bytes} bytes, a unix socket path takes at most ${maxSocketPathBytes}`);
+    }
+  }
 
   get socket(): string { return path.join(this.root, 'taskio.sock'); }
   get lock(): string { return path.join(this.root, 'daemon.lock'); }

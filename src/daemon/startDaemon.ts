@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { TaskioError, abortError } from '../errors.js';
 import { builtFile } from '../packageFiles.js';
@@ -29,7 +30,8 @@ export interface SpawnDaemonOptions {
  * @throws TaskioError `ERR_DAEMON_START` with the end of the daemon's log when no daemon answers.
  */
 export async function spawnDaemon(root: string, ping: () => Promise<boolean>, opts: SpawnDaemonOptions = {}): Promise<void> {
-  const layout = new DaemonLayout(ensurePrivateDir(root));
+  const layout = new DaemonLayout(path.resolve(root)); // a root too long is refused before it is made
+  ensurePrivateDir(layout.root);
   const [cmd, ...args] = opts.command ?? defaultDaemonCommand();
   const log = fs.openSync(layout.daemonLog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   let exit: number | null = null;

@@ -32,6 +32,7 @@ import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, 
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
+import { refuseLoggingDriver } from './attachable.js';
 import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState } from './task.js';
 
 /** How long after its exit an `autoRemove` task waits at most for its creator to let go. */
@@ -126,11 +127,22 @@ export class TaskManager {
     if (runtimeName === 'host' && (req.capAdd?.length || req.capDrop?.length)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'capabilities need runtime runsc or runc: a host task runs with the daemon\'s');
     }
+    if (creatorAttached && req.logPlan.mode === 'binary') refuseLoggingDriver(id, req.logPlan.uri, null);
     if (req.start === false && creatorAttached) {
       throw new TaskioError('ERR_INVALID_FIELD', 'an attached create starts its task: create it with start false in a plain POST /tasks, then attach after the start');
     }
     if (runtimeName === 'host' && (req.mounts?.length || req.readonlyRootfs)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', `${req.mounts?.length ? 'mounts need' : 'a read-only rootfs needs'} runtime runsc or runc: a host task sees the host's files as they are`);
+    }
+    if (runtimeName === 'host' && req.rootfs !== undefined) {
+      throw new TaskioError('ERR_NOT_SUPPORTED', 'a rootfs needs runtime runsc or runc: a host task sees the host\'s files as they are');
+    }
+    // The root's directories are the daemon's: a task's directory as another task's rootfs got the
+    // runtime's mount points made in it, and the busybox rootfs is read-only for a reason.
+    for (const [field, dir] of [['rootfs', req.rootfs], ['bundle', req.bundle]] as const) {
+      if (dir !== undefined && layout.holds(dir)) {
+        throw new TaskioError(field === 'rootfs' ? 'ERR_INVALID_ROOTFS' : 'ERR_INVALID_BUNDLE', `${field} ${dir} lies inside the daemon's state root ${layout.root}: name a directory outside it`);
+      }
     }
     if (req.logPlan.mode === 'file' && layout.holds(req.logPlan.path)) {
       throw new TaskioError('ERR_INVALID_LOG_PATH', `log ${req.logPlan.path} lies inside the daemon's state root ${layout.root}: name a file outside it (without "log", a task's log is kept there)`);

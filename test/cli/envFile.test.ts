@@ -23,6 +23,11 @@ t.test('readEnvFile: docker\'s format; bad lines name the file and line; only a 
   mkfifo(fifo, 0o600); // no writer: a blocking open would hang here
   t.throws(() => readEnvFile(fifo), { code: 'ERR_INVALID_ARG_VALUE', message: `${fifo} is not a regular file` });
   t.throws(() => readEnvFile(path.join(dir, 'missing.env')), { code: 'ENOENT' });
+  // A sparse 3 GB file was read whole (minutes, gigabytes): refused on its size.
+  const huge = path.join(dir, 'huge.env');
+  fs.closeSync(fs.openSync(huge, 'w'));
+  fs.truncateSync(huge, 3e9);
+  t.throws(() => readEnvFile(huge), { code: 'ERR_FS_FILE_TOO_LARGE', message: `${huge} is larger than 1048576 bytes (3000000000)` });
   t.same(fdsUnder(dir), [], 'no fd left open');
 });
 

@@ -73,6 +73,48 @@ t.test('bad input: one line naming it, exit 125, nothing left behind', opts, asy
   t.equal(dup.stderr, 'taskio run: task dup already exists\n');
   t.same(taskDirs(root), ['dup'], 'only the first task is there');
   t.same(processesWith(`${marker}-2`), [], 'no process of the second');
+
+  // Refused by the daemon before anything is made or run (audit of 5 December).
+  const ran = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-run-bad-')), 'ran');
+  t.teardown(() => fs.rmSync(path.dirname(ran), { recursive: true, force: true }));
+  const refused: Array<[string, string[], RegExp]> = [
+    ['a rootfs for a host task', ['run', '--rm', ...host, '--rootfs', os.tmpdir(), '--', 'true'], /^taskio run: a rootfs needs runtime runsc or runc[^\n]*\n$/],
+    ['a rootfs inside the state root', ['run', '--rm', '--runtime', 'runc', '--rootfs', path.join(root, 'tasks', 'dup'), '--', 'true'], /^taskio run: rootfs \S+\/tasks\/dup lies inside the daemon's state root[^\n]*\n$/],
+    ['a log inside the state root', ['run', '--rm', ...host, '--log', `file://${root}/tasks/dup/task.json`, '--', 'true'], /^taskio run: log \S+\/tasks\/dup\/task\.json lies inside the daemon's state root[^\n]*\n$/],
+    ['an attached run with a logging driver', ['run', ...host, '--log', 'binary:///bin/true', '--', 'sh', '-c', `touch ${ran}`], /^taskio run: task \S+ logs to a logging driver \(binary:\/\/\/bin\/true\): its output cannot be attached to[^\n]*\n$/],
+    ['a variable longer than exec takes', ['run', '--rm', ...host, '--env-file', bigEnv(), '--', 'true'], /^taskio run: environment variable BIG is too long: 200004 bytes[^\n]*\n$/],
+    ['a stop timeout past a Node timer', ['run', '-d', ...host, '--stop-timeout', '3000000', '--', 'true'], /^taskio run: invalid argument "3000000" for "--stop-timeout"[^\n]*24\.8 days[^\n]*\n$/],
+  ];
+  /** An env file with one variable too long for exec(2) (the command line itself could not carry it). */
+  function bigEnv(): string {
+    const file = path.join(path.dirname(ran), 'big.env');
+    fs.writeFileSync(file, `BIG=${'x'.repeat(200_000)}\n`);
+    return file;
+  }
+  for (const [what, args, message] of refused) {
+    const r = await taskio(root, args);
+    t.equal(r.status, 125, `${what}: 125`);
+    t.match(r.stderr, message, `${what}: one line naming it`);
+  }
+  t.notOk(fs.existsSync(ran), 'the task with a logging driver never ran');
+  t.same(taskDirs(root), ['dup'], 'no task was made by any of them');
+  t.match(fs.readFileSync(path.join(root, 'tasks', 'dup', 'task.json'), 'utf8'), /"id": ?"dup"/, 'the first task\'s record is intact');
+  const created = await taskio(root, ['create', '--name', 'driven', ...host, '--log', 'binary:///bin/true', '--', 'sh', '-c', `touch ${ran}`]);
+  t.equal(created.status, 0);
+  const startA = await taskio(root, ['start', '-a', 'driven']);
+  t.equal(startA.status, 125, 'start -a of a task with a logging driver');
+  t.match(startA.stderr, /^taskio start: task driven logs to a logging driver[^\n]*\n$/);
+  t.notOk(fs.existsSync(ran), 'and it was not started');
+});
+
+t.test('a state root whose socket path would not fit a unix socket address is refused, and not made', opts, async (t) => {
+  const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-long-'));
+  t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
+  const root = path.join(base, 'd'.repeat(110));
+  const r = await taskio(root, ['ps']);
+  t.equal(r.status, 125);
+  t.match(r.stderr, /^taskio ps: state root \S+ is too long: its socket \S+ would be \d+ bytes, a unix socket path takes at most 107\n$/);
+  t.same(fs.readdirSync(base), [], 'no root, and no socket cut short beside it');
 });
 
 t.test('--rm is the daemon\'s AutoRemove: with -d, or after the command was SIGKILLed, the task goes once it exited', opts, async (t) => {

@@ -57,3 +57,10 @@ t.test('parseSince refuses what is neither, naming the value', async (t) => {
     t.throws(() => parseSince(bad, now), { code: 'ERR_INVALID_TIME', message: `failed to parse value as time or duration: ${JSON.stringify(bad)}` }, `refuses ${JSON.stringify(bad)}`);
   }
 });
+
+t.test('parseSince refuses a moment a Date cannot hold, naming it (it failed later as "Invalid time value")', async (t) => {
+  for (const bad of ['99999999999999999999h', '10000000000000', '-99999999999999999999h']) {
+    t.throws(() => parseSince(bad, now), { code: 'ERR_INVALID_TIME', message: `time ${JSON.stringify(bad)} is out of range (more than 275,000 years from 1970)` }, `refuses ${bad}`);
+  }
+  t.equal(parseSince('8640000000000', now), '8640000000000.000000000', 'the last second a Date holds');
+});

@@ -31,6 +31,8 @@ t.test('integers, --pids-limit, stop -t and logs --tail', async (t) => {
   t.equal(parseStopTimeout('-1'), -1);
   t.throws(() => parseStopTimeout('-5'), { code: 'ERR_INVALID_ARG_VALUE' });
   t.throws(() => parseStopTimeout('1s'), { code: 'ERR_INVALID_ARG_VALUE' });
+  t.equal(parseStopTimeout('2147483'), 2147483, 'the longest a Node timer waits');
+  t.throws(() => parseStopTimeout('2147484'), { code: 'ERR_INVALID_ARG_VALUE', message: /0 to 2147483 seconds \(24\.8 days\)/ }, 'a longer one fired at once');
   t.equal(parseTail('all'), 'all');
   t.equal(parseTail('0'), 0);
   t.equal(parseTail('5'), 5);

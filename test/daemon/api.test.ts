@@ -158,7 +158,8 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   t.equal(noBundle.body.code, 'ERR_INVALID_BUNDLE');
   t.match(noBundle.body.message, '/nonexistent/bundle');
   // A config.json that is a FIFO (nothing ever writes it) or a symlink: refused at once, never waited on.
-  const planted = path.join(root, 'plantedbundle');
+  // Bundles a client names lie outside the daemon's root (one inside is refused as such).
+  const planted = path.join(tmpDir(t, 'taskio-api-bundles-'), 'plantedbundle');
   fs.mkdirSync(planted);
   t.teardown(() => fs.rmSync(planted, { recursive: true, force: true }));
   mkfifo(path.join(planted, 'config.json'));
@@ -191,7 +192,7 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   t.equal(missingCmd.body.code, 'ERR_COMMAND_NOT_FOUND');
   t.match(missingCmd.body.message, '/no/such/command');
   // A runtime that fails: runc given a bundle whose rootfs does not exist.
-  const bad = path.join(root, 'badbundle');
+  const bad = path.join(tmpDir(t, 'taskio-api-bundles-'), 'badbundle');
   fs.mkdirSync(bad);
   fs.writeFileSync(path.join(bad, 'config.json'), JSON.stringify({ ociVersion: '1.0.2', process: { args: ['true'], cwd: '/' }, root: { path: '/nonexistent-rootfs' } }));
   t.teardown(() => fs.rmSync(bad, { recursive: true, force: true }));
