@@ -1,16 +1,12 @@
-import fs from 'node:fs';
-import path from 'node:path';
-import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
 import { readRegularFileSync } from '../readRegularFile.js';
-
-const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
+import { writeFileAtomic } from '../writeFileAtomic.js';
 
 /**
  * Writes `value` as JSON to `file` so that a reader (or a daemon started after a crash) sees either
- * the old content or the new, never a torn one: a temp file beside it (`O_EXCL|O_NOFOLLOW`, 0600),
- * renamed over `file`. A rename is atomic for every process at once, which is what a daemon crash
- * needs. There is no fsync, as runc has none for its own `state.json` (temp file, close, rename):
+ * the old content or the new, never a torn one: {@link writeFileAtomic}, a temp file beside it
+ * (`O_EXCL|O_NOFOLLOW`, 0600) renamed over `file`. A rename is atomic for every process at once,
+ * which is what a daemon crash needs. There is no fsync, as runc has none for its own `state.json` (temp file, close, rename):
  * the state root is runtime state (the OCI runtime spec wants it on a temporary file system), and
  * no task it describes outlives the power loss an fsync would guard against. An fsync cost
  * 1–14 ms per write here (ext4 under load), three writes per task — much of what the daemon added
@@ -19,24 +15,6 @@ const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW } = fs.constants;
  */
 export function writeJsonAtomic(file: string, value: unknown): void {
   writeFileAtomic(file, `${JSON.stringify(value, null, 2)}\n`);
-}
-
-/** Writes `text` to `file` as {@link writeJsonAtomic} writes its JSON: a temp file beside it, renamed over it. */
-export function writeFileAtomic(file: string, text: string): void {
-  const dir = path.dirname(file);
-  const tmp = path.join(dir, `.${path.basename(file)}.${crypto.randomBytes(4).toString('hex')}.tmp`);
-  const fd = fs.openSync(tmp, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW, 0o600);
-  try {
-    try {
-      fs.writeFileSync(fd, text);
-    } finally {
-      fs.closeSync(fd);
-    }
-    fs.renameSync(tmp, file);
-  } catch (err) {
-    fs.rmSync(tmp, { force: true });
-    throw err;
-  }
 }
 
 /**

@@ -2,7 +2,7 @@ import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { JobObject } from '../runtime/jobobject/index.js';
 import { ociJson, type LinuxResources } from '../runtime/oci/index.js';
-import { writeFileAtomic } from './atomicJson.js';
+import { writeFileAtomic } from '../writeFileAtomic.js';
 import { ociResources, readSpec, setLimits } from './bundle.js';
 import { checkFields } from './check.js';
 import { checkLimits } from './createRequest.js';

@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import fs from 'node:fs';
 import { Writable } from 'node:stream';
-import { TaskioError, abortError } from '../errors.js';
+import { TaskioError, abortError, showValue } from '../errors.js';
+import { describeFileType } from '../fifo/openFifo.js';
 import { setPipeSize } from '../sys/index.js';
 import { CriEncoder } from './criEncoder.js';
 import { formatCriTime, nowNs } from './criTime.js';
@@ -92,12 +93,13 @@ export class LogWriter extends EventEmitter {
     checkStreamName(name);
     let s = this.#streams.get(name);
     if (!s) {
-      s = new Writable({
+      const w: Writable = new Writable({
         highWaterMark: streamHighWaterMark,
-        write: (chunk: Buffer, _enc, cb) => this.#push(name, [chunk], cb),
-        writev: (chunks, cb) => this.#push(name, chunks.map((c) => c.chunk as Buffer), cb),
-        final: (cb) => this.#endStream(name, cb),
+        write: (chunk: Buffer, _enc, cb) => this.#push(name, [chunk], this.#givenUpQuietly(w, cb)),
+        writev: (chunks, cb) => this.#push(name, chunks.map((c) => c.chunk as Buffer), this.#givenUpQuietly(w, cb)),
+        final: (cb) => this.#endStream(name, this.#givenUpQuietly(w, cb)),
       });
+      s = w;
       this.#streams.set(name, s);
     }
     return s;
@@ -120,33 +122,42 @@ export class LogWriter extends EventEmitter {
    * Takes ownership of `fd` (it is closed at the end). Resolves with the bytes copied at EOF (an
    * unfinished last line is then an `F` entry: the stream ended there), or when {@link close}
    * stopped the copy (the unfinished line is a `P` entry: it was cut). Rejects with an `AbortError`
-   * on `signal`, with the file's error when it was given up on, and with `ERR_LOG_CLOSED` after
-   * {@link close}. The states of a copy are those of `LogCopy` (logCopy.ts).
+   * on `signal`, with the file's error when it was given up on, with `ERR_LOG_CLOSED` after
+   * {@link close}, and — never throwing, the fd closed — with `ERR_INVALID_FD_TYPE` for an fd that
+   * is not a pipe, FIFO or socket (a regular file, `/dev/null`, a directory), `EBADF` for one not
+   * open, `ERR_INVALID_ARG_VALUE` for a bad stream name. The states of a copy are those of
+   * `LogCopy` (logCopy.ts).
    */
   copyFrom(name: LogStreamName, fd: number, opts: CopyFromOptions = {}): Promise<number> {
-    checkStreamName(name);
-    const { signal } = opts;
-    if (signal?.aborted || this.#closed) {
+    // The fd is owned from the call on, whatever happens next: every refusal closes it (closing a
+    // pipe never blocks) and is a rejection, as the promise is the one place a caller looks.
+    try {
+      checkStreamName(name);
+      checkReadableFd(fd);
+      const signal = opts?.signal;
+      if (this.#closed) throw logClosedError(this.path);
+      if (signal?.aborted) throw abortError(signal);
+      let pipeSize = 0;
       try {
-        fs.closeSync(fd); // owned from the call on; closing a pipe never blocks
+        pipeSize = setPipeSize(fd, copyBufferSize);
+      } catch {
+        // A socket, or above pipe-max-size: the copy works the same, in smaller reads.
+      }
+      const encoder = this.format === 'cri' ? new CriEncoder(name, this.#maxLineSize, copyBufferSize) : null;
+      const gatherBelow = encoder && pipeSize >= gatherMinPipe ? pipeSize >> 3 : 0;
+      const copy = new LogCopy(fd, this.#file, encoder, gatherBelow, copyBufferSize, signal);
+      this.#copies.add(copy);
+      const forget = (): void => { this.#copies.delete(copy); };
+      copy.done.then(forget, forget);
+      return copy.done;
+    } catch (err) {
+      try {
+        if (Number.isInteger(fd) && fd >= 0) fs.closeSync(fd);
       } catch {
         // Not an open fd: nothing to release.
       }
-      return Promise.reject(this.#closed ? logClosedError(this.path) : abortError(signal));
+      return Promise.reject(err);
     }
-    let pipeSize = 0;
-    try {
-      pipeSize = setPipeSize(fd, copyBufferSize);
-    } catch {
-      // Not a pipe, or above pipe-max-size: the copy works the same, in smaller reads.
-    }
-    const encoder = this.format === 'cri' ? new CriEncoder(name, this.#maxLineSize, copyBufferSize) : null;
-    const gatherBelow = encoder && pipeSize >= gatherMinPipe ? pipeSize >> 3 : 0;
-    const copy = new LogCopy(fd, this.#file, encoder, gatherBelow, copyBufferSize, signal);
-    this.#copies.add(copy);
-    const forget = (): void => { this.#copies.delete(copy); };
-    copy.done.then(forget, forget);
-    return copy.done;
   }
 
   /** Closes the log file after what is queued and opens its path again (for an external logrotate). */
@@ -159,7 +170,10 @@ export class LogWriter extends EventEmitter {
    * as a `P` entry — the line was cut by the stop, not ended by its stream, so a reader joins it with
    * whatever a later writer appends to the same stream — flushes and closes the file. Rejects with
    * the stall error when the writer was stalled (its pending output is lost, and that is reported,
-   * not hidden). Later writes fail with `ERR_LOG_CLOSED`.
+   * not hidden: here, and as an `'error'` of a {@link stream} that held bytes only when it has a
+   * listener — one without is destroyed quietly, so a caller who handled this rejection and the
+   * writer's `'error'` is not crashed by a third report).
+   * Later writes fail with `ERR_LOG_CLOSED`.
    */
   async close(): Promise<void> {
     this.#closed = true;
@@ -175,6 +189,23 @@ export class LogWriter extends EventEmitter {
     }
     this.#live.clear();
     await this.#file.close();
+  }
+
+  /**
+   * A stream's write callback that does not turn the error of a {@link close} that gave up on a
+   * stalled file into an uncaught exception: that error was reported already — the writer's
+   * `'error'` when it stalled, and close()'s rejection — and a third report, on a stream the
+   * caller never listened to (it only writes it), would crash a process that handled both. Such a
+   * stream is destroyed without an error instead (its pending `write()` callbacks still get the
+   * error, or `ERR_STREAM_DESTROYED`), as the writer itself warns instead of throwing when nobody
+   * listens. A stream with an `'error'` listener hears it as before, and so does any other error
+   * (a write after close: `ERR_LOG_CLOSED`).
+   */
+  #givenUpQuietly(stream: Writable, cb: (err?: Error | null) => void): (err?: Error | null) => void {
+    return (err) => {
+      if (err && this.#closed && err === this.#file.stalled && stream.listenerCount('error') === 0) stream.destroy();
+      cb(err);
+    };
   }
 
   #streamEncoder(name: LogStreamName): CriEncoder {
@@ -212,6 +243,22 @@ export class LogWriter extends EventEmitter {
     const tail = enc && this.#live.delete(enc) ? enc.end(formatCriTime(nowNs())) : null;
     if (tail) this.#file.write([tail], cb);
     else cb();
+  }
+}
+
+/**
+ * Checks that `fd` is something a copy can read as a stream: a pipe, FIFO or socket. A regular
+ * file, a device (`/dev/null`) or a directory is refused here with a typed error naming it, where
+ * `net.Socket` would throw Node's `Unsupported fd type`.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a value that is no fd,
+ *   `ERR_INVALID_FD_TYPE` naming what the fd is; `EBADF` when it is not open.
+ */
+function checkReadableFd(fd: unknown): asserts fd is number {
+  if (typeof fd !== 'number') throw new TaskioError('ERR_INVALID_ARG_TYPE', `a copy reads a file descriptor (a number), got ${showValue(fd)}`);
+  if (!Number.isInteger(fd) || fd < 0) throw new TaskioError('ERR_INVALID_ARG_VALUE', `a file descriptor is an integer >= 0, got ${showValue(fd)}`);
+  const st = fs.fstatSync(fd);
+  if (!st.isFIFO() && !st.isSocket()) {
+    throw new TaskioError('ERR_INVALID_FD_TYPE', `a copy reads a pipe, FIFO or socket; fd ${fd} is ${describeFileType(st)}`);
   }
 }
 

@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { TaskioError } from '../errors.js';
+import { TaskioError, showValue } from '../errors.js';
 
 /** How a log file lays out task output: `raw` bytes (containerd's `file://`) or CRI entries (kubelet). */
 export type LogFormat = 'raw' | 'cri';
@@ -14,17 +14,33 @@ export const defaultMaxLineSize = 16 * 1024;
 /** The default number of files kept when rotating (kubelet's `containerLogMaxFiles`). */
 export const defaultMaxFiles = 5;
 
+/**
+ * The most files a rotation keeps. Each rotation renames every slot from the oldest down, so the
+ * count is the work of one rotation: a billion made the first rotation spin for hours. Docker's
+ * and kubelet's defaults are 1 and 5; a thousand is far beyond any real use and a rotation's
+ * renames (tens of milliseconds) stay unnoticed.
+ */
+export const maxMaxFiles = 1000;
+
+/**
+ * The longest `maxLineSize`: 64 MiB. A CRI encoder sets aside about three times it per stream and
+ * copy when it starts (the held line, and an output area holding two entries), so 2 GiB failed
+ * with a RangeError at the first write after the open had succeeded. containerd's default line is
+ * 16 KiB (kubelet's too); 64 MiB keeps a writer with two streams under half a gigabyte at worst.
+ */
+export const maxMaxLineSize = 64 * 1024 * 1024;
+
 /** What a log writer does with the output it is given. */
 export interface LogWriterOptions {
   /** `raw` (default, containerd's `file://`) or `cri`. */
   format?: LogFormat;
   /** Rotate when the current file would grow past this many bytes; no rotation when unset. */
   maxSize?: number;
-  /** Files kept in all, the current one included (`name`, `name.1` … `name.<maxFiles-1>`); default 5. */
+  /** Files kept in all, the current one included (`name`, `name.1` … `name.<maxFiles-1>`); default 5, at most 1000. */
   maxFiles?: number;
-  /** CRI only: the longest content one entry holds before the line is cut (default 16 KiB). */
+  /** CRI only: the longest content one entry holds before the line is cut (default 16 KiB, at most 64 MiB). */
   maxLineSize?: number;
-  /** Mode of files the writer creates (default 0o640, as container runtimes create container logs). */
+  /** Mode of files the writer creates: permission bits 0..0o777 (default 0o640, as container runtimes create container logs). */
   mode?: number;
 }
 
@@ -69,9 +85,14 @@ function parseCount(name: string, value: string): number {
 
 /**
  * Checks writer options given in code the same way a URI's query is checked, so a bad value
- * fails at once with `ERR_INVALID_LOG_OPTION` instead of misbehaving at the first rotation.
+ * fails at once with `ERR_INVALID_LOG_OPTION` instead of misbehaving at the first rotation
+ * (`maxFiles` at most {@link maxMaxFiles}, `maxLineSize` at most {@link maxMaxLineSize}); a bad
+ * `mode` is `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE`, as any file mode argument.
  */
 export function validateLogWriterOptions(opts: LogWriterOptions): void {
+  if (typeof opts !== 'object' || opts === null) {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `log writer options must be an object, got ${showValue(opts)}`);
+  }
   if (opts.format !== undefined && opts.format !== 'raw' && opts.format !== 'cri') {
     throw invalid('format', String(opts.format), 'expected raw or cri');
   }
@@ -79,6 +100,13 @@ export function validateLogWriterOptions(opts: LogWriterOptions): void {
     const v = opts[key];
     if (v !== undefined && (!Number.isSafeInteger(v) || v < 1)) throw invalid(key, String(v), 'expected a positive whole number');
   }
+  if (opts.maxFiles !== undefined && opts.maxFiles > maxMaxFiles) {
+    throw invalid('maxFiles', String(opts.maxFiles), `at most ${maxMaxFiles} files are kept`);
+  }
+  if (opts.maxLineSize !== undefined && opts.maxLineSize > maxMaxLineSize) {
+    throw invalid('maxLineSize', String(opts.maxLineSize), `at most ${maxMaxLineSize} bytes (64 MiB)`);
+  }
+  checkMode(opts.mode);
   // Docker refuses max-file without max-size: a file count means nothing if files never rotate.
   if (opts.maxFiles !== undefined && opts.maxSize === undefined) {
     throw invalid('maxFiles', String(opts.maxFiles), 'needs maxSize (files rotate only by size)');
@@ -89,16 +117,43 @@ export function validateLogWriterOptions(opts: LogWriterOptions): void {
 }
 
 /**
+ * A file mode given in code: permission bits only. A setuid, setgid or sticky bit has no place on
+ * a log (0o4777 made a setuid file), and a string or negative number reached `open(2)` only at the
+ * first write, where it stalled the writer.
+ */
+function checkMode(mode: unknown): void {
+  if (mode === undefined) return;
+  if (typeof mode !== 'number') {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `a log file mode must be a number, got ${showValue(mode)}`);
+  }
+  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
+    const shown = Number.isInteger(mode) && mode > 0 ? `0o${mode.toString(8)}` : String(mode);
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a log file mode is an integer 0..0o777 (permission bits), got ${shown}`);
+  }
+}
+
+/**
  * Reads the writer options from a `file://` log URI such as
  * `file:///var/log/task.log?format=cri&maxSize=10MB&maxFiles=5&maxLineSize=16KB`.
  * An unknown, repeated or empty option, or a bad value, throws `ERR_INVALID_LOG_OPTION` naming it;
- * a URI that is not `file:` (or has a host) throws `ERR_INVALID_LOG_URI`.
+ * a URI that is not `file:` (or has a host, a NUL or an escaped slash in its path) throws
+ * `ERR_INVALID_LOG_URI`.
  */
 export function parseLogOptions(url: URL): ParsedLogOptions {
   if (url.protocol !== 'file:' || (url.host !== '' && url.host !== 'localhost')) {
     throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must be file:///absolute/path, got ${url.href}`);
   }
-  const file = fileURLToPath(url);
+  let file: string;
+  try {
+    file = fileURLToPath(url);
+  } catch (cause) {
+    // An escaped slash (`%2F`): Node's own TypeError, not a log URI error naming the URI.
+    throw new TaskioError('ERR_INVALID_LOG_URI', `invalid log file URI ${url.href}: ${(cause as Error).message}`, { cause });
+  }
+  // A NUL (`%00`) would cut the path short at open(2) (Node refuses it only there, at the first write).
+  if (file.includes('\0')) {
+    throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must not hold a NUL byte, got ${url.href}`);
+  }
   if (!path.isAbsolute(file) || file.endsWith('/')) {
     throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must name a file by absolute path, got ${url.href}`);
   }

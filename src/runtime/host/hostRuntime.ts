@@ -5,6 +5,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from './pty.js';
 import { TaskioError } from '../../errors.js';
+import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { validateId, validatePid } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { isUnlimited, readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
@@ -91,8 +92,11 @@ interface HostTask {
  * - stdio are the fds `src/runtime/stdio` made (never Node's `'pipe'`); a terminal is node-pty
  *   (`newTerminal()`), which reaps its own child: the pid is declared to the reaper and its exit
  *   passed on, so an `Init` sees every exit the same way.
- * - The pid file is written at start (the process exists only then); `checkpoint`/`restore`
- *   fail with `ERR_NOT_SUPPORTED`.
+ * - The pid file is written at start (the process exists only then), as runc writes it: renamed
+ *   into place, replacing whatever was planted there; `checkpoint`/`restore` fail with
+ *   `ERR_NOT_SUPPORTED`.
+ * - A `process.cwd` that is not a directory is `ERR_INVALID_CWD` naming it, at create (as runc's
+ *   create fails) and again at each spawn.
  */
 export class HostRuntime implements Runtime {
   readonly #tasks = new Map<string, HostTask>();
@@ -116,6 +120,7 @@ export class HostRuntime implements Runtime {
     validateId(id, 'task');
     if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
     const spec = readProcess(bundle);
+    processCwd(spec, bundle); // as runc's create fails on it, before the job is made
     const lifecycle = new Lifecycle<TaskStatus, TaskOp>('created', taskTable, 'task');
     // The id is taken before the first await, so a concurrent create of it is refused above.
     const task: HostTask = { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date(), job: null, ownsJob: false };
@@ -141,7 +146,7 @@ export class HostRuntime implements Runtime {
         void this.#signalAll(task, 9).catch(() => undefined);
       });
       task.init = proc;
-      if (task.opts.pidFile) fs.writeFileSync(task.opts.pidFile, String(proc.pid));
+      if (task.opts.pidFile) writePidFile(task.opts.pidFile, proc.pid);
     });
   }
 
@@ -151,7 +156,7 @@ export class HostRuntime implements Runtime {
     task.lifecycle.check('exec');
     const proc = await this.#spawn(task, spec, opts.stdio, spec.terminal ? opts.terminal : undefined);
     task.execs.add(proc);
-    if (opts.pidFile) fs.writeFileSync(opts.pidFile, String(proc.pid));
+    if (opts.pidFile) writePidFile(opts.pidFile, proc.pid);
   }
 
   /**
@@ -291,7 +296,8 @@ export class HostRuntime implements Runtime {
     if (!command) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'the process has no args');
     let file = command, args = commandArgs;
     const env = envObject(spec.env ?? []);
-    const cwd = spec.cwd || path.resolve(task.bundle);
+    // Again at each spawn: the directory may have gone since create, and an exec has its own cwd.
+    const cwd = processCwd(spec, task.bundle);
     const job = task.job;
     // The job's wrapper shell (and setpriv) would turn a missing command into exit 127: fail as spawn does.
     if (job || spec.user || spec.rlimits?.length) findCommand(file, env.PATH, cwd);
@@ -406,6 +412,37 @@ function findCommand(file: string, searchPath: string | undefined, cwd: string):
   }
   const code = denied ? 'EACCES' : 'ENOENT';
   throw Object.assign(new Error(`spawn ${file} ${code}`), { code, errno: denied ? -13 : -2, syscall: `spawn ${file}`, path: file });
+}
+
+/**
+ * The directory `spec` runs in (its `cwd`, else the bundle), checked to be one: spawn reports a
+ * missing cwd as `spawn <command> ENOENT` (its `chdir` fails in the child, and libuv cannot tell
+ * that from a missing command), so a task would be refused as "command not found" — and with a
+ * job the command named is the job's wrapper `/bin/sh`.
+ * @throws TaskioError `ERR_INVALID_CWD` naming the directory and the reason (missing, not a directory).
+ */
+function processCwd(spec: ProcessSpec, bundle: string): string {
+  const cwd = spec.cwd || path.resolve(bundle);
+  let st: fs.Stats;
+  try {
+    st = fs.statSync(cwd);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'does not exist' : `cannot be entered (${code ?? String(cause)})`;
+    throw new TaskioError('ERR_INVALID_CWD', `the process's cwd ${JSON.stringify(cwd)} ${why}`, { cause });
+  }
+  if (!st.isDirectory()) throw new TaskioError('ERR_INVALID_CWD', `the process's cwd ${JSON.stringify(cwd)} is not a directory`);
+  return cwd;
+}
+
+/**
+ * Writes a pid file as runc does (`createPidFile`): a temp file beside it renamed into place, so a
+ * reader never sees it half written, and a symlink or FIFO planted at the path is replaced — never
+ * followed (which would overwrite its target) nor opened (a FIFO's open would block the event loop
+ * for ever waiting for a reader).
+ */
+function writePidFile(file: string, pid: number): void {
+  writeFileAtomic(file, String(pid), 0o644);
 }
 
 /** The bundle's `config.json` `process`, checked enough to run. */

@@ -45,10 +45,13 @@ export class FileSink implements OutputSink {
       this.#appendFd ??= openAppendOnly(this.options.path, this.options.mode ?? 0o640);
       return this.#appendFd;
     }
+    // The writer before the pipe: nothing is left open when making it fails.
+    const writer = this.#logWriter();
     const p = pipe2();
     this.#pipeWriteEnds.push(p.write);
-    // copyFrom takes the read end and reads it until every writer (the task, our copy) closed it.
-    this.#copies.push(this.#logWriter().copyFrom(name, p.read).catch(() => 0));
+    // copyFrom takes the read end and reads it until every writer (the task, our copy) closed it
+    // (a refusal closes it too, and rejects).
+    this.#copies.push(writer.copyFrom(name, p.read).catch(() => 0));
     return p.write;
   }
 

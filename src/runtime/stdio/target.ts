@@ -47,6 +47,7 @@ export function parseTarget(value: string): Target {
     case 'fifo':
       return { kind: 'fifo', path: fifoPath(decodePath(url, value), value) };
     case 'file':
+      refuseNul(scheme, value, [decodePath(url, value)]);
       parseLogOptions(url); // a bad path or option is refused here, before anything opens
       return { kind: 'file', url };
     case 'binary':
@@ -59,9 +60,7 @@ export function parseTarget(value: string): Target {
         throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI must name the logger by absolute path, got ${JSON.stringify(value)}`);
       }
       // exec(2) takes C strings: a NUL would cut an argument short (Node refuses it at spawn).
-      if ([path, ...args].some((a) => a.includes('\0'))) {
-        throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI must not hold a NUL byte, got ${JSON.stringify(value)}`);
-      }
+      refuseNul(scheme, value, [path, ...args]);
       return { kind: 'binary', url, path, args, requireReady: scheme === 'binary-v2' };
     }
   }
@@ -77,6 +76,16 @@ function fifoPath(p: string, value: string): string {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', `a FIFO must be named by an absolute path without NUL, got ${JSON.stringify(value)}`);
   }
   return p;
+}
+
+/**
+ * Refuses a NUL (`%00`) in the decoded `parts` of a URI: the kernel takes paths and arguments as C
+ * strings, which a NUL would cut short (Node refuses one only when the file is opened or run).
+ */
+function refuseNul(scheme: string, value: string, parts: string[]): void {
+  if (parts.some((a) => a.includes('\0'))) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a ${scheme} URI must not hold a NUL byte, got ${JSON.stringify(value)}`);
+  }
 }
 
 /** The percent-decoded path of `url`; a bad escape (`%ff`, `%zz`) is the caller's error, not a URIError. */

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { execFileSync, spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { openFifoFd } from '../../../src/fifo/index.js';
-import { createIO } from '../../../src/runtime/stdio/index.js';
+import { createIO, parseTarget } from '../../../src/runtime/stdio/index.js';
 import { BinarySink } from '../../../src/runtime/stdio/binarySink.js';
 import { OutputFifo } from '../../../src/runtime/stdio/outputFifo.js';
 import { fdCount, repoRoot, tmpDir } from '../../helpers/common.js';
@@ -98,6 +98,23 @@ t.test('file://: a planted symlink, FIFO or directory is refused, never followed
   const sub = path.join(dir, 'dir.log');
   fs.mkdirSync(sub);
   await t.rejects(createIO(uri(sub), { id: 'x' }), { code: 'EISDIR' });
+  t.equal(fdCount(), before, 'no fd left');
+});
+
+t.test('file://: a NUL, an escaped slash or an out-of-range option is refused before anything opens', opts, async (t) => {
+  const dir = tmpDir(t);
+  const before = fdCount();
+  const cases: [string, { code: string; message: RegExp }][] = [
+    [`file://${dir}/a%00b.log`, { code: 'ERR_INVALID_ARG_VALUE', message: /NUL.*a%00b\.log/ }],
+    [`file://${dir}/a%2fb.log`, { code: 'ERR_INVALID_LOG_URI', message: /a%2fb\.log/ }],
+    [`file://${dir}/ml.log?format=cri&maxLineSize=2GB`, { code: 'ERR_INVALID_LOG_OPTION', message: /maxLineSize/ }],
+    [`file://${dir}/mf.log?maxSize=1&maxFiles=1000000000`, { code: 'ERR_INVALID_LOG_OPTION', message: /maxFiles/ }],
+  ];
+  for (const [uri, expected] of cases) {
+    t.throws(() => parseTarget(uri), expected, `parseTarget ${uri}`);
+    await t.rejects(createIO({ terminal: false, stdin: '', stdout: uri, stderr: uri }, { id: 'x' }), expected, `createIO ${uri}`);
+  }
+  t.same(fs.readdirSync(dir), [], 'nothing was made');
   t.equal(fdCount(), before, 'no fd left');
 });
 
