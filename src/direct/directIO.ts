@@ -1,6 +1,6 @@
 import { finished, type Readable } from 'node:stream';
 import { abortError } from '../errors.js';
-import { FIFOSet, FifoWriter, ReaderLock, openFifoFd } from '../fifo/index.js';
+import { type FIFOSet, FifoWriter, ReaderLock, checkFIFOSet, checkSignalOptions, openFifoFd } from '../fifo/index.js';
 import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
 import type { Config } from '../fifo/index.js';
@@ -46,6 +46,8 @@ export class DirectIO implements IO {
 
   /** Opens the set's FIFOs (creating them when missing) without waiting for the task side. */
   static async open(set: FIFOSet, opts: { signal?: AbortSignal } = {}): Promise<DirectIO> {
+    checkFIFOSet(set, 'newDirectIO');
+    checkSignalOptions(opts, 'the newDirectIO options');
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const { stdin, stdout, stderr, terminal } = set.config;
     const opened: OutputReader[] = [];
