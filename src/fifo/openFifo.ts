@@ -3,7 +3,7 @@ import fsp from 'node:fs/promises';
 import net from 'node:net';
 import { Writable } from 'node:stream';
 import { TaskioError, abortError, showValue } from '../errors.js';
-import { isCode, mkfifo, setPipeSize } from '../sys/index.js';
+import { isCode, mkfifo, setPipeSize, unlinkIfPresent } from '../sys/index.js';
 import { checkPath } from './config.js';
 
 // libuv adds O_CLOEXEC to every open, so no fd leaks into a spawned task.
@@ -92,6 +92,33 @@ function makeFifo(path: string, perm = 0o600): boolean {
   } catch (err) {
     if (!isCode(err, 'EEXIST')) throw err;
     return false;
+  }
+}
+
+/**
+ * Makes those of `paths` that do not exist as FIFOs (0600) and returns the ones it made: a call
+ * that creates what a set lacks and then fails removes exactly those ({@link removeFifos}), never a
+ * file that was there before it. When one cannot be made, those made before it are removed.
+ */
+export function makeMissingFifos(paths: readonly string[]): string[] {
+  const made: string[] = [];
+  try {
+    for (const p of paths) if (makeFifo(checkPath(p, 'a FIFO path'))) made.push(p);
+  } catch (err) {
+    removeFifos(made);
+    throw err;
+  }
+  return made;
+}
+
+/** Removes FIFOs {@link makeMissingFifos} made, on a failure path: what fails here must not hide the error being thrown. */
+export function removeFifos(paths: readonly string[]): void {
+  for (const p of paths) {
+    try {
+      unlinkIfPresent(p);
+    } catch {
+      // left behind, as it would be without this cleanup; the caller's own error is the one to report
+    }
   }
 }
 

@@ -3,11 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import {
-  newAttach, newCreator, newFIFOSetInDir, withCoalescing, withFIFODir, withStdinClose, withStreams, type Opt,
+  newAttach, newCreator, newFIFOSet, newFIFOSetInDir, withCoalescing, withFIFODir, withStdinClose, withStreams, type Opt,
 } from '../../src/index.js';
 import { Pump } from '../../src/attach/index.js';
 import { openFifoFd } from '../../src/fifo/index.js';
-import { Collector, tmpDir, fdCount, fdsUnder } from '../helpers/common.js';
+import { Collector, tmpDir, fdCount, fdsUnder, dirWithPlanted } from '../helpers/common.js';
 
 t.setTimeout(60_000);
 
@@ -95,4 +95,26 @@ t.test('a Pump whose constructor throws closes the fd it was given', async (t) =
   await turns();
   t.same(fdsUnder(dir), [], 'no fd on the FIFO');
   t.equal(fdCount(), before);
+});
+
+t.test('a failed attach removes the FIFOs it made, and only those', async (t) => {
+  const { dir, reg, old } = dirWithPlanted(t);
+  const before = fdCount();
+  // stdin a regular file: refused once stdout (made here, with its lock) and stderr (there before) are open.
+  const set = newFIFOSet({ terminal: false, stdin: reg, stdout: path.join(dir, 'out'), stderr: old });
+  await t.rejects(newAttach(withStreams(new PassThrough(), new Collector(), new Collector()))(set), { code: 'ERR_NOT_FIFO', message: /reg/ });
+  t.same(fs.readdirSync(dir).sort(), ['old', 'reg'], 'the FIFO it made is gone, what was there stays');
+  t.ok(fs.lstatSync(old).isFIFO());
+  t.equal(fs.readFileSync(reg, 'utf8'), 'x');
+  // stderr a regular file and stdin missing: stdout and stdin were made, and both go.
+  const set2 = newFIFOSet({ terminal: false, stdin: path.join(dir, 'in'), stdout: path.join(dir, 'out'), stderr: reg });
+  await t.rejects(newAttach(withStreams(new PassThrough(), new Collector(), new Collector()))(set2), { code: 'ERR_NOT_FIFO' });
+  t.same(fs.readdirSync(dir).sort(), ['old', 'reg']);
+  await turns();
+  t.equal(fdCount(), before, 'no fd left');
+  // The same set attaches once the file is a FIFO: the failure left nothing in the way.
+  fs.unlinkSync(reg);
+  const io = await newAttach(withStreams(new PassThrough(), new Collector(), new Collector()))(set);
+  await io.close();
+  t.same(fs.readdirSync(dir).sort(), ['old', 'out', 'reg'], 'a successful attach keeps what it made');
 });
