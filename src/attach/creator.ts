@@ -1,5 +1,4 @@
-import { TaskioError } from '../errors.js';
-import { FIFOSet, newFIFOSetInDir, validateId } from '../fifo/index.js';
+import { checkFIFOSet, type FIFOSet, newFIFOSetInDir, validateId } from '../fifo/index.js';
 import { copyIO } from './pipeIO.js';
 import { applyOpts, defaultFIFODir, type Attach, type Creator, type IO, type Opt } from './streams.js';
 
@@ -31,7 +30,7 @@ export function newCreator(...opts: Opt[]): Creator {
 export function newAttach(...opts: Opt[]): Attach {
   const streams = applyOpts(opts);
   return async (set: FIFOSet): Promise<IO> => {
-    if (!(set instanceof FIFOSet)) throw new TaskioError('ERR_INVALID_ARG_TYPE', 'cannot attach: missing FIFO set');
+    checkFIFOSet(set, 'newAttach');
     return copyIO(set, streams, set.config.terminal);
   };
 }

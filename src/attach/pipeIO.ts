@@ -1,4 +1,4 @@
-import { FIFOSet, ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
+import { FIFOSet, ReaderLock, makeMissingFifos, openFifoFd, removeFifos, type Config } from '../fifo/index.js';
 import { Pump } from './pump.js';
 import { FifoIO } from './fifoIO.js';
 import { StdinCopy } from './stdinCopy.js';
@@ -20,13 +20,18 @@ export class PipeIO implements IO {
   /**
    * Opens every FIFO the set names (creating them when missing) and starts copying. `lockPath`
    * is the FIFO whose lock guards the whole set — chosen from the set before streams the caller
-   * left out were blanked, so a stderr-only reader and a stdout reader exclude each other.
+   * left out were blanked, so a stderr-only reader and a stdout reader exclude each other. If it
+   * throws, the FIFOs it made are gone again.
    */
   constructor(set: FIFOSet, streams: Streams, lockPath: string) {
     const io = new FifoIO(set, () => this.#stopStreams());
     this.#io = io;
     const { stdin, stdout, stderr } = set.config;
+    let made: string[] = [];
     try {
+      // Made up front, so that a failure further on (a stdin that is a regular file) knows what
+      // this attach made itself: that goes, whatever was there before stays.
+      made = makeMissingFifos([stdout || stderr ? lockPath : '', stdout, stderr, stdin].filter((p) => p !== ''));
       const lock = stdout || stderr ? ReaderLock.acquire(lockPath) : null;
       io.lock = lock;
       // The lock made, opened and checked its FIFO already: its reader shares that open.
@@ -40,6 +45,7 @@ export class PipeIO implements IO {
       if (stdin && streams.stdin) this.#stdin = new StdinCopy(stdin, streams.stdin, io.abort.signal, streams.stdinClose);
     } catch (err) {
       this.cancel();
+      removeFifos(made);
       throw err;
     }
     const outputs = Promise.all(this.#pumps.map((p) => p.done)).then(() => undefined);

@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
@@ -46,26 +47,36 @@ export class Pump {
   /** The pending wait of the {@link Coalescer}, made once and re-armed. */
   #coalesceTimer: NodeJS.Timeout | null = null;
 
-  /** Takes ownership of `fd` (an open, non-blocking FIFO read fd). */
+  /** Takes ownership of `fd` (an open, non-blocking FIFO read fd), even when it throws: the fd is closed then. */
   constructor(fd: number, sink: Writable, opts: PumpOptions = {}) {
     this.#sink = sink;
     this.done = new Promise((resolve) => { this.#finish = resolve; });
-    this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
-    if (this.#copier) {
-      // See there: copies are fresh memory, freed by the GC, and both keep that cheap.
-      keepFreedMemory();
-      sweepArrayBuffersInline();
+    let socket: net.Socket | null = null;
+    try {
+      this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
+      if (this.#copier) {
+        // See there: copies are fresh memory, freed by the GC, and both keep that cheap.
+        keepFreedMemory();
+        sweepArrayBuffersInline();
+      }
+      this.#coalescer = opts.coalesce === false ? null : new Coalescer(() => pipeBytes(fd), clock);
+      // `onread` is a documented constructor option that @types/node only declares for connect().
+      const options = {
+        fd, readable: true, writable: false,
+        onread: { buffer: () => this.#nextBuffer(), callback: (n: number, buf: Uint8Array) => this.#onRead(n, buf as Buffer) },
+      };
+      socket = new net.Socket(options as net.SocketConstructorOpts);
+      this.#socket = socket;
+      sink.on('error', this.#onSinkError);
+    } catch (err) {
+      // The caller handed the fd over and cannot tell how far this got: it is closed here, by the
+      // socket once one holds it, or nobody would close it.
+      if (socket === null) fs.closeSync(fd);
+      else socket.destroy();
+      throw err;
     }
-    this.#coalescer = opts.coalesce === false ? null : new Coalescer(() => pipeBytes(fd), clock);
-    // `onread` is a documented constructor option that @types/node only declares for connect().
-    const options = {
-      fd, readable: true, writable: false,
-      onread: { buffer: () => this.#nextBuffer(), callback: (n: number, buf: Uint8Array) => this.#onRead(n, buf as Buffer) },
-    };
-    this.#socket = new net.Socket(options as net.SocketConstructorOpts);
-    this.#socket.on('end', () => { this.#ended = true; this.#settle(); });
-    this.#socket.on('error', (err) => this.#fail(err));
-    sink.on('error', this.#onSinkError);
+    socket.on('end', () => { this.#ended = true; this.#settle(); });
+    socket.on('error', (err) => this.#fail(err));
   }
 
   readonly #onSinkError = (err: Error): void => this.#fail(err);

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import type { Readable, Writable } from 'node:stream';
-import type { Config } from '../fifo/index.js';
+import { TaskioError, showValue } from '../errors.js';
+import { checkPath, type Config } from '../fifo/index.js';
 import { runtimeDir } from '../privateDir.js';
 
 /** The caller's side of a task's stdio: what to feed its stdin and where its output goes. */
@@ -59,17 +60,46 @@ export const withTerminal: Opt = (s) => {
   s.terminal = true;
 };
 
-/** Uses the given streams; a stream left out (or `null`) gets a blank path and no FIFO. */
+/**
+ * What the copies call on the caller's streams, checked before anything is made: a wrong value
+ * would otherwise fail inside the copy — once the FIFOs exist, or at a detach, where a stdin
+ * without `unpipe` threw out of the event loop and ended the process.
+ */
+const streamMethods = { stdin: ['pipe', 'unpipe', 'on'], stdout: ['write', 'on'], stderr: ['write', 'on'] } as const;
+
+/**
+ * Checks the streams of `s`: each `undefined`, or a stream with the methods the copy calls.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` naming the stream and the value.
+ */
+function checkStreams(s: Pick<Streams, 'stdin' | 'stdout' | 'stderr'>): void {
+  for (const [name, methods] of Object.entries(streamMethods)) {
+    const v = s[name as keyof typeof streamMethods] as unknown;
+    if (v === undefined || (typeof v === 'object' && v !== null && methods.every((m) => typeof (v as Record<string, unknown>)[m] === 'function'))) continue;
+    const kind = name === 'stdin' ? 'a Readable' : 'a Writable';
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `${name} must be ${kind} stream (with ${methods.join(', ')}), null or undefined, got ${showValue(v)}`);
+  }
+}
+
+/**
+ * Uses the given streams; a stream left out (or `null`) gets a blank path and no FIFO.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` naming a stdin that is not a `Readable` or an
+ *   output that is not a `Writable`.
+ */
 export function withStreams(stdin?: Readable | null, stdout?: Writable | null, stderr?: Writable | null): Opt {
+  const given = { stdin: stdin ?? undefined, stdout: stdout ?? undefined, stderr: stderr ?? undefined };
+  checkStreams(given);
   return (s) => {
-    s.stdin = stdin ?? undefined;
-    s.stdout = stdout ?? undefined;
-    s.stderr = stderr ?? undefined;
+    Object.assign(s, given);
   };
 }
 
-/** Makes FIFO sets inside `dir` instead of the default. */
+/**
+ * Makes FIFO sets inside `dir` instead of the default.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a `dir` that is no path:
+ *   `null` must not mean the default, nor `''` the current directory.
+ */
 export function withFIFODir(dir: string): Opt {
+  checkPath(dir, 'the FIFO directory');
   return (s) => {
     s.fifoDir = dir;
   };
@@ -85,6 +115,7 @@ export function withFIFODir(dir: string): Opt {
  * once either way.
  */
 export function withCoalescing(on: boolean): Opt {
+  if (typeof on !== 'boolean') throw new TaskioError('ERR_INVALID_ARG_TYPE', `withCoalescing takes a boolean, got ${showValue(on)}`);
   return (s) => {
     s.coalesce = on;
   };
@@ -110,14 +141,26 @@ export function withCoalescing(on: boolean): Opt {
  * output, and waiting for that would hang.
  */
 export function withStdinClose(fn: () => unknown): Opt {
+  if (typeof fn !== 'function') throw new TaskioError('ERR_INVALID_ARG_TYPE', `withStdinClose takes a function, got ${showValue(fn)}`);
   return (s) => {
     s.stdinClose = fn;
   };
 }
 
-/** Applies options over the defaults; the FIFO directory's default is left to its user, which asks for it only when none was given. */
+/**
+ * Applies options over the defaults; the FIFO directory's default is left to its user, which asks
+ * for it only when none was given. The streams are checked again at the end: an option of the
+ * caller's own may have set anything.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` naming an option that is no function or a bad stream.
+ */
 export function applyOpts(opts: Opt[]): Streams {
   const s: Streams = {};
-  for (const opt of opts) opt(s);
+  opts.forEach((opt, i) => {
+    if (typeof opt !== 'function') {
+      throw new TaskioError('ERR_INVALID_ARG_TYPE', `option ${i + 1} must be an option function (withStreams(…), withTerminal …), got ${showValue(opt)}`);
+    }
+    opt(s);
+  });
+  checkStreams(s);
   return s;
 }

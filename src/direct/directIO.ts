@@ -1,6 +1,8 @@
 import { finished, type Readable } from 'node:stream';
 import { abortError } from '../errors.js';
-import { FIFOSet, FifoWriter, ReaderLock, openFifoFd } from '../fifo/index.js';
+import {
+  type FIFOSet, FifoWriter, ReaderLock, checkFIFOSet, checkSignalOptions, makeMissingFifos, openFifoFd, removeFifos,
+} from '../fifo/index.js';
 import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
 import type { Config } from '../fifo/index.js';
@@ -44,14 +46,22 @@ export class DirectIO implements IO {
     this.#io.waiting = Promise.race([Promise.all(ends).then(() => undefined), cancelled]);
   }
 
-  /** Opens the set's FIFOs (creating them when missing) without waiting for the task side. */
+  /**
+   * Opens the set's FIFOs (creating them when missing) without waiting for the task side. If it
+   * fails, the FIFOs it made are gone again; whatever was there before stays.
+   */
   static async open(set: FIFOSet, opts: { signal?: AbortSignal } = {}): Promise<DirectIO> {
+    checkFIFOSet(set, 'newDirectIO');
+    checkSignalOptions(opts, 'the newDirectIO options');
     if (opts.signal?.aborted) throw abortError(opts.signal);
     const { stdin, stdout, stderr, terminal } = set.config;
+    const lockPath = stdout || (stderr && !terminal) ? readerLockPath(set.config) : '';
     const opened: OutputReader[] = [];
     let lock: ReaderLock | null = null;
+    let made: string[] = [];
     try {
-      if (stdout || (stderr && !terminal)) lock = ReaderLock.acquire(readerLockPath(set.config));
+      made = makeMissingFifos([lockPath, stdout, terminal ? '' : stderr, stdin].filter((p) => p !== ''));
+      if (lockPath) lock = ReaderLock.acquire(lockPath);
       const out = stdout ? new OutputReader(openFifoFd(stdout, 'r', { create: true })) : null;
       if (out) opened.push(out);
       const err = stderr && !terminal ? new OutputReader(openFifoFd(stderr, 'r', { create: true })) : null;
@@ -65,6 +75,7 @@ export class DirectIO implements IO {
     } catch (err) {
       for (const s of opened) s.destroy();
       lock?.release();
+      removeFifos(made);
       throw err;
     }
   }

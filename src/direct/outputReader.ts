@@ -1,3 +1,4 @@
+import fs from 'node:fs';
 import net from 'node:net';
 import { Readable } from 'node:stream';
 
@@ -25,7 +26,7 @@ export class OutputReader extends Readable {
   readonly #buffer = Buffer.allocUnsafeSlow(CHUNK);
   #detached = false;
 
-  /** Takes ownership of `fd`, an open, non-blocking FIFO read fd. */
+  /** Takes ownership of `fd`, an open, non-blocking FIFO read fd, even when it throws (the fd is closed then). */
   constructor(fd: number) {
     // No read-ahead: the pipe is read only when the consumer wants data and none is buffered.
     super({ highWaterMark: 0 });
@@ -34,7 +35,13 @@ export class OutputReader extends Readable {
       fd, readable: true, writable: false,
       onread: { buffer: this.#buffer, callback: (n: number) => this.push(Buffer.from(this.#buffer.subarray(0, n))) },
     };
-    this.#socket = new net.Socket(options as net.SocketConstructorOpts);
+    try {
+      this.#socket = new net.Socket(options as net.SocketConstructorOpts);
+    } catch (err) {
+      // A socket that could not open the fd does not own it: nobody would close it.
+      fs.closeSync(fd);
+      throw err;
+    }
     this.#socket.on('end', () => { if (!this.#detached) this.#end(); });
     this.#socket.on('error', (err) => this.destroy(err));
   }

@@ -1,8 +1,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { ensureRuntimeRoot, notPrivate } from '../privateDir.js';
+import { TaskioError, showValue } from '../errors.js';
 import { isCode, unlinkIfPresent } from '../sys/index.js';
-import { type Config, validateId } from './config.js';
+import { type Config, checkConfig, checkPath, validateId } from './config.js';
 
 /**
  * A task's FIFO paths plus what removes them. `close()` runs the remover once, however often
@@ -13,7 +14,16 @@ export class FIFOSet {
   readonly #remover: (() => Promise<void>) | undefined;
   #closing: Promise<void> | null = null;
 
+  /**
+   * @throws TaskioError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a config that is not
+   *   `{ terminal: boolean, stdin, stdout, stderr }` with paths or `''`, or a `close` that is no function.
+   */
   constructor(config: Config, close?: () => Promise<void>) {
+    // Here, where every set comes in: its paths go to mkfifo and open as they are.
+    checkConfig(config);
+    if (close !== undefined && typeof close !== 'function') {
+      throw new TaskioError('ERR_INVALID_ARG_TYPE', `a FIFO set's close must be a function, got ${showValue(close)}`);
+    }
     this.config = { ...config };
     this.#remover = close;
   }
@@ -23,6 +33,15 @@ export class FIFOSet {
     this.#closing ??= this.#remover ? this.#remover() : Promise.resolve();
     return this.#closing;
   }
+}
+
+/**
+ * Checks that `set` is a {@link FIFOSet}: what `what` (`newAttach`, `newDirectIO`) needs. Returns it.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` naming the value.
+ */
+export function checkFIFOSet(set: unknown, what: string): FIFOSet {
+  if (!(set instanceof FIFOSet)) throw new TaskioError('ERR_INVALID_ARG_TYPE', `${what} needs a FIFOSet (newFIFOSet(config)), got ${showValue(set)}`);
+  return set;
 }
 
 /** Wraps existing paths (or URIs) as a FIFO set; `close` is what its `close()` runs, if anything. */
@@ -38,11 +57,15 @@ export function newFIFOSet(config: Config, close?: () => Promise<void>): FIFOSet
  * could plant FIFOs or symlinks where the task's stdio goes. The FIFOs themselves are made by
  * whoever opens them first. `close()` removes those FIFOs, then the directory if it is
  * empty — never a tree taskio did not make.
- * @throws TaskioError `ERR_INVALID_ID` for an id that could escape the directory (checked before
- * anything is made); `ERR_UNSAFE_DIR` naming a root another user could control.
+ * @throws TaskioError `ERR_INVALID_ID` for an id that could escape the directory, `ERR_INVALID_ARG_TYPE`
+ * / `ERR_INVALID_ARG_VALUE` for a root that is no path (`''` would be the current directory) or a
+ * `terminal` that is no boolean (all checked before anything is made); `ERR_UNSAFE_DIR` naming a
+ * root another user could control.
  */
 export async function newFIFOSetInDir(root: string, id: string, terminal: boolean): Promise<FIFOSet> {
+  checkPath(root, 'the FIFO directory');
   validateId(id);
+  if (typeof terminal !== 'boolean') throw new TaskioError('ERR_INVALID_ARG_TYPE', `terminal must be a boolean, got ${showValue(terminal)}`);
   // Synchronous on purpose: these are metadata calls on a local (usually tmpfs) directory that
   // finish in microseconds, and a threadpool round trip each would cost more than the call.
   const dir = fs.mkdtempSync(path.join(privateRoot(root), `${id}-`));

@@ -1,8 +1,8 @@
 /** FIFO primitives: non-blocking opens, FIFO sets and the single-reader lock. */
-export { type Config, validateId } from './config.js';
-export { FIFOSet, newFIFOSet, newFIFOSetInDir } from './fifoSet.js';
+export { type Config, checkPath, validateId } from './config.js';
+export { FIFOSet, checkFIFOSet, newFIFOSet, newFIFOSetInDir } from './fifoSet.js';
 export { ReaderLock } from './lock.js';
 export {
   type FifoMode, type FifoStream, type OpenFifoOptions, FifoWriter,
-  describeFileType, isFifo, openFifo, openFifoFd, openFifoWriterFd, pipeSize,
+  checkSignalOptions, describeFileType, isFifo, makeMissingFifos, openFifo, openFifoFd, openFifoWriterFd, pipeSize, removeFifos,
 } from './openFifo.js';

@@ -2,8 +2,9 @@ import fs from 'node:fs';
 import fsp from 'node:fs/promises';
 import net from 'node:net';
 import { Writable } from 'node:stream';
-import { TaskioError, abortError } from '../errors.js';
-import { isCode, mkfifo, setPipeSize } from '../sys/index.js';
+import { TaskioError, abortError, showValue } from '../errors.js';
+import { isCode, mkfifo, setPipeSize, unlinkIfPresent } from '../sys/index.js';
+import { checkPath } from './config.js';
 
 // libuv adds O_CLOEXEC to every open, so no fd leaks into a spawned task.
 const { O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
@@ -15,7 +16,7 @@ export type FifoMode = 'r' | 'w' | 'rw';
 export interface OpenFifoOptions {
   /** Create the FIFO when the path does not exist (default false). */
   create?: boolean;
-  /** Permissions of a FIFO created here (default 0600). */
+  /** Permissions of a FIFO created here: 0..0o777 (default 0600). */
   perm?: number;
   /** Aborts a pending open (a writer waiting for a reader) with an `AbortError`. */
   signal?: AbortSignal;
@@ -52,16 +53,78 @@ export async function isFifo(path: string): Promise<boolean> {
   }
 }
 
-/** Makes the FIFO when asked to and checks that what is at `path` is one. */
-function prepare(path: string, opts: OpenFifoOptions): void {
-  if (opts.create) {
+/**
+ * Checks an options object that may carry an abort `signal` (`what` names it in the message).
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` for a non-object or a signal that is no `AbortSignal`.
+ */
+export function checkSignalOptions(opts: { signal?: AbortSignal }, what: string): void {
+  if (opts === null || typeof opts !== 'object') throw new TaskioError('ERR_INVALID_ARG_TYPE', `${what} must be an object, got ${showValue(opts)}`);
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `${what}.signal must be an AbortSignal, got ${showValue(opts.signal)}`);
+  }
+}
+
+/**
+ * Checks every argument of an open before anything is made and returns the mode's open flags. The
+ * mode is looked up as an own key: `'constructor'` or `'toString'` are keys of every object.
+ * `perm` goes to mkfifo as it is: above 0o777 it would set the setuid, setgid or sticky bit.
+ */
+function checkOpen(path: string, mode: FifoMode, opts: OpenFifoOptions): number {
+  checkPath(path, 'a FIFO path');
+  if (typeof mode !== 'string' || !Object.hasOwn(modeFlags, mode)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid FIFO mode ${showValue(mode)}: use 'r', 'w' or 'rw'`);
+  }
+  checkSignalOptions(opts, 'the FIFO open options');
+  const { create, perm } = opts;
+  if (create !== undefined && typeof create !== 'boolean') throw new TaskioError('ERR_INVALID_ARG_TYPE', `create must be a boolean, got ${showValue(create)}`);
+  if (perm !== undefined && typeof perm !== 'number') throw new TaskioError('ERR_INVALID_ARG_TYPE', `perm must be a number, got ${showValue(perm)}`);
+  if (perm !== undefined && !(Number.isInteger(perm) && perm >= 0 && perm <= 0o777)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `perm must be an integer from 0 to 0o777, got ${showValue(perm)}${Number.isInteger(perm) && perm > 0 ? ` (0o${perm.toString(8)})` : ''}`);
+  }
+  return modeFlags[mode];
+}
+
+/** Makes a FIFO at `path`; false when something is there already (it is left as it is). */
+function makeFifo(path: string, perm = 0o600): boolean {
+  try {
+    mkfifo(path, perm);
+    return true;
+  } catch (err) {
+    if (!isCode(err, 'EEXIST')) throw err;
+    return false;
+  }
+}
+
+/**
+ * Makes those of `paths` that do not exist as FIFOs (0600) and returns the ones it made: a call
+ * that creates what a set lacks and then fails removes exactly those ({@link removeFifos}), never a
+ * file that was there before it. When one cannot be made, those made before it are removed.
+ */
+export function makeMissingFifos(paths: readonly string[]): string[] {
+  const made: string[] = [];
+  try {
+    for (const p of paths) if (makeFifo(checkPath(p, 'a FIFO path'))) made.push(p);
+  } catch (err) {
+    removeFifos(made);
+    throw err;
+  }
+  return made;
+}
+
+/** Removes FIFOs {@link makeMissingFifos} made, on a failure path: what fails here must not hide the error being thrown. */
+export function removeFifos(paths: readonly string[]): void {
+  for (const p of paths) {
     try {
-      mkfifo(path, opts.perm ?? 0o600);
-      return;
-    } catch (err) {
-      if (!isCode(err, 'EEXIST')) throw err;
+      unlinkIfPresent(p);
+    } catch {
+      // left behind, as it would be without this cleanup; the caller's own error is the one to report
     }
   }
+}
+
+/** Makes the FIFO when asked to and checks that what is at `path` is one. */
+function prepare(path: string, opts: OpenFifoOptions): void {
+  if (opts.create && makeFifo(path, opts.perm)) return;
   let st: fs.Stats;
   try {
     st = fs.lstatSync(path);
@@ -78,10 +141,11 @@ function prepare(path: string, opts: OpenFifoOptions): void {
  * allowed. A writer gets `ENXIO` while there is no reader.
  */
 export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions = {}): number {
+  const flags = checkOpen(path, mode, opts);
   prepare(path, opts);
   let fd: number;
   try {
-    fd = fs.openSync(path, modeFlags[mode] | O_NONBLOCK | O_NOFOLLOW);
+    fd = fs.openSync(path, flags | O_NONBLOCK | O_NOFOLLOW);
   } catch (err) {
     if (isCode(err, 'ELOOP')) throw notFifo(path, 'a symbolic link');
     throw err;
@@ -115,7 +179,8 @@ const PIPE_BUF = 4096;
  * backoff from 1 ms doubling to 100 ms, on timers, so no libuv threadpool thread ever waits. The
  * timers keep the process alive, as any awaited operation does.
  */
-export function openFifoWriterFd(path: string, opts: OpenFifoOptions = {}): Promise<number> {
+export async function openFifoWriterFd(path: string, opts: OpenFifoOptions = {}): Promise<number> {
+  checkOpen(path, 'w', opts);
   return retryOpenWriter(path, opts, () => undefined);
 }
 
@@ -180,6 +245,7 @@ export class FifoWriter extends Writable {
 
   constructor(readonly path: string, opts: OpenFifoOptions = {}) {
     super({ highWaterMark: 64 * 1024 });
+    checkOpen(path, 'w', opts);
     prepare(path, opts);
     const signal = opts.signal ? AbortSignal.any([opts.signal, this.#abort.signal]) : this.#abort.signal;
     const onTimer = (timer: NodeJS.Timeout): void => {
@@ -290,13 +356,16 @@ export type FifoStream = net.Socket | FifoWriter;
  * Opens a FIFO as a Node stream and resolves at once, without waiting for the other side.
  * `'r'` gives a read-only socket whose first read waits (epoll) for a writer and whose `'end'`
  * comes when the last writer closes; `'w'` gives a {@link FifoWriter}; `'rw'` an `O_RDWR` socket.
- * @throws TaskioError `ERR_NOT_FIFO` when the path holds anything but a FIFO (a symlink included).
+ * @throws TaskioError `ERR_NOT_FIFO` when the path holds anything but a FIFO (a symlink included);
+ *   `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` naming a path that is no string, empty or holds
+ *   a NUL, a mode other than `'r'`, `'w'`, `'rw'`, or a bad option (`perm` outside 0..0o777) — before
+ *   anything is made.
  */
 export function openFifo(path: string, mode: 'r' | 'rw', opts?: OpenFifoOptions): Promise<net.Socket>;
 export function openFifo(path: string, mode: 'w', opts?: OpenFifoOptions): Promise<FifoWriter>;
 export function openFifo(path: string, mode: FifoMode, opts?: OpenFifoOptions): Promise<FifoStream>;
 export async function openFifo(path: string, mode: FifoMode, opts: OpenFifoOptions = {}): Promise<FifoStream> {
-  if (!(mode in modeFlags)) throw new TaskioError('ERR_INVALID_ARG_VALUE', `invalid FIFO mode ${JSON.stringify(mode)}: use 'r', 'w' or 'rw'`);
+  checkOpen(path, mode, opts);
   if (opts.signal?.aborted) throw abortError(opts.signal);
   if (mode === 'w') return new FifoWriter(path, opts);
   const fd = openFifoFd(path, mode, opts);

@@ -6,6 +6,7 @@ import { createHash } from 'node:crypto';
 import { execFileSync, spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { fdTargets } from '../../src/soak/resources.js';
+import { mkfifo } from '../../src/sys/index.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -14,6 +15,18 @@ export function tmpDir(t: Teardown, prefix = 'taskio-test-'): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), prefix));
   t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/**
+ * A fresh temp directory holding what a call that fails must leave as it was: a regular file `reg`
+ * (holding `x`) and a FIFO `old`, both there before the call.
+ */
+export function dirWithPlanted(t: Teardown): { dir: string; reg: string; old: string } {
+  const dir = tmpDir(t);
+  const reg = path.join(dir, 'reg'), old = path.join(dir, 'old');
+  fs.writeFileSync(reg, 'x');
+  mkfifo(old);
+  return { dir, reg, old };
 }
 
 export { fdCount } from '../../src/soak/resources.js';
