@@ -30,12 +30,13 @@ export class PipeIO implements IO {
     let made: string[] = [];
     try {
       // Made up front, so that a failure further on (a stdin that is a regular file) knows what
-      // this attach made itself: that goes, whatever was there before stays.
-      made = makeMissingFifos([stdout || stderr ? lockPath : '', stdout, stderr, stdin].filter((p) => p !== ''));
-      const lock = stdout || stderr ? ReaderLock.acquire(lockPath) : null;
+      // this attach made itself: that goes, whatever was there before stays. The opens below then
+      // only check what is there: one mkfifo per FIFO, as before the set was made up front.
+      made = makeMissingFifos([stdout || stderr ? lockPath : '', stdout, stderr, stdin]);
+      const lock = stdout || stderr ? ReaderLock.acquire(lockPath, { create: false }) : null;
       io.lock = lock;
-      // The lock made, opened and checked its FIFO already: its reader shares that open.
-      const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : openFifoFd(p, 'r', { create: true }));
+      // The lock opened and checked its FIFO already: its reader shares that open.
+      const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : openFifoFd(p, 'r'));
       const pumpOpts = { coalesce: streams.coalesce }; // Pump decides the default
       if (stdout && streams.stdout) this.#pumps.push(new Pump(reader(stdout), streams.stdout, pumpOpts));
       if (stderr && streams.stderr) this.#pumps.push(new Pump(reader(stderr), streams.stderr, pumpOpts));

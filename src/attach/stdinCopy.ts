@@ -22,7 +22,7 @@ export class StdinCopy {
 
   constructor(path: string, source: Readable, signal: AbortSignal, onClose?: () => unknown) {
     this.#source = source;
-    const writer = new FifoWriter(path, { create: true, signal });
+    const writer = new FifoWriter(path, { signal }); // made by the attach (PipeIO)
     this.#writer = writer;
     // A reader that leaves (EPIPE) or a cancelled open ends the copy, never the process.
     writer.on('error', () => this.stop());

@@ -60,16 +60,17 @@ export class DirectIO implements IO {
     let lock: ReaderLock | null = null;
     let made: string[] = [];
     try {
-      made = makeMissingFifos([lockPath, stdout, terminal ? '' : stderr, stdin].filter((p) => p !== ''));
-      if (lockPath) lock = ReaderLock.acquire(lockPath);
-      const out = stdout ? new OutputReader(openFifoFd(stdout, 'r', { create: true })) : null;
+      // Made up front, so a failure knows what to remove; the opens below only check what is there.
+      made = makeMissingFifos([lockPath, stdout, terminal ? '' : stderr, stdin]);
+      if (lockPath) lock = ReaderLock.acquire(lockPath, { create: false });
+      const out = stdout ? new OutputReader(openFifoFd(stdout, 'r')) : null;
       if (out) opened.push(out);
-      const err = stderr && !terminal ? new OutputReader(openFifoFd(stderr, 'r', { create: true })) : null;
+      const err = stderr && !terminal ? new OutputReader(openFifoFd(stderr, 'r')) : null;
       if (err) opened.push(err);
       const io = new DirectIO(set, lock, out, err);
       if (stdin) {
         const signal = opts.signal ? AbortSignal.any([opts.signal, io.#io.abort.signal]) : io.#io.abort.signal;
-        io.stdin = new FifoWriter(stdin, { create: true, signal });
+        io.stdin = new FifoWriter(stdin, { signal });
       }
       return io;
     } catch (err) {

@@ -27,13 +27,14 @@ export class ReaderLock {
   }
 
   /**
-   * Takes the lock without waiting, making the FIFO when it is missing (as its reader would).
+   * Takes the lock without waiting, making the FIFO when it is missing (as its reader would) unless
+   * `create` is false: a caller that made the set's FIFOs already spares the second `mkfifo`.
    * @throws TaskioError `EBUSY` when another reader, in this or another process, holds it; the
    *   message names the FIFO and, when `/proc/locks` shows it, the holder's pid.
    * @throws TaskioError `ERR_NOT_FIFO` when the path holds anything but a FIFO.
    */
-  static acquire(fifoPath: string): ReaderLock {
-    const fd = openFifoFd(fifoPath, 'r', { create: true });
+  static acquire(fifoPath: string, { create = true }: { create?: boolean } = {}): ReaderLock {
+    const fd = openFifoFd(fifoPath, 'r', { create });
     let holder: string;
     try {
       if (tryLockExclusive(fd)) return new ReaderLock(fifoPath, fd);

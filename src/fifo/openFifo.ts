@@ -98,12 +98,13 @@ function makeFifo(path: string, perm = 0o600): boolean {
 /**
  * Makes those of `paths` that do not exist as FIFOs (0600) and returns the ones it made: a call
  * that creates what a set lacks and then fails removes exactly those ({@link removeFifos}), never a
- * file that was there before it. When one cannot be made, those made before it are removed.
+ * file that was there before it. When one cannot be made, those made before it are removed. Blank
+ * paths (streams left out) and repeats (the lock's FIFO is one of the set's) are skipped.
  */
 export function makeMissingFifos(paths: readonly string[]): string[] {
   const made: string[] = [];
   try {
-    for (const p of paths) if (makeFifo(checkPath(p, 'a FIFO path'))) made.push(p);
+    for (const p of new Set(paths)) if (p !== '' && makeFifo(checkPath(p, 'a FIFO path'))) made.push(p);
   } catch (err) {
     removeFifos(made);
     throw err;
