@@ -50,6 +50,7 @@ export function defaultFIFODir(): string {
 
 /** Uses this process's own stdin, stdout and stderr. */
 export const withStdio: Opt = (s) => {
+  notCalled(s, 'withStdio');
   s.stdin = process.stdin;
   s.stdout = process.stdout;
   s.stderr = process.stderr;
@@ -57,8 +58,17 @@ export const withStdio: Opt = (s) => {
 
 /** Terminal mode: one output stream, no stderr FIFO. */
 export const withTerminal: Opt = (s) => {
+  notCalled(s, 'withTerminal');
   s.terminal = true;
 };
+
+/**
+ * `withTerminal()` for `withTerminal`: the option is the function, and calling it without streams
+ * failed with an untyped "Cannot set properties of undefined".
+ */
+function notCalled(s: Streams | undefined, name: string): void {
+  if (s === undefined) throw new TaskioError('ERR_INVALID_ARG_TYPE', `${name} is an option itself: pass ${name}, not ${name}()`);
+}
 
 /**
  * What the copies call on the caller's streams, checked before anything is made: a wrong value

@@ -4,6 +4,7 @@ import net from 'node:net';
 import { Writable } from 'node:stream';
 import { TaskioError, abortError, showValue } from '../errors.js';
 import { isCode, mkfifo, setPipeSize, unlinkIfPresent } from '../sys/index.js';
+import { checkPermBits } from '../permBits.js';
 import { checkPath } from './config.js';
 
 // libuv adds O_CLOEXEC to every open, so no fd leaks into a spawned task.
@@ -67,7 +68,6 @@ export function checkSignalOptions(opts: { signal?: AbortSignal }, what: string)
 /**
  * Checks every argument of an open before anything is made and returns the mode's open flags. The
  * mode is looked up as an own key: `'constructor'` or `'toString'` are keys of every object.
- * `perm` goes to mkfifo as it is: above 0o777 it would set the setuid, setgid or sticky bit.
  */
 function checkOpen(path: string, mode: FifoMode, opts: OpenFifoOptions): number {
   checkPath(path, 'a FIFO path');
@@ -77,10 +77,7 @@ function checkOpen(path: string, mode: FifoMode, opts: OpenFifoOptions): number 
   checkSignalOptions(opts, 'the FIFO open options');
   const { create, perm } = opts;
   if (create !== undefined && typeof create !== 'boolean') throw new TaskioError('ERR_INVALID_ARG_TYPE', `create must be a boolean, got ${showValue(create)}`);
-  if (perm !== undefined && typeof perm !== 'number') throw new TaskioError('ERR_INVALID_ARG_TYPE', `perm must be a number, got ${showValue(perm)}`);
-  if (perm !== undefined && !(Number.isInteger(perm) && perm >= 0 && perm <= 0o777)) {
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', `perm must be an integer from 0 to 0o777, got ${showValue(perm)}${Number.isInteger(perm) && perm > 0 ? ` (0o${perm.toString(8)})` : ''}`);
-  }
+  if (perm !== undefined) checkPermBits(perm, 'perm');
   return modeFlags[mode];
 }
 

@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { TaskioError, showValue } from '../errors.js';
+import { checkPermBits } from '../permBits.js';
 
 /** How a log file lays out task output: `raw` bytes (containerd's `file://`) or CRI entries (kubelet). */
 export type LogFormat = 'raw' | 'cri';
@@ -106,29 +107,13 @@ export function validateLogWriterOptions(opts: LogWriterOptions): void {
   if (opts.maxLineSize !== undefined && opts.maxLineSize > maxMaxLineSize) {
     throw invalid('maxLineSize', String(opts.maxLineSize), `at most ${maxMaxLineSize} bytes (64 MiB)`);
   }
-  checkMode(opts.mode);
+  if (opts.mode !== undefined) checkPermBits(opts.mode, 'a log file mode');
   // Docker refuses max-file without max-size: a file count means nothing if files never rotate.
   if (opts.maxFiles !== undefined && opts.maxSize === undefined) {
     throw invalid('maxFiles', String(opts.maxFiles), 'needs maxSize (files rotate only by size)');
   }
   if (opts.maxLineSize !== undefined && opts.format !== 'cri') {
     throw invalid('maxLineSize', String(opts.maxLineSize), 'applies only to format=cri');
-  }
-}
-
-/**
- * A file mode given in code: permission bits only. A setuid, setgid or sticky bit has no place on
- * a log (0o4777 made a setuid file), and a string or negative number reached `open(2)` only at the
- * first write, where it stalled the writer.
- */
-function checkMode(mode: unknown): void {
-  if (mode === undefined) return;
-  if (typeof mode !== 'number') {
-    throw new TaskioError('ERR_INVALID_ARG_TYPE', `a log file mode must be a number, got ${showValue(mode)}`);
-  }
-  if (!Number.isInteger(mode) || mode < 0 || mode > 0o777) {
-    const shown = Number.isInteger(mode) && mode > 0 ? `0o${mode.toString(8)}` : String(mode);
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', `a log file mode is an integer 0..0o777 (permission bits), got ${shown}`);
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { TaskioError } from '../errors.js';
+import { describeFileType } from '../fifo/openFifo.js';
 
 const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(fs.fstat), lstat = promisify(fs.lstat);
 
@@ -9,22 +10,12 @@ const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(
 // threadpool thread (four such opens freeze every fs call); it has no effect on a regular file's writes.
 const safeFlags = fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */;
 
-function what(st: fs.Stats | null): string {
-  if (st === null) return 'gone';
-  if (st.isSymbolicLink()) return 'a symbolic link';
-  if (st.isFIFO()) return 'a FIFO';
-  if (st.isDirectory()) return 'a directory';
-  if (st.isSocket()) return 'a socket';
-  if (st.isCharacterDevice() || st.isBlockDevice()) return 'a device';
-  return 'not a regular file';
-}
-
 /**
  * The error for a log path that holds something other than a regular file: `ERR_NOT_REGULAR_FILE`,
  * or `code` where the path came in a request (the daemon's `ERR_INVALID_LOG_PATH`).
  */
 export function notRegularFile(path: string, st: fs.Stats | null, code = 'ERR_NOT_REGULAR_FILE'): TaskioError {
-  return new TaskioError(code, `log file ${JSON.stringify(path)} is not a regular file (it is ${what(st)})`);
+  return new TaskioError(code, `log file ${JSON.stringify(path)} is not a regular file (it is ${st === null ? 'gone' : describeFileType(st)})`);
 }
 
 /**

@@ -3,7 +3,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough, Readable } from 'node:stream';
 import {
-  newAttach, newCreator, newFIFOSet, newFIFOSetInDir, withCoalescing, withFIFODir, withStdinClose, withStreams, type Opt,
+  newAttach, newCreator, newFIFOSet, newFIFOSetInDir, withCoalescing, withFIFODir, withStdinClose, withStdio, withStreams,
+  withTerminal, type Opt,
 } from '../../src/index.js';
 import { Pump } from '../../src/attach/index.js';
 import { openFifoFd } from '../../src/fifo/index.js';
@@ -50,6 +51,17 @@ t.test('withStreams refuses outputs that are not Writables, naming which', async
   for (const ok of [[], [null, null, null], [undefined, new Collector()], [Readable.from([]), new Collector(), process.stderr]] as const) {
     t.doesNotThrow(() => withStreams(...(ok as [])), 'streams, null and undefined are fine');
   }
+});
+
+t.test('withTerminal() and withStdio() called by mistake name the option; withTerminal itself works', async (t) => {
+  for (const [opt, name] of [[withTerminal, 'withTerminal'], [withStdio, 'withStdio']] as const) {
+    t.throws(() => (opt as unknown as () => Opt)(), { code: 'ERR_INVALID_ARG_TYPE', message: `${name} is an option itself: pass ${name}, not ${name}()` });
+  }
+  const dir = tmpDir(t);
+  const io = await newCreator(withStreams(null, new Collector()), withTerminal, withFIFODir(dir))('tty');
+  t.teardown(() => io.close());
+  t.equal(io.config().terminal, true);
+  t.equal(io.config().stderr, '', 'no stderr FIFO in terminal mode');
 });
 
 t.test('a hand-written option that sets a bad stream is refused before anything is made', async (t) => {
