@@ -25,6 +25,7 @@ import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import type { ExitRecord, RuntimeName, TaskRecord } from './records.js';
 import { Removals } from './removals.js';
+import { withPidsLimitHint } from './sandboxPids.js';
 import { resolveUser, type TaskUser } from './taskUser.js';
 import { withUlimits } from './ulimits.js';
 import { withInit } from './taskInit.js';
@@ -298,7 +299,7 @@ export class TaskManager {
       return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false, ...(oom ? { oom } : {}) });
     } catch (err) {
       await logCopy?.close().catch(() => undefined);
-      throw err;
+      throw withPidsLimitHint(err, record);
     }
   }
 
@@ -757,11 +758,14 @@ export function classifyStartError(err: unknown, command: string | undefined): u
  * Whether a task runs under an attached `run` ({@link Init.runAttached}) instead of `run --detach`:
  * runsc and runc tasks that go at their exit (`--rm`), without a terminal (the runtime would make
  * its own) and without a memory limit (the runtime removes the cgroup at the exit, before the
- * daemon could read its OOM count). The runtime then removes the container itself as the init
- * exits, so `taskio run --rm` waits for no second runtime call (runc delete ~9 ms, runsc delete
- * ~25 ms here); the price is a runtime process for the task's life.
+ * daemon could read its OOM count), nor a runsc one with a pids limit: runsc runs in that cgroup
+ * too, and below a handful of pids its own Go runtime dies before the sandbox exists — attached,
+ * its exit 2 and stack dump were taken for the task's. The runtime then removes the container
+ * itself as the init exits, so `taskio run --rm` waits for no second runtime call (runc delete
+ * ~9 ms, runsc delete ~25 ms here); the price is a runtime process for the task's life.
  */
 function attachedRun(runtime: string, record: TaskRecord): boolean {
+  if (runtime === 'runsc' && record.limits?.pids !== undefined) return false;
   return runtime !== 'host' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
 }
 

@@ -169,6 +169,22 @@ t.test('a task sees its limits as in docker: runc under /sys/fs/cgroup (read-onl
   t.match(runsc.find((l) => l.startsWith('MemTotal')), new RegExp(`^MemTotal: +${limit / 1024} kB$`), 'runsc: the memory limit as the sandbox\'s total memory');
 });
 
+t.test('a runsc pids limit too low for its sandbox: the runtime\'s error says why, nothing is left', { timeout: 90_000 }, async (t) => {
+  const id = 'pids-too-low';
+  // At 5 the gofer cannot start; at 1 runsc's own Go runtime dies, which an attached run (--rm)
+  // had reported as the task's exit 2, its stack dump as the task's output.
+  for (const [pids, autoRemove] of [[5, false], [1, true]] as const) {
+    await t.rejects(c.createTask({ id, runtime: 'runsc', args: ['true'], limits: { pids }, autoRemove }), {
+      code: 'ERR_RUNTIME', message: new RegExp(`runsc counts its sandbox's own threads against the pids limit \\(${pids}\\): raise --pids-limit$`),
+    }, `pids ${pids}${autoRemove ? ', --rm' : ''}`);
+  }
+  t.same((await c.listTasks({ all: true })).map((x) => x.id), [], 'no task');
+  t.same(processesMentioning(id), [], 'no sandbox or gofer left');
+  const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
+    .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
+  t.same(cgroups, [], 'no cgroup left');
+});
+
 t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job object)', { timeout: 90_000 }, async (t) => {
   const limit = 64 * 1024 * 1024;
   const runc = await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });
