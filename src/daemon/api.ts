@@ -13,6 +13,7 @@ import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
 import { refuseLoggingDriver } from './attachable.js';
+import { parseApiTime } from './apiTime.js';
 import { clockPasses } from './clockPasses.js';
 import { mergeEnv } from '../mergeEnv.js';
 import type { TaskEvent } from './events.js';
@@ -49,8 +50,8 @@ const noBody = {} as const;
 
 /** `since` or `until` as docker takes them: RFC 3339 or Unix seconds (with a fraction). */
 function parseLogTime(name: 'since' | 'until', raw: string): Date {
-  const d = /^\d+(\.\d+)?$/.test(raw) ? new Date(Number(raw) * 1000) : new Date(raw);
-  if (raw === '' || Number.isNaN(d.getTime())) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${name} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(raw)}`);
+  const d = parseApiTime(raw, { unixSeconds: true });
+  if (d === null) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${name} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(raw)}`);
   return d;
 }
 
@@ -496,9 +497,7 @@ function stopTimeout(timeout: number | undefined): { timeout?: number } {
 /** A time in a query (`since`, `until`): an RFC 3339 timestamp (what the client sends). */
 function queryTime(q: Record<string, string | number | boolean>, key: string): Date | null {
   if (q[key] === undefined) return null;
-  const d = new Date(String(q[key]));
-  if (Number.isNaN(d.getTime()) || !/^\d{4}-\d\d-\d\dT/.test(String(q[key]))) {
-    throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${key} must be an RFC 3339 time, got ${JSON.stringify(q[key])}`);
-  }
+  const d = parseApiTime(String(q[key]), { unixSeconds: true });
+  if (d === null) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${key} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(q[key])}`);
   return d;
 }

@@ -60,8 +60,14 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
     ...(opts.timestamps && logFormat === 'cri' ? { reassemble: true } : {}),
   });
   const first = entries.next();
-  // A log that ends (or fails) before it started still settles here.
-  await Promise.race([started, first.then(() => undefined, () => undefined)]);
+  // A log that ends before it started still settles here. One that cannot be read at all (gone,
+  // or replaced by a symlink or FIFO) rejects here, while the request can still be answered with
+  // its error; once pumping, a 200 has gone out and only the daemon's log could tell.
+  const failed = await Promise.race([started.then(() => null), first.then(() => null, (err: unknown) => ({ err }))]);
+  if (failed) {
+    passed?.cancel();
+    throw failed.err;
+  }
   return {
     async pump(out) {
       try {

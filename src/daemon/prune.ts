@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { hasLabel, parseLabelFilter, type LabelFilter } from '../labelFilter.js';
+import { parseApiTime } from './apiTime.js';
 import { checkFields } from './check.js';
 import type { DaemonTask } from './task.js';
 
@@ -27,7 +28,7 @@ export interface PruneReport {
  */
 export function pruneSelector(body: unknown): (t: DaemonTask) => boolean {
   const f = checkFields<PruneFilters>(body, { until: 'string', label: 'string[]', 'label!': 'string[]' });
-  const until = f.until === undefined ? null : Date.parse(f.until);
+  const until = f.until === undefined ? null : parseApiTime(f.until, { unixSeconds: false })?.getTime() ?? NaN;
   if (Number.isNaN(until)) throw new TaskioError('ERR_INVALID_FIELD', `field "until" must be an RFC 3339 time, not ${JSON.stringify(f.until)}`);
   const labels = (field: 'label' | 'label!'): LabelFilter[] => (f[field] ?? []).map((v) => parseLabelFilter(v, (why) => new TaskioError('ERR_INVALID_FIELD', `field "${field}": ${JSON.stringify(v)}: ${why}`)));
   const want = labels('label'), refuse = labels('label!');

@@ -58,6 +58,7 @@ t.test('prune refuses a bad filter, naming it, and removes nothing', { timeout: 
   const time = await taskio(t, root, 'prune', '-f', '--filter', 'until=soon');
   t.match(time.stderr, /failed to parse value as time or duration: "soon"/);
   await t.rejects(c.prune({ until: 'soon' }), { code: 'ERR_INVALID_FIELD', message: /"until" must be an RFC 3339 time, not "soon"/ });
+  await t.rejects(c.prune({ until: '2020' }), { code: 'ERR_INVALID_FIELD', message: /"until" must be an RFC 3339 time, not "2020"/ }, 'not a bare year');
   await t.rejects(c.prune({ label: ['=x'] }), { code: 'ERR_INVALID_FIELD' });
   await t.rejects(c.prune({ 'label!': 'x' } as never), { code: 'ERR_INVALID_FIELD' });
   t.ok(taskDirs(root).includes('pr-kept'), 'nothing removed');

@@ -220,6 +220,11 @@ t.test('logs: since and until are checked, named, and need a CRI log (raw logs c
     ['/tasks/times-raw/logs?since=1700000000', 400, 'ERR_INVALID_FIELD', /task times-raw has a raw log: since needs format=cri/],
     ['/tasks/times-cri/logs?until=soon', 400, 'ERR_INVALID_FIELD', /query parameter until must be an RFC 3339 time or Unix seconds, got "soon"/],
     ['/tasks/times-cri/logs?until=', 400, 'ERR_INVALID_FIELD', /query parameter until must be/],
+    // Forms Date's own parser took: a year and month, a month name, a day that does not exist.
+    ['/tasks/times-cri/logs?since=2020-01', 400, 'ERR_INVALID_FIELD', /query parameter since must be an RFC 3339 time or Unix seconds, got "2020-01"/],
+    ['/tasks/times-cri/logs?since=March%207', 400, 'ERR_INVALID_FIELD', /got "March 7"/],
+    ['/tasks/times-cri/logs?until=2026-02-30T00:00:00Z', 400, 'ERR_INVALID_FIELD', /got "2026-02-30T00:00:00Z"/],
+    ['/events?since=2020-01', 400, 'ERR_INVALID_FIELD', /query parameter since must be an RFC 3339 time or Unix seconds, got "2020-01"/],
   ];
   for (const [p, status, code, message] of cases) {
     const a = await request('GET', p);
@@ -229,6 +234,10 @@ t.test('logs: since and until are checked, named, and need a CRI log (raw logs c
   await c.wait('times-cri');
   const ok = await request('GET', `/tasks/times-cri/logs?until=${encodeURIComponent(new Date().toISOString())}`);
   t.equal(ok.status, 200, 'a good until');
+  for (const until of ['1700000000.5', '2023-11-14 22:13:20.123456789+01:00', '2023-11-14t22:13:20z']) {
+    t.equal((await request('GET', `/tasks/times-cri/logs?until=${encodeURIComponent(until)}`)).status, 200, `until=${until}`);
+    t.equal((await request('GET', `/events?until=${encodeURIComponent(until)}`)).status, 200, `events until=${until} (docker's CLI sends Unix seconds)`);
+  }
 });
 
 t.test('a client that disconnects mid-request or mid-stream', { timeout: 60_000 }, async (t) => {

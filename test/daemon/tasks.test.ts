@@ -251,7 +251,17 @@ t.test('log URIs: a raw log elsewhere, CRI with rotation; FIFO mode has no log',
   t.equal(tail.out, 'line-299\nline-300\n');
   await c.createTask({ id: 'fifo-only', runtime: 'host', log: 'none', args: ['true'] });
   await t.rejects(c.logs('fifo-only', {}), { code: 'ERR_NO_LOG', status: 409 });
-  for (const id of ['rawlog', 'rotated', 'fifo-only']) await c.remove(id, { force: true });
+  // A log replaced behind the daemon's back is an error answer, not a 200 with nothing in it.
+  const swapped = path.join(dir, 'swapped.log');
+  await c.createTask({ id: 'swapped', runtime: 'host', log: `file://${swapped}?format=cri`, args: ['echo', 'hi'] });
+  await c.wait('swapped');
+  fs.rmSync(swapped);
+  fs.symlinkSync('/etc/passwd', swapped);
+  await t.rejects(c.logs('swapped', {}), { code: 'ERR_NOT_REGULAR_FILE', message: /is not a regular file \(it is a symbolic link\)/ }, 'a symlink');
+  fs.rmSync(swapped);
+  spawnSync('mkfifo', [swapped]);
+  await t.rejects(c.logs('swapped', { stdout: new PassThrough() }, { follow: true }), { code: 'ERR_NOT_REGULAR_FILE', message: /\(it is a FIFO\)/ }, 'a FIFO, followed');
+  for (const id of ['rawlog', 'rotated', 'fifo-only', 'swapped']) await c.remove(id, { force: true });
   t.ok(fs.existsSync(raw), 'a log the user put elsewhere stays');
 });
 
