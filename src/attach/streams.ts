@@ -104,7 +104,8 @@ export function withStreams(stdin?: Readable | null, stdout?: Writable | null, s
 }
 
 /**
- * Makes FIFO sets inside `dir` instead of the default.
+ * Makes FIFO sets inside `dir` instead of the default. A relative `dir` is taken from the cwd when
+ * a set is made; the set's paths are absolute, as the task host that opens them has its own cwd.
  * @throws TaskioError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` for a `dir` that is no path:
  *   `null` must not mean the default, nor `''` the current directory.
  */

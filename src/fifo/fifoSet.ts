@@ -68,7 +68,8 @@ export async function newFIFOSetInDir(root: string, id: string, terminal: boolea
   if (typeof terminal !== 'boolean') throw new TaskioError('ERR_INVALID_ARG_TYPE', `terminal must be a boolean, got ${showValue(terminal)}`);
   // Synchronous on purpose: these are metadata calls on a local (usually tmpfs) directory that
   // finish in microseconds, and a threadpool round trip each would cost more than the call.
-  const dir = fs.mkdtempSync(path.join(privateRoot(root), `${id}-`));
+  // Absolute: the paths go to a task host (a shim, runc, the daemon) that has a cwd of its own.
+  const dir = fs.mkdtempSync(path.join(privateRoot(path.resolve(root)), `${id}-`));
   const config: Config = {
     terminal,
     stdin: path.join(dir, `${id}-stdin`),

@@ -27,6 +27,19 @@ t.test('newFIFOSetInDir makes a fresh 0700 directory and names the FIFOs', async
   t.same(fs.readdirSync(root), []);
 });
 
+t.test('a relative FIFO directory gives absolute paths: the task host has a cwd of its own', async (t) => {
+  const base = tmpDir(t);
+  const cwd = process.cwd();
+  process.chdir(base);
+  t.teardown(() => process.chdir(cwd));
+  const set = await newFIFOSetInDir('rel', 'task-r', false);
+  t.teardown(() => set.close());
+  for (const p of [set.config.stdin, set.config.stdout, set.config.stderr]) {
+    t.ok(path.isAbsolute(p), `${p} is absolute`);
+    t.ok(p.startsWith(path.join(base, 'rel') + path.sep), `${p} is inside the directory as named from the cwd`);
+  }
+});
+
 t.test('terminal sets have no stderr', async (t) => {
   const set = await newFIFOSetInDir(tmpDir(t), 'tty', true);
   t.equal(set.config.terminal, true);
