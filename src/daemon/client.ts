@@ -639,13 +639,16 @@ export class DaemonClient {
 
   /**
    * Runs another process in a task (`POST /tasks/:id/exec`): the FIFO set is made here (cio's
-   * Creator, under `<root>/fifo`) and copied to/from the given streams. Once `stdin` has ended and
-   * all of it is in the process's stdin FIFO, the process's stdin is closed (it reads every byte,
-   * then EOF). Output reaches `stdout`/`stderr` once the daemon said the process
+   * Creator, under `<root>/fifo`, which the daemon made) and copied to/from the given streams.
+   * Once `stdin` has ended and all of it is in the process's stdin FIFO, the process's stdin is
+   * closed (it reads every byte, then EOF). Output reaches `stdout`/`stderr` once the daemon said the process
    * started; when it did not, the call rejects and what the runtime wrote there (its own error) is
    * dropped.
    */
   async exec(id: string, opts: ExecOptions): Promise<ExecHandle> {
+    // A task that is not there is refused before a FIFO set is made for it (a refusal leaves
+    // the root as it was).
+    await this.getTask(id, opts);
     const terminal = opts.terminal === true;
     const { newCreator, withFIFODir, withStdinClose, withStreams, withTerminal } = await import('../attach/index.js');
     // Output waits until the process runs: a runtime that fails to start it writes its own error there.
@@ -660,7 +663,7 @@ export class DaemonClient {
     const closeStdin = (): Promise<unknown> => execStarted.then((p) => this.#json('POST', p, undefined)).catch(() => undefined);
     const creator = newCreator(
       withStreams(opts.stdin ?? null, gates[0], gates[1]),
-      withFIFODir(path.join(this.root, 'fifo')), ...(terminal ? [withTerminal] : []),
+      withFIFODir(this.layout.fifo), ...(terminal ? [withTerminal] : []),
       ...(opts.stdin ? [withStdinClose(closeStdin)] : []),
     );
     const io = await creator(opts.id ?? `exec-${Date.now().toString(36)}`);

@@ -67,6 +67,14 @@ export class Daemon {
     const root = ensurePrivateDir(layout.root);
     const lock = DaemonLock.acquire(layout.lock);
     try {
+      // Where clients make their exec FIFO sets: made here, once, so that an exec the daemon
+      // refuses leaves the root as it was (the client removes its set, and made no directory).
+      // Not fatal: the daemon itself never uses it, and a client checks it before use.
+      try {
+        fs.mkdirSync(layout.fifo, { recursive: true, mode: 0o700 });
+      } catch (err) {
+        logger.warn({ err, dir: layout.fifo }, 'cannot make the directory for exec FIFO sets');
+      }
       // Orphans of the tasks (runsc's sandbox, runc's init) are re-parented here from now on.
       defaultMonitor.start();
       const runtimes = findRuntimes();

@@ -28,6 +28,7 @@ const maxSocketPathBytes = 107;
  * <root>/daemon.log           stdio of a daemon started on demand
  * <root>/rootfs/busybox/      the embedded default bundle (rootfs/ read-only for tasks)
  * <root>/runtime/<name>/      runsc's / runc's --root
+ * <root>/fifo/                the FIFO sets clients make for execs (cio's Creator)
  * <root>/tasks/<id>/          task.json, exit, bundle/, <id>-stdin|-stdout|-stderr, <id>.log
  * ```
  */
@@ -49,6 +50,7 @@ export class DaemonLayout {
   get tasks(): string { return path.join(this.root, 'tasks'); }
   get rootfs(): string { return path.join(this.root, 'rootfs'); }
   get busyboxBundle(): string { return path.join(this.rootfs, 'busybox'); }
+  get fifo(): string { return path.join(this.root, 'fifo'); }
 
   /** runsc's or runc's state directory (`--root`), private to this daemon. */
   runtimeRoot(name: string): string {

@@ -1,7 +1,7 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { daemonRoot, eventually } from '../daemon/helpers.js';
+import { daemonRoot, eventually, treeOf } from '../daemon/helpers.js';
 import { ptyTaskio, shellCommand, taskio } from './runSession.js';
 
 t.test('exec: exit code, stdin, -e, -w, -d, a missing command; no FIFO set left', { timeout: 120_000 }, async (t) => {
@@ -33,6 +33,18 @@ t.test('exec: exit code, stdin, -e, -w, -d, a missing command; no FIFO set left'
   t.equal(noTty.stderr, 'taskio exec: the input device is not a TTY\n');
   const fifo = path.join(root, 'fifo');
   t.same(fs.existsSync(fifo) ? fs.readdirSync(fifo) : [], [], 'every exec\'s FIFO set was removed');
+});
+
+t.test('exec of a task that does not exist, or exited: one line, exit 125, the root as it was', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  t.equal((await taskio(root, ['run', '--name', 'done', '--runtime', 'host', '--', 'true'])).status, 0);
+  const before = treeOf(root);
+  const unknown = await taskio(root, ['exec', 'nosuch', 'true']);
+  t.same([unknown.status, unknown.stderr], [125, 'taskio exec: no such task: nosuch\n']);
+  const exited = await taskio(root, ['exec', 'done', 'true']);
+  t.equal(exited.status, 125);
+  t.match(exited.stderr, /^taskio exec: [^\n]+\n$/, 'one line');
+  t.same(treeOf(root), before, 'nothing made or removed under the root');
 });
 
 for (const runtime of ['runc', 'runsc'] as const) {

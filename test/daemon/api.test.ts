@@ -7,8 +7,8 @@ import { spawnSync } from 'node:child_process';
 import { DaemonClient } from '../../src/daemon/index.js';
 import { mkfifo } from '../../src/sys/index.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonRoot, eventually, fdsOf } from './helpers.js';
-import { tmpDir } from '../helpers/common.js';
+import { client, daemonRoot, eventually, fdsOf, treeOf } from './helpers.js';
+import { Collector, tmpDir } from '../helpers/common.js';
 
 // One daemon for the whole file: every bad input must leave it serving.
 const root = daemonRoot(t);
@@ -204,6 +204,24 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   fs.rmSync(bad, { recursive: true, force: true });
   checkNothingLeft(t);
   t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
+});
+
+t.test('an exec the daemon refuses (no such task, an exited one, no command) leaves the root as it was', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'exec-done', runtime: 'host', args: ['true'] });
+  t.teardown(() => c.remove('exec-done', { force: true }).catch(() => undefined));
+  await c.wait('exec-done');
+  const before = treeOf(root);
+  const fdsBefore = fdsOf(daemon).length;
+  const posted = await post('/tasks/nosuch/exec', { args: ['true'] });
+  t.same([posted.status, posted.body.code], [404, 'ERR_NOT_FOUND'], 'POST …/exec of a missing task');
+  // The client makes the FIFO set an exec needs: it must not make it, or anything, for a refusal.
+  const out = new Collector(), err = new Collector();
+  await t.rejects(c.exec('nosuch', { args: ['true'], stdout: out, stderr: err }), { code: 'ERR_NOT_FOUND', status: 404, message: 'no such task: nosuch' }, 'the client: no such task');
+  await t.rejects(c.exec('exec-done', { args: ['true'], stdout: out, stderr: err }), { code: 'ERR_INVALID_STATE', status: 409, message: 'cannot exec in an exited task' }, 'the client: an exited task');
+  await t.rejects(c.exec('exec-done', { args: [], stdout: out }), { code: 'ERR_INVALID_FIELD', status: 400 }, 'the client: no command');
+  t.same(treeOf(root), before, 'nothing made or removed under the root');
+  t.same(fdsOf(process.pid).filter((l) => l.startsWith(root)), [], 'no fd of the client into the root');
+  t.ok(fdsOf(daemon).length <= fdsBefore, `no fd of the daemon leaked (${fdsOf(daemon).length} vs ${fdsBefore})`);
 });
 
 t.test('logs: since and until are checked, named, and need a CRI log (raw logs carry no times)', { timeout: 60_000 }, async (t) => {

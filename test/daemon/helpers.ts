@@ -37,6 +37,16 @@ export function taskDirs(root: string): string[] {
   }
 }
 
+/**
+ * Every path under `dir` (relative, sorted; directories end in `/`): what a refused request must
+ * leave as it was. Names only, not sizes (the daemon's log grows with every request).
+ */
+export function treeOf(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true })
+    .map((e) => path.relative(dir, path.join(e.parentPath, e.name)) + (e.isDirectory() ? '/' : ''))
+    .sort();
+}
+
 /** The pid in `<root>/daemon.lock` while a daemon holds it, else 0. */
 export function daemonPid(root: string): number {
   try {
