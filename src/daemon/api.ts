@@ -440,7 +440,10 @@ export function apiRouter(api: ApiContext): Router {
   r.add('POST', '/tasks/:id/exec/:exec/resize', async (ctx) => {
     checkQuery(ctx.query, {});
     const ws = checkWinSize(await ctx.body());
-    await exec(ctx).process.resize(ws);
+    const e = exec(ctx);
+    // As the task's resize: without a terminal there is nothing to resize, and a 204 would say it was done.
+    if (!e.terminal) throw new TaskioError('ERR_INVALID_STATE', `exec ${e.id} of task ${ctx.params.id!} has no terminal to resize`);
+    await e.process.resize(ws);
   });
   r.add('POST', '/tasks/:id/exec/:exec/close-stdin', async (ctx) => {
     checkQuery(ctx.query, {});

@@ -224,6 +224,23 @@ t.test('an exec the daemon refuses (no such task, an exited one, no command) lea
   t.ok(fdsOf(daemon).length <= fdsBefore, `no fd of the daemon leaked (${fdsOf(daemon).length} vs ${fdsBefore})`);
 });
 
+t.test('resize: a task or an exec without a terminal is refused (409, naming it); one with a terminal is resized', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'no-tty', runtime: 'host', args: ['sleep', '1000'] });
+  t.teardown(() => c.remove('no-tty', { force: true }).catch(() => undefined));
+  const task = await post('/tasks/no-tty/resize', { cols: 80, rows: 24 });
+  t.same([task.status, task.body.code], [409, 'ERR_INVALID_STATE'], 'a task without a terminal');
+  t.match(task.body.message, 'task no-tty has no terminal to resize');
+  const plain = await c.exec('no-tty', { id: 'plain', args: ['sleep', '1000'] });
+  await t.rejects(plain.resize({ cols: 80, rows: 24 }), { code: 'ERR_INVALID_STATE', status: 409, message: 'exec plain of task no-tty has no terminal to resize' }, 'an exec without a terminal');
+  // The size is checked first, as for the task: a bad one is a 400 whatever the exec.
+  const bad = await post('/tasks/no-tty/exec/plain/resize', { cols: 0, rows: 24 });
+  t.same([bad.status, bad.body.code], [400, 'ERR_INVALID_FIELD'], 'a bad size');
+  const tty = await c.exec('no-tty', { id: 'tty', args: ['sleep', '1000'], terminal: true });
+  await tty.resize({ cols: 100, rows: 30 });
+  t.pass('an exec with a terminal is resized');
+  for (const e of [plain, tty]) await e.kill();
+});
+
 t.test('logs: since and until are checked, named, and need a CRI log (raw logs carry no times)', { timeout: 60_000 }, async (t) => {
   // A log a client names lies outside the daemon's root (the root is the daemon's alone).
   const rawLog = path.join(tmpDir(t, 'taskio-api-log-'), 'raw-times.log');
