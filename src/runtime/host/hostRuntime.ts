@@ -41,6 +41,10 @@ interface HostProcess {
   /** Its start time, read right after spawn: with the pid, its identity (see `sessionProcesses`). */
   startTime: number | undefined;
   exited: boolean;
+  /** Resolves once it exited and was reaped (by libuv, or by node-pty for a terminal). */
+  reaped: Promise<void>;
+  /** Set when the start or exec that spawned it failed after all: its exit is nobody's event. */
+  abandoned: boolean;
 }
 
 type TaskStatus = 'created' | 'running' | 'paused' | 'stopped';
@@ -93,8 +97,9 @@ interface HostTask {
  *   (`newTerminal()`), which reaps its own child: the pid is declared to the reaper and its exit
  *   passed on, so an `Init` sees every exit the same way.
  * - The pid file is written at start (the process exists only then), as runc writes it: renamed
- *   into place, replacing whatever was planted there; `checkpoint`/`restore` fail with
- *   `ERR_NOT_SUPPORTED`.
+ *   into place, replacing whatever was planted there. A start or exec whose pid file cannot be
+ *   written fails and leaves no process: the one it spawned is killed and reaped first, and a task
+ *   whose start failed stays created. `checkpoint`/`restore` fail with `ERR_NOT_SUPPORTED`.
  * - A `process.cwd` that is not a directory is `ERR_INVALID_CWD` naming it, at create (as runc's
  *   create fails) and again at each spawn.
  */
@@ -141,12 +146,14 @@ export class HostRuntime implements Runtime {
     await task.lifecycle.run('start', async () => {
       // The init's exit ends the task: what it leaves behind is killed, as a pid namespace's init
       // takes its namespace with it.
-      const proc = await this.#spawn(task, task.spec, task.opts.stdio, task.opts.terminal, () => {
+      // An init killed because its start failed does not end the task: it stays created.
+      const proc = await this.#spawn(task, task.spec, task.opts.stdio, task.opts.terminal, (p) => {
+        if (p.abandoned) return;
         task.lifecycle.apply('exit');
         void this.#signalAll(task, 9).catch(() => undefined);
       });
+      await this.#writePidFile(task.opts.pidFile, proc);
       task.init = proc;
-      if (task.opts.pidFile) writePidFile(task.opts.pidFile, proc.pid);
     });
   }
 
@@ -155,8 +162,27 @@ export class HostRuntime implements Runtime {
     const task = this.#task(id);
     task.lifecycle.check('exec');
     const proc = await this.#spawn(task, spec, opts.stdio, spec.terminal ? opts.terminal : undefined);
+    await this.#writePidFile(opts.pidFile, proc);
     task.execs.add(proc);
-    if (opts.pidFile) writePidFile(opts.pidFile, proc.pid);
+  }
+
+  /**
+   * Writes `proc`'s pid file, if one is asked for. When that fails the call that spawned `proc`
+   * fails, and leaves no process behind: `proc` (with whatever it forked into its session by then)
+   * is killed and reaped before the error is thrown.
+   * @throws TaskioError `ERR_INVALID_PID_FILE` naming the file.
+   */
+  async #writePidFile(file: string | undefined, proc: HostProcess): Promise<void> {
+    if (!file) return;
+    try {
+      writePidFile(file, proc.pid);
+    } catch (err) {
+      proc.abandoned = true;
+      // Its session, not the task's job: the job also holds the execs, which must run on.
+      await signalSessions([proc], 9);
+      await proc.reaped;
+      throw err;
+    }
   }
 
   /**
@@ -291,7 +317,7 @@ export class HostRuntime implements Runtime {
    * Spawns `spec` with the given stdio (or on a node-pty), resolving once it runs; inside the
    * task's job object when there is one. `onExit` runs when the process has exited.
    */
-  async #spawn(task: HostTask, spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, onExit?: () => void): Promise<HostProcess> {
+  async #spawn(task: HostTask, spec: ProcessSpec, stdio: RuntimeCreateOptions['stdio'], terminal: Terminal | undefined, onExit?: (proc: HostProcess) => void): Promise<HostProcess> {
     const [command, ...commandArgs] = spec.args;
     if (!command) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'the process has no args');
     let file = command, args = commandArgs;
@@ -316,11 +342,11 @@ export class HostRuntime implements Runtime {
       }
       // node-pty reaps its child itself: the monitor must not, and learns the exit from node-pty.
       this.#monitor.exclude(p.pid);
-      const proc: HostProcess = { pid: p.pid, startTime: startTimeOf(p.pid) ?? undefined, exited: false };
+      const { proc, markExited } = hostProcess(p.pid);
       p.onExit(({ exitCode, signal }) => {
-        proc.exited = true;
+        markExited();
         this.#monitor.notifyExit(p.pid, signal ? 128 + signal : exitCode);
-        onExit?.();
+        onExit?.(proc);
       });
       terminal.attach(p);
       return this.#entered(job, proc);
@@ -333,11 +359,11 @@ export class HostRuntime implements Runtime {
       child.once('spawn', resolve);
       child.once('error', (err) => reject(Object.assign(err, { message: `cannot start ${command}: ${err.message}` })));
     });
-    const proc: HostProcess = { pid: child.pid!, startTime: startTimeOf(child.pid!) ?? undefined, exited: false };
+    const { proc, markExited } = hostProcess(child.pid!);
     // The monitor publishes the exit (libuv reaps it); this marks it for kill and stats.
     child.once('exit', () => {
-      proc.exited = true;
-      onExit?.();
+      markExited();
+      onExit?.(proc);
     });
     return this.#entered(job, proc);
   }
@@ -354,6 +380,13 @@ export class HostRuntime implements Runtime {
     }
     return proc;
   }
+}
+
+/** A {@link HostProcess} for `pid`, just spawned, and what its exit handler calls once it was reaped. */
+function hostProcess(pid: number): { proc: HostProcess; markExited: () => void } {
+  let reaped!: () => void;
+  const proc: HostProcess = { pid, startTime: startTimeOf(pid) ?? undefined, exited: false, reaped: new Promise((r) => { reaped = r; }), abandoned: false };
+  return { proc, markExited: () => { proc.exited = true; reaped(); } };
 }
 
 const defaultPath = '/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin';
@@ -440,9 +473,17 @@ function processCwd(spec: ProcessSpec, bundle: string): string {
  * reader never sees it half written, and a symlink or FIFO planted at the path is replaced — never
  * followed (which would overwrite its target) nor opened (a FIFO's open would block the event loop
  * for ever waiting for a reader).
+ * @throws TaskioError `ERR_INVALID_PID_FILE` naming the file and why (the system error as `cause`):
+ * not its `ENOENT`, which the daemon would report as the command not found.
  */
 function writePidFile(file: string, pid: number): void {
-  writeFileAtomic(file, String(pid), 0o644);
+  try {
+    writeFileAtomic(file, String(pid), 0o644);
+  } catch (cause) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'its directory does not exist' : code === 'EISDIR' ? 'it is a directory' : String(code ?? cause);
+    throw new TaskioError('ERR_INVALID_PID_FILE', `cannot write the pid file ${JSON.stringify(file)}: ${why}`, { cause });
+  }
 }
 
 /** The bundle's `config.json` `process`, checked enough to run. */

@@ -10,7 +10,8 @@ import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 
 /**
- * `file://` output: stdout and stderr appended to one file (its directories created).
+ * `file://` output: stdout and stderr appended to one file (its directories created as the file
+ * is opened, so a `createIO` that fails before that has made nothing).
  *
  * A plain raw log (no query) gives the runtime an `O_APPEND` fd: the task writes the file itself,
  * nothing is copied, and runsc — which writes a regular file from its own offset — cannot
@@ -32,7 +33,6 @@ export class FileSink implements OutputSink {
     this.#onError = onError;
     this.#onResume = onResume;
     this.options = parseLogOptions(new URL(url.href));
-    fs.mkdirSync(path.dirname(this.options.path), { recursive: true, mode: 0o755 });
   }
 
   get #plain(): boolean {
@@ -42,7 +42,7 @@ export class FileSink implements OutputSink {
 
   childFd(name: OutputName): number {
     if (this.#plain) {
-      this.#appendFd ??= openAppendOnly(this.options.path, this.options.mode ?? 0o640);
+      this.#appendFd ??= inNewDirs(this.options.path, () => openAppendOnly(this.options.path, this.options.mode ?? 0o640));
       return this.#appendFd;
     }
     // The writer before the pipe: nothing is left open when making it fails.
@@ -83,6 +83,7 @@ export class FileSink implements OutputSink {
     await this.#writer?.close().catch(() => undefined);
   }
 
+  /** The log writer makes the file's directories itself, when it first writes. */
   #logWriter(): LogWriter {
     if (this.#writer === null) {
       const { path: file, ...opts } = this.options;
@@ -93,6 +94,35 @@ export class FileSink implements OutputSink {
       this.#writer.on('resume', this.#onResume);
     }
     return this.#writer;
+  }
+}
+
+/**
+ * Runs `open` once `file`'s missing directories are made (0755, as the log writer makes them). When
+ * it throws, the directories this call made are removed again, deepest first and each only while it
+ * is empty (`rmdir`, never a recursive removal): one that was there before, or that another process
+ * put something in meanwhile, stays.
+ */
+function inNewDirs<T>(file: string, open: () => T): T {
+  const dir = path.dirname(file);
+  const first = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  try {
+    return open();
+  } catch (err) {
+    if (first !== undefined) removeEmptyDirs(dir, first);
+    throw err;
+  }
+}
+
+/** Removes `dir` and its parents up to and including `top` while each is empty; never one above `top`. */
+function removeEmptyDirs(dir: string, top: string): void {
+  const last = path.resolve(top);
+  for (let d = path.resolve(dir); d === last || d.startsWith(last + path.sep); d = path.dirname(d)) {
+    try {
+      fs.rmdirSync(d);
+    } catch {
+      return; // Not empty (or gone): it and its parents stay.
+    }
   }
 }
 

@@ -101,6 +101,38 @@ t.test('file://: a planted symlink, FIFO or directory is refused, never followed
   t.equal(fdCount(), before, 'no fd left');
 });
 
+t.test('file://: a log that cannot be opened leaves none of the directories the call made, and every one that was there', opts, async (t) => {
+  const dir = tmpDir(t);
+  const before = fdCount();
+  // An empty directory that was there before: rmdir would take it, only what the call made may go.
+  const was = path.join(dir, 'was-there');
+  fs.mkdirSync(was);
+  // mkdir makes new/sub, then the open fails: a name longer than NAME_MAX (255).
+  const file = path.join(was, 'new', 'sub', `${'x'.repeat(300)}.log`);
+  const uri = `file://${file}`;
+  await t.rejects(createIO({ terminal: false, stdin: '', stdout: uri, stderr: uri }, { id: 'x' }), { code: 'ENAMETOOLONG', path: file });
+  t.same(fs.readdirSync(dir), ['was-there'], 'the directory that was there stays');
+  t.same(fs.readdirSync(was), [], 'the directories the call made are gone');
+  t.equal(fdCount(), before, 'no fd left');
+});
+
+t.test('file://: a log written by taskio (terminal, options) gets its directories at its first write, not at createIO', opts, async (t) => {
+  const dir = tmpDir(t);
+  // A caller failing after createIO (a console that cannot be made) only closes the IO: nothing to remove.
+  const io = await createIO({ terminal: true, stdin: '', stdout: `file://${path.join(dir, 'tty', 'task.log')}`, stderr: '' }, { id: 'x' });
+  await io.close();
+  t.same(fs.readdirSync(dir), [], 'nothing made before a write');
+  const file = path.join(dir, 'cri', 'new', 'task.log');
+  const cri = await createIO({ terminal: false, stdin: '', stdout: `file://${file}?format=cri`, stderr: '' }, { id: 'x' });
+  t.teardown(() => cri.close());
+  t.same(fs.readdirSync(dir), [], 'nothing made before the task runs');
+  const child = spawn('/bin/sh', ['-c', 'echo made'], { stdio: [...cri.stdio] });
+  cri.closeChildFds();
+  await once(child, 'exit');
+  await cri.drain();
+  t.match(fs.readFileSync(file, 'utf8'), / stdout F made\n$/, 'made with its directories at the first write');
+});
+
 t.test('file://: a NUL, an escaped slash or an out-of-range option is refused before anything opens', opts, async (t) => {
   const dir = tmpDir(t);
   const before = fdCount();
