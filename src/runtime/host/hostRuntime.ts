@@ -4,7 +4,7 @@ import { JobObject, isJobUnavailable } from '../jobobject/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
 import * as pty from './pty.js';
-import { TaskioError } from '../../errors.js';
+import { TaskioError, showValue } from '../../errors.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
 import { validateId, validatePid } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
@@ -48,10 +48,12 @@ interface HostProcess {
 }
 
 type TaskStatus = 'created' | 'running' | 'paused' | 'stopped';
-type TaskOp = 'start' | 'exec' | 'kill' | 'pause' | 'resume' | 'exit';
+/** `deleted`: between a delete and the task's removal from the table, what was queued behind it is refused. */
+type TaskState = TaskStatus | 'deleted';
+type TaskOp = 'start' | 'exec' | 'kill' | 'pause' | 'resume' | 'exit' | 'delete';
 
 /** A host task's states; an unlisted state refuses with `cannot <op> a <state> task`. `exit` is its init's. */
-const taskTable: Transitions<TaskStatus, TaskOp> = {
+const taskTable: Transitions<TaskState, TaskOp> = {
   start: { created: 'running' },
   exec: { created: null, running: null, paused: refuse('cannot exec in a paused task'), stopped: refuse('cannot exec in a stopped task') },
   kill: { created: refuse('cannot signal a created task: it has no process yet'), running: null, paused: null, stopped: null },
@@ -59,6 +61,9 @@ const taskTable: Transitions<TaskStatus, TaskOp> = {
   resume: { paused: 'running', running: null },
   // From created too: an init that exits before its start finished leaves the task stopped.
   exit: { created: 'stopped', running: 'stopped', paused: 'stopped' },
+  // Queued as start is (runc holds the container's lock for both): a delete never closes the job
+  // under a start that is still spawning, and a start that comes after it is refused.
+  delete: { created: 'deleted', running: 'deleted', paused: 'deleted', stopped: 'deleted', deleted: refuse('cannot delete a deleted task', 'ERR_NOT_FOUND') },
 };
 
 /** A task (container) of the host runtime. */
@@ -67,7 +72,7 @@ interface HostTask {
   bundle: string;
   spec: ProcessSpec;
   opts: RuntimeCreateOptions;
-  lifecycle: Lifecycle<TaskStatus, TaskOp>;
+  lifecycle: Lifecycle<TaskState, TaskOp>;
   init: HostProcess | null;
   execs: Set<HostProcess>;
   created: Date;
@@ -126,7 +131,7 @@ export class HostRuntime implements Runtime {
     if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
     const spec = readProcess(bundle);
     processCwd(spec, bundle); // as runc's create fails on it, before the job is made
-    const lifecycle = new Lifecycle<TaskStatus, TaskOp>('created', taskTable, 'task');
+    const lifecycle = new Lifecycle<TaskState, TaskOp>('created', taskTable, 'task');
     // The id is taken before the first await, so a concurrent create of it is refused above.
     const task: HostTask = { id, bundle, spec, opts, lifecycle, init: null, execs: new Set(), created: new Date(), job: null, ownsJob: false };
     this.#tasks.set(id, task);
@@ -160,6 +165,9 @@ export class HostRuntime implements Runtime {
   /** Spawns another process of the task now (there is no created exec state on the host). */
   async exec(id: string, spec: ProcessSpec, opts: RuntimeExecOptions): Promise<void> {
     const task = this.#task(id);
+    if (spec === null || typeof spec !== 'object' || !Array.isArray(spec.args)) {
+      throw new TaskioError('ERR_INVALID_ARG_TYPE', `the process of an exec must be an object with args, got ${showValue(spec)}`);
+    }
     task.lifecycle.check('exec');
     const proc = await this.#spawn(task, spec, opts.stdio, spec.terminal ? opts.terminal : undefined);
     await this.#writePidFile(opts.pidFile, proc);
@@ -212,19 +220,21 @@ export class HostRuntime implements Runtime {
    */
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
     const task = this.#task(id);
-    const live = [task.init, ...task.execs].some((p) => p !== null && !p.exited);
-    if (live && !opts.force) throw new TaskioError('ERR_INVALID_STATE', `cannot delete a running task ${id}`);
-    await this.#signalAll(task, 9);
-    // Closing the last handle kills what a race left, waits for the job to empty and removes it.
-    if (task.ownsJob) await task.job!.close();
-    this.#tasks.delete(id);
+    await task.lifecycle.run('delete', async () => {
+      const live = [task.init, ...task.execs].some((p) => p !== null && !p.exited);
+      if (live && !opts.force) throw new TaskioError('ERR_INVALID_STATE', `cannot delete a running task ${id}`);
+      await this.#signalAll(task, 9);
+      // Closing the last handle kills what a race left, waits for the job to empty and removes it.
+      if (task.ownsJob) await task.job!.close();
+      this.#tasks.delete(id);
+    });
   }
 
   async state(id: string): Promise<State> {
     const task = this.#task(id);
     return {
       ociVersion: '1.0.2', id, pid: task.init && !task.init.exited ? task.init.pid : 0,
-      status: task.lifecycle.state, bundle: task.bundle, created: task.created.toISOString(),
+      status: task.lifecycle.state === 'deleted' ? 'stopped' : task.lifecycle.state, bundle: task.bundle, created: task.created.toISOString(),
     };
   }
 

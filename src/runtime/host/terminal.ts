@@ -21,6 +21,7 @@ export class HostTerminal implements Terminal {
   #pty: IPty | null = null;
   #size: WinSize = { ...DEFAULT_SIZE };
   #closed = false;
+  #exited = false;
   readonly #pendingInput: Array<{ data: Buffer; cb: (err?: Error | null) => void }> = [];
 
   /** Throws `ERR_NATIVE_MODULE` when node-pty cannot be loaded, before any process is started. */
@@ -46,10 +47,21 @@ export class HostTerminal implements Terminal {
     return { ...this.#size };
   }
 
-  /** @throws TaskioError `ERR_OUT_OF_RANGE` unless both are integers in 1..65535. */
+  /**
+   * Sets the size now, or the one the process starts with. Once its process has exited the pty has
+   * nothing left to size: node-pty's ioctl then fails (ENOTTY, EBADF once it closed its master),
+   * which is not the caller's error. `Init` and `Process` refuse a resize once they saw the exit
+   * (`ERR_INVALID_STATE`); this covers the moment between the death and that exit event.
+   * @throws TaskioError `ERR_OUT_OF_RANGE` unless both are integers in 1..65535.
+   */
   resize(ws: WinSize): void {
     this.#size = checkWinSize(ws);
-    if (this.#pty && !this.#closed) this.#pty.resize(ws.cols, ws.rows);
+    if (!this.#pty || this.#closed || this.#exited) return;
+    try {
+      this.#pty.resize(ws.cols, ws.rows);
+    } catch (err) {
+      if (!/\b(ENOTTY|EBADF|EIO)\b/.test(String((err as Error).message))) throw err;
+    }
   }
 
   /** Binds the spawned pty. @internal */
@@ -62,7 +74,10 @@ export class HostTerminal implements Terminal {
     pty.onData(onData);
     keepLastOutput(pty, onData);
     // node-pty reports the exit once the pty is drained: the output has ended.
-    pty.onExit(() => setImmediate(() => { if (!this.output.destroyed) this.output.push(null); }));
+    pty.onExit(() => {
+      this.#exited = true;
+      setImmediate(() => { if (!this.output.destroyed) this.output.push(null); });
+    });
     for (const { data, cb } of this.#pendingInput.splice(0)) {
       pty.write(data);
       cb();

@@ -12,7 +12,7 @@ import { Plumbing } from './plumbing.js';
 import type { Runtime, WinSize } from './runtime.js';
 import type { ExecConfig, ExecStatus, Stdio } from './types.js';
 
-type ExecOp = 'start' | 'kill' | 'delete' | 'release' | 'exit';
+type ExecOp = 'start' | 'kill' | 'delete' | 'release' | 'resize' | 'exit';
 
 /**
  * gVisor shim's exec states as one table; an unlisted state refuses with `cannot <op> a <state>
@@ -24,6 +24,7 @@ const table: Transitions<ExecStatus, ExecOp> = {
   kill: { created: refuse('process not created'), running: null, stopped: null, deleted: null },
   delete: { created: 'deleted', stopped: 'deleted' },
   release: { created: 'deleted', running: 'deleted', stopped: 'deleted', deleted: null },
+  resize: { created: null, running: null },
   exit: { created: 'stopped', running: 'stopped' },
 };
 
@@ -186,9 +187,13 @@ export class Process {
     });
   }
 
-  /** Sets the terminal's window size (no-op without one). */
+  /**
+   * Sets the terminal's window size (no-op without one).
+   * @throws TaskioError `ERR_INVALID_STATE` once the process stopped (or was deleted).
+   */
   async resize(ws: WinSize): Promise<void> {
     const size = checkWinSize(ws);
+    this.#lifecycle.check('resize');
     this.#size = size;
     this.#plumbing?.resize(size);
   }

@@ -17,7 +17,7 @@ import type { Runtime, WinSize } from './runtime.js';
 import type { CheckpointConfig, CreateConfig, ExecConfig, InitOptions, InitStatus, ProcessStatus, RestoreConfig, Stdio } from './types.js';
 
 type InitState = 'new' | ProcessStatus;
-type InitOp = 'create' | 'run' | 'restore' | 'start' | 'delete' | 'kill' | 'killAll' | 'pause' | 'resume' | 'checkpoint' | 'stats' | 'exec' | 'exit' | 'reset';
+type InitOp = 'create' | 'run' | 'restore' | 'start' | 'delete' | 'kill' | 'killAll' | 'pause' | 'resume' | 'checkpoint' | 'stats' | 'exec' | 'resize' | 'exit' | 'reset';
 
 const any = <R>(rule: R) => ({ new: rule, created: rule, running: rule, paused: rule, stopped: rule, deleted: rule });
 
@@ -49,6 +49,8 @@ const table: Transitions<InitState, InitOp> = {
     new: refuse('cannot exec in a container that was not created'), created: null, running: null,
     paused: refuse('cannot exec in a paused state'), stopped: refuse('cannot exec in a stopped state'), deleted: refuse('cannot exec in a deleted state'),
   },
+  // Before start it is the size the process starts with; once it exited there is no terminal to size.
+  resize: { ...any(null), stopped: refuse('cannot resize a stopped container'), deleted: refuse('cannot resize a deleted container') },
   exit: { new: 'stopped', created: 'stopped', running: 'stopped', paused: 'stopped' },
   reset: { created: 'new' },
 };
@@ -335,9 +337,14 @@ export class Init {
     return this.#lifecycle.run('resume', () => this.#runtime.resume(this.#id));
   }
 
-  /** Sets the terminal's window size (no-op without a terminal); before start it is the size the process starts with. */
+  /**
+   * Sets the terminal's window size (no-op without a terminal); before start it is the size the
+   * process starts with. Not queued behind other calls: a window resize is the client's now.
+   * @throws TaskioError `ERR_INVALID_STATE` once the process stopped (or was deleted).
+   */
   async resize(ws: WinSize): Promise<void> {
     const size = checkWinSize(ws);
+    this.#lifecycle.check('resize');
     this.#pendingSize = size;
     this.#plumbing?.resize(size);
   }

@@ -12,7 +12,7 @@ import { procSuite } from '../proc/suite.js';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../../src/attach/index.js';
 import { processState } from '../../../src/runtime/reaper/index.js';
 import { Collector, fdCount, fdsUnder, testFile, untilBytes } from '../../helpers/common.js';
-import { waitFor } from '../../fixtures/oci.js';
+import { processesMentioning, waitFor } from '../../fixtures/oci.js';
 import { JobObject } from '../../../src/runtime/jobobject/index.js';
 import { isAlive } from '../../../src/pidAlive.js';
 
@@ -301,4 +301,36 @@ t.test('host: the jobs a dead supervisor left are removed by the next one once t
   t.notOk(after.includes(ended.job), 'the empty one is removed');
   t.ok(after.includes(running.job), 'the one whose task still runs stays (the task may outlive its supervisor)');
   t.ok(after.includes(next.job), "and the new supervisor's own is there");
+});
+
+t.test('host: a forced delete racing a start waits for it and kills what it started; what comes after a delete is refused', { timeout: 60_000 }, async (t) => {
+  // The delete closed the job under a start still spawning: the start failed with the job's bare
+  // "the handle has already been closed".
+  const rt = new HostRuntime();
+  const marker = `race-${process.pid}-${crypto.randomBytes(3).toString('hex')}`;
+  for (let i = 0; i < 5; i++) {
+    const id = `race-${n++}`;
+    await rt.create(id, hostBundle('race', ['sh', '-c', `exec -a ${marker} sleep 1000`]), { stdio: ['ignore', 'ignore', 'ignore'] });
+    const [start, del] = await Promise.allSettled([rt.start(id), rt.delete(id, { force: true })]);
+    t.same([start.status, del.status], ['fulfilled', 'fulfilled'], `round ${i}: the start ran, then the delete`);
+    await t.rejects(rt.state(id), { code: 'ERR_NOT_FOUND' }, `round ${i}: gone`);
+  }
+  t.same(processesMentioning(marker), [], 'no process outlived its task');
+  const id = `race-${n++}`;
+  await rt.create(id, hostBundle('race', ['true']), { stdio: ['ignore', 'ignore', 'ignore'] });
+  const [del, start, again] = await Promise.allSettled([rt.delete(id), rt.start(id), rt.delete(id)]);
+  t.equal(del.status, 'fulfilled', 'a created task is deleted');
+  t.match(start, { status: 'rejected', reason: { code: 'ERR_INVALID_STATE', message: 'cannot start a deleted task' } }, 'a start queued behind it is refused');
+  t.match(again, { status: 'rejected', reason: { code: 'ERR_NOT_FOUND' } }, 'a second delete finds nothing');
+});
+
+t.test('host: an exec without a process spec is a typed error', { timeout: 30_000 }, async (t) => {
+  const rt = new HostRuntime();
+  const id = `nospec-${n++}`;
+  await rt.create(id, hostBundle('nospec', ['sleep', '1000']), { stdio: ['ignore', 'ignore', 'ignore'] });
+  t.teardown(() => rt.delete(id, { force: true }));
+  await rt.start(id);
+  for (const bad of [undefined, null, 'sh', { args: 'sh' }]) {
+    await t.rejects(rt.exec(id, bad as never, {}), { code: 'ERR_INVALID_ARG_TYPE', message: /^the process of an exec must be an object with args/ }, String(bad));
+  }
 });

@@ -272,6 +272,7 @@ export function procSuite(t: Test, s: Subject): void {
     await p.start();
     await p.wait();
     t.equal(p.exitStatus(), 7, 'the exec\'s own exit code');
+    await t.rejects(p.resize({ cols: 90, rows: 20 }), { code: 'ERR_INVALID_STATE', message: 'cannot resize a stopped process' });
     await p.delete();
     await eio.wait();
     t.equal(out.text(), 'from exec\n');
@@ -347,7 +348,10 @@ export function procSuite(t: Test, s: Subject): void {
     await untilText(out, /50 100[\s\S]*got line/, 'the second size');
     await init.wait();
     t.equal(init.exitStatus(), 0);
+    // A client's window resize racing the exit: a typed refusal, not the pty's bare ioctl error.
+    await t.rejects(init.resize({ cols: 90, rows: 20 }), { code: 'ERR_INVALID_STATE', message: 'cannot resize a stopped container' });
     await init.delete();
+    await t.rejects(init.resize({ cols: 90, rows: 20 }), { code: 'ERR_INVALID_STATE', message: 'cannot resize a deleted container' });
     await io.wait();
   });
 
