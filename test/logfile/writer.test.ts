@@ -251,3 +251,56 @@ t.test('close() with a stream not ended: its unfinished line is a P entry; an en
     'stderr F err ended without newline', 'stderr F err line', 'stdout F out line', 'stdout P out unfinished',
   ]);
 });
+
+t.test('close() right after writes to a stream: all written before it reaches the file, raw and CRI', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const format of ['raw', 'cri'] as const) {
+    const file = path.join(dir, `${format}.log`);
+    const w = openLogWriter(file, { format });
+    // No 'error' listener on the streams: a caller who only writes has none.
+    const out = w.stream('stdout');
+    const results: string[] = [];
+    const lines = Array.from({ length: 5 }, (_, i) => `line ${i}\n`);
+    for (const [i, l] of lines.entries()) out.write(l, (e) => results.push(`${i} ${(e as NodeJS.ErrnoException | null)?.code ?? 'ok'}`));
+    t.ok(out.writableLength > lines[0]!.length, `${format}: writes are still buffered behind the first when close() is called`);
+    let ended: Promise<unknown> | null = null;
+    if (format === 'cri') {
+      // Ended before close(): its unfinished last line is ended by its stream (F), not cut.
+      const err = w.stream('stderr');
+      err.write('err whole\n');
+      err.write('err ended');
+      err.end();
+      ended = once(err, 'finish');
+    }
+    await w.close();
+    await ended;
+    t.same(results, lines.map((_, i) => `${i} ok`), `${format}: every write callback succeeds`);
+    if (format === 'raw') t.equal(fs.readFileSync(file, 'utf8'), lines.join(''));
+    else {
+      t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`).sort(), [
+        'stderr F err ended', 'stderr F err whole', ...lines.map((l) => `stdout F ${l.trim()}`),
+      ]);
+    }
+  }
+});
+
+t.test('a write after close() fails in its callback, never as an uncaught error; corked writes from before are kept', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'late.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const out = w.stream('stdout'), err = w.stream('stderr');
+  out.write('held 0\n');
+  out.cork();
+  out.write('held 1\n');
+  const closed = w.close();
+  // stderr held nothing from before: this write is refused although held stdout output is still
+  // being written to the open file.
+  const late = new Promise((resolve) => err.write('late\n', resolve));
+  t.match(await late, { code: 'ERR_LOG_CLOSED', message: /late\.log/ });
+  await closed;
+  const later = new Promise((resolve) => out.write('later\n', resolve));
+  t.match(await later, { code: 'ERR_LOG_CLOSED' });
+  // An unhandled 'error' would surface as an uncaught exception on a later tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.ok(err.destroyed && out.destroyed, 'the streams are destroyed quietly');
+  t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stdout F held 0', 'stdout F held 1']);
+});
