@@ -304,3 +304,29 @@ t.test('a write after close() fails in its callback, never as an uncaught error;
   t.ok(err.destroyed && out.destroyed, 'the streams are destroyed quietly');
   t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stdout F held 0', 'stdout F held 1']);
 });
+
+t.test('a CRI writer opened on a torn last entry starts on a new line; a raw writer appends the bytes as they are', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  // A writer that died (or gave up on a full disk) in the middle of an entry.
+  const torn = '2026-01-01T00:00:00.000000000Z stdout F whole\n2026-01-01T00:00:00.000000001Z stdout F torn in the mid';
+  const cri = path.join(dir, 'cri.log');
+  fs.writeFileSync(cri, torn);
+  const w = openLogWriter(cri, { format: 'cri' });
+  await writeAll(w, 'stdout', ['next writer\n']);
+  await w.close();
+  t.same(entries(cri).map((e) => `${e.tag} ${e.content.toString()}`), ['F whole', 'F torn in the mid', 'F next writer']);
+  // A file that ends with its newline gets nothing more.
+  const whole = fs.readFileSync(cri);
+  const w2 = openLogWriter(cri, { format: 'cri' });
+  await writeAll(w2, 'stdout', ['third\n']);
+  await w2.close();
+  t.equal(fs.readFileSync(cri).subarray(0, whole.length).compare(whole), 0);
+  t.equal(entries(cri).length, 4, 'no empty line between');
+  // Raw logs are the task's bytes: a prompt without a newline goes on where it stopped.
+  const raw = path.join(dir, 'raw.log');
+  fs.writeFileSync(raw, 'password: ');
+  const r = openLogWriter(raw);
+  await writeAll(r, 'stdout', ['(typed)\n']);
+  await r.close();
+  t.equal(fs.readFileSync(raw, 'utf8'), 'password: (typed)\n');
+});
