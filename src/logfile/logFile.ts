@@ -7,7 +7,7 @@ import { openRegularFile } from './regularFile.js';
 
 const close = promisify(fs.close);
 const rename = promisify(fs.rename), unlink = promisify(fs.unlink), mkdir = promisify(fs.mkdir);
-const writev = promisify(fs.writev);
+const writev = promisify(fs.writev), read = promisify(fs.read);
 
 /** Options of a {@link LogFile}. */
 export interface LogFileOptions {
@@ -244,9 +244,25 @@ export class LogFile extends EventEmitter {
     await mkdir(path.dirname(this.path), { recursive: true, mode: 0o755 });
     // A symlink or FIFO planted at the path is refused (ERR_NOT_REGULAR_FILE): the file stalls on
     // that error, and it retries, as for a full disk, until someone removes what is there.
-    const { fd, stat } = await openRegularFile(this.path, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT, this.#opts.mode);
+    // CRI opens for reading too, to look at the last byte below.
+    const access = this.#opts.cutAtNewline ? fs.constants.O_RDWR : fs.constants.O_WRONLY;
+    const { fd, stat } = await openRegularFile(this.path, access | fs.constants.O_APPEND | fs.constants.O_CREAT, this.#opts.mode);
     this.#size = stat.size;
     this.#fd = fd;
+    // A CRI file whose last entry has no newline was torn: a writer gave up on a full disk, or died
+    // mid-write. End that line before the first entry, or a reader takes this entry as the rest of
+    // the torn one's content. Not truncated back to the last whole entry instead: that needs the
+    // writer that tore it to still run, and takes back bytes a follower may have read. Raw logs are
+    // the task's bytes as written (a prompt without a newline is normal), so nothing is added there.
+    if (this.#opts.cutAtNewline && stat.size > 0) {
+      try {
+        if (!(await endsLine(fd, stat.size))) await this.#writeSome([Buffer.from('\n')], 1);
+      } catch (e) {
+        // Until the torn line is ended no entry may go in: a retry must open and look again.
+        await this.#closeFd().catch(() => undefined);
+        throw e;
+      }
+    }
   }
 
   async #closeFd(): Promise<void> {
@@ -290,6 +306,13 @@ export class LogFile extends EventEmitter {
 /** The error of a write after the log was closed. */
 export function logClosedError(file: string): TaskioError {
   return new TaskioError('ERR_LOG_CLOSED', `log file ${JSON.stringify(file)} is closed`);
+}
+
+/** Tells whether the file of `fd`, `size` bytes long, ends with a newline (or shrank: no line to end). */
+async function endsLine(fd: number, size: number): Promise<boolean> {
+  const b = Buffer.alloc(1);
+  const { bytesRead } = await read(fd, b, 0, 1, size - 1);
+  return bytesRead === 0 || b[0] === 0x0a;
 }
 
 function dropFront(bufs: Buffer[], n: number): Buffer[] {

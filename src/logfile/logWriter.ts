@@ -53,7 +53,12 @@ export class LogWriter extends EventEmitter {
   readonly #live = new Set<CriEncoder>();
   readonly #streams = new Map<LogStreamName, Writable>();
   readonly #copies = new Set<LogCopy>();
+  // Bytes of each stream's call in flight (handed to the file, its callback not yet run).
+  readonly #inFlight = new Map<Writable, number>();
+  // The streams close() waits for, each with what it may still hand over (see #heldBy).
+  readonly #flushing = new Map<Writable, { ended: boolean; done: () => void }>();
   #closed = false;
+  #closing: Promise<void> | null = null;
 
   /** Use {@link openLogWriter}. */
   constructor(file: string, opts: LogWriterOptions = {}) {
@@ -95,9 +100,9 @@ export class LogWriter extends EventEmitter {
     if (!s) {
       const w: Writable = new Writable({
         highWaterMark: streamHighWaterMark,
-        write: (chunk: Buffer, _enc, cb) => this.#push(name, [chunk], this.#givenUpQuietly(w, cb)),
-        writev: (chunks, cb) => this.#push(name, chunks.map((c) => c.chunk as Buffer), this.#givenUpQuietly(w, cb)),
-        final: (cb) => this.#endStream(name, this.#givenUpQuietly(w, cb)),
+        write: (chunk: Buffer, _enc, cb) => this.#handOver(w, name, [chunk], cb),
+        writev: (chunks, cb) => this.#handOver(w, name, chunks.map((c) => c.chunk as Buffer), cb),
+        final: (cb) => this.#handOver(w, name, null, cb),
       });
       s = w;
       this.#streams.set(name, s);
@@ -166,22 +171,40 @@ export class LogWriter extends EventEmitter {
   }
 
   /**
-   * Stops any {@link copyFrom} (it resolves with the bytes it read), writes each unfinished CRI line
-   * as a `P` entry — the line was cut by the stop, not ended by its stream, so a reader joins it with
-   * whatever a later writer appends to the same stream — flushes and closes the file. Rejects with
-   * the stall error when the writer was stalled (its pending output is lost, and that is reported,
-   * not hidden: here, and as an `'error'` of a {@link stream} that held bytes only when it has a
-   * listener — one without is destroyed quietly, so a caller who handled this rejection and the
-   * writer's `'error'` is not crashed by a third report).
-   * Later writes fail with `ERR_LOG_CLOSED`.
+   * Stops any {@link copyFrom} (it resolves with the bytes it read), writes what each
+   * {@link stream} still held from before the call (its buffered writes and a pending `end()`: what
+   * was written before close() reaches the file, as docker, containerd and conmon flush on close),
+   * writes each unfinished CRI line as a `P` entry — the line was cut by the stop, not ended by its
+   * stream, so a reader joins it with whatever a later writer appends to the same stream — flushes
+   * and closes the file. Rejects with the stall error when the writer was stalled, or stalls while
+   * closing (its pending output is lost, and that is reported, not hidden: here, and as an `'error'`
+   * of a {@link stream} that held bytes only when it has a listener — one without is destroyed
+   * quietly, so a caller who handled this rejection and the writer's `'error'` is not crashed by a
+   * third report).
+   * Later writes fail with `ERR_LOG_CLOSED`, in their callback and, with a listener, as the stream's
+   * `'error'` — except one that joined output the stream still held from before: a Writable hands its
+   * buffered writes over in one call with one callback, and that call is written whole.
    */
-  async close(): Promise<void> {
+  close(): Promise<void> {
+    this.#closing ??= this.#close();
+    return this.#closing;
+  }
+
+  async #close(): Promise<void> {
     this.#closed = true;
+    const held = Promise.all([...this.#streams.values()].map((s) => this.#heldBy(s)));
     // end() gives fresh buffers, so this is safe while a copy's last output is still queued.
     for (const copy of this.#copies) {
       const tail = copy.stop();
       if (tail) this.#file.write([tail], () => undefined);
     }
+    // Held output waits for the file; a stalled file is given up on instead (its loss is reported).
+    let onStall = (): void => undefined;
+    const stalled = new Promise<void>((resolve) => { onStall = resolve; });
+    if (this.#file.stalled) onStall();
+    else this.#file.once('error', onStall);
+    await Promise.race([held, stalled]);
+    this.#file.off('error', onStall);
     const time = formatCriTime(nowNs());
     for (const enc of this.#live) {
       const tail = enc.end(time, true);
@@ -192,18 +215,65 @@ export class LogWriter extends EventEmitter {
   }
 
   /**
-   * A stream's write callback that does not turn the error of a {@link close} that gave up on a
-   * stalled file into an uncaught exception: that error was reported already — the writer's
-   * `'error'` when it stalled, and close()'s rejection — and a third report, on a stream the
-   * caller never listened to (it only writes it), would crash a process that handled both. Such a
-   * stream is destroyed without an error instead (its pending `write()` callbacks still get the
-   * error, or `ERR_STREAM_DESTROYED`), as the writer itself warns instead of throwing when nobody
-   * listens. A stream with an `'error'` listener hears it as before, and so does any other error
-   * (a write after close: `ERR_LOG_CLOSED`).
+   * Resolves once stream `s` has handed over to the file what was written to it before close() and
+   * it still holds: the writes buffered behind its call in flight (the Writable hands them over in
+   * one call once that call is done) and a pending `end()` (then everything, as nothing can be
+   * written after it). Also resolves when the stream is destroyed first (close() gave up on a stalled
+   * file, which failed its call in flight).
    */
-  #givenUpQuietly(stream: Writable, cb: (err?: Error | null) => void): (err?: Error | null) => void {
+  #heldBy(s: Writable): Promise<void> {
+    if (s.destroyed || s.writableFinished) return Promise.resolve();
+    const ended = s.writableEnded;
+    if (!ended && s.writableLength === (this.#inFlight.get(s) ?? 0)) return Promise.resolve();
+    return new Promise((resolve) => {
+      const done = (): void => {
+        s.off('close', done);
+        resolve();
+      };
+      this.#flushing.set(s, { ended, done });
+      s.once('close', done);
+      // Corked writes were written before close() too; end() uncorks the same way.
+      while (s.writableCorked > 0) s.uncork();
+    });
+  }
+
+  /** A call of stream `s`: its chunks, or null for its `end()`. */
+  #handOver(s: Writable, name: LogStreamName, chunks: Buffer[] | null, cb: (err?: Error | null) => void): void {
+    const flush = this.#flushing.get(s);
+    if (this.#closed && !flush) {
+      // Not held from before close(); the file may still be open for held output, so refuse here.
+      process.nextTick(this.#quietAfterClose(s, cb), logClosedError(this.path));
+      return;
+    }
+    let bytes = 0;
+    for (const c of chunks ?? []) bytes += c.length;
+    this.#inFlight.set(s, bytes);
+    const done = this.#quietAfterClose(s, (err) => {
+      this.#inFlight.delete(s);
+      cb(err);
+    });
+    if (chunks) this.#push(name, chunks, done);
+    else this.#endStream(name, done);
+    if (flush && !flush.ended) {
+      // That was the one call it still owed: it is queued in the file, ahead of the close.
+      this.#flushing.delete(s);
+      flush.done();
+    }
+  }
+
+  /**
+   * A stream's write callback that does not turn an error after {@link close} into an uncaught
+   * exception when the stream has no `'error'` listener — a caller who only writes a stream has
+   * none. The loss of a close() that gave up on a stalled file was reported already (the writer's
+   * `'error'` when it stalled, and close()'s rejection), and a third report would crash a process
+   * that handled both; a write after close() is refused in its callback. Such a stream is destroyed
+   * without an error instead (its pending `write()` callbacks still get the error, or
+   * `ERR_STREAM_DESTROYED`), as the writer itself warns instead of throwing when nobody listens. A
+   * stream with an `'error'` listener hears the error there.
+   */
+  #quietAfterClose(stream: Writable, cb: (err?: Error | null) => void): (err?: Error | null) => void {
     return (err) => {
-      if (err && this.#closed && err === this.#file.stalled && stream.listenerCount('error') === 0) stream.destroy();
+      if (err && this.#closed && stream.listenerCount('error') === 0) stream.destroy();
       cb(err);
     };
   }

@@ -30,8 +30,9 @@ export async function openRegularFile(path: string, flags: number, mode?: number
     fd = await open(path, flags | safeFlags, mode);
   } catch (e) {
     const code = (e as NodeJS.ErrnoException).code;
-    // ELOOP: a symlink under O_NOFOLLOW; ENXIO: a FIFO without a reader (or a socket) under O_NONBLOCK.
-    if (code === 'ELOOP' || code === 'ENXIO') throw notRegularFile(path, await lstat(path).catch(() => null));
+    // ELOOP: a symlink under O_NOFOLLOW; ENXIO: a FIFO without a reader (or a socket) under
+    // O_NONBLOCK; EISDIR: a directory opened for writing (the fstat below sees one opened to read).
+    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') throw notRegularFile(path, await lstat(path).catch(() => null));
     throw e;
   }
   try {

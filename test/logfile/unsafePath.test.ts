@@ -108,3 +108,22 @@ t.test('followLog never opens a FIFO or follows a symlink in the rotation set', 
   for (const f of fifos) await t.rejects(read(f), { code: 'ERR_NOT_REGULAR_FILE', message: /FIFO/ });
   t.ok((await fs.promises.stat(dir)).isDirectory(), 'the threadpool still answers');
 });
+
+t.test('a directory at a log path: the writer stalls on ERR_NOT_REGULAR_FILE naming it, nothing left open', { timeout: 30_000 }, async (t) => {
+  const dir = tmpDir(t, 'taskio-logdir-');
+  const file = path.join(dir, 'dir.log');
+  fs.mkdirSync(file);
+  const fdsBefore = fdCount();
+  for (const format of ['raw', 'cri'] as const) {
+    const w = openLogWriter(file, { format });
+    const failed = once(w, 'error');
+    const s = w.stream('stdout');
+    const held = new Promise((resolve) => s.write('a line\n', resolve));
+    const err = (await failed)[0] as NodeJS.ErrnoException;
+    t.match(err, { code: 'ERR_NOT_REGULAR_FILE', message: /dir\.log" is not a regular file \(it is a directory\)/ }, `${format}: typed, naming the path`);
+    await t.rejects(w.close(), { code: 'ERR_NOT_REGULAR_FILE' }, `${format}: closing reports the held output`);
+    t.match(await held, { code: 'ERR_NOT_REGULAR_FILE' });
+  }
+  t.equal(fdCount(), fdsBefore, 'no fd left');
+  t.same(fs.readdirSync(file), [], 'nothing made in the directory');
+});

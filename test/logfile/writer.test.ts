@@ -251,3 +251,82 @@ t.test('close() with a stream not ended: its unfinished line is a P entry; an en
     'stderr F err ended without newline', 'stderr F err line', 'stdout F out line', 'stdout P out unfinished',
   ]);
 });
+
+t.test('close() right after writes to a stream: all written before it reaches the file, raw and CRI', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const format of ['raw', 'cri'] as const) {
+    const file = path.join(dir, `${format}.log`);
+    const w = openLogWriter(file, { format });
+    // No 'error' listener on the streams: a caller who only writes has none.
+    const out = w.stream('stdout');
+    const results: string[] = [];
+    const lines = Array.from({ length: 5 }, (_, i) => `line ${i}\n`);
+    for (const [i, l] of lines.entries()) out.write(l, (e) => results.push(`${i} ${(e as NodeJS.ErrnoException | null)?.code ?? 'ok'}`));
+    t.ok(out.writableLength > lines[0]!.length, `${format}: writes are still buffered behind the first when close() is called`);
+    let ended: Promise<unknown> | null = null;
+    if (format === 'cri') {
+      // Ended before close(): its unfinished last line is ended by its stream (F), not cut.
+      const err = w.stream('stderr');
+      err.write('err whole\n');
+      err.write('err ended');
+      err.end();
+      ended = once(err, 'finish');
+    }
+    await w.close();
+    await ended;
+    t.same(results, lines.map((_, i) => `${i} ok`), `${format}: every write callback succeeds`);
+    if (format === 'raw') t.equal(fs.readFileSync(file, 'utf8'), lines.join(''));
+    else {
+      t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`).sort(), [
+        'stderr F err ended', 'stderr F err whole', ...lines.map((l) => `stdout F ${l.trim()}`),
+      ]);
+    }
+  }
+});
+
+t.test('a write after close() fails in its callback, never as an uncaught error; corked writes from before are kept', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'late.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  const out = w.stream('stdout'), err = w.stream('stderr');
+  out.write('held 0\n');
+  out.cork();
+  out.write('held 1\n');
+  const closed = w.close();
+  // stderr held nothing from before: this write is refused although held stdout output is still
+  // being written to the open file.
+  const late = new Promise((resolve) => err.write('late\n', resolve));
+  t.match(await late, { code: 'ERR_LOG_CLOSED', message: /late\.log/ });
+  await closed;
+  const later = new Promise((resolve) => out.write('later\n', resolve));
+  t.match(await later, { code: 'ERR_LOG_CLOSED' });
+  // An unhandled 'error' would surface as an uncaught exception on a later tick.
+  await new Promise((resolve) => setImmediate(resolve));
+  t.ok(err.destroyed && out.destroyed, 'the streams are destroyed quietly');
+  t.same(entries(file).map((e) => `${e.stream} ${e.tag} ${e.content.toString()}`), ['stdout F held 0', 'stdout F held 1']);
+});
+
+t.test('a CRI writer opened on a torn last entry starts on a new line; a raw writer appends the bytes as they are', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  // A writer that died (or gave up on a full disk) in the middle of an entry.
+  const torn = '2026-01-01T00:00:00.000000000Z stdout F whole\n2026-01-01T00:00:00.000000001Z stdout F torn in the mid';
+  const cri = path.join(dir, 'cri.log');
+  fs.writeFileSync(cri, torn);
+  const w = openLogWriter(cri, { format: 'cri' });
+  await writeAll(w, 'stdout', ['next writer\n']);
+  await w.close();
+  t.same(entries(cri).map((e) => `${e.tag} ${e.content.toString()}`), ['F whole', 'F torn in the mid', 'F next writer']);
+  // A file that ends with its newline gets nothing more.
+  const whole = fs.readFileSync(cri);
+  const w2 = openLogWriter(cri, { format: 'cri' });
+  await writeAll(w2, 'stdout', ['third\n']);
+  await w2.close();
+  t.equal(fs.readFileSync(cri).subarray(0, whole.length).compare(whole), 0);
+  t.equal(entries(cri).length, 4, 'no empty line between');
+  // Raw logs are the task's bytes: a prompt without a newline goes on where it stopped.
+  const raw = path.join(dir, 'raw.log');
+  fs.writeFileSync(raw, 'password: ');
+  const r = openLogWriter(raw);
+  await writeAll(r, 'stdout', ['(typed)\n']);
+  await r.close();
+  t.equal(fs.readFileSync(raw, 'utf8'), 'password: (typed)\n');
+});
