@@ -74,6 +74,8 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  * newer file holds data: an external logrotate renames the live file and the writer appends to the
  * renamed one until its `reopen()`, and those entries are read too. A reader that falls behind by more
  * than the set's file count loses the files deleted meanwhile (as kubelet's and docker's readers do).
+ * A file truncated in place (logrotate's `copytruncate`) is noticed once it is shorter than what was
+ * read of it, and read again from its start (as `tail -F` does).
  *
  * Only regular files are read: a symlink or FIFO in the set rejects with `ERR_NOT_REGULAR_FILE`
  * (pass `fs.realpath` of a kubelet-style symlinked log). Without `follow`, a line still being

@@ -273,3 +273,27 @@ t.test('reassemble: a line cut by a stop (P at the end of the log) is handed out
     ['stdout', false, 'whole', stamp(1)], ['stdout', true, 'cut short', stamp(2)],
   ]);
 });
+
+t.test('a log truncated in place (copytruncate) is read again from its start: nothing lost, no line started mid-way', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const format of ['cri', 'raw'] as const) {
+    const file = path.join(dir, `trunc-${format}.log`);
+    const entry = (i: number, pad: number): string => `${format === 'cri' ? `${stamp(i)} stdout F ` : ''}line ${i}${'x'.repeat(pad)}\n`;
+    fs.writeFileSync(file, entry(1, 100) + entry(2, 100) + entry(3, 100));
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    let writerDone!: () => void;
+    const until = new Promise<void>((r) => { writerDone = r; });
+    const it = followLog(file, { format, follow: true, until, signal: ac.signal })[Symbol.asyncIterator]();
+    let text = '';
+    while (!text.includes('line 3')) text += (await it.next()).value!.content.toString() + (format === 'cri' ? '\n' : '');
+    // The follower has read to the end; the file is emptied and written again, shorter than before
+    // whenever the follower looks, so only its shrinking tells what happened.
+    fs.truncateSync(file, 0);
+    fs.appendFileSync(file, entry(4, 0));
+    fs.appendFileSync(file, entry(5, 0) + entry(6, 0) + entry(7, 0));
+    writerDone();
+    for (let r = await it.next(); !r.done; r = await it.next()) text += r.value.content.toString() + (format === 'cri' ? '\n' : '');
+    t.same(text.split('\n').filter(Boolean).map((l) => l.replace(/x+$/, '')), [1, 2, 3, 4, 5, 6, 7].map((i) => `line ${i}`), format);
+  }
+});
