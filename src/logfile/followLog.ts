@@ -37,7 +37,8 @@ export interface FollowLogOptions {
   /**
    * Called once the reader knows where it starts (`tail`, `since`, or the start): everything
    * written to the log after this call is read. An attach answers its client only then, so the
-   * output that follows what the client sends is never taken for older output.
+   * output that follows what the client sends is never taken for older output. When no file of
+   * the log exists yet, the start is the beginning of the first file to come: called at once.
    */
   onStart?: () => void;
   /**

@@ -33,7 +33,9 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  *
  * Rules, one per branch:
  * 1. `locating`, a start found → `reading`;
- * 2. `locating`, no file at all → wait, then `locating` (following) or `done`;
+ * 2. `locating`, no file at all → the log is empty, so whatever `tail` asks, everything the log
+ *    will hold is new: the start is offset 0 of the first file to come, and is known now; wait, then
+ *    `locating` (following) or `done`;
  * 3. `locating`, files but no start: a rotation moved the file between the look and the open →
  *    `locating` again (each time follows a real rotation, so this is no busy loop);
  * 4. `reading`, bytes read → their entries are handed out, `reading`;
@@ -56,12 +58,15 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * 16. a wait once `until` settled (the writer is done) → one more pass without waiting, and the
  *     wait after that pass → `done`; a wait in progress when `until` settles ends at once.
  *
- * `onStart` is called once, with rule 1.
+ * `onStart` is called once, with rule 1 or 2, whichever comes first.
  */
 export class LogFollower {
   #state: FollowState = 'locating';
   #after: FollowState = 'locating';
   #cur: LogStart | null = null;
+  /** `tail` until rule 2 fixed the start at the first file to come (then undefined: from its start). */
+  #tail: number | undefined;
+  #onStart: (() => void) | undefined;
   readonly #file: string;
   readonly #format: LogFormat;
   readonly #opts: FollowLogOptions;
@@ -77,6 +82,8 @@ export class LogFollower {
     this.#file = file;
     this.#format = format;
     this.#opts = opts;
+    this.#tail = opts.tail;
+    this.#onStart = opts.onStart;
     this.#decoder = new EntryDecoder(format, opts.since?.getTime(), opts.reassemble ?? false);
     this.#waiter = opts.follow ? new ChangeWaiter(path.dirname(file), path.basename(file)) : null;
     // An abort while the consumer is not pulling still releases the watch at once.
@@ -140,17 +147,27 @@ export class LogFollower {
   }
 
   async #locate(): Promise<void> {
-    const { tail, since } = this.#opts;
+    const tail = this.#tail;
     const snap = await snapshotLogFiles(this.#file);
     if (tail === 0) this.#cur = await findEnd(snap, this.#format);
     else if (tail !== undefined) this.#cur = await findTail(snap, tail);
-    else this.#cur = await findStart(snap, since);
+    else this.#cur = await findStart(snap, this.#opts.since);
     if (this.#cur) {
       this.#state = 'reading'; // rule 1
-      this.#opts.onStart?.();
+      this.#started();
+    } else if (snap.every((x) => x === null)) {
+      this.#tail = undefined; // rule 2
+      this.#started();
+      this.#waitOr('locating');
     }
-    else if (snap.every((x) => x === null)) this.#waitOr('locating'); // rule 2
     // else rule 3: stay `locating`.
+  }
+
+  /** Calls `onStart` the first time only. */
+  #started(): void {
+    const onStart = this.#onStart;
+    this.#onStart = undefined;
+    onStart?.();
   }
 
   async #reading(): Promise<LogEntry[]> {

@@ -297,3 +297,30 @@ t.test('a log truncated in place (copytruncate) is read again from its start: no
     t.same(text.split('\n').filter(Boolean).map((l) => l.replace(/x+$/, '')), [1, 2, 3, 4, 5, 6, 7].map((i) => `line ${i}`), format);
   }
 });
+
+t.test('started before the log exists: onStart fires at once and the first output is read, whatever tail asks', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const tail of [0, 1]) {
+    const file = path.join(dir, `new-${tail}.log`);
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    let started!: () => void;
+    const onStart = new Promise<void>((r) => { started = r; });
+    const it = followLog(file, { format: 'cri', tail, follow: true, signal: ac.signal, onStart: () => started() })[Symbol.asyncIterator]();
+    const first = it.next();
+    await onStart; // no file yet: the start is known at once
+    const w = openLogWriter(file, { format: 'cri' });
+    t.teardown(() => w.close());
+    const s = w.stream('stdout');
+    s.write('first line\n');
+    s.write('second line\n');
+    s.write('third line\n');
+    const got = [(await first).value!.content.toString()];
+    while (got.length < 3) got.push((await it.next()).value!.content.toString());
+    t.same(got, ['first line', 'second line', 'third line'], `tail ${tail}`);
+    await it.return(undefined);
+  }
+  let calls = 0;
+  t.same(await collect(followLog(path.join(dir, 'none.log'), { tail: 0, onStart: () => calls++ })), []);
+  t.equal(calls, 1, 'not following: called once as well');
+});
