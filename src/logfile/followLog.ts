@@ -80,8 +80,10 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  *
  * Only regular files are read: a symlink or FIFO in the set rejects with `ERR_NOT_REGULAR_FILE`
  * (pass `fs.realpath` of a kubelet-style symlinked log). Without `follow`, a line still being
- * joined when the log ends (`reassemble`) is handed out with `partial: true`. The states of the
- * reader are those of `LogFollower` (logFollower.ts).
+ * joined when the log ends (`reassemble`) is handed out with `partial: true`. A CRI line that is not
+ * an entry is skipped, and so is one longer than any entry can be (`maxEntryLine`: 64 MiB of content
+ * and 4 KiB for its header) without being kept whole. The states of the reader are those of
+ * `LogFollower` (logFollower.ts).
  *
  * Throws `ERR_INVALID_LOG_PATH` for a relative path, `ERR_INVALID_LOG_OPTION` for a bad option.
  */
