@@ -150,7 +150,7 @@ export class LogFollower {
     const tail = this.#tail;
     const snap = await snapshotLogFiles(this.#file);
     if (tail === 0) this.#cur = await findEnd(snap, this.#format);
-    else if (tail !== undefined) this.#cur = await findTail(snap, tail);
+    else if (tail !== undefined) this.#cur = await findTail(snap, tail, this.#format);
     else this.#cur = await findStart(snap, this.#opts.since);
     if (this.#cur) {
       this.#state = 'reading'; // rule 1

@@ -324,3 +324,25 @@ t.test('started before the log exists: onStart fires at once and the first outpu
   t.same(await collect(followLog(path.join(dir, 'none.log'), { tail: 0, onStart: () => calls++ })), []);
   t.equal(calls, 1, 'not following: called once as well');
 });
+
+t.test('tail: a CRI entry cut short at the end of an older file counts once; a raw line going on in the next file too', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  const base = path.join(dir, 'cut.log');
+  const entries = (from: number, to: number): string => Array.from({ length: to - from }, (_, i) => `${stamp(from + i)} stdout F line ${from + i}\n`).join('');
+  // name.1 ended mid-entry (its writer crashed); the entry is read all the same, so it is counted.
+  fs.writeFileSync(`${base}.1`, `${entries(3, 5)}${stamp(5)} stdout F line 5`);
+  fs.writeFileSync(base, entries(6, 9));
+  const text = (es: LogEntry[]): string[] => es.map((e) => e.content.toString());
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 4 }))), ['line 5', 'line 6', 'line 7', 'line 8']);
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 3 }))), ['line 6', 'line 7', 'line 8']);
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 5 }))), ['line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+  fs.writeFileSync(base, '');
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 0 }))), [], 'tail 0: the cut entry is old output');
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 1 }))), ['line 5']);
+  // A raw writer rotates at any byte: "b" and "c" are one line.
+  const raw = path.join(dir, 'raw.log');
+  fs.writeFileSync(`${raw}.1`, 'a\nb');
+  fs.writeFileSync(raw, 'c\nd\n');
+  t.same(text(await collect(followLog(raw, { tail: 2 }))).join(''), 'bc\nd\n');
+  t.same(text(await collect(followLog(raw, { tail: 3 }))).join(''), 'a\nbc\nd\n');
+});
