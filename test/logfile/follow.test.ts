@@ -7,6 +7,7 @@ import { once } from 'node:events';
 import { createHook } from 'node:async_hooks';
 import { openLogWriter } from '../../src/logfile/logWriter.js';
 import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
+import { parseCriTime } from '../../src/logfile/criTime.js';
 
 function tmpDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-follow-'));
@@ -345,4 +346,22 @@ t.test('tail: a CRI entry cut short at the end of an older file counts once; a r
   fs.writeFileSync(raw, 'c\nd\n');
   t.same(text(await collect(followLog(raw, { tail: 2 }))).join(''), 'bc\nd\n');
   t.same(text(await collect(followLog(raw, { tail: 3 }))).join(''), 'a\nbc\nd\n');
+});
+
+t.test('a CRI line whose time does not exist is skipped, as kubelet skips it (no roll-over into the next month)', { timeout: 30000 }, async (t) => {
+  const bad = [
+    '2024-02-31T25:61:61.000000000Z', '2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2024-04-31T00:00:00Z',
+    '2024-00-10T00:00:00Z', '2024-13-10T00:00:00Z', '2024-01-00T00:00:00Z', '2024-01-01T24:00:00Z',
+    '2024-01-01T00:60:00Z', '2024-01-01T00:00:60Z', '2024-01-01T00:00:00+24:00', '2024-01-01T00:00:00-01:60',
+  ];
+  for (const text of bad) t.equal(parseCriTime(text), null, text);
+  const good: [string, string][] = [
+    ['2024-02-29T23:59:59.999999999Z', '2024-02-29T23:59:59.999Z'], ['2000-02-29T00:00:00Z', '2000-02-29T00:00:00.000Z'],
+    ['2024-12-31T00:00:00Z', '2024-12-31T00:00:00.000Z'], ['2024-01-01T00:00:00+23:59', '2023-12-31T00:01:00.000Z'],
+    ['2024-01-01T00:00:00-02:30', '2024-01-01T02:30:00.000Z'],
+  ];
+  for (const [text, iso] of good) t.equal(new Date(parseCriTime(text)!.ms).toISOString(), iso, text);
+  const file = path.join(tmpDir(t), 'dates.log');
+  fs.writeFileSync(file, `${stamp(1)} stdout F before\n2024-02-31T25:61:61.000000000Z stdout F impossible\n${stamp(2)} stdout F after\n`);
+  t.same((await collect(followLog(file, { format: 'cri' }))).map((e) => e.content.toString()), ['before', 'after']);
 });
