@@ -1,4 +1,4 @@
-import { TaskioError, abortError } from '../errors.js';
+import { TaskioError, abortError, showValue } from '../errors.js';
 import { LogFollower } from './logFollower.js';
 import type { LogFormat, LogStreamName } from './options.js';
 import { requireAbsolutePath } from './absolutePath.js';
@@ -49,11 +49,20 @@ export interface FollowLogOptions {
 }
 
 function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
+  requireAbsolutePath(file);
+  if (typeof opts !== 'object' || opts === null) {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `followLog options must be an object, got ${showValue(opts)}`);
+  }
   const format = opts.format ?? 'raw';
   const bad = (name: string, value: unknown, why: string): TaskioError =>
-    new TaskioError('ERR_INVALID_LOG_OPTION', `invalid log option ${name}=${String(value)}: ${why}`);
-  requireAbsolutePath(file);
+    new TaskioError('ERR_INVALID_LOG_OPTION', `invalid log option ${name}=${value instanceof Date ? String(value) : showValue(value)}: ${why}`);
   if (format !== 'raw' && format !== 'cri') throw bad('format', format, 'expected raw or cri');
+  for (const key of ['follow', 'reassemble'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw bad(key, opts[key], 'expected a boolean');
+  }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw bad('signal', opts.signal, 'expected an AbortSignal');
+  if (opts.until !== undefined && !(opts.until instanceof Promise)) throw bad('until', opts.until, 'expected a Promise');
+  if (opts.onStart !== undefined && typeof opts.onStart !== 'function') throw bad('onStart', opts.onStart, 'expected a function');
   if (opts.tail !== undefined && (!Number.isSafeInteger(opts.tail) || opts.tail < 0)) {
     throw bad('tail', opts.tail, 'expected a whole number ≥ 0');
   }
@@ -85,7 +94,8 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  * and 4 KiB for its header) without being kept whole. The states of the reader are those of
  * `LogFollower` (logFollower.ts).
  *
- * Throws `ERR_INVALID_LOG_PATH` for a relative path, `ERR_INVALID_LOG_OPTION` for a bad option.
+ * Throws `ERR_INVALID_LOG_PATH` for a relative path, `ERR_INVALID_ARG_TYPE` for options that are no
+ * object, `ERR_INVALID_LOG_OPTION` for a bad option (a value or a type).
  */
 export async function* followLog(file: string, opts: FollowLogOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
   const format = checkOptions(file, opts);

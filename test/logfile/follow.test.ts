@@ -8,6 +8,7 @@ import { createHook } from 'node:async_hooks';
 import { openLogWriter } from '../../src/logfile/logWriter.js';
 import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
 import { parseCriTime } from '../../src/logfile/criTime.js';
+import { fdCount } from '../helpers/common.js';
 
 function tmpDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-follow-'));
@@ -77,6 +78,23 @@ t.test('bad options and relative paths fail with codes', async (t) => {
     await t.rejects(followLog('/tmp/x.log', o as object).next(), { code: 'ERR_INVALID_LOG_OPTION', message: re });
   }
   await t.rejects(followLog('x.log').next(), { code: 'ERR_INVALID_LOG_PATH' });
+});
+
+t.test('options that are no object, or fields of the wrong type, are typed errors naming the value; nothing is opened', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'x.log');
+  fs.writeFileSync(file, 'x\n');
+  const fds = fdCount();
+  for (const [o, re] of [[null, /got null/], [5, /got 5/], ['cri', /got "cri"/]] as const) {
+    await t.rejects(followLog(file, o as unknown as object).next(), { code: 'ERR_INVALID_ARG_TYPE', message: re }, String(o));
+  }
+  const fields = [
+    [{ follow: 'yes' }, /follow="yes": expected a boolean/], [{ format: 'cri', reassemble: 1 }, /reassemble=1/],
+    [{ signal: {} }, /signal=\[object Object\]: expected an AbortSignal/], [{ until: 5 }, /until=5: expected a Promise/],
+    [{ until: null }, /until=null/], [{ onStart: 'now' }, /onStart="now": expected a function/],
+    [{ format: Object.create(null) }, /format=\[object Object\]/], [{ format: 'cri', since: Symbol('s') }, /since=Symbol\(s\)/],
+  ] as const;
+  for (const [o, re] of fields) await t.rejects(followLog(file, o as object).next(), { code: 'ERR_INVALID_LOG_OPTION', message: re });
+  t.equal(fdCount(), fds, 'no fd left');
 });
 
 interface Tally { count: number; hash: crypto.Hash }
