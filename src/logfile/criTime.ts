@@ -57,19 +57,32 @@ export interface CriTime {
 
 const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))?(Z|[+-]\d{2}:\d{2})$/;
 
+const daysInMonth = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
+
+/** Whether `y-mo-d h:mi:s` is a time that exists (as Go's `time.Parse` checks; no leap second). */
+function inRange(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+  if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
+  const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
+  return d <= daysInMonth[mo - 1]! + (leap ? 1 : 0);
+}
+
 /**
  * Parses an RFC 3339 timestamp with up to nine fractional digits and any offset (kubelet, conmon
- * and containerd all write UTC, but the format allows offsets). Returns null when it is not one.
+ * and containerd all write UTC, but the format allows offsets). Returns null when it is not one,
+ * including a time that does not exist (`02-31`, `25:61`, an offset past `23:59`): kubelet's
+ * `time.Parse` refuses those and skips the line, where `Date.UTC` would roll them over.
  */
 export function parseCriTime(text: string): CriTime | null {
   const m = rfc3339.exec(text);
   if (!m) return null;
-  let secs = Date.UTC(+m[1]!, +m[2]! - 1, +m[3]!, +m[4]!, +m[5]!, +m[6]!) / 1000;
-  if (Number.isNaN(secs)) return null;
+  const y = +m[1]!, mo = +m[2]!, d = +m[3]!, h = +m[4]!, mi = +m[5]!, s = +m[6]!;
+  if (!inRange(y, mo, d, h, mi, s)) return null;
+  let secs = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
   const zone = m[8]!;
   if (zone !== 'Z') {
-    const sign = zone[0] === '-' ? -1 : 1;
-    secs -= sign * (Number(zone.slice(1, 3)) * 3600 + Number(zone.slice(4, 6)) * 60);
+    const zh = Number(zone.slice(1, 3)), zm = Number(zone.slice(4, 6));
+    if (zh > 23 || zm > 59) return null;
+    secs -= (zone[0] === '-' ? -1 : 1) * (zh * 3600 + zm * 60);
   }
   const frac = Number((m[7] ?? '').padEnd(9, '0'));
   const ns = BigInt(secs) * 1_000_000_000n + BigInt(frac);

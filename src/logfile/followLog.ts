@@ -1,4 +1,4 @@
-import { TaskioError, abortError } from '../errors.js';
+import { TaskioError, abortError, showValue } from '../errors.js';
 import { LogFollower } from './logFollower.js';
 import type { LogFormat, LogStreamName } from './options.js';
 import { requireAbsolutePath } from './absolutePath.js';
@@ -37,7 +37,8 @@ export interface FollowLogOptions {
   /**
    * Called once the reader knows where it starts (`tail`, `since`, or the start): everything
    * written to the log after this call is read. An attach answers its client only then, so the
-   * output that follows what the client sends is never taken for older output.
+   * output that follows what the client sends is never taken for older output. When no file of
+   * the log exists yet, the start is the beginning of the first file to come: called at once.
    */
   onStart?: () => void;
   /**
@@ -48,11 +49,20 @@ export interface FollowLogOptions {
 }
 
 function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
+  requireAbsolutePath(file);
+  if (typeof opts !== 'object' || opts === null) {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `followLog options must be an object, got ${showValue(opts)}`);
+  }
   const format = opts.format ?? 'raw';
   const bad = (name: string, value: unknown, why: string): TaskioError =>
-    new TaskioError('ERR_INVALID_LOG_OPTION', `invalid log option ${name}=${String(value)}: ${why}`);
-  requireAbsolutePath(file);
+    new TaskioError('ERR_INVALID_LOG_OPTION', `invalid log option ${name}=${value instanceof Date ? String(value) : showValue(value)}: ${why}`);
   if (format !== 'raw' && format !== 'cri') throw bad('format', format, 'expected raw or cri');
+  for (const key of ['follow', 'reassemble'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'boolean') throw bad(key, opts[key], 'expected a boolean');
+  }
+  if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw bad('signal', opts.signal, 'expected an AbortSignal');
+  if (opts.until !== undefined && !(opts.until instanceof Promise)) throw bad('until', opts.until, 'expected a Promise');
+  if (opts.onStart !== undefined && typeof opts.onStart !== 'function') throw bad('onStart', opts.onStart, 'expected a function');
   if (opts.tail !== undefined && (!Number.isSafeInteger(opts.tail) || opts.tail < 0)) {
     throw bad('tail', opts.tail, 'expected a whole number ≥ 0');
   }
@@ -74,13 +84,18 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  * newer file holds data: an external logrotate renames the live file and the writer appends to the
  * renamed one until its `reopen()`, and those entries are read too. A reader that falls behind by more
  * than the set's file count loses the files deleted meanwhile (as kubelet's and docker's readers do).
+ * A file truncated in place (logrotate's `copytruncate`) is noticed once it is shorter than what was
+ * read of it, and read again from its start (as `tail -F` does).
  *
  * Only regular files are read: a symlink or FIFO in the set rejects with `ERR_NOT_REGULAR_FILE`
  * (pass `fs.realpath` of a kubelet-style symlinked log). Without `follow`, a line still being
- * joined when the log ends (`reassemble`) is handed out with `partial: true`. The states of the
- * reader are those of `LogFollower` (logFollower.ts).
+ * joined when the log ends (`reassemble`) is handed out with `partial: true`. A CRI line that is not
+ * an entry is skipped, and so is one longer than any entry can be (`maxEntryLine`: 64 MiB of content
+ * and 4 KiB for its header) without being kept whole. The states of the reader are those of
+ * `LogFollower` (logFollower.ts).
  *
- * Throws `ERR_INVALID_LOG_PATH` for a relative path, `ERR_INVALID_LOG_OPTION` for a bad option.
+ * Throws `ERR_INVALID_LOG_PATH` for a relative path, `ERR_INVALID_ARG_TYPE` for options that are no
+ * object, `ERR_INVALID_LOG_OPTION` for a bad option (a value or a type).
  */
 export async function* followLog(file: string, opts: FollowLogOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
   const format = checkOptions(file, opts);

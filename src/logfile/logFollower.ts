@@ -9,7 +9,7 @@ import { indexIn, openExpected, snapshotLogFiles, type OpenLogFile } from './log
 import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
 import type { LogFormat } from './options.js';
 
-const read = promisify(fs.read), close = promisify(fs.close), lstat = promisify(fs.lstat);
+const read = promisify(fs.read), close = promisify(fs.close), lstat = promisify(fs.lstat), fstat = promisify(fs.fstat);
 
 const readSize = 256 * 1024;
 
@@ -33,32 +33,40 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  *
  * Rules, one per branch:
  * 1. `locating`, a start found → `reading`;
- * 2. `locating`, no file at all → wait, then `locating` (following) or `done`;
+ * 2. `locating`, no file at all → the log is empty, so whatever `tail` asks, everything the log
+ *    will hold is new: the start is offset 0 of the first file to come, and is known now; wait, then
+ *    `locating` (following) or `done`;
  * 3. `locating`, files but no start: a rotation moved the file between the look and the open →
  *    `locating` again (each time follows a real rotation, so this is no busy loop);
  * 4. `reading`, bytes read → their entries are handed out, `reading`;
- * 5. `reading`, nothing more → `atEnd`;
- * 6. `atEnd`, the file is `name` → wait, then `reading` (following) or `done`;
- * 7. `atEnd`, the file was renamed and no newer file holds data yet → wait, then `reading`
+ * 5. `reading` (or `finishing`), nothing more and the file is now shorter than the offset reached:
+ *    it was truncated in place (logrotate's `copytruncate`, `: > file`) → a dangling last line is
+ *    handed out as at the end of a file, and reading starts again at offset 0 (as `tail -F` does);
+ * 6. `reading`, nothing more → `atEnd`;
+ * 7. `atEnd`, the file is `name` → wait, then `reading` (following) or `done`;
+ * 8. `atEnd`, the file was renamed and no newer file holds data yet → wait, then `reading`
  *    (following: an external logrotate renames the live file and the writer appends to it until its
  *    `reopen()`, so those entries are read too), or `finishing` (not following);
- * 8. `atEnd`, renamed and a newer file holds data (the writer writes in order, so it moved on) →
+ * 9. `atEnd`, renamed and a newer file holds data (the writer writes in order, so it moved on) →
  *    `finishing`;
- * 9. `finishing` → what came after the last read and a dangling last line are handed out, `opening`;
- * 10. `opening`, the next newer file opened → `reading` it from its start;
- * 11. `opening`, no newer file (yet) → wait, then `opening` (following) or `done`;
- * 12. `waiting`, a change (or the 1 s poll) → the state it waited in;
- * 13. the signal aborted, in any state → the iteration rejects with an `AbortError`;
- * 14. `done` → lines still being joined (reassembly) are handed out as partial, then nothing;
- * 15. a wait once `until` settled (the writer is done) → one more pass without waiting, and the
+ * 10. `finishing` → what came after the last read and a dangling last line are handed out, `opening`;
+ * 11. `opening`, the next newer file opened → `reading` it from its start;
+ * 12. `opening`, no newer file (yet) → wait, then `opening` (following) or `done`;
+ * 13. `waiting`, a change (or the 1 s poll) → the state it waited in;
+ * 14. the signal aborted, in any state → the iteration rejects with an `AbortError`;
+ * 15. `done` → lines still being joined (reassembly) are handed out as partial, then nothing;
+ * 16. a wait once `until` settled (the writer is done) → one more pass without waiting, and the
  *     wait after that pass → `done`; a wait in progress when `until` settles ends at once.
  *
- * `onStart` is called once, with rule 1.
+ * `onStart` is called once, with rule 1 or 2, whichever comes first.
  */
 export class LogFollower {
   #state: FollowState = 'locating';
   #after: FollowState = 'locating';
   #cur: LogStart | null = null;
+  /** `tail` until rule 2 fixed the start at the first file to come (then undefined: from its start). */
+  #tail: number | undefined;
+  #onStart: (() => void) | undefined;
   readonly #file: string;
   readonly #format: LogFormat;
   readonly #opts: FollowLogOptions;
@@ -74,6 +82,8 @@ export class LogFollower {
     this.#file = file;
     this.#format = format;
     this.#opts = opts;
+    this.#tail = opts.tail;
+    this.#onStart = opts.onStart;
     this.#decoder = new EntryDecoder(format, opts.since?.getTime(), opts.reassemble ?? false);
     this.#waiter = opts.follow ? new ChangeWaiter(path.dirname(file), path.basename(file)) : null;
     // An abort while the consumer is not pulling still releases the watch at once.
@@ -91,7 +101,7 @@ export class LogFollower {
   async next(): Promise<LogEntry[] | null> {
     const { signal } = this.#opts;
     for (;;) {
-      if (signal?.aborted) throw abortError(signal); // rule 13
+      if (signal?.aborted) throw abortError(signal); // rule 14
       let out: LogEntry[] = [];
       switch (this.#state) {
         case 'locating': await this.#locate(); break;
@@ -101,10 +111,10 @@ export class LogFollower {
         case 'opening': await this.#openNext(); break;
         case 'waiting':
           await (this.#opts.until ? Promise.race([this.#waiter!.wait(signal), this.#opts.until.catch(() => undefined)]) : this.#waiter!.wait(signal));
-          this.#state = this.#after; // rule 12 (or 15)
+          this.#state = this.#after; // rule 13 (or 16)
           break;
         case 'done':
-          out = this.#decoder.end(); // rule 14
+          out = this.#decoder.end(); // rule 15
           if (out.length === 0) return null;
           break;
       }
@@ -125,7 +135,7 @@ export class LogFollower {
   #waitOr(after: FollowState): void {
     if (this.#waiter && !this.#lastPass) {
       if (this.#writerDone) {
-        this.#lastPass = true; // rule 15
+        this.#lastPass = true; // rule 16
         this.#state = after;
         return;
       }
@@ -137,22 +147,32 @@ export class LogFollower {
   }
 
   async #locate(): Promise<void> {
-    const { tail, since } = this.#opts;
+    const tail = this.#tail;
     const snap = await snapshotLogFiles(this.#file);
     if (tail === 0) this.#cur = await findEnd(snap, this.#format);
-    else if (tail !== undefined) this.#cur = await findTail(snap, tail);
-    else this.#cur = await findStart(snap, since);
+    else if (tail !== undefined) this.#cur = await findTail(snap, tail, this.#format);
+    else this.#cur = await findStart(snap, this.#opts.since);
     if (this.#cur) {
       this.#state = 'reading'; // rule 1
-      this.#opts.onStart?.();
+      this.#started();
+    } else if (snap.every((x) => x === null)) {
+      this.#tail = undefined; // rule 2
+      this.#started();
+      this.#waitOr('locating');
     }
-    else if (snap.every((x) => x === null)) this.#waitOr('locating'); // rule 2
     // else rule 3: stay `locating`.
+  }
+
+  /** Calls `onStart` the first time only. */
+  #started(): void {
+    const onStart = this.#onStart;
+    this.#onStart = undefined;
+    onStart?.();
   }
 
   async #reading(): Promise<LogEntry[]> {
     const got = await this.#readChunk();
-    if (got === null) this.#state = 'atEnd'; // rule 5
+    if (got === null) this.#state = 'atEnd'; // rule 6
     return got ?? []; // rule 4
   }
 
@@ -160,27 +180,31 @@ export class LogFollower {
   async #readChunk(): Promise<LogEntry[] | null> {
     const cur = this.#cur!;
     const { bytesRead } = await read(cur.file.fd, this.#buf, 0, this.#buf.length, cur.offset);
-    if (bytesRead === 0) return null;
+    if (bytesRead === 0) {
+      if ((await fstat(cur.file.fd)).size >= cur.offset) return null;
+      cur.offset = 0; // rule 5
+      return this.#decoder.endOfFile();
+    }
     cur.offset += bytesRead;
     return this.#decoder.push(this.#buf.subarray(0, bytesRead));
   }
 
   async #atEnd(): Promise<void> {
-    // Rule 6 in one look, the usual case (no rotation since the file was opened): `name` is the
+    // Rule 7 in one look, the usual case (no rotation since the file was opened): `name` is the
     // file being read right now. One lstat sees one moment, as a snapshot does; the two sweeps of
-    // a snapshot are for placing renamed files, which only rules 7 and 8 need.
+    // a snapshot are for placing renamed files, which only rules 8 and 9 need.
     if (await this.#stillNamed()) {
       this.#waitOr('reading');
       return;
     }
     const snap = await snapshotLogFiles(this.#file);
     const k = indexIn(snap, this.#cur!.file);
-    if (k === 0) this.#waitOr('reading'); // rule 6
+    if (k === 0) this.#waitOr('reading'); // rule 7
     else if (!newerHasData(snap, k)) {
-      if (this.#waiter) this.#waitOr('reading'); // rule 7
+      if (this.#waiter) this.#waitOr('reading'); // rule 8
       else this.#state = 'finishing';
     } else {
-      this.#state = 'finishing'; // rule 8
+      this.#state = 'finishing'; // rule 9
     }
   }
 
@@ -198,19 +222,19 @@ export class LogFollower {
     const out: LogEntry[] = [];
     for (let got = await this.#readChunk(); got !== null; got = await this.#readChunk()) out.push(...got);
     out.push(...this.#decoder.endOfFile());
-    this.#state = 'opening'; // rule 9
+    this.#state = 'opening'; // rule 10
     return out;
   }
 
   async #openNext(): Promise<void> {
     const next = await this.#nextNewer(this.#cur!.file);
     if (next === null) {
-      this.#waitOr('opening'); // rule 11
+      this.#waitOr('opening'); // rule 12
       return;
     }
     await close(this.#cur!.file.fd);
     this.#cur = { file: next, offset: 0 };
-    this.#state = 'reading'; // rule 10
+    this.#state = 'reading'; // rule 11
   }
 
   /** The file after `from` in the set, opened; null when there is none. */

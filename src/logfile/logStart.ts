@@ -14,31 +14,39 @@ export interface LogStart {
 /**
  * Counts entries back from the end of the set (newest file first) and opens the file where the last
  * `tail` of them begin. An entry is a line: the last newline ends the last entry, and bytes after it
- * are an entry still being written, not counted. Null when a rotation moved a file meanwhile (the
- * caller looks again) or the set is empty.
+ * are an entry still being written, not counted. A raw line may go on in the next file (a raw
+ * writer rotates at any byte); a CRI entry does not, so the end of an older CRI file ends its last
+ * entry even without a newline (a crash mid-entry), as the reader hands that line out. Null when a
+ * rotation moved a file meanwhile (the caller looks again) or the set is empty.
  */
-export async function findTail(snap: (LogFileInfo | null)[], tail: number): Promise<LogStart | null> {
+export async function findTail(snap: (LogFileInfo | null)[], tail: number, format: LogFormat): Promise<LogStart | null> {
   const buf = Buffer.allocUnsafe(64 * 1024);
   let need = tail + 1; // newlines to pass: the one ending the last entry, then one before each entry
   let oldest: OpenLogFile | null = null;
   for (const info of snap) {
     if (info === null) continue;
     const file = await openExpected(info);
+    const older = oldest !== null;
     if (oldest) await close(oldest.fd);
     if (file === null) return null;
     oldest = file;
     let end = file.size;
-    // Entries do not cross files, so the last byte of an older file ends its last entry.
+    // The first read of an older CRI file holds its last byte: when that is no newline, the last
+    // line ends an entry all the same.
+    let first = older && format === 'cri';
     while (end > 0) {
       const n = Math.min(buf.length, end);
       const { bytesRead } = await read(file.fd, buf, 0, n, end - n);
+      if (first && buf[bytesRead - 1] !== 0x0a && --need === 0) return { file, offset: end };
+      first = false;
       for (let i = bytesRead - 1; i >= 0; i--) {
         if (buf[i] === 0x0a && --need === 0) return { file, offset: end - n + i + 1 };
       }
       end -= n;
     }
     // Every entry of this file is wanted; `need` is now one more than the entries still wanted,
-    // which is right for the older file: its last newline ends its last entry.
+    // which is right for the older file: its end ends its last entry (CRI), or the line that goes
+    // on in this file (raw).
   }
   return oldest ? { file: oldest, offset: 0 } : null;
 }
@@ -59,7 +67,7 @@ export async function findStart(snap: (LogFileInfo | null)[], since: Date | unde
  */
 export async function findEnd(snap: (LogFileInfo | null)[], format: LogFormat): Promise<LogStart | null> {
   // CRI: begin after the last whole entry, so an entry being written now counts as new output.
-  if (format === 'cri') return findTail(snap, 0);
+  if (format === 'cri') return findTail(snap, 0, format);
   const newest = snap.find((x) => x !== null);
   const file = newest ? await openExpected(newest) : null;
   return file ? { file, offset: file.size } : null;

@@ -7,6 +7,8 @@ import { once } from 'node:events';
 import { createHook } from 'node:async_hooks';
 import { openLogWriter } from '../../src/logfile/logWriter.js';
 import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
+import { parseCriTime } from '../../src/logfile/criTime.js';
+import { fdCount } from '../helpers/common.js';
 
 function tmpDir(t: Test): string {
   const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-follow-'));
@@ -76,6 +78,23 @@ t.test('bad options and relative paths fail with codes', async (t) => {
     await t.rejects(followLog('/tmp/x.log', o as object).next(), { code: 'ERR_INVALID_LOG_OPTION', message: re });
   }
   await t.rejects(followLog('x.log').next(), { code: 'ERR_INVALID_LOG_PATH' });
+});
+
+t.test('options that are no object, or fields of the wrong type, are typed errors naming the value; nothing is opened', { timeout: 30000 }, async (t) => {
+  const file = path.join(tmpDir(t), 'x.log');
+  fs.writeFileSync(file, 'x\n');
+  const fds = fdCount();
+  for (const [o, re] of [[null, /got null/], [5, /got 5/], ['cri', /got "cri"/]] as const) {
+    await t.rejects(followLog(file, o as unknown as object).next(), { code: 'ERR_INVALID_ARG_TYPE', message: re }, String(o));
+  }
+  const fields = [
+    [{ follow: 'yes' }, /follow="yes": expected a boolean/], [{ format: 'cri', reassemble: 1 }, /reassemble=1/],
+    [{ signal: {} }, /signal=\[object Object\]: expected an AbortSignal/], [{ until: 5 }, /until=5: expected a Promise/],
+    [{ until: null }, /until=null/], [{ onStart: 'now' }, /onStart="now": expected a function/],
+    [{ format: Object.create(null) }, /format=\[object Object\]/], [{ format: 'cri', since: Symbol('s') }, /since=Symbol\(s\)/],
+  ] as const;
+  for (const [o, re] of fields) await t.rejects(followLog(file, o as object).next(), { code: 'ERR_INVALID_LOG_OPTION', message: re });
+  t.equal(fdCount(), fds, 'no fd left');
 });
 
 interface Tally { count: number; hash: crypto.Hash }
@@ -272,4 +291,95 @@ t.test('reassemble: a line cut by a stop (P at the end of the log) is handed out
   t.same(es.map((e) => [e.stream, e.partial, e.content.toString(), e.timestamp]), [
     ['stdout', false, 'whole', stamp(1)], ['stdout', true, 'cut short', stamp(2)],
   ]);
+});
+
+t.test('a log truncated in place (copytruncate) is read again from its start: nothing lost, no line started mid-way', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const format of ['cri', 'raw'] as const) {
+    const file = path.join(dir, `trunc-${format}.log`);
+    const entry = (i: number, pad: number): string => `${format === 'cri' ? `${stamp(i)} stdout F ` : ''}line ${i}${'x'.repeat(pad)}\n`;
+    fs.writeFileSync(file, entry(1, 100) + entry(2, 100) + entry(3, 100));
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    let writerDone!: () => void;
+    const until = new Promise<void>((r) => { writerDone = r; });
+    const it = followLog(file, { format, follow: true, until, signal: ac.signal })[Symbol.asyncIterator]();
+    let text = '';
+    while (!text.includes('line 3')) text += (await it.next()).value!.content.toString() + (format === 'cri' ? '\n' : '');
+    // The follower has read to the end; the file is emptied and written again, shorter than before
+    // whenever the follower looks, so only its shrinking tells what happened.
+    fs.truncateSync(file, 0);
+    fs.appendFileSync(file, entry(4, 0));
+    fs.appendFileSync(file, entry(5, 0) + entry(6, 0) + entry(7, 0));
+    writerDone();
+    for (let r = await it.next(); !r.done; r = await it.next()) text += r.value.content.toString() + (format === 'cri' ? '\n' : '');
+    t.same(text.split('\n').filter(Boolean).map((l) => l.replace(/x+$/, '')), [1, 2, 3, 4, 5, 6, 7].map((i) => `line ${i}`), format);
+  }
+});
+
+t.test('started before the log exists: onStart fires at once and the first output is read, whatever tail asks', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const tail of [0, 1]) {
+    const file = path.join(dir, `new-${tail}.log`);
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    let started!: () => void;
+    const onStart = new Promise<void>((r) => { started = r; });
+    const it = followLog(file, { format: 'cri', tail, follow: true, signal: ac.signal, onStart: () => started() })[Symbol.asyncIterator]();
+    const first = it.next();
+    await onStart; // no file yet: the start is known at once
+    const w = openLogWriter(file, { format: 'cri' });
+    t.teardown(() => w.close());
+    const s = w.stream('stdout');
+    s.write('first line\n');
+    s.write('second line\n');
+    s.write('third line\n');
+    const got = [(await first).value!.content.toString()];
+    while (got.length < 3) got.push((await it.next()).value!.content.toString());
+    t.same(got, ['first line', 'second line', 'third line'], `tail ${tail}`);
+    await it.return(undefined);
+  }
+  let calls = 0;
+  t.same(await collect(followLog(path.join(dir, 'none.log'), { tail: 0, onStart: () => calls++ })), []);
+  t.equal(calls, 1, 'not following: called once as well');
+});
+
+t.test('tail: a CRI entry cut short at the end of an older file counts once; a raw line going on in the next file too', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  const base = path.join(dir, 'cut.log');
+  const entries = (from: number, to: number): string => Array.from({ length: to - from }, (_, i) => `${stamp(from + i)} stdout F line ${from + i}\n`).join('');
+  // name.1 ended mid-entry (its writer crashed); the entry is read all the same, so it is counted.
+  fs.writeFileSync(`${base}.1`, `${entries(3, 5)}${stamp(5)} stdout F line 5`);
+  fs.writeFileSync(base, entries(6, 9));
+  const text = (es: LogEntry[]): string[] => es.map((e) => e.content.toString());
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 4 }))), ['line 5', 'line 6', 'line 7', 'line 8']);
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 3 }))), ['line 6', 'line 7', 'line 8']);
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 5 }))), ['line 4', 'line 5', 'line 6', 'line 7', 'line 8']);
+  fs.writeFileSync(base, '');
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 0 }))), [], 'tail 0: the cut entry is old output');
+  t.same(text(await collect(followLog(base, { format: 'cri', tail: 1 }))), ['line 5']);
+  // A raw writer rotates at any byte: "b" and "c" are one line.
+  const raw = path.join(dir, 'raw.log');
+  fs.writeFileSync(`${raw}.1`, 'a\nb');
+  fs.writeFileSync(raw, 'c\nd\n');
+  t.same(text(await collect(followLog(raw, { tail: 2 }))).join(''), 'bc\nd\n');
+  t.same(text(await collect(followLog(raw, { tail: 3 }))).join(''), 'a\nbc\nd\n');
+});
+
+t.test('a CRI line whose time does not exist is skipped, as kubelet skips it (no roll-over into the next month)', { timeout: 30000 }, async (t) => {
+  const bad = [
+    '2024-02-31T25:61:61.000000000Z', '2023-02-29T00:00:00Z', '1900-02-29T00:00:00Z', '2024-04-31T00:00:00Z',
+    '2024-00-10T00:00:00Z', '2024-13-10T00:00:00Z', '2024-01-00T00:00:00Z', '2024-01-01T24:00:00Z',
+    '2024-01-01T00:60:00Z', '2024-01-01T00:00:60Z', '2024-01-01T00:00:00+24:00', '2024-01-01T00:00:00-01:60',
+  ];
+  for (const text of bad) t.equal(parseCriTime(text), null, text);
+  const good: [string, string][] = [
+    ['2024-02-29T23:59:59.999999999Z', '2024-02-29T23:59:59.999Z'], ['2000-02-29T00:00:00Z', '2000-02-29T00:00:00.000Z'],
+    ['2024-12-31T00:00:00Z', '2024-12-31T00:00:00.000Z'], ['2024-01-01T00:00:00+23:59', '2023-12-31T00:01:00.000Z'],
+    ['2024-01-01T00:00:00-02:30', '2024-01-01T02:30:00.000Z'],
+  ];
+  for (const [text, iso] of good) t.equal(new Date(parseCriTime(text)!.ms).toISOString(), iso, text);
+  const file = path.join(tmpDir(t), 'dates.log');
+  fs.writeFileSync(file, `${stamp(1)} stdout F before\n2024-02-31T25:61:61.000000000Z stdout F impossible\n${stamp(2)} stdout F after\n`);
+  t.same((await collect(followLog(file, { format: 'cri' }))).map((e) => e.content.toString()), ['before', 'after']);
 });
