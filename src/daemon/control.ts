@@ -1,8 +1,10 @@
 import { TaskioError } from '../errors.js';
 import { groupStats } from '../runtime/host/index.js';
 import type { JobRuntime } from '../runtime/container/index.js';
+import { Freezer } from '../runtime/container/freezer.js';
 import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
+import { processState } from '../runtime/reaper/index.js';
 import { runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
@@ -146,14 +148,34 @@ export class AdoptedControl implements TaskControl {
     }
   }
 
+  /**
+   * runsc/runc pause through the runtime. A host task in a job is frozen through its cgroup, as the
+   * daemon that started it paused it (`JobRuntime`): SIGCONT would not thaw a frozen job, so the
+   * task stayed paused for good. Without a job it is stopped (SIGSTOP), as the host runtime does.
+   */
   async pause(): Promise<void> {
     if (this.#runsc) return this.#runsc.pause(this.#record.id);
-    return this.kill(19 /* SIGSTOP */, true);
+    const freezer = await this.#freezer();
+    return freezer ? freezer.freeze() : this.kill(19 /* SIGSTOP */, true);
   }
 
   async resume(): Promise<void> {
     if (this.#runsc) return this.#runsc.resume(this.#record.id);
-    return this.kill(18 /* SIGCONT */, true);
+    const freezer = await this.#freezer();
+    return freezer ? freezer.thaw() : this.kill(18 /* SIGCONT */, true);
+  }
+
+  /** Whether the task is paused now, as {@link pause} pauses it (the runtime's word for runsc/runc). */
+  async paused(): Promise<boolean> {
+    if (this.#runsc) return (await this.#runsc.state(this.#record.id).catch(() => null))?.status === 'paused';
+    const freezer = await this.#freezer().catch(() => null);
+    if (freezer) return freezer.frozen();
+    return processState(this.#record.pid) === 'T';
+  }
+
+  async #freezer(): Promise<Freezer | null> {
+    const job = this.#jobObject();
+    return job ? Freezer.of((await job).cgroupPaths) : null;
   }
 
   async stats(): Promise<Stats> {

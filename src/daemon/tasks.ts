@@ -679,7 +679,7 @@ export class TaskManager {
     logger.info({ id, state, pid: record.pid }, 'task adopted');
     const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true });
     // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
-    if (running) void isPaused(record, layout.runtimeLog(id)).then((paused) => { if (paused) task.lifecycle.apply('pause'); });
+    if (running) void control.paused().then((paused) => { if (paused) task.lifecycle.apply('pause'); }, () => undefined);
     return task;
   }
 
@@ -717,21 +717,6 @@ function taskCapabilities(req: CheckedCreate, runtime: RuntimeName, base: OciSpe
 function logOptions(record: TaskRecord): LogWriterOptions {
   const { path: _path, ...opts } = parseLogOptions(new URL(record.log));
   return opts;
-}
-
-/** Whether an adopted task is paused: runsc/runc say so; a host task is stopped (SIGSTOP). */
-async function isPaused(record: TaskRecord, runtimeLog: string): Promise<boolean> {
-  if (record.runtime !== 'host') {
-    return (await runscFor(record, runtimeLog).state(record.id).catch(() => null))?.status === 'paused';
-  }
-  const pid = record.pid;
-  try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state === 'T' || state === 't';
-  } catch {
-    return false;
-  }
 }
 
 /**
