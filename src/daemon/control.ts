@@ -1,3 +1,4 @@
+import { setTimeout as delay } from 'node:timers/promises';
 import { TaskioError } from '../errors.js';
 import { groupStats } from '../runtime/host/index.js';
 import type { JobRuntime } from '../runtime/container/index.js';
@@ -33,6 +34,9 @@ export interface TaskControl {
   /** Starts another process in the task (its stdio: FIFO paths its client made). */
   exec(dir: string, config: ExecConfig): Promise<Process>;
 }
+
+/** How many times (20 ms apart) a delete looks for a killed job to be empty before it closes it. */
+const jobEmptyPolls = 250;
 
 /** The processes of a task: the runtime's list (runc: host pids; runsc: sandbox pids), or the host task's group/job. */
 async function listProcesses(record: TaskRecord, runsc: Runsc | null, jobPids: (() => Promise<number[]>) | null): Promise<ProcessInfo[]> {
@@ -211,13 +215,18 @@ export class AdoptedControl implements TaskControl {
     try {
       signalTask(this.#record.pid, this.#record.pidStartTime, 'SIGKILL', true);
     } catch {
-      // the group is gone (or its id is someone else's now)
+      // the group is gone (or its id is someone else's now; or the create was cut before it had a pid)
     }
+    // The job holds what the group may miss: a task that left its group, or all of one whose
+    // create was cut (its record has no pid, but its process may have been spawned in the job).
     const job = this.#jobObject();
     if (job) {
       const j = await job.catch(() => null);
       if (j) {
         await j.terminate().catch(() => undefined);
+        // A job opened (not made) here is removed by its close only once empty, and the killed
+        // processes leave it a moment after the kill.
+        for (let i = 0; i < jobEmptyPolls && (await j.pids().catch(() => [])).length > 0; i++) await delay(20);
         await j.close().catch(() => undefined);
       }
     }

@@ -31,11 +31,14 @@ export function isSameLiveProcess(pid: number, startTime: string | null): boolea
  * `group` to its process group. Refused with `ESRCH` when `pid` names another process now: pids are
  * reused, and a group id is reserved only while a member is left — so while a process with the
  * leader's pid and another start time runs, the group of that id is someone else's.
+ * A `pid` of 0 or less (a record whose create was cut before the task had one) names no task
+ * process: refused with `ESRCH` as well, never passed on — kill(0) and kill(-1) signal the
+ * daemon's own process group or every process it may signal.
  */
 export function signalTask(pid: number, startTime: string | null, signal: number | NodeJS.Signals, group: boolean): void {
-  const f = statFields(pid);
+  const f = pid > 0 ? statFields(pid) : null;
   const reused = f !== null && startTime !== null && f[19] !== startTime;
-  if (reused || (!group && f === null)) throw Object.assign(new Error(`kill ESRCH: no process ${pid}`), { code: 'ESRCH', errno: -3, syscall: 'kill' });
+  if (pid <= 0 || reused || (!group && f === null)) throw Object.assign(new Error(`kill ESRCH: no process ${pid}`), { code: 'ESRCH', errno: -3, syscall: 'kill' });
   process.kill(group ? -pid : pid, signal);
 }
 
@@ -61,6 +64,7 @@ export function describeProcess(pid: number): ProcessInfo {
 /** The live processes of the process group led by `leader` (a host task and what it forked). */
 export function groupMembers(leader: number): number[] {
   const out: number[] = [];
+  if (leader <= 0) return out; // no task process (group 0 is the kernel's threads')
   for (const entry of fs.readdirSync('/proc')) {
     if (!/^\d+$/.test(entry)) continue;
     const f = statFields(Number(entry));

@@ -632,7 +632,10 @@ export class TaskManager {
         if (task) {
           this.#tasks.set(name, task);
           this.#removeOnExit(task, Promise.resolve(), false); // no creator any more: one that exited goes now
-          this.#restartOnExit(task, true);
+          // A run whose create was cut never ran: its policy, which answers a run's exit, does not
+          // start it (a created task too waits for a client's start). Were it started, a create
+          // that is what brings the daemon down would do so again at every daemon start.
+          if (task.record.status !== 'creating') this.#restartOnExit(task, true);
         }
       } catch (err) {
         logger.error({ err, id: name }, 'cannot adopt task');
@@ -652,19 +655,27 @@ export class TaskManager {
       return new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });
     }
     let exit = readJson<ExitRecord>(layout.exitFile(id));
-    let state: TaskState = 'exited';
-    if (exit === null) {
+    const running = exit === null && record.status !== 'creating' && isSameLiveProcess(record.pid, record.pidStartTime);
+    const state: TaskState = running ? 'running' : 'exited';
+    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null);
+    if (exit === null && !running) {
+      let written = true;
       if (record.status === 'creating') {
+        // A create (or restart) cut by the daemon's death: it failed, and goes as a failed create
+        // does — what the runtime made of it may run on without an owner (a container, the host
+        // process in its job; its pid never reached the record), so the runtime's delete removes
+        // it. The record stays, exited, for ps/inspect/rm/start. Until that delete succeeded no
+        // exit is written: the next daemon tries again.
         exit = unknownExit('the daemon stopped while the task was being created');
-      } else if (isSameLiveProcess(record.pid, record.pidStartTime)) {
-        state = 'running';
+        written = await control.delete().then(() => true, (err: unknown) => {
+          logger.error({ err, id }, 'cannot remove what the cut create of the task made: the next daemon tries again');
+          return false;
+        });
       } else {
         exit = unknownExit('the task exited while no daemon was running', null);
       }
-      if (exit !== null) writeJsonAtomic(layout.exitFile(id), exit);
+      if (written) writeJsonAtomic(layout.exitFile(id), exit);
     }
-    const running = exit === null;
-    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null);
     let logCopy: LogCopy | null = null;
     let keepAlive: OutputKeepAlive | null = null;
     if (running && record.logPath !== null && record.logFormat !== null) {

@@ -22,3 +22,12 @@ t.test('signalTask signals the task\'s own process or group, never a process tha
   t.equal(signal, 'SIGKILL', 'its own group was killed');
   t.throws(() => signalTask(pid, start, 0, false), { code: 'ESRCH' }, 'gone: refused');
 });
+
+t.test('signalTask refuses a pid of 0 or less: kill(0) and kill(-1) would hit the daemon\'s own group or every process', { timeout: 10_000 }, async (t) => {
+  // Signal 0 only checks: were it passed on, kill(0, 0) / kill(-1, 0) would succeed instead of ESRCH.
+  for (const pid of [0, -1]) {
+    for (const group of [false, true]) {
+      t.throws(() => signalTask(pid, null, 0, group), { code: 'ESRCH' }, `pid ${pid}, group ${group}: refused`);
+    }
+  }
+});
