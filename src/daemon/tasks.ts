@@ -411,11 +411,10 @@ export class TaskManager {
   async start(id: string, attach?: StartAttach): Promise<DaemonTask> {
     await this.#settleRestart(id);
     const task = this.get(id);
-    if (task.state === 'created') return this.#relaunch(task, false, attach);
+    if (task.state === 'created') return this.#relaunch(task, 'start', attach);
     if (task.exit === null) return task;
     if (task.record.autoRemove === true) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${id} again: it is removed once it exited (run --rm)`);
-    delete task.record.manuallyStopped;
-    return this.#relaunch(task, false, attach);
+    return this.#relaunch(task, 'start', attach);
   }
 
   /**
@@ -499,27 +498,35 @@ export class TaskManager {
       this.#ctx.logger.info({ id: task.id, exitCode: exit.exitCode, restartCount: r.restartCount ?? 0, waitMs: wait }, 'task restarts (restart policy)');
       this.#due.set(task.id, setTimeout(() => {
         this.#due.delete(task.id);
-        this.#relaunch(task, true).catch(() => undefined); // logged there
+        this.#relaunch(task, atStart ? 'daemonStart' : 'policy').catch(() => undefined); // logged there
       }, wait));
     });
   }
 
   /**
    * Runs task `old` — exited, or created and never run — in place ({@link DaemonTask.retire}, then
-   * {@link #launch} on its record) and puts the new run in the table. `byPolicy`: counted in
-   * `restartCount`. When the new run cannot start, the task stays as it was (its exit and record
-   * written back) and the error is logged and thrown. `attach`: a client's `start -a`.
+   * {@link #launch} on its record) and puts the new run in the table. `how`: a `policy` restart is
+   * counted in `restartCount`; a client's `start`, and a restart as the daemon starts
+   * (`daemonStart`), count afresh — restartCount 0, the stop by hand forgotten, the back-off from
+   * its first wait — as docker's containerStart with resetRestartManager. When the new run cannot
+   * start, the task stays as it was (its exit and record written back) and the error is logged and
+   * thrown. `attach`: a client's `start -a`.
    */
-  #relaunch(old: DaemonTask, byPolicy: boolean, attach?: StartAttach): Promise<DaemonTask> {
+  #relaunch(old: DaemonTask, how: 'start' | 'policy' | 'daemonStart', attach?: StartAttach): Promise<DaemonTask> {
     const { layout, logger } = this.#ctx;
     const id = old.id;
     const first = old.state === 'created';
+    const byPolicy = how !== 'start';
     const relaunching = (async () => {
       await old.retire();
       const record: TaskRecord = {
         ...old.record, pid: 0, pidStartTime: null, started: null, status: 'creating',
-        ...(byPolicy ? { restartCount: (old.record.restartCount ?? 0) + 1 } : {}),
+        restartCount: how === 'policy' ? (old.record.restartCount ?? 0) + 1 : 0,
       };
+      if (how !== 'policy') {
+        delete record.manuallyStopped;
+        this.#lastDelay.delete(id);
+      }
       fs.rmSync(layout.exitFile(id), { force: true });
       let task: DaemonTask;
       try {
