@@ -519,6 +519,8 @@ export class TaskManager {
     const byPolicy = how !== 'start';
     const relaunching = (async () => {
       await old.retire();
+      // Its removal began meanwhile (and waits for this): it is gone, as for a request queued behind it.
+      if (this.#removing.has(old)) throw new TaskioError('ERR_NOT_FOUND', `no such task: ${id}`);
       const record: TaskRecord = {
         ...old.record, pid: 0, pidStartTime: null, started: null, status: 'creating',
         restartCount: how === 'policy' ? (old.record.restartCount ?? 0) + 1 : 0,
@@ -557,8 +559,22 @@ export class TaskManager {
 
   #shuttingDown = false;
 
+  /** Tasks being removed: a relaunch of one that has not started its new run yet gives up. */
+  readonly #removing = new WeakSet<DaemonTask>();
+
   async #remove(task: DaemonTask, force: boolean, keptExit: ExitRecord | null): Promise<void> {
-    await task.remove(force);
+    this.#removing.add(task);
+    try {
+      // A relaunch past that check goes first (its new run would write into the removed
+      // directory): then the removal is the new run's.
+      await this.#relaunching.get(task.id);
+      const current = this.#tasks.get(task.id);
+      if (current !== undefined && current !== task) return await this.#remove(current, force, keptExit);
+      await task.remove(force);
+    } catch (err) {
+      this.#removing.delete(task); // refused or failed: the task stays, to be started again
+      throw err;
+    }
     this.#tasks.delete(task.id);
     // A later task with this id starts its restart back-off afresh.
     this.#lastDelay.delete(task.id);

@@ -181,3 +181,24 @@ t.test('always: stopped by hand, back with the next daemon, then restarted after
   await until(async () => (await c.getTask(id)).restartCount === 1, 20_000, 'restartCount 1');
   await c.remove(id, { force: true });
 });
+
+t.test('restart racing rm -f: the start finds the task gone (404) or its new run is removed; never an internal error, nothing left', { timeout: 120_000 }, async (t) => {
+  // The start's relaunch and the removal meet in a few ms of each other: about one race in six hit
+  // the removed directory before (a 500), so twenty make it all but certain.
+  for (let i = 0; i < 20; i++) {
+    const id = `race${i}`;
+    await c.createTask({ id, runtime: 'host', args: ['sleep', '600'] });
+    const [restarted, removed] = await Promise.allSettled([c.restart(id, { timeout: 1 }), c.remove(id, { force: true })]);
+    t.equal(removed.status, 'fulfilled', `${id}: rm -f removes it`);
+    if (restarted.status === 'rejected') t.match(restarted.reason, { code: 'ERR_NOT_FOUND', status: 404, message: /^no such task: / }, `${id}: no such task`);
+    else await waitGone(restarted.value.pid, 5000); // its new run went with the removal
+    await t.rejects(c.getTask(id), { code: 'ERR_NOT_FOUND' });
+    t.same(taskDirs(root), [], `${id}: its directory is gone`);
+  }
+  // A removal that was refused leaves the task as it was, to be started again.
+  await c.createTask({ id: 'kept', runtime: 'host', args: ['sleep', '600'] });
+  await t.rejects(c.remove('kept'), { code: 'ERR_INVALID_STATE', status: 409 });
+  await c.stop('kept', { timeout: 1 });
+  t.equal((await c.start('kept')).status, 'running', 'started again after a refused rm');
+  await c.remove('kept', { force: true });
+});
