@@ -714,30 +714,34 @@ export class DaemonClient {
 /**
  * Copies an attach/logs stream into `stdout`/`stderr`: demultiplexed (Docker's frames) for a
  * non-terminal task, as is for a terminal (`exit` gets a create-and-attach's exit frame). Resolves
- * when the stream ends.
+ * when the stream ends, or when the caller destroyed it (a detach). Rejects with the stream's
+ * error — the daemon went away in the middle of it (`ECONNRESET`), or the call was aborted — once
+ * what came before is written out: a stream cut short must not pass for a complete one.
  */
 export function copyOutput(src: Readable, raw: boolean, stdout: Writable | null, stderr: Writable | null, head?: Buffer, exit: Writable | null = null): Promise<void> {
   const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr, [StreamType.Exit]: exit });
   const sink: Writable = demux ?? stdout ?? new PassThrough().resume();
-  return new Promise((resolve) => {
+  return new Promise((resolve, reject) => {
     let ended = false;
-    // Resolves once everything received is written out: the demultiplexer finished, or (raw) the
+    // Settles once everything received is written out: the demultiplexer finished, or (raw) the
     // caller's stream acknowledged what came before an empty write.
-    const finish = (): void => {
+    const finish = (err?: Error): void => {
       if (ended) return;
       ended = true;
+      const settle = (): void => (err ? reject(err) : resolve());
       if (demux) {
-        demux.once('finish', () => resolve());
-        demux.once('error', () => resolve());
+        demux.once('finish', settle);
+        demux.once('error', settle);
         demux.end();
       } else {
-        sink.write(Buffer.alloc(0), () => resolve());
+        sink.write(Buffer.alloc(0), settle);
       }
     };
     if (head && head.length > 0) sink.write(head);
     src.on('data', (c: Buffer) => { if (!sink.write(c)) { src.pause(); sink.once('drain', () => src.resume()); } });
-    src.once('end', finish);
-    src.once('close', finish);
+    // 'error' comes before 'close' when the stream fails; 'close' alone: destroyed by the caller.
+    src.once('end', () => finish());
+    src.once('close', () => finish());
     src.once('error', finish);
   });
 }

@@ -411,11 +411,10 @@ export class TaskManager {
   async start(id: string, attach?: StartAttach): Promise<DaemonTask> {
     await this.#settleRestart(id);
     const task = this.get(id);
-    if (task.state === 'created') return this.#relaunch(task, false, attach);
+    if (task.state === 'created') return this.#relaunch(task, 'start', attach);
     if (task.exit === null) return task;
     if (task.record.autoRemove === true) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${id} again: it is removed once it exited (run --rm)`);
-    delete task.record.manuallyStopped;
-    return this.#relaunch(task, false, attach);
+    return this.#relaunch(task, 'start', attach);
   }
 
   /**
@@ -499,27 +498,37 @@ export class TaskManager {
       this.#ctx.logger.info({ id: task.id, exitCode: exit.exitCode, restartCount: r.restartCount ?? 0, waitMs: wait }, 'task restarts (restart policy)');
       this.#due.set(task.id, setTimeout(() => {
         this.#due.delete(task.id);
-        this.#relaunch(task, true).catch(() => undefined); // logged there
+        this.#relaunch(task, atStart ? 'daemonStart' : 'policy').catch(() => undefined); // logged there
       }, wait));
     });
   }
 
   /**
    * Runs task `old` — exited, or created and never run — in place ({@link DaemonTask.retire}, then
-   * {@link #launch} on its record) and puts the new run in the table. `byPolicy`: counted in
-   * `restartCount`. When the new run cannot start, the task stays as it was (its exit and record
-   * written back) and the error is logged and thrown. `attach`: a client's `start -a`.
+   * {@link #launch} on its record) and puts the new run in the table. `how`: a `policy` restart is
+   * counted in `restartCount`; a client's `start`, and a restart as the daemon starts
+   * (`daemonStart`), count afresh — restartCount 0, the stop by hand forgotten, the back-off from
+   * its first wait — as docker's containerStart with resetRestartManager. When the new run cannot
+   * start, the task stays as it was (its exit and record written back) and the error is logged and
+   * thrown. `attach`: a client's `start -a`.
    */
-  #relaunch(old: DaemonTask, byPolicy: boolean, attach?: StartAttach): Promise<DaemonTask> {
+  #relaunch(old: DaemonTask, how: 'start' | 'policy' | 'daemonStart', attach?: StartAttach): Promise<DaemonTask> {
     const { layout, logger } = this.#ctx;
     const id = old.id;
     const first = old.state === 'created';
+    const byPolicy = how !== 'start';
     const relaunching = (async () => {
       await old.retire();
+      // Its removal began meanwhile (and waits for this): it is gone, as for a request queued behind it.
+      if (this.#removing.has(old)) throw new TaskioError('ERR_NOT_FOUND', `no such task: ${id}`);
       const record: TaskRecord = {
         ...old.record, pid: 0, pidStartTime: null, started: null, status: 'creating',
-        ...(byPolicy ? { restartCount: (old.record.restartCount ?? 0) + 1 } : {}),
+        restartCount: how === 'policy' ? (old.record.restartCount ?? 0) + 1 : 0,
       };
+      if (how !== 'policy') {
+        delete record.manuallyStopped;
+        this.#lastDelay.delete(id);
+      }
       fs.rmSync(layout.exitFile(id), { force: true });
       let task: DaemonTask;
       try {
@@ -550,8 +559,22 @@ export class TaskManager {
 
   #shuttingDown = false;
 
+  /** Tasks being removed: a relaunch of one that has not started its new run yet gives up. */
+  readonly #removing = new WeakSet<DaemonTask>();
+
   async #remove(task: DaemonTask, force: boolean, keptExit: ExitRecord | null): Promise<void> {
-    await task.remove(force);
+    this.#removing.add(task);
+    try {
+      // A relaunch past that check goes first (its new run would write into the removed
+      // directory): then the removal is the new run's.
+      await this.#relaunching.get(task.id);
+      const current = this.#tasks.get(task.id);
+      if (current !== undefined && current !== task) return await this.#remove(current, force, keptExit);
+      await task.remove(force);
+    } catch (err) {
+      this.#removing.delete(task); // refused or failed: the task stays, to be started again
+      throw err;
+    }
     this.#tasks.delete(task.id);
     // A later task with this id starts its restart back-off afresh.
     this.#lastDelay.delete(task.id);

@@ -3,7 +3,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { Collector, tmpDir, until } from '../helpers/common.js';
-import { client, daemonRoot } from '../daemon/helpers.js';
+import { client, daemonPid, daemonRoot, waitGone } from '../daemon/helpers.js';
 import { startTaskio, taskio } from './taskioCommand.js';
 
 // One daemon on a private root for the whole file; host tasks (fast), each with its own id.
@@ -140,6 +140,20 @@ t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends a
   const done = await taskio(t, root, 'logs', '-f', id);
   t.equal(done.code, 0);
   t.equal(done.stdout, 'hello\n');
+});
+
+t.test('logs -f: a daemon that goes away in the middle is one line and 125, not the end of the log', { timeout: 120_000 }, async (t) => {
+  const id = 'logs-cut';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo hello; exec sleep 1000'] });
+  const follower = startTaskio(t, root, ['logs', '-f', id]);
+  await until(() => follower.output() === 'hello\n', 20_000, 'the line');
+  const pid = daemonPid(root);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+  const r = await follower.result;
+  t.equal(r.code, 125);
+  t.equal(r.stderr, 'taskio logs: the daemon closed the connection in the middle of an answer\n');
+  await c.remove(id, { force: true }); // through the next daemon, which took the task over
 });
 
 t.test('logs: bad input is one line naming it, exit 125', { timeout: 120_000 }, async (t) => {

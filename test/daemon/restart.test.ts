@@ -46,6 +46,11 @@ t.test('on-failure:2 (runc): a failing task runs three times, then stays exited;
   t.same(view.exit?.exitCode, 3);
   await c.wait(id);
   t.equal(await logOf(id), 'run\nrun\nrun\n', 'the output of every run');
+  // A start by hand counts afresh: the policy gives it its two restarts again.
+  const w2 = await watch(id, (_e, seen) => seen.filter((x) => x.type === 'exit').length === 3);
+  t.equal((await c.start(id)).restartCount, 0, 'start: restartCount 0');
+  t.same((await w2.done).map((e) => e.type).filter((x) => x === 'exit' || x === 'restart'), ['exit', 'restart', 'exit', 'restart', 'exit'], 'two restarts again');
+  t.equal((await c.getTask(id)).restartCount, 2);
   await c.remove(id);
   t.same(taskDirs(root), [], 'rm leaves nothing');
 });
@@ -93,7 +98,7 @@ t.test('always (host): restarts after a clean exit; stop ends it for good; start
   t.equal(stopped.exit?.exitCode, 143, 'by the stop signal (TERM)');
   const again = await c.start(id);
   t.equal(again.status, 'running', 'start runs it again');
-  t.equal(again.restartCount, 1, 'a start by hand is not counted');
+  t.equal(again.restartCount, 0, 'a start by hand counts afresh (docker\'s start resets RestartCount)');
   await runs(3);
   const restarted = await c.restart(id, { timeout: 5 });
   t.not(restarted.pid, again.pid, 'restart: a new process');
@@ -150,6 +155,50 @@ t.test('unless-stopped: a task that exited while no daemon ran is started again 
   await w.done;
   const view = await c.getTask(id);
   t.equal(view.status, 'running');
-  t.equal(view.restartCount, 1);
+  t.equal(view.restartCount, 0, 'a restart as the daemon starts counts afresh, as docker\'s');
   await c.remove(id, { force: true });
+});
+
+t.test('always: stopped by hand, back with the next daemon, then restarted after each exit as before', { timeout: 90_000 }, async (t) => {
+  const id = 'comeback';
+  const gate = path.join(root, 'gate3');
+  execFileSync('mkfifo', [gate]);
+  const runs = async (n: number): Promise<void> => until(async () => (await logOf(id)).split('\n').filter((l) => l === 'run').length >= n, 20_000, `run ${n}`);
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `echo run; read x < ${gate}; exit 1`], restartPolicy: { name: 'always' } });
+  await runs(1);
+  await c.stop(id, { timeout: 5 });
+  const first = daemonPid(root);
+  process.kill(first, 'SIGKILL');
+  await waitGone(first);
+  // The next request starts a daemon, which starts the always task again (and forgets the stop).
+  await runs(2);
+  await until(async () => (await c.getTask(id)).status === 'running', 20_000, 'running again');
+  const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', id, 'task.json'), 'utf8'));
+  t.equal(record.manuallyStopped, undefined, 'the stop by hand is forgotten');
+  t.equal(record.restartCount, 0, 'counted afresh, as docker\'s daemon start');
+  fs.writeFileSync(gate, 'go\n'); // this run exits 1 by itself: the policy restarts it
+  await runs(3);
+  await until(async () => (await c.getTask(id)).restartCount === 1, 20_000, 'restartCount 1');
+  await c.remove(id, { force: true });
+});
+
+t.test('restart racing rm -f: the start finds the task gone (404) or its new run is removed; never an internal error, nothing left', { timeout: 120_000 }, async (t) => {
+  // The start's relaunch and the removal meet in a few ms of each other: about one race in six hit
+  // the removed directory before (a 500), so twenty make it all but certain.
+  for (let i = 0; i < 20; i++) {
+    const id = `race${i}`;
+    await c.createTask({ id, runtime: 'host', args: ['sleep', '600'] });
+    const [restarted, removed] = await Promise.allSettled([c.restart(id, { timeout: 1 }), c.remove(id, { force: true })]);
+    t.equal(removed.status, 'fulfilled', `${id}: rm -f removes it`);
+    if (restarted.status === 'rejected') t.match(restarted.reason, { code: 'ERR_NOT_FOUND', status: 404, message: /^no such task: / }, `${id}: no such task`);
+    else await waitGone(restarted.value.pid, 5000); // its new run went with the removal
+    await t.rejects(c.getTask(id), { code: 'ERR_NOT_FOUND' });
+    t.same(taskDirs(root), [], `${id}: its directory is gone`);
+  }
+  // A removal that was refused leaves the task as it was, to be started again.
+  await c.createTask({ id: 'kept', runtime: 'host', args: ['sleep', '600'] });
+  await t.rejects(c.remove('kept'), { code: 'ERR_INVALID_STATE', status: 409 });
+  await c.stop('kept', { timeout: 1 });
+  t.equal((await c.start('kept')).status, 'running', 'started again after a refused rm');
+  await c.remove('kept', { force: true });
 });
