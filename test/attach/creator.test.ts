@@ -259,13 +259,13 @@ t.test('options: defaults, withStdio, withFIFODir', async (t) => {
   t.equal(s.stdin, process.stdin);
   t.equal(s.stdout, process.stdout);
   t.equal(s.stderr, process.stderr);
-  // The default directory is the machine's: what this test makes of it goes again (empty
-  // directories only, deepest first), what was there before stays.
-  const made = [path.dirname(defaultFIFODir()), defaultFIFODir()].filter((d) => !fs.existsSync(d));
+  // The default directory is the machine's: made by this test, it goes again (empty, never
+  // recursively). Its parent stays: another test file may be using it meanwhile.
+  const made = !fs.existsSync(defaultFIFODir());
   const io = await newCreator(withStreams(null, new Collector(), null))('default-dir');
   t.teardown(async () => {
     await io.close();
-    for (const d of made.reverse()) fs.rmdirSync(d);
+    if (made) fs.rmdirSync(defaultFIFODir());
   });
   t.ok(io.config().stdout.startsWith(`${defaultFIFODir()}/`), 'the default FIFO dir is used');
   await t.rejects(newCreator(withFIFODir(tmpDir(t)))('../escape'), { code: 'ERR_INVALID_ID' });

@@ -48,6 +48,9 @@ t.test('a root that passed once is checked again when it changed: mode, owner, s
 
   // Under the runtime directory the whole chain counts: a parent replaced by one others can write,
   // holding a private root of this user, is refused although the root itself looks private.
+  // The runtime directory is the machine's (`/run/taskio` for root): made 0700 when missing, as
+  // taskio makes it, and left there, as another test file may use it meanwhile.
+  fs.mkdirSync(runtimeDir(), { recursive: true, mode: 0o700 });
   const run = fs.mkdtempSync(path.join(runtimeDir(), 'taskio-test-perf-'));
   t.teardown(() => fs.rmSync(run, { recursive: true, force: true }));
   const chained = path.join(run, 'parent', 'fifo');
