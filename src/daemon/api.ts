@@ -48,13 +48,6 @@ export const apiVersion = 1;
 
 const noBody = {} as const;
 
-/** `since` or `until` as docker takes them: RFC 3339 or Unix seconds (with a fraction). */
-function parseLogTime(name: 'since' | 'until', raw: string): Date {
-  const d = parseApiTime(raw, { unixSeconds: true });
-  if (d === null) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${name} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(raw)}`);
-  return d;
-}
-
 function statsView(id: string, s: Stats, cpuPercent: number | null): Record<string, unknown> {
   return { id, read: new Date().toISOString(), cpu: s.cpu, cpuPercent, memory: s.memory, pids: s.pids };
 }
@@ -343,8 +336,7 @@ export function apiRouter(api: ApiContext): Router {
     if (t.record.logPath === null) {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
     }
-    const since = q.since !== undefined ? parseLogTime('since', String(q.since)) : undefined;
-    const until = q.until !== undefined ? parseLogTime('until', String(q.until)) : undefined;
+    const since = queryTime(q, 'since'), until = queryTime(q, 'until');
     for (const [name, value] of [['since', since], ['until', until]] as const) {
       if (value && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
     }
@@ -497,7 +489,7 @@ function stopTimeout(timeout: number | undefined): { timeout?: number } {
   return timeout === undefined ? {} : { timeout: checkStopTimeout('timeout', timeout) };
 }
 
-/** A time in a query (`since`, `until`): an RFC 3339 timestamp (what the client sends). */
+/** A time in a query (`since`, `until` of logs and events), as docker takes them: RFC 3339 or Unix seconds (with a fraction). */
 function queryTime(q: Record<string, string | number | boolean>, key: string): Date | null {
   if (q[key] === undefined) return null;
   const d = parseApiTime(String(q[key]), { unixSeconds: true });

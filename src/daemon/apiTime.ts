@@ -1,3 +1,5 @@
+import { timeExists } from '../logfile/criTime.js';
+
 /**
  * A time in a request, as docker's API takes them: RFC 3339 (`2026-12-05T06:40:00.123456789Z`, a
  * space or lower-case `t`/`z` allowed, an offset instead of `Z`) or, where `unixSeconds` allows it,
@@ -7,12 +9,9 @@
  */
 export function parseApiTime(raw: string, { unixSeconds }: { unixSeconds: boolean }): Date | null {
   if (unixSeconds && /^\d+(\.\d+)?$/.test(raw)) return checked(new Date(Number(raw) * 1000));
-  const m = /^(\d{4})-(\d\d)-(\d\d)[Tt ]\d\d:\d\d:\d\d(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/.exec(raw);
-  if (m === null) return null;
-  // The calendar day as written must exist: the hour and the offset are checked by Date itself.
-  const [year, month, day] = [Number(m[1]), Number(m[2]), Number(m[3])];
-  const date = new Date(Date.UTC(year, month - 1, day));
-  if (date.getUTCMonth() !== month - 1 || date.getUTCDate() !== day) return null;
+  const m = /^(\d{4})-(\d\d)-(\d\d)[Tt ](\d\d):(\d\d):(\d\d)(\.\d+)?([Zz]|[+-]\d\d:\d\d)$/.exec(raw);
+  // The time as written must exist, as the CRI reader checks its own (the offset is checked by Date).
+  if (m === null || !timeExists(+m[1]!, +m[2]!, +m[3]!, +m[4]!, +m[5]!, +m[6]!)) return null;
   return checked(new Date(raw.replace(' ', 'T')));
 }
 

@@ -60,7 +60,7 @@ const rfc3339 = /^(\d{4})-(\d{2})-(\d{2})T(\d{2}):(\d{2}):(\d{2})(?:\.(\d{1,9}))
 const daysInMonth = [31, 28, 31, 30, 31, 30, 31, 31, 30, 31, 30, 31];
 
 /** Whether `y-mo-d h:mi:s` is a time that exists (as Go's `time.Parse` checks; no leap second). */
-function inRange(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
+export function timeExists(y: number, mo: number, d: number, h: number, mi: number, s: number): boolean {
   if (mo < 1 || mo > 12 || d < 1 || h > 23 || mi > 59 || s > 59) return false;
   const leap = mo === 2 && y % 4 === 0 && (y % 100 !== 0 || y % 400 === 0);
   return d <= daysInMonth[mo - 1]! + (leap ? 1 : 0);
@@ -76,7 +76,7 @@ export function parseCriTime(text: string): CriTime | null {
   const m = rfc3339.exec(text);
   if (!m) return null;
   const y = +m[1]!, mo = +m[2]!, d = +m[3]!, h = +m[4]!, mi = +m[5]!, s = +m[6]!;
-  if (!inRange(y, mo, d, h, mi, s)) return null;
+  if (!timeExists(y, mo, d, h, mi, s)) return null;
   let secs = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
   const zone = m[8]!;
   if (zone !== 'Z') {
