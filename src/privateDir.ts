@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { TaskioError } from './errors.js';
+import { isWithin } from './pathWithin.js';
 
 /** What {@link ensurePrivateDir} does. */
 export interface PrivateDirOptions {
@@ -28,10 +29,8 @@ export interface PrivateDirOptions {
 export function ensurePrivateDir(dir: string, opts: PrivateDirOptions = {}): string {
   const abs = path.resolve(dir);
   const from = path.resolve(opts.from ?? abs);
+  if (!isWithin(from, abs)) throw new TaskioError('ERR_INVALID_ARG_VALUE', `${from} is not an ancestor of ${abs}`);
   const rel = path.relative(from, abs);
-  if (rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', `${from} is not an ancestor of ${abs}`);
-  }
   let step = from;
   checkDir(step, opts.create !== false, true);
   for (const part of rel === '' ? [] : rel.split(path.sep)) {
@@ -61,9 +60,7 @@ export function runtimeDir(): string {
  */
 export function ensureRuntimeRoot(dir: string): string {
   const base = runtimeDir();
-  const rel = path.relative(base, path.resolve(dir));
-  const inside = rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel);
-  return ensurePrivateDir(dir, inside ? { from: base } : {});
+  return ensurePrivateDir(dir, isWithin(base, path.resolve(dir)) ? { from: base } : {});
 }
 
 function checkDir(dir: string, create: boolean, parents: boolean): void {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from './errors.js';
+import { isWithin } from './pathWithin.js';
 
 /**
  * Removes `target` and everything below it, only when it lies strictly inside `root` once every
@@ -22,8 +23,7 @@ export function removeInside(root: string, target: string): void {
   }
   const base = path.basename(path.resolve(target));
   const real = path.join(realParent, base);
-  const rel = path.relative(realRoot, real);
-  if (base === '' || base === '.' || base === '..' || rel === '' || rel === '..' || rel.startsWith(`..${path.sep}`) || path.isAbsolute(rel)) {
+  if (base === '' || base === '.' || base === '..' || real === realRoot || !isWithin(realRoot, real)) {
     throw new TaskioError('ERR_PATH_OUTSIDE_ROOT', `refusing to remove ${target}: it is not inside ${root}`);
   }
   fs.rmSync(real, { recursive: true, force: true });

@@ -3,6 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
+import { isWithin } from '../pathWithin.js';
 
 /**
  * The default state root of the daemon: `$TASKIO_ROOT`, else `/run/taskio` for root, else
@@ -84,8 +85,7 @@ export class DaemonLayout {
         return parent === p ? p : path.join(real(parent), path.basename(p));
       }
     };
-    const rel = path.relative(real(this.root), real(path.resolve(file)));
-    return rel === '' || (rel !== '..' && !rel.startsWith(`..${path.sep}`) && !path.isAbsolute(rel));
+    return isWithin(real(this.root), real(path.resolve(file)));
   }
 
   /** A task's FIFO paths: `<dir>/<id>-stdin|-stdout|-stderr`; blank where the stream is not used. */
