@@ -2,11 +2,10 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { spawnSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import * as sys from '../../src/sys/index.js';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, logText, eventually, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -24,9 +23,7 @@ function memoryCgroups(pid: number): string[] {
 }
 
 async function numbers(id: string): Promise<number[]> {
-  let text = '';
-  await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
-  return text.split('\n').filter(Boolean).map(Number);
+  return (await logText(c, id)).split('\n').filter(Boolean).map(Number);
 }
 
 t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next request adopts them', { timeout: 180_000 }, async (t) => {

@@ -1,17 +1,12 @@
 import t from 'tap';
-import { Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { client, daemonPid, daemonRoot, eventually, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, logText, eventually, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 let c: DaemonClient = await client(root);
 t.teardown(() => c.close());
 
-async function lines(id: string): Promise<number> {
-  let text = '';
-  await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
-  return text.split('\n').filter(Boolean).length;
-}
+const lines = async (id: string): Promise<number> => (await logText(c, id)).split('\n').filter(Boolean).length;
 
 // A host task in a job is paused through its cgroup freezer. The daemon that adopted it looked for
 // a SIGSTOP instead: it showed the task running, refused its unpause ("not paused"), and would have

@@ -189,6 +189,13 @@ export async function eventually(cond: () => boolean | Promise<boolean>, what: s
   }
 }
 
+/** The task's log so far: its stdout, as text. */
+export async function logText(c: DaemonClient, id: string): Promise<string> {
+  let text = '';
+  await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
+  return text;
+}
+
 /** Runs a task made from `req` to its end and removes it: its exit code and its output (stdout and stderr together). */
 export async function runToEnd(c: DaemonClient, req: Parameters<DaemonClient['createTask']>[0]): Promise<{ code: number | null; out: string }> {
   const task = await c.createTask(req);

@@ -2,21 +2,15 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Writable } from 'node:stream';
 import type { DaemonClient, TaskEvent } from '../../src/daemon/index.js';
 import { until } from '../helpers/common.js';
-import { client, daemonPid, daemonRoot, taskDirs, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, logText, taskDirs, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
 t.teardown(() => c.close());
 
-/** The task's log so far, stdout and stderr together. */
-async function logOf(id: string): Promise<string> {
-  let text = '';
-  await c.logs(id, { stdout: new Writable({ write(ch, _e, cb) { text += ch; cb(); } }) });
-  return text;
-}
+const logOf = (id: string): Promise<string> => logText(c, id);
 
 /** Collects task `id`'s events from now until `until` says stop (it sees each one as it comes). */
 async function watch(id: string, until: (e: TaskEvent, seen: TaskEvent[]) => boolean): Promise<{ done: Promise<TaskEvent[]>; stop: () => void }> {
