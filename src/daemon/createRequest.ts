@@ -3,7 +3,7 @@ import os from 'node:os';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
-import { notRegularFile } from '../logfile/regularFile.js';
+import { notRegularFile } from '../notRegularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkStopTimeout } from './check.js';
@@ -152,7 +152,7 @@ function logPlan(log: string | undefined): LogPlan {
     // Refused before anything is made: the log writer would refuse it too, but only once the task
     // ran, with its output waiting in the pipe for a log that can never be written.
     const st = fs.lstatSync(path, { throwIfNoEntry: false });
-    if (st !== undefined && !st.isFile()) throw notRegularFile(path, st, 'ERR_INVALID_LOG_PATH');
+    if (st !== undefined && !st.isFile()) throw notRegularFile(path, st, { code: 'ERR_INVALID_LOG_PATH' });
     return { mode: 'file', uri: log, path, format, options: { ...options, format } };
   }
   if (target.kind === 'binary') {

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { notRegularFile, openRegularFile } from './regularFile.js';
+import { notRegularFile } from '../notRegularFile.js';
+import { openRegularFile } from './regularFile.js';
 
 const lstat = promisify(fs.lstat), close = promisify(fs.close);
 

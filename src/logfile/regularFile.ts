@@ -1,7 +1,6 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { TaskioError } from '../errors.js';
-import { describeFileType } from '../fifo/openFifo.js';
+import { notRegularFile } from '../notRegularFile.js';
 
 const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(fs.fstat), lstat = promisify(fs.lstat);
 
@@ -9,14 +8,6 @@ const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(
 // another file. O_NONBLOCK: an open of a FIFO planted there must not wait for the other side on a
 // threadpool thread (four such opens freeze every fs call); it has no effect on a regular file's writes.
 const safeFlags = fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */;
-
-/**
- * The error for a log path that holds something other than a regular file: `ERR_NOT_REGULAR_FILE`,
- * or `code` where the path came in a request (the daemon's `ERR_INVALID_LOG_PATH`).
- */
-export function notRegularFile(path: string, st: fs.Stats | null, code = 'ERR_NOT_REGULAR_FILE'): TaskioError {
-  return new TaskioError(code, `log file ${JSON.stringify(path)} is not a regular file (it is ${st === null ? 'gone' : describeFileType(st)})`);
-}
 
 /**
  * Opens a log file by `path` with `flags` (and `mode` when it creates one), never following a
@@ -32,7 +23,7 @@ export async function openRegularFile(path: string, flags: number, mode?: number
     const code = (e as NodeJS.ErrnoException).code;
     // ELOOP: a symlink under O_NOFOLLOW; ENXIO: a FIFO without a reader (or a socket) under
     // O_NONBLOCK; EISDIR: a directory opened for writing (the fstat below sees one opened to read).
-    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') throw notRegularFile(path, await lstat(path).catch(() => null));
+    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') throw notRegularFile(path, await lstat(path).catch(() => null), { cause: e });
     throw e;
   }
   try {

@@ -1,5 +1,7 @@
 import fs from 'node:fs';
-import { TaskioError } from '../../errors.js';
+import { notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
+
+const asPidFile = { file: 'pid file' };
 
 /**
  * Reads the pid a runtime wrote; 0 when the file is missing or empty. The file is opened
@@ -15,12 +17,12 @@ export function readPidFile(file: string): number {
   } catch (err) {
     const code = (err as NodeJS.ErrnoException).code;
     if (code === 'ENOENT') return 0;
-    if (code === 'ELOOP') throw notRegular(file, 'a symlink', err);
+    if (code === 'ELOOP') throw notRegularFileAt(file, err, asPidFile);
     throw err;
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw notRegular(file, st.isFIFO() ? 'a FIFO' : st.isDirectory() ? 'a directory' : 'no regular file');
+    if (!st.isFile()) throw notRegularFile(file, st, asPidFile);
     const buf = Buffer.alloc(32);
     const n = fs.readSync(fd, buf, 0, buf.length, 0);
     const pid = Number.parseInt(buf.subarray(0, n).toString('utf8').trim(), 10);
@@ -28,8 +30,4 @@ export function readPidFile(file: string): number {
   } finally {
     fs.closeSync(fd);
   }
-}
-
-function notRegular(file: string, what: string, cause?: unknown): TaskioError {
-  return new TaskioError('ERR_NOT_REGULAR_FILE', `refusing pid file ${file}: it is ${what}`, { cause });
 }

@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { openLogWriter, parseLogOptions, type LogWriter, type ParsedLogOptions } from '../../logfile/index.js';
-import { TaskioError } from '../../errors.js';
-import { describeFileType } from '../../fifo/index.js';
+import { notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
 import { getFileFlags, isCode, pipe2, setFileFlags } from '../../sys/index.js';
 import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
 
@@ -126,10 +125,6 @@ function removeEmptyDirs(dir: string, top: string): void {
   }
 }
 
-function notRegular(file: string, what: string): TaskioError {
-  return new TaskioError('ERR_NOT_REGULAR_FILE', `log file ${JSON.stringify(file)} is not a regular file (it is ${what})`);
-}
-
 /**
  * Opens (or creates) a log file for appending, refusing anything but a regular file: a symlink
  * planted there would redirect root's writes (`O_NOFOLLOW`), and a FIFO would block the open until
@@ -142,13 +137,12 @@ function openAppendOnly(file: string, mode: number): number {
   try {
     fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode);
   } catch (err) {
-    if (isCode(err, 'ELOOP')) throw notRegular(file, 'a symbolic link');
-    if (isCode(err, 'ENXIO')) throw notRegular(file, describeFileType(fs.lstatSync(file)));
+    if (isCode(err, 'ELOOP') || isCode(err, 'ENXIO')) throw notRegularFileAt(file, err);
     throw err;
   }
   try {
     const st = fs.fstatSync(fd);
-    if (!st.isFile()) throw notRegular(file, describeFileType(st));
+    if (!st.isFile()) throw notRegularFile(file, st);
     setFileFlags(fd, getFileFlags(fd) & ~O_NONBLOCK);
     return fd;
   } catch (err) {

@@ -22,7 +22,7 @@ t.test('readPidFile: the pid, 0 when missing or empty, and never through a symli
   fs.writeFileSync(secret, '1');
   const link = path.join(dir, 'link.pid');
   fs.symlinkSync(secret, link);
-  t.throws(() => readPidFile(link), { code: 'ERR_NOT_REGULAR_FILE', message: `refusing pid file ${link}: it is a symlink` });
+  t.throws(() => readPidFile(link), { code: 'ERR_NOT_REGULAR_FILE', message: `pid file ${JSON.stringify(link)} is not a regular file (it is a symbolic link)` });
 
   // A FIFO with no writer: a blocking open would hang here forever.
   const fifo = path.join(dir, 'fifo.pid');
