@@ -2,6 +2,18 @@ import fs from 'node:fs';
 import { TaskioError } from './errors.js';
 import { describeFileType } from './fifo/openFifo.js';
 
+/**
+ * Tells whether an open with `O_NOFOLLOW | O_NONBLOCK` failed because of what the path holds:
+ * `ELOOP` a symlink (under `O_NOFOLLOW`), `ENXIO` a FIFO without a reader or a socket (under
+ * `O_NONBLOCK`), `EISDIR` a directory opened for writing (one opened to read opens, and its fstat
+ * tells). Every such open maps these to {@link notRegularFile}, so a planted file of any type is
+ * the same typed error naming the path, whichever open met it.
+ */
+export function isNotRegularOpenError(err: unknown): boolean {
+  const code = (err as NodeJS.ErrnoException | null)?.code;
+  return code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR';
+}
+
 /** What {@link notRegularFile} says and throws. */
 export interface NotRegularFileOptions {
   /** What the file is to taskio, starting the message: default `log file`. */
@@ -23,9 +35,8 @@ export function notRegularFile(path: string, st: fs.Stats | null | undefined, op
 }
 
 /**
- * {@link notRegularFile} for a synchronous open of `path` that failed with `err` because of what
- * is there (`ELOOP` under `O_NOFOLLOW`, `ENXIO` under `O_NONBLOCK`): what is at the path now,
- * without following a symlink.
+ * {@link notRegularFile} for a synchronous open of `path` that failed with `err`
+ * ({@link isNotRegularOpenError}): what is at the path now, without following a symlink.
  */
 export function notRegularFileAt(path: string, err: unknown, opts: Omit<NotRegularFileOptions, 'cause'> = {}): TaskioError {
   let st: fs.Stats | undefined;

@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import { promisify } from 'node:util';
-import { notRegularFile } from '../notRegularFile.js';
+import { isNotRegularOpenError, notRegularFile } from '../notRegularFile.js';
 
 const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(fs.fstat), lstat = promisify(fs.lstat);
 
@@ -20,10 +20,7 @@ export async function openRegularFile(path: string, flags: number, mode?: number
   try {
     fd = await open(path, flags | safeFlags, mode);
   } catch (e) {
-    const code = (e as NodeJS.ErrnoException).code;
-    // ELOOP: a symlink under O_NOFOLLOW; ENXIO: a FIFO without a reader (or a socket) under
-    // O_NONBLOCK; EISDIR: a directory opened for writing (the fstat below sees one opened to read).
-    if (code === 'ELOOP' || code === 'ENXIO' || code === 'EISDIR') throw notRegularFile(path, await lstat(path).catch(() => null), { cause: e });
+    if (isNotRegularOpenError(e)) throw notRegularFile(path, await lstat(path).catch(() => null), { cause: e });
     throw e;
   }
   try {

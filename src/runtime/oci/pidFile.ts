@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
+import { isNotRegularOpenError, notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
 
 const asPidFile = { file: 'pid file' };
 
@@ -7,17 +7,16 @@ const asPidFile = { file: 'pid file' };
  * Reads the pid a runtime wrote; 0 when the file is missing or empty. The file is opened
  * `O_NOFOLLOW | O_NONBLOCK`: a symlink planted there cannot redirect the read, and a FIFO cannot
  * block one of libuv's threadpool threads (or this one) waiting for a writer.
- * @throws TaskioError `ERR_NOT_REGULAR_FILE` naming a symlink, FIFO or anything else that is not a
- * regular file; system errors other than `ENOENT`.
+ * @throws TaskioError `ERR_NOT_REGULAR_FILE` naming a symlink, FIFO, socket or anything else that
+ * is not a regular file; system errors other than `ENOENT`.
  */
 export function readPidFile(file: string): number {
   let fd: number;
   try {
     fd = fs.openSync(file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK);
   } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    if (code === 'ENOENT') return 0;
-    if (code === 'ELOOP') throw notRegularFileAt(file, err, asPidFile);
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return 0;
+    if (isNotRegularOpenError(err)) throw notRegularFileAt(file, err, asPidFile);
     throw err;
   }
   try {

@@ -2,8 +2,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { openLogWriter, parseLogOptions, type LogWriter, type ParsedLogOptions } from '../../logfile/index.js';
-import { notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
-import { getFileFlags, isCode, pipe2, setFileFlags } from '../../sys/index.js';
+import { isNotRegularOpenError, notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
+import { getFileFlags, pipe2, setFileFlags } from '../../sys/index.js';
 import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
@@ -129,7 +129,7 @@ function removeEmptyDirs(dir: string, top: string): void {
  * Opens (or creates) a log file for appending, refusing anything but a regular file: a symlink
  * planted there would redirect root's writes (`O_NOFOLLOW`), and a FIFO would block the open until
  * someone reads it (`O_NONBLOCK`: the open fails with `ENXIO` or returns at once, and `fstat`
- * tells). `O_NONBLOCK` is cleared again before the task gets the fd.
+ * tells); a directory fails with `EISDIR`. `O_NONBLOCK` is cleared again before the task gets the fd.
  * @throws TaskioError `ERR_NOT_REGULAR_FILE` naming the path and what is there.
  */
 function openAppendOnly(file: string, mode: number): number {
@@ -137,7 +137,7 @@ function openAppendOnly(file: string, mode: number): number {
   try {
     fd = fs.openSync(file, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW | O_NONBLOCK, mode);
   } catch (err) {
-    if (isCode(err, 'ELOOP') || isCode(err, 'ENXIO')) throw notRegularFileAt(file, err);
+    if (isNotRegularOpenError(err)) throw notRegularFileAt(file, err);
     throw err;
   }
   try {

@@ -97,7 +97,9 @@ t.test('file://: a planted symlink, FIFO or directory is refused, never followed
 
   const sub = path.join(dir, 'dir.log');
   fs.mkdirSync(sub);
-  await t.rejects(createIO(uri(sub), { id: 'x' }), { code: 'EISDIR' });
+  await t.rejects(createIO(uri(sub), { id: 'x' }), { code: 'ERR_NOT_REGULAR_FILE', message: /dir\.log" is not a regular file \(it is a directory\)/ });
+  t.same(fs.readdirSync(sub), [], 'nothing made in the directory');
+  t.same(fs.readdirSync(dir).sort(), ['dir.log', 'elsewhere', 'link.log', 'lonely.log', 'read.log'], 'nothing made beside it');
   t.equal(fdCount(), before, 'no fd left');
 });
 
