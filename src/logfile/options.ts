@@ -122,9 +122,12 @@ export function validateLogWriterOptions(opts: LogWriterOptions): void {
  * `file:///var/log/task.log?format=cri&maxSize=10MB&maxFiles=5&maxLineSize=16KB`.
  * An unknown, repeated or empty option, or a bad value, throws `ERR_INVALID_LOG_OPTION` naming it;
  * a URI that is not `file:` (or has a host, a NUL or an escaped slash in its path) throws
- * `ERR_INVALID_LOG_URI`.
+ * `ERR_INVALID_LOG_URI`. `nulCode` is the code for a NUL instead: a stdio entry passes
+ * `ERR_INVALID_ARG_VALUE`, its code for a NUL under every scheme. This is the one check of a NUL
+ * in a log file path: every reader of a `file://` URI (stdio targets, the daemon, the CRI logger)
+ * comes through here.
  */
-export function parseLogOptions(url: URL): ParsedLogOptions {
+export function parseLogOptions(url: URL, nulCode = 'ERR_INVALID_LOG_URI'): ParsedLogOptions {
   if (url.protocol !== 'file:' || (url.host !== '' && url.host !== 'localhost')) {
     throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must be file:///absolute/path, got ${url.href}`);
   }
@@ -137,7 +140,7 @@ export function parseLogOptions(url: URL): ParsedLogOptions {
   }
   // A NUL (`%00`) would cut the path short at open(2) (Node refuses it only there, at the first write).
   if (file.includes('\0')) {
-    throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must not hold a NUL byte, got ${url.href}`);
+    throw new TaskioError(nulCode, `a log file URI must not hold a NUL byte, got ${url.href}`);
   }
   if (!path.isAbsolute(file) || file.endsWith('/')) {
     throw new TaskioError('ERR_INVALID_LOG_URI', `a log file URI must name a file by absolute path, got ${url.href}`);

@@ -352,6 +352,7 @@ t.test('hostile requests: bad escapes, deep JSON, parser errors, CONNECT, overfl
     ['stopTimeout past a timer', post('/tasks', { args: ['true'], runtime: 'host', stopTimeout: 3_000_000 }), 400, 'ERR_INVALID_FIELD', /"stopTimeout" must be 0 to 2147483 seconds/],
     ['log on the lock', post('/tasks', { args: ['true'], runtime: 'host', log: `file://${root}/daemon.lock` }), 400, 'ERR_INVALID_LOG_PATH', /lies inside the daemon's state root/],
     ['log in a task directory', post('/tasks', { args: ['true'], runtime: 'host', log: `file://${root}/tasks/ghost/ghost.log` }), 400, 'ERR_INVALID_LOG_PATH', /inside the daemon's state root/],
+    ['log with a NUL', post('/tasks', { args: ['true'], runtime: 'host', log: 'file:///var/log/a%00b.log' }), 400, 'ERR_INVALID_ARG_VALUE', /NUL.*a%00b\.log/],
     ['log through a symlink into the root', post('/tasks', { args: ['true'], runtime: 'host', log: `file://${linkToRoot()}/x.log` }), 400, 'ERR_INVALID_LOG_PATH', /inside the daemon's state root/],
     ['missing logger', post('/tasks', { args: ['true'], runtime: 'host', log: 'binary:///nonexistent/logger' }), 400, 'ERR_COMMAND_NOT_FOUND', /logger \/nonexistent\/logger does not exist/],
     ['logger not executable', post('/tasks', { args: ['true'], runtime: 'host', log: 'binary:///etc/passwd' }), 400, 'ERR_COMMAND_NOT_EXECUTABLE', /logger \/etc\/passwd is not executable/],

@@ -1,5 +1,6 @@
 import t from 'tap';
 import { parseLogOptions, parseSize } from '../../src/logfile/options.js';
+import { parseCriLoggerArgs } from '../../src/logfile/criLogger.js';
 
 t.test('parseLogOptions reads format, sizes and counts from a file:// URI', async (t) => {
   t.same(parseLogOptions(new URL('file:///var/log/a.log')), { path: '/var/log/a.log', format: 'raw' });
@@ -28,4 +29,12 @@ t.test('a URI that is not file:///abs/file is ERR_INVALID_LOG_URI', async (t) =>
   for (const u of ['binary:///bin/logger', 'file://host/x.log', 'file:///dir/']) {
     t.throws(() => parseLogOptions(new URL(u)), { code: 'ERR_INVALID_LOG_URI' }, u);
   }
+});
+
+t.test('a NUL in the path is refused here, for every caller: ERR_INVALID_LOG_URI, or the code a stdio entry asks for', async (t) => {
+  const nul = new URL('file:///var/log/a%00b.log?format=cri');
+  t.throws(() => parseLogOptions(nul), { code: 'ERR_INVALID_LOG_URI', message: /NUL.*a%00b\.log/ }, 'as a log URI');
+  t.throws(() => parseLogOptions(nul, 'ERR_INVALID_ARG_VALUE'), { code: 'ERR_INVALID_ARG_VALUE', message: /NUL.*a%00b\.log/ }, 'as a stdio entry');
+  // The CRI logger's path argument becomes a file URI: its NUL is refused the same way.
+  t.throws(() => parseCriLoggerArgs(['path', '/var/log/a\0b.log']), { code: 'ERR_INVALID_LOG_URI', message: /NUL.*a%00b\.log/ }, 'as a CRI logger path');
 });

@@ -47,8 +47,9 @@ export function parseTarget(value: string): Target {
     case 'fifo':
       return { kind: 'fifo', path: fifoPath(decodePath(url, value), value) };
     case 'file':
-      refuseNul(scheme, value, [decodePath(url, value)]);
-      parseLogOptions(url); // a bad path or option is refused here, before anything opens
+      decodePath(url, value); // a bad escape: ERR_INVALID_ARG_VALUE, as under every scheme
+      // A NUL (with the code of every scheme's), a bad path or option: refused before anything opens.
+      parseLogOptions(url, 'ERR_INVALID_ARG_VALUE');
       return { kind: 'file', url };
     case 'binary':
     case 'binary-v2': {

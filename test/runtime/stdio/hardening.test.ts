@@ -135,11 +135,13 @@ t.test('file://: a log written by taskio (terminal, options) gets its directorie
   t.match(fs.readFileSync(file, 'utf8'), / stdout F made\n$/, 'made with its directories at the first write');
 });
 
-t.test('file://: a NUL, an escaped slash or an out-of-range option is refused before anything opens', opts, async (t) => {
+t.test('file://: a NUL, a bad escape, an escaped slash or an out-of-range option is refused before anything opens', opts, async (t) => {
   const dir = tmpDir(t);
   const before = fdCount();
   const cases: [string, { code: string; message: RegExp }][] = [
     [`file://${dir}/a%00b.log`, { code: 'ERR_INVALID_ARG_VALUE', message: /NUL.*a%00b\.log/ }],
+    [`file://${dir}/a%00b.log?format=cri`, { code: 'ERR_INVALID_ARG_VALUE', message: /NUL.*a%00b\.log/ }],
+    [`file://${dir}/a%ffb.log`, { code: 'ERR_INVALID_ARG_VALUE', message: /percent-encoding.*a%ffb\.log/ }],
     [`file://${dir}/a%2fb.log`, { code: 'ERR_INVALID_LOG_URI', message: /a%2fb\.log/ }],
     [`file://${dir}/ml.log?format=cri&maxLineSize=2GB`, { code: 'ERR_INVALID_LOG_OPTION', message: /maxLineSize/ }],
     [`file://${dir}/mf.log?maxSize=1&maxFiles=1000000000`, { code: 'ERR_INVALID_LOG_OPTION', message: /maxFiles/ }],
