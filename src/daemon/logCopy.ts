@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Logger } from 'pino';
 import { ReaderLock, openFifoFd, type Config } from '../fifo/index.js';
+import { makeParentDirs } from '../madeDirs.js';
 import { openLogWriter, type LogWriter, type LogWriterOptions } from '../logfile/index.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 
@@ -9,6 +9,27 @@ import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 // the copy may never see EOF; this long after the pipes drained, the log is taken as complete and
 // the copy stopped.
 const orphanGraceMs = 2000;
+
+/**
+ * Makes `file` empty when nothing is there and returns what it made; null when something was there
+ * already (the writer checks what: a symlink, FIFO or directory is refused there). `O_EXCL` does not
+ * follow a symlink, and `O_NONBLOCK` keeps a FIFO planted meanwhile from holding the daemon.
+ */
+function makeEmptyFile(file: string, mode: number): fs.Stats | null {
+  const { O_WRONLY, O_CREAT, O_EXCL, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
+  let fd: number;
+  try {
+    fd = fs.openSync(file, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_NONBLOCK, mode);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'EEXIST') return null;
+    throw err;
+  }
+  try {
+    return fs.fstatSync(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
 
 /**
  * Log mode: the daemon is the FIFO set's single reader (it holds the set's reader lock) and writes
@@ -32,9 +53,15 @@ export class LogCopy {
   #closed = false;
   #finished = false;
   readonly #logger: Logger;
+  readonly #logPath: string;
+  /** The log file as this copy made it (its identity), or null: it was there before. */
+  #madeLog: fs.Stats | null = null;
+  /** Removes the log's directories this copy made, while empty. */
+  #undoDirs: () => void = () => undefined;
 
   private constructor(config: Config, logPath: string, opts: LogWriterOptions, adopted: boolean, logger: Logger) {
     this.#logger = logger;
+    this.#logPath = logPath;
     this.#paths = outputPaths(config);
     this.#lock = ReaderLock.acquire(config.stdout || config.stderr);
     const fds: number[] = [];
@@ -51,9 +78,8 @@ export class LogCopy {
     // entries of the file once it appears (the writer makes it on its first write), so an attach
     // made before the first output would miss that output. The file is made here, empty.
     try {
-      fs.mkdirSync(path.dirname(logPath), { recursive: true, mode: 0o700 });
-      // O_NONBLOCK: a FIFO at the log path (refused by the writer next) must not hold the daemon here.
-      fs.closeSync(fs.openSync(logPath, fs.constants.O_WRONLY | fs.constants.O_APPEND | fs.constants.O_CREAT | fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK, opts.mode ?? 0o640));
+      this.#undoDirs = makeParentDirs(logPath, 0o700);
+      this.#madeLog = makeEmptyFile(logPath, opts.mode ?? 0o640);
     } catch (err) {
       logger.warn({ err, log: logPath }, 'cannot make the task log yet');
     }
@@ -96,6 +122,19 @@ export class LogCopy {
         void this.close();
       }, orphanGraceMs).unref();
     });
+  }
+
+  /**
+   * Stops copying for a task whose create failed: as {@link close}, then the log file and the
+   * directories this copy made are removed again while they are empty (the task never ran, so a
+   * log it made holds nothing; a log that was there before, or that got output, stays).
+   */
+  async discard(): Promise<void> {
+    await this.close();
+    const made = this.#madeLog;
+    const st = made && fs.lstatSync(this.#logPath, { throwIfNoEntry: false });
+    if (st?.isFile() && st.size === 0 && st.ino === made!.ino && st.dev === made!.dev) fs.unlinkSync(this.#logPath);
+    this.#undoDirs();
   }
 
   /**

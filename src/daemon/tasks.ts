@@ -298,7 +298,7 @@ export class TaskManager {
       // once is still reported running by its create (its exit is seen from the next turn on).
       return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false, ...(oom ? { oom } : {}) });
     } catch (err) {
-      await logCopy?.close().catch(() => undefined);
+      await logCopy?.discard().catch(() => undefined);
       throw withPidsLimitHint(err, record);
     }
   }

@@ -191,6 +191,15 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   t.equal(missingCmd.status, 400);
   t.equal(missingCmd.body.code, 'ERR_COMMAND_NOT_FOUND');
   t.match(missingCmd.body.message, '/no/such/command');
+  // A create that fails once its log was made: the log file and the directories made for it go
+  // again; a log file that was there before stays, as does the directory it was in.
+  const logs = tmpDir(t, 'taskio-api-faillog-');
+  const madeLog = await post('/tasks', { args: ['/no/such/command'], runtime: 'host', log: `file://${logs}/new/deeper/task.log?format=cri` });
+  t.equal(madeLog.body.code, 'ERR_COMMAND_NOT_FOUND');
+  fs.writeFileSync(path.join(logs, 'kept.log'), '');
+  const keptLog = await post('/tasks', { args: ['/no/such/command'], runtime: 'host', log: `file://${logs}/kept.log` });
+  t.equal(keptLog.body.code, 'ERR_COMMAND_NOT_FOUND');
+  t.same(fs.readdirSync(logs), ['kept.log'], 'the log and the directories made for it are gone; the one there before stays');
   // A runtime that fails: runc given a bundle whose rootfs does not exist.
   const bad = path.join(tmpDir(t, 'taskio-api-bundles-'), 'badbundle');
   fs.mkdirSync(bad);

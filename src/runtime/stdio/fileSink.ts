@@ -1,7 +1,7 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { openLogWriter, parseLogOptions, type LogWriter, type ParsedLogOptions } from '../../logfile/index.js';
+import { makeParentDirs } from '../../madeDirs.js';
 import { isNotRegularOpenError, notRegularFile, notRegularFileAt } from '../../notRegularFile.js';
 import { getFileFlags, pipe2, setFileFlags } from '../../sys/index.js';
 import { closeQuietly, type OutputName, type OutputSink } from './sink.js';
@@ -98,30 +98,15 @@ export class FileSink implements OutputSink {
 
 /**
  * Runs `open` once `file`'s missing directories are made (0755, as the log writer makes them). When
- * it throws, the directories this call made are removed again, deepest first and each only while it
- * is empty (`rmdir`, never a recursive removal): one that was there before, or that another process
- * put something in meanwhile, stays.
+ * it throws, the directories this call made are removed again ({@link makeParentDirs}).
  */
 function inNewDirs<T>(file: string, open: () => T): T {
-  const dir = path.dirname(file);
-  const first = fs.mkdirSync(dir, { recursive: true, mode: 0o755 });
+  const undoDirs = makeParentDirs(file, 0o755);
   try {
     return open();
   } catch (err) {
-    if (first !== undefined) removeEmptyDirs(dir, first);
+    undoDirs();
     throw err;
-  }
-}
-
-/** Removes `dir` and its parents up to and including `top` while each is empty; never one above `top`. */
-function removeEmptyDirs(dir: string, top: string): void {
-  const last = path.resolve(top);
-  for (let d = path.resolve(dir); d === last || d.startsWith(last + path.sep); d = path.dirname(d)) {
-    try {
-      fs.rmdirSync(d);
-    } catch {
-      return; // Not empty (or gone): it and its parents stay.
-    }
   }
 }
 
