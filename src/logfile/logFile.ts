@@ -245,8 +245,7 @@ export class LogFile extends EventEmitter {
     // A symlink or FIFO planted at the path is refused (ERR_NOT_REGULAR_FILE): the file stalls on
     // that error, and it retries, as for a full disk, until someone removes what is there.
     // CRI opens for reading too, to look at the last byte below.
-    const access = this.#opts.cutAtNewline ? fs.constants.O_RDWR : fs.constants.O_WRONLY;
-    const { fd, stat } = await openRegularFile(this.path, access | fs.constants.O_APPEND | fs.constants.O_CREAT, this.#opts.mode);
+    const { fd, stat, readable } = await this.#openForAppend();
     this.#size = stat.size;
     this.#fd = fd;
     // A CRI file whose last entry has no newline was torn: a writer gave up on a full disk, or died
@@ -254,7 +253,7 @@ export class LogFile extends EventEmitter {
     // the torn one's content. Not truncated back to the last whole entry instead: that needs the
     // writer that tore it to still run, and takes back bytes a follower may have read. Raw logs are
     // the task's bytes as written (a prompt without a newline is normal), so nothing is added there.
-    if (this.#opts.cutAtNewline && stat.size > 0) {
+    if (readable && stat.size > 0) {
       try {
         if (!(await endsLine(fd, stat.size))) await this.#writeSome([Buffer.from('\n')], 1);
       } catch (e) {
@@ -263,6 +262,23 @@ export class LogFile extends EventEmitter {
         throw e;
       }
     }
+  }
+
+  /**
+   * Opens the file for appending; CRI also for reading (the torn-line check). A CRI file its user may
+   * write but not read (mode 0200 for a user other than root) is opened write-only instead, without
+   * that check: refusing to log at all would be worse than a torn line that stays torn.
+   */
+  async #openForAppend(): Promise<{ fd: number; stat: fs.Stats; readable: boolean }> {
+    const { O_RDWR, O_WRONLY, O_APPEND, O_CREAT } = fs.constants;
+    if (this.#opts.cutAtNewline) {
+      try {
+        return { ...await openRegularFile(this.path, O_RDWR | O_APPEND | O_CREAT, this.#opts.mode), readable: true };
+      } catch (e) {
+        if ((e as NodeJS.ErrnoException).code !== 'EACCES') throw e;
+      }
+    }
+    return { ...await openRegularFile(this.path, O_WRONLY | O_APPEND | O_CREAT, this.#opts.mode), readable: false };
   }
 
   async #closeFd(): Promise<void> {

@@ -330,3 +330,28 @@ t.test('a CRI writer opened on a torn last entry starts on a new line; a raw wri
   await r.close();
   t.equal(fs.readFileSync(raw, 'utf8'), 'password: (typed)\n');
 });
+
+t.test('a CRI writer of a user who may write its file but not read it (mode 0200, not root) logs without the torn-line check', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  fs.chmodSync(dir, 0o755);
+  const cri = path.join(dir, 'writeonly.log');
+  fs.writeFileSync(cri, '2026-01-01T00:00:00.000000000Z stdout F before\n', { mode: 0o200 });
+  fs.chownSync(cri, 65534, 65534); // nobody
+  // As nobody (root reads any file): the writer writes one entry and closes; its errors are printed.
+  const writerModule = path.resolve('dist/logfile/logWriter.js');
+  const script = `
+    const { openLogWriter } = await import(${JSON.stringify(writerModule)});
+    const w = openLogWriter(${JSON.stringify(cri)}, { format: 'cri' });
+    const errors = [];
+    w.on('error', (e) => { errors.push(e.code); w.close(); });
+    w.stream('stdout').end('after\\n');
+    await w.close();
+    console.log(JSON.stringify({ uid: process.getuid(), errors }));`;
+  const child = spawn('setpriv', ['--reuid=65534', '--regid=65534', '--clear-groups', process.execPath, '--input-type=module', '-e', script], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  child.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+  const [code] = await once(child, 'exit') as [number];
+  t.equal(code, 0);
+  t.same(JSON.parse(out), { uid: 65534, errors: [] }, 'as nobody, no stall');
+  t.same(entries(cri).map((e) => `${e.tag} ${e.content.toString()}`), ['F before', 'F after']);
+});
