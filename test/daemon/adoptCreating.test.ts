@@ -12,7 +12,7 @@ import { readJson, writeJsonAtomic } from '../../src/daemon/atomicJson.js';
 import type { TaskRecord } from '../../src/daemon/records.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, runtimeIdOf, waitGone } from './helpers.js';
 
 /** The cgroup directories of `parent/name` in each hierarchy (v1's controllers, or cgroup2's root). */
 function cgroupDirs(parent: string, name: string): string[] {
@@ -53,7 +53,7 @@ function checkGone(t: Test, root: string, h: Held): void {
   t.same(h.cgroups(), [], `${h.id}: its cgroups are removed`);
   if (h.runtime !== 'host') {
     const list = spawnSync(h.runtime, ['--root', path.join(root, 'runtime', h.runtime), 'list', '--format', 'json'], { encoding: 'utf8' });
-    t.notOk((JSON.parse(list.stdout || 'null') ?? []).some((x: { id: string }) => x.id === h.id), `${h.id}: the runtime has no container of it`);
+    t.notOk((JSON.parse(list.stdout || 'null') ?? []).some((x: { id: string }) => x.id === runtimeIdOf(root, h.runtime, h.id)), `${h.id}: the runtime has no container of it`);
   }
 }
 

@@ -13,6 +13,7 @@ import { repoRoot } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
 import { readJson } from '../../src/daemon/atomicJson.js';
 import { isGone } from '../fixtures/oci.js';
+import { Runsc } from '../../src/runtime/oci/index.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -137,9 +138,15 @@ export function sweepTasks(root: string): void {
       // Only the task's own group: its pid may be another test's process by now.
       try { signalTask(rec.pid, rec.pidStartTime, 'SIGKILL', true); } catch { /* gone */ }
     } else if (rec.runtimeCommand && rec.runtimeRoot) {
-      spawnSync(rec.runtimeCommand, ['--root', rec.runtimeRoot, ...(rec.runtime === 'runsc' ? ['--network=none'] : []), 'delete', '--force', id], { stdio: 'ignore' });
+      const runtimeId = new Runsc({ command: rec.runtimeCommand, root: rec.runtimeRoot }).runtimeId(id);
+      spawnSync(rec.runtimeCommand, ['--root', rec.runtimeRoot, ...(rec.runtime === 'runsc' ? ['--network=none'] : []), 'delete', '--force', runtimeId], { stdio: 'ignore' });
     }
   }
+}
+
+/** The id runtime `runtime` (`runsc`, `runc`) of the daemon at `root` knows task `id` by (`Runsc.runtimeId`). */
+export function runtimeIdOf(root: string, runtime: string, id: string): string {
+  return new Runsc({ command: runtime, root: path.join(root, 'runtime', runtime) }).runtimeId(id);
 }
 
 /** Connects to (and starts on demand) the daemon of `root`. */

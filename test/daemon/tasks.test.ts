@@ -5,7 +5,7 @@ import { PassThrough, Writable } from 'node:stream';
 import { spawnSync } from 'node:child_process';
 import type { DaemonClient, RuntimeName } from '../../src/daemon/index.js';
 import { isGone, processesMentioning } from '../fixtures/oci.js';
-import { client, daemonRoot, eventually } from './helpers.js';
+import { client, daemonRoot, eventually, runtimeIdOf } from './helpers.js';
 import { tmpDir } from '../helpers/common.js';
 
 const root = daemonRoot(t);
@@ -31,7 +31,7 @@ function gone(t: Test, id: string, runtime: RuntimeName): void {
   if (runtime !== 'host') {
     const list = spawnSync(runtime, ['--root', path.join(root, 'runtime', runtime), 'list', '--format', 'json'], { encoding: 'utf8' });
     const ids = (JSON.parse(list.stdout || 'null') as { id: string }[] | null ?? []).map((x) => x.id);
-    t.notOk(ids.includes(id), `${id}: no ${runtime} state`);
+    t.notOk(ids.includes(runtimeIdOf(root, runtime, id)), `${id}: no ${runtime} state`);
   }
   t.same(processesMentioning(path.join(root, 'tasks', id)), [], `${id}: no process`);
 }

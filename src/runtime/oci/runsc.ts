@@ -17,6 +17,7 @@ import { cgroupDirs, containerCgroupPath, removeNewCgroups } from './containerCg
 import { invoke, timeoutError, type Outcome } from './spawn.js';
 import { containerStarted } from './started.js';
 import { isRunscStateOf } from './runscState.js';
+import { runtimeIdPrefix } from './runtimeId.js';
 import { parseStats } from './stats.js';
 import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
 import type {
@@ -56,6 +57,10 @@ const IGNORE: Stdio = ['ignore', 'ignore', 'ignore'];
  * flag names before positional arguments, an argument array, and failures that carry the runtime's
  * own last logged error and exit code ({@link RuntimeError}).
  *
+ * The binary knows each container by {@link runtimeId}, the caller's id behind a prefix made from
+ * the root, so that roots never share a container's host-wide names; the methods speak the
+ * caller's id.
+ *
  * Calls that start container processes (`create`, `run`, `exec`, `restore`) hand the caller's fds
  * to them as fds 0–2 and finish on the runtime command's exit, never on EOF of its output.
  *
@@ -70,6 +75,7 @@ export class Runsc {
   readonly logPath: string;
   readonly #options: RunscOptions;
   #rootReady: Promise<void> | undefined;
+  #idPrefix: string | undefined;
 
   /**
    * @throws TaskioError `ERR_INVALID_ARG_VALUE` / `ERR_INVALID_ARG_TYPE` for a `timeouts` entry that
@@ -85,6 +91,36 @@ export class Runsc {
   /** The `--root` state directory. */
   get root(): string {
     return this.#options.root ?? defaultRoot(this.#options.dialect ?? guessDialect(this.command));
+  }
+
+  /**
+   * The id the runtime binary knows container `id` by under this root: `id` behind a prefix made
+   * from the root ({@link runtimeIdPrefix}), so that two roots can each run a container `id` at
+   * once. The methods take and return the caller's id; this one is for reading what the runtime
+   * itself shows: its state files, its processes' command lines, the default cgroup `/<runtimeId>`.
+   * @throws TaskioError `ERR_INVALID_ID`.
+   */
+  runtimeId(id: string): string {
+    return this.#runtimeIdPrefix() + validateId(id, 'container');
+  }
+
+  #runtimeIdPrefix(): string {
+    this.#idPrefix ??= runtimeIdPrefix(this.root);
+    return this.#idPrefix;
+  }
+
+  /**
+   * The id the runtime knows existing container `id` by: {@link runtimeId}, or `id` itself for a
+   * container made under this root before taskio prefixed ids (a daemon adopting an older one's
+   * tasks) while no container of the prefixed id exists. A root that cannot be read is left to
+   * the runtime to report.
+   */
+  async #known(id: string): Promise<string> {
+    const runtimeId = this.runtimeId(id);
+    const dialect = await this.dialect();
+    const root = path.resolve(this.root);
+    const has = (name: string): Promise<boolean> => hasState(dialect, root, name).catch(() => false);
+    return !(await has(runtimeId)) && (await has(id)) ? id : runtimeId;
   }
 
   /** What the binary is and which subcommands it has (probed once per binary). */
@@ -128,14 +164,14 @@ export class Runsc {
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
     validateId(id, 'container');
     checkBundle(bundle);
-    await this.#creating(id, bundle, null, async (dialect) => {
-      await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), id], opts, opts.stdio ?? IGNORE, opts.extraFiles);
+    await this.#creating(id, bundle, null, async (dialect, runtimeId) => {
+      await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), runtimeId], opts, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
 
   /** Starts the process of a created container (`start`). */
   async start(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['start', validateId(id, 'container')], opts);
+    await this.#exec(['start', await this.#known(id)], opts);
   }
 
   /**
@@ -151,8 +187,8 @@ export class Runsc {
   async #run(id: string, bundle: string, opts: RunOptions, started: Promise<unknown> | null): Promise<number> {
     validateId(id, 'container');
     checkBundle(bundle);
-    return this.#creating(id, bundle, started, (dialect) => {
-      const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), id];
+    return this.#creating(id, bundle, started, (dialect, runtimeId) => {
+      const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), runtimeId];
       return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
@@ -173,7 +209,7 @@ export class Runsc {
     const setup = Promise.all([this.dialect(), this.#ensureRoot()]).then(([dialect]) => {
       const limit = timeoutFor('run', opts.timeout, this.#options.timeouts);
       // Watching before the runtime starts: nothing it writes can be missed.
-      const running = containerStarted(dialect, { root: this.root, id, pidFile: opts.pidFile }, stop.signal);
+      const running = containerStarted(dialect, { root: this.root, id: this.runtimeId(id), pidFile: opts.pidFile }, stop.signal);
       running.catch(() => undefined); // raced below
       const exited = this.#run(id, bundle, { ...opts, detach: false, timeout: 0, signal: cut.signal }, running);
       return { dialect, limit, running, exited };
@@ -182,7 +218,7 @@ export class Runsc {
       const status = await s.exited;
       // Ending by itself, the runtime removed the container first. Killed by a signal, it "exits"
       // 128 + n as well, and leaves the container (runsc: the dead sandbox's state) to a delete.
-      if (await hasState(s.dialect, path.resolve(this.root), id)) {
+      if (await hasState(s.dialect, path.resolve(this.root), this.runtimeId(id))) {
         throw new TaskioError('ERR_RUNTIME_EXITED', `${this.command} run ended (status ${status}) without removing container ${id}: it was killed`);
       }
       return status;
@@ -227,7 +263,7 @@ export class Runsc {
       // runc has no container-internal pid: its pid file already names the process.
       if (opts.internalPidFile && dialect === 'runsc') args.push('--internal-pid-file', opts.internalPidFile);
       if (opts.consoleSocket) args.push('--console-socket', opts.consoleSocket);
-      args.push(id);
+      args.push(await this.#known(id));
       await this.#exec(args, opts, opts.stdio ?? IGNORE);
     } finally {
       removeInside(os.tmpdir(), dir); // made above, in this call
@@ -245,26 +281,31 @@ export class Runsc {
       if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'kill --pid');
       args.push('--pid', String(opts.pid));
     }
-    args.push(id, String(sig));
+    args.push(await this.#known(id), String(sig));
     await this.#exec(args, opts);
   }
 
   /** Deletes the container's resources (`delete`); `force` kills a running one first. */
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
-    await this.#exec(['delete', ...(opts.force ? ['--force'] : []), validateId(id, 'container')], opts);
+    await this.#exec(['delete', ...(opts.force ? ['--force'] : []), await this.#known(id)], opts);
   }
 
-  /** The container's OCI state (`state`). */
+  /** The container's OCI state (`state`), under the caller's id. */
   async state(id: string, opts: CallOptions = {}): Promise<State> {
-    const { stdout } = await this.#exec(['state', validateId(id, 'container')], opts);
-    return parseJson<State>(stdout, this.command, 'state');
+    const { stdout } = await this.#exec(['state', await this.#known(id)], opts);
+    return { ...parseJson<State>(stdout, this.command, 'state'), id };
   }
 
-  /** Every container under the root (`list --format json`). */
+  /**
+   * Every container under the root (`list --format json`), each under the caller's id: the one
+   * it was created by (see {@link runtimeId}).
+   */
   async list(opts: CallOptions = {}): Promise<ContainerInfo[]> {
     const { stdout } = await this.#exec(['list', '--format', 'json'], opts);
     // runc prints `null` for an empty root.
-    return parseJson<ContainerInfo[] | null>(stdout, this.command, 'list') ?? [];
+    const list = parseJson<ContainerInfo[] | null>(stdout, this.command, 'list') ?? [];
+    const prefix = this.#runtimeIdPrefix();
+    return list.map((c) => (typeof c.id === 'string' && c.id.startsWith(prefix) ? { ...c, id: c.id.slice(prefix.length) } : c));
   }
 
   /**
@@ -272,7 +313,7 @@ export class Runsc {
    * runc host pids.
    */
   async ps(id: string, opts: CallOptions = {}): Promise<number[]> {
-    const { stdout } = await this.#exec(['ps', '--format', 'json', validateId(id, 'container')], opts);
+    const { stdout } = await this.#exec(['ps', '--format', 'json', await this.#known(id)], opts);
     const list = parseJson<Array<number | { PID?: number; pid?: number }> | null>(stdout, this.command, 'ps') ?? [];
     return list.map((p) => (typeof p === 'number' ? p : (p.PID ?? p.pid ?? -1))).filter((p) => p >= 0);
   }
@@ -283,7 +324,7 @@ export class Runsc {
    * host process to read them from. (runc's table is the host's `ps`: use {@link ps} and `/proc`.)
    */
   async processTable(id: string, opts: CallOptions = {}): Promise<Array<{ pid: number; ppid: number; command: string }>> {
-    const { stdout } = await this.#exec(['ps', validateId(id, 'container')], opts);
+    const { stdout } = await this.#exec(['ps', await this.#known(id)], opts);
     const [header = '', ...rows] = stdout.split('\n').filter((l) => l.trim() !== '');
     const titles = header.trim().split(/\s+/);
     const pid = titles.indexOf('PID'), ppid = titles.indexOf('PPID'), cmd = titles.indexOf('CMD');
@@ -298,7 +339,7 @@ export class Runsc {
 
   /** One sample of resource usage (`events --stats`). */
   async stats(id: string, opts: CallOptions = {}): Promise<Stats> {
-    const { stdout } = await this.#exec(['events', '--stats', validateId(id, 'container')], opts);
+    const { stdout } = await this.#exec(['events', '--stats', await this.#known(id)], opts);
     try {
       return parseStats(stdout);
     } catch (cause) {
@@ -308,21 +349,21 @@ export class Runsc {
 
   /** Freezes every process of the container (`pause`). */
   async pause(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['pause', validateId(id, 'container')], opts);
+    await this.#exec(['pause', await this.#known(id)], opts);
   }
 
   /** Thaws a paused container (`resume`). */
   async resume(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['resume', validateId(id, 'container')], opts);
+    await this.#exec(['resume', await this.#known(id)], opts);
   }
 
   /** Saves the container's state to `imagePath` (`checkpoint`); it stops unless `leaveRunning`. */
   async checkpoint(id: string, opts: CheckpointOptions): Promise<void> {
-    validateId(id, 'container');
+    const runtimeId = await this.#known(id);
     const args = ['checkpoint', '--image-path', opts.imagePath];
     if (opts.leaveRunning) args.push('--leave-running');
     if (opts.workPath) args.push('--work-path', opts.workPath);
-    args.push(id);
+    args.push(runtimeId);
     await this.#exec(args, opts);
   }
 
@@ -333,11 +374,11 @@ export class Runsc {
   async restore(id: string, opts: RestoreOptions): Promise<number> {
     validateId(id, 'container');
     checkBundle(opts.bundle);
-    return this.#creating(id, opts.bundle, null, (dialect) => {
+    return this.#creating(id, opts.bundle, null, (dialect, runtimeId) => {
       const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
       if (opts.detach) args.push('--detach');
       if (opts.workPath) args.push('--work-path', opts.workPath);
-      args.push(...this.#createFlags(dialect, opts), id);
+      args.push(...this.#createFlags(dialect, opts), runtimeId);
       return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
@@ -350,13 +391,14 @@ export class Runsc {
     validateId(id, 'container');
     const f = await this.features();
     if (!f.commands.has('update')) throw notSupported(this.command, 'update', f.version);
-    await this.#exec(['update', '--resources', '-', validateId(id, 'container')], opts, undefined, undefined, JSON.stringify(resources));
+    await this.#exec(['update', '--resources', '-', await this.#known(id)], opts, undefined, undefined, JSON.stringify(resources));
   }
 
   /**
-   * Runs a call that makes container `id` (`create`, `run`, `restore`) only when the id is free:
-   * not being made by another call of this process on the same root, and without state under the
-   * root. Both runtimes handle a duplicate badly for a supervisor: runsc 2022-12-19 fails with
+   * Runs a call that makes container `id` (`create`, `run`, `restore`) under its {@link runtimeId}
+   * only when the id is free: not being made by another call of this process on the same root,
+   * and without state under the root, by that id or the bare one (a container an older taskio
+   * made). Both runtimes handle a duplicate badly for a supervisor: runsc 2022-12-19 fails with
    * `container already exists`, then removes that container's state files (its sandbox runs on
    * with nothing to delete it by); runc refuses with a generic `ERR_RUNTIME`, and a caller that
    * cleans up after a failed create then deletes the live container. Both refusals are
@@ -368,8 +410,9 @@ export class Runsc {
    * {@link cleanKilledCreate} and {@link removeNewCgroups}); with state saved, they are the
    * caller's forced delete's, as with any container.
    */
-  async #creating<T>(id: string, bundle: string, started: Promise<unknown> | null, call: (dialect: Dialect) => Promise<T>): Promise<T> {
+  async #creating<T>(id: string, bundle: string, started: Promise<unknown> | null, call: (dialect: Dialect, runtimeId: string) => Promise<T>): Promise<T> {
     const root = path.resolve(this.root);
+    const runtimeId = this.runtimeId(id);
     const ids = creatingIds.get(root) ?? new Set<string>();
     // Claimed before the first await: a second call in this process sees it at once.
     if (ids.has(id)) throw this.#exists(id);
@@ -387,15 +430,15 @@ export class Runsc {
         stopWarmup = holdCgroupWarmup();
         started?.then(stopWarmup, stopWarmup);
       }
-      if (await hasState(dialect, root, id)) throw this.#exists(id);
-      cgroups = cgroupsBefore(bundle, id);
-      return await call(dialect);
+      if ((await hasState(dialect, root, runtimeId)) || (await hasState(dialect, root, id))) throw this.#exists(id);
+      cgroups = cgroupsBefore(bundle, runtimeId);
+      return await call(dialect, runtimeId);
     } catch (err) {
       if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
       // The id was free under this root and claimed by this call, so what is left for it there
       // without state is this call's leftover.
-      if (dialect !== undefined && !(await savedState(dialect, root, id))) {
-        if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, id);
+      if (dialect !== undefined && !(await savedState(dialect, root, runtimeId))) {
+        if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, runtimeId);
         if (cgroups !== undefined) await removeNewCgroups(cgroups.path, cgroups.before);
       }
       throw err;

@@ -11,7 +11,7 @@ const runscHelpers = new Set(['runsc-sandbox', 'runsc-gofer']);
  * The pids of runsc's own processes for container `id` under `root` (the sandbox, and its gofer
  * while it lives), found by their command line: runsc starts them as `runsc-sandbox` /
  * `runsc-gofer` with the global flags of the call, `--root=<root>` among them, and the container
- * id as the last argument.
+ * id as the last argument. `id` is the runtime's (`Runsc.runtimeId`).
  *
  * Why: a `runsc create` (or `run`, `restore`) killed before it wrote the container's state —
  * cut off at its time limit, aborted, or killed from outside — leaves a sandbox that no runsc

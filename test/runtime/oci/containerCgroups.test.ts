@@ -63,7 +63,7 @@ t.test('a failed runsc create with its own cgroupsPath: the cgroup and the paren
     const err = await s.runtime.create(id, bundle).then(() => null, (e: NodeJS.ErrnoException) => e);
     t.equal(err?.code, 'ERR_RUNTIME', String(err));
     t.same(hierarchyMounts().filter((m) => fs.existsSync(path.join(m, parent, id))), [], `no cgroup /${parent}/<id> is left`);
-    t.same(cgroupDirs(`/${id}`), [], 'nothing at /<id>');
+    t.same(cgroupDirs(`/${s.runtime.runtimeId(id)}`), [], 'nothing at /<id>');
   }
   t.same(cgroupDirs(`/${made}`), [], 'the parent the failed create made is gone');
   t.same(cgroupDirs(`/${kept}`).sort(), [...keptDirs].sort(), 'the parent that was there stays, and only it');
@@ -86,12 +86,12 @@ for (const dialect of ['runc', 'runsc'] as const) {
     const ac = new AbortController();
     const creating = s.runtime.create(id, bundle, { signal: ac.signal });
     await waitFor('the runtime to run the prestart hook', () => fs.existsSync(ran), 30_000, 5);
-    t.not(cgroupDirs(`/${id}`).length, 0, 'the cgroups of the id exist when the hook runs');
+    t.not(cgroupDirs(`/${s.runtime.runtimeId(id)}`).length, 0, 'the cgroups of the id exist when the hook runs');
     ac.abort();
     const err = await creating.then(() => null, (e: NodeJS.ErrnoException) => e);
     t.equal(err?.code, 'ABORT_ERR', String(err));
     await s.runtime.delete(id, { force: true }).catch(() => undefined);
-    t.same(cgroupDirs(`/${id}`), [], 'no cgroup of the id');
+    t.same(cgroupDirs(`/${s.runtime.runtimeId(id)}`), [], 'no cgroup of the id');
     t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing else left');
   });
 }

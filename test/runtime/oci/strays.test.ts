@@ -22,7 +22,7 @@ function runscScratch(t: Test): Scratch {
   return s;
 }
 
-/** The cgroup directories runsc made for container `id` (its default path, `/<id>`), in every hierarchy. */
+/** The cgroup directories runsc made for container `id` (its default path, `/<id>`; runsc's id), in every hierarchy. */
 const cgroupsOf = (id: string): string[] => cgroupDirs(`/${id}`);
 
 /** Processes of `pids` still running. */
@@ -31,18 +31,20 @@ const running = (pids: number[]): number[] => pids.filter((p) => !isGone(p));
 t.test('a sandbox without state (its create killed before it saved the container): found by root and id, killed, its lock removed', opts, async (t) => {
   const s = runscScratch(t);
   const bundle = await s.bundle('lost', { args: ['sleep', '1000'] });
-  const id = s.id('lost'), other = s.id('other');
-  await s.runtime.create(id, bundle);
-  await s.runtime.create(other, bundle);
+  const lost = s.id('lost'), mine = s.id('other');
+  await s.runtime.create(lost, bundle);
+  await s.runtime.create(mine, bundle);
+  // What runsc knows them by, and what strays are looked for by.
+  const id = s.runtime.runtimeId(lost), other = s.runtime.runtimeId(mine);
   t.teardown(async () => {
-    await s.runtime.delete(other, { force: true }).catch(() => undefined);
+    await s.runtime.delete(mine, { force: true }).catch(() => undefined);
     for (const pid of [...runscStrays(s.root, id), ...runscStrays(s.root, other)]) process.kill(pid, 'SIGKILL');
   });
   // What a killed create leaves: the sandbox runs, runsc has no state to find it by.
   fs.rmSync(path.join(s.root, `${id}_sandbox:${id}.state`));
   const strays = runscStrays(s.root, id);
   t.ok(strays.length >= 1, `found ${strays.length}`);
-  await s.runtime.delete(id, { force: true });
+  await s.runtime.delete(lost, { force: true });
   t.same(running(strays), strays, 'runsc\'s forced delete "succeeds" and leaves it running: it has nothing to find it by');
   for (const pid of strays) t.match(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8'), /^runsc-(sandbox|gofer)\0/);
   t.same(runscStrays(`${s.root}-elsewhere`, id), [], 'the same id under another root is not it');
@@ -65,7 +67,7 @@ t.test('a sandbox without state (its create killed before it saved the container
   t.same(await removeNewCgroups(`/${other}`, new Set(), 100), [], 'a cgroup in use is not removed (tried for 100 ms)');
   t.same(cgroupsOf(other), inUse, 'the other container keeps them');
   t.ok(stateEntries(s.root).some((e) => e === `${other}_sandbox:${other}.state`), 'the other container keeps its state');
-  await s.runtime.delete(other, { force: true });
+  await s.runtime.delete(mine, { force: true });
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
   t.same(cgroupsOf(other), [], 'runsc\'s delete took back the other container\'s cgroups');
 });
@@ -87,8 +89,8 @@ t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR a
     creating.catch(() => undefined); // awaited below once the window was caught
     const caught = await waitFor('the sandbox to run, or the create to end', () => {
       if (ended) return 'ended';
-      if (runscStrays(s.root, id).length === 0) return false;
-      const create = createProcess(s.root, id);
+      if (runscStrays(s.root, s.runtime.runtimeId(id)).length === 0) return false;
+      const create = createProcess(s.root, s.runtime.runtimeId(id));
       if (create === undefined) return false;
       process.kill(-create, 'SIGSTOP');
       return create;
@@ -107,10 +109,10 @@ t.test('a runsc create aborted once its sandbox runs: the call fails ABORT_ERR a
   // only taskio's sweep can, and did, before the call failed.
   const saved = stateEntries(s.root).some((e) => e.endsWith('.state'));
   t.comment(saved ? 'runsc had saved the state' : 'runsc had saved no state');
-  if (!saved) t.same(running(runscStrays(s.root, id)), [], 'no sandbox or gofer of the id runs');
+  if (!saved) t.same(running(runscStrays(s.root, s.runtime.runtimeId(id))), [], 'no sandbox or gofer of the id runs');
   await s.runtime.delete(id, { force: true });
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left after the caller\'s forced delete');
-  t.same(cgroupsOf(id), [], 'no cgroup of the id');
+  t.same(cgroupsOf(s.runtime.runtimeId(id)), [], 'no cgroup of the id');
 });
 
 t.test('a create that fails by itself: runsc removes its state and processes, taskio the cgroups runsc leaves (real runsc, missing rootfs)', opts, async (t) => {
@@ -122,10 +124,10 @@ t.test('a create that fails by itself: runsc removes its state and processes, ta
   t.equal(err?.code, 'ERR_RUNTIME', String(err));
   t.same(leftoversUnder(s.base, s.root), { state: [], processes: [], fds: [], mounts: [] }, 'nothing left');
   // runsc made them and left them (nine empty directories per failed create before taskio took them back).
-  t.same(cgroupsOf(id), [], 'no cgroup of the id');
+  t.same(cgroupsOf(s.runtime.runtimeId(id)), [], 'no cgroup of the id');
 });
 
-/** The pid of the `runsc create` of `id` under `root` (the runtime call's own process). */
+/** The pid of the `runsc create` of `id` (runsc's) under `root` (the runtime call's own process). */
 function createProcess(root: string, id: string): number | undefined {
   return processesByArgv((argv) => argv[0] === binaries.runsc && argv.includes('create') && argv.includes(root) && argv.includes(id))[0];
 }

@@ -1,0 +1,20 @@
+import crypto from 'node:crypto';
+import path from 'node:path';
+
+/**
+ * The prefix of the ids a runtime binary knows the containers under runtime root `root` by
+ * (`--root`, named by one path): 8 hex digits of the sha256 of the resolved path, and a `-`.
+ * Container `id` is `<prefix><id>` to the binary: 9 + 76 characters at most.
+ *
+ * Why: the runtimes name host-wide things after the container id, not per `--root`. runsc
+ * (2022-12-19) binds its sandbox's control socket to the abstract `@runsc-sandbox.<id>`, one
+ * name in the network namespace of the host: a second root's container of the same id fails
+ * "creating control server socket for sandbox "<id>": address already in use". And both runsc
+ * and runc put a container whose spec has no `linux.cgroupsPath` in cgroup `/<id>`: two roots'
+ * runc containers of one id share it, and `kill --all` of one kills the other. Everything taskio
+ * shows keeps the caller's id; only the runtime's command line, its state files, its processes'
+ * command lines and those default cgroups carry the prefixed one.
+ */
+export function runtimeIdPrefix(root: string): string {
+  return `${crypto.createHash('sha256').update(path.resolve(root)).digest('hex').slice(0, 8)}-`;
+}
