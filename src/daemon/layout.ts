@@ -66,6 +66,8 @@ export class DaemonLayout {
   taskFile(id: string): string { return path.join(this.taskDir(id), 'task.json'); }
   exitFile(id: string): string { return path.join(this.taskDir(id), 'exit'); }
   bundle(id: string): string { return path.join(this.taskDir(id), 'bundle'); }
+  /** A task's own rootfs, where the shared one would get the runtime's mount points (see privateRootfs). */
+  taskRootfs(id: string): string { return path.join(this.taskDir(id), 'rootfs'); }
   /** The default CRI log of a task. */
   log(id: string): string { return path.join(this.taskDir(id), `${id}.log`); }
   /** The runtime's JSON log for this task's calls (one per task, so errors never mix). */

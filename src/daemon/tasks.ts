@@ -18,6 +18,7 @@ import type { CheckedCreate } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
+import { linkRootfs, madeInRootfs } from './privateRootfs.js';
 import type { LogSource } from './logStream.js';
 import { OomCounter } from './oom.js';
 import { diskUsage, type PruneReport } from './prune.js';
@@ -184,6 +185,12 @@ export class TaskManager {
       });
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
+      }
+      // The shared busybox rootfs is the daemon's image: a task whose runtime would make a place in
+      // it (a new working directory or mount point) gets a linked tree of its own instead.
+      if (image === 'busybox' && madeInRootfs(spec).length > 0) {
+        linkRootfs(spec.root.path, layout.taskRootfs(id));
+        spec.root.path = layout.taskRootfs(id);
       }
       const terminal = spec.process.terminal === true;
       const bundle = layout.bundle(id);

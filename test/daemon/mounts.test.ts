@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { createBusyboxBundle } from '../../src/runtime/oci/index.js';
-import { client, daemonRoot, runToEnd, taskDirs } from './helpers.js';
+import { client, daemonRoot, runToEnd, taskDirs, treeOf } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -37,6 +37,27 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.match(r.out, /in\.txt/, '/tmp is the host directory, not the default tmpfs');
     t.equal(fs.readFileSync(path.join(host, `out-${runtime}`), 'utf8'), 'written\n', 'the task wrote into the host directory');
     t.equal(fs.readFileSync(path.join(host, 'shadowed'), 'utf8'), 'x\n');
+  });
+
+  t.test(`${runtime}: a new working directory and mount points are made in a rootfs of the task's own, never in the shared busybox one`, { timeout: 90_000 }, async (t) => {
+    t.equal((await runTask({ runtime, args: ['true'] })).code, 0); // the shared rootfs is made by the first task
+    const shared = path.join(root, 'rootfs', 'busybox', 'rootfs');
+    const before = treeOf(shared);
+    const id = `own-rootfs-${runtime}`;
+    const r = await runTask({
+      id, runtime, cwd: `/work-${runtime}/here`, args: ['sh', '-c', `pwd; cat /in-${runtime}/deep/in.txt; ls /etc/motd-${runtime}; touch /x 2>/dev/null || echo ro`],
+      mounts: [
+        { type: 'bind', source: host, target: `/in-${runtime}/deep`, readonly: true },
+        { type: 'bind', source: path.join(host, 'in.txt'), target: `/etc/motd-${runtime}`, readonly: true },
+      ],
+    });
+    t.equal(r.out, `/work-${runtime}/here\nfrom the host\n/etc/motd-${runtime}\nro\n`, 'the task has its places, on a read-only rootfs');
+    t.same(treeOf(shared), before, 'the shared rootfs is as it was');
+    t.notOk(taskDirs(root).includes(id), 'its rootfs went with the task (runToEnd removed it)');
+    // Nothing new to make: the task runs on the shared rootfs itself.
+    await c.createTask({ id, runtime, args: ['sleep', '1000'], cwd: '/tmp' });
+    t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+    t.notOk(fs.existsSync(path.join(root, 'tasks', id, 'rootfs')), 'no copy where none is needed');
   });
 
   t.test(`${runtime}: --user runs the process as that user (names from the task's rootfs), exec -u too`, { timeout: 90_000 }, async (t) => {
