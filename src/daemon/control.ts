@@ -1,4 +1,3 @@
-import { setTimeout as delay } from 'node:timers/promises';
 import { TaskioError } from '../errors.js';
 import { groupStats } from '../runtime/host/index.js';
 import type { JobRuntime } from '../runtime/container/index.js';
@@ -35,8 +34,8 @@ export interface TaskControl {
   exec(dir: string, config: ExecConfig): Promise<Process>;
 }
 
-/** How many times (20 ms apart) a delete looks for a killed job to be empty before it closes it. */
-const jobEmptyPolls = 250;
+/** How long a delete waits for the processes of a killed job to go before it fails. */
+const jobEmptyTimeoutMs = 5000;
 
 /** The processes of a task: the runtime's list (runc: host pids; runsc: sandbox pids), or the host task's group/job. */
 async function listProcesses(record: TaskRecord, runsc: Runsc | null, jobPids: (() => Promise<number[]>) | null): Promise<ProcessInfo[]> {
@@ -220,15 +219,18 @@ export class AdoptedControl implements TaskControl {
     // The job holds what the group may miss: a task that left its group, or all of one whose
     // create was cut (its record has no pid, but its process may have been spawned in the job).
     const job = this.#jobObject();
-    if (job) {
-      const j = await job.catch(() => null);
-      if (j) {
-        await j.terminate().catch(() => undefined);
-        // A job opened (not made) here is removed by its close only once empty, and the killed
-        // processes leave it a moment after the kill.
-        for (let i = 0; i < jobEmptyPolls && (await j.pids().catch(() => [])).length > 0; i++) await delay(20);
-        await j.close().catch(() => undefined);
-      }
+    const j = job && (await job.catch(() => null)); // none: the create was cut before the job was made
+    if (!j) return;
+    try {
+      await j.terminate();
+      // A job opened (not made) here is removed by its close only once empty, and the killed
+      // processes leave it a moment after the kill. One that keeps them (a process frozen by a v1
+      // freezer outside the job dies only once thawed) fails the delete: the job is not left behind
+      // unseen, and a later delete tries again.
+      await j.waitEmpty(jobEmptyTimeoutMs);
+    } finally {
+      this.#job = null; // the next call opens it again
+      await j.close();
     }
   }
 }

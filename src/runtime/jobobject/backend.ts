@@ -24,6 +24,8 @@ export interface JobBackend {
   pids(): Promise<number[]>;
   /** Kills every process of the job. */
   terminate(exitCode: number): Promise<void>;
+  /** Resolves once the job has no process; rejects `ETIMEDOUT` after `timeoutMs` (checked). */
+  waitEmpty(timeoutMs: number): Promise<void>;
   /** Sets a checked CPU rate or weight. */
   setCPULimit(type: CPURateControlType, value: number): Promise<void>;
   /** Sets a checked job memory limit in bytes. */

@@ -4,6 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { randomBytes } from 'node:crypto';
 import type { ChildProcess } from 'node:child_process';
+import { once } from 'node:events';
 import { TaskioError, showValue } from '../../errors.js';
 import type { JobBackend } from './backend.js';
 import { CgroupSet, jobCgroupPath, readOptional } from './cgroup.js';
@@ -224,6 +225,26 @@ export class CgroupJob implements JobBackend {
     this.#totalTerminated += (await killAll(this.#cgroup)) + early;
   }
 
+  /**
+   * Resolves once the job has no process — none in its cgroup and no child of {@link spawn} still on
+   * its way in — and rejects `ETIMEDOUT` naming the job after `timeoutMs`. The cgroup is waited on
+   * through `cgroup.events` (see {@link waitEmpty}), such a child through its `'exit'`.
+   */
+  async waitEmpty(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    const timedOut = (): TaskioError => new TaskioError('ETIMEDOUT', `job ${this.name} still has processes after ${timeoutMs} ms`);
+    for (;;) {
+      // A child on its way in is in the job until it exits, whether it joins the cgroup first or not.
+      const entering = await this.#stillEntering(await this.#cgroup.pids().catch(() => []));
+      if (!(await exitedBy(entering, deadline))) throw timedOut();
+      await waitEmpty(this.#cgroup, Math.max(0, deadline - Date.now())).catch((err: TaskioError) => {
+        throw err.code === 'ETIMEDOUT' ? timedOut() : err;
+      });
+      // A child that spawn() started meanwhile is in the job too.
+      if ((await this.#stillEntering([])).length === 0) return;
+    }
+  }
+
   /** CFS bandwidth for a rate, `cpu.weight`/`cpu.shares` for a weight; the last call decides the mode. */
   async setCPULimit(type: CPURateControlType, value: number): Promise<void> {
     const p = this.#cgroup.cpu;
@@ -346,7 +367,11 @@ export class CgroupJob implements JobBackend {
     return this.#notifier.next();
   }
 
-  /** Stops watching; the last handle in this Node process removes an empty job (killing first if asked). */
+  /**
+   * Stops watching; the last handle in this Node process removes an empty job (killing first if asked).
+   * Rejects when the kill of `terminateOnLastHandleClose` did not empty the job within
+   * {@link closeKillTimeoutMs} (`ETIMEDOUT`; the job is left).
+   */
   async close(): Promise<void> {
     this.#notifier?.close();
     const left = (openHandles.get(this.name) ?? 1) - 1;
@@ -358,12 +383,32 @@ export class CgroupJob implements JobBackend {
     if (!(await this.#cgroup.exists())) return;
     if (this.#opts.terminateOnLastHandleClose && (await this.#cgroup.pids()).length > 0) {
       await this.terminate(1);
-      await waitEmpty(this.#cgroup, 5000);
+      await this.waitEmpty(closeKillTimeoutMs);
     }
     if ((await this.#cgroup.pids()).length > 0) return;
     await removeWhenReleased(this.#cgroup);
   }
 }
+
+/** Whether every one of `children` exits before `deadline` (ms since the epoch); true at once for none. */
+async function exitedBy(children: readonly ChildProcess[], deadline: number): Promise<boolean> {
+  const ac = new AbortController();
+  const exits = children.map((c) => (c.exitCode === null && c.signalCode === null ? once(c, 'exit', { signal: ac.signal }) : undefined));
+  const timer = setTimeout(() => ac.abort(), Math.max(0, deadline - Date.now()));
+  try {
+    await Promise.all(exits);
+    return true;
+  } catch (err) {
+    if (ac.signal.aborted) return false;
+    throw err;
+  } finally {
+    clearTimeout(timer);
+    ac.abort(); // takes the 'exit' listeners off
+  }
+}
+
+/** How long the last close of a `terminateOnLastHandleClose` job waits for the killed processes to go. */
+const closeKillTimeoutMs = 5000;
 
 // rmdir can race the kernel's bookkeeping of a process that has just exited (EBUSY); retry a little.
 async function removeWhenReleased(cgroup: CgroupSet): Promise<void> {

@@ -62,6 +62,9 @@ export interface JobObjectOpenOptions {
   layout?: CgroupLayout;
 }
 
+/** The longest timer Node sets (2^31−1 ms); a longer one fires at once. */
+const maxTimeoutMs = 2_147_483_647;
+
 function checkExitCode(exitCode: number): void {
   if (!Number.isSafeInteger(exitCode) || exitCode < 0 || exitCode > 0xffffffff) {
     throw new TaskioError('ERR_OUT_OF_RANGE', `exit code of \`${String(exitCode)}\` is invalid: must be an integer in 0..4294967295`);
@@ -204,12 +207,34 @@ export class JobObject {
    * Linux: through `cgroup.kill` (cgroup2, Linux ≥ 5.14), or else by freezing the job, sending SIGKILL to
    * each process and thawing it, so none can fork away. `exitCode` cannot be imposed; processes die of
    * SIGKILL (status 137 from a shell, `signal === 'SIGKILL'` in Node). The call returns once the kill is
-   * issued; the job is empty shortly after, which `MsgAllProcessesExited` reports.
+   * issued; the job is empty shortly after, which `MsgAllProcessesExited` reports and {@link waitEmpty}
+   * waits for.
    */
   async terminate(exitCode = 1): Promise<void> {
     this.#ensureOpen();
     checkExitCode(exitCode);
     await this.#backend.terminate(exitCode);
+  }
+
+  /**
+   * Waits until the job has no process left (not in hcsshim: the end of a {@link terminate}, which only
+   * issues the kill, or of a job left to run out). Resolves at once for an empty job; rejects
+   * `ETIMEDOUT` naming the job after `timeoutMs` (an integer in 0..2147483647 ms, else
+   * `ERR_OUT_OF_RANGE`), when the processes are still there.
+   *
+   * Linux: an event where the kernel gives one — cgroup2's `cgroup.events` (`populated 0`), watched
+   * with inotify, on v2 and hybrid machines — and a poll of `cgroup.procs` every `PollIntervalMs`
+   * only where it does not (v1 alone). A child of {@link spawn} still on its
+   * way in counts as in the job until it exits. Windows: the process list is polled every
+   * `PollIntervalMs` (a job handle is not signaled when it empties, and its completion port's
+   * message is {@link pollNotification}'s).
+   */
+  async waitEmpty(timeoutMs = 10_000): Promise<void> {
+    this.#ensureOpen();
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > maxTimeoutMs) {
+      throw new TaskioError('ERR_OUT_OF_RANGE', `timeout of \`${String(timeoutMs)}\` is invalid: must be an integer in 0..${maxTimeoutMs} ms`);
+    }
+    await this.#backend.waitEmpty(timeoutMs);
   }
 
   /**
@@ -320,9 +345,10 @@ export class JobObject {
    * process holds it, and with `terminateOnLastHandleClose` the last handle kills what is left.
    *
    * Linux, when it is the last handle in this Node process: with `terminateOnLastHandleClose` the
-   * remaining processes are killed first; then, if the job is empty, its cgroup directories (and empty
-   * `taskio` parents) are removed. A job that still has processes is left as it is — like a Windows job
-   * kept alive by its processes — and `open(name)` finds it again.
+   * remaining processes are killed first and waited for (5 s at most: after that the close rejects
+   * `ETIMEDOUT` and leaves the job); then, if the job is empty, its cgroup directories (and empty
+   * `taskio` parents) are removed. A job that still has processes is left as it is, like a Windows job
+   * kept alive by its processes, and `open(name)` finds it again.
    *
    * Unlike hcsshim, a second `close()` resolves instead of failing, so teardown code may always call it.
    */

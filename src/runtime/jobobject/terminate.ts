@@ -3,6 +3,7 @@ import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../../errors.js';
 import { fileExists, parseKeyed, readOptional, type CgroupSet, type Place } from './cgroup.js';
+import { PollIntervalMs } from './notifications.js';
 
 /**
  * Kills every process of a job and returns how many there were. With cgroup2's `cgroup.kill` (Linux ≥ 5.14)
@@ -43,24 +44,38 @@ export async function killAll(cgroup: CgroupSet, how: 'auto' | 'freeze' = 'auto'
 }
 
 /**
- * Waits until the job has no process, watching `cgroup.events` when there is one and polling `cgroup.procs`
- * as well (the fallback, and a safety net); rejects `ETIMEDOUT` after `timeoutMs`.
+ * Waits until the job has no process; rejects `ETIMEDOUT` after `timeoutMs`. Where the kernel says so
+ * itself it is an event: cgroup2 rewrites `cgroup.events` (`populated 0`) when the last process leaves,
+ * and inotify (`fs.watch`) wakes the wait. `cgroup.procs` is polled every {@link PollIntervalMs}, up to
+ * the deadline, only without that file (a v1-only layout: v1's one signal, `notify_on_release`, runs the
+ * hierarchy-wide `release_agent` program, which is the host's to set, not a library's; inotify on a v1
+ * `cgroup.procs` never fires) or when the watch cannot be made or fails. A job whose directory is gone
+ * is empty.
  */
 export async function waitEmpty(cgroup: CgroupSet, timeoutMs: number): Promise<void> {
   const events = cgroup.unified === undefined ? undefined : path.join(cgroup.unified, 'cgroup.events');
+  const hasEvents = events !== undefined && (await fileExists(events));
   const isEmpty = async (): Promise<boolean> => {
-    const text = events === undefined ? undefined : await readOptional(events);
-    return text !== undefined ? parseKeyed(text).get('populated') !== 1 : (await cgroup.pids()).length === 0;
+    try {
+      return hasEvents ? parseKeyed(await fs.readFile(events!, 'utf8')).get('populated') !== 1 : (await cgroup.pids()).length === 0;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'ENOENT') return true;
+      throw err;
+    }
   };
   if (await isEmpty()) return;
   await new Promise<void>((resolve, reject) => {
     let done = false;
+    let poll: NodeJS.Timeout | undefined;
     const check = (): void => {
-      isEmpty().then((e) => e && finish(), () => finish());
+      isEmpty().then((e) => e && finish(), (err: Error) => finish(err));
+    };
+    const pollFromNowOn = (): void => {
+      poll ??= setInterval(check, PollIntervalMs);
     };
     const timer = setTimeout(() => finish(new TaskioError('ETIMEDOUT', `job ${cgroup.name} still has processes after ${timeoutMs} ms`)), timeoutMs);
-    const poll = setInterval(check, 100);
-    const watcher = events === undefined ? undefined : watchQuietly(events, check);
+    const watcher = hasEvents ? watchQuietly(events!, check, () => (pollFromNowOn(), check())) : undefined;
+    if (watcher === undefined) pollFromNowOn();
     // Only ever called below this line or later (a timer, an event): what it clears exists by then.
     function finish(err?: Error): void {
       if (done) return;
@@ -70,22 +85,26 @@ export async function waitEmpty(cgroup: CgroupSet, timeoutMs: number): Promise<v
       watcher?.close();
       err ? reject(err) : resolve();
     }
-    check();
+    check(); // what changed before the watch was made
   });
 }
 
 /**
  * `fs.watch` that never throws nor emits an unhandled `'error'`: when the watch cannot be made (inotify
- * limits, a file that is gone) or fails later, it is dropped and the caller's poll notices the change.
+ * limits, a file that is gone) it returns undefined, and when it fails later it is dropped and
+ * `onFail` runs, so the caller can fall back to polling.
  */
-function watchQuietly(file: string, onChange: () => void): FSWatcher | undefined {
+function watchQuietly(file: string, onChange: () => void, onFail: () => void): FSWatcher | undefined {
   let w: FSWatcher;
   try {
     w = watch(file, onChange);
   } catch {
     return undefined;
   }
-  w.on('error', () => w.close());
+  w.on('error', () => {
+    w.close();
+    onFail();
+  });
   return w;
 }
 

@@ -355,3 +355,18 @@ t.test(`Win32Error names unknown numbers — ${W}`, async (t) => {
   t.match(e, { code: 'ERROR_9999', errno: 9999, name: 'Win32Error' });
   t.equal(addr(handle(0x1234)), 0x1234);
 });
+
+t.test(`waitEmpty polls ActiveProcesses until it is 0, or rejects ETIMEDOUT — ${W}`, async (t) => {
+  const k = setup(t);
+  const job = await JobObject.create({ name: 'w' });
+  const active = (n: number) => (_k: unknown, _j: unknown, _c: unknown, buf: Buffer): boolean => (
+    koffi.encode(buf, 0, s.JOBOBJECT_BASIC_ACCOUNTING_INFORMATION, { ActiveProcesses: n }), true
+  );
+  k.calls.length = 0;
+  k.on('QueryInformationJobObject', active(2), active(1), active(0));
+  await job.waitEmpty(10_000);
+  t.same(k.of('QueryInformationJobObject').map((c) => c.args[1]), Array(3).fill(C.JobObjectBasicAccountingInformation), 'asked until 0 processes were active');
+  k.on('QueryInformationJobObject', ...Array.from({ length: 100 }, () => active(1)));
+  await t.rejects(job.waitEmpty(150), { code: 'ETIMEDOUT', message: /job "w" still has processes after 150 ms/ });
+  await job.close();
+});

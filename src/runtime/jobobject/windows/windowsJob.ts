@@ -3,7 +3,7 @@ import { koffi, type IKoffiCType } from './koffi.js';
 import { TaskioError } from '../../../errors.js';
 import type { JobBackend } from '../backend.js';
 import { CPURateControlType } from '../limits.js';
-import { notRegistered, type JobNotification } from '../notifications.js';
+import { PollIntervalMs, notRegistered, type JobNotification } from '../notifications.js';
 import type { JobCommand, JobSpawnOptions } from '../spawn.js';
 import type { JobMemoryStats, JobProcessorStats, JobStorageStats } from '../stats.js';
 import { CompletionPortNotifier } from './completionPort.js';
@@ -228,6 +228,19 @@ export class WindowsJob implements JobBackend {
   /** TerminateJobObject: every process ends with `exitCode`, as on Windows. */
   async terminate(exitCode: number): Promise<void> {
     if (!this.#k.TerminateJobObject(this.#handle, exitCode >>> 0)) this.#fail('TerminateJobObject');
+  }
+
+  /**
+   * Polls `ActiveProcesses` every `PollIntervalMs` until it is 0 or `timeoutMs` passed. A job handle
+   * is not signaled when the job empties (only at its end-of-job time limit), and the completion
+   * port's ACTIVE_PROCESS_ZERO is {@link pollNotification}'s to deliver: taking it here would lose it.
+   */
+  async waitEmpty(timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while ((await this.queryProcessorStats()).ActiveProcesses > 0) {
+      if (Date.now() >= deadline) throw new TaskioError('ETIMEDOUT', `job ${JSON.stringify(this.name)} still has processes after ${timeoutMs} ms`);
+      await new Promise((r) => setTimeout(r, Math.min(PollIntervalMs, deadline - Date.now())));
+    }
   }
 
   #setInfo(cls: number, buf: Buffer): void {
