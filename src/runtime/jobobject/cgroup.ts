@@ -89,24 +89,45 @@ export class CgroupSet {
     return [...this.dirs.filter((d) => d !== this.listDir), this.listDir].map((d) => path.join(d, 'cgroup.procs'));
   }
 
-  /** True when the job's directories exist (all of them, so a half-removed job is not "found"). */
+  /**
+   * True when the job's directories exist (all of them, so a half-removed job is not "found").
+   * A name that is a file there — a cgroup interface file such as `cgroup.procs` or v1's `tasks`,
+   * which the name pattern cannot tell from a job on every kernel — is `ERR_INVALID_ARG_VALUE`:
+   * reading it as a job would fail later on a path through a file, and making it would fail halfway.
+   */
   async exists(): Promise<boolean> {
+    let all = true;
     for (const d of this.dirs) {
       try {
-        await fs.access(d);
-      } catch {
-        return false;
+        if (!(await fs.lstat(d)).isDirectory()) {
+          throw new TaskioError('ERR_INVALID_ARG_VALUE', `job object name ${JSON.stringify(this.name)} is invalid here: ${d} is a file of the cgroup hierarchy, not a job`);
+        }
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        all = false;
       }
     }
-    return true;
+    return all;
   }
 
   /**
    * Makes the job's directories (existing ones are kept, so create of an existing name opens it, as
    * Windows' CreateJobObject does), first enabling the cgroup2 controllers it needs for the children of
-   * the root and of the `taskio` parent.
+   * the root and of the `taskio` parent. A failure removes the directories this call made: a job made
+   * in some hierarchies only would be listed by `JobObject.names()` yet never found by open.
    */
   async create(): Promise<void> {
+    const made: string[] = [];
+    try {
+      await this.#create(made);
+    } catch (err) {
+      for (const d of made.reverse()) await fs.rmdir(d).catch(() => undefined);
+      for (const p of this.#parents) await fs.rmdir(p).catch(() => undefined); // only if empty
+      throw err;
+    }
+  }
+
+  async #create(made: string[]): Promise<void> {
     for (let attempt = 0; ; attempt++) {
       try {
         for (const parent of this.#parents) await fs.mkdir(parent, { recursive: true });
@@ -116,7 +137,15 @@ export class CgroupSet {
           await fs.writeFile(path.join(root, 'cgroup.subtree_control'), want);
           await fs.writeFile(path.join(path.dirname(this.unified), 'cgroup.subtree_control'), want);
         }
-        for (const d of this.dirs) await fs.mkdir(d, { recursive: true });
+        for (const d of this.dirs) {
+          if (made.includes(d)) continue;
+          try {
+            await fs.mkdir(d);
+            made.push(d);
+          } catch (err) {
+            if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+          }
+        }
         return;
       } catch (err) {
         // Another job's close may remove an empty `taskio` parent between our mkdirs: make it again.
@@ -145,14 +174,18 @@ export class CgroupSet {
 
   /** The pids in the job (its `cgroup.procs`, in the cgroup2 directory when there is one). */
   async pids(): Promise<number[]> {
-    const text = await fs.readFile(path.join(this.listDir, 'cgroup.procs'), 'utf8');
-    return text.split('\n').filter(Boolean).map(Number);
+    return readProcs(this.listDir);
   }
 
   /** Moves `pid` into every joined hierarchy. */
   async assign(pid: number): Promise<void> {
     for (const f of this.procsFiles()) await fs.writeFile(f, `${pid}\n`);
   }
+}
+
+async function readProcs(dir: string): Promise<number[]> {
+  const text = await fs.readFile(path.join(dir, 'cgroup.procs'), 'utf8');
+  return text.split('\n').filter(Boolean).map(Number);
 }
 
 /** Reads a cgroup file as text, or `undefined` when the kernel does not have it. */

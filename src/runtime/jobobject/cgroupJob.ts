@@ -103,7 +103,7 @@ export class CgroupJob implements JobBackend {
     if (options.ioDevices !== undefined) await devicesOf(options.ioDevices); // fail before creating
     const cgroup = new CgroupSet(n, options.layout);
     const existed = await cgroup.exists();
-    await cgroup.create();
+    await cgroup.create(); // a failure removes what it made
     let job: CgroupJob | undefined;
     try {
       job = await CgroupJob.#make(n, cgroup, options);

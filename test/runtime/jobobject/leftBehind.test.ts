@@ -1,0 +1,61 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { JobObject, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
+import { checkNoJobsLeft } from './leftovers.js';
+
+// What a job's create and close leave in the cgroup hierarchies when they cannot do all they were
+// asked, on this machine's real cgroups.
+const real = cgroupLayout();
+const prefix = `tlb-${process.pid}-`;
+let seq = 0;
+const testTimeout = { timeout: 30_000 };
+const roots = [...new Set([real.v2, ...real.v1.values()].filter((r): r is string => r !== undefined))];
+
+const isDir = (p: string): boolean => fs.statSync(p, { throwIfNoEntry: false })?.isDirectory() === true;
+
+/** Removes, in teardown, what a failed case may have made of job `name` (empty directories only). */
+function removeLater(t: Test, name: string, layout: CgroupLayout = real): void {
+  t.teardown(() => {
+    for (const root of new Set([layout.v2, ...layout.v1.values()])) {
+      const dir = root === undefined ? undefined : path.join(root, 'taskio', name);
+      if (dir !== undefined && isDir(dir)) fs.rmdirSync(dir);
+    }
+  });
+}
+
+t.test('a name that is a cgroup interface file is refused, and nothing is made', testTimeout, async (t) => {
+  // Before: open('cgroup.procs') found a "job" (a path through a file), whose close threw ENOTDIR;
+  // create('tasks') made the cgroup2 directory, failed EEXIST on v1's `tasks` file and left it.
+  const names = ['cgroup.procs', ...(real.v1.size > 0 ? ['tasks', 'notify_on_release'] : [])];
+  for (const name of names) {
+    removeLater(t, name);
+    const message = new RegExp(`job object name "${name}" is invalid here: .*/taskio/${name} is a file of the cgroup hierarchy`);
+    await t.rejects(JobObject.create({ name }), { code: 'ERR_INVALID_ARG_VALUE', message }, `create ${name}`);
+    await t.rejects(JobObject.open(name), { code: 'ERR_INVALID_ARG_VALUE', message }, `open ${name}`);
+    for (const root of roots) t.notOk(isDir(path.join(root, 'taskio', name)), `no directory ${name} under ${root}/taskio`);
+  }
+});
+
+t.test('a create the kernel refuses halfway (cgroup.max.descendants reached in one hierarchy) removes what it made', { ...testTimeout, skip: real.v2 === undefined ? 'no cgroup2 mount' : false }, async (t) => {
+  // A cgroup2 subtree that takes one more cgroup, standing for a hierarchy: its `taskio` parent fits,
+  // the job's directory under it does not. The job's directory in the real cgroup2 root is made first.
+  const full = path.join(real.v2!, `taskio-test-${process.pid}-full`);
+  fs.mkdirSync(full);
+  t.teardown(() => {
+    if (isDir(path.join(full, 'taskio'))) fs.rmdirSync(path.join(full, 'taskio'));
+    fs.rmdirSync(full);
+  });
+  fs.writeFileSync(path.join(full, 'cgroup.max.descendants'), '1');
+  const layout: CgroupLayout = { mode: 'hybrid', v2: real.v2, v2Controllers: new Set(), v1: new Map([['cpu', full]]) };
+  const name = `${prefix}${seq++}`;
+  removeLater(t, name, layout);
+  await t.rejects(JobObject.create({ name, layout }), { code: 'EAGAIN' }, 'the kernel refuses the second directory');
+  t.notOk(isDir(path.join(real.v2!, 'taskio', name)), 'the cgroup2 directory made before the refusal is removed');
+  await t.rejects(JobObject.open(name), { code: 'ENOENT' });
+  t.notOk((await JobObject.names()).includes(name), 'and not listed');
+});
+
+t.test('nothing of ours is left under the cgroup roots', async (t) => {
+  checkNoJobsLeft(t, real, prefix);
+});
