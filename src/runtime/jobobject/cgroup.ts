@@ -156,10 +156,11 @@ export class CgroupSet {
 
   /**
    * Removes the job's directories, then each `taskio` parent that became empty. `EBUSY` means
-   * processes are still inside; the caller decides whether to wait.
+   * processes are still inside; the caller decides whether to wait. The directory that lists the
+   * job goes last, so a removal stopped halfway leaves a job that `JobObject.names()` still lists.
    */
   async remove(): Promise<void> {
-    for (const d of this.dirs) {
+    for (const d of [...this.dirs.filter((x) => x !== this.listDir), this.listDir]) {
       try {
         await fs.rmdir(d);
       } catch (err) {
@@ -175,6 +176,23 @@ export class CgroupSet {
   /** The pids in the job (its `cgroup.procs`, in the cgroup2 directory when there is one). */
   async pids(): Promise<number[]> {
     return readProcs(this.listDir);
+  }
+
+  /**
+   * Whether any of the job's directories holds a process. On a hybrid machine the hierarchies are
+   * separate: a process moved out of the job's cgroup2 directory by another program (systemd owns
+   * that hierarchy there) is still in its v1 ones, charged to its memory limit, and makes their
+   * rmdir fail `EBUSY`, though {@link pids} no longer lists it. A directory that is gone holds none.
+   */
+  async anyProcess(): Promise<boolean> {
+    for (const d of this.dirs) {
+      try {
+        if ((await readProcs(d)).length > 0) return true;
+      } catch (err) {
+        if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      }
+    }
+    return false;
   }
 
   /** Moves `pid` into every joined hierarchy. */

@@ -369,8 +369,9 @@ export class CgroupJob implements JobBackend {
 
   /**
    * Stops watching; the last handle in this Node process removes an empty job (killing first if asked).
-   * Rejects when the kill of `terminateOnLastHandleClose` did not empty the job within
-   * {@link closeKillTimeoutMs} (`ETIMEDOUT`; the job is left).
+   * A job that still has a process in any of its cgroups is left as it is, and so is one another
+   * process removes meanwhile. Rejects only when the kill of `terminateOnLastHandleClose` did not
+   * empty the job within {@link closeKillTimeoutMs} (`ETIMEDOUT`; the job is left).
    */
   async close(): Promise<void> {
     this.#notifier?.close();
@@ -381,11 +382,11 @@ export class CgroupJob implements JobBackend {
     }
     openHandles.delete(this.name);
     if (!(await this.#cgroup.exists())) return;
-    if (this.#opts.terminateOnLastHandleClose && (await this.#cgroup.pids()).length > 0) {
+    if (this.#opts.terminateOnLastHandleClose && (await this.pids().catch(() => [])).length > 0) {
       await this.terminate(1);
       await this.waitEmpty(closeKillTimeoutMs);
     }
-    if ((await this.#cgroup.pids()).length > 0) return;
+    if (await this.#cgroup.anyProcess()) return;
     await removeWhenReleased(this.#cgroup);
   }
 }
@@ -410,14 +411,19 @@ async function exitedBy(children: readonly ChildProcess[], deadline: number): Pr
 /** How long the last close of a `terminateOnLastHandleClose` job waits for the killed processes to go. */
 const closeKillTimeoutMs = 5000;
 
-// rmdir can race the kernel's bookkeeping of a process that has just exited (EBUSY); retry a little.
+/**
+ * Removes an empty job. rmdir can race the kernel's bookkeeping of a process that has just exited
+ * (EBUSY), and there is no event for the end of it, so it is retried a little (bounded). An EBUSY that
+ * outlasts that means something joined the job after all: it is left, as close leaves a job with processes.
+ */
 async function removeWhenReleased(cgroup: CgroupSet): Promise<void> {
   for (let i = 0; ; i++) {
     try {
       await cgroup.remove();
       return;
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'EBUSY' || i >= 50) throw err;
+      if ((err as NodeJS.ErrnoException).code !== 'EBUSY') throw err;
+      if (i >= 50 || (await cgroup.anyProcess())) return;
       await new Promise((r) => setTimeout(r, 20));
     }
   }

@@ -347,8 +347,8 @@ export class JobObject {
    * Linux, when it is the last handle in this Node process: with `terminateOnLastHandleClose` the
    * remaining processes are killed first and waited for (5 s at most: after that the close rejects
    * `ETIMEDOUT` and leaves the job); then, if the job is empty, its cgroup directories (and empty
-   * `taskio` parents) are removed. A job that still has processes is left as it is, like a Windows job
-   * kept alive by its processes, and `open(name)` finds it again.
+   * `taskio` parents) are removed. A job that still has processes — in any of its cgroups — is left as
+   * it is, like a Windows job kept alive by its processes, and `open(name)` finds it again.
    *
    * Unlike hcsshim, a second `close()` resolves instead of failing, so teardown code may always call it.
    */

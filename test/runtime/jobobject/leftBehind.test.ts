@@ -1,6 +1,8 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import { once } from 'node:events';
+import { spawn } from 'node:child_process';
 import { JobObject, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
 import { checkNoJobsLeft } from './leftovers.js';
 
@@ -54,6 +56,34 @@ t.test('a create the kernel refuses halfway (cgroup.max.descendants reached in o
   t.notOk(isDir(path.join(real.v2!, 'taskio', name)), 'the cgroup2 directory made before the refusal is removed');
   await t.rejects(JobObject.open(name), { code: 'ENOENT' });
   t.notOk((await JobObject.names()).includes(name), 'and not listed');
+});
+
+t.test('close leaves a job whose process left its cgroup2 directory but not its v1 ones (hybrid), whole', { ...testTimeout, skip: real.mode !== 'hybrid' ? 'not a hybrid machine' : false }, async (t) => {
+  // Before: pids() (the cgroup2 directory) was empty, so close removed that directory, then failed
+  // EBUSY on the v1 ones after a second of retries: a half-removed job that open() no longer found.
+  const name = `${prefix}${seq++}`;
+  const job = await JobObject.create({ name });
+  const dirs = job.cgroupPaths;
+  const sleeper = spawn('sleep', ['120'], { stdio: 'ignore' });
+  const exited = once(sleeper, 'exit');
+  t.teardown(async () => {
+    sleeper.kill('SIGKILL');
+    await exited;
+    for (const d of dirs) if (isDir(d)) fs.rmdirSync(d);
+  });
+  await once(sleeper, 'spawn');
+  await job.assign(sleeper.pid!);
+  // Moved by another program in the cgroup2 hierarchy alone (systemd owns it on a hybrid machine).
+  fs.writeFileSync(path.join(real.v2!, 'cgroup.procs'), String(sleeper.pid));
+  t.same(await job.pids(), [], 'not listed: the job lists its cgroup2 directory');
+  await job.close();
+  for (const d of dirs) t.ok(isDir(d), `kept ${d}`);
+
+  sleeper.kill('SIGKILL');
+  await exited;
+  const again = await JobObject.open(name);
+  await again.close();
+  for (const d of dirs) t.notOk(isDir(d), `removed ${d} once the process is gone`);
 });
 
 t.test('nothing of ours is left under the cgroup roots', async (t) => {
