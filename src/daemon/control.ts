@@ -1,5 +1,6 @@
 import { TaskioError } from '../errors.js';
 import { groupStats } from '../runtime/host/index.js';
+import { signalEach } from '../runtime/host/sessions.js';
 import type { JobRuntime } from '../runtime/container/index.js';
 import { Freezer } from '../runtime/container/freezer.js';
 import { JobObject } from '../runtime/jobobject/index.js';
@@ -139,10 +140,20 @@ export class AdoptedControl implements TaskControl {
     return this.#job;
   }
 
+  /**
+   * With `all`, a host task in a job is signalled as the host runtime that started it did: every
+   * process of the job (SIGKILL: `terminate()`), so one that left the task's process group (a
+   * `setsid` daemon) is reached too. Otherwise the process group, or its leader.
+   */
   async kill(signal: number, all: boolean): Promise<void> {
     if (this.#runsc) return this.#runsc.kill(this.#record.id, signal, { all });
     const job = this.#jobObject();
-    if (all && job && signal === 9) return (await job).terminate();
+    if (all && job) {
+      const j = await job;
+      if (signal === 9) return j.terminate();
+      if (signalEach(await j.pids(), signal) === 0) throw new TaskioError('ERR_NOT_FOUND', `task ${this.#record.id}: process not found`);
+      return;
+    }
     try {
       signalTask(this.#record.pid, this.#record.pidStartTime, signal, all);
     } catch (err) {
