@@ -2,7 +2,9 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { isCode, recvFd } from '../../sys/index.js';
+import tty from 'node:tty';
+import { isCode, recvFd, type ReceivedFd } from '../../sys/index.js';
+import { closeQuietly } from '../stdio/sink.js';
 import { TaskioError, abortError } from '../../errors.js';
 import { removeInside } from '../../removeInside.js';
 
@@ -17,7 +19,8 @@ export interface ConsoleSocket {
    * Waits for the runtime to connect and send the pty master, and resolves with that fd (close-on-exec,
    * owned by the caller: wrap it in a {@link Console} or close it). Each call takes the next
    * connection. Rejects with an `AbortError` on `signal`, with `ERR_CONSOLE_SOCKET` when the runtime
-   * closes the connection without an fd, and with `ERR_CONSOLE_SOCKET_CLOSED` after {@link close}.
+   * closes the connection without an fd or sends anything but one terminal fd (each fd it sent is
+   * closed), and with `ERR_CONSOLE_SOCKET_CLOSED` after {@link close}.
    */
   receiveMaster(signal?: AbortSignal): Promise<number>;
   /** Stops listening and removes the socket and its directory. Idempotent. */
@@ -139,18 +142,35 @@ class ListeningConsoleSocket implements ConsoleSocket {
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
       if (this.#closing !== null) throw closedError();
+      let got: ReceivedFd;
       try {
-        const got = recvFd(fd);
-        if (got.fd >= 0) return got.fd;
-        throw new TaskioError('ERR_CONSOLE_SOCKET', got.data.length === 0
-          ? 'the runtime closed the console socket without sending the pty master'
-          : 'the runtime sent a message without a pty master over the console socket');
+        got = recvFd(fd);
       } catch (err) {
         if (!isCode(err, 'EAGAIN')) throw err;
+        await delay(backoff, signal);
+        backoff = Math.min(backoff * 2, MAX_BACKOFF);
+        continue;
       }
-      await delay(backoff, signal);
-      backoff = Math.min(backoff * 2, MAX_BACKOFF);
+      return this.#master(got);
     }
+  }
+
+  /**
+   * The pty master in the runtime's message, or the error saying what came instead. Anything but
+   * one terminal fd is refused, and every fd that came is closed: none stays open in this process.
+   */
+  #master(got: ReceivedFd): number {
+    const [fd] = got.fds;
+    if (fd !== undefined && got.fds.length === 1 && !got.truncated && tty.isatty(fd)) return fd;
+    for (const f of got.fds) closeQuietly(f);
+    if (fd === undefined) {
+      throw new TaskioError('ERR_CONSOLE_SOCKET', got.data.length === 0
+        ? 'the runtime closed the console socket without sending the pty master'
+        : 'the runtime sent a message without a pty master over the console socket');
+    }
+    throw new TaskioError('ERR_CONSOLE_SOCKET', got.fds.length > 1 || got.truncated
+      ? `the runtime sent ${got.truncated ? 'more than ' : ''}${got.fds.length} fds over the console socket ${this.path}, not one pty master`
+      : `the runtime sent an fd that is not a terminal over the console socket ${this.path}`);
   }
 
   close(): Promise<void> {

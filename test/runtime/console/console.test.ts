@@ -140,6 +140,38 @@ t.test('a runtime that hangs up without an fd is a clear error', { timeout: 60_0
   await rt.exited;
 });
 
+/** The fds open in this process now. */
+function fdSet(): Set<number> {
+  return new Set(fs.readdirSync('/proc/self/fd').map(Number));
+}
+
+t.test('a runtime that sends two fds, more than fit, or one that is no terminal is refused, and every fd it sent is closed', { timeout: 60_000 }, async (t) => {
+  // Warm up: the first spawn and socket make libuv open its own fds for good.
+  {
+    const sock = await newConsoleSocket();
+    const rt = fakeRuntime(sock.path, '', 'nofd');
+    await t.rejects(sock.receiveMaster(), { code: 'ERR_CONSOLE_SOCKET' });
+    await sock.close();
+    await rt.exited;
+  }
+  const cases = [
+    ['twofds', /sent 2 fds over the console socket .*pty\.sock, not one pty master/],
+    ['manyfds', /sent more than \d+ fds over the console socket .*pty\.sock, not one pty master/],
+    ['notty', /sent an fd that is not a terminal over the console socket .*pty\.sock/],
+  ] as const;
+  for (const [mode, message] of cases) {
+    const before = fdSet();
+    const sock = await newConsoleSocket();
+    const rt = fakeRuntime(sock.path, '', mode);
+    await t.rejects(sock.receiveMaster(), { name: 'TaskioError', code: 'ERR_CONSOLE_SOCKET', message }, mode);
+    t.equal(await rt.exited, 0, `${mode}: the runtime sent it`);
+    await sock.close();
+    await new Promise((r) => setImmediate(r));
+    const left = [...fdSet()].filter((fd) => !before.has(fd)).map((fd) => `${fd} → ${fs.readlinkSync(`/proc/self/fd/${fd}`)}`);
+    t.same(left, [], `${mode}: no fd left open`);
+  }
+});
+
 t.test('receiveMaster is cancellable and close() rejects waiters and removes its directory', { timeout: 60_000 }, async (t) => {
   const sock = await newConsoleSocket();
   t.teardown(() => sock.close());
