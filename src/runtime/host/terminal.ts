@@ -68,6 +68,8 @@ export class HostTerminal implements Terminal {
   attach(pty: IPty): void {
     this.#pty = pty;
     const onData = (d: string | Buffer): void => {
+      // Closed: the output has ended (a push now would be an 'error' nobody may hear) and nobody reads.
+      if (this.#closed) return;
       const buf = typeof d === 'string' ? Buffer.from(d) : d; // Buffers with encoding: null
       if (!this.output.push(buf)) pty.pause();
     };
@@ -84,11 +86,17 @@ export class HostTerminal implements Terminal {
     }
   }
 
+  /**
+   * Ends both streams; what the process still writes is dropped. The process runs on (node-pty owns
+   * the pty, `HostRuntime` the process): a pty paused because the output was not read is
+   * resumed, so the process is not held up on a terminal nobody will read.
+   */
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
     this.input.destroy();
     if (!this.output.destroyed) this.output.push(null);
+    this.#pty?.resume();
     for (const { cb } of this.#pendingInput.splice(0)) cb(new TaskioError('ERR_CONSOLE_CLOSED', 'the terminal was closed'));
   }
 }
