@@ -105,7 +105,24 @@ export class OwnedChildren {
   /** Tells whether `pid` belongs to another reaper. */
   has(pid: number): boolean {
     if (this.#pending.size > 0) this.flush();
-    return this.#pids.has(pid) || this.#declared.has(pid);
+    return this.#pids.has(pid) || this.#isDeclared(pid);
+  }
+
+  /**
+   * Whether `pid` is declared and still names the process that was. A child present at start that
+   * libuv reaped, or one whose owner never reported its exit, stays declared until {@link prune}
+   * sees it gone, and prune runs only when an owned zombie hides others: an orphan that took the
+   * pid meanwhile would be left unreaped, a zombie whose exit nobody hears. Its start time tells
+   * it from the declared process; a pid that names nobody is still declared (its owner reaped it
+   * and has yet to report the exit).
+   */
+  #isDeclared(pid: number): boolean {
+    if (!this.#declared.has(pid)) return false;
+    const declared = this.#declared.get(pid);
+    const now = declared === undefined ? null : startTimeOf(pid);
+    if (now === null || now === declared) return true;
+    this.#declared.delete(pid);
+    return false;
   }
 
   /**

@@ -197,6 +197,22 @@ t.test('a reused pid: wait(pid) reports the exit of the process that has the pid
   t.equal(gone!.status, 5, 'a process gone before wait(): the newest exit of its pid');
 });
 
+t.test('an orphan that takes the pid of a child present at start (reaped by libuv since) is reaped and reported', { timeout: 30000 }, async (t) => {
+  // The monitor takes the children it finds at start as libuv's. One exits and libuv reaps it; an
+  // orphan left by a posix_spawn'd command then gets its pid, in a pid namespace where the fixture
+  // decides pids. That orphan was taken for the old child: never reaped, a zombie with no exit.
+  const fixture = testFile('runtime/reaper/fixtures/declaredReuse.mjs');
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  for await (const chunk of child.stdout!) out += chunk;
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+  t.equal(code, 0, 'the fixture ran');
+  const r = JSON.parse(out) as { old: number; pid: number; state: string | null; status: number | null };
+  t.equal(r.pid, r.old, 'the orphan got the pid of the child present at start');
+  t.equal(r.state, null, 'reaped: no zombie left');
+  t.equal(r.status, 137, 'its exit was published');
+});
+
 t.test('an exit carries the start time that identifies its process', { timeout: 60_000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
