@@ -19,6 +19,14 @@ interface Waiter {
   fail(err: Error): void;
 }
 
+/** A pending `next()` of an iterator (`of`, the iterator's token). */
+interface Taker {
+  of: object;
+  resolve(r: IteratorResult<Exit>): void;
+}
+
+const DONE: IteratorResult<Exit> = Object.freeze({ value: undefined, done: true });
+
 /** Whether a pid names a process whose exit is still to come, and which process. @internal */
 export interface PidIdentity {
   /** True while the pid names a process whose exit has not been published (running, or not reaped yet). */
@@ -58,8 +66,8 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
   readonly #from: number;
   /** The next log entry the iterator yields. */
   #cursor: number;
-  /** The iterator's pending `next()` calls, waiting for the next exit. */
-  readonly #takers: Array<(r: IteratorResult<Exit>) => void> = [];
+  /** The iterators' pending `next()` calls, waiting for the next exit, each with its iterator. */
+  #takers: Taker[] = [];
   readonly #waiters = new Map<number, Set<Waiter>>();
   #closed = false;
 
@@ -161,7 +169,7 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
   end(): void {
     if (this.#closed) return;
     this.#closed = true;
-    for (const taker of this.#takers.splice(0)) taker({ value: undefined, done: true });
+    for (const taker of this.#takers.splice(0)) taker.resolve(DONE);
     for (const set of [...this.#waiters.values()]) for (const w of [...set]) w.fail(closedError());
     this.emit('close');
   }
@@ -170,17 +178,27 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
    * Iterates the exits in the order they were reaped, starting with those published since
    * subscribing (an iterator that falls more than the monitor's `retain` exits behind skips the
    * oldest). Ends when the subscription is closed. Leaving the loop early (`break`) does not
-   * unsubscribe: the subscription belongs to whoever called `subscribe()`.
+   * unsubscribe: the subscription belongs to whoever called `subscribe()`, and a later loop goes on
+   * from the first exit this one did not take. `return()` ends this iterator only: a `next()` of
+   * it still waiting ends too, and takes no exit away from the loops that follow.
    */
   [Symbol.asyncIterator](): AsyncIterator<Exit> {
+    const token = {};
+    let returned = false;
     return {
       next: (): Promise<IteratorResult<Exit>> => {
-        const exit = this.#closed ? undefined : this.#take();
+        const exit = this.#closed || returned ? undefined : this.#take();
         if (exit !== undefined) return Promise.resolve({ value: exit, done: false });
-        if (this.#closed) return Promise.resolve({ value: undefined, done: true });
-        return new Promise((resolve) => this.#takers.push(resolve));
+        if (this.#closed || returned) return Promise.resolve(DONE);
+        return new Promise((resolve) => this.#takers.push({ of: token, resolve }));
       },
-      return: (): Promise<IteratorResult<Exit>> => Promise.resolve({ value: undefined, done: true }),
+      return: (): Promise<IteratorResult<Exit>> => {
+        returned = true;
+        const mine = this.#takers.filter((taker) => taker.of === token);
+        this.#takers = this.#takers.filter((taker) => taker.of !== token);
+        for (const taker of mine) taker.resolve(DONE);
+        return Promise.resolve(DONE);
+      },
     };
   }
 
@@ -197,7 +215,7 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
     while (this.#takers.length > 0) {
       const exit = this.#take();
       if (exit === undefined) return;
-      this.#takers.shift()!({ value: exit, done: false });
+      this.#takers.shift()!.resolve({ value: exit, done: false });
     }
   }
 }

@@ -71,6 +71,29 @@ t.test('the async iterator yields exits in order, buffered from subscribe()', { 
   t.same(pids.map((p) => got.get(p)), [3, 4]);
 });
 
+t.test('an iterator ended by return() while its next() waits takes no exit from the loop that follows', { timeout: 60_000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const events: Exit[] = [];
+  sub.on('exit', (e) => events.push(e));
+  // A next() given up on (raced against a timeout, say), then the iterator ended.
+  const it = sub[Symbol.asyncIterator]();
+  const pending = it.next();
+  t.same(await it.return!(), { value: undefined, done: true });
+  const orphan = await spawnOrphan('exit 6');
+  t.teardown(() => orphan.release());
+  orphan.release();
+  await sub.wait(orphan.pid);
+  t.same(await pending, { value: undefined, done: true }, 'the waiting next() ended with its iterator');
+  t.same(await it.next(), { value: undefined, done: true }, 'a returned iterator stays done');
+  const iterated: Exit[] = [];
+  for await (const e of sub) {
+    iterated.push(e);
+    if (e.pid === orphan.pid) break;
+  }
+  t.same(iterated, events.slice(0, events.findIndex((e) => e.pid === orphan.pid) + 1), 'the next loop gets every exit, the first one too');
+});
+
 t.test('child_process and execa children keep their own exit codes beside reaped orphans', { timeout: 30000 }, async (t) => {
   const sub = monitor.subscribe();
   t.teardown(() => monitor.unsubscribe(sub));
