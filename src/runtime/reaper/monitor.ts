@@ -24,7 +24,8 @@ export interface MonitorOptions {
   /**
    * How many exits are kept for subscriptions (default 4096), in one log shared by all of them: a
    * process whose pid is learnt late (from a runtime's pid file) is found there if fewer than this
-   * many exits happened in the process meanwhile; an iterator that falls this far behind skips exits.
+   * many exits happened in the process meanwhile (otherwise `wait` says so with `ERR_NOT_FOUND`
+   * rather than wait for the pid's next owner); an iterator that falls this far behind skips exits.
    */
   retain?: number;
 }

@@ -94,8 +94,10 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
   /**
    * Resolves with the exit of the process that has `pid` now, when it exits; if no process has
    * `pid` any more, with the newest exit of `pid` since subscribing (at once) or, when there is
-   * none yet, the next one. Rejects with an `AbortError` on `signal`, and with
-   * `ERR_SUBSCRIPTION_CLOSED` when the subscription ends first.
+   * none yet, the next one. Rejects with an `AbortError` on `signal`, with
+   * `ERR_SUBSCRIPTION_CLOSED` when the subscription ends first, and with `ERR_NOT_FOUND` (at once)
+   * when no process has `pid`, no exit of it is kept, and the monitor's log has dropped exits
+   * published since subscribing ({@link MonitorOptions.retain}): the exit may have been one of them.
    */
   wait(pid: number, signal?: AbortSignal): Promise<Exit> {
     const now = this.#source.identify(pid);
@@ -103,6 +105,11 @@ export class ExitSubscription extends EventEmitter<ExitSubscriptionEvents> imple
     if (seen !== undefined) return Promise.resolve(seen);
     if (signal?.aborted) return Promise.reject(abortError(signal));
     if (this.#closed) return Promise.reject(closedError());
+    // Waiting for "the next exit" of a pid whose exit was dropped would wait for whichever process
+    // gets the pid next, and take that one's exit for it.
+    if (!now.live && this.#source.log.first > this.#from) {
+      return Promise.reject(new TaskioError('ERR_NOT_FOUND', `no exit of pid ${pid} is kept: more exits than the monitor retains were published since subscribing, and it may have been one of them`));
+    }
     return new Promise<Exit>((resolve, reject) => {
       let set = this.#waiters.get(pid);
       if (set === undefined) this.#waiters.set(pid, (set = new Set()));

@@ -1,5 +1,9 @@
 import t from 'tap';
+import { spawn } from 'node:child_process';
+import { once } from 'node:events';
 import { Monitor, type Exit } from '../../../src/runtime/reaper/index.js';
+import { processState } from '../../../src/runtime/reaper/children.js';
+import { spawnOrphan } from './fixtures/orphans.js';
 
 // A monitor of its own (tap runs each file in its own process, so it may reap here).
 const monitor = new Monitor({ retain: 4 });
@@ -26,6 +30,25 @@ t.test('exits are kept once, in a bounded log: a subscription holds none of its 
   const waiting = late.wait(fake(9));
   monitor.notifyExit(fake(9), 42);
   t.equal((await waiting).status, 42, 'it waits for the next one');
+});
+
+t.test('wait() for a reaped process whose exit the log dropped fails at once instead of waiting for the pid\'s next owner', { timeout: 60_000 }, async (t) => {
+  const sub = monitor.subscribe();
+  t.teardown(() => monitor.unsubscribe(sub));
+  const orphan = await spawnOrphan('exit 8');
+  t.teardown(() => orphan.release());
+  const reaped = new Promise<void>((resolve) => sub.on('exit', (e) => { if (e.pid === orphan.pid) resolve(); }));
+  orphan.release();
+  await reaped;
+  t.equal(processState(orphan.pid), null, 'reaped: the pid names nobody now');
+  // More exits than the log keeps (4): the orphan's is dropped. Its pid is learnt only now, as a
+  // runtime's pid file is read after its command returned.
+  for (let i = 0; i < 5; i++) await once(spawn('/bin/true', [], { stdio: 'ignore' }), 'exit');
+  t.equal(sub.exitOf(orphan.pid), undefined, 'the exit is no longer kept');
+  let outcome: unknown = 'pending';
+  sub.wait(orphan.pid).then((e) => { outcome = e; }, (err: unknown) => { outcome = err; });
+  await new Promise((r) => setImmediate(r));
+  t.match(outcome, { name: 'TaskioError', code: 'ERR_NOT_FOUND', message: new RegExp(`pid ${orphan.pid}\\b`) }, 'rejected at once, naming the pid');
 });
 
 t.test('the retain option is checked', async (t) => {
