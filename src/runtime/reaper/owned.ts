@@ -33,6 +33,11 @@ export class OwnedChildren {
   readonly #pids = new Map<number, number | undefined>();
   /** Pids declared by an owner or present at start, with their start times; dropped by {@link prune} once gone. */
   readonly #declared = new Map<number, number | undefined>();
+  /**
+   * Declared pids found taken by a newer process, with the declared process's start time: no longer
+   * protected, but the owner's report of the old exit still names the old process by it.
+   */
+  readonly #superseded = new Map<number, number>();
   readonly #pending = new Set<ChildProcess>();
   readonly #onExit: (pid: number, status: number, startTime: number | undefined) => void;
   readonly #onSpawn = (message: unknown): void => {
@@ -60,6 +65,7 @@ export class OwnedChildren {
     this.#pending.clear();
     this.#pids.clear();
     this.#declared.clear();
+    this.#superseded.clear();
   }
 
   /** Moves spawned `ChildProcess`es from pending to the pid set. */
@@ -86,13 +92,15 @@ export class OwnedChildren {
 
   /** Marks `pid` as reaped by its owner (it must still exist, as a zombie at least, to be identified). */
   add(pid: number): void {
+    this.#superseded.delete(pid);
     this.#declared.set(pid, startTimeOf(pid) ?? undefined);
   }
 
   /** Forgets a declared `pid` (its owner reaped it); returns its start time if it was declared. */
   delete(pid: number): number | undefined {
-    const startTime = this.#declared.get(pid);
+    const startTime = this.#declared.get(pid) ?? this.#superseded.get(pid);
     this.#declared.delete(pid);
+    this.#superseded.delete(pid);
     return startTime;
   }
 
@@ -122,6 +130,7 @@ export class OwnedChildren {
     const now = declared === undefined ? null : startTimeOf(pid);
     if (now === null || now === declared) return true;
     this.#declared.delete(pid);
+    this.#superseded.set(pid, declared!);
     return false;
   }
 

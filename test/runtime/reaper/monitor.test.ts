@@ -220,20 +220,27 @@ t.test('a reused pid: wait(pid) reports the exit of the process that has the pid
   t.equal(gone!.status, 5, 'a process gone before wait(): the newest exit of its pid');
 });
 
-t.test('an orphan that takes the pid of a child present at start (reaped by libuv since) is reaped and reported', { timeout: 30000 }, async (t) => {
-  // The monitor takes the children it finds at start as libuv's. One exits and libuv reaps it; an
-  // orphan left by a posix_spawn'd command then gets its pid, in a pid namespace where the fixture
-  // decides pids. That orphan was taken for the old child: never reaped, a zombie with no exit.
+t.test('an orphan that takes a pid the monitor leaves to another reaper, once that reaper reaped it, is reaped and reported as itself', { timeout: 30000 }, async (t) => {
+  // In a pid namespace where the fixture decides pids, an orphan left by a posix_spawn'd command gets
+  // the pid of (1) a child present when the monitor started, since exited and reaped by libuv, and
+  // (2) a child declared with exclude(), reaped by its owner, who reports its exit only afterwards.
   const fixture = testFile('runtime/reaper/fixtures/declaredReuse.mjs');
   const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
   let out = '';
   for await (const chunk of child.stdout!) out += chunk;
   const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
   t.equal(code, 0, 'the fixture ran');
-  const r = JSON.parse(out) as { old: number; pid: number; state: string | null; status: number | null };
-  t.equal(r.pid, r.old, 'the orphan got the pid of the child present at start');
-  t.equal(r.state, null, 'reaped: no zombie left');
-  t.equal(r.status, 137, 'its exit was published');
+  type Case = { name: string; old: number; pid: number; state: string | null; status: number | null; early?: number | null };
+  const cases = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
+  t.same(cases.map((c) => c.name), ['present at start', 'excluded']);
+  for (const c of cases) t.equal(c.pid, c.old, `${c.name}: the orphan got the old pid`);
+  const [atStart, excluded] = cases;
+  // It was taken for the old child: never reaped, a zombie with no exit.
+  t.equal(atStart!.state, null, 'present at start: the orphan was reaped, no zombie left');
+  t.equal(atStart!.status, 137, 'present at start: its exit was published');
+  t.equal(excluded!.early, null, 'excluded: the owner\'s late report of the old exit is not taken for the orphan\'s');
+  t.equal(excluded!.status, 137, 'excluded: wait(pid) gives the orphan\'s own exit');
+  t.equal(excluded!.state, null, 'excluded: the orphan was reaped');
 });
 
 t.test('an exit carries the start time that identifies its process', { timeout: 60_000 }, async (t) => {
