@@ -1,4 +1,4 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import { spawn } from 'node:child_process';
 import { execa } from 'execa';
 import * as pty from 'node-pty';
@@ -17,6 +17,21 @@ t.teardown(() => monitor.stop());
 function zombies(): number[] {
   monitor.reapNow();
   return (listChildren() ?? []).filter((pid) => processState(pid) === 'Z');
+}
+
+/**
+ * Runs the fixture `name` as pid 1 of a pid namespace of its own, where it is the only process that
+ * forks and so decides which pid the next process gets; resolves with the cases it printed, one JSON
+ * object a line.
+ */
+async function casesInPidNamespace<Case>(t: Test, name: string): Promise<Case[]> {
+  const fixture = testFile(`runtime/reaper/fixtures/${name}`);
+  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
+  let out = '';
+  for await (const chunk of child.stdout!) out += chunk;
+  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
+  t.equal(code, 0, 'the fixture ran');
+  return out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
 }
 
 t.test('an orphaned grandchild is reaped and its status reported', { timeout: 60_000 }, async (t) => {
@@ -203,13 +218,7 @@ t.test('a second monitor cannot reap beside the first', { timeout: 60_000 }, asy
 t.test('a reused pid: wait(pid) reports the exit of the process that has the pid now, not an older one', { timeout: 30000 }, async (t) => {
   // In a pid namespace of its own the fixture is the only process that forks, so it can hand the pid
   // of an exit it already saw (a runtime CLI call's) to a new process (an exec) deterministically.
-  const fixture = testFile('runtime/reaper/fixtures/pidReuse.mjs');
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  for await (const chunk of child.stdout!) out += chunk;
-  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
-  t.equal(code, 0, 'the fixture ran');
-  const cases = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; oldPid: number; pid: number; early: number | null; status: number });
+  const cases = await casesInPidNamespace<{ name: string; oldPid: number; pid: number; early: number | null; status: number }>(t, 'pidReuse.mjs');
   t.same(cases.map((c) => c.name), ['libuv child', 'orphan', 'gone before wait']);
   for (const c of cases) t.equal(c.pid, c.oldPid, `${c.name}: the new process got the old pid`);
   const [libuv, orphan, gone] = cases;
@@ -224,14 +233,8 @@ t.test('an orphan that takes a pid the monitor leaves to another reaper, once th
   // In a pid namespace where the fixture decides pids, an orphan left by a posix_spawn'd command gets
   // the pid of (1) a child present when the monitor started, since exited and reaped by libuv, and
   // (2) a child declared with exclude(), reaped by its owner, who reports its exit only afterwards.
-  const fixture = testFile('runtime/reaper/fixtures/declaredReuse.mjs');
-  const child = spawn('unshare', ['--pid', '--fork', '--mount-proc', process.execPath, fixture], { stdio: ['ignore', 'pipe', 'inherit'] });
-  let out = '';
-  for await (const chunk of child.stdout!) out += chunk;
-  const code = await new Promise<number | null>((resolve) => (child.exitCode !== null ? resolve(child.exitCode) : child.once('exit', resolve)));
-  t.equal(code, 0, 'the fixture ran');
   type Case = { name: string; old: number; pid: number; state: string | null; status: number | null; early?: number | null };
-  const cases = out.split('\n').filter(Boolean).map((l) => JSON.parse(l) as Case);
+  const cases = await casesInPidNamespace<Case>(t, 'declaredReuse.mjs');
   t.same(cases.map((c) => c.name), ['present at start', 'excluded']);
   for (const c of cases) t.equal(c.pid, c.old, `${c.name}: the orphan got the old pid`);
   const [atStart, excluded] = cases;
