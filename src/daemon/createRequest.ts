@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
-import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
+import { parseLogOptions, validateLogWriterOptions, type LogWriterOptions } from '../logfile/index.js';
 import { notRegularFile } from '../notRegularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
@@ -37,6 +37,12 @@ export interface CreateTaskRequest {
   stdin?: boolean;
   /** Log URI (`file:///…?format=cri&maxSize=…`, `binary:///…`) or `none` (FIFO mode). Default: CRI log in the task directory. */
   log?: string;
+  /**
+   * Rotation of the default log (without `log`), which stays in the task directory: a file URI
+   * cannot name it, as a client's log path inside the state root is refused. `taskio run
+   * --log-opt max-size=… --log-opt max-file=…` sends it. Not with `log` (its URI carries its own).
+   */
+  logOptions?: DefaultLogOptions;
   limits?: TaskLimits;
   /** Host paths and memory filesystems mounted into the task (runsc, runc). */
   mounts?: TaskMount[];
@@ -78,9 +84,12 @@ export interface CreateTaskRequest {
   start?: boolean;
 }
 
+/** `logOptions`: the default log's rotation, as a `file://` URI's `maxSize` and `maxFiles` (bytes, a count; `maxFiles` only with `maxSize`). */
+export type DefaultLogOptions = Pick<LogWriterOptions, 'maxSize' | 'maxFiles'>;
+
 const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
-  cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', limits: 'object', autoRemove: 'boolean',
+  cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', logOptions: 'object', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
   capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
 } as const;
@@ -90,7 +99,7 @@ export type LogPlan =
   | { mode: 'none' }
   | { mode: 'file'; uri: string; path: string; options: LogWriterOptions; format: 'cri' | 'raw' }
   | { mode: 'binary'; uri: string }
-  | { mode: 'default' };
+  | { mode: 'default'; options: DefaultLogOptions };
 
 /** A checked `POST /tasks` body. */
 export interface CheckedCreate extends CreateTaskRequest {
@@ -139,11 +148,14 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.stopSignal !== undefined) req.stopSignal = signalName(signalNumber(req.stopSignal));
   if (req.stopTimeout !== undefined) checkStopTimeout('stopTimeout', req.stopTimeout);
   if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
-  return { ...req, logPlan: logPlan(req.log) };
+  return { ...req, logPlan: logPlan(req.log, req.logOptions) };
 }
 
-function logPlan(log: string | undefined): LogPlan {
-  if (log === undefined) return { mode: 'default' };
+function logPlan(log: string | undefined, logOptions: DefaultLogOptions | undefined): LogPlan {
+  if (logOptions !== undefined && log !== undefined) {
+    throw new TaskioError('ERR_INVALID_FIELD', `field "logOptions" is for the default log: with "log" ${JSON.stringify(log)}, give the options in its URI`);
+  }
+  if (log === undefined) return { mode: 'default', options: logOptions === undefined ? {} : checkDefaultLogOptions(logOptions) };
   if (log === 'none') return { mode: 'none' };
   const target = parseTarget(log);
   if (target.kind === 'file') {
@@ -160,6 +172,13 @@ function logPlan(log: string | undefined): LogPlan {
     return { mode: 'binary', uri: log };
   }
   throw new TaskioError('ERR_INVALID_LOG_URI', `field "log" must be a file:// or binary:// URI, or none; got ${JSON.stringify(log)}`);
+}
+
+/** Checks `logOptions` as a log URI's query is checked (`maxFiles` needs `maxSize`, at most 1000 files). */
+function checkDefaultLogOptions(options: DefaultLogOptions): DefaultLogOptions {
+  checkFields<DefaultLogOptions>(options, { maxSize: 'integer', maxFiles: 'integer' }, 'logOptions');
+  validateLogWriterOptions(options);
+  return options;
 }
 
 /**

@@ -5,7 +5,7 @@ import crypto from 'node:crypto';
 import { setTimeout as delay } from 'node:timers/promises';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
-import { parseLogOptions, type LogWriterOptions } from '../logfile/index.js';
+import { parseLogOptions, type LogFormat, type LogWriterOptions } from '../logfile/index.js';
 import { removeInside } from '../removeInside.js';
 import type { OciSpec } from '../runtime/oci/index.js';
 import { signalNumber } from '../runtime/oci/signal.js';
@@ -14,7 +14,7 @@ import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
 import { AdoptedControl, InitControl } from './control.js';
-import type { CheckedCreate } from './createRequest.js';
+import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
@@ -210,7 +210,7 @@ export class TaskManager {
         runtimeRoot: runtimeCommand ? layout.runtimeRoot(runtimeName) : null,
         // The command as given (`ps` shows it as docker does): the bundle's begins with the init.
         bundle, args: init ? (req.args ?? base.process.args) : spec.process.args, env: spec.process.env ?? [], cwd: spec.process.cwd, image, terminal, stdio,
-        log: plan.mode === 'default' ? `file://${logPath}?format=${defaultFormat}` : plan.mode === 'none' ? 'none' : plan.uri,
+        log: plan.mode === 'default' ? defaultLogURI(logPath!, defaultFormat, plan.options) : plan.mode === 'none' ? 'none' : plan.uri,
         logPath, logFormat, limits: req.limits ?? null,
         ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
         ...(spec.process.capabilities?.bounding ? { capabilities: spec.process.capabilities.bounding } : {}),
@@ -752,6 +752,16 @@ function taskCapabilities(req: CheckedCreate, runtime: RuntimeName, base: OciSpe
   }
   const set = req.bundle !== undefined ? base.process.capabilities?.bounding ?? [] : defaultCapabilities;
   return processCapabilities(applyCapabilityChanges(set, req.capAdd ?? [], req.capDrop ?? [], own), uid === 0);
+}
+
+/**
+ * The record's URI of a task's default log: its format, then the rotation `logOptions` asked for
+ * (keys in order, as `logURIGenerator` writes them). Later runs and daemons read the options there.
+ */
+function defaultLogURI(logPath: string, format: LogFormat, options: DefaultLogOptions): string {
+  const { maxFiles, maxSize } = options;
+  const rotation = `${maxFiles !== undefined ? `&maxFiles=${maxFiles}` : ''}${maxSize !== undefined ? `&maxSize=${maxSize}` : ''}`;
+  return `file://${logPath}?format=${format}${rotation}`;
 }
 
 /** The log writer options of a task's record: its `file://` URI's query (the default log is one too). */

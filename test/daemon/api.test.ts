@@ -59,6 +59,12 @@ t.test('unknown route, method, query; bodies that are not JSON, too large, or ha
     ['bad wait condition', request('POST', '/tasks/nosuch/wait?condition=next-exit'), 400, 'ERR_INVALID_FIELD', /condition must be not-running or removed, got "next-exit"/],
     ['bad autoRemove', post('/tasks', { args: ['true'], runtime: 'host', autoRemove: 'yes' }), 400, 'ERR_INVALID_FIELD', /field "autoRemove" must be [^,]*, got "yes"/],
     ['bad log option', post('/tasks', { args: ['true'], runtime: 'host', log: 'file:///tmp/x.log?maxSize=huge' }), 400, 'ERR_INVALID_LOG_OPTION', /maxSize="huge"/],
+    ['logOptions with a log URI', post('/tasks', { args: ['true'], runtime: 'host', log: 'none', logOptions: { maxSize: 1000 } }), 400, 'ERR_INVALID_FIELD', /field "logOptions" is for the default log: with "log" "none", give the options in its URI/],
+    ['logOptions maxFiles alone', post('/tasks', { args: ['true'], runtime: 'host', logOptions: { maxFiles: 3 } }), 400, 'ERR_INVALID_LOG_OPTION', /maxFiles="3": needs maxSize/],
+    ['logOptions too many files', post('/tasks', { args: ['true'], runtime: 'host', logOptions: { maxSize: 1000, maxFiles: 1001 } }), 400, 'ERR_INVALID_LOG_OPTION', /maxFiles="1001": at most 1000 files/],
+    ['logOptions unknown key', post('/tasks', { args: ['true'], runtime: 'host', logOptions: { maxSize: 1000, format: 'raw' } }), 400, 'ERR_UNKNOWN_FIELD', /unknown field "format" in the logOptions \(known: maxSize, maxFiles\)/],
+    ['logOptions bad size', post('/tasks', { args: ['true'], runtime: 'host', logOptions: { maxSize: '10MB' } }), 400, 'ERR_INVALID_FIELD', /field "maxSize" must be a whole number, got "10MB"/],
+    ['logOptions zero size', post('/tasks', { args: ['true'], runtime: 'host', logOptions: { maxSize: 0 } }), 400, 'ERR_INVALID_LOG_OPTION', /maxSize="0": expected a positive whole number/],
   ];
   for (const [name, answer, status, code, message] of cases) {
     const a = await answer;
