@@ -10,6 +10,7 @@ import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
 import { interruptedCode } from './interrupt.js';
 import { commandLimits } from './limits.js';
+import { commandLog } from './logDriver.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
 
@@ -27,7 +28,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...opt('runtime', a.value<CreateTaskRequest['runtime']>('runtime')),
     ...opt('rootfs', a.value('rootfs')),
     ...opt('bundle', a.value('bundle')),
-    ...opt('log', a.value('log')),
+    ...commandLog(a),
     ...opt('cwd', a.value('workdir')),
     ...opt('user', a.value('user')),
     ...(mounts.length > 0 ? { mounts } : {}),

@@ -7,8 +7,18 @@ import { TaskioError } from '../errors.js';
 
 const binaryUnits = ['B', 'KiB', 'MiB', 'GiB', 'TiB', 'PiB', 'EiB', 'ZiB', 'YiB'];
 const decimalUnits = ['B', 'kB', 'MB', 'GB', 'TB', 'PB', 'EB', 'ZB', 'YB'];
-const ramMultipliers: Record<string, number> = { '': 1, k: 1024, m: 1024 ** 2, g: 1024 ** 3, t: 1024 ** 4, p: 1024 ** 5 };
-const ramSize = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i;
+const multipliers = (base: number): Record<string, number> => ({ '': 1, k: base, m: base ** 2, g: base ** 3, t: base ** 4, p: base ** 5 });
+const binaryMultipliers = multipliers(1024);
+const decimalMultipliers = multipliers(1000);
+const sizeText = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i;
+
+/** go-units' `parseSize`: the text's number times its unit's multiplier, a fraction of a byte dropped. */
+function parseSize(value: string, multiplier: Record<string, number>): number {
+  const m = sizeText.exec(value);
+  const bytes = m ? Math.trunc(Number(m[1]) * multiplier[(m[2] ?? '').toLowerCase()]!) : NaN;
+  if (!Number.isSafeInteger(bytes)) throw new TaskioError('ERR_INVALID_SIZE', `invalid size: '${value}'`);
+  return bytes;
+}
 
 /**
  * Reads an amount of memory as docker's `RAMInBytes` does: a decimal number, an optional space, an
@@ -17,10 +27,17 @@ const ramSize = /^(\d+(?:\.\d+)?) ?([kmgtp])?i?b?$/i;
  * @throws TaskioError `ERR_INVALID_SIZE` (`invalid size: '<value>'`).
  */
 export function ramInBytes(value: string): number {
-  const m = ramSize.exec(value);
-  const bytes = m ? Math.trunc(Number(m[1]) * ramMultipliers[(m[2] ?? '').toLowerCase()]!) : NaN;
-  if (!Number.isSafeInteger(bytes)) throw new TaskioError('ERR_INVALID_SIZE', `invalid size: '${value}'`);
-  return bytes;
+  return parseSize(value, binaryMultipliers);
+}
+
+/**
+ * Reads a size as docker's and podman's `--log-opt max-size` do (go-units' `FromHumanSize`): the
+ * text of {@link ramInBytes}, but every unit a power of 1000 — `10m` is 10,000,000 bytes, and so
+ * is `10MiB` (the `i` is read past, as go-units does).
+ * @throws TaskioError `ERR_INVALID_SIZE` (`invalid size: '<value>'`).
+ */
+export function fromHumanSize(value: string): number {
+  return parseSize(value, decimalMultipliers);
 }
 
 /** Divides `size` by `base` until it is below `base`, as go-units' `getSizeAndUnit`. */

@@ -16,6 +16,7 @@ import {
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
+import { parseLogDriver, parseLogOpt } from './logDriver.js';
 import type { Verb, VerbTable } from './verb.js';
 
 /**
@@ -75,8 +76,19 @@ const taskFlags: FlagSpec[] = [
   { name: 'rootfs', kind: 'string', description: 'Root filesystem directory (default: the embedded busybox)', parse: parseHostDir },
   { name: 'bundle', kind: 'string', description: 'OCI bundle directory to run instead of a root filesystem', parse: parseHostDir },
   { name: 'log', kind: 'string', description: 'Log URI (file:///path?…, binary:///path?…) or "none" for FIFO mode', parse: parseLog },
+  {
+    name: 'log-driver', kind: 'string', parse: parseLogDriver,
+    description: 'Logging driver for the task: k8s-file (the default log: CRI lines, raw bytes with -t), json-file (an alias of k8s-file, as in podman), none (FIFO mode, as --log none)',
+  },
+  {
+    name: 'log-opt', kind: 'list', parse: parseLogOpt,
+    description: 'Log driver options: max-size=SIZE (rotate past SIZE; k, m, g count 1000s, as docker), max-file=N (files kept, with max-size; default 1), path=/abs/file (the log there, not in the task directory)',
+  },
   ...limitFlags,
 ];
+
+/** The flags of {@link taskFlags} that cannot be given together: `--log URI` says all `--log-driver`/`--log-opt` would. */
+const taskConflicts: Array<[string, string]> = [['rootfs', 'bundle'], ['log', 'log-driver'], ['log', 'log-opt']];
 
 /** The command line of every verb. */
 export const specs: readonly VerbSpec[] = [
@@ -86,7 +98,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Create and run a new task from a command',
     interspersed: false,
     operands: { min: 1 },
-    conflicts: [['rootfs', 'bundle']],
+    conflicts: taskConflicts,
     flags: [detach, ...taskFlags, detachKeys, sigProxy],
   },
   {
@@ -95,7 +107,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Create a new task (start runs it)',
     interspersed: false,
     operands: { min: 1 },
-    conflicts: [['rootfs', 'bundle']],
+    conflicts: taskConflicts,
     flags: taskFlags,
   },
   {

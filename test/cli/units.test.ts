@@ -1,5 +1,5 @@
 import t from 'tap';
-import { bytesSize, formatG, humanDuration, humanSize, ramInBytes } from '../../src/cli/units.js';
+import { bytesSize, formatG, fromHumanSize, humanDuration, humanSize, ramInBytes } from '../../src/cli/units.js';
 
 t.test('ramInBytes reads sizes as docker --memory does (binary units, any case, optional i and b)', async (t) => {
   const cases: Array<[string, number]> = [
@@ -10,6 +10,17 @@ t.test('ramInBytes reads sizes as docker --memory does (binary units, any case, 
   for (const [text, bytes] of cases) t.equal(ramInBytes(text), bytes, text);
   for (const bad of ['', 'abc', '12q', '-1m', '1.2.3', ' 1m', '1m ', '1  m', '1kk', 'm', '.5m', '1e3', '99999999999p']) {
     t.throws(() => ramInBytes(bad), { code: 'ERR_INVALID_SIZE', message: `invalid size: '${bad}'` }, `refuses ${JSON.stringify(bad)}`);
+  }
+});
+
+t.test('fromHumanSize reads sizes as docker and podman read --log-opt max-size (units of 1000, any case, optional i and b)', async (t) => {
+  const cases: Array<[string, number]> = [
+    ['10m', 10_000_000], ['1k', 1000], ['1kb', 1000], ['1KB', 1000], ['2MB', 2_000_000], ['1g', 1e9], ['1Gb', 1e9],
+    ['10MiB', 10_000_000], ['512', 512], ['512b', 512], ['1.5k', 1500], ['0', 0], ['1 m', 1_000_000],
+  ];
+  for (const [text, bytes] of cases) t.equal(fromHumanSize(text), bytes, text);
+  for (const bad of ['', '10x', '-1m', '1.m', ' 1m', '1m ', 'm', '1e3']) {
+    t.throws(() => fromHumanSize(bad), { code: 'ERR_INVALID_SIZE', message: `invalid size: '${bad}'` }, `refuses ${JSON.stringify(bad)}`);
   }
 });
 
