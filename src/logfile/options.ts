@@ -64,9 +64,10 @@ function invalid(name: string, value: string, why: string): TaskioError {
 }
 
 /**
- * Parses a size such as `10MB`, `512k`, `1Gi` or `4096` into bytes. Every unit is a power of 1024,
- * as Docker reads `max-size` (so `10MB` and `10Mi` agree); throws `ERR_INVALID_LOG_OPTION` naming
- * `name` when the text is not a positive whole size.
+ * Parses a size such as `10MB`, `512k`, `1Gi` or `4096` into bytes. Every unit is a power of 1024
+ * (so `10MB` and `10Mi` agree), as a log URI's sizes always were; docker's and podman's
+ * `--log-opt max-size` count 1000s, and the command reads those itself (`fromHumanSize`). Throws
+ * `ERR_INVALID_LOG_OPTION` naming `name` when the text is not a positive whole size.
  */
 export function parseSize(name: string, value: string): number {
   const m = /^(\d+)\s*([a-zA-Z]*)$/.exec(value.trim());
