@@ -77,7 +77,8 @@ export function parseCriTime(text: string): CriTime | null {
   if (!m) return null;
   const y = +m[1]!, mo = +m[2]!, d = +m[3]!, h = +m[4]!, mi = +m[5]!, s = +m[6]!;
   if (!timeExists(y, mo, d, h, mi, s)) return null;
-  let secs = Date.UTC(y, mo - 1, d, h, mi, s) / 1000;
+  // Date.UTC takes years 0–99 for 1900–1999; setUTCFullYear takes every year as it is.
+  let secs = new Date(0).setUTCFullYear(y, mo - 1, d) / 1000 + h * 3600 + mi * 60 + s;
   const zone = m[8]!;
   if (zone !== 'Z') {
     const zh = Number(zone.slice(1, 3)), zm = Number(zone.slice(4, 6));

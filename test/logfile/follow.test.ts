@@ -377,6 +377,8 @@ t.test('a CRI line whose time does not exist is skipped, as kubelet skips it (no
     ['2024-02-29T23:59:59.999999999Z', '2024-02-29T23:59:59.999Z'], ['2000-02-29T00:00:00Z', '2000-02-29T00:00:00.000Z'],
     ['2024-12-31T00:00:00Z', '2024-12-31T00:00:00.000Z'], ['2024-01-01T00:00:00+23:59', '2023-12-31T00:01:00.000Z'],
     ['2024-01-01T00:00:00-02:30', '2024-01-01T02:30:00.000Z'],
+    // Years below 100 are those years, not 1900 and later (as Date.UTC would have them).
+    ['0001-01-01T00:00:00Z', '0001-01-01T00:00:00.000Z'], ['0099-12-31T23:59:59Z', '0099-12-31T23:59:59.000Z'],
   ];
   for (const [text, iso] of good) t.equal(new Date(parseCriTime(text)!.ms).toISOString(), iso, text);
   const file = path.join(tmpDir(t), 'dates.log');
