@@ -64,10 +64,24 @@ export class Demultiplexer extends Writable {
     this.#sinks = sinks;
   }
 
+  /**
+   * Consecutive payloads of one stream in a chunk go to its sink as one write: a frame per line
+   * (a log of short lines) would otherwise cost a write — a syscall on a terminal or pipe — each.
+   */
   override _write(chunk: Buffer, _enc: BufferEncoding, cb: (err?: Error | null) => void): void {
     let data = this.#pending.length > 0 ? Buffer.concat([this.#pending, chunk]) : chunk;
     this.#pending = Buffer.alloc(0);
-    let last: Promise<void> = Promise.resolve();
+    const writes: Promise<void>[] = [];
+    let run: Buffer[] = [];
+    let runStream = this.#stream;
+    const flush = (): void => {
+      const sink = this.#sinks[runStream];
+      if (sink && run.length > 0) {
+        const payload = run.length === 1 ? run[0]! : Buffer.concat(run);
+        writes.push(new Promise((resolve) => sink.write(payload, () => resolve())));
+      }
+      run = [];
+    };
     while (data.length > 0) {
       if (this.#left === 0) {
         if (data.length < headerSize) {
@@ -79,15 +93,16 @@ export class Demultiplexer extends Writable {
         data = data.subarray(headerSize);
         continue;
       }
-      const n = Math.min(this.#left, data.length);
-      const sink = this.#sinks[this.#stream];
-      if (sink) {
-        const payload = data.subarray(0, n);
-        last = new Promise((resolve) => sink.write(payload, () => resolve()));
+      if (this.#stream !== runStream) {
+        flush();
+        runStream = this.#stream;
       }
+      const n = Math.min(this.#left, data.length);
+      run.push(data.subarray(0, n));
       this.#left -= n;
       data = data.subarray(n);
     }
-    last.then(() => cb(), cb);
+    flush();
+    Promise.all(writes).then(() => cb(), cb);
   }
 }
