@@ -13,7 +13,7 @@
 export {
   type CopyFromOptions, type FollowLogOptions, type LogEntry, type LogFormat, type LoggingDriverConfig,
   type LoggingDriverFn, type LoggingDriverOptions, type LogStreamName, type LogWriterOptions, type ParsedLogOptions,
-  LogWriter, binaryIO, defaultCriLoggerLauncher, defaultDrainTimeoutMs, followLog, logFile, logURI, logURIGenerator,
+  LogWriter, binaryIO, defaultCriLoggerLauncher, defaultDrainTimeoutMs, followLog, followLogBatches, logFile, logURI, logURIGenerator,
   loggingDriverFds, openLogWriter, parseLogOptions, runCriLogger, runLoggingDriver, terminalBinaryIO, terminalLogURI,
   writeCriLoggerLauncher,
 } from './logfile/index.js';

@@ -1,6 +1,6 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { followLog, type LogEntry } from '../logfile/index.js';
+import { followLogBatches, type LogEntry } from '../logfile/index.js';
 import type { TaskRecord } from './records.js';
 import { clockPasses } from './clockPasses.js';
 import { StreamType, frameHeader } from './stdcopy.js';
@@ -51,7 +51,7 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   const started = new Promise<void>((resolve) => { onStart = resolve; });
   const upTo = opts.until?.getTime();
   const passed = upTo === undefined ? null : clockPasses(upTo);
-  const entries = followLog(logPath, {
+  const batches = followLogBatches(logPath, {
     format: logFormat, follow: opts.follow, signal: opts.signal, onStart,
     // Past `until` nothing more can come: the reader reads to the end of the log and stops.
     until: passed ? Promise.race([task.outputDone, passed.reached]) : task.outputDone,
@@ -59,7 +59,7 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
     // Timestamps are per line, as docker prints them.
     ...(opts.timestamps && logFormat === 'cri' ? { reassemble: true } : {}),
   });
-  const first = entries.next();
+  const first = batches.next();
   // A log that ends before it started still settles here. One that cannot be read at all (gone,
   // or replaced by a symlink or FIFO) rejects here, while the request can still be answered with
   // its error; once pumping, a 200 has gone out and only the daemon's log could tell.
@@ -80,23 +80,35 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
     // never pulled again, keeps its file until its generator is returned.
     async close() {
       passed?.cancel();
-      await entries.return(undefined).catch(() => undefined);
+      await batches.return(undefined).catch(() => undefined);
     },
   };
 
+  /**
+   * Writes each batch of entries (one read of the log) as one buffer: a write per entry made a
+   * syscall per line, and 2 M short lines took the daemon 17 CPU-s to send.
+   */
   async function send(out: Writable): Promise<void> {
-    for (let r = await first; !r.done; r = await entries.next()) {
-      const e = r.value;
-      if (upTo !== undefined && e.time.getTime() > upTo) {
-        // Entries come in the order they were written: none after this one is older.
-        await entries.return(undefined);
+    for (let r = await first; !r.done; r = await batches.next()) {
+      const parts: Buffer[] = [];
+      let ended = false;
+      for (const e of r.value) {
+        if (upTo !== undefined && e.time.getTime() > upTo) {
+          // Entries come in the order they were written: none after this one is older.
+          ended = true;
+          break;
+        }
+        const stream = e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout;
+        if (stream === StreamType.Stdout ? !opts.stdout : !opts.stderr) continue;
+        const payload = encodeEntry(e, opts.timestamps);
+        if (!terminal) parts.push(frameHeader(stream, payload.length));
+        parts.push(payload);
+      }
+      if (parts.length > 0 && !out.write(parts.length === 1 ? parts[0]! : Buffer.concat(parts))) await once(out, 'drain', { signal: opts.signal });
+      if (ended) {
+        await batches.return(undefined);
         return;
       }
-      const stream = e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout;
-      if (stream === StreamType.Stdout ? !opts.stdout : !opts.stderr) continue;
-      const payload = encodeEntry(e, opts.timestamps);
-      if (!terminal) out.write(frameHeader(stream, payload.length));
-      if (!out.write(payload)) await once(out, 'drain', { signal: opts.signal });
     }
   }
 }

@@ -1,4 +1,4 @@
-import { parseCriTime } from './criTime.js';
+import { criTimeMs } from './criTime.js';
 import type { LogStreamName } from './options.js';
 
 /** One CRI log entry taken apart. */
@@ -34,11 +34,11 @@ export function parseCriEntry(line: Uint8Array): CriEntry | null {
   const tag = line[b + 1];
   if ((tag !== 0x50 && tag !== 0x46) || (c !== b + 2 && line[b + 2] !== 0x3a /* ':' */)) return null;
   const timestamp = latin1(0, a);
-  const t = parseCriTime(timestamp);
-  if (!t) return null;
+  const ms = criTimeMs(timestamp);
+  if (ms === null) return null;
   return {
     timestamp,
-    ms: t.ms,
+    ms,
     stream,
     partial: tag === 0x50,
     content: Buffer.from(line.subarray(Math.min(c + 1, line.length))),

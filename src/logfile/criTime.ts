@@ -89,3 +89,32 @@ export function parseCriTime(text: string): CriTime | null {
   const ns = BigInt(secs) * 1_000_000_000n + BigInt(frac);
   return { ms: secs * 1000 + Math.floor(frac / 1_000_000), ns };
 }
+
+// The seconds of the last timestamp criTimeMs parsed in full: a log's entries come many to a second.
+let lastSecondText = '\0'; // matches no timestamp until one was parsed
+let lastSecondMs = 0;
+
+/**
+ * {@link parseCriTime}'s milliseconds, fast for what the CRI writers write: `…:SSZ` with nine
+ * fractional digits in UTC (kubelet's, containerd's, conmon's and taskio's form). When the text up
+ * to the seconds is the last such one's, only the fraction is read; any other text goes through
+ * the full parse. Reading a log decodes every entry's time, and the full parse (a regular
+ * expression, a calendar check and BigInt nanoseconds) was most of a reader's CPU on short lines.
+ */
+export function criTimeMs(text: string): number | null {
+  if (text.length === 30 && text.charCodeAt(29) === 0x5a /* Z */ && text.charCodeAt(19) === 0x2e /* . */ && text.startsWith(lastSecondText)) {
+    let ms = 0;
+    for (let i = 20; i < 29; i++) {
+      const d = text.charCodeAt(i) - 0x30;
+      if (d < 0 || d > 9) return parseCriTime(text)?.ms ?? null;
+      if (i < 23) ms = ms * 10 + d;
+    }
+    return lastSecondMs + ms;
+  }
+  const t = parseCriTime(text);
+  if (t !== null && text.length === 30 && text.charCodeAt(29) === 0x5a && text.charCodeAt(19) === 0x2e) {
+    lastSecondText = text.slice(0, 19);
+    lastSecondMs = t.ms - (t.ms % 1000 + 1000) % 1000;
+  }
+  return t?.ms ?? null;
+}

@@ -98,11 +98,19 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  * object, `ERR_INVALID_LOG_OPTION` for a bad option (a value or a type).
  */
 export async function* followLog(file: string, opts: FollowLogOptions = {}): AsyncGenerator<LogEntry, void, undefined> {
+  for await (const batch of followLogBatches(file, opts)) yield* batch;
+}
+
+/**
+ * {@link followLog} in batches: the entries of one read at a time (up to a few thousand short
+ * lines), for a consumer that sends them on and would otherwise pay a write per entry.
+ */
+export async function* followLogBatches(file: string, opts: FollowLogOptions = {}): AsyncGenerator<LogEntry[], void, undefined> {
   const format = checkOptions(file, opts);
   if (opts.signal?.aborted) throw abortError(opts.signal);
   const follower = new LogFollower(file, format, opts);
   try {
-    for (let batch = await follower.next(); batch !== null; batch = await follower.next()) yield* batch;
+    for (let batch = await follower.next(); batch !== null; batch = await follower.next()) if (batch.length > 0) yield batch;
   } finally {
     await follower.close();
   }

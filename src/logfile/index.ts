@@ -6,7 +6,7 @@ export {
   defaultMaxFiles, defaultMaxLineSize, parseLogOptions, parseSize, validateLogWriterOptions,
 } from './options.js';
 export { type CopyFromOptions, LogWriter, openLogWriter } from './logWriter.js';
-export { type FollowLogOptions, type LogEntry, followLog } from './followLog.js';
+export { type FollowLogOptions, type LogEntry, followLog, followLogBatches } from './followLog.js';
 export {
   type LoggingDriverConfig, type LoggingDriverFn, type LoggingDriverOptions,
   defaultDrainTimeoutMs, loggingDriverFds, runLoggingDriver,

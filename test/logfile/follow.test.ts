@@ -7,7 +7,7 @@ import { once } from 'node:events';
 import { createHook } from 'node:async_hooks';
 import { openLogWriter } from '../../src/logfile/logWriter.js';
 import { followLog, type LogEntry } from '../../src/logfile/followLog.js';
-import { parseCriTime } from '../../src/logfile/criTime.js';
+import { criTimeMs, parseCriTime } from '../../src/logfile/criTime.js';
 import { fdCount } from '../helpers/common.js';
 
 function tmpDir(t: Test): string {
@@ -384,4 +384,20 @@ t.test('a CRI line whose time does not exist is skipped, as kubelet skips it (no
   const file = path.join(tmpDir(t), 'dates.log');
   fs.writeFileSync(file, `${stamp(1)} stdout F before\n2024-02-31T25:61:61.000000000Z stdout F impossible\n${stamp(2)} stdout F after\n`);
   t.same((await collect(followLog(file, { format: 'cri' }))).map((e) => e.content.toString()), ['before', 'after']);
+});
+
+t.test('criTimeMs, the reader\'s fast path, gives parseCriTime\'s milliseconds for every form, within a second and across seconds', { timeout: 30000 }, async (t) => {
+  const texts = [
+    '2026-12-05T10:14:07.123456789Z', '2026-12-05T10:14:07.999999999Z', '2026-12-05T10:14:08.000000001Z',
+    '2026-12-05T10:14:08.00000000xZ', '2026-12-05T10:14:08.000000000+01:00', '2026-12-05T10:14:08.1Z', '2026-12-05T10:14:08Z',
+    '1969-12-31T23:59:59.500000000Z', '1969-12-31T23:59:59.600000000Z', '0001-01-01T00:00:00.001000000Z',
+    '2024-02-31T00:00:00.000000000Z', '2024-02-29T23:59:59.999999999Z', 'not a time at all, 30 chars.Z',
+  ];
+  for (const text of texts) t.equal(criTimeMs(text), parseCriTime(text)?.ms ?? null, text);
+  // The same second again after others, and every fraction digit position.
+  for (const text of [...texts].reverse()) t.equal(criTimeMs(text), parseCriTime(text)?.ms ?? null, `again: ${text}`);
+  for (let i = 0; i < 9; i++) {
+    const text = `2026-12-05T10:14:08.${'0'.repeat(i)}7${'0'.repeat(8 - i)}Z`;
+    t.equal(criTimeMs(text), parseCriTime(text)!.ms, text);
+  }
 });
