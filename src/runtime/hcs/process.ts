@@ -63,6 +63,10 @@ export class Process {
   #settleDone!: () => void;
   readonly #done: Promise<void>;
   #lostExitTimer: unknown;
+  /** `#waitBackground()`, which `close()` lets finish once the exit notification is in. */
+  #background: Promise<void> | undefined;
+  /** A lost-exit status query under way, which `close()` also lets finish. */
+  #recovery: Promise<void> | undefined;
 
   /**
    * Made by `System.createProcess` or `System.openProcess` (through `fromHandle`). Private, so the
@@ -94,7 +98,7 @@ export class Process {
     const r = await callHcs(() => this.#transport.registerProcessCallback(this.#handle, (n) => this.#onNotification(n)));
     if (r.err) throw r.err;
     this.#callback = r.value;
-    void this.#waitBackground();
+    this.#background = this.#waitBackground();
   }
 
   /** The process id inside the compute system. */
@@ -234,7 +238,9 @@ export class Process {
 
   /**
    * Releases the handle and the stdio streams without killing the process. `wait()` then fails with
-   * `ErrAlreadyClosed`, as does every later call. Idempotent.
+   * `ErrAlreadyClosed` — unless HCS had already reported the exit, which is read to the end first
+   * (hcsshim's `Close` waits for the handle lock its `waitBackground` holds while it reads the exit
+   * status) — and every later call fails with `ErrAlreadyClosed`. Idempotent.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close().catch((e: unknown) => {
@@ -260,6 +266,9 @@ export class Process {
       }
       this.#callback = undefined;
     }
+    // No notification comes after the unregister: an exit that came before it is recorded now.
+    if (this.#watcher.exited) await this.#background;
+    await this.#recovery;
     if (this.#lostExitTimer !== undefined) this.#opts.clock.clearTimeout(this.#lostExitTimer);
     this.#finish(-1, this.#error('hcs::Process::wait', ErrAlreadyClosed));
     this.#watcher.close();
@@ -295,7 +304,7 @@ export class Process {
 
   #armLostExit(cause: Error): void {
     if (this.#lostExitTimer !== undefined) return;
-    this.#lostExitTimer = this.#opts.clock.setTimeout(() => void this.#recoverLostExit(cause), this.#opts.lostExitDelayMs);
+    this.#lostExitTimer = this.#opts.clock.setTimeout(() => { this.#recovery = this.#recoverLostExit(cause); }, this.#opts.lostExitDelayMs);
   }
 
   async #recoverLostExit(cause: Error): Promise<void> {
@@ -318,7 +327,6 @@ export class Process {
       this.#finish(-1, this.#error(op, err, events));
       return;
     }
-    if (this.#closed) return; // close() already settled wait()
     // The exit notification itself carries the status on computecore; ask HCS only when it does not.
     let status = parseStatus(this.#watcher.exitData);
     if (typeof status?.ExitCode !== 'number') {

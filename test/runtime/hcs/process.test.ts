@@ -158,6 +158,51 @@ t.test(S + 'close during wait: wait() gets ErrAlreadyClosed, later calls too; cl
   await sys.close();
 });
 
+t.test(S + 'close while the exit status is read keeps the exit: wait() resolves with the code, then the handle closes', opts, async (t) => {
+  const { sys, proc, tr } = await withProcess();
+  let answer!: (r: { hr: number; value: string }) => void;
+  tr.script('getProcessProperties', () => new Promise((resolve) => { answer = resolve; }));
+  tr.notify({ pid: 7 }, { type: N.ProcessExited });
+  await until(() => tr.callsOf('getProcessProperties').length === 1);
+  const closed = proc.close();
+  await settle();
+  t.equal(tr.callsOf('closeProcess').length, 0, 'the handle stays open while its exit status is read');
+  answer({ hr: 0, value: JSON.stringify({ Exited: true, ExitCode: 3, LastWaitResult: 0 }) });
+  await closed;
+  await proc.wait();
+  t.equal(proc.exitCode(), 3);
+  t.equal(tr.callsOf('closeProcess').length, 1);
+  await sys.close();
+});
+
+t.test(S + 'close while a lost exit is being confirmed keeps the confirmed exit', opts, async (t) => {
+  const { sys, proc, tr, clock } = await withProcess();
+  let answer!: (r: { hr: number; value: string }) => void;
+  tr.script('signalProcess', { hr: HR.notFound });
+  tr.script('getProcessProperties', () => new Promise((resolve) => { answer = resolve; }));
+  t.equal(await proc.signal({ Signal: 15 }), false);
+  clock.advance(1000);
+  await until(() => tr.callsOf('getProcessProperties').length === 1);
+  const closed = proc.close();
+  await settle();
+  answer({ hr: 0, value: JSON.stringify({ Exited: true, ExitCode: 137, LastWaitResult: 0 }) });
+  await closed;
+  await proc.wait();
+  t.equal(proc.exitCode(), 137);
+  t.equal(clock.pending, 0, 'no timer left');
+  await sys.close();
+});
+
+t.test(S + 'an exit delivered just before close() is kept (its status came with the notification)', opts, async (t) => {
+  const { sys, proc, tr } = await withProcess();
+  tr.notify({ pid: 7 }, { type: N.ProcessExited, data: JSON.stringify({ Exited: true, ExitCode: 9, LastWaitResult: 0 }) });
+  await proc.close();
+  await proc.wait();
+  t.equal(proc.exitCode(), 9);
+  t.ok(hcs.isAlreadyClosed(await proc.signal({}).catch((e: unknown) => e)), 'the handle is closed all the same');
+  await sys.close();
+});
+
 t.test(S + 'service disconnect fails a process wait; openProcess and refreshStdio work on an existing pid', opts, async (t) => {
   const { sys, proc, tr } = await withProcess();
   tr.notify({ pid: 7 }, { type: N.ServiceDisconnect });
