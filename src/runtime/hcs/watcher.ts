@@ -34,7 +34,8 @@ export function outcomeOf(n: Notification): WaitOutcome {
  *
  * Rules for a waiter expecting X:
  * - X arrives → its outcome;
- * - the handle's exit arrives first → `ErrUnexpectedContainerExit` (unless X is the exit);
+ * - the handle's exit arrives first → `ErrUnexpectedContainerExit` (unless X is the exit); an X that
+ *   comes after the exit (or after `ServiceDisconnect`) is dropped as late, so it cannot count;
  * - `ServiceDisconnect` → `ErrUnexpectedProcessAbort`;
  * - the timeout elapses → `ErrTimeout`;
  * - `close()` → `ErrHandleClose`; waiting on a closed watcher → `ErrHandleClose`;
@@ -90,6 +91,7 @@ export class NotificationWatcher {
       this.#settleWhere(() => true, (w) => (w.expected === this.#exitType ? outcomeOf(n) : { err: ErrUnexpectedContainerExit, events: [] }));
       return true;
     }
+    if (this.#exit || this.#disconnected) return false; // late: waiters see the exit or the abort
     const waiter = this.#waiters.find((w) => w.expected === n.type);
     if (waiter) this.#settle(waiter, outcomeOf(n));
     else this.#queues.get(n.type)!.push(n);

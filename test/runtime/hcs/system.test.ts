@@ -124,6 +124,18 @@ t.test(S + 'the system exits while start waits: ErrUnexpectedContainerExit, and 
   await sys.close();
 });
 
+t.test(S + 'a start whose completion comes after the exit fails with ErrUnexpectedContainerExit', opts, async (t) => {
+  const { sys, tr } = await created();
+  tr.script('startComputeSystem', () => {
+    tr.notify({ system: 'c1' }, { type: N.SystemExited });
+    tr.notify({ system: 'c1' }, { type: N.SystemStartCompleted });
+    return { hr: PENDING };
+  });
+  t.ok(hcs.isHcsError(await sys.start().catch((e: unknown) => e), hcs.ErrUnexpectedContainerExit));
+  t.equal(sys.startTime(), undefined);
+  await sys.close();
+});
+
 t.test(S + 'an unexpected exit is a stop for wait() and the reason in exitError()', opts, async (t) => {
   const { sys, tr } = await created();
   t.match(sys.exitError()?.message, /not exited/);

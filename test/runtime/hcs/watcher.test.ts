@@ -35,6 +35,19 @@ t.test('scripted notifications (HCS does not exist on Linux): the exit is sticky
   t.ok(w.exited);
 });
 
+t.test('scripted notifications (HCS does not exist on Linux): a completion after the exit or a disconnect is dropped as late', opts, async (t) => {
+  const w = make();
+  w.deliver({ type: N.SystemPauseCompleted }); // before the exit: still counts
+  w.deliver({ type: N.SystemExited });
+  t.notOk(w.deliver({ type: N.SystemStartCompleted }), 'after the exit');
+  t.equal((await w.wait(N.SystemPauseCompleted)).err, null);
+  t.equal((await w.wait(N.SystemStartCompleted)).err, hcs.ErrUnexpectedContainerExit);
+  const d = make();
+  d.deliver({ type: N.ServiceDisconnect });
+  t.notOk(d.deliver({ type: N.SystemStartCompleted }), 'after the disconnect');
+  t.equal((await d.wait(N.SystemStartCompleted)).err, hcs.ErrUnexpectedProcessAbort);
+});
+
 t.test('scripted notifications (HCS does not exist on Linux): service disconnect fails every waiter, now and later', opts, async (t) => {
   const w = make();
   const a = w.wait(N.SystemStartCompleted);
