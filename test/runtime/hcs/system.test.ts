@@ -92,6 +92,32 @@ t.test(S + 'a start that never completes times out (isTimeout) on the clock', op
   await sys.close();
 });
 
+t.test(S + 'a timeout given as undefined takes the default; an unusable one is refused before any HCS call', opts, async (t) => {
+  const { sys, tr, clock } = await created(undefined, undefined, { systemStart: undefined });
+  tr.script('startComputeSystem', { hr: PENDING });
+  const start = sys.start().catch((e: unknown) => e);
+  await settle();
+  t.equal(clock.pending, 1, 'the wait for SystemStartCompleted is bounded');
+  clock.advance(hcs.defaultTimeoutMs);
+  t.ok(hcs.isTimeout(await start));
+  await sys.close();
+  const bad: [hcs.SystemOptions, string, RegExp][] = [
+    [{ timeouts: { systemStart: -1 } }, 'ERR_OUT_OF_RANGE', /systemStart.*-1/],
+    [{ timeouts: { systemPause: Infinity } }, 'ERR_OUT_OF_RANGE', /systemPause.*Infinity/],
+    [{ timeouts: { systemResume: NaN } }, 'ERR_OUT_OF_RANGE', /systemResume.*NaN/],
+    [{ timeouts: { systemCreate: 2 ** 31 } }, 'ERR_OUT_OF_RANGE', /systemCreate.*2147483648/],
+    [{ timeouts: { systemSave: '5' as unknown as number } }, 'ERR_OUT_OF_RANGE', /systemSave.*"5"/],
+    [{ timeouts: { systemstart: 5 } as Partial<hcs.HcsTimeouts> }, 'ERR_INVALID_ARG_VALUE', /systemstart/],
+    [{ lostExitDelayMs: -5 }, 'ERR_OUT_OF_RANGE', /lostExitDelayMs.*-5/],
+  ];
+  for (const [options, code, message] of bad) {
+    const tr2 = new ScriptedTransport();
+    await t.rejects(hcs.System.createComputeSystem('c1', {}, tr2, { clock, ...options }), { code, message });
+    await t.rejects(hcs.System.openComputeSystem('c1', tr2, { clock, ...options }), { code, message });
+    t.equal(tr2.calls.length, 0, 'HCS was not called');
+  }
+});
+
 t.test(S + 'a create that times out terminates the half-created system and closes it', opts, async (t) => {
   const tr = new ScriptedTransport().script('createComputeSystem', { hr: PENDING, value: { kind: 'system', id: 'c1', serial: 0 } });
   const clock = new ManualClock();
