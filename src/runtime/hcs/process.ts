@@ -1,5 +1,7 @@
 import type { Readable, Writable } from 'node:stream';
+import { TaskioError } from '../../errors.js';
 import { callHcs, type CallOutcome } from './call.js';
+import { stringifyDocument } from './document.js';
 import {
   ErrAlreadyClosed, ErrComputeSystemDoesNotExist, ErrElementNotFound, ErrInvalidProcessState, ErrProcessAlreadyStopped,
   ErrUnexpectedValue, ErrVmcomputeOperationInvalidState, isAccessIsDenied, isAlreadyStopped, isHcsError, makeProcessError,
@@ -156,10 +158,18 @@ export class Process {
     this.#stderr = null;
   }
 
-  /** Resizes the process's console (width × height in character cells). */
+  /**
+   * Resizes the process's console (width × height in character cells, each an integer in 0..65535,
+   * HCS's `uint16`; another value is a `ProcessError` of code `ERR_OUT_OF_RANGE`).
+   */
   async resizeConsole(width: number, height: number): Promise<void> {
     const op = 'hcs::Process::ResizeConsole';
     this.#live(op);
+    for (const [name, v] of [['width', width], ['height', height]] as const) {
+      if (!Number.isInteger(v) || v < 0 || v > 0xffff) {
+        throw this.#error(op, new TaskioError('ERR_OUT_OF_RANGE', `console ${name} of \`${String(v)}\` is invalid: must be an integer in 0..65535`));
+      }
+    }
     const req: ProcessModifyRequest = { Operation: ModifyProcessConsoleSize, ConsoleSize: { Height: height, Width: width } };
     const r = await callHcs(() => this.#transport.modifyProcess(this.#handle, JSON.stringify(req)));
     if (r.err) throw this.#error(op, r.err, r.events);
@@ -168,11 +178,18 @@ export class Process {
   /**
    * Sends a signal (`{ Signal: 15 }` for a Linux guest, `{ Signal: 'CtrlC' }` for Windows). Resolves
    * true when delivered, false when HCS says the process is already gone (no error: that is an exit).
+   * Options JSON cannot carry are a `ProcessError` of code `ERR_INVALID_ARG_VALUE`.
    */
   async signal(options: unknown): Promise<boolean> {
     const op = 'hcs::Process::Signal';
     this.#live(op);
-    const r = await callHcs(() => this.#transport.signalProcess(this.#handle, JSON.stringify(options)));
+    let doc: string;
+    try {
+      doc = stringifyDocument(options, 'signal options');
+    } catch (e) {
+      throw this.#error(op, e);
+    }
+    const r = await callHcs(() => this.#transport.signalProcess(this.#handle, doc));
     return this.#signalResult(op, r);
   }
 

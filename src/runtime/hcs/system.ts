@@ -1,6 +1,8 @@
 import { TaskioError } from '../../errors.js';
+import { validatePid } from '../../ids.js';
 import { callHcs, completeAsync } from './call.js';
 import { defaultTransport } from './default-transport.js';
+import { stringifyDocument } from './document.js';
 import {
   ErrAlreadyClosed, ErrComputeSystemDoesNotExist, ErrUnexpectedValue, ErrVmcomputeAlreadyStopped,
   ErrVmcomputeOperationPending, ErrVmcomputeUnexpectedExit, HcsError, isHcsError, isTimeout, makeSystemError,
@@ -13,8 +15,8 @@ import type { CallbackHandle, SystemHandle, Transport, TransportResult } from '.
 import { NotificationWatcher } from './watcher.js';
 
 /** Serialises a document for HCS; a string is taken as JSON already. */
-function toJSON(doc: unknown): string {
-  return typeof doc === 'string' ? doc : JSON.stringify(doc);
+function toJSON(doc: unknown, what: string): string {
+  return typeof doc === 'string' ? doc : stringifyDocument(doc, what);
 }
 
 /**
@@ -69,7 +71,7 @@ export class System {
     const sys = new System(id, t, options);
     let doc: string;
     try {
-      doc = toJSON(config);
+      doc = toJSON(config, 'configuration');
     } catch (e) {
       throw makeSystemError(id, op, e);
     }
@@ -221,9 +223,9 @@ export class System {
   }
 
   /** Serialises a request document; a value that cannot be serialised is this call's error. */
-  #document(op: string, config: unknown): string {
+  #document(op: string, config: unknown, what: string): string {
     try {
-      return toJSON(config);
+      return toJSON(config, what);
     } catch (e) {
       throw makeSystemError(this.#id, op, e);
     }
@@ -233,7 +235,7 @@ export class System {
   async modify(config: unknown): Promise<void> {
     const op = 'hcs::System::Modify';
     const h = this.#live(op);
-    const doc = this.#document(op, config);
+    const doc = this.#document(op, config, 'modify request');
     const r = await callHcs(() => this.#transport.modifyComputeSystem(h, doc));
     if (r.err) throw makeSystemError(this.#id, op, r.err, r.events);
   }
@@ -245,7 +247,7 @@ export class System {
   async createProcess(config: unknown): Promise<Process> {
     let op = 'hcs::System::CreateProcess';
     const h = this.#live(op);
-    const doc = this.#document(op, config);
+    const doc = this.#document(op, config, 'process parameters');
     const r = await callHcs(() => this.#transport.createProcess(h, doc));
     if (r.err || !r.value) {
       const cmd = (config as { CommandLine?: unknown } | null)?.CommandLine;
@@ -268,10 +270,18 @@ export class System {
     return p;
   }
 
-  /** Opens an existing process by pid (without its stdio; ask `Process.stdio()` after `refreshStdio()`). */
+  /**
+   * Opens an existing process by pid (without its stdio; ask `Process.stdio()` after `refreshStdio()`).
+   * A pid that is not a Windows one (an integer in 1..2^32-1) is a `SystemError` of code `ERR_INVALID_ARG_VALUE`.
+   */
   async openProcess(pid: number): Promise<Process> {
     const op = 'hcs::System::OpenProcess';
     const h = this.#live(op);
+    try {
+      validatePid(pid, 0xffffffff);
+    } catch (e) {
+      throw makeSystemError(this.#id, op, e);
+    }
     const r = await callHcs(() => this.#transport.openProcess(h, pid));
     if (r.err || r.value === undefined) throw makeSystemError(this.#id, op, r.err ?? ErrUnexpectedValue, r.events);
     const p = Process.fromHandle(r.value, pid, this);

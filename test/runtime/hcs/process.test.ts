@@ -143,6 +143,32 @@ t.test(S + 'closeStdin and resizeConsole send process modify requests', opts, as
   await sys.close();
 });
 
+t.test(S + 'documents, pids and console sizes HCS cannot take are refused with typed errors before any call', opts, async (t) => {
+  const { sys, proc, tr } = await withProcess();
+  const before = tr.calls.length;
+  const cyclic: Record<string, unknown> = {};
+  cyclic['self'] = cyclic;
+  const bad: [() => Promise<unknown>, string, string, RegExp][] = [
+    [() => sys.modify(undefined), 'SystemError', 'ERR_INVALID_ARG_VALUE', /modify request.*undefined/],
+    [() => sys.modify({ SizeInMB: 1n }), 'SystemError', 'ERR_INVALID_ARG_VALUE', /modify request.*BigInt/],
+    [() => sys.createProcess(() => 0), 'SystemError', 'ERR_INVALID_ARG_VALUE', /process parameters.*function/],
+    [() => sys.createProcess(cyclic), 'SystemError', 'ERR_INVALID_ARG_VALUE', /process parameters.*circular/],
+    [() => sys.openProcess(-1), 'SystemError', 'ERR_INVALID_ARG_VALUE', /pid: -1/],
+    [() => sys.openProcess(1.5), 'SystemError', 'ERR_INVALID_ARG_VALUE', /pid: 1\.5/],
+    [() => proc.signal(undefined), 'ProcessError', 'ERR_INVALID_ARG_VALUE', /signal options.*undefined/],
+    [() => proc.signal({ Signal: 9n }), 'ProcessError', 'ERR_INVALID_ARG_VALUE', /signal options.*BigInt/],
+    [() => proc.resizeConsole(-1, 40), 'ProcessError', 'ERR_OUT_OF_RANGE', /width of `-1`/],
+    [() => proc.resizeConsole(80, 65536), 'ProcessError', 'ERR_OUT_OF_RANGE', /height of `65536`/],
+    [() => proc.resizeConsole(NaN, 40), 'ProcessError', 'ERR_OUT_OF_RANGE', /width of `NaN`/],
+  ];
+  for (const [call, name, code, message] of bad) await t.rejects(call(), { name, code, message });
+  t.equal(tr.calls.length, before, 'HCS was not called');
+  await t.rejects(hcs.System.createComputeSystem('c2', undefined, tr, { clock: new ManualClock() }),
+    { name: 'SystemError', code: 'ERR_INVALID_ARG_VALUE', message: /configuration.*undefined/ });
+  t.equal(tr.calls.length, before, 'no system was created');
+  await sys.close();
+});
+
 t.test(S + 'close during wait: wait() gets ErrAlreadyClosed, later calls too; close is idempotent', opts, async (t) => {
   const { sys, proc, tr } = await withProcess();
   const stdout = proc.stdio().stdout!;
