@@ -1,4 +1,5 @@
 import { Readable, Writable } from 'node:stream';
+import { TaskioError } from '../../errors.js';
 
 /** The kernel32 calls a pipe stream needs, injected so this file never loads a DLL itself. */
 export interface PipeApi {
@@ -34,9 +35,15 @@ export function pipeReader(api: PipeApi, handle: unknown): Readable {
     timer = undefined;
     if (closed) return;
     const n = api.available(handle);
-    if (n < 0) {
+    if (n === -1) {
       finish();
       stream.push(null); // the writer closed its end: EOF
+      return;
+    }
+    if (n < 0) {
+      // Any other failure must not read as a clean end of output (Go, under hcsshim's pipes, reads
+      // only ERROR_BROKEN_PIPE as an end of file).
+      stream.destroy(new TaskioError('ERR_HCS_READ', 'PeekNamedPipe failed on a process pipe'));
       return;
     }
     if (n === 0) {

@@ -51,3 +51,22 @@ t.test('scripted pipe API (kernel32 does not exist on Linux): the writer writes 
   w.destroy();
   t.same(closed, ['W'], 'closed once');
 });
+
+t.test('scripted pipe API (kernel32 does not exist on Linux): a failed peek is a read error, not an EOF', opts, async (t) => {
+  const { api, closed } = scripted(['partial']);
+  const available = api.available.bind(api);
+  api.available = (h) => {
+    const n = available(h);
+    return n === -1 ? -2 : n; // PeekNamedPipe failed with something other than ERROR_BROKEN_PIPE
+  };
+  const r = pipeReader(api, 'E');
+  let text = '';
+  const err = await new Promise<unknown>((resolve) => {
+    r.on('data', (c) => { text += String(c); });
+    r.on('end', () => resolve(undefined));
+    r.on('error', resolve);
+  });
+  t.equal(text, 'partial');
+  t.match(err, { code: 'ERR_HCS_READ' });
+  t.same(closed, ['E'], 'the handle is closed once');
+});
