@@ -28,8 +28,9 @@ function toJSON(doc: unknown, what: string): string {
  * if the compute service disconnects, `ErrTimeout` on expiry, and `ErrHandleClose` if `close()` runs
  * meanwhile. `wait()` follows the `SystemExited` notification in the background from creation/open on.
  *
- * Differences from hcsshim, on purpose: `close()` does not wait for operations in flight (they fail at
- * once with `ErrHandleClose`); `wait()` after `close()` always fails with `ErrAlreadyClosed`.
+ * Difference from hcsshim, on purpose: `close()` does not wait for operations in flight (they fail at
+ * once with `ErrHandleClose`). As in hcsshim, `wait()` after `close()` fails with `ErrAlreadyClosed`
+ * unless the system had stopped before, whose stop it still reports.
  */
 export class System {
   readonly #id: string;
@@ -311,8 +312,8 @@ export class System {
 
   /**
    * Releases the handle without stopping the system. Operations waiting for a notification fail with
-   * `ErrHandleClose`, `wait()` with `ErrAlreadyClosed`, later calls with `ErrAlreadyClosed`. Idempotent;
-   * concurrent calls share one close.
+   * `ErrHandleClose`, `wait()` with `ErrAlreadyClosed` (unless the system had already stopped), later
+   * calls with `ErrAlreadyClosed`. Idempotent; concurrent calls share one close.
    */
   close(): Promise<void> {
     this.#closing ??= this.#close().catch((e: unknown) => {

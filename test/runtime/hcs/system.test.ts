@@ -204,6 +204,15 @@ t.test(S + 'close during wait: operations get ErrHandleClose, wait() gets ErrAlr
   await sys.terminate();
 });
 
+t.test(S + 'a system that stopped before close() still reports its stop through wait()', opts, async (t) => {
+  const { sys, tr } = await created();
+  tr.notify({ system: 'c1' }, { type: N.SystemExited });
+  await sys.wait();
+  await sys.close();
+  await sys.wait();
+  t.equal(sys.exitError(), null);
+});
+
 t.test(S + 'properties, propertiesV2, modify and getComputeSystems pass JSON through', opts, async (t) => {
   const { sys, tr } = await created();
   tr.script('getComputeSystemProperties', { hr: 0, value: '{"Statistics":{"Uptime100ns":5}}' }, { hr: 0, value: '' }, { hr: HR.systemNotFound });
