@@ -33,8 +33,12 @@ export class CgroupSet {
   readonly memory?: Place;
   /** Block I/O limits and counters (`io.*` or `blkio.throttle.*`). */
   readonly io?: Place;
-  /** Freezing (`cgroup.freeze` on cgroup2, else v1 `freezer.state`). */
-  readonly freezer?: Place;
+  /**
+   * Every freezer the job is in: cgroup2's `cgroup.freeze` and the v1 `freezer.state`, each where it
+   * is mounted. A hybrid machine joins both: systemd owns the cgroup2 hierarchy there and may move a
+   * process out of the job's cgroup2 directory, and the v1 freezer still holds that one (terminate).
+   */
+  readonly freezers: readonly Place[];
   /** The cgroup2 directory, which has `cgroup.kill` and `cgroup.events`. */
   readonly unified?: string;
   /** The directory whose `cgroup.procs` lists the job's processes. */
@@ -42,6 +46,11 @@ export class CgroupSet {
 
   readonly #parents: string[] = [];
   readonly #v2Enable: string[] = [];
+  /**
+   * Directories a job made by an earlier taskio lacks: the hybrid machine's v1 freezer, joined since.
+   * Such a job still exists; {@link fillIn} makes them, and {@link exists} does not ask for them.
+   */
+  readonly #joinedLater: string[] = [];
 
   constructor(
     readonly name: string,
@@ -72,7 +81,9 @@ export class CgroupSet {
     this.memory = v2place('memory') ?? v1('memory');
     this.io = v2place('io') ?? v1('blkio');
     this.cpuStat = this.unified !== undefined ? { version: 2, dir: this.unified } : v1('cpuacct');
-    this.freezer = this.unified !== undefined ? { version: 2, dir: this.unified } : v1('freezer');
+    const v1Freezer = v1('freezer');
+    this.freezers = [...(this.unified !== undefined ? [{ version: 2 as const, dir: this.unified }] : []), ...(v1Freezer ? [v1Freezer] : [])];
+    if (this.unified !== undefined && v1Freezer !== undefined) this.#joinedLater.push(v1Freezer.dir);
     const first = dirs[0];
     if (first === undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', `job object ${JSON.stringify(name)}: no cgroup hierarchy (v1 or v2) is mounted`);
@@ -104,10 +115,23 @@ export class CgroupSet {
         }
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
-        all = false;
+        if (!this.#joinedLater.includes(d)) all = false;
       }
     }
     return all;
+  }
+
+  /**
+   * Makes what an existing job made by an earlier taskio lacks (see `#joinedLater`), so that spawn
+   * and assign can enter every hierarchy. Its processes stay out of them, as they were.
+   */
+  async fillIn(): Promise<void> {
+    for (const d of this.#joinedLater) {
+      await fs.mkdir(path.dirname(d), { recursive: true }); // the last job's close there removed its parent
+      await fs.mkdir(d).catch((err: NodeJS.ErrnoException) => {
+        if (err.code !== 'EEXIST') throw err;
+      });
+    }
   }
 
   /**
@@ -185,14 +209,22 @@ export class CgroupSet {
    * rmdir fail `EBUSY`, though {@link pids} no longer lists it. A directory that is gone holds none.
    */
   async anyProcess(): Promise<boolean> {
+    for (const pids of (await this.procsByDir()).values()) if (pids.length > 0) return true;
+    return false;
+  }
+
+  /** The pids in each of the job's directories (`cgroup.procs`); a directory that is gone holds none. */
+  async procsByDir(): Promise<Map<string, number[]>> {
+    const byDir = new Map<string, number[]>();
     for (const d of this.dirs) {
       try {
-        if ((await readProcs(d)).length > 0) return true;
+        byDir.set(d, await readProcs(d));
       } catch (err) {
         if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+        byDir.set(d, []);
       }
     }
-    return false;
+    return byDir;
   }
 
   /** Moves `pid` into every joined hierarchy. */

@@ -136,6 +136,7 @@ export class CgroupJob implements JobBackend {
     if (!(await cgroup.exists())) {
       throw new TaskioError('ENOENT', `job object \`${name}\` does not exist (no ${cgroup.listDir})`);
     }
+    await cgroup.fillIn();
     return CgroupJob.#make(name, cgroup, options);
   }
 
@@ -213,7 +214,8 @@ export class CgroupJob implements JobBackend {
   }
 
   /**
-   * `cgroup.kill`, or freeze + SIGKILL + thaw; `exitCode` cannot be imposed on Linux. A child of
+   * Kills every process in any of the job's cgroups (see {@link killAll}: `cgroup.kill`, and freeze +
+   * SIGKILL + thaw for what it cannot reach); `exitCode` cannot be imposed on Linux. A child of
    * {@link spawn} still on its way in is killed by pid first: the kill of the cgroup would miss it,
    * and its command would run on. Its pid is the command's (the wrapper `exec`s), so whichever of
    * the two runs dies.

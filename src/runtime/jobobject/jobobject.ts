@@ -84,7 +84,7 @@ function checkExitCode(exitCode: number): void {
  * On Linux, cgroups are found at run time from `/proc/mounts`: v1, unified v2 or hybrid (v1 controllers
  * plus a cgroup2 mount). Each concern uses cgroup2 when its root offers the controller, else its v1
  * hierarchy; `cgroup.kill`, `cgroup.freeze`, `cgroup.events` and `cpu.stat` come from cgroup2 whenever it
- * is mounted.
+ * is mounted. A hybrid machine's job joins its v1 freezer as well, for {@link terminate}.
  *
  * Where Linux differs from Windows (each method says more):
  * - names are cgroup paths `<mount>/taskio/<name>` in each hierarchy, visible to every process on the host;
@@ -204,8 +204,10 @@ export class JobObject {
    * Kills every process in the job (hcsshim `Terminate`). Windows: TerminateJobObject, every process
    * exits with `exitCode` (an integer in 0..2^32−1, else `ERR_OUT_OF_RANGE`).
    *
-   * Linux: through `cgroup.kill` (cgroup2, Linux ≥ 5.14), or else by freezing the job, sending SIGKILL to
-   * each process and thawing it, so none can fork away. `exitCode` cannot be imposed; processes die of
+   * Linux: every process in any of the job's cgroups — on a hybrid machine also one that another program
+   * (systemd) moved out of the job's cgroup2 directory alone. Through `cgroup.kill` (cgroup2, Linux ≥
+   * 5.14), and for what that cannot reach by freezing the job (cgroup2's and the v1 freezer), sending
+   * SIGKILL to each process and thawing it, so none can fork away. `exitCode` cannot be imposed; processes die of
    * SIGKILL (status 137 from a shell, `signal === 'SIGKILL'` in Node). The call returns once the kill is
    * issued; the job is empty shortly after, which `MsgAllProcessesExited` reports and {@link waitEmpty}
    * waits for.
@@ -222,9 +224,10 @@ export class JobObject {
    * `ETIMEDOUT` naming the job after `timeoutMs` (an integer in 0..2147483647 ms, else
    * `ERR_OUT_OF_RANGE`), when the processes are still there.
    *
-   * Linux: an event where the kernel gives one — cgroup2's `cgroup.events` (`populated 0`), watched
-   * with inotify, on v2 and hybrid machines — and a poll of `cgroup.procs` every `PollIntervalMs`
-   * only where it does not (v1 alone). A child of {@link spawn} still on its
+   * Linux: no process in any of the job's cgroups. An event where the kernel gives one — cgroup2's
+   * `cgroup.events` (`populated 0`), watched with inotify, on v2 and hybrid machines — and a poll of
+   * `cgroup.procs` every `PollIntervalMs` only where it does not (v1 alone, or a process left in a hybrid
+   * machine's v1 cgroups after it left the cgroup2 one). A child of {@link spawn} still on its
    * way in counts as in the job until it exits. Windows: the process list is polled every
    * `PollIntervalMs` (a job handle is not signaled when it empties, and its completion port's
    * message is {@link pollNotification}'s).

@@ -31,7 +31,7 @@ cgroup /sys/fs/cgroup/memory cgroup rw,nosuid,nodev,noexec,relatime,memory 0 0
 cgroup /sys/fs/cgroup/freezer cgroup rw,nosuid,nodev,noexec,relatime,freezer 0 0
 `;
 
-t.test('hybrid: v1 controllers for limits, cgroup2 for kill/events/freeze/cpu.stat', async (t) => {
+t.test('hybrid: v1 controllers for limits, cgroup2 for kill/events/freeze/cpu.stat, and the v1 freezer too', async (t) => {
   const l = parseLayout(hybrid, () => 'hugetlb\n');
   t.equal(l.mode, 'hybrid');
   t.same([...l.v1.keys()], ['cpu', 'cpuacct', 'memory', 'freezer', 'blkio'], 'mount options are not controllers');
@@ -41,12 +41,16 @@ t.test('hybrid: v1 controllers for limits, cgroup2 for kill/events/freeze/cpu.st
     '/sys/fs/cgroup/cpu/taskio/j',
     '/sys/fs/cgroup/memory/taskio/j',
     '/sys/fs/cgroup/blkio/taskio/j',
+    '/sys/fs/cgroup/freezer/taskio/j',
   ]);
   t.same(s.cpu, { version: 1, dir: '/sys/fs/cgroup/cpu/taskio/j' });
   t.same(s.memory, { version: 1, dir: '/sys/fs/cgroup/memory/taskio/j' });
   t.same(s.io, { version: 1, dir: '/sys/fs/cgroup/blkio/taskio/j' });
   t.same(s.cpuStat, { version: 2, dir: '/sys/fs/cgroup/unified/taskio/j' });
-  t.same(s.freezer, { version: 2, dir: '/sys/fs/cgroup/unified/taskio/j' });
+  t.same(s.freezers, [
+    { version: 2, dir: '/sys/fs/cgroup/unified/taskio/j' },
+    { version: 1, dir: '/sys/fs/cgroup/freezer/taskio/j' },
+  ], 'what systemd moves out of the cgroup2 directory is still frozen by v1 (terminate)');
   t.equal(s.listDir, '/sys/fs/cgroup/unified/taskio/j');
 });
 
@@ -56,7 +60,8 @@ t.test('unified only: one directory answers for everything', async (t) => {
   const s = new CgroupSet('j', l);
   const d = '/sys/fs/cgroup/taskio/j';
   t.same(s.dirs, [d]);
-  for (const p of [s.cpu, s.memory, s.io, s.cpuStat, s.freezer]) t.same(p, { version: 2, dir: d });
+  for (const p of [s.cpu, s.memory, s.io, s.cpuStat, ...s.freezers]) t.same(p, { version: 2, dir: d });
+  t.equal(s.freezers.length, 1);
   t.equal(s.unified, d);
 });
 
@@ -66,7 +71,7 @@ t.test('v1 only: co-mounted controllers share a directory; no cgroup2', async (t
   const s = new CgroupSet('j', l);
   t.same(s.dirs, ['/sys/fs/cgroup/cpu,cpuacct/taskio/j', '/sys/fs/cgroup/memory/taskio/j', '/sys/fs/cgroup/freezer/taskio/j']);
   t.same(s.cpuStat, { version: 1, dir: '/sys/fs/cgroup/cpu,cpuacct/taskio/j' });
-  t.same(s.freezer, { version: 1, dir: '/sys/fs/cgroup/freezer/taskio/j' });
+  t.same(s.freezers, [{ version: 1, dir: '/sys/fs/cgroup/freezer/taskio/j' }]);
   t.equal(s.io, undefined, 'no blkio mounted: I/O limits are not supported');
   t.equal(s.unified, undefined);
 });

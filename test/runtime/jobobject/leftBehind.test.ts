@@ -4,6 +4,7 @@ import path from 'node:path';
 import { once } from 'node:events';
 import { spawn } from 'node:child_process';
 import { JobObject, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
+import { until } from '../../helpers/common.js';
 import { checkNoJobsLeft } from './leftovers.js';
 
 // What a job's create and close leave in the cgroup hierarchies when they cannot do all they were
@@ -84,6 +85,65 @@ t.test('close leaves a job whose process left its cgroup2 directory but not its 
   const again = await JobObject.open(name);
   await again.close();
   for (const d of dirs) t.notOk(isDir(d), `removed ${d} once the process is gone`);
+});
+
+t.test('terminate kills what left the job\'s cgroup2 directory but not its v1 ones (hybrid), forks included, and the job then closes', { ...testTimeout, skip: real.mode !== 'hybrid' ? 'not a hybrid machine' : false }, async (t) => {
+  // Before: terminate wrote cgroup.kill in the cgroup2 directory alone, so such a process and every
+  // child it forked (in the job's v1 cgroups too, charged to its limits) ran on, and close left the job.
+  const name = `${prefix}${seq++}`;
+  const job = await JobObject.create({ name });
+  const dirs = job.cgroupPaths;
+  const procsOf = (d: string): number[] => (isDir(d) ? fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8').split('\n').filter(Boolean).map(Number) : []);
+  const left = (): number[] => [...new Set(dirs.flatMap(procsOf))];
+  const forker = job.spawn('/bin/sh', ['-c', 'echo in; while :; do sleep 1000 & sleep 0.005; done'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const stayer = job.spawn('sleep', ['1000'], { stdio: 'ignore' });
+  const exits = [once(forker, 'exit'), once(stayer, 'exit')];
+  t.teardown(async () => {
+    // Only when the case failed: what is left in the job, killed, before its directories go.
+    forker.kill('SIGKILL');
+    stayer.kill('SIGKILL');
+    await Promise.all(exits);
+    await until(() => {
+      for (const pid of left()) process.kill(pid, 'SIGKILL');
+      return left().length === 0;
+    }, 10_000, 'the killed processes to leave the job');
+    for (const d of dirs) if (isDir(d)) fs.rmdirSync(d);
+  });
+  await once(forker.stdout!, 'data');
+  // Moved by another program in the cgroup2 hierarchy alone (systemd owns it on a hybrid machine):
+  // its children are born there too, outside the job's cgroup2 directory.
+  fs.writeFileSync(path.join(real.v2!, 'cgroup.procs'), String(forker.pid));
+  const unified = dirs.find((d) => d.startsWith(`${real.v2!}/`))!;
+  const outside = (): number[] => left().filter((pid) => !procsOf(unified).includes(pid));
+  await until(() => outside().length >= 6, 10_000, 'children forked outside the cgroup2 directory');
+
+  await job.terminate();
+  await job.waitEmpty(10_000);
+  t.same(left(), [], 'nothing left in any of the job\'s cgroups: no child forked away');
+  t.same(await Promise.all(exits), [[null, 'SIGKILL'], [null, 'SIGKILL']], 'the process outside the cgroup2 directory and the one inside');
+  await job.close();
+  for (const d of dirs) t.notOk(isDir(d), `removed ${d}`);
+});
+
+t.test('a job made before the v1 freezer was joined (hybrid) still opens, and its open fills that in', { ...testTimeout, skip: real.mode !== 'hybrid' || !real.v1.has('freezer') ? 'not a hybrid machine with a v1 freezer' : false }, async (t) => {
+  const name = `${prefix}${seq++}`;
+  const made = await JobObject.create({ name });
+  const dirs = made.cgroupPaths;
+  const freezer = dirs.find((d) => d.startsWith(`${real.v1.get('freezer')!}/`))!;
+  removeLater(t, name);
+  await made.close();
+  for (const d of dirs.filter((x) => x !== freezer)) fs.mkdirSync(d); // what an earlier taskio made
+  const job = await JobObject.open(name, { notifications: true });
+  t.ok(isDir(freezer), 'open made the v1 freezer directory');
+  const child = job.spawn('/bin/sh', ['-c', 'echo in; exec sleep 120'], { stdio: ['ignore', 'pipe', 'ignore'] });
+  const exited = once(child, 'exit');
+  await once(child.stdout!, 'data');
+  for (const d of dirs) t.match(fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8'), `${child.pid}\n`, `the spawned process entered ${d}`);
+  await job.terminate();
+  t.same(await exited, [null, 'SIGKILL']);
+  await job.waitEmpty(10_000);
+  await job.close();
+  for (const d of dirs) t.notOk(isDir(d), `removed ${d}`);
 });
 
 t.test('nothing of ours is left under the cgroup roots', async (t) => {
