@@ -3,6 +3,7 @@ import { groupStats } from '../runtime/host/index.js';
 import { signalEach } from '../runtime/host/sessions.js';
 import type { JobRuntime } from '../runtime/container/index.js';
 import { Freezer } from '../runtime/container/freezer.js';
+import { jobStats } from '../runtime/container/jobStats.js';
 import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
 import { processState } from '../runtime/reaper/index.js';
@@ -192,9 +193,15 @@ export class AdoptedControl implements TaskControl {
     return job ? Freezer.of((await job).cgroupPaths) : null;
   }
 
+  /**
+   * The runtime's for runsc/runc. A host task in a job: the job's counters, as the daemon that started
+   * it reports them (`JobRuntime`) — every process of the job, one that left the task's process group
+   * too, and the CPU time of those that exited. Without a job, its process group's, from /proc.
+   */
   async stats(): Promise<Stats> {
     if (this.#runsc) return this.#runsc.stats(this.#record.id);
-    return groupStats([this.#record.pid]);
+    const job = this.#jobObject();
+    return job ? jobStats(await job) : groupStats([this.#record.pid]);
   }
 
   processes(): Promise<ProcessInfo[]> {
