@@ -1,4 +1,5 @@
 import fs from 'node:fs/promises';
+import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../../errors.js';
 import { cgroupLayout, type CgroupLayout } from './hierarchy.js';
@@ -266,4 +267,23 @@ export function parseKeyed(text: string): Map<string, number> {
     if (k && v !== undefined) m.set(k, Number(v));
   }
   return m;
+}
+
+/**
+ * `fs.watch` that never throws nor emits an unhandled `'error'`: when the watch cannot be made (inotify
+ * limits, a file that is gone) it returns undefined, and when it fails later it is dropped and
+ * `onFail` runs, so the caller can fall back to polling.
+ */
+export function watchQuietly(file: string, onChange: () => void, onFail: () => void): FSWatcher | undefined {
+  let w: FSWatcher;
+  try {
+    w = watch(file, onChange);
+  } catch {
+    return undefined;
+  }
+  w.on('error', () => {
+    w.close();
+    onFail();
+  });
+  return w;
 }

@@ -12,7 +12,7 @@ import { killAll, waitEmpty } from './terminate.js';
 import type { CgroupLayout } from './hierarchy.js';
 import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
 import { CPURateControlType, rateToCFS, weightToCgroupWeight, weightToShares } from './limits.js';
-import { ExitNotifier, notRegistered, type JobNotification } from './notifications.js';
+import { JobNotifier, notRegistered, type JobNotification } from './notifications.js';
 import { enteringCommand, spawnInto, type JobCommand, type JobSpawnOptions } from './spawn.js';
 import { warmCgroupMigration } from './migrationWarmup.js';
 import {
@@ -67,7 +67,7 @@ export class CgroupJob implements JobBackend {
   #totalProcesses = 0;
   #totalTerminated = 0;
   readonly #cgroup: CgroupSet;
-  readonly #notifier: ExitNotifier | undefined;
+  readonly #notifier: JobNotifier | undefined;
   readonly #opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] };
   /**
    * Children of {@link spawn} whose wrapper shell may not have joined the cgroups yet: it does so a
@@ -79,7 +79,7 @@ export class CgroupJob implements JobBackend {
   private constructor(
     name: string,
     cgroup: CgroupSet,
-    notifier: ExitNotifier | undefined,
+    notifier: JobNotifier | undefined,
     opts: { terminateOnLastHandleClose: boolean; ioDevices?: readonly string[] },
   ) {
     this.name = name;
@@ -141,7 +141,7 @@ export class CgroupJob implements JobBackend {
   }
 
   static async #make(name: string, cgroup: CgroupSet, options: CgroupJobOptions): Promise<CgroupJob> {
-    const notifier = options.notifications ? new ExitNotifier(cgroup) : undefined;
+    const notifier = options.notifications ? new JobNotifier(cgroup) : undefined;
     const job = new CgroupJob(name, cgroup, notifier, {
       terminateOnLastHandleClose: options.terminateOnLastHandleClose ?? false,
       ioDevices: options.ioDevices,
@@ -360,9 +360,11 @@ export class CgroupJob implements JobBackend {
 
   /**
    * Waits for the next notification (hcsshim `PollNotification`); messages are queued, none is lost. On
-   * Linux the only one is {@link MsgAllProcessesExited}: sent when the job becomes empty after it held a
-   * process, whatever emptied it (exits, `terminate()`, a kill from outside). Rejects `ERR_NOT_REGISTERED`
-   * when the job was made without `notifications`, `ERR_ALREADY_CLOSED` once closed (pending calls too).
+   * Linux they are {@link MsgAllProcessesExited}, sent when the job becomes empty after it held a process,
+   * whatever emptied it (exits, `terminate()`, a kill from outside), and {@link MsgJobMemoryLimit}, once
+   * for each time a process of the job hit its memory limit (see {@link JobNotifier}). Rejects
+   * `ERR_NOT_REGISTERED` when the job was made without `notifications`, `ERR_ALREADY_CLOSED` once closed
+   * (pending calls too).
    */
   async pollNotification(): Promise<JobNotification> {
     if (this.#notifier === undefined) throw notRegistered();

@@ -17,7 +17,7 @@ export {
   type CFSBandwidth,
 } from './limits.js';
 export { JobObject, isJobUnavailable, type JobObjectOptions, type JobObjectOpenOptions } from './jobobject.js';
-export { MsgAllProcessesExited, MsgUnimplemented, PollIntervalMs, type JobNotification } from './notifications.js';
+export { MsgAllProcessesExited, MsgJobMemoryLimit, MsgUnimplemented, PollIntervalMs, type JobNotification } from './notifications.js';
 export { EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions } from './spawn.js';
 export type { JobMemoryStats, JobProcessorStats, JobStorageStats, JobIOAttributionStats } from './stats.js';
 export { cgroupLayout, parseLayout, processCgroup, type CgroupLayout, type ProcessCgroup } from './hierarchy.js';

@@ -331,8 +331,11 @@ export class JobObject {
   /**
    * Waits for the next notification (hcsshim `PollNotification`); messages are queued, none is lost.
    * {@link MsgAllProcessesExited} is sent when the job becomes empty after it held a process, whatever
-   * emptied it (exits, `terminate()`, a kill from outside). Windows also sends {@link MsgUnimplemented}
-   * for its other job messages (a process started or exited, a limit hit); Linux sends no other message.
+   * emptied it (exits, `terminate()`, a kill from outside); {@link MsgJobMemoryLimit} once for each time
+   * a process of the job hit the job's memory limit (Windows fails that allocation, Linux's OOM killer
+   * kills a process of the job: the limit message comes before the exit message of a kill that emptied
+   * the job). Windows also sends {@link MsgUnimplemented} for its other job messages (a process started
+   * or exited, another limit hit); Linux sends no other message.
    * Rejects `ERR_NOT_REGISTERED` when the job was made without `notifications`, `ERR_ALREADY_CLOSED` once
    * closed (pending calls too).
    */

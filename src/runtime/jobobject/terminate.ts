@@ -1,8 +1,7 @@
 import fs from 'node:fs/promises';
-import { watch, type FSWatcher } from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../../errors.js';
-import { fileExists, parseKeyed, readOptional, type CgroupSet, type Place } from './cgroup.js';
+import { fileExists, parseKeyed, readOptional, watchQuietly, type CgroupSet, type Place } from './cgroup.js';
 import { PollIntervalMs } from './notifications.js';
 
 /**
@@ -110,25 +109,6 @@ export async function waitEmpty(cgroup: CgroupSet, timeoutMs: number): Promise<v
     }
     check(); // what changed before the watch was made
   });
-}
-
-/**
- * `fs.watch` that never throws nor emits an unhandled `'error'`: when the watch cannot be made (inotify
- * limits, a file that is gone) it returns undefined, and when it fails later it is dropped and
- * `onFail` runs, so the caller can fall back to polling.
- */
-function watchQuietly(file: string, onChange: () => void, onFail: () => void): FSWatcher | undefined {
-  let w: FSWatcher;
-  try {
-    w = watch(file, onChange);
-  } catch {
-    return undefined;
-  }
-  w.on('error', () => {
-    w.close();
-    onFail();
-  });
-  return w;
 }
 
 /**

@@ -8,6 +8,7 @@ import {
   CPURateControlType,
   JobObject,
   MsgAllProcessesExited,
+  MsgJobMemoryLimit,
   cgroupLayout,
   type JobObjectOptions,
 } from '../../../src/runtime/jobobject/index.js';
@@ -188,6 +189,7 @@ t.test('a memory limit kills a process that exceeds it', testTimeout, async (t) 
   });
   const [code, signal] = (await once(child, 'exit')) as [number | null, string | null];
   t.same([code, signal], [null, 'SIGKILL'], 'the OOM killer ended it (Windows would fail the allocation)');
+  t.type(await job.pollNotification(), MsgJobMemoryLimit, 'the limit hit is told first');
   t.type(await job.pollNotification(), MsgAllProcessesExited);
   const mem = await job.queryMemoryStats();
   t.ok(mem.PeakJobMemoryUsed > limit * 0.9 && mem.PeakJobMemoryUsed <= limit, `peak ${mem.PeakJobMemoryUsed} near the limit`);

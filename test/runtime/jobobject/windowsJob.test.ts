@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import koffi from 'koffi';
 import { once } from 'node:events';
-import { CPURateControlType, JobObject, MsgAllProcessesExited, MsgUnimplemented, Win32Error } from '../../../src/runtime/jobobject/index.js';
+import { CPURateControlType, JobObject, MsgAllProcessesExited, MsgJobMemoryLimit, MsgUnimplemented, Win32Error } from '../../../src/runtime/jobobject/index.js';
 import { useBackends } from '../../../src/runtime/jobobject/platform.js';
 import { windowsBackends } from '../../../src/runtime/jobobject/windows/windowsJob.js';
 import * as s from '../../../src/runtime/jobobject/windows/structs.js';
@@ -288,12 +288,13 @@ t.test(`stats: memory usage, basic accounting, I/O attribution — ${W}`, async 
   await t.rejects(job.queryMemoryStats(), { code: 'ERROR_ACCESS_DENIED' });
 });
 
-t.test(`notifications: the port is read with a 0 ms timeout, ACTIVE_PROCESS_ZERO → MsgAllProcessesExited — ${W}`, async (t) => {
+t.test(`notifications: the port is read with a 0 ms timeout, ACTIVE_PROCESS_ZERO → MsgAllProcessesExited, JOB_MEMORY_LIMIT → MsgJobMemoryLimit — ${W}`, async (t) => {
   const k = setup(t);
   const job = await JobObject.create({ name: 'n', notifications: true });
   k.calls.length = 0;
-  k.on('GetQueuedCompletionStatus', message(s.JOB_OBJECT_MSG.NEW_PROCESS, 42), message(s.JOB_OBJECT_MSG.ACTIVE_PROCESS_ZERO));
+  k.on('GetQueuedCompletionStatus', message(s.JOB_OBJECT_MSG.NEW_PROCESS, 42), message(s.JOB_OBJECT_MSG.JOB_MEMORY_LIMIT, 42), message(s.JOB_OBJECT_MSG.ACTIVE_PROCESS_ZERO));
   t.ok((await job.pollNotification()) instanceof MsgUnimplemented, 'a new process is not implemented');
+  t.ok((await job.pollNotification()) instanceof MsgJobMemoryLimit, 'JOB_MEMORY_LIMIT → MsgJobMemoryLimit');
   t.ok((await job.pollNotification()) instanceof MsgAllProcessesExited, 'queued, none lost');
   const reads = k.of('GetQueuedCompletionStatus');
   t.ok(reads.length >= 3, 'drained until WAIT_TIMEOUT');

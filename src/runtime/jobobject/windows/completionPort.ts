@@ -1,6 +1,7 @@
 import { koffi } from './koffi.js';
 import {
   MsgAllProcessesExited,
+  MsgJobMemoryLimit,
   MsgUnimplemented,
   PollIntervalMs,
   alreadyClosed,
@@ -16,7 +17,7 @@ export const INVALID_HANDLE_VALUE = -1;
 /**
  * A job's notifications through an I/O completion port (hcsshim's IOCP poller), as a queue of
  * {@link JobNotification}s: `JOB_OBJECT_MSG_ACTIVE_PROCESS_ZERO` becomes {@link MsgAllProcessesExited},
- * every other message {@link MsgUnimplemented}.
+ * `JOB_OBJECT_MSG_JOB_MEMORY_LIMIT` {@link MsgJobMemoryLimit}, every other message {@link MsgUnimplemented}.
  *
  * hcsshim blocks a goroutine in GetQueuedCompletionStatus; Node has one thread, so the port is read
  * with a 0 ms timeout on a timer every {@link PollIntervalMs} (and at once when someone waits), and each
@@ -95,7 +96,7 @@ export class CompletionPortNotifier {
         return;
       }
       // For job messages the "bytes transferred" field carries the JOB_OBJECT_MSG_* code.
-      this.#deliver(bytes[0] === JOB_OBJECT_MSG.ACTIVE_PROCESS_ZERO ? new MsgAllProcessesExited() : new MsgUnimplemented());
+      this.#deliver(messageOf(bytes[0]));
     }
   }
 
@@ -105,4 +106,11 @@ export class CompletionPortNotifier {
     else this.#queue.push(m);
     if (this.#waiters.length === 0) this.#timer.unref();
   }
+}
+
+/** The {@link JobNotification} of a `JOB_OBJECT_MSG_*` code. */
+function messageOf(code: number | undefined): JobNotification {
+  if (code === JOB_OBJECT_MSG.ACTIVE_PROCESS_ZERO) return new MsgAllProcessesExited();
+  if (code === JOB_OBJECT_MSG.JOB_MEMORY_LIMIT) return new MsgJobMemoryLimit();
+  return new MsgUnimplemented();
 }

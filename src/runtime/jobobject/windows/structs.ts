@@ -142,7 +142,7 @@ export const JOB_OBJECT_LIMIT = {
   KILL_ON_JOB_CLOSE: 0x2000,
 } as const;
 
-/** Completion-port message codes (`JOB_OBJECT_MSG_*`); only ACTIVE_PROCESS_ZERO maps to MsgAllProcessesExited. */
+/** Completion-port message codes (`JOB_OBJECT_MSG_*`); ACTIVE_PROCESS_ZERO and JOB_MEMORY_LIMIT have messages of their own. */
 export const JOB_OBJECT_MSG = {
   END_OF_JOB_TIME: 1,
   END_OF_PROCESS_TIME: 2,
