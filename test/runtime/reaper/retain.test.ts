@@ -37,9 +37,11 @@ t.test('wait() for a reaped process whose exit the log dropped fails at once ins
   t.teardown(() => monitor.unsubscribe(sub));
   const orphan = await spawnOrphan('exit 8');
   t.teardown(() => orphan.release());
-  const reaped = new Promise<void>((resolve) => sub.on('exit', (e) => { if (e.pid === orphan.pid) resolve(); }));
+  // A pending wait holds the event loop open (an 'exit' listener does not: with nothing else to do,
+  // the test process would end before the orphan's exit came).
+  const reaped = sub.wait(orphan.pid);
   orphan.release();
-  await reaped;
+  t.equal((await reaped).pid, orphan.pid, 'its exit, reaped by the monitor');
   t.equal(processState(orphan.pid), null, 'reaped: the pid names nobody now');
   // More exits than the log keeps (4): the orphan's is dropped. Its pid is learnt only now, as a
   // runtime's pid file is read after its command returned.
