@@ -37,9 +37,10 @@ export class ContainerError extends TaskioError {
 }
 
 /**
- * Maps an error of the Init/runtime layer to the facade's vocabulary: id and bundle problems keep
- * their meaning (`IdInUse`, `InvalidIdFormat`, `ConfigInvalid` — a state directory in a place
- * another user controls is a bad configuration too), everything else is a `SystemError`
+ * Maps an error of the Init/runtime layer to the facade's vocabulary: id, bundle and stdio problems
+ * keep their meaning (`IdInUse`, `InvalidIdFormat`, `ConfigInvalid` — a state directory in a place
+ * another user controls, a bad stdio URI or log option and a non-regular file where a log or pid
+ * file goes are a bad configuration too), everything else is a `SystemError`
  * whose message names the operation and whose `cause` is the original. A {@link ContainerError} or
  * an errno-style error the facade chose on purpose (`ESRCH`, `ECHILD`) passes through unchanged.
  */
@@ -51,7 +52,10 @@ export function toContainerError(err: unknown, what: string): Error {
   switch (code) {
     case 'ERR_ALREADY_EXISTS': return new ContainerError(ErrorCode.IdInUse, `${what}: ${message}`, { cause: err });
     case 'ERR_INVALID_ID': return new ContainerError(ErrorCode.InvalidIdFormat, `${what}: ${message}`, { cause: err });
-    case 'ERR_INVALID_BUNDLE': case 'ERR_INVALID_ARG_VALUE': case 'ERR_UNSAFE_DIR':
+    case 'ERR_INVALID_BUNDLE': case 'ERR_INVALID_ARG_VALUE': case 'ERR_INVALID_ARG_TYPE': case 'ERR_UNSAFE_DIR':
+    // The stdio the caller named: an unknown scheme, a bad `file://` URI or option, a symlink or
+    // FIFO planted where a log file goes. Nothing the system did wrong.
+    case 'ERR_UNKNOWN_STDIO_SCHEME': case 'ERR_INVALID_LOG_URI': case 'ERR_INVALID_LOG_OPTION': case 'ERR_NOT_REGULAR_FILE':
       return new ContainerError(ErrorCode.ConfigInvalid, `${what}: ${message}`, { cause: err });
     default: return new ContainerError(ErrorCode.SystemError, `${what}: ${message}`, { cause: err });
   }

@@ -12,6 +12,9 @@ t.test('errors of the layer below map to libcontainer codes, with the cause kept
   const cases: Array<[string, string]> = [
     ['ERR_ALREADY_EXISTS', ErrorCode.IdInUse], ['ERR_INVALID_ID', ErrorCode.InvalidIdFormat],
     ['ERR_INVALID_BUNDLE', ErrorCode.ConfigInvalid], ['ERR_INVALID_ARG_VALUE', ErrorCode.ConfigInvalid], ['ERR_UNSAFE_DIR', ErrorCode.ConfigInvalid],
+    // The caller's stdio: a bad URI or log option, a symlink or FIFO planted where the log goes.
+    ['ERR_INVALID_ARG_TYPE', ErrorCode.ConfigInvalid], ['ERR_UNKNOWN_STDIO_SCHEME', ErrorCode.ConfigInvalid],
+    ['ERR_INVALID_LOG_URI', ErrorCode.ConfigInvalid], ['ERR_INVALID_LOG_OPTION', ErrorCode.ConfigInvalid], ['ERR_NOT_REGULAR_FILE', ErrorCode.ConfigInvalid],
     ['ERR_RUNTIME', ErrorCode.SystemError], ['ERR_INVALID_STATE', ErrorCode.SystemError], ['EACCES', ErrorCode.SystemError],
   ];
   for (const [from, to] of cases) {

@@ -241,8 +241,39 @@ export function containerSuite(t: Test, s: Subject): void {
     await t.rejects(createContainer({ id: s.id('linkbundle'), bundle: fifoBundle, backend: s.backend }), { code: ErrorCode.ConfigInvalid, message: /has a config\.json that is a symlink/ });
     fs.rmSync(fifoBundle, { recursive: true });
     const badIo = s.id('badio');
-    await t.rejects(createContainer({ id: badIo, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', badIo), stdio: { stdout: 'relative/log' } }), { code: /^ERR_(CONFIG_INVALID|SYSTEM_ERROR)$/ });
+    await t.rejects(createContainer({ id: badIo, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', badIo), stdio: { stdout: 'relative/log' } }), code('ConfigInvalid'));
     if (s.root) await waitFor('no state of the failed creates', () => stateEntries(s.root!).every((e) => !e.includes(badIo)) || undefined);
+    await c.destroy();
+  });
+
+  t.test('stdio the caller got wrong (a scheme, a file:// URI or option, a planted log path) is ConfigInvalid at create and at startProcess, and leaves nothing', opts, async (t) => {
+    const logs = path.join(s.base, 'logs');
+    fs.mkdirSync(logs, { recursive: true });
+    t.teardown(() => fs.rmSync(logs, { recursive: true, force: true }));
+    const precious = path.join(logs, 'precious');
+    fs.writeFileSync(precious, 'keep\n');
+    fs.symlinkSync(precious, path.join(logs, 'planted.log'));
+    const bad: Array<[string, string, string]> = [
+      ['an unknown scheme', 'http://example.com/log', 'ERR_UNKNOWN_STDIO_SCHEME'],
+      ['a file:// URI naming a directory', `file://${logs}/`, 'ERR_INVALID_LOG_URI'],
+      ['an unknown log option', `file://${logs}/a.log?max-size=1m`, 'ERR_INVALID_LOG_OPTION'],
+      ['a symlink planted at the log path', `file://${logs}/planted.log`, 'ERR_NOT_REGULAR_FILE'],
+    ];
+    const bundle = await s.bundle('badstdio', { args: ['sleep', '1000'] });
+    for (const [what, stdout, cause] of bad) {
+      const id = s.id('badstdio');
+      const made = createContainer({ id, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', id), stdio: { stdout } });
+      made.then((c) => t.teardown(() => c.destroy()), () => undefined);
+      await t.rejects(made, { code: ErrorCode.ConfigInvalid, cause: { code: cause } }, `create: ${what}`);
+      t.notOk(fs.existsSync(path.join(s.base, 'state', id)), `create: ${what}: no state directory`);
+    }
+    const c = await start(t, 'badstdio', ['sleep', '1000']);
+    for (const [what, stdout, cause] of bad) {
+      await t.rejects(c.startProcess({ args: ['true'], stdout }), { code: ErrorCode.ConfigInvalid, cause: { code: cause } }, `startProcess: ${what}`);
+    }
+    t.same(fs.readdirSync(path.join(s.base, 'state', c.id())), [], 'no pid file of the refused processes');
+    t.equal(fs.readFileSync(precious, 'utf8'), 'keep\n', 'nothing written through the link');
+    t.equal(await c.runState(), 'running');
     await c.destroy();
   });
 

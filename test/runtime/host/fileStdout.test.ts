@@ -103,7 +103,7 @@ for (const { name, what, plant } of planted) {
     t.equal(fdCount(), before.fds, 'no fd left');
   });
 
-  t.test(`createContainer on the host backend: a file:// stdout that is ${name} fails with ERR_NOT_REGULAR_FILE as its cause, nothing left`, opts, async (t) => {
+  t.test(`createContainer on the host backend: a file:// stdout that is ${name} fails ConfigInvalid with ERR_NOT_REGULAR_FILE as its cause, nothing left`, opts, async (t) => {
     const { dir, bundle } = workDir(t);
     const log = await plant(t, dir);
     const stateRoot = path.join(dir, 'state');
@@ -114,7 +114,7 @@ for (const { name, what, plant } of planted) {
       (c) => { t.teardown(() => c.destroy()); return null; },
       (e: Error & { cause?: unknown }) => e,
     );
-    t.match(err, { code: ErrorCode.SystemError, message: /log file .* is not a regular file/, cause: expected(log, what) });
+    t.match(err, { code: ErrorCode.ConfigInvalid, message: /log file .* is not a regular file/, cause: expected(log, what) });
     await t.rejects(backend.runtime.state(id), { code: 'ERR_NOT_FOUND' }, 'no task made');
     t.equal(backend.runtime.jobOf(id), undefined, 'no job made');
     t.same(tree(dir), before.tree, 'no state directory, file or directory left');
