@@ -1,5 +1,6 @@
 import path from 'node:path';
 import type { OciSpec, ProcessSpec } from '../oci/index.js';
+import { showValue } from '../../errors.js';
 import { ContainerError, ErrorCode } from './errors.js';
 
 /**
@@ -33,19 +34,20 @@ export function processSpecOf(cfg: ProcessConfig, container: OciSpec): ProcessSp
   const invalid = (why: string): never => {
     throw new ContainerError(ErrorCode.ConfigInvalid, `invalid process config: ${why}`);
   };
-  if (cfg === null || typeof cfg !== 'object') invalid('it must be an object');
-  if (!Array.isArray(cfg.args) || cfg.args.length === 0 || !cfg.args.every((a) => typeof a === 'string') || cfg.args[0] === '') {
-    invalid('args must be a non-empty array of strings with a command first');
+  if (cfg === null || typeof cfg !== 'object') invalid(`it must be an object, got ${showValue(cfg)}`);
+  // exec(2) takes C strings: runsc and runc would cut an argument, a variable or the cwd at a NUL
+  // and run something else than asked (Node's own spawn refuses it, so the host backend did).
+  if (!Array.isArray(cfg.args) || cfg.args.length === 0 || !cfg.args.every(isCString) || cfg.args[0] === '') {
+    invalid('args must be a non-empty array of strings without NUL, with a command first');
   }
-  if (cfg.env !== undefined && (!Array.isArray(cfg.env) || !cfg.env.every((e) => typeof e === 'string' && e.includes('=')))) {
-    invalid('env must be an array of KEY=value strings');
+  if (cfg.env !== undefined && (!Array.isArray(cfg.env) || !cfg.env.every((e) => isCString(e) && e.includes('=')))) {
+    invalid('env must be an array of KEY=value strings without NUL');
   }
-  if (cfg.cwd !== undefined && (typeof cfg.cwd !== 'string' || !path.posix.isAbsolute(cfg.cwd))) {
-    invalid(`cwd must be an absolute path, got ${JSON.stringify(cfg.cwd)}`);
+  if (cfg.cwd !== undefined && (!isCString(cfg.cwd) || !path.posix.isAbsolute(cfg.cwd))) {
+    invalid(`cwd must be an absolute path without NUL, got ${showValue(cfg.cwd)}`);
   }
-  if (cfg.user !== undefined && !(Number.isInteger(cfg.user.uid) && cfg.user.uid >= 0 && Number.isInteger(cfg.user.gid) && cfg.user.gid >= 0)) {
-    invalid('user needs non-negative integer uid and gid');
-  }
+  if (cfg.user !== undefined) checkUser(cfg.user, invalid);
+  if (cfg.terminal !== undefined && typeof cfg.terminal !== 'boolean') invalid(`terminal must be a boolean, got ${showValue(cfg.terminal)}`);
   for (const k of ['stdin', 'stdout', 'stderr'] as const) {
     if (cfg[k] !== undefined && typeof cfg[k] !== 'string') invalid(`${k} must be a path or URI string`);
   }
@@ -58,4 +60,20 @@ export function processSpecOf(cfg: ProcessConfig, container: OciSpec): ProcessSp
     cwd: cfg.cwd ?? base.cwd,
     ...(cfg.user ? { user: { ...cfg.user } } : {}),
   };
+}
+
+/** A string exec(2) takes whole: no NUL. */
+function isCString(v: unknown): v is string {
+  return typeof v === 'string' && !v.includes('\0');
+}
+
+/** An OCI `user`: uid and gid (and any additional gids) are uint32s, as runc and runsc parse them. */
+function checkUser(user: unknown, invalid: (why: string) => never): void {
+  const isId = (v: unknown): boolean => Number.isInteger(v) && (v as number) >= 0 && (v as number) <= 0xffff_ffff;
+  if (user === null || typeof user !== 'object') invalid(`user must be an object { uid, gid }, got ${showValue(user)}`);
+  const { uid, gid, additionalGids } = user as { uid?: unknown; gid?: unknown; additionalGids?: unknown };
+  if (!isId(uid) || !isId(gid)) invalid(`user needs uid and gid that are integers from 0 to 4294967295, got ${showValue(uid)} and ${showValue(gid)}`);
+  if (additionalGids !== undefined && (!Array.isArray(additionalGids) || !additionalGids.every(isId))) {
+    invalid('user.additionalGids must be an array of integers from 0 to 4294967295');
+  }
 }

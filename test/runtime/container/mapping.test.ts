@@ -65,6 +65,9 @@ t.test('process configs: checked, and what is unset comes from the container', a
   for (const bad of [
     { args: [] }, { args: [''] }, { args: [1] }, { args: ['x'], env: ['NOEQ'] }, { args: ['x'], cwd: 'rel' },
     { args: ['x'], user: { uid: -1, gid: 0 } }, { args: ['x'], stdout: 3 }, null,
+    // Not a TypeError from reading it, and nothing runsc or runc would cut at a NUL or refuse as opaque JSON.
+    { args: ['x'], user: null }, { args: ['x'], user: 0 }, { args: ['x'], user: { uid: 0, gid: 2 ** 32 } }, { args: ['x'], user: { uid: 0, gid: 0, additionalGids: ['x'] } },
+    { args: ['echo', 'a\0b'] }, { args: ['x'], env: ['A=\0'] }, { args: ['x'], cwd: '/\0x' }, { args: ['x'], terminal: 'yes' }, 'args',
   ]) {
     t.throws(() => processSpecOf(bad as never, container), { code: ErrorCode.ConfigInvalid }, JSON.stringify(bad));
   }

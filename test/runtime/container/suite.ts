@@ -138,6 +138,9 @@ export function containerSuite(t: Test, s: Subject): void {
     await t.rejects(c.startProcess({ args: [] }), code('ConfigInvalid'));
     await t.rejects(c.startProcess({ args: ['true'], cwd: 'relative' }), code('ConfigInvalid'));
     await t.rejects(c.startProcess({ args: ['true'], env: ['NOEQUALS'] }), code('ConfigInvalid'));
+    // runsc and runc would run `echo a` (a C string ends at the NUL); a null user was a TypeError.
+    await t.rejects(c.startProcess({ args: ['echo', 'a\0b'] }), code('ConfigInvalid'));
+    await t.rejects(c.startProcess({ args: ['true'], user: null as never }), code('ConfigInvalid'));
     await c.destroy();
   });
 
