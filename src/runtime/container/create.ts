@@ -1,6 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
-import { TaskioError } from '../../errors.js';
+import { TaskioError, showValue } from '../../errors.js';
 import { validateId } from '../../ids.js';
 import { ensureRuntimeRoot, runtimeDir } from '../../privateDir.js';
 import { readBundleConfig, type OciSpec } from '../oci/index.js';
@@ -28,7 +28,7 @@ export interface CreateContainerOptions {
   stateDir?: string;
   /** Options of the container's {@link Init} (monitor, namespace, drain and console timeouts). */
   init?: InitOptions;
-  /** How long destroy waits for the init's exit after SIGKILL, ms. Default 10000. */
+  /** How long destroy waits for the init's exit after SIGKILL: whole ms, 0 to 2147483647. Default 10000. */
   killTimeout?: number;
 }
 
@@ -39,12 +39,18 @@ export interface CreateContainerOptions {
  * built from the id), `IdInUse` (the runtime has the id, or its state directory exists: containerd
  * refuses an existing bundle directory the same way), `ConfigInvalid` (no or a broken
  * `config.json`, a bad stdio URI, a state directory whose parent another user could control:
- * `ERR_UNSAFE_DIR` as the cause) or `SystemError` (the runtime failed; `cause` says why).
+ * `ERR_UNSAFE_DIR` as the cause; an option of the wrong type or value: `ERR_INVALID_ARG_TYPE` /
+ * `ERR_INVALID_ARG_VALUE` naming it) or `SystemError` (the runtime failed; `cause` says why).
  */
 export async function createContainer(opts: CreateContainerOptions): Promise<Container> {
   const what = `create container ${JSON.stringify(opts?.id)}`;
   try {
     validateId(opts?.id, 'container');
+  } catch (err) {
+    throw toContainerError(err, what);
+  }
+  try {
+    checkOptions(opts);
   } catch (err) {
     throw toContainerError(err, what);
   }
@@ -76,6 +82,37 @@ export async function createContainer(opts: CreateContainerOptions): Promise<Con
   }
   const config: ContainerConfig = deepFreeze({ id, bundle, spec, stdio });
   return Container.fromParts({ init, backend, config, stateDir, killTimeout: opts.killTimeout ?? 10_000 });
+}
+
+/** The longest delay `setTimeout` keeps: a larger one (or a non-number) fires after 1 ms. */
+const MAX_TIMER_MS = 2 ** 31 - 1;
+
+/**
+ * Checks what the factory reads from the options besides the id, before anything is made: a
+ * bundle or state directory that is no string failed inside `path.resolve` with Node's bare
+ * TypeError, a missing backend as a SystemError, an object-less `stdio` or `init` was ignored, and
+ * a `killTimeout` that `setTimeout` cannot hold (`'10s'`, NaN, Infinity) made every destroy give
+ * up after 1 ms.
+ * @throws TaskioError `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` naming the option and value.
+ */
+function checkOptions(opts: CreateContainerOptions): void {
+  const type = (name: string, want: string, got: unknown): never => {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `${name} must be ${want}, got ${showValue(got)}`);
+  };
+  if (typeof opts.bundle !== 'string') type('bundle', 'a path (a string)', opts.bundle);
+  if (opts.stateDir !== undefined && typeof opts.stateDir !== 'string') type('stateDir', 'a path (a string)', opts.stateDir);
+  const backend = opts.backend as Partial<ContainerBackend> | null | undefined;
+  if (backend === null || typeof backend !== 'object' || backend.runtime === null || typeof backend.runtime !== 'object') {
+    type('backend', 'a ContainerBackend (ociBackend() or hostBackend())', backend);
+  }
+  for (const name of ['stdio', 'init'] as const) {
+    const v = opts[name];
+    if (v !== undefined && (v === null || typeof v !== 'object')) type(name, 'an object', v);
+  }
+  const kt = opts.killTimeout;
+  if (kt !== undefined && !(Number.isInteger(kt) && kt >= 0 && kt <= MAX_TIMER_MS)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `killTimeout must be a whole number of ms from 0 to ${MAX_TIMER_MS}, got ${showValue(kt)}`);
+  }
 }
 
 /** Makes the container's own state directory; one that exists belongs to a container with that id (`ERR_ALREADY_EXISTS`). */

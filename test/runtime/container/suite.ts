@@ -69,6 +69,13 @@ export function containerSuite(t: Test, s: Subject): void {
 
   const code = (name: keyof typeof ErrorCode) => ({ code: ErrorCode[name] });
 
+  /** A create that should be refused; should it succeed all the same, its container goes with the test. */
+  const createRefused = (t: Test, o: Parameters<typeof createContainer>[0]): Promise<Container> => {
+    const made = createContainer(o);
+    made.then((c) => t.teardown(() => c.destroy()), () => undefined);
+    return made;
+  };
+
   t.test('lifecycle: running → stopped → destroyed, with libcontainer\'s errors', opts, async (t) => {
     const c = await start(t, 'life', ['sleep', '1000']);
     t.equal(c.backend(), s.name);
@@ -249,6 +256,25 @@ export function containerSuite(t: Test, s: Subject): void {
     await c.destroy();
   });
 
+  t.test('factory options of the wrong type or value are ConfigInvalid naming the option, and make nothing', opts, async (t) => {
+    const bundle = await s.bundle('badopts', { args: ['sleep', '1000'] });
+    const bad: Array<[string, Record<string, unknown>, string, RegExp]> = [
+      ['bundle', { bundle: 42 }, 'ERR_INVALID_ARG_TYPE', /bundle must be a path \(a string\), got 42/],
+      ['stateDir', { stateDir: 5 }, 'ERR_INVALID_ARG_TYPE', /stateDir must be a path/],
+      ['backend', { backend: undefined }, 'ERR_INVALID_ARG_TYPE', /backend must be a ContainerBackend/],
+      ['stdio', { stdio: '/some/fifo' }, 'ERR_INVALID_ARG_TYPE', /stdio must be an object, got "\/some\/fifo"/],
+      // setTimeout holds none of these: each made destroy give up 1 ms after its SIGKILL.
+      ...['10s', Number.NaN, Number.POSITIVE_INFINITY, 2 ** 31, -1].map((kt): [string, Record<string, unknown>, string, RegExp] => ['killTimeout', { killTimeout: kt }, 'ERR_INVALID_ARG_VALUE', /killTimeout must be a whole number of ms/]),
+    ];
+    for (const [name, o, cause, message] of bad) {
+      const id = s.id('badopts');
+      const stateDir = path.join(s.base, 'state', id);
+      await t.rejects(createRefused(t, { id, bundle, backend: s.backend, stateDir, ...o } as never), { code: ErrorCode.ConfigInvalid, message, cause: { code: cause } }, `${name}: ${String(Object.values(o)[0])}`);
+      t.notOk(fs.existsSync(stateDir), `${name}: no state directory`);
+      if (s.root) t.same(stateEntries(s.root).filter((e) => e.includes(id)), [], `${name}: no runtime state`);
+    }
+  });
+
   t.test('stdio the caller got wrong (a scheme, a file:// URI or option, a planted log path) is ConfigInvalid at create and at startProcess, and leaves nothing', opts, async (t) => {
     const logs = path.join(s.base, 'logs');
     fs.mkdirSync(logs, { recursive: true });
@@ -265,8 +291,7 @@ export function containerSuite(t: Test, s: Subject): void {
     const bundle = await s.bundle('badstdio', { args: ['sleep', '1000'] });
     for (const [what, stdout, cause] of bad) {
       const id = s.id('badstdio');
-      const made = createContainer({ id, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', id), stdio: { stdout } });
-      made.then((c) => t.teardown(() => c.destroy()), () => undefined);
+      const made = createRefused(t, { id, bundle, backend: s.backend, stateDir: path.join(s.base, 'state', id), stdio: { stdout } });
       await t.rejects(made, { code: ErrorCode.ConfigInvalid, cause: { code: cause } }, `create: ${what}`);
       t.notOk(fs.existsSync(path.join(s.base, 'state', id)), `create: ${what}: no state directory`);
     }
