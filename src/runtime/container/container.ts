@@ -1,8 +1,10 @@
 import fs from 'node:fs';
 import { TaskioError } from '../../errors.js';
 import { Lifecycle } from '../../lifecycle.js';
+import { isAlive } from '../../pidAlive.js';
 import { signalNumber, type OciSpec, type Stats } from '../oci/index.js';
 import type { Init, Process, Stdio } from '../proc/index.js';
+import { isStopSignal } from '../proc/errors.js';
 import type { ContainerBackend } from './backend.js';
 import { ContainerError, ErrorCode, toContainerError, type ContainerErrorCode } from './errors.js';
 import { processSpecOf, type ProcessConfig } from './processConfig.js';
@@ -41,8 +43,9 @@ export interface ContainerParts {
  * `ContainerDestroyed`; `startProcess` and `signal` on a paused container with `ContainerPaused`;
  * a bad {@link ProcessConfig} with `ConfigInvalid`; what the runtime or the system refused with
  * `SystemError` (its `cause` is the runtime's error). Calls that need a live init once it exited
- * fail with `ContainerNotRunning`. A pid that is not the container's fails `signal` with `ESRCH`
- * and `waitProcess` with `ECHILD`, as `kill(2)`/`waitpid(2)` would.
+ * fail with `ContainerNotRunning` — also when they race that exit (the runtime refused in the
+ * moment before the reaper recorded it). A pid that is not the container's fails `signal` with
+ * `ESRCH` and `waitProcess` with `ECHILD`, as `kill(2)`/`waitpid(2)` would.
  *
  * Its calls run one at a time in call order, each checked against the state the one before left
  * (a `signal` made while a `pause` runs fails `ContainerPaused`; anything made while `destroy`
@@ -129,7 +132,7 @@ export class Container {
       try {
         return await this.#init.stats();
       } catch (err) {
-        throw this.#initError(err, 'stat', `stats of container ${this.id()}`);
+        throw await this.#initError(err, 'stat', `stats of container ${this.id()}`);
       }
     });
   }
@@ -151,7 +154,7 @@ export class Container {
         await p.start();
       } catch (err) {
         if (p !== null && (await p.status()) === 'created') await p.delete().catch(() => undefined);
-        throw this.#initError(err, 'start a process in', `start a process in container ${this.id()}`);
+        throw await this.#initError(err, 'start a process in', `start a process in container ${this.id()}`);
       }
       const pid = this.#backend.execPid(p);
       if (pid <= 0) {
@@ -179,6 +182,11 @@ export class Container {
         }
       } catch (err) {
         if ((err as { code?: string }).code === 'ERR_INVALID_STATE') throw esrch(pid, this.id(), err);
+        // The runtime found the init gone before the reaper told us: as once it has.
+        if (target === this.#init && (await this.#initExited())) {
+          if (isStopSignal(signal)) return;
+          throw esrch(pid, this.id(), err);
+        }
         throw toContainerError(err, `signal ${String(signal)} to ${pid} in container ${this.id()}`);
       }
       // Not one of ours: only a pid the container lists may be signalled (never an unrelated host process).
@@ -204,7 +212,7 @@ export class Container {
       try {
         await this.#init.pause();
       } catch (err) {
-        throw this.#initError(err, 'pause', `pause container ${this.id()}`);
+        throw await this.#initError(err, 'pause', `pause container ${this.id()}`);
       }
     }).finally(() => { this.#pausing--; });
   }
@@ -216,7 +224,7 @@ export class Container {
       try {
         await this.#init.resume();
       } catch (err) {
-        throw this.#initError(err, 'resume', `resume container ${this.id()}`);
+        throw await this.#initError(err, 'resume', `resume container ${this.id()}`);
       }
     });
   }
@@ -287,20 +295,38 @@ export class Container {
     try {
       return await this.#backend.processes(this.id());
     } catch (err) {
-      if (stopped) return [];
+      if (stopped || (await this.#initExited())) return [];
       throw toContainerError(err, `processes of container ${this.id()}`);
     }
   }
 
   /**
    * An Init that refuses a call for its state has exited (its exit reaches this container's
-   * lifecycle a moment later): `ContainerNotRunning`, not a system error.
+   * lifecycle a moment later), and so has one the runtime refused for being gone:
+   * `ContainerNotRunning`, not a system error. The caller's own mistakes keep their code.
    */
-  #initError(err: unknown, what: string, context: string): Error {
-    if ((err as { code?: string } | null)?.code === 'ERR_INVALID_STATE') {
+  async #initError(err: unknown, what: string, context: string): Promise<Error> {
+    const mapped = toContainerError(err, context);
+    if ((mapped as { code?: string }).code !== ErrorCode.SystemError) return mapped;
+    if ((err as { code?: string } | null)?.code === 'ERR_INVALID_STATE' || (await this.#initExited())) {
       return new ContainerError(ErrorCode.ContainerNotRunning, `cannot ${what} container ${this.id()}: its init has exited`, { cause: err });
     }
-    return toContainerError(err, context);
+    return mapped;
+  }
+
+  /**
+   * Whether the init has exited, asked once a runtime call failed: the reaper records an exit a
+   * moment after it happens (an init killed from outside, by the OOM killer or a user), and runsc
+   * or runc refuse what reaches them in between (`container not running`, `in state stopped`).
+   * Yes when the exit is recorded, when the pid whose exit is the container's no longer runs (a
+   * zombie not reaped yet), or when the runtime's state says `stopped`.
+   */
+  async #initExited(): Promise<boolean> {
+    if (this.#init.exitedAt() !== null) return true;
+    const pid = this.#init.pid();
+    if (pid > 0 && !isAlive(pid)) return true;
+    const state = await this.#backend.runtime.state(this.id()).catch(() => null);
+    return state?.status === 'stopped';
   }
 
   #destroyedError(what: string): ContainerError {

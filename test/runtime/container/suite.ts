@@ -185,6 +185,32 @@ export function containerSuite(t: Test, s: Subject): void {
     await c.destroy();
   });
 
+  t.test('a call that races the init\'s exit (killed from outside, not reaped yet) fails as once it is reaped, never as a SystemError', opts, async (t) => {
+    const stopped = { code: ErrorCode.ContainerNotRunning };
+    const ops: Array<[string, (c: Container) => Promise<unknown>, object | null]> = [
+      ['stats', (c) => c.stats(), stopped], ['pause', (c) => c.pause(), stopped],
+      ['startProcess', (c) => c.startProcess({ args: ['true'] }), stopped],
+      ['signal HUP', (c) => c.signal(c.initPid(), 'HUP'), { code: 'ESRCH' }],
+      ['signal KILL', (c) => c.signal(c.initPid(), 'KILL'), null], ['processes', (c) => c.processes(), null],
+    ];
+    for (const [what, op, refusal] of ops) {
+      const c = await start(t, 'race', ['sleep', '1000']);
+      // The host pid whose exit is the container's (runsc: the sandbox; runc and host: the init).
+      const pid = (await s.backend.runtime.state(c.id())).pid;
+      process.kill(pid, 'SIGKILL');
+      // Spin, not sleep: the event loop must not turn, so the reaper cannot record the exit
+      // before the call below is checked against the container's state.
+      const deadline = Date.now() + 5000;
+      while (!isGone(pid) && Date.now() < deadline);
+      t.ok(isGone(pid), `${what}: the init is dead`);
+      const r = await op(c).then(() => 'done', (e: unknown) => e);
+      // Done (in time, or the host runtime does not look) or refused as for an exited init; stop signals and processes() always done.
+      t.match(r, r === 'done' || refusal === null ? 'done' : refusal, what);
+      t.equal(await c.wait(), 137, `${what}: the exit is recorded`);
+      await c.destroy();
+    }
+  });
+
   t.test('pause and resume: frozen output, paused errors, idempotent calls', opts, async (t) => {
     const id = s.id('pause');
     const out = new Collector();
