@@ -30,10 +30,22 @@ export class Freezer {
 
   /**
    * Freezes every task and waits until the kernel says the whole group is frozen (a freeze is
-   * asynchronous, and a task may still fork until it completes), at most `timeoutMs`.
+   * asynchronous, and a task may still fork until it completes), at most `timeoutMs`. A freeze
+   * that does not complete is withdrawn before the error: left asked for, it would complete by
+   * itself once the task that held it up (one in uninterruptible sleep, one frozen by another
+   * freezer) moves on, and freeze a group its owner believes running — runc thaws the same way.
    */
   async freeze(timeoutMs = 5000): Promise<void> {
     await fs.writeFile(this.#file, this.#v2 ? '1' : 'FROZEN');
+    try {
+      await this.#untilFrozen(timeoutMs);
+    } catch (err) {
+      await this.thaw().catch(() => undefined);
+      throw err;
+    }
+  }
+
+  async #untilFrozen(timeoutMs: number): Promise<void> {
     const deadline = Date.now() + timeoutMs;
     while (!(await this.frozen())) {
       if (Date.now() > deadline) throw new TaskioError('ETIMEDOUT', `${this.#file}: not frozen after ${timeoutMs} ms`);
