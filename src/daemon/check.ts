@@ -1,6 +1,6 @@
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
-import { maxTimerMs } from './clockPasses.js';
+import { maxTimerMs } from '../maxTimerMs.js';
 
 /** The JSON types a field of a request may have. */
 export type FieldType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]' | 'object' | 'object[]' | 'signal';

@@ -1,12 +1,9 @@
-/**
- * The longest delay a Node timer takes (about 24.8 days): a longer one fires at once, with a
- * `TimeoutOverflowWarning`. A moment further away than that is never reached by a wait here.
- */
-export const maxTimerMs = 2 ** 31 - 1;
+import { maxTimerMs } from '../maxTimerMs.js';
 
 /**
  * Settles `reached` once the clock passes `ms` (epoch milliseconds): a follow's or an event
- * stream's `until`. `cancel` lets go of the timer.
+ * stream's `until`. `cancel` lets go of the timer. A moment further away than {@link maxTimerMs}
+ * is never reached.
  */
 export function clockPasses(ms: number): { reached: Promise<void>; cancel: () => void } {
   let timer: NodeJS.Timeout | undefined;

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError, showValue } from '../../errors.js';
 import { validateId } from '../../ids.js';
+import { maxTimerMs } from '../../maxTimerMs.js';
 import { ensureRuntimeRoot, runtimeDir } from '../../privateDir.js';
 import { readBundleConfig, type OciSpec } from '../oci/index.js';
 import { Init, type InitOptions, type Stdio } from '../proc/index.js';
@@ -84,8 +85,6 @@ export async function createContainer(opts: CreateContainerOptions): Promise<Con
   return Container.fromParts({ init, backend, config, stateDir, killTimeout: opts.killTimeout ?? 10_000 });
 }
 
-/** The longest delay `setTimeout` keeps: a larger one (or a non-number) fires after 1 ms. */
-const MAX_TIMER_MS = 2 ** 31 - 1;
 
 /**
  * Checks what the factory reads from the options besides the id, before anything is made: a
@@ -110,8 +109,8 @@ function checkOptions(opts: CreateContainerOptions): void {
     if (v !== undefined && (v === null || typeof v !== 'object')) type(name, 'an object', v);
   }
   const kt = opts.killTimeout;
-  if (kt !== undefined && !(Number.isInteger(kt) && kt >= 0 && kt <= MAX_TIMER_MS)) {
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', `killTimeout must be a whole number of ms from 0 to ${MAX_TIMER_MS}, got ${showValue(kt)}`);
+  if (kt !== undefined && !(Number.isInteger(kt) && kt >= 0 && kt <= maxTimerMs)) {
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', `killTimeout must be a whole number of ms from 0 to ${maxTimerMs}, got ${showValue(kt)}`);
   }
 }
 

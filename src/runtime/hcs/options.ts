@@ -1,5 +1,6 @@
 import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
+import { maxTimerMs } from '../../maxTimerMs.js';
 import { systemClock, type Clock } from './clock.js';
 import { silentLogger, type LogSink } from './log.js';
 import { defaultLostExitDelayMs, defaultTimeouts, type HcsTimeouts } from './timeouts.js';
@@ -31,14 +32,11 @@ export interface ResolvedOptions {
   logger: LogSink;
 }
 
-/** The longest delay a Node timer takes; a longer one (or NaN, or Infinity) fires at once. */
-const maxDelayMs = 2 ** 31 - 1;
-
 /** Checks a delay in ms for a timer. */
 function checkDelay(name: string, ms: unknown): number {
-  if (typeof ms !== 'number' || !(ms >= 0 && ms <= maxDelayMs)) {
+  if (typeof ms !== 'number' || !(ms >= 0 && ms <= maxTimerMs)) {
     const shown = typeof ms === 'string' ? JSON.stringify(ms) : String(ms);
-    throw new TaskioError('ERR_OUT_OF_RANGE', `${name} of \`${shown}\` is invalid: must be a number of ms in 0..${maxDelayMs}`);
+    throw new TaskioError('ERR_OUT_OF_RANGE', `${name} of \`${shown}\` is invalid: must be a number of ms in 0..${maxTimerMs}`);
   }
   return ms;
 }

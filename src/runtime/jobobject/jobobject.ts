@@ -1,6 +1,7 @@
 import type { ChildProcess } from 'node:child_process';
 import { TaskioError } from '../../errors.js';
 import { validatePid } from '../../ids.js';
+import { maxTimerMs } from '../../maxTimerMs.js';
 import type { JobBackend } from './backend.js';
 import type { CgroupLayout } from './hierarchy.js';
 import {
@@ -62,8 +63,6 @@ export interface JobObjectOpenOptions {
   layout?: CgroupLayout;
 }
 
-/** The longest timer Node sets (2^31−1 ms); a longer one fires at once. */
-const maxTimeoutMs = 2_147_483_647;
 
 function checkExitCode(exitCode: number): void {
   if (!Number.isSafeInteger(exitCode) || exitCode < 0 || exitCode > 0xffffffff) {
@@ -234,8 +233,8 @@ export class JobObject {
    */
   async waitEmpty(timeoutMs = 10_000): Promise<void> {
     this.#ensureOpen();
-    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > maxTimeoutMs) {
-      throw new TaskioError('ERR_OUT_OF_RANGE', `timeout of \`${String(timeoutMs)}\` is invalid: must be an integer in 0..${maxTimeoutMs} ms`);
+    if (!Number.isSafeInteger(timeoutMs) || timeoutMs < 0 || timeoutMs > maxTimerMs) {
+      throw new TaskioError('ERR_OUT_OF_RANGE', `timeout of \`${String(timeoutMs)}\` is invalid: must be an integer in 0..${maxTimerMs} ms`);
     }
     await this.#backend.waitEmpty(timeoutMs);
   }
