@@ -102,7 +102,8 @@ let lastSecondMs = 0;
  * expression, a calendar check and BigInt nanoseconds) was most of a reader's CPU on short lines.
  */
 export function criTimeMs(text: string): number | null {
-  if (text.length === 30 && text.charCodeAt(29) === 0x5a /* Z */ && text.charCodeAt(19) === 0x2e /* . */ && text.startsWith(lastSecondText)) {
+  const writerForm = text.length === 30 && text.charCodeAt(29) === 0x5a /* Z */ && text.charCodeAt(19) === 0x2e /* . */;
+  if (writerForm && text.startsWith(lastSecondText)) {
     let ms = 0;
     for (let i = 20; i < 29; i++) {
       const d = text.charCodeAt(i) - 0x30;
@@ -112,7 +113,7 @@ export function criTimeMs(text: string): number | null {
     return lastSecondMs + ms;
   }
   const t = parseCriTime(text);
-  if (t !== null && text.length === 30 && text.charCodeAt(29) === 0x5a && text.charCodeAt(19) === 0x2e) {
+  if (t !== null && writerForm) {
     lastSecondText = text.slice(0, 19);
     lastSecondMs = t.ms - (t.ms % 1000 + 1000) % 1000;
   }
