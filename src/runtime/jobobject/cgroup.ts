@@ -42,6 +42,10 @@ export class CgroupSet {
   readonly freezers: readonly Place[];
   /** The cgroup2 directory, which has `cgroup.kill` and `cgroup.events`. */
   readonly unified?: string;
+  /** The cgroup2 directory's `cgroup.events` (`populated`, `frozen`), where there is one. */
+  get eventsFile(): string | undefined {
+    return this.unified === undefined ? undefined : path.join(this.unified, 'cgroup.events');
+  }
   /** The directory whose `cgroup.procs` lists the job's processes. */
   readonly listDir: string;
 

@@ -1,6 +1,5 @@
 import fs from 'node:fs';
 import type { ChildProcess } from 'node:child_process';
-import path from 'node:path';
 import { TaskioError } from '../../errors.js';
 import { parseKeyed, readOptional, watchQuietly, type CgroupSet } from './cgroup.js';
 import { memoryEvents, readLimitHits, type MemoryEvents } from './memoryEvents.js';
@@ -74,7 +73,7 @@ export class JobNotifier {
 
   /** Starts watching and takes the job's current state (population, hits so far) as the starting point. */
   async start(): Promise<void> {
-    const events = this.#cgroup.unified === undefined ? undefined : path.join(this.#cgroup.unified, 'cgroup.events');
+    const events = this.#cgroup.eventsFile;
     if (events !== undefined && (await readOptional(events)) !== undefined) this.#events = events;
     const memory = this.#cgroup.memory === undefined ? undefined : memoryEvents(this.#cgroup.memory);
     const hits = memory === undefined ? undefined : await readLimitHits(memory);

@@ -73,7 +73,7 @@ async function killFrozen(cgroup: CgroupSet, killed: Set<number>): Promise<void>
  * cgroup2 one on a hybrid machine). A job whose directory is gone is empty.
  */
 export async function waitEmpty(cgroup: CgroupSet, timeoutMs: number): Promise<void> {
-  const events = cgroup.unified === undefined ? undefined : path.join(cgroup.unified, 'cgroup.events');
+  const events = cgroup.eventsFile;
   const hasEvents = events !== undefined && (await fileExists(events));
   // 'watch': the cgroup2 directory is populated, and its cgroup.events will tell when it is not.
   const state = async (): Promise<'empty' | 'watch' | 'poll'> => {
