@@ -259,7 +259,10 @@ export class Runsc {
       const processFile = path.join(dir, 'process.json');
       await fs.writeFile(processFile, ociJson(spec), { mode: 0o600 });
       const args = ['exec', '--detach', '--process', processFile];
-      if (opts.pidFile) args.push('--pid-file', opts.pidFile);
+      // runsc 2022 re-executes itself for --detach and, given no --pid-file, appends one of its own
+      // after the container id, where its flag parser takes it for a second id: it always gets one.
+      const pidFile = opts.pidFile ?? (dialect === 'runsc' ? path.join(dir, 'exec.pid') : undefined);
+      if (pidFile) args.push('--pid-file', pidFile);
       // runc has no container-internal pid: its pid file already names the process.
       if (opts.internalPidFile && dialect === 'runsc') args.push('--internal-pid-file', opts.internalPidFile);
       if (opts.consoleSocket) args.push('--console-socket', opts.consoleSocket);

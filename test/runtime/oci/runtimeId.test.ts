@@ -61,9 +61,7 @@ for (const dialect of ['runsc', 'runc'] as const) {
     for (const [n, s] of roots.entries()) {
       const out = outputPipe();
       t.teardown(() => out.close());
-      // A pid file: runsc 2022's `exec --detach` fails without one ("a container-id is required").
-      const pidFile = path.join(s.base, 'exec.pid');
-      await s.runtime.exec(id, { args: ['sh', '-c', `echo exec in ${n}`], cwd: '/', env: ['PATH=/bin'] }, { detach: true, pidFile, stdio: ['ignore', out.write, out.write] });
+      await s.runtime.exec(id, { args: ['sh', '-c', `echo exec in ${n}`], cwd: '/', env: ['PATH=/bin'] }, { detach: true, stdio: ['ignore', out.write, out.write] });
       out.closeWrite();
       t.equal(await out.ended, `exec in ${n}\n`, `root ${n}: exec runs in its own container`);
     }
