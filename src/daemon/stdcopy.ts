@@ -21,14 +21,24 @@ export const rawType = 'application/vnd.docker.raw-stream';
 /** The header of the `101` to a `POST /tasks` upgrade (create and attach) that names the task made. */
 export const taskHeader = 'Taskio-Task-Id';
 
-const headerSize = 8;
+/** The size of a frame header. */
+export const frameHeaderSize = 8;
 
 /** The 8-byte frame header: stream, three zero bytes, payload length (big-endian). */
 export function frameHeader(stream: StreamType, length: number): Buffer {
-  const h = Buffer.alloc(headerSize);
-  h[0] = stream;
-  h.writeUInt32BE(length, 4);
+  const h = Buffer.allocUnsafe(frameHeaderSize);
+  writeFrameHeader(h, 0, stream, length);
   return h;
+}
+
+/** Writes a frame header ({@link frameHeader}) into `buf` at `at`; returns where it ends. */
+export function writeFrameHeader(buf: Buffer, at: number, stream: StreamType, length: number): number {
+  buf[at] = stream;
+  buf[at + 1] = 0;
+  buf[at + 2] = 0;
+  buf[at + 3] = 0;
+  buf.writeUInt32BE(length, at + 4);
+  return at + frameHeaderSize;
 }
 
 /**
@@ -84,13 +94,13 @@ export class Demultiplexer extends Writable {
     };
     while (data.length > 0) {
       if (this.#left === 0) {
-        if (data.length < headerSize) {
+        if (data.length < frameHeaderSize) {
           this.#pending = Buffer.from(data);
           break;
         }
         this.#stream = data[0] as StreamType;
         this.#left = data.readUInt32BE(4);
-        data = data.subarray(headerSize);
+        data = data.subarray(frameHeaderSize);
         continue;
       }
       if (this.#stream !== runStream) {
