@@ -4,7 +4,7 @@ import fs from 'node:fs';
 import { spawnSync } from 'node:child_process';
 import { Collector, repoRoot } from '../helpers/common.js';
 import { main, type CommandIO } from '../../src/cli/command.js';
-import type { VerbTable } from '../../src/cli/verb.js';
+import { inProcess } from './inProcess.js';
 import { specs, verbs } from '../../src/cli/verbs.js';
 import { client, daemonRoot } from '../daemon/helpers.js';
 
@@ -12,15 +12,6 @@ import { client, daemonRoot } from '../daemon/helpers.js';
 const cli = path.join(repoRoot, 'dist/cli/taskio.cjs');
 const version = (JSON.parse(fs.readFileSync(path.join(repoRoot, 'package.json'), 'utf8')) as { version: string }).version;
 const taskio = (...args: string[]) => spawnSync(cli, args, { encoding: 'utf8', env: { ...process.env, TASKIO_DEBUG: '' } });
-
-/** Runs the command in this process with collected stdout and stderr. */
-async function inProcess(argv: string[], table: VerbTable = verbs, env: NodeJS.ProcessEnv = {}): Promise<{ code: number; stdout: string; stderr: string }> {
-  const stdout = new Collector();
-  const stderr = new Collector();
-  const io = { stdin: process.stdin, stdout, stderr, env } as unknown as CommandIO;
-  const code = await main(argv, table, io);
-  return { code, stdout: stdout.text(), stderr: stderr.text() };
-}
 
 t.test('the installed command: version, help, an unknown verb exits 125 with one line', { timeout: 60_000 }, async (t) => {
   const v = taskio('--version');

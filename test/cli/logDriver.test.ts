@@ -13,6 +13,8 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { Collector, tmpDir, until } from '../helpers/common.js';
 import { client, daemonPid, daemonRoot, taskDirs, treeOf, waitGone } from '../daemon/helpers.js';
 import { startTaskio, taskio } from './taskioCommand.js';
+import { inProcess } from './inProcess.js';
+import { verbs } from '../../src/cli/verbs.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -204,9 +206,14 @@ t.test('a bad driver, option or combination: one line naming it, exit 125, nothi
   ];
   const tasksBefore = taskDirs(root).sort();
   const rootBefore = treeOf(root);
-  for (const [argv, line] of cases) {
-    const r = await taskio(t, root, ...argv, ...host, '--', 'sh', '-c', `touch ${dir}/ran`);
-    t.equal(r.code, 125, argv.join(' '));
+  // Each case in this process (the command refuses it before it reaches the daemon), the daemon's
+  // own refusals and one of each kind of the command's through the real command too.
+  const daemonRefuses = cases.length - 2;
+  const endToEnd = new Set([0, cases.findIndex(([argv]) => argv.includes('max-file=3')), daemonRefuses, daemonRefuses + 1]);
+  for (const [k, [argv, line]] of cases.entries()) {
+    const full = [...argv, ...host, '--', 'sh', '-c', `touch ${dir}/ran`];
+    const r = endToEnd.has(k) ? await taskio(t, root, ...full) : await inProcess(full, verbs, { TASKIO_ROOT: root });
+    t.equal(r.code, 125, `${argv.join(' ')}${endToEnd.has(k) ? ' (the command)' : ''}`);
     if (typeof line === 'string') t.equal(r.stderr, line);
     else t.match(r.stderr, line);
     t.equal(r.stdout, '');
