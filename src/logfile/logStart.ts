@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { promisify } from 'node:util';
 import { openExpected, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
 import type { LogFormat } from './options.js';
+import { seekSince } from './seekSince.js';
 
 const read = promisify(fs.read), close = promisify(fs.close);
 
@@ -51,14 +52,24 @@ export async function findTail(snap: (LogFileInfo | null)[], tail: number, forma
   return oldest ? { file: oldest, offset: 0 } : null;
 }
 
-/** Opens the oldest file of the set that may hold entries at or after `since` (by mtime). */
+/**
+ * Opens the oldest file of the set that may hold entries at or after `since` (by mtime), at the
+ * line where its entries reach `since` ({@link seekSince}; `since` is for CRI logs only).
+ */
 export async function findStart(snap: (LogFileInfo | null)[], since: Date | undefined): Promise<LogStart | null> {
   const files = snap.filter((x): x is LogFileInfo => x !== null).reverse();
   // A file last modified before `since` holds only older entries: each entry is stamped before it is written.
   const first = files.find((f) => since === undefined || f.mtimeMs >= since.getTime()) ?? files[files.length - 1];
   if (!first) return null;
   const file = await openExpected(first);
-  return file ? { file, offset: 0 } : null;
+  if (!file) return null;
+  if (since === undefined) return { file, offset: 0 };
+  try {
+    return { file, offset: await seekSince(file.fd, file.size, since.getTime()) };
+  } catch (err) {
+    await close(file.fd);
+    throw err;
+  }
 }
 
 /**
