@@ -9,6 +9,8 @@ export interface FlagSpec {
   name: string;
   /** The short name, one character: `d` for `-d`. */
   short?: string;
+  /** Other long names of the flag, not shown by `--help` (docker's hidden `--net` for `--network`). */
+  aliases?: string[];
   kind: 'bool' | 'string' | 'list';
   /** One line for `--help`. */
   description: string;
@@ -119,7 +121,7 @@ function parseBool(value: string): boolean {
  *   `"taskio run" requires at least 1 argument.`
  */
 export function parseFlags(spec: VerbSpec, argv: readonly string[], command = `taskio ${spec.name}`): ParsedArgs {
-  const byName = new Map(spec.flags.map((f) => [f.name, f]));
+  const byName = new Map(spec.flags.flatMap((f) => [f.name, ...(f.aliases ?? [])].map((name) => [name, f] as const)));
   const byShort = new Map(spec.flags.filter((f) => f.short).map((f) => [f.short!, f]));
   const values = new Map<string, unknown>();
   const given = new Set<string>();

@@ -6,6 +6,7 @@ import type { ExitRecord } from '../daemon/records.js';
 import type { RestartPolicy } from '../daemon/restartPolicy.js';
 import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
+import { CidFile } from './cidFile.js';
 import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
 import { interruptedCode } from './interrupt.js';
@@ -34,6 +35,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...(mounts.length > 0 ? { mounts } : {}),
     ...(a.bool('read-only') ? { readonlyRootfs: true } : {}),
     ...opt('hostname', a.value('hostname')),
+    ...opt('network', a.value<CreateTaskRequest['network']>('network')),
     ...(a.bool('init') ? { init: true } : {}),
     ...(a.list('ulimit').length > 0 ? { ulimits: a.list('ulimit') } : {}),
     ...(a.list('label').length > 0 ? { labels: Object.fromEntries(a.list<[string, string]>('label')) } : {}),
@@ -57,16 +59,33 @@ function checkedRequest(a: ParsedArgs): CreateTaskRequest {
 }
 
 /**
+ * Runs `fn` — the command's part once its flags were checked — with `--cidfile`'s file made first
+ * ({@link CidFile}): `made(id)` writes the task's id into it; a file that got none is removed at
+ * the end. Without the flag, `made` does nothing.
+ */
+async function withCidFile<T>(a: ParsedArgs, fn: (made: (id: string) => void) => Promise<T>): Promise<T> {
+  const file = a.value('cidfile');
+  const cid = file === undefined ? null : CidFile.create(file);
+  try {
+    return await fn((id) => cid?.write(id));
+  } finally {
+    cid?.close();
+  }
+}
+
+/**
  * `taskio create [OPTIONS] [--] COMMAND [ARG...]`: as `docker create`, makes the task with `run`'s
  * flags without starting it, and prints its id; `taskio start` runs it. It is `created` until then
  * (`ps -a`), its limits and policy can still change (`update`), and a `wait` waits for its first run.
  */
 export function create(ctx: VerbContext): Promise<number> {
   const req = { ...checkedRequest(ctx.args), start: false };
-  return withDaemon(ctx, async (client) => {
-    ctx.stdout.write(`${(await client.createTask(req)).id}\n`);
+  return withCidFile(ctx.args, (made) => withDaemon(ctx, async (client) => {
+    const { id } = await client.createTask(req);
+    made(id);
+    ctx.stdout.write(`${id}\n`);
     return 0;
-  });
+  }));
 }
 
 /**
@@ -87,12 +106,13 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   const rm = req.autoRemove === true;
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') };
-  return withDaemon(ctx, async (client) => {
+  return withCidFile(a, (made) => withDaemon(ctx, async (client) => {
     let id: string | null = null;
     try {
       if (detach || req.log === 'none') {
         const task = await client.createTask(req);
         id = task.id;
+        made(id);
         if (detach) {
           ctx.stdout.write(`${task.id}\n`);
           return 0;
@@ -109,10 +129,11 @@ export async function run(ctx: VerbContext): Promise<unknown> {
         const waiting = new AbortController();
         let exit: Promise<ExitRecord | null> | null = null;
         try {
-          const end = await createAndAttach(ctx, client, req, attach, (made) => {
-            id = made.id;
-            exit = req.terminal ? client.wait(made.id, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal }) : made.exit;
+          const end = await createAndAttach(ctx, client, req, attach, (task) => {
+            id = task.id;
+            exit = req.terminal ? client.wait(task.id, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal }) : task.exit;
             exit.catch(() => undefined); // awaited below, unless detached
+            made(task.id);
           });
           if (end === 'interrupted') return interruptedCode;
           if (end === 'detached' || exit === null) return 0;
@@ -128,7 +149,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
       if (rm && id !== null) await removeQuietly(client, id);
       throw err;
     }
-  });
+  }));
 }
 
 /** `--rm` after a failed attach: the task goes anyway (killed first), and the first error is the one reported. */

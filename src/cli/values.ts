@@ -99,6 +99,12 @@ export function parseHostDir(value: string): string {
   return path.resolve(value);
 }
 
+/** `--cidfile`: a file path on this host, as given (a relative one is the command's, from its working directory). */
+export function parseHostFile(value: string): string {
+  if (value === '' || value.includes('\0')) throw invalid('expected a file path');
+  return value;
+}
+
 /** `-w`/`--workdir`: an absolute path inside the task, as docker requires. */
 export function parseWorkdir(value: string): string {
   if (!path.posix.isAbsolute(value) || value.includes('\0')) {

@@ -1,5 +1,6 @@
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import { capabilityName } from '../daemon/capabilities.js';
+import { networkMode } from '../daemon/network.js';
 import { parseDetachKeys } from './detachKeys.js';
 import type { FlagSpec, VerbSpec } from './flags.js';
 import { readEnvFile } from './envFile.js';
@@ -12,7 +13,7 @@ import { parseStatsFormat } from './statsFormat.js';
 import { parseSince } from './since.js';
 import { limitChangeFlags, limitFlags } from './limits.js';
 import {
-  parseEnv, parseHostDir, parseLog, parseRuntime, parseStopTimeout, parseTail,
+  parseEnv, parseHostDir, parseHostFile, parseLog, parseRuntime, parseStopTimeout, parseTail,
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
@@ -61,6 +62,11 @@ const taskFlags: FlagSpec[] = [
   { name: 'mount', kind: 'list', valueName: 'mount', description: 'Attach a filesystem mount to the task (type=bind or type=tmpfs)', parse: parseMount },
   { name: 'tmpfs', kind: 'list', description: 'Mount a tmpfs directory', parse: parseTmpfs },
   { name: 'hostname', short: 'h', kind: 'string', description: 'Task host name', parse: parseHostname },
+  {
+    name: 'network', aliases: ['net'], kind: 'string', valueName: 'network', parse: (v) => networkMode(v, 'ERR_INVALID_ARG_VALUE'),
+    description: 'Connect the task to a network: none (a network namespace of its own, only a loopback; the default of runsc and runc) or host (the host\'s network; a host task always has it)',
+  },
+  { name: 'cidfile', kind: 'string', description: 'Write the task ID to the file', parse: parseHostFile },
   { name: 'label', short: 'l', kind: 'list', description: 'Set meta data on a task', parse: parseLabel },
   { name: 'init', kind: 'bool', description: 'Run an init inside the task that forwards signals and reaps processes' },
   { name: 'ulimit', kind: 'list', valueName: 'ulimit', description: 'Ulimit options (NAME=SOFT[:HARD], -1: unlimited)', parse: parseUlimit },

@@ -7,6 +7,7 @@ import { removeInside } from '../removeInside.js';
 import { createBusyboxBundle, ociJson, readBundleConfig, type ConsoleSize, type OciRlimit, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
 import { withTaskMounts, type TaskMount } from './mounts.js';
+import { setNetwork, type NetworkMode } from './network.js';
 import type { TaskLimits } from './records.js';
 import { ociUser, type TaskUser } from './taskUser.js';
 
@@ -66,6 +67,8 @@ export interface SpecEdits {
   limits: TaskLimits | null;
   /** Set when the spec has a UTS namespace (docker: the container id). */
   hostname: string;
+  /** The network namespace of this mode (see {@link setNetwork}); absent: the spec's as it is. */
+  network?: NetworkMode | undefined;
   /** Mounts added to (or replacing those at the same place in) the spec's. */
   mounts?: readonly TaskMount[];
   /** The process's user (docker's `--user`, resolved); its home becomes `HOME` unless the env sets one. */
@@ -102,6 +105,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   // A hostname needs a UTS namespace of its own (runc refuses one without).
   const namespaces = (spec.linux as { namespaces?: { type: string }[] } | undefined)?.namespaces ?? [];
   if (namespaces.some((n) => n.type === 'uts')) spec.hostname = e.hostname;
+  if (e.network !== undefined) setNetwork(spec, e.network);
   if (e.cgroupsPath !== undefined) {
     const linux = (spec.linux ??= {}) as { cgroupsPath?: string };
     linux.cgroupsPath ??= e.cgroupsPath;

@@ -9,6 +9,7 @@ import { parseTarget } from '../runtime/stdio/index.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkStopTimeout } from './check.js';
 import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
+import { networkMode, type NetworkMode } from './network.js';
 import { checkUlimits, type TaskUlimit } from './ulimits.js';
 import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
@@ -56,6 +57,12 @@ export interface CreateTaskRequest {
   user?: string;
   /** The task's hostname (docker's `Hostname`; default: its id, cut at 63). runsc, runc. */
   hostname?: string;
+  /**
+   * docker's `NetworkMode`: `none`, a network namespace of its own with only a loopback (runsc and
+   * runc; the default for them, a bundle under runc excepted: without it, the bundle's namespaces
+   * stay as they are), or `host`, the host's network (a host task always has it, and refuses `none`).
+   */
+  network?: NetworkMode;
   /** Key-value metadata for people and tools (docker's `Labels`): `ps --filter label=…` selects on it. */
   labels?: Record<string, string>;
   /** Run the command under a small init that hands on signals and reaps zombies (docker's `Init`, tini). runsc, runc. */
@@ -91,7 +98,7 @@ const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', logOptions: 'object', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
-  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
+  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', network: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -137,6 +144,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.hostname !== undefined && !/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(req.hostname)) {
     throw new TaskioError('ERR_INVALID_FIELD', `invalid hostname ${JSON.stringify(req.hostname)}: 1 to 63 letters, digits, dots and hyphens, not starting or ending with a dot or hyphen`);
   }
+  if (req.network !== undefined) networkMode(req.network, 'ERR_INVALID_FIELD');
   if (req.labels !== undefined) checkLabels(req.labels);
   if (req.ulimits !== undefined) checkUlimits(req.ulimits);
   if (req.capAdd) req.capAdd = req.capAdd.map(capabilityName);

@@ -26,6 +26,7 @@ export {
   DaemonClient, connectDaemon, copyOutput,
 } from './client.js';
 export type { CreateTaskRequest } from './createRequest.js';
+export type { NetworkMode, TaskNetwork } from './network.js';
 export type { TaskEvent, TaskEventType } from './events.js';
 export type { ErrorBody } from './httpError.js';
 export { DaemonLayout, defaultDaemonRoot } from './layout.js';

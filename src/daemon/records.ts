@@ -1,5 +1,6 @@
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
+import type { TaskNetwork } from './network.js';
 import type { RestartPolicy } from './restartPolicy.js';
 import type { TaskUlimit } from './ulimits.js';
 
@@ -52,6 +53,12 @@ export interface TaskRecord {
   user?: { uid: number; gid: number; additionalGids?: number[] };
   /** runsc, runc: its hostname (in its own UTS namespace). */
   hostname?: string;
+  /**
+   * Its network (`none`, `host`; `ns:PATH` for a runc bundle's own): runsc gets `--network=host`
+   * or `none` on every call from it, as it remembers no global flag. Absent: written by a taskio
+   * without it (see `recordNetwork`).
+   */
+  network?: TaskNetwork;
   /** Its command runs under taskio's init (`--init`: `args` begins with it). Absent: false. */
   init?: boolean;
   /** Its resource limits as asked (`--ulimit`). Absent: the spec's. */

@@ -9,6 +9,7 @@ import { CPULimitMax, type JobLimits } from '../runtime/jobobject/index.js';
 import type { Runtime } from '../runtime/proc/index.js';
 import type { Logger } from '../log.js';
 import type { DaemonLayout } from './layout.js';
+import { recordNetwork } from './network.js';
 import type { RuntimeName, TaskLimits, TaskRecord } from './records.js';
 
 const searchPath = (): string[] => [...(process.env.PATH ?? '').split(':'), '/usr/local/sbin', '/usr/local/bin', '/usr/sbin', '/usr/bin', '/sbin', '/bin'];
@@ -82,9 +83,16 @@ export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
   return out;
 }
 
-/** The `Runsc` driving a runsc/runc task's record: the daemon's private `--root`, the task's own JSON log. */
+/**
+ * The `Runsc` driving a runsc/runc task's record: the daemon's private `--root`, the task's own JSON
+ * log, and its network as runsc's `--network` (on every call: runsc remembers no global flag, and
+ * a later daemon reads it from the record too).
+ */
 export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): Runsc {
-  return new Runsc({ command: record.runtimeCommand!, root: record.runtimeRoot!, logPath, dialect: record.runtime as 'runsc' | 'runc', ...(logger ? { logger } : {}) });
+  return new Runsc({
+    command: record.runtimeCommand!, root: record.runtimeRoot!, logPath, dialect: record.runtime as 'runsc' | 'runc',
+    network: recordNetwork(record) === 'host' ? 'host' : 'none', ...(logger ? { logger } : {}),
+  });
 }
 
 /**

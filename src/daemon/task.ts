@@ -14,6 +14,7 @@ import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
 import type { TaskMount } from './mounts.js';
+import { recordNetwork, type TaskNetwork } from './network.js';
 import type { ProcessInfo } from './procStat.js';
 import type { RestartPolicy } from './restartPolicy.js';
 import type { TaskUlimit } from './ulimits.js';
@@ -103,6 +104,8 @@ export interface TaskView {
   ulimits: TaskUlimit[];
   /** Its hostname (runsc, runc; null for a host task, which has the host's, or a bundle without a UTS namespace). */
   hostname: string | null;
+  /** Its network (`run --network`): `none` (its own namespace, only a loopback), `host`, or `ns:PATH` (a runc bundle's own namespace). */
+  network: TaskNetwork;
   /** The capabilities its process may hold (`--cap-add`, `--cap-drop` on docker's default set); null for a host task. */
   capabilities: string[] | null;
   /** Removed by the daemon once it exited (`run --rm`). */
@@ -440,7 +443,7 @@ export class DaemonTask {
       id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
       log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
-      hostname: r.hostname ?? null, autoRemove: r.autoRemove === true, pid: r.pid,
+      hostname: r.hostname ?? null, network: recordNetwork(r), autoRemove: r.autoRemove === true, pid: r.pid,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],

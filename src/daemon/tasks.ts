@@ -20,6 +20,7 @@ import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
 import { linkRootfs, madeInRootfs } from './privateRootfs.js';
 import type { LogSource } from './logStream.js';
+import { specNetwork } from './network.js';
 import { OomCounter } from './oom.js';
 import { diskUsage, type PruneReport } from './prune.js';
 import { PidWatch } from './pidWatch.js';
@@ -126,6 +127,9 @@ export class TaskManager {
     if (runtimeName === 'host' && req.hostname !== undefined) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'a hostname needs runtime runsc or runc: a host task has the host\'s');
     }
+    if (runtimeName === 'host' && req.network === 'none') {
+      throw new TaskioError('ERR_NOT_SUPPORTED', 'network none needs runtime runsc or runc: a host task has the host\'s network (network host)');
+    }
     if (runtimeName === 'host' && (req.capAdd?.length || req.capDrop?.length)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'capabilities need runtime runsc or runc: a host task runs with the daemon\'s');
     }
@@ -182,6 +186,8 @@ export class TaskManager {
         ...(init ? { args: init.args } : req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
         limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: [...(req.mounts ?? []), ...(init ? [init.mount] : [])], user, capabilities, rlimits,
+        // Not asked: the spec's (the busybox one has a network namespace; a runc bundle's own stays).
+        network: runtimeName === 'host' ? undefined : req.network,
       });
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
@@ -217,6 +223,7 @@ export class TaskManager {
         ...(req.labels && Object.keys(req.labels).length > 0 ? { labels: req.labels } : {}),
         ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
         ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
+        network: req.network ?? specNetwork(spec, runtimeName),
         ...(init ? { init: true } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',

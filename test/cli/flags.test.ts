@@ -1,6 +1,7 @@
 import t from 'tap';
 import { parseFlags, UsageError, type VerbSpec } from '../../src/cli/flags.js';
 import { specs } from '../../src/cli/verbs.js';
+import { verbHelp } from '../../src/cli/help.js';
 import { ramInBytes } from '../../src/cli/units.js';
 
 const spec = (name: string): VerbSpec => specs.find((s) => s.name === name)!;
@@ -107,4 +108,15 @@ t.test('a spec with its own -h keeps it; parse gets every value', async (t) => {
   const a = parseFlags(s, ['-h', '1k']);
   t.notOk(a.help);
   t.equal(a.value('host'), 1024);
+});
+
+t.test('an alias is the flag under another long name (docker\'s --net for --network), not listed by --help', async (t) => {
+  const a = parseFlags(run, ['--net', 'host', 'x']);
+  t.equal(a.value('network'), 'host');
+  t.ok(a.given('network'), 'given as the flag itself');
+  t.equal(parseFlags(run, ['--network', 'host', '--net=none', 'x']).value('network'), 'none', 'one flag: the last value wins');
+  t.throws(() => parseFlags(run, ['--net', 'bridge', 'x']), { code: 'ERR_USAGE', message: /^invalid argument "bridge" for "--network" flag: network mode "bridge" is not supported \(supported: none, host\)$/ });
+  const help = verbHelp(run);
+  t.match(help, /\n {6}--network network +Connect the task to a network/);
+  t.notMatch(help, /--net\b(?!work)/);
 });

@@ -23,10 +23,15 @@ export function taskioEnv(root: string): NodeJS.ProcessEnv {
   return { ...process.env, TASKIO_ROOT: root, TASKIO_DEBUG: '' };
 }
 
-/** Spawns `taskio ARGS…` on state root `root`, `input` on its stdin (none: /dev/null), collecting what it prints. */
-export function spawnTaskio(root: string, args: string[], input?: Buffer | string): TaskioChild {
+/**
+ * Spawns `taskio ARGS…` on state root `root`, `input` on its stdin (none: /dev/null), collecting
+ * what it prints; in `cwd` (default: this process's).
+ */
+export function spawnTaskio(root: string, args: string[], input?: Buffer | string, cwd?: string): TaskioChild {
   // `--` as bin/taskio passes it: Node 20 would take a `--env-file` after the script as its own.
-  const child = spawn(process.execPath, ['--', cliMain, ...args], { env: taskioEnv(root), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, ['--', cliMain, ...args], {
+    env: taskioEnv(root), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}),
+  });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
