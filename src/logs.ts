@@ -11,7 +11,7 @@
  * @packageDocumentation
  */
 export {
-  type CopyFromOptions, type FollowLogOptions, type LogEntry, type LogFormat, type LoggingDriverConfig,
+  type CopyFromOptions, type FollowLogOptions, type LogEntry, type LogFormat, type LogGap, type LoggingDriverConfig,
   type LoggingDriverFn, type LoggingDriverOptions, type LogStreamName, type LogWriterOptions, type ParsedLogOptions,
   LogWriter, binaryIO, defaultCriLoggerLauncher, defaultDrainTimeoutMs, followLog, followLogBatches, logFile, logURI, logURIGenerator,
   loggingDriverFds, openLogWriter, parseLogOptions, runCriLogger, runLoggingDriver, terminalBinaryIO, terminalLogURI,

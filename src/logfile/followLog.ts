@@ -1,4 +1,5 @@
 import { TaskioError, abortError, showValue } from '../errors.js';
+import type { LogGap } from './heldFiles.js';
 import { LogFollower } from './logFollower.js';
 import type { LogFormat, LogStreamName } from './options.js';
 import { requireAbsolutePath } from './absolutePath.js';
@@ -46,6 +47,15 @@ export interface FollowLogOptions {
    * piece's). A line longer than 1 MiB is still handed out in pieces so memory stays bounded.
    */
   reassemble?: boolean;
+  /**
+   * Called when files of the log were removed before the reader read them, in order with the
+   * entries: those before the gap were handed out, those after it follow. Only the reader of a log
+   * written in this process loses no file this way and can tell when it does: the writer announces
+   * each rotation, and the reader keeps the files it has not read yet open — at most 1024 files, and
+   * at most the bytes the set keeps or 16 MiB, whichever is more. Past that bound it lets the oldest
+   * go, and this reports them.
+   */
+  onGap?: (gap: LogGap) => void;
 }
 
 function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
@@ -62,7 +72,9 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
   }
   if (opts.signal !== undefined && !(opts.signal instanceof AbortSignal)) throw bad('signal', opts.signal, 'expected an AbortSignal');
   if (opts.until !== undefined && !(opts.until instanceof Promise)) throw bad('until', opts.until, 'expected a Promise');
-  if (opts.onStart !== undefined && typeof opts.onStart !== 'function') throw bad('onStart', opts.onStart, 'expected a function');
+  for (const key of ['onStart', 'onGap'] as const) {
+    if (opts[key] !== undefined && typeof opts[key] !== 'function') throw bad(key, opts[key], 'expected a function');
+  }
   if (opts.tail !== undefined && (!Number.isSafeInteger(opts.tail) || opts.tail < 0)) {
     throw bad('tail', opts.tail, 'expected a whole number ≥ 0');
   }
@@ -82,8 +94,12 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  * once. Rotations are followed by file identity: the file being read stays open after it is renamed,
  * is read to its end, and the next newer file is found by inode. A renamed file is left only once a
  * newer file holds data: an external logrotate renames the live file and the writer appends to the
- * renamed one until its `reopen()`, and those entries are read too. A reader that falls behind by more
- * than the set's file count loses the files deleted meanwhile (as kubelet's and docker's readers do).
+ * renamed one until its `reopen()`, and those entries are read too. A reader of a log that a writer in
+ * this process writes (`openLogWriter`) is told of each rotation before it happens and keeps
+ * the files it has not read yet open, so it loses nothing however fast the log rotates, within a
+ * bound (`onGap` reports what it let go past it). A reader of a log written by another process that
+ * falls behind by more than the set's file count loses the files deleted meanwhile (as kubelet's
+ * and docker's readers do), unreported.
  * A file truncated in place (logrotate's `copytruncate`) is noticed once it is shorter than what was
  * read of it, and read again from its start (as `tail -F` does).
  *

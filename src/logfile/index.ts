@@ -7,6 +7,7 @@ export {
 } from './options.js';
 export { type CopyFromOptions, LogWriter, openLogWriter } from './logWriter.js';
 export { type FollowLogOptions, type LogEntry, followLog, followLogBatches } from './followLog.js';
+export { type LogGap } from './heldFiles.js';
 export {
   type LoggingDriverConfig, type LoggingDriverFn, type LoggingDriverOptions,
   defaultDrainTimeoutMs, loggingDriverFds, runLoggingDriver,

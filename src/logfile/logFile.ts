@@ -4,6 +4,7 @@ import path from 'node:path';
 import { promisify } from 'node:util';
 import { TaskioError } from '../errors.js';
 import { openRegularFile } from './regularFile.js';
+import { announceRotation } from './rotationNotice.js';
 
 const close = promisify(fs.close);
 const rename = promisify(fs.rename), unlink = promisify(fs.unlink), mkdir = promisify(fs.mkdir);
@@ -51,7 +52,8 @@ const firstBackoffMs = 100, maxBackoffMs = 5000;
  * old file is still open, then opens a fresh `name` and closes the old one: nothing is written to a
  * file after it was renamed. (An external logrotate is different — the old file takes writes until
  * {@link reopen} — which is why a follower leaves a renamed file only once a newer one holds data.)
- * Emits `'rotate'` after each rotation.
+ * Before each rotation the readers of the same log in this process are told which file it removes
+ * (`announceRotation`), so one that has not read it yet keeps it open. Emits `'rotate'` after each rotation.
  */
 export class LogFile extends EventEmitter {
   #fd = -1;
@@ -289,7 +291,10 @@ export class LogFile extends EventEmitter {
   }
 
   async #rotate(): Promise<void> {
-    const { maxFiles } = this.#opts;
+    const { maxFiles, maxSize = 0 } = this.#opts;
+    // Before anything moves: a reader of this log in this process that has not reached the file
+    // this rotation removes opens it now, so it reads it all the same however far behind it is.
+    announceRotation(this.path, { doomed: maxFiles > 1 ? `${this.path}.${maxFiles - 1}` : this.path, setBytes: maxFiles * maxSize });
     try {
       if (maxFiles > 1) {
         for (let i = maxFiles - 1; i >= 2; i--) {

@@ -87,6 +87,8 @@ export interface OpenLogFile {
   ino: number;
   size: number;
   mtimeMs: number;
+  /** The writer is done with it (a file held past its removal): `size` is final. */
+  complete?: boolean;
 }
 
 /**

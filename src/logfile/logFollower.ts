@@ -5,9 +5,11 @@ import { abortError } from '../errors.js';
 import { ChangeWaiter } from './changeWaiter.js';
 import { EntryDecoder } from './entryDecoder.js';
 import type { FollowLogOptions, LogEntry } from './followLog.js';
+import { HeldFiles } from './heldFiles.js';
 import { indexIn, openExpected, snapshotLogFiles, type OpenLogFile } from './logFileSet.js';
 import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
 import type { LogFormat } from './options.js';
+import { onRotation, type RotationNotice } from './rotationNotice.js';
 
 const read = promisify(fs.read), close = promisify(fs.close), lstat = promisify(fs.lstat), fstat = promisify(fs.fstat);
 
@@ -21,6 +23,12 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * following it across rotations by file identity: the file being read stays open after it is
  * renamed, is read to its end, and the next newer file is found by inode. The engine of
  * {@link followLog}.
+ *
+ * A writer in the same process announces each rotation before it renames anything (rule 19): a
+ * follower that has not reached the file the rotation removes then holds it open ({@link HeldFiles},
+ * bounded), so it reads every file once and in order however fast the log rotates, as long as it
+ * stays within that bound; past it the files let go are reported as a gap (`onGap`). A log written by
+ * another process announces nothing: a follower more than the set behind misses the files removed.
  *
  * States:
  * - `locating`: finding where to start (the last `tail` entries, `since`, the end, or the start);
@@ -42,7 +50,7 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * 5. `reading` (or `finishing`), nothing more and the file is now shorter than the offset reached:
  *    it was truncated in place (logrotate's `copytruncate`, `: > file`) → a dangling last line is
  *    handed out as at the end of a file, and reading starts again at offset 0 (as `tail -F` does);
- * 6. `reading`, nothing more → `atEnd`;
+ * 6. `reading`, nothing more (a held file: its final size reached, without a read) → `atEnd`;
  * 7. `atEnd`, the file is `name` → wait, then `reading` (following) or `done`;
  * 8. `atEnd`, the file was renamed and no newer file holds data yet → wait, then `reading`
  *    (following: an external logrotate renames the live file and the writer appends to it until its
@@ -57,6 +65,15 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * 15. `done` → lines still being joined (reassembly) are handed out as partial, then nothing;
  * 16. a wait once `until` settled (the writer is done) → one more pass without waiting, and the
  *     wait after that pass → `done`; a wait in progress when `until` settles ends at once.
+ * 17. `atEnd`, a file is held (the writer in this process rotated past the current file, so that
+ *     one is complete) → `finishing`, without a look at the directory;
+ * 18. `opening`, a file is held — also one held while rule 11's look and open ran (it is older than
+ *     any file still in the set, so the one opened is closed again) → the gap of the files let go
+ *     before it, if any, goes to `onGap`, then `reading` the held file from its start;
+ * 19. a rotation announced by the writer in this process, while there is a current file and the
+ *     iteration is not `done`: when the current file has left the set (no link to it is left), every
+ *     file in the set is newer, so the one the rotation removes is held (opened before its unlink);
+ *     else that one is older, read already, and nothing is held.
  *
  * `onStart` is called once, with rule 1 or 2, whichever comes first.
  */
@@ -76,6 +93,8 @@ export class LogFollower {
   readonly #onAbort = (): void => this.#waiter?.close();
   #writerDone = false;
   #lastPass = false;
+  readonly #held = new HeldFiles();
+  readonly #unlisten: () => void;
 
   /** `opts` are checked already (see followLog). */
   constructor(file: string, format: LogFormat, opts: FollowLogOptions) {
@@ -90,6 +109,7 @@ export class LogFollower {
     opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
     const done = (): void => { this.#writerDone = true; };
     opts.until?.then(done, done);
+    this.#unlisten = onRotation(file, this.#onRotation);
   }
 
   /** Where the follower is (for tests and diagnostics). */
@@ -122,14 +142,25 @@ export class LogFollower {
     }
   }
 
-  /** Releases the watch and the open file. Idempotent. */
+  /** Releases the watch and the open files. Idempotent. */
   async close(): Promise<void> {
     this.#opts.signal?.removeEventListener('abort', this.#onAbort);
     this.#waiter?.close();
+    this.#unlisten();
+    this.#held.close();
     const cur = this.#cur;
     this.#cur = null;
     if (cur) await close(cur.file.fd).catch(() => undefined);
   }
+
+  /** Rule 19. Synchronous: it runs in the writer's rotation, before anything is renamed. */
+  readonly #onRotation = ({ doomed, setBytes }: RotationNotice): void => {
+    const cur = this.#cur;
+    // Locating: a rotation between its look and its open makes it look again (rule 3).
+    if (cur === null || this.#state === 'done') return;
+    if (fs.fstatSync(cur.file.fd).nlink > 0) return;
+    this.#held.hold(doomed, setBytes);
+  };
 
   /** Waits for a change and goes on in `after` when following; ends otherwise. */
   #waitOr(after: FollowState): void {
@@ -179,6 +210,7 @@ export class LogFollower {
   /** The entries of the next chunk of the current file; null at its end. */
   async #readChunk(): Promise<LogEntry[] | null> {
     const cur = this.#cur!;
+    if (cur.file.complete && cur.offset >= cur.file.size) return null; // rule 6: a held file's end
     const { bytesRead } = await read(cur.file.fd, this.#buf, 0, this.#buf.length, cur.offset);
     if (bytesRead === 0) {
       if ((await fstat(cur.file.fd)).size >= cur.offset) return null;
@@ -190,6 +222,10 @@ export class LogFollower {
   }
 
   async #atEnd(): Promise<void> {
+    if (this.#held.count > 0) {
+      this.#state = 'finishing'; // rule 17
+      return;
+    }
     // Rule 7 in one look, the usual case (no rotation since the file was opened): `name` is the
     // file being read right now. One lstat sees one moment, as a snapshot does; the two sweeps of
     // a snapshot are for placing renamed files, which only rules 8 and 9 need.
@@ -232,14 +268,22 @@ export class LogFollower {
       this.#waitOr('opening'); // rule 12
       return;
     }
-    await close(this.#cur!.file.fd);
+    // The file read so far is closed only once it is no longer current: rule 19 looks at the current
+    // one's fd, whose number a close would free for reuse.
+    const old = this.#cur!.file.fd;
     this.#cur = { file: next, offset: 0 };
-    this.#state = 'reading'; // rule 11
+    this.#state = 'reading'; // rules 11 and 18
+    await close(old);
   }
 
-  /** The file after `from` in the set, opened; null when there is none. */
+  /** The file after `from`, opened: the oldest held one, else the next newer in the set; null when there is none. */
   async #nextNewer(from: OpenLogFile): Promise<OpenLogFile | null> {
     for (;;) {
+      const held = this.#held.take();
+      if (held) {
+        if (held.gap) this.#opts.onGap?.(held.gap); // rule 18
+        return held.file;
+      }
       const snap = await snapshotLogFiles(this.#file);
       const k = indexIn(snap, from);
       // Gone from the set: it rotated out while read, so every file still there is newer.
@@ -247,7 +291,9 @@ export class LogFollower {
       if (!target) return null;
       const next = await openExpected(target);
       // Null: a rotation moved it between the look and the open; look again.
-      if (next) return next;
+      if (next === null) continue;
+      if (this.#held.count === 0) return next;
+      await close(next.fd); // rule 18: a file held meanwhile comes first
     }
   }
 }

@@ -7,7 +7,7 @@ const open = promisify(fs.open), close = promisify(fs.close), fstat = promisify(
 // O_NOFOLLOW: a symlink planted at a log path must not redirect a root writer (or reader) to
 // another file. O_NONBLOCK: an open of a FIFO planted there must not wait for the other side on a
 // threadpool thread (four such opens freeze every fs call); it has no effect on a regular file's writes.
-const safeFlags = fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */;
+export const safeFlags = fs.constants.O_NOFOLLOW | fs.constants.O_NONBLOCK | 0o2000000 /* O_CLOEXEC */;
 
 /**
  * Opens a log file by `path` with `flags` (and `mode` when it creates one), never following a

@@ -90,7 +90,7 @@ t.test('options that are no object, or fields of the wrong type, are typed error
   const fields = [
     [{ follow: 'yes' }, /follow="yes": expected a boolean/], [{ format: 'cri', reassemble: 1 }, /reassemble=1/],
     [{ signal: {} }, /signal=\[object Object\]: expected an AbortSignal/], [{ until: 5 }, /until=5: expected a Promise/],
-    [{ until: null }, /until=null/], [{ onStart: 'now' }, /onStart="now": expected a function/],
+    [{ until: null }, /until=null/], [{ onStart: 'now' }, /onStart="now": expected a function/], [{ onGap: 1 }, /onGap=1: expected a function/],
     [{ format: Object.create(null) }, /format=\[object Object\]/], [{ format: 'cri', since: Symbol('s') }, /since=Symbol\(s\)/],
   ] as const;
   for (const [o, re] of fields) await t.rejects(followLog(file, o as object).next(), { code: 'ERR_INVALID_LOG_OPTION', message: re });
