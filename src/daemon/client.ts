@@ -713,13 +713,15 @@ export class DaemonClient {
 
 /**
  * Copies an attach/logs stream into `stdout`/`stderr`: demultiplexed (Docker's frames) for a
- * non-terminal task, as is for a terminal (`exit` gets a create-and-attach's exit frame). Resolves
+ * non-terminal task, as is for a terminal (`exit` gets a create-and-attach's exit frame). The
+ * daemon's own error lines in the stream (`systemerr` frames: output the log reader lost) go to
+ * `stderr`, where docker's client prints them too. Resolves
  * when the stream ends, or when the caller destroyed it (a detach). Rejects with the stream's
  * error — the daemon went away in the middle of it (`ECONNRESET`), or the call was aborted — once
  * what came before is written out: a stream cut short must not pass for a complete one.
  */
 export function copyOutput(src: Readable, raw: boolean, stdout: Writable | null, stderr: Writable | null, head?: Buffer, exit: Writable | null = null): Promise<void> {
-  const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr, [StreamType.Exit]: exit });
+  const demux = raw ? null : new Demultiplexer({ [StreamType.Stdout]: stdout, [StreamType.Stderr]: stderr, [StreamType.Systemerr]: stderr, [StreamType.Exit]: exit });
   const sink: Writable = demux ?? stdout ?? new PassThrough().resume();
   return new Promise((resolve, reject) => {
     let ended = false;

@@ -1,9 +1,9 @@
 import { once } from 'node:events';
 import type { Writable } from 'node:stream';
-import { followLogBatches, type LogEntry } from '../logfile/index.js';
+import { followLogBatches, type LogEntry, type LogGap } from '../logfile/index.js';
 import type { TaskRecord } from './records.js';
 import { clockPasses } from './clockPasses.js';
-import { StreamType, frameHeaderSize, writeFrameHeader } from './stdcopy.js';
+import { StreamType, frameHeader, frameHeaderSize, writeFrameHeader } from './stdcopy.js';
 
 /** What of a task's log to stream, and how. */
 export interface LogStreamOptions {
@@ -42,7 +42,10 @@ export interface OpenedLog {
  *
  * The bytes streamed are those the task wrote (CRI entries decoded back: a `P` entry adds no
  * newline), framed per stream for a non-terminal task (Docker's multiplexed format) or raw for a
- * terminal. A slow `out` slows only this stream: the log is a file.
+ * terminal. A slow `out` slows only this stream: the log is a file. The daemon writes the log, so
+ * the reader keeps each rotated file it has not read yet; one that falls so far behind that it lets
+ * some go gets a line where they were (docker's `Error grabbing logs: …`, in a `systemerr` frame,
+ * or in the raw stream of a terminal, as docker writes it) and goes on.
  */
 export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<OpenedLog> {
   const { logPath, logFormat, terminal } = task.record;
@@ -51,8 +54,10 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   const started = new Promise<void>((resolve) => { onStart = resolve; });
   const upTo = opts.until?.getTime();
   const passed = upTo === undefined ? null : clockPasses(upTo);
+  // Reported between two batches: sent ahead of the next one, so it stands where the output is missing.
+  const gaps: LogGap[] = [];
   const batches = followLogBatches(logPath, {
-    format: logFormat, follow: opts.follow, signal: opts.signal, onStart,
+    format: logFormat, follow: opts.follow, signal: opts.signal, onStart, onGap: (gap) => gaps.push(gap),
     // Past `until` nothing more can come: the reader reads to the end of the log and stops.
     until: passed ? Promise.race([task.outputDone, passed.reached]) : task.outputDone,
     ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.since ? { since: opts.since } : {}),
@@ -92,6 +97,8 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   async function send(out: Writable): Promise<void> {
     const kept: LogEntry[] = [];
     for (let r = await first; !r.done; r = await batches.next()) {
+      // Output the reader lost before this batch: the line goes where it is missing.
+      for (const gap of gaps.splice(0)) if (!out.write(gapNotice(gap, terminal))) await once(out, 'drain', { signal: opts.signal });
       let ended = false;
       let size = 0;
       kept.length = 0;
@@ -127,6 +134,12 @@ const withTimestamp = (e: LogEntry, timestamps: boolean): boolean => timestamps 
 /** The bytes an entry sends: its timestamp and a space (asked for, CRI), its content, its newline. */
 function payloadSize(e: LogEntry, timestamps: boolean): number {
   return (withTimestamp(e, timestamps) ? e.timestamp.length + 1 : 0) + e.content.length + (endsLine(e) ? 1 : 0);
+}
+
+/** The line for output the reader lost (docker's wording for an error of a log stream), framed unless `raw`. */
+function gapNotice(gap: LogGap, raw: boolean): Buffer {
+  const text = Buffer.from(`Error grabbing logs: ${gap.files} rotated log file(s), ${gap.bytes} bytes, were removed before this reader reached them (it fell too far behind)\n`);
+  return raw ? text : Buffer.concat([frameHeader(StreamType.Systemerr, text.length), text]);
 }
 
 /** Writes entry `e` into `batch` at `at`, behind its frame header unless `raw`; returns where it ends. */

@@ -6,7 +6,11 @@ export const enum StreamType {
   Stdin = 0,
   Stdout = 1,
   Stderr = 2,
-  // 3 is Docker's `systemerr`, which taskio does not send.
+  /**
+   * Docker's `systemerr`: an error of the stream itself, not the task's output. A log stream sends
+   * one line (`Error grabbing logs: …`, docker's words) where the reader lost output, and goes on.
+   */
+  Systemerr = 3,
   /**
    * taskio's own: the task's exit record (JSON) after its output, sent only to a create-and-attach
    * that asked for it (`exit=1`), so no Docker client ever meets it.
