@@ -41,6 +41,8 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     ...(a.list('label').length > 0 ? { labels: Object.fromEntries(a.list<[string, string]>('label')) } : {}),
     ...(a.list('cap-add').length > 0 ? { capAdd: a.list('cap-add') } : {}),
     ...(a.list('cap-drop').length > 0 ? { capDrop: a.list('cap-drop') } : {}),
+    ...(a.bool('privileged') ? { privileged: true } : {}),
+    ...(a.list('security-opt').length > 0 ? { securityOpt: a.list('security-opt') } : {}),
     ...(restart.name !== 'no' ? { restartPolicy: restart } : {}),
     ...opt('stopSignal', a.value('stop-signal')),
     ...opt('stopTimeout', a.value('stop-timeout')),

@@ -18,6 +18,7 @@ import {
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
 import { parseLogDriver, parseLogOpt } from './logDriver.js';
+import { parseSecurityOpt } from './securityOpt.js';
 import type { Verb, VerbTable } from './verb.js';
 
 /**
@@ -72,6 +73,11 @@ const taskFlags: FlagSpec[] = [
   { name: 'ulimit', kind: 'list', valueName: 'ulimit', description: 'Ulimit options (NAME=SOFT[:HARD], -1: unlimited)', parse: parseUlimit },
   { name: 'cap-add', kind: 'list', description: 'Add Linux capabilities', parse: capabilityName },
   { name: 'cap-drop', kind: 'list', description: 'Drop Linux capabilities', parse: capabilityName },
+  { name: 'privileged', kind: 'bool', description: 'Give extended privileges to this task (every capability, no seccomp, no masked paths; runc: the host\'s devices)' },
+  {
+    name: 'security-opt', kind: 'list', parse: parseSecurityOpt,
+    description: 'Security Options: no-new-privileges[=true|false], seccomp=unconfined|builtin|PROFILE.json (docker\'s format), systempaths=unconfined, apparmor=unconfined, label=disable',
+  },
   { name: 'read-only', kind: 'bool', description: "Mount the task's root filesystem as read only" },
   { ...restartPolicyFlag, default: 'no' },
   { name: 'stop-signal', kind: 'string', description: 'Signal to stop the task (default "SIGTERM")', parse: (v) => signalName(signalNumber(v)) },

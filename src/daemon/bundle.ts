@@ -9,6 +9,7 @@ import type { DaemonLayout } from './layout.js';
 import { withTaskMounts, type TaskMount } from './mounts.js';
 import { setNetwork, type NetworkMode } from './network.js';
 import type { TaskLimits } from './records.js';
+import { applySecurity, type TaskSecurity } from './security.js';
 import { ociUser, type TaskUser } from './taskUser.js';
 
 const busyboxBinary = '/usr/bin/busybox';
@@ -77,6 +78,8 @@ export interface SpecEdits {
   capabilities?: Record<string, string[]> | undefined;
   /** The process's resource limits, replacing the spec's (`process.rlimits`). */
   rlimits?: OciRlimit[] | undefined;
+  /** What `--privileged` and `--security-opt` change (runsc, runc). */
+  security?: TaskSecurity | undefined;
 }
 
 /**
@@ -110,6 +113,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
     const linux = (spec.linux ??= {}) as { cgroupsPath?: string };
     linux.cgroupsPath ??= e.cgroupsPath;
   }
+  if (e.security) applySecurity(spec, e.security);
   if (e.limits) setLimits(spec, e.limits);
   return spec;
 }

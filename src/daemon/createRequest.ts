@@ -10,6 +10,7 @@ import { absolutePath, checkCells, checkEnv, checkFields, checkStopTimeout } fro
 import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
 import { networkMode, type NetworkMode } from './network.js';
+import { readSecurityOpts, type SecurityOptions } from './securityOpt.js';
 import { checkUlimits, type TaskUlimit } from './ulimits.js';
 import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
@@ -72,6 +73,18 @@ export interface CreateTaskRequest {
   /** Capabilities added to and dropped from the default set (docker's; a bundle's own set for a bundle): names with or without `CAP_`, or `ALL`. runsc, runc. */
   capAdd?: string[];
   capDrop?: string[];
+  /**
+   * docker's `Privileged`: every capability the daemon holds (`capAdd`/`capDrop` do not apply, as
+   * in docker), no seccomp filter, no masked or read-only paths, `/sys` and the cgroup hierarchies
+   * writable; runc: every device of the host's `/dev`. runsc, runc.
+   */
+  privileged?: boolean;
+  /**
+   * docker's `SecurityOpt`: `no-new-privileges[=true|false]`, `seccomp=unconfined|builtin|<profile
+   * JSON in docker's format>`, `systempaths=unconfined`, `apparmor=unconfined`, `label=disable`
+   * (no AppArmor or SELinux here: no-ops). runsc, runc; runsc takes no profile and no `no-new-privileges=false`.
+   */
+  securityOpt?: string[];
   /** Start the task again after it exited (docker's `RestartPolicy`); not with `autoRemove`. Default `no`. */
   restartPolicy?: RestartPolicy;
   /** What `stop` sends first (docker's `StopSignal`): a name or number. Default SIGTERM. */
@@ -98,7 +111,7 @@ const schema = {
   id: 'string', runtime: 'string', bundle: 'string', rootfs: 'string', args: 'string[]', env: 'string[]',
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', logOptions: 'object', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
-  capAdd: 'string[]', capDrop: 'string[]', hostname: 'string', network: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
+  capAdd: 'string[]', capDrop: 'string[]', privileged: 'boolean', securityOpt: 'string[]', hostname: 'string', network: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -111,11 +124,13 @@ export type LogPlan =
 /** A checked `POST /tasks` body. */
 export interface CheckedCreate extends CreateTaskRequest {
   logPlan: LogPlan;
+  /** What `securityOpt` asks for. */
+  security: SecurityOptions;
 }
 
 /**
  * Checks a `POST /tasks` body completely before anything is made: shape and unknown fields, the id,
- * runtime name, paths (absolute, existing), environment, log URI and options, limits.
+ * runtime name, paths (absolute, existing), environment, log URI and options, limits, security options.
  * @throws TaskioError with a 4xx code naming the bad value.
  */
 export function checkCreateRequest(body: unknown): CheckedCreate {
@@ -156,7 +171,8 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.stopSignal !== undefined) req.stopSignal = signalName(signalNumber(req.stopSignal));
   if (req.stopTimeout !== undefined) checkStopTimeout('stopTimeout', req.stopTimeout);
   if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
-  return { ...req, logPlan: logPlan(req.log, req.logOptions) };
+  const security = readSecurityOpts(req.securityOpt ?? []);
+  return { ...req, logPlan: logPlan(req.log, req.logOptions), security };
 }
 
 function logPlan(log: string | undefined, logOptions: DefaultLogOptions | undefined): LogPlan {

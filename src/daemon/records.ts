@@ -67,6 +67,10 @@ export interface TaskRecord {
   labels?: Record<string, string>;
   /** runsc, runc: the capabilities its process may hold (the bounding set). Absent: a host task's (the daemon's). */
   capabilities?: string[];
+  /** runsc, runc: made with `privileged` (docker's `--privileged`). Absent: false. */
+  privileged?: true;
+  /** runsc, runc: its `securityOpt` as given (a seccomp profile as its JSON, as docker keeps it). Absent: none. */
+  securityOpt?: string[];
   /** The job object (cgroup) a host task runs in, named after the root and the id; null for runsc/runc, or where no job can be made. */
   job: string | null;
   /** The host pid whose exit is the task's (runsc: the sandbox; runc: the init; host: the process). */

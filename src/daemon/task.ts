@@ -108,6 +108,10 @@ export interface TaskView {
   network: TaskNetwork;
   /** The capabilities its process may hold (`--cap-add`, `--cap-drop` on docker's default set); null for a host task. */
   capabilities: string[] | null;
+  /** Made with `run --privileged` (runsc, runc). */
+  privileged: boolean;
+  /** Its `run --security-opt` options as given (a seccomp profile as its JSON). */
+  securityOpt: string[];
   /** Removed by the daemon once it exited (`run --rm`). */
   autoRemove: boolean;
   /** When the daemon starts it again after an exit (`run --restart`), and how often it did. */
@@ -442,7 +446,7 @@ export class DaemonTask {
     return {
       id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, privileged: r.privileged === true, securityOpt: r.securityOpt ?? [], labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
       hostname: r.hostname ?? null, network: recordNetwork(r), autoRemove: r.autoRemove === true, pid: r.pid,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,

@@ -33,6 +33,7 @@ import { withUlimits } from './ulimits.js';
 import { withInit } from './taskInit.js';
 import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, type TaskUpdate } from './taskUpdate.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
+import { checkRuntimeSecurity, taskSecurity } from './security.js';
 import { jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -133,6 +134,7 @@ export class TaskManager {
     if (runtimeName === 'host' && (req.capAdd?.length || req.capDrop?.length)) {
       throw new TaskioError('ERR_NOT_SUPPORTED', 'capabilities need runtime runsc or runc: a host task runs with the daemon\'s');
     }
+    checkRuntimeSecurity(req.security, req, runtimeName);
     if (creatorAttached && req.logPlan.mode === 'binary') refuseLoggingDriver(id, req.logPlan.uri, null);
     if (req.start === false && creatorAttached) {
       throw new TaskioError('ERR_INVALID_FIELD', 'an attached create starts its task: create it with start false in a plain POST /tasks, then attach after the start');
@@ -168,6 +170,9 @@ export class TaskManager {
       const { base, rootPath, readonly, image } = await this.#baseSpec(req, runtimeName);
       const user = req.user === undefined ? undefined : resolveUser(req.user, rootPath);
       const capabilities = runtimeName === 'host' ? undefined : taskCapabilities(req, runtimeName, base, user);
+      const security = runtimeName === 'host'
+        ? undefined
+        : taskSecurity(req.security, req.privileged === true, runtimeName, req.bundle !== undefined, capabilities?.bounding ?? base.process.capabilities?.bounding ?? []);
       // runsc keeps a task's limits in its sentry: any may be given. runc and the host backend set
       // them on host processes, which a daemon without CAP_SYS_RESOURCE cannot raise past its own.
       const rlimits = req.ulimits?.length
@@ -185,7 +190,7 @@ export class TaskManager {
         ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
         ...(init ? { args: init.args } : req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
-        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: [...(req.mounts ?? []), ...(init ? [init.mount] : [])], user, capabilities, rlimits,
+        limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: [...(req.mounts ?? []), ...(init ? [init.mount] : [])], user, capabilities, rlimits, security,
         // Not asked: the spec's (the busybox one has a network namespace; a runc bundle's own stays).
         network: runtimeName === 'host' ? undefined : req.network,
       });
@@ -220,6 +225,7 @@ export class TaskManager {
         logPath, logFormat, limits: req.limits ?? null,
         ...(req.mounts?.length ? { mounts: req.mounts } : {}), ...(spec.process.user ? { user: spec.process.user } : {}),
         ...(spec.process.capabilities?.bounding ? { capabilities: spec.process.capabilities.bounding } : {}),
+        ...(req.privileged === true ? { privileged: true } : {}), ...(req.securityOpt?.length ? { securityOpt: req.securityOpt } : {}),
         ...(req.labels && Object.keys(req.labels).length > 0 ? { labels: req.labels } : {}),
         ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
         ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
@@ -743,20 +749,22 @@ export class TaskManager {
 
 /**
  * The capabilities of a runsc or runc task, as docker gives them: its default set (a bundle: the
- * bundle's own bounding set) with `capDrop` and `capAdd` applied; held (effective, permitted) by a
- * root process only — runsc would otherwise hand them to any user, where runc's exec drops them.
- * Undefined: a bundle's own, untouched.
+ * bundle's own bounding set) with `capDrop` and `capAdd` applied, or with `privileged` every one
+ * the daemon holds (docker then ignores `capAdd` and `capDrop`: moby's `TweakCapabilities`); held
+ * (effective, permitted) by a root process only — runsc would otherwise hand them to any user,
+ * where runc's exec drops them. Undefined: a bundle's own, untouched.
  */
 function taskCapabilities(req: CheckedCreate, runtime: RuntimeName, base: OciSpec, user: TaskUser | undefined): Record<string, string[]> | undefined {
   const uid = user?.uid ?? base.process.user?.uid ?? 0;
-  const changed = Boolean(req.capAdd?.length || req.capDrop?.length);
+  const changed = Boolean(req.capAdd?.length || req.capDrop?.length || req.privileged);
   if (req.bundle !== undefined && !changed && uid === 0) return undefined;
   let own = ownCapabilities();
   if (runtime === 'runsc') {
-    const unknown = req.capAdd?.find((c) => unknownToRunsc.includes(c));
+    const unknown = req.privileged ? undefined : req.capAdd?.find((c) => unknownToRunsc.includes(c));
     if (unknown) throw new TaskioError('ERR_NOT_SUPPORTED', `cannot add ${unknown} on runsc: this runsc does not know it (its sandbox would not start)`);
     own = own.filter((c) => !unknownToRunsc.includes(c));
   }
+  if (req.privileged) return processCapabilities(own, uid === 0);
   const set = req.bundle !== undefined ? base.process.capabilities?.bounding ?? [] : defaultCapabilities;
   return processCapabilities(applyCapabilityChanges(set, req.capAdd ?? [], req.capDrop ?? [], own), uid === 0);
 }
