@@ -55,12 +55,13 @@ export function ownCapabilities(status?: string): readonly string[] {
 
 /**
  * `base` with docker's `--cap-drop` then `--cap-add` applied: `ALL` in the drops starts from none,
- * `ALL` in the adds gives every one `own` holds; an add wins over a drop of the same capability.
+ * `ALL` in the adds gives every one `own` holds but the drops; an add wins over a drop of the same capability.
  * @throws TaskioError `ERR_NOT_SUPPORTED` for an add that `own` (the daemon's bounding set) lacks.
  */
 export function applyCapabilityChanges(base: readonly string[], add: readonly string[], drop: readonly string[], own: readonly string[] = ownCapabilities()): string[] {
   const adds = add.map(capabilityName), drops = drop.map(capabilityName);
-  if (adds.includes('ALL')) return [...own];
+  // docker's order: ALL in the adds is every one but the drops (a drop of ALL then drops nothing).
+  if (adds.includes('ALL')) return own.filter((c) => !drops.includes(c));
   const missing = adds.find((c) => !own.includes(c));
   if (missing) throw new TaskioError('ERR_NOT_SUPPORTED', `cannot add ${missing}: the daemon does not hold it (its bounding set), so no task it starts can`);
   const kept = drops.includes('ALL') ? [] : base.filter((c) => !drops.includes(c) && own.includes(c));

@@ -19,6 +19,8 @@ t.test('names, docker\'s --cap-add/--cap-drop rules, the daemon\'s own set', { t
   t.same(applyCapabilityChanges(defaultCapabilities, ['KILL'], ['ALL'], own), ['CAP_KILL'], 'drop ALL, then add');
   t.same(applyCapabilityChanges(['CAP_KILL'], ['KILL'], ['KILL'], own), ['CAP_KILL'], 'an add wins over a drop');
   t.same(applyCapabilityChanges([], ['ALL'], [], own), own, 'ALL: every one the daemon holds');
+  t.same(applyCapabilityChanges([], ['ALL'], ['net_raw', 'CAP_SYS_ADMIN'], own), own.filter((c) => c !== 'CAP_NET_RAW' && c !== 'CAP_SYS_ADMIN'), 'add ALL, drop some: every one but those (docker)');
+  t.same(applyCapabilityChanges([], ['ALL'], ['ALL'], own), own, 'add ALL, drop ALL: the add wins (docker)');
   t.same(applyCapabilityChanges(['CAP_SYS_RESOURCE', 'CAP_KILL'], [], [], own), ['CAP_KILL'], 'a base capability the daemon lacks is left out');
   t.throws(() => applyCapabilityChanges([], ['SYS_RESOURCE'], [], own), { code: 'ERR_NOT_SUPPORTED', message: /cannot add CAP_SYS_RESOURCE: the daemon does not hold it/ });
   t.same(ownCapabilities('Name:\tx\nCapBnd:\t0000000000000021\n'), ['CAP_CHOWN', 'CAP_KILL'], 'read from CapBnd');
