@@ -7,7 +7,8 @@ import { jobStats } from '../runtime/container/jobStats.js';
 import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
 import { processState } from '../runtime/reaper/index.js';
-import { runscFor } from './runtimes.js';
+import { AdoptedExecs } from './adoptedExecs.js';
+import { drainTimeoutOf, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
@@ -102,15 +103,19 @@ export class InitControl implements TaskControl {
   }
 
   async exec(dir: string, config: ExecConfig): Promise<Process> {
-    const p = await this.#init.exec(dir, config);
-    try {
-      await p.start();
-    } catch (err) {
-      await p.delete().catch(() => undefined);
-      throw err;
-    }
-    return p;
+    return started(await this.#init.exec(dir, config));
   }
+}
+
+/** Starts a made exec'd process; one whose start failed is deleted (its stdio and pid files released). */
+async function started(p: Process): Promise<Process> {
+  try {
+    await p.start();
+  } catch (err) {
+    await p.delete().catch(() => undefined);
+    throw err;
+  }
+  return p;
 }
 
 /**
@@ -118,18 +123,23 @@ export class InitControl implements TaskControl {
  * re-parented when that daemon died), so its exit is seen through a pidfd but its status is not —
  * the exit is reported with `exitCode: null` and the reason. Signals, pause and delete go through
  * the runtime's command line (runsc/runc, by id) or to the host task's process group / job.
+ * Exec goes through the runtime too (runsc/runc; {@link AdoptedExecs}), and an exec'd process,
+ * started by this daemon, has its real exit status.
  */
 export class AdoptedControl implements TaskControl {
   readonly exited: Promise<ExitRecord>;
   readonly stdinOpen = false;
   readonly #runsc: Runsc | null;
   readonly #record: TaskRecord;
+  /** runsc/runc: the execs this daemon started in the task. */
+  readonly #execs: AdoptedExecs | null;
   #job: Promise<JobObject> | null = null;
 
   /** @param watch - watches the task's pid; null for a task known to have exited already. */
   constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null) {
     this.#record = record;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
+    this.#execs = this.#runsc && new AdoptedExecs(record.id, this.#runsc, drainTimeoutOf(record));
     this.exited = watch === null
       ? new Promise(() => undefined)
       : watch.watch(record.pid).then(() => unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon'));
@@ -213,8 +223,14 @@ export class AdoptedControl implements TaskControl {
     throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: its terminal went with the daemon that started it`);
   }
 
-  async exec(): Promise<Process> {
-    throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: exec needs the daemon that started it`);
+  /**
+   * runsc/runc: `exec` by the task's id, as for a task this daemon started. A host task's processes
+   * were spawned by the host runtime of the daemon that started it, which went with that daemon:
+   * there is no runtime left to spawn into its job and sessions.
+   */
+  async exec(dir: string, config: ExecConfig): Promise<Process> {
+    if (!this.#execs) throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: exec into a host task needs the daemon that started it (runsc and runc tasks can exec)`);
+    return started(this.#execs.exec(dir, config));
   }
 
   async closeStdin(): Promise<void> {
@@ -227,6 +243,7 @@ export class AdoptedControl implements TaskControl {
         // Already gone from the runtime (it cleaned up after the exit): nothing to delete.
         if (!/does not exist|not exist|no such/i.test((err as Error).message)) throw err;
       });
+      await this.#execs?.release(); // as an Init's delete releases its execs
       return;
     }
     try {

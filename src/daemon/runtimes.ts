@@ -96,6 +96,14 @@ export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): 
 }
 
 /**
+ * How long the delete of a task (or of one of its execs) waits for its output to be read, ms: in
+ * FIFO mode (`log` none) nobody may ever read it, so not at all.
+ */
+export function drainTimeoutOf(record: TaskRecord): number {
+  return record.log === 'none' ? 0 : 2000;
+}
+
+/**
  * The {@link Runtime} a task runs on: a `Runsc` for runsc/runc with the daemon's private `--root`
  * and a JSON log of the task's own (so concurrent failures never mix their messages), or the host
  * backend — inside the job object (cgroup) its record names, its processes born in it, with the

@@ -1,0 +1,87 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { client, daemonPid, daemonRoot, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
+import { ptyTaskio, shellCommand, taskio } from './runSession.js';
+
+/** SIGKILLs the daemon on `root` and waits until it is gone: its tasks stay, for the next daemon to adopt. */
+async function killDaemon(root: string): Promise<number> {
+  const pid = daemonPid(root);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+  return pid;
+}
+
+// The daemon that adopted a runsc or runc task after a restart refused every exec into it
+// (ERR_NOT_SUPPORTED: "exec needs the daemon that started it"). An exec'd process is started by
+// the daemon that asks for it, which is its subreaper whoever started the task: it has its status.
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`${runtime}: exec into a task adopted after a daemon SIGKILL, as into one the daemon started`, { timeout: 120_000 }, async (t) => {
+    const root = daemonRoot(t);
+    t.equal((await taskio(root, ['run', '-d', '--name', 'box', '--runtime', runtime, '--', 'sleep', '1000'])).status, 0);
+    const first = await killDaemon(root);
+
+    // The CLI finds no daemon, starts one, which adopts the task and runs the exec in it.
+    const hi = await taskio(root, ['exec', 'box', 'sh', '-c', 'echo hi; echo err >&2; exit 3']);
+    t.same([hi.status, hi.stdout, hi.stderr], [3, 'hi\n', 'err\n'], 'the exec\'s output and its real exit code');
+    const second = daemonPid(root);
+    t.not(second, first, 'a new daemon');
+    const c = await client(root);
+    t.teardown(() => c.close());
+    t.equal((await c.getTask('box')).adopted, true, 'the task is an adopted one');
+
+    const cat = await taskio(root, ['exec', '-i', 'box', 'cat'], 'x\ny\n');
+    t.same([cat.status, cat.stdout], [0, 'x\ny\n'], 'exec -i: stdin, and its end');
+    const env = await taskio(root, ['exec', '-e', 'GREETING=hi', '-w', '/tmp', '-u', '1000', 'box', 'sh', '-c', 'echo $GREETING; pwd; id -u']);
+    t.same([env.status, env.stdout], [0, 'hi\n/tmp\n1000\n'], '-e, -w and -u');
+    const missing = await taskio(root, ['exec', 'box', '/taskio-no-such-command']);
+    t.equal(missing.status, 127, 'a missing command, as for a task the daemon started');
+
+    // A terminal of its own (over a console socket), sized, resized; the task's went with the first daemon.
+    const s = ptyTaskio(t, root, ['exec', '-it', 'box', 'sh'], { cols: 77, rows: 22 });
+    await s.started;
+    let seen = '';
+    await eventually(async () => (seen = await shellCommand(s, 'stty size', 500)) === '22 77', 'the exec\'s terminal size', 40_000);
+    t.equal(seen, '22 77', 'exec -t: the terminal has the client\'s size');
+    s.term.resize(100, 40);
+    await eventually(async () => (seen = await shellCommand(s, 'stty size', 600)) === '40 100', 'the resized terminal', 40_000);
+    t.equal(seen, '40 100', 'exec -t: resized with the client\'s');
+    s.term.write('exit 6\r');
+    t.equal((await s.done).status, 6, 'exec -t: the exit code');
+
+    // Through the API: the record, the status, and nothing left once removed.
+    const fds = fdsOf(second).length;
+    const e = await c.exec('box', { args: ['sh', '-c', 'exit 5'] });
+    t.equal((await e.wait()).exitCode, 5, 'the API\'s exec: the real exit code');
+    const execs = path.join(root, 'tasks', 'box', 'execs');
+    t.same(fs.existsSync(execs) ? fs.readdirSync(execs) : [], [], 'no pid file left');
+    t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'no FIFO set left');
+    await eventually(() => fdsOf(second).length <= fds, `no fd of the daemon left (${fds} before)`);
+
+    // A detached exec runs on, shows in top, and after another restart is the task's process only.
+    // runsc's table names a process by its command only: one the task's own (sleep) is not.
+    const marker = 'tail';
+    const d = await taskio(root, ['exec', '-d', 'box', 'tail', '-f', '/dev/null']);
+    t.equal(d.status, 0, 'exec -d');
+    const top = (): Promise<string> => taskio(root, ['top', 'box']).then((r) => r.stdout);
+    await eventually(async () => (await top()).includes(marker), 'top shows the exec\'d process');
+    t.equal((await c.getTask('box')).execs.length, 1, 'the running exec is listed');
+    await killDaemon(root);
+    t.same((await c.getTask('box')).execs, [], 'after another restart the exec is no record of the daemon\'s (as dockerd forgets its execs)');
+    t.match(await top(), marker, '... but it runs on in the task');
+    const again = await taskio(root, ['exec', 'box', 'sh', '-c', 'exit 4']);
+    t.equal(again.status, 4, 'and the task, adopted again, takes execs');
+
+    // Paused or exited: refused as for a task the daemon started.
+    t.equal((await taskio(root, ['pause', 'box'])).status, 0);
+    const paused = await taskio(root, ['exec', 'box', 'true']);
+    t.same([paused.status, paused.stderr], [125, 'taskio exec: cannot exec in a paused task\n'], 'paused: refused');
+    t.equal((await taskio(root, ['unpause', 'box'])).status, 0);
+    await c.kill('box', 'KILL', { all: true });
+    await c.wait('box');
+    const exited = await taskio(root, ['exec', 'box', 'true']);
+    t.same([exited.status, exited.stderr], [125, 'taskio exec: cannot exec in an exited task\n'], 'exited: refused');
+    t.equal((await taskio(root, ['rm', 'box'])).status, 0);
+    t.notOk(fs.existsSync(path.join(root, 'tasks', 'box')), 'removed');
+  });
+}
