@@ -85,3 +85,16 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.notOk(fs.existsSync(path.join(root, 'tasks', 'box')), 'removed');
   });
 }
+
+// A host task's processes are spawned by the host runtime of the daemon that started it, which
+// went with that daemon: exec stays refused, said so, and leaves nothing.
+t.test('host: exec into an adopted task is refused, naming why, and leaves no FIFO set', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  t.equal((await taskio(root, ['run', '-d', '--name', 'box', '--runtime', 'host', '--', 'sleep', '1000'])).status, 0);
+  await killDaemon(root);
+  const refused = await taskio(root, ['exec', 'box', 'true']);
+  t.equal(refused.status, 125);
+  t.equal(refused.stderr, 'taskio exec: task box was adopted after a daemon restart: exec into a host task needs the daemon that started it (runsc and runc tasks can exec)\n');
+  t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'no FIFO set left');
+  t.equal((await taskio(root, ['rm', '-f', 'box'])).status, 0);
+});
