@@ -2,6 +2,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { Process, type ExecConfig, type Runtime } from '../runtime/proc/index.js';
 import { defaultMonitor, type ExitSubscription } from '../runtime/reaper/index.js';
+import { taskNamespace } from './runtimes.js';
 
 /**
  * The exec'd processes of a task adopted after a daemon restart: what its {@link Init} holds for
@@ -41,7 +42,7 @@ export class AdoptedExecs {
     if (this.#execs.get(id)?.live()) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${JSON.stringify(id)} already exists in container ${this.#taskId}`);
     this.#sub ??= defaultMonitor.subscribe();
     const p = Process.forExec(this, c, dir, {
-      runtime: this.#runtime, subscription: () => this.#sub, namespace: 'taskio',
+      runtime: this.#runtime, subscription: () => this.#sub, namespace: taskNamespace,
       drainTimeout: this.#drainTimeout, consoleTimeout: 10_000,
       forget: () => this.#forget(id, p),
     });

@@ -95,6 +95,9 @@ export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): 
   });
 }
 
+/** The namespace a daemon's task and its execs carry in the runtime layer (the Init's, the pid files' names). */
+export const taskNamespace = 'taskio';
+
 /**
  * How long the delete of a task (or of one of its execs) waits for its output to be read, ms: in
  * FIFO mode (`log` none) nobody may ever read it, so not at all.

@@ -34,7 +34,7 @@ import { withInit } from './taskInit.js';
 import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, type TaskUpdate } from './taskUpdate.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { checkRuntimeSecurity, taskSecurity } from './security.js';
-import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskRuntime, type Runtimes } from './runtimes.js';
+import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
 import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState } from './task.js';
@@ -284,7 +284,7 @@ export class TaskManager {
       // through the FIFO set (log mode: the daemon reads it).
       const binary = record.log.startsWith('binary:') ? record.log : null;
       const taskStdio = { terminal, stdin: stdio.stdin, stdout: binary ?? stdio.stdout, stderr: terminal ? '' : binary ?? stdio.stderr };
-      const init = new Init(id, runtime, taskStdio, { drainTimeout: drainTimeoutOf(record), namespace: 'taskio' });
+      const init = new Init(id, runtime, taskStdio, { drainTimeout: drainTimeoutOf(record), namespace: taskNamespace });
       // Set before the start: a host task's terminal has it before the process exists; runsc and
       // runc also have it in the spec (`process.consoleSize`) for the pty they make.
       const size = spec.process.consoleSize;
