@@ -10,6 +10,8 @@ import { processState } from '../runtime/reaper/index.js';
 import { AdoptedExecs } from './adoptedExecs.js';
 import { drainTimeoutOf, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
+import type { Plumbing } from '../runtime/proc/plumbing.js';
+import type { ConsoleKeeper } from './consoleKeeper.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
 import { describeProcess, groupMembers, signalTask, type ProcessInfo } from './procStat.js';
@@ -56,12 +58,17 @@ export class InitControl implements TaskControl {
   readonly #init: Init;
   readonly #record: TaskRecord;
   readonly #jobRuntime: JobRuntime | null;
+  readonly #keeper: ConsoleKeeper | null;
 
-  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null) {
+  /** @param keeper - a terminal task's console keeper: stopped once the output is delivered after the exit. */
+  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null, keeper: ConsoleKeeper | null = null) {
     this.#init = init;
     this.#record = record;
     this.#jobRuntime = jobRuntime;
+    this.#keeper = keeper;
     this.exited = init.wait().then(() => exitFromStatus(init.exitStatus(), init.exitedAt()));
+    // In the background: it holds the stdout FIFO, whose reader sees EOF only once it is gone.
+    if (keeper) void this.exited.then(() => init.outputFinished(drainTimeoutOf(record))).then(() => keeper.stop());
   }
 
   get stdinOpen(): boolean {
@@ -97,9 +104,10 @@ export class InitControl implements TaskControl {
     return this.#init.closeStdin();
   }
 
-  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed. */
-  delete(): Promise<void> {
-    return this.#init.delete();
+  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the console keeper stopped. */
+  async delete(): Promise<void> {
+    await this.#init.delete();
+    this.#keeper?.stop();
   }
 
   async exec(dir: string, config: ExecConfig): Promise<Process> {
@@ -128,21 +136,38 @@ async function started(p: Process): Promise<Process> {
  */
 export class AdoptedControl implements TaskControl {
   readonly exited: Promise<ExitRecord>;
-  readonly stdinOpen = false;
   readonly #runsc: Runsc | null;
+  /** A terminal task's console, taken back from its keeper: copied as by the daemon that started it. */
+  readonly #console: AdoptedConsole | null;
   readonly #record: TaskRecord;
   /** runsc/runc: the execs this daemon started in the task. */
   readonly #execs: AdoptedExecs | null;
   #job: Promise<JobObject> | null = null;
 
-  /** @param watch - watches the task's pid; null for a task known to have exited already. */
-  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null) {
+  /**
+   * @param watch - watches the task's pid; null for a task known to have exited already.
+   * @param terminal - a terminal task's console taken back from its keeper, or null.
+   */
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, terminal: AdoptedConsole | null = null) {
     this.#record = record;
+    this.#console = terminal;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
     this.#execs = this.#runsc && new AdoptedExecs(record.id, this.#runsc, drainTimeoutOf(record));
     this.exited = watch === null
       ? new Promise(() => undefined)
-      : watch.watch(record.pid).then(() => unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon'));
+      : watch.watch(record.pid).then(async () => {
+        // Its last output read to the end of the console before the exit is told (the log is then complete).
+        if (terminal) {
+          await terminal.plumbing.finishOutputWithin(drainTimeoutOf(record));
+          terminal.keeper.stop();
+        }
+        return unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon');
+      });
+  }
+
+  /** A terminal task whose console was taken back reads the stdin FIFO again; otherwise its stdin pipe ended with the daemon that fed it. */
+  get stdinOpen(): boolean {
+    return this.#console !== null && this.#record.stdio.stdin !== '';
   }
 
   #jobObject(): Promise<JobObject> | null {
@@ -219,8 +244,9 @@ export class AdoptedControl implements TaskControl {
     return listProcesses(this.#record, this.#runsc, job ? async () => (await job).pids() : null);
   }
 
-  async resize(): Promise<void> {
-    throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: its terminal went with the daemon that started it`);
+  async resize(ws: WinSize): Promise<void> {
+    if (!this.#console) throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart without its terminal: it has none, or its console keeper was gone`);
+    this.#console.plumbing.resize(ws);
   }
 
   /**
@@ -234,10 +260,15 @@ export class AdoptedControl implements TaskControl {
   }
 
   async closeStdin(): Promise<void> {
-    // Its stdin pipe was fed by the daemon that started it, and ended when that daemon died.
+    // Without a console: its stdin pipe was fed by the daemon that started it, and ended when that daemon died.
+    await this.#console?.plumbing.io.closeStdin();
   }
 
   async delete(): Promise<void> {
+    if (this.#console) {
+      await this.#console.plumbing.close();
+      this.#console.keeper.stop();
+    }
     if (this.#runsc) {
       await this.#runsc.delete(this.#record.id, { force: true }).catch((err: unknown) => {
         // Already gone from the runtime (it cleaned up after the exit): nothing to delete.
@@ -268,4 +299,10 @@ export class AdoptedControl implements TaskControl {
       await j.close();
     }
   }
+}
+
+/** A terminal task's console after a daemon restart: the master taken back from its keeper, and the copies over it. */
+export interface AdoptedConsole {
+  plumbing: Plumbing;
+  keeper: ConsoleKeeper;
 }

@@ -1,3 +1,4 @@
+import type { KeeperRecord } from './consoleKeeper.js';
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
 import type { TaskNetwork } from './network.js';
@@ -77,6 +78,8 @@ export interface TaskRecord {
   pid: number;
   /** Its start time (`/proc/<pid>/stat` field 22), to tell it from a later process with the same pid. */
   pidStartTime: string | null;
+  /** A terminal task's console keeper ({@link ConsoleKeeper}): the process that holds its pty master across daemon restarts. Absent: none. */
+  consoleKeeper?: KeeperRecord;
   created: string;
   started: string | null;
   status: 'creating' | 'created' | 'started';

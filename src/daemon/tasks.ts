@@ -13,7 +13,9 @@ import { JobObject, isJobUnavailable, jobCgroupPath } from '../runtime/jobobject
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
-import { AdoptedControl, InitControl } from './control.js';
+import { Plumbing } from '../runtime/proc/plumbing.js';
+import { AdoptedControl, InitControl, type AdoptedConsole } from './control.js';
+import { ConsoleKeeper } from './consoleKeeper.js';
 import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
@@ -313,13 +315,32 @@ export class TaskManager {
       record.pidStartTime = processStartTime(record.pid);
       record.started = new Date().toISOString();
       record.status = 'started';
+      delete record.consoleKeeper; // an earlier run's
+      const keeper = binary === null ? this.#keepConsole(init, record) : null;
+      if (keeper) record.consoleKeeper = keeper.record;
       writeJsonAtomic(layout.taskFile(id), record);
       // The task object is made by the caller, in the same turn as it answers: a task that exits at
       // once is still reported running by its create (its exit is seen from the next turn on).
-      return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime), logCopy, adopted: false, ...(oom ? { oom } : {}) });
+      return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime, keeper), logCopy, adopted: false, ...(oom ? { oom } : {}) });
     } catch (err) {
       await logCopy?.discard().catch(() => undefined);
       throw withPidsLimitHint(err, record);
+    }
+  }
+
+  /**
+   * A runc/runsc terminal task's {@link ConsoleKeeper}, so that its terminal outlives this daemon;
+   * null without a console fd (no terminal; host: node-pty keeps the master). One that cannot start
+   * is logged: the task runs, and its terminal goes with this daemon as before.
+   */
+  #keepConsole(init: Init, record: TaskRecord): ConsoleKeeper | null {
+    const fd = init.consoleFd();
+    if (fd === null) return null;
+    try {
+      return ConsoleKeeper.spawn(fd, record.stdio.stdout);
+    } catch (err) {
+      this.#ctx.logger.warn({ err, id: record.id }, 'cannot start the console keeper: the task\'s terminal does not outlive this daemon');
+      return null;
     }
   }
 
@@ -700,7 +721,17 @@ export class TaskManager {
     let exit = readJson<ExitRecord>(layout.exitFile(id));
     const running = exit === null && record.status !== 'creating' && isSameLiveProcess(record.pid, record.pidStartTime);
     const state: TaskState = running ? 'running' : 'exited';
-    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null);
+    let logCopy: LogCopy | null = null;
+    if (running && record.logPath !== null && record.logFormat !== null) {
+      try {
+        logCopy = LogCopy.start(record.stdio, record.logPath, logOptions(record), true, logger);
+      } catch (err) {
+        logger.error({ err, id }, 'cannot reopen the task\'s FIFO set: its log does not continue');
+      }
+    }
+    // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
+    const terminal = await this.#adoptConsole(record, running);
+    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, terminal);
     if (exit === null && !running) {
       let written = true;
       if (record.status === 'creating') {
@@ -719,15 +750,8 @@ export class TaskManager {
       }
       if (written) writeJsonAtomic(layout.exitFile(id), exit);
     }
-    let logCopy: LogCopy | null = null;
     let keepAlive: OutputKeepAlive | null = null;
-    if (running && record.logPath !== null && record.logFormat !== null) {
-      try {
-        logCopy = LogCopy.start(record.stdio, record.logPath, logOptions(record), true, logger);
-      } catch (err) {
-        logger.error({ err, id }, 'cannot reopen the task\'s FIFO set: its log does not continue');
-      }
-    } else if (running && record.log === 'none') {
+    if (running && record.log === 'none') {
       keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
     }
     logger.info({ id, state, pid: record.pid }, 'task adopted');
@@ -735,6 +759,32 @@ export class TaskManager {
     // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
     if (running) void control.paused().then((paused) => { if (paused) task.lifecycle.apply('pause'); }, () => undefined);
     return task;
+  }
+
+  /**
+   * A terminal task's console, taken back from its keeper ({@link ConsoleKeeper}) when the task
+   * runs; a keeper of a task that exited while no daemon ran is stopped. Null without one (or when
+   * the master cannot be taken — a daemon without ptrace rights over the keeper gets EPERM from
+   * `pidfd_getfd` —: logged, and the keeper stopped, so the terminal hangs up as without one).
+   */
+  async #adoptConsole(record: TaskRecord, running: boolean): Promise<AdoptedConsole | null> {
+    if (record.consoleKeeper === undefined) return null;
+    let keeper: ConsoleKeeper | null = null;
+    try {
+      keeper = ConsoleKeeper.find(record.consoleKeeper);
+      if (keeper === null) return null;
+      if (!running) {
+        keeper.stop();
+        return null;
+      }
+      const plumbing = await Plumbing.adopt({ terminal: true, stdin: record.stdio.stdin, stdout: record.stdio.stdout, stderr: '' }, keeper.takeMaster(), { id: record.id, namespace: taskNamespace });
+      return { plumbing, keeper };
+    } catch (err) {
+      // As before keepers: its terminal hangs up (SIGHUP) rather than block it for good unread.
+      keeper?.stop();
+      this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s terminal back from its console keeper: it was stopped');
+      return null;
+    }
   }
 
   /** Daemon shutdown: every task keeps running; log copies stop (what is unread stays in the pipes). */

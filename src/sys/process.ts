@@ -76,3 +76,21 @@ export function pidfdOpen(pid: number): number {
   if (fd < 0) throw sysError('pidfd_open', lastErrno());
   return fd;
 }
+
+const SYS_pidfd_send_signal = 424, SYS_pidfd_getfd = 438;
+
+/**
+ * A duplicate of fd `targetFd` of the process behind `pidfd` (`pidfd_getfd(2)`, close-on-exec): the
+ * same open file description. Needs ptrace rights over that process (root, or `CAP_SYS_PTRACE`;
+ * a same-uid caller only where Yama's `ptrace_scope` allows it): `EPERM` otherwise.
+ */
+export function pidfdGetFd(pidfd: number, targetFd: number): number {
+  const fd = Number(libc.syscall(SYS_pidfd_getfd, 'int', pidfd, 'int', targetFd, 'uint', 0));
+  if (fd < 0) throw sysError('pidfd_getfd', lastErrno());
+  return fd;
+}
+
+/** Sends `signal` (a number) to the process behind `pidfd` (`pidfd_send_signal(2)`): never to a process that reused its pid. */
+export function pidfdSendSignal(pidfd: number, signal: number): void {
+  if (Number(libc.syscall(SYS_pidfd_send_signal, 'int', pidfd, 'int', signal, 'void *', null, 'uint', 0)) < 0) throw sysError('pidfd_send_signal', lastErrno());
+}

@@ -338,6 +338,19 @@ export class Init {
   }
 
   /**
+   * The fd of the pty master the runtime sent for the init's terminal (runc, runsc), while open; null
+   * otherwise. The fd stays the Init's: a caller may only share it (a process it spawns inherits it).
+   */
+  consoleFd(): number | null {
+    return this.#plumbing?.consoleFd() ?? null;
+  }
+
+  /** Resolves once the init's output is delivered after its exit (its console read to the end), or after `ms`. */
+  outputFinished(ms: number): Promise<void> {
+    return this.#plumbing?.finishOutputWithin(ms) ?? Promise.resolve();
+  }
+
+  /**
    * Sets the terminal's window size (no-op without a terminal); before start it is the size the
    * process starts with. Not queued behind other calls: a window resize is the client's now.
    * @throws TaskioError `ERR_INVALID_STATE` once the process stopped (or was deleted).

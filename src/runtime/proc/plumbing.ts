@@ -57,6 +57,37 @@ export class Plumbing {
     return p;
   }
 
+  /**
+   * A terminal process's plumbing over pty master `masterFd` taken back after a daemon restart (the
+   * process runs already): the console's copies start at once. Takes `masterFd`: closed on failure.
+   */
+  static async adopt(stdio: Stdio, masterFd: number, opts: { id: string; namespace: string }): Promise<Plumbing> {
+    let io: ProcessIO;
+    try {
+      io = await createIO({ terminal: true, stdin: stdio.stdin, stdout: stdio.stdout, stderr: '' }, opts);
+    } catch (err) {
+      closeQuietly(masterFd);
+      throw err;
+    }
+    const p = new Plumbing(io);
+    try {
+      p.#adopt(masterFd);
+      await p.attached(0);
+    } catch (err) {
+      await p.close();
+      throw err;
+    }
+    return p;
+  }
+
+  /**
+   * The fd of the pty master the runtime sent (runc, runsc), while open; null without a terminal or
+   * for one the runtime keeps itself (host: node-pty's). The fd stays this plumbing's.
+   */
+  consoleFd(): number | null {
+    return this.#terminal instanceof Console && !this.#terminal.closed ? this.#terminal.fd : null;
+  }
+
   /** The stdio, console socket or terminal to hand the runtime. */
   runtimeOptions(): PlumbingRuntimeOptions {
     return {
