@@ -1,0 +1,82 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { daemonPid, daemonRoot, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
+import { ptyTaskio, taskio } from './runSession.js';
+
+/** Stops the daemon on `root` with `signal` and waits until it is gone: its tasks stay, for the next daemon to adopt. */
+async function stopDaemon(root: string, signal: NodeJS.Signals): Promise<void> {
+  const pid = daemonPid(root);
+  process.kill(pid, signal);
+  await waitGone(pid);
+}
+
+/** The numbers of the `line N` lines in the task's log, in order. */
+async function logNumbers(root: string): Promise<number[]> {
+  const r = await taskio(root, ['logs', 'tt']);
+  return [...r.stdout.matchAll(/^line (\d+)\r?$/gm)].map((m) => Number(m[1]));
+}
+
+/** Waits until the log has a line past `n` (the task writes on), and checks that none is missing or repeated. */
+async function logGoesOnPast(t: Test, root: string, n: number, what: string): Promise<number> {
+  let nums: number[] = [];
+  await eventually(async () => (nums = await logNumbers(root)).some((x) => x > n + 5), `${what}: new lines in the log`, 40_000);
+  t.same(nums, nums.map((_, i) => i + 1), `${what}: every line from 1 to ${nums.length}, none lost or repeated`);
+  return nums.length;
+}
+
+/** The `/dev/ptmx` fds (pty masters) of process `pid`. */
+function masters(pid: number): number {
+  return fdsOf(pid).filter((target) => /ptmx$/.test(target)).length;
+}
+
+// runc and runsc send a terminal task's pty master to the daemon alone: when that daemon died the
+// master closed and the task got SIGHUP (ps: `Exited (unknown)`). A console keeper now holds it, and
+// the next daemon takes it back: the log goes on, attach and its input and resize work, rm cleans up.
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`${runtime}: a -t task keeps running across a daemon SIGKILL and SIGTERM, and its terminal is taken back`, { timeout: 180_000 }, async (t) => {
+    const root = daemonRoot(t);
+    // A numbered line every 100 ms, and each line typed answered with the terminal's size.
+    const script = '(i=0; while :; do i=$((i+1)); echo "line $i"; sleep 0.1; done) & while read l; do echo "got $l $(stty size)"; done';
+    t.equal((await taskio(root, ['run', '-d', '-i', '-t', '--name', 'tt', '--runtime', runtime, '--', 'sh', '-c', script])).status, 0);
+    let seen = await logGoesOnPast(t, root, 0, 'before any restart');
+
+    await stopDaemon(root, 'SIGKILL');
+    seen = await logGoesOnPast(t, root, seen, 'after a SIGKILL');
+    const ps = await taskio(root, ['ps', '-a']);
+    t.match(ps.stdout, /tt .* Up /, 'ps: running');
+
+    // attach -i in a real pty: output, input, the client's size, then its resize.
+    const s = ptyTaskio(t, root, ['attach', 'tt'], { cols: 77, rows: 22 });
+    await s.waitFor(/line \d+/);
+    s.term.write('hello\r');
+    await s.waitFor(/got hello \d+ \d+/);
+    t.match(s.output(), /got hello 22 77/, 'attach -i: input reaches the task, whose terminal has the client\'s size');
+    s.term.resize(100, 40);
+    // The resize reaches the daemon asynchronously: ask until the answer has the new size.
+    let n = 0;
+    await eventually(async () => {
+      s.term.write(`again${++n}\r`);
+      const m = await s.waitFor(new RegExp(`got again${n} (\\d+ \\d+)`));
+      return m[1] === '40 100';
+    }, 'the resized terminal', 40_000);
+    t.match(s.output(), /got again\d+ 40 100/, 'resize: the task\'s stty size is the client\'s new one');
+    s.term.write('\x10\x11'); // ctrl-p ctrl-q: detach, the task runs on
+    t.equal((await s.done).status, 0, 'attach detached');
+
+    await stopDaemon(root, 'SIGTERM');
+    seen = await logGoesOnPast(t, root, seen, 'after a SIGTERM');
+
+    // rm -f: no keeper process and no pty master left in the daemon.
+    const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { consoleKeeper?: { pid: number } };
+    t.ok(record.consoleKeeper, 'the record names the console keeper');
+    const keeper = record.consoleKeeper!.pid;
+    const daemon = daemonPid(root);
+    t.ok(masters(daemon) > 0, 'the daemon holds the task\'s pty master');
+    t.equal((await taskio(root, ['rm', '-f', 'tt'])).status, 0);
+    await waitGone(keeper);
+    t.notOk(fs.existsSync(`/proc/${keeper}`) && fs.readFileSync(`/proc/${keeper}/cmdline`, 'utf8').includes('taskio-console-keeper'), 'no keeper left');
+    await eventually(() => masters(daemon) === 0, 'no pty master left in the daemon');
+    t.equal(masters(daemon), 0, 'no pty master left in the daemon');
+  });
+}
