@@ -1,5 +1,5 @@
 import { TaskioError } from '../errors.js';
-import { groupStats } from '../runtime/host/index.js';
+import { groupStats, type HostRuntime } from '../runtime/host/index.js';
 import { signalEach } from '../runtime/host/sessions.js';
 import type { JobRuntime } from '../runtime/container/index.js';
 import { Freezer } from '../runtime/container/freezer.js';
@@ -8,7 +8,7 @@ import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
 import { processState } from '../runtime/reaper/index.js';
 import { AdoptedExecs } from './adoptedExecs.js';
-import { drainTimeoutOf, runscFor } from './runtimes.js';
+import { adoptedHostRuntime, drainTimeoutOf, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import type { Plumbing } from '../runtime/proc/plumbing.js';
 import type { ConsoleKeeper } from './consoleKeeper.js';
@@ -131,8 +131,8 @@ async function started(p: Process): Promise<Process> {
  * re-parented when that daemon died), so its exit is seen through a pidfd but its status is not —
  * the exit is reported with `exitCode: null` and the reason. Signals, pause and delete go through
  * the runtime's command line (runsc/runc, by id) or to the host task's process group / job.
- * Exec goes through the runtime too (runsc/runc; {@link AdoptedExecs}), and an exec'd process,
- * started by this daemon, has its real exit status.
+ * Exec goes through the runtime too (runsc/runc; a host task: a host runtime that takes the task
+ * over at its first exec), and an exec'd process, started by this daemon, has its real exit status.
  */
 export class AdoptedControl implements TaskControl {
   readonly exited: Promise<ExitRecord>;
@@ -143,6 +143,8 @@ export class AdoptedControl implements TaskControl {
   /** runsc/runc: the execs this daemon started in the task. */
   readonly #execs: AdoptedExecs | null;
   #job: Promise<JobObject> | null = null;
+  /** A host task, from its first exec on: the host runtime that took it over, and its execs. */
+  #host: Promise<{ runtime: HostRuntime; execs: AdoptedExecs }> | null = null;
 
   /**
    * @param watch - watches the task's pid; null for a task known to have exited already.
@@ -190,6 +192,9 @@ export class AdoptedControl implements TaskControl {
       if (signalEach(await j.pids(), signal) === 0) throw new TaskioError('ERR_NOT_FOUND', `task ${this.#record.id}: process not found`);
       return;
     }
+    // Without a job, an exec leads a session of its own: the host runtime reaches it with the init's.
+    const host = all && !job ? await this.#host?.catch(() => null) : null;
+    if (host) return host.runtime.kill(this.#record.id, signal, { all: true });
     try {
       signalTask(this.#record.pid, this.#record.pidStartTime, signal, all);
     } catch (err) {
@@ -250,13 +255,26 @@ export class AdoptedControl implements TaskControl {
   }
 
   /**
-   * runsc/runc: `exec` by the task's id, as for a task this daemon started. A host task's processes
-   * were spawned by the host runtime of the daemon that started it, which went with that daemon:
-   * there is no runtime left to spawn into its job and sessions.
+   * runsc/runc: `exec` by the task's id, as for a task this daemon started. A host task: the host
+   * runtime of the daemon that started it went with that daemon, so a new one takes the task over
+   * (its init's pid, its job) and spawns the exec as that one spawned the task's processes.
    */
   async exec(dir: string, config: ExecConfig): Promise<Process> {
-    if (!this.#execs) throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart: exec into a host task needs the daemon that started it (runsc and runc tasks can exec)`);
-    return started(this.#execs.exec(dir, config));
+    const execs = this.#execs ?? (await this.#hostTakeover()).execs;
+    return started(execs.exec(dir, config));
+  }
+
+  /** The host runtime taking the host task over, made once (again after a failure, e.g. of the job's open). */
+  #hostTakeover(): Promise<{ runtime: HostRuntime; execs: AdoptedExecs }> {
+    if (this.#host) return this.#host;
+    const job = this.#jobObject();
+    const host = (async () => {
+      const runtime = adoptedHostRuntime(this.#record, job ? await job : null);
+      return { runtime, execs: new AdoptedExecs(this.#record.id, runtime, drainTimeoutOf(this.#record)) };
+    })();
+    this.#host = host;
+    host.catch(() => { if (this.#host === host) this.#host = null; });
+    return host;
   }
 
   async closeStdin(): Promise<void> {
@@ -276,6 +294,13 @@ export class AdoptedControl implements TaskControl {
       });
       await this.#execs?.release(); // as an Init's delete releases its execs
       return;
+    }
+    const host = await this.#host?.catch(() => null);
+    if (host) {
+      // Every process of the task, the execs' sessions too (a job's are killed below as well).
+      await host.runtime.delete(this.#record.id, { force: true });
+      this.#host = null;
+      await host.execs.release();
     }
     try {
       signalTask(this.#record.pid, this.#record.pidStartTime, 'SIGKILL', true);

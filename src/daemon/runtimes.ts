@@ -5,7 +5,7 @@ import { TaskioError } from '../errors.js';
 import { Runsc } from '../runtime/oci/index.js';
 import { HostRuntime } from '../runtime/host/index.js';
 import { JobRuntime } from '../runtime/container/index.js';
-import { CPULimitMax, type JobLimits } from '../runtime/jobobject/index.js';
+import { CPULimitMax, type JobLimits, type JobObject } from '../runtime/jobobject/index.js';
 import type { Runtime } from '../runtime/proc/index.js';
 import type { Logger } from '../log.js';
 import type { DaemonLayout } from './layout.js';
@@ -120,4 +120,17 @@ export function taskRuntime(layout: DaemonLayout, record: TaskRecord, cpus: numb
     jobPrefix: jobPrefix(layout.root), job: record.limits ? { limits: jobLimits(record.limits, cpus) } : {},
   });
   return { runtime: jr, jobRuntime: jr };
+}
+
+/**
+ * The host runtime of a host task adopted after a daemon restart: it takes the task over by its
+ * init's pid (and start time) and its job (`job`, opened from `record.job`; null for a task without
+ * one), so an exec is spawned as the daemon that started the task spawned its processes — born in
+ * the job, or leading a session of its own that the task's `kill --all` and delete reach.
+ */
+export function adoptedHostRuntime(record: TaskRecord, job: JobObject | null): HostRuntime {
+  const rt = new HostRuntime({ jobs: false });
+  const startTime = record.pidStartTime === null ? undefined : Number(record.pidStartTime);
+  rt.adopt(record.id, record.bundle, { pid: record.pid, startTime }, job);
+  return rt;
 }

@@ -2,7 +2,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { client, daemonPid, daemonRoot, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
-import { ptyTaskio, shellCommand, taskio } from './runSession.js';
+import { processesWith, ptyTaskio, shellCommand, taskio } from './runSession.js';
 
 /** SIGKILLs the daemon on `root` and waits until it is gone: its tasks stay, for the next daemon to adopt. */
 async function killDaemon(root: string): Promise<number> {
@@ -86,15 +86,76 @@ for (const runtime of ['runc', 'runsc'] as const) {
   });
 }
 
-// A host task's processes are spawned by the host runtime of the daemon that started it, which
-// went with that daemon: exec stays refused, said so, and leaves nothing.
-t.test('host: exec into an adopted task is refused, naming why, and leaves no FIFO set', { timeout: 60_000 }, async (t) => {
+/** The taskio job (memory cgroup) directory of process `pid`, or null when it is in none. */
+function jobCgroup(pid: number): string | null {
+  const line = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n').map((l) => l.split(':')).find((f) => f[1] === 'memory');
+  return line?.[2]?.startsWith('/taskio/') ? `/sys/fs/cgroup/memory${line[2]}` : null;
+}
+
+// A host task's processes were spawned by the host runtime of the daemon that started it, which
+// went with that daemon: exec was refused ("needs the daemon that started it"). The daemon that
+// adopted it now takes the task over (its init's pid, its job) and spawns the exec in its job.
+t.test('host: exec into a task adopted after a daemon SIGKILL runs in its job, with its real exit code', { timeout: 120_000 }, async (t) => {
   const root = daemonRoot(t);
   t.equal((await taskio(root, ['run', '-d', '--name', 'box', '--runtime', 'host', '--', 'sleep', '1000'])).status, 0);
-  await killDaemon(root);
-  const refused = await taskio(root, ['exec', 'box', 'true']);
-  t.equal(refused.status, 125);
-  t.equal(refused.stderr, 'taskio exec: task box was adopted after a daemon restart: exec into a host task needs the daemon that started it (runsc and runc tasks can exec)\n');
+  const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'box', 'task.json'), 'utf8')) as { job: string | null; pid: number };
+  const job = jobCgroup(record.pid);
+  t.ok(record.job !== null && job !== null && job.endsWith(`/${record.job}`), `the task runs in its job (${job})`);
+  const first = await killDaemon(root);
+
+  const hi = await taskio(root, ['exec', 'box', 'sh', '-c', 'echo hi; echo err >&2; exit 3']);
+  t.same([hi.status, hi.stdout, hi.stderr], [3, 'hi\n', 'err\n'], 'the exec\'s output and its real exit code');
+  const second = daemonPid(root);
+  t.not(second, first, 'a new daemon');
+  const c = await client(root);
+  t.teardown(() => c.close());
+  t.equal((await c.getTask('box')).adopted, true, 'the task is an adopted one');
+
+  const inJob = await taskio(root, ['exec', 'box', 'sh', '-c', 'cat /proc/self/cgroup']);
+  t.match(inJob.stdout, `memory:/taskio/${record.job}\n`, 'the exec runs in the task\'s job');
+  const cat = await taskio(root, ['exec', '-i', 'box', 'cat'], 'x\ny\n');
+  t.same([cat.status, cat.stdout], [0, 'x\ny\n'], 'exec -i: stdin, and its end');
+  const env = await taskio(root, ['exec', '-e', 'GREETING=hi', '-w', '/tmp', '-u', '1000', 'box', 'sh', '-c', 'echo $GREETING; pwd; id -u']);
+  t.same([env.status, env.stdout], [0, 'hi\n/tmp\n1000\n'], '-e, -w and -u');
+  const missing = await taskio(root, ['exec', 'box', '/taskio-no-such-command']);
+  t.equal(missing.status, 127, 'a missing command, as for a task the daemon started');
+
+  // A pty of its own, sized and resized as the client's.
+  const s = ptyTaskio(t, root, ['exec', '-it', 'box', 'sh'], { cols: 77, rows: 22 });
+  await s.started;
+  let seen = '';
+  await eventually(async () => (seen = await shellCommand(s, 'stty size', 500)) === '22 77', 'the exec\'s terminal size', 40_000);
+  t.equal(seen, '22 77', 'exec -t: the terminal has the client\'s size');
+  s.term.resize(100, 40);
+  await eventually(async () => (seen = await shellCommand(s, 'stty size', 600)) === '40 100', 'the resized terminal', 40_000);
+  t.equal(seen, '40 100', 'exec -t: resized with the client\'s');
+  s.term.write('exit 6\r');
+  t.equal((await s.done).status, 6, 'exec -t: the exit code');
+
+  // Through the API: the real status, and nothing left once removed.
+  const fds = fdsOf(second).length;
+  const e = await c.exec('box', { args: ['sh', '-c', 'exit 5'] });
+  t.equal((await e.wait()).exitCode, 5, 'the API\'s exec: the real exit code');
+  const execs = path.join(root, 'tasks', 'box', 'execs');
+  t.same(fs.existsSync(execs) ? fs.readdirSync(execs) : [], [], 'no pid file left');
   t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'no FIFO set left');
-  t.equal((await taskio(root, ['rm', '-f', 'box'])).status, 0);
+  await eventually(() => fdsOf(second).length <= fds, `no fd of the daemon left (${fds} before)`);
+
+  // A detached exec runs in the job, shows in top, and goes with the task's rm -f.
+  const seconds = `${100_000 + process.pid}.25`, marker = `sleep ${seconds}`;
+  t.equal((await taskio(root, ['exec', '-d', 'box', 'sh', '-c', `exec ${marker}`])).status, 0, 'exec -d');
+  // /proc's command lines hold NULs, not spaces: found by the number.
+  await eventually(() => processesWith(`sleep\0${seconds}`).length === 1, 'the detached exec runs');
+  const [detached] = processesWith(`sleep\0${seconds}`);
+  t.equal(jobCgroup(detached!), job, 'the detached exec is in the task\'s job');
+  let top = '';
+  await eventually(async () => (top = (await taskio(root, ['top', 'box'])).stdout).includes(marker), 'top shows the exec\'d process');
+  t.match(top, marker, 'top shows the exec\'d process (the job\'s pids)');
+  t.equal((await taskio(root, ['rm', '-f', 'box'])).status, 0, 'rm -f');
+  await waitGone(detached!);
+  await waitGone(record.pid);
+  t.notOk(fs.existsSync(job!), 'the job (cgroup) is removed');
+  t.notOk(fs.existsSync(path.join(root, 'tasks', 'box')), 'removed');
+  t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'no FIFO set left');
+  await eventually(() => fdsOf(second).length <= fds, `no fd of the daemon left (${fds} before)`);
 });

@@ -145,6 +145,24 @@ export class HostRuntime implements Runtime {
     }
   }
 
+  /**
+   * Takes over a running task whose init another runtime object spawned (a daemon that died):
+   * `init` is that process (pid and start time, so a reused pid is not taken for it), `job` the job
+   * its processes run in (lent: never removed here), or null for one whose init leads a session of
+   * its own. The task is `running`: its execs are spawned as this runtime spawns a task's own —
+   * in its job, or in sessions of their own that `kill --all` and `delete` reach with the init's.
+   * The init is not this process's child: its exit is not seen here (the caller watches it).
+   * @throws TaskioError `ERR_INVALID_ID`, `ERR_ALREADY_EXISTS`, `ERR_INVALID_BUNDLE`, `ERR_INVALID_ARG_VALUE` for an init that is no pid.
+   */
+  adopt(id: string, bundle: string, init: { pid: number; startTime: number | undefined }, job: JobObject | null): void {
+    validateId(id, 'task');
+    if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
+    const spec = readProcess(bundle);
+    const proc: HostProcess = { pid: validatePid(init.pid), startTime: init.startTime, exited: false, reaped: new Promise(() => undefined), abandoned: false };
+    const lifecycle = new Lifecycle<TaskState, TaskOp>('running', taskTable, 'task');
+    this.#tasks.set(id, { id, bundle, spec, opts: {}, lifecycle, init: proc, execs: new Set(), created: new Date(), job, ownsJob: false });
+  }
+
   /** Spawns the init process and writes its pid file. */
   async start(id: string): Promise<void> {
     const task = this.#task(id);
