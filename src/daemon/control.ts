@@ -10,7 +10,6 @@ import { processState } from '../runtime/reaper/index.js';
 import { AdoptedExecs } from './adoptedExecs.js';
 import { adoptedHostRuntime, drainTimeoutOf, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
-import type { Plumbing } from '../runtime/proc/plumbing.js';
 import type { ConsoleKeeper } from './consoleKeeper.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
@@ -326,8 +325,19 @@ export class AdoptedControl implements TaskControl {
   }
 }
 
+/**
+ * What an adopted task's console is driven through: the proc layer's plumbing over the master taken
+ * back (named by what is used, since that class is internal to the package).
+ */
+export interface AdoptedPlumbing {
+  readonly io: { closeStdin(): Promise<void> };
+  resize(ws: WinSize): void;
+  finishOutputWithin(ms: number): Promise<void>;
+  close(): Promise<void>;
+}
+
 /** A terminal task's console after a daemon restart: the master taken back from its keeper, and the copies over it. */
 export interface AdoptedConsole {
-  plumbing: Plumbing;
+  plumbing: AdoptedPlumbing;
   keeper: ConsoleKeeper;
 }
