@@ -7,6 +7,8 @@ import { Collector } from '../helpers/common.js';
 import { main, type CommandIO } from '../../src/cli/command.js';
 import type { VerbTable } from '../../src/cli/verb.js';
 import { verbs } from '../../src/cli/verbs.js';
+import type { Test } from 'tap';
+import { taskio, type TaskioResult } from './taskioCommand.js';
 
 /** How an in-process run of the command ended and what it printed. */
 export interface InProcessResult {
@@ -22,4 +24,12 @@ export async function inProcess(argv: string[], table: VerbTable = verbs, env: N
   const io = { stdin: process.stdin, stdout, stderr, env } as unknown as CommandIO;
   const code = await main(argv, table, io);
   return { code, stdout: stdout.text(), stderr: stderr.text() };
+}
+
+/**
+ * Runs a command line a test expects refused (exit 125, one line): through the real command when
+ * `viaCommand` (one of each kind, and every one the daemon refuses), else in this process.
+ */
+export async function refusedLine(t: Pick<Test, 'teardown'>, root: string, argv: string[], viaCommand: boolean): Promise<InProcessResult | TaskioResult> {
+  return viaCommand ? taskio(t, root, ...argv) : inProcess(argv, verbs, { TASKIO_ROOT: root });
 }

@@ -13,8 +13,7 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { Collector, tmpDir, until } from '../helpers/common.js';
 import { client, daemonPid, daemonRoot, taskDirs, treeOf, waitGone } from '../daemon/helpers.js';
 import { startTaskio, taskio } from './taskioCommand.js';
-import { inProcess } from './inProcess.js';
-import { verbs } from '../../src/cli/verbs.js';
+import { refusedLine } from './inProcess.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -212,7 +211,7 @@ t.test('a bad driver, option or combination: one line naming it, exit 125, nothi
   const endToEnd = new Set([0, cases.findIndex(([argv]) => argv.includes('max-file=3')), daemonRefuses, daemonRefuses + 1]);
   for (const [k, [argv, line]] of cases.entries()) {
     const full = [...argv, ...host, '--', 'sh', '-c', `touch ${dir}/ran`];
-    const r = endToEnd.has(k) ? await taskio(t, root, ...full) : await inProcess(full, verbs, { TASKIO_ROOT: root });
+    const r = await refusedLine(t, root, full, endToEnd.has(k));
     t.equal(r.code, 125, `${argv.join(' ')}${endToEnd.has(k) ? ' (the command)' : ''}`);
     if (typeof line === 'string') t.equal(r.stderr, line);
     else t.match(r.stderr, line);
