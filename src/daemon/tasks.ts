@@ -329,14 +329,15 @@ export class TaskManager {
   }
 
   /**
-   * A runc/runsc terminal task's {@link ConsoleKeeper}, so that its terminal outlives this daemon;
-   * null without a console fd (no terminal; host: node-pty keeps the master). One that cannot start
-   * is logged: the task runs, and its terminal goes with this daemon as before.
+   * A terminal task's {@link ConsoleKeeper}, so that its terminal outlives this daemon: of the pty
+   * master runc/runsc sent, or of node-pty's (host); null without a console fd (no terminal, or it
+   * exited already). One that cannot start — a node-pty that hides its master included — is logged:
+   * the task runs, and its terminal goes with this daemon as before.
    */
   #keepConsole(init: Init, record: TaskRecord): ConsoleKeeper | null {
-    const fd = init.consoleFd();
-    if (fd === null) return null;
     try {
+      const fd = init.consoleFd();
+      if (fd === null) return null;
       return ConsoleKeeper.spawn(fd, record.stdio.stdout);
     } catch (err) {
       this.#ctx.logger.warn({ err, id: record.id }, 'cannot start the console keeper: the task\'s terminal does not outlive this daemon');

@@ -30,10 +30,11 @@ function masters(pid: number): number {
   return fdsOf(pid).filter((target) => /ptmx$/.test(target)).length;
 }
 
-// runc and runsc send a terminal task's pty master to the daemon alone: when that daemon died the
-// master closed and the task got SIGHUP (ps: `Exited (unknown)`). A console keeper now holds it, and
-// the next daemon takes it back: the log goes on, attach and its input and resize work, rm cleans up.
-for (const runtime of ['runc', 'runsc'] as const) {
+// runc and runsc send a terminal task's pty master to the daemon alone, and the host runtime's
+// node-pty keeps it in the daemon too: when that daemon died the master closed and the task got
+// SIGHUP (ps: `Exited (unknown)`). A console keeper now holds it, and the next daemon takes it back:
+// the log goes on, attach and its input and resize work, rm cleans up.
+for (const runtime of ['runc', 'runsc', 'host'] as const) {
   t.test(`${runtime}: a -t task keeps running across a daemon SIGKILL and SIGTERM, and its terminal is taken back`, { timeout: 180_000 }, async (t) => {
     const root = daemonRoot(t);
     // A numbered line every 100 ms, and each line typed answered with the terminal's size.

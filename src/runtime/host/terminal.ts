@@ -5,6 +5,7 @@ import { loadPty, type IPty } from './pty.js';
 import type { Terminal, WinSize } from '../proc/index.js';
 import { checkWinSize } from '../console/index.js';
 import { readRest } from '../console/readRest.js';
+import { dupPtyMaster } from './ptyMaster.js';
 
 /** The size a pty starts with when nobody set one (a classic terminal's). */
 const DEFAULT_SIZE: WinSize = { cols: 80, rows: 24 };
@@ -22,6 +23,11 @@ export class HostTerminal implements Terminal {
   #size: WinSize = { ...DEFAULT_SIZE };
   #closed = false;
   #exited = false;
+  /**
+   * Taken as the pty is bound, while node-pty's master is surely open: a duplicate of it for
+   * {@link masterFd}, or why there is none. Closed at the exit or {@link close}.
+   */
+  #master: number | Error | null = null;
   readonly #pendingInput: Array<{ data: Buffer; cb: (err?: Error | null) => void }> = [];
 
   /** Throws `ERR_NATIVE_MODULE` when node-pty cannot be loaded, before any process is started. */
@@ -64,9 +70,31 @@ export class HostTerminal implements Terminal {
     }
   }
 
+  /**
+   * The pty master's fd while the process runs, for a process that must hold the terminal beyond
+   * this one (the daemon's console keeper, which inherits it): a duplicate of node-pty's, this
+   * terminal's own (the caller may only share it). Null before the process is spawned and once it
+   * exited or the terminal was closed.
+   * @throws TaskioError `ERR_NOT_SUPPORTED` when node-pty keeps its master where taskio does not look.
+   */
+  masterFd(): number | null {
+    if (this.#master instanceof Error) throw this.#master;
+    return this.#master;
+  }
+
+  #closeMaster(): void {
+    if (typeof this.#master === 'number') fs.closeSync(this.#master);
+    this.#master = null;
+  }
+
   /** Binds the spawned pty. @internal */
   attach(pty: IPty): void {
     this.#pty = pty;
+    try {
+      this.#master = dupPtyMaster(pty);
+    } catch (err) {
+      this.#master = err as Error; // the terminal works; only masterFd() fails, with this
+    }
     const onData = (d: string | Buffer): void => {
       // Closed: the output has ended (a push now would be an 'error' nobody may hear) and nobody reads.
       if (this.#closed) return;
@@ -78,6 +106,7 @@ export class HostTerminal implements Terminal {
     // node-pty reports the exit once the pty is drained: the output has ended.
     pty.onExit(() => {
       this.#exited = true;
+      this.#closeMaster();
       setImmediate(() => { if (!this.output.destroyed) this.output.push(null); });
     });
     for (const { data, cb } of this.#pendingInput.splice(0)) {
@@ -94,6 +123,7 @@ export class HostTerminal implements Terminal {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#closeMaster();
     this.input.destroy();
     if (!this.output.destroyed) this.output.push(null);
     this.#pty?.resume();

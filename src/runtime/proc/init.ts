@@ -338,8 +338,10 @@ export class Init {
   }
 
   /**
-   * The fd of the pty master the runtime sent for the init's terminal (runc, runsc), while open; null
-   * otherwise. The fd stays the Init's: a caller may only share it (a process it spawns inherits it).
+   * The fd of the pty master of the init's terminal: the one runc/runsc sent, while open, or the host
+   * runtime's node-pty's while the process runs; null otherwise. The fd stays the Init's: a caller may
+   * only share it (a process it spawns inherits it).
+   * @throws TaskioError `ERR_NOT_SUPPORTED` for a node-pty that keeps its master where taskio does not look.
    */
   consoleFd(): number | null {
     return this.#plumbing?.consoleFd() ?? null;

@@ -81,11 +81,15 @@ export class Plumbing {
   }
 
   /**
-   * The fd of the pty master the runtime sent (runc, runsc), while open; null without a terminal or
-   * for one the runtime keeps itself (host: node-pty's). The fd stays this plumbing's.
+   * The fd of the pty master: the one the runtime sent (runc, runsc) while open, or the one of the
+   * runtime's own terminal ({@link Terminal.masterFd}: host, node-pty's); null without a terminal.
+   * The fd stays this plumbing's (or its terminal's).
+   * @throws TaskioError from {@link Terminal.masterFd} (a node-pty that hides its master).
    */
   consoleFd(): number | null {
-    return this.#terminal instanceof Console && !this.#terminal.closed ? this.#terminal.fd : null;
+    const term = this.#terminal;
+    if (term instanceof Console) return term.closed ? null : term.fd;
+    return term?.masterFd?.() ?? null;
   }
 
   /** The stdio, console socket or terminal to hand the runtime. */

@@ -22,6 +22,12 @@ export interface Terminal {
   resize(ws: WinSize): void;
   /** Closes the terminal. Idempotent. */
   close(): void;
+  /**
+   * The fd of the pty master while the process runs, when the terminal holds one in this process
+   * (a process spawned with it may inherit it: the daemon's console keeper); null otherwise. The fd
+   * stays the terminal's. Optional: a terminal without it is not kept across a daemon restart.
+   */
+  masterFd?(): number | null;
 }
 
 /** {@link Runtime.create} options: the OCI ones, plus a terminal for runtimes that make their own. */
