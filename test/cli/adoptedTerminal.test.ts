@@ -81,3 +81,27 @@ for (const runtime of ['runc', 'runsc', 'host'] as const) {
     t.equal(masters(daemon), 0, 'no pty master left in the daemon');
   });
 }
+
+// node-pty forked the host task from the daemon, whose exit handling (node-pty's) died with it: after
+// the restart the task's exit is seen through its pidfd, its last line reaches the log, and the
+// keeper goes once that output is delivered.
+t.test('host: a -t task that exits after a daemon SIGKILL is seen exited, its last output logged, its keeper gone', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const go = path.join(t.testdir(), 'go');
+  // Waits for the file the test makes, then says goodbye and exits.
+  const script = `echo up; while [ ! -e ${go} ]; do sleep 0.1; done; echo bye; exit 3`;
+  t.equal((await taskio(root, ['run', '-d', '-t', '--name', 'tt', '--runtime', 'host', '--', 'sh', '-c', script])).status, 0);
+  await eventually(async () => (await taskio(root, ['logs', 'tt'])).stdout.includes('up'), 'the first line in the log', 40_000);
+  const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { consoleKeeper?: { pid: number } };
+  t.ok(record.consoleKeeper, 'the record names the console keeper');
+  const keeper = record.consoleKeeper!.pid;
+
+  await stopDaemon(root, 'SIGKILL');
+  t.match((await taskio(root, ['ps', '-a'])).stdout, /tt .* Up /, 'ps after the restart: running');
+  fs.writeFileSync(go, '');
+  await eventually(async () => /tt .* Exited /.test((await taskio(root, ['ps', '-a'])).stdout), 'ps: exited', 40_000);
+  t.match((await taskio(root, ['logs', 'tt'])).stdout, /up\r?\n(.*\n)*bye/, 'the log has the task\'s last line');
+  await waitGone(keeper);
+  t.notOk(fs.existsSync(`/proc/${keeper}`) && fs.readFileSync(`/proc/${keeper}/cmdline`, 'utf8').includes('taskio-console-keeper'), 'no keeper left');
+  t.equal((await taskio(root, ['rm', 'tt'])).status, 0);
+});

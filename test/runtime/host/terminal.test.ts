@@ -1,8 +1,11 @@
 /**
  * A host terminal once closed: what its process still writes is dropped, never pushed into the
  * ended output (an `'error'` there, uncaught, would crash the host), and never holds the process up.
+ * Its pty master for the daemon's console keeper (`masterFd`): node-pty's, or a typed refusal.
  */
 import t from 'tap';
+import fs from 'node:fs';
+import { setWinSize } from '../../../src/sys/index.js';
 import { HostTerminal } from '../../../src/runtime/host/terminal.js';
 import { spawn, type IPty } from '../../../src/runtime/host/pty.js';
 
@@ -71,4 +74,77 @@ t.test('a terminal closed while it held its process back for an unread output le
   t.equal(await exited, 4, 'the process wrote the rest and exited');
   await new Promise((r) => setImmediate(r));
   t.same(errors.map((e) => (e as { code?: string }).code), [], 'no error on the output');
+});
+
+/** How many pty masters (`/dev/ptmx`) this process holds open. */
+function mastersHere(): number {
+  return fs.readdirSync('/proc/self/fd').filter((fd) => {
+    try {
+      return /ptmx$/.test(fs.readlinkSync(`/proc/self/fd/${fd}`));
+    } catch {
+      return false; // the fd of the listing itself, gone
+    }
+  }).length;
+}
+
+/** Resolves with what `term`'s output has shown once it includes `text`. */
+function outputUntil(term: HostTerminal, text: string): Promise<string> {
+  return new Promise((resolve) => {
+    let seen = '';
+    const onData = (d: Buffer): void => {
+      seen += String(d);
+      if (!seen.includes(text)) return;
+      term.output.off('data', onData);
+      resolve(seen);
+    };
+    term.output.on('data', onData);
+  });
+}
+
+// The daemon's console keeper inherits this fd: it must be node-pty's master (read from its
+// UnixTerminal's `_fd`), so a node-pty upgrade that moves it fails here.
+t.test('masterFd: a duplicate of node-pty\'s pty master while the process runs, closed at its exit', { timeout: 30_000 }, async (t) => {
+  const before = mastersHere();
+  const { term, pty, exited } = onTerminal('read x; stty size; exit 2');
+  t.teardown(() => pty.kill('SIGKILL'));
+  const fd = term.masterFd();
+  t.type(fd, 'number');
+  t.not(fd, (pty as unknown as { _fd: number })._fd, 'a duplicate, not node-pty\'s own fd');
+  t.match(fs.readlinkSync(`/proc/self/fd/${fd}`), /ptmx$/, 'a pty master');
+  // The same terminal: the size set through the duplicate is the one its process reads.
+  setWinSize(fd!, { cols: 91, rows: 33 });
+  const shown = outputUntil(term, '33 91');
+  pty.write('go\n');
+  t.match(await shown, /33 91/, 'the process sees the size set through masterFd()');
+  t.equal(await exited, 2);
+  t.equal(term.masterFd(), null, 'none once the process exited');
+  t.equal(mastersHere(), before, 'the duplicate was closed');
+  term.close();
+});
+
+t.test('masterFd: null before the pty is bound and after close; the duplicate closed', { timeout: 30_000 }, async (t) => {
+  const unbound = new HostTerminal();
+  t.equal(unbound.masterFd(), null, 'before the process is spawned');
+  const before = mastersHere();
+  const { term, pty } = onTerminal('read x');
+  t.teardown(() => pty.kill('SIGKILL'));
+  t.type(term.masterFd(), 'number');
+  term.close();
+  t.equal(term.masterFd(), null, 'after close');
+  t.equal(mastersHere(), before + 1, 'only node-pty\'s own master is left (its process runs on)');
+});
+
+// A real node-pty whose `_fd` was removed before binding: it stands for a build that renamed it.
+t.test('masterFd of a node-pty that keeps its master elsewhere (_fd removed): ERR_NOT_SUPPORTED, the terminal still works', { timeout: 30_000 }, async (t) => {
+  const { term, pty, exited } = onTerminal('read x; echo "got $x"; exit 5', (p) => {
+    Object.defineProperty(p, '_fd', { value: undefined, configurable: true });
+  });
+  t.teardown(() => pty.kill('SIGKILL'));
+  t.throws(() => term.masterFd(), { code: 'ERR_NOT_SUPPORTED', message: /_fd is undefined/ });
+  const got = outputUntil(term, 'got hi');
+  term.input.write('hi\n');
+  t.match(await got, /got hi/, 'input and output work as before');
+  t.equal(await exited, 5);
+  t.equal(term.masterFd(), null, 'none once the process exited');
+  term.close();
 });
