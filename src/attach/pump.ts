@@ -2,10 +2,10 @@ import fs from 'node:fs';
 import net from 'node:net';
 import type { Writable } from 'node:stream';
 import { performance } from 'node:perf_hooks';
-import { SlabCopier, acquireBuffer, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
+import { SlabCopier, acquireBuffer, heapSlabSize, keptSlabSize, nextClass, releaseBuffer, sizeClasses } from './bufferPool.js';
 import { Coalescer } from './coalescer.js';
 import { borrowsSafely } from './nonRetaining.js';
-import { copiesFlowing, getPipeSize, keepFreedMemory, sweepArrayBuffersInline } from '../sys/index.js';
+import { copiesFlowing, getPipeSize, keepFreedMemory, largeBlocksFromHeap, sweepArrayBuffersInline } from '../sys/index.js';
 
 /** Options of a {@link Pump}. */
 export interface PumpOptions {
@@ -53,11 +53,12 @@ export class Pump {
     this.done = new Promise((resolve) => { this.#finish = resolve; });
     let socket: net.Socket | null = null;
     try {
-      this.#copier = borrowsSafely(sink) ? null : new SlabCopier();
-      if (this.#copier) {
+      if (borrowsSafely(sink)) this.#copier = null;
+      else {
         // See there: copies are fresh memory, freed by the GC, and both keep that cheap.
         keepFreedMemory();
         sweepArrayBuffersInline();
+        this.#copier = new SlabCopier(largeBlocksFromHeap() ? heapSlabSize : keptSlabSize);
       }
       this.#coalescer = opts.coalesce === false ? null : new Coalescer(() => pipeBytes(fd), clock);
       // `onread` is a documented constructor option that @types/node only declares for connect().

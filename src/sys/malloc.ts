@@ -33,6 +33,15 @@ export function keepFreedMemory(): boolean {
   }
 }
 
+/**
+ * Whether blocks up to 32 MiB come from malloc's heap, reused after a free, rather than from a
+ * fresh mapping that faults on every first write: true once {@link keepFreedMemory} set the
+ * thresholds.
+ */
+export function largeBlocksFromHeap(): boolean {
+  return ours;
+}
+
 /** The trim threshold while copies flow: above the most a GC frees at once behind a batching sink. */
 const flowTrimThreshold = 256 << 20;
 /** How long after the last copied read the hold ends. */

@@ -1,10 +1,12 @@
 import t, { type Test } from 'tap';
+import fs from 'node:fs';
 import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { createHash, randomInt } from 'node:crypto';
 import { PassThrough, Transform, Writable, pipeline } from 'node:stream';
 import { newCreator, withFIFODir, withStreams, type IO } from '../../src/index.js';
-import { SlabCopier, keptSlabSize, sizeClasses } from '../../src/attach/bufferPool.js';
+import { SlabCopier, heapSlabSize, keptSlabSize, sizeClasses } from '../../src/attach/bufferPool.js';
+import { largeBlocksFromHeap } from '../../src/sys/index.js';
 import { exitOf, testFile, tmpDir } from '../helpers/common.js';
 
 t.setTimeout(240_000);
@@ -154,4 +156,55 @@ t.test('SlabCopier: at the largest read class, the rest of a slab is used before
   const rest = copier.copy(read, next.length, 48 << 10, sizeClasses[3]);
   t.not(rest.buffer, first.buffer, 'the remainder goes into a fresh slab');
   t.equal(rest.length, 16 << 10);
+});
+
+t.test('SlabCopier with large slabs: a 1 MiB read is one chunk, a stream of small reads keeps small slabs', async (t) => {
+  const copier = new SlabCopier(heapSlabSize);
+  const read = Buffer.alloc(1 << 20, 3);
+  const whole = copier.copy(read, 0, read.length, sizeClasses[3]);
+  t.equal(whole.length, read.length, 'the whole read in one chunk');
+  t.equal(whole.buffer.byteLength, heapSlabSize, 'in a slab of its own size');
+  const small = new SlabCopier(heapSlabSize).copy(read, 0, 5000, sizeClasses[0]);
+  t.equal(small.buffer.byteLength, sizeClasses[0], 'at the smallest read class the slab is still 16 KiB');
+});
+
+t.test('a copying pump hands a busy stream\'s large read to the sink in one chunk where malloc keeps large blocks', async (t) => {
+  // The sink holds its first write, so the pump stops reading while this test fills the pipe
+  // (1 MiB); the reads after the release fill 16, 64 and 256 KiB and reach the largest class.
+  let release!: () => void, arrived!: () => void;
+  const held = new Promise<void>((resolve) => { release = resolve; });
+  const firstWrite = new Promise<void>((resolve) => { arrived = resolve; });
+  const chunks: Buffer[] = [];
+  const sink = new Writable({
+    highWaterMark: 1,
+    write(c: Buffer, _e, cb) {
+      chunks.push(c);
+      if (chunks.length > 1) return cb();
+      arrived();
+      void held.then(() => cb());
+    },
+  });
+  const io: IO = await newCreator(withStreams(null, sink, null), withFIFODir(tmpDir(t)))('large');
+  t.teardown(() => io.close());
+  const fd = fs.openSync(io.config().stdout, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => { try { fs.closeSync(fd); } catch { /* closed below */ } });
+  const block = Buffer.alloc(64 << 10, 7);
+  let written = fs.writeSync(fd, block.subarray(0, 100));
+  await firstWrite;
+  for (;;) {
+    try {
+      written += fs.writeSync(fd, block);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EAGAIN') throw err;
+      break;
+    }
+  }
+  fs.closeSync(fd);
+  t.ok(written > 1 << 19, `${written} bytes wait in the pipe`);
+  release();
+  await io.wait();
+  t.equal(chunks.reduce((n, c) => n + c.length, 0), written, 'every byte arrived');
+  t.ok(largeBlocksFromHeap(), 'this process runs with the malloc thresholds taskio sets');
+  t.ok(chunks.some((c) => c.buffer.byteLength === heapSlabSize), `a chunk in a ${heapSlabSize}-byte slab (slabs: ${[...new Set(chunks.map((c) => c.buffer.byteLength))].join(', ')})`);
+  t.ok(chunks.every((c) => c.buffer.byteLength <= heapSlabSize), 'none larger');
 });
