@@ -5,8 +5,8 @@ import { abortError } from '../errors.js';
 import { ChangeWaiter } from './changeWaiter.js';
 import { EntryDecoder } from './entryDecoder.js';
 import type { FollowLogOptions, LogEntry } from './followLog.js';
-import { HeldFiles } from './heldFiles.js';
-import { indexIn, openExpected, snapshotLogFiles, type OpenLogFile } from './logFileSet.js';
+import { HeldFiles, type LogGap } from './heldFiles.js';
+import { indexIn, openExpected, snapshotLogFiles, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
 import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
 import type { LogFormat } from './options.js';
 import { onRotation, type RotationNotice } from './rotationNotice.js';
@@ -27,11 +27,14 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * A writer in the same process announces each rotation before it renames anything (rule 19): a
  * follower that has not reached the file the rotation removes then holds it open ({@link HeldFiles},
  * bounded), so it reads every file once and in order however fast the log rotates, as long as it
- * stays within that bound; past it the files let go are reported as a gap (`onGap`). A log written by
- * another process announces nothing: a follower more than the set behind misses the files removed.
+ * stays within that bound; past it the files let go are reported as a gap (`onGap`). That holds from
+ * the moment it begins to locate its start (rule 20): its search runs on the files open, so a
+ * rotation meanwhile moves its start no later. A log written by another process announces nothing:
+ * a follower more than the set behind misses the files removed.
  *
  * States:
- * - `locating`: finding where to start (the last `tail` entries, `since`, the end, or the start);
+ * - `locating`: finding where to start (the last `tail` entries, `since`, the end, or the start) in
+ *   the files of the set, opened at once, and the files held since the follower began (older);
  * - `reading`: reading the current file from the offset reached;
  * - `atEnd`: the current file is read to its end; deciding whether more can come into it;
  * - `finishing`: the current file is complete: its last bytes and a dangling last line are read;
@@ -40,12 +43,15 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * - `done`: the iteration ended.
  *
  * Rules, one per branch:
- * 1. `locating`, a start found → `reading`;
+ * 1. `locating`, a start found → `reading`; of the files searched, those newer than the start that
+ *    left the set meanwhile are held (oldest first, before any held during the search), the others
+ *    closed; when the start is the beginning of the oldest and files were let go before it, that gap
+ *    goes to `onGap` first;
  * 2. `locating`, no file at all → the log is empty, so whatever `tail` asks, everything the log
  *    will hold is new: the start is offset 0 of the first file to come, and is known now; wait, then
  *    `locating` (following) or `done`;
- * 3. `locating`, files but no start: a rotation moved the file between the look and the open →
- *    `locating` again (each time follows a real rotation, so this is no busy loop);
+ * 3. `locating`, a rotation moved a file of the set between the look and its open → `locating` again
+ *    (each time follows a real rotation, so this is no busy loop; what it removed is held, rule 20);
  * 4. `reading`, bytes read → their entries are handed out, `reading`;
  * 5. `reading` (or `finishing`), nothing more and the file is now shorter than the offset reached:
  *    it was truncated in place (logrotate's `copytruncate`, `: > file`) → a dangling last line is
@@ -74,6 +80,9 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  *     iteration is not `done`: when the current file has left the set (no link to it is left), every
  *     file in the set is newer, so the one the rotation removes is held (opened before its unlink);
  *     else that one is older, read already, and nothing is held.
+ * 20. a rotation announced while `locating` (no current file yet): the file it removes is held, unless
+ *     the search has it open already — any file may hold the start. The files the search has open
+ *     count toward the held files' bound meanwhile, so the bound holds while it locates too.
  *
  * `onStart` is called once, with rule 1 or 2, whichever comes first.
  */
@@ -94,6 +103,8 @@ export class LogFollower {
   #writerDone = false;
   #lastPass = false;
   readonly #held = new HeldFiles();
+  /** While locating: the files the search has open, newest first (rule 20 does not hold them again). */
+  #searched: OpenLogFile[] | null = null;
   readonly #unlisten: () => void;
 
   /** `opts` are checked already (see followLog). */
@@ -153,14 +164,26 @@ export class LogFollower {
     if (cur) await close(cur.file.fd).catch(() => undefined);
   }
 
-  /** Rule 19. Synchronous: it runs in the writer's rotation, before anything is renamed. */
+  /** Rules 19 and 20. Synchronous: it runs in the writer's rotation, before anything is renamed. */
   readonly #onRotation = ({ doomed, setBytes }: RotationNotice): void => {
+    if (this.#state === 'done') return;
     const cur = this.#cur;
-    // Locating: a rotation between its look and its open makes it look again (rule 3).
-    if (cur === null || this.#state === 'done') return;
-    if (fs.fstatSync(cur.file.fd).nlink > 0) return;
+    if (cur === null ? this.#searching(doomed) : fs.fstatSync(cur.file.fd).nlink > 0) return;
     this.#held.hold(doomed, setBytes);
   };
+
+  /** Whether the file at `doomed` is one the search has open. */
+  #searching(doomed: string): boolean {
+    const searched = this.#searched;
+    if (searched === null) return false;
+    let st: fs.Stats;
+    try {
+      st = fs.lstatSync(doomed);
+    } catch {
+      return false; // nothing there: hold() finds nothing either
+    }
+    return searched.some((f) => f.ino === st.ino && f.dev === st.dev);
+  }
 
   /** Waits for a change and goes on in `after` when following; ends otherwise. */
   #waitOr(after: FollowState): void {
@@ -178,20 +201,77 @@ export class LogFollower {
   }
 
   async #locate(): Promise<void> {
-    const tail = this.#tail;
-    const snap = await snapshotLogFiles(this.#file);
-    if (tail === 0) this.#cur = await findEnd(snap, this.#format);
-    else if (tail !== undefined) this.#cur = await findTail(snap, tail, this.#format);
-    else this.#cur = await findStart(snap, this.#opts.since);
-    if (this.#cur) {
+    const searched: OpenLogFile[] = [];
+    this.#searched = searched;
+    let start: LogStart | null = null, gap: LogGap | null = null, empty = false;
+    try {
+      const snap = await snapshotLogFiles(this.#file);
+      empty = snap.every((x) => x === null);
+      if (await this.#open(snap, searched)) {
+        // The files removed since the follower began are older than the set: they come last.
+        const kept = this.#held.takeAll();
+        searched.push(...kept.files.reverse());
+        gap = kept.gap;
+        start = await this.#find(searched);
+      }
+    } finally {
+      // From here to the end no await: no rotation comes between the search and the current file.
+      this.#searched = null;
+      this.#held.release();
+      this.#keepNewer(searched, start);
+    }
+    if (start) {
+      this.#cur = start;
       this.#state = 'reading'; // rule 1
+      if (gap && start.file === searched[searched.length - 1] && start.offset === 0) this.#opts.onGap?.(gap);
       this.#started();
-    } else if (snap.every((x) => x === null)) {
+    } else if (empty && searched.length === 0) {
       this.#tail = undefined; // rule 2
       this.#started();
       this.#waitOr('locating');
     }
     // else rule 3: stay `locating`.
+  }
+
+  /**
+   * Opens every file of `snap` into `searched`, newest first, each counted toward the held files'
+   * bound; false when a rotation moved one meanwhile (rule 3). Newest first: a rotation removes the
+   * oldest file, so one removed while they are opened was not opened yet and is held (rule 20).
+   */
+  async #open(snap: (LogFileInfo | null)[], searched: OpenLogFile[]): Promise<boolean> {
+    for (const info of snap) {
+      if (info === null) continue;
+      const file = await openExpected(info);
+      if (file === null) return false;
+      searched.push(file);
+      this.#held.reserve(file);
+    }
+    return true;
+  }
+
+  /** The start in `files` (open, newest first): the last `tail` entries, `since`, the end, or the start. */
+  #find(files: OpenLogFile[]): Promise<LogStart | null> {
+    const tail = this.#tail;
+    if (tail === 0) return findEnd(files, this.#format);
+    if (tail !== undefined) return findTail(files, tail, this.#format);
+    return findStart(files, this.#opts.since);
+  }
+
+  /**
+   * Rule 1: of the files searched (newest first), those newer than `start` that left the set are held,
+   * oldest first, before the files held meanwhile (they are older); the others are closed (the start
+   * stays open). Synchronous, so no rotation comes between.
+   */
+  #keepNewer(searched: OpenLogFile[], start: LogStart | null): void {
+    const at = start ? searched.indexOf(start.file) : searched.length;
+    const left: OpenLogFile[] = [];
+    for (const [k, file] of searched.entries()) {
+      if (k === at) continue;
+      const st = k < at ? fs.fstatSync(file.fd) : null;
+      if (st !== null && st.nlink === 0) left.unshift({ ...file, size: st.size, complete: true });
+      else fs.closeSync(file.fd);
+    }
+    this.#held.unshift(left);
   }
 
   /** Calls `onStart` the first time only. */
