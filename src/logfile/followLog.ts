@@ -51,9 +51,10 @@ export interface FollowLogOptions {
    * Called when files of the log were removed before the reader read them, in order with the
    * entries: those before the gap were handed out, those after it follow. Only the reader of a log
    * written in this process loses no file this way and can tell when it does: the writer announces
-   * each rotation, and the reader keeps the files it has not read yet open — at most 1024 files, and
-   * at most the bytes the set keeps or 16 MiB, whichever is more. Past that bound it lets the oldest
-   * go, and this reports them.
+   * each rotation, and the reader keeps the files it has not read yet open, from the moment it begins
+   * to look for where it starts (`tail`, `since`) — at most 1024 files, and at most the bytes the set
+   * keeps or 16 MiB, whichever is more. Past that bound it lets the oldest go, and this reports them
+   * (before the first entry when they were files the start may have been in).
    */
   onGap?: (gap: LogGap) => void;
 }
@@ -96,10 +97,11 @@ function checkOptions(file: string, opts: FollowLogOptions): LogFormat {
  * newer file holds data: an external logrotate renames the live file and the writer appends to the
  * renamed one until its `reopen()`, and those entries are read too. A reader of a log that a writer in
  * this process writes (`openLogWriter`) is told of each rotation before it happens and keeps
- * the files it has not read yet open, so it loses nothing however fast the log rotates, within a
- * bound (`onGap` reports what it let go past it). A reader of a log written by another process that
- * falls behind by more than the set's file count loses the files deleted meanwhile (as kubelet's
- * and docker's readers do), unreported.
+ * the files it has not read yet open — also while it looks for its start, so `tail` and `since`
+ * count from the log as it was when the reader began — and loses nothing however fast the log
+ * rotates, within a bound (`onGap` reports what it let go past it). A reader of a log written by
+ * another process that falls behind by more than the set's file count loses the files deleted
+ * meanwhile (as kubelet's and docker's readers do), unreported.
  * A file truncated in place (logrotate's `copytruncate`) is noticed once it is shorter than what was
  * read of it, and read again from its start (as `tail -F` does).
  *
