@@ -17,6 +17,7 @@ import { EventBus } from './events.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
 import { findRuntimes } from './runtimes.js';
 import { TaskManager } from './tasks.js';
+import { sweepStaleJobs } from './staleJobs.js';
 
 /** Options of {@link startDaemon}. */
 export interface DaemonOptions {
@@ -81,6 +82,8 @@ export class Daemon {
       const events = new EventBus();
       const tasks = new TaskManager({ layout, events, logger }, runtimes);
       await tasks.adoptAll();
+      // After the records are read, before any create: the jobs a lost state left behind.
+      await sweepStaleJobs(layout, logger);
       const router = apiRouter({ version: packageVersion(), layout, runtimes, tasks, events, logger });
       // A request must be read within a minute (its head within 30 s): the largest body is 1 MiB on a
       // local socket, and a client that stalls mid-request would otherwise hold its connection for

@@ -117,7 +117,7 @@ export function taskRuntime(layout: DaemonLayout, record: TaskRecord, cpus: numb
   if (record.runtime !== 'host') return { runtime: runscFor(record, layout.runtimeLog(record.id), logger), jobRuntime: null };
   if (record.job === null) return { runtime: new HostRuntime({ jobs: false }), jobRuntime: null };
   const jr: JobRuntime = new JobRuntime(new HostRuntime({ jobFor: (id) => jr.jobOf(id) }), {
-    jobPrefix: jobPrefix(layout.root), job: record.limits ? { limits: jobLimits(record.limits, cpus) } : {},
+    jobPrefix: jobPrefix(layout.root), job: record.limits ? { limits: jobLimits(record.limits, cpus) } : {}, logger,
   });
   return { runtime: jr, jobRuntime: jr };
 }

@@ -1,9 +1,10 @@
 import fs from 'node:fs';
-import path from 'node:path';
 import crypto from 'node:crypto';
 import { TaskioError } from '../../errors.js';
 import { validateId } from '../../ids.js';
-import { JobObject, ParentName, cgroupLayout, type CgroupLayout, type JobObjectOptions } from '../jobobject/index.js';
+import { silentLogger, type LogSink } from '../../log.js';
+import { JobObject, type JobObjectOptions } from '../jobobject/index.js';
+import { removeStaleJob } from '../jobobject/staleJob.js';
 import { signalNumber, type CallOptions, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
 import { Freezer } from './freezer.js';
@@ -16,6 +17,8 @@ export interface JobRuntimeOptions {
   jobPrefix?: string;
   /** Passed to `JobObject.create` (e.g. a `layout`); `name` and `terminateOnLastHandleClose` are set here. */
   job?: Omit<JobObjectOptions, 'name' | 'terminateOnLastHandleClose'>;
+  /** Where the removal of a leftover job at create is reported (a warning). Default: nowhere. */
+  logger?: LogSink;
 }
 
 /** One task's job and where its init's pid will be written. */
@@ -78,9 +81,11 @@ export class JobRuntime implements Runtime {
 
   /**
    * Makes the task's job, then creates the task in the inner runtime with its processes born in
-   * the job. An id this runtime has (or is creating), or whose job already exists — another
-   * runtime's task of that id, which the job would be shared with — fails `ERR_ALREADY_EXISTS`
-   * before anything is made.
+   * the job. An id this runtime has (or is creating) fails `ERR_ALREADY_EXISTS` before anything is
+   * made; so does one whose job exists and is in use — open in this process (another runtime
+   * object's task), or holding processes (a task whose supervisor lost track of it; the message
+   * names its pids). A job of that name that holds nothing, left by a supervisor that died or
+   * whose state was removed, is removed first (a warning names it), as runc reuses a cgroup path.
    */
   async create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void> {
     const name = this.jobName(id);
@@ -89,7 +94,7 @@ export class JobRuntime implements Runtime {
     this.#creating.set(id, null);
     let job: JobObject | null = null;
     try {
-      if (jobExists(name, this.#options.job?.layout)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)}: job ${name} already exists`);
+      await this.#removeStaleJob(id, name);
       job = await JobObject.create({ ...this.#options.job, name, terminateOnLastHandleClose: true });
       this.#creating.set(id, job);
       await this.#inner.create(id, bundle, opts);
@@ -185,6 +190,19 @@ export class JobRuntime implements Runtime {
     return this.#inner.restore(id, opts);
   }
 
+  /** On Linux, clears the way for task `id`'s job (see {@link removeStaleJob}); Windows: not checked. */
+  async #removeStaleJob(id: string, name: string): Promise<void> {
+    if (process.platform !== 'linux') return;
+    let removed: string[];
+    try {
+      removed = await removeStaleJob(name, this.#options.job?.layout);
+    } catch (err) {
+      if ((err as TaskioError).code !== 'ERR_ALREADY_EXISTS') throw err;
+      throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)}: ${(err as Error).message}`, { cause: err });
+    }
+    if (removed.length > 0) (this.#options.logger ?? silentLogger).warn({ id, job: name, dirs: removed }, 'removed an empty job left by an earlier supervisor of the task\'s id');
+  }
+
   #task(id: string): TaskJob {
     const task = this.#tasks.get(validateId(id, 'task'));
     if (!task) throw new TaskioError('ERR_NOT_FOUND', `task ${JSON.stringify(id)} does not exist`);
@@ -213,19 +231,6 @@ export class JobRuntime implements Runtime {
       wanted = descendantsOf(inJob).filter((p) => !inJob.has(p));
     }
   }
-}
-
-/**
- * Whether a job of that name exists on this host — another runtime object's or another process's,
- * whose processes a shared job would mix with this task's (and `kill --all` kill): on Linux a
- * cgroup directory `<mount>/taskio/<name>` in any hierarchy. Opening the job to find out would
- * remove an empty one on close. Windows: not checked.
- */
-function jobExists(name: string, layout: CgroupLayout | undefined): boolean {
-  if (process.platform !== 'linux') return false;
-  const l = layout ?? cgroupLayout();
-  const mounts = new Set([...(l.v2 !== undefined ? [l.v2] : []), ...l.v1.values()]);
-  return [...mounts].some((m) => fs.existsSync(path.join(m, ParentName, name)));
 }
 
 /** Live processes whose parent is in `parents` (one level; the caller repeats), from `/proc`. */

@@ -44,13 +44,19 @@ const namePattern = /^[A-Za-z0-9_@:-][A-Za-z0-9_.@:-]{0,199}$/;
 // Handles open in this Node process per job name, for terminate-on-last-handle-close and removal.
 const openHandles = new Map<string, number>();
 
-function checkName(name: string): void {
+/** Checks a job name against {@link namePattern}. @throws TaskioError `ERR_INVALID_ARG_VALUE` naming it. */
+export function checkName(name: string): void {
   if (typeof name !== 'string' || !namePattern.test(name)) {
     throw new TaskioError(
       'ERR_INVALID_ARG_VALUE',
       `job object name ${showValue(name)} is invalid: use 1..200 characters of [A-Za-z0-9_.@:-], not starting with '.'`,
     );
   }
+}
+
+/** Whether this Node process holds a handle of job `name` (another job object's, not a leftover). */
+export function openHere(name: string): boolean {
+  return openHandles.has(name);
 }
 
 function notSupported(what: string): TaskioError {
