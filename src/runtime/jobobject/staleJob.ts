@@ -10,7 +10,7 @@ import { cgroupLayout, type CgroupLayout } from './hierarchy.js';
  * controller's: a job made with another layout may use any of them), the one whose listing
  * `JobObject.names()` reads last, so a removal stopped halfway leaves a job that is still listed.
  */
-export function jobParents(layout: CgroupLayout): string[] {
+function jobParents(layout: CgroupLayout): string[] {
   const mounts = [...new Set([...(layout.v2 !== undefined ? [layout.v2] : []), ...layout.v1.values()])];
   if (mounts.length === 0) return [];
   const listed = path.dirname(path.dirname(new CgroupSet('probe', layout).listDir));

@@ -7,13 +7,12 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
-import { once } from 'node:events';
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { hostBackend } from '../../../src/runtime/container/index.js';
 import { JobObject, cgroupLayout } from '../../../src/runtime/jobobject/index.js';
 import type { LogSink } from '../../../src/log.js';
 import { tmpDir } from '../../helpers/common.js';
-import { checkNoJobsLeft } from '../jobobject/leftovers.js';
+import { checkNoJobsLeft, jobWithSleep } from '../jobobject/leftovers.js';
 
 t.setTimeout(60_000);
 
@@ -38,23 +37,9 @@ function hostBundle(t: Test): string {
 
 const inode = (dir: string): number | undefined => fs.statSync(dir, { throwIfNoEntry: false })?.ino;
 
-/**
- * Leaves job `name` behind as a supervisor that died does: made, a `sleep` put in it, its handle
- * closed (a job with a process stays). Returns the sleep; teardown kills it and removes the job's
- * directories that are still empty then.
- */
+/** Leaves job `name` behind as a supervisor that died does: a `sleep` in it, its handle closed (a job with a process stays). */
 async function leftBehindWithSleep(t: Test, name: string): Promise<{ dirs: readonly string[]; sleeper: ChildProcess; exited: Promise<unknown> }> {
-  const job = await JobObject.create({ name });
-  const dirs = job.cgroupPaths;
-  const sleeper = spawn('sleep', ['1000'], { stdio: 'ignore' });
-  const exited = once(sleeper, 'exit');
-  t.teardown(async () => {
-    sleeper.kill('SIGKILL');
-    await exited;
-    for (const d of dirs) if (fs.existsSync(d) && fs.readFileSync(path.join(d, 'cgroup.procs'), 'utf8') === '') fs.rmdirSync(d);
-  });
-  await once(sleeper, 'spawn');
-  await job.assign(sleeper.pid!);
+  const { job, dirs, sleeper, exited } = await jobWithSleep(t, name);
   await job.close();
   t.ok(dirs.every((d) => fs.existsSync(d)), 'the job is left behind');
   return { dirs, sleeper, exited };

@@ -2,10 +2,9 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { once } from 'node:events';
-import { spawn } from 'node:child_process';
 import { JobObject, cgroupLayout, type CgroupLayout } from '../../../src/runtime/jobobject/index.js';
 import { until } from '../../helpers/common.js';
-import { checkNoJobsLeft } from './leftovers.js';
+import { checkNoJobsLeft, jobWithSleep } from './leftovers.js';
 
 // What a job's create and close leave in the cgroup hierarchies when they cannot do all they were
 // asked, on this machine's real cgroups.
@@ -63,17 +62,7 @@ t.test('close leaves a job whose process left its cgroup2 directory but not its 
   // Before: pids() (the cgroup2 directory) was empty, so close removed that directory, then failed
   // EBUSY on the v1 ones after a second of retries: a half-removed job that open() no longer found.
   const name = `${prefix}${seq++}`;
-  const job = await JobObject.create({ name });
-  const dirs = job.cgroupPaths;
-  const sleeper = spawn('sleep', ['120'], { stdio: 'ignore' });
-  const exited = once(sleeper, 'exit');
-  t.teardown(async () => {
-    sleeper.kill('SIGKILL');
-    await exited;
-    for (const d of dirs) if (isDir(d)) fs.rmdirSync(d);
-  });
-  await once(sleeper, 'spawn');
-  await job.assign(sleeper.pid!);
+  const { job, dirs, sleeper, exited } = await jobWithSleep(t, name);
   // Moved by another program in the cgroup2 hierarchy alone (systemd owns it on a hybrid machine).
   fs.writeFileSync(path.join(real.v2!, 'cgroup.procs'), String(sleeper.pid));
   t.same(await job.pids(), [], 'not listed: the job lists its cgroup2 directory');
