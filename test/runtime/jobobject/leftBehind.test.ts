@@ -26,7 +26,17 @@ function removeLater(t: Test, name: string, layout: CgroupLayout = real): void {
   });
 }
 
+/**
+ * Keeps taskio's parent group in every hierarchy for the test: a job's close removes the parent once
+ * it is empty, and whether another test's job keeps it meanwhile is chance under a parallel run.
+ */
+async function keepParents(t: Test): Promise<void> {
+  const anchor = await JobObject.create({ name: `${prefix}${seq++}` });
+  t.teardown(() => anchor.close());
+}
+
 t.test('a name that is a cgroup interface file is refused, and nothing is made', testTimeout, async (t) => {
+  await keepParents(t); // else a v1 `tasks` is ENOENT below a parent that a failed create removed
   // Before: open('cgroup.procs') found a "job" (a path through a file), whose close threw ENOTDIR;
   // create('tasks') made the cgroup2 directory, failed EEXIST on v1's `tasks` file and left it.
   const names = ['cgroup.procs', ...(real.v1.size > 0 ? ['tasks', 'notify_on_release'] : [])];
@@ -115,6 +125,7 @@ t.test('terminate kills what left the job\'s cgroup2 directory but not its v1 on
 });
 
 t.test('a job made before the v1 freezer was joined (hybrid) still opens, and its open fills that in', { ...testTimeout, skip: real.mode !== 'hybrid' || !real.v1.has('freezer') ? 'not a hybrid machine with a v1 freezer' : false }, async (t) => {
+  await keepParents(t); // the directories made by hand below need their parent
   const name = `${prefix}${seq++}`;
   const made = await JobObject.create({ name });
   const dirs = made.cgroupPaths;
