@@ -39,6 +39,14 @@ export interface RunscOptions {
   logPath?: string;
   /** runsc `--network`; default `'none'` (the default `sandbox` fails in the root network namespace). Ignored for runc. */
   network?: string;
+  /**
+   * runsc `--oci-seccomp` on every call: the container's spec has a seccomp filter (`linux.seccomp`),
+   * which runsc ignores without the flag. `create`, `run` and `restore` pass it anyway when the
+   * bundle's `config.json` has one (runsc 2022-12 reads it only there); later calls know no bundle,
+   * so the caller that made the container says it here (a runsc that filters exec'd processes
+   * reads it at `exec`). Ignored for runc, which always applies the spec's filter.
+   */
+  ociSeccomp?: boolean;
   /** Where each command is logged at debug level. Default: silent. */
   logger?: Logger;
   /**
@@ -147,11 +155,16 @@ export class Runsc {
    * steady win and is wrong for a volume that the host or another task also writes.
    */
   async globalArgs(): Promise<string[]> {
+    return this.#globalArgs(this.#options.ociSeccomp === true);
+  }
+
+  /** {@link globalArgs}, with `--oci-seccomp` when `ociSeccomp` (runsc, unless the global flags name it). */
+  async #globalArgs(ociSeccomp: boolean): Promise<string[]> {
     const dialect = await this.dialect();
     const args = ['--root', this.root, '--log', this.logPath, '--log-format=json'];
-    if (dialect === 'runsc' && !this.#options.globalFlags?.some((f) => /^--?network(=|$)/.test(f))) {
-      args.push(`--network=${this.#options.network ?? 'none'}`);
-    }
+    const given = (flag: string) => this.#options.globalFlags?.some((f) => new RegExp(`^--?${flag}(=|$)`).test(f)) === true;
+    if (dialect === 'runsc' && !given('network')) args.push(`--network=${this.#options.network ?? 'none'}`);
+    if (dialect === 'runsc' && ociSeccomp && !given('oci-seccomp')) args.push('--oci-seccomp');
     args.push(...(this.#options.globalFlags ?? []));
     return args;
   }
@@ -164,8 +177,8 @@ export class Runsc {
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
     validateId(id, 'container');
     checkBundle(bundle);
-    await this.#creating(id, bundle, null, async (dialect, runtimeId) => {
-      await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), runtimeId], opts, opts.stdio ?? IGNORE, opts.extraFiles);
+    await this.#creating(id, bundle, null, async (dialect, runtimeId, sandbox) => {
+      await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), runtimeId], { ...opts, ...sandbox }, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
 
@@ -187,9 +200,9 @@ export class Runsc {
   async #run(id: string, bundle: string, opts: RunOptions, started: Promise<unknown> | null): Promise<number> {
     validateId(id, 'container');
     checkBundle(bundle);
-    return this.#creating(id, bundle, started, (dialect, runtimeId) => {
+    return this.#creating(id, bundle, started, (dialect, runtimeId, sandbox) => {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), runtimeId];
-      return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+      return this.#attached(args, { ...untilExit(opts), ...sandbox }, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
 
@@ -377,12 +390,12 @@ export class Runsc {
   async restore(id: string, opts: RestoreOptions): Promise<number> {
     validateId(id, 'container');
     checkBundle(opts.bundle);
-    return this.#creating(id, opts.bundle, null, (dialect, runtimeId) => {
+    return this.#creating(id, opts.bundle, null, (dialect, runtimeId, sandbox) => {
       const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
       if (opts.detach) args.push('--detach');
       if (opts.workPath) args.push('--work-path', opts.workPath);
       args.push(...this.#createFlags(dialect, opts), runtimeId);
-      return this.#attached(args, untilExit(opts), opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
+      return this.#attached(args, { ...untilExit(opts), ...sandbox }, opts.detach === true, opts.stdio ?? IGNORE, opts.extraFiles);
     });
   }
 
@@ -413,7 +426,7 @@ export class Runsc {
    * {@link cleanKilledCreate} and {@link removeNewCgroups}); with state saved, they are the
    * caller's forced delete's, as with any container.
    */
-  async #creating<T>(id: string, bundle: string, started: Promise<unknown> | null, call: (dialect: Dialect, runtimeId: string) => Promise<T>): Promise<T> {
+  async #creating<T>(id: string, bundle: string, started: Promise<unknown> | null, call: (dialect: Dialect, runtimeId: string, sandbox: SandboxFlags) => Promise<T>): Promise<T> {
     const root = path.resolve(this.root);
     const runtimeId = this.runtimeId(id);
     const ids = creatingIds.get(root) ?? new Set<string>();
@@ -434,8 +447,9 @@ export class Runsc {
         started?.then(stopWarmup, stopWarmup);
       }
       if ((await hasState(dialect, root, runtimeId)) || (await hasState(dialect, root, id))) throw this.#exists(id);
-      cgroups = cgroupsBefore(bundle, runtimeId);
-      return await call(dialect, runtimeId);
+      const spec = specOf(bundle);
+      cgroups = cgroupsBefore(spec, runtimeId);
+      return await call(dialect, runtimeId, { ociSeccomp: this.#options.ociSeccomp === true || hasSeccomp(spec) });
     } catch (err) {
       if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
       // The id was free under this root and claimed by this call, so what is left for it there
@@ -472,7 +486,7 @@ export class Runsc {
   }
 
   /** Runs a command that may wait for the container: a task exit status is a result, not an error. */
-  async #attached(args: string[], opts: CallOptions, detach: boolean, stdio: Stdio, extraFiles?: readonly number[]): Promise<number> {
+  async #attached(args: string[], opts: CallOptions & SandboxFlags, detach: boolean, stdio: Stdio, extraFiles?: readonly number[]): Promise<number> {
     try {
       await this.#exec(args, opts, stdio, extraFiles);
       return 0;
@@ -483,10 +497,10 @@ export class Runsc {
     }
   }
 
-  async #exec(sub: string[], opts: CallOptions, stdio?: Stdio, extraFiles?: readonly number[], input?: string): Promise<Outcome> {
+  async #exec(sub: string[], opts: CallOptions & SandboxFlags, stdio?: Stdio, extraFiles?: readonly number[], input?: string): Promise<Outcome> {
     // Checked before anything runs: a bad limit is the caller's error, not the runtime's.
     const timeout = timeoutFor(sub[0] as RuntimeCommand, opts.timeout, this.#options.timeouts);
-    const args = [...(await this.globalArgs()), ...sub];
+    const args = [...(await this.#globalArgs(opts.ociSeccomp ?? this.#options.ociSeccomp === true)), ...sub];
     await this.#ensureRoot();
     const started = performance.now();
     try {
@@ -548,6 +562,21 @@ function guessDialect(command: string): Dialect {
   return path.basename(command).startsWith('runc') ? 'runc' : 'runsc';
 }
 
+/**
+ * Global flags of one call that make a sandbox: `ociSeccomp`, runsc's `--oci-seccomp`, which runsc
+ * 2022-12 reads only when it builds the sandbox (`create`, `run`, `restore`; `start` and `exec`
+ * ignore it): given then, the container's init and every process it starts are filtered.
+ */
+interface SandboxFlags {
+  ociSeccomp?: boolean;
+}
+
+/** Whether a spec has a seccomp filter (`linux.seccomp`), which runsc applies only with `--oci-seccomp`. */
+function hasSeccomp(spec: unknown): boolean {
+  const seccomp = (spec as { linux?: { seccomp?: unknown } | null } | null | undefined)?.linux?.seccomp;
+  return seccomp !== undefined && seccomp !== null;
+}
+
 /** Ids a call of this process is creating, per runtime root (two `Runsc` objects may share one). */
 const creatingIds = new Map<string, Set<string>>();
 
@@ -600,14 +629,18 @@ function killedMidway(err: unknown): boolean {
   return code === 'ERR_RUNTIME_TIMEOUT' || code === 'ABORT_ERR' || (err instanceof RuntimeError && err.exitCode === null);
 }
 
-/** The container's cgroup path and which of its directories exist before a create (see {@link removeNewCgroups}). */
-function cgroupsBefore(bundle: string, id: string): { path: string; before: ReadonlySet<string> } | undefined {
-  let spec: unknown;
+/** A bundle's spec, or undefined when its config.json cannot be read: the runtime reports that in its own words. */
+function specOf(bundle: string): unknown {
   try {
-    spec = readBundleConfig(bundle);
+    return readBundleConfig(bundle);
   } catch {
-    return undefined; // The runtime reports a bad config.json in its own words.
+    return undefined;
   }
+}
+
+/** The container's cgroup path and which of its directories exist before a create (see {@link removeNewCgroups}). */
+function cgroupsBefore(spec: unknown, id: string): { path: string; before: ReadonlySet<string> } | undefined {
+  if (spec === undefined) return undefined;
   const cgroupPath = containerCgroupPath(spec, id);
   return cgroupPath === undefined ? undefined : { path: cgroupPath, before: new Set(cgroupDirs(cgroupPath)) };
 }
