@@ -60,6 +60,12 @@ export interface TaskRecord {
    * without it (see `recordNetwork`).
    */
   network?: TaskNetwork;
+  /**
+   * runsc, runc: its spec has a seccomp filter (`linux.seccomp`): runsc gets `--oci-seccomp` on
+   * every call from it, as for `network`. Absent: none — or written by a taskio without it, whose
+   * runsc ran the task unfiltered (a new create of it from its bundle passes the flag anyway).
+   */
+  seccomp?: true;
   /** Its command runs under taskio's init (`--init`: `args` begins with it). Absent: false. */
   init?: boolean;
   /** Its resource limits as asked (`--ulimit`). Absent: the spec's. */

@@ -85,13 +85,14 @@ export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
 
 /**
  * The `Runsc` driving a runsc/runc task's record: the daemon's private `--root`, the task's own JSON
- * log, and its network as runsc's `--network` (on every call: runsc remembers no global flag, and
- * a later daemon reads it from the record too).
+ * log, its network as runsc's `--network` and, when its spec has a seccomp filter, runsc's
+ * `--oci-seccomp` (on every call: runsc remembers no global flag, and a later daemon reads them
+ * from the record too).
  */
 export function runscFor(record: TaskRecord, logPath: string, logger?: Logger): Runsc {
   return new Runsc({
     command: record.runtimeCommand!, root: record.runtimeRoot!, logPath, dialect: record.runtime as 'runsc' | 'runc',
-    network: recordNetwork(record) === 'host' ? 'host' : 'none', ...(logger ? { logger } : {}),
+    network: recordNetwork(record) === 'host' ? 'host' : 'none', ociSeccomp: record.seccomp === true, ...(logger ? { logger } : {}),
   });
 }
 

@@ -28,7 +28,8 @@ export interface TaskSecurity {
  * net/tun): runsc (2022-12) passes no host device in, so privileged there is the capabilities —
  * mounts, raw sockets, … inside the sandbox — and the unmasked paths. Without `privileged`, a runc
  * task that is not from a bundle gets taskio's default seccomp profile ({@link builtinSeccompProfile});
- * a bundle keeps its own unless an option says otherwise.
+ * a bundle keeps its own unless an option says otherwise; a profile (`seccomp=` JSON) is the
+ * filter on runsc too (runsc gets `--oci-seccomp`; see `checkRunscSeccomp`).
  * `capabilities`: the task's bounding set, which a profile's `includes`/`excludes` look at.
  * {@link checkRuntimeSecurity} has refused what the runtime cannot apply.
  */
@@ -44,8 +45,8 @@ export function taskSecurity(opts: SecurityOptions, privileged: boolean, runtime
 
 /**
  * Refuses, before anything is made, what `runtime` cannot do: a host task runs with the daemon's
- * privileges and no filter; runsc cannot turn no_new_privs off (gVisor always sets it) nor apply a
- * profile to every process of the task (only with `--oci-seccomp`, and not to exec'd ones).
+ * privileges and no filter; runsc cannot turn no_new_privs off (gVisor always sets it). What runsc
+ * cannot apply of a seccomp filter is refused once the task's spec is made (`checkRunscSeccomp`).
  * @throws TaskioError `ERR_NOT_SUPPORTED` naming the option.
  */
 export function checkRuntimeSecurity(opts: SecurityOptions, given: { privileged?: boolean | undefined; securityOpt?: string[] | undefined }, runtime: 'runsc' | 'runc' | 'host'): void {
@@ -55,17 +56,17 @@ export function checkRuntimeSecurity(opts: SecurityOptions, given: { privileged?
   if (runtime === 'runsc' && opts.noNewPrivileges === false) {
     throw new TaskioError('ERR_NOT_SUPPORTED', 'no-new-privileges=false needs runtime runc: gVisor always runs a task with no_new_privs set');
   }
-  if (runtime === 'runsc' && typeof opts.seccomp === 'object') {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'a seccomp profile needs runtime runc: runsc (2022-12) applies one only with --oci-seccomp, and not to the processes exec starts in the task');
-  }
 }
 
 function seccompFilter(opts: SecurityOptions, privileged: boolean, runtime: 'runsc' | 'runc', fromBundle: boolean, capabilities: readonly string[]): OciSeccomp | null | undefined {
   if (privileged || opts.seccomp === 'unconfined') return null;
-  // runsc's default is gVisor itself; a filter in the spec it would not apply is better left out.
+  if (typeof opts.seccomp === 'object') return ociSeccomp(opts.seccomp, { capabilities });
+  // runsc's default is gVisor's own sandbox, without a filter in it — `builtin` too: taskio's
+  // profile fences host kernel interfaces the sentry stands in front of, and its ENOSYS for clone3
+  // would be EPERM under runsc, which glibc does not fall back from (see checkRunscSeccomp).
   if (runtime === 'runsc') return opts.seccomp === undefined ? undefined : null;
   if (opts.seccomp === undefined && fromBundle) return undefined;
-  return ociSeccomp(typeof opts.seccomp === 'object' ? opts.seccomp : builtinSeccompProfile, { capabilities });
+  return ociSeccomp(builtinSeccompProfile, { capabilities });
 }
 
 /** Puts `s` into `spec`. */

@@ -36,6 +36,7 @@ import { withInit } from './taskInit.js';
 import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, type TaskUpdate } from './taskUpdate.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { checkRuntimeSecurity, taskSecurity } from './security.js';
+import { checkRunscSeccomp } from './runscSeccomp.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -196,6 +197,9 @@ export class TaskManager {
         // Not asked: the spec's (the busybox one has a network namespace; a runc bundle's own stays).
         network: runtimeName === 'host' ? undefined : req.network,
       });
+      if (runtimeName === 'runsc') {
+        checkRunscSeccomp(spec.linux?.seccomp, typeof req.security.seccomp === 'object' ? 'the seccomp profile' : `bundle ${req.bundle}'s seccomp filter`);
+      }
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
       }
@@ -232,6 +236,7 @@ export class TaskManager {
         ...(req.ulimits?.length ? { ulimits: req.ulimits } : {}),
         ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
         network: req.network ?? specNetwork(spec, runtimeName),
+        ...(runtimeName !== 'host' && spec.linux?.seccomp ? { seccomp: true } : {}),
         ...(init ? { init: true } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
