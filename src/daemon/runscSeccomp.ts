@@ -18,13 +18,13 @@ const EPERM = 1;
 interface SpecSeccomp {
   defaultAction?: unknown;
   defaultErrnoRet?: unknown;
-  syscalls?: Array<{ names?: unknown; action?: unknown; errnoRet?: unknown }>;
+  syscalls?: Array<{ names?: unknown; name?: unknown; action?: unknown; errnoRet?: unknown }>;
 }
 
 /**
- * Checks the seccomp filter of a runsc task's spec (`linux.seccomp`; absent: nothing to check) for
- * what runsc applies as written. `where` names the filter's source (`the seccomp profile`,
- * `bundle /b's seccomp filter`).
+ * Checks a seccomp filter for a runsc task — its spec's `linux.seccomp` (absent: nothing to check),
+ * or a profile in docker's format, every rule of it — for what runsc applies as written. `where`
+ * names the filter's source (`the seccomp profile`, `bundle /b's seccomp filter`).
  * @throws TaskioError `ERR_NOT_SUPPORTED` naming the action or the errno and the syscalls.
  */
 export function checkRunscSeccomp(filter: unknown, where: string): void {
@@ -42,6 +42,7 @@ export function checkRunscSeccomp(filter: unknown, where: string): void {
   };
   check('', ['defaultAction', 'defaultErrnoRet'], f.defaultAction, f.defaultErrnoRet);
   for (const rule of Array.isArray(f.syscalls) ? f.syscalls : []) {
-    check(`syscalls ${Array.isArray(rule?.names) ? rule.names.join(',') : '?'}: `, ['action', 'errnoRet'], rule?.action, rule?.errnoRet);
+    const names = Array.isArray(rule?.names) ? rule.names.join(',') : typeof rule?.name === 'string' ? rule.name : '?';
+    check(`syscalls ${names}: `, ['action', 'errnoRet'], rule?.action, rule?.errnoRet);
   }
 }

@@ -3,6 +3,7 @@ import type { OciSpec } from '../runtime/oci/index.js';
 import { builtinSeccompProfile } from './builtinSeccomp.js';
 import { hostDevices, type OciDevice } from './hostDevices.js';
 import { ociSeccomp, type OciSeccomp } from './seccomp.js';
+import { checkRunscSeccomp } from './runscSeccomp.js';
 import type { SecurityOptions } from './securityOpt.js';
 
 /** What docker's `--privileged` and `--security-opt` change in a runsc or runc task's spec (its capabilities aside). */
@@ -29,7 +30,7 @@ export interface TaskSecurity {
  * mounts, raw sockets, … inside the sandbox — and the unmasked paths. Without `privileged`, a runc
  * task that is not from a bundle gets taskio's default seccomp profile ({@link builtinSeccompProfile});
  * a bundle keeps its own unless an option says otherwise; a profile (`seccomp=` JSON) is the
- * filter on runsc too (runsc gets `--oci-seccomp`; see `checkRunscSeccomp`).
+ * filter on runsc too (runsc gets `--oci-seccomp`; see {@link checkRunscSeccomp}).
  * `capabilities`: the task's bounding set, which a profile's `includes`/`excludes` look at.
  * {@link checkRuntimeSecurity} has refused what the runtime cannot apply.
  */
@@ -45,8 +46,9 @@ export function taskSecurity(opts: SecurityOptions, privileged: boolean, runtime
 
 /**
  * Refuses, before anything is made, what `runtime` cannot do: a host task runs with the daemon's
- * privileges and no filter; runsc cannot turn no_new_privs off (gVisor always sets it). What runsc
- * cannot apply of a seccomp filter is refused once the task's spec is made (`checkRunscSeccomp`).
+ * privileges and no filter; runsc cannot turn no_new_privs off (gVisor always sets it), nor apply
+ * a profile's every action and errno ({@link checkRunscSeccomp}: every rule, whatever the task's
+ * capabilities; a bundle's own filter is checked once read).
  * @throws TaskioError `ERR_NOT_SUPPORTED` naming the option.
  */
 export function checkRuntimeSecurity(opts: SecurityOptions, given: { privileged?: boolean | undefined; securityOpt?: string[] | undefined }, runtime: 'runsc' | 'runc' | 'host'): void {
@@ -56,6 +58,7 @@ export function checkRuntimeSecurity(opts: SecurityOptions, given: { privileged?
   if (runtime === 'runsc' && opts.noNewPrivileges === false) {
     throw new TaskioError('ERR_NOT_SUPPORTED', 'no-new-privileges=false needs runtime runc: gVisor always runs a task with no_new_privs set');
   }
+  if (runtime === 'runsc' && typeof opts.seccomp === 'object') checkRunscSeccomp(opts.seccomp, 'the seccomp profile');
 }
 
 function seccompFilter(opts: SecurityOptions, privileged: boolean, runtime: 'runsc' | 'runc', fromBundle: boolean, capabilities: readonly string[]): OciSeccomp | null | undefined {

@@ -197,9 +197,8 @@ export class TaskManager {
         // Not asked: the spec's (the busybox one has a network namespace; a runc bundle's own stays).
         network: runtimeName === 'host' ? undefined : req.network,
       });
-      if (runtimeName === 'runsc') {
-        checkRunscSeccomp(spec.linux?.seccomp, typeof req.security.seccomp === 'object' ? 'the seccomp profile' : `bundle ${req.bundle}'s seccomp filter`);
-      }
+      // A profile was checked with the request: a filter runsc cannot apply is the bundle's own.
+      if (runtimeName === 'runsc') checkRunscSeccomp(spec.linux?.seccomp, `bundle ${req.bundle}'s seccomp filter`);
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
       }

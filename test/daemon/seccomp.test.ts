@@ -13,6 +13,7 @@ import { builtinSeccompProfile } from '../../src/daemon/builtinSeccomp.js';
 import { hostDevices } from '../../src/daemon/hostDevices.js';
 import { checkSeccompProfile, ociSeccomp, type SeccompProfile } from '../../src/daemon/seccomp.js';
 import { readSecurityOpts } from '../../src/daemon/securityOpt.js';
+import { checkRunscSeccomp } from '../../src/daemon/runscSeccomp.js';
 import { tmpDir } from '../helpers/common.js';
 import { client, daemonRoot, taskDirs, treeOf } from './helpers.js';
 
@@ -129,6 +130,21 @@ t.test('the host\'s devices: every character and block node, links and the runti
   t.notOk(real.some((d) => d.path.startsWith('/dev/pts/') || d.path === '/dev/console'), 'none of /dev/pts, no console');
 });
 
+t.test('runsc: a filter is refused where runsc 2022-12 would not apply it as written (an action it lacks, an errno but EPERM)', { timeout: 10_000 }, async (t) => {
+  const why = '(runtime runc applies it; --security-opt seccomp=unconfined leaves it out)';
+  const refused: Array<[unknown, string]> = [
+    [{ defaultAction: 'SCMP_ACT_LOG' }, `f: defaultAction SCMP_ACT_LOG: runsc (2022-12) applies SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_TRACE only ${why}`],
+    [{ defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 38 }, `f: defaultErrnoRet 38: runsc (2022-12) answers EPERM to every SCMP_ACT_ERRNO, whatever errno the filter names ${why}`],
+    [{ ...allow, syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_ERRNO' }, { names: ['kill', 'tkill'], action: 'SCMP_ACT_KILL_THREAD' }] }, `f: syscalls kill,tkill: action SCMP_ACT_KILL_THREAD: runsc (2022-12) applies SCMP_ACT_ALLOW, SCMP_ACT_ERRNO, SCMP_ACT_KILL, SCMP_ACT_TRAP, SCMP_ACT_TRACE only ${why}`],
+    [{ ...allow, syscalls: [{ names: ['symlink'], action: 'SCMP_ACT_ERRNO', errnoRet: 13 }] }, `f: syscalls symlink: errnoRet 13: runsc (2022-12) answers EPERM to every SCMP_ACT_ERRNO, whatever errno the filter names ${why}`],
+  ];
+  for (const [filter, message] of refused) t.throws(() => checkRunscSeccomp(filter, 'f'), { code: 'ERR_NOT_SUPPORTED', message }, JSON.stringify(filter));
+  const taken = [undefined, null, allow, { defaultAction: 'SCMP_ACT_ERRNO', defaultErrnoRet: 1 }, { ...allow, syscalls: [{ names: ['mkdir'], action: 'SCMP_ACT_TRAP' }, { names: ['rmdir'], action: 'SCMP_ACT_TRACE', errnoRet: 5 }] }];
+  for (const filter of taken) t.doesNotThrow(() => checkRunscSeccomp(filter, 'f'), JSON.stringify(filter));
+  t.doesNotThrow(() => checkRunscSeccomp(ociSeccomp(builtinSeccompProfile, { capabilities: ['CAP_SYS_ADMIN'] }), 'f'), 'taskio\'s profile with CAP_SYS_ADMIN: clone3\'s ENOSYS left out');
+  t.throws(() => checkRunscSeccomp(ociSeccomp(builtinSeccompProfile, { capabilities: [] }), 'f'), { message: /^f: syscalls clone3: errnoRet 38:/ }, 'without: its clone3 ENOSYS (so seccomp=builtin gives runsc no filter)');
+});
+
 t.test('the API: privileged and securityOpt checked before anything is made (400), refused for host tasks and where runsc cannot apply them', { timeout: 30_000 }, async (t) => {
   const root = daemonRoot(t);
   const c: DaemonClient = await client(root);
@@ -139,7 +155,7 @@ t.test('the API: privileged and securityOpt checked before anything is made (400
     [{ runtime: 'runc', args: ['true'], securityOpt: [`seccomp=${JSON.stringify({ ...allow, flags: ['SECCOMP_FILTER_FLAG_LOG'] })}`] }, 'ERR_NOT_SUPPORTED', 'seccomp profile: flags SECCOMP_FILTER_FLAG_LOG: runc 1.1 applies no seccomp flags'],
     [{ runtime: 'runc', args: ['true'], securityOpt: ['unmask=ALL'] }, 'ERR_INVALID_FIELD', /^security option "unmask=ALL" is not supported/],
     [{ runtime: 'runc', args: ['true'], privileged: 'yes' as never }, 'ERR_INVALID_FIELD', 'field "privileged" must be true or false, got "yes"'],
-    [{ runtime: 'runsc', args: ['true'], securityOpt: [`seccomp=${JSON.stringify(allow)}`] }, 'ERR_NOT_SUPPORTED', /^a seccomp profile needs runtime runc/],
+    [{ runtime: 'runsc', args: ['true'], securityOpt: [`seccomp=${JSON.stringify({ defaultAction: 'SCMP_ACT_KILL_PROCESS' })}`] }, 'ERR_NOT_SUPPORTED', /^the seccomp profile: defaultAction SCMP_ACT_KILL_PROCESS: runsc \(2022-12\) applies /],
     [{ runtime: 'runsc', args: ['true'], securityOpt: ['no-new-privileges=false'] }, 'ERR_NOT_SUPPORTED', /^no-new-privileges=false needs runtime runc/],
     [{ runtime: 'host', args: ['true'], privileged: true }, 'ERR_NOT_SUPPORTED', /^--privileged needs runtime runsc or runc/],
     [{ runtime: 'host', args: ['true'], securityOpt: ['seccomp=unconfined'] }, 'ERR_NOT_SUPPORTED', /^security options need runtime runsc or runc/],

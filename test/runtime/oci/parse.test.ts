@@ -3,7 +3,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { RuntimeError, lastLogError, newRunsc, parseLogEntries, parseStats, signalNumber } from '../../../src/runtime/oci/index.js';
+import { Runsc, RuntimeError, lastLogError, newRunsc, parseLogEntries, parseStats, signalNumber } from '../../../src/runtime/oci/index.js';
 
 t.test('log entries: runsc without newlines, runc with them, torn text skipped', async (t) => {
   const runsc = '{"msg":"a {b}","level":"info"}{"msg":"say \\"hi\\"","level":"error"}';
@@ -64,4 +64,12 @@ t.test('newRunsc: a root per namespace, the log in the bundle, config as global 
   for (const ns of ['..', '../etc', 'a/b', '', '/abs']) {
     t.throws(() => newRunsc('/run/x', '/b', ns, 'runsc'), { code: 'ERR_INVALID_ID', message: /^invalid namespace id/ }, `namespace ${JSON.stringify(ns)}`);
   }
+});
+
+t.test('ociSeccomp: runsc gets --oci-seccomp on every call, runc nothing; global flags naming it win', async (t) => {
+  const args = (o: ConstructorParameters<typeof Runsc>[0]) => new Runsc({ root: '/run/x', ...o }).globalArgs();
+  t.ok((await args({ dialect: 'runsc', ociSeccomp: true })).includes('--oci-seccomp'));
+  t.notOk((await args({ dialect: 'runsc' })).includes('--oci-seccomp'), 'not asked: not given (create looks at the bundle)');
+  t.notOk((await args({ dialect: 'runc', ociSeccomp: true })).includes('--oci-seccomp'), 'runc has no such flag: it always applies the filter');
+  t.same((await args({ dialect: 'runsc', ociSeccomp: true, globalFlags: ['--oci-seccomp=false'] })).filter((f) => f.includes('oci-seccomp')), ['--oci-seccomp=false']);
 });
