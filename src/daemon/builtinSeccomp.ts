@@ -18,8 +18,9 @@ const noUserNamespace = (names: string[], excludeArches: string[] = []): Seccomp
  * surface a root task without CAP_SYS_ADMIN still has. What capabilities already guard (mount,
  * modules, reboot, raw I/O, the clock) is left to them, so `--cap-add` keeps working as it did.
  * EPERM for each, as a kernel that says no; ENOSYS for `clone3`, so libc falls back to `clone`.
- * runsc tasks get none: the sentry implements the syscalls itself, and runsc (2022-12) applies an
- * OCI filter only with `--oci-seccomp` and not to exec'd processes.
+ * runsc tasks get none (`builtin` too): the sentry implements these syscalls itself, in front of
+ * the host kernel, and runsc (2022-12) answers EPERM where the filter says ENOSYS for clone3, which
+ * glibc's pthread_create does not fall back from (see `checkRunscSeccomp`).
  */
 export const builtinSeccompProfile: SeccompProfile = {
   defaultAction: 'SCMP_ACT_ALLOW',

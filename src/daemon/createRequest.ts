@@ -82,7 +82,8 @@ export interface CreateTaskRequest {
   /**
    * docker's `SecurityOpt`: `no-new-privileges[=true|false]`, `seccomp=unconfined|builtin|<profile
    * JSON in docker's format>`, `systempaths=unconfined`, `apparmor=unconfined`, `label=disable`
-   * (no AppArmor or SELinux here: no-ops). runsc, runc; runsc takes no profile and no `no-new-privileges=false`.
+   * (no AppArmor or SELinux here: no-ops). runsc, runc; runsc takes no `no-new-privileges=false`, and a
+   * profile only where it applies every action and errno of it (see `checkRunscSeccomp`).
    */
   securityOpt?: string[];
   /** Start the task again after it exited (docker's `RestartPolicy`); not with `autoRemove`. Default `no`. */
