@@ -33,7 +33,7 @@ export * as hcs from './hcs.js';
 /** The taskio daemon and its client (also the `taskio/daemon` subpath). */
 export {
   type AttachEnd, type AttachOptions as DaemonAttachOptions, type Attachment, type ConnectOptions, type CreateAttachOptions, type CreatedAttachment, type CreateTaskRequest,
-  type DaemonVersion, type ExecHandle, type ExitRecord, type LogsOptions, type TaskEvent, type TaskLimits, type TaskStats,
+  type DaemonVersion, type ExecHandle, type ExitRecord, type LogsOptions, type SystemInfo, type TaskEvent, type TaskLimits, type TaskStats,
   type TaskState, type TaskView,
   Daemon, DaemonClient, connectDaemon, defaultDaemonRoot,
 } from './daemon/index.js';

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
-import { DaemonClient } from '../daemon/client.js';
+import { DaemonClient, isConnectError } from '../daemon/client.js';
 import { defaultDaemonRoot } from '../daemon/layout.js';
 import { errorLine } from './command.js';
 import { exitOwnError } from './exitCode.js';
@@ -22,6 +22,25 @@ export async function withDaemon<T>(ctx: Pick<VerbContext, 'env'>, fn: (client: 
   const client = new DaemonClient(daemonRootOf(ctx));
   try {
     return await fn(client);
+  } finally {
+    client.close();
+  }
+}
+
+/**
+ * Runs `fn` with a client of the daemon of the command's state root that never starts one: what
+ * `version` and `info` ask, as docker's start none. A daemon that does not answer is one
+ * `ERR_NO_DAEMON` error naming the socket; the client is closed either way.
+ * @throws TaskioError `ERR_NO_DAEMON`.
+ */
+export async function withRunningDaemon<T>(ctx: Pick<VerbContext, 'env'>, fn: (client: DaemonClient) => Promise<T>): Promise<T> {
+  const root = daemonRootOf(ctx);
+  const client = new DaemonClient(root, { start: false });
+  try {
+    return await fn(client);
+  } catch (err) {
+    if (!isConnectError(err)) throw err;
+    throw new TaskioError('ERR_NO_DAEMON', `cannot connect to the taskio daemon at ${path.join(root, 'taskio.sock')}: is it running? (taskio daemon, or any other command, starts it)`, { cause: err });
   } finally {
     client.close();
   }

@@ -55,6 +55,8 @@ const stopTime: FlagSpec = {
 const format = (parse: (value: string) => unknown): FlagSpec => ({
   name: 'format', kind: 'string', description: 'Format output using "table", "json", "table TEMPLATE" or a Go template', default: 'table', parse,
 });
+/** docker's `--format` of `inspect` and `info`: `json`, or a Go template over the JSON, taken as typed. */
+const jsonOrTemplate: FlagSpec = { name: 'format', short: 'f', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat };
 
 /** The flags `run` and `create` share: what the task is (docker's container flags). */
 const taskFlags: FlagSpec[] = [
@@ -177,7 +179,7 @@ export const specs: readonly VerbSpec[] = [
     usage: '[OPTIONS] TASK [TASK...]',
     summary: 'Return low-level information on tasks',
     operands: { min: 1 },
-    flags: [{ name: 'format', short: 'f', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat }],
+    flags: [jsonOrTemplate],
   },
   {
     name: 'top', usage: 'TASK [ps OPTIONS]', summary: 'Display the running processes of a task', interspersed: false, operands: { min: 1 }, flags: [],
@@ -259,6 +261,13 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 0, max: 0 },
     flags: [{ name: 'root', kind: 'string', description: 'State root (default /run/taskio, or $XDG_RUNTIME_DIR/taskio when not root)', parse: parseHostDir }],
   },
+  {
+    name: 'info',
+    usage: '[OPTIONS]',
+    summary: 'Display system-wide information',
+    operands: { min: 0, max: 0 },
+    flags: [jsonOrTemplate],
+  },
   { name: 'version', usage: '', summary: 'Show the taskio version information', operands: { min: 0, max: 0 }, flags: [] },
   { name: 'help', usage: '[COMMAND]', summary: 'Help about the command', operands: { min: 0, max: 1 }, flags: [] },
 ];
@@ -266,6 +275,7 @@ export const specs: readonly VerbSpec[] = [
 /** Where each verb's code is: the plug-in point of the dispatch table (one line per verb). */
 const code: Record<string, Verb['load']> = {
   version: async () => (await import('./version.js')).version,
+  info: async () => (await import('./info.js')).info,
   help: async () => (await import('./command.js')).help,
   daemon: async () => (await import('./daemonVerb.js')).daemon,
   run: async () => (await import('./run.js')).run,

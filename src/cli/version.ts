@@ -1,8 +1,6 @@
-import path from 'node:path';
-import { TaskioError } from '../errors.js';
-import { DaemonClient, isConnectError, type DaemonVersion } from '../daemon/client.js';
+import type { DaemonVersion } from '../daemon/client.js';
 import { packageVersion } from '../packageFiles.js';
-import { daemonRootOf } from './daemonClient.js';
+import { withRunningDaemon } from './daemonClient.js';
 import type { VerbContext } from './verb.js';
 
 /** Go's names for Node's architectures, as docker prints `OS/Arch`. */
@@ -10,6 +8,15 @@ const goArch: Record<string, string> = { x64: 'amd64', ia32: '386', arm: 'arm', 
 
 function section(title: string, rows: Array<[string, string]>): string {
   return `${title}:\n${rows.map(([k, v]) => ` ${`${k}:`.padEnd(19)}${v}\n`).join('')}`;
+}
+
+/** The client's part of `version` and `info`: this command's version, its Node and platform. */
+export function clientPart(): string {
+  return section('Client', [
+    ['Version', packageVersion()],
+    ['Node.js version', process.version],
+    ['OS/Arch', `${process.platform}/${goArch[process.arch] ?? process.arch}`],
+  ]);
 }
 
 function runtimesText(r: DaemonVersion['runtimes']): string {
@@ -23,22 +30,8 @@ function runtimesText(r: DaemonVersion['runtimes']): string {
  * one the client's part is printed and the command fails with one line, as docker's does.
  */
 export async function version(ctx: VerbContext): Promise<void> {
-  ctx.stdout.write(section('Client', [
-    ['Version', packageVersion()],
-    ['Node.js version', process.version],
-    ['OS/Arch', `${process.platform}/${goArch[process.arch] ?? process.arch}`],
-  ]));
-  const root = daemonRootOf(ctx);
-  const client = new DaemonClient(root, { start: false });
-  let v: DaemonVersion;
-  try {
-    v = await client.version();
-  } catch (err) {
-    if (!isConnectError(err)) throw err;
-    throw new TaskioError('ERR_NO_DAEMON', `cannot connect to the taskio daemon at ${path.join(root, 'taskio.sock')}: is it running? (taskio daemon, or any other command, starts it)`, { cause: err });
-  } finally {
-    client.close();
-  }
+  ctx.stdout.write(clientPart());
+  const v = await withRunningDaemon(ctx, (client) => client.version());
   ctx.stdout.write(`\n${section('Server', [
     ['Version', v.version],
     ['API version', String(v.apiVersion)],

@@ -22,6 +22,7 @@ import { processCapabilities } from './capabilities.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { EventBus } from './events.js';
 import type { DaemonLayout } from './layout.js';
+import { systemInfo } from './info.js';
 import { openLog } from './logStream.js';
 import type { Runtimes } from './runtimes.js';
 import { Router, readUpgradeBody, type RouteContext } from './server.js';
@@ -178,6 +179,12 @@ export function apiRouter(api: ApiContext): Router {
         runtimes: { runsc: api.runtimes.runsc, runc: api.runtimes.runc, host: true, default: api.runtimes.default },
       },
     };
+  });
+
+  // docker's info: the tasks counted by state and what this host and daemon give them.
+  r.add('GET', '/info', async (ctx) => {
+    checkQuery(ctx.query, {});
+    return { body: await systemInfo({ version: api.version, apiVersion, root: api.layout.root, runtimes: api.runtimes, tasks: tasks.list(true) }) };
   });
 
   r.add('POST', '/tasks', async (ctx) => {

@@ -13,6 +13,7 @@ import type { ExitRecord } from './records.js';
 import { Demultiplexer, StreamType, multiplexedType, taskHeader } from './stdcopy.js';
 import { StartGate } from './startGate.js';
 import { UnixHttpClient, type HttpAnswer } from './unixHttp.js';
+import type { SystemInfo } from './info.js';
 import type { TaskView } from './task.js';
 import type { TaskUpdate } from './taskUpdate.js';
 import type { PruneFilters, PruneReport } from './prune.js';
@@ -369,6 +370,11 @@ export class DaemonClient {
   /** Makes sure a daemon answers (starting one when allowed); resolves with its version. */
   version(opts: CallOptions = {}): Promise<DaemonVersion> {
     return this.#json('GET', '/version', undefined, opts);
+  }
+
+  /** `GET /info`: docker's `info`, the tasks counted by state and what this host and daemon give them. */
+  info(opts: CallOptions = {}): Promise<SystemInfo> {
+    return this.#json('GET', '/info', undefined, opts);
   }
 
   /** `POST /tasks`: creates and starts a task. */

@@ -29,6 +29,7 @@ export type { CreateTaskRequest } from './createRequest.js';
 export type { NetworkMode, TaskNetwork } from './network.js';
 export type { TaskEvent, TaskEventType } from './events.js';
 export type { ErrorBody } from './httpError.js';
+export type { InfoRuntime, SystemInfo } from './info.js';
 export { DaemonLayout, defaultDaemonRoot } from './layout.js';
 export type { ExitRecord, RuntimeName, TaskLimits, TaskRecord } from './records.js';
 export { defaultDaemonCommand, spawnDaemon, type SpawnDaemonOptions } from './startDaemon.js';
