@@ -71,7 +71,7 @@ t.test('run --help shows the flags aligned as pflag does', async (t) => {
 
 t.test('every verb of issue 10 is in the table, with docker\'s start, restart, events and update', async (t) => {
   const issue10 = ['run', 'attach', 'logs', 'exec', 'ps', 'inspect', 'top', 'stats', 'kill', 'stop', 'wait', 'rm', 'pause', 'unpause', 'daemon', 'version', 'help'];
-  t.same(Object.keys(verbs).sort(), [...issue10, 'start', 'restart', 'events', 'update', 'create', 'prune'].sort());
+  t.same(Object.keys(verbs).sort(), [...issue10, 'start', 'restart', 'events', 'update', 'create', 'prune', 'info'].sort());
 });
 
 t.test('usage errors: one line naming the value, exit 125', async (t) => {
