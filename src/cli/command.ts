@@ -1,6 +1,7 @@
 import { inspect } from 'node:util';
 import { exitCodeOf, exitOwnError } from './exitCode.js';
 import { parseFlags, UsageError, type VerbSpec } from './flags.js';
+import { commandGroups, groupCommand } from './groups.js';
 import type { VerbContext, VerbTable } from './verb.js';
 
 /** The streams and environment the command runs with (the process's own, or a test's). */
@@ -36,15 +37,21 @@ export function errorLine(err: unknown, command: string, env: NodeJS.ProcessEnv 
   return `${line}\n`;
 }
 
-/** `taskio help [VERB]`: the top-level help, or a verb's (as `taskio VERB --help`). */
+/** `taskio help [VERB]`: the top-level help, a management command's, or a verb's (as `taskio VERB --help`). */
 export async function help(ctx: VerbContext): Promise<void> {
-  const { commandHelp, verbHelp } = await import('./help.js');
+  const { commandHelp, groupHelp, verbHelp } = await import('./help.js');
   const [topic] = ctx.args.operands;
+  const specs = Object.values(ctx.verbs).map((v) => v.spec);
   if (topic === undefined) {
-    ctx.stdout.write(commandHelp(summary, Object.values(ctx.verbs).map((v) => v.spec)));
+    ctx.stdout.write(commandHelp(summary, specs));
     return;
   }
-  const verb = ctx.verbs[topic];
+  const group = Object.hasOwn(commandGroups, topic) ? commandGroups[topic] : undefined;
+  if (group) {
+    ctx.stdout.write(groupHelp(topic, group, specs));
+    return;
+  }
+  const verb = Object.hasOwn(ctx.verbs, topic) ? ctx.verbs[topic] : undefined;
   if (!verb) throw new UsageError(ctx.command, `unknown help topic: ${topic}`);
   ctx.stdout.write(verbHelp(verb.spec));
 }
@@ -58,7 +65,7 @@ export async function main(argv: readonly string[], verbs: VerbTable, io: Comman
   let command = 'taskio';
   try {
     const top = parseFlags(topSpec, argv, command);
-    const [name, ...rest] = top.operands;
+    let [name, ...rest] = top.operands;
     // The help and the version are imported only to be printed: a verb's run loads neither.
     if (top.bool('version')) {
       io.stdout.write(`${(await import('../packageFiles.js')).packageVersion()}\n`);
@@ -68,12 +75,26 @@ export async function main(argv: readonly string[], verbs: VerbTable, io: Comman
       io.stdout.write((await import('./help.js')).commandHelp(summary, Object.values(verbs).map((v) => v.spec)));
       return 0;
     }
+    // docker's management commands: `taskio container ls` runs `ps`, named as typed.
+    let typed = name;
+    const group = Object.hasOwn(commandGroups, name) ? commandGroups[name] : undefined;
+    if (group) {
+      command = `taskio ${name}`;
+      const [sub, ...subRest] = rest;
+      if (sub === undefined || sub === '--help' || sub === '-h') {
+        io.stdout.write((await import('./help.js')).groupHelp(name, group, Object.values(verbs).map((v) => v.spec)));
+        return 0;
+      }
+      const found = groupCommand(group, sub, verbs);
+      if (!found) throw new UsageError(command, `'${sub}' is not a taskio ${name} command.`);
+      [name, typed, rest] = [found.verb, `${name} ${sub}`, subRest];
+    }
     const verb = Object.hasOwn(verbs, name) ? verbs[name] : undefined;
     if (!verb) throw new UsageError(command, `'${name}' is not a taskio command.`);
-    command = `taskio ${name}`;
+    command = `taskio ${typed}`;
     const args = parseFlags(verb.spec, rest, command);
     if (args.help) {
-      io.stdout.write((await import('./help.js')).verbHelp(verb.spec));
+      io.stdout.write((await import('./help.js')).verbHelp(verb.spec, typed));
       return 0;
     }
     const run = await verb.load();

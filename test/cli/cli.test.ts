@@ -1,6 +1,7 @@
 import t from 'tap';
 import path from 'node:path';
 import fs from 'node:fs';
+import os from 'node:os';
 import { spawnSync } from 'node:child_process';
 import { Collector, repoRoot } from '../helpers/common.js';
 import { main, type CommandIO } from '../../src/cli/command.js';
@@ -63,7 +64,7 @@ t.test('every verb has --help and help VERB, in docker\'s layout', async (t) => 
 
 t.test('run --help shows the flags aligned as pflag does', async (t) => {
   const { stdout } = await inProcess(['kill', '--help']);
-  t.equal(stdout, '\nUsage:  taskio kill [OPTIONS] TASK [TASK...]\n\nKill one or more running tasks\n\nOptions:\n'
+  t.equal(stdout, '\nUsage:  taskio kill [OPTIONS] TASK [TASK...]\n\nKill one or more running tasks\n\nAliases:\n  taskio container kill, taskio kill\n\nOptions:\n'
     + '  -s, --signal string   Signal to send to the task (default "KILL")\n');
   const stop = await inProcess(['stop', '-h']);
   t.match(stop.stdout, '  -t, --time int        Seconds to wait before killing the task (default: its --stop-timeout, else 10)\n');
@@ -108,6 +109,53 @@ t.test('version: the client part, then the daemon\'s; without a daemon, the clie
   t.equal(down.stdout.includes('Server:'), false);
   t.equal(down.stderr, `taskio version: cannot connect to the taskio daemon at ${none}/taskio.sock: is it running? (taskio daemon, or any other command, starts it)\n`);
   t.notOk(fs.existsSync(none), 'asking started no daemon');
+});
+
+t.test('docker\'s management commands: container and system run the same verbs, named as typed', { timeout: 60_000 }, async (t) => {
+  const group = await inProcess(['container']);
+  t.equal(group.code, 0);
+  t.match(group.stdout, /^\nUsage:  taskio container COMMAND\n\nManage tasks\n\nCommands:\n  attach {6}Attach /);
+  t.match(group.stdout, /\n  ls {10}List tasks\n/);
+  t.notMatch(group.stdout, /\n  (list|ps|remove|daemon|version) /, 'aliases and verbs of no group are not listed');
+  t.equal((await inProcess(['container', '--help'])).stdout, group.stdout);
+  t.equal((await inProcess(['help', 'container'])).stdout, group.stdout);
+  t.match((await inProcess(['system'])).stdout, /Commands:\n  events {6}[^\n]*\n  info {8}[^\n]*\n  prune {7}[^\n]*\n\nRun 'taskio system COMMAND --help'/);
+  t.match((await inProcess(['--help'])).stdout, /\n\nManagement Commands:\n  container   Manage tasks\n  system      Manage taskio\n\nCommands:\n/);
+
+  const ls = await inProcess(['container', 'ls', '--help']);
+  t.match(ls.stdout, /^\nUsage:  taskio container ls \[OPTIONS\]\n\nList tasks\n\nAliases:\n  taskio container ls, taskio container list, taskio container ps, taskio ps\n\nOptions:\n/);
+  t.equal((await inProcess(['ps', '--help'])).stdout, ls.stdout.replace('taskio container ls [OPTIONS]', 'taskio ps [OPTIONS]'), 'ps --help differs in its usage line only');
+  t.match((await inProcess(['run', '--help'])).stdout, /\nAliases:\n  taskio container run, taskio run\n/);
+  t.notMatch((await inProcess(['daemon', '--help'])).stdout, /Aliases:/, 'a verb of no group has no aliases');
+
+  const refused: Array<[string[], string]> = [
+    [['container', 'cp'], "taskio container: 'cp' is not a taskio container command. See 'taskio container --help'.\n"],
+    [['system', 'df'], "taskio system: 'df' is not a taskio system command. See 'taskio system --help'.\n"],
+    [['container', 'ls', 'x'], `taskio container ls: "taskio container ls" accepts no arguments. See 'taskio container ls --help'.\n`],
+    [['container', 'remove'], `taskio container remove: "taskio container remove" requires at least 1 argument. See 'taskio container remove --help'.\n`],
+  ];
+  for (const [argv, line] of refused) {
+    const r = await inProcess(argv);
+    t.equal(r.code, 125, argv.join(' '));
+    t.equal(r.stderr, line);
+    t.equal(r.stdout, '');
+  }
+
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const env = { TASKIO_ROOT: root };
+  const created = await inProcess(['container', 'create', '--name', 'grouped', '--runtime', 'host', '--', 'true'], verbs, env);
+  t.equal(created.stdout, 'grouped\n', 'container create made the task');
+  const listed = await inProcess(['container', 'list', '-a', '--format', '{{.ID}} {{.Status}}'], verbs, env);
+  t.equal(listed.code, 0);
+  t.equal(listed.stdout, (await inProcess(['ps', '-a', '--format', '{{.ID}} {{.Status}}'], verbs, env)).stdout);
+  t.match(listed.stdout, /^grouped \w+/);
+  const info = await inProcess(['system', 'info', '--format', '{{.ContainersStopped}} {{.NCPU}}'], verbs, env);
+  t.equal(info.stdout, `1 ${os.cpus().length}\n`);
+  const removed = await inProcess(['container', 'rm', 'grouped'], verbs, env);
+  t.equal(removed.code, 0);
+  t.equal(removed.stdout, 'grouped\n');
 });
 
 t.test('an error that escapes every verb still ends the command with one line and 125', { timeout: 60_000 }, async (t) => {
