@@ -37,6 +37,7 @@ import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, 
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
 import { checkRuntimeSecurity, taskSecurity } from './security.js';
 import { checkRunscSeccomp } from './runscSeccomp.js';
+import { clearContainerCgroup, containerCgroup } from './containerCgroup.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -189,8 +190,9 @@ export class TaskManager {
       if (init && req.mounts?.some((m) => m.target === init.mount.target)) {
         throw new TaskioError('ERR_INVALID_MOUNT', `${init.mount.target} is where --init's process is: mount something else there without --init`);
       }
+      const cgroupName = `${jobPrefix(layout.root)}${id}`;
       const spec = taskSpec(base, {
-        ...(runtimeName !== 'host' ? { cgroupsPath: `/${containerCgroupParent}/${jobPrefix(layout.root)}${id}` } : {}),
+        ...(runtimeName !== 'host' ? { cgroupsPath: containerCgroup(cgroupName) } : {}),
         ...(init ? { args: init.args } : req.args ? { args: req.args } : {}), ...(req.env ? { env: req.env } : {}), ...(req.cwd ? { cwd: req.cwd } : {}),
         terminal: req.terminal ?? base.process.terminal === true, consoleSize: req.consoleSize, rootPath, readonly: readonly || req.readonlyRootfs === true,
         limits: runtimeName === 'host' ? null : (req.limits ?? null), hostname: req.hostname ?? id.slice(0, 63), mounts: [...(req.mounts ?? []), ...(init ? [init.mount] : [])], user, capabilities, rlimits, security,
@@ -201,6 +203,11 @@ export class TaskManager {
       if (runtimeName === 'runsc') checkRunscSeccomp(spec.linux?.seccomp, `bundle ${req.bundle}'s seccomp filter`);
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
+      }
+      // taskio's cgroup of the id (not a bundle's own) left by a root removed by hand: runc would run
+      // the task beside the processes still in it.
+      if (runtimeName !== 'host' && (spec.linux as { cgroupsPath?: unknown } | undefined)?.cgroupsPath === containerCgroup(cgroupName)) {
+        await clearContainerCgroup(id, cgroupName, logger);
       }
       // The shared busybox rootfs is the daemon's image: a task whose runtime would make a place in
       // it (a new working directory or mount point) gets a linked tree of its own instead.
@@ -874,9 +881,6 @@ function attachedRun(runtime: string, record: TaskRecord): boolean {
   if (runtime === 'runsc' && record.limits?.pids !== undefined) return false;
   return runtime !== 'host' && record.autoRemove === true && !record.terminal && record.limits?.memory === undefined;
 }
-
-/** The cgroup parent of runsc and runc tasks, beside the job objects' (`taskio/`, which lists jobs only). */
-export const containerCgroupParent = 'taskio-containers';
 
 /**
  * The OOM counter of a new task with a memory limit, taken before it runs: its job's cgroup (host)
