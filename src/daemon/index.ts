@@ -27,6 +27,7 @@ export {
 } from './client.js';
 export type { CreateTaskRequest } from './createRequest.js';
 export type { NetworkMode, TaskNetwork } from './network.js';
+export type { SeccompMode } from './security.js';
 export type { TaskEvent, TaskEventType } from './events.js';
 export type { ErrorBody } from './httpError.js';
 export type { InfoRuntime, SystemInfo } from './info.js';

@@ -4,6 +4,7 @@ import type { TaskMount } from './mounts.js';
 import type { TaskNetwork } from './network.js';
 import type { RestartPolicy } from './restartPolicy.js';
 import type { TaskUlimit } from './ulimits.js';
+import type { SeccompMode } from './security.js';
 
 /** The runtimes a daemon task can run on. */
 export type RuntimeName = 'runsc' | 'runc' | 'host';
@@ -66,6 +67,8 @@ export interface TaskRecord {
    * runsc ran the task unfiltered (a new create of it from its bundle passes the flag anyway).
    */
   seccomp?: true;
+  /** runsc, runc: where its seccomp filter comes from, or `unconfined` ({@link SeccompMode}). Absent: a host task, or written by a taskio without it. */
+  seccompMode?: SeccompMode;
   /** Its command runs under taskio's init (`--init`: `args` begins with it). Absent: false. */
   init?: boolean;
   /** Its resource limits as asked (`--ulimit`). Absent: the spec's. */

@@ -72,6 +72,22 @@ function seccompFilter(opts: SecurityOptions, privileged: boolean, runtime: 'run
   return ociSeccomp(builtinSeccompProfile, { capabilities });
 }
 
+/**
+ * The seccomp filter a runsc or runc task's processes run under, as `inspect` shows it: taskio's
+ * default profile (`builtin`, runc), a `seccomp=` profile given with the request (`profile`), the
+ * bundle's own `linux.seccomp` (`bundle`), or none (`unconfined`: `--privileged`, `seccomp=unconfined`,
+ * a bundle without one, and runsc's default and `seccomp=builtin`, where gVisor's sentry is the
+ * sandbox). On runsc 2022-12 the processes `exec` starts run unfiltered whatever it says.
+ */
+export type SeccompMode = 'builtin' | 'profile' | 'bundle' | 'unconfined';
+
+/** The {@link SeccompMode} of a task made with `opts` and `s`, whose spec has a filter (`linux.seccomp`) or not. */
+export function seccompMode(opts: SecurityOptions, s: TaskSecurity, specHasFilter: boolean): SeccompMode {
+  if (!specHasFilter) return 'unconfined';
+  if (s.seccomp === undefined) return 'bundle'; // the spec's own kept
+  return typeof opts.seccomp === 'object' ? 'profile' : 'builtin';
+}
+
 /** Puts `s` into `spec`. */
 export function applySecurity(spec: OciSpec, s: TaskSecurity): void {
   const linux = (spec.linux ??= {}) as {

@@ -18,6 +18,7 @@ import { recordNetwork, type TaskNetwork } from './network.js';
 import type { ProcessInfo } from './procStat.js';
 import type { RestartPolicy } from './restartPolicy.js';
 import type { TaskUlimit } from './ulimits.js';
+import type { SeccompMode } from './security.js';
 import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 
@@ -112,6 +113,12 @@ export interface TaskView {
   privileged: boolean;
   /** Its `run --security-opt` options as given (a seccomp profile as its JSON). */
   securityOpt: string[];
+  /**
+   * The seccomp filter it runs under (runsc, runc; {@link SeccompMode}): `builtin`, `profile`,
+   * `bundle`, or `unconfined` for none. Null: a host task (taskio sets no filter; it has the
+   * daemon's), or one made by a taskio that did not record it.
+   */
+  seccomp: SeccompMode | null;
   /** Removed by the daemon once it exited (`run --rm`). */
   autoRemove: boolean;
   /** When the daemon starts it again after an exit (`run --restart`), and how often it did. */
@@ -446,7 +453,7 @@ export class DaemonTask {
     return {
       id: r.id, status: this.restarting && this.state === 'exited' ? 'restarting' : this.state, runtime: r.runtime, image: r.image, args: r.args, cwd: r.cwd, terminal: r.terminal,
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
-      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, privileged: r.privileged === true, securityOpt: r.securityOpt ?? [], labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
+      log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, privileged: r.privileged === true, securityOpt: r.securityOpt ?? [], seccomp: r.seccompMode ?? null, labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
       hostname: r.hostname ?? null, network: recordNetwork(r), autoRemove: r.autoRemove === true, pid: r.pid,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,

@@ -35,7 +35,7 @@ import { withUlimits } from './ulimits.js';
 import { withInit } from './taskInit.js';
 import { changeLiveLimits, checkLimitsChange, updatedLimits, writeBundleLimits, type TaskUpdate } from './taskUpdate.js';
 import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCapabilities, unknownToRunsc } from './capabilities.js';
-import { checkRuntimeSecurity, taskSecurity } from './security.js';
+import { checkRuntimeSecurity, seccompMode, taskSecurity } from './security.js';
 import { checkRunscSeccomp } from './runscSeccomp.js';
 import { clearContainerCgroup, containerCgroup } from './containerCgroup.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
@@ -243,6 +243,7 @@ export class TaskManager {
         ...(runtimeName !== 'host' && spec.hostname ? { hostname: spec.hostname } : {}),
         network: req.network ?? specNetwork(spec, runtimeName),
         ...(runtimeName !== 'host' && spec.linux?.seccomp ? { seccomp: true } : {}),
+        ...(security ? { seccompMode: seccompMode(req.security, security, spec.linux?.seccomp !== undefined) } : {}),
         ...(init ? { init: true } : {}),
         job,
         pid: 0, pidStartTime: null, created: new Date().toISOString(), started: null, status: 'creating',
