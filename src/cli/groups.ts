@@ -20,13 +20,13 @@ const same = (...names: string[]): GroupCommand[] => names.map((name) => ({ name
  * docker's management commands, as people type them from habit: `taskio container ls -a` is
  * `taskio ps -a`, `taskio system info` is `taskio info`. Each runs the top-level verb with the same
  * flags; only the name in messages and help differs. Commands docker has there that mean nothing
- * for taskio (`cp`, `commit`, `df`, …) are not taken.
+ * for taskio (`commit`, `export`, `df`, …) are not taken.
  */
 export const commandGroups: Readonly<Record<string, CommandGroup>> = {
   container: {
     summary: 'Manage tasks',
     commands: [
-      ...same('attach', 'create', 'exec', 'inspect', 'kill', 'logs'),
+      ...same('attach', 'cp', 'create', 'exec', 'inspect', 'kill', 'logs'),
       { name: 'ls', verb: 'ps', aliases: ['list', 'ps'] },
       ...same('pause', 'prune', 'restart'),
       { name: 'rm', verb: 'rm', aliases: ['remove'] },

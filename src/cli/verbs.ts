@@ -163,6 +163,17 @@ export const specs: readonly VerbSpec[] = [
     flags: [detach, interactive, tty, env, envFile, workdir, user, detachKeys],
   },
   {
+    name: 'cp',
+    usage: '[OPTIONS] TASK:SRC_PATH DEST_PATH|-\n\ttaskio cp [OPTIONS] SRC_PATH|- TASK:DEST_PATH',
+    summary: 'Copy files/folders between a running task and the local filesystem',
+    operands: { min: 2, max: 2 },
+    flags: [
+      { name: 'archive', short: 'a', kind: 'bool', description: 'Archive mode (copy all uid/gid information)' },
+      { name: 'follow-link', short: 'L', kind: 'bool', description: 'Always follow symbol link in SRC_PATH' },
+      { name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+    ],
+  },
+  {
     name: 'ps',
     usage: '[OPTIONS]',
     summary: 'List tasks',
@@ -281,6 +292,7 @@ const code: Record<string, Verb['load']> = {
   run: async () => (await import('./run.js')).run,
   attach: async () => (await import('./attach.js')).attach,
   exec: async () => (await import('./exec.js')).exec,
+  cp: async () => (await import('./cp.js')).cp,
   wait: async () => (await import('./wait.js')).wait,
   logs: async () => (await import('./logs.js')).logs,
   ps: async () => (await import('./ps.js')).ps,
