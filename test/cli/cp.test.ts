@@ -1,0 +1,200 @@
+import t from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import { spawn, spawnSync } from 'node:child_process';
+import { cliMain, daemonRoot } from '../daemon/helpers.js';
+import { inProcess } from './inProcess.js';
+import { taskio } from './runSession.js';
+import { taskioEnv } from './taskioCommand.js';
+
+/** `taskio ARGS…` with stdin read from `stdinFile` and stdout written to `stdoutFile` (a tar stream is bytes, not text). */
+async function taskioFiles(root: string, args: string[], files: { stdin?: string; stdout?: string }): Promise<{ status: number | null; stderr: string }> {
+  const input = files.stdin ? fs.openSync(files.stdin, 'r') : 'ignore';
+  const output = files.stdout ? fs.openSync(files.stdout, 'w') : 'ignore';
+  const child = spawn(process.execPath, ['--', cliMain, ...args], { env: taskioEnv(root), stdio: [input, output, 'pipe'] });
+  for (const fd of [input, output]) if (typeof fd === 'number') fs.closeSync(fd);
+  let stderr = '';
+  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const status = await new Promise<number | null>((resolve, reject) => { child.once('error', reject); child.once('close', resolve); });
+  return { status, stderr };
+}
+
+/** Every path under `dir` with its type and permission bits (`f 640 sub/g`), and each file's text. */
+function described(dir: string): string[] {
+  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
+    const p = path.join(e.parentPath, e.name);
+    const st = fs.lstatSync(p);
+    const rel = path.relative(dir, p);
+    return `${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'} ${(st.mode & 0o7777).toString(8)} ${rel}${e.isFile() ? ` ${fs.readFileSync(p, 'utf8').trim()}` : ''}`;
+  }).sort();
+}
+
+/** A source tree: the directory (755), `f` (640), `sub/` (750) with `g` (644). */
+function makeTree(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
+  fs.writeFileSync(path.join(dir, 'f'), 'file\n');
+  fs.writeFileSync(path.join(dir, 'sub', 'g'), 'g\n');
+  for (const [p, mode] of [['', 0o755], ['f', 0o640], ['sub', 0o750], ['sub/g', 0o644]] as const) fs.chmodSync(path.join(dir, p), mode);
+}
+
+const tree = ['d 750 sub', 'f 640 f file', 'f 644 sub/g g'];
+const under = (name: string): string[] => tree.map((l) => l.replace(/^(\S+ \S+ )/, `$1${name}/`));
+
+t.test('cp refusals before any task is asked: one line, exit 125; container cp is cp', async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['cp', 'a:/x', 'b:/y'], 'taskio cp: copying between containers is not supported\n'],
+    [['cp', 'a', './b:c'], 'taskio cp: must specify at least one container source (TASK:PATH), not "a" and "./b:c"\n'],
+    [['cp', '', 'box:/x'], 'taskio cp: source can not be empty\n'],
+    [['cp', 'box:/x'], `taskio cp: "taskio cp" requires exactly 2 arguments. See 'taskio cp --help'.\n`],
+  ];
+  for (const [argv, line] of cases) {
+    const r = await inProcess(argv);
+    t.same([r.code, r.stderr], [125, line], argv.join(' '));
+  }
+  t.match((await inProcess(['container', 'cp', '--help'])).stdout, /^\nUsage:  taskio container cp \[OPTIONS\] TASK:SRC_PATH DEST_PATH\|-\n\ttaskio cp \[OPTIONS\] SRC_PATH\|- TASK:DEST_PATH\n[^]*\nAliases:\n  taskio container cp, taskio cp\n/);
+});
+
+t.test('cp with a host task: files, directories, DIR/., into a directory or to a new name, - both ways; modes kept, owners with -a', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  // A host task's files are the host's: its side of the copy lives under T, this side under H.
+  const T = path.join(root, 'task');
+  const H = path.join(root, 'here');
+  makeTree(path.join(T, 'src'));
+  fs.mkdirSync(path.join(T, 'in'));
+  fs.mkdirSync(H);
+  t.equal((await taskio(root, ['run', '-d', '--name', 'box', '--runtime', 'host', '--', 'sleep', '1000'])).status, 0);
+  const cp = async (...args: string[]): Promise<void> => {
+    const r = await taskio(root, ['cp', ...args]);
+    t.same([r.status, r.stderr, r.stdout], [0, '', ''], `cp ${args.join(' ')}`);
+  };
+
+  // From the task.
+  await cp(`box:${T}/src/f`, `${H}/`);
+  await cp(`box:${T}/src/f`, `${H}/renamed`);
+  await cp(`box:${T}/src`, `${H}/copy`);
+  await cp(`box:${T}/src`, H);
+  fs.mkdirSync(path.join(H, 'contents'));
+  await cp(`box:${T}/src/.`, `${H}/contents`);
+  t.same(described(H), [
+    ...under('contents'), 'd 755 contents', ...under('copy'), 'd 755 copy', 'f 640 f file', 'f 640 renamed file', ...under('src'), 'd 755 src',
+  ].sort(), 'a file into a directory and to a new name; a directory to a new name, into a directory, its contents; modes as they were');
+
+  // A tar stream out, and back in.
+  const archive = path.join(root, 'src.tar');
+  const out = await taskioFiles(root, ['cp', `box:${T}/src`, '-'], { stdout: archive });
+  t.same([out.status, out.stderr], [0, '']);
+  t.same(spawnSync('tar', ['-tf', archive], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort(), ['src/', 'src/f', 'src/sub/', 'src/sub/g']);
+  const back = await taskioFiles(root, ['cp', '-', `box:${T}/in`], { stdin: archive });
+  t.same([back.status, back.stderr], [0, '']);
+  t.same(described(path.join(T, 'in')), [...under('src'), 'd 755 src'].sort(), 'cp - extracts the stream in the directory');
+  fs.rmSync(path.join(T, 'in', 'src'), { recursive: true });
+
+  // To the task.
+  fs.writeFileSync(path.join(H, 'owned'), 'owned\n', { mode: 0o604 });
+  fs.chownSync(path.join(H, 'owned'), 1234, 5678);
+  await cp(`${H}/owned`, `box:${T}/in/`);
+  await cp('-a', `${H}/owned`, `box:${T}/in/owned-a`);
+  await cp(`${H}/src`, `box:${T}/in/dir`);
+  await cp(`${H}/src`, `box:${T}/in`);
+  fs.mkdirSync(path.join(T, 'in', 'contents'));
+  await cp(`${H}/src/.`, `box:${T}/in/contents`);
+  t.same(described(path.join(T, 'in')), [
+    ...under('contents'), 'd 755 contents', ...under('dir'), 'd 755 dir', 'f 604 owned owned', 'f 604 owned-a owned', ...under('src'), 'd 755 src',
+  ].sort());
+  const owner = (name: string): string => { const st = fs.statSync(path.join(T, 'in', name)); return `${st.uid}:${st.gid}`; };
+  t.same([owner('owned'), owner('owned-a')], ['0:0', '1234:5678'], 'owners are root\'s in the task, the source\'s with -a');
+
+  // docker's summary: only asked for here (stdout is no terminal).
+  const said = await taskio(root, ['cp', '--quiet=false', `box:${T}/src/f`, `${H}/said`]);
+  t.same([said.status, said.stderr], [0, `Successfully copied 5B to ${H}/said\n`]);
+  const quiet = await taskio(root, ['cp', '-q', `${H}/said`, `box:${T}/in/said`]);
+  t.same([quiet.status, quiet.stderr], [0, '']);
+
+  // Refusals: docker's wording, one line, 125.
+  const refusals: Array<[string[], string]> = [
+    [[`box:${T}/nope`, H], `taskio cp: Could not find the file ${T}/nope in container box\n`],
+    [[`${H}/nope`, `box:${T}/in`], `taskio cp: lstat ${H}/nope: no such file or directory\n`],
+    [[`box:${T}/src`, `${H}/f`], `taskio cp: cannot copy directory box:${T}/src to ${H}/f: it is a file\n`],
+    [[`box:${T}/src/f`, `${H}/new/`], `taskio cp: no such directory: ${H}/new/ (the destination directory must exist)\n`],
+    [[`box:${T}/src`, `${H}/no/such`], `taskio cp: no such directory: ${H}/no\n`],
+    [['nosuch:/x', H], 'taskio cp: no such task: nosuch\n'],
+  ];
+  for (const [args, line] of refusals) {
+    const r = await taskio(root, ['cp', ...args]);
+    t.same([r.status, r.stderr], [125, line], `cp ${args.join(' ')}`);
+  }
+  const fifo = path.join(root, 'fifo');
+  t.same(fs.existsSync(fifo) ? fs.readdirSync(fifo) : [], [], 'every exec\'s FIFO set was removed');
+});
+
+t.test('cp needs a running task: a created or an exited one is refused, naming its state', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  t.equal((await taskio(root, ['run', '--name', 'done', '--runtime', 'host', '--', 'true'])).status, 0);
+  t.equal((await taskio(root, ['create', '--name', 'made', '--runtime', 'host', '--', 'true'])).status, 0);
+  for (const [id, state] of [['done', 'exited'], ['made', 'created']]) {
+    const r = await taskio(root, ['cp', `${id}:/etc/hostname`, root]);
+    t.same([r.status, r.stderr], [125, `taskio cp: task ${id} is ${state}: cp needs a running task; start it first\n`]);
+  }
+  t.same(fs.readdirSync(root).filter((n) => n === 'hostname'), [], 'nothing copied');
+});
+
+t.test('runsc: a directory into the sandbox and back (busybox tar), modes kept, owners with -a; - out', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const H = path.join(root, 'here');
+  makeTree(path.join(H, 'src'));
+  fs.chownSync(path.join(H, 'src', 'f'), 1234, 5678);
+  t.equal((await taskio(root, ['run', '-d', '--name', 'box', '--runtime', 'runsc', '--', 'sleep', '1000'])).status, 0);
+  const copied = await taskio(root, ['cp', '-a', `${H}/src`, 'box:/tmp/in']);
+  t.same([copied.status, copied.stderr], [0, '']);
+  const seen = await taskio(root, ['exec', 'box', 'sh', '-c', 'cd /tmp/in && stat -c "%a %u:%g %n" f sub sub/g']);
+  t.equal(seen.stdout, '640 1234:5678 f\n750 0:0 sub\n644 0:0 sub/g\n', 'in the sandbox, with -a: the modes and the owners');
+  const back = await taskio(root, ['cp', 'box:/tmp/in', `${H}/back`]);
+  t.same([back.status, back.stderr], [0, '']);
+  t.same(described(path.join(H, 'back')), tree, 'back here: the same tree and modes');
+  t.equal(fs.statSync(path.join(H, 'back', 'f')).uid, process.getuid!(), 'owned by who copied it out, as docker\'s');
+  const archive = path.join(root, 'in.tar');
+  const out = await taskioFiles(root, ['cp', 'box:/tmp/in/.', '-'], { stdout: archive });
+  t.same([out.status, out.stderr], [0, '']);
+  t.same(spawnSync('tar', ['-tf', archive], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort(), ['./', './f', './sub/', './sub/g']);
+});
+
+/**
+ * A hostile task: its `tar` (first on its PATH, which the exec inherits) prints an archive made in
+ * it of `d/evil -> OUTSIDE`, `d/up -> ../..`, then `d/evil/pwned` and `d/up/pwned-up` (through
+ * those links), and with `sibling` a member beside `d`.
+ */
+const hostileScript = `set -e
+outside=$1
+mkdir -p /tmp/h/w1/d /tmp/h/w2/d/evil /tmp/h/w2/d/up /tmp/h/w3 /tmp/d && cd /tmp/h
+ln -s "$outside" w1/d/evil; ln -s ../.. w1/d/up
+echo pwned > w2/d/evil/pwned; echo pwned > w2/d/up/pwned-up; echo pwned > w3/sibling
+tar -cf a1 -C w1 d; tar -cf a2 -C w2 d/evil/pwned d/up/pwned-up; tar -cf a3 -C w3 sibling
+# busybox tar ends an archive with exactly two zero blocks: cut them to join archives.
+body() { head -c $(( $(wc -c < "$1") - 1024 )) "$1"; }
+{ body a1; cat a2; } > links.tar
+{ body a1; body a2; cat a3; } > sibling.tar
+printf '#!/bin/sh\\ncat /tmp/h/$ARCHIVE\\n' > tar; chmod +x tar
+`;
+
+for (const [archive, why] of [['links.tar', 'links out of the destination'], ['sibling.tar', 'a member beside the copied directory']] as const) {
+  t.test(`runc: a hostile task's archive (${why}) writes nothing outside the destination`, { timeout: 120_000 }, async (t) => {
+    const root = daemonRoot(t);
+    const outside = path.join(root, 'outside');
+    const P = path.join(root, 'P');
+    fs.mkdirSync(outside);
+    fs.mkdirSync(P);
+    const run = await taskio(root, ['run', '-d', '--name', 'evil', '--runtime', 'runc', '-e', 'PATH=/tmp/h:/usr/bin:/bin', '-e', `ARCHIVE=${archive}`, '--', 'sleep', '1000']);
+    t.equal(run.status, 0);
+    t.equal((await taskio(root, ['exec', '-i', 'evil', 'sh', '-s', outside], hostileScript)).status, 0);
+    const r = await taskio(root, ['cp', 'evil:/tmp/d', `${P}/copy`]);
+    t.equal(r.status, 125);
+    t.match(r.stderr, archive === 'sibling.tar'
+      ? /^taskio cp: tar member "sibling" is not under "d": refused \(an archive of "d" holds nothing else\)\n$/
+      : /^taskio cp: the host's tar failed to extract into [^\n]*: tar: copy\/(evil|up)\/pwned[^\n]*Not a directory\n$/);
+    t.same(fs.readdirSync(outside), [], 'nothing through the absolute link');
+    t.same(fs.readdirSync(root).filter((n) => n.startsWith('pwned')), [], 'nothing through the ../.. link');
+    // The extraction stops where the refusal came: what it made before stays, inside the destination.
+    t.same(fs.readdirSync(P).filter((n) => n !== 'copy'), [], 'nothing beside the destination');
+    t.same(fs.readdirSync(P, { recursive: true }).filter((n) => String(n).includes('pwned')), [], 'nothing through the links inside it either');
+  });
+}
