@@ -58,6 +58,13 @@ const format = (parse: (value: string) => unknown): FlagSpec => ({
 /** docker's `--format` of `inspect` and `info`: `json`, or a Go template over the JSON, taken as typed. */
 const jsonOrTemplate: FlagSpec = { name: 'format', short: 'f', kind: 'string', description: 'Format output using "json" or a Go template', parse: parseInspectFormat };
 
+/** docker's cp flags; `-q` is also on when stdout is no terminal, unless given (`-q=false`). */
+const cpFlags: FlagSpec[] = [
+  { name: 'archive', short: 'a', kind: 'bool', description: 'Archive mode (copy all uid/gid information)' },
+  { name: 'follow-link', short: 'L', kind: 'bool', description: 'Always follow symbol link in SRC_PATH' },
+  { name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
+];
+
 /** The flags `run` and `create` share: what the task is (docker's container flags). */
 const taskFlags: FlagSpec[] = [
   interactive, tty, env, envFile, workdir, user,
@@ -167,11 +174,7 @@ export const specs: readonly VerbSpec[] = [
     usage: '[OPTIONS] TASK:SRC_PATH DEST_PATH|-\n\ttaskio cp [OPTIONS] SRC_PATH|- TASK:DEST_PATH',
     summary: 'Copy files/folders between a running task and the local filesystem',
     operands: { min: 2, max: 2 },
-    flags: [
-      { name: 'archive', short: 'a', kind: 'bool', description: 'Archive mode (copy all uid/gid information)' },
-      { name: 'follow-link', short: 'L', kind: 'bool', description: 'Always follow symbol link in SRC_PATH' },
-      { name: 'quiet', short: 'q', kind: 'bool', description: 'Suppress progress output during copy. Progress output is automatically suppressed if no terminal is attached' },
-    ],
+    flags: cpFlags,
   },
   {
     name: 'ps',
