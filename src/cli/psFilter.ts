@@ -6,18 +6,21 @@ import { hasLabel, parseLabelFilter, type LabelFilter } from '../labelFilter.js'
  * One `ps --filter key=value`, as docker reads it: `id` and `name` (a task's id is its name) match
  * the id as an unanchored regular expression, `status` is a state, `exited` an exit code, and
  * `runtime` (taskio's own) the runtime's name, `label` a label's key (`label=KEY`) or key and value
- * (`label=KEY=VALUE`).
+ * (`label=KEY=VALUE`), `health` a health status (`none`: a task without a check).
  */
 export type PsFilter =
   | { key: 'id' | 'name'; match: RegExp }
   | { key: 'status'; status: string }
   | { key: 'exited'; code: number }
   | { key: 'runtime'; runtime: string }
+  | { key: 'health'; health: string }
   | LabelFilter;
 
 /** The states docker's `status` filter takes; taskio's tasks are only ever in the first four. */
 const statuses = ['created', 'running', 'paused', 'exited', 'restarting', 'removing', 'dead'];
 const runtimes = ['runsc', 'runc', 'host'];
+/** docker's `health` filter values. */
+const healths = ['starting', 'healthy', 'unhealthy', 'none'];
 
 function invalid(message: string): TaskioError {
   return new TaskioError('ERR_INVALID_ARG_VALUE', message);
@@ -50,10 +53,13 @@ export function parsePsFilter(value: string): PsFilter {
     case 'runtime':
       if (!runtimes.includes(v)) throw bad(`expected one of ${runtimes.join(', ')}`);
       return { key, runtime: v };
+    case 'health':
+      if (!healths.includes(v)) throw bad(`expected one of ${healths.join(', ')}`);
+      return { key, health: v };
     case 'label':
       return parseLabelFilter(v, bad);
     default:
-      throw invalid(`invalid filter '${key}' (id, name, label, status, exited, runtime)`);
+      throw invalid(`invalid filter '${key}' (id, name, label, status, exited, health, runtime)`);
   }
 }
 
@@ -68,6 +74,8 @@ function matches(t: TaskView, f: PsFilter): boolean {
       return t.status === 'exited' && t.exit?.exitCode === f.code;
     case 'runtime':
       return t.runtime === f.runtime;
+    case 'health':
+      return (t.health?.status ?? 'none') === f.health;
     case 'label':
       return hasLabel(t.labels, f);
   }

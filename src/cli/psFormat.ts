@@ -53,7 +53,7 @@ export function psFields(t: TaskView, now: Date, trunc: boolean): Record<keyof t
     Command: JSON.stringify(trunc ? ellipsis(command, commandWidth) : command),
     CreatedAt: goTime(t.created),
     RunningFor: createdText(t.created, now),
-    Status: statusText({ state: t.status, startedAt: t.started, exitedAt: t.exit?.exitedAt ?? null, exitCode: t.exit?.exitCode ?? null }, now),
+    Status: statusText({ state: t.status, startedAt: t.started, exitedAt: t.exit?.exitedAt ?? null, exitCode: t.exit?.exitCode ?? null, health: t.health?.status ?? null }, now),
     State: t.status,
     Pid: live && t.pid > 0 ? String(t.pid) : '',
     // docker's: key=value pairs joined by commas, keys sorted.

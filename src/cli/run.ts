@@ -11,6 +11,7 @@ import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
 import { interruptedCode } from './interrupt.js';
 import { commandLimits } from './limits.js';
+import { commandHealthcheck } from './health.js';
 import { commandLog } from './logDriver.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
@@ -50,6 +51,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
     terminal: a.bool('tty'),
     stdin: a.bool('interactive'),
     ...(Object.keys(limits).length > 0 ? { limits } : {}),
+    ...commandHealthcheck(a),
   };
 }
 

@@ -8,6 +8,8 @@ export interface TaskStatusInfo {
   exitedAt?: Date | string | null;
   /** The exit code; `null` when nobody saw the exit. */
   exitCode?: number | null;
+  /** Its health status, when it has a check. */
+  health?: 'starting' | 'healthy' | 'unhealthy' | null;
 }
 
 function ms(t: Date | string | null | undefined): number | undefined {
@@ -18,7 +20,8 @@ function ms(t: Date | string | null | undefined): number | undefined {
 
 /**
  * The STATUS column of `ps`, as docker writes a container's state: `Up 3 minutes`,
- * `Up About an hour (Paused)`, `Exited (3) 2 seconds ago`, `Created`. An exit nobody saw reads
+ * `Up About an hour (Paused)`, `Up 3 minutes (healthy)`, `Up 5 seconds (health: starting)`,
+ * `Exited (3) 2 seconds ago`, `Created`. An exit nobody saw reads
  * `Exited (unknown)` (docker would show containerd's 255; taskio does not make a code up).
  */
 export function statusText(task: TaskStatusInfo, now: Date = new Date()): string {
@@ -28,7 +31,9 @@ export function statusText(task: TaskStatusInfo, now: Date = new Date()): string
     case 'running':
     case 'paused': {
       const up = `Up ${humanDuration(started === undefined ? 0 : now.getTime() - started)}`;
-      return task.state === 'paused' ? `${up} (Paused)` : up;
+      if (task.state === 'paused') return `${up} (Paused)`;
+      if (!task.health) return up;
+      return `${up} (${task.health === 'starting' ? 'health: starting' : task.health})`;
     }
     case 'restarting': {
       const code = task.exitCode === null || task.exitCode === undefined ? 'unknown' : String(task.exitCode);

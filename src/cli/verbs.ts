@@ -12,6 +12,7 @@ import { parsePsFormat } from './psFormat.js';
 import { parseStatsFormat } from './statsFormat.js';
 import { parseSince } from './since.js';
 import { limitChangeFlags, limitFlags } from './limits.js';
+import { healthConflicts, healthFlags } from './health.js';
 import {
   parseEnv, parseHostDir, parseHostFile, parseLog, parseRuntime, parseStopTimeout, parseTail,
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
@@ -106,10 +107,11 @@ const taskFlags: FlagSpec[] = [
     description: 'Log driver options: max-size=SIZE (rotate past SIZE; k, m, g count 1000s, as docker), max-file=N (files kept, with max-size; default 1), path=/abs/file (the log there, not in the task directory)',
   },
   ...limitFlags,
+  ...healthFlags,
 ];
 
 /** The flags of {@link taskFlags} that cannot be given together: `--log URI` says all `--log-driver`/`--log-opt` would. */
-const taskConflicts: Array<[string, string]> = [['rootfs', 'bundle'], ['log', 'log-driver'], ['log', 'log-opt']];
+const taskConflicts: Array<[string, string]> = [['rootfs', 'bundle'], ['log', 'log-driver'], ['log', 'log-opt'], ...healthConflicts];
 
 /** The command line of every verb. */
 export const specs: readonly VerbSpec[] = [
@@ -183,7 +185,7 @@ export const specs: readonly VerbSpec[] = [
     operands: { min: 0, max: 0 },
     flags: [
       all,
-      { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, label, status, exited, runtime)', valueName: 'filter', parse: parsePsFilter },
+      { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, label, status, exited, health, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
       format(parsePsFormat), noTrunc,
     ],

@@ -13,6 +13,7 @@ import { networkMode, type NetworkMode } from './network.js';
 import { readSecurityOpts, type SecurityOptions } from './securityOpt.js';
 import { checkUlimits, type TaskUlimit } from './ulimits.js';
 import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
+import { checkHealthConfig, type HealthConfig } from './healthcheck.js';
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import type { RuntimeName, TaskLimits } from './records.js';
 
@@ -99,6 +100,13 @@ export interface CreateTaskRequest {
    */
   autoRemove?: boolean;
   /**
+   * docker's `Healthcheck`: a command run in the task every `interval` (`run --health-cmd`), whose
+   * results make its health `starting`, `healthy` or `unhealthy` (`inspect`'s `health`, `ps`,
+   * `health_status` events). `{"test": ["NONE"]}` is no check (`--no-healthcheck`). A bundle has no
+   * image HEALTHCHECK: without this field, no check.
+   */
+  healthcheck?: HealthConfig;
+  /**
    * `false`: the task is made — bundle and record — but not started (docker's create); it
    * is `created` until `POST /tasks/:id/start`. Not with an attached create. Default true.
    */
@@ -113,6 +121,7 @@ const schema = {
   cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'boolean', log: 'string', logOptions: 'object', limits: 'object', autoRemove: 'boolean',
   mounts: 'object[]', readonlyRootfs: 'boolean', user: 'string', restartPolicy: 'object', stopSignal: 'signal', stopTimeout: 'integer',
   capAdd: 'string[]', capDrop: 'string[]', privileged: 'boolean', securityOpt: 'string[]', hostname: 'string', network: 'string', labels: 'object', ulimits: 'object[]', init: 'boolean', start: 'boolean',
+  healthcheck: 'object',
 } as const;
 
 /** How a task's output is kept, from its `log` field. */
@@ -172,6 +181,10 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.stopSignal !== undefined) req.stopSignal = signalName(signalNumber(req.stopSignal));
   if (req.stopTimeout !== undefined) checkStopTimeout('stopTimeout', req.stopTimeout);
   if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
+  if (req.healthcheck !== undefined) {
+    const check = checkHealthConfig(req.healthcheck);
+    if (check === null) delete req.healthcheck; // NONE: no check
+  }
   const security = readSecurityOpts(req.securityOpt ?? []);
   return { ...req, logPlan: logPlan(req.log, req.logOptions), security };
 }

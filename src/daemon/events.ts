@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
+import type { HealthStatus } from './healthState.js';
 
-/** The kinds of task events the daemon publishes (Docker's names). */
-export type TaskEventType = 'create' | 'start' | 'restart' | 'exit' | 'delete' | 'oom' | 'pause' | 'resume' | 'exec-start' | 'exec-exit';
+/** The kinds of task events the daemon publishes (Docker's names; `health_status: healthy` as docker's action, status and all). */
+export type TaskEventType = 'create' | 'start' | 'restart' | 'exit' | 'delete' | 'oom' | 'pause' | 'resume' | 'exec-start' | 'exec-exit' | `health_status: ${HealthStatus}`;
 
 /** One event, as a line of `GET /events`. */
 export interface TaskEvent {

@@ -5,6 +5,7 @@ import type { TaskNetwork } from './network.js';
 import type { RestartPolicy } from './restartPolicy.js';
 import type { TaskUlimit } from './ulimits.js';
 import type { SeccompMode } from './security.js';
+import type { HealthConfig } from './healthcheck.js';
 
 /** The runtimes a daemon task can run on. */
 export type RuntimeName = 'runsc' | 'runc' | 'host';
@@ -101,6 +102,8 @@ export interface TaskRecord {
   /** `stop`'s first signal (a name, `SIGTERM` when absent) and its wait in seconds before KILL (10; -1: for ever). */
   stopSignal?: string;
   stopTimeout?: number;
+  /** Its health check (`CMD` or `CMD-SHELL`), as asked. Absent: none. */
+  healthcheck?: HealthConfig;
 }
 
 /**

@@ -21,6 +21,10 @@ import type { TaskUlimit } from './ulimits.js';
 import type { SeccompMode } from './security.js';
 import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
+import { readSpec } from './bundle.js';
+import type { HealthConfig } from './healthcheck.js';
+import { HealthMonitor } from './healthMonitor.js';
+import type { HealthView } from './healthState.js';
 
 /** The states of a daemon task. */
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
@@ -121,6 +125,13 @@ export interface TaskView {
   seccomp: SeccompMode | null;
   /** Removed by the daemon once it exited (`run --rm`). */
   autoRemove: boolean;
+  /** Its health check (`run --health-cmd`, docker's `Config.Healthcheck`); null without one. */
+  healthcheck: HealthConfig | null;
+  /**
+   * Its health (docker's `State.Health`): status, failing streak and the last 5 results; null
+   * without a check, or before its first run. A run that ended is `unhealthy`, as docker's.
+   */
+  health: HealthView | null;
   /** When the daemon starts it again after an exit (`run --restart`), and how often it did. */
   restartPolicy: RestartPolicy;
   restartCount: number;
@@ -164,6 +175,8 @@ export class DaemonTask {
   readonly #keepAlive: OutputKeepAlive | null;
   #exit: ExitRecord | null;
   #oom: OomCounter | null = null;
+  /** Its health checks (docker's health monitor): a run of a task with a check has one. */
+  #health: HealthMonitor | null = null;
   /** A created task: settles what it is waited for with its first run (null: removed before). */
   #ran: ((run: DaemonTask | null) => void) | null = null;
   /** Exited, and its restart policy starts it again after a wait (docker's `restarting`). Set by its manager. */
@@ -200,6 +213,7 @@ export class DaemonTask {
       this.exited = new Promise(() => undefined);
     }
     this.outputDone = this.#logCopy ? this.#logCopy.done : this.exited.then(() => undefined);
+    if (init.record.healthcheck) this.#health = this.#healthMonitor(init.record.healthcheck, init.state === 'running' || init.state === 'paused');
     // Docker's `oom` event: only a task with a memory limit has a counter of its own to read.
     if (this.#exit === null && init.record.limits?.memory !== undefined) this.#oom = init.oom !== undefined ? init.oom : OomCounter.of(init.record.pid);
   }
@@ -227,6 +241,7 @@ export class DaemonTask {
     if (this.#exit) return this.#exit;
     this.#exit = exit;
     this.lifecycle.apply('exit');
+    void this.#health?.stop();
     try {
       writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
     } catch (err) {
@@ -442,8 +457,31 @@ export class DaemonTask {
     return deleting;
   }
 
+  /**
+   * The health checks of this run (see {@link HealthMonitor}): through the exec path, as `exec`
+   * (refused while paused, never beside a delete), but not among the task's execs and without exec
+   * events — docker lists its checks' execs and logs their starts, a check every few seconds that
+   * would drown the real ones. The start period counts from the run's start, also after a daemon
+   * restart: an adopted task's checks go on at once, its status `starting` again.
+   */
+  #healthMonitor(config: HealthConfig, running: boolean): HealthMonitor {
+    const dir = this.#ctx.layout.taskDir(this.id);
+    let spec: ExecConfig['spec'] | null = null;
+    return new HealthMonitor(config, Date.parse(this.record.started ?? '') || Date.now(), {
+      dir,
+      spec: () => (spec ??= readSpec(this.record.bundle).process),
+      paused: () => this.state === 'paused',
+      exec: (config) => this.lifecycle.run('exec', () => this.#needControl().exec(path.join(dir, 'execs'), config)),
+      changed: (status) => {
+        this.#ctx.logger.info({ id: this.id, status }, 'health status');
+        this.publish({ type: `health_status: ${status}` });
+      },
+    }, running);
+  }
+
   /** Daemon shutdown: stops copying (the rest stays in the pipes) and leaves the task running. */
   async release(): Promise<void> {
+    await this.#health?.stop();
     await this.#logCopy?.close();
     this.#keepAlive?.close();
   }
@@ -455,6 +493,7 @@ export class DaemonTask {
       stdin: r.stdio.stdin !== '', stdinOpen: this.#exit === null && (this.#control?.stdinOpen ?? false),
       log: r.log, logPath: r.logPath, logFormat: r.logFormat, stdio: r.stdio, limits: r.limits, mounts: r.mounts ?? [], user: r.user ?? null, capabilities: r.capabilities ?? null, privileged: r.privileged === true, securityOpt: r.securityOpt ?? [], seccomp: r.seccompMode ?? null, labels: r.labels ?? {}, ulimits: r.ulimits ?? [], init: r.init === true,
       hostname: r.hostname ?? null, network: recordNetwork(r), autoRemove: r.autoRemove === true, pid: r.pid,
+      healthcheck: r.healthcheck ?? null, health: this.#health?.view() ?? null,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
       created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],

@@ -250,6 +250,7 @@ export class TaskManager {
         ...(req.autoRemove === true ? { autoRemove: true } : {}),
         ...(req.restartPolicy && req.restartPolicy.name !== 'no' ? { restartPolicy: req.restartPolicy, restartCount: 0 } : {}),
         ...(req.stopSignal !== undefined ? { stopSignal: String(req.stopSignal) } : {}), ...(req.stopTimeout !== undefined ? { stopTimeout: req.stopTimeout } : {}),
+        ...(req.healthcheck ? { healthcheck: req.healthcheck } : {}),
       };
       if (req.start === false) {
         // docker's create: everything is made but the runtime's part; `start` runs it.
