@@ -1,0 +1,197 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import t, { type Test } from 'tap';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import type { TaskView } from '../../src/daemon/task.js';
+import { goDurationString } from '../../src/daemon/goDuration.js';
+import { tmpDir } from '../helpers/common.js';
+import { client, daemonPid, daemonRoot, eventually, waitGone } from '../daemon/helpers.js';
+import { refusedLine } from './inProcess.js';
+import { processesWith } from './runSession.js';
+import { taskio } from './taskioCommand.js';
+
+// One daemon for the file; host tasks (cheap), one runc task; short intervals, so a check runs every 100 ms.
+const root = daemonRoot(t);
+const c: DaemonClient = await client(root);
+t.teardown(() => c.close());
+
+/**
+ * The `health_status` events of task `id` from now on (subscribed before the task is made, so
+ * none is missed): `next(status)` resolves once one with that status came.
+ */
+async function healthEvents(t: Test, d: DaemonClient, id: string, since?: Date): Promise<{ seen: string[]; next(status: string): Promise<void> }> {
+  const stop = new AbortController();
+  t.teardown(() => stop.abort());
+  const stream = await d.events({ id, signal: stop.signal, ...(since ? { since } : {}) });
+  const seen: string[] = [];
+  void (async () => {
+    for await (const e of stream) if (e.type.startsWith('health_status')) seen.push(e.type);
+  })().catch(() => undefined);
+  return { seen, next: (status) => eventually(() => seen.includes(`health_status: ${status}`), `the health_status: ${status} event of ${id}`, 30_000) };
+}
+
+/** `taskio run -d --runtime host --name ID FLAGS… -- sleep 1000`, removed with the test. */
+async function runChecked(t: Test, id: string, flags: string[], runtime = 'host'): Promise<void> {
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const r = await taskio(t, root, 'run', '-d', '--name', id, '--runtime', runtime, ...flags, '--', 'sleep', '1000');
+  t.same([r.code, r.stderr], [0, ''], `run ${flags.join(' ')}`);
+}
+
+const psStatus = async (t: Test, id: string): Promise<string> => (await taskio(t, root, 'ps', '-f', `name=^${id}$`, '--format', '{{.Status}}')).stdout;
+const psHealth = async (t: Test, health: string): Promise<string[]> => (await taskio(t, root, 'ps', '-q', '-f', `health=${health}`)).stdout.split('\n').filter(Boolean);
+
+t.test('Go\'s duration text, as docker\'s timeout message has it', async (t) => {
+  const cases: Array<[number, string]> = [[0, '0s'], [30e9, '30s'], [90e9, '1m30s'], [3600e9, '1h0m0s'], [1.5e9, '1.5s'], [500e6, '500ms'], [1.5e6, '1.5ms'], [2e3, '2µs'], [7, '7ns'], [3723.25e9, '1h2m3.25s']];
+  for (const [ns, text] of cases) t.equal(goDurationString(ns), text, text);
+});
+
+t.test('a check that succeeds: healthy (event, ps STATUS and -f health=, inspect\'s log)', { timeout: 60_000 }, async (t) => {
+  const since = new Date(Date.now() - 1000).toISOString();
+  const events = await healthEvents(t, c, 'hc-ok');
+  await runChecked(t, 'hc-ok', ['--health-cmd', 'echo ok; echo err >&2', '--health-interval', '100ms']);
+  await events.next('healthy');
+  t.same(events.seen, ['health_status: healthy'], 'one event: starting → healthy (docker sends none for starting)');
+  const view = await c.getTask('hc-ok');
+  t.match(view.healthcheck, { test: ['CMD-SHELL', 'echo ok; echo err >&2'], interval: 100_000_000 }, 'the check as asked (nanoseconds, docker\'s API)');
+  t.match(view.health, { status: 'healthy', failingStreak: 0 });
+  const first = view.health!.log[0]!;
+  t.same([first.exitCode, first.output], [0, 'ok\nerr\n'], 'stdout and stderr in the log');
+  t.ok(Date.parse(first.start) <= Date.parse(first.end), 'start, then end');
+  t.match(await psStatus(t, 'hc-ok'), /^Up .* \(healthy\)\n$/, 'ps STATUS');
+  t.ok((await psHealth(t, 'healthy')).includes('hc-ok'), 'ps -f health=healthy');
+  t.notOk((await psHealth(t, 'none')).includes('hc-ok'), 'not among health=none');
+  const line = await taskio(t, root, 'events', '--since', since, '--until', new Date().toISOString(), '-f', 'task=hc-ok', '-f', 'event=health_status');
+  t.match(line.stdout, /Z task health_status: healthy hc-ok\n$/, 'events prints docker\'s action; event=health_status takes every status');
+});
+
+t.test('a check failing 3 times: unhealthy, FailingStreak 3, its output in the log; the check stops with the task', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const seconds = `${200_000 + process.pid}.5`;
+  // Three failures, then a check that hangs (for the default 30 s): the state stays as the third left it.
+  const check = `echo x >> ${dir}/count; [ $(wc -l < ${dir}/count) -le 3 ] || sleep ${seconds}; echo "bad $(wc -l < ${dir}/count)"; exit 2`;
+  const events = await healthEvents(t, c, 'hc-bad');
+  await runChecked(t, 'hc-bad', ['--health-cmd', check, '--health-interval', '100ms']);
+  await events.next('unhealthy');
+  const health = (await c.getTask('hc-bad')).health!;
+  t.same([health.status, health.failingStreak], ['unhealthy', 3]);
+  t.same(health.log.map((r) => [r.exitCode, r.output]), [[2, 'bad 1\n'], [2, 'bad 2\n'], [2, 'bad 3\n']], 'every result, in order');
+  t.same(events.seen, ['health_status: unhealthy'], 'starting → unhealthy');
+  t.match(await psStatus(t, 'hc-bad'), /^Up .* \(unhealthy\)\n$/);
+  t.ok((await psHealth(t, 'unhealthy')).includes('hc-bad'), 'ps -f health=unhealthy');
+
+  // The fourth check hangs; the task's exit ends it: no process of it, no FIFO or pid file left.
+  await eventually(() => processesWith(`sleep\0${seconds}`).length === 1, 'the hanging check');
+  const [hanging] = processesWith(`sleep\0${seconds}`);
+  await c.kill('hc-bad', 'KILL');
+  await c.wait('hc-bad');
+  await waitGone(hanging!);
+  const taskDir = path.join(root, 'tasks', 'hc-bad');
+  await eventually(() => !fs.readdirSync(taskDir).some((f) => f.startsWith('health-')), 'the check\'s FIFO removed');
+  t.same(fs.readdirSync(path.join(taskDir, 'execs')), [], 'no pid file left');
+  const after = (await c.getTask('hc-bad')).health!;
+  t.same([after.status, after.log.length], ['unhealthy', 3], 'exited: unhealthy (docker\'s), the hung check counted for nothing');
+});
+
+t.test('a check that hangs: killed at the timeout (children too), exit code -1 and docker\'s message', { timeout: 60_000 }, async (t) => {
+  const seconds = `${300_000 + process.pid}.5`;
+  const events = await healthEvents(t, c, 'hc-hang');
+  await runChecked(t, 'hc-hang', ['--health-cmd', `echo started; sleep ${seconds}; echo never`, '--health-timeout', '200ms', '--health-retries', '2', '--health-interval', '100ms']);
+  await events.next('unhealthy');
+  const health = (await c.getTask('hc-hang')).health!;
+  t.same(health.log.slice(0, 2).map((r) => [r.exitCode, r.output]), [[-1, 'Health check exceeded timeout (200ms): started\n'], [-1, 'Health check exceeded timeout (200ms): started\n']]);
+  t.equal(health.failingStreak >= 2, true, 'two failures make it unhealthy');
+  for (const r of health.log.slice(0, 2)) {
+    const ms = Date.parse(r.end) - Date.parse(r.start);
+    t.ok(ms >= 200 && ms < 5000, `ended at the timeout (${ms} ms)`);
+  }
+  // The `sleep` of `sh -c` is killed with it: at most the check under way has one.
+  t.ok(processesWith(`sleep\0${seconds}`).length <= 1, 'no sleep of an earlier check left');
+});
+
+t.test('the start period: failures do not count until the first success, then they do', { timeout: 60_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const events = await healthEvents(t, c, 'hc-start');
+  await runChecked(t, 'hc-start', [
+    '--health-cmd', `test -e ${dir}/up`, '--health-start-period', '1h', '--health-start-interval', '100ms', '--health-interval', '100ms', '--health-retries', '1',
+  ]);
+  let view: TaskView | null = null;
+  await eventually(async () => ((view = await c.getTask('hc-start')).health?.log.length ?? 0) >= 2, 'two failed checks');
+  t.match(view!.health, { status: 'starting', failingStreak: 0 }, 'in the start period: still starting, nothing counted');
+  t.match(await psStatus(t, 'hc-start'), /^Up .* \(health: starting\)\n$/, 'ps STATUS');
+  t.ok((await psHealth(t, 'starting')).includes('hc-start'), 'ps -f health=starting');
+  fs.writeFileSync(path.join(dir, 'up'), '');
+  await events.next('healthy');
+  fs.rmSync(path.join(dir, 'up'));
+  await events.next('unhealthy');
+  t.same(events.seen, ['health_status: healthy', 'health_status: unhealthy'], 'after a success a failure counts, start period or not');
+});
+
+t.test('--no-healthcheck: no check (health none); bad values: one line, 125, nothing made', { timeout: 60_000 }, async (t) => {
+  await runChecked(t, 'hc-none', ['--no-healthcheck']);
+  await runChecked(t, 'hc-plain', []);
+  for (const id of ['hc-none', 'hc-plain']) t.match(await c.getTask(id), { healthcheck: null, health: null }, id);
+  t.match(await psStatus(t, 'hc-none'), /^Up [^(]*\n$/, 'no health in STATUS');
+  t.ok((await psHealth(t, 'none')).includes('hc-none'), 'ps -f health=none');
+  const cases: Array<[string[], string]> = [
+    [['--health-interval', '1x'], 'invalid argument "1x" for "--health-interval" flag: time: invalid duration "1x"'],
+    [['--health-timeout', '-1s'], 'invalid argument "-1s" for "--health-timeout" flag: the duration cannot be negative'],
+    [['--health-start-period', '500us'], 'invalid argument "500us" for "--health-start-period" flag: the duration must be 0 (the default) or at least 1ms'],
+    [['--health-start-interval', '1000h'], 'invalid argument "1000h" for "--health-start-interval" flag: the duration must be at most 596h31m23.647s (24.8 days)'],
+    [['--health-retries', '-1'], 'invalid argument "-1" for "--health-retries" flag: the retries cannot be negative'],
+    [['--health-retries', 'x'], 'invalid argument "x" for "--health-retries" flag: strconv.ParseInt: parsing "x": invalid syntax'],
+    [['--health-cmd', ''], 'invalid argument "" for "--health-cmd" flag: expected a command'],
+    [['--no-healthcheck', '--health-cmd', 'true'], 'conflicting options: --no-healthcheck and --health-cmd'],
+  ];
+  for (const [i, [flags, why]] of cases.entries()) {
+    const r = await refusedLine(t, root, ['run', '-d', '--runtime', 'host', ...flags, 'true'], i === 0);
+    t.same([r.code, r.stdout, r.stderr], [125, '', `taskio run: ${why}. See 'taskio run --help'.\n`], flags.join(' '));
+  }
+  // The daemon checks the API's field itself.
+  const before = (await c.listTasks({ all: true })).length;
+  const bad: Array<[unknown, RegExp]> = [
+    [{ test: ['BOGUS', 'x'] }, /field "healthcheck.test" must be \["CMD-SHELL", "command"\], \["CMD", "arg", …\] or \["NONE"\], got \["BOGUS","x"\]/],
+    [{ test: ['CMD-SHELL', 'true'], interval: 5 }, /field "healthcheck.interval" must be 0 \(the default\) or 1ms to 24.8 days, in nanoseconds; got 5/],
+    [{ test: ['CMD-SHELL', 'true'], retries: -1 }, /field "healthcheck.retries" cannot be negative, got -1/],
+    [{ test: ['CMD', 'true'], every: 1 }, /unknown field "every" in the healthcheck/],
+  ];
+  for (const [healthcheck, message] of bad) {
+    await t.rejects(c.createTask({ runtime: 'host', args: ['true'], healthcheck: healthcheck as never }), { code: /^ERR_(INVALID|UNKNOWN)_FIELD$/, message });
+  }
+  t.equal((await c.listTasks({ all: true })).length, before, 'nothing made');
+});
+
+t.test('runc: the check runs in the container (busybox sh): healthy', { timeout: 60_000 }, async (t) => {
+  const events = await healthEvents(t, c, 'hc-runc');
+  await runChecked(t, 'hc-runc', ['--health-cmd', 'hostname', '--health-interval', '100ms'], 'runc');
+  await events.next('healthy');
+  t.equal((await c.getTask('hc-runc')).health!.log[0]!.output, 'hc-runc\n', 'the task\'s hostname: run inside it');
+  t.match(await psStatus(t, 'hc-runc'), /^Up .* \(healthy\)\n$/);
+});
+
+t.test('an adopted task (daemon SIGKILLed) goes on being checked by the next daemon, from starting', { timeout: 120_000 }, async (t) => {
+  const own = daemonRoot(t);
+  const dir = tmpDir(t);
+  fs.writeFileSync(path.join(dir, 'up'), '');
+  const first = await client(own);
+  const events = await healthEvents(t, first, 'hc-adopt');
+  const r = await taskio(t, own, 'run', '-d', '--name', 'hc-adopt', '--runtime', 'host', '--health-cmd', `test -e ${dir}/up`, '--health-interval', '100ms', '--health-retries', '1', '--', 'sleep', '1000');
+  t.equal(r.code, 0, r.stderr);
+  await events.next('healthy');
+  first.close();
+  const since = new Date();
+  const pid = daemonPid(own);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+  fs.rmSync(path.join(dir, 'up'));
+  const second = await client(own); // starts the next daemon, which adopts the task
+  t.teardown(() => second.close());
+  const again = await healthEvents(t, second, 'hc-adopt', since);
+  await again.next('unhealthy');
+  const view = await second.getTask('hc-adopt');
+  t.equal(view.adopted, true, 'adopted');
+  t.match(view.health, { status: 'unhealthy', failingStreak: 1 }, 'its checks run again');
+  fs.writeFileSync(path.join(dir, 'up'), '');
+  await again.next('healthy');
+  t.same(again.seen, ['health_status: unhealthy', 'health_status: healthy']);
+  await second.remove('hc-adopt', { force: true });
+});
