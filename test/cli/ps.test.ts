@@ -78,7 +78,7 @@ t.test('ps --filter: docker\'s keys (same key: any value; different keys: all), 
     t.same([answers[i]!.code, got], [0, want], `${args.join(' ')}: ${what}`);
   }
   const bad: Array<[string, string]> = [
-    ['bogus=1', "invalid filter 'bogus' (id, name, label, status, exited, runtime)"],
+    ['bogus=1', "invalid filter 'bogus' (id, name, label, status, exited, health, runtime)"],
     ['status=zombie', "invalid filter 'status=zombie': expected one of created, running, paused, exited, restarting, removing, dead"],
     ['exited=x', "invalid filter 'exited=x': expected an exit code, 0 to 255"],
     ['name=(', "invalid filter 'name=(': not a regular expression (Invalid regular expression: /(/: Unterminated group)"],
