@@ -7,9 +7,8 @@ import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskView } from '../daemon/task.js';
 import type { WinSize } from '../sys/index.js';
 import { withDaemon } from './daemonClient.js';
-import { attachedSession, type SessionEnd } from './session.js';
+import { attachedSession, leftCode, type SessionEnd } from './session.js';
 import { checkTty } from './checkTty.js';
-import { interruptedCode } from './interrupt.js';
 import { proxySignals } from './sigProxy.js';
 import type { VerbContext } from './verb.js';
 
@@ -82,8 +81,8 @@ export async function startAttached(ctx: VerbContext): Promise<unknown> {
       exit = attached.exit;
       return attached;
     });
-    if (end === 'interrupted') return interruptedCode;
-    if (end === 'detached') return 0;
+    const left = leftCode(end);
+    if (left !== null) return left;
     // No exit in the stream (a terminal's is raw): asked, once the --rm task went for one.
     return (await exit) ?? client.wait(id, task.autoRemove ? { condition: 'removed' } : {});
   });
@@ -133,8 +132,6 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);
     const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') });
-    if (end === 'interrupted') return interruptedCode;
-    if (end === 'detached') return 0;
-    return client.wait(id);
+    return leftCode(end) ?? client.wait(id);
   });
 }

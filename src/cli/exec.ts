@@ -1,7 +1,7 @@
 import type { ExecHandle } from '../daemon/client.js';
 import type { ExitRecord } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
-import { attachedSession } from './session.js';
+import { attachedSession, leftCode } from './session.js';
 import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
 import type { VerbContext } from './verb.js';
@@ -43,7 +43,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
         return { done: exited, detach: () => { stop.abort(); void h.detach(); } };
       },
     });
-    if (end === 'detached') return 0;
-    return exited!;
+    // A broken stdout leaves it too: the process gets EPIPE/SIGPIPE as its output FIFO lost its reader.
+    return leftCode(end) ?? exited!;
   });
 }

@@ -2,7 +2,7 @@ import type { VerbContext } from './verb.js';
 
 /** The exit codes of a command ended by ctrl-C (128 + SIGINT) or by a reader that went away (128 + SIGPIPE). */
 export const interruptedCode = 130;
-const brokenPipe = 141;
+export const brokenPipeCode = 141;
 
 /**
  * Runs a verb that streams until its source ends (`logs -f`, `stats`) with a signal that ends it
@@ -20,7 +20,7 @@ export async function untilInterrupted(ctx: Pick<VerbContext, 'stdout'>, fn: (si
     ac.abort();
   };
   const onError = (err: NodeJS.ErrnoException): void => {
-    if (err.code === 'EPIPE') code = brokenPipe;
+    if (err.code === 'EPIPE') code = brokenPipeCode;
     else failure = err;
     ac.abort();
   };

@@ -9,7 +9,7 @@ import { attachTask, createAndAttach } from './attach.js';
 import { CidFile } from './cidFile.js';
 import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
-import { interruptedCode } from './interrupt.js';
+import { leftCode } from './session.js';
 import { commandLimits } from './limits.js';
 import { commandHealthcheck } from './health.js';
 import { commandLog } from './logDriver.js';
@@ -122,9 +122,8 @@ export async function run(ctx: VerbContext): Promise<unknown> {
           return 0;
         }
         // FIFO mode: the cio attach is this process's own, on the task's FIFO set.
-        const end = await attachTask(ctx, client, task, attach);
-        if (end === 'interrupted') return interruptedCode;
-        if (end === 'detached') return 0;
+        const left = leftCode(await attachTask(ctx, client, task, attach));
+        if (left !== null) return left;
       } else {
         // Log mode: created, started and attached in one round trip. The exit comes after the
         // output in the same stream (once the task is removed, with --rm). A terminal's stream is
@@ -139,8 +138,8 @@ export async function run(ctx: VerbContext): Promise<unknown> {
             exit.catch(() => undefined); // awaited below, unless detached
             made(task.id);
           });
-          if (end === 'interrupted') return interruptedCode;
-          if (end === 'detached' || exit === null) return 0;
+          const left = leftCode(end);
+          if (left !== null || exit === null) return left ?? 0;
           const record = await exit;
           if (record !== null) return record;
         } finally {

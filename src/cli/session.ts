@@ -1,14 +1,27 @@
 import { PassThrough, type Writable } from 'node:stream';
 import type { WinSize } from '../sys/index.js';
 import { DetachScanner, parseDetachKeys } from './detachKeys.js';
+import { brokenPipeCode, interruptedCode } from './interrupt.js';
+import { SessionOutput } from './sessionOutput.js';
 import type { TerminalSession } from './terminal.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * How an attached session ended: the task's output is complete, the user typed the detach keys, or
- * the user gave up on a task that ctrl-C did not end (see `proxySignals`); the last two leave it running.
+ * How an attached session ended: the task's output is complete, the user typed the detach keys,
+ * the user gave up on a task that ctrl-C did not end (see `proxySignals`), or this command's stdout
+ * or stderr lost its reader (`EPIPE`: `taskio exec … | head`); the last three leave it running.
  */
-export type SessionEnd = 'exited' | 'detached' | 'interrupted';
+export type SessionEnd = 'exited' | 'detached' | 'interrupted' | 'brokenPipe';
+
+/**
+ * The exit code of a session that let go of its task (130 after the interrupts, 141 for a broken
+ * pipe: the codes a shell shows for a command SIGINT or SIGPIPE killed, docker's CLI's deaths), 0
+ * after a detach; null once the task's output is complete (its exit code is the command's).
+ */
+export function leftCode(end: SessionEnd): number | null {
+  if (end === 'exited') return null;
+  return end === 'interrupted' ? interruptedCode : end === 'brokenPipe' ? brokenPipeCode : 0;
+}
 
 /** What {@link attachedSession} needs to know. */
 export interface SessionOptions {
@@ -38,10 +51,14 @@ export interface SessionOptions {
  * The attached part of `run`, `attach` and `exec`, as docker's CLI does it: this process's
  * terminal in raw mode while a task's terminal is attached, its window size followed, the
  * detach keys watched for here (so a detach is told apart from an exit for certain, and the
- * keys never reach the task), and the terminal restored on every way out.
+ * keys never reach the task), and the terminal restored on every way out. A stdout or stderr
+ * whose reader went away (`EPIPE`) ends the session as a detach does (`'brokenPipe'`): docker's
+ * CLI dies of SIGPIPE there, and this command leaves as quietly, its cleanup done; another error
+ * of theirs ends it as well and is thrown.
  */
 export async function attachedSession(ctx: VerbContext, opts: SessionOptions): Promise<SessionEnd> {
   let term: TerminalSession | null = null;
+  const output = new SessionOutput(ctx.stdout, ctx.stderr);
   const input = opts.stdin ? new PassThrough() : null;
   let scanner: DetachScanner | null = null;
   let detach: (() => void) | null = null;
@@ -102,7 +119,7 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
       ctx.stdin.on('data', onData);
       ctx.stdin.once('end', onEnd);
     }
-    const conn = await opts.connect({ stdin: input, stdout: ctx.stdout, stderr: opts.tty ? ctx.stdout : ctx.stderr, size: pendingSize });
+    const conn = await opts.connect({ stdin: input, stdout: output.stdout, stderr: opts.tty ? output.stdout : output.stderr, size: pendingSize });
     detach = conn.detach;
     // Once the attach handed on all of the input (through the daemon, once the connection is
     // half-closed: the daemon's writer then holds the task's stdin FIFO until it wrote the last
@@ -115,10 +132,16 @@ export async function attachedSession(ctx: VerbContext, opts: SessionOptions): P
     connected = true;
     if (pendingSize) resizeQuietly(pendingSize);
     if (detached) conn.detach();
-    await Promise.race([conn.done, detachedNow]);
+    const failed = await Promise.race([conn.done.then(() => null), detachedNow.then(() => null), output.broken]);
+    if (failed !== null) {
+      conn.detach();
+      if (failed.code !== 'EPIPE') throw failed;
+      return 'brokenPipe';
+    }
     return interrupted ? 'interrupted' : detached ? 'detached' : 'exited';
   } finally {
     if (input) stopInput();
     term?.restore();
+    output.dispose();
   }
 }

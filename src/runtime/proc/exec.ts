@@ -147,7 +147,11 @@ export class Process {
       const pidFile = this.#pidFile(), internalPidFile = this.#pidFile('internal');
       fs.rmSync(pidFile, { force: true });
       fs.rmSync(internalPidFile, { force: true });
-      const plumbing = await Plumbing.open(this.stdio(), this.#ctx.runtime, { id: this.#parent.id(), namespace: this.#ctx.namespace });
+      // Not kept open: a client that left (or broke its stdout) must not leave the process blocked
+      // for ever on a pipe nobody reads; it gets EPIPE/SIGPIPE, as docker's exec'd process does
+      // (SIGHUP with a terminal: the copy from its pty ends there).
+      const hangUp = (): void => { void this.kill('SIGHUP').catch(() => undefined); };
+      const plumbing = await Plumbing.open(this.stdio(), this.#ctx.runtime, { id: this.#parent.id(), namespace: this.#ctx.namespace, keepOpen: false, hangUp });
       this.#plumbing = plumbing;
       if (this.#size) plumbing.resize(this.#size);
       try {

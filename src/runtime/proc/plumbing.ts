@@ -1,7 +1,7 @@
 import { pipeline } from 'node:stream/promises';
 import { TaskioError } from '../../errors.js';
 import { Console, newConsoleSocket, type ConsoleSocket } from '../console/index.js';
-import { createIO, type ProcessIO } from '../stdio/index.js';
+import { createIO, type CreateIOOptions, type ProcessIO } from '../stdio/index.js';
 import { closeQuietly } from '../stdio/sink.js';
 import type { Runtime, Terminal, WinSize } from './runtime.js';
 import type { Stdio } from './types.js';
@@ -33,14 +33,22 @@ export class Plumbing {
   #finished: Promise<void> | null = null;
   #closed: Promise<void> | null = null;
 
+  /** An exec's: what hangs its process up once the terminal's output lost its reader (see {@link attached}). */
+  #hangUp: (() => void) | null = null;
+
   private constructor(io: ProcessIO) {
     this.io = io;
   }
 
-  /** Opens the stdio of `stdio` and, for a terminal, a console socket or the runtime's own terminal. */
-  static async open(stdio: Stdio, runtime: Runtime, opts: { id: string; namespace: string }): Promise<Plumbing> {
+  /**
+   * Opens the stdio of `stdio` and, for a terminal, a console socket or the runtime's own terminal.
+   * `keepOpen: false` for an exec's output FIFOs (see {@link CreateIOOptions.keepOpen}); `hangUp`
+   * is then called when the terminal's output lost its reader (the console is closed as well).
+   */
+  static async open(stdio: Stdio, runtime: Runtime, opts: { id: string; namespace: string; keepOpen?: boolean; hangUp?: () => void }): Promise<Plumbing> {
     const io = await createIO({ terminal: stdio.terminal, stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr }, opts);
     const p = new Plumbing(io);
+    p.#hangUp = opts.hangUp ?? null;
     if (!stdio.terminal) return p;
     try {
       if (runtime.newTerminal) {
@@ -126,7 +134,15 @@ export class Plumbing {
     if (term === null || this.#outputCopy !== null) return;
     if (this.#size) term.resize(this.#size);
     const out = this.io.terminalOutput();
-    this.#outputCopy = out ? pipeline(term.output, out, { end: false, signal: this.#abort.signal }).catch(() => undefined) : Promise.resolve();
+    // The terminal's output FIFO lost its reader (EPIPE: an exec's, not kept open): the copy
+    // stopped, and a pty nobody reads would block the process for ever. It is hung up instead, as
+    // by a terminal whose other end went away: SIGHUP, and the console closed.
+    const lost = (err: unknown): void => {
+      if (this.#hangUp === null || (err as { code?: unknown }).code !== 'EPIPE') return;
+      this.#hangUp();
+      term.close();
+    };
+    this.#outputCopy = out ? pipeline(term.output, out, { end: false, signal: this.#abort.signal }).catch(lost) : Promise.resolve();
     const input = this.io.terminalInput();
     if (input) pipeline(input, term.input, { end: false, signal: this.#abort.signal }).catch(() => undefined);
   }

@@ -34,6 +34,14 @@ export interface CreateIOOptions {
   loggerGrace?: number;
   /** The task host's log (pino); log writer trouble is reported there. Default: silent. */
   logger?: Logger;
+  /**
+   * Output FIFOs hold a reader of their own (cio's keep-open): the process never gets `EPIPE`
+   * while no client reads, and a client can (re)attach later — a task's. False for an exec's: the
+   * FIFOs are opened write-only, so once the client's reader is gone (detached, its stdout broken,
+   * killed) the process gets `EPIPE`/`SIGPIPE` at its next write, as docker's exec'd process does.
+   * Default true.
+   */
+  keepOpen?: boolean;
 }
 
 /**
@@ -206,14 +214,15 @@ export async function createIO(config: Config, opts: CreateIOOptions): Promise<P
         if (config.stderr !== '') fds[2] = sink.childFd('stderr');
       }
     } else {
+      const fifoOpts = { keepOpen: opts.keepOpen !== false };
       if (outT.kind === 'fifo') {
-        const sink = new OutputFifo(outT.path);
+        const sink = new OutputFifo(outT.path, fifoOpts);
         sinks.push(sink);
         if (config.terminal) terminalOut = sink.writable();
         else fds[1] = sink.childFd();
       }
       if (errT.kind === 'fifo') {
-        const sink = new OutputFifo(errT.path);
+        const sink = new OutputFifo(errT.path, fifoOpts);
         sinks.push(sink);
         fds[2] = sink.childFd();
       }
