@@ -81,9 +81,9 @@ export class OutputFifo implements OutputSink {
 
   closeChildFds(): void {
     for (const fd of this.#childFds.splice(0)) closeQuietly(fd);
-    // Not kept open and not copied into (no terminal): the process's own fds are the only writers,
-    // so the client's EOF comes as the process ends.
-    if (!this.#keepOpen && this.#socket === null) this.#closeKeepAlive();
+    // Write-only and not copied into (no terminal): the process's own fds are the only writers, so
+    // the client's EOF comes as the process ends. (An O_RDWR one holds the output for a late reader.)
+    if (!this.#reads && this.#socket === null) this.#closeKeepAlive();
   }
 
   drain(): Promise<void> {

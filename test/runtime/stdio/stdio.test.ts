@@ -51,6 +51,44 @@ t.test('no client: the task never gets EPIPE, and its output waits for a late cl
   await client.close();
 });
 
+t.test('keepOpen: false (an exec\'s): output reaches the client and ends with the process; a client that leaves gives it SIGPIPE', opts, async (t) => {
+  const dir = tmpDir(t);
+  const before = fdCount();
+  const out = new Collector();
+  const client = await newCreator(withFIFODir(dir), withStreams(null, out, null))('exec1');
+  const io = await createIO(client.config(), { id: 'exec1', keepOpen: false });
+  t.equal(await run(io, 'echo once'), 0);
+  await client.wait(); // EOF as the process ended: nothing here holds the FIFO open
+  t.equal(out.text(), 'once\n');
+  await io.drain();
+  await io.close();
+  await client.close();
+  const leaving = new Collector();
+  const gone = await newCreator(withFIFODir(dir), withStreams(null, leaving, null))('exec2');
+  const io2 = await createIO(gone.config(), { id: 'exec2', keepOpen: false });
+  t.teardown(() => io2.close());
+  leaving.once('bytes', () => { gone.cancel(); void gone.close(); });
+  t.equal(await run(io2, 'while :; do echo more; done'), 128 + 13, 'SIGPIPE once the reader left, not a pipe nobody reads');
+  await io2.close();
+  t.equal(fdCount(), before, 'no fd left open');
+});
+
+t.test('keepOpen: false with no reader at the start: opened as a task\'s, the output waits for a late client', opts, async (t) => {
+  const dir = tmpDir(t);
+  const set = await newFIFOSetInDir(dir, 'late', false);
+  t.teardown(() => set.close());
+  const io = await createIO(set.config, { id: 'late', keepOpen: false });
+  t.teardown(() => io.close());
+  t.equal(await run(io, 'echo early'), 0, 'exited 0, no SIGPIPE');
+  const drained = io.drain();
+  const out = new Collector();
+  const client = await newAttach(withStreams(null, out, new Collector()))(set);
+  await drained;
+  await client.wait();
+  t.equal(out.text(), 'early\n');
+  await client.close();
+});
+
 t.test('stdin: a detaching client does not end input; closeStdin does', opts, async (t) => {
   const dir = tmpDir(t);
   const set = await newFIFOSetInDir(dir, 'stdin', false);
