@@ -34,22 +34,25 @@ t.test('FIFO output reaches the client; stdout and stderr apart; drain ends the 
   t.equal(fdCount(), before, 'no fd left open');
 });
 
-t.test('no client: the task never gets EPIPE, and its output waits for a late client', opts, async (t) => {
-  const dir = tmpDir(t);
-  const set = await newFIFOSetInDir(dir, 'late', false);
-  t.teardown(() => set.close());
-  const io = await createIO(set.config, { id: 'late' });
-  t.teardown(() => io.close());
-  // 200 KiB: more than a default pipe, less than the 1 MiB the FIFO is raised to.
-  t.equal(await run(io, 'i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789; i=$((i+1)); done'), 0, 'exited 0, no SIGPIPE');
-  const drained = io.drain();
-  const out = new Collector();
-  const client = await newAttach(withStreams(null, out, new Collector()))(set);
-  await drained;
-  await client.wait();
-  t.equal(out.bytes, 2000 * 101, 'every byte written before the client came');
-  await client.close();
-});
+// An exec's output (keepOpen: false) with no reader at the start is opened as a task's too.
+for (const keepOpen of [true, false]) {
+  t.test(`no client${keepOpen ? '' : ' at the start of an exec'}: the task never gets EPIPE, and its output waits for a late client`, opts, async (t) => {
+    const dir = tmpDir(t);
+    const set = await newFIFOSetInDir(dir, 'late', false);
+    t.teardown(() => set.close());
+    const io = await createIO(set.config, { id: 'late', keepOpen });
+    t.teardown(() => io.close());
+    // 200 KiB: more than a default pipe, less than the 1 MiB the FIFO is raised to.
+    t.equal(await run(io, 'i=0; while [ $i -lt 2000 ]; do echo 0123456789012345678901234567890123456789012345678901234567890123456789012345678901234567890123456789; i=$((i+1)); done'), 0, 'exited 0, no SIGPIPE');
+    const drained = io.drain();
+    const out = new Collector();
+    const client = await newAttach(withStreams(null, out, new Collector()))(set);
+    await drained;
+    await client.wait();
+    t.equal(out.bytes, 2000 * 101, 'every byte written before the client came');
+    await client.close();
+  });
+}
 
 t.test('keepOpen: false (an exec\'s): output reaches the client and ends with the process; a client that leaves gives it SIGPIPE', opts, async (t) => {
   const dir = tmpDir(t);
@@ -71,22 +74,6 @@ t.test('keepOpen: false (an exec\'s): output reaches the client and ends with th
   t.equal(await run(io2, 'while :; do echo more; done'), 128 + 13, 'SIGPIPE once the reader left, not a pipe nobody reads');
   await io2.close();
   t.equal(fdCount(), before, 'no fd left open');
-});
-
-t.test('keepOpen: false with no reader at the start: opened as a task\'s, the output waits for a late client', opts, async (t) => {
-  const dir = tmpDir(t);
-  const set = await newFIFOSetInDir(dir, 'late', false);
-  t.teardown(() => set.close());
-  const io = await createIO(set.config, { id: 'late', keepOpen: false });
-  t.teardown(() => io.close());
-  t.equal(await run(io, 'echo early'), 0, 'exited 0, no SIGPIPE');
-  const drained = io.drain();
-  const out = new Collector();
-  const client = await newAttach(withStreams(null, out, new Collector()))(set);
-  await drained;
-  await client.wait();
-  t.equal(out.text(), 'early\n');
-  await client.close();
 });
 
 t.test('stdin: a detaching client does not end input; closeStdin does', opts, async (t) => {
