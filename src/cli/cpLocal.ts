@@ -87,11 +87,16 @@ export function localDestination(p: string): CopyDestination {
   }
 }
 
-/** The host's tar, with nothing from the environment changing what it does. */
-function tar(args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe']): ChildProcess {
+/** The host tar's environment: nothing in it changes what tar does, and its messages are in English. */
+function tarEnv(): NodeJS.ProcessEnv {
   const env: NodeJS.ProcessEnv = { ...process.env, LC_ALL: 'C' };
   delete env['TAR_OPTIONS'];
-  return spawn('tar', args, { stdio, env });
+  return env;
+}
+
+/** The host's tar, with nothing from the environment changing what it does. */
+function tar(args: string[], stdio: ['pipe' | 'ignore', 'pipe' | 'ignore', 'pipe']): ChildProcess {
+  return spawn('tar', args, { stdio, env: tarEnv() });
 }
 
 /** Resolves once `child` exited 0; else rejects with its stderr (`ERR_COPY_FAILED`). */
@@ -109,7 +114,7 @@ export function tarDone(child: ChildProcess, what: string): Promise<void> {
 
 /** Refuses a host tar that is not GNU tar: the safety of an extraction rests on its defaults (see above). */
 function checkGnuTar(): void {
-  const r = spawnSync('tar', ['--version'], { encoding: 'utf8', env: { ...process.env, LC_ALL: 'C' } });
+  const r = spawnSync('tar', ['--version'], { encoding: 'utf8', env: tarEnv() });
   if (r.error || !/GNU tar/.test(r.stdout ?? '')) {
     throw new TaskioError('ERR_NOT_SUPPORTED', `cp extracts archives with GNU tar, and the host's tar is not GNU tar (${r.error?.message ?? (r.stdout ?? '').split('\n')[0]})`);
   }
