@@ -31,12 +31,18 @@ const kinds: readonly LeftoverKind[] = [
  */
 export async function sweepStaleJobs(layout: DaemonLayout, logger: LogSink): Promise<string[]> {
   if (process.platform !== 'linux') return [];
+  const prefix = jobPrefix(layout.root);
+  let known: Set<string>;
+  try {
+    known = new Set(taskEntries(layout).map((id) => `${prefix}${id}`));
+  } catch (err) {
+    logger.warn({ err }, 'cannot list the tasks of this root: its empty cgroups are left as they are');
+    return [];
+  }
   const all: string[] = [];
   for (const kind of kinds) {
     const removed: string[] = [];
     try {
-      const prefix = jobPrefix(layout.root);
-      const known = new Set(taskEntries(layout).map((id) => `${prefix}${id}`));
       for (const name of await kind.names(prefix)) {
         if (known.has(name)) continue;
         try {
