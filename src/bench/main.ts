@@ -48,18 +48,34 @@ async function interleave(label: string, variants: Variant[], key: string, opts:
   const { baseline = 'containerd-cio', alsoKeys = [], rounds: times = rounds, pairs = [], warmups: warm = warmups } = opts;
   const got = new Map<string, Result[]>(variants.map(([n]) => [n, []]));
   const cold = new Map<string, Result>();
+  const base = variants.find(([n]) => n === baseline);
+  const bracketed = opts.bracket === true && base !== undefined;
+  // With a bracket the baseline runs before each other variant and once at the end of the round.
+  const order = bracketed ? [...variants.filter((v) => v !== base).flatMap((v) => [base, v]), base] : variants;
   for (let r = 0; r < warm; r++) {
-    for (const [name, fn] of variants) {
+    for (const [name, fn] of order) {
       const res = await fn();
-      if (r === 0) cold.set(name, res);
+      if (!cold.has(name)) cold.set(name, res);
       console.log(JSON.stringify({ ...res, warmup: true, label }));
     }
   }
+  const ratios = new Map<string, number[]>();
   for (let r = 0; r < times; r++) {
-    for (const [name, fn] of variants) {
+    let before: Result | null = null, waiting: [string, Result] | null = null;
+    for (const [name, fn] of order) {
       const res = await fn();
       got.get(name)!.push(res);
       console.log(JSON.stringify({ ...res, round: r + 1, label }));
+      if (!bracketed) continue;
+      if (name !== baseline) waiting = [name, res];
+      else {
+        if (waiting !== null && before !== null) {
+          const ratio = Number(waiting[1][key]) / ((Number(before[key]) + Number(res[key])) / 2);
+          ratios.set(waiting[0], [...(ratios.get(waiting[0]) ?? []), ratio]);
+        }
+        before = res;
+        waiting = null;
+      }
     }
   }
   const med = (name: string, k: string) => median(got.get(name)!.map((x) => Number(x[k])));
@@ -77,6 +93,7 @@ async function interleave(label: string, variants: Variant[], key: string, opts:
       if (k === 'median_ms') summary[`${name}_minus_${baseline}_ms`] = Math.round((med(name, k) - med(baseline, k)) * 10) / 10;
     }
   }
+  for (const [name, rs] of ratios) summary[`${name}_vs_${baseline}_bracketed`] = Math.round(median(rs) * 1000) / 1000;
   for (const [a, b] of pairs) if (got.has(a) && got.has(b)) summary[`${a}_vs_${b}`] = Math.round((med(a, key) / med(b, key)) * 1000) / 1000;
   if (opts.reportCold) for (const [name, res] of cold) summary[`${name}_cold_${key}`] = res[key] ?? null;
   console.log(JSON.stringify(summary));
@@ -112,7 +129,7 @@ async function main(): Promise<void> {
     if (ciobench) variants.push(cioCopy(chunk));
     // The array collector keeps 64 MiB at a time; so does containerd's side of this pair.
     if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
-    await interleave(`throughput-${chunk}`, variants, 'mb_s', { pairs: [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']] });
+    await interleave(`throughput-${chunk}`, variants, 'mb_s', { bracket: true, pairs: [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']] });
   }
   if (only.has('paced')) await benchPaced();
   if (only.has('copy-heap')) await benchCopyHeap();

@@ -26,6 +26,15 @@ export interface InterleaveOptions {
    * where the warm-up is long enough that the medians show the steady state.
    */
   reportCold?: boolean;
+  /**
+   * Runs the baseline before each other variant and once more at the end of each round, and
+   * weighs each run of a variant against the mean of the baseline's runs just before and just after
+   * it: `<name>_vs_<baseline>_bracketed` is the median of those ratios. On this machine kind a
+   * round's runs lie seconds apart, and the host's speed changes on that scale by up to 2× (the
+   * same copy measured 934 and 2,105 MB/s a minute apart); a ratio taken within one bracket is
+   * not moved by it, a ratio of medians taken across the round is.
+   */
+  bracket?: boolean;
 }
 
 /** Runs `variants` interleaved and prints a summary line with medians and ratios. */
