@@ -10,7 +10,8 @@ import { processState } from '../runtime/reaper/index.js';
 import { AdoptedExecs } from './adoptedExecs.js';
 import { adoptedHostRuntime, drainTimeoutOf, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
-import type { ConsoleKeeper } from './consoleKeeper.js';
+import { outputPaths } from './keepAlive.js';
+import type { OutputKeeper } from './outputKeeper.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
 import { describeProcess, groupMembers, signalTask, type ProcessInfo } from './procStat.js';
@@ -38,6 +39,13 @@ export interface TaskControl {
   exec(dir: string, config: ExecConfig): Promise<Process>;
 }
 
+/**
+ * How long the output a keeper kept for a task that exited while no daemon ran is waited for: the
+ * console's rest and the FIFOs' contents are read within milliseconds; a FIFO-mode task's output
+ * waits for a client that may never come (the daemon's own fds then hold it).
+ */
+const keptOutputMs = 2000;
+
 /** How long a delete waits for the processes of a killed job to go before it fails. */
 const jobEmptyTimeoutMs = 5000;
 
@@ -57,16 +65,16 @@ export class InitControl implements TaskControl {
   readonly #init: Init;
   readonly #record: TaskRecord;
   readonly #jobRuntime: JobRuntime | null;
-  readonly #keeper: ConsoleKeeper | null;
+  readonly #keeper: OutputKeeper | null;
 
-  /** @param keeper - a terminal task's console keeper: stopped once the output is delivered after the exit. */
-  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null, keeper: ConsoleKeeper | null = null) {
+  /** @param keeper - the task's output keeper: stopped once the output is delivered after the exit. */
+  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null, keeper: OutputKeeper | null = null) {
     this.#init = init;
     this.#record = record;
     this.#jobRuntime = jobRuntime;
     this.#keeper = keeper;
     this.exited = init.wait().then(() => exitFromStatus(init.exitStatus(), init.exitedAt()));
-    // In the background: it holds the stdout FIFO, whose reader sees EOF only once it is gone.
+    // In the background: it holds the output FIFOs, whose reader sees EOF only once it is gone.
     if (keeper) void this.exited.then(() => init.outputFinished(drainTimeoutOf(record))).then(() => keeper.stop());
   }
 
@@ -103,7 +111,7 @@ export class InitControl implements TaskControl {
     return this.#init.closeStdin();
   }
 
-  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the console keeper stopped. */
+  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the output keeper stopped. */
   async delete(): Promise<void> {
     await this.#init.delete();
     this.#keeper?.stop();
@@ -136,8 +144,8 @@ async function started(p: Process): Promise<Process> {
 export class AdoptedControl implements TaskControl {
   readonly exited: Promise<ExitRecord>;
   readonly #runsc: Runsc | null;
-  /** A terminal task's console, taken back from its keeper: copied as by the daemon that started it. */
-  readonly #console: AdoptedConsole | null;
+  /** Its output keeper, and a terminal's console taken back from it (copied as by the daemon that started it). */
+  readonly #kept: KeptOutput | null;
   readonly #record: TaskRecord;
   /** runsc/runc: the execs this daemon started in the task. */
   readonly #execs: AdoptedExecs | null;
@@ -147,28 +155,49 @@ export class AdoptedControl implements TaskControl {
 
   /**
    * @param watch - watches the task's pid; null for a task known to have exited already.
-   * @param terminal - a terminal task's console taken back from its keeper, or null.
+   * @param kept - the task's output keeper found again (with the console taken back from it), or null.
    */
-  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, terminal: AdoptedConsole | null = null) {
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null) {
     this.#record = record;
-    this.#console = terminal;
+    this.#kept = kept;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
     this.#execs = this.#runsc && new AdoptedExecs(record.id, this.#runsc, drainTimeoutOf(record));
     this.exited = watch === null
       ? new Promise(() => undefined)
       : watch.watch(record.pid).then(async () => {
-        // Its last output read to the end of the console before the exit is told (the log is then complete).
-        if (terminal) {
-          await terminal.plumbing.finishOutputWithin(drainTimeoutOf(record));
-          terminal.keeper.stop();
-        }
+        // Its last output read to the end of the console before the exit is told (the log is then
+        // complete); the keeper goes once the FIFOs are read too, in the background.
+        await kept?.console?.finishOutputWithin(drainTimeoutOf(record));
+        void kept?.keeper.stopWhenDrained(outputPaths(record.stdio), drainTimeoutOf(record));
         return unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon');
       });
   }
 
   /** A terminal task whose console was taken back reads the stdin FIFO again; otherwise its stdin pipe ended with the daemon that fed it. */
   get stdinOpen(): boolean {
-    return this.#console !== null && this.#record.stdio.stdin !== '';
+    return (this.#kept?.console ?? null) !== null && this.#record.stdio.stdin !== '';
+  }
+
+  #keptOutput: Promise<void> | null = null;
+
+  /**
+   * A task that exited while no daemon ran: what its keeper kept is copied out — the console read
+   * to its end into the stdout FIFO, the FIFOs read by the log copy (or left to a client's read, in
+   * the daemon's own fds) — bounded by {@link keptOutputMs}, then the keeper is stopped and the
+   * console closed. Resolves then, never rejects; memoized.
+   */
+  finishKeptOutput(): Promise<void> {
+    this.#keptOutput ??= (async () => {
+      const kept = this.#kept;
+      if (kept === null) return;
+      try {
+        await kept.console?.finishOutputWithin(keptOutputMs);
+        await kept.console?.close();
+      } finally {
+        await kept.keeper.stopWhenDrained(outputPaths(this.#record.stdio), keptOutputMs);
+      }
+    })().catch(() => undefined);
+    return this.#keptOutput;
   }
 
   #jobObject(): Promise<JobObject> | null {
@@ -249,8 +278,9 @@ export class AdoptedControl implements TaskControl {
   }
 
   async resize(ws: WinSize): Promise<void> {
-    if (!this.#console) throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart without its terminal: it has none, or its console keeper was gone`);
-    this.#console.plumbing.resize(ws);
+    const term = this.#kept?.console;
+    if (!term) throw new TaskioError('ERR_NOT_SUPPORTED', `task ${this.#record.id} was adopted after a daemon restart without its terminal: it has none, or its output keeper was gone`);
+    term.resize(ws);
   }
 
   /**
@@ -278,13 +308,13 @@ export class AdoptedControl implements TaskControl {
 
   async closeStdin(): Promise<void> {
     // Without a console: its stdin pipe was fed by the daemon that started it, and ended when that daemon died.
-    await this.#console?.plumbing.io.closeStdin();
+    await this.#kept?.console?.io.closeStdin();
   }
 
   async delete(): Promise<void> {
-    if (this.#console) {
-      await this.#console.plumbing.close();
-      this.#console.keeper.stop();
+    if (this.#kept) {
+      await this.#kept.console?.close();
+      this.#kept.keeper.stop();
     }
     if (this.#runsc) {
       await this.#runsc.delete(this.#record.id, { force: true }).catch((err: unknown) => {
@@ -336,8 +366,8 @@ export interface AdoptedPlumbing {
   close(): Promise<void>;
 }
 
-/** A terminal task's console after a daemon restart: the master taken back from its keeper, and the copies over it. */
-export interface AdoptedConsole {
-  plumbing: AdoptedPlumbing;
-  keeper: ConsoleKeeper;
+/** An adopted task's output keeper, and a terminal's console: the master taken back from it, and the copies over it (null: none). */
+export interface KeptOutput {
+  keeper: OutputKeeper;
+  console: AdoptedPlumbing | null;
 }

@@ -1,4 +1,4 @@
-import type { KeeperRecord } from './consoleKeeper.js';
+import type { KeeperRecord } from './outputKeeper.js';
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
 import type { TaskNetwork } from './network.js';
@@ -88,7 +88,13 @@ export interface TaskRecord {
   pid: number;
   /** Its start time (`/proc/<pid>/stat` field 22), to tell it from a later process with the same pid. */
   pidStartTime: string | null;
-  /** A terminal task's console keeper ({@link ConsoleKeeper}): the process that holds its pty master across daemon restarts. Absent: none. */
+  /**
+   * Its output keeper ({@link OutputKeeper}): the process that holds its output FIFOs (and a
+   * terminal's pty master) across daemon restarts. Absent: none (a `binary://` log, a keeper that
+   * could not start, or a record from before keepers).
+   */
+  outputKeeper?: KeeperRecord;
+  /** Written by a taskio whose keepers held terminals only: read as {@link outputKeeper} (it has the same fds), never written. */
   consoleKeeper?: KeeperRecord;
   created: string;
   started: string | null;

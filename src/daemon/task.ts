@@ -187,6 +187,11 @@ export class DaemonTask {
     keepAlive?: OutputKeepAlive | null; exit?: ExitRecord | null; adopted: boolean;
     /** Its OOM counter, taken before it ran; without one, found through its pid now. */
     oom?: OomCounter | null;
+    /**
+     * A task that exited while no daemon ran: settles once what its output keeper kept is out of it
+     * (in the pipes the log copy reads, or the daemon's keep-alive holds). Until then the log is not ended.
+     */
+    outputKept?: Promise<void>;
   }) {
     this.#ctx = ctx;
     this.record = init.record;
@@ -198,6 +203,11 @@ export class DaemonTask {
     this.#exit = init.exit ?? null;
     if (this.#exit) {
       this.exited = Promise.resolve(this.#exit);
+      // Its exit came before this daemon: the log ends (FIFO mode: the keep-alive goes once read) after the rest is read.
+      void init.outputKept?.then(() => {
+        this.#logCopy?.taskExited();
+        void this.#keepAlive?.closeWhenDrained();
+      });
     } else if (init.control) {
       this.exited = init.control.exited.then((e) => this.#onExit(e));
     } else if (init.state === 'created') {

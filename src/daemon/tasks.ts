@@ -14,12 +14,12 @@ import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
 import { Plumbing } from '../runtime/proc/plumbing.js';
-import { AdoptedControl, InitControl, type AdoptedConsole } from './control.js';
-import { ConsoleKeeper } from './consoleKeeper.js';
+import { AdoptedControl, InitControl, type KeptOutput } from './control.js';
 import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
+import { OutputKeeper } from './outputKeeper.js';
 import { linkRootfs, madeInRootfs } from './privateRootfs.js';
 import type { LogSource } from './logStream.js';
 import { specNetwork } from './network.js';
@@ -291,6 +291,9 @@ export class TaskManager {
     const { layout, logger } = this.#ctx;
     const { id, bundle, stdio, terminal, logPath } = record;
     let logCopy: LogCopy | null = null;
+    // An earlier run's keeper (gone with that run): a daemon that finds this run cut must not take it for this run's.
+    delete record.outputKeeper;
+    delete record.consoleKeeper;
     try {
       writeJsonAtomic(layout.taskFile(id), record);
       const oom = oomCounter(record, spec);
@@ -328,9 +331,8 @@ export class TaskManager {
       record.pidStartTime = processStartTime(record.pid);
       record.started = new Date().toISOString();
       record.status = 'started';
-      delete record.consoleKeeper; // an earlier run's
-      const keeper = binary === null ? this.#keepConsole(init, record) : null;
-      if (keeper) record.consoleKeeper = keeper.record;
+      const keeper = binary === null ? this.#keepOutput(init, record) : null;
+      if (keeper) record.outputKeeper = keeper.record;
       writeJsonAtomic(layout.taskFile(id), record);
       // The task object is made by the caller, in the same turn as it answers: a task that exits at
       // once is still reported running by its create (its exit is seen from the next turn on).
@@ -342,18 +344,25 @@ export class TaskManager {
   }
 
   /**
-   * A terminal task's {@link ConsoleKeeper}, so that its terminal outlives this daemon: of the pty
-   * master runc/runsc sent, or of node-pty's (host); null without a console fd (no terminal, or it
-   * exited already). One that cannot start — a node-pty that hides its master included — is logged:
-   * the task runs, and its terminal goes with this daemon as before.
+   * The task's {@link OutputKeeper}, so that its output — and its terminal: the pty master runc/runsc
+   * sent, or node-pty's (host) — outlives this daemon. Spawned once the task runs (a terminal's
+   * master exists only then). One that cannot start is logged and the task runs without it, as
+   * before keepers: its output and terminal go with this daemon should it die (failing the start
+   * would mean killing a task that runs already); a master that cannot be had (a node-pty that hides
+   * it, a task that exited already) is logged and the keeper holds the FIFOs alone.
    */
-  #keepConsole(init: Init, record: TaskRecord): ConsoleKeeper | null {
+  #keepOutput(init: Init, record: TaskRecord): OutputKeeper | null {
+    const { logger } = this.#ctx;
+    let master: number | null = null;
     try {
-      const fd = init.consoleFd();
-      if (fd === null) return null;
-      return ConsoleKeeper.spawn(fd, record.stdio.stdout);
+      master = record.terminal ? init.consoleFd() : null;
     } catch (err) {
-      this.#ctx.logger.warn({ err, id: record.id }, 'cannot start the console keeper: the task\'s terminal does not outlive this daemon');
+      logger.warn({ err, id: record.id }, 'cannot keep the task\'s pty master: its terminal does not outlive this daemon');
+    }
+    try {
+      return OutputKeeper.spawn(outputPaths(record.stdio), master);
+    } catch (err) {
+      logger.warn({ err, id: record.id }, 'cannot start the output keeper: the task\'s output does not outlive this daemon');
       return null;
     }
   }
@@ -735,17 +744,26 @@ export class TaskManager {
     let exit = readJson<ExitRecord>(layout.exitFile(id));
     const running = exit === null && record.status !== 'creating' && isSameLiveProcess(record.pid, record.pidStartTime);
     const state: TaskState = running ? 'running' : 'exited';
+    // A keeper still there: the task runs, or it exited while no daemon ran and what it wrote last
+    // is still in the keeper's pipes (and pty), to be read before the keeper goes.
+    const keeper = this.#findKeeper(record);
+    const reading = running || keeper !== null;
     let logCopy: LogCopy | null = null;
-    if (running && record.logPath !== null && record.logFormat !== null) {
+    if (reading && record.logPath !== null && record.logFormat !== null) {
       try {
         logCopy = LogCopy.start(record.stdio, record.logPath, logOptions(record), true, logger);
       } catch (err) {
         logger.error({ err, id }, 'cannot reopen the task\'s FIFO set: its log does not continue');
       }
     }
+    // FIFO mode: the daemon's own fds hold what a client has not read yet, before the keeper goes.
+    let keepAlive: OutputKeepAlive | null = null;
+    if (reading && record.log === 'none') {
+      keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
+    }
     // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
-    const terminal = await this.#adoptConsole(record, running);
-    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, terminal);
+    const kept = keeper && await this.#adoptConsole(record, keeper, running);
+    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept);
     if (exit === null && !running) {
       let written = true;
       if (record.status === 'creating') {
@@ -764,39 +782,42 @@ export class TaskManager {
       }
       if (written) writeJsonAtomic(layout.exitFile(id), exit);
     }
-    let keepAlive: OutputKeepAlive | null = null;
-    if (running && record.log === 'none') {
-      keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
-    }
     logger.info({ id, state, pid: record.pid }, 'task adopted');
-    const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true });
+    const outputKept = running || kept === null ? undefined : control.finishKeptOutput();
+    const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true, outputKept });
     // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
     if (running) void control.paused().then((paused) => { if (paused) task.lifecycle.apply('pause'); }, () => undefined);
     return task;
   }
 
-  /**
-   * A terminal task's console, taken back from its keeper ({@link ConsoleKeeper}) when the task
-   * runs; a keeper of a task that exited while no daemon ran is stopped. Null without one (or when
-   * the master cannot be taken — a daemon without ptrace rights over the keeper gets EPERM from
-   * `pidfd_getfd` —: logged, and the keeper stopped, so the terminal hangs up as without one).
-   */
-  async #adoptConsole(record: TaskRecord, running: boolean): Promise<AdoptedConsole | null> {
-    if (record.consoleKeeper === undefined) return null;
-    let keeper: ConsoleKeeper | null = null;
+  /** The task's {@link OutputKeeper} (one a taskio of terminal-only keepers recorded too) while it still runs, else null. */
+  #findKeeper(record: TaskRecord): OutputKeeper | null {
+    const kept = record.outputKeeper ?? record.consoleKeeper;
+    if (kept === undefined) return null;
     try {
-      keeper = ConsoleKeeper.find(record.consoleKeeper);
-      if (keeper === null) return null;
-      if (!running) {
-        keeper.stop();
-        return null;
-      }
-      const plumbing = await Plumbing.adopt({ terminal: true, stdin: record.stdio.stdin, stdout: record.stdio.stdout, stderr: '' }, keeper.takeMaster(), { id: record.id, namespace: taskNamespace });
-      return { plumbing, keeper };
+      return OutputKeeper.find(kept);
     } catch (err) {
-      // As before keepers: its terminal hangs up (SIGHUP) rather than block it for good unread.
-      keeper?.stop();
-      this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s terminal back from its console keeper: it was stopped');
+      this.#ctx.logger.error({ err, id: record.id, keeper: kept.pid }, 'cannot look for the task\'s output keeper');
+      return null;
+    }
+  }
+
+  /**
+   * The task's keeper, with a terminal's console taken back from it: the copies over the master go
+   * on (a running task), or read the rest of it (one that exited). When the master cannot be taken —
+   * a daemon without ptrace rights over the keeper gets EPERM from `pidfd_getfd` —, that is logged;
+   * a running task's keeper is then stopped (null), so its terminal hangs up as without one rather
+   * than block the task for good unread.
+   */
+  async #adoptConsole(record: TaskRecord, keeper: OutputKeeper, running: boolean): Promise<KeptOutput | null> {
+    if (!record.terminal || !keeper.holdsMaster) return { keeper, console: null };
+    try {
+      const console = await Plumbing.adopt({ terminal: true, stdin: record.stdio.stdin, stdout: record.stdio.stdout, stderr: '' }, keeper.takeMaster(), { id: record.id, namespace: taskNamespace });
+      return { keeper, console };
+    } catch (err) {
+      this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s terminal back from its output keeper');
+      if (!running) return { keeper, console: null };
+      keeper.stop();
       return null;
     }
   }

@@ -1,0 +1,155 @@
+import fs from 'node:fs';
+import { spawn } from 'node:child_process';
+import { TaskioError } from '../errors.js';
+import { openFifoFd } from '../fifo/index.js';
+import { isCode, pidfdGetFd, pidfdOpen, pidfdSendSignal } from '../sys/index.js';
+import { OutputKeepAlive } from './keepAlive.js';
+import { isSameLiveProcess, processStartTime } from './procStat.js';
+
+/** What a task record keeps of its output keeper, to find it again (and only it) after a restart. */
+export interface KeeperRecord {
+  pid: number;
+  /** `/proc/<pid>/stat` field 22: a process that reused the pid is not the keeper. */
+  startTime: string;
+  /** The keeper's fd number of the pty master; absent: it holds none (a task without a terminal). */
+  masterFd?: number;
+}
+
+/** The keeper's first fd of its own (0–2 are /dev/null). */
+const firstFd = 3;
+const sleepPaths = ['/usr/bin/sleep', '/bin/sleep'];
+const SIGKILL = 9;
+
+/**
+ * A task's output keeper (conmon's, containerd shim's part that outlives the manager): a
+ * `sleep infinity` outside the task and the daemon that only holds the task's output FIFOs open
+ * (`O_RDWR`) and, for a terminal, its pty master. Without it, while no daemon runs, the task is the
+ * last holder of its FIFOs, and when it exits what the dead daemon had not read goes with the pipes
+ * (a pipe's data is freed with its last fd); a terminal's master is held by the daemon alone (runc
+ * and runsc send it over the console socket), so a daemon that died closed it and the task's
+ * session got SIGHUP. With the keeper the task runs on (blocked once a pipe or the pty buffer is
+ * full) and what it wrote waits: the next daemon takes the master back with `pidfd_getfd(2)` and
+ * reads the FIFOs again. The keeper goes once the task's output is drained after its exit, or at
+ * the task's removal.
+ */
+export class OutputKeeper {
+  readonly record: KeeperRecord;
+  #pidfd: number | null;
+
+  private constructor(record: KeeperRecord, pidfd: number) {
+    this.record = record;
+    this.#pidfd = pidfd;
+  }
+
+  /**
+   * Starts a keeper of the FIFOs at `fifos` and of pty master `master` (null: none). The daemon's
+   * fds stay its own. On failure nothing is left (no process, no fd).
+   */
+  static spawn(fifos: readonly string[], master: number | null): OutputKeeper {
+    const sleep = sleepPaths.find((p) => fs.existsSync(p));
+    if (sleep === undefined) throw new TaskioError('ERR_NOT_FOUND', `no sleep command for the output keeper (looked at ${sleepPaths.join(', ')})`);
+    const fds: number[] = [];
+    let pidfd = -1;
+    try {
+      for (const p of fifos) fds.push(openFifoFd(p, 'rw'));
+      const held = master === null ? fds : [master, ...fds];
+      // Its own session (detached): no terminal's hangup or the daemon's process group reaches it.
+      // Named for what it holds: a terminal's keeper keeps the name it had before it held FIFOs too.
+      const child = spawn(sleep, ['infinity'], {
+        argv0: master === null ? 'taskio-output-keeper' : 'taskio-console-keeper',
+        stdio: ['ignore', 'ignore', 'ignore', ...held], detached: true, env: {},
+      });
+      child.on('error', () => undefined); // a failed spawn has no pid: thrown below
+      child.unref();
+      const pid = child.pid;
+      if (pid === undefined) throw new TaskioError('ERR_INVALID_STATE', `cannot start the output keeper ${sleep}`);
+      pidfd = pidfdOpen(pid);
+      const startTime = processStartTime(pid);
+      if (startTime === null) throw new TaskioError('ERR_INVALID_STATE', `the output keeper ${pid} went as it started`);
+      return new OutputKeeper({ pid, startTime, ...(master === null ? {} : { masterFd: firstFd }) }, pidfd);
+    } catch (err) {
+      if (pidfd >= 0) {
+        kill(pidfd);
+        fs.closeSync(pidfd);
+      }
+      throw err;
+    } finally {
+      for (const fd of fds) fs.closeSync(fd);
+    }
+  }
+
+  /**
+   * The keeper of `record` when it still runs — the same process, not one that reused its pid — or
+   * null. Holds a pidfd of it until {@link stop} or {@link close}.
+   */
+  static find(record: KeeperRecord): OutputKeeper | null {
+    let pidfd: number;
+    try {
+      pidfd = pidfdOpen(record.pid);
+    } catch (err) {
+      if (isCode(err, 'ESRCH')) return null;
+      throw err;
+    }
+    // Checked after the pidfd is open: had the pid been reused before, the start time differs; a
+    // keeper that dies after the check stays the process the pidfd names.
+    if (!isSameLiveProcess(record.pid, record.startTime)) {
+      fs.closeSync(pidfd);
+      return null;
+    }
+    return new OutputKeeper(record, pidfd);
+  }
+
+  /** Whether it holds a pty master ({@link takeMaster}). */
+  get holdsMaster(): boolean {
+    return this.record.masterFd !== undefined;
+  }
+
+  /** A new fd of the pty master the keeper holds (close-on-exec); the caller owns it. */
+  takeMaster(): number {
+    if (this.#pidfd === null) throw new TaskioError('ERR_INVALID_STATE', `output keeper ${this.record.pid} was stopped`);
+    if (this.record.masterFd === undefined) throw new TaskioError('ERR_INVALID_STATE', `output keeper ${this.record.pid} holds no pty master`);
+    return pidfdGetFd(this.#pidfd, this.record.masterFd);
+  }
+
+  /**
+   * After the task's exit: stops the keeper once the output FIFOs at `fifos` are empty (read by the
+   * daemon's log copy, or a client), waiting at most `ms`. What is still there then stays in the
+   * pipes as long as the daemon's own fds hold them.
+   */
+  async stopWhenDrained(fifos: readonly string[], ms: number): Promise<void> {
+    let watch: OutputKeepAlive | null = null;
+    try {
+      watch = OutputKeepAlive.open(fifos);
+      let timer: NodeJS.Timeout | undefined;
+      await Promise.race([watch.closeWhenDrained(), new Promise<void>((r) => { timer = setTimeout(r, ms); })]);
+      clearTimeout(timer);
+    } catch {
+      // the FIFOs are gone (the task was removed meanwhile): nothing is left to wait for
+    } finally {
+      watch?.close();
+      this.stop();
+    }
+  }
+
+  /** Kills the keeper (through its pidfd: never a process that reused its pid) and closes the pidfd. Idempotent. */
+  stop(): void {
+    if (this.#pidfd === null) return;
+    kill(this.#pidfd);
+    this.close();
+  }
+
+  /** Lets go of the keeper without stopping it (the daemon shuts down; the next one takes it). Idempotent. */
+  close(): void {
+    if (this.#pidfd === null) return;
+    fs.closeSync(this.#pidfd);
+    this.#pidfd = null;
+  }
+}
+
+function kill(pidfd: number): void {
+  try {
+    pidfdSendSignal(pidfd, SIGKILL);
+  } catch (err) {
+    if (!isCode(err, 'ESRCH')) throw err; // gone already
+  }
+}
