@@ -69,9 +69,9 @@ for (const runtime of ['runc', 'runsc', 'host'] as const) {
     seen = await logGoesOnPast(t, root, seen, 'after a SIGTERM');
 
     // rm -f: no keeper process and no pty master left in the daemon.
-    const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { consoleKeeper?: { pid: number } };
-    t.ok(record.consoleKeeper, 'the record names the console keeper');
-    const keeper = record.consoleKeeper!.pid;
+    const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { outputKeeper?: { pid: number } };
+    t.ok(record.outputKeeper, 'the record names the output keeper');
+    const keeper = record.outputKeeper!.pid;
     const daemon = daemonPid(root);
     t.ok(masters(daemon) > 0, 'the daemon holds the task\'s pty master');
     t.equal((await taskio(root, ['rm', '-f', 'tt'])).status, 0);
@@ -92,9 +92,9 @@ t.test('host: a -t task that exits after a daemon SIGKILL is seen exited, its la
   const script = `echo up; while [ ! -e ${go} ]; do sleep 0.1; done; echo bye; exit 3`;
   t.equal((await taskio(root, ['run', '-d', '-t', '--name', 'tt', '--runtime', 'host', '--', 'sh', '-c', script])).status, 0);
   await eventually(async () => (await taskio(root, ['logs', 'tt'])).stdout.includes('up'), 'the first line in the log', 40_000);
-  const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { consoleKeeper?: { pid: number } };
-  t.ok(record.consoleKeeper, 'the record names the console keeper');
-  const keeper = record.consoleKeeper!.pid;
+  const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { outputKeeper?: { pid: number } };
+  t.ok(record.outputKeeper, 'the record names the output keeper');
+  const keeper = record.outputKeeper!.pid;
 
   await stopDaemon(root, 'SIGKILL');
   t.match((await taskio(root, ['ps', '-a'])).stdout, /tt .* Up /, 'ps after the restart: running');

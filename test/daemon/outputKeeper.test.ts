@@ -1,0 +1,156 @@
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import type { RuntimeName } from '../../src/daemon/records.js';
+import { isGone } from '../fixtures/oci.js';
+import { client, daemonPid, daemonRoot, eventually, fdsOf, logText, waitGone } from './helpers.js';
+
+// A task's output keeper holds its output FIFOs (and a terminal's pty master) while no daemon runs:
+// without it a task that exits then is the last holder of its pipes, and what the killed daemon had
+// not read goes with them. Each task here waits for SIGUSR1 — sent by the test once the daemon is
+// gone — then prints its last words and exits, so the order is the test's, not a sleep's.
+const lastWords = 'trap "echo last-words; exit 3" USR1; echo first; while :; do sleep 0.05; done';
+
+interface Kept { pid: number; masterFd?: number }
+
+function keeperOf(root: string, id: string): Kept | undefined {
+  return (JSON.parse(fs.readFileSync(path.join(root, 'tasks', id, 'task.json'), 'utf8')) as { outputKeeper?: Kept }).outputKeeper;
+}
+
+/** Whether `pid` is a live output keeper (not a process that reused its pid). */
+function isKeeper(pid: number): boolean {
+  try {
+    return /^taskio-(output|console)-keeper\0/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && !isGone(pid);
+  } catch {
+    return false;
+  }
+}
+
+/** The daemon's fds on anything of task `id` (its FIFOs) and on pty masters: none once its output was drained. */
+function taskFds(root: string, id: string): string[] {
+  return fdsOf(daemonPid(root)).filter((f) => f.startsWith(path.join(root, 'tasks', id)) || /ptmx$/.test(f));
+}
+
+/** SIGKILLs the daemon of `root` and waits until it is gone. */
+async function killDaemon(root: string): Promise<void> {
+  const pid = daemonPid(root);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+}
+
+/** The task says its last words and exits while no daemon runs; the next request starts a daemon that adopts it. */
+async function exitWhileNoDaemon(t: Test, c: DaemonClient, root: string, id: string, pid: number): Promise<void> {
+  await killDaemon(root);
+  process.kill(pid, 'SIGUSR1');
+  await eventually(() => isGone(pid), 'the task to exit');
+  const v = (await c.listTasks({ all: true })).find((x) => x.id === id);
+  t.equal(v?.status, 'exited', 'ps: exited');
+  t.equal(v?.exit?.exitCode, null, 'no made-up exit code');
+  t.match(v?.exit?.reason, /exited while no daemon was running/);
+}
+
+const cases: { runtime: RuntimeName; terminal: boolean }[] = [
+  { runtime: 'host', terminal: false }, { runtime: 'host', terminal: true }, { runtime: 'runc', terminal: false },
+];
+for (const { runtime, terminal } of cases) {
+  t.test(`${runtime}${terminal ? ' -t' : ''}: a task that exits while no daemon runs has its last output in the log, and its keeper goes`, { timeout: 120_000 }, async (t) => {
+    const root = daemonRoot(t);
+    const c = await client(root);
+    t.teardown(() => c.close());
+    const task = await c.createTask({ id: 'lw', runtime, terminal, args: ['sh', '-c', lastWords] });
+    await eventually(async () => (await logText(c, 'lw')).includes('first'), 'the first line in the log', 60_000);
+    const keeper = keeperOf(root, 'lw');
+    t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+    t.equal(keeper?.masterFd !== undefined, terminal, terminal ? 'it holds the pty master' : 'it holds no pty master');
+
+    await exitWhileNoDaemon(t, c, root, 'lw', task.pid);
+    await c.wait('lw');
+    t.match(await logText(c, 'lw'), /first\r?\n(.*\n)*last-words\r?\n/, 'the log has what the task printed while no daemon ran');
+    await waitGone(keeper!.pid);
+    t.notOk(isKeeper(keeper!.pid), 'the keeper is gone once the output was drained');
+    await eventually(() => taskFds(root, 'lw').length === 0, 'the daemon to let go of the task\'s FIFOs');
+    t.same(taskFds(root, 'lw'), [], 'no fd of the task left in the daemon');
+    await c.remove('lw');
+    t.notOk(fs.existsSync(path.join(root, 'tasks', 'lw')), 'removed: no FIFO left');
+  });
+}
+
+t.test('host, FIFO mode: what a task printed while no daemon ran waits in its FIFO for the client', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const task = await c.createTask({ id: 'ff', runtime: 'host', log: 'none', args: ['sh', '-c', lastWords] });
+  const stdout = path.join(root, 'tasks', 'ff', 'ff-stdout');
+  /** Reads what the FIFO holds now (non-blocking; the test's fd is closed again, so it holds nothing). */
+  const readNow = (): string => {
+    const fd = fs.openSync(stdout, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      const buf = Buffer.alloc(4096);
+      let text = '';
+      for (;;) {
+        let n = 0;
+        try {
+          n = fs.readSync(fd, buf);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return text;
+          throw err;
+        }
+        if (n === 0) return text;
+        text += buf.toString('utf8', 0, n);
+      }
+    } finally {
+      fs.closeSync(fd);
+    }
+  };
+  let seen = '';
+  await eventually(() => (seen += readNow()).includes('first'), 'the first line in the FIFO', 60_000);
+  const keeper = keeperOf(root, 'ff');
+  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+
+  await exitWhileNoDaemon(t, c, root, 'ff', task.pid);
+  t.match(readNow(), /last-words/, 'the client reads what the task printed while no daemon ran');
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'the keeper is gone (the daemon\'s keep-alive held the pipe)');
+  await c.remove('ff');
+  t.same(taskFds(root, 'ff'), [], 'no fd of the task left in the daemon after rm');
+});
+
+t.test('host: a running task adopted keeps its keeper and its output flows; rm removes the keeper', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const counter = 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.01; done';
+  await c.createTask({ id: 'run', runtime: 'host', args: ['sh', '-c', counter] });
+  const lines = async (): Promise<number> => (await logText(c, 'run')).split('\n').filter(Boolean).length;
+  await eventually(async () => (await lines()) >= 10, 'output in the log', 60_000);
+  const keeper = keeperOf(root, 'run');
+  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+
+  await killDaemon(root);
+  const v = await c.getTask('run');
+  t.equal(v.status, 'running', 'adopted running');
+  t.equal(v.adopted, true, 'adopted');
+  const mark = await lines();
+  await eventually(async () => (await lines()) >= mark + 20, 'the log goes on after the adoption', 60_000);
+  t.equal(keeperOf(root, 'run')?.pid, keeper!.pid, 'the same keeper is recorded');
+  t.ok(isKeeper(keeper!.pid), 'the keeper runs on while the task runs');
+
+  await c.remove('run', { force: true });
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'rm -f: the keeper is gone');
+  t.same(taskFds(root, 'run'), [], 'no fd of the task left in the daemon');
+});
+
+t.test('host: rm -f of a task this daemon started removes its keeper', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  await c.createTask({ id: 'sl', runtime: 'host', args: ['sleep', '1000'] });
+  const keeper = keeperOf(root, 'sl');
+  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+  await c.remove('sl', { force: true });
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
+  t.same(taskFds(root, 'sl'), [], 'no fd of the task left in the daemon');
+});
