@@ -18,6 +18,13 @@ function keeperOf(root: string, id: string): Kept | undefined {
   return (JSON.parse(fs.readFileSync(path.join(root, 'tasks', id, 'task.json'), 'utf8')) as { outputKeeper?: Kept }).outputKeeper;
 }
 
+/** Task `id`'s keeper, killed at the test's end should the test fail before it went (the root's cleanup knows no keepers). */
+function trackKeeper(t: Test, root: string, id: string): Kept | undefined {
+  const keeper = keeperOf(root, id);
+  t.teardown(() => { if (keeper && isKeeper(keeper.pid)) process.kill(keeper.pid, 'SIGKILL'); });
+  return keeper;
+}
+
 /** Whether `pid` is a live output keeper (not a process that reused its pid). */
 function isKeeper(pid: number): boolean {
   try {
@@ -60,7 +67,7 @@ for (const { runtime, terminal } of cases) {
     t.teardown(() => c.close());
     const task = await c.createTask({ id: 'lw', runtime, terminal, args: ['sh', '-c', lastWords] });
     await eventually(async () => (await logText(c, 'lw')).includes('first'), 'the first line in the log', 60_000);
-    const keeper = keeperOf(root, 'lw');
+    const keeper = trackKeeper(t, root, 'lw');
     t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
     t.equal(keeper?.masterFd !== undefined, terminal, terminal ? 'it holds the pty master' : 'it holds no pty master');
 
@@ -105,7 +112,7 @@ t.test('host, FIFO mode: what a task printed while no daemon ran waits in its FI
   };
   let seen = '';
   await eventually(() => (seen += readNow()).includes('first'), 'the first line in the FIFO', 60_000);
-  const keeper = keeperOf(root, 'ff');
+  const keeper = trackKeeper(t, root, 'ff');
   t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
 
   await exitWhileNoDaemon(t, c, root, 'ff', task.pid);
@@ -124,7 +131,7 @@ t.test('host: a running task adopted keeps its keeper and its output flows; rm r
   await c.createTask({ id: 'run', runtime: 'host', args: ['sh', '-c', counter] });
   const lines = async (): Promise<number> => (await logText(c, 'run')).split('\n').filter(Boolean).length;
   await eventually(async () => (await lines()) >= 10, 'output in the log', 60_000);
-  const keeper = keeperOf(root, 'run');
+  const keeper = trackKeeper(t, root, 'run');
   t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
 
   await killDaemon(root);
@@ -147,10 +154,35 @@ t.test('host: rm -f of a task this daemon started removes its keeper', { timeout
   const c = await client(root);
   t.teardown(() => c.close());
   await c.createTask({ id: 'sl', runtime: 'host', args: ['sleep', '1000'] });
-  const keeper = keeperOf(root, 'sl');
+  const keeper = trackKeeper(t, root, 'sl');
   t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
   await c.remove('sl', { force: true });
   await waitGone(keeper!.pid);
   t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
   t.same(taskFds(root, 'sl'), [], 'no fd of the task left in the daemon');
+});
+
+t.test('host -t: a keeper recorded as consoleKeeper (by a taskio whose keepers held terminals only) is found again', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const task = await c.createTask({ id: 'old', runtime: 'host', terminal: true, args: ['sh', '-c', lastWords] });
+  await eventually(async () => (await logText(c, 'old')).includes('first'), 'the first line in the log', 60_000);
+  await killDaemon(root);
+  // The record as that taskio wrote it: the same keeper (master at fd 3, stdout FIFO at 4) under its old name.
+  const file = path.join(root, 'tasks', 'old', 'task.json');
+  const record = JSON.parse(fs.readFileSync(file, 'utf8')) as { outputKeeper?: Kept; consoleKeeper?: Kept };
+  const keeper = trackKeeper(t, root, 'old');
+  t.ok(keeper && isKeeper(keeper.pid), 'a keeper runs');
+  record.consoleKeeper = keeper;
+  delete record.outputKeeper;
+  fs.writeFileSync(file, JSON.stringify(record));
+
+  t.equal((await c.getTask('old')).status, 'running', 'adopted running');
+  process.kill(task.pid, 'SIGUSR1');
+  await c.wait('old');
+  t.match(await logText(c, 'old'), /last-words/, 'the terminal was taken back from it: the last line is in the log');
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'the keeper is gone after the exit');
+  await c.remove('old');
 });
