@@ -39,6 +39,22 @@ function taskFds(root: string, id: string): string[] {
   return fdsOf(daemonPid(root)).filter((f) => f.startsWith(path.join(root, 'tasks', id)) || /ptmx$/.test(f));
 }
 
+/** A root of the test's own and a client of its daemon (started on demand). */
+async function daemonOf(t: Test): Promise<{ root: string; c: DaemonClient }> {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  return { root, c };
+}
+
+/** `rm -f` of task `id`: its keeper goes, and the daemon holds no fd of it. */
+async function removeForce(t: Test, c: DaemonClient, root: string, id: string, keeper: Kept | undefined): Promise<void> {
+  await c.remove(id, { force: true });
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'rm -f: the keeper is gone');
+  t.same(taskFds(root, id), [], 'no fd of the task left in the daemon');
+}
+
 /** SIGKILLs the daemon of `root` and waits until it is gone. */
 async function killDaemon(root: string): Promise<void> {
   const pid = daemonPid(root);
@@ -62,9 +78,7 @@ const cases: { runtime: RuntimeName; terminal: boolean }[] = [
 ];
 for (const { runtime, terminal } of cases) {
   t.test(`${runtime}${terminal ? ' -t' : ''}: a task that exits while no daemon runs has its last output in the log, and its keeper goes`, { timeout: 120_000 }, async (t) => {
-    const root = daemonRoot(t);
-    const c = await client(root);
-    t.teardown(() => c.close());
+    const { root, c } = await daemonOf(t);
     const task = await c.createTask({ id: 'lw', runtime, terminal, args: ['sh', '-c', lastWords] });
     await eventually(async () => (await logText(c, 'lw')).includes('first'), 'the first line in the log', 60_000);
     const keeper = trackKeeper(t, root, 'lw');
@@ -84,9 +98,7 @@ for (const { runtime, terminal } of cases) {
 }
 
 t.test('host, FIFO mode: what a task printed while no daemon ran waits in its FIFO for the client', { timeout: 120_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const c = await client(root);
-  t.teardown(() => c.close());
+  const { root, c } = await daemonOf(t);
   const task = await c.createTask({ id: 'ff', runtime: 'host', log: 'none', args: ['sh', '-c', lastWords] });
   const stdout = path.join(root, 'tasks', 'ff', 'ff-stdout');
   /** Reads what the FIFO holds now (non-blocking; the test's fd is closed again, so it holds nothing). */
@@ -124,9 +136,7 @@ t.test('host, FIFO mode: what a task printed while no daemon ran waits in its FI
 });
 
 t.test('host: a running task adopted keeps its keeper and its output flows; rm removes the keeper', { timeout: 120_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const c = await client(root);
-  t.teardown(() => c.close());
+  const { root, c } = await daemonOf(t);
   const counter = 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.01; done';
   await c.createTask({ id: 'run', runtime: 'host', args: ['sh', '-c', counter] });
   const lines = async (): Promise<number> => (await logText(c, 'run')).split('\n').filter(Boolean).length;
@@ -143,29 +153,19 @@ t.test('host: a running task adopted keeps its keeper and its output flows; rm r
   t.equal(keeperOf(root, 'run')?.pid, keeper!.pid, 'the same keeper is recorded');
   t.ok(isKeeper(keeper!.pid), 'the keeper runs on while the task runs');
 
-  await c.remove('run', { force: true });
-  await waitGone(keeper!.pid);
-  t.notOk(isKeeper(keeper!.pid), 'rm -f: the keeper is gone');
-  t.same(taskFds(root, 'run'), [], 'no fd of the task left in the daemon');
+  await removeForce(t, c, root, 'run', keeper);
 });
 
 t.test('host: rm -f of a task this daemon started removes its keeper', { timeout: 60_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const c = await client(root);
-  t.teardown(() => c.close());
+  const { root, c } = await daemonOf(t);
   await c.createTask({ id: 'sl', runtime: 'host', args: ['sleep', '1000'] });
   const keeper = trackKeeper(t, root, 'sl');
   t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
-  await c.remove('sl', { force: true });
-  await waitGone(keeper!.pid);
-  t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
-  t.same(taskFds(root, 'sl'), [], 'no fd of the task left in the daemon');
+  await removeForce(t, c, root, 'sl', keeper);
 });
 
 t.test('host -t: a keeper recorded as consoleKeeper (by a taskio whose keepers held terminals only) is found again', { timeout: 120_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const c = await client(root);
-  t.teardown(() => c.close());
+  const { root, c } = await daemonOf(t);
   const task = await c.createTask({ id: 'old', runtime: 'host', terminal: true, args: ['sh', '-c', lastWords] });
   await eventually(async () => (await logText(c, 'old')).includes('first'), 'the first line in the log', 60_000);
   await killDaemon(root);
