@@ -127,13 +127,17 @@ export function sweepTasks(root: string): void {
     return;
   }
   for (const id of ids) {
-    let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null } | null = null;
+    type Keeper = { pid: number; startTime: string };
+    let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null; outputKeeper?: Keeper; consoleKeeper?: Keeper } | null = null;
     try {
       rec = readJson(path.join(tasks, id, 'task.json')); // not a blocking open: a test may plant a FIFO there
     } catch {
       continue;
     }
     if (!rec) continue;
+    // The task's output keeper outlives the daemon by design: a test that lost its daemon kills it here.
+    const keeper = rec.outputKeeper ?? rec.consoleKeeper;
+    if (keeper) try { signalTask(keeper.pid, keeper.startTime, 'SIGKILL', false); } catch { /* gone */ }
     if (rec.runtime === 'host' && rec.pid > 0) {
       // Only the task's own group: its pid may be another test's process by now.
       try { signalTask(rec.pid, rec.pidStartTime, 'SIGKILL', true); } catch { /* gone */ }
