@@ -14,6 +14,7 @@ import { apiRouter } from './api.js';
 import { DaemonLock } from './daemonLock.js';
 import { clientErrorResponse } from './httpError.js';
 import { EventBus } from './events.js';
+import { ExecFifoSweeper } from './execFifoSweeper.js';
 import { DaemonLayout, defaultDaemonRoot } from './layout.js';
 import { findRuntimes } from './runtimes.js';
 import { TaskManager } from './tasks.js';
@@ -44,15 +45,17 @@ export class Daemon {
   readonly #server: http.Server;
   readonly #lock: DaemonLock;
   readonly #tasks: TaskManager;
+  readonly #execFifos: ExecFifoSweeper;
   readonly #logger: Logger;
   readonly #upgraded = new Set<Duplex>();
   #closing: Promise<void> | null = null;
 
-  private constructor(layout: DaemonLayout, server: http.Server, lock: DaemonLock, tasks: TaskManager, logger: Logger) {
+  private constructor(layout: DaemonLayout, server: http.Server, lock: DaemonLock, tasks: TaskManager, execFifos: ExecFifoSweeper, logger: Logger) {
     this.layout = layout;
     this.#server = server;
     this.#lock = lock;
     this.#tasks = tasks;
+    this.#execFifos = execFifos;
     this.#logger = logger;
   }
 
@@ -67,6 +70,7 @@ export class Daemon {
     const layout = new DaemonLayout(path.resolve(opts.root ?? defaultDaemonRoot())); // a root too long is refused before it is made
     const root = ensurePrivateDir(layout.root);
     const lock = DaemonLock.acquire(layout.lock);
+    const execFifos = new ExecFifoSweeper(layout.fifo, logger);
     try {
       // Where clients make their exec FIFO sets: made here, once, so that an exec the daemon
       // refuses leaves the root as it was (the client removes its set, and made no directory).
@@ -80,16 +84,18 @@ export class Daemon {
       defaultMonitor.start();
       const runtimes = findRuntimes();
       const events = new EventBus();
-      const tasks = new TaskManager({ layout, events, logger }, runtimes);
+      const tasks = new TaskManager({ layout, events, logger, execFifos }, runtimes);
       await tasks.adoptAll();
       // After the records are read, before any create: the jobs a lost state left behind.
       await sweepStaleJobs(layout, logger);
+      // The FIFO sets killed clients left (the execs of an earlier daemon are not known to this one).
+      execFifos.start();
       const router = apiRouter({ version: packageVersion(), layout, runtimes, tasks, events, logger });
       // A request must be read within a minute (its head within 30 s): the largest body is 1 MiB on a
       // local socket, and a client that stalls mid-request would otherwise hold its connection for
       // ever. Only reading the request is timed: an answer may stream for as long as it lasts.
       const server = http.createServer({ headersTimeout: 30_000, requestTimeout: 60_000, keepAliveTimeout: 65_000 });
-      const daemon = new Daemon(layout, server, lock, tasks, logger);
+      const daemon = new Daemon(layout, server, lock, tasks, execFifos, logger);
       server.on('request', router.onRequest);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         daemon.#upgraded.add(socket);
@@ -106,6 +112,7 @@ export class Daemon {
       logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes, ...(inherited.length > 0 ? { closedInheritedFds: inherited } : {}) }, 'taskio daemon ready');
       return daemon;
     } catch (err) {
+      execFifos.close();
       lock.release();
       throw err;
     }
@@ -144,6 +151,7 @@ export class Daemon {
       this.#server.closeAllConnections();
       for (const s of this.#upgraded) s.destroy();
       await closed;
+      this.#execFifos.close();
       await this.#tasks.shutdown();
       fs.rmSync(this.layout.socket, { force: true });
       this.#lock.release();

@@ -9,6 +9,7 @@ import type { ExecConfig, Process, WinSize } from '../runtime/proc/index.js';
 import { writeJsonAtomic } from './atomicJson.js';
 import type { TaskControl } from './control.js';
 import type { EventBus, TaskEvent } from './events.js';
+import type { ExecFifoSweeper } from './execFifoSweeper.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
@@ -152,6 +153,8 @@ export interface TaskContext {
   layout: DaemonLayout;
   events: EventBus;
   logger: Logger;
+  /** Told of each exec's start and end: the set a killed client left goes once the exec ended. */
+  execFifos: ExecFifoSweeper;
 }
 
 /**
@@ -353,9 +356,12 @@ export class DaemonTask {
       const process = await this.#needControl().exec(path.join(this.#ctx.layout.taskDir(this.id), 'execs'), config);
       const e: DaemonExec = { id: config.id, process, args: config.spec.args, terminal: config.terminal, exit: null, exited: Promise.resolve(null as never) };
       this.execs.set(e.id, e);
+      this.#ctx.execFifos.started(config);
       this.publish({ type: 'exec-start', execId: e.id });
       e.exited = e.process.wait().then(() => {
         e.exit = exitFromStatus(e.process.exitStatus(), e.process.exitedAt());
+        // Before the event: whoever saw the exec end sees its set gone too (unless a client reads it).
+        this.#ctx.execFifos.ended(config);
         this.publish({ type: 'exec-exit', execId: e.id, exitCode: e.exit.exitCode });
         return e.exit;
       });
