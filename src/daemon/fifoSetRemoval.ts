@@ -76,7 +76,7 @@ export function removeFifoSet(fifoRoot: string, name: string, logger: LogSink): 
     const est = fs.lstatSync(path.join(dir, e), { throwIfNoEntry: false });
     return est !== undefined && (!own.has(e) || !est.isFIFO() || est.uid !== uid);
   });
-  if (foreign.length > 0) return leave(logger, dir, `it holds ${foreign.map((e) => JSON.stringify(e)).join(', ')}, which ${foreign.length === 1 ? 'is' : 'are'} not its FIFOs`);
+  if (foreign.length > 0) return leave(logger, dir, `it holds ${foreign.map((e) => JSON.stringify(e)).join(', ')}, which ${foreign.length === 1 ? 'is not one' : 'are not'} of its FIFOs`);
   const locks: ReaderLock[] = [];
   try {
     for (const stream of ['stdout', 'stderr']) {
