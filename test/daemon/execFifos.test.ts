@@ -50,12 +50,21 @@ function plantSet(root: string, name: string, id: string, fifos: string[], old: 
   return dir;
 }
 
-t.test('a SIGKILLed exec client: once the exec ended, its FIFO set is gone', { timeout: 90_000 }, async (t) => {
+/**
+ * A fresh root with its daemon (a child of this test, stopped by the root's cleanup once it removed
+ * the tasks) running host task `box`, and a client of it.
+ */
+async function daemonWithBox(t: Pick<Test, 'teardown'>): Promise<{ root: string; c: DaemonClient; first: Awaited<ReturnType<typeof foregroundDaemon>> }> {
   const root = daemonRoot(t);
-  await foregroundDaemon(root); // stopped by the root's cleanup, once it removed the tasks
+  const first = await foregroundDaemon(root);
   const c = new DaemonClient(root, { start: false });
   t.teardown(() => c.close());
   await c.createTask({ id: 'box', runtime: 'host', args: ['sleep', '300'] });
+  return { root, c, first };
+}
+
+t.test('a SIGKILLed exec client: once the exec ended, its FIFO set is gone', { timeout: 90_000 }, async (t) => {
+  const { root, c } = await daemonWithBox(t);
   const exited = await nextEvent(t, c, 'box', (e) => e.type === 'exec-exit');
   const client = await execClient(t, root, ['sh', '-c', 'while :; do echo x; done']);
   const [set] = setsIn(root);
@@ -69,11 +78,7 @@ t.test('a SIGKILLed exec client: once the exec ended, its FIFO set is gone', { t
 });
 
 t.test('a client that still reads an ended exec\'s output keeps its set; it removes it itself', { timeout: 90_000 }, async (t) => {
-  const root = daemonRoot(t);
-  await foregroundDaemon(root); // stopped by the root's cleanup, once it removed the tasks
-  const c = new DaemonClient(root, { start: false });
-  t.teardown(() => c.close());
-  await c.createTask({ id: 'box', runtime: 'host', args: ['sleep', '300'] });
+  const { root, c } = await daemonWithBox(t);
   // A slow reader: the first chunk is taken and not acknowledged until the test says so.
   let out = '';
   let release: (() => void) | null = null;
@@ -92,11 +97,7 @@ t.test('a client that still reads an ended exec\'s output keeps its set; it remo
 });
 
 t.test('a daemon started after an exec client was SIGKILLed sweeps its set; a foreign file keeps a directory as it is; a young set is left', { timeout: 90_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const first = await foregroundDaemon(root);
-  const c = new DaemonClient(root, { start: false });
-  t.teardown(() => c.close());
-  await c.createTask({ id: 'box', runtime: 'host', args: ['sleep', '300'] });
+  const { root, first } = await daemonWithBox(t);
   // Its process writes nothing more after its first line: it outlives its client, and its set stays
   // named by a running exec while this daemon runs.
   const client = await execClient(t, root, ['sh', '-c', 'echo x; exec sleep 300']);
