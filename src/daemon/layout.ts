@@ -29,7 +29,7 @@ const maxSocketPathBytes = 107;
  * <root>/daemon.log           stdio of a daemon started on demand
  * <root>/rootfs/busybox/      the embedded default bundle (rootfs/ read-only for tasks)
  * <root>/runtime/<name>/      runsc's / runc's --root
- * <root>/fifo/                the FIFO sets clients make for execs (cio's Creator)
+ * <root>/fifo/                the FIFO sets clients make for execs (cio's Creator); a killed client's go (ExecFifoSweeper)
  * <root>/tasks/<id>/          task.json, exit, bundle/, <id>-stdin|-stdout|-stderr, <id>.log
  * ```
  */
