@@ -1,12 +1,11 @@
-import t, { type Test } from 'tap';
+import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import { Writable } from 'node:stream';
-import { DaemonClient, type TaskEvent } from '../../src/daemon/index.js';
 import { mkfifo } from '../../src/sys/index.js';
 import { exitOf } from '../helpers/common.js';
-import { spawnTaskio, type TaskioChild } from '../cli/taskioCommand.js';
-import { daemonRoot, eventually, foregroundDaemon } from './helpers.js';
+import { daemonWithBox, execClient, nextEvent } from './execBox.js';
+import { eventually, foregroundDaemon } from './helpers.js';
 
 // The exec FIFO sets a SIGKILLed `taskio exec` client leaves in <root>/fifo, and who removes them.
 
@@ -15,32 +14,6 @@ const longAgo = new Date(Date.now() - 60 * 60_000);
 
 const setsIn = (root: string): string[] => fs.readdirSync(path.join(root, 'fifo')).sort();
 
-/** Watches task `id`'s events from now (before the caller acts): `seen` resolves with the first that `match` takes. */
-async function nextEvent(t: Pick<Test, 'teardown'>, c: DaemonClient, id: string, match: (e: TaskEvent) => boolean): Promise<{ seen: Promise<TaskEvent> }> {
-  const ac = new AbortController();
-  t.teardown(() => ac.abort());
-  const events = await c.events({ id, signal: ac.signal });
-  const seen = (async () => {
-    for await (const e of events) {
-      if (match(e)) {
-        ac.abort();
-        return e;
-      }
-    }
-    throw new Error(`the events of ${id} ended before the one waited for`);
-  })();
-  seen.catch(() => undefined); // awaited by the test; a stream cut by its teardown is no error of its own
-  return { seen };
-}
-
-/** `taskio exec box ARGS…` as a user runs it, killed with the test if it still runs; resolves once it printed `x`. */
-async function execClient(t: Pick<Test, 'teardown'>, root: string, args: string[]): Promise<TaskioChild> {
-  const child = spawnTaskio(root, ['exec', 'box', ...args]);
-  t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
-  await eventually(() => child.output().includes('x'), 'the exec\'s first output');
-  return child;
-}
-
 /** A FIFO set directory as a client makes it, `name` in `<root>/fifo`, with the given FIFO streams; its mtime set back when `old`. */
 function plantSet(root: string, name: string, id: string, fifos: string[], old: boolean): string {
   const dir = path.join(root, 'fifo', name);
@@ -48,19 +21,6 @@ function plantSet(root: string, name: string, id: string, fifos: string[], old: 
   for (const s of fifos) mkfifo(path.join(dir, `${id}-${s}`), 0o600);
   if (old) fs.utimesSync(dir, longAgo, longAgo);
   return dir;
-}
-
-/**
- * A fresh root with its daemon (a child of this test, stopped by the root's cleanup once it removed
- * the tasks) running host task `box`, and a client of it.
- */
-async function daemonWithBox(t: Pick<Test, 'teardown'>): Promise<{ root: string; c: DaemonClient; first: Awaited<ReturnType<typeof foregroundDaemon>> }> {
-  const root = daemonRoot(t);
-  const first = await foregroundDaemon(root);
-  const c = new DaemonClient(root, { start: false });
-  t.teardown(() => c.close());
-  await c.createTask({ id: 'box', runtime: 'host', args: ['sleep', '300'] });
-  return { root, c, first };
 }
 
 t.test('a SIGKILLed exec client: once the exec ended, its FIFO set is gone', { timeout: 90_000 }, async (t) => {
