@@ -392,6 +392,15 @@ export class DaemonClient {
     return this.#json('GET', this.#task(id), undefined, opts);
   }
 
+  /**
+   * `GET /tasks/:id/exec/:exec` (docker's exec inspect): an exec of the task, also once it ended,
+   * until its client deleted it, newer ended execs pushed it out, or the task exited.
+   * @throws TaskioError `ERR_NOT_FOUND` for an exec the task has no record of.
+   */
+  getExec(id: string, execId: string, opts: CallOptions = {}): Promise<ExecView> {
+    return this.#json('GET', this.#task(id, `/exec/${encodeURIComponent(execId)}`), undefined, opts);
+  }
+
   /** `POST /tasks/:id/kill`: `signal` (default SIGKILL, as `docker kill`) to the init, or with `all` to every process. */
   async kill(id: string, signal: string | number = 'KILL', opts: CallOptions & { all?: boolean } = {}): Promise<void> {
     await this.#json('POST', this.#task(id, '/kill'), { signal, ...(opts.all ? { all: true } : {}) }, opts);

@@ -31,6 +31,7 @@ const maxSocketPathBytes = 107;
  * <root>/runtime/<name>/      runsc's / runc's --root
  * <root>/fifo/                the FIFO sets clients make for execs (cio's Creator); a killed client's go (ExecFifoSweeper)
  * <root>/tasks/<id>/          task.json, exit, bundle/, <id>-stdin|-stdout|-stderr, <id>.log
+ * <root>/tasks/<id>/execs/    the pid files of its execs: gone with their records, all by its exit (ExecRecords)
  * ```
  */
 export class DaemonLayout {
@@ -72,6 +73,8 @@ export class DaemonLayout {
   log(id: string): string { return path.join(this.taskDir(id), `${id}.log`); }
   /** The runtime's JSON log for this task's calls (one per task, so errors never mix). */
   runtimeLog(id: string): string { return path.join(this.taskDir(id), 'runtime.json'); }
+  /** The pid files of the task's exec'd processes (and health checks), while their records last. */
+  execDir(id: string): string { return path.join(this.taskDir(id), 'execs'); }
 
   /**
    * Whether `file` lies inside this root once the symlinks of its existing part are resolved. A

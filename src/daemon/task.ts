@@ -1,15 +1,15 @@
-import path from 'node:path';
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskioError, abortError } from '../errors.js';
 import { Lifecycle, refuse, type Transitions } from '../lifecycle.js';
 import { removeInside } from '../removeInside.js';
 import type { Stats } from '../runtime/oci/index.js';
-import type { ExecConfig, Process, WinSize } from '../runtime/proc/index.js';
+import type { ExecConfig, WinSize } from '../runtime/proc/index.js';
 import { writeJsonAtomic } from './atomicJson.js';
 import type { TaskControl } from './control.js';
 import type { EventBus, TaskEvent } from './events.js';
 import type { ExecFifoSweeper } from './execFifoSweeper.js';
+import { ExecRecords, type DaemonExec } from './execRecords.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
@@ -68,15 +68,7 @@ export const defaultStopTimeout = 10;
 /** How long after an exit a wait or a remove waits for the output to be complete. */
 export const outputGraceMs = 2000;
 
-/** An exec'd process of a task, as the daemon tracks it. */
-export interface DaemonExec {
-  id: string;
-  process: Process;
-  args: string[];
-  terminal: boolean;
-  exit: ExitRecord | null;
-  exited: Promise<ExitRecord>;
-}
+export type { DaemonExec } from './execRecords.js';
 
 /** What `GET /tasks/:id` shows. */
 export interface TaskView {
@@ -166,7 +158,8 @@ export class DaemonTask {
   readonly record: TaskRecord;
   readonly lifecycle: Lifecycle<TaskState, TaskOp>;
   readonly adopted: boolean;
-  readonly execs = new Map<string, DaemonExec>();
+  /** Its execs' records: kept after their end while it runs (bounded), gone with its exit. */
+  readonly execs: ExecRecords;
   /** Resolves with the exit once it is on disk. */
   readonly exited: Promise<ExitRecord>;
   /** Resolves once the task's output is complete (log mode: all in the log; else at the exit). */
@@ -198,6 +191,7 @@ export class DaemonTask {
   }) {
     this.#ctx = ctx;
     this.record = init.record;
+    this.execs = new ExecRecords(init.record.id, ctx.logger);
     this.adopted = init.adopted;
     this.lifecycle = new Lifecycle<TaskState, TaskOp>(init.state, transitions, 'task');
     this.#control = init.control;
@@ -255,6 +249,8 @@ export class DaemonTask {
     this.#exit = exit;
     this.lifecycle.apply('exit');
     void this.#health?.stop();
+    // Docker drops a container's execs once it stopped: each record goes once its exit is told.
+    this.execs.runEnded();
     try {
       writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
     } catch (err) {
@@ -353,9 +349,9 @@ export class DaemonTask {
   exec(config: ExecConfig): Promise<DaemonExec> {
     return this.lifecycle.run('exec', async () => {
       if (this.execs.has(config.id)) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${config.id} already exists in task ${this.id}`);
-      const process = await this.#needControl().exec(path.join(this.#ctx.layout.taskDir(this.id), 'execs'), config);
+      const process = await this.#needControl().exec(this.#ctx.layout.execDir(this.id), config);
       const e: DaemonExec = { id: config.id, process, args: config.spec.args, terminal: config.terminal, exit: null, exited: Promise.resolve(null as never) };
-      this.execs.set(e.id, e);
+      this.execs.add(e);
       this.#ctx.execFifos.started(config);
       this.publish({ type: 'exec-start', execId: e.id });
       e.exited = e.process.wait().then(() => {
@@ -363,6 +359,8 @@ export class DaemonTask {
         // Before the event: whoever saw the exec end sees its set gone too (unless a client reads it).
         this.#ctx.execFifos.ended(config);
         this.publish({ type: 'exec-exit', execId: e.id, exitCode: e.exit.exitCode });
+        // A waiter holds the record itself: it gets the exit whether or not the record is kept.
+        this.execs.ended(e);
         return e.exit;
       });
       return e;
@@ -376,12 +374,11 @@ export class DaemonTask {
     return e;
   }
 
-  /** Removes a finished exec (its stdio released). */
+  /** Removes a finished exec (its stdio and pid files released). */
   async deleteExec(execId: string): Promise<void> {
     const e = this.getExec(execId);
     if (e.exit === null) throw new TaskioError('ERR_INVALID_STATE', `cannot delete exec ${execId}: it is running`);
-    await e.process.delete();
-    this.execs.delete(execId);
+    await this.execs.drop(execId);
   }
 
   /**
@@ -453,8 +450,7 @@ export class DaemonTask {
     await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
     await this.#logCopy?.close();
     this.#keepAlive?.close();
-    for (const e of this.execs.values()) await e.process.release().catch(() => undefined);
-    this.execs.clear();
+    await this.execs.releaseAll();
   }
 
   #runtimeDeleted: Promise<void> | null = null;
@@ -487,7 +483,7 @@ export class DaemonTask {
       dir,
       spec: () => (spec ??= readSpec(this.record.bundle).process),
       paused: () => this.state === 'paused',
-      exec: (config) => this.lifecycle.run('exec', () => this.#needControl().exec(path.join(dir, 'execs'), config)),
+      exec: (config) => this.lifecycle.run('exec', () => this.#needControl().exec(this.#ctx.layout.execDir(this.id), config)),
       changed: (status) => {
         this.#ctx.logger.info({ id: this.id, status }, 'health status');
         this.publish({ type: `health_status: ${status}` });
@@ -512,7 +508,7 @@ export class DaemonTask {
       healthcheck: r.healthcheck ?? null, health: this.#health?.view() ?? null,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
-      created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: [...this.execs.keys()],
+      created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: this.execs.ids(),
     };
   }
 }

@@ -38,6 +38,7 @@ import { applyCapabilityChanges, defaultCapabilities, ownCapabilities, processCa
 import { checkRuntimeSecurity, seccompMode, taskSecurity } from './security.js';
 import { checkRunscSeccomp } from './runscSeccomp.js';
 import { clearContainerCgroup, containerCgroup } from './containerCgroup.js';
+import { removeStaleExecPidFiles } from './staleExecPidFiles.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -741,6 +742,8 @@ export class TaskManager {
       // Made but never started (docker's create): it waits for its start as it did.
       return new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });
     }
+    // Running or not, the execs of the daemon that started it are no records of this one.
+    removeStaleExecPidFiles(layout.execDir(id), logger);
     let exit = readJson<ExitRecord>(layout.exitFile(id));
     const running = exit === null && record.status !== 'creating' && isSameLiveProcess(record.pid, record.pidStartTime);
     const state: TaskState = running ? 'running' : 'exited';
