@@ -169,6 +169,8 @@ export class DaemonTask {
   readonly #stdinWriters = new Map<Writable, () => boolean>();
   readonly #logCopy: LogCopy | null;
   readonly #keepAlive: OutputKeepAlive | null;
+  /** A task that exited while no daemon ran: its `outputKept` until that settled (then null), see {@link #keptOutputRead}. */
+  #outputKept: Promise<void> | null = null;
   #exit: ExitRecord | null;
   #oom: OomCounter | null = null;
   /** Its health checks (docker's health monitor): a run of a task with a check has one. */
@@ -201,10 +203,11 @@ export class DaemonTask {
     if (this.#exit) {
       this.exited = Promise.resolve(this.#exit);
       // Its exit came before this daemon: the log ends (FIFO mode: the keep-alive goes once read) after the rest is read.
-      void init.outputKept?.then(() => {
+      this.#outputKept = init.outputKept?.then(() => {
+        this.#outputKept = null;
         this.#logCopy?.taskExited();
         void this.#keepAlive?.closeWhenDrained();
-      });
+      }) ?? null;
     } else if (init.control) {
       this.exited = init.control.exited.then((e) => this.#onExit(e));
     } else if (init.state === 'created') {
@@ -442,7 +445,7 @@ export class DaemonTask {
     // The exit file may still be on its way to disk.
     if (this.#exit) await this.exited;
     try {
-      await (this.#runtimeDeleted ?? this.#control?.delete());
+      await (this.#runtimeDeleted ?? this.#keptOutputRead().then(() => this.#control?.delete()));
     } catch (err) {
       if (!force) throw err;
       this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
@@ -456,14 +459,28 @@ export class DaemonTask {
   #runtimeDeleted: Promise<void> | null = null;
 
   /**
+   * Settles once what the output keeper of a task that exited while no daemon ran kept is read
+   * (bounded: `AdoptedControl.finishKeptOutput`): the runtime's delete closes the console and
+   * stops the keeper, and a `rm`, `start` or restart sent as this daemon came up would otherwise
+   * cut that read — a terminal's unread rest goes with the pty master (docker's rm too waits for the
+   * log copy, bounded).
+   */
+  async #keptOutputRead(): Promise<void> {
+    if (this.#outputKept === null) return;
+    this.#ctx.logger.info({ id: this.id }, 'waiting for the output the task\'s keeper kept to be read before its delete');
+    await this.#outputKept;
+  }
+
+  /**
    * After the exit, removes what the runtime keeps for the task (its state, cgroups, job) and
    * leaves the task itself — record, log, exit — in place; {@link remove} then only finishes.
    * For a task that will be removed anyway (`autoRemove`): the runtime's `delete` runs while its
    * client still reads the output. A delete that fails is tried again by `remove`.
    */
   deleteRuntime(): Promise<void> {
-    if (this.#exit === null || !this.#control) return Promise.resolve();
-    const deleting = this.#control.delete();
+    const control = this.#control;
+    if (this.#exit === null || !control) return Promise.resolve();
+    const deleting = this.#keptOutputRead().then(() => control.delete());
     this.#runtimeDeleted = deleting;
     deleting.catch(() => { if (this.#runtimeDeleted === deleting) this.#runtimeDeleted = null; });
     return deleting;

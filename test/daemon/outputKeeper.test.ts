@@ -39,6 +39,33 @@ function taskFds(root: string, id: string): string[] {
   return fdsOf(daemonPid(root)).filter((f) => f.startsWith(path.join(root, 'tasks', id)) || /ptmx$/.test(f));
 }
 
+/** Reads what FIFO fd `fd` (non-blocking) holds now: up to EAGAIN, or EOF. */
+function readAvailable(fd: number): string {
+  const buf = Buffer.alloc(65536);
+  let text = '';
+  for (;;) {
+    let n = 0;
+    try {
+      n = fs.readSync(fd, buf);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return text;
+      throw err;
+    }
+    if (n === 0) return text;
+    text += buf.toString('utf8', 0, n);
+  }
+}
+
+/** Reads what FIFO `fifo` holds now (the test's fd is closed again, so it holds nothing). */
+function readNow(fifo: string): string {
+  const fd = fs.openSync(fifo, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  try {
+    return readAvailable(fd);
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
 /** A root of the test's own and a client of its daemon (started on demand). */
 async function daemonOf(t: Test): Promise<{ root: string; c: DaemonClient }> {
   const root = daemonRoot(t);
@@ -101,34 +128,13 @@ t.test('host, FIFO mode: what a task printed while no daemon ran waits in its FI
   const { root, c } = await daemonOf(t);
   const task = await c.createTask({ id: 'ff', runtime: 'host', log: 'none', args: ['sh', '-c', lastWords] });
   const stdout = path.join(root, 'tasks', 'ff', 'ff-stdout');
-  /** Reads what the FIFO holds now (non-blocking; the test's fd is closed again, so it holds nothing). */
-  const readNow = (): string => {
-    const fd = fs.openSync(stdout, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
-    try {
-      const buf = Buffer.alloc(4096);
-      let text = '';
-      for (;;) {
-        let n = 0;
-        try {
-          n = fs.readSync(fd, buf);
-        } catch (err) {
-          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return text;
-          throw err;
-        }
-        if (n === 0) return text;
-        text += buf.toString('utf8', 0, n);
-      }
-    } finally {
-      fs.closeSync(fd);
-    }
-  };
   let seen = '';
-  await eventually(() => (seen += readNow()).includes('first'), 'the first line in the FIFO', 60_000);
+  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
   const keeper = trackKeeper(t, root, 'ff');
   t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
 
   await exitWhileNoDaemon(t, c, root, 'ff', task.pid);
-  t.match(readNow(), /last-words/, 'the client reads what the task printed while no daemon ran');
+  t.match(readNow(stdout), /last-words/, 'the client reads what the task printed while no daemon ran');
   await waitGone(keeper!.pid);
   t.notOk(isKeeper(keeper!.pid), 'the keeper is gone (the daemon\'s keep-alive held the pipe)');
   await c.remove('ff');
@@ -185,4 +191,60 @@ t.test('host -t: a keeper recorded as consoleKeeper (by a taskio whose keepers h
   await waitGone(keeper!.pid);
   t.notOk(isKeeper(keeper!.pid), 'the keeper is gone after the exit');
   await c.remove('old');
+});
+
+/** Writes filler into FIFO `fifo` until it takes no more (the keeper holds it open: a reader exists). */
+function fillFifo(fifo: string): void {
+  const fd = fs.openSync(fifo, fs.constants.O_WRONLY | fs.constants.O_NONBLOCK);
+  try {
+    for (const chunk of [Buffer.alloc(65536, 'x'), Buffer.from('x')]) {
+      for (;;) {
+        try {
+          fs.writeSync(fd, chunk);
+        } catch (err) {
+          if ((err as NodeJS.ErrnoException).code === 'EAGAIN') break;
+          throw err;
+        }
+      }
+    }
+  } finally {
+    fs.closeSync(fd);
+  }
+}
+
+t.test('host -t, FIFO mode: rm sent as the daemon comes up waits until the pty\'s rest is out of the keeper', { timeout: 120_000 }, async (t) => {
+  const { root, c } = await daemonOf(t);
+  const task = await c.createTask({ id: 'rr', runtime: 'host', terminal: true, log: 'none', args: ['sh', '-c', lastWords] });
+  const stdout = path.join(root, 'tasks', 'rr', 'rr-stdout');
+  let seen = '';
+  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
+  const keeper = trackKeeper(t, root, 'rr');
+  t.ok(keeper?.masterFd !== undefined, 'the keeper holds the pty master');
+
+  await killDaemon(root);
+  // A full stdout FIFO: the adopting daemon's console copy can move the pty's rest (the last words)
+  // into it only once this test reads, so that read is still under way when the rm arrives.
+  fillFifo(stdout);
+  process.kill(task.pid, 'SIGUSR1');
+  await eventually(() => isGone(task.pid), 'the task to exit');
+  const reader = fs.openSync(stdout, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(reader));
+
+  const log = path.join(root, 'daemon.log');
+  let removed = false;
+  const removal = c.remove('rr').finally(() => { removed = true; }); // the first request: it starts the daemon
+  // Read once the rm waits (the daemon says so), or once it is done (it did not wait: the rest is lost).
+  await eventually(() => removed || /"id":"rr".*keeper kept to be read before its delete/.test(fs.readFileSync(log, 'utf8')), 'the rm to wait or end');
+  let text = '';
+  await eventually(() => {
+    text += readAvailable(reader).replace(/x+/g, '');
+    return removed;
+  }, 'the rm to end');
+  await removal;
+  text += readAvailable(reader).replace(/x+/g, '');
+  t.match(text, /last-words/, 'the last words the task wrote to its terminal while no daemon ran reached its FIFO');
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
+  t.same(taskFds(root, 'rr'), [], 'no fd of the task left in the daemon');
+  t.notOk(fs.existsSync(path.join(root, 'tasks', 'rr')), 'removed');
 });
