@@ -752,45 +752,60 @@ export class TaskManager {
     const keeper = this.#findKeeper(record);
     const reading = running || keeper !== null;
     let logCopy: LogCopy | null = null;
-    if (reading && record.logPath !== null && record.logFormat !== null) {
-      try {
-        logCopy = LogCopy.start(record.stdio, record.logPath, logOptions(record), true, logger);
-      } catch (err) {
-        logger.error({ err, id }, 'cannot reopen the task\'s FIFO set: its log does not continue');
-      }
-    }
-    // FIFO mode: the daemon's own fds hold what a client has not read yet, before the keeper goes.
     let keepAlive: OutputKeepAlive | null = null;
-    if (reading && record.log === 'none') {
-      keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
-    }
-    // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
-    const kept = keeper && await this.#adoptConsole(record, keeper, running);
-    const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept);
-    if (exit === null && !running) {
-      let written = true;
-      if (record.status === 'creating') {
-        // A create (or restart) cut by the daemon's death: it failed, and goes as a failed create
-        // does — what the runtime made of it may run on without an owner (a container, the host
-        // process in its job; its pid never reached the record), so the runtime's delete removes
-        // it. The record stays, exited, for ps/inspect/rm/start. Until that delete succeeded no
-        // exit is written: the next daemon tries again.
-        exit = unknownExit('the daemon stopped while the task was being created');
-        written = await control.delete().then(() => true, (err: unknown) => {
-          logger.error({ err, id }, 'cannot remove what the cut create of the task made: the next daemon tries again');
-          return false;
-        });
-      } else {
-        exit = unknownExit('the task exited while no daemon was running', null);
+    let kept: KeptOutput | null = null;
+    try {
+      if (reading && record.logPath !== null && record.logFormat !== null) {
+        try {
+          logCopy = LogCopy.start(record.stdio, record.logPath, logOptions(record), true, logger);
+        } catch (err) {
+          logger.error({ err, id }, 'cannot reopen the task\'s FIFO set: its log does not continue');
+        }
       }
-      if (written) writeJsonAtomic(layout.exitFile(id), exit);
+      // FIFO mode: the daemon's own fds hold what a client has not read yet, before the keeper goes.
+      if (reading && record.log === 'none') {
+        try {
+          keepAlive = OutputKeepAlive.open(outputPaths(record.stdio));
+        } catch (err) {
+          logger.error({ err, id }, 'cannot reopen the task\'s output FIFOs: what no client has read goes with its output keeper');
+        }
+      }
+      // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
+      kept = keeper && await this.#adoptConsole(record, keeper, running);
+      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept);
+      if (exit === null && !running) {
+        let written = true;
+        if (record.status === 'creating') {
+          // A create (or restart) cut by the daemon's death: it failed, and goes as a failed create
+          // does — what the runtime made of it may run on without an owner (a container, the host
+          // process in its job; its pid never reached the record), so the runtime's delete removes
+          // it. The record stays, exited, for ps/inspect/rm/start. Until that delete succeeded no
+          // exit is written: the next daemon tries again.
+          exit = unknownExit('the daemon stopped while the task was being created');
+          written = await control.delete().then(() => true, (err: unknown) => {
+            logger.error({ err, id }, 'cannot remove what the cut create of the task made: the next daemon tries again');
+            return false;
+          });
+        } else {
+          exit = unknownExit('the task exited while no daemon was running', null);
+        }
+        if (written) writeJsonAtomic(layout.exitFile(id), exit);
+      }
+      logger.info({ id, state, pid: record.pid }, 'task adopted');
+      const outputKept = running || kept === null ? undefined : control.finishKeptOutput();
+      const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true, outputKept });
+      // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
+      if (running) void control.paused().then((paused) => { if (paused) task.lifecycle.apply('pause'); }, () => undefined);
+      return task;
+    } catch (err) {
+      // Not adopted (adoptAll logs why; the next daemon tries again): nothing of it stays open in
+      // this daemon, and its keeper runs on, holding its output for that daemon.
+      await kept?.console?.close().catch(() => undefined);
+      keeper?.close();
+      keepAlive?.close();
+      await logCopy?.close().catch(() => undefined);
+      throw err;
     }
-    logger.info({ id, state, pid: record.pid }, 'task adopted');
-    const outputKept = running || kept === null ? undefined : control.finishKeptOutput();
-    const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true, outputKept });
-    // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
-    if (running) void control.paused().then((paused) => { if (paused) task.lifecycle.apply('pause'); }, () => undefined);
-    return task;
   }
 
   /** The task's {@link OutputKeeper} (one a taskio of terminal-only keepers recorded too) while it still runs, else null. */

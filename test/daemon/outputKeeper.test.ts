@@ -85,13 +85,18 @@ async function removeForce(t: Test, c: DaemonClient, root: string, id: string, k
 /** SIGKILLs the daemon of `root` and waits until it is gone. */
 async function killDaemon(root: string): Promise<void> {
   const pid = daemonPid(root);
+  if (pid === 0) throw new Error(`no daemon runs in ${root}`); // kill(0) would be this test's own process group
   process.kill(pid, 'SIGKILL');
   await waitGone(pid);
 }
 
-/** The task says its last words and exits while no daemon runs; the next request starts a daemon that adopts it. */
-async function exitWhileNoDaemon(t: Test, c: DaemonClient, root: string, id: string, pid: number): Promise<void> {
+/**
+ * The task says its last words and exits while no daemon runs (`meanwhile` is done once the daemon
+ * is gone); the next request starts a daemon that adopts it.
+ */
+async function exitWhileNoDaemon(t: Test, c: DaemonClient, root: string, id: string, pid: number, meanwhile = (): void => undefined): Promise<void> {
   await killDaemon(root);
+  meanwhile();
   process.kill(pid, 'SIGUSR1');
   await eventually(() => isGone(pid), 'the task to exit');
   const v = (await c.listTasks({ all: true })).find((x) => x.id === id);
@@ -247,4 +252,27 @@ t.test('host -t, FIFO mode: rm sent as the daemon comes up waits until the pty\'
   t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
   t.same(taskFds(root, 'rr'), [], 'no fd of the task left in the daemon');
   t.notOk(fs.existsSync(path.join(root, 'tasks', 'rr')), 'removed');
+});
+
+t.test('host, FIFO mode: a task whose FIFO cannot be opened again is adopted all the same, and its keeper goes with no fd left', { timeout: 120_000 }, async (t) => {
+  const { root, c } = await daemonOf(t);
+  const task = await c.createTask({ id: 'nf', runtime: 'host', log: 'none', args: ['sh', '-c', lastWords] });
+  const stdout = path.join(root, 'tasks', 'nf', 'nf-stdout');
+  let seen = '';
+  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
+  const keeper = trackKeeper(t, root, 'nf');
+  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+
+  // What the next daemon opens again is no FIFO any more (the keeper still holds the old one).
+  await exitWhileNoDaemon(t, c, root, 'nf', task.pid, () => {
+    fs.rmSync(stdout);
+    fs.writeFileSync(stdout, 'not a fifo');
+  }); // ps lists it: adopted
+  t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"nf".*cannot reopen the task's output FIFOs/, 'the daemon log says why its output is not kept');
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
+  t.same(fdsOf(daemonPid(root)).filter((f) => f === 'anon_inode:[pidfd]'), [], 'no pidfd of the keeper left in the daemon');
+  t.same(taskFds(root, 'nf'), [], 'no fd of the task left in the daemon');
+  await c.remove('nf');
+  t.notOk(fs.existsSync(path.join(root, 'tasks', 'nf')), 'rm removes it');
 });
