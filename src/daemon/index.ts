@@ -15,7 +15,11 @@
  *   FIFO mode (`log: none`): attach is the cio attach on the FIFO set, one reader at a time.
  * - After a restart: running tasks are watched through pidfds; an exit the daemon could not see
  *   (no daemon ran, or the task was re-parented away from it) has `exitCode: null` and a reason.
- *   An adopted task's stdin (a pipe of the daemon that started it) and terminal are gone.
+ *   Every task with a FIFO set has an output keeper (`outputKeeper.ts`: a process holding its
+ *   output FIFOs and pty master): what it wrote while no daemon ran is read into its log, and a
+ *   terminal task's terminal comes back (`pidfd_getfd`) — log, attach, `-i` input and resize go on.
+ *   Without a terminal an adopted task's stdin (a pipe of the daemon that started it) has ended; a
+ *   `binary://` logger's task has no keeper, and its terminal goes with the daemon.
  * - Attach and logs streams are Docker's: multiplexed frames for non-terminal tasks, raw for
  *   terminals; attach is an HTTP upgrade.
  */

@@ -134,7 +134,7 @@ export interface TaskView {
   pid: number;
   created: string;
   started: string | null;
-  /** Taken over from an earlier daemon (no exit status, no stdin, no terminal). */
+  /** Taken over from an earlier daemon: no exit status, and no stdin unless its terminal came back from its output keeper. */
   adopted: boolean;
   exit: ExitRecord | null;
   execs: string[];

@@ -5,7 +5,7 @@ import type { IPty } from './pty.js';
 
 /**
  * A duplicate (close-on-exec) of the pty master of node-pty's `pty`, for a process that must hold
- * the terminal beyond this one (the daemon's console keeper inherits it). node-pty 1.x keeps the
+ * the terminal beyond this one (the daemon's output keeper inherits it). node-pty 1.x keeps the
  * master in its UnixTerminal as `_fd`, which its typings do not name (`keepLastOutput` reads it
  * too). A build that keeps it elsewhere, or whose `_fd` is no pty master, is refused here — never
  * another fd handed on — and its test fails on such an upgrade.

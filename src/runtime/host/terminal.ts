@@ -72,7 +72,7 @@ export class HostTerminal implements Terminal {
 
   /**
    * The pty master's fd while the process runs, for a process that must hold the terminal beyond
-   * this one (the daemon's console keeper, which inherits it): a duplicate of node-pty's, this
+   * this one (the daemon's output keeper, which inherits it): a duplicate of node-pty's, this
    * terminal's own (the caller may only share it). Null before the process is spawned and once it
    * exited or the terminal was closed.
    * @throws TaskioError `ERR_NOT_SUPPORTED` when node-pty keeps its master where taskio does not look.

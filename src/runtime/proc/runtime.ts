@@ -24,7 +24,7 @@ export interface Terminal {
   close(): void;
   /**
    * The fd of the pty master while the process runs, when the terminal holds one in this process
-   * (a process spawned with it may inherit it: the daemon's console keeper); null otherwise. The fd
+   * (a process spawned with it may inherit it: the daemon's output keeper); null otherwise. The fd
    * stays the terminal's. Optional: a terminal without it is not kept across a daemon restart.
    */
   masterFd?(): number | null;
