@@ -82,6 +82,21 @@ async function removeForce(t: Test, c: DaemonClient, root: string, id: string, k
   t.same(taskFds(root, id), [], 'no fd of the task left in the daemon');
 }
 
+/**
+ * A FIFO-mode host task `id` (`terminal`: with `-t`) that waits for its last words, once its first
+ * line is in its stdout FIFO (read out of it), and its output keeper.
+ */
+async function fifoModeTask(t: Test, c: DaemonClient, root: string, id: string, terminal: boolean): Promise<{ task: { pid: number }; stdout: string; keeper: Kept | undefined }> {
+  const task = await c.createTask({ id, runtime: 'host', terminal, log: 'none', args: ['sh', '-c', lastWords] });
+  const stdout = path.join(root, 'tasks', id, `${id}-stdout`);
+  let seen = '';
+  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
+  const keeper = trackKeeper(t, root, id);
+  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+  t.equal(keeper?.masterFd !== undefined, terminal, terminal ? 'it holds the pty master' : 'it holds no pty master');
+  return { task, stdout, keeper };
+}
+
 /** SIGKILLs the daemon of `root` and waits until it is gone. */
 async function killDaemon(root: string): Promise<void> {
   const pid = daemonPid(root);
@@ -131,12 +146,7 @@ for (const { runtime, terminal } of cases) {
 
 t.test('host, FIFO mode: what a task printed while no daemon ran waits in its FIFO for the client', { timeout: 120_000 }, async (t) => {
   const { root, c } = await daemonOf(t);
-  const task = await c.createTask({ id: 'ff', runtime: 'host', log: 'none', args: ['sh', '-c', lastWords] });
-  const stdout = path.join(root, 'tasks', 'ff', 'ff-stdout');
-  let seen = '';
-  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
-  const keeper = trackKeeper(t, root, 'ff');
-  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+  const { task, stdout, keeper } = await fifoModeTask(t, c, root, 'ff', false);
 
   await exitWhileNoDaemon(t, c, root, 'ff', task.pid);
   t.match(readNow(stdout), /last-words/, 'the client reads what the task printed while no daemon ran');
@@ -219,12 +229,7 @@ function fillFifo(fifo: string): void {
 
 t.test('host -t, FIFO mode: rm sent as the daemon comes up waits until the pty\'s rest is out of the keeper', { timeout: 120_000 }, async (t) => {
   const { root, c } = await daemonOf(t);
-  const task = await c.createTask({ id: 'rr', runtime: 'host', terminal: true, log: 'none', args: ['sh', '-c', lastWords] });
-  const stdout = path.join(root, 'tasks', 'rr', 'rr-stdout');
-  let seen = '';
-  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
-  const keeper = trackKeeper(t, root, 'rr');
-  t.ok(keeper?.masterFd !== undefined, 'the keeper holds the pty master');
+  const { task, stdout, keeper } = await fifoModeTask(t, c, root, 'rr', true);
 
   await killDaemon(root);
   // A full stdout FIFO: the adopting daemon's console copy can move the pty's rest (the last words)
@@ -256,12 +261,7 @@ t.test('host -t, FIFO mode: rm sent as the daemon comes up waits until the pty\'
 
 t.test('host, FIFO mode: a task whose FIFO cannot be opened again is adopted all the same, and its keeper goes with no fd left', { timeout: 120_000 }, async (t) => {
   const { root, c } = await daemonOf(t);
-  const task = await c.createTask({ id: 'nf', runtime: 'host', log: 'none', args: ['sh', '-c', lastWords] });
-  const stdout = path.join(root, 'tasks', 'nf', 'nf-stdout');
-  let seen = '';
-  await eventually(() => (seen += readNow(stdout)).includes('first'), 'the first line in the FIFO', 60_000);
-  const keeper = trackKeeper(t, root, 'nf');
-  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running output keeper');
+  const { task, stdout, keeper } = await fifoModeTask(t, c, root, 'nf', false);
 
   // What the next daemon opens again is no FIFO any more (the keeper still holds the old one).
   await exitWhileNoDaemon(t, c, root, 'nf', task.pid, () => {
