@@ -85,7 +85,7 @@ export function removeFifoSet(fifoRoot: string, name: string, logger: LogSink): 
       } catch (err) {
         if (isCode(err, 'EBUSY')) return 'read';
         if (isCode(err, 'ENOENT')) continue;
-        if (isCode(err, 'ERR_NOT_FIFO')) return leave(logger, dir, (err as Error).message);
+        if (isCode(err, 'ERR_NOT_FIFO') || isCode(err, 'ERR_UNSAFE_DIR')) return leave(logger, dir, (err as Error).message);
         throw err;
       }
     }

@@ -6,6 +6,7 @@ import { TaskioError, abortError, showValue } from '../errors.js';
 import { isCode, mkfifo, setPipeSize, unlinkIfPresent } from '../sys/index.js';
 import { checkPermBits } from '../permBits.js';
 import { checkPath } from './config.js';
+import { checkFifoOwner } from './fifoOwner.js';
 
 // libuv adds O_CLOEXEC to every open, so no fd leaks into a spawned task.
 const { O_RDONLY, O_WRONLY, O_RDWR, O_NONBLOCK, O_NOFOLLOW } = fs.constants;
@@ -120,9 +121,17 @@ export function removeFifos(paths: readonly string[]): void {
   }
 }
 
-/** Makes the FIFO when asked to and checks that what is at `path` is one. */
+/**
+ * Makes the FIFO when asked to and checks that what is at `path` is one that no other user could
+ * have planted ({@link checkFifoOwner}): before the open, so that a writer, which opens only once a
+ * reader exists, is refused at once. The open checks again what it opened.
+ */
 function prepare(path: string, opts: OpenFifoOptions): void {
-  if (opts.create && makeFifo(path, opts.perm)) return;
+  if (opts.create && makeFifo(path, opts.perm)) {
+    // A perm others may write (0o666): the umask decides whether the FIFO is; one that is goes again.
+    if (opts.perm !== undefined && (opts.perm & 0o002) !== 0) refuseMade(path);
+    return;
+  }
   let st: fs.Stats;
   try {
     st = fs.lstatSync(path);
@@ -131,12 +140,24 @@ function prepare(path: string, opts: OpenFifoOptions): void {
     throw err;
   }
   if (!st.isFIFO()) throw notFifo(path, describeFileType(st));
+  checkFifoOwner(path, st);
+}
+
+/** Checks the FIFO this call just made at `path`; when it is refused, it is removed first. */
+function refuseMade(path: string): void {
+  try {
+    checkFifoOwner(path, fs.lstatSync(path));
+  } catch (err) {
+    removeFifos([path]);
+    throw err;
+  }
 }
 
 /**
  * Opens a FIFO without ever blocking: `O_NONBLOCK | O_NOFOLLOW`, then checks that the fd is a FIFO
- * (a swap after {@link prepare} is caught here) and raises the pipe to {@link pipeSize} where
- * allowed. A writer gets `ENXIO` while there is no reader.
+ * no other user could have planted ({@link checkFifoOwner}; a swap after {@link prepare} is caught
+ * here, and the fd is closed) and raises the pipe to {@link pipeSize} where allowed. A writer gets
+ * `ENXIO` while there is no reader.
  */
 export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions = {}): number {
   const flags = checkOpen(path, mode, opts);
@@ -149,17 +170,15 @@ export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions =
     throw err;
   }
   try {
-    // F_SETPIPE_SZ works on pipes only (any other file fails with EBADF), and O_NOFOLLOW rules out
-    // /proc's links to anonymous pipes: when it succeeds, the fd is a FIFO and fstat can be spared.
-    try {
-      setPipeSize(fd, pipeSize);
-      return fd;
-    } catch {
-      // Not a pipe — or EPERM above pipe-max-size for non-root, EBUSY when the pipe holds more
-      // (then the default size stays): fstat tells which.
-    }
     const st = fs.fstatSync(fd);
     if (!st.isFIFO()) throw notFifo(path, describeFileType(st));
+    // What was opened, not what the path named at prepare(): a FIFO swapped in meanwhile is caught.
+    checkFifoOwner(path, st);
+    try {
+      setPipeSize(fd, pipeSize);
+    } catch {
+      // EPERM above pipe-max-size for non-root, EBUSY when the pipe holds more: the default size stays.
+    }
     return fd;
   } catch (err) {
     fs.closeSync(fd);
@@ -217,8 +236,8 @@ interface Pending {
 /**
  * The write side of a FIFO, usable at once: writes are buffered (with the usual backpressure)
  * until a reader opens the other side, then go into the pipe. The FIFO is made (with `create`) or
- * checked at construction, which throws `ERR_NOT_FIFO`. `destroy()` cancels a pending open and
- * releases the fd at once; `EPIPE` means the reader left.
+ * checked at construction, which throws `ERR_NOT_FIFO` (or `ERR_UNSAFE_DIR`, see {@link openFifo}).
+ * `destroy()` cancels a pending open and releases the fd at once; `EPIPE` means the reader left.
  *
  * **Exactly once.** The writer always knows which bytes are in the pipe: it writes with
  * non-blocking `write(2)` calls that report how much went in, and while the pipe is full it waits
@@ -355,6 +374,8 @@ export type FifoStream = net.Socket | FifoWriter;
  * `'r'` gives a read-only socket whose first read waits (epoll) for a writer and whose `'end'`
  * comes when the last writer closes; `'w'` gives a {@link FifoWriter}; `'rw'` an `O_RDWR` socket.
  * @throws TaskioError `ERR_NOT_FIFO` when the path holds anything but a FIFO (a symlink included);
+ *   `ERR_UNSAFE_DIR` for a FIFO others can write, or one of another user (not root) in a directory
+ *   another user can write — nothing is left open, and only a FIFO this call made is removed;
  *   `ERR_INVALID_ARG_TYPE` / `ERR_INVALID_ARG_VALUE` naming a path that is no string, empty or holds
  *   a NUL, a mode other than `'r'`, `'w'`, `'rw'`, or a bad option (`perm` outside 0..0o777) — before
  *   anything is made.
