@@ -77,6 +77,7 @@ t.test('anything but the set\'s own FIFOs keeps the directory as it is, with a w
     ['a symlink in a FIFO\'s name', (dir) => { fs.unlinkSync(path.join(dir, 'exec-1-stdout')); fs.symlinkSync('/etc/hostname', path.join(dir, 'exec-1-stdout')); }],
     ['a FIFO of another name', (dir) => mkfifo(path.join(dir, 'other'), 0o600)],
     ['a FIFO of another user', (dir) => fs.lchownSync(path.join(dir, 'exec-1-stderr'), 65534, 65534)],
+    ['a FIFO others can write (refused by its reader lock)', (dir) => fs.chmodSync(path.join(dir, 'exec-1-stdout'), 0o666)],
     ['a directory', (dir) => fs.mkdirSync(path.join(dir, 'exec-1-stdin'))],
   ];
   for (const [what, change] of plant) {
