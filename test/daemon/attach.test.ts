@@ -86,6 +86,22 @@ t.test('FIFO mode: a client SIGKILLed mid-stream loses at most the read it held,
   await c.remove('killed');
 });
 
+t.test('FIFO mode: runc and runsc chown a task\'s FIFOs to its user, and the set is still attached to (its private directory proves them ours)', { timeout: 120_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc'] as const) {
+    const id = `handed-${runtime}`;
+    // /dev/stdout is a reopen of the FIFO: nobody may do it only because runc made it the owner.
+    await c.createTask({ id, runtime, log: 'none', user: 'nobody', args: ['sh', '-c', 'echo hi; echo reopened > /dev/stdout'] });
+    t.equal((await c.wait(id)).exitCode, 0, `${runtime}: the task ran`);
+    const stdout = (await c.getTask(id)).stdio.stdout;
+    t.equal(fs.lstatSync(stdout).uid, 65534, `${runtime}: its stdout FIFO is nobody's now`);
+    let s = '';
+    const att = await c.attach(id, { stdout: new Writable({ write(ch, _e, cb) { s += ch; cb(); } }) });
+    t.equal(await att.done, 'exited');
+    t.equal(s, 'hi\nreopened\n', `${runtime}: attached and read`);
+    await c.remove(id);
+  }
+});
+
 t.test('FIFO mode: the last output of a task that exited while detached is read once', { timeout: 60_000 }, async (t) => {
   await c.createTask({ id: 'gone', runtime: 'host', log: 'none', args: ['sh', '-c', 'echo last words; exit 3'] });
   t.equal((await c.wait('gone')).exitCode, 3);
