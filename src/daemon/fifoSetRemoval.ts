@@ -55,7 +55,10 @@ export type FifoSetRemoval = 'removed' | 'read' | 'left' | 'gone';
  * Removes the FIFO set directory `name` of `fifoRoot` (a private directory of this user, checked
  * by the caller) when no client reads it: what a client killed before it removed its own set left.
  * Never recursively: the directory must be a private one of this user whose every entry is a FIFO
- * of this user (lstat, no symlink followed) named as the set's are; then its reader lock (the
+ * (lstat, no symlink followed) named as the set's are — of any owner: no other user can put
+ * anything in a private directory, and runsc (runc for a non-root `-u`) chowns an exec's FIFOs to
+ * the exec's user (65534 in runsc's sandbox), so a set of a killed runsc client is that user's —;
+ * then its reader lock (the
  * guarding FIFO's `flock`, see {@link ReaderLock}) is taken on stdout and stderr — a holder is a
  * live reader, and the set stays — and held while the FIFOs are unlinked and the then-empty
  * directory is removed. Anything else in it: the directory stays as it is, with a warning naming
@@ -71,10 +74,9 @@ export function removeFifoSet(fifoRoot: string, name: string, logger: LogSink): 
   const entries = listDir(dir);
   if (entries === null) return 'gone';
   const own = new Set(streams.map((s) => `${id}-${s}`));
-  const uid = process.geteuid?.();
   const foreign = entries.filter((e) => {
     const est = fs.lstatSync(path.join(dir, e), { throwIfNoEntry: false });
-    return est !== undefined && (!own.has(e) || !est.isFIFO() || est.uid !== uid);
+    return est !== undefined && (!own.has(e) || !est.isFIFO());
   });
   if (foreign.length > 0) return leave(logger, dir, `it holds ${foreign.map((e) => JSON.stringify(e)).join(', ')}, which ${foreign.length === 1 ? 'is not one' : 'are not'} of its FIFOs`);
   const locks: ReaderLock[] = [];
