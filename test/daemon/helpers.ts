@@ -117,27 +117,47 @@ export async function cleanRoot(root: string): Promise<void> {
   fs.rmSync(root, { recursive: true, force: true });
 }
 
-/** Kills and deletes, from their records, tasks a test left behind. */
-export function sweepTasks(root: string): void {
+type Keeper = { pid: number; startTime: string };
+type SweptRecord = { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null; outputKeeper?: Keeper; consoleKeeper?: Keeper };
+
+/** The task records under `root` a test left, by id (unreadable ones left out). */
+function taskRecords(root: string): Array<[string, SweptRecord]> {
   const tasks = path.join(root, 'tasks');
   let ids: string[] = [];
   try {
     ids = fs.readdirSync(tasks);
   } catch {
-    return;
+    return [];
   }
+  const out: Array<[string, SweptRecord]> = [];
   for (const id of ids) {
-    type Keeper = { pid: number; startTime: string };
-    let rec: { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null; outputKeeper?: Keeper; consoleKeeper?: Keeper } | null = null;
     try {
-      rec = readJson(path.join(tasks, id, 'task.json')); // not a blocking open: a test may plant a FIFO there
+      // Not a blocking open: a test may plant a FIFO there.
+      const rec = readJson<SweptRecord>(path.join(tasks, id, 'task.json'));
+      if (rec) out.push([id, rec]);
     } catch {
-      continue;
+      // not a record
     }
-    if (!rec) continue;
-    // The task's output keeper outlives the daemon by design: a test that lost its daemon kills it here.
-    const keeper = rec.outputKeeper ?? rec.consoleKeeper;
-    if (keeper) try { signalTask(keeper.pid, keeper.startTime, 'SIGKILL', false); } catch { /* gone */ }
+  }
+  return out;
+}
+
+/**
+ * Kills the output keepers the task records under `root` name, and returns a function that does it
+ * again: a keeper outlives its daemon by design, so a test that removes a root by hand (after its
+ * daemon died) takes them first and kills them at its teardown.
+ */
+export function killKeepersLater(root: string): () => void {
+  const keepers = taskRecords(root).flatMap(([, rec]) => rec.outputKeeper ?? rec.consoleKeeper ?? []);
+  return () => {
+    for (const k of keepers) try { signalTask(k.pid, k.startTime, 'SIGKILL', false); } catch { /* gone */ }
+  };
+}
+
+/** Kills and deletes, from their records, tasks a test left behind. */
+export function sweepTasks(root: string): void {
+  killKeepersLater(root)();
+  for (const [id, rec] of taskRecords(root)) {
     if (rec.runtime === 'host' && rec.pid > 0) {
       // Only the task's own group: its pid may be another test's process by now.
       try { signalTask(rec.pid, rec.pidStartTime, 'SIGKILL', true); } catch { /* gone */ }

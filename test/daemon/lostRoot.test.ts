@@ -9,7 +9,7 @@ import path from 'node:path';
 import { cgroupLayout, ParentName } from '../../src/runtime/jobobject/index.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, taskDirs, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, killKeepersLater, taskDirs, waitGone } from './helpers.js';
 
 /** The directories of job `name` in every hierarchy. */
 function jobDirs(name: string): string[] {
@@ -43,6 +43,8 @@ t.test('a root removed by hand: the next daemon removes the empty jobs left, ref
   process.kill(gone.pid, 'SIGKILL');
   await waitGone(gone.pid);
   await eventually(() => jobDirs(goneJob).every((d) => procsOf(d) === ''), 'the killed task\'s job to be empty');
+  // The tasks' output keepers outlive the daemon and the root: taken now, killed at the end.
+  t.teardown(killKeepersLater(root));
   fs.rmSync(root, { recursive: true });
   fs.mkdirSync(root, { mode: 0o700 });
   const before = liveDirs.map((d) => fs.statSync(d).ino);

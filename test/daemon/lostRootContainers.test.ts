@@ -12,7 +12,7 @@ import path from 'node:path';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, taskDirs, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, killKeepersLater, taskDirs, waitGone } from './helpers.js';
 
 /** The directories of runc/runsc task cgroup `name` in every hierarchy. */
 function cgroupDirsOf(name: string): string[] {
@@ -64,6 +64,8 @@ for (const runtime of ['runc', 'runsc'] as const) {
     process.kill(daemon, 'SIGKILL');
     await waitGone(daemon);
     await killAllIn(goneDirs);
+    // The tasks' output keepers outlive the daemon and the root: taken now, killed at the end.
+    t.teardown(killKeepersLater(root));
     fs.rmSync(root, { recursive: true });
     fs.mkdirSync(root, { mode: 0o700 });
     const livePids = pidsIn(liveDirs).sort((a, b) => a - b);
