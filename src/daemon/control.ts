@@ -31,6 +31,12 @@ export interface TaskControl {
   resume(): Promise<void>;
   stats(): Promise<Stats>;
   processes(): Promise<ProcessInfo[]>;
+  /**
+   * Signals one process of a runsc task by its sandbox pid (`kill --pid`, as {@link processes}
+   * lists it); those of runc and host tasks have host pids of their own.
+   * @throws TaskioError `ERR_NOT_SUPPORTED` for a runc or host task.
+   */
+  signalProcess(pid: number, signal: number): Promise<void>;
   resize(ws: WinSize): Promise<void>;
   closeStdin(): Promise<void>;
   /** After the exit: removes what the runtime keeps for the task (runtime state, job). */
@@ -56,6 +62,12 @@ async function listProcesses(record: TaskRecord, runsc: Runsc | null, jobPids: (
   if (runsc) return (await runsc.ps(record.id)).map(describeProcess);
   const pids = jobPids ? await jobPids() : groupMembers(record.pid);
   return pids.map(describeProcess);
+}
+
+/** `kill --pid` of a runsc task's sandbox pid; refused for runc (by the runtime) and host tasks. */
+function signalSandboxPid(record: TaskRecord, runsc: Runsc | null, pid: number, signal: number): Promise<void> {
+  if (runsc === null) return Promise.reject(new TaskioError('ERR_NOT_SUPPORTED', `task ${record.id} runs on the host: its processes have host pids, signalled by them`));
+  return runsc.kill(record.id, signal, { pid });
 }
 
 /** A task this daemon started: everything goes through its {@link Init}. */
@@ -101,6 +113,11 @@ export class InitControl implements TaskControl {
   processes(): Promise<ProcessInfo[]> {
     const rt = this.#init.runtime();
     return listProcesses(this.#record, rt instanceof Runsc ? rt : null, this.#jobRuntime ? () => this.#jobRuntime!.pids(this.#record.id) : null);
+  }
+
+  signalProcess(pid: number, signal: number): Promise<void> {
+    const rt = this.#init.runtime();
+    return signalSandboxPid(this.#record, rt instanceof Runsc ? rt : null, pid, signal);
   }
 
   resize(ws: WinSize): Promise<void> {
@@ -275,6 +292,10 @@ export class AdoptedControl implements TaskControl {
   processes(): Promise<ProcessInfo[]> {
     const job = this.#jobObject();
     return listProcesses(this.#record, this.#runsc, job ? async () => (await job).pids() : null);
+  }
+
+  signalProcess(pid: number, signal: number): Promise<void> {
+    return signalSandboxPid(this.#record, this.#runsc, pid, signal);
   }
 
   async resize(ws: WinSize): Promise<void> {

@@ -1,18 +1,19 @@
 import crypto from 'node:crypto';
-import path from 'node:path';
 import type net from 'node:net';
 import { openFifo } from '../fifo/index.js';
 import { maxTimerMs } from '../maxTimerMs.js';
 import type { ProcessSpec } from '../runtime/oci/index.js';
 import type { ExecConfig, Process } from '../runtime/proc/index.js';
 import { unlinkIfPresent } from '../sys/index.js';
+import { killCheck, type SandboxSignals } from './checkKill.js';
+import { checkOutputPath, checkRecordPath, writeCheckRecord } from './checkLeftovers.js';
 import { goDurationString } from './goDuration.js';
 import { healthCommand, healthTiming, type HealthConfig, type HealthTiming } from './healthcheck.js';
 import { HealthState, type HealthResult, type HealthStatus, type HealthView } from './healthState.js';
 
-/** What a {@link HealthMonitor} needs of its task. */
-export interface ProbeHost {
-  /** The task's directory: the check's output FIFO is made there, and removed after the check. */
+/** What a {@link HealthMonitor} needs of its task (a runsc one's processes and `kill --pid`, to kill a check's tree). */
+export interface ProbeHost extends SandboxSignals {
+  /** The task's directory: the check's output FIFO and process record are made there, and removed after the check. */
   readonly dir: string;
   /** The process spec the check's command runs with (the task's user, environment, working directory). */
   spec(): ProcessSpec;
@@ -64,25 +65,6 @@ function within(p: Promise<unknown>, ms: number, stop: AbortSignal): Promise<boo
     if (stop.aborted) done(false);
     void p.then(() => done(true), () => done(true));
   });
-}
-
-/**
- * Kills a check that ran out of time, or whose task stopped: its whole process group where it
- * leads one — host and runc execs are started with `setsid` — so the children of a `sh -c` go
- * with it (docker kills the exec's process alone, leaving them in the task); a runsc one, whose
- * processes have no host pid, through the runtime. The group is the check's own while its leader
- * is not reaped: no other group can have that id.
- */
-async function killCheck(p: Process): Promise<void> {
-  if (p.internalPid() === 0 && p.pid() > 0 && p.running()) {
-    try {
-      process.kill(-p.pid(), 'SIGKILL');
-      return;
-    } catch {
-      // no group of its own: the process alone, below
-    }
-  }
-  await p.kill('SIGKILL').catch(() => undefined); // gone meanwhile, or its task: nothing left to kill
 }
 
 /**
@@ -154,7 +136,8 @@ export class HealthMonitor {
   async #probe(): Promise<HealthResult | null> {
     const start = new Date();
     const id = `health-${crypto.randomBytes(6).toString('hex')}`;
-    const fifo = path.join(this.#host.dir, `${id}-output`);
+    const fifo = checkOutputPath(this.#host.dir, id);
+    const record = checkRecordPath(this.#host.dir, id);
     const output = new CheckOutput();
     const stop = this.#stop.signal;
     let reader: net.Socket | null = null;
@@ -169,9 +152,10 @@ export class HealthMonitor {
       });
       proc = await this.#host.exec({ id, terminal: false, stdin: '', stdout: fifo, stderr: fifo, spec: { ...this.#host.spec(), args: this.#command, terminal: false } });
       const p = proc;
+      writeCheckRecord(record, p);
       const inTime = await within(p.wait(), this.#timing.timeoutMs, stop);
       if (!inTime) {
-        await killCheck(p);
+        await killCheck(p, this.#host);
         // Until it is gone (docker waits too, so that checks never pile up); after a stop, the task's delete releases it.
         if (!stop.aborted) await within(p.wait(), maxTimerMs, stop);
       }
@@ -191,6 +175,7 @@ export class HealthMonitor {
       reader?.destroy();
       if (proc !== null) await (proc.running() ? proc.release() : proc.delete()).catch(() => undefined);
       unlinkIfPresent(fifo);
+      unlinkIfPresent(record);
     }
   }
 }

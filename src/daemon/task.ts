@@ -501,6 +501,8 @@ export class DaemonTask {
       spec: () => (spec ??= readSpec(this.record.bundle).process),
       paused: () => this.state === 'paused',
       exec: (config) => this.lifecycle.run('exec', () => this.#needControl().exec(this.#ctx.layout.execDir(this.id), config)),
+      processes: () => this.#needControl().processes(),
+      signalProcess: (pid, signal) => this.#needControl().signalProcess(pid, signal),
       changed: (status) => {
         this.#ctx.logger.info({ id: this.id, status }, 'health status');
         this.publish({ type: `health_status: ${status}` });

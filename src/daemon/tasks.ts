@@ -39,6 +39,7 @@ import { checkRuntimeSecurity, seccompMode, taskSecurity } from './security.js';
 import { checkRunscSeccomp } from './runscSeccomp.js';
 import { clearContainerCgroup, containerCgroup } from './containerCgroup.js';
 import { removeStaleExecPidFiles } from './staleExecPidFiles.js';
+import { removeCheckLeftovers } from './checkLeftovers.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -773,6 +774,8 @@ export class TaskManager {
       // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
       kept = keeper && await this.#adoptConsole(record, keeper, running);
       const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept);
+      // Before this daemon's checks of it start: an earlier daemon's check cut by its death (the next ones have other names).
+      void removeCheckLeftovers(layout.taskDir(id), running ? control : null, logger);
       if (exit === null && !running) {
         let written = true;
         if (record.status === 'creating') {

@@ -108,6 +108,90 @@ t.test('a check that hangs: killed at the timeout (children too), exit code -1 a
   t.ok(processesWith(`sleep\0${seconds}`).length <= 1, 'no sleep of an earlier check left');
 });
 
+/** `taskio top ID` on state root `d`: its rows (runsc: the sandbox's own pids, from runsc's table). */
+async function topRows(t: Test, d: string, id: string): Promise<Array<{ pid: number; ppid: number }>> {
+  const r = await taskio(t, d, 'top', id);
+  return r.stdout.split('\n').slice(1).filter(Boolean).map((l) => {
+    const [pid, ppid] = l.trim().split(/\s+/);
+    return { pid: Number(pid), ppid: Number(ppid) };
+  });
+}
+
+// docker kills a timed-out check's exec process alone: what its shell started stays in the container,
+// one set per check. runsc signals one sandbox pid at a time (no group), so its children stayed for good.
+for (const runtime of ['runsc', 'runc', 'host'] as const) {
+  t.test(`${runtime}: a timed-out check whose shell forked is killed with every process it started`, { timeout: 120_000 }, async (t) => {
+    const id = `hc-tree-${runtime}`;
+    const seconds = `${400_000 + process.pid}.5`;
+    const marks = runtime === 'host' ? tmpDir(t) : '/tmp'; // a container's /tmp is its own tmpfs
+    // The first two checks hang in a background and a foreground sleep; the third succeeds.
+    const check = `[ -e ${marks}/hung2 ] && exit 0; [ -e ${marks}/hung1 ] && touch ${marks}/hung2; touch ${marks}/hung1; sleep ${seconds} & sleep ${seconds}`;
+    const events = await healthEvents(t, c, id);
+    // runsc: --init, whose tini reaps what a killed check leaves (a `sleep` as pid 1 reaps nothing:
+    // the killed processes would stay as zombies, as under docker without --init).
+    const init = runtime === 'runsc' ? ['--init'] : [];
+    await runChecked(t, id, [...init, '--health-cmd', check, '--health-timeout', '500ms', '--health-retries', '2', '--health-interval', '100ms'], runtime);
+    await events.next('unhealthy');
+    await events.next('healthy');
+    const log = (await c.getTask(id)).health!.log;
+    const timedOut = [-1, 'Health check exceeded timeout (500ms)'];
+    t.same(log.slice(0, 2).map((r) => [r.exitCode, r.output]), [timedOut, timedOut], 'two timeouts (docker\'s result): unhealthy, then healthy');
+    if (runtime === 'runsc') {
+      // No host pids: runsc's table. A check's process has no parent in the sandbox; what it left went to the init.
+      await eventually(async () => (await topRows(t, root, id)).filter((p) => p.ppid === 1).length === 1, 'the task\'s sleep alone under its init', 10_000);
+    } else {
+      await eventually(() => processesWith(`sleep\0${seconds}`).length === 0, 'no sleep of a timed-out check left', 10_000);
+    }
+  });
+}
+
+// A daemon killed during a check left its output FIFO in the task directory, and the check running.
+for (const runtime of ['runsc', 'host'] as const) {
+  t.test(`${runtime}: a daemon SIGKILLed during a check: the next one removes its FIFO and record and kills its processes`, { timeout: 120_000 }, async (t) => {
+    const own = daemonRoot(t);
+    const first = await client(own);
+    const id = `hc-cut-${runtime}`;
+    const seconds = `${500_000 + process.pid}.5`;
+    const taskDir = path.join(own, 'tasks', id);
+    const init = runtime === 'runsc' ? ['--init'] : [];
+    // Checks that hang for an hour, the first 100 ms after the start (the start interval).
+    const r = await taskio(t, own, 'run', '-d', '--name', id, '--runtime', runtime, ...init, '--health-cmd', `sleep ${seconds} & sleep ${seconds}`,
+      '--health-timeout', '1h', '--health-start-period', '1h', '--health-start-interval', '100ms', '--', 'sleep', '1000');
+    t.equal(r.code, 0, r.stderr);
+    const checkFiles = (): string[] => fs.readdirSync(taskDir).filter((f) => f.startsWith('health-')).sort();
+    await eventually(() => checkFiles().length === 2, 'the check\'s output FIFO and record');
+    const files = checkFiles();
+    t.match(files, [/^health-[0-9a-f]{12}-output$/, /^health-[0-9a-f]{12}\.json$/], 'its output FIFO and process record');
+    // Its processes: host pids, or the sandbox's (its exec'd process has no parent there, the init is 1).
+    let pids: number[] = [];
+    if (runtime === 'host') {
+      await eventually(() => (pids = processesWith(`sleep\0${seconds}`)).length === 2, 'the check\'s two sleeps');
+    } else {
+      await eventually(async () => {
+        const rows = await topRows(t, own, id);
+        const check = rows.filter((p) => p.ppid === 0 && p.pid !== 1).map((p) => p.pid);
+        pids = rows.filter((p) => check.includes(p.pid) || check.includes(p.ppid)).map((p) => p.pid);
+        return pids.length === 2;
+      }, 'the check\'s two sleeps in the sandbox');
+    }
+    first.close();
+    const pid = daemonPid(own);
+    process.kill(pid, 'SIGKILL');
+    await waitGone(pid);
+    t.same(checkFiles(), files, 'left by the killed daemon');
+    const second = await client(own); // adopts the task
+    t.teardown(() => second.close());
+    t.equal((await second.getTask(id)).adopted, true);
+    await eventually(() => !files.some((f) => fs.existsSync(path.join(taskDir, f))), 'the cut check\'s FIFO and record removed');
+    if (runtime === 'host') {
+      for (const p of pids) await waitGone(p);
+    } else {
+      await eventually(async () => !(await topRows(t, own, id)).some((p) => pids.includes(p.pid)), 'the cut check\'s processes gone');
+    }
+    await second.remove(id, { force: true });
+  });
+}
+
 t.test('the start period: failures do not count until the first success, then they do', { timeout: 60_000 }, async (t) => {
   const dir = tmpDir(t);
   const events = await healthEvents(t, c, 'hc-start');
