@@ -50,8 +50,9 @@ async function interleave(label: string, variants: Variant[], key: string, opts:
   const cold = new Map<string, Result>();
   const base = variants.find(([n]) => n === baseline);
   const bracketed = opts.bracket === true && base !== undefined;
+  const others = variants.filter((v) => v !== base);
   // With a bracket the baseline runs before each other variant and once at the end of the round.
-  const order = bracketed ? [...variants.filter((v) => v !== base).flatMap((v) => [base, v]), base] : variants;
+  const order = bracketed ? [...others.flatMap((v) => [base, v]), base] : variants;
   for (let r = 0; r < warm; r++) {
     for (const [name, fn] of order) {
       const res = await fn();
@@ -59,23 +60,19 @@ async function interleave(label: string, variants: Variant[], key: string, opts:
       console.log(JSON.stringify({ ...res, warmup: true, label }));
     }
   }
-  const ratios = new Map<string, number[]>();
+  const ratios = new Map<string, number[]>(bracketed ? others.map(([n]) => [n, []]) : []);
   for (let r = 0; r < times; r++) {
-    let before: Result | null = null, waiting: [string, Result] | null = null;
+    const round: Result[] = [];
     for (const [name, fn] of order) {
       const res = await fn();
+      round.push(res);
       got.get(name)!.push(res);
       console.log(JSON.stringify({ ...res, round: r + 1, label }));
-      if (!bracketed) continue;
-      if (name !== baseline) waiting = [name, res];
-      else {
-        if (waiting !== null && before !== null) {
-          const ratio = Number(waiting[1][key]) / ((Number(before[key]) + Number(res[key])) / 2);
-          ratios.set(waiting[0], [...(ratios.get(waiting[0]) ?? []), ratio]);
-        }
-        before = res;
-        waiting = null;
-      }
+    }
+    // Bracketed, the odd places are the variants, each between two baseline runs.
+    for (let i = 1; bracketed && i < order.length; i += 2) {
+      const ratio = Number(round[i]![key]) / ((Number(round[i - 1]![key]) + Number(round[i + 1]![key])) / 2);
+      ratios.get(order[i]![0])!.push(ratio);
     }
   }
   const med = (name: string, k: string) => median(got.get(name)!.map((x) => Number(x[k])));
@@ -85,7 +82,7 @@ async function interleave(label: string, variants: Variant[], key: string, opts:
   }
   for (const k of [key, ...alsoKeys]) {
     for (const [name] of variants) summary[`${name}_${k}`] = med(name, k);
-    if (!variants.some(([n]) => n === baseline)) continue;
+    if (base === undefined) continue;
     for (const [name] of variants) if (name !== baseline) {
       // The first key's ratio keeps its historical name; the others name their key.
       summary[k === key ? `${name}_vs_${baseline}` : `${name}_vs_${baseline}_${k}`] = Math.round((med(name, k) / med(baseline, k)) * 1000) / 1000;
