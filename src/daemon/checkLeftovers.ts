@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { LogSink } from '../log.js';
 import type { Process } from '../runtime/proc/index.js';
+import { unlinkIfPresent } from '../sys/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { killSandboxTree, type SandboxSignals } from './checkKill.js';
 import { isSameLiveProcess, processStartTime, signalTask } from './procStat.js';
@@ -84,9 +85,9 @@ function unlinkIf(file: string, is: (st: fs.Stats) => boolean, logger: LogSink):
     return;
   }
   try {
-    fs.unlinkSync(file);
+    unlinkIfPresent(file);
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, file }, 'cannot remove an earlier daemon\'s health check file');
+    logger.warn({ err, file }, 'cannot remove an earlier daemon\'s health check file');
   }
 }
 

@@ -1,6 +1,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { LogSink } from '../log.js';
+import { unlinkIfPresent } from '../sys/index.js';
 
 /** A pid file an exec's start writes: `<exec id>.pid`, and runsc's `<exec id>-internal.pid`. */
 const pidFileName = /^[A-Za-z0-9][A-Za-z0-9_.-]{0,75}\.pid$/;
@@ -30,9 +31,9 @@ export function removeStaleExecPidFiles(dir: string, logger: LogSink): void {
     const file = path.join(dir, name);
     if (!pidFileName.test(name) || !fs.lstatSync(file, { throwIfNoEntry: false })?.isFile()) continue;
     try {
-      fs.unlinkSync(file);
+      unlinkIfPresent(file);
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') logger.warn({ err, file }, 'cannot remove an earlier daemon\'s exec pid file');
+      logger.warn({ err, file }, 'cannot remove an earlier daemon\'s exec pid file');
     }
   }
 }
