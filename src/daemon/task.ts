@@ -445,7 +445,7 @@ export class DaemonTask {
     // The exit file may still be on its way to disk.
     if (this.#exit) await this.exited;
     try {
-      await (this.#runtimeDeleted ?? this.#keptOutputRead().then(() => this.#control?.delete()));
+      await (this.#runtimeDeleted ?? this.#deleteControl());
     } catch (err) {
       if (!force) throw err;
       this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
@@ -457,6 +457,12 @@ export class DaemonTask {
   }
 
   #runtimeDeleted: Promise<void> | null = null;
+
+  /** The runtime's delete, once what the task's keeper kept is read ({@link #keptOutputRead}). */
+  async #deleteControl(): Promise<void> {
+    await this.#keptOutputRead();
+    await this.#control?.delete();
+  }
 
   /**
    * Settles once what the output keeper of a task that exited while no daemon ran kept is read
@@ -478,9 +484,8 @@ export class DaemonTask {
    * client still reads the output. A delete that fails is tried again by `remove`.
    */
   deleteRuntime(): Promise<void> {
-    const control = this.#control;
-    if (this.#exit === null || !control) return Promise.resolve();
-    const deleting = this.#keptOutputRead().then(() => control.delete());
+    if (this.#exit === null || !this.#control) return Promise.resolve();
+    const deleting = this.#deleteControl();
     this.#runtimeDeleted = deleting;
     deleting.catch(() => { if (this.#runtimeDeleted === deleting) this.#runtimeDeleted = null; });
     return deleting;
