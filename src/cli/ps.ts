@@ -6,8 +6,8 @@ import { psColumns, psFields } from './psFormat.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * `taskio ps [-a] [-f KEY=VALUE]… [-q] [--no-trunc] [--format table|json|TEMPLATE]`: the running
- * tasks (`-a`: all), newest first, as docker's table (ID, RUNTIME, COMMAND, CREATED, STATUS, PID);
+ * `taskio ps [-a] [-n N] [-l] [-f KEY=VALUE]… [-q] [--no-trunc] [--format table|json|TEMPLATE]`: the
+ * running tasks (`-a`: all; `-n N`: the N last created in any state, `-l` the last one), newest first, as docker's table (ID, RUNTIME, COMMAND, CREATED, STATUS, PID);
  * `-f` keeps those that pass docker's filters (see {@link parsePsFilter}; `status` and `exited` look
  * at stopped tasks too); `-q` only their ids (a `--format` given too is ignored, with docker's
  * warning); `--format json` one task per line, as the daemon shows it (`GET /tasks/:id`), for
@@ -15,9 +15,14 @@ import type { VerbContext } from './verb.js';
  */
 export async function ps(ctx: VerbContext): Promise<void> {
   const filters = ctx.args.list<PsFilter>('filter');
-  const all = ctx.args.bool('all') || filtersShowAll(filters);
-  const tasks = (await withDaemon(ctx, (c) => c.listTasks({ all }))).filter((t) => passesFilters(t, filters));
-  tasks.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+  // docker's: -l is -n 1 unless -n is given; a limit of 1 or more lists every state, 0 or less none.
+  const given = ctx.args.value<number>('last')!;
+  const last = ctx.args.bool('latest') && given === -1 ? 1 : given;
+  const all = ctx.args.bool('all') || last > 0 || filtersShowAll(filters);
+  const listed = (await withDaemon(ctx, (c) => c.listTasks({ all }))).filter((t) => passesFilters(t, filters));
+  listed.sort((a, b) => Date.parse(b.created) - Date.parse(a.created));
+  // The limit counts what passed the filters, as docker's daemon counts.
+  const tasks = last > 0 ? listed.slice(0, last) : listed;
   const format = ctx.args.value<ListFormat>('format')!;
   if (ctx.args.bool('quiet')) {
     if (ctx.args.given('format')) ctx.stderr.write('WARNING: Ignoring custom format, because both --format and --quiet are set.\n');

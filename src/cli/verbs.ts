@@ -14,7 +14,7 @@ import { parseSince } from './since.js';
 import { limitChangeFlags, limitFlags } from './limits.js';
 import { healthConflicts, healthFlags } from './health.js';
 import {
-  parseEnv, parseHostDir, parseHostFile, parseLog, parseRuntime, parseStopTimeout, parseTail,
+  parseEnv, parseHostDir, parseHostFile, parseInteger, parseLog, parseRuntime, parseStopTimeout, parseTail,
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
@@ -187,6 +187,8 @@ export const specs: readonly VerbSpec[] = [
       all,
       { name: 'filter', short: 'f', kind: 'list', description: 'Filter output based on conditions provided (id, name, label, status, exited, health, runtime)', valueName: 'filter', parse: parsePsFilter },
       { name: 'quiet', short: 'q', kind: 'bool', description: 'Only display task IDs' },
+      { name: 'last', short: 'n', kind: 'string', valueName: 'int', description: 'Show n last created tasks (includes all states)', default: '-1', parse: parseInteger },
+      { name: 'latest', short: 'l', kind: 'bool', description: 'Show the latest created task (includes all states)' },
       format(parsePsFormat), noTrunc,
     ],
   },

@@ -90,6 +90,32 @@ t.test('ps --filter: docker\'s keys (same key: any value; different keys: all), 
   }
 });
 
+t.test('ps -n N and -l: the last created tasks in any state, counted after the filters; -l is -n 1 unless -n is given', { timeout: 120_000 }, async (t) => {
+  const ids = ['last-old', 'last-run', 'last-new'];
+  t.teardown(() => Promise.all(ids.map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  await c.createTask({ id: 'last-old', runtime: 'host', args: ['true'] });
+  await c.wait('last-old');
+  await c.createTask({ id: 'last-run', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'] });
+  await c.createTask({ id: 'last-new', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
+  await c.wait('last-new');
+  const cases: Array<[string[], string[], string]> = [
+    [['-l'], ['last-new'], '-l: the newest, exited, without -a'],
+    [['--latest', '-f', 'name=^last-(old|run)$'], ['last-run'], '--latest of what the filter keeps'],
+    [['-n', '2', '-f', 'name=^last-'], ['last-new', 'last-run'], '-n 2: the two newest, any state'],
+    [['--last=5', '-f', 'name=^last-'], ['last-new', 'last-run', 'last-old'], 'more than there are: all of them'],
+    [['-l', '-n', '2', '-f', 'name=^last-'], ['last-new', 'last-run'], '-n wins over -l'],
+    [['-n', '0', '-f', 'name=^last-'], ['last-run'], '-n 0: no limit, running tasks only'],
+  ];
+  const answers = await Promise.all(cases.map(([args]) => taskio(t, root, 'ps', '-q', ...args)));
+  for (const [i, [args, want, what]] of cases.entries()) {
+    t.same([answers[i]!.code, answers[i]!.stderr, answers[i]!.stdout], [0, '', want.map((id) => `${id}\n`).join('')], `${args.join(' ')}: ${what}`);
+  }
+  const table = await taskio(t, root, 'ps', '-l');
+  t.match(table.stdout, /^ID .*\nlast-new .*Exited \(3\)/, 'the table has the one row');
+  const bad = await taskio(t, root, 'ps', '-n', 'x');
+  t.same([bad.code, bad.stdout, bad.stderr], [125, '', 'taskio ps: invalid argument "x" for "-n, --last" flag: strconv.ParseInt: parsing "x": invalid syntax. See \'taskio ps --help\'.\n']);
+});
+
 t.test('top: the processes of the task; ps options are refused, naming them', { timeout: 120_000 }, async (t) => {
   const id = 'top-host';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'sleep 1000 & exec sleep 1001'] });
