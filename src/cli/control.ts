@@ -58,8 +58,10 @@ export function restart(ctx: VerbContext): Promise<number> {
 }
 
 /**
- * `taskio rm [-f] TASK…`: removes each task and everything it left (state, FIFOs, its log in the
- * task directory). A task that runs is refused, naming it, unless `-f`, which kills it first.
+ * `taskio rm [-f] [-v] TASK…`: removes each task and everything it left (state, FIFOs, its log in the
+ * task directory). A task that runs is refused, naming it, unless `-f`, which kills it first. `-v`
+ * is docker's flag for anonymous volumes, which taskio never makes: a bind mount's host path stays,
+ * as docker's `rm -v` keeps it, and a tmpfs goes with the task anyway; it changes nothing.
  * With `-f` a task that does not exist (or was removed meanwhile) is no error and prints nothing,
  * as `rm -f` of a missing file and docker's `rm -f` (docker/cli 20.10): cleanup scripts stay simple.
  */

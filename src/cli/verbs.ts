@@ -258,7 +258,11 @@ export const specs: readonly VerbSpec[] = [
     usage: '[OPTIONS] TASK [TASK...]',
     summary: 'Remove one or more tasks',
     operands: { min: 1 },
-    flags: [{ name: 'force', short: 'f', kind: 'bool', description: 'Force the removal of a running task (uses SIGKILL)' }],
+    flags: [
+      { name: 'force', short: 'f', kind: 'bool', description: 'Force the removal of a running task (uses SIGKILL)' },
+      // docker's `rm -v` (`rm -fv` in many scripts): taskio makes no anonymous volume, and bind mounts stay as with docker.
+      { name: 'volumes', short: 'v', kind: 'bool', description: 'Remove anonymous volumes associated with the task (taskio makes none: -v and --mount bind host paths, which stay, as docker\'s)' },
+    ],
   },
   {
     name: 'prune',

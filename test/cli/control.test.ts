@@ -1,5 +1,6 @@
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { Collector, until } from '../helpers/common.js';
@@ -115,6 +116,24 @@ t.test('rm: a running task is refused, naming it; -f kills and removes everythin
   t.notOk(fs.existsSync(path.join(root, 'tasks', 'rm-run')), 'its directory is gone');
   t.same(processesMentioning(path.join(root, 'tasks', 'rm-run')), []);
   t.same((await c.listTasks({ all: true })).map((v) => v.id).filter((id) => id.startsWith('rm-')), [], 'both removed');
+});
+
+t.test('rm -v and -fv (docker\'s anonymous volumes, which taskio never makes): taken, the task removed, a bind mount\'s host files kept', { timeout: 120_000 }, async (t) => {
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-rm-v-'));
+  fs.writeFileSync(path.join(dir, 'kept'), 'here\n');
+  t.teardown(async () => {
+    await Promise.all(['rmv-bind', 'rmv-done'].map((id) => c.remove(id, { force: true }).catch(() => undefined)));
+    fs.rmSync(dir, { recursive: true, force: true });
+  });
+  const bound = await taskio(t, root, 'run', '-d', '--name', 'rmv-bind', '--runtime', 'runc', '-v', `${dir}:/data`, '--', 'sleep', '1000');
+  t.equal(bound.code, 0, bound.stderr);
+  await c.createTask({ id: 'rmv-done', runtime: 'host', args: ['true'] });
+  await c.wait('rmv-done');
+  const [fv, volumes] = await Promise.all([taskio(t, root, 'rm', '-fv', 'rmv-bind'), taskio(t, root, 'rm', '--volumes', 'rmv-done')]);
+  t.same([fv.code, fv.stdout, fv.stderr], [0, 'rmv-bind\n', ''], 'rm -fv: killed and removed');
+  t.same([volumes.code, volumes.stdout, volumes.stderr], [0, 'rmv-done\n', ''], 'rm --volumes of an exited task');
+  t.same((await c.listTasks({ all: true })).map((v) => v.id).filter((id) => id.startsWith('rmv-')), [], 'both removed');
+  t.equal(fs.readFileSync(path.join(dir, 'kept'), 'utf8'), 'here\n', 'the bind mount\'s source is kept, as docker\'s rm -v keeps it');
 });
 
 t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sandbox', { timeout: 240_000 }, async (t) => {
