@@ -40,8 +40,11 @@ export interface VerbSpec {
    * stop at the first operand, so `taskio run sh -c 'ls -l'` gives `-c` to `sh`. Default true.
    */
   interspersed?: boolean;
-  /** How many operands: at least `min`, at most `max` (no limit when absent). */
-  operands: { min: number; max?: number };
+  /**
+   * How many operands: at least `min`, at most `max` (no limit when absent); `min` does not hold
+   * when the flag named by `unlessGiven` is given (`run --entrypoint CMD`: the command is the flag's).
+   */
+  operands: { min: number; max?: number; unlessGiven?: string };
   /** Pairs of flags that cannot be given together: `[['rootfs', 'bundle']]`. */
   conflicts?: Array<[string, string]>;
 }
@@ -207,7 +210,8 @@ export function parseFlags(spec: VerbSpec, argv: readonly string[], command = `t
     for (const [a, b] of spec.conflicts ?? []) {
       if (given.has(a) && given.has(b)) throw fail(`conflicting options: ${flagTitle(byName.get(a)!)} and ${flagTitle(byName.get(b)!)}`);
     }
-    checkOperands(spec, operands.length, command, fail);
+    const { unlessGiven } = spec.operands;
+    if (unlessGiven === undefined || !given.has(unlessGiven)) checkOperands(spec, operands.length, command, fail);
   }
   return new ParsedArgs(values, given, operands, help);
 }

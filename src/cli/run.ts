@@ -16,6 +16,18 @@ import { commandLog } from './logDriver.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
 
+/**
+ * The task's command: docker's `--entrypoint` (one executable, never split; `""` is none) before
+ * the operands. A task has no image, so without the flag the operands are all of it.
+ * @throws TaskioError `ERR_INVALID_ARG_VALUE` when nothing is left to run (`--entrypoint ""` alone).
+ */
+function commandArgs(a: ParsedArgs): string[] {
+  const entrypoint = a.value('entrypoint');
+  const args = entrypoint ? [entrypoint, ...a.operands] : a.operands;
+  if (args.length === 0) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'no command specified: --entrypoint "" and no COMMAND');
+  return args;
+}
+
 /** The `POST /tasks` body of a `run` command line. */
 function createRequest(a: ParsedArgs): CreateTaskRequest {
   const limits = commandLimits(a);
@@ -25,7 +37,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
   const restart = a.value<RestartPolicy>('restart')!;
   const opt = <K extends keyof CreateTaskRequest>(key: K, value: CreateTaskRequest[K] | undefined) => (value === undefined ? {} : { [key]: value });
   return {
-    args: a.operands,
+    args: commandArgs(a),
     ...opt('id', a.value('name')),
     ...opt('runtime', a.value<CreateTaskRequest['runtime']>('runtime')),
     ...opt('rootfs', a.value('rootfs')),

@@ -54,6 +54,28 @@ t.test('run: a missing command exits 127, a non-executable one 126, with one lin
   t.same(taskDirs(root), [], 'a failed start leaves no task');
 });
 
+t.test('run and create --entrypoint: docker\'s executable before the COMMAND (which may then be left out), "" for none', opts, async (t) => {
+  const root = daemonRoot(t);
+  const runc = ['--runtime', 'runc'];
+  const echo = await taskio(root, ['run', '--rm', ...runc, '--entrypoint', '/bin/echo', '--', 'hello', 'there']);
+  t.same([echo.status, echo.stdout, echo.stderr], [0, 'hello there\n', ''], 'the operands are its arguments');
+  const alone = await taskio(root, ['run', '--rm', ...runc, '-w', '/tmp', '--entrypoint', 'pwd']);
+  t.same([alone.status, alone.stdout, alone.stderr], [0, '/tmp\n', ''], 'without a COMMAND');
+  const none = await taskio(root, ['run', '--rm', ...host, '--entrypoint', '', '--', 'echo', 'x']);
+  t.same([none.status, none.stdout], [0, 'x\n'], '"": the COMMAND alone');
+  const oneWord = await taskio(root, ['run', '--rm', ...host, '--entrypoint', 'sh -c', '--', 'true']);
+  t.equal(oneWord.status, 127, 'one executable, never split at spaces (as docker)');
+  t.match(oneWord.stderr, /^taskio run: sh -c: command not found/);
+  const made = await taskio(root, ['create', '--name', 'ep', ...runc, '--entrypoint', 'sh', '--', '-c', 'exit 3']);
+  t.equal(made.status, 0, made.stderr);
+  const args = await taskio(root, ['inspect', '-f', '{{json .args}}', 'ep']);
+  t.equal(args.stdout, '["sh","-c","exit 3"]\n', 'the task\'s args: the entrypoint, then the COMMAND');
+  t.equal((await taskio(root, ['start', '-a', 'ep'])).status, 3, 'and it runs them');
+  const nothing = await taskio(root, ['run', '--rm', ...host, '--entrypoint', '']);
+  t.same([nothing.status, nothing.stdout, nothing.stderr], [125, '', 'taskio run: no command specified: --entrypoint "" and no COMMAND\n'], 'nothing to run');
+  t.same(taskDirs(root), ['ep'], 'nothing else made');
+});
+
 t.test('bad input: one line naming it, exit 125, nothing left behind', opts, async (t) => {
   const root = daemonRoot(t);
   const usage = await taskio(root, ['run']);
