@@ -173,15 +173,16 @@ export class AdoptedControl implements TaskControl {
   /**
    * @param watch - watches the task's pid; null for a task known to have exited already.
    * @param kept - the task's output keeper found again (with the console taken back from it), or null.
+   * @param unwatch - aborted: the watch of the pid ends (its pidfd closed), and so does {@link exited}'s wait.
    */
-  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null) {
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal) {
     this.#record = record;
     this.#kept = kept;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
     this.#execs = this.#runsc && new AdoptedExecs(record.id, this.#runsc, drainTimeoutOf(record));
     this.exited = watch === null
       ? new Promise(() => undefined)
-      : watch.watch(record.pid).then(async () => {
+      : watch.watch(record.pid, unwatch).then(async () => {
         // Its last output read to the end of the console before the exit is told (the log is then
         // complete); the keeper goes once the FIFOs are read too, in the background.
         await kept?.console?.finishOutputWithin(drainTimeoutOf(record));

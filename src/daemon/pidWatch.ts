@@ -16,9 +16,12 @@ export class PidWatch {
 
   /**
    * Resolves when `pid` exits (at once if it is gone already). The pid must have been checked to be
-   * the expected process just before (start time), since the pidfd is opened here.
+   * the expected process just before (start time), since the pidfd is opened here. `unwatch`
+   * aborted: the pidfd is closed and the promise never resolves (a task whose adoption failed
+   * after its watch began is not this daemon's to watch).
    */
-  watch(pid: number): Promise<void> {
+  watch(pid: number, unwatch?: AbortSignal): Promise<void> {
+    if (unwatch?.aborted) return new Promise(() => undefined);
     let fd: number;
     try {
       fd = pidfdOpen(pid);
@@ -26,8 +29,11 @@ export class PidWatch {
       return Promise.resolve(); // ESRCH: gone
     }
     return new Promise<void>((resolve) => {
-      this.#watched.set(fd, { pid, resolve });
+      const w = { pid, resolve };
+      this.#watched.set(fd, w);
       this.#timer ??= setInterval(() => this.#poll(), pollMs);
+      // Only this watch's fd: once it resolved, the number may be another watch's.
+      unwatch?.addEventListener('abort', () => { if (this.#watched.get(fd) === w) this.#release(fd); }, { once: true });
     });
   }
 
@@ -37,10 +43,15 @@ export class PidWatch {
     fds.forEach((fd, i) => {
       if (!ready[i]) return;
       const w = this.#watched.get(fd)!;
-      this.#watched.delete(fd);
-      fs.closeSync(fd);
+      this.#release(fd);
       w.resolve();
     });
+  }
+
+  /** Closes watched pidfd `fd`; the timer stops with the last one. */
+  #release(fd: number): void {
+    this.#watched.delete(fd);
+    fs.closeSync(fd);
     if (this.#watched.size === 0 && this.#timer) {
       clearInterval(this.#timer);
       this.#timer = null;

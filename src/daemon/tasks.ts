@@ -755,6 +755,7 @@ export class TaskManager {
     let logCopy: LogCopy | null = null;
     let keepAlive: OutputKeepAlive | null = null;
     let kept: KeptOutput | null = null;
+    const unwatch = new AbortController();
     try {
       if (reading && record.logPath !== null && record.logFormat !== null) {
         try {
@@ -773,7 +774,7 @@ export class TaskManager {
       }
       // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
       kept = keeper && await this.#adoptConsole(record, keeper, running);
-      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept);
+      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal);
       // Before this daemon's checks of it start: an earlier daemon's check cut by its death (the next ones have other names).
       void removeCheckLeftovers(layout.taskDir(id), running ? control : null, logger);
       if (exit === null && !running) {
@@ -802,7 +803,8 @@ export class TaskManager {
       return task;
     } catch (err) {
       // Not adopted (adoptAll logs why; the next daemon tries again): nothing of it stays open in
-      // this daemon, and its keeper runs on, holding its output for that daemon.
+      // this daemon (nor its pidfd watched), and its keeper runs on, holding its output for that daemon.
+      unwatch.abort();
       await kept?.console?.close().catch(() => undefined);
       keeper?.close();
       keepAlive?.close();

@@ -1,0 +1,50 @@
+/**
+ * Adoption when something of a task's directory is broken (real files, no mocks): a failure after
+ * the daemon began watching the task's pid leaves no pidfd behind.
+ */
+import t, { type Test } from 'tap';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { DaemonClient } from '../../src/daemon/index.js';
+import { signalTask } from '../../src/daemon/procStat.js';
+import { isGone } from '../fixtures/oci.js';
+import { client, daemonPid, daemonRoot, eventually, fdsOf, waitGone } from './helpers.js';
+
+/** A root whose teardown runs `first` before the root's own cleanup (which removes its tasks through the daemon). */
+async function daemonOf(t: Test, first: () => void = () => undefined): Promise<{ root: string; c: DaemonClient }> {
+  const cleanups: Array<() => unknown> = [];
+  const root = daemonRoot({ teardown: (fn) => cleanups.push(fn) });
+  t.teardown(async () => {
+    first();
+    for (const fn of cleanups) await fn();
+  });
+  const c = await client(root);
+  t.teardown(() => c.close());
+  return { root, c };
+}
+
+/** SIGKILLs the daemon of `root` and waits until it is gone. */
+async function killDaemon(root: string): Promise<void> {
+  const pid = daemonPid(root);
+  if (pid === 0) throw new Error(`no daemon runs in ${root}`); // kill(0) would be this test's own process group
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+}
+
+const daemonLog = (root: string): string => fs.readFileSync(path.join(root, 'daemon.log'), 'utf8');
+
+t.test('host: a running task whose adoption fails after its pid is watched (a task.json health check of the wrong shape) leaves no pidfd in the daemon', { timeout: 60_000 }, async (t) => {
+  const { root, c } = await daemonOf(t);
+  const task = await c.createTask({ id: 'bad', runtime: 'host', args: ['sleep', '1000'] });
+  await killDaemon(root);
+  // Valid JSON, but no command to check with: the task's object cannot be made (after the watch began).
+  const file = path.join(root, 'tasks', 'bad', 'task.json');
+  fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), healthcheck: { test: 5 } }));
+
+  t.same((await c.listTasks({ all: true })).map((v) => v.id), [], 'not adopted (the next daemon tries again)');
+  t.match(daemonLog(root), /"id":"bad".*cannot adopt task/, 'the daemon log says so');
+  t.notOk(isGone(task.pid), 'the task runs on');
+  t.same(fdsOf(daemonPid(root)).filter((f) => f === 'anon_inode:[pidfd]'), [], 'no pidfd of the task (nor of its keeper) left in the daemon');
+  signalTask(task.pid, null, 'SIGKILL', true);
+  await waitGone(task.pid);
+});
