@@ -5,12 +5,12 @@ import { Lifecycle, refuse, type Transitions } from '../lifecycle.js';
 import { removeInside } from '../removeInside.js';
 import type { Stats } from '../runtime/oci/index.js';
 import type { ExecConfig, WinSize } from '../runtime/proc/index.js';
-import { writeJsonAtomic } from './atomicJson.js';
 import type { TaskControl } from './control.js';
 import type { EventBus, TaskEvent } from './events.js';
 import type { ExecFifoSweeper } from './execFifoSweeper.js';
 import { ExecRecords, type DaemonExec } from './execRecords.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
+import { writeExitFile } from './exitFile.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
@@ -254,11 +254,7 @@ export class DaemonTask {
     void this.#health?.stop();
     // Docker drops a container's execs once it stopped: each record goes once its exit is told.
     this.execs.runEnded();
-    try {
-      writeJsonAtomic(this.#ctx.layout.exitFile(this.id), exit);
-    } catch (err) {
-      this.#ctx.logger.error({ err, id: this.id }, 'cannot write the exit file');
-    }
+    writeExitFile(this.#ctx.layout, this.id, exit, this.#ctx.logger);
     this.#logCopy?.taskExited();
     // FIFO mode after a restart: what the task wrote last stays readable until a client reads it or rm.
     void this.#keepAlive?.closeWhenDrained();

@@ -17,6 +17,7 @@ import { Plumbing } from '../runtime/proc/plumbing.js';
 import { AdoptedControl, InitControl, type KeptOutput } from './control.js';
 import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
+import { writeExitFile } from './exitFile.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
 import { OutputKeeper } from './outputKeeper.js';
@@ -793,7 +794,8 @@ export class TaskManager {
         } else {
           exit = unknownExit('the task exited while no daemon was running', null);
         }
-        if (written) writeJsonAtomic(layout.exitFile(id), exit);
+        // One that cannot be written is logged: the task is adopted all the same, exited (the next daemon finds it so again).
+        if (written) writeExitFile(layout, id, exit, logger);
       }
       logger.info({ id, state, pid: record.pid }, 'task adopted');
       const outputKept = running || kept === null ? undefined : control.finishKeptOutput();

@@ -1,10 +1,12 @@
 /**
  * Adoption when something of a task's directory is broken (real files, no mocks): a failure after
- * the daemon began watching the task's pid leaves no pidfd behind.
+ * the daemon began watching the task's pid leaves no pidfd behind, and an exit file that cannot be
+ * written does not keep the task from being adopted.
  */
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import { spawnSync } from 'node:child_process';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { signalTask } from '../../src/daemon/procStat.js';
 import { isGone } from '../fixtures/oci.js';
@@ -47,4 +49,31 @@ t.test('host: a running task whose adoption fails after its pid is watched (a ta
   t.same(fdsOf(daemonPid(root)).filter((f) => f === 'anon_inode:[pidfd]'), [], 'no pidfd of the task (nor of its keeper) left in the daemon');
   signalTask(task.pid, null, 'SIGKILL', true);
   await waitGone(task.pid);
+});
+
+t.test('host: a task that exited while no daemon ran, whose exit file cannot be written (read-only directory), is adopted all the same, exited, with the error logged', { timeout: 60_000 }, async (t) => {
+  let dir = '';
+  const umount = (): void => { if (dir) spawnSync('umount', [dir], { stdio: 'ignore' }); };
+  const { root, c } = await daemonOf(t, umount);
+  const task = await c.createTask({ id: 'ro', runtime: 'host', args: ['sleep', '1000'] });
+  await killDaemon(root);
+  signalTask(task.pid, null, 'SIGKILL', true);
+  await eventually(() => isGone(task.pid), 'the task to exit');
+  // The task's directory read-only (a bind mount over itself): its exit cannot be written.
+  dir = path.join(root, 'tasks', 'ro');
+  for (const args of [['--bind', dir, dir], ['-o', 'remount,ro,bind', dir]]) {
+    const r = spawnSync('mount', args, { encoding: 'utf8' });
+    if (r.status !== 0) throw new Error(`mount ${args.join(' ')}: ${r.stderr}`);
+  }
+
+  const v = (await c.listTasks({ all: true })).find((x) => x.id === 'ro');
+  t.equal(v?.status, 'exited', 'listed, exited');
+  t.equal(v?.adopted, true, 'adopted');
+  t.match(v?.exit, { exitCode: null, reason: /exited while no daemon was running/ }, 'with the reason as its exit');
+  t.notOk(fs.existsSync(path.join(dir, 'exit')), 'no exit file (the next daemon finds the task so again)');
+  t.match(daemonLog(root), /"id":"ro".*cannot write the exit file/, 'the daemon log says why');
+  umount();
+  dir = '';
+  await c.remove('ro');
+  t.notOk(fs.existsSync(path.join(root, 'tasks', 'ro')), 'rm removes it');
 });
