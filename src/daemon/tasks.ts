@@ -477,6 +477,10 @@ export class TaskManager {
    */
   async start(id: string, attach?: StartAttach): Promise<DaemonTask> {
     await this.#settleRestart(id);
+    // Another start got in while this one waited (two restarts at once: both waited for the same
+    // exit): its run is this start's too. A second relaunch of the exited run would delete its
+    // runtime state again — an adopted task's by id, the new run's by then.
+    if (this.#relaunching.has(id)) return this.start(id, attach);
     const task = this.get(id);
     if (task.state === 'created') return this.#relaunch(task, 'start', attach);
     if (task.exit === null) return task;
