@@ -461,10 +461,10 @@ export class TaskManager {
       await task.kill(signal, false);
       if (paused) await task.resume();
     } catch (err) {
-      if (task.exit === null) throw err;
+      if (!ended(task)) throw err;
     }
     if (timeout >= 0 && await Promise.race([task.exited.then(() => true), delay(timeout * 1000, false, { ref: false })]) === false) {
-      await task.kill(9, true).catch((err: unknown) => { if (task.exit === null) throw err; });
+      await task.kill(9, true).catch((err: unknown) => { if (!ended(task)) throw err; });
     }
     await task.exited;
   }
@@ -881,6 +881,15 @@ function taskCapabilities(req: CheckedCreate, runtime: RuntimeName, base: OciSpe
   if (req.privileged) return processCapabilities(own, uid === 0);
   const set = req.bundle !== undefined ? base.process.capabilities?.bounding ?? [] : defaultCapabilities;
   return processCapabilities(applyCapabilityChanges(set, req.capAdd ?? [], req.capDrop ?? [], own), uid === 0);
+}
+
+/**
+ * Whether the task's exit is known or its process is gone: an adopted task's exit is seen up to a
+ * pidfd poll after it (`PidWatch`), and a signal sent meanwhile — a second `stop` or `restart` sent
+ * at once — fails in the runtime (`runc kill`: container not running); that stop is done, not failed.
+ */
+function ended(task: DaemonTask): boolean {
+  return task.exit !== null || !isSameLiveProcess(task.record.pid, task.record.pidStartTime);
 }
 
 /**

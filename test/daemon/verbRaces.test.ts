@@ -122,4 +122,7 @@ for (const runtime of ['host', 'runc'] as const) {
       for (let i = 0; i < rounds; i++) await round(t, runtime, a, b, `${runtime}-${a}-${b}-${i}`.replace(/[^a-z0-9-]/g, ''));
     });
   }
+  t.test(`${runtime}, adopted after a daemon SIGKILL: restart racing restart, 5 times: both succeed, one run is left`, { timeout: 120_000 }, async (t) => {
+    for (let i = 0; i < 5; i++) await round(t, runtime, 'restart', 'restart', `${runtime}-adopted-${i}`, true);
+  });
 }
