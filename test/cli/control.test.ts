@@ -42,6 +42,27 @@ t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an 
   t.equal(again.stderr, 'taskio kill: task kill-def: cannot kill an exited task: it is not running\n');
 });
 
+t.test('kill -s and --stop-signal take docker\'s real-time names (RTMIN+n, SIGRTMAX-n)', { timeout: 120_000 }, async (t) => {
+  // sh traps real-time signals by number: RTMIN+1 is 35 and RTMAX-1 is 63 on Linux, as in docker.
+  const script = 'trap \'echo got 35\' 35; trap \'kill $!; echo got 63; exit 7\' 63; echo ready; sleep 1000 & while :; do wait; done';
+  await c.createTask({ id: 'kill-rt', runtime: 'host', args: ['sh', '-c', script] });
+  await until(async () => (await logOf('kill-rt')).includes('ready\n'), 20_000, 'kill-rt to be ready');
+  const first = await taskio(t, root, 'kill', '-s', 'RTMIN+1', 'kill-rt');
+  t.same([first.code, first.stdout, first.stderr], [0, 'kill-rt\n', '']);
+  await until(async () => (await logOf('kill-rt')).includes('got 35\n'), 20_000, 'the RTMIN+1 trap');
+  const second = await taskio(t, root, 'kill', '-s', 'sigrtmax-1', 'kill-rt');
+  t.same([second.code, second.stdout, second.stderr], [0, 'kill-rt\n', '']);
+  t.equal((await c.wait('kill-rt')).exitCode, 7, 'the RTMAX-1 trap ran');
+  const run = await taskio(t, root, 'create', '--name', 'stop-rt', '--runtime', 'host', '--stop-signal', 'SIGRTMIN+1', 'true');
+  t.same([run.code, run.stderr], [0, '']);
+  t.equal((await c.getTask('stop-rt')).stopSignal, 'SIGRTMIN+1', 'kept under its name');
+  await c.remove('stop-rt', { force: true });
+  for (const name of ['RTMIN+16', 'RTMAX-15', 'RTMIN-1']) {
+    const bad = await taskio(t, root, 'kill', '-s', name, 'kill-rt');
+    t.same([bad.code, bad.stderr], [125, `taskio kill: invalid argument "${name}" for "-s, --signal" flag: invalid signal: ${name}. See 'taskio kill --help'.\n`], name);
+  }
+});
+
 t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that heeds it just exits', { timeout: 120_000 }, async (t) => {
   await readyTask('stop-deaf', 'trap "" TERM');
   await readyTask('stop-ok', 'trap \'kill $!; exit 0\' TERM');
