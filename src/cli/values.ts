@@ -52,11 +52,14 @@ export function parseStopTimeout(value: string): number {
   return n;
 }
 
-/** `logs --tail`: how many lines from the end, or `all`. */
+/**
+ * `logs --tail`: how many lines from the end, or `all`. As docker's daemon (which reads the value
+ * with Go's `strconv.Atoi` and takes a failure for -1, and any negative count for all): a negative
+ * number or anything that is not a whole number means the whole log, it is not refused.
+ */
 export function parseTail(value: string): number | 'all' {
-  if (value === 'all') return 'all';
-  if (!/^\d+$/.test(value) || !Number.isSafeInteger(Number(value))) throw invalid('expected a number of lines or "all"');
-  return Number(value);
+  const n = /^[+-]?\d+$/.test(value) ? Number(value) : NaN;
+  return Number.isSafeInteger(n) && n >= 0 ? n : 'all';
 }
 
 /**

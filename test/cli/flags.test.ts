@@ -80,7 +80,6 @@ t.test('errors are docker\'s, typed ERR_USAGE, naming the command', async (t) =>
     [spec('ps'), ['x'], '"taskio ps" accepts no arguments.'],
     [spec('help'), ['a', 'b'], '"taskio help" requires at most 1 argument.'],
     [spec('kill'), ['-s', 'NOPE', 'x'], 'invalid argument "NOPE" for "-s, --signal" flag: invalid signal: NOPE'],
-    [spec('logs'), ['--tail', 'x', 't'], 'invalid argument "x" for "-n, --tail" flag: expected a number of lines or "all"'],
     [spec('stop'), ['-t', '1.5', 't'], 'invalid argument "1.5" for "-t, --time" flag: strconv.ParseInt: parsing "1.5": invalid syntax'],
     [run, ['--detach-keys', 'ctrl-1', 'x'], 'invalid argument "ctrl-1" for "--detach-keys" flag: unknown character: \'ctrl-1\''],
   ];
