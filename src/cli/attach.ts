@@ -2,6 +2,7 @@ import { TaskioError } from '../errors.js';
 import type { Readable, Writable } from 'node:stream';
 import type { Attachment, CreatedAttachment, DaemonClient } from '../daemon/client.js';
 import { refuseUnstarted } from '../daemon/unstarted.js';
+import { notRunning } from '../daemon/notRunning.js';
 import type { ExitRecord } from '../daemon/records.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskView } from '../daemon/task.js';
@@ -127,7 +128,7 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
   const id = a.operands[0]!;
   return withDaemon(ctx, async (client) => {
     const task = await client.getTask(id);
-    if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', `cannot attach to task ${id}: it has exited`);
+    if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', notRunning(id));
     refuseUnstarted(task); // before the terminal checks, as docker's attach
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);

@@ -3,6 +3,7 @@ import { Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import type { DaemonClient } from '../daemon/client.js';
+import { notRunning } from '../daemon/notRunning.js';
 import { withDaemon } from './daemonClient.js';
 import { assertsDirectory, localPath, planCopy, preserveTrailing, splitCpArg, splitPathDirEntry, taskPath, type CopyDestination } from './cpPaths.js';
 import { localDestination, localSource, tarCreate, tarDone, tarExtract } from './cpLocal.js';
@@ -32,7 +33,10 @@ export async function cp(ctx: VerbContext): Promise<number> {
   const quiet = a.given('quiet') ? a.bool('quiet') : !ctx.stdout.isTTY;
   return withDaemon(ctx, async (client) => {
     const task = await client.getTask(id);
-    if (task.status !== 'running') throw new TaskioError('ERR_INVALID_STATE', `task ${id} is ${task.status}: cp needs a running task; start it first`);
+    if (task.status !== 'running') {
+      const state = task.status === 'exited' ? notRunning(id) : `task ${id} is ${task.status}`;
+      throw new TaskioError('ERR_INVALID_STATE', `${state}: cp needs a running task; start it first`);
+    }
     const copied = src.task !== null
       ? await fromTask(ctx, client, id, src.path, dst.path, a.bool('follow-link'))
       : await toTask(ctx, client, id, src.path, dst.path, a.bool('follow-link'), a.bool('archive'));

@@ -2,6 +2,7 @@ import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskioError, abortError } from '../errors.js';
 import { Lifecycle, refuse, type Transitions } from '../lifecycle.js';
+import { notRunning } from './notRunning.js';
 import { removeInside } from '../removeInside.js';
 import type { Stats } from '../runtime/oci/index.js';
 import type { ExecConfig, WinSize } from '../runtime/proc/index.js';
@@ -31,7 +32,6 @@ import type { HealthView } from './healthState.js';
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
 type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
 
-const notRunning = (op: string) => refuse(`cannot ${op} an exited task`);
 const notStarted = (what: string) => refuse(`cannot ${what} a created task: it was never started (start it first)`);
 /**
  * A request that waited in the task's queue behind its removal finds no task, as one sent a moment
@@ -39,28 +39,34 @@ const notStarted = (what: string) => refuse(`cannot ${what} a created task: it w
  */
 const removed = refuse('no such task: it was removed', 'ERR_NOT_FOUND');
 
-/** What each operation does in each state (gVisor shim's table, with the daemon's words). */
-const transitions: Transitions<TaskState, TaskOp> = {
-  start: { created: 'running', deleted: removed },
-  kill: { created: notStarted('kill'), running: null, paused: null, exited: refuse('cannot kill an exited task: it is not running'), deleted: removed },
-  pause: { created: notStarted('pause'), running: 'paused', paused: refuse('cannot pause a paused task'), exited: notRunning('pause'), deleted: removed },
-  resume: { created: notStarted('resume'), paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: notRunning('resume'), deleted: removed },
-  exec: { created: notStarted('exec in'), running: null, paused: refuse('cannot exec in a paused task'), exited: refuse('cannot exec in an exited task'), deleted: removed },
-  io: { created: notStarted('attach to'), running: null, paused: null, exited: refuse('the task has exited'), deleted: removed },
-  stats: { created: notStarted('stat'), running: null, paused: null, exited: refuse('cannot stat an exited task'), deleted: removed },
-  update: { created: null, running: null, paused: null, exited: null, deleted: removed },
-  delete: {
-    created: 'deleted', exited: 'deleted',
-    running: refuse('cannot delete a running task: kill it first, or use force=1'),
-    paused: refuse('cannot delete a paused task: kill it first, or use force=1'),
-    deleted: removed,
-  },
-  exit: { created: 'exited', running: 'exited', paused: 'exited' },
-  retire: {
-    exited: null, deleted: removed, created: null,
-    running: refuse('cannot start a running task again'), paused: refuse('cannot start a paused task again'),
-  },
-};
+/**
+ * What each operation does in each state of task `id` (gVisor shim's table, with the daemon's
+ * words); an operation that needs the task running is refused in one wording once it exited.
+ */
+function transitionsOf(id: string): Transitions<TaskState, TaskOp> {
+  const exited = refuse(notRunning(id));
+  return {
+    start: { created: 'running', deleted: removed },
+    kill: { created: notStarted('kill'), running: null, paused: null, exited, deleted: removed },
+    pause: { created: notStarted('pause'), running: 'paused', paused: refuse('cannot pause a paused task'), exited, deleted: removed },
+    resume: { created: notStarted('resume'), paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: refuse('cannot resume an exited task'), deleted: removed },
+    exec: { created: notStarted('exec in'), running: null, paused: refuse('cannot exec in a paused task'), exited, deleted: removed },
+    io: { created: notStarted('attach to'), running: null, paused: null, exited, deleted: removed },
+    stats: { created: notStarted('stat'), running: null, paused: null, exited, deleted: removed },
+    update: { created: null, running: null, paused: null, exited: null, deleted: removed },
+    delete: {
+      created: 'deleted', exited: 'deleted',
+      running: refuse('cannot delete a running task: kill it first, or use force=1'),
+      paused: refuse('cannot delete a paused task: kill it first, or use force=1'),
+      deleted: removed,
+    },
+    exit: { created: 'exited', running: 'exited', paused: 'exited' },
+    retire: {
+      exited: null, deleted: removed, created: null,
+      running: refuse('cannot start a running task again'), paused: refuse('cannot start a paused task again'),
+    },
+  };
+}
 
 /** Seconds `stop` waits after its signal before it kills, unless the task says otherwise (docker's 10). */
 export const defaultStopTimeout = 10;
@@ -195,7 +201,7 @@ export class DaemonTask {
     this.record = init.record;
     this.execs = new ExecRecords(init.record.id, ctx.logger);
     this.adopted = init.adopted;
-    this.lifecycle = new Lifecycle<TaskState, TaskOp>(init.state, transitions, 'task');
+    this.lifecycle = new Lifecycle<TaskState, TaskOp>(init.state, transitionsOf(init.record.id), 'task');
     this.#control = init.control;
     this.#logCopy = init.logCopy;
     this.#keepAlive = init.keepAlive ?? null;

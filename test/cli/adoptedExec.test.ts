@@ -91,7 +91,7 @@ for (const runtime of ['runc', 'runsc'] as const) {
     await c.kill('box', 'KILL', { all: true });
     await c.wait('box');
     const exited = await taskio(root, ['exec', 'box', 'true']);
-    t.same([exited.status, exited.stderr], [125, 'taskio exec: cannot exec in an exited task\n'], 'exited: refused');
+    t.same([exited.status, exited.stderr], [125, 'taskio exec: task box is not running\n'], 'exited: refused');
     t.equal((await taskio(root, ['rm', 'box'])).status, 0);
     t.notOk(fs.existsSync(path.join(root, 'tasks', 'box')), 'removed');
   });

@@ -82,5 +82,5 @@ t.test('attach bad input: unknown id, exited task, missing argument -> 125, one 
   await taskio(root, ['run', '--name', 'done', '--runtime', 'host', '--', 'true']);
   const exited = await taskio(root, ['attach', 'done']);
   t.equal(exited.status, 125);
-  t.equal(exited.stderr, 'taskio attach: cannot attach to task done: it has exited\n');
+  t.equal(exited.stderr, 'taskio attach: task done is not running\n');
 });

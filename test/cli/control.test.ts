@@ -39,7 +39,7 @@ t.test('kill: KILL by default, -s SIG delivers that signal; each id printed; an 
   const again = await taskio(t, root, 'kill', 'kill-def');
   t.equal(again.code, 125);
   t.equal(again.stdout, '');
-  t.equal(again.stderr, 'taskio kill: task kill-def: cannot kill an exited task: it is not running\n');
+  t.equal(again.stderr, 'taskio kill: task kill-def is not running\n');
 });
 
 t.test('kill -s and --stop-signal take docker\'s real-time names (RTMIN+n, SIGRTMAX-n)', { timeout: 120_000 }, async (t) => {
@@ -61,6 +61,19 @@ t.test('kill -s and --stop-signal take docker\'s real-time names (RTMIN+n, SIGRT
     const bad = await taskio(t, root, 'kill', '-s', name, 'kill-rt');
     t.same([bad.code, bad.stderr], [125, `taskio kill: invalid argument "${name}" for "-s, --signal" flag: invalid signal: ${name}. See 'taskio kill --help'.\n`], name);
   }
+});
+
+t.test('an exited task: every verb that needs it running refuses it in docker\'s one wording, 125', { timeout: 120_000 }, async (t) => {
+  await c.createTask({ id: 'gone', runtime: 'host', args: ['true'] });
+  await c.wait('gone');
+  const verbs = [['top', 'gone'], ['exec', 'gone', 'true'], ['pause', 'gone'], ['kill', 'gone'], ['attach', 'gone'], ['cp', 'gone:/etc/hostname', '-']];
+  const results = await Promise.all(verbs.map((argv) => taskio(t, root, ...argv)));
+  results.forEach((r, i) => {
+    const verb = verbs[i]![0]!;
+    const reason = verb === 'cp' ? ': cp needs a running task; start it first' : '';
+    t.same([r.code, r.stdout, r.stderr], [125, '', `taskio ${verb}: task gone is not running${reason}\n`], verb);
+  });
+  t.equal((await c.getTask('gone')).status, 'exited', 'left as it was');
 });
 
 t.test('stop -t 1: TERM, then KILL for a task that ignores TERM; a task that heeds it just exits', { timeout: 120_000 }, async (t) => {

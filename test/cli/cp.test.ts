@@ -131,9 +131,9 @@ t.test('cp needs a running task: a created or an exited one is refused, naming i
   const root = daemonRoot(t);
   t.equal((await taskio(root, ['run', '--name', 'done', '--runtime', 'host', '--', 'true'])).status, 0);
   t.equal((await taskio(root, ['create', '--name', 'made', '--runtime', 'host', '--', 'true'])).status, 0);
-  for (const [id, state] of [['done', 'exited'], ['made', 'created']]) {
+  for (const [id, state] of [['done', 'is not running'], ['made', 'is created']]) {
     const r = await taskio(root, ['cp', `${id}:/etc/hostname`, root]);
-    t.same([r.status, r.stderr], [125, `taskio cp: task ${id} is ${state}: cp needs a running task; start it first\n`]);
+    t.same([r.status, r.stderr], [125, `taskio cp: task ${id} ${state}: cp needs a running task; start it first\n`]);
   }
   t.same(fs.readdirSync(root).filter((n) => n === 'hostname'), [], 'nothing copied');
 });

@@ -232,7 +232,7 @@ t.test('an exec the daemon refuses (no such task, an exited one, no command) lea
   // The client makes the FIFO set an exec needs: it must not make it, or anything, for a refusal.
   const out = new Collector(), err = new Collector();
   await t.rejects(c.exec('nosuch', { args: ['true'], stdout: out, stderr: err }), { code: 'ERR_NOT_FOUND', status: 404, message: 'no such task: nosuch' }, 'the client: no such task');
-  await t.rejects(c.exec('exec-done', { args: ['true'], stdout: out, stderr: err }), { code: 'ERR_INVALID_STATE', status: 409, message: 'cannot exec in an exited task' }, 'the client: an exited task');
+  await t.rejects(c.exec('exec-done', { args: ['true'], stdout: out, stderr: err }), { code: 'ERR_INVALID_STATE', status: 409, message: 'task exec-done is not running' }, 'the client: an exited task');
   await t.rejects(c.exec('exec-done', { args: [], stdout: out }), { code: 'ERR_INVALID_FIELD', status: 400 }, 'the client: no command');
   t.same(treeOf(root), before, 'nothing made or removed under the root');
   t.same(fdsOf(process.pid).filter((l) => l.startsWith(root)), [], 'no fd of the client into the root');
