@@ -10,6 +10,7 @@ import type { WinSize } from '../sys/index.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, leftCode, type SessionEnd } from './session.js';
 import { checkTty } from './checkTty.js';
+import { outputStreams, type ShownOutput } from './outputStreams.js';
 import { proxySignals } from './sigProxy.js';
 import type { VerbContext } from './verb.js';
 
@@ -28,6 +29,8 @@ export interface AttachTaskOptions {
   detachKeys: Buffer | undefined;
   /** docker's `--sig-proxy`: without a terminal, the signals this process gets go to the task. */
   sigProxy: boolean;
+  /** docker's `run -a`: the output streams shown (default: both). */
+  output?: ShownOutput | undefined;
 }
 
 /**
@@ -36,7 +39,10 @@ export interface AttachTaskOptions {
  * typed. The detach keys are watched here, so the daemon is asked to watch none.
  */
 export function attachTask(ctx: VerbContext, client: DaemonClient, task: TaskView, opts: AttachTaskOptions): Promise<SessionEnd> {
-  return attachSession(ctx, client, () => task.id, Promise.resolve(task.id), task.terminal, opts, ({ stdin, stdout, stderr, logs, detachKeys }) => client.attach(task.id, { ...(stdin ? { stdin } : {}), stdout, stderr, logs, detachKeys, view: task }));
+  return attachSession(ctx, client, () => task.id, Promise.resolve(task.id), task.terminal, opts, ({ stdin, stdout, stderr, logs, detachKeys }) => {
+    const output = outputStreams(opts.output, { stdout, stderr }, task.log === 'none');
+    return client.attach(task.id, { ...(stdin ? { stdin } : {}), ...output, logs, detachKeys, view: task });
+  });
 }
 
 /**
@@ -49,11 +55,12 @@ export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: Cre
   let id = '';
   let made!: (id: string) => void;
   const known = new Promise<string>((resolve) => { made = resolve; });
-  return attachSession(ctx, client, () => id, known, req.terminal === true, opts, async ({ size, ...streams }) => {
+  return attachSession(ctx, client, () => id, known, req.terminal === true, opts, async ({ size, stdout, stderr, ...streams }) => {
     // The task's terminal starts with this one's size (docker's ConsoleSize): what it runs first
     // sees the right size, not 80x24 until the resize after the attach comes in.
     const consoleSize = req.terminal && size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
-    const attached = await client.createAttached({ ...req, ...consoleSize }, { ...streams, exit: req.terminal !== true });
+    const output = outputStreams(opts.output, { stdout, stderr }, req.log === 'none');
+    const attached = await client.createAttached({ ...req, ...consoleSize }, { ...streams, ...output, exit: req.terminal !== true });
     id = attached.id;
     made(id);
     onCreated(attached);

@@ -10,6 +10,7 @@ import { CidFile } from './cidFile.js';
 import { checkTty } from './checkTty.js';
 import { commandEnv } from './envFile.js';
 import { leftCode } from './session.js';
+import type { ShownOutput } from './outputStreams.js';
 import { commandLimits } from './limits.js';
 import { commandHealthcheck } from './health.js';
 import { commandLog } from './logDriver.js';
@@ -26,6 +27,16 @@ function commandArgs(a: ParsedArgs): string[] {
   const args = entrypoint ? [entrypoint, ...a.operands] : a.operands;
   if (args.length === 0) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'no command specified: --entrypoint "" and no COMMAND');
   return args;
+}
+
+/**
+ * The output `run -a` shows, as docker's CLI: both streams without the flag, else those named.
+ * stdin is attached by `-i` alone (docker's `-i` attaches it whatever `-a` says, and without `-i`
+ * the task has no stdin to attach to).
+ */
+function shownOutput(a: ParsedArgs): ShownOutput | undefined {
+  const streams = a.list<string>('attach');
+  return streams.length === 0 ? undefined : { stdout: streams.includes('stdout'), stderr: streams.includes('stderr') };
 }
 
 /** The `POST /tasks` body of a `run` command line. */
@@ -118,10 +129,11 @@ export async function run(ctx: VerbContext): Promise<unknown> {
   if (detach && a.given('detach-keys')) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
+  if (detach && a.given('attach')) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: -a and -d');
   const req = checkedRequest(a);
   const rm = req.autoRemove === true;
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
-  const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') };
+  const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy'), output: shownOutput(a) };
   return withCidFile(a, (made) => withDaemon(ctx, async (client) => {
     let id: string | null = null;
     try {

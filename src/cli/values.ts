@@ -52,6 +52,13 @@ export function parseStopTimeout(value: string): number {
   return n;
 }
 
+/** `run -a`: a stream to attach to, as docker's `ValidateAttach` (any case). */
+export function parseAttachStream(value: string): 'stdin' | 'stdout' | 'stderr' {
+  const stream = value.toLowerCase();
+  if (stream === 'stdin' || stream === 'stdout' || stream === 'stderr') return stream;
+  throw invalid('valid streams are STDIN, STDOUT and STDERR');
+}
+
 /**
  * `logs --tail`: how many lines from the end, or `all`. As docker's daemon (which reads the value
  * with Go's `strconv.Atoi` and takes a failure for -1, and any negative count for all): a negative

@@ -14,7 +14,7 @@ import { parseSince } from './since.js';
 import { limitChangeFlags, limitFlags } from './limits.js';
 import { healthConflicts, healthFlags } from './health.js';
 import {
-  parseEnv, parseHostDir, parseHostFile, parseInteger, parseLog, parseRuntime, parseStopTimeout, parseTail,
+  parseAttachStream, parseEnv, parseHostDir, parseHostFile, parseInteger, parseLog, parseRuntime, parseStopTimeout, parseTail,
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
@@ -126,7 +126,8 @@ export const specs: readonly VerbSpec[] = [
     interspersed: false,
     operands: { min: 1, unlessGiven: 'entrypoint' },
     conflicts: taskConflicts,
-    flags: [detach, ...taskFlags, detachKeys, sigProxy],
+    flags: [detach, ...taskFlags, detachKeys, sigProxy,
+      { name: 'attach', short: 'a', kind: 'list', description: 'Attach to STDIN, STDOUT or STDERR', parse: parseAttachStream }],
   },
   {
     name: 'create',

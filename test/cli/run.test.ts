@@ -38,6 +38,35 @@ t.test('run --log none (FIFO mode) of a task that exits at once: its output, its
   t.equal(kept.stdout, 'kept\n');
 });
 
+t.test('run -a: only the streams named are shown, the others still go to the log; -a with -d or a bad stream is refused', opts, async (t) => {
+  const root = daemonRoot(t);
+  const script = ['sh', '-c', 'echo out; echo err >&2; exit 3'];
+  const [out, err, none] = await Promise.all([
+    taskio(root, ['run', '--name', 'a-out', ...host, '-a', 'stdout', '--', ...script]),
+    taskio(root, ['run', '--name', 'a-err', ...host, '--attach=STDERR', '--', ...script]),
+    taskio(root, ['run', '--rm', ...host, '-a', 'stdin', '--', ...script]),
+  ]);
+  t.same([out.status, out.stdout, out.stderr], [3, 'out\n', ''], '-a stdout: stdout only, the task\'s code');
+  t.same([err.status, err.stdout, err.stderr], [3, '', 'err\n'], '-a STDERR: stderr only');
+  t.same([none.status, none.stdout, none.stderr], [3, '', ''], '-a stdin: no output, the exit waited for');
+  const logs = await taskio(root, ['logs', 'a-out']);
+  t.same([logs.stdout, logs.stderr], ['out\n', 'err\n'], 'what was not shown is in the log');
+  const input = await taskio(root, ['run', '--rm', '-i', ...host, '-a', 'stdout', '--', 'sh', '-c', 'cat; echo err >&2'], 'typed\n');
+  t.same([input.status, input.stdout, input.stderr], [0, 'typed\n', ''], '-i attaches stdin whatever -a says');
+  // FIFO mode: nothing else reads the task's pipe, so the stream not shown is read and dropped.
+  const fifo = await taskio(root, ['run', '--rm', '--log', 'none', ...host, '-a', 'stderr', '--', 'sh', '-c', 'head -c 1000000 /dev/zero; echo err >&2; exit 6']);
+  t.same([fifo.status, fifo.stdout, fifo.stderr], [6, '', 'err\n'], '--log none -a stderr: a megabyte of stdout does not stop the task');
+  const bad: Array<[string[], string]> = [
+    [['-d', '-a', 'stdout'], 'taskio run: conflicting options: -a and -d\n'],
+    [['-a', 'stdall'], `taskio run: invalid argument "stdall" for "-a, --attach" flag: valid streams are STDIN, STDOUT and STDERR. See 'taskio run --help'.\n`],
+  ];
+  for (const [flags, line] of bad) {
+    const r = await taskio(root, ['run', ...host, ...flags, '--', 'true']);
+    t.same([r.status, r.stdout, r.stderr], [125, '', line], flags.join(' '));
+  }
+  t.same(taskDirs(root).sort(), ['a-err', 'a-out'], 'the refused ones made nothing');
+});
+
 t.test('run: a missing command exits 127, a non-executable one 126, with one line naming it', opts, async (t) => {
   const root = daemonRoot(t);
   const missing = await taskio(root, ['run', '--rm', ...host, '--', 'taskio-no-such-command']);

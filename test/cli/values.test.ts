@@ -1,6 +1,6 @@
 import t from 'tap';
 import {
-  parseCpus, parseEnv, parseHostDir, parseInteger, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
+  parseAttachStream, parseCpus, parseEnv, parseHostDir, parseInteger, parseLog, parsePidsLimit, parseRuntime, parseStopTimeout, parseTail,
   parseTaskId, parseWorkdir,
 } from '../../src/cli/values.js';
 
@@ -33,6 +33,8 @@ t.test('integers, --pids-limit, stop -t and logs --tail', async (t) => {
   t.throws(() => parseStopTimeout('1s'), { code: 'ERR_INVALID_ARG_VALUE' });
   t.equal(parseStopTimeout('2147483'), 2147483, 'the longest a Node timer waits');
   t.throws(() => parseStopTimeout('2147484'), { code: 'ERR_INVALID_ARG_VALUE', message: /0 to 2147483 seconds \(24\.8 days\)/ }, 'a longer one fired at once');
+  t.same(['stdin', 'STDOUT', 'Stderr'].map(parseAttachStream), ['stdin', 'stdout', 'stderr'], 'attach streams: any case, as docker');
+  t.throws(() => parseAttachStream('stdall'), { code: 'ERR_INVALID_ARG_VALUE', message: /valid streams are STDIN, STDOUT and STDERR/ });
   t.equal(parseTail('all'), 'all');
   t.equal(parseTail('0'), 0);
   t.equal(parseTail('5'), 5);
