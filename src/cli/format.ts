@@ -1,6 +1,6 @@
 import { TaskioError } from '../errors.js';
 import { formatTable } from './table.js';
-import { parseTemplate, type Json, type Template } from './template.js';
+import { parseTemplate, withMethods, type Json, type Method, type Template } from './template.js';
 
 /**
  * `inspect -f`/`--format`: `json` (the tasks as one line of JSON), or a Go template run against each
@@ -24,9 +24,10 @@ export type ListFormat = 'json' | { template: Template; table: boolean };
  * tab and a newline (a shell passes them as typed), and the template is run once against empty
  * fields before anything is listed, so a field the verb does not have is refused as a usage error.
  * @param columns - the fields a template sees, each with its column name: `{ RunningFor: 'CREATED' }`.
+ * @param methods - the methods it sees beside them (`ps`'s `Label`), as they answer a row without data.
  * @throws TaskioError `ERR_INVALID_ARG_VALUE` naming the template and what is wrong (and the fields there are).
  */
-export function listFormatParser(columns: Readonly<Record<string, string>>, defaultTable: string): (value: string) => ListFormat {
+export function listFormatParser(columns: Readonly<Record<string, string>>, defaultTable: string, methods: Readonly<Record<string, Method>> = {}): (value: string) => ListFormat {
   return (value) => {
     if (value === 'json') return 'json';
     const source = value === 'table' ? defaultTable : value;
@@ -34,9 +35,9 @@ export function listFormatParser(columns: Readonly<Record<string, string>>, defa
     const text = (table ? source.slice('table'.length) : source).replace(/^ +| +$/g, '').replace(/\\([tn])/g, (_, c: string) => (c === 't' ? '\t' : '\n'));
     const template = parseTemplate(text);
     try {
-      template.execute(Object.fromEntries(Object.keys(columns).map((k) => [k, ''])));
+      template.execute(withMethods(Object.fromEntries(Object.keys(columns).map((k) => [k, ''])), methods));
     } catch (err) {
-      const fields = Object.keys(columns).map((k) => `.${k}`).join(' ');
+      const fields = [...Object.keys(columns).map((k) => `.${k}`), ...Object.keys(methods).map((k) => `.${k} "…"`)].join(' ');
       throw new TaskioError('ERR_INVALID_ARG_VALUE', `${(err as Error).message} (the fields are ${fields})`, { cause: err });
     }
     return { template, table };

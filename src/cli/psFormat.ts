@@ -2,6 +2,7 @@ import type { TaskView } from '../daemon/task.js';
 import { listFormatParser } from './format.js';
 import { createdText, statusText } from './status.js';
 import { ellipsis } from './table.js';
+import { stringArg, withMethods, type Method } from './template.js';
 
 /**
  * What a `ps --format` template sees of a task — docker's names for what taskio has (`.Names` is
@@ -16,8 +17,13 @@ export const psColumns = {
 /** taskio's `ps` table: the template `--format table` stands for (docker's default is a template too). */
 const psTable = 'table {{.ID}}\t{{.Runtime}}\t{{.Command}}\t{{.RunningFor}}\t{{.Status}}\t{{.Pid}}';
 
+/** docker's methods of a `ps` row: `.Label "key"`, that label's value ('' for a label the task lacks). */
+function psMethods(labels: Readonly<Record<string, string>>): Record<string, Method> {
+  return { Label: (key) => (Object.hasOwn(labels, stringArg(key)) ? labels[key as string]! : '') };
+}
+
 /** `ps --format`: `table` (the default), `json`, `table TEMPLATE` or `TEMPLATE` (see {@link listFormatParser}). */
-export const parsePsFormat = listFormatParser(psColumns, psTable);
+export const parsePsFormat = listFormatParser(psColumns, psTable, psMethods({}));
 
 /** docker's width of the COMMAND column before it is cut (`ps` without `--no-trunc`). */
 const commandWidth = 20;
@@ -39,12 +45,13 @@ function goTime(iso: string): string {
 
 /**
  * A task as a `ps` template sees it: strings, as docker's container fields are, the values of
- * taskio's own table (the COMMAND quoted, and cut at 20 columns unless `--no-trunc`; no PID once exited).
+ * taskio's own table (the COMMAND quoted, and cut at 20 columns unless `--no-trunc`; no PID once
+ * exited), and docker's `.Label "key"`.
  */
 export function psFields(t: TaskView, now: Date, trunc: boolean): Record<keyof typeof psColumns, string> {
   const command = t.args.join(' ');
   const live = t.status === 'running' || t.status === 'paused';
-  return {
+  return withMethods({
     ID: t.id,
     Names: t.id,
     Image: t.image,
@@ -58,5 +65,5 @@ export function psFields(t: TaskView, now: Date, trunc: boolean): Record<keyof t
     Pid: live && t.pid > 0 ? String(t.pid) : '',
     // docker's: key=value pairs joined by commas, keys sorted.
     Labels: Object.entries(t.labels ?? {}).sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)).map(([k, v]) => `${k}=${v}`).join(','),
-  };
+  }, psMethods(t.labels ?? {}));
 }

@@ -6,13 +6,35 @@ import { ellipsis } from './table.js';
  * `{{.}}`, field chains (`.a.b`, `$v.a`, `(index .x 0).a`), literals, pipes, variables,
  * `if`/`else if`/`else`, `range` (`$i, $e :=`), `with`, `{{-`/`-}}` trimming, comments, and the
  * functions of docker's `templates` package (json split join title lower upper pad truncate) plus the
- * Go builtins used with them (len index print println eq ne lt le gt ge not and or). A template is
+ * Go builtins used with them (len index print println eq ne lt le gt ge not and or), and methods a
+ * value is given ({@link withMethods}: docker's `{{.Label "key"}}` of a `ps` row). A template is
  * parsed once — every mistake that shows without data is refused then — and executed against each
  * value, which prints as Go prints what docker decodes from the API's JSON.
  */
 
 /** A JSON value, what a template is executed against. */
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/**
+ * A method of a value, as Go calls one of docker's row structs (`{{.Label "key"}}`): the command's
+ * arguments in (as many as it declares), a value out; an Error it throws says what is wrong.
+ */
+export type Method = (...args: Json[]) => Json;
+const methodsKey = Symbol('template methods');
+
+/**
+ * `value` with `methods` a template reaches as fields (`.Label "k"`, `"k" | .Label`) where the
+ * value has no field of that name. They are kept out of sight of printing, `range`, `len` and
+ * `json`, as a Go struct's methods are.
+ */
+export function withMethods<T extends { [key: string]: Json }>(value: T, methods: Readonly<Record<string, Method>>): T {
+  return Object.defineProperty(value, methodsKey, { value: methods, enumerable: false });
+}
+
+function methodOf(value: { [key: string]: Json }, name: string): Method | undefined {
+  const methods = (value as { [methodsKey]?: Readonly<Record<string, Method>> })[methodsKey];
+  return methods && Object.hasOwn(methods, name) ? methods[name] : undefined;
+}
 
 type Operand = { src: string; pos: number } & (
   | { k: 'field'; base: string | null; path: string[] } // base: null for dot, else a variable's name
@@ -32,6 +54,8 @@ function want<T extends Json>(v: Json | undefined, what: string, ok: (v: Json) =
   return v as T;
 }
 const str = (v: Json | undefined): string => want(v, 'string', (x) => typeof x === 'string');
+/** A string argument of a function or {@link Method}, or Go's error for another type. */
+export const stringArg = str;
 const count = (v: Json | undefined): number => want(v, 'a count (an integer ≥ 0)', (x) => Number.isInteger(x) && (x as number) >= 0);
 
 /** Go's `fmt` `%v` of a decoded JSON value; `null` inside an array or map is `<nil>`, map keys sorted. */
@@ -295,7 +319,9 @@ class Parser {
   #check(cmd: Operand[], piped: boolean): Operand[] {
     const [head, ...args] = cmd as [Operand, ...Operand[]];
     if (head.k !== 'fn') {
-      if (args.length > 0 || piped) throw this.fail(head.pos, `can't give argument to non-function ${head.src}`);
+      // A field may be a method (known only once executed); a literal, `.` or a variable cannot.
+      const callable = (head.k === 'field' || head.k === 'sub') && head.path.length > 0;
+      if ((args.length > 0 || piped) && !callable) throw this.fail(head.pos, `can't give argument to non-function ${head.src}`);
       if (head.k === 'lit' && head.value === null) throw this.fail(head.pos, 'nil is not a command');
       return cmd;
     }
@@ -359,7 +385,11 @@ class Executor {
   }
 
   #command([head, ...args]: Operand[], dot: Json, piped?: Json): Json {
-    if (head!.k !== 'fn') return this.#operand(head!, dot);
+    if (head!.k !== 'fn') {
+      if (args.length === 0 && piped === undefined) return this.#operand(head!, dot);
+      // A method's arguments, the piped value last (the parser let only a field chain have any).
+      return this.#operand(head!, dot, [...args.map((a) => this.#operand(a, dot)), ...(piped === undefined ? [] : [piped])]);
+    }
     const thunks = [...args.map((a) => () => this.#operand(a, dot)), ...(piped === undefined ? [] : [() => piped])];
     try {
       return this.header && headerFunctions.has(head!.name) ? thunks[0]!() : functions[head!.name]!.call(thunks);
@@ -368,24 +398,42 @@ class Executor {
     }
   }
 
-  #operand(a: Operand, dot: Json): Json {
+  /** `args`: the arguments of a field chain that is a command with some (the method at its end gets them). */
+  #operand(a: Operand, dot: Json, args?: Json[]): Json {
     if (a.k === 'lit') return a.value;
     if (a.k === 'fn') return this.#command([a], dot);
-    if (a.k === 'sub') return this.#walk(this.#pipe(a.pipe, dot), a, a.src.slice(0, a.src.lastIndexOf(')') + 1));
+    if (a.k === 'sub') return this.#walk(this.#pipe(a.pipe, dot), a, a.src.slice(0, a.src.lastIndexOf(')') + 1), args);
     let i = this.#vars.length - 1;
     while (a.base !== null && this.#vars[i]![0] !== a.base) i--; // the innermost of that name
-    return this.#walk(a.base === null ? dot : this.#vars[i]![1], a, a.base ?? '');
+    return this.#walk(a.base === null ? dot : this.#vars[i]![1], a, a.base ?? '', args);
   }
 
-  /** Follows field names into maps; a missing key is an error (docker's `missingkey=error`). */
-  #walk(v: Json, a: Operand & { path: string[] }, prefix: string): Json {
+  /**
+   * Follows field names into maps; a missing key is an error (docker's `missingkey=error`). A name
+   * the map lacks may be one of its methods: called with `args` at the end of the chain, with none
+   * before it, as Go calls them.
+   */
+  #walk(v: Json, a: Operand & { path: string[] }, prefix: string, args?: Json[]): Json {
     for (const [i, name] of a.path.entries()) {
       const at = prefix + a.path.slice(0, i).map((p) => `.${p}`).join('');
+      const given = i === a.path.length - 1 ? args : undefined;
       if (v === null) throw this.fail(a.pos, a.src, `nil pointer evaluating ${at}.${name}: ${at || '.'} is null`);
       if (typeof v !== 'object' || Array.isArray(v)) throw this.fail(a.pos, a.src, `can't evaluate field ${name} in type ${kind(v)}`);
+      const method = Object.hasOwn(v, name) ? undefined : methodOf(v, name);
+      if (method) { v = this.#call(method, name, given ?? [], a); continue; }
       if (!Object.hasOwn(v, name)) throw this.fail(a.pos, a.src, `map has no entry for key "${name}"`);
+      if (given) throw this.fail(a.pos, a.src, `${name} is not a method but has arguments`);
       v = v[name]!;
     }
     return v;
+  }
+
+  #call(method: Method, name: string, args: Json[], a: Operand): Json {
+    if (args.length !== method.length) throw this.fail(a.pos, a.src, `wrong number of args for ${name}: want ${method.length} got ${args.length}`);
+    try {
+      return method(...args);
+    } catch (err) {
+      throw this.fail(a.pos, a.src, `error calling ${name}: ${(err as Error).message}`);
+    }
   }
 }

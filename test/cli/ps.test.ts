@@ -237,7 +237,7 @@ t.test('ps --format: a Go template per task, `table TEMPLATE` under docker-style
   t.same([bad.code, bad.stdout, bad.stderr], [125, '', 'taskio ps: invalid argument "table {{.ID" for "--format" flag: template "{{.ID": 1:1: unclosed action. See \'taskio ps --help\'.\n']);
   t.same([badField.code, badField.stdout], [125, '']);
   t.equal(badField.stderr, 'taskio ps: invalid argument "{{.Foo}}" for "--format" flag: template "{{.Foo}}": 1:3: at <.Foo>: map has no entry for key "Foo" '
-    + '(the fields are .ID .Names .Image .Runtime .Command .CreatedAt .RunningFor .Status .State .Pid .Labels). See \'taskio ps --help\'.\n');
+    + '(the fields are .ID .Names .Image .Runtime .Command .CreatedAt .RunningFor .Status .State .Pid .Labels .Label "…"). See \'taskio ps --help\'.\n');
 });
 
 t.test('run -l and ps --filter label: a key, a key and value; several label filters must all hold; .Labels in a template', { timeout: 120_000 }, async (t) => {
@@ -256,6 +256,13 @@ t.test('run -l and ps --filter label: a key, a key and value; several label filt
   t.equal(await ids('label=job=7', 'label=flag'), '', 'no task has both');
   t.equal(await ids('label=flag=', 'name=lab'), 'lab-b\n', 'an empty value, and another key');
   t.equal((await taskio(t, root, 'ps', '-f', 'label=job=7', '--format', '{{.ID}} {{.Labels}}')).stdout, 'lab-a job=7,team=ci\n', 'docker\'s .Labels: sorted, comma-joined');
+  const label = await taskio(t, root, 'ps', '-f', 'name=lab', '--format', '{{.ID}} job={{.Label "job"}} flag=[{{"flag" | .Label}}] team=[{{.Label "team"}}]');
+  t.same([label.code, label.stdout, label.stderr], [0, 'lab-b job=8 flag=[] team=[]\nlab-a job=7 flag=[] team=[ci]\n', ''], 'docker\'s .Label "KEY": one label\'s value, empty when the task has none');
+  const table = await taskio(t, root, 'ps', '-f', 'name=lab-a', '--format', 'table {{.ID}}\t{{.Label "team"}}');
+  t.equal(table.stdout.split('\n')[1]!.trim().replace(/ +/g, ' '), 'lab-a ci', 'in a table');
+  const noKey = await taskio(t, root, 'ps', '--format', '{{.Label}}');
+  t.same([noKey.code, noKey.stdout], [125, '']);
+  t.match(noKey.stderr, /^taskio ps: invalid argument "\{\{\.Label\}\}" for "--format" flag: template "\{\{\.Label\}\}": 1:3: at <\.Label>: wrong number of args for Label: want 1 got 0 \(the fields are [^\n]*\)\. See 'taskio ps --help'\.\n$/, 'checked before anything is listed');
   const bad = await taskio(t, root, 'ps', '-f', 'label==x');
   t.same([bad.code, bad.stderr], [125, 'taskio ps: invalid argument "label==x" for "-f, --filter" flag: invalid filter \'label==x\': expected label=KEY or label=KEY=VALUE. See \'taskio ps --help\'.\n']);
 });

@@ -1,6 +1,6 @@
 import t from 'tap';
 import { formatList, listFormatParser, parseInspectFormat } from '../../src/cli/format.js';
-import { parseTemplate, type Json } from '../../src/cli/template.js';
+import { parseTemplate, withMethods, type Json } from '../../src/cli/template.js';
 
 const task: Json = {
   id: 'web', status: 'running', pid: 42, args: ['sh', '-c', 'echo a b'], exit: null, cpus: 1.5, big: 1e21, neg: -3,
@@ -104,8 +104,8 @@ t.test('parse errors: ERR_INVALID_ARG_VALUE naming the template, the place and w
     ['{{$a, $b := .id}}', '1:10: too many declarations'],
     ['{{join .args}}', '1:3: wrong number of args for join: want 2 got 1'],
     ['{{index}}', '1:3: wrong number of args for index: want at least 1 got 0'],
-    ['{{.id .pid}}', '1:3: can\'t give argument to non-function .id'],
-    ['{{.id | .pid}}', '1:9: can\'t give argument to non-function .pid'],
+    ['{{. .pid}}', '1:3: can\'t give argument to non-function .'],
+    ['{{"a" | $}}', '1:9: can\'t give argument to non-function $'],
     ['{{.id |}}', '1:7: missing command'],
     ['{{(.id}}', '1:3: unclosed left paren'],
     ['{{.id)}}', '1:6: unexpected ")"'],
@@ -136,12 +136,40 @@ t.test('execution errors: a missing field is an error (docker\'s missingkey=erro
     ['{{eq .args 1}}', '1:3: at <eq>: error calling eq: non-comparable type array'],
     ['{{lt true false}}', '1:3: at <lt>: error calling lt: incompatible types for comparison: boolean and boolean'],
     ['{{range .pid}}{{end}}', '1:9: at <.pid>: range can\'t iterate over 42'],
+    // A field may be a method, so this is known only once executed (Go's words for a map).
+    ['{{.id .pid}}', '1:3: at <.id>: id is not a method but has arguments'],
+    ['{{.id | .pid}}', '1:9: at <.pid>: pid is not a method but has arguments'],
   ];
   for (const [source, what] of cases) {
     const tpl = parseTemplate(source);
     t.throws(() => tpl.execute(task), { code: 'ERR_INVALID_ARG_VALUE', message: `template ${JSON.stringify(source)}: ${what}` }, source);
   }
   t.equal(parseTemplate('{{.a}}').execute({ a: 1 }), '1', 'parsed once, executed against each value');
+});
+
+t.test('methods of a value (docker\'s .Label "k"): called with the arguments, the piped one last; unseen by printing, range and json', { timeout: 10_000 }, async (t) => {
+  const labels: Record<string, string> = { job: '7', 'a.b': 'x' };
+  const row = (): Json => withMethods({ ID: 'web', inner: withMethods({}, { Twice: (s) => `${s}${s}` }) }, {
+    Label: (key) => {
+      if (typeof key !== 'string') throw new Error('wrong type for value; expected string; got number');
+      return labels[key] ?? '';
+    },
+    Name: () => 'web-name',
+  });
+  t.equal(run('{{.ID}} {{.Label "job"}} {{.Label "a.b"}} [{{.Label "none"}}]', row()), 'web 7 x []');
+  t.equal(run('{{"job" | .Label}} {{.Name}} {{.inner.Twice "ab"}} {{$.Label "job"}}', row()), '7 web-name abab 7', 'piped, none, along a chain, from $');
+  t.equal(run('{{if eq (.Label "job") "7"}}seven{{end}} {{upper (.Label "a.b")}}', row()), 'seven X', 'in a parenthesised pipeline');
+  t.equal(run('{{json .}} {{len .}} {{range $k, $v := .}}{{$k}} {{end}}{{.}}', row()), '{"ID":"web","inner":{}} 2 ID inner map[ID:web inner:map[]]', 'not a field');
+  const cases: Array<[string, string]> = [
+    ['{{.Label}}', '1:3: at <.Label>: wrong number of args for Label: want 1 got 0'],
+    ['{{.Label "a" "b"}}', '1:3: at <.Label>: wrong number of args for Label: want 1 got 2'],
+    ['{{.Label 1}}', '1:3: at <.Label>: error calling Label: wrong type for value; expected string; got number'],
+    ['{{.Name "x"}}', '1:3: at <.Name>: wrong number of args for Name: want 0 got 1'],
+    ['{{.Nope "x"}}', '1:3: at <.Nope>: map has no entry for key "Nope"'],
+  ];
+  for (const [source, what] of cases) {
+    t.throws(() => parseTemplate(source).execute(row()), { code: 'ERR_INVALID_ARG_VALUE', message: `template ${JSON.stringify(source)}: ${what}` }, source);
+  }
 });
 
 t.test('a table header: the template against the column names, docker\'s header functions, errors keep what came first', { timeout: 10_000 }, async (t) => {
