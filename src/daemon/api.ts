@@ -209,12 +209,12 @@ export function apiRouter(api: ApiContext): Router {
 
   r.add('GET', '/tasks', async (ctx) => {
     const q = checkQuery(ctx.query, { all: 'boolean' });
-    return { body: tasks.list(q.all === true).map((t) => t.view()) };
+    return { body: tasks.views(q.all === true) };
   });
 
   r.add('GET', '/tasks/:id', async (ctx) => {
     checkQuery(ctx.query, {});
-    return { body: task(ctx).view() };
+    return { body: tasks.inspect(ctx.params.id!) };
   });
 
   r.add('DELETE', '/tasks/:id', async (ctx) => {

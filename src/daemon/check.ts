@@ -8,12 +8,14 @@ export type FieldType = 'string' | 'boolean' | 'integer' | 'number' | 'string[]'
 /** A request body's shape: each known field and its type; `!` after the type marks it required. */
 export type Schema = Record<string, `${FieldType}${'' | '!'}`>;
 
-function describe(v: unknown): string {
+/** A value as a message shows it: its JSON, cut at 80 characters. */
+export function describe(v: unknown): string {
   const s = JSON.stringify(v);
   return s === undefined ? String(v) : s.length > 80 ? `${s.slice(0, 80)}…` : s;
 }
 
-function matches(type: FieldType, v: unknown): boolean {
+/** Whether JSON value `v` is of `type`. */
+export function matches(type: FieldType, v: unknown): boolean {
   switch (type) {
     case 'string': return typeof v === 'string';
     case 'boolean': return typeof v === 'boolean';
@@ -26,7 +28,8 @@ function matches(type: FieldType, v: unknown): boolean {
   }
 }
 
-const typeNames: Record<FieldType, string> = {
+/** Each type as a message names it. */
+export const typeNames: Record<FieldType, string> = {
   string: 'a string', boolean: 'true or false', integer: 'a whole number', number: 'a number',
   'string[]': 'an array of strings', object: 'an object', 'object[]': 'an array of objects', signal: 'a signal name or number',
 };

@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { TaskioError } from '../errors.js';
 import { openFifoFd } from '../fifo/index.js';
@@ -97,6 +98,31 @@ export class OutputKeeper {
       return null;
     }
     return new OutputKeeper(record, pidfd);
+  }
+
+  /**
+   * The keepers holding a FIFO of directory `dir` (a task's): processes named as keepers are
+   * named, with an fd on a file directly in `dir`, each found by pid and start time. For a task whose
+   * record (which names its keeper) cannot be used.
+   */
+  static holding(dir: string): OutputKeeper[] {
+    const out: OutputKeeper[] = [];
+    for (const entry of fs.readdirSync('/proc')) {
+      if (!/^\d+$/.test(entry)) continue;
+      const pid = Number(entry);
+      try {
+        const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
+        if (argv0 !== 'taskio-output-keeper' && argv0 !== 'taskio-console-keeper') continue;
+        const startTime = processStartTime(pid);
+        const fds = fs.readdirSync(`/proc/${pid}/fd`);
+        if (startTime === null || !fds.some((fd) => path.dirname(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)) === dir)) continue;
+        const keeper = OutputKeeper.find({ pid, startTime });
+        if (keeper) out.push(keeper);
+      } catch {
+        // gone meanwhile, or not ours to read
+      }
+    }
+    return out;
   }
 
   /** Whether it holds a pty master ({@link takeMaster}). */

@@ -1,3 +1,5 @@
+import { TaskioError } from '../errors.js';
+import { describe, matches, typeNames, type FieldType } from './check.js';
 import type { KeeperRecord } from './outputKeeper.js';
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
@@ -110,6 +112,76 @@ export interface TaskRecord {
   stopTimeout?: number;
   /** Its health check (`CMD` or `CMD-SHELL`), as asked. Absent: none. */
   healthcheck?: HealthConfig;
+}
+
+/**
+ * The shape of a field: its JSON type, `?` when it may be absent, `|null` when it may be null; a
+ * nested object's own fields (checked when it is there), or the values it may take.
+ */
+type FieldShape = `${FieldType}${'' | '|null'}${'' | '?'}` | { shape: Shape; optional?: true; nullable?: true } | { oneOf: readonly unknown[]; optional?: true };
+type Shape = Record<string, FieldShape>;
+
+const keeperShape: Shape = { pid: 'integer', startTime: 'string', masterFd: 'integer?' };
+
+/**
+ * What {@link parseTaskRecord} requires of a record: every field a daemon reads as it adopts,
+ * lists, restarts or removes the task (absent ones only where taskio has always let them be —
+ * a record of an older taskio stays usable), and the type of each optional one that is there.
+ */
+const recordShape: Shape = {
+  version: { oneOf: [1] }, id: 'string', runtime: { oneOf: ['runsc', 'runc', 'host'] },
+  runtimeCommand: 'string|null', runtimeRoot: 'string|null', bundle: 'string', args: 'string[]', env: 'string[]', cwd: 'string',
+  image: 'string', terminal: 'boolean', stdio: { shape: { terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string' } },
+  log: 'string', logPath: 'string|null', logFormat: { oneOf: ['cri', 'raw', null] },
+  limits: { shape: { memory: 'number?', cpus: 'number?', pids: 'integer?' }, nullable: true },
+  mounts: 'object[]?', user: { shape: { uid: 'integer', gid: 'integer' }, optional: true }, hostname: 'string?', network: 'string?',
+  seccomp: 'boolean?', seccompMode: 'string?', init: 'boolean?', ulimits: 'object[]?', labels: 'object?', capabilities: 'string[]?',
+  privileged: 'boolean?', securityOpt: 'string[]?', job: 'string|null', pid: 'integer', pidStartTime: 'string|null',
+  outputKeeper: { shape: keeperShape, optional: true }, consoleKeeper: { shape: keeperShape, optional: true },
+  created: 'string', started: 'string|null', status: { oneOf: ['creating', 'created', 'started'] },
+  autoRemove: 'boolean?', restartPolicy: { shape: { name: 'string', maximumRetryCount: 'integer?' }, optional: true },
+  restartCount: 'integer?', manuallyStopped: 'boolean?', stopSignal: 'string?', stopTimeout: 'integer?',
+  healthcheck: { shape: { test: 'string[]', interval: 'number?', timeout: 'number?', startPeriod: 'number?', startInterval: 'number?', retries: 'integer?' }, optional: true },
+};
+
+function badRecord(message: string): TaskioError {
+  return new TaskioError('ERR_CORRUPT_STATE', `task record: ${message}`);
+}
+
+/** Checks the fields of `shape` in object `value`; `at` prefixes the field names (`healthcheck.`). */
+function checkShape(value: Record<string, unknown>, shape: Shape, at: string): void {
+  for (const [key, spec] of Object.entries(shape)) {
+    const name = `${at}${key}`, v = value[key];
+    const optional = typeof spec === 'string' ? spec.endsWith('?') : spec.optional === true;
+    if (v === undefined) {
+      if (optional) continue;
+      throw badRecord(`missing field ${name}`);
+    }
+    if (typeof spec === 'object' && 'oneOf' in spec) {
+      if (!spec.oneOf.includes(v)) throw badRecord(`field ${name} must be one of ${spec.oneOf.map((x) => JSON.stringify(x)).join(', ')}, got ${describe(v)}`);
+      continue;
+    }
+    const nullable = typeof spec === 'string' ? spec.includes('|null') : spec.nullable === true;
+    if (v === null && nullable) continue;
+    const type = typeof spec === 'string' ? spec.replace(/\|null|\?/g, '') as FieldType : 'object';
+    if (!matches(type, v)) throw badRecord(`field ${name} must be ${typeNames[type]}${nullable ? ' or null' : ''}, got ${describe(v)}`);
+    if (typeof spec === 'object') checkShape(v as Record<string, unknown>, spec.shape, `${name}.`);
+  }
+}
+
+/**
+ * `<root>/tasks/<id>/task.json` as read (parsed JSON), checked before a daemon uses it: an object
+ * with every field {@link recordShape} requires, each of its type, and `id` the directory's. A
+ * record written by another taskio or edited by hand that fails is never half used.
+ * @throws TaskioError `ERR_CORRUPT_STATE` naming the field, what it must be and what it is.
+ */
+export function parseTaskRecord(value: unknown, id: string): TaskRecord {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) throw badRecord(`must be a JSON object, got ${describe(value)}`);
+  checkShape(value as Record<string, unknown>, recordShape, '');
+  const record = value as TaskRecord;
+  if (record.id !== id) throw badRecord(`field id is ${describe(record.id)}, not the directory's ${JSON.stringify(id)}`);
+  if (record.labels && !Object.values(record.labels).every((v) => typeof v === 'string')) throw badRecord(`field labels must map names to strings, got ${describe(record.labels)}`);
+  return record;
 }
 
 /**

@@ -79,9 +79,15 @@ export type { DaemonExec } from './execRecords.js';
 /** What `GET /tasks/:id` shows. */
 export interface TaskView {
   id: string;
-  /** Its state; `restarting` while it waits to be started again by its restart policy. */
-  status: TaskState | 'restarting';
-  runtime: TaskRecord['runtime'];
+  /**
+   * Its state; `restarting` while it waits to be started again by its restart policy; `dead` when
+   * its record cannot be used (docker's: only rm removes it, see {@link reason}).
+   */
+  status: TaskState | 'restarting' | 'dead';
+  /** A `dead` task: what is wrong with its record. Absent otherwise. */
+  reason?: string;
+  /** `unknown`: a dead task whose record does not say. */
+  runtime: TaskRecord['runtime'] | 'unknown';
   image: string;
   args: string[];
   cwd: string;

@@ -25,10 +25,11 @@ import { linkRootfs, madeInRootfs } from './privateRootfs.js';
 import type { LogSource } from './logStream.js';
 import { specNetwork } from './network.js';
 import { OomCounter } from './oom.js';
-import { diskUsage, type PruneReport } from './prune.js';
+import { diskUsage, type PruneCandidate, type PruneReport } from './prune.js';
 import { PidWatch } from './pidWatch.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
-import type { ExitRecord, RuntimeName, TaskRecord } from './records.js';
+import { parseTaskRecord, type ExitRecord, type RuntimeName, type TaskRecord } from './records.js';
+import { DeadTask } from './deadTask.js';
 import { Removals } from './removals.js';
 import { withPidsLimitHint } from './sandboxPids.js';
 import { resolveUser, type TaskUser } from './taskUser.js';
@@ -44,7 +45,7 @@ import { removeCheckLeftovers } from './checkLeftovers.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { refuseLoggingDriver } from './attachable.js';
-import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState } from './task.js';
+import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState, type TaskView } from './task.js';
 
 /** How long after its exit an `autoRemove` task waits at most for its creator to let go. */
 const creatorHoldMs = 30_000;
@@ -79,6 +80,8 @@ const hostBase: OciSpec = {
  */
 export class TaskManager {
   readonly #tasks = new Map<string, DaemonTask>();
+  /** Tasks whose record cannot be used (docker's `dead`): listed, inspected and removed, nothing else. */
+  readonly #dead = new Map<string, DeadTask>();
   /** Ids whose creation is under way: a second create of one is refused at once. */
   readonly #reserved = new Set<string>();
   readonly #ctx: TaskContext;
@@ -95,6 +98,8 @@ export class TaskManager {
   /** Task `id`; `ERR_INVALID_ID` for a bad id, `ERR_NOT_FOUND` for an unknown one. */
   get(id: string): DaemonTask {
     const task = this.#tasks.get(validateId(id));
+    const dead = this.#dead.get(id);
+    if (dead) throw new TaskioError('ERR_INVALID_STATE', `task ${id} is dead: its record cannot be used (${dead.reason}); only rm removes it`);
     if (!task) throw new TaskioError('ERR_NOT_FOUND', `no such task: ${id}`);
     return task;
   }
@@ -105,6 +110,16 @@ export class TaskManager {
    */
   list(all: boolean): DaemonTask[] {
     return [...this.#tasks.values()].filter((t) => all || t.restarting || t.state === 'running' || t.state === 'paused');
+  }
+
+  /** What `GET /tasks/:id` shows of task `id`: a dead one's too ({@link get} refuses it). */
+  inspect(id: string): TaskView {
+    return this.#dead.get(validateId(id))?.view() ?? this.get(id).view();
+  }
+
+  /** What `GET /tasks` shows: {@link list}'s tasks, and with `all` the dead ones (docker's `ps -a`). */
+  views(all: boolean): TaskView[] {
+    return [...this.list(all).map((t) => t.view()), ...(all ? [...this.#dead.values()].map((d) => d.view()) : [])];
   }
 
   get size(): number {
@@ -123,7 +138,7 @@ export class TaskManager {
   async create(req: CheckedCreate, creatorLeft: Promise<void> = Promise.resolve(), creatorAttached = false, logReady?: LogReady): Promise<DaemonTask> {
     const { layout, logger, events } = this.#ctx;
     const id = req.id ?? crypto.randomBytes(8).toString('hex');
-    if (this.#tasks.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
+    if (this.#tasks.has(id) || this.#dead.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
     const runtimeName = req.runtime ?? this.#runtimes.default;
     const runtimeCommand = requireRuntime(this.#runtimes, runtimeName);
     if (runtimeName === 'host' && req.limits?.pids !== undefined) {
@@ -405,19 +420,34 @@ export class TaskManager {
 
   /** Removes task `id` (`force`: kill it first when it runs); a restart that was due does not happen. */
   async remove(id: string, force: boolean): Promise<void> {
+    const dead = this.#dead.get(validateId(id));
+    if (dead) return this.#removeDead(dead, force);
     await this.#settleRestart(id);
     await this.#remove(this.get(id), force, null);
   }
 
   /**
    * docker's container prune: removes each task that does not run — exited and not due for a
-   * restart, or created — and that `select` takes. One that started or went meanwhile, or whose
-   * removal fails (logged), is left out of the report.
+   * restart, or created, or dead with no process left (docker's prune takes every container that
+   * does not run) — and that `select` takes. One that started or went meanwhile, or whose removal
+   * fails (logged), is left out of the report.
    */
-  async prune(select: (t: DaemonTask) => boolean): Promise<PruneReport> {
+  async prune(select: (t: PruneCandidate) => boolean): Promise<PruneReport> {
     const report: PruneReport = { tasksDeleted: [], spaceReclaimed: 0 };
+    for (const dead of [...this.#dead.values()]) {
+      if (dead.liveProcess() !== null || !select(dead)) continue;
+      const size = diskUsage(this.#ctx.layout.taskDir(dead.id));
+      try {
+        await this.#removeDead(dead, false);
+      } catch (err) {
+        this.#ctx.logger.warn({ err, id: dead.id }, 'prune: the dead task could not be removed');
+        continue;
+      }
+      report.tasksDeleted.push(dead.id);
+      report.spaceReclaimed += size;
+    }
     for (const task of this.list(true)) {
-      if (task.restarting || (task.state !== 'exited' && task.state !== 'created') || !select(task)) continue;
+      if (task.restarting || (task.state !== 'exited' && task.state !== 'created') || !select(task.record)) continue;
       const size = diskUsage(this.#ctx.layout.taskDir(task.id));
       try {
         await this.#settleRestart(task.id);
@@ -517,6 +547,23 @@ export class TaskManager {
     });
     return task;
   }
+
+  /** Removes dead task `dead` ({@link DeadTask.remove}); one that stays is refused or failed. */
+  async #removeDead(dead: DeadTask, force: boolean): Promise<void> {
+    if (this.#removingDead.has(dead)) throw new TaskioError('ERR_INVALID_STATE', `task ${dead.id} is being removed`);
+    this.#removingDead.add(dead);
+    try {
+      await dead.remove(force, this.#runtimes, this.#watch);
+    } finally {
+      this.#removingDead.delete(dead);
+    }
+    this.#dead.delete(dead.id);
+    this.#removals.removed(dead.id, null);
+    this.#ctx.events.publish({ type: 'delete', id: dead.id });
+    this.#ctx.logger.info({ id: dead.id }, 'dead task removed');
+  }
+
+  readonly #removingDead = new WeakSet<DeadTask>();
 
   /** A client stopped or killed the task: recorded (a later daemon honours it too), and a due restart is called off. */
   #stoppedByHand(task: DaemonTask): void {
@@ -721,8 +768,20 @@ export class TaskManager {
         logger.warn({ entry: path.join(layout.tasks, name) }, 'not a task directory: left alone');
         continue;
       }
+      let record: TaskRecord | null;
       try {
-        const task = await this.#adopt(name);
+        record = this.#readRecord(name);
+      } catch (err) {
+        logger.error({ err, id: name }, 'the task\'s record cannot be used: the task is dead (listed; rm removes it)');
+        this.#dead.set(name, err instanceof DeadRecord ? new DeadTask(this.#ctx, name, err.message, err.raw) : new DeadTask(this.#ctx, name, (err as Error).message, null));
+        continue;
+      }
+      if (record === null) {
+        logger.warn({ id: name }, 'task directory without a task.json: left alone');
+        continue;
+      }
+      try {
+        const task = await this.#adopt(record);
         if (task) {
           this.#tasks.set(name, task);
           this.#removeOnExit(task, Promise.resolve(), false); // no creator any more: one that exited goes now
@@ -737,13 +796,23 @@ export class TaskManager {
     }
   }
 
-  async #adopt(id: string): Promise<DaemonTask | null> {
-    const { layout, logger } = this.#ctx;
-    const record = readJson<TaskRecord>(layout.taskFile(id));
-    if (record === null || record.id !== id) {
-      logger.warn({ id }, 'task directory without a task.json: left alone');
-      return null;
+  /**
+   * Task `id`'s record, checked ({@link parseTaskRecord}); null when it has none.
+   * @throws DeadRecord (with what parsed) or the read's error: the record cannot be used.
+   */
+  #readRecord(id: string): TaskRecord | null {
+    const raw = readJson<unknown>(this.#ctx.layout.taskFile(id));
+    if (raw === null) return null;
+    try {
+      return parseTaskRecord(raw, id);
+    } catch (err) {
+      throw new DeadRecord((err as Error).message, raw);
     }
+  }
+
+  async #adopt(record: TaskRecord): Promise<DaemonTask | null> {
+    const { layout, logger } = this.#ctx;
+    const id = record.id;
     if (record.status === 'created') {
       // Made but never started (docker's create): it waits for its start as it did.
       return new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });
@@ -858,6 +927,13 @@ export class TaskManager {
     this.#due.clear();
     this.#watch.close();
     await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
+  }
+}
+
+/** A record that parsed but cannot be used: why, and what it held. */
+class DeadRecord extends Error {
+  constructor(message: string, readonly raw: unknown) {
+    super(message);
   }
 }
 

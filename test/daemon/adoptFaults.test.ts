@@ -35,7 +35,7 @@ async function killDaemon(root: string): Promise<void> {
 
 const daemonLog = (root: string): string => fs.readFileSync(path.join(root, 'daemon.log'), 'utf8');
 
-t.test('host: a running task whose adoption fails after its pid is watched (a task.json health check of the wrong shape) leaves no pidfd in the daemon', { timeout: 60_000 }, async (t) => {
+t.test('host: a running task whose record has a health check of the wrong shape is dead, not adopted, and leaves no pidfd in the daemon', { timeout: 60_000 }, async (t) => {
   const { root, c } = await daemonOf(t);
   const task = await c.createTask({ id: 'bad', runtime: 'host', args: ['sleep', '1000'] });
   await killDaemon(root);
@@ -43,8 +43,8 @@ t.test('host: a running task whose adoption fails after its pid is watched (a ta
   const file = path.join(root, 'tasks', 'bad', 'task.json');
   fs.writeFileSync(file, JSON.stringify({ ...JSON.parse(fs.readFileSync(file, 'utf8')), healthcheck: { test: 5 } }));
 
-  t.same((await c.listTasks({ all: true })).map((v) => v.id), [], 'not adopted (the next daemon tries again)');
-  t.match(daemonLog(root), /"id":"bad".*cannot adopt task/, 'the daemon log says so');
+  t.same((await c.listTasks({ all: true })).map((v) => [v.id, v.status]), [['bad', 'dead']], 'not adopted: dead (its record cannot be used)');
+  t.match(daemonLog(root), /"id":"bad".*the task's record cannot be used/, 'the daemon log says so');
   t.notOk(isGone(task.pid), 'the task runs on');
   t.same(fdsOf(daemonPid(root)).filter((f) => f === 'anon_inode:[pidfd]'), [], 'no pidfd of the task (nor of its keeper) left in the daemon');
   signalTask(task.pid, null, 'SIGKILL', true);
