@@ -470,7 +470,14 @@ export class TaskManager {
   async kill(id: string, signal: number, all: boolean): Promise<void> {
     const task = this.get(id);
     this.#stoppedByHand(task);
-    await task.kill(signal, all);
+    try {
+      await task.kill(signal, all);
+    } catch (err) {
+      // An adopted task's exit is seen a pidfd poll after it: the runtime's "not running" meanwhile
+      // is the refusal a task known to have exited gets.
+      if ((err as TaskioError).code === 'ERR_INVALID_STATE' || !ended(task)) throw err;
+      throw new TaskioError('ERR_INVALID_STATE', `cannot kill task ${id}: it is not running`, { cause: err });
+    }
   }
 
   /**

@@ -3,7 +3,8 @@
  * field of the wrong type, a required field missing — broken while no daemon runs, on real host and
  * runc tasks. It is listed `dead` with the reason, every verb but rm/inspect/ps is refused with a
  * typed 409, and `rm -f` leaves nothing the daemon could identify as the task's (process, keeper,
- * cgroup, runtime state, directory).
+ * cgroup, runtime state, directory). Also: `kill` of an adopted task whose process just ended,
+ * before the daemon's pidfd poll saw it, is the 409 of a task that is not running.
  */
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
@@ -122,6 +123,19 @@ for (const runtime of runtimes) {
     });
   }
 }
+
+t.test('runc: kill of an adopted task whose process just ended, before the daemon saw the exit, is the 409 of a task not running', { timeout: 60_000 }, async (t: Test) => {
+  const root = daemonRoot(t);
+  const c: DaemonClient = await client(root);
+  t.teardown(() => c.close());
+  const task = await c.createTask({ id: 'gone', runtime: 'runc', args: ['sleep', marker] });
+  await killDaemon(root);
+  t.equal((await c.getTask('gone')).status, 'running', 'adopted, running');
+  process.kill(task.pid, 'SIGKILL');
+  await waitGone(task.pid); // seen through /proc, not through the daemon (its poll comes up to 100 ms later)
+  const err = await refusal(c.kill('gone', 'KILL'));
+  t.match(err, { status: 409, code: 'ERR_INVALID_STATE', message: /not running/ }, 'a typed 409');
+});
 
 t.test('host: a dead task shows in ps --filter status=dead, and prune removes it once nothing of it runs (docker\'s prune takes every container not running)', { timeout: 60_000 }, async (t: Test) => {
   const root = daemonRoot(t);
