@@ -143,8 +143,9 @@ for (const mode of ['log', 'fifo'] as const) {
 }
 
 t.test('log mode: 200,000 lines while attached and detached in turns', { timeout: 120_000 }, async (t) => {
-  // A producer that paces itself (bursts of 1000 lines), so attaches and detaches fall mid-run.
-  const producer = `let n = 0; const burst = () => { let s = ''; for (let i = 0; i < 1000 && n < 200000; i++) s += String(++n).padStart(6, '0') + '\\n'; process.stdout.write(s, () => n < 200000 ? setTimeout(burst, 30) : undefined); }; burst();`;
+  // A producer that paces itself (bursts of 1000 lines, 10 ms apart: some 2 s in all, each turn below
+  // spanning a few bursts), so attaches and detaches fall mid-run.
+  const producer = `let n = 0; const burst = () => { let s = ''; for (let i = 0; i < 1000 && n < 200000; i++) s += String(++n).padStart(6, '0') + '\\n'; process.stdout.write(s, () => n < 200000 ? setTimeout(burst, 10) : undefined); }; burst();`;
   const task = await c.createTask({ id: 'lines', runtime: 'host', args: [process.execPath, '-e', producer] });
   // Every entry has the same length: `<30-character time> stdout F <6 digits>\n`.
   const logLines = (): number => Math.floor(fs.statSync(task.logPath!).size / 47);
