@@ -8,10 +8,14 @@ import { once } from 'node:events';
 import { cliMain, daemonRoot } from '../daemon/helpers.js';
 import { cliEnv, daemonClient, daemonPid, processesWith, taskDirs, taskio } from './runSession.js';
 
-const opts = { timeout: 60_000 };
+// Every case has a daemon root (and so a daemon) of its own, and waits mostly for it and for the
+// commands: 4 run at a time. Each gets options of its own: tap keeps its state in them, and
+// subtests running at once that share one object all report the output of one of them.
+t.jobs = 4;
+const opts = (): { timeout: number } => ({ timeout: 60_000 });
 const host = ['--runtime', 'host'];
 
-t.test('run --rm: the task\'s exit code is the command\'s, output streamed, nothing left', opts, async (t) => {
+t.test('run --rm: the task\'s exit code is the command\'s, output streamed, nothing left', opts(), async (t) => {
   const root = daemonRoot(t);
   const r = await taskio(root, ['run', '--rm', ...host, '--', 'sh', '-c', 'echo out; echo err >&2; exit 3']);
   t.equal(r.status, 3, 'exit 3');
@@ -22,7 +26,7 @@ t.test('run --rm: the task\'s exit code is the command\'s, output streamed, noth
   t.equal(sig.status, 128 + 15, 'a signal death is 128 + n');
 });
 
-t.test('run --log none (FIFO mode) of a task that exits at once: its output, its code, and with --rm nothing left', opts, async (t) => {
+t.test('run --log none (FIFO mode) of a task that exits at once: its output, its code, and with --rm nothing left', opts(), async (t) => {
   const root = daemonRoot(t);
   for (const runtime of ['host', 'runc']) {
     // The task may be gone before the command opens its FIFOs: the output waits in the pipes, and
@@ -38,7 +42,7 @@ t.test('run --log none (FIFO mode) of a task that exits at once: its output, its
   t.equal(kept.stdout, 'kept\n');
 });
 
-t.test('run -a: only the streams named are shown, the others still go to the log; -a with -d or a bad stream is refused', opts, async (t) => {
+t.test('run -a: only the streams named are shown, the others still go to the log; -a with -d or a bad stream is refused', opts(), async (t) => {
   const root = daemonRoot(t);
   const script = ['sh', '-c', 'echo out; echo err >&2; exit 3'];
   const [out, err, none] = await Promise.all([
@@ -67,7 +71,7 @@ t.test('run -a: only the streams named are shown, the others still go to the log
   t.same(taskDirs(root).sort(), ['a-err', 'a-out'], 'the refused ones made nothing');
 });
 
-t.test('run: a missing command exits 127, a non-executable one 126, with one line naming it', opts, async (t) => {
+t.test('run: a missing command exits 127, a non-executable one 126, with one line naming it', opts(), async (t) => {
   const root = daemonRoot(t);
   const missing = await taskio(root, ['run', '--rm', ...host, '--', 'taskio-no-such-command']);
   t.equal(missing.status, 127);
@@ -83,7 +87,7 @@ t.test('run: a missing command exits 127, a non-executable one 126, with one lin
   t.same(taskDirs(root), [], 'a failed start leaves no task');
 });
 
-t.test('run and create --entrypoint: docker\'s executable before the COMMAND (which may then be left out), "" for none', opts, async (t) => {
+t.test('run and create --entrypoint: docker\'s executable before the COMMAND (which may then be left out), "" for none', opts(), async (t) => {
   const root = daemonRoot(t);
   const runc = ['--runtime', 'runc'];
   const echo = await taskio(root, ['run', '--rm', ...runc, '--entrypoint', '/bin/echo', '--', 'hello', 'there']);
@@ -105,7 +109,7 @@ t.test('run and create --entrypoint: docker\'s executable before the COMMAND (wh
   t.same(taskDirs(root), ['ep'], 'nothing else made');
 });
 
-t.test('bad input: one line naming it, exit 125, nothing left behind', opts, async (t) => {
+t.test('bad input: one line naming it, exit 125, nothing left behind', opts(), async (t) => {
   const root = daemonRoot(t);
   const usage = await taskio(root, ['run']);
   t.equal(usage.status, 125);
@@ -158,7 +162,7 @@ t.test('bad input: one line naming it, exit 125, nothing left behind', opts, asy
   t.notOk(fs.existsSync(ran), 'and it was not started');
 });
 
-t.test('a state root whose socket path would not fit a unix socket address is refused, and not made', opts, async (t) => {
+t.test('a state root whose socket path would not fit a unix socket address is refused, and not made', opts(), async (t) => {
   const base = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-long-'));
   t.teardown(() => fs.rmSync(base, { recursive: true, force: true }));
   const root = path.join(base, 'd'.repeat(110));
@@ -168,7 +172,7 @@ t.test('a state root whose socket path would not fit a unix socket address is re
   t.same(fs.readdirSync(base), [], 'no root, and no socket cut short beside it');
 });
 
-t.test('--rm is the daemon\'s AutoRemove: with -d, or after the command was SIGKILLed, the task goes once it exited', opts, async (t) => {
+t.test('--rm is the daemon\'s AutoRemove: with -d, or after the command was SIGKILLed, the task goes once it exited', opts(), async (t) => {
   const root = daemonRoot(t);
   const c = daemonClient(t, root);
   const d = await taskio(root, ['run', '-d', '--rm', '-i', '--name', 'auto', ...host, '--', 'sh', '-c', 'read x; exit 3']);
