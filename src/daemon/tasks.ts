@@ -779,8 +779,15 @@ export class TaskManager {
       try {
         record = this.#readRecord(name);
       } catch (err) {
+        // A record that is not taskio's to read (not a regular file: a FIFO or a link planted there)
+        // or that cannot be read now is left alone, as before records were checked; one taskio
+        // wrote that does not parse or fails the check is dead.
+        if (!(err instanceof DeadRecord)) {
+          logger.error({ err, id: name }, 'cannot adopt task');
+          continue;
+        }
         logger.error({ err, id: name }, 'the task\'s record cannot be used: the task is dead (listed; rm removes it)');
-        this.#dead.set(name, err instanceof DeadRecord ? new DeadTask(this.#ctx, name, err.message, err.raw) : new DeadTask(this.#ctx, name, (err as Error).message, null));
+        this.#dead.set(name, new DeadTask(this.#ctx, name, err.message, err.raw));
         continue;
       }
       if (record === null) {
@@ -805,10 +812,17 @@ export class TaskManager {
 
   /**
    * Task `id`'s record, checked ({@link parseTaskRecord}); null when it has none.
-   * @throws DeadRecord (with what parsed) or the read's error: the record cannot be used.
+   * @throws DeadRecord (with what parsed, if anything) when it is not JSON or fails the check; the
+   *   read's error when it cannot be read or is not a regular file.
    */
   #readRecord(id: string): TaskRecord | null {
-    const raw = readJson<unknown>(this.#ctx.layout.taskFile(id));
+    let raw: unknown;
+    try {
+      raw = readJson<unknown>(this.#ctx.layout.taskFile(id));
+    } catch (err) {
+      if ((err as Error).cause instanceof SyntaxError) throw new DeadRecord((err as Error).message, null);
+      throw err;
+    }
     if (raw === null) return null;
     try {
       return parseTaskRecord(raw, id);

@@ -13,7 +13,7 @@ import crypto from 'node:crypto';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
-import { client, daemonPid, daemonRoot, runtimeIdOf, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, runtimeIdOf, waitGone } from './helpers.js';
 import { taskio } from '../cli/taskioCommand.js';
 
 /** Each task sleeps with this argument: its processes are found by it, whatever the runtime. */
@@ -85,6 +85,8 @@ for (const runtime of runtimes) {
       const id = 'broken';
       const task = await c.createTask({ id, runtime, args: ['sleep', marker] });
       t.teardown(async () => { for (const p of taskProcesses()) try { process.kill(p, 'SIGKILL'); } catch { /* gone */ } });
+      // Its pid may still be the runtime's (the host's job wrapper, runc init) before its exec of sleep.
+      await eventually(() => taskProcesses().length === 1, 'the task\'s sleep to run', 10_000);
       const before = taskProcesses();
       t.equal(before.length, 1, 'the task runs');
       await killDaemon(root);
