@@ -1,13 +1,18 @@
-import os from 'node:os';
+import { signalName } from '../runtime/oci/signal.js';
 import type { ExitRecord } from './records.js';
 
-const signalNames = new Map<number, string>(Object.entries(os.constants.signals).map(([name, n]) => [n, name]));
+/** The signal of a death by signal `n` under its name (`SIGKILL`, `SIGRTMIN+1`), null for one that has none. */
+function deathSignal(n: number): string | null {
+  if (n < 1 || n > 64) return null;
+  const name = signalName(n);
+  return name.startsWith('SIG') ? name : null;
+}
 
 /** An exit record from a status (code, or 128 + signal as the reaper reports it). */
 export function exitFromStatus(status: number, at: Date | null): ExitRecord {
   return {
     exitCode: status,
-    signal: status > 128 ? (signalNames.get(status - 128) ?? null) : null,
+    signal: status > 128 ? deathSignal(status - 128) : null,
     exitedAt: (at ?? new Date()).toISOString(),
   };
 }
