@@ -184,7 +184,7 @@ export function apiRouter(api: ApiContext): Router {
   // docker's info: the tasks counted by state and what this host and daemon give them.
   r.add('GET', '/info', async (ctx) => {
     checkQuery(ctx.query, {});
-    return { body: await systemInfo({ version: api.version, apiVersion, root: api.layout.root, runtimes: api.runtimes, tasks: tasks.list(true) }) };
+    return { body: await systemInfo({ version: api.version, apiVersion, root: api.layout.root, runtimes: api.runtimes, tasks: tasks.states() }) };
   });
 
   r.add('POST', '/tasks', async (ctx) => {

@@ -64,8 +64,11 @@ export interface InfoSource {
   apiVersion: number;
   root: string;
   runtimes: Runtimes;
-  /** Every task's state (one waiting for its restart policy is exited: Stopped, as docker counts it). */
-  tasks: ReadonlyArray<{ state: TaskState }>;
+  /**
+   * Every task's state (one waiting for its restart policy is exited: Stopped, as docker counts it;
+   * a dead one, whose record cannot be used, is Stopped too, as docker counts its dead containers).
+   */
+  tasks: ReadonlyArray<{ state: TaskState | 'dead' }>;
 }
 
 /** `PRETTY_NAME` of os-release(5): `/etc/os-release`, else `/usr/lib/os-release`; empty when neither says. */

@@ -126,6 +126,11 @@ export class TaskManager {
     return this.#tasks.size;
   }
 
+  /** Every task's state, dead ones too (`GET /info` counts them). */
+  states(): Array<{ state: TaskState | 'dead' }> {
+    return [...this.list(true), ...[...this.#dead.values()].map(() => ({ state: 'dead' as const }))];
+  }
+
   /**
    * Creates and starts a task. Every step that made something is undone when a later one fails:
    * nothing of a failed create stays (task directory, FIFOs, runtime state, job, process).

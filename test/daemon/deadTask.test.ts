@@ -153,6 +153,8 @@ t.test('host: a dead task shows in ps --filter status=dead, and prune removes it
   const ps = await taskio(t, root, 'ps', '--filter', 'status=dead', '--format', '{{.ID}} {{.Status}}');
   t.equal(ps.code, 0, ps.stderr);
   t.match(ps.stdout, /^husk Dead$/m, 'ps --filter status=dead lists it, Dead');
+  const info = await c.info();
+  t.same([info.Containers, info.ContainersRunning, info.ContainersStopped], [1, 0, 1], 'info counts it, Stopped (as docker counts a dead container)');
   const report = await c.prune();
   t.same(report.tasksDeleted, ['husk'], 'prune removed it');
   t.same([...leftOf(root, 'husk', 'host'), ...taskProcesses().map((p) => `pid ${p}`)], [], 'nothing of it is left');
