@@ -45,11 +45,13 @@ const removed = refuse('no such task: it was removed', 'ERR_NOT_FOUND');
  */
 function transitionsOf(id: string): Transitions<TaskState, TaskOp> {
   const exited = refuse(notRunning(id));
+  // docker's answer to an unpause of a container that is not paused, running or not.
+  const notPaused = refuse(`task ${id} is not paused`);
   return {
     start: { created: 'running', deleted: removed },
     kill: { created: notStarted('kill'), running: null, paused: null, exited, deleted: removed },
     pause: { created: notStarted('pause'), running: 'paused', paused: refuse('cannot pause a paused task'), exited, deleted: removed },
-    resume: { created: notStarted('resume'), paused: 'running', running: refuse('cannot resume a running task: it is not paused'), exited: refuse('cannot resume an exited task'), deleted: removed },
+    resume: { created: notStarted('resume'), paused: 'running', running: notPaused, exited: notPaused, deleted: removed },
     exec: { created: notStarted('exec in'), running: null, paused: refuse('cannot exec in a paused task'), exited, deleted: removed },
     io: { created: notStarted('attach to'), running: null, paused: null, exited, deleted: removed },
     stats: { created: notStarted('stat'), running: null, paused: null, exited, deleted: removed },

@@ -73,6 +73,8 @@ t.test('an exited task: every verb that needs it running refuses it in docker\'s
     const reason = verb === 'cp' ? ': cp needs a running task; start it first' : '';
     t.same([r.code, r.stdout, r.stderr], [125, '', `taskio ${verb}: task gone is not running${reason}\n`], verb);
   });
+  const unpause = await taskio(t, root, 'unpause', 'gone');
+  t.same([unpause.code, unpause.stderr], [125, 'taskio unpause: task gone is not paused\n'], 'unpause: docker\'s "is not paused"');
   t.equal((await c.getTask('gone')).status, 'exited', 'left as it was');
 });
 
@@ -195,7 +197,7 @@ t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sand
   await until(async () => (await logOf(id)).split('\n').length > lines + 2, 30_000, 'the counter to go on after unpause');
   const notPaused = await taskio(t, root, 'unpause', id);
   t.equal(notPaused.code, 125);
-  t.equal(notPaused.stderr, `taskio unpause: task ${id}: cannot resume a running task: it is not paused\n`);
+  t.equal(notPaused.stderr, `taskio unpause: task ${id} is not paused\n`);
 });
 
 t.test('bad input: unknown flag, missing argument, bad value, unknown id → one line naming it, 125, nothing changed', { timeout: 120_000 }, async (t) => {
