@@ -2,19 +2,17 @@ import type { ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
-import type { DaemonClient } from '../daemon/client.js';
-import { notRunning } from '../daemon/notRunning.js';
 import { withDaemon } from './daemonClient.js';
 import { assertsDirectory, localPath, planCopy, preserveTrailing, splitCpArg, splitPathDirEntry, taskPath, type CopyDestination } from './cpPaths.js';
 import { localDestination, localSource, tarCreate, tarDone, tarExtract } from './cpLocal.js';
-import { runInTask, statTaskPath } from './cpTask.js';
+import { runInTask, statTaskPath, type CopyTask } from './cpTask.js';
 import { TarRebase } from './tarRebase.js';
 import { humanSize } from './units.js';
 import type { VerbContext } from './verb.js';
 
 /**
  * `taskio cp [-a] [-L] [-q] TASK:SRC_PATH DEST_PATH|-` and `taskio cp [-a] [-L] [-q] SRC_PATH|-
- * TASK:DEST_PATH`: docker's copy between a running task and this machine, with docker's path rules
+ * TASK:DEST_PATH`: docker's copy between a task (running, created or exited) and this machine, with docker's path rules
  * (see `cpPaths.ts`): tar runs in the task through the daemon's exec (`cpTask.ts`) and the host's
  * GNU tar on this side (`cpLocal.ts`), the archive checked and renamed between them (`TarRebase`).
  * `-` is a tar stream on stdin or stdout. docker's `Successfully copied SIZE to DEST` goes to
@@ -32,14 +30,13 @@ export async function cp(ctx: VerbContext): Promise<number> {
   const id = validateId(src.task ?? dst.task);
   const quiet = a.given('quiet') ? a.bool('quiet') : !ctx.stdout.isTTY;
   return withDaemon(ctx, async (client) => {
-    const task = await client.getTask(id);
-    if (task.status !== 'running') {
-      const state = task.status === 'exited' ? notRunning(id) : `task ${id} is ${task.status}`;
-      throw new TaskioError('ERR_INVALID_STATE', `${state}: cp needs a running task; start it first`);
-    }
+    const { status } = await client.getTask(id);
+    // docker copies without running anything; a paused task's processes (and runsc's sandbox) are frozen.
+    if (status === 'paused') throw new TaskioError('ERR_INVALID_STATE', `task ${id} is paused: cp needs it running, created or exited; unpause it first`);
+    const task: CopyTask = { client, id, helper: status !== 'running' };
     const copied = src.task !== null
-      ? await fromTask(ctx, client, id, src.path, dst.path, a.bool('follow-link'))
-      : await toTask(ctx, client, id, src.path, dst.path, a.bool('follow-link'), a.bool('archive'));
+      ? await fromTask(ctx, task, src.path, dst.path, a.bool('follow-link'))
+      : await toTask(ctx, task, src.path, dst.path, a.bool('follow-link'), a.bool('archive'));
     if (copied && !quiet) ctx.stderr.write(`Successfully copied ${humanSize(copied.bytes)} to ${copied.to}\n`);
     return 0;
   });
@@ -52,41 +49,43 @@ interface Copied {
 }
 
 /** Copies `srcPath` of the task to `dstPath` here (`-`: its archive on stdout). */
-async function fromTask(ctx: VerbContext, client: DaemonClient, id: string, srcPath: string, dstPath: string, follow: boolean): Promise<Copied | null> {
+async function fromTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath: string, follow: boolean): Promise<Copied | null> {
+  const id = task.id;
   const sp = taskPath(srcPath);
   // `DIR/`: a link to a directory is that directory, under the link's name (moby's rule).
   const slash = sp !== '/' && sp.endsWith('/');
-  const st = await statTaskPath(client, id, slash ? sp.slice(0, -1) : sp, follow || slash);
+  const st = await statTaskPath(task, slash ? sp.slice(0, -1) : sp, follow || slash);
   if (st.kind === 'none' || st.kind === 'noparent' || (assertsDirectory(sp) && st.kind !== 'dir')) {
     throw new TaskioError('ERR_NOT_FOUND', `Could not find the file ${sp} in container ${id}`);
   }
   const { dir, base } = splitPathDirEntry(preserveTrailing(st.path, sp));
   const args = ['tar', '-c', '-f', '-', '-C', dir, '--', base];
   if (dstPath === '-') {
-    await runInTask(client, id, args, { stdout: ctx.stdout });
+    await runInTask(task, args, { stdout: ctx.stdout });
     return null;
   }
   const dp = localPath(dstPath);
   const plan = planCopy({ isDir: st.kind === 'dir', name: splitPathDirEntry(sp).base, display: `${id}:${sp}` }, localDestination(dp), dp);
   const rebase = new TarRebase({ base, name: plan.name });
   const extractor = tarExtract(plan.dir);
-  await pipeline(rebase, extractor, tarDone(extractor, `extract into ${plan.dir}`), (signal) => runInTask(client, id, args, { stdout: sinkOf(rebase), signal }).then(() => { rebase.end(); }));
+  await pipeline(rebase, extractor, tarDone(extractor, `extract into ${plan.dir}`), (signal) => runInTask(task, args, { stdout: sinkOf(rebase), signal }).then(() => { rebase.end(); }));
   return { bytes: rebase.contentBytes, to: dp };
 }
 
 /** Copies `srcPath` here (`-`: an archive on stdin) to `dstPath` of the task. */
-async function toTask(ctx: VerbContext, client: DaemonClient, id: string, srcPath: string, dstPath: string, follow: boolean, archive: boolean): Promise<Copied | null> {
+async function toTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath: string, follow: boolean, archive: boolean): Promise<Copied | null> {
+  const id = task.id;
   const dp = taskPath(dstPath);
   const display = `${id}:${dstPath}`;
   // docker follows a destination that is a link: the copy goes where it points.
-  const st = await statTaskPath(client, id, dp, true);
+  const st = await statTaskPath(task, dp, true);
   if (st.kind === 'noparent') throw new TaskioError('ERR_NOT_FOUND', `Could not find the file ${splitPathDirEntry(dp).dir} in container ${id}`);
   const exists = st.kind === 'dir' || st.kind === 'file';
   const dest: CopyDestination = { path: exists ? preserveTrailing(st.path, dp) : dp, exists, isDir: st.kind === 'dir' };
   const extract = (dir: string): string[] => ['tar', '-x', '-f', '-', '-C', dir, ...(archive ? ['--numeric-owner'] : ['-o'])];
   if (srcPath === '-') {
     if (!dest.isDir) throw new TaskioError('ERR_INVALID_ARG_VALUE', `destination "${display}" must be a directory`);
-    await runInTask(client, id, extract(dest.path), { stdin: ctx.stdin });
+    await runInTask(task, extract(dest.path), { stdin: ctx.stdin });
     return null;
   }
   const lp = localPath(srcPath);
@@ -95,7 +94,7 @@ async function toTask(ctx: VerbContext, client: DaemonClient, id: string, srcPat
   const rebase = new TarRebase({ base: source.base, name: plan.name });
   const creator = tarCreate(source.dir, source.base);
   creator.stdout!.pipe(rebase);
-  await pipeline(rebase, creator, tarDone(creator, `archive ${lp}`), (signal) => runInTask(client, id, extract(plan.dir), { stdin: rebase, signal }).then(() => undefined));
+  await pipeline(rebase, creator, tarDone(creator, `archive ${lp}`), (signal) => runInTask(task, extract(plan.dir), { stdin: rebase, signal }).then(() => undefined));
   return { bytes: rebase.contentBytes, to: display };
 }
 

@@ -5,9 +5,18 @@ import type { DaemonClient, ExecHandle } from '../daemon/client.js';
 /**
  * The task's side of `taskio cp`, as `kubectl cp` does it: `sh` and `tar` run in the task through
  * the daemon's exec (what `taskio exec -i` uses), the same way on every runtime — in runsc's
- * sandbox, in runc's namespaces, on the host for a host task. They run as root (`0:0`), as docker
- * reads and writes a container's files as root whatever its user.
+ * sandbox, in runc's namespaces, on the host for a host task; in a task that does not run (created,
+ * exited) the exec's `helper` runs them in a transient container made from the task's bundle. They
+ * run as root (`0:0`), as docker reads and writes a container's files as root whatever its user.
  */
+
+/** The task a copy reads or writes. */
+export interface CopyTask {
+  client: DaemonClient;
+  id: string;
+  /** It does not run: its commands run in the daemon's transient helper (the exec's `helper`). */
+  helper: boolean;
+}
 
 /** What a task's path is, after following a last symbolic link where asked. */
 export interface TaskPathStat {
@@ -59,16 +68,17 @@ export interface TaskCommandIO {
 }
 
 /**
- * Runs `args` in task `id` as root and waits for it; resolves with what it printed on stdout when
+ * Runs `args` in `task` as root and waits for it; resolves with what it printed on stdout when
  * no `stdout` was given. A command that cannot start (no `tar` or `sh` in the task's root) or that
  * fails is one `ERR_COPY_FAILED` error with its stderr (never 126/127: those are a task's codes).
  */
-export async function runInTask(client: DaemonClient, id: string, args: string[], io: TaskCommandIO = {}): Promise<string> {
+export async function runInTask(task: CopyTask, args: string[], io: TaskCommandIO = {}): Promise<string> {
+  const { client, id } = task;
   const stderr = new Collector();
   const captured = io.stdout ? null : new Collector();
   let handle: ExecHandle;
   try {
-    handle = await client.exec(id, { args, user: '0:0', ...(io.stdin ? { stdin: io.stdin } : {}), stdout: io.stdout ?? captured!, stderr });
+    handle = await client.exec(id, { args, user: '0:0', ...(task.helper ? { helper: true } : {}), ...(io.stdin ? { stdin: io.stdin } : {}), stdout: io.stdout ?? captured!, stderr });
   } catch (err) {
     const code = (err as { code?: string }).code;
     if (code !== 'ERR_COMMAND_NOT_FOUND' && code !== 'ERR_COMMAND_NOT_EXECUTABLE') throw err;
@@ -89,11 +99,12 @@ export async function runInTask(client: DaemonClient, id: string, args: string[]
 }
 
 /**
- * Stats `p` inside task `id` (docker's `ContainerStatPath`), following it when it is a symbolic
+ * Stats `p` inside `task` (docker's `ContainerStatPath`), following it when it is a symbolic
  * link and `follow` says so.
  */
-export async function statTaskPath(client: DaemonClient, id: string, p: string, follow: boolean): Promise<TaskPathStat> {
-  const out = await runInTask(client, id, ['sh', '-c', statScript, 'sh', p, follow ? 'follow' : '']);
+export async function statTaskPath(task: CopyTask, p: string, follow: boolean): Promise<TaskPathStat> {
+  const id = task.id;
+  const out = await runInTask(task, ['sh', '-c', statScript, 'sh', p, follow ? 'follow' : '']);
   const space = out.indexOf(' ');
   const kind = out.slice(0, space);
   if (!['dir', 'file', 'none', 'noparent'].includes(kind)) throw new TaskioError('ERR_COPY_FAILED', `cannot stat ${p} in task ${id}: the task's sh answered ${JSON.stringify(out)}`);

@@ -389,9 +389,9 @@ export function apiRouter(api: ApiContext): Router {
 
   r.add('POST', '/tasks/:id/exec', async (ctx) => {
     checkQuery(ctx.query, {});
-    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; stdin?: string; stdout?: string; stderr?: string; user?: string }>(
+    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; stdin?: string; stdout?: string; stderr?: string; user?: string; helper?: boolean }>(
       await ctx.body(),
-      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string', user: 'string' },
+      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string', user: 'string', helper: 'boolean' },
     );
     const execId = b.id === undefined ? crypto.randomBytes(6).toString('hex') : validateId(b.id, 'exec');
     if (b.args.length === 0 || b.args[0] === '') throw new TaskioError('ERR_INVALID_FIELD', 'field "args" must be a non-empty command');
@@ -399,6 +399,8 @@ export function apiRouter(api: ApiContext): Router {
     if (b.cwd !== undefined) absolutePath('cwd', b.cwd);
     const terminal = b.terminal === true;
     if (terminal && b.stderr) throw new TaskioError('ERR_INVALID_FIELD', 'a terminal exec has no stderr: leave "stderr" out');
+    const helper = b.helper === true;
+    if (helper && terminal) throw new TaskioError('ERR_INVALID_FIELD', 'a helper exec has no terminal: leave "terminal" out');
     const stdio = { stdin: b.stdin ?? '', stdout: b.stdout ?? '', stderr: b.stderr ?? '' };
     for (const [name, p] of Object.entries(stdio)) {
       if (p === '') continue;
@@ -416,7 +418,8 @@ export function apiRouter(api: ApiContext): Router {
     const bounding = base.capabilities?.bounding;
     const asUser = user ? { user: ociUser(user), ...(bounding ? { capabilities: processCapabilities(bounding, user.uid === 0) } : {}) } : {};
     const spec = { ...base, ...asUser, args: b.args, env, cwd: b.cwd ?? base.cwd, terminal };
-    const e = await t.exec({ id: execId, terminal, ...stdio, spec }).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
+    const config = { id: execId, terminal, ...stdio, spec };
+    const e = await (helper ? t.execHelper(config) : t.exec(config)).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
     return { status: 201, body: execView(e) };
   });
 

@@ -147,6 +147,11 @@ export interface ExecOptions extends CallOptions {
   terminal?: boolean;
   /** docker's `exec --user`: `user[:group]`, names from the task's rootfs. Default: the task's user. */
   user?: string;
+  /**
+   * Runs it in a transient helper made from the task's bundle (the exec request's `helper`), for a
+   * task that does not run — created or exited (`taskio cp`); a running or paused task refuses it.
+   */
+  helper?: boolean;
   stdin?: Readable;
   stdout?: Writable;
   stderr?: Writable;
@@ -687,7 +692,7 @@ export class DaemonClient {
       const c = io.config();
       view = await this.#json<ExecView>('POST', this.#task(id, '/exec'), {
         ...(opts.id ? { id: opts.id } : {}), args: opts.args, ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}),
-        ...(opts.user !== undefined ? { user: opts.user } : {}), terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
+        ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.helper === true ? { helper: true } : {}), terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
       }, opts);
     } catch (err) {
       for (const g of gates) g?.drop();

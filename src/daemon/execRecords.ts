@@ -2,10 +2,13 @@ import type { LogSink } from '../log.js';
 import type { Process } from '../runtime/proc/index.js';
 import type { ExitRecord } from './records.js';
 
+/** What the daemon drives of an exec's process: an exec'd {@link Process}, or a copy helper's (`copyHelper.ts`). */
+export type ExecProcess = Pick<Process, 'pid' | 'kill' | 'resize' | 'closeStdin' | 'delete' | 'release'>;
+
 /** An exec'd process of a task, as the daemon tracks it. */
 export interface DaemonExec {
   id: string;
-  process: Process;
+  process: ExecProcess;
   args: string[];
   terminal: boolean;
   exit: ExitRecord | null;
@@ -57,6 +60,11 @@ export class ExecRecords {
   /** The ids, in the order the execs started. */
   ids(): string[] {
     return [...this.#records.keys()];
+  }
+
+  /** The records whose process still runs. */
+  running(): DaemonExec[] {
+    return [...this.#records.values()].filter((e) => e.exit === null);
   }
 
   add(e: DaemonExec): void {

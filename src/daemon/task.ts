@@ -24,13 +24,14 @@ import type { SeccompMode } from './security.js';
 import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 import { readSpec } from './bundle.js';
+import { startCopyHelper } from './copyHelper.js';
 import type { HealthConfig } from './healthcheck.js';
 import { HealthMonitor } from './healthMonitor.js';
 import type { HealthView } from './healthState.js';
 
 /** The states of a daemon task. */
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
-type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
+type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'copy' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
 
 const notStarted = (what: string) => refuse(`cannot ${what} a created task: it was never started (start it first)`);
 /**
@@ -53,6 +54,11 @@ function transitionsOf(id: string): Transitions<TaskState, TaskOp> {
     pause: { created: notStarted('pause'), running: 'paused', paused: refuse('cannot pause a paused task'), exited, deleted: removed },
     resume: { created: notStarted('resume'), paused: 'running', running: notPaused, exited: notPaused, deleted: removed },
     exec: { created: notStarted('exec in'), running: null, paused: refuse('cannot exec in a paused task'), exited, deleted: removed },
+    // A copy helper (`copyHelper.ts`) stands in for an exec where none can run; a paused task's root is frozen with its processes.
+    copy: {
+      created: null, exited: null, running: refuse(`task ${id} is running: exec in it without "helper"`),
+      paused: refuse('cannot exec in a paused task'), deleted: removed,
+    },
     io: { created: notStarted('attach to'), running: null, paused: null, exited, deleted: removed },
     stats: { created: notStarted('stat'), running: null, paused: null, exited, deleted: removed },
     update: { created: null, running: null, paused: null, exited: null, deleted: removed },
@@ -174,6 +180,10 @@ export class DaemonTask {
   readonly adopted: boolean;
   /** Its execs' records: kept after their end while it runs (bounded), gone with its exit. */
   readonly execs: ExecRecords;
+  /** Its copy helpers' records (execs while it does not run, `copyHelper.ts`): until their clients delete them (bounded). */
+  readonly #copies: ExecRecords;
+  /** Retired for a new run (its manager resets it when that run cannot start): a copy helper would run beside it. */
+  retired = false;
   /** Resolves with the exit once it is on disk. */
   readonly exited: Promise<ExitRecord>;
   /** Resolves once the task's output is complete (log mode: all in the log; else at the exit). */
@@ -208,6 +218,7 @@ export class DaemonTask {
     this.#ctx = ctx;
     this.record = init.record;
     this.execs = new ExecRecords(init.record.id, ctx.logger);
+    this.#copies = new ExecRecords(init.record.id, ctx.logger);
     this.adopted = init.adopted;
     this.lifecycle = new Lifecycle<TaskState, TaskOp>(init.state, transitionsOf(init.record.id), 'task');
     this.#control = init.control;
@@ -367,8 +378,8 @@ export class DaemonTask {
       this.execs.add(e);
       this.#ctx.execFifos.started(config);
       this.publish({ type: 'exec-start', execId: e.id });
-      e.exited = e.process.wait().then(() => {
-        e.exit = exitFromStatus(e.process.exitStatus(), e.process.exitedAt());
+      e.exited = process.wait().then(() => {
+        e.exit = exitFromStatus(process.exitStatus(), process.exitedAt());
         // Before the event: whoever saw the exec end sees its set gone too (unless a client reads it).
         this.#ctx.execFifos.ended(config);
         this.publish({ type: 'exec-exit', execId: e.id, exitCode: e.exit.exitCode });
@@ -380,9 +391,38 @@ export class DaemonTask {
     });
   }
 
+  /**
+   * Runs an exec's process in a transient helper, for a created or exited task (`taskio cp`, see
+   * {@link startCopyHelper}): through the queue as {@link exec}, and told as no exec event (nothing
+   * ran in the task). Until it ended, the task is not started ({@link retire} refuses) and a
+   * removal ends it first.
+   */
+  execHelper(config: ExecConfig): Promise<DaemonExec> {
+    return this.lifecycle.run('copy', async () => {
+      if (this.retired) throw new TaskioError('ERR_INVALID_STATE', `task ${this.id} is starting: exec in it once it runs`);
+      if (this.execs.has(config.id) || this.#copies.has(config.id)) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${config.id} already exists in task ${this.id}`);
+      const e = await startCopyHelper(this.#ctx.layout, this.record, config, this.#ctx.logger);
+      this.#copies.add(e);
+      this.#ctx.execFifos.started(config);
+      void e.exited.then(() => {
+        this.#ctx.execFifos.ended(config);
+        this.#copies.ended(e);
+      });
+      return e;
+    });
+  }
+
+  /** Ends the copy helpers still running and waits until each is deleted. */
+  async #endCopies(): Promise<void> {
+    await Promise.all(this.#copies.running().map(async (e) => {
+      await e.process.kill(9).catch(() => undefined);
+      await e.exited;
+    }));
+  }
+
   /** The exec `execId`, or `ERR_NOT_FOUND`. */
   getExec(execId: string): DaemonExec {
-    const e = this.execs.get(execId);
+    const e = this.execs.get(execId) ?? this.#copies.get(execId);
     if (!e) throw new TaskioError('ERR_NOT_FOUND', `task ${this.id} has no exec ${JSON.stringify(execId)}`);
     return e;
   }
@@ -391,7 +431,7 @@ export class DaemonTask {
   async deleteExec(execId: string): Promise<void> {
     const e = this.getExec(execId);
     if (e.exit === null) throw new TaskioError('ERR_INVALID_STATE', `cannot delete exec ${execId}: it is running`);
-    await this.execs.drop(execId);
+    await (this.execs.has(execId) ? this.execs : this.#copies).drop(execId);
   }
 
   /**
@@ -425,6 +465,7 @@ export class DaemonTask {
       await this.exited;
     }
     await this.lifecycle.run('delete', async () => {
+      await this.#endCopies();
       await this.#letGo(force);
       removeInside(this.#ctx.layout.tasks, this.#ctx.layout.taskDir(this.id));
     });
@@ -438,7 +479,11 @@ export class DaemonTask {
    * stay for the next run. The task stays `exited` until the next run replaces it.
    */
   retire(): Promise<void> {
-    return this.lifecycle.run('retire', () => this.#letGo(false));
+    return this.lifecycle.run('retire', async () => {
+      if (this.#copies.running().length > 0) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${this.id}: a copy into or out of it runs (taskio cp); start it once that is done`);
+      this.retired = true;
+      await this.#letGo(false);
+    });
   }
 
   /**
@@ -527,6 +572,7 @@ export class DaemonTask {
 
   /** Daemon shutdown: stops copying (the rest stays in the pipes) and leaves the task running. */
   async release(): Promise<void> {
+    await this.#endCopies();
     await this.#health?.stop();
     await this.#logCopy?.close();
     this.#keepAlive?.close();

@@ -665,6 +665,7 @@ export class TaskManager {
         task = (await this.#launch(record, readSpec(record.bundle), attach?.logReady))();
       } catch (err) {
         old.restarting = false;
+        old.retired = false;
         writeJsonAtomic(layout.taskFile(id), old.record);
         if (old.exit) writeJsonAtomic(layout.exitFile(id), old.exit);
         logger.error({ err, id }, `the task could not be started: it stays ${first ? 'created' : 'exited'}`);

@@ -1,8 +1,9 @@
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { cliMain, daemonRoot } from '../daemon/helpers.js';
+import { cliMain, daemonRoot, runtimeIdOf } from '../daemon/helpers.js';
 import { inProcess } from './inProcess.js';
 import { taskio } from './runSession.js';
 import { taskioEnv } from './taskioCommand.js';
@@ -127,15 +128,94 @@ t.test('cp with a host task: files, directories, DIR/., into a directory or to a
   t.same(fs.existsSync(fifo) ? fs.readdirSync(fifo) : [], [], 'every exec\'s FIFO set was removed');
 });
 
-t.test('cp needs a running task: a created or an exited one is refused, naming its state', { timeout: 60_000 }, async (t) => {
+/** A small rootfs of its own at `dir` (busybox-static and the applets a task and cp's helper use): writable, unlike the daemon's busybox one. */
+function makeRootfs(dir: string): void {
+  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
+  fs.copyFileSync('/usr/bin/busybox', path.join(dir, 'bin', 'busybox'));
+  fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755);
+  for (const applet of ['sh', 'tar', 'cat', 'cp', 'mkdir', 'readlink', 'dirname']) fs.symlinkSync('busybox', path.join(dir, 'bin', applet));
+}
+
+/** The pids whose command line names `marker` or whose root is `root`: a copy's helper that is left. */
+function processesOf(marker: string, root?: string): number[] {
+  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid).filter((n) => {
+    try {
+      if (root !== undefined && fs.readlinkSync(`/proc/${n}/root`) === root) return true;
+      return fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(marker);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+/** The containers the daemon's runc knows (`runc list`), and the copy helpers' bundles left in the task's directory. */
+function runcLeft(root: string, id: string): { containers: string[]; helperDirs: string[] } {
+  const list = spawnSync('runc', ['--root', path.join(root, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
+  const dir = path.join(root, 'tasks', id);
+  return { containers: list.stdout.split('\n').filter(Boolean), helperDirs: fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('cp-')) : [] };
+}
+
+t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp out of the exited task, rm; no helper left', { timeout: 120_000 }, async (t) => {
   const root = daemonRoot(t);
-  t.equal((await taskio(root, ['run', '--name', 'done', '--runtime', 'host', '--', 'true'])).status, 0);
-  t.equal((await taskio(root, ['create', '--name', 'made', '--runtime', 'host', '--', 'true'])).status, 0);
-  for (const [id, state] of [['done', 'is not running'], ['made', 'is created']]) {
-    const r = await taskio(root, ['cp', `${id}:/etc/hostname`, root]);
-    t.same([r.status, r.stderr], [125, `taskio cp: task ${id} ${state}: cp needs a running task; start it first\n`]);
-  }
-  t.same(fs.readdirSync(root).filter((n) => n === 'hostname'), [], 'nothing copied');
+  // Outside the state root (a --rootfs may not be in it); removed after the daemon's teardown removed the task.
+  const R = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-cp-rootfs-'));
+  t.teardown(() => fs.rmSync(R, { recursive: true, force: true }));
+  makeRootfs(R);
+  fs.mkdirSync(path.join(R, 'etc', 'app'), { recursive: true });
+  const H = path.join(root, 'here');
+  fs.mkdirSync(H);
+  fs.writeFileSync(path.join(H, 'config.json'), '{"ci":1}\n', { mode: 0o640 });
+  const script = 'cat /etc/app/config.json; mkdir /out; cp /etc/app/config.json /out/seen; echo art > /out/a';
+  t.equal((await taskio(root, ['create', '--name', 'box', '--runtime', 'runc', '--rootfs', R, '--', 'sh', '-c', script])).status, 0);
+  const leftNothing = (what: string, containers: string[]): void => {
+    t.same(runcLeft(root, 'box'), { containers, helperDirs: [] }, `${what}: no helper container in runc's list, no helper bundle`);
+    t.same(processesOf(R, R), [], `${what}: no helper process`);
+  };
+
+  const into = await taskio(root, ['cp', `${H}/config.json`, 'box:/etc/app/']);
+  t.same([into.status, into.stderr], [0, ''], 'cp into the created task');
+  t.equal(fs.readFileSync(path.join(R, 'etc', 'app', 'config.json'), 'utf8'), '{"ci":1}\n', 'in the task\'s root');
+  leftNothing('after cp into the created task', []);
+
+  const started = await taskio(root, ['start', '-a', 'box']);
+  t.same([started.status, started.stdout, started.stderr], [0, '{"ci":1}\n', ''], 'start -a: the task read the copied file');
+
+  const runtimeId = runtimeIdOf(root, 'runc', 'box');
+  const out = await taskio(root, ['cp', 'box:/out', `${H}/artifacts`]);
+  t.same([out.status, out.stderr], [0, ''], 'cp out of the exited task');
+  t.same(described(path.join(H, 'artifacts')), ['f 640 seen {"ci":1}', 'f 644 a art'], 'what the task made');
+  leftNothing('after cp out of the exited task', [runtimeId]);
+
+  t.equal((await taskio(root, ['rm', 'box'])).status, 0);
+  leftNothing('after rm', []);
+});
+
+t.test('host: cp out of an exited task and into a created one; a paused task is refused', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const T = path.join(root, 'task');
+  const H = path.join(root, 'here');
+  fs.mkdirSync(path.join(T, 'in'), { recursive: true });
+  fs.mkdirSync(H);
+  t.equal((await taskio(root, ['run', '--name', 'done', '--runtime', 'host', '--', 'sh', '-c', `echo made > ${T}/made`])).status, 0);
+  const out = await taskio(root, ['cp', `done:${T}/made`, `${H}/`]);
+  t.same([out.status, out.stderr], [0, ''], 'cp out of the exited task');
+  t.equal(fs.readFileSync(path.join(H, 'made'), 'utf8'), 'made\n');
+  t.same(processesOf(T), [], 'no helper process left');
+
+  fs.writeFileSync(path.join(H, 'f'), 'in\n');
+  t.equal((await taskio(root, ['create', '--name', 'made', '--runtime', 'host', '--', 'cat', `${T}/in/f`])).status, 0);
+  const into = await taskio(root, ['cp', `${H}/f`, `made:${T}/in/`]);
+  t.same([into.status, into.stderr], [0, ''], 'cp into the created task');
+  const started = await taskio(root, ['start', '-a', 'made']);
+  t.same([started.status, started.stdout], [0, 'in\n'], 'its first run reads it');
+  t.same(processesOf(T), [], 'no helper process left');
+
+  t.equal((await taskio(root, ['run', '-d', '--name', 'frozen', '--runtime', 'host', '--', 'sleep', '1000'])).status, 0);
+  t.equal((await taskio(root, ['pause', 'frozen'])).status, 0);
+  const paused = await taskio(root, ['cp', `frozen:${T}/made`, `${H}/frozen`]);
+  t.same([paused.status, paused.stderr], [125, 'taskio cp: task frozen is paused: cp needs it running, created or exited; unpause it first\n']);
+  t.notOk(fs.existsSync(path.join(H, 'frozen')), 'nothing copied');
+  t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'every exec\'s FIFO set was removed');
 });
 
 t.test('runsc: a directory into the sandbox and back (busybox tar), modes kept, owners with -a; - out', { timeout: 120_000 }, async (t) => {

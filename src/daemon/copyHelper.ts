@@ -1,0 +1,85 @@
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import type { Logger } from 'pino';
+import { removeInside } from '../removeInside.js';
+import { HostRuntime } from '../runtime/host/index.js';
+import { Init, type ExecConfig } from '../runtime/proc/index.js';
+import { readSpec, writeBundle } from './bundle.js';
+import { containerCgroup } from './containerCgroup.js';
+import type { DaemonExec } from './execRecords.js';
+import { exitFromStatus } from './exitStatus.js';
+import type { DaemonLayout } from './layout.js';
+import type { TaskRecord } from './records.js';
+import { jobPrefix, runscFor, taskNamespace } from './runtimes.js';
+
+/**
+ * The transient helper of an exec into a task that does not run (created or exited: `taskio cp`
+ * into a created task, out of an exited one, as docker copies without running anything): a
+ * container made from the task's own bundle — its root, mounts, namespaces and user mapping — with
+ * the exec's process in place of the task's, no terminal, and an id of its own
+ * (`<id>-cp-<random>`), so paths resolve in the task's filesystem as for an exec, never on the
+ * host; for a host task, a host process as its exec is one. The helper's stdio is the exec's FIFO
+ * set, so the client reads it as an exec's. Once its process exited the container is deleted
+ * (runtime state, cgroup, its bundle directory) before its exit is told: a client that saw the
+ * exit sees nothing left.
+ */
+export async function startCopyHelper(layout: DaemonLayout, record: TaskRecord, config: ExecConfig, logger: Logger): Promise<DaemonExec> {
+  const helperId = `${record.id}-cp-${crypto.randomBytes(4).toString('hex')}`;
+  const dir = path.join(layout.taskDir(record.id), `cp-${helperId.slice(-8)}`);
+  const bundle = path.join(dir, 'bundle');
+  fs.mkdirSync(dir, { mode: 0o700 });
+  const removeDir = (): void => removeInside(layout.taskDir(record.id), dir);
+  try {
+    writeBundle(bundle, helperSpec(layout, record, helperId, config));
+    const runtime = record.runtime === 'host' ? new HostRuntime({ jobs: false }) : runscFor(record, path.join(dir, 'runtime.json'), logger);
+    const stdio = { terminal: false, stdin: config.stdin, stdout: config.stdout, stderr: config.stderr };
+    const init = new Init(helperId, runtime, stdio, { drainTimeout: 2000, namespace: taskNamespace });
+    if (init.canRun()) {
+      await init.run({ id: helperId, bundle, ...stdio });
+    } else {
+      await init.create({ id: helperId, bundle, ...stdio });
+      await init.start().catch(async (err: unknown) => {
+        await init.delete().catch(() => undefined);
+        throw err;
+      });
+    }
+    const e: DaemonExec = {
+      id: config.id, args: config.spec.args, terminal: false, exit: null, exited: Promise.resolve(null as never),
+      process: {
+        pid: () => init.pid(),
+        kill: (signal) => init.kill(signal, true),
+        resize: (ws) => init.resize(ws),
+        closeStdin: () => init.closeStdin(),
+        // Deleted once it exited (below): nothing is left for a delete or a release.
+        delete: async () => { await e.exited; },
+        release: async () => { await e.exited; },
+      },
+    };
+    e.exited = init.wait().then(async () => {
+      e.exit = exitFromStatus(init.exitStatus(), init.exitedAt());
+      await init.delete().catch((err: unknown) => logger.warn({ err, id: record.id, helperId }, 'cannot delete a copy helper container'));
+      removeDir();
+      return e.exit;
+    });
+    return e;
+  } catch (err) {
+    removeDir();
+    throw err;
+  }
+}
+
+/**
+ * The helper's spec: the task's bundle with `process` replaced by the exec's (no terminal), its root
+ * made absolute (the bundle is elsewhere), and a cgroup of the helper's own (runsc, runc) — the
+ * task's would be shared with a start of it.
+ */
+function helperSpec(layout: DaemonLayout, record: TaskRecord, helperId: string, config: ExecConfig): ReturnType<typeof readSpec> {
+  const spec = readSpec(record.bundle);
+  spec.root.path = path.resolve(record.bundle, spec.root.path);
+  spec.process = { ...config.spec, terminal: false };
+  delete spec.process.consoleSize;
+  const linux = spec.linux as { cgroupsPath?: string } | undefined;
+  if (record.runtime !== 'host' && linux) linux.cgroupsPath = containerCgroup(`${jobPrefix(layout.root)}${helperId}`);
+  return spec;
+}
