@@ -3,7 +3,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
-import { cliMain, daemonRoot, runtimeIdOf } from '../daemon/helpers.js';
+import { PassThrough } from 'node:stream';
+import { containerCgroupParent } from '../../src/daemon/containerCgroup.js';
+import { jobPrefix } from '../../src/daemon/runtimes.js';
+import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
+import { client, cliMain, daemonPid, daemonRoot, runtimeIdOf, waitGone } from '../daemon/helpers.js';
 import { inProcess } from './inProcess.js';
 import { taskio } from './runSession.js';
 import { taskioEnv } from './taskioCommand.js';
@@ -137,22 +141,29 @@ function makeRootfs(dir: string): void {
 }
 
 /** The pids whose command line names `marker` or whose root is `root`: a copy's helper that is left. */
-function processesOf(marker: string, root?: string): number[] {
+function processesOf(marker: string | null, root?: string): number[] {
   return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid).filter((n) => {
     try {
       if (root !== undefined && fs.readlinkSync(`/proc/${n}/root`) === root) return true;
-      return fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(marker);
+      return marker !== null && fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(marker);
     } catch {
       return false; // gone meanwhile
     }
   }).map(Number);
 }
 
-/** The containers the daemon's runc knows (`runc list`), and the copy helpers' bundles left in the task's directory. */
-function runcLeft(root: string, id: string): { containers: string[]; helperDirs: string[] } {
+/**
+ * The containers the daemon's runc knows (`runc list`), the copy helpers' bundles left in the task's
+ * directory, and their cgroups left in any hierarchy.
+ */
+function runcLeft(root: string, id: string): { containers: string[]; helperDirs: string[]; helperCgroups: string[] } {
   const list = spawnSync('runc', ['--root', path.join(root, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
   const dir = path.join(root, 'tasks', id);
-  return { containers: list.stdout.split('\n').filter(Boolean), helperDirs: fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('cp-')) : [] };
+  const helperCgroups = hierarchyMounts().flatMap((m) => {
+    const parent = path.join(m, containerCgroupParent);
+    return fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(`${jobPrefix(root)}${id}-cp-`)).map((n) => path.join(parent, n)) : [];
+  });
+  return { containers: list.stdout.split('\n').filter(Boolean), helperDirs: fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('cp-')) : [], helperCgroups };
 }
 
 t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp out of the exited task, rm; no helper left', { timeout: 120_000 }, async (t) => {
@@ -168,7 +179,7 @@ t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp
   const script = 'cat /etc/app/config.json; mkdir /out; cp /etc/app/config.json /out/seen; echo art > /out/a';
   t.equal((await taskio(root, ['create', '--name', 'box', '--runtime', 'runc', '--rootfs', R, '--', 'sh', '-c', script])).status, 0);
   const leftNothing = (what: string, containers: string[]): void => {
-    t.same(runcLeft(root, 'box'), { containers, helperDirs: [] }, `${what}: no helper container in runc's list, no helper bundle`);
+    t.same(runcLeft(root, 'box'), { containers, helperDirs: [], helperCgroups: [] }, `${what}: no helper container in runc's list, no helper bundle or cgroup`);
     t.same(processesOf(R, R), [], `${what}: no helper process`);
   };
 
@@ -188,6 +199,51 @@ t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp
 
   t.equal((await taskio(root, ['rm', 'box'])).status, 0);
   leftNothing('after rm', []);
+});
+
+t.test('runc: a copy helper that still runs holds off the start, and rm -f ends it first: nothing left', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  t.equal((await taskio(root, ['create', '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  // A helper that runs until its input ends (never, here): as a copy in whose client is slow.
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const echoed = new Promise<string>((resolve) => output.once('data', (d: Buffer) => resolve(d.toString())));
+  const h = await c.exec('box', { args: ['cat'], user: '0:0', helper: true, stdin: input, stdout: output });
+  input.write('ping\n');
+  t.equal(await echoed, 'ping\n', 'the helper runs cat, its stdio the exec\'s');
+  const exited = h.wait().catch((err: unknown) => err);
+  t.match(runcLeft(root, 'box'), { containers: [new RegExp(`^${runtimeIdOf(root, 'runc', 'box')}-cp-[0-9a-f]{8}$`)], helperDirs: [/^cp-/], helperCgroups: [/-cp-/] }, 'one helper container, its bundle in the task\'s directory, its cgroup');
+  const start = await taskio(root, ['start', 'box']);
+  t.same([start.status, start.stderr], [125, 'taskio start: cannot start task box: a copy into or out of it runs (taskio cp); start it once that is done\n']);
+  const rm = await taskio(root, ['rm', '-f', 'box']);
+  t.same([rm.status, rm.stderr], [0, ''], 'rm -f of the created task');
+  t.match(await exited, { exitCode: 137 }, 'the helper was killed');
+  t.same(runcLeft(root, 'box'), { containers: [], helperDirs: [], helperCgroups: [] }, 'no helper container, bundle or cgroup left');
+  t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
+  const running = await c.exec('box', { args: ['true'], helper: true }).catch((err: unknown) => err);
+  t.match(running, { code: 'ERR_NOT_FOUND' }, 'the task is gone');
+});
+
+t.test('runc: a daemon that stops ends a copy helper that still runs: nothing left', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  t.equal((await taskio(root, ['run', '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const input = new PassThrough();
+  const output = new PassThrough();
+  const echoed = new Promise<string>((resolve) => output.once('data', (d: Buffer) => resolve(d.toString())));
+  const h = await c.exec('box', { args: ['cat'], user: '0:0', helper: true, stdin: input, stdout: output });
+  const ended = h.wait().catch((err: unknown) => err);
+  input.write('ping\n');
+  t.equal(await echoed, 'ping\n', 'the helper runs in the exited task');
+  const pid = daemonPid(root);
+  process.kill(pid, 'SIGTERM');
+  await waitGone(pid);
+  await ended;
+  t.same(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box')], helperDirs: [], helperCgroups: [] }, 'the task\'s container alone: the helper\'s was deleted, its cgroup too');
+  t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
 });
 
 t.test('host: cp out of an exited task and into a created one; a paused task is refused', { timeout: 60_000 }, async (t) => {
@@ -236,6 +292,21 @@ t.test('runsc: a directory into the sandbox and back (busybox tar), modes kept, 
   const out = await taskioFiles(root, ['cp', 'box:/tmp/in/.', '-'], { stdout: archive });
   t.same([out.status, out.stderr], [0, '']);
   t.same(spawnSync('tar', ['-tf', archive], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort(), ['./', './f', './sub/', './sub/g']);
+});
+
+t.test('runsc: cp out of an exited task, through a helper sandbox made from its bundle; none left', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const H = path.join(root, 'here');
+  fs.mkdirSync(H);
+  t.equal((await taskio(root, ['run', '--name', 'box', '--runtime', 'runsc', '--', 'true'])).status, 0);
+  const out = await taskio(root, ['cp', 'box:/bin/sh', `${H}/sh`]);
+  t.same([out.status, out.stderr], [0, ''], 'cp out of the exited task');
+  t.equal(fs.readlinkSync(path.join(H, 'sh')), 'busybox', 'the link of its root, as a link');
+  const helper = `${runtimeIdOf(root, 'runsc', 'box')}-cp-`;
+  const list = spawnSync('runsc', ['--root', path.join(root, 'runtime', 'runsc'), 'list', '-quiet'], { encoding: 'utf8' });
+  t.equal(list.status, 0);
+  t.same(list.stdout.split('\n').filter((n) => n.startsWith(helper)), [], 'the helper\'s sandbox was deleted');
+  t.same(processesOf(helper), [], 'no sandbox process of the helper left');
 });
 
 /**
