@@ -1,9 +1,10 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
+import type { DaemonClient } from '../../src/daemon/index.js';
 import { containerCgroupParent } from '../../src/daemon/containerCgroup.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
@@ -201,19 +202,27 @@ t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp
   leftNothing('after rm', []);
 });
 
-t.test('runc: a copy helper that still runs holds off the start, and rm -f ends it first: nothing left', { timeout: 60_000 }, async (t) => {
-  const root = daemonRoot(t);
-  t.equal((await taskio(root, ['create', '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
+/**
+ * Task `box` of `root` made by `taskio ARGS`, and a copy helper running `cat` in it that runs until
+ * its input ends (never, here), as a copy in whose client is slow; `exited`: its wait's answer.
+ */
+async function runningHelper(t: Test, root: string, args: string[]): Promise<{ c: DaemonClient; exited: Promise<unknown> }> {
+  t.equal((await taskio(root, [...args, '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
   const c = await client(root);
   t.teardown(() => c.close());
-  // A helper that runs until its input ends (never, here): as a copy in whose client is slow.
   const input = new PassThrough();
   const output = new PassThrough();
   const echoed = new Promise<string>((resolve) => output.once('data', (d: Buffer) => resolve(d.toString())));
   const h = await c.exec('box', { args: ['cat'], user: '0:0', helper: true, stdin: input, stdout: output });
+  const exited = h.wait().catch((err: unknown) => err);
   input.write('ping\n');
   t.equal(await echoed, 'ping\n', 'the helper runs cat, its stdio the exec\'s');
-  const exited = h.wait().catch((err: unknown) => err);
+  return { c, exited };
+}
+
+t.test('runc: a copy helper that still runs holds off the start, and rm -f ends it first: nothing left', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const { c, exited } = await runningHelper(t, root, ['create']);
   t.match(runcLeft(root, 'box'), { containers: [new RegExp(`^${runtimeIdOf(root, 'runc', 'box')}-cp-[0-9a-f]{8}$`)], helperDirs: [/^cp-/], helperCgroups: [/-cp-/] }, 'one helper container, its bundle in the task\'s directory, its cgroup');
   const start = await taskio(root, ['start', 'box']);
   t.same([start.status, start.stderr], [125, 'taskio start: cannot start task box: a copy into or out of it runs (taskio cp); start it once that is done\n']);
@@ -228,16 +237,7 @@ t.test('runc: a copy helper that still runs holds off the start, and rm -f ends 
 
 t.test('runc: a daemon that stops ends a copy helper that still runs: nothing left', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
-  t.equal((await taskio(root, ['run', '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
-  const c = await client(root);
-  t.teardown(() => c.close());
-  const input = new PassThrough();
-  const output = new PassThrough();
-  const echoed = new Promise<string>((resolve) => output.once('data', (d: Buffer) => resolve(d.toString())));
-  const h = await c.exec('box', { args: ['cat'], user: '0:0', helper: true, stdin: input, stdout: output });
-  const ended = h.wait().catch((err: unknown) => err);
-  input.write('ping\n');
-  t.equal(await echoed, 'ping\n', 'the helper runs in the exited task');
+  const { exited: ended } = await runningHelper(t, root, ['run']);
   const pid = daemonPid(root);
   process.kill(pid, 'SIGTERM');
   await waitGone(pid);
