@@ -66,12 +66,12 @@ t.test('kill -s and --stop-signal take docker\'s real-time names (RTMIN+n, SIGRT
 t.test('an exited task: every verb that needs it running refuses it in docker\'s one wording, 125', { timeout: 120_000 }, async (t) => {
   await c.createTask({ id: 'gone', runtime: 'host', args: ['true'] });
   await c.wait('gone');
-  const verbs = [['top', 'gone'], ['exec', 'gone', 'true'], ['pause', 'gone'], ['kill', 'gone'], ['attach', 'gone'], ['cp', 'gone:/etc/hostname', '-']];
+  // cp is not one of them: it copies out of an exited task through a helper (cp.test.ts).
+  const verbs = [['top', 'gone'], ['exec', 'gone', 'true'], ['pause', 'gone'], ['kill', 'gone'], ['attach', 'gone']];
   const results = await Promise.all(verbs.map((argv) => taskio(t, root, ...argv)));
   results.forEach((r, i) => {
     const verb = verbs[i]![0]!;
-    const reason = verb === 'cp' ? ': cp needs a running task; start it first' : '';
-    t.same([r.code, r.stdout, r.stderr], [125, '', `taskio ${verb}: task gone is not running${reason}\n`], verb);
+    t.same([r.code, r.stdout, r.stderr], [125, '', `taskio ${verb}: task gone is not running\n`], verb);
   });
   const unpause = await taskio(t, root, 'unpause', 'gone');
   t.same([unpause.code, unpause.stderr], [125, 'taskio unpause: task gone is not paused\n'], 'unpause: docker\'s "is not paused"');
