@@ -259,6 +259,8 @@ export function apiRouter(api: ApiContext): Router {
   r.add('POST', '/tasks/:id/restart', async (ctx) => {
     checkQuery(ctx.query, {});
     const b = checkFields<{ timeout?: number }>(await ctx.body(), { timeout: 'integer' });
+    // Refused before its stop, which would call off a restart its policy has waiting for the copies.
+    tasks.get(ctx.params.id!).refuseStartWhileCopying();
     await tasks.stop(ctx.params.id!, stopTimeout(b.timeout));
     return { body: (await tasks.start(ctx.params.id!)).view() };
   });

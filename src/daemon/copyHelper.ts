@@ -13,6 +13,21 @@ import type { DaemonLayout } from './layout.js';
 import type { TaskRecord } from './records.js';
 import { jobPrefix, runscFor, taskNamespace } from './runtimes.js';
 
+/** A helper's directory in its task's: `cp-<tag>`, the tag 8 hex digits (its id ends with it too). */
+export const copyDirPrefix = 'cp-';
+/** A helper's tag, as its id and its directory end. */
+export const copyTag = /^[0-9a-f]{8}$/;
+
+/** The id of task `taskId`'s copy helper `tag` (its runtime's container, its cgroup's name after the root's prefix). */
+export function copyHelperId(taskId: string, tag: string): string {
+  return `${taskId}-cp-${tag}`;
+}
+
+/** The cgroup name of copy helper `helperId` (runsc, runc): its own, never its task's. */
+export function copyHelperCgroup(layout: DaemonLayout, helperId: string): string {
+  return `${jobPrefix(layout.root)}${helperId}`;
+}
+
 /**
  * The transient helper of an exec into a task that does not run (created or exited: `taskio cp`
  * into a created task, out of an exited one, as docker copies without running anything): a
@@ -25,8 +40,9 @@ import { jobPrefix, runscFor, taskNamespace } from './runtimes.js';
  * exit sees nothing left.
  */
 export async function startCopyHelper(layout: DaemonLayout, record: TaskRecord, config: ExecConfig, logger: Logger): Promise<DaemonExec> {
-  const helperId = `${record.id}-cp-${crypto.randomBytes(4).toString('hex')}`;
-  const dir = path.join(layout.taskDir(record.id), `cp-${helperId.slice(-8)}`);
+  const tag = crypto.randomBytes(4).toString('hex');
+  const helperId = copyHelperId(record.id, tag);
+  const dir = path.join(layout.taskDir(record.id), `${copyDirPrefix}${tag}`);
   const bundle = path.join(dir, 'bundle');
   fs.mkdirSync(dir, { mode: 0o700 });
   const removeDir = (): void => removeInside(layout.taskDir(record.id), dir);
@@ -80,6 +96,6 @@ function helperSpec(layout: DaemonLayout, record: TaskRecord, helperId: string, 
   spec.process = { ...config.spec, terminal: false };
   delete spec.process.consoleSize;
   const linux = spec.linux as { cgroupsPath?: string } | undefined;
-  if (record.runtime !== 'host' && linux) linux.cgroupsPath = containerCgroup(`${jobPrefix(layout.root)}${helperId}`);
+  if (record.runtime !== 'host' && linux) linux.cgroupsPath = containerCgroup(copyHelperCgroup(layout, helperId));
   return spec;
 }

@@ -31,7 +31,7 @@ import type { HealthView } from './healthState.js';
 
 /** The states of a daemon task. */
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
-type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'copy' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
+type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'copy' | 'copiesQueued' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
 
 const notStarted = (what: string) => refuse(`cannot ${what} a created task: it was never started (start it first)`);
 /**
@@ -59,6 +59,8 @@ function transitionsOf(id: string): Transitions<TaskState, TaskOp> {
       created: null, exited: null, running: refuse(`task ${id} is running: exec in it without "helper"`),
       paused: refuse('cannot exec in a paused task'), deleted: removed,
     },
+    // Only a barrier: every copy queued before it has started or been refused.
+    copiesQueued: { created: null, running: null, paused: null, exited: null, deleted: null },
     io: { created: notStarted('attach to'), running: null, paused: null, exited, deleted: removed },
     stats: { created: notStarted('stat'), running: null, paused: null, exited, deleted: removed },
     update: { created: null, running: null, paused: null, exited: null, deleted: removed },
@@ -184,6 +186,8 @@ export class DaemonTask {
   readonly #copies: ExecRecords;
   /** Retired for a new run (its manager resets it when that run cannot start): a copy helper would run beside it. */
   retired = false;
+  /** Its restart policy's restart is due and waits for the copies to end ({@link copiesEnded}): no new copy starts. Reset by its manager. */
+  restartDue = false;
   /** Resolves with the exit once it is on disk. */
   readonly exited: Promise<ExitRecord>;
   /** Resolves once the task's output is complete (log mode: all in the log; else at the exit). */
@@ -399,7 +403,7 @@ export class DaemonTask {
    */
   execHelper(config: ExecConfig): Promise<DaemonExec> {
     return this.lifecycle.run('copy', async () => {
-      if (this.retired) throw new TaskioError('ERR_INVALID_STATE', `task ${this.id} is starting: exec in it once it runs`);
+      if (this.retired || this.restartDue) throw new TaskioError('ERR_INVALID_STATE', `task ${this.id} is starting: exec in it once it runs`);
       if (this.execs.has(config.id) || this.#copies.has(config.id)) throw new TaskioError('ERR_ALREADY_EXISTS', `exec ${config.id} already exists in task ${this.id}`);
       const e = await startCopyHelper(this.#ctx.layout, this.record, config, this.#ctx.logger);
       this.#copies.add(e);
@@ -410,6 +414,32 @@ export class DaemonTask {
       });
       return e;
     });
+  }
+
+  /**
+   * For a restart its policy made due: from now on no copy starts ({@link restartDue}), and this
+   * resolves once none runs, each deleted — those queued before included, which start or are refused
+   * first. A copy is not cut for a restart (its client would lose it); a removal ends them ({@link remove}).
+   */
+  async copiesEnded(): Promise<void> {
+    this.restartDue = true;
+    await this.lifecycle.run('copiesQueued', () => undefined);
+    // One whose cleanup failed (logged) ended all the same.
+    await Promise.allSettled(this.#copies.running().map((e) => e.exited));
+  }
+
+  /** A copy helper of the task runs. */
+  copying(): boolean {
+    return this.#copies.running().length > 0;
+  }
+
+  /**
+   * Refuses a client's start while a copy helper runs: the task would run beside it, and the client
+   * hears why (a restart of its policy waits instead, {@link copiesEnded}).
+   * @throws TaskioError `ERR_INVALID_STATE`.
+   */
+  refuseStartWhileCopying(): void {
+    if (this.copying()) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${this.id}: a copy into or out of it runs (taskio cp); start it once that is done`);
   }
 
   /** Ends the copy helpers still running and waits until each is deleted. */
@@ -480,7 +510,7 @@ export class DaemonTask {
    */
   retire(): Promise<void> {
     return this.lifecycle.run('retire', async () => {
-      if (this.#copies.running().length > 0) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${this.id}: a copy into or out of it runs (taskio cp); start it once that is done`);
+      this.refuseStartWhileCopying();
       this.retired = true;
       await this.#letGo(false);
     });

@@ -44,6 +44,7 @@ import { removeStaleExecPidFiles } from './staleExecPidFiles.js';
 import { removeCheckLeftovers } from './checkLeftovers.js';
 import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
+import { removeCopyLeftovers } from './copyLeftovers.js';
 import { refuseLoggingDriver } from './attachable.js';
 import { DaemonTask, defaultStopTimeout, type TaskContext, type TaskState, type TaskView } from './task.js';
 
@@ -518,6 +519,8 @@ export class TaskManager {
    * {@link StartAttach}.
    */
   async start(id: string, attach?: StartAttach): Promise<DaemonTask> {
+    // Refused before a due restart is called off: that one still comes once the copies ended.
+    this.#tasks.get(validateId(id))?.refuseStartWhileCopying();
     await this.#settleRestart(id);
     // Another start got in while this one waited (two restarts at once: both waited for the same
     // exit): its run is this start's too. A second relaunch of the exited run would delete its
@@ -604,6 +607,7 @@ export class TaskManager {
     clearTimeout(this.#due.get(task.id));
     this.#due.delete(task.id);
     task.restarting = false;
+    task.restartDue = false;
   }
 
   /**
@@ -626,10 +630,18 @@ export class TaskManager {
       this.#lastDelay.set(task.id, wait);
       task.restarting = true;
       this.#ctx.logger.info({ id: task.id, exitCode: exit.exitCode, restartCount: r.restartCount ?? 0, waitMs: wait }, 'task restarts (restart policy)');
-      this.#due.set(task.id, setTimeout(() => {
-        this.#due.delete(task.id);
-        this.#relaunch(task, atStart ? 'daemonStart' : 'policy').catch(() => undefined); // logged there
-      }, wait));
+      // Due after the wait, the restart waits for the copies out of the task that run (a start
+      // beside them is refused); it stays due, and called off as one waiting is, until they ended.
+      const due = setTimeout(() => {
+        const waited = task.copiesEnded();
+        if (task.copying()) this.#ctx.logger.info({ id: task.id }, 'the restart waits for the copies into or out of the task to end (taskio cp)');
+        void waited.then(() => {
+          if (this.#due.get(task.id) !== due || this.#shuttingDown) return; // called off meanwhile
+          this.#due.delete(task.id);
+          this.#relaunch(task, atStart ? 'daemonStart' : 'policy').catch(() => undefined); // logged there
+        });
+      }, wait);
+      this.#due.set(task.id, due);
     });
   }
 
@@ -666,6 +678,7 @@ export class TaskManager {
       } catch (err) {
         old.restarting = false;
         old.retired = false;
+        old.restartDue = false;
         writeJsonAtomic(layout.taskFile(id), old.record);
         if (old.exit) writeJsonAtomic(layout.exitFile(id), old.exit);
         logger.error({ err, id }, `the task could not be started: it stays ${first ? 'created' : 'exited'}`);
@@ -840,6 +853,8 @@ export class TaskManager {
   async #adopt(record: TaskRecord): Promise<DaemonTask | null> {
     const { layout, logger } = this.#ctx;
     const id = record.id;
+    // Created or not: a copy into a created task runs through a helper too.
+    await removeCopyLeftovers(layout, record, logger);
     if (record.status === 'created') {
       // Made but never started (docker's create): it waits for its start as it did.
       return new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });

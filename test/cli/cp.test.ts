@@ -8,7 +8,7 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { containerCgroupParent } from '../../src/daemon/containerCgroup.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
-import { client, cliMain, daemonPid, daemonRoot, runtimeIdOf, waitGone } from '../daemon/helpers.js';
+import { client, cliMain, daemonPid, daemonRoot, eventually, runtimeIdOf, waitGone } from '../daemon/helpers.js';
 import { inProcess } from './inProcess.js';
 import { taskio } from './runSession.js';
 import { taskioEnv } from './taskioCommand.js';
@@ -203,13 +203,10 @@ t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp
 });
 
 /**
- * Task `box` of `root` made by `taskio ARGS`, and a copy helper running `cat` in it that runs until
- * its input ends (never, here), as a copy in whose client is slow; `exited`: its wait's answer.
+ * A copy helper running `cat` in task `box` of `c`'s daemon that runs until its input ends (`end`),
+ * as a copy in whose client is slow; `exited`: its wait's answer.
  */
-async function runningHelper(t: Test, root: string, args: string[]): Promise<{ c: DaemonClient; exited: Promise<unknown> }> {
-  t.equal((await taskio(root, [...args, '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
-  const c = await client(root);
-  t.teardown(() => c.close());
+async function heldHelper(t: Test, c: DaemonClient): Promise<{ exited: Promise<unknown>; end: () => void }> {
   const input = new PassThrough();
   const output = new PassThrough();
   const echoed = new Promise<string>((resolve) => output.once('data', (d: Buffer) => resolve(d.toString())));
@@ -217,7 +214,15 @@ async function runningHelper(t: Test, root: string, args: string[]): Promise<{ c
   const exited = h.wait().catch((err: unknown) => err);
   input.write('ping\n');
   t.equal(await echoed, 'ping\n', 'the helper runs cat, its stdio the exec\'s');
-  return { c, exited };
+  return { exited, end: () => input.end() };
+}
+
+/** Task `box` of `root` made by `taskio ARGS`, and a {@link heldHelper} in it that is never ended here. */
+async function runningHelper(t: Test, root: string, args: string[]): Promise<{ c: DaemonClient; exited: Promise<unknown> }> {
+  t.equal((await taskio(root, [...args, '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  return { c, exited: (await heldHelper(t, c)).exited };
 }
 
 t.test('runc: a copy helper that still runs holds off the start, and rm -f ends it first: nothing left', { timeout: 60_000 }, async (t) => {
@@ -244,6 +249,56 @@ t.test('runc: a daemon that stops ends a copy helper that still runs: nothing le
   await ended;
   t.same(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box')], helperDirs: [], helperCgroups: [] }, 'the task\'s container alone: the helper\'s was deleted, its cgroup too');
   t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
+});
+
+t.test('runc: a restart of --restart always that comes while a copy out of the exited task runs waits for the copy, then the task runs again', { timeout: 90_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const watching = new AbortController();
+  t.teardown(() => watching.abort());
+  const events = await c.events({ id: 'box', signal: watching.signal });
+  const next = async (type: string): Promise<void> => {
+    for (;;) {
+      const e = await events.next();
+      if (e.done === true) throw new Error(`the events ended before a ${type}`);
+      if (e.value.type === type) return;
+    }
+  };
+  t.equal((await taskio(root, ['run', '-d', '--restart', 'always', '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
+  // Each restart after a short run doubles the wait: after the 5th, the next one comes 3.2 s after
+  // the exit, time enough for the copy to start while the task is exited (the 1st comes after 0.1 s).
+  for (let i = 0; i < 5; i++) await next('restart');
+  await next('exit');
+  const { exited, end } = await heldHelper(t, c);
+  t.match(await c.getTask('box'), { status: 'restarting', restartCount: 5 }, 'the copy runs while the restart waits');
+  await eventually(() => fs.readFileSync(path.join(root, 'daemon.log'), 'utf8').includes('the restart waits for the copies into or out of the task to end'), 'the restart to be due');
+  t.match(await c.exec('box', { args: ['true'], helper: true }).catch((err: unknown) => err), { code: 'ERR_INVALID_STATE', message: /task box is starting/ }, 'no new copy once the restart is due');
+  const start = await taskio(root, ['start', 'box']);
+  t.same([start.status, start.stderr], [125, 'taskio start: cannot start task box: a copy into or out of it runs (taskio cp); start it once that is done\n'], 'a client\'s start is still refused');
+  t.match(await c.getTask('box'), { status: 'restarting', restartCount: 5 }, 'the restart still waits');
+  const restarted = next('restart');
+  end();
+  t.match(await exited, { exitCode: 0 }, 'the copy ended');
+  await restarted;
+  t.match(await c.getTask('box'), { restartCount: 6 }, 'the policy\'s restart came once the copy ended');
+  t.same(runcLeft(root, 'box').helperDirs, [], 'the helper\'s bundle is gone');
+});
+
+t.test('runc: a daemon SIGKILLed while a copy helper runs leaves it; the next one removes it as it adopts the task', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const { exited } = await runningHelper(t, root, ['run']);
+  t.match(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box'), /-cp-[0-9a-f]{8}$/], helperDirs: [/^cp-[0-9a-f]{8}$/], helperCgroups: [/-cp-/] }, 'the helper runs');
+  const pid = daemonPid(root);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+  t.type(await exited, Error, 'the helper\'s wait was cut with its daemon');
+  const c = await client(root); // the next daemon, started on demand
+  t.teardown(() => c.close());
+  t.match(await c.getTask('box'), { status: 'exited', adopted: true }, 'the task is adopted as before');
+  t.same(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box')], helperDirs: [], helperCgroups: [] }, 'the task\'s container alone: no helper container, bundle or cgroup');
+  t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
+  t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"box".*removed the copy helpers a killed daemon left/, 'the daemon log says so');
 });
 
 t.test('host: cp out of an exited task and into a created one; a paused task is refused', { timeout: 60_000 }, async (t) => {

@@ -1,0 +1,84 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import type { LogSink } from '../log.js';
+import { removeInside } from '../removeInside.js';
+import { copyDirPrefix, copyHelperCgroup, copyHelperId, copyTag } from './copyHelper.js';
+import { removeStaleContainerCgroup } from './containerCgroup.js';
+import type { DaemonLayout } from './layout.js';
+import type { TaskRecord } from './records.js';
+import { runscFor } from './runtimes.js';
+
+/**
+ * What the copy helpers (`copyHelper.ts`) of task `record` that a killed daemon left hold: their
+ * runsc/runc containers (`delete --force`: processes, sandbox, runtime state), their cgroups, and
+ * their `cp-<tag>` directories in the task's. Run as the next daemon adopts the task, before any
+ * request can reach it. Only names of the exact pattern, for this task: a container
+ * `<id>-cp-<8 hex>` the runtime lists, a directory `cp-<8 hex>` that is one (lstat) and the
+ * daemon's user's. A helper's directory is made before its container and removed after its delete,
+ * so a task without one has no helper left and its runtime is not called; a directory whose
+ * container cannot be deleted is kept, for the next daemon to try again. A host task's helper is a
+ * host process: it ends by itself once its client closes its FIFOs, and only its directory goes.
+ * Every failure is logged; none stops the adoption.
+ */
+export async function removeCopyLeftovers(layout: DaemonLayout, record: TaskRecord, logger: LogSink): Promise<void> {
+  const taskDir = layout.taskDir(record.id);
+  const tags = leftTags(taskDir, logger);
+  if (tags.length === 0) return;
+  const kept = record.runtime === 'host' ? new Set<string>() : await deleteContainers(layout, record, tags, logger);
+  const removed = tags.filter((tag) => {
+    if (kept.has(tag)) return false;
+    try {
+      removeInside(taskDir, path.join(taskDir, `${copyDirPrefix}${tag}`));
+      return true;
+    } catch (err) {
+      logger.warn({ err, id: record.id, tag }, 'cannot remove the directory of a copy helper a killed daemon left');
+      return false;
+    }
+  });
+  if (removed.length > 0) logger.warn({ id: record.id, helpers: removed.map((tag) => copyHelperId(record.id, tag)) }, 'removed the copy helpers a killed daemon left');
+}
+
+/** The tags of the helper directories in `taskDir`: `cp-<8 hex>`, a directory (not followed), the daemon's user's. */
+function leftTags(taskDir: string, logger: LogSink): string[] {
+  let names: string[];
+  try {
+    names = fs.readdirSync(taskDir);
+  } catch (err) {
+    logger.warn({ err, dir: taskDir }, 'cannot read the task directory for copy helpers a killed daemon left');
+    return [];
+  }
+  return names.filter((name) => {
+    if (!name.startsWith(copyDirPrefix) || !copyTag.test(name.slice(copyDirPrefix.length))) return false;
+    const st = fs.lstatSync(path.join(taskDir, name), { throwIfNoEntry: false });
+    return st !== undefined && st.isDirectory() && st.uid === process.getuid?.();
+  }).map((name) => name.slice(copyDirPrefix.length));
+}
+
+/**
+ * Deletes (`--force`) every helper container of the task its runtime lists, and removes their
+ * cgroups and those of the helpers `tags` name (runsc leaves a cgroup it did not make).
+ * @returns the tags whose directory stays: their container is still there, or the runtime could not say.
+ */
+async function deleteContainers(layout: DaemonLayout, record: TaskRecord, tags: string[], logger: LogSink): Promise<Set<string>> {
+  const runtime = runscFor(record, layout.runtimeLog(record.id));
+  const prefix = copyHelperId(record.id, '');
+  let listed: string[];
+  try {
+    listed = (await runtime.list()).map((c) => c.id).filter((id) => id.startsWith(prefix) && copyTag.test(id.slice(prefix.length)));
+  } catch (err) {
+    logger.warn({ err, id: record.id }, 'cannot list the runtime\'s containers: the copy helpers a killed daemon left stay, for the next daemon');
+    return new Set(tags);
+  }
+  const kept = new Set<string>();
+  for (const helperId of new Set([...listed, ...tags.map((tag) => copyHelperId(record.id, tag))])) {
+    const tag = helperId.slice(prefix.length);
+    try {
+      if (listed.includes(helperId)) await runtime.delete(helperId, { force: true });
+      await removeStaleContainerCgroup(copyHelperCgroup(layout, helperId));
+    } catch (err) {
+      logger.warn({ err, id: record.id, helperId }, 'cannot delete a copy helper a killed daemon left: it stays, for the next daemon');
+      kept.add(tag);
+    }
+  }
+  return kept;
+}
