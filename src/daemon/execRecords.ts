@@ -2,8 +2,15 @@ import type { LogSink } from '../log.js';
 import type { Process } from '../runtime/proc/index.js';
 import type { ExitRecord } from './records.js';
 
-/** What the daemon drives of an exec's process: an exec'd {@link Process}, or a copy helper's (`copyHelper.ts`). */
-export type ExecProcess = Pick<Process, 'pid' | 'kill' | 'resize' | 'closeStdin' | 'delete' | 'release'>;
+/**
+ * What the daemon drives of an exec's process: an exec'd {@link Process}, or a copy helper's
+ * (`copyHelper.ts`). `release` is spelled out: `Process.release` is internal, and a `Pick` of it
+ * would not type-check in the published declarations.
+ */
+export type ExecProcess = Pick<Process, 'pid' | 'kill' | 'resize' | 'closeStdin' | 'delete'> & {
+  /** Releases stdio and pid files (the task is being deleted). @internal */
+  release(): Promise<void>;
+};
 
 /** An exec'd process of a task, as the daemon tracks it. */
 export interface DaemonExec {

@@ -108,6 +108,10 @@ t.test('a FIFO swapped for another user\'s after a writer checked it is refused 
   const p = path.join(shared, 'in');
   const fds = fdCount();
   const w = new FifoWriter(p, { create: true }); // ours: it passes, and waits for a reader
+  // A writer waiting for a reader with nothing to write does not keep the process alive (by
+  // design): without this, Node may exit before its next try finds the planted FIFO.
+  const alive = setInterval(() => undefined, 1000);
+  t.teardown(() => clearInterval(alive));
   const failed = once(w, 'error');
   fs.unlinkSync(p);
   plant(shared, 'in', NOBODY, 0o600);
