@@ -5,7 +5,8 @@ import { TaskioError } from '../errors.js';
 import { openFifoFd } from '../fifo/index.js';
 import { isCode, pidfdGetFd, pidfdOpen, pidfdSendSignal } from '../sys/index.js';
 import { OutputKeepAlive } from './keepAlive.js';
-import { isSameLiveProcess, processStartTime } from './procStat.js';
+import { openPidfd, processStartTime } from './procStat.js';
+import { processesByArgv } from '../procArgv.js';
 
 /** What a task record keeps of its output keeper, to find it again (and only it) after a restart. */
 export interface KeeperRecord {
@@ -20,6 +21,8 @@ export interface KeeperRecord {
 const firstFd = 3;
 const sleepPaths = ['/usr/bin/sleep', '/bin/sleep'];
 const SIGKILL = 9;
+/** A keeper's name (its argv[0]): without a terminal, and with one (the name it had before it held FIFOs too). */
+const outputKeeperName = 'taskio-output-keeper', consoleKeeperName = 'taskio-console-keeper';
 
 /**
  * A task's output keeper (conmon's, containerd shim's part that outlives the manager): a
@@ -57,7 +60,7 @@ export class OutputKeeper {
       // Its own session (detached): no terminal's hangup or the daemon's process group reaches it.
       // Named for what it holds: a terminal's keeper keeps the name it had before it held FIFOs too.
       const child = spawn(sleep, ['infinity'], {
-        argv0: master === null ? 'taskio-output-keeper' : 'taskio-console-keeper',
+        argv0: master === null ? outputKeeperName : consoleKeeperName,
         stdio: ['ignore', 'ignore', 'ignore', ...held], detached: true, env: {},
       });
       child.on('error', () => undefined); // a failed spawn has no pid: thrown below
@@ -84,20 +87,8 @@ export class OutputKeeper {
    * null. Holds a pidfd of it until {@link stop} or {@link close}.
    */
   static find(record: KeeperRecord): OutputKeeper | null {
-    let pidfd: number;
-    try {
-      pidfd = pidfdOpen(record.pid);
-    } catch (err) {
-      if (isCode(err, 'ESRCH')) return null;
-      throw err;
-    }
-    // Checked after the pidfd is open: had the pid been reused before, the start time differs; a
-    // keeper that dies after the check stays the process the pidfd names.
-    if (!isSameLiveProcess(record.pid, record.startTime)) {
-      fs.closeSync(pidfd);
-      return null;
-    }
-    return new OutputKeeper(record, pidfd);
+    const pidfd = openPidfd(record.pid, record.startTime);
+    return pidfd === null ? null : new OutputKeeper(record, pidfd);
   }
 
   /**
@@ -107,12 +98,8 @@ export class OutputKeeper {
    */
   static holding(dir: string): OutputKeeper[] {
     const out: OutputKeeper[] = [];
-    for (const entry of fs.readdirSync('/proc')) {
-      if (!/^\d+$/.test(entry)) continue;
-      const pid = Number(entry);
+    for (const pid of processesByArgv((argv) => argv[0] === outputKeeperName || argv[0] === consoleKeeperName)) {
       try {
-        const argv0 = fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8').split('\0')[0];
-        if (argv0 !== 'taskio-output-keeper' && argv0 !== 'taskio-console-keeper') continue;
         const startTime = processStartTime(pid);
         const fds = fs.readdirSync(`/proc/${pid}/fd`);
         if (startTime === null || !fds.some((fd) => path.dirname(fs.readlinkSync(`/proc/${pid}/fd/${fd}`)) === dir)) continue;

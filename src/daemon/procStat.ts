@@ -1,4 +1,5 @@
 import fs from 'node:fs';
+import { isCode, pidfdOpen } from '../sys/index.js';
 
 /** Fields of `/proc/<pid>/stat` after the command name (state is [0]), or null when it is gone. */
 function statFields(pid: number): string[] | null {
@@ -24,6 +25,26 @@ export function isSameLiveProcess(pid: number, startTime: string | null): boolea
   const f = statFields(pid);
   if (f === null || f[0] === 'Z' || f[0] === 'X') return false;
   return startTime === null || f[19] === startTime;
+}
+
+/**
+ * A pidfd on the process `pid` that started at `startTime`, or null when it is gone or `pid` names
+ * another process now. Checked after the pidfd is open: had the pid been reused before, the start
+ * time differs; a process that dies after the check stays the one the pidfd names.
+ */
+export function openPidfd(pid: number, startTime: string): number | null {
+  let fd: number;
+  try {
+    fd = pidfdOpen(pid);
+  } catch (err) {
+    if (isCode(err, 'ESRCH')) return null;
+    throw err;
+  }
+  if (!isSameLiveProcess(pid, startTime)) {
+    fs.closeSync(fd);
+    return null;
+  }
+  return fd;
 }
 
 /**

@@ -18,6 +18,7 @@ import { AdoptedControl, InitControl, type KeptOutput } from './control.js';
 import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { writeExitFile } from './exitFile.js';
+import { notRunning } from './notRunning.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
 import { OutputKeeper } from './outputKeeper.js';
@@ -482,7 +483,7 @@ export class TaskManager {
       // An adopted task's exit is seen a pidfd poll after it: the runtime's "not running" meanwhile
       // is the refusal a task known to have exited gets.
       if ((err as TaskioError).code === 'ERR_INVALID_STATE' || !ended(task)) throw err;
-      throw new TaskioError('ERR_INVALID_STATE', `cannot kill task ${id}: it is not running`, { cause: err });
+      throw new TaskioError('ERR_INVALID_STATE', notRunning(id), { cause: err });
     }
   }
 
