@@ -11,50 +11,14 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
-import { jobPrefix } from '../../src/daemon/runtimes.js';
-import { client, daemonPid, daemonRoot, eventually, runtimeIdOf, waitGone } from './helpers.js';
+import { cgroupsOf, client, daemonPid, daemonRoot, eventually, keepersOf, sleepers, taskLeftovers, waitGone } from './helpers.js';
 import { taskio } from '../cli/taskioCommand.js';
 
 /** Each task sleeps with this argument: its processes are found by it, whatever the runtime. */
 const marker = String(100_000 + crypto.randomInt(800_000));
 
-/** The pids whose command line is `sleep <marker>`. */
-function taskProcesses(): number[] {
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      return fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`;
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
-
-/** Output keepers holding a FIFO of task `id` of `root` open. */
-function keepersOf(root: string, id: string): number[] {
-  const dir = path.join(root, 'tasks', id) + '/';
-  return fs.readdirSync('/proc').filter((p) => /^\d+$/.test(p)).filter((p) => {
-    try {
-      if (!fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('taskio-output-keeper')) return false;
-      return fs.readdirSync(`/proc/${p}/fd`).some((fd) => { try { return fs.readlinkSync(`/proc/${p}/fd/${fd}`).startsWith(dir); } catch { return false; } });
-    } catch {
-      return false;
-    }
-  }).map(Number);
-}
-
-/** The cgroups (job or container) of task `id` of `root` that exist. */
-function cgroupsOf(root: string, id: string): string[] {
-  const name = `${jobPrefix(root)}${id}`;
-  return hierarchyMounts().flatMap((m) => [path.join(m, 'taskio-containers', name), path.join(m, 'taskio', name)]).filter((p) => fs.existsSync(p));
-}
-
-/** What of task `id` is left on the host: directory, runtime state, cgroups, keepers (processes apart). */
-function leftOf(root: string, id: string, runtime: string): string[] {
-  const left = [path.join(root, 'tasks', id)];
-  if (runtime !== 'host') left.push(path.join(root, 'runtime', runtime, runtimeIdOf(root, runtime, id)));
-  return [...left.filter((p) => fs.existsSync(p)), ...cgroupsOf(root, id), ...keepersOf(root, id).map((p) => `keeper ${p}`)];
-}
+/** The task processes of this file. */
+const taskProcesses = (): number[] => sleepers(marker);
 
 async function killDaemon(root: string): Promise<void> {
   const pid = daemonPid(root);
@@ -113,11 +77,11 @@ for (const runtime of runtimes) {
       t.same((await c.listTasks({ all: true })).map((v) => v.id), [], 'rm -f removed it');
       if (b.killsProcess || runtime !== 'host') {
         t.same(taskProcesses(), [], 'its process is gone');
-        t.same(leftOf(root, id, runtime), [], 'nothing of it is left');
+        t.same(taskLeftovers(root, id, runtime), [], 'nothing of it is left');
       } else {
         // No pid and start time to tell its process by: left running (and the job holding it), logged.
         t.same(taskProcesses(), before, 'its process, which nothing identifies, is left');
-        t.same(leftOf(root, id, runtime).filter((p) => !p.includes('/taskio/')), [], 'nothing else of it is left');
+        t.same(taskLeftovers(root, id, runtime).filter((p) => !p.includes('/taskio/')), [], 'nothing else of it is left');
         for (const p of before) process.kill(p, 'SIGKILL');
         await waitGone(task.pid);
         for (const g of cgroupsOf(root, id)) fs.rmdirSync(g);
@@ -157,5 +121,5 @@ t.test('host: a dead task shows in ps --filter status=dead, and prune removes it
   t.same([info.Containers, info.ContainersRunning, info.ContainersStopped], [1, 0, 1], 'info counts it, Stopped (as docker counts a dead container)');
   const report = await c.prune();
   t.same(report.tasksDeleted, ['husk'], 'prune removed it');
-  t.same([...leftOf(root, 'husk', 'host'), ...taskProcesses().map((p) => `pid ${p}`)], [], 'nothing of it is left');
+  t.same([...taskLeftovers(root, 'husk', 'host'), ...taskProcesses().map((p) => `pid ${p}`)], [], 'nothing of it is left');
 });

@@ -14,6 +14,9 @@ import { signalTask } from '../../src/daemon/procStat.js';
 import { readJson } from '../../src/daemon/atomicJson.js';
 import { isGone } from '../fixtures/oci.js';
 import { Runsc } from '../../src/runtime/oci/index.js';
+import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
+import { jobPrefix } from '../../src/daemon/runtimes.js';
+import { processesByArgv } from '../../src/procArgv.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -198,6 +201,36 @@ export async function foregroundDaemon(root: string, env: NodeJS.ProcessEnv = pr
     c.close();
   }
   return { child, stderr: () => err };
+}
+
+/** The pids whose command line is `sleep <marker>`: a test's task processes, found whatever the runtime. */
+export function sleepers(marker: string): number[] {
+  return processesByArgv((argv) => argv.length === 2 && argv[0] === 'sleep' && argv[1] === marker);
+}
+
+/** Output keepers holding a file of task `id`'s directory under `root` open. */
+export function keepersOf(root: string, id: string): number[] {
+  const dir = path.join(root, 'tasks', id) + '/';
+  return processesByArgv((argv) => argv[0]?.startsWith('taskio-output-keeper') === true).filter((p) => {
+    try {
+      return fs.readdirSync(`/proc/${p}/fd`).some((fd) => { try { return fs.readlinkSync(`/proc/${p}/fd/${fd}`).startsWith(dir); } catch { return false; } });
+    } catch {
+      return false; // gone meanwhile
+    }
+  });
+}
+
+/** The cgroups (job or container) of task `id` of `root` that exist. */
+export function cgroupsOf(root: string, id: string): string[] {
+  const name = `${jobPrefix(root)}${id}`;
+  return hierarchyMounts().flatMap((m) => [path.join(m, 'taskio-containers', name), path.join(m, 'taskio', name)]).filter((p) => fs.existsSync(p));
+}
+
+/** What of task `id` of `root` is left on the host: its directory, runtime state, cgroups and keepers (its processes apart). */
+export function taskLeftovers(root: string, id: string, runtime: string): string[] {
+  const left = [path.join(root, 'tasks', id)];
+  if (runtime !== 'host') left.push(path.join(root, 'runtime', runtime, runtimeIdOf(root, runtime, id)));
+  return [...left.filter((p) => fs.existsSync(p)), ...cgroupsOf(root, id), ...keepersOf(root, id).map((p) => `keeper ${p}`)];
 }
 
 /** The fds of process `pid` (a daemon), for leak checks. */

@@ -10,9 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import crypto from 'node:crypto';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
-import { jobPrefix } from '../../src/daemon/runtimes.js';
-import { client, daemonPid, daemonRoot, eventually, runtimeIdOf, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, sleepers, taskLeftovers, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -25,42 +23,11 @@ const marker = String(100_000 + crypto.randomInt(800_000));
 const rounds = 10;
 
 /** The pids whose command line is `sleep <marker>` (a task's process, in or out of a container). */
-function taskProcesses(): number[] {
-  const out: number[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (fs.readFileSync(`/proc/${p}/cmdline`, 'utf8') === `sleep\0${marker}\0`) out.push(Number(p));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
+const taskProcesses = (): number[] => sleepers(marker);
 
-/** Output keepers holding a FIFO of task `id` open. */
-function keepersOf(id: string): number[] {
-  const dir = path.join(root, 'tasks', id) + '/';
-  const out: number[] = [];
-  for (const p of fs.readdirSync('/proc')) {
-    if (!/^\d+$/.test(p)) continue;
-    try {
-      if (!fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').startsWith('taskio-output-keeper')) continue;
-      if (fs.readdirSync(`/proc/${p}/fd`).some((fd) => { try { return fs.readlinkSync(`/proc/${p}/fd/${fd}`).startsWith(dir); } catch { return false; } })) out.push(Number(p));
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return out;
-}
-
-/** What of task `id` is left on the host: its directory, runtime state, cgroups (job or container), processes, keepers. */
+/** What of task `id` is left on the host: its directory, runtime state, cgroups (job or container), keepers, processes. */
 function leftOf(id: string, runtime: string): string[] {
-  const name = `${jobPrefix(root)}${id}`;
-  const left = [path.join(root, 'tasks', id)];
-  if (runtime !== 'host') left.push(path.join(root, 'runtime', runtime, runtimeIdOf(root, runtime, id)));
-  for (const m of hierarchyMounts()) left.push(path.join(m, 'taskio-containers', name), path.join(m, 'taskio', name));
-  return [...left.filter((p) => fs.existsSync(p)), ...taskProcesses().map((p) => `pid ${p}`), ...keepersOf(id).map((p) => `keeper ${p}`)];
+  return [...taskLeftovers(root, id, runtime), ...taskProcesses().map((p) => `pid ${p}`)];
 }
 
 /** A refusal a racing request may get: the task was removed (404) or is in the wrong state (409). */
