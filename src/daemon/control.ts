@@ -14,6 +14,7 @@ import { outputPaths } from './keepAlive.js';
 import type { OutputKeeper } from './outputKeeper.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
+import type { SandboxExits } from './sandboxExits.js';
 import { describeProcess, groupMembers, signalTask, type ProcessInfo } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 
@@ -174,20 +175,28 @@ export class AdoptedControl implements TaskControl {
    * @param watch - watches the task's pid; null for a task known to have exited already.
    * @param kept - the task's output keeper found again (with the console taken back from it), or null.
    * @param unwatch - aborted: the watch of the pid ends (its pidfd closed), and so does {@link exited}'s wait.
+   * @param sandboxExits - where a running runsc task's exit status is asked for (absent: its exit is told without one).
    */
-  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal) {
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal, sandboxExits?: SandboxExits) {
     this.#record = record;
     this.#kept = kept;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
     this.#execs = this.#runsc && new AdoptedExecs(record.id, this.#runsc, drainTimeoutOf(record));
+    // Asked before the watch begins: the sandbox tells only a wait that was there as the task exited.
+    const status = watch !== null && record.runtime === 'runsc' && this.#runsc && sandboxExits ? sandboxExits.wait(this.#runsc, record.id, unwatch) : null;
     this.exited = watch === null
       ? new Promise(() => undefined)
       : watch.watch(record.pid, unwatch).then(async () => {
+        const at = new Date();
+        const code = status === null ? null : await status();
         // Its last output read to the end of the console before the exit is told (the log is then
         // complete); the keeper goes once the FIFOs are read too, in the background.
         await kept?.console?.finishOutputWithin(drainTimeoutOf(record));
         void kept?.keeper.stopWhenDrained(outputPaths(record.stdio), drainTimeoutOf(record));
-        return unknownExit('the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon');
+        if (code !== null) return exitFromStatus(code, at);
+        return unknownExit(status === null
+          ? 'the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon'
+          : 'the task exited after a daemon restart, and its sandbox went without telling its exit status', at);
       });
   }
 

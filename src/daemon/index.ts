@@ -14,7 +14,8 @@
  * - Log mode (default): the daemon reads the FIFO set and writes the log; attach follows the log.
  *   FIFO mode (`log: none`): attach is the cio attach on the FIFO set, one reader at a time.
  * - After a restart: running tasks are watched through pidfds; an exit the daemon could not see
- *   (no daemon ran, or the task was re-parented away from it) has `exitCode: null` and a reason.
+ *   (no daemon ran, or a runc/host task was re-parented away from it) has `exitCode: null` and a
+ *   reason; an adopted runsc task's status comes from its sandbox (`sandboxExits.ts`).
  *   Every task with a FIFO set has an output keeper (`outputKeeper.ts`: a process holding its
  *   output FIFOs and pty master): what it wrote while no daemon ran is read into its log, and a
  *   terminal task's terminal comes back (`pidfd_getfd`) — log, attach, `-i` input and resize go on.

@@ -28,6 +28,7 @@ import { specNetwork } from './network.js';
 import { OomCounter } from './oom.js';
 import { diskUsage, type PruneCandidate, type PruneReport } from './prune.js';
 import { PidWatch } from './pidWatch.js';
+import { SandboxExits } from './sandboxExits.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import { parseTaskRecord, type ExitRecord, type RuntimeName, type TaskRecord } from './records.js';
 import { DeadTask } from './deadTask.js';
@@ -89,6 +90,7 @@ export class TaskManager {
   readonly #ctx: TaskContext;
   readonly #runtimes: Runtimes;
   readonly #watch = new PidWatch();
+  readonly #sandboxExits = new SandboxExits();
   readonly #removals = new Removals();
   readonly #cpus = os.availableParallelism();
 
@@ -891,7 +893,7 @@ export class TaskManager {
       }
       // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
       kept = keeper && await this.#adoptConsole(record, keeper, running);
-      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal);
+      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal, this.#sandboxExits);
       // Before this daemon's checks of it start: an earlier daemon's check cut by its death (the next ones have other names).
       void removeCheckLeftovers(layout.taskDir(id), running ? control : null, logger);
       if (exit === null && !running) {
@@ -969,6 +971,7 @@ export class TaskManager {
     for (const timer of this.#due.values()) clearTimeout(timer); // the next daemon restarts them as it adopts them
     this.#due.clear();
     this.#watch.close();
+    this.#sandboxExits.close();
     await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
   }
 }

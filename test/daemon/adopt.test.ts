@@ -22,6 +22,12 @@ function memoryCgroups(pid: number): string[] {
     .map((f) => `/sys/fs/cgroup/memory${f[2]}`);
 }
 
+/** The `runsc wait` processes of this daemon root's runtime. */
+function runscWaits(root: string): string[] {
+  const ps = spawnSync('pgrep', ['-fa', ' wait '], { encoding: 'utf8' });
+  return ps.stdout.split('\n').filter((l) => l.includes(path.join(root, 'runtime', 'runsc')));
+}
+
 async function numbers(id: string): Promise<number[]> {
   return (await logText(c, id)).split('\n').filter(Boolean).map(Number);
 }
@@ -29,6 +35,9 @@ async function numbers(id: string): Promise<number[]> {
 t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next request adopts them', { timeout: 180_000 }, async (t) => {
   for (const rt of runtimes) await c.createTask({ id: `count-${rt}`, runtime: rt, args: ['sh', '-c', counter] });
   const doomed = await c.createTask({ id: 'doomed', runtime: 'host', args: ['sleep', '1000'] });
+  // Exits with a code of its own once told (TERM), after the restart.
+  await c.createTask({ id: 'trap-runsc', runtime: 'runsc', args: ['sh', '-c', 'trap "exit 7" TERM; echo armed; while :; do sleep 0.05; done'] });
+  await eventually(async () => (await logText(c, 'trap-runsc')).includes('armed'), 'trap-runsc: its trap set', 60_000);
   for (const rt of runtimes) await eventually(async () => (await numbers(`count-${rt}`)).length >= 50, `${rt}: output`, 60_000);
   // The host tasks' job objects (cgroups): a later daemon must remove them at rm, though it did not make them.
   const hostCgroups = [...memoryCgroups((await c.getTask('count-host')).pid), ...memoryCgroups(doomed.pid)];
@@ -66,6 +75,16 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
   t.match(d.exit?.reason, /exited while no daemon was running/);
   await c.remove('doomed');
 
+  // gVisor's sandbox tells any process that asks: the adopted runsc task's own code, not a made-up one.
+  await c.kill('trap-runsc', 'TERM');
+  t.match(await c.wait('trap-runsc'), { exitCode: 7, signal: null }, 'runsc: an adopted task\'s exit code, from its sandbox');
+  await c.remove('trap-runsc');
+  t.equal(runscWaits(root).length, 1, 'one runsc wait, for the adopted runsc task still running');
+  // A daemon that stops leaves its tasks running, and no wait of its own behind.
+  process.kill(second, 'SIGTERM');
+  await waitGone(second);
+  t.same(runscWaits(root), [], 'a daemon that stopped left no runsc wait');
+
   const marks = new Map<string, number>();
   for (const rt of runtimes) marks.set(rt, (await numbers(`count-${rt}`)).length);
   for (const rt of runtimes) await eventually(async () => (await numbers(`count-${rt}`)).length >= marks.get(rt)! + 50, `${rt}: the log continues`, 60_000);
@@ -73,8 +92,12 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
     const id = `count-${rt}`;
     await c.kill(id, 'KILL', { all: true });
     const exit = await c.wait(id);
-    t.equal(exit.exitCode, null, `${rt}: an adopted task's status went to its new parent`);
-    t.match(exit.reason, /after a daemon restart/);
+    if (rt === 'runsc') {
+      t.match(exit, { exitCode: 137, signal: 'SIGKILL' }, 'runsc: an adopted task\'s status, from its sandbox (runsc wait)');
+    } else {
+      t.equal(exit.exitCode, null, `${rt}: an adopted task's status went to its new parent`);
+      t.match(exit.reason, /after a daemon restart/);
+    }
     const nums = await numbers(id);
     let missingBytes = 0, dup = 0;
     for (let i = 1; i < nums.length; i++) {
@@ -94,4 +117,5 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
       t.same((JSON.parse(list.stdout || 'null') ?? []).map((x: { id: string }) => x.id), [], `${rt}: no runtime state left`);
     }
   }
+  t.same(runscWaits(root), [], 'no runsc wait left');
 });

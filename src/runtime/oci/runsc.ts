@@ -301,6 +301,25 @@ export class Runsc {
     await this.#exec(args, opts);
   }
 
+  /**
+   * Waits for the container's init to exit and returns its status (runsc's `wait`: the exit code,
+   * or 128 + the signal that killed it). The sandbox keeps the status for any process that asks,
+   * not only for the init's parent: a supervisor that did not start the container (a daemon that
+   * adopted it after a restart) learns it this way. No time limit unless `opts.timeout`; end it
+   * early with `opts.signal`. runc has no such command.
+   * @throws TaskioError `ERR_NOT_SUPPORTED` on runc; RuntimeError when the container is gone.
+   */
+  async wait(id: string, opts: CallOptions = {}): Promise<number> {
+    validateId(id, 'container');
+    if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'wait');
+    const { stdout } = await this.#exec(['wait', await this.#known(id)], opts);
+    const status = parseJson<{ exitStatus?: unknown }>(stdout, this.command, 'wait').exitStatus;
+    if (typeof status !== 'number' || !Number.isInteger(status) || status < 0) {
+      throw new TaskioError('ERR_RUNTIME_OUTPUT', `${this.command} wait: no exit status in ${JSON.stringify(stdout.trim())}`);
+    }
+    return status;
+  }
+
   /** Deletes the container's resources (`delete`); `force` kills a running one first. */
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
     await this.#exec(['delete', ...(opts.force ? ['--force'] : []), await this.#known(id)], opts);

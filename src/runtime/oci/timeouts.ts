@@ -9,7 +9,7 @@ import { TaskioError } from '../../errors.js';
 /** A runtime subcommand as the driver runs it; `version` is the `--version` / `help` probe. */
 export type RuntimeCommand =
   | 'create' | 'start' | 'run' | 'exec' | 'kill' | 'delete' | 'state' | 'list' | 'ps' | 'events'
-  | 'pause' | 'resume' | 'checkpoint' | 'restore' | 'update' | 'version';
+  | 'pause' | 'resume' | 'checkpoint' | 'restore' | 'update' | 'wait' | 'version';
 
 /**
  * The default limit per command, in ms. The measured medians here are runsc create 128 ms, start
@@ -25,7 +25,8 @@ export type RuntimeCommand =
  * | `kill`, `pause`, `resume`, `update`, `state`, `list`, `ps`, `events --stats` | 10 s | bookkeeping calls |
  * | `--version` / `help` probe | 10 s | |
  *
- * An attached `run` or `restore` (not `detach`) lasts as long as its task and has no default limit.
+ * An attached `run` or `restore` (not `detach`), and runsc's `wait`, last as long as the task and
+ * have no default limit.
  */
 export const defaultTimeouts: Readonly<Record<RuntimeCommand, number>> = Object.freeze({
   create: 60_000,
@@ -43,6 +44,7 @@ export const defaultTimeouts: Readonly<Record<RuntimeCommand, number>> = Object.
   list: 10_000,
   ps: 10_000,
   events: 10_000,
+  wait: 0,
   version: 10_000,
 });
 

@@ -1,0 +1,51 @@
+import type { Runsc } from '../runtime/oci/index.js';
+
+/**
+ * How long a status is waited for once the sandbox is seen gone: `runsc wait` answers as the
+ * container's init exits, before its sandbox ends, so this bounds only a wait that lost its sandbox
+ * (killed from outside) and has nothing to tell.
+ */
+const statusGraceMs = 2000;
+
+/**
+ * The exit statuses of adopted runsc tasks. A task adopted after a daemon restart is not this
+ * daemon's child: its status goes to the process it was re-parented to, and {@link PidWatch} sees
+ * only that it exited. gVisor's sandbox, though, tells its container's status to any process that
+ * asks (`runsc wait`), so one `runsc wait` per adopted running runsc task — a Go process of about
+ * 17 MB, as containerd's runsc shim is one per task — is started at adoption, and its answer is the
+ * task's exit. {@link close} (daemon shutdown) ends them all; the next daemon starts its own.
+ */
+export class SandboxExits {
+  readonly #waits = new Set<AbortController>();
+  #closed = false;
+
+  /**
+   * Starts waiting for the status of runsc task `id`. The function returned gives it once the task
+   * was seen to exit: the status (code, or 128 + signal), or null when the sandbox could not tell it
+   * (it was killed, or the wait could not start). `unwatch` aborted: the wait ends.
+   */
+  wait(runsc: Runsc, id: string, unwatch?: AbortSignal): () => Promise<number | null> {
+    if (this.#closed || unwatch?.aborted) return () => Promise.resolve(null);
+    const ac = new AbortController();
+    this.#waits.add(ac);
+    unwatch?.addEventListener('abort', () => ac.abort(), { once: true });
+    const status = runsc.wait(id, { signal: ac.signal }).catch(() => null).finally(() => this.#waits.delete(ac));
+    return async () => {
+      let timer: NodeJS.Timeout | undefined;
+      const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), statusGraceMs); });
+      try {
+        return await Promise.race([status, late]);
+      } finally {
+        clearTimeout(timer);
+        ac.abort(); // a wait that did not answer in time has nothing to tell any more
+      }
+    };
+  }
+
+  /** Daemon shutdown: every wait ends (its task runs on). */
+  close(): void {
+    this.#closed = true;
+    for (const ac of this.#waits) ac.abort();
+    this.#waits.clear();
+  }
+}
