@@ -1,9 +1,13 @@
-import t from 'tap';
+import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DaemonClient, TaskView } from '../../src/daemon/index.js';
-import { client, daemonRoot } from '../daemon/helpers.js';
+import { tmpDir } from '../helpers/common.js';
+import { client, daemonRoot, eventually } from '../daemon/helpers.js';
 import { taskio } from './taskioCommand.js';
+
+/** taskio's own fields of an inspect entry (camelCase; docker's are capitalised). */
+const taskioPart = (entry: Record<string, unknown>): Record<string, unknown> => Object.fromEntries(Object.entries(entry).filter(([k]) => /^[a-z]/.test(k)));
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -17,7 +21,7 @@ t.test('inspect: a JSON array of the tasks as the daemon shows them, even for on
   t.equal(one.code, 0);
   t.equal(one.stderr, '');
   const [a] = JSON.parse(one.stdout) as TaskView[];
-  t.same(a, await c.getTask('insp-a'), 'the daemon\'s view of the task');
+  t.same(taskioPart(a as unknown as Record<string, unknown>), await c.getTask('insp-a'), 'the daemon\'s view of the task, docker\'s fields beside it');
   t.match(one.stdout, /^\[\n {4}\{\n {8}"id": "insp-a",\n/, 'indented as docker\'s');
   t.equal(two.code, 0);
   const both = JSON.parse(two.stdout) as TaskView[];
@@ -61,7 +65,7 @@ t.test('inspect -f: a Go template per task, each on its line; --format json: the
   t.same([long.code, long.stdout], [0, 'host\n']);
   t.same([json.code, json.stderr], [0, '']);
   t.match(json.stdout, /^\[\{"id":"insp-fb",[^\n]*\]\n$/, 'one line');
-  t.same(JSON.parse(json.stdout), [await c.getTask('insp-fb'), await c.getTask('insp-fa')], 'the daemon\'s views, in the order given');
+  t.same((JSON.parse(json.stdout) as Array<Record<string, unknown>>).map(taskioPart), [await c.getTask('insp-fb'), await c.getTask('insp-fa')], 'the daemon\'s views, in the order given');
 });
 
 t.test('inspect -f: a task the template fails on, or not found, is an error line naming it, in order; a bad template is a usage error', { timeout: 120_000 }, async (t) => {
@@ -81,3 +85,107 @@ t.test('inspect -f: a task the template fails on, or not found, is an error line
   t.same([bad.code, bad.stdout, bad.stderr], [125, '', 'taskio inspect: invalid argument "{{.id" for "-f, --format" flag: template "{{.id": 1:1: unclosed action. See \'taskio inspect --help\'.\n']);
   t.same([unknownFn.code, unknownFn.stderr], [125, 'taskio inspect: invalid argument "{{bogus .id}}" for "-f, --format" flag: template "{{bogus .id}}": 1:3: function "bogus" not defined. See \'taskio inspect --help\'.\n']);
 });
+
+/** docker's zero time: a StartedAt or FinishedAt that never was. */
+const zeroTime = '0001-01-01T00:00:00Z';
+/** An inspect entry, read as jq reads it. */
+type Entry = Record<string, any>;
+
+/** `taskio inspect IDS…` parsed, as `jq '.[0].State.Pid'` reads it. */
+async function inspectJson(t: Test, ...ids: string[]): Promise<Entry[]> {
+  const r = await taskio(t, root, 'inspect', ...ids);
+  t.same([r.code, r.stderr], [0, ''], `inspect ${ids.join(' ')}`);
+  return JSON.parse(r.stdout) as Entry[];
+}
+
+/** `taskio inspect -f TEMPLATE IDS…`: its output, which must have no error. */
+async function inspectWith(t: Test, template: string, ...ids: string[]): Promise<string> {
+  const r = await taskio(t, root, 'inspect', '-f', template, ...ids);
+  t.same([r.code, r.stderr], [0, ''], template);
+  return r.stdout;
+}
+
+t.test('inspect: docker\'s fields of host tasks running, exited with a code, killed by a signal, and created; JSON and templates', { timeout: 120_000 }, async (t) => {
+  const ids = ['dk-run', 'dk-exit', 'dk-kill', 'dk-new'];
+  t.teardown(() => Promise.all(ids.map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  await c.createTask({ id: 'dk-run', runtime: 'host', args: ['sh', '-c', 'exec sleep 1000'], cwd: '/tmp', labels: { k: 'v w', app: 'x' }, restartPolicy: { name: 'on-failure', maximumRetryCount: 2 } });
+  await c.createTask({ id: 'dk-exit', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
+  await c.createTask({ id: 'dk-kill', runtime: 'host', args: ['sleep', '1000'] });
+  await c.createTask({ id: 'dk-new', runtime: 'host', args: ['sleep', '1000'], start: false, autoRemove: true });
+  await c.kill('dk-kill', 'KILL');
+  await Promise.all([c.wait('dk-exit'), c.wait('dk-kill')]);
+  const views = await Promise.all(ids.map((id) => c.getTask(id)));
+  const [run, exit, kill, created] = views as [TaskView, TaskView, TaskView, TaskView];
+  const entries = await inspectJson(t, ...ids);
+  t.same(entries.map(taskioPart), views, 'taskio\'s own fields as they were');
+  const [r, e, k, n] = entries as [Entry, Entry, Entry, Entry];
+  t.same(r.State, {
+    Status: 'running', Running: true, Paused: false, Restarting: false, Dead: false, Pid: run.pid, ExitCode: 0, Error: '',
+    StartedAt: run.started, FinishedAt: zeroTime, Health: null,
+  }, 'running: its pid, exit code 0, never finished');
+  t.same(e.State, {
+    Status: 'exited', Running: false, Paused: false, Restarting: false, Dead: false, Pid: 0, ExitCode: 3, Error: '',
+    StartedAt: exit.started, FinishedAt: exit.exit!.exitedAt, Health: null,
+  }, 'exited: its code, pid 0');
+  t.match(k.State, { Status: 'exited', Running: false, Pid: 0, ExitCode: 137, StartedAt: kill.started, FinishedAt: kill.exit!.exitedAt }, 'killed: 128 + 9');
+  t.match(n.State, { Status: 'created', Running: false, Pid: 0, ExitCode: 0, StartedAt: zeroTime, FinishedAt: zeroTime }, 'created: never started');
+  t.match(r, {
+    Id: 'dk-run', Name: '/dk-run', Created: run.created, Path: 'sh', Args: ['-c', 'exec sleep 1000'], LogPath: run.logPath, RestartCount: 0, ExecIDs: null, Mounts: [],
+    HostConfig: {
+      RestartPolicy: { Name: 'on-failure', MaximumRetryCount: 2 }, AutoRemove: false, Privileged: false, SecurityOpt: null, NetworkMode: run.network,
+      Memory: 0, NanoCpus: 0, PidsLimit: null, Ulimits: null, Init: false,
+    },
+    Config: {
+      User: '', Tty: false, OpenStdin: false, Cmd: ['sh', '-c', 'exec sleep 1000'], Image: 'host', WorkingDir: '/tmp', Labels: { k: 'v w', app: 'x' },
+      StopSignal: 'SIGTERM', StopTimeout: 10, Healthcheck: null,
+    },
+  }, 'docker\'s top-level fields');
+  t.notOk('Hostname' in r.Config, 'a host task\'s hostname is the host\'s: not in its record, left out');
+  t.match(n, { Id: 'dk-new', HostConfig: { AutoRemove: true, RestartPolicy: { Name: 'no', MaximumRetryCount: 0 } } });
+  t.equal(created.pid, 0);
+
+  const state = '{{.Id}} {{.Name}} {{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.State.ExitCode}} {{.RestartCount}} {{.HostConfig.RestartPolicy.Name}}'
+    + ' {{if .State.Health}}{{.State.Health.Status}}{{else}}none{{end}} {{.Path}} {{json .Args}}';
+  t.equal(await inspectWith(t, state, ...ids), `dk-run /dk-run running true ${run.pid} 0 0 on-failure none sh ["-c","exec sleep 1000"]\n`
+    + 'dk-exit /dk-exit exited false 0 3 0 no none sh ["-c","exit 3"]\n'
+    + 'dk-kill /dk-kill exited false 0 137 0 no none sleep ["1000"]\n'
+    + 'dk-new /dk-new created false 0 0 0 no none sleep ["1000"]\n');
+  t.equal(await inspectWith(t, '{{index .Config.Labels "k"}}|{{.Config.Labels}}|{{.Config.Cmd}}|{{.LogPath}}', 'dk-run'), `v w|map[app:x k:v w]|[sh -c exec sleep 1000]|${run.logPath}\n`);
+  t.equal(await inspectWith(t, '{{.State.StartedAt}} {{.State.FinishedAt}}', 'dk-new', 'dk-exit'), `${zeroTime} ${zeroTime}\n${exit.started} ${exit.exit!.exitedAt}\n`);
+});
+
+t.test('inspect: docker\'s fields of a paused runc task with limits, ulimits, --init, a user, a hostname and a mount', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir(t);
+  t.teardown(() => c.remove('dk-runc', { force: true }).catch(() => undefined));
+  await c.createTask({
+    id: 'dk-runc', runtime: 'runc', args: ['sleep', '1000'], init: true, user: '1000:1001', hostname: 'box', labels: { tier: 'db' },
+    limits: { memory: 64 * 1024 * 1024, cpus: 0.5, pids: 100 }, ulimits: [{ name: 'nofile', soft: 1024, hard: 2048 }],
+    mounts: [{ type: 'bind', source: dir, target: '/data', readonly: true }],
+  });
+  await c.pause('dk-runc');
+  const view = await c.getTask('dk-runc');
+  t.equal(view.status, 'paused');
+  const [p] = await inspectJson(t, 'dk-runc') as [Entry];
+  t.match(p.State, { Status: 'paused', Running: true, Paused: true, Restarting: false, Pid: view.pid, ExitCode: 0, FinishedAt: zeroTime }, 'paused is running too, as docker\'s');
+  t.ok(p.State.Pid > 0, 'its pid');
+  t.match(p, {
+    Path: 'sleep', Args: ['1000'],
+    HostConfig: { Memory: 64 * 1024 * 1024, NanoCpus: 500_000_000, PidsLimit: 100, Ulimits: [{ Name: 'nofile', Hard: 2048, Soft: 1024 }], Init: true, NetworkMode: 'none' },
+    Config: { Cmd: ['sleep', '1000'], Hostname: 'box', User: '1000:1001', Labels: { tier: 'db' } },
+    Mounts: [{ Type: 'bind', Source: dir, Destination: '/data', RW: false, Propagation: 'rprivate' }],
+  }, 'the command without the init, as docker\'s; the limits in docker\'s units');
+  t.equal(await inspectWith(t, '{{.State.Status}} {{.State.Running}} {{.State.Paused}} {{.State.Pid}} {{.HostConfig.NanoCpus}} {{.Config.Hostname}}', 'dk-runc'), `paused true true ${view.pid} 500000000 box\n`);
+});
+
+t.test('inspect: docker\'s State.Health and Config.Healthcheck of a task with a check', { timeout: 120_000 }, async (t) => {
+  t.teardown(() => c.remove('dk-health', { force: true }).catch(() => undefined));
+  await c.createTask({ id: 'dk-health', runtime: 'host', args: ['sleep', '1000'], healthcheck: { test: ['CMD-SHELL', 'echo fine'], interval: 100_000_000, retries: 2 } });
+  await eventually(async () => (await c.getTask('dk-health')).health?.status === 'healthy', 'dk-health healthy');
+  const [h] = await inspectJson(t, 'dk-health') as [Entry];
+  t.match(h.State.Health, { Status: 'healthy', FailingStreak: 0 });
+  t.match(h.State.Health.Log[0], { ExitCode: 0, Output: 'fine\n', Start: String, End: String }, 'docker\'s log entries');
+  t.same(h.Config.Healthcheck, { Test: ['CMD-SHELL', 'echo fine'], Interval: 100_000_000, Retries: 2 }, 'the check as asked, what was not given left out (docker\'s omitempty)');
+  t.equal(await inspectWith(t, '{{.State.Health.Status}} {{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}} {{json .Config.Healthcheck.Test}}', 'dk-health'),
+    'healthy 0 0 ["CMD-SHELL","echo fine"]\n');
+});
+
