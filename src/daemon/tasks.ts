@@ -356,7 +356,9 @@ export class TaskManager {
       }
       record.pid = init.pid();
       record.pidStartTime = processStartTime(record.pid);
-      record.started = new Date().toISOString();
+      // A fast task's exit may have been reaped before this turn: its start is never after its exit.
+      const now = new Date(), exitedAt = init.exitedAt();
+      record.started = (exitedAt !== null && exitedAt < now ? exitedAt : now).toISOString();
       record.status = 'started';
       const keeper = binary === null ? this.#keepOutput(init, record) : null;
       if (keeper) record.outputKeeper = keeper.record;

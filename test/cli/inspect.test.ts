@@ -189,3 +189,15 @@ t.test('inspect: docker\'s State.Health and Config.Healthcheck of a task with a 
     'healthy 0 0 ["CMD-SHELL","echo fine"]\n');
 });
 
+t.test('inspect: a fast task\'s StartedAt is never after its FinishedAt', { timeout: 120_000 }, async (t) => {
+  // A task that exits at once may be reaped before its start is recorded; each of these may be.
+  const ids = Array.from({ length: 20 }, (_, i) => `dk-fast-${i}`);
+  t.teardown(() => Promise.all(ids.map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  await Promise.all(ids.map((id) => c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'exit 3'] })));
+  await Promise.all(ids.map((id) => c.wait(id)));
+  const late = (await Promise.all(ids.map((id) => c.getTask(id)))).filter((v) => !(Date.parse(v.started!) <= Date.parse(v.exit!.exitedAt!)));
+  t.same(late.map((v) => `${v.id}: started ${v.started}, exited ${v.exit!.exitedAt}`), [], 'started is not after the exit');
+  const lines = (await inspectWith(t, '{{.Id}} {{.State.StartedAt}} {{.State.FinishedAt}}', ...ids)).split('\n').filter(Boolean);
+  t.equal(lines.length, ids.length);
+  t.same(lines.filter((l) => { const [, s, f] = l.split(' '); return !(Date.parse(s!) <= Date.parse(f!)); }), [], 'StartedAt ≤ FinishedAt');
+});
