@@ -3,7 +3,9 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { DaemonClient, TaskView } from '../../src/daemon/index.js';
 import { tmpDir } from '../helpers/common.js';
-import { client, daemonRoot, eventually } from '../daemon/helpers.js';
+import { signalTask } from '../../src/daemon/procStat.js';
+import { isGone } from '../fixtures/oci.js';
+import { client, daemonPid, daemonRoot, eventually, waitGone } from '../daemon/helpers.js';
 import { taskio } from './taskioCommand.js';
 
 /** taskio's own fields of an inspect entry (camelCase; docker's are capitalised). */
@@ -187,6 +189,23 @@ t.test('inspect: docker\'s State.Health and Config.Healthcheck of a task with a 
   t.same(h.Config.Healthcheck, { Test: ['CMD-SHELL', 'echo fine'], Interval: 100_000_000, Retries: 2 }, 'the check as asked, what was not given left out (docker\'s omitempty)');
   t.equal(await inspectWith(t, '{{.State.Health.Status}} {{.State.Health.FailingStreak}} {{(index .State.Health.Log 0).ExitCode}} {{json .Config.Healthcheck.Test}}', 'dk-health'),
     'healthy 0 0 ["CMD-SHELL","echo fine"]\n');
+});
+
+t.test('inspect: a task that exited while no daemon ran: docker\'s unknown exit code 255, the reason as State.Error', { timeout: 120_000 }, async (t) => {
+  const own = daemonRoot(t);
+  const d = await client(own);
+  t.teardown(() => d.close());
+  const task = await d.createTask({ id: 'dk-lost', runtime: 'host', args: ['sleep', '1000'] });
+  const daemon = daemonPid(own);
+  process.kill(daemon, 'SIGKILL');
+  await waitGone(daemon);
+  signalTask(task.pid, null, 'SIGKILL', true);
+  await eventually(() => isGone(task.pid), 'the task to exit');
+  // The command starts a daemon, which adopts the task and finds it gone.
+  const r = await taskio(t, own, 'inspect', '-f', '{{.State.Status}} {{.State.Running}} {{.State.Pid}} {{.State.ExitCode}} {{.State.Error}}', 'dk-lost');
+  t.same([r.code, r.stderr], [0, '']);
+  t.match(r.stdout, /^exited false 0 255 \S.*exited while no daemon was running.*\n$/, 'exit code 255, the reason');
+  t.match((await d.getTask('dk-lost')).exit, { exitCode: null }, 'the daemon\'s own view still says unknown');
 });
 
 t.test('inspect: a fast task\'s StartedAt is never after its FinishedAt', { timeout: 120_000 }, async (t) => {
