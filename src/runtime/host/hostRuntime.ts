@@ -6,7 +6,7 @@ import path from 'node:path';
 import * as pty from './pty.js';
 import { TaskioError, showValue } from '../../errors.js';
 import { writeFileAtomic } from '../../writeFileAtomic.js';
-import { validateId, validatePid } from '../../ids.js';
+import { validateContainerId, validateId, validatePid } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { isUnlimited, readBundleConfig, signalNumber, type CheckpointOptions, type DeleteOptions, type KillOptions, type ProcessSpec, type State, type Stats } from '../oci/index.js';
 import type { Runtime, RuntimeCreateOptions, RuntimeExecOptions, RuntimeRestoreOptions, Terminal } from '../proc/index.js';
@@ -127,7 +127,7 @@ export class HostRuntime implements Runtime {
 
   /** Reads the bundle's `process`; nothing runs until {@link start}. */
   async create(id: string, bundle: string, opts: RuntimeCreateOptions): Promise<void> {
-    validateId(id, 'task');
+    validateContainerId(id, 'task');
     if (this.#tasks.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${JSON.stringify(id)} already exists`);
     const spec = readProcess(bundle);
     processCwd(spec, bundle); // as runc's create fails on it, before the job is made
@@ -305,7 +305,7 @@ export class HostRuntime implements Runtime {
   }
 
   #task(id: string): HostTask {
-    const task = this.#tasks.get(validateId(id, 'task'));
+    const task = this.#tasks.get(validateContainerId(id, 'task'));
     if (!task) throw new TaskioError('ERR_NOT_FOUND', `task ${JSON.stringify(id)} does not exist`);
     return task;
   }

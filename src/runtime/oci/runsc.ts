@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Logger } from 'pino';
 import { TaskioError } from '../../errors.js';
-import { validateId, validatePid } from '../../ids.js';
+import { validateContainerId, validateId, validatePid } from '../../ids.js';
 import { notPrivate } from '../../privateDir.js';
 import { removeInside } from '../../removeInside.js';
 import { holdCgroupWarmup, warmCgroupMigration } from '../jobobject/migrationWarmup.js';
@@ -109,7 +109,7 @@ export class Runsc {
    * @throws TaskioError `ERR_INVALID_ID`.
    */
   runtimeId(id: string): string {
-    return this.#runtimeIdPrefix() + validateId(id, 'container');
+    return this.#runtimeIdPrefix() + validateContainerId(id);
   }
 
   #runtimeIdPrefix(): string {
@@ -175,7 +175,7 @@ export class Runsc {
    * `ERR_ALREADY_EXISTS` before the runtime runs.
    */
   async create(id: string, bundle: string, opts: CreateOptions = {}): Promise<void> {
-    validateId(id, 'container');
+    validateContainerId(id);
     checkBundle(bundle);
     await this.#creating(id, bundle, null, async (dialect, runtimeId, sandbox) => {
       await this.#exec(['create', '--bundle', bundle, ...this.#createFlags(dialect, opts), runtimeId], { ...opts, ...sandbox }, opts.stdio ?? IGNORE, opts.extraFiles);
@@ -198,7 +198,7 @@ export class Runsc {
 
   /** {@link run}; `started` (an attached run's) ends runsc's cgroup warm-up before the call returns at the exit. */
   async #run(id: string, bundle: string, opts: RunOptions, started: Promise<unknown> | null): Promise<number> {
-    validateId(id, 'container');
+    validateContainerId(id);
     checkBundle(bundle);
     return this.#creating(id, bundle, started, (dialect, runtimeId, sandbox) => {
       const args = ['run', '--bundle', bundle, ...(opts.detach ? ['--detach'] : []), ...this.#createFlags(dialect, opts), runtimeId];
@@ -262,7 +262,7 @@ export class Runsc {
    * status, or runc's process itself. `internalPidFile` (runsc) gets the pid `kill --pid` wants.
    */
   async exec(id: string, spec: ProcessSpec, opts: ExecOptions = {}): Promise<void> {
-    validateId(id, 'container');
+    validateContainerId(id);
     const dialect = await this.dialect();
     if (spec.terminal && !opts.consoleSocket) {
       throw new TaskioError('ERR_INVALID_ARG_VALUE', 'exec of a terminal process needs a consoleSocket');
@@ -288,7 +288,7 @@ export class Runsc {
 
   /** Sends a signal (name like `'TERM'`/`'SIGTERM'` or number) to the init, all processes, or a pid (runsc). */
   async kill(id: string, signal: number | string, opts: KillOptions = {}): Promise<void> {
-    validateId(id, 'container');
+    validateContainerId(id);
     const sig = signalNumber(signal);
     const args = ['kill'];
     if (opts.all) args.push('--all');
@@ -407,7 +407,7 @@ export class Runsc {
    * not exist (delete the checkpointed one first). Returns like {@link run}.
    */
   async restore(id: string, opts: RestoreOptions): Promise<number> {
-    validateId(id, 'container');
+    validateContainerId(id);
     checkBundle(opts.bundle);
     return this.#creating(id, opts.bundle, null, (dialect, runtimeId, sandbox) => {
       const args = ['restore', '--bundle', opts.bundle, '--image-path', opts.imagePath];
@@ -423,7 +423,7 @@ export class Runsc {
    * `update` subcommand (runc does, runsc 2022 does not: `ERR_NOT_SUPPORTED`).
    */
   async update(id: string, resources: LinuxResources, opts: CallOptions = {}): Promise<void> {
-    validateId(id, 'container');
+    validateContainerId(id);
     const f = await this.features();
     if (!f.commands.has('update')) throw notSupported(this.command, 'update', f.version);
     await this.#exec(['update', '--resources', '-', await this.#known(id)], opts, undefined, undefined, JSON.stringify(resources));

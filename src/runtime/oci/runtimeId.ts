@@ -4,7 +4,8 @@ import path from 'node:path';
 /**
  * The prefix of the ids a runtime binary knows the containers under runtime root `root` by
  * (`--root`, named by one path): 8 hex digits of the sha256 of the resolved path, and a `-`.
- * Container `id` is `<prefix><id>` to the binary: 9 + 76 characters at most.
+ * Container `id` is `<prefix><id>` to the binary: 9 + 76 characters at most (9 + 94 for a daemon
+ * helper's `<id>+<kind>+<8 hex>`, `validateContainerId`).
  *
  * Why: the runtimes name host-wide things after the container id, not per `--root`. runsc
  * (2022-12-19) binds its sandbox's control socket to the abstract `@runsc-sandbox.<id>`, one

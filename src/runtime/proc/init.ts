@@ -3,7 +3,7 @@ import { isAlive } from '../../pidAlive.js';
 import path from 'node:path';
 import type { Writable } from 'node:stream';
 import { TaskioError } from '../../errors.js';
-import { validateId } from '../../ids.js';
+import { validateContainerId, validateId } from '../../ids.js';
 import { Lifecycle, refuse, type Transitions } from '../../lifecycle.js';
 import { RuntimeError, checkBundle, signalNumber, type Stats } from '../oci/index.js';
 import { checkWinSize } from '../console/index.js';
@@ -102,7 +102,7 @@ export class Init {
    * @throws TaskioError `ERR_INVALID_ID`.
    */
   constructor(id: string, runtime: Runtime, stdio: Stdio, options: InitOptions = {}) {
-    this.#id = validateId(id, 'container');
+    this.#id = validateContainerId(id);
     this.#runtime = runtime;
     this.#stdio = { stdin: stdio.stdin, stdout: stdio.stdout, stderr: stdio.stderr, terminal: stdio.terminal };
     this.#monitor = options.monitor ?? defaultMonitor;
