@@ -18,9 +18,14 @@ export const copyDirPrefix = 'cp-';
 /** A helper's tag, as its id and its directory end. */
 export const copyTag = /^[0-9a-f]{8}$/;
 
-/** The id of task `taskId`'s copy helper `tag` (its runtime's container, its cgroup's name after the root's prefix). */
+/**
+ * The id of task `taskId`'s copy helper `tag` (its runtime's container, its cgroup's name after the
+ * root's prefix): `<id>+cp+<tag>`. No task id holds a `+` (`validateContainerId` in ids.ts): a
+ * helper's id is never a task's, and the next daemon deleting a task's helpers as leftovers never
+ * meets a task (a task `web-cp-0a1b2c3d` would have been one of `web`'s under `-cp-`).
+ */
 export function copyHelperId(taskId: string, tag: string): string {
-  return `${taskId}-cp-${tag}`;
+  return `${taskId}+cp+${tag}`;
 }
 
 /** The cgroup name of copy helper `helperId` (runsc, runc): its own, never its task's. */
@@ -33,7 +38,7 @@ export function copyHelperCgroup(layout: DaemonLayout, helperId: string): string
  * into a created task, out of an exited one, as docker copies without running anything): a
  * container made from the task's own bundle — its root, mounts, namespaces and user mapping — with
  * the exec's process in place of the task's, no terminal, and an id of its own
- * (`<id>-cp-<random>`), so paths resolve in the task's filesystem as for an exec, never on the
+ * (`<id>+cp+<random>`), so paths resolve in the task's filesystem as for an exec, never on the
  * host; for a host task, a host process as its exec is one. The helper's stdio is the exec's FIFO
  * set, so the client reads it as an exec's. Once its process exited the container is deleted
  * (runtime state, cgroup, its bundle directory) before its exit is told: a client that saw the

@@ -13,12 +13,13 @@ import { runscFor } from './runtimes.js';
  * runsc/runc containers (`delete --force`: processes, sandbox, runtime state), their cgroups, and
  * their `cp-<tag>` directories in the task's. Run as the next daemon adopts the task, before any
  * request can reach it. Only names of the exact pattern, for this task: a container
- * `<id>-cp-<8 hex>` the runtime lists, a directory `cp-<8 hex>` that is one (lstat) and the
- * daemon's user's. A helper's directory is made before its container and removed after its delete,
- * so a task without one has no helper left and its runtime is not called; a directory whose
- * container cannot be deleted is kept, for the next daemon to try again. A host task's helper is a
- * host process: it ends by itself once its client closes its FIFOs, and only its directory goes.
- * Every failure is logged; none stops the adoption.
+ * `<id>+cp+<8 hex>` the runtime lists — a namespace no task id reaches (`+`), so every one is a
+ * helper of this task's — and a directory `cp-<8 hex>` that is one (lstat) and the daemon's user's.
+ * A helper's directory is made before its container and removed after its delete, so a task
+ * without one has no helper left and its runtime is not called; a directory whose container cannot
+ * be deleted is kept, for the next daemon to try again. A host task's helper is a host process: it
+ * ends by itself once its client closes its FIFOs, and only its directory goes. Every failure is
+ * logged; none stops the adoption.
  */
 export async function removeCopyLeftovers(layout: DaemonLayout, record: TaskRecord, logger: LogSink): Promise<void> {
   const taskDir = layout.taskDir(record.id);

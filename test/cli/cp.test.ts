@@ -154,17 +154,17 @@ function processesOf(marker: string | null, root?: string): number[] {
 }
 
 /**
- * The containers the daemon's runc knows (`runc list`), the copy helpers' bundles left in the task's
- * directory, and their cgroups left in any hierarchy.
+ * The containers the daemon's runc or runsc knows (`list`, sorted), task `id`'s copy helpers'
+ * bundles left in its directory, and their cgroups left in any hierarchy.
  */
-function runcLeft(root: string, id: string): { containers: string[]; helperDirs: string[]; helperCgroups: string[] } {
-  const list = spawnSync('runc', ['--root', path.join(root, 'runtime', 'runc'), 'list', '-q'], { encoding: 'utf8' });
+function runtimeLeft(root: string, id: string, runtime: 'runc' | 'runsc' = 'runc'): { containers: string[]; helperDirs: string[]; helperCgroups: string[] } {
+  const list = spawnSync(runtime, ['--root', path.join(root, 'runtime', runtime), 'list', '--quiet'], { encoding: 'utf8' });
   const dir = path.join(root, 'tasks', id);
   const helperCgroups = hierarchyMounts().flatMap((m) => {
     const parent = path.join(m, containerCgroupParent);
-    return fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(`${jobPrefix(root)}${id}-cp-`)).map((n) => path.join(parent, n)) : [];
+    return fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(`${jobPrefix(root)}${id}+cp+`)).map((n) => path.join(parent, n)) : [];
   });
-  return { containers: list.stdout.split('\n').filter(Boolean), helperDirs: fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('cp-')) : [], helperCgroups };
+  return { containers: list.stdout.split('\n').filter(Boolean).sort(), helperDirs: fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('cp-')) : [], helperCgroups };
 }
 
 t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp out of the exited task, rm; no helper left', { timeout: 120_000 }, async (t) => {
@@ -180,7 +180,7 @@ t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp
   const script = 'cat /etc/app/config.json; mkdir /out; cp /etc/app/config.json /out/seen; echo art > /out/a';
   t.equal((await taskio(root, ['create', '--name', 'box', '--runtime', 'runc', '--rootfs', R, '--', 'sh', '-c', script])).status, 0);
   const leftNothing = (what: string, containers: string[]): void => {
-    t.same(runcLeft(root, 'box'), { containers, helperDirs: [], helperCgroups: [] }, `${what}: no helper container in runc's list, no helper bundle or cgroup`);
+    t.same(runtimeLeft(root, 'box'), { containers, helperDirs: [], helperCgroups: [] }, `${what}: no helper container in runc's list, no helper bundle or cgroup`);
     t.same(processesOf(R, R), [], `${what}: no helper process`);
   };
 
@@ -217,9 +217,9 @@ async function heldHelper(t: Test, c: DaemonClient): Promise<{ exited: Promise<u
   return { exited, end: () => input.end() };
 }
 
-/** Task `box` of `root` made by `taskio ARGS`, and a {@link heldHelper} in it that is never ended here. */
-async function runningHelper(t: Test, root: string, args: string[]): Promise<{ c: DaemonClient; exited: Promise<unknown> }> {
-  t.equal((await taskio(root, [...args, '--name', 'box', '--runtime', 'runc', '--', 'true'])).status, 0);
+/** Task `box` of `root` made by `taskio ARGS` on `runtime`, and a {@link heldHelper} in it that is never ended here. */
+async function runningHelper(t: Test, root: string, args: string[], runtime = 'runc'): Promise<{ c: DaemonClient; exited: Promise<unknown> }> {
+  t.equal((await taskio(root, [...args, '--name', 'box', '--runtime', runtime, '--', 'true'])).status, 0);
   const c = await client(root);
   t.teardown(() => c.close());
   return { c, exited: (await heldHelper(t, c)).exited };
@@ -228,13 +228,13 @@ async function runningHelper(t: Test, root: string, args: string[]): Promise<{ c
 t.test('runc: a copy helper that still runs holds off the start, and rm -f ends it first: nothing left', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
   const { c, exited } = await runningHelper(t, root, ['create']);
-  t.match(runcLeft(root, 'box'), { containers: [new RegExp(`^${runtimeIdOf(root, 'runc', 'box')}-cp-[0-9a-f]{8}$`)], helperDirs: [/^cp-/], helperCgroups: [/-cp-/] }, 'one helper container, its bundle in the task\'s directory, its cgroup');
+  t.match(runtimeLeft(root, 'box'), { containers: [new RegExp(`^${runtimeIdOf(root, 'runc', 'box')}\\+cp\\+[0-9a-f]{8}$`)], helperDirs: [/^cp-/], helperCgroups: [/\+cp\+/] }, 'one helper container, its bundle in the task\'s directory, its cgroup');
   const start = await taskio(root, ['start', 'box']);
   t.same([start.status, start.stderr], [125, 'taskio start: cannot start task box: a copy into or out of it runs (taskio cp); start it once that is done\n']);
   const rm = await taskio(root, ['rm', '-f', 'box']);
   t.same([rm.status, rm.stderr], [0, ''], 'rm -f of the created task');
   t.match(await exited, { exitCode: 137 }, 'the helper was killed');
-  t.same(runcLeft(root, 'box'), { containers: [], helperDirs: [], helperCgroups: [] }, 'no helper container, bundle or cgroup left');
+  t.same(runtimeLeft(root, 'box'), { containers: [], helperDirs: [], helperCgroups: [] }, 'no helper container, bundle or cgroup left');
   t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
   const running = await c.exec('box', { args: ['true'], helper: true }).catch((err: unknown) => err);
   t.match(running, { code: 'ERR_NOT_FOUND' }, 'the task is gone');
@@ -247,7 +247,7 @@ t.test('runc: a daemon that stops ends a copy helper that still runs: nothing le
   process.kill(pid, 'SIGTERM');
   await waitGone(pid);
   await ended;
-  t.same(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box')], helperDirs: [], helperCgroups: [] }, 'the task\'s container alone: the helper\'s was deleted, its cgroup too');
+  t.same(runtimeLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box')], helperDirs: [], helperCgroups: [] }, 'the task\'s container alone: the helper\'s was deleted, its cgroup too');
   t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
 });
 
@@ -282,24 +282,55 @@ t.test('runc: a restart of --restart always that comes while a copy out of the e
   t.match(await exited, { exitCode: 0 }, 'the copy ended');
   await restarted;
   t.match(await c.getTask('box'), { restartCount: 6 }, 'the policy\'s restart came once the copy ended');
-  t.same(runcLeft(root, 'box').helperDirs, [], 'the helper\'s bundle is gone');
+  t.same(runtimeLeft(root, 'box').helperDirs, [], 'the helper\'s bundle is gone');
 });
 
-t.test('runc: a daemon SIGKILLed while a copy helper runs leaves it; the next one removes it as it adopts the task', { timeout: 60_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const { exited } = await runningHelper(t, root, ['run']);
-  t.match(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box'), /-cp-[0-9a-f]{8}$/], helperDirs: [/^cp-[0-9a-f]{8}$/], helperCgroups: [/-cp-/] }, 'the helper runs');
-  const pid = daemonPid(root);
-  process.kill(pid, 'SIGKILL');
-  await waitGone(pid);
-  t.type(await exited, Error, 'the helper\'s wait was cut with its daemon');
-  const c = await client(root); // the next daemon, started on demand
-  t.teardown(() => c.close());
-  t.match(await c.getTask('box'), { status: 'exited', adopted: true }, 'the task is adopted as before');
-  t.same(runcLeft(root, 'box'), { containers: [runtimeIdOf(root, 'runc', 'box')], helperDirs: [], helperCgroups: [] }, 'the task\'s container alone: no helper container, bundle or cgroup');
-  t.same(processesOf(null, path.join(root, 'rootfs', 'busybox', 'rootfs')), [], 'no helper process left');
-  t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"box".*removed the copy helpers a killed daemon left/, 'the daemon log says so');
-});
+/**
+ * The live processes of `box`'s copy helpers in `root`: runsc's sandbox and gofer name the helper's
+ * runtime id; runc's are in the helper's cgroup (a killed one that its new parent has not reaped yet
+ * still names it: not a zombie).
+ */
+function helperProcesses(root: string, runtime: 'runc' | 'runsc'): number[] {
+  if (runtime === 'runsc') return processesOf(`${runtimeIdOf(root, 'runsc', 'box')}+cp+`);
+  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
+    try {
+      const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
+      if (stat.slice(stat.lastIndexOf(')') + 2).startsWith('Z')) return false;
+      return fs.readFileSync(`/proc/${n}/cgroup`, 'utf8').includes(`/${containerCgroupParent}/${jobPrefix(root)}box+cp+`);
+    } catch {
+      return false; // gone meanwhile
+    }
+  }).map(Number);
+}
+
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`${runtime}: a daemon SIGKILLed while a copy helper runs leaves it; the next one removes it as it adopts the task, and a task named as an old helper id (<id>-cp-<8 hex>) runs on`, { timeout: 90_000 }, async (t) => {
+    const root = daemonRoot(t);
+    // Named as box's helpers were before they had a namespace of their own: their leftovers' removal took it for one.
+    const bystander = 'box-cp-0a1b2c3d';
+    t.equal((await taskio(root, ['run', '-d', '--name', bystander, '--runtime', runtime, '--', 'sleep', '1000'])).status, 0);
+    const { exited } = await runningHelper(t, root, ['run'], runtime);
+    const tasks = [runtimeIdOf(root, runtime, 'box'), runtimeIdOf(root, runtime, bystander)].sort();
+    const helperId = new RegExp(`^${runtimeIdOf(root, runtime, 'box')}\\+cp\\+[0-9a-f]{8}$`);
+    const before = runtimeLeft(root, 'box', runtime);
+    t.same([before.containers.filter((n) => !helperId.test(n)), before.containers.filter((n) => helperId.test(n)).length], [tasks, 1], 'the helper\'s container runs beside the tasks\'');
+    t.match(before, { helperDirs: [/^cp-[0-9a-f]{8}$/], helperCgroups: [/\+cp\+/] }, 'its bundle in the task\'s directory, its cgroup');
+    t.not(helperProcesses(root, runtime).length, 0, 'its process (runsc: its sandbox) runs');
+    const pid = daemonPid(root);
+    process.kill(pid, 'SIGKILL');
+    await waitGone(pid);
+    t.type(await exited, Error, 'the helper\'s wait was cut with its daemon');
+    const c = await client(root); // the next daemon, started on demand
+    t.teardown(() => c.close());
+    t.match(await c.getTask('box'), { status: 'exited', adopted: true }, 'the task is adopted as before');
+    t.same(runtimeLeft(root, 'box', runtime), { containers: tasks, helperDirs: [], helperCgroups: [] }, 'the tasks\' containers alone: no helper container, bundle or cgroup');
+    t.same(helperProcesses(root, runtime), [], 'no helper process (runsc: sandbox) left');
+    t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"box".*removed the copy helpers a killed daemon left/, 'the daemon log says so');
+    t.match(await c.getTask(bystander), { status: 'running' }, `task ${bystander} still runs`);
+    const exec = await taskio(root, ['exec', bystander, 'true']);
+    t.same([exec.status, exec.stderr], [0, ''], 'an exec in it runs');
+  });
+}
 
 t.test('host: cp out of an exited task and into a created one; a paused task is refused', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
@@ -357,7 +388,7 @@ t.test('runsc: cp out of an exited task, through a helper sandbox made from its 
   const out = await taskio(root, ['cp', 'box:/bin/sh', `${H}/sh`]);
   t.same([out.status, out.stderr], [0, ''], 'cp out of the exited task');
   t.equal(fs.readlinkSync(path.join(H, 'sh')), 'busybox', 'the link of its root, as a link');
-  const helper = `${runtimeIdOf(root, 'runsc', 'box')}-cp-`;
+  const helper = `${runtimeIdOf(root, 'runsc', 'box')}+cp+`;
   const list = spawnSync('runsc', ['--root', path.join(root, 'runtime', 'runsc'), 'list', '-quiet'], { encoding: 'utf8' });
   t.equal(list.status, 0);
   t.same(list.stdout.split('\n').filter((n) => n.startsWith(helper)), [], 'the helper\'s sandbox was deleted');
