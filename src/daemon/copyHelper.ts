@@ -7,6 +7,7 @@ import { HostRuntime } from '../runtime/host/index.js';
 import { Init, type ExecConfig } from '../runtime/proc/index.js';
 import { readSpec, writeBundle } from './bundle.js';
 import { containerCgroup } from './containerCgroup.js';
+import { recordHelperProcess } from './copyHelperProcess.js';
 import type { DaemonExec } from './execRecords.js';
 import { exitFromStatus } from './exitStatus.js';
 import type { DaemonLayout } from './layout.js';
@@ -39,8 +40,9 @@ export function copyHelperCgroup(layout: DaemonLayout, helperId: string): string
  * container made from the task's own bundle — its root, mounts, namespaces and user mapping — with
  * the exec's process in place of the task's, no terminal, and an id of its own
  * (`<id>+cp+<random>`), so paths resolve in the task's filesystem as for an exec, never on the
- * host; for a host task, a host process as its exec is one. The helper's stdio is the exec's FIFO
- * set, so the client reads it as an exec's. Once its process exited the container is deleted
+ * host; for a host task, a host process as its exec is one, named in the helper's directory
+ * (`copyHelperProcess.ts`) for the next daemon to end should this one be SIGKILLed. The helper's
+ * stdio is the exec's FIFO set, so the client reads it as an exec's. Once its process exited the container is deleted
  * (runtime state, cgroup, its bundle directory) before its exit is told: a client that saw the
  * exit sees nothing left.
  */
@@ -65,6 +67,7 @@ export async function startCopyHelper(layout: DaemonLayout, record: TaskRecord, 
         throw err;
       });
     }
+    if (record.runtime === 'host') await recordProcess(init, dir);
     const e: DaemonExec = {
       id: config.id, args: config.spec.args, terminal: false, exit: null, exited: Promise.resolve(null as never),
       process: {
@@ -86,6 +89,21 @@ export async function startCopyHelper(layout: DaemonLayout, record: TaskRecord, 
     return e;
   } catch (err) {
     removeDir();
+    throw err;
+  }
+}
+
+/**
+ * Names a host helper's process in its directory (`copyHelperProcess.ts`). One that cannot be named
+ * is ended and deleted before the failure is thrown: a daemon SIGKILLed later would leave it unseen.
+ */
+async function recordProcess(init: Init, dir: string): Promise<void> {
+  try {
+    recordHelperProcess(dir, init.pid());
+  } catch (err) {
+    await init.kill(9, true).catch(() => undefined);
+    await init.wait();
+    await init.delete().catch(() => undefined);
     throw err;
   }
 }

@@ -3,6 +3,7 @@ import path from 'node:path';
 import type { LogSink } from '../log.js';
 import { removeInside } from '../removeInside.js';
 import { copyDirPrefix, copyHelperCgroup, copyHelperId, copyTag } from './copyHelper.js';
+import { killHelperProcess } from './copyHelperProcess.js';
 import { removeStaleContainerCgroup } from './containerCgroup.js';
 import type { DaemonLayout } from './layout.js';
 import type { TaskRecord } from './records.js';
@@ -10,22 +11,21 @@ import { runscFor } from './runtimes.js';
 
 /**
  * What the copy helpers (`copyHelper.ts`) of task `record` that a killed daemon left hold: their
- * runsc/runc containers (`delete --force`: processes, sandbox, runtime state), their cgroups, and
- * their `cp-<tag>` directories in the task's. Run as the next daemon adopts the task, before any
- * request can reach it. Only names of the exact pattern, for this task: a container
- * `<id>+cp+<8 hex>` the runtime lists — a namespace no task id reaches (`+`), so every one is a
- * helper of this task's — and a directory `cp-<8 hex>` that is one (lstat) and the daemon's user's.
- * A helper's directory is made before its container and removed after its delete, so a task
- * without one has no helper left and its runtime is not called; a directory whose container cannot
- * be deleted is kept, for the next daemon to try again. A host task's helper is a host process: it
- * ends by itself once its client closes its FIFOs, and only its directory goes. Every failure is
- * logged; none stops the adoption.
+ * runsc/runc containers (`delete --force`: processes, sandbox, runtime state), their cgroups, a host
+ * task's helper processes (SIGKILL, `copyHelperProcess.ts`), and their `cp-<tag>` directories in the
+ * task's. Run as the next daemon adopts the task, before any request can reach it. Only names of
+ * the exact pattern, for this task: a container `<id>+cp+<8 hex>` the runtime lists — a namespace no
+ * task id reaches (`+`), so every one is a helper of this task's — and a directory `cp-<8 hex>` that
+ * is one (lstat) and the daemon's user's. A helper's directory is made before its container or
+ * process and removed after its end, so a task without one has no helper left and its runtime is not
+ * called; a directory whose helper cannot be ended is kept, for the next daemon to try again. Every
+ * failure is logged; none stops the adoption.
  */
 export async function removeCopyLeftovers(layout: DaemonLayout, record: TaskRecord, logger: LogSink): Promise<void> {
   const taskDir = layout.taskDir(record.id);
   const tags = leftTags(taskDir, logger);
   if (tags.length === 0) return;
-  const kept = record.runtime === 'host' ? new Set<string>() : await deleteContainers(layout, record, tags, logger);
+  const kept = record.runtime === 'host' ? await killProcesses(record, taskDir, tags, logger) : await deleteContainers(layout, record, tags, logger);
   const removed = tags.filter((tag) => {
     if (kept.has(tag)) return false;
     try {
@@ -53,6 +53,24 @@ function leftTags(taskDir: string, logger: LogSink): string[] {
     const st = fs.lstatSync(path.join(taskDir, name), { throwIfNoEntry: false });
     return st !== undefined && st.isDirectory() && st.uid === process.getuid?.();
   }).map((name) => name.slice(copyDirPrefix.length));
+}
+
+/**
+ * Kills the host helper processes that the directories of `tags` name.
+ * @returns the tags whose directory stays: their process could not be killed, or the record not read.
+ */
+async function killProcesses(record: TaskRecord, taskDir: string, tags: string[], logger: LogSink): Promise<Set<string>> {
+  const kept = new Set<string>();
+  for (const tag of tags) {
+    try {
+      const pid = await killHelperProcess(path.join(taskDir, `${copyDirPrefix}${tag}`));
+      if (pid !== null) logger.warn({ id: record.id, helperId: copyHelperId(record.id, tag), pid }, 'killed the process of a copy helper a killed daemon left');
+    } catch (err) {
+      logger.warn({ err, id: record.id, tag }, 'cannot end a copy helper a killed daemon left: it stays, for the next daemon');
+      kept.add(tag);
+    }
+  }
+  return kept;
 }
 
 /**

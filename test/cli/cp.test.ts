@@ -360,6 +360,36 @@ t.test('host: cp out of an exited task and into a created one; a paused task is 
   t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'every exec\'s FIFO set was removed');
 });
 
+t.test('host: a daemon SIGKILLed while a copy out of an exited task writes leaves its tar blocked on the FIFO; the next one kills it as it adopts the task', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const T = path.join(root, 'task');
+  fs.mkdirSync(T);
+  // More than the FIFO and the client's pipes hold: the helper's tar blocks once nobody reads.
+  fs.writeFileSync(path.join(T, 'big'), Buffer.alloc(8 << 20, 'x'));
+  t.equal((await taskio(root, ['run', '--name', 'box', '--runtime', 'host', '--', 'true'])).status, 0);
+  // The helper's tar (host tar: `tar -c -f - -C T -- big`), not the client, whose argv names T too.
+  const helperTar = (): number[] => processesOf(`\0-C\0${T}\0`);
+  t.teardown(() => { for (const pid of helperTar()) process.kill(pid, 'SIGKILL'); });
+  const cli = spawn(process.execPath, ['--', cliMain, 'cp', `box:${T}/big`, '-'], { env: taskioEnv(root), stdio: ['ignore', 'pipe', 'ignore'] });
+  const cliClosed = new Promise((resolve) => cli.once('close', resolve));
+  t.teardown(async () => { cli.kill('SIGKILL'); await cliClosed; });
+  // Output reaches the client once the daemon answered the exec: the helper runs, its process recorded.
+  await new Promise((resolve) => cli.stdout!.once('data', resolve));
+  cli.stdout!.pause();
+  t.equal(helperTar().length, 1, 'the helper\'s tar runs');
+  const pid = daemonPid(root);
+  process.kill(pid, 'SIGKILL');
+  await waitGone(pid);
+  cli.kill('SIGKILL');
+  await cliClosed;
+  const c = await client(root); // the next daemon (the client may have started it already)
+  t.teardown(() => c.close());
+  t.match(await c.getTask('box'), { status: 'exited' }, 'the task is adopted');
+  t.same(helperTar(), [], 'the helper\'s tar was killed');
+  t.same(fs.readdirSync(path.join(root, 'tasks', 'box')).filter((n) => n.startsWith('cp-')), [], 'its directory is gone');
+  t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"box".*killed the process of a copy helper a killed daemon left/, 'the daemon log says so');
+});
+
 t.test('runsc: a directory into the sandbox and back (busybox tar), modes kept, owners with -a; - out', { timeout: 120_000 }, async (t) => {
   const root = daemonRoot(t);
   const H = path.join(root, 'here');
