@@ -231,7 +231,10 @@ export class Init {
           // The runtime died, or failed, after the start: the container stays for delete, and the
           // init, re-parented here (a subreaper), has its exit from the reaper. One the runtime
           // reaped itself before failing left no status anywhere: unknown, 255 as containerd says.
-          if (!(await this.#diedWithin(EXIT_GRACE_MS)) && this.#pid > 0 && !isAlive(this.#pid)) this.#setExited(255);
+          // Only an init dead at this one look can be such a one, after the grace: one alive now has
+          // its exit still to come, even should it die the next instant (a kill under way) — a
+          // second look after the wait would read that death as a status lost.
+          if (this.#pid > 0 && !isAlive(this.#pid) && !(await this.#diedWithin(EXIT_GRACE_MS))) this.#setExited(255);
         });
       });
       this.#plumbing?.io.closeChildFds(); // running: as after start

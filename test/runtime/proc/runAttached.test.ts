@@ -92,6 +92,21 @@ for (const dialect of ['runc', 'runsc'] as Dialect[]) {
     t.same(stateEntries(s.root), [], 'delete ran the runtime delete');
   });
 
+  // runc only: runsc's sandbox is dead before its runtime's death is handled (see above).
+  if (dialect === 'runc') t.test(`${dialect}: the runtime SIGKILLed, its init killed just as the Init first looks at it: the reaper's 137, not an unknown 255`, opts, async (t) => {
+    const { id, init, io, bundle } = await task(t, 'orphanrace', ['sleep', '1000']);
+    await init.runAttached(config(id, bundle, io));
+    const [runtime] = attachedRuns();
+    t.ok(runtime, 'the attached run');
+    const seen = killAtFirstLivenessRead(t, init.pid());
+    process.kill(runtime!, 'SIGKILL');
+    await init.wait();
+    t.ok(seen(), 'the init was killed right after the Init saw it alive');
+    t.equal(init.exitStatus(), 137, 'the status came from the reaper');
+    await init.delete();
+    t.same(stateEntries(s.root), [], 'delete ran the runtime delete');
+  });
+
   t.test(`${dialect}: a command that cannot start: the runtime error, state new, nothing left`, opts, async (t) => {
     const { id, init, io, bundle } = await task(t, 'missing', ['no-such-command']);
     await t.rejects(init.runAttached(config(id, bundle, io)), { code: 'ERR_RUNTIME', message: /no-such-command/ });
@@ -108,4 +123,33 @@ for (const dialect of ['runc', 'runsc'] as Dialect[]) {
     t.equal(await init.status(), 'unknown');
     t.same(stateEntries(s.root), []);
   });
+}
+
+/**
+ * Orders a death against a liveness check with the real process: the first time taskio's
+ * `isAlive` reads `pid`'s `/proc/<pid>/stat`, it gets what it read (alive), and `pid` is then
+ * SIGKILLed and waited for as a zombie before the read returns — so any later look sees it dead,
+ * as when a `kill` lands between two looks. Returns whether that happened; undone at teardown.
+ */
+function killAtFirstLivenessRead(t: Test, pid: number): () => boolean {
+  const readFileSync = fs.readFileSync;
+  const statPath = `/proc/${pid}/stat`;
+  const state = (): string => {
+    const stat = readFileSync(statPath, 'utf8');
+    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+  };
+  let done = false;
+  fs.readFileSync = function (this: unknown, ...args: Parameters<typeof fs.readFileSync>) {
+    const result = readFileSync.apply(this, args);
+    if (!done && args[0] === statPath && new Error().stack?.includes('isAlive')) {
+      done = true;
+      process.kill(pid, 'SIGKILL');
+      // Synchronous on purpose: nothing else of this process runs before the read returns.
+      const deadline = Date.now() + 10_000;
+      while (state() !== 'Z') if (Date.now() > deadline) throw new Error(`pid ${pid} did not die`);
+    }
+    return result;
+  } as typeof fs.readFileSync;
+  t.teardown(() => { fs.readFileSync = readFileSync; });
+  return () => done;
 }
