@@ -55,7 +55,7 @@ const table: Transitions<InitState, InitOp> = {
   reset: { created: 'new' },
 };
 
-/** How long a failed `start` waits for the reaper to report an init the runtime already saw dead. */
+/** How long a failed `start`, or an attached run whose runtime died, waits for the reaper to report an init already seen dead. */
 const EXIT_GRACE_MS = 2000;
 
 /**
