@@ -310,7 +310,7 @@ export class Runsc {
    * @throws TaskioError `ERR_NOT_SUPPORTED` on runc; RuntimeError when the container is gone.
    */
   async wait(id: string, opts: CallOptions = {}): Promise<number> {
-    validateId(id, 'container');
+    validateContainerId(id);
     if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'wait');
     const { stdout } = await this.#exec(['wait', await this.#known(id)], opts);
     const status = parseJson<{ exitStatus?: unknown }>(stdout, this.command, 'wait').exitStatus;
