@@ -32,6 +32,8 @@ function stateOf(v: TaskView): JsonObject {
     Running: live || v.status === 'restarting',
     Paused: v.status === 'paused',
     Restarting: v.status === 'restarting',
+    // false until an exit that had one (and again once a new run started, as docker's SetRunning).
+    OOMKilled: v.exit?.oomKilled ?? false,
     Dead: v.status === 'dead',
     Pid: live ? v.pid : 0,
     // 0 until an exit (and again once a new run started, as docker's SetRunning).
@@ -95,9 +97,9 @@ function configOf(v: TaskView): JsonObject {
  * truthfully, so that `-f '{{.State.ExitCode}}'` and `jq '.[0].State.Pid'` work as with docker. A
  * task's id is both its `Id` and its `Name`. Left out, as taskio has none of them: `Image` (an image
  * id), `ResolvConfPath`, `HostnamePath`, `HostsPath`, `Driver`, `GraphDriver`, `NetworkSettings`,
- * `State.OOMKilled` (an exit does not record it), `Config.Env` and `Config.Entrypoint` (not kept
- * apart from the command), `HostConfig.CapAdd`/`CapDrop` (only the resulting set is kept),
- * `HostConfig.ReadonlyRootfs`, `Binds`, `Tmpfs`, `LogConfig`.
+ * `Config.Env` and `Config.Entrypoint` (not kept apart from the command), `HostConfig.CapAdd`/
+ * `CapDrop` (only the resulting set is kept), `HostConfig.ReadonlyRootfs`, `Binds`, `Tmpfs`,
+ * `LogConfig`. `State.OOMKilled` is the exit's `oomKilled`.
  */
 export function dockerInspect(v: TaskView): JsonObject {
   const [path = '', ...args] = commandOf(v);

@@ -17,7 +17,7 @@ export function exitFromStatus(status: number, at: Date | null): ExitRecord {
   };
 }
 
-/** An exit nobody could see: no code is made up. */
+/** A task's exit nobody could see: no code is made up, nor an OOM kill (docker's false). */
 export function unknownExit(reason: string, at: Date | null = new Date()): ExitRecord {
-  return { exitCode: null, signal: null, exitedAt: at ? at.toISOString() : null, reason };
+  return { exitCode: null, signal: null, exitedAt: at ? at.toISOString() : null, reason, oomKilled: false };
 }

@@ -3,9 +3,10 @@ import path from 'node:path';
 import { cgroupLayout, processCgroup } from '../runtime/jobobject/index.js';
 
 /**
- * Counts the OOM kills in a task's memory cgroup, to publish docker's `oom` event: its `oom_kill`
- * counter (cgroup v1 `memory.oom_control`, v2 `memory.events`) read before the task runs, or when
- * a daemon adopts it, and again when it exits.
+ * Counts the OOM kills in a task's memory cgroup, for docker's `oom` event and its exit's
+ * `oomKilled` (docker's `State.OOMKilled`): its `oom_kill` counter (cgroup v1
+ * `memory.oom_control`, v2 `memory.events`) read before the task runs, or when a daemon adopts
+ * it, and again when it exits.
  */
 export class OomCounter {
   private constructor(private readonly file: string, private readonly base: number) {}

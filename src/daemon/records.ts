@@ -196,4 +196,14 @@ export interface ExitRecord {
   signal: string | null;
   exitedAt: string | null;
   reason?: string;
+  /**
+   * A task's exit: whether its memory cgroup (runsc: its sandbox's; host: its job's) had an OOM
+   * kill during this run — docker's `State.OOMKilled`, true even when the process killed was not
+   * the task's init (under runsc it is the sentry, the whole sandbox goes). Counted from the run's
+   * start, or from the adoption of a task a daemon took over; false for a host task without a job
+   * (it runs in the daemon's cgroup), for an exit nobody saw, and for a runsc/runc `--rm` task
+   * without a memory limit (it runs attached: the runtime removes its cgroup at the exit, before
+   * the count is read). Absent: an exec's exit, or one written by a taskio before it (read as false).
+   */
+  oomKilled?: boolean;
 }

@@ -253,8 +253,10 @@ export class DaemonTask {
     }
     this.outputDone = this.#logCopy ? this.#logCopy.done : this.exited.then(() => undefined);
     if (init.record.healthcheck) this.#health = this.#healthMonitor(init.record.healthcheck, init.state === 'running' || init.state === 'paused');
-    // Docker's `oom` event: only a task with a memory limit has a counter of its own to read.
-    if (this.#exit === null && init.record.limits?.memory !== undefined) this.#oom = init.oom !== undefined ? init.oom : OomCounter.of(init.record.pid);
+    // Docker's `oom` event and `State.OOMKilled`: counted in the task's own memory cgroup, with a
+    // limit or not (one set later by `update`, a kill for the machine's lack of memory). A host task
+    // without a job runs in the daemon's cgroup: that count is not its own.
+    if (this.#exit === null && (init.record.runtime !== 'host' || init.record.job !== null)) this.#oom = init.oom !== undefined ? init.oom : OomCounter.of(init.record.pid);
   }
 
   get id(): string {
@@ -276,8 +278,10 @@ export class DaemonTask {
   }
 
   /** Records the exit: in memory at once, on disk (atomically) before it is reported. */
-  async #onExit(exit: ExitRecord): Promise<ExitRecord> {
+  async #onExit(seen: ExitRecord): Promise<ExitRecord> {
     if (this.#exit) return this.#exit;
+    // Read now: the runtime's delete, which removes the cgroup, comes after the exit.
+    const exit: ExitRecord = { ...seen, oomKilled: (this.#oom?.kills() ?? 0) > 0 };
     this.#exit = exit;
     this.lifecycle.apply('exit');
     void this.#health?.stop();
@@ -287,7 +291,7 @@ export class DaemonTask {
     this.#logCopy?.taskExited();
     // FIFO mode after a restart: what the task wrote last stays readable until a client reads it or rm.
     void this.#keepAlive?.closeWhenDrained();
-    if (this.#oom && this.#oom.kills() > 0) {
+    if (exit.oomKilled) {
       this.#ctx.logger.warn({ id: this.id }, 'task killed for lack of memory (OOM)');
       this.publish({ type: 'oom' });
     }

@@ -1068,12 +1068,11 @@ function attachedRun(runtime: string, record: TaskRecord): boolean {
 }
 
 /**
- * The OOM counter of a new task with a memory limit, taken before it runs: its job's cgroup (host)
- * or its spec's absolute `linux.cgroupsPath` (runsc, runc). Undefined otherwise (a bundle's
- * relative path): the task's pid finds it once it runs.
+ * The OOM counter of a new task, taken before it runs: its job's cgroup (host) or its spec's
+ * absolute `linux.cgroupsPath` (runsc, runc). Undefined otherwise (a bundle's relative path): the
+ * task's pid finds it once it runs.
  */
 function oomCounter(record: TaskRecord, spec: OciSpec): OomCounter | undefined {
-  if (record.limits?.memory === undefined) return undefined;
   const cgroupsPath = (spec.linux as { cgroupsPath?: unknown } | undefined)?.cgroupsPath;
   const path = record.runtime === 'host' ? (record.job === null ? null : jobCgroupPath(record.job))
     : typeof cgroupsPath === 'string' && cgroupsPath.startsWith('/') ? cgroupsPath : null;

@@ -122,11 +122,11 @@ t.test('inspect: docker\'s fields of host tasks running, exited with a code, kil
   t.same(entries.map(taskioPart), views, 'taskio\'s own fields as they were');
   const [r, e, k, n] = entries as [Entry, Entry, Entry, Entry];
   t.same(r.State, {
-    Status: 'running', Running: true, Paused: false, Restarting: false, Dead: false, Pid: run.pid, ExitCode: 0, Error: '',
+    Status: 'running', Running: true, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: run.pid, ExitCode: 0, Error: '',
     StartedAt: run.started, FinishedAt: zeroTime, Health: null,
   }, 'running: its pid, exit code 0, never finished');
   t.same(e.State, {
-    Status: 'exited', Running: false, Paused: false, Restarting: false, Dead: false, Pid: 0, ExitCode: 3, Error: '',
+    Status: 'exited', Running: false, Paused: false, Restarting: false, OOMKilled: false, Dead: false, Pid: 0, ExitCode: 3, Error: '',
     StartedAt: exit.started, FinishedAt: exit.exit!.exitedAt, Health: null,
   }, 'exited: its code, pid 0');
   t.match(k.State, { Status: 'exited', Running: false, Pid: 0, ExitCode: 137, StartedAt: kill.started, FinishedAt: kill.exit!.exitedAt }, 'killed: 128 + 9');
