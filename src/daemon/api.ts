@@ -434,7 +434,9 @@ export function apiRouter(api: ApiContext): Router {
     checkQuery(ctx.query, {});
     checkFields(await ctx.body(), noBody);
     const e = exec(ctx);
-    return { body: await abortable(e.exited, ctx.signal) };
+    const exit = await abortable(e.exited, ctx.signal);
+    task(ctx).execWaited(e.id);
+    return { body: exit };
   });
   r.add('POST', '/tasks/:id/exec/:exec/kill', async (ctx) => {
     checkQuery(ctx.query, {});

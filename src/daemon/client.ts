@@ -708,7 +708,11 @@ export class DaemonClient {
       id: view.id,
       pid: view.pid,
       wait: async (o: CallOptions = {}) => {
-        const exit = await this.#json<ExitRecord>('POST', execPath('/wait'), undefined, o);
+        // A wait that fails (the exec gone, the daemon away) still removes this client's FIFO set.
+        const exit = await this.#json<ExitRecord>('POST', execPath('/wait'), undefined, o).catch(async (err: unknown) => {
+          await io.close();
+          throw err;
+        });
         await io.wait();
         await io.close();
         await this.#json('DELETE', execPath(), undefined, o).catch(() => undefined);

@@ -53,14 +53,22 @@ export class ExecFifoSweeper {
     if (name !== null) this.#running.set(name, (this.#running.get(name) ?? 0) + 1);
   }
 
-  /** The exec with these stdio paths ended: its set goes unless a client still reads it. */
-  ended(stdio: Stdio): void {
+  /**
+   * The exec with these stdio paths ended: its set goes unless a client still reads it.
+   * @returns whether a client still reads it (holds its reader lock).
+   */
+  ended(stdio: Stdio): boolean {
     const name = fifoSetOf(this.#root, stdio);
-    if (name === null) return;
+    if (name === null) return false;
     const n = (this.#running.get(name) ?? 1) - 1;
-    if (n > 0) return void this.#running.set(name, n);
+    if (n > 0) {
+      this.#running.set(name, n);
+      return false;
+    }
     this.#running.delete(name);
-    if (this.#remove(name) === 'read') this.#ended.add(name);
+    if (this.#remove(name) !== 'read') return false;
+    this.#ended.add(name);
+    return true;
   }
 
   /** Sweeps now, then every {@link sweepIntervalMs} (a timer that keeps no process alive). */

@@ -38,7 +38,10 @@ export const endedExecsKept = 64;
  * - once {@link endedExecsKept} execs of the run ended after it (the oldest end goes first);
  * - once the run ended: every record goes as its exec ends — docker's cleanup after a container's exit
  *   unregisters its execs. A running exec is never dropped: it goes once its exit is known, so a
- *   client waiting on it gets its code first.
+ *   client waiting on it gets its code first. One whose client still read its output when it ended
+ *   (`taskio exec`, between the exec's answer and its wait, which is another request) goes once a
+ *   wait got its exit, its client deleted it, or the task is deleted or runs again: dropped at the
+ *   run's end, its client's wait would find no exec and the command exit 125 for an exec that ran.
  *
  * A record that goes takes its process's stdio and pid files (`<taskdir>/execs/`) with it: its
  * process is deleted, its output delivered first (bounded by the task's drain timeout).
@@ -47,6 +50,8 @@ export class ExecRecords {
   readonly #records = new Map<string, DaemonExec>();
   /** The ids of the ended records, oldest end first (a Set keeps insertion order). */
   readonly #ended = new Set<string>();
+  /** The ended records whose client still read their output at their end: kept for its wait once the run ended. */
+  readonly #awaited = new Set<string>();
   readonly #logger: LogSink;
   readonly #taskId: string;
   #runEnded = false;
@@ -78,13 +83,18 @@ export class ExecRecords {
     this.#records.set(e.id, e);
   }
 
-  /** Exec `e` ended (its exit is recorded and told): the oldest ended records beyond the bound go, or, the run over, this one. */
-  ended(e: DaemonExec): void {
+  /**
+   * Exec `e` ended (its exit is recorded and told): the oldest ended records beyond the bound go, or,
+   * the run over, this one — unless `clientReads` (its client holds its FIFO set's reader lock: it
+   * will ask for the exit), then it stays for that client's {@link waited}.
+   */
+  ended(e: DaemonExec, clientReads = false): void {
     if (this.#records.get(e.id) !== e) return; // its client deleted it meanwhile
     this.#ended.add(e.id);
-    const limit = this.#runEnded ? 0 : endedExecsKept;
+    if (clientReads) this.#awaited.add(e.id);
+    if (this.#runEnded) return this.#dropEnded();
     for (const id of this.#ended) {
-      if (this.#ended.size <= limit) break;
+      if (this.#ended.size <= endedExecsKept) break;
       void this.#dropInBackground(id);
     }
   }
@@ -92,7 +102,13 @@ export class ExecRecords {
   /** The task's run ended (its init exited): the ended records go now, the others as their execs end. */
   runEnded(): void {
     this.#runEnded = true;
-    for (const id of this.#ended) void this.#dropInBackground(id);
+    this.#dropEnded();
+  }
+
+  /** A wait got exec `id`'s exit: its record goes if the run ended (kept for that wait). */
+  waited(id: string): void {
+    if (!this.#awaited.delete(id)) return;
+    if (this.#runEnded && this.#ended.has(id)) void this.#dropInBackground(id);
   }
 
   /**
@@ -104,6 +120,7 @@ export class ExecRecords {
     if (!e) return;
     this.#records.delete(id);
     this.#ended.delete(id);
+    this.#awaited.delete(id);
     await e.process.delete();
   }
 
@@ -112,7 +129,13 @@ export class ExecRecords {
     const all = [...this.#records.values()];
     this.#records.clear();
     this.#ended.clear();
+    this.#awaited.clear();
     for (const e of all) await e.process.release().catch(() => undefined);
+  }
+
+  /** The run over: the ended records go, but those kept for their client's wait. */
+  #dropEnded(): void {
+    for (const id of this.#ended) if (!this.#awaited.has(id)) void this.#dropInBackground(id);
   }
 
   async #dropInBackground(id: string): Promise<void> {

@@ -389,10 +389,11 @@ export class DaemonTask {
       e.exited = process.wait().then(() => {
         e.exit = exitFromStatus(process.exitStatus(), process.exitedAt());
         // Before the event: whoever saw the exec end sees its set gone too (unless a client reads it).
-        this.#ctx.execFifos.ended(config);
+        const clientReads = this.#ctx.execFifos.ended(config);
         this.publish({ type: 'exec-exit', execId: e.id, exitCode: e.exit.exitCode });
-        // A waiter holds the record itself: it gets the exit whether or not the record is kept.
-        this.execs.ended(e);
+        // A waiter holds the record itself: it gets the exit whether or not the record is kept; a
+        // client still reading will ask for it, so its record is kept for that wait.
+        this.execs.ended(e, clientReads);
         return e.exit;
       });
       return e;
@@ -459,6 +460,12 @@ export class DaemonTask {
     const e = this.execs.get(execId) ?? this.#copies.get(execId);
     if (!e) throw new TaskioError('ERR_NOT_FOUND', `task ${this.id} has no exec ${JSON.stringify(execId)}`);
     return e;
+  }
+
+  /** A wait got exec `execId`'s exit: a record kept for it once the run ended goes now. */
+  execWaited(execId: string): void {
+    this.execs.waited(execId);
+    this.#copies.waited(execId);
   }
 
   /** Removes a finished exec (its stdio and pid files released). */

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { endedExecsKept } from '../../src/daemon/execRecords.js';
 import { exitOf } from '../helpers/common.js';
@@ -72,6 +73,25 @@ t.test('a client waiting on its exec across the task\'s stop gets its exit code;
   t.equal((await exited.seen).exitCode, 137, 'the code in the exec-exit event');
   await eventually(async () => (await c.getTask('box')).execs.length === 0, 'both records gone once their execs ended');
   await eventually(() => pidFiles(root, 'box').length === 0, 'their pid files too');
+});
+
+t.test('an exec that ended before its client asked for its exit, the task exiting between, still gives that client its code; then its record goes', { timeout: 120_000 }, async (t) => {
+  const { root, c } = await daemonWithBox(t);
+  const out = new PassThrough();
+  let text = '';
+  out.setEncoding('utf8').on('data', (d: string) => { text += d; });
+  const exited = await nextEvent(t, c, 'box', (e) => e.type === 'exec-exit');
+  // As `taskio exec`: its client reads the output, and asks for the exit in a request of its own.
+  const h = await c.exec('box', { args: ['sh', '-c', 'echo x; exit 5'], stdout: out });
+  t.equal((await exited.seen).exitCode, 5, 'the exec ended');
+  // The task's run ends before that request comes (a CI step whose exec made the job end).
+  await c.kill('box', 'KILL');
+  t.equal((await c.wait('box')).exitCode, 137);
+  t.same((await h.wait()).exitCode, 5, 'the client gets the exec\'s code, not "no exec"');
+  t.equal(text, 'x\n', 'and its output');
+  await eventually(async () => (await c.getTask('box')).execs.length === 0, 'the record goes after that wait');
+  await eventually(() => pidFiles(root, 'box').length === 0, 'its pid file too');
+  t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'the client\'s FIFO set is removed');
 });
 
 t.test(`a running task keeps its last ${endedExecsKept} ended execs, not more: the oldest go with their pid files`, { timeout: 180_000 }, async (t) => {
