@@ -109,15 +109,29 @@ async function recordProcess(init: Init, dir: string): Promise<void> {
 }
 
 /**
+ * Whether mount `m` of a task's spec is a tmpfs its runtime makes afresh at each start (`/tmp` on
+ * the default rootfs, `/dev/shm`): a helper's own would take a copy in and lose it, as the task's
+ * start makes another, and show nothing of a run that ended. `/dev` is one too, but the runtime
+ * makes its device nodes there.
+ */
+function freshEachStart(m: { type?: string; destination: string }): boolean {
+  return m.type === 'tmpfs' && m.destination !== '/dev';
+}
+
+/**
  * The helper's spec: the task's bundle with `process` replaced by the exec's (no terminal), its root
  * made absolute (the bundle is elsewhere), and a cgroup of the helper's own (runsc, runc) — the
- * task's would be shared with a start of it.
+ * task's would be shared with a start of it. Its tmpfs mounts made afresh at each start are
+ * read-only in the helper, so a copy into one fails (tar's "Read-only file system") rather than
+ * succeed into memory no run of the task sees — docker's writable layer keeps such a copy; taskio's
+ * `/tmp` is a tmpfs of each run — and a copy out of one finds nothing, as nothing of it is left.
  */
 function helperSpec(layout: DaemonLayout, record: TaskRecord, helperId: string, config: ExecConfig): ReturnType<typeof readSpec> {
   const spec = readSpec(record.bundle);
   spec.root.path = path.resolve(record.bundle, spec.root.path);
   spec.process = { ...config.spec, terminal: false };
   delete spec.process.consoleSize;
+  spec.mounts = spec.mounts?.map((m) => (freshEachStart(m) ? { ...m, options: [...(m.options ?? []).filter((o) => o !== 'rw'), 'ro'] } : m));
   const linux = spec.linux as { cgroupsPath?: string } | undefined;
   if (record.runtime !== 'host' && linux) linux.cgroupsPath = containerCgroup(copyHelperCgroup(layout, helperId));
   return spec;

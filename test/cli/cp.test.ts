@@ -202,6 +202,26 @@ t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp
   leftNothing('after rm', []);
 });
 
+for (const runtime of ['runc', 'runsc'] as const) {
+  t.test(`${runtime}: cp into the /tmp of a created task fails, read-only, rather than succeed into a tmpfs no run of it sees; out of an exited one's /tmp finds nothing`, { timeout: 90_000 }, async (t) => {
+    const root = daemonRoot(t);
+    const H = path.join(root, 'here');
+    fs.mkdirSync(H);
+    fs.writeFileSync(path.join(H, 'in'), 'data\n');
+    // The default rootfs: /tmp is a tmpfs its runtime makes at each start (the helper's would be another).
+    t.equal((await taskio(root, ['create', '--name', 'box', '--runtime', runtime, '--', 'sh', '-c', 'echo made > /tmp/out'])).status, 0);
+    const into = await taskio(root, ['cp', `${H}/in`, 'box:/tmp/in']);
+    t.equal(into.status, 125, 'cp into /tmp of the created task fails');
+    t.match(into.stderr, /^taskio cp: .*Read-only file system/, 'with tar\'s read-only error');
+    t.equal((await taskio(root, ['start', '-a', 'box'])).status, 0);
+    const out = await taskio(root, ['cp', 'box:/tmp/out', `${H}/out`]);
+    t.same([out.status, out.stderr], [125, 'taskio cp: Could not find the file /tmp/out in container box\n'], 'what the run left in its /tmp went with it');
+    t.same(runtimeLeft(root, 'box', runtime).helperDirs, [], 'no helper bundle left');
+    t.equal((await taskio(root, ['rm', 'box'])).status, 0);
+    t.same(runtimeLeft(root, 'box', runtime), { containers: [], helperDirs: [], helperCgroups: [] }, 'nothing left after rm');
+  });
+}
+
 /**
  * A copy helper running `cat` in task `box` of `c`'s daemon that runs until its input ends (`end`),
  * as a copy in whose client is slow; `exited`: its wait's answer.
