@@ -350,7 +350,10 @@ export function apiRouter(api: ApiContext): Router {
       if (value && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
     }
     const log = await openLog(t, {
-      follow: q.follow === true, ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
+      // docker follows only a task that runs (daemon/logs.go: no follow with a logger made for a
+      // stopped container): `logs -f` of a created task is its empty log at once, not a wait for a
+      // start that may never come. A paused or running task is followed to its exit.
+      follow: q.follow === true && t.state !== 'created', ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
       timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
     });
     res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });

@@ -147,6 +147,20 @@ t.test('logs -f: ctrl-C (SIGINT) ends it quietly with 130; an exited task ends a
   t.equal(done.stdout, 'hello\n');
 });
 
+t.test('logs -f of a created task: its empty log at once, exit 0, as docker (only a running task is followed)', { timeout: 30_000 }, async (t) => {
+  const id = 'logs-created';
+  await c.createTask({ id, runtime: 'host', args: ['echo', 'ran'], start: false });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  // The old daemon followed it until a start and that run's exit: this waited for the test's timeout.
+  const [plain, followed] = await Promise.all([taskio(t, root, 'logs', id), taskio(t, root, 'logs', '-f', id)]);
+  t.same([plain.code, plain.stdout, plain.stderr], [0, '', ''], 'logs: empty');
+  t.same([followed.code, followed.stdout, followed.stderr], [0, '', ''], 'logs -f: empty, and it returned');
+  // The task is left as it was: started now, its run is in the log as usual.
+  await c.start(id);
+  await c.wait(id);
+  t.equal((await taskio(t, root, 'logs', '-f', id)).stdout, 'ran\n', 'its run, once started');
+});
+
 t.test('logs -f: a daemon that goes away in the middle is one line and 125, not the end of the log', { timeout: 120_000 }, async (t) => {
   const id = 'logs-cut';
   await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo hello; exec sleep 1000'] });
