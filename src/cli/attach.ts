@@ -13,6 +13,7 @@ import { checkTty } from './checkTty.js';
 import { outputStreams, type ShownOutput } from './outputStreams.js';
 import { proxySignals } from './sigProxy.js';
 import type { VerbContext } from './verb.js';
+import { waitBeside } from './waitBeside.js';
 
 /** What an attach to a task takes from the command line. */
 export interface AttachTaskOptions {
@@ -83,16 +84,22 @@ export async function startAttached(ctx: VerbContext): Promise<unknown> {
     const stdin = a.bool('interactive') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);
     const opts = { stdin, closeStdin: true, logs: false, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: true };
-    let exit: Promise<ExitRecord | null> = Promise.resolve(null);
-    const end = await attachSession(ctx, client, () => id, Promise.resolve(id), task.terminal, opts, async (streams) => {
-      const attached = await client.startAttached(id, { ...streams, exit: !task.terminal });
-      exit = attached.exit;
-      return attached;
-    });
-    const left = leftCode(end);
-    if (left !== null) return left;
-    // No exit in the stream (a terminal's is raw): asked, once the --rm task went for one.
-    return (await exit) ?? client.wait(id, task.autoRemove ? { condition: 'removed' } : {});
+    // No exit in a terminal's stream (it is raw): asked beside it, once the --rm task went for one.
+    const beside = task.terminal ? waitBeside(client, id, task.autoRemove) : null;
+    let exit: Promise<ExitRecord | null> = beside?.exit ?? Promise.resolve(null);
+    try {
+      const end = await attachSession(ctx, client, () => id, Promise.resolve(id), task.terminal, opts, async (streams) => {
+        const attached = await client.startAttached(id, { ...streams, exit: !task.terminal });
+        if (!beside) exit = attached.exit;
+        return attached;
+      });
+      const left = leftCode(end);
+      if (left !== null) return left;
+      // A daemon from before the exit frame sent none: asked now.
+      return (await exit) ?? await client.wait(id, task.autoRemove ? { condition: 'removed' } : {});
+    } finally {
+      beside?.stop();
+    }
   });
 }
 
@@ -139,7 +146,13 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
     refuseUnstarted(task); // before the terminal checks, as docker's attach
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);
-    const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') });
-    return leftCode(end) ?? client.wait(id);
+    // The exit is asked beside the attach, whose stream carries none (see waitBeside).
+    const beside = waitBeside(client, id);
+    try {
+      const end = await attachTask(ctx, client, task, { stdin, closeStdin: false, logs: a.bool('logs'), detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy') });
+      return leftCode(end) ?? await beside.exit;
+    } finally {
+      beside.stop();
+    }
   });
 }

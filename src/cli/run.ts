@@ -16,6 +16,7 @@ import { commandHealthcheck } from './health.js';
 import { commandLog } from './logDriver.js';
 import type { ParsedArgs } from './flags.js';
 import type { VerbContext } from './verb.js';
+import { waitBeside } from './waitBeside.js';
 
 /**
  * The task's command: docker's `--entrypoint` (one executable, never split; `""` is none) before
@@ -153,13 +154,19 @@ export async function run(ctx: VerbContext): Promise<unknown> {
         // output in the same stream (once the task is removed, with --rm). A terminal's stream is
         // raw: there the wait is asked at once on another connection, its answer there as the
         // output ends (the daemon removes a --rm task only once this attach ended).
-        const waiting = new AbortController();
+        let stopWait = (): void => undefined;
         let exit: Promise<ExitRecord | null> | null = null;
         try {
           const end = await createAndAttach(ctx, client, req, attach, (task) => {
             id = task.id;
-            exit = req.terminal ? client.wait(task.id, { ...(rm ? { condition: 'removed' as const } : {}), signal: waiting.signal }) : task.exit;
-            exit.catch(() => undefined); // awaited below, unless detached
+            if (req.terminal) {
+              const beside = waitBeside(client, task.id, rm);
+              stopWait = beside.stop;
+              exit = beside.exit;
+            } else {
+              exit = task.exit;
+              exit.catch(() => undefined); // awaited below, unless detached
+            }
             made(task.id);
           });
           const left = leftCode(end);
@@ -167,7 +174,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
           const record = await exit;
           if (record !== null) return record;
         } finally {
-          waiting.abort();
+          stopWait();
         }
         // No exit in the stream (a daemon that could not send it): asked as for FIFO mode.
       }

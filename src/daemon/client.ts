@@ -25,6 +25,11 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
+/** A call's options as sent (`ownConnection`: the call's own connection, see `HttpCall` in unixHttp.ts). */
+export interface SendOptions extends CallOptions {
+  ownConnection?: boolean;
+}
+
 /** Options of {@link connectDaemon}. */
 export interface ConnectOptions extends CallOptions {
   /** Start a daemon when none answers (default true). */
@@ -311,12 +316,12 @@ export class DaemonClient {
     return this.layout.socket;
   }
 
-  #send(method: string, p: string, body: unknown, opts: CallOptions, upgrade = false): Promise<HttpAnswer> {
+  #send(method: string, p: string, body: unknown, opts: SendOptions, upgrade = false): Promise<HttpAnswer> {
     if (this.#closed) return Promise.reject(new TaskioError('ERR_CLIENT_CLOSED', `this client of ${this.root} was closed`));
     const unsafe = this.#rootTrusted ? '' : this.#rootUnsafe();
     if (unsafe) return Promise.reject(new TaskioError('ERR_UNSAFE_DIR', `refusing daemon root ${this.root}: ${unsafe}`));
     return this.#http.call({
-      method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(upgrade ? { upgrade } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
+      method, path: p, ...(body === undefined ? {} : { body: JSON.stringify(body) }), ...(upgrade ? { upgrade } : {}), ...(opts.ownConnection ? { ownConnection: true } : {}), ...(opts.signal ? { signal: opts.signal } : {}),
     });
   }
 
@@ -346,7 +351,7 @@ export class DaemonClient {
   }
 
   /** Sends a request; a daemon that is not there is started (once) and the request sent again. */
-  async #request(method: string, p: string, body: unknown, opts: CallOptions): Promise<HttpAnswer> {
+  async #request(method: string, p: string, body: unknown, opts: SendOptions): Promise<HttpAnswer> {
     try {
       return await this.#send(method, p, body, opts);
     } catch (err) {
@@ -356,7 +361,7 @@ export class DaemonClient {
     return this.#send(method, p, body, opts);
   }
 
-  async #json<T>(method: string, p: string, body: unknown, opts: CallOptions = {}): Promise<T> {
+  async #json<T>(method: string, p: string, body: unknown, opts: SendOptions = {}): Promise<T> {
     const res = await this.#request(method, p, body, opts);
     if (res.status >= 300) throw await errorOf(res);
     const text = await readAll(res.body);
@@ -413,9 +418,11 @@ export class DaemonClient {
 
   /**
    * `POST /tasks/:id/wait`: resolves with the exit once the task exited, or with `condition:
-   * 'removed'` once it was also removed (an `autoRemove` task: by the daemon).
+   * 'removed'` once it was also removed (an `autoRemove` task: by the daemon). `ownConnection`:
+   * rejects with `ECONNRESET` when the daemon goes away meanwhile, instead of asking again (the
+   * next daemon, which a command starts, would wait there for the task's next exit).
    */
-  wait(id: string, opts: CallOptions & { condition?: 'not-running' | 'removed' } = {}): Promise<ExitRecord> {
+  wait(id: string, opts: SendOptions & { condition?: 'not-running' | 'removed' } = {}): Promise<ExitRecord> {
     return this.#json('POST', this.#task(id, opts.condition === 'removed' ? '/wait?condition=removed' : '/wait'), undefined, opts);
   }
 

@@ -27,6 +27,12 @@ export interface HttpCall {
   body?: string;
   /** Asks to take over the connection (`Connection: Upgrade`, `Upgrade: tcp`): a `101` hands it over. */
   upgrade?: boolean;
+  /**
+   * Sent on a connection of its own, never a kept-alive one: a call that waits long (a task's
+   * exit) and is cut by the daemon's death then fails with `ECONNRESET`, where on a reused
+   * connection that failure looks like a stale one's and the call would be sent again.
+   */
+  ownConnection?: boolean;
   signal?: AbortSignal;
 }
 
@@ -67,7 +73,7 @@ export class UnixHttpClient {
     for (let retries = 0; ; retries++) {
       if (c.signal?.aborted) throw abortError(c.signal);
       // An upgrade takes a connection of its own (it is not given back), as node:http's upgrades do.
-      const reused = c.upgrade ? null : this.#take();
+      const reused = c.upgrade || c.ownConnection ? null : this.#take();
       try {
         return await this.#exchange(reused ?? net.connect(this.socketPath), c);
       } catch (err) {
