@@ -1,5 +1,5 @@
 import { TaskioError } from '../errors.js';
-import type { DaemonClient } from '../daemon/client.js';
+import { isConnectError, type DaemonClient } from '../daemon/client.js';
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { TaskMount } from '../daemon/mounts.js';
 import type { ExitRecord } from '../daemon/records.js';
@@ -180,10 +180,19 @@ export async function run(ctx: VerbContext): Promise<unknown> {
       }
       return await client.wait(id!, rm ? { condition: 'removed' } : {});
     } catch (err) {
-      if (rm && id !== null) await removeQuietly(client, id);
+      if (rm && id !== null && !daemonGone(err)) await removeQuietly(client, id);
       throw err;
     }
   }));
+}
+
+/**
+ * Whether `err` is the daemon going away under a call (SIGKILL, a crash) or not being there. The
+ * task then runs on for the next daemon, which removes a `--rm` task once it exited: a removal from
+ * here would start that daemon only to kill the task the user was attached to.
+ */
+function daemonGone(err: unknown): boolean {
+  return (err as { code?: unknown }).code === 'ECONNRESET' || isConnectError(err);
 }
 
 /** `--rm` after a failed attach: the task goes anyway (killed first), and the first error is the one reported. */

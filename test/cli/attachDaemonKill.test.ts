@@ -51,3 +51,20 @@ for (const tty of [true, false]) {
     t.equal((await endOf(again, 20_000)).status, 0, 'detached');
   });
 }
+
+// run -it --rm whose daemon died: the wait failed, and the command's --rm cleanup started the next
+// daemon to force-remove the task, killing the shell the user was in. It is left to the next
+// daemon, which removes it once it exits.
+t.test('run -it --rm: a daemon SIGKILL ends the command with 125 and leaves the task running', { timeout: 90_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const s = ptyTaskio(t, root, ['run', '-it', '--rm', '--name', 'dk', '--runtime', 'host', '--', 'sh', '-c', 'while read l; do echo "got $l"; done']);
+  await s.started;
+  s.term.write('one\r');
+  await s.waitFor(/got one/);
+  process.kill(daemonPid(root), 'SIGKILL');
+  const end = await endOf(s, 20_000);
+  t.equal(end.status, 125, 'the command exits 125');
+  t.match(s.output(), /taskio run: the daemon closed the connection before it answered/, 'it says the daemon went away');
+  t.equal(end.after, end.before, 'the terminal mode is as before');
+  t.match((await taskio(root, ['ps'])).stdout, /dk .* Up /, 'the task runs on, with the next daemon');
+});
