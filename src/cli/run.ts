@@ -176,7 +176,13 @@ export async function run(ctx: VerbContext): Promise<unknown> {
         } finally {
           stopWait();
         }
-        // No exit in the stream (a daemon that could not send it): asked as for FIFO mode.
+        // No exit in the stream: a daemon from before the exit frame, or one that went away under
+        // it (SIGKILL). Asked of a daemon that runs, never of one started for it: that one would
+        // wait, silently, for the next exit of a task whose output no longer comes here.
+        return await client.wait(id!, { ...(rm ? { condition: 'removed' as const } : {}), startDaemon: false }).catch((err: unknown) => {
+          if (!isConnectError(err)) throw err;
+          throw new TaskioError('ERR_NO_DAEMON', `the daemon went away before task ${id!} exited (the next daemon, which any command starts, takes it over)`, { cause: err });
+        });
       }
       return await client.wait(id!, rm ? { condition: 'removed' } : {});
     } catch (err) {

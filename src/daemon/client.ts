@@ -25,9 +25,13 @@ export interface CallOptions {
   signal?: AbortSignal;
 }
 
-/** A call's options as sent (`ownConnection`: the call's own connection, see `HttpCall` in unixHttp.ts). */
+/**
+ * A call's options as sent (`ownConnection`: the call's own connection, see `HttpCall` in
+ * unixHttp.ts; `startDaemon: false`: no daemon started when none answers, the connect error thrown).
+ */
 export interface SendOptions extends CallOptions {
   ownConnection?: boolean;
+  startDaemon?: boolean;
 }
 
 /** Options of {@link connectDaemon}. */
@@ -355,7 +359,7 @@ export class DaemonClient {
     try {
       return await this.#send(method, p, body, opts);
     } catch (err) {
-      if (!isConnectError(err) || this.#opts.start === false) throw err;
+      if (!isConnectError(err) || this.#opts.start === false || opts.startDaemon === false) throw err;
     }
     await this.#ensureDaemon(opts.signal);
     return this.#send(method, p, body, opts);
