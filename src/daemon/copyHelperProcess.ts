@@ -1,9 +1,9 @@
-import fs from 'node:fs';
 import path from 'node:path';
+import { setTimeout as delay } from 'node:timers/promises';
 import { TaskioError } from '../errors.js';
-import { isCode, pidfdSendSignal, pollReadable } from '../sys/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
-import { openPidfd, processStartTime } from './procStat.js';
+import type { PidWatch } from './pidWatch.js';
+import { processStartTime } from './procStat.js';
 
 /**
  * The process of a host task's copy helper (`copyHelper.ts`), named in its `cp-<tag>` directory
@@ -25,13 +25,13 @@ export function recordHelperProcess(dir: string, pid: number): void {
 
 /**
  * Kills the host copy helper process that directory `dir` names, when it still runs — through a
- * pidfd, once its start time matched (a pid reused since is another process's) — and waits until
- * it exited.
+ * pidfd, once its start time matched (a pid reused since is another process's: {@link PidWatch.kill})
+ * — and waits until it exited.
  * @returns its pid, or null when none is named or it is gone.
  * @throws TaskioError `ERR_CORRUPT_STATE` when the file names no process; `ETIMEDOUT` when it still
  *   runs after the kill (bounded).
  */
-export async function killHelperProcess(dir: string): Promise<number | null> {
+export async function killHelperProcess(dir: string, watch: PidWatch): Promise<number | null> {
   const file = path.join(dir, processFile);
   const named = readJson<{ pid?: unknown; startTime?: unknown }>(file);
   if (named === null) return null;
@@ -39,21 +39,7 @@ export async function killHelperProcess(dir: string): Promise<number | null> {
   if (typeof pid !== 'number' || !Number.isSafeInteger(pid) || pid <= 0 || typeof startTime !== 'string') {
     throw new TaskioError('ERR_CORRUPT_STATE', `${file} names no process (a pid and its start time)`);
   }
-  const fd = openPidfd(pid, startTime);
-  if (fd === null) return null;
-  try {
-    try {
-      pidfdSendSignal(fd, 9);
-    } catch (err) {
-      if (!isCode(err, 'ESRCH')) throw err; // exited since the check
-    }
-    const deadline = Date.now() + exitTimeoutMs;
-    for (let delay = 1; !pollReadable([fd])[0]; delay = Math.min(delay * 2, 50)) {
-      if (Date.now() > deadline) throw new TaskioError('ETIMEDOUT', `copy helper process ${pid} still runs ${exitTimeoutMs} ms after SIGKILL`);
-      await new Promise((r) => setTimeout(r, delay));
-    }
-  } finally {
-    fs.closeSync(fd);
-  }
-  return pid;
+  const killed = await Promise.race([watch.kill(pid, startTime), delay(exitTimeoutMs, 'late' as const, { ref: false })]);
+  if (killed === 'late') throw new TaskioError('ETIMEDOUT', `copy helper process ${pid} still runs ${exitTimeoutMs} ms after SIGKILL`);
+  return killed ? pid : null;
 }

@@ -6,6 +6,7 @@ import { copyDirPrefix, copyHelperCgroup, copyHelperId, copyTag } from './copyHe
 import { killHelperProcess } from './copyHelperProcess.js';
 import { removeStaleContainerCgroup } from './containerCgroup.js';
 import type { DaemonLayout } from './layout.js';
+import type { PidWatch } from './pidWatch.js';
 import type { TaskRecord } from './records.js';
 import { runscFor } from './runtimes.js';
 
@@ -21,11 +22,11 @@ import { runscFor } from './runtimes.js';
  * called; a directory whose helper cannot be ended is kept, for the next daemon to try again. Every
  * failure is logged; none stops the adoption.
  */
-export async function removeCopyLeftovers(layout: DaemonLayout, record: TaskRecord, logger: LogSink): Promise<void> {
+export async function removeCopyLeftovers(layout: DaemonLayout, record: TaskRecord, watch: PidWatch, logger: LogSink): Promise<void> {
   const taskDir = layout.taskDir(record.id);
   const tags = leftTags(taskDir, logger);
   if (tags.length === 0) return;
-  const kept = record.runtime === 'host' ? await killProcesses(record, taskDir, tags, logger) : await deleteContainers(layout, record, tags, logger);
+  const kept = record.runtime === 'host' ? await killProcesses(record, taskDir, tags, watch, logger) : await deleteContainers(layout, record, tags, logger);
   const removed = tags.filter((tag) => {
     if (kept.has(tag)) return false;
     try {
@@ -59,11 +60,11 @@ function leftTags(taskDir: string, logger: LogSink): string[] {
  * Kills the host helper processes that the directories of `tags` name.
  * @returns the tags whose directory stays: their process could not be killed, or the record not read.
  */
-async function killProcesses(record: TaskRecord, taskDir: string, tags: string[], logger: LogSink): Promise<Set<string>> {
+async function killProcesses(record: TaskRecord, taskDir: string, tags: string[], watch: PidWatch, logger: LogSink): Promise<Set<string>> {
   const kept = new Set<string>();
   for (const tag of tags) {
     try {
-      const pid = await killHelperProcess(path.join(taskDir, `${copyDirPrefix}${tag}`));
+      const pid = await killHelperProcess(path.join(taskDir, `${copyDirPrefix}${tag}`), watch);
       if (pid !== null) logger.warn({ id: record.id, helperId: copyHelperId(record.id, tag), pid }, 'killed the process of a copy helper a killed daemon left');
     } catch (err) {
       logger.warn({ err, id: record.id, tag }, 'cannot end a copy helper a killed daemon left: it stays, for the next daemon');

@@ -3,10 +3,9 @@ import { TaskioError } from '../errors.js';
 import { removeInside } from '../removeInside.js';
 import { Runsc } from '../runtime/oci/index.js';
 import { removeStaleJob } from '../runtime/jobobject/staleJob.js';
-import { pidfdSendSignal } from '../sys/index.js';
 import { removeStaleContainerCgroup } from './containerCgroup.js';
 import { OutputKeeper } from './outputKeeper.js';
-import { isSameLiveProcess, openPidfd } from './procStat.js';
+import { isSameLiveProcess } from './procStat.js';
 import type { PidWatch } from './pidWatch.js';
 import { jobPrefix, type Runtimes } from './runtimes.js';
 import { defaultStopTimeout, type TaskContext, type TaskView } from './task.js';
@@ -116,16 +115,6 @@ export class DeadTask {
 
   /** Kills the task's process through a pidfd (never a process that reused its pid) and waits for its end. */
   async #killProcess(live: { pid: number; startTime: string }, watch: PidWatch): Promise<void> {
-    const fd = openPidfd(live.pid, live.startTime);
-    if (fd === null) return;
-    let gone: Promise<void>;
-    try {
-      gone = watch.watch(live.pid);
-      pidfdSendSignal(fd, 9);
-      this.#ctx.logger.warn({ id: this.id, pid: live.pid }, 'dead task: its process killed (rm -f)');
-    } finally {
-      fs.closeSync(fd);
-    }
-    await gone;
+    if (await watch.kill(live.pid, live.startTime)) this.#ctx.logger.warn({ id: this.id, pid: live.pid }, 'dead task: its process killed (rm -f)');
   }
 }

@@ -3,9 +3,9 @@ import path from 'node:path';
 import { spawn } from 'node:child_process';
 import { TaskioError } from '../errors.js';
 import { openFifoFd } from '../fifo/index.js';
-import { isCode, pidfdGetFd, pidfdOpen, pidfdSendSignal } from '../sys/index.js';
+import { pidfdGetFd, pidfdOpen } from '../sys/index.js';
 import { OutputKeepAlive } from './keepAlive.js';
-import { openPidfd, processStartTime } from './procStat.js';
+import { killPidfd, openPidfd, processStartTime } from './procStat.js';
 import { processesByArgv } from '../procArgv.js';
 
 /** What a task record keeps of its output keeper, to find it again (and only it) after a restart. */
@@ -20,7 +20,6 @@ export interface KeeperRecord {
 /** The keeper's first fd of its own (0–2 are /dev/null). */
 const firstFd = 3;
 const sleepPaths = ['/usr/bin/sleep', '/bin/sleep'];
-const SIGKILL = 9;
 /** A keeper's name (its argv[0]): without a terminal, and with one (the name it had before it held FIFOs too). */
 const outputKeeperName = 'taskio-output-keeper', consoleKeeperName = 'taskio-console-keeper';
 
@@ -73,7 +72,7 @@ export class OutputKeeper {
       return new OutputKeeper({ pid, startTime, ...(master === null ? {} : { masterFd: firstFd }) }, pidfd);
     } catch (err) {
       if (pidfd >= 0) {
-        kill(pidfd);
+        killPidfd(pidfd);
         fs.closeSync(pidfd);
       }
       throw err;
@@ -147,7 +146,7 @@ export class OutputKeeper {
   /** Kills the keeper (through its pidfd: never a process that reused its pid) and closes the pidfd. Idempotent. */
   stop(): void {
     if (this.#pidfd === null) return;
-    kill(this.#pidfd);
+    killPidfd(this.#pidfd);
     this.close();
   }
 
@@ -156,13 +155,5 @@ export class OutputKeeper {
     if (this.#pidfd === null) return;
     fs.closeSync(this.#pidfd);
     this.#pidfd = null;
-  }
-}
-
-function kill(pidfd: number): void {
-  try {
-    pidfdSendSignal(pidfd, SIGKILL);
-  } catch (err) {
-    if (!isCode(err, 'ESRCH')) throw err; // gone already
   }
 }

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import { pidfdOpen, pollReadable } from '../sys/index.js';
+import { killPidfd, openPidfd } from './procStat.js';
 
 const pollMs = 100;
 
@@ -28,6 +29,30 @@ export class PidWatch {
     } catch {
       return Promise.resolve(); // ESRCH: gone
     }
+    return this.#watchFd(fd, pid, unwatch);
+  }
+
+  /**
+   * SIGKILLs the process `pid` that started at `startTime` through a pidfd — never a process that
+   * took its pid since — and resolves true once it exited; false at once when it was gone already.
+   */
+  async kill(pid: number, startTime: string): Promise<boolean> {
+    const fd = openPidfd(pid, startTime);
+    if (fd === null) return false;
+    // The pidfd that was checked is the one watched: no second open by pid.
+    const gone = this.#watchFd(fd, pid);
+    try {
+      killPidfd(fd);
+    } catch (err) {
+      this.#release(fd); // not killed: nothing to wait for
+      throw err;
+    }
+    await gone;
+    return true;
+  }
+
+  /** Resolves when the process of pidfd `fd` (taken over here) exits; see {@link watch}. */
+  #watchFd(fd: number, pid: number, unwatch?: AbortSignal): Promise<void> {
     return new Promise<void>((resolve) => {
       const w = { pid, resolve };
       this.#watched.set(fd, w);

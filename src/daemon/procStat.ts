@@ -1,5 +1,5 @@
 import fs from 'node:fs';
-import { isCode, pidfdOpen } from '../sys/index.js';
+import { isCode, pidfdOpen, pidfdSendSignal } from '../sys/index.js';
 
 /** Fields of `/proc/<pid>/stat` after the command name (state is [0]), or null when it is gone. */
 function statFields(pid: number): string[] | null {
@@ -45,6 +45,15 @@ export function openPidfd(pid: number, startTime: string): number | null {
     return null;
   }
   return fd;
+}
+
+/** SIGKILLs the process pidfd `fd` names; one gone already is no error. */
+export function killPidfd(fd: number): void {
+  try {
+    pidfdSendSignal(fd, 9);
+  } catch (err) {
+    if (!isCode(err, 'ESRCH')) throw err;
+  }
 }
 
 /**

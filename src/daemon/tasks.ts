@@ -859,7 +859,7 @@ export class TaskManager {
     const { layout, logger } = this.#ctx;
     const id = record.id;
     // Created or not: a copy into a created task runs through a helper too.
-    await removeCopyLeftovers(layout, record, logger);
+    await removeCopyLeftovers(layout, record, this.#watch, logger);
     if (record.status === 'created') {
       // Made but never started (docker's create): it waits for its start as it did.
       return new DaemonTask(this.#ctx, { record, state: 'created', control: null, logCopy: null, adopted: false });
