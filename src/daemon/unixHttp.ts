@@ -15,7 +15,8 @@ import { TaskioError, abortError } from '../errors.js';
  * Connections are kept alive as node:http's keep-alive agent keeps them: one whose answer was read
  * to its end is reused by the next call, does not keep the process alive while idle, and is closed
  * after `idleMs`. A reused connection the daemon closed meanwhile (its idle timeout, a restart)
- * fails before any answer; the call is then sent again on a fresh one.
+ * fails before any answer; the call is then sent again on a fresh one where that cannot do it
+ * twice ({@link sendAgain}).
  */
 
 /** One request. */
@@ -77,7 +78,7 @@ export class UnixHttpClient {
       try {
         return await this.#exchange(reused ?? net.connect(this.socketPath), c);
       } catch (err) {
-        if (!(reused && err instanceof StaleConnection && retries < maxStaleRetries)) throw err instanceof StaleConnection ? err.original : err;
+        if (!(reused && err instanceof StaleConnection && retries < maxStaleRetries && sendAgain(c, err.original))) throw err instanceof StaleConnection ? err.original : err;
       }
     }
   }
@@ -186,7 +187,19 @@ function emptyBody(): Readable {
   return r;
 }
 
-/** A reused connection that failed before any byte of an answer: the call may be sent again. */
+/**
+ * Whether a call whose reused connection failed before any answer (`err`) is sent again. A GET or
+ * HEAD only reads, so it is. Any other call (create, start, kill, rm…) may have been carried out by
+ * a daemon that died before it answered, and sent again it would be carried out twice — a second
+ * task, a task started again; it is sent again only where the write itself failed (`EPIPE`: the
+ * daemon had closed the connection before the request reached it). Else its `ECONNRESET` is the
+ * caller's, who can look. Go's `http.Transport`, docker's client, draws the same line.
+ */
+function sendAgain(c: HttpCall, err: Error): boolean {
+  return c.method === 'GET' || c.method === 'HEAD' || (err as NodeJS.ErrnoException).code === 'EPIPE';
+}
+
+/** A reused connection that failed before any byte of an answer: the call may be sent again ({@link sendAgain}). */
 class StaleConnection extends Error {
   constructor(readonly original: Error) {
     super(original.message);

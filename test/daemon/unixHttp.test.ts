@@ -135,6 +135,40 @@ t.test('a kept-alive connection the server closed as it was reused: the call goe
   t.equal(firstRequests, 2, 'the first connection was reused, and cut');
 });
 
+t.test('a POST on a reused connection goes out again only when it never reached the server', { timeout: 30_000 }, async (t) => {
+  const posts: string[] = [];
+  const conns: net.Socket[] = [];
+  let cutNext = false;
+  const server = http.createServer((req, res) => {
+    if (req.method === 'POST') posts.push(req.url!);
+    // A daemon that carried the request out and died before it answered.
+    if (cutNext) {
+      cutNext = false;
+      return void req.socket.destroy();
+    }
+    res.writeHead(200, { 'Content-Length': 2 }).end('ok');
+  });
+  server.on('connection', (s: net.Socket) => conns.push(s));
+  const c = new UnixHttpClient(await serve(t, server));
+  t.teardown(() => c.close());
+  const ok = async (p: Promise<import('../../src/daemon/unixHttp.js').HttpAnswer>): Promise<string> => (await readAll((await p).body)).toString();
+  t.equal(await ok(c.call({ method: 'GET', path: '/' })), 'ok');
+  t.equal(conns.length, 1);
+  // The server read the POST, then cut the connection: sent again, it would be carried out twice.
+  cutNext = true;
+  await t.rejects(c.call({ method: 'POST', path: '/tasks/a/start' }), { code: 'ECONNRESET' }, 'the caller gets the cut');
+  t.same(posts, ['/tasks/a/start'], 'the POST was not sent again');
+  t.equal(conns.length, 1, 'no connection was made for it');
+  t.equal(await ok(c.call({ method: 'GET', path: '/' })), 'ok');
+  // The server closed the kept connection before the POST was written (its idle timeout, a
+  // restart), and the client had not seen the close yet: the write fails, nothing reached the server.
+  t.equal(conns.length, 2);
+  conns[1]!.destroy();
+  t.equal(await ok(c.call({ method: 'POST', path: '/tasks/b/start' })), 'ok', 'sent again on a fresh connection');
+  t.same(posts, ['/tasks/a/start', '/tasks/b/start'], 'carried out once');
+  t.equal(conns.length, 3);
+});
+
 t.test('a body cut short fails with ECONNRESET; a body delimited by the close ends with it', { timeout: 30_000 }, async (t) => {
   const cut = new UnixHttpClient(await serve(t, rawServer(Buffer.from('HTTP/1.1 200 OK\r\nContent-Length: 10\r\n\r\nabc'), [], true)));
   const a = await cut.call({ method: 'GET', path: '/' });
