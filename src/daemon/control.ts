@@ -12,6 +12,7 @@ import { adoptedHostRuntime, drainTimeoutOf, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { outputPaths } from './keepAlive.js';
 import type { OutputKeeper } from './outputKeeper.js';
+import type { InputFifo } from '../runtime/stdio/inputFifo.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
 import type { SandboxExits } from './sandboxExits.js';
@@ -79,16 +80,22 @@ export class InitControl implements TaskControl {
   readonly #record: TaskRecord;
   readonly #jobRuntime: JobRuntime | null;
   readonly #keeper: OutputKeeper | null;
+  readonly #input: OutputKeeper | null;
 
-  /** @param keeper - the task's output keeper: stopped once the output is delivered after the exit. */
-  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null, keeper: OutputKeeper | null = null) {
+  /**
+   * @param keeper - the task's output keeper: stopped once the output is delivered after the exit.
+   * @param input - the task's input keeper: stopped at the exit, or as the task's stdin is closed.
+   */
+  constructor(init: Init, record: TaskRecord, jobRuntime: JobRuntime | null, keeper: OutputKeeper | null = null, input: OutputKeeper | null = null) {
     this.#init = init;
     this.#record = record;
     this.#jobRuntime = jobRuntime;
     this.#keeper = keeper;
+    this.#input = input;
     this.exited = init.wait().then(() => exitFromStatus(init.exitStatus(), init.exitedAt()));
     // In the background: it holds the output FIFOs, whose reader sees EOF only once it is gone.
     if (keeper) void this.exited.then(() => init.outputFinished(drainTimeoutOf(record))).then(() => keeper.stop());
+    if (input) void this.exited.then(() => input.stop());
   }
 
   get stdinOpen(): boolean {
@@ -125,14 +132,17 @@ export class InitControl implements TaskControl {
     return this.#init.resize(ws);
   }
 
-  closeStdin(): Promise<void> {
-    return this.#init.closeStdin();
+  /** The Init's `CloseIO`; the input keeper goes (its end of the pipe would hold EOF back for good). */
+  async closeStdin(): Promise<void> {
+    await this.#init.closeStdin();
+    this.#input?.stop();
   }
 
-  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the output keeper stopped. */
+  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the keepers stopped. */
   async delete(): Promise<void> {
     await this.#init.delete();
     this.#keeper?.stop();
+    this.#input?.stop();
   }
 
   async exec(dir: string, config: ExecConfig): Promise<Process> {
@@ -167,6 +177,8 @@ export class AdoptedControl implements TaskControl {
   readonly #record: TaskRecord;
   /** runsc/runc: the execs this daemon started in the task. */
   readonly #execs: AdoptedExecs | null;
+  /** Its stdin fed again from the FIFO, through the pipe end taken back from its input keeper (null: none). */
+  readonly #input: KeptInput | null;
   #job: Promise<JobObject> | null = null;
   /** A host task, from its first exec on: the host runtime that took it over, and its execs. */
   #host: Promise<{ runtime: HostRuntime; execs: AdoptedExecs }> | null = null;
@@ -176,10 +188,12 @@ export class AdoptedControl implements TaskControl {
    * @param kept - the task's output keeper found again (with the console taken back from it), or null.
    * @param unwatch - aborted: the watch of the pid ends (its pidfd closed), and so does {@link exited}'s wait.
    * @param sandboxExits - where a running runsc task's exit status is asked for (absent: its exit is told without one).
+   * @param input - a running task's input keeper found again, with the stdin FIFO feeding the pipe end taken back from it; released at the exit.
    */
-  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal, sandboxExits?: SandboxExits) {
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal, sandboxExits?: SandboxExits, input: KeptInput | null = null) {
     this.#record = record;
     this.#kept = kept;
+    this.#input = input;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
     this.#execs = this.#runsc && new AdoptedExecs(record.id, this.#runsc, drainTimeoutOf(record));
     // Asked before the watch begins: the sandbox tells only a wait that was there as the task exited.
@@ -188,6 +202,7 @@ export class AdoptedControl implements TaskControl {
       ? new Promise(() => undefined)
       : watch.watch(record.pid, unwatch).then(async () => {
         const at = new Date();
+        await this.#releaseInput();
         const code = status === null ? null : await status();
         // Its last output read to the end of the console before the exit is told (the log is then
         // complete); the keeper goes once the FIFOs are read too, in the background.
@@ -200,9 +215,18 @@ export class AdoptedControl implements TaskControl {
       });
   }
 
-  /** A terminal task whose console was taken back reads the stdin FIFO again; otherwise its stdin pipe ended with the daemon that fed it. */
+  /**
+   * A terminal task whose console was taken back reads the stdin FIFO again, and so does one whose
+   * stdin pipe was taken back from its input keeper; otherwise its stdin pipe ended with the daemon that fed it.
+   */
   get stdinOpen(): boolean {
-    return (this.#kept?.console ?? null) !== null && this.#record.stdio.stdin !== '';
+    return ((this.#kept?.console ?? null) !== null || this.#input !== null) && this.#record.stdio.stdin !== '';
+  }
+
+  /** The stdin copy stopped and the input keeper gone (the exit, the delete). Idempotent. */
+  async #releaseInput(): Promise<void> {
+    this.#input?.keeper.stop();
+    await this.#input?.fifo.close();
   }
 
   #keptOutput: Promise<void> | null = null;
@@ -338,11 +362,17 @@ export class AdoptedControl implements TaskControl {
   }
 
   async closeStdin(): Promise<void> {
-    // Without a console: its stdin pipe was fed by the daemon that started it, and ended when that daemon died.
+    // Without a console or an input keeper: its stdin pipe was fed by the daemon that started it, and ended when that daemon died.
     await this.#kept?.console?.io.closeStdin();
+    if (this.#input) {
+      // As the Init's: the FIFO drains into the pipe, then this daemon's end closes; the keeper's would hold EOF back.
+      await this.#input.fifo.closeStdin();
+      this.#input.keeper.stop();
+    }
   }
 
   async delete(): Promise<void> {
+    await this.#releaseInput();
     if (this.#kept) {
       await this.#kept.console?.close();
       this.#kept.keeper.stop();
@@ -401,4 +431,10 @@ export interface AdoptedPlumbing {
 export interface KeptOutput {
   keeper: OutputKeeper;
   console: AdoptedPlumbing | null;
+}
+
+/** An adopted task's input keeper, and the stdin FIFO copied into the pipe end taken back from it. */
+export interface KeptInput {
+  keeper: OutputKeeper;
+  fifo: InputFifo;
 }

@@ -19,8 +19,9 @@
  *   Every task with a FIFO set has an output keeper (`outputKeeper.ts`: a process holding its
  *   output FIFOs and pty master): what it wrote while no daemon ran is read into its log, and a
  *   terminal task's terminal comes back (`pidfd_getfd`) — log, attach, `-i` input and resize go on.
- *   Without a terminal an adopted task's stdin (a pipe of the daemon that started it) has ended; a
- *   `binary://` logger's task has no keeper, and its terminal goes with the daemon.
+ *   Without a terminal, a task with stdin has an input keeper too (`OutputKeeper.spawnInput`: it
+ *   holds the write end of the task's stdin pipe, taken back with `pidfd_getfd` and fed from the
+ *   FIFO again); a `binary://` logger's task has no output keeper, and its terminal goes with the daemon.
  * - Attach and logs streams are Docker's: multiplexed frames for non-terminal tasks, raw for
  *   terminals; attach is an HTTP upgrade.
  */

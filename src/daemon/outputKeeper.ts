@@ -15,6 +15,8 @@ export interface KeeperRecord {
   startTime: string;
   /** The keeper's fd number of the pty master; absent: it holds none (a task without a terminal). */
   masterFd?: number;
+  /** An input keeper's fd number of the write end of the task's stdin pipe ({@link OutputKeeper.spawnInput}). */
+  stdinFd?: number;
 }
 
 /** The keeper's first fd of its own (0–2 are /dev/null). */
@@ -22,6 +24,9 @@ const firstFd = 3;
 const sleepPaths = ['/usr/bin/sleep', '/bin/sleep'];
 /** A keeper's name (its argv[0]): without a terminal, and with one (the name it had before it held FIFOs too). */
 const outputKeeperName = 'taskio-output-keeper', consoleKeeperName = 'taskio-console-keeper';
+/** The name of a keeper of a task's stdin ({@link OutputKeeper.spawnInput}). */
+const inputKeeperName = 'taskio-input-keeper';
+const keeperNames = new Set([outputKeeperName, consoleKeeperName, inputKeeperName]);
 
 /**
  * A task's output keeper (conmon's, containerd shim's part that outlives the manager): a
@@ -33,7 +38,8 @@ const outputKeeperName = 'taskio-output-keeper', consoleKeeperName = 'taskio-con
  * session got SIGHUP. With the keeper the task runs on (blocked once a pipe or the pty buffer is
  * full) and what it wrote waits: the next daemon takes the master back with `pidfd_getfd(2)` and
  * reads the FIFOs again. The keeper goes once the task's output is drained after its exit, or at
- * the task's removal.
+ * the task's removal. A task with stdin and no terminal has a second one, its input keeper
+ * ({@link OutputKeeper.spawnInput}).
  */
 export class OutputKeeper {
   readonly record: KeeperRecord;
@@ -49,27 +55,48 @@ export class OutputKeeper {
    * fds stay its own. On failure nothing is left (no process, no fd).
    */
   static spawn(fifos: readonly string[], master: number | null): OutputKeeper {
+    // Named for what it holds: a terminal's keeper keeps the name it had before it held FIFOs too.
+    return OutputKeeper.#start(master === null ? outputKeeperName : consoleKeeperName, fifos, 'rw', master === null ? [] : [master],
+      master === null ? {} : { masterFd: firstFd });
+  }
+
+  /**
+   * Starts a keeper of a task's stdin (containerd's shim holds it so): the write end `pipeWrite` of
+   * the pipe that is the task's fd 0, so the task does not read EOF when the daemon that feeds it
+   * dies; the next daemon takes it back ({@link takeStdin}) and feeds it from the stdin FIFO again.
+   * It also holds the stdin FIFO at `fifo` for reading (it never reads; a FIFO's end of input counts
+   * writers only), so that {@link holding} finds it by the task's directory. A process of its own, not
+   * the output keeper's: containerd's `CloseIO` ends the task's stdin, and a `sleep` cannot be told
+   * to close one fd — this one is stopped instead. The daemon's `pipeWrite` stays its own.
+   */
+  static spawnInput(fifo: string, pipeWrite: number): OutputKeeper {
+    return OutputKeeper.#start(inputKeeperName, [fifo], 'r', [pipeWrite], { stdinFd: firstFd });
+  }
+
+  /**
+   * Spawns `sleep infinity` named `name` holding `own` (the daemon's fds, at {@link firstFd} on)
+   * and then the FIFOs at `fifos` opened with `mode`; `fds` says where it holds what. On failure
+   * nothing is left (no process, no fd).
+   */
+  static #start(name: string, fifos: readonly string[], mode: 'r' | 'rw', own: readonly number[], fds: Omit<KeeperRecord, 'pid' | 'startTime'>): OutputKeeper {
     const sleep = sleepPaths.find((p) => fs.existsSync(p));
-    if (sleep === undefined) throw new TaskioError('ERR_NOT_FOUND', `no sleep command for the output keeper (looked at ${sleepPaths.join(', ')})`);
-    const fds: number[] = [];
+    if (sleep === undefined) throw new TaskioError('ERR_NOT_FOUND', `no sleep command for the ${name} (looked at ${sleepPaths.join(', ')})`);
+    const opened: number[] = [];
     let pidfd = -1;
     try {
-      for (const p of fifos) fds.push(openFifoFd(p, 'rw'));
-      const held = master === null ? fds : [master, ...fds];
+      for (const p of fifos) opened.push(openFifoFd(p, mode));
       // Its own session (detached): no terminal's hangup or the daemon's process group reaches it.
-      // Named for what it holds: a terminal's keeper keeps the name it had before it held FIFOs too.
       const child = spawn(sleep, ['infinity'], {
-        argv0: master === null ? outputKeeperName : consoleKeeperName,
-        stdio: ['ignore', 'ignore', 'ignore', ...held], detached: true, env: {},
+        argv0: name, stdio: ['ignore', 'ignore', 'ignore', ...own, ...opened], detached: true, env: {},
       });
       child.on('error', () => undefined); // a failed spawn has no pid: thrown below
       child.unref();
       const pid = child.pid;
-      if (pid === undefined) throw new TaskioError('ERR_INVALID_STATE', `cannot start the output keeper ${sleep}`);
+      if (pid === undefined) throw new TaskioError('ERR_INVALID_STATE', `cannot start the ${name} ${sleep}`);
       pidfd = pidfdOpen(pid);
       const startTime = processStartTime(pid);
-      if (startTime === null) throw new TaskioError('ERR_INVALID_STATE', `the output keeper ${pid} went as it started`);
-      return new OutputKeeper({ pid, startTime, ...(master === null ? {} : { masterFd: firstFd }) }, pidfd);
+      if (startTime === null) throw new TaskioError('ERR_INVALID_STATE', `the ${name} ${pid} went as it started`);
+      return new OutputKeeper({ pid, startTime, ...fds }, pidfd);
     } catch (err) {
       if (pidfd >= 0) {
         killPidfd(pidfd);
@@ -77,7 +104,7 @@ export class OutputKeeper {
       }
       throw err;
     } finally {
-      for (const fd of fds) fs.closeSync(fd);
+      for (const fd of opened) fs.closeSync(fd);
     }
   }
 
@@ -97,7 +124,7 @@ export class OutputKeeper {
    */
   static holding(dir: string): OutputKeeper[] {
     const out: OutputKeeper[] = [];
-    for (const pid of processesByArgv((argv) => argv[0] === outputKeeperName || argv[0] === consoleKeeperName)) {
+    for (const pid of processesByArgv((argv) => keeperNames.has(argv[0] ?? ''))) {
       try {
         const startTime = processStartTime(pid);
         const fds = fs.readdirSync(`/proc/${pid}/fd`);
@@ -118,9 +145,19 @@ export class OutputKeeper {
 
   /** A new fd of the pty master the keeper holds (close-on-exec); the caller owns it. */
   takeMaster(): number {
-    if (this.#pidfd === null) throw new TaskioError('ERR_INVALID_STATE', `output keeper ${this.record.pid} was stopped`);
-    if (this.record.masterFd === undefined) throw new TaskioError('ERR_INVALID_STATE', `output keeper ${this.record.pid} holds no pty master`);
-    return pidfdGetFd(this.#pidfd, this.record.masterFd);
+    return this.#take(this.record.masterFd, 'pty master');
+  }
+
+  /** A new fd of the write end of the task's stdin pipe an input keeper holds (close-on-exec); the caller owns it. */
+  takeStdin(): number {
+    return this.#take(this.record.stdinFd, 'stdin pipe');
+  }
+
+  /** A new fd (`pidfd_getfd(2)`: ptrace rights over the keeper) of the keeper's fd `fd` holding `what`. */
+  #take(fd: number | undefined, what: string): number {
+    if (this.#pidfd === null) throw new TaskioError('ERR_INVALID_STATE', `keeper ${this.record.pid} was stopped`);
+    if (fd === undefined) throw new TaskioError('ERR_INVALID_STATE', `keeper ${this.record.pid} holds no ${what}`);
+    return pidfdGetFd(this.#pidfd, fd);
   }
 
   /**

@@ -98,6 +98,12 @@ export interface TaskRecord {
   outputKeeper?: KeeperRecord;
   /** Written by a taskio whose keepers held terminals only: read as {@link outputKeeper} (it has the same fds), never written. */
   consoleKeeper?: KeeperRecord;
+  /**
+   * Its input keeper (`OutputKeeper.spawnInput`, with `stdinFd`): the process that holds the write
+   * end of its stdin pipe across daemon restarts. Absent: none (a terminal, no stdin, stdin closed,
+   * a keeper that could not start, or a record from before input keepers).
+   */
+  inputKeeper?: KeeperRecord;
   created: string;
   started: string | null;
   status: 'creating' | 'created' | 'started';
@@ -121,7 +127,7 @@ export interface TaskRecord {
 type FieldShape = `${FieldType}${'' | '|null'}${'' | '?'}` | { shape: Shape; optional?: true; nullable?: true } | { oneOf: readonly unknown[]; optional?: true };
 type Shape = Record<string, FieldShape>;
 
-const keeperShape: Shape = { pid: 'integer', startTime: 'string', masterFd: 'integer?' };
+const keeperShape: Shape = { pid: 'integer', startTime: 'string', masterFd: 'integer?', stdinFd: 'integer?' };
 
 /**
  * What {@link parseTaskRecord} requires of a record: every field a daemon reads as it adopts,
@@ -137,7 +143,7 @@ const recordShape: Shape = {
   mounts: 'object[]?', user: { shape: { uid: 'integer', gid: 'integer' }, optional: true }, hostname: 'string?', network: 'string?',
   seccomp: 'boolean?', seccompMode: 'string?', init: 'boolean?', ulimits: 'object[]?', labels: 'object?', capabilities: 'string[]?',
   privileged: 'boolean?', securityOpt: 'string[]?', job: 'string|null', pid: 'integer', pidStartTime: 'string|null',
-  outputKeeper: { shape: keeperShape, optional: true }, consoleKeeper: { shape: keeperShape, optional: true },
+  outputKeeper: { shape: keeperShape, optional: true }, consoleKeeper: { shape: keeperShape, optional: true }, inputKeeper: { shape: keeperShape, optional: true },
   created: 'string', started: 'string|null', status: { oneOf: ['creating', 'created', 'started'] },
   autoRemove: 'boolean?', restartPolicy: { shape: { name: 'string', maximumRetryCount: 'integer?' }, optional: true },
   restartCount: 'integer?', manuallyStopped: 'boolean?', stopSignal: 'string?', stopTimeout: 'integer?',

@@ -14,7 +14,7 @@ import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
 import { Plumbing } from '../runtime/proc/plumbing.js';
-import { AdoptedControl, InitControl, type KeptOutput } from './control.js';
+import { AdoptedControl, InitControl, type KeptInput, type KeptOutput } from './control.js';
 import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
 import { unknownExit } from './exitStatus.js';
 import { writeExitFile } from './exitFile.js';
@@ -22,6 +22,7 @@ import { notRunning } from './notRunning.js';
 import { OutputKeepAlive, outputPaths } from './keepAlive.js';
 import { LogCopy } from './logCopy.js';
 import { OutputKeeper } from './outputKeeper.js';
+import { InputFifo } from '../runtime/stdio/inputFifo.js';
 import { linkRootfs, madeInRootfs } from './privateRootfs.js';
 import type { LogSource } from './logStream.js';
 import { specNetwork } from './network.js';
@@ -321,6 +322,7 @@ export class TaskManager {
     // An earlier run's keeper (gone with that run): a daemon that finds this run cut must not take it for this run's.
     delete record.outputKeeper;
     delete record.consoleKeeper;
+    delete record.inputKeeper;
     try {
       writeJsonAtomic(layout.taskFile(id), record);
       const oom = oomCounter(record, spec);
@@ -362,10 +364,12 @@ export class TaskManager {
       record.status = 'started';
       const keeper = binary === null ? this.#keepOutput(init, record) : null;
       if (keeper) record.outputKeeper = keeper.record;
+      const input = this.#keepInput(init, record);
+      if (input) record.inputKeeper = input.record;
       writeJsonAtomic(layout.taskFile(id), record);
       // The task object is made by the caller, in the same turn as it answers: a task that exits at
       // once is still reported running by its create (its exit is seen from the next turn on).
-      return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime, keeper), logCopy, adopted: false, ...(oom ? { oom } : {}) });
+      return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime, keeper, input), logCopy, adopted: false, ...(oom ? { oom } : {}) });
     } catch (err) {
       await logCopy?.discard().catch(() => undefined);
       throw withPidsLimitHint(err, record);
@@ -392,6 +396,23 @@ export class TaskManager {
       return OutputKeeper.spawn(outputPaths(record.stdio), master);
     } catch (err) {
       logger.warn({ err, id: record.id }, 'cannot start the output keeper: the task\'s output does not outlive this daemon');
+      return null;
+    }
+  }
+
+  /**
+   * The task's input keeper ({@link OutputKeeper.spawnInput}), so that a task with stdin and no
+   * terminal does not read EOF when this daemon dies, and the next one feeds it again — null
+   * without such a stdin. One that cannot start is logged: the task's stdin ends with this daemon,
+   * as before input keepers.
+   */
+  #keepInput(init: Init, record: TaskRecord): OutputKeeper | null {
+    const pipe = init.stdinPipeFd();
+    if (pipe === null) return null;
+    try {
+      return OutputKeeper.spawnInput(record.stdio.stdin, pipe);
+    } catch (err) {
+      this.#ctx.logger.warn({ err, id: record.id }, 'cannot start the input keeper: the task\'s stdin ends with this daemon');
       return null;
     }
   }
@@ -876,6 +897,7 @@ export class TaskManager {
     let logCopy: LogCopy | null = null;
     let keepAlive: OutputKeepAlive | null = null;
     let kept: KeptOutput | null = null;
+    let input: KeptInput | null = null;
     const unwatch = new AbortController();
     try {
       if (reading && record.logPath !== null && record.logFormat !== null) {
@@ -895,7 +917,8 @@ export class TaskManager {
       }
       // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
       kept = keeper && await this.#adoptConsole(record, keeper, running);
-      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal, this.#sandboxExits);
+      input = this.#adoptInput(record, running);
+      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal, this.#sandboxExits, input);
       // Before this daemon's checks of it start: an earlier daemon's check cut by its death (the next ones have other names).
       void removeCheckLeftovers(layout.taskDir(id), running ? control : null, logger);
       if (exit === null && !running) {
@@ -929,20 +952,45 @@ export class TaskManager {
       unwatch.abort();
       await kept?.console?.close().catch(() => undefined);
       keeper?.close();
+      await input?.fifo.close();
+      input?.keeper.close();
       keepAlive?.close();
       await logCopy?.close().catch(() => undefined);
       throw err;
     }
   }
 
-  /** The task's {@link OutputKeeper} (one a taskio of terminal-only keepers recorded too) while it still runs, else null. */
-  #findKeeper(record: TaskRecord): OutputKeeper | null {
-    const kept = record.outputKeeper ?? record.consoleKeeper;
+  /**
+   * A running task's stdin fed again: the write end of its pipe taken back from its input keeper and
+   * the stdin FIFO copied into it, as by the daemon that started it. Null without a keeper; the keeper
+   * of a task that exited is stopped, and so is one whose pipe cannot be taken back (no ptrace rights
+   * over it, a FIFO that cannot be opened: logged), so the task reads EOF as without one rather than
+   * wait for input that no daemon can send.
+   */
+  #adoptInput(record: TaskRecord, running: boolean): KeptInput | null {
+    const keeper = this.#findKeeper(record, 'inputKeeper');
+    if (keeper === null) return null;
+    if (!running) {
+      keeper.stop();
+      return null;
+    }
+    try {
+      return { keeper, fifo: InputFifo.adopt(record.stdio.stdin, keeper.takeStdin()) };
+    } catch (err) {
+      this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s stdin back from its input keeper: its stdin ends');
+      keeper.stop();
+      return null;
+    }
+  }
+
+  /** The task's {@link OutputKeeper} (one a taskio of terminal-only keepers recorded too; or its input keeper) while it still runs, else null. */
+  #findKeeper(record: TaskRecord, which: 'outputKeeper' | 'inputKeeper' = 'outputKeeper'): OutputKeeper | null {
+    const kept = which === 'inputKeeper' ? record.inputKeeper : record.outputKeeper ?? record.consoleKeeper;
     if (kept === undefined) return null;
     try {
       return OutputKeeper.find(kept);
     } catch (err) {
-      this.#ctx.logger.error({ err, id: record.id, keeper: kept.pid }, 'cannot look for the task\'s output keeper');
+      this.#ctx.logger.error({ err, id: record.id, keeper: kept.pid }, 'cannot look for the task\'s keeper');
       return null;
     }
   }

@@ -121,7 +121,7 @@ export async function cleanRoot(root: string): Promise<void> {
 }
 
 type Keeper = { pid: number; startTime: string };
-type SweptRecord = { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null; outputKeeper?: Keeper; consoleKeeper?: Keeper };
+type SweptRecord = { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null; outputKeeper?: Keeper; consoleKeeper?: Keeper; inputKeeper?: Keeper };
 
 /** The task records under `root` a test left, by id (unreadable ones left out). */
 function taskRecords(root: string): Array<[string, SweptRecord]> {
@@ -151,7 +151,7 @@ function taskRecords(root: string): Array<[string, SweptRecord]> {
  * daemon died) takes them first and kills them at its teardown.
  */
 export function killKeepersLater(root: string): () => void {
-  const keepers = taskRecords(root).flatMap(([, rec]) => rec.outputKeeper ?? rec.consoleKeeper ?? []);
+  const keepers = taskRecords(root).flatMap(([, rec]) => [rec.outputKeeper ?? rec.consoleKeeper, rec.inputKeeper].filter((k) => k !== undefined));
   return () => {
     for (const k of keepers) try { signalTask(k.pid, k.startTime, 'SIGKILL', false); } catch { /* gone */ }
   };
@@ -208,10 +208,10 @@ export function sleepers(marker: string): number[] {
   return processesByArgv((argv) => argv.length === 2 && argv[0] === 'sleep' && argv[1] === marker);
 }
 
-/** Output keepers holding a file of task `id`'s directory under `root` open. */
+/** Output and input keepers holding a file of task `id`'s directory under `root` open. */
 export function keepersOf(root: string, id: string): number[] {
   const dir = path.join(root, 'tasks', id) + '/';
-  return processesByArgv((argv) => argv[0]?.startsWith('taskio-output-keeper') === true).filter((p) => {
+  return processesByArgv((argv) => /^taskio-(output|input)-keeper/.test(argv[0] ?? '')).filter((p) => {
     try {
       return fs.readdirSync(`/proc/${p}/fd`).some((fd) => { try { return fs.readlinkSync(`/proc/${p}/fd/${fd}`).startsWith(dir); } catch { return false; } });
     } catch {

@@ -1,6 +1,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import { PassThrough } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import type { RuntimeName } from '../../src/daemon/records.js';
 import { isGone } from '../fixtures/oci.js';
@@ -12,23 +13,24 @@ import { client, daemonPid, daemonRoot, eventually, fdsOf, logText, waitGone } f
 // gone — then prints its last words and exits, so the order is the test's, not a sleep's.
 const lastWords = 'trap "echo last-words; exit 3" USR1; echo first; while :; do sleep 0.05; done';
 
-interface Kept { pid: number; masterFd?: number }
+interface Kept { pid: number; masterFd?: number; stdinFd?: number }
+type KeeperField = 'outputKeeper' | 'inputKeeper';
 
-function keeperOf(root: string, id: string): Kept | undefined {
-  return (JSON.parse(fs.readFileSync(path.join(root, 'tasks', id, 'task.json'), 'utf8')) as { outputKeeper?: Kept }).outputKeeper;
+function keeperOf(root: string, id: string, field: KeeperField = 'outputKeeper'): Kept | undefined {
+  return (JSON.parse(fs.readFileSync(path.join(root, 'tasks', id, 'task.json'), 'utf8')) as Record<KeeperField, Kept | undefined>)[field];
 }
 
 /** Task `id`'s keeper, killed at the test's end should the test fail before it went (the root's cleanup knows no keepers). */
-function trackKeeper(t: Test, root: string, id: string): Kept | undefined {
-  const keeper = keeperOf(root, id);
+function trackKeeper(t: Test, root: string, id: string, field: KeeperField = 'outputKeeper'): Kept | undefined {
+  const keeper = keeperOf(root, id, field);
   t.teardown(() => { if (keeper && isKeeper(keeper.pid)) process.kill(keeper.pid, 'SIGKILL'); });
   return keeper;
 }
 
-/** Whether `pid` is a live output keeper (not a process that reused its pid). */
+/** Whether `pid` is a live keeper (not a process that reused its pid). */
 function isKeeper(pid: number): boolean {
   try {
-    return /^taskio-(output|console)-keeper\0/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && !isGone(pid);
+    return /^taskio-(output|console|input)-keeper\0/.test(fs.readFileSync(`/proc/${pid}/cmdline`, 'utf8')) && !isGone(pid);
   } catch {
     return false;
   }
@@ -275,4 +277,72 @@ t.test('host, FIFO mode: a task whose FIFO cannot be opened again is adopted all
   t.same(taskFds(root, 'nf'), [], 'no fd of the task left in the daemon');
   await c.remove('nf');
   t.notOk(fs.existsSync(path.join(root, 'tasks', 'nf')), 'rm removes it');
+});
+
+// A task with stdin and no terminal (`-i`) reads it from a pipe the daemon feeds from its stdin
+// FIFO. Its input keeper holds that pipe's write end too, as containerd's shim holds a task's stdin:
+// a daemon's death is no EOF for the task, and the next daemon feeds the pipe again.
+const echoLines = 'echo ready; while read l; do echo "got $l"; done; echo eof';
+
+/** Attaches to task `id` with stdin, types `line`, waits for the task's answer in the log, and detaches. */
+async function typeLine(c: DaemonClient, id: string, line: string): Promise<void> {
+  const input = new PassThrough();
+  const a = await c.attach(id, { stdin: input, detachKeys: '' });
+  input.write(`${line}\n`);
+  await eventually(async () => (await logText(c, id)).includes(`got ${line}\n`), `the task to read ${line}`, 60_000);
+  a.detach();
+  await a.done;
+}
+
+/** A `-i` task of `runtime` that echoes the lines it reads (the first one typed through this daemon), and its input keeper. */
+async function stdinTask(t: Test, c: DaemonClient, root: string, id: string, runtime: RuntimeName): Promise<{ pid: number; keeper: Kept | undefined }> {
+  const task = await c.createTask({ id, runtime, stdin: true, args: ['sh', '-c', echoLines] });
+  await eventually(async () => (await logText(c, id)).includes('ready'), 'the task to run', 60_000);
+  const keeper = trackKeeper(t, root, id, 'inputKeeper');
+  t.ok(keeper && isKeeper(keeper.pid), 'the record names a running input keeper');
+  await typeLine(c, id, 'one');
+  return { pid: task.pid, keeper };
+}
+
+for (const runtime of ['host', 'runc'] as const) {
+  t.test(`${runtime} -i: the task's stdin outlives a SIGKILLed daemon; the next one feeds it, and close-stdin ends it`, { timeout: 120_000 }, async (t) => {
+    const { root, c } = await daemonOf(t);
+    const { pid, keeper } = await stdinTask(t, c, root, 'in', runtime);
+
+    await killDaemon(root);
+    const v = await c.getTask('in'); // a new daemon adopts it
+    t.equal(v.status, 'running', 'adopted running');
+    t.equal(v.stdinOpen, true, 'its stdin is open');
+    await typeLine(c, 'in', 'two');
+    t.notOk(isGone(pid), 'the task runs on');
+    t.notMatch(await logText(c, 'in'), /eof/, 'the task read no EOF');
+
+    await c.closeStdin('in');
+    await c.wait('in');
+    t.match(await logText(c, 'in'), /got one\ngot two\neof\n/, 'EOF only after close-stdin');
+    await waitGone(keeper!.pid);
+    t.notOk(isKeeper(keeper!.pid), 'the input keeper is gone');
+    await eventually(() => taskFds(root, 'in').length === 0, 'the daemon to let go of the task\'s FIFOs');
+    await c.remove('in');
+    t.notOk(fs.existsSync(path.join(root, 'tasks', 'in')), 'removed');
+  });
+}
+
+t.test('host -i: rm -f of an adopted task whose stdin was taken back removes its input keeper, no fd left', { timeout: 120_000 }, async (t) => {
+  const { root, c } = await daemonOf(t);
+  const { keeper } = await stdinTask(t, c, root, 'inrm', 'host');
+  await killDaemon(root);
+  await typeLine(c, 'inrm', 'two');
+  await removeForce(t, c, root, 'inrm', keeper);
+});
+
+t.test('host -i: close-stdin on a task this daemon started stops its input keeper, and the task reads EOF', { timeout: 60_000 }, async (t) => {
+  const { root, c } = await daemonOf(t);
+  const { keeper } = await stdinTask(t, c, root, 'incl', 'host');
+  await c.closeStdin('incl');
+  await c.wait('incl');
+  t.match(await logText(c, 'incl'), /got one\neof\n/, 'EOF after close-stdin');
+  await waitGone(keeper!.pid);
+  t.notOk(isKeeper(keeper!.pid), 'the input keeper is gone');
+  await c.remove('incl');
 });

@@ -350,6 +350,14 @@ export class Init {
     return this.#plumbing?.consoleFd() ?? null;
   }
 
+  /**
+   * The write end of the process's stdin pipe (no terminal, stdin given), or null: the plumbing's
+   * own, to share only (a process spawned with it keeps the process's stdin open: the daemon's input keeper).
+   */
+  stdinPipeFd(): number | null {
+    return this.#plumbing?.io.stdinPipeFd() ?? null;
+  }
+
   /** Resolves once the init's output is delivered after its exit (its console read to the end), or after `ms`. */
   outputFinished(ms: number): Promise<void> {
     return this.#plumbing?.finishOutputWithin(ms) ?? Promise.resolve();

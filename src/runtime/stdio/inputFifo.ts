@@ -18,6 +18,9 @@ import { closeQuietly } from './sink.js';
  *
  * In terminal mode there is no pipe: the FIFO is read as {@link readable} and copied into the
  * console by the caller (a terminal has no EOF to send; its copy just ends).
+ *
+ * {@link InputFifo.adopt} feeds the pipe of a task that runs already (its write end taken back from
+ * a process that held it while no task host ran, as containerd's shim holds it).
  */
 export class InputFifo {
   readonly path: string;
@@ -25,9 +28,11 @@ export class InputFifo {
   #keepAlive: number | null = null;
   #childFd: number | null = null;
   #pipe: net.Socket | null = null;
+  #pipeWrite: number | null = null;
   readonly #stop = new AbortController();
 
-  constructor(path: string, terminal: boolean) {
+  /** @param taskWrite - the write end of the task's stdin pipe, made elsewhere ({@link InputFifo.adopt}); default: a new pipe. */
+  constructor(path: string, terminal: boolean, taskWrite?: number) {
     this.path = path;
     const readFd = openFifoFd(path, 'r', { create: true });
     const made = [readFd];
@@ -36,7 +41,7 @@ export class InputFifo {
       // Never ENXIO: our own reader is there.
       this.#keepAlive = openFifoFd(path, 'w');
       made.push(this.#keepAlive);
-      if (!terminal) {
+      if (taskWrite === undefined && !terminal) {
         taskPipe = pipe2();
         made.push(taskPipe.read, taskPipe.write);
         try {
@@ -44,9 +49,11 @@ export class InputFifo {
         } catch {
           // Above pipe-max-size for non-root: the default 64 KiB works the same, in smaller steps.
         }
-        // The read end stays blocking for the task; only taskio's write end is non-blocking.
-        setFileFlags(taskPipe.write, getFileFlags(taskPipe.write) | fs.constants.O_NONBLOCK);
+      } else if (taskWrite !== undefined) {
+        taskPipe = { read: -1, write: taskWrite };
       }
+      // The read end stays blocking for the task; only taskio's write end is non-blocking.
+      if (taskPipe !== null) setFileFlags(taskPipe.write, getFileFlags(taskPipe.write) | fs.constants.O_NONBLOCK);
     } catch (err) {
       for (const fd of made) closeQuietly(fd);
       throw err;
@@ -54,7 +61,8 @@ export class InputFifo {
     this.#fifo = new net.Socket({ fd: readFd, readable: true, writable: false });
     this.#fifo.on('error', () => { /* destroyed by close() */ });
     if (taskPipe === null) return;
-    this.#childFd = taskPipe.read;
+    this.#childFd = taskPipe.read < 0 ? null : taskPipe.read;
+    this.#pipeWrite = taskPipe.write;
     const pipe = new net.Socket({ fd: taskPipe.write, readable: false, writable: true });
     this.#pipe = pipe;
     pipe.on('error', () => { /* EPIPE once the task is gone: nothing reads stdin any more */ });
@@ -67,6 +75,27 @@ export class InputFifo {
   /** The fd the runtime gives the task as fd 0 (non-terminal). */
   childFd(): number | 'ignore' {
     return this.#childFd ?? 'ignore';
+  }
+
+  /**
+   * Feeds the stdin pipe of a task that runs already from the FIFO at `path`: `taskWrite` is its
+   * write end (taken back from the process that kept it). Takes `taskWrite`: closed on failure.
+   */
+  static adopt(path: string, taskWrite: number): InputFifo {
+    try {
+      return new InputFifo(path, false, taskWrite);
+    } catch (err) {
+      closeQuietly(taskWrite);
+      throw err;
+    }
+  }
+
+  /**
+   * The write end of the task's stdin pipe (non-terminal), this object's own: a process spawned with
+   * it (the daemon's input keeper) keeps the task's stdin open should this process die.
+   */
+  pipeFd(): number | null {
+    return this.#pipe === null || this.#pipe.destroyed ? null : this.#pipeWrite;
   }
 
   /** The FIFO's data as a stream (terminal mode: the caller copies it into the console). */

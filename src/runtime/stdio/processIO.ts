@@ -116,6 +116,11 @@ export class ProcessIO extends EventEmitter<ProcessIOEvents> {
     return this.#stdin?.writable() ?? null;
   }
 
+  /** The write end of the task's stdin pipe (non-terminal), this IO's own; null without one. See `InputFifo.pipeFd`. */
+  stdinPipeFd(): number | null {
+    return this.#stdin?.pipeFd() ?? null;
+  }
+
   /**
    * Closes the task's stdin the way containerd's `CloseIO` does: taskio's keep-alive writer of the
    * stdin FIFO closes, the FIFO is read on until every client writer has closed too and all it holds
