@@ -40,7 +40,8 @@ function stateOf(v: TaskView): JsonObject {
     ExitCode: v.exit ? v.exit.exitCode ?? unknownExitCode : 0,
     Error: v.exit?.reason ?? v.reason ?? '',
     StartedAt: v.started ?? dockerZeroTime,
-    FinishedAt: v.exit?.exitedAt ?? dockerZeroTime,
+    // The previous run's end while a run started again goes on, as docker's (SetRunning leaves it).
+    FinishedAt: v.finished ?? dockerZeroTime,
     // null, not left out, where docker's is a nil pointer: `{{if .State.Health}}` works as with docker.
     Health: v.health && {
       Status: v.health.status, FailingStreak: v.health.failingStreak,

@@ -71,7 +71,7 @@ export class DeadTask {
       stdio: { terminal: false, stdin: '', stdout: '', stderr: '' }, limits: null, mounts: [], user: null, labels: this.labels, init: false,
       ulimits: [], hostname: null, network: 'none', capabilities: null, privileged: false, securityOpt: [], seccomp: null, autoRemove: false,
       healthcheck: null, health: null, restartPolicy: { name: 'no' }, restartCount: 0, stopSignal: 'SIGTERM', stopTimeout: defaultStopTimeout,
-      pid: live?.pid ?? 0, created: this.created, started: this.#field('started', str, null), adopted: true, exit: null, execs: [],
+      pid: live?.pid ?? 0, created: this.created, started: this.#field('started', str, null), finished: null, adopted: true, exit: null, execs: [],
     };
   }
 

@@ -106,6 +106,12 @@ export interface TaskRecord {
   inputKeeper?: KeeperRecord;
   created: string;
   started: string | null;
+  /**
+   * When its previous run ended (that exit's `exitedAt`), kept while a run started again goes on:
+   * docker's `FinishedAt` changes only at an exit (moby's `SetRunning` leaves it). Absent: no run
+   * ended before this one, or its end is unknown.
+   */
+  finished?: string;
   status: 'creating' | 'created' | 'started';
   /** Remove the task once it exited (a daemon that adopts it does it too). Absent: false. */
   autoRemove?: boolean;
@@ -144,7 +150,7 @@ const recordShape: Shape = {
   seccomp: 'boolean?', seccompMode: 'string?', init: 'boolean?', ulimits: 'object[]?', labels: 'object?', capabilities: 'string[]?',
   privileged: 'boolean?', securityOpt: 'string[]?', job: 'string|null', pid: 'integer', pidStartTime: 'string|null',
   outputKeeper: { shape: keeperShape, optional: true }, consoleKeeper: { shape: keeperShape, optional: true }, inputKeeper: { shape: keeperShape, optional: true },
-  created: 'string', started: 'string|null', status: { oneOf: ['creating', 'created', 'started'] },
+  created: 'string', started: 'string|null', finished: 'string?', status: { oneOf: ['creating', 'created', 'started'] },
   autoRemove: 'boolean?', restartPolicy: { shape: { name: 'string', maximumRetryCount: 'integer?' }, optional: true },
   restartCount: 'integer?', manuallyStopped: 'boolean?', stopSignal: 'string?', stopTimeout: 'integer?',
   healthcheck: { shape: { test: 'string[]', interval: 'number?', timeout: 'number?', startPeriod: 'number?', startInterval: 'number?', retries: 'integer?' }, optional: true },

@@ -156,6 +156,11 @@ export interface TaskView {
   pid: number;
   created: string;
   started: string | null;
+  /**
+   * When its last run ended: its exit's `exitedAt` once it exited, the previous run's while it runs
+   * again (docker's `FinishedAt`). Null: no run ended yet, or when is unknown.
+   */
+  finished: string | null;
   /** Taken over from an earlier daemon: no exit status, and no stdin unless its terminal came back from its output keeper. */
   adopted: boolean;
   exit: ExitRecord | null;
@@ -629,7 +634,7 @@ export class DaemonTask {
       healthcheck: r.healthcheck ?? null, health: this.#health?.view() ?? null,
       restartPolicy: r.restartPolicy ?? { name: 'no' }, restartCount: r.restartCount ?? 0,
       stopSignal: r.stopSignal ?? 'SIGTERM', stopTimeout: r.stopTimeout ?? defaultStopTimeout,
-      created: r.created, started: r.started, adopted: this.adopted, exit: this.#exit, execs: this.execs.ids(),
+      created: r.created, started: r.started, finished: this.#exit ? this.#exit.exitedAt : r.finished ?? null, adopted: this.adopted, exit: this.#exit, execs: this.execs.ids(),
     };
   }
 }

@@ -693,6 +693,9 @@ export class TaskManager {
         ...old.record, pid: 0, pidStartTime: null, started: null, status: 'creating',
         restartCount: how === 'policy' ? (old.record.restartCount ?? 0) + 1 : 0,
       };
+      // The run that ended stays the last one that did until this one ends (docker's FinishedAt).
+      delete record.finished;
+      if (old.exit?.exitedAt) record.finished = old.exit.exitedAt;
       if (how !== 'policy') {
         delete record.manuallyStopped;
         this.#lastDelay.delete(id);

@@ -220,3 +220,33 @@ t.test('inspect: a fast task\'s StartedAt is never after its FinishedAt', { time
   t.equal(lines.length, ids.length);
   t.same(lines.filter((l) => { const [, s, f] = l.split(' '); return !(Date.parse(s!) <= Date.parse(f!)); }), [], 'StartedAt ≤ FinishedAt');
 });
+
+t.test('inspect: a task started again keeps its previous run\'s FinishedAt while the new run goes on, as docker\'s, across a daemon restart', { timeout: 120_000 }, async (t) => {
+  const own = daemonRoot(t);
+  const d = await client(own);
+  t.teardown(() => d.close());
+  const dir = tmpDir(t);
+  // The first run of each exits 3; the next ones run on.
+  const once = (name: string): string[] => ['sh', '-c', `[ -e ${dir}/${name} ] && exec sleep 1000; touch ${dir}/${name}; exit 3`];
+  const fields = '{{.State.Status}} {{.State.ExitCode}} {{.State.FinishedAt}}';
+  await d.createTask({ id: 'dk-again', runtime: 'host', args: once('again') });
+  const exit = await d.wait('dk-again');
+  t.equal((await taskio(t, own, 'inspect', '-f', fields, 'dk-again')).stdout, `exited 3 ${exit.exitedAt}\n`);
+  const again = await d.start('dk-again');
+  t.same([again.status, again.exit, again.finished], ['running', null, exit.exitedAt], 'taskio\'s view: no exit, the last run\'s end');
+  t.equal((await taskio(t, own, 'inspect', '-f', fields, 'dk-again')).stdout, `running 0 ${exit.exitedAt}\n`, 'docker\'s: exit code 0, the last run\'s FinishedAt');
+
+  // A restart by the policy: the first run's end, before the new run's start.
+  const created = await d.createTask({ id: 'dk-policy', runtime: 'host', args: once('policy'), restartPolicy: { name: 'on-failure' } });
+  await eventually(async () => { const v = await d.getTask('dk-policy'); return v.status === 'running' && v.restartCount === 1; }, 'dk-policy restarted');
+  const policy = await d.getTask('dk-policy');
+  t.ok(Date.parse(policy.finished ?? '') >= Date.parse(created.started!) && Date.parse(policy.finished ?? '') <= Date.parse(policy.started!), `restarted: finished ${policy.finished}, between the runs' starts (${policy.started})`);
+
+  // A daemon that adopts them finds the same in their records.
+  const daemon = daemonPid(own);
+  process.kill(daemon, 'SIGKILL');
+  await waitGone(daemon);
+  const r = await taskio(t, own, 'inspect', '-f', `{{.Id}} ${fields} {{.finished}}`, 'dk-again', 'dk-policy');
+  t.same([r.code, r.stderr], [0, '']);
+  t.equal(r.stdout, `dk-again running 0 ${exit.exitedAt} ${exit.exitedAt}\ndk-policy running 0 ${policy.finished} ${policy.finished}\n`, 'kept across the daemon restart');
+});
