@@ -346,8 +346,10 @@ export function apiRouter(api: ApiContext): Router {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
     }
     const since = queryTime(q, 'since'), until = queryTime(q, 'until');
-    for (const [name, value] of [['since', since], ['until', until]] as const) {
-      if (value && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
+    // A raw log (a terminal's default) holds no times: refused rather than ignored. docker's json-file
+    // has a time per line, tty or not; a terminal's raw log does not, so that a prompt is logged at once.
+    for (const [name, asked] of [['since', since], ['until', until], ['timestamps', q.timestamps === true]] as const) {
+      if (asked && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
     }
     const log = await openLog(t, {
       // docker follows only a task that runs (daemon/logs.go: no follow with a logger made for a

@@ -48,6 +48,21 @@ t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t
   t.match(stamped.stderr, new RegExp(`^(${stamp.source.slice(1)}e\\d+\n){20}$`), 'stderr stamped too');
 });
 
+t.test('logs -t of a terminal task: its raw log holds no times, an error line and 125; one given a CRI log is stamped', { timeout: 120_000 }, async (t) => {
+  const cri = path.join(tmpDir(t, 'taskio-logs-tty-'), 'tty.log');
+  await c.createTask({ id: 'logs-tty', runtime: 'host', terminal: true, args: ['sh', '-c', 'echo one; echo two'] });
+  await c.createTask({ id: 'logs-tty-cri', runtime: 'host', terminal: true, args: ['sh', '-c', 'echo one; echo two'], log: `file://${cri}?format=cri` });
+  t.teardown(() => Promise.all(['logs-tty', 'logs-tty-cri'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  await Promise.all([c.wait('logs-tty'), c.wait('logs-tty-cri')]);
+  const [plain, stamped, criStamped] = await Promise.all([
+    taskio(t, root, 'logs', 'logs-tty'), taskio(t, root, 'logs', '-t', 'logs-tty'), taskio(t, root, 'logs', '--timestamps', 'logs-tty-cri'),
+  ]);
+  t.same([plain.code, plain.stdout, plain.stderr], [0, 'one\r\ntwo\r\n', ''], 'the bytes the terminal gave');
+  t.same([stamped.code, stamped.stdout, stamped.stderr], [125, '', 'taskio logs: task logs-tty has a raw log: timestamps needs format=cri\n'], 'not the log without its times');
+  t.equal(criStamped.code, 0);
+  t.match(criStamped.stdout, new RegExp(`^${stamp.source.slice(1)}one\r\n${stamp.source.slice(1)}two\r\n$`), 'a CRI log: each line with its time');
+});
+
 /** Waits for task `id`'s first line, `before`, in its log; returns the time it was logged (epoch ms). */
 async function firstLineTime(id: string): Promise<number> {
   let first = '';

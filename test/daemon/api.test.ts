@@ -256,7 +256,7 @@ t.test('resize: a task or an exec without a terminal is refused (409, naming it)
   for (const e of [plain, tty]) await e.kill();
 });
 
-t.test('logs: since and until are checked, named, and need a CRI log (raw logs carry no times)', { timeout: 60_000 }, async (t) => {
+t.test('logs: since and until are checked, named, and need a CRI log, as timestamps do (raw logs carry no times)', { timeout: 60_000 }, async (t) => {
   // A log a client names lies outside the daemon's root (the root is the daemon's alone).
   const rawLog = path.join(tmpDir(t, 'taskio-api-log-'), 'raw-times.log');
   await c.createTask({ id: 'times-raw', runtime: 'host', args: ['true'], log: `file://${rawLog}?format=raw` });
@@ -268,6 +268,7 @@ t.test('logs: since and until are checked, named, and need a CRI log (raw logs c
   const cases: Array<[string, number, string, RegExp]> = [
     ['/tasks/times-raw/logs?until=1700000000', 400, 'ERR_INVALID_FIELD', /task times-raw has a raw log: until needs format=cri/],
     ['/tasks/times-raw/logs?since=1700000000', 400, 'ERR_INVALID_FIELD', /task times-raw has a raw log: since needs format=cri/],
+    ['/tasks/times-raw/logs?timestamps=1', 400, 'ERR_INVALID_FIELD', /task times-raw has a raw log: timestamps needs format=cri/],
     ['/tasks/times-cri/logs?until=soon', 400, 'ERR_INVALID_FIELD', /query parameter until must be an RFC 3339 time or Unix seconds, got "soon"/],
     ['/tasks/times-cri/logs?until=', 400, 'ERR_INVALID_FIELD', /query parameter until must be/],
     // Forms Date's own parser took: a year and month, a month name, a day that does not exist.
