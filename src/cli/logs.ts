@@ -1,7 +1,7 @@
 import { validateId } from '../ids.js';
 import { withDaemon } from './daemonClient.js';
 import { untilInterrupted } from './interrupt.js';
-import { sinceDate } from './since.js';
+import { sinceTimestamp } from './since.js';
 import type { VerbContext } from './verb.js';
 
 /**
@@ -18,8 +18,9 @@ export async function logs(ctx: VerbContext): Promise<number> {
   return withDaemon(ctx, (c) => untilInterrupted(ctx, (signal) => c.logs(id, { stdout: ctx.stdout, stderr: ctx.stderr }, {
     follow: ctx.args.bool('follow'),
     ...(typeof tail === 'number' ? { tail } : {}),
-    ...(since !== undefined ? { since: sinceDate(since) } : {}),
-    ...(until !== undefined ? { until: sinceDate(until) } : {}),
+    // To the nanosecond, as docker's: a log's times have nanoseconds.
+    ...(since !== undefined ? { since: sinceTimestamp(since) } : {}),
+    ...(until !== undefined ? { until: sinceTimestamp(until) } : {}),
     timestamps: ctx.args.bool('timestamps'),
     signal,
   })));

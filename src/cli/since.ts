@@ -97,3 +97,14 @@ export function sinceDate(moment: string): Date {
   const [seconds = '0', nanos = '0'] = moment.split('.');
   return new Date(Number(seconds) * 1000 + Math.floor(Number(nanos) / 1e6));
 }
+
+/**
+ * `<seconds>.<nanoseconds>` (what {@link parseSince} gives) as the daemon's API takes it, to the
+ * nanosecond: as it is (Unix seconds, what docker's CLI sends), or before 1970 as an RFC 3339 time
+ * in UTC (the API's Unix seconds have no sign).
+ */
+export function sinceTimestamp(moment: string): string {
+  if (!moment.startsWith('-')) return moment;
+  const [seconds = '0', nanos = '000000000'] = moment.split('.');
+  return `${new Date(Number(seconds) * 1000).toISOString().slice(0, -5)}.${nanos}Z`;
+}

@@ -13,7 +13,7 @@ import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
 import { refuseLoggingDriver } from './attachable.js';
-import { parseApiTime } from './apiTime.js';
+import { nsToMs, parseApiTimeNs } from './apiTime.js';
 import { clockPasses } from './clockPasses.js';
 import { mergeEnv } from '../mergeEnv.js';
 import type { TaskEvent } from './events.js';
@@ -345,17 +345,17 @@ export function apiRouter(api: ApiContext): Router {
     if (t.record.logPath === null) {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
     }
-    const since = queryTime(q, 'since'), until = queryTime(q, 'until');
+    const since = queryTimeNs(q, 'since'), until = queryTimeNs(q, 'until');
     // A raw log (a terminal's default) holds no times: refused rather than ignored. docker's json-file
     // has a time per line, tty or not; a terminal's raw log does not, so that a prompt is logged at once.
-    for (const [name, asked] of [['since', since], ['until', until], ['timestamps', q.timestamps === true]] as const) {
+    for (const [name, asked] of [['since', since !== null], ['until', until !== null], ['timestamps', q.timestamps === true]] as const) {
       if (asked && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
     }
     const log = await openLog(t, {
       // docker follows only a task that runs (daemon/logs.go: no follow with a logger made for a
       // stopped container): `logs -f` of a created task is its empty log at once, not a wait for a
       // start that may never come. A paused or running task is followed to its exit.
-      follow: q.follow === true && t.state !== 'created', ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since ? { since } : {}), ...(until ? { until } : {}),
+      follow: q.follow === true && t.state !== 'created', ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}),
       timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
     });
     res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });
@@ -508,10 +508,19 @@ function stopTimeout(timeout: number | undefined): { timeout?: number } {
   return timeout === undefined ? {} : { timeout: checkStopTimeout('timeout', timeout) };
 }
 
-/** A time in a query (`since`, `until` of logs and events), as docker takes them: RFC 3339 or Unix seconds (with a fraction). */
-function queryTime(q: Record<string, string | number | boolean>, key: string): Date | null {
+/**
+ * A time in a query (`since`, `until` of logs and events), as docker takes them: RFC 3339 or Unix
+ * seconds (with a fraction), in nanoseconds since the epoch.
+ */
+function queryTimeNs(q: Record<string, string | number | boolean>, key: string): bigint | null {
   if (q[key] === undefined) return null;
-  const d = parseApiTime(String(q[key]), { unixSeconds: true });
-  if (d === null) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${key} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(q[key])}`);
-  return d;
+  const ns = parseApiTimeNs(String(q[key]), { unixSeconds: true });
+  if (ns === null) throw new TaskioError('ERR_INVALID_FIELD', `query parameter ${key} must be an RFC 3339 time or Unix seconds, got ${JSON.stringify(q[key])}`);
+  return ns;
+}
+
+/** {@link queryTimeNs} to the millisecond below (events' times have milliseconds). */
+function queryTime(q: Record<string, string | number | boolean>, key: string): Date | null {
+  const ns = queryTimeNs(q, key);
+  return ns === null ? null : new Date(nsToMs(ns));
 }

@@ -79,10 +79,14 @@ export interface ExecView {
 export interface LogsOptions extends CallOptions {
   follow?: boolean;
   tail?: number;
-  /** Entries written at or after this time. */
-  since?: Date;
-  /** Entries written at or before this time (docker's `until`); with `follow`, the follow ends there. */
-  until?: Date;
+  /**
+   * Entries written at or after this time. A string is sent as it is, in a form of docker's API — RFC
+   * 3339 or Unix seconds, to the nanosecond (`2026-12-06T01:02:03.123456789Z`, `1796518923.123456789`):
+   * a `Date` has milliseconds, the log's times have nanoseconds.
+   */
+  since?: Date | string;
+  /** Entries written at or before this time (docker's `until`; a string as for `since`); with `follow`, the follow ends there. */
+  until?: Date | string;
   timestamps?: boolean;
   stdout?: boolean;
   stderr?: boolean;
@@ -566,8 +570,8 @@ export class DaemonClient {
     const q = new URLSearchParams();
     if (opts.follow) q.set('follow', '1');
     if (opts.tail !== undefined) q.set('tail', String(opts.tail));
-    if (opts.since) q.set('since', opts.since.toISOString());
-    if (opts.until) q.set('until', opts.until.toISOString());
+    if (opts.since !== undefined) q.set('since', typeof opts.since === 'string' ? opts.since : opts.since.toISOString());
+    if (opts.until !== undefined) q.set('until', typeof opts.until === 'string' ? opts.until : opts.until.toISOString());
     if (opts.timestamps) q.set('timestamps', '1');
     if (opts.stdout === false) q.set('stdout', '0');
     if (opts.stderr === false) q.set('stderr', '0');

@@ -2,6 +2,8 @@ import { once } from 'node:events';
 import type { Writable } from 'node:stream';
 import { followLogBatches, type LogEntry, type LogGap } from '../logfile/index.js';
 import type { TaskRecord } from './records.js';
+import { parseCriTime } from '../logfile/criTime.js';
+import { nsToMs } from './apiTime.js';
 import { clockPasses } from './clockPasses.js';
 import { StreamType, frameHeader, frameHeaderSize, writeFrameHeader } from './stdcopy.js';
 
@@ -10,12 +12,13 @@ export interface LogStreamOptions {
   follow: boolean;
   /** Last N entries (lines); undefined: the whole log; 0: only what comes next (attach). */
   tail?: number;
-  since?: Date;
+  /** CRI only: entries written at or after this time, in nanoseconds since the epoch (docker's `since`). */
+  since?: bigint;
   /**
-   * CRI only: entries written at or before this time (docker's `until`, to the millisecond). The
-   * stream ends at the first later entry; a follow also ends once the clock has passed it.
+   * CRI only: entries written at or before this time, in nanoseconds since the epoch (docker's
+   * `until`). The stream ends at the first later entry; a follow also ends once the clock has passed it.
    */
-  until?: Date;
+  until?: bigint;
   timestamps: boolean;
   stdout: boolean;
   stderr: boolean;
@@ -52,7 +55,10 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   if (logPath === null || logFormat === null) return { pump: async () => undefined, close: async () => undefined };
   let onStart!: () => void;
   const started = new Promise<void>((resolve) => { onStart = resolve; });
-  const upTo = opts.until?.getTime();
+  // The reader and the clock work in milliseconds; the entries of the millisecond of `since` or
+  // `until` are compared to the nanosecond (their CRI times have nanoseconds, as docker's).
+  const from = opts.since === undefined ? undefined : nsToMs(opts.since);
+  const upTo = opts.until === undefined ? undefined : nsToMs(opts.until);
   const passed = upTo === undefined ? null : clockPasses(upTo);
   // Reported between two batches: sent ahead of the next one, so it stands where the output is missing.
   const gaps: LogGap[] = [];
@@ -60,7 +66,7 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
     format: logFormat, follow: opts.follow, signal: opts.signal, onStart, onGap: (gap) => gaps.push(gap),
     // Past `until` nothing more can come: the reader reads to the end of the log and stops.
     until: passed ? Promise.race([task.outputDone, passed.reached]) : task.outputDone,
-    ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(opts.since ? { since: opts.since } : {}),
+    ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(from !== undefined ? { since: new Date(from) } : {}),
     // Timestamps are per line, as docker prints them.
     ...(opts.timestamps && logFormat === 'cri' ? { reassemble: true } : {}),
   });
@@ -103,11 +109,13 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
       let size = 0;
       kept.length = 0;
       for (const e of r.value) {
-        if (upTo !== undefined && e.time.getTime() > upTo) {
+        const ms = e.time.getTime();
+        if (upTo !== undefined && (ms > upTo || (ms === upTo && entryNs(e) > opts.until!))) {
           // Entries come in the order they were written: none after this one is older.
           ended = true;
           break;
         }
+        if (ms === from && entryNs(e) < opts.since!) continue;
         if (e.stream === 'stderr' ? !opts.stderr : !opts.stdout) continue;
         kept.push(e);
         size += (terminal ? 0 : frameHeaderSize) + payloadSize(e, opts.timestamps);
@@ -126,6 +134,9 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
     }
   }
 }
+
+/** A CRI entry's time in nanoseconds since the epoch (its timestamp was parsed once already, so it is one). */
+const entryNs = (e: LogEntry): bigint => parseCriTime(e.timestamp)!.ns;
 
 /** Whether an entry's line ends with it (a newline to add): a CRI `F` entry. */
 const endsLine = (e: LogEntry): boolean => !e.partial && e.stream !== null;

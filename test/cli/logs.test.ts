@@ -98,6 +98,27 @@ t.test('logs --since: an RFC 3339 time keeps what came after it, a duration what
   t.equal(future.stdout, '', 'a Unix time in the future: nothing');
 });
 
+t.test('logs --since and --until compare to the nanosecond, as docker\'s: RFC 3339 and Unix seconds', { timeout: 120_000 }, async (t) => {
+  const id = 'logs-ns';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo one'] });
+  await c.wait(id);
+  const stamped = await taskio(t, root, 'logs', '-t', id);
+  const at = stamped.stdout.slice(0, stamped.stdout.indexOf(' '));
+  t.match(at, /^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{9}Z$/, 'the entry\'s time, nine digits');
+  // The entry's time a nanosecond later and earlier, as RFC 3339 and as Unix seconds. One of the
+  // two is in the entry's millisecond whatever its time; a comparison to the millisecond took it.
+  const ns = BigInt(Date.parse(at.slice(0, 19) + 'Z') / 1000) * 1_000_000_000n + BigInt(at.slice(20, 29));
+  const rfc = (n: bigint): string => `${new Date(Number(n / 1_000_000n)).toISOString().slice(0, 19)}.${String(n % 1_000_000_000n).padStart(9, '0')}Z`;
+  const unix = (n: bigint): string => `${n / 1_000_000_000n}.${String(n % 1_000_000_000n).padStart(9, '0')}`;
+  t.equal(rfc(ns), at);
+  const cases: Array<[string, string, string]> = [
+    ['--since', rfc(ns), 'one\n'], ['--since', rfc(ns + 1n), ''], ['--since', unix(ns), 'one\n'], ['--since', unix(ns + 1n), ''],
+    ['--until', rfc(ns), 'one\n'], ['--until', rfc(ns - 1n), ''], ['--until', unix(ns), 'one\n'], ['--until', unix(ns - 1n), ''],
+  ];
+  const results = await Promise.all(cases.map(([flag, time]) => taskio(t, root, 'logs', flag, time, id)));
+  for (const [i, [flag, time, out]] of cases.entries()) t.same([results[i]!.code, results[i]!.stdout, results[i]!.stderr], [0, out, ''], `${flag} ${time}`);
+});
+
 t.test('logs --until: a time keeps what came up to it, a duration what came before it; -f ends once the clock passes it', { timeout: 120_000 }, async (t) => {
   const dir = tmpDir(t, 'taskio-ctl-until-');
   const go = path.join(dir, 'go');

@@ -1,5 +1,5 @@
 import t from 'tap';
-import { parseGoDuration, parseSince } from '../../src/cli/since.js';
+import { parseGoDuration, parseSince, sinceTimestamp } from '../../src/cli/since.js';
 
 const now = new Date('2024-05-01T12:00:00.750Z');
 const nowSec = Math.floor(now.getTime() / 1000);
@@ -63,4 +63,11 @@ t.test('parseSince refuses a moment a Date cannot hold, naming it (it failed lat
     t.throws(() => parseSince(bad, now), { code: 'ERR_INVALID_TIME', message: `time ${JSON.stringify(bad)} is out of range (more than 275,000 years from 1970)` }, `refuses ${bad}`);
   }
   t.equal(parseSince('8640000000000', now), '8640000000000.000000000', 'the last second a Date holds');
+});
+
+t.test('sinceTimestamp: the moment to the nanosecond as the API takes it, Unix seconds or, before 1970, RFC 3339', async (t) => {
+  t.equal(sinceTimestamp(parseSince('2026-12-06T01:02:03.123456789Z', now)), `${Date.UTC(2026, 11, 6, 1, 2, 3) / 1000}.123456789`);
+  t.equal(sinceTimestamp(parseSince('1733446923.123456789', now)), '1733446923.123456789');
+  t.equal(sinceTimestamp(parseSince('1969-12-31T23:59:59.000000001Z', now)), '1969-12-31T23:59:59.000000001Z');
+  t.equal(sinceTimestamp(parseSince('1960-01-01T00:00:00.5Z', now)), '1960-01-01T00:00:00.500000000Z');
 });
