@@ -4,7 +4,9 @@ import { hasLabel, parseLabelFilter, type LabelFilter } from '../labelFilter.js'
 
 /**
  * One `ps --filter key=value`, as docker reads it: `id` and `name` (a task's id is its name) match
- * the id as an unanchored regular expression, `status` is a state, `exited` an exit code, and
+ * the id as an unanchored regular expression — `name` also the id with docker's leading slash
+ * (`/web`, the `.Name` of `inspect`), so the scripts' exact match `name=^/web$` finds task `web`
+ * as `name=^web$` does (moby#37728) — `status` is a state, `exited` an exit code, and
  * `runtime` (taskio's own) the runtime's name, `label` a label's key (`label=KEY`) or key and value
  * (`label=KEY=VALUE`), `health` a health status (`none`: a task without a check).
  */
@@ -66,8 +68,9 @@ export function parsePsFilter(value: string): PsFilter {
 function matches(t: TaskView, f: PsFilter): boolean {
   switch (f.key) {
     case 'id':
-    case 'name':
       return f.match.test(t.id);
+    case 'name':
+      return f.match.test(t.id) || f.match.test(`/${t.id}`);
     case 'status':
       return t.status === f.status;
     case 'exited':
