@@ -8,12 +8,13 @@ import type { Json, Template } from './template.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * `taskio inspect [-f FORMAT] TASK…`: the tasks as the daemon shows them with docker's fields beside
- * taskio's ({@link inspectView}: `{{.State.ExitCode}}` works as with docker), a JSON array (even for
- * one) indented as docker's; `--format json` the same array on one line; `--format TEMPLATE` the
+ * `taskio inspect [-f FORMAT] [--type container] TASK…`: the tasks as the daemon shows them with
+ * docker's fields beside taskio's ({@link inspectView}: `{{.State.ExitCode}}` works as with docker),
+ * a JSON array (even for one) indented as docker's; `--format json` the same array on one line; `--format TEMPLATE` the
  * template's text for each task, each followed by a newline. A task that cannot be found, or that the
  * template fails on (a missing field is an error, as docker's), gets an error line on stderr naming
- * it; the others are still printed, and the command exits 125.
+ * it; the others are still printed, and the command exits 125. `--type` (docker's `container`, or
+ * `task`) is checked with the flags and changes nothing: tasks are all taskio has.
  */
 export async function inspect(ctx: VerbContext): Promise<number> {
   const format = ctx.args.value<'json' | Template>('format');

@@ -85,6 +85,15 @@ export function parseEnv(value: string, env: NodeJS.ProcessEnv = process.env): s
   return own === undefined ? undefined : `${key}=${own}`;
 }
 
+/**
+ * `inspect --type`: docker's `container`, what scripts pass to say "not an image", or `task`,
+ * taskio's word for one; taskio has no other kind of object to inspect.
+ */
+export function parseInspectType(value: string): 'container' | 'task' {
+  if (value === 'container' || value === 'task') return value;
+  throw invalid('taskio inspects tasks only: container (or task)');
+}
+
 /** `--name`: a task id, by taskio's one id rule. */
 export function parseTaskId(value: string): string {
   return validateId(value, 'task');

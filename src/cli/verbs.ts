@@ -14,7 +14,7 @@ import { parseSince } from './since.js';
 import { limitChangeFlags, limitFlags } from './limits.js';
 import { healthConflicts, healthFlags } from './health.js';
 import {
-  parseAttachStream, parseEnv, parseHostDir, parseHostFile, parseInteger, parseLog, parseRuntime, parseStopTimeout, parseTail,
+  parseAttachStream, parseEnv, parseHostDir, parseHostFile, parseInspectType, parseInteger, parseLog, parseRuntime, parseStopTimeout, parseTail,
   parseHostname, parseLabel, parseRestartPolicy, parseTaskId, parseUlimit, parseUser, parseWorkdir,
 } from './values.js';
 import { parseMount, parseTmpfs, parseVolume } from './volumes.js';
@@ -202,7 +202,7 @@ export const specs: readonly VerbSpec[] = [
     usage: '[OPTIONS] TASK [TASK...]',
     summary: 'Return low-level information on tasks',
     operands: { min: 1 },
-    flags: [jsonOrTemplate],
+    flags: [jsonOrTemplate, { name: 'type', kind: 'string', description: 'Return JSON for specified type (container: a task, the only type taskio has)', parse: parseInspectType }],
   },
   {
     name: 'top', usage: 'TASK [ps OPTIONS]', summary: 'Display the running processes of a task', interspersed: false, operands: { min: 1 }, flags: [],

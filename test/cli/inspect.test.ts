@@ -88,6 +88,23 @@ t.test('inspect -f: a task the template fails on, or not found, is an error line
   t.same([unknownFn.code, unknownFn.stderr], [125, 'taskio inspect: invalid argument "{{bogus .id}}" for "-f, --format" flag: template "{{bogus .id}}": 1:3: function "bogus" not defined. See \'taskio inspect --help\'.\n']);
 });
 
+t.test('inspect --type container (docker\'s, in scripts: not an image) and task are taskio\'s tasks; another type is a usage error', { timeout: 120_000 }, async (t) => {
+  await c.createTask({ id: 'insp-type', runtime: 'host', args: ['sh', '-c', 'exit 6'] });
+  await c.wait('insp-type');
+  t.teardown(() => c.remove('insp-type', { force: true }).catch(() => undefined));
+  const [container, task, mixed, image] = await Promise.all([
+    taskio(t, root, 'inspect', '--type', 'container', '-f', '{{.Name}} {{.State.ExitCode}}', 'insp-type'),
+    taskio(t, root, 'container', 'inspect', '--type=task', '-f', '{{.Name}}', 'insp-type'),
+    taskio(t, root, 'inspect', '--type=container', '-f', '{{.Name}}', 'nope', 'insp-type'),
+    taskio(t, root, 'inspect', '--type', 'image', 'insp-type'),
+  ]);
+  t.same([container.code, container.stdout, container.stderr], [0, '/insp-type 6\n', '']);
+  t.same([task.code, task.stdout, task.stderr], [0, '/insp-type\n', '']);
+  t.same([mixed.code, mixed.stdout, mixed.stderr], [125, '/insp-type\n', 'taskio inspect: no such task: nope\n'], 'a missing one: the others still printed');
+  t.same([image.code, image.stdout, image.stderr],
+    [125, '', 'taskio inspect: invalid argument "image" for "--type" flag: taskio inspects tasks only: container (or task). See \'taskio inspect --help\'.\n']);
+});
+
 /** docker's zero time: a StartedAt or FinishedAt that never was. */
 const zeroTime = '0001-01-01T00:00:00Z';
 /** An inspect entry, read as jq reads it. */
