@@ -9,9 +9,10 @@ export const initialInputSize = 64 * 1024;
 /**
  * Turns one source's bytes into CRI log entries: `<time> <stream> <P|F> <content>\n`.
  *
- * An entry is cut only where a line grows past `maxLineSize` (`P` pieces, then a final `F`),
- * never where a read happened to end: the unfinished tail of a chunk waits here (at most
- * `maxLineSize` bytes) until its newline arrives. Bytes are copied as they are — no decoding — so
+ * An entry is cut where a line grows past `maxLineSize` (`P` pieces, then a final `F`), never where
+ * a read happened to end: the unfinished tail of a chunk waits here (at most `maxLineSize` bytes)
+ * until its newline arrives, or until the caller takes it as a `P` entry ({@link takePartial}: the
+ * writer does once the stream went quiet, so a prompt reaches the log). Bytes are copied as they are — no decoding — so
  * invalid UTF-8 and a `\r` before the newline survive untouched. A line of exactly `maxLineSize`
  * bytes is one `F` entry: the encoder waits for the next byte before deciding it was partial.
  *
@@ -185,12 +186,26 @@ export class CriEncoder {
    * stopped before its input ended (what follows, if ever, belongs to the same line).
    */
   end(time: string, cut = false): Buffer | null {
+    return this.#heldEntry(cut ? TAG_P : TAG_F, time);
+  }
+
+  /**
+   * Hands over the unfinished line held so far as a `P` entry in a fresh buffer, or null when none
+   * is held; the encoder goes on, and the rest of the line, when it comes, is the next entry (CRI
+   * readers join them). For a stream that went quiet in the middle of a line — a prompt waiting for
+   * its answer — which would otherwise reach the log only with its newline.
+   */
+  takePartial(time: string): Buffer | null {
+    return this.#heldEntry(TAG_P, time);
+  }
+
+  #heldEntry(tag: number, time: string): Buffer | null {
     if (this.#pendingLen === 0) return null;
     this.#setTime(time);
     const h = this.#headerLen, len = this.#pendingLen;
     const b = Buffer.allocUnsafe(h + 3 + len);
     b.set(this.#mem.subarray(0, h), 0);
-    b[h] = cut ? TAG_P : TAG_F;
+    b[h] = tag;
     b[h + 1] = SPACE;
     b.set(this.#mem.subarray(this.#pendingAt, this.#pendingAt + len), h + 2);
     b[h + 2 + len] = NL;

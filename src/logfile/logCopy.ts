@@ -3,6 +3,8 @@ import { abortError } from '../errors.js';
 import { initialInputSize, type CriEncoder } from './criEncoder.js';
 import { formatCriTime, nowNs } from './criTime.js';
 import type { LogFile, WriteCallback } from './logFile.js';
+import { QuietLine, quietLineMs } from './quietLine.js';
+import { bytesReadable } from '../sys/index.js';
 
 /** The states of a {@link LogCopy}; see its rules. */
 export type LogCopyState = 'reading' | 'writing' | 'gathering' | 'ending' | 'done' | 'failed';
@@ -31,19 +33,26 @@ const gatherMs = 1;
  * - `done` (the promise resolved with the bytes read) and `failed` (rejected): final.
  *
  * Rules, one per branch:
- * 1. a CRI read that completed no entry (an unfinished line grew) → stays `reading`;
+ * 1. a CRI read that completed no entry (an unfinished line grew) → stays `reading`, and the wait
+ *    for quiet (rule 12) starts again;
  * 2. a CRI read with entries → they are written, `writing`;
  * 3. a raw read → it is written; while the other buffer is free → stays `reading`, else `writing`;
- * 4. in `writing`, the CRI write done → `gathering` after a small read, else `reading`;
+ * 4. in `writing`, the CRI write done → `gathering` after a small read, else `reading` (with an
+ *    unfinished line held, the wait for quiet starts);
  * 5. a raw write done: in `writing` → `reading`; in any other state nothing waits for it;
- * 6. in `gathering`, 1 ms passed → `reading`;
+ * 6. in `gathering`, 1 ms passed → `reading` (with a line held, the wait for quiet starts);
  * 7. EOF → the unfinished last line as an `F` entry (the stream ended), `ending`;
  * 8. in `ending`, everything is in the file → `done`;
  * 9. a read or write error, or the abort signal → `failed`: the unfinished line as a `P` entry (it was
  *    cut, not ended), the fd closed;
  * 10. {@link stop} (the writer closes) → `done` at once, the fd closed; the unfinished line is
  *    handed to the caller as a `P` entry;
- * 11. anything in `done` or `failed` → nothing (a write done late, a second stop).
+ * 11. anything in `done` or `failed` → nothing (a write done late, a second stop);
+ * 12. in `reading` with an unfinished line held, no read for {@link quietLineMs} and the pipe empty
+ *    (not merely unread: the event loop may have been late) → the held part is written as a `P`
+ *    entry, `writing` — a prompt waiting for its answer reaches the log's followers now, not with
+ *    its newline; its rest is the next entry. Bytes in the pipe → stays `reading` (their read
+ *    decides anew). In any other state the wait ends unheeded: going back to `reading` starts it again.
  */
 export class LogCopy {
   /** Resolves with the bytes read at EOF or on {@link stop}; rejects on an error or abort. */
@@ -52,6 +61,8 @@ export class LogCopy {
   #bytes = 0;
   #lastRead = 0;
   #timer: NodeJS.Timeout | null = null;
+  readonly #fd: number;
+  readonly #quiet: QuietLine | null;
   readonly #file: LogFile;
   readonly #encoder: CriEncoder | null;
   readonly #gatherBelow: number;
@@ -73,8 +84,10 @@ export class LogCopy {
    *   megabytes set aside, as with the CRI encoder).
    */
   constructor(fd: number, file: LogFile, encoder: CriEncoder | null, gatherBelow: number, readSize: number, signal?: AbortSignal) {
+    this.#fd = fd;
     this.#file = file;
     this.#encoder = encoder;
+    this.#quiet = encoder ? new QuietLine(this.#quietLine) : null;
     this.#gatherBelow = gatherBelow;
     this.#signal = signal;
     this.#readSize = readSize;
@@ -96,6 +109,7 @@ export class LogCopy {
     this.#sock.on('end', () => this.#ended());
     this.#sock.on('close', () => {
       if (this.#timer) clearTimeout(this.#timer);
+      this.#quiet?.cancel();
       signal?.removeEventListener('abort', this.#aborted);
     });
     signal?.addEventListener('abort', this.#aborted, { once: true });
@@ -121,7 +135,11 @@ export class LogCopy {
     this.#lastRead = n;
     encoder.encode(n, formatCriTime(nowNs()));
     const out = encoder.takeOutput();
-    if (out === null) return true; // rule 1
+    if (out === null) { // rule 1
+      this.#waitForQuiet();
+      return true;
+    }
+    this.#quiet!.cancel();
     this.#state = 'writing'; // rule 2
     this.#file.write(out, this.#criWritten);
     return false;
@@ -134,17 +152,44 @@ export class LogCopy {
       this.#state = 'gathering';
       this.#timer = setTimeout(this.#gathered, gatherMs);
     } else {
-      this.#state = 'reading';
-      this.#sock.resume();
+      this.#reading();
     }
   };
 
   readonly #gathered = (): void => {
     this.#timer = null;
     if (this.#state !== 'gathering') return; // rule 11
-    this.#state = 'reading'; // rule 6
-    this.#sock.resume();
+    this.#reading(); // rule 6
   };
+
+  #reading(): void {
+    this.#state = 'reading';
+    this.#sock.resume();
+    this.#waitForQuiet();
+  }
+
+  #waitForQuiet(): void {
+    if (this.#encoder!.pendingBytes > 0) this.#quiet!.arm();
+  }
+
+  readonly #quietLine = (): void => {
+    if (this.#state !== 'reading') return; // rule 12: not quiet, or over
+    if (this.#pipeHasBytes()) return; // rule 12: a read is coming
+    const tail = this.#encoder!.takePartial(formatCriTime(nowNs()));
+    if (!tail) return;
+    this.#state = 'writing'; // rule 12
+    this.#sock.pause();
+    this.#file.write([tail], this.#criWritten);
+  };
+
+  /** Whether bytes wait in the pipe (when the count cannot be had, none: the held part is written). */
+  #pipeHasBytes(): boolean {
+    try {
+      return bytesReadable(this.#fd) > 0;
+    } catch {
+      return false;
+    }
+  }
 
   // The file's writes finish in order, so the buffer read into next is always the older one.
   #rawRead(n: number, buf: Uint8Array): boolean {
@@ -195,6 +240,7 @@ export class LogCopy {
     this.#state = state;
     if (this.#timer) clearTimeout(this.#timer);
     this.#timer = null;
+    this.#quiet?.cancel();
     this.#sock.destroy();
     if (state === 'done') this.#resolve(this.#bytes);
     else this.#reject(err!);

@@ -8,6 +8,7 @@ import { CriEncoder } from './criEncoder.js';
 import { formatCriTime, nowNs } from './criTime.js';
 import { LogCopy } from './logCopy.js';
 import { LogFile, logClosedError } from './logFile.js';
+import { QuietLine } from './quietLine.js';
 import { requireAbsolutePath } from './absolutePath.js';
 import {
   defaultMaxFiles, defaultMaxLineSize, validateLogWriterOptions,
@@ -51,6 +52,8 @@ export class LogWriter extends EventEmitter {
   readonly #streamEncoders = new Map<LogStreamName, CriEncoder>();
   // Encoders of stream() that may hold an unfinished line: close() writes those lines as P entries.
   readonly #live = new Set<CriEncoder>();
+  // Each stream encoder's wait for quiet in the middle of a line (see QuietLine).
+  readonly #quietLines = new Map<CriEncoder, QuietLine>();
   readonly #streams = new Map<LogStreamName, Writable>();
   readonly #copies = new Set<LogCopy>();
   // Bytes of each stream's call in flight (handed to the file, its callback not yet run).
@@ -91,8 +94,9 @@ export class LogWriter extends EventEmitter {
   /**
    * The writable side for one stream (the same object on every call). Its write callbacks fire once
    * the bytes are in the file, so `write()` returning false and `'drain'` carry the disk's pace back
-   * to the producer; it holds at most 64 KiB plus one CRI line. Ending it writes an unfinished last
-   * line as an `F` entry.
+   * to the producer; it holds at most 64 KiB plus one CRI line. A CRI line left unfinished by a
+   * write is written as a `P` entry once no write followed for 20 ms (as with {@link copyFrom}).
+   * Ending it writes an unfinished last line as an `F` entry.
    */
   stream(name: LogStreamName): Writable {
     checkStreamName(name);
@@ -118,8 +122,12 @@ export class LogWriter extends EventEmitter {
    * lines at once.
    *
    * In CRI format a chunk's entries are encoded in one pass into one reused output buffer
-   * ({@link CriEncoder}), and a read that found the pipe nearly empty is followed by a 1 ms pause
-   * before the next read (only with a pipe of 256 KiB or more), so a stream of short lines costs a
+   * ({@link CriEncoder}). An entry ends at a newline or at `maxLineSize`, and also where the pipe
+   * stayed empty for 20 ms in the middle of a line (the part read is a `P` entry: a prompt waiting
+   * for its answer reaches the log's followers at once, as conmon writes each read's unfinished
+   * tail; the short wait keeps a line whole that is written in two quick writes). A read that found
+   * the pipe nearly empty is followed by a 1 ms pause before the next read (only with a pipe of
+   * 256 KiB or more), so a stream of short lines costs a
    * few hundred read/write cycles per second instead of one per line; the entries' times are those
    * of the read, as conmon's are. Each copy has its own encoder, so two sources of one stream (two
    * copies, or a copy and {@link stream}) never mix their unfinished lines.
@@ -206,6 +214,7 @@ export class LogWriter extends EventEmitter {
     await Promise.race([held, stalled]);
     this.#file.off('error', onStall);
     const time = formatCriTime(nowNs());
+    for (const quiet of this.#quietLines.values()) quiet.cancel();
     for (const enc of this.#live) {
       const tail = enc.end(time, true);
       if (tail) this.#file.write([tail], () => undefined);
@@ -284,6 +293,8 @@ export class LogWriter extends EventEmitter {
       enc = new CriEncoder(name, this.#maxLineSize, streamHighWaterMark);
       this.#streamEncoders.set(name, enc);
       this.#live.add(enc);
+      const made = enc;
+      this.#quietLines.set(enc, new QuietLine(() => this.#quietLine(made)));
     }
     return enc;
   }
@@ -306,10 +317,25 @@ export class LogWriter extends EventEmitter {
     const out = enc.takeOutput();
     if (out === null) cb();
     else this.#file.write(out, cb);
+    const quiet = this.#quietLines.get(enc)!;
+    if (enc.pendingBytes > 0) quiet.arm();
+    else quiet.cancel();
+  }
+
+  /**
+   * No write came for a while after one that left a line unfinished: the part held is written as a
+   * `P` entry, behind what the stream handed over before (the file writes in order). The stream's
+   * own callbacks keep its pace: this adds at most one entry per write.
+   */
+  #quietLine(enc: CriEncoder): void {
+    if (this.#closed) return; // close() writes what is held
+    const tail = enc.takePartial(formatCriTime(nowNs()));
+    if (tail) this.#file.write([tail], () => undefined);
   }
 
   #endStream(name: LogStreamName, cb: (err?: Error | null) => void): void {
     const enc = this.format === 'cri' ? this.#streamEncoder(name) : null;
+    if (enc) this.#quietLines.get(enc)!.cancel();
     const tail = enc && this.#live.delete(enc) ? enc.end(formatCriTime(nowNs())) : null;
     if (tail) this.#file.write([tail], cb);
     else cb();

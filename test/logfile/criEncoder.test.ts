@@ -104,3 +104,16 @@ t.test('a read landing in input directly is encoded the same as a loaded one', a
   t.equal(enc.takeOutput(), null, 'nothing left');
   t.equal(enc.end(time), null, 'no unfinished line');
 });
+
+t.test('takePartial hands the line held so far over as a P entry; the rest of the line is the next entry', async (t) => {
+  const enc = new CriEncoder('stdout', 16);
+  t.equal(enc.takePartial(time), null, 'nothing held: no entry');
+  enc.encode(enc.load(Buffer.from('a\nname? ')), time);
+  t.equal(enc.takeOutput()!.toString(), `${time} stdout F a\n`);
+  t.equal(enc.pendingBytes, 6);
+  t.equal(enc.takePartial(time)!.toString(), `${time} stdout P name? \n`);
+  t.equal(enc.pendingBytes, 0, 'the held part is gone from the encoder');
+  enc.encode(enc.load(Buffer.from('bob\nx')), time);
+  t.equal(enc.takeOutput()!.toString(), `${time} stdout F bob\n`, 'the rest ends the line');
+  t.equal(enc.end(time)!.toString(), `${time} stdout F x\n`, 'end() still ends the stream with an F entry');
+});

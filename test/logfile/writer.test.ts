@@ -6,7 +6,9 @@ import os from 'node:os';
 import path from 'node:path';
 import { once } from 'node:events';
 import { openLogWriter, type LogWriter } from '../../src/logfile/logWriter.js';
-import { pipe2 } from '../../src/sys/index.js';
+import { followLog } from '../../src/logfile/followLog.js';
+import { quietLineMs } from '../../src/logfile/quietLine.js';
+import { bytesReadable, pipe2 } from '../../src/sys/index.js';
 
 const criLine = /^(\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\.\d{9}Z) (stdout|stderr) ([PF]) /;
 
@@ -354,4 +356,61 @@ t.test('a CRI writer of a user who may write its file but not read it (mode 0200
   t.equal(code, 0);
   t.same(JSON.parse(out), { uid: 65534, errors: [] }, 'as nobody, no stall');
   t.same(entries(cri).map((e) => `${e.tag} ${e.content.toString()}`), ['F before', 'F after']);
+});
+
+/** Resolves once the CRI file holds `n` entries (the copy runs in this process: poll between its turns). */
+async function entriesIn(file: string, n: number): Promise<ReturnType<typeof entries>> {
+  for (;;) {
+    const e = fs.existsSync(file) ? entries(file) : [];
+    if (e.length >= n) return e;
+    await new Promise((r) => setTimeout(r, 5));
+  }
+}
+
+t.test('CRI: a line that stays unfinished (a prompt waiting for its answer) is written as a P entry; readers join it with its F', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  // The other side of the rule: unread bytes in the pipe are no quiet.
+  await t.test('copyFrom: a line written in two writes stays one F entry, also when the copy read between them and its turn came late', async (t) => {
+    const file = path.join(dir, 'two.log');
+    const w = openLogWriter(file, { format: 'cri' });
+    const p = pipe2();
+    const copied = w.copyFrom('stdout', p.read);
+    fs.writeSync(p.write, 'first half, ');
+    // The copy has read the first half (the pipe is empty) and holds it.
+    while (bytesReadable(p.read) > 0) await new Promise((r) => setImmediate(r));
+    // This process (the copy's) stalls past the quiet time before the second half comes, as a loaded
+    // machine may stall it: the pipe is not quiet then, only unread, and the line is not cut.
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, quietLineMs + 10);
+    fs.writeSync(p.write, 'second half\n');
+    fs.closeSync(p.write);
+    await copied;
+    await w.close();
+    t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), ['F first half, second half']);
+  });
+  for (const source of ['copyFrom', 'stream'] as const) {
+    const file = path.join(dir, `${source}.log`);
+    const w = openLogWriter(file, { format: 'cri' });
+    let write: (s: string) => void;
+    let end: () => Promise<unknown>;
+    if (source === 'copyFrom') {
+      const p = pipe2();
+      const copied = w.copyFrom('stdout', p.read);
+      write = (s) => { fs.writeSync(p.write, s); };
+      end = () => { fs.closeSync(p.write); return copied; };
+    } else {
+      const s = w.stream('stdout');
+      write = (c) => { s.write(c); };
+      end = () => { s.end(); return once(s, 'finish'); };
+    }
+    write('hello\nname? ');
+    // Nothing comes after the prompt's bytes, neither a newline nor the end of the stream.
+    t.same((await entriesIn(file, 2)).map((e) => `${e.tag} ${e.content.toString()}`), ['F hello', 'P name? '], `${source}: the prompt`);
+    write('bob\n');
+    await end();
+    await w.close();
+    t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), ['F hello', 'P name? ', 'F bob'], `${source}: the answer ends the line`);
+    const joined: string[] = [];
+    for await (const e of followLog(file, { format: 'cri', reassemble: true })) joined.push(`${e.partial ? 'P' : 'F'} ${e.content.toString()}`);
+    t.same(joined, ['F hello', 'F name? bob'], `${source}: a CRI reader joins the line`);
+  }
 });
