@@ -28,18 +28,47 @@ export function taskioEnv(root: string): NodeJS.ProcessEnv {
  * what it prints; in `cwd` (default: this process's).
  */
 export function spawnTaskio(root: string, args: string[], input?: Buffer | string, cwd?: string): TaskioChild {
+  const child = spawnCollecting(root, args, input === undefined ? 'ignore' : 'pipe', cwd);
+  if (input !== undefined) {
+    child.stdin!.on('error', () => undefined); // the task may exit before it read all of it
+    child.stdin!.end(input);
+  }
+  return child;
+}
+
+/**
+ * Starts `taskio ARGS…` on state root `root` with its stdin a pipe left open: the test writes it
+ * (an answer to what the task printed) and ends it. Killed with the test if it still runs then.
+ */
+export function startInteractive(t: Pick<Test, 'teardown'>, root: string, args: string[]): TaskioChild {
+  const child = spawnCollecting(root, args, 'pipe');
+  child.stdin!.on('error', () => undefined);
+  return killedWithTest(t, child);
+}
+
+/** Resolves once `child` printed `text` on its stdout; rejects when it ends without it. */
+export function printed(child: TaskioChild, text: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const check = (): void => {
+      if (!child.output().includes(text)) return;
+      child.stdout!.off('data', check);
+      resolve();
+    };
+    child.stdout!.on('data', check);
+    void child.result.then((r) => reject(new Error(`the command ended (${r.code}) without printing ${JSON.stringify(text)}; stdout ${JSON.stringify(r.stdout)}, stderr ${JSON.stringify(r.stderr)}`)), reject);
+    check();
+  });
+}
+
+function spawnCollecting(root: string, args: string[], stdin: 'ignore' | 'pipe', cwd?: string): TaskioChild {
   // `--` as bin/taskio passes it: Node 20 would take a `--env-file` after the script as its own.
   const child = spawn(process.execPath, ['--', cliMain, ...args], {
-    env: taskioEnv(root), stdio: [input === undefined ? 'ignore' : 'pipe', 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}),
+    env: taskioEnv(root), stdio: [stdin, 'pipe', 'pipe'], ...(cwd !== undefined ? { cwd } : {}),
   });
   let stdout = '';
   let stderr = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { stdout += d; });
   child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  if (input !== undefined) {
-    child.stdin!.on('error', () => undefined); // the task may exit before it read all of it
-    child.stdin!.end(input);
-  }
   const result = new Promise<TaskioResult>((resolve, reject) => {
     child.once('error', reject);
     child.once('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
@@ -49,7 +78,10 @@ export function spawnTaskio(root: string, args: string[], input?: Buffer | strin
 
 /** Starts `taskio ARGS…` on state root `root`; killed with the test if it still runs then. */
 export function startTaskio(t: Pick<Test, 'teardown'>, root: string, args: string[]): TaskioChild {
-  const child = spawnTaskio(root, args);
+  return killedWithTest(t, spawnTaskio(root, args));
+}
+
+function killedWithTest(t: Pick<Test, 'teardown'>, child: TaskioChild): TaskioChild {
   t.teardown(() => { if (child.exitCode === null && child.signalCode === null) child.kill('SIGKILL'); });
   return child;
 }
