@@ -95,7 +95,8 @@ export class LogWriter extends EventEmitter {
    * The writable side for one stream (the same object on every call). Its write callbacks fire once
    * the bytes are in the file, so `write()` returning false and `'drain'` carry the disk's pace back
    * to the producer; it holds at most 64 KiB plus one CRI line. A CRI line left unfinished by a
-   * write is written as a `P` entry once no write followed for 20 ms (as with {@link copyFrom}).
+   * write is written as a `P` entry once no write followed it for 50 ms after it was in the file
+   * (as with {@link copyFrom}).
    * Ending it writes an unfinished last line as an `F` entry.
    */
   stream(name: LogStreamName): Writable {
@@ -123,7 +124,7 @@ export class LogWriter extends EventEmitter {
    *
    * In CRI format a chunk's entries are encoded in one pass into one reused output buffer
    * ({@link CriEncoder}). An entry ends at a newline or at `maxLineSize`, and also where the pipe
-   * stayed empty for 20 ms in the middle of a line (the part read is a `P` entry: a prompt waiting
+   * stayed empty for 50 ms in the middle of a line (the part read is a `P` entry: a prompt waiting
    * for its answer reaches the log's followers at once, as conmon writes each read's unfinished
    * tail; the short wait keeps a line whole that is written in two quick writes). A read that found
    * the pipe nearly empty is followed by a 1 ms pause before the next read (only with a pipe of
@@ -306,6 +307,8 @@ export class LogWriter extends EventEmitter {
     }
     // The Writable calls again only after cb, i.e. once the encoder's output is in the file.
     const enc = this.#streamEncoder(name);
+    const quiet = this.#quietLines.get(enc)!;
+    quiet.cancel();
     const time = formatCriTime(nowNs());
     for (const c of chunks) {
       for (let from = 0; from < c.length;) {
@@ -314,18 +317,20 @@ export class LogWriter extends EventEmitter {
         from += n;
       }
     }
+    // The wait for quiet starts once this call is done: while the file writes it, the producer
+    // waits for its callback, and that is not quiet (a slow disk would cut its lines).
+    const done = (err?: Error | null): void => {
+      if (!err && enc.pendingBytes > 0) quiet.arm();
+      cb(err);
+    };
     const out = enc.takeOutput();
-    if (out === null) cb();
-    else this.#file.write(out, cb);
-    const quiet = this.#quietLines.get(enc)!;
-    if (enc.pendingBytes > 0) quiet.arm();
-    else quiet.cancel();
+    if (out === null) done();
+    else this.#file.write(out, done);
   }
 
   /**
-   * No write came for a while after one that left a line unfinished: the part held is written as a
-   * `P` entry, behind what the stream handed over before (the file writes in order). The stream's
-   * own callbacks keep its pace: this adds at most one entry per write.
+   * No write came for a while after one that left a line unfinished was done: the part held is
+   * written as a `P` entry (the file writes in order). This adds at most one entry per write.
    */
   #quietLine(enc: CriEncoder): void {
     if (this.#closed) return; // close() writes what is held

@@ -3,11 +3,14 @@
  * it holds as a `P` entry. A prompt (`name? `, then a wait for stdin) must reach the log's followers
  * — `attach`, `logs -f` — at once, as docker's attach shows it; conmon writes every read's unfinished
  * tail as a `P` entry at once. Waiting a little keeps a line whole that its producer writes in two
- * quick writes (`printf "a"; printf "b\n"`, microseconds apart), which would otherwise be split at
- * the read that fell between them; 20 ms is far below what a person notices (about 100 ms) and far
- * above the gap between two writes of a running producer.
+ * quick writes (`printf "a"; printf "b\n"`, or a stdio buffer flushed mid-line), which would
+ * otherwise be cut at the read that fell between them. 50 ms is half of what a person notices as a
+ * delay (about 100 ms), and well above what a loaded scheduler usually makes a runnable producer
+ * wait between two of its writes (a few slices of a few ms): a line is cut when its producer
+ * stopped, seldom when it was only preempted. (A reader that came late is no reason: the copy also
+ * checks that the pipe is empty.)
  */
-export const quietLineMs = 20;
+export const quietLineMs = 50;
 
 /**
  * The wait of one stream for {@link quietLineMs} of quiet while it holds an unfinished line: armed

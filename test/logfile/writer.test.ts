@@ -369,7 +369,7 @@ async function entriesIn(file: string, n: number): Promise<ReturnType<typeof ent
 
 t.test('CRI: a line that stays unfinished (a prompt waiting for its answer) is written as a P entry; readers join it with its F', { timeout: 30000 }, async (t) => {
   const dir = tmpDir(t);
-  // The other side of the rule: unread bytes in the pipe are no quiet.
+  // The other side of the rule: unread bytes in the pipe, or a write still being done, are no quiet.
   await t.test('copyFrom: a line written in two writes stays one F entry, also when the copy read between them and its turn came late', async (t) => {
     const file = path.join(dir, 'two.log');
     const w = openLogWriter(file, { format: 'cri' });
@@ -386,6 +386,20 @@ t.test('CRI: a line that stays unfinished (a prompt waiting for its answer) is w
     await copied;
     await w.close();
     t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), ['F first half, second half']);
+  });
+  await t.test('stream: a line written in two writes stays one F entry, also when the first write took the file long', async (t) => {
+    const file = path.join(dir, 'two-stream.log');
+    const w = openLogWriter(file, { format: 'cri' });
+    const s = w.stream('stdout');
+    // The first write has an entry for the file (the line before) and the first half to hold; the
+    // second waits in the stream behind it until the file took the first. This process stalls past
+    // the quiet time meanwhile: the producer waiting for its callback is no quiet.
+    s.write('whole\nfirst half, ');
+    s.end('second half\n');
+    Atomics.wait(new Int32Array(new SharedArrayBuffer(4)), 0, 0, quietLineMs + 10);
+    await once(s, 'finish');
+    await w.close();
+    t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), ['F whole', 'F first half, second half']);
   });
   for (const source of ['copyFrom', 'stream'] as const) {
     const file = path.join(dir, `${source}.log`);
