@@ -128,9 +128,8 @@ export class LogWriter extends EventEmitter {
    * for its answer reaches the log's followers at once, as conmon writes each read's unfinished
    * tail; the short wait keeps a line whole that is written in two quick writes). A read that found
    * the pipe nearly empty is followed by a 1 ms pause before the next read (only with a pipe of
-   * 256 KiB or more), so a stream of short lines costs a
-   * few hundred read/write cycles per second instead of one per line; the entries' times are those
-   * of the read, as conmon's are. Each copy has its own encoder, so two sources of one stream (two
+   * 256 KiB or more), so a stream of short lines costs a few hundred read/write cycles per second
+   * instead of one per line; the entries' times are those of the read, as conmon's are. Each copy has its own encoder, so two sources of one stream (two
    * copies, or a copy and {@link stream}) never mix their unfinished lines.
    *
    * Takes ownership of `fd` (it is closed at the end). Resolves with the bytes copied at EOF (an
