@@ -18,12 +18,16 @@ const stdoutName = Buffer.from('stdout'), stderrName = Buffer.from('stderr');
 
 /**
  * Checks a CRI log holding `seq 1 n` on stdout and `err` on stderr: every line once, in order,
- * whole (F). Returns a description of the first difference, or null. Reads the bytes in place (a
+ * whole (F, or P entries joined with the F that ends them: the writer logs a line that stayed
+ * unfinished while the pipe was quiet as P, which a task held off the CPU between two writes of
+ * its stdio buffer can bring about). Returns a description of the first difference, or null. Reads the bytes in place (a
  * regex and a string per entry cost more than the logger itself at a million entries).
  */
 function checkLog(file: string, n: number): string | null {
   const data = fs.readFileSync(file);
   let want = 1, errs = 0, lastTime = '';
+  // A stdout line begun in P entries: its value and digits so far.
+  let held = 0, heldDigits = 0;
   for (let pos = 0; pos < data.length;) {
     const nl = data.indexOf(0x0a, pos);
     if (nl < 0) return `entry without newline at byte ${pos}`;
@@ -34,7 +38,7 @@ function checkLog(file: string, n: number): string | null {
     const at = pos + timeLen + 1;
     const stream = data.compare(stdoutName, 0, 6, at, at + 6) === 0 ? 'stdout' : data.compare(stderrName, 0, 6, at, at + 6) === 0 ? 'stderr' : null;
     const tag = data[c - 2];
-    if (tag !== 0x46 /* F */) return `entry ${show()} is not F`;
+    if (tag !== 0x46 /* F */ && tag !== 0x50 /* P */) return `entry ${show()} is neither F nor P`;
     if (want % 100_000 === 1) {
       // Times are checked on a sample: well-formed and never going back.
       const time = data.toString('latin1', pos, pos + timeLen);
@@ -42,23 +46,31 @@ function checkLog(file: string, n: number): string | null {
       lastTime = time;
     }
     if (stream === 'stderr') {
-      if (data.toString('latin1', c, nl) !== 'err') return `stderr entry ${show()}, want "err"`;
+      if (tag !== 0x46 || data.toString('latin1', c, nl) !== 'err') return `stderr entry ${show()}, want "err" whole`;
       errs++;
     } else if (stream === 'stdout') {
-      let v = 0;
+      let v = held;
       for (let i = c; i < nl; i++) {
         const d = data[i]! - 0x30;
         if (d < 0 || d > 9) return `stdout entry ${show()} is not a number`;
+        if (d === 0 && i === c && heldDigits === 0) return `stdout entry ${show()} where line ${want} belongs`;
         v = v * 10 + d;
       }
-      if (nl === c || v !== want || data[c] === 0x30) return `stdout entry ${show()} where line ${want} belongs`;
-      want++;
+      heldDigits += nl - c;
+      if (tag === 0x50) {
+        held = v;
+      } else {
+        if (heldDigits === 0 || v !== want) return `stdout entry ${show()} where line ${want} belongs`;
+        want++;
+        held = 0;
+        heldDigits = 0;
+      }
     } else {
       return `entry ${show()} names no stream`;
     }
     pos = nl + 1;
   }
-  if (want !== n + 1) return `stdout ends after line ${want - 1} of ${n}`;
+  if (want !== n + 1 || heldDigits !== 0) return `stdout ends after line ${want - 1} of ${n}`;
   if (errs !== 1) return `${errs} stderr entries, want 1`;
   return null;
 }
