@@ -36,6 +36,8 @@ export class CriEncoder {
   #headerView!: Buffer;
   readonly #pendingAt = headerSlot;
   #pendingLen = 0;
+  /** The last entry made was a `P`: the line it began has not ended in the log yet. */
+  #lineOpen = false;
   readonly #inputAt: number;
   #outAt = 0;
   #outCap = 0;
@@ -186,7 +188,10 @@ export class CriEncoder {
    * stopped before its input ended (what follows, if ever, belongs to the same line).
    */
   end(time: string, cut = false): Buffer | null {
-    return this.#heldEntry(cut ? TAG_P : TAG_F, time);
+    // A last line whose bytes all went out as P entries (a prompt the stream was quiet after,
+    // {@link takePartial}) still ends with the stream: an empty F closes it, so the log reads back
+    // the same — with its newline — however the task's output was timed.
+    return this.#heldEntry(cut ? TAG_P : TAG_F, time, !cut && this.#lineOpen);
   }
 
   /**
@@ -199,8 +204,9 @@ export class CriEncoder {
     return this.#heldEntry(TAG_P, time);
   }
 
-  #heldEntry(tag: number, time: string): Buffer | null {
-    if (this.#pendingLen === 0) return null;
+  #heldEntry(tag: number, time: string, evenEmpty = false): Buffer | null {
+    if (this.#pendingLen === 0 && !evenEmpty) return null;
+    this.#lineOpen = tag === TAG_P;
     this.#setTime(time);
     const h = this.#headerLen, len = this.#pendingLen;
     const b = Buffer.allocUnsafe(h + 3 + len);
@@ -222,6 +228,7 @@ export class CriEncoder {
 
   /** Appends one entry whose content is `len` bytes of this encoder's memory at `at`. */
   #entry(tag: number, at: number, len: number): void {
+    this.#lineOpen = tag === TAG_P;
     const h = this.#headerLen;
     const need = h + 3 + len;
     // Once spilling, keep spilling until the output is taken: a shorter entry that would still fit

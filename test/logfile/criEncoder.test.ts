@@ -117,3 +117,15 @@ t.test('takePartial hands the line held so far over as a P entry; the rest of th
   t.equal(enc.takeOutput()!.toString(), `${time} stdout F bob\n`, 'the rest ends the line');
   t.equal(enc.end(time)!.toString(), `${time} stdout F x\n`, 'end() still ends the stream with an F entry');
 });
+
+t.test('a last line all of whose bytes went out as P entries is ended at EOF by an empty F; a cut leaves it open', async (t) => {
+  const enc = new CriEncoder('stdout', 16);
+  enc.encode(enc.load(Buffer.from('partial')), time);
+  t.equal(enc.takePartial(time)!.toString(), `${time} stdout P partial\n`);
+  t.equal(enc.end(time)!.toString(), `${time} stdout F \n`, 'EOF: an empty F ends the line');
+  t.equal(enc.end(time), null, 'once');
+  const cut = new CriEncoder('stdout', 16);
+  cut.encode(cut.load(Buffer.from('abc')), time);
+  cut.takePartial(time);
+  t.equal(cut.end(time, true), null, 'a cut adds nothing: what follows, if ever, belongs to the line');
+});

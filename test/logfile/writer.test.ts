@@ -427,4 +427,25 @@ t.test('CRI: a line that stays unfinished (a prompt waiting for its answer) is w
     for await (const e of followLog(file, { format: 'cri', reassemble: true })) joined.push(`${e.partial ? 'P' : 'F'} ${e.content.toString()}`);
     t.same(joined, ['F hello', 'F name? bob'], `${source}: a CRI reader joins the line`);
   }
+  // A last line without newline that went out as P ends at EOF with an empty F, as one held until
+  // then ends as F: the log reads back the same whether the task paused before it exited or not.
+  for (const source of ['copyFrom', 'stream'] as const) {
+    const file = path.join(dir, `${source}-last.log`);
+    const w = openLogWriter(file, { format: 'cri' });
+    let end: () => Promise<unknown>;
+    if (source === 'copyFrom') {
+      const p = pipe2();
+      const copied = w.copyFrom('stdout', p.read);
+      fs.writeSync(p.write, 'partial');
+      end = () => { fs.closeSync(p.write); return copied; };
+    } else {
+      const s = w.stream('stdout');
+      s.write('partial');
+      end = () => { s.end(); return once(s, 'finish'); };
+    }
+    t.same((await entriesIn(file, 1)).map((e) => `${e.tag} ${e.content.toString()}`), ['P partial'], `${source}: the quiet last line`);
+    await end();
+    await w.close();
+    t.same(entries(file).map((e) => `${e.tag} ${e.content.toString()}`), ['P partial', 'F '], `${source}: EOF ends it`);
+  }
 });
