@@ -42,6 +42,11 @@ export class Pump {
   #closed = false;
   #finish!: () => void;
   #waitingDrain = false;
+  /**
+   * A write failed (its callback's error, or `_write` threw) and the sink has not emitted the
+   * `'error'` that Node sends after it: the listener stays until it has (see {@link #onSinkError}).
+   */
+  #sinkErrorDue = false;
   /** Null when the caller turned coalescing off: every read follows the data at once. */
   readonly #coalescer: Coalescer | null;
   /** The pending wait of the {@link Coalescer}, made once and re-armed. */
@@ -80,7 +85,21 @@ export class Pump {
     socket.on('error', (err) => this.#fail(err));
   }
 
-  readonly #onSinkError = (err: Error): void => this.#fail(err);
+  /**
+   * A sink's error stops the copy (what is still in the pipe stays there for the next reader), as a
+   * write error ends Go's `io.Copy` in containerd's `cio` — it does not end the process. A failed
+   * write's `'error'` comes a tick after its callback, when the copy has already stopped, so the
+   * listener is kept until then: without it a sink whose reader went away (`EPIPE` from a log
+   * shipper that exited, or from `process.stdout` piped into `head`) would throw an unhandled
+   * `'error'` out of the event loop and take the supervisor down with it. With no listener of the
+   * caller's it becomes a process warning, as a `LogWriter`'s does.
+   */
+  readonly #onSinkError = (err: Error): void => {
+    this.#sinkErrorDue = false;
+    if (this.#sink.listenerCount('error') === 1) process.emitWarning(err);
+    if (this.#closed) this.#sink.removeListener('error', this.#onSinkError);
+    else this.#fail(err);
+  };
 
   /** Node asks for the next read's buffer right after each read (and once at the start). */
   #nextBuffer(): Buffer {
@@ -134,7 +153,10 @@ export class Pump {
   /** A write's callback: one function for every copy (no closure per chunk at 4 KiB reads). */
   readonly #written = (err?: Error | null): void => {
     this.#pending--;
-    if (err) this.#fail(err);
+    if (err) {
+      this.#sinkErrorDue = true;
+      this.#fail(err);
+    }
     else if (!this.#inRead) this.#settle();
   };
 
@@ -153,6 +175,7 @@ export class Pump {
       // copy stops; what is still in the pipe stays there for the next reader. A lent buffer is
       // not given back: the sink may hold it.
       this.#pending--;
+      this.#sinkErrorDue = true;
       this.#fail(err as Error);
       this.#sink.destroy(err as Error);
       return false;
@@ -191,7 +214,7 @@ export class Pump {
     this.#current = null;
     if (this.#waitingDrain) this.#sink.removeListener('drain', this.#onDrain);
     if (this.#coalesceTimer !== null) clearTimeout(this.#coalesceTimer);
-    this.#sink.removeListener('error', this.#onSinkError);
+    if (!this.#sinkErrorDue) this.#sink.removeListener('error', this.#onSinkError);
     this.#finish();
   }
 }
