@@ -27,8 +27,30 @@ interface Install {
 }
 
 /**
+ * `src`'s tree made again at `dst`, each file a hard link to its original (a copy where they are on
+ * different file systems): the files' paths, which module resolution goes by, are `dst`'s, as with a
+ * copy, without copying dist's thousand files for every install. Nothing here writes to them.
+ */
+function linkTree(src: string, dst: string): void {
+  fs.mkdirSync(dst);
+  for (const e of fs.readdirSync(src, { withFileTypes: true })) {
+    const from = path.join(src, e.name), to = path.join(dst, e.name);
+    if (e.isDirectory()) {
+      linkTree(from, to);
+      continue;
+    }
+    try {
+      fs.linkSync(from, to);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EXDEV') throw err;
+      fs.copyFileSync(from, to);
+    }
+  }
+}
+
+/**
  * Installs taskio into a fresh `node_modules` the way npm lays it out: `linked` links the worktree
- * (dependencies resolve from it); otherwise `dist` and `package.json` are copied, so taskio's own
+ * (dependencies resolve from it); otherwise `dist` (hard-linked, {@link linkTree}) and `package.json` are copied, so taskio's own
  * imports resolve only in this `node_modules`, which holds its dependencies except those in `missing`
  * and, for those in `broken`, a package whose loading throws that message (a binary that does not load).
  */
@@ -44,7 +66,7 @@ function install(t: Test, how: { linked?: boolean; missing?: string[]; broken?: 
   const own = path.join(nm, 'taskio');
   fs.mkdirSync(own);
   fs.copyFileSync(path.join(repoRoot, 'package.json'), path.join(own, 'package.json'));
-  fs.cpSync(path.join(repoRoot, 'dist'), path.join(own, 'dist'), { recursive: true });
+  linkTree(path.join(repoRoot, 'dist'), path.join(own, 'dist'));
   fs.cpSync(path.join(repoRoot, 'bin'), path.join(own, 'bin'), { recursive: true });
   for (const dep of Object.keys(pkg.dependencies)) {
     if (how.missing?.includes(dep)) continue;
