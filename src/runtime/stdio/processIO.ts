@@ -1,7 +1,8 @@
 import { EventEmitter } from 'node:events';
 import { Writable, type Readable } from 'node:stream';
 import { silentLogger, type Logger } from '../../log.js';
-import { TaskioError } from '../../errors.js';
+import { TaskioError, showValue } from '../../errors.js';
+import { validateContainerId } from '../../ids.js';
 import { defaultDrainTimeoutMs } from '../../logfile/index.js';
 import type { Config } from '../../fifo/index.js';
 import type { Stdio, StdioFd } from '../oci/index.js';
@@ -166,15 +167,34 @@ function discard(): Writable {
 }
 
 /**
+ * Checks {@link createIO}'s arguments before anything is opened. The id has no default: it is the
+ * `CONTAINER_ID` a `binary://` logger files the output under, and the task the host's log names —
+ * a made-up one would file a task's output under another's name.
+ */
+function checkArgs(config: unknown, opts: unknown): void {
+  if (config === null || typeof config !== 'object' || typeof (config as Config).terminal !== 'boolean') {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `createIO's config must be an object { terminal, stdin, stdout, stderr }, got ${showValue(config)}`);
+  }
+  const id = opts !== null && typeof opts === 'object' ? (opts as CreateIOOptions).id : undefined;
+  if (typeof id !== 'string') {
+    throw new TaskioError('ERR_INVALID_ARG_TYPE', `createIO needs the task's id as its second argument ({ id }), got ${opts === null || typeof opts !== 'object' ? showValue(opts) : `id ${showValue(id)}`}`);
+  }
+  validateContainerId(id, 'task');
+}
+
+/**
  * Opens the process side of `config` (containerd's shim `createIO`): FIFO paths (plain or
  * `fifo://`), `file://` and `binary://`/`binary-v2://` URIs for output, `''` for `/dev/null`.
  * stdout's URI covers stderr too (stderr must then be the same URI or empty); stdin can only be a
  * FIFO or empty. A `binary://` logger is started and ready when this resolves.
  *
- * Throws `ERR_UNKNOWN_STDIO_SCHEME` for any other scheme, `ERR_NOT_FIFO`/`ENOENT` for a FIFO path
- * that is not one, `ERR_LOGGER_NOT_READY` for a logger that fails, and releases whatever it opened.
+ * Throws `ERR_INVALID_ARG_TYPE` for a `config` that is no object or `opts` without the task's `id`
+ * (`ERR_INVALID_ID` for one that breaks the id rule), `ERR_UNKNOWN_STDIO_SCHEME` for any other
+ * scheme, `ERR_NOT_FIFO`/`ENOENT` for a FIFO path that is not one, `ERR_LOGGER_NOT_READY` for a
+ * logger that fails, and releases whatever it opened.
  */
 export async function createIO(config: Config, opts: CreateIOOptions): Promise<ProcessIO> {
+  checkArgs(config, opts);
   const inT = parseTarget(config.stdin);
   const outT = parseTarget(config.stdout);
   const errT = config.terminal ? ({ kind: 'null' } as const) : parseTarget(config.stderr);

@@ -180,6 +180,23 @@ t.test('binary-v2:// needs the ready byte; a logger that never gets ready is sto
     { code: 'ERR_LOGGER_NOT_READY', message: /cannot start logging binary \/no\/such\/logger/ });
 });
 
+// The README once showed createIO(config): a TypeError from inside ('reading logger'), after the
+// FIFOs were opened. The id names the task to a binary:// logger and has no default.
+t.test('createIO without the task id, or without a config, is refused before anything is opened', opts, async (t) => {
+  const dir = tmpDir(t);
+  const set = await newFIFOSetInDir(dir, 'noid', false);
+  t.teardown(() => set.close());
+  const before = fdCount();
+  const bare = createIO as (config: unknown, opts?: unknown) => Promise<ProcessIO>;
+  await t.rejects(bare(set.config), { code: 'ERR_INVALID_ARG_TYPE', message: /createIO needs the task's id .*\{ id \}.*got undefined/ });
+  await t.rejects(bare(set.config, {}), { code: 'ERR_INVALID_ARG_TYPE', message: /\{ id \}.*got id undefined/ });
+  await t.rejects(bare(set.config, { id: 7 }), { code: 'ERR_INVALID_ARG_TYPE', message: /got id 7/ });
+  await t.rejects(bare(set.config, { id: '../up' }), { code: 'ERR_INVALID_ID', message: /"\.\.\/up"/ });
+  await t.rejects(bare(undefined, { id: 'noid' }), { code: 'ERR_INVALID_ARG_TYPE', message: /config must be an object.*got undefined/ });
+  await t.rejects(bare({ stdin: '', stdout: '', stderr: '' }, { id: 'noid' }), { code: 'ERR_INVALID_ARG_TYPE', message: /config must be an object/ });
+  t.equal(fdCount(), before, 'no FIFO opened');
+});
+
 t.test('empty is /dev/null; unknown schemes are refused', opts, async (t) => {
   const io = await createIO({ terminal: false, stdin: '', stdout: '', stderr: '' }, { id: 'n' });
   t.same(io.stdio, ['ignore', 'ignore', 'ignore']);
