@@ -26,7 +26,11 @@ export interface FollowLogOptions {
   since?: Date;
   /** Start with the last `tail` entries (raw: lines) of the log; 0 means only new output. */
   tail?: number;
-  /** Keep reading as the log grows and rotates, until `signal` aborts (default false: stop at the end). */
+  /**
+   * Keep reading as the log grows and rotates, until `signal` aborts (default false: stop at the
+   * end). A log with no file yet is waited for, and so is its directory while it does not exist (as
+   * `tail -F` waits); a file where a directory of the path should be is refused (`ENOTDIR`).
+   */
   follow?: boolean;
   /** Ends the iteration: the iterator rejects with an `AbortError`. */
   signal?: AbortSignal;

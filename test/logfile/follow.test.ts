@@ -344,6 +344,43 @@ t.test('started before the log exists: onStart fires at once and the first outpu
   t.equal(calls, 1, 'not following: called once as well');
 });
 
+// fs.watch of a directory that is not there failed with ENOENT; a follower waits for it as for
+// its first file (tail -F), made at once or level by level. A file where a directory should be is
+// no log to come: refused, as without follow.
+t.test('started before the log\'s directory exists: the follower waits for the directory, then reads the first output', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  for (const how of ['at once', 'level by level']) {
+    const top = path.join(dir, how.replace(/ /g, '-'));
+    const file = path.join(top, 'b', 'c', 'task.log');
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    let started!: () => void;
+    const onStart = new Promise<void>((r) => { started = r; });
+    const it = followLog(file, { format: 'cri', tail: 0, follow: true, signal: ac.signal, onStart: () => started() })[Symbol.asyncIterator]();
+    const first = it.next();
+    await onStart; // no file yet: the start is known at once, and the follower watches
+    if (how === 'level by level') {
+      fs.mkdirSync(top);
+      fs.mkdirSync(path.join(top, 'b'));
+    }
+    fs.mkdirSync(path.dirname(file), { recursive: true });
+    const w = openLogWriter(file, { format: 'cri' });
+    t.teardown(() => w.close());
+    const s = w.stream('stdout');
+    s.write('first line\n');
+    s.write('second line\n');
+    const got = [(await first).value!.content.toString()];
+    got.push((await it.next()).value!.content.toString());
+    t.same(got, ['first line', 'second line'], how);
+    await it.return(undefined);
+  }
+  const inTheWay = path.join(dir, 'file');
+  fs.writeFileSync(inTheWay, 'not a directory\n');
+  for (const follow of [false, true]) {
+    await t.rejects(collect(followLog(path.join(inTheWay, 'task.log'), { follow })), { code: 'ENOTDIR' }, `a file in the way, follow ${follow}`);
+  }
+});
+
 t.test('tail: a CRI entry cut short at the end of an older file counts once; a raw line going on in the next file too', { timeout: 30000 }, async (t) => {
   const dir = tmpDir(t);
   const base = path.join(dir, 'cut.log');
