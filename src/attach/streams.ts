@@ -91,13 +91,34 @@ function checkStreams(s: Pick<Streams, 'stdin' | 'stdout' | 'stderr'>): void {
 }
 
 /**
+ * Checks that the streams of `s` can still carry data: an output already ended or destroyed would
+ * take the task's output and drop it (its writes fail in the copy, after the task ran), and a stdin
+ * destroyed before its end never ends, so the task's stdin would never close. A stdin that has
+ * ended is fine (destroyed after it by `autoDestroy` too): the task reads EOF. Streams that do not
+ * say (`destroyed`, `writableEnded` not `true`) pass.
+ * Run where the streams are given and again each time an IO is made from them.
+ * @throws TaskioError `ERR_INVALID_ARG_VALUE` naming the stream.
+ */
+export function checkStreamsOpen(s: Pick<Streams, 'stdin' | 'stdout' | 'stderr'>): void {
+  for (const name of ['stdin', 'stdout', 'stderr'] as const) {
+    const v = s[name] as { destroyed?: unknown; writableEnded?: unknown; readableEnded?: unknown } | undefined;
+    const why = name === 'stdin'
+      ? (v?.destroyed === true && v.readableEnded !== true ? 'destroyed' : null)
+      : (v?.destroyed === true ? 'destroyed' : v?.writableEnded === true ? 'ended' : null);
+    if (why !== null) throw new TaskioError('ERR_INVALID_ARG_VALUE', `${name} stream is already ${why}: ${name === 'stdin' ? "the task's stdin would never end" : "the task's output would be dropped"}`);
+  }
+}
+
+/**
  * Uses the given streams; a stream left out (or `null`) gets a blank path and no FIFO.
  * @throws TaskioError `ERR_INVALID_ARG_TYPE` naming a stdin that is not a `Readable` or an
- *   output that is not a `Writable`.
+ *   output that is not a `Writable`; `ERR_INVALID_ARG_VALUE` naming one already destroyed, or an
+ *   output already ended (checked again when an IO is made).
  */
 export function withStreams(stdin?: Readable | null, stdout?: Writable | null, stderr?: Writable | null): Opt {
   const given = { stdin: stdin ?? undefined, stdout: stdout ?? undefined, stderr: stderr ?? undefined };
   checkStreams(given);
+  checkStreamsOpen(given);
   return (s) => {
     Object.assign(s, given);
   };
@@ -173,5 +194,6 @@ export function applyOpts(opts: Opt[]): Streams {
     opt(s);
   });
   checkStreams(s);
+  checkStreamsOpen(s);
   return s;
 }

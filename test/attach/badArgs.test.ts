@@ -53,6 +53,44 @@ t.test('withStreams refuses outputs that are not Writables, naming which', async
   }
 });
 
+// A destroyed or ended sink was taken, and the task's output went nowhere without a word.
+t.test('a stream already destroyed, or an output already ended, is refused naming it: at withStreams and when an IO is made', async (t) => {
+  const dir = tmpDir(t);
+  const set = await newFIFOSetInDir(dir, 'gone', false);
+  t.teardown(() => set.close());
+  const before = fdCount();
+  const destroyed = (): Collector => { const c = new Collector(); c.destroy(); return c; };
+  const ended = (): Collector => { const c = new Collector(); c.end(); return c; };
+  for (const [make, why] of [[destroyed, 'destroyed'], [ended, 'ended']] as const) {
+    t.throws(() => withStreams(null, make()), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`^stdout stream is already ${why}: the task's output would be dropped`) });
+    t.throws(() => withStreams(null, new Collector(), make()), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`^stderr stream is already ${why}`) });
+    t.throws(() => newCreator((s) => { s.stdout = make(); }), { code: 'ERR_INVALID_ARG_VALUE', message: /^stdout/ }, 'a hand-written option');
+  }
+  const gone = new PassThrough();
+  gone.destroy();
+  t.throws(() => withStreams(gone), { code: 'ERR_INVALID_ARG_VALUE', message: /^stdin stream is already destroyed: the task's stdin would never end/ });
+  const empty = Readable.from([]);
+  empty.resume();
+  await new Promise((resolve) => empty.once('end', resolve));
+  t.ok(empty.destroyed, 'destroyed after its end (autoDestroy)');
+  t.doesNotThrow(() => withStreams(empty), 'a stdin that ended is fine: the task reads EOF');
+
+  // The creator and the attach are made while the streams work; they fail before the calls.
+  for (const [name, pick] of [['stdout', (out: Collector) => [null, out]], ['stderr', (err: Collector) => [null, new Collector(), err]]] as const) {
+    for (const stop of [(c: Collector) => c.destroy(), (c: Collector) => c.end()]) {
+      const sink = new Collector();
+      const create = newCreator(withStreams(...(pick(sink) as [])), withFIFODir(dir));
+      const attach = newAttach(withStreams(...(pick(sink) as [])));
+      stop(sink);
+      await t.rejects(create('late'), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`^${name} stream is already`) });
+      await t.rejects(attach(set), { code: 'ERR_INVALID_ARG_VALUE', message: new RegExp(`^${name} stream is already`) });
+    }
+  }
+  await turns();
+  t.same(fs.readdirSync(dir), [path.basename(path.dirname(set.config.stdout))], 'no FIFO set made');
+  t.equal(fdCount(), before, 'no fd left');
+});
+
 t.test('withTerminal() and withStdio() called by mistake name the option; withTerminal itself works', async (t) => {
   for (const [opt, name] of [[withTerminal, 'withTerminal'], [withStdio, 'withStdio']] as const) {
     t.throws(() => (opt as unknown as () => Opt)(), { code: 'ERR_INVALID_ARG_TYPE', message: `${name} is an option itself: pass ${name}, not ${name}()` });
