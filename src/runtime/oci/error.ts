@@ -4,7 +4,9 @@ import { TaskioError } from '../../errors.js';
  * A runtime command that failed. `message` is the runtime's own words (the last `"level":"error"`
  * entry it appended to its JSON log during the call, else its stderr), so callers can show it as is.
  * Code `ERR_RUNTIME` for a command that failed, `ERR_RUNTIME_TIMEOUT` for one killed at its time
- * limit ({@link timeout}; the message names the command and the limit).
+ * limit ({@link timeout}; the message names the command and the limit), `ERR_NOT_FOUND` for a call
+ * on a container the runtime does not have (the message names the caller's id; `cause` is the
+ * runtime's own error).
  */
 export class RuntimeError extends TaskioError {
   /** The runtime's exit code (runsc exits 128 on its own failures, runc 1); null when a signal ended it. */

@@ -184,7 +184,7 @@ export class Runsc {
 
   /** Starts the process of a created container (`start`). */
   async start(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['start', await this.#known(id)], opts);
+    await this.#execOn(id, (rid) => ['start', rid], opts);
   }
 
   /**
@@ -279,8 +279,7 @@ export class Runsc {
       // runc has no container-internal pid: its pid file already names the process.
       if (opts.internalPidFile && dialect === 'runsc') args.push('--internal-pid-file', opts.internalPidFile);
       if (opts.consoleSocket) args.push('--console-socket', opts.consoleSocket);
-      args.push(await this.#known(id));
-      await this.#exec(args, opts, opts.stdio ?? IGNORE);
+      await this.#execOn(id, (rid) => [...args, rid], opts, opts.stdio ?? IGNORE);
     } finally {
       removeInside(os.tmpdir(), dir); // made above, in this call
     }
@@ -297,8 +296,7 @@ export class Runsc {
       if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'kill --pid');
       args.push('--pid', String(opts.pid));
     }
-    args.push(await this.#known(id), String(sig));
-    await this.#exec(args, opts);
+    await this.#execOn(id, (rid) => [...args, rid, String(sig)], opts);
   }
 
   /**
@@ -312,7 +310,7 @@ export class Runsc {
   async wait(id: string, opts: CallOptions = {}): Promise<number> {
     validateContainerId(id);
     if ((await this.dialect()) !== 'runsc') throw notSupported(this.command, 'wait');
-    const { stdout } = await this.#exec(['wait', await this.#known(id)], opts);
+    const { stdout } = await this.#execOn(id, (rid) => ['wait', rid], opts);
     const status = parseJson<{ exitStatus?: unknown }>(stdout, this.command, 'wait').exitStatus;
     if (typeof status !== 'number' || !Number.isInteger(status) || status < 0) {
       throw new TaskioError('ERR_RUNTIME_OUTPUT', `${this.command} wait: no exit status in ${JSON.stringify(stdout.trim())}`);
@@ -322,12 +320,12 @@ export class Runsc {
 
   /** Deletes the container's resources (`delete`); `force` kills a running one first. */
   async delete(id: string, opts: DeleteOptions = {}): Promise<void> {
-    await this.#exec(['delete', ...(opts.force ? ['--force'] : []), await this.#known(id)], opts);
+    await this.#execOn(id, (rid) => ['delete', ...(opts.force ? ['--force'] : []), rid], opts);
   }
 
   /** The container's OCI state (`state`), under the caller's id. */
   async state(id: string, opts: CallOptions = {}): Promise<State> {
-    const { stdout } = await this.#exec(['state', await this.#known(id)], opts);
+    const { stdout } = await this.#execOn(id, (rid) => ['state', rid], opts);
     return { ...parseJson<State>(stdout, this.command, 'state'), id };
   }
 
@@ -348,7 +346,7 @@ export class Runsc {
    * runc host pids.
    */
   async ps(id: string, opts: CallOptions = {}): Promise<number[]> {
-    const { stdout } = await this.#exec(['ps', '--format', 'json', await this.#known(id)], opts);
+    const { stdout } = await this.#execOn(id, (rid) => ['ps', '--format', 'json', rid], opts);
     const list = parseJson<Array<number | { PID?: number; pid?: number }> | null>(stdout, this.command, 'ps') ?? [];
     return list.map((p) => (typeof p === 'number' ? p : (p.PID ?? p.pid ?? -1))).filter((p) => p >= 0);
   }
@@ -359,7 +357,7 @@ export class Runsc {
    * host process to read them from. (runc's table is the host's `ps`: use {@link ps} and `/proc`.)
    */
   async processTable(id: string, opts: CallOptions = {}): Promise<Array<{ pid: number; ppid: number; command: string }>> {
-    const { stdout } = await this.#exec(['ps', await this.#known(id)], opts);
+    const { stdout } = await this.#execOn(id, (rid) => ['ps', rid], opts);
     const [header = '', ...rows] = stdout.split('\n').filter((l) => l.trim() !== '');
     const titles = header.trim().split(/\s+/);
     const pid = titles.indexOf('PID'), ppid = titles.indexOf('PPID'), cmd = titles.indexOf('CMD');
@@ -374,7 +372,7 @@ export class Runsc {
 
   /** One sample of resource usage (`events --stats`). */
   async stats(id: string, opts: CallOptions = {}): Promise<Stats> {
-    const { stdout } = await this.#exec(['events', '--stats', await this.#known(id)], opts);
+    const { stdout } = await this.#execOn(id, (rid) => ['events', '--stats', rid], opts);
     try {
       return parseStats(stdout);
     } catch (cause) {
@@ -384,22 +382,20 @@ export class Runsc {
 
   /** Freezes every process of the container (`pause`). */
   async pause(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['pause', await this.#known(id)], opts);
+    await this.#execOn(id, (rid) => ['pause', rid], opts);
   }
 
   /** Thaws a paused container (`resume`). */
   async resume(id: string, opts: CallOptions = {}): Promise<void> {
-    await this.#exec(['resume', await this.#known(id)], opts);
+    await this.#execOn(id, (rid) => ['resume', rid], opts);
   }
 
   /** Saves the container's state to `imagePath` (`checkpoint`); it stops unless `leaveRunning`. */
   async checkpoint(id: string, opts: CheckpointOptions): Promise<void> {
-    const runtimeId = await this.#known(id);
     const args = ['checkpoint', '--image-path', opts.imagePath];
     if (opts.leaveRunning) args.push('--leave-running');
     if (opts.workPath) args.push('--work-path', opts.workPath);
-    args.push(runtimeId);
-    await this.#exec(args, opts);
+    await this.#execOn(id, (rid) => [...args, rid], opts);
   }
 
   /**
@@ -426,7 +422,7 @@ export class Runsc {
     validateContainerId(id);
     const f = await this.features();
     if (!f.commands.has('update')) throw notSupported(this.command, 'update', f.version);
-    await this.#exec(['update', '--resources', '-', await this.#known(id)], opts, undefined, undefined, JSON.stringify(resources));
+    await this.#execOn(id, (rid) => ['update', '--resources', '-', rid], opts, undefined, undefined, JSON.stringify(resources));
   }
 
   /**
@@ -513,6 +509,30 @@ export class Runsc {
       // Attached, the runtime exits with the task's status; only a logged error means it failed itself.
       if (!detach && err instanceof RuntimeError && err.runtimeMessage === '' && err.exitCode !== null) return err.exitCode;
       throw err;
+    }
+  }
+
+  /**
+   * Runs a command on existing container `id`: `sub` builds its arguments around the id the runtime
+   * knows it by ({@link known}). When the runtime answers that it has no such container (runsc's
+   * `loading container "<runtime id>": file does not exist`, runc's `container does not exist`) and
+   * holds no state of it, the error is `ERR_NOT_FOUND` naming the caller's id, the runtime's own
+   * error as its cause: its words name the runtime id, which the caller never gave.
+   */
+  async #execOn(id: string, sub: (runtimeId: string) => string[], opts: CallOptions, stdio?: Stdio, extraFiles?: readonly number[], input?: string): Promise<Outcome> {
+    const runtimeId = await this.#known(id);
+    const args = sub(runtimeId);
+    try {
+      return await this.#exec(args, opts, stdio, extraFiles, input);
+    } catch (err) {
+      if (!(err instanceof RuntimeError) || err.code !== 'ERR_RUNTIME' || !/does not exist|not found/i.test(err.runtimeMessage)) throw err;
+      // The words alone could be of something else (an exec's missing binary): the state decides.
+      const dialect = await this.dialect();
+      if (await savedState(dialect, path.resolve(this.root), runtimeId).catch(() => true)) throw err;
+      throw new RuntimeError({
+        code: 'ERR_NOT_FOUND', command: err.command, args: err.args, subcommand: args[0], exitCode: err.exitCode,
+        runtimeMessage: `container ${JSON.stringify(id)} does not exist under ${this.root}`, stderr: err.stderr, cause: err,
+      });
     }
   }
 
