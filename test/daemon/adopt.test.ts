@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as sys from '../../src/sys/index.js';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, logText, eventually, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, fdsOf, logText, eventually, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -76,6 +76,11 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
   await c.remove('doomed');
 
   // gVisor's sandbox tells any process that asks: the adopted runsc task's own code, not a made-up one.
+  // Once the new daemon's runsc wait is connected to the sandbox (a socket open; its trap leaves
+  // it up to 50 ms more to send its request): a task that exits before the wait reached the sandbox
+  // takes the sandbox along, and its status with it.
+  await eventually(async () => runscWaits(root).filter((l) => l.includes('trap-runsc'))
+    .some((l) => fdsOf(Number.parseInt(l, 10)).some((f) => f.startsWith('socket:'))), 'trap-runsc: the daemon\'s runsc wait connected', 60_000);
   await c.kill('trap-runsc', 'TERM');
   t.match(await c.wait('trap-runsc'), { exitCode: 7, signal: null }, 'runsc: an adopted task\'s exit code, from its sandbox');
   await c.remove('trap-runsc');
