@@ -49,11 +49,10 @@ export class LogWriter extends EventEmitter {
   readonly format: LogFormat;
   readonly #file: LogFile;
   readonly #maxLineSize: number;
-  readonly #streamEncoders = new Map<LogStreamName, CriEncoder>();
+  // Each stream's encoder, and its wait for quiet in the middle of a line (see QuietLine).
+  readonly #streamEncoders = new Map<LogStreamName, { enc: CriEncoder; quiet: QuietLine }>();
   // Encoders of stream() that may hold an unfinished line: close() writes those lines as P entries.
   readonly #live = new Set<CriEncoder>();
-  // Each stream encoder's wait for quiet in the middle of a line (see QuietLine).
-  readonly #quietLines = new Map<CriEncoder, QuietLine>();
   readonly #streams = new Map<LogStreamName, Writable>();
   readonly #copies = new Set<LogCopy>();
   // Bytes of each stream's call in flight (handed to the file, its callback not yet run).
@@ -214,7 +213,7 @@ export class LogWriter extends EventEmitter {
     await Promise.race([held, stalled]);
     this.#file.off('error', onStall);
     const time = formatCriTime(nowNs());
-    for (const quiet of this.#quietLines.values()) quiet.cancel();
+    for (const { quiet } of this.#streamEncoders.values()) quiet.cancel();
     for (const enc of this.#live) {
       const tail = enc.end(time, true);
       if (tail) this.#file.write([tail], () => undefined);
@@ -287,16 +286,15 @@ export class LogWriter extends EventEmitter {
     };
   }
 
-  #streamEncoder(name: LogStreamName): CriEncoder {
-    let enc = this.#streamEncoders.get(name);
-    if (!enc) {
-      enc = new CriEncoder(name, this.#maxLineSize, streamHighWaterMark);
-      this.#streamEncoders.set(name, enc);
+  #streamEncoder(name: LogStreamName): { enc: CriEncoder; quiet: QuietLine } {
+    let s = this.#streamEncoders.get(name);
+    if (!s) {
+      const enc = new CriEncoder(name, this.#maxLineSize, streamHighWaterMark);
+      s = { enc, quiet: new QuietLine(() => this.#quietLine(enc)) };
+      this.#streamEncoders.set(name, s);
       this.#live.add(enc);
-      const made = enc;
-      this.#quietLines.set(enc, new QuietLine(() => this.#quietLine(made)));
     }
-    return enc;
+    return s;
   }
 
   #push(name: LogStreamName, chunks: Buffer[], cb: (err?: Error | null) => void): void {
@@ -305,8 +303,7 @@ export class LogWriter extends EventEmitter {
       return;
     }
     // The Writable calls again only after cb, i.e. once the encoder's output is in the file.
-    const enc = this.#streamEncoder(name);
-    const quiet = this.#quietLines.get(enc)!;
+    const { enc, quiet } = this.#streamEncoder(name);
     quiet.cancel();
     const time = formatCriTime(nowNs());
     for (const c of chunks) {
@@ -338,9 +335,9 @@ export class LogWriter extends EventEmitter {
   }
 
   #endStream(name: LogStreamName, cb: (err?: Error | null) => void): void {
-    const enc = this.format === 'cri' ? this.#streamEncoder(name) : null;
-    if (enc) this.#quietLines.get(enc)!.cancel();
-    const tail = enc && this.#live.delete(enc) ? enc.end(formatCriTime(nowNs())) : null;
+    const s = this.format === 'cri' ? this.#streamEncoder(name) : null;
+    s?.quiet.cancel();
+    const tail = s && this.#live.delete(s.enc) ? s.enc.end(formatCriTime(nowNs())) : null;
     if (tail) this.#file.write([tail], cb);
     else cb();
   }
