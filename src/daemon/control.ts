@@ -8,7 +8,7 @@ import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
 import { processState } from '../runtime/reaper/index.js';
 import { AdoptedExecs } from './adoptedExecs.js';
-import { adoptedHostRuntime, drainTimeoutOf, runscFor } from './runtimes.js';
+import { adoptedHostRuntime, drainTimeoutOf, goneFromRuntime, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { outputPaths } from './keepAlive.js';
 import type { OutputKeeper } from './outputKeeper.js';
@@ -380,7 +380,7 @@ export class AdoptedControl implements TaskControl {
     if (this.#runsc) {
       await this.#runsc.delete(this.#record.id, { force: true }).catch((err: unknown) => {
         // Already gone from the runtime (it cleaned up after the exit): nothing to delete.
-        if (!/does not exist|not exist|no such/i.test((err as Error).message)) throw err;
+        if (!goneFromRuntime(err)) throw err;
       });
       await this.#execs?.release(); // as an Init's delete releases its execs
       return;

@@ -7,7 +7,7 @@ import { removeStaleContainerCgroup } from './containerCgroup.js';
 import { OutputKeeper } from './outputKeeper.js';
 import { isSameLiveProcess } from './procStat.js';
 import type { PidWatch } from './pidWatch.js';
-import { jobPrefix, type Runtimes } from './runtimes.js';
+import { goneFromRuntime, jobPrefix, type Runtimes } from './runtimes.js';
 import { defaultStopTimeout, type TaskContext, type TaskView } from './task.js';
 
 /**
@@ -95,7 +95,7 @@ export class DeadTask {
       if (command === null || (this.#runtime !== null && this.#runtime !== name)) continue;
       const runsc = new Runsc({ command, root: layout.runtimeRoot(name), logPath: layout.runtimeLog(id), dialect: name, network: 'none' });
       await runsc.delete(id, { force }).catch((err: unknown) => {
-        if (/does not exist|not exist|no such/i.test((err as Error).message)) return;
+        if (goneFromRuntime(err)) return;
         if (!force) throw new TaskioError('ERR_INVALID_STATE', `cannot remove dead task ${id}: ${name} refuses its delete (use force): ${(err as Error).message}`, { cause: err });
         logger.warn({ err, id }, 'dead task: runtime delete failed; removed anyway (force)');
       });

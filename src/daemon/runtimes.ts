@@ -84,6 +84,14 @@ export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
 }
 
 /**
+ * Whether a runtime's delete failed because it has no such container any more (it cleaned up after
+ * the exit, or never made it): for a caller that removes a task, nothing is left to delete.
+ */
+export function goneFromRuntime(err: unknown): boolean {
+  return /does not exist|not exist|no such/i.test((err as Error).message);
+}
+
+/**
  * The `Runsc` driving a runsc/runc task's record: the daemon's private `--root`, the task's own JSON
  * log, its network as runsc's `--network` and, when its spec has a seccomp filter, runsc's
  * `--oci-seccomp` (on every call: runsc remembers no global flag, and a later daemon reads them
