@@ -36,21 +36,23 @@ export class InputFifo {
     this.path = path;
     const readFd = openFifoFd(path, 'r', { create: true });
     const made = [readFd];
-    let taskPipe: { read: number; write: number } | null = null;
+    // The task's pipe: its read end (null: the task has it already, adopted) and taskio's write end.
+    let taskPipe: { read: number | null; write: number } | null = null;
     try {
       // Never ENXIO: our own reader is there.
       this.#keepAlive = openFifoFd(path, 'w');
       made.push(this.#keepAlive);
       if (taskWrite === undefined && !terminal) {
-        taskPipe = pipe2();
-        made.push(taskPipe.read, taskPipe.write);
+        const fresh = pipe2();
+        taskPipe = fresh;
+        made.push(fresh.read, fresh.write);
         try {
           setPipeSize(taskPipe.write, pipeSize);
         } catch {
           // Above pipe-max-size for non-root: the default 64 KiB works the same, in smaller steps.
         }
       } else if (taskWrite !== undefined) {
-        taskPipe = { read: -1, write: taskWrite };
+        taskPipe = { read: null, write: taskWrite };
       }
       // The read end stays blocking for the task; only taskio's write end is non-blocking.
       if (taskPipe !== null) setFileFlags(taskPipe.write, getFileFlags(taskPipe.write) | fs.constants.O_NONBLOCK);
@@ -61,7 +63,7 @@ export class InputFifo {
     this.#fifo = new net.Socket({ fd: readFd, readable: true, writable: false });
     this.#fifo.on('error', () => { /* destroyed by close() */ });
     if (taskPipe === null) return;
-    this.#childFd = taskPipe.read < 0 ? null : taskPipe.read;
+    this.#childFd = taskPipe.read;
     this.#pipeWrite = taskPipe.write;
     const pipe = new net.Socket({ fd: taskPipe.write, readable: false, writable: true });
     this.#pipe = pipe;
