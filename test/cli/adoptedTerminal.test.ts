@@ -17,12 +17,26 @@ async function logNumbers(root: string): Promise<number[]> {
   return [...r.stdout.matchAll(/^line (\d+)\r?$/gm)].map((m) => Number(m[1]));
 }
 
-/** Waits until the log has a line past `n` (the task writes on), and checks that none is missing or repeated. */
-async function logGoesOnPast(t: Test, root: string, n: number, what: string): Promise<number> {
+/**
+ * Waits until the log has a line past `n` (the task writes on), and checks that none is missing or
+ * repeated but the lines in `lost`. With `killed` (the daemon was SIGKILLed after the log held `n`
+ * lines), the lines it had read from the terminal and not yet logged may be missing: the one read a
+ * copying process holds when it dies (as the FIFO path's adopt test allows), so one consecutive run
+ * of at most a few lines right after `n`; they are added to `lost`. Returns the last line's number.
+ */
+async function logGoesOnPast(t: Test, root: string, n: number, what: string, lost: number[], killed = false): Promise<number> {
   let nums: number[] = [];
   await eventually(async () => (nums = await logNumbers(root)).some((x) => x > n + 5), `${what}: new lines in the log`, 40_000);
-  t.same(nums, nums.map((_, i) => i + 1), `${what}: every line from 1 to ${nums.length}, none lost or repeated`);
-  return nums.length;
+  const last = nums.at(-1) ?? 0;
+  if (killed) {
+    const logged = new Set(nums);
+    const gap = Array.from({ length: last }, (_, i) => i + 1).filter((x) => !logged.has(x) && !lost.includes(x));
+    t.ok(gap.length <= 3 && gap.every((x, i) => x > n && (i === 0 || x === gap[i - 1]! + 1)), `${what}: at most the read the killed daemon held is missing (${JSON.stringify(gap)})`);
+    lost.push(...gap);
+  }
+  const expected = Array.from({ length: last }, (_, i) => i + 1).filter((x) => !lost.includes(x));
+  t.same(nums, expected, `${what}: every line from 1 to ${last}, none lost${lost.length > 0 ? ` but ${JSON.stringify(lost)}` : ''} or repeated`);
+  return last;
 }
 
 /** The `/dev/ptmx` fds (pty masters) of process `pid`. */
@@ -40,10 +54,11 @@ for (const runtime of ['runc', 'runsc', 'host'] as const) {
     // A numbered line every 100 ms, and each line typed answered with the terminal's size.
     const script = '(i=0; while :; do i=$((i+1)); echo "line $i"; sleep 0.1; done) & while read l; do echo "got $l $(stty size)"; done';
     t.equal((await taskio(root, ['run', '-d', '-i', '-t', '--name', 'tt', '--runtime', runtime, '--', 'sh', '-c', script])).status, 0);
-    let seen = await logGoesOnPast(t, root, 0, 'before any restart');
+    const lost: number[] = [];
+    let seen = await logGoesOnPast(t, root, 0, 'before any restart', lost);
 
     await stopDaemon(root, 'SIGKILL');
-    seen = await logGoesOnPast(t, root, seen, 'after a SIGKILL');
+    seen = await logGoesOnPast(t, root, seen, 'after a SIGKILL', lost, true);
     const ps = await taskio(root, ['ps', '-a']);
     t.match(ps.stdout, /tt .* Up /, 'ps: running');
 
@@ -66,7 +81,7 @@ for (const runtime of ['runc', 'runsc', 'host'] as const) {
     t.equal((await s.done).status, 0, 'attach detached');
 
     await stopDaemon(root, 'SIGTERM');
-    seen = await logGoesOnPast(t, root, seen, 'after a SIGTERM');
+    seen = await logGoesOnPast(t, root, seen, 'after a SIGTERM', lost);
 
     // rm -f: no keeper process and no pty master left in the daemon.
     const record = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'tt', 'task.json'), 'utf8')) as { outputKeeper?: { pid: number } };
