@@ -46,7 +46,7 @@ export function parseCriEntry(line: Buffer): CriEntry | null {
 }
 
 /** `stdout` or `stderr` at `at` in `line` (six bytes), else null. */
-function streamAt(line: Buffer, at: number): LogStreamName | null {
+export function streamAt(line: Buffer, at: number): LogStreamName | null {
   // "std" then "out" or "err"
   if (line[at] !== 0x73 || line[at + 1] !== 0x74 || line[at + 2] !== 0x64) return null;
   const x = line[at + 3], y = line[at + 4], z = line[at + 5];

@@ -24,7 +24,10 @@ export interface FollowLogOptions {
   format?: LogFormat;
   /** CRI only: start with the first entry written at or after this time. */
   since?: Date;
-  /** Start with the last `tail` entries (raw: lines) of the log; 0 means only new output. */
+  /**
+   * Start with the last `tail` entries (raw: lines) of the log; 0 means only new output. A CRI line
+   * cut into `P` entries counts once, and its entries all come (podman's `--tail` rule).
+   */
   tail?: number;
   /**
    * Keep reading as the log grows and rotates, until `signal` aborts (default false: stop at the

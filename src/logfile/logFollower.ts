@@ -8,6 +8,7 @@ import type { FollowLogOptions, LogEntry } from './followLog.js';
 import { HeldFiles, type LogGap } from './heldFiles.js';
 import { indexIn, openExpected, snapshotLogFiles, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
 import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
+import { findTailLines } from './criTail.js';
 import type { LogFormat } from './options.js';
 import { onRotation, type RotationNotice } from './rotationNotice.js';
 
@@ -249,11 +250,11 @@ export class LogFollower {
     return true;
   }
 
-  /** The start in `files` (open, newest first): the last `tail` entries, `since`, the end, or the start. */
+  /** The start in `files` (open, newest first): the last `tail` entries (CRI: lines), `since`, the end, or the start. */
   #find(files: OpenLogFile[]): Promise<LogStart | null> {
     const tail = this.#tail;
     if (tail === 0) return findEnd(files, this.#format);
-    if (tail !== undefined) return findTail(files, tail, this.#format);
+    if (tail !== undefined) return this.#format === 'cri' ? findTailLines(files, tail) : findTail(files, tail, this.#format);
     return findStart(files, this.#opts.since);
   }
 

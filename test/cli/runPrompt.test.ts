@@ -18,10 +18,12 @@ async function answer(t: Test, child: TaskioChild, what: string): Promise<void> 
   t.equal(r.stdout, 'name? hi bob\n', `${what}: the answer`);
 }
 
-/** The task's log as `logs` prints it (the line joined) and as CRI entries in its file (P, then F). */
+/** The task's log as `logs` prints it (the line joined, also as the last line) and as CRI entries in its file (P, then F). */
 async function checkLog(t: Test, root: string, id: string): Promise<void> {
   const logs = await taskio(t, root, 'logs', id);
   t.equal(logs.stdout, 'name? hi bob\n', `${id}: logs joins the P entry with its F`);
+  const last = await taskio(t, root, 'logs', '--tail', '1', id);
+  t.equal(last.stdout, 'name? hi bob\n', `${id}: logs --tail 1 counts the line once and prints it whole`);
   const logPath = (await taskio(t, root, 'inspect', '-f', '{{.LogPath}}', id)).stdout.trim();
   const entries = fs.readFileSync(logPath, 'utf8').split('\n').filter((l) => l !== '')
     .map((l) => /^\S+Z (stdout|stderr) ([PF]) (.*)$/.exec(l)?.slice(1).join(' ') ?? `not CRI: ${l}`);

@@ -55,8 +55,8 @@ for (const runtime of ['runsc', 'runc', 'host'] as const) {
     // of it if the task was quiet for 50 ms before its end): it reads back with a newline.
     t.equal(logs.out, 'out\npartial\n', 'stdout as written');
     t.equal(logs.err, 'err\n');
-    // The tail counts entries, as docker's counts its partial messages: the last line is the last
-    // entry, or (split as above) the last two, joined when stamped.
+    // The tail counts lines (a P entry with its F once); stderr's copy may write its line after
+    // stdout's last one, so the last two lines hold stdout's last.
     const stamped = await logsOf(id, { timestamps: true, tail: 2 });
     t.match(stamped.out, /(^|\n)\d{4}-\d\d-\d\dT[\d:.]+Z partial\n$/, 'the last line with a timestamp');
     t.same((await c.listTasks()).map((x) => x.id), [], 'ps hides exited tasks');

@@ -55,6 +55,30 @@ t.test('reads every file of a rotated set, oldest first; tail and since pick the
   t.same(text(both), ['line 7', 'line 8'], 'since and tail together: the later start wins');
 });
 
+t.test('CRI tail counts lines: the P entries of a counted line come with it, across a rotation and beside the other stream (podman#19545)', { timeout: 30000 }, async (t) => {
+  const dir = tmpDir(t);
+  const base = path.join(dir, 'p.log');
+  const e = (sec: number, stream: string, tag: string, text: string): string => `${stamp(sec)} ${stream} ${tag} ${text}\n`;
+  // name.1 ends inside a line: its P entries go on in name. A crash left name.1's last entry without its newline.
+  fs.writeFileSync(`${base}.1`, e(0, 'stdout', 'F', 'zero') + e(1, 'stdout', 'P', 'on') + e(1, 'stdout', 'P', 'e ') + `${stamp(2)} stdout P cut`);
+  fs.writeFileSync(base, [
+    e(3, 'stdout', 'F', ' short'), e(4, 'stdout', 'P', 'name? '), e(5, 'stdout', 'F', ''), // the quiet-line rule's prompt, then EOF
+    e(6, 'stdout', 'P', 'two'), e(6, 'stderr', 'F', 'err'), e(7, 'stdout', 'F', ' parts'),
+    e(8, 'stdout', 'P', 'still being written'), `${stamp(9)} stdout F half an entr`,
+  ].join(''));
+  const got = async (tail: number): Promise<string[]> =>
+    (await collect(followLog(base, { format: 'cri', tail }))).map((x) => `${x.stream?.[3]}${x.partial ? 'P' : 'F'} ${x.content.toString()}`);
+  // The entry being written (no newline yet) is not counted; a reader that does not follow hands it out at the end.
+  const last = ['oP two', 'eF err', 'oF  parts', 'oP still being written', 'oF half an entr'];
+  t.same(await got(1), last, 'tail 1: the last line whole, the stderr line inside it along, and the line being written');
+  t.same(await got(2), last, 'tail 2: the stderr line counted');
+  t.same((await got(3)).slice(0, 2), ['oP name? ', 'oF '], 'tail 3: the prompt with its empty F');
+  t.same((await got(4)).slice(0, 4), ['oP on', 'oP e ', 'oP cut', 'oF  short'], 'tail 4: a line begun in name.1 (its last entry cut by a crash counts as P)');
+  t.same((await got(5))[0], 'oF zero');
+  t.same((await got(50)).length, 12, 'more than there are: everything');
+  t.same(await got(0), ['oF half an entr'], 'tail 0: only new output, the entry being written with it, as before');
+});
+
 t.test('reassemble joins P entries with their F, per stream', { timeout: 30000 }, async (t) => {
   const file = path.join(tmpDir(t), 'p.log');
   fs.writeFileSync(file, [
