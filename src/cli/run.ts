@@ -180,7 +180,8 @@ export async function run(ctx: VerbContext): Promise<unknown> {
         // it (SIGKILL). Asked of a daemon that runs, never of one started for it: that one would
         // wait, silently, for the next exit of a task whose output no longer comes here.
         return await client.wait(id!, { ...(rm ? { condition: 'removed' as const } : {}), startDaemon: false }).catch((err: unknown) => {
-          if (!isConnectError(err)) throw err;
+          // Refused (gone), or reset (the connection kept from before died with it).
+          if (!daemonGone(err)) throw err;
           throw new TaskioError('ERR_NO_DAEMON', `the daemon went away before task ${id!} exited (the next daemon, which any command starts, takes it over)`, { cause: err });
         });
       }

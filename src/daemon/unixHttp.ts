@@ -163,10 +163,12 @@ export class UnixHttpClient {
         body = new BodyReader(bodyFraming, socket, rest, (reusable) => done(reusable && parsed.headers['connection']?.toLowerCase() !== 'close'));
         resolve({ ...parsed, body: body.stream });
       };
-      const onError = (err: Error): void => fail(err);
+      // A daemon that died with bytes of ours unread resets the connection instead of closing it:
+      // before an answer, the same event to the caller either way.
+      const onError = (err: Error): void => fail(!answered && (err as NodeJS.ErrnoException).code === 'ECONNRESET' ? closedBeforeAnswer(err) : err);
       const onClose = (): void => {
         if (body) body.closed();
-        else fail(Object.assign(new Error('the daemon closed the connection before it answered'), { code: 'ECONNRESET' }));
+        else fail(closedBeforeAnswer());
       };
       const onAbort = (): void => fail(abortError(c.signal));
       const cleanup = (): void => {
@@ -178,6 +180,11 @@ export class UnixHttpClient {
       socket.write(requestText(c));
     });
   }
+}
+
+/** The error of a call whose connection ended (closed, or reset: `cause`) before its answer came. */
+function closedBeforeAnswer(cause?: Error): Error {
+  return Object.assign(new Error('the daemon closed the connection before it answered', cause ? { cause } : {}), { code: 'ECONNRESET' });
 }
 
 /** A body with nothing in it (`Readable.from([])` loads a module of its own at its first use). */

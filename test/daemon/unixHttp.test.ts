@@ -8,6 +8,7 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { UnixHttpClient } from '../../src/daemon/unixHttp.js';
 import { fdsOf } from './helpers.js';
+import { bytesReadable } from '../../src/sys/index.js';
 
 /** A private directory for one test's socket, removed after it. */
 function socketPath(t: Test): string {
@@ -167,6 +168,20 @@ t.test('a POST on a reused connection goes out again only when it never reached 
   t.equal(await ok(c.call({ method: 'POST', path: '/tasks/b/start' })), 'ok', 'sent again on a fresh connection');
   t.same(posts, ['/tasks/a/start', '/tasks/b/start'], 'carried out once');
   t.equal(conns.length, 3);
+});
+
+t.test('a daemon that dies with the request unread resets the connection: the same error as a close before the answer', { timeout: 30_000 }, async (t) => {
+  // The server never reads: once the request waits in its socket, it closes it (a SIGKILLed daemon).
+  const server = net.createServer({ pauseOnConnect: true }, (s) => {
+    const fd = (s as unknown as { _handle: { fd: number } })._handle.fd;
+    const unread = (): void => void (bytesReadable(fd) > 0 ? s.destroy() : setImmediate(unread));
+    unread();
+  });
+  const c = new UnixHttpClient(await serve(t, server));
+  t.teardown(() => c.close());
+  const err = await c.call({ method: 'POST', path: '/tasks/a/wait' }).then(() => null, (e: unknown) => e as Error & { cause?: Error });
+  t.match(err, { code: 'ECONNRESET', message: 'the daemon closed the connection before it answered' });
+  t.match(err?.cause, { code: 'ECONNRESET', message: /read ECONNRESET/ }, 'the reset is the cause');
 });
 
 t.test('a body cut short fails with ECONNRESET; a body delimited by the close ends with it', { timeout: 30_000 }, async (t) => {
