@@ -135,14 +135,13 @@ export class InitControl implements TaskControl {
   /** The Init's `CloseIO`; the input keeper goes (its end of the pipe would hold EOF back for good). */
   async closeStdin(): Promise<void> {
     await this.#init.closeStdin();
-    this.#input?.stop();
+    await this.#input?.stop();
   }
 
-  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the keepers stopped. */
+  /** The Init's delete: what is left killed, output drained (bounded), runtime delete, job removed; the keepers gone. */
   async delete(): Promise<void> {
     await this.#init.delete();
-    this.#keeper?.stop();
-    this.#input?.stop();
+    await Promise.all([this.#keeper?.stop(), this.#input?.stop()]);
   }
 
   async exec(dir: string, config: ExecConfig): Promise<Process> {
@@ -225,7 +224,7 @@ export class AdoptedControl implements TaskControl {
 
   /** The stdin copy stopped and the input keeper gone (the exit, the delete). Idempotent. */
   async #releaseInput(): Promise<void> {
-    this.#input?.keeper.stop();
+    await this.#input?.keeper.stop();
     await this.#input?.fifo.close();
   }
 
@@ -367,7 +366,7 @@ export class AdoptedControl implements TaskControl {
     if (this.#input) {
       // As the Init's: the FIFO drains into the pipe, then this daemon's end closes; the keeper's would hold EOF back.
       await this.#input.fifo.closeStdin();
-      this.#input.keeper.stop();
+      await this.#input.keeper.stop();
     }
   }
 
@@ -375,7 +374,7 @@ export class AdoptedControl implements TaskControl {
     await this.#releaseInput();
     if (this.#kept) {
       await this.#kept.console?.close();
-      this.#kept.keeper.stop();
+      await this.#kept.keeper.stop();
     }
     if (this.#runsc) {
       await this.#runsc.delete(this.#record.id, { force: true }).catch((err: unknown) => {

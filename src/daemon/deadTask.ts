@@ -109,7 +109,7 @@ export class DeadTask {
         logger.warn({ err, id, [what]: name }, `dead task: its ${what} is left as it is`);
       });
     }
-    for (const keeper of OutputKeeper.holding(layout.taskDir(id))) keeper.stop();
+    await Promise.all(OutputKeeper.holding(layout.taskDir(id)).map((keeper) => keeper.stop()));
     removeInside(layout.tasks, layout.taskDir(id));
   }
 

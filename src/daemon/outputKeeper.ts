@@ -5,7 +5,7 @@ import { TaskioError } from '../errors.js';
 import { openFifoFd } from '../fifo/index.js';
 import { pidfdGetFd, pidfdOpen } from '../sys/index.js';
 import { OutputKeepAlive } from './keepAlive.js';
-import { killPidfd, openPidfd, processStartTime } from './procStat.js';
+import { killPidfd, openPidfd, pidfdExited, processStartTime } from './procStat.js';
 import { processesByArgv } from '../procArgv.js';
 
 /** What a task record keeps of its output keeper, to find it again (and only it) after a restart. */
@@ -27,6 +27,12 @@ const outputKeeperName = 'taskio-output-keeper', consoleKeeperName = 'taskio-con
 /** The name of a keeper of a task's stdin ({@link OutputKeeper.spawnInput}). */
 const inputKeeperName = 'taskio-input-keeper';
 const keeperNames = new Set([outputKeeperName, consoleKeeperName, inputKeeperName]);
+/**
+ * How long {@link OutputKeeper.stop} waits for a killed keeper to be gone. A SIGKILLed `sleep` dies
+ * within a few ms, on a busy machine within tens; the bound only keeps a `rm` from hanging on one the
+ * kernel cannot end (it would be stuck in an uninterruptible sleep).
+ */
+const goneMs = 5000;
 
 /**
  * A task's output keeper (conmon's, containerd shim's part that outlives the manager): a
@@ -44,6 +50,8 @@ const keeperNames = new Set([outputKeeperName, consoleKeeperName, inputKeeperNam
 export class OutputKeeper {
   readonly record: KeeperRecord;
   #pidfd: number | null;
+  /** Set by {@link stop}: settles once the keeper is gone. */
+  #gone: Promise<void> | null = null;
 
   private constructor(record: KeeperRecord, pidfd: number) {
     this.record = record;
@@ -176,15 +184,26 @@ export class OutputKeeper {
       // the FIFOs are gone (the task was removed meanwhile): nothing is left to wait for
     } finally {
       watch?.close();
-      this.stop();
+      await this.stop();
     }
   }
 
-  /** Kills the keeper (through its pidfd: never a process that reused its pid) and closes the pidfd. Idempotent. */
-  stop(): void {
-    if (this.#pidfd === null) return;
-    killPidfd(this.#pidfd);
-    this.close();
+  /**
+   * Kills the keeper (through its pidfd: never a process that reused its pid) and settles once it is
+   * gone (at most {@link goneMs}), the pidfd closed then. A `rm` answers after this, as docker's
+   * `rm -f` returns once the container is gone: a keeper killed but not dead yet would still hold the
+   * task's FIFOs for a moment. Idempotent: every call after the first settles with the first; after
+   * {@link close} it settles at once (the keeper is not this daemon's to stop any more).
+   */
+  stop(): Promise<void> {
+    if (this.#gone !== null) return this.#gone;
+    const fd = this.#pidfd;
+    if (fd === null) return Promise.resolve();
+    killPidfd(fd);
+    this.#pidfd = null;
+    // A poll that failed (not on a pidfd of its own) waits no longer, as no stop waited before.
+    this.#gone = pidfdExited(fd, goneMs).catch(() => false).then(() => fs.closeSync(fd));
+    return this.#gone;
   }
 
   /** Lets go of the keeper without stopping it (the daemon shuts down; the next one takes it). Idempotent. */

@@ -974,14 +974,14 @@ export class TaskManager {
     const keeper = this.#findKeeper(record, 'inputKeeper');
     if (keeper === null) return null;
     if (!running) {
-      keeper.stop();
+      void keeper.stop();
       return null;
     }
     try {
       return { keeper, fifo: InputFifo.adopt(record.stdio.stdin, keeper.takeStdin()) };
     } catch (err) {
       this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s stdin back from its input keeper: its stdin ends');
-      keeper.stop();
+      void keeper.stop();
       return null;
     }
   }
@@ -1013,7 +1013,7 @@ export class TaskManager {
     } catch (err) {
       this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s terminal back from its output keeper');
       if (!running) return { keeper, console: null };
-      keeper.stop();
+      void keeper.stop();
       return null;
     }
   }

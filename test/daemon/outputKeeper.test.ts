@@ -3,8 +3,11 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { PassThrough } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
+import { OutputKeeper } from '../../src/daemon/outputKeeper.js';
 import type { RuntimeName } from '../../src/daemon/records.js';
+import { mkfifo } from '../../src/sys/index.js';
 import { isGone } from '../fixtures/oci.js';
+import { tmpDir } from '../helpers/common.js';
 import { client, daemonPid, daemonRoot, eventually, fdsOf, logText, waitGone } from './helpers.js';
 
 // A task's output keeper holds its output FIFOs (and a terminal's pty master) while no daemon runs:
@@ -121,6 +124,23 @@ async function exitWhileNoDaemon(t: Test, c: DaemonClient, root: string, id: str
   t.equal(v?.exit?.exitCode, null, 'no made-up exit code');
   t.match(v?.exit?.reason, /exited while no daemon was running/);
 }
+
+t.test('stop settles once the keeper is gone, holding nothing: a rm answers after it, as docker\'s rm -f once the container is gone', { timeout: 30_000 }, async (t) => {
+  const dir = tmpDir(t);
+  const fifo = path.join(dir, 'k-stdout');
+  mkfifo(fifo);
+  // Several: a SIGKILLed sleep often dies before a look right after the kill, rarely every one of them.
+  for (let i = 0; i < 20; i++) {
+    const keeper = OutputKeeper.spawn([fifo], null);
+    const { pid } = keeper.record;
+    t.teardown(() => { if (isKeeper(pid)) process.kill(pid, 'SIGKILL'); });
+    const stopped = keeper.stop();
+    t.equal(keeper.stop(), stopped, 'a second stop settles with the first');
+    await stopped;
+    if (isKeeper(pid) || OutputKeeper.holding(dir).length > 0) return void t.fail(`keeper ${i} (${pid}) still there as its stop settled`);
+  }
+  t.pass('each keeper was gone, and held the FIFO no more, as its stop settled');
+});
 
 const cases: { runtime: RuntimeName; terminal: boolean }[] = [
   { runtime: 'host', terminal: false }, { runtime: 'host', terminal: true }, { runtime: 'runc', terminal: false },

@@ -1,7 +1,10 @@
 import t from 'tap';
+import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { processStartTime, signalTask } from '../../src/daemon/procStat.js';
+import { pidfdExited, processStartTime, signalTask } from '../../src/daemon/procStat.js';
+import { pidfdOpen } from '../../src/sys/index.js';
+import { isAlive } from '../../src/pidAlive.js';
 
 t.test('signalTask signals the task\'s own process or group, never a process that took its pid since', { timeout: 60_000 }, async (t) => {
   // A group leader (detached), as a host task's init is.
@@ -30,4 +33,19 @@ t.test('signalTask refuses a pid of 0 or less: kill(0) and kill(-1) would hit th
       t.throws(() => signalTask(pid, null, 0, group), { code: 'ESRCH' }, `pid ${pid}, group ${group}: refused`);
     }
   }
+});
+
+t.test('pidfdExited: false once its time passed while the process runs, true once it exited', { timeout: 30_000 }, async (t) => {
+  const child = spawn('sleep', ['1000'], { stdio: 'ignore' });
+  await once(child, 'spawn');
+  const pid = child.pid!;
+  t.teardown(() => { child.kill('SIGKILL'); }); // a no-op once Node reaped it: never a process that took its pid
+  const fd = pidfdOpen(pid);
+  t.teardown(() => fs.closeSync(fd));
+  const began = Date.now();
+  t.equal(await pidfdExited(fd, 100), false, 'runs: false');
+  t.ok(Date.now() - began >= 100, 'after its time');
+  process.kill(pid, 'SIGKILL');
+  t.equal(await pidfdExited(fd, 10_000), true, 'killed: true');
+  t.notOk(isAlive(pid), 'exited (a zombie until reaped, or reaped)');
 });
