@@ -8,7 +8,7 @@ import path from 'node:path';
 import type { Test } from 'tap';
 import { newCreator, withFIFODir, withStreams, withTerminal, type IO } from '../../../src/attach/index.js';
 import { createContainer, ErrorCode, type Container, type ContainerBackend } from '../../../src/runtime/container/index.js';
-import { mkfifo } from '../../../src/sys/index.js';
+import { bytesReadable, mkfifo } from '../../../src/sys/index.js';
 import { Collector } from '../../helpers/common.js';
 import { isGone, leftoversUnder, stateEntries, waitFor } from '../../fixtures/oci.js';
 
@@ -227,8 +227,16 @@ export function containerSuite(t: Test, s: Subject): void {
     t.ok(st.pids.current >= 1, 'stats() works while paused');
     await t.rejects(c.startProcess({ args: ['true'] }), code('ContainerPaused'));
     await t.rejects(c.signal(c.initPid(), 'KILL'), code('ContainerPaused'));
-    // Anything written before the freeze has arrived by now; nothing more may come while frozen.
-    await new Promise((r) => setTimeout(r, 100));
+    // What was written before the freeze arrives first: the FIFO drained (looked at through a read
+    // end of its own that reads nothing), then a timer later than the copy's 1 ms gathering of the
+    // reads. A fixed wait could end before a busy loop read the last bytes, which then came in the window.
+    const probe = fs.openSync(io.config().stdout, fs.constants.O_RDONLY | fs.constants.O_NONBLOCK);
+    try {
+      await waitFor('the FIFO drained', () => bytesReadable(probe) === 0);
+    } finally {
+      fs.closeSync(probe);
+    }
+    await new Promise((r) => setTimeout(r, 20));
     const frozenAt = out.bytes;
     await new Promise((r) => setTimeout(r, 200));
     t.equal(out.bytes, frozenAt, 'no output while paused');
