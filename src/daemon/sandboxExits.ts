@@ -16,7 +16,8 @@ const statusGraceMs = 2000;
  * task's exit. {@link close} (daemon shutdown) ends them all; the next daemon starts its own.
  */
 export class SandboxExits {
-  readonly #waits = new Set<AbortController>();
+  /** Each wait running: how to end it, and its end (the `runsc wait` process gone). */
+  readonly #waits = new Map<AbortController, Promise<unknown>>();
   #closed = false;
 
   /**
@@ -27,9 +28,9 @@ export class SandboxExits {
   wait(runsc: Runsc, id: string, unwatch?: AbortSignal): () => Promise<number | null> {
     if (this.#closed || unwatch?.aborted) return () => Promise.resolve(null);
     const ac = new AbortController();
-    this.#waits.add(ac);
     unwatch?.addEventListener('abort', () => ac.abort(), { once: true });
     const status = runsc.wait(id, { signal: ac.signal }).catch(() => null).finally(() => this.#waits.delete(ac));
+    this.#waits.set(ac, status);
     return async () => {
       let timer: NodeJS.Timeout | undefined;
       const late = new Promise<null>((resolve) => { timer = setTimeout(() => resolve(null), statusGraceMs); });
@@ -42,10 +43,15 @@ export class SandboxExits {
     };
   }
 
-  /** Daemon shutdown: every wait ends (its task runs on). */
-  close(): void {
+  /**
+   * Daemon shutdown: every wait ends (its task runs on). Resolves once their `runsc wait` processes
+   * are gone (a runtime call settles only after its process was reaped), so that a daemon that
+   * stopped leaves no child of its own behind.
+   */
+  async close(): Promise<void> {
     this.#closed = true;
-    for (const ac of this.#waits) ac.abort();
-    this.#waits.clear();
+    const ending = [...this.#waits.values()];
+    for (const ac of this.#waits.keys()) ac.abort();
+    await Promise.all(ending);
   }
 }

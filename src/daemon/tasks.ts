@@ -1024,8 +1024,9 @@ export class TaskManager {
     for (const timer of this.#due.values()) clearTimeout(timer); // the next daemon restarts them as it adopts them
     this.#due.clear();
     this.#watch.close();
-    this.#sandboxExits.close();
+    const waitsEnded = this.#sandboxExits.close();
     await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
+    await waitsEnded;
   }
 }
 
