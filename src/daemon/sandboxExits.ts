@@ -1,11 +1,14 @@
 import type { Runsc } from '../runtime/oci/index.js';
 
 /**
- * How long a status is waited for once the sandbox is seen gone: `runsc wait` answers as the
- * container's init exits, before its sandbox ends, so this bounds only a wait that lost its sandbox
- * (killed from outside) and has nothing to tell.
+ * How long a status is waited for once the sandbox is seen gone. The sandbox tells `runsc wait` the
+ * status as the init exits, but a wait that is not the sandbox's parent prints it only once the
+ * sandbox process is reaped — by its new parent, which may take its time (this machine kind's init
+ * reaps orphans up to 2 s late) — checking every 100 ms and giving up 5 s after the answer
+ * (measured: runsc 2022-12-19). Longer than that, so it bounds only a wait that hangs: every other
+ * ends by itself, with the status or without one (a sandbox killed from outside).
  */
-const statusGraceMs = 2000;
+const statusGraceMs = 10_000;
 
 /**
  * The exit statuses of adopted runsc tasks. A task adopted after a daemon restart is not this
