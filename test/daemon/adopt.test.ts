@@ -4,8 +4,8 @@ import path from 'node:path';
 import { spawnSync } from 'node:child_process';
 import * as sys from '../../src/sys/index.js';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, fdsOf, logText, eventually, waitGone } from './helpers.js';
+import { isGone, sandboxWaits } from '../fixtures/oci.js';
+import { client, daemonPid, daemonRoot, logText, eventually, runtimeIdOf, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -26,6 +26,15 @@ function memoryCgroups(pid: number): string[] {
 function runscWaits(root: string): string[] {
   const ps = spawnSync('pgrep', ['-fa', ' wait '], { encoding: 'utf8' });
   return ps.stdout.split('\n').filter((l) => l.includes(path.join(root, 'runtime', 'runsc')));
+}
+
+/**
+ * Waits until the sandbox of runsc task `id` handles the runsc wait of each of the `daemons` that
+ * adopted it ({@link sandboxWaits}; a stopped daemon's stays): a task that exits before the running
+ * daemon's wait reached its sandbox takes the sandbox along, and its status with it.
+ */
+function waitHandled(id: string, daemons: number): Promise<void> {
+  return eventually(async () => (await sandboxWaits(path.join(root, 'runtime', 'runsc'), runtimeIdOf(root, 'runsc', id))) === daemons, `${id}: its sandbox handles the daemon's runsc wait`, 60_000);
 }
 
 async function numbers(id: string): Promise<number[]> {
@@ -76,11 +85,7 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
   await c.remove('doomed');
 
   // gVisor's sandbox tells any process that asks: the adopted runsc task's own code, not a made-up one.
-  // Once the new daemon's runsc wait is connected to the sandbox (a socket open; its trap leaves
-  // it up to 50 ms more to send its request): a task that exits before the wait reached the sandbox
-  // takes the sandbox along, and its status with it.
-  await eventually(async () => runscWaits(root).filter((l) => l.includes('trap-runsc'))
-    .some((l) => fdsOf(Number.parseInt(l, 10)).some((f) => f.startsWith('socket:'))), 'trap-runsc: the daemon\'s runsc wait connected', 60_000);
+  await waitHandled('trap-runsc', 1);
   await c.kill('trap-runsc', 'TERM');
   t.match(await c.wait('trap-runsc'), { exitCode: 7, signal: null }, 'runsc: an adopted task\'s exit code, from its sandbox');
   await c.remove('trap-runsc');
@@ -95,6 +100,7 @@ t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next re
   for (const rt of runtimes) await eventually(async () => (await numbers(`count-${rt}`)).length >= marks.get(rt)! + 50, `${rt}: the log continues`, 60_000);
   for (const rt of runtimes) {
     const id = `count-${rt}`;
+    if (rt === 'runsc') await waitHandled(id, 2); // the stopped daemon's wait, and the one started on demand above
     await c.kill(id, 'KILL', { all: true });
     const exit = await c.wait(id);
     if (rt === 'runsc') {
