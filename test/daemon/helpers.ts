@@ -8,6 +8,7 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
+import type { Test } from 'tap';
 import { DaemonClient, connectDaemon, type ConnectOptions } from '../../src/daemon/index.js';
 import { repoRoot } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
@@ -242,6 +243,28 @@ export function fdsOf(pid: number): string[] {
       return '?';
     }
   });
+}
+
+/**
+ * Checks, in `t`, what a daemon SIGKILL cost a log of numbered lines 1, 2, …: at most the lines
+ * the killed daemon had read and not yet logged. On a FIFO that is the read its log copy held; on a
+ * terminal (pty → console copy → stdout FIFO → log copy → file) a read of each copy, so the missing
+ * lines may be two runs, with lines between them that the next daemon read from the FIFO. The rule:
+ * nothing repeated or out of order, nothing missing up to `killedAfter` (a line the log held before
+ * the kill), and at most `maxBytes` missing after it (line `n` being `lineBytes(n)` long). Returns
+ * the missing lines.
+ */
+export function checkKillGap(t: Test, what: string, nums: readonly number[], killedAfter: number, lineBytes: (n: number) => number, maxBytes: number): number[] {
+  const disordered = nums.filter((n, i) => i > 0 && n <= nums[i - 1]!);
+  const logged = new Set(nums);
+  const last = nums.reduce((max, n) => Math.max(max, n), 0);
+  const missing = Array.from({ length: last }, (_, i) => i + 1).filter((n) => !logged.has(n));
+  const bytes = missing.reduce((sum, n) => sum + lineBytes(n), 0);
+  t.same(disordered, [], `${what}: nothing repeated or out of order`);
+  t.same(missing.filter((n) => n <= killedAfter), [], `${what}: nothing missing up to line ${killedAfter}, logged before the kill`);
+  const lines = missing.length === 0 ? 'none' : `${missing.length} lines from ${missing[0]} to ${missing.at(-1)}`;
+  t.ok(bytes <= maxBytes, `${what}: at most ${maxBytes} bytes missing after the kill (${bytes}: ${lines})`);
+  return missing;
 }
 
 /** Waits until `cond()` holds (polling every 10 ms), failing after `ms`. */
