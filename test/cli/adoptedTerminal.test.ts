@@ -60,17 +60,19 @@ for (const runtime of ['runc', 'runsc', 'host'] as const) {
     // attach -i in a real pty: output, input, the client's size, then its resize.
     const s = ptyTaskio(t, root, ['attach', 'tt'], { cols: 77, rows: 22 });
     await s.waitFor(/line \d+/);
-    s.term.write('hello\r');
-    await s.waitFor(/got hello \d+ \d+/);
-    t.match(s.output(), /got hello 22 77/, 'attach -i: input reaches the task, whose terminal has the client\'s size');
-    s.term.resize(100, 40);
-    // The resize reaches the daemon asynchronously: ask until the answer has the new size.
+    // Types `<word><n>` until the task answers with terminal size `size` (`rows cols`): attach posts
+    // its size once connected, and a resize, without waiting for them; they reach the task later
+    // (until then `stty size` tells the size before, or fails on a terminal that had none).
     let n = 0;
-    await eventually(async () => {
-      s.term.write(`again${++n}\r`);
-      const m = await s.waitFor(new RegExp(`got again${n} (\\d+ \\d+)`));
-      return m[1] === '40 100';
-    }, 'the resized terminal', 40_000);
+    const answersWithSize = (word: string, size: string): Promise<void> => eventually(async () => {
+      s.term.write(`${word}${++n}\r`);
+      const m = await s.waitFor(new RegExp(`got ${word}${n} ([^\\r\\n]*)\\r`));
+      return m[1] === size;
+    }, `the task's terminal at ${size}`, 40_000);
+    await answersWithSize('hello', '22 77');
+    t.match(s.output(), /got hello\d+ 22 77/, 'attach -i: input reaches the task, whose terminal has the client\'s size');
+    s.term.resize(100, 40);
+    await answersWithSize('again', '40 100');
     t.match(s.output(), /got again\d+ 40 100/, 'resize: the task\'s stty size is the client\'s new one');
     s.term.write('\x10\x11'); // ctrl-p ctrl-q: detach, the task runs on
     t.equal((await s.done).status, 0, 'attach detached');
