@@ -58,8 +58,12 @@ t.test('a logs -f that stops reading: the daemon holds at most maxHeldFiles file
   const go = path.join(tmpDir(t, 'taskio-fastrot-'), 'go');
   const id = 'paused';
   const lines = 100000; // some 4,700 rotations of 1k files, most of them while the reader is stopped
+  // seq writing line by line (stdbuf -oL; its own 4 KiB writes end mid-line): a pipe takes each
+  // write whole, so a copy that read the pipe empty holds no unfinished line, which the quiet-line
+  // rule would write as a P entry and its rest as an F one. Each line is one F entry, the bytes
+  // counted below.
   const d = await taskio(t, root, 'run', '-d', '--name', id, ...host, '--log-opt', 'max-size=1k', '--', 'sh', '-c',
-    `echo start; while [ ! -e ${go} ]; do sleep 0.02; done; seq 1 ${lines}`);
+    `echo start; while [ ! -e ${go} ]; do sleep 0.02; done; stdbuf -oL seq 1 ${lines}`);
   t.equal(d.code, 0);
   const follower = startTaskio(t, root, ['logs', '-f', id]);
   await until(() => follower.output() === 'start\n', 30_000, 'logs -f to follow the log');

@@ -147,8 +147,17 @@ t.test('log mode: 200,000 lines while attached and detached in turns', { timeout
   // spanning a few bursts), so attaches and detaches fall mid-run.
   const producer = `let n = 0; const burst = () => { let s = ''; for (let i = 0; i < 1000 && n < 200000; i++) s += String(++n).padStart(6, '0') + '\\n'; process.stdout.write(s, () => n < 200000 ? setTimeout(burst, 10) : undefined); }; burst();`;
   const task = await c.createTask({ id: 'lines', runtime: 'host', args: [process.execPath, '-e', producer] });
-  // Every entry has the same length: `<30-character time> stdout F <6 digits>\n`.
-  const logLines = (): number => Math.floor(fs.statSync(task.logPath!).size / 47);
+  // The lines whole in the log: its F entries, read as the file grows. (A line is not always one
+  // entry: one the producer wrote in two parts, with the pipe empty and quiet in between, is a P
+  // entry and then an F one.)
+  let wholeLines = 0, readTo = 0;
+  const logLines = (): number => {
+    const text = fs.readFileSync(task.logPath!, 'latin1').slice(readTo);
+    const whole = text.slice(0, text.lastIndexOf('\n') + 1);
+    wholeLines += whole.split('\n').filter((entry) => entry.split(' ')[2] === 'F').length;
+    readTo += whole.length;
+    return wholeLines;
+  };
   const seen: number[][] = [];
   let turn = 0;
   for (;;) {
