@@ -49,10 +49,22 @@ t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t
 });
 
 t.test('logs -t of a terminal task: its raw log holds no times, an error line and 125; one given a CRI log is stamped', { timeout: 120_000 }, async (t) => {
-  const cri = path.join(tmpDir(t, 'taskio-logs-tty-'), 'tty.log');
-  await c.createTask({ id: 'logs-tty', runtime: 'host', terminal: true, args: ['sh', '-c', 'echo one; echo two'] });
-  await c.createTask({ id: 'logs-tty-cri', runtime: 'host', terminal: true, args: ['sh', '-c', 'echo one; echo two'], log: `file://${cri}?format=cri` });
+  const dir = tmpDir(t, 'taskio-logs-tty-');
+  const cri = path.join(dir, 'tty.log'), go = path.join(dir, 'go');
+  // Two lines, then the terminal kept until the test's file is there: Linux may drop what a pty's
+  // last holder wrote just before it closed it, so the task ends once its lines are in the log.
+  const script = `echo one; echo two; while [ ! -e ${go} ]; do sleep 0.02; done`;
+  await c.createTask({ id: 'logs-tty', runtime: 'host', terminal: true, args: ['sh', '-c', script] });
+  await c.createTask({ id: 'logs-tty-cri', runtime: 'host', terminal: true, args: ['sh', '-c', script], log: `file://${cri}?format=cri` });
   t.teardown(() => Promise.all(['logs-tty', 'logs-tty-cri'].map((id) => c.remove(id, { force: true }).catch(() => undefined))));
+  for (const id of ['logs-tty', 'logs-tty-cri']) {
+    await until(async () => {
+      const out = new Collector();
+      await c.logs(id, { stdout: out });
+      return out.text().includes('two\r\n');
+    }, 20_000, `${id}: both lines in the log`);
+  }
+  fs.writeFileSync(go, '');
   await Promise.all([c.wait('logs-tty'), c.wait('logs-tty-cri')]);
   const [plain, stamped, criStamped] = await Promise.all([
     taskio(t, root, 'logs', 'logs-tty'), taskio(t, root, 'logs', '-t', 'logs-tty'), taskio(t, root, 'logs', '--timestamps', 'logs-tty-cri'),
