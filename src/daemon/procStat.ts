@@ -1,6 +1,6 @@
 import fs from 'node:fs';
-import { setTimeout as delay } from 'node:timers/promises';
 import { isCode, pidfdOpen, pidfdSendSignal, pollReadable } from '../sys/index.js';
+import { pollUntil } from '../runtime/stdio/drain.js';
 
 /** Fields of `/proc/<pid>/stat` after the command name (state is [0]), or null when it is gone. */
 function statFields(pid: number): string[] | null {
@@ -57,22 +57,16 @@ export function killPidfd(fd: number): void {
   }
 }
 
-/** The longest pause between two looks at a pidfd in {@link pidfdExited}. */
-const exitPollMaxMs = 50;
-
 /**
  * Resolves true once the process pidfd `fd` names has exited — the pidfd turned readable: the
  * process is a zombie or reaped, its fds closed and its memory gone —, false once `ms` passed first.
- * Looks at once, then on timers from 1 ms doubling to {@link exitPollMaxMs} (libuv cannot wait on
- * a pidfd): a SIGKILLed process is usually gone by the first or second look.
+ * libuv cannot wait on a pidfd, so it is looked at as a draining pipe is ({@link pollUntil}: at once,
+ * then on a short backoff); a SIGKILLed process is usually gone by the first or second look.
  */
 export async function pidfdExited(fd: number, ms: number): Promise<boolean> {
-  const end = Date.now() + ms;
-  for (let pause = 1; !pollReadable([fd])[0]; pause = Math.min(pause * 2, exitPollMaxMs)) {
-    if (Date.now() >= end) return false;
-    await delay(pause);
-  }
-  return true;
+  const exited = (): boolean => pollReadable([fd])[0]!;
+  await pollUntil(exited, AbortSignal.timeout(ms));
+  return exited();
 }
 
 /**
