@@ -31,14 +31,13 @@ export async function findTailLines(files: OpenLogFile[], tail: number): Promise
     // The end of the entry whose start is being looked for (past its newline); null: none yet.
     let entryEnd: number | null = k > 0 && file.size > 0 ? file.size : null;
     let end = file.size;
-    let held = 0; // the bytes of the file's start `buf` holds once the loop is done
     while (end > 0) {
       const n = Math.min(buf.length, end);
       const { bytesRead } = await read(file.fd, buf, 0, n, end - n);
       const base = end - n;
-      held = bytesRead;
-      for (let i = bytesRead - 1; i >= 0; i--) {
-        if (buf[i] !== 0x0a) continue;
+      // Down to -1 at the file's start: its first entry begins there as if after a newline.
+      for (let i = bytesRead - 1; i >= (base === 0 ? -1 : 0); i--) {
+        if (i >= 0 && buf[i] !== 0x0a) continue;
         // An older file ending in a newline: its last entry ends there, as `entryEnd` says already.
         if (entryEnd !== null && base + i + 1 < entryEnd) {
           const seen = lines.see(await headAt(file, buf, base, bytesRead, base + i + 1));
@@ -49,11 +48,6 @@ export async function findTailLines(files: OpenLogFile[], tail: number): Promise
       }
       end = base;
     }
-    if (entryEnd === null) continue;
-    // The file's first entry.
-    const seen = lines.see(await headAt(file, buf, 0, held, 0));
-    if (seen === 'stop') return start;
-    if (seen === 'wanted') start = { file, offset: 0 };
   }
   const oldest = files[files.length - 1];
   // Fewer lines than asked for: all of them (and whatever is no entry among them).
