@@ -920,7 +920,7 @@ export class TaskManager {
       }
       // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
       kept = keeper && await this.#adoptConsole(record, keeper, running);
-      input = this.#adoptInput(record, running);
+      input = await this.#adoptInput(record, running);
       const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal, this.#sandboxExits, input);
       // Before this daemon's checks of it start: an earlier daemon's check cut by its death (the next ones have other names).
       void removeCheckLeftovers(layout.taskDir(id), running ? control : null, logger);
@@ -968,20 +968,21 @@ export class TaskManager {
    * the stdin FIFO copied into it, as by the daemon that started it. Null without a keeper; the keeper
    * of a task that exited is stopped, and so is one whose pipe cannot be taken back (no ptrace rights
    * over it, a FIFO that cannot be opened: logged), so the task reads EOF as without one rather than
-   * wait for input that no daemon can send.
+   * wait for input that no daemon can send. A keeper stopped is gone when this settles: nothing holds
+   * it afterwards, so a `rm` or a shutdown right after the adoption would not wait for it.
    */
-  #adoptInput(record: TaskRecord, running: boolean): KeptInput | null {
+  async #adoptInput(record: TaskRecord, running: boolean): Promise<KeptInput | null> {
     const keeper = this.#findKeeper(record, 'inputKeeper');
     if (keeper === null) return null;
     if (!running) {
-      void keeper.stop();
+      await keeper.stop();
       return null;
     }
     try {
       return { keeper, fifo: InputFifo.adopt(record.stdio.stdin, keeper.takeStdin()) };
     } catch (err) {
       this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s stdin back from its input keeper: its stdin ends');
-      void keeper.stop();
+      await keeper.stop();
       return null;
     }
   }
@@ -1003,7 +1004,7 @@ export class TaskManager {
    * on (a running task), or read the rest of it (one that exited). When the master cannot be taken —
    * a daemon without ptrace rights over the keeper gets EPERM from `pidfd_getfd` —, that is logged;
    * a running task's keeper is then stopped (null), so its terminal hangs up as without one rather
-   * than block the task for good unread.
+   * than block the task for good unread, and gone when this settles (nothing holds it afterwards).
    */
   async #adoptConsole(record: TaskRecord, keeper: OutputKeeper, running: boolean): Promise<KeptOutput | null> {
     if (!record.terminal || !keeper.holdsMaster) return { keeper, console: null };
@@ -1013,7 +1014,7 @@ export class TaskManager {
     } catch (err) {
       this.#ctx.logger.error({ err, id: record.id }, 'cannot take the task\'s terminal back from its output keeper');
       if (!running) return { keeper, console: null };
-      void keeper.stop();
+      await keeper.stop();
       return null;
     }
   }

@@ -356,6 +356,18 @@ t.test('host -i: rm -f of an adopted task whose stdin was taken back removes its
   await removeForce(t, c, root, 'inrm', keeper);
 });
 
+t.test('host -i: a task that exits while no daemon runs has its input keeper gone by the time the next daemon answers', { timeout: 120_000 }, async (t) => {
+  const { root, c } = await daemonOf(t);
+  const { pid, keeper } = await stdinTask(t, c, root, 'inex', 'host');
+  await killDaemon(root);
+  process.kill(pid, 'SIGKILL');
+  await eventually(() => isGone(pid), 'the task to exit');
+  const v = await c.getTask('inex'); // a new daemon adopts it, and answers once it did
+  t.equal(v.status, 'exited', 'adopted exited');
+  // Looked at once, not waited for: the adoption stopped it, and a rm -f or prune answering now must not leave it behind.
+  t.notOk(isKeeper(keeper!.pid), 'the input keeper is already gone');
+});
+
 t.test('host -i: close-stdin on a task this daemon started stops its input keeper, and the task reads EOF', { timeout: 60_000 }, async (t) => {
   const { root, c } = await daemonOf(t);
   const { keeper } = await stdinTask(t, c, root, 'incl', 'host');
