@@ -33,7 +33,8 @@ export interface CreateTaskRequest {
   terminal?: boolean;
   /**
    * The terminal's size from the start (docker's `ConsoleSize`, OCI's `process.consoleSize`), so
-   * what runs first already sees it; a resize changes it later. Ignored for a task without one.
+   * what runs first already sees it; a resize changes it later. Ignored for a task without one;
+   * without it a terminal starts at 80x24 (the bundle's `process.consoleSize` if it has one).
    */
   consoleSize?: ConsoleSize;
   /** Give the task a stdin (a FIFO clients write; EOF only through close-stdin). Default false. */

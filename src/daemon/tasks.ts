@@ -332,8 +332,9 @@ export class TaskManager {
       const binary = record.log.startsWith('binary:') ? record.log : null;
       const taskStdio = { terminal, stdin: stdio.stdin, stdout: binary ?? stdio.stdout, stderr: terminal ? '' : binary ?? stdio.stderr };
       const init = new Init(id, runtime, taskStdio, { drainTimeout: drainTimeoutOf(record), namespace: taskNamespace });
-      // Set before the start: a host task's terminal has it before the process exists; runsc and
-      // runc also have it in the spec (`process.consoleSize`) for the pty they make.
+      // Set before the start: a host task's terminal has it before the process exists, a runsc
+      // one's pty as its master arrives (runsc 2022-12 ignores the spec's `process.consoleSize`,
+      // which runc sizes its pty from; `taskSpec` always sets it for a terminal).
       const size = spec.process.consoleSize;
       if (terminal && size) await init.resize({ cols: size.width, rows: size.height });
       // Reading before the task runs: what it prints first waits in the pipe either way, but a

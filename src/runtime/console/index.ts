@@ -5,6 +5,6 @@
 export type { ConsoleSocket } from './socket.js';
 export { newConsoleSocket } from './socket.js';
 export { Console } from './console.js';
-export { checkWinSize, type WinSize } from './winSize.js';
+export { checkWinSize, defaultWinSize, type WinSize } from './winSize.js';
 export type { ConsoleCopy, CopyConsoleOptions } from './copy.js';
 export { copyConsole } from './copy.js';

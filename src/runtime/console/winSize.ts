@@ -6,6 +6,12 @@ export interface WinSize {
   rows: number;
 }
 
+/**
+ * The size a terminal starts with when nobody gave one (a classic terminal's, 80x24): every runtime's,
+ * so a task's `stty size` and full-screen programs work where a new pty's 0x0 would break them.
+ */
+export const defaultWinSize: Readonly<WinSize> = Object.freeze({ cols: 80, rows: 24 });
+
 /** The largest size a `struct winsize` field holds (16 bits). */
 const maxCells = 0xffff;
 

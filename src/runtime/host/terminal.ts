@@ -3,12 +3,9 @@ import { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../../errors.js';
 import { loadPty, type IPty } from './pty.js';
 import type { Terminal, WinSize } from '../proc/index.js';
-import { checkWinSize } from '../console/index.js';
+import { checkWinSize, defaultWinSize } from '../console/index.js';
 import { readRest } from '../console/readRest.js';
 import { dupPtyMaster } from './ptyMaster.js';
-
-/** The size a pty starts with when nobody set one (a classic terminal's). */
-const DEFAULT_SIZE: WinSize = { cols: 80, rows: 24 };
 
 /**
  * A host process's terminal, made before the process exists (so {@link resize} before start sets
@@ -20,7 +17,7 @@ export class HostTerminal implements Terminal {
   readonly output: Readable;
   readonly input: Writable;
   #pty: IPty | null = null;
-  #size: WinSize = { ...DEFAULT_SIZE };
+  #size: WinSize = { ...defaultWinSize };
   #closed = false;
   #exited = false;
   /**

@@ -1,0 +1,37 @@
+/**
+ * A `-t` task the command creates without attaching (`run -d -t`, `create -t`) starts with a
+ * terminal size, as docker's (docker/cli#3619): the size of the command's stdout when that is a
+ * terminal, else the daemon's 80x24 (the host runtime's), never a 0x0 pty where busybox's
+ * `stty size` fails. Through the built command, in a real pty, on runc and runsc.
+ */
+import t, { type Test } from 'tap';
+import crypto from 'node:crypto';
+import { client, daemonRoot } from '../daemon/helpers.js';
+import { taskio } from './taskioCommand.js';
+
+const root = daemonRoot(t);
+const c = await client(root);
+t.teardown(() => c.close());
+
+/** A fresh task id, removed (forced) with the test, before the root goes. */
+function taskId(t: Test, what: string): string {
+  const id = `${what}-${crypto.randomBytes(3).toString('hex')}`;
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  return id;
+}
+
+/** What the task's `stty size` printed: its whole log, once it exited (`logs -f` ends there). */
+async function sttySize(t: Test, id: string): Promise<string> {
+  const logs = await taskio(t, root, 'logs', '-f', id);
+  t.same([logs.code, logs.stderr], [0, ''], `logs -f ${id}`);
+  return logs.stdout.trim();
+}
+
+t.test('run -d -t with stdout not a terminal: the task\'s terminal starts at 80x24, as a host task\'s (runc, runsc)', { timeout: 120_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc']) {
+    const id = taskId(t, `p-${runtime}`);
+    const made = await taskio(t, root, 'run', '-d', '-t', '--name', id, '--runtime', runtime, '--', 'stty', 'size');
+    t.same([made.code, made.stdout, made.stderr], [0, `${id}\n`, ''], `run -d -t (${runtime})`);
+    t.equal(await sttySize(t, id), '24 80', runtime);
+  }
+});
