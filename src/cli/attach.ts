@@ -10,6 +10,7 @@ import type { WinSize } from '../sys/index.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, leftCode, type SessionEnd } from './session.js';
 import { checkTty } from './checkTty.js';
+import { consoleSizeOf } from './consoleSize.js';
 import { outputStreams, type ShownOutput } from './outputStreams.js';
 import { proxySignals } from './sigProxy.js';
 import type { VerbContext } from './verb.js';
@@ -57,11 +58,9 @@ export function createAndAttach(ctx: VerbContext, client: DaemonClient, req: Cre
   let made!: (id: string) => void;
   const known = new Promise<string>((resolve) => { made = resolve; });
   return attachSession(ctx, client, () => id, known, req.terminal === true, opts, async ({ size, stdout, stderr, ...streams }) => {
-    // The task's terminal starts with this one's size (docker's ConsoleSize): what it runs first
-    // sees the right size, not 80x24 until the resize after the attach comes in.
-    const consoleSize = req.terminal && size ? { consoleSize: { height: size.rows, width: size.cols } } : {};
+    // The task's terminal starts with this one's size (stdout's, else stdin's).
     const output = outputStreams(opts.output, { stdout, stderr }, req.log === 'none');
-    const attached = await client.createAttached({ ...req, ...consoleSize }, { ...streams, ...output, exit: req.terminal !== true });
+    const attached = await client.createAttached({ ...req, ...consoleSizeOf(req.terminal, size) }, { ...streams, ...output, exit: req.terminal !== true });
     id = attached.id;
     made(id);
     onCreated(attached);

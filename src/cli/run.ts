@@ -8,6 +8,7 @@ import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { CidFile } from './cidFile.js';
 import { checkTty } from './checkTty.js';
+import { consoleSizeOf, stdoutSize } from './consoleSize.js';
 import { commandEnv } from './envFile.js';
 import { leftCode } from './session.js';
 import type { ShownOutput } from './outputStreams.js';
@@ -79,9 +80,14 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
   };
 }
 
-/** The request of `run` or `create`, `--rm` as `autoRemove`; refused: `--restart` with `--rm`. */
-function checkedRequest(a: ParsedArgs): CreateTaskRequest {
-  const req = { ...createRequest(a), ...(a.bool('rm') ? { autoRemove: true } : {}) };
+/**
+ * The request of `run` or `create`, `--rm` as `autoRemove`, with `-t` the size of the command's
+ * stdout when it is a terminal (an attached `run` sends its session's instead); refused:
+ * `--restart` with `--rm`.
+ */
+function checkedRequest(ctx: VerbContext): CreateTaskRequest {
+  const a = ctx.args;
+  const req = { ...createRequest(a), ...(a.bool('rm') ? { autoRemove: true } : {}), ...consoleSizeOf(a.bool('tty'), stdoutSize(ctx.stdout)) };
   if (req.autoRemove && req.restartPolicy) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
   return req;
 }
@@ -107,7 +113,7 @@ async function withCidFile<T>(a: ParsedArgs, fn: (made: (id: string) => void) =>
  * (`ps -a`), its limits and policy can still change (`update`), and a `wait` waits for its first run.
  */
 export function create(ctx: VerbContext): Promise<number> {
-  const req = { ...checkedRequest(ctx.args), start: false };
+  const req = { ...checkedRequest(ctx), start: false };
   return withCidFile(ctx.args, (made) => withDaemon(ctx, async (client) => {
     const { id } = await client.createTask(req);
     made(id);
@@ -131,7 +137,7 @@ export async function run(ctx: VerbContext): Promise<unknown> {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --detach-keys and --detach (nothing is attached)');
   }
   if (detach && a.given('attach')) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: -a and -d');
-  const req = checkedRequest(a);
+  const req = checkedRequest(ctx);
   const rm = req.autoRemove === true;
   if (!detach) checkTty(a.bool('interactive'), a.bool('tty'), () => ctx.stdin);
   const attach = { stdin: req.stdin === true, closeStdin: true, logs: true, detachKeys: a.value<Buffer>('detach-keys'), sigProxy: a.bool('sig-proxy'), output: shownOutput(a) };

@@ -7,11 +7,15 @@
 import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
 import { client, daemonRoot } from '../daemon/helpers.js';
+import { ptyTaskio } from './runSession.js';
 import { taskio } from './taskioCommand.js';
 
 const root = daemonRoot(t);
 const c = await client(root);
 t.teardown(() => c.close());
+
+/** The pty the command runs in: a size no default has. */
+const pty = { cols: 101, rows: 33 };
 
 /** A fresh task id, removed (forced) with the test, before the root goes. */
 function taskId(t: Test, what: string): string {
@@ -20,12 +24,34 @@ function taskId(t: Test, what: string): string {
   return id;
 }
 
+/** Runs `taskio ARGS…` in the pty and checks it exited 0. */
+async function inPty(t: Test, args: string[]): Promise<void> {
+  const s = ptyTaskio(t, root, args, pty);
+  t.equal((await s.done).status, 0, `${args[0]} in the pty`);
+}
+
 /** What the task's `stty size` printed: its whole log, once it exited (`logs -f` ends there). */
 async function sttySize(t: Test, id: string): Promise<string> {
   const logs = await taskio(t, root, 'logs', '-f', id);
   t.same([logs.code, logs.stderr], [0, ''], `logs -f ${id}`);
   return logs.stdout.trim();
 }
+
+t.test('run -d -t typed in a terminal: the task\'s terminal starts with its size (runc, runsc)', { timeout: 120_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc']) {
+    const id = taskId(t, `d-${runtime}`);
+    await inPty(t, ['run', '-d', '-t', '--name', id, '--runtime', runtime, '--', 'stty', 'size']);
+    t.equal(await sttySize(t, id), `${pty.rows} ${pty.cols}`, runtime);
+  }
+});
+
+t.test('create -t typed in a terminal, then start from elsewhere: the task starts with the size of create\'s terminal', { timeout: 60_000 }, async (t) => {
+  const id = taskId(t, 'c-runc');
+  await inPty(t, ['create', '-t', '--name', id, '--runtime', 'runc', '--', 'stty', 'size']);
+  const started = await taskio(t, root, 'start', id);
+  t.same([started.code, started.stderr], [0, ''], 'start');
+  t.equal(await sttySize(t, id), `${pty.rows} ${pty.cols}`);
+});
 
 t.test('run -d -t with stdout not a terminal: the task\'s terminal starts at 80x24, as a host task\'s (runc, runsc)', { timeout: 120_000 }, async (t) => {
   for (const runtime of ['runc', 'runsc']) {
