@@ -19,18 +19,37 @@ import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { processesByArgv } from '../../src/procArgv.js';
 
-interface Teardown { teardown(fn: () => unknown): void }
+interface Teardown { teardown(fn: () => unknown): void; passing?(): boolean }
 
 /** The built command as bin/taskio runs it: the bundle of dist/cli/main.js (scripts/bundleCli.mjs). */
 export const cliMain = path.join(repoRoot, 'dist/cli/taskio.cjs');
 export const daemonCommand = [process.execPath, cliMain, 'daemon'];
 
-/** A fresh state root `/run/taskio-dtest-<random>` (0700), cleaned up with the test. */
+/**
+ * A fresh state root `/run/taskio-dtest-<random>` (0700), cleaned up with the test. A test that
+ * failed first shows the end of its daemons' log on stderr: a failure that comes once in many runs
+ * (CI's) can then be read from the run's output, after the root is gone.
+ */
 export function daemonRoot(t: Teardown): string {
   const root = `/run/taskio-dtest-${crypto.randomBytes(5).toString('hex')}`;
   fs.mkdirSync(root, { mode: 0o700 });
-  t.teardown(() => cleanRoot(root));
+  t.teardown(() => {
+    if (t.passing?.() === false) showDaemonLog(root);
+    return cleanRoot(root);
+  });
   return root;
+}
+
+/** The last lines of `root`'s daemon log, each cut to 1,000 characters, on stderr. */
+function showDaemonLog(root: string, lines = 60): void {
+  let text: string;
+  try {
+    text = fs.readFileSync(path.join(root, 'daemon.log'), 'utf8');
+  } catch (err) {
+    text = `(no daemon log: ${(err as Error).message})`;
+  }
+  const tail = text.trimEnd().split('\n').slice(-lines).map((l) => l.slice(0, 1000));
+  process.stderr.write(`# the daemon log of ${root}, last ${tail.length} lines:\n${tail.join('\n')}\n`);
 }
 
 /** The task directories under `root` (a failed command must leave none). */
