@@ -6,12 +6,13 @@ import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
-import { signalNumber, type Stats } from '../runtime/oci/index.js';
+import { signalNumber, type ConsoleSize, type ProcessSpec, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
 import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
 import { checkCreateRequest } from './createRequest.js';
+import { checkConsoleSize, startConsoleSize } from './consoleSize.js';
 import { refuseLoggingDriver } from './attachable.js';
 import { nsToMs, parseApiTimeNs } from './apiTime.js';
 import { clockPasses } from './clockPasses.js';
@@ -396,14 +397,15 @@ export function apiRouter(api: ApiContext): Router {
 
   r.add('POST', '/tasks/:id/exec', async (ctx) => {
     checkQuery(ctx.query, {});
-    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; stdin?: string; stdout?: string; stderr?: string; user?: string; helper?: boolean }>(
+    const b = checkFields<{ id?: string; args: string[]; env?: string[]; cwd?: string; terminal?: boolean; consoleSize?: ConsoleSize; stdin?: string; stdout?: string; stderr?: string; user?: string; helper?: boolean }>(
       await ctx.body(),
-      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', stdin: 'string', stdout: 'string', stderr: 'string', user: 'string', helper: 'boolean' },
+      { id: 'string', args: 'string[]!', env: 'string[]', cwd: 'string', terminal: 'boolean', consoleSize: 'object', stdin: 'string', stdout: 'string', stderr: 'string', user: 'string', helper: 'boolean' },
     );
     const execId = b.id === undefined ? crypto.randomBytes(6).toString('hex') : validateId(b.id, 'exec');
     if (b.args.length === 0 || b.args[0] === '') throw new TaskioError('ERR_INVALID_FIELD', 'field "args" must be a non-empty command');
     if (b.env) checkEnv(b.env);
     if (b.cwd !== undefined) absolutePath('cwd', b.cwd);
+    if (b.consoleSize !== undefined) checkConsoleSize(b.consoleSize);
     const terminal = b.terminal === true;
     if (terminal && b.stderr) throw new TaskioError('ERR_INVALID_FIELD', 'a terminal exec has no stderr: leave "stderr" out');
     const helper = b.helper === true;
@@ -424,7 +426,10 @@ export function apiRouter(api: ApiContext): Router {
     // Another user holds the task's capabilities as root does, or none (see taskCapabilities).
     const bounding = base.capabilities?.bounding;
     const asUser = user ? { user: ociUser(user), ...(bounding ? { capabilities: processCapabilities(bounding, user.uid === 0) } : {}) } : {};
-    const spec = { ...base, ...asUser, args: b.args, env, cwd: b.cwd ?? base.cwd, terminal };
+    // Its terminal's own size (as the task's create, ignored without one), never the one the task
+    // started with (stale once the task's terminal was resized).
+    const spec: ProcessSpec = { ...base, ...asUser, args: b.args, env, cwd: b.cwd ?? base.cwd, terminal, consoleSize: startConsoleSize(b.consoleSize) };
+    if (!terminal) delete spec.consoleSize;
     const config = { id: execId, terminal, ...stdio, spec };
     const e = await (helper ? t.execHelper(config) : t.exec(config)).catch((err: unknown) => { throw classifyStartError(err, b.args[0]); });
     return { status: 201, body: execView(e) };

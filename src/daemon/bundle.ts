@@ -4,10 +4,10 @@ import crypto from 'node:crypto';
 import { TaskioError } from '../errors.js';
 import { mergeEnv } from '../mergeEnv.js';
 import { removeInside } from '../removeInside.js';
-import { defaultWinSize } from '../runtime/console/index.js';
 import { createBusyboxBundle, ociJson, readBundleConfig, type ConsoleSize, type OciRlimit, type OciSpec } from '../runtime/oci/index.js';
 import type { DaemonLayout } from './layout.js';
 import { withTaskMounts, type TaskMount } from './mounts.js';
+import { startConsoleSize } from './consoleSize.js';
 import { setNetwork, type NetworkMode } from './network.js';
 import type { TaskLimits } from './records.js';
 import { applySecurity, type TaskSecurity } from './security.js';
@@ -103,13 +103,9 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
   proc.env = env;
   if (e.cwd) proc.cwd = e.cwd;
   proc.terminal = e.terminal;
-  if (e.terminal) {
-    // The size asked, else the bundle's, else the host runtime's 80x24: a pty runc makes would
-    // start at 0x0 (busybox's `stty size` fails, full-screen programs break). runsc 2022-12 reads
-    // none of it: the daemon sizes its pty's master before the start (see `#launch`).
-    const size = e.consoleSize ?? proc.consoleSize ?? { height: defaultWinSize.rows, width: defaultWinSize.cols };
-    proc.consoleSize = { height: size.height, width: size.width };
-  }
+  // The size asked, else the bundle's, else 80x24. runsc 2022-12 reads none of it: the daemon
+  // sizes its pty's master before the start (see `#launch`).
+  if (e.terminal) proc.consoleSize = startConsoleSize(e.consoleSize ?? proc.consoleSize);
   spec.root = { path: e.rootPath, readonly: e.readonly };
   if (e.mounts?.length) spec.mounts = withTaskMounts(spec.mounts ?? [], e.mounts);
   // A hostname needs a UTS namespace of its own (runc refuses one without).

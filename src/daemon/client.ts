@@ -4,6 +4,7 @@ import type { Socket } from 'node:net';
 import { PassThrough, Writable, type Readable } from 'node:stream';
 import { TaskioError } from '../errors.js';
 import type { WinSize } from '../runtime/proc/index.js';
+import type { ConsoleSize } from '../runtime/oci/index.js';
 import type { CreateTaskRequest } from './createRequest.js';
 import { DetachScanner, defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
 import type { TaskEvent } from './events.js';
@@ -158,6 +159,8 @@ export interface ExecOptions extends CallOptions {
   env?: string[];
   cwd?: string;
   terminal?: boolean;
+  /** The terminal's size from the start (docker's exec `ConsoleSize`; default 80x24); ignored without one. */
+  consoleSize?: ConsoleSize;
   /** docker's `exec --user`: `user[:group]`, names from the task's rootfs. Default: the task's user. */
   user?: string;
   /**
@@ -707,7 +710,7 @@ export class DaemonClient {
       const c = io.config();
       view = await this.#json<ExecView>('POST', this.#task(id, '/exec'), {
         ...(opts.id ? { id: opts.id } : {}), args: opts.args, ...(opts.env ? { env: opts.env } : {}), ...(opts.cwd ? { cwd: opts.cwd } : {}),
-        ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.helper === true ? { helper: true } : {}), terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
+        ...(opts.consoleSize ? { consoleSize: opts.consoleSize } : {}), ...(opts.user !== undefined ? { user: opts.user } : {}), ...(opts.helper === true ? { helper: true } : {}), terminal, stdin: c.stdin, stdout: c.stdout, stderr: c.stderr,
       }, opts);
     } catch (err) {
       for (const g of gates) g?.drop();

@@ -8,6 +8,7 @@ import { JobObject } from '../runtime/jobobject/index.js';
 import { Runsc, type Stats } from '../runtime/oci/index.js';
 import { processState } from '../runtime/reaper/index.js';
 import { AdoptedExecs } from './adoptedExecs.js';
+import { sizeBeforeStart } from './consoleSize.js';
 import { adoptedHostRuntime, drainTimeoutOf, goneFromRuntime, runscFor } from './runtimes.js';
 import type { ExecConfig, Init, Process, WinSize } from '../runtime/proc/index.js';
 import { outputPaths } from './keepAlive.js';
@@ -145,13 +146,17 @@ export class InitControl implements TaskControl {
   }
 
   async exec(dir: string, config: ExecConfig): Promise<Process> {
-    return started(await this.#init.exec(dir, config));
+    return started(await this.#init.exec(dir, config), config);
   }
 }
 
-/** Starts a made exec'd process; one whose start failed is deleted (its stdio and pid files released). */
-async function started(p: Process): Promise<Process> {
+/**
+ * Starts a made exec'd process, its terminal sized first as a task's (see {@link sizeBeforeStart});
+ * one whose start failed is deleted (its stdio and pid files released).
+ */
+async function started(p: Process, config: ExecConfig): Promise<Process> {
   try {
+    await sizeBeforeStart(p, config.terminal, config.spec);
     await p.start();
   } catch (err) {
     await p.delete().catch(() => undefined);
@@ -344,7 +349,7 @@ export class AdoptedControl implements TaskControl {
    */
   async exec(dir: string, config: ExecConfig): Promise<Process> {
     const execs = this.#execs ?? (await this.#hostTakeover()).execs;
-    return started(execs.exec(dir, config));
+    return started(execs.exec(dir, config), config);
   }
 
   /** The host runtime taking the host task over, made once (again after a failure, e.g. of the job's open). */

@@ -6,7 +6,8 @@ import { parseLogOptions, validateLogWriterOptions, type LogWriterOptions } from
 import { notRegularFile } from '../notRegularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
-import { absolutePath, checkCells, checkEnv, checkFields, checkStopTimeout } from './check.js';
+import { absolutePath, checkEnv, checkFields, checkStopTimeout } from './check.js';
+import { checkConsoleSize } from './consoleSize.js';
 import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
 import { networkMode, type NetworkMode } from './network.js';
@@ -181,7 +182,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   }
   if (req.stopSignal !== undefined) req.stopSignal = signalName(signalNumber(req.stopSignal));
   if (req.stopTimeout !== undefined) checkStopTimeout('stopTimeout', req.stopTimeout);
-  if (req.consoleSize !== undefined) checkCells(req.consoleSize, ['height', 'width'], 'consoleSize', 'consoleSize.');
+  if (req.consoleSize !== undefined) checkConsoleSize(req.consoleSize);
   if (req.healthcheck !== undefined) {
     const check = checkHealthConfig(req.healthcheck);
     if (check === null) delete req.healthcheck; // NONE: no check

@@ -13,6 +13,7 @@ import { JobObject, isJobUnavailable, jobCgroupPath } from '../runtime/jobobject
 import { Init } from '../runtime/proc/index.js';
 import { readJson, writeJsonAtomic } from './atomicJson.js';
 import { ensureDefaultBundle, readSpec, taskSpec, writeBundle } from './bundle.js';
+import { sizeBeforeStart } from './consoleSize.js';
 import { Plumbing } from '../runtime/proc/plumbing.js';
 import { AdoptedControl, InitControl, type KeptInput, type KeptOutput } from './control.js';
 import type { CheckedCreate, DefaultLogOptions } from './createRequest.js';
@@ -332,11 +333,8 @@ export class TaskManager {
       const binary = record.log.startsWith('binary:') ? record.log : null;
       const taskStdio = { terminal, stdin: stdio.stdin, stdout: binary ?? stdio.stdout, stderr: terminal ? '' : binary ?? stdio.stderr };
       const init = new Init(id, runtime, taskStdio, { drainTimeout: drainTimeoutOf(record), namespace: taskNamespace });
-      // Set before the start: a host task's terminal has it before the process exists, a runsc
-      // one's pty as its master arrives (runsc 2022-12 ignores the spec's `process.consoleSize`,
-      // which runc sizes its pty from; `taskSpec` always sets it for a terminal).
-      const size = spec.process.consoleSize;
-      if (terminal && size) await init.resize({ cols: size.width, rows: size.height });
+      // `taskSpec` always sets a terminal's `process.consoleSize`; runsc needs it told too.
+      await sizeBeforeStart(init, terminal, spec.process);
       // Reading before the task runs: what it prints first waits in the pipe either way, but a
       // copy that cannot start then fails the create before anything runs.
       if (logPath !== null) {

@@ -2,6 +2,7 @@ import t, { type Test } from 'tap';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
+import { Collector } from '../helpers/common.js';
 import { client, daemonPid, daemonRoot, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
 import { processesWith, ptyTaskio, shellCommand, taskio } from './runSession.js';
 
@@ -50,6 +51,13 @@ async function adoptedTaskTakesExecs(t: Test, runtime: 'runc' | 'runsc' | 'host'
   t.equal(seen, '40 100', 'exec -t: resized with the client\'s');
   s.term.write('exit 6\r');
   t.equal((await s.done).status, 6, 'exec -t: the exit code');
+
+  // A terminal exec starts sized, as in a task the daemon started: the size asked, else 80x24.
+  for (const [consoleSize, size] of [[{ height: 33, width: 97 }, '33 97'], [undefined, '24 80']] as const) {
+    const out = new Collector();
+    const sized = await c.exec('box', { args: ['stty', 'size'], terminal: true, ...(consoleSize ? { consoleSize } : {}), stdout: out });
+    t.same([(await sized.wait()).exitCode, out.text().trim()], [0, size], `a terminal exec's start size: ${size}`);
+  }
 
   // Through the API: the record, the status, and nothing left once removed.
   const fds = fdsOf(second).length;

@@ -8,7 +8,7 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { bytesReadable, getPipeSize, mkfifo } from '../../src/sys/index.js';
 import { Collector, exitOf, sha256, testFile } from '../helpers/common.js';
 import { UnixHttpClient } from '../../src/daemon/unixHttp.js';
-import { client, daemonRoot, eventually, fdsOf, taskDirs } from './helpers.js';
+import { badConsoleSizes, client, daemonRoot, eventually, fdsOf, taskDirs } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -324,14 +324,7 @@ t.test('consoleSize: a terminal task starts with the size asked, before anything
     t.equal(await a.done, 'exited');
     t.equal(out.text().trim(), '33 97', `${runtime}: the first command in the terminal sees it`);
   }
-  const bad: Array<[unknown, RegExp]> = [
-    [{ height: 0, width: 80 }, /"consoleSize.height" must be 1 to 65535, got 0/],
-    [{ height: 24, width: 65536 }, /"consoleSize.width" must be 1 to 65535, got 65536/],
-    [{ height: 24 }, /missing field "width" in the consoleSize/],
-    [{ height: 24, width: 80, depth: 1 }, /unknown field "depth" in the consoleSize/],
-    [[24, 80], /field "consoleSize" must be/],
-  ];
-  for (const [consoleSize, message] of bad) {
+  for (const [consoleSize, message] of badConsoleSizes) {
     await t.rejects(c.createTask({ runtime: 'host', args: ['true'], terminal: true, consoleSize } as never), { code: /^ERR_INVALID_(FIELD|BODY)$|^ERR_UNKNOWN_FIELD$/, message });
   }
 });

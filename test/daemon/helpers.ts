@@ -312,3 +312,12 @@ export async function runToEnd(c: DaemonClient, req: Parameters<DaemonClient['cr
   await c.remove(task.id);
   return { code: exit.exitCode, out: Buffer.concat(chunks).toString() };
 }
+
+/** Bad `consoleSize` values (a task create's, an exec's) and the message each is refused with. */
+export const badConsoleSizes: ReadonlyArray<readonly [unknown, RegExp]> = [
+  [{ height: 0, width: 80 }, /"consoleSize.height" must be 1 to 65535, got 0/],
+  [{ height: 24, width: 65536 }, /"consoleSize.width" must be 1 to 65535, got 65536/],
+  [{ height: 24 }, /missing field "width" in the consoleSize/],
+  [{ height: 24, width: 80, depth: 1 }, /unknown field "depth" in the consoleSize/],
+  [[24, 80], /field "consoleSize" must be/],
+];
