@@ -3,14 +3,16 @@ import type { ExitRecord } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, leftCode } from './session.js';
 import { checkTty } from './checkTty.js';
+import { consoleSizeOf, stdoutSize } from './consoleSize.js';
 import { commandEnv } from './envFile.js';
 import type { VerbContext } from './verb.js';
 
 /**
  * `taskio exec [-i] [-t] [-d] [-e K=V]… [-w DIR] [-u USER] TASK COMMAND [ARG...]`: runs another process in a
  * running task, as `docker exec`: attached, the command exits with the process's exit code (stdin
- * with `-i`, whose end closes the process's stdin; a terminal with `-t`; the detach keys leave it
- * running); with `-d` it returns once the process started.
+ * with `-i`, whose end closes the process's stdin; a terminal with `-t`, of this one's size; the
+ * detach keys leave it running); with `-d` it returns once the process started (`-t`: of stdout's
+ * size when that is a terminal).
  */
 export async function exec(ctx: VerbContext): Promise<unknown> {
   const a = ctx.args;
@@ -24,7 +26,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
     ...(a.given('user') ? { user: a.value<string>('user')! } : {}) };
   return withDaemon(ctx, async (client) => {
     if (detach) {
-      await client.exec(id, base);
+      await client.exec(id, { ...base, ...consoleSizeOf(tty, stdoutSize(ctx.stdout)) });
       return 0;
     }
     let handle: ExecHandle | null = null;
@@ -34,8 +36,9 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
       tty,
       detachKeys: a.value<Buffer>('detach-keys'),
       resize: (size) => handle!.resize(size),
-      connect: async ({ stdin, stdout, stderr }) => {
-        const h = await client.exec(id, { ...base, ...(stdin ? { stdin } : {}), stdout, ...(tty ? {} : { stderr }) });
+      connect: async ({ stdin, stdout, stderr, size }) => {
+        // The process's terminal starts with this one's size, not 0x0 until the first resize.
+        const h = await client.exec(id, { ...base, ...consoleSizeOf(tty, size), ...(stdin ? { stdin } : {}), stdout, ...(tty ? {} : { stderr }) });
         handle = h;
         // A detach leaves the process running: stop waiting for it, so this command can exit.
         const stop = new AbortController();

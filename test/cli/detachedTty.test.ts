@@ -61,3 +61,32 @@ t.test('run -d -t with stdout not a terminal: the task\'s terminal starts at 80x
     t.equal(await sttySize(t, id), '24 80', runtime);
   }
 });
+
+/** What `stty size` printed in an exec of `id` (to a file of the task's, read by another exec once there). */
+async function execSttySize(t: Test, id: string): Promise<string> {
+  for (;;) {
+    const read = await taskio(t, root, 'exec', id, 'sh', '-c', 'cat /tmp/size 2>/dev/null && echo');
+    if (read.stdout.trim() !== '') return read.stdout.trim();
+  }
+}
+
+t.test('exec -d -t typed in a terminal: the exec\'s terminal starts with its size, not the task\'s (runc, runsc)', { timeout: 120_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc']) {
+    const id = taskId(t, `e-${runtime}`);
+    const made = await taskio(t, root, 'run', '-d', '-t', '--name', id, '--runtime', runtime, '--', 'sleep', '1000');
+    t.same([made.code, made.stderr], [0, ''], `run -d -t (${runtime})`);
+    await inPty(t, ['exec', '-d', '-t', id, 'sh', '-c', 'stty size > /tmp/s 2>&1; mv /tmp/s /tmp/size']);
+    t.equal(await execSttySize(t, id), `${pty.rows} ${pty.cols}`, runtime);
+  }
+});
+
+t.test('exec -d -t with stdout not a terminal: the exec\'s terminal starts at 80x24 (runc, runsc)', { timeout: 120_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc']) {
+    const id = taskId(t, `q-${runtime}`);
+    const made = await taskio(t, root, 'run', '-d', '--name', id, '--runtime', runtime, '--', 'sleep', '1000');
+    t.same([made.code, made.stderr], [0, ''], `run -d (${runtime})`);
+    const exec = await taskio(t, root, 'exec', '-d', '-t', id, 'sh', '-c', 'stty size > /tmp/s 2>&1; mv /tmp/s /tmp/size');
+    t.same([exec.code, exec.stderr], [0, ''], `exec -d -t (${runtime})`);
+    t.equal(await execSttySize(t, id), '24 80', runtime);
+  }
+});
