@@ -2,7 +2,8 @@
  * A `-t` task the command creates without attaching (`run -d -t`, `create -t`) starts with a
  * terminal size, as docker's (docker/cli#3619): the size of the command's stdout when that is a
  * terminal, else the daemon's 80x24 (the host runtime's), never a 0x0 pty where busybox's
- * `stty size` fails. Through the built command, in a real pty, on runc and runsc.
+ * `stty size` fails; so does a `-t` exec, detached or attached (the session's size, in the exec
+ * request). Through the built command, in a real pty, on runc and runsc.
  */
 import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
@@ -77,6 +78,17 @@ t.test('exec -d -t typed in a terminal: the exec\'s terminal starts with its siz
     t.same([made.code, made.stderr], [0, ''], `run -d -t (${runtime})`);
     await inPty(t, ['exec', '-d', '-t', id, 'sh', '-c', 'stty size > /tmp/s 2>&1; mv /tmp/s /tmp/size']);
     t.equal(await execSttySize(t, id), `${pty.rows} ${pty.cols}`, runtime);
+  }
+});
+
+t.test('exec -t attached: the exec\'s terminal starts with the session\'s size, before the resize that follows the start (runc, runsc)', { timeout: 120_000 }, async (t) => {
+  for (const runtime of ['runc', 'runsc']) {
+    const id = taskId(t, `a-${runtime}`);
+    const made = await taskio(t, root, 'run', '-d', '--name', id, '--runtime', runtime, '--', 'sleep', '1000');
+    t.same([made.code, made.stderr], [0, ''], `run -d (${runtime})`);
+    const s = ptyTaskio(t, root, ['exec', '-t', id, 'stty', 'size'], pty);
+    t.equal((await s.done).status, 0, `exec -t (${runtime})`);
+    t.match(s.output(), new RegExp(`\\n${pty.rows} ${pty.cols}\\r*\\n`), runtime);
   }
 });
 
