@@ -7,7 +7,7 @@
  */
 import t, { type Test } from 'tap';
 import crypto from 'node:crypto';
-import { client, daemonRoot } from '../daemon/helpers.js';
+import { client, daemonRoot, eventually } from '../daemon/helpers.js';
 import { ptyTaskio } from './runSession.js';
 import { taskio } from './taskioCommand.js';
 
@@ -65,10 +65,12 @@ t.test('run -d -t with stdout not a terminal: the task\'s terminal starts at 80x
 
 /** What `stty size` printed in an exec of `id` (to a file of the task's, read by another exec once there). */
 async function execSttySize(t: Test, id: string): Promise<string> {
-  for (;;) {
-    const read = await taskio(t, root, 'exec', id, 'sh', '-c', 'cat /tmp/size 2>/dev/null && echo');
-    if (read.stdout.trim() !== '') return read.stdout.trim();
-  }
+  let size = '';
+  await eventually(async () => {
+    size = (await taskio(t, root, 'exec', id, 'sh', '-c', 'cat /tmp/size 2>/dev/null && echo')).stdout.trim();
+    return size !== '';
+  }, `the exec's stty size in ${id}`, 100_000);
+  return size;
 }
 
 t.test('exec -d -t typed in a terminal: the exec\'s terminal starts with its size, not the task\'s (runc, runsc)', { timeout: 120_000 }, async (t) => {
