@@ -253,6 +253,20 @@ export async function readOptional(file: string): Promise<string | undefined> {
   }
 }
 
+/**
+ * Reads a file of a process under `/proc/<pid>/` as text, or `undefined` once the process is gone:
+ * `ENOENT` when it was reaped before the open, `ESRCH` when it went between the open and the read
+ * (a child of the job's spawn that exits while its join is checked).
+ */
+export async function readProcFile(file: string): Promise<string | undefined> {
+  try {
+    return await readOptional(file);
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ESRCH') return undefined;
+    throw err;
+  }
+}
+
 /** True when a cgroup file exists (some, like `cgroup.kill`, are write-only and cannot be read to check). */
 export async function fileExists(file: string): Promise<boolean> {
   try {

@@ -7,7 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { TaskioError, showValue } from '../../errors.js';
 import type { JobBackend } from './backend.js';
-import { CgroupSet, jobCgroupPath, readOptional } from './cgroup.js';
+import { CgroupSet, jobCgroupPath, readOptional, readProcFile } from './cgroup.js';
 import { killAll, waitEmpty } from './terminate.js';
 import type { CgroupLayout } from './hierarchy.js';
 import { devicesOf, mountedDisks, type DeviceNumber } from './devices.js';
@@ -190,7 +190,7 @@ export class CgroupJob implements JobBackend {
     const entering: ChildProcess[] = [];
     for (const [child, spawner] of this.#entering) {
       const alive = child.exitCode === null && child.signalCode === null;
-      if (alive && !listed.includes(child.pid!) && this.#onItsWayIn(await readOptional(`/proc/${child.pid}/cgroup`), spawner)) entering.push(child);
+      if (alive && !listed.includes(child.pid!) && this.#onItsWayIn(await readProcFile(`/proc/${child.pid}/cgroup`), spawner)) entering.push(child);
       else this.#entering.delete(child);
     }
     return entering;
