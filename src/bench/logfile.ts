@@ -8,8 +8,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { execFile, spawn } from 'node:child_process';
 import { promisify } from 'node:util';
-import { mkfifo } from '../sys/index.js';
-import { ciobench } from './measure.js';
+import { mkfifo, pipe2 } from '../sys/index.js';
+import { ciobench, median } from './measure.js';
 import { openLogWriter } from '../logfile/logWriter.js';
 import { parseCriTime } from '../logfile/criTime.js';
 import { parseCriEntry, type CriEntry } from '../logfile/criParse.js';
@@ -113,6 +113,44 @@ export async function benchCriLines(opts: { lines?: number; size?: number; viaSt
     format: 'cri', produce: ['--lines', String(lines), '--size', String(size)], bytes: lines * size, lines,
     ...(opts.viaStream ? { viaStream: true } : {}),
   }, opts.dir);
+}
+
+/**
+ * How soon a line reaches a CRI log (`copyFrom`): `lines` lines of one write each, each written as
+ * soon as the one before is in the file. Each read is small, so the copy pauses 1 ms after writing
+ * it (LogCopy's gathering): the delay from a write to its entry in the file is what is left of that
+ * pause, the read, the file write and this process's poll. A figure, not a test: a loaded machine
+ * stretches it (writer.test.ts checks that a line gets there by itself, with no write after it).
+ */
+export async function benchCriLineLatency(opts: { lines?: number; dir?: string } = {}): Promise<{ bench: string; lines: number; median_ms: number; p90_ms: number }> {
+  const lines = opts.lines ?? 200;
+  const root = fs.mkdtempSync(path.join(opts.dir ?? os.tmpdir(), 'taskio-bench-latency-'));
+  const p = pipe2();
+  let writing = true;
+  try {
+    const log = path.join(root, 'task.log');
+    const writer = openLogWriter(log, { format: 'cri' });
+    const copied = writer.copyFrom('stdout', p.read);
+    const until = async (cond: () => boolean): Promise<void> => {
+      while (!cond()) await new Promise((r) => setImmediate(r));
+    };
+    const ms: number[] = [];
+    for (let i = 0; i < lines; i++) {
+      const t0 = process.hrtime.bigint();
+      fs.writeSync(p.write, `line ${i}\n`);
+      await until(() => fs.existsSync(log) && fs.readFileSync(log).filter((b) => b === 10).length > i);
+      ms.push(Number(process.hrtime.bigint() - t0) / 1e6);
+    }
+    fs.closeSync(p.write);
+    writing = false;
+    await copied;
+    await writer.close();
+    ms.sort((a, b) => a - b);
+    return { bench: 'logfile-cri-line-latency', lines, median_ms: +median(ms).toFixed(3), p90_ms: +ms[Math.floor(ms.length * 0.9)]!.toFixed(3) };
+  } finally {
+    if (writing) fs.closeSync(p.write);
+    fs.rmSync(root, { recursive: true, force: true });
+  }
 }
 
 /** Raw MB/s: 1 GiB in 32 KiB writes from `ciobench produce` through a FIFO into taskio's raw writer. */

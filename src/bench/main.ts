@@ -24,7 +24,7 @@ import { createBusyboxBundle } from '../runtime/oci/index.js';
 import { withCoalescing } from '../index.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { benchConmonK8sFile, benchContainerdLogfile, benchCriLines, benchRawLog } from './logfile.js';
+import { benchConmonK8sFile, benchContainerdLogfile, benchCriLineLatency, benchCriLines, benchRawLog } from './logfile.js';
 import { daemonBenches } from './daemon.js';
 import { ioConfigs, runscIoBenches, type DdSink } from './runscIo.js';
 import { scaleBenches } from './scale.js';
@@ -157,6 +157,8 @@ async function main(): Promise<void> {
     if (probe.measured) cri.push(['conmon', async () => ({ ...(await benchConmonK8sFile({ lines })) })]);
     else console.log(JSON.stringify({ bench: 'conmon-k8s-file', measured: false, reason: probe.reason ?? null }));
     await interleave('logs-cri-lines', cri, 'lines_s', { baseline: 'conmon' });
+    // A line after a pause: how long from its write to its entry in the file (no baseline).
+    await interleave('logs-cri-line-latency', [['taskio-cri', async () => ({ ...(await benchCriLineLatency()) })]], 'median_ms', { alsoKeys: ['p90_ms'] });
     if (ciobench) {
       const raw: Variant[] = [
         ['taskio-raw', async () => ({ ...(await benchRawLog({ bytes })) })],
