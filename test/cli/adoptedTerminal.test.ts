@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import { checkKillGap, daemonPid, daemonRoot, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
+import { checkKillGap, daemonPid, daemonRoot, endedLines, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
 import { ptyTaskio, taskio } from './runSession.js';
 
 /** Stops the daemon on `root` with `signal` and waits until it is gone: its tasks stay, for the next daemon to adopt. */
@@ -14,7 +14,7 @@ async function stopDaemon(root: string, signal: NodeJS.Signals): Promise<void> {
 /** The numbers of the `line N` lines in the task's log, in order. */
 async function logNumbers(root: string): Promise<number[]> {
   const r = await taskio(root, ['logs', 'tt']);
-  return [...r.stdout.matchAll(/^line (\d+)\r?$/gm)].map((m) => Number(m[1]));
+  return endedLines(r.stdout).flatMap((l) => /^line (\d+)\r?$/.exec(l)?.[1] ?? []).map(Number);
 }
 
 /**

@@ -5,7 +5,7 @@ import { spawnSync } from 'node:child_process';
 import * as sys from '../../src/sys/index.js';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { isGone, sandboxWaits } from '../fixtures/oci.js';
-import { checkKillGap, client, daemonPid, daemonRoot, logText, eventually, runtimeIdOf, waitGone } from './helpers.js';
+import { checkKillGap, client, daemonPid, daemonRoot, endedLines, logText, eventually, runtimeIdOf, waitGone } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -38,7 +38,7 @@ function waitHandled(id: string, daemons: number): Promise<void> {
 }
 
 async function numbers(id: string): Promise<number[]> {
-  return (await logText(c, id)).split('\n').filter(Boolean).map(Number);
+  return endedLines(await logText(c, id)).filter(Boolean).map(Number);
 }
 
 t.test('daemon SIGKILLed with running tasks on runsc, runc and host: the next request adopts them', { timeout: 180_000 }, async (t) => {

@@ -302,6 +302,15 @@ export async function logText(c: DaemonClient, id: string): Promise<string> {
   return text;
 }
 
+/**
+ * The lines of `text` that a newline ended, without it. The log of a task that writes on may end in
+ * the middle of a line (`line 12` of `line 123`): that last piece is left out, so it is never read
+ * as a line of its own.
+ */
+export function endedLines(text: string): string[] {
+  return text.split('\n').slice(0, -1);
+}
+
 /** Runs a task made from `req` to its end and removes it: its exit code and its output (stdout and stderr together). */
 export async function runToEnd(c: DaemonClient, req: Parameters<DaemonClient['createTask']>[0]): Promise<{ code: number | null; out: string }> {
   const task = await c.createTask(req);
