@@ -2,8 +2,7 @@ import t, { type Test } from 'tap';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import fs from 'node:fs';
 import path from 'node:path';
-import { Collector } from '../helpers/common.js';
-import { client, daemonPid, daemonRoot, eventually, fdsOf, waitGone } from '../daemon/helpers.js';
+import { client, daemonPid, daemonRoot, eventually, execSttySize, fdsOf, waitGone } from '../daemon/helpers.js';
 import { processesWith, ptyTaskio, shellCommand, taskio } from './runSession.js';
 
 /** SIGKILLs the daemon on `root` and waits until it is gone: its tasks stay, for the next daemon to adopt. */
@@ -54,9 +53,7 @@ async function adoptedTaskTakesExecs(t: Test, runtime: 'runc' | 'runsc' | 'host'
 
   // A terminal exec starts sized, as in a task the daemon started: the size asked, else 80x24.
   for (const [consoleSize, size] of [[{ height: 33, width: 97 }, '33 97'], [undefined, '24 80']] as const) {
-    const out = new Collector();
-    const sized = await c.exec('box', { args: ['stty', 'size'], terminal: true, ...(consoleSize ? { consoleSize } : {}), stdout: out });
-    t.same([(await sized.wait()).exitCode, out.text().trim()], [0, size], `a terminal exec's start size: ${size}`);
+    t.equal(await execSttySize(c, 'box', consoleSize), `0 ${size}`, `a terminal exec's start size: ${size}`);
   }
 
   // Through the API: the record, the status, and nothing left once removed.

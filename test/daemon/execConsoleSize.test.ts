@@ -8,8 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { Collector } from '../helpers/common.js';
-import { badConsoleSizes, client, daemonRoot } from './helpers.js';
+import { badConsoleSizes, client, daemonRoot, execSttySize } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -23,21 +22,13 @@ async function task(t: Test, runtime: 'host' | 'runc'): Promise<string> {
   return id;
 }
 
-/** What `stty size` printed in an exec of `id` with a terminal (and `consoleSize` if given). */
-async function execSttySize(id: string, consoleSize?: { height: number; width: number }): Promise<string> {
-  const out = new Collector();
-  const e = await c.exec(id, { args: ['stty', 'size'], terminal: true, ...(consoleSize ? { consoleSize } : {}), stdout: out });
-  const exit = await e.wait();
-  return `${exit.exitCode} ${out.text().trim()}`;
-}
-
 t.test('an exec with a terminal starts with the consoleSize asked, else 80x24 (host, runc)', { timeout: 120_000 }, async (t) => {
   // Not runsc here: it ignores process.consoleSize, and whether the daemon sizes its pty's master
   // before the process asks is runsc's order (test/cli/detachedTty checks runsc's exec).
   for (const runtime of ['host', 'runc'] as const) {
     const id = await task(t, runtime);
-    t.equal(await execSttySize(id, { height: 33, width: 97 }), '0 33 97', `${runtime}: the size asked`);
-    t.equal(await execSttySize(id), '0 24 80', `${runtime}: no size asked`);
+    t.equal(await execSttySize(c, id, { height: 33, width: 97 }), '0 33 97', `${runtime}: the size asked`);
+    t.equal(await execSttySize(c, id), '0 24 80', `${runtime}: no size asked`);
   }
 });
 

@@ -10,7 +10,7 @@ import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { Writable } from 'node:stream';
 import type { Test } from 'tap';
 import { DaemonClient, connectDaemon, type ConnectOptions } from '../../src/daemon/index.js';
-import { repoRoot } from '../helpers/common.js';
+import { Collector, repoRoot } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
 import { readJson } from '../../src/daemon/atomicJson.js';
 import { isGone } from '../fixtures/oci.js';
@@ -309,6 +309,17 @@ export async function logText(c: DaemonClient, id: string): Promise<string> {
  */
 export function endedLines(text: string): string[] {
   return text.split('\n').slice(0, -1);
+}
+
+/**
+ * What `stty size` printed in an exec of task `id` with a terminal (started with `consoleSize` if
+ * given), after its exit code: `0 24 80` for an exec that started at 80x24.
+ */
+export async function execSttySize(c: DaemonClient, id: string, consoleSize?: { height: number; width: number }): Promise<string> {
+  const out = new Collector();
+  const e = await c.exec(id, { args: ['stty', 'size'], terminal: true, ...(consoleSize ? { consoleSize } : {}), stdout: out });
+  const exit = await e.wait();
+  return `${exit.exitCode} ${out.text().trim()}`;
 }
 
 /** Runs a task made from `req` to its end and removes it: its exit code and its output (stdout and stderr together). */
