@@ -1,5 +1,7 @@
 import type { CreateTaskRequest } from '../daemon/createRequest.js';
 import type { WinSize } from '../sys/index.js';
+import type { TerminalStream } from './checkTty.js';
+import { terminalFd, terminalSize } from './terminalSize.js';
 
 /**
  * The `consoleSize` of a create or exec request (docker's `ConsoleSize`): a terminal task or exec
@@ -11,10 +13,11 @@ export function consoleSizeOf(terminal: boolean | undefined, size: WinSize | nul
 }
 
 /**
- * The window size of the command's stdout when it is a terminal, as docker's CLI takes it for a
- * task or exec it starts without attaching (`run -d -t`, `create -t`, `exec -d -t`); null otherwise
- * (or a 0x0 pty).
+ * The `consoleSize` of a task or exec that the command starts without attaching (`run -d -t`,
+ * `create -t`, `exec -d -t`): with a terminal, the window size of the command's stdout when it is a
+ * terminal, as docker's CLI takes it; nothing otherwise (stdout piped, or a 0x0 pty). Without `-t`
+ * the size is not read at all (reading it loads the native binding).
  */
-export function stdoutSize(stdout: NodeJS.WriteStream): WinSize | null {
-  return stdout.isTTY === true && stdout.rows > 0 && stdout.columns > 0 ? { rows: stdout.rows, cols: stdout.columns } : null;
+export function detachedConsoleSize(terminal: boolean, stdout: TerminalStream): Pick<CreateTaskRequest, 'consoleSize'> {
+  return terminal ? consoleSizeOf(true, terminalSize(terminalFd(stdout))) : {};
 }

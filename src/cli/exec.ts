@@ -3,7 +3,7 @@ import type { ExitRecord } from '../daemon/records.js';
 import { withDaemon } from './daemonClient.js';
 import { attachedSession, leftCode } from './session.js';
 import { checkTty } from './checkTty.js';
-import { consoleSizeOf, stdoutSize } from './consoleSize.js';
+import { consoleSizeOf, detachedConsoleSize } from './consoleSize.js';
 import { commandEnv } from './envFile.js';
 import type { VerbContext } from './verb.js';
 
@@ -26,7 +26,7 @@ export async function exec(ctx: VerbContext): Promise<unknown> {
     ...(a.given('user') ? { user: a.value<string>('user')! } : {}) };
   return withDaemon(ctx, async (client) => {
     if (detach) {
-      await client.exec(id, { ...base, ...consoleSizeOf(tty, stdoutSize(ctx.stdout)) });
+      await client.exec(id, { ...base, ...detachedConsoleSize(tty, ctx.stdout) });
       return 0;
     }
     let handle: ExecHandle | null = null;

@@ -8,7 +8,7 @@ import { withDaemon } from './daemonClient.js';
 import { attachTask, createAndAttach } from './attach.js';
 import { CidFile } from './cidFile.js';
 import { checkTty } from './checkTty.js';
-import { consoleSizeOf, stdoutSize } from './consoleSize.js';
+import { detachedConsoleSize } from './consoleSize.js';
 import { commandEnv } from './envFile.js';
 import { leftCode } from './session.js';
 import type { ShownOutput } from './outputStreams.js';
@@ -87,7 +87,7 @@ function createRequest(a: ParsedArgs): CreateTaskRequest {
  */
 function checkedRequest(ctx: VerbContext): CreateTaskRequest {
   const a = ctx.args;
-  const req = { ...createRequest(a), ...(a.bool('rm') ? { autoRemove: true } : {}), ...consoleSizeOf(a.bool('tty'), stdoutSize(ctx.stdout)) };
+  const req = { ...createRequest(a), ...(a.bool('rm') ? { autoRemove: true } : {}), ...detachedConsoleSize(a.bool('tty'), ctx.stdout) };
   if (req.autoRemove && req.restartPolicy) throw new TaskioError('ERR_INVALID_ARG_VALUE', 'conflicting options: --restart and --rm');
   return req;
 }

@@ -1,4 +1,5 @@
-import { getWinSize, type WinSize } from '../sys/files.js';
+import type { WinSize } from '../sys/files.js';
+import { terminalFd, terminalSize } from './terminalSize.js';
 import type { TerminalStream } from './checkTty.js';
 
 export { checkTty } from './checkTty.js';
@@ -62,8 +63,7 @@ export class TerminalSession {
     const stdout = opts.stdout ?? process.stdout;
     this.#stdin = stdin;
     this.#onResize = opts.onResize;
-    // docker reads the size from stdout; when stdout is piped, stdin's terminal has the same size.
-    this.#sizeFd = [stdout, stdin].find((s) => s.isTTY === true && typeof s.fd === 'number')?.fd;
+    this.#sizeFd = terminalFd(stdout, stdin);
     process.on('exit', this.#onExit);
     for (const s of endingSignals) process.on(s, this.#onSignal);
     try {
@@ -81,19 +81,17 @@ export class TerminalSession {
     }
   }
 
-  /** The current window size, or `undefined` when neither stdout nor stdin is a terminal. */
+  /**
+   * The current window size (stdout's, else stdin's), or `undefined` when neither is a terminal,
+   * the terminal went away (hangup), or it is 0x0.
+   */
   get size(): WinSize | undefined {
-    if (this.#sizeFd === undefined) return undefined;
-    try {
-      return getWinSize(this.#sizeFd);
-    } catch {
-      return undefined; // the terminal went away (hangup)
-    }
+    return terminalSize(this.#sizeFd) ?? undefined;
   }
 
   #resized(): void {
     const size = this.size;
-    if (size && size.cols > 0 && size.rows > 0) this.#onResize?.(size);
+    if (size) this.#onResize?.(size);
   }
 
   /** Restores the terminal mode and stops following the window size. Idempotent; synchronous. */
