@@ -3,6 +3,7 @@ import { sysError } from './errno.js';
 
 // ppoll(2): `poll` does not exist on arm64. Numbers from the kernel's syscall tables.
 const SYS_ppoll: Partial<Record<string, number>> = { x64: 271, arm64: 73 };
+const EINTR = 4;
 const POLLIN = 0x1, POLLHUP = 0x10, POLLNVAL = 0x20, POLLRDHUP = 0x2000;
 
 /** `ppoll(2)` with a zero timeout (it never blocks): the `revents` of each of `fds` for `events`. */
@@ -16,8 +17,15 @@ function pollNow(fds: readonly number[], events: number): number[] {
   const nr = SYS_ppoll[process.arch];
   if (nr === undefined) throw sysError('ppoll', 38 /* ENOSYS */);
   const zero = Buffer.alloc(16); // struct timespec { 0, 0 }: do not wait
-  const rc = Number(libc.syscall(nr, 'void *', buf, 'ulong', fds.length, 'void *', zero, 'void *', null, 'ulong', 8));
-  if (rc < 0) throw sysError('poll', lastErrno());
+  for (;;) {
+    const rc = Number(libc.syscall(nr, 'void *', buf, 'ulong', fds.length, 'void *', zero, 'void *', null, 'ulong', 8));
+    if (rc >= 0) break;
+    const errno = lastErrno();
+    // A signal pending as the call found no fd ready (a daemon, the subreaper of its tasks, gets
+    // SIGCHLD at any time): the kernel does not restart ppoll for a process with handlers, and
+    // nothing was polled. A call that never waits is simply made again.
+    if (errno !== EINTR) throw sysError('poll', errno);
+  }
   return fds.map((_, i) => {
     const revents = buf.readInt16LE(i * 8 + 6);
     if (revents & POLLNVAL) throw sysError('poll', 9 /* EBADF */);

@@ -128,3 +128,26 @@ t.test('recvFd receives an fd over a unix socket', async (t) => {
   t.equal(got.data.toString(), 'no fd here');
   t.throws(() => sys.recvFd(fd), { code: 'EAGAIN', syscall: 'recvmsg' });
 });
+
+t.test('pollReadable goes on while signals arrive: an interrupted ppoll is made again, not thrown (EINTR)', { timeout: 60_000 }, async (t) => {
+  // The daemon polls pidfds while SIGCHLD comes at any time; a ppoll that found no fd ready with a
+  // signal pending failed with EINTR, which killed the daemon. A flood of signals makes that likely
+  // within a few calls.
+  const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-sys-'));
+  t.teardown(() => fs.rmSync(dir, { recursive: true, force: true }));
+  const fifo = path.join(dir, 'f');
+  sys.mkfifo(fifo);
+  const fd = fs.openSync(fifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK); // never readable: nothing is written
+  t.teardown(() => fs.closeSync(fd));
+  let signalled!: () => void;
+  const arriving = new Promise<void>((resolve) => { signalled = resolve; });
+  const onSignal = (): void => signalled();
+  process.on('SIGUSR2', onSignal);
+  t.teardown(() => { process.off('SIGUSR2', onSignal); });
+  const sender = spawn('/bin/sh', ['-c', `while kill -USR2 ${process.pid}; do :; done`], { stdio: 'ignore' });
+  t.teardown(() => { sender.kill('SIGKILL'); });
+  await arriving;
+  let calls = 0;
+  t.doesNotThrow(() => { for (; calls < 20_000; calls++) if (sys.pollReadable([fd])[0]) throw new Error('an idle FIFO read as readable'); }, 'no EINTR');
+  t.equal(calls, 20_000, 'every call made');
+});
