@@ -142,11 +142,17 @@ t.test('pollReadable goes on while signals arrive: an interrupted ppoll is made 
   let signalled!: () => void;
   const arriving = new Promise<void>((resolve) => { signalled = resolve; });
   const onSignal = (): void => signalled();
+  // The handler stays for the rest of this process: a SIGUSR2 the sender sent as it was killed
+  // would otherwise end it. The sender is unref'd and its exit not waited for: libuv's signal pipe
+  // fills under the flood while the loop below holds the thread, and its SIGCHLD may be dropped.
   process.on('SIGUSR2', onSignal);
-  t.teardown(() => { process.off('SIGUSR2', onSignal); });
   const sender = spawn('/bin/sh', ['-c', `while kill -USR2 ${process.pid}; do :; done`], { stdio: 'ignore' });
+  sender.unref();
   t.teardown(() => { sender.kill('SIGKILL'); });
-  await arriving;
+  // A ref'd bound keeps this process up until the first signal (the sender and the handler do not).
+  let bound: NodeJS.Timeout | undefined;
+  await Promise.race([arriving, new Promise((_, reject) => { bound = setTimeout(() => reject(new Error('no SIGUSR2 came within 30 s')), 30_000); })]);
+  clearTimeout(bound);
   let calls = 0;
   t.doesNotThrow(() => { for (; calls < 20_000; calls++) if (sys.pollReadable([fd])[0]) throw new Error('an idle FIFO read as readable'); }, 'no EINTR');
   t.equal(calls, 20_000, 'every call made');
