@@ -76,19 +76,33 @@ async function killRecordedCheck(r: CheckRecord, task: SandboxSignals): Promise<
   signalTask(r.pid, r.pidStartTime, 'SIGKILL', false);
 }
 
-/** Unlinks `file` when `lstat` says it is of the kind `is` wants (never following a symlink); warns and leaves anything else. */
+/**
+ * Unlinks `file` when `lstat` says it is of the kind `is` wants (never following a symlink); warns
+ * and leaves anything else. Never throws: the task's directory is the task's too (a host task's
+ * check may replace its own FIFO by a directory), and a file left there costs a warning, not the
+ * daemon — this runs from a check's timer, where a throw would end the process.
+ */
 function unlinkIf(file: string, is: (st: fs.Stats) => boolean, logger: LogSink): void {
-  const st = fs.lstatSync(file, { throwIfNoEntry: false });
-  if (st === undefined) return;
-  if (!is(st)) {
-    logger.warn({ file }, 'a health check\'s file name on something else: left alone');
-    return;
-  }
   try {
+    const st = fs.lstatSync(file, { throwIfNoEntry: false });
+    if (st === undefined) return;
+    if (!is(st)) {
+      logger.warn({ file }, 'a health check\'s file name on something else: left alone');
+      return;
+    }
     unlinkIfPresent(file);
   } catch (err) {
-    logger.warn({ err, file }, 'cannot remove an earlier daemon\'s health check file');
+    logger.warn({ err, file }, 'cannot remove a health check\'s file: left there');
   }
+}
+
+/**
+ * After a check of this daemon's (health-check exec `execId` in the task directory `dir`): removes
+ * its output FIFO and process record, as {@link removeCheckLeftovers} does an earlier daemon's.
+ */
+export function removeCheckFiles(dir: string, execId: string, logger: LogSink): void {
+  unlinkIf(checkOutputPath(dir, execId), (st) => st.isFIFO(), logger);
+  unlinkIf(checkRecordPath(dir, execId), (st) => st.isFile(), logger);
 }
 
 /**

@@ -1,12 +1,12 @@
 import crypto from 'node:crypto';
 import type net from 'node:net';
 import { openFifo } from '../fifo/index.js';
+import type { LogSink } from '../log.js';
 import { maxTimerMs } from '../maxTimerMs.js';
 import type { ProcessSpec } from '../runtime/oci/index.js';
 import type { ExecConfig, Process } from '../runtime/proc/index.js';
-import { unlinkIfPresent } from '../sys/index.js';
 import { killCheck, type SandboxSignals } from './checkKill.js';
-import { checkOutputPath, checkRecordPath, writeCheckRecord } from './checkLeftovers.js';
+import { checkOutputPath, checkRecordPath, removeCheckFiles, writeCheckRecord } from './checkLeftovers.js';
 import { goDurationString } from './goDuration.js';
 import { healthCommand, healthTiming, type HealthConfig, type HealthTiming } from './healthcheck.js';
 import { HealthState, type HealthResult, type HealthStatus, type HealthView } from './healthState.js';
@@ -23,6 +23,8 @@ export interface ProbeHost extends SandboxSignals {
   exec(config: ExecConfig): Promise<Process>;
   /** The status changed (docker's `health_status: …` event). */
   changed(status: HealthStatus): void;
+  /** Where a check's file that cannot be removed is told, with the task's id. */
+  readonly logger: LogSink;
 }
 
 /** How much of a check's output docker keeps (moby's `maxOutputLen`). */
@@ -174,8 +176,7 @@ export class HealthMonitor {
     } finally {
       reader?.destroy();
       if (proc !== null) await (proc.running() ? proc.release() : proc.delete()).catch(() => undefined);
-      unlinkIfPresent(fifo);
-      unlinkIfPresent(record);
+      removeCheckFiles(this.#host.dir, id, this.#host.logger);
     }
   }
 }

@@ -613,6 +613,7 @@ export class DaemonTask {
         this.#ctx.logger.info({ id: this.id, status }, 'health status');
         this.publish({ type: `health_status: ${status}` });
       },
+      logger: this.#ctx.logger.child({ id: this.id }),
     }, running);
   }
 

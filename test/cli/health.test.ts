@@ -291,3 +291,27 @@ t.test('an adopted task (daemon SIGKILLed) goes on being checked by the next dae
   t.same(again.seen, ['health_status: unhealthy', 'health_status: healthy']);
   await second.remove('hc-adopt', { force: true });
 });
+
+t.test('a check that puts a directory where its output FIFO was: the daemon warns, leaves it and goes on checking', { timeout: 60_000 }, async (t) => {
+  // A host task's check can change its task's directory; what it leaves there is the task's
+  // problem, not the daemon's (its removal after the check once threw from a timer: EISDIR ended the daemon).
+  const own = daemonRoot(t);
+  const dir = tmpDir(t);
+  const d = await client(own);
+  t.teardown(() => d.close());
+  t.teardown(() => d.remove('hc-dir', { force: true }).catch(() => undefined));
+  const pid = daemonPid(own);
+  const check = `[ -e ${dir}/done ] && echo ok || { for f in ${own}/tasks/hc-dir/health-*-output; do rm "$f" && mkdir "$f"; done; touch ${dir}/done; echo replaced; }`;
+  const r = await taskio(t, own, 'run', '-d', '--name', 'hc-dir', '--runtime', 'host', '--health-cmd', check, '--health-interval', '100ms', '--', 'sleep', '1000');
+  t.equal(r.code, 0, r.stderr);
+  await eventually(async () => ((await d.getTask('hc-dir')).health?.log.length ?? 0) >= 3, 'three checks of hc-dir');
+  const health = (await d.getTask('hc-dir')).health!;
+  t.same(health.log.map((l) => [l.exitCode, l.output]).slice(0, 2), [[0, 'replaced\n'], [0, 'ok\n']], 'the check after it ran as any other');
+  t.equal(daemonPid(own), pid, 'the same daemon');
+  const left = fs.readdirSync(path.join(own, 'tasks', 'hc-dir')).filter((n) => n.startsWith('health-'));
+  t.equal(left.length, 1, 'the directory is left there (nothing else of the checks)');
+  t.ok(fs.statSync(path.join(own, 'tasks', 'hc-dir', left[0]!)).isDirectory());
+  const warned = fs.readFileSync(path.join(own, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes('health check\'s file name on something else'));
+  t.equal(warned.length, 1, 'one warning');
+  t.match(JSON.parse(warned[0]!), { level: 40, id: 'hc-dir', file: path.join(own, 'tasks', 'hc-dir', left[0]!) }, 'with the task id and the file');
+});
