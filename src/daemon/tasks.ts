@@ -699,17 +699,18 @@ export class TaskManager {
         delete record.manuallyStopped;
         this.#lastDelay.delete(id);
       }
-      fs.rmSync(layout.exitFile(id), { force: true });
       let task: DaemonTask;
       try {
+        // In the try: the task's directory is the task's too (a host task may put a directory
+        // there), and a restart from a timer that failed here was told nowhere.
+        fs.rmSync(layout.exitFile(id), { force: true });
         task = (await this.#launch(record, readSpec(record.bundle), attach?.logReady))();
       } catch (err) {
+        logger.error({ err, id }, `the task could not be started: it stays ${first ? 'created' : 'exited'}`);
         old.restarting = false;
         old.retired = false;
         old.restartDue = false;
-        writeJsonAtomic(layout.taskFile(id), old.record);
-        if (old.exit) writeJsonAtomic(layout.exitFile(id), old.exit);
-        logger.error({ err, id }, `the task could not be started: it stays ${first ? 'created' : 'exited'}`);
+        this.#writeBack(old);
         throw classifyStartError(err, record.args[0]);
       }
       this.#tasks.set(id, task);
@@ -727,6 +728,17 @@ export class TaskManager {
     this.#relaunching.set(id, settled);
     void settled.then(() => { if (this.#relaunching.get(id) === settled) this.#relaunching.delete(id); });
     return relaunching;
+  }
+
+  /** A run that could not start again: its record and exit written back as they were; a failed write is logged (the task stays as it is in memory). */
+  #writeBack(old: DaemonTask): void {
+    const { layout, logger } = this.#ctx;
+    try {
+      writeJsonAtomic(layout.taskFile(old.id), old.record);
+    } catch (err) {
+      logger.error({ err, id: old.id }, 'cannot write the task record back');
+    }
+    if (old.exit) writeExitFile(layout, old.id, old.exit, logger);
   }
 
   #shuttingDown = false;

@@ -197,3 +197,21 @@ t.test('restart racing rm -f: the start finds the task gone (404) or its new run
   t.equal((await c.start('kept')).status, 'running', 'started again after a refused rm');
   await c.remove('kept', { force: true });
 });
+
+t.test('a restart that cannot start (a directory where its exit file goes): logged with the task id, the task stays exited, rm removes it', { timeout: 60_000 }, async (t) => {
+  const id = 'exit-dir';
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const exitFile = path.join(root, 'tasks', id, 'exit');
+  // The task's directory is the host task's to change: the restart found a directory to remove
+  // there, and failed from its timer without a word, the task 'restarting' for good.
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `mkdir ${exitFile}; exit 3`], restartPolicy: { name: 'always' } });
+  const failed = (): string[] => fs.readFileSync(path.join(root, 'daemon.log'), 'utf8').split('\n')
+    .filter((l) => l.includes('the task could not be started: it stays exited') && l.includes(`"id":"${id}"`));
+  await until(() => failed().length > 0, 20_000, 'the failed restart in the daemon log');
+  t.match(JSON.parse(failed()[0]!), { level: 50, err: { message: /EISDIR/ } }, 'an error, naming the directory\'s');
+  await until(async () => (await c.getTask(id)).status === 'exited', 20_000, 'exited, not restarting');
+  const view = await c.getTask(id);
+  t.same([view.status, view.exit?.exitCode, view.restartCount], ['exited', 3, 0], 'the run that ended, as it was');
+  await c.remove(id, { force: true });
+  await t.rejects(c.getTask(id), { code: 'ERR_NOT_FOUND' }, 'removed');
+});
