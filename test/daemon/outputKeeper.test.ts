@@ -293,7 +293,11 @@ t.test('host, FIFO mode: a task whose FIFO cannot be opened again is adopted all
   t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"nf".*cannot reopen the task's output FIFOs/, 'the daemon log says why its output is not kept');
   await waitGone(keeper!.pid);
   t.notOk(isKeeper(keeper!.pid), 'the keeper is gone');
-  t.same(fdsOf(daemonPid(root)).filter((f) => f === 'anon_inode:[pidfd]'), [], 'no pidfd of the keeper left in the daemon');
+  // The daemon closes its pidfd of the keeper once its own poll of it saw the exit, which may come
+  // after the keeper was reaped (what waitGone sees): waited for, not raced.
+  const pidfds = (): string[] => fdsOf(daemonPid(root)).filter((f) => f === 'anon_inode:[pidfd]');
+  await eventually(() => pidfds().length === 0, 'the daemon to close its pidfd of the stopped keeper').catch(() => undefined);
+  t.same(pidfds(), [], 'no pidfd of the keeper left in the daemon');
   t.same(taskFds(root, 'nf'), [], 'no fd of the task left in the daemon');
   await c.remove('nf');
   t.notOk(fs.existsSync(path.join(root, 'tasks', 'nf')), 'rm removes it');
