@@ -43,10 +43,6 @@ function makeTree(dir: string): void {
   for (const [p, mode] of [['', 0o755], ['f', 0o640], ['sub', 0o750], ['sub/g', 0o644]] as const) fs.chmodSync(path.join(dir, p), mode);
 }
 
-// Every case has a daemon root (and so a daemon, its runtimes' state and cgroups) of its own, and
-// what it checks is left behind is named by that root: they run 4 at a time, as cli/run's. Most of a
-// case's time is waiting for its daemon and runtimes (one waits out 6 s of restart back-off).
-t.jobs = 4;
 
 const tree = ['d 750 sub', 'f 640 f file', 'f 644 sub/g g'];
 const under = (name: string): string[] => tree.map((l) => l.replace(/^(\S+ \S+ )/, `$1${name}/`));

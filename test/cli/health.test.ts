@@ -14,10 +14,6 @@ import { taskio } from './taskioCommand.js';
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
 t.teardown(() => c.close());
-// The cases run 4 at a time: each has task ids, check processes (a `sleep` of its own length) and,
-// where it kills a daemon, a root of its own; most of their time is waiting for checks and runtimes.
-// Each gets options of its own (tap keeps a subtest's state in them).
-t.jobs = 4;
 
 /**
  * The `health_status` events of task `id` from now on (subscribed before the task is made, so

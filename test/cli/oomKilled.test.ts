@@ -14,9 +14,6 @@ import { taskio } from './taskioCommand.js';
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
 t.teardown(() => c.close());
-// The cases run 3 at a time: each has task ids (and, where it kills a daemon, a root) of its own, and
-// waits mostly for a runtime and its OOM kill (runsc's sandbox takes seconds).
-t.jobs = 3;
 
 const limit = 32 * 1024 * 1024;
 /** Holds 200 MB in a shell variable: in a 32 MiB cgroup the kernel's OOM killer ends it (runsc: the sandbox's sentry). */
