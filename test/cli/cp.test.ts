@@ -8,7 +8,7 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { containerCgroupParent } from '../../src/daemon/containerCgroup.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
-import { client, cliMain, daemonPid, daemonRoot, eventually, runtimeIdOf, waitGone } from '../daemon/helpers.js';
+import { client, cliMain, daemonPid, daemonRoot, eventually, runtimeIdOf, treeOf, waitGone } from '../daemon/helpers.js';
 import { inProcess } from './inProcess.js';
 import { taskio } from './runSession.js';
 import { taskioEnv } from './taskioCommand.js';
@@ -483,6 +483,7 @@ for (const [archive, why] of [['links.tar', 'links out of the destination'], ['s
     t.same(fs.readdirSync(root).filter((n) => n.startsWith('pwned')), [], 'nothing through the ../.. link');
     // The extraction stops where the refusal came: what it made before stays, inside the destination.
     t.same(fs.readdirSync(P).filter((n) => n !== 'copy'), [], 'nothing beside the destination');
-    t.same(fs.readdirSync(P, { recursive: true }).filter((n) => String(n).includes('pwned')), [], 'nothing through the links inside it either');
+    // treeOf does not follow the links the extraction made (Node's recursive readdir of names does: ELOOP).
+    t.same(treeOf(P).filter((n) => n.includes('pwned')), [], 'nothing through the links inside it either');
   });
 }
