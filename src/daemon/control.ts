@@ -17,6 +17,7 @@ import type { InputFifo } from '../runtime/stdio/inputFifo.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import type { PidWatch } from './pidWatch.js';
 import type { SandboxExits } from './sandboxExits.js';
+import type { ExitRecords } from './exitRecords.js';
 import { describeProcess, groupMembers, signalTask, type ProcessInfo } from './procStat.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 
@@ -44,6 +45,8 @@ export interface TaskControl {
   closeStdin(): Promise<void>;
   /** After the exit: removes what the runtime keeps for the task (runtime state, job). */
   delete(): Promise<void>;
+  /** Told once the exit is written to the task's exit file (an adopted task's record of it then goes). */
+  exitWritten?(): void;
   /** Starts another process in the task (its stdio: FIFO paths its client made). */
   exec(dir: string, config: ExecConfig): Promise<Process>;
 }
@@ -167,8 +170,10 @@ async function started(p: Process, config: ExecConfig): Promise<Process> {
 
 /**
  * A task adopted from an earlier daemon: it is not this daemon's child any more (it was
- * re-parented when that daemon died), so its exit is seen through a pidfd but its status is not —
- * the exit is reported with `exitCode: null` and the reason. Signals, pause and delete go through
+ * re-parented when that daemon died), so its exit is seen through a pidfd and its status comes
+ * from elsewhere — a runsc task's from its sandbox, a runc or host task's from the record of the
+ * exit recorder it was re-parented to ({@link ExitRecords}); without either the exit is reported
+ * with `exitCode: null` and the reason. Signals, pause and delete go through
  * the runtime's command line (runsc/runc, by id) or to the host task's process group / job.
  * Exec goes through the runtime too (runsc/runc; a host task: a host runtime that takes the task
  * over at its first exec), and an exec'd process, started by this daemon, has its real exit status.
@@ -184,6 +189,8 @@ export class AdoptedControl implements TaskControl {
   /** Its stdin fed again from the FIFO, through the pipe end taken back from its input keeper (null: none). */
   readonly #input: KeptInput | null;
   #job: Promise<JobObject> | null = null;
+  /** Where the exit recorder's record of the task's exit is read (null: not looked for). */
+  readonly #exitRecords: ExitRecords | null;
   /** A host task, from its first exec on: the host runtime that took it over, and its execs. */
   #host: Promise<{ runtime: HostRuntime; execs: AdoptedExecs }> | null = null;
 
@@ -193,9 +200,11 @@ export class AdoptedControl implements TaskControl {
    * @param unwatch - aborted: the watch of the pid ends (its pidfd closed), and so does {@link exited}'s wait.
    * @param sandboxExits - where a running runsc task's exit status is asked for (absent: its exit is told without one).
    * @param input - a running task's input keeper found again, with the stdin FIFO feeding the pipe end taken back from it; released at the exit.
+   * @param exitRecords - where a runc or host task's exit status is looked for, as the exit recorder recorded it (absent: its exit is told without one).
    */
-  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal, sandboxExits?: SandboxExits, input: KeptInput | null = null) {
+  constructor(record: TaskRecord, runtimeLog: string, watch: PidWatch | null, kept: KeptOutput | null = null, unwatch?: AbortSignal, sandboxExits?: SandboxExits, input: KeptInput | null = null, exitRecords?: ExitRecords) {
     this.#record = record;
+    this.#exitRecords = exitRecords ?? null;
     this.#kept = kept;
     this.#input = input;
     this.#runsc = record.runtime === 'host' ? null : runscFor(record, runtimeLog);
@@ -207,16 +216,26 @@ export class AdoptedControl implements TaskControl {
       : watch.watch(record.pid, unwatch).then(async () => {
         const at = new Date();
         await this.#releaseInput();
+        // runsc: the sandbox's answer. runc, host: the exit went to the recorder above the daemon that
+        // started the task, which records it (a runsc sandbox's record is only removed there).
+        const recorded = this.#exitRecords?.taskExit(record) ?? null;
         const code = status === null ? null : await status();
+        const exit = await recorded;
         // Its last output read to the end of the console before the exit is told (the log is then
         // complete); the keeper goes once the FIFOs are read too, in the background.
         await kept?.console?.finishOutputWithin(drainTimeoutOf(record));
         void kept?.keeper.stopWhenDrained(outputPaths(record.stdio), drainTimeoutOf(record));
         if (code !== null) return exitFromStatus(code, at);
+        if (exit !== null) return exit;
         return unknownExit(status === null
           ? 'the task exited after a daemon restart: its exit status went to its new parent process, not to this daemon'
           : 'the task exited after a daemon restart, and its sandbox went without telling its exit status', at);
       });
+  }
+
+  /** Its exit file is written: the recorder's record of the exit is not needed any more. */
+  exitWritten(): void {
+    this.#exitRecords?.forgetTaskExit(this.#record);
   }
 
   /**
@@ -377,6 +396,8 @@ export class AdoptedControl implements TaskControl {
 
   async delete(): Promise<void> {
     await this.#releaseInput();
+    // Read by now, or never to be (its exit file could not be written): nobody needs it any more.
+    this.#exitRecords?.forgetTaskExit(this.#record);
     if (this.#kept) {
       await this.#kept.console?.close();
       await this.#kept.keeper.stop();

@@ -12,6 +12,8 @@ import { enableCgroupWarmup } from '../runtime/jobobject/index.js';
 import { defaultMonitor } from '../runtime/reaper/index.js';
 import { apiRouter } from './api.js';
 import { DaemonLock } from './daemonLock.js';
+import { ownExitRecorder } from './exitRecords.js';
+import type { ProcessIdentity } from './recordedExits.js';
 import { clientErrorResponse } from './httpError.js';
 import { EventBus } from './events.js';
 import { ExecFifoSweeper } from './execFifoSweeper.js';
@@ -33,6 +35,11 @@ export interface DaemonOptions {
    * daemon inside a process that opened such fds itself (default false).
    */
   closeInheritedFds?: boolean;
+  /**
+   * The exit recorder above the daemon (`taskio daemon` finds it: `ownExitRecorder`), recorded with
+   * each run, so a later daemon knows whose record to wait for. Absent: none.
+   */
+  exitRecorder?: ProcessIdentity | null;
 }
 
 /**
@@ -84,7 +91,7 @@ export class Daemon {
       defaultMonitor.start();
       const runtimes = findRuntimes();
       const events = new EventBus();
-      const tasks = new TaskManager({ layout, events, logger, execFifos }, runtimes);
+      const tasks = new TaskManager({ layout, events, logger, execFifos, exitRecorder: opts.exitRecorder ?? null }, runtimes);
       await tasks.adoptAll();
       // After the records are read, before any create: the jobs a lost state left behind.
       await sweepStaleJobs(layout, logger);
@@ -109,7 +116,7 @@ export class Daemon {
         else socket.end(clientErrorResponse(err));
       });
       await daemon.#listen();
-      logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes, ...(inherited.length > 0 ? { closedInheritedFds: inherited } : {}) }, 'taskio daemon ready');
+      logger.info({ root, socket: layout.socket, tasks: tasks.size, runtimes, ...(opts.exitRecorder ? { exitRecorder: opts.exitRecorder.pid } : {}), ...(inherited.length > 0 ? { closedInheritedFds: inherited } : {}) }, 'taskio daemon ready');
       return daemon;
     } catch (err) {
       execFifos.close();
@@ -167,7 +174,7 @@ export async function runDaemonMain(root: string | undefined): Promise<void> {
   // migration lock with its own pid.
   enableCgroupWarmup();
   try {
-    daemon = await Daemon.start({ ...(root !== undefined ? { root: path.resolve(root) } : {}), closeInheritedFds: true });
+    daemon = await Daemon.start({ ...(root !== undefined ? { root: path.resolve(root) } : {}), closeInheritedFds: true, exitRecorder: ownExitRecorder() });
   } catch (err) {
     process.stderr.write(`taskio daemon: ${(err as Error).message}\n`);
     process.exit((err as { code?: string }).code === 'ERR_DAEMON_RUNNING' ? 3 : 1);

@@ -52,10 +52,13 @@ export class OutputKeeper {
   #pidfd: number | null;
   /** Set by {@link stop}: settles once the keeper is gone. */
   #gone: Promise<void> | null = null;
+  /** Run by {@link stop} once the keeper is gone, before it settles (never rejects). */
+  readonly #afterStop: (() => Promise<void>) | null;
 
-  private constructor(record: KeeperRecord, pidfd: number) {
+  private constructor(record: KeeperRecord, pidfd: number, afterStop: (() => Promise<void>) | null = null) {
     this.record = record;
     this.#pidfd = pidfd;
+    this.#afterStop = afterStop;
   }
 
   /**
@@ -118,11 +121,13 @@ export class OutputKeeper {
 
   /**
    * The keeper of `record` when it still runs — the same process, not one that reused its pid — or
-   * null. Holds a pidfd of it until {@link stop} or {@link close}.
+   * null. Holds a pidfd of it until {@link stop} or {@link close}. `afterStop` (which must not
+   * reject) runs once a {@link stop} saw it gone, before the stop settles: a keeper found again is
+   * not this daemon's child, and its exit is recorded where it went (the exit recorder's record).
    */
-  static find(record: KeeperRecord): OutputKeeper | null {
+  static find(record: KeeperRecord, afterStop?: () => Promise<void>): OutputKeeper | null {
     const pidfd = openPidfd(record.pid, record.startTime);
-    return pidfd === null ? null : new OutputKeeper(record, pidfd);
+    return pidfd === null ? null : new OutputKeeper(record, pidfd, afterStop);
   }
 
   /**
@@ -202,7 +207,7 @@ export class OutputKeeper {
     killPidfd(fd);
     this.#pidfd = null;
     // A poll that failed (not on a pidfd of its own) waits no longer, as no stop waited before.
-    this.#gone = pidfdExited(fd, goneMs).catch(() => false).then(() => fs.closeSync(fd));
+    this.#gone = pidfdExited(fd, goneMs).catch(() => false).then(() => fs.closeSync(fd)).then(() => this.#afterStop?.());
     return this.#gone;
   }
 

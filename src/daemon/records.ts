@@ -1,6 +1,7 @@
 import { TaskioError } from '../errors.js';
 import { describe, matches, typeNames, type FieldType } from './check.js';
 import type { KeeperRecord } from './outputKeeper.js';
+import type { ProcessIdentity } from './recordedExits.js';
 import type { Config } from '../fifo/index.js';
 import type { TaskMount } from './mounts.js';
 import type { TaskNetwork } from './network.js';
@@ -104,6 +105,13 @@ export interface TaskRecord {
    * a keeper that could not start, or a record from before input keepers).
    */
   inputKeeper?: KeeperRecord;
+  /**
+   * The exit recorder above the daemon that started this run (`exitRecorder.ts`): the process its
+   * pid and keepers are re-parented to if that daemon dies, which records their exits for the next
+   * daemon. Absent: none (a daemon without one, or a record from before recorders): such an exit
+   * after a restart is unknown.
+   */
+  exitRecorder?: ProcessIdentity;
   created: string;
   started: string | null;
   /**
@@ -150,6 +158,7 @@ const recordShape: Shape = {
   seccomp: 'boolean?', seccompMode: 'string?', init: 'boolean?', ulimits: 'object[]?', labels: 'object?', capabilities: 'string[]?',
   privileged: 'boolean?', securityOpt: 'string[]?', job: 'string|null', pid: 'integer', pidStartTime: 'string|null',
   outputKeeper: { shape: keeperShape, optional: true }, consoleKeeper: { shape: keeperShape, optional: true }, inputKeeper: { shape: keeperShape, optional: true },
+  exitRecorder: { shape: { pid: 'integer', startTime: 'string' }, optional: true },
   created: 'string', started: 'string|null', finished: 'string?', status: { oneOf: ['creating', 'created', 'started'] },
   autoRemove: 'boolean?', restartPolicy: { shape: { name: 'string', maximumRetryCount: 'integer?' }, optional: true },
   restartCount: 'integer?', manuallyStopped: 'boolean?', stopSignal: 'string?', stopTimeout: 'integer?',

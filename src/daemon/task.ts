@@ -12,6 +12,7 @@ import type { ExecFifoSweeper } from './execFifoSweeper.js';
 import { ExecRecords, type DaemonExec } from './execRecords.js';
 import { exitFromStatus, unknownExit } from './exitStatus.js';
 import { writeExitFile } from './exitFile.js';
+import type { ProcessIdentity } from './recordedExits.js';
 import type { OutputKeepAlive } from './keepAlive.js';
 import type { DaemonLayout } from './layout.js';
 import type { LogCopy } from './logCopy.js';
@@ -174,6 +175,8 @@ export interface TaskContext {
   logger: Logger;
   /** Told of each exec's start and end: the set a killed client left goes once the exec ended. */
   execFifos: ExecFifoSweeper;
+  /** The exit recorder above this daemon (`ownExitRecorder`), recorded with each run it starts; absent: none. */
+  exitRecorder?: ProcessIdentity | null;
 }
 
 /**
@@ -292,7 +295,7 @@ export class DaemonTask {
     void this.#health?.stop();
     // Docker drops a container's execs once it stopped: each record goes once its exit is told.
     this.execs.runEnded();
-    writeExitFile(this.#ctx.layout, this.id, exit, this.#ctx.logger);
+    if (writeExitFile(this.#ctx.layout, this.id, exit, this.#ctx.logger)) this.#control?.exitWritten?.();
     this.#logCopy?.taskExited();
     // FIFO mode after a restart: what the task wrote last stays readable until a client reads it or rm.
     void this.#keepAlive?.closeWhenDrained();

@@ -31,6 +31,8 @@ import { OomCounter } from './oom.js';
 import { diskUsage, type PruneCandidate, type PruneReport } from './prune.js';
 import { PidWatch } from './pidWatch.js';
 import { SandboxExits } from './sandboxExits.js';
+import { ExitRecords } from './exitRecords.js';
+import type { ProcessIdentity } from './recordedExits.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import { parseTaskRecord, type ExitRecord, type RuntimeName, type TaskRecord } from './records.js';
 import { DeadTask } from './deadTask.js';
@@ -93,12 +95,14 @@ export class TaskManager {
   readonly #runtimes: Runtimes;
   readonly #watch = new PidWatch();
   readonly #sandboxExits = new SandboxExits();
+  readonly #exitRecords: ExitRecords;
   readonly #removals = new Removals();
   readonly #cpus = os.availableParallelism();
 
   constructor(ctx: TaskContext, runtimes: Runtimes) {
     this.#ctx = ctx;
     this.#runtimes = runtimes;
+    this.#exitRecords = new ExitRecords(ctx.layout.root, ctx.logger);
   }
 
   /** Task `id`; `ERR_INVALID_ID` for a bad id, `ERR_NOT_FOUND` for an unknown one. */
@@ -357,6 +361,9 @@ export class TaskManager {
       }
       record.pid = init.pid();
       record.pidStartTime = processStartTime(record.pid);
+      // Whose child the task and its keepers become if this daemon dies: the next one waits for that recorder's record of the exit.
+      if (this.#ctx.exitRecorder) record.exitRecorder = this.#ctx.exitRecorder;
+      else delete record.exitRecorder;
       // A fast task's exit may have been reaped before this turn: its start is never after its exit.
       const now = new Date(), exitedAt = init.exitedAt();
       record.started = (exitedAt !== null && exitedAt < now ? exitedAt : now).toISOString();
@@ -821,11 +828,11 @@ export class TaskManager {
    */
   async adoptAll(): Promise<void> {
     const { layout, logger } = this.#ctx;
-    let entries: string[];
+    let entries: string[] = [];
     try {
       entries = fs.readdirSync(layout.tasks);
     } catch {
-      return;
+      // no task directory: nothing to adopt
     }
     for (const name of entries) {
       try {
@@ -867,6 +874,9 @@ export class TaskManager {
         logger.error({ err, id: name }, 'cannot adopt task');
       }
     }
+    // What no task claims any more — the keepers and sandboxes of tasks gone meanwhile, the
+    // orphans of a host task — has nobody to read its record: it goes.
+    this.#exitRecords.sweep([...this.#tasks.values()].flatMap((t) => claimedProcesses(t.record)));
   }
 
   /**
@@ -932,7 +942,7 @@ export class TaskManager {
       // After the log copy opened the stdout FIFO for reading: the console's copy writes it.
       kept = keeper && await this.#adoptConsole(record, keeper, running);
       input = await this.#adoptInput(record, running);
-      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal, this.#sandboxExits, input);
+      const control = new AdoptedControl(record, layout.runtimeLog(id), running ? this.#watch : null, kept, unwatch.signal, this.#sandboxExits, input, this.#exitRecords);
       // Before this daemon's checks of it start: an earlier daemon's check cut by its death (the next ones have other names).
       void removeCheckLeftovers(layout.taskDir(id), running ? control : null, logger);
       if (exit === null && !running) {
@@ -949,10 +959,11 @@ export class TaskManager {
             return false;
           });
         } else {
-          exit = unknownExit('the task exited while no daemon was running', null);
+          // Its status went to the recorder above the daemon that started it, if one lived then.
+          exit = await this.#exitRecords.taskExit(record) ?? unknownExit('the task exited while no daemon was running', null);
         }
         // One that cannot be written is logged: the task is adopted all the same, exited (the next daemon finds it so again).
-        if (written) writeExitFile(layout, id, exit, logger);
+        if (written && writeExitFile(layout, id, exit, logger)) this.#exitRecords.forgetTaskExit(record);
       }
       logger.info({ id, state, pid: record.pid }, 'task adopted');
       const outputKept = running || kept === null ? undefined : control.finishKeptOutput();
@@ -998,12 +1009,16 @@ export class TaskManager {
     }
   }
 
-  /** The task's {@link OutputKeeper} (one a taskio of terminal-only keepers recorded too; or its input keeper) while it still runs, else null. */
+  /**
+   * The task's {@link OutputKeeper} (one a taskio of terminal-only keepers recorded too; or its input
+   * keeper) while it still runs, else null. A keeper of an adopted task is the child of the exit
+   * recorder above the daemon that started it: the record of its exit is removed once it is stopped.
+   */
   #findKeeper(record: TaskRecord, which: 'outputKeeper' | 'inputKeeper' = 'outputKeeper'): OutputKeeper | null {
     const kept = which === 'inputKeeper' ? record.inputKeeper : record.outputKeeper ?? record.consoleKeeper;
     if (kept === undefined) return null;
     try {
-      return OutputKeeper.find(kept);
+      return OutputKeeper.find(kept, () => this.#exitRecords.discard(kept, record.exitRecorder, { id: record.id, keeper: kept.pid }));
     } catch (err) {
       this.#ctx.logger.error({ err, id: record.id, keeper: kept.pid }, 'cannot look for the task\'s keeper');
       return null;
@@ -1040,6 +1055,13 @@ export class TaskManager {
     await Promise.all([...this.#tasks.values()].map((t) => t.release().catch(() => undefined)));
     await waitsEnded;
   }
+}
+
+/** The processes of a task's run whose exit records its daemon reads: its own, its keepers'. */
+function claimedProcesses(record: TaskRecord): ProcessIdentity[] {
+  const own = record.pid > 0 && record.pidStartTime !== null ? [{ pid: record.pid, startTime: record.pidStartTime }] : [];
+  const keepers = [record.outputKeeper ?? record.consoleKeeper, record.inputKeeper].filter((k) => k !== undefined);
+  return [...own, ...keepers];
 }
 
 /** A record that parsed but cannot be used: why, and what it held. */

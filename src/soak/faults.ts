@@ -13,7 +13,8 @@
  *   `'error'`, the copy stops, the task runs on, and the next client gets everything but the
  *   chunk the failed sink took and the rest of the read it came from ({@link lossBounded}).
  * - `daemonKilled`: the daemon is SIGKILLed while a client is attached: the attach ends, the task
- *   runs on, the next request's daemon adopts it and its log goes on without a repeated line.
+ *   runs on, the next request's daemon adopts it and its log goes on without a repeated line; its
+ *   exit (SIGKILL) is told with its own status, which the killed daemon's exit recorder recorded.
  */
 import { execFileSync } from 'node:child_process';
 import crypto from 'node:crypto';
@@ -31,6 +32,7 @@ import { parseCriEntry } from '../logfile/criParse.js';
 import { Runsc, RuntimeError, defaultTimeouts } from '../runtime/oci/index.js';
 import { Init } from '../runtime/proc/index.js';
 import { removeInside } from '../removeInside.js';
+import { parentPid } from '../runtime/reaper/children.js';
 import { entriesOf, fdsMentioning, mountsMentioning, processesMentioning } from './resources.js';
 import { builtFile } from '../packageFiles.js';
 import { awkCommand, isClean, newScratch, type Leftovers, type Scratch } from './scratch.js';
@@ -315,11 +317,19 @@ export function daemonKilled(): Promise<FaultResult> {
     fs.mkdirSync(root, { mode: 0o700 });
     const c = await connectDaemon(root, { daemonCommand: [process.execPath, cliMain, 'daemon'] });
     const daemons: number[] = [];
+    // The exit recorder above each daemon (`taskio daemon` is it; its child the daemon): a child of this
+    // process, gone once its daemon and the tasks it was left are.
+    const recorders: number[] = [];
+    const started = async (): Promise<void> => {
+      const pid = (await c.version()).pid;
+      daemons.push(pid);
+      recorders.push(parentPid(pid) ?? 0);
+    };
     let taskPid = 0;
     let left: Partial<Leftovers> = {};
     let stage = 'before the kill';
     try {
-      daemons.push((await c.version()).pid);
+      await started();
       const id = s.id('count');
       const task = await c.createTask({ id, runtime: 'host', args: ['/bin/sh', '-c', 'i=0; while :; do i=$((i+1)); echo $i; sleep 0.002; done'] });
       taskPid = task.pid;
@@ -343,7 +353,7 @@ export function daemonKilled(): Promise<FaultResult> {
         return c.getTask(id);
       });
       stage = 'the log after the restart';
-      daemons.push((await c.version()).pid);
+      await started();
       // Its log goes on: wait for 50 more lines, then stop the task.
       const numbers = async (): Promise<number[]> => {
         let text = '';
@@ -362,7 +372,9 @@ export function daemonKilled(): Promise<FaultResult> {
       }
       await c.remove(id);
       return {
-        ok: attachEnd === 'exited' && taskAliveWithoutDaemon && view.adopted && view.status === 'running' && nums[0] === 1 && repeated === 0 && daemons[1] !== daemons[0],
+        // The adopted task's own status: its exit went to the killed daemon's recorder, which recorded it.
+        ok: attachEnd === 'exited' && taskAliveWithoutDaemon && view.adopted && view.status === 'running' && nums[0] === 1 && repeated === 0 && daemons[1] !== daemons[0]
+          && exit.exitCode === 137 && exit.signal === 'SIGKILL',
         outcome: {
           attachEnd, taskAliveWithoutDaemon, firstRequestError, adopted: view.adopted, statusAfterRestart: view.status,
           exit, linesLogged: nums.length, linesRepeated: repeated, linesMissing: missing, daemons,
@@ -375,8 +387,9 @@ export function daemonKilled(): Promise<FaultResult> {
       c.close();
       // The daemon has no stop verb: a task-less daemon is ended by signal, as a supervisor would.
       for (const pid of daemons) if (isAlive(pid)) process.kill(pid, 'SIGKILL');
-      // Gone from /proc, not just dead: reaped by whoever is their parent (this process's libuv).
-      await until(() => daemons.every((p) => !fs.existsSync(`/proc/${p}`)), 20_000, 'the daemons to be reaped');
+      // Gone from /proc, not just dead: reaped by whoever is their parent (their recorders; this
+      // process's libuv reaps the recorders, which go once nothing of their daemon is left).
+      await until(() => [...daemons, ...recorders].every((p) => !fs.existsSync(`/proc/${p}`)), 20_000, 'the daemons and their recorders to be reaped');
       left = { processes: [...processesMentioning(root), ...(isAlive(taskPid) ? [taskPid] : [])], fds: fdsMentioning(root), state: entriesOf(path.join(root, 'tasks')) };
       if (taskPid && isAlive(taskPid)) process.kill(taskPid, 'SIGKILL');
       removeInside(s.base, root);

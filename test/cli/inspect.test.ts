@@ -5,7 +5,7 @@ import type { DaemonClient, TaskView } from '../../src/daemon/index.js';
 import { tmpDir } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, waitGone } from '../daemon/helpers.js';
+import { client, daemonPid, daemonRoot, eventually, recorderOf, waitGone } from '../daemon/helpers.js';
 import { taskio } from './taskioCommand.js';
 
 /** taskio's own fields of an inspect entry (camelCase; docker's are capitalised). */
@@ -208,12 +208,17 @@ t.test('inspect: docker\'s State.Health and Config.Healthcheck of a task with a 
     'healthy 0 0 ["CMD-SHELL","echo fine"]\n');
 });
 
-t.test('inspect: a task that exited while no daemon ran: docker\'s unknown exit code 255, the reason as State.Error', { timeout: 120_000 }, async (t) => {
+t.test('inspect: a task that exited while no daemon nor its exit recorder ran: docker\'s unknown exit code 255, the reason as State.Error', { timeout: 120_000 }, async (t) => {
   const own = daemonRoot(t);
   const d = await client(own);
   t.teardown(() => d.close());
   const task = await d.createTask({ id: 'dk-lost', runtime: 'host', args: ['sleep', '1000'] });
   const daemon = daemonPid(own);
+  // Its exit goes to init, which tells nobody.
+  const recorder = recorderOf(daemon);
+  if (recorder <= 0) throw new Error(`daemon ${daemon} runs under no exit recorder`); // kill(0): this test's own group
+  process.kill(recorder, 'SIGKILL');
+  await waitGone(recorder);
   process.kill(daemon, 'SIGKILL');
   await waitGone(daemon);
   signalTask(task.pid, null, 'SIGKILL', true);

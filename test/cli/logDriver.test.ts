@@ -77,7 +77,7 @@ t.test('max-size and max-file rotate the default log in the task directory; logs
   t.match(await c.getTask(id), { status: 'running', adopted: true }, 'the next request starts a daemon, which adopts the task');
   t.not(daemonPid(root), first, 'a new daemon');
   fs.writeFileSync(go, '');
-  await c.wait(id); // an adopted host task's code went to its new parent: the exit is all that is known
+  t.equal((await c.wait(id)).exitCode, 0, 'the adopted task\'s code, from the exit recorder');
 
   const files = fs.readdirSync(path.join(root, 'tasks', id)).filter((f) => f.startsWith(`${id}.log`)).sort();
   t.same(files, [`${id}.log`, `${id}.log.1`, `${id}.log.2`], 'three files kept, in the task directory');

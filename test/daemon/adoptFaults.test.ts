@@ -56,6 +56,8 @@ t.test('host: a task that exited while no daemon ran, whose exit file cannot be 
   const umount = (): void => { if (dir) spawnSync('umount', [dir], { stdio: 'ignore' }); };
   const { root, c } = await daemonOf(t, umount);
   const task = await c.createTask({ id: 'ro', runtime: 'host', args: ['sleep', '1000'] });
+  const { pidStartTime } = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'ro', 'task.json'), 'utf8')) as { pidStartTime: string };
+  const record = path.join(root, 'exits', `${task.pid}-${pidStartTime}.json`);
   await killDaemon(root);
   signalTask(task.pid, null, 'SIGKILL', true);
   await eventually(() => isGone(task.pid), 'the task to exit');
@@ -69,11 +71,13 @@ t.test('host: a task that exited while no daemon ran, whose exit file cannot be 
   const v = (await c.listTasks({ all: true })).find((x) => x.id === 'ro');
   t.equal(v?.status, 'exited', 'listed, exited');
   t.equal(v?.adopted, true, 'adopted');
-  t.match(v?.exit, { exitCode: null, reason: /exited while no daemon was running/ }, 'with the reason as its exit');
+  t.match(v?.exit, { exitCode: 137, signal: 'SIGKILL' }, 'with its status, from the exit recorder above the killed daemon');
   t.notOk(fs.existsSync(path.join(dir, 'exit')), 'no exit file (the next daemon finds the task so again)');
+  t.ok(fs.existsSync(record), 'and the recorder\'s record of it is kept for that daemon');
   t.match(daemonLog(root), /"id":"ro".*cannot write the exit file/, 'the daemon log says why');
   umount();
   dir = '';
   await c.remove('ro');
   t.notOk(fs.existsSync(path.join(root, 'tasks', 'ro')), 'rm removes it');
+  t.notOk(fs.existsSync(record), 'and the record of its exit');
 });

@@ -6,7 +6,7 @@ import { spawn, spawnSync } from 'node:child_process';
 import { DaemonClient } from '../../src/daemon/index.js';
 import { exitOf, testFile } from '../helpers/common.js';
 import { isGone } from '../fixtures/oci.js';
-import { cliMain, client, daemonPid, daemonRoot, eventually, foregroundDaemon } from './helpers.js';
+import { cliMain, client, daemonPid, daemonProcesses, daemonRoot, eventually, foregroundDaemon, recorderOf, waitGone } from './helpers.js';
 
 const fixture = (name: string) => testFile(`daemon/fixtures/${name}`);
 
@@ -64,17 +64,13 @@ t.test('two client processes racing to start the daemon end with one daemon', { 
   t.ok(a.pid > 0);
   t.equal(a.pid, b.pid, 'both talk to the same daemon');
   t.equal(daemonPid(root), a.pid);
-  const daemons = () => fs.readdirSync('/proc').filter((e) => /^\d+$/.test(e) && !isGone(Number(e))).filter((e) => {
-    try {
-      const cmd = fs.readFileSync(`/proc/${e}/cmdline`, 'utf8').split('\0');
-      return cmd.includes('daemon') && cmd.includes(root);
-    } catch {
-      return false;
-    }
-  }).map(Number);
+  // The daemon and the exit recorder above it (the same command); the loser and its recorder go.
+  const recorder = recorderOf(a.pid);
+  t.ok(recorder > 0, 'the daemon runs under its exit recorder');
+  const daemons = (): number[] => daemonProcesses(root).sort((x, y) => x - y);
   // The loser may still be loading when both clients already got their answer.
-  await eventually(() => daemons().length === 1, 'the loser of the lock to exit');
-  t.same(daemons(), [a.pid], 'one daemon runs');
+  await eventually(() => daemons().length === 2, 'the loser of the lock and its recorder to exit');
+  t.same(daemons(), [a.pid, recorder].sort((x, y) => x - y), 'one daemon runs, under its recorder');
 });
 
 t.test('a root that is not ours is refused', { timeout: 60_000 }, async (t) => {
@@ -117,9 +113,12 @@ t.test('SIGTERM stops the daemon and leaves its tasks running; the next daemon t
   const c = new DaemonClient(root, { start: false });
   t.teardown(() => c.close());
   const task = await c.createTask({ id: 'live', runtime: 'host', args: ['sh', '-c', 'echo before; exec sleep 1000'] });
+  // The command started is the daemon's exit recorder: it passes the SIGTERM on, and exits with the
+  // daemon's code once the task it was left is gone too.
+  const daemon = daemonPid(root);
   const exited = exitOf(child);
   child.kill('SIGTERM');
-  t.equal(await exited, 0, 'the daemon exits 0');
+  await waitGone(daemon);
   t.notOk(isGone(task.pid), 'the task still runs');
   t.notOk(fs.existsSync(path.join(root, 'taskio.sock')), 'the socket is gone');
   await t.rejects(c.version(), { code: 'ENOENT' }, 'no daemon answers (start: false)');
@@ -136,6 +135,7 @@ t.test('SIGTERM stops the daemon and leaves its tasks running; the next daemon t
   await c2.remove('live', { force: true });
   await eventually(() => isGone(task.pid), 'the task to be gone');
   t.same(fs.readdirSync(path.join(root, 'tasks')), []);
+  t.equal(await exited, 0, 'the stopped daemon\'s 0, once its task is gone');
 });
 
 t.test('net: the socket speaks plain HTTP/1.1 (curl-compatible)', { timeout: 60_000 }, async (t) => {

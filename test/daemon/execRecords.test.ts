@@ -7,7 +7,7 @@ import { endedExecsKept } from '../../src/daemon/execRecords.js';
 import { exitOf } from '../helpers/common.js';
 import { spawnTaskio } from '../cli/taskioCommand.js';
 import { daemonWithBox, execClient, nextEvent } from './execBox.js';
-import { eventually, foregroundDaemon, waitGone } from './helpers.js';
+import { daemonPid, eventually, foregroundDaemon, waitGone } from './helpers.js';
 
 // The records of a task's execs (inspect's `execs`, GET /tasks/:id/exec/:exec) and their pid files
 // (<taskdir>/execs/): kept after an exec ended while the task runs, bounded, and gone with its exit —
@@ -122,15 +122,16 @@ t.test(`a running task keeps its last ${endedExecsKept} ended execs, not more: t
 });
 
 t.test('an adopting daemon removes the pid files of the execs of the one before, for a task found exited or running', { timeout: 120_000 }, async (t) => {
-  const { root, c, first } = await daemonWithBox(t);
+  const { root, c } = await daemonWithBox(t);
   const other = await c.createTask({ id: 'other', runtime: 'host', args: ['sleep', '300'] });
   await detachedExec(t, root, c, 'other', ['true']);
   await detachedExec(t, root, c, 'box', ['true']);
   t.equal(pidFiles(root, 'box').length, 1, 'box: the pid file of its ended exec');
   t.equal(pidFiles(root, 'other').length, 1, 'other: the same');
-  const firstGone = exitOf(first.child);
-  first.child.kill('SIGKILL');
-  await firstGone;
+  // The daemon, not its exit recorder (the process started).
+  const firstDaemon = daemonPid(root);
+  process.kill(firstDaemon, 'SIGKILL');
+  await waitGone(firstDaemon);
   // `other` exits while no daemon runs.
   process.kill(other.pid, 'SIGKILL');
   await waitGone(other.pid);

@@ -137,7 +137,35 @@ export async function cleanRoot(root: string): Promise<void> {
     await waitGone(late).catch(() => undefined);
   }
   sweepTasks(root);
-  fs.rmSync(root, { recursive: true, force: true });
+  // The exit recorders of its daemons go once nothing of their tasks is left (the sweep above, the
+  // test's own teardowns, which run before this one): one that stays has orphans of a failed test.
+  const recorders = daemonProcesses(root);
+  await Promise.all(recorders.map((p) => waitGone(p, 10_000).catch(() => {
+    process.stderr.write(`# an exit recorder of ${root} (${p}) still runs with children: killed\n`);
+    try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
+  })));
+  // A recorder killed above may have been writing a record: the removal tries again.
+  fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+}
+
+/**
+ * The processes of `taskio daemon --root <root>`: the daemons, and the exit recorders above them
+ * (which run the same command), including those whose daemon died and that wait for its orphans.
+ */
+export function daemonProcesses(root: string): number[] {
+  return processesByArgv((argv) => argv.includes('daemon') && argv.some((a, i) => a === '--root' && argv[i + 1] === root)).filter((p) => !isGone(p));
+}
+
+/** The exit recorder above the daemon `pid` (its parent, which runs the same command), or 0 when it has none. */
+export function recorderOf(pid: number): number {
+  try {
+    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
+    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const argv = (p: number): string => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter((a) => a !== '--').join(' ');
+    return ppid > 1 && argv(ppid) === argv(pid) ? ppid : 0;
+  } catch {
+    return 0;
+  }
 }
 
 type Keeper = { pid: number; startTime: string };

@@ -12,7 +12,7 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { cgroupDirs } from '../../src/runtime/oci/containerCgroups.js';
 import { processesMentioning } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, runtimeIdOf } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, recorderOf, runtimeIdOf } from './helpers.js';
 
 /** A Writable that keeps what it gets. */
 function collector(): Writable & { text(): string } {
@@ -58,7 +58,8 @@ t.test('runsc: two roots run a task of the same id at once; each is attached to,
     await c.remove(id);
     t.same((await c.listTasks({ all: true })).map((x) => x.id), [], `root ${n}: removed`);
     t.same(runscIds(roots[n]!), [], `root ${n}: no runsc state`);
-    t.same(processesMentioning(roots[n]!).filter((p) => p !== daemonPid(roots[n]!)), [], `root ${n}: no sandbox, gofer or other process but the daemon`);
+    const daemon = daemonPid(roots[n]!);
+    t.same(processesMentioning(roots[n]!).filter((p) => p !== daemon && p !== recorderOf(daemon)), [], `root ${n}: no sandbox, gofer or other process but the daemon and its exit recorder`);
     const cgroup = `/taskio-containers/${jobPrefix(roots[n]!)}${id}`;
     t.same(cgroupDirs(cgroup).filter((d) => d.endsWith(cgroup)), [], `root ${n}: no cgroup of the task`);
   }

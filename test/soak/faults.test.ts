@@ -63,6 +63,7 @@ t.test('the daemon SIGKILLed while a client is attached: the attach ends, the ta
   t.equal(o.adopted, true);
   t.equal(o.statusAfterRestart, 'running');
   t.equal(o.linesRepeated, 0);
+  t.match(o.exit, { exitCode: 137, signal: 'SIGKILL' }, 'the adopted task\'s own status (its exit went to the killed daemon\'s exit recorder)');
 });
 
 t.test('no child process is left', async (t) => {
