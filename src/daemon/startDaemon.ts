@@ -9,9 +9,13 @@ import { DaemonLayout } from './layout.js';
 
 const { O_WRONLY, O_APPEND, O_CREAT, O_NOFOLLOW } = fs.constants;
 
-/** The command that runs `taskio daemon` from this package: this Node, the built CLI. */
+/**
+ * The command that runs `taskio daemon` from this package: this Node, the built CLI's bundle (as
+ * `bin/taskio` runs it). Every daemon start is two Node processes, the exit recorder and the daemon
+ * it starts with the same command: the bundle starts each sooner than the CLI's ES modules do.
+ */
 export function defaultDaemonCommand(): string[] {
-  return [process.execPath, builtFile('cli/main.js'), 'daemon'];
+  return [process.execPath, '--', builtFile('cli/taskio.cjs'), 'daemon'];
 }
 
 /** Options of {@link spawnDaemon}. */
@@ -36,7 +40,11 @@ export async function spawnDaemon(root: string, ping: () => Promise<boolean>, op
   const log = fs.openSync(layout.daemonLog, O_WRONLY | O_APPEND | O_CREAT | O_NOFOLLOW, 0o600);
   let exit: number | null = null;
   try {
-    const child = spawn(cmd!, [...args, '--root', layout.root], { detached: true, stdio: ['ignore', log, log] });
+    // Without NODE_EXTRA_CA_CERTS, as bin/taskio runs the command: Node loads the bundle it names at
+    // every start (~45 ms of CPU, twice: the exit recorder and the daemon), and neither makes a TLS
+    // connection nor passes its environment to a task.
+    const { NODE_EXTRA_CA_CERTS: _ca, ...env } = process.env;
+    const child = spawn(cmd!, [...args, '--root', layout.root], { detached: true, stdio: ['ignore', log, log], env });
     child.once('exit', (code, sig) => { exit = code ?? 128; void sig; });
     child.once('error', () => { exit = 127; });
     child.unref();
