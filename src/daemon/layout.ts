@@ -32,6 +32,7 @@ const maxSocketPathBytes = 107;
  * <root>/fifo/                the FIFO sets clients make for execs (cio's Creator); a killed client's go (ExecFifoSweeper)
  * <root>/tasks/<id>/          task.json, exit, bundle/, <id>-stdin|-stdout|-stderr, <id>.log
  * <root>/tasks/<id>/execs/    the pid files of its execs: gone with their records, all by its exit (ExecRecords)
+ * <root>/exits/               the exit recorder's records of what a dead daemon left (recordedExits.ts)
  * ```
  */
 export class DaemonLayout {
