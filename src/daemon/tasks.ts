@@ -823,8 +823,9 @@ export class TaskManager {
 
   /**
    * Takes over every task under `<root>/tasks` (a daemon start): running ones are watched through
-   * a pidfd and their log copy resumes; one that exited while no daemon ran gets an exit record
-   * with `exitCode: null` and the reason.
+   * a pidfd and their log copy resumes; one that exited while no daemon ran gets an exit record —
+   * its status as the exit recorder above its daemon recorded it, else `exitCode: null` and the
+   * reason. Then the exit recorder's records no task claims are removed.
    */
   async adoptAll(): Promise<void> {
     const { layout, logger } = this.#ctx;
