@@ -31,10 +31,8 @@ export function parseLayout(mounts: string, readControllers: (v2Root: string) =>
     const where = unescapeMount(mountPoint);
     if (type === 'cgroup2') v2 ??= where;
     else if (type === 'cgroup') {
-      for (const opt of options.split(',')) {
-        // v1 mount options mix controllers with rw/relatime/name=…; only controller names matter here.
-        if (!opt.includes('=') && !mountOptions.has(opt) && !v1.has(opt)) v1.set(opt, where);
-      }
+      // Only controller names matter here, not a named hierarchy's `name=…`.
+      for (const name of v1Names(options)) if (!name.includes('=') && !v1.has(name)) v1.set(name, where);
     }
   }
   const v2Controllers = new Set<string>();
@@ -51,6 +49,15 @@ const mountOptions = new Set([
   'rw', 'ro', 'relatime', 'noatime', 'strictatime', 'nodiratime', 'lazytime', 'nosuid', 'nodev', 'noexec',
   'sync', 'dirsync', 'noprefix', 'clone_children', 'xattr', 'cpuset_v2_mode', 'nsdelegate', 'none',
 ]);
+
+/**
+ * The names a v1 hierarchy mounted with `options` goes by in `/proc/<pid>/cgroup`: its controllers
+ * and its `name=…` (a named hierarchy such as `name=systemd`); v1 mount options mix them with
+ * rw/relatime/release_agent=….
+ */
+function v1Names(options: string): string[] {
+  return options.split(',').filter((opt) => opt.startsWith('name=') || (!opt.includes('=') && !mountOptions.has(opt)));
+}
 
 // /proc/mounts escapes space, tab, newline and backslash as octal.
 function unescapeMount(s: string): string {
@@ -71,19 +78,56 @@ export function cgroupLayout(): CgroupLayout {
   return cached;
 }
 
-let mounts: readonly string[] | undefined;
+/**
+ * One cgroup hierarchy: where it is mounted, and the names of its line in `/proc/<pid>/cgroup`
+ * (a v1 one's controllers and `name=…`; none for cgroup2, whose line is `0::<path>`).
+ */
+export interface Hierarchy {
+  mount: string;
+  version: 1 | 2;
+  names: readonly string[];
+}
 
 /**
- * The mount point of every cgroup hierarchy here, read once from `/proc/mounts`: each v1 hierarchy
- * (named ones such as `name=systemd` too, which {@link CgroupLayout} leaves out because no controller
- * lives there) and the cgroup2 one. A runtime makes a container's cgroup in all of them.
+ * Every cgroup hierarchy in `/proc/mounts` text `mounts` (pure, so tests can feed other machines):
+ * each v1 one (named ones such as `name=systemd` too, which {@link CgroupLayout} leaves out because
+ * no controller lives there) and the cgroup2 one, each mount point once.
  */
+export function parseHierarchies(mounts: string): Hierarchy[] {
+  const seen = new Map<string, Hierarchy>();
+  for (const line of mounts.split('\n')) {
+    const [, mountPoint, type, options] = line.split(' ');
+    if (mountPoint === undefined || options === undefined || (type !== 'cgroup' && type !== 'cgroup2')) continue;
+    const mount = unescapeMount(mountPoint);
+    if (!seen.has(mount)) seen.set(mount, { mount, version: type === 'cgroup2' ? 2 : 1, names: type === 'cgroup2' ? [] : v1Names(options) });
+  }
+  return [...seen.values()];
+}
+
+let hierarchyList: readonly Hierarchy[] | undefined;
+
+/** This machine's hierarchies ({@link parseHierarchies}), read once. A runtime makes a container's cgroup in each it knows. */
+export function hierarchies(): readonly Hierarchy[] {
+  hierarchyList ??= parseHierarchies(fs.readFileSync('/proc/mounts', 'utf8'));
+  return hierarchyList;
+}
+
+/** The mount point of every cgroup hierarchy here ({@link hierarchies}). */
 export function hierarchyMounts(): readonly string[] {
-  mounts ??= [...new Set(fs.readFileSync('/proc/mounts', 'utf8').split('\n').flatMap((line) => {
-    const [, mountPoint, type] = line.split(' ');
-    return mountPoint !== undefined && (type === 'cgroup' || type === 'cgroup2') ? [unescapeMount(mountPoint)] : [];
-  }))];
-  return mounts;
+  return hierarchies().map((h) => h.mount);
+}
+
+/**
+ * The cgroup path in `/proc/<pid>/cgroup` text `procCgroup` of the v1 hierarchy that goes by one of
+ * `names` (its controllers, `name=…`), or of the cgroup2 one when `names` is null. Null when no line
+ * is that hierarchy's, or its path is not absolute or climbs (`..`).
+ */
+export function cgroupPathIn(procCgroup: string, names: readonly string[] | null): string | null {
+  const line = procCgroup.split('\n').find((l) => names === null
+    ? l.startsWith('0::')
+    : l.split(':')[1]?.split(',').some((n) => names.includes(n)));
+  const rel = line?.split(':').slice(2).join(':');
+  return rel === undefined || !rel.startsWith('/') || rel.split('/').includes('..') ? null : rel;
 }
 
 /** Where a process is in one hierarchy: its mount point and the cgroup's path from the hierarchy's root. */
@@ -99,9 +143,9 @@ export interface ProcessCgroup {
  * hierarchy, or gives a path that is not absolute or climbs (`..`).
  */
 export function processCgroup(pid: number | 'self', controller?: string): ProcessCgroup | null {
-  let lines: string[];
+  let text: string;
   try {
-    lines = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8').split('\n');
+    text = fs.readFileSync(`/proc/${pid}/cgroup`, 'utf8');
   } catch {
     return null;
   }
@@ -109,10 +153,6 @@ export function processCgroup(pid: number | 'self', controller?: string): Proces
   const wanted = controller ?? (layout.v2 === undefined ? [...layout.v1.keys()][0] : undefined);
   const v1Mount = wanted === undefined ? undefined : layout.v1.get(wanted);
   const mount = v1Mount ?? layout.v2;
-  const line = v1Mount !== undefined
-    ? lines.find((l) => l.split(':')[1]?.split(',').includes(wanted!))
-    : lines.find((l) => l.startsWith('0::'));
-  const rel = line?.split(':').slice(2).join(':');
-  if (mount === undefined || rel === undefined || !rel.startsWith('/') || rel.split('/').includes('..')) return null;
-  return { mount, path: rel };
+  const rel = cgroupPathIn(text, v1Mount !== undefined ? [wanted!] : null);
+  return mount === undefined || rel === null ? null : { mount, path: rel };
 }
