@@ -18,7 +18,8 @@
  *   id for the call in this process; the runtime's own duplicate refusal maps to the same code.
  * - The runtime binary knows a container by the caller's id behind a prefix made from `--root`
  *   (`Runsc.runtimeId`): runsc names its sandbox's control socket after the id host-wide, and both
- *   runtimes default a container's cgroup to `/<id>`, so two roots could not each run one id.
+ *   runtimes default a container's cgroup to the id (runsc `/<id>`, runc `<caller's cgroup>/<id>`),
+ *   so two roots could not each run one id.
  *   Every method takes and returns the caller's id; a container made under the bare id (before
  *   the prefix) is still found by it.
  * - `update` only where the binary's help lists it (`ERR_NOT_SUPPORTED` otherwise); `kill --pid` and

@@ -13,7 +13,7 @@ import { checkBundle, readBundleConfig } from './bundleConfig.js';
 import { ociJson } from './ociJson.js';
 import { signalNumber } from './signal.js';
 import { cleanKilledCreate } from './strays.js';
-import { cgroupDirs, containerCgroupPath, removeNewCgroups } from './containerCgroups.js';
+import { cgroupDirs, containerCgroups, removeNewCgroups, type HierarchyCgroup } from './containerCgroups.js';
 import { invoke, timeoutError, type Outcome } from './spawn.js';
 import { containerStarted } from './started.js';
 import { isRunscStateOf } from './runscState.js';
@@ -105,7 +105,8 @@ export class Runsc {
    * The id the runtime binary knows container `id` by under this root: `id` behind a prefix made
    * from the root ({@link runtimeIdPrefix}), so that two roots can each run a container `id` at
    * once. The methods take and return the caller's id; this one is for reading what the runtime
-   * itself shows: its state files, its processes' command lines, the default cgroup `/<runtimeId>`.
+   * itself shows: its state files, its processes' command lines, the default cgroup (see
+   * `containerCgroups`).
    * @throws TaskioError `ERR_INVALID_ID`.
    */
   runtimeId(id: string): string {
@@ -452,7 +453,7 @@ export class Runsc {
     // The container joins its cgroups soon after the runtime starts: the kernel's wait for that, begun now.
     void warmCgroupMigration();
     let dialect: Dialect | undefined;
-    let cgroups: { path: string; before: ReadonlySet<string> } | undefined;
+    let cgroups: { where: HierarchyCgroup[]; before: ReadonlySet<string> } | undefined;
     let stopWarmup = (): void => undefined;
     try {
       dialect = await this.dialect();
@@ -463,7 +464,7 @@ export class Runsc {
       }
       if ((await hasState(dialect, root, runtimeId)) || (await hasState(dialect, root, id))) throw this.#exists(id);
       const spec = specOf(bundle);
-      cgroups = cgroupsBefore(spec, runtimeId);
+      cgroups = cgroupsBefore(spec, runtimeId, dialect);
       return await call(dialect, runtimeId, { ociSeccomp: this.#options.ociSeccomp === true || hasSeccomp(spec) });
     } catch (err) {
       if (err instanceof RuntimeError && /already exists/i.test(err.runtimeMessage)) throw this.#exists(id, err);
@@ -471,7 +472,7 @@ export class Runsc {
       // without state is this call's leftover.
       if (dialect !== undefined && !(await savedState(dialect, root, runtimeId))) {
         if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, runtimeId);
-        if (cgroups !== undefined) await removeNewCgroups(cgroups.path, cgroups.before);
+        if (cgroups !== undefined) await removeNewCgroups(cgroups.where, cgroups.before);
       }
       throw err;
     } finally {
@@ -677,9 +678,12 @@ function specOf(bundle: string): unknown {
   }
 }
 
-/** The container's cgroup path and which of its directories exist before a create (see {@link removeNewCgroups}). */
-function cgroupsBefore(spec: unknown, id: string): { path: string; before: ReadonlySet<string> } | undefined {
-  if (spec === undefined) return undefined;
-  const cgroupPath = containerCgroupPath(spec, id);
-  return cgroupPath === undefined ? undefined : { path: cgroupPath, before: new Set(cgroupDirs(cgroupPath)) };
+/**
+ * Where the runtime of `dialect` makes the container's cgroups (this process's own cgroup is the base
+ * of a relative path: the runtime inherits it) and which of their directories exist before a create
+ * (see {@link removeNewCgroups}).
+ */
+function cgroupsBefore(spec: unknown, id: string, dialect: Dialect): { where: HierarchyCgroup[]; before: ReadonlySet<string> } | undefined {
+  const where = spec === undefined ? undefined : containerCgroups(spec, id, dialect);
+  return where === undefined ? undefined : { where, before: new Set(cgroupDirs(where)) };
 }

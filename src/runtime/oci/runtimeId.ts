@@ -11,8 +11,9 @@ import path from 'node:path';
  * (2022-12-19) binds its sandbox's control socket to the abstract `@runsc-sandbox.<id>`, one
  * name in the network namespace of the host: a second root's container of the same id fails
  * "creating control server socket for sandbox "<id>": address already in use". And both runsc
- * and runc put a container whose spec has no `linux.cgroupsPath` in cgroup `/<id>`: two roots'
- * runc containers of one id share it, and `kill --all` of one kills the other. Everything taskio
+ * and runc name the cgroup of a container whose spec has no `linux.cgroupsPath` after the id (runsc
+ * `/<id>`, runc `<id>` below the caller's own cgroup): two roots' runc containers of one id, made
+ * from one process, share it, and `kill --all` of one kills the other. Everything taskio
  * shows keeps the caller's id; only the runtime's command line, its state files, its processes'
  * command lines and those default cgroups carry the prefixed one.
  */
