@@ -168,6 +168,16 @@ export function recorderOf(pid: number): number {
   }
 }
 
+/**
+ * Removes `root` as a user would by hand (`rm -rf`) after its daemon died. The dead daemon's exit
+ * recorder lives on while anything it holds runs, and writes the exits of what was killed into
+ * `<root>/exits` as they come: a removal that races such a write fails with `ENOTEMPTY` and is made
+ * again, as `rm -rf` run again would be.
+ */
+export function removeByHand(root: string): void {
+  fs.rmSync(root, { recursive: true, maxRetries: 10 });
+}
+
 type Keeper = { pid: number; startTime: string };
 type SweptRecord = { runtime: string; runtimeCommand: string | null; runtimeRoot: string | null; pid: number; pidStartTime: string | null; outputKeeper?: Keeper; consoleKeeper?: Keeper; inputKeeper?: Keeper };
 

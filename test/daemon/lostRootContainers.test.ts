@@ -12,7 +12,7 @@ import path from 'node:path';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonPid, daemonRoot, eventually, killKeepersLater, taskDirs, waitGone } from './helpers.js';
+import { client, daemonPid, daemonRoot, eventually, killKeepersLater, removeByHand, taskDirs, waitGone } from './helpers.js';
 
 /** The directories of runc/runsc task cgroup `name` in every hierarchy. */
 function cgroupDirsOf(name: string): string[] {
@@ -66,7 +66,7 @@ for (const runtime of ['runc', 'runsc'] as const) {
     await killAllIn(goneDirs);
     // The tasks' output keepers outlive the daemon and the root: taken now, killed at the end.
     t.teardown(killKeepersLater(root));
-    fs.rmSync(root, { recursive: true });
+    removeByHand(root);
     fs.mkdirSync(root, { mode: 0o700 });
     const livePids = pidsIn(liveDirs).sort((a, b) => a - b);
     const before = liveDirs.map((d) => fs.statSync(d).ino);
