@@ -145,7 +145,7 @@ export async function cleanRoot(root: string): Promise<void> {
     try { process.kill(p, 'SIGKILL'); } catch { /* gone */ }
   })));
   // A recorder killed above may have been writing a record: the removal tries again.
-  fs.rmSync(root, { recursive: true, force: true, maxRetries: 3 });
+  await removeByHand(root);
 }
 
 /**
@@ -171,11 +171,21 @@ export function recorderOf(pid: number): number {
 /**
  * Removes `root` as a user would by hand (`rm -rf`) after its daemon died. The dead daemon's exit
  * recorder lives on while anything it holds runs, and writes the exits of what was killed into
- * `<root>/exits` as they come: a removal that races such a write fails with `ENOTEMPTY` and is made
- * again, as `rm -rf` run again would be.
+ * `<root>/exits` as they come (for a runsc task, one process after another): a removal that races
+ * such a write fails with `ENOTEMPTY` and is made again, as `rm -rf` run again would be, until it
+ * wins (at most `ms`). Node's own `maxRetries` does not help here: on Linux it retries nothing.
  */
-export function removeByHand(root: string): void {
-  fs.rmSync(root, { recursive: true, maxRetries: 10 });
+export async function removeByHand(root: string, ms = 20_000): Promise<void> {
+  const until = Date.now() + ms;
+  for (;;) {
+    try {
+      fs.rmSync(root, { recursive: true, force: true });
+      return;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOTEMPTY' || Date.now() > until) throw err;
+    }
+    await new Promise((r) => setTimeout(r, 10));
+  }
 }
 
 type Keeper = { pid: number; startTime: string };

@@ -45,7 +45,7 @@ t.test('a root removed by hand: the next daemon removes the empty jobs left, ref
   await eventually(() => jobDirs(goneJob).every((d) => procsOf(d) === ''), 'the killed task\'s job to be empty');
   // The tasks' output keepers outlive the daemon and the root: taken now, killed at the end.
   t.teardown(killKeepersLater(root));
-  removeByHand(root);
+  await removeByHand(root);
   fs.mkdirSync(root, { mode: 0o700 });
   const before = liveDirs.map((d) => fs.statSync(d).ino);
   // Empty jobs the sweep must leave: another root's, and one whose id a task directory names.

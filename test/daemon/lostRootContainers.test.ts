@@ -66,7 +66,7 @@ for (const runtime of ['runc', 'runsc'] as const) {
     await killAllIn(goneDirs);
     // The tasks' output keepers outlive the daemon and the root: taken now, killed at the end.
     t.teardown(killKeepersLater(root));
-    removeByHand(root);
+    await removeByHand(root);
     fs.mkdirSync(root, { mode: 0o700 });
     const livePids = pidsIn(liveDirs).sort((a, b) => a - b);
     const before = liveDirs.map((d) => fs.statSync(d).ino);
