@@ -53,7 +53,9 @@ t.test('host: a running task whose record has a health check of the wrong shape 
 
 t.test('host: a task that exited while no daemon ran, whose exit file cannot be written (read-only directory), is adopted all the same, exited, with the error logged', { timeout: 60_000 }, async (t) => {
   let dir = '';
-  const umount = (): void => { if (dir) spawnSync('umount', [dir], { stdio: 'ignore' }); };
+  // Detached (`-l`): the adopting daemon drains the task's FIFOs in the background after its exit,
+  // through the bind mount, and an fd open there makes a plain umount fail EBUSY (then the rm did).
+  const umount = (): void => { if (dir) spawnSync('umount', ['-l', dir], { stdio: 'ignore' }); };
   const { root, c } = await daemonOf(t, umount);
   const task = await c.createTask({ id: 'ro', runtime: 'host', args: ['sleep', '1000'] });
   const { pidStartTime } = JSON.parse(fs.readFileSync(path.join(root, 'tasks', 'ro', 'task.json'), 'utf8')) as { pidStartTime: string };
