@@ -97,7 +97,7 @@ for (const sig of ['SIGINT', 'SIGTERM']) {
 }
 
 await Promise.all(Array.from({ length: Math.min(jobs, files.length) }, worker));
-process.stdout.write(`# ${JSON.stringify(totals).replace(/"/g, '').replace(/,/g, ', ').replace(/:/g, ': ').replace('{', '{ ').replace('}', ' }')}\n`);
+process.stdout.write(`# { ${Object.entries(totals).map(([k, n]) => `${k}: ${n}`).join(', ')} }\n`);
 if (failed.length > 0) process.stdout.write(`# failed: ${failed.join(' ')}\n`);
 process.stdout.write(`# time=${Date.now() - started}ms\n`);
 process.exitCode = failed.length > 0 ? 1 : 0;

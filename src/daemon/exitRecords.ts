@@ -114,7 +114,7 @@ export class ExitRecords {
 }
 
 /** The task's process as a record names it; null when it has none (a cut create, a record from before start times). */
-function taskProcess(record: TaskRecord): ProcessIdentity | null {
+export function taskProcess(record: TaskRecord): ProcessIdentity | null {
   return record.pid > 0 && record.pidStartTime !== null ? { pid: record.pid, startTime: record.pidStartTime } : null;
 }
 

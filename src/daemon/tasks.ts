@@ -31,7 +31,7 @@ import { OomCounter } from './oom.js';
 import { diskUsage, type PruneCandidate, type PruneReport } from './prune.js';
 import { PidWatch } from './pidWatch.js';
 import { SandboxExits } from './sandboxExits.js';
-import { ExitRecords } from './exitRecords.js';
+import { ExitRecords, taskProcess } from './exitRecords.js';
 import type { ProcessIdentity } from './recordedExits.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
 import { parseTaskRecord, type ExitRecord, type RuntimeName, type TaskRecord } from './records.js';
@@ -1060,9 +1060,7 @@ export class TaskManager {
 
 /** The processes of a task's run whose exit records its daemon reads: its own, its keepers'. */
 function claimedProcesses(record: TaskRecord): ProcessIdentity[] {
-  const own = record.pid > 0 && record.pidStartTime !== null ? [{ pid: record.pid, startTime: record.pidStartTime }] : [];
-  const keepers = [record.outputKeeper ?? record.consoleKeeper, record.inputKeeper].filter((k) => k !== undefined);
-  return [...own, ...keepers];
+  return [taskProcess(record), record.outputKeeper ?? record.consoleKeeper, record.inputKeeper].filter((p) => p !== undefined && p !== null);
 }
 
 /** A record that parsed but cannot be used: why, and what it held. */

@@ -18,6 +18,7 @@ import { Runsc } from '../../src/runtime/oci/index.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { processesByArgv } from '../../src/procArgv.js';
+import { parentPid } from '../../src/runtime/reaper/children.js';
 
 interface Teardown { teardown(fn: () => unknown): void; passing?(): boolean }
 
@@ -159,8 +160,7 @@ export function daemonProcesses(root: string): number[] {
 /** The exit recorder above the daemon `pid` (its parent, which runs the same command), or 0 when it has none. */
 export function recorderOf(pid: number): number {
   try {
-    const stat = fs.readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const ppid = Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[1]);
+    const ppid = parentPid(pid) ?? 0;
     const argv = (p: number): string => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').filter((a) => a !== '--').join(' ');
     return ppid > 1 && argv(ppid) === argv(pid) ? ppid : 0;
   } catch {
