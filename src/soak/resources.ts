@@ -60,9 +60,10 @@ export function mountsMentioning(text: string): string[] {
 }
 
 /**
- * cgroup directories whose name starts with one of `prefixes`, in every hierarchy under
- * `/sys/fs/cgroup`, at the top or one level down (runc puts a container at `/<id>`, taskio's job
- * objects at `/taskio/<name>`).
+ * cgroup directories whose name starts with one of `prefixes`, at any depth of every hierarchy under
+ * `/sys/fs/cgroup` (a match is not searched further). Not only the top: runc puts a container without
+ * an absolute `cgroupsPath` below the caller's own cgroup, which may be nested deep (a CI runner's,
+ * a systemd service's), and taskio's job objects go to `/taskio/<name>`.
  */
 export function cgroupsNamed(prefixes: readonly string[], root = '/sys/fs/cgroup'): string[] {
   const out: string[] = [];
@@ -74,14 +75,15 @@ export function cgroupsNamed(prefixes: readonly string[], root = '/sys/fs/cgroup
       return [];
     }
   };
-  // A v1 + v2 hybrid has a hierarchy per controller and `unified`; a pure v2 host has one at the root.
-  const hierarchies = fs.existsSync(path.join(root, 'cgroup.procs')) ? [root] : dirs(root).map((h) => path.join(root, h));
-  for (const h of hierarchies) {
-    for (const top of dirs(h)) {
-      if (named(top)) out.push(path.join(h, top));
-      else for (const sub of dirs(path.join(h, top))) if (named(sub)) out.push(path.join(h, top, sub));
+  const walk = (dir: string): void => {
+    for (const name of dirs(dir)) {
+      if (named(name)) out.push(path.join(dir, name));
+      else walk(path.join(dir, name));
     }
-  }
+  };
+  // A v1 + v2 hybrid has a hierarchy per controller and `unified`; a pure v2 host has one at the root.
+  if (fs.existsSync(path.join(root, 'cgroup.procs'))) walk(root);
+  else for (const h of dirs(root)) walk(path.join(root, h));
   return out;
 }
 
