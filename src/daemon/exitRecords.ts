@@ -24,6 +24,13 @@ const recordWaitMs = 10_000;
 export class ExitRecords {
   readonly #dir: string;
   readonly #logger: Logger;
+  /**
+   * The recorders (`claimKey`) that lived through a whole wait without writing the record (a
+   * stopped one, one that cannot write): not waited for again. A daemon adopts its tasks one after
+   * another, so each exited task of such a recorder would otherwise hold its start for the whole
+   * wait, and a client gives up on a daemon that does not answer within 30 s.
+   */
+  readonly #silent = new Set<string>();
 
   constructor(root: string, logger: Logger) {
     this.#dir = recordedExitsDir(root);
@@ -39,7 +46,9 @@ export class ExitRecords {
   async find(id: ProcessIdentity, recorder: ProcessIdentity | undefined, log: Record<string, unknown>): Promise<RecordedExit | null> {
     const { found, waitedMs } = await this.#lookup(id, recorder);
     if (waitedMs === null) {
-      if (found === null) this.#logger.info({ ...log, pid: id.pid }, 'no exit recorder lives that would have the exit status: it is unknown');
+      if (found === null && recorder !== undefined && this.#silent.has(claimKey(recorder))) {
+        this.#logger.warn({ ...log, pid: id.pid, recorder: recorder.pid }, 'the exit recorder wrote no record in an earlier wait: not waited for again, the exit status is unknown');
+      } else if (found === null) this.#logger.info({ ...log, pid: id.pid }, 'no exit recorder lives that would have the exit status: it is unknown');
     } else if (found === null) {
       this.#logger.warn({ ...log, pid: id.pid, recorder: recorder?.pid, waitedMs }, 'the exit recorder recorded no exit status: it is unknown');
     } else {
@@ -52,11 +61,12 @@ export class ExitRecords {
   async #lookup(id: ProcessIdentity, recorder: ProcessIdentity | undefined): Promise<{ found: RecordedExit | null; waitedMs: number | null }> {
     let found = readRecordedExit(this.#dir, id);
     const recorderLives = (): boolean => recorder !== undefined && isSameLiveProcess(recorder.pid, recorder.startTime);
-    if (found !== null || !recorderLives()) return { found, waitedMs: null };
+    if (found !== null || !recorderLives() || this.#silent.has(claimKey(recorder!))) return { found, waitedMs: null };
     const started = Date.now();
     await pollUntil(() => (found = readRecordedExit(this.#dir, id)) !== null || !recorderLives(), AbortSignal.timeout(recordWaitMs));
     // A recorder writes the record before it can exit: one gone meanwhile left it there.
     found ??= readRecordedExit(this.#dir, id);
+    if (found === null && recorderLives()) this.#silent.add(claimKey(recorder!));
     return { found, waitedMs: Date.now() - started };
   }
 

@@ -127,6 +127,33 @@ t.test('the exit recorder killed too: the exit is unknown (255), and the daemon 
   await ok(t, root, 'rm', 'r7', 'h7');
 });
 
+t.test('a stopped exit recorder holds the next daemon\'s start for one wait, not one per exited task: it answers, the exits unknown (255)', opts, async (t) => {
+  const root = daemonRoot(t);
+  const dir = tmpDir(t);
+  // Four: a wait of 10 s each would keep the daemon from answering within the client's 30 s.
+  const ids = ['h1', 'h2', 'h3', 'h4'];
+  for (const id of ids) {
+    mkfifo(path.join(dir, id));
+    await ok(t, root, 'run', '-d', '--name', id, '--runtime', 'host', 'sh', '-c', `read x < ${path.join(dir, id)}; exit 7`);
+  }
+  const pids = (await ok(t, root, 'inspect', '-f', '{{.State.Pid}}', ...ids)).trim().split('\n').map(Number);
+  const { daemon, recorder } = daemonAndRecorder(root);
+  process.kill(recorder, 'SIGSTOP');
+  t.teardown(() => { try { process.kill(recorder, 'SIGCONT'); } catch { /* gone */ } });
+  process.kill(daemon, 'SIGKILL');
+  await waitGone(daemon);
+  for (const id of ids) fs.writeFileSync(path.join(dir, id), 'go\n');
+  for (const pid of pids) await waitGone(pid);
+
+  t.equal(await ok(t, root, 'inspect', '-f', '{{.State.Status}} {{.State.ExitCode}}', ...ids), 'exited 255\n'.repeat(4), 'the next daemon answers: exited, unknown');
+  const log = fs.readFileSync(path.join(root, 'daemon.log'), 'utf8');
+  t.equal(log.split('\n').filter((l) => l.includes('"waitedMs"') && l.includes('recorded no exit status')).length, 1, 'one wait for the stopped recorder');
+  t.equal(log.split('\n').filter((l) => l.includes('not waited for again')).length, 3, 'the other tasks: no wait, and the log says why');
+  process.kill(recorder, 'SIGCONT');
+  await ok(t, root, 'rm', ...ids);
+  await waitGone(recorder);
+});
+
 t.test('the recorder passes SIGTERM on, outlives the daemon while a task runs, and exits with the daemon\'s code once none is left', opts, async (t) => {
   const root = daemonRoot(t);
   const { child } = await foregroundDaemon(root);
