@@ -1,4 +1,6 @@
+import fs from 'node:fs';
 import type { Logger } from 'pino';
+import { notPrivate } from '../privateDir.js';
 import { pollUntil } from '../runtime/stdio/drain.js';
 import { exitFromStatus } from './exitStatus.js';
 import { isSameLiveProcess, processStartTime } from './procStat.js';
@@ -14,6 +16,9 @@ import {
  * recorder that cannot write (a full file system, a stopped process) from holding an exit back.
  */
 const recordWaitMs = 10_000;
+
+/** Why a record is not waited for when no recorder that could write it lives (the common case, logged at info). */
+const noRecorder = 'no exit recorder lives that would have the exit status';
 
 /**
  * The daemon's side of the exit recorder (`exitRecorder.ts`): the exits of processes an earlier
@@ -31,6 +36,8 @@ export class ExitRecords {
    * wait, and a client gives up on a daemon that does not answer within 30 s.
    */
   readonly #silent = new Set<string>();
+  /** The records directory was found not private ({@link #trustedDir}), and the log told so. */
+  #distrusted = false;
 
   constructor(root: string, logger: Logger) {
     this.#dir = recordedExitsDir(root);
@@ -44,30 +51,55 @@ export class ExitRecords {
    * `log` names the process in the daemon's log, which says whether the lookup waited.
    */
   async find(id: ProcessIdentity, recorder: ProcessIdentity | undefined, log: Record<string, unknown>): Promise<RecordedExit | null> {
-    const { found, waitedMs } = await this.#lookup(id, recorder);
-    if (waitedMs === null) {
-      if (found === null && recorder !== undefined && this.#silent.has(claimKey(recorder))) {
-        this.#logger.warn({ ...log, pid: id.pid, recorder: recorder.pid }, 'the exit recorder wrote no record in an earlier wait: not waited for again, the exit status is unknown');
-      } else if (found === null) this.#logger.info({ ...log, pid: id.pid }, 'no exit recorder lives that would have the exit status: it is unknown');
+    const { found, waitedMs, unwaited } = await this.#lookup(id, recorder);
+    if (found === null && waitedMs === null) {
+      this.#logger[unwaited === noRecorder ? 'info' : 'warn']({ ...log, pid: id.pid, recorder: recorder?.pid }, `${unwaited}: it is unknown`);
     } else if (found === null) {
       this.#logger.warn({ ...log, pid: id.pid, recorder: recorder?.pid, waitedMs }, 'the exit recorder recorded no exit status: it is unknown');
-    } else {
+    } else if (waitedMs !== null) {
       this.#logger.debug({ ...log, pid: id.pid, waitedMs }, 'waited for the exit recorder\'s record');
     }
     return found;
   }
 
-  /** {@link find} without its log: the record, and how long it was waited for (null: not at all). */
-  async #lookup(id: ProcessIdentity, recorder: ProcessIdentity | undefined): Promise<{ found: RecordedExit | null; waitedMs: number | null }> {
-    let found = readRecordedExit(this.#dir, id);
+  /**
+   * {@link find} without its log: the record, how long it was waited for (null: not at all) and,
+   * when not, why (`unwaited`).
+   */
+  async #lookup(id: ProcessIdentity, recorder: ProcessIdentity | undefined): Promise<{ found: RecordedExit | null; waitedMs: number | null; unwaited?: string }> {
+    const dir = this.#trustedDir();
+    if (dir === null) return { found: null, waitedMs: null, unwaited: 'the exit records directory is not trusted (see above)' };
+    let found = readRecordedExit(dir, id);
     const recorderLives = (): boolean => recorder !== undefined && isSameLiveProcess(recorder.pid, recorder.startTime);
-    if (found !== null || !recorderLives() || this.#silent.has(claimKey(recorder!))) return { found, waitedMs: null };
+    if (found !== null) return { found, waitedMs: null };
+    if (!recorderLives()) return { found, waitedMs: null, unwaited: noRecorder };
+    if (this.#silent.has(claimKey(recorder!))) return { found, waitedMs: null, unwaited: 'the exit recorder wrote no record in an earlier wait: not waited for again' };
     const started = Date.now();
-    await pollUntil(() => (found = readRecordedExit(this.#dir, id)) !== null || !recorderLives(), AbortSignal.timeout(recordWaitMs));
+    await pollUntil(() => (found = readRecordedExit(dir, id)) !== null || !recorderLives(), AbortSignal.timeout(recordWaitMs));
     // A recorder writes the record before it can exit: one gone meanwhile left it there.
-    found ??= readRecordedExit(this.#dir, id);
+    found ??= readRecordedExit(dir, id);
     if (found === null && recorderLives()) this.#silent.add(claimKey(recorder!));
     return { found, waitedMs: Date.now() - started };
+  }
+
+  /**
+   * The records directory when what is in it may be trusted: a directory only this user controls,
+   * as the recorder checks before it writes there (`writeRecordedExit`), or none yet. Else null, and
+   * the daemon neither reads nor removes anything there: a symlink would lead its removals out of
+   * the root, and records in a directory others can write could be anybody's. Told once in the log.
+   */
+  #trustedDir(): string | null {
+    let why: string;
+    try {
+      const st = fs.lstatSync(this.#dir, { throwIfNoEntry: false });
+      why = st === undefined ? '' : notPrivate(st);
+    } catch (err) {
+      why = (err as Error).message;
+    }
+    if (why === '') return this.#dir;
+    if (!this.#distrusted) this.#logger.warn({ dir: this.#dir }, `the exit records are not read: ${why}`);
+    this.#distrusted = true;
+    return null;
   }
 
   /**
@@ -96,7 +128,8 @@ export class ExitRecords {
 
   /** Removes the record of process `id` (once its exit is written where it is kept, or not needed). */
   remove(id: ProcessIdentity): void {
-    removeRecordedExit(this.#dir, id);
+    const dir = this.#trustedDir();
+    if (dir !== null) removeRecordedExit(dir, id);
   }
 
   /**
@@ -118,7 +151,9 @@ export class ExitRecords {
    * meanwhile, the orphans of a host task). What a recorder writes later waits for the next start.
    */
   sweep(claimed: Iterable<ProcessIdentity>): void {
-    const removed = sweepRecordedExits(this.#dir, new Set([...claimed].map(claimKey)));
+    const dir = this.#trustedDir();
+    if (dir === null) return;
+    const removed = sweepRecordedExits(dir, new Set([...claimed].map(claimKey)));
     if (removed.length > 0) this.#logger.info({ removed }, 'removed the exit records no task claims');
   }
 }

@@ -197,3 +197,20 @@ t.test('at its start a daemon removes the exit records no task claims, and leave
   t.same(fs.readdirSync(dir).sort(), ['4243-18.json', 'notes'], 'the record is gone; a file of another name and a symlink are left');
   t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"removed":\["4242-17\.json"\],"msg":"removed the exit records no task claims"/, 'the log names it');
 });
+
+t.test('records in an exits directory that is a symlink or group-writable are neither read nor removed, and the log says why', opts, async (t) => {
+  const record = { pid: 4242, startTime: '17', status: 3, exitedAt: new Date().toISOString() };
+  const elsewhere = tmpDir(t);
+  fs.writeFileSync(path.join(elsewhere, '4242-17.json'), JSON.stringify(record));
+  for (const [how, make, why] of [
+    ['a symlink', (dir: string) => fs.symlinkSync(elsewhere, dir), /it is a symlink/],
+    ['group-writable', (dir: string) => { fs.mkdirSync(dir); fs.chmodSync(dir, 0o770); fs.writeFileSync(path.join(dir, '4242-17.json'), JSON.stringify(record)); }, /writable by its group/],
+  ] as const) {
+    const root = daemonRoot(t);
+    const dir = path.join(root, 'exits');
+    make(dir);
+    await ok(t, root, 'ps');
+    t.same(fs.readdirSync(dir), ['4242-17.json'], `${how}: the record is left`);
+    t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), why, `${how}: the log says why`);
+  }
+});
