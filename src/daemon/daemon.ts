@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import http from 'node:http';
+import os from 'node:os';
 import path from 'node:path';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
@@ -179,12 +180,23 @@ export async function runDaemonMain(root: string | undefined): Promise<void> {
     process.stderr.write(`taskio daemon: ${(err as Error).message}\n`);
     process.exit((err as { code?: string }).code === 'ERR_DAEMON_RUNNING' ? 3 : 1);
   }
-  const stop = (): void => {
-    void daemon.close().finally(() => process.exit(0));
+  // One stop often comes as two signals: whoever signals every `taskio daemon` process (pkill,
+  // systemd's stop of the unit's cgroup) reaches this one and the exit recorder above it, which
+  // passes the signal on. The daemon stops once; as dockerd, it gives up its clean stop at the third
+  // (128 + n), its tasks left running all the same. Before, the second ended it by the signal's
+  // default action, mid-stop or before it began.
+  let stops = 0;
+  const stop = (signal: NodeJS.Signals): void => {
+    stops += 1;
+    if (stops === 1) void daemon.close().finally(() => process.exit(0));
+    else if (stops >= forceStopAt) process.exit(128 + os.constants.signals[signal]);
   };
-  process.once('SIGTERM', stop);
-  process.once('SIGINT', stop);
+  process.on('SIGTERM', stop);
+  process.on('SIGINT', stop);
 }
+
+/** The stop signal that ends the daemon without its clean stop (dockerd's third). */
+const forceStopAt = 3;
 
 /**
  * The daemon's log when it is given none: pino JSON on stderr, written synchronously, at

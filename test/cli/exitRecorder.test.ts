@@ -185,6 +185,19 @@ t.test('the recorder passes SIGTERM on, outlives the daemon while a task runs, a
   t.equal(await killed, 137, 'SIGKILLed daemon, no task: the recorder exits 137');
 });
 
+t.test('a SIGTERM or SIGINT sent to the recorder and the daemon at once (pkill, systemd) stops the daemon cleanly: exit 0', opts, async (t) => {
+  const root = daemonRoot(t);
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    const { child, stderr } = await foregroundDaemon(root);
+    const exited = exitOf(child);
+    const { daemon, recorder } = daemonAndRecorder(root);
+    process.kill(recorder, signal);
+    process.kill(daemon, signal);
+    t.equal(await exited, 0, `${signal}: the recorder exits with the daemon's 0`);
+    t.match(stderr(), /taskio daemon stopping/, `${signal}: the daemon stopped as it does at one signal`);
+  }
+});
+
 t.test('at its start a daemon removes the exit records no task claims, and leaves anything else there', opts, async (t) => {
   const root = daemonRoot(t);
   const dir = path.join(root, 'exits');
