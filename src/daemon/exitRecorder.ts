@@ -58,6 +58,9 @@ export function runExitRecorder(root: string): void {
     // What is left are orphans, which keep no handle of this process alive: this timer does.
     setInterval(() => { monitor.reapNow(); done(); }, pollMs);
     done();
+    // Still here: say why, or a foreground `taskio daemon` stopped by ^C seems to hang.
+    const left = listChildren()?.length ?? 0;
+    if (left > 0) log(30, { status, processes: left }, 'exit recorder: the daemon ended; this process stays until the tasks and keepers it left end, to record their exits (a signal now ends it: their exit status is then unknown)');
   };
   daemon.once('exit', (code, signal) => daemonEnded(statusFromCodeSignal(code, signal)));
   daemon.once('error', (err) => {
@@ -72,7 +75,11 @@ function record(root: string, exit: Exit): void {
   try {
     writeRecordedExit(root, { pid: exit.pid, startTime: String(exit.startTime), status: exit.status, exitedAt: exit.timestamp.toISOString() });
   } catch (err) {
-    // The daemon's log is pino JSON lines: this one reads as one of them.
-    process.stderr.write(`${JSON.stringify({ level: 50, time: Date.now(), pid: process.pid, exitPid: exit.pid, status: exit.status, err: (err as Error).message, msg: 'exit recorder: cannot write the exit record' })}\n`);
+    log(50, { exitPid: exit.pid, status: exit.status, err: (err as Error).message }, 'exit recorder: cannot write the exit record');
   }
+}
+
+/** A line of the daemon's log (its stderr, which this process shares), which is pino JSON lines: this one reads as one of them. */
+function log(level: number, fields: Record<string, unknown>, msg: string): void {
+  process.stderr.write(`${JSON.stringify({ level, time: Date.now(), pid: process.pid, ...fields, msg })}\n`);
 }

@@ -11,7 +11,7 @@ import path from 'node:path';
 import { mkfifo } from '../../src/sys/index.js';
 import { exitOf, tmpDir } from '../helpers/common.js';
 import { isGone } from '../fixtures/oci.js';
-import { daemonPid, daemonProcesses, daemonRoot, foregroundDaemon, recorderOf, waitGone } from '../daemon/helpers.js';
+import { daemonPid, daemonProcesses, daemonRoot, eventually, foregroundDaemon, recorderOf, waitGone } from '../daemon/helpers.js';
 import { taskio } from './taskioCommand.js';
 
 const opts = { timeout: 120_000 };
@@ -156,7 +156,7 @@ t.test('a stopped exit recorder holds the next daemon\'s start for one wait, not
 
 t.test('the recorder passes SIGTERM on, outlives the daemon while a task runs, and exits with the daemon\'s code once none is left', opts, async (t) => {
   const root = daemonRoot(t);
-  const { child } = await foregroundDaemon(root);
+  const { child, stderr } = await foregroundDaemon(root);
   const exited = exitOf(child);
   const daemon = daemonPid(root);
   t.equal(recorderOf(daemon), child.pid, 'the process started is the recorder; the daemon, holding the lock, its child');
@@ -166,6 +166,8 @@ t.test('the recorder passes SIGTERM on, outlives the daemon while a task runs, a
   child.kill('SIGTERM');
   await waitGone(daemon);
   t.equal(child.exitCode, null, 'the daemon stopped; its recorder waits for the task');
+  await eventually(() => /"processes":[1-9]\d*,"msg":"exit recorder: the daemon ended; this process stays/.test(stderr()), 'the recorder to say why it stays');
+  t.pass('and says why it stays (a foreground one would seem to hang)');
   fs.writeFileSync(path.join(dir, 'h'), 'go\n');
   t.equal(await ok(t, root, 'wait', 'h'), '7\n', 'the next daemon has the task\'s code');
   await ok(t, root, 'rm', 'h');
