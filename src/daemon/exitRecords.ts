@@ -17,6 +17,9 @@ import {
  */
 const recordWaitMs = 10_000;
 
+/** How many of the records a start's sweep removed its log line names. */
+const namedInLog = 20;
+
 /** Why a record is not waited for when no recorder that could write it lives (the common case, logged at info). */
 const noRecorder = 'no exit recorder lives that would have the exit status';
 
@@ -154,7 +157,8 @@ export class ExitRecords {
     const dir = this.#trustedDir();
     if (dir === null) return;
     const removed = sweepRecordedExits(dir, new Set([...claimed].map(claimKey)));
-    if (removed.length > 0) this.#logger.info({ removed }, 'removed the exit records no task claims');
+    // Named up to a few: after a host task's orphans or a crash loop there may be thousands.
+    if (removed.length > 0) this.#logger.info({ count: removed.length, removed: removed.slice(0, namedInLog) }, 'removed the exit records no task claims');
   }
 }
 

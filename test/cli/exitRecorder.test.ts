@@ -213,6 +213,22 @@ t.test('at its start a daemon removes the exit records no task claims, and leave
   t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"removed":\["4242-17\.json"\],"msg":"removed the exit records no task claims"/, 'the log names it');
 });
 
+t.test('a start that removes thousands of exit records names only a few of them in its log line', opts, async (t) => {
+  const root = daemonRoot(t);
+  const dir = path.join(root, 'exits');
+  fs.mkdirSync(dir, { mode: 0o700 });
+  for (let pid = 5000; pid < 7000; pid++) {
+    fs.writeFileSync(path.join(dir, `${pid}-1.json`), JSON.stringify({ pid, startTime: '1', status: 0, exitedAt: new Date().toISOString() }));
+  }
+  await ok(t, root, 'ps');
+  t.same(fs.readdirSync(dir), [], 'all removed');
+  const line = fs.readFileSync(path.join(root, 'daemon.log'), 'utf8').split('\n').find((l) => l.includes('removed the exit records no task claims'));
+  const logged = JSON.parse(line!) as { count: number; removed: string[] };
+  t.equal(logged.count, 2000, 'the count is all of them');
+  t.equal(logged.removed.length, 20, 'the names are a few');
+  t.ok(line!.length < 2000, `one short line (${line!.length} characters)`);
+});
+
 t.test('records in an exits directory that is a symlink or group-writable are neither read nor removed, and the log says why', opts, async (t) => {
   const record = { pid: 4242, startTime: '17', status: 3, exitedAt: new Date().toISOString() };
   const elsewhere = tmpDir(t);
