@@ -193,6 +193,10 @@ export async function runDaemonMain(root: string | undefined): Promise<void> {
   };
   process.on('SIGTERM', stop);
   process.on('SIGINT', stop);
+  // A hang-up (the terminal of a foreground `taskio daemon` closed; the recorder passes it on) is a
+  // stop too, and a clean one: by its default action the daemon died mid-request, its socket left.
+  // The daemon has no configuration to reload, which is what dockerd does on SIGHUP.
+  process.on('SIGHUP', stop);
 }
 
 /** The stop signal that ends the daemon without its clean stop (dockerd's third). */

@@ -187,9 +187,9 @@ t.test('the recorder passes SIGTERM on, outlives the daemon while a task runs, a
   t.equal(await killed, 137, 'SIGKILLed daemon, no task: the recorder exits 137');
 });
 
-t.test('a SIGTERM or SIGINT sent to the recorder and the daemon at once (pkill, systemd) stops the daemon cleanly: exit 0', opts, async (t) => {
+t.test('a SIGTERM, SIGINT or SIGHUP sent to the recorder and the daemon at once (pkill, systemd, a hang-up) stops the daemon cleanly: exit 0', opts, async (t) => {
   const root = daemonRoot(t);
-  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+  for (const signal of ['SIGTERM', 'SIGINT', 'SIGHUP'] as const) {
     const { child, stderr } = await foregroundDaemon(root);
     const exited = exitOf(child);
     const { daemon, recorder } = daemonAndRecorder(root);
@@ -198,6 +198,13 @@ t.test('a SIGTERM or SIGINT sent to the recorder and the daemon at once (pkill, 
     t.equal(await exited, 0, `${signal}: the recorder exits with the daemon's 0`);
     t.match(stderr(), /taskio daemon stopping/, `${signal}: the daemon stopped as it does at one signal`);
   }
+  // A hang-up of a foreground daemon's terminal reaches the recorder only; it passes it on.
+  const { child, stderr } = await foregroundDaemon(root);
+  const exited = exitOf(child);
+  child.kill('SIGHUP');
+  t.equal(await exited, 0, 'SIGHUP to the recorder alone: the daemon stopped cleanly, exit 0');
+  t.match(stderr(), /taskio daemon stopping/, 'SIGHUP: the daemon said it stops');
+  t.notOk(fs.existsSync(path.join(root, 'taskio.sock')), 'SIGHUP: its socket is gone');
 });
 
 t.test('at its start a daemon removes the exit records no task claims, and leaves anything else there', opts, async (t) => {
