@@ -1,15 +1,17 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { cgroupLayout, processCgroup } from '../runtime/jobobject/index.js';
+import type { OomCounterRecord } from './records.js';
 
 /**
  * Counts the OOM kills in a task's memory cgroup, for docker's `oom` event and its exit's
  * `oomKilled` (docker's `State.OOMKilled`): its `oom_kill` counter (cgroup v1
- * `memory.oom_control`, v2 `memory.events`) read before the task runs, or when a daemon adopts
- * it, and again when it exits.
+ * `memory.oom_control`, v2 `memory.events`) read before the task runs (kept in its record, so a
+ * daemon that adopts it counts from there), or when a daemon adopts a task whose record has none,
+ * and again when it exits.
  */
 export class OomCounter {
-  private constructor(private readonly file: string, private readonly base: number) {}
+  private constructor(private readonly file: string, private readonly base: number, private readonly cgroup: string | null) {}
 
   /**
    * For the cgroup `cgroupPath` (from the hierarchy's root, as a spec's `linux.cgroupsPath` or a
@@ -19,7 +21,17 @@ export class OomCounter {
    */
   static at(cgroupPath: string): OomCounter | null {
     const file = counterFile(cgroupPath);
-    return file === null ? null : new OomCounter(file, readOomKills(file) ?? 0);
+    return file === null ? null : new OomCounter(file, readOomKills(file) ?? 0, cgroupPath);
+  }
+
+  /**
+   * The counter a task's record kept ({@link saved}): a daemon that adopts the task counts from the
+   * base taken before its run, so a kill while no daemon ran is counted too. Null when there is no
+   * memory hierarchy.
+   */
+  static resume(saved: OomCounterRecord): OomCounter | null {
+    const file = counterFile(saved.cgroup);
+    return file === null ? null : new OomCounter(file, saved.base, saved.cgroup);
   }
 
   /** For the running task whose watched pid is `pid` (an adopted one); null when it has no memory cgroup of its own. */
@@ -29,7 +41,12 @@ export class OomCounter {
     if (where === null || where.path === '/') return null;
     const file = counterFile(where.path);
     const base = file === null ? null : readOomKills(file);
-    return base === null ? null : new OomCounter(file!, base);
+    return base === null ? null : new OomCounter(file!, base, null);
+  }
+
+  /** What a task's record keeps of it; null for one found through a pid (taken at an adoption, not before the run). */
+  saved(): OomCounterRecord | null {
+    return this.cgroup === null ? null : { cgroup: this.cgroup, base: this.base };
   }
 
   /** OOM kills since the counter was taken (0 when the cgroup is gone). */

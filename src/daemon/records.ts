@@ -24,6 +24,16 @@ export interface TaskLimits {
 }
 
 /**
+ * A run's OOM counter as its task's record keeps it (`OomCounter.saved`): the memory cgroup (from
+ * the hierarchy's root: a runsc/runc spec's absolute `linux.cgroupsPath`, a host task's job's) and
+ * its OOM kill count before the run.
+ */
+export interface OomCounterRecord {
+  cgroup: string;
+  base: number;
+}
+
+/**
  * `<root>/tasks/<id>/task.json`: everything the daemon knows about a task, so a daemon started
  * later can take it over. Written atomically before the runtime is called (`status: 'creating'`)
  * and again once the task runs (`status: 'started'`, with its pid); a task made but not started
@@ -112,6 +122,14 @@ export interface TaskRecord {
    * after a restart is unknown.
    */
   exitRecorder?: ProcessIdentity;
+  /**
+   * This run's OOM counter, taken before it ran: a daemon that adopts the task counts its kills
+   * from there (docker's `State.OOMKilled` of a run that a daemon restart cut), also for a task
+   * found exited. Absent: none (a bundle's relative cgroup, no memory hierarchy, a host task
+   * without a job, a task not started, or a record from before the field): an adopting daemon
+   * counts from its adoption, and one found exited has no OOM kill.
+   */
+  oomCounter?: OomCounterRecord;
   created: string;
   started: string | null;
   /**
@@ -159,6 +177,7 @@ const recordShape: Shape = {
   privileged: 'boolean?', securityOpt: 'string[]?', job: 'string|null', pid: 'integer', pidStartTime: 'string|null',
   outputKeeper: { shape: keeperShape, optional: true }, consoleKeeper: { shape: keeperShape, optional: true }, inputKeeper: { shape: keeperShape, optional: true },
   exitRecorder: { shape: { pid: 'integer', startTime: 'string' }, optional: true },
+  oomCounter: { shape: { cgroup: 'string', base: 'integer' }, optional: true },
   created: 'string', started: 'string|null', finished: 'string?', status: { oneOf: ['creating', 'created', 'started'] },
   autoRemove: 'boolean?', restartPolicy: { shape: { name: 'string', maximumRetryCount: 'integer?' }, optional: true },
   restartCount: 'integer?', manuallyStopped: 'boolean?', stopSignal: 'string?', stopTimeout: 'integer?',
@@ -202,7 +221,17 @@ export function parseTaskRecord(value: unknown, id: string): TaskRecord {
   const record = value as TaskRecord;
   if (record.id !== id) throw badRecord(`field id is ${describe(record.id)}, not the directory's ${JSON.stringify(id)}`);
   if (record.labels && !Object.values(record.labels).every((v) => typeof v === 'string')) throw badRecord(`field labels must map names to strings, got ${describe(record.labels)}`);
+  // Joined to the memory hierarchy's mount to be read: a path that climbs out of it is no cgroup.
+  const oom = record.oomCounter;
+  if (oom && !isCgroupPath(oom.cgroup)) throw badRecord(`field oomCounter.cgroup must be an absolute cgroup path without . or .., got ${describe(oom.cgroup)}`);
+  if (oom && oom.base < 0) throw badRecord(`field oomCounter.base must be a count (0 or more), got ${describe(oom.base)}`);
   return record;
+}
+
+/** Whether `p` is a cgroup below a hierarchy's root: absolute, and no `.` or `..` part. */
+function isCgroupPath(p: string): boolean {
+  const parts = p.split('/').slice(1);
+  return p.startsWith('/') && parts.length > 0 && parts.every((x) => x !== '' && x !== '.' && x !== '..');
 }
 
 /**
@@ -221,10 +250,11 @@ export interface ExitRecord {
    * A task's exit: whether its memory cgroup (runsc: its sandbox's; host: its job's) had an OOM
    * kill during this run — docker's `State.OOMKilled`, true even when the process killed was not
    * the task's init (under runsc it is the sentry, the whole sandbox goes). Counted from the run's
-   * start, or from the adoption of a task a daemon took over; false for a host task without a job
-   * (it runs in the daemon's cgroup), for an exit nobody saw, and for a runsc/runc `--rm` task
-   * without a memory limit (it runs attached: the runtime removes its cgroup at the exit, before
-   * the count is read). Absent: an exec's exit, or one written by a taskio before it (read as false).
+   * start — also by a daemon that adopted the task, running or found exited, from the count its
+   * record kept (`TaskRecord.oomCounter`), else from the adoption; false for a host task without a
+   * job (it runs in the daemon's cgroup), for an exit nobody saw of a task whose record kept no
+   * count, and for a runsc/runc `--rm` task without a memory limit (it runs attached: the runtime
+   * removes its cgroup at the exit, before the count is read). Absent: an exec's exit, or one written by a taskio before it (read as false).
    */
   oomKilled?: boolean;
 }

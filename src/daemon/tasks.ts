@@ -329,8 +329,12 @@ export class TaskManager {
     delete record.consoleKeeper;
     delete record.inputKeeper;
     try {
-      writeJsonAtomic(layout.taskFile(id), record);
+      // Kept with the record: a daemon that adopts this run counts its kills from before it ran.
       const oom = oomCounter(record, spec);
+      const saved = oom?.saved();
+      if (saved) record.oomCounter = saved;
+      else delete record.oomCounter;
+      writeJsonAtomic(layout.taskFile(id), record);
       const { runtime, jobRuntime } = taskRuntime(layout, record, this.#cpus, logger);
       // binary:// loggers get the task's output straight from the runtime; every other mode goes
       // through the FIFO set (log mode: the daemon reads it).
@@ -914,6 +918,8 @@ export class TaskManager {
     removeStaleExecPidFiles(layout.execDir(id), logger);
     let exit = readJson<ExitRecord>(layout.exitFile(id));
     const running = exit === null && record.status !== 'creating' && isSameLiveProcess(record.pid, record.pidStartTime);
+    // The run's counter from its record (its kills while no daemon ran count); without one a running task's is taken now.
+    const oom = record.oomCounter ? OomCounter.resume(record.oomCounter) : null;
     const state: TaskState = running ? 'running' : 'exited';
     // A keeper still there: the task runs, or it exited while no daemon ran and what it wrote last
     // is still in the keeper's pipes (and pty), to be read before the keeper goes.
@@ -962,13 +968,14 @@ export class TaskManager {
         } else {
           // Its status went to the recorder above the daemon that started it, if one lived then.
           exit = await this.#exitRecords.taskExit(record) ?? unknownExit('the task exited while no daemon was running', null);
+          exit = this.#oomKilledWhileAway(record, exit, oom);
         }
         // One that cannot be written is logged: the task is adopted all the same, exited (the next daemon finds it so again).
         if (written && writeExitFile(layout, id, exit, logger)) this.#exitRecords.forgetTaskExit(record);
       }
       logger.info({ id, state, pid: record.pid }, 'task adopted');
       const outputKept = running || kept === null ? undefined : control.finishKeptOutput();
-      const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true, outputKept });
+      const task = new DaemonTask(this.#ctx, { record, state, control, logCopy, keepAlive, exit, adopted: true, outputKept, ...(oom ? { oom } : {}) });
       // Whether it is paused takes a runtime call (seconds under load): the daemon answers meanwhile.
       if (running) void control.paused().then((paused) => { if (paused) task.lifecycle.apply('pause'); }, () => undefined);
       return task;
@@ -984,6 +991,19 @@ export class TaskManager {
       await logCopy?.close().catch(() => undefined);
       throw err;
     }
+  }
+
+  /**
+   * The exit of a task found exited at adoption with whether its run had an OOM kill, counted in its
+   * cgroup from the count its record kept (read before anything removes the cgroup: the runtime's
+   * delete comes after the adoption). The `oom` event is not told: as docker's live-restore, a
+   * daemon does not replay what happened while none ran (nor is this exit told as an event).
+   */
+  #oomKilledWhileAway(record: TaskRecord, exit: ExitRecord, oom: OomCounter | null): ExitRecord {
+    if (oom === null) return exit;
+    const oomKilled = oom.kills() > 0;
+    if (oomKilled) this.#ctx.logger.warn({ id: record.id }, 'task killed for lack of memory (OOM) while no daemon was running');
+    return { ...exit, oomKilled };
   }
 
   /**

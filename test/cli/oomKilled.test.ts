@@ -1,7 +1,7 @@
 import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
-import type { DaemonClient, ExitRecord } from '../../src/daemon/index.js';
+import type { CreateTaskRequest, DaemonClient, ExitRecord, TaskRecord } from '../../src/daemon/index.js';
 import { tmpDir } from '../helpers/common.js';
 import { signalTask } from '../../src/daemon/procStat.js';
 import { isGone } from '../fixtures/oci.js';
@@ -30,6 +30,22 @@ async function inspectWith(t: Test, own: string, template: string, ...ids: strin
 
 /** The exit file of task `id` of `own` as on disk. */
 const exitFile = (own: string, id: string): ExitRecord => JSON.parse(fs.readFileSync(path.join(own, 'tasks', id, 'exit'), 'utf8')) as ExitRecord;
+
+/** The record of task `id` of `own` as on disk. */
+const recordOf = (own: string, id: string): TaskRecord => JSON.parse(fs.readFileSync(path.join(own, 'tasks', id, 'task.json'), 'utf8')) as TaskRecord;
+
+/** SIGKILLs the daemon of `own` (its tasks run on) and waits until it is gone. */
+async function killDaemon(own: string): Promise<void> {
+  const daemon = daemonPid(own);
+  if (daemon === 0) throw new Error(`no daemon runs in ${own}`); // kill(0) would be this test's own process group
+  process.kill(daemon, 'SIGKILL');
+  await waitGone(daemon);
+}
+
+/** A task of `runtime` running `script`, which sees the directory `dir` as `D` (a container's bind mount at /d, a host task's own path). */
+function withDir(runtime: 'runc' | 'runsc' | 'host', dir: string, script: (d: string) => string): Pick<CreateTaskRequest, 'args' | 'mounts'> {
+  return runtime === 'host' ? { args: ['sh', '-c', script(dir)] } : { args: ['sh', '-c', script('/d')], mounts: [{ type: 'bind', source: dir, target: '/d' }] };
+}
 
 for (const runtime of ['runc', 'runsc', 'host'] as const) {
   t.test(`${runtime}: a task OOM-killed over its memory limit exits 137 with oomKilled true; one killed with KILL, false`, { timeout: 120_000 }, async (t) => {
@@ -90,7 +106,7 @@ t.test('a runc task given a memory limit by update, with none at its create: OOM
   t.equal(await inspectWith(t, root, '{{.State.OOMKilled}}', 'upd-oom'), 'true\n');
 });
 
-t.test('after a daemon restart: an adopted task OOM-killed is true; one killed while no daemon ran is false; an exit file without the field reads as false', { timeout: 120_000 }, async (t) => {
+t.test('after a daemon restart: an adopted task OOM-killed is true (its record without the OOM counter, as an older taskio wrote it); one killed while no daemon ran is false; an exit file without the field reads as false', { timeout: 120_000 }, async (t) => {
   const own = daemonRoot(t);
   const d = await client(own);
   t.teardown(() => d.close());
@@ -99,12 +115,13 @@ t.test('after a daemon restart: an adopted task OOM-killed is true; one killed w
   await d.createTask({ id: 'old-exit', runtime: 'host', args: ['sh', '-c', 'exit 3'] });
   const lost = await d.createTask({ id: 'lost', runtime: 'host', args: ['sleep', '1000'], limits: { memory: limit } });
   await d.wait('old-exit');
-  const daemon = daemonPid(own);
-  process.kill(daemon, 'SIGKILL');
-  await waitGone(daemon);
-  // As a taskio before the field wrote it.
+  await killDaemon(own);
+  // As a taskio before the fields wrote them: an exit without oomKilled, a record without its OOM counter (counted from the adoption).
   const { oomKilled: _dropped, ...old } = exitFile(own, 'old-exit');
   fs.writeFileSync(path.join(own, 'tasks', 'old-exit', 'exit'), JSON.stringify(old));
+  const { oomCounter: _counter, ...oldRecord } = recordOf(own, 'adopted-oom');
+  t.ok(_counter, 'the record keeps the counter of the run');
+  fs.writeFileSync(path.join(own, 'tasks', 'adopted-oom', 'task.json'), JSON.stringify(oldRecord));
   signalTask(lost.pid, null, 'SIGKILL', true);
   await eventually(() => isGone(lost.pid), 'the lost task to exit');
   // The command starts a daemon, which adopts the tasks.
@@ -116,3 +133,50 @@ t.test('after a daemon restart: an adopted task OOM-killed is true; one killed w
   t.match(await d.wait('adopted-oom'), { exitCode: 137, oomKilled: true }, 'adopted: its status from the exit recorder, the OOM kill is in its cgroup');
   t.equal(await inspectWith(t, own, '{{.State.OOMKilled}}', 'adopted-oom'), 'true\n');
 });
+
+t.test('a task OOM-killed while its daemon was SIGKILLed: the next daemon shows OOMKilled true, from the count its record kept (runc, host: exit 137; runsc: its code unknown, the sandbox gone)', { timeout: 180_000 }, async (t) => {
+  const own = daemonRoot(t);
+  const d = await client(own);
+  t.teardown(() => d.close());
+  const dir = tmpDir(t);
+  const runtimes = ['runc', 'host', 'runsc'] as const;
+  const tasks = await Promise.all(runtimes.map((runtime) => d.createTask({ id: `away-${runtime}`, runtime, limits: { memory: limit }, ...withDir(runtime, dir, hogWhenTold) })));
+  await killDaemon(own);
+  fs.writeFileSync(path.join(dir, 'go'), '');
+  await eventually(() => tasks.every((task) => isGone(task.pid)), 'the tasks to be OOM-killed', 60_000);
+  // The command starts a daemon, which adopts the tasks.
+  t.equal(await inspectWith(t, own, '{{.Id}} {{.State.Status}} {{.State.ExitCode}} {{.State.OOMKilled}}', ...runtimes.map((r) => `away-${r}`)),
+    'away-runc exited 137 true\naway-host exited 137 true\naway-runsc exited 255 true\n');
+  for (const runtime of runtimes) t.equal(exitFile(own, `away-${runtime}`).oomKilled, true, `${runtime}: the exit file`);
+});
+
+for (const runtime of ['runc', 'host'] as const) {
+  t.test(`${runtime}: an adopted running task whose child was OOM-killed while no daemon ran: OOMKilled true at its exit, told by an oom event then`, { timeout: 120_000 }, async (t) => {
+    const own = daemonRoot(t);
+    const d = await client(own);
+    t.teardown(() => d.close());
+    const dir = tmpDir(t);
+    const id = `child-${runtime}`;
+    // Its child holds the memory and is killed; the task goes on until told to end, and ends with 0.
+    const script = (at: string): string => `while [ ! -e ${at}/go ]; do sleep 0.1; done; sh -c '${hog}'; touch ${at}/survived; while [ ! -e ${at}/end ]; do sleep 0.1; done`;
+    await d.createTask({ id, runtime, limits: { memory: limit }, ...withDir(runtime, dir, script) });
+    await killDaemon(own);
+    fs.writeFileSync(path.join(dir, 'go'), '');
+    await eventually(() => fs.existsSync(path.join(dir, 'survived')), 'the child to be OOM-killed and the task to go on', 60_000);
+    t.equal(await inspectWith(t, own, '{{.State.Status}} {{.State.OOMKilled}}', id), 'running false\n', 'adopted running');
+    const ac = new AbortController();
+    const events = await d.events({ id, signal: ac.signal });
+    const seen: string[] = [];
+    const ended = (async () => {
+      for await (const e of events) {
+        seen.push(e.type);
+        if (e.type === 'exit') return ac.abort();
+      }
+    })();
+    fs.writeFileSync(path.join(dir, 'end'), '');
+    t.match(await d.wait(id), { exitCode: 0, oomKilled: true }, 'its run had an OOM kill, before this daemon adopted it');
+    await ended;
+    t.same(seen, ['oom', 'exit'], 'the oom event comes with its exit, as for a task this daemon started');
+    t.equal(await inspectWith(t, own, '{{.State.ExitCode}} {{.State.OOMKilled}}', id), '0 true\n');
+  });
+}

@@ -1,6 +1,6 @@
 /**
  * A task whose record the next daemon cannot use (docker's `dead`): JSON that does not parse, a
- * field of the wrong type, a required field missing — broken while no daemon runs, on real host and
+ * field of the wrong type, a required field missing, a path that climbs — broken while no daemon runs, on real host and
  * runc tasks. It is listed `dead` with the reason, every verb but rm/inspect/ps is refused with a
  * typed 409, and `rm -f` leaves nothing the daemon could identify as the task's (process, keeper,
  * cgroup, runtime state, directory). Also: `kill` of an adopted task whose process just ended,
@@ -36,6 +36,8 @@ const breakages: Record<string, { edit: (rec: Record<string, unknown>) => string
   'JSON that does not parse': { edit: (rec) => JSON.stringify(rec).slice(0, 40), reason: /not valid JSON|JSON/i, killsProcess: false },
   'a field of the wrong type (healthcheck.test: 5)': { edit: (rec) => JSON.stringify({ ...rec, healthcheck: { test: 5 } }), reason: /healthcheck\.test/, killsProcess: true },
   'a required field missing (bundle)': { edit: ({ bundle: _b, ...rec }) => JSON.stringify(rec), reason: /missing field bundle/, killsProcess: true },
+  // Joined to the memory hierarchy's mount to be read: one that climbs out of it is refused.
+  'an OOM counter whose cgroup climbs (oomCounter.cgroup: /../../etc)': { edit: (rec) => JSON.stringify({ ...rec, oomCounter: { cgroup: '/../../etc', base: 0 } }), reason: /oomCounter\.cgroup .*"\/\.\.\/\.\.\/etc"/, killsProcess: true },
 };
 
 const runtimes = ['host', 'runc'] as const;
