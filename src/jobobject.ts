@@ -14,4 +14,6 @@ export {
   EnterJobFailedExitCode, type JobCommand, type JobSpawnOptions,
   type JobMemoryStats, type JobProcessorStats, type JobStorageStats, type JobIOAttributionStats,
   cgroupLayout, type CgroupLayout, ParentName, Win32Error,
+  // A supervisor that never moves itself between cgroups turns on what the daemon does (README).
+  enableCgroupWarmup,
 } from './runtime/jobobject/index.js';
