@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
 # Installs what taskio's tests, bench and demo need on a fresh Debian 12 machine (as root):
 # the real runtimes (runsc, runc), a static busybox for container rootfs, conmon for the log
-# bench, tini's static build (`run --init`), and the npm packages from the lockfile. Safe to run
+# bench, tini's static build (`run --init`), procps (`top ID [ps OPTIONS]` runs the host's ps;
+# Debian's container images leave it out), and the npm packages from the lockfile. Safe to run
 # again: it skips what is there.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-debs=(runsc runc busybox-static conmon tini)
+debs=(runsc runc busybox-static conmon tini procps)
 missing=()
 for p in "${debs[@]}"; do dpkg-query -W -f='${Status}' "$p" 2>/dev/null | grep -q 'ok installed' || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

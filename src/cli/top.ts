@@ -1,18 +1,18 @@
 import { validateId } from '../ids.js';
 import { withDaemon } from './daemonClient.js';
-import { UsageError } from './flags.js';
 import { formatTable } from './table.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * `taskio top TASK`: the task's processes as a table (PID, PPID, COMMAND). runc and host tasks
- * show host pids; runsc tasks the sandbox's own. docker passes `ps` options after the id to the
- * host's `ps`; the daemon lists processes itself, so options are refused, naming them.
+ * `taskio top TASK [ps OPTIONS]`: the task's processes as a table. Without options the daemon's
+ * own (PID, PPID, COMMAND; runsc tasks with the sandbox's pids); with them, as docker's, the
+ * host's `ps` run with them by the daemon, its rows those of the task's processes (runc and host
+ * tasks: `top web aux`, `top web -eo pid,rss,comm`).
  */
 export async function top(ctx: VerbContext): Promise<void> {
   const [task, ...psOptions] = ctx.args.operands;
-  if (psOptions.length > 0) throw new UsageError(ctx.command, `ps options are not supported: ${psOptions.join(' ')}`);
   const id = validateId(task);
-  const { titles, processes } = await withDaemon(ctx, (c) => c.top(id));
+  // docker's CLI sends the options joined by spaces; the daemon splits them again.
+  const { titles, processes } = await withDaemon(ctx, (c) => c.top(id, psOptions.length > 0 ? { psArgs: psOptions.join(' ') } : {}));
   ctx.stdout.write(formatTable(titles, processes));
 }

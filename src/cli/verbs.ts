@@ -205,7 +205,12 @@ export const specs: readonly VerbSpec[] = [
     flags: [jsonOrTemplate, { name: 'type', kind: 'string', description: 'Return JSON for specified type (container: a task, the only type taskio has)', parse: parseInspectType }],
   },
   {
-    name: 'top', usage: 'TASK [ps OPTIONS]', summary: 'Display the running processes of a task', interspersed: false, operands: { min: 1 }, flags: [],
+    name: 'top',
+    usage: 'TASK [ps OPTIONS]',
+    summary: 'Display the running processes of a task (ps OPTIONS: runc and host tasks)',
+    interspersed: false,
+    operands: { min: 1 },
+    flags: [],
   },
   {
     name: 'stats',

@@ -11,6 +11,8 @@ import { peerShutWrite } from '../sys/index.js';
 import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
+import { parsePsArgs } from './psArgs.js';
+import { psTop } from './psTop.js';
 import { checkCreateRequest } from './createRequest.js';
 import { checkConsoleSize, startConsoleSize } from './consoleSize.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -303,9 +305,16 @@ export function apiRouter(api: ApiContext): Router {
     await t.closeStdin();
   });
 
+  // docker's top: without ps_args the daemon's own table; with them the host's ps (psTop.ts).
   r.add('GET', '/tasks/:id/top', async (ctx) => {
-    checkQuery(ctx.query, {});
-    const list = await task(ctx).processes();
+    const psArgs = parsePsArgs(checkQuery(ctx.query, { ps_args: 'string' }).ps_args as string | undefined);
+    const t = task(ctx);
+    if (psArgs.length > 0 && t.record.runtime === 'runsc') {
+      // runsc's processes live in the sandbox's kernel: the host's ps sees only the sandbox, and `runsc ps` takes no ps options.
+      throw new TaskioError('ERR_NOT_SUPPORTED', `ps options need runtime runc or host: task ${t.id} runs on runsc, whose processes the host's ps cannot see (top ${t.id} without options lists them)`);
+    }
+    const list = await t.processes();
+    if (psArgs.length > 0) return { body: await psTop(psArgs, list.map((p) => p.pid)) };
     return { body: { titles: ['PID', 'PPID', 'COMMAND'], processes: list.map((p) => [String(p.pid), p.ppid === null ? '' : String(p.ppid), p.command]) } };
   });
 

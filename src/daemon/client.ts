@@ -509,9 +509,14 @@ export class DaemonClient {
     await this.#json('POST', this.#task(id, '/close-stdin'), undefined, opts);
   }
 
-  /** `GET /tasks/:id/top`. */
-  top(id: string, opts: CallOptions = {}): Promise<{ titles: string[]; processes: string[][] }> {
-    return this.#json('GET', this.#task(id, '/top'), undefined, opts);
+  /**
+   * `GET /tasks/:id/top` (docker's top): the task's processes. `psArgs` (docker's `ps_args`, e.g.
+   * `aux`, `-eo pid,rss,comm`; runc and host tasks) runs the host's ps with them, its rows kept
+   * for the task's processes; without it the daemon's own table (PID, PPID, COMMAND).
+   */
+  top(id: string, opts: CallOptions & { psArgs?: string } = {}): Promise<{ titles: string[]; processes: string[][] }> {
+    const q = opts.psArgs === undefined ? '' : `?${new URLSearchParams({ ps_args: opts.psArgs })}`;
+    return this.#json('GET', this.#task(id, `/top${q}`), undefined, opts);
   }
 
   /** `GET /tasks/:id/stats`: one sample (CPU % over 250 ms). */

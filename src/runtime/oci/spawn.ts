@@ -66,7 +66,7 @@ let execaModule: Promise<typeof import('execa')> | undefined;
 /**
  * execa, loaded by the first command that needs it: it is most of what importing taskio would
  * otherwise load (≈ 2.7 MB of heap), and a supervisor that reaps its children (the daemon) never
- * runs it ({@link start}).
+ * runs it ({@link runCommand}).
  */
 function loadExeca(): Promise<typeof import('execa')> {
   return (execaModule ??= import('execa'));
@@ -88,7 +88,7 @@ export function timeoutError(inv: { command: string; args: readonly string[]; su
  */
 export async function invoke(inv: Invocation): Promise<Outcome> {
   const offset = inv.logPath ? await logOffset(inv.logPath) : 0;
-  const r = await start(inv);
+  const r = await runCommand(inv);
   if (r.spawnError !== undefined) throw missingBinaryError(inv.command, r.spawnError, r);
   if (r.cut === 'abort') throw abortError(inv.signal);
   if (r.cut === 'timeout') throw timeoutError(inv, inv.timeout!, r, inv.logPath ? await lastLogError(inv.logPath, offset) : '');
@@ -109,11 +109,13 @@ export async function invoke(inv: Invocation): Promise<Outcome> {
 }
 
 /**
- * Starts the command of `inv`. Where an exit monitor reaps in this process (a supervisor: the
- * daemon, a shim), through `posix_spawn` and that monitor ({@link runMonitored}), which spares the
- * fork of the whole process that libuv makes for every command; elsewhere through execa.
+ * Runs the command of `inv` to its end, never through a shell. Where an exit monitor reaps in this
+ * process (a supervisor: the daemon, a shim), through `posix_spawn` and that monitor
+ * ({@link runMonitored}), which spares the fork of the whole process that libuv makes for every
+ * command; elsewhere through execa. Any command a supervisor runs goes through here (the daemon's
+ * `ps` too): a Node `child_process` there would race the monitor's reaping.
  */
-async function start(inv: Invocation): Promise<Ran> {
+export async function runCommand(inv: Invocation): Promise<Ran> {
   const handsOff = inv.stdio !== undefined || (inv.extraFiles?.length ?? 0) > 0;
   const std = inv.stdio ?? (['ignore', 'ignore', 'ignore'] as const);
   const bounds = { ...(inv.timeout ? { timeout: inv.timeout } : {}), ...(inv.signal ? { signal: inv.signal } : {}) };
