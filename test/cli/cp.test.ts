@@ -5,7 +5,8 @@ import path from 'node:path';
 import { spawn, spawnSync } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
-import { containerCgroupParent } from '../../src/daemon/containerCgroup.js';
+import { containerCgroup, containerCgroupParent } from '../../src/daemon/containerCgroup.js';
+import { cgroupDirs } from '../../src/runtime/oci/containerCgroups.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { client, cliMain, daemonPid, daemonRoot, eventually, runtimeIdOf, treeOf, waitGone } from '../daemon/helpers.js';
@@ -158,6 +159,16 @@ function processesOf(marker: string | null, root?: string): number[] {
  * The containers the daemon's runc or runsc knows (`list`, sorted), task `id`'s copy helpers'
  * bundles left in its directory, and their cgroups left in any hierarchy.
  */
+/**
+ * The runtime ids of task `box`'s copy helpers in `root` (`<id>+cp+<tag>`, each as `runtimeIdOf`
+ * makes it): `start`, what every one begins with, and `pattern`, what matches one.
+ */
+function helperRuntimeIds(root: string, runtime: 'runc' | 'runsc'): { start: string; pattern: RegExp } {
+  const [start, end] = runtimeIdOf(root, runtime, 'box+cp+00000000').split('00000000') as [string, string];
+  const quoted = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+  return { start, pattern: new RegExp(`^${quoted(start)}[0-9a-f]{8}${quoted(end)}$`) };
+}
+
 function runtimeLeft(root: string, id: string, runtime: 'runc' | 'runsc' = 'runc'): { containers: string[]; helperDirs: string[]; helperCgroups: string[] } {
   const list = spawnSync(runtime, ['--root', path.join(root, 'runtime', runtime), 'list', '--quiet'], { encoding: 'utf8' });
   const dir = path.join(root, 'tasks', id);
@@ -249,7 +260,7 @@ async function runningHelper(t: Test, root: string, args: string[], runtime = 'r
 t.test('runc: a copy helper that still runs holds off the start, and rm -f ends it first: nothing left', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
   const { c, exited } = await runningHelper(t, root, ['create']);
-  t.match(runtimeLeft(root, 'box'), { containers: [new RegExp(`^${runtimeIdOf(root, 'runc', 'box')}\\+cp\\+[0-9a-f]{8}$`)], helperDirs: [/^cp-/], helperCgroups: [/\+cp\+/] }, 'one helper container, its bundle in the task\'s directory, its cgroup');
+  t.match(runtimeLeft(root, 'box'), { containers: [helperRuntimeIds(root, 'runc').pattern], helperDirs: [/^cp-/], helperCgroups: [/\+cp\+/] }, 'one helper container, its bundle in the task\'s directory, its cgroup');
   const start = await taskio(root, ['start', 'box']);
   t.same([start.status, start.stderr], [125, 'taskio start: cannot start task box: a copy into or out of it runs (taskio cp); start it once that is done\n']);
   const rm = await taskio(root, ['rm', '-f', 'box']);
@@ -312,7 +323,7 @@ t.test('runc: a restart of --restart always that comes while a copy out of the e
  * still names it: not a zombie).
  */
 function helperProcesses(root: string, runtime: 'runc' | 'runsc'): number[] {
-  if (runtime === 'runsc') return processesOf(`${runtimeIdOf(root, 'runsc', 'box')}+cp+`);
+  if (runtime === 'runsc') return processesOf(helperRuntimeIds(root, 'runsc').start);
   return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n)).filter((n) => {
     try {
       const stat = fs.readFileSync(`/proc/${n}/stat`, 'utf8');
@@ -332,7 +343,7 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.equal((await taskio(root, ['run', '-d', '--name', bystander, '--runtime', runtime, '--', 'sleep', '1000'])).status, 0);
     const { exited } = await runningHelper(t, root, ['run'], runtime);
     const tasks = [runtimeIdOf(root, runtime, 'box'), runtimeIdOf(root, runtime, bystander)].sort();
-    const helperId = new RegExp(`^${runtimeIdOf(root, runtime, 'box')}\\+cp\\+[0-9a-f]{8}$`);
+    const helperId = helperRuntimeIds(root, runtime).pattern;
     const before = runtimeLeft(root, 'box', runtime);
     t.same([before.containers.filter((n) => !helperId.test(n)), before.containers.filter((n) => helperId.test(n)).length], [tasks, 1], 'the helper\'s container runs beside the tasks\'');
     t.match(before, { helperDirs: [/^cp-[0-9a-f]{8}$/], helperCgroups: [/\+cp\+/] }, 'its bundle in the task\'s directory, its cgroup');
@@ -350,6 +361,14 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.match(await c.getTask(bystander), { status: 'running' }, `task ${bystander} still runs`);
     const exec = await taskio(root, ['exec', bystander, 'true']);
     t.same([exec.status, exec.stderr], [0, ''], 'an exec in it runs');
+    // runsc took "box" for the beginning of the bystander's id too: box's delete failed, and its
+    // rm -f left its state and its cgroup in every v1 hierarchy, one per run of this test.
+    const rm = await taskio(root, ['rm', '-f', 'box', bystander]);
+    t.same([rm.status, rm.stderr], [0, ''], 'rm -f of both');
+    t.same(runtimeLeft(root, 'box', runtime).containers, [], 'no container of either left');
+    const cgroups = ['box', bystander].map((id) => containerCgroup(`${jobPrefix(root)}${id}`));
+    t.same(cgroups.flatMap((g) => cgroupDirs(g).filter((d) => d.endsWith(g))), [], 'no cgroup of either left, in any hierarchy');
+    t.notMatch(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /runtime delete failed/, 'each runtime delete succeeded');
   });
 }
 
@@ -439,7 +458,7 @@ t.test('runsc: cp out of an exited task, through a helper sandbox made from its 
   const out = await taskio(root, ['cp', 'box:/bin/sh', `${H}/sh`]);
   t.same([out.status, out.stderr], [0, ''], 'cp out of the exited task');
   t.equal(fs.readlinkSync(path.join(H, 'sh')), 'busybox', 'the link of its root, as a link');
-  const helper = `${runtimeIdOf(root, 'runsc', 'box')}+cp+`;
+  const helper = helperRuntimeIds(root, 'runsc').start;
   const list = spawnSync('runsc', ['--root', path.join(root, 'runtime', 'runsc'), 'list', '-quiet'], { encoding: 'utf8' });
   t.equal(list.status, 0);
   t.same(list.stdout.split('\n').filter((n) => n.startsWith(helper)), [], 'the helper\'s sandbox was deleted');

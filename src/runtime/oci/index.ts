@@ -17,11 +17,12 @@
  *   would delete the live container. `create`/`run`/`restore` check the root's state and claim the
  *   id for the call in this process; the runtime's own duplicate refusal maps to the same code.
  * - The runtime binary knows a container by the caller's id behind a prefix made from `--root`
- *   (`Runsc.runtimeId`): runsc names its sandbox's control socket after the id host-wide, and both
- *   runtimes default a container's cgroup to the id (runsc `/<id>`, runc `<caller's cgroup>/<id>`),
- *   so two roots could not each run one id.
- *   Every method takes and returns the caller's id; a container made under the bare id (before
- *   the prefix) is still found by it.
+ *   and before `++` (`Runsc.runtimeId`): runsc names its sandbox's control socket after the id
+ *   host-wide, and both runtimes default a container's cgroup to the id (runsc `/<id>`, runc
+ *   `<caller's cgroup>/<id>`), so two roots could not each run one id; runsc takes an id for the
+ *   beginning of any container's, so without the end `box` was ambiguous beside `box2`.
+ *   Every method takes and returns the caller's id; a container made under an older id (the bare
+ *   id, the prefixed one without the end) is still found by it.
  * - `update` only where the binary's help lists it (`ERR_NOT_SUPPORTED` otherwise); `kill --pid` and
  *   `internalPidFile` are runsc-only (runc: `ERR_NOT_SUPPORTED` / ignored).
  * - Every command has a time limit ({@link defaultTimeouts}: 60 s create/run, 5 min

@@ -17,7 +17,7 @@ import { cgroupDirs, containerCgroups, removeNewCgroups, type HierarchyCgroup } 
 import { invoke, timeoutError, type Outcome } from './spawn.js';
 import { containerStarted } from './started.js';
 import { isRunscStateOf } from './runscState.js';
-import { runtimeIdPrefix } from './runtimeId.js';
+import { runtimeIdEnd, runtimeIdPrefix } from './runtimeId.js';
 import { parseStats } from './stats.js';
 import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
 import type {
@@ -104,13 +104,22 @@ export class Runsc {
   /**
    * The id the runtime binary knows container `id` by under this root: `id` behind a prefix made
    * from the root ({@link runtimeIdPrefix}), so that two roots can each run a container `id` at
-   * once. The methods take and return the caller's id; this one is for reading what the runtime
-   * itself shows: its state files, its processes' command lines, the default cgroup (see
-   * `containerCgroups`).
+   * once, and before {@link runtimeIdEnd}, so that runsc never takes it for the beginning of
+   * another container's id. The methods take and return the caller's id; this one is for reading
+   * what the runtime itself shows: its state files, its processes' command lines, the default
+   * cgroup (see `containerCgroups`).
    * @throws TaskioError `ERR_INVALID_ID`.
    */
   runtimeId(id: string): string {
-    return this.#runtimeIdPrefix() + validateContainerId(id);
+    return this.#runtimeIdPrefix() + validateContainerId(id) + runtimeIdEnd;
+  }
+
+  /**
+   * The ids an older taskio made container `id` under, newest first: behind the prefix without the
+   * end (before {@link runtimeIdEnd}), and the bare id (before the prefix).
+   */
+  #olderIds(id: string): string[] {
+    return [this.#runtimeIdPrefix() + validateContainerId(id), id];
   }
 
   #runtimeIdPrefix(): string {
@@ -119,17 +128,19 @@ export class Runsc {
   }
 
   /**
-   * The id the runtime knows existing container `id` by: {@link runtimeId}, or `id` itself for a
-   * container made under this root before taskio prefixed ids (a daemon adopting an older one's
-   * tasks) while no container of the prefixed id exists. A root that cannot be read is left to
-   * the runtime to report.
+   * The id the runtime knows existing container `id` by: {@link runtimeId}, or one of its
+   * {@link #olderIds} for a container an older taskio made under this root (a daemon adopting an
+   * older one's tasks) while no container of the new id exists. A root that cannot be read is
+   * left to the runtime to report.
    */
   async #known(id: string): Promise<string> {
     const runtimeId = this.runtimeId(id);
     const dialect = await this.dialect();
     const root = path.resolve(this.root);
     const has = (name: string): Promise<boolean> => hasState(dialect, root, name).catch(() => false);
-    return !(await has(runtimeId)) && (await has(id)) ? id : runtimeId;
+    if (await has(runtimeId)) return runtimeId;
+    for (const older of this.#olderIds(id)) if (await has(older)) return older;
+    return runtimeId;
   }
 
   /** What the binary is and which subcommands it has (probed once per binary). */
@@ -339,7 +350,11 @@ export class Runsc {
     // runc prints `null` for an empty root.
     const list = parseJson<ContainerInfo[] | null>(stdout, this.command, 'list') ?? [];
     const prefix = this.#runtimeIdPrefix();
-    return list.map((c) => (typeof c.id === 'string' && c.id.startsWith(prefix) ? { ...c, id: c.id.slice(prefix.length) } : c));
+    return list.map((c) => {
+      if (typeof c.id !== 'string' || !c.id.startsWith(prefix)) return c;
+      const id = c.id.slice(prefix.length);
+      return { ...c, id: id.endsWith(runtimeIdEnd) ? id.slice(0, -runtimeIdEnd.length) : id };
+    });
   }
 
   /**
@@ -462,7 +477,7 @@ export class Runsc {
         stopWarmup = holdCgroupWarmup();
         started?.then(stopWarmup, stopWarmup);
       }
-      if ((await hasState(dialect, root, runtimeId)) || (await hasState(dialect, root, id))) throw this.#exists(id);
+      for (const name of [runtimeId, ...this.#olderIds(id)]) if (await hasState(dialect, root, name)) throw this.#exists(id);
       const spec = specOf(bundle);
       cgroups = cgroupsBefore(spec, runtimeId, dialect);
       return await call(dialect, runtimeId, { ociSeccomp: this.#options.ociSeccomp === true || hasSeccomp(spec) });

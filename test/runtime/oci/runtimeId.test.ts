@@ -9,10 +9,11 @@ import path from 'node:path';
 import crypto from 'node:crypto';
 import { spawnSync } from 'node:child_process';
 import t, { type Test } from 'tap';
-import { cgroupDirs } from '../../../src/runtime/oci/containerCgroups.js';
+import { cgroupDirs, containerCgroups } from '../../../src/runtime/oci/containerCgroups.js';
 import { processesByArgv } from '../../../src/procArgv.js';
 import { defaultMonitor } from '../../../src/runtime/reaper/index.js';
 import type { Dialect } from '../../../src/runtime/oci/index.js';
+import { runtimeIdPrefix } from '../../../src/runtime/oci/runtimeId.js';
 import { binaries, isGone, leftoversUnder, outputPipe, scratch, waitFor, waitStatus, type Scratch } from '../../fixtures/oci.js';
 
 const opts = { timeout: 60_000 };
@@ -74,7 +75,7 @@ for (const dialect of ['runsc', 'runc'] as const) {
     await a!.delete(id);
     t.equal((await b!.state(id)).status, 'running', 'a delete under one root leaves the other\'s container');
     t.not(a!.runtimeId(id), b!.runtimeId(id), 'the runtime knows them by different ids');
-    t.match(a!.runtimeId(id), new RegExp(`^[0-9a-f]{8}-${id}$`), 'the id behind a prefix of the root');
+    t.match(a!.runtimeId(id), new RegExp(`^[0-9a-f]{8}-${id}\\+\\+$`), 'the id behind a prefix of the root, before the end');
     if (dialect === 'runsc') {
       const sandboxes = processesByArgv((argv) => argv[0] === 'runsc-sandbox' && argv.includes(`--root=${roots[1]!.root}`));
       t.same(sandboxes.map((p) => fs.readFileSync(`/proc/${p}/cmdline`, 'utf8').split('\0').at(-2)), [b!.runtimeId(id)], 'its sandbox is named by the runtime id');
@@ -84,14 +85,16 @@ for (const dialect of ['runsc', 'runc'] as const) {
     nothingLeft(t, roots, id);
   });
 
-  t.test(`${dialect}: a container made under the bare id (before ids were prefixed) is still driven by it, and blocks a new one of that id`, opts, async (t) => {
+  // Older taskio: the bare id (before ids were prefixed), the prefixed one before it had its end.
+  for (const older of ['bare', 'prefixed'] as const) t.test(`${dialect}: a container made under the ${older} id of an older taskio is still driven by it, and blocks a new one of that id`, opts, async (t) => {
     const s = scratchFor(t, dialect);
     const id = `bare-${crypto.randomBytes(3).toString('hex')}`;
+    const runtimeId = older === 'bare' ? id : `${runtimeIdPrefix(s.root)}${id}`;
     const bundle = await s.bundle('bare', { args: ['sleep', '1000'] });
     const global = [...(await s.runtime.globalArgs())];
-    t.teardown(() => spawnSync(binaries[dialect], [...global, 'delete', '--force', id], { stdio: 'ignore' }));
-    const made = spawnSync(binaries[dialect], [...global, 'run', '--detach', '--bundle', bundle, id], { stdio: 'ignore', timeout: 30_000 });
-    t.equal(made.status, 0, `${dialect} run --detach of the bare id`);
+    t.teardown(() => spawnSync(binaries[dialect], [...global, 'delete', '--force', runtimeId], { stdio: 'ignore' }));
+    const made = spawnSync(binaries[dialect], [...global, 'run', '--detach', '--bundle', bundle, runtimeId], { stdio: 'ignore', timeout: 30_000 });
+    t.equal(made.status, 0, `${dialect} run --detach of the ${older} id`);
     const state = await s.runtime.state(id);
     t.equal(state.status, 'running', 'its state, by the caller\'s id');
     t.same((await s.runtime.list()).map((c) => c.id), [id], 'listed by it');
@@ -105,5 +108,36 @@ for (const dialect of ['runsc', 'runc'] as const) {
     await waitFor('its process to be gone', () => isGone(state.pid));
     t.same((await s.runtime.list()), [], 'deleted by it');
     nothingLeft(t, [s], id);
+    t.same(cgroupDirs(`/${runtimeId}`), [], `no cgroup /${runtimeId}`);
+  });
+
+  // runsc took the id a command names for the beginning of a container's: beside `x-y` (or a copy
+  // helper's `x+cp+<tag>`), every command on `x` failed "ambiguous", and its forced delete left its
+  // sandbox, state and cgroups.
+  t.test(`${dialect}: containers whose ids begin with another's id are each driven by their own`, opts, async (t) => {
+    const s = scratchFor(t, dialect);
+    const x = `x-${crypto.randomBytes(3).toString('hex')}`;
+    const ids = [`${x}-y`, `${x}+cp+0a1b2c3d`, x];
+    t.teardown(async () => { for (const id of ids) await s.runtime.delete(id, { force: true }).catch(() => undefined); });
+    const pids: number[] = [];
+    for (const id of ids) {
+      await s.runtime.run(id, await s.bundle('begins', { args: ['sleep', '1000'] }), { detach: true });
+      pids.push((await s.runtime.state(id)).pid);
+    }
+    t.same((await s.runtime.list()).map((c) => c.id).sort(), [...ids].sort(), 'listed by the callers\' ids');
+    const out = outputPipe();
+    t.teardown(() => out.close());
+    await s.runtime.exec(x, { args: ['echo', 'exec in x'], cwd: '/', env: ['PATH=/bin'] }, { detach: true, stdio: ['ignore', out.write, out.write] });
+    out.closeWrite();
+    t.equal(await out.ended, 'exec in x\n', 'an exec in the one whose id begins the others\'');
+    await s.runtime.kill(x, 'KILL', { all: true });
+    await waitStatus(s.runtime, x, 'stopped');
+    await s.runtime.delete(x);
+    t.same((await s.runtime.list()).map((c) => c.id).sort(), ids.slice(0, 2).sort(), 'it alone is deleted');
+    for (const id of ids.slice(0, 2)) t.equal((await s.runtime.state(id)).status, 'running', `${id} runs on`);
+    for (const id of ids.slice(0, 2)) await s.runtime.delete(id, { force: true });
+    await waitFor('the containers\' processes to be gone', () => pids.every(isGone));
+    nothingLeft(t, [s], x);
+    t.same(ids.flatMap((id) => cgroupDirs(containerCgroups({}, s.runtime.runtimeId(id), dialect)!)), [], 'no cgroup of any of them');
   });
 }
