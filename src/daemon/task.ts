@@ -26,6 +26,8 @@ import { OomCounter } from './oom.js';
 import type { ExitRecord, TaskRecord } from './records.js';
 import { readSpec } from './bundle.js';
 import { startCopyHelper } from './copyHelper.js';
+import { containerCgroup, removeStaleContainerCgroup } from './containerCgroup.js';
+import { jobPrefix } from './runtimes.js';
 import type { HealthConfig } from './healthcheck.js';
 import { HealthMonitor } from './healthMonitor.js';
 import type { HealthView } from './healthState.js';
@@ -553,6 +555,7 @@ export class DaemonTask {
     } catch (err) {
       if (!force) throw err;
       this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
+      await this.#removeEmptyCgroup();
     }
     await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
     await this.#logCopy?.close();
@@ -561,6 +564,22 @@ export class DaemonTask {
   }
 
   #runtimeDeleted: Promise<void> | null = null;
+
+  /**
+   * After a forced removal whose runtime delete failed: the task's cgroup (`containerCgroup`),
+   * which the runtime removes only at a delete that succeeds, once it holds no process — as the
+   * removal of a dead task does, and as containerd's shim and docker leave no cgroup of a
+   * container they removed. One that still holds processes is left, logged: they are no longer
+   * the task's to kill.
+   */
+  async #removeEmptyCgroup(): Promise<void> {
+    if (this.record.runtime === 'host') return;
+    const name = `${jobPrefix(this.#ctx.layout.root)}${this.id}`;
+    await removeStaleContainerCgroup(name).then(
+      (dirs) => { if (dirs.length > 0) this.#ctx.logger.info({ id: this.id, cgroup: containerCgroup(name) }, 'removed the task\'s cgroup its runtime delete left'); },
+      (err: unknown) => this.#ctx.logger.warn({ err, id: this.id, cgroup: containerCgroup(name) }, 'the task\'s cgroup is left as it is'),
+    );
+  }
 
   /** The runtime's delete, once what the task's keeper kept is read ({@link #keptOutputRead}). */
   async #deleteControl(): Promise<void> {
