@@ -17,6 +17,8 @@ import { isGone } from '../fixtures/oci.js';
 import { Runsc } from '../../src/runtime/oci/index.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
+import { jobNamesWithPrefix, removeStaleJob } from '../../src/runtime/jobobject/staleJob.js';
+import { containerCgroupNamesWithPrefix, removeStaleContainerCgroup } from '../../src/daemon/containerCgroup.js';
 import { processesByArgv } from '../../src/procArgv.js';
 import { parentPid } from '../../src/runtime/reaper/children.js';
 
@@ -147,6 +149,38 @@ export async function cleanRoot(root: string): Promise<void> {
   })));
   // A recorder killed above may have been writing a record: the removal tries again.
   await removeByHand(root);
+  await sweepCgroupsOf(root);
+}
+
+/**
+ * Removes the empty cgroups `root`'s tasks left — host tasks' jobs and runsc/runc tasks' cgroups —
+ * as the next daemon's start would (`sweepStaleJobs`); no daemon starts on a root removed here. A
+ * test that ended with its daemon SIGKILLed (and its tasks killed by hand above) left them: one per
+ * run of such a test piled up on the host. Waits for the tasks' processes to be gone (a SIGKILLed
+ * group leaves its cgroup a moment after); one still busy after that is reported, not removed.
+ */
+async function sweepCgroupsOf(root: string): Promise<void> {
+  const prefix = jobPrefix(root);
+  const kinds = [
+    { names: () => jobNamesWithPrefix(prefix), remove: removeStaleJob },
+    { names: () => containerCgroupNamesWithPrefix(prefix), remove: removeStaleContainerCgroup },
+  ];
+  const left = async (): Promise<string[]> => {
+    const busy: string[] = [];
+    for (const kind of kinds) {
+      for (const name of await kind.names()) {
+        try {
+          await kind.remove(name);
+        } catch {
+          busy.push(name); // processes still in it
+        }
+      }
+    }
+    return busy;
+  };
+  let busy: string[] = [];
+  await eventually(async () => (busy = await left()).length === 0, 'the cgroups of the root\'s tasks to empty', 10_000)
+    .catch(() => process.stderr.write(`# cgroups of ${root} still hold processes: ${busy.join(', ')}\n`));
 }
 
 /**
