@@ -20,13 +20,33 @@ export const copyDirPrefix = 'cp-';
 export const copyTag = /^[0-9a-f]{8}$/;
 
 /**
- * The id of task `taskId`'s copy helper `tag` (its runtime's container, its cgroup's name after the
+ * The longest runsc copy helper id (`<id>+<kind>+<tag>`): runsc binds its sandbox's control socket to
+ * the abstract `runsc-sandbox.<runtime id>`, a unix socket name of bounded length, and refuses a
+ * runtime id of 93 characters or more ("creating control server socket … invalid argument"; 92 is
+ * taken, measured with runsc 2022-12-19). The runtime id is the helper's behind the root's
+ * 9-character prefix and before the 2-character end (`runtimeId.ts`): 92 - 11 = 81.
+ */
+const runscHelperIdMax = 81;
+
+/**
+ * The id of task `record`'s copy helper `tag` (its runtime's container, its cgroup's name after the
  * root's prefix): `<id>+cp+<tag>`. No task id holds a `+` (`validateContainerId` in ids.ts): a
  * helper's id is never a task's, and the next daemon deleting a task's helpers as leftovers never
  * meets a task (a task `web-cp-0a1b2c3d` would have been one of `web`'s under `-cp-`).
+ *
+ * A runsc task whose `<id>+cp+<tag>` is longer than {@link runscHelperIdMax} (an id of 70
+ * characters or more) gets `<its first 51 characters>-<16 hex of the id's sha256>+cph+<tag>`
+ * instead: runsc refused the longer one ("creating control server socket … invalid argument"), so
+ * `taskio cp` never worked on such a task once it was not running. Its own kind, `cph`, keeps it
+ * apart from the helpers of a task named like its first part; the hash, from another long id that
+ * begins alike. runc and host tasks keep the long id: runc has no such limit, and a daemon that
+ * adopts a task finds the helpers an older one left by their id.
  */
-export function copyHelperId(taskId: string, tag: string): string {
-  return `${taskId}+cp+${tag}`;
+export function copyHelperId(record: Pick<TaskRecord, 'id' | 'runtime'>, tag: string): string {
+  const full = `${record.id}+cp+`;
+  if (record.runtime !== 'runsc' || full.length + 8 <= runscHelperIdMax) return full + tag;
+  const hash = crypto.createHash('sha256').update(record.id).digest('hex').slice(0, 16);
+  return `${record.id.slice(0, 51)}-${hash}+cph+${tag}`;
 }
 
 /** The cgroup name of copy helper `helperId` (runsc, runc): its own, never its task's. */
@@ -48,7 +68,7 @@ export function copyHelperCgroup(layout: DaemonLayout, helperId: string): string
  */
 export async function startCopyHelper(layout: DaemonLayout, record: TaskRecord, config: ExecConfig, logger: Logger): Promise<DaemonExec> {
   const tag = crypto.randomBytes(4).toString('hex');
-  const helperId = copyHelperId(record.id, tag);
+  const helperId = copyHelperId(record, tag);
   const dir = path.join(layout.taskDir(record.id), `${copyDirPrefix}${tag}`);
   const bundle = path.join(dir, 'bundle');
   fs.mkdirSync(dir, { mode: 0o700 });

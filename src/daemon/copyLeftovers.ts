@@ -37,7 +37,7 @@ export async function removeCopyLeftovers(layout: DaemonLayout, record: TaskReco
       return false;
     }
   });
-  if (removed.length > 0) logger.warn({ id: record.id, helpers: removed.map((tag) => copyHelperId(record.id, tag)) }, 'removed the copy helpers a killed daemon left');
+  if (removed.length > 0) logger.warn({ id: record.id, helpers: removed.map((tag) => copyHelperId(record, tag)) }, 'removed the copy helpers a killed daemon left');
 }
 
 /** The tags of the helper directories in `taskDir`: `cp-<8 hex>`, a directory (not followed), the daemon's user's. */
@@ -65,7 +65,7 @@ async function killProcesses(record: TaskRecord, taskDir: string, tags: string[]
   for (const tag of tags) {
     try {
       const pid = await killHelperProcess(path.join(taskDir, `${copyDirPrefix}${tag}`), watch);
-      if (pid !== null) logger.warn({ id: record.id, helperId: copyHelperId(record.id, tag), pid }, 'killed the process of a copy helper a killed daemon left');
+      if (pid !== null) logger.warn({ id: record.id, helperId: copyHelperId(record, tag), pid }, 'killed the process of a copy helper a killed daemon left');
     } catch (err) {
       logger.warn({ err, id: record.id, tag }, 'cannot end a copy helper a killed daemon left: it stays, for the next daemon');
       kept.add(tag);
@@ -81,7 +81,7 @@ async function killProcesses(record: TaskRecord, taskDir: string, tags: string[]
  */
 async function deleteContainers(layout: DaemonLayout, record: TaskRecord, tags: string[], logger: LogSink): Promise<Set<string>> {
   const runtime = runscFor(record, layout.runtimeLog(record.id));
-  const prefix = copyHelperId(record.id, '');
+  const prefix = copyHelperId(record, '');
   let listed: string[];
   try {
     listed = (await runtime.list()).map((c) => c.id).filter((id) => id.startsWith(prefix) && copyTag.test(id.slice(prefix.length)));
@@ -90,7 +90,7 @@ async function deleteContainers(layout: DaemonLayout, record: TaskRecord, tags: 
     return new Set(tags);
   }
   const kept = new Set<string>();
-  for (const helperId of new Set([...listed, ...tags.map((tag) => copyHelperId(record.id, tag))])) {
+  for (const helperId of new Set([...listed, ...tags.map((tag) => copyHelperId(record, tag))])) {
     const tag = helperId.slice(prefix.length);
     try {
       if (listed.includes(helperId)) await runtime.delete(helperId, { force: true });

@@ -465,6 +465,34 @@ t.test('runsc: cp out of an exited task, through a helper sandbox made from its 
   t.same(processesOf(helper), [], 'no sandbox process of the helper left');
 });
 
+// runsc refuses a runtime id of 93 characters or more (its sandbox's control socket name): a helper
+// `<id>+cp+<tag>` of a task id of 70 or more took none, and cp out of such an exited task failed
+// with runsc's "creating control server socket … invalid argument".
+t.test('runsc: cp out of exited tasks whose ids are 69, 70 and 76 characters long (the id limit), ids alike; nothing left', { timeout: 120_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const H = path.join(root, 'here');
+  fs.mkdirSync(H);
+  const ids = [69, 70, 76].map((n) => `w${'x'.repeat(n - 1)}`);
+  t.teardown(async () => { await taskio(root, ['rm', '-f', ...ids]); });
+  for (const id of ids) t.equal((await taskio(root, ['run', '--name', id, '--runtime', 'runsc', '--', 'true'])).status, 0);
+  for (const id of ids) {
+    const out = await taskio(root, ['cp', `${id}:/bin/sh`, `${H}/sh-${id.length}`]);
+    t.same([out.status, out.stderr], [0, ''], `cp out of the exited task of ${id.length} characters`);
+    t.equal(fs.readlinkSync(path.join(H, `sh-${id.length}`)), 'busybox', 'the link of its root');
+    t.same(runtimeLeft(root, id, 'runsc').helperDirs, [], 'no helper directory left');
+  }
+  t.same(runtimeLeft(root, ids[0]!, 'runsc').containers, ids.map((id) => runtimeIdOf(root, 'runsc', id)).sort(), 'only the tasks\' containers: no helper sandbox left');
+  t.equal((await taskio(root, ['rm', '-f', ...ids])).status, 0);
+  const left = runtimeLeft(root, ids[0]!, 'runsc');
+  t.same(left.containers, [], 'rm -f left no container');
+  t.same(processesOf(runtimeIdOf(root, 'runsc', 'w').slice(0, -2)), [], 'no sandbox process left');
+  const cgroups = hierarchyMounts().flatMap((m) => {
+    const parent = path.join(m, containerCgroupParent);
+    return fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(jobPrefix(root))) : [];
+  });
+  t.same(cgroups, [], 'no cgroup left');
+});
+
 /**
  * A hostile task: its `tar` (first on its PATH, which the exec inherits) prints an archive made in
  * it of `d/evil -> OUTSIDE`, `d/up -> ../..`, then `d/evil/pwned` and `d/up/pwned-up` (through
