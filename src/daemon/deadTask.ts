@@ -2,8 +2,7 @@ import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
 import { removeInside } from '../removeInside.js';
 import { Runsc } from '../runtime/oci/index.js';
-import { removeStaleJob } from '../runtime/jobobject/staleJob.js';
-import { removeStaleContainerCgroup } from './containerCgroup.js';
+import { leftoverKinds } from './staleJobs.js';
 import { OutputKeeper } from './outputKeeper.js';
 import { isSameLiveProcess } from './procStat.js';
 import type { PidWatch } from './pidWatch.js';
@@ -101,12 +100,12 @@ export class DeadTask {
       });
     }
     const name = `${jobPrefix(layout.root)}${id}`;
-    for (const [what, remove] of [['cgroup', removeStaleContainerCgroup], ['job', removeStaleJob]] as const) {
+    for (const { field, remove } of leftoverKinds) {
       // One still holding processes is not the task's to kill without its record: `rm` is refused
       // (nothing of a task that may run goes unseen), `rm -f` leaves it, logged.
       await remove(name).catch((err: unknown) => {
         if (!force) throw new TaskioError('ERR_INVALID_STATE', `cannot remove dead task ${id}: ${(err as Error).message} (use force)`, { cause: err });
-        logger.warn({ err, id, [what]: name }, `dead task: its ${what} is left as it is`);
+        logger.warn({ err, id, [field]: name }, `dead task: its ${field} is left as it is`);
       });
     }
     await Promise.all(OutputKeeper.holding(layout.taskDir(id)).map((keeper) => keeper.stop()));

@@ -1,5 +1,6 @@
 import { TaskioError } from '../errors.js';
 import { runCommand } from '../runtime/oci/spawn.js';
+import type { Ran } from '../runtime/oci/monitoredRun.js';
 import { fieldsAscii } from './psArgs.js';
 import { findBinary } from './runtimes.js';
 
@@ -36,7 +37,7 @@ export async function psTop(args: readonly string[], pids: readonly number[]): P
 }
 
 /** One run of `ps`; a ps that cannot be run or outlives its time is the daemon's failure, not the options'. */
-async function runPs(ps: string, args: string[]): Promise<{ stdout: string; stderr: string; failed: boolean; exitCode: number | null }> {
+async function runPs(ps: string, args: string[]): Promise<Ran> {
   const ran = await runCommand({ command: ps, args, timeout: psTimeoutMs });
   if (ran.spawnError !== undefined) throw new TaskioError('ERR_NOT_SUPPORTED', `ps options need the host's ps: ${ps} cannot be run (${ran.spawnError})`);
   if (ran.cut !== null) throw new TaskioError('ETIMEDOUT', `${ps} did not end within ${psTimeoutMs / 1000} s (killed)`);
@@ -47,7 +48,7 @@ async function runPs(ps: string, args: string[]): Promise<{ stdout: string; stde
  * Whether ps printed a table: it succeeded, or it selected no process — procps then prints the
  * header alone and exits 1 without a word (`f` selects the daemon's terminal's, and it has none).
  */
-function answered(ran: { stdout: string; stderr: string; failed: boolean; exitCode: number | null }): boolean {
+function answered(ran: Ran): boolean {
   return !ran.failed || (ran.exitCode === 1 && ran.stderr.trim() === '' && ran.stdout.trim() !== '');
 }
 

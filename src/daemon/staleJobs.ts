@@ -6,7 +6,7 @@ import type { DaemonLayout } from './layout.js';
 import { jobPrefix } from './runtimes.js';
 
 /** One kind of cgroup a task of a root leaves: how to list this root's and remove an empty one. */
-interface LeftoverKind {
+export interface LeftoverKind {
   names(prefix: string): Promise<string[]>;
   remove(name: string): Promise<string[]>;
   /** The log field naming one, and the message of those removed. */
@@ -14,7 +14,12 @@ interface LeftoverKind {
   removedMsg: string;
 }
 
-const kinds: readonly LeftoverKind[] = [
+/**
+ * The cgroups a task of a root may leave, by name `<jobPrefix(root)><id>`: a host task's job
+ * (`/taskio/<name>`) and a runsc/runc task's cgroup (`/taskio-containers/<name>`). Each `remove`
+ * takes only an empty one (rmdir) and throws `ERR_ALREADY_EXISTS` for one that holds processes.
+ */
+export const leftoverKinds: readonly LeftoverKind[] = [
   { names: (prefix) => jobNamesWithPrefix(prefix), remove: (name) => removeStaleJob(name), field: 'job', removedMsg: 'removed the empty jobs of this root that no task names' },
   { names: containerCgroupNamesWithPrefix, remove: removeStaleContainerCgroup, field: 'cgroup', removedMsg: 'removed the empty runsc/runc cgroups of this root that no task names' },
 ];
@@ -40,7 +45,7 @@ export async function sweepStaleJobs(layout: DaemonLayout, logger: LogSink): Pro
     return [];
   }
   const all: string[] = [];
-  for (const kind of kinds) {
+  for (const kind of leftoverKinds) {
     const removed: string[] = [];
     try {
       for (const name of await kind.names(prefix)) {

@@ -17,8 +17,7 @@ import { isGone } from '../fixtures/oci.js';
 import { Runsc } from '../../src/runtime/oci/index.js';
 import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
-import { jobNamesWithPrefix, removeStaleJob } from '../../src/runtime/jobobject/staleJob.js';
-import { containerCgroupNamesWithPrefix, removeStaleContainerCgroup } from '../../src/daemon/containerCgroup.js';
+import { leftoverKinds } from '../../src/daemon/staleJobs.js';
 import { processesByArgv } from '../../src/procArgv.js';
 import { parentPid } from '../../src/runtime/reaper/children.js';
 
@@ -161,14 +160,10 @@ export async function cleanRoot(root: string): Promise<void> {
  */
 async function sweepCgroupsOf(root: string): Promise<void> {
   const prefix = jobPrefix(root);
-  const kinds = [
-    { names: () => jobNamesWithPrefix(prefix), remove: removeStaleJob },
-    { names: () => containerCgroupNamesWithPrefix(prefix), remove: removeStaleContainerCgroup },
-  ];
   const left = async (): Promise<string[]> => {
     const busy: string[] = [];
-    for (const kind of kinds) {
-      for (const name of await kind.names()) {
+    for (const kind of leftoverKinds) {
+      for (const name of await kind.names(prefix)) {
         try {
           await kind.remove(name);
         } catch {
