@@ -140,7 +140,8 @@ const entryNs = (e: LogEntry): bigint => parseCriTime(e.timestamp)!.ns;
 
 /** Whether an entry's line ends with it (a newline to add): a CRI `F` entry. */
 const endsLine = (e: LogEntry): boolean => !e.partial && e.stream !== null;
-const withTimestamp = (e: LogEntry, timestamps: boolean): boolean => timestamps && e.timestamp !== '';
+/** Whether `e` starts with its time: asked for, CRI, and the start of its line (not the rest of a line of more than 1 MiB). */
+const withTimestamp = (e: LogEntry, timestamps: boolean): boolean => timestamps && e.timestamp !== '' && e.continued !== true;
 
 /** The bytes an entry sends: its timestamp and a space (asked for, CRI), its content, its newline. */
 function payloadSize(e: LogEntry, timestamps: boolean): number {

@@ -38,6 +38,8 @@ export class EntryDecoder {
   #skipping = false;
   #copied = 0;
   readonly #joining = new Map<LogStreamName, Joining>();
+  /** Streams whose line went past {@link maxReassembled} and was handed out in part: it goes on. */
+  readonly #continuing = new Set<LogStreamName>();
 
   constructor(
     readonly format: LogFormat,
@@ -131,6 +133,9 @@ export class EntryDecoder {
   #join(entry: LogEntry, out: LogEntry[]): void {
     const stream = entry.stream!;
     const j = this.#joining.get(stream);
+    // The rest of a line handed out in part is marked, so that only its first piece is stamped.
+    if (!j && this.#continuing.has(stream)) entry = { ...entry, continued: true };
+    if (!entry.partial) this.#continuing.delete(stream);
     if (!j && !entry.partial) {
       out.push(entry);
     } else if (!j) {
@@ -140,6 +145,7 @@ export class EntryDecoder {
       j.bytes += entry.content.length;
       if (!entry.partial || j.bytes >= maxReassembled) {
         this.#joining.delete(stream);
+        if (entry.partial) this.#continuing.add(stream);
         out.push({ ...j.first, partial: entry.partial, content: Buffer.concat(j.parts) });
       }
     }

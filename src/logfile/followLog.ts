@@ -16,6 +16,11 @@ export interface LogEntry {
   partial: boolean;
   /** The bytes, exactly as the task wrote them, without the line's newline. */
   content: Buffer;
+  /**
+   * Reassembly only: true for a piece of a line longer than the 1 MiB reassembly joins, after the
+   * first: the line began in an earlier entry, so a reader that stamps lines does not stamp it.
+   */
+  continued?: boolean;
 }
 
 /** Options of {@link followLog}. */
@@ -51,7 +56,8 @@ export interface FollowLogOptions {
   onStart?: () => void;
   /**
    * CRI only: join `P` entries with their final `F` into one entry per line (the time is the first
-   * piece's). A line longer than 1 MiB is still handed out in pieces so memory stays bounded.
+   * piece's). A line longer than 1 MiB is still handed out in pieces so memory stays bounded; the
+   * pieces after its first are `continued`.
    */
   reassemble?: boolean;
   /**

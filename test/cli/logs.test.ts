@@ -48,6 +48,23 @@ t.test('logs: the raw bytes, stdout to stdout and stderr to stderr; --tail N; -t
   t.match(stamped.stderr, new RegExp(`^(${stamp.source.slice(1)}e\\d+\n){20}$`), 'stderr stamped too');
 });
 
+t.test('logs -t: a line of more than 1 MiB has one time, before its first byte, and comes back byte for byte', { timeout: 120_000 }, async (t) => {
+  // The reader joins a long line's P entries up to 1 MiB and hands the rest out in pieces; each
+  // piece was stamped as if a line began there, so the time showed up inside the line.
+  const id = 'logs-long-line';
+  const long = 'a'.repeat(2_500_000);
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', `head -c ${long.length} /dev/zero | tr '\\0' a; echo; echo short; echo err >&2`] });
+  await c.wait(id);
+  const stamped = await taskio(t, root, 'logs', '-t', id);
+  t.equal(stamped.code, 0);
+  const lines = stamped.stdout.split('\n').slice(0, -1);
+  t.equal(lines.length, 2, 'two lines');
+  t.ok(lines.every((l) => stamp.test(l)), 'each starts with its time');
+  t.equal(stamped.stdout.match(new RegExp(stamp.source.slice(1), 'gm'))?.length, 2, 'no time inside the long line');
+  t.same(lines.map((l) => l.replace(stamp, '')), [long, 'short'], 'the lines as written');
+  t.match(stamped.stderr, new RegExp(`^${stamp.source.slice(1)}err\n$`), 'stderr stamped once');
+});
+
 t.test('logs -t of a terminal task: its raw log holds no times, an error line and 125; one given a CRI log is stamped', { timeout: 120_000 }, async (t) => {
   const dir = tmpDir(t, 'taskio-logs-tty-');
   const cri = path.join(dir, 'tty.log'), go = path.join(dir, 'go');
