@@ -5,9 +5,10 @@ import { sinceTimestamp } from './since.js';
 import type { VerbContext } from './verb.js';
 
 /**
- * `taskio logs [-f] [--tail N] [--since T] [--until T] [-t] TASK`: the task's log across rotations,
- * as the bytes the task wrote (CRI entries decoded), stdout to stdout and stderr to stderr; `-t`
- * puts the entry's time (RFC 3339, nanoseconds) before each line. `-f` follows until the task has
+ * `taskio logs [-f] [--tail N] [--since T] [--until T] [-t] [--details] TASK`: the task's log across
+ * rotations, as the bytes the task wrote (CRI entries decoded), stdout to stdout and stderr to
+ * stderr; `-t` puts the entry's time (RFC 3339, nanoseconds) before each line, `--details` its
+ * log attributes and a space (docker's; a task's log has none, so the space alone). `-f` follows until the task has
  * exited and all of its output is shown, the clock passed `--until`, or ctrl-C.
  */
 export async function logs(ctx: VerbContext): Promise<number> {
@@ -22,6 +23,7 @@ export async function logs(ctx: VerbContext): Promise<number> {
     ...(since !== undefined ? { since: sinceTimestamp(since) } : {}),
     ...(until !== undefined ? { until: sinceTimestamp(until) } : {}),
     timestamps: ctx.args.bool('timestamps'),
+    details: ctx.args.bool('details'),
     signal,
   })));
 }

@@ -155,6 +155,7 @@ export const specs: readonly VerbSpec[] = [
     summary: 'Fetch the logs of a task',
     operands: { min: 1, max: 1 },
     flags: [
+      { name: 'details', kind: 'bool', description: 'Show extra details provided to logs' },
       { name: 'follow', short: 'f', kind: 'bool', description: 'Follow log output' },
       {
         name: 'since', kind: 'string', description: 'Show logs since timestamp (e.g. "2013-01-02T13:23:37Z") or relative (e.g. "42m" for 42 minutes)',

@@ -350,15 +350,17 @@ export function apiRouter(api: ApiContext): Router {
   });
 
   r.add('GET', '/tasks/:id/logs', async (ctx, res) => {
-    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'integer', since: 'string', until: 'string', timestamps: 'boolean', stdout: 'boolean', stderr: 'boolean' });
+    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'integer', since: 'string', until: 'string', timestamps: 'boolean', details: 'boolean', stdout: 'boolean', stderr: 'boolean' });
     const t = task(ctx);
     if (t.record.logPath === null) {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
     }
     const since = queryTimeNs(q, 'since'), until = queryTimeNs(q, 'until');
-    // A raw log (a terminal's default) holds no times: refused rather than ignored. docker's json-file
-    // has a time per line, tty or not; a terminal's raw log does not, so that a prompt is logged at once.
-    for (const [name, asked] of [['since', since !== null], ['until', until !== null], ['timestamps', q.timestamps === true]] as const) {
+    // A raw log (a terminal's default) holds no times, nor lines (its entries are the chunks read):
+    // refused rather than ignored. docker's json-file has a time per line, tty or not; a terminal's
+    // raw log does not, so that a prompt is logged at once.
+    const asks = [['since', since !== null], ['until', until !== null], ['timestamps', q.timestamps === true], ['details', q.details === true]] as const;
+    for (const [name, asked] of asks) {
       if (asked && t.record.logFormat !== 'cri') throw new TaskioError('ERR_INVALID_FIELD', `task ${t.id} has a raw log: ${name} needs format=cri`);
     }
     const log = await openLog(t, {
@@ -366,7 +368,7 @@ export function apiRouter(api: ApiContext): Router {
       // stopped container): `logs -f` of a created task is its empty log at once, not a wait for a
       // start that may never come. A paused or running task is followed to its exit.
       follow: q.follow === true && t.state !== 'created', ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}),
-      timestamps: q.timestamps === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
+      timestamps: q.timestamps === true, details: q.details === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
     });
     res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });
     res.flushHeaders();

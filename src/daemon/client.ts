@@ -89,6 +89,8 @@ export interface LogsOptions extends CallOptions {
   /** Entries written at or before this time (docker's `until`; a string as for `since`); with `follow`, the follow ends there. */
   until?: Date | string;
   timestamps?: boolean;
+  /** docker's `details`: each line after the attributes of its log (a task's log has none) and a space. */
+  details?: boolean;
   stdout?: boolean;
   stderr?: boolean;
 }
@@ -581,6 +583,7 @@ export class DaemonClient {
     if (opts.since !== undefined) q.set('since', typeof opts.since === 'string' ? opts.since : opts.since.toISOString());
     if (opts.until !== undefined) q.set('until', typeof opts.until === 'string' ? opts.until : opts.until.toISOString());
     if (opts.timestamps) q.set('timestamps', '1');
+    if (opts.details) q.set('details', '1');
     if (opts.stdout === false) q.set('stdout', '0');
     if (opts.stderr === false) q.set('stderr', '0');
     const res = await this.#request('GET', this.#task(id, `/logs${q.size ? `?${q}` : ''}`), undefined, opts);

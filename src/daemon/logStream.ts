@@ -20,6 +20,11 @@ export interface LogStreamOptions {
    */
   until?: bigint;
   timestamps: boolean;
+  /**
+   * CRI only: docker's `details`: each line after its log's attributes and a space. docker's are the
+   * `labels`, `env` and `tag` options of its log driver; a task's log takes none, so the space alone.
+   */
+  details?: boolean;
   stdout: boolean;
   stderr: boolean;
   signal: AbortSignal;
@@ -67,8 +72,8 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
     // Past `until` nothing more can come: the reader reads to the end of the log and stops.
     until: passed ? Promise.race([task.outputDone, passed.reached]) : task.outputDone,
     ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(from !== undefined ? { since: new Date(from) } : {}),
-    // Timestamps are per line, as docker prints them.
-    ...(opts.timestamps && logFormat === 'cri' ? { reassemble: true } : {}),
+    // Timestamps and details are per line, as docker prints them.
+    ...((opts.timestamps || opts.details === true) && logFormat === 'cri' ? { reassemble: true } : {}),
   });
   const first = batches.next();
   // A log that ends before it started still settles here. One that cannot be read at all (gone,
@@ -102,6 +107,7 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
    */
   async function send(out: Writable): Promise<void> {
     const kept: LogEntry[] = [];
+    const prefix: LinePrefix = { timestamps: opts.timestamps, details: opts.details === true };
     for (let r = await first; !r.done; r = await batches.next()) {
       // Output the reader lost before this batch: the line goes where it is missing.
       for (const gap of gaps.splice(0)) if (!out.write(gapNotice(gap, terminal))) await once(out, 'drain', { signal: opts.signal });
@@ -118,12 +124,12 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
         if (ms === from && entryNs(e) < opts.since!) continue;
         if (e.stream === 'stderr' ? !opts.stderr : !opts.stdout) continue;
         kept.push(e);
-        size += (terminal ? 0 : frameHeaderSize) + payloadSize(e, opts.timestamps);
+        size += (terminal ? 0 : frameHeaderSize) + payloadSize(e, prefix);
       }
       if (kept.length > 0) {
         const batch = Buffer.allocUnsafe(size);
         let at = 0;
-        for (const e of kept) at = encodeEntry(batch, at, e, opts.timestamps, terminal);
+        for (const e of kept) at = encodeEntry(batch, at, e, prefix, terminal);
         kept.length = 0; // the entries' buffers go with the batch
         if (!out.write(batch)) await once(out, 'drain', { signal: opts.signal });
       }
@@ -140,12 +146,20 @@ const entryNs = (e: LogEntry): bigint => parseCriTime(e.timestamp)!.ns;
 
 /** Whether an entry's line ends with it (a newline to add): a CRI `F` entry. */
 const endsLine = (e: LogEntry): boolean => !e.partial && e.stream !== null;
-/** Whether `e` starts with its time: asked for, CRI, and the start of its line (not the rest of a line of more than 1 MiB). */
-const withTimestamp = (e: LogEntry, timestamps: boolean): boolean => timestamps && e.timestamp !== '' && e.continued !== true;
 
-/** The bytes an entry sends: its timestamp and a space (asked for, CRI), its content, its newline. */
-function payloadSize(e: LogEntry, timestamps: boolean): number {
-  return (withTimestamp(e, timestamps) ? e.timestamp.length + 1 : 0) + e.content.length + (endsLine(e) ? 1 : 0);
+/** What goes before each line of a CRI log: its time and a space, its (empty) attributes and a space. */
+interface LinePrefix {
+  timestamps: boolean;
+  details: boolean;
+}
+
+/** Whether `e` starts a line of a CRI log (not the rest of a line of more than 1 MiB), the place of a line's prefix. */
+const startsLine = (e: LogEntry): boolean => e.timestamp !== '' && e.continued !== true;
+
+/** The bytes an entry sends: its line's prefix (asked for, CRI), its content, its newline. */
+function payloadSize(e: LogEntry, prefix: LinePrefix): number {
+  const head = !startsLine(e) ? 0 : (prefix.timestamps ? e.timestamp.length + 1 : 0) + (prefix.details ? 1 : 0);
+  return head + e.content.length + (endsLine(e) ? 1 : 0);
 }
 
 /** The line for output the reader lost (docker's wording for an error of a log stream), framed unless `raw`. */
@@ -155,11 +169,15 @@ function gapNotice(gap: LogGap, raw: boolean): Buffer {
 }
 
 /** Writes entry `e` into `batch` at `at`, behind its frame header unless `raw`; returns where it ends. */
-function encodeEntry(batch: Buffer, at: number, e: LogEntry, timestamps: boolean, raw: boolean): number {
-  if (!raw) at = writeFrameHeader(batch, at, e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout, payloadSize(e, timestamps));
-  if (withTimestamp(e, timestamps)) {
-    at += batch.write(e.timestamp, at, 'latin1');
-    batch[at++] = 0x20;
+function encodeEntry(batch: Buffer, at: number, e: LogEntry, prefix: LinePrefix, raw: boolean): number {
+  if (!raw) at = writeFrameHeader(batch, at, e.stream === 'stderr' ? StreamType.Stderr : StreamType.Stdout, payloadSize(e, prefix));
+  if (startsLine(e)) {
+    if (prefix.timestamps) {
+      at += batch.write(e.timestamp, at, 'latin1');
+      batch[at++] = 0x20;
+    }
+    // docker's attributes of the line (none here), then a space.
+    if (prefix.details) batch[at++] = 0x20;
   }
   at += e.content.copy(batch, at);
   if (endsLine(e)) batch[at++] = 0x0a;

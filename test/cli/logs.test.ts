@@ -65,6 +65,16 @@ t.test('logs -t: a line of more than 1 MiB has one time, before its first byte, 
   t.match(stamped.stderr, new RegExp(`^${stamp.source.slice(1)}err\n$`), 'stderr stamped once');
 });
 
+t.test('logs --details: each line after its attributes (a task log has none) and a space, as docker; with -t after the time', { timeout: 120_000 }, async (t) => {
+  const id = 'logs-details';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo one; echo two >&2; printf end'] });
+  await c.wait(id);
+  const [details, both] = await Promise.all([taskio(t, root, 'logs', '--details', id), taskio(t, root, 'logs', '--details', '-t', '--tail', '1', id)]);
+  t.same([details.code, details.stdout, details.stderr], [0, ' one\n end\n', ' two\n']);
+  t.equal(both.code, 0);
+  t.match(both.stdout, new RegExp(`^${stamp.source.slice(1)} end\n$`), 'the time, a space, the (empty) attributes, a space, the line');
+});
+
 t.test('logs -t of a terminal task: its raw log holds no times, an error line and 125; one given a CRI log is stamped', { timeout: 120_000 }, async (t) => {
   const dir = tmpDir(t, 'taskio-logs-tty-');
   const cri = path.join(dir, 'tty.log'), go = path.join(dir, 'go');
@@ -83,11 +93,13 @@ t.test('logs -t of a terminal task: its raw log holds no times, an error line an
   }
   fs.writeFileSync(go, '');
   await Promise.all([c.wait('logs-tty'), c.wait('logs-tty-cri')]);
-  const [plain, stamped, criStamped] = await Promise.all([
+  const [plain, stamped, criStamped, details] = await Promise.all([
     taskio(t, root, 'logs', 'logs-tty'), taskio(t, root, 'logs', '-t', 'logs-tty'), taskio(t, root, 'logs', '--timestamps', 'logs-tty-cri'),
+    taskio(t, root, 'logs', '--details', 'logs-tty'),
   ]);
   t.same([plain.code, plain.stdout, plain.stderr], [0, 'one\r\ntwo\r\n', ''], 'the bytes the terminal gave');
   t.same([stamped.code, stamped.stdout, stamped.stderr], [125, '', 'taskio logs: task logs-tty has a raw log: timestamps needs format=cri\n'], 'not the log without its times');
+  t.same([details.code, details.stdout, details.stderr], [125, '', 'taskio logs: task logs-tty has a raw log: details needs format=cri\n'], 'nor without its lines');
   t.equal(criStamped.code, 0);
   t.match(criStamped.stdout, new RegExp(`^${stamp.source.slice(1)}one\r\n${stamp.source.slice(1)}two\r\n$`), 'a CRI log: each line with its time');
 });
