@@ -89,16 +89,22 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
       try {
         await send(out);
       } finally {
-        passed?.cancel();
+        await close();
       }
     },
-    // An aborted signal ends a reader that is being pumped; one that waits at its first entry,
-    // never pulled again, keeps its file until its generator is returned.
-    async close() {
-      passed?.cancel();
-      await batches.return(undefined).catch(() => undefined);
-    },
+    close,
   };
+
+  /**
+   * Lets go of the reader: its generator is returned, which closes its files. An aborted signal
+   * reaches a reader only while it is pulled; one that waits at its first entry, or at a yield while
+   * the pump waits for `out` to drain (a client that stopped reading, then went away), is never
+   * pulled again and would keep its file, and the rotated files it holds, until the daemon exits.
+   */
+  async function close(): Promise<void> {
+    passed?.cancel();
+    await batches.return(undefined).catch(() => undefined);
+  }
 
   /**
    * Writes each batch of entries (one read of the log) as one buffer, each entry framed into it in

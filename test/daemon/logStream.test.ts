@@ -97,3 +97,40 @@ for (const terminal of [false, true]) {
     }
   });
 }
+
+/** The fds of this process open on `file`. */
+const openOn = (file: string): string[] => fs.readdirSync('/proc/self/fd').filter((fd) => {
+  try {
+    return fs.readlinkSync(`/proc/self/fd/${fd}`) === file;
+  } catch {
+    return false; // the fd of the directory listing itself, closed by now
+  }
+});
+
+for (const follow of [false, true]) {
+  t.test(`a log stream (${follow ? 'followed' : 'read to its end'}) whose client goes away while the pump waits for it to drain lets go of the log file`, { timeout: 60000 }, async (t) => {
+    // The daemon aborts the signal when the client's connection closes. The pump waited for 'drain'
+    // outside the reader, so the reader, suspended between two batches, never saw the abort and
+    // kept the file open (and any rotated file it held) for as long as the daemon ran.
+    const file = path.join(tmpDir(t, 'taskio-logstream-gone-'), 'task.log');
+    const w = openLogWriter(file, { format: 'cri' });
+    const s = w.stream('stdout');
+    s.end(lines(1, 20000));
+    await once(s, 'finish');
+    await w.close();
+    const ac = new AbortController();
+    t.teardown(() => ac.abort());
+    const log = await openLog({ record: { logPath: file, logFormat: 'cri', terminal: false }, outputDone: new Promise<void>(() => undefined) },
+      { follow, timestamps: false, stdout: true, stderr: true, signal: ac.signal });
+    let firstWrite!: () => void;
+    const written = new Promise<void>((r) => { firstWrite = r; });
+    // A client that takes nothing: the first batch fills it and the pump waits for 'drain'.
+    const out = new Writable({ highWaterMark: 1, write: () => firstWrite() });
+    const pumped = log.pump(out);
+    await written;
+    t.equal(openOn(file).length, 1, 'the reader has the log open while it sends');
+    ac.abort();
+    await t.rejects(pumped, { name: 'AbortError' }, 'the pump ends with the abort');
+    t.same(openOn(file), [], 'the log file is closed');
+  });
+}
