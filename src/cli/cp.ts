@@ -4,6 +4,7 @@ import { TaskioError } from '../errors.js';
 import { validateId } from '../ids.js';
 import { withDaemon } from './daemonClient.js';
 import { assertsDirectory, localPath, planCopy, preserveTrailing, splitCpArg, splitPathDirEntry, taskPath, type CopyDestination } from './cpPaths.js';
+import { LinkGuard } from './cpLinkGuard.js';
 import { localDestination, localSource, tarCreate, tarDone, tarExtract } from './cpLocal.js';
 import { runInTask, statTaskPath, type CopyTask } from './cpTask.js';
 import { TarRebase } from './tarRebase.js';
@@ -66,7 +67,8 @@ async function fromTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPa
   }
   const dp = localPath(dstPath);
   const plan = planCopy({ isDir: st.kind === 'dir', name: splitPathDirEntry(sp).base, display: `${id}:${sp}` }, localDestination(dp), dp);
-  const rebase = new TarRebase({ base, name: plan.name });
+  const guard = new LinkGuard(plan.dir);
+  const rebase = new TarRebase({ base, name: plan.name, check: (member, type, link) => guard.member(member, type, link) });
   const extractor = tarExtract(plan.dir);
   await pipeline(rebase, extractor, tarDone(extractor, `extract into ${plan.dir}`), (signal) => runInTask(task, args, { stdout: sinkOf(rebase), signal }).then(() => { rebase.end(); }));
   return { bytes: rebase.contentBytes, to: dp };

@@ -14,7 +14,8 @@ import { assertsDirectory, preserveTrailing, specifiesCurrentDir, splitPathDirEn
  * write through a symbolic link the archive made — a link whose target is absolute or holds `..`
  * is extracted as a placeholder file and made only at the end, so `evil -> /` then `evil/etc/x`
  * fails instead of writing `/etc/x`. {@link TarRebase} before it keeps every member under the copy's
- * top entry. `TAR_OPTIONS` is dropped from its environment: nothing can turn those defaults off.
+ * top entry, and `LinkGuard` (`cpLinkGuard.ts`) any from going through a link that was in the
+ * destination already, which tar would follow. `TAR_OPTIONS` is dropped from its environment: nothing can turn those defaults off.
  */
 
 /** A local source as tar archives it. */

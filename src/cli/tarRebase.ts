@@ -16,6 +16,12 @@ export interface RebaseOptions {
   base: string;
   /** The name that top entry takes (`.` leaves a `.` base as it is). */
   name: string;
+  /**
+   * Called with each member as it will be extracted (renamed; a hard link's target renamed too;
+   * bytes as latin1 strings) and its type; what it throws fails the stream. The extraction's own
+   * checks (`LinkGuard`).
+   */
+  check?: (name: string, type: string, link: string) => void;
 }
 
 /**
@@ -33,6 +39,7 @@ export class TarRebase extends Transform {
   contentBytes = 0;
   readonly #base: string;
   readonly #name: string;
+  readonly #check: RebaseOptions['check'];
   #chunks: Buffer[] = [];
   #queued = 0;
   /** Bytes of member data (with padding) still to pass through. */
@@ -47,6 +54,7 @@ export class TarRebase extends Transform {
     super();
     this.#base = latin1(opts.base);
     this.#name = latin1(opts.name);
+    this.#check = opts.check;
   }
 
   override _transform(chunk: Buffer, _enc: BufferEncoding, done: TransformCallback): void {
@@ -114,6 +122,7 @@ export class TarRebase extends Transform {
     if (headerOnly.has(type) && size !== 0) throw new TaskioError('ERR_INVALID_ARG_VALUE', `tar member ${show(name)} (type ${type}) claims ${size} bytes of data`);
     const renamed = this.#rebase(name, type === '5');
     if (type === '1') link = this.#rebase(link, false);
+    this.#check?.(renamed, type, link);
     if (regular.has(type)) this.contentBytes += size;
     [this.#longName, this.#longLink, this.#pax] = [null, null, null];
     if (pax) {
