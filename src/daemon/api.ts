@@ -455,7 +455,11 @@ export function apiRouter(api: ApiContext): Router {
     checkQuery(ctx.query, {});
     checkFields(await ctx.body(), noBody);
     const e = exec(ctx);
-    const exit = await abortable(e.exited, ctx.signal);
+    const exit = await abortable(e.exited, ctx.signal).catch((err: unknown) => {
+      // Its client went away before the exit (a cp that is ctrl-C'd, killed, its output closed).
+      if (ctx.signal.aborted) task(ctx).copyAbandoned(e.id);
+      throw err;
+    });
     task(ctx).execWaited(e.id);
     return { body: exit };
   });

@@ -457,6 +457,18 @@ export class DaemonTask {
     if (this.copying()) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${this.id}: a copy into or out of it runs (taskio cp); start it once that is done`);
   }
 
+  /**
+   * The client that waited for copy helper `execId` went away before it ended (a `taskio cp`
+   * ctrl-C'd, killed, or whose own output closed): the helper is ended, as docker's archive request
+   * ends with its connection. Nobody reads its output any more, so its `tar -c` would block for
+   * ever on the full FIFO, and the task could not be started while it ran. An exec in a running
+   * task (not a helper) is left running, as docker leaves one.
+   */
+  copyAbandoned(execId: string): void {
+    const e = this.#copies.get(execId);
+    if (e && e.exit === null) void e.process.kill(9).catch(() => undefined);
+  }
+
   /** Ends the copy helpers still running and waits until each is deleted. */
   async #endCopies(): Promise<void> {
     await Promise.all(this.#copies.running().map(async (e) => {

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { PassThrough } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { containerCgroup, containerCgroupParent } from '../../src/daemon/containerCgroup.js';
@@ -400,8 +400,20 @@ t.test('host: cp out of an exited task and into a created one; a paused task is 
   t.same(fs.readdirSync(path.join(root, 'fifo')), [], 'every exec\'s FIFO set was removed');
 });
 
-t.test('host: a daemon SIGKILLed while a copy out of an exited task writes leaves its tar blocked on the FIFO; the next one kills it as it adopts the task', { timeout: 60_000 }, async (t) => {
-  const root = daemonRoot(t);
+/** A {@link stalledCopy}: the client, how it ended (its exit code or signal, its stderr), and the helper's tar. */
+interface StalledCopy {
+  cli: ChildProcess;
+  ended: Promise<{ code: number | null; signal: NodeJS.Signals | null; stderr: string }>;
+  helperTar: () => number[];
+  /** SIGKILLs the client and waits until it is gone. */
+  killClient: () => Promise<void>;
+}
+
+/**
+ * `taskio cp box:T/big -` out of an exited host task `box` of `root`, its client reading no more
+ * once the helper's output reached it: the helper's tar (`helperTar`) blocks on the full FIFO.
+ */
+async function stalledCopy(t: Test, root: string): Promise<StalledCopy> {
   const T = path.join(root, 'task');
   fs.mkdirSync(T);
   // More than the FIFO and the client's pipes hold: the helper's tar blocks once nobody reads.
@@ -410,18 +422,43 @@ t.test('host: a daemon SIGKILLed while a copy out of an exited task writes leave
   // The helper's tar (host tar: `tar -c -f - -C T -- big`), not the client, whose argv names T too.
   const helperTar = (): number[] => processesOf(`\0-C\0${T}\0`);
   t.teardown(() => { for (const pid of helperTar()) process.kill(pid, 'SIGKILL'); });
-  const cli = spawn(process.execPath, ['--', cliMain, 'cp', `box:${T}/big`, '-'], { env: taskioEnv(root), stdio: ['ignore', 'pipe', 'ignore'] });
-  const cliClosed = new Promise((resolve) => cli.once('close', resolve));
-  t.teardown(async () => { cli.kill('SIGKILL'); await cliClosed; });
+  const cli = spawn(process.execPath, ['--', cliMain, 'cp', `box:${T}/big`, '-'], { env: taskioEnv(root), stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  cli.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
+  const ended = new Promise<Awaited<StalledCopy['ended']>>((resolve) => cli.once('close', (code, signal) => resolve({ code, signal, stderr })));
+  const killClient = async (): Promise<void> => { cli.kill('SIGKILL'); await ended; };
+  t.teardown(killClient);
   // Output reaches the client once the daemon answered the exec: the helper runs, its process recorded.
   await new Promise((resolve) => cli.stdout!.once('data', resolve));
   cli.stdout!.pause();
   t.equal(helperTar().length, 1, 'the helper\'s tar runs');
+  return { cli, ended, helperTar, killClient };
+}
+
+/** Waits until `box`'s copy helper of `root` is gone (`helperTar`: its process), then starts `box`. */
+async function helperEndedThenStart(t: Test, root: string, helperTar: () => number[]): Promise<void> {
+  await eventually(() => helperTar().length === 0, 'the helper\'s tar to be ended');
+  await eventually(() => !fs.readdirSync(path.join(root, 'tasks', 'box')).some((n) => n.startsWith('cp-')), 'the helper\'s directory to be removed');
+  const start = await taskio(root, ['start', 'box']);
+  t.same([start.status, start.stderr], [0, ''], 'the task starts');
+}
+
+// Nobody read the helper's output any more: its tar blocked for ever, and the task could not be
+// started ("a copy into or out of it runs") until it was removed or the daemon restarted.
+t.test('host: a copy out of an exited task whose client is killed ends its helper; nothing left, and the task starts', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const { helperTar, killClient } = await stalledCopy(t, root);
+  await killClient();
+  await helperEndedThenStart(t, root, helperTar);
+});
+
+t.test('host: a daemon SIGKILLed while a copy out of an exited task writes leaves its tar blocked on the FIFO; the next one kills it as it adopts the task', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const { helperTar, killClient } = await stalledCopy(t, root);
   const pid = daemonPid(root);
   process.kill(pid, 'SIGKILL');
   await waitGone(pid);
-  cli.kill('SIGKILL');
-  await cliClosed;
+  await killClient();
   const c = await client(root); // the next daemon (the client may have started it already)
   t.teardown(() => c.close());
   t.match(await c.getTask('box'), { status: 'exited' }, 'the task is adopted');
