@@ -8,6 +8,8 @@ import { LinkGuard } from './cpLinkGuard.js';
 import { localDestination, localSource, tarCreate, tarDone, tarExtract } from './cpLocal.js';
 import { runInTask, statTaskPath, type CopyTask } from './cpTask.js';
 import { TarRebase } from './tarRebase.js';
+import { untilInterrupted } from './interrupt.js';
+import { SessionOutput } from './sessionOutput.js';
 import { humanSize } from './units.js';
 import type { VerbContext } from './verb.js';
 
@@ -38,7 +40,8 @@ export async function cp(ctx: VerbContext): Promise<number> {
     const copied = src.task !== null
       ? await fromTask(ctx, task, src.path, dst.path, a.bool('follow-link'))
       : await toTask(ctx, task, src.path, dst.path, a.bool('follow-link'), a.bool('archive'));
-    if (copied && !quiet) ctx.stderr.write(`Successfully copied ${humanSize(copied.bytes)} to ${copied.to}\n`);
+    if (typeof copied === 'number') return copied;
+    if (!quiet) ctx.stderr.write(`Successfully copied ${humanSize(copied.bytes)} to ${copied.to}\n`);
     return 0;
   });
 }
@@ -49,8 +52,8 @@ interface Copied {
   to: string;
 }
 
-/** Copies `srcPath` of the task to `dstPath` here (`-`: its archive on stdout). */
-async function fromTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath: string, follow: boolean): Promise<Copied | null> {
+/** Copies `srcPath` of the task to `dstPath` here (`-`: its archive on stdout, and the command's exit code). */
+async function fromTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath: string, follow: boolean): Promise<Copied | number> {
   const id = task.id;
   const sp = taskPath(srcPath);
   // `DIR/`: a link to a directory is that directory, under the link's name (moby's rule).
@@ -62,8 +65,14 @@ async function fromTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPa
   const { dir, base } = splitPathDirEntry(preserveTrailing(st.path, sp));
   const args = ['tar', '-c', '-f', '-', '-C', dir, '--', base];
   if (dstPath === '-') {
-    await runInTask(task, args, { stdout: ctx.stdout });
-    return null;
+    // `cp box:/x - | head`: quiet, 141, as docker's CLI dies of SIGPIPE there; the task's tar is
+    // killed. The exec writes into a sink that never fails: what comes after the EPIPE is dropped.
+    const output = new SessionOutput(ctx.stdout, ctx.stderr);
+    try {
+      return await untilInterrupted(ctx, (signal) => runInTask(task, args, { stdout: output.stdout, signal }));
+    } finally {
+      output.dispose();
+    }
   }
   const dp = localPath(dstPath);
   const plan = planCopy({ isDir: st.kind === 'dir', name: splitPathDirEntry(sp).base, display: `${id}:${sp}` }, localDestination(dp), dp);
@@ -74,8 +83,8 @@ async function fromTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPa
   return { bytes: rebase.contentBytes, to: dp };
 }
 
-/** Copies `srcPath` here (`-`: an archive on stdin) to `dstPath` of the task. */
-async function toTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath: string, follow: boolean, archive: boolean): Promise<Copied | null> {
+/** Copies `srcPath` here (`-`: an archive on stdin, and the command's exit code) to `dstPath` of the task. */
+async function toTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath: string, follow: boolean, archive: boolean): Promise<Copied | number> {
   const id = task.id;
   const dp = taskPath(dstPath);
   const display = `${id}:${dstPath}`;
@@ -88,7 +97,7 @@ async function toTask(ctx: VerbContext, task: CopyTask, srcPath: string, dstPath
   if (srcPath === '-') {
     if (!dest.isDir) throw new TaskioError('ERR_INVALID_ARG_VALUE', `destination "${display}" must be a directory`);
     await runInTask(task, extract(dest.path), { stdin: ctx.stdin });
-    return null;
+    return 0;
   }
   const lp = localPath(srcPath);
   const source = localSource(lp, follow);

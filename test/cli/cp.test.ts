@@ -452,6 +452,15 @@ t.test('host: a copy out of an exited task whose client is killed ends its helpe
   await helperEndedThenStart(t, root, helperTar);
 });
 
+// It printed "taskio: write EPIPE" and exited 125.
+t.test('host: cp out of an exited task to - into a pipe whose reader goes away: 141, quiet, as docker\'s SIGPIPE; its helper ended, and the task starts', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  const { cli, ended, helperTar } = await stalledCopy(t, root);
+  cli.stdout!.destroy();
+  t.same(await ended, { code: 141, signal: null, stderr: '' });
+  await helperEndedThenStart(t, root, helperTar);
+});
+
 t.test('host: a daemon SIGKILLed while a copy out of an exited task writes leaves its tar blocked on the FIFO; the next one kills it as it adopts the task', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
   const { helperTar, killClient } = await stalledCopy(t, root);
