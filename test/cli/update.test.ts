@@ -7,7 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { until } from '../helpers/common.js';
-import { client, daemonRoot } from '../daemon/helpers.js';
+import { client, daemonRoot, eventually, logText } from '../daemon/helpers.js';
 import { taskio } from './taskioCommand.js';
 
 const root = daemonRoot(t);
@@ -62,6 +62,20 @@ t.test('host: memory and cpus through the job object; a pids limit is refused an
   t.same([pids.code, pids.stdout, pids.stderr], [125, '', 'taskio update: task up-host: limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit\n']);
   t.equal(cgroupFile(v.pid, 'memory', 'memory.limit_in_bytes'), String(100 * MiB), 'the memory limit asked beside it was not applied');
   t.same((await c.getTask('up-host')).limits, { memory: 100 * MiB, cpus: 1 });
+});
+
+t.test('host: a memory limit below what the job holds is refused as runc refuses it, naming the usage; nothing changes', { timeout: 60_000 }, async (t) => {
+  // dash keeps the 40 MB string (busybox's sh would exec its last command and free it).
+  const v = await c.createTask({ id: 'up-host-busy', runtime: 'host', args: ['sh', '-c', 'x=$(head -c 40000000 /dev/zero | tr "\\0" a); echo ready; sleep 1000; echo ${#x}'], limits: { memory: 128 * MiB } });
+  t.teardown(() => c.remove('up-host-busy', { force: true }).catch(() => undefined));
+  await eventually(async () => (await logText(c, 'up-host-busy')).includes('ready'), 'the string held');
+  const r = await taskio(t, root, 'update', '--memory', '10m', '--cpus', '1', 'up-host-busy');
+  t.equal(r.code, 125);
+  t.match(r.stderr, /^taskio update: task up-host-busy: unable to set memory limit to 10485760 \(current usage: \d+, peak usage: \d+\)\n$/);
+  await t.rejects(c.update('up-host-busy', { limits: { memory: 10 * MiB } }), { code: 'EBUSY' });
+  t.equal(cgroupFile(v.pid, 'memory', 'memory.limit_in_bytes'), String(128 * MiB), 'the limit as it was');
+  t.equal(cgroupFile(v.pid, 'cpu', 'cpu.cfs_quota_us'), '-1', 'the CPUs asked beside it were not applied');
+  t.same((await c.getTask('up-host-busy')).limits, { memory: 128 * MiB }, 'the record as it was');
 });
 
 t.test('runsc has no update: a running task\'s limits are refused, naming it, and stay as they were; its policy can change', { timeout: 60_000 }, async (t) => {

@@ -64,6 +64,17 @@ function notSupported(what: string): TaskioError {
 }
 
 /**
+ * v1 refuses a memory limit below what the cgroup holds and cannot reclaim (`EBUSY`, a bare "resource
+ * busy or locked, write"): said as runc says it, with the usage, so the caller sees why (cgroup2
+ * takes such a limit and reclaims, OOM-killing if it must).
+ */
+async function limitBelowUsage(limit: bigint, usage: Promise<JobMemoryStats>, cause: Error): Promise<TaskioError> {
+  const u = await usage.catch(() => null);
+  const now = u === null ? '' : ` (current usage: ${u.JobMemory}, peak usage: ${u.PeakJobMemoryUsed})`;
+  return new TaskioError('EBUSY', `unable to set memory limit to ${limit}${now}`, { cause });
+}
+
+/**
  * The Linux backend of {@link JobObject}: a job is the cgroup `<mount>/taskio/<name>` in each hierarchy
  * it uses (v1, v2 or hybrid, found at run time). Arguments arrive checked by the facade; the Linux
  * differences from Windows are documented on the facade's methods.
@@ -295,7 +306,10 @@ export class CgroupJob implements JobBackend {
     const current = BigInt((await fs.readFile(j('memory.limit_in_bytes'), 'utf8')).trim());
     // memsw must never be below the memory limit, so the order of the two writes depends on the direction.
     if (hasMemsw && limit > current) await fs.writeFile(memsw, String(limit));
-    await fs.writeFile(j('memory.limit_in_bytes'), String(limit));
+    await fs.writeFile(j('memory.limit_in_bytes'), String(limit)).catch(async (err: NodeJS.ErrnoException) => {
+      if (err.code !== 'EBUSY') throw err;
+      throw await limitBelowUsage(limit, readMemory(p), err);
+    });
     if (hasMemsw && limit <= current) await fs.writeFile(memsw, String(limit));
   }
 
