@@ -27,10 +27,19 @@ function cells(t: TaskView, s: RowState): Record<keyof typeof statsColumns, stri
   const total = os.totalmem();
   const own = s.memory.limit ?? t.limits?.memory;
   const limit = own !== undefined && own > 0 && own < total ? own : total;
+  const used = memoryInUse(s.memory);
   return row(
-    s.cpuPercent === null ? '--' : percent(s.cpuPercent), `${bytesSize(s.memory.usage)} / ${bytesSize(limit)}`,
-    percent((s.memory.usage / limit) * 100), String(s.pids.current),
+    s.cpuPercent === null ? '--' : percent(s.cpuPercent), `${bytesSize(used)} / ${bytesSize(limit)}`,
+    percent((used / limit) * 100), String(s.pids.current),
   );
+}
+
+/**
+ * Memory in use as `docker stats` counts it: the cgroup's charge less its inactive page cache,
+ * which the kernel gives back first (a task that wrote a 100 MB file is not shown at 100 MB).
+ */
+function memoryInUse(m: TaskStats['memory']): number {
+  return m.inactiveFile !== undefined && m.inactiveFile < m.usage ? m.usage - m.inactiveFile : m.usage;
 }
 
 const isLive = (t: TaskView): boolean => t.status === 'running' || t.status === 'paused';

@@ -62,7 +62,8 @@ export interface TaskStats {
   cpu: { usageTotal: number; usageKernel?: number; usageUser?: number };
   /** CPU use since the previous sample, % of one CPU; null for a first sample. */
   cpuPercent: number | null;
-  memory: { usage: number; limit?: number; max?: number };
+  /** `inactiveFile`: the part of `usage` that is inactive page cache (see `Stats`); `stats` shows usage without it, as docker's. */
+  memory: { usage: number; limit?: number; max?: number; inactiveFile?: number };
   pids: { current: number; limit?: number };
 }
 

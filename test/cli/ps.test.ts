@@ -2,8 +2,8 @@ import t from 'tap';
 import * as pty from 'node-pty';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { clearScreen } from '../../src/cli/liveTable.js';
-import { until } from '../helpers/common.js';
-import { cliMain, client, daemonRoot } from '../daemon/helpers.js';
+import { tmpDir, until } from '../helpers/common.js';
+import { cliMain, client, daemonRoot, eventually, logText } from '../daemon/helpers.js';
 import { startTaskio, taskio, taskioEnv } from './taskioCommand.js';
 
 // One daemon on a private root for the whole file; host tasks (fast), each with its own id.
@@ -167,6 +167,29 @@ t.test('stats --no-stream: one table of CPU %, memory, pids; --format json; an u
   t.equal(unknown.code, 125);
   t.equal(unknown.stdout, '', 'nothing printed when a task named is unknown');
   t.equal(unknown.stderr, 'taskio stats: no such task: nope\n');
+});
+
+t.test('stats: memory in use without the page cache the kernel reclaims first (inactive files), as docker counts it', { timeout: 120_000 }, async (t) => {
+  const dir = tmpDir(t);
+  // 64 MiB written through the page cache and synced: charged to the task's cgroup, inactive, clean.
+  const write = (to: string): string => `dd if=/dev/zero of=${to} bs=1M count=64 2>/dev/null && sync && echo ready && exec sleep 1000`;
+  const run = await taskio(t, root, 'run', '-d', '--name', 'cache-runc', '--runtime', 'runc', '-v', `${dir}:/mnt`, 'sh', '-c', write('/mnt/runc'));
+  t.teardown(() => c.remove('cache-runc', { force: true }).catch(() => undefined));
+  t.equal(run.code, 0, run.stderr);
+  await c.createTask({ id: 'cache-host', runtime: 'host', args: ['sh', '-c', write(`${dir}/host`)] });
+  t.teardown(() => c.remove('cache-host', { force: true }).catch(() => undefined));
+  for (const id of ['cache-runc', 'cache-host']) {
+    await eventually(async () => (await logText(c, id)).includes('ready'), `${id}: its file written`, 60_000);
+    const [json, table] = await Promise.all([
+      taskio(t, root, 'stats', '--no-stream', '--format', 'json', id), taskio(t, root, 'stats', '--no-stream', '--format', '{{.MemUsage}}', id),
+    ]);
+    const sample = JSON.parse(json.stdout) as { memory: { usage: number; inactiveFile: number } };
+    t.ok(sample.memory.usage >= 64 * 1024 * 1024, `${id}: the cgroup's charge holds the file's pages (${sample.memory.usage})`);
+    t.ok(sample.memory.inactiveFile >= 60 * 1024 * 1024, `${id}: most of them inactive (${sample.memory.inactiveFile})`);
+    t.match(table.stdout, /^[\d.]+(B|KiB|MiB) \/ [\d.]+GiB\n$/);
+    const [, n, unit] = /^([\d.]+)(B|KiB|MiB)/.exec(table.stdout)!;
+    t.ok(unit !== 'MiB' || Number(n) < 32, `${id}: MEM USAGE leaves the cache out (${table.stdout.trim()})`);
+  }
 });
 
 t.test('stats in a terminal: a live table that redraws in place until ctrl-C', { timeout: 120_000 }, async (t) => {

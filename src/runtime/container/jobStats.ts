@@ -23,13 +23,15 @@ export async function jobStats(job: JobObject): Promise<Stats> {
   const memory = await job.queryMemoryStats().catch(() => null); // no memory controller: resident sets only
   const resident = await residentBytes(pids);
   const usage = Math.max(memory?.JobMemory ?? 0, resident);
+  // Inactive page cache is part of the cgroup's charge only: never more than what usage holds beyond the resident sets.
+  const inactiveFile = memory?.InactiveFile === undefined ? undefined : Math.max(0, Math.min(memory.InactiveFile, usage - resident));
   return {
     cpu: {
       usageTotal: (cpu.TotalUserTime + cpu.TotalKernelTime) * NS_PER_TICK,
       usageUser: cpu.TotalUserTime * NS_PER_TICK,
       usageKernel: cpu.TotalKernelTime * NS_PER_TICK,
     },
-    memory: { usage, ...(memory ? { max: Math.max(memory.PeakJobMemoryUsed, usage) } : {}) },
+    memory: { usage, ...(memory ? { max: Math.max(memory.PeakJobMemoryUsed, usage) } : {}), ...(inactiveFile === undefined ? {} : { inactiveFile }) },
     pids: { current: pids.length },
     raw: { source: 'jobobject', cgroupPaths: [...job.cgroupPaths], processor: { ...cpu }, memory: memory ? { ...memory } : null, residentBytes: resident },
   };

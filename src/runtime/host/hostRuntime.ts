@@ -277,7 +277,7 @@ export class HostRuntime implements Runtime {
     const ns = (units: number): number => units * 100;
     return {
       cpu: { usageTotal: ns(cpu.TotalUserTime + cpu.TotalKernelTime), usageUser: ns(cpu.TotalUserTime), usageKernel: ns(cpu.TotalKernelTime) },
-      memory: { usage: memory.JobMemory, max: memory.PeakJobMemoryUsed },
+      memory: { usage: memory.JobMemory, max: memory.PeakJobMemoryUsed, ...(memory.InactiveFile === undefined ? {} : { inactiveFile: memory.InactiveFile }) },
       pids: { current: pids.length },
       raw: { source: 'cgroup', job: job.name },
     };

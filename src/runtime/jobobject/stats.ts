@@ -35,6 +35,12 @@ export interface JobProcessorStats {
 export interface JobMemoryStats {
   JobMemory: number;
   PeakJobMemoryUsed: number;
+  /**
+   * Linux only (absent on Windows): the part of `JobMemory` that is page cache not used lately
+   * (`memory.stat`'s `total_inactive_file` on v1, `inactive_file` on cgroup2), which the kernel
+   * reclaims first — what `docker stats` leaves out of a container's memory usage.
+   */
+  InactiveFile?: number;
 }
 
 /** One direction of {@link JobStorageStats}, Windows' `JOBOBJECT_IO_ATTRIBUTION_STATS`. */
@@ -116,8 +122,10 @@ export async function readMemory(place: Place): Promise<JobMemoryStats> {
   const [cur, peak] =
     place.version === 2 ? ['memory.current', 'memory.peak'] : ['memory.usage_in_bytes', 'memory.max_usage_in_bytes'];
   const JobMemory = Number((await readOptional(path.join(place.dir, cur))) ?? 0);
-  const p = await readOptional(path.join(place.dir, peak));
-  return { JobMemory, PeakJobMemoryUsed: p === undefined ? JobMemory : Number(p) };
+  const [p, stat] = await Promise.all([readOptional(path.join(place.dir, peak)), readOptional(path.join(place.dir, 'memory.stat'))]);
+  const s = parseKeyed(stat ?? '');
+  const InactiveFile = s.get(place.version === 2 ? 'inactive_file' : 'total_inactive_file');
+  return { JobMemory, PeakJobMemoryUsed: p === undefined ? JobMemory : Number(p), ...(InactiveFile === undefined ? {} : { InactiveFile }) };
 }
 
 function zeroIO(): JobIOAttributionStats {

@@ -23,10 +23,13 @@ export function parseStats(stdout: string): Stats {
     raw: data,
   };
   const kernel = num(cpu.kernel), user = num(cpu.user), limit = num(memUsage.limit), max = num(memUsage.max), pidLimit = num(pids.limit);
+  const memStat = obj(mem.raw); // the cgroup's `memory.stat` (runc)
+  const inactiveFile = num(memStat.total_inactive_file) ?? num(memStat.inactive_file);
   if (kernel !== undefined) stats.cpu.usageKernel = kernel;
   if (user !== undefined) stats.cpu.usageUser = user;
   if (limit !== undefined) stats.memory.limit = limit;
   if (max !== undefined) stats.memory.max = max;
+  if (inactiveFile !== undefined) stats.memory.inactiveFile = inactiveFile;
   if (pidLimit !== undefined) stats.pids.limit = pidLimit;
   return stats;
 }

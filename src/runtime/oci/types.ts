@@ -178,6 +178,12 @@ export interface Stats {
     limit?: number;
     /** The peak usage in bytes, when reported. */
     max?: number;
+    /**
+     * The part of `usage` that is page cache not used lately (the cgroup's `total_inactive_file`,
+     * cgroup2's `inactive_file`), which the kernel reclaims first; when reported. `docker stats`
+     * shows usage without it.
+     */
+    inactiveFile?: number;
   };
   pids: {
     /** Number of processes (tasks) now. */
