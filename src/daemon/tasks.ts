@@ -37,7 +37,7 @@ import { isSameLiveProcess, processStartTime } from './procStat.js';
 import { parseTaskRecord, type ExitRecord, type RuntimeName, type TaskRecord } from './records.js';
 import { DeadTask } from './deadTask.js';
 import { Removals } from './removals.js';
-import { withPidsLimitHint } from './sandboxPids.js';
+import { withSandboxLimitHint } from './sandboxLimits.js';
 import { resolveUser, type TaskUser } from './taskUser.js';
 import { withUlimits } from './ulimits.js';
 import { withInit } from './taskInit.js';
@@ -382,7 +382,7 @@ export class TaskManager {
       return () => new DaemonTask(this.#ctx, { record, state: 'running', control: new InitControl(init, record, jobRuntime, keeper, input), logCopy, adopted: false, ...(oom ? { oom } : {}) });
     } catch (err) {
       await logCopy?.discard().catch(() => undefined);
-      throw withPidsLimitHint(err, record);
+      throw withSandboxLimitHint(err, record);
     }
   }
 

@@ -188,6 +188,21 @@ t.test('a runsc pids limit too low for its sandbox: the runtime\'s error says wh
   t.same(cgroups, [], 'no cgroup left');
 });
 
+t.test('a runsc memory limit too small for its sandbox: the runtime\'s error says why, nothing is left', { timeout: 90_000 }, async (t) => {
+  const id = 'memory-too-low';
+  // runsc, the sentry and the gofer run in the task's memory cgroup: at 8 MiB the OOM killer ends runsc (137).
+  for (const autoRemove of [false, true]) {
+    await t.rejects(c.createTask({ id, runtime: 'runsc', args: ['true'], limits: { memory: 8 * 1024 * 1024 }, autoRemove }), {
+      code: 'ERR_RUNTIME', message: /\(exit status 137\); runsc's sandbox runs in the task's memory cgroup and was killed at its memory limit \(8 MiB\): a sandbox needs about 16 MiB, raise --memory$/,
+    }, `8 MiB${autoRemove ? ', --rm' : ''}`);
+  }
+  t.same((await c.listTasks({ all: true })).map((x) => x.id), [], 'no task');
+  t.same(processesMentioning(id), [], 'no sandbox or gofer left');
+  const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
+    .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
+  t.same(cgroups, [], 'no cgroup left');
+});
+
 t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job object)', { timeout: 90_000 }, async (t) => {
   const limit = 64 * 1024 * 1024;
   const runc = await c.createTask({ id: 'lim-runc', runtime: 'runc', args: ['sleep', '1000'], limits: { memory: limit, pids: 20, cpus: 0.5 } });
