@@ -236,12 +236,15 @@ function checkLogger(file: string): void {
   }
 }
 
-/** Checks `limits`: memory ≥ 4 MiB, 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1. */
+/** docker's smallest memory limit (`linuxMinMemory`): a runc task below it barely starts, a runsc sandbox never does. */
+const minMemory = 6 * 1024 * 1024;
+
+/** Checks `limits`: memory ≥ 6 MiB (docker's minimum), 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1. */
 export function checkLimits(limits: unknown): TaskLimits {
   const l = checkFields<TaskLimits>(limits, { memory: 'integer', cpus: 'number', pids: 'integer' }, 'limits');
   const cpus = os.availableParallelism();
   const bad = (what: string, v: unknown, range: string) => new TaskioError('ERR_INVALID_LIMIT', `invalid limit ${what}=${JSON.stringify(v)}: ${range}`);
-  if (l.memory !== undefined && (l.memory < 4 * 1024 * 1024 || l.memory > Number.MAX_SAFE_INTEGER)) throw bad('memory', l.memory, 'expected bytes, at least 4 MiB');
+  if (l.memory !== undefined && (l.memory < minMemory || l.memory > Number.MAX_SAFE_INTEGER)) throw bad('memory', l.memory, 'expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")');
   if (l.cpus !== undefined && !(l.cpus >= 0.01 && l.cpus <= cpus)) throw bad('cpus', l.cpus, `expected 0.01 to ${cpus} (the CPUs of this machine)`);
   if (l.pids !== undefined && (l.pids < 1 || l.pids > 4_194_304)) throw bad('pids', l.pids, 'expected 1 to 4194304');
   return l;

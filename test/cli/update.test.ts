@@ -7,7 +7,7 @@ import t from 'tap';
 import fs from 'node:fs';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { until } from '../helpers/common.js';
-import { client, daemonRoot, eventually, logText } from '../daemon/helpers.js';
+import { cgroupsOf, client, daemonRoot, eventually, logText, taskDirs } from '../daemon/helpers.js';
 import { taskio } from './taskioCommand.js';
 
 const root = daemonRoot(t);
@@ -116,10 +116,30 @@ t.test('bad input: one line, 125, nothing changed', { timeout: 60_000 }, async (
   t.same([rm.code, rm.stderr], [125, 'taskio update: cannot set restart policy always on task up-rm: it is removed once it exited (run --rm)\n']);
   t.same((await c.getTask('up-rm')).restartPolicy, { name: 'no' });
   const small = await taskio(t, root, 'update', '--memory', '1k', 'up-rm');
-  t.same([small.code, small.stderr], [125, 'taskio update: task up-rm: invalid limit memory=1024: expected bytes, at least 4 MiB\n']);
+  t.same([small.code, small.stderr], [125, 'taskio update: task up-rm: invalid limit memory=1024: expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")\n']);
+  const under = await taskio(t, root, 'update', '--memory', '5m', 'up-rm');
+  t.same([under.code, under.stderr], [125, 'taskio update: task up-rm: invalid limit memory=5242880: expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")\n'], 'docker\'s minimum: 6 MiB');
   const missing = await taskio(t, root, 'update', '--cpus', '1', 'up-none');
   t.same([missing.code, missing.stderr], [125, 'taskio update: no such task: up-none\n']);
   await t.rejects(c.update('up-rm', {}), { code: 'ERR_INVALID_FIELD', message: /nothing to change/ });
   await t.rejects(c.update('up-rm', { limits: {} }), { code: 'ERR_INVALID_FIELD', message: /names no limit/ });
   await t.rejects(c.update('up-rm', { limits: { memory: 8 * MiB, swap: 1 } as never }), { code: 'ERR_UNKNOWN_FIELD', message: /unknown field "swap" in the limits/ });
+});
+
+t.test('run with a limit out of docker\'s range: one line, 125, no task, directory or cgroup made', { timeout: 60_000 }, async (t) => {
+  const cases: Array<[string[], string]> = [
+    [['--memory', '5m'], 'taskio run: invalid limit memory=5242880: expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")\n'],
+    [['--memory', '1.5x'], 'taskio run: invalid argument "1.5x" for "-m, --memory" flag: invalid size: \'1.5x\'. See \'taskio run --help\'.\n'],
+    [['--cpus', '-1'], 'taskio run: invalid argument "-1" for "--cpus" flag: failed to parse -1 as a rational number. See \'taskio run --help\'.\n'],
+    [['--pids-limit', 'x'], 'taskio run: invalid argument "x" for "--pids-limit" flag: strconv.ParseInt: parsing "x": invalid syntax. See \'taskio run --help\'.\n'],
+  ];
+  for (const runtime of ['runc', 'host']) {
+    for (const [flags, stderr] of cases) {
+      const r = await taskio(t, root, 'run', '--name', 'up-bad', '--runtime', runtime, ...flags, 'true');
+      t.same([r.code, r.stdout, r.stderr], [125, '', stderr], `${runtime} ${flags.join(' ')}`);
+    }
+  }
+  t.same(taskDirs(root).filter((d) => d === 'up-bad'), [], 'no task directory');
+  t.same(cgroupsOf(root, 'up-bad'), [], 'no cgroup');
+  await t.rejects(c.getTask('up-bad'), { code: 'ERR_NOT_FOUND' });
 });

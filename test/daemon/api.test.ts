@@ -148,7 +148,7 @@ t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', 
   await c.remove('used', { force: true });
 
   const limits: Array<[unknown, RegExp]> = [
-    [{ memory: 1 }, /memory=1: expected bytes, at least 4 MiB/],
+    [{ memory: 1 }, /memory=1: expected bytes, at least 6 MiB/],
     [{ cpus: 0 }, /cpus=0/], [{ cpus: 1000 }, /cpus=1000/], [{ pids: 0 }, /pids=0/], [{ memory: 'lots' }, /"memory" must be a whole number/],
     [{ swap: 1 }, /unknown field "swap" in the limits/],
   ];
