@@ -186,6 +186,7 @@ t.test('a runsc pids limit too low for its sandbox: the runtime\'s error says wh
   const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
     .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
   t.same(cgroups, [], 'no cgroup left');
+  t.same(fs.readdirSync(path.join(root, 'runtime', 'runsc')).filter((e) => e.includes(runtimeIdOf(root, 'runsc', id))), [], 'no runsc state or lock file left');
 });
 
 t.test('a runsc memory limit too small for its sandbox: the runtime\'s error says why, nothing is left', { timeout: 90_000 }, async (t) => {
@@ -201,6 +202,7 @@ t.test('a runsc memory limit too small for its sandbox: the runtime\'s error say
   const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
     .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
   t.same(cgroups, [], 'no cgroup left');
+  t.same(fs.readdirSync(path.join(root, 'runtime', 'runsc')).filter((e) => e.includes(runtimeIdOf(root, 'runsc', id))), [], 'no runsc state or lock file left');
 });
 
 t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job object)', { timeout: 90_000 }, async (t) => {

@@ -16,7 +16,7 @@ import { cleanKilledCreate } from './strays.js';
 import { cgroupDirs, containerCgroups, removeNewCgroups, type HierarchyCgroup } from './containerCgroups.js';
 import { invoke, timeoutError, type Outcome } from './spawn.js';
 import { containerStarted } from './started.js';
-import { isRunscStateOf } from './runscState.js';
+import { isRunscStateOf, runscStateName } from './runscState.js';
 import { runtimeIdEnd, runtimeIdPrefix } from './runtimeId.js';
 import { parseStats } from './stats.js';
 import { checkTimeouts, timeoutFor, type RuntimeCommand, type RuntimeTimeouts } from './timeouts.js';
@@ -487,6 +487,9 @@ export class Runsc {
       // without state is this call's leftover.
       if (dialect !== undefined && !(await savedState(dialect, root, runtimeId))) {
         if (dialect === 'runsc' && killedMidway(err)) await cleanKilledCreate(this.root, runtimeId);
+        // runsc 2022-12 leaves its lock file of a sandbox it failed to make (a limit too small, a
+        // missing binary): one empty file per failed start, that no runsc command removes.
+        if (dialect === 'runsc') await fs.rm(path.join(root, runscStateName(runtimeId, 'lock')), { force: true });
         if (cgroups !== undefined) await removeNewCgroups(cgroups.where, cgroups.before);
       }
       throw err;
