@@ -172,6 +172,16 @@ t.test('a task sees its limits as in docker: runc under /sys/fs/cgroup (read-onl
   t.match(runsc.find((l) => l.startsWith('MemTotal')), new RegExp(`^MemTotal: +${limit / 1024} kB$`), 'runsc: the memory limit as the sandbox\'s total memory');
 });
 
+/** What a refused runsc start of task `id` must not leave: the task, a sandbox or gofer, a cgroup, runsc state or its lock file. */
+async function noSandboxLeft(t: Test, id: string): Promise<void> {
+  t.same((await c.listTasks({ all: true })).map((x) => x.id), [], 'no task');
+  t.same(processesMentioning(id), [], 'no sandbox or gofer left');
+  const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
+    .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
+  t.same(cgroups, [], 'no cgroup left');
+  t.same(fs.readdirSync(path.join(root, 'runtime', 'runsc')).filter((e) => e.includes(runtimeIdOf(root, 'runsc', id))), [], 'no runsc state or lock file left');
+}
+
 t.test('a runsc pids limit too low for its sandbox: the runtime\'s error says why, nothing is left', { timeout: 90_000 }, async (t) => {
   const id = 'pids-too-low';
   // At 5 the gofer cannot start; at 1 runsc's own Go runtime dies, which an attached run (--rm)
@@ -181,12 +191,7 @@ t.test('a runsc pids limit too low for its sandbox: the runtime\'s error says wh
       code: 'ERR_RUNTIME', message: new RegExp(`runsc counts its sandbox's own threads against the pids limit \\(${pids}\\): raise --pids-limit$`),
     }, `pids ${pids}${autoRemove ? ', --rm' : ''}`);
   }
-  t.same((await c.listTasks({ all: true })).map((x) => x.id), [], 'no task');
-  t.same(processesMentioning(id), [], 'no sandbox or gofer left');
-  const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
-    .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
-  t.same(cgroups, [], 'no cgroup left');
-  t.same(fs.readdirSync(path.join(root, 'runtime', 'runsc')).filter((e) => e.includes(runtimeIdOf(root, 'runsc', id))), [], 'no runsc state or lock file left');
+  await noSandboxLeft(t, id);
 });
 
 t.test('a runsc memory limit too small for its sandbox: the runtime\'s error says why, nothing is left', { timeout: 90_000 }, async (t) => {
@@ -197,12 +202,7 @@ t.test('a runsc memory limit too small for its sandbox: the runtime\'s error say
       code: 'ERR_RUNTIME', message: /\(exit status 137\); runsc's sandbox runs in the task's memory cgroup and was killed at its memory limit \(8 MiB\): a sandbox needs about 16 MiB, raise --memory$/,
     }, `8 MiB${autoRemove ? ', --rm' : ''}`);
   }
-  t.same((await c.listTasks({ all: true })).map((x) => x.id), [], 'no task');
-  t.same(processesMentioning(id), [], 'no sandbox or gofer left');
-  const cgroups = fs.readdirSync('/sys/fs/cgroup').map((h) => path.join('/sys/fs/cgroup', h, 'taskio-containers'))
-    .filter((d) => fs.existsSync(d)).flatMap((d) => fs.readdirSync(d).filter((e) => e.endsWith(id)));
-  t.same(cgroups, [], 'no cgroup left');
-  t.same(fs.readdirSync(path.join(root, 'runtime', 'runsc')).filter((e) => e.includes(runtimeIdOf(root, 'runsc', id))), [], 'no runsc state or lock file left');
+  await noSandboxLeft(t, id);
 });
 
 t.test('limits: a memory limit is the task\'s (runsc and runc cgroups; host job object)', { timeout: 90_000 }, async (t) => {
