@@ -171,8 +171,18 @@ function upgradedConnection(socket: Duplex, signal: AbortSignal): AttachConnecti
 /** Builds the daemon's route table. */
 export function apiRouter(api: ApiContext): Router {
   const { tasks, events } = api;
-  const r = new Router(api.logger);
+  const r = new Router(api.logger, apiVersion);
   const task = (ctx: RouteContext): DaemonTask => tasks.get(ctx.params.id!);
+
+  // docker's ping: a plain "OK" (nothing on HEAD), for health checks and clients that probe first.
+  const ping = async (ctx: RouteContext, res: http.ServerResponse): Promise<void> => {
+    checkQuery(ctx.query, {});
+    const body = ctx.req.method === 'HEAD' ? '' : 'OK';
+    res.writeHead(200, { 'Content-Type': 'text/plain; charset=utf-8', 'Content-Length': body.length, 'Cache-Control': 'no-cache, no-store, must-revalidate', Pragma: 'no-cache' });
+    res.end(body);
+  };
+  r.add('GET', '/_ping', ping);
+  r.add('HEAD', '/_ping', ping);
 
   r.add('GET', '/version', async (ctx) => {
     checkQuery(ctx.query, {});

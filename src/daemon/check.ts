@@ -90,7 +90,8 @@ export type QueryType = 'boolean' | 'integer' | 'string';
 export function checkQuery(query: URLSearchParams, schema: Record<string, QueryType>): Record<string, string | number | boolean> {
   const out: Record<string, string | number | boolean> = {};
   for (const [key, raw] of query) {
-    const type = schema[key];
+    // Own keys only: `?__proto__=1` or `?constructor=x` would find Object's and pass as known.
+    const type = Object.hasOwn(schema, key) ? schema[key] : undefined;
     if (type === undefined) {
       throw new TaskioError('ERR_UNKNOWN_FIELD', `unknown query parameter ${JSON.stringify(key)} (known: ${Object.keys(schema).join(', ') || 'none'})`);
     }

@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { TaskioError } from '../errors.js';
+import { withoutApiVersion } from './apiVersionPrefix.js';
 import { httpError, rawErrorResponse, unknownRoute } from './httpError.js';
 
 /** Request bodies are capped: the API takes small JSON documents only. */
@@ -42,8 +43,12 @@ export class Router {
 
   readonly #logger: Logger;
 
-  constructor(logger: Logger) {
+  readonly #apiVersion: number;
+
+  /** `apiVersion`: the API's version, sent as `Api-Version` and taken as a path prefix (`/v1/...`, docker's). */
+  constructor(logger: Logger, apiVersion: number) {
     this.#logger = logger;
+    this.#apiVersion = apiVersion;
   }
 
   /** Adds a route; `path` segments starting with `:` are parameters (one path segment each). */
@@ -58,7 +63,8 @@ export class Router {
     return this;
   }
 
-  #match(method: string, path: string): { route: Route; params: Record<string, string> } {
+  #match(method: string, asked: string): { route: Route; params: Record<string, string> } {
+    const path = withoutApiVersion(asked, this.#apiVersion);
     let pathMatched = false;
     for (const route of this.#routes) {
       const m = route.pattern.exec(path);
@@ -69,24 +75,30 @@ export class Router {
       for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodePathSegment(v);
       return { route, params };
     }
-    if (pathMatched) throw new TaskioError('ERR_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${path}`);
-    throw unknownRoute(method, path);
+    if (pathMatched) throw new TaskioError('ERR_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${asked}`);
+    throw unknownRoute(method, asked);
   }
 
-  #context(req: http.IncomingMessage, params: Record<string, string>, url: URL, signal: AbortSignal): RouteContext {
+  #context(req: http.IncomingMessage, params: Record<string, string>, url: URL, signal: AbortSignal, readBody: () => Promise<unknown>): RouteContext {
     let body: Promise<unknown> | null = null;
-    return { req, params, query: url.searchParams, signal, body: () => (body ??= readJsonBody(req)) };
+    return { req, params, query: url.searchParams, signal, body: () => (body ??= readBody()) };
   }
 
   /** The `'request'` listener. */
   readonly onRequest = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.#respond(req, res, () => readJsonBody(req));
+  };
+
+  /** Answers a plain request on `res`; `readBody` reads its JSON body. */
+  #respond(req: http.IncomingMessage, res: http.ServerResponse, readBody: () => Promise<unknown>): void {
     const abort = new AbortController();
     res.on('close', () => { if (!res.writableFinished) abort.abort(); });
+    res.setHeader('Api-Version', String(this.#apiVersion));
     void (async () => {
       try {
-        const url = new URL(req.url ?? '/', 'http://taskio');
+        const url = requestUrl(req);
         const { route, params } = this.#match(req.method ?? 'GET', url.pathname);
-        const out = await route.handler(this.#context(req, params, url, abort.signal), res);
+        const out = await route.handler(this.#context(req, params, url, abort.signal, readBody), res);
         if (res.headersSent) return;
         if (out?.body === undefined) {
           res.writeHead(out?.status ?? 204).end();
@@ -98,19 +110,22 @@ export class Router {
         this.#fail(req, res, err);
       }
     })();
-  };
+  }
 
-  /** The `'upgrade'` listener: routes with an upgrade handler, else an HTTP error on the raw socket. */
+  /** The `'upgrade'` listener: routes with an upgrade handler; other routes answer as to a plain request, refusals an HTTP error on the raw socket. */
   readonly onUpgrade = (req: http.IncomingMessage, socket: Duplex, head: Buffer): void => {
     const abort = new AbortController();
     socket.on('close', () => abort.abort());
     socket.on('error', () => undefined);
     void (async () => {
       try {
-        const url = new URL(req.url ?? '/', 'http://taskio');
+        const url = requestUrl(req);
         const { route, params } = this.#match(req.method ?? 'GET', url.pathname);
-        if (!route.upgrade) throw new TaskioError('ERR_UNKNOWN_ROUTE', `${req.method} ${url.pathname} does not upgrade`);
-        await route.upgrade(this.#context(req, params, url, abort.signal), socket, head);
+        if (!route.upgrade) {
+          this.#respondWithoutUpgrade(req, socket, head);
+          return;
+        }
+        await route.upgrade(this.#context(req, params, url, abort.signal, () => readJsonBody(req)), socket, head);
       } catch (err) {
         const { status, body } = httpError(err);
         this.#log(req, status, err);
@@ -118,6 +133,19 @@ export class Router {
       }
     })();
   };
+
+  /**
+   * A request that offers an upgrade to a route that takes none — `curl --http2` offers `h2c` on
+   * every request — is answered as a plain one, as Go's server (docker's) ignores the offer; the
+   * connection closes after it (Node's parser has let go of it). It was a 404 for every such route.
+   */
+  #respondWithoutUpgrade(req: http.IncomingMessage, socket: Duplex, head: Buffer): void {
+    const res = new http.ServerResponse(req);
+    res.shouldKeepAlive = false;
+    res.assignSocket(socket as net.Socket);
+    res.once('finish', () => socket.end());
+    this.#respond(req, res, async () => (await readUpgradeBody(req, socket, head)).body);
+  }
 
   /** The `'connect'` listener: no route tunnels, so a CONNECT gets a 405 (without one, Node drops the connection unanswered). */
   readonly onConnect = (req: http.IncomingMessage, socket: Duplex): void => {
@@ -253,6 +281,16 @@ function nestsDeeperThan(value: unknown, limit: number): boolean {
     for (const child of Object.values(v)) todo.push([child, depth + 1]);
   }
   return false;
+}
+
+/**
+ * A request's target as a URL. An origin-form target is a path whatever it begins with: resolved
+ * against a base, `//host/tasks` (or `/\host/tasks`) would be read as an authority and its path
+ * `/tasks` served. An absolute-form target (`http://host/version`) is its path and query.
+ */
+function requestUrl(req: http.IncomingMessage): URL {
+  const target = req.url ?? '/';
+  return target.startsWith('/') ? new URL(`http://taskio${target}`) : new URL(target, 'http://taskio');
 }
 
 /** A path parameter as sent, `%XX` escapes decoded; a malformed escape is the client's error. */

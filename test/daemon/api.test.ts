@@ -440,3 +440,50 @@ t.test('a create-and-attach or start -a whose client left before the 101 holds n
   t.ok(fdsOf(daemon).length <= fdsBefore, `no fd leaked (${fdsOf(daemon).length} vs ${fdsBefore})`);
   checkNothingLeft(t);
 });
+
+/** One request answered with any body: status, headers and the body's text. */
+function plainRequest(method: string, p: string): Promise<{ status: number; headers: http.IncomingHttpHeaders; text: string }> {
+  return new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: sock, method, path: p, agent: false }, (res) => {
+      let text = '';
+      res.on('data', (d: Buffer) => { text += d.toString(); });
+      res.on('end', () => resolve({ status: res.statusCode!, headers: res.headers, text }));
+    });
+    req.on('error', reject);
+    req.end();
+  });
+}
+
+t.test("docker's _ping and version prefix; a path that reads as an authority; an upgrade offer to a route that takes none", { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'victim', runtime: 'host', args: ['sleep', '1000'] });
+  const ping = await plainRequest('GET', '/_ping');
+  t.match(ping, { status: 200, text: 'OK', headers: { 'content-type': /^text\/plain/, 'api-version': '1' } }, 'GET /_ping');
+  t.match(await plainRequest('HEAD', '/_ping'), { status: 200, text: '', headers: { 'api-version': '1' } }, 'HEAD /_ping');
+  const cases: Array<[string, Promise<Answer>, number, string | undefined, RegExp | undefined]> = [
+    ['a version prefix', request('GET', '/v1/version'), 200, undefined, undefined],
+    ['a version prefix on a task route', post('/v1.0/tasks/victim/kill', { signal: 'BOGUS' }), 400, 'ERR_INVALID_SIGNAL', /BOGUS/],
+    ['a version too new', request('GET', '/v1.41/tasks'), 400, 'ERR_API_VERSION', /client version 1\.41 is too new\. Maximum supported API version is 1/],
+    ['a version too old', request('GET', '/v0.9/tasks'), 400, 'ERR_API_VERSION', /client version 0\.9 is too old/],
+    // Resolved against a base URL, '//tasks' was the authority 'tasks': the kill of victim was served.
+    ['a path that reads as an authority', post('//tasks/tasks/victim/kill', { signal: 'KILL' }), 404, 'ERR_UNKNOWN_ROUTE', /no route for POST \/\/tasks\/tasks\/victim\/kill/],
+    ['__proto__ in the query', request('GET', '/tasks?__proto__=1'), 400, 'ERR_UNKNOWN_FIELD', /unknown query parameter "__proto__"/],
+    ['constructor in the query', request('GET', '/tasks?constructor=x'), 400, 'ERR_UNKNOWN_FIELD', /unknown query parameter "constructor"/],
+  ];
+  for (const [name, answer, status, code, message] of cases) {
+    const a = await answer;
+    t.equal(a.status, status, `${name}: status`);
+    t.equal(a.body.code, code, `${name}: code`);
+    if (message) t.match(a.body.message, message, `${name}: message`);
+  }
+  t.equal((await c.getTask('victim')).status, 'running', 'victim was not killed');
+  // curl --http2 offers h2c on every request: a route that does not upgrade answers as Go's server does.
+  const h2c = 'Connection: Upgrade, HTTP2-Settings\r\nUpgrade: h2c\r\nHTTP2-Settings: AAMAAABkAARAAAAAAAIAAAAA\r\n';
+  const version = await raw(`GET /version HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`);
+  t.match(version, { status: 200, body: { apiVersion: 1, pid: daemon } }, 'GET /version with an h2c offer');
+  const body = '{"signal":"BOGUS"}';
+  const kill = await raw(`POST /tasks/victim/kill HTTP/1.1\r\nHost: x\r\n${h2c}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
+  t.match(kill, { status: 400, body: { code: 'ERR_INVALID_SIGNAL', message: /BOGUS/ } }, 'POST with a body and an h2c offer: the body read');
+  await c.remove('victim', { force: true });
+  checkNothingLeft(t);
+  t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
+});
