@@ -5,6 +5,7 @@ import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import { TaskioError } from '../errors.js';
+import { abortable } from '../abortable.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type ConsoleSize, type ProcessSpec, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
@@ -523,14 +524,6 @@ export function apiRouter(api: ApiContext): Router {
 
 function checkWinSize(body: unknown): { cols: number; rows: number } {
   return checkCells(body, ['cols', 'rows']);
-}
-
-function abortable<T>(p: Promise<T>, signal: AbortSignal): Promise<T> {
-  return new Promise((resolve, reject) => {
-    const onAbort = (): void => reject(new TaskioError('ABORT_ERR', 'the client went away'));
-    signal.addEventListener('abort', onAbort, { once: true });
-    p.then((v) => { signal.removeEventListener('abort', onAbort); resolve(v); }, reject);
-  });
 }
 
 /** A request's stop `timeout` (seconds; -1: for ever), checked. */

@@ -107,7 +107,7 @@ export class Router {
           sendJson(res, out.status ?? 200, out.body);
         }
       } catch (err) {
-        this.#fail(req, res, err);
+        this.#fail(req, res, err, abort.signal);
       }
     })();
   }
@@ -128,7 +128,7 @@ export class Router {
         await route.upgrade(this.#context(req, params, url, abort.signal, () => readJsonBody(req)), socket, head);
       } catch (err) {
         const { status, body } = httpError(err);
-        this.#log(req, status, err);
+        this.#log(req, status, err, abort.signal);
         if (!socket.destroyed) socket.end(rawErrorResponse(status, body));
       }
     })();
@@ -155,11 +155,11 @@ export class Router {
     if (!socket.destroyed) socket.end(rawErrorResponse(405, httpError(err).body));
   };
 
-  #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown): void {
+  #fail(req: http.IncomingMessage, res: http.ServerResponse, err: unknown, gone: AbortSignal): void {
     const { status, body } = httpError(err);
-    this.#log(req, status, err);
-    if (res.headersSent) {
-      // Mid-stream: nothing to say but to end the stream.
+    this.#log(req, status, err, gone);
+    if (res.headersSent || gone.aborted) {
+      // Mid-stream, or no one left to answer: nothing to say but to end the stream.
       res.destroy();
       return;
     }
@@ -171,9 +171,14 @@ export class Router {
     sendJson(res, status, body);
   }
 
-  #log(req: http.IncomingMessage, status: number, err: unknown): void {
+  /**
+   * Logs a refused or failed request. `gone`: the client left first — its long poll (a wait) or
+   * stream ended by it is no failure; each was a 500 'request failed' with a stack in the log.
+   */
+  #log(req: http.IncomingMessage, status: number, err: unknown, gone?: AbortSignal): void {
     const entry = { method: req.method, url: req.url, status, code: (err as { code?: string })?.code };
-    if (status >= 500) this.#logger.error({ ...entry, err }, 'request failed');
+    if (gone?.aborted) this.#logger.info(entry, 'the client went away');
+    else if (status >= 500) this.#logger.error({ ...entry, err }, 'request failed');
     else this.#logger.info(entry, 'request refused');
   }
 }

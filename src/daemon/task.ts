@@ -1,6 +1,7 @@
 import type { Writable } from 'node:stream';
 import type { Logger } from 'pino';
-import { TaskioError, abortError } from '../errors.js';
+import { TaskioError } from '../errors.js';
+import { abortable } from '../abortable.js';
 import { Lifecycle, refuse, type Transitions } from '../lifecycle.js';
 import { notRunning } from './notRunning.js';
 import { removeInside } from '../removeInside.js';
@@ -503,20 +504,17 @@ export class DaemonTask {
    * all of it. Rejects with an `AbortError` when `signal` aborts first (a long poll whose client left).
    */
   wait(signal?: AbortSignal): Promise<ExitRecord> {
-    if (signal?.aborted) return Promise.reject(abortError(signal));
-    const settled = this.exited.then(async (e) => {
+    // One promise for every wait (abortable's waiters leave it at their abort): a reaction per
+    // call on `exited` stayed until the task exited, for every client that gave up meanwhile.
+    this.#waited ??= this.exited.then(async (e) => {
       await Promise.race([this.outputDone, new Promise((r) => setTimeout(r, outputGraceMs).unref())]);
       return e;
     });
-    return new Promise((resolve, reject) => {
-      const onAbort = (): void => reject(abortError(signal));
-      signal?.addEventListener('abort', onAbort, { once: true });
-      void settled.then((e) => {
-        signal?.removeEventListener('abort', onAbort);
-        resolve(e);
-      });
-    });
+    return abortable(this.#waited, signal);
   }
+
+  /** {@link wait}'s promise, made at the first wait. */
+  #waited: Promise<ExitRecord> | null = null;
 
   /**
    * Removes the task: with `force` a running one is killed first. The runtime forgets it, the log

@@ -487,3 +487,22 @@ t.test("docker's _ping and version prefix; a path that reads as an authority; an
   checkNothingLeft(t);
   t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
 });
+
+t.test('a wait whose client left is no failure: no 500, no stack in the log', { timeout: 60_000 }, async (t) => {
+  await c.createTask({ id: 'waited', runtime: 'host', args: ['sleep', '1000'] });
+  const linesOf = (url: string): string[] => fs.readFileSync(path.join(root, 'daemon.log'), 'utf8').split('\n').filter((l) => l.includes(`"url":"${url}"`));
+  for (const url of ['/tasks/waited/wait', '/tasks/waited/wait?condition=removed']) {
+    // The whole request is sent before the client goes: the daemon reads it, then the end.
+    await new Promise<void>((resolve, reject) => {
+      const s = net.connect(sock, () => s.write(`POST ${url} HTTP/1.1\r\nHost: x\r\nContent-Length: 0\r\n\r\n`, () => { s.destroy(); resolve(); }));
+      s.on('error', reject);
+    });
+    await eventually(() => linesOf(url).length > 0, `the daemon's line for ${url}`);
+    const [line = ''] = linesOf(url);
+    t.match(line, /"msg":"the client went away"/, `${url}: the client went away`);
+    t.notMatch(line, /"level":50|request failed|"stack"/, `${url}: not a failure (it was a 500 'request failed' with a stack)`);
+  }
+  t.equal((await c.getTask('waited')).status, 'running');
+  await c.remove('waited', { force: true });
+  checkNothingLeft(t);
+});
