@@ -164,7 +164,9 @@ export class Router {
       return;
     }
     // A body we did not read (too large) would be read into nothing: close the connection instead.
-    if (!req.complete) {
+    // A request without one is not complete yet when the route refuses it in the same turn (an
+    // unknown route, a bad id): its connection stays for the client's next request.
+    if (!req.complete && hasBody(req)) {
       res.setHeader('Connection', 'close');
       lingerOnClose(req.socket);
     }
@@ -181,6 +183,11 @@ export class Router {
     else if (status >= 500) this.#logger.error({ ...entry, err }, 'request failed');
     else this.#logger.info(entry, 'request refused');
   }
+}
+
+/** Whether a request comes with a body (RFC 9112 §6.3: a transfer coding or a length above 0). */
+function hasBody(req: http.IncomingMessage): boolean {
+  return req.headers['transfer-encoding'] !== undefined || Number(req.headers['content-length'] ?? 0) > 0;
 }
 
 /** How long a connection refused mid-body may go on sending before it is cut. */

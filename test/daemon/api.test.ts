@@ -506,3 +506,23 @@ t.test('a wait whose client left is no failure: no 500, no stack in the log', { 
   await c.remove('waited', { force: true });
   checkNothingLeft(t);
 });
+
+t.test('a refused request without a body keeps its connection for the next one', { timeout: 30_000 }, async (t) => {
+  const agent = new http.Agent({ keepAlive: true, maxSockets: 1 });
+  t.teardown(() => agent.destroy());
+  const sockets = new Set<net.Socket>();
+  const ask = (p: string): Promise<{ status: number; connection: string | undefined }> => new Promise((resolve, reject) => {
+    const req = http.request({ socketPath: sock, path: p, agent }, (res) => {
+      res.resume();
+      res.on('end', () => resolve({ status: res.statusCode!, connection: res.headers.connection }));
+    });
+    req.on('socket', (s: net.Socket) => sockets.add(s));
+    req.on('error', reject);
+    req.end();
+  });
+  t.match(await ask('/tasks/nosuch'), { status: 404, connection: 'keep-alive' }, 'an unknown task: 404, kept alive');
+  t.match(await ask('/nope'), { status: 404, connection: 'keep-alive' }, 'an unknown route: 404, kept alive');
+  t.match(await ask('/tasks/a%2Fb'), { status: 400, connection: 'keep-alive' }, 'a bad id: 400, kept alive');
+  t.match(await ask('/version'), { status: 200 });
+  t.equal(sockets.size, 1, 'one connection carried all four (each refusal closed it)');
+});
