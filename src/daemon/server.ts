@@ -144,7 +144,19 @@ export class Router {
     res.shouldKeepAlive = false;
     res.assignSocket(socket as net.Socket);
     res.once('finish', () => socket.end());
-    this.#respond(req, res, async () => (await readUpgradeBody(req, socket, head)).body);
+    // Node's server let go of the connection with its parser, 'drain' too: without this, an answer
+    // larger than the socket's buffer (a log) waited for a 'drain' of `res` that never came.
+    socket.on('drain', () => res.emit('drain'));
+    // Read at once (at most 1 MiB), then the connection is watched as Node's server watches a plain
+    // one: the client's end is the request's abort (a wait, a followed log let go), and what more it
+    // sends is dropped. Left paused, its end went unseen: the connection and a log stayed open.
+    const body = readUpgradeBody(req, socket, head).then((b) => b.body);
+    const watch = (): void => {
+      socket.on('data', () => undefined).once('end', () => socket.destroy());
+      socket.resume();
+    };
+    body.then(watch, watch);
+    this.#respond(req, res, () => body);
   }
 
   /** The `'connect'` listener: no route tunnels, so a CONNECT gets a 405 (without one, Node drops the connection unanswered). */

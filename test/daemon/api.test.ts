@@ -483,6 +483,28 @@ t.test("docker's _ping and version prefix; a path that reads as an authority; an
   const body = '{"signal":"BOGUS"}';
   const kill = await raw(`POST /tasks/victim/kill HTTP/1.1\r\nHost: x\r\n${h2c}Content-Type: application/json\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   t.match(kill, { status: 400, body: { code: 'ERR_INVALID_SIGNAL', message: /BOGUS/ } }, 'POST with a body and an h2c offer: the body read');
+  // An answer larger than the connection's buffers: all of it comes (it stopped at the first full buffer).
+  await c.createTask({ id: 'loud', runtime: 'host', args: ['sh', '-c', 'head -c 4000000 /dev/zero | tr "\\0" a; echo'] });
+  await c.wait('loud');
+  const logBytes = await new Promise<number>((resolve, reject) => {
+    let got = 0;
+    const s = net.connect(sock, () => s.write(`GET /tasks/loud/logs HTTP/1.1\r\nHost: x\r\n${h2c}\r\n`));
+    s.on('data', (d: Buffer) => { got += d.length; });
+    s.on('close', () => resolve(got));
+    s.on('error', reject);
+  });
+  t.ok(logBytes > 4_000_000, `a log of 4 MB with an h2c offer: all of it (${logBytes} bytes)`);
+  await c.remove('loud');
+  // A long poll so answered whose client leaves: its connection closes (it stayed open, unread).
+  const sockets = (): number => fdsOf(daemon).filter((l) => l.startsWith('socket:')).length;
+  const before = sockets();
+  await new Promise<void>((resolve, reject) => {
+    const s = net.connect(sock, () => s.write(`POST /tasks/victim/wait HTTP/1.1\r\nHost: x\r\n${h2c}Content-Length: 0\r\n\r\n`, () => { s.destroy(); resolve(); }));
+    s.on('error', reject);
+  });
+  const wentAway = (): boolean => fs.readFileSync(path.join(root, 'daemon.log'), 'utf8').split('\n').some((l) => l.includes('"url":"/tasks/victim/wait"') && l.includes('the client went away'));
+  await eventually(wentAway, 'the wait with an h2c offer aborted when its client left');
+  await eventually(() => sockets() <= before, `the daemon's sockets back to ${before}`);
   await c.remove('victim', { force: true });
   checkNothingLeft(t);
   t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
