@@ -361,7 +361,7 @@ export function apiRouter(api: ApiContext): Router {
   });
 
   r.add('GET', '/tasks/:id/logs', async (ctx, res) => {
-    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'integer', since: 'string', until: 'string', timestamps: 'boolean', details: 'boolean', stdout: 'boolean', stderr: 'boolean' });
+    const q = checkQuery(ctx.query, { follow: 'boolean', tail: 'string', since: 'string', until: 'string', timestamps: 'boolean', details: 'boolean', stdout: 'boolean', stderr: 'boolean' });
     const t = task(ctx);
     if (t.record.logPath === null) {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
@@ -378,7 +378,7 @@ export function apiRouter(api: ApiContext): Router {
       // docker follows only a task that runs (daemon/logs.go: no follow with a logger made for a
       // stopped container): `logs -f` of a created task is its empty log at once, not a wait for a
       // start that may never come. A paused or running task is followed to its exit.
-      follow: q.follow === true && t.state !== 'created', ...(q.tail !== undefined ? { tail: Number(q.tail) } : {}), ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}),
+      follow: q.follow === true && t.state !== 'created', ...tailQuery(q.tail), ...(since !== null ? { since } : {}), ...(until !== null ? { until } : {}),
       timestamps: q.timestamps === true, details: q.details === true, stdout: q.stdout !== false, stderr: q.stderr !== false, signal: ctx.signal,
     });
     res.writeHead(200, { 'Content-Type': t.record.terminal ? rawType : multiplexedType });
@@ -529,6 +529,17 @@ function checkWinSize(body: unknown): { cols: number; rows: number } {
 /** A request's stop `timeout` (seconds; -1: for ever), checked. */
 function stopTimeout(timeout: number | undefined): { timeout?: number } {
   return timeout === undefined ? {} : { timeout: checkStopTimeout('timeout', timeout) };
+}
+
+/**
+ * A log's `tail` query as docker's API takes it: a count of lines, or `all` (docker's default; a
+ * negative count means the same, as docker's daemon reads it). Anything else is refused, naming it,
+ * where docker's daemon would quietly send the whole log.
+ */
+function tailQuery(tail: string | number | boolean | undefined): { tail?: number } {
+  if (tail === undefined || tail === 'all') return {};
+  if (typeof tail === 'string' && /^-?\d{1,15}$/.test(tail)) return Number(tail) < 0 ? {} : { tail: Number(tail) };
+  throw new TaskioError('ERR_INVALID_FIELD', `query parameter tail must be a number of lines or all, got ${JSON.stringify(tail)}`);
 }
 
 /**

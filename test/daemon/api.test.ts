@@ -276,6 +276,8 @@ t.test('logs: since and until are checked, named, and need a CRI log, as timesta
     ['/tasks/times-cri/logs?since=March%207', 400, 'ERR_INVALID_FIELD', /got "March 7"/],
     ['/tasks/times-cri/logs?until=2026-02-30T00:00:00Z', 400, 'ERR_INVALID_FIELD', /got "2026-02-30T00:00:00Z"/],
     ['/events?since=2020-01', 400, 'ERR_INVALID_FIELD', /query parameter since must be an RFC 3339 time or Unix seconds, got "2020-01"/],
+    ['/tasks/times-cri/logs?tail=ten', 400, 'ERR_INVALID_FIELD', /query parameter tail must be a number of lines or all, got "ten"/],
+    ['/tasks/times-cri/logs?tail=1.5', 400, 'ERR_INVALID_FIELD', /got "1.5"/],
   ];
   for (const [p, status, code, message] of cases) {
     const a = await request('GET', p);
@@ -285,6 +287,8 @@ t.test('logs: since and until are checked, named, and need a CRI log, as timesta
   await c.wait('times-cri');
   const ok = await request('GET', `/tasks/times-cri/logs?until=${encodeURIComponent(new Date().toISOString())}`);
   t.equal(ok.status, 200, 'a good until');
+  // docker's API takes tail=all (its default) and reads a negative count as all.
+  for (const tail of ['all', '-1', '0', '3']) t.equal((await request('GET', `/tasks/times-cri/logs?tail=${tail}`)).status, 200, `tail=${tail}`);
   for (const until of ['1700000000.5', '2023-11-14 22:13:20.123456789+01:00', '2023-11-14t22:13:20z']) {
     t.equal((await request('GET', `/tasks/times-cri/logs?until=${encodeURIComponent(until)}`)).status, 200, `until=${until}`);
     t.equal((await request('GET', `/events?until=${encodeURIComponent(until)}`)).status, 200, `events until=${until} (docker's CLI sends Unix seconds)`);
