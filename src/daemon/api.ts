@@ -9,6 +9,7 @@ import { abortable } from '../abortable.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type ConsoleSize, type ProcessSpec, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite } from '../sys/index.js';
+import { destroyWhenPeerCloses } from './peerWatch.js';
 import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
 import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
@@ -84,6 +85,7 @@ function connectionClosed(socket: Socket): Promise<void> {
  * runs the prepared attach on the connection; `head` is what the client sent after its request.
  */
 async function runUpgradedAttach(socket: Duplex, t: DaemonTask, session: AttachSession, head: Buffer, headers = ''): Promise<AttachOutcome> {
+  destroyWhenPeerCloses(socket);
   socket.write(`HTTP/1.1 101 UPGRADED\r\nContent-Type: ${t.record.terminal ? rawType : multiplexedType}\r\n${headers}Connection: Upgrade\r\nUpgrade: tcp\r\n\r\n`);
   if (head.length > 0) socket.unshift(head);
   return session.run();

@@ -52,3 +52,13 @@ export function pollReadable(fds: readonly number[]): boolean[] {
 export function peerShutWrite(fd: number): boolean {
   return (pollNow([fd], POLLRDHUP)[0]! & (POLLRDHUP | POLLHUP)) !== 0;
 }
+
+/**
+ * Whether the peer of the unix stream socket `fd` has closed it (`POLLHUP`: both directions shut,
+ * which a process that exits or is killed does), not only shut down its writing: a half-closed
+ * peer still reads.
+ * @throws a Node-shaped `SysError` as {@link pollReadable}.
+ */
+export function peerClosed(fd: number): boolean {
+  return (pollNow([fd], POLLRDHUP)[0]! & POLLHUP) !== 0;
+}

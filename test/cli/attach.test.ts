@@ -1,16 +1,18 @@
 import t from 'tap';
+import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cliMain, daemonRoot } from '../daemon/helpers.js';
-import { cliEnv, daemonClient, taskio } from './runSession.js';
+import { cliEnv, daemonClient, daemonPid, taskio } from './runSession.js';
+import { until } from '../helpers/common.js';
 
 const opts = { timeout: 120_000 };
 // Answers each line it reads, and exits 5 at "end".
 const echoLoop = ['sh', '-c', 'while read x; do echo "got $x"; [ "$x" = end ] && exit 5; done; exit 9'];
 
-/** `taskio attach ID` as a child whose stdin stays open; resolves once `text` was printed. */
-function attacher(root: string, id: string) {
-  const child = spawn(process.execPath, [cliMain, 'attach', id], { env: cliEnv(root), stdio: ['pipe', 'pipe', 'pipe'] });
+/** `taskio attach [FLAGS…] ID` as a child whose stdin stays open; `printed(text)` resolves once it printed `text`. */
+function attacher(root: string, id: string, flags: string[] = []) {
+  const child = spawn(process.execPath, [cliMain, 'attach', ...flags, id], { env: cliEnv(root), stdio: ['pipe', 'pipe', 'pipe'] });
   let out = '';
   child.stdout!.setEncoding('utf8').on('data', (d: string) => { out += d; });
   const printed = (text: string) => new Promise<void>((resolve, reject) => {
@@ -40,6 +42,45 @@ t.test('attach after the first client was SIGKILLed: the task runs on, the secon
   t.equal(second.status, 5, 'the task\'s exit code');
   const c = daemonClient(t, root);
   t.equal((await c.getTask('loop')).status, 'exited');
+});
+
+/** How many sockets the daemon of `root` holds open (its listener, and one per connection). */
+function daemonSockets(root: string): number {
+  const dir = `/proc/${daemonPid(root)}/fd`;
+  return fs.readdirSync(dir).filter((fd) => {
+    try {
+      return fs.readlinkSync(`${dir}/${fd}`).startsWith('socket:');
+    } catch {
+      return false; // closed meanwhile
+    }
+  }).length;
+}
+
+t.test('a client gone without a word leaves no connection in the daemon: a SIGKILLed attach of a silent task, run -i whose input outlives the task', opts, async (t) => {
+  const root = daemonRoot(t);
+  await taskio(root, ['run', '-d', '--name', 'quiet', '--runtime', 'host', '--', 'sh', '-c', 'echo ready; exec sleep 1000']);
+  // The commands' connections are gone once the daemon saw them close.
+  let before = 0;
+  await until(() => (before = daemonSockets(root)) === daemonSockets(root), 10_000, 'the daemon\'s sockets to settle');
+  // No stdin: the daemon never reads this connection, and the task writes nothing more to it.
+  const quiet = attacher(root, 'quiet', ['--logs', '--no-stdin']);
+  t.teardown(() => quiet.child.kill('SIGKILL'));
+  await quiet.printed('ready');
+  quiet.child.kill('SIGKILL');
+  await once(quiet.child, 'exit');
+  await until(() => daemonSockets(root) === before, 10_000, `the daemon to close the killed attach's connection (${before} sockets before)`);
+  t.pass('the connection of the killed attach is closed');
+  // Input that goes on after the task exited: the daemon stopped reading it, with more queued.
+  const fed = spawn(process.execPath, [cliMain, 'run', '-i', '--rm', '--runtime', 'host', '--', 'sh', '-c', 'head -c 10 >/dev/null; exit 7'], { env: cliEnv(root), stdio: ['pipe', 'ignore', 'ignore'] });
+  t.teardown(() => fed.kill('SIGKILL'));
+  fed.stdin!.on('error', () => undefined); // EPIPE once the command exited
+  const feed = (err?: Error | null): void => { if (!err) fed.stdin!.write(Buffer.alloc(65536, 'y'), feed); };
+  feed();
+  const [code] = await once(fed, 'exit') as [number];
+  t.equal(code, 7, 'the task\'s exit code');
+  await until(() => daemonSockets(root) === before, 10_000, `the daemon to close the run's connection (${before} sockets before)`);
+  t.pass('the connection of the finished run is closed');
+  t.equal((await daemonClient(t, root).getTask('quiet')).status, 'running', 'the task runs on');
 });
 
 t.test('attach --logs replays the log; a signal death is 128 + n; --no-stdin', opts, async (t) => {
