@@ -142,6 +142,8 @@ export async function attach(ctx: VerbContext): Promise<unknown> {
   return withDaemon(ctx, async (client) => {
     const task = await client.getTask(id);
     if (task.status === 'exited') throw new TaskioError('ERR_INVALID_STATE', notRunning(id));
+    // docker's CLI refuses it too: nothing would come until an unpause, and a signal handed on stays pending.
+    if (task.status === 'paused') throw new TaskioError('ERR_INVALID_STATE', `you cannot attach to paused task ${id}: unpause it first`);
     refuseUnstarted(task); // before the terminal checks, as docker's attach
     const stdin = !a.bool('no-stdin') && task.stdin;
     checkTty(stdin, task.terminal, () => ctx.stdin);

@@ -551,7 +551,7 @@ export class TaskManager {
   /**
    * `docker start`: runs a created task for the first time, or one that exited again in place —
    * same id, bundle, FIFO set and log (appended to) — now, and its restart policy applies again. A
-   * running task is left as it is. `attach`: the client attaches as it starts (`start -a`), see
+   * running task is left as it is, a paused one is refused (docker's). `attach`: the client attaches as it starts (`start -a`), see
    * {@link StartAttach}.
    */
   async start(id: string, attach?: StartAttach): Promise<DaemonTask> {
@@ -564,6 +564,8 @@ export class TaskManager {
     if (this.#relaunching.has(id)) return this.start(id, attach);
     const task = this.get(id);
     if (task.state === 'created') return this.#relaunch(task, 'start', attach);
+    // docker's refusal: a start -a would attach to a task that gives no output until unpaused.
+    if (task.state === 'paused') throw new TaskioError('ERR_INVALID_STATE', `cannot start paused task ${id}: unpause it instead`);
     if (task.exit === null) return task;
     if (task.record.autoRemove === true) throw new TaskioError('ERR_INVALID_STATE', `cannot start task ${id} again: it is removed once it exited (run --rm)`);
     return this.#relaunch(task, 'start', attach);

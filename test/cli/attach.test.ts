@@ -125,3 +125,20 @@ t.test('attach bad input: unknown id, exited task, missing argument -> 125, one 
   t.equal(exited.status, 125);
   t.equal(exited.stderr, 'taskio attach: task done is not running\n');
 });
+
+t.test('a paused task: attach and start (-a or not) are refused, as docker\'s, and the task stays paused', opts, async (t) => {
+  const root = daemonRoot(t);
+  const c = daemonClient(t, root);
+  await taskio(root, ['run', '-d', '-i', '--name', 'frozen', '--runtime', 'host', '--', 'sleep', '1000']);
+  await c.pause('frozen');
+  // Each of them used to wait for output that never came (start: answered 0 and did nothing).
+  const attached = await taskio(root, ['attach', 'frozen'], 'x\n');
+  t.equal(attached.status, 125);
+  t.equal(attached.stderr, 'taskio attach: you cannot attach to paused task frozen: unpause it first\n');
+  for (const args of [['start', '-a', 'frozen'], ['start', 'frozen']]) {
+    const started = await taskio(root, args);
+    t.equal(started.status, 125, args.join(' '));
+    t.match(started.stderr, /^taskio start: cannot start paused task frozen: unpause it instead\n$/m, args.join(' '));
+  }
+  t.equal((await c.getTask('frozen')).status, 'paused');
+});
