@@ -86,12 +86,18 @@ function ociMount(m: TaskMount): OciSpec['mounts'][number] {
   return { destination: m.target, type: 'tmpfs', source: 'tmpfs', options };
 }
 
+/** How deep a target lies: `/a` 1, `/a/b` 2 (targets are resolved, so no `..` nor `//`). */
+const depth = (target: string): number => target.split('/').length;
+
 /**
  * The spec's mounts with the task's: a task mount replaces a spec mount at the same place (docker:
  * `-v /data:/tmp` replaces the default tmpfs there) and comes after the others, so a mount below
- * one of them (`/dev/…`) lands on it.
+ * one of them (`/dev/…`) lands on it. The task's own go shallowest first, as docker sorts them:
+ * runtimes mount in the spec's order, so `-v B:/data/sub -v A:/data` in the order given would
+ * mount A over B (runc: B hidden; runsc: the sandbox does not start).
  */
 export function withTaskMounts(base: OciSpec['mounts'], mounts: readonly TaskMount[]): OciSpec['mounts'] {
   const taken = new Set(mounts.map((m) => m.target));
-  return [...base.filter((b) => !taken.has(path.posix.resolve('/', b.destination))), ...mounts.map(ociMount)];
+  const ordered = [...mounts].sort((a, b) => depth(a.target) - depth(b.target));
+  return [...base.filter((b) => !taken.has(path.posix.resolve('/', b.destination))), ...ordered.map(ociMount)];
 }

@@ -60,6 +60,18 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.notOk(fs.existsSync(path.join(root, 'tasks', id, 'rootfs')), 'no copy where none is needed');
   });
 
+  t.test(`${runtime}: mounts go shallowest first, in whatever order they are given (docker sorts them)`, { timeout: 90_000 }, async (t) => {
+    const outer = fs.mkdtempSync(path.join(host, 'outer-')), inner = fs.mkdtempSync(path.join(host, 'inner-'));
+    fs.writeFileSync(path.join(outer, 'o'), 'outer\n');
+    fs.writeFileSync(path.join(inner, 'i'), 'inner\n');
+    const r = await runTask({
+      runtime, args: ['sh', '-c', 'cat /nest/o /nest/sub/i'],
+      // The deeper one first: mounted in this order, /nest would cover /nest/sub.
+      mounts: [{ type: 'bind', source: inner, target: '/nest/sub' }, { type: 'bind', source: outer, target: '/nest' }],
+    });
+    t.same(r, { code: 0, out: 'outer\ninner\n' }, 'both are seen, the inner one on the outer one');
+  });
+
   t.test(`${runtime}: --user runs the process as that user (names from the task's rootfs), exec -u too`, { timeout: 90_000 }, async (t) => {
     t.equal((await runTask({ runtime, args: ['sh', '-c', 'id; echo $HOME'], user: 'nobody' })).out, 'uid=65534(nobody) gid=65534(nogroup)\n/\n');
     t.equal((await runTask({ runtime, args: ['id'], user: '1234:5678' })).out, 'uid=1234 gid=5678\n');
