@@ -12,7 +12,7 @@ import { peerShutWrite } from '../sys/index.js';
 import { destroyWhenPeerCloses } from './peerWatch.js';
 import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
-import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout } from './check.js';
+import { absolutePath, checkCells, checkEnv, checkFields, checkQuery, checkStopTimeout, workingDir } from './check.js';
 import { parsePsArgs } from './psArgs.js';
 import { psTop } from './psTop.js';
 import { checkCreateRequest } from './createRequest.js';
@@ -428,7 +428,7 @@ export function apiRouter(api: ApiContext): Router {
     const execId = b.id === undefined ? crypto.randomBytes(6).toString('hex') : validateId(b.id, 'exec');
     if (b.args.length === 0 || b.args[0] === '') throw new TaskioError('ERR_INVALID_FIELD', 'field "args" must be a non-empty command');
     if (b.env) checkEnv(b.env);
-    if (b.cwd !== undefined) absolutePath('cwd', b.cwd);
+    if (b.cwd !== undefined) b.cwd = workingDir('cwd', b.cwd);
     if (b.consoleSize !== undefined) checkConsoleSize(b.consoleSize);
     const terminal = b.terminal === true;
     if (terminal && b.stderr) throw new TaskioError('ERR_INVALID_FIELD', 'a terminal exec has no stderr: leave "stderr" out');

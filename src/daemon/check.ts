@@ -117,6 +117,15 @@ export function absolutePath(field: string, p: string): string {
   return path.normalize(p);
 }
 
+/**
+ * A working directory (`cwd`), absolute and cleaned as docker cleans it: `/a/../b/` is `/b`. runsc
+ * looks a `..` up as it stands, so `/a/../b` failed its start when `/a` was missing (runc went on).
+ * @throws TaskioError `ERR_INVALID_FIELD` as {@link absolutePath}.
+ */
+export function workingDir(field: string, p: string): string {
+  return path.posix.resolve(absolutePath(field, p));
+}
+
 /** Checks `KEY=value` environment entries. */
 export function checkEnv(env: readonly string[]): void {
   for (const e of env) {

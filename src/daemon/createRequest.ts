@@ -6,7 +6,7 @@ import { parseLogOptions, validateLogWriterOptions, type LogWriterOptions } from
 import { notRegularFile } from '../notRegularFile.js';
 import type { ConsoleSize } from '../runtime/oci/index.js';
 import { parseTarget } from '../runtime/stdio/index.js';
-import { absolutePath, checkEnv, checkFields, checkStopTimeout } from './check.js';
+import { absolutePath, checkEnv, checkFields, checkStopTimeout, workingDir } from './check.js';
 import { checkConsoleSize } from './consoleSize.js';
 import { capabilityName } from './capabilities.js';
 import { checkMounts, type TaskMount } from './mounts.js';
@@ -165,7 +165,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   }
   if (req.args === undefined && req.bundle === undefined) throw new TaskioError('ERR_INVALID_FIELD', 'missing field "args": the command to run (or a "bundle")');
   if (req.env) checkEnv(req.env);
-  if (req.cwd !== undefined) absolutePath('cwd', req.cwd);
+  if (req.cwd !== undefined) req.cwd = workingDir('cwd', req.cwd);
   if (req.limits !== undefined) checkLimits(req.limits);
   if (req.mounts !== undefined) req.mounts = checkMounts(req.mounts);
   if (req.hostname !== undefined && !/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(req.hostname)) {

@@ -25,6 +25,7 @@ import { LogCopy } from './logCopy.js';
 import { OutputKeeper } from './outputKeeper.js';
 import { InputFifo } from '../runtime/stdio/inputFifo.js';
 import { linkRootfs, madeInRootfs } from './privateRootfs.js';
+import { checkRunscCwd } from './runscCwd.js';
 import type { LogSource } from './logStream.js';
 import { specNetwork } from './network.js';
 import { OomCounter } from './oom.js';
@@ -234,6 +235,7 @@ export class TaskManager {
       });
       // A profile was checked with the request: a filter runsc cannot apply is the bundle's own.
       if (runtimeName === 'runsc') checkRunscSeccomp(spec.linux?.seccomp, `bundle ${req.bundle}'s seccomp filter`);
+      if (runtimeName === 'runsc') checkRunscCwd(spec);
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
       }

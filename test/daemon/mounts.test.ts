@@ -93,6 +93,28 @@ for (const runtime of ['runc', 'runsc'] as const) {
   });
 }
 
+t.test('runsc: the working directory is cleaned as docker cleans it; one inside a tmpfs is refused, the shared rootfs untouched', { timeout: 90_000 }, async (t) => {
+  t.equal((await runTask({ runtime: 'runsc', args: ['true'] })).code, 0); // the shared rootfs is made by the first task
+  const shared = path.join(root, 'rootfs', 'busybox', 'rootfs');
+  const before = treeOf(shared);
+  t.same(await runTask({ runtime: 'runsc', cwd: '/missing/../cleaned/', args: ['pwd'] }), { code: 0, out: '/cleaned\n' }, 'a .. through a missing directory');
+  const id = 'cwd-exec-runsc';
+  await c.createTask({ id, runtime: 'runsc', args: ['sleep', '1000'] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  const chunks: Buffer[] = [];
+  const h = await c.exec(id, { args: ['pwd'], cwd: '/missing/../etc', stdout: new Writable({ write(ch: Buffer, _e, cb) { chunks.push(Buffer.from(ch)); cb(); } }) });
+  t.equal((await h.wait()).exitCode, 0);
+  t.equal(Buffer.concat(chunks).toString(), '/etc\n', 'an exec\'s too');
+  await c.remove(id, { force: true });
+  for (const [cwd, mounts] of [['/tmp/x', []], ['/t/deep/er', [{ type: 'tmpfs' as const, target: '/t' }]]] as const) {
+    await t.rejects(c.createTask({ runtime: 'runsc', args: ['pwd'], cwd, mounts: [...mounts] }), {
+      code: 'ERR_NOT_SUPPORTED', status: 400, message: new RegExp(`working directory ${cwd} lies in the tmpfs at /t`),
+    }, cwd);
+  }
+  t.same(treeOf(shared), before, 'nothing was made in the shared rootfs');
+  t.same(taskDirs(root), [], 'no task directory is left');
+});
+
 t.test('runc: --read-only makes a writable rootfs read-only; mounts on it stay writable', { timeout: 90_000 }, async (t) => {
   const bundle = await createBusyboxBundle(fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-rofs-')), { args: ['true'] });
   t.teardown(() => fs.rmSync(bundle.dir, { recursive: true, force: true }));
