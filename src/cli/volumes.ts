@@ -20,6 +20,13 @@ function selinuxLabel(): void {
   if (fs.existsSync('/sys/fs/selinux/enforce')) throw invalid('SELinux relabeling (z, Z) is not supported: label the host path yourself');
 }
 
+/**
+ * docker's consistency modes (`-v …:cached`, `--mount consistency=delegated`): a Docker Desktop
+ * file-sharing hint that docker takes and ignores on Linux, so scripts and compose files written on
+ * a Mac run here as they are. Nothing is shared through a VM here either: taken, changing nothing.
+ */
+const consistencies = ['consistent', 'cached', 'delegated'];
+
 /** A host path as docker's CLI takes it: absolute, or relative to here when it starts with `.`. */
 function hostPath(source: string): string {
   if (path.isAbsolute(source)) return source;
@@ -37,7 +44,7 @@ export function parseVolume(value: string): TaskMount {
   if (parts.length > 3 || parts.some((p) => p === '')) throw invalid('expected HOST-PATH:TASK-PATH[:OPTIONS]');
   const [source, target, opts] = parts as [string, string, string | undefined];
   const m: TaskMount = { type: 'bind', source: hostPath(source), target };
-  let access: string | null = null;
+  let access: string | null = null, consistency: string | null = null;
   for (const opt of opts?.split(',') ?? []) {
     if (opt === 'ro' || opt === 'rw') {
       if (access !== null && access !== opt) throw invalid(`conflicting options ${access} and ${opt}`);
@@ -48,8 +55,11 @@ export function parseVolume(value: string): TaskMount {
       m.propagation = opt as TaskMount['propagation'];
     } else if (opt === 'z' || opt === 'Z') {
       selinuxLabel();
+    } else if (consistencies.includes(opt)) {
+      if (consistency !== null) throw invalid(`two consistency modes: ${consistency} and ${opt}`);
+      consistency = opt;
     } else {
-      throw invalid(`unknown option ${JSON.stringify(opt)} (known: ro, rw, ${propagations.join(', ')}, z, Z)`);
+      throw invalid(`unknown option ${JSON.stringify(opt)} (known: ro, rw, ${propagations.join(', ')}, z, Z, ${consistencies.join(', ')})`);
     }
   }
   return m;
@@ -81,7 +91,7 @@ export function parseTmpfs(value: string): TaskMount {
   return m;
 }
 
-const mountKeys = ['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro', 'bind-propagation', 'tmpfs-size', 'tmpfs-mode'];
+const mountKeys = ['type', 'source', 'src', 'target', 'destination', 'dst', 'readonly', 'ro', 'bind-propagation', 'tmpfs-size', 'tmpfs-mode', 'consistency'];
 
 /** `readonly`, `readonly=true|false|1|0` as docker takes it. */
 function flagValue(key: string, v: string | undefined): boolean {
@@ -113,6 +123,10 @@ export function parseMount(value: string): TaskMount {
   if (type !== 'bind' && type !== 'tmpfs') throw invalid(`type=${type ?? ''}: taskio mounts are type=bind or type=tmpfs (it has no volumes of its own)`);
   const m: TaskMount = { type, target: need('target') };
   if (fields.has('readonly')) m.readonly = flagValue('readonly', fields.get('readonly'));
+  const consistency = fields.get('consistency');
+  if (fields.has('consistency') && !['default', ...consistencies].includes(consistency ?? '')) {
+    throw invalid(`consistency=${consistency ?? ''}: expected one of default, ${consistencies.join(', ')}`);
+  }
   const wrongType = [...fields.keys()].find((k) => (type === 'bind' ? k.startsWith('tmpfs-') : k === 'source' || k === 'bind-propagation'));
   if (wrongType) throw invalid(`${wrongType} is not an option of type=${type}`);
   if (type === 'bind') {
