@@ -61,6 +61,7 @@ function hostConfigOf(v: TaskView): JsonObject {
     Memory: v.limits?.memory ?? 0,
     NanoCpus: Math.round((v.limits?.cpus ?? 0) * 1e9),
     PidsLimit: v.limits?.pids ?? null,
+    CpusetCpus: v.limits?.cpusetCpus ?? '',
     Ulimits: v.ulimits.length > 0 ? v.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })) : null,
     Init: v.init,
   };

@@ -1,13 +1,14 @@
 import type { TaskLimits } from '../daemon/records.js';
 import type { FlagSpec, ParsedArgs } from './flags.js';
 import { ramInBytes } from './units.js';
-import { parseCpus, parsePidsLimit } from './values.js';
+import { parseCpus, parseCpusetCpus, parsePidsLimit } from './values.js';
 
-/** `--memory`, `--cpus` (as docker: nano-CPUs), `--pids-limit` of `run`. */
+/** `--memory`, `--cpus` (as docker: nano-CPUs), `--pids-limit`, `--cpuset-cpus` of `run`. */
 export const limitFlags: FlagSpec[] = [
   { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', description: 'Memory limit', parse: ramInBytes },
   { name: 'cpus', kind: 'string', valueName: 'decimal', description: 'Number of CPUs', parse: parseCpus },
   { name: 'pids-limit', kind: 'string', valueName: 'int', description: 'Tune task pids limit (set -1 for unlimited)', parse: parsePidsLimit },
+  { name: 'cpuset-cpus', kind: 'string', valueName: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)', parse: parseCpusetCpus },
 ];
 
 /** The same flags for `update`, where `--pids-limit -1` (or 0) takes a pids limit away: -1. */
@@ -22,5 +23,7 @@ export function commandLimits(a: ParsedArgs): TaskLimits {
   if (memory !== undefined) limits.memory = memory;
   if (nanoCpus !== undefined) limits.cpus = nanoCpus / 1e9;
   if (pids !== undefined) limits.pids = pids;
+  const cpusetCpus = a.value<string>('cpuset-cpus');
+  if (cpusetCpus !== undefined) limits.cpusetCpus = cpusetCpus;
   return limits;
 }

@@ -45,6 +45,14 @@ export function parsePidsLimit(value: string): number | undefined {
   return n > 0 ? n : undefined;
 }
 
+/**
+ * `--cpuset-cpus`: the list as given (`0-1,3`), which the daemon checks against its machine's CPUs;
+ * `""` is none, as docker's empty value.
+ */
+export function parseCpusetCpus(value: string): string | undefined {
+  return value === '' ? undefined : value;
+}
+
 /** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */
 export function parseStopTimeout(value: string): number {
   const n = parseInteger(value);

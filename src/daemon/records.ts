@@ -21,6 +21,8 @@ export interface TaskLimits {
   cpus?: number;
   /** Most processes (threads) at once — docker's `--pids-limit` (runsc and runc only). */
   pids?: number;
+  /** The CPUs the task may run on, `0-1,3` — docker's `--cpuset-cpus` (runsc and runc only). */
+  cpusetCpus?: string;
 }
 
 /**

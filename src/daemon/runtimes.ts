@@ -75,6 +75,20 @@ export function jobPrefix(root: string): string {
   return `taskio-${crypto.createHash('sha256').update(root).digest('hex').slice(0, 8)}-`;
 }
 
+/**
+ * Refuses the limits a host task's job object does not have: a process count (`pids`) and a cpuset
+ * (`cpusetCpus`: a job holds the cpu, memory, blkio and freezer controllers, not cpuset).
+ * @throws TaskioError `ERR_NOT_SUPPORTED` naming the limit.
+ */
+export function refuseJobLimits(limits: TaskLimits | undefined): void {
+  if (limits?.pids !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
+  }
+  if (limits?.cpusetCpus !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit cpusetCpus needs runtime runsc or runc: the host backend\'s job objects have no cpuset');
+  }
+}
+
 /** The job object limits for a host task (memory and CPU; a job object has no process-count limit). */
 export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
   const out: JobLimits = {};

@@ -5,6 +5,7 @@
  */
 import t from 'tap';
 import fs from 'node:fs';
+import os from 'node:os';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { until } from '../helpers/common.js';
 import { cgroupsOf, client, daemonRoot, eventually, logText, taskDirs } from '../daemon/helpers.js';
@@ -111,7 +112,7 @@ t.test('bad input: one line, 125, nothing changed', { timeout: 60_000 }, async (
   await c.createTask({ id: 'up-rm', runtime: 'host', args: ['sleep', '1000'], autoRemove: true });
   t.teardown(() => c.remove('up-rm', { force: true }).catch(() => undefined));
   const none = await taskio(t, root, 'update', 'up-rm');
-  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --restart)\n']);
+  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --restart)\n']);
   const rm = await taskio(t, root, 'update', '--restart', 'always', 'up-rm');
   t.same([rm.code, rm.stderr], [125, 'taskio update: cannot set restart policy always on task up-rm: it is removed once it exited (run --rm)\n']);
   t.same((await c.getTask('up-rm')).restartPolicy, { name: 'no' });
@@ -132,6 +133,9 @@ t.test('run with a limit out of docker\'s range: one line, 125, no task, directo
     [['--memory', '1.5x'], 'taskio run: invalid argument "1.5x" for "-m, --memory" flag: invalid size: \'1.5x\'. See \'taskio run --help\'.\n'],
     [['--cpus', '-1'], 'taskio run: invalid argument "-1" for "--cpus" flag: failed to parse -1 as a rational number. See \'taskio run --help\'.\n'],
     [['--pids-limit', 'x'], 'taskio run: invalid argument "x" for "--pids-limit" flag: strconv.ParseInt: parsing "x": invalid syntax. See \'taskio run --help\'.\n'],
+    [['--cpuset-cpus', '0-x'], 'taskio run: invalid limit cpusetCpus="0-x": Invalid value 0-x for cpuset cpus\n'],
+    [['--cpuset-cpus', '1-0'], 'taskio run: invalid limit cpusetCpus="1-0": Invalid value 1-0 for cpuset cpus\n'],
+    [['--cpuset-cpus', `0,${os.availableParallelism()}`], `taskio run: invalid limit cpusetCpus="0,${os.availableParallelism()}": Requested CPUs are not available - requested 0,${os.availableParallelism()}, available: 0-${os.availableParallelism() - 1}\n`],
   ];
   for (const runtime of ['runc', 'host']) {
     for (const [flags, stderr] of cases) {
@@ -142,4 +146,28 @@ t.test('run with a limit out of docker\'s range: one line, 125, no task, directo
   t.same(taskDirs(root).filter((d) => d === 'up-bad'), [], 'no task directory');
   t.same(cgroupsOf(root, 'up-bad'), [], 'no cgroup');
   await t.rejects(c.getTask('up-bad'), { code: 'ERR_NOT_FOUND' });
+});
+
+t.test('--cpuset-cpus: runc puts it in the task\'s cpuset cgroup, inspect shows it, update changes it live; a host task refuses it', { timeout: 90_000 }, async (t) => {
+  const last = os.availableParallelism() - 1;
+  const r = await taskio(t, root, 'run', '-d', '--name', 'cs-runc', '--runtime', 'runc', '--cpuset-cpus', String(last), 'sleep', '1000');
+  t.teardown(() => c.remove('cs-runc', { force: true }).catch(() => undefined));
+  t.same([r.code, r.stderr], [0, '']);
+  const pid = (await c.getTask('cs-runc')).pid!;
+  t.equal(cgroupFile(pid, 'cpuset', 'cpuset.cpus'), String(last), 'the cgroup');
+  t.equal((await taskio(t, root, 'inspect', '-f', '{{.HostConfig.CpusetCpus}}', 'cs-runc')).stdout, `${last}\n`, 'inspect');
+  const u = await taskio(t, root, 'update', '--cpuset-cpus', `0-${last}`, 'cs-runc');
+  t.same([u.code, u.stderr], [0, '']);
+  t.equal(cgroupFile(pid, 'cpuset', 'cpuset.cpus'), `0-${last}`, 'changed live');
+  t.same((await c.getTask('cs-runc')).limits, { cpusetCpus: `0-${last}` }, 'the record');
+  const host = await taskio(t, root, 'run', '--name', 'cs-host', '--runtime', 'host', '--cpuset-cpus', '0', 'true');
+  t.same([host.code, host.stderr], [125, 'taskio run: limit cpusetCpus needs runtime runsc or runc: the host backend\'s job objects have no cpuset\n']);
+  t.same(taskDirs(root).filter((d) => d === 'cs-host'), [], 'no host task directory');
+});
+
+t.test('--cpuset-cpus on runsc: the sandbox\'s cgroup has it', { timeout: 90_000 }, async (t) => {
+  const r = await taskio(t, root, 'run', '-d', '--name', 'cs-runsc', '--runtime', 'runsc', '--cpuset-cpus', '0', 'sleep', '1000');
+  t.teardown(() => c.remove('cs-runsc', { force: true }).catch(() => undefined));
+  t.same([r.code, r.stderr], [0, '']);
+  t.equal(cgroupFile((await c.getTask('cs-runsc')).pid!, 'cpuset', 'cpuset.cpus'), '0');
 });
