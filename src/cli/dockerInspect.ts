@@ -62,6 +62,7 @@ function hostConfigOf(v: TaskView): JsonObject {
     NanoCpus: Math.round((v.limits?.cpus ?? 0) * 1e9),
     PidsLimit: v.limits?.pids ?? null,
     CpusetCpus: v.limits?.cpusetCpus ?? '',
+    CpuShares: v.limits?.cpuShares ?? 0,
     Ulimits: v.ulimits.length > 0 ? v.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })) : null,
     Init: v.init,
   };

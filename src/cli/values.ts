@@ -4,6 +4,7 @@ import { validateId } from '../ids.js';
 import { restartPolicyNames, type RestartPolicy } from '../daemon/restartPolicy.js';
 import { ulimitNames, type TaskUlimit } from '../daemon/ulimits.js';
 import { maxStopSeconds } from '../daemon/check.js';
+import { maxCpuShares, minCpuShares } from '../daemon/cpuset.js';
 
 /**
  * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
@@ -51,6 +52,17 @@ export function parsePidsLimit(value: string): number | undefined {
  */
 export function parseCpusetCpus(value: string): string | undefined {
   return value === '' ? undefined : value;
+}
+
+/**
+ * `-c, --cpu-shares`: a whole number, 0 for the default (none given), taken into the kernel's 2 to
+ * 262144 as docker's daemon takes it (`Changing requested CPUShares of 1 to minimum allowed of 2`);
+ * a negative weight is refused.
+ */
+export function parseCpuShares(value: string): number | undefined {
+  const n = parseInteger(value);
+  if (n < 0) throw invalid('CPU shares must be positive, or 0 for the default');
+  return n === 0 ? undefined : Math.min(maxCpuShares, Math.max(minCpuShares, n));
 }
 
 /** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */

@@ -123,12 +123,13 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
 
 /**
  * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory in bytes,
- * CPUs as a CFS quota per 100 ms period, the cpuset as `cpu.cpus`, pids (-1: no limit, as runc writes `max`).
+ * CPUs as a CFS quota per 100 ms period, the cpuset as `cpu.cpus`, the weight as `cpu.shares`, pids (-1: no limit, as runc writes `max`).
  */
 export function ociResources(limits: TaskLimits): Record<string, { [k: string]: number | string }> {
   const cpu = {
     ...(limits.cpus !== undefined ? { quota: Math.round(limits.cpus * 100_000), period: 100_000 } : {}),
     ...(limits.cpusetCpus !== undefined ? { cpus: limits.cpusetCpus } : {}),
+    ...(limits.cpuShares !== undefined ? { shares: limits.cpuShares } : {}),
   };
   return {
     ...(limits.memory !== undefined ? { memory: { limit: limits.memory } } : {}),

@@ -2,6 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import { TaskioError } from '../errors.js';
 
+/** The kernel's (and docker's `linuxMinCPUShares`, `linuxMaxCPUShares`) range of `cpu.shares`. */
+export const minCpuShares = 2;
+export const maxCpuShares = 262_144;
+
 /**
  * docker's `--cpuset-cpus` list (`0-1,3`), as moby's `ParseUintList`: comma-separated CPU numbers
  * and `low-high` ranges, nothing else (no blanks, no empty item, no reversed range).

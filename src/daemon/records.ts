@@ -23,6 +23,8 @@ export interface TaskLimits {
   pids?: number;
   /** The CPUs the task may run on, `0-1,3` — docker's `--cpuset-cpus` (runsc and runc only). */
   cpusetCpus?: string;
+  /** The task's CPU weight against others, 2 to 262144 (1024: the kernel's default) — docker's `--cpu-shares` (runsc and runc only). */
+  cpuShares?: number;
 }
 
 /**

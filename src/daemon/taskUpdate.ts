@@ -32,7 +32,7 @@ export function checkTaskUpdate(body: unknown): TaskUpdate {
   if (u.limits !== undefined) {
     const { pids, ...rest } = u.limits;
     checkLimits(pids === -1 ? rest : u.limits);
-    if (Object.keys(u.limits).length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'field "limits" names no limit (memory, cpus, pids, cpusetCpus)');
+    if (Object.keys(u.limits).length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'field "limits" names no limit (memory, cpus, pids, cpusetCpus, cpuShares)');
   }
   if (u.restartPolicy !== undefined) checkRestartPolicy(u.restartPolicy);
   return u;
@@ -46,7 +46,7 @@ export function updatedLimits(own: TaskLimits | null, change: TaskLimits): TaskL
 
 /**
  * Refuses a change of limits the task's runtime cannot take, before anything changes: a pids
- * limit or a cpuset on a host task (a job object has neither), and any on a host task that runs without a job
+ * limit, a cpuset or CPU shares on a host task (a job object has none of them), and any on a host task that runs without a job
  * object (none could be made when it was created).
  */
 export function checkLimitsChange(record: TaskRecord, change: TaskLimits): void {
@@ -73,7 +73,8 @@ export async function changeLiveLimits(record: TaskRecord, change: TaskLimits, c
     }
     return;
   }
-  const { pids: _none, cpusetCpus: _noCpuset, ...limits } = change;
+  const { memory, cpus: rate } = change;
+  const limits = { ...(memory !== undefined ? { memory } : {}), ...(rate !== undefined ? { cpus: rate } : {}) };
   const job = await JobObject.open(record.job!);
   try {
     await job.setResourceLimits(jobLimits(limits, cpus));

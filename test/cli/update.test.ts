@@ -112,7 +112,7 @@ t.test('bad input: one line, 125, nothing changed', { timeout: 60_000 }, async (
   await c.createTask({ id: 'up-rm', runtime: 'host', args: ['sleep', '1000'], autoRemove: true });
   t.teardown(() => c.remove('up-rm', { force: true }).catch(() => undefined));
   const none = await taskio(t, root, 'update', 'up-rm');
-  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --restart)\n']);
+  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --cpu-shares, --restart)\n']);
   const rm = await taskio(t, root, 'update', '--restart', 'always', 'up-rm');
   t.same([rm.code, rm.stderr], [125, 'taskio update: cannot set restart policy always on task up-rm: it is removed once it exited (run --rm)\n']);
   t.same((await c.getTask('up-rm')).restartPolicy, { name: 'no' });
@@ -133,6 +133,8 @@ t.test('run with a limit out of docker\'s range: one line, 125, no task, directo
     [['--memory', '1.5x'], 'taskio run: invalid argument "1.5x" for "-m, --memory" flag: invalid size: \'1.5x\'. See \'taskio run --help\'.\n'],
     [['--cpus', '-1'], 'taskio run: invalid argument "-1" for "--cpus" flag: failed to parse -1 as a rational number. See \'taskio run --help\'.\n'],
     [['--pids-limit', 'x'], 'taskio run: invalid argument "x" for "--pids-limit" flag: strconv.ParseInt: parsing "x": invalid syntax. See \'taskio run --help\'.\n'],
+    [['--cpu-shares', '-1'], 'taskio run: invalid argument "-1" for "-c, --cpu-shares" flag: CPU shares must be positive, or 0 for the default. See \'taskio run --help\'.\n'],
+    [['-c', '1.5'], 'taskio run: invalid argument "1.5" for "-c, --cpu-shares" flag: strconv.ParseInt: parsing "1.5": invalid syntax. See \'taskio run --help\'.\n'],
     [['--cpuset-cpus', '0-x'], 'taskio run: invalid limit cpusetCpus="0-x": Invalid value 0-x for cpuset cpus\n'],
     [['--cpuset-cpus', '1-0'], 'taskio run: invalid limit cpusetCpus="1-0": Invalid value 1-0 for cpuset cpus\n'],
     [['--cpuset-cpus', `0,${os.availableParallelism()}`], `taskio run: invalid limit cpusetCpus="0,${os.availableParallelism()}": Requested CPUs are not available - requested 0,${os.availableParallelism()}, available: 0-${os.availableParallelism() - 1}\n`],
@@ -165,9 +167,27 @@ t.test('--cpuset-cpus: runc puts it in the task\'s cpuset cgroup, inspect shows 
   t.same(taskDirs(root).filter((d) => d === 'cs-host'), [], 'no host task directory');
 });
 
-t.test('--cpuset-cpus on runsc: the sandbox\'s cgroup has it', { timeout: 90_000 }, async (t) => {
-  const r = await taskio(t, root, 'run', '-d', '--name', 'cs-runsc', '--runtime', 'runsc', '--cpuset-cpus', '0', 'sleep', '1000');
+t.test('--cpuset-cpus and --cpu-shares on runsc: the sandbox\'s cgroup has them', { timeout: 90_000 }, async (t) => {
+  const r = await taskio(t, root, 'run', '-d', '--name', 'cs-runsc', '--runtime', 'runsc', '--cpuset-cpus', '0', '--cpu-shares', '300', 'sleep', '1000');
   t.teardown(() => c.remove('cs-runsc', { force: true }).catch(() => undefined));
   t.same([r.code, r.stderr], [0, '']);
-  t.equal(cgroupFile((await c.getTask('cs-runsc')).pid!, 'cpuset', 'cpuset.cpus'), '0');
+  const pid = (await c.getTask('cs-runsc')).pid!;
+  t.same([cgroupFile(pid, 'cpuset', 'cpuset.cpus'), cgroupFile(pid, 'cpu', 'cpu.shares')], ['0', '300']);
+});
+
+t.test('--cpu-shares: runc\'s cpu.shares (docker\'s range: 1 is 2), inspect, update live; the API refuses what is out of range; a host task refuses it', { timeout: 90_000 }, async (t) => {
+  const r = await taskio(t, root, 'run', '-d', '--name', 'sh-runc', '--runtime', 'runc', '-c', '512', 'sleep', '1000');
+  t.teardown(() => c.remove('sh-runc', { force: true }).catch(() => undefined));
+  t.same([r.code, r.stderr], [0, '']);
+  const pid = (await c.getTask('sh-runc')).pid!;
+  t.equal(cgroupFile(pid, 'cpu', 'cpu.shares'), '512', 'the cgroup');
+  t.equal((await taskio(t, root, 'inspect', '-f', '{{.HostConfig.CpuShares}}', 'sh-runc')).stdout, '512\n', 'inspect');
+  const u = await taskio(t, root, 'update', '--cpu-shares', '1', '--cpus', '0.5', 'sh-runc');
+  t.same([u.code, u.stderr], [0, '']);
+  t.same([cgroupFile(pid, 'cpu', 'cpu.shares'), cgroupFile(pid, 'cpu', 'cpu.cfs_quota_us')], ['2', '50000'], 'changed live, beside a CPU rate');
+  t.same((await c.getTask('sh-runc')).limits, { cpuShares: 2, cpus: 0.5 }, 'the record');
+  await t.rejects(c.update('sh-runc', { limits: { cpuShares: 1 } }), { code: 'ERR_INVALID_LIMIT', message: 'invalid limit cpuShares=1: expected 2 to 262144 (the kernel\'s cpu.shares; 1024 is the default)' });
+  const host = await taskio(t, root, 'run', '--name', 'sh-host', '--runtime', 'host', '-c', '512', 'true');
+  t.same([host.code, host.stderr], [125, 'taskio run: limit cpuShares needs runtime runsc or runc: the host backend\'s job objects weigh CPU 1 to 9, and not beside a CPU rate\n']);
+  t.same(taskDirs(root).filter((d) => d === 'sh-host'), [], 'no host task directory');
 });
