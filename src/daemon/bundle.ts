@@ -122,7 +122,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
 }
 
 /**
- * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory in bytes,
+ * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory and its reservation in bytes,
  * CPUs as a CFS quota per 100 ms period, the cpuset as `cpu.cpus`, the weight as `cpu.shares`, pids (-1: no limit, as runc writes `max`).
  */
 export function ociResources(limits: TaskLimits): Record<string, { [k: string]: number | string }> {
@@ -131,8 +131,12 @@ export function ociResources(limits: TaskLimits): Record<string, { [k: string]: 
     ...(limits.cpusetCpus !== undefined ? { cpus: limits.cpusetCpus } : {}),
     ...(limits.cpuShares !== undefined ? { shares: limits.cpuShares } : {}),
   };
+  const memory = {
+    ...(limits.memory !== undefined ? { limit: limits.memory } : {}),
+    ...(limits.memoryReservation !== undefined ? { reservation: limits.memoryReservation } : {}),
+  };
   return {
-    ...(limits.memory !== undefined ? { memory: { limit: limits.memory } } : {}),
+    ...(Object.keys(memory).length > 0 ? { memory } : {}),
     ...(Object.keys(cpu).length > 0 ? { cpu } : {}),
     ...(limits.pids !== undefined ? { pids: { limit: limits.pids } } : {}),
   };

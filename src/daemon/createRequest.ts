@@ -240,15 +240,29 @@ function checkLogger(file: string): void {
 /** docker's smallest memory limit (`linuxMinMemory`): a runc task below it barely starts, a runsc sandbox never does. */
 const minMemory = 6 * 1024 * 1024;
 
-/** Checks `limits`: memory ≥ 6 MiB (docker's minimum), 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1, a cpuset of CPUs here, cpuShares in the kernel's range. */
+/**
+ * Checks the limits of one task against each other, docker's way: a memory limit at least the
+ * reservation (`Minimum memory limit can not be less than memory reservation limit, see usage`).
+ * An update checks the task's limits after the change.
+ * @throws TaskioError `ERR_INVALID_LIMIT`.
+ */
+export function checkLimitsTogether(l: TaskLimits): void {
+  if (l.memory !== undefined && l.memoryReservation !== undefined && l.memory < l.memoryReservation) {
+    throw new TaskioError('ERR_INVALID_LIMIT', `invalid limits memory=${l.memory}, memoryReservation=${l.memoryReservation}: Minimum memory limit can not be less than memory reservation limit, see usage`);
+  }
+}
+
+/** Checks `limits`: memory ≥ 6 MiB (docker's minimum), 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1, a cpuset of CPUs here, cpuShares in the kernel's range, a memory reservation ≥ 6 MiB and ≤ memory. */
 export function checkLimits(limits: unknown): TaskLimits {
-  const l = checkFields<TaskLimits>(limits, { memory: 'integer', cpus: 'number', pids: 'integer', cpusetCpus: 'string', cpuShares: 'integer' }, 'limits');
+  const l = checkFields<TaskLimits>(limits, { memory: 'integer', cpus: 'number', pids: 'integer', cpusetCpus: 'string', cpuShares: 'integer', memoryReservation: 'integer' }, 'limits');
   const cpus = os.availableParallelism();
   const bad = (what: string, v: unknown, range: string) => new TaskioError('ERR_INVALID_LIMIT', `invalid limit ${what}=${JSON.stringify(v)}: ${range}`);
   if (l.memory !== undefined && (l.memory < minMemory || l.memory > Number.MAX_SAFE_INTEGER)) throw bad('memory', l.memory, 'expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")');
   if (l.cpus !== undefined && !(l.cpus >= 0.01 && l.cpus <= cpus)) throw bad('cpus', l.cpus, `expected 0.01 to ${cpus} (the CPUs of this machine)`);
   if (l.pids !== undefined && (l.pids < 1 || l.pids > 4_194_304)) throw bad('pids', l.pids, 'expected 1 to 4194304');
   if (l.cpusetCpus !== undefined) checkCpusetCpus(l.cpusetCpus);
+  if (l.memoryReservation !== undefined && (l.memoryReservation < minMemory || l.memoryReservation > Number.MAX_SAFE_INTEGER)) throw bad('memoryReservation', l.memoryReservation, 'expected bytes, at least 6 MiB (docker\'s "Minimum memory reservation allowed is 6MB")');
+  checkLimitsTogether(l);
   if (l.cpuShares !== undefined && (l.cpuShares < minCpuShares || l.cpuShares > maxCpuShares)) throw bad('cpuShares', l.cpuShares, `expected ${minCpuShares} to ${maxCpuShares} (the kernel's cpu.shares; 1024 is the default)`);
   return l;
 }

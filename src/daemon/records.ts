@@ -25,6 +25,8 @@ export interface TaskLimits {
   cpusetCpus?: string;
   /** The task's CPU weight against others, 2 to 262144 (1024: the kernel's default) — docker's `--cpu-shares` (runsc and runc only). */
   cpuShares?: number;
+  /** A soft memory limit in bytes, at most `memory` — docker's `--memory-reservation` (runsc and runc only). */
+  memoryReservation?: number;
 }
 
 /**

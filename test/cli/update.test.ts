@@ -112,7 +112,7 @@ t.test('bad input: one line, 125, nothing changed', { timeout: 60_000 }, async (
   await c.createTask({ id: 'up-rm', runtime: 'host', args: ['sleep', '1000'], autoRemove: true });
   t.teardown(() => c.remove('up-rm', { force: true }).catch(() => undefined));
   const none = await taskio(t, root, 'update', 'up-rm');
-  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --cpu-shares, --restart)\n']);
+  t.same([none.code, none.stderr], [125, 'taskio update: you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --cpu-shares, --memory-reservation, --restart)\n']);
   const rm = await taskio(t, root, 'update', '--restart', 'always', 'up-rm');
   t.same([rm.code, rm.stderr], [125, 'taskio update: cannot set restart policy always on task up-rm: it is removed once it exited (run --rm)\n']);
   t.same((await c.getTask('up-rm')).restartPolicy, { name: 'no' });
@@ -135,6 +135,8 @@ t.test('run with a limit out of docker\'s range: one line, 125, no task, directo
     [['--pids-limit', 'x'], 'taskio run: invalid argument "x" for "--pids-limit" flag: strconv.ParseInt: parsing "x": invalid syntax. See \'taskio run --help\'.\n'],
     [['--cpu-shares', '-1'], 'taskio run: invalid argument "-1" for "-c, --cpu-shares" flag: CPU shares must be positive, or 0 for the default. See \'taskio run --help\'.\n'],
     [['-c', '1.5'], 'taskio run: invalid argument "1.5" for "-c, --cpu-shares" flag: strconv.ParseInt: parsing "1.5": invalid syntax. See \'taskio run --help\'.\n'],
+    [['--memory-reservation', '5m'], 'taskio run: invalid limit memoryReservation=5242880: expected bytes, at least 6 MiB (docker\'s "Minimum memory reservation allowed is 6MB")\n'],
+    [['--memory', '8m', '--memory-reservation', '16m'], 'taskio run: invalid limits memory=8388608, memoryReservation=16777216: Minimum memory limit can not be less than memory reservation limit, see usage\n'],
     [['--cpuset-cpus', '0-x'], 'taskio run: invalid limit cpusetCpus="0-x": Invalid value 0-x for cpuset cpus\n'],
     [['--cpuset-cpus', '1-0'], 'taskio run: invalid limit cpusetCpus="1-0": Invalid value 1-0 for cpuset cpus\n'],
     [['--cpuset-cpus', `0,${os.availableParallelism()}`], `taskio run: invalid limit cpusetCpus="0,${os.availableParallelism()}": Requested CPUs are not available - requested 0,${os.availableParallelism()}, available: 0-${os.availableParallelism() - 1}\n`],
@@ -167,12 +169,12 @@ t.test('--cpuset-cpus: runc puts it in the task\'s cpuset cgroup, inspect shows 
   t.same(taskDirs(root).filter((d) => d === 'cs-host'), [], 'no host task directory');
 });
 
-t.test('--cpuset-cpus and --cpu-shares on runsc: the sandbox\'s cgroup has them', { timeout: 90_000 }, async (t) => {
-  const r = await taskio(t, root, 'run', '-d', '--name', 'cs-runsc', '--runtime', 'runsc', '--cpuset-cpus', '0', '--cpu-shares', '300', 'sleep', '1000');
+t.test('--cpuset-cpus, --cpu-shares and --memory-reservation on runsc: the sandbox\'s cgroup has them', { timeout: 90_000 }, async (t) => {
+  const r = await taskio(t, root, 'run', '-d', '--name', 'cs-runsc', '--runtime', 'runsc', '--cpuset-cpus', '0', '--cpu-shares', '300', '--memory-reservation', '40m', 'sleep', '1000');
   t.teardown(() => c.remove('cs-runsc', { force: true }).catch(() => undefined));
   t.same([r.code, r.stderr], [0, '']);
   const pid = (await c.getTask('cs-runsc')).pid!;
-  t.same([cgroupFile(pid, 'cpuset', 'cpuset.cpus'), cgroupFile(pid, 'cpu', 'cpu.shares')], ['0', '300']);
+  t.same([cgroupFile(pid, 'cpuset', 'cpuset.cpus'), cgroupFile(pid, 'cpu', 'cpu.shares'), cgroupFile(pid, 'memory', 'memory.soft_limit_in_bytes')], ['0', '300', String(40 * MiB)]);
 });
 
 t.test('--cpu-shares: runc\'s cpu.shares (docker\'s range: 1 is 2), inspect, update live; the API refuses what is out of range; a host task refuses it', { timeout: 90_000 }, async (t) => {
@@ -190,4 +192,22 @@ t.test('--cpu-shares: runc\'s cpu.shares (docker\'s range: 1 is 2), inspect, upd
   const host = await taskio(t, root, 'run', '--name', 'sh-host', '--runtime', 'host', '-c', '512', 'true');
   t.same([host.code, host.stderr], [125, 'taskio run: limit cpuShares needs runtime runsc or runc: the host backend\'s job objects weigh CPU 1 to 9, and not beside a CPU rate\n']);
   t.same(taskDirs(root).filter((d) => d === 'sh-host'), [], 'no host task directory');
+});
+
+t.test('--memory-reservation: runc\'s memory.soft_limit_in_bytes, inspect, update live; a memory limit below it refused; a host task refuses it', { timeout: 90_000 }, async (t) => {
+  const r = await taskio(t, root, 'run', '-d', '--name', 'mr-runc', '--runtime', 'runc', '--memory', '64m', '--memory-reservation', '32m', 'sleep', '1000');
+  t.teardown(() => c.remove('mr-runc', { force: true }).catch(() => undefined));
+  t.same([r.code, r.stderr], [0, '']);
+  const pid = (await c.getTask('mr-runc')).pid!;
+  t.equal(cgroupFile(pid, 'memory', 'memory.soft_limit_in_bytes'), String(32 * MiB), 'the cgroup');
+  t.equal((await taskio(t, root, 'inspect', '-f', '{{.HostConfig.MemoryReservation}}', 'mr-runc')).stdout, `${32 * MiB}\n`, 'inspect');
+  const u = await taskio(t, root, 'update', '--memory-reservation', '48m', 'mr-runc');
+  t.same([u.code, u.stderr], [0, '']);
+  t.equal(cgroupFile(pid, 'memory', 'memory.soft_limit_in_bytes'), String(48 * MiB), 'changed live');
+  const below = await taskio(t, root, 'update', '--memory', '40m', 'mr-runc');
+  t.same([below.code, below.stderr], [125, `taskio update: task mr-runc: invalid limits memory=${40 * MiB}, memoryReservation=${48 * MiB}: Minimum memory limit can not be less than memory reservation limit, see usage\n`]);
+  t.same([cgroupFile(pid, 'memory', 'memory.limit_in_bytes'), (await c.getTask('mr-runc')).limits], [String(64 * MiB), { memory: 64 * MiB, memoryReservation: 48 * MiB }], 'nothing changed');
+  const host = await taskio(t, root, 'run', '--name', 'mr-host', '--runtime', 'host', '--memory-reservation', '32m', 'true');
+  t.same([host.code, host.stderr], [125, 'taskio run: limit memoryReservation needs runtime runsc or runc: the host backend\'s job objects have no soft memory limit\n']);
+  t.same(taskDirs(root).filter((d) => d === 'mr-host'), [], 'no host task directory');
 });
