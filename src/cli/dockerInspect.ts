@@ -64,6 +64,7 @@ function hostConfigOf(v: TaskView): JsonObject {
     CpusetCpus: v.limits?.cpusetCpus ?? '',
     CpuShares: v.limits?.cpuShares ?? 0,
     MemoryReservation: v.limits?.memoryReservation ?? 0,
+    MemorySwap: v.limits?.memorySwap ?? 0,
     Ulimits: v.ulimits.length > 0 ? v.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })) : null,
     Init: v.init,
   };

@@ -5,6 +5,7 @@ import { restartPolicyNames, type RestartPolicy } from '../daemon/restartPolicy.
 import { ulimitNames, type TaskUlimit } from '../daemon/ulimits.js';
 import { maxStopSeconds } from '../daemon/check.js';
 import { maxCpuShares, minCpuShares } from '../daemon/cpuset.js';
+import { ramInBytes } from './units.js';
 
 /**
  * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
@@ -63,6 +64,15 @@ export function parseCpuShares(value: string): number | undefined {
   const n = parseInteger(value);
   if (n < 0) throw invalid('CPU shares must be positive, or 0 for the default');
   return n === 0 ? undefined : Math.min(maxCpuShares, Math.max(minCpuShares, n));
+}
+
+/**
+ * `--memory-swap`: a size as `--memory`'s, memory and swap together, or -1 for unlimited swap
+ * (docker's `MemSwapBytes`); 0 is none given, as docker's.
+ */
+export function parseMemorySwap(value: string): number | undefined {
+  const bytes = value === '-1' ? -1 : ramInBytes(value);
+  return bytes === 0 ? undefined : bytes;
 }
 
 /** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */

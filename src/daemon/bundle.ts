@@ -122,7 +122,7 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
 }
 
 /**
- * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory and its reservation in bytes,
+ * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory, its reservation and memory+swap in bytes (-1: unlimited swap),
  * CPUs as a CFS quota per 100 ms period, the cpuset as `cpu.cpus`, the weight as `cpu.shares`, pids (-1: no limit, as runc writes `max`).
  */
 export function ociResources(limits: TaskLimits): Record<string, { [k: string]: number | string }> {
@@ -134,6 +134,7 @@ export function ociResources(limits: TaskLimits): Record<string, { [k: string]: 
   const memory = {
     ...(limits.memory !== undefined ? { limit: limits.memory } : {}),
     ...(limits.memoryReservation !== undefined ? { reservation: limits.memoryReservation } : {}),
+    ...(limits.memorySwap !== undefined ? { swap: limits.memorySwap } : {}),
   };
   return {
     ...(Object.keys(memory).length > 0 ? { memory } : {}),

@@ -27,6 +27,8 @@ export interface TaskLimits {
   cpuShares?: number;
   /** A soft memory limit in bytes, at most `memory` — docker's `--memory-reservation` (runsc and runc only). */
   memoryReservation?: number;
+  /** Memory and swap together in bytes, at least `memory` (which it needs), or -1 for unlimited swap — docker's `--memory-swap` (runsc and runc only). */
+  memorySwap?: number;
 }
 
 /**

@@ -32,7 +32,7 @@ export function checkTaskUpdate(body: unknown): TaskUpdate {
   if (u.limits !== undefined) {
     const { pids, ...rest } = u.limits;
     checkLimits(pids === -1 ? rest : u.limits);
-    if (Object.keys(u.limits).length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'field "limits" names no limit (memory, cpus, pids, cpusetCpus, cpuShares, memoryReservation)');
+    if (Object.keys(u.limits).length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'field "limits" names no limit (memory, cpus, pids, cpusetCpus, cpuShares, memoryReservation, memorySwap)');
   }
   if (u.restartPolicy !== undefined) checkRestartPolicy(u.restartPolicy);
   return u;
@@ -46,8 +46,8 @@ export function updatedLimits(own: TaskLimits | null, change: TaskLimits): TaskL
 
 /**
  * Refuses a change of limits the task's runtime cannot take, before anything changes: a pids
- * limit, a cpuset, CPU shares or a memory reservation on a host task (a job object has none of
- * them), and limits that do not fit together once changed (a memory limit below the reservation), and any on a host task that runs without a job
+ * limit, a cpuset, CPU shares a memory reservation or a swap limit on a host task (a job object has none of
+ * them), and limits that do not fit together once changed (a memory limit below the reservation or the swap limit), and any on a host task that runs without a job
  * object (none could be made when it was created).
  */
 export function checkLimitsChange(record: TaskRecord, change: TaskLimits): void {
