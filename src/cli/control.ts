@@ -37,7 +37,7 @@ export async function start(ctx: VerbContext): Promise<unknown> {
 }
 
 /**
- * `taskio update [--memory B] [--cpus N] [--pids-limit N] [--restart POLICY] TASK…`: as `docker
+ * `taskio update [--memory B] [--cpus N] [--pids-limit N] [--cpuset-cpus LIST] [-c SHARES] [--memory-reservation B] [--memory-swap B] [--restart POLICY] TASK…`: as `docker
  * update` — new limits, at once where a task runs (runc and host tasks; runsc has no update) and for
  * its later runs, and a new restart policy. `--pids-limit -1` takes the pids limit away.
  */
@@ -45,7 +45,7 @@ export function update(ctx: VerbContext): Promise<number> {
   const limits = commandLimits(ctx.args);
   const restartPolicy = ctx.args.value<RestartPolicy>('restart');
   if (Object.keys(limits).length === 0 && restartPolicy === undefined) {
-    throw new TaskioError('ERR_INVALID_ARG_VALUE', 'you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --restart)');
+    throw new TaskioError('ERR_INVALID_ARG_VALUE', 'you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --cpu-shares, --memory-reservation, --memory-swap, --restart)');
   }
   const change = { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(restartPolicy !== undefined ? { restartPolicy } : {}) };
   return eachTask(ctx, async (c, id) => { await c.update(id, change); });

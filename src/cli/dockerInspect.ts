@@ -61,6 +61,10 @@ function hostConfigOf(v: TaskView): JsonObject {
     Memory: v.limits?.memory ?? 0,
     NanoCpus: Math.round((v.limits?.cpus ?? 0) * 1e9),
     PidsLimit: v.limits?.pids ?? null,
+    CpusetCpus: v.limits?.cpusetCpus ?? '',
+    CpuShares: v.limits?.cpuShares ?? 0,
+    MemoryReservation: v.limits?.memoryReservation ?? 0,
+    MemorySwap: v.limits?.memorySwap ?? 0,
     Ulimits: v.ulimits.length > 0 ? v.ulimits.map((u) => ({ Name: u.name, Hard: u.hard, Soft: u.soft })) : null,
     Init: v.init,
   };

@@ -4,6 +4,8 @@ import { validateId } from '../ids.js';
 import { restartPolicyNames, type RestartPolicy } from '../daemon/restartPolicy.js';
 import { ulimitNames, type TaskUlimit } from '../daemon/ulimits.js';
 import { maxStopSeconds } from '../daemon/check.js';
+import { maxCpuShares, minCpuShares } from '../daemon/cpuset.js';
+import { ramInBytes } from './units.js';
 
 /**
  * The value parsers of the `taskio` flags (sizes are `ramInBytes`, signals `signalNumber`, detach
@@ -43,6 +45,34 @@ export function parsePidsLimit(value: string): number | undefined {
   const n = parseInteger(value);
   if (n < -1) throw invalid('the pids limit must be positive, or -1 for unlimited');
   return n > 0 ? n : undefined;
+}
+
+/**
+ * `--cpuset-cpus`: the list as given (`0-1,3`), which the daemon checks against its machine's CPUs;
+ * `""` is none, as docker's empty value.
+ */
+export function parseCpusetCpus(value: string): string | undefined {
+  return value === '' ? undefined : value;
+}
+
+/**
+ * `-c, --cpu-shares`: a whole number, 0 for the default (none given), taken into the kernel's 2 to
+ * 262144 as docker's daemon takes it (`Changing requested CPUShares of 1 to minimum allowed of 2`);
+ * a negative weight is refused.
+ */
+export function parseCpuShares(value: string): number | undefined {
+  const n = parseInteger(value);
+  if (n < 0) throw invalid('CPU shares must be positive, or 0 for the default');
+  return n === 0 ? undefined : Math.min(maxCpuShares, Math.max(minCpuShares, n));
+}
+
+/**
+ * `--memory-swap`: a size as `--memory`'s, memory and swap together, or -1 for unlimited swap
+ * (docker's `MemSwapBytes`); 0 is none given, as docker's.
+ */
+export function parseMemorySwap(value: string): number | undefined {
+  const bytes = value === '-1' ? -1 : ramInBytes(value);
+  return bytes === 0 ? undefined : bytes;
 }
 
 /** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */

@@ -122,13 +122,23 @@ export function taskSpec(base: OciSpec, e: SpecEdits): OciSpec {
 }
 
 /**
- * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory in bytes,
- * CPUs as a CFS quota per 100 ms period, pids (-1: no limit, as runc writes `max`).
+ * `limits` as OCI `linux.resources` (what runc's `update --resources` reads too): memory, its reservation and memory+swap in bytes (-1: unlimited swap),
+ * CPUs as a CFS quota per 100 ms period, the cpuset as `cpu.cpus`, the weight as `cpu.shares`, pids (-1: no limit, as runc writes `max`).
  */
-export function ociResources(limits: TaskLimits): Record<string, { [k: string]: number }> {
+export function ociResources(limits: TaskLimits): Record<string, { [k: string]: number | string }> {
+  const cpu = {
+    ...(limits.cpus !== undefined ? { quota: Math.round(limits.cpus * 100_000), period: 100_000 } : {}),
+    ...(limits.cpusetCpus !== undefined ? { cpus: limits.cpusetCpus } : {}),
+    ...(limits.cpuShares !== undefined ? { shares: limits.cpuShares } : {}),
+  };
+  const memory = {
+    ...(limits.memory !== undefined ? { limit: limits.memory } : {}),
+    ...(limits.memoryReservation !== undefined ? { reservation: limits.memoryReservation } : {}),
+    ...(limits.memorySwap !== undefined ? { swap: limits.memorySwap } : {}),
+  };
   return {
-    ...(limits.memory !== undefined ? { memory: { limit: limits.memory } } : {}),
-    ...(limits.cpus !== undefined ? { cpu: { quota: Math.round(limits.cpus * 100_000), period: 100_000 } } : {}),
+    ...(Object.keys(memory).length > 0 ? { memory } : {}),
+    ...(Object.keys(cpu).length > 0 ? { cpu } : {}),
     ...(limits.pids !== undefined ? { pids: { limit: limits.pids } } : {}),
   };
 }

@@ -17,6 +17,7 @@ import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
 import { checkHealthConfig, type HealthConfig } from './healthcheck.js';
 import { signalName, signalNumber } from '../runtime/oci/signal.js';
 import type { RuntimeName, TaskLimits } from './records.js';
+import { checkCpusetCpus, maxCpuShares, minCpuShares } from './cpuset.js';
 
 /** The body of `POST /tasks`. */
 export interface CreateTaskRequest {
@@ -166,7 +167,7 @@ export function checkCreateRequest(body: unknown): CheckedCreate {
   if (req.args === undefined && req.bundle === undefined) throw new TaskioError('ERR_INVALID_FIELD', 'missing field "args": the command to run (or a "bundle")');
   if (req.env) checkEnv(req.env);
   if (req.cwd !== undefined) req.cwd = workingDir('cwd', req.cwd);
-  if (req.limits !== undefined) checkLimits(req.limits);
+  if (req.limits !== undefined) checkLimitsTogether(checkLimits(req.limits));
   if (req.mounts !== undefined) req.mounts = checkMounts(req.mounts);
   if (req.hostname !== undefined && !/^[a-zA-Z0-9](?:[a-zA-Z0-9.-]{0,61}[a-zA-Z0-9])?$/.test(req.hostname)) {
     throw new TaskioError('ERR_INVALID_FIELD', `invalid hostname ${JSON.stringify(req.hostname)}: 1 to 63 letters, digits, dots and hyphens, not starting or ending with a dot or hyphen`);
@@ -239,14 +240,38 @@ function checkLogger(file: string): void {
 /** docker's smallest memory limit (`linuxMinMemory`): a runc task below it barely starts, a runsc sandbox never does. */
 const minMemory = 6 * 1024 * 1024;
 
-/** Checks `limits`: memory ≥ 6 MiB (docker's minimum), 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1. */
+/**
+ * Checks the limits of one task against each other, docker's way: a memory limit at least the
+ * reservation (`Minimum memory limit can not be less than memory reservation limit, see usage`),
+ * a swap limit only with a memory limit and not below it. A create checks its limits, an update
+ * the task's after the change (`--memory-swap` alone changes a task that has a memory limit).
+ * @throws TaskioError `ERR_INVALID_LIMIT`.
+ */
+export function checkLimitsTogether(l: TaskLimits): void {
+  if (l.memory !== undefined && l.memoryReservation !== undefined && l.memory < l.memoryReservation) {
+    throw new TaskioError('ERR_INVALID_LIMIT', `invalid limits memory=${l.memory}, memoryReservation=${l.memoryReservation}: Minimum memory limit can not be less than memory reservation limit, see usage`);
+  }
+  if (l.memorySwap === undefined || l.memorySwap === -1) return;
+  if (l.memory === undefined) {
+    throw new TaskioError('ERR_INVALID_LIMIT', `invalid limit memorySwap=${l.memorySwap}: You should always set the Memory limit when using Memoryswap limit, see usage`);
+  }
+  if (l.memorySwap < l.memory) {
+    throw new TaskioError('ERR_INVALID_LIMIT', `invalid limits memory=${l.memory}, memorySwap=${l.memorySwap}: Minimum memoryswap limit should be larger than memory limit, see usage`);
+  }
+}
+
+/** Checks `limits`: memory ≥ 6 MiB (docker's minimum), 0.01 ≤ cpus ≤ the CPUs here, pids ≥ 1, a cpuset of CPUs here, cpuShares in the kernel's range, a memory reservation ≥ 6 MiB, a swap limit -1 or above 0 (each alone: see {@link checkLimitsTogether}). */
 export function checkLimits(limits: unknown): TaskLimits {
-  const l = checkFields<TaskLimits>(limits, { memory: 'integer', cpus: 'number', pids: 'integer' }, 'limits');
+  const l = checkFields<TaskLimits>(limits, { memory: 'integer', cpus: 'number', pids: 'integer', cpusetCpus: 'string', cpuShares: 'integer', memoryReservation: 'integer', memorySwap: 'integer' }, 'limits');
   const cpus = os.availableParallelism();
   const bad = (what: string, v: unknown, range: string) => new TaskioError('ERR_INVALID_LIMIT', `invalid limit ${what}=${JSON.stringify(v)}: ${range}`);
   if (l.memory !== undefined && (l.memory < minMemory || l.memory > Number.MAX_SAFE_INTEGER)) throw bad('memory', l.memory, 'expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")');
   if (l.cpus !== undefined && !(l.cpus >= 0.01 && l.cpus <= cpus)) throw bad('cpus', l.cpus, `expected 0.01 to ${cpus} (the CPUs of this machine)`);
   if (l.pids !== undefined && (l.pids < 1 || l.pids > 4_194_304)) throw bad('pids', l.pids, 'expected 1 to 4194304');
+  if (l.cpusetCpus !== undefined) checkCpusetCpus(l.cpusetCpus);
+  if (l.memoryReservation !== undefined && (l.memoryReservation < minMemory || l.memoryReservation > Number.MAX_SAFE_INTEGER)) throw bad('memoryReservation', l.memoryReservation, 'expected bytes, at least 6 MiB (docker\'s "Minimum memory reservation allowed is 6MB")');
+  if (l.memorySwap !== undefined && (l.memorySwap < -1 || l.memorySwap === 0 || l.memorySwap > Number.MAX_SAFE_INTEGER)) throw bad('memorySwap', l.memorySwap, 'expected bytes of memory and swap together, or -1 for unlimited swap');
+  if (l.cpuShares !== undefined && (l.cpuShares < minCpuShares || l.cpuShares > maxCpuShares)) throw bad('cpuShares', l.cpuShares, `expected ${minCpuShares} to ${maxCpuShares} (the kernel's cpu.shares; 1024 is the default)`);
   return l;
 }
 

@@ -21,6 +21,14 @@ export interface TaskLimits {
   cpus?: number;
   /** Most processes (threads) at once — docker's `--pids-limit` (runsc and runc only). */
   pids?: number;
+  /** The CPUs the task may run on, `0-1,3` — docker's `--cpuset-cpus` (runsc and runc only). */
+  cpusetCpus?: string;
+  /** The task's CPU weight against others, 2 to 262144 (1024: the kernel's default) — docker's `--cpu-shares` (runsc and runc only). */
+  cpuShares?: number;
+  /** A soft memory limit in bytes, at most `memory` — docker's `--memory-reservation` (runsc and runc only). */
+  memoryReservation?: number;
+  /** Memory and swap together in bytes, at least `memory` (which it needs), or -1 for unlimited swap — docker's `--memory-swap` (runsc and runc only). */
+  memorySwap?: number;
 }
 
 /**

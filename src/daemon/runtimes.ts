@@ -75,6 +75,32 @@ export function jobPrefix(root: string): string {
   return `taskio-${crypto.createHash('sha256').update(root).digest('hex').slice(0, 8)}-`;
 }
 
+/**
+ * Refuses the limits a host task's job object does not have: a process count (`pids`), a cpuset
+ * (`cpusetCpus`: a job holds the cpu, memory, blkio and freezer controllers, not cpuset) and
+ * docker's CPU shares (a job's weight is Windows' 1 to 9, used only without a CPU rate), a memory
+ * reservation (a job has a hard memory limit only) and a swap limit (a job holds memory and swap
+ * together at its memory limit).
+ * @throws TaskioError `ERR_NOT_SUPPORTED` naming the limit.
+ */
+export function refuseJobLimits(limits: TaskLimits | undefined): void {
+  if (limits?.pids !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
+  }
+  if (limits?.cpusetCpus !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit cpusetCpus needs runtime runsc or runc: the host backend\'s job objects have no cpuset');
+  }
+  if (limits?.memoryReservation !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit memoryReservation needs runtime runsc or runc: the host backend\'s job objects have no soft memory limit');
+  }
+  if (limits?.memorySwap !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit memorySwap needs runtime runsc or runc: the host backend\'s job objects hold memory and swap together at the memory limit');
+  }
+  if (limits?.cpuShares !== undefined) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit cpuShares needs runtime runsc or runc: the host backend\'s job objects weigh CPU 1 to 9, and not beside a CPU rate');
+  }
+}
+
 /** The job object limits for a host task (memory and CPU; a job object has no process-count limit). */
 export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {
   const out: JobLimits = {};

@@ -5,10 +5,10 @@ import { ociJson, type LinuxResources } from '../runtime/oci/index.js';
 import { writeFileAtomic } from '../writeFileAtomic.js';
 import { ociResources, readSpec, setLimits } from './bundle.js';
 import { checkFields } from './check.js';
-import { checkLimits } from './createRequest.js';
+import { checkLimits, checkLimitsTogether } from './createRequest.js';
 import type { TaskLimits, TaskRecord } from './records.js';
 import { checkRestartPolicy, type RestartPolicy } from './restartPolicy.js';
-import { jobLimits, runscFor } from './runtimes.js';
+import { jobLimits, refuseJobLimits, runscFor } from './runtimes.js';
 
 /**
  * The body of `POST /tasks/:id/update` (docker's update): new resource limits, each replacing the
@@ -32,7 +32,7 @@ export function checkTaskUpdate(body: unknown): TaskUpdate {
   if (u.limits !== undefined) {
     const { pids, ...rest } = u.limits;
     checkLimits(pids === -1 ? rest : u.limits);
-    if (Object.keys(u.limits).length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'field "limits" names no limit (memory, cpus, pids)');
+    if (Object.keys(u.limits).length === 0) throw new TaskioError('ERR_INVALID_FIELD', 'field "limits" names no limit (memory, cpus, pids, cpusetCpus, cpuShares, memoryReservation, memorySwap)');
   }
   if (u.restartPolicy !== undefined) checkRestartPolicy(u.restartPolicy);
   return u;
@@ -46,14 +46,14 @@ export function updatedLimits(own: TaskLimits | null, change: TaskLimits): TaskL
 
 /**
  * Refuses a change of limits the task's runtime cannot take, before anything changes: a pids
- * limit on a host task (a job object has none), and any on a host task that runs without a job
+ * limit, a cpuset, CPU shares a memory reservation or a swap limit on a host task (a job object has none of
+ * them), and limits that do not fit together once changed (a memory limit below the reservation or the swap limit), and any on a host task that runs without a job
  * object (none could be made when it was created).
  */
 export function checkLimitsChange(record: TaskRecord, change: TaskLimits): void {
+  checkLimitsTogether(updatedLimits(record.limits, change));
   if (record.runtime !== 'host') return;
-  if (change.pids !== undefined) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
-  }
+  refuseJobLimits(change);
   if (record.job === null) {
     throw new TaskioError('ERR_NOT_SUPPORTED', `cannot change the limits of task ${record.id}: it runs without a job object (none could be made when it was created)`);
   }
@@ -75,7 +75,8 @@ export async function changeLiveLimits(record: TaskRecord, change: TaskLimits, c
     }
     return;
   }
-  const { pids: _none, ...limits } = change;
+  const { memory, cpus: rate } = change;
+  const limits = { ...(memory !== undefined ? { memory } : {}), ...(rate !== undefined ? { cpus: rate } : {}) };
   const job = await JobObject.open(record.job!);
   try {
     await job.setResourceLimits(jobLimits(limits, cpus));

@@ -49,7 +49,7 @@ import { checkRunscSeccomp } from './runscSeccomp.js';
 import { clearContainerCgroup, containerCgroup } from './containerCgroup.js';
 import { removeStaleExecPidFiles } from './staleExecPidFiles.js';
 import { removeCheckLeftovers } from './checkLeftovers.js';
-import { drainTimeoutOf, jobPrefix, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
+import { drainTimeoutOf, jobPrefix, refuseJobLimits, requireRuntime, runscFor, taskNamespace, taskRuntime, type Runtimes } from './runtimes.js';
 import { restartDelay } from './restartPolicy.js';
 import { removeCopyLeftovers } from './copyLeftovers.js';
 import { refuseLoggingDriver } from './attachable.js';
@@ -157,9 +157,7 @@ export class TaskManager {
     if (this.#tasks.has(id) || this.#dead.has(id) || this.#reserved.has(id)) throw new TaskioError('ERR_ALREADY_EXISTS', `task ${id} already exists`);
     const runtimeName = req.runtime ?? this.#runtimes.default;
     const runtimeCommand = requireRuntime(this.#runtimes, runtimeName);
-    if (runtimeName === 'host' && req.limits?.pids !== undefined) {
-      throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
-    }
+    if (runtimeName === 'host') refuseJobLimits(req.limits);
     if (runtimeName === 'host' && req.init === true) {
       throw new TaskioError('ERR_NOT_SUPPORTED', '--init needs runtime runsc or runc: a host task is not a pid 1');
     }
