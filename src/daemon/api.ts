@@ -468,6 +468,7 @@ export function apiRouter(api: ApiContext): Router {
     checkQuery(ctx.query, {});
     checkFields(await ctx.body(), noBody);
     const e = exec(ctx);
+    task(ctx).copyWaiting(e.id);
     const exit = await abortable(e.exited, ctx.signal).catch((err: unknown) => {
       // Its client went away before the exit (a cp that is ctrl-C'd, killed, its output closed).
       if (ctx.signal.aborted) task(ctx).copyAbandoned(e.id);

@@ -87,6 +87,11 @@ export const defaultStopTimeout = 10;
 
 /** How long after an exit a wait or a remove waits for the output to be complete. */
 export const outputGraceMs = 2000;
+/**
+ * How long a copy helper runs without a client waiting for it before it is ended as abandoned
+ * ({@link DaemonTask.copyWaiting}); `taskio cp` waits for it within milliseconds.
+ */
+export const copyWaitGraceMs = 5000;
 
 export type { DaemonExec } from './execRecords.js';
 
@@ -195,6 +200,8 @@ export class DaemonTask {
   readonly execs: ExecRecords;
   /** Its copy helpers' records (execs while it does not run, `copyHelper.ts`): until their clients delete them (bounded). */
   readonly #copies: ExecRecords;
+  /** The grace timers of copy helpers no client waits for yet ({@link copyWaiting}). */
+  readonly #unwaitedCopies = new Map<string, NodeJS.Timeout>();
   /** Retired for a new run (its manager resets it when that run cannot start): a copy helper would run beside it. */
   retired = false;
   /** Its restart policy's restart is due and waits for the copies to end ({@link copiesEnded}): no new copy starts. Reset by its manager. */
@@ -424,7 +431,11 @@ export class DaemonTask {
       const e = await startCopyHelper(this.#ctx.layout, this.record, config, this.#ctx.logger);
       this.#copies.add(e);
       this.#ctx.execFifos.started(config);
+      // Ended unless a client waits for it soon (see copyWaiting).
+      const unwaited = setTimeout(() => this.copyAbandoned(e.id), copyWaitGraceMs).unref();
+      this.#unwaitedCopies.set(e.id, unwaited);
       void e.exited.then(() => {
+        this.copyWaiting(e.id);
         this.#ctx.execFifos.ended(config);
         this.#copies.ended(e);
       });
@@ -468,6 +479,18 @@ export class DaemonTask {
   copyAbandoned(execId: string): void {
     const e = this.#copies.get(execId);
     if (e && e.exit === null) void e.process.kill(9).catch(() => undefined);
+  }
+
+  /**
+   * A client waits for copy helper `execId`. Until one does, the helper counts as abandoned after
+   * {@link copyWaitGraceMs}: `taskio cp` asks for the wait right after the helper started, and the
+   * wait's end is how the daemon learns that its client went away ({@link copyAbandoned}) — a client
+   * killed before its wait arrived (the helper's output already flowing) would otherwise leave the
+   * helper's tar blocked for ever on the full FIFO, and the task unable to start.
+   */
+  copyWaiting(execId: string): void {
+    clearTimeout(this.#unwaitedCopies.get(execId));
+    this.#unwaitedCopies.delete(execId);
   }
 
   /** Ends the copy helpers still running and waits until each is deleted. */

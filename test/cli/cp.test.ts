@@ -452,6 +452,23 @@ t.test('host: a copy out of an exited task whose client is killed ends its helpe
   await helperEndedThenStart(t, root, helperTar);
 });
 
+// A client killed after the helper started but before its wait reached the daemon: no wait ends,
+// so the helper is ended once none came within the grace (the CI run that found it: one in ~30).
+t.test('host: a copy helper no client ever waits for is ended after the grace; the task starts', { timeout: 60_000 }, async (t) => {
+  const root = daemonRoot(t);
+  t.equal((await taskio(root, ['run', '--name', 'box', '--runtime', 'host', '--', 'true'])).status, 0);
+  const c = await client(root);
+  t.teardown(() => c.close());
+  const marker = `0.${process.pid}`; // an argument sleep sums, which names this test's helper
+  const helper = (): number[] => processesOf(`\0${marker}\0`);
+  t.teardown(() => { for (const pid of helper()) process.kill(pid, 'SIGKILL'); });
+  await c.exec('box', { args: ['sleep', '1000', marker], user: '0:0', helper: true });
+  t.equal(helper().length, 1, 'the helper runs, and no wait is asked for');
+  const start = await taskio(root, ['start', 'box']);
+  t.equal(start.status, 125, 'the task does not start while it runs');
+  await helperEndedThenStart(t, root, helper);
+});
+
 // It printed "taskio: write EPIPE" and exited 125.
 t.test('host: cp out of an exited task to - into a pipe whose reader goes away: 141, quiet, as docker\'s SIGPIPE; its helper ended, and the task starts', { timeout: 60_000 }, async (t) => {
   const root = daemonRoot(t);
