@@ -44,33 +44,43 @@ t.test('attach after the first client was SIGKILLed: the task runs on, the secon
   t.equal((await c.getTask('loop')).status, 'exited');
 });
 
-/** How many sockets the daemon of `root` holds open (its listener, and one per connection). */
-function daemonSockets(root: string): number {
+/** The sockets the daemon of `root` holds open (its listener, and one per connection), as `socket:[inode]`. */
+function daemonSockets(root: string): Set<string> {
   const dir = `/proc/${daemonPid(root)}/fd`;
-  return fs.readdirSync(dir).filter((fd) => {
+  const sockets = new Set<string>();
+  for (const fd of fs.readdirSync(dir)) {
     try {
-      return fs.readlinkSync(`${dir}/${fd}`).startsWith('socket:');
+      const link = fs.readlinkSync(`${dir}/${fd}`);
+      if (link.startsWith('socket:')) sockets.add(link);
     } catch {
-      return false; // closed meanwhile
+      // closed meanwhile
     }
-  }).length;
+  }
+  return sockets;
 }
+
+/**
+ * Whether the daemon holds no socket beyond `before`: every connection made since is closed. Sets,
+ * not counts: a connection of an earlier command that the daemon has not yet seen close may be in
+ * `before` and go meanwhile, which a count would take for the new one.
+ */
+const onlySocketsOf = (root: string, before: Set<string>) => (): boolean => [...daemonSockets(root)].every((s) => before.has(s));
 
 t.test('a client gone without a word leaves no connection in the daemon: a SIGKILLed attach of a silent task, run -i whose input outlives the task', opts, async (t) => {
   const root = daemonRoot(t);
   await taskio(root, ['run', '-d', '--name', 'quiet', '--runtime', 'host', '--', 'sh', '-c', 'echo ready; exec sleep 1000']);
-  // The commands' connections are gone once the daemon saw them close.
-  let before = 0;
-  await until(() => (before = daemonSockets(root)) === daemonSockets(root), 10_000, 'the daemon\'s sockets to settle');
+  const before = daemonSockets(root);
   // No stdin: the daemon never reads this connection, and the task writes nothing more to it.
   const quiet = attacher(root, 'quiet', ['--logs', '--no-stdin']);
   t.teardown(() => quiet.child.kill('SIGKILL'));
   await quiet.printed('ready');
+  t.ok(!onlySocketsOf(root, before)(), 'the attach holds a connection');
   quiet.child.kill('SIGKILL');
   await once(quiet.child, 'exit');
-  await until(() => daemonSockets(root) === before, 10_000, `the daemon to close the killed attach's connection (${before} sockets before)`);
+  await until(onlySocketsOf(root, before), 10_000, 'the daemon to close the killed attach\'s connection');
   t.pass('the connection of the killed attach is closed');
   // Input that goes on after the task exited: the daemon stopped reading it, with more queued.
+  const beforeRun = daemonSockets(root);
   const fed = spawn(process.execPath, [cliMain, 'run', '-i', '--rm', '--runtime', 'host', '--', 'sh', '-c', 'head -c 10 >/dev/null; exit 7'], { env: cliEnv(root), stdio: ['pipe', 'ignore', 'ignore'] });
   t.teardown(() => fed.kill('SIGKILL'));
   fed.stdin!.on('error', () => undefined); // EPIPE once the command exited
@@ -78,7 +88,7 @@ t.test('a client gone without a word leaves no connection in the daemon: a SIGKI
   feed();
   const [code] = await once(fed, 'exit') as [number];
   t.equal(code, 7, 'the task\'s exit code');
-  await until(() => daemonSockets(root) === before, 10_000, `the daemon to close the run's connection (${before} sockets before)`);
+  await until(onlySocketsOf(root, beforeRun), 10_000, 'the daemon to close the run\'s connection');
   t.pass('the connection of the finished run is closed');
   t.equal((await daemonClient(t, root).getTask('quiet')).status, 'running', 'the task runs on');
 });
