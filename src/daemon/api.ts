@@ -8,7 +8,7 @@ import { TaskioError } from '../errors.js';
 import { abortable } from '../abortable.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type ConsoleSize, type ProcessSpec, type Stats } from '../runtime/oci/index.js';
-import { peerShutWrite } from '../sys/index.js';
+import { peerShutWrite, socketFd } from '../sys/index.js';
 import { destroyWhenPeerCloses } from './peerWatch.js';
 import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
@@ -161,9 +161,9 @@ async function attachLaunched(
 function upgradedConnection(socket: Duplex, signal: AbortSignal): AttachConnection {
   const inputShut = (): boolean => {
     if (socket.readableEnded || socket.destroyed) return true;
-    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
+    const fd = socketFd(socket);
     try {
-      return typeof fd === 'number' && fd >= 0 && peerShutWrite(fd);
+      return fd !== null && peerShutWrite(fd);
     } catch {
       return false; // not known: treated as still sending (cut at close-stdin, as before)
     }

@@ -1,5 +1,5 @@
 import type { Duplex } from 'node:stream';
-import { peerClosed } from '../sys/index.js';
+import { peerClosed, socketFd } from '../sys/index.js';
 
 /** How often an attach's connection is looked at for a client that went away. */
 const probeMs = 1000;
@@ -17,8 +17,8 @@ const probeMs = 1000;
  */
 export function destroyWhenPeerCloses(socket: Duplex): void {
   const probe = (): void => {
-    const fd = (socket as unknown as { _handle?: { fd?: unknown } })._handle?.fd;
-    if (typeof fd !== 'number' || fd < 0) return;
+    const fd = socketFd(socket);
+    if (fd === null) return;
     let closed: boolean;
     try {
       closed = peerClosed(fd);

@@ -84,22 +84,19 @@ export function jobPrefix(root: string): string {
  * @throws TaskioError `ERR_NOT_SUPPORTED` naming the limit.
  */
 export function refuseJobLimits(limits: TaskLimits | undefined): void {
-  if (limits?.pids !== undefined) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit pids needs runtime runsc or runc: the host backend\'s job objects have no process-count limit');
-  }
-  if (limits?.cpusetCpus !== undefined) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit cpusetCpus needs runtime runsc or runc: the host backend\'s job objects have no cpuset');
-  }
-  if (limits?.memoryReservation !== undefined) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit memoryReservation needs runtime runsc or runc: the host backend\'s job objects have no soft memory limit');
-  }
-  if (limits?.memorySwap !== undefined) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit memorySwap needs runtime runsc or runc: the host backend\'s job objects hold memory and swap together at the memory limit');
-  }
-  if (limits?.cpuShares !== undefined) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', 'limit cpuShares needs runtime runsc or runc: the host backend\'s job objects weigh CPU 1 to 9, and not beside a CPU rate');
+  for (const [limit, lacks] of jobLacks) {
+    if (limits?.[limit] !== undefined) throw new TaskioError('ERR_NOT_SUPPORTED', `limit ${limit} needs runtime runsc or runc: the host backend's job objects ${lacks}`);
   }
 }
+
+/** The limits {@link refuseJobLimits} refuses, each with what a job object lacks for it, in the order they are checked. */
+const jobLacks: ReadonlyArray<[keyof TaskLimits, string]> = [
+  ['pids', 'have no process-count limit'],
+  ['cpusetCpus', 'have no cpuset'],
+  ['memoryReservation', 'have no soft memory limit'],
+  ['memorySwap', 'hold memory and swap together at the memory limit'],
+  ['cpuShares', 'weigh CPU 1 to 9, and not beside a CPU rate'],
+];
 
 /** The job object limits for a host task (memory and CPU; a job object has no process-count limit). */
 export function jobLimits(limits: TaskLimits, cpus: number): JobLimits {

@@ -232,8 +232,10 @@ export class TaskManager {
         network: runtimeName === 'host' ? undefined : req.network,
       });
       // A profile was checked with the request: a filter runsc cannot apply is the bundle's own.
-      if (runtimeName === 'runsc') checkRunscSeccomp(spec.linux?.seccomp, `bundle ${req.bundle}'s seccomp filter`);
-      if (runtimeName === 'runsc') checkRunscCwd(spec);
+      if (runtimeName === 'runsc') {
+        checkRunscSeccomp(spec.linux?.seccomp, `bundle ${req.bundle}'s seccomp filter`);
+        checkRunscCwd(spec);
+      }
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);
       }

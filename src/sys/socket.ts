@@ -40,3 +40,13 @@ export function recvFd(sockFd: number, maxData = 4096): ReceivedFd {
   }
   return { fds, truncated: (Number(msg.flags) & MSG_CTRUNC) !== 0, data: data.subarray(0, n) };
 }
+
+/**
+ * The fd behind a Node socket (`net.Socket`, or an upgraded connection as a `Duplex`), or null
+ * when it has none (closed, or not fd-backed). Node keeps it on the socket's internal `_handle`;
+ * the polls and `recvmsg` calls taskio makes on a connection need it.
+ */
+export function socketFd(socket: unknown): number | null {
+  const fd = (socket as { _handle?: { fd?: unknown } | null })._handle?.fd;
+  return typeof fd === 'number' && fd >= 0 ? fd : null;
+}

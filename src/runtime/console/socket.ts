@@ -3,7 +3,7 @@ import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import tty from 'node:tty';
-import { isCode, recvFd, type ReceivedFd } from '../../sys/index.js';
+import { isCode, recvFd, socketFd, type ReceivedFd } from '../../sys/index.js';
 import { closeQuietly } from '../stdio/sink.js';
 import { TaskioError, abortError } from '../../errors.js';
 import { removeInside } from '../../removeInside.js';
@@ -136,8 +136,8 @@ class ListeningConsoleSocket implements ConsoleSocket {
   }
 
   async #receive(conn: net.Socket, signal?: AbortSignal): Promise<number> {
-    const fd = (conn as unknown as { _handle: { fd: number } | null })._handle?.fd;
-    if (fd === undefined || fd < 0) throw new TaskioError('ERR_CONSOLE_SOCKET', 'the console socket connection has no fd');
+    const fd = socketFd(conn);
+    if (fd === null) throw new TaskioError('ERR_CONSOLE_SOCKET', 'the console socket connection has no fd');
     let backoff = FIRST_BACKOFF;
     for (;;) {
       if (signal?.aborted) throw abortError(signal);
