@@ -16,8 +16,13 @@ const c: DaemonClient = await client(root);
 t.teardown(() => c.close());
 
 const limit = 32 * 1024 * 1024;
-/** Holds 200 MB in a shell variable: in a 32 MiB cgroup the kernel's OOM killer ends it (runsc: the sandbox's sentry). */
-const hog = 'a=$(head -c 200000000 /dev/zero | tr "\\0" x)';
+/**
+ * Reads 200 MiB into one buffer: in a 32 MiB cgroup the kernel's OOM killer ends it (runsc: the
+ * sandbox's sentry). One process that allocates, so its kill frees everything at once: a pipeline
+ * (`head | tr` into a shell variable) went on allocating in `tr` while the killed shell's memory was
+ * still being reclaimed, and under load that second OOM kill could take the task's own shell.
+ */
+const hog = 'dd if=/dev/zero of=/dev/null bs=200M count=1';
 /** A shell that waits for the file `go` in `dir` (mounted at /d in a container) before it runs {@link hog}. */
 const hogWhenTold = (dir: string): string => `while [ ! -e ${dir}/go ]; do sleep 0.1; done; ${hog}`;
 
