@@ -2,7 +2,7 @@ import { TaskioError } from '../errors.js';
 import type { DaemonClient } from '../daemon/client.js';
 import type { RestartPolicy } from '../daemon/restartPolicy.js';
 import { eachTask } from './daemonClient.js';
-import { commandLimits } from './limits.js';
+import { commandLimits, namesLimits } from './limits.js';
 import type { VerbContext } from './verb.js';
 
 /**
@@ -44,10 +44,13 @@ export async function start(ctx: VerbContext): Promise<unknown> {
 export function update(ctx: VerbContext): Promise<number> {
   const limits = commandLimits(ctx.args);
   const restartPolicy = ctx.args.value<RestartPolicy>('restart');
-  if (Object.keys(limits).length === 0 && restartPolicy === undefined) {
+  if (!namesLimits(ctx.args) && restartPolicy === undefined) {
     throw new TaskioError('ERR_INVALID_ARG_VALUE', 'you must provide one or more flags when using this command (--memory, --cpus, --pids-limit, --cpuset-cpus, --cpu-shares, --memory-reservation, --memory-swap, --restart)');
   }
   const change = { ...(Object.keys(limits).length > 0 ? { limits } : {}), ...(restartPolicy !== undefined ? { restartPolicy } : {}) };
+  // Only values that are none given (`--memory 0`): docker answers each task's name and changes
+  // nothing; a task that does not exist is still an error.
+  if (Object.keys(change).length === 0) return eachTask(ctx, async (c, id) => { await c.getTask(id); });
   return eachTask(ctx, async (c, id) => { await c.update(id, change); });
 }
 

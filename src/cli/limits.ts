@@ -1,14 +1,17 @@
 import type { TaskLimits } from '../daemon/records.js';
 import type { FlagSpec, ParsedArgs } from './flags.js';
-import { ramInBytes } from './units.js';
-import { parseCpuShares, parseCpus, parseCpusetCpus, parseMemorySwap, parsePidsLimit } from './values.js';
+import { parseCpuShares, parseCpus, parseCpusetCpus, parseLimitBytes, parseMemorySwap, parsePidsLimit } from './values.js';
 
-/** `--memory`, `--cpus` (as docker: nano-CPUs), `--pids-limit`, `--cpuset-cpus`, `--cpu-shares`, `--memory-reservation`, `--memory-swap` of `run`. */
+/**
+ * `--memory`, `--cpus` (as docker: nano-CPUs), `--pids-limit`, `--cpuset-cpus`, `--cpu-shares`,
+ * `--memory-reservation`, `--memory-swap` of `run`. A value docker takes as none given (0, and an
+ * empty `--cpuset-cpus`) parses to no value.
+ */
 export const limitFlags: FlagSpec[] = [
-  { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', description: 'Memory limit', parse: ramInBytes },
+  { name: 'memory', short: 'm', kind: 'string', valueName: 'bytes', description: 'Memory limit', parse: parseLimitBytes },
   { name: 'cpus', kind: 'string', valueName: 'decimal', description: 'Number of CPUs', parse: parseCpus },
   { name: 'pids-limit', kind: 'string', valueName: 'int', description: 'Tune task pids limit (set -1 for unlimited)', parse: parsePidsLimit },
-  { name: 'memory-reservation', kind: 'string', valueName: 'bytes', description: 'Memory soft limit', parse: ramInBytes },
+  { name: 'memory-reservation', kind: 'string', valueName: 'bytes', description: 'Memory soft limit', parse: parseLimitBytes },
   { name: 'memory-swap', kind: 'string', valueName: 'bytes', description: 'Swap limit equal to memory plus swap: \'-1\' to enable unlimited swap', parse: parseMemorySwap },
   { name: 'cpu-shares', short: 'c', kind: 'string', valueName: 'int', description: 'CPU shares (relative weight)', parse: parseCpuShares },
   { name: 'cpuset-cpus', kind: 'string', valueName: 'string', description: 'CPUs in which to allow execution (0-3, 0,1)', parse: parseCpusetCpus },
@@ -35,4 +38,9 @@ export function commandLimits(a: ParsedArgs): TaskLimits {
   const cpuShares = a.value<number>('cpu-shares');
   if (cpuShares !== undefined) limits.cpuShares = cpuShares;
   return limits;
+}
+
+/** Whether the command line names any limit flag, even with a value that is none given (`--memory 0`). */
+export function namesLimits(a: ParsedArgs): boolean {
+  return limitFlags.some((f) => a.given(f.name));
 }

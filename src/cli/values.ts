@@ -19,16 +19,17 @@ function invalid(message: string): TaskioError {
 }
 
 /**
- * `--cpus`: a decimal number of CPUs above 0 (`0.5`, `2`, `1.25`), returned in nano-CPUs as
- * docker's API carries it; finer than a nano-CPU is refused, as docker does.
+ * `--cpus`: a decimal number of CPUs (`0.5`, `2`, `1.25`), returned in nano-CPUs as docker's API
+ * carries it; finer than a nano-CPU is refused, as docker does. 0 is none given, as docker's
+ * `NanoCpus` 0 (no limit; `update --cpus 0` changes nothing): scripts pass `--cpus "${CPUS:-0}"`.
  */
-export function parseCpus(value: string): number {
+export function parseCpus(value: string): number | undefined {
   const m = /^(\d+)(?:\.(\d+))?$|^\.(\d+)$/.exec(value);
   if (!m) throw invalid(`failed to parse ${value} as a rational number`);
   const frac = (m[2] ?? m[3] ?? '').replace(/0+$/, '');
   if (frac.length > 9) throw invalid('value is too precise');
   const nano = BigInt(m[1] ?? '0') * 1_000_000_000n + BigInt(frac.padEnd(9, '0'));
-  if (nano <= 0n) throw invalid('the number of CPUs must be above 0');
+  if (nano === 0n) return undefined;
   if (nano > BigInt(Number.MAX_SAFE_INTEGER)) throw invalid(`${value} CPUs is out of range`);
   return Number(nano);
 }
@@ -64,6 +65,15 @@ export function parseCpuShares(value: string): number | undefined {
   const n = parseInteger(value);
   if (n < 0) throw invalid('CPU shares must be positive, or 0 for the default');
   return n === 0 ? undefined : Math.min(maxCpuShares, Math.max(minCpuShares, n));
+}
+
+/**
+ * `-m, --memory`, `--memory-reservation`: a size as {@link ramInBytes} reads it; 0 is none given, as
+ * docker's (no limit at create, nothing changed by `update`).
+ */
+export function parseLimitBytes(value: string): number | undefined {
+  const bytes = ramInBytes(value);
+  return bytes === 0 ? undefined : bytes;
 }
 
 /**

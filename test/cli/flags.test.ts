@@ -71,7 +71,7 @@ t.test('errors are docker\'s, typed ERR_USAGE, naming the command', async (t) =>
     [run, ['--=x'], 'bad flag syntax: --=x'],
     [run, ['--memory=12q', 'x'], 'invalid argument "12q" for "-m, --memory" flag: invalid size: \'12q\''],
     [run, ['--rm=yes', 'x'], 'invalid argument "yes" for "--rm" flag: strconv.ParseBool: parsing "yes": invalid syntax'],
-    [run, ['--cpus', '0', 'x'], 'invalid argument "0" for "--cpus" flag: the number of CPUs must be above 0'],
+    [run, ['--cpus', '-0.5', 'x'], 'invalid argument "-0.5" for "--cpus" flag: failed to parse -0.5 as a rational number'],
     [run, [], '"taskio run" requires at least 1 argument.'],
     [run, ['--rootfs', '/a', '--bundle', '/b', 'x'], 'conflicting options: --rootfs and --bundle'],
     [spec('exec'), ['task'], '"taskio exec" requires at least 2 arguments.'],

@@ -127,6 +127,19 @@ t.test('bad input: one line, 125, nothing changed', { timeout: 60_000 }, async (
   await t.rejects(c.update('up-rm', { limits: { memory: 8 * MiB, swap: 1 } as never }), { code: 'ERR_UNKNOWN_FIELD', message: /unknown field "swap" in the limits/ });
 });
 
+t.test('0 is none given, as docker\'s: run --memory 0 --cpus 0 --memory-reservation 0 --memory-swap 0 makes a task without limits; update with only such values answers its id and changes nothing', { timeout: 60_000 }, async (t) => {
+  const zeros = ['--memory', '0', '--cpus', '0', '--memory-reservation', '0', '--memory-swap', '0'];
+  const r = await taskio(t, root, 'run', '-d', '--name', 'up-zero', '--runtime', 'host', ...zeros, 'sleep', '1000');
+  t.teardown(() => c.remove('up-zero', { force: true }).catch(() => undefined));
+  t.same([r.code, r.stderr], [0, ''], 'run takes them');
+  t.same((await c.getTask('up-zero')).limits ?? {}, {}, 'no limit recorded');
+  const u = await taskio(t, root, 'update', '--memory', '0', '--cpus', '0', 'up-zero');
+  t.same([u.code, u.stdout, u.stderr], [0, 'up-zero\n', ''], 'update answers the id');
+  t.same((await c.getTask('up-zero')).limits ?? {}, {}, 'and changes nothing');
+  const missing = await taskio(t, root, 'update', '--memory', '0', 'up-none');
+  t.same([missing.code, missing.stderr], [125, 'taskio update: no such task: up-none\n'], 'a task that does not exist is still an error');
+});
+
 t.test('run with a limit out of docker\'s range: one line, 125, no task, directory or cgroup made', { timeout: 60_000 }, async (t) => {
   const cases: Array<[string[], string]> = [
     [['--memory', '5m'], 'taskio run: invalid limit memory=5242880: expected bytes, at least 6 MiB (docker\'s "Minimum memory limit allowed is 6MB")\n'],
