@@ -35,7 +35,7 @@ import type { HealthView } from './healthState.js';
 
 /** The states of a daemon task. */
 export type TaskState = 'created' | 'running' | 'paused' | 'exited' | 'deleted';
-type TaskOp = 'start' | 'kill' | 'pause' | 'resume' | 'exec' | 'copy' | 'copiesQueued' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
+type TaskOp = 'start' | 'kill' | 'end' | 'pause' | 'resume' | 'exec' | 'copy' | 'copiesQueued' | 'io' | 'stats' | 'update' | 'delete' | 'exit' | 'retire';
 
 const notStarted = (what: string) => refuse(`cannot ${what} a created task: it was never started (start it first)`);
 /**
@@ -55,6 +55,8 @@ function transitionsOf(id: string): Transitions<TaskState, TaskOp> {
   return {
     start: { created: 'running', deleted: removed },
     kill: { created: notStarted('kill'), running: null, paused: null, exited, deleted: removed },
+    // A signal meant to end the task (stop, rm -f, kill with its stop signal or KILL): a paused one is resumed to act on it.
+    end: { created: notStarted('kill'), running: null, paused: 'running', exited, deleted: removed },
     pause: { created: notStarted('pause'), running: 'paused', paused: refuse('cannot pause a paused task'), exited, deleted: removed },
     resume: { created: notStarted('resume'), paused: 'running', running: notPaused, exited: notPaused, deleted: removed },
     exec: { created: notStarted('exec in'), running: null, paused: refuse('cannot exec in a paused task'), exited, deleted: removed },
@@ -323,9 +325,32 @@ export class DaemonTask {
     return this.#control;
   }
 
-  /** Sends `signal` to the init, or with `all` to every process of the task. */
-  kill(signal: number, all: boolean): Promise<void> {
-    return this.lifecycle.run('kill', () => this.#needControl().kill(signal, all));
+  /**
+   * Sends `signal` to the init, or with `all` to every process of the task. A paused task's processes
+   * act on a signal only once they run again (a frozen cgroup holds even KILL), and runsc refuses to
+   * signal a paused sandbox at all. With `end` — a signal meant to end the task: `stop`'s, `rm -f`'s
+   * KILL, a `kill` of its stop signal or KILL (docker's rule, moby#34027) — a paused task is resumed
+   * to act on it: after the signal, or before it on runsc. Without, a paused runsc task refuses it.
+   */
+  kill(signal: number, all: boolean, end = false): Promise<void> {
+    return this.lifecycle.run(end ? 'end' : 'kill', async (from) => {
+      const control = this.#needControl();
+      if (from !== 'paused') return control.kill(signal, all);
+      const runsc = this.record.runtime === 'runsc';
+      if (!end) {
+        if (runsc) throw new TaskioError('ERR_INVALID_STATE', `cannot send signal ${signal} to paused task ${this.id}: runsc signals only a running sandbox (unpause it first)`);
+        return control.kill(signal, all);
+      }
+      if (runsc) {
+        await control.resume();
+        this.publish({ type: 'resume' });
+        return control.kill(signal, all);
+      }
+      await control.kill(signal, all);
+      // runc thaws a frozen container itself for KILL: it may have stopped already, and its resume fail.
+      await control.resume().catch((err: unknown) => { if (signal !== 9) throw err; });
+      this.publish({ type: 'resume' });
+    });
   }
 
   pause(): Promise<void> {
@@ -545,7 +570,7 @@ export class DaemonTask {
    */
   async remove(force: boolean): Promise<void> {
     if (force && this.#exit === null && this.#control) {
-      await this.#control.kill(9, true).catch((err: unknown) => this.#ctx.logger.warn({ err, id: this.id }, 'kill before rm failed'));
+      await this.kill(9, true, true).catch((err: unknown) => this.#ctx.logger.warn({ err, id: this.id }, 'kill before rm failed'));
       await this.exited;
     }
     await this.lifecycle.run('delete', async () => {

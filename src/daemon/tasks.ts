@@ -509,13 +509,15 @@ export class TaskManager {
 
   /**
    * Sends `signal` to task `id` (`all`: to each of its processes). As in docker, a task a client
-   * signalled counts as stopped by hand: its restart policy no longer starts it again.
+   * signalled counts as stopped by hand: its restart policy no longer starts it again, and a paused
+   * one is resumed to act on KILL or its stop signal ({@link DaemonTask.kill}).
    */
   async kill(id: string, signal: number, all: boolean): Promise<void> {
     const task = this.get(id);
     this.#stoppedByHand(task);
+    const ends = signal === 9 || signal === signalNumber(task.record.stopSignal ?? 'SIGTERM');
     try {
-      await task.kill(signal, all);
+      await task.kill(signal, all, ends);
     } catch (err) {
       // An adopted task's exit is seen a pidfd poll after it: the runtime's "not running" meanwhile
       // is the refusal a task known to have exited gets.
@@ -527,7 +529,7 @@ export class TaskManager {
   /**
    * `docker stop`: the task's stop signal (or `signal`), then up to `timeout` seconds (the task's
    * stop timeout by default; -1: for ever) for it to exit, then KILL to all of its processes; resolves
-   * once it exited. A paused task is resumed after the signal, so that it can act on it. It is not
+   * once it exited. A paused task is resumed to act on the signal ({@link DaemonTask.kill}). It is not
    * restarted by its policy (a restart that was due is called off). One that exited already: nothing to do.
    */
   async stop(id: string, opts: { signal?: number; timeout?: number } = {}): Promise<void> {
@@ -537,10 +539,8 @@ export class TaskManager {
     if (task.exit !== null || task.state === 'created') return;
     const signal = opts.signal ?? signalNumber(task.record.stopSignal ?? 'SIGTERM');
     const timeout = opts.timeout ?? task.record.stopTimeout ?? defaultStopTimeout;
-    const paused = task.state === 'paused';
     try {
-      await task.kill(signal, false);
-      if (paused) await task.resume();
+      await task.kill(signal, false, true);
     } catch (err) {
       if (!ended(task)) throw err;
     }

@@ -200,6 +200,32 @@ t.test('runsc: pause and unpause, with ps, top and stats --no-stream on the sand
   t.equal(notPaused.stderr, `taskio unpause: task ${id} is not paused\n`);
 });
 
+t.test('a paused task: kill (KILL, its stop signal), stop and rm -f end it, as docker resumes it to act on them; another signal stays pending (runc, host: WINCH, which does not end a stopped process as USR1 would) or is refused (runsc)', { timeout: 240_000 }, async (t) => {
+  const runtimes = ['runc', 'runsc', 'host'] as const;
+  const paused = async (id: string, runtime: typeof runtimes[number]): Promise<void> => {
+    await c.createTask({ id, runtime, args: ['sleep', '1000'] });
+    t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+    await c.pause(id);
+  };
+  await Promise.all(runtimes.flatMap((r) => [paused(`pk-${r}`, r), paused(`ps-${r}`, r), paused(`pr-${r}`, r), paused(`pu-${r}`, r)]));
+  for (const r of runtimes) {
+    const k = await taskio(t, root, 'kill', `pk-${r}`);
+    t.same([k.code, k.stdout, k.stderr], [0, `pk-${r}\n`, ''], `${r}: kill of a paused task`);
+    t.same([(await c.wait(`pk-${r}`)).exitCode, (await c.getTask(`pk-${r}`)).status], [137, 'exited'], `${r}: it ended (137), not left paused with KILL pending`);
+    await c.stop(`ps-${r}`, { timeout: 1 });
+    t.equal((await c.getTask(`ps-${r}`)).status, 'exited', `${r}: stop ended it`);
+    await c.remove(`pr-${r}`, { force: true });
+    await t.rejects(c.getTask(`pr-${r}`), { code: 'ERR_NOT_FOUND' }, `${r}: rm -f removed it`);
+    const u = await taskio(t, root, 'kill', '-s', 'WINCH', `pu-${r}`);
+    if (r === 'runsc') {
+      t.same([u.code, u.stderr], [125, `taskio kill: cannot send signal 28 to paused task pu-runsc: runsc signals only a running sandbox (unpause it first)\n`], 'runsc: another signal is refused');
+    } else {
+      t.same([u.code, u.stderr], [0, ''], `${r}: another signal is sent`);
+    }
+    t.equal((await c.getTask(`pu-${r}`)).status, 'paused', `${r}: and the task stays paused`);
+  }
+});
+
 t.test('bad input: unknown flag, missing argument, bad value, unknown id → one line naming it, 125, nothing changed', { timeout: 120_000 }, async (t) => {
   const before = fs.readdirSync(path.join(root, 'tasks')).sort();
   const cases: Array<[string[], string]> = [
