@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import type http from 'node:http';
 import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
+import { setTimeout as delay } from 'node:timers/promises';
 import { TaskioError } from '../errors.js';
 import { abortable } from '../abortable.js';
 import { validateId } from '../ids.js';
@@ -21,7 +22,7 @@ import { refuseLoggingDriver } from './attachable.js';
 import { nsToMs, parseApiTimeNs } from './apiTime.js';
 import { clockPasses } from './clockPasses.js';
 import { mergeEnv } from '../mergeEnv.js';
-import type { TaskEvent } from './events.js';
+import { eventBacklogBytes, type TaskEvent } from './events.js';
 import { ociUser, resolveUser } from './taskUser.js';
 import { processCapabilities } from './capabilities.js';
 import { defaultDetachKeys, parseDetachKeys } from './detachKeys.js';
@@ -31,6 +32,7 @@ import { systemInfo } from './info.js';
 import { openLog } from './logStream.js';
 import type { Runtimes } from './runtimes.js';
 import { Router, readUpgradeBody, type RouteContext } from './server.js';
+import { streamStats } from './statsStream.js';
 import { StreamType, frameHeader, multiplexedType, rawType, taskHeader } from './stdcopy.js';
 import type { DaemonExec, DaemonTask } from './task.js';
 import { classifyStartError, type TaskManager } from './tasks.js';
@@ -347,18 +349,26 @@ export function apiRouter(api: ApiContext): Router {
       const now = await sample(prev);
       return { body: statsView(t.id, now.s, now.pct) };
     }
-    const push = ndjson(res);
-    push(statsView(t.id, prev.s, null));
-    while (!ctx.signal.aborted && (t.state === 'running' || t.state === 'paused')) {
-      await new Promise((resolve) => setTimeout(resolve, 1000));
-      if (ctx.signal.aborted) break;
-      try {
-        prev = await sample(prev);
-      } catch {
-        break; // exited meanwhile
-      }
-      push(statsView(t.id, prev.s, prev.pct));
-    }
+    ndjson(res);
+    let first: Record<string, unknown> | null = statsView(t.id, prev.s, null);
+    await streamStats(res, {
+      sample: async () => {
+        if (first) {
+          const s = first;
+          first = null;
+          return s;
+        }
+        if (t.state !== 'running' && t.state !== 'paused') return null;
+        try {
+          prev = await sample(prev);
+        } catch {
+          return null; // exited meanwhile
+        }
+        return statsView(t.id, prev.s, prev.pct);
+      },
+      interval: () => delay(1000, undefined, { signal: ctx.signal }),
+      signal: ctx.signal,
+    });
     res.end();
   });
 
@@ -508,7 +518,14 @@ export function apiRouter(api: ApiContext): Router {
     if (q.id !== undefined) validateId(q.id as string);
     const since = queryTime(q, 'since'), until = queryTime(q, 'until');
     const wanted = (e: TaskEvent): boolean => (q.id === undefined || e.id === q.id) && (until === null || e.time <= until.toISOString());
-    const push = ndjson(res);
+    const send = ndjson(res);
+    let dropped = 0;
+    // Dropped rather than the stream ended: a client that reads slowly through a burst (an `rm` of
+    // many tasks) keeps its stream and misses only what it could not take, as with docker.
+    const push = (e: TaskEvent): void => {
+      if (res.writableLength < eventBacklogBytes) return send(e);
+      if (dropped++ === 0) api.logger.warn({ backlog: res.writableLength }, 'an events client is not reading: its events are dropped until it catches up');
+    };
     if (since !== null) for (const e of events.since(since)) if (wanted(e)) push(e);
     if (until !== null && until.getTime() <= Date.now()) {
       res.end();
@@ -519,6 +536,7 @@ export function apiRouter(api: ApiContext): Router {
     await Promise.race([once(ctx.signal, 'abort'), ...(passed ? [passed.reached] : [])]);
     passed?.cancel();
     off();
+    if (dropped > 0) api.logger.warn({ dropped }, 'an events client that did not read left; events dropped for it');
     res.end();
   });
 

@@ -21,6 +21,15 @@ export interface TaskEvent {
 export const eventHistory = 256;
 
 /**
+ * How much of an events stream may wait in the daemon, unsent, for a client that does not read it:
+ * past it that client's events are dropped until it catches up. docker's publisher likewise drops
+ * an event a subscriber has not taken within 100 ms of a full buffer (1024 events); without a bound,
+ * a client that stopped reading (a stalled pipe, a stopped process) grew the daemon by every event
+ * for as long as it stayed connected.
+ */
+export const eventBacklogBytes = 256 * 1024;
+
+/**
  * The daemon's event bus: every subscriber gets every event from the moment it subscribed, and the
  * last {@link eventHistory} are kept for a replay (`GET /events?since=`).
  */
