@@ -193,8 +193,11 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         if (stdin) {
           unregister();
           scanner?.unpipe(stdin);
-          // What was typed before the detach still goes in; then the writer lets go of the FIFO.
-          stdin.end();
+          // What was typed before a detach still goes in; then the writer lets go of the FIFO. A
+          // client gone takes what the task has not read yet with it: ended, a writer whose task
+          // never reads again held its FIFO open in the daemon until the task was removed.
+          if (conn.signal.aborted) stdin.destroy();
+          else stdin.end();
         }
         finish();
       }

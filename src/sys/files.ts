@@ -4,7 +4,7 @@ import { sysError } from './errno.js';
 
 const F_GETFD = 1, FD_CLOEXEC = 1, F_SETFL = 4, F_GETFL = 3, F_DUPFD_CLOEXEC = 1030, F_SETPIPE_SZ = 1031, F_GETPIPE_SZ = 1032;
 const LOCK_EX = 2, LOCK_NB = 4, LOCK_UN = 8;
-const FIONREAD = 0x541b, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413;
+const FIONREAD = 0x541b, TIOCOUTQ = 0x5411, TIOCSWINSZ = 0x5414, TIOCGWINSZ = 0x5413;
 const O_CLOEXEC = 0o2000000, O_NONBLOCK = 0o4000;
 const EEXIST = 17;
 
@@ -131,6 +131,16 @@ export function setFileFlags(fd: number, flags: number): void {
 export function bytesReadable(fd: number): number {
   const n = new Int32Array(1);
   check(libc.ioctl(fd, FIONREAD, 'int *', n), 'ioctl');
+  return n[0]!;
+}
+
+/**
+ * Bytes written into the socket `fd` that its peer has not read yet (`SIOCOUTQ`): on a unix stream
+ * socket, what waits in the peer's receive queue.
+ */
+export function bytesUnread(fd: number): number {
+  const n = new Int32Array(1);
+  check(libc.ioctl(fd, TIOCOUTQ, 'int *', n), 'ioctl');
   return n[0]!;
 }
 

@@ -2,7 +2,8 @@ import t from 'tap';
 import fs from 'node:fs';
 import { spawn } from 'node:child_process';
 import { once } from 'node:events';
-import { cliMain, daemonRoot } from '../daemon/helpers.js';
+import { cliMain, daemonRoot, fdsOf } from '../daemon/helpers.js';
+import { bytesUnread, socketFd } from '../../src/sys/index.js';
 import { cliEnv, daemonClient, daemonPid, taskio } from './runSession.js';
 import { until } from '../helpers/common.js';
 
@@ -91,6 +92,45 @@ t.test('a client gone without a word leaves no connection in the daemon: a SIGKI
   await until(onlySocketsOf(root, beforeRun), 10_000, 'the daemon to close the run\'s connection');
   t.pass('the connection of the finished run is closed');
   t.equal((await daemonClient(t, root).getTask('quiet')).status, 'running', 'the task runs on');
+});
+
+/** The daemon's fds on `file`. */
+function daemonFdsOn(root: string, file: string): number {
+  return fdsOf(daemonPid(root)).filter((l) => l === file).length;
+}
+
+t.test('a SIGKILLed attach whose input filled the stdin of a task that does not read leaves no stdin fd in the daemon', opts, async (t) => {
+  const root = daemonRoot(t);
+  await taskio(root, ['run', '-d', '-i', '--name', 'deaf', '--runtime', 'host', '--', 'sh', '-c', 'echo ready; exec sleep 1000']);
+  const stdinFifo = `${root}/tasks/deaf/deaf-stdin`;
+  const before = daemonFdsOn(root, stdinFifo); // the task's own input keeper
+  const typing = attacher(root, 'deaf', ['--logs']);
+  t.teardown(() => typing.child.kill('SIGKILL'));
+  await typing.printed('ready');
+  typing.child.stdin!.on('error', () => undefined); // EPIPE once it was killed
+  const type = (err?: Error | null): void => { if (!err && !typing.child.killed) typing.child.stdin!.write(Buffer.alloc(65536, 'y\n'), type); };
+  type();
+  // The task's stdin full (a write of a byte of ours into it fails), and the input backed up to
+  // the command behind it: the daemon's writer holds input it cannot put in.
+  const probe = fs.openSync(stdinFifo, fs.constants.O_RDWR | fs.constants.O_NONBLOCK);
+  t.teardown(() => fs.closeSync(probe));
+  const full = (): boolean => {
+    try {
+      fs.writeSync(probe, 'y');
+      return false;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code === 'EAGAIN') return true;
+      throw err;
+    }
+  };
+  const feed = socketFd(typing.child.stdin)!;
+  await until(() => full() && bytesUnread(feed) >= 100_000, 30_000, 'the input to back up to the command');
+  typing.child.kill('SIGKILL');
+  await once(typing.child, 'exit');
+  // The old daemon's writer kept waiting to put the rest in, its FIFO open until rm.
+  await until(() => daemonFdsOn(root, stdinFifo) <= before, 10_000, 'the daemon to let go of the stdin FIFO');
+  t.pass(`the daemon holds ${before} fd(s) on the task's stdin, as before the attach`);
+  t.equal((await daemonClient(t, root).getTask('deaf')).status, 'running', 'the task runs on');
 });
 
 t.test('attach --logs replays the log; a signal death is 128 + n; --no-stdin', opts, async (t) => {
