@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import { once } from 'node:events';
 import type { Readable, Writable } from 'node:stream';
 import { TaskioError } from '../errors.js';
+import { abortable } from '../abortable.js';
 import { refuseUnstarted } from './unstarted.js';
 import { refuseLoggingDriver } from './attachable.js';
 import type { IO } from '../attach/index.js';
@@ -112,7 +113,12 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
   // A client gone before this (it closed while its task was made) fires no 'abort' any more.
   if (conn.signal.aborted) stop.abort();
   void detached.then(() => stop.abort());
+  // The task's exit, as this attach waits for it: let go once it is over. A reaction of each attach
+  // on the exit itself stayed until the task exited, many short attaches of a long task growing the daemon.
+  const over = new AbortController();
+  const exited = (): Promise<unknown> => abortable(task.exited, over.signal);
   const finish = (): void => {
+    over.abort();
     conn.signal.removeEventListener('abort', onAbort);
     if (scanner) conn.input?.unpipe(scanner);
     scanner?.destroy();
@@ -136,7 +142,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         if (scanner) conn.input!.pipe(scanner);
         if (scanner && !wantsStdin) scanner.resume(); // dropped, but detach keys still work
         if (wantsStdin && opts.stdinOnce) conn.input!.once('end', () => void task.closeStdin().catch(() => undefined));
-        const outputs = opts.stdout || opts.stderr ? fifoOutputEnd(task.view(), io, task.exited) : task.exited.then(() => undefined);
+        const outputs = opts.stdout || opts.stderr ? fifoOutputEnd(task.view(), io, exited()) : exited().then(() => undefined);
         await Promise.race([outputs, once(stop.signal, 'abort')]);
         io.cancel();
         finish();
@@ -182,7 +188,7 @@ export async function prepareAttach(task: DaemonTask, opts: AttachOptions, conn:
         if (log) {
           await log.pump(conn.output);
         } else {
-          await Promise.race([task.exited, once(stop.signal, 'abort')]);
+          await Promise.race([exited(), once(stop.signal, 'abort')]);
         }
       } catch (err) {
         if ((err as Error).name !== 'AbortError') throw err;

@@ -5,6 +5,7 @@ import type { TaskRecord } from './records.js';
 import { parseCriTime } from '../logfile/criTime.js';
 import { nsToMs } from './apiTime.js';
 import { clockPasses } from './clockPasses.js';
+import { abortable } from '../abortable.js';
 import { StreamType, frameHeader, frameHeaderSize, writeFrameHeader } from './stdcopy.js';
 
 /** What of a task's log to stream, and how. */
@@ -65,12 +66,14 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   const from = opts.since === undefined ? undefined : nsToMs(opts.since);
   const upTo = opts.until === undefined ? undefined : nsToMs(opts.until);
   const passed = upTo === undefined ? null : clockPasses(upTo);
+  // Let go at close: a race of its own on the task's end stayed on it until the task exited.
+  const released = new AbortController();
   // Reported between two batches: sent ahead of the next one, so it stands where the output is missing.
   const gaps: LogGap[] = [];
   const batches = followLogBatches(logPath, {
     format: logFormat, follow: opts.follow, signal: opts.signal, onStart, onGap: (gap) => gaps.push(gap),
     // Past `until` nothing more can come: the reader reads to the end of the log and stops.
-    until: passed ? Promise.race([task.outputDone, passed.reached]) : task.outputDone,
+    until: passed ? Promise.race([abortable(task.outputDone, released.signal), passed.reached]) : task.outputDone,
     ...(opts.tail !== undefined ? { tail: opts.tail } : {}), ...(from !== undefined ? { since: new Date(from) } : {}),
     // Timestamps and details are per line, as docker prints them.
     ...((opts.timestamps || opts.details === true) && logFormat === 'cri' ? { reassemble: true } : {}),
@@ -82,6 +85,7 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
   const failed = await Promise.race([started.then(() => null), first.then(() => null, (err: unknown) => ({ err }))]);
   if (failed) {
     passed?.cancel();
+    released.abort();
     throw failed.err;
   }
   return {
@@ -103,6 +107,7 @@ export async function openLog(task: LogSource, opts: LogStreamOptions): Promise<
    */
   async function close(): Promise<void> {
     passed?.cancel();
+    released.abort();
     await batches.return(undefined).catch(() => undefined);
   }
 

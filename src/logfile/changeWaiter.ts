@@ -90,6 +90,11 @@ export class ChangeWaiter {
     this.#wake?.();
   }
 
+  /** Ends the pending wait now (or the next one at once), as a change does. */
+  wake(): void {
+    this.#fire();
+  }
+
   /** Resolves on the next change (or at once after an unseen one), or after the poll interval. */
   async wait(signal?: AbortSignal): Promise<void> {
     if (signal?.aborted) throw abortError(signal);

@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { abortError } from '../errors.js';
+import { abortable } from '../abortable.js';
 import { ChangeWaiter } from './changeWaiter.js';
 import { EntryDecoder } from './entryDecoder.js';
 import type { FollowLogOptions, LogEntry } from './followLog.js';
@@ -107,6 +108,7 @@ export class LogFollower {
   /** While locating: the files the search has open, newest first (rule 20 does not hold them again). */
   #searched: OpenLogFile[] | null = null;
   readonly #unlisten: () => void;
+  readonly #closed = new AbortController();
 
   /** `opts` are checked already (see followLog). */
   constructor(file: string, format: LogFormat, opts: FollowLogOptions) {
@@ -119,8 +121,15 @@ export class LogFollower {
     this.#waiter = opts.follow ? new ChangeWaiter(path.dirname(file), path.basename(file)) : null;
     // An abort while the consumer is not pulling still releases the watch at once.
     opts.signal?.addEventListener('abort', this.#onAbort, { once: true });
-    const done = (): void => { this.#writerDone = true; };
-    opts.until?.then(done, done);
+    // A wait in progress ends at once (rule 16), without a race on `until` per wait: those stayed on it too.
+    const done = (): void => {
+      this.#writerDone = true;
+      this.#waiter?.wake();
+    };
+    // Through abortable, let go at close: `until` is a task's end, weeks away maybe, and a reaction
+    // of this follower's own on it kept every follower closed meanwhile (each `logs -f` and attach
+    // of the task, its read buffer and all) until then.
+    if (opts.until) void abortable(opts.until, this.#closed.signal).then(done, () => { if (!this.#closed.signal.aborted) done(); });
     this.#unlisten = onRotation(file, this.#onRotation);
   }
 
@@ -142,7 +151,7 @@ export class LogFollower {
         case 'finishing': out = await this.#finish(); break;
         case 'opening': await this.#openNext(); break;
         case 'waiting':
-          await (this.#opts.until ? Promise.race([this.#waiter!.wait(signal), this.#opts.until.catch(() => undefined)]) : this.#waiter!.wait(signal));
+          await this.#waiter!.wait(signal);
           this.#state = this.#after; // rule 13 (or 16)
           break;
         case 'done':
@@ -157,6 +166,7 @@ export class LogFollower {
   /** Releases the watch and the open files. Idempotent. */
   async close(): Promise<void> {
     this.#opts.signal?.removeEventListener('abort', this.#onAbort);
+    this.#closed.abort();
     this.#waiter?.close();
     this.#unlisten();
     this.#held.close();

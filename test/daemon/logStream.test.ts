@@ -7,6 +7,8 @@
 import t from 'tap';
 import fs from 'node:fs';
 import path from 'node:path';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { once } from 'node:events';
 import { Writable } from 'node:stream';
 import { openLog } from '../../src/daemon/logStream.js';
@@ -134,3 +136,37 @@ for (const follow of [false, true]) {
     t.same(openOn(file), [], 'the log file is closed');
   });
 }
+
+t.test('follows of a task that runs on, once over, leave nothing on its end: many follows do not grow the daemon', { timeout: 30_000 }, async (t) => {
+  v8.setFlagsFromString('--expose-gc');
+  const gc = vm.runInNewContext('gc') as () => void;
+  const file = path.join(tmpDir(t, 'taskio-logstream-many-'), 'task.log');
+  const w = openLogWriter(file, { format: 'cri' });
+  t.teardown(() => w.close());
+  const s = w.stream('stdout');
+  await new Promise<void>((r) => s.write(lines(1, 3), () => r()));
+  // The task's output is never complete: it runs for weeks, and `logs -f` and attaches come and go.
+  const outputDone = new Promise<void>(() => undefined);
+  const follow = async (): Promise<WeakRef<AbortSignal>> => {
+    const ac = new AbortController();
+    const log = await openLog({ record: { logPath: file, logFormat: 'cri', terminal: false }, outputDone },
+      { follow: true, timestamps: false, stdout: true, stderr: true, signal: ac.signal });
+    let got!: () => void;
+    const shown = new Promise<void>((r) => { got = r; });
+    const pumped = log.pump(new Writable({ write: (_c, _e, cb) => { got(); cb(); } }));
+    await shown; // following: waiting for more at the end of the log
+    ac.abort(); // the client leaves
+    await pumped.catch((err: Error) => { if (err.name !== 'AbortError') throw err; });
+    return new WeakRef(ac.signal);
+  };
+  const refs: WeakRef<AbortSignal>[] = [];
+  for (let i = 0; i < 50; i += 1) refs.push(await follow());
+  for (let i = 0; i < 3; i += 1) {
+    await new Promise((r) => setImmediate(r));
+    gc();
+  }
+  // Each follower's reaction on the task's end kept it (its 256 KiB read buffer, its options and
+  // signal) until the task exited.
+  const alive = refs.filter((r) => r.deref() !== undefined).length;
+  t.ok(alive < 10, `the followers that are over are collected (${alive} of 50 alive)`);
+});
