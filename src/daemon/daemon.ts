@@ -105,6 +105,7 @@ export class Daemon {
       const server = http.createServer({ headersTimeout: 30_000, requestTimeout: 60_000, keepAliveTimeout: 65_000 });
       const daemon = new Daemon(layout, server, lock, tasks, execFifos, logger);
       server.on('request', router.onRequest);
+      server.on('checkContinue', router.onCheckContinue);
       server.on('upgrade', (req: http.IncomingMessage, socket: Duplex, head: Buffer) => {
         daemon.#upgraded.add(socket);
         socket.once('close', () => daemon.#upgraded.delete(socket));

@@ -89,6 +89,16 @@ export class Router {
     this.#respond(req, res, () => readJsonBody(req));
   };
 
+  /**
+   * The `'checkContinue'` listener, for a request sent with `Expect: 100-continue`: the `100
+   * Continue` goes out only when the route reads the body and its declared length is within the cap,
+   * as Go's server (docker's) sends it on the first read. Node's default sent it before routing, so
+   * a client sent a body of any size only to be refused (413, an unknown route or task).
+   */
+  readonly onCheckContinue = (req: http.IncomingMessage, res: http.ServerResponse): void => {
+    this.#respond(req, res, () => readJsonBody(req, () => res.writeContinue()));
+  };
+
   /** Answers a plain request on `res`; `readBody` reads its JSON body. */
   #respond(req: http.IncomingMessage, res: http.ServerResponse, readBody: () => Promise<unknown>): void {
     const abort = new AbortController();
@@ -240,13 +250,15 @@ function flush(res: http.ServerResponse): void {
 }
 
 /**
- * Reads a request's JSON body, at most {@link maxBodyBytes}; an empty body is `{}`.
+ * Reads a request's JSON body, at most {@link maxBodyBytes}; an empty body is `{}`. `willRead` is
+ * called once a declared length passed the cap, before the first byte is read (a `100 Continue`).
  * @throws TaskioError `ERR_BODY_TOO_LARGE` (413), `ERR_BAD_JSON` (400).
  */
-export function readJsonBody(req: http.IncomingMessage): Promise<unknown> {
+export function readJsonBody(req: http.IncomingMessage, willRead?: () => void): Promise<unknown> {
   const tooLarge = (): TaskioError => new TaskioError('ERR_BODY_TOO_LARGE', `the request body is larger than ${maxBodyBytes} bytes`);
   const declared = Number(req.headers['content-length'] ?? 0);
   if (declared > maxBodyBytes) return Promise.reject(tooLarge());
+  willRead?.();
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;

@@ -103,6 +103,37 @@ t.test('unknown route, method, query; bodies that are not JSON, too large, or ha
   t.equal((await c.version()).pid, daemon, 'the daemon keeps serving');
 });
 
+t.test('Expect: 100-continue: the 100 only for a body the route reads and takes, a refusal without it', { timeout: 30_000 }, async (t) => {
+  // As a client that waits for the 100 before its body: sends the head, the body once a 100 came.
+  const expecting = (head: string, body: string): Promise<string> => new Promise((resolve, reject) => {
+    let got = '';
+    const s = net.connect(sock, () => s.write(`${head}Expect: 100-continue\r\nConnection: close\r\n\r\n`));
+    s.on('data', (d: Buffer) => {
+      const before = got;
+      got += d.toString();
+      if (!before.includes('100 Continue') && got.includes('100 Continue')) s.write(body);
+    });
+    s.on('error', reject);
+    s.on('close', () => resolve(got));
+  });
+  const status = (text: string): string[] => text.split('\r\n').filter((l) => l.startsWith('HTTP/1.1 '));
+  // Node's default sent the 100 first: the client sent its 2 MiB only to be refused.
+  const big = await expecting(`POST /tasks HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${2 << 20}\r\n`, '');
+  t.same(status(big), ['HTTP/1.1 413 Payload Too Large'], 'too large: a 413 and no 100');
+  t.match(big, /"code":"ERR_BODY_TOO_LARGE"/);
+  const body = '{"signal":"KILL"}';
+  const unknown = await expecting(`POST /tasks/nosuch/resume-all HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${body.length}\r\n`, body);
+  t.same(status(unknown), ['HTTP/1.1 404 Not Found'], 'an unknown route: a 404 and no 100');
+  const bogus = '{"signal":"BOGUS"}';
+  await c.createTask({ id: 'expecting', runtime: 'host', args: ['sleep', '1000'] });
+  t.teardown(() => c.remove('expecting', { force: true }).catch(() => undefined));
+  const read = await expecting(`POST /tasks/expecting/kill HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: ${bogus.length}\r\n`, bogus);
+  t.same(status(read), ['HTTP/1.1 100 Continue', 'HTTP/1.1 400 Bad Request'], 'a body the route reads: 100, then the answer to it');
+  t.match(read, /"code":"ERR_INVALID_SIGNAL"/);
+  await c.remove('expecting', { force: true });
+  checkNothingLeft(t);
+});
+
 t.test('bad ids, an id in use, bad signals, limits, bundles, rootfs, runtimes', { timeout: 90_000 }, async (t) => {
   for (const id of ['../x', 'a/b', '', 'x'.repeat(300), '-flag', '.hidden']) {
     const a = await post('/tasks', { id, args: ['true'], runtime: 'host' });
