@@ -1,5 +1,7 @@
+import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
+import { describeFileType } from '../fifo/openFifo.js';
 import type { OciSpec } from '../runtime/oci/index.js';
 
 /**
@@ -11,14 +13,38 @@ import type { OciSpec } from '../runtime/oci/index.js';
  * the shared busybox one, in every later task. runc makes it inside the mounted tmpfs.
  * @throws TaskioError `ERR_NOT_SUPPORTED` naming the directory and the mount.
  */
-export function checkRunscCwd(spec: OciSpec): void {
+export function checkRunscCwd(spec: OciSpec, rootPath: string): void {
   const cwd = path.posix.resolve('/', spec.process.cwd || '/');
   // The last mount that holds it is the one the task sees there.
   const holder = (spec.mounts ?? []).filter((m) => {
     const d = path.posix.resolve('/', m.destination);
-    return cwd.startsWith(d === '/' ? d : `${d}/`);
+    return cwd === d || cwd.startsWith(d === '/' ? d : `${d}/`);
   }).at(-1);
-  if (holder?.type === 'tmpfs') {
+  // The tmpfs's own place is made as a mount point: only what is below it is the problem.
+  if (holder?.type === 'tmpfs' && cwd !== path.posix.resolve('/', holder.destination)) {
     throw new TaskioError('ERR_NOT_SUPPORTED', `working directory ${cwd} lies in the tmpfs at ${holder.destination}, where runsc cannot make it (it makes it in the rootfs, under the tmpfs): give a directory outside it, or runtime runc`);
+  }
+  const isBind = holder !== undefined && (holder.type === 'bind' || (holder.options ?? []).some((o) => o === 'bind' || o === 'rbind'));
+  if (holder !== undefined && !isBind) return; // a tmpfs, proc, sysfs…: the sentry's own
+  const dest = holder === undefined ? '/' : path.posix.resolve('/', holder.destination);
+  checkCwdPlace(cwd, dest, holder === undefined ? rootPath : holder.source ?? '');
+}
+
+/**
+ * Refuses a working directory that is a file (or has one on its way) on the host, under `base` (the
+ * rootfs, or the source of the bind mount at `dest` that holds it). runsc 2022-12 then fails its start with
+ * `cannot read client sync file: waiting for sandbox to start: EOF`, naming nothing; runc says
+ * `mkdir /etc/passwd: not a directory`, docker `not a directory`. A missing part is made by runsc,
+ * and a symbolic link is left to it: it resolves it inside the task's root, not on the host.
+ * @throws TaskioError `ERR_INVALID_CWD` naming the directory and what is there instead.
+ */
+function checkCwdPlace(cwd: string, dest: string, base: string): void {
+  let inTask = dest;
+  // The base itself first: a bind mount's source may be a file (`-v /etc/hosts:/w -w /w`).
+  for (const part of ['', ...path.posix.relative(dest, cwd).split('/').filter((p) => p !== '')]) {
+    inTask = path.posix.join(inTask, part);
+    const st = fs.lstatSync(path.join(base, path.posix.relative(dest, inTask)), { throwIfNoEntry: false });
+    if (st === undefined || st.isSymbolicLink()) return;
+    if (!st.isDirectory()) throw new TaskioError('ERR_INVALID_CWD', `working directory ${cwd}: ${inTask} is not a directory (it is ${describeFileType(st)})`);
   }
 }

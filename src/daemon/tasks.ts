@@ -234,7 +234,7 @@ export class TaskManager {
       // A profile was checked with the request: a filter runsc cannot apply is the bundle's own.
       if (runtimeName === 'runsc') {
         checkRunscSeccomp(spec.linux?.seccomp, `bundle ${req.bundle}'s seccomp filter`);
-        checkRunscCwd(spec);
+        checkRunscCwd(spec, rootPath);
       }
       if (req.hostname !== undefined && spec.hostname !== req.hostname) {
         throw new TaskioError('ERR_INVALID_FIELD', `cannot set hostname ${req.hostname}: bundle ${req.bundle} has no UTS namespace (its tasks have the host's)`);

@@ -111,6 +111,17 @@ t.test('runsc: the working directory is cleaned as docker cleans it; one inside 
       code: 'ERR_NOT_SUPPORTED', status: 400, message: new RegExp(`working directory ${cwd} lies in the tmpfs at /t`),
     }, cwd);
   }
+  // runsc failed these at start naming nothing ('cannot read client sync file: … EOF'); runc names the file.
+  const file = path.join(host, 'in.txt');
+  const files: Array<[string, Array<{ type: 'bind'; source: string; target: string }>, string]> = [
+    ['/etc/passwd', [], '/etc/passwd'], ['/etc/passwd/x', [], '/etc/passwd'], ['/w', [{ type: 'bind', source: file, target: '/w' }], '/w'],
+    ['/w/in.txt/deeper', [{ type: 'bind', source: host, target: '/w' }], '/w/in.txt'],
+  ];
+  for (const [cwd, mounts, what] of files) {
+    await t.rejects(c.createTask({ runtime: 'runsc', args: ['pwd'], cwd, mounts }), {
+      code: 'ERR_INVALID_CWD', status: 400, message: `working directory ${cwd}: ${what} is not a directory (it is a regular file)`,
+    }, `${cwd}: a file on its way`);
+  }
   t.same(treeOf(shared), before, 'nothing was made in the shared rootfs');
   t.same(taskDirs(root), [], 'no task directory is left');
 });
