@@ -2,6 +2,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { describeFileType } from '../fifo/openFifo.js';
+import { isBindMount } from './bindSources.js';
 import type { OciSpec } from '../runtime/oci/index.js';
 
 /**
@@ -24,8 +25,7 @@ export function checkRunscCwd(spec: OciSpec, rootPath: string): void {
   if (holder?.type === 'tmpfs' && cwd !== path.posix.resolve('/', holder.destination)) {
     throw new TaskioError('ERR_NOT_SUPPORTED', `working directory ${cwd} lies in the tmpfs at ${holder.destination}, where runsc cannot make it (it makes it in the rootfs, under the tmpfs): give a directory outside it, or runtime runc`);
   }
-  const isBind = holder !== undefined && (holder.type === 'bind' || (holder.options ?? []).some((o) => o === 'bind' || o === 'rbind'));
-  if (holder !== undefined && !isBind) return; // a tmpfs, proc, sysfs…: the sentry's own
+  if (holder !== undefined && !isBindMount(holder)) return; // a tmpfs, proc, sysfs…: the sentry's own
   const dest = holder === undefined ? '/' : path.posix.resolve('/', holder.destination);
   checkCwdPlace(cwd, dest, holder === undefined ? rootPath : holder.source ?? '');
 }

@@ -26,6 +26,7 @@ import { OutputKeeper } from './outputKeeper.js';
 import { InputFifo } from '../runtime/stdio/inputFifo.js';
 import { linkRootfs, madeInRootfs } from './privateRootfs.js';
 import { checkRunscCwd } from './runscCwd.js';
+import { checkBindSources } from './bindSources.js';
 import type { LogSource } from './logStream.js';
 import { specNetwork } from './network.js';
 import { OomCounter } from './oom.js';
@@ -331,6 +332,7 @@ export class TaskManager {
     delete record.consoleKeeper;
     delete record.inputKeeper;
     try {
+      if (record.runtime === 'runsc') checkBindSources(spec);
       // Kept with the record: a daemon that adopts this run counts its kills from before it ran.
       const oom = oomCounter(record, spec);
       const saved = oom?.saved();

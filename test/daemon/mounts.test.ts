@@ -5,7 +5,7 @@ import path from 'node:path';
 import { Writable } from 'node:stream';
 import type { DaemonClient } from '../../src/daemon/index.js';
 import { createBusyboxBundle } from '../../src/runtime/oci/index.js';
-import { client, daemonRoot, runToEnd, taskDirs, treeOf } from './helpers.js';
+import { client, daemonRoot, runToEnd, taskDirs, taskLeftovers, treeOf } from './helpers.js';
 
 const root = daemonRoot(t);
 const c: DaemonClient = await client(root);
@@ -124,6 +124,23 @@ t.test('runsc: the working directory is cleaned as docker cleans it; one inside 
   }
   t.same(treeOf(shared), before, 'nothing was made in the shared rootfs');
   t.same(taskDirs(root), [], 'no task directory is left');
+});
+
+t.test('runsc: a bind source removed between create and start is named, the task left created, nothing made', { timeout: 90_000 }, async (t) => {
+  const source = fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-gone-'));
+  t.teardown(() => fs.rmSync(source, { recursive: true, force: true }));
+  const id = 'gone-source';
+  await c.createTask({ id, runtime: 'runsc', args: ['ls', '/data'], mounts: [{ type: 'bind', source, target: '/data' }], start: false });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  fs.rmdirSync(source);
+  // runsc failed here naming nothing: 'cannot read client sync file: waiting for sandbox to start: EOF'.
+  await t.rejects(c.start(id), { code: 'ERR_INVALID_MOUNT', status: 400, message: `bind source path ${source} (mounted at /data) does not exist` });
+  t.equal((await c.getTask(id)).status, 'created', 'the task stays created');
+  t.same(taskLeftovers(root, id, 'runsc').filter((p) => !p.endsWith(`/tasks/${id}`)), [], 'no sandbox state, cgroup or keeper');
+  fs.mkdirSync(source);
+  await c.start(id);
+  t.equal((await c.wait(id)).exitCode, 0, 'it starts once the source is back');
+  await c.remove(id);
 });
 
 t.test('runc: --read-only makes a writable rootfs read-only; mounts on it stay writable', { timeout: 90_000 }, async (t) => {
