@@ -10,6 +10,7 @@ import { abortable } from '../abortable.js';
 import { validateId } from '../ids.js';
 import { signalNumber, type ConsoleSize, type ProcessSpec, type Stats } from '../runtime/oci/index.js';
 import { peerShutWrite, socketFd } from '../sys/index.js';
+import { checkLogNotRemoved } from './removedLog.js';
 import { destroyWhenPeerCloses } from './peerWatch.js';
 import { openEarlyLog, openRunLog, prepareAttach, type AttachConnection, type AttachOptions, type AttachOutcome, type AttachSession, type EarlyLog } from './attach.js';
 import { readSpec } from './bundle.js';
@@ -378,6 +379,7 @@ export function apiRouter(api: ApiContext): Router {
     if (t.record.logPath === null) {
       throw new TaskioError('ERR_NO_LOG', `task ${t.id} has no log the daemon can read (log: ${t.record.log})`);
     }
+    await checkLogNotRemoved(t);
     const since = queryTimeNs(q, 'since'), until = queryTimeNs(q, 'until');
     // A raw log (a terminal's default) holds no times, nor lines (its entries are the chunks read):
     // refused rather than ignored. docker's json-file has a time per line, tty or not; a terminal's

@@ -105,6 +105,11 @@ export class LogCopy {
     return new LogCopy(config, logPath, opts, adopted, logger);
   }
 
+  /** Whether the log file this copy writes was removed under it: what it writes reaches no reader. */
+  get logRemoved(): boolean {
+    return this.#writer.fileRemoved;
+  }
+
   /** The task exited: end the log once what it wrote has been read. Idempotent. */
   taskExited(): void {
     if (this.#exited || this.#closed) return;

@@ -297,6 +297,11 @@ export class DaemonTask {
     return this.#exit;
   }
 
+  /** Whether the log file this run writes was removed under it (by hand, a logrotate without copytruncate). */
+  get logRemoved(): boolean {
+    return this.#logCopy?.logRemoved ?? false;
+  }
+
   /** Records the exit: in memory at once, on disk (atomically) before it is reported. */
   async #onExit(seen: ExitRecord): Promise<ExitRecord> {
     if (this.#exit) return this.#exit;

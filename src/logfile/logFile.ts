@@ -78,6 +78,14 @@ export class LogFile extends EventEmitter {
     return this.#stallError;
   }
 
+  /**
+   * Whether the file being written has no name left: removed by hand, or by a logrotate without
+   * `copytruncate` or a reopen. What is written goes on into it, and no reader can find it.
+   */
+  get removed(): boolean {
+    return this.#fd >= 0 && fs.fstatSync(this.#fd).nlink === 0;
+  }
+
   /** Appends `bufs` (whole entries, for CRI) in order; `cb` fires when they are in the file. */
   write(bufs: Buffer[], cb: WriteCallback): void {
     if (this.#closed) {

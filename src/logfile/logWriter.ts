@@ -85,6 +85,11 @@ export class LogWriter extends EventEmitter {
     this.#file.on('rotateError', (err: Error) => this.emit('rotateError', err));
   }
 
+  /** Whether the file being written was removed under it (see `LogFile.removed`). */
+  get fileRemoved(): boolean {
+    return this.#file.removed;
+  }
+
   /** The error the writer is stalled on, or null while output goes through. */
   get stalled(): Error | null {
     return this.#file.stalled;

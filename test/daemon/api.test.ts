@@ -7,7 +7,7 @@ import { spawnSync } from 'node:child_process';
 import { DaemonClient } from '../../src/daemon/index.js';
 import { mkfifo } from '../../src/sys/index.js';
 import { isGone } from '../fixtures/oci.js';
-import { client, daemonRoot, eventually, fdsOf, treeOf } from './helpers.js';
+import { client, daemonRoot, eventually, fdsOf, logText, treeOf } from './helpers.js';
 import { Collector, tmpDir } from '../helpers/common.js';
 
 // One daemon for the whole file: every bad input must leave it serving.
@@ -324,6 +324,24 @@ t.test('logs: since and until are checked, named, and need a CRI log, as timesta
     t.equal((await request('GET', `/tasks/times-cri/logs?until=${encodeURIComponent(until)}`)).status, 200, `until=${until}`);
     t.equal((await request('GET', `/events?until=${encodeURIComponent(until)}`)).status, 200, `events until=${until} (docker's CLI sends Unix seconds)`);
   }
+});
+
+t.test('logs of a task whose log file was removed under it: an error naming the file, not an empty log', { timeout: 60_000 }, async (t) => {
+  const id = 'unlogged';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo ready; exec sleep 1000'] });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  await eventually(async () => (await logText(c, id)) === 'ready\n', 'the task wrote its line');
+  const log = path.join(tasksDir, id, `${id}.log`);
+  fs.rmSync(log);
+  // It printed nothing and succeeded: the daemon writes on into a file no reader can open.
+  const removed = { code: 'ERR_NO_LOG', status: 409, message: `task ${id}'s log file ${log} was removed: what the task wrote to it can no longer be read` };
+  await t.rejects(logText(c, id), removed, 'running');
+  await t.rejects(c.logs(id, { stdout: null }, { follow: true }), removed, 'running, followed');
+  await c.kill(id, 'KILL');
+  await c.wait(id);
+  await t.rejects(logText(c, id), removed, 'exited');
+  await c.remove(id);
+  checkNothingLeft(t);
 });
 
 t.test('a client that disconnects mid-request or mid-stream', { timeout: 60_000 }, async (t) => {
