@@ -65,17 +65,20 @@ export class Router {
 
   #match(method: string, asked: string): { route: Route; params: Record<string, string> } {
     const path = withoutApiVersion(asked, this.#apiVersion);
-    let pathMatched = false;
+    const allowed: string[] = [];
     for (const route of this.#routes) {
       const m = route.pattern.exec(path);
       if (!m) continue;
-      pathMatched = true;
-      if (route.method !== method) continue;
+      if (route.method !== method) {
+        allowed.push(route.method);
+        continue;
+      }
       const params: Record<string, string> = {};
       for (const [k, v] of Object.entries(m.groups ?? {})) params[k] = decodePathSegment(v);
       return { route, params };
     }
-    if (pathMatched) throw new TaskioError('ERR_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${asked}`);
+    // RFC 9110 §15.5.6: a 405 says what the resource takes (`Allow`). docker's (gorilla/mux) sends none.
+    if (allowed.length > 0) throw Object.assign(new TaskioError('ERR_METHOD_NOT_ALLOWED', `method ${method} is not allowed on ${asked}`), { allow: allowed });
     throw unknownRoute(method, asked);
   }
 
@@ -192,6 +195,8 @@ export class Router {
       res.setHeader('Connection', 'close');
       lingerOnClose(req.socket);
     }
+    const { allow } = err as { allow?: string[] };
+    if (allow) res.setHeader('Allow', allow.join(', '));
     sendJson(res, status, body);
   }
 

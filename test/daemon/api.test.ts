@@ -511,7 +511,10 @@ t.test("docker's _ping and version prefix; a path that reads as an authority; an
   await c.createTask({ id: 'victim', runtime: 'host', args: ['sleep', '1000'] });
   const ping = await plainRequest('GET', '/_ping');
   t.match(ping, { status: 200, text: 'OK', headers: { 'content-type': /^text\/plain/, 'api-version': '1' } }, 'GET /_ping');
-  t.match(await plainRequest('HEAD', '/_ping'), { status: 200, text: '', headers: { 'api-version': '1' } }, 'HEAD /_ping');
+  t.match(await plainRequest('HEAD', '/_ping'), { status: 200, text: '', headers: { 'api-version': '1', 'content-length': '0', 'cache-control': 'no-cache, no-store, must-revalidate', pragma: 'no-cache' } }, 'HEAD /_ping, as docker answers it');
+  // HEAD on another route is a 405 as in docker (its router takes HEAD on /_ping only), with the Allow header RFC 9110 asks for.
+  t.match(await plainRequest('HEAD', '/version'), { status: 405, text: '', headers: { allow: 'GET' } }, 'HEAD /version: 405, Allow: GET');
+  t.match(await plainRequest('DELETE', '/tasks'), { status: 405, headers: { allow: 'POST, GET' } }, 'DELETE /tasks: 405, Allow: POST, GET');
   const cases: Array<[string, Promise<Answer>, number, string | undefined, RegExp | undefined]> = [
     ['a version prefix', request('GET', '/v1/version'), 200, undefined, undefined],
     ['a version prefix on a task route', post('/v1.0/tasks/victim/kill', { signal: 'BOGUS' }), 400, 'ERR_INVALID_SIGNAL', /BOGUS/],
