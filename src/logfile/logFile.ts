@@ -65,6 +65,7 @@ export class LogFile extends EventEmitter {
   #wakeStall: (() => void) | null = null;
   #stallTimer: NodeJS.Timeout | null = null;
   #rotationFailed = false;
+  #rotating = false;
   #closing: Promise<void> | null = null;
   readonly #opts: LogFileOptions;
 
@@ -83,7 +84,8 @@ export class LogFile extends EventEmitter {
    * `copytruncate` or a reopen. What is written goes on into it, and no reader can find it.
    */
   get removed(): boolean {
-    return this.#fd >= 0 && fs.fstatSync(this.#fd).nlink === 0;
+    // A rotation of a single file unlinks it before the new one is open: that is no removal.
+    return !this.#rotating && this.#fd >= 0 && fs.fstatSync(this.#fd).nlink === 0;
   }
 
   /** Appends `bufs` (whole entries, for CRI) in order; `cb` fires when they are in the file. */
@@ -299,6 +301,15 @@ export class LogFile extends EventEmitter {
   }
 
   async #rotate(): Promise<void> {
+    this.#rotating = true;
+    try {
+      await this.#rotateFiles();
+    } finally {
+      this.#rotating = false;
+    }
+  }
+
+  async #rotateFiles(): Promise<void> {
     const { maxFiles, maxSize = 0 } = this.#opts;
     // Before anything moves: a reader of this log in this process that has not reached the file
     // this rotation removes opens it now, so it reads it all the same however far behind it is.

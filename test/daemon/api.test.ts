@@ -344,6 +344,17 @@ t.test('logs of a task whose log file was removed under it: an error naming the 
   checkNothingLeft(t);
 });
 
+t.test('logs of a task whose single log file rotates (unlinked, made again) are never taken for a removed log', { timeout: 60_000 }, async (t) => {
+  const id = 'rotating';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'while :; do echo 0123456789012345678901234567890123456789; done'], logOptions: { maxSize: 4096, maxFiles: 1 } });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  let refused = 0;
+  for (let i = 0; i < 300; i++) await logText(c, id).catch(() => { refused++; });
+  t.equal(refused, 0, 'no logs call refused in the middle of a rotation');
+  await c.remove(id, { force: true });
+  checkNothingLeft(t);
+});
+
 t.test('a client that disconnects mid-request or mid-stream', { timeout: 60_000 }, async (t) => {
   const fdsBefore = fdsOf(daemon).length;
   // Half a body, then gone.
