@@ -8,45 +8,11 @@ import type { DaemonClient } from '../../src/daemon/index.js';
 import { containerCgroup, containerCgroupParent } from '../../src/daemon/containerCgroup.js';
 import { cgroupDirs } from '../../src/runtime/oci/containerCgroups.js';
 import { jobPrefix } from '../../src/daemon/runtimes.js';
-import { hierarchyMounts } from '../../src/runtime/jobobject/hierarchy.js';
 import { client, cliMain, daemonPid, daemonRoot, eventually, runtimeIdOf, treeOf, waitGone } from '../daemon/helpers.js';
 import { inProcess } from './inProcess.js';
 import { taskio } from './runSession.js';
 import { taskioEnv } from './taskioCommand.js';
-
-/** `taskio ARGS…` with stdin read from `stdinFile` and stdout written to `stdoutFile` (a tar stream is bytes, not text). */
-async function taskioFiles(root: string, args: string[], files: { stdin?: string; stdout?: string }): Promise<{ status: number | null; stderr: string }> {
-  const input = files.stdin ? fs.openSync(files.stdin, 'r') : 'ignore';
-  const output = files.stdout ? fs.openSync(files.stdout, 'w') : 'ignore';
-  const child = spawn(process.execPath, ['--', cliMain, ...args], { env: taskioEnv(root), stdio: [input, output, 'pipe'] });
-  for (const fd of [input, output]) if (typeof fd === 'number') fs.closeSync(fd);
-  let stderr = '';
-  child.stderr!.setEncoding('utf8').on('data', (d: string) => { stderr += d; });
-  const status = await new Promise<number | null>((resolve, reject) => { child.once('error', reject); child.once('close', resolve); });
-  return { status, stderr };
-}
-
-/** Every path under `dir` with its type and permission bits (`f 640 sub/g`), and each file's text. */
-function described(dir: string): string[] {
-  return fs.readdirSync(dir, { recursive: true, withFileTypes: true }).map((e) => {
-    const p = path.join(e.parentPath, e.name);
-    const st = fs.lstatSync(p);
-    const rel = path.relative(dir, p);
-    return `${e.isDirectory() ? 'd' : e.isSymbolicLink() ? 'l' : 'f'} ${(st.mode & 0o7777).toString(8)} ${rel}${e.isFile() ? ` ${fs.readFileSync(p, 'utf8').trim()}` : ''}`;
-  }).sort();
-}
-
-/** A source tree: the directory (755), `f` (640), `sub/` (750) with `g` (644). */
-function makeTree(dir: string): void {
-  fs.mkdirSync(path.join(dir, 'sub'), { recursive: true });
-  fs.writeFileSync(path.join(dir, 'f'), 'file\n');
-  fs.writeFileSync(path.join(dir, 'sub', 'g'), 'g\n');
-  for (const [p, mode] of [['', 0o755], ['f', 0o640], ['sub', 0o750], ['sub/g', 0o644]] as const) fs.chmodSync(path.join(dir, p), mode);
-}
-
-
-const tree = ['d 750 sub', 'f 640 f file', 'f 644 sub/g g'];
-const under = (name: string): string[] => tree.map((l) => l.replace(/^(\S+ \S+ )/, `$1${name}/`));
+import { described, helperRuntimeIds, makeRootfs, makeTree, processesOf, runtimeLeft, taskioFiles, under } from './cpSupport.js';
 
 t.test('cp refusals before any task is asked: one line, exit 125; container cp is cp', async (t) => {
   const cases: Array<[string[], string]> = [
@@ -135,49 +101,6 @@ t.test('cp with a host task: files, directories, DIR/., into a directory or to a
   t.same(fs.existsSync(fifo) ? fs.readdirSync(fifo) : [], [], 'every exec\'s FIFO set was removed');
 });
 
-/** A small rootfs of its own at `dir` (busybox-static and the applets a task and cp's helper use): writable, unlike the daemon's busybox one. */
-function makeRootfs(dir: string): void {
-  fs.mkdirSync(path.join(dir, 'bin'), { recursive: true });
-  fs.copyFileSync('/usr/bin/busybox', path.join(dir, 'bin', 'busybox'));
-  fs.chmodSync(path.join(dir, 'bin', 'busybox'), 0o755);
-  for (const applet of ['sh', 'tar', 'cat', 'cp', 'mkdir', 'readlink', 'dirname']) fs.symlinkSync('busybox', path.join(dir, 'bin', applet));
-}
-
-/** The pids whose command line names `marker` or whose root is `root`: a copy's helper that is left. */
-function processesOf(marker: string | null, root?: string): number[] {
-  return fs.readdirSync('/proc').filter((n) => /^\d+$/.test(n) && Number(n) !== process.pid).filter((n) => {
-    try {
-      if (root !== undefined && fs.readlinkSync(`/proc/${n}/root`) === root) return true;
-      return marker !== null && fs.readFileSync(`/proc/${n}/cmdline`, 'utf8').includes(marker);
-    } catch {
-      return false; // gone meanwhile
-    }
-  }).map(Number);
-}
-
-/**
- * The containers the daemon's runc or runsc knows (`list`, sorted), task `id`'s copy helpers'
- * bundles left in its directory, and their cgroups left in any hierarchy.
- */
-/**
- * The runtime ids of task `box`'s copy helpers in `root` (`<id>+cp+<tag>`, each as `runtimeIdOf`
- * makes it): `start`, what every one begins with, and `pattern`, what matches one.
- */
-function helperRuntimeIds(root: string, runtime: 'runc' | 'runsc'): { start: string; pattern: RegExp } {
-  const [start, end] = runtimeIdOf(root, runtime, 'box+cp+00000000').split('00000000') as [string, string];
-  const quoted = (text: string): string => text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
-  return { start, pattern: new RegExp(`^${quoted(start)}[0-9a-f]{8}${quoted(end)}$`) };
-}
-
-function runtimeLeft(root: string, id: string, runtime: 'runc' | 'runsc' = 'runc'): { containers: string[]; helperDirs: string[]; helperCgroups: string[] } {
-  const list = spawnSync(runtime, ['--root', path.join(root, 'runtime', runtime), 'list', '--quiet'], { encoding: 'utf8' });
-  const dir = path.join(root, 'tasks', id);
-  const helperCgroups = hierarchyMounts().flatMap((m) => {
-    const parent = path.join(m, containerCgroupParent);
-    return fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(`${jobPrefix(root)}${id}+cp+`)).map((n) => path.join(parent, n)) : [];
-  });
-  return { containers: list.stdout.split('\n').filter(Boolean).sort(), helperDirs: fs.existsSync(dir) ? fs.readdirSync(dir).filter((n) => n.startsWith('cp-')) : [], helperCgroups };
-}
 
 t.test('runc: the CI runner\'s sequence — create, cp in, start -a reads it, cp out of the exited task, rm; no helper left', { timeout: 120_000 }, async (t) => {
   const root = daemonRoot(t);
@@ -491,69 +414,6 @@ t.test('host: a daemon SIGKILLed while a copy out of an exited task writes leave
   t.same(helperTar(), [], 'the helper\'s tar was killed');
   t.same(fs.readdirSync(path.join(root, 'tasks', 'box')).filter((n) => n.startsWith('cp-')), [], 'its directory is gone');
   t.match(fs.readFileSync(path.join(root, 'daemon.log'), 'utf8'), /"id":"box".*killed the process of a copy helper a killed daemon left/, 'the daemon log says so');
-});
-
-t.test('runsc: a directory into the sandbox and back (busybox tar), modes kept, owners with -a; - out', { timeout: 120_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const H = path.join(root, 'here');
-  makeTree(path.join(H, 'src'));
-  fs.chownSync(path.join(H, 'src', 'f'), 1234, 5678);
-  t.equal((await taskio(root, ['run', '-d', '--name', 'box', '--runtime', 'runsc', '--', 'sleep', '1000'])).status, 0);
-  const copied = await taskio(root, ['cp', '-a', `${H}/src`, 'box:/tmp/in']);
-  t.same([copied.status, copied.stderr], [0, '']);
-  const seen = await taskio(root, ['exec', 'box', 'sh', '-c', 'cd /tmp/in && stat -c "%a %u:%g %n" f sub sub/g']);
-  t.equal(seen.stdout, '640 1234:5678 f\n750 0:0 sub\n644 0:0 sub/g\n', 'in the sandbox, with -a: the modes and the owners');
-  const back = await taskio(root, ['cp', 'box:/tmp/in', `${H}/back`]);
-  t.same([back.status, back.stderr], [0, '']);
-  t.same(described(path.join(H, 'back')), tree, 'back here: the same tree and modes');
-  t.equal(fs.statSync(path.join(H, 'back', 'f')).uid, process.getuid!(), 'owned by who copied it out, as docker\'s');
-  const archive = path.join(root, 'in.tar');
-  const out = await taskioFiles(root, ['cp', 'box:/tmp/in/.', '-'], { stdout: archive });
-  t.same([out.status, out.stderr], [0, '']);
-  t.same(spawnSync('tar', ['-tf', archive], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).sort(), ['./', './f', './sub/', './sub/g']);
-});
-
-t.test('runsc: cp out of an exited task, through a helper sandbox made from its bundle; none left', { timeout: 60_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const H = path.join(root, 'here');
-  fs.mkdirSync(H);
-  t.equal((await taskio(root, ['run', '--name', 'box', '--runtime', 'runsc', '--', 'true'])).status, 0);
-  const out = await taskio(root, ['cp', 'box:/bin/sh', `${H}/sh`]);
-  t.same([out.status, out.stderr], [0, ''], 'cp out of the exited task');
-  t.equal(fs.readlinkSync(path.join(H, 'sh')), 'busybox', 'the link of its root, as a link');
-  const helper = helperRuntimeIds(root, 'runsc').start;
-  const list = spawnSync('runsc', ['--root', path.join(root, 'runtime', 'runsc'), 'list', '-quiet'], { encoding: 'utf8' });
-  t.equal(list.status, 0);
-  t.same(list.stdout.split('\n').filter((n) => n.startsWith(helper)), [], 'the helper\'s sandbox was deleted');
-  t.same(processesOf(helper), [], 'no sandbox process of the helper left');
-});
-
-// runsc refuses a runtime id of 93 characters or more (its sandbox's control socket name): a helper
-// `<id>+cp+<tag>` of a task id of 70 or more took none, and cp out of such an exited task failed
-// with runsc's "creating control server socket … invalid argument".
-t.test('runsc: cp out of exited tasks whose ids are 69, 70 and 76 characters long (the id limit), ids alike; nothing left', { timeout: 120_000 }, async (t) => {
-  const root = daemonRoot(t);
-  const H = path.join(root, 'here');
-  fs.mkdirSync(H);
-  const ids = [69, 70, 76].map((n) => `w${'x'.repeat(n - 1)}`);
-  t.teardown(async () => { await taskio(root, ['rm', '-f', ...ids]); });
-  for (const id of ids) t.equal((await taskio(root, ['run', '--name', id, '--runtime', 'runsc', '--', 'true'])).status, 0);
-  for (const id of ids) {
-    const out = await taskio(root, ['cp', `${id}:/bin/sh`, `${H}/sh-${id.length}`]);
-    t.same([out.status, out.stderr], [0, ''], `cp out of the exited task of ${id.length} characters`);
-    t.equal(fs.readlinkSync(path.join(H, `sh-${id.length}`)), 'busybox', 'the link of its root');
-    t.same(runtimeLeft(root, id, 'runsc').helperDirs, [], 'no helper directory left');
-  }
-  t.same(runtimeLeft(root, ids[0]!, 'runsc').containers, ids.map((id) => runtimeIdOf(root, 'runsc', id)).sort(), 'only the tasks\' containers: no helper sandbox left');
-  t.equal((await taskio(root, ['rm', '-f', ...ids])).status, 0);
-  const left = runtimeLeft(root, ids[0]!, 'runsc');
-  t.same(left.containers, [], 'rm -f left no container');
-  t.same(processesOf(runtimeIdOf(root, 'runsc', 'w').slice(0, -2)), [], 'no sandbox process left');
-  const cgroups = hierarchyMounts().flatMap((m) => {
-    const parent = path.join(m, containerCgroupParent);
-    return fs.existsSync(parent) ? fs.readdirSync(parent).filter((n) => n.startsWith(jobPrefix(root))) : [];
-  });
-  t.same(cgroups, [], 'no cgroup left');
 });
 
 /**
