@@ -281,7 +281,8 @@ t.test('an adopted task (daemon SIGKILLed) goes on being checked by the next dae
   await again.next('unhealthy');
   const view = await second.getTask('hc-adopt');
   t.equal(view.adopted, true, 'adopted');
-  t.match(view.health, { status: 'unhealthy', failingStreak: 1 }, 'its checks run again');
+  // At least the check that made it unhealthy: with a 100 ms interval, another may have failed since.
+  t.ok(view.health?.status === 'unhealthy' && view.health.failingStreak >= 1, `its checks run again: ${JSON.stringify(view.health)}`);
   fs.writeFileSync(path.join(dir, 'up'), '');
   await again.next('healthy');
   t.same(again.seen, ['health_status: unhealthy', 'health_status: healthy']);
