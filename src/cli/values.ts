@@ -81,8 +81,7 @@ export function parseLimitBytes(value: string): number | undefined {
  * (docker's `MemSwapBytes`); 0 is none given, as docker's.
  */
 export function parseMemorySwap(value: string): number | undefined {
-  const bytes = value === '-1' ? -1 : ramInBytes(value);
-  return bytes === 0 ? undefined : bytes;
+  return value === '-1' ? -1 : parseLimitBytes(value);
 }
 
 /** `stop -t`: seconds to wait after TERM before KILL; -1 waits for ever (docker's API). */

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { TaskioError } from '../errors.js';
 import { describeFileType } from '../fifo/openFifo.js';
 import { isBindMount } from './bindSources.js';
+import { isWithin } from '../pathWithin.js';
 import type { OciSpec } from '../runtime/oci/index.js';
 
 /**
@@ -17,17 +18,14 @@ import type { OciSpec } from '../runtime/oci/index.js';
 export function checkRunscCwd(spec: OciSpec, rootPath: string): void {
   const cwd = path.posix.resolve('/', spec.process.cwd || '/');
   // The last mount that holds it is the one the task sees there.
-  const holder = (spec.mounts ?? []).filter((m) => {
-    const d = path.posix.resolve('/', m.destination);
-    return cwd === d || cwd.startsWith(d === '/' ? d : `${d}/`);
-  }).at(-1);
+  const holder = (spec.mounts ?? []).map((m) => ({ m, at: path.posix.resolve('/', m.destination) })).filter(({ at }) => isWithin(at, cwd)).at(-1);
+  if (holder === undefined) return checkCwdPlace(cwd, '/', rootPath);
   // The tmpfs's own place is made as a mount point: only what is below it is the problem.
-  if (holder?.type === 'tmpfs' && cwd !== path.posix.resolve('/', holder.destination)) {
-    throw new TaskioError('ERR_NOT_SUPPORTED', `working directory ${cwd} lies in the tmpfs at ${holder.destination}, where runsc cannot make it (it makes it in the rootfs, under the tmpfs): give a directory outside it, or runtime runc`);
+  if (holder.m.type === 'tmpfs' && cwd !== holder.at) {
+    throw new TaskioError('ERR_NOT_SUPPORTED', `working directory ${cwd} lies in the tmpfs at ${holder.m.destination}, where runsc cannot make it (it makes it in the rootfs, under the tmpfs): give a directory outside it, or runtime runc`);
   }
-  if (holder !== undefined && !isBindMount(holder)) return; // a tmpfs, proc, sysfs…: the sentry's own
-  const dest = holder === undefined ? '/' : path.posix.resolve('/', holder.destination);
-  checkCwdPlace(cwd, dest, holder === undefined ? rootPath : holder.source ?? '');
+  // A tmpfs, proc, sysfs…: the sentry's own.
+  if (isBindMount(holder.m)) checkCwdPlace(cwd, holder.at, holder.m.source ?? '');
 }
 
 /**

@@ -517,7 +517,7 @@ export class TaskManager {
   async kill(id: string, signal: number, all: boolean): Promise<void> {
     const task = this.get(id);
     this.#stoppedByHand(task);
-    const ends = signal === 9 || signal === signalNumber(task.record.stopSignal ?? 'SIGTERM');
+    const ends = signal === 9 || signal === stopSignalOf(task.record);
     try {
       await task.kill(signal, all, ends);
     } catch (err) {
@@ -539,7 +539,7 @@ export class TaskManager {
     const task = this.get(id);
     this.#stoppedByHand(task);
     if (task.exit !== null || task.state === 'created') return;
-    const signal = opts.signal ?? signalNumber(task.record.stopSignal ?? 'SIGTERM');
+    const signal = opts.signal ?? stopSignalOf(task.record);
     const timeout = opts.timeout ?? task.record.stopTimeout ?? defaultStopTimeout;
     try {
       await task.kill(signal, false, true);
@@ -1116,6 +1116,11 @@ function taskCapabilities(req: CheckedCreate, runtime: RuntimeName, base: OciSpe
   if (req.privileged) return processCapabilities(own, uid === 0);
   const set = req.bundle !== undefined ? base.process.capabilities?.bounding ?? [] : defaultCapabilities;
   return processCapabilities(applyCapabilityChanges(set, req.capAdd ?? [], req.capDrop ?? [], own), uid === 0);
+}
+
+/** The signal a task's `stop` sends first: its `--stop-signal`, else TERM (docker's). */
+function stopSignalOf(record: TaskRecord): number {
+  return signalNumber(record.stopSignal ?? 'SIGTERM');
 }
 
 /**
