@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import * as pty from 'node-pty';
 import { DaemonClient } from '../../src/daemon/index.js';
 import { cliMain, daemonPid, taskDirs } from '../daemon/helpers.js';
-import { spawnTaskio, taskioEnv } from './taskioCommand.js';
+import { runTaskio, taskioEnv } from './taskioCommand.js';
 
 interface Teardown { teardown(fn: () => unknown): void }
 
@@ -23,9 +23,9 @@ export interface Finished {
 /** The environment of a command on state root `root` (no debug stack in its messages). */
 export const cliEnv = taskioEnv;
 
-/** Runs `taskio ARGS…` on `root`, `input` on its stdin (or none: /dev/null), and collects what it printed. */
+/** Runs `taskio ARGS…` on `root`, `input` on its stdin (or none: /dev/null), and collects what it printed ({@link runTaskio}). */
 export async function taskio(root: string, args: string[], input?: Buffer | string): Promise<Finished> {
-  const { code, ...printed } = await spawnTaskio(root, args, input).result;
+  const { code, ...printed } = await runTaskio(root, args, input);
   return { status: code, ...printed };
 }
 
