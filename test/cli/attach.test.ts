@@ -6,6 +6,10 @@ import { cliMain, daemonRoot, fdsOf } from '../daemon/helpers.js';
 import { bytesUnread, socketFd } from '../../src/sys/index.js';
 import { cliEnv, daemonClient, daemonPid, taskio } from './runSession.js';
 import { until } from '../helpers/common.js';
+import { spawnEveryLine } from './inProcess.js';
+
+// This file tests the command's own process: every line spawns it.
+spawnEveryLine();
 
 const opts = { timeout: 120_000 };
 // Answers each line it reads, and exits 5 at "end".

@@ -4,6 +4,10 @@ import path from 'node:path';
 import { daemonRoot, eventually } from '../daemon/helpers.js';
 import { processesWith, taskio } from './runSession.js';
 import { startTaskio, type TaskioChild, type TaskioResult } from './taskioCommand.js';
+import { spawnEveryLine } from './inProcess.js';
+
+// This file tests the command's own process: every line spawns it.
+spawnEveryLine();
 
 /**
  * `taskio exec … | head`, `taskio run … | head`: the built command with its stdout a real pipe whose

@@ -3,6 +3,10 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { daemonRoot, eventually, treeOf } from '../daemon/helpers.js';
 import { ptyTaskio, shellCommand, taskio } from './runSession.js';
+import { spawnEveryLine } from './inProcess.js';
+
+// This file tests the command's own process: every line spawns it.
+spawnEveryLine();
 
 t.test('exec: exit code, stdin, -e, -w, -d, a missing command; no FIFO set left', { timeout: 120_000 }, async (t) => {
   const root = daemonRoot(t);

@@ -43,17 +43,27 @@ export async function refusedLine(t: Pick<Test, 'teardown'>, root: string, argv:
 /** Verbs whose whole run is a few requests to the daemon and what they print. */
 const askingVerbs = new Set(['create', 'rm', 'inspect', 'ps', 'kill', 'stop', 'pause', 'unpause', 'restart', 'update', 'top', 'wait', 'info', 'version']);
 
+let spawnAll = Boolean(process.env['TASKIO_TEST_SPAWN']);
+
 /**
- * Whether `taskio ARGV…` is a plain line: one that asks the daemon and prints, with nothing of its
- * own process in play — no stdin, terminal or signal handler (nothing attached), no working
- * directory (no `cp`), no stream that runs until the command is killed — so that running it in the
- * test's process ({@link inProcess}) shows all that the spawned command would. The verbs' own
- * process — its exit code, stdio, signals and terminal — is tested through the spawned command
- * (every attached, streaming or interactive line, `cli.test.ts`, and any line with
- * `TASKIO_TEST_SPAWN=1` in the environment, which spawns them all).
+ * For a file that tests the command's own process — its exit, its stdio, the signals it takes — or
+ * any verb's process (`TASKIO_TEST_SPAWN=1` in the environment): every line of it spawns the command.
+ */
+export function spawnEveryLine(): void {
+  spawnAll = true;
+}
+
+/**
+ * Whether `taskio ARGV…` is a plain line: one whose process shows nothing the test asks about, so
+ * that running it in the test's process ({@link inProcess}) shows all that the spawned command
+ * would. That is a line with no stdin or terminal of its own (no `-i`, no `-t`, no `-` of `cp`)
+ * that ends by itself: it asks the daemon and prints, or prints a task's output until the task
+ * ends (`run` and `exec` attached, `start -a`, `logs -f`). Not plain: `attach`, `events` and
+ * `stats` without an end, `prune`'s prompt, a usage error or `--help`, and every line of a file
+ * that called {@link spawnEveryLine}.
  */
 export function plainLine(argv: readonly string[]): boolean {
-  if (process.env['TASKIO_TEST_SPAWN']) return false;
+  if (spawnAll) return false;
   const [name, ...rest] = argv;
   const verb = name !== undefined && Object.hasOwn(verbs, name) ? verbs[name] : undefined;
   if (!verb) return false;
@@ -66,10 +76,11 @@ export function plainLine(argv: readonly string[]): boolean {
   if (a.help) return false;
   if (askingVerbs.has(name!)) return true;
   switch (name) {
-    case 'run': return a.bool('detach');
-    case 'exec': return a.bool('detach');
-    case 'start': return !a.bool('attach') && !a.bool('interactive');
-    case 'logs': return !a.bool('follow');
+    case 'run':
+    case 'exec': return a.bool('detach') || (!a.bool('interactive') && !a.bool('tty'));
+    case 'start': return !a.bool('interactive');
+    case 'logs': return true;
+    case 'cp': return !a.operands.includes('-');
     case 'events': return a.given('until');
     case 'stats': return a.bool('no-stream');
     case 'prune': return a.bool('force');

@@ -7,6 +7,10 @@ import { spawn } from 'node:child_process';
 import { once } from 'node:events';
 import { cliMain, daemonRoot } from '../daemon/helpers.js';
 import { cliEnv, daemonClient, daemonPid, processesWith, taskDirs, taskio } from './runSession.js';
+import { spawnEveryLine } from './inProcess.js';
+
+// This file tests the command's own process: every line spawns it.
+spawnEveryLine();
 
 // Every case has a daemon root (and so a daemon) of its own, and waits mostly for it and for the
 // commands: 4 run at a time. Each gets options of its own: tap keeps its state in them, and

@@ -2,6 +2,10 @@ import t, { type Test } from 'tap';
 import fs from 'node:fs';
 import { daemonRoot } from '../daemon/helpers.js';
 import { printed, startInteractive, taskio, type TaskioChild } from './taskioCommand.js';
+import { spawnEveryLine } from './inProcess.js';
+
+// This file tests the command's own process: every line spawns it.
+spawnEveryLine();
 
 // A prompt without its newline, then a wait for the answer on stdin: the prompt reaches the client
 // only if the log's writer lets go of a line that stays unfinished (the client follows the log).

@@ -5,6 +5,10 @@ import path from 'node:path';
 import { bytesReadable, getPipeSize, mkfifo } from '../../src/sys/index.js';
 import { daemonRoot, eventually } from '../daemon/helpers.js';
 import { processesWith, taskDirs, taskio } from './runSession.js';
+import { spawnEveryLine } from './inProcess.js';
+
+// This file tests the command's own process: every line spawns it.
+spawnEveryLine();
 
 t.test('run -i: the end of the command\'s stdin ends the task\'s (close-stdin): cat, 1 MiB through sha256sum', { timeout: 90_000 }, async (t) => {
   const root = daemonRoot(t);
