@@ -11,10 +11,12 @@
 //
 // Usage: node scripts/runTests.mjs [FILE…] (default: every dist-test/test/**/*.test.js).
 // Environment: TEST_JOBS (default 4), TEST_FILE_TIMEOUT seconds per file (default 300),
-// TEST_CPU=1: each file runs in a cpuacct cgroup of its own, and its line says the CPU time it and
-// all it started used but tasks in cgroups of their own (its daemons, commands, keepers; not runc's or
-// runsc's containers); processes left in it at the end are named. The suite is bound by its 2
-// cores, so this is what a file costs it.
+// TEST_CPU=1: each file runs in a cgroup2 directory of its own (cpu.stat), and its line says the CPU
+// time it and all it started used but tasks in cgroups of their own (its daemons, commands, keepers;
+// not runc's or runsc's containers, nor host tasks in their jobs); processes left in it at the end
+// are named. The suite is bound by its 2 cores, so this is what a file costs it. (A cgroup v1
+// hierarchy would not do: a host task stays in the file's directory of each hierarchy its job does
+// not use, which host.test.js checks it does not.)
 import { spawn } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
@@ -22,10 +24,17 @@ import path from 'node:path';
 const root = path.resolve(path.dirname(new URL(import.meta.url).pathname), '..');
 const jobs = Number(process.env.TEST_JOBS ?? 4);
 const fileTimeout = Number(process.env.TEST_FILE_TIMEOUT ?? 300);
-const cpuRoot = process.env.TEST_CPU ? `/sys/fs/cgroup/cpuacct/taskio-tests-${process.pid}` : undefined;
+const cpuRoot = process.env.TEST_CPU ? `${cgroup2Mount()}/taskio-tests-${process.pid}` : undefined;
 if (cpuRoot) fs.mkdirSync(cpuRoot);
 let cpuTotal = 0;
 const cgroupFiles = new Map();
+
+/** Where cgroup2 is mounted: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one. */
+function cgroup2Mount() {
+  const line = fs.readFileSync('/proc/self/mounts', 'utf8').split('\n').find((l) => l.split(' ')[2] === 'cgroup2');
+  if (!line) throw new Error('TEST_CPU needs a cgroup2 mount');
+  return line.split(' ')[1];
+}
 
 /** Every `*.test.js` under `dir`, sorted as tap sorts them (by path). */
 function testFiles(dir) {
@@ -75,7 +84,7 @@ function runFile(file) {
     child.on('close', (code, signal) => {
       clearTimeout(timer);
       running.delete(child);
-      const cpuMs = cgroup ? Number(fs.readFileSync(path.join(cgroup, 'cpuacct.usage'), 'utf8')) / 1e6 : undefined;
+      const cpuMs = cgroup ? Number(/^usage_usec (\d+)$/m.exec(fs.readFileSync(path.join(cgroup, 'cpu.stat'), 'utf8'))[1]) / 1e3 : undefined;
       resolve({ text: Buffer.concat(out).toString('utf8'), code, signal, timedOut, ms: Date.now() - t0, cpuMs });
     });
   });
