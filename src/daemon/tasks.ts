@@ -1150,7 +1150,8 @@ function logOptions(record: TaskRecord): LogWriterOptions {
 
 /**
  * A runtime's failure to start the command, as the error a person can act on: a command that does
- * not exist (`ERR_COMMAND_NOT_FOUND`, docker's 127) or cannot be run (`ERR_COMMAND_NOT_EXECUTABLE`, 126).
+ * not exist (`ERR_COMMAND_NOT_FOUND`, docker's 127) or cannot be run (`ERR_COMMAND_NOT_EXECUTABLE`, 126),
+ * a working directory that is missing or not a directory (`ERR_INVALID_CWD`, 125: an `exec -w`).
  */
 export function classifyStartError(err: unknown, command: string | undefined): unknown {
   if (!(err instanceof Error)) return err;
@@ -1164,6 +1165,13 @@ export function classifyStartError(err: unknown, command: string | undefined): u
   }
   if (code === 'EACCES' || /exec: "[^"]*": permission denied|failed to load [^:]*: permission denied/i.test(msg)) {
     return new TaskioError('ERR_COMMAND_NOT_EXECUTABLE', `${cmd}: permission denied (${msg})`, { cause: err });
+  }
+  // runc: `chdir to cwd ("/x") set in config.json failed: not a directory`; runsc: `failed to find
+  // initial working directory "/x/": no such file or directory` (its exec's cwd ends in a slash).
+  const cwd = /chdir to cwd \("([^"]*)"\) set in config\.json failed: ([^(\n]+)|failed to find initial working directory "([^"]*)": ([^(\n]+)/.exec(msg);
+  if (cwd) {
+    const dir = path.posix.normalize(cwd[1] ?? cwd[3]!).replace(/(.)\/$/, '$1');
+    return new TaskioError('ERR_INVALID_CWD', `working directory ${dir}: ${(cwd[2] ?? cwd[4]!).trim()} (${msg})`, { cause: err });
   }
   return err;
 }

@@ -56,9 +56,10 @@ for (const runtime of ['runc', 'runsc'] as const) {
     const root = daemonRoot(t);
     const run = await taskio(root, ['run', '-d', '--name', 'box', '--runtime', runtime, '--', 'sleep', '1000']);
     t.equal(run.status, 0);
-    const [missing, denied, quick] = await Promise.all([
+    const [missing, denied, fileCwd, quick] = await Promise.all([
       taskio(root, ['exec', 'box', '/taskio-no-such-command']),
       taskio(root, ['exec', 'box', '/etc/passwd']),
+      taskio(root, ['exec', '-w', '/etc/passwd', 'box', 'pwd']),
       taskio(root, ['exec', 'box', 'sh', '-c', 'echo err >&2; echo out; exit 3']),
     ]);
     t.equal(missing.status, 127);
@@ -71,6 +72,9 @@ for (const runtime of ['runc', 'runsc'] as const) {
       t.not(denied.status, 0, 'runsc refuses it too');
       t.equal(denied.stderr.split('\n').length, 2, 'one line');
     }
+    // runsc 2022-12 ran it, in the file (pwd printed /etc/passwd); runc and docker fail it.
+    t.same([fileCwd.status, fileCwd.stdout], [125, ''], 'exec -w a file');
+    t.match(fileCwd.stderr, /^taskio exec: working directory \/etc\/passwd: not a directory \([^\n]*\)\n$/, 'one line');
     t.same([quick.status, quick.stdout, quick.stderr], [3, 'out\n', 'err\n'], 'output written at once is kept');
     await taskio(root, ['rm', '-f', 'box']);
   });

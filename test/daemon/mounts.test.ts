@@ -72,7 +72,7 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.same(r, { code: 0, out: 'outer\ninner\n' }, 'both are seen, the inner one on the outer one');
   });
 
-  t.test(`${runtime}: --user runs the process as that user (names from the task's rootfs), exec -u too`, { timeout: 90_000 }, async (t) => {
+  t.test(`${runtime}: --user runs the process as that user (names from the task's rootfs), exec -u too; exec -w a file or a missing directory fails`, { timeout: 90_000 }, async (t) => {
     t.equal((await runTask({ runtime, args: ['sh', '-c', 'id; echo $HOME'], user: 'nobody' })).out, 'uid=65534(nobody) gid=65534(nogroup)\n/\n');
     t.equal((await runTask({ runtime, args: ['id'], user: '1234:5678' })).out, 'uid=1234 gid=5678\n');
     const id = `user-exec-${runtime}`;
@@ -89,6 +89,12 @@ for (const runtime of ['runc', 'runsc'] as const) {
     t.equal(await out('root'), 'uid=0(root) gid=0(root)\n', 'exec -u root');
     t.equal(await out('0:nogroup'), 'uid=0(root) gid=65534(nogroup)\n', 'exec -u uid:group');
     await t.rejects(c.exec(id, { args: ['id'], user: 'ghost' }), { code: 'ERR_INVALID_USER', status: 400, message: /unable to find user ghost/ });
+    // runsc 2022-12 ran the first in the file (pwd: /etc/passwd); runc, and docker, fail it. Both
+    // fail an exec -w that does not exist: docker makes a missing -w for run, not for exec.
+    for (const [cwd, why] of [['/etc/passwd', 'not a directory'], ['/etc/passwd/x', 'not a directory'], ['/missing', 'no such file or directory']]) {
+      await t.rejects(c.exec(id, { args: ['pwd'], cwd }), { code: 'ERR_INVALID_CWD', status: 400, message: new RegExp(`^working directory ${cwd}: ${why} \\(`) }, `exec -w ${cwd}`);
+    }
+    t.same(fs.readdirSync(path.join(root, 'tasks', id, 'execs')), [], 'the failed execs left nothing');
     await c.remove(id, { force: true });
   });
 }

@@ -282,7 +282,7 @@ export class Runsc {
     const dir = await fs.mkdtemp(path.join(os.tmpdir(), 'taskio-exec-'));
     try {
       const processFile = path.join(dir, 'process.json');
-      await fs.writeFile(processFile, ociJson(spec), { mode: 0o600 });
+      await fs.writeFile(processFile, ociJson(dialect === 'runsc' ? asDirectoryCwd(spec) : spec), { mode: 0o600 });
       const args = ['exec', '--detach', '--process', processFile];
       // runsc 2022 re-executes itself for --detach and, given no --pid-file, appends one of its own
       // after the container id, where its flag parser takes it for a second id: it always gets one.
@@ -610,6 +610,17 @@ export function newRunsc(root: string, bundlePath: string, namespace: string, ru
  */
 function untilExit<T extends CallOptions & { detach?: boolean }>(opts: T): T {
   return opts.detach || opts.timeout !== undefined ? opts : { ...opts, timeout: 0 };
+}
+
+/**
+ * An exec's process as runsc is given it: its `cwd` with a trailing slash. runsc 2022-12 runs an
+ * exec whose working directory is a file with that file as its cwd (`exec -w /etc/passwd` ran, pwd
+ * printing `/etc/passwd`), where runc and docker fail ("not a directory"); a path ending in `/` is
+ * resolved as a directory by its sandbox, which then fails: `failed to find initial working
+ * directory "/etc/passwd/": not a directory`. A directory, or a link to one, is reached as before.
+ */
+function asDirectoryCwd(spec: ProcessSpec): ProcessSpec {
+  return spec.cwd.endsWith('/') ? spec : { ...spec, cwd: `${spec.cwd}/` };
 }
 
 function defaultRoot(dialect: Dialect): string {
