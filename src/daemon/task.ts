@@ -614,7 +614,7 @@ export class DaemonTask {
     // The exit file may still be on its way to disk.
     if (this.#exit) await this.exited;
     try {
-      await (this.#runtimeDeleted ?? this.#deleteControl());
+      await this.#deleteOnce();
     } catch (err) {
       if (!force) throw err;
       this.#ctx.logger.warn({ err, id: this.id }, 'runtime delete failed; removed anyway (force)');
@@ -671,6 +671,17 @@ export class DaemonTask {
    */
   deleteRuntime(): Promise<void> {
     if (this.#exit === null || !this.#control) return Promise.resolve();
+    return this.#deleteOnce();
+  }
+
+  /**
+   * The runtime's delete of this run, once: a later call gets the first one's promise, a failed
+   * one is tried again. A `start` that failed after its `retire` had deleted the run (a runsc -w
+   * or bind source refused) left the task exited, and its `rm` deleted again: refused, `cannot
+   * delete a deleted container`, the task kept for good.
+   */
+  #deleteOnce(): Promise<void> {
+    if (this.#runtimeDeleted !== null) return this.#runtimeDeleted;
     const deleting = this.#deleteControl();
     this.#runtimeDeleted = deleting;
     deleting.catch(() => { if (this.#runtimeDeleted === deleting) this.#runtimeDeleted = null; });

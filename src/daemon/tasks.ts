@@ -332,7 +332,12 @@ export class TaskManager {
     delete record.consoleKeeper;
     delete record.inputKeeper;
     try {
-      if (record.runtime === 'runsc') checkBindSources(spec);
+      // Checked at create, again at each start: a file put in the working directory's place since
+      // (or a bind source removed) fails runsc's start naming nothing.
+      if (record.runtime === 'runsc') {
+        checkBindSources(spec);
+        checkRunscCwd(spec, path.resolve(bundle, spec.root.path));
+      }
       // Kept with the record: a daemon that adopts this run counts its kills from before it ran.
       const oom = oomCounter(record, spec);
       const saved = oom?.saved();

@@ -149,6 +149,33 @@ t.test('runsc: a bind source removed between create and start is named, the task
   await c.remove(id);
 });
 
+t.test('runsc: a file put in the working directory\'s place after create is named at each start, the task left as it was, nothing made', { timeout: 90_000 }, async (t) => {
+  const bundle = await createBusyboxBundle(fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-cwdfile-')), { args: ['true'] });
+  t.teardown(() => fs.rmSync(bundle.dir, { recursive: true, force: true }));
+  const work = path.join(bundle.rootfs, 'work');
+  const fileInPlace = (): void => { fs.rmdirSync(work); fs.writeFileSync(work, 'x\n'); };
+  const refused = { code: 'ERR_INVALID_CWD', status: 400, message: 'working directory /work: /work is not a directory (it is a regular file)' };
+  fs.mkdirSync(work);
+  const id = 'cwd-file-at-start';
+  await c.createTask({ id, runtime: 'runsc', rootfs: bundle.rootfs, cwd: '/work', args: ['pwd'], start: false });
+  t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+  fileInPlace();
+  // runsc failed here naming nothing: 'cannot read client sync file: waiting for sandbox to start: EOF'.
+  await t.rejects(c.start(id), refused, 'created');
+  t.equal((await c.getTask(id)).status, 'created', 'the task stays created');
+  t.same(taskLeftovers(root, id, 'runsc').filter((p) => !p.endsWith(`/tasks/${id}`)), [], 'no sandbox state, cgroup or keeper');
+  fs.rmSync(work);
+  fs.mkdirSync(work);
+  await c.start(id);
+  t.equal((await c.wait(id)).exitCode, 0, 'it starts once the directory is back');
+  fileInPlace();
+  await t.rejects(c.start(id), refused, 'exited');
+  t.equal((await c.getTask(id)).status, 'exited', 'the task stays exited');
+  // Its runtime state went as the start began: rm deleted it again, refused ('cannot delete a deleted container').
+  await c.remove(id);
+  t.same(taskLeftovers(root, id, 'runsc'), [], 'removed, nothing left');
+});
+
 t.test('runc: --read-only makes a writable rootfs read-only; mounts on it stay writable', { timeout: 90_000 }, async (t) => {
   const bundle = await createBusyboxBundle(fs.mkdtempSync(path.join(os.tmpdir(), 'taskio-rofs-')), { args: ['true'] });
   t.teardown(() => fs.rmSync(bundle.dir, { recursive: true, force: true }));
