@@ -15,7 +15,21 @@ export function madeInRootfs(spec: OciSpec): string[] {
   const places = mounts.filter((d, i) => !inMount(d, i));
   const cwd = path.posix.normalize(spec.process.cwd || '/');
   if (!inMount(cwd, mounts.length)) places.push(cwd);
-  return places.filter((p) => fs.lstatSync(path.join(spec.root.path, p), { throwIfNoEntry: false }) === undefined);
+  return places.filter((p) => missing(path.join(spec.root.path, p)));
+}
+
+/**
+ * Whether nothing is at `p`, so the runtime would make it. A file on its way (`-w /etc/passwd/x`:
+ * ENOTDIR) cannot be made there: the runtime refuses it, naming it (runc: `mkdir /etc/passwd/x: not
+ * a directory`), where the create failed with Node's `ENOTDIR: … lstat '<the daemon's rootfs path>'`.
+ */
+function missing(p: string): boolean {
+  try {
+    return fs.lstatSync(p, { throwIfNoEntry: false }) === undefined;
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOTDIR') return false;
+    throw err;
+  }
 }
 
 /**

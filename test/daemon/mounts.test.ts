@@ -99,7 +99,7 @@ for (const runtime of ['runc', 'runsc'] as const) {
   });
 }
 
-t.test('runsc: the working directory is cleaned as docker cleans it; one inside a tmpfs is refused, the shared rootfs untouched', { timeout: 90_000 }, async (t) => {
+t.test('runsc: the working directory is cleaned as docker cleans it; one inside a tmpfs is refused, a file on its way named (runc too), the shared rootfs untouched', { timeout: 90_000 }, async (t) => {
   t.equal((await runTask({ runtime: 'runsc', args: ['true'] })).code, 0); // the shared rootfs is made by the first task
   const shared = path.join(root, 'rootfs', 'busybox', 'rootfs');
   const before = treeOf(shared);
@@ -128,6 +128,8 @@ t.test('runsc: the working directory is cleaned as docker cleans it; one inside 
       code: 'ERR_INVALID_CWD', status: 400, message: `working directory ${cwd}: ${what} is not a directory (it is a regular file)`,
     }, `${cwd}: a file on its way`);
   }
+  // runc names it itself; taskio's create failed before it ran: Node's `ENOTDIR: … lstat '<the shared rootfs>/etc/passwd/x'`.
+  await t.rejects(c.createTask({ runtime: 'runc', args: ['pwd'], cwd: '/etc/passwd/x' }), { message: /mkdir \/etc\/passwd: not a directory/ }, 'runc: a file on its way');
   t.same(treeOf(shared), before, 'nothing was made in the shared rootfs');
   t.same(taskDirs(root), [], 'no task directory is left');
 });
