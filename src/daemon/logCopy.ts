@@ -110,6 +110,11 @@ export class LogCopy {
     return this.#writer.fileRemoved;
   }
 
+  /** Where the log file this copy writes was renamed to outside taskio (an external logrotate), else null. */
+  get logMovedTo(): string | null {
+    return this.#writer.fileMovedTo;
+  }
+
   /** The task exited: end the log once what it wrote has been read. Idempotent. */
   taskExited(): void {
     if (this.#exited || this.#closed) return;

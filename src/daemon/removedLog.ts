@@ -10,12 +10,19 @@ import { outputGraceMs, type DaemonTask } from './task.js';
  * fails then (`open …-json.log: no such file or directory`). A running task's is known by the file
  * its log copy writes having no name left (a rotation renames it, so is not taken for a removal) —
  * also just after its exit, while its last output is copied; one that ran and ended, by its log
- * having no file at all.
- * @throws TaskioError `ERR_NO_LOG` naming the file.
+ * having no file at all. A file renamed outside taskio (logrotate's `dateext` without
+ * `copytruncate`) is written on under its new name, and the path is missing or (`create`) an empty
+ * file: `logs` printed nothing too. docker's json-file behaves alike (moby#7333: it never reopens
+ * its file); a running task's is refused, naming both files.
+ * @throws TaskioError `ERR_NO_LOG` naming the file (and where it went).
  */
 export async function checkLogNotRemoved(task: DaemonTask): Promise<void> {
   const { logPath } = task.record;
   if (logPath === null) return;
+  const movedTo = task.logMovedTo;
+  if (movedTo !== null) {
+    throw new TaskioError('ERR_NO_LOG', `task ${task.id}'s log file ${logPath} was renamed to ${movedTo} outside taskio: the task's output goes on into that file, which logs does not read (rotate the log with --log-opt max-size, or logrotate's copytruncate)`);
+  }
   if (task.logRemoved || (task.state === 'exited' && task.record.started !== null && await noLogFileLeft(task, logPath))) {
     throw new TaskioError('ERR_NO_LOG', `task ${task.id}'s log file ${logPath} was removed: what the task wrote to it can no longer be read`);
   }

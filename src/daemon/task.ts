@@ -302,6 +302,11 @@ export class DaemonTask {
     return this.#logCopy?.logRemoved ?? false;
   }
 
+  /** Where the log file this run writes was renamed to outside taskio (a logrotate without copytruncate), else null. */
+  get logMovedTo(): string | null {
+    return this.#logCopy?.logMovedTo ?? null;
+  }
+
   /** Records the exit: in memory at once, on disk (atomically) before it is reported. */
   async #onExit(seen: ExitRecord): Promise<ExitRecord> {
     if (this.#exit) return this.#exit;

@@ -88,6 +88,23 @@ export class LogFile extends EventEmitter {
     return !this.#rotating && this.#fd >= 0 && fs.fstatSync(this.#fd).nlink === 0;
   }
 
+  /**
+   * Where the file being written is now, when its path names it no more but the file still has a
+   * name: renamed outside this writer (a logrotate without `copytruncate`: `dateext` renames
+   * `ctr.log` to `ctr.log-20261206`, `create` puts an empty file at the path). What is written goes
+   * on into the renamed file, which readers of the path do not see. Null while the path names it,
+   * while it rotates, and once it has no name left ({@link removed}).
+   */
+  get movedTo(): string | null {
+    if (this.#rotating || this.#fd < 0) return null;
+    const own = fs.fstatSync(this.#fd);
+    if (own.nlink === 0) return null;
+    const atPath = fs.lstatSync(this.path, { throwIfNoEntry: false });
+    if (atPath !== undefined && atPath.dev === own.dev && atPath.ino === own.ino) return null;
+    // Its name now, as the kernel knows it (a hard link of it elsewhere may be the one shown).
+    return fs.readlinkSync(`/proc/self/fd/${this.#fd}`);
+  }
+
   /** Appends `bufs` (whole entries, for CRI) in order; `cb` fires when they are in the file. */
   write(bufs: Buffer[], cb: WriteCallback): void {
     if (this.#closed) {

@@ -90,6 +90,11 @@ export class LogWriter extends EventEmitter {
     return this.#file.removed;
   }
 
+  /** Where the file being written was renamed to, outside this writer (see `LogFile.movedTo`), else null. */
+  get fileMovedTo(): string | null {
+    return this.#file.movedTo;
+  }
+
   /** The error the writer is stalled on, or null while output goes through. */
   get stalled(): Error | null {
     return this.#file.stalled;

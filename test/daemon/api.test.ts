@@ -344,14 +344,36 @@ t.test('logs of a task whose log file was removed under it: an error naming the 
   checkNothingLeft(t);
 });
 
-t.test('logs of a task whose single log file rotates (unlinked, made again) are never taken for a removed log', { timeout: 60_000 }, async (t) => {
-  const id = 'rotating';
-  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'while :; do echo 0123456789012345678901234567890123456789; done'], logOptions: { maxSize: 4096, maxFiles: 1 } });
+t.test('logs of a task whose log file was renamed outside taskio (logrotate dateext, no copytruncate): an error naming both files, not an empty log', { timeout: 60_000 }, async (t) => {
+  const id = 'renamed-log';
+  await c.createTask({ id, runtime: 'host', args: ['sh', '-c', 'echo ready; exec sleep 1000'] });
   t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
-  let refused = 0;
-  for (let i = 0; i < 300; i++) await logText(c, id).catch(() => { refused++; });
-  t.equal(refused, 0, 'no logs call refused in the middle of a rotation');
+  await eventually(async () => (await logText(c, id)) === 'ready\n', 'the task wrote its line');
+  const log = path.join(tasksDir, id, `${id}.log`), moved = `${log}-20261206`;
+  fs.renameSync(log, moved);
+  // It printed nothing and succeeded: the daemon writes on into the renamed file, logs reads the path.
+  const refused = { code: 'ERR_NO_LOG', status: 409, message: `task ${id}'s log file ${log} was renamed to ${moved} outside taskio: the task's output goes on into that file, which logs does not read (rotate the log with --log-opt max-size, or logrotate's copytruncate)` };
+  await t.rejects(logText(c, id), refused, 'renamed');
+  fs.writeFileSync(log, ''); // logrotate's `create`
+  await t.rejects(logText(c, id), refused, 'an empty file made in its place');
+  await t.rejects(c.logs(id, { stdout: null }, { follow: true }), refused, 'followed');
   await c.remove(id, { force: true });
+  checkNothingLeft(t);
+});
+
+t.test('logs of a task whose log rotates (one file: unlinked, made again; two: renamed) are never taken for a removed or renamed log', { timeout: 60_000 }, async (t) => {
+  const line = 'echo 0123456789012345678901234567890123456789';
+  // Two files paced (a rotation every ~50 ms): against a flood, a logs call of a log rotated by renames
+  // reads on for as long as the writer outruns it, not the point here.
+  for (const [maxFiles, script] of [[1, `while :; do ${line}; done`], [2, `while :; do for i in 1 2 3 4 5 6 7 8 9 10; do ${line}; done; sleep 0.01; done`]] as const) {
+    const id = `rotating-${maxFiles}`;
+    await c.createTask({ id, runtime: 'host', args: ['sh', '-c', script], logOptions: { maxSize: 4096, maxFiles } });
+    t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+    let refused = 0;
+    for (let i = 0; i < 300; i++) await logText(c, id).catch(() => { refused++; });
+    t.equal(refused, 0, `max-file=${maxFiles}: no logs call refused in the middle of a rotation`);
+    await c.remove(id, { force: true });
+  }
   checkNothingLeft(t);
 });
 
