@@ -65,7 +65,8 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  *    `reopen()`, so those entries are read too), or `finishing` (not following);
  * 9. `atEnd`, renamed and a newer file holds data (the writer writes in order, so it moved on) →
  *    `finishing`;
- * 10. `finishing` → what came after the last read and a dangling last line are handed out, `opening`;
+ * 10. `finishing` → what came after the last read and a dangling last line are handed out, `opening`
+ *     (or `done`, rule 21);
  * 11. `opening`, the next newer file opened → `reading` it from its start;
  * 12. `opening`, no newer file (yet) → wait, then `opening` (following) or `done`;
  * 13. `waiting`, a change (or the 1 s poll) → the state it waited in;
@@ -85,6 +86,10 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  * 20. a rotation announced while `locating` (no current file yet): the file it removes is held, unless
  *     the search has it open already — any file may hold the start. The files the search has open
  *     count toward the held files' bound meanwhile, so the bound holds while it locates too.
+ * 21. not following, `finishing` the file that was the newest of the set when the start was found →
+ *     `done`: the log as it was when the read began, as docker's reader ends. Rules 8 and 9 alone
+ *     went on to each newer file while a writer rotated faster than the read went: a `logs` of a
+ *     task flooding a 4 KiB, two-file log never ended.
  *
  * `onStart` is called once, with rule 1 or 2, whichever comes first.
  */
@@ -107,6 +112,8 @@ export class LogFollower {
   readonly #held = new HeldFiles();
   /** While locating: the files the search has open, newest first (rule 20 does not hold them again). */
   #searched: OpenLogFile[] | null = null;
+  /** Not following: the newest file of the set when the start was found, the last one read (rule 21). */
+  #last: { dev: number; ino: number } | null = null;
   readonly #unlisten: () => void;
   readonly #closed = new AbortController();
 
@@ -233,6 +240,7 @@ export class LogFollower {
     }
     if (start) {
       this.#cur = start;
+      if (!this.#waiter) this.#last = searched[0] ?? null;
       this.#state = 'reading'; // rule 1
       if (gap && start.file === searched[searched.length - 1] && start.offset === 0) this.#opts.onGap?.(gap);
       this.#started();
@@ -349,7 +357,8 @@ export class LogFollower {
     const out: LogEntry[] = [];
     for (let got = await this.#readChunk(); got !== null; got = await this.#readChunk()) out.push(...got);
     out.push(...this.#decoder.endOfFile());
-    this.#state = 'opening'; // rule 10
+    const { dev, ino } = this.#cur!.file, last = this.#last;
+    this.#state = last !== null && last.dev === dev && last.ino === ino ? 'done' : 'opening'; // rules 21 and 10
     return out;
   }
 

@@ -55,6 +55,26 @@ t.test('a writer in this process rotating far past its reader: every entry once,
   }
 });
 
+t.test('a reader that does not follow ends with the log as it was when it began, however fast the writer rotates meanwhile (max files 1 and 2)', { timeout: 60000 }, async (t) => {
+  for (const maxFiles of [1, 2]) {
+    const file = path.join(tmpDir(t), 'busy.log');
+    const w = openLogWriter(file, { format: 'cri', maxSize: 1024, maxFiles });
+    t.teardown(() => w.close());
+    await write(w, 0, 10);
+    const seen: string[] = [];
+    let next = 10;
+    for await (const e of followLog(file, { format: 'cri' })) {
+      seen.push(e.content.toString());
+      // The task writes on faster than it is read: a rotation or two for each entry read. The read
+      // went on to each newer file, ending only once the writer stopped (5000 entries here).
+      if (next < 5000) await write(w, next, next += 50);
+    }
+    t.same(seen.slice(0, 10), Array.from({ length: 10 }, (_, i) => line(i)), `max files ${maxFiles}: the log as it began, in order`);
+    t.same(seen, Array.from({ length: seen.length }, (_, i) => line(i)), 'each entry once, in order');
+    t.ok(next < 5000, `max files ${maxFiles}: ended while the writer went on (${seen.length} entries read, ${next} written)`);
+  }
+});
+
 t.test('a reader that stops reading holds at most maxHeldFiles files; the files it let go are one gap, reported where they were; nothing is left open', { timeout: 60000 }, async (t) => {
   const dir = tmpDir(t);
   const file = path.join(dir, 'paused.log');
