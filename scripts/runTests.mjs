@@ -27,7 +27,8 @@ const fileTimeout = Number(process.env.TEST_FILE_TIMEOUT ?? 300);
 const cpuRoot = process.env.TEST_CPU ? `${cgroup2Mount()}/taskio-tests-${process.pid}` : undefined;
 if (cpuRoot) fs.mkdirSync(cpuRoot);
 let cpuTotal = 0;
-const cgroupFiles = new Map();
+/** Each file's cgroup, to name what it left running once all have run. */
+const fileCgroups = [];
 
 /** Where cgroup2 is mounted: /sys/fs/cgroup on a unified host, /sys/fs/cgroup/unified on a hybrid one. */
 function cgroup2Mount() {
@@ -70,7 +71,7 @@ function runFile(file) {
     const cgroup = cpuRoot && path.join(cpuRoot, String(child.pid));
     if (cgroup) {
       fs.mkdirSync(cgroup);
-      cgroupFiles.set(String(child.pid), file);
+      fileCgroups.push({ file, cgroup });
       fs.writeFileSync(path.join(cgroup, 'cgroup.procs'), String(child.pid));
     }
     const out = [];
@@ -128,11 +129,10 @@ process.stdout.write(`# { ${Object.entries(totals).map(([k, n]) => `${k}: ${n}`)
 if (failed.length > 0) process.stdout.write(`# failed: ${failed.join(' ')}\n`);
 process.stdout.write(`# time=${Date.now() - started}ms${cpuRoot ? ` cpu=${Math.round(cpuTotal)}ms` : ''}\n`);
 if (cpuRoot) {
-  for (const dir of fs.readdirSync(cpuRoot, { withFileTypes: true }).filter((e) => e.isDirectory()).map((e) => e.name)) {
-    const cgroup = path.join(cpuRoot, dir);
+  for (const { file, cgroup } of fileCgroups) {
     const left = fs.readFileSync(path.join(cgroup, 'cgroup.procs'), 'utf8').trim();
     if (left === '') fs.rmdirSync(cgroup);
-    else process.stdout.write(`# left running by ${cgroupFiles.get(dir)}: pids ${left.split('\n').join(' ')}\n`);
+    else process.stdout.write(`# left running by ${file}: pids ${left.split('\n').join(' ')}\n`);
   }
   try { fs.rmdirSync(cpuRoot); } catch { /* what a file left still runs in it */ }
 }

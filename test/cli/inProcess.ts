@@ -11,7 +11,7 @@ import { parseFlags } from '../../src/cli/flags.js';
 import type { VerbTable } from '../../src/cli/verb.js';
 import { verbs } from '../../src/cli/verbs.js';
 import type { Test } from 'tap';
-import { taskio, type TaskioResult } from './taskioCommand.js';
+import { taskio, taskioEnv, type TaskioResult } from './taskioCommand.js';
 
 /** How an in-process run of the command ended and what it printed. */
 export interface InProcessResult {
@@ -36,8 +36,13 @@ export async function inProcess(argv: string[], table: VerbTable = verbs, env: N
  * Runs a command line a test expects refused (exit 125, one line): through the real command when
  * `viaCommand` (one of each kind, and every one the daemon refuses), else in this process.
  */
-export async function refusedLine(t: Pick<Test, 'teardown'>, root: string, argv: string[], viaCommand: boolean): Promise<InProcessResult | TaskioResult> {
-  return viaCommand ? taskio(t, root, ...argv) : inProcess(argv, verbs, { TASKIO_ROOT: root });
+export function refusedLine(t: Pick<Test, 'teardown'>, root: string, argv: string[], viaCommand: boolean): Promise<TaskioResult> {
+  return viaCommand ? taskio(t, root, ...argv) : inProcessLine(root, argv);
+}
+
+/** Runs `taskio ARGV…` on state root `root` in this process, with the spawned command's environment. */
+export async function inProcessLine(root: string, argv: string[]): Promise<TaskioResult> {
+  return { ...await inProcess(argv, verbs, taskioEnv(root)), signal: null };
 }
 
 /** Verbs whose whole run is a few requests to the daemon and what they print. */

@@ -6,7 +6,7 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import type { Test } from 'tap';
 import { cliMain } from '../daemon/helpers.js';
-import { inProcess, plainLine } from './inProcess.js';
+import { inProcessLine, plainLine } from './inProcess.js';
 
 /** How a run of the command ended and what it printed. */
 export interface TaskioResult {
@@ -92,14 +92,10 @@ function killedWithTest(t: Pick<Test, 'teardown'>, child: TaskioChild): TaskioCh
  * plain line ({@link plainLine}) in this process, any other through the command.
  */
 export function runTaskio(root: string, args: string[], input?: Buffer | string): Promise<TaskioResult> {
-  return input === undefined && plainLine(args) ? inProcessTaskio(root, args) : spawnTaskio(root, args, input).result;
+  return input === undefined && plainLine(args) ? inProcessLine(root, args) : spawnTaskio(root, args, input).result;
 }
 
 /** Runs `taskio ARGS…` on state root `root` to its end (see {@link runTaskio}); a command still running at the test's end is killed. */
 export function taskio(t: Pick<Test, 'teardown'>, root: string, ...args: string[]): Promise<TaskioResult> {
-  return plainLine(args) ? inProcessTaskio(root, args) : startTaskio(t, root, args).result;
-}
-
-async function inProcessTaskio(root: string, args: string[]): Promise<TaskioResult> {
-  return { ...await inProcess(args, undefined, taskioEnv(root)), signal: null };
+  return plainLine(args) ? inProcessLine(root, args) : startTaskio(t, root, args).result;
 }
