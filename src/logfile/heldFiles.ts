@@ -67,7 +67,7 @@ export class HeldFiles {
       fs.closeSync(fd);
       return;
     }
-    this.#files.push({ file: { fd, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs, complete: true }, gap: null });
+    this.#files.push({ file: { fd, dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs, size: st.size, mtimeMs: st.mtimeMs, complete: true }, gap: null });
     this.#bytes += st.size;
     this.#maxBytes = Math.max(setBytes, minHeldBytes);
     this.#letGo(1);

@@ -6,13 +6,28 @@ import { openRegularFile } from './regularFile.js';
 const lstat = promisify(fs.lstat), close = promisify(fs.close);
 
 /** One file of a rotated log set as seen at one moment: `index` 0 is `name`, 1 is `name.1`, … */
-export interface LogFileInfo {
+export interface LogFileInfo extends FileIdentity {
   index: number;
   path: string;
-  dev: number;
-  ino: number;
   size: number;
   mtimeMs: number;
+}
+
+/**
+ * Which file it is, whatever its name: device and inode, and the birth time, because a file
+ * removed by a rotation frees its inode number for the next file made (ext4 and tmpfs hand it out
+ * again at once), and a reader that no longer holds the old one open must not take the new one for
+ * it. (0 where the file system keeps no birth time: then device and inode decide.)
+ */
+export interface FileIdentity {
+  dev: number;
+  ino: number;
+  birthtimeMs: number;
+}
+
+/** Whether `a` and `b` are the same file ({@link FileIdentity}). */
+export function sameFile(a: FileIdentity, b: FileIdentity): boolean {
+  return a.ino === b.ino && a.dev === b.dev && a.birthtimeMs === b.birthtimeMs;
 }
 
 /** The path of the file at `index` in the rotation set of `base`. */
@@ -48,7 +63,7 @@ async function lookAt(base: string, index: number): Promise<LogFileInfo | null> 
     // lstat: a symlink in the set is refused, never followed to a file outside it.
     const st = await lstat(p);
     if (!st.isFile()) throw notRegularFile(p, st);
-    return { index, path: p, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+    return { index, path: p, dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs, size: st.size, mtimeMs: st.mtimeMs };
   } catch (e) {
     if ((e as NodeJS.ErrnoException).code !== 'ENOENT') throw e;
     return null;
@@ -81,10 +96,8 @@ export async function snapshotLogFiles(base: string): Promise<(LogFileInfo | nul
 }
 
 /** An open file of the set, known by identity (a rename does not change it). */
-export interface OpenLogFile {
+export interface OpenLogFile extends FileIdentity {
   fd: number;
-  dev: number;
-  ino: number;
   size: number;
   mtimeMs: number;
   /** The writer is done with it (a file held past its removal): `size` is final. */
@@ -109,10 +122,10 @@ export async function openExpected(info: LogFileInfo): Promise<OpenLogFile | nul
     await close(fd);
     return null;
   }
-  return { fd, dev: st.dev, ino: st.ino, size: st.size, mtimeMs: st.mtimeMs };
+  return { fd, dev: st.dev, ino: st.ino, birthtimeMs: st.birthtimeMs, size: st.size, mtimeMs: st.mtimeMs };
 }
 
 /** Where `file` sits in `snap` (by identity), or -1 when it is no longer in the set. */
-export function indexIn(snap: (LogFileInfo | null)[], file: { dev: number; ino: number }): number {
-  return snap.findIndex((x) => x !== null && x.ino === file.ino && x.dev === file.dev);
+export function indexIn(snap: (LogFileInfo | null)[], file: FileIdentity): number {
+  return snap.findIndex((x) => x !== null && sameFile(x, file));
 }

@@ -7,7 +7,7 @@ import { ChangeWaiter } from './changeWaiter.js';
 import { EntryDecoder } from './entryDecoder.js';
 import type { FollowLogOptions, LogEntry } from './followLog.js';
 import { HeldFiles, type LogGap } from './heldFiles.js';
-import { indexIn, openExpected, snapshotLogFiles, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
+import { indexIn, openExpected, sameFile, snapshotLogFiles, type FileIdentity, type LogFileInfo, type OpenLogFile } from './logFileSet.js';
 import { findEnd, findStart, findTail, newerHasData, type LogStart } from './logStart.js';
 import { findTailLines } from './criTail.js';
 import type { LogFormat } from './options.js';
@@ -90,6 +90,11 @@ export type FollowState = 'locating' | 'reading' | 'atEnd' | 'finishing' | 'open
  *     `done`: the log as it was when the read began, as docker's reader ends. Rules 8 and 9 alone
  *     went on to each newer file while a writer rotated faster than the read went: a `logs` of a
  *     task flooding a 4 KiB, two-file log never ended.
+ * 22. not following, `opening`, nothing held, and the newest file of rule 21 has left the set (a
+ *     writer in another process rotated it out before the read reached it) → `done`: rotations remove
+ *     the oldest file first, so nothing of the log as it was when the read began is left to read,
+ *     and every file still there came later. Without this, a read that fell more than the set behind
+ *     such a writer never met that file again and went on for as long as the writer wrote.
  *
  * `onStart` is called once, with rule 1 or 2, whichever comes first.
  */
@@ -113,7 +118,7 @@ export class LogFollower {
   /** While locating: the files the search has open, newest first (rule 20 does not hold them again). */
   #searched: OpenLogFile[] | null = null;
   /** Not following: the newest file of the set when the start was found, the last one read (rule 21). */
-  #last: { dev: number; ino: number } | null = null;
+  #last: FileIdentity | null = null;
   readonly #unlisten: () => void;
   readonly #closed = new AbortController();
 
@@ -357,13 +362,16 @@ export class LogFollower {
     const out: LogEntry[] = [];
     for (let got = await this.#readChunk(); got !== null; got = await this.#readChunk()) out.push(...got);
     out.push(...this.#decoder.endOfFile());
-    const { dev, ino } = this.#cur!.file, last = this.#last;
-    this.#state = last !== null && last.dev === dev && last.ino === ino ? 'done' : 'opening'; // rules 21 and 10
+    this.#state = this.#last !== null && sameFile(this.#last, this.#cur!.file) ? 'done' : 'opening'; // rules 21 and 10
     return out;
   }
 
   async #openNext(): Promise<void> {
     const next = await this.#nextNewer(this.#cur!.file);
+    if (next === 'past') {
+      this.#state = 'done'; // rule 22
+      return;
+    }
     if (next === null) {
       this.#waitOr('opening'); // rule 12
       return;
@@ -376,8 +384,12 @@ export class LogFollower {
     await close(old);
   }
 
-  /** The file after `from`, opened: the oldest held one, else the next newer in the set; null when there is none. */
-  async #nextNewer(from: OpenLogFile): Promise<OpenLogFile | null> {
+  /**
+   * The file after `from`, opened: the oldest held one, else the next newer in the set; null when
+   * there is none; `past` when not following and the set no longer has the newest file of the read's
+   * start (rule 22).
+   */
+  async #nextNewer(from: OpenLogFile): Promise<OpenLogFile | null | 'past'> {
     for (;;) {
       const held = this.#held.take();
       if (held) {
@@ -385,6 +397,7 @@ export class LogFollower {
         return held.file;
       }
       const snap = await snapshotLogFiles(this.#file);
+      if (this.#last !== null && indexIn(snap, this.#last) < 0) return 'past';
       const k = indexIn(snap, from);
       // Gone from the set: it rotated out while read, so every file still there is newer.
       const target = k < 0 ? [...snap].reverse().find((x) => x !== null) : snap[k - 1];

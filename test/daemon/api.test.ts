@@ -362,10 +362,10 @@ t.test('logs of a task whose log file was renamed outside taskio (logrotate date
 });
 
 t.test('logs of a task whose log rotates (one file: unlinked, made again; two: renamed) are never taken for a removed or renamed log', { timeout: 60_000 }, async (t) => {
-  const line = 'echo 0123456789012345678901234567890123456789';
-  // Two files paced (a rotation every ~50 ms): against a flood an occasional logs call of a log
-  // rotated by renames still reads on for as long as the writer outruns it, not the point here.
-  for (const [maxFiles, script] of [[1, `while :; do ${line}; done`], [2, `while :; do for i in 1 2 3 4 5 6 7 8 9 10; do ${line}; done; sleep 0.01; done`]] as const) {
+  // A flood: the log rotates faster than a logs call reads it. Each call also has to end (a call
+  // that fell more than the set behind the renames once read on for as long as the task wrote).
+  const script = 'while :; do echo 0123456789012345678901234567890123456789; done';
+  for (const maxFiles of [1, 2]) {
     const id = `rotating-${maxFiles}`;
     await c.createTask({ id, runtime: 'host', args: ['sh', '-c', script], logOptions: { maxSize: 4096, maxFiles } });
     t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));

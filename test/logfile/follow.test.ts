@@ -311,6 +311,30 @@ t.test('without follow, a set with only name.1 ends at once (tail 0: nothing new
   t.same((await collect(followLog(file, { format: 'cri', tail: 0 }))), []);
 });
 
+t.test('without follow, a writer in another process rotating past the read: the read ends once the newest file of its start left the set (rule 22)', { timeout: 30000 }, async (t) => {
+  const base = path.join(tmpDir(t), 'flood.log');
+  const lines = (from: number): string => [0, 1, 2].map((i) => `${stamp((from + i) % 60)} stdout F line ${from + i}\n`).join('');
+  fs.writeFileSync(`${base}.1`, lines(0));
+  fs.writeFileSync(base, lines(3)); // the newest file when the read begins
+  // A writer that announces nothing (another process, as the daemon is to `taskio logs`), keeping
+  // two files: one rotation for each entry read, faster than the read goes.
+  let rotations = 0;
+  const rotate = (): void => {
+    fs.renameSync(base, `${base}.1`);
+    fs.writeFileSync(base, lines(6 + 3 * rotations++));
+  };
+  const fds = fdCount();
+  const seen: string[] = [];
+  for await (const e of followLog(base, { format: 'cri' })) {
+    seen.push(e.content.toString());
+    if (rotations < 200) rotate();
+  }
+  // The read started in name.1; by its end two rotations had removed the newest file of the start.
+  t.same(seen, ['line 0', 'line 1', 'line 2'], 'ends after the file it was reading, with nothing of the start left to read');
+  t.equal(rotations, 3, 'ended while the writer went on');
+  t.equal(fdCount(), fds, 'no fd left');
+});
+
 t.test('reassemble: a line cut by a stop (P at the end of the log) is handed out as partial, not dropped', { timeout: 30000 }, async (t) => {
   const file = path.join(tmpDir(t), 'cut.log');
   fs.writeFileSync(file, [`${stamp(1)} stdout F whole`, `${stamp(2)} stdout P cut sh`, `${stamp(2)} stdout P ort`, ''].join('\n'));
