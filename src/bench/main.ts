@@ -13,7 +13,7 @@
  * round), BENCH_PACED_MBPS (default 100,300), BENCH_ONLY (comma list:
  * throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
  * or the same names as arguments: `npm run bench -- scale`; `copy-heap`, only when named, runs the
- * copy path in fresh processes holding 0 to 64 MB of their own: COPY_HEAP_MB, default 0,1,2,4,16,64), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
+ * copy path in fresh processes holding 0 to 64 MB of their own: COPY_HEAP_MB, default 0,1,2,4,16,64; COPY_HEAP_FLAGS: Node flag sets, `;`-separated, each running the points again in processes started with them), BENCH_DD_SECONDS (default 1.5), BENCH_IO_SINKS and BENCH_IO_CONFIGS
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
@@ -101,6 +101,9 @@ function copyLoad(chunk: string): string[] {
   return ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
 }
 
+/** The array collector's line in a process started with `node --no-concurrent-marking`. */
+const noConcurrentMarking = 'taskio-array-no-concurrent-marking';
+
 /** containerd's `cio` copying `bytes` in writes of `chunk` into its discarding counter: the copy lines' baseline. */
 function cioCopy(chunk: string): Variant {
   return ['containerd-cio', () => containerdStream('throughput', ['--bytes', String(bytes), '--chunk', chunk])];
@@ -123,10 +126,15 @@ async function main(): Promise<void> {
       ['node-pipe-array', () => nodePipe('throughput', load, 'array')],
       ['plain-fifo', () => plainFifo('throughput', load)],
     ];
+    // What keeping chunks costs is V8's marking of the heap (README, "Copied sinks and V8's garbage
+    // collector"): the same collector in a process started as a user can start it, without
+    // marking on helper threads that compete with the task for this machine's two cores.
+    variants.push([noConcurrentMarking, () => copyAtHeap(0, 'array', load, ['--no-concurrent-marking'], noConcurrentMarking)]);
     if (ciobench) variants.push(cioCopy(chunk));
     // The array collector keeps 64 MiB at a time; so does containerd's side of this pair.
     if (ciobench && ciokeep) variants.push(['containerd-cio-array', () => containerdArray(load)]);
-    await interleave(`throughput-${chunk}`, variants, 'mb_s', { bracket: true, pairs: [['taskio-array', 'containerd-cio-array'], ['node-pipe-array', 'containerd-cio-array']] });
+    const arrays = ['taskio-array', noConcurrentMarking, 'node-pipe-array'].map((a): [string, string] => [a, 'containerd-cio-array']);
+    await interleave(`throughput-${chunk}`, variants, 'mb_s', { bracket: true, pairs: arrays });
   }
   if (only.has('paced')) await benchPaced();
   if (only.has('copy-heap')) await benchCopyHeap();
@@ -145,9 +153,10 @@ async function main(): Promise<void> {
       if (ciobench) variants.push(['containerd-cio', () => containerdSets(sets, root)]);
       // V8 optimizes the per-set code only after a few thousand sets (TurboFan; 400 µs of CPU per
       // set before, 200 after): the medians are a supervisor's steady state, the cold figure a
-      // fresh process's first BENCH_SETS sets.
+      // fresh process's first BENCH_SETS sets. Bracketed: a run takes half a second, and the host's
+      // speed moves on that scale (`ciobench sets` alone: 2,300-4,500 sets/s within minutes).
       const warm = warmups === 0 ? 0 : Math.max(warmups, Math.ceil(setsWarmup / sets));
-      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s', { warmups: warm, reportCold: true });
+      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s', { warmups: warm, reportCold: true, bracket: true });
     }
   }
   if (only.has('logs')) {
@@ -204,11 +213,19 @@ async function benchPaced(): Promise<void> {
  */
 async function benchCopyHeap(): Promise<void> {
   const points = (process.env.COPY_HEAP_MB ?? '0,1,2,4,16,64').split(',').map(Number);
+  // Each flag set (`COPY_HEAP_FLAGS=--no-concurrent-marking;--single-threaded-gc`) adds the points
+  // once more, in processes started with those Node flags.
+  const flagSets = ['', ...(process.env.COPY_HEAP_FLAGS ?? '').split(';').filter(Boolean)];
   for (const chunk of ['32K', '4K']) {
     const load = copyLoad(chunk);
     const variants: Variant[] = [];
-    for (const mb of points) {
-      for (const sink of ['writable', 'array'] as const) variants.push([`taskio-${sink}+${mb}MB`, () => copyAtHeap(mb, sink, load)]);
+    for (const flags of flagSets) {
+      for (const mb of points) {
+        for (const sink of ['writable', 'array'] as const) {
+          const name = `taskio-${sink}+${mb}MB${flags === '' ? '' : ` ${flags}`}`;
+          variants.push([name, () => copyAtHeap(mb, sink, load, flags.split(' ').filter(Boolean), name)]);
+        }
+      }
     }
     if (ciobench) variants.push(cioCopy(chunk));
     await interleave(`copy-heap-${chunk}`, variants, 'mb_s', { warmups: 0 });
