@@ -4,5 +4,5 @@ export { FIFOSet, checkFIFOSet, newFIFOSet, newFIFOSetInDir } from './fifoSet.js
 export { ReaderLock } from './lock.js';
 export {
   type FifoMode, type FifoStream, type OpenFifoOptions, FifoWriter,
-  checkSignalOptions, describeFileType, isFifo, makeMissingFifos, openFifo, openFifoFd, openFifoWriterFd, pipeSize, removeFifos,
+  checkSignalOptions, describeFileType, isFifo, makeMissingFifos, openFifo, openFifoFd, openFifoWriterFd, openMadeFifoFd, pipeSize, removeFifos,
 } from './openFifo.js';

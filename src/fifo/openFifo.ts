@@ -162,6 +162,20 @@ function refuseMade(path: string): void {
 export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions = {}): number {
   const flags = checkOpen(path, mode, opts);
   prepare(path, opts);
+  return openChecked(path, flags);
+}
+
+/**
+ * {@link openFifoFd} of a FIFO the caller made in this same call ({@link makeMissingFifos} returned
+ * it): no look before the open, as `openFifoFd` with `create` skips it for a FIFO it made itself.
+ * What is opened is checked all the same, so a FIFO swapped in meanwhile is still refused.
+ */
+export function openMadeFifoFd(path: string, mode: FifoMode): number {
+  return openChecked(path, checkOpen(path, mode, {}));
+}
+
+/** Opens `path` with `flags` without blocking or following a symlink, and checks what was opened (see {@link openFifoFd}). */
+function openChecked(path: string, flags: number): number {
   let fd: number;
   try {
     fd = fs.openSync(path, flags | O_NONBLOCK | O_NOFOLLOW);
