@@ -195,6 +195,7 @@ export class TaskManager {
     this.#reserved.add(id);
     const dir = layout.taskDir(id);
     let made = false;
+    let cwd: string | undefined; // the task's working directory, once its spec has one
     try {
       fs.mkdirSync(layout.tasks, { recursive: true, mode: 0o700 });
       try {
@@ -264,6 +265,7 @@ export class TaskManager {
       // Named after the root and the id, and recorded, so a later daemon that adopts the task
       // removes it too (a job named after this daemon's pid would outlive a SIGKILL, nameless).
       const job = runtimeName === 'host' && (req.limits !== undefined || await this.#jobsUsable()) ? `${jobPrefix(layout.root)}${id}` : null;
+      cwd = spec.process.cwd;
       const record: TaskRecord = {
         version: 1, id, runtime: runtimeName, runtimeCommand,
         runtimeRoot: runtimeCommand ? layout.runtimeRoot(runtimeName) : null,
@@ -310,7 +312,7 @@ export class TaskManager {
       return task;
     } catch (err) {
       if (made) removeInside(layout.tasks, dir);
-      throw classifyStartError(err, req.args?.[0]);
+      throw classifyStartError(err, req.args?.[0], cwd);
     } finally {
       this.#reserved.delete(id);
     }
@@ -733,7 +735,7 @@ export class TaskManager {
         old.retired = false;
         old.restartDue = false;
         this.#writeBack(old);
-        throw classifyStartError(err, record.args[0]);
+        throw classifyStartError(err, record.args[0], record.cwd);
       }
       this.#tasks.set(id, task);
       if (first) {
@@ -1156,9 +1158,10 @@ function logOptions(record: TaskRecord): LogWriterOptions {
 /**
  * A runtime's failure to start the command, as the error a person can act on: a command that does
  * not exist (`ERR_COMMAND_NOT_FOUND`, docker's 127) or cannot be run (`ERR_COMMAND_NOT_EXECUTABLE`, 126),
- * a working directory that is missing or not a directory (`ERR_INVALID_CWD`, 125: an `exec -w`).
+ * a working directory that is missing or not a directory (`ERR_INVALID_CWD`, 125: an `exec -w`, or
+ * runc's task whose working directory `cwd` has a file on its way).
  */
-export function classifyStartError(err: unknown, command: string | undefined): unknown {
+export function classifyStartError(err: unknown, command: string | undefined, cwd?: string): unknown {
   if (!(err instanceof Error)) return err;
   const code = (err as { code?: string }).code;
   const msg = err.message;
@@ -1173,10 +1176,17 @@ export function classifyStartError(err: unknown, command: string | undefined): u
   }
   // runc: `chdir to cwd ("/x") set in config.json failed: not a directory`; runsc: `failed to find
   // initial working directory "/x/": no such file or directory` (its exec's cwd ends in a slash).
-  const cwd = /chdir to cwd \("([^"]*)"\) set in config\.json failed: ([^(\n]+)|failed to find initial working directory "([^"]*)": ([^(\n]+)/.exec(msg);
-  if (cwd) {
-    const dir = path.posix.normalize(cwd[1] ?? cwd[3]!).replace(/(.)\/$/, '$1');
-    return new TaskioError('ERR_INVALID_CWD', `working directory ${dir}: ${(cwd[2] ?? cwd[4]!).trim()} (${msg})`, { cause: err });
+  const bad = /chdir to cwd \("([^"]*)"\) set in config\.json failed: ([^(\n]+)|failed to find initial working directory "([^"]*)": ([^(\n]+)/.exec(msg);
+  if (bad) {
+    const dir = path.posix.normalize(bad[1] ?? bad[3]!).replace(/(.)\/$/, '$1');
+    return new TaskioError('ERR_INVALID_CWD', `working directory ${dir}: ${(bad[2] ?? bad[4]!).trim()} (${msg})`, { cause: err });
+  }
+  // runc makes a task's missing working directory in its init, inside the root: `error during
+  // container init: mkdir /etc/passwd: not a directory` for a -w /etc/passwd/x. Only when what it
+  // failed to make is that directory or one on its way (a mount's mkdir is worded otherwise).
+  const mkdir = /error during container init: mkdir ([^:\n]+): not a directory/.exec(msg);
+  if (mkdir && cwd !== undefined && (cwd === mkdir[1] || cwd.startsWith(`${mkdir[1]}/`))) {
+    return new TaskioError('ERR_INVALID_CWD', `working directory ${cwd}: ${mkdir[1]} is not a directory (${msg})`, { cause: err });
   }
   return err;
 }

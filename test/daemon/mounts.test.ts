@@ -128,8 +128,19 @@ t.test('runsc: the working directory is cleaned as docker cleans it; one inside 
       code: 'ERR_INVALID_CWD', status: 400, message: `working directory ${cwd}: ${what} is not a directory (it is a regular file)`,
     }, `${cwd}: a file on its way`);
   }
-  // runc names it itself; taskio's create failed before it ran: Node's `ENOTDIR: … lstat '<the shared rootfs>/etc/passwd/x'`.
-  await t.rejects(c.createTask({ runtime: 'runc', args: ['pwd'], cwd: '/etc/passwd/x' }), { message: /mkdir \/etc\/passwd: not a directory/ }, 'runc: a file on its way');
+  // runc names it itself (taskio's create failed before it ran: Node's `ENOTDIR: … lstat '<the
+  // shared rootfs>/etc/passwd/x'`), as ERR_RUNTIME until its words were mapped; at a create and at
+  // the start of a created task.
+  for (const [i, cwd] of ['/etc/passwd', '/etc/passwd/x'].entries()) {
+    const refused = { code: 'ERR_INVALID_CWD', status: 400, message: new RegExp(`^working directory ${cwd}: /etc/passwd is not a directory \\(.*mkdir /etc/passwd: not a directory`) };
+    await t.rejects(c.createTask({ runtime: 'runc', args: ['pwd'], cwd }), refused, `runc: ${cwd}`);
+    const id = `cwd-runc-${i}`;
+    await c.createTask({ id, runtime: 'runc', args: ['pwd'], cwd, start: false });
+    t.teardown(() => c.remove(id, { force: true }).catch(() => undefined));
+    await t.rejects(c.start(id), refused, `runc: ${cwd}, at start`);
+    t.equal((await c.getTask(id)).status, 'created', 'the task stays created');
+    await c.remove(id, { force: true });
+  }
   t.same(treeOf(shared), before, 'nothing was made in the shared rootfs');
   t.same(taskDirs(root), [], 'no task directory is left');
 });
