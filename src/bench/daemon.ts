@@ -43,8 +43,12 @@ export async function startBenchDaemon(): Promise<BenchDaemon> {
     async stop() {
       for (const t of await client.listTasks({ all: true })) await client.remove(t.id, { force: true }).catch(() => undefined);
       client.close();
-      child.kill('SIGKILL');
-      await new Promise((r) => child.once('exit', r));
+      // The child is the daemon's exit recorder: SIGKILLed, it left the daemon (its child, in a
+      // session of its own) running for good. SIGTERM reaches the daemon through it, and it exits
+      // once the daemon is gone.
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGTERM');
+      await exited;
       fs.rmSync(root, { recursive: true, force: true });
       fs.rmSync(producerRootfsOf(root), { recursive: true, force: true });
     },
