@@ -1,4 +1,4 @@
-import { FIFOSet, ReaderLock, makeMissingFifos, openFifoFd, openMadeFifoFd, removeFifos, type Config } from '../fifo/index.js';
+import { FIFOSet, ReaderLock, makeMissingFifos, openReaderFd, removeFifos, type Config } from '../fifo/index.js';
 import { Pump } from './pump.js';
 import { FifoIO } from './fifoIO.js';
 import { StdinCopy } from './stdinCopy.js';
@@ -33,10 +33,10 @@ export class PipeIO implements IO {
       // this attach made itself: that goes, whatever was there before stays. The opens below then
       // only check what is there: one mkfifo per FIFO, as before the set was made up front.
       made = makeMissingFifos([stdout || stderr ? lockPath : '', stdout, stderr, stdin]);
-      const lock = stdout || stderr ? ReaderLock.acquire(lockPath, { create: false, made: made.includes(lockPath) }) : null;
+      const lock = stdout || stderr ? ReaderLock.acquire(lockPath, { made }) : null;
       io.lock = lock;
       // The lock opened and checked its FIFO already: its reader shares that open.
-      const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : made.includes(p) ? openMadeFifoFd(p, 'r') : openFifoFd(p, 'r'));
+      const reader = (p: string): number => (p === lock?.path ? lock.dupFd() : openReaderFd(p, made));
       const pumpOpts = { coalesce: streams.coalesce }; // Pump decides the default
       if (stdout && streams.stdout) this.#pumps.push(new Pump(reader(stdout), streams.stdout, pumpOpts));
       if (stderr && streams.stderr) this.#pumps.push(new Pump(reader(stderr), streams.stderr, pumpOpts));

@@ -1,7 +1,7 @@
 import { finished, type Readable } from 'node:stream';
 import { abortError } from '../errors.js';
 import {
-  type FIFOSet, FifoWriter, ReaderLock, checkFIFOSet, checkSignalOptions, makeMissingFifos, openFifoFd, openMadeFifoFd, removeFifos,
+  type FIFOSet, FifoWriter, ReaderLock, checkFIFOSet, checkSignalOptions, makeMissingFifos, openReaderFd, removeFifos,
 } from '../fifo/index.js';
 import { readerLockPath } from '../attach/pipeIO.js';
 import type { IO } from '../attach/index.js';
@@ -62,11 +62,10 @@ export class DirectIO implements IO {
     try {
       // Made up front, so a failure knows what to remove; the opens below only check what is there.
       made = makeMissingFifos([lockPath, stdout, terminal ? '' : stderr, stdin]);
-      if (lockPath) lock = ReaderLock.acquire(lockPath, { create: false, made: made.includes(lockPath) });
-      const reader = (p: string): OutputReader => new OutputReader(made.includes(p) ? openMadeFifoFd(p, 'r') : openFifoFd(p, 'r'));
-      const out = stdout ? reader(stdout) : null;
+      if (lockPath) lock = ReaderLock.acquire(lockPath, { made });
+      const out = stdout ? new OutputReader(openReaderFd(stdout, made)) : null;
       if (out) opened.push(out);
-      const err = stderr && !terminal ? reader(stderr) : null;
+      const err = stderr && !terminal ? new OutputReader(openReaderFd(stderr, made)) : null;
       if (err) opened.push(err);
       const io = new DirectIO(set, lock, out, err);
       if (stdin) {

@@ -4,5 +4,5 @@ export { FIFOSet, checkFIFOSet, newFIFOSet, newFIFOSetInDir } from './fifoSet.js
 export { ReaderLock } from './lock.js';
 export {
   type FifoMode, type FifoStream, type OpenFifoOptions, FifoWriter,
-  checkSignalOptions, describeFileType, isFifo, makeMissingFifos, openFifo, openFifoFd, openFifoWriterFd, openMadeFifoFd, pipeSize, removeFifos,
+  checkSignalOptions, describeFileType, isFifo, makeMissingFifos, openFifo, openFifoFd, openFifoWriterFd, openReaderFd, pipeSize, removeFifos,
 } from './openFifo.js';

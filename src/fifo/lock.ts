@@ -2,7 +2,7 @@ import fs from 'node:fs';
 import { TaskioError } from '../errors.js';
 import { dupFd, tryLockExclusive } from '../sys/index.js';
 import { flockHolders } from '../sys/procLocks.js';
-import { openFifoFd, openMadeFifoFd } from './openFifo.js';
+import { openFifoFd, openReaderFd } from './openFifo.js';
 
 /**
  * The single-reader lock of a FIFO set: an exclusive `flock` on the guarding FIFO itself (stdout,
@@ -28,14 +28,14 @@ export class ReaderLock {
 
   /**
    * Takes the lock without waiting, making the FIFO when it is missing (as its reader would) unless
-   * `create` is false: a caller that made the set's FIFOs already spares the second `mkfifo`, and
-   * with `made` (it made this one in the same call) the look before the open ({@link openMadeFifoFd}).
+   * `create` is false. A caller that made the set's FIFOs up front passes those it made as `made`
+   * instead: no second `mkfifo`, and no look before the open of one it made ({@link openReaderFd}).
    * @throws TaskioError `EBUSY` when another reader, in this or another process, holds it; the
    *   message names the FIFO and, when `/proc/locks` shows it, the holder's pid.
    * @throws TaskioError `ERR_NOT_FIFO` when the path holds anything but a FIFO.
    */
-  static acquire(fifoPath: string, { create = true, made = false }: { create?: boolean; made?: boolean } = {}): ReaderLock {
-    const fd = made ? openMadeFifoFd(fifoPath, 'r') : openFifoFd(fifoPath, 'r', { create });
+  static acquire(fifoPath: string, { create = true, made }: { create?: boolean; made?: readonly string[] } = {}): ReaderLock {
+    const fd = made ? openReaderFd(fifoPath, made) : openFifoFd(fifoPath, 'r', { create });
     let holder: string;
     try {
       if (tryLockExclusive(fd)) return new ReaderLock(fifoPath, fd);

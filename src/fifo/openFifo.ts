@@ -166,12 +166,13 @@ export function openFifoFd(path: string, mode: FifoMode, opts: OpenFifoOptions =
 }
 
 /**
- * {@link openFifoFd} of a FIFO the caller made in this same call ({@link makeMissingFifos} returned
- * it): no look before the open, as `openFifoFd` with `create` skips it for a FIFO it made itself.
- * What is opened is checked all the same, so a FIFO swapped in meanwhile is still refused.
+ * A read fd on the FIFO at `path` for a call that made the FIFOs in `made` up front
+ * ({@link makeMissingFifos}): {@link openFifoFd}, without its look before the open for one of
+ * those — as `openFifoFd` with `create` skips it for a FIFO it made itself. What is opened is checked
+ * all the same, so a FIFO swapped in meanwhile is still refused.
  */
-export function openMadeFifoFd(path: string, mode: FifoMode): number {
-  return openChecked(path, checkOpen(path, mode, {}));
+export function openReaderFd(path: string, made: readonly string[]): number {
+  return made.includes(path) ? openChecked(path, checkOpen(path, 'r', {})) : openFifoFd(path, 'r');
 }
 
 /** Opens `path` with `flags` without blocking or following a symlink, and checks what was opened (see {@link openFifoFd}). */
