@@ -42,10 +42,13 @@ t.test('a client that still reads an ended exec\'s output keeps its set; it remo
   // A slow reader: the first chunk is taken and not acknowledged until the test says so.
   let out = '';
   let release: (() => void) | null = null;
-  const slow = new Writable({ write(ch: Buffer, _e, cb) { out += ch.toString(); if (release === null) release = cb; else cb(); } });
+  let held!: () => void;
+  const firstHeld = new Promise<void>((resolve) => { held = resolve; });
+  const slow = new Writable({ write(ch: Buffer, _e, cb) { out += ch.toString(); if (release === null) { release = cb; held(); } else cb(); } });
   const exited = await nextEvent(t, c, 'box', (e) => e.type === 'exec-exit');
   const h = await c.exec('box', { args: ['sh', '-c', 'echo first; echo second'], stdout: slow, stderr: slow });
-  await exited.seen;
+  // Both: the exec's end can be told before this client has read its first chunk.
+  await Promise.all([exited.seen, firstHeld]);
   const [set] = setsIn(root);
   t.ok(set, 'the set is still there after the exec ended');
   const id = set!.replace(/-[A-Za-z0-9]{6}$/, '');
