@@ -9,7 +9,8 @@
  *
  * Environment: BENCH_ROUNDS (default 3), BENCH_WARMUP (default 1), BENCH_BYTES (default 1G),
  * BENCH_LINES (default 1000000), BENCH_SETS (default 2000), BENCH_SETS_WARMUP (sets made unrecorded
- * first, in whole rounds, at least BENCH_WARMUP rounds; default 6000), BENCH_LIFECYCLES (default 10 per
+ * first, in whole rounds, at least BENCH_WARMUP rounds; default 6000), BENCH_SETS_ROUNDS (default
+ * three times BENCH_ROUNDS), BENCH_LIFECYCLES (default 10 per
  * round), BENCH_PACED_MBPS (default 100,300), BENCH_ONLY (comma list:
  * throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli;
  * or the same names as arguments: `npm run bench -- scale`; `copy-heap`, only when named, runs the
@@ -17,7 +18,7 @@
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
-import { ciobench, ciokeep, median, parseSize, useSpawner, type InterleaveOptions, type Result, type Variant } from './measure.js';
+import { ciobench, ciokeep, median, parseSize, syscallMicros, useSpawner, type InterleaveOptions, type Result, type Variant } from './measure.js';
 import { containerdArray, containerdPaced, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
@@ -37,6 +38,7 @@ const bytes = parseSize(process.env.BENCH_BYTES ?? '1G');
 const lines = Number(process.env.BENCH_LINES ?? 1_000_000);
 const sets = Number(process.env.BENCH_SETS ?? 2000);
 const setsWarmup = Number(process.env.BENCH_SETS_WARMUP ?? 6000);
+const setsRounds = Number(process.env.BENCH_SETS_ROUNDS ?? 3 * rounds);
 const only = new Set(process.argv.length > 2 ? process.argv.slice(2) : (process.env.BENCH_ONLY ?? 'throughput,paced,lines,sets,logs,runtime,runsc-io,daemon,scale,cli').split(','));
 const lifecycles = Number(process.env.BENCH_LIFECYCLES ?? 10);
 
@@ -149,14 +151,21 @@ async function main(): Promise<void> {
   }
   if (only.has('sets')) {
     for (const root of ['/dev/shm/taskio-bench', '/tmp/taskio-bench']) {
-      const variants: Variant[] = [['taskio', () => taskioSets(sets, root)]];
-      if (ciobench) variants.push(['containerd-cio', () => containerdSets(sets, root)]);
+      // Each line says what a system call cost just before it (`syscall_us`, see syscallMicros).
+      const probed = (fn: () => Promise<Result>) => async (): Promise<Result> => {
+        const syscallUs = syscallMicros();
+        return { ...(await fn()), syscall_us: syscallUs };
+      };
+      const variants: Variant[] = [['taskio', probed(() => taskioSets(sets, root))]];
+      if (ciobench) variants.push(['containerd-cio', probed(() => containerdSets(sets, root))]);
       // V8 optimizes the per-set code only after a few thousand sets (TurboFan; 400 µs of CPU per
       // set before, 200 after): the medians are a supervisor's steady state, the cold figure a
       // fresh process's first BENCH_SETS sets. Bracketed: a run takes half a second, and the host's
       // speed moves on that scale (`ciobench sets` alone: 2,300-4,500 sets/s within minutes).
       const warm = warmups === 0 ? 0 : Math.max(warmups, Math.ceil(setsWarmup / sets));
-      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s', { warmups: warm, reportCold: true, bracket: true });
+      // Three times the rounds of the copies (a round is a few seconds): the machine's slow spells
+      // last seconds to minutes, and more bracketed rounds give each its weight, not all of it.
+      await interleave(`sets-${root.split('/')[1]}`, variants, 'sets_s', { warmups: warm, reportCold: true, bracket: true, rounds: setsRounds });
     }
   }
   if (only.has('logs')) {
