@@ -103,6 +103,14 @@ function copyLoad(chunk: string): string[] {
   return ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
 }
 
+/** `run`, its line saying what a system call cost just before it (`syscall_us`, see {@link syscallMicros}). */
+function withSyscallCost(run: () => Promise<Result>): () => Promise<Result> {
+  return async () => {
+    const syscallUs = syscallMicros();
+    return { ...(await run()), syscall_us: syscallUs };
+  };
+}
+
 /** The array collector's line in a process started with `node --no-concurrent-marking`. */
 const noConcurrentMarking = 'taskio-array-no-concurrent-marking';
 
@@ -151,13 +159,8 @@ async function main(): Promise<void> {
   }
   if (only.has('sets')) {
     for (const root of ['/dev/shm/taskio-bench', '/tmp/taskio-bench']) {
-      // Each line says what a system call cost just before it (`syscall_us`, see syscallMicros).
-      const probed = (fn: () => Promise<Result>) => async (): Promise<Result> => {
-        const syscallUs = syscallMicros();
-        return { ...(await fn()), syscall_us: syscallUs };
-      };
-      const variants: Variant[] = [['taskio', probed(() => taskioSets(sets, root))]];
-      if (ciobench) variants.push(['containerd-cio', probed(() => containerdSets(sets, root))]);
+      const variants: Variant[] = [['taskio', withSyscallCost(() => taskioSets(sets, root))]];
+      if (ciobench) variants.push(['containerd-cio', withSyscallCost(() => containerdSets(sets, root))]);
       // V8 optimizes the per-set code only after a few thousand sets (TurboFan; 400 µs of CPU per
       // set before, 200 after): the medians are a supervisor's steady state, the cold figure a
       // fresh process's first BENCH_SETS sets. Bracketed: a run takes half a second, and the host's
