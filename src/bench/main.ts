@@ -18,7 +18,7 @@
  * (comma lists narrowing runsc-io). The runtime benchmarks need root and runsc/runc. The scale
  * benchmark: SCALE_TASKS (default 10,100,1000), SCALE_SECONDS (steady window per point, default 10).
  */
-import { ciobench, ciokeep, median, parseSize, syscallMicros, useSpawner, type InterleaveOptions, type Result, type Variant } from './measure.js';
+import { ciobench, ciokeep, cacheChaseNanos, median, parseSize, syscallMicros, useSpawner, type InterleaveOptions, type Result, type Variant } from './measure.js';
 import { containerdArray, containerdPaced, containerdSets, containerdStream, nodePipe, plainFifo, taskioSets, taskioStream } from './cio.js';
 import { containerDd, hostProduce, initLifecycle, runtimeBinaries, runtimeScratch, shellLifecycle } from './runtime.js';
 import { createBusyboxBundle } from '../runtime/oci/index.js';
@@ -103,11 +103,15 @@ function copyLoad(chunk: string): string[] {
   return ['--bytes', String(bytes), '--chunk', String(parseSize(chunk))];
 }
 
-/** `run`, its line saying what a system call cost just before it (`syscall_us`, see {@link syscallMicros}). */
-function withSyscallCost(run: () => Promise<Result>): () => Promise<Result> {
+/**
+ * `run`, its line saying what a system call and a load from the core's cache cost just before it
+ * (`syscall_us`, `cache_ns`: see {@link syscallMicros} and {@link cacheChaseNanos}).
+ */
+function withMachineSpeed(run: () => Promise<Result>): () => Promise<Result> {
   return async () => {
+    const cacheNs = cacheChaseNanos();
     const syscallUs = syscallMicros();
-    return { ...(await run()), syscall_us: syscallUs };
+    return { ...(await run()), syscall_us: syscallUs, cache_ns: cacheNs };
   };
 }
 
@@ -159,8 +163,8 @@ async function main(): Promise<void> {
   }
   if (only.has('sets')) {
     for (const root of ['/dev/shm/taskio-bench', '/tmp/taskio-bench']) {
-      const variants: Variant[] = [['taskio', withSyscallCost(() => taskioSets(sets, root))]];
-      if (ciobench) variants.push(['containerd-cio', withSyscallCost(() => containerdSets(sets, root))]);
+      const variants: Variant[] = [['taskio', withMachineSpeed(() => taskioSets(sets, root))]];
+      if (ciobench) variants.push(['containerd-cio', withMachineSpeed(() => containerdSets(sets, root))]);
       // V8 optimizes the per-set code only after a few thousand sets (TurboFan; 400 µs of CPU per
       // set before, 200 after): the medians are a supervisor's steady state, the cold figure a
       // fresh process's first BENCH_SETS sets. Bracketed: a run takes half a second, and the host's
